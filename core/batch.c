@@ -1,0 +1,214 @@
+/* Sink batches: results per record, then delivery, dead-lettering or a
+ * retry of only the failed records after a backoff. */
+#include <stdlib.h>
+
+#include "batch.h"
+#include "engine.h"
+#include "group.h"
+#include "sink.h"
+
+static void write_batch(pl_batch_t *batch) {
+  pl_instance_t *sink = batch->sink;
+  batch->done = false;
+  sink->metrics.batches++;
+  sink->plugin->write(sink, sink->ctx, batch);
+}
+
+int pl__batch_write_from_queue(pl_instance_t *sink, size_t max_count,
+                               uint64_t max_bytes) {
+  size_t count = sink->queue.count < max_count ? sink->queue.count : max_count;
+  pl_batch_t *batch = calloc(1, sizeof(*batch));
+  pl_record_t **records = calloc(count, sizeof(*records));
+  if (!batch || !records) {
+    free(batch);
+    free(records);
+    return PL_ENOMEM;
+  }
+  uint64_t bytes = 0;
+  size_t n = 0;
+  while (n < count) {
+    /* A record larger than batch_bytes still goes, alone. */
+    if (n > 0 && bytes + sink->queue.head->size > max_bytes)
+      break;
+    pl_record_t *record = pl__queue_pop(&sink->queue);
+    record->result = PL_RESULT_PENDING;
+    bytes += record->size;
+    records[n++] = record;
+  }
+  batch->sink = sink;
+  batch->records = records;
+  batch->count = n;
+  sink->sink->in_flight++;
+  write_batch(batch);
+  return 0;
+}
+
+size_t pl_batch_count(const pl_batch_t *batch) { return batch->count; }
+
+pl_record_t *pl_batch_record(const pl_batch_t *batch, size_t i) {
+  return i < batch->count ? batch->records[i] : NULL;
+}
+
+pl_result_t pl_batch_result(const pl_batch_t *batch, size_t i) {
+  return i < batch->count ? batch->records[i]->result : PL_RESULT_PENDING;
+}
+
+unsigned pl_batch_attempt(const pl_batch_t *batch) { return batch->attempt; }
+
+void pl_batch_resolve(pl_batch_t *batch, size_t i, pl_result_t result,
+                      const char *fmt, ...) {
+  if (i >= batch->count)
+    return;
+  pl_record_t *record = batch->records[i];
+  record->result = result;
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    pl__record_set_reason_v(record, fmt, ap);
+    va_end(ap);
+  }
+}
+
+static void free_batch(pl_batch_t *batch) {
+  pl_sink_t *runner = batch->sink->sink;
+  runner->in_flight--;
+  pl__pipeline_kick(batch->sink->pipeline);
+  free(batch->records);
+  free(batch);
+}
+
+static void on_retry_timer_closed(uv_handle_t *handle) {
+  free_batch(handle->data);
+}
+
+static void unlink_waiting(pl_batch_t *batch) {
+  pl_batch_t **link = &batch->sink->sink->waiting;
+  while (*link && *link != batch)
+    link = &(*link)->next_waiting;
+  if (*link)
+    *link = batch->next_waiting;
+  batch->next_waiting = NULL;
+}
+
+static void on_retry_timer(uv_timer_t *timer) {
+  pl_batch_t *batch = timer->data;
+  unlink_waiting(batch);
+  write_batch(batch);
+}
+
+void pl__batch_abandon_waiting(pl_sink_t *runner) {
+  pl_batch_t *batch;
+  while ((batch = runner->waiting)) {
+    unlink_waiting(batch);
+    uv_timer_stop(&batch->retry_timer);
+    for (size_t i = 0; i < batch->count; i++) {
+      batch->sink->metrics.failed++;
+      pl__record_resolve(batch->records[i], false);
+    }
+    batch->count = 0;
+    uv_close((uv_handle_t *)&batch->retry_timer, on_retry_timer_closed);
+  }
+}
+
+static uint64_t backoff_ms(const pl_instance_t *sink, unsigned attempt) {
+  uint64_t cap = sink->stage.retry_backoff_max_ms;
+  uint64_t delay = sink->stage.retry_backoff_ms;
+  for (unsigned i = 1; i < attempt && delay < cap; i++)
+    delay *= 2;
+  if (delay > cap)
+    delay = cap;
+  /* Full jitter: anywhere between 0 and the exponential delay. */
+  return pl__engine_random(sink->pipeline->engine) % (delay + 1);
+}
+
+static void deliver(pl_instance_t *sink, pl_record_t *record) {
+  sink->metrics.records_out++;
+  sink->metrics.bytes += record->size;
+  pl__record_resolve(record, true);
+}
+
+static void reject(pl_instance_t *sink, pl_record_t *record) {
+  sink->metrics.rejected++;
+  if (sink->role == PL_ROLE_DEAD_LETTER) {
+    pl_log(sink, PL_LOG_ERROR, "dead letter rejected a record: %s",
+           record->reason ? record->reason : "no reason given");
+    pl__record_resolve(record, false);
+    return;
+  }
+  pl__pipeline_dead_letter(sink->pipeline, sink, record);
+}
+
+static void fail(pl_instance_t *sink, pl_record_t *record, unsigned attempt) {
+  sink->metrics.failed++;
+  pl_buf_t where = {0};
+  pl__record_location(record, &where);
+  pl_log(sink, PL_LOG_ERROR, "record from %s failed after %u attempt(s): %s",
+         where.data, attempt + 1,
+         record->reason ? record->reason : "no reason given");
+  pl_buf_free(&where);
+  pl__record_resolve(record, false);
+}
+
+void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
+  pl_instance_t *sink = batch->sink;
+  if (batch->done) {
+    pl_log(sink, PL_LOG_ERROR, "pl_batch_done() called twice; ignored");
+    return;
+  }
+  batch->done = true;
+  if (rest == PL_RESULT_PENDING)
+    rest = PL_RESULT_FAILED;
+  bool retry_allowed =
+      (int64_t)batch->attempt < sink->stage.retry_limit &&
+      !sink->pipeline->engine->closing;
+  size_t kept = 0;
+  for (size_t i = 0; i < batch->count; i++) {
+    pl_record_t *record = batch->records[i];
+    if (record->result == PL_RESULT_PENDING) {
+      record->result = rest;
+      /* This attempt's reason replaces an earlier attempt's. */
+      if (reason && rest != PL_RESULT_DELIVERED)
+        pl_batch_resolve(batch, i, rest, "%s", reason);
+    }
+    switch (record->result) {
+    case PL_RESULT_DELIVERED:
+      deliver(sink, record);
+      break;
+    case PL_RESULT_REJECTED:
+      reject(sink, record);
+      break;
+    case PL_RESULT_FAILED:
+    case PL_RESULT_PENDING:
+      if (retry_allowed) {
+        record->result = PL_RESULT_PENDING;
+        batch->records[kept++] = record;
+      } else {
+        fail(sink, record, batch->attempt);
+      }
+      break;
+    }
+  }
+  batch->count = kept;
+  if (kept == 0) {
+    if (batch->attempt > 0)
+      uv_close((uv_handle_t *)&batch->retry_timer, on_retry_timer_closed);
+    else
+      free_batch(batch);
+    return;
+  }
+  /* Only the failed records go again (STYLE.md#s8). */
+  sink->metrics.retried += kept;
+  batch->attempt++;
+  if (batch->attempt == 1) {
+    uv_timer_init(sink->pipeline->engine->loop, &batch->retry_timer);
+    batch->retry_timer.data = batch;
+  }
+  uint64_t delay = backoff_ms(sink, batch->attempt);
+  pl_log(sink, PL_LOG_WARN, "%zu record(s) failed (%s); retry %u of %lld in %llu ms",
+         kept, batch->records[0]->reason ? batch->records[0]->reason : "no reason given",
+         batch->attempt, (long long)sink->stage.retry_limit,
+         (unsigned long long)delay);
+  batch->next_waiting = sink->sink->waiting;
+  sink->sink->waiting = batch;
+  uv_timer_start(&batch->retry_timer, on_retry_timer, delay, 0);
+}

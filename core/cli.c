@@ -1,0 +1,267 @@
+/* The daemon's command line: option parsing, --list-plugins, --describe,
+ * and a run of a config with signal handling. main() only calls it. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build_config.h"
+#include "cli.h"
+#include "config.h"
+#include "engine.h"
+#include "options.h"
+#include "registry.h"
+
+#ifndef PL_PLUGINDIR
+#define PL_PLUGINDIR "/usr/local/lib/pipelined"
+#endif
+
+enum { EXIT_USAGE = 2 };
+
+typedef struct cli {
+  const char *config;
+  bool once;
+  bool check;
+  bool list;
+  bool json;
+  const char *describe;
+} cli_t;
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "Usage: pipelined -c FILE [--once] [--check]\n"
+          "       pipelined --list-plugins\n"
+          "       pipelined --describe PLUGIN [--json]\n"
+          "\n"
+          "  -c, --config FILE   run the pipelines of FILE\n"
+          "      --once          stop when every source is exhausted and every\n"
+          "                      record is acknowledged (exit 1 if a group failed)\n"
+          "      --check         validate FILE and load its plugins, then exit\n"
+          "      --list-plugins  list the plugins found\n"
+          "      --describe NAME show a plugin's options (NAME: e.g. source-file)\n"
+          "      --json          with --describe: as JSON\n"
+          "  -V, --version       print the version\n"
+          "  -h, --help          print this help\n"
+          "\n"
+          "Plugins are searched in the config's plugin_path, then\n"
+          "PIPELINED_PLUGIN_PATH (colon-separated), then %s.\n",
+          PL_PLUGINDIR);
+}
+
+static int parse_args(int argc, char **argv, cli_t *cli) {
+  enum { OPT_ONCE = 256, OPT_CHECK, OPT_LIST, OPT_DESCRIBE, OPT_JSON };
+  static const struct option longs[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"once", no_argument, NULL, OPT_ONCE},
+      {"check", no_argument, NULL, OPT_CHECK},
+      {"list-plugins", no_argument, NULL, OPT_LIST},
+      {"describe", required_argument, NULL, OPT_DESCRIBE},
+      {"json", no_argument, NULL, OPT_JSON},
+      {"version", no_argument, NULL, 'V'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  int opt;
+  while ((opt = getopt_long(argc, argv, "c:Vh", longs, NULL)) != -1) {
+    switch (opt) {
+    case 'c':
+      cli->config = optarg;
+      break;
+    case OPT_ONCE:
+      cli->once = true;
+      break;
+    case OPT_CHECK:
+      cli->check = true;
+      break;
+    case OPT_LIST:
+      cli->list = true;
+      break;
+    case OPT_DESCRIBE:
+      cli->describe = optarg;
+      break;
+    case OPT_JSON:
+      cli->json = true;
+      break;
+    case 'V':
+      printf("pipelined %s (plugin ABI %d)\n", PACKAGE_VERSION, PL_ABI_VERSION);
+      exit(0);
+    case 'h':
+      usage(stdout);
+      exit(0);
+    default:
+      usage(stderr);
+      return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "pipelined: unexpected argument '%s'\n", argv[optind]);
+    return EXIT_USAGE;
+  }
+  if (!cli->config && !cli->list && !cli->describe) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+static void print_plugin(void *data, const pl_plugin_t *plugin,
+                         const char *path) {
+  char *name = pl__plugin_full_name(plugin);
+  printf("%-20s %s\n", name ? name : plugin->name, plugin->description);
+  free(name);
+}
+
+static int list_plugins(pl_registry_t *reg) {
+  pl_buf_t errors = {0};
+  int rc = pl__registry_each(reg, print_plugin, NULL, &errors);
+  if (errors.len)
+    fprintf(stderr, "%s", errors.data);
+  pl_buf_free(&errors);
+  return rc < 0 ? 1 : 0;
+}
+
+static int describe(pl_registry_t *reg, const char *full_name, bool json) {
+  static const pl_kind_t kinds[] = {PL_KIND_SOURCE, PL_KIND_TRANSFORM,
+                                    PL_KIND_SINK};
+  const pl_plugin_t *plugin = NULL;
+  char *error = NULL;
+  for (size_t i = 0; i < 3 && !plugin; i++) {
+    const char *kind = pl_kind_name(kinds[i]);
+    size_t len = strlen(kind);
+    if (strncmp(full_name, kind, len) == 0 && full_name[len] == '-' &&
+        pl__registry_find(reg, kinds[i], full_name + len + 1, &plugin,
+                          &error) < 0)
+      break;
+  }
+  if (!plugin) {
+    fprintf(stderr, "pipelined: %s\n",
+            error ? error
+                  : "name a plugin as <kind>-<name>, e.g. source-file "
+                    "(pipelined --list-plugins)");
+    free(error);
+    return 1;
+  }
+  pl_option_t stage[PL_STAGE_OPTION_MAX];
+  size_t stage_count = pl__stage_table_for(plugin, stage);
+  if (json) {
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", full_name,
+                            "kind", pl_kind_name(plugin->kind), "description",
+                            plugin->description, "options",
+                            pl__options_describe_json(plugin->options,
+                                                      plugin->options_count),
+                            "stage_options",
+                            pl__options_describe_json(stage, stage_count));
+    json_dumpf(doc, stdout, JSON_INDENT(2));
+    printf("\n");
+    json_decref(doc);
+    return 0;
+  }
+  pl_buf_t out = {0};
+  pl_buf_printf(&out, "%s: %s\n\nOptions:\n", full_name, plugin->description);
+  if (plugin->options_count == 0)
+    pl_buf_append_str(&out, "  (none)\n");
+  pl__options_describe(plugin->options, plugin->options_count, &out);
+  pl_buf_append_str(&out, "\nStage options (every stage of this kind):\n");
+  pl__options_describe(stage, stage_count, &out);
+  fputs(out.data, stdout);
+  pl_buf_free(&out);
+  return 0;
+}
+
+typedef struct run {
+  pl_engine_t *engine;
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  int signals;
+} run_t;
+
+static void on_signal(uv_signal_t *handle, int signum) {
+  run_t *run = handle->data;
+  if (++run->signals > 1) {
+    fprintf(stderr, "pipelined: second signal: exiting now; records in "
+                    "flight are not committed and will be processed again\n");
+    _exit(1);
+  }
+  pl__engine_shutdown(run->engine);
+}
+
+static int run_config(pl_registry_t *reg, const cli_t *cli) {
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  if (pl__cfg_parse_file(cli->config, &pl__cfg_process_env, &root, &error) <
+      0) {
+    fprintf(stderr, "pipelined: %s\n", error ? error : "cannot parse config");
+    free(error);
+    return 1;
+  }
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  pl_buf_t errors = {0};
+  pl_engine_params_t params = {.loop = &loop, .registry = reg,
+                               .once = cli->once};
+  pl_engine_t *engine = NULL;
+  int rc = pl__engine_create(&params, root, &engine, &errors);
+  pl__cfg_destroy(root);
+  if (rc < 0) {
+    fprintf(stderr, "pipelined: %s is not valid:\n%s", cli->config,
+            errors.data ? errors.data : "(no details)\n");
+    pl_buf_free(&errors);
+    uv_loop_close(&loop);
+    return 1;
+  }
+  pl_buf_free(&errors);
+  if (cli->check) {
+    printf("ok\n");
+    pl__engine_destroy(engine);
+    uv_loop_close(&loop);
+    return 0;
+  }
+  run_t run = {.engine = engine};
+  uv_signal_init(&loop, &run.sigint);
+  uv_signal_init(&loop, &run.sigterm);
+  run.sigint.data = run.sigterm.data = &run;
+  uv_signal_start(&run.sigint, on_signal, SIGINT);
+  uv_signal_start(&run.sigterm, on_signal, SIGTERM);
+  /* Signals alone do not keep the loop running. */
+  uv_unref((uv_handle_t *)&run.sigint);
+  uv_unref((uv_handle_t *)&run.sigterm);
+  rc = pl__engine_start(engine);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  int status = rc < 0 ? 1 : pl__engine_status(engine);
+  if (pl__engine_timed_out(engine)) {
+    fflush(NULL);
+    _exit(status);
+  }
+  uv_close((uv_handle_t *)&run.sigint, NULL);
+  uv_close((uv_handle_t *)&run.sigterm, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  pl__engine_destroy(engine);
+  if (uv_loop_close(&loop) != 0)
+    fprintf(stderr, "pipelined: a handle was left open at exit\n");
+  return status;
+}
+
+int pl_cli_main(int argc, char **argv) {
+  cli_t cli = {0};
+  int rc = parse_args(argc, argv, &cli);
+  if (rc != 0)
+    return rc;
+  signal(SIGPIPE, SIG_IGN);
+  pl_registry_t *reg = NULL;
+  if (pl__registry_create(NULL, 0, &reg) < 0) {
+    fprintf(stderr, "pipelined: cannot initialise the plugin loader\n");
+    return 1;
+  }
+  pl__registry_append_path(reg, getenv("PIPELINED_PLUGIN_PATH"));
+  pl__registry_append_path(reg, PL_PLUGINDIR);
+  if (cli.list)
+    rc = list_plugins(reg);
+  else if (cli.describe)
+    rc = describe(reg, cli.describe, cli.json);
+  else
+    rc = run_config(reg, &cli);
+  pl__registry_destroy(reg);
+  return rc;
+}

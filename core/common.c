@@ -1,0 +1,81 @@
+/* Error names and the growable buffer of the public API. */
+#include <pipelined/common.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *pl_strerror(int err) {
+  switch (err) {
+  case PL_OK:
+    return "success";
+#define PL__ERRNO_CASE(name, value, text)                                      \
+  case PL_##name:                                                              \
+    return text;
+    PL_ERRNO_MAP(PL__ERRNO_CASE)
+#undef PL__ERRNO_CASE
+  }
+  return "unknown error";
+}
+
+int pl_buf_reserve(pl_buf_t *buf, size_t extra) {
+  if (extra > SIZE_MAX - buf->len - 1)
+    return PL_ENOMEM;
+  size_t need = buf->len + extra + 1;
+  if (need <= buf->cap)
+    return 0;
+  size_t cap = buf->cap ? buf->cap : 64;
+  while (cap < need)
+    cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  char *data = realloc(buf->data, cap);
+  if (!data)
+    return PL_ENOMEM;
+  buf->data = data;
+  buf->cap = cap;
+  buf->data[buf->len] = '\0';
+  return 0;
+}
+
+int pl_buf_append(pl_buf_t *buf, const void *data, size_t len) {
+  int rc = pl_buf_reserve(buf, len);
+  if (rc < 0)
+    return rc;
+  if (len > 0)
+    memcpy(buf->data + buf->len, data, len);
+  buf->len += len;
+  buf->data[buf->len] = '\0';
+  return 0;
+}
+
+int pl_buf_append_str(pl_buf_t *buf, const char *str) {
+  return pl_buf_append(buf, str, strlen(str));
+}
+
+int pl_buf_printf(pl_buf_t *buf, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return PL_EINVAL;
+  int rc = pl_buf_reserve(buf, (size_t)n);
+  if (rc < 0)
+    return rc;
+  va_start(ap, fmt);
+  vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  buf->len += (size_t)n;
+  return 0;
+}
+
+void pl_buf_reset(pl_buf_t *buf) {
+  buf->len = 0;
+  if (buf->data)
+    buf->data[0] = '\0';
+}
+
+void pl_buf_free(pl_buf_t *buf) {
+  free(buf->data);
+  *buf = (pl_buf_t){0};
+}

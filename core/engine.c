@@ -1,0 +1,513 @@
+/* The engine: builds every pipeline from a validated config, runs them on
+ * one loop, and decides when the run is over (--once, shutdown). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "metrics.h"
+#include "options.h"
+
+static const char *const log_level_choices[] = {"error", "warn", "info",
+                                                "debug", NULL};
+static const char *const log_format_choices[] = {"text", "json", NULL};
+
+static const pl_option_t settings_table[] = {
+    PL_OPTION_ENUM(pl_engine_settings_t, log_level, "log_level", "info",
+                   log_level_choices, 0, "Least severe level that is logged."),
+    PL_OPTION_ENUM(pl_engine_settings_t, log_format, "log_format", "text",
+                   log_format_choices, 0,
+                   "Log lines as plain text or as JSON objects."),
+    PL_OPTION_LIST(pl_engine_settings_t, plugin_path, "plugin_path", NULL, 0,
+                   "Directories searched for plugins before "
+                   "PIPELINED_PLUGIN_PATH and the installed plugin directory."),
+    PL_OPTION_STRING(pl_engine_settings_t, metrics_listen, "metrics_listen",
+                     NULL, 0,
+                     "Serve Prometheus /metrics and /healthz on this "
+                     "host:port (e.g. 127.0.0.1:9100)."),
+    PL_OPTION_DURATION(pl_engine_settings_t, shutdown_timeout_ms,
+                       "shutdown_timeout", "30s", 0,
+                       "On SIGTERM, how long records in flight may take to "
+                       "finish before the daemon gives up on them."),
+};
+
+static const pl_option_t aws_table[] = {
+    PL_OPTION_STRING(pl_aws_settings_t, region, "region", NULL, 0,
+                     "AWS region (else AWS_REGION, AWS_DEFAULT_REGION or the "
+                     "profile's)."),
+    PL_OPTION_STRING(pl_aws_settings_t, profile, "profile", NULL, 0,
+                     "Profile of the shared credentials and config files."),
+    PL_OPTION_STRING(pl_aws_settings_t, endpoint, "endpoint", NULL, 0,
+                     "Endpoint URL for every AWS service (e.g. a local "
+                     "emulator)."),
+    PL_OPTION_INT(pl_aws_settings_t, max_attempts, "max_attempts", "3", 0,
+                  "Attempts per AWS request, the first one included."),
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const top_blocks[] = {"pipeline", "aws", NULL};
+static const char *const stage_blocks[] = {"source", "transform", "sink",
+                                           "dead_letter", NULL};
+
+static void add_error(pl_buf_t *errors, const pl_cfg_loc_t *loc,
+                      const char *fmt, ...) PL_PRINTF(3, 4);
+
+static void add_error(pl_buf_t *errors, const pl_cfg_loc_t *loc,
+                      const char *fmt, ...) {
+  pl_buf_printf(errors, "%s:%d:%d: ", loc->file, loc->line, loc->col);
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n >= 0 && pl_buf_reserve(errors, (size_t)n + 1) == 0) {
+    va_start(ap, fmt);
+    vsnprintf(errors->data + errors->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    errors->len += (size_t)n;
+  }
+  pl_buf_append_str(errors, "\n");
+}
+
+static void unknown_name(pl_buf_t *errors, const pl_cfg_node_t *node,
+                         const char *where, const char *const *valid) {
+  const char *closest = pl__closest_name(valid, node->key);
+  pl_buf_t list = {0};
+  for (size_t i = 0; valid[i]; i++)
+    pl_buf_printf(&list, "%s%s", i ? ", " : "", valid[i]);
+  if (closest)
+    add_error(errors, &node->loc, "%s: unknown block '%s' (did you mean '%s'?)",
+              where, node->key, closest);
+  else
+    add_error(errors, &node->loc, "%s: unknown block '%s' (expected one of %s)",
+              where, node->key, list.data);
+  pl_buf_free(&list);
+}
+
+/* A view of a block's settings only (blocks are handled by the caller). */
+static int settings_view(const pl_cfg_node_t *block, pl_cfg_node_t *view) {
+  *view = (pl_cfg_node_t){.is_block = true, .loc = block->loc};
+  view->children = calloc(block->count ? block->count : 1, sizeof(*view->children));
+  if (!view->children)
+    return PL_ENOMEM;
+  for (size_t i = 0; i < block->count; i++)
+    if (!block->children[i]->is_block)
+      view->children[view->count++] = block->children[i];
+  return 0;
+}
+
+static bool is_one_of(const char *const *names, const char *name) {
+  for (size_t i = 0; names[i]; i++)
+    if (strcmp(names[i], name) == 0)
+      return true;
+  return false;
+}
+
+static pl_role_t role_of(const char *key) {
+  if (strcmp(key, "source") == 0)
+    return PL_ROLE_SOURCE;
+  if (strcmp(key, "transform") == 0)
+    return PL_ROLE_TRANSFORM;
+  if (strcmp(key, "sink") == 0)
+    return PL_ROLE_SINK;
+  return PL_ROLE_DEAD_LETTER;
+}
+
+static pl_kind_t kind_of(pl_role_t role) {
+  switch (role) {
+  case PL_ROLE_SOURCE:
+    return PL_KIND_SOURCE;
+  case PL_ROLE_TRANSFORM:
+    return PL_KIND_TRANSFORM;
+  case PL_ROLE_SINK:
+  case PL_ROLE_DEAD_LETTER:
+    break;
+  }
+  return PL_KIND_SINK;
+}
+
+/* Limits the option table cannot express. */
+static int check_stage_limits(const pl_option_t *table, size_t count,
+                              const pl_stage_options_t *stage,
+                              const pl_cfg_node_t *block, const char *what,
+                              pl_buf_t *errors) {
+  const struct {
+    const char *name;
+    int64_t value;
+    int64_t min;
+  } limits[] = {
+      {"batch_size", stage->batch_size, 1},
+      {"max_in_flight", stage->max_in_flight, 1},
+      {"queue_size", stage->queue_size, 1},
+      {"retry_limit", stage->retry_limit, 0},
+      {"batch_bytes", stage->batch_bytes > INT64_MAX ? INT64_MAX
+                                                     : (int64_t)stage->batch_bytes, 1},
+  };
+  int rc = 0;
+  for (size_t i = 0; i < COUNT(limits); i++) {
+    bool applies = false;
+    for (size_t t = 0; t < count; t++)
+      applies |= strcmp(table[t].name, limits[i].name) == 0;
+    if (!applies || limits[i].value >= limits[i].min)
+      continue;
+    const pl_cfg_loc_t *loc = &block->loc;
+    for (size_t c = 0; c < block->count; c++)
+      if (strcmp(block->children[c]->key, limits[i].name) == 0)
+        loc = &block->children[c]->loc;
+    add_error(errors, loc, "%s: option '%s' must be at least %lld, not %lld",
+              what, limits[i].name, (long long)limits[i].min,
+              (long long)limits[i].value);
+    rc = PL_EINVAL;
+  }
+  return rc;
+}
+
+static void add_stage(pl_engine_t *engine, pl_pipeline_t *pipeline,
+                      const pl_cfg_node_t *block, pl_buf_t *errors) {
+  pl_role_t role = role_of(block->key);
+  pl_kind_t kind = kind_of(role);
+  pl_buf_t what = {0};
+  pl_buf_printf(&what, "pipeline \"%s\": %s \"%s\"", pipeline->name,
+                block->key, block->label);
+  const pl_plugin_t *plugin = NULL;
+  char *message = NULL;
+  if (pl__registry_find(engine->registry, kind, block->label, &plugin,
+                        &message) < 0) {
+    add_error(errors, &block->loc, "%s: %s", what.data, message);
+    free(message);
+    pl_buf_free(&what);
+    return;
+  }
+  void *options = calloc(1, plugin->options_size ? plugin->options_size : 1);
+  pl_option_t stage_table[PL_STAGE_OPTION_MAX];
+  size_t stage_count = pl__stage_table_for(plugin, stage_table);
+  pl_stage_options_t stage = {.log_level = -1};
+  pl_opt_table_t tables[] = {
+      {plugin->options, plugin->options_count, options},
+      {stage_table, stage_count, &stage},
+  };
+  int rc = options ? pl__options_apply(tables, 2, block, what.data, errors)
+                   : PL_ENOMEM;
+  if (rc == 0)
+    rc = check_stage_limits(stage_table, stage_count, &stage, block,
+                            what.data, errors);
+  pl__options_free(stage_table, stage_count, &stage);
+  pl_buf_free(&what);
+  pl_instance_t *inst = NULL;
+  if (rc == 0)
+    rc = pl__stage_create(pipeline, plugin, role, options, &stage, &inst);
+  if (rc < 0) {
+    if (options)
+      pl__options_free(plugin->options, plugin->options_count, options);
+    free(options);
+    return;
+  }
+  inst->line = block->loc.line;
+  inst->col = block->loc.col;
+  pl__pipeline_add(pipeline, inst);
+}
+
+static int count_role(const pl_cfg_node_t *block, const char *key) {
+  int n = 0;
+  for (size_t i = 0; i < block->count; i++)
+    if (block->children[i]->is_block && strcmp(block->children[i]->key, key) == 0)
+      n++;
+  return n;
+}
+
+static void add_pipeline(pl_engine_t *engine, const pl_cfg_node_t *block,
+                         pl_buf_t *errors) {
+  if (!block->label) {
+    add_error(errors, &block->loc,
+              "a pipeline needs a name: pipeline \"name\" { ... }");
+    return;
+  }
+  for (size_t i = 0; i < engine->pipeline_count; i++) {
+    if (strcmp(engine->pipelines[i]->name, block->label) == 0) {
+      add_error(errors, &block->loc, "pipeline \"%s\" is defined twice",
+                block->label);
+      return;
+    }
+  }
+  pl_pipeline_t *pipeline = NULL;
+  if (pl__pipeline_create(engine, block->label, &pipeline) < 0)
+    return;
+  pl_pipeline_t **list = realloc(engine->pipelines,
+                                 (engine->pipeline_count + 1) * sizeof(*list));
+  if (!list) {
+    pl__pipeline_destroy(pipeline);
+    return;
+  }
+  engine->pipelines = list;
+  list[engine->pipeline_count++] = pipeline;
+
+  static const struct {
+    const char *key;
+    int min, max;
+  } roles[] = {
+      {"source", 1, 1}, {"sink", 1, 1}, {"dead_letter", 0, 1}};
+  for (size_t i = 0; i < COUNT(roles); i++) {
+    int n = count_role(block, roles[i].key);
+    if (n < roles[i].min)
+      add_error(errors, &block->loc, "pipeline \"%s\": missing %s \"plugin\" { ... }",
+                block->label, roles[i].key);
+    else if (n > roles[i].max)
+      add_error(errors, &block->loc,
+                "pipeline \"%s\": only one %s is allowed, found %d",
+                block->label, roles[i].key, n);
+  }
+  /* Stages in pipeline order, whatever their order in the file. */
+  static const char *const order[] = {"source", "transform", "sink",
+                                      "dead_letter"};
+  for (size_t o = 0; o < COUNT(order); o++) {
+    for (size_t i = 0; i < block->count; i++) {
+      const pl_cfg_node_t *child = block->children[i];
+      if (!child->is_block || strcmp(child->key, order[o]) != 0)
+        continue;
+      if (!child->label) {
+        add_error(errors, &child->loc,
+                  "pipeline \"%s\": %s needs a plugin name: %s \"name\" { ... }",
+                  block->label, child->key, child->key);
+        continue;
+      }
+      add_stage(engine, pipeline, child, errors);
+    }
+  }
+  for (size_t i = 0; i < block->count; i++) {
+    const pl_cfg_node_t *child = block->children[i];
+    if (!child->is_block)
+      add_error(errors, &child->loc,
+                "pipeline \"%s\": unexpected setting '%s' (settings go inside "
+                "a source, transform, sink or dead_letter block)",
+                block->label, child->key);
+    else if (!is_one_of(stage_blocks, child->key)) {
+      pl_buf_t where = {0};
+      pl_buf_printf(&where, "pipeline \"%s\"", block->label);
+      unknown_name(errors, child, where.data, stage_blocks);
+      pl_buf_free(&where);
+    }
+  }
+}
+
+static int apply_top_level(pl_engine_t *engine, const pl_cfg_node_t *root,
+                           pl_buf_t *errors) {
+  pl_cfg_node_t view;
+  if (settings_view(root, &view) < 0)
+    return PL_ENOMEM;
+  pl_opt_table_t settings = {settings_table, COUNT(settings_table),
+                             &engine->settings};
+  int rc = pl__options_apply(&settings, 1, &view, "top level", errors);
+  free(view.children);
+  const pl_cfg_node_t *aws = NULL;
+  for (size_t i = 0; i < root->count; i++) {
+    const pl_cfg_node_t *child = root->children[i];
+    if (child->is_block && strcmp(child->key, "aws") == 0) {
+      if (aws)
+        add_error(errors, &child->loc, "only one aws block is allowed");
+      aws = child;
+    }
+  }
+  pl_opt_table_t aws_tables = {aws_table, COUNT(aws_table), &engine->aws};
+  if (pl__options_apply(&aws_tables, 1, aws, "aws", errors) < 0)
+    rc = PL_EINVAL;
+  return rc;
+}
+
+int pl__engine_create(const pl_engine_params_t *params,
+                      const pl_cfg_node_t *root, pl_engine_t **out,
+                      pl_buf_t *errors) {
+  pl_engine_t *engine = calloc(1, sizeof(*engine));
+  if (!engine)
+    return PL_ENOMEM;
+  engine->loop = params->loop;
+  engine->registry = params->registry;
+  engine->once = params->once;
+  engine->log = (pl_logger_t){params->log_stream ? params->log_stream : stderr,
+                              PL_LOG_INFO, PL_LOG_TEXT};
+  engine->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15u;
+  size_t errors_before = errors->len;
+
+  apply_top_level(engine, root, errors);
+  engine->log.level = (pl_log_level_t)engine->settings.log_level;
+  engine->log.format = (pl_log_format_t)engine->settings.log_format;
+  if (engine->settings.plugin_path.count > 0)
+    pl__registry_prepend_dirs(engine->registry,
+                              (const char *const *)engine->settings.plugin_path.items,
+                              engine->settings.plugin_path.count);
+  if (engine->settings.metrics_listen) {
+    struct sockaddr_storage addr;
+    const pl_cfg_loc_t *loc = &root->loc;
+    for (size_t i = 0; i < root->count; i++)
+      if (strcmp(root->children[i]->key, "metrics_listen") == 0)
+        loc = &root->children[i]->value.loc;
+    if (pl__metrics_parse_listen(engine->settings.metrics_listen, &addr) < 0)
+      add_error(errors, loc,
+                "metrics_listen: '%s' is not host:port (e.g. 127.0.0.1:9100)",
+                engine->settings.metrics_listen);
+  }
+  for (size_t i = 0; i < root->count; i++) {
+    const pl_cfg_node_t *child = root->children[i];
+    if (!child->is_block)
+      continue;
+    if (strcmp(child->key, "pipeline") == 0)
+      add_pipeline(engine, child, errors);
+    else if (strcmp(child->key, "aws") != 0)
+      unknown_name(errors, child, "top level", top_blocks);
+  }
+  if (engine->pipeline_count == 0 && errors->len == errors_before)
+    add_error(errors, &root->loc,
+              "no pipeline defined: add pipeline \"name\" { source ... sink ... }");
+
+  /* Nothing is initialised until the whole config is valid. */
+  if (errors->len == errors_before) {
+    for (size_t p = 0; p < engine->pipeline_count; p++) {
+      pl_pipeline_t *pipeline = engine->pipelines[p];
+      pl__pipeline_link(pipeline);
+      for (size_t i = 0; i < pipeline->stage_count; i++) {
+        pl_instance_t *inst = pipeline->stages[i];
+        int rc = inst->plugin->init
+                     ? inst->plugin->init(inst, inst->options, &inst->ctx)
+                     : 0;
+        if (rc < 0) {
+          /* The plugin logged the details; this names the place. */
+          pl_buf_printf(errors,
+                        "%s:%d:%d: pipeline \"%s\": %s: cannot initialise: "
+                        "%s (see the log above)\n",
+                        root->loc.file, inst->line, inst->col, pipeline->name,
+                        inst->name, pl_strerror(rc));
+          break;
+        }
+        inst->initialized = true;
+      }
+      if (errors->len != errors_before)
+        break;
+    }
+  }
+  if (errors->len != errors_before) {
+    pl__engine_destroy(engine);
+    return PL_EINVAL;
+  }
+  *out = engine;
+  return 0;
+}
+
+static void on_shutdown_timeout(uv_timer_t *timer);
+
+static void close_all(pl_engine_t *engine) {
+  if (engine->closing)
+    return;
+  engine->closing = true;
+  for (size_t i = 0; i < engine->pipeline_count; i++) {
+    /* A source is always stopped before it is closed. */
+    if (engine->pipelines[i]->pump.loop)
+      pl__pipeline_stop(engine->pipelines[i]);
+    pl__pipeline_close(engine->pipelines[i]);
+  }
+  if (engine->metrics)
+    pl__metrics_server_close(engine->metrics);
+  engine->metrics = NULL;
+  if (engine->shutdown_timer_open)
+    uv_close((uv_handle_t *)&engine->shutdown_timer, NULL);
+  engine->shutdown_timer_open = false;
+}
+
+int pl__engine_start(pl_engine_t *engine) {
+  engine->started = true;
+  if (engine->settings.metrics_listen) {
+    int rc = pl__metrics_server_create(engine, engine->settings.metrics_listen,
+                                       &engine->metrics);
+    if (rc < 0) {
+      pl__log(&engine->log, PL_LOG_ERROR, "metrics: cannot listen on %s: %s",
+              engine->settings.metrics_listen, pl_strerror(rc));
+      close_all(engine);
+      return rc;
+    }
+  }
+  for (size_t i = 0; i < engine->pipeline_count; i++) {
+    int rc = pl__pipeline_start(engine->pipelines[i]);
+    if (rc < 0) {
+      close_all(engine);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+void pl__engine_check_done(pl_engine_t *engine) {
+  if (engine->closing || !(engine->once || engine->stopping))
+    return;
+  for (size_t i = 0; i < engine->pipeline_count; i++)
+    if (!pl__pipeline_idle(engine->pipelines[i]))
+      return;
+  close_all(engine);
+}
+
+static void on_shutdown_timeout(uv_timer_t *timer) {
+  pl_engine_t *engine = timer->data;
+  size_t open = 0;
+  for (size_t i = 0; i < engine->pipeline_count; i++)
+    open += engine->pipelines[i]->open_groups;
+  pl__log(&engine->log, PL_LOG_ERROR,
+          "shutdown timed out after %llu ms with %zu group(s) in flight; they "
+          "are not committed and will be processed again",
+          (unsigned long long)engine->settings.shutdown_timeout_ms, open);
+  engine->timed_out = true;
+  close_all(engine);
+  /* Requests still running (a write stuck on a full pipe) would keep the
+   * loop alive: the caller exits without waiting for them. */
+  uv_stop(engine->loop);
+}
+
+void pl__engine_shutdown(pl_engine_t *engine) {
+  if (engine->stopping || engine->closing)
+    return;
+  engine->stopping = true;
+  pl__log(&engine->log, PL_LOG_INFO,
+          "shutting down: finishing records in flight (at most %llu ms)",
+          (unsigned long long)engine->settings.shutdown_timeout_ms);
+  uv_timer_init(engine->loop, &engine->shutdown_timer);
+  engine->shutdown_timer.data = engine;
+  engine->shutdown_timer_open = true;
+  uv_timer_start(&engine->shutdown_timer, on_shutdown_timeout,
+                 engine->settings.shutdown_timeout_ms, 0);
+  for (size_t i = 0; i < engine->pipeline_count; i++)
+    pl__pipeline_stop(engine->pipelines[i]);
+  pl__engine_check_done(engine);
+}
+
+bool pl__engine_timed_out(const pl_engine_t *engine) {
+  return engine->timed_out;
+}
+
+int pl__engine_status(const pl_engine_t *engine) {
+  if (engine->timed_out)
+    return 1;
+  if (!engine->once)
+    return 0;
+  for (size_t i = 0; i < engine->pipeline_count; i++)
+    if (engine->pipelines[i]->groups_failed > 0)
+      return 1;
+  return 0;
+}
+
+void pl__engine_destroy(pl_engine_t *engine) {
+  if (!engine)
+    return;
+  for (size_t i = 0; i < engine->pipeline_count; i++)
+    pl__pipeline_destroy(engine->pipelines[i]);
+  free(engine->pipelines);
+  pl__record_free_spares(engine);
+  pl__options_free(settings_table, COUNT(settings_table), &engine->settings);
+  pl__options_free(aws_table, COUNT(aws_table), &engine->aws);
+  free(engine);
+}
+
+uint64_t pl__engine_random(pl_engine_t *engine) {
+  /* xorshift64*: jitter needs spread, not secrecy. */
+  uint64_t x = engine->rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  engine->rng = x;
+  return x * 0x2545F4914F6CDD1Du;
+}

@@ -1,0 +1,85 @@
+/* The engine: every pipeline of one config on one libuv loop. */
+#ifndef PL_CORE_ENGINE_H
+#define PL_CORE_ENGINE_H
+
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "pipeline.h"
+#include "registry.h"
+
+typedef struct pl_metrics_server pl_metrics_server_t;
+
+/* Top-level settings of the config file. */
+typedef struct pl_engine_settings {
+  int log_level;
+  int log_format;
+  pl_list_t plugin_path;
+  char *metrics_listen;
+  uint64_t shutdown_timeout_ms;
+} pl_engine_settings_t;
+
+/* The aws { } block, shared by every AWS plugin. */
+typedef struct pl_aws_settings {
+  char *region;
+  char *profile;
+  char *endpoint;
+  int64_t max_attempts;
+} pl_aws_settings_t;
+
+struct pl_engine {
+  uv_loop_t *loop;           /* borrowed */
+  pl_registry_t *registry;   /* borrowed */
+  pl_logger_t log;
+  pl_engine_settings_t settings;
+  pl_aws_settings_t aws;
+  bool once;
+  pl_pipeline_t **pipelines;
+  size_t pipeline_count;
+  bool started;
+  bool stopping; /* shutdown requested */
+  bool closing;  /* handles are being closed */
+  uv_timer_t shutdown_timer;
+  bool shutdown_timer_open;
+  pl_metrics_server_t *metrics;
+  uint64_t rng; /* xorshift state for retry jitter */
+  /* Freed records kept for reuse: a record per row is the hot path. */
+  pl_record_t *spare_records;
+  size_t spare_count;
+  bool timed_out;
+};
+typedef struct pl_engine pl_engine_t;
+
+typedef struct pl_engine_params {
+  uv_loop_t *loop;
+  pl_registry_t *registry;
+  FILE *log_stream; /* NULL: stderr */
+  bool once;
+} pl_engine_params_t;
+
+/* Validates the whole config, loads every plugin and creates every stage
+ * (plugin init callbacks run here; nothing starts). On failure returns a
+ * negative code and appends one line per problem to `errors`. */
+int pl__engine_create(const pl_engine_params_t *params,
+                      const pl_cfg_node_t *root, pl_engine_t **out,
+                      pl_buf_t *errors);
+/* Starts every pipeline; the caller then runs the loop. */
+int pl__engine_start(pl_engine_t *engine);
+/* SIGTERM: sources stop taking work; the loop ends once everything in
+ * flight is resolved, or when shutdown_timeout expires. */
+void pl__engine_shutdown(pl_engine_t *engine);
+/* A pipeline may have finished (--once) or drained (shutdown). */
+void pl__engine_check_done(pl_engine_t *engine);
+/* True when shutdown timed out: the loop was stopped with work still in
+ * flight, and the process should exit without cleaning up. */
+bool pl__engine_timed_out(const pl_engine_t *engine);
+/* Exit status once the loop has returned: 0, or 1 when a group failed or
+ * shutdown timed out. */
+int pl__engine_status(const pl_engine_t *engine);
+/* Frees everything; call after the loop returned. */
+void pl__engine_destroy(pl_engine_t *engine);
+/* A random number for backoff jitter. */
+uint64_t pl__engine_random(pl_engine_t *engine);
+
+#endif

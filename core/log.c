@@ -1,0 +1,143 @@
+/* Log lines on a stream, as text or JSON, with per-instance levels and
+ * rate limiting of a message that repeats (STYLE.md#s9). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "engine.h"
+#include "log.h"
+
+/* A message that repeats within this window is counted, not printed. */
+#define PL_LOG_REPEAT_WINDOW_MS 5000
+
+const char *pl_log_level_name(pl_log_level_t level) {
+  switch (level) {
+#define PL__LOG_CASE(name, text)                                               \
+  case PL_LOG_##name:                                                          \
+    return text;
+    PL_LOG_LEVEL_MAP(PL__LOG_CASE)
+#undef PL__LOG_CASE
+  }
+  return "unknown";
+}
+
+static void timestamp(char *out, size_t size) {
+  uv_timeval64_t now;
+  if (uv_gettimeofday(&now) != 0) {
+    snprintf(out, size, "-");
+    return;
+  }
+  time_t seconds = (time_t)now.tv_sec;
+  struct tm tm;
+  gmtime_r(&seconds, &tm);
+  char date[32];
+  strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out, size, "%s.%03dZ", date, (int)(now.tv_usec / 1000));
+}
+
+static void write_line(const pl_logger_t *log, pl_log_level_t level,
+                       const char *plugin, const char *pipeline,
+                       const char *message) {
+  char ts[48];
+  timestamp(ts, sizeof(ts));
+  if (log->format == PL_LOG_JSON) {
+    json_t *line = json_pack("{s:s, s:s, s:s}", "time", ts, "level",
+                             pl_log_level_name(level), "message", message);
+    if (!line)
+      return;
+    if (plugin)
+      json_object_set_new(line, "plugin", json_string(plugin));
+    if (pipeline)
+      json_object_set_new(line, "pipeline", json_string(pipeline));
+    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (text)
+      fprintf(log->stream, "%s\n", text);
+    free(text);
+    json_decref(line);
+  } else if (plugin) {
+    fprintf(log->stream, "%s %-5s [%s:%s] %s\n", ts, pl_log_level_name(level),
+            plugin, pipeline ? pipeline : "-", message);
+  } else {
+    fprintf(log->stream, "%s %-5s %s\n", ts, pl_log_level_name(level),
+            message);
+  }
+  fflush(log->stream);
+}
+
+void pl__log_write(const pl_logger_t *log, pl_log_level_t level,
+                   const char *plugin, const char *pipeline, const char *fmt,
+                   va_list ap) {
+  if (level > log->level)
+    return;
+  pl_buf_t message = {0};
+  va_list copy;
+  va_copy(copy, ap);
+  int n = vsnprintf(NULL, 0, fmt, copy);
+  va_end(copy);
+  if (n < 0 || pl_buf_reserve(&message, (size_t)n) < 0)
+    return;
+  vsnprintf(message.data, (size_t)n + 1, fmt, ap);
+  write_line(log, level, plugin, pipeline, message.data);
+  pl_buf_free(&message);
+}
+
+void pl__log(const pl_logger_t *log, pl_log_level_t level, const char *fmt,
+             ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  pl__log_write(log, level, NULL, NULL, fmt, ap);
+  va_end(ap);
+}
+
+/* True when the message should be printed; repeats of the last message
+ * within the window are counted instead, and their number is printed with
+ * the next message that differs. */
+static bool admit(pl_instance_t *inst, const pl_logger_t *log,
+                  const char *message) {
+  uint64_t now = uv_hrtime() / 1000000;
+  if (inst->last_log && strcmp(inst->last_log, message) == 0 &&
+      now - inst->last_log_ms < PL_LOG_REPEAT_WINDOW_MS) {
+    inst->suppressed++;
+    return false;
+  }
+  if (inst->suppressed > 0) {
+    char note[160];
+    snprintf(note, sizeof(note), "the previous message repeated %llu more "
+             "time(s)", (unsigned long long)inst->suppressed);
+    write_line(log, PL_LOG_INFO, inst->name, inst->pipeline->name, note);
+  }
+  inst->suppressed = 0;
+  free(inst->last_log);
+  inst->last_log = strdup(message);
+  inst->last_log_ms = now;
+  return true;
+}
+
+void pl_log(const pl_instance_t *cinst, pl_log_level_t level, const char *fmt,
+            ...) {
+  /* The rate limiter's state lives in the instance; the API takes it const
+   * because logging does not change what the plugin sees. */
+  pl_instance_t *inst = (pl_instance_t *)cinst;
+  pl_logger_t log = inst->pipeline->engine->log;
+  if (inst->stage.log_level >= 0)
+    log.level = (pl_log_level_t)inst->stage.log_level;
+  if (level > log.level)
+    return;
+  pl_buf_t message = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0 || pl_buf_reserve(&message, (size_t)n) < 0)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(message.data, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  message.len = (size_t)n;
+  if (level > PL_LOG_WARN || admit(inst, &log, message.data))
+    write_line(&log, level, inst->name, inst->pipeline->name, message.data);
+  pl_buf_free(&message);
+}

@@ -1,0 +1,25 @@
+/* The daemon's log: one line per message on a stream (stderr), as text or
+ * JSON lines, filtered by level. */
+#ifndef PL_CORE_LOG_H
+#define PL_CORE_LOG_H
+
+#include <pipelined/log.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+typedef enum { PL_LOG_TEXT, PL_LOG_JSON } pl_log_format_t;
+
+typedef struct pl_logger {
+  FILE *stream; /* borrowed */
+  pl_log_level_t level;
+  pl_log_format_t format;
+} pl_logger_t;
+
+/* Writes one message; `plugin` and `pipeline` may be NULL. */
+void pl__log_write(const pl_logger_t *log, pl_log_level_t level,
+                   const char *plugin, const char *pipeline, const char *fmt,
+                   va_list ap) PL_PRINTF(5, 0);
+void pl__log(const pl_logger_t *log, pl_log_level_t level, const char *fmt,
+             ...) PL_PRINTF(3, 4);
+
+#endif

@@ -1,0 +1,344 @@
+/* Prometheus text exposition of the engine's counters, and a small HTTP
+ * listener for /metrics and /healthz. One request per connection. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "metrics.h"
+#include "sink.h"
+
+#define PL_METRICS_MAX_REQUEST 8192
+
+typedef struct metric_view {
+  const char *name;
+  const char *help;
+  const char *type;
+} metric_view_t;
+
+static const char *role_name(pl_role_t role) {
+  switch (role) {
+  case PL_ROLE_SOURCE:
+    return "source";
+  case PL_ROLE_TRANSFORM:
+    return "transform";
+  case PL_ROLE_SINK:
+    return "sink";
+  case PL_ROLE_DEAD_LETTER:
+    return "dead_letter";
+  }
+  return "unknown";
+}
+
+/* A label value with \\, " and newlines escaped, as the format requires. */
+static void label_value(pl_buf_t *out, const char *text) {
+  pl_buf_append_str(out, "\"");
+  for (const char *p = text; *p; p++) {
+    if (*p == '\\' || *p == '"')
+      pl_buf_printf(out, "\\%c", *p);
+    else if (*p == '\n')
+      pl_buf_append_str(out, "\\n");
+    else
+      pl_buf_append(out, p, 1);
+  }
+  pl_buf_append_str(out, "\"");
+}
+
+static void labels(pl_buf_t *out, const pl_pipeline_t *pipeline,
+                   const pl_instance_t *stage) {
+  pl_buf_append_str(out, "{pipeline=");
+  label_value(out, pipeline->name);
+  pl_buf_printf(out, ",stage=\"%s\",plugin=", role_name(stage->role));
+  label_value(out, stage->name);
+  pl_buf_append_str(out, "}");
+}
+
+static void pipeline_label(pl_buf_t *out, const pl_pipeline_t *pipeline) {
+  pl_buf_append_str(out, "{pipeline=");
+  label_value(out, pipeline->name);
+  pl_buf_append_str(out, "}");
+}
+
+static void header(pl_buf_t *out, const char *name, const char *type,
+                   const char *help) {
+  pl_buf_printf(out, "# HELP pipelined_%s %s\n# TYPE pipelined_%s %s\n", name,
+                help, name, type);
+}
+
+static uint64_t gauge_value(const pl_instance_t *stage, const char *name) {
+  if (strcmp(name, "queue_depth") == 0)
+    return stage->queue.count;
+  return stage->sink ? stage->sink->in_flight : 0;
+}
+
+void pl__metrics_render(const pl_engine_t *engine, pl_buf_t *out) {
+#define PL__METRIC_RENDER(field, help)                                         \
+  header(out, #field "_total", "counter", help);                               \
+  for (size_t p = 0; p < engine->pipeline_count; p++) {                        \
+    const pl_pipeline_t *pipeline = engine->pipelines[p];                      \
+    for (size_t s = 0; s < pipeline->stage_count; s++) {                       \
+      const pl_instance_t *stage = pipeline->stages[s];                        \
+      pl_buf_append_str(out, "pipelined_" #field "_total");                   \
+      labels(out, pipeline, stage);                                            \
+      pl_buf_printf(out, " %llu\n", (unsigned long long)stage->metrics.field); \
+    }                                                                          \
+  }
+  PL_STAGE_METRICS_MAP(PL__METRIC_RENDER)
+#undef PL__METRIC_RENDER
+
+  static const metric_view_t gauges[] = {
+      {"queue_depth", "records waiting in the stage's input queue", "gauge"},
+      {"in_flight", "sink batches being written or waiting for a retry",
+       "gauge"},
+  };
+  for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
+    header(out, gauges[g].name, gauges[g].type, gauges[g].help);
+    for (size_t p = 0; p < engine->pipeline_count; p++) {
+      const pl_pipeline_t *pipeline = engine->pipelines[p];
+      for (size_t s = 0; s < pipeline->stage_count; s++) {
+        const pl_instance_t *stage = pipeline->stages[s];
+        pl_buf_printf(out, "pipelined_%s", gauges[g].name);
+        labels(out, pipeline, stage);
+        pl_buf_printf(out, " %llu\n",
+                      (unsigned long long)gauge_value(stage, gauges[g].name));
+      }
+    }
+  }
+
+  header(out, "groups_committed_total", "counter",
+         "ack groups fully delivered or dead-lettered and committed");
+  for (size_t p = 0; p < engine->pipeline_count; p++) {
+    pl_buf_append_str(out, "pipelined_groups_committed_total");
+    pipeline_label(out, engine->pipelines[p]);
+    pl_buf_printf(out, " %llu\n",
+                  (unsigned long long)engine->pipelines[p]->groups_committed);
+  }
+  header(out, "groups_failed_total", "counter",
+         "ack groups not committed (a record failed, or abandoned)");
+  for (size_t p = 0; p < engine->pipeline_count; p++) {
+    pl_buf_append_str(out, "pipelined_groups_failed_total");
+    pipeline_label(out, engine->pipelines[p]);
+    pl_buf_printf(out, " %llu\n",
+                  (unsigned long long)engine->pipelines[p]->groups_failed);
+  }
+
+  /* Plugin-specific counters: pipelined_plugin_<name>_total. */
+  for (size_t p = 0; p < engine->pipeline_count; p++) {
+    const pl_pipeline_t *pipeline = engine->pipelines[p];
+    for (size_t s = 0; s < pipeline->stage_count; s++) {
+      const pl_instance_t *stage = pipeline->stages[s];
+      for (size_t c = 0; c < stage->counter_count; c++) {
+        pl_buf_printf(out, "pipelined_plugin_%s_total",
+                      stage->counters[c].name);
+        labels(out, pipeline, stage);
+        pl_buf_printf(out, " %llu\n",
+                      (unsigned long long)stage->counters[c].value);
+      }
+    }
+  }
+}
+
+int pl__metrics_parse_listen(const char *text, struct sockaddr_storage *addr) {
+  const char *colon = strrchr(text, ':');
+  if (!colon || colon == text || colon[1] == '\0')
+    return PL_EINVAL;
+  long port = 0;
+  for (const char *d = colon + 1; *d; d++) {
+    if (*d < '0' || *d > '9' || port > 65535)
+      return PL_EINVAL;
+    port = port * 10 + (*d - '0');
+  }
+  if (port > 65535)
+    return PL_EINVAL;
+  char host[64];
+  size_t len = (size_t)(colon - text);
+  if (text[0] == '[' && len >= 2 && text[len - 1] == ']') {
+    text++;
+    len -= 2;
+  }
+  if (len == 0 || len >= sizeof(host))
+    return PL_EINVAL;
+  memcpy(host, text, len);
+  host[len] = '\0';
+  if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)addr) == 0 ||
+      uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)addr) == 0)
+    return 0;
+  return PL_EINVAL;
+}
+
+typedef struct connection connection_t;
+
+struct pl_metrics_server {
+  pl_engine_t *engine;
+  uv_tcp_t listener;
+  connection_t *connections;
+  size_t open_handles; /* freed when the last close callback ran */
+  bool closing;
+};
+
+struct connection {
+  uv_tcp_t tcp;
+  pl_metrics_server_t *server;
+  connection_t *next;
+  pl_buf_t request;
+  pl_buf_t response;
+  uv_write_t write;
+  bool responded;
+};
+
+static void release(pl_metrics_server_t *server) {
+  if (--server->open_handles == 0)
+    free(server);
+}
+
+static void on_connection_closed(uv_handle_t *handle) {
+  connection_t *conn = handle->data;
+  pl_metrics_server_t *server = conn->server;
+  connection_t **link = &server->connections;
+  while (*link && *link != conn)
+    link = &(*link)->next;
+  if (*link)
+    *link = conn->next;
+  pl_buf_free(&conn->request);
+  pl_buf_free(&conn->response);
+  free(conn);
+  release(server);
+}
+
+static void close_connection(connection_t *conn) {
+  if (!uv_is_closing((uv_handle_t *)&conn->tcp))
+    uv_close((uv_handle_t *)&conn->tcp, on_connection_closed);
+}
+
+static void on_written(uv_write_t *req, int status) {
+  close_connection(req->data);
+}
+
+static void respond(connection_t *conn, const char *status, const char *type,
+                    const pl_buf_t *body) {
+  conn->responded = true;
+  pl_buf_printf(&conn->response,
+                "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                "Connection: close\r\n\r\n",
+                status, type, body->len);
+  pl_buf_append(&conn->response, body->data ? body->data : "", body->len);
+  uv_buf_t buf = uv_buf_init(conn->response.data, (unsigned)conn->response.len);
+  conn->write.data = conn;
+  if (uv_write(&conn->write, (uv_stream_t *)&conn->tcp, &buf, 1, on_written) < 0)
+    close_connection(conn);
+}
+
+static void handle_request(connection_t *conn) {
+  pl_buf_t body = {0};
+  const char *req = conn->request.data;
+  if (strncmp(req, "GET /metrics ", 13) == 0 ||
+      strncmp(req, "GET /metrics?", 13) == 0) {
+    pl__metrics_render(conn->server->engine, &body);
+    respond(conn, "200 OK", "text/plain; version=0.0.4", &body);
+  } else if (strncmp(req, "GET /healthz ", 13) == 0) {
+    pl_engine_t *engine = conn->server->engine;
+    bool ok = !engine->stopping;
+    pl_buf_append_str(&body, ok ? "ok\n" : "shutting down\n");
+    respond(conn, ok ? "200 OK" : "503 Service Unavailable", "text/plain",
+            &body);
+  } else if (strncmp(req, "GET ", 4) != 0) {
+    pl_buf_append_str(&body, "only GET is served\n");
+    respond(conn, "405 Method Not Allowed", "text/plain", &body);
+  } else {
+    pl_buf_append_str(&body, "not found: try /metrics or /healthz\n");
+    respond(conn, "404 Not Found", "text/plain", &body);
+  }
+  pl_buf_free(&body);
+}
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  connection_t *conn = handle->data;
+  if (pl_buf_reserve(&conn->request, 1024) < 0) {
+    *buf = uv_buf_init(NULL, 0);
+    return;
+  }
+  *buf = uv_buf_init(conn->request.data + conn->request.len,
+                     (unsigned)(conn->request.cap - conn->request.len - 1));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  connection_t *conn = stream->data;
+  if (nread < 0) {
+    close_connection(conn);
+    return;
+  }
+  conn->request.len += (size_t)nread;
+  conn->request.data[conn->request.len] = '\0';
+  if (conn->responded)
+    return;
+  if (strstr(conn->request.data, "\r\n\r\n") ||
+      strstr(conn->request.data, "\n\n")) {
+    uv_read_stop(stream);
+    handle_request(conn);
+  } else if (conn->request.len > PL_METRICS_MAX_REQUEST) {
+    close_connection(conn);
+  }
+}
+
+static void on_accept(uv_stream_t *listener, int status) {
+  pl_metrics_server_t *server = listener->data;
+  if (status < 0 || server->closing)
+    return;
+  connection_t *conn = calloc(1, sizeof(*conn));
+  if (!conn)
+    return;
+  conn->server = server;
+  uv_tcp_init(listener->loop, &conn->tcp);
+  conn->tcp.data = conn;
+  server->open_handles++;
+  conn->next = server->connections;
+  server->connections = conn;
+  if (uv_accept(listener, (uv_stream_t *)&conn->tcp) < 0 ||
+      uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read) < 0)
+    close_connection(conn);
+}
+
+static void on_listener_closed(uv_handle_t *handle) { release(handle->data); }
+
+int pl__metrics_server_create(pl_engine_t *engine, const char *listen,
+                              pl_metrics_server_t **out) {
+  struct sockaddr_storage addr;
+  if (pl__metrics_parse_listen(listen, &addr) < 0)
+    return PL_EINVAL;
+  pl_metrics_server_t *server = calloc(1, sizeof(*server));
+  if (!server)
+    return PL_ENOMEM;
+  server->engine = engine;
+  uv_tcp_init(engine->loop, &server->listener);
+  server->listener.data = server;
+  server->open_handles = 1;
+  int rc = uv_tcp_bind(&server->listener, (const struct sockaddr *)&addr, 0);
+  if (rc == 0)
+    rc = uv_listen((uv_stream_t *)&server->listener, 16, on_accept);
+  if (rc < 0) {
+    pl__log(&engine->log, PL_LOG_ERROR, "metrics_listen %s: %s", listen,
+            uv_strerror(rc));
+    server->closing = true;
+    uv_close((uv_handle_t *)&server->listener, on_listener_closed);
+    return PL_EIO;
+  }
+  pl__log(&engine->log, PL_LOG_INFO, "metrics on http://%s/metrics", listen);
+  *out = server;
+  return 0;
+}
+
+int pl__metrics_server_port(const pl_metrics_server_t *server) {
+  struct sockaddr_storage addr;
+  int len = sizeof(addr);
+  if (uv_tcp_getsockname(&server->listener, (struct sockaddr *)&addr, &len) < 0)
+    return -1;
+  if (addr.ss_family == AF_INET)
+    return ntohs(((struct sockaddr_in *)&addr)->sin_port);
+  return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+}
+
+void pl__metrics_server_close(pl_metrics_server_t *server) {
+  server->closing = true;
+  for (connection_t *conn = server->connections; conn; conn = conn->next)
+    close_connection(conn);
+  uv_close((uv_handle_t *)&server->listener, on_listener_closed);
+}

@@ -1,0 +1,622 @@
+/* Option tables: validation of config blocks, storage of values at their
+ * offsets, defaults, closest-name suggestions and --describe rendering. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "stage.h"
+#include "units.h"
+
+static const char *const log_level_choices[] = {"error", "warn", "info",
+                                                "debug", NULL};
+
+const pl_option_t pl__stage_option_table[] = {
+    PL_OPTION_INT(pl_stage_options_t, batch_size, "batch_size", "100", 0,
+                  "Sinks: most records in one batch."),
+    PL_OPTION_SIZE(pl_stage_options_t, batch_bytes, "batch_bytes", "1MiB", 0,
+                   "Sinks: most bytes in one batch (a larger record goes "
+                   "alone)."),
+    PL_OPTION_DURATION(pl_stage_options_t, linger_ms, "linger", "0", 0,
+                       "Sinks: how long a partial batch waits for more "
+                       "records (0: write at once)."),
+    PL_OPTION_INT(pl_stage_options_t, max_in_flight, "max_in_flight", "1", 0,
+                  "Sinks: batches being written at the same time."),
+    PL_OPTION_INT(pl_stage_options_t, retry_limit, "retry_limit", "5", 0,
+                  "Sinks: retries of a failed record before its group "
+                  "fails."),
+    PL_OPTION_DURATION(pl_stage_options_t, retry_backoff_ms, "retry_backoff",
+                       "100ms", 0,
+                       "Sinks: base of the exponential backoff between "
+                       "retries (full jitter)."),
+    PL_OPTION_DURATION(pl_stage_options_t, retry_backoff_max_ms,
+                       "retry_backoff_max", "30s", 0,
+                       "Sinks: cap of the backoff between retries."),
+    PL_OPTION_INT(pl_stage_options_t, queue_size, "queue_size", "1024", 0,
+                  "Records queued before this stage; a full queue pauses the "
+                  "stages before it."),
+    PL_OPTION_ENUM(pl_stage_options_t, log_level, "log_level", NULL,
+                   log_level_choices, 0,
+                   "This stage's log level (default: the global one)."),
+};
+const size_t pl__stage_option_count =
+    sizeof(pl__stage_option_table) / sizeof(pl__stage_option_table[0]);
+
+bool pl__stage_option_applies(const pl_option_t *option, pl_kind_t kind) {
+  if (strcmp(option->name, "log_level") == 0)
+    return true;
+  if (strcmp(option->name, "queue_size") == 0)
+    return kind != PL_KIND_SOURCE;
+  return kind == PL_KIND_SINK;
+}
+
+size_t pl__stage_table_for(const pl_plugin_t *plugin,
+                           pl_option_t table[PL_STAGE_OPTION_MAX]) {
+  const pl_stage_defaults_t *d = &plugin->defaults;
+  const struct {
+    const char *name;
+    const char *value;
+  } overrides[] = {{"batch_size", d->batch_size},
+                   {"batch_bytes", d->batch_bytes},
+                   {"linger", d->linger},
+                   {"max_in_flight", d->max_in_flight}};
+  size_t n = 0;
+  for (size_t i = 0; i < pl__stage_option_count; i++) {
+    const pl_option_t *option = &pl__stage_option_table[i];
+    if (!pl__stage_option_applies(option, plugin->kind))
+      continue;
+    table[n] = *option;
+    for (size_t o = 0; o < sizeof(overrides) / sizeof(overrides[0]); o++)
+      if (overrides[o].value && strcmp(option->name, overrides[o].name) == 0)
+        table[n].default_value = overrides[o].value;
+    n++;
+  }
+  return n;
+}
+
+const char *pl_opt_type_name(pl_opt_type_t type) {
+  switch (type) {
+#define PL__OPT_TYPE_CASE(name, text)                                          \
+  case PL_OPT_##name:                                                          \
+    return text;
+    PL_OPT_TYPE_MAP(PL__OPT_TYPE_CASE)
+#undef PL__OPT_TYPE_CASE
+  }
+  return "unknown";
+}
+
+static const char *expected_text(pl_opt_type_t type) {
+  switch (type) {
+  case PL_OPT_STRING:
+    return "a \"string\"";
+  case PL_OPT_INT:
+    return "an integer";
+  case PL_OPT_BOOL:
+    return "true or false";
+  case PL_OPT_DOUBLE:
+    return "a number";
+  case PL_OPT_DURATION:
+    return "a duration such as 500ms, 30s or 5m";
+  case PL_OPT_SIZE:
+    return "a size such as 512KiB or 1MiB";
+  case PL_OPT_LIST:
+    return "a list such as [\"a\", \"b\"]";
+  case PL_OPT_ENUM:
+    return "one of";
+  case PL_OPT_TEMPLATE:
+    return "a \"template\" string";
+  case PL_OPT_MAP:
+    return "a block { key = \"value\" }";
+  }
+  return "a value";
+}
+
+/* ---- Edit distance for "did you mean" ---- */
+
+/* Optimal string alignment distance: insertions, deletions, substitutions
+ * and swaps of two neighbours ("prot" -> "port") each cost 1. */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64)
+    return SIZE_MAX;
+  size_t rows[3][65];
+  size_t *before = rows[0], *prev = rows[1], *row = rows[2];
+  for (size_t j = 0; j <= lb; j++)
+    prev[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      size_t best = prev[j - 1] + cost;
+      if (prev[j] + 1 < best)
+        best = prev[j] + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+          before[j - 2] + 1 < best)
+        best = before[j - 2] + 1;
+      row[j] = best;
+    }
+    size_t *oldest = before;
+    before = prev;
+    prev = row;
+    row = oldest;
+  }
+  return prev[lb];
+}
+
+static size_t max_distance(const char *name) {
+  size_t len = strlen(name);
+  return len <= 4 ? 1 : len <= 8 ? 2 : 3;
+}
+
+const char *pl__closest_name(const char *const *names, const char *name) {
+  const char *best = NULL;
+  size_t best_distance = max_distance(name) + 1;
+  for (size_t i = 0; names[i]; i++) {
+    size_t d = edit_distance(names[i], name);
+    if (d < best_distance) {
+      best = names[i];
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+const char *pl__options_closest(const pl_opt_table_t *tables, size_t count,
+                                const char *name) {
+  const char *best = NULL;
+  size_t best_distance = max_distance(name) + 1;
+  for (size_t t = 0; t < count; t++) {
+    for (size_t i = 0; i < tables[t].count; i++) {
+      size_t d = edit_distance(tables[t].options[i].name, name);
+      if (d < best_distance) {
+        best = tables[t].options[i].name;
+        best_distance = d;
+      }
+    }
+  }
+  return best;
+}
+
+/* ---- Storing values ---- */
+
+static void *field(void *dest, const pl_option_t *option) {
+  return (char *)dest + option->offset;
+}
+
+static int enum_index(const pl_option_t *option, const char *text) {
+  for (int i = 0; option->choices && option->choices[i]; i++)
+    if (strcmp(option->choices[i], text) == 0)
+      return i;
+  return -1;
+}
+
+static void free_value(const pl_option_t *option, void *dest) {
+  void *p = field(dest, option);
+  switch (option->type) {
+  case PL_OPT_STRING: {
+    char **s = p;
+    free(*s);
+    *s = NULL;
+    break;
+  }
+  case PL_OPT_TEMPLATE: {
+    pl_template_t **t = p;
+    pl_template_destroy(*t);
+    *t = NULL;
+    break;
+  }
+  case PL_OPT_LIST: {
+    pl_list_t *list = p;
+    for (size_t i = 0; i < list->count; i++)
+      free(list->items[i]);
+    free(list->items);
+    *list = (pl_list_t){0};
+    break;
+  }
+  case PL_OPT_MAP: {
+    pl_map_t *map = p;
+    for (size_t i = 0; i < map->count; i++) {
+      free(map->keys[i]);
+      free(map->values[i]);
+    }
+    free(map->keys);
+    free(map->values);
+    *map = (pl_map_t){0};
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+/* Parses a scalar text as the option's type and stores it. On failure
+ * returns a negative code and, for templates and enums, a message. */
+static int store_text(const pl_option_t *option, const char *text, void *dest,
+                      char **message) {
+  void *p = field(dest, option);
+  switch (option->type) {
+  case PL_OPT_STRING: {
+    char *copy = strdup(text);
+    if (!copy)
+      return PL_ENOMEM;
+    free_value(option, dest);
+    *(char **)p = copy;
+    return 0;
+  }
+  case PL_OPT_INT:
+    return pl__parse_int(text, p);
+  case PL_OPT_BOOL:
+    return pl__parse_bool(text, p);
+  case PL_OPT_DOUBLE:
+    return pl__parse_double(text, p);
+  case PL_OPT_DURATION:
+    return pl__parse_duration(text, p);
+  case PL_OPT_SIZE:
+    return pl__parse_size(text, p);
+  case PL_OPT_ENUM: {
+    int index = enum_index(option, text);
+    if (index < 0)
+      return PL_EPARSE;
+    *(int *)p = index;
+    return 0;
+  }
+  case PL_OPT_TEMPLATE: {
+    pl_template_t *tpl = NULL;
+    int rc = pl_template_create(text, &tpl, message);
+    if (rc < 0)
+      return rc;
+    free_value(option, dest);
+    *(pl_template_t **)p = tpl;
+    return 0;
+  }
+  case PL_OPT_LIST: {
+    pl_list_t *list = p;
+    char **items = realloc(list->items, (list->count + 1) * sizeof(*items));
+    if (!items)
+      return PL_ENOMEM;
+    list->items = items;
+    if (!(items[list->count] = strdup(text)))
+      return PL_ENOMEM;
+    list->count++;
+    return 0;
+  }
+  case PL_OPT_MAP:
+    break;
+  }
+  return PL_EINVAL;
+}
+
+static void describe_found(const pl_option_t *option,
+                           const pl_cfg_value_t *value, pl_buf_t *out) {
+  if (option->flags & PL_OPT_SECRET) {
+    pl_buf_append_str(out, "a value (not shown: the option is secret)");
+    return;
+  }
+  switch (value->kind) {
+  case PL_CFG_STRING: {
+    /* Escaped, so that the message stays on one line. */
+    json_t *text = json_stringn_nocheck(value->text, value->text_len);
+    char *quoted = text ? json_dumps(text, JSON_ENCODE_ANY) : NULL;
+    pl_buf_append_str(out, quoted ? quoted : "a string");
+    free(quoted);
+    json_decref(text);
+    break;
+  }
+  case PL_CFG_LIST:
+    pl_buf_append_str(out, "a list");
+    break;
+  default:
+    pl_buf_printf(out, "%s", value->text ? value->text : "?");
+    break;
+  }
+}
+
+static void type_error(pl_buf_t *errors, const char *what,
+                       const pl_option_t *option, const pl_cfg_node_t *node,
+                       const char *detail) {
+  pl_buf_printf(errors, "%s:%d:%d: %s: option '%s' expects %s",
+                node->loc.file, node->value.loc.line ? node->value.loc.line : node->loc.line,
+                node->value.loc.line ? node->value.loc.col : node->loc.col, what,
+                option->name, expected_text(option->type));
+  if (option->type == PL_OPT_ENUM) {
+    for (size_t i = 0; option->choices && option->choices[i]; i++)
+      pl_buf_printf(errors, "%s %s", i ? "," : "", option->choices[i]);
+  }
+  if (node->is_block) {
+    pl_buf_append_str(errors, ", found a block");
+  } else {
+    pl_buf_append_str(errors, ", found ");
+    describe_found(option, &node->value, errors);
+  }
+  if (detail)
+    pl_buf_printf(errors, " (%s)", detail);
+  pl_buf_append_str(errors, "\n");
+}
+
+/* The literal kinds that may stand for each option type without quotes. */
+static bool literal_fits(pl_opt_type_t type, pl_cfg_kind_t kind) {
+  switch (type) {
+  case PL_OPT_INT:
+    return kind == PL_CFG_INT;
+  case PL_OPT_DOUBLE:
+    return kind == PL_CFG_INT || kind == PL_CFG_FLOAT;
+  case PL_OPT_BOOL:
+    return kind == PL_CFG_BOOL;
+  case PL_OPT_DURATION:
+    return kind == PL_CFG_DURATION || kind == PL_CFG_INT;
+  case PL_OPT_SIZE:
+    return kind == PL_CFG_SIZE || kind == PL_CFG_INT;
+  default:
+    return false;
+  }
+}
+
+static int store_node(const pl_option_t *option, const pl_cfg_node_t *node,
+                      void *dest, const char *what, pl_buf_t *errors) {
+  char *message = NULL;
+  int rc = 0;
+  if (option->type == PL_OPT_MAP) {
+    if (!node->is_block) {
+      type_error(errors, what, option, node, NULL);
+      return PL_EINVAL;
+    }
+    pl_map_t *map = field(dest, option);
+    for (size_t i = 0; i < node->count; i++) {
+      const pl_cfg_node_t *entry = node->children[i];
+      if (!entry->is_block && entry->value.kind == PL_CFG_STRING &&
+          strlen(entry->value.text) != entry->value.text_len) {
+        pl_buf_printf(errors,
+                      "%s:%d:%d: %s: option '%s': '%s' contains a \\0 byte\n",
+                      entry->loc.file, entry->loc.line, entry->loc.col, what,
+                      option->name, entry->key);
+        return PL_EINVAL;
+      }
+      if (entry->is_block || entry->value.kind == PL_CFG_LIST) {
+        pl_buf_printf(errors,
+                      "%s:%d:%d: %s: option '%s': '%s' must be a value such "
+                      "as \"text\", not a %s\n",
+                      entry->loc.file, entry->loc.line, entry->loc.col, what,
+                      option->name, entry->key,
+                      entry->is_block ? "block" : "list");
+        return PL_EINVAL;
+      }
+      char **keys = realloc(map->keys, (map->count + 1) * sizeof(*keys));
+      if (keys)
+        map->keys = keys;
+      char **values = realloc(map->values, (map->count + 1) * sizeof(*values));
+      if (values)
+        map->values = values;
+      if (!keys || !values)
+        return PL_ENOMEM;
+      keys[map->count] = strdup(entry->key);
+      values[map->count] = strdup(entry->value.text);
+      map->count++;
+      if (!keys[map->count - 1] || !values[map->count - 1])
+        return PL_ENOMEM;
+    }
+    return 0;
+  }
+  if (node->is_block) {
+    type_error(errors, what, option, node, NULL);
+    return PL_EINVAL;
+  }
+  const pl_cfg_value_t *value = &node->value;
+  if (option->type == PL_OPT_LIST) {
+    free_value(option, dest);
+    if (value->kind != PL_CFG_LIST) {
+      if (value->kind != PL_CFG_STRING ||
+          strlen(value->text) != value->text_len) {
+        type_error(errors, what, option, node,
+                   value->kind == PL_CFG_STRING ? "it contains a \\0 byte"
+                                                : NULL);
+        return PL_EINVAL;
+      }
+      return store_text(option, value->text, dest, NULL);
+    }
+    for (size_t i = 0; i < value->count; i++) {
+      if (value->items[i].kind == PL_CFG_LIST) {
+        type_error(errors, what, option, node, "lists do not nest");
+        return PL_EINVAL;
+      }
+      if (value->items[i].kind == PL_CFG_STRING &&
+          strlen(value->items[i].text) != value->items[i].text_len) {
+        type_error(errors, what, option, node, "it contains a \\0 byte");
+        return PL_EINVAL;
+      }
+      if ((rc = store_text(option, value->items[i].text, dest, NULL)) < 0)
+        return rc;
+    }
+    return 0;
+  }
+  if (value->kind == PL_CFG_LIST ||
+      (value->kind != PL_CFG_STRING && !literal_fits(option->type, value->kind))) {
+    type_error(errors, what, option, node, NULL);
+    return PL_EINVAL;
+  }
+  if (value->kind == PL_CFG_STRING && strlen(value->text) != value->text_len) {
+    type_error(errors, what, option, node, "it contains a \\0 byte");
+    return PL_EINVAL;
+  }
+  rc = store_text(option, value->text, dest, &message);
+  if (rc == PL_ERANGE) {
+    type_error(errors, what, option, node, "out of range");
+  } else if (rc < 0) {
+    type_error(errors, what, option, node, message);
+  }
+  free(message);
+  return rc;
+}
+
+static const pl_cfg_node_t *find_setting(const pl_cfg_node_t *block,
+                                         const char *name) {
+  for (size_t i = 0; block && i < block->count; i++)
+    if (strcmp(block->children[i]->key, name) == 0)
+      return block->children[i];
+  return NULL;
+}
+
+static bool known(const pl_opt_table_t *tables, size_t count,
+                  const char *name) {
+  for (size_t t = 0; t < count; t++)
+    for (size_t i = 0; i < tables[t].count; i++)
+      if (strcmp(tables[t].options[i].name, name) == 0)
+        return true;
+  return false;
+}
+
+int pl__options_apply(const pl_opt_table_t *tables, size_t count,
+                      const pl_cfg_node_t *block, const char *what,
+                      pl_buf_t *errors) {
+  int result = 0;
+  for (size_t i = 0; block && i < block->count; i++) {
+    const pl_cfg_node_t *node = block->children[i];
+    const pl_cfg_node_t *first = find_setting(block, node->key);
+    if (first != node) {
+      /* The parser refuses repeated settings; repeated blocks reach here. */
+      pl_buf_printf(errors,
+                    "%s:%d:%d: %s: option '%s' is given twice (first at "
+                    "line %d)\n",
+                    node->loc.file, node->loc.line, node->loc.col, what,
+                    node->key, first->loc.line);
+      result = PL_EINVAL;
+      continue;
+    }
+    if (known(tables, count, node->key))
+      continue;
+    const char *closest = pl__options_closest(tables, count, node->key);
+    pl_buf_printf(errors, "%s:%d:%d: %s: unknown option '%s'", node->loc.file,
+                  node->loc.line, node->loc.col, what, node->key);
+    if (closest)
+      pl_buf_printf(errors, " (did you mean '%s'?)", closest);
+    pl_buf_append_str(errors, "\n");
+    result = PL_EINVAL;
+  }
+  for (size_t t = 0; t < count; t++) {
+    for (size_t i = 0; i < tables[t].count; i++) {
+      const pl_option_t *option = &tables[t].options[i];
+      const pl_cfg_node_t *node = find_setting(block, option->name);
+      int rc = 0;
+      if (node) {
+        rc = store_node(option, node, tables[t].dest, what, errors);
+      } else if (option->default_value) {
+        char *message = NULL;
+        rc = store_text(option, option->default_value, tables[t].dest,
+                        &message);
+        if (rc < 0)
+          pl_buf_printf(errors, "%s: option '%s': bad default '%s'%s%s\n",
+                        what, option->name, option->default_value,
+                        message ? ": " : "", message ? message : "");
+        free(message);
+      } else if (option->flags & PL_OPT_REQUIRED) {
+        const pl_cfg_loc_t *loc = block ? &block->loc : NULL;
+        if (loc)
+          pl_buf_printf(errors, "%s:%d:%d: ", loc->file, loc->line, loc->col);
+        pl_buf_printf(errors, "%s: missing required option '%s' (%s: %s)\n",
+                      what, option->name, pl_opt_type_name(option->type),
+                      option->description);
+        rc = PL_EINVAL;
+      }
+      if (rc < 0)
+        result = PL_EINVAL;
+    }
+  }
+  return result;
+}
+
+void pl__options_free(const pl_option_t *options, size_t count, void *dest) {
+  if (!dest)
+    return;
+  for (size_t i = 0; i < count; i++)
+    free_value(&options[i], dest);
+}
+
+int pl__option_check_default(const pl_option_t *option, char **error) {
+  if (!option->default_value)
+    return 0;
+  if (option->type == PL_OPT_LIST || option->type == PL_OPT_MAP) {
+    *error = strdup("list and map options cannot have a default");
+    return PL_EINVAL;
+  }
+  /* Parse into a scratch struct big enough for any option type. */
+  union {
+    char *s;
+    int64_t i;
+    double d;
+    uint64_t u;
+    bool b;
+    int e;
+    pl_template_t *t;
+  } scratch = {0};
+  pl_option_t probe = *option;
+  probe.offset = 0;
+  char *message = NULL;
+  int rc = store_text(&probe, option->default_value, &scratch, &message);
+  free_value(&probe, &scratch);
+  if (rc < 0) {
+    pl_buf_t buf = {0};
+    pl_buf_printf(&buf, "option '%s': default '%s' is not %s",
+                  option->name, option->default_value,
+                  expected_text(option->type));
+    for (size_t i = 0; option->type == PL_OPT_ENUM && option->choices &&
+                       option->choices[i];
+         i++)
+      pl_buf_printf(&buf, "%s %s", i ? "," : "", option->choices[i]);
+    if (message)
+      pl_buf_printf(&buf, ": %s", message);
+    *error = buf.data;
+  }
+  free(message);
+  return rc;
+}
+
+/* ---- --describe ---- */
+
+void pl__options_describe(const pl_option_t *options, size_t count,
+                          pl_buf_t *out) {
+  for (size_t i = 0; i < count; i++) {
+    const pl_option_t *o = &options[i];
+    pl_buf_printf(out, "  %-20s %-9s", o->name, pl_opt_type_name(o->type));
+    if (o->flags & PL_OPT_REQUIRED)
+      pl_buf_append_str(out, " required");
+    else if (o->default_value && !(o->flags & PL_OPT_SECRET))
+      pl_buf_printf(out, " default: %s", o->default_value);
+    if (o->flags & PL_OPT_SECRET)
+      pl_buf_append_str(out, " (secret)");
+    if (o->flags & PL_OPT_DEPRECATED)
+      pl_buf_append_str(out, " (deprecated)");
+    pl_buf_printf(out, "\n      %s\n", o->description ? o->description : "");
+    if (o->type == PL_OPT_ENUM && o->choices) {
+      pl_buf_append_str(out, "      one of:");
+      for (size_t c = 0; o->choices[c]; c++)
+        pl_buf_printf(out, " %s", o->choices[c]);
+      pl_buf_append_str(out, "\n");
+    }
+  }
+}
+
+json_t *pl__options_describe_json(const pl_option_t *options, size_t count) {
+  json_t *list = json_array();
+  for (size_t i = 0; list && i < count; i++) {
+    const pl_option_t *o = &options[i];
+    json_t *item = json_object();
+    json_object_set_new(item, "name", json_string(o->name));
+    json_object_set_new(item, "type", json_string(pl_opt_type_name(o->type)));
+    json_object_set_new(item, "required",
+                        json_boolean(o->flags & PL_OPT_REQUIRED));
+    json_object_set_new(item, "secret", json_boolean(o->flags & PL_OPT_SECRET));
+    if (o->default_value && !(o->flags & PL_OPT_SECRET))
+      json_object_set_new(item, "default", json_string(o->default_value));
+    json_object_set_new(item, "description",
+                        json_string(o->description ? o->description : ""));
+    if (o->type == PL_OPT_ENUM && o->choices) {
+      json_t *choices = json_array();
+      for (size_t c = 0; o->choices[c]; c++)
+        json_array_append_new(choices, json_string(o->choices[c]));
+      json_object_set_new(item, "choices", choices);
+    }
+    json_array_append_new(list, item);
+  }
+  return list;
+}

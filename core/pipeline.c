@@ -1,0 +1,296 @@
+/* The pump: one idle handle per pipeline moves records through the stages
+ * while there is work and room, resumes a paused source below the low
+ * watermark, and runs commit callbacks of resolved groups. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "group.h"
+#include "pipeline.h"
+#include "sink.h"
+
+/* Records a transform may process in one pump pass before the loop gets to
+ * poll for I/O again. */
+#define PL_PUMP_SLICE 4096
+
+int pl__pipeline_create(pl_engine_t *engine, const char *name,
+                        pl_pipeline_t **out) {
+  pl_pipeline_t *pipeline = calloc(1, sizeof(*pipeline));
+  if (!pipeline || !(pipeline->name = strdup(name))) {
+    free(pipeline);
+    return PL_ENOMEM;
+  }
+  pipeline->engine = engine;
+  *out = pipeline;
+  return 0;
+}
+
+int pl__pipeline_add(pl_pipeline_t *pipeline, pl_instance_t *stage) {
+  pl_instance_t **stages =
+      realloc(pipeline->stages, (pipeline->stage_count + 1) * sizeof(*stages));
+  if (!stages) {
+    pl__stage_destroy(stage);
+    return PL_ENOMEM;
+  }
+  pipeline->stages = stages;
+  stages[pipeline->stage_count++] = stage;
+  switch (stage->role) {
+  case PL_ROLE_SOURCE:
+    pipeline->source = stage;
+    break;
+  case PL_ROLE_SINK:
+    pipeline->sink = stage;
+    break;
+  case PL_ROLE_DEAD_LETTER:
+    pipeline->dead_letter = stage;
+    break;
+  case PL_ROLE_TRANSFORM:
+    break;
+  }
+  return 0;
+}
+
+int pl__pipeline_link(pl_pipeline_t *pipeline) {
+  if (!pipeline->source || !pipeline->sink)
+    return PL_EINVAL;
+  /* Source, transforms and sink are in order; the dead letter is last and
+   * fed only by rejections. */
+  for (size_t i = 0; i + 1 < pipeline->stage_count; i++) {
+    pl_instance_t *stage = pipeline->stages[i];
+    if (stage->role == PL_ROLE_SOURCE || stage->role == PL_ROLE_TRANSFORM)
+      stage->next = pipeline->stages[i + 1];
+  }
+  return 0;
+}
+
+static bool run_transform(pl_pipeline_t *pipeline, pl_instance_t *stage) {
+  size_t n = 0;
+  while (n < PL_PUMP_SLICE && stage->queue.count > 0 &&
+         pl__stage_has_room(stage->next)) {
+    pl_record_t *record = pl__queue_pop(&stage->queue);
+    pipeline->current = stage;
+    stage->plugin->process(stage, stage->ctx, record);
+    pipeline->current = NULL;
+    n++;
+  }
+  return n > 0;
+}
+
+static bool resume_source(pl_instance_t *source) {
+  const pl_instance_t *next = source->next;
+  if (!source->paused || source->stopped ||
+      next->queue.count > next->capacity / 2)
+    return false;
+  source->paused = false;
+  if (source->plugin->resume)
+    source->plugin->resume(source, source->ctx);
+  return true;
+}
+
+static bool commit_resolved(pl_pipeline_t *pipeline) {
+  bool any = false;
+  pl_group_t *group;
+  while ((group = pipeline->resolved_head)) {
+    pipeline->resolved_head = pl__group_next(group);
+    if (!pipeline->resolved_head)
+      pipeline->resolved_tail = NULL;
+    pl__group_commit(group);
+    any = true;
+  }
+  return any;
+}
+
+static void on_pump(uv_idle_t *idle) {
+  pl_pipeline_t *pipeline = idle->data;
+  bool progress = false;
+  /* Downstream first, so that room frees up before upstream fills it. */
+  for (size_t i = pipeline->stage_count; i-- > 0;) {
+    pl_instance_t *stage = pipeline->stages[i];
+    if (stage->sink)
+      progress |= pl__sink_pump(stage->sink);
+    else if (stage->role == PL_ROLE_TRANSFORM)
+      progress |= run_transform(pipeline, stage);
+  }
+  progress |= resume_source(pipeline->source);
+  progress |= commit_resolved(pipeline);
+  if (!progress) {
+    uv_idle_stop(idle);
+    pipeline->pump_active = false;
+    pl__engine_check_done(pipeline->engine);
+  }
+}
+
+void pl__pipeline_kick(pl_pipeline_t *pipeline) {
+  if (pipeline->pump_active || pipeline->closed)
+    return;
+  pipeline->pump_active = true;
+  uv_idle_start(&pipeline->pump, on_pump);
+}
+
+void pl__pipeline_group_resolved(pl_pipeline_t *pipeline, pl_group_t *group) {
+  pl__group_set_next(group, NULL);
+  if (pipeline->resolved_tail)
+    pl__group_set_next(pipeline->resolved_tail, group);
+  else
+    pipeline->resolved_head = group;
+  pipeline->resolved_tail = group;
+  pl__pipeline_kick(pipeline);
+}
+
+int pl__pipeline_start(pl_pipeline_t *pipeline) {
+  uv_loop_t *loop = pipeline->engine->loop;
+  uv_idle_init(loop, &pipeline->pump);
+  pipeline->pump.data = pipeline;
+  /* Sinks first: a source may emit as soon as it starts. */
+  for (size_t i = pipeline->stage_count; i-- > 0;) {
+    pl_instance_t *stage = pipeline->stages[i];
+    if (stage->sink) {
+      int rc = pl__sink_open(stage->sink);
+      if (rc < 0)
+        return rc;
+    }
+    if (stage->plugin->start) {
+      int rc = stage->plugin->start(stage, stage->ctx);
+      if (rc < 0) {
+        pl_log(stage, PL_LOG_ERROR, "cannot start: %s", pl_strerror(rc));
+        return rc;
+      }
+    }
+  }
+  pl__pipeline_kick(pipeline);
+  return 0;
+}
+
+void pl__pipeline_stop(pl_pipeline_t *pipeline) {
+  pl_instance_t *source = pipeline->source;
+  if (source->stopped)
+    return;
+  source->stopped = true;
+  source->exhausted = true;
+  if (source->plugin->stop)
+    source->plugin->stop(source, source->ctx);
+  pl__pipeline_kick(pipeline);
+}
+
+bool pl__pipeline_idle(const pl_pipeline_t *pipeline) {
+  if (!pipeline->source->exhausted || pipeline->open_groups > 0)
+    return false;
+  for (size_t i = 0; i < pipeline->stage_count; i++) {
+    const pl_instance_t *stage = pipeline->stages[i];
+    if (stage->queue.count > 0 || (stage->sink && !pl__sink_idle(stage->sink)))
+      return false;
+  }
+  return true;
+}
+
+void pl__pipeline_close(pl_pipeline_t *pipeline) {
+  if (pipeline->closed)
+    return;
+  pipeline->closed = true;
+  for (size_t i = 0; i < pipeline->stage_count; i++) {
+    pl_instance_t *stage = pipeline->stages[i];
+    if (stage->initialized && stage->plugin->close)
+      stage->plugin->close(stage, stage->ctx);
+    if (stage->sink)
+      pl__sink_close(stage->sink);
+  }
+  if (pipeline->pump.loop) /* started */
+    uv_close((uv_handle_t *)&pipeline->pump, NULL);
+}
+
+void pl__pipeline_destroy(pl_pipeline_t *pipeline) {
+  if (!pipeline)
+    return;
+  /* Downstream first: records still queued (after a forced exit) refer to
+   * their source through their group. */
+  for (size_t i = pipeline->stage_count; i-- > 0;)
+    pl__stage_destroy(pipeline->stages[i]);
+  /* Groups whose commit never ran (forced exit) are not committed. */
+  pl_group_t *group;
+  while ((group = pipeline->resolved_head)) {
+    pipeline->resolved_head = pl__group_next(group);
+    free(group);
+  }
+  free(pipeline->stages);
+  free(pipeline->name);
+  free(pipeline);
+}
+
+/* Rejected bytes are usually text; invalid UTF-8 is replaced so the dead
+ * letter stays valid JSON. */
+static json_t *raw_text(const char *bytes, size_t len) {
+  json_t *text = json_stringn(bytes, len);
+  if (text)
+    return text;
+  pl_buf_t buf = {0};
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)bytes[i];
+    if (c < 0x80)
+      pl_buf_append(&buf, &bytes[i], 1);
+    else
+      pl_buf_append_str(&buf, "\xEF\xBF\xBD"); /* U+FFFD */
+  }
+  text = json_stringn(buf.data ? buf.data : "", buf.len);
+  pl_buf_free(&buf);
+  return text;
+}
+
+static json_t *dead_letter_document(const pl_pipeline_t *pipeline,
+                                    const pl_instance_t *stage,
+                                    const pl_record_t *record) {
+  json_t *doc = json_object();
+  if (!doc)
+    return NULL;
+  json_object_set_new(doc, "reason",
+                      json_string(record->reason ? record->reason
+                                                 : "rejected"));
+  json_object_set_new(doc, "pipeline", json_string(pipeline->name));
+  if (stage)
+    json_object_set_new(doc, "stage", json_string(stage->name));
+  if (record->origin)
+    json_object_set(doc, "origin", record->origin);
+  if (record->line)
+    json_object_set_new(doc, "line", json_integer((json_int_t)record->line));
+  if (record->etag)
+    json_object_set(doc, "etag", record->etag);
+  if (record->message_id)
+    json_object_set(doc, "message_id", record->message_id);
+  if (record->value)
+    json_object_set(doc, "record", record->value);
+  else if (record->bytes)
+    json_object_set_new(doc, "raw", raw_text(record->bytes, record->len));
+  return doc;
+}
+
+void pl__pipeline_dead_letter(pl_pipeline_t *pipeline,
+                              const pl_instance_t *stage,
+                              pl_record_t *record) {
+  pl_buf_t where = {0};
+  pl__record_location(record, &where);
+  if (!pipeline->dead_letter) {
+    pl_log(stage ? stage : pipeline->source, PL_LOG_ERROR,
+           "record from %s rejected and no dead_letter is configured, so its "
+           "group is not committed: %s",
+           where.data, record->reason ? record->reason : "rejected");
+    pl_buf_free(&where);
+    pl__record_resolve(record, false);
+    return;
+  }
+  pl_log(stage ? stage : pipeline->source, PL_LOG_DEBUG,
+         "record from %s to the dead letter: %s", where.data,
+         record->reason ? record->reason : "rejected");
+  pl_buf_free(&where);
+  json_t *doc = dead_letter_document(pipeline, stage, record);
+  pl_record_t *letter = doc ? pl_record_derive(record) : NULL;
+  if (!letter) {
+    json_decref(doc);
+    pl__record_resolve(record, false);
+    return;
+  }
+  letter->line = record->line;
+  letter->value = doc;
+  letter->size = record->size ? record->size : 256;
+  /* The letter carries the record's place in its group from here on. */
+  pl__record_resolve(record, true);
+  pl__stage_enqueue(pipeline->dead_letter, letter);
+}

@@ -1,0 +1,244 @@
+/* Records: a value or bytes, shared metadata, and a pending count on the
+ * record's ack group. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "group.h"
+#include "pipeline.h"
+#include "record.h"
+
+void pl__queue_push(pl_queue_t *queue, pl_record_t *record) {
+  record->next = NULL;
+  if (queue->tail)
+    queue->tail->next = record;
+  else
+    queue->head = record;
+  queue->tail = record;
+  queue->count++;
+  queue->bytes += record->size;
+}
+
+pl_record_t *pl__queue_pop(pl_queue_t *queue) {
+  pl_record_t *record = queue->head;
+  if (!record)
+    return NULL;
+  queue->head = record->next;
+  if (!queue->head)
+    queue->tail = NULL;
+  record->next = NULL;
+  queue->count--;
+  queue->bytes -= record->size;
+  return record;
+}
+
+/* Spare records kept per engine; bounded so memory stays flat. */
+#define PL_SPARE_RECORDS_MAX 4096
+
+static pl_engine_t *engine_of(const pl_group_t *group) {
+  return pl__group_source(group)->pipeline->engine;
+}
+
+pl_record_t *pl_record_create(pl_group_t *group) {
+  pl_engine_t *engine = engine_of(group);
+  pl_record_t *record = engine->spare_records;
+  if (record) {
+    engine->spare_records = record->next;
+    engine->spare_count--;
+    *record = (pl_record_t){0};
+  } else if (!(record = calloc(1, sizeof(*record)))) {
+    return NULL;
+  }
+  record->group = group;
+  pl__group_add(group);
+  return record;
+}
+
+pl_record_t *pl_record_derive(const pl_record_t *parent) {
+  pl_record_t *record = pl_record_create(parent->group);
+  if (!record)
+    return NULL;
+  record->origin = json_incref(parent->origin);
+  record->etag = json_incref(parent->etag);
+  record->message_id = json_incref(parent->message_id);
+  record->attributes = json_incref(parent->attributes);
+  return record;
+}
+
+void pl__record_free(pl_record_t *record) {
+  json_decref(record->value);
+  json_decref(record->origin);
+  json_decref(record->etag);
+  json_decref(record->message_id);
+  json_decref(record->attributes);
+  free(record->bytes);
+  free(record->reason);
+  pl_engine_t *engine = engine_of(record->group);
+  if (engine->spare_count < PL_SPARE_RECORDS_MAX) {
+    record->next = engine->spare_records;
+    engine->spare_records = record;
+    engine->spare_count++;
+  } else {
+    free(record);
+  }
+}
+
+void pl__record_free_spares(pl_engine_t *engine) {
+  pl_record_t *record;
+  while ((record = engine->spare_records)) {
+    engine->spare_records = record->next;
+    free(record);
+  }
+  engine->spare_count = 0;
+}
+
+void pl__record_resolve(pl_record_t *record, bool ok) {
+  pl_group_t *group = record->group;
+  pl__record_free(record);
+  pl__group_resolve(group, ok);
+}
+
+void pl_record_done(pl_record_t *record) { pl__record_resolve(record, true); }
+
+void pl__record_set_reason_v(pl_record_t *record, const char *fmt,
+                             va_list ap) {
+  pl_buf_t buf = {0};
+  va_list copy;
+  va_copy(copy, ap);
+  int n = vsnprintf(NULL, 0, fmt, copy);
+  va_end(copy);
+  if (n >= 0 && pl_buf_reserve(&buf, (size_t)n) == 0) {
+    vsnprintf(buf.data, (size_t)n + 1, fmt, ap);
+    buf.len = (size_t)n;
+  }
+  free(record->reason);
+  record->reason = buf.data; /* NULL when out of memory */
+}
+
+void pl_record_reject(pl_record_t *record, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  pl__record_set_reason_v(record, fmt, ap);
+  va_end(ap);
+  record->result = PL_RESULT_REJECTED;
+  pl_instance_t *source = pl__group_source(record->group);
+  pl_pipeline_t *pipeline = source->pipeline;
+  pl__pipeline_dead_letter(pipeline, pipeline->current, record);
+}
+
+pl_group_t *pl_record_group(const pl_record_t *record) { return record->group; }
+
+json_t *pl_record_value(const pl_record_t *record) { return record->value; }
+
+void pl_record_set_value_new(pl_record_t *record, json_t *value) {
+  json_decref(record->value);
+  record->value = value;
+}
+
+const char *pl_record_bytes(const pl_record_t *record, size_t *len) {
+  if (len)
+    *len = record->len;
+  return record->bytes;
+}
+
+int pl_record_set_bytes(pl_record_t *record, const void *data, size_t len) {
+  char *copy = malloc(len + 1);
+  if (!copy)
+    return PL_ENOMEM;
+  if (len > 0)
+    memcpy(copy, data, len);
+  copy[len] = '\0';
+  pl_record_set_bytes_new(record, copy, len);
+  return 0;
+}
+
+void pl_record_set_bytes_new(pl_record_t *record, char *data, size_t len) {
+  free(record->bytes);
+  record->bytes = data;
+  record->len = len;
+  if (record->size == 0)
+    record->size = len;
+}
+
+bool pl_record_is_last(const pl_record_t *record) { return record->last; }
+void pl_record_set_last(pl_record_t *record, bool last) { record->last = last; }
+
+size_t pl_record_size(const pl_record_t *record) { return record->size; }
+void pl_record_set_size(pl_record_t *record, size_t size) {
+  record->size = size;
+}
+
+static const char *string_of(const json_t *value) {
+  return value ? json_string_value(value) : NULL;
+}
+
+const char *pl_record_origin(const pl_record_t *record) {
+  return string_of(record->origin);
+}
+const char *pl_record_etag(const pl_record_t *record) {
+  return string_of(record->etag);
+}
+const char *pl_record_message_id(const pl_record_t *record) {
+  return string_of(record->message_id);
+}
+uint64_t pl_record_line(const pl_record_t *record) { return record->line; }
+
+static int set_shared_string(json_t **slot, const char *text) {
+  json_t *value = NULL;
+  if (text && !(value = json_string(text)))
+    return PL_EINVAL; /* not UTF-8 */
+  json_decref(*slot);
+  *slot = value;
+  return 0;
+}
+
+int pl_record_set_origin(pl_record_t *record, const char *origin) {
+  return set_shared_string(&record->origin, origin);
+}
+int pl_record_set_etag(pl_record_t *record, const char *etag) {
+  return set_shared_string(&record->etag, etag);
+}
+int pl_record_set_message_id(pl_record_t *record, const char *id) {
+  return set_shared_string(&record->message_id, id);
+}
+void pl_record_set_line(pl_record_t *record, uint64_t line) {
+  record->line = line;
+}
+
+json_t *pl_record_attributes(const pl_record_t *record) {
+  return record->attributes;
+}
+
+int pl_record_set_attribute_new(pl_record_t *record, const char *name,
+                                json_t *value) {
+  /* Attributes are shared between derived records: copy before writing. */
+  if (!record->attributes) {
+    record->attributes = json_object();
+  } else if (record->attributes->refcount > 1) {
+    json_t *copy = json_copy(record->attributes);
+    json_decref(record->attributes);
+    record->attributes = copy;
+  }
+  if (!record->attributes) {
+    json_decref(value);
+    return PL_ENOMEM;
+  }
+  return json_object_set_new(record->attributes, name, value) == 0
+             ? 0
+             : PL_EINVAL;
+}
+
+const char *pl_record_reason(const pl_record_t *record) {
+  return record->reason;
+}
+
+void pl__record_location(const pl_record_t *record, pl_buf_t *out) {
+  const char *origin = pl_record_origin(record);
+  pl_buf_append_str(out, origin ? origin : "(unknown origin)");
+  if (record->line)
+    pl_buf_printf(out, ":%llu", (unsigned long long)record->line);
+  const char *id = pl_record_message_id(record);
+  if (id)
+    pl_buf_printf(out, " (message %s)", id);
+}

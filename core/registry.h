@@ -1,0 +1,41 @@
+/* The plugin registry: finds "<kind>-<name>" plugins in a list of
+ * directories, opens them with libltdl and validates their descriptors. */
+#ifndef PL_CORE_REGISTRY_H
+#define PL_CORE_REGISTRY_H
+
+#include <pipelined/plugin.h>
+
+typedef struct pl_registry pl_registry_t;
+
+/* Creates a registry searching `dirs` in order (copied). */
+int pl__registry_create(const char *const *dirs, size_t count,
+                        pl_registry_t **out);
+/* Frees the registry and closes every plugin it opened. */
+void pl__registry_destroy(pl_registry_t *reg);
+/* Puts directories before the existing ones (the config's plugin_path). */
+int pl__registry_prepend_dirs(pl_registry_t *reg, const char *const *dirs,
+                              size_t count);
+/* Splits a colon-separated path list (PIPELINED_PLUGIN_PATH) and appends
+ * its directories. */
+int pl__registry_append_path(pl_registry_t *reg, const char *path_list);
+/* Registers a descriptor linked into the program (tests); borrowed. */
+int pl__registry_add(pl_registry_t *reg, const pl_plugin_t *plugin);
+
+/* Finds the plugin `kind`-`name`, loading it if needed. On failure returns
+ * a negative code and a new malloc()ed message in *error. */
+int pl__registry_find(pl_registry_t *reg, pl_kind_t kind, const char *name,
+                      const pl_plugin_t **out, char **error);
+/* Loads every plugin found in the directories and calls `cb` for each
+ * (sorted by full name); load errors go to `errors`, one per line. */
+typedef void (*pl_registry_each_cb)(void *data, const pl_plugin_t *plugin,
+                                    const char *path);
+int pl__registry_each(pl_registry_t *reg, pl_registry_each_cb cb, void *data,
+                      pl_buf_t *errors);
+/* Checks a descriptor: ABI version, size, kind, callbacks and option table
+ * (defaults must parse). `where` names the file in messages. */
+int pl__plugin_validate(const pl_plugin_t *plugin, const char *where,
+                        char **error);
+/* "source-file" for the source plugin "file" (new malloc()ed string). */
+char *pl__plugin_full_name(const pl_plugin_t *plugin);
+
+#endif

@@ -1,0 +1,35 @@
+/* The sink runner: forms batches from a sink's queue (batch_size,
+ * batch_bytes, linger), bounds batches in flight (max_in_flight), retries
+ * failed records with exponential backoff and full jitter, and routes
+ * rejected records to the dead letter. */
+#ifndef PL_CORE_SINK_H
+#define PL_CORE_SINK_H
+
+#include <uv.h>
+
+#include "stage.h"
+
+struct pl_sink {
+  pl_instance_t *inst;
+  size_t in_flight; /* batches written or waiting for a retry */
+  uv_timer_t linger;
+  bool timer_open;
+  bool linger_armed;
+  bool linger_expired; /* cut a partial batch now */
+  pl_batch_t *waiting;  /* batches waiting for a retry timer */
+};
+
+/* Creates the runner of a sink stage (no handles yet). */
+int pl__sink_init(pl_instance_t *inst);
+/* Opens the linger timer on the engine's loop. */
+int pl__sink_open(pl_sink_t *sink);
+/* Writes as many batches as the limits allow; returns true when it wrote
+ * something. */
+bool pl__sink_pump(pl_sink_t *sink);
+/* True when nothing is queued or in flight. */
+bool pl__sink_idle(const pl_sink_t *sink);
+void pl__sink_close(pl_sink_t *sink);
+/* Frees the runner; its timer must be closed. */
+void pl__sink_free(pl_sink_t *sink);
+
+#endif

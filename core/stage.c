@@ -1,0 +1,144 @@
+/* Stages: the instance handle plugins see, emission into the next stage's
+ * queue, and the small accessors of the plugin API. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "options.h"
+#include "registry.h"
+#include "sink.h"
+#include "stage.h"
+
+int pl__stage_create(pl_pipeline_t *pipeline, const pl_plugin_t *plugin,
+                     pl_role_t role, void *options,
+                     const pl_stage_options_t *stage, pl_instance_t **out) {
+  pl_instance_t *inst = calloc(1, sizeof(*inst));
+  if (!inst)
+    return PL_ENOMEM;
+  inst->pipeline = pipeline;
+  inst->plugin = plugin;
+  inst->role = role;
+  inst->options = options;
+  inst->stage = *stage;
+  inst->capacity = (size_t)stage->queue_size;
+  if (role == PL_ROLE_SINK || role == PL_ROLE_DEAD_LETTER) {
+    /* Room for the batches in flight and the next one, so that upstream
+     * keeps working while a sink writes. */
+    size_t batches = (size_t)stage->batch_size * ((size_t)stage->max_in_flight + 1);
+    if (inst->capacity < batches)
+      inst->capacity = batches;
+  }
+  inst->name = pl__plugin_full_name(plugin);
+  if (!inst->name) {
+    inst->options = NULL;
+    pl__stage_destroy(inst);
+    return PL_ENOMEM;
+  }
+  if (role == PL_ROLE_SINK || role == PL_ROLE_DEAD_LETTER) {
+    int rc = pl__sink_init(inst);
+    if (rc < 0) {
+      inst->options = NULL;
+      pl__stage_destroy(inst);
+      return rc;
+    }
+  }
+  *out = inst;
+  return 0;
+}
+
+void pl__stage_destroy(pl_instance_t *inst) {
+  if (!inst)
+    return;
+  if (inst->initialized && inst->plugin->destroy)
+    inst->plugin->destroy(inst->ctx);
+  pl_record_t *record;
+  while ((record = pl__queue_pop(&inst->queue)))
+    pl__record_resolve(record, false);
+  if (inst->sink)
+    pl__sink_free(inst->sink);
+  if (inst->options) {
+    pl__options_free(inst->plugin->options, inst->plugin->options_count,
+                     inst->options);
+    free(inst->options);
+  }
+  for (size_t i = 0; i < inst->counter_count; i++)
+    free(inst->counters[i].name);
+  free(inst->counters);
+  free(inst->last_log);
+  free(inst->name);
+  free(inst);
+}
+
+bool pl__stage_has_room(const pl_instance_t *inst) {
+  return inst->queue.count < inst->capacity;
+}
+
+void pl__stage_enqueue(pl_instance_t *inst, pl_record_t *record) {
+  inst->metrics.records_in++;
+  pl__queue_push(&inst->queue, record);
+  pl__pipeline_kick(inst->pipeline);
+}
+
+bool pl_emit(pl_instance_t *inst, pl_record_t *record) {
+  pl_instance_t *next = inst->next;
+  if (!next) {
+    /* A sink cannot emit: fail the record rather than lose it silently. */
+    pl_log(inst, PL_LOG_ERROR, "a sink called pl_emit(); record failed");
+    pl__record_resolve(record, false);
+    return false;
+  }
+  inst->metrics.records_out++;
+  pl__stage_enqueue(next, record);
+  bool room = pl__stage_has_room(next);
+  if (!room && inst->role == PL_ROLE_SOURCE)
+    inst->paused = true;
+  return room;
+}
+
+void pl_source_exhausted(pl_instance_t *inst) {
+  inst->exhausted = true;
+  pl__pipeline_kick(inst->pipeline);
+}
+
+uv_loop_t *pl_instance_loop(const pl_instance_t *inst) {
+  return inst->pipeline->engine->loop;
+}
+
+const char *pl_instance_pipeline(const pl_instance_t *inst) {
+  return inst->pipeline->name;
+}
+
+const char *pl_instance_plugin(const pl_instance_t *inst) { return inst->name; }
+
+bool pl_instance_once(const pl_instance_t *inst) {
+  return inst->pipeline->engine->once;
+}
+
+void pl_instance_count(pl_instance_t *inst, const char *name, uint64_t delta) {
+  for (size_t i = 0; i < inst->counter_count; i++) {
+    if (strcmp(inst->counters[i].name, name) == 0) {
+      inst->counters[i].value += delta;
+      return;
+    }
+  }
+  pl_counter_t *counters =
+      realloc(inst->counters, (inst->counter_count + 1) * sizeof(*counters));
+  if (!counters)
+    return;
+  inst->counters = counters;
+  char *copy = strdup(name);
+  if (!copy)
+    return;
+  counters[inst->counter_count++] = (pl_counter_t){copy, delta};
+}
+
+const char *pl_kind_name(pl_kind_t kind) {
+  switch (kind) {
+#define PL__KIND_CASE(name, text)                                              \
+  case PL_KIND_##name:                                                         \
+    return text;
+    PL_KIND_MAP(PL__KIND_CASE)
+#undef PL__KIND_CASE
+  }
+  return "unknown";
+}

@@ -1,0 +1,90 @@
+/* A stage: one plugin instance in one pipeline (the public pl_instance_t). */
+#ifndef PL_CORE_STAGE_H
+#define PL_CORE_STAGE_H
+
+#include <pipelined/plugin.h>
+
+#include "record.h"
+
+typedef struct pl_pipeline pl_pipeline_t;
+typedef struct pl_sink pl_sink_t;
+
+/* Stage-wide options (one table for every stage, STYLE.md#s3). */
+typedef struct pl_stage_options {
+  int64_t batch_size;
+  uint64_t batch_bytes;
+  uint64_t linger_ms;
+  int64_t max_in_flight;
+  int64_t retry_limit;
+  uint64_t retry_backoff_ms;
+  uint64_t retry_backoff_max_ms;
+  int64_t queue_size;
+  int log_level; /* -1: the engine's */
+} pl_stage_options_t;
+
+#define PL_STAGE_METRICS_MAP(XX)                                               \
+  XX(records_in, "records taken in")                                          \
+  XX(records_out, "records passed on, or delivered by a sink")                \
+  XX(rejected, "records rejected to the dead letter")                         \
+  XX(failed, "records failed after every retry")                              \
+  XX(retried, "records written again after a retryable failure")              \
+  XX(batches, "batches written by a sink")                                    \
+  XX(bytes, "bytes written by a sink (approximate)")
+
+typedef struct pl_stage_metrics {
+#define PL__METRIC_FIELD(name, help) uint64_t name;
+  PL_STAGE_METRICS_MAP(PL__METRIC_FIELD)
+#undef PL__METRIC_FIELD
+} pl_stage_metrics_t;
+
+typedef struct pl_counter {
+  char *name;
+  uint64_t value;
+} pl_counter_t;
+
+typedef enum {
+  PL_ROLE_SOURCE,
+  PL_ROLE_TRANSFORM,
+  PL_ROLE_SINK,
+  PL_ROLE_DEAD_LETTER,
+} pl_role_t;
+
+struct pl_instance {
+  pl_pipeline_t *pipeline;
+  const pl_plugin_t *plugin;
+  char *name; /* "source-file" */
+  pl_role_t role;
+  int line, col; /* of the stage's block in the config, for messages */
+  void *options; /* the plugin's options struct, owned */
+  void *ctx;     /* the plugin's context */
+  bool initialized;
+  pl_stage_options_t stage;
+  pl_instance_t *next; /* where pl_emit() puts records; NULL for sinks */
+  pl_queue_t queue;    /* input (transforms and sinks) */
+  size_t capacity;     /* of the queue: above it, the stage before waits */
+  pl_sink_t *sink;     /* batching, in-flight and retries (sinks) */
+  /* Sources. */
+  bool paused;    /* pl_emit() returned false; resume pending */
+  bool exhausted; /* pl_source_exhausted() or stopped */
+  bool stopped;
+  pl_stage_metrics_t metrics;
+  size_t counter_count;
+  pl_counter_t *counters;
+  /* Log rate limiting: the last message and how often it repeated. */
+  char *last_log;
+  uint64_t last_log_ms;
+  uint64_t suppressed;
+};
+
+/* Creates a stage for `plugin` from its config block values; the options
+ * struct is stolen. */
+int pl__stage_create(pl_pipeline_t *pipeline, const pl_plugin_t *plugin,
+                     pl_role_t role, void *options,
+                     const pl_stage_options_t *stage, pl_instance_t **out);
+void pl__stage_destroy(pl_instance_t *inst);
+/* True when the input queue has room (below queue_size). */
+bool pl__stage_has_room(const pl_instance_t *inst);
+/* Puts a record on the stage's input queue (steals it). */
+void pl__stage_enqueue(pl_instance_t *inst, pl_record_t *record);
+
+#endif

@@ -1,0 +1,76 @@
+/* Shared basics of the pipelined public API: visibility, error codes and the
+ * opaque types every other public header refers to. */
+#ifndef PIPELINED_COMMON_H
+#define PIPELINED_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define PL_EXTERN __attribute__((visibility("default")))
+#define PL_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define PL_EXTERN
+#define PL_PRINTF(fmt, args)
+#endif
+
+/* Error codes: functions return 0 or one of these (negative) values. */
+#define PL_ERRNO_MAP(XX)                                                       \
+  XX(EINVAL, -1, "invalid argument")                                          \
+  XX(ENOMEM, -2, "out of memory")                                             \
+  XX(ENOENT, -3, "not found")                                                 \
+  XX(EIO, -4, "input/output error")                                           \
+  XX(EAGAIN, -5, "resource temporarily unavailable")                          \
+  XX(ERANGE, -6, "value out of range")                                        \
+  XX(EABI, -7, "plugin ABI version mismatch")                                 \
+  XX(EPARSE, -8, "parse error")                                               \
+  XX(ECANCELED, -9, "operation canceled")                                     \
+  XX(EEXIST, -10, "already exists")
+
+enum {
+  PL_OK = 0,
+#define PL__ERRNO_ENUM(name, value, text) PL_##name = (value),
+  PL_ERRNO_MAP(PL__ERRNO_ENUM)
+#undef PL__ERRNO_ENUM
+};
+
+/* Returns a static description of an error code. */
+PL_EXTERN const char *pl_strerror(int err);
+
+typedef struct pl_instance pl_instance_t; /* one stage of one pipeline */
+typedef struct pl_record pl_record_t;     /* one record and its metadata */
+typedef struct pl_batch pl_batch_t;       /* records handed to a sink */
+typedef struct pl_group pl_group_t;       /* an acknowledgement group */
+typedef struct pl_template pl_template_t; /* a compiled "${field}" template */
+
+/* A growable byte buffer. Zero-initialise, append, then pl_buf_free(). */
+typedef struct pl_buf {
+  char *data; /* always NUL-terminated when len > 0 or after pl_buf_reserve */
+  size_t len;
+  size_t cap;
+} pl_buf_t;
+
+PL_EXTERN int pl_buf_reserve(pl_buf_t *buf, size_t extra);
+PL_EXTERN int pl_buf_append(pl_buf_t *buf, const void *data, size_t len);
+PL_EXTERN int pl_buf_append_str(pl_buf_t *buf, const char *str);
+PL_EXTERN int pl_buf_printf(pl_buf_t *buf, const char *fmt, ...)
+    PL_PRINTF(2, 3);
+PL_EXTERN void pl_buf_reset(pl_buf_t *buf);
+PL_EXTERN void pl_buf_free(pl_buf_t *buf);
+
+/* A list option's value: count strings, owned by the core. */
+typedef struct pl_list {
+  size_t count;
+  char **items;
+} pl_list_t;
+
+/* A map option's value (a nested block of `key = "text"` settings), owned by
+ * the core. */
+typedef struct pl_map {
+  size_t count;
+  char **keys;
+  char **values;
+} pl_map_t;
+
+#endif

@@ -1,0 +1,11 @@
+/* Everything a plugin needs: #include <pipelined/pipelined.h>. */
+#ifndef PIPELINED_PIPELINED_H
+#define PIPELINED_PIPELINED_H
+
+#include <pipelined/common.h>
+#include <pipelined/log.h>
+#include <pipelined/plugin.h>
+#include <pipelined/record.h>
+#include <pipelined/template.h>
+
+#endif

@@ -1,0 +1,176 @@
+/* The pipelined plugin ABI.
+ *
+ * A plugin is a shared object that exports exactly one symbol,
+ * PL_PLUGIN_SYMBOL, a const pl_plugin_t. The core checks abi_version and
+ * struct_size before it reads anything else, validates the user's options
+ * against the option table, and calls the callbacks on the one libuv loop of
+ * the engine. Every callback gets the stage instance and the plugin's own
+ * context pointer; plugins keep no global state (STYLE.md#s2). */
+#ifndef PIPELINED_PLUGIN_H
+#define PIPELINED_PLUGIN_H
+
+#include <pipelined/common.h>
+#include <pipelined/log.h>
+#include <pipelined/record.h>
+#include <pipelined/template.h>
+#include <uv.h>
+
+#define PL_ABI_VERSION 1
+#define PL_PLUGIN_SYMBOL pipelined_plugin
+#define PL_PLUGIN_SYMBOL_NAME "pipelined_plugin"
+
+#define PL_KIND_MAP(XX)                                                        \
+  XX(SOURCE, "source")                                                         \
+  XX(TRANSFORM, "transform")                                                   \
+  XX(SINK, "sink")
+
+typedef enum {
+#define PL__KIND_ENUM(name, text) PL_KIND_##name,
+  PL_KIND_MAP(PL__KIND_ENUM)
+#undef PL__KIND_ENUM
+} pl_kind_t;
+
+PL_EXTERN const char *pl_kind_name(pl_kind_t kind);
+
+/* Option types and the C type of the field each one fills:
+ *   STRING   char *           INT      int64_t        BOOL   bool
+ *   DOUBLE   double           DURATION uint64_t (ms)  SIZE   uint64_t (bytes)
+ *   LIST     pl_list_t        ENUM     int (index)    TEMPLATE pl_template_t *
+ *   MAP      pl_map_t (a nested block of key = "text") */
+#define PL_OPT_TYPE_MAP(XX)                                                    \
+  XX(STRING, "string")                                                         \
+  XX(INT, "int")                                                               \
+  XX(BOOL, "bool")                                                             \
+  XX(DOUBLE, "double")                                                         \
+  XX(DURATION, "duration")                                                     \
+  XX(SIZE, "size")                                                             \
+  XX(LIST, "list")                                                             \
+  XX(ENUM, "enum")                                                             \
+  XX(TEMPLATE, "template")                                                     \
+  XX(MAP, "map")
+
+typedef enum {
+#define PL__OPT_TYPE_ENUM(name, text) PL_OPT_##name,
+  PL_OPT_TYPE_MAP(PL__OPT_TYPE_ENUM)
+#undef PL__OPT_TYPE_ENUM
+} pl_opt_type_t;
+
+PL_EXTERN const char *pl_opt_type_name(pl_opt_type_t type);
+
+enum {
+  PL_OPT_REQUIRED = 1u << 0,   /* the user must set it */
+  PL_OPT_SECRET = 1u << 1,     /* never printed, logged or described */
+  PL_OPT_DEPRECATED = 1u << 2, /* accepted with a warning */
+};
+
+typedef struct pl_option {
+  const char *name;
+  pl_opt_type_t type;
+  const char *default_value; /* text, parsed like user input; NULL: none */
+  unsigned flags;
+  size_t offset;               /* of the field in the plugin's options struct */
+  const char *const *choices;  /* ENUM: NULL-terminated list of names */
+  const char *description;
+} pl_option_t;
+
+/* Compile-time check that `field` of `type` has the C type `ctype`. */
+#define PL__OFFSET(T, f, ctype)                                                \
+  (offsetof(T, f) + 0 * sizeof(_Generic(&((T *)0)->f, ctype *: 1)))
+
+#define PL__OPTION(tname, ctype, T, f, oname, def, fl, desc)                   \
+  {                                                                            \
+    .name = (oname), .type = PL_OPT_##tname, .default_value = (def),           \
+    .flags = (fl), .offset = PL__OFFSET(T, f, ctype), .description = (desc)    \
+  }
+
+#define PL_OPTION_STRING(T, f, n, d, fl, desc) PL__OPTION(STRING, char *, T, f, n, d, fl, desc)
+#define PL_OPTION_INT(T, f, n, d, fl, desc) PL__OPTION(INT, int64_t, T, f, n, d, fl, desc)
+#define PL_OPTION_BOOL(T, f, n, d, fl, desc) PL__OPTION(BOOL, bool, T, f, n, d, fl, desc)
+#define PL_OPTION_DOUBLE(T, f, n, d, fl, desc) PL__OPTION(DOUBLE, double, T, f, n, d, fl, desc)
+#define PL_OPTION_DURATION(T, f, n, d, fl, desc) PL__OPTION(DURATION, uint64_t, T, f, n, d, fl, desc)
+#define PL_OPTION_SIZE(T, f, n, d, fl, desc) PL__OPTION(SIZE, uint64_t, T, f, n, d, fl, desc)
+#define PL_OPTION_LIST(T, f, n, d, fl, desc) PL__OPTION(LIST, pl_list_t, T, f, n, d, fl, desc)
+#define PL_OPTION_TEMPLATE(T, f, n, d, fl, desc) PL__OPTION(TEMPLATE, pl_template_t *, T, f, n, d, fl, desc)
+#define PL_OPTION_MAP(T, f, n, fl, desc) PL__OPTION(MAP, pl_map_t, T, f, n, NULL, fl, desc)
+#define PL_OPTION_ENUM(T, f, n, d, ch, fl, desc)                               \
+  {                                                                            \
+    .name = (n), .type = PL_OPT_ENUM, .default_value = (d), .flags = (fl),     \
+    .offset = PL__OFFSET(T, f, int), .choices = (ch), .description = (desc)    \
+  }
+
+/* Defaults a sink plugin gives to the stage-wide options (batch_size,
+ * batch_bytes, linger, max_in_flight); the user may override each. */
+typedef struct pl_stage_defaults {
+  const char *batch_size;
+  const char *batch_bytes;
+  const char *linger;
+  const char *max_in_flight;
+} pl_stage_defaults_t;
+
+typedef enum {
+  PL_GROUP_COMMITTED, /* every record delivered or dead-lettered: commit */
+  PL_GROUP_FAILED,    /* a record failed, or the group was abandoned */
+} pl_outcome_t;
+
+typedef struct pl_plugin {
+  uint32_t abi_version; /* PL_ABI_VERSION */
+  uint32_t struct_size; /* sizeof(pl_plugin_t) */
+  const char *name;     /* "file": loaded as "<kind>-<name>" */
+  pl_kind_t kind;
+  const char *description; /* one line */
+  const pl_option_t *options;
+  size_t options_count;
+  size_t options_size; /* sizeof the options struct the table fills */
+  pl_stage_defaults_t defaults;
+
+  /* Creates the plugin's context from its validated options (borrowed for
+   * the life of the instance). Called before the loop runs; no I/O yet. */
+  int (*init)(pl_instance_t *inst, const void *options, void **ctx);
+  /* Starts work on the loop: a source begins emitting, a sink opens. */
+  int (*start)(pl_instance_t *inst, void *ctx);
+  /* Sources: pl_emit() returned false (the next queue is full) and the
+   * source stopped producing; it may go on now. */
+  void (*resume)(pl_instance_t *inst, void *ctx);
+  /* Sources: take no new work (shutdown). Seal or abandon open groups. */
+  void (*stop)(pl_instance_t *inst, void *ctx);
+  /* Sources: every record of `group` is resolved. Called exactly once per
+   * group; the group is destroyed when it returns. */
+  void (*commit)(pl_instance_t *inst, void *ctx, pl_group_t *group,
+                 pl_outcome_t outcome);
+  /* Transforms: steals `record`, which must be emitted (pl_emit), rejected
+   * (pl_record_reject) or consumed (pl_record_done). Records whose
+   * pl_record_is_last() is set end the byte stream of their group. */
+  void (*process)(pl_instance_t *inst, void *ctx, pl_record_t *record);
+  /* Sinks: write the batch, resolve its records, then call pl_batch_done()
+   * exactly once (now or later on the loop). The batch is borrowed until
+   * then. */
+  void (*write)(pl_instance_t *inst, void *ctx, pl_batch_t *batch);
+  /* Closes the plugin's uv handles; the loop runs until they are closed. */
+  void (*close)(pl_instance_t *inst, void *ctx);
+  /* Frees the context; every close callback has run. */
+  void (*destroy)(void *ctx);
+} pl_plugin_t;
+
+/* The loop every callback runs on (borrowed). */
+PL_EXTERN uv_loop_t *pl_instance_loop(const pl_instance_t *inst);
+/* "csv-to-sqs" (the pipeline's name) and "source-file" (the plugin). */
+PL_EXTERN const char *pl_instance_pipeline(const pl_instance_t *inst);
+PL_EXTERN const char *pl_instance_plugin(const pl_instance_t *inst);
+/* True when the engine runs with --once: sources exhaust their input, call
+ * pl_source_exhausted() and do not wait for more. */
+PL_EXTERN bool pl_instance_once(const pl_instance_t *inst);
+/* Adds `delta` to a plugin-specific counter exported on the metrics
+ * endpoint as pipelined_plugin_<name>_total{pipeline,stage}. */
+PL_EXTERN void pl_instance_count(pl_instance_t *inst, const char *name,
+                                 uint64_t delta);
+
+/* Sources and transforms: pass `record` (stolen) to the next stage. Returns
+ * false when the next queue is full: a source then stops producing until its
+ * resume callback runs. Nothing is ever dropped. */
+PL_EXTERN bool pl_emit(pl_instance_t *inst, pl_record_t *record);
+
+/* Sources: no more groups will be created (--once ends when every source is
+ * exhausted and every group is resolved). */
+PL_EXTERN void pl_source_exhausted(pl_instance_t *inst);
+
+#endif

@@ -1,0 +1,107 @@
+/* Records, acknowledgement groups and sink batches.
+ *
+ * A record is a JSON value (usually an object) or a chunk of raw bytes, plus
+ * metadata: origin ("file:/path", "s3://bucket/key"), etag, line number,
+ * message id and free-form attributes. Every record belongs to an ack group
+ * created by its source; the group is resolved when its source has sealed it
+ * and every record in it is delivered, dead-lettered or failed. */
+#ifndef PIPELINED_RECORD_H
+#define PIPELINED_RECORD_H
+
+#include <jansson.h>
+#include <pipelined/common.h>
+
+/* ---- Ack groups (sources) ---- */
+
+/* Creates a group owned by source instance `inst`. `data` is the source's
+ * own (e.g. a file path); it is handed back to the commit callback. The
+ * group stays open until pl_group_seal(). */
+PL_EXTERN pl_group_t *pl_group_create(pl_instance_t *inst, void *data);
+PL_EXTERN void *pl_group_data(const pl_group_t *group);
+/* The source adds no more records. With complete = false the group is
+ * abandoned (e.g. shutdown in the middle of a file): it resolves as failed
+ * once its records in flight are resolved, and is not committed. */
+PL_EXTERN void pl_group_seal(pl_group_t *group, bool complete);
+
+/* ---- Records ---- */
+
+/* New record in `group`, with no value and no metadata. */
+PL_EXTERN pl_record_t *pl_record_create(pl_group_t *group);
+/* New record in the same group as `parent`, sharing its origin, etag,
+ * message id and attributes (not its value, bytes or line). */
+PL_EXTERN pl_record_t *pl_record_derive(const pl_record_t *parent);
+/* Resolves a record that a transform consumed (its data lives on in the
+ * records it emitted) or filtered out. */
+PL_EXTERN void pl_record_done(pl_record_t *record);
+/* Resolves a record as rejected: it goes to the pipeline's dead letter with
+ * `reason`. Steals the record. */
+PL_EXTERN void pl_record_reject(pl_record_t *record, const char *fmt, ...)
+    PL_PRINTF(2, 3);
+
+PL_EXTERN pl_group_t *pl_record_group(const pl_record_t *record);
+
+/* The record's value: borrowed; NULL when the record holds bytes. */
+PL_EXTERN json_t *pl_record_value(const pl_record_t *record);
+/* Sets the value, stealing the reference. */
+PL_EXTERN void pl_record_set_value_new(pl_record_t *record, json_t *value);
+
+/* Raw bytes (a chunk of a file or an object); NULL when none. */
+PL_EXTERN const char *pl_record_bytes(const pl_record_t *record, size_t *len);
+/* Copies `len` bytes into the record. */
+PL_EXTERN int pl_record_set_bytes(pl_record_t *record, const void *data,
+                                  size_t len);
+/* Steals a malloc()ed buffer. */
+PL_EXTERN void pl_record_set_bytes_new(pl_record_t *record, char *data,
+                                       size_t len);
+/* The last chunk of its group's byte stream (possibly empty). */
+PL_EXTERN bool pl_record_is_last(const pl_record_t *record);
+PL_EXTERN void pl_record_set_last(pl_record_t *record, bool last);
+
+/* Approximate encoded size, used for batch_bytes; set by whoever knows it. */
+PL_EXTERN size_t pl_record_size(const pl_record_t *record);
+PL_EXTERN void pl_record_set_size(pl_record_t *record, size_t size);
+
+/* Metadata. Strings are borrowed and live as long as the record. */
+PL_EXTERN const char *pl_record_origin(const pl_record_t *record);
+PL_EXTERN const char *pl_record_etag(const pl_record_t *record);
+PL_EXTERN const char *pl_record_message_id(const pl_record_t *record);
+PL_EXTERN uint64_t pl_record_line(const pl_record_t *record); /* 0: none */
+PL_EXTERN int pl_record_set_origin(pl_record_t *record, const char *origin);
+PL_EXTERN int pl_record_set_etag(pl_record_t *record, const char *etag);
+PL_EXTERN int pl_record_set_message_id(pl_record_t *record, const char *id);
+PL_EXTERN void pl_record_set_line(pl_record_t *record, uint64_t line);
+/* Free-form metadata (e.g. SQS receive count), usable as ${@name} in
+ * templates: borrowed object, NULL when none. */
+PL_EXTERN json_t *pl_record_attributes(const pl_record_t *record);
+/* Sets one attribute, stealing `value`. */
+PL_EXTERN int pl_record_set_attribute_new(pl_record_t *record,
+                                          const char *name, json_t *value);
+/* Why the record was rejected or failed, or NULL. */
+PL_EXTERN const char *pl_record_reason(const pl_record_t *record);
+
+/* ---- Batches (sinks) ---- */
+
+typedef enum {
+  PL_RESULT_PENDING,
+  PL_RESULT_DELIVERED, /* durably written */
+  PL_RESULT_REJECTED,  /* permanent: to the dead letter */
+  PL_RESULT_FAILED,    /* retryable: the engine retries with backoff */
+} pl_result_t;
+
+PL_EXTERN size_t pl_batch_count(const pl_batch_t *batch);
+/* The i-th record, borrowed until pl_batch_done(). */
+PL_EXTERN pl_record_t *pl_batch_record(const pl_batch_t *batch, size_t i);
+PL_EXTERN pl_result_t pl_batch_result(const pl_batch_t *batch, size_t i);
+/* Resolves the i-th record; a later call for the same record replaces the
+ * earlier one. */
+PL_EXTERN void pl_batch_resolve(pl_batch_t *batch, size_t i,
+                                pl_result_t result, const char *fmt, ...)
+    PL_PRINTF(4, 5);
+/* The sink is finished with the batch: records it left pending get `rest`
+ * (with `reason` when not delivered). Call exactly once. */
+PL_EXTERN void pl_batch_done(pl_batch_t *batch, pl_result_t rest,
+                             const char *reason);
+/* The attempt number, 0 for the first write of these records. */
+PL_EXTERN unsigned pl_batch_attempt(const pl_batch_t *batch);
+
+#endif

@@ -1,0 +1,339 @@
+/* JSON lines encoding: a compact JSON writer over jansson values. */
+#include <stdint.h>
+#include <string.h>
+
+#include "jsonl_encode.h"
+
+/* The flags whose output jsonl_encode_value reproduces. */
+#define JSONL_JANSSON_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
+
+/* Room for a number, a literal or punctuation: more than jansson ever
+ * writes for a real (its limit is 100 characters). */
+#define JSONL_SCALAR_ROOM 128
+
+static const char *const why_utf8 = "a string is not valid UTF-8";
+static const char *const why_depth =
+    "the value is nested deeper than 2048 levels (or holds a reference cycle)";
+static const char *const why_real = "a real number cannot be encoded";
+static const char *const why_empty = "the record has neither a value nor bytes";
+
+/* Makes room for `n` more bytes and the NUL. Inline: it runs for every
+ * token, and almost always finds the room there. */
+static inline int ensure(pl_buf_t *out, size_t n) {
+  if (out->cap - out->len > n)
+    return 0;
+  return pl_buf_reserve(out, n);
+}
+
+/* Length of the valid UTF-8 sequence (2 to 4 bytes) at `s`, 0 when the
+ * bytes are not one (overlong forms, surrogates and code points above
+ * U+10FFFF are invalid, as in jansson). */
+static size_t utf8_sequence(const unsigned char *s, size_t avail) {
+  unsigned c = s[0];
+  size_t len;
+  uint32_t cp;
+  uint32_t min;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2, cp = c & 0x1F, min = 0x80;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3, cp = c & 0x0F, min = 0x800;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (avail < len)
+    return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return len;
+}
+
+/* True when none of the 8 bytes in `w` needs care: no control character,
+ * quote, backslash or non-ASCII byte. The usual bit tricks for "has a byte
+ * below n / equal to c" can report a byte that is fine next to one that is
+ * not, never miss one: a word they flag goes byte by byte. */
+static inline bool plain_word(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101u;
+  const uint64_t highs = 0x8080808080808080u;
+  uint64_t below_space = w - ones * 0x20;
+  uint64_t quote = (w ^ (ones * '"')) - ones;
+  uint64_t backslash = (w ^ (ones * '\\')) - ones;
+  return ((((below_space | quote | backslash) & ~w) | w) & highs) == 0;
+}
+
+/* Writes `len` bytes as a JSON string, escaping what JSON requires and
+ * nothing else (jansson's choice without JSON_ENSURE_ASCII or
+ * JSON_ESCAPE_SLASH). Plain text is copied 8 bytes at a time. */
+static int put_string(pl_buf_t *out, const char *text, size_t len,
+                      const char **why) {
+  /* Worst case: every byte becomes \u00XX. */
+  if (len > (SIZE_MAX - 2) / 6 || ensure(out, len * 6 + 2) < 0)
+    return PL_ENOMEM;
+  static const char hex[] = "0123456789ABCDEF"; /* as jansson */
+  const unsigned char *s = (const unsigned char *)text;
+  char *p = out->data + out->len;
+  *p++ = '"';
+  size_t i = 0;
+  while (i < len) {
+    if (len - i >= 8) {
+      uint64_t word;
+      memcpy(&word, s + i, 8);
+      if (plain_word(word)) {
+        memcpy(p, s + i, 8);
+        p += 8;
+        i += 8;
+        continue;
+      }
+    }
+    unsigned char c = s[i];
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      *p++ = (char)c;
+      i++;
+      continue;
+    }
+    if (c >= 0x80) {
+      size_t n = utf8_sequence(s + i, len - i);
+      if (n == 0) {
+        *why = why_utf8;
+        return PL_EINVAL;
+      }
+      memcpy(p, s + i, n);
+      p += n;
+      i += n;
+      continue;
+    }
+    *p++ = '\\';
+    switch (c) {
+    case '"':
+    case '\\':
+      *p++ = (char)c;
+      break;
+    case '\b':
+      *p++ = 'b';
+      break;
+    case '\f':
+      *p++ = 'f';
+      break;
+    case '\n':
+      *p++ = 'n';
+      break;
+    case '\r':
+      *p++ = 'r';
+      break;
+    case '\t':
+      *p++ = 't';
+      break;
+    default:
+      *p++ = 'u';
+      *p++ = '0';
+      *p++ = '0';
+      *p++ = hex[c >> 4];
+      *p++ = hex[c & 0xF];
+      break;
+    }
+    i++;
+  }
+  *p++ = '"';
+  out->len = (size_t)(p - out->data);
+  return 0;
+}
+
+static int put_integer(pl_buf_t *out, json_int_t value) {
+  if (ensure(out, JSONL_SCALAR_ROOM) < 0)
+    return PL_ENOMEM;
+  char digits[24];
+  char *end = digits + sizeof(digits);
+  char *q = end;
+  /* Through unsigned arithmetic, so that the most negative value works. */
+  unsigned long long u =
+      value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+  do {
+    *--q = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (value < 0)
+    *--q = '-';
+  memcpy(out->data + out->len, q, (size_t)(end - q));
+  out->len += (size_t)(end - q);
+  return 0;
+}
+
+/* Reals are rare in records and their shortest exact text is subtle:
+ * jansson formats them, so that the output stays identical to its own. */
+static int put_real(pl_buf_t *out, const json_t *value, const char **why) {
+  if (ensure(out, JSONL_SCALAR_ROOM) < 0)
+    return PL_ENOMEM;
+  size_t room = out->cap - out->len - 1;
+  size_t n = json_dumpb(value, out->data + out->len, room, JSONL_JANSSON_FLAGS);
+  if (n == 0 || n > room) {
+    *why = why_real;
+    return PL_EINVAL;
+  }
+  out->len += n;
+  return 0;
+}
+
+static int put_literal(pl_buf_t *out, const char *text, size_t len) {
+  if (ensure(out, len) < 0)
+    return PL_ENOMEM;
+  memcpy(out->data + out->len, text, len);
+  out->len += len;
+  return 0;
+}
+
+static inline int put_char(pl_buf_t *out, char c) {
+  if (ensure(out, 1) < 0)
+    return PL_ENOMEM;
+  out->data[out->len++] = c;
+  return 0;
+}
+
+static int put_value(pl_buf_t *out, const json_t *value, int depth,
+                     const char **why);
+
+static int put_object(pl_buf_t *out, const json_t *object, int depth,
+                      const char **why) {
+  int rc = put_char(out, '{');
+  bool first = true;
+  /* The iterator walks keys in insertion order; the API takes a
+   * non-const object although iterating does not change it. */
+  for (void *it = json_object_iter((json_t *)object); it && rc == 0;
+       it = json_object_iter_next((json_t *)object, it)) {
+    const char *key = json_object_iter_key(it);
+#if JANSSON_VERSION_HEX >= 0x020e00
+    size_t key_len = json_object_iter_key_len(it);
+#else
+    size_t key_len = strlen(key);
+#endif
+    if (!first)
+      rc = put_char(out, ',');
+    first = false;
+    if (rc == 0)
+      rc = put_string(out, key, key_len, why);
+    if (rc == 0)
+      rc = put_char(out, ':');
+    if (rc == 0)
+      rc = put_value(out, json_object_iter_value(it), depth + 1, why);
+  }
+  return rc == 0 ? put_char(out, '}') : rc;
+}
+
+static int put_array(pl_buf_t *out, const json_t *array, int depth,
+                     const char **why) {
+  int rc = put_char(out, '[');
+  size_t count = json_array_size(array);
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    if (i > 0)
+      rc = put_char(out, ',');
+    if (rc == 0)
+      rc = put_value(out, json_array_get(array, i), depth + 1, why);
+  }
+  return rc == 0 ? put_char(out, ']') : rc;
+}
+
+static int put_value(pl_buf_t *out, const json_t *value, int depth,
+                     const char **why) {
+  if (depth > JSONL_MAX_DEPTH) {
+    *why = why_depth;
+    return PL_EINVAL;
+  }
+  switch (json_typeof(value)) {
+  case JSON_OBJECT:
+    return put_object(out, value, depth, why);
+  case JSON_ARRAY:
+    return put_array(out, value, depth, why);
+  case JSON_STRING:
+    return put_string(out, json_string_value(value), json_string_length(value),
+                      why);
+  case JSON_INTEGER:
+    return put_integer(out, json_integer_value(value));
+  case JSON_REAL:
+    return put_real(out, value, why);
+  case JSON_TRUE:
+    return put_literal(out, "true", 4);
+  case JSON_FALSE:
+    return put_literal(out, "false", 5);
+  case JSON_NULL:
+    return put_literal(out, "null", 4);
+  }
+  return PL_EINVAL;
+}
+
+/* Ends the line that started at `start`, or takes it back on error. */
+static int end_line(pl_buf_t *out, size_t start, int rc) {
+  if (rc == 0)
+    rc = put_char(out, '\n');
+  if (rc < 0)
+    out->len = start;
+  if (out->data)
+    out->data[out->len] = '\0';
+  return rc;
+}
+
+int jsonl_encode_value(const json_t *value, pl_buf_t *out, const char **why) {
+  const char *ignored;
+  if (!why)
+    why = &ignored;
+  if (!value) {
+    *why = why_empty;
+    return PL_EINVAL;
+  }
+  size_t start = out->len;
+  return end_line(out, start, put_value(out, value, 0, why));
+}
+
+int jsonl_encode_bytes(const char *bytes, size_t len, pl_buf_t *out,
+                       const char **why) {
+  const char *ignored;
+  if (!why)
+    why = &ignored;
+  if (len == 0)
+    return 0;
+  size_t start = out->len;
+  int rc = put_literal(out, "{\"raw\":", 7);
+  if (rc == 0)
+    rc = put_string(out, bytes, len, why);
+  if (rc == 0)
+    rc = put_char(out, '}');
+  return end_line(out, start, rc);
+}
+
+int jsonl_encode_record(const pl_record_t *record, pl_buf_t *out,
+                        const char **why) {
+  const json_t *value = pl_record_value(record);
+  if (value)
+    return jsonl_encode_value(value, out, why);
+  size_t len = 0;
+  const char *bytes = pl_record_bytes(record, &len);
+  if (bytes)
+    return jsonl_encode_bytes(bytes, len, out, why);
+  if (why)
+    *why = why_empty;
+  return PL_EINVAL;
+}
+
+size_t jsonl_encode_batch(pl_batch_t *batch, pl_buf_t *out, size_t *ends) {
+  size_t count = pl_batch_count(batch);
+  size_t resolved = 0;
+  for (size_t i = 0; i < count; i++) {
+    const char *why = NULL;
+    int rc = jsonl_encode_record(pl_batch_record(batch, i), out, &why);
+    if (rc == PL_ENOMEM) {
+      pl_batch_resolve(batch, i, PL_RESULT_FAILED,
+                       "out of memory while encoding the record");
+      resolved++;
+    } else if (rc < 0) {
+      pl_batch_resolve(batch, i, PL_RESULT_REJECTED,
+                       "cannot write the record as JSON: %s", why);
+      resolved++;
+    }
+    ends[i] = out->len;
+  }
+  return resolved;
+}

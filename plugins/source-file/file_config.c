@@ -1,0 +1,177 @@
+/* source-file's options: the checks and preparation of init. */
+#include "file_config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "file_scan.h"
+
+/* One read(2) returns at most about 2 GiB; a chunk is one read. */
+#define MAX_CHUNK_SIZE (1024ull * 1024 * 1024)
+
+static int check_options(pl_instance_t *inst, const file_options_t *o) {
+  if (o->paths.count == 0) {
+    pl_log(inst, PL_LOG_ERROR,
+           "paths is empty: give at least one file, directory or glob "
+           "pattern");
+    return PL_EINVAL;
+  }
+  if (o->chunk_size == 0 || o->chunk_size > MAX_CHUNK_SIZE) {
+    pl_log(inst, PL_LOG_ERROR,
+           "chunk_size must be between 1B and 1GiB, not %llu bytes",
+           (unsigned long long)o->chunk_size);
+    return PL_EINVAL;
+  }
+  if (o->watch && o->poll_interval_ms == 0) {
+    pl_log(inst, PL_LOG_ERROR, "poll_interval must be more than 0");
+    return PL_EINVAL;
+  }
+  if (o->on_commit == FILE_ON_COMMIT_MOVE && !o->done_dir) {
+    pl_log(inst, PL_LOG_ERROR,
+           "on_commit = move needs done_dir, the directory committed files "
+           "are moved to");
+    return PL_EINVAL;
+  }
+  if (o->on_commit != FILE_ON_COMMIT_MOVE && o->done_dir)
+    pl_log(inst, PL_LOG_WARN, "done_dir is ignored unless on_commit = move");
+  return 0;
+}
+
+/* mkdir -p of an absolute, normalised path. Returns 0 or an errno. */
+static int make_dirs(const char *path) {
+  char *copy = strdup(path);
+  if (!copy)
+    return ENOMEM;
+  int err = 0;
+  for (char *p = copy + 1;; p++) {
+    if (*p != '/' && *p != '\0')
+      continue;
+    char saved = *p;
+    *p = '\0';
+    if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+      err = errno;
+      break;
+    }
+    *p = saved;
+    if (saved == '\0')
+      break;
+  }
+  free(copy);
+  struct stat st;
+  if (err == 0 && stat(path, &st) != 0)
+    err = errno;
+  else if (err == 0 && !S_ISDIR(st.st_mode))
+    err = ENOTDIR;
+  return err;
+}
+
+static int prepare_dir(pl_instance_t *inst, const char *option, const char *dir,
+                       const char *cwd, char **out) {
+  if (file_scan_absolute(dir, cwd, out) < 0)
+    return PL_ENOMEM;
+  int err = make_dirs(*out);
+  if (err != 0) {
+    pl_log(inst, PL_LOG_ERROR, "%s: cannot use %s as a directory: %s", option,
+           *out, strerror(err));
+    return PL_EINVAL;
+  }
+  return 0;
+}
+
+/* A done_dir that `paths` reads would have moved files read again. */
+static bool reads_from(const file_config_t *cfg, const char *dir) {
+  for (size_t i = 0; i < cfg->entry_count; i++) {
+    const char *entry = cfg->entries[i];
+    struct stat st;
+    if (file_scan_is_glob(entry)) {
+      char *parent = file_scan_dirname(entry);
+      bool same = parent && strcmp(parent, dir) == 0;
+      free(parent);
+      if (same)
+        return true;
+    } else if (strcmp(entry, dir) == 0 && stat(entry, &st) == 0 &&
+               S_ISDIR(st.st_mode)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* One state file per pipeline, named after it; bytes other than letters,
+ * digits, '-', '_' and '.' are written %XX so that no two names collide. */
+static int state_file_path(const char *state_dir, const char *pipeline,
+                           char **out) {
+  pl_buf_t path = {0};
+  int rc = pl_buf_printf(&path, "%s/", state_dir);
+  for (const unsigned char *p = (const unsigned char *)pipeline; rc == 0 && *p;
+       p++) {
+    bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                 (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+                 *p == '.';
+    rc =
+        plain ? pl_buf_append(&path, p, 1) : pl_buf_printf(&path, "%%%02X", *p);
+  }
+  if (rc == 0)
+    rc = pl_buf_append_str(&path, ".state");
+  if (rc < 0) {
+    pl_buf_free(&path);
+    return PL_ENOMEM;
+  }
+  *out = path.data;
+  return 0;
+}
+
+int file_config_init(file_config_t *cfg, pl_instance_t *inst,
+                     const file_options_t *opts) {
+  int rc = check_options(inst, opts);
+  if (rc < 0)
+    return rc;
+  char cwd[4096];
+  size_t cwd_len = sizeof(cwd);
+  if (uv_cwd(cwd, &cwd_len) < 0) {
+    pl_log(inst, PL_LOG_ERROR, "cannot get the current directory");
+    return PL_EIO;
+  }
+  cfg->watch = opts->watch && !pl_instance_once(inst);
+  if (opts->watch && !cfg->watch)
+    pl_log(inst, PL_LOG_INFO, "watch is ignored with --once");
+  cfg->entries = calloc(opts->paths.count, sizeof(*cfg->entries));
+  if (!cfg->entries)
+    return PL_ENOMEM;
+  for (size_t i = 0; i < opts->paths.count; i++) {
+    if (file_scan_absolute(opts->paths.items[i], cwd, &cfg->entries[i]) < 0)
+      return PL_ENOMEM;
+    cfg->entry_count++;
+  }
+  if (opts->on_commit == FILE_ON_COMMIT_MOVE) {
+    rc = prepare_dir(inst, "done_dir", opts->done_dir, cwd, &cfg->done_dir);
+    if (rc < 0)
+      return rc;
+    if (reads_from(cfg, cfg->done_dir)) {
+      pl_log(inst, PL_LOG_ERROR,
+             "done_dir %s is a directory that paths reads: moved files would "
+             "be read again",
+             cfg->done_dir);
+      return PL_EINVAL;
+    }
+  }
+  if (opts->state_dir) {
+    char *dir = NULL;
+    rc = prepare_dir(inst, "state_dir", opts->state_dir, cwd, &dir);
+    if (rc == 0)
+      rc = state_file_path(dir, pl_instance_pipeline(inst), &cfg->state_file);
+    free(dir);
+  }
+  return rc;
+}
+
+void file_config_free(file_config_t *cfg) {
+  for (size_t i = 0; i < cfg->entry_count; i++)
+    free(cfg->entries[i]);
+  free(cfg->entries);
+  free(cfg->done_dir);
+  free(cfg->state_file);
+  *cfg = (file_config_t){0};
+}

@@ -1,0 +1,36 @@
+/* What source-file does with a file once its group is committed, with
+ * on_commit = move or delete: asynchronous uv_fs_* steps on the loop.
+ *
+ * Both first check that the file still has the size and modification time
+ * it had when it was read; a file changed since is left in place (moving
+ * or deleting it would lose the change). A move never replaces a file in
+ * done_dir: "name" becomes "name.1", "name.2"... when taken. Across file
+ * systems a move is a copy and an unlink. */
+#ifndef PL_SOURCE_FILE_DONE_H
+#define PL_SOURCE_FILE_DONE_H
+
+#include <pipelined/common.h>
+#include <uv.h>
+
+typedef enum { FILE_DONE_MOVE, FILE_DONE_DELETE } file_done_action_t;
+
+/* The file changed after it was read: left in place. */
+#define FILE_DONE_CHANGED 1
+
+typedef struct file_done_result {
+  int status;       /* 0, FILE_DONE_CHANGED or a negative libuv error */
+  const char *step; /* the operation that failed: "stat", "rename"... */
+  const char *dest; /* moves: where the file went or was going; or NULL */
+} file_done_result_t;
+
+/* `result` and its strings are borrowed for the call. */
+typedef void (*file_done_cb)(void *data, const file_done_result_t *result);
+
+/* Starts the action on `path` (copied, as is `done_dir`). Returns 0, and
+ * `cb` is then called exactly once from the loop; or PL_ENOMEM, and `cb`
+ * is never called. The request keeps the loop alive until then. */
+int file_done_start(uv_loop_t *loop, file_done_action_t action,
+                    const char *path, uint64_t size, int64_t mtime_ns,
+                    const char *done_dir, file_done_cb cb, void *data);
+
+#endif

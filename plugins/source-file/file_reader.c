@@ -1,0 +1,271 @@
+/* One file at a time into records of bytes: open, fstat, read, close. */
+#include "file_reader.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void read_next(file_reader_t *r);
+
+void file_reader_init(file_reader_t *r, pl_instance_t *inst,
+                      uint64_t chunk_size, const file_reader_events_t *events) {
+  *r = (file_reader_t){.inst = inst,
+                       .loop = pl_instance_loop(inst),
+                       .chunk_size = chunk_size,
+                       .events = *events,
+                       .fd = -1};
+  r->req.data = r;
+}
+
+void file_reader_free(file_reader_t *r) {
+  free(r->buf);
+  free(r->path);
+  free(r->origin);
+  r->buf = r->path = r->origin = NULL;
+}
+
+bool file_reader_idle(const file_reader_t *r) {
+  return !r->busy && r->fd < 0 && !r->group && !r->file;
+}
+
+bool file_reader_paused(const file_reader_t *r) {
+  return r->paused;
+}
+
+static void send_idle(file_reader_t *r) {
+  if (!r->stopped && !r->paused && file_reader_idle(r))
+    r->events.idle(r->events.data);
+}
+
+static void on_close(uv_fs_t *req) {
+  file_reader_t *r = req->data;
+  r->busy = false;
+  uv_fs_req_cleanup(req);
+  send_idle(r);
+}
+
+/* The reader is done with its file: closes it, then tells the owner. */
+static void close_file(file_reader_t *r) {
+  free(r->path);
+  r->path = NULL;
+  if (r->fd >= 0) {
+    uv_file fd = r->fd;
+    r->fd = -1;
+    r->busy = true;
+    if (uv_fs_close(r->loop, &r->req, fd, on_close) == 0)
+      return;
+    r->busy = false;
+  }
+  send_idle(r);
+}
+
+/* From here on the group, and `file` with it, belong to the core until
+ * the owner's commit callback. */
+static void seal(file_reader_t *r, bool complete) {
+  void *file = r->file;
+  pl_group_seal(r->group, complete);
+  r->group = NULL;
+  r->file = NULL;
+  free(r->origin);
+  r->origin = NULL;
+  r->events.sealed(r->events.data, file, complete);
+}
+
+/* Before a group exists: the owner learns why and keeps `file`. */
+static void give_up(file_reader_t *r, const char *step, int err) {
+  void *file = r->file;
+  r->file = NULL;
+  r->events.failed(r->events.data, file, step, r->stopped ? UV_ECANCELED : err);
+  close_file(r);
+}
+
+static void read_failed(file_reader_t *r, int err) {
+  pl_log(r->inst, PL_LOG_ERROR,
+         "cannot read %s: %s (its records so far are not committed)", r->path,
+         uv_strerror(err));
+  seal(r, false);
+  close_file(r);
+}
+
+char *file_reader_origin(const char *path) {
+  pl_buf_t buf = {0};
+  if (pl_buf_printf(&buf, "file:%s", path) < 0)
+    return NULL;
+  json_t *probe = json_string(buf.data);
+  if (probe) {
+    json_decref(probe);
+    return buf.data;
+  }
+  pl_buf_reset(&buf);
+  int rc = pl_buf_append_str(&buf, "file:");
+  for (const unsigned char *p = (const unsigned char *)path; rc == 0 && *p; p++)
+    rc = *p < 0x80 ? pl_buf_append(&buf, p, 1)
+                   : pl_buf_printf(&buf, "%%%02X", *p);
+  if (rc < 0) {
+    pl_buf_free(&buf);
+    return NULL;
+  }
+  return buf.data;
+}
+
+/* Emits one chunk (`data`, stolen; NULL for an empty last chunk). */
+static void emit_chunk(file_reader_t *r, char *data, size_t len, bool last) {
+  pl_record_t *rec = pl_record_create(r->group);
+  if (!data)
+    data = calloc(1, 1);
+  if (!rec || !data) {
+    free(data);
+    if (rec)
+      pl_record_done(rec);
+    read_failed(r, UV_ENOMEM);
+    return;
+  }
+  data[len] = '\0';
+  pl_record_set_bytes_new(rec, data, len);
+  pl_record_set_size(rec, len);
+  pl_record_set_origin(rec, r->origin);
+  pl_record_set_last(rec, last);
+  pl_instance_count(r->inst, "bytes_read", len);
+  if (last)
+    seal(r, true);
+  if (!pl_emit(r->inst, rec))
+    r->paused = true;
+  if (last)
+    close_file(r);
+  else if (!r->paused)
+    read_next(r);
+}
+
+static void on_read(uv_fs_t *req) {
+  file_reader_t *r = req->data;
+  ssize_t n = req->result;
+  uv_fs_req_cleanup(req);
+  r->busy = false;
+  char *buf = r->buf;
+  r->buf = NULL;
+  if (r->stopped) { /* file_reader_stop() sealed the group already */
+    free(buf);
+    close_file(r);
+  } else if (n < 0) {
+    free(buf);
+    read_failed(r, (int)n);
+  } else if (n == 0) {
+    /* The file shrank since it was opened: what was read is all there is
+     * of this version, and its new mtime gets it read again. */
+    free(buf);
+    emit_chunk(r, NULL, 0, true);
+  } else {
+    r->offset += (uint64_t)n;
+    emit_chunk(r, buf, (size_t)n, r->offset >= r->size);
+  }
+}
+
+static void read_next(file_reader_t *r) {
+  uint64_t remaining = r->size - r->offset;
+  if (remaining == 0) {
+    emit_chunk(r, NULL, 0, true); /* an empty file */
+    return;
+  }
+  size_t want = (size_t)(remaining < r->chunk_size ? remaining : r->chunk_size);
+  r->buf = malloc(want + 1); /* + 1: records' bytes end with a NUL */
+  if (!r->buf) {
+    read_failed(r, UV_ENOMEM);
+    return;
+  }
+  uv_buf_t buf = uv_buf_init(r->buf, (unsigned)want);
+  r->busy = true;
+  int rc =
+      uv_fs_read(r->loop, &r->req, r->fd, &buf, 1, (int64_t)r->offset, on_read);
+  if (rc < 0) {
+    r->busy = false;
+    free(r->buf);
+    r->buf = NULL;
+    read_failed(r, rc);
+  }
+}
+
+static void on_fstat(uv_fs_t *req) {
+  file_reader_t *r = req->data;
+  int rc = (int)req->result;
+  uv_stat_t st = req->statbuf;
+  uv_fs_req_cleanup(req);
+  r->busy = false;
+  if (rc < 0 || r->stopped) {
+    give_up(r, "stat", rc);
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    give_up(r, "read", FILE_READER_NOT_REGULAR);
+    return;
+  }
+  r->origin = file_reader_origin(r->path);
+  r->group = r->origin ? pl_group_create(r->inst, r->file) : NULL;
+  if (!r->group) {
+    give_up(r, "read", UV_ENOMEM);
+    return;
+  }
+  r->offset = 0;
+  r->size = st.st_size;
+  r->events.opened(r->events.data, r->file, &st);
+  pl_log(r->inst, PL_LOG_DEBUG, "reading %s (%llu bytes)", r->path,
+         (unsigned long long)r->size);
+  read_next(r);
+}
+
+static void on_open(uv_fs_t *req) {
+  file_reader_t *r = req->data;
+  int rc = (int)req->result;
+  uv_fs_req_cleanup(req);
+  r->busy = false;
+  if (rc >= 0)
+    r->fd = rc;
+  if (rc < 0 || r->stopped) {
+    give_up(r, "open", rc);
+    return;
+  }
+  r->busy = true;
+  rc = uv_fs_fstat(r->loop, &r->req, r->fd, on_fstat);
+  if (rc < 0) {
+    r->busy = false;
+    give_up(r, "stat", rc);
+  }
+}
+
+int file_reader_open(file_reader_t *r, const char *path, void *file) {
+  char *copy = strdup(path);
+  if (!copy)
+    return UV_ENOMEM;
+  r->path = copy;
+  r->file = file;
+  r->busy = true;
+  int rc = uv_fs_open(r->loop, &r->req, path, O_RDONLY | O_CLOEXEC, 0, on_open);
+  if (rc < 0) {
+    r->busy = false;
+    r->file = NULL;
+    free(r->path);
+    r->path = NULL;
+  }
+  return rc;
+}
+
+void file_reader_resume(file_reader_t *r) {
+  r->paused = false;
+  if (r->stopped)
+    return;
+  if (r->group && !r->busy)
+    read_next(r);
+  else
+    send_idle(r);
+}
+
+void file_reader_stop(file_reader_t *r) {
+  r->stopped = true;
+  if (r->group) {
+    pl_log(r->inst, PL_LOG_INFO, "stopped in the middle of %s", r->path);
+    seal(r, false);
+  }
+  /* A request in flight finishes the work in its callback. */
+  if (!r->busy && r->fd >= 0)
+    close_file(r);
+}

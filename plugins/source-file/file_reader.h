@@ -1,0 +1,78 @@
+/* Reads one file at a time into records of bytes, one ack group per file
+ * (STYLE.md#s7: uv_fs_* requests, one in flight at a time).
+ *
+ * A file is opened, fstat()ed, then read in chunks up to the size it had
+ * when it was opened; each chunk becomes a record with origin
+ * "file:<path>", and the last one (empty for an empty file, or when the
+ * file shrank) has pl_record_set_last() and seals the group. When
+ * pl_emit() says the next queue is full the reader stops until
+ * file_reader_resume(). */
+#ifndef PL_SOURCE_FILE_READER_H
+#define PL_SOURCE_FILE_READER_H
+
+#include <pipelined/plugin.h>
+
+/* `err` of the failed event for a file that is not a regular file. */
+#define FILE_READER_NOT_REGULAR 1
+
+/* What the reader tells its owner. `file` is the owner's pointer given to
+ * file_reader_open(); it becomes the data of the file's group. */
+typedef struct file_reader_events {
+  void *data;
+  /* No group was created for `file`: `step` ("open", "stat" or "read")
+   * failed with a libuv error or FILE_READER_NOT_REGULAR; UV_ECANCELED
+   * after file_reader_stop(). */
+  void (*failed)(void *data, void *file, const char *step, int err);
+  /* The group of `file` is created; `st` is what fstat() said (borrowed). */
+  void (*opened)(void *data, void *file, const uv_stat_t *st);
+  /* The group of `file` is sealed: complete, or abandoned (a read error,
+   * out of memory, or file_reader_stop()). The reader is done with `file`. */
+  void (*sealed)(void *data, void *file, bool complete);
+  /* No file is open, nothing is in flight and the next queue has room:
+   * the owner may open the next file. Not called after file_reader_stop(). */
+  void (*idle)(void *data);
+} file_reader_events_t;
+
+/* Embedded in its owner; the fields are private. */
+typedef struct file_reader {
+  pl_instance_t *inst;
+  uv_loop_t *loop;
+  uint64_t chunk_size;
+  file_reader_events_t events;
+  void *file;        /* until its group is sealed */
+  char *path;        /* of the file being read */
+  char *origin;      /* "file:<path>" */
+  pl_group_t *group; /* open group, or NULL */
+  uv_file fd;        /* -1 when closed */
+  uint64_t offset;
+  uint64_t size; /* what is read: the size at open time */
+  char *buf;     /* the chunk being read */
+  uv_fs_t req;
+  bool busy; /* req is in flight */
+  bool paused;
+  bool stopped;
+} file_reader_t;
+
+void file_reader_init(file_reader_t *r, pl_instance_t *inst,
+                      uint64_t chunk_size, const file_reader_events_t *events);
+/* Frees what the reader holds; call once the loop has ended. */
+void file_reader_free(file_reader_t *r);
+
+/* Starts reading `path` (copied). The reader must be idle and not paused.
+ * Returns 0, and events follow; or a negative libuv error, and no event
+ * is sent about `file`. */
+int file_reader_open(file_reader_t *r, const char *path, void *file);
+/* True when no file is open and nothing is in flight. */
+bool file_reader_idle(const file_reader_t *r);
+/* True while pl_emit() has said the next queue is full. */
+bool file_reader_paused(const file_reader_t *r);
+/* The engine's resume: reading goes on, or `idle` is sent. */
+void file_reader_resume(file_reader_t *r);
+/* Shutdown: the group being read is sealed incomplete, the file closed. */
+void file_reader_stop(file_reader_t *r);
+
+/* "file:" and `path`; bytes that are not UTF-8 (which JSON strings, and so
+ * origins, cannot hold) are written as %XX. A new string or NULL. */
+char *file_reader_origin(const char *path);
+
+#endif

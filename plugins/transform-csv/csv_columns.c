@@ -1,0 +1,755 @@
+/* Typed columns: text to JSON conversion and JSON validation (see
+ * csv_columns.h). */
+#include "csv_columns.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct csv_columns {
+  size_t count;
+  csv_column_t *items; /* each name is its own allocation */
+};
+
+/* How much of an offending text a reason quotes: enough to recognise it,
+ * little enough that a 1 MiB field does not make a 1 MiB reason. */
+#define QUOTE_MAX_BYTES 48
+/* Worst case: every byte escaped as \xNN, then "...", then NUL. */
+#define QUOTE_BUF_SIZE (QUOTE_MAX_BYTES * 4 + 4)
+
+/* ---- Text checks ---- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if none.
+ * The same rules as jansson's: no overlong forms, no surrogates, nothing
+ * past U+10FFFF. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n) {
+  unsigned char c = s[0];
+  if (c < 0x80)
+    return 1;
+  size_t len;
+  unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0)
+      lo = 0xA0;
+    else if (c == 0xED)
+      hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0)
+      lo = 0x90;
+    else if (c == 0xF4)
+      hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (n < len || s[1] < lo || s[1] > hi)
+    return 0;
+  for (size_t i = 2; i < len; i++)
+    if (s[i] < 0x80 || s[i] > 0xBF)
+      return 0;
+  return len;
+}
+
+bool csv_text_is_utf8(const char *text, size_t len) {
+  const unsigned char *s = (const unsigned char *)text;
+  size_t i = 0;
+  /* Most fields are ASCII: test eight bytes at a time for a high bit. */
+  while (len - i >= 8) {
+    uint64_t word;
+    memcpy(&word, s + i, 8);
+    if (word & UINT64_C(0x8080808080808080))
+      break;
+    i += 8;
+  }
+  while (i < len) {
+    if (s[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n = utf8_seq_len(s + i, len - i);
+    if (n == 0)
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Value of `n` decimal digits at s, or -1 when one is not a digit. */
+static int digits(const char *s, size_t n) {
+  int v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!is_digit(s[i]))
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+static int days_in_month(int year, int month) {
+  static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : days[month - 1];
+}
+
+bool csv_text_is_date(const char *text, size_t len) {
+  if (len != 10 || text[4] != '-' || text[7] != '-')
+    return false;
+  int year = digits(text, 4), month = digits(text + 5, 2),
+      day = digits(text + 8, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1)
+    return false;
+  return day <= days_in_month(year, month);
+}
+
+bool csv_text_is_timestamp(const char *text, size_t len) {
+  /* Shortest form: 2023-05-01T12:00:00Z (20 bytes). */
+  if (len < 20 || !csv_text_is_date(text, 10))
+    return false;
+  const char *t = text + 10;
+  if (t[0] != 'T' && t[0] != 't' && t[0] != ' ')
+    return false;
+  if (t[3] != ':' || t[6] != ':')
+    return false;
+  int hour = digits(t + 1, 2), minute = digits(t + 4, 2),
+      second = digits(t + 7, 2);
+  /* Second 60 is a leap second, which RFC 3339 allows. */
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
+      second > 60)
+    return false;
+  const char *p = t + 9, *end = text + len;
+  if (*p == '.') {
+    const char *frac = ++p;
+    while (p < end && is_digit(*p))
+      p++;
+    if (p == frac)
+      return false;
+  }
+  if (p == end)
+    return false;
+  if (*p == 'Z' || *p == 'z')
+    return p + 1 == end;
+  if ((*p != '+' && *p != '-') || end - p != 6 || p[3] != ':')
+    return false;
+  int off_hour = digits(p + 1, 2), off_minute = digits(p + 4, 2);
+  return off_hour >= 0 && off_hour <= 23 && off_minute >= 0 &&
+         off_minute <= 59;
+}
+
+/* ---- Reasons ---- */
+
+/* Copies at most QUOTE_MAX_BYTES of text into dst for a reason, escaping
+ * control characters and invalid UTF-8 so the reason stays valid UTF-8
+ * whatever the input was. */
+static void quote_text(char dst[QUOTE_BUF_SIZE], const char *text,
+                       size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *s = (const unsigned char *)text;
+  size_t i = 0, o = 0;
+  while (i < len && i < QUOTE_MAX_BYTES) {
+    size_t n = utf8_seq_len(s + i, len - i);
+    if (n > 0 && s[i] >= 0x20 && s[i] != 0x7F) {
+      if (i + n > QUOTE_MAX_BYTES)
+        break; /* never cut a character in two */
+      memcpy(dst + o, s + i, n);
+      o += n;
+      i += n;
+    } else {
+      dst[o++] = '\\';
+      dst[o++] = 'x';
+      dst[o++] = hex[s[i] >> 4];
+      dst[o++] = hex[s[i] & 0xF];
+      i++;
+    }
+  }
+  if (i < len) {
+    memcpy(dst + o, "...", 3);
+    o += 3;
+  }
+  dst[o] = '\0';
+}
+
+/* Puts a reason into `reason` (when wanted) and returns PL_EPARSE, or
+ * PL_ENOMEM when the reason itself cannot be stored. */
+static int fail(pl_buf_t *reason, const char *fmt, ...) PL_PRINTF(2, 3);
+static int fail(pl_buf_t *reason, const char *fmt, ...) {
+  if (!reason)
+    return PL_EPARSE;
+  pl_buf_reset(reason);
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return PL_EPARSE;
+  if (pl_buf_reserve(reason, (size_t)n) < 0)
+    return PL_ENOMEM;
+  va_start(ap, fmt);
+  vsnprintf(reason->data, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  reason->len = (size_t)n;
+  return PL_EPARSE;
+}
+
+/* ---- Types ---- */
+
+static const char *const type_names[] = {
+#define CSV__TYPE_NAME(name, text) [CSV_TYPE_##name] = text,
+    CSV_TYPE_MAP(CSV__TYPE_NAME)
+#undef CSV__TYPE_NAME
+};
+#define TYPE_COUNT (sizeof(type_names) / sizeof(type_names[0]))
+
+const char *csv_type_name(csv_type_t type) {
+  return (size_t)type < TYPE_COUNT ? type_names[type] : "unknown";
+}
+
+int csv_type_parse(const char *name, size_t len, csv_type_t *out) {
+  for (size_t i = 0; i < TYPE_COUNT; i++) {
+    if (strlen(type_names[i]) == len && memcmp(type_names[i], name, len) == 0) {
+      *out = (csv_type_t)i;
+      return 0;
+    }
+  }
+  return PL_ENOENT;
+}
+
+/* ---- Text to value ---- */
+
+/* [+-]digits into a json_int_t, exactly. */
+static int parse_int(const char *s, size_t len, json_int_t *out) {
+  size_t i = 0;
+  bool negative = false;
+  if (len > 0 && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    i = 1;
+  }
+  if (i == len)
+    return PL_EPARSE;
+  /* The magnitude limit is 2^63 - 1, or 2^63 for a negative value. */
+  const uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : INT64_MAX;
+  uint64_t v = 0;
+  bool overflow = false;
+  for (; i < len; i++) {
+    if (!is_digit(s[i]))
+      return PL_EPARSE;
+    unsigned d = (unsigned)(s[i] - '0');
+    if (v > (limit - d) / 10)
+      overflow = true; /* keep going: "99999999999999999999x" is EPARSE */
+    else
+      v = v * 10 + d;
+  }
+  if (overflow)
+    return PL_ERANGE;
+  if (negative)
+    *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(json_int_t)v;
+  else
+    *out = (json_int_t)v;
+  return 0;
+}
+
+/* Decimal syntax: [+-](digits[.digits*] | .digits)([eE][+-]digits). No
+ * hex, inf or nan, which strtod() would otherwise accept. */
+static bool is_decimal(const char *s, size_t len) {
+  size_t i = 0;
+  if (i < len && (s[i] == '+' || s[i] == '-'))
+    i++;
+  size_t int_digits = 0, frac_digits = 0;
+  while (i < len && is_digit(s[i]))
+    i++, int_digits++;
+  if (i < len && s[i] == '.') {
+    i++;
+    while (i < len && is_digit(s[i]))
+      i++, frac_digits++;
+  }
+  if (int_digits + frac_digits == 0)
+    return false;
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+      i++;
+    size_t exp_digits = 0;
+    while (i < len && is_digit(s[i]))
+      i++, exp_digits++;
+    if (exp_digits == 0)
+      return false;
+  }
+  return i == len;
+}
+
+/* strtod() needs a NUL-terminated string, and `text` may not be one. The
+ * daemon never calls setlocale(), so the decimal point is '.'. */
+static int parse_real(const char *text, size_t len, double *out) {
+  char small[64];
+  char *buf = len < sizeof(small) ? small : malloc(len + 1);
+  if (!buf)
+    return PL_ENOMEM;
+  memcpy(buf, text, len);
+  buf[len] = '\0';
+  errno = 0;
+  char *end;
+  double v = strtod(buf, &end);
+  bool whole = end == buf + len;
+  int err = errno;
+  if (buf != small)
+    free(buf);
+  if (!whole)
+    return PL_EPARSE;
+  /* Underflow to zero or a subnormal is fine; overflow to inf is not. */
+  if (err == ERANGE && isinf(v))
+    return PL_ERANGE;
+  *out = v;
+  return 0;
+}
+
+static bool ascii_equal_nocase(const char *s, size_t len, const char *lower) {
+  size_t n = strlen(lower);
+  if (len != n)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z')
+      c = (char)(c - 'A' + 'a');
+    if (c != lower[i])
+      return false;
+  }
+  return true;
+}
+
+static json_t *string_value(const char *text, size_t len) {
+  return json_stringn_nocheck(text, len);
+}
+
+int csv_value_parse(csv_type_t type, const char *text, size_t len,
+                    json_t **out) {
+  if (!out || (!text && len > 0))
+    return PL_EINVAL;
+  if (len == 0)
+    return PL_EPARSE;
+  json_t *v = NULL;
+  switch (type) {
+  case CSV_TYPE_STRING:
+    /* jansson would check too, but could not tell bad text from no memory. */
+    if (!csv_text_is_utf8(text, len))
+      return PL_EPARSE;
+    v = string_value(text, len);
+    break;
+  case CSV_TYPE_INT: {
+    json_int_t i;
+    int rc = parse_int(text, len, &i);
+    if (rc < 0)
+      return rc;
+    v = json_integer(i);
+    break;
+  }
+  case CSV_TYPE_NUMBER: {
+    json_int_t i;
+    int rc = parse_int(text, len, &i);
+    if (rc == 0) {
+      v = json_integer(i);
+      break;
+    }
+    if (!is_decimal(text, len))
+      return PL_EPARSE;
+    double d;
+    rc = parse_real(text, len, &d);
+    if (rc < 0)
+      return rc;
+    v = json_real(d);
+    break;
+  }
+  case CSV_TYPE_BOOL:
+    if (ascii_equal_nocase(text, len, "true") || (len == 1 && text[0] == '1'))
+      v = json_true();
+    else if (ascii_equal_nocase(text, len, "false") ||
+             (len == 1 && text[0] == '0'))
+      v = json_false();
+    else
+      return PL_EPARSE;
+    break;
+  case CSV_TYPE_DATE:
+    if (!csv_text_is_date(text, len))
+      return PL_EPARSE;
+    v = string_value(text, len);
+    break;
+  case CSV_TYPE_TIMESTAMP:
+    if (!csv_text_is_timestamp(text, len))
+      return PL_EPARSE;
+    v = string_value(text, len);
+    break;
+  default:
+    return PL_EINVAL;
+  }
+  if (!v)
+    return PL_ENOMEM;
+  *out = v;
+  return 0;
+}
+
+/* The end of "'abc' is not an int" for each type. */
+static const char *type_expectation(csv_type_t type) {
+  switch (type) {
+  case CSV_TYPE_STRING:
+    return "is not valid UTF-8";
+  case CSV_TYPE_INT:
+    return "is not an int";
+  case CSV_TYPE_NUMBER:
+    return "is not a number";
+  case CSV_TYPE_BOOL:
+    return "is not a bool (true, false, 1 or 0)";
+  case CSV_TYPE_DATE:
+    return "is not a valid date (YYYY-MM-DD)";
+  case CSV_TYPE_TIMESTAMP:
+    return "is not a valid timestamp (RFC 3339, e.g. 2023-05-01T12:00:00Z)";
+  }
+  return "is not valid";
+}
+
+int csv_column_convert(const csv_column_t *col, const char *text, size_t len,
+                       json_t **out, pl_buf_t *reason) {
+  if (!col || !out || (!text && len > 0))
+    return PL_EINVAL;
+  if (len == 0) {
+    if (col->required)
+      return fail(reason, "column '%s' is required but empty", col->name);
+    *out = json_null();
+    return 0;
+  }
+  int rc = csv_value_parse(col->type, text, len, out);
+  if (rc != PL_EPARSE && rc != PL_ERANGE)
+    return rc;
+  char quoted[QUOTE_BUF_SIZE];
+  quote_text(quoted, text, len);
+  if (rc == PL_ERANGE)
+    return fail(reason, "column '%s': '%s' is out of range for %s", col->name,
+                quoted, col->type == CSV_TYPE_INT ? "an int" : "a number");
+  return fail(reason, "column '%s': '%s' %s", col->name, quoted,
+              type_expectation(col->type));
+}
+
+/* ---- Column lists ---- */
+
+static void columns_free_items(csv_column_t *items, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    free((char *)items[i].name);
+  free(items);
+}
+
+void csv_columns_destroy(csv_columns_t *cols) {
+  if (!cols)
+    return;
+  columns_free_items(cols->items, cols->count);
+  free(cols);
+}
+
+size_t csv_columns_count(const csv_columns_t *cols) { return cols->count; }
+
+const csv_column_t *csv_columns_get(const csv_columns_t *cols, size_t i) {
+  return i < cols->count ? &cols->items[i] : NULL;
+}
+
+static const csv_column_t *find_column(const csv_column_t *items,
+                                       size_t count, const char *name,
+                                       size_t len, size_t *index) {
+  for (size_t i = 0; i < count; i++) {
+    if (items[i].name_len == len && memcmp(items[i].name, name, len) == 0) {
+      if (index)
+        *index = i;
+      return &items[i];
+    }
+  }
+  return NULL;
+}
+
+static char *copy_name(const char *name, size_t len) {
+  char *copy = malloc(len + 1);
+  if (copy) {
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+  }
+  return copy;
+}
+
+/* [*start, *end) without ASCII spaces and tabs around it. */
+static void trim(const char **start, const char **end) {
+  while (*start < *end && (**start == ' ' || **start == '\t'))
+    (*start)++;
+  while (*end > *start && ((*end)[-1] == ' ' || (*end)[-1] == '\t'))
+    (*end)--;
+}
+
+static int type_list_fail(pl_buf_t *reason, size_t n, const char *spec,
+                          const char *type, size_t type_len) {
+  char quoted_spec[QUOTE_BUF_SIZE], quoted_type[QUOTE_BUF_SIZE];
+  quote_text(quoted_spec, spec, strlen(spec));
+  quote_text(quoted_type, type, type_len);
+  return fail(reason,
+              "column %zu '%s': unknown type '%s' (expected one of string, "
+              "int, number, bool, date, timestamp)",
+              n, quoted_spec, quoted_type);
+}
+
+/* Parses spec number n (1-based) into *col, whose name it allocates. */
+static int parse_spec(const char *spec, size_t n, const csv_column_t *done,
+                      csv_column_t *col, pl_buf_t *reason) {
+  char quoted[QUOTE_BUF_SIZE];
+  if (!spec)
+    return PL_EINVAL;
+  quote_text(quoted, spec, strlen(spec));
+  const char *end = spec + strlen(spec);
+  const char *colon1 = memchr(spec, ':', (size_t)(end - spec));
+  if (!colon1)
+    return fail(reason,
+                "column %zu '%s': expected name:type or name:type:required", n,
+                quoted);
+  const char *name = spec, *name_end = colon1;
+  trim(&name, &name_end);
+  const char *type = colon1 + 1;
+  const char *colon2 = memchr(type, ':', (size_t)(end - type));
+  const char *type_end = colon2 ? colon2 : end;
+  trim(&type, &type_end);
+
+  if (name == name_end)
+    return fail(reason, "column %zu '%s': empty name", n, quoted);
+  if (!csv_text_is_utf8(name, (size_t)(name_end - name)))
+    return fail(reason, "column %zu '%s': name is not valid UTF-8", n, quoted);
+  csv_type_t t;
+  if (csv_type_parse(type, (size_t)(type_end - type), &t) < 0)
+    return type_list_fail(reason, n, spec, type, (size_t)(type_end - type));
+  bool required = false;
+  if (colon2) {
+    const char *flag = colon2 + 1, *flag_end = end;
+    trim(&flag, &flag_end);
+    size_t flag_len = (size_t)(flag_end - flag);
+    if (flag_len == 8 && memcmp(flag, "required", 8) == 0) {
+      required = true;
+    } else {
+      char quoted_flag[QUOTE_BUF_SIZE];
+      quote_text(quoted_flag, flag, flag_len);
+      return fail(reason,
+                  "column %zu '%s': unknown flag '%s' (expected 'required')",
+                  n, quoted, quoted_flag);
+    }
+  }
+  size_t name_len = (size_t)(name_end - name);
+  size_t other;
+  if (find_column(done, n - 1, name, name_len, &other))
+    return fail(reason, "column %zu '%s': duplicate name (also column %zu)", n,
+                quoted, other + 1);
+  char *copy = copy_name(name, name_len);
+  if (!copy)
+    return PL_ENOMEM;
+  *col = (csv_column_t){
+      .name = copy, .name_len = name_len, .type = t, .required = required};
+  return 0;
+}
+
+static int columns_new(size_t count, csv_columns_t **out) {
+  csv_columns_t *cols = malloc(sizeof(*cols));
+  csv_column_t *items = calloc(count, sizeof(*items));
+  if (!cols || !items) {
+    free(cols);
+    free(items);
+    return PL_ENOMEM;
+  }
+  *cols = (csv_columns_t){.count = 0, .items = items};
+  *out = cols;
+  return 0;
+}
+
+int csv_columns_parse(const char *const *specs, size_t count,
+                      csv_columns_t **out, pl_buf_t *reason) {
+  if (!out || (!specs && count > 0))
+    return PL_EINVAL;
+  if (count == 0)
+    return fail(reason, "no columns");
+  csv_columns_t *cols;
+  int rc = columns_new(count, &cols);
+  if (rc < 0)
+    return rc;
+  for (size_t i = 0; i < count; i++) {
+    rc = parse_spec(specs[i], i + 1, cols->items, &cols->items[i], reason);
+    if (rc < 0) {
+      csv_columns_destroy(cols);
+      return rc;
+    }
+    cols->count++;
+  }
+  *out = cols;
+  return 0;
+}
+
+int csv_columns_from_header(const char *const *names, const size_t *lens,
+                            size_t count, const csv_columns_t *typed,
+                            csv_columns_t **out, pl_buf_t *reason) {
+  if (!out || (count > 0 && (!names || !lens)))
+    return PL_EINVAL;
+  if (count == 0)
+    return fail(reason, "the header has no fields");
+  csv_columns_t *cols;
+  int rc = columns_new(count, &cols);
+  if (rc < 0)
+    return rc;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    const char *name = names[i];
+    size_t len = lens[i];
+    char quoted[QUOTE_BUF_SIZE];
+    quote_text(quoted, name, len);
+    size_t other;
+    if (len == 0) {
+      rc = fail(reason, "header field %zu is empty", i + 1);
+    } else if (!csv_text_is_utf8(name, len) || memchr(name, '\0', len)) {
+      rc = fail(reason, "header field %zu '%s' is not valid UTF-8 text", i + 1,
+                quoted);
+    } else if (find_column(cols->items, i, name, len, &other)) {
+      rc = fail(reason, "header field %zu '%s' repeats header field %zu",
+                i + 1, quoted, other + 1);
+    } else {
+      const csv_column_t *t =
+          typed ? find_column(typed->items, typed->count, name, len, NULL)
+                : NULL;
+      char *copy = copy_name(name, len);
+      if (!copy) {
+        rc = PL_ENOMEM;
+        break;
+      }
+      cols->items[i] = (csv_column_t){
+          .name = copy,
+          .name_len = len,
+          .type = t ? t->type : CSV_TYPE_STRING,
+          .required = t ? t->required : false,
+      };
+      cols->count++;
+    }
+  }
+  for (size_t i = 0; typed && rc == 0 && i < typed->count; i++) {
+    const csv_column_t *t = &typed->items[i];
+    if (!find_column(cols->items, cols->count, t->name, t->name_len, NULL))
+      rc = fail(reason, "column '%s' is not in the header", t->name);
+  }
+  if (rc < 0) {
+    csv_columns_destroy(cols);
+    return rc;
+  }
+  *out = cols;
+  return 0;
+}
+
+/* ---- Rows ---- */
+
+int csv_columns_build_row(const csv_columns_t *cols,
+                          const char *const *fields, const size_t *lens,
+                          size_t count, json_t **out, pl_buf_t *reason) {
+  if (!cols || !out || (count > 0 && (!fields || !lens)))
+    return PL_EINVAL;
+  if (count != cols->count)
+    return fail(reason, "expected %zu field%s, found %zu", cols->count,
+                cols->count == 1 ? "" : "s", count);
+  json_t *obj = json_object();
+  if (!obj)
+    return PL_ENOMEM;
+  for (size_t i = 0; i < count; i++) {
+    const csv_column_t *col = &cols->items[i];
+    json_t *v;
+    int rc = csv_column_convert(col, fields[i], lens[i], &v, reason);
+    if (rc == 0 && json_object_setn_new_nocheck(obj, col->name, col->name_len,
+                                                v) < 0)
+      rc = PL_ENOMEM; /* setn_new released v */
+    if (rc < 0) {
+      json_decref(obj);
+      return rc;
+    }
+  }
+  *out = obj;
+  return 0;
+}
+
+/* ---- Validating JSON ---- */
+
+static const char *json_type_word(const json_t *v) {
+  switch (json_typeof(v)) {
+  case JSON_OBJECT:
+    return "object";
+  case JSON_ARRAY:
+    return "array";
+  case JSON_STRING:
+    return "string";
+  case JSON_INTEGER:
+    return "int";
+  case JSON_REAL:
+    return "number";
+  case JSON_TRUE:
+  case JSON_FALSE:
+    return "bool";
+  case JSON_NULL:
+    return "null";
+  }
+  return "unknown";
+}
+
+static int check_member(const csv_column_t *col, const json_t *v,
+                        pl_buf_t *reason) {
+  bool ok = false;
+  bool (*text_check)(const char *, size_t) = NULL;
+  switch (col->type) {
+  case CSV_TYPE_STRING:
+    ok = json_is_string(v);
+    break;
+  case CSV_TYPE_INT:
+    ok = json_is_integer(v);
+    break;
+  case CSV_TYPE_NUMBER:
+    ok = json_is_number(v);
+    break;
+  case CSV_TYPE_BOOL:
+    ok = json_is_boolean(v);
+    break;
+  case CSV_TYPE_DATE:
+    ok = json_is_string(v);
+    text_check = csv_text_is_date;
+    break;
+  case CSV_TYPE_TIMESTAMP:
+    ok = json_is_string(v);
+    text_check = csv_text_is_timestamp;
+    break;
+  }
+  if (!ok)
+    return fail(reason, "field '%s': expected %s, found %s", col->name,
+                csv_type_name(col->type), json_type_word(v));
+  if (text_check && !text_check(json_string_value(v), json_string_length(v))) {
+    char quoted[QUOTE_BUF_SIZE];
+    quote_text(quoted, json_string_value(v), json_string_length(v));
+    return fail(reason, "field '%s': '%s' %s", col->name, quoted,
+                type_expectation(col->type));
+  }
+  return 0;
+}
+
+int csv_columns_validate(const csv_columns_t *cols, const json_t *value,
+                         pl_buf_t *reason) {
+  if (!cols || !value)
+    return PL_EINVAL;
+  if (!json_is_object(value))
+    return fail(reason, "expected an object, found %s", json_type_word(value));
+  for (size_t i = 0; i < cols->count; i++) {
+    const csv_column_t *col = &cols->items[i];
+    json_t *v = json_object_getn(value, col->name, col->name_len);
+    if (!v || json_is_null(v)) {
+      if (col->required)
+        return fail(reason, "field '%s' is required but %s", col->name,
+                    v ? "null" : "missing");
+      continue;
+    }
+    int rc = check_member(col, v, reason);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}

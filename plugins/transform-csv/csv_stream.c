@@ -1,0 +1,504 @@
+/* Streaming CSV reader: row tracking around libcsv (see csv_stream.h). */
+#include "csv_stream.h"
+
+#include <csv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Where the row tracker is inside the current row. The states mirror
+ * libcsv's own (ROW_NOT_BEGUN/FIELD_NOT_BEGUN, FIELD_BEGUN unquoted or
+ * quoted, FIELD_MIGHT_HAVE_ENDED) so that the tracker and libcsv agree on
+ * which line feeds are inside a quoted field; only then is a row handed to
+ * libcsv exactly one row. */
+typedef enum {
+  TRACK_FIELD_START, /* at a field's first byte (or before it, trimming) */
+  TRACK_UNQUOTED,    /* in an unquoted field */
+  TRACK_QUOTED,      /* in a quoted field: line feeds are data */
+  TRACK_QUOTE_SEEN,  /* a quote in a quoted field: closing or doubled */
+  TRACK_QUOTE_CR,    /* TRACK_QUOTE_SEEN, then a CR: CRLF or data */
+  TRACK_BROKEN,      /* strict mode found bad quoting: the row ends at LF */
+} track_state_t;
+
+static const unsigned char utf8_bom[3] = {0xEF, 0xBB, 0xBF};
+
+struct csv_stream {
+  struct csv_parser parser;
+  unsigned char delim;
+  unsigned char quote;
+  bool trim;
+  bool strict;
+  size_t max_row_bytes;
+
+  /* Row tracking. */
+  track_state_t state;
+  bool spaces_after_quote; /* trimmed blanks seen in TRACK_QUOTE_SEEN */
+  bool in_row;             /* some bytes of the current row were seen */
+  uint64_t line;           /* line of the next input byte */
+  uint64_t row_line;       /* line where the current row started */
+  uint64_t row_len;        /* bytes of the current row held from past feeds */
+  /* The first max_row_bytes + 1 bytes of a row that spans feeds (+1 so a
+   * row of exactly max_row_bytes followed by CR is still whole). */
+  pl_buf_t carry;
+  unsigned bom_matched; /* BOM bytes seen so far at the start of input */
+  bool bom_done;        /* past the place where a BOM could be */
+  bool failed;          /* a call returned an error: only destroy is safe */
+
+  /* Fields of the row being split: libcsv hands each field in its own
+   * buffer, reused for the next field, so fields are copied into one block
+   * reserved for the whole row (no allocation per field). */
+  pl_buf_t field_bytes;
+  size_t *field_offs;
+  size_t *field_lens;
+  const char **field_ptrs;
+  size_t field_count;
+  size_t field_cap;
+  bool field_nomem;
+  size_t libcsv_rows; /* rows libcsv ended during one run_libcsv() */
+
+  char reason[96];
+};
+
+/* libcsv's space test when trimming: its built-in one, written out for
+ * rows where the built-in tests cannot be used (see split_row). */
+static int space_blank(unsigned char c) { return c == ' ' || c == '\t'; }
+static int space_never(unsigned char c) { return 0; }
+/* Rows are cut by the tracker, never by libcsv: with no terminator, each
+ * csv_parse() + csv_fini() pair yields exactly one row, and a lone CR stays
+ * data as it does for the tracker. */
+static int term_never(unsigned char c) { return 0; }
+
+static void reset_input(csv_stream_t *s) {
+  s->state = TRACK_FIELD_START;
+  s->spaces_after_quote = false;
+  s->in_row = false;
+  s->line = 1;
+  s->row_line = 1;
+  s->row_len = 0;
+  pl_buf_reset(&s->carry);
+  s->bom_matched = 0;
+  s->bom_done = false;
+}
+
+static bool valid_char(char c) { return c != '\r' && c != '\n'; }
+
+int csv_stream_create(const csv_stream_options_t *opts, csv_stream_t **out) {
+  const csv_stream_options_t defaults = {0};
+  if (!out)
+    return PL_EINVAL;
+  if (!opts)
+    opts = &defaults;
+  char delim = opts->delimiter ? opts->delimiter : ',';
+  char quote = opts->quote ? opts->quote : '"';
+  if (!valid_char(delim) || !valid_char(quote) || delim == quote)
+    return PL_EINVAL;
+  /* A blank quote would be swallowed by trimming before libcsv saw it. */
+  if (opts->trim_spaces && (quote == ' ' || quote == '\t'))
+    return PL_EINVAL;
+  /* Keeps the size arithmetic on row lengths (2 * len + 2) from wrapping. */
+  if (opts->max_row_bytes > SIZE_MAX / 4)
+    return PL_EINVAL;
+
+  csv_stream_t *s = calloc(1, sizeof(*s));
+  if (!s)
+    return PL_ENOMEM;
+  s->delim = (unsigned char)delim;
+  s->quote = (unsigned char)quote;
+  s->trim = opts->trim_spaces;
+  s->strict = !opts->lenient_quotes;
+  s->max_row_bytes = opts->max_row_bytes ? opts->max_row_bytes
+                                         : CSV_STREAM_DEFAULT_MAX_ROW_BYTES;
+  if (csv_init(&s->parser, s->strict ? CSV_STRICT : 0) != 0) {
+    free(s);
+    return PL_ENOMEM;
+  }
+  csv_set_delim(&s->parser, s->delim);
+  csv_set_quote(&s->parser, s->quote);
+
+  s->field_cap = 16;
+  s->field_offs = malloc(s->field_cap * sizeof(*s->field_offs));
+  s->field_lens = malloc(s->field_cap * sizeof(*s->field_lens));
+  s->field_ptrs = malloc(s->field_cap * sizeof(*s->field_ptrs));
+  if (!s->field_offs || !s->field_lens || !s->field_ptrs) {
+    csv_stream_destroy(s);
+    return PL_ENOMEM;
+  }
+  reset_input(s);
+  *out = s;
+  return 0;
+}
+
+void csv_stream_destroy(csv_stream_t *s) {
+  if (!s)
+    return;
+  csv_free(&s->parser);
+  pl_buf_free(&s->carry);
+  pl_buf_free(&s->field_bytes);
+  free(s->field_offs);
+  free(s->field_lens);
+  free(s->field_ptrs);
+  free(s);
+}
+
+uint64_t csv_stream_line(const csv_stream_t *s) { return s->line; }
+
+/* ---- Splitting one complete row with libcsv ---- */
+
+static int grow_fields(csv_stream_t *s) {
+  size_t cap = s->field_cap * 2;
+  size_t *offs = realloc(s->field_offs, cap * sizeof(*offs));
+  if (!offs)
+    return PL_ENOMEM;
+  s->field_offs = offs;
+  size_t *lens = realloc(s->field_lens, cap * sizeof(*lens));
+  if (!lens)
+    return PL_ENOMEM;
+  s->field_lens = lens;
+  const char **ptrs = realloc(s->field_ptrs, cap * sizeof(*ptrs));
+  if (!ptrs)
+    return PL_ENOMEM;
+  s->field_ptrs = ptrs;
+  s->field_cap = cap;
+  return 0;
+}
+
+/* libcsv's field callback. */
+static void on_field(void *field, size_t len, void *data) {
+  csv_stream_t *s = data;
+  if (s->field_nomem)
+    return;
+  pl_buf_t *b = &s->field_bytes;
+  if ((s->field_count == s->field_cap && grow_fields(s) < 0) ||
+      len >= b->cap - b->len) {
+    /* The second test cannot fire (split_row reserved room for the whole
+     * row); it keeps a logic error from becoming an overflow. */
+    s->field_nomem = true;
+    return;
+  }
+  if (len > 0)
+    memcpy(b->data + b->len, field, len);
+  b->data[b->len + len] = '\0';
+  s->field_offs[s->field_count] = b->len;
+  s->field_lens[s->field_count] = len;
+  s->field_count++;
+  b->len += len + 1;
+}
+
+static int report_bad(csv_stream_t *s, const csv_stream_handlers_t *h,
+                      const char *raw, size_t raw_len, const char *reason) {
+  if (!h->on_bad_row)
+    return 0;
+  csv_bad_row_t bad = {
+      .line = s->row_line, .raw = raw, .raw_len = raw_len, .reason = reason};
+  return h->on_bad_row(h->data, &bad);
+}
+
+/* libcsv's row callback. No terminator is configured, so only csv_fini()
+ * ends a row, unless the fast tests below took a byte for a line end. */
+static void on_libcsv_row(int c, void *data) {
+  ((csv_stream_t *)data)->libcsv_rows++;
+}
+
+/* Runs libcsv over one whole row. With `fast`, libcsv's space and
+ * terminator tests stay at its built-in ones (space, tab; CR, LF), which it
+ * inlines, instead of calling our functions twice per byte: that halves
+ * the time of a typical row. The caller checks that they changed nothing.
+ * Returns 0, PL_EPARSE (strict quoting; *used is where) or PL_ENOMEM. */
+static int run_libcsv(csv_stream_t *s, const char *raw, size_t len, bool fast,
+                      size_t *used) {
+  pl_buf_reset(&s->field_bytes);
+  s->field_count = 0;
+  s->field_nomem = false;
+  s->libcsv_rows = 0;
+  csv_set_space_func(&s->parser,
+                     fast ? NULL : s->trim ? space_blank : space_never);
+  csv_set_term_func(&s->parser, fast ? NULL : term_never);
+  *used = csv_parse(&s->parser, raw, len, on_field, on_libcsv_row, s);
+  if (*used < len) {
+    int status = csv_error(&s->parser);
+    /* csv_fini() without callbacks resets the parser for the next row. */
+    csv_fini(&s->parser, NULL, NULL, NULL);
+    return status == CSV_EPARSE ? PL_EPARSE : PL_ENOMEM;
+  }
+  csv_fini(&s->parser, on_field, on_libcsv_row, s);
+  return s->field_nomem ? PL_ENOMEM : 0;
+}
+
+static int split_row(csv_stream_t *s, const char *raw, size_t len,
+                     const csv_stream_handlers_t *h) {
+  /* Room for every byte of the row plus a NUL per field (at most len + 1
+   * fields): the field callback then never reallocates. */
+  int rc = pl_buf_reserve(&s->field_bytes, 2 * len + 2);
+  if (rc < 0)
+    return rc;
+
+  /* libcsv grows its field buffer by a fixed block; sizing the block to the
+   * row makes that one realloc instead of len / 128 of them. */
+  size_t have = csv_get_buffer_size(&s->parser);
+  if (have < len + 2) {
+    size_t blk = len + 2 > have ? len + 2 : have;
+    csv_set_blk_size(&s->parser, blk);
+  }
+
+  /* The built-in tests differ from ours only on a CR (data to us, a line
+   * end to libcsv) and, when not trimming, on blanks at the edges of a
+   * field. Without CR they are safe when trimming; without quotes a field
+   * is exactly the bytes between delimiters, so the total length tells
+   * whether anything was trimmed. Anything unexpected: parse again. */
+  bool has_quote = memchr(raw, s->quote, len) != NULL;
+  bool fast = !memchr(raw, '\r', len) && (s->trim || !has_quote);
+  size_t used;
+  rc = run_libcsv(s, raw, len, fast, &used);
+  if (fast && (rc != 0 || s->libcsv_rows != 1 ||
+               (!s->trim && s->field_bytes.len - 1 != len)))
+    rc = run_libcsv(s, raw, len, false, &used);
+  if (rc == PL_EPARSE) {
+    snprintf(s->reason, sizeof(s->reason),
+             "malformed quoting in field %zu (byte %zu of the row)",
+             s->field_count + 1, used + 1);
+    return report_bad(s, h, raw, len, s->reason);
+  }
+  if (rc < 0)
+    return rc;
+
+  for (size_t i = 0; i < s->field_count; i++)
+    s->field_ptrs[i] = s->field_bytes.data + s->field_offs[i];
+  csv_row_t row = {
+      .fields = s->field_ptrs,
+      .lens = s->field_lens,
+      .count = s->field_count,
+      .line = s->row_line,
+      .raw = raw,
+      .raw_len = len,
+  };
+  return h->on_row(h->data, &row);
+}
+
+/* ---- Row tracking ---- */
+
+static bool is_blank_line(const csv_stream_t *s, const char *raw, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)raw[i];
+    if ((c != ' ' && c != '\t' && c != '\r') || c == s->delim)
+      return false;
+  }
+  return true;
+}
+
+/* Handles the end of a row whose first `have` bytes are at `raw` and whose
+ * full length (without the LF) is `total`; have < total only when the row
+ * is already too long. */
+static int end_row(csv_stream_t *s, const char *raw, size_t have,
+                   uint64_t total, const csv_stream_handlers_t *h) {
+  uint64_t len = total;
+  if (have == total && have > 0 && raw[have - 1] == '\r')
+    len--;
+  if (len > s->max_row_bytes) {
+    snprintf(s->reason, sizeof(s->reason),
+             "row is longer than max_row_bytes (%zu)", s->max_row_bytes);
+    return report_bad(s, h, raw, have < s->max_row_bytes ? have
+                                                         : s->max_row_bytes,
+                      s->reason);
+  }
+  if (is_blank_line(s, raw, (size_t)len))
+    return 0;
+  return split_row(s, raw, (size_t)len, h);
+}
+
+/* Keeps bytes of an unfinished row, up to the limit; past it only the
+ * length is counted, which is all an overlong row needs. */
+static int hold(csv_stream_t *s, const char *bytes, size_t len) {
+  size_t limit = s->max_row_bytes + 1;
+  if (s->carry.len < limit) {
+    size_t room = limit - s->carry.len;
+    int rc = pl_buf_append(&s->carry, bytes, len < room ? len : room);
+    if (rc < 0)
+      return rc;
+  }
+  s->row_len += len;
+  return 0;
+}
+
+/* The byte-by-byte tracker: returns the LF that ends the row, or NULL when
+ * the row goes on past `end`. Counts line feeds inside quoted fields. */
+static const char *track(csv_stream_t *s, const char *p, const char *end) {
+  const unsigned char delim = s->delim, quote = s->quote;
+  track_state_t state = s->state;
+  while (p < end) {
+    unsigned char c = (unsigned char)*p;
+    switch (state) {
+    case TRACK_FIELD_START:
+      if (c == '\n')
+        goto row_end;
+      if (c == delim)
+        break;
+      if (c == quote)
+        state = TRACK_QUOTED;
+      else if (!(s->trim && (c == ' ' || c == '\t')))
+        state = TRACK_UNQUOTED;
+      break;
+    case TRACK_UNQUOTED:
+      if (c == '\n')
+        goto row_end;
+      if (c == delim)
+        state = TRACK_FIELD_START;
+      else if (c == quote && s->strict)
+        state = TRACK_BROKEN;
+      break;
+    case TRACK_QUOTED:
+      if (c == quote) {
+        state = TRACK_QUOTE_SEEN;
+        s->spaces_after_quote = false;
+      } else if (c == '\n') {
+        s->line++;
+      }
+      break;
+    case TRACK_QUOTE_SEEN:
+      if (c == '\n')
+        goto row_end;
+      if (c == delim) {
+        state = TRACK_FIELD_START;
+      } else if (c == '\r') {
+        state = TRACK_QUOTE_CR;
+      } else if (s->trim && (c == ' ' || c == '\t')) {
+        s->spaces_after_quote = true;
+      } else if (c == quote && !s->spaces_after_quote) {
+        state = TRACK_QUOTED; /* a doubled quote */
+      } else if (s->strict) {
+        state = TRACK_BROKEN;
+      } else if (c == quote) {
+        /* libcsv keeps `"a" "` as a literal quote and stays here. */
+        s->spaces_after_quote = false;
+      } else {
+        state = TRACK_QUOTED; /* lenient: the quote was data */
+      }
+      break;
+    case TRACK_QUOTE_CR:
+      if (c == '\n')
+        goto row_end;
+      /* The CR was data after a closing quote: libcsv reopens the field
+       * (or fails in strict mode); this byte is read in that state. */
+      state = s->strict ? TRACK_BROKEN : TRACK_QUOTED;
+      continue;
+    case TRACK_BROKEN:
+      if (c == '\n')
+        goto row_end;
+      break;
+    }
+    p++;
+  }
+  s->state = state;
+  return NULL;
+row_end:
+  s->state = state;
+  return p;
+}
+
+/* Finds the LF ending the current row. Most rows have no quote at all: two
+ * memchr() calls settle them without the byte loop. */
+static const char *find_row_end(csv_stream_t *s, const char *p,
+                                const char *end) {
+  if (s->state == TRACK_FIELD_START || s->state == TRACK_UNQUOTED ||
+      s->state == TRACK_BROKEN) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (s->state == TRACK_BROKEN)
+      return nl;
+    const char *stop = nl ? nl : end;
+    if (nl && !memchr(p, s->quote, (size_t)(stop - p)))
+      return nl;
+  }
+  return track(s, p, end);
+}
+
+static int process(csv_stream_t *s, const char *bytes, size_t len,
+                   const csv_stream_handlers_t *h) {
+  const char *p = bytes, *end = bytes + len;
+  while (p < end) {
+    if (!s->in_row) {
+      s->in_row = true;
+      s->row_line = s->line;
+      s->state = TRACK_FIELD_START;
+      s->row_len = 0;
+    }
+    const char *nl = find_row_end(s, p, end);
+    if (!nl)
+      return hold(s, p, (size_t)(end - p));
+
+    size_t seg = (size_t)(nl - p);
+    int rc;
+    if (s->row_len == 0) {
+      /* The whole row is in this feed: split it where it lies. */
+      rc = end_row(s, p, seg, seg, h);
+    } else {
+      rc = hold(s, p, seg);
+      if (rc == 0)
+        rc = end_row(s, s->carry.data, s->carry.len, s->row_len, h);
+      pl_buf_reset(&s->carry);
+    }
+    s->line++;
+    s->in_row = false;
+    p = nl + 1;
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* Drops a BOM at the start of input, which may arrive a byte at a time. */
+static int feed_input(csv_stream_t *s, const char *bytes, size_t len,
+                      const csv_stream_handlers_t *h) {
+  if (!s->bom_done) {
+    while (len > 0 && s->bom_matched < sizeof(utf8_bom) &&
+           (unsigned char)*bytes == utf8_bom[s->bom_matched]) {
+      s->bom_matched++;
+      bytes++;
+      len--;
+    }
+    if (s->bom_matched == sizeof(utf8_bom)) {
+      s->bom_done = true;
+    } else if (len > 0) {
+      /* Not a BOM after all: the bytes held back are data. */
+      s->bom_done = true;
+      int rc = process(s, (const char *)utf8_bom, s->bom_matched, h);
+      if (rc != 0)
+        return rc;
+    } else {
+      return 0; /* still undecided */
+    }
+  }
+  return process(s, bytes, len, h);
+}
+
+int csv_stream_feed(csv_stream_t *s, const char *bytes, size_t len,
+                    const csv_stream_handlers_t *h) {
+  if (!s || !h || !h->on_row || (len > 0 && !bytes) || s->failed)
+    return PL_EINVAL;
+  int rc = feed_input(s, bytes, len, h);
+  if (rc != 0)
+    s->failed = true;
+  return rc;
+}
+
+int csv_stream_finish(csv_stream_t *s, const csv_stream_handlers_t *h) {
+  if (!s || !h || !h->on_row || s->failed)
+    return PL_EINVAL;
+  int rc = 0;
+  if (!s->bom_done && s->bom_matched < sizeof(utf8_bom)) {
+    s->bom_done = true;
+    rc = process(s, (const char *)utf8_bom, s->bom_matched, h);
+  }
+  if (rc == 0 && s->in_row) {
+    size_t have = s->carry.len;
+    if (s->state == TRACK_QUOTED) {
+      rc = report_bad(s, h, s->carry.data,
+                      have < s->max_row_bytes ? have : s->max_row_bytes,
+                      "unterminated quoted field at end of input");
+    } else {
+      rc = end_row(s, s->carry.data, have, s->row_len, h);
+    }
+  }
+  reset_input(s);
+  if (rc != 0)
+    s->failed = true;
+  return rc;
+}

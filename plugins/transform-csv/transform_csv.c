@@ -1,0 +1,282 @@
+/* transform-csv: bytes in, one typed record per row out. The plugin glue:
+ * options, one streaming parser per byte stream, and rows turned into
+ * records or rejections. Parsing lives in csv_stream.c, types in
+ * csv_columns.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <pipelined/pipelined.h>
+
+#include "csv_columns.h"
+#include "csv_stream.h"
+
+typedef struct csv_options {
+  bool header;
+  pl_list_t columns;
+  char *delimiter;
+  char *quote;
+  uint64_t max_row_bytes;
+  bool trim;
+  bool lenient_quotes;
+} csv_options_t;
+
+static const pl_option_t csv_option_table[] = {
+    PL_OPTION_BOOL(csv_options_t, header, "header", "true", 0,
+                   "The first row names the columns (and is not a record)."),
+    PL_OPTION_LIST(csv_options_t, columns, "columns", NULL, 0,
+                   "Typed columns \"name:type\" or \"name:type:required\"; "
+                   "types: string, int, number, bool, date (YYYY-MM-DD), "
+                   "timestamp (RFC 3339). With a header, columns are matched "
+                   "by name and other header columns are strings; without, "
+                   "by position."),
+    PL_OPTION_STRING(csv_options_t, delimiter, "delimiter", ",", 0,
+                     "Field delimiter (one character, e.g. \";\" or \"\\t\")."),
+    PL_OPTION_STRING(csv_options_t, quote, "quote", "\"", 0,
+                     "Quote character (one character)."),
+    PL_OPTION_SIZE(csv_options_t, max_row_bytes, "max_row_bytes", "1MiB", 0,
+                   "A longer row is rejected (memory stays bounded)."),
+    PL_OPTION_BOOL(csv_options_t, trim, "trim", "false", 0,
+                   "Drop spaces and tabs around unquoted fields."),
+    PL_OPTION_BOOL(csv_options_t, lenient_quotes, "lenient_quotes", "false", 0,
+                   "Accept stray quotes inside unquoted fields as data."),
+};
+
+/* The parser of one byte stream (one file or object of a group). */
+typedef struct stream {
+  struct stream *next;
+  pl_group_t *group;
+  char *origin;
+  csv_stream_t *csv;
+  csv_columns_t *columns; /* from the header; NULL until it is read */
+  char *header_error;     /* why the header is unusable */
+  bool header_seen;
+} stream_t;
+
+typedef struct csv_plugin {
+  pl_instance_t *inst;
+  const csv_options_t *opts;
+  csv_stream_options_t stream_opts;
+  csv_columns_t *configured; /* from `columns`, or NULL */
+  stream_t *streams;
+  pl_buf_t reason;
+  /* The chunk being parsed: rows derive their metadata from it. */
+  pl_record_t *chunk;
+  stream_t *current;
+} csv_plugin_t;
+
+static int one_char(pl_instance_t *inst, const char *name, const char *text,
+                    char *out) {
+  if (strlen(text) != 1) {
+    pl_log(inst, PL_LOG_ERROR, "option '%s' must be one character, not \"%s\"",
+           name, text);
+    return PL_EINVAL;
+  }
+  *out = text[0];
+  return 0;
+}
+
+static void csv_destroy(void *ctx);
+
+static int csv_init(pl_instance_t *inst, const void *options, void **ctx) {
+  const csv_options_t *opts = options;
+  csv_plugin_t *p = calloc(1, sizeof(*p));
+  if (!p)
+    return PL_ENOMEM;
+  p->inst = inst;
+  p->opts = opts;
+  p->stream_opts = (csv_stream_options_t){
+      .max_row_bytes = (size_t)opts->max_row_bytes,
+      .trim_spaces = opts->trim,
+      .lenient_quotes = opts->lenient_quotes,
+  };
+  int rc = one_char(inst, "delimiter", opts->delimiter, &p->stream_opts.delimiter);
+  if (rc == 0)
+    rc = one_char(inst, "quote", opts->quote, &p->stream_opts.quote);
+  if (rc == 0 && !opts->header && opts->columns.count == 0) {
+    pl_log(inst, PL_LOG_ERROR,
+           "without a header row, 'columns' must name the columns");
+    rc = PL_EINVAL;
+  }
+  if (rc == 0 && opts->columns.count > 0) {
+    rc = csv_columns_parse((const char *const *)opts->columns.items,
+                           opts->columns.count, &p->configured, &p->reason);
+    if (rc < 0)
+      pl_log(inst, PL_LOG_ERROR, "option 'columns': %s", p->reason.data);
+  }
+  if (rc == 0) {
+    /* Check the parser options once, so that a bad delimiter is a start-up
+     * error and not a failure of every file. */
+    csv_stream_t *probe = NULL;
+    rc = csv_stream_create(&p->stream_opts, &probe);
+    if (rc < 0)
+      pl_log(inst, PL_LOG_ERROR,
+             "delimiter '%s' and quote '%s' cannot be used together",
+             opts->delimiter, opts->quote);
+    csv_stream_destroy(probe);
+  }
+  if (rc < 0) {
+    csv_destroy(p);
+    return rc;
+  }
+  *ctx = p;
+  return 0;
+}
+
+static void stream_free(stream_t *s) {
+  csv_stream_destroy(s->csv);
+  csv_columns_destroy(s->columns);
+  free(s->header_error);
+  free(s->origin);
+  free(s);
+}
+
+static stream_t *stream_for(csv_plugin_t *p, const pl_record_t *chunk) {
+  pl_group_t *group = pl_record_group(chunk);
+  const char *origin = pl_record_origin(chunk);
+  for (stream_t *s = p->streams; s; s = s->next)
+    if (s->group == group &&
+        ((!s->origin && !origin) ||
+         (s->origin && origin && strcmp(s->origin, origin) == 0)))
+      return s;
+  stream_t *s = calloc(1, sizeof(*s));
+  if (!s)
+    return NULL;
+  s->group = group;
+  if ((origin && !(s->origin = strdup(origin))) ||
+      csv_stream_create(&p->stream_opts, &s->csv) < 0) {
+    stream_free(s);
+    return NULL;
+  }
+  s->header_seen = !p->opts->header;
+  s->next = p->streams;
+  p->streams = s;
+  return s;
+}
+
+static void stream_remove(csv_plugin_t *p, stream_t *s) {
+  stream_t **link = &p->streams;
+  while (*link && *link != s)
+    link = &(*link)->next;
+  if (*link)
+    *link = s->next;
+  stream_free(s);
+}
+
+/* A row that is not a record: to the dead letter with its raw text. */
+static int reject_row(csv_plugin_t *p, uint64_t line, const char *raw,
+                      size_t raw_len, const char *reason) {
+  pl_record_t *rec = pl_record_derive(p->chunk);
+  if (!rec)
+    return PL_ENOMEM;
+  pl_record_set_line(rec, line);
+  pl_record_set_bytes(rec, raw, raw_len);
+  pl_record_set_size(rec, raw_len + 1);
+  pl_record_reject(rec, "%s", reason);
+  return 0;
+}
+
+static int read_header(csv_plugin_t *p, stream_t *s, const csv_row_t *row) {
+  s->header_seen = true;
+  pl_buf_reset(&p->reason);
+  if (csv_columns_from_header(row->fields, row->lens, row->count,
+                              p->configured, &s->columns, &p->reason) == 0)
+    return 0;
+  pl_buf_t why = {0};
+  pl_buf_printf(&why, "bad header row: %s", p->reason.data);
+  s->header_error = why.data;
+  pl_log(p->inst, PL_LOG_ERROR, "%s: %s; every row of it is rejected",
+         s->origin ? s->origin : "input", why.data);
+  return reject_row(p, row->line, row->raw, row->raw_len, why.data);
+}
+
+static int on_row(void *data, const csv_row_t *row) {
+  csv_plugin_t *p = data;
+  stream_t *s = p->current;
+  if (!s->header_seen)
+    return read_header(p, s, row);
+  if (s->header_error)
+    return reject_row(p, row->line, row->raw, row->raw_len, s->header_error);
+  const csv_columns_t *columns = s->columns ? s->columns : p->configured;
+  json_t *value = NULL;
+  pl_buf_reset(&p->reason);
+  int rc = csv_columns_build_row(columns, row->fields, row->lens, row->count,
+                                 &value, &p->reason);
+  if (rc == PL_EPARSE)
+    return reject_row(p, row->line, row->raw, row->raw_len, p->reason.data);
+  if (rc < 0)
+    return rc;
+  pl_record_t *rec = pl_record_derive(p->chunk);
+  if (!rec) {
+    json_decref(value);
+    return PL_ENOMEM;
+  }
+  pl_record_set_value_new(rec, value);
+  pl_record_set_line(rec, row->line);
+  pl_record_set_size(rec, row->raw_len + 1);
+  pl_emit(p->inst, rec);
+  return 0;
+}
+
+static int on_bad_row(void *data, const csv_bad_row_t *bad) {
+  csv_plugin_t *p = data;
+  return reject_row(p, bad->line, bad->raw, bad->raw_len, bad->reason);
+}
+
+static void csv_process(pl_instance_t *inst, void *ctx, pl_record_t *chunk) {
+  csv_plugin_t *p = ctx;
+  size_t len = 0;
+  const char *bytes = pl_record_bytes(chunk, &len);
+  if (!bytes && pl_record_value(chunk)) {
+    pl_record_reject(chunk, "transform-csv takes bytes (from a source such as "
+                            "source-file), not a JSON record");
+    return;
+  }
+  stream_t *s = stream_for(p, chunk);
+  if (!s) {
+    pl_record_reject(chunk, "out of memory");
+    return;
+  }
+  p->chunk = chunk;
+  p->current = s;
+  csv_stream_handlers_t handlers = {on_row, on_bad_row, p};
+  int rc = len > 0 ? csv_stream_feed(s->csv, bytes, len, &handlers) : 0;
+  if (rc == 0 && pl_record_is_last(chunk))
+    rc = csv_stream_finish(s->csv, &handlers);
+  p->chunk = NULL;
+  p->current = NULL;
+  if (rc < 0) {
+    /* Only resource errors stop a stream; the rest of it cannot be parsed,
+     * so its group must not commit. */
+    pl_log(inst, PL_LOG_ERROR, "%s: parsing stopped: %s",
+           s->origin ? s->origin : "input", pl_strerror(rc));
+    stream_remove(p, s);
+    pl_record_reject(chunk, "CSV parsing stopped: %s", pl_strerror(rc));
+    return;
+  }
+  if (pl_record_is_last(chunk))
+    stream_remove(p, s);
+  pl_record_done(chunk);
+}
+
+static void csv_destroy(void *ctx) {
+  csv_plugin_t *p = ctx;
+  while (p->streams)
+    stream_remove(p, p->streams);
+  csv_columns_destroy(p->configured);
+  pl_buf_free(&p->reason);
+  free(p);
+}
+
+PL_EXTERN const pl_plugin_t pipelined_plugin = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "csv",
+    .kind = PL_KIND_TRANSFORM,
+    .description = "Parses CSV bytes into one typed record per row.",
+    .options = csv_option_table,
+    .options_count = sizeof(csv_option_table) / sizeof(csv_option_table[0]),
+    .options_size = sizeof(csv_options_t),
+    .init = csv_init,
+    .process = csv_process,
+    .destroy = csv_destroy,
+};

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The command line: help, version, plugin listing and description, --check.
+. "$(dirname "$0")/lib.sh"
+
+"$PIPELINED" --help > "$work/help" || fail "--help exits non-zero"
+expect_contains "$work/help" "--once"
+"$PIPELINED" --version | grep -q "^pipelined " || fail "--version"
+
+set +e
+"$PIPELINED" --bogus 2> "$work/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "an unknown option exits 2, got $rc"
+pass "help, version, usage errors"
+
+"$PIPELINED" --list-plugins > "$work/list"
+for p in source-file transform-csv sink-file; do
+  expect_contains "$work/list" "$p"
+done
+pass "--list-plugins lists the built plugins"
+
+"$PIPELINED" --describe sink-file > "$work/describe"
+expect_contains "$work/describe" "path"
+expect_contains "$work/describe" "required"
+expect_contains "$work/describe" "batch_size"
+"$PIPELINED" --describe transform-csv --json > "$work/describe.json"
+python3 - "$work/describe.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["name"] == "transform-csv", doc
+names = [o["name"] for o in doc["options"]]
+assert "columns" in names and "delimiter" in names, names
+for o in doc["options"]:
+    assert o["description"], o
+PY
+set +e
+"$PIPELINED" --describe sink-nothing 2> "$work/err"; rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "--describe of a missing plugin succeeds"
+expect_contains "$work/err" "no plugin sink-nothing"
+pass "--describe from the option tables"
+
+INPUT=x OUTPUT=y REJECTS=z "$PIPELINED" --check -c "$top_srcdir/etc/local.conf" > "$work/check"
+expect_contains "$work/check" "ok"
+pass "--check accepts etc/local.conf"

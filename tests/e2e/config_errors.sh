@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# A bad config exits non-zero, names file:line:col, and starts nothing.
+. "$(dirname "$0")/lib.sh"
+
+check_error() { # CONFIG-TEXT EXPECTED-MESSAGE
+  printf '%s\n' "$1" > "$work/bad.conf"
+  set +e
+  "$PIPELINED" --once -c "$work/bad.conf" > "$work/out" 2> "$work/err"; rc=$?
+  set -e
+  [ "$rc" -ne 0 ] || fail "config accepted: $1"
+  expect_contains "$work/err" "$2"
+}
+
+check_error 'pipeline "p" {
+  source "file" { paths = ["/dev/null"] }
+  sink "file" { path = "'"$work"'/out.jsonl" }' \
+  "bad.conf:1:14: "
+check_error 'pipeline "p" {
+  source "file" { pahts = ["x"] }
+  sink "file" { path = "/tmp/x" }
+}' 'bad.conf:2:19: pipeline "p": source "file": unknown option '"'pahts'"' (did you mean '"'paths'"'?)'
+check_error 'pipeline "p" {
+  source "file" { }
+  sink "file" { path = "/tmp/x" }
+}' "missing required option 'paths'"
+check_error 'pipeline "p" {
+  source "file" { paths = ["${PIPELINED_TEST_UNSET_VAR}"] }
+  sink "file" { path = "/tmp/x" }
+}' "PIPELINED_TEST_UNSET_VAR is not set"
+check_error 'pipeline "p" {
+  source "file" { paths = ["x"] }
+  sink "file" { path = "/tmp/x"; batch_size = "lots" }
+}' "bad.conf:3:47: pipeline \"p\": sink \"file\": option 'batch_size' expects an integer"
+check_error 'pipeline "p" {
+  source "file" { paths = ["x"] }
+  transform "cvs" { }
+  sink "file" { path = "/tmp/x" }
+}' "bad.conf:3:3: pipeline \"p\": transform \"cvs\": no plugin transform-cvs"
+pass "config errors name file:line:col and what was expected"
+
+set +e
+"$PIPELINED" -c "$work/missing.conf" 2> "$work/err"; rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "a missing config file is accepted"
+expect_contains "$work/err" "missing.conf"
+pass "a missing config file is an error naming it"

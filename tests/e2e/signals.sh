@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SIGTERM drains and exits 0; a stuck sink makes shutdown time out (exit 1);
+# a second signal exits at once.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$work/in"
+cat > "$work/watch.conf" <<CONF
+shutdown_timeout = 5s
+pipeline "watch" {
+  source "file" { paths = ["$work/in"]; watch = true; poll_interval = 100ms }
+  transform "csv" { header = true }
+  sink "file" { path = "$work/out.jsonl" }
+}
+CONF
+"$PIPELINED" -c "$work/watch.conf" 2> "$work/log" &
+pid=$!
+cleanup_pids+=("$pid")
+sleep 0.3
+cp "$shared/testdata/seed/sample_file.csv" "$work/in/a.csv"
+wait_lines "$work/out.jsonl" -eq 21 || { cat "$work/log"; fail "watched file not processed"; }
+start=$(date +%s%N)
+kill -TERM "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$rc" -eq 0 ] || { cat "$work/log"; fail "SIGTERM exit status $rc"; }
+[ "$elapsed" -lt 5000 ] || fail "SIGTERM took ${elapsed} ms"
+expect_contains "$work/log" "shutting down"
+pass "SIGTERM drains and exits 0 (${elapsed} ms)"
+
+# A sink stuck on a full pipe: the shutdown timeout gives up with status 1.
+mkfifo "$work/fifo"
+exec 3<>"$work/fifo"   # a reader that never reads: writes block once the pipe is full
+python3 -c '
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("product_id,location,quantity,update_date\n")
+    for i in range(100000): f.write(f"P{i},W,1,2024-01-01\n")
+' "$work/in/b.csv"
+rm -f "$work/in/a.csv"
+sed -e "s|$work/out.jsonl|$work/fifo|" -e 's|shutdown_timeout = 5s|shutdown_timeout = 1s|' \
+  "$work/watch.conf" > "$work/stuck.conf"
+"$PIPELINED" -c "$work/stuck.conf" 2> "$work/log2" &
+pid=$!
+cleanup_pids+=("$pid")
+sleep 1
+kill -TERM "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" -eq 1 ] || { cat "$work/log2"; fail "a timed-out shutdown exits 1, got $rc"; }
+expect_contains "$work/log2" "shutdown timed out"
+pass "shutdown_timeout bounds a stuck shutdown (exit 1)"
+
+# A second signal exits at once.
+sed -e 's|shutdown_timeout = 1s|shutdown_timeout = 60s|' "$work/stuck.conf" > "$work/stuck2.conf"
+"$PIPELINED" -c "$work/stuck2.conf" 2> "$work/log3" &
+pid=$!
+cleanup_pids+=("$pid")
+sleep 1
+kill -TERM "$pid"; sleep 0.3; kill -TERM "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" -ne 0 ] || fail "a second signal should not exit 0"
+expect_contains "$work/log3" "second signal"
+pass "a second signal exits at once"
+exec 3>&-

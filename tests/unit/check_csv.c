@@ -1,0 +1,1113 @@
+/* Unit tests of the CSV reader (csv_stream) and the typed columns
+ * (csv_columns) of the transform-csv plugin. */
+#include "csv_columns.h"
+#include "csv_stream.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Helpers ---- */
+
+/* Everything the handlers saw, as text, so that two runs over the same
+ * input can be compared whole (chunking must not change a byte of it). */
+typedef struct collect {
+  pl_buf_t log;
+  size_t rows;
+  size_t bad;
+  int stop_code; /* returned by on_row when non-zero */
+} collect_t;
+
+static int collect_row(void *data, const csv_row_t *row) {
+  collect_t *c = data;
+  c->rows++;
+  pl_buf_printf(&c->log, "R%llu", (unsigned long long)row->line);
+  for (size_t i = 0; i < row->count; i++) {
+    ck_assert_uint_eq(strlen(row->fields[i]), row->lens[i]);
+    pl_buf_append_str(&c->log, "|");
+    pl_buf_append(&c->log, row->fields[i], row->lens[i]);
+  }
+  pl_buf_append_str(&c->log, " raw=");
+  pl_buf_append(&c->log, row->raw, row->raw_len);
+  pl_buf_append_str(&c->log, "\n");
+  return c->stop_code;
+}
+
+static int collect_bad(void *data, const csv_bad_row_t *bad) {
+  collect_t *c = data;
+  c->bad++;
+  pl_buf_printf(&c->log, "E%llu %s raw=", (unsigned long long)bad->line,
+                bad->reason);
+  pl_buf_append(&c->log, bad->raw, bad->raw_len);
+  pl_buf_append_str(&c->log, "\n");
+  return 0;
+}
+
+/* Parses `input` fed in pieces: chunk 0 means one feed, otherwise pieces of
+ * `chunk` bytes, or random sizes 1..-chunk when chunk is negative. Returns
+ * the log (caller frees). */
+static char *parse_with(const csv_stream_options_t *opts, const char *input,
+                        size_t len, long chunk, unsigned seed, size_t *rows,
+                        size_t *bad) {
+  csv_stream_t *s;
+  ck_assert_int_eq(csv_stream_create(opts, &s), 0);
+  collect_t c = {0};
+  csv_stream_handlers_t h = {
+      .on_row = collect_row, .on_bad_row = collect_bad, .data = &c};
+  size_t pos = 0;
+  while (pos < len) {
+    size_t n = len - pos;
+    if (chunk > 0 && (size_t)chunk < n)
+      n = (size_t)chunk;
+    if (chunk < 0) {
+      seed = seed * 1103515245u + 12345u;
+      size_t r = 1 + (seed >> 8) % (size_t)(-chunk);
+      if (r < n)
+        n = r;
+    }
+    ck_assert_int_eq(csv_stream_feed(s, input + pos, n, &h), 0);
+    pos += n;
+  }
+  ck_assert_int_eq(csv_stream_finish(s, &h), 0);
+  csv_stream_destroy(s);
+  if (rows)
+    *rows = c.rows;
+  if (bad)
+    *bad = c.bad;
+  pl_buf_append_str(&c.log, ""); /* a NUL-terminated string even if empty */
+  return c.log.data;
+}
+
+static char *parse(const csv_stream_options_t *opts, const char *input) {
+  return parse_with(opts, input, strlen(input), 0, 0, NULL, NULL);
+}
+
+#define ck_assert_parse(opts, input, expected)                                 \
+  do {                                                                         \
+    char *log_ = parse((opts), (input));                                       \
+    ck_assert_str_eq(log_, (expected));                                        \
+    free(log_);                                                                \
+  } while (0)
+
+static csv_columns_t *columns(const char *const *specs, size_t count) {
+  csv_columns_t *cols = NULL;
+  pl_buf_t reason = {0};
+  int rc = csv_columns_parse(specs, count, &cols, &reason);
+  ck_assert_msg(rc == 0, "columns: %s", reason.data ? reason.data : "?");
+  pl_buf_free(&reason);
+  return cols;
+}
+
+static const char *const inventory_specs[] = {
+    "product_id:string:required", "location:string", "quantity:int",
+    "update_date:date"};
+#define INVENTORY_COUNT 4
+
+/* ---- The sample file ---- */
+
+typedef struct sample {
+  csv_columns_t *typed;
+  csv_columns_t *cols; /* from the header */
+  json_t *rows;
+  uint64_t last_line;
+  size_t bad;
+} sample_t;
+
+static int sample_row(void *data, const csv_row_t *row) {
+  sample_t *st = data;
+  pl_buf_t reason = {0};
+  if (!st->cols) {
+    ck_assert_uint_eq(row->line, 1);
+    int rc = csv_columns_from_header(row->fields, row->lens, row->count,
+                                     st->typed, &st->cols, &reason);
+    ck_assert_msg(rc == 0, "header: %s", reason.data);
+  } else {
+    json_t *obj = NULL;
+    int rc = csv_columns_build_row(st->cols, row->fields, row->lens,
+                                   row->count, &obj, &reason);
+    ck_assert_msg(rc == 0, "line %llu: %s", (unsigned long long)row->line,
+                  reason.data);
+    json_array_append_new(st->rows, obj);
+    st->last_line = row->line;
+  }
+  pl_buf_free(&reason);
+  return 0;
+}
+
+static int sample_bad(void *data, const csv_bad_row_t *bad) {
+  ((sample_t *)data)->bad++;
+  return 0;
+}
+
+static char *read_sample(size_t *len) {
+  const char *top = getenv("top_srcdir");
+  pl_buf_t path = {0};
+  pl_buf_printf(&path, "%s/../shared/testdata/seed/sample_file.csv",
+                top ? top : ".");
+  FILE *f = fopen(path.data, "rb");
+  ck_assert_msg(f != NULL, "cannot open %s", path.data);
+  pl_buf_free(&path);
+  pl_buf_t data = {0};
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    pl_buf_append(&data, chunk, n);
+  fclose(f);
+  *len = data.len;
+  return data.data;
+}
+
+START_TEST(test_sample_file) {
+  size_t len;
+  char *input = read_sample(&len);
+  /* Same result whether the file comes in one piece or in odd pieces. */
+  const long chunks[] = {0, 1, 7, -50};
+  for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+    sample_t st = {.typed = columns(inventory_specs, INVENTORY_COUNT),
+                   .rows = json_array()};
+    csv_stream_t *s;
+    ck_assert_int_eq(csv_stream_create(NULL, &s), 0);
+    csv_stream_handlers_t h = {
+        .on_row = sample_row, .on_bad_row = sample_bad, .data = &st};
+    size_t pos = 0;
+    unsigned seed = 42;
+    while (pos < len) {
+      size_t n = len - pos;
+      if (chunks[k] > 0 && (size_t)chunks[k] < n)
+        n = (size_t)chunks[k];
+      if (chunks[k] < 0) {
+        seed = seed * 1103515245u + 12345u;
+        size_t r = 1 + (seed >> 8) % 50;
+        n = r < n ? r : n;
+      }
+      ck_assert_int_eq(csv_stream_feed(s, input + pos, n, &h), 0);
+      pos += n;
+    }
+    ck_assert_int_eq(csv_stream_finish(s, &h), 0);
+    csv_stream_destroy(s);
+
+    ck_assert_uint_eq(json_array_size(st.rows), 21);
+    ck_assert_uint_eq(st.bad, 0);
+    ck_assert_uint_eq(st.last_line, 22);
+    json_t *want = json_pack("{s:s, s:s, s:i, s:s}", "product_id", "P001",
+                             "location", "Warehouse A", "quantity", 100,
+                             "update_date", "2023-05-01");
+    ck_assert(json_equal(json_array_get(st.rows, 0), want));
+    json_decref(want);
+    want = json_pack("{s:s, s:s, s:i, s:s}", "product_id", "P0021",
+                     "location", "Warehouse C", "quantity", 50,
+                     "update_date", "2023-05-03");
+    ck_assert(json_equal(json_array_get(st.rows, 20), want));
+    json_decref(want);
+    /* Each row is valid against the same columns. */
+    for (size_t i = 0; i < json_array_size(st.rows); i++)
+      ck_assert_int_eq(
+          csv_columns_validate(st.cols, json_array_get(st.rows, i), NULL), 0);
+
+    ck_assert_uint_eq(csv_columns_count(st.cols), 4);
+    ck_assert_int_eq(csv_columns_get(st.cols, 2)->type, CSV_TYPE_INT);
+    ck_assert(csv_columns_get(st.cols, 0)->required);
+    ck_assert_ptr_null(csv_columns_get(st.cols, 4));
+    json_decref(st.rows);
+    csv_columns_destroy(st.cols);
+    csv_columns_destroy(st.typed);
+  }
+  free(input);
+}
+END_TEST
+
+/* ---- Stream syntax ---- */
+
+START_TEST(test_bom_crlf) {
+  ck_assert_parse(NULL, "\xEF\xBB\xBFid,name\r\n1,a\r\n2,b\r\n",
+                  "R1|id|name raw=id,name\n"
+                  "R2|1|a raw=1,a\n"
+                  "R3|2|b raw=2,b\n");
+  /* Only at the very start; a BOM-like prefix that is not one is data. */
+  ck_assert_parse(NULL, "a\n\xEF\xBB\xBF" "b\n",
+                  "R1|a raw=a\nR2|\xEF\xBB\xBF" "b raw=\xEF\xBB\xBF" "b\n");
+  ck_assert_parse(NULL, "\xEF\xBBx\n", "R1|\xEF\xBBx raw=\xEF\xBBx\n");
+  ck_assert_parse(NULL, "\xEF\xBB", "R1|\xEF\xBB raw=\xEF\xBB\n");
+  ck_assert_parse(NULL, "\xEF\xBB\xBF", "");
+  /* Only the CR right before LF goes; other CRs are data. */
+  ck_assert_parse(NULL, "a\rb,c\r\r\n", "R1|a\rb|c\r raw=a\rb,c\r\n");
+  /* A CRLF after a closing quote. */
+  ck_assert_parse(NULL, "\"x\",\"y\"\r\nz\r\n",
+                  "R1|x|y raw=\"x\",\"y\"\nR2|z raw=z\n");
+}
+END_TEST
+
+START_TEST(test_quoted_fields) {
+  const char *input = "id,text\n"
+                      "1,\"a,b\"\n"
+                      "2,\"say \"\"hi\"\"\"\n"
+                      "3,\"line1\nline2\r\nline3\"\n"
+                      "4,\"\"\n"
+                      "5,end\n";
+  ck_assert_parse(NULL, input,
+                  "R1|id|text raw=id,text\n"
+                  "R2|1|a,b raw=1,\"a,b\"\n"
+                  "R3|2|say \"hi\" raw=2,\"say \"\"hi\"\"\"\n"
+                  "R4|3|line1\nline2\r\nline3 raw=3,\"line1\nline2\r\nline3\"\n"
+                  "R7|4| raw=4,\"\"\n"
+                  "R8|5|end raw=5,end\n");
+  /* A quoted field that is only a line break, and a quoted delimiter. */
+  ck_assert_parse(NULL, "\"\n\",\",\"\nx\n",
+                  "R1|\n|, raw=\"\n\",\",\"\nR3|x raw=x\n");
+}
+END_TEST
+
+START_TEST(test_blank_lines) {
+  ck_assert_parse(NULL, "\na\n\n\r\n   \n\t\r\nb\n\n\n",
+                  "R2|a raw=a\nR7|b raw=b\n");
+  /* Blank only if nothing else: an empty quoted field is a row. */
+  ck_assert_parse(NULL, "\"\"\n", "R1| raw=\"\"\n");
+  /* With tab as delimiter a line of tabs is a row of empty fields. */
+  csv_stream_options_t tsv = {.delimiter = '\t'};
+  ck_assert_parse(&tsv, "\t\n \n", "R1|| raw=\t\n");
+  ck_assert_parse(NULL, "", "");
+  ck_assert_parse(NULL, "\n\n", "");
+}
+END_TEST
+
+START_TEST(test_missing_final_newline) {
+  ck_assert_parse(NULL, "a,b\n1,2", "R1|a|b raw=a,b\nR2|1|2 raw=1,2\n");
+  ck_assert_parse(NULL, "a,b\r\n1,2\r", "R1|a|b raw=a,b\nR2|1|2 raw=1,2\n");
+  ck_assert_parse(NULL, "\"q\"", "R1|q raw=\"q\"\n");
+  ck_assert_parse(NULL, "x,", "R1|x| raw=x,\n");
+}
+END_TEST
+
+START_TEST(test_unterminated_quote) {
+  ck_assert_parse(NULL, "a,b\n1,\"open\nmore\n",
+                  "R1|a|b raw=a,b\n"
+                  "E2 unterminated quoted field at end of input "
+                  "raw=1,\"open\nmore\n\n");
+  /* The stream is reset by finish and usable again. */
+  csv_stream_t *s;
+  ck_assert_int_eq(csv_stream_create(NULL, &s), 0);
+  collect_t c = {0};
+  csv_stream_handlers_t h = {
+      .on_row = collect_row, .on_bad_row = collect_bad, .data = &c};
+  ck_assert_int_eq(csv_stream_feed(s, "x\n\"y", 4, &h), 0);
+  ck_assert_uint_eq(csv_stream_line(s), 2);
+  ck_assert_int_eq(csv_stream_finish(s, &h), 0);
+  ck_assert_uint_eq(csv_stream_line(s), 1);
+  ck_assert_int_eq(csv_stream_feed(s, "\xEF\xBB\xBFz\n", 5, &h), 0);
+  ck_assert_int_eq(csv_stream_finish(s, &h), 0);
+  ck_assert_str_eq(c.log.data, "R1|x raw=x\n"
+                               "E2 unterminated quoted field at end of "
+                               "input raw=\"y\n"
+                               "R1|z raw=z\n");
+  csv_stream_destroy(s);
+  pl_buf_free(&c.log);
+}
+END_TEST
+
+START_TEST(test_other_delimiters) {
+  csv_stream_options_t semi = {.delimiter = ';'};
+  ck_assert_parse(&semi, "a;\"b;c\";d,e\n", "R1|a|b;c|d,e raw=a;\"b;c\";d,e\n");
+  csv_stream_options_t tsv = {.delimiter = '\t'};
+  ck_assert_parse(&tsv, "a\tb\t\tc d\n", "R1|a|b||c d raw=a\tb\t\tc d\n");
+  csv_stream_options_t single = {.delimiter = '|', .quote = '\''};
+  ck_assert_parse(&single, "'x|y'|'it''s'|\"z\"\n'a\nb'\n",
+                  "R1|x|y|it's|\"z\" raw='x|y'|'it''s'|\"z\"\n"
+                  "R2|a\nb raw='a\nb'\n");
+  /* A blank as delimiter: the other blank and edge blanks are data. */
+  csv_stream_options_t space = {.delimiter = ' '};
+  ck_assert_parse(&space, "a  b\t\n\tc d\n",
+                  "R1|a||b\t raw=a  b\t\nR2|\tc|d raw=\tc d\n");
+}
+END_TEST
+
+START_TEST(test_trim_and_strict) {
+  csv_stream_options_t trim = {.trim_spaces = true};
+  ck_assert_parse(&trim, " a , \"b, c\" ,c d \n",
+                  "R1|a|b, c|c d raw= a , \"b, c\" ,c d \n");
+  /* Without trimming spaces are data. */
+  ck_assert_parse(NULL, " a ,b \n", "R1| a |b  raw= a ,b \n");
+
+  /* Strict (default): bad quoting makes a bad row that ends at the line
+   * feed, and the next line is a new row. */
+  ck_assert_parse(NULL, "a,b\"c,d\n\"x\"y,\"2\n3\"\nok\n \"q\"\n",
+                  "E1 malformed quoting in field 2 (byte 4 of the row) "
+                  "raw=a,b\"c,d\n"
+                  "E2 malformed quoting in field 1 (byte 4 of the row) "
+                  "raw=\"x\"y,\"2\n"
+                  "E3 malformed quoting in field 1 (byte 2 of the row) "
+                  "raw=3\"\n"
+                  "R4|ok raw=ok\n"
+                  "E5 malformed quoting in field 1 (byte 2 of the row) "
+                  "raw= \"q\"\n");
+  /* Lenient: libcsv's non-strict rules. */
+  csv_stream_options_t lenient = {.lenient_quotes = true};
+  ck_assert_parse(&lenient, "a,b\"c,d\n\"a\"b\",c\nnext\n \"q\"\n",
+                  "R1|a|b\"c|d raw=a,b\"c,d\n"
+                  "R2|a\"b|c raw=\"a\"b\",c\n"
+                  "R3|next raw=next\n"
+                  "R4| \"q\" raw= \"q\"\n");
+  /* ...where text after a closing quote reopens the field. */
+  ck_assert_parse(&lenient, "\"x\"y,1\n2\n",
+                  "E1 unterminated quoted field at end of input "
+                  "raw=\"x\"y,1\n2\n\n");
+  /* Trimmed blanks after a closing quote are fine even when strict. */
+  ck_assert_parse(&trim, "\"x\"  ,\"y\" \r\n",
+                  "R1|x|y raw=\"x\"  ,\"y\" \n");
+}
+END_TEST
+
+START_TEST(test_overlong_row) {
+  csv_stream_options_t opts = {.max_row_bytes = 16};
+  char input[512];
+  char big[101];
+  memset(big, 'x', 100);
+  big[100] = '\0';
+  snprintf(input, sizeof(input),
+           "short,1\n%s\nok,2\n\"quoted\n%s\nfield\",3\nlast,4\n"
+           "exactly16bytes!!\r\n",
+           big, big);
+  size_t rows = 0, bad = 0;
+  char *whole = parse_with(&opts, input, strlen(input), 0, 0, &rows, &bad);
+  ck_assert_str_eq(whole,
+                   "R1|short|1 raw=short,1\n"
+                   "E2 row is longer than max_row_bytes (16) "
+                   "raw=xxxxxxxxxxxxxxxx\n"
+                   "R3|ok|2 raw=ok,2\n"
+                   "E4 row is longer than max_row_bytes (16) "
+                   "raw=\"quoted\nxxxxxxxx\n"
+                   "R7|last|4 raw=last,4\n"
+                   "R8|exactly16bytes!! raw=exactly16bytes!!\n");
+  ck_assert_uint_eq(rows, 4);
+  ck_assert_uint_eq(bad, 2);
+  /* The same across feeds: the row is never held whole. */
+  char *bytewise = parse_with(&opts, input, strlen(input), 1, 0, NULL, NULL);
+  ck_assert_str_eq(whole, bytewise);
+  free(whole);
+  free(bytewise);
+  /* An overlong last row without newline, and an overlong open quote. */
+  ck_assert_parse(&opts, "ok\n01234567890123456789",
+                  "R1|ok raw=ok\nE2 row is longer than max_row_bytes (16) "
+                  "raw=0123456789012345\n");
+  ck_assert_parse(&opts, "\"01234567890123456789",
+                  "E1 unterminated quoted field at end of input "
+                  "raw=\"012345678901234\n");
+}
+END_TEST
+
+/* Every input here is parsed whole, a byte at a time and in random pieces;
+ * the logs must be identical. */
+START_TEST(test_chunk_equivalence) {
+  static const char input[] =
+      "\xEF\xBB\xBFid,text,n\r\n"
+      "1,\"a,b\",2\r\n"
+      "\r\n"
+      "2,\"multi\nline \"\"quoted\"\"\r\ntext\",3\n"
+      "   \n"
+      "3,\"x\"\r\n"
+      "4,plain \"quote,5\n"
+      "5,\"end\" ,6\n"
+      "6,\"\"\"\",7\n"
+      "7,0123456789012345678901234567890123456789,8\n"
+      "8,\"trailing cr\"\r\r\n"
+      "9,\"a\"\"\r\n\"\"b\",10\n"
+      "10,last,\"no newline";
+  const csv_stream_options_t variants[] = {
+      {0},
+      {.max_row_bytes = 24},
+      {.lenient_quotes = true},
+      {.trim_spaces = true},
+      {.trim_spaces = true, .lenient_quotes = true, .max_row_bytes = 30},
+  };
+  size_t len = sizeof(input) - 1;
+  for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+    /* Once with the unterminated last field and once with it closed. */
+    for (int closed = 0; closed < 2; closed++) {
+      char buf[sizeof(input) + 2];
+      memcpy(buf, input, len);
+      size_t n = len;
+      if (closed)
+        buf[n++] = '"';
+      char *whole = parse_with(&variants[v], buf, n, 0, 0, NULL, NULL);
+      ck_assert_ptr_nonnull(strstr(whole, "R1|id|text|n"));
+      char *one = parse_with(&variants[v], buf, n, 1, 0, NULL, NULL);
+      ck_assert_str_eq(whole, one);
+      free(one);
+      for (unsigned seed = 1; seed <= 40; seed++) {
+        char *random = parse_with(&variants[v], buf, n, -(long)(seed % 13 + 2),
+                                  seed, NULL, NULL);
+        ck_assert_str_eq(whole, random);
+        free(random);
+      }
+      free(whole);
+    }
+  }
+  /* Spot-check the meaning, not just its stability. */
+  char *log = parse_with(NULL, input, len, 0, 0, NULL, NULL);
+  static const char *const expected[] = {
+      "R1|id|text|n raw=id,text,n\n",
+      "R2|1|a,b|2 raw=1,\"a,b\",2\n",
+      "R4|2|multi\nline \"quoted\"\r\ntext|3 raw=",
+      "R8|3|x raw=3,\"x\"\n",
+      "E9 malformed quoting in field 2 (byte 9 of the row) raw=4,plain",
+      "E10 malformed quoting in field 2 (byte 8 of the row) raw=5,\"end\" ,6\n",
+      "R11|6|\"|7 raw=",
+      "R12|7|0123456789012345678901234567890123456789|8 raw=",
+      "E13 malformed quoting in field 2 (byte 16 of the row) raw=",
+      "R14|9|a\"\r\n\"b|10 raw=",
+      "E16 unterminated quoted field at end of input raw=10,last,",
+  };
+  for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+    ck_assert_msg(strstr(log, expected[i]) != NULL, "no '%s' in:\n%s",
+                  expected[i], log);
+  free(log);
+  csv_stream_options_t lenient = {.lenient_quotes = true};
+  log = parse_with(&lenient, input, len, 0, 0, NULL, NULL);
+  ck_assert_ptr_nonnull(strstr(log, "R9|4|plain \"quote|5 raw="));
+  free(log);
+}
+END_TEST
+
+/* Random tables written the RFC 4180 way must read back exactly, with the
+ * right start lines, however the bytes are cut. */
+START_TEST(test_roundtrip_random) {
+  static const char *const alphabet[] = {"a", "b", " ", ",", "\"", "\r",
+                                         "\n", "\t", ";", "\xC3\xA9"};
+  unsigned seed = 12345;
+#define NEXT(n) ((seed = seed * 1103515245u + 12345u), (seed >> 8) % (n))
+  for (int table = 0; table < 300; table++) {
+    pl_buf_t text = {0}, want = {0}, field = {0}, row = {0};
+    uint64_t line = 1;
+    size_t rows = 1 + NEXT(12);
+    for (size_t r = 0; r < rows; r++) {
+      size_t cols = 1 + NEXT(5);
+      pl_buf_reset(&row);
+      pl_buf_printf(&want, "R%llu", (unsigned long long)line);
+      for (size_t c = 0; c < cols; c++) {
+        pl_buf_reset(&field);
+        size_t len = NEXT(7);
+        for (size_t i = 0; i < len; i++)
+          pl_buf_append_str(&field, alphabet[NEXT(10)]);
+        pl_buf_append_str(&want, "|");
+        pl_buf_append(&want, field.data, field.len);
+        bool blank = strspn(field.data ? field.data : "", " \t") == field.len;
+        bool quote = NEXT(4) == 0 || (cols == 1 && blank) ||
+                     (field.len > 0 && strpbrk(field.data, ",\"\r\n"));
+        if (c > 0)
+          pl_buf_append_str(&row, ",");
+        if (quote)
+          pl_buf_append_str(&row, "\"");
+        for (size_t i = 0; i < field.len; i++) {
+          if (field.data[i] == '"')
+            pl_buf_append_str(&row, "\"");
+          if (field.data[i] == '\n')
+            line++;
+          pl_buf_append(&row, &field.data[i], 1);
+        }
+        if (quote)
+          pl_buf_append_str(&row, "\"");
+      }
+      pl_buf_append_str(&want, " raw=");
+      pl_buf_append(&want, row.data, row.len);
+      pl_buf_append_str(&want, "\n");
+      pl_buf_append(&text, row.data, row.len);
+      if (r + 1 < rows || NEXT(2)) {
+        pl_buf_append_str(&text, NEXT(2) ? "\r\n" : "\n");
+        line++;
+        /* Blank lines between rows now and then. */
+        while (NEXT(6) == 0) {
+          pl_buf_append_str(&text, NEXT(2) ? "\r\n" : " \n");
+          line++;
+        }
+      }
+    }
+    for (long chunk = 0; chunk <= 3; chunk++) {
+      size_t bad = 1;
+      char *log = parse_with(NULL, text.data, text.len, chunk == 3 ? -9 : chunk,
+                             seed, NULL, &bad);
+      ck_assert_msg(strcmp(log, want.data) == 0,
+                    "table %d chunk %ld\ninput:\n%s\ngot:\n%s\nwant:\n%s",
+                    table, chunk, text.data, log, want.data);
+      ck_assert_uint_eq(bad, 0);
+      free(log);
+    }
+    pl_buf_free(&text);
+    pl_buf_free(&want);
+    pl_buf_free(&field);
+    pl_buf_free(&row);
+  }
+#undef NEXT
+}
+END_TEST
+
+static int stop_row(void *data, const csv_row_t *row) {
+  (*(int *)data)++;
+  return PL_ECANCELED;
+}
+
+START_TEST(test_callback_stop_and_bad_options) {
+  csv_stream_t *s;
+  ck_assert_int_eq(csv_stream_create(NULL, &s), 0);
+  int calls = 0;
+  csv_stream_handlers_t h = {.on_row = stop_row, .data = &calls};
+  ck_assert_int_eq(csv_stream_feed(s, "a\nb\nc\n", 6, &h), PL_ECANCELED);
+  ck_assert_int_eq(calls, 1);
+  ck_assert_int_eq(csv_stream_feed(s, "d\n", 2, &h), PL_EINVAL);
+  ck_assert_int_eq(csv_stream_finish(s, &h), PL_EINVAL);
+  csv_stream_destroy(s);
+  csv_stream_destroy(NULL);
+
+  /* Without on_bad_row, bad rows vanish and good ones still come. */
+  ck_assert_int_eq(csv_stream_create(NULL, &s), 0);
+  collect_t c = {0};
+  csv_stream_handlers_t rows_only = {.on_row = collect_row, .data = &c};
+  ck_assert_int_eq(csv_stream_feed(s, "\"x", 2, &rows_only), 0);
+  ck_assert_int_eq(csv_stream_finish(s, &rows_only), 0);
+  ck_assert_int_eq(csv_stream_feed(s, "y", 1, &rows_only), 0);
+  ck_assert_int_eq(csv_stream_finish(s, &rows_only), 0);
+  ck_assert_str_eq(c.log.data, "R1|y raw=y\n");
+  pl_buf_free(&c.log);
+  csv_stream_handlers_t none = {0};
+  ck_assert_int_eq(csv_stream_feed(s, "y", 1, &none), PL_EINVAL);
+  csv_stream_destroy(s);
+
+  const csv_stream_options_t bad[] = {
+      {.delimiter = '"'},
+      {.delimiter = '\n'},
+      {.quote = '\r'},
+      {.delimiter = ';', .quote = ';'},
+      {.quote = ' ', .trim_spaces = true},
+      {.max_row_bytes = SIZE_MAX},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    s = NULL;
+    ck_assert_int_eq(csv_stream_create(&bad[i], &s), PL_EINVAL);
+    ck_assert_ptr_null(s);
+  }
+}
+END_TEST
+
+/* A field larger than libcsv's block size, and many fields in one row:
+ * both buffers must grow. */
+START_TEST(test_large_fields) {
+  pl_buf_t in = {0};
+  pl_buf_append_str(&in, "\"");
+  for (int i = 0; i < 5000; i++)
+    pl_buf_append_str(&in, i % 100 == 0 ? "\"\"" : "y");
+  pl_buf_append_str(&in, "\"");
+  for (int i = 0; i < 300; i++)
+    pl_buf_printf(&in, ",%d", i);
+  pl_buf_append_str(&in, "\n");
+  size_t rows = 0;
+  char *whole = parse_with(NULL, in.data, in.len, 0, 0, &rows, NULL);
+  char *pieces = parse_with(NULL, in.data, in.len, -700, 9, NULL, NULL);
+  ck_assert_uint_eq(rows, 1);
+  ck_assert_str_eq(whole, pieces);
+  ck_assert_ptr_nonnull(strstr(whole, "|298|299 raw="));
+  free(whole);
+  free(pieces);
+  pl_buf_free(&in);
+}
+END_TEST
+
+/* ---- Columns ---- */
+
+START_TEST(test_column_spec_errors) {
+  static const struct {
+    const char *spec;
+    const char *reason;
+  } cases[] = {
+      {"quantity:integer",
+       "column 3 'quantity:integer': unknown type 'integer' (expected one of "
+       "string, int, number, bool, date, timestamp)"},
+      {"quantity", "column 3 'quantity': expected name:type or "
+                   "name:type:required"},
+      {":int", "column 3 ':int': empty name"},
+      {"q:int:requird",
+       "column 3 'q:int:requird': unknown flag 'requird' (expected "
+       "'required')"},
+      {"a:string", "column 3 'a:string': duplicate name (also column 1)"},
+      {"bad\xff:int", "column 3 'bad\\xff:int': name is not valid UTF-8"},
+      {"q:", "column 3 'q:': unknown type '' (expected one of string, int, "
+             "number, bool, date, timestamp)"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *specs[] = {"a:int", "b:bool", cases[i].spec};
+    csv_columns_t *cols = NULL;
+    pl_buf_t reason = {0};
+    ck_assert_int_eq(csv_columns_parse(specs, 3, &cols, &reason), PL_EPARSE);
+    ck_assert_ptr_null(cols);
+    ck_assert_str_eq(reason.data, cases[i].reason);
+    pl_buf_free(&reason);
+  }
+  csv_columns_t *cols = NULL;
+  pl_buf_t reason = {0};
+  ck_assert_int_eq(csv_columns_parse(NULL, 0, &cols, &reason), PL_EPARSE);
+  ck_assert_str_eq(reason.data, "no columns");
+  pl_buf_free(&reason);
+
+  /* Spaces around the parts are allowed; the flag is parsed. */
+  const char *specs[] = {" id : string : required ", "when:timestamp"};
+  cols = columns(specs, 2);
+  const csv_column_t *id = csv_columns_get(cols, 0);
+  ck_assert_str_eq(id->name, "id");
+  ck_assert_uint_eq(id->name_len, 2);
+  ck_assert_int_eq(id->type, CSV_TYPE_STRING);
+  ck_assert(id->required);
+  ck_assert(!csv_columns_get(cols, 1)->required);
+  ck_assert_int_eq(csv_columns_get(cols, 1)->type, CSV_TYPE_TIMESTAMP);
+  csv_columns_destroy(cols);
+  csv_columns_destroy(NULL);
+
+  csv_type_t t;
+  ck_assert_int_eq(csv_type_parse("number", 6, &t), 0);
+  ck_assert_int_eq(t, CSV_TYPE_NUMBER);
+  ck_assert_int_eq(csv_type_parse("numbers", 7, &t), PL_ENOENT);
+  ck_assert_str_eq(csv_type_name(CSV_TYPE_BOOL), "bool");
+  ck_assert_str_eq(csv_type_name((csv_type_t)99), "unknown");
+}
+END_TEST
+
+/* Converts `text` for a column of `type`; returns the reason or NULL, and
+ * the JSON text of the value in `json`. */
+static int convert(csv_type_t type, bool required, const char *text,
+                   char **json, pl_buf_t *reason) {
+  csv_column_t col = {
+      .name = "c", .name_len = 1, .type = type, .required = required};
+  json_t *v = NULL;
+  int rc = csv_column_convert(&col, text, strlen(text), &v, reason);
+  *json = NULL;
+  if (rc == 0) {
+    *json = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    json_decref(v);
+  } else {
+    ck_assert_ptr_null(v);
+  }
+  return rc;
+}
+
+static void assert_ok(csv_type_t type, const char *text, const char *want) {
+  char *json;
+  pl_buf_t reason = {0};
+  int rc = convert(type, false, text, &json, &reason);
+  ck_assert_msg(rc == 0, "%s '%s': %s", csv_type_name(type), text,
+                reason.data ? reason.data : "");
+  ck_assert_msg(strcmp(json, want) == 0, "%s '%s' gave %s, want %s",
+                csv_type_name(type), text, json, want);
+  free(json);
+  pl_buf_free(&reason);
+}
+
+static void assert_bad(csv_type_t type, const char *text, const char *want) {
+  char *json;
+  pl_buf_t reason = {0};
+  int rc = convert(type, false, text, &json, &reason);
+  ck_assert_msg(rc == PL_EPARSE, "%s '%s' was accepted as %s",
+                csv_type_name(type), text, json ? json : "?");
+  ck_assert_str_eq(reason.data, want);
+  pl_buf_free(&reason);
+}
+
+START_TEST(test_type_int) {
+  assert_ok(CSV_TYPE_INT, "42", "42");
+  assert_ok(CSV_TYPE_INT, "-7", "-7");
+  assert_ok(CSV_TYPE_INT, "+3", "3");
+  assert_ok(CSV_TYPE_INT, "007", "7");
+  assert_ok(CSV_TYPE_INT, "9223372036854775807", "9223372036854775807");
+  assert_ok(CSV_TYPE_INT, "-9223372036854775808", "-9223372036854775808");
+  assert_ok(CSV_TYPE_INT, "", "null");
+  assert_bad(CSV_TYPE_INT, "abc", "column 'c': 'abc' is not an int");
+  assert_bad(CSV_TYPE_INT, "1.5", "column 'c': '1.5' is not an int");
+  assert_bad(CSV_TYPE_INT, "1e3", "column 'c': '1e3' is not an int");
+  assert_bad(CSV_TYPE_INT, " 1", "column 'c': ' 1' is not an int");
+  assert_bad(CSV_TYPE_INT, "-", "column 'c': '-' is not an int");
+  assert_bad(CSV_TYPE_INT, "9223372036854775808",
+             "column 'c': '9223372036854775808' is out of range for an int");
+  assert_bad(CSV_TYPE_INT, "-9223372036854775809",
+             "column 'c': '-9223372036854775809' is out of range for an int");
+  assert_bad(CSV_TYPE_INT, "99999999999999999999x",
+             "column 'c': '99999999999999999999x' is not an int");
+}
+END_TEST
+
+START_TEST(test_type_number) {
+  assert_ok(CSV_TYPE_NUMBER, "10", "10");
+  assert_ok(CSV_TYPE_NUMBER, "-3", "-3");
+  assert_ok(CSV_TYPE_NUMBER, "1.5", "1.5");
+  assert_ok(CSV_TYPE_NUMBER, "-2.5e3", "-2500.0");
+  assert_ok(CSV_TYPE_NUMBER, ".5", "0.5");
+  assert_ok(CSV_TYPE_NUMBER, "5.", "5.0");
+  assert_ok(CSV_TYPE_NUMBER, "1E2", "100.0");
+  /* Too big for an int but fine as a real. */
+  assert_ok(CSV_TYPE_NUMBER, "100000000000000000000", "1e20");
+  assert_bad(CSV_TYPE_NUMBER, "abc", "column 'c': 'abc' is not a number");
+  assert_bad(CSV_TYPE_NUMBER, "1e", "column 'c': '1e' is not a number");
+  assert_bad(CSV_TYPE_NUMBER, "inf", "column 'c': 'inf' is not a number");
+  assert_bad(CSV_TYPE_NUMBER, "nan", "column 'c': 'nan' is not a number");
+  assert_bad(CSV_TYPE_NUMBER, "0x10", "column 'c': '0x10' is not a number");
+  assert_bad(CSV_TYPE_NUMBER, ".", "column 'c': '.' is not a number");
+  assert_bad(CSV_TYPE_NUMBER, "1,5", "column 'c': '1,5' is not a number");
+  assert_bad(CSV_TYPE_NUMBER, "1e999",
+             "column 'c': '1e999' is out of range for a number");
+}
+END_TEST
+
+START_TEST(test_type_bool_string) {
+  assert_ok(CSV_TYPE_BOOL, "true", "true");
+  assert_ok(CSV_TYPE_BOOL, "TRUE", "true");
+  assert_ok(CSV_TYPE_BOOL, "False", "false");
+  assert_ok(CSV_TYPE_BOOL, "1", "true");
+  assert_ok(CSV_TYPE_BOOL, "0", "false");
+  const char *why = "is not a bool (true, false, 1 or 0)";
+  char want[128];
+  snprintf(want, sizeof(want), "column 'c': 'yes' %s", why);
+  assert_bad(CSV_TYPE_BOOL, "yes", want);
+  snprintf(want, sizeof(want), "column 'c': '2' %s", why);
+  assert_bad(CSV_TYPE_BOOL, "2", want);
+  snprintf(want, sizeof(want), "column 'c': 'truex' %s", why);
+  assert_bad(CSV_TYPE_BOOL, "truex", want);
+
+  assert_ok(CSV_TYPE_STRING, "Warehouse A", "\"Warehouse A\"");
+  assert_ok(CSV_TYPE_STRING, "caf\xC3\xA9", "\"caf\xC3\xA9\"");
+  assert_ok(CSV_TYPE_STRING, "", "null");
+  /* Invalid UTF-8 and control bytes are escaped in the reason. */
+  assert_bad(CSV_TYPE_STRING, "a\xff\x01", "column 'c': 'a\\xff\\x01' is not "
+                                           "valid UTF-8");
+  assert_bad(CSV_TYPE_STRING, "\xED\xA0\x80",
+             "column 'c': '\\xed\\xa0\\x80' is not valid UTF-8");
+  assert_bad(CSV_TYPE_STRING, "\xC0\xAF",
+             "column 'c': '\\xc0\\xaf' is not valid UTF-8");
+  /* Long texts are cut in the reason. */
+  char long_text[200];
+  memset(long_text, '7', sizeof(long_text) - 1);
+  long_text[sizeof(long_text) - 1] = '\0';
+  pl_buf_t reason = {0};
+  char *json;
+  ck_assert_int_eq(convert(CSV_TYPE_BOOL, false, long_text, &json, &reason),
+                   PL_EPARSE);
+  ck_assert_ptr_nonnull(strstr(reason.data, "7777...' is not a bool"));
+  ck_assert_uint_lt(reason.len, 120);
+  pl_buf_free(&reason);
+
+  /* Required columns. */
+  ck_assert_int_eq(convert(CSV_TYPE_STRING, true, "", &json, &reason),
+                   PL_EPARSE);
+  ck_assert_str_eq(reason.data, "column 'c' is required but empty");
+  ck_assert_int_eq(convert(CSV_TYPE_STRING, true, "x", &json, &reason), 0);
+  ck_assert_str_eq(json, "\"x\"");
+  free(json);
+  pl_buf_free(&reason);
+  /* A NULL reason buffer is allowed. */
+  csv_column_t col = {.name = "c", .name_len = 1, .type = CSV_TYPE_INT};
+  json_t *v = NULL;
+  ck_assert_int_eq(csv_column_convert(&col, "x", 1, &v, NULL), PL_EPARSE);
+  ck_assert_int_eq(csv_value_parse(CSV_TYPE_INT, "", 0, &v), PL_EPARSE);
+  ck_assert_int_eq(csv_value_parse(CSV_TYPE_INT, "99999999999999999999", 20,
+                                   &v),
+                   PL_ERANGE);
+  ck_assert_ptr_null(v);
+}
+END_TEST
+
+START_TEST(test_type_date_timestamp) {
+  static const char *const good_dates[] = {"2023-05-01", "2024-02-29",
+                                           "2000-02-29", "1999-12-31",
+                                           "2023-01-31"};
+  static const char *const bad_dates[] = {
+      "2023-02-29", "1900-02-29", "2023-02-30", "2023-13-01", "2023-00-10",
+      "2023-04-31", "2023-05-00", "2023-5-1",   "2023/05/01", "2023-05-01x",
+      "20230501",   "2023-05-0a", "-023-05-01"};
+  for (size_t i = 0; i < sizeof(good_dates) / sizeof(good_dates[0]); i++) {
+    char want[32];
+    snprintf(want, sizeof(want), "\"%s\"", good_dates[i]);
+    assert_ok(CSV_TYPE_DATE, good_dates[i], want);
+  }
+  for (size_t i = 0; i < sizeof(bad_dates) / sizeof(bad_dates[0]); i++) {
+    char want[128];
+    snprintf(want, sizeof(want),
+             "column 'c': '%s' is not a valid date (YYYY-MM-DD)",
+             bad_dates[i]);
+    assert_bad(CSV_TYPE_DATE, bad_dates[i], want);
+  }
+
+  static const char *const good_ts[] = {
+      "2023-05-01T12:00:00Z",          "2023-05-01T12:00:00.123456Z",
+      "2023-05-01T12:00:00+02:00",     "2023-05-01 12:00:00-05:30",
+      "2016-12-31T23:59:60Z",          "2023-05-01t00:00:00z",
+      "2024-02-29T23:59:59.5+14:00"};
+  static const char *const bad_ts[] = {
+      "2023-05-01T12:00:00",       "2023-05-01T24:00:00Z",
+      "2023-02-30T00:00:00Z",      "2023-05-01T12:00Z",
+      "2023-05-01T12:00:00.Z",     "2023-05-01T12:00:00+0200",
+      "2023-05-01T12:60:00Z",      "2023-05-01T12:00:61Z",
+      "2023-05-01X12:00:00Z",      "2023-05-01T12:00:00+24:00",
+      "2023-05-01T12:00:00Zjunk",  "2023-05-01",
+      "2023-05-01T12:00:00+02:60"};
+  for (size_t i = 0; i < sizeof(good_ts) / sizeof(good_ts[0]); i++) {
+    char want[64];
+    snprintf(want, sizeof(want), "\"%s\"", good_ts[i]);
+    assert_ok(CSV_TYPE_TIMESTAMP, good_ts[i], want);
+  }
+  for (size_t i = 0; i < sizeof(bad_ts) / sizeof(bad_ts[0]); i++) {
+    char want[160];
+    snprintf(want, sizeof(want),
+             "column 'c': '%s' is not a valid timestamp (RFC 3339, e.g. "
+             "2023-05-01T12:00:00Z)",
+             bad_ts[i]);
+    assert_bad(CSV_TYPE_TIMESTAMP, bad_ts[i], want);
+  }
+}
+END_TEST
+
+START_TEST(test_build_row) {
+  csv_columns_t *cols = columns(inventory_specs, INVENTORY_COUNT);
+  pl_buf_t reason = {0};
+  json_t *obj = NULL;
+
+  const char *ok[] = {"P1", "", "5", "2023-05-01"};
+  const size_t ok_lens[] = {2, 0, 1, 10};
+  ck_assert_int_eq(
+      csv_columns_build_row(cols, ok, ok_lens, 4, &obj, &reason), 0);
+  json_t *want = json_pack("{s:s, s:n, s:i, s:s}", "product_id", "P1",
+                           "location", "quantity", 5, "update_date",
+                           "2023-05-01");
+  ck_assert(json_equal(obj, want));
+  json_decref(want);
+  json_decref(obj);
+  obj = NULL;
+
+  ck_assert_int_eq(csv_columns_build_row(cols, ok, ok_lens, 3, &obj, &reason),
+                   PL_EPARSE);
+  ck_assert_str_eq(reason.data, "expected 4 fields, found 3");
+  ck_assert_ptr_null(obj);
+
+  const char *bad_int[] = {"P1", "A", "abc", "2023-05-01"};
+  const size_t bad_int_lens[] = {2, 1, 3, 10};
+  ck_assert_int_eq(
+      csv_columns_build_row(cols, bad_int, bad_int_lens, 4, &obj, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "column 'quantity': 'abc' is not an int");
+
+  const char *bad_date[] = {"P1", "A", "1", "2023-02-30"};
+  ck_assert_int_eq(
+      csv_columns_build_row(cols, bad_date, ok_lens, 4, &obj, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "column 'update_date': '2023-02-30' is not a "
+                                "valid date (YYYY-MM-DD)");
+
+  const char *no_id[] = {"", "A", "1", "2023-05-01"};
+  const size_t no_id_lens[] = {0, 1, 1, 10};
+  ck_assert_int_eq(
+      csv_columns_build_row(cols, no_id, no_id_lens, 4, &obj, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "column 'product_id' is required but empty");
+  ck_assert_ptr_null(obj);
+  csv_columns_destroy(cols);
+
+  /* One column: "field", singular. */
+  const char *one_spec[] = {"x:int"};
+  cols = columns(one_spec, 1);
+  ck_assert_int_eq(csv_columns_build_row(cols, ok, ok_lens, 2, &obj, &reason),
+                   PL_EPARSE);
+  ck_assert_str_eq(reason.data, "expected 1 field, found 2");
+  csv_columns_destroy(cols);
+  pl_buf_free(&reason);
+}
+END_TEST
+
+/* A wrong field count found through the stream, as the plugin will see it. */
+typedef struct {
+  csv_columns_t *cols;
+  pl_buf_t log;
+} rows_t;
+
+static int typed_row(void *data, const csv_row_t *row) {
+  rows_t *r = data;
+  json_t *obj = NULL;
+  pl_buf_t reason = {0};
+  int rc = csv_columns_build_row(r->cols, row->fields, row->lens, row->count,
+                                 &obj, &reason);
+  if (rc == 0) {
+    char *text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    pl_buf_printf(&r->log, "%llu %s\n", (unsigned long long)row->line, text);
+    free(text);
+    json_decref(obj);
+  } else {
+    pl_buf_printf(&r->log, "%llu error: %s\n", (unsigned long long)row->line,
+                  reason.data);
+  }
+  pl_buf_free(&reason);
+  return 0;
+}
+
+START_TEST(test_stream_to_rows) {
+  rows_t r = {.cols = columns(inventory_specs, INVENTORY_COUNT)};
+  csv_stream_t *s;
+  ck_assert_int_eq(csv_stream_create(NULL, &s), 0);
+  csv_stream_handlers_t h = {.on_row = typed_row, .data = &r};
+  const char *input = "P1,\"Warehouse, A\",100,2023-05-01\n"
+                      "P2,B,25\n"
+                      "P3,C,lots,2023-05-03\n"
+                      "P4,D,4,2023-02-29\n"
+                      ",E,5,2023-05-05\n"
+                      "P6,,,\n";
+  ck_assert_int_eq(csv_stream_feed(s, input, strlen(input), &h), 0);
+  ck_assert_int_eq(csv_stream_finish(s, &h), 0);
+  ck_assert_str_eq(
+      r.log.data,
+      "1 {\"location\":\"Warehouse, A\",\"product_id\":\"P1\",\"quantity\":"
+      "100,\"update_date\":\"2023-05-01\"}\n"
+      "2 error: expected 4 fields, found 3\n"
+      "3 error: column 'quantity': 'lots' is not an int\n"
+      "4 error: column 'update_date': '2023-02-29' is not a valid date "
+      "(YYYY-MM-DD)\n"
+      "5 error: column 'product_id' is required but empty\n"
+      "6 {\"location\":null,\"product_id\":\"P6\",\"quantity\":null,"
+      "\"update_date\":null}\n");
+  csv_stream_destroy(s);
+  csv_columns_destroy(r.cols);
+  pl_buf_free(&r.log);
+}
+END_TEST
+
+START_TEST(test_from_header) {
+  pl_buf_t reason = {0};
+  csv_columns_t *cols = NULL;
+  const char *names[] = {"a", "b", "a"};
+  const size_t lens[] = {1, 1, 1};
+  ck_assert_int_eq(
+      csv_columns_from_header(names, lens, 3, NULL, &cols, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "header field 3 'a' repeats header field 1");
+  const size_t empty_lens[] = {1, 0, 1};
+  ck_assert_int_eq(
+      csv_columns_from_header(names, empty_lens, 3, NULL, &cols, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "header field 2 is empty");
+  const char *bad_utf8[] = {"ok", "x\xfe"};
+  const size_t bad_lens[] = {2, 2};
+  ck_assert_int_eq(
+      csv_columns_from_header(bad_utf8, bad_lens, 2, NULL, &cols, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data,
+                   "header field 2 'x\\xfe' is not valid UTF-8 text");
+  ck_assert_ptr_null(cols);
+
+  /* Header order wins; types come from the typed list by name. */
+  const char *typed_specs[] = {"n:int:required", "d:date"};
+  csv_columns_t *typed = columns(typed_specs, 2);
+  const char *hdr[] = {"d", "extra", "n"};
+  const size_t hdr_lens[] = {1, 5, 1};
+  ck_assert_int_eq(
+      csv_columns_from_header(hdr, hdr_lens, 3, typed, &cols, &reason), 0);
+  ck_assert_uint_eq(csv_columns_count(cols), 3);
+  ck_assert_str_eq(csv_columns_get(cols, 0)->name, "d");
+  ck_assert_int_eq(csv_columns_get(cols, 0)->type, CSV_TYPE_DATE);
+  ck_assert_int_eq(csv_columns_get(cols, 1)->type, CSV_TYPE_STRING);
+  ck_assert(!csv_columns_get(cols, 1)->required);
+  ck_assert_int_eq(csv_columns_get(cols, 2)->type, CSV_TYPE_INT);
+  ck_assert(csv_columns_get(cols, 2)->required);
+  csv_columns_destroy(cols);
+  cols = NULL;
+  ck_assert_int_eq(
+      csv_columns_from_header(hdr, hdr_lens, 2, typed, &cols, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "column 'n' is not in the header");
+  ck_assert_ptr_null(cols);
+  csv_columns_destroy(typed);
+  pl_buf_free(&reason);
+}
+END_TEST
+
+static void assert_invalid(const csv_columns_t *cols, const char *json,
+                           const char *want) {
+  json_error_t err;
+  json_t *v = json_loads(json, JSON_DECODE_ANY, &err);
+  ck_assert_msg(v != NULL, "bad test JSON %s: %s", json, err.text);
+  pl_buf_t reason = {0};
+  int rc = csv_columns_validate(cols, v, &reason);
+  if (want) {
+    ck_assert_msg(rc == PL_EPARSE, "%s was accepted", json);
+    ck_assert_str_eq(reason.data, want);
+  } else {
+    ck_assert_msg(rc == 0, "%s: %s", json, reason.data);
+  }
+  pl_buf_free(&reason);
+  json_decref(v);
+}
+
+START_TEST(test_validate_json) {
+  const char *specs[] = {"id:string:required", "quantity:int", "price:number",
+                         "active:bool", "day:date", "at:timestamp"};
+  csv_columns_t *cols = columns(specs, 6);
+  assert_invalid(cols,
+                 "{\"id\":\"P1\",\"quantity\":3,\"price\":1.5,\"active\":true,"
+                 "\"day\":\"2023-05-01\",\"at\":\"2023-05-01T12:00:00Z\","
+                 "\"other\":[1]}",
+                 NULL);
+  assert_invalid(cols, "{\"id\":\"P1\",\"price\":2,\"quantity\":null}", NULL);
+  assert_invalid(cols, "{\"id\":\"P1\",\"quantity\":\"3\"}",
+                 "field 'quantity': expected int, found string");
+  assert_invalid(cols, "{\"id\":\"P1\",\"quantity\":1.0}",
+                 "field 'quantity': expected int, found number");
+  assert_invalid(cols, "{\"id\":\"P1\",\"price\":\"1.5\"}",
+                 "field 'price': expected number, found string");
+  assert_invalid(cols, "{\"id\":\"P1\",\"active\":1}",
+                 "field 'active': expected bool, found int");
+  assert_invalid(cols, "{\"id\":7}", "field 'id': expected string, found int");
+  assert_invalid(cols, "{\"id\":\"P1\",\"day\":\"2023-02-30\"}",
+                 "field 'day': '2023-02-30' is not a valid date (YYYY-MM-DD)");
+  assert_invalid(cols, "{\"id\":\"P1\",\"day\":20230501}",
+                 "field 'day': expected date, found int");
+  assert_invalid(cols, "{\"id\":\"P1\",\"at\":\"2023-05-01T12:00:00\"}",
+                 "field 'at': '2023-05-01T12:00:00' is not a valid timestamp "
+                 "(RFC 3339, e.g. 2023-05-01T12:00:00Z)");
+  assert_invalid(cols, "{\"id\":\"P1\",\"at\":{}}",
+                 "field 'at': expected timestamp, found object");
+  assert_invalid(cols, "{\"quantity\":1}", "field 'id' is required but missing");
+  assert_invalid(cols, "{\"id\":null}", "field 'id' is required but null");
+  assert_invalid(cols, "[1,2]", "expected an object, found array");
+  assert_invalid(cols, "null", "expected an object, found null");
+  csv_columns_destroy(cols);
+}
+END_TEST
+
+static Suite *csv_suite(void) {
+  Suite *s = suite_create("csv");
+  TCase *stream = tcase_create("stream");
+  tcase_add_test(stream, test_sample_file);
+  tcase_add_test(stream, test_bom_crlf);
+  tcase_add_test(stream, test_quoted_fields);
+  tcase_add_test(stream, test_blank_lines);
+  tcase_add_test(stream, test_missing_final_newline);
+  tcase_add_test(stream, test_unterminated_quote);
+  tcase_add_test(stream, test_other_delimiters);
+  tcase_add_test(stream, test_trim_and_strict);
+  tcase_add_test(stream, test_overlong_row);
+  tcase_add_test(stream, test_chunk_equivalence);
+  tcase_add_test(stream, test_roundtrip_random);
+  tcase_add_test(stream, test_callback_stop_and_bad_options);
+  tcase_add_test(stream, test_large_fields);
+  suite_add_tcase(s, stream);
+
+  TCase *cols = tcase_create("columns");
+  tcase_add_test(cols, test_column_spec_errors);
+  tcase_add_test(cols, test_type_int);
+  tcase_add_test(cols, test_type_number);
+  tcase_add_test(cols, test_type_bool_string);
+  tcase_add_test(cols, test_type_date_timestamp);
+  tcase_add_test(cols, test_build_row);
+  tcase_add_test(cols, test_stream_to_rows);
+  tcase_add_test(cols, test_from_header);
+  tcase_add_test(cols, test_validate_json);
+  suite_add_tcase(s, cols);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(csv_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,329 @@
+/* The engine and its acknowledgement model, run in-process with the test
+ * source and sink. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_stages.h"
+
+#define SOURCE(records, extra)                                                 \
+  "  source \"script\" { records = " records " " extra " }\n"
+
+static const char *const ten =
+    "[\"{\\\"n\\\":1}\", \"{\\\"n\\\":2}\", \"{\\\"n\\\":3}\", "
+    "\"{\\\"n\\\":4}\", \"{\\\"n\\\":5}\", \"{\\\"n\\\":6}\", "
+    "\"{\\\"n\\\":7}\", \"{\\\"n\\\":8}\", \"{\\\"n\\\":9}\", "
+    "\"{\\\"n\\\":10}\"]";
+
+static char *config(const char *source_extra, const char *sink_extra,
+                    const char *dead_letter) {
+  pl_buf_t buf = {0};
+  pl_buf_printf(&buf,
+                "pipeline \"p\" {\n"
+                "  source \"script\" { records = %s\n %s }\n"
+                "  sink \"capture\" { %s }\n"
+                "%s"
+                "}\n",
+                ten, source_extra, sink_extra, dead_letter ? dead_letter : "");
+  return buf.data;
+}
+
+static test_source_t *source_of(test_run_t *run) {
+  return test_ctx(run, "p", PL_ROLE_SOURCE);
+}
+static test_sink_t *sink_of(test_run_t *run) {
+  return test_ctx(run, "p", PL_ROLE_SINK);
+}
+
+START_TEST(delivers_every_record_and_commits_every_group) {
+  char *text = config("group_size = 3", "", NULL);
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_uint_eq(json_array_size(sink_of(run)->records), 10);
+  /* Groups of 3, 3, 3, 1. */
+  ck_assert_uint_eq(source_of(run)->committed, 4);
+  ck_assert_uint_eq(source_of(run)->failed, 0);
+  for (size_t i = 0; i < 10; i++) {
+    json_t *n = json_object_get(json_array_get(sink_of(run)->records, i), "n");
+    ck_assert_int_eq(json_integer_value(n), (json_int_t)i + 1);
+  }
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
+START_TEST(batches_are_bounded_by_batch_size) {
+  char *text = config("", "batch_size = 4", NULL);
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_uint_eq(json_array_size(sink_of(run)->records), 10);
+  ck_assert_uint_le(sink_of(run)->largest_batch, 4);
+  ck_assert_uint_ge(sink_of(run)->batches_seen, 3);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
+START_TEST(batches_are_bounded_by_batch_bytes) {
+  /* Each record is 8 bytes ({"n":1}) or 9; 20 bytes hold two. */
+  char *text = config("", "batch_size = 100\n batch_bytes = 20B", NULL);
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_uint_eq(json_array_size(sink_of(run)->records), 10);
+  ck_assert_uint_le(sink_of(run)->largest_batch, 2);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
+START_TEST(linger_waits_to_fill_a_batch) {
+  /* The source never exhausts and emits all ten quickly: with a long
+   * linger, the first batch is cut by size, not by time. */
+  char *text = config("", "batch_size = 5\n linger = 200ms\n async = true", NULL);
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_uint_eq(json_array_size(sink_of(run)->records), 10);
+  ck_assert_uint_eq(sink_of(run)->largest_batch, 5);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
+START_TEST(failed_writes_are_retried_then_delivered) {
+  char *text = config("group_size = 10",
+                      "fail_first = 2\n retry_backoff = 1ms\n async = true",
+                      NULL);
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_uint_eq(json_array_size(sink_of(run)->records), 10);
+  ck_assert_uint_eq(source_of(run)->committed, 1);
+  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
+  ck_assert_uint_ge(sink->metrics.retried, 20);
+  ck_assert_uint_eq(sink->metrics.failed, 0);
+  ck_assert_ptr_nonnull(strstr(test_log(run), "retry 1 of 5"));
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
+START_TEST(exhausted_retries_fail_the_group_and_the_run) {
+  char *text = config("group_size = 5",
+                      "fail_always = true\n retry_limit = 2\n"
+                      " retry_backoff = 1ms\n retry_backoff_max = 2ms",
+                      NULL);
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_uint_eq(source_of(run)->committed, 0);
+  ck_assert_uint_eq(source_of(run)->failed, 2);
+  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
+  ck_assert_uint_eq(sink->metrics.failed, 10);
+  ck_assert_ptr_nonnull(strstr(test_log(run), "failed after 3 attempt(s)"));
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
+START_TEST(rejected_records_go_to_the_dead_letter_and_commit) {
+  pl_buf_t source = {0};
+  char *text = NULL;
+  pl_buf_printf(&source,
+                "pipeline \"p\" {\n"
+                "  source \"script\" { records = [\"{\\\"n\\\":1}\", "
+                "\"{\\\"bad\\\":true}\", \"{\\\"n\\\":3}\"]\n group_size = 3 }\n"
+                "  sink \"capture\" { reject_field = \"bad\" }\n"
+                "  dead_letter \"capture\" { }\n"
+                "}\n");
+  text = source.data;
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_uint_eq(json_array_size(sink_of(run)->records), 2);
+  test_sink_t *dl = test_ctx(run, "p", PL_ROLE_DEAD_LETTER);
+  ck_assert_uint_eq(json_array_size(dl->records), 1);
+  json_t *letter = json_array_get(dl->records, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(letter, "reason")),
+                   "has field 'bad'");
+  ck_assert_str_eq(json_string_value(json_object_get(letter, "origin")),
+                   "test:script");
+  ck_assert_int_eq(json_integer_value(json_object_get(letter, "line")), 2);
+  ck_assert_str_eq(json_string_value(json_object_get(letter, "stage")),
+                   "sink-capture");
+  ck_assert(json_is_true(
+      json_object_get(json_object_get(letter, "record"), "bad")));
+  ck_assert_uint_eq(source_of(run)->committed, 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
+START_TEST(a_failing_dead_letter_leaves_the_group_uncommitted) {
+  const char *text =
+      "pipeline \"p\" {\n"
+      "  source \"script\" { records = [\"{\\\"n\\\":1}\", "
+      "\"{\\\"bad\\\":true}\"]\n group_size = 2 }\n"
+      "  sink \"capture\" { reject_field = \"bad\" }\n"
+      "  dead_letter \"capture\" { fail_always = true\n retry_limit = 1\n"
+      "    retry_backoff = 1ms }\n"
+      "}\n";
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_uint_eq(source_of(run)->committed, 0);
+  ck_assert_uint_eq(source_of(run)->failed, 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(a_rejection_without_dead_letter_fails_the_group) {
+  const char *text =
+      "pipeline \"p\" {\n"
+      "  source \"script\" { records = [\"{\\\"bad\\\":1}\"] }\n"
+      "  sink \"capture\" { reject_field = \"bad\" }\n"
+      "}\n";
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_uint_eq(source_of(run)->failed, 1);
+  ck_assert_ptr_nonnull(strstr(test_log(run), "no dead_letter is configured"));
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(a_full_queue_pauses_the_source) {
+  /* 10 records repeated forever would never end: use group_size and a
+   * tiny queue with a slow (async) sink over the ten records. */
+  char *text = config("", "queue_size = 2\n batch_size = 1\n async = true", NULL);
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_uint_eq(json_array_size(sink_of(run)->records), 10);
+  ck_assert_uint_le(source_of(run)->max_queue, 2);
+  ck_assert_uint_ge(source_of(run)->resumed, 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
+static void on_shutdown_timer(uv_timer_t *timer) {
+  pl__engine_shutdown(timer->data);
+  uv_close((uv_handle_t *)timer, NULL);
+}
+
+START_TEST(shutdown_drains_in_flight_records_and_stops) {
+  char *text = config("forever = true\n group_size = 7", "async = true", NULL);
+  test_run_t *run = test_run_start(text, NULL, false);
+  ck_assert_int_eq(run->create_rc, 0);
+  uv_timer_t timer;
+  uv_timer_init(&run->loop, &timer);
+  timer.data = run->engine;
+  uv_timer_start(&timer, on_shutdown_timer, 30, 0);
+  test_run_loop(run);
+  ck_assert_int_eq(run->status, 0);
+  test_source_t *src = source_of(run);
+  /* Every record emitted was delivered; the open group was abandoned. */
+  ck_assert_uint_eq(json_array_size(sink_of(run)->records), src->emitted);
+  ck_assert_uint_ge(src->committed, 1);
+  ck_assert_uint_le(src->failed, 1);
+  ck_assert_uint_eq(src->committed * 7 + (src->failed ? src->emitted % 7 : 0),
+                    src->emitted);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
+START_TEST(config_errors_name_the_place_and_start_nothing) {
+  const char *text = "pipeline \"p\" {\n"
+                     "  source \"script\" { recrods = [] }\n"
+                     "  sink \"capture\" { batch_size = \"many\" }\n"
+                     "  sink \"nope\" { }\n"
+                     "  transform \"missing\" { }\n"
+                     "}\n"
+                     "pipelin \"q\" { }\n";
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_lt(run->create_rc, 0);
+  const char *e = run->errors.data;
+  ck_assert_ptr_nonnull(strstr(
+      e, "test.conf:2:21: pipeline \"p\": source \"script\": unknown option "
+         "'recrods' (did you mean 'records'?)"));
+  ck_assert_ptr_nonnull(strstr(e, "option 'batch_size' expects an integer"));
+  ck_assert_ptr_nonnull(strstr(e, "only one sink is allowed, found 2"));
+  ck_assert_ptr_nonnull(strstr(e, "no plugin transform-missing"));
+  ck_assert_ptr_nonnull(
+      strstr(e, "test.conf:7:1: top level: unknown block 'pipelin' (did you "
+                "mean 'pipeline'?)"));
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(stage_limits_are_checked) {
+  const char *text = "pipeline \"p\" {\n"
+                     "  source \"script\" { records = [] }\n"
+                     "  sink \"capture\" { max_in_flight = 0 }\n"
+                     "}\n";
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_lt(run->create_rc, 0);
+  ck_assert_ptr_nonnull(strstr(run->errors.data,
+                               "test.conf:3:20: pipeline \"p\": sink "
+                               "\"capture\": option 'max_in_flight' must be "
+                               "at least 1, not 0"));
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(a_config_without_pipelines_is_an_error) {
+  test_run_t *run = test_run("log_level = \"debug\"\n", NULL, true);
+  ck_assert_int_lt(run->create_rc, 0);
+  ck_assert_ptr_nonnull(strstr(run->errors.data, "no pipeline defined"));
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(two_pipelines_share_one_loop) {
+  const char *text =
+      "pipeline \"a\" { source \"script\" { records = [\"1\", \"2\"] }\n"
+      "  sink \"capture\" { } }\n"
+      "pipeline \"b\" { source \"script\" { records = [\"3\"] }\n"
+      "  sink \"capture\" { } }\n";
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  test_sink_t *a = test_ctx(run, "a", PL_ROLE_SINK);
+  test_sink_t *b = test_ctx(run, "b", PL_ROLE_SINK);
+  ck_assert_uint_eq(json_array_size(a->records), 2);
+  ck_assert_uint_eq(json_array_size(b->records), 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+static Suite *engine_suite(void) {
+  Suite *s = suite_create("engine");
+  TCase *tc = tcase_create("acks");
+  tcase_add_test(tc, delivers_every_record_and_commits_every_group);
+  tcase_add_test(tc, batches_are_bounded_by_batch_size);
+  tcase_add_test(tc, batches_are_bounded_by_batch_bytes);
+  tcase_add_test(tc, linger_waits_to_fill_a_batch);
+  tcase_add_test(tc, failed_writes_are_retried_then_delivered);
+  tcase_add_test(tc, exhausted_retries_fail_the_group_and_the_run);
+  tcase_add_test(tc, rejected_records_go_to_the_dead_letter_and_commit);
+  tcase_add_test(tc, a_failing_dead_letter_leaves_the_group_uncommitted);
+  tcase_add_test(tc, a_rejection_without_dead_letter_fails_the_group);
+  tcase_add_test(tc, a_full_queue_pauses_the_source);
+  tcase_add_test(tc, shutdown_drains_in_flight_records_and_stops);
+  tcase_add_test(tc, two_pipelines_share_one_loop);
+  suite_add_tcase(s, tc);
+  TCase *config = tcase_create("config");
+  tcase_add_test(config, config_errors_name_the_place_and_start_nothing);
+  tcase_add_test(config, a_config_without_pipelines_is_an_error);
+  tcase_add_test(config, stage_limits_are_checked);
+  suite_add_tcase(s, config);
+  return s;
+}
+
+int main(void) {
+  SRunner *runner = srunner_create(engine_suite());
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

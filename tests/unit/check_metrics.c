@@ -1,0 +1,911 @@
+/* Check suite for core/metrics.c: parsing of metrics_listen, the
+ * Prometheus exposition of an engine that ran pipelines with the test
+ * source and sink, and the HTTP listener (/metrics, /healthz, 404, 405,
+ * split and oversized requests, connections open at shutdown), driven by
+ * libuv TCP clients on the engine's own loop. */
+#include "metrics.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "test_stages.h"
+
+/* ---- Parsing metrics_listen ---- */
+
+static int parse(const char *text, struct sockaddr_storage *addr) {
+  memset(addr, 0xA5, sizeof(*addr));
+  return pl__metrics_parse_listen(text, addr);
+}
+
+static void assert_ipv4(const char *text, const char *host, int port) {
+  struct sockaddr_storage addr;
+  ck_assert_msg(parse(text, &addr) == 0, "%s", text);
+  ck_assert_int_eq(addr.ss_family, AF_INET);
+  char name[64];
+  const struct sockaddr_in *in = (const struct sockaddr_in *)&addr;
+  ck_assert_int_eq(uv_ip4_name(in, name, sizeof name), 0);
+  ck_assert_str_eq(name, host);
+  ck_assert_int_eq(ntohs(in->sin_port), port);
+}
+
+static void assert_ipv6(const char *text, const char *host, int port) {
+  struct sockaddr_storage addr;
+  ck_assert_msg(parse(text, &addr) == 0, "%s", text);
+  ck_assert_int_eq(addr.ss_family, AF_INET6);
+  char name[64];
+  const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&addr;
+  ck_assert_int_eq(uv_ip6_name(in6, name, sizeof name), 0);
+  ck_assert_str_eq(name, host);
+  ck_assert_int_eq(ntohs(in6->sin6_port), port);
+}
+
+START_TEST(ipv4_addresses_parse) {
+  assert_ipv4("127.0.0.1:9100", "127.0.0.1", 9100);
+  assert_ipv4("0.0.0.0:0", "0.0.0.0", 0);
+  assert_ipv4("10.1.2.3:65535", "10.1.2.3", 65535);
+  assert_ipv4("127.0.0.1:080", "127.0.0.1", 80);
+}
+END_TEST
+
+START_TEST(bracketed_ipv6_addresses_parse) {
+  assert_ipv6("[::1]:80", "::1", 80);
+  assert_ipv6("[::]:9100", "::", 9100);
+  assert_ipv6("[fe80::1:2]:1", "fe80::1:2", 1);
+}
+END_TEST
+
+START_TEST(malformed_addresses_are_refused) {
+  static const char *const bad[] = {
+      "",
+      "9100",
+      ":9100",
+      "127.0.0.1",
+      "127.0.0.1:",
+      "127.0.0.1:65536",
+      "127.0.0.1:-1",
+      "127.0.0.1:80x",
+      "127.0.0.1:http",
+      "127.0.0.1:99999999999999999999999",
+      "localhost:9100",
+      "256.0.0.1:80",
+      "1.2.3:80",
+      "[::1]",
+      "[::1]:",
+      "[]:80",
+      "[::1:80",
+      "[zz::1]:80",
+      "example.com:443",
+      "123456789012345678901234567890123456789012345678901234567890123456"
+      "7890:80",
+      NULL,
+  };
+  for (size_t i = 0; bad[i]; i++) {
+    struct sockaddr_storage addr;
+    ck_assert_msg(parse(bad[i], &addr) == PL_EINVAL, "'%s' was accepted",
+                  bad[i]);
+  }
+}
+END_TEST
+
+/* ---- Rendering ---- */
+
+static const char *const three_records =
+    "pipeline \"p\" {\n"
+    "  source \"script\" { records = [\"{\\\"n\\\":1}\", \"{\\\"n\\\":2}\", "
+    "\"{\\\"n\\\":3}\"] }\n"
+    "  sink \"capture\" { }\n"
+    "}\n";
+
+static char *render(const test_run_t *run) {
+  pl_buf_t out = {0};
+  pl__metrics_render(run->engine, &out);
+  ck_assert_ptr_nonnull(out.data);
+  return out.data;
+}
+
+/* Checks that `line` is a whole line of `text`. */
+static void assert_line(const char *text, const char *line) {
+  size_t len = strlen(line);
+  for (const char *p = text; (p = strstr(p, line)); p++) {
+    if ((p == text || p[-1] == '\n') && p[len] == '\n')
+      return;
+  }
+  ck_abort_msg("no line '%s' in:\n%s", line, text);
+}
+
+/* Checks the structure of a text exposition: every family has one HELP
+ * then one TYPE line, every sample of a typed family follows its TYPE,
+ * and every sample is `name{labels} integer`. */
+static void assert_exposition_is_well_formed(const char *text) {
+  char family[128] = "";
+  json_t *seen = json_object();
+  const char *line = text;
+  while (*line) {
+    const char *end = strchr(line, '\n');
+    ck_assert_msg(end != NULL, "the last line has no newline");
+    size_t len = (size_t)(end - line);
+    char copy[512];
+    ck_assert_uint_lt(len, sizeof copy);
+    memcpy(copy, line, len);
+    copy[len] = '\0';
+    if (strncmp(copy, "# HELP ", 7) == 0) {
+      char name[128];
+      ck_assert_int_eq(sscanf(copy + 7, "%127s", name), 1);
+      ck_assert_msg(!json_object_get(seen, name), "second HELP for %s", name);
+      json_object_set_new(seen, name, json_true());
+      snprintf(family, sizeof family, "%s", name);
+      /* TYPE comes next. */
+      const char *next = end + 1;
+      char type_line[256];
+      snprintf(type_line, sizeof type_line, "# TYPE %s ", name);
+      ck_assert_msg(strncmp(next, type_line, strlen(type_line)) == 0,
+                    "no TYPE after HELP %s", name);
+    } else if (strncmp(copy, "# TYPE ", 7) == 0) {
+      ck_assert_ptr_nonnull(strstr(copy, family));
+      ck_assert(strstr(copy, " counter") || strstr(copy, " gauge"));
+    } else {
+      char *brace = strchr(copy, '{');
+      char *close = strrchr(copy, '}');
+      ck_assert_msg(brace && close && close > brace, "bad sample '%s'", copy);
+      ck_assert_msg(close[1] == ' ', "bad sample '%s'", copy);
+      for (const char *d = close + 2; *d; d++)
+        ck_assert_msg(*d >= '0' && *d <= '9', "bad value in '%s'", copy);
+      *brace = '\0';
+      if (strncmp(copy, "pipelined_plugin_", 17) != 0)
+        ck_assert_msg(strcmp(copy, family) == 0,
+                      "sample %s outside its family %s", copy, family);
+    }
+    line = end + 1;
+  }
+  json_decref(seen);
+}
+
+START_TEST(render_reports_every_stage_counter) {
+  test_run_t *run = test_run(three_records, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  char *text = render(run);
+  assert_line(text, "# HELP pipelined_records_in_total records taken in");
+  assert_line(text, "# TYPE pipelined_records_in_total counter");
+  assert_line(text, "pipelined_records_out_total{pipeline=\"p\",stage="
+                    "\"source\",plugin=\"source-script\"} 3");
+  assert_line(text, "pipelined_records_in_total{pipeline=\"p\",stage="
+                    "\"source\",plugin=\"source-script\"} 0");
+  assert_line(text, "pipelined_records_in_total{pipeline=\"p\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 3");
+  assert_line(text, "pipelined_records_out_total{pipeline=\"p\",stage="
+                    "\"sink\",plugin=\"sink-capture\"} 3");
+  assert_line(text, "pipelined_rejected_total{pipeline=\"p\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 0");
+  assert_line(text, "pipelined_failed_total{pipeline=\"p\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 0");
+  assert_line(text, "pipelined_retried_total{pipeline=\"p\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 0");
+  /* Each record is 7 bytes of JSON text. */
+  assert_line(text, "pipelined_bytes_total{pipeline=\"p\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 21");
+  assert_line(text, "# TYPE pipelined_queue_depth gauge");
+  assert_line(text, "pipelined_queue_depth{pipeline=\"p\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 0");
+  assert_line(text, "# TYPE pipelined_in_flight gauge");
+  assert_line(text, "pipelined_in_flight{pipeline=\"p\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 0");
+  assert_line(text, "# TYPE pipelined_groups_committed_total counter");
+  assert_line(text, "pipelined_groups_committed_total{pipeline=\"p\"} 3");
+  assert_line(text, "pipelined_groups_failed_total{pipeline=\"p\"} 0");
+  assert_exposition_is_well_formed(text);
+  /* The batch count agrees with the sink's own view. */
+  test_sink_t *sink = test_ctx(run, "p", PL_ROLE_SINK);
+  char batches[160];
+  snprintf(batches, sizeof batches,
+           "pipelined_batches_total{pipeline=\"p\",stage=\"sink\",plugin="
+           "\"sink-capture\"} %zu",
+           sink->batches_seen);
+  assert_line(text, batches);
+  free(text);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(render_appends_to_the_buffer) {
+  test_run_t *run = test_run(three_records, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  pl_buf_t out = {0};
+  pl_buf_append_str(&out, "before\n");
+  pl__metrics_render(run->engine, &out);
+  ck_assert_int_eq(strncmp(out.data, "before\n# HELP ", 14), 0);
+  pl_buf_free(&out);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(render_labels_the_dead_letter_and_counts_rejections) {
+  const char *config =
+      "pipeline \"dl\" {\n"
+      "  source \"script\" { records = [\"{\\\"bad\\\":1}\", \"{\\\"n\\\":2}\"]"
+      "\n group_size = 2 }\n"
+      "  sink \"capture\" { reject_field = \"bad\" }\n"
+      "  dead_letter \"capture\" { }\n"
+      "}\n";
+  test_run_t *run = test_run(config, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  char *text = render(run);
+  assert_line(text, "pipelined_rejected_total{pipeline=\"dl\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 1");
+  assert_line(text, "pipelined_records_out_total{pipeline=\"dl\",stage="
+                    "\"sink\",plugin=\"sink-capture\"} 1");
+  assert_line(text, "pipelined_records_in_total{pipeline=\"dl\",stage="
+                    "\"dead_letter\",plugin=\"sink-capture\"} 1");
+  assert_line(text, "pipelined_records_out_total{pipeline=\"dl\",stage="
+                    "\"dead_letter\",plugin=\"sink-capture\"} 1");
+  assert_line(text, "pipelined_groups_committed_total{pipeline=\"dl\"} 1");
+  assert_line(text, "pipelined_groups_failed_total{pipeline=\"dl\"} 0");
+  assert_exposition_is_well_formed(text);
+  free(text);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(render_counts_failures_and_retries) {
+  const char *config =
+      "pipeline \"f\" {\n"
+      "  source \"script\" { records = [\"{\\\"n\\\":1}\", \"{\\\"n\\\":2}\"] "
+      "}\n"
+      "  sink \"capture\" { fail_always = true\n retry_limit = 1\n"
+      " retry_backoff = 1ms\n retry_backoff_max = 1ms\n batch_size = 1 }\n"
+      "}\n";
+  test_run_t *run = test_run(config, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 1);
+  char *text = render(run);
+  assert_line(text, "pipelined_failed_total{pipeline=\"f\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 2");
+  assert_line(text, "pipelined_retried_total{pipeline=\"f\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 2");
+  assert_line(text, "pipelined_records_out_total{pipeline=\"f\",stage="
+                    "\"sink\",plugin=\"sink-capture\"} 0");
+  assert_line(text, "pipelined_groups_committed_total{pipeline=\"f\"} 0");
+  assert_line(text, "pipelined_groups_failed_total{pipeline=\"f\"} 2");
+  free(text);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(render_lists_every_pipeline) {
+  const char *config =
+      "pipeline \"a\" { source \"script\" { records = [\"1\", \"2\"] }\n"
+      "  sink \"capture\" { } }\n"
+      "pipeline \"b\" { source \"script\" { records = [\"3\"] }\n"
+      "  sink \"capture\" { } }\n";
+  test_run_t *run = test_run(config, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  char *text = render(run);
+  assert_line(text, "pipelined_records_out_total{pipeline=\"a\",stage="
+                    "\"sink\",plugin=\"sink-capture\"} 2");
+  assert_line(text, "pipelined_records_out_total{pipeline=\"b\",stage="
+                    "\"sink\",plugin=\"sink-capture\"} 1");
+  assert_line(text, "pipelined_groups_committed_total{pipeline=\"a\"} 2");
+  assert_line(text, "pipelined_groups_committed_total{pipeline=\"b\"} 1");
+  assert_exposition_is_well_formed(text);
+  /* Pipelines appear in config order within each family. */
+  const char *a = strstr(text, "pipelined_groups_committed_total{pipeline=\"a\"}");
+  const char *b = strstr(text, "pipelined_groups_committed_total{pipeline=\"b\"}");
+  ck_assert_ptr_nonnull(a);
+  ck_assert_ptr_nonnull(b);
+  ck_assert(a < b);
+  free(text);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(render_exports_plugin_counters) {
+  test_run_t *run = test_run(three_records, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
+  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
+  pl_instance_count(source, "files", 2);
+  pl_instance_count(source, "files", 3);
+  pl_instance_count(source, "bytes_read", 0);
+  pl_instance_count(sink, "requests", 7);
+  char *text = render(run);
+  assert_line(text, "pipelined_plugin_files_total{pipeline=\"p\",stage="
+                    "\"source\",plugin=\"source-script\"} 5");
+  assert_line(text, "pipelined_plugin_bytes_read_total{pipeline=\"p\",stage="
+                    "\"source\",plugin=\"source-script\"} 0");
+  assert_line(text, "pipelined_plugin_requests_total{pipeline=\"p\",stage="
+                    "\"sink\",plugin=\"sink-capture\"} 7");
+  assert_exposition_is_well_formed(text);
+  free(text);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(render_without_pipelines_has_only_headers) {
+  pl_engine_t engine = {0};
+  pl_buf_t out = {0};
+  pl__metrics_render(&engine, &out);
+  assert_exposition_is_well_formed(out.data);
+  for (const char *p = out.data; *p; p = strchr(p, '\n') + 1)
+    ck_assert_int_eq(*p, '#');
+  assert_line(out.data, "# TYPE pipelined_groups_failed_total counter");
+  pl_buf_free(&out);
+}
+END_TEST
+
+/* ---- HTTP ---- */
+
+typedef struct client client_t;
+
+typedef struct http_test {
+  test_run_t *run;
+  int pending;      /* clients not yet closed */
+  bool shut_down;   /* pl__engine_shutdown was called */
+  int port;
+} http_test_t;
+
+struct client {
+  http_test_t *test;
+  uv_tcp_t tcp;
+  uv_connect_t connect;
+  uv_timer_t timer; /* sends `later` after a pause */
+  bool timer_open;
+  const char *request;
+  size_t request_len;
+  const char *later;
+  pl_buf_t response;
+  int read_status; /* UV_EOF, or the error that ended the read */
+  bool connected;
+  bool closed;
+};
+
+static void client_closed(uv_handle_t *handle) {
+  client_t *c = handle->data;
+  c->closed = true;
+  if (--c->test->pending == 0 && !c->test->shut_down) {
+    c->test->shut_down = true;
+    pl__engine_shutdown(c->test->run->engine);
+  }
+}
+
+static void client_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  client_t *c = handle->data;
+  ck_assert_int_eq(pl_buf_reserve(&c->response, 4096), 0);
+  *buf = uv_buf_init(c->response.data + c->response.len,
+                     (unsigned)(c->response.cap - c->response.len - 1));
+}
+
+static void client_read(uv_stream_t *stream, ssize_t nread,
+                        const uv_buf_t *buf) {
+  client_t *c = stream->data;
+  if (nread > 0) {
+    c->response.len += (size_t)nread;
+    c->response.data[c->response.len] = '\0';
+    return;
+  }
+  if (nread == 0)
+    return;
+  c->read_status = (int)nread;
+  if (c->timer_open)
+    uv_close((uv_handle_t *)&c->timer, NULL);
+  c->timer_open = false;
+  uv_close((uv_handle_t *)&c->tcp, client_closed);
+}
+
+static void client_send(client_t *c, const char *data, size_t len) {
+  uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
+  ck_assert_int_eq(uv_try_write((uv_stream_t *)&c->tcp, &buf, 1), (int)len);
+}
+
+static void client_later(uv_timer_t *timer) {
+  client_t *c = timer->data;
+  client_send(c, c->later, strlen(c->later));
+}
+
+static void client_connected(uv_connect_t *req, int status) {
+  client_t *c = req->data;
+  ck_assert_msg(status == 0, "connect: %s", uv_strerror(status));
+  c->connected = true;
+  ck_assert_int_eq(
+      uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read), 0);
+  if (c->request_len)
+    client_send(c, c->request, c->request_len);
+  if (c->later) {
+    ck_assert_int_eq(uv_timer_init(c->tcp.loop, &c->timer), 0);
+    c->timer.data = c;
+    c->timer_open = true;
+    ck_assert_int_eq(uv_timer_start(&c->timer, client_later, 30, 0), 0);
+  }
+}
+
+static const char *const http_config =
+    "metrics_listen = \"127.0.0.1:0\"\n"
+    "pipeline \"p\" {\n"
+    "  source \"script\" { records = [\"{\\\"n\\\":1}\", \"{\\\"n\\\":2}\"] }\n"
+    "  sink \"capture\" { }\n"
+    "}\n";
+
+/* Starts an engine (not --once, so that it serves until shut down) with
+ * the metrics listener on a free port. */
+static void http_start(http_test_t *t, const char *config) {
+  *t = (http_test_t){0};
+  t->run = test_run_start(config, NULL, false);
+  ck_assert_msg(t->run->create_rc == 0, "%s", t->run->errors.data);
+  ck_assert_ptr_nonnull(t->run->engine->metrics);
+  t->port = pl__metrics_server_port(t->run->engine->metrics);
+  ck_assert_int_gt(t->port, 0);
+}
+
+static void client_start(http_test_t *t, client_t *c, const char *request) {
+  *c = (client_t){.test = t, .request = request,
+                  .request_len = request ? strlen(request) : 0};
+  uv_loop_t *loop = &t->run->loop;
+  ck_assert_int_eq(uv_tcp_init(loop, &c->tcp), 0);
+  c->tcp.data = c;
+  c->connect.data = c;
+  struct sockaddr_in addr;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", t->port, &addr), 0);
+  ck_assert_int_eq(uv_tcp_connect(&c->connect, &c->tcp,
+                                  (const struct sockaddr *)&addr,
+                                  client_connected),
+                   0);
+  t->pending++;
+}
+
+/* Runs the loop until every client is closed and the engine has shut
+ * down, then frees everything. */
+static void http_finish(http_test_t *t) {
+  test_run_loop(t->run);
+  ck_assert_int_eq(t->pending, 0);
+  ck_assert(t->shut_down);
+}
+
+/* Frees the clients' buffers and the run; the loop must close cleanly. */
+static void http_free(http_test_t *t, client_t *const *clients, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    pl_buf_free(&clients[i]->response);
+  ck_assert_int_eq(test_run_free(t->run), 0);
+}
+
+/* Splits a response into status line, the Content-Type and the body, and
+ * checks the framing (Content-Length, Connection: close). */
+static const char *assert_response(const client_t *c, const char *status,
+                                   const char *type) {
+  ck_assert_msg(c->response.len > 0, "no response");
+  const char *text = c->response.data;
+  char status_line[64];
+  snprintf(status_line, sizeof status_line, "HTTP/1.1 %s\r\n", status);
+  ck_assert_msg(strncmp(text, status_line, strlen(status_line)) == 0, "%s",
+                text);
+  char type_line[96];
+  snprintf(type_line, sizeof type_line, "\r\nContent-Type: %s\r\n", type);
+  ck_assert_msg(strstr(text, type_line) != NULL, "%s", text);
+  ck_assert_ptr_nonnull(strstr(text, "\r\nConnection: close\r\n"));
+  const char *body = strstr(text, "\r\n\r\n");
+  ck_assert_ptr_nonnull(body);
+  body += 4;
+  const char *length = strstr(text, "\r\nContent-Length: ");
+  ck_assert_ptr_nonnull(length);
+  ck_assert_uint_eq(strtoul(length + 18, NULL, 10),
+                    c->response.len - (size_t)(body - text));
+  ck_assert_int_eq(c->read_status, UV_EOF);
+  return body;
+}
+
+START_TEST(get_metrics_serves_the_exposition) {
+  http_test_t t;
+  http_start(&t, http_config);
+  client_t c[2];
+  client_start(&t, &c[0], "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  client_start(&t, &c[1], "GET /metrics?name[]=x HTTP/1.0\r\n\r\n");
+  http_finish(&t);
+  for (int i = 0; i < 2; i++) {
+    const char *body =
+        assert_response(&c[i], "200 OK", "text/plain; version=0.0.4");
+    ck_assert_int_eq(strncmp(body, "# HELP pipelined_records_in_total ", 34),
+                     0);
+    assert_line(body, "# TYPE pipelined_groups_committed_total counter");
+    ck_assert_ptr_nonnull(
+        strstr(body, "pipelined_records_out_total{pipeline=\"p\",stage="
+                     "\"source\",plugin=\"source-script\"} "));
+    assert_exposition_is_well_formed(body);
+  }
+  http_free(&t, (client_t *const[]){&c[0], &c[1]}, 2);
+}
+END_TEST
+
+START_TEST(get_healthz_says_ok) {
+  http_test_t t;
+  http_start(&t, http_config);
+  client_t c[2];
+  client_start(&t, &c[0], "GET /healthz HTTP/1.1\r\n\r\n");
+  /* Bare newlines end a request too. */
+  client_start(&t, &c[1], "GET /healthz HTTP/1.0\n\n");
+  http_finish(&t);
+  for (int i = 0; i < 2; i++)
+    ck_assert_str_eq(assert_response(&c[i], "200 OK", "text/plain"), "ok\n");
+  http_free(&t, (client_t *const[]){&c[0], &c[1]}, 2);
+}
+END_TEST
+
+START_TEST(healthz_fails_while_shutting_down) {
+  http_test_t t;
+  http_start(&t, http_config);
+  client_t c;
+  client_start(&t, &c, "GET /healthz HTTP/1.1\r\n\r\n");
+  /* The answer while stopping; the flag is cleared before the real
+   * shutdown, which would otherwise be skipped. */
+  t.shut_down = true;
+  t.run->engine->stopping = true;
+  while (!c.closed)
+    uv_run(&t.run->loop, UV_RUN_ONCE);
+  t.run->engine->stopping = false;
+  pl__engine_shutdown(t.run->engine);
+  http_finish(&t);
+  ck_assert_str_eq(
+      assert_response(&c, "503 Service Unavailable", "text/plain"),
+      "shutting down\n");
+  http_free(&t, (client_t *const[]){&c}, 1);
+}
+END_TEST
+
+START_TEST(unknown_paths_are_not_found) {
+  http_test_t t;
+  http_start(&t, http_config);
+  static const char *const requests[] = {
+      "GET /nope HTTP/1.1\r\n\r\n",      "GET / HTTP/1.1\r\n\r\n",
+      "GET /metricsx HTTP/1.1\r\n\r\n",  "GET /healthz/ HTTP/1.1\r\n\r\n",
+      "GET /METRICS HTTP/1.1\r\n\r\n",
+  };
+  client_t c[5];
+  for (int i = 0; i < 5; i++)
+    client_start(&t, &c[i], requests[i]);
+  http_finish(&t);
+  for (int i = 0; i < 5; i++)
+    ck_assert_str_eq(assert_response(&c[i], "404 Not Found", "text/plain"),
+                     "not found: try /metrics or /healthz\n");
+  http_free(&t, (client_t *const[]){&c[0], &c[1], &c[2], &c[3], &c[4]}, 5);
+}
+END_TEST
+
+START_TEST(other_methods_are_not_allowed) {
+  http_test_t t;
+  http_start(&t, http_config);
+  static const char *const requests[] = {
+      "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+      "HEAD /healthz HTTP/1.1\r\n\r\n",
+      "DELETE / HTTP/1.1\r\n\r\n",
+      "get /metrics HTTP/1.1\r\n\r\n",
+  };
+  client_t c[4];
+  for (int i = 0; i < 4; i++)
+    client_start(&t, &c[i], requests[i]);
+  http_finish(&t);
+  for (int i = 0; i < 4; i++)
+    ck_assert_str_eq(
+        assert_response(&c[i], "405 Method Not Allowed", "text/plain"),
+        "only GET is served\n");
+  http_free(&t, (client_t *const[]){&c[0], &c[1], &c[2], &c[3]}, 4);
+}
+END_TEST
+
+START_TEST(a_request_in_two_pieces_is_answered) {
+  http_test_t t;
+  http_start(&t, http_config);
+  client_t c;
+  client_start(&t, &c, "GET /hea");
+  c.later = "lthz HTTP/1.1\r\n\r\n";
+  http_finish(&t);
+  ck_assert_str_eq(assert_response(&c, "200 OK", "text/plain"), "ok\n");
+  http_free(&t, (client_t *const[]){&c}, 1);
+}
+END_TEST
+
+START_TEST(an_oversized_request_is_dropped_without_an_answer) {
+  http_test_t t;
+  http_start(&t, http_config);
+  char *big = malloc(9001);
+  ck_assert_ptr_nonnull(big);
+  memcpy(big, "GET /", 5);
+  memset(big + 5, 'a', 8995);
+  big[9000] = '\0';
+  client_t c;
+  client_start(&t, &c, big);
+  http_finish(&t);
+  ck_assert_uint_eq(c.response.len, 0);
+  ck_assert(c.read_status == UV_EOF || c.read_status == UV_ECONNRESET);
+  free(big);
+  http_free(&t, (client_t *const[]){&c}, 1);
+}
+END_TEST
+
+START_TEST(a_client_that_hangs_up_early_is_forgotten) {
+  http_test_t t;
+  http_start(&t, http_config);
+  client_t quiet, after;
+  /* Connects, sends half a request and closes its side; then a normal
+   * client is still served. */
+  client_start(&t, &quiet, "GET /metr");
+  while (!quiet.connected)
+    uv_run(&t.run->loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&quiet.tcp, client_closed);
+  client_start(&t, &after, "GET /healthz HTTP/1.1\r\n\r\n");
+  http_finish(&t);
+  ck_assert_str_eq(assert_response(&after, "200 OK", "text/plain"), "ok\n");
+  http_free(&t, (client_t *const[]){&quiet, &after}, 2);
+}
+END_TEST
+
+START_TEST(open_connections_are_closed_at_shutdown) {
+  http_test_t t;
+  http_start(&t, http_config);
+  client_t idle, served;
+  client_start(&t, &idle, NULL); /* connects and never asks */
+  client_start(&t, &served, "GET /healthz HTTP/1.1\r\n\r\n");
+  /* The engine shuts down once `served` is closed and `idle` is the last
+   * one pending: shut down as soon as `served` is answered instead. */
+  while (!served.closed)
+    uv_run(&t.run->loop, UV_RUN_ONCE);
+  ck_assert(!idle.closed);
+  t.shut_down = true;
+  pl__engine_shutdown(t.run->engine);
+  http_finish(&t);
+  ck_assert(idle.closed);
+  ck_assert_uint_eq(idle.response.len, 0);
+  ck_assert_int_eq(idle.read_status, UV_EOF);
+  ck_assert_str_eq(assert_response(&served, "200 OK", "text/plain"), "ok\n");
+  http_free(&t, (client_t *const[]){&idle, &served}, 2);
+}
+END_TEST
+
+static void probe_connected(uv_connect_t *req, int status) {
+  *(int *)req->data = status;
+}
+
+START_TEST(the_listener_is_closed_at_shutdown) {
+  http_test_t t;
+  http_start(&t, http_config);
+  client_t c;
+  client_start(&t, &c, "GET /healthz HTTP/1.1\r\n\r\n");
+  http_finish(&t);
+  ck_assert_ptr_null(t.run->engine->metrics);
+  /* Nobody listens on the port any more. */
+  uv_tcp_t probe;
+  uv_connect_t req;
+  ck_assert_int_eq(uv_tcp_init(&t.run->loop, &probe), 0);
+  struct sockaddr_in addr;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", t.port, &addr), 0);
+  int status = 1;
+  req.data = &status;
+  ck_assert_int_eq(uv_tcp_connect(&req, &probe, (const struct sockaddr *)&addr,
+                                  probe_connected),
+                   0);
+  ck_assert_int_eq(uv_run(&t.run->loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(status, UV_ECONNREFUSED);
+  uv_close((uv_handle_t *)&probe, NULL);
+  ck_assert_int_eq(uv_run(&t.run->loop, UV_RUN_DEFAULT), 0);
+  http_free(&t, (client_t *const[]){&c}, 1);
+}
+END_TEST
+
+/* ---- Listener errors ---- */
+
+typedef struct bare_engine {
+  uv_loop_t loop;
+  pl_engine_t engine;
+  char *log_text;
+  size_t log_len;
+} bare_engine_t;
+
+static void bare_init(bare_engine_t *b) {
+  *b = (bare_engine_t){0};
+  ck_assert_int_eq(uv_loop_init(&b->loop), 0);
+  b->engine.loop = &b->loop;
+  FILE *log = open_memstream(&b->log_text, &b->log_len);
+  ck_assert_ptr_nonnull(log);
+  b->engine.log = (pl_logger_t){log, PL_LOG_INFO, PL_LOG_TEXT};
+}
+
+static void bare_close(bare_engine_t *b) {
+  ck_assert_int_eq(uv_run(&b->loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(&b->loop), 0);
+  fclose(b->engine.log.stream);
+  free(b->log_text);
+}
+
+START_TEST(a_bad_listen_address_creates_nothing) {
+  bare_engine_t b;
+  bare_init(&b);
+  pl_metrics_server_t *server = (pl_metrics_server_t *)&server;
+  pl_metrics_server_t *const sentinel = server;
+  ck_assert_int_eq(pl__metrics_server_create(&b.engine, "nope", &server),
+                   PL_EINVAL);
+  ck_assert_ptr_eq(server, sentinel);
+  bare_close(&b);
+}
+END_TEST
+
+START_TEST(a_port_in_use_is_an_io_error_and_logged) {
+  bare_engine_t b;
+  bare_init(&b);
+  /* Something already listens on the port. */
+  uv_tcp_t taken;
+  ck_assert_int_eq(uv_tcp_init(&b.loop, &taken), 0);
+  struct sockaddr_in addr;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &addr), 0);
+  ck_assert_int_eq(uv_tcp_bind(&taken, (const struct sockaddr *)&addr, 0), 0);
+  ck_assert_int_eq(uv_listen((uv_stream_t *)&taken, 1, NULL), 0);
+  struct sockaddr_in bound;
+  int len = sizeof bound;
+  ck_assert_int_eq(
+      uv_tcp_getsockname(&taken, (struct sockaddr *)&bound, &len), 0);
+  char listen[64];
+  snprintf(listen, sizeof listen, "127.0.0.1:%d", ntohs(bound.sin_port));
+  pl_metrics_server_t *server = NULL;
+  ck_assert_int_eq(pl__metrics_server_create(&b.engine, listen, &server),
+                   PL_EIO);
+  ck_assert_ptr_null(server);
+  fflush(b.engine.log.stream);
+  char expected[128];
+  snprintf(expected, sizeof expected, "metrics_listen %s: address already in "
+                                      "use",
+           listen);
+  ck_assert_msg(strstr(b.log_text, expected) != NULL, "%s", b.log_text);
+  uv_close((uv_handle_t *)&taken, NULL);
+  bare_close(&b); /* runs the close callback that frees the server */
+}
+END_TEST
+
+START_TEST(a_server_without_pipelines_serves_and_closes) {
+  bare_engine_t b;
+  bare_init(&b);
+  pl_metrics_server_t *server = NULL;
+  ck_assert_int_eq(
+      pl__metrics_server_create(&b.engine, "127.0.0.1:0", &server), 0);
+  int port = pl__metrics_server_port(server);
+  ck_assert_int_gt(port, 0);
+  fflush(b.engine.log.stream);
+  ck_assert_ptr_nonnull(
+      strstr(b.log_text, "metrics on http://127.0.0.1:0/metrics"));
+  /* A client on the loop; the test closes the server itself. */
+  http_test_t t = {.port = port, .shut_down = true};
+  test_run_t fake = {0};
+  t.run = &fake;
+  client_t c = {.test = &t, .request = "GET /metrics HTTP/1.1\r\n\r\n"};
+  c.request_len = strlen(c.request);
+  ck_assert_int_eq(uv_tcp_init(&b.loop, &c.tcp), 0);
+  c.tcp.data = &c;
+  c.connect.data = &c;
+  struct sockaddr_in addr;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", port, &addr), 0);
+  ck_assert_int_eq(uv_tcp_connect(&c.connect, &c.tcp,
+                                  (const struct sockaddr *)&addr,
+                                  client_connected),
+                   0);
+  t.pending = 1;
+  while (!c.closed)
+    uv_run(&b.loop, UV_RUN_ONCE);
+  const char *body = assert_response(&c, "200 OK", "text/plain; version=0.0.4");
+  assert_exposition_is_well_formed(body);
+  pl_buf_free(&c.response);
+  pl__metrics_server_close(server);
+  bare_close(&b);
+}
+END_TEST
+
+START_TEST(a_bad_metrics_listen_is_a_config_error) {
+  test_run_t *run = test_run("metrics_listen = \"localhost:9100\"\n"
+                             "pipeline \"p\" {\n"
+                             "  source \"script\" { records = [\"1\"] }\n"
+                             "  sink \"capture\" { }\n"
+                             "}\n",
+                             NULL, true);
+  ck_assert_int_eq(run->create_rc, PL_EINVAL);
+  ck_assert_ptr_nonnull(
+      strstr(run->errors.data, "metrics_listen: 'localhost:9100' is not "
+                               "host:port (e.g. 127.0.0.1:9100)\n"));
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+/* ---- Regressions: core bugs found by these tests, now fixed ---- */
+
+/* core/metrics.c labels(): label values are printed raw. A pipeline named
+ * a"b (pipeline "a\"b" { ... } in the config) breaks the exposition; the
+ * text format wants \" \\ and \n escaped. */
+START_TEST(bug_label_values_are_escaped) {
+  test_run_t *run = test_run("pipeline \"a\\\"b\" {\n"
+                             "  source \"script\" { records = [\"1\"] }\n"
+                             "  sink \"capture\" { }\n"
+                             "}\n",
+                             NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  char *text = render(run);
+  assert_line(text, "pipelined_groups_committed_total{pipeline=\"a\\\"b\"} 1");
+  free(text);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+/* core/metrics.c pl__metrics_parse_listen(): the port goes through
+ * strtol(), which skips leading spaces and takes a sign. */
+START_TEST(bug_ports_with_spaces_or_signs_are_refused) {
+  struct sockaddr_storage addr;
+  ck_assert_int_eq(parse("127.0.0.1: 80", &addr), PL_EINVAL);
+  ck_assert_int_eq(parse("127.0.0.1:+80", &addr), PL_EINVAL);
+  ck_assert_int_eq(parse("127.0.0.1:\t80", &addr), PL_EINVAL);
+}
+END_TEST
+
+/* core/engine.c pl__engine_create(): a bad metrics_listen is reported at
+ * the start of the file (root->loc, 1:1), not where the setting is. */
+START_TEST(bug_a_bad_metrics_listen_points_at_the_setting) {
+  test_run_t *run = test_run("# metrics\n\nmetrics_listen = \"nope\"\n"
+                             "pipeline \"p\" {\n"
+                             "  source \"script\" { records = [\"1\"] }\n"
+                             "  sink \"capture\" { }\n"
+                             "}\n",
+                             NULL, true);
+  ck_assert_int_eq(run->create_rc, PL_EINVAL);
+  ck_assert_msg(strncmp(run->errors.data, "test.conf:3:", 12) == 0, "%s",
+                run->errors.data);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+
+static Suite *metrics_suite(void) {
+  Suite *s = suite_create("metrics");
+  TCase *listen = tcase_create("listen address");
+  tcase_add_test(listen, ipv4_addresses_parse);
+  tcase_add_test(listen, bracketed_ipv6_addresses_parse);
+  tcase_add_test(listen, malformed_addresses_are_refused);
+  suite_add_tcase(s, listen);
+
+  TCase *render_case = tcase_create("render");
+  tcase_add_test(render_case, render_reports_every_stage_counter);
+  tcase_add_test(render_case, render_appends_to_the_buffer);
+  tcase_add_test(render_case,
+                 render_labels_the_dead_letter_and_counts_rejections);
+  tcase_add_test(render_case, render_counts_failures_and_retries);
+  tcase_add_test(render_case, render_lists_every_pipeline);
+  tcase_add_test(render_case, render_exports_plugin_counters);
+  tcase_add_test(render_case, render_without_pipelines_has_only_headers);
+  suite_add_tcase(s, render_case);
+
+  TCase *http = tcase_create("http");
+  tcase_add_test(http, get_metrics_serves_the_exposition);
+  tcase_add_test(http, get_healthz_says_ok);
+  tcase_add_test(http, healthz_fails_while_shutting_down);
+  tcase_add_test(http, unknown_paths_are_not_found);
+  tcase_add_test(http, other_methods_are_not_allowed);
+  tcase_add_test(http, a_request_in_two_pieces_is_answered);
+  tcase_add_test(http, an_oversized_request_is_dropped_without_an_answer);
+  tcase_add_test(http, a_client_that_hangs_up_early_is_forgotten);
+  tcase_add_test(http, open_connections_are_closed_at_shutdown);
+  tcase_add_test(http, the_listener_is_closed_at_shutdown);
+  suite_add_tcase(s, http);
+
+  TCase *errors = tcase_create("listener errors");
+  tcase_add_test(errors, a_bad_listen_address_creates_nothing);
+  tcase_add_test(errors, a_port_in_use_is_an_io_error_and_logged);
+  tcase_add_test(errors, a_server_without_pipelines_serves_and_closes);
+  tcase_add_test(errors, a_bad_metrics_listen_is_a_config_error);
+  suite_add_tcase(s, errors);
+
+  TCase *bugs = tcase_create("known bugs");
+  tcase_add_test(bugs, bug_label_values_are_escaped);
+  tcase_add_test(bugs, bug_ports_with_spaces_or_signs_are_refused);
+  tcase_add_test(bugs, bug_a_bad_metrics_listen_points_at_the_setting);
+  suite_add_tcase(s, bugs);
+  return s;
+}
+
+int main(void) {
+  SRunner *runner = srunner_create(metrics_suite());
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,1150 @@
+/* source-file, run in-process through the engine (source "file", a test
+ * transform that turns each byte record into a JSON value, and the capture
+ * sink), and its parts on their own: the state file, the scan and the
+ * move/delete actions. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../plugins/source-file/file_done.h"
+#include "../../plugins/source-file/file_reader.h"
+#include "../../plugins/source-file/file_scan.h"
+#include "../../plugins/source-file/file_state.h"
+#include "test_stages.h"
+
+extern const pl_plugin_t pipelined_plugin;
+
+/* ---- transform-bytes2json ---- */
+
+/* Turns each byte record into {"bytes": "<chunk>", "last": bool, "origin":
+ * "..."} ("bytes" is null for a record without bytes). */
+typedef struct bytes2json {
+  size_t max_depth; /* deepest input queue seen, the record included */
+  size_t seen;
+} bytes2json_t;
+
+static int b2j_init(pl_instance_t *inst, const void *options, void **ctx) {
+  *ctx = calloc(1, sizeof(bytes2json_t));
+  return *ctx ? 0 : PL_ENOMEM;
+}
+
+static void b2j_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
+  bytes2json_t *b = ctx;
+  b->seen++;
+  if (inst->queue.count + 1 > b->max_depth)
+    b->max_depth = inst->queue.count + 1;
+  size_t len = 0;
+  const char *bytes = pl_record_bytes(record, &len);
+  const char *origin = pl_record_origin(record);
+  json_t *value = json_object();
+  json_object_set_new(value, "bytes",
+                      bytes ? json_stringn(bytes, len) : json_null());
+  json_object_set_new(value, "last", json_boolean(pl_record_is_last(record)));
+  json_object_set_new(value, "origin",
+                      origin ? json_string(origin) : json_null());
+  pl_record_t *out = pl_record_derive(record);
+  pl_record_set_value_new(out, value);
+  pl_record_set_size(out, len + 1);
+  pl_emit(inst, out);
+  pl_record_done(record);
+}
+
+static void b2j_destroy(void *ctx) {
+  free(ctx);
+}
+
+static const pl_plugin_t test_bytes2json = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "bytes2json",
+    .kind = PL_KIND_TRANSFORM,
+    .description = "Test transform: byte records to JSON objects.",
+    .init = b2j_init,
+    .process = b2j_process,
+    .destroy = b2j_destroy,
+};
+
+static const pl_plugin_t *const plugins[] = {&pipelined_plugin,
+                                             &test_bytes2json, NULL};
+
+/* ---- Files ---- */
+
+static char *make_tmpdir(void) {
+  char *dir = strdup("/tmp/check-source-file-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  return dir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw) {
+  return remove(path);
+}
+
+static void remove_tree(char *dir) {
+  nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  free(dir);
+}
+
+/* dir/name, a new string. */
+static char *join(const char *dir, const char *name) {
+  pl_buf_t buf = {0};
+  pl_buf_printf(&buf, "%s/%s", dir, name);
+  return buf.data;
+}
+
+static void write_file(const char *dir, const char *name, const char *text) {
+  char *path = join(dir, name);
+  FILE *f = fopen(path, "wb");
+  ck_assert_msg(f != NULL, "cannot create %s", path);
+  ck_assert_uint_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+  ck_assert_int_eq(fclose(f), 0);
+  free(path);
+}
+
+/* The whole content of dir/name (a new string), or NULL when missing. */
+static char *read_file(const char *dir, const char *name) {
+  char *path = join(dir, name);
+  FILE *f = fopen(path, "rb");
+  free(path);
+  if (!f)
+    return NULL;
+  pl_buf_t buf = {0};
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    pl_buf_append(&buf, chunk, n);
+  fclose(f);
+  pl_buf_append_str(&buf, "");
+  return buf.data;
+}
+
+static bool exists(const char *dir, const char *name) {
+  char *path = join(dir, name);
+  bool found = access(path, F_OK) == 0;
+  free(path);
+  return found;
+}
+
+/* Sets the mtime of dir/name to `seconds` since the epoch. */
+static void set_mtime(const char *dir, const char *name, time_t seconds) {
+  char *path = join(dir, name);
+  struct timespec times[2] = {{seconds, 0}, {seconds, 0}};
+  ck_assert_int_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+  free(path);
+}
+
+/* ---- Runs ---- */
+
+/* A pipeline "p": source "file" with `source` settings, bytes2json with
+ * `transform` settings, capture with `sink` settings. */
+static test_run_t *run_with(const char *source, const char *transform,
+                            const char *sink, bool once) {
+  pl_buf_t text = {0};
+  pl_buf_printf(&text,
+                "pipeline \"p\" {\n"
+                "  source \"file\" { %s }\n"
+                "  transform \"bytes2json\" { %s }\n"
+                "  sink \"capture\" { %s }\n"
+                "}\n",
+                source, transform ? transform : "", sink ? sink : "");
+  test_run_t *run = once ? test_run(text.data, plugins, true)
+                         : test_run_start(text.data, plugins, false);
+  pl_buf_free(&text);
+  return run;
+}
+
+static json_t *captured(test_run_t *run) {
+  test_sink_t *sink = test_ctx(run, "p", PL_ROLE_SINK);
+  return sink->records;
+}
+
+/* The files the records make up, in order: an array of [origin, text].
+ * Checks that a file's records are contiguous and that exactly its final
+ * record has last = true. */
+static json_t *files_of(test_run_t *run) {
+  json_t *files = json_array();
+  json_t *records = captured(run);
+  pl_buf_t text = {0};
+  const char *current = NULL;
+  bool open = false;
+  for (size_t i = 0; i < json_array_size(records); i++) {
+    json_t *rec = json_array_get(records, i);
+    const char *origin = json_string_value(json_object_get(rec, "origin"));
+    const char *bytes = json_string_value(json_object_get(rec, "bytes"));
+    ck_assert_ptr_nonnull(origin);
+    ck_assert_ptr_nonnull(bytes);
+    if (open)
+      ck_assert_str_eq(origin, current);
+    current = origin;
+    open = true;
+    pl_buf_append_str(&text, bytes);
+    if (json_is_true(json_object_get(rec, "last"))) {
+      json_array_append_new(
+          files,
+          json_pack("[s, s#]", origin, text.data ? text.data : "", text.len));
+      pl_buf_reset(&text);
+      open = false;
+    }
+  }
+  ck_assert_msg(!open, "the records of %s end without last = true", current);
+  pl_buf_free(&text);
+  return files;
+}
+
+/* Asserts that file i of `files` is dir/name with `text`. */
+static void assert_file(json_t *files, size_t i, const char *dir,
+                        const char *name, const char *text) {
+  json_t *file = json_array_get(files, i);
+  ck_assert_ptr_nonnull(file);
+  char *path = join(dir, name);
+  pl_buf_t origin = {0};
+  pl_buf_printf(&origin, "file:%s", path);
+  ck_assert_str_eq(json_string_value(json_array_get(file, 0)), origin.data);
+  ck_assert_str_eq(json_string_value(json_array_get(file, 1)), text);
+  pl_buf_free(&origin);
+  free(path);
+}
+
+static uint64_t groups_committed(test_run_t *run) {
+  return run->engine->pipelines[0]->groups_committed;
+}
+static uint64_t groups_failed(test_run_t *run) {
+  return run->engine->pipelines[0]->groups_failed;
+}
+
+static const char *const fox =
+    "The quick brown fox jumps over the lazy dog. 0123456789";
+
+/* ---- Tests ---- */
+
+START_TEST(a_file_is_read_in_chunks_that_reassemble_exactly) {
+  char *dir = make_tmpdir();
+  write_file(dir, "fox.txt", fox);
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s/fox.txt\"]\n chunk_size = 7B", dir);
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  json_t *records = captured(run);
+  size_t len = strlen(fox);
+  ck_assert_uint_eq(json_array_size(records), (len + 6) / 7);
+  for (size_t i = 0; i < json_array_size(records); i++) {
+    json_t *rec = json_array_get(records, i);
+    const char *bytes = json_string_value(json_object_get(rec, "bytes"));
+    ck_assert_uint_eq(strlen(bytes),
+                      i + 1 < json_array_size(records) ? 7 : len - 7 * i);
+    ck_assert_int_eq(json_is_true(json_object_get(rec, "last")),
+                     i + 1 == json_array_size(records));
+  }
+  json_t *files = files_of(run);
+  ck_assert_uint_eq(json_array_size(files), 1);
+  assert_file(files, 0, dir, "fox.txt", fox);
+  ck_assert_uint_eq(groups_committed(run), 1);
+  /* Records carry the chunk length as their size. */
+  pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
+  ck_assert_uint_eq(source->metrics.records_out, (len + 6) / 7);
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_glob_reads_its_files_in_name_order) {
+  char *dir = make_tmpdir();
+  write_file(dir, "c.csv", "third\n");
+  write_file(dir, "a.csv", "first line\nsecond line\n");
+  write_file(dir, "b.csv", "");
+  write_file(dir, "skip.txt", "not a csv");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s/*.csv\"]\n chunk_size = 4B", dir);
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  json_t *files = files_of(run);
+  ck_assert_uint_eq(json_array_size(files), 3);
+  assert_file(files, 0, dir, "a.csv", "first line\nsecond line\n");
+  assert_file(files, 1, dir, "b.csv", "");
+  assert_file(files, 2, dir, "c.csv", "third\n");
+  ck_assert_uint_eq(groups_committed(run), 3);
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_directory_reads_its_regular_files_sorted) {
+  char *dir = make_tmpdir();
+  char *other = make_tmpdir();
+  write_file(dir, "2.txt", "two");
+  write_file(dir, "10.txt", "ten");
+  write_file(dir, "1.txt", "one");
+  write_file(dir, ".hidden", "writers use hidden names for partial files");
+  char *sub = join(dir, "sub");
+  ck_assert_int_eq(mkdir(sub, 0755), 0);
+  write_file(sub, "deep.txt", "not recursive");
+  write_file(other, "z.txt", "zed");
+  /* Entries keep their order; a file named twice is read once. */
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s/z.txt\", \"%s/\", \"%s/1.txt\"]", other,
+                dir, dir);
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  json_t *files = files_of(run);
+  ck_assert_uint_eq(json_array_size(files), 4);
+  assert_file(files, 0, other, "z.txt", "zed");
+  assert_file(files, 1, dir, "1.txt", "one");
+  assert_file(files, 2, dir, "10.txt", "ten");
+  assert_file(files, 3, dir, "2.txt", "two");
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&src);
+  free(sub);
+  remove_tree(dir);
+  remove_tree(other);
+}
+END_TEST
+
+START_TEST(an_empty_file_is_one_empty_last_record) {
+  char *dir = make_tmpdir();
+  write_file(dir, "empty", "");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s/empty\"]", dir);
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  json_t *records = captured(run);
+  ck_assert_uint_eq(json_array_size(records), 1);
+  json_t *rec = json_array_get(records, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(rec, "bytes")), "");
+  ck_assert(json_is_true(json_object_get(rec, "last")));
+  ck_assert_uint_eq(groups_committed(run), 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(relative_paths_give_absolute_origins) {
+  char *dir = make_tmpdir();
+  write_file(dir, "rel.txt", "relative");
+  char saved[4096];
+  ck_assert_ptr_nonnull(getcwd(saved, sizeof(saved)));
+  ck_assert_int_eq(chdir(dir), 0);
+  test_run_t *run = run_with("paths = [\"./rel.txt\"]", NULL, NULL, true);
+  ck_assert_int_eq(chdir(saved), 0);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  json_t *files = files_of(run);
+  ck_assert_uint_eq(json_array_size(files), 1);
+  assert_file(files, 0, dir, "rel.txt", "relative");
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(run), 0);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(missing_paths_are_logged_and_the_run_goes_on) {
+  char *dir = make_tmpdir();
+  write_file(dir, "here.txt", "present");
+  char *fifo = join(dir, "fifo");
+  ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+  pl_buf_t src = {0};
+  pl_buf_printf(&src,
+                "paths = [\"%s/missing.txt\", \"%s/*.nothing\", \"%s\", "
+                "\"%s/here.txt\"]",
+                dir, dir, fifo, dir);
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  /* Nothing failed: no group was created for what does not exist. */
+  ck_assert_int_eq(run->status, 0);
+  json_t *files = files_of(run);
+  ck_assert_uint_eq(json_array_size(files), 1);
+  assert_file(files, 0, dir, "here.txt", "present");
+  pl_buf_t expect = {0};
+  pl_buf_printf(&expect,
+                "error [source-file:p] cannot read %s/missing.txt: no such "
+                "file or directory",
+                dir);
+  ck_assert_msg(strstr(test_log(run), expect.data), "%s", test_log(run));
+  pl_buf_reset(&expect);
+  pl_buf_printf(&expect, "error [source-file:p] no file matches %s/*.nothing",
+                dir);
+  ck_assert_msg(strstr(test_log(run), expect.data), "%s", test_log(run));
+  pl_buf_reset(&expect);
+  pl_buf_printf(&expect, "cannot read %s: not a regular file or a directory",
+                fifo);
+  ck_assert_msg(strstr(test_log(run), expect.data), "%s", test_log(run));
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&expect);
+  pl_buf_free(&src);
+  free(fifo);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(on_commit_move_puts_files_in_done_dir) {
+  char *dir = make_tmpdir();
+  char *done = join(dir, "done/archive"); /* created by the plugin */
+  char *in = join(dir, "in");
+  ck_assert_int_eq(mkdir(in, 0755), 0);
+  write_file(in, "a.txt", "alpha");
+  write_file(in, "b.txt", "beta");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src,
+                "paths = [\"%s\"]\n on_commit = \"move\"\n"
+                " done_dir = \"%s\"",
+                in, done);
+  /* A file of the same name in done_dir is never replaced. */
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert(!exists(in, "a.txt"));
+  ck_assert(!exists(in, "b.txt"));
+  char *moved = read_file(done, "a.txt");
+  ck_assert_str_eq(moved, "alpha");
+  free(moved);
+
+  write_file(in, "a.txt", "alpha again");
+  run = run_with(src.data, NULL, NULL, true);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_uint_eq(json_array_size(captured(run)), 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+  moved = read_file(done, "a.txt");
+  ck_assert_str_eq(moved, "alpha");
+  free(moved);
+  moved = read_file(done, "a.txt.1");
+  ck_assert_str_eq(moved, "alpha again");
+  free(moved);
+  ck_assert(exists(done, "b.txt"));
+  ck_assert(!exists(in, "a.txt"));
+  pl_buf_free(&src);
+  free(done);
+  free(in);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(on_commit_move_needs_done_dir) {
+  test_run_t *run = run_with(
+      "paths = [\"/nonexistent\"]\n on_commit = \"move\"", NULL, NULL, true);
+  ck_assert_int_lt(run->create_rc, 0);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(run), "on_commit = move needs done_dir"));
+  ck_assert_ptr_nonnull(strstr(run->errors.data, "cannot initialise"));
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(done_dir_cannot_be_a_directory_that_paths_reads) {
+  char *dir = make_tmpdir();
+  pl_buf_t src = {0};
+  pl_buf_printf(&src,
+                "paths = [\"%s\"]\n on_commit = \"move\"\n"
+                " done_dir = \"%s/\"",
+                dir, dir);
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_int_lt(run->create_rc, 0);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(run), "is a directory that paths reads"));
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(on_commit_delete_removes_files_and_keep_keeps_them) {
+  char *dir = make_tmpdir();
+  write_file(dir, "a.txt", "alpha");
+  write_file(dir, "b.txt", "beta");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s/a.txt\"]\n on_commit = \"delete\"", dir);
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_uint_eq(json_array_size(captured(run)), 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert(!exists(dir, "a.txt"));
+  ck_assert(exists(dir, "b.txt"));
+
+  pl_buf_reset(&src);
+  pl_buf_printf(&src, "paths = [\"%s/b.txt\"]", dir); /* keep: the default */
+  run = run_with(src.data, NULL, NULL, true);
+  ck_assert_uint_eq(json_array_size(captured(run)), 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert(exists(dir, "b.txt"));
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_failed_group_is_neither_moved_nor_deleted) {
+  char *dir = make_tmpdir();
+  write_file(dir, "a.txt", "alpha");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s/a.txt\"]\n on_commit = \"delete\"", dir);
+  test_run_t *run =
+      run_with(src.data, NULL, "fail_always = true\n retry_limit = 0", true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_uint_eq(groups_failed(run), 1);
+  pl_buf_t expect = {0};
+  pl_buf_printf(&expect,
+                "warn  [source-file:p] %s/a.txt was not delivered completely; "
+                "it will be read again at the next run",
+                dir);
+  ck_assert_msg(strstr(test_log(run), expect.data), "%s", test_log(run));
+  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert(exists(dir, "a.txt"));
+  pl_buf_free(&expect);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(state_dir_remembers_committed_files_across_runs) {
+  char *dir = make_tmpdir();
+  char *in = join(dir, "in");
+  char *state = join(dir, "state");
+  ck_assert_int_eq(mkdir(in, 0755), 0);
+  write_file(in, "a.txt", "alpha");
+  write_file(in, "b.txt", "beta");
+  set_mtime(in, "b.txt", 1000000000);
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n state_dir = \"%s\"", in, state);
+
+  /* 1: both files are read and remembered. */
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_uint_eq(json_array_size(captured(run)), 2);
+  ck_assert_int_eq(test_run_free(run), 0);
+  char *text = read_file(state, "p.state");
+  ck_assert_ptr_nonnull(text);
+  pl_buf_t expect = {0};
+  pl_buf_printf(&expect, "pipelined source-file state 1\n");
+  ck_assert_ptr_eq(strstr(text, expect.data), text);
+  pl_buf_reset(&expect);
+  pl_buf_printf(&expect, "\n4 1000000000000000000 %s/b.txt\n", in);
+  ck_assert_msg(strstr(text, expect.data), "%s", text);
+  free(text);
+  ck_assert(!exists(state, "p.state.tmp"));
+
+  /* 2: nothing new. */
+  run = run_with(src.data, NULL, NULL, true);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_uint_eq(json_array_size(captured(run)), 0);
+  ck_assert_int_eq(test_run_free(run), 0);
+
+  /* 3: a modified file is read again. */
+  write_file(in, "b.txt", "beta, modified");
+  set_mtime(in, "b.txt", 1000000100);
+  run = run_with(src.data, NULL, NULL, true);
+  json_t *files = files_of(run);
+  ck_assert_uint_eq(json_array_size(files), 1);
+  assert_file(files, 0, in, "b.txt", "beta, modified");
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(run), 0);
+
+  /* 4: a file whose group fails is not remembered... */
+  write_file(in, "c.txt", "gamma");
+  run = run_with(src.data, NULL, "fail_always = true\n retry_limit = 0", true);
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_uint_eq(groups_failed(run), 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+
+  /* 5: ...so the next run reads it, and only it. */
+  run = run_with(src.data, NULL, NULL, true);
+  ck_assert_int_eq(run->status, 0);
+  files = files_of(run);
+  ck_assert_uint_eq(json_array_size(files), 1);
+  assert_file(files, 0, in, "c.txt", "gamma");
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(run), 0);
+
+  /* 6: and remembers it. */
+  run = run_with(src.data, NULL, NULL, true);
+  ck_assert_uint_eq(json_array_size(captured(run)), 0);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&expect);
+  pl_buf_free(&src);
+  free(in);
+  free(state);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_corrupt_state_file_stops_the_start) {
+  char *dir = make_tmpdir();
+  write_file(dir, "p.state", "pipelined source-file state 1\n12 x /a\n");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n state_dir = \"%s\"", dir, dir);
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_int_lt(run->create_rc, 0);
+  pl_buf_t expect = {0};
+  pl_buf_printf(&expect, "state file %s/p.state:2: bad modification time", dir);
+  ck_assert_msg(strstr(test_log(run), expect.data), "%s", test_log(run));
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&expect);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_full_queue_pauses_reading_and_loses_nothing) {
+  char *dir = make_tmpdir();
+  char data[201];
+  for (size_t i = 0; i < 200; i++)
+    data[i] = (char)('a' + i % 26);
+  data[200] = '\0';
+  write_file(dir, "big.txt", data);
+  write_file(dir, "next.txt", "after");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n chunk_size = 1B", dir);
+  test_run_t *run =
+      run_with(src.data, "queue_size = 1", "batch_size = 3", true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_uint_eq(json_array_size(captured(run)), 205);
+  json_t *files = files_of(run);
+  ck_assert_uint_eq(json_array_size(files), 2);
+  assert_file(files, 0, dir, "big.txt", data);
+  assert_file(files, 1, dir, "next.txt", "after");
+  bytes2json_t *b = test_ctx(run, "p", PL_ROLE_TRANSFORM);
+  ck_assert_uint_eq(b->seen, 205);
+  ck_assert_uint_le(b->max_depth, 1);
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(watch_is_ignored_with_once) {
+  char *dir = make_tmpdir();
+  write_file(dir, "a.txt", "alpha");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n watch = true\n poll_interval = 10ms",
+                dir);
+  test_run_t *run = run_with(src.data, NULL, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_uint_eq(json_array_size(captured(run)), 1);
+  ck_assert_ptr_nonnull(strstr(test_log(run), "watch is ignored with --once"));
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+/* Watch mode: shuts down a little after dir/name was delivered (or after
+ * 5 s, and the test fails). */
+typedef struct watch_test {
+  test_run_t *run;
+  const char *dir;
+  const char *name;
+  uv_timer_t create;
+  uv_timer_t check;
+  unsigned ticks;
+  unsigned after; /* checks since the file was found */
+  bool found;
+} watch_test_t;
+
+static void on_create(uv_timer_t *timer) {
+  watch_test_t *w = timer->data;
+  write_file(w->dir, "new.txt", "new file");
+  uv_close((uv_handle_t *)timer, NULL);
+}
+
+static void on_check(uv_timer_t *timer) {
+  watch_test_t *w = timer->data;
+  json_t *records = captured(w->run);
+  pl_buf_t origin = {0};
+  pl_buf_printf(&origin, "file:%s/%s", w->dir, w->name);
+  for (size_t i = 0; i < json_array_size(records); i++) {
+    json_t *rec = json_array_get(records, i);
+    if (strcmp(json_string_value(json_object_get(rec, "origin")),
+               origin.data) == 0 &&
+        json_is_true(json_object_get(rec, "last")))
+      w->found = true;
+  }
+  pl_buf_free(&origin);
+  /* A few more scans after the file arrived: it must not come twice. */
+  if (w->found)
+    w->after++;
+  if (!(w->found && w->after >= 10) && ++w->ticks < 500)
+    return;
+  uv_close((uv_handle_t *)timer, NULL);
+  pl__engine_shutdown(w->run->engine);
+}
+
+START_TEST(watch_reads_new_files_as_they_appear) {
+  char *dir = make_tmpdir();
+  write_file(dir, "old.txt", "old file");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n watch = true\n poll_interval = 20ms",
+                dir);
+  watch_test_t w = {.dir = dir, .name = "new.txt"};
+  w.run = run_with(src.data, NULL, NULL, false);
+  ck_assert_msg(w.run->create_rc == 0, "%s", w.run->errors.data);
+  uv_timer_init(&w.run->loop, &w.create);
+  uv_timer_init(&w.run->loop, &w.check);
+  w.create.data = w.check.data = &w;
+  uv_timer_start(&w.create, on_create, 100, 0);
+  uv_timer_start(&w.check, on_check, 10, 10);
+  test_run_loop(w.run);
+  ck_assert(w.found);
+  ck_assert_int_eq(w.run->status, 0);
+  json_t *files = files_of(w.run);
+  ck_assert_uint_eq(json_array_size(files), 2);
+  assert_file(files, 0, dir, "old.txt", "old file");
+  assert_file(files, 1, dir, "new.txt", "new file");
+  ck_assert_uint_eq(groups_committed(w.run), 2);
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(w.run), 0);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(watch_reads_a_failed_file_again_at_the_next_scan) {
+  char *dir = make_tmpdir();
+  write_file(dir, "a.txt", "alpha");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n watch = true\n poll_interval = 20ms",
+                dir);
+  watch_test_t w = {.dir = dir, .name = "a.txt"};
+  w.run = run_with(src.data, NULL, "fail_first = 1\n retry_limit = 0", false);
+  ck_assert_msg(w.run->create_rc == 0, "%s", w.run->errors.data);
+  uv_timer_init(&w.run->loop, &w.check);
+  w.check.data = &w;
+  uv_timer_start(&w.check, on_check, 10, 10);
+  test_run_loop(w.run);
+  ck_assert(w.found);
+  json_t *files = files_of(w.run);
+  ck_assert_uint_eq(json_array_size(files), 1);
+  assert_file(files, 0, dir, "a.txt", "alpha");
+  ck_assert_uint_eq(groups_failed(w.run), 1);
+  ck_assert_uint_eq(groups_committed(w.run), 1);
+  pl_buf_t expect = {0};
+  pl_buf_printf(&expect,
+                "%s/a.txt was not delivered completely; it will be read again "
+                "at the next scan",
+                dir);
+  ck_assert_msg(strstr(test_log(w.run), expect.data), "%s", test_log(w.run));
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(w.run), 0);
+  pl_buf_free(&expect);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+/* Shuts down once some records were delivered: the reader is then in the
+ * middle of the file. */
+static void on_progress(uv_timer_t *timer) {
+  test_run_t *run = timer->data;
+  if (json_array_size(captured(run)) < 20)
+    return;
+  uv_close((uv_handle_t *)timer, NULL);
+  pl__engine_shutdown(run->engine);
+}
+
+START_TEST(stop_in_the_middle_of_a_file_fails_its_group) {
+  char *dir = make_tmpdir();
+  char *in = join(dir, "in");
+  char *done = join(dir, "done");
+  ck_assert_int_eq(mkdir(in, 0755), 0);
+  size_t size = 2 * 1024 * 1024;
+  char *data = malloc(size + 1);
+  memset(data, 'x', size);
+  data[size] = '\0';
+  write_file(in, "big.txt", data);
+  free(data);
+  pl_buf_t src = {0};
+  pl_buf_printf(&src,
+                "paths = [\"%s\"]\n chunk_size = 1KiB\n"
+                " on_commit = \"move\"\n done_dir = \"%s\"",
+                in, done);
+  test_run_t *run = run_with(src.data, "queue_size = 16",
+                             "async = true\n queue_size = 16", false);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  uv_timer_t timer;
+  uv_timer_init(&run->loop, &timer);
+  timer.data = run;
+  uv_timer_start(&timer, on_progress, 1, 1);
+  test_run_loop(run);
+  /* The loop ended: what was emitted was delivered, the group failed. */
+  size_t delivered = json_array_size(captured(run));
+  ck_assert_uint_ge(delivered, 20);
+  ck_assert_uint_lt(delivered, size / 1024);
+  ck_assert_uint_eq(groups_committed(run), 0);
+  ck_assert_uint_eq(groups_failed(run), 1);
+  pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
+  ck_assert_uint_eq(source->metrics.records_out, delivered);
+  ck_assert_msg(strstr(test_log(run), "stopped in the middle of"), "%s",
+                test_log(run));
+  ck_assert_msg(strstr(test_log(run), "was not delivered completely"), "%s",
+                test_log(run));
+  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert(exists(in, "big.txt"));
+  ck_assert(!exists(done, "big.txt"));
+  pl_buf_free(&src);
+  free(in);
+  free(done);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(bad_option_values_are_refused_at_init) {
+  test_run_t *run = run_with("paths = []", NULL, NULL, true);
+  ck_assert_int_lt(run->create_rc, 0);
+  ck_assert_ptr_nonnull(strstr(test_log(run), "paths is empty"));
+  ck_assert_int_eq(test_run_free(run), 0);
+  run = run_with("paths = [\"/x\"]\n chunk_size = 0", NULL, NULL, true);
+  ck_assert_int_lt(run->create_rc, 0);
+  ck_assert_ptr_nonnull(strstr(test_log(run), "chunk_size must be between"));
+  ck_assert_int_eq(test_run_free(run), 0);
+  run = run_with("chunk_size = 1KiB", NULL, NULL, true);
+  ck_assert_int_lt(run->create_rc, 0);
+  ck_assert_ptr_nonnull(
+      strstr(run->errors.data, "missing required option 'paths'"));
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+/* ---- The parts, without the engine ---- */
+
+START_TEST(state_sets_find_replace_and_sweep) {
+  file_state_t *st = NULL;
+  ck_assert_int_eq(file_state_create(NULL, &st, NULL), 0);
+  ck_assert_ptr_null(file_state_file(st));
+  ck_assert_int_eq(file_state_put(st, "/b", 1, 10), 0);
+  ck_assert_int_eq(file_state_put(st, "/a", 2, 20), 0);
+  ck_assert_int_eq(file_state_put(st, "/c", 3, 30), 0);
+  ck_assert_int_eq(file_state_put(st, "/b", 4, 40), 0); /* replaces */
+  ck_assert_uint_eq(file_state_count(st), 3);
+  ck_assert(file_state_has(st, "/b", 4, 40));
+  ck_assert(!file_state_has(st, "/b", 1, 10));
+  ck_assert(!file_state_has(st, "/b", 4, 41));
+  uint64_t size = 0;
+  int64_t mtime = 0;
+  ck_assert(file_state_find(st, "/a", &size, &mtime));
+  ck_assert_uint_eq(size, 2);
+  ck_assert_int_eq(mtime, 20);
+  ck_assert(!file_state_find(st, "/d", NULL, NULL));
+  ck_assert(file_state_remove(st, "/c"));
+  ck_assert(!file_state_remove(st, "/c"));
+  file_state_unmark_all(st);
+  file_state_mark(st, "/a");
+  file_state_mark(st, "/nothing");
+  ck_assert_uint_eq(file_state_sweep(st), 1);
+  ck_assert_uint_eq(file_state_count(st), 1);
+  ck_assert(file_state_has(st, "/a", 2, 20));
+  ck_assert_int_eq(file_state_save(st, NULL), 0); /* in memory: nothing */
+  file_state_destroy(st);
+}
+END_TEST
+
+START_TEST(state_files_round_trip_any_path) {
+  static const char *const paths[] = {
+      "/plain",     "/with space",  "/new\nline",     "/per%cent",
+      "/tab\there", "/caf\xc3\xa9", "/not utf-8 \xff"};
+  size_t n = sizeof(paths) / sizeof(paths[0]);
+  char *dir = make_tmpdir();
+  char *file = join(dir, "x.state");
+  file_state_t *st = NULL;
+  ck_assert_int_eq(file_state_create(file, &st, NULL), 0); /* none yet */
+  ck_assert_str_eq(file_state_file(st), file);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_int_eq(file_state_put(st, paths[i], i * 1000, -(int64_t)i), 0);
+  char *error = NULL;
+  ck_assert_int_eq(file_state_save(st, &error), 0);
+  file_state_destroy(st);
+  ck_assert(!exists(dir, "x.state.tmp"));
+  char *text = read_file(dir, "x.state");
+  ck_assert_ptr_nonnull(strstr(text, " /new%0Aline\n"));
+  ck_assert_ptr_nonnull(strstr(text, "3000 -3 /per%25cent\n"));
+  ck_assert_ptr_nonnull(strstr(text, " /with space\n"));
+  free(text);
+  ck_assert_int_eq(file_state_create(file, &st, &error), 0);
+  ck_assert_uint_eq(file_state_count(st), n);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(file_state_has(st, paths[i], i * 1000, -(int64_t)i), "%s",
+                  paths[i]);
+  file_state_destroy(st);
+  free(file);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(state_files_that_do_not_parse_are_refused) {
+  static const struct {
+    const char *text;
+    const char *error;
+  } cases[] = {
+      {"hello\n", "not a source-file state file"},
+      {"pipelined source-file state 1\n1 2 /a", ":2: the last line is "
+                                                "incomplete"},
+      {"pipelined source-file state 1\n1 2 relative\n", ":2: bad path"},
+      {"pipelined source-file state 1\n1 2 /a%zz\n", ":2: bad path"},
+      {"pipelined source-file state 1\n1 2 /a%00\n", ":2: bad path"},
+      {"pipelined source-file state 1\n1 2 /a\nx 2 /b\n", ":3: bad size"},
+      {"pipelined source-file state 1\n1 2/a\n", ":2: bad modification time"},
+      {"pipelined source-file state 1\n99999999999999999999 2 /a\n",
+       ":2: bad size"},
+  };
+  char *dir = make_tmpdir();
+  char *file = join(dir, "bad.state");
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    write_file(dir, "bad.state", cases[i].text);
+    file_state_t *st = NULL;
+    char *error = NULL;
+    ck_assert_int_lt(file_state_create(file, &st, &error), 0);
+    ck_assert_msg(error && strstr(error, cases[i].error), "case %zu: %s", i,
+                  error ? error : "(no message)");
+    free(error);
+  }
+  /* An empty file is an empty state. */
+  write_file(dir, "bad.state", "");
+  file_state_t *st = NULL;
+  ck_assert_int_eq(file_state_create(file, &st, NULL), 0);
+  ck_assert_uint_eq(file_state_count(st), 0);
+  file_state_destroy(st);
+  free(file);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(paths_are_made_absolute_and_normalised) {
+  static const struct {
+    const char *path, *cwd, *expect;
+  } cases[] = {
+      {"a/./b//c/", "/x", "/x/a/b/c"}, {"/", "/x", "/"},
+      {".", "/x/y", "/x/y"},           {"../up", "/x/y", "/x/y/../up"},
+      {"//p//q/.", "/x", "/p/q"},      {"*.csv", "/", "/*.csv"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *out = NULL;
+    ck_assert_int_eq(file_scan_absolute(cases[i].path, cases[i].cwd, &out), 0);
+    ck_assert_str_eq(out, cases[i].expect);
+    free(out);
+  }
+  char *d = file_scan_dirname("/a/b");
+  ck_assert_str_eq(d, "/a");
+  free(d);
+  d = file_scan_dirname("/a");
+  ck_assert_str_eq(d, "/");
+  free(d);
+  ck_assert(file_scan_is_glob("/a/*.csv"));
+  ck_assert(file_scan_is_glob("/a/[ab]"));
+  ck_assert(file_scan_is_glob("/a/?"));
+  ck_assert(!file_scan_is_glob("/a/b.csv"));
+}
+END_TEST
+
+START_TEST(a_scan_reports_each_entry) {
+  char *dir = make_tmpdir();
+  char *empty = join(dir, "empty");
+  ck_assert_int_eq(mkdir(empty, 0755), 0);
+  write_file(dir, "f.txt", "12345");
+  char *f = join(dir, "f.txt");
+  char *missing = join(dir, "missing");
+  char *glob = join(dir, "*.none");
+  const char *entries[] = {f, empty, missing, glob, "/dev/null"};
+  file_scan_t scan = {0};
+  ck_assert_int_eq(file_scan_run(entries, 5, &scan), 0);
+  ck_assert_uint_eq(scan.entry_count, 5);
+  ck_assert_int_eq(scan.status[0], FILE_SCAN_OK);
+  ck_assert_int_eq(scan.status[1], FILE_SCAN_NO_MATCH);
+  ck_assert_int_eq(scan.status[2], UV_ENOENT);
+  ck_assert_int_eq(scan.status[3], FILE_SCAN_NO_MATCH);
+  ck_assert_int_eq(scan.status[4], FILE_SCAN_NOT_REGULAR);
+  ck_assert_uint_eq(scan.count, 1);
+  ck_assert_str_eq(scan.files[0].path, f);
+  ck_assert_uint_eq(scan.files[0].size, 5);
+  file_scan_free(&scan);
+  free(empty);
+  free(f);
+  free(missing);
+  free(glob);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(origins_stay_valid_json_strings) {
+  char *origin = file_reader_origin("/data/caf\xc3\xa9.csv");
+  ck_assert_str_eq(origin, "file:/data/caf\xc3\xa9.csv");
+  free(origin);
+  origin = file_reader_origin("/data/latin1-\xe9.csv");
+  ck_assert_str_eq(origin, "file:/data/latin1-%E9.csv");
+  free(origin);
+}
+END_TEST
+
+typedef struct done_seen {
+  unsigned calls;
+  int status;
+  char step[64];
+  char dest[512];
+} done_seen_t;
+
+static void on_done_seen(void *data, const file_done_result_t *result) {
+  done_seen_t *seen = data;
+  seen->calls++;
+  seen->status = result->status;
+  snprintf(seen->step, sizeof(seen->step), "%s", result->step);
+  snprintf(seen->dest, sizeof(seen->dest), "%s",
+           result->dest ? result->dest : "");
+}
+
+/* Runs one action on dir/name to its end. `grow` pretends the file was
+ * read when it was that many bytes shorter. */
+static done_seen_t run_done(file_done_action_t action, const char *dir,
+                            const char *name, const char *done_dir,
+                            uint64_t grow) {
+  char *path = join(dir, name);
+  struct stat st = {0};
+  stat(path, &st);
+  uv_loop_t loop;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  done_seen_t seen = {0};
+  int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  ck_assert_int_eq(file_done_start(&loop, action, path,
+                                   (uint64_t)st.st_size - grow, mtime, done_dir,
+                                   on_done_seen, &seen),
+                   0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  ck_assert_uint_eq(seen.calls, 1);
+  free(path);
+  return seen;
+}
+
+START_TEST(done_actions_delete_move_and_leave_changed_files) {
+  char *dir = make_tmpdir();
+  char *done = join(dir, "done");
+  ck_assert_int_eq(mkdir(done, 0755), 0);
+  write_file(dir, "gone.txt", "x");
+  done_seen_t seen = run_done(FILE_DONE_DELETE, dir, "gone.txt", NULL, 0);
+  ck_assert_int_eq(seen.status, 0);
+  ck_assert(!exists(dir, "gone.txt"));
+
+  write_file(dir, "grown.txt", "xy");
+  seen = run_done(FILE_DONE_DELETE, dir, "grown.txt", NULL, 1);
+  ck_assert_int_eq(seen.status, FILE_DONE_CHANGED);
+  ck_assert(exists(dir, "grown.txt"));
+  seen = run_done(FILE_DONE_MOVE, dir, "grown.txt", done, 1);
+  ck_assert_int_eq(seen.status, FILE_DONE_CHANGED);
+  ck_assert(exists(dir, "grown.txt"));
+
+  write_file(done, "a", "first");
+  write_file(done, "a.1", "second");
+  write_file(dir, "a", "third");
+  seen = run_done(FILE_DONE_MOVE, dir, "a", done, 0);
+  ck_assert_int_eq(seen.status, 0);
+  char *expect = join(done, "a.2");
+  ck_assert_str_eq(seen.dest, expect);
+  free(expect);
+  char *text = read_file(done, "a.2");
+  ck_assert_str_eq(text, "third");
+  free(text);
+  text = read_file(done, "a");
+  ck_assert_str_eq(text, "first");
+  free(text);
+  ck_assert(!exists(dir, "a"));
+
+  seen = run_done(FILE_DONE_MOVE, dir, "missing", done, 0);
+  ck_assert_int_eq(seen.status, UV_ENOENT);
+  ck_assert_str_eq(seen.step, "stat");
+
+  /* A move needs a done_dir: an error, and no callback. */
+  uv_loop_t loop;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  done_seen_t none = {0};
+  ck_assert_int_eq(file_done_start(&loop, FILE_DONE_MOVE, "/x", 0, 0, NULL,
+                                   on_done_seen, &none),
+                   PL_EINVAL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  ck_assert_uint_eq(none.calls, 0);
+  free(done);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_move_across_file_systems_copies_then_unlinks) {
+  struct stat tmp_st, shm_st;
+  if (stat("/tmp", &tmp_st) != 0 || stat("/dev/shm", &shm_st) != 0 ||
+      tmp_st.st_dev == shm_st.st_dev)
+    return; /* no second file system to move to */
+  char *dir = make_tmpdir();
+  char *done = strdup("/dev/shm/check-source-file-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(done));
+  write_file(dir, "far.txt", "far away");
+  done_seen_t seen = run_done(FILE_DONE_MOVE, dir, "far.txt", done, 0);
+  ck_assert_int_eq(seen.status, 0);
+  ck_assert(!exists(dir, "far.txt"));
+  char *text = read_file(done, "far.txt");
+  ck_assert_str_eq(text, "far away");
+  free(text);
+  remove_tree(done);
+  remove_tree(dir);
+}
+END_TEST
+
+static Suite *source_file_suite(void) {
+  Suite *s = suite_create("source-file");
+  TCase *read = tcase_create("read");
+  tcase_set_timeout(read, 30);
+  tcase_add_test(read, a_file_is_read_in_chunks_that_reassemble_exactly);
+  tcase_add_test(read, a_glob_reads_its_files_in_name_order);
+  tcase_add_test(read, a_directory_reads_its_regular_files_sorted);
+  tcase_add_test(read, an_empty_file_is_one_empty_last_record);
+  tcase_add_test(read, relative_paths_give_absolute_origins);
+  tcase_add_test(read, missing_paths_are_logged_and_the_run_goes_on);
+  tcase_add_test(read, a_full_queue_pauses_reading_and_loses_nothing);
+  tcase_add_test(read, bad_option_values_are_refused_at_init);
+  suite_add_tcase(s, read);
+  TCase *commit = tcase_create("commit");
+  tcase_set_timeout(commit, 30);
+  tcase_add_test(commit, on_commit_move_puts_files_in_done_dir);
+  tcase_add_test(commit, on_commit_move_needs_done_dir);
+  tcase_add_test(commit, done_dir_cannot_be_a_directory_that_paths_reads);
+  tcase_add_test(commit, on_commit_delete_removes_files_and_keep_keeps_them);
+  tcase_add_test(commit, a_failed_group_is_neither_moved_nor_deleted);
+  tcase_add_test(commit, state_dir_remembers_committed_files_across_runs);
+  tcase_add_test(commit, a_corrupt_state_file_stops_the_start);
+  suite_add_tcase(s, commit);
+  TCase *run = tcase_create("run");
+  tcase_set_timeout(run, 30);
+  tcase_add_test(run, watch_is_ignored_with_once);
+  tcase_add_test(run, watch_reads_new_files_as_they_appear);
+  tcase_add_test(run, watch_reads_a_failed_file_again_at_the_next_scan);
+  tcase_add_test(run, stop_in_the_middle_of_a_file_fails_its_group);
+  suite_add_tcase(s, run);
+  TCase *parts = tcase_create("parts");
+  tcase_add_test(parts, state_sets_find_replace_and_sweep);
+  tcase_add_test(parts, state_files_round_trip_any_path);
+  tcase_add_test(parts, state_files_that_do_not_parse_are_refused);
+  tcase_add_test(parts, paths_are_made_absolute_and_normalised);
+  tcase_add_test(parts, a_scan_reports_each_entry);
+  tcase_add_test(parts, origins_stay_valid_json_strings);
+  tcase_add_test(parts, done_actions_delete_move_and_leave_changed_files);
+  tcase_add_test(parts, a_move_across_file_systems_copies_then_unlinks);
+  suite_add_tcase(s, parts);
+  return s;
+}
+
+int main(void) {
+  SRunner *runner = srunner_create(source_file_suite());
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

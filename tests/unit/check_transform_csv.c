@@ -1,0 +1,170 @@
+/* transform-csv in a pipeline: chunks in, typed records and rejections out. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_stages.h"
+
+extern const pl_plugin_t pipelined_plugin;
+static const pl_plugin_t *const csv_plugin[] = {&pipelined_plugin, NULL};
+
+/* Runs `text` through csv with `csv_options`, in chunks of `chunk` bytes. */
+static test_run_t *run_csv(const char *text, int chunk,
+                           const char *csv_options) {
+  json_t *quoted = json_string(text);
+  char *literal = json_dumps(quoted, JSON_ENCODE_ANY);
+  pl_buf_t config = {0};
+  pl_buf_printf(&config,
+                "pipeline \"p\" {\n"
+                "  source \"script\" { text = %s\n chunk_size = %d }\n"
+                "  transform \"csv\" { %s }\n"
+                "  sink \"capture\" { }\n"
+                "  dead_letter \"capture\" { }\n"
+                "}\n",
+                literal, chunk, csv_options);
+  test_run_t *run = test_run(config.data, csv_plugin, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  free(literal);
+  json_decref(quoted);
+  pl_buf_free(&config);
+  return run;
+}
+
+static json_t *records(test_run_t *run) {
+  return ((test_sink_t *)test_ctx(run, "p", PL_ROLE_SINK))->records;
+}
+static json_t *letters(test_run_t *run) {
+  return ((test_sink_t *)test_ctx(run, "p", PL_ROLE_DEAD_LETTER))->records;
+}
+
+static const char *const inventory =
+    "columns = [\"product_id:string:required\", \"location:string\", "
+    "\"quantity:int\", \"update_date:date\"]";
+
+START_TEST(typed_rows_in_any_chunking) {
+  const char *text = "product_id,location,quantity,update_date\n"
+                     "P1,Warehouse A,100,2023-05-01\n"
+                     "P2,\"Ware, B\",25,2023-05-02";
+  for (int chunk = 1; chunk <= 64; chunk *= 3) {
+    test_run_t *run = run_csv(text, chunk, inventory);
+    ck_assert_int_eq(run->status, 0);
+    ck_assert_uint_eq(json_array_size(records(run)), 2);
+    json_t *first = json_array_get(records(run), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(first, "product_id")),
+                     "P1");
+    ck_assert_int_eq(json_integer_value(json_object_get(first, "quantity")),
+                     100);
+    json_t *second = json_array_get(records(run), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(second, "location")),
+                     "Ware, B");
+    ck_assert_uint_eq(json_array_size(letters(run)), 0);
+    ck_assert_int_eq(test_run_free(run), 0);
+  }
+}
+END_TEST
+
+START_TEST(bad_rows_are_rejected_with_line_and_raw_text) {
+  const char *text = "product_id,location,quantity,update_date\r\n"
+                     "P1,A,1,2023-05-01\r\n"
+                     "P2,B,lots,2023-05-02\r\n"
+                     "\r\n"
+                     "P3,C\r\n"
+                     "P4,D,4,2023-05-04\r\n";
+  test_run_t *run = run_csv(text, 5, inventory);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_uint_eq(json_array_size(records(run)), 2);
+  ck_assert_uint_eq(json_array_size(letters(run)), 2);
+  json_t *bad = json_array_get(letters(run), 0);
+  ck_assert_int_eq(json_integer_value(json_object_get(bad, "line")), 3);
+  ck_assert_str_eq(json_string_value(json_object_get(bad, "raw")),
+                   "P2,B,lots,2023-05-02");
+  ck_assert_ptr_nonnull(
+      strstr(json_string_value(json_object_get(bad, "reason")), "quantity"));
+  json_t *short_row = json_array_get(letters(run), 1);
+  ck_assert_int_eq(json_integer_value(json_object_get(short_row, "line")), 5);
+  ck_assert_str_eq(json_string_value(json_object_get(short_row, "reason")),
+                   "expected 4 fields, found 2");
+  ck_assert_str_eq(json_string_value(json_object_get(short_row, "stage")),
+                   "transform-csv");
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(columns_without_header) {
+  test_run_t *run = run_csv("a;1\nb;2\n", 3,
+                            "header = false\n delimiter = \";\"\n"
+                            " columns = [\"name:string\", \"n:int\"]");
+  ck_assert_uint_eq(json_array_size(records(run)), 2);
+  json_t *second = json_array_get(records(run), 1);
+  ck_assert_int_eq(json_integer_value(json_object_get(second, "n")), 2);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(header_missing_a_typed_column_rejects_the_file) {
+  test_run_t *run = run_csv("product_id,location\nP1,A\n", 100, inventory);
+  ck_assert_uint_eq(json_array_size(records(run)), 0);
+  ck_assert_uint_eq(json_array_size(letters(run)), 2);
+  ck_assert_ptr_nonnull(strstr(
+      json_string_value(json_object_get(json_array_get(letters(run), 0),
+                                        "reason")),
+      "bad header row"));
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(overlong_rows_are_rejected_and_the_rest_goes_on) {
+  pl_buf_t text = {0};
+  pl_buf_append_str(&text, "a,b\n1,");
+  for (int i = 0; i < 300; i++)
+    pl_buf_append_str(&text, "x");
+  pl_buf_append_str(&text, "\n2,y\n");
+  test_run_t *run = run_csv(text.data, 16, "max_row_bytes = 100B");
+  ck_assert_uint_eq(json_array_size(records(run)), 1);
+  ck_assert_uint_eq(json_array_size(letters(run)), 1);
+  ck_assert_int_eq(json_integer_value(json_object_get(
+                       json_array_get(letters(run), 0), "line")),
+                   2);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&text);
+}
+END_TEST
+
+START_TEST(bad_options_fail_at_start_up) {
+  static const char *const cases[] = {
+      "delimiter = \";;\"",
+      "columns = [\"a:integer\"]",
+      "header = false",
+      "delimiter = \"\\\"\"",
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    pl_buf_t config = {0};
+    pl_buf_printf(&config,
+                  "pipeline \"p\" { source \"script\" { text = \"a\" }\n"
+                  " transform \"csv\" { %s }\n sink \"capture\" { } }\n",
+                  cases[i]);
+    test_run_t *run = test_run(config.data, csv_plugin, true);
+    ck_assert_msg(run->create_rc < 0, "accepted: %s", cases[i]);
+    ck_assert_ptr_nonnull(strstr(run->errors.data, "cannot initialise"));
+    ck_assert_int_eq(test_run_free(run), 0);
+    pl_buf_free(&config);
+  }
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("transform-csv");
+  TCase *tc = tcase_create("pipeline");
+  tcase_add_test(tc, typed_rows_in_any_chunking);
+  tcase_add_test(tc, bad_rows_are_rejected_with_line_and_raw_text);
+  tcase_add_test(tc, columns_without_header);
+  tcase_add_test(tc, header_missing_a_typed_column_rejects_the_file);
+  tcase_add_test(tc, overlong_rows_are_rejected_and_the_rest_goes_on);
+  tcase_add_test(tc, bad_options_fail_at_start_up);
+  suite_add_tcase(s, tc);
+  SRunner *runner = srunner_create(s);
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

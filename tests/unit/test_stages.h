@@ -1,0 +1,68 @@
+/* Test plugins linked into unit tests, and a harness that runs a config
+ * through the engine in-process (STYLE.md#s12). */
+#ifndef PL_TEST_STAGES_H
+#define PL_TEST_STAGES_H
+
+#include <pipelined/plugin.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "engine.h"
+#include "registry.h"
+
+/* source-script: emits `records` (JSON texts) in groups of `group_size`;
+ * with `forever` it never exhausts (for shutdown tests). With `text` it
+ * emits that text as byte chunks of `chunk_size` in one group instead. */
+typedef struct test_source {
+  size_t committed;
+  size_t failed;
+  size_t resumed; /* times the engine resumed it after a full queue */
+  size_t emitted;
+  size_t max_queue; /* deepest next-stage queue seen while emitting */
+} test_source_t;
+
+/* sink-capture: keeps every delivered value. `fail_first` failing writes,
+ * `fail_always`, `reject_field` (records that have it are rejected),
+ * `async` (resolve on a timer, not inside write). */
+typedef struct test_sink {
+  json_t *records; /* array of delivered values */
+  size_t writes;
+  size_t batches_seen;
+  size_t largest_batch;
+} test_sink_t;
+
+extern const pl_plugin_t test_source_script;
+extern const pl_plugin_t test_sink_capture;
+
+typedef struct test_run {
+  uv_loop_t loop;
+  pl_registry_t *registry;
+  pl_engine_t *engine;
+  pl_buf_t errors;
+  int create_rc;
+  int status;
+  char *log_text;
+  size_t log_len;
+  FILE *log;
+} test_run_t;
+
+/* Parses `config`, creates the engine (with the test plugins and `extra`
+ * NULL-terminated plugins registered), starts it and runs the loop until it
+ * ends. With create_rc < 0, `errors` tells why. */
+test_run_t *test_run(const char *config, const pl_plugin_t *const *extra,
+                     bool once);
+/* Like test_run without running the loop. */
+test_run_t *test_run_start(const char *config, const pl_plugin_t *const *extra,
+                           bool once);
+void test_run_loop(test_run_t *run);
+/* The stage of a pipeline by role, and its plugin context. */
+pl_instance_t *test_stage(test_run_t *run, const char *pipeline,
+                          pl_role_t role);
+void *test_ctx(test_run_t *run, const char *pipeline, pl_role_t role);
+/* What the log said so far (NUL-terminated). */
+const char *test_log(test_run_t *run);
+/* Destroys everything and checks the loop closes cleanly (returns the
+ * uv_loop_close() result). */
+int test_run_free(test_run_t *run);
+
+#endif
