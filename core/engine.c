@@ -485,7 +485,8 @@ int pl__engine_status(const pl_engine_t *engine) {
   if (!engine->once)
     return 0;
   for (size_t i = 0; i < engine->pipeline_count; i++)
-    if (engine->pipelines[i]->groups_failed > 0)
+    if (engine->pipelines[i]->groups_failed > 0 ||
+        engine->pipelines[i]->input_errors > 0)
       return 1;
   return 0;
 }

@@ -74,8 +74,8 @@ void pl__engine_check_done(pl_engine_t *engine);
 /* True when shutdown timed out: the loop was stopped with work still in
  * flight, and the process should exit without cleaning up. */
 bool pl__engine_timed_out(const pl_engine_t *engine);
-/* Exit status once the loop has returned: 0, or 1 when a group failed or
- * shutdown timed out. */
+/* Exit status once the loop has returned: 0, or 1 when a group failed, a
+ * plugin counted an input error (--once), or shutdown timed out. */
 int pl__engine_status(const pl_engine_t *engine);
 /* Frees everything; call after the loop returned. */
 void pl__engine_destroy(pl_engine_t *engine);

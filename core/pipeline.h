@@ -26,6 +26,7 @@ struct pl_pipeline {
   size_t open_groups;
   uint64_t groups_committed;
   uint64_t groups_failed;
+  uint64_t input_errors; /* pl_instance_error() */
 };
 
 /* Creates an empty pipeline; stages are added in order with

@@ -95,6 +95,10 @@ bool pl_emit(pl_instance_t *inst, pl_record_t *record) {
   return room;
 }
 
+void pl_instance_error(pl_instance_t *inst) {
+  inst->pipeline->input_errors++;
+}
+
 void pl_source_exhausted(pl_instance_t *inst) {
   inst->exhausted = true;
   pl__pipeline_kick(inst->pipeline);

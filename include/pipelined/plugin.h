@@ -164,6 +164,11 @@ PL_EXTERN bool pl_instance_once(const pl_instance_t *inst);
 PL_EXTERN void pl_instance_count(pl_instance_t *inst, const char *name,
                                  uint64_t delta);
 
+/* Counts an input error the plugin has logged (e.g. a path that cannot be
+ * read): a --once run then exits non-zero even when every group it did
+ * create was committed. */
+PL_EXTERN void pl_instance_error(pl_instance_t *inst);
+
 /* Sources and transforms: pass `record` (stolen) to the next stage. Returns
  * false when the next queue is full: a source then stops producing until its
  * resume callback runs. Nothing is ever dropped. */

@@ -297,6 +297,9 @@ static void report_entry(source_file_t *s, size_t i, int status) {
     pl_log(s->inst, PL_LOG_ERROR, "cannot read %s: %s", entry,
            uv_strerror(status));
   }
+  /* Without watch, a path that gives nothing is an error of the run. */
+  if (status != FILE_SCAN_OK && !s->cfg.watch)
+    pl_instance_error(s->inst);
 }
 
 static void scan_work(uv_work_t *req) {

@@ -83,3 +83,11 @@ run_local "$work/dir"
 run_local "$work/dir/*.csv"
 [ "$(count_lines "$work/out.jsonl")" -eq 23 ] || fail "glob input"
 pass "directory and glob inputs"
+
+# A missing input: logged with its path, the run exits non-zero.
+set +e
+run_local "$work/no-such.csv"; rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "a missing input exits 0"
+expect_contains "$work/log" "cannot read $work/no-such.csv: no such file or directory"
+pass "a missing input is an error naming it"

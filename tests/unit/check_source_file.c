@@ -362,8 +362,10 @@ START_TEST(missing_paths_are_logged_and_the_run_goes_on) {
                 dir, dir, fifo, dir);
   test_run_t *run = run_with(src.data, NULL, NULL, true);
   ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  /* Nothing failed: no group was created for what does not exist. */
-  ck_assert_int_eq(run->status, 0);
+  /* The file that exists is read; the paths that give nothing make the
+   * --once run exit non-zero. */
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_uint_eq(run->engine->pipelines[0]->input_errors, 3);
   json_t *files = files_of(run);
   ck_assert_uint_eq(json_array_size(files), 1);
   assert_file(files, 0, dir, "here.txt", "present");
