@@ -52,21 +52,27 @@ int pl_buf_append_str(pl_buf_t *buf, const char *str) {
   return pl_buf_append(buf, str, strlen(str));
 }
 
-int pl_buf_printf(pl_buf_t *buf, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
+int pl_buf_vprintf(pl_buf_t *buf, const char *fmt, va_list ap) {
+  va_list copy;
+  va_copy(copy, ap);
+  int n = vsnprintf(NULL, 0, fmt, copy);
+  va_end(copy);
   if (n < 0)
     return PL_EINVAL;
   int rc = pl_buf_reserve(buf, (size_t)n);
   if (rc < 0)
     return rc;
-  va_start(ap, fmt);
   vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
   buf->len += (size_t)n;
   return 0;
+}
+
+int pl_buf_printf(pl_buf_t *buf, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = pl_buf_vprintf(buf, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 void pl_buf_reset(pl_buf_t *buf) {

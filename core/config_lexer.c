@@ -36,21 +36,17 @@ int pl__cfg_lexer_fail(pl_cfg_lexer_t *lx, int line, int col, const char *fmt,
                        ...) {
   if (lx->error)
     return PL_EPARSE;
+  pl_buf_t msg = {0};
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int rc = pl_buf_printf(&msg, "%s:%d:%d: ", lx->file, line, col);
+  if (rc == 0)
+    rc = pl_buf_vprintf(&msg, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    return PL_EPARSE;
-  pl_buf_t msg = {0};
-  if (pl_buf_printf(&msg, "%s:%d:%d: ", lx->file, line, col) < 0 ||
-      pl_buf_reserve(&msg, (size_t)n) < 0) {
+  if (rc < 0) {
     pl_buf_free(&msg);
     return PL_ENOMEM; /* a parse error without its message is useless */
   }
-  va_start(ap, fmt);
-  vsnprintf(msg.data + msg.len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
   lx->error = msg.data;
   return PL_EPARSE;
 }

@@ -73,14 +73,8 @@ void pl__log_write(const pl_logger_t *log, pl_log_level_t level,
   if (level > log->level)
     return;
   pl_buf_t message = {0};
-  va_list copy;
-  va_copy(copy, ap);
-  int n = vsnprintf(NULL, 0, fmt, copy);
-  va_end(copy);
-  if (n < 0 || pl_buf_reserve(&message, (size_t)n) < 0)
-    return;
-  vsnprintf(message.data, (size_t)n + 1, fmt, ap);
-  write_line(log, level, plugin, pipeline, message.data);
+  if (pl_buf_vprintf(&message, fmt, ap) == 0)
+    write_line(log, level, plugin, pipeline, message.data);
   pl_buf_free(&message);
 }
 
@@ -129,15 +123,9 @@ void pl_log(const pl_instance_t *cinst, pl_log_level_t level, const char *fmt,
   pl_buf_t message = {0};
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int rc = pl_buf_vprintf(&message, fmt, ap);
   va_end(ap);
-  if (n < 0 || pl_buf_reserve(&message, (size_t)n) < 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(message.data, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  message.len = (size_t)n;
-  if (level > PL_LOG_WARN || admit(inst, &log, message.data))
+  if (rc == 0 && (level > PL_LOG_WARN || admit(inst, &log, message.data)))
     write_line(&log, level, inst->name, inst->pipeline->name, message.data);
   pl_buf_free(&message);
 }

@@ -3,6 +3,7 @@
 #ifndef PIPELINED_COMMON_H
 #define PIPELINED_COMMON_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,8 @@ PL_EXTERN int pl_buf_append(pl_buf_t *buf, const void *data, size_t len);
 PL_EXTERN int pl_buf_append_str(pl_buf_t *buf, const char *str);
 PL_EXTERN int pl_buf_printf(pl_buf_t *buf, const char *fmt, ...)
     PL_PRINTF(2, 3);
+PL_EXTERN int pl_buf_vprintf(pl_buf_t *buf, const char *fmt, va_list ap)
+    PL_PRINTF(2, 0);
 PL_EXTERN void pl_buf_reset(pl_buf_t *buf);
 PL_EXTERN void pl_buf_free(pl_buf_t *buf);
 

@@ -30,17 +30,13 @@ static void set_error(char **error, const char *fmt, ...) PL_PRINTF(2, 3);
 static void set_error(char **error, const char *fmt, ...) {
   if (!error)
     return;
+  pl_buf_t text = {0};
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  if (pl_buf_vprintf(&text, fmt, ap) < 0)
+    pl_buf_free(&text);
   va_end(ap);
-  char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  if (text) {
-    va_start(ap, fmt);
-    vsnprintf(text, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-  }
-  *error = text;
+  *error = text.data;
 }
 
 /* Index of `path`, or of where it would be inserted (*found false). */
