@@ -58,14 +58,8 @@ static void add_error(pl_buf_t *errors, const pl_cfg_loc_t *loc,
   pl_buf_printf(errors, "%s:%d:%d: ", loc->file, loc->line, loc->col);
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  pl_buf_vprintf(errors, fmt, ap);
   va_end(ap);
-  if (n >= 0 && pl_buf_reserve(errors, (size_t)n + 1) == 0) {
-    va_start(ap, fmt);
-    vsnprintf(errors->data + errors->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    errors->len += (size_t)n;
-  }
   pl_buf_append_str(errors, "\n");
 }
 
@@ -416,9 +410,7 @@ int pl__engine_start(pl_engine_t *engine) {
   if (engine->settings.metrics_listen) {
     int rc = pl__metrics_server_create(engine, engine->settings.metrics_listen,
                                        &engine->metrics);
-    if (rc < 0) {
-      pl__log(&engine->log, PL_LOG_ERROR, "metrics: cannot listen on %s: %s",
-              engine->settings.metrics_listen, pl_strerror(rc));
+    if (rc < 0) { /* the server logged why */
       close_all(engine);
       return rc;
     }

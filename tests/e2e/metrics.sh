@@ -2,7 +2,7 @@
 # metrics_listen serves Prometheus counters and /healthz.
 . "$(dirname "$0")/lib.sh"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(python3 -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/in"
 cp "$shared/testdata/seed/sample_file.csv" "$work/in/a.csv"
 cat > "$work/m.conf" <<CONF
@@ -29,3 +29,39 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")
 kill -TERM "$pid"
 wait "$pid"
 pass "/metrics and /healthz"
+
+# A port that is taken: the daemon says so and exits non-zero.
+python3 -c 'import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); open(sys.argv[2],"w").close(); time.sleep(30)' "$port" "$work/held" &
+holder=$!
+cleanup_pids+=("$holder")
+wait_for test -e "$work/held" || fail "cannot hold the port"
+
+set +e
+"$PIPELINED" --once -c "$work/m.conf" 2> "$work/log2"; rc=$?
+set -e
+kill "$holder" 2>/dev/null || true
+[ "$rc" -ne 0 ] || fail "a taken metrics port is accepted"
+expect_contains "$work/log2" "metrics_listen 127.0.0.1:$port: address already in use"
+pass "a taken metrics port is an error naming it"
+
+# JSON logs: every line is an object with time, level and message.
+cat > "$work/json.conf" <<CONF
+log_format = "json"
+log_level = "debug"
+pipeline "j" {
+  source "file" { paths = ["$work/in/a.csv", "$work/in/missing.csv"] }
+  transform "csv" { header = true }
+  sink "file" { path = "$work/j.jsonl" }
+}
+CONF
+"$PIPELINED" --once -c "$work/json.conf" 2> "$work/jlog" || true
+python3 - "$work/jlog" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines, "no log lines"
+for l in lines:
+    assert {"time", "level", "message"} <= set(l), l
+assert any(l.get("plugin") == "source-file" and "missing.csv" in l["message"]
+           and l["level"] == "error" for l in lines), lines
+PY
+pass "log_format = json writes one JSON object per line"
