@@ -199,8 +199,10 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   pl_buf_t errors = {0};
-  pl_engine_params_t params = {.loop = &loop, .registry = reg,
-                               .once = cli->once};
+  pl_engine_params_t params = {.loop = &loop,
+                               .registry = reg,
+                               .once = cli->once,
+                               .env = &pl__cfg_process_env};
   pl_engine_t *engine = NULL;
   int rc = pl__engine_create(&params, root, &engine, &errors);
   pl__cfg_destroy(root);

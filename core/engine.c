@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "aws_context.h"
 #include "engine.h"
 #include "metrics.h"
 #include "options.h"
@@ -42,6 +43,9 @@ static const pl_option_t aws_table[] = {
                      "emulator)."),
     PL_OPTION_INT(pl_aws_settings_t, max_attempts, "max_attempts", "3", 0,
                   "Attempts per AWS request, the first one included."),
+    PL_OPTION_BOOL(pl_aws_settings_t, tls_verify, "tls_verify", "true", 0,
+                   "Check TLS certificates (false logs a warning; for local "
+                   "emulators only)."),
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -301,7 +305,7 @@ static int apply_top_level(pl_engine_t *engine, const pl_cfg_node_t *root,
       aws = child;
     }
   }
-  pl_opt_table_t aws_tables = {aws_table, COUNT(aws_table), &engine->aws};
+  pl_opt_table_t aws_tables = {aws_table, COUNT(aws_table), &engine->aws_settings};
   if (pl__options_apply(&aws_tables, 1, aws, "aws", errors) < 0)
     rc = PL_EINVAL;
   return rc;
@@ -316,6 +320,8 @@ int pl__engine_create(const pl_engine_params_t *params,
   engine->loop = params->loop;
   engine->registry = params->registry;
   engine->once = params->once;
+  engine->env = params->env;
+  engine->aws_transport = params->aws_transport;
   engine->log = (pl_logger_t){params->log_stream ? params->log_stream : stderr,
                               PL_LOG_INFO, PL_LOG_TEXT};
   engine->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15u;
@@ -400,6 +406,9 @@ static void close_all(pl_engine_t *engine) {
   if (engine->metrics)
     pl__metrics_server_close(engine->metrics);
   engine->metrics = NULL;
+  /* After the plugins: their AWS clients were destroyed in close. */
+  pl__aws_context_close(engine->aws);
+  engine->aws = NULL;
   if (engine->shutdown_timer_open)
     uv_close((uv_handle_t *)&engine->shutdown_timer, NULL);
   engine->shutdown_timer_open = false;
@@ -491,8 +500,32 @@ void pl__engine_destroy(pl_engine_t *engine) {
   free(engine->pipelines);
   pl__record_free_spares(engine);
   pl__options_free(settings_table, COUNT(settings_table), &engine->settings);
-  pl__options_free(aws_table, COUNT(aws_table), &engine->aws);
+  pl__options_free(aws_table, COUNT(aws_table), &engine->aws_settings);
   free(engine);
+}
+
+int pl__aws_context_of(pl_instance_t *inst, pl_aws_context_t **out) {
+  pl_engine_t *engine = inst->pipeline->engine;
+  if (engine->closing)
+    return PL_ECANCELED;
+  if (!engine->aws) {
+    pl_aws_context_options_t opts = {
+        .loop = engine->loop,
+        .env = engine->env,
+        .log = &engine->log,
+        .region = engine->aws_settings.region,
+        .profile = engine->aws_settings.profile,
+        .endpoint = engine->aws_settings.endpoint,
+        .max_attempts = engine->aws_settings.max_attempts,
+        .tls_verify = engine->aws_settings.tls_verify,
+        .transport = engine->aws_transport,
+    };
+    int rc = pl__aws_context_create(&opts, &engine->aws);
+    if (rc < 0)
+      return rc;
+  }
+  *out = engine->aws;
+  return 0;
 }
 
 uint64_t pl__engine_random(pl_engine_t *engine) {

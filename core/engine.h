@@ -26,14 +26,18 @@ typedef struct pl_aws_settings {
   char *profile;
   char *endpoint;
   int64_t max_attempts;
+  bool tls_verify;
 } pl_aws_settings_t;
+
+typedef struct pl_aws_context pl_aws_context_t;
+typedef struct pl_http_transport pl_http_transport_t;
 
 struct pl_engine {
   uv_loop_t *loop;           /* borrowed */
   pl_registry_t *registry;   /* borrowed */
   pl_logger_t log;
   pl_engine_settings_t settings;
-  pl_aws_settings_t aws;
+  pl_aws_settings_t aws_settings;
   bool once;
   pl_pipeline_t **pipelines;
   size_t pipeline_count;
@@ -43,6 +47,9 @@ struct pl_engine {
   uv_timer_t shutdown_timer;
   bool shutdown_timer_open;
   pl_metrics_server_t *metrics;
+  const pl_cfg_env_t *env;                  /* borrowed */
+  const pl_http_transport_t *aws_transport; /* tests; NULL: curl */
+  pl_aws_context_t *aws;                    /* on first AWS client */
   uint64_t rng; /* xorshift state for retry jitter */
   /* Freed records kept for reuse: a record per row is the hot path. */
   pl_record_t *spare_records;
@@ -56,6 +63,9 @@ typedef struct pl_engine_params {
   pl_registry_t *registry;
   FILE *log_stream; /* NULL: stderr */
   bool once;
+  const pl_cfg_env_t *env; /* the environment AWS clients read; NULL: none */
+  /* Tests: the transport of AWS clients (NULL: libcurl). */
+  const pl_http_transport_t *aws_transport;
 } pl_engine_params_t;
 
 /* Validates the whole config, loads every plugin and creates every stage

@@ -1,0 +1,109 @@
+/* The AWS client every AWS plugin shares (STYLE.md: no plugin talks to
+ * libcurl or signs requests on its own). One client per plugin instance and
+ * service; all clients of an engine share one connection pool, one
+ * credentials chain and the settings of the config's aws { } block.
+ *
+ * Requests are signed with SigV4, sent on the engine's loop, and retried in
+ * the AWS "standard" mode (throttling, 5xx, timeouts and connection errors;
+ * never client errors), with a retry token bucket and clock-skew
+ * correction. Every failure arrives as one structured pl_aws_error_t. */
+#ifndef PIPELINED_AWS_H
+#define PIPELINED_AWS_H
+
+#include <jansson.h>
+#include <pipelined/common.h>
+
+typedef struct pl_aws_client pl_aws_client_t;
+typedef struct pl_aws_call pl_aws_call_t;
+
+/* A failed call. Borrowed for the callback it is passed to. */
+typedef struct pl_aws_error {
+  const char *service;    /* "sqs" */
+  const char *operation;  /* "SendMessageBatch" */
+  int status;             /* HTTP status; 0 for a transport failure */
+  const char *code;       /* "ThrottlingException", or "ConnectionError" */
+  const char *message;    /* the service's message, or the transport's */
+  const char *request_id; /* or NULL */
+  bool retryable;         /* true when the attempts ran out on a retryable
+                             error: the caller may fail (not reject) */
+} pl_aws_error_t;
+
+/* Appends one line: "sqs SendMessageBatch: HTTP 400 Code: message
+ * (request id ...)". */
+PL_EXTERN void pl_aws_error_format(const pl_aws_error_t *error, pl_buf_t *out);
+
+typedef struct pl_aws_client_options {
+  const char *service;   /* "sqs", "dynamodb", "s3" (signing name) */
+  const char *endpoint;  /* the plugin's own option, or NULL */
+  const char *region;    /* the plugin's own option, or NULL */
+  int64_t max_in_flight; /* requests at once; 0: 16 */
+  int64_t max_attempts;  /* 0: the aws { } block's (default 3) */
+} pl_aws_client_options_t;
+
+/* Creates a client for `inst` (borrowed options). Fails with a logged
+ * reason when no region can be found. */
+PL_EXTERN int pl_aws_client_create(pl_instance_t *inst,
+                                   const pl_aws_client_options_t *options,
+                                   pl_aws_client_t **out);
+/* Cancels the client's calls (their callbacks run with code "Canceled")
+ * and frees it once they have. Call from the plugin's close callback. */
+PL_EXTERN void pl_aws_client_destroy(pl_aws_client_t *client);
+
+/* ---- The AWS JSON protocol (SQS, DynamoDB) ---- */
+
+/* `result` is borrowed for the call (NULL on error); exactly one of result
+ * and error is set. */
+typedef void (*pl_aws_json_cb)(void *data, json_t *result,
+                               const pl_aws_error_t *error);
+
+/* Calls `target` ("AmazonSQS.SendMessageBatch",
+ * "DynamoDB_20120810.UpdateItem") with `body` (borrowed, serialized now).
+ * Returns 0 and calls `cb` once later, or returns a negative code and never
+ * calls it. */
+PL_EXTERN int pl_aws_json_call(pl_aws_client_t *client, const char *target,
+                               const json_t *body, pl_aws_json_cb cb,
+                               void *data);
+
+/* ---- REST (S3) ---- */
+
+typedef struct pl_aws_header {
+  const char *name;
+  const char *value;
+} pl_aws_header_t;
+
+typedef struct pl_aws_rest_request {
+  const char *operation; /* "GetObject", for errors and metrics */
+  const char *method;
+  const char *bucket;    /* path-style or virtual-hosted per the client */
+  const char *key;       /* not encoded; NULL for bucket operations */
+  const char *query;     /* encoded "list-type=2&prefix=a%2Fb", or NULL */
+  const pl_aws_header_t *headers;
+  size_t header_count;
+  const void *body; /* borrowed for the call */
+  size_t body_len;
+} pl_aws_rest_request_t;
+
+typedef struct pl_aws_rest_handlers {
+  /* Optional: the status and headers, before any body. */
+  void (*on_headers)(void *data, int status, const pl_aws_header_t *headers,
+                     size_t count);
+  /* Optional: the body in pieces (not buffered); return false to pause
+   * until pl_aws_call_resume(). Without it the body is buffered and handed
+   * to on_done. */
+  bool (*on_body)(void *data, const char *bytes, size_t len);
+  /* Required, exactly once: the buffered body (NULL when streamed) or an
+   * error. A call is retried only while no body byte was delivered. */
+  void (*on_done)(void *data, int status, const char *body, size_t len,
+                  const pl_aws_error_t *error);
+  void *data;
+} pl_aws_rest_handlers_t;
+
+PL_EXTERN int pl_aws_rest_call(pl_aws_client_t *client,
+                               const pl_aws_rest_request_t *request,
+                               const pl_aws_rest_handlers_t *handlers,
+                               pl_aws_call_t **call);
+PL_EXTERN void pl_aws_call_pause(pl_aws_call_t *call);
+PL_EXTERN void pl_aws_call_resume(pl_aws_call_t *call);
+PL_EXTERN void pl_aws_call_cancel(pl_aws_call_t *call);
+
+#endif

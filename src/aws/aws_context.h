@@ -1,0 +1,55 @@
+/* What every AWS client of one engine shares: the HTTP transport (one
+ * connection pool), the credentials chain, the signing clock correction
+ * and the settings of the config's aws { } block. Created on first use by
+ * pl_aws_client_create(), closed with the engine. */
+#ifndef PL_AWS_CONTEXT_H
+#define PL_AWS_CONTEXT_H
+
+#include <pipelined/common.h>
+#include <uv.h>
+
+#include "config.h"
+#include "credentials.h"
+#include "http.h"
+#include "log.h"
+
+typedef struct pl_aws_context_options {
+  uv_loop_t *loop;
+  const pl_cfg_env_t *env;
+  const pl_logger_t *log;
+  /* The aws { } block (borrowed for the context's life). */
+  const char *region;
+  const char *profile;
+  const char *endpoint;
+  int64_t max_attempts;
+  bool tls_verify;
+  /* Tests: a transport to use instead of curl (borrowed), and a clock. */
+  const pl_http_transport_t *transport;
+  int64_t (*now_ms)(void *data);
+  void *now_data;
+} pl_aws_context_options_t;
+
+typedef struct pl_aws_context {
+  pl_aws_context_options_t opts;
+  pl_http_curl_t *curl; /* owned, unless a transport was injected */
+  const pl_http_transport_t *http;
+  pl_aws_creds_t *creds;
+  uint64_t rng_state;
+  int64_t clock_offset_ms; /* server time minus local time, from skew */
+  bool closing;
+} pl_aws_context_t;
+
+int pl__aws_context_create(const pl_aws_context_options_t *opts,
+                           pl_aws_context_t **out);
+/* The context of the engine `inst` runs in, created on first use from the
+ * aws { } block (implemented by the engine). */
+typedef struct pl_instance pl_instance_t;
+int pl__aws_context_of(pl_instance_t *inst, pl_aws_context_t **out);
+
+/* Milliseconds since the epoch on the local clock (uncorrected). */
+int64_t pl__aws_context_now_ms(const pl_aws_context_t *ctx);
+/* Closes the transport and the credentials chain; frees the context once
+ * their handles are closed. */
+void pl__aws_context_close(pl_aws_context_t *ctx);
+
+#endif

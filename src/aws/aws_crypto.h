@@ -1,0 +1,35 @@
+/* SHA-256, HMAC-SHA256 and lower-case hex for the AWS layer, on OpenSSL's
+ * libcrypto (EVP). Kept apart from the signer so that the one place that
+ * touches key material is small enough to review at a glance. */
+#ifndef PL_AWS_CRYPTO_H
+#define PL_AWS_CRYPTO_H
+
+#include <pipelined/common.h>
+
+#define PL_AWS_SHA256_LEN 32
+/* 64 hex digits and the terminating NUL. */
+#define PL_AWS_SHA256_HEX_LEN 65
+
+/* SHA-256 of len bytes (data may be NULL when len is 0). Returns 0 or
+ * PL_ENOMEM / PL_EIO when libcrypto fails. */
+int pl__aws_sha256(const void *data, size_t len,
+                   unsigned char out[PL_AWS_SHA256_LEN]);
+
+/* The same digest as 64 lower-case hex digits and a NUL. */
+int pl__aws_sha256_hex(const void *data, size_t len,
+                       char out[PL_AWS_SHA256_HEX_LEN]);
+
+/* HMAC-SHA256 of data under key. The key is only read; libcrypto cleanses
+ * its own copies. Returns 0 or PL_ENOMEM / PL_EIO. */
+int pl__aws_hmac_sha256(const void *key, size_t key_len, const void *data,
+                        size_t len, unsigned char out[PL_AWS_SHA256_LEN]);
+
+/* Writes 2 * len lower-case hex digits and a NUL to out (2 * len + 1
+ * bytes). */
+void pl__aws_hex(const unsigned char *data, size_t len, char *out);
+
+/* Overwrites len bytes in a way the compiler may not elide (for key
+ * material before it goes out of scope or is freed). */
+void pl__aws_cleanse(void *data, size_t len);
+
+#endif

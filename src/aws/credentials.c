@@ -1,0 +1,433 @@
+/* The credentials chain: runs the providers in order on the loop, caches
+ * what one yields, refreshes temporary credentials in the background and
+ * hands one result to every caller that waited for it.
+ *
+ * States, for review: `current` (valid or not), `fetch` (a chain run in
+ * progress, at most one) and `pending` (callers waiting for that run).
+ * A run starts from the timer, never inside get(): a caller that gets
+ * PL_EAGAIN is always called back from the loop (STYLE.md#s5). The same
+ * timer waits for the next background refresh (5 minutes before expiry)
+ * or for a retry after a failed one; it is unreferenced while it only
+ * waits, so it never keeps a loop alive on its own. */
+#include "credentials.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws_profile.h"
+#include "creds_ecs.h"
+#include "creds_imds.h"
+#include "creds_providers.h"
+#include "creds_sts.h"
+
+/* Background refresh starts this long before credentials expire. */
+#define PL__CREDS_REFRESH_BEFORE_S 300
+/* Credentials this close to expiry are no longer handed out: a request
+ * signed with them could arrive after they expired. */
+#define PL__CREDS_EXPIRY_MARGIN_S 10
+/* Retries of a failed background refresh: full jitter over an exponential
+ * ceiling, at least a second apart. */
+#define PL__CREDS_RETRY_BASE_S 1
+#define PL__CREDS_RETRY_CAP_S 60
+
+#define PL__CREDS_CLOSED_MESSAGE "AWS credentials provider closed"
+
+typedef struct pending {
+  pl_aws_creds_cb cb;
+  void *data;
+  struct pending *next;
+} pending_t;
+
+typedef struct fetch {
+  pl_aws_creds_t *creds;
+  size_t next;        /* the provider to run next */
+  size_t running;     /* the provider of `op` */
+  pl__creds_op_t *op; /* an asynchronous provider in flight, or NULL */
+  pl_buf_t tried;     /* "environment: ...; profile default: ..." */
+} fetch_t;
+
+struct pl_aws_creds {
+  uv_loop_t *loop;
+  const pl_http_transport_t *http;
+  pl_cfg_env_t env;
+  int64_t (*now)(void *data);
+  void *now_data;
+  char *profile;
+  bool profile_chosen;
+  char *profile_region;
+  char *sts_url;
+
+  pl__creds_set_t *current;
+  fetch_t *fetch;
+  pending_t *pending;
+  pending_t **pending_tail;
+  uv_timer_t timer;
+  bool timer_now;     /* armed to start a run on the next iteration */
+  int64_t refresh_at; /* start a background run from then on; 0: never */
+  unsigned failures;  /* background runs failed in a row */
+  uint64_t rng;       /* xorshift state for the retry jitter */
+  bool closing;
+  bool timer_closed;
+};
+
+static const struct {
+  const char *label; /* NULL: "profile NAME" */
+  pl__creds_start_fn start;
+} chain[] = {
+    {"environment", pl__creds_env_start},
+    {NULL, pl__creds_profile_start},
+    {"web identity", pl__creds_web_identity_start},
+    {"container", pl__creds_ecs_start},
+    {"instance metadata", pl__creds_imds_start},
+};
+#define CHAIN_LENGTH (sizeof chain / sizeof chain[0])
+
+static int64_t clock_now(const pl_aws_creds_t *creds) {
+  return creds->now ? creds->now(creds->now_data) : (int64_t)time(NULL);
+}
+
+static bool usable(const pl__creds_set_t *set, int64_t now) {
+  return set && (set->view.expires_at == 0 ||
+                 now < set->view.expires_at - PL__CREDS_EXPIRY_MARGIN_S);
+}
+
+static void on_timer(uv_timer_t *timer);
+
+/* Arms the one timer. A run due now keeps the loop alive (callers may be
+ * waiting); a later one does not. */
+static void arm_timer(pl_aws_creds_t *creds, int64_t delay_s) {
+  uint64_t delay_ms = delay_s > 0 ? (uint64_t)delay_s * 1000 : 0;
+  uv_timer_start(&creds->timer, on_timer, delay_ms, 0);
+  creds->timer_now = delay_ms == 0;
+  if (creds->timer_now)
+    uv_ref((uv_handle_t *)&creds->timer);
+  else
+    uv_unref((uv_handle_t *)&creds->timer);
+}
+
+static void stop_timer(pl_aws_creds_t *creds) {
+  uv_timer_stop(&creds->timer);
+  creds->timer_now = false;
+}
+
+static int64_t retry_delay(pl_aws_creds_t *creds) {
+  unsigned shift = creds->failures > 7 ? 6 : creds->failures - 1;
+  int64_t ceiling = (int64_t)PL__CREDS_RETRY_BASE_S << shift;
+  if (ceiling > PL__CREDS_RETRY_CAP_S)
+    ceiling = PL__CREDS_RETRY_CAP_S;
+  creds->rng ^= creds->rng << 13;
+  creds->rng ^= creds->rng >> 7;
+  creds->rng ^= creds->rng << 17;
+  return 1 + (int64_t)(creds->rng % (uint64_t)ceiling);
+}
+
+static void free_creds(pl_aws_creds_t *creds) {
+  pl__creds_set_free(creds->current);
+  free(creds->profile);
+  free(creds->profile_region);
+  free(creds->sts_url);
+  free(creds);
+}
+
+static void maybe_free(pl_aws_creds_t *creds) {
+  if (creds->closing && creds->timer_closed && !creds->fetch)
+    free_creds(creds);
+}
+
+static void fetch_free(fetch_t *fetch) {
+  pl_buf_free(&fetch->tried);
+  free(fetch);
+}
+
+/* Calls every waiting caller once, with the credentials or the error. */
+static void deliver(pl_aws_creds_t *creds, const char *error) {
+  pending_t *list = creds->pending;
+  creds->pending = NULL;
+  creds->pending_tail = &creds->pending;
+  while (list) {
+    pending_t *entry = list;
+    list = entry->next;
+    /* A callback may close the provider: the rest are then cancelled. */
+    if (creds->closing)
+      entry->cb(entry->data, NULL, PL__CREDS_CLOSED_MESSAGE);
+    else if (error)
+      entry->cb(entry->data, NULL, error);
+    else
+      entry->cb(entry->data, &creds->current->view, NULL);
+    free(entry);
+  }
+}
+
+/* Ends a run with `set` (stolen) or, when NULL, with the failure that
+ * `fetch->tried` describes. */
+static void finish(fetch_t *fetch, pl__creds_set_t *set) {
+  pl_aws_creds_t *creds = fetch->creds;
+  creds->fetch = NULL;
+  int64_t now = clock_now(creds);
+  pl_buf_t message = {0};
+  if (set) {
+    pl__creds_set_free(creds->current);
+    creds->current = set;
+    creds->failures = 0;
+    int64_t expires_at = set->view.expires_at;
+    if (expires_at == 0) {
+      creds->refresh_at = 0;
+      stop_timer(creds);
+    } else {
+      creds->refresh_at = expires_at - PL__CREDS_REFRESH_BEFORE_S;
+      /* Credentials that arrive already inside the refresh window would
+       * make every get() start a run: wait half their remaining life. */
+      if (creds->refresh_at < now + 1) {
+        int64_t half = (expires_at - now) / 2;
+        creds->refresh_at = now + (half > 1 ? half : 1);
+      }
+      arm_timer(creds, creds->refresh_at - now);
+    }
+  } else {
+    if (pl_buf_printf(&message, "no AWS credentials: %s",
+                      fetch->tried.data ? fetch->tried.data : "") < 0)
+      pl_buf_free(&message);
+    if (usable(creds->current, now)) {
+      /* A background refresh failed: keep serving, retry later. */
+      creds->failures++;
+      int64_t delay = retry_delay(creds);
+      creds->refresh_at = now + delay;
+      arm_timer(creds, delay);
+    } else {
+      pl__creds_set_free(creds->current);
+      creds->current = NULL;
+      creds->refresh_at = 0;
+      creds->failures = 0;
+      stop_timer(creds);
+    }
+  }
+  fetch_free(fetch);
+  deliver(creds, set            ? NULL
+                 : message.data ? message.data
+                                : "no AWS credentials: out of memory");
+  pl_buf_free(&message);
+}
+
+/* Records one provider's answer; returns true when the run is over. */
+static bool take_result(fetch_t *fetch, size_t index,
+                        pl__creds_result_t *result) {
+  if (result->outcome == PL__CREDS_FOUND && result->set) {
+    pl__creds_set_t *set = result->set;
+    result->set = NULL;
+    pl__creds_result_clear(result);
+    finish(fetch, set);
+    return true;
+  }
+  pl_buf_t *tried = &fetch->tried;
+  const char *reason = result->reason ? result->reason : "out of memory";
+  int rc = tried->len ? pl_buf_append_str(tried, "; ") : 0;
+  if (rc == 0 && chain[index].label)
+    rc = pl_buf_printf(tried, "%s: %s", chain[index].label, reason);
+  else if (rc == 0)
+    rc = pl_buf_printf(tried, "profile %s: %s", fetch->creds->profile, reason);
+  (void)rc; /* a message cut short by ENOMEM still says what it can */
+  bool failed = result->outcome != PL__CREDS_ABSENT;
+  pl__creds_result_clear(result);
+  if (failed)
+    finish(fetch, NULL);
+  return failed;
+}
+
+static void on_provider_done(void *data, pl__creds_result_t *result);
+
+/* Runs providers from fetch->next until one answers asynchronously or
+ * the run is over. */
+static void run_chain(fetch_t *fetch) {
+  pl_aws_creds_t *creds = fetch->creds;
+  const pl__creds_ctx_t ctx = {
+      .loop = creds->loop,
+      .http = creds->http,
+      .env = &creds->env,
+      .now = clock_now(creds),
+      .sts_url = creds->sts_url,
+      .profile = creds->profile,
+      .profile_chosen = creds->profile_chosen,
+  };
+  while (fetch->next < CHAIN_LENGTH) {
+    size_t index = fetch->next++;
+    pl__creds_result_t result = {0};
+    pl__creds_op_t *op = NULL;
+    int rc = chain[index].start(&ctx, &result, on_provider_done, fetch, &op);
+    if (rc == PL_EAGAIN) {
+      fetch->op = op;
+      fetch->running = index;
+      return;
+    }
+    if (rc < 0) {
+      pl__creds_result_clear(&result);
+      result.outcome = PL__CREDS_FAILED; /* no reason: out of memory */
+    }
+    if (take_result(fetch, index, &result))
+      return;
+  }
+  finish(fetch, NULL);
+}
+
+static void on_provider_done(void *data, pl__creds_result_t *result) {
+  fetch_t *fetch = data;
+  pl_aws_creds_t *creds = fetch->creds;
+  fetch->op = NULL;
+  if (creds->closing) {
+    pl__creds_result_clear(result);
+    creds->fetch = NULL;
+    fetch_free(fetch);
+    maybe_free(creds);
+    return;
+  }
+  if (!take_result(fetch, fetch->running, result))
+    run_chain(fetch);
+}
+
+static void on_timer(uv_timer_t *timer) {
+  pl_aws_creds_t *creds = timer->data;
+  creds->timer_now = false;
+  if (creds->closing || creds->fetch)
+    return;
+  fetch_t *fetch = calloc(1, sizeof *fetch);
+  if (!fetch) {
+    deliver(creds, "no AWS credentials: out of memory");
+    return;
+  }
+  fetch->creds = creds;
+  creds->fetch = fetch;
+  run_chain(fetch);
+}
+
+static void on_timer_closed(uv_handle_t *handle) {
+  pl_aws_creds_t *creds = handle->data;
+  creds->timer_closed = true;
+  maybe_free(creds);
+}
+
+/* A region fit for a host name ("eu-west-1"): nothing else reaches the
+ * STS URL. */
+static bool plausible_region(const char *region) {
+  if (!region || !*region || strlen(region) > 32)
+    return false;
+  for (const char *p = region; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+      return false;
+  return true;
+}
+
+static int sts_url(pl_aws_creds_t *creds, const pl_aws_creds_options_t *opts) {
+  if (opts->sts_endpoint) {
+    creds->sts_url = strdup(opts->sts_endpoint);
+    return creds->sts_url ? 0 : PL_ENOMEM;
+  }
+  const char *region = opts->region;
+  if (!region)
+    region = pl__creds_getenv(&creds->env, "AWS_REGION");
+  if (!region)
+    region = pl__creds_getenv(&creds->env, "AWS_DEFAULT_REGION");
+  if (!region)
+    region = creds->profile_region;
+  pl_buf_t url = {0};
+  int rc = plausible_region(region)
+               ? pl_buf_printf(&url, "https://sts.%s.amazonaws.com%s", region,
+                               strncmp(region, "cn-", 3) == 0 ? ".cn" : "")
+               : pl_buf_append_str(&url, "https://sts.amazonaws.com");
+  creds->sts_url = url.data;
+  return rc;
+}
+
+int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
+                         pl_aws_creds_t **out) {
+  *out = NULL;
+  if (!opts || !opts->loop || !opts->http || !opts->http->submit)
+    return PL_EINVAL;
+  pl_aws_creds_t *creds = calloc(1, sizeof *creds);
+  if (!creds)
+    return PL_ENOMEM;
+  creds->loop = opts->loop;
+  creds->http = opts->http;
+  if (opts->env)
+    creds->env = *opts->env;
+  creds->now = opts->now;
+  creds->now_data = opts->now_data;
+  creds->pending_tail = &creds->pending;
+  creds->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)creds;
+  if (creds->rng == 0)
+    creds->rng = 0x9e3779b97f4a7c15u;
+  creds->profile = strdup(pl__aws_profile_select(&creds->env, opts->profile,
+                                                 &creds->profile_chosen));
+  int rc = creds->profile ? 0 : PL_ENOMEM;
+  if (rc == 0) {
+    /* The region only: credentials are read again at every run, and a
+     * broken file is reported by the run that needs it. */
+    pl_aws_profile_t *profile = NULL;
+    char *error = NULL;
+    if (pl__aws_profile_load(&creds->env, creds->profile, &profile, &error) ==
+        0) {
+      const char *region = pl__aws_profile_get(profile, "region");
+      if (region && *region) {
+        creds->profile_region = strdup(region);
+        rc = creds->profile_region ? 0 : PL_ENOMEM;
+      }
+    }
+    free(error);
+    pl__aws_profile_destroy(profile);
+  }
+  if (rc == 0)
+    rc = sts_url(creds, opts);
+  if (rc == 0)
+    rc = uv_timer_init(creds->loop, &creds->timer) < 0 ? PL_EIO : 0;
+  if (rc < 0) {
+    free_creds(creds);
+    return rc;
+  }
+  creds->timer.data = creds;
+  uv_unref((uv_handle_t *)&creds->timer);
+  *out = creds;
+  return 0;
+}
+
+int pl__aws_creds_get(pl_aws_creds_t *creds, const pl_aws_credentials_t **now,
+                      pl_aws_creds_cb cb, void *data) {
+  if (now)
+    *now = NULL;
+  if (!creds || !now)
+    return PL_EINVAL;
+  if (creds->closing)
+    return PL_ECANCELED;
+  int64_t t = clock_now(creds);
+  if (usable(creds->current, t)) {
+    if (creds->refresh_at && t >= creds->refresh_at && !creds->fetch &&
+        !creds->timer_now)
+      arm_timer(creds, 0); /* background refresh; these stay valid */
+    *now = &creds->current->view;
+    return 0;
+  }
+  if (!cb)
+    return PL_EINVAL;
+  pending_t *entry = malloc(sizeof *entry);
+  if (!entry)
+    return PL_ENOMEM;
+  *entry = (pending_t){.cb = cb, .data = data};
+  *creds->pending_tail = entry;
+  creds->pending_tail = &entry->next;
+  if (!creds->fetch && !creds->timer_now)
+    arm_timer(creds, 0);
+  return PL_EAGAIN;
+}
+
+const char *pl__aws_creds_profile_region(const pl_aws_creds_t *creds) {
+  return creds->profile_region;
+}
+
+void pl__aws_creds_close(pl_aws_creds_t *creds) {
+  if (!creds || creds->closing)
+    return;
+  creds->closing = true;
+  uv_close((uv_handle_t *)&creds->timer, on_timer_closed);
+  deliver(creds, PL__CREDS_CLOSED_MESSAGE);
+  /* Last: the provider's callback may run inside cancel(). */
+  if (creds->fetch && creds->fetch->op)
+    creds->fetch->op->cancel(creds->fetch->op);
+}

@@ -1,0 +1,98 @@
+/* AWS credentials: the standard provider chain, with background refresh of
+ * temporary credentials before they expire.
+ *
+ * Chain, in order: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN); shared files (AWS_SHARED_CREDENTIALS_FILE or
+ * ~/.aws/credentials, AWS_CONFIG_FILE or ~/.aws/config; profile from the
+ * option, AWS_PROFILE or "default"); web identity (AWS_WEB_IDENTITY_TOKEN_FILE
+ * + AWS_ROLE_ARN, STS AssumeRoleWithWebIdentity); ECS container credentials
+ * (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI with
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]); EC2 instance metadata, IMDSv2
+ * only (AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_DISABLED).
+ * Secrets never reach a log, an error text or a core dump.
+ *
+ * Each provider yields credentials, is not configured (the chain moves
+ * on), or is configured and fails: then the chain stops there, so that a
+ * broken setup (AWS_ACCESS_KEY_ID without a secret, a named profile that
+ * does not exist, an STS refusal) never silently falls back to another
+ * identity such as the instance role. The error lists every provider tried
+ * and why, "no AWS credentials: environment: AWS_ACCESS_KEY_ID not set;
+ * profile default: no such profile in /root/.aws/credentials or
+ * /root/.aws/config; ...; instance metadata: disabled by
+ * AWS_EC2_METADATA_DISABLED".
+ *
+ * The whole chain runs again for every fetch (at most one at a time), and
+ * the shared files are re-read then (synchronously: they are small local
+ * files). Providers: creds_providers.h and creds_{sts,ecs,imds}.h. */
+#ifndef PL_AWS_CREDENTIALS_H
+#define PL_AWS_CREDENTIALS_H
+
+#include <pipelined/common.h>
+#include <uv.h>
+
+#include "config.h" /* pl_cfg_env_t: injected environment */
+#include "http.h"
+
+typedef struct pl_aws_credentials {
+  const char *access_key_id;
+  const char *secret_access_key; /* secret */
+  const char *session_token;     /* secret; NULL when none */
+  int64_t expires_at;            /* seconds since the epoch; 0: never */
+  const char *source;            /* "environment", "profile prod", ... */
+} pl_aws_credentials_t;
+
+typedef struct pl_aws_creds pl_aws_creds_t;
+
+/* Everything is borrowed for the create call only, except loop, http and
+ * the env's data, which must outlive the provider. */
+typedef struct pl_aws_creds_options {
+  uv_loop_t *loop;                 /* required */
+  const pl_http_transport_t *http; /* for STS, ECS and IMDS; required */
+  const pl_cfg_env_t *env;         /* environment lookups; NULL: empty */
+  const char *profile;             /* NULL: AWS_PROFILE, else "default" */
+  /* NULL: https://sts.{region}.amazonaws.com (".com.cn" for cn-*), or
+   * https://sts.amazonaws.com without a region. */
+  const char *sts_endpoint;
+  /* For STS; NULL: AWS_REGION, then AWS_DEFAULT_REGION, then the
+   * profile's. */
+  const char *region;
+  int64_t (*now)(void *data); /* seconds since the epoch; NULL: time() */
+  void *now_data;
+} pl_aws_creds_options_t;
+
+/* Creates the chain; reads nothing over the network yet (the shared files
+ * are read once for the profile's region). Returns 0, PL_EINVAL (no loop
+ * or transport) or PL_ENOMEM. */
+int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
+                         pl_aws_creds_t **out);
+
+/* Called once with credentials (borrowed until the next call into the
+ * provider returns to the loop) or, on failure, NULL and one message that
+ * lists every provider tried and why it gave nothing. */
+typedef void (*pl_aws_creds_cb)(void *data, const pl_aws_credentials_t *creds,
+                                const char *error);
+
+/* Valid cached credentials: returns 0 and sets *now (no callback).
+ * Otherwise returns PL_EAGAIN and calls `cb` later, once, from the loop
+ * (never from inside this call); callers that arrive while a fetch runs
+ * wait for it and all get the same result. Credentials that expire within
+ * 5 minutes are refreshed in the background while the old ones are still
+ * handed out; a failed refresh is retried with backoff (full jitter, at
+ * most a minute apart) until they expire. Credentials are not handed out
+ * in their last 10 seconds. Returns PL_EINVAL (creds or now NULL, or cb
+ * NULL when a callback would be needed), PL_ENOMEM or, after close,
+ * PL_ECANCELED, without calling cb. */
+int pl__aws_creds_get(pl_aws_creds_t *creds, const pl_aws_credentials_t **now,
+                      pl_aws_creds_cb cb, void *data);
+
+/* The region of the selected profile, or NULL (borrowed). */
+const char *pl__aws_creds_profile_region(const pl_aws_creds_t *creds);
+
+/* Cancels pending callbacks (they run with the error "AWS credentials
+ * provider closed" before close returns), cancels a fetch in flight,
+ * closes handles and wipes secrets; frees once the loop ran the close
+ * callbacks (and the transport delivered the cancellation). NULL and a
+ * second call are accepted. */
+void pl__aws_creds_close(pl_aws_creds_t *creds);
+
+#endif

@@ -1,0 +1,133 @@
+/* The providers of the AWS credentials chain, one step each, and what they
+ * share. credentials.c runs them in order; a provider
+ *  - yields credentials (PL__CREDS_FOUND),
+ *  - says it is not configured here (PL__CREDS_ABSENT: the chain moves on),
+ *  - or was configured and failed (PL__CREDS_FAILED: the chain stops, so a
+ *    broken web identity setup never silently falls back to the instance
+ *    role).
+ * Reasons are short phrases without the provider's name ("AWS_ROLE_ARN not
+ * set"); the chain prefixes the name. They never contain a secret: remote
+ * error text is redacted against the secrets of the request.
+ *
+ * Environment and profile run synchronously; web identity (STS),
+ * container (ECS) and instance metadata (IMDSv2) go through the HTTP
+ * transport. This header has what they share and the two synchronous
+ * providers (creds_providers.c); creds_sts.h, creds_ecs.h and creds_imds.h
+ * declare the others. */
+#ifndef PL_AWS_CREDS_PROVIDERS_H
+#define PL_AWS_CREDS_PROVIDERS_H
+
+#include <pipelined/common.h>
+#include <uv.h>
+
+#include "aws_profile.h"
+#include "credentials.h"
+#include "http.h"
+#include "secret.h"
+
+/* One set of credentials: the strings in one secret mapping, and the view
+ * handed to callers (pointing into it). */
+typedef struct pl__creds_set {
+  pl_aws_credentials_t view;
+  pl_secret_t *secret;
+  char *source;
+} pl__creds_set_t;
+
+/* A new set holding copies (session_token may be NULL or empty: none). */
+int pl__creds_set_new(const char *access_key_id, const char *secret_access_key,
+                      const char *session_token, int64_t expires_at,
+                      const char *source, pl__creds_set_t **out);
+/* Wipes and frees; NULL is accepted. */
+void pl__creds_set_free(pl__creds_set_t *set);
+
+typedef enum pl__creds_outcome {
+  PL__CREDS_FOUND,
+  PL__CREDS_ABSENT,
+  PL__CREDS_FAILED,
+} pl__creds_outcome_t;
+
+typedef struct pl__creds_result {
+  pl__creds_outcome_t outcome;
+  pl__creds_set_t *set; /* FOUND: new reference */
+  char *reason;         /* ABSENT, FAILED: new string, free of secrets */
+} pl__creds_result_t;
+
+/* Sets outcome and a formatted reason. Returns 0 or PL_ENOMEM. */
+int pl__creds_result_set(pl__creds_result_t *result,
+                         pl__creds_outcome_t outcome, const char *fmt, ...)
+    PL_PRINTF(3, 4);
+/* Frees what a result holds and zeroes it. */
+void pl__creds_result_clear(pl__creds_result_t *result);
+
+/* What the chain gives every provider: borrowed for the start call only;
+ * asynchronous providers copy what they keep. */
+typedef struct pl__creds_ctx {
+  uv_loop_t *loop;
+  const pl_http_transport_t *http;
+  const pl_cfg_env_t *env;
+  int64_t now;         /* seconds since the epoch, injected clock */
+  const char *sts_url; /* "https://sts.eu-west-1.amazonaws.com" */
+  const char *profile; /* the selected profile's name */
+  bool profile_chosen; /* named by the option or AWS_PROFILE */
+} pl__creds_ctx_t;
+
+/* Called once when an asynchronous provider finishes; the callee takes
+ * what the result holds. */
+typedef void (*pl__creds_done_cb)(void *data, pl__creds_result_t *result);
+
+/* An asynchronous provider run. cancel() makes it finish soon with
+ * PL__CREDS_FAILED "canceled" (possibly from inside cancel(), possibly on
+ * a later loop iteration: the callback still runs exactly once). */
+typedef struct pl__creds_op pl__creds_op_t;
+struct pl__creds_op {
+  void (*cancel)(pl__creds_op_t *op);
+};
+
+/* Every provider start function: returns 0 with *result filled (done, no
+ * callback), PL_EAGAIN with *op set (cb runs later, once), or PL_ENOMEM
+ * (no callback). */
+typedef int (*pl__creds_start_fn)(const pl__creds_ctx_t *ctx,
+                                  pl__creds_result_t *result,
+                                  pl__creds_done_cb cb, void *data,
+                                  pl__creds_op_t **op);
+
+/* AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN. */
+int pl__creds_env_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
+                        pl__creds_done_cb cb, void *data, pl__creds_op_t **op);
+/* The selected profile: static keys, or role_arn + web_identity_token_file
+ * through STS. */
+int pl__creds_profile_start(const pl__creds_ctx_t *ctx,
+                            pl__creds_result_t *result, pl__creds_done_cb cb,
+                            void *data, pl__creds_op_t **op);
+/* ---- Helpers shared by the providers ---- */
+
+/* An environment variable when set and not empty, else NULL (borrowed). */
+const char *pl__creds_getenv(const pl_cfg_env_t *env, const char *name);
+
+/* "2016-02-25T06:03:31Z", with optional fractional seconds and a "Z" or
+ * "+hh:mm" / "-hh:mm" offset, to seconds since the epoch. Returns 0 or
+ * PL_EPARSE. */
+int pl__creds_parse_time(const char *text, int64_t *out);
+
+/* The {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"} document
+ * that ECS and IMDS return, into *result (FOUND, or FAILED naming the
+ * problem, prefixed by `what`, never quoting the document). The parsed
+ * strings are wiped before the document is freed. */
+int pl__creds_from_json(const char *body, size_t len, const char *what,
+                        const char *source, pl__creds_result_t *result);
+
+/* Describes a failed exchange into *result as FAILED or ABSENT: "GET URL:
+ * timed out" for transport errors, "GET URL: HTTP 403" otherwise. */
+int pl__creds_http_failure(pl__creds_result_t *result,
+                           pl__creds_outcome_t outcome, const char *method,
+                           const char *url, const pl_http_response_t *response);
+
+/* Makes remote text fit for a message, in place: control characters
+ * become blanks and the text is cut to `max` bytes (with "..."). */
+void pl__creds_clean_text(char *text, size_t max);
+
+/* Removes a trailing "\n", "\r\n" and blanks from a secret read from a
+ * token file. */
+void pl__creds_trim_secret(pl_secret_t *secret);
+
+#endif

@@ -1,0 +1,465 @@
+/* Web identity: the token file's JWT exchanged for role credentials with an
+ * unsigned STS AssumeRoleWithWebIdentity call (query API, POST form body),
+ * and the XML answer read with expat. The token, the request body and
+ * expat's buffers (which hold the secret key and session token while
+ * parsing) all live in wiped memory. */
+#include "creds_sts.h"
+
+#include <errno.h>
+#include <expat.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STS_TOKEN_FILE_MAX ((size_t)64 << 10)
+#define STS_FIELD_MAX ((size_t)64 << 10)
+#define STS_TIMEOUT_MS 10000
+#define STS_CONNECT_TIMEOUT_MS 3000
+
+/* ---- The response ---- */
+
+/* Text of one element, in wiped memory. */
+typedef struct sts_text {
+  char *data;
+  size_t len;
+  size_t cap;
+} sts_text_t;
+
+typedef enum sts_node {
+  STS_OTHER,
+  STS_RESPONSE,
+  STS_RESULT,
+  STS_CREDENTIALS,
+  STS_ERROR_RESPONSE,
+  STS_ERROR,
+  STS_ACCESS_KEY_ID, /* the leaves from here on collect text */
+  STS_SECRET_ACCESS_KEY,
+  STS_SESSION_TOKEN,
+  STS_EXPIRATION,
+  STS_CODE,
+  STS_MESSAGE,
+  STS_LEAVES_END,
+} sts_node_t;
+
+#define STS_DEPTH_MAX 16
+
+typedef struct sts_parse {
+  sts_node_t stack[STS_DEPTH_MAX];
+  size_t depth; /* may exceed STS_DEPTH_MAX; deeper nodes are STS_OTHER */
+  bool too_long;
+  bool no_memory;
+  sts_text_t text[STS_LEAVES_END - STS_ACCESS_KEY_ID];
+} sts_parse_t;
+
+static const struct {
+  sts_node_t parent;
+  const char *name;
+  sts_node_t node;
+} sts_grammar[] = {
+    {STS_OTHER, "AssumeRoleWithWebIdentityResponse", STS_RESPONSE},
+    {STS_RESPONSE, "AssumeRoleWithWebIdentityResult", STS_RESULT},
+    {STS_RESULT, "Credentials", STS_CREDENTIALS},
+    {STS_CREDENTIALS, "AccessKeyId", STS_ACCESS_KEY_ID},
+    {STS_CREDENTIALS, "SecretAccessKey", STS_SECRET_ACCESS_KEY},
+    {STS_CREDENTIALS, "SessionToken", STS_SESSION_TOKEN},
+    {STS_CREDENTIALS, "Expiration", STS_EXPIRATION},
+    {STS_OTHER, "ErrorResponse", STS_ERROR_RESPONSE},
+    {STS_ERROR_RESPONSE, "Error", STS_ERROR},
+    {STS_ERROR, "Code", STS_CODE},
+    {STS_ERROR, "Message", STS_MESSAGE},
+};
+
+static sts_text_t *leaf_text(sts_parse_t *parse, sts_node_t node) {
+  return node >= STS_ACCESS_KEY_ID && node < STS_LEAVES_END
+             ? &parse->text[node - STS_ACCESS_KEY_ID]
+             : NULL;
+}
+
+static void text_clear(sts_text_t *text) {
+  pl__secret_wiping_free(text->data);
+  *text = (sts_text_t){0};
+}
+
+static void XMLCALL on_start(void *data, const XML_Char *name,
+                             const XML_Char **attributes) {
+  sts_parse_t *parse = data;
+  /* Names come as "namespace|local" (see XML_ParserCreate_MM below). */
+  const char *bar = strrchr(name, '|');
+  const char *local = bar ? bar + 1 : name;
+  sts_node_t node = STS_OTHER;
+  if (parse->depth < STS_DEPTH_MAX) {
+    /* Only the document element may start a known path. */
+    sts_node_t parent =
+        parse->depth ? parse->stack[parse->depth - 1] : STS_OTHER;
+    bool at_root = parse->depth == 0;
+    for (size_t i = 0; i < sizeof sts_grammar / sizeof sts_grammar[0]; i++) {
+      bool root_rule = sts_grammar[i].parent == STS_OTHER;
+      if (root_rule != at_root || (!at_root && sts_grammar[i].parent != parent))
+        continue;
+      if (strcmp(local, sts_grammar[i].name) == 0) {
+        node = sts_grammar[i].node;
+        break;
+      }
+    }
+    parse->stack[parse->depth] = node;
+    sts_text_t *text = leaf_text(parse, node);
+    if (text)
+      text_clear(text); /* a repeated element: the last one wins */
+  }
+  parse->depth++;
+}
+
+static void XMLCALL on_end(void *data, const XML_Char *name) {
+  sts_parse_t *parse = data;
+  parse->depth--;
+}
+
+static void XMLCALL on_text(void *data, const XML_Char *s, int len) {
+  sts_parse_t *parse = data;
+  if (parse->depth == 0 || parse->depth > STS_DEPTH_MAX || len <= 0)
+    return;
+  sts_text_t *text = leaf_text(parse, parse->stack[parse->depth - 1]);
+  if (!text)
+    return;
+  size_t n = (size_t)len;
+  if (text->len + n > STS_FIELD_MAX) {
+    parse->too_long = true;
+    return;
+  }
+  if (text->len + n + 1 > text->cap) {
+    size_t cap = text->cap ? text->cap : 64;
+    while (cap < text->len + n + 1)
+      cap *= 2;
+    char *grown = pl__secret_wiping_realloc(text->data, cap);
+    if (!grown) {
+      parse->no_memory = true;
+      return;
+    }
+    text->data = grown;
+    text->cap = cap;
+  }
+  memcpy(text->data + text->len, s, n);
+  text->len += n;
+  text->data[text->len] = '\0';
+}
+
+static const char *text_of(sts_parse_t *parse, sts_node_t node) {
+  sts_text_t *text = leaf_text(parse, node);
+  return text->data && text->len ? text->data : NULL;
+}
+
+/* Parses a body; returns false (and a static reason) for broken XML. */
+static bool sts_parse_body(sts_parse_t *parse, const char *body, size_t len,
+                           const char **reason) {
+  const XML_Memory_Handling_Suite wiping = {
+      .malloc_fcn = pl__secret_wiping_malloc,
+      .realloc_fcn = pl__secret_wiping_realloc,
+      .free_fcn = pl__secret_wiping_free,
+  };
+  XML_Parser parser = XML_ParserCreate_MM(NULL, &wiping, "|");
+  if (!parser) {
+    parse->no_memory = true;
+    return false;
+  }
+  XML_SetUserData(parser, parse);
+  XML_SetElementHandler(parser, on_start, on_end);
+  XML_SetCharacterDataHandler(parser, on_text);
+  bool ok = len <= INT_MAX &&
+            XML_Parse(parser, body ? body : "", (int)len, 1) == XML_STATUS_OK;
+  if (!ok)
+    *reason =
+        len > INT_MAX ? "too large" : XML_ErrorString(XML_GetErrorCode(parser));
+  XML_ParserFree(parser);
+  return ok;
+}
+
+static void sts_parse_clear(sts_parse_t *parse) {
+  for (size_t i = 0; i < sizeof parse->text / sizeof parse->text[0]; i++)
+    text_clear(&parse->text[i]);
+}
+
+/* ---- The request ---- */
+
+typedef struct sts_op {
+  pl__creds_op_t op;
+  pl__creds_done_cb cb;
+  void *data;
+  const pl_http_transport_t *http;
+  pl_http_call_t *call;
+  pl_secret_t *token; /* kept to redact it from STS error messages */
+  char *url;
+  char *source;
+  bool canceled;
+} sts_op_t;
+
+static void sts_op_free(sts_op_t *op) {
+  pl__secret_free(op->token);
+  free(op->url);
+  free(op->source);
+  free(op);
+}
+
+/* application/x-www-form-urlencoded with RFC 3986 unreserved characters
+ * kept; counts when out is NULL. */
+static size_t form_encode(char *out, const char *in, size_t len) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)in[i];
+    bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+                c == '~';
+    if (keep) {
+      if (out)
+        out[n] = (char)c;
+      n++;
+    } else {
+      if (out) {
+        out[n] = '%';
+        out[n + 1] = hex[c >> 4];
+        out[n + 2] = hex[c & 15];
+      }
+      n += 3;
+    }
+  }
+  return n;
+}
+
+/* The form body, in a secret since it carries the token. */
+static int sts_body(const char *role_arn, const char *session_name,
+                    const pl_secret_t *token, pl_secret_t **out) {
+  static const char action[] =
+      "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=";
+  static const char session_key[] = "&RoleSessionName=";
+  static const char token_key[] = "&WebIdentityToken=";
+  size_t role_len = strlen(role_arn);
+  size_t session_len = strlen(session_name);
+  size_t len = sizeof action - 1 + form_encode(NULL, role_arn, role_len) +
+               sizeof session_key - 1 +
+               form_encode(NULL, session_name, session_len) + sizeof token_key -
+               1 +
+               form_encode(NULL, pl__secret_str(token), pl__secret_len(token));
+  int rc = pl__secret_alloc(len, out);
+  if (rc < 0)
+    return rc;
+  char *p = pl__secret_data(*out);
+  memcpy(p, action, sizeof action - 1);
+  p += sizeof action - 1;
+  p += form_encode(p, role_arn, role_len);
+  memcpy(p, session_key, sizeof session_key - 1);
+  p += sizeof session_key - 1;
+  p += form_encode(p, session_name, session_len);
+  memcpy(p, token_key, sizeof token_key - 1);
+  p += sizeof token_key - 1;
+  form_encode(p, pl__secret_str(token), pl__secret_len(token));
+  return 0;
+}
+
+/* A non-200 answer: "HTTP 400 InvalidIdentityToken: message". */
+static int sts_error(sts_op_t *op, const pl_http_response_t *response,
+                     pl__creds_result_t *result) {
+  sts_parse_t parse = {0};
+  const char *reason = NULL;
+  bool parsed =
+      sts_parse_body(&parse, response->body, response->body_len, &reason);
+  const char *code = parsed ? text_of(&parse, STS_CODE) : NULL;
+  const char *message = parsed ? text_of(&parse, STS_MESSAGE) : NULL;
+  pl_buf_t detail = {0};
+  int rc = 0;
+  if (code)
+    rc = pl_buf_printf(&detail, " %.64s", code);
+  if (rc == 0 && message)
+    rc = pl_buf_printf(&detail, ": %s", message);
+  if (rc == 0 && detail.data) {
+    pl__secret_redact(detail.data, pl__secret_str(op->token));
+    pl__creds_clean_text(detail.data, 300);
+  }
+  if (rc == 0)
+    rc = pl__creds_result_set(
+        result, PL__CREDS_FAILED, "AssumeRoleWithWebIdentity at %s: HTTP %d%s",
+        op->url, response->status, detail.data ? detail.data : "");
+  pl_buf_free(&detail);
+  sts_parse_clear(&parse);
+  return rc;
+}
+
+static int sts_success(sts_op_t *op, const pl_http_response_t *response,
+                       pl__creds_result_t *result) {
+  sts_parse_t parse = {0};
+  const char *reason = NULL;
+  int rc = 0;
+  int64_t expires_at = 0;
+  if (!sts_parse_body(&parse, response->body, response->body_len, &reason)) {
+    rc = parse.no_memory ? PL_ENOMEM
+                         : pl__creds_result_set(
+                               result, PL__CREDS_FAILED,
+                               "AssumeRoleWithWebIdentity at %s: response is "
+                               "not valid XML (%s)",
+                               op->url, reason);
+  } else if (parse.no_memory) {
+    rc = PL_ENOMEM;
+  } else if (parse.too_long) {
+    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
+                              "AssumeRoleWithWebIdentity at %s: a field of "
+                              "the response is too long",
+                              op->url);
+  } else if (!text_of(&parse, STS_ACCESS_KEY_ID) ||
+             !text_of(&parse, STS_SECRET_ACCESS_KEY) ||
+             !text_of(&parse, STS_SESSION_TOKEN) ||
+             !text_of(&parse, STS_EXPIRATION)) {
+    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
+                              "AssumeRoleWithWebIdentity at %s: response has "
+                              "no complete Credentials element",
+                              op->url);
+  } else if (pl__creds_parse_time(text_of(&parse, STS_EXPIRATION),
+                                  &expires_at) < 0) {
+    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
+                              "AssumeRoleWithWebIdentity at %s: Expiration "
+                              "is not an ISO 8601 time",
+                              op->url);
+  } else {
+    rc = pl__creds_set_new(text_of(&parse, STS_ACCESS_KEY_ID),
+                           text_of(&parse, STS_SECRET_ACCESS_KEY),
+                           text_of(&parse, STS_SESSION_TOKEN), expires_at,
+                           op->source, &result->set);
+    if (rc == 0)
+      result->outcome = PL__CREDS_FOUND;
+  }
+  sts_parse_clear(&parse);
+  return rc;
+}
+
+static void sts_on_done(void *data, const pl_http_response_t *response) {
+  sts_op_t *op = data;
+  op->call = NULL;
+  pl__creds_result_t result = {0};
+  int rc;
+  if (op->canceled || response->error == PL_ECANCELED)
+    rc = pl__creds_result_set(&result, PL__CREDS_FAILED, "canceled");
+  else if (response->error < 0)
+    rc = pl__creds_http_failure(&result, PL__CREDS_FAILED, "POST", op->url,
+                                response);
+  else if (response->status == 200)
+    rc = sts_success(op, response, &result);
+  else
+    rc = sts_error(op, response, &result);
+  if (rc < 0) {
+    pl__creds_result_clear(&result);
+    result.outcome = PL__CREDS_FAILED; /* reason NULL: out of memory */
+  }
+  pl__creds_done_cb cb = op->cb;
+  void *cb_data = op->data;
+  sts_op_free(op);
+  cb(cb_data, &result);
+}
+
+static void sts_cancel(pl__creds_op_t *base) {
+  sts_op_t *op = (sts_op_t *)base;
+  op->canceled = true;
+  /* Last statement: the transport may run on_done, which frees op, from
+   * inside cancel(). */
+  if (op->call && op->http->cancel)
+    op->http->cancel(op->http->self, op->call);
+}
+
+int pl__creds_sts_start(const pl__creds_ctx_t *ctx, const char *role_arn,
+                        const char *token_file, const char *session_name,
+                        const char *source, pl__creds_result_t *result,
+                        pl__creds_done_cb cb, void *data,
+                        pl__creds_op_t **out) {
+  *out = NULL;
+  pl_secret_t *token = NULL;
+  int err = 0;
+  int rc = pl__secret_read_file(token_file, STS_TOKEN_FILE_MAX, &token, &err);
+  if (rc == PL_ERANGE)
+    return pl__creds_result_set(result, PL__CREDS_FAILED,
+                                "token file %s is larger than %zu bytes",
+                                token_file, STS_TOKEN_FILE_MAX);
+  if (rc < 0)
+    return pl__creds_result_set(result, PL__CREDS_FAILED,
+                                "cannot read token file %s: %s", token_file,
+                                err ? strerror(err) : pl_strerror(rc));
+  pl__creds_trim_secret(token);
+  if (pl__secret_len(token) == 0) {
+    pl__secret_free(token);
+    return pl__creds_result_set(result, PL__CREDS_FAILED,
+                                "token file %s is empty", token_file);
+  }
+  sts_op_t *op = calloc(1, sizeof *op);
+  if (!op) {
+    pl__secret_free(token);
+    return PL_ENOMEM;
+  }
+  op->op.cancel = sts_cancel;
+  op->cb = cb;
+  op->data = data;
+  op->http = ctx->http;
+  op->token = token;
+  pl_buf_t url = {0};
+  size_t base_len = strlen(ctx->sts_url);
+  rc = pl_buf_printf(&url, "%s%s", ctx->sts_url,
+                     base_len && ctx->sts_url[base_len - 1] == '/' ? "" : "/");
+  op->url = url.data;
+  op->source = strdup(source);
+  pl_buf_t default_session = {0};
+  if (rc == 0 && !session_name)
+    rc = pl_buf_printf(&default_session, "pipelined-%lld", (long long)ctx->now);
+  pl_secret_t *body = NULL;
+  if (rc == 0)
+    rc = op->url && op->source
+             ? sts_body(role_arn,
+                        session_name ? session_name : default_session.data,
+                        token, &body)
+             : PL_ENOMEM;
+  pl_buf_free(&default_session);
+  if (rc < 0) {
+    sts_op_free(op);
+    return rc;
+  }
+  const pl_http_header_t headers[] = {
+      {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
+      {"Accept", "application/xml"},
+  };
+  const pl_http_request_t request = {
+      .method = "POST",
+      .url = op->url,
+      .headers = headers,
+      .header_count = sizeof headers / sizeof headers[0],
+      .body = pl__secret_str(body),
+      .body_len = pl__secret_len(body),
+      .timeout_ms = STS_TIMEOUT_MS,
+      .connect_timeout_ms = STS_CONNECT_TIMEOUT_MS,
+  };
+  const pl_http_handlers_t handlers = {.on_done = sts_on_done, .data = op};
+  rc = pl__http_submit(ctx->http, &request, &handlers, &op->call);
+  pl__secret_free(body); /* the transport copied it */
+  if (rc < 0) {
+    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
+                              "POST %s: cannot start the request (%s)", op->url,
+                              pl_strerror(rc));
+    sts_op_free(op);
+    return rc;
+  }
+  *out = &op->op;
+  return PL_EAGAIN;
+}
+
+int pl__creds_web_identity_start(const pl__creds_ctx_t *ctx,
+                                 pl__creds_result_t *result,
+                                 pl__creds_done_cb cb, void *data,
+                                 pl__creds_op_t **op) {
+  const char *token_file =
+      pl__creds_getenv(ctx->env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+  const char *role_arn = pl__creds_getenv(ctx->env, "AWS_ROLE_ARN");
+  if (!token_file)
+    return pl__creds_result_set(result, PL__CREDS_ABSENT,
+                                "AWS_WEB_IDENTITY_TOKEN_FILE not set");
+  if (!role_arn)
+    return pl__creds_result_set(
+        result, PL__CREDS_FAILED,
+        "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not");
+  return pl__creds_sts_start(
+      ctx, role_arn, token_file,
+      pl__creds_getenv(ctx->env, "AWS_ROLE_SESSION_NAME"), "web identity",
+      result, cb, data, op);
+}

@@ -1,0 +1,27 @@
+/* Helpers of http.h shared by every transport. */
+#include "http.h"
+
+/* ASCII only: header names are tokens, and a locale must not change how
+ * "Content-Length" compares. */
+static int ascii_lower(int c) {
+  return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static bool ascii_case_equal(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (ascii_lower((unsigned char)*a) != ascii_lower((unsigned char)*b))
+      return false;
+  return *a == *b;
+}
+
+const char *pl__http_header(const pl_http_response_t *response,
+                            const char *name) {
+  if (!response || !name)
+    return NULL;
+  /* Transports store names lower-cased; comparing without case as well
+   * keeps a caller that passes "Content-Length" from silently missing. */
+  for (size_t i = 0; i < response->header_count; i++)
+    if (ascii_case_equal(response->headers[i].name, name))
+      return response->headers[i].value;
+  return NULL;
+}

@@ -1,0 +1,98 @@
+/* HTTP for the AWS layer: requests on one libuv loop through a transport
+ * vtable. The real transport is libcurl's multi interface driven by the
+ * loop (http_curl.c); unit tests inject a scripted one (STYLE.md#s12). */
+#ifndef PL_AWS_HTTP_H
+#define PL_AWS_HTTP_H
+
+#include <pipelined/common.h>
+#include <uv.h>
+
+typedef struct pl_http_header {
+  const char *name;
+  const char *value;
+} pl_http_header_t;
+
+/* A request. Everything is borrowed for the pl_http_submit() call only:
+ * the transport copies what it keeps (URL, headers, body). */
+typedef struct pl_http_request {
+  const char *method; /* "GET", "PUT", "POST", "HEAD", "DELETE" */
+  const char *url;    /* absolute, query included, already encoded */
+  const pl_http_header_t *headers;
+  size_t header_count;
+  const void *body;
+  size_t body_len;
+  uint64_t timeout_ms;         /* whole request, 0: none */
+  uint64_t connect_timeout_ms; /* 0: the transport's default (10 s) */
+} pl_http_request_t;
+
+/* What came back. Borrowed for the callback it is passed to. */
+typedef struct pl_http_response {
+  int status;  /* HTTP status; 0 when the request failed in transport */
+  int error;   /* 0, or a negative PL_E* code for a transport failure
+                  (PL_EIO connection/DNS/TLS, PL_EAGAIN timeout,
+                  PL_ECANCELED cancelled) */
+  const char *error_text;           /* curl's message, or NULL */
+  const pl_http_header_t *headers;  /* names lower-cased */
+  size_t header_count;
+  const char *body; /* the whole body, NUL-terminated; NULL when streamed */
+  size_t body_len;
+} pl_http_response_t;
+
+typedef struct pl_http_call pl_http_call_t;
+
+/* Callbacks of one request. on_done is required and runs exactly once
+ * (also for cancellation, with error PL_ECANCELED), never from inside
+ * submit. With on_body set the body is not buffered: it arrives in pieces;
+ * returning false pauses the transfer (the piece is consumed) until
+ * pl_http_resume(). on_headers, when set, runs once before the body. */
+typedef struct pl_http_handlers {
+  void (*on_headers)(void *data, const pl_http_response_t *response);
+  bool (*on_body)(void *data, const char *bytes, size_t len);
+  void (*on_done)(void *data, const pl_http_response_t *response);
+  void *data;
+} pl_http_handlers_t;
+
+/* A transport: the curl one, or a test's scripted one. */
+typedef struct pl_http_transport {
+  void *self;
+  /* Starts (or queues, above max_in_flight) a request; *call (optional)
+   * stays valid until on_done returns. Returns 0 or a PL_E* code, in which
+   * case no callback runs. */
+  int (*submit)(void *self, const pl_http_request_t *request,
+                const pl_http_handlers_t *handlers, pl_http_call_t **call);
+  void (*pause)(void *self, pl_http_call_t *call);
+  void (*resume)(void *self, pl_http_call_t *call);
+  void (*cancel)(void *self, pl_http_call_t *call);
+} pl_http_transport_t;
+
+static inline int pl__http_submit(const pl_http_transport_t *t,
+                                  const pl_http_request_t *request,
+                                  const pl_http_handlers_t *handlers,
+                                  pl_http_call_t **call) {
+  return t->submit(t->self, request, handlers, call);
+}
+
+/* ---- The curl transport ---- */
+
+typedef struct pl_http_curl pl_http_curl_t;
+
+typedef struct pl_http_curl_options {
+  bool tls_verify;       /* false only with a logged warning by the caller */
+  size_t max_in_flight;  /* per host:port; more requests wait in order */
+  const char *ca_file;   /* NULL: the system's */
+} pl_http_curl_options_t;
+
+int pl__http_curl_create(uv_loop_t *loop, const pl_http_curl_options_t *opts,
+                         pl_http_curl_t **out);
+/* The vtable of this transport (borrowed, lives as long as it). */
+const pl_http_transport_t *pl__http_curl_transport(pl_http_curl_t *http);
+/* Cancels every request (on_done with PL_ECANCELED) and closes the
+ * handles; `closed` runs once everything is freed. */
+void pl__http_curl_close(pl_http_curl_t *http, void (*closed)(void *data),
+                         void *data);
+
+/* The value of header `name` (lower-case) in a response, or NULL. */
+const char *pl__http_header(const pl_http_response_t *response,
+                            const char *name);
+
+#endif

@@ -1,0 +1,328 @@
+/* The standard retry mode: classification, backoff, the retry quota and
+ * clock-skew correction. See retry.h for the sources of the numbers. */
+#include "retry.h"
+
+#include <string.h>
+
+const char *pl__aws_retry_class_name(pl_aws_retry_class_t cls) {
+  switch (cls) {
+#define PL__AWS_RETRY_CLASS_CASE(name, text)                                   \
+  case PL_AWS_RETRY_##name:                                                    \
+    return text;
+    PL_AWS_RETRY_CLASS_MAP(PL__AWS_RETRY_CLASS_CASE)
+#undef PL__AWS_RETRY_CLASS_CASE
+  }
+  return "unknown";
+}
+
+const char *pl__aws_retry_stop_name(pl_aws_retry_stop_t stop) {
+  switch (stop) {
+#define PL__AWS_RETRY_STOP_CASE(name, text)                                    \
+  case PL_AWS_RETRY_STOP_##name:                                               \
+    return text;
+    PL_AWS_RETRY_STOP_MAP(PL__AWS_RETRY_STOP_CASE)
+#undef PL__AWS_RETRY_STOP_CASE
+  }
+  return "unknown";
+}
+
+void pl__aws_retry_config_init(pl_aws_retry_config_t *cfg) {
+  *cfg = (pl_aws_retry_config_t){
+      .max_attempts = PL_AWS_RETRY_MAX_ATTEMPTS,
+      .base_delay_ms = PL_AWS_RETRY_BASE_DELAY_MS,
+      .throttling_base_delay_ms = PL_AWS_RETRY_THROTTLING_BASE_DELAY_MS,
+      .max_backoff_ms = PL_AWS_RETRY_MAX_BACKOFF_MS,
+  };
+}
+
+void pl__aws_retry_bucket_init(pl_aws_retry_bucket_t *bucket,
+                               unsigned capacity) {
+  if (capacity == 0)
+    capacity = PL_AWS_RETRY_INITIAL_TOKENS;
+  *bucket = (pl_aws_retry_bucket_t){.tokens = capacity, .capacity = capacity};
+}
+
+void pl__aws_retry_state_init(pl_aws_retry_state_t *state) {
+  *state = (pl_aws_retry_state_t){.attempt = 1};
+}
+
+uint32_t pl__aws_rng_splitmix(void *data) {
+  uint64_t *state = data;
+  uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  z ^= z >> 31;
+  return (uint32_t)(z >> 32);
+}
+
+/* ---- Classification ---- */
+
+static bool code_in(const char *code, const char *const *list) {
+  for (; *list; list++)
+    if (strcmp(code, *list) == 0)
+      return true;
+  return false;
+}
+
+/* The union of throttling codes seen across services, as in botocore's
+ * standard mode (ThrottledRetryableChecker). */
+static const char *const throttling_codes[] = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    NULL,
+};
+
+static const char *const transient_codes[] = {
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalError",
+    NULL,
+};
+
+/* Codes that always mean the request's signing time was off. */
+static const char *const skew_codes[] = {
+    "RequestTimeTooSkewed",
+    "RequestExpired",
+    "RequestInTheFuture",
+    NULL,
+};
+
+/* Codes that mean a clock problem only when the clocks really differ; a
+ * wrong secret key gives the same codes. */
+static const char *const maybe_skew_codes[] = {
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "AuthFailure",
+    NULL,
+};
+
+/* ASCII only, so the daemon's locale cannot change the answer. */
+static char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool contains_nocase(const char *text, const char *needle) {
+  size_t n = strlen(needle);
+  for (; *text; text++) {
+    size_t i = 0;
+    while (i < n && text[i] && ascii_lower(text[i]) == ascii_lower(needle[i]))
+      i++;
+    if (i == n)
+      return true;
+  }
+  return false;
+}
+
+/* Services that check SigV4 in front of the operation say why in the
+ * message: "Signature expired: 20240101T000000Z is now earlier than …" or
+ * "Signature not yet current: …". This reads our own classification from
+ * a human sentence; nothing else in the response says it. */
+static bool skew_message(const char *message) {
+  return message && (contains_nocase(message, "signature expired") ||
+                     contains_nocase(message, "signature not yet current"));
+}
+
+pl_aws_retry_class_t
+pl__aws_retry_classify(const pl_aws_error_detail_t *error) {
+  if (error->status == 0) {
+    if (error->transport == PL_EAGAIN)
+      return PL_AWS_RETRY_TIMEOUT;
+    if (error->transport == PL_EIO)
+      return PL_AWS_RETRY_TRANSPORT;
+    return PL_AWS_RETRY_NEVER;
+  }
+  const char *code = error->code ? error->code : "";
+  /* SQS's JSON protocol names its legacy query codes with a service
+   * prefix ("AWS.SimpleQueueService.RequestThrottled"): the rules are
+   * about the last part. */
+  const char *dot = strrchr(code, '.');
+  if (dot)
+    code = dot + 1;
+  if (code_in(code, skew_codes))
+    return PL_AWS_RETRY_CLOCK_SKEW;
+  if (strcmp(code, "InvalidSignatureException") == 0 &&
+      skew_message(error->message))
+    return PL_AWS_RETRY_CLOCK_SKEW;
+  if (code_in(code, throttling_codes) || error->status == 429)
+    return PL_AWS_RETRY_THROTTLING;
+  if (code_in(code, transient_codes))
+    return PL_AWS_RETRY_TRANSIENT;
+  switch (error->status) {
+  case 500:
+  case 502:
+  case 503:
+  case 504:
+    return PL_AWS_RETRY_TRANSIENT;
+  }
+  return PL_AWS_RETRY_NEVER;
+}
+
+/* ---- HTTP dates ---- */
+
+static int digits(const char *s, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return PL_EPARSE;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+static bool leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar, by
+ * counting from 1 March so that the leap day ends a year (the well-known
+ * "days from civil" method). */
+static int64_t days_from_civil(int y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+int pl__aws_http_date_parse(const char *text, int64_t *epoch_s) {
+  /* "Sun, 06 Nov 1994 08:49:37 GMT": fixed width, 29 characters. The day
+   * name is checked but carries no information. */
+  static const char days[] = "MonTueWedThuFriSatSun";
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  if (!text || strlen(text) != 29 || text[3] != ',' || text[4] != ' ' ||
+      text[7] != ' ' || text[11] != ' ' || text[16] != ' ' || text[19] != ':' ||
+      text[22] != ':' || text[25] != ' ' || strcmp(text + 26, "GMT") != 0)
+    return PL_EPARSE;
+  bool day_ok = false;
+  for (int i = 0; i < 7 && !day_ok; i++)
+    day_ok = memcmp(text, days + 3 * i, 3) == 0;
+  int month = 0;
+  for (int i = 0; i < 12 && !month; i++)
+    if (memcmp(text + 8, months + 3 * i, 3) == 0)
+      month = i + 1;
+  int day, year, hour, min, sec;
+  if (!day_ok || !month || digits(text + 5, 2, &day) < 0 ||
+      digits(text + 12, 4, &year) < 0 || digits(text + 17, 2, &hour) < 0 ||
+      digits(text + 20, 2, &min) < 0 || digits(text + 23, 2, &sec) < 0)
+    return PL_EPARSE;
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int last = mdays[month - 1] + (month == 2 && leap(year));
+  /* A leap second (:60) is accepted and counts as the next second. */
+  if (day < 1 || day > last || hour > 23 || min > 59 || sec > 60)
+    return PL_EPARSE;
+  *epoch_s =
+      days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec;
+  return 0;
+}
+
+/* ---- Decisions ---- */
+
+static int64_t abs64(int64_t v) {
+  return v < 0 ? -v : v;
+}
+
+/* The full-jitter delay: uniform in [0, ceiling], ceiling being
+ * min(base * 2^retry, cap), computed without overflow. */
+static uint64_t backoff(uint64_t base, uint64_t cap, unsigned retry,
+                        const pl_aws_rng_t *rng) {
+  uint64_t ceiling = cap;
+  if (base == 0)
+    ceiling = 0;
+  else if (retry < 64 && base <= cap >> retry)
+    ceiling = base << retry;
+  if (ceiling > UINT32_MAX)
+    ceiling = UINT32_MAX; /* keeps the product below 2^64 */
+  uint64_t r = rng->next(rng->data);
+  return ((ceiling + 1) * r) >> 32;
+}
+
+int pl__aws_retry_decide(const pl_aws_retry_config_t *cfg,
+                         pl_aws_retry_bucket_t *bucket,
+                         pl_aws_retry_state_t *state,
+                         const pl_aws_error_detail_t *error, int64_t now_ms,
+                         const pl_aws_rng_t *rng,
+                         pl_aws_retry_decision_t *out) {
+  if (!cfg || !bucket || !state || !error || !rng || !rng->next || !out ||
+      cfg->max_attempts == 0)
+    return PL_EINVAL;
+  pl_aws_retry_decision_t d = {.cls = pl__aws_retry_classify(error)};
+  int64_t server_s = 0;
+  int64_t offset_ms = 0;
+  /* The Date header has whole seconds, so the offset is exact to within a
+   * second, far below the minutes SigV4 tolerates. Dates stop at year 9999
+   * (under 2^48 ms), so bounding `now_ms` keeps the difference from
+   * overflowing; a clock that far off has no usable offset anyway. */
+  bool have_date = pl__aws_http_date_parse(error->date, &server_s) == 0 &&
+                   now_ms > INT64_MIN / 2 && now_ms < INT64_MAX / 2;
+  if (have_date)
+    offset_ms = server_s * 1000 - now_ms;
+  if (d.cls == PL_AWS_RETRY_NEVER && error->code &&
+      code_in(error->code, maybe_skew_codes) && have_date &&
+      abs64(offset_ms) > PL_AWS_RETRY_SKEW_THRESHOLD_MS)
+    d.cls = PL_AWS_RETRY_CLOCK_SKEW;
+
+  if (d.cls == PL_AWS_RETRY_NEVER)
+    d.stop = PL_AWS_RETRY_STOP_NOT_RETRYABLE;
+  else if (state->attempt >= cfg->max_attempts)
+    d.stop = PL_AWS_RETRY_STOP_MAX_ATTEMPTS;
+  else if (d.cls == PL_AWS_RETRY_CLOCK_SKEW && !have_date)
+    d.stop = PL_AWS_RETRY_STOP_SKEW_UNKNOWN;
+  else if (d.cls == PL_AWS_RETRY_CLOCK_SKEW && state->skew_retried)
+    d.stop = PL_AWS_RETRY_STOP_SKEW_REPEATED;
+  if (d.stop != PL_AWS_RETRY_STOP_NONE) {
+    *out = d;
+    return 0;
+  }
+
+  if (d.cls == PL_AWS_RETRY_CLOCK_SKEW) {
+    /* Our clock, not the service, failed: correcting it fixes the next
+     * attempt, so waiting or spending the quota would only delay it. One
+     * such retry per request keeps a wrong Date from looping. */
+    state->skew_retried = true;
+    d.adjust_clock = true;
+    d.clock_offset_ms = offset_ms;
+  } else {
+    unsigned cost = d.cls == PL_AWS_RETRY_TIMEOUT ? PL_AWS_RETRY_TIMEOUT_COST
+                                                  : PL_AWS_RETRY_COST;
+    if (bucket->tokens < cost) {
+      d.stop = PL_AWS_RETRY_STOP_QUOTA;
+      *out = d;
+      return 0;
+    }
+    bucket->tokens -= cost;
+    state->last_cost = cost;
+    d.cost = cost;
+    uint64_t base = d.cls == PL_AWS_RETRY_THROTTLING
+                        ? cfg->throttling_base_delay_ms
+                        : cfg->base_delay_ms;
+    d.delay_ms = backoff(base, cfg->max_backoff_ms, state->attempt - 1, rng);
+  }
+  state->attempt++;
+  d.retry = true;
+  *out = d;
+  return 0;
+}
+
+void pl__aws_retry_on_success(pl_aws_retry_bucket_t *bucket,
+                              const pl_aws_retry_state_t *state) {
+  unsigned refund =
+      state->last_cost ? state->last_cost : PL_AWS_RETRY_NO_RETRY_INCREMENT;
+  if (bucket->tokens >= bucket->capacity)
+    return;
+  unsigned room = bucket->capacity - bucket->tokens;
+  bucket->tokens += refund < room ? refund : room;
+}

@@ -1,0 +1,193 @@
+/* The AWS SDKs' "standard" retry mode (STYLE.md#s8), as pure logic: the
+ * caller owns every piece of state (a token bucket per client, a state per
+ * request), passes the clock and the random source in, and schedules the
+ * retries itself on the loop. Nothing here allocates, reads the time or
+ * keeps globals, so tests are deterministic.
+ *
+ * Use:
+ *   once per client:   pl__aws_retry_config_init(&cfg);
+ *                      pl__aws_retry_bucket_init(&bucket, 0);
+ *   per request:       pl__aws_retry_state_init(&state);
+ *   on a 2xx:          pl__aws_retry_on_success(&bucket, &state);
+ *   on an error:       pl__aws_retry_decide(&cfg, &bucket, &state, err,
+ *                                           now_ms, &rng, &decision);
+ *                      then retry after decision.delay_ms, or give up.
+ * All of it runs on the loop thread (STYLE.md#s7); nothing is locked. */
+#ifndef PL_AWS_RETRY_H
+#define PL_AWS_RETRY_H
+
+#include "aws_error.h"
+
+#include <pipelined/common.h>
+
+/* Defaults, from the standard mode as the SDKs implement it:
+ * - 3 attempts in all: AWS SDKs and Tools reference guide, "Retry
+ *   behavior" (max_attempts); botocore retries/standard.py
+ *   DEFAULT_MAX_ATTEMPTS.
+ * - Full-jitter backoff rand[0,1] * min(base * 2^i, 20 s) for the i-th
+ *   retry (0-based) with base 1 s: botocore retries/standard.py
+ *   ExponentialBackoff (_BASE 2, _MAX_BACKOFF 20, t_i = rand(0, 1) *
+ *   min(2 ** attempt, MAX_BACKOFF)). The Java v2 and JS v3 SDKs use a
+ *   100 ms base (500 ms when throttled) with the same 20 s cap; the two
+ *   bases are therefore separate settings.
+ * - Retry quota: 500 tokens, 5 per retry, 10 per retry after a timeout, 1
+ *   back for a success at the first attempt, the last retry's cost back
+ *   for a success after retries: botocore retries/quota.py and
+ *   RetryQuotaChecker; @smithy/util-retry constants.ts (INITIAL_RETRY_TOKENS,
+ *   RETRY_COST, TIMEOUT_RETRY_COST, NO_RETRY_INCREMENT).
+ * - Clock skew is corrected when server and local time differ by more than
+ *   4 minutes: Java v2 SDK ClockSkew.CLOCK_SKEW_ADJUST_THRESHOLD (SigV4
+ *   accepts 5 minutes of skew). */
+#define PL_AWS_RETRY_MAX_ATTEMPTS 3u
+#define PL_AWS_RETRY_BASE_DELAY_MS 1000u
+#define PL_AWS_RETRY_THROTTLING_BASE_DELAY_MS 1000u
+#define PL_AWS_RETRY_MAX_BACKOFF_MS 20000u
+#define PL_AWS_RETRY_INITIAL_TOKENS 500u
+#define PL_AWS_RETRY_COST 5u
+#define PL_AWS_RETRY_TIMEOUT_COST 10u
+#define PL_AWS_RETRY_NO_RETRY_INCREMENT 1u
+#define PL_AWS_RETRY_SKEW_THRESHOLD_MS (4 * 60 * 1000)
+
+/* Why an error is (not) retried. */
+#define PL_AWS_RETRY_CLASS_MAP(XX)                                             \
+  XX(NEVER, "not retryable")                                                   \
+  XX(THROTTLING, "throttling")                                                 \
+  XX(TRANSIENT, "transient")                                                   \
+  XX(TRANSPORT, "connection error")                                            \
+  XX(TIMEOUT, "timeout")                                                       \
+  XX(CLOCK_SKEW, "clock skew")
+
+typedef enum {
+#define PL__AWS_RETRY_CLASS_ENUM(name, text) PL_AWS_RETRY_##name,
+  PL_AWS_RETRY_CLASS_MAP(PL__AWS_RETRY_CLASS_ENUM)
+#undef PL__AWS_RETRY_CLASS_ENUM
+} pl_aws_retry_class_t;
+
+/* Why a decision is not to retry (NONE when it is to retry). */
+#define PL_AWS_RETRY_STOP_MAP(XX)                                              \
+  XX(NONE, "retrying")                                                         \
+  XX(NOT_RETRYABLE, "not retryable")                                           \
+  XX(MAX_ATTEMPTS, "max attempts reached")                                     \
+  XX(QUOTA, "retry quota exhausted")                                           \
+  XX(SKEW_UNKNOWN, "clock skew without a usable Date header")                  \
+  XX(SKEW_REPEATED, "clock skew persisted after correction")
+
+typedef enum {
+#define PL__AWS_RETRY_STOP_ENUM(name, text) PL_AWS_RETRY_STOP_##name,
+  PL_AWS_RETRY_STOP_MAP(PL__AWS_RETRY_STOP_ENUM)
+#undef PL__AWS_RETRY_STOP_ENUM
+} pl_aws_retry_stop_t;
+
+/* Static names: "throttling", "retry quota exhausted". */
+const char *pl__aws_retry_class_name(pl_aws_retry_class_t cls);
+const char *pl__aws_retry_stop_name(pl_aws_retry_stop_t stop);
+
+typedef struct pl_aws_retry_config {
+  unsigned max_attempts;             /* attempts in all, >= 1; 1: no retry */
+  uint64_t base_delay_ms;            /* backoff base for other errors */
+  uint64_t throttling_base_delay_ms; /* backoff base for throttling */
+  uint64_t max_backoff_ms;           /* cap of one delay */
+} pl_aws_retry_config_t;
+
+/* Fills the defaults above. */
+void pl__aws_retry_config_init(pl_aws_retry_config_t *cfg);
+
+/* The retry quota of one client, shared by all its requests. */
+typedef struct pl_aws_retry_bucket {
+  unsigned tokens;
+  unsigned capacity;
+} pl_aws_retry_bucket_t;
+
+/* A full bucket of `capacity` tokens (0: PL_AWS_RETRY_INITIAL_TOKENS). */
+void pl__aws_retry_bucket_init(pl_aws_retry_bucket_t *bucket,
+                               unsigned capacity);
+
+/* One request's progress through its attempts. */
+typedef struct pl_aws_retry_state {
+  unsigned attempt;   /* 1-based number of the attempt in flight */
+  unsigned last_cost; /* tokens taken by the latest retry, 0: none yet */
+  bool skew_retried;  /* the one clock-skew retry was used */
+} pl_aws_retry_state_t;
+
+void pl__aws_retry_state_init(pl_aws_retry_state_t *state);
+
+/* The random source: `next` returns 32 uniformly random bits. The caller
+ * owns `data` (a pl__aws_rng_splitmix state in production, a script in
+ * tests). */
+typedef struct pl_aws_rng {
+  uint32_t (*next)(void *data);
+  void *data;
+} pl_aws_rng_t;
+
+/* A small non-cryptographic generator (SplitMix64) for pl_aws_rng_t.next:
+ * `data` is a uint64_t the caller seeds once (any value, e.g. from
+ * uv_random()) and owns. */
+uint32_t pl__aws_rng_splitmix(void *data);
+
+/* Classifies an error without looking at the clock. Codes, matched
+ * exactly:
+ *  - CLOCK_SKEW: RequestTimeTooSkewed, RequestExpired, RequestInTheFuture,
+ *    and InvalidSignatureException whose message says "Signature expired"
+ *    or "Signature not yet current";
+ *  - THROTTLING: Throttling, ThrottlingException, ThrottledException,
+ *    RequestThrottledException, TooManyRequestsException,
+ *    ProvisionedThroughputExceededException, TransactionInProgressException,
+ *    RequestLimitExceeded, BandwidthLimitExceeded, LimitExceededException,
+ *    RequestThrottled, SlowDown, PriorRequestNotComplete,
+ *    EC2ThrottledException, and any HTTP 429;
+ *  - TRANSIENT: RequestTimeout, RequestTimeoutException, InternalError, and
+ *    any HTTP 500, 502, 503 or 504;
+ *  - TIMEOUT: transport PL_EAGAIN; TRANSPORT: transport PL_EIO;
+ *  - NEVER: everything else (ValidationException, AccessDenied, NoSuchKey,
+ *    ConditionalCheckFailedException…, a cancelled request).
+ * SignatureDoesNotMatch, InvalidSignatureException and AuthFailure are
+ * NEVER here: pl__aws_retry_decide() turns them into CLOCK_SKEW when the
+ * response's Date shows the skew. */
+pl_aws_retry_class_t pl__aws_retry_classify(const pl_aws_error_detail_t *error);
+
+/* Parses an HTTP date in the IMF-fixdate form of RFC 9110 (RFC 1123:
+ * "Sun, 06 Nov 1994 08:49:37 GMT") into seconds since the epoch, without
+ * the C locale or the time zone. Returns 0 or PL_EPARSE. */
+int pl__aws_http_date_parse(const char *text, int64_t *epoch_s);
+
+typedef struct pl_aws_retry_decision {
+  bool retry;
+  pl_aws_retry_class_t cls;
+  pl_aws_retry_stop_t stop; /* NONE when retry is true */
+  uint64_t delay_ms;        /* wait before the next attempt */
+  unsigned cost;            /* tokens this retry took from the bucket */
+  /* When true, sign from now on with local time + clock_offset_ms (set
+   * the offset, do not add to it) and retry at once. */
+  bool adjust_clock;
+  int64_t clock_offset_ms; /* server time minus local time */
+} pl_aws_retry_decision_t;
+
+/* Decides what to do after the attempt state->attempt failed with
+ * `error`; `now_ms` is the local wall clock (ms since the epoch) without
+ * any skew correction. In order:
+ *  1. Not retryable (after the Date check for skew): stop NOT_RETRYABLE.
+ *  2. state->attempt >= max_attempts: stop MAX_ATTEMPTS.
+ *  3. Clock skew: needs the error's Date (else stop SKEW_UNKNOWN) and is
+ *     retried once per request (else stop SKEW_REPEATED), at once and
+ *     without tokens, with adjust_clock set.
+ *  4. Otherwise the retry costs PL_AWS_RETRY_TIMEOUT_COST after a timeout
+ *     and PL_AWS_RETRY_COST after anything else; when the bucket cannot
+ *     pay, stop QUOTA. The delay is uniform in [0, min(base * 2^(attempt -
+ *     1), max_backoff_ms)] with the throttling base for throttling.
+ * A retry increments state->attempt. The bucket and state change only when
+ * the decision is to retry. `rng` is called once for a backoff retry and
+ * never otherwise. Returns 0, or PL_EINVAL for a NULL argument or
+ * max_attempts 0 (then *out is not written). */
+int pl__aws_retry_decide(const pl_aws_retry_config_t *cfg,
+                         pl_aws_retry_bucket_t *bucket,
+                         pl_aws_retry_state_t *state,
+                         const pl_aws_error_detail_t *error, int64_t now_ms,
+                         const pl_aws_rng_t *rng, pl_aws_retry_decision_t *out);
+
+/* A request succeeded (2xx): returns PL_AWS_RETRY_NO_RETRY_INCREMENT token
+ * when it took no retry tokens, else the last retry's cost, never beyond
+ * the capacity. A request that finally failed returns nothing. */
+void pl__aws_retry_on_success(pl_aws_retry_bucket_t *bucket,
+                              const pl_aws_retry_state_t *state);
+
+#endif

@@ -1,0 +1,482 @@
+/* pl_aws_client against a scripted loopback server: signing, the JSON
+ * protocol, the standard retry rules, clock skew, S3 REST calls streamed
+ * with pauses, in-flight limits and cancellation. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pipelined/aws.h>
+
+#include "fake_http.h"
+#include "test_stages.h"
+
+typedef struct env_entry {
+  const char *name;
+  const char *value;
+} env_entry_t;
+
+static const char *fake_env(void *data, const char *name) {
+  for (const env_entry_t *e = data; e->name; e++)
+    if (strcmp(e->name, name) == 0)
+      return e->value;
+  return NULL;
+}
+
+typedef struct fixture {
+  test_run_t *run;
+  fake_http_t *server;
+  pl_instance_t *inst;
+  pl_aws_client_t *client;
+  env_entry_t env[8];
+  pl_cfg_env_t cfg_env;
+} fixture_t;
+
+/* An engine (daemon mode, so it idles) whose AWS clients read `env`. */
+static fixture_t *fixture_create(const char *service, int64_t max_attempts,
+                                 int64_t max_in_flight) {
+  fixture_t *f = calloc(1, sizeof(*f));
+  f->run = calloc(1, sizeof(*f->run));
+  test_run_t *run = f->run;
+  ck_assert_int_eq(uv_loop_init(&run->loop), 0);
+  run->log = open_memstream(&run->log_text, &run->log_len);
+  ck_assert_int_eq(fake_http_start(&run->loop, &f->server), 0);
+  env_entry_t env[] = {{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                       {"AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log"},
+                       {"AWS_REGION", "eu-west-1"},
+                       {"AWS_ENDPOINT_URL", fake_http_url(f->server)},
+                       {"AWS_EC2_METADATA_DISABLED", "true"},
+                       {NULL, NULL}};
+  memcpy(f->env, env, sizeof(env));
+  f->cfg_env = (pl_cfg_env_t){fake_env, f->env};
+  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
+  ck_assert_int_eq(pl__registry_add(run->registry, &test_source_script), 0);
+  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
+  const char *text = "pipeline \"p\" { source \"script\" { records = [] }\n"
+                     "  sink \"capture\" { } }\n";
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  ck_assert_int_eq(pl__cfg_parse("t.conf", text, strlen(text), NULL, &root,
+                                 &error),
+                   0);
+  pl_engine_params_t params = {.loop = &run->loop,
+                               .registry = run->registry,
+                               .log_stream = run->log,
+                               .env = &f->cfg_env};
+  ck_assert_int_eq(pl__engine_create(&params, root, &run->engine, &run->errors),
+                   0);
+  pl__cfg_destroy(root);
+  ck_assert_int_eq(pl__engine_start(run->engine), 0);
+  f->inst = test_stage(run, "p", PL_ROLE_SINK);
+  pl_aws_client_options_t opts = {.service = service,
+                                  .max_attempts = max_attempts,
+                                  .max_in_flight = max_in_flight};
+  ck_assert_int_eq(pl_aws_client_create(f->inst, &opts, &f->client), 0);
+  return f;
+}
+
+static void fixture_free(fixture_t *f) {
+  pl_aws_client_destroy(f->client);
+  fake_http_close(f->server);
+  pl__engine_shutdown(f->run->engine);
+  uv_run(&f->run->loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(test_run_free(f->run), 0);
+  free(f);
+}
+
+/* ---- JSON calls ---- */
+
+typedef struct result {
+  int calls;
+  json_t *value;
+  char *error;
+  char *code;
+  bool retryable;
+  int status;
+} result_t;
+
+static void on_json(void *data, json_t *value, const pl_aws_error_t *error) {
+  result_t *r = data;
+  r->calls++;
+  if (value)
+    r->value = json_incref(value);
+  if (error) {
+    pl_buf_t text = {0};
+    pl_aws_error_format(error, &text);
+    r->error = text.data;
+    r->code = strdup(error->code);
+    r->retryable = error->retryable;
+    r->status = error->status;
+  }
+}
+
+static void result_free(result_t *r) {
+  json_decref(r->value);
+  free(r->error);
+  free(r->code);
+}
+
+static void run_until(fixture_t *f, const int *calls, int want) {
+  while (*calls < want)
+    ck_assert(uv_run(&f->run->loop, UV_RUN_ONCE) != 0 || *calls >= want);
+}
+
+static json_t *send_body(void) {
+  return json_pack("{s:s, s:[{s:s, s:s}]}", "QueueUrl", "http://q/1",
+                   "Entries", "Id", "0", "MessageBody", "hello");
+}
+
+START_TEST(json_call_is_signed_and_parsed) {
+  fixture_t *f = fixture_create("sqs", 0, 0);
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.status = 200,
+                                         .body = "{\"Successful\":[{\"Id\":\"0\"}]}"});
+  result_t r = {0};
+  json_t *body = send_body();
+  ck_assert_int_eq(pl_aws_json_call(f->client, "AmazonSQS.SendMessageBatch",
+                                    body, on_json, &r),
+                   0);
+  json_decref(body);
+  ck_assert_int_eq(r.calls, 0); /* never from inside the call */
+  run_until(f, &r.calls, 1);
+  ck_assert_ptr_null(r.error);
+  ck_assert_str_eq(json_string_value(json_object_get(
+                       json_array_get(json_object_get(r.value, "Successful"), 0),
+                       "Id")),
+                   "0");
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  const fake_http_request_t *req = fake_http_request(f->server, 0);
+  ck_assert_str_eq(req->method, "POST");
+  ck_assert_str_eq(req->path, "/");
+  char *target = fake_http_request_header(req, "X-Amz-Target");
+  ck_assert_str_eq(target, "AmazonSQS.SendMessageBatch");
+  char *type = fake_http_request_header(req, "Content-Type");
+  ck_assert_str_eq(type, "application/x-amz-json-1.0");
+  char *auth = fake_http_request_header(req, "Authorization");
+  ck_assert_ptr_nonnull(strstr(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"));
+  ck_assert_ptr_nonnull(strstr(auth, "/eu-west-1/sqs/aws4_request"));
+  ck_assert_ptr_null(strstr(req->headers, "sekrit"));
+  ck_assert_ptr_nonnull(strstr(req->body, "\"MessageBody\":\"hello\""));
+  free(target);
+  free(type);
+  free(auth);
+  result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(server_errors_are_retried_then_succeed) {
+  fixture_t *f = fixture_create("dynamodb", 3, 0);
+  fake_http_push(f->server, &(fake_http_response_t){.status = 500,
+                                                    .body = "{}"});
+  fake_http_push(
+      f->server,
+      &(fake_http_response_t){
+          .status = 400,
+          .body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+                  "ProvisionedThroughputExceededException\",\"message\":"
+                  "\"slow down\"}"});
+  fake_http_push(f->server, &(fake_http_response_t){.status = 200,
+                                                    .body = "{}"});
+  result_t r = {0};
+  json_t *body = json_object();
+  ck_assert_int_eq(pl_aws_json_call(f->client, "DynamoDB_20120810.PutItem",
+                                    body, on_json, &r),
+                   0);
+  json_decref(body);
+  run_until(f, &r.calls, 1);
+  ck_assert_msg(r.error == NULL, "%s", r.error);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(client_errors_are_not_retried) {
+  fixture_t *f = fixture_create("dynamodb", 3, 0);
+  fake_http_push(
+      f->server,
+      &(fake_http_response_t){
+          .status = 400,
+          .headers = "x-amzn-RequestId: REQ123\r\n",
+          .body = "{\"__type\":\"com.amazon.coral.validate#"
+                  "ValidationException\",\"message\":\"key is empty\"}"});
+  result_t r = {0};
+  json_t *body = json_object();
+  pl_aws_json_call(f->client, "DynamoDB_20120810.PutItem", body, on_json, &r);
+  json_decref(body);
+  run_until(f, &r.calls, 1);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  ck_assert_str_eq(r.code, "ValidationException");
+  ck_assert(!r.retryable);
+  ck_assert_int_eq(r.status, 400);
+  ck_assert_str_eq(r.error, "dynamodb PutItem: HTTP 400 ValidationException: "
+                            "key is empty (request id REQ123)");
+  result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(attempts_run_out_on_throttling) {
+  fixture_t *f = fixture_create("sqs", 2, 0);
+  for (int i = 0; i < 2; i++)
+    fake_http_push(f->server,
+                   &(fake_http_response_t){
+                       .status = 400,
+                       .headers = "x-amzn-query-error: "
+                                  "AWS.SimpleQueueService.RequestThrottled;"
+                                  "Sender\r\n",
+                       .body = "{\"__type\":\"RequestThrottled\"}"});
+  result_t r = {0};
+  json_t *body = send_body();
+  pl_aws_json_call(f->client, "AmazonSQS.SendMessageBatch", body, on_json, &r);
+  json_decref(body);
+  run_until(f, &r.calls, 1);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  ck_assert(r.retryable);
+  ck_assert_ptr_nonnull(strstr(r.code, "RequestThrottled"));
+  result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(connection_errors_are_retried) {
+  fixture_t *f = fixture_create("sqs", 2, 0);
+  fake_http_push(f->server, &(fake_http_response_t){.drop = true});
+  fake_http_push(f->server, &(fake_http_response_t){.status = 200,
+                                                    .body = "{}"});
+  result_t r = {0};
+  json_t *body = send_body();
+  pl_aws_json_call(f->client, "AmazonSQS.SendMessageBatch", body, on_json, &r);
+  json_decref(body);
+  run_until(f, &r.calls, 1);
+  ck_assert_msg(r.error == NULL, "%s", r.error);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(clock_skew_is_corrected_from_the_date_header) {
+  fixture_t *f = fixture_create("dynamodb", 3, 0);
+  /* The server says it is 2001: the client signs with that time next. */
+  fake_http_push(
+      f->server,
+      &(fake_http_response_t){
+          .status = 400,
+          .headers = "Date: Mon, 01 Jan 2001 00:00:00 GMT\r\n",
+          .body = "{\"__type\":\"com.amazon.coral.service#"
+                  "InvalidSignatureException\",\"message\":\"Signature "
+                  "expired: 20261126T000000Z is now earlier than "
+                  "20010101T000000Z\"}"});
+  fake_http_push(f->server, &(fake_http_response_t){.status = 200,
+                                                    .body = "{}"});
+  result_t r = {0};
+  json_t *body = json_object();
+  pl_aws_json_call(f->client, "DynamoDB_20120810.GetItem", body, on_json, &r);
+  json_decref(body);
+  run_until(f, &r.calls, 1);
+  ck_assert_msg(r.error == NULL, "%s", r.error);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  char *date = fake_http_request_header(fake_http_request(f->server, 1),
+                                        "X-Amz-Date");
+  ck_assert_msg(strncmp(date, "20010101T", 9) == 0, "%s", date);
+  free(date);
+  ck_assert_ptr_nonnull(strstr(test_log(f->run), "the clock is off"));
+  result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(no_region_is_a_clear_error) {
+  fixture_t *f = fixture_create("sqs", 0, 0);
+  f->env[2].value = NULL; /* AWS_REGION */
+  pl_aws_client_t *client = NULL;
+  pl_aws_client_options_t opts = {.service = "sqs"};
+  ck_assert_int_lt(pl_aws_client_create(f->inst, &opts, &client), 0);
+  ck_assert_ptr_nonnull(strstr(test_log(f->run), "no AWS region"));
+  fixture_free(f);
+}
+END_TEST
+
+/* ---- In-flight limit and cancellation ---- */
+
+START_TEST(max_in_flight_bounds_concurrent_requests) {
+  fixture_t *f = fixture_create("sqs", 1, 2);
+  result_t r[5] = {{0}};
+  for (int i = 0; i < 5; i++) {
+    fake_http_push(f->server, &(fake_http_response_t){
+                                  .status = 200, .body = "{}", .delay_ms = 30});
+    json_t *body = send_body();
+    ck_assert_int_eq(pl_aws_json_call(f->client, "AmazonSQS.SendMessageBatch",
+                                      body, on_json, &r[i]),
+                     0);
+    json_decref(body);
+  }
+  /* Run until the first answer: only two requests may have been sent. */
+  run_until(f, &r[0].calls, 1);
+  ck_assert_uint_le(fake_http_request_count(f->server), 3);
+  run_until(f, &r[4].calls, 1);
+  for (int i = 0; i < 5; i++) {
+    ck_assert_int_eq(r[i].calls, 1);
+    result_free(&r[i]);
+  }
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(destroy_cancels_calls) {
+  fixture_t *f = fixture_create("sqs", 3, 1);
+  fake_http_push(f->server, &(fake_http_response_t){.hang = true});
+  result_t r[2] = {{0}};
+  for (int i = 0; i < 2; i++) {
+    json_t *body = send_body();
+    pl_aws_json_call(f->client, "AmazonSQS.SendMessageBatch", body, on_json,
+                     &r[i]);
+    json_decref(body);
+  }
+  for (int i = 0; i < 20; i++)
+    uv_run(&f->run->loop, UV_RUN_NOWAIT);
+  pl_aws_client_destroy(f->client);
+  f->client = NULL;
+  run_until(f, &r[0].calls, 1);
+  run_until(f, &r[1].calls, 1);
+  ck_assert_str_eq(r[0].code, "Canceled");
+  ck_assert_str_eq(r[1].code, "Canceled");
+  result_free(&r[0]);
+  result_free(&r[1]);
+  fixture_free(f);
+}
+END_TEST
+
+/* ---- S3 REST ---- */
+
+typedef struct stream {
+  fixture_t *f;
+  pl_aws_call_t *call;
+  size_t received;
+  int done;
+  int status;
+  int pauses;
+  char *error;
+  uv_timer_t timer;
+} stream_t;
+
+static void on_resume(uv_timer_t *timer) {
+  stream_t *s = timer->data;
+  pl_aws_call_resume(s->call);
+}
+
+static bool on_body(void *data, const char *bytes, size_t len) {
+  stream_t *s = data;
+  for (size_t i = 0; i < len; i++)
+    ck_assert_int_eq((unsigned char)bytes[i], (s->received + i) % 251);
+  s->received += len;
+  if (s->pauses < 3) {
+    s->pauses++;
+    uv_timer_start(&s->timer, on_resume, 5, 0);
+    return false;
+  }
+  return true;
+}
+
+static void on_rest_done(void *data, int status, const char *body, size_t len,
+                         const pl_aws_error_t *error) {
+  stream_t *s = data;
+  s->done++;
+  s->status = status;
+  if (error) {
+    pl_buf_t text = {0};
+    pl_aws_error_format(error, &text);
+    s->error = text.data;
+  }
+}
+
+START_TEST(s3_get_streams_with_pauses) {
+  fixture_t *f = fixture_create("s3", 0, 0);
+  size_t size = 3 * 1024 * 1024;
+  char *object = malloc(size);
+  for (size_t i = 0; i < size; i++)
+    object[i] = (char)(i % 251);
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.method = "GET",
+                                         .path_prefix = "/my-bucket/dir/a%20b.csv",
+                                         .status = 200,
+                                         .body = object,
+                                         .body_len = size});
+  stream_t s = {.f = f};
+  uv_timer_init(&f->run->loop, &s.timer);
+  s.timer.data = &s;
+  pl_aws_rest_request_t req = {.operation = "GetObject",
+                               .method = "GET",
+                               .bucket = "my-bucket",
+                               .key = "dir/a b.csv"};
+  pl_aws_rest_handlers_t handlers = {.on_body = on_body,
+                                     .on_done = on_rest_done,
+                                     .data = &s};
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &handlers, &s.call), 0);
+  run_until(f, &s.done, 1);
+  ck_assert_msg(s.error == NULL, "%s", s.error);
+  ck_assert_uint_eq(s.received, size);
+  ck_assert_int_ge(s.pauses, 3);
+  const fake_http_request_t *r = fake_http_request(f->server, 0);
+  char *sha = fake_http_request_header(r, "x-amz-content-sha256");
+  ck_assert_str_eq(sha, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495"
+                        "991b7852b855");
+  free(sha);
+  uv_close((uv_handle_t *)&s.timer, NULL);
+  free(object);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(s3_errors_are_parsed_from_xml) {
+  fixture_t *f = fixture_create("s3", 0, 0);
+  fake_http_push(
+      f->server,
+      &(fake_http_response_t){
+          .status = 404,
+          .body = "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code>"
+                  "<Message>The specified key does not exist.</Message>"
+                  "<RequestId>R1</RequestId></Error>"});
+  stream_t s = {.f = f};
+  pl_aws_rest_request_t req = {.operation = "GetObject",
+                               .method = "GET",
+                               .bucket = "b",
+                               .key = "missing"};
+  pl_aws_rest_handlers_t handlers = {.on_done = on_rest_done, .data = &s};
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &handlers, NULL), 0);
+  run_until(f, &s.done, 1);
+  ck_assert_int_eq(s.status, 404);
+  ck_assert_str_eq(s.error, "s3 GetObject: HTTP 404 NoSuchKey: The specified "
+                            "key does not exist. (request id R1)");
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  free(s.error);
+  fixture_free(f);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("aws_client");
+  TCase *json = tcase_create("json");
+  tcase_set_timeout(json, 30);
+  tcase_add_test(json, json_call_is_signed_and_parsed);
+  tcase_add_test(json, server_errors_are_retried_then_succeed);
+  tcase_add_test(json, client_errors_are_not_retried);
+  tcase_add_test(json, attempts_run_out_on_throttling);
+  tcase_add_test(json, connection_errors_are_retried);
+  tcase_add_test(json, clock_skew_is_corrected_from_the_date_header);
+  tcase_add_test(json, no_region_is_a_clear_error);
+  tcase_add_test(json, max_in_flight_bounds_concurrent_requests);
+  tcase_add_test(json, destroy_cancels_calls);
+  suite_add_tcase(s, json);
+  TCase *rest = tcase_create("s3");
+  tcase_set_timeout(rest, 30);
+  tcase_add_test(rest, s3_get_streams_with_pauses);
+  tcase_add_test(rest, s3_errors_are_parsed_from_xml);
+  suite_add_tcase(s, rest);
+  SRunner *runner = srunner_create(s);
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
