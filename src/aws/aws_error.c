@@ -3,10 +3,9 @@
 #include "aws_error.h"
 
 #include "retry.h"
+#include "xml.h"
 
-#include <expat.h>
 #include <jansson.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,23 +228,20 @@ int pl__aws_error_from_json(const char *service, const char *operation,
 enum xml_field { XML_NONE, XML_CODE, XML_MESSAGE, XML_REQUEST_ID };
 
 typedef struct xml_state {
-  XML_Parser parser;
   int depth;                        /* of the element being read */
   bool in_error[XML_MAX_DEPTH + 1]; /* the element at that depth is <Error> */
   enum xml_field field;             /* the text being collected */
   pl_buf_t text[4];                 /* per field; [XML_NONE] unused */
   bool seen[4];
-  bool refused; /* a DOCTYPE: the body is ignored */
-  bool oom;
 } xml_state_t;
 
-static void xml_start(void *data, const XML_Char *name,
-                      const XML_Char **attrs) {
+/* Names are local (xml.h): <Error> in S3's or STS's namespace is "Error". */
+static int xml_start(pl_aws_xml_t *xml, void *data, const char *name) {
   xml_state_t *st = data;
   st->depth++;
   st->field = XML_NONE;
   if (st->depth > XML_MAX_DEPTH)
-    return;
+    return 0;
   st->in_error[st->depth] = strcmp(name, "Error") == 0;
   bool parent_error = st->depth > 1 && st->in_error[st->depth - 1];
   /* <ErrorResponse>, <Response> (EC2) and <Error> carry the request id. */
@@ -263,31 +259,22 @@ static void xml_start(void *data, const XML_Char *name,
     st->seen[field] = true;
     st->field = field;
   }
+  return 0;
 }
 
-static void xml_end(void *data, const XML_Char *name) {
+static int xml_end(pl_aws_xml_t *xml, void *data, const char *name) {
   xml_state_t *st = data;
   st->depth--;
   st->field = XML_NONE;
+  return 0;
 }
 
-static void xml_text(void *data, const XML_Char *text, int len) {
+static int xml_text(pl_aws_xml_t *xml, void *data, const char *text,
+                    size_t len) {
   xml_state_t *st = data;
-  if (st->field == XML_NONE || st->oom)
-    return;
-  if (pl_buf_append(&st->text[st->field], text, (size_t)len) < 0) {
-    st->oom = true;
-    XML_StopParser(st->parser, XML_FALSE);
-  }
-}
-
-/* Error bodies never declare a DTD; refusing one means no entity is ever
- * expanded, whatever expat's own limits are. */
-static void xml_doctype(void *data, const XML_Char *name, const XML_Char *sysid,
-                        const XML_Char *pubid, int has_internal_subset) {
-  xml_state_t *st = data;
-  st->refused = true;
-  XML_StopParser(st->parser, XML_FALSE);
+  if (st->field == XML_NONE)
+    return 0;
+  return pl_buf_append(&st->text[st->field], text, len);
 }
 
 /* The collected text without surrounding whitespace, or NULL. */
@@ -311,25 +298,22 @@ int pl__aws_error_from_xml(const char *service, const char *operation,
     return PL_EINVAL;
   xml_state_t st = {0};
   bool parsed = false;
-  /* expat takes an int length; an error body is never near that size, so a
-   * larger one is simply not read. */
-  if (response->body_len > 0 && response->body_len <= INT_MAX) {
-    st.parser = XML_ParserCreate(NULL);
-    if (!st.parser)
-      return PL_ENOMEM;
-    XML_SetUserData(st.parser, &st);
-    XML_SetElementHandler(st.parser, xml_start, xml_end);
-    XML_SetCharacterDataHandler(st.parser, xml_text);
-    XML_SetStartDoctypeDeclHandler(st.parser, xml_doctype);
-    enum XML_Status status =
-        XML_Parse(st.parser, response->body, (int)response->body_len, XML_TRUE);
-    parsed = status == XML_STATUS_OK && !st.refused && !st.oom;
-    XML_ParserFree(st.parser);
+  int rc = 0;
+  if (response->body_len > 0) {
+    const pl_aws_xml_handlers_t handlers = {
+        .start = xml_start,
+        .end = xml_end,
+        .text = xml_text,
+    };
+    rc = pl__aws_xml_parse(response->body, response->body_len, &handlers, &st,
+                           NULL);
+    parsed = rc == 0;
+    /* A body that is not well-formed XML, or that has a DOCTYPE (refused
+     * by xml.h so that entity expansion never runs), is ignored. */
+    if (rc == PL_EPARSE)
+      rc = 0;
   }
-  int rc;
-  if (st.oom) {
-    rc = PL_ENOMEM;
-  } else {
+  if (rc == 0) {
     const char *code = parsed ? trimmed(&st.text[XML_CODE]) : NULL;
     const char *message = parsed ? trimmed(&st.text[XML_MESSAGE]) : NULL;
     const char *request_id = header(response, "x-amz-request-id");

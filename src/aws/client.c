@@ -452,9 +452,13 @@ static int set_url(pl_aws_call_t *call, const char *url) {
   call->query = query ? strdup(query + 1) : NULL;
   if (!call->url || !call->path || (query && !call->query))
     return PL_ENOMEM;
+  /* The Host header comes from the scheme and authority only. */
+  char *base = path ? strndup(url, (size_t)(path - url)) : strdup(url);
   pl_aws_url_t parsed = {0};
-  if (pl__aws_url_parse(url, &parsed) < 0)
-    return PL_EINVAL;
+  int parsed_rc = base ? pl__aws_url_parse(base, &parsed) : PL_ENOMEM;
+  free(base);
+  if (parsed_rc < 0)
+    return parsed_rc;
   pl_buf_t host = {0};
   int rc = pl__aws_url_authority(&parsed, &host);
   if (rc == 0)

@@ -31,15 +31,12 @@ typedef struct fixture {
   pl_cfg_env_t cfg_env;
 } fixture_t;
 
-/* An engine (daemon mode, so it idles) whose AWS clients read `env`. */
 static fixture_t *fixture_create(const char *service, int64_t max_attempts,
                                  int64_t max_in_flight) {
   fixture_t *f = calloc(1, sizeof(*f));
-  f->run = calloc(1, sizeof(*f->run));
-  test_run_t *run = f->run;
-  ck_assert_int_eq(uv_loop_init(&run->loop), 0);
-  run->log = open_memstream(&run->log_text, &run->log_len);
-  ck_assert_int_eq(fake_http_start(&run->loop, &f->server), 0);
+  f->cfg_env = (pl_cfg_env_t){fake_env, f->env};
+  f->run = test_run_idle(&f->cfg_env);
+  ck_assert_int_eq(fake_http_start(&f->run->loop, &f->server), 0);
   env_entry_t env[] = {{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
                        {"AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log"},
                        {"AWS_REGION", "eu-west-1"},
@@ -47,26 +44,7 @@ static fixture_t *fixture_create(const char *service, int64_t max_attempts,
                        {"AWS_EC2_METADATA_DISABLED", "true"},
                        {NULL, NULL}};
   memcpy(f->env, env, sizeof(env));
-  f->cfg_env = (pl_cfg_env_t){fake_env, f->env};
-  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_source_script), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
-  const char *text = "pipeline \"p\" { source \"script\" { records = [] }\n"
-                     "  sink \"capture\" { } }\n";
-  pl_cfg_node_t *root = NULL;
-  char *error = NULL;
-  ck_assert_int_eq(pl__cfg_parse("t.conf", text, strlen(text), NULL, &root,
-                                 &error),
-                   0);
-  pl_engine_params_t params = {.loop = &run->loop,
-                               .registry = run->registry,
-                               .log_stream = run->log,
-                               .env = &f->cfg_env};
-  ck_assert_int_eq(pl__engine_create(&params, root, &run->engine, &run->errors),
-                   0);
-  pl__cfg_destroy(root);
-  ck_assert_int_eq(pl__engine_start(run->engine), 0);
-  f->inst = test_stage(run, "p", PL_ROLE_SINK);
+  f->inst = test_stage(f->run, "p", PL_ROLE_SINK);
   pl_aws_client_options_t opts = {.service = service,
                                   .max_attempts = max_attempts,
                                   .max_in_flight = max_in_flight};
@@ -77,9 +55,7 @@ static fixture_t *fixture_create(const char *service, int64_t max_attempts,
 static void fixture_free(fixture_t *f) {
   pl_aws_client_destroy(f->client);
   fake_http_close(f->server);
-  pl__engine_shutdown(f->run->engine);
-  uv_run(&f->run->loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(test_run_free(f->run), 0);
+  ck_assert_int_eq(test_run_stop(f->run), 0);
   free(f);
 }
 

@@ -345,6 +345,37 @@ test_run_t *test_run(const char *config, const pl_plugin_t *const *extra,
   return run;
 }
 
+test_run_t *test_run_idle(const pl_cfg_env_t *env) {
+  test_run_t *run = calloc(1, sizeof(*run));
+  ck_assert_ptr_nonnull(run);
+  ck_assert_int_eq(uv_loop_init(&run->loop), 0);
+  run->log = open_memstream(&run->log_text, &run->log_len);
+  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
+  ck_assert_int_eq(pl__registry_add(run->registry, &test_source_script), 0);
+  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
+  const char *text = "pipeline \"p\" { source \"script\" { records = [] }\n"
+                     "  sink \"capture\" { } }\n";
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  ck_assert_int_eq(
+      pl__cfg_parse("test.conf", text, strlen(text), NULL, &root, &error), 0);
+  pl_engine_params_t params = {.loop = &run->loop,
+                               .registry = run->registry,
+                               .log_stream = run->log,
+                               .env = env};
+  run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
+  pl__cfg_destroy(root);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(pl__engine_start(run->engine), 0);
+  return run;
+}
+
+int test_run_stop(test_run_t *run) {
+  pl__engine_shutdown(run->engine);
+  uv_run(&run->loop, UV_RUN_DEFAULT);
+  return test_run_free(run);
+}
+
 pl_instance_t *test_stage(test_run_t *run, const char *pipeline,
                           pl_role_t role) {
   for (size_t p = 0; run->engine && p < run->engine->pipeline_count; p++) {

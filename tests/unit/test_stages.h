@@ -55,6 +55,14 @@ test_run_t *test_run(const char *config, const pl_plugin_t *const *extra,
 test_run_t *test_run_start(const char *config, const pl_plugin_t *const *extra,
                            bool once);
 void test_run_loop(test_run_t *run);
+/* An engine in daemon mode (so it idles until stopped) with one pipeline
+ * "p" of the test plugins, whose AWS clients read `env` (borrowed). For
+ * tests that drive plugin APIs (AWS clients) on the engine's loop. */
+test_run_t *test_run_idle(const pl_cfg_env_t *env);
+/* Shuts the engine down, runs the loop to its end and frees the run;
+ * returns uv_loop_close(). */
+int test_run_stop(test_run_t *run);
+
 /* The stage of a pipeline by role, and its plugin context. */
 pl_instance_t *test_stage(test_run_t *run, const char *pipeline,
                           pl_role_t role);
