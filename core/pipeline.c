@@ -79,7 +79,8 @@ static bool run_transform(pl_pipeline_t *pipeline, pl_instance_t *stage) {
 static bool resume_source(pl_instance_t *source) {
   const pl_instance_t *next = source->next;
   if (!source->paused || source->stopped ||
-      next->queue.count > next->capacity / 2)
+      next->queue.count > next->capacity / 2 ||
+      next->queue.bytes > next->capacity_bytes / 2)
     return false;
   source->paused = false;
   if (source->plugin->resume)

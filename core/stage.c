@@ -9,6 +9,12 @@
 #include "sink.h"
 #include "stage.h"
 
+/* A queue also counts as full once its records add up to this many bytes
+ * (pl_record_size). queue_size alone would let large records, such as the
+ * 64 KiB chunks of source-file, hold queue_size times their size: 64 MiB
+ * before a transform, for no gain in throughput. */
+#define PL_QUEUE_MAX_BYTES ((uint64_t)4 << 20)
+
 int pl__stage_create(pl_pipeline_t *pipeline, const pl_plugin_t *plugin,
                      pl_role_t role, void *options,
                      const pl_stage_options_t *stage, pl_instance_t **out) {
@@ -21,12 +27,20 @@ int pl__stage_create(pl_pipeline_t *pipeline, const pl_plugin_t *plugin,
   inst->options = options;
   inst->stage = *stage;
   inst->capacity = (size_t)stage->queue_size;
+  inst->capacity_bytes = PL_QUEUE_MAX_BYTES;
   if (role == PL_ROLE_SINK || role == PL_ROLE_DEAD_LETTER) {
     /* Room for the batches in flight and the next one, so that upstream
      * keeps working while a sink writes. */
     size_t batches = (size_t)stage->batch_size * ((size_t)stage->max_in_flight + 1);
     if (inst->capacity < batches)
       inst->capacity = batches;
+    /* The same in bytes, so that batch_bytes can always be reached. */
+    uint64_t n = (uint64_t)stage->max_in_flight + 1;
+    uint64_t batch_bytes = stage->batch_bytes > UINT64_MAX / n
+                               ? UINT64_MAX
+                               : stage->batch_bytes * n;
+    if (inst->capacity_bytes < batch_bytes)
+      inst->capacity_bytes = batch_bytes;
   }
   inst->name = pl__plugin_full_name(plugin);
   if (!inst->name) {
@@ -70,7 +84,8 @@ void pl__stage_destroy(pl_instance_t *inst) {
 }
 
 bool pl__stage_has_room(const pl_instance_t *inst) {
-  return inst->queue.count < inst->capacity;
+  return inst->queue.count < inst->capacity &&
+         inst->queue.bytes < inst->capacity_bytes;
 }
 
 void pl__stage_enqueue(pl_instance_t *inst, pl_record_t *record) {

@@ -62,6 +62,7 @@ struct pl_instance {
   pl_instance_t *next; /* where pl_emit() puts records; NULL for sinks */
   pl_queue_t queue;    /* input (transforms and sinks) */
   size_t capacity;     /* of the queue: above it, the stage before waits */
+  uint64_t capacity_bytes; /* the same bound on the records' sizes */
   pl_sink_t *sink;     /* batching, in-flight and retries (sinks) */
   /* Sources. */
   bool paused;    /* pl_emit() returned false; resume pending */
@@ -82,7 +83,8 @@ int pl__stage_create(pl_pipeline_t *pipeline, const pl_plugin_t *plugin,
                      pl_role_t role, void *options,
                      const pl_stage_options_t *stage, pl_instance_t **out);
 void pl__stage_destroy(pl_instance_t *inst);
-/* True when the input queue has room (below queue_size). */
+/* True when the input queue has room: below queue_size records and below
+ * capacity_bytes of them (by pl_record_size). */
 bool pl__stage_has_room(const pl_instance_t *inst);
 /* Puts a record on the stage's input queue (steals it). */
 void pl__stage_enqueue(pl_instance_t *inst, pl_record_t *record);

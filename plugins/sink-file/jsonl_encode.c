@@ -67,45 +67,59 @@ static inline bool plain_word(uint64_t w) {
   return ((((below_space | quote | backslash) & ~w) | w) & highs) == 0;
 }
 
-/* Writes `len` bytes as a JSON string, escaping what JSON requires and
- * nothing else (jansson's choice without JSON_ENSURE_ASCII or
- * JSON_ESCAPE_SLASH). Plain text is copied 8 bytes at a time. */
-static int put_string(pl_buf_t *out, const char *text, size_t len,
-                      const char **why) {
-  /* Worst case: every byte becomes \u00XX. */
-  if (len > (SIZE_MAX - 2) / 6 || ensure(out, len * 6 + 2) < 0)
-    return PL_ENOMEM;
+#define PLAIN_ROW(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+/* The bytes a JSON string holds as they are: printable ASCII (and DEL)
+ * except the quote and the backslash. */
+static const bool plain_byte[256] = {
+    PLAIN_ROW(false), PLAIN_ROW(false),                              /* 0x00 */
+    true, true, false, true, true, true, true, true,                 /* 0x20 */
+    true, true, true, true, true, true, true, true,                  /* 0x28 */
+    PLAIN_ROW(true), PLAIN_ROW(true),                                /* 0x30 */
+    true, true, true, true, true, true, true, true,                  /* 0x50 */
+    true, true, true, true, false, true, true, true,                 /* 0x58 */
+    PLAIN_ROW(true), PLAIN_ROW(true),                                /* 0x60 */
+    PLAIN_ROW(false), PLAIN_ROW(false), PLAIN_ROW(false), PLAIN_ROW(false),
+    PLAIN_ROW(false), PLAIN_ROW(false), PLAIN_ROW(false), PLAIN_ROW(false),
+};
+#undef PLAIN_ROW
+
+/* The most a string of `len` bytes takes, quotes included (every byte as
+ * \u00XX), or 0 when that does not fit a size_t. */
+static inline size_t string_room(size_t len) {
+  return len > (SIZE_MAX - 2) / 6 ? 0 : len * 6 + 2;
+}
+
+/* Writes `len` bytes at `s` as the inside of a JSON string at `p`, from the
+ * first byte that may need care on. Returns the end, or NULL when the text
+ * is not UTF-8. */
+static char *write_careful(char *p, const unsigned char *s, size_t len,
+                           const char **why) {
   static const char hex[] = "0123456789ABCDEF"; /* as jansson */
-  const unsigned char *s = (const unsigned char *)text;
-  char *p = out->data + out->len;
-  *p++ = '"';
-  size_t i = 0;
-  while (i < len) {
-    if (len - i >= 8) {
+  const unsigned char *end = s + len;
+  while (s < end) {
+    while (end - s >= 8) {
       uint64_t word;
-      memcpy(&word, s + i, 8);
-      if (plain_word(word)) {
-        memcpy(p, s + i, 8);
-        p += 8;
-        i += 8;
-        continue;
-      }
+      memcpy(&word, s, 8);
+      if (!plain_word(word))
+        break;
+      memcpy(p, &word, 8);
+      p += 8;
+      s += 8;
     }
-    unsigned char c = s[i];
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      *p++ = (char)c;
-      i++;
-      continue;
-    }
+    while (s < end && plain_byte[*s])
+      *p++ = (char)*s++;
+    if (s == end)
+      break;
+    unsigned char c = *s;
     if (c >= 0x80) {
-      size_t n = utf8_sequence(s + i, len - i);
+      size_t n = utf8_sequence(s, (size_t)(end - s));
       if (n == 0) {
         *why = why_utf8;
-        return PL_EINVAL;
+        return NULL;
       }
-      memcpy(p, s + i, n);
+      memcpy(p, s, n);
       p += n;
-      i += n;
+      s += n;
       continue;
     }
     *p++ = '\\';
@@ -137,14 +151,70 @@ static int put_string(pl_buf_t *out, const char *text, size_t len,
       *p++ = hex[c & 0xF];
       break;
     }
-    i++;
+    s++;
   }
+  return p;
+}
+
+/* Writes `len` bytes as a JSON string at `p`, which has string_room(len)
+ * bytes, escaping what JSON requires and nothing else (jansson's choice
+ * without JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH). Returns the end, or
+ * NULL when the text is not UTF-8. Plain text, the usual case, is copied a
+ * word at a time, the last word overlapping the one before it. */
+static inline char *write_string(char *p, const char *text, size_t len,
+                                 const char **why) {
+  const unsigned char *s = (const unsigned char *)text;
   *p++ = '"';
+  size_t done = 0;
+  if (len >= 8) {
+    uint64_t word;
+    bool plain = true;
+    while (plain && done + 8 < len) {
+      memcpy(&word, s + done, 8);
+      plain = plain_word(word);
+      if (plain) {
+        memcpy(p + done, &word, 8);
+        done += 8;
+      }
+    }
+    if (plain) {
+      memcpy(&word, s + len - 8, 8);
+      if (plain_word(word)) {
+        memcpy(p + len - 8, &word, 8);
+        p[len] = '"';
+        return p + len + 1;
+      }
+    }
+  }
+  p = write_careful(p + done, s + done, len - done, why);
+  if (p)
+    *p++ = '"';
+  return p;
+}
+
+static int put_string(pl_buf_t *out, const char *text, size_t len,
+                      const char **why) {
+  size_t room = string_room(len);
+  if (room == 0 || ensure(out, room) < 0)
+    return PL_ENOMEM;
+  char *p = write_string(out->data + out->len, text, len, why);
+  if (!p)
+    return PL_EINVAL;
   out->len = (size_t)(p - out->data);
   return 0;
 }
 
 static int put_integer(pl_buf_t *out, json_int_t value) {
+  static const char pairs[] = "00010203040506070809"
+                              "10111213141516171819"
+                              "20212223242526272829"
+                              "30313233343536373839"
+                              "40414243444546474849"
+                              "50515253545556575859"
+                              "60616263646566676869"
+                              "70717273747576777879"
+                              "80818283848586878889"
+                              "90919293949596979899";
   if (ensure(out, JSONL_SCALAR_ROOM) < 0)
     return PL_ENOMEM;
   char digits[24];
@@ -153,10 +223,18 @@ static int put_integer(pl_buf_t *out, json_int_t value) {
   /* Through unsigned arithmetic, so that the most negative value works. */
   unsigned long long u =
       value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
-  do {
-    *--q = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
+  while (u >= 100) {
+    unsigned two = (unsigned)(u % 100);
+    u /= 100;
+    q -= 2;
+    memcpy(q, pairs + 2 * two, 2);
+  }
+  if (u >= 10) {
+    q -= 2;
+    memcpy(q, pairs + 2 * u, 2);
+  } else {
+    *--q = (char)('0' + u);
+  }
   if (value < 0)
     *--q = '-';
   memcpy(out->data + out->len, q, (size_t)(end - q));
@@ -211,15 +289,29 @@ static int put_object(pl_buf_t *out, const json_t *object, int depth,
 #else
     size_t key_len = strlen(key);
 #endif
+    /* The separator, the key and the colon in one reservation. */
+    size_t room = string_room(key_len);
+    if (room == 0 || room > SIZE_MAX - 2 || ensure(out, room + 2) < 0)
+      return PL_ENOMEM;
+    char *p = out->data + out->len;
     if (!first)
-      rc = put_char(out, ',');
+      *p++ = ',';
     first = false;
-    if (rc == 0)
-      rc = put_string(out, key, key_len, why);
-    if (rc == 0)
-      rc = put_char(out, ':');
-    if (rc == 0)
-      rc = put_value(out, json_object_iter_value(it), depth + 1, why);
+    p = write_string(p, key, key_len, why);
+    if (!p)
+      return PL_EINVAL;
+    *p++ = ':';
+    out->len = (size_t)(p - out->data);
+    /* Strings and integers, the usual members, skip the dispatch on the
+     * type (an indirect jump that mispredicts from member to member). */
+    const json_t *value = json_object_iter_value(it);
+    if (json_is_string(value))
+      rc = put_string(out, json_string_value(value), json_string_length(value),
+                      why);
+    else if (json_is_integer(value))
+      rc = put_integer(out, json_integer_value(value));
+    else
+      rc = put_value(out, value, depth + 1, why);
   }
   return rc == 0 ? put_char(out, '}') : rc;
 }

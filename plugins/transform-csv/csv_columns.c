@@ -644,6 +644,39 @@ int csv_columns_from_header(const char *const *names, const size_t *lens,
 
 /* ---- Rows ---- */
 
+/* csv_column_convert() for one field of a row, with the usual cases (a
+ * non-empty string, int or date that is valid) done here without its
+ * argument checks and dispatch; everything else goes through it. */
+static inline int convert_field(const csv_column_t *col, const char *text,
+                                size_t len, json_t **out, pl_buf_t *reason) {
+  if (len > 0) {
+    json_t *v = NULL;
+    switch (col->type) {
+    case CSV_TYPE_STRING:
+      if (csv_text_is_utf8(text, len))
+        v = string_value(text, len);
+      break;
+    case CSV_TYPE_INT: {
+      json_int_t i;
+      if (parse_int(text, len, &i) == 0)
+        v = json_integer(i);
+      break;
+    }
+    case CSV_TYPE_DATE:
+      if (csv_text_is_date(text, len))
+        v = string_value(text, len);
+      break;
+    default:
+      break;
+    }
+    if (v) {
+      *out = v;
+      return 0;
+    }
+  }
+  return csv_column_convert(col, text, len, out, reason);
+}
+
 int csv_columns_build_row(const csv_columns_t *cols,
                           const char *const *fields, const size_t *lens,
                           size_t count, json_t **out, pl_buf_t *reason) {
@@ -658,7 +691,7 @@ int csv_columns_build_row(const csv_columns_t *cols,
   for (size_t i = 0; i < count; i++) {
     const csv_column_t *col = &cols->items[i];
     json_t *v;
-    int rc = csv_column_convert(col, fields[i], lens[i], &v, reason);
+    int rc = convert_field(col, fields[i], lens[i], &v, reason);
     if (rc == 0 && json_object_setn_new_nocheck(obj, col->name, col->name_len,
                                                 v) < 0)
       rc = PL_ENOMEM; /* setn_new released v */

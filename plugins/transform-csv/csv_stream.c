@@ -37,6 +37,7 @@ struct csv_stream {
   uint64_t line;           /* line of the next input byte */
   uint64_t row_line;       /* line where the current row started */
   uint64_t row_len;        /* bytes of the current row held from past feeds */
+  bool row_quote_free;     /* the tracker saw the whole row: no quote in it */
   /* The first max_row_bytes + 1 bytes of a row that spans feeds (+1 so a
    * row of exactly max_row_bytes followed by CR is still whole). */
   pl_buf_t carry;
@@ -48,13 +49,15 @@ struct csv_stream {
    * buffer, reused for the next field, so fields are copied into one block
    * reserved for the whole row (no allocation per field). */
   pl_buf_t field_bytes;
-  size_t *field_offs;
   size_t *field_lens;
-  const char **field_ptrs;
+  const char **field_ptrs; /* into field_bytes, which is not moved */
   size_t field_count;
   size_t field_cap;
   bool field_nomem;
   size_t libcsv_rows; /* rows libcsv ended during one run_libcsv() */
+  /* What libcsv was last set to, so that a row costs no setter calls. */
+  bool libcsv_builtin_tests; /* its own space and terminator tests */
+  size_t libcsv_buffer;      /* its field buffer size, as last asked */
 
   char reason[96];
 };
@@ -114,12 +117,12 @@ int csv_stream_create(const csv_stream_options_t *opts, csv_stream_t **out) {
   }
   csv_set_delim(&s->parser, s->delim);
   csv_set_quote(&s->parser, s->quote);
+  s->libcsv_builtin_tests = true; /* csv_init() sets none of ours */
 
   s->field_cap = 16;
-  s->field_offs = malloc(s->field_cap * sizeof(*s->field_offs));
   s->field_lens = malloc(s->field_cap * sizeof(*s->field_lens));
   s->field_ptrs = malloc(s->field_cap * sizeof(*s->field_ptrs));
-  if (!s->field_offs || !s->field_lens || !s->field_ptrs) {
+  if (!s->field_lens || !s->field_ptrs) {
     csv_stream_destroy(s);
     return PL_ENOMEM;
   }
@@ -134,7 +137,6 @@ void csv_stream_destroy(csv_stream_t *s) {
   csv_free(&s->parser);
   pl_buf_free(&s->carry);
   pl_buf_free(&s->field_bytes);
-  free(s->field_offs);
   free(s->field_lens);
   free(s->field_ptrs);
   free(s);
@@ -146,10 +148,6 @@ uint64_t csv_stream_line(const csv_stream_t *s) { return s->line; }
 
 static int grow_fields(csv_stream_t *s) {
   size_t cap = s->field_cap * 2;
-  size_t *offs = realloc(s->field_offs, cap * sizeof(*offs));
-  if (!offs)
-    return PL_ENOMEM;
-  s->field_offs = offs;
   size_t *lens = realloc(s->field_lens, cap * sizeof(*lens));
   if (!lens)
     return PL_ENOMEM;
@@ -175,10 +173,11 @@ static void on_field(void *field, size_t len, void *data) {
     s->field_nomem = true;
     return;
   }
+  char *copy = b->data + b->len;
   if (len > 0)
-    memcpy(b->data + b->len, field, len);
-  b->data[b->len + len] = '\0';
-  s->field_offs[s->field_count] = b->len;
+    memcpy(copy, field, len);
+  copy[len] = '\0';
+  s->field_ptrs[s->field_count] = copy;
   s->field_lens[s->field_count] = len;
   s->field_count++;
   b->len += len + 1;
@@ -203,41 +202,57 @@ static void on_libcsv_row(int c, void *data) {
  * terminator tests stay at its built-in ones (space, tab; CR, LF), which it
  * inlines, instead of calling our functions twice per byte: that halves
  * the time of a typical row. The caller checks that they changed nothing.
- * Returns 0, PL_EPARSE (strict quoting; *used is where) or PL_ENOMEM. */
+ * With `fast` and `ended` (raw[len] is the row's LF, or the CR before it),
+ * libcsv also reads that line end and ends the row itself, which saves the
+ * csv_fini() call. Returns 0, PL_EPARSE (strict quoting; *used is where) or
+ * PL_ENOMEM. */
 static int run_libcsv(csv_stream_t *s, const char *raw, size_t len, bool fast,
-                      size_t *used) {
-  pl_buf_reset(&s->field_bytes);
+                      bool ended, size_t *used) {
+  s->field_bytes.len = 0;
   s->field_count = 0;
   s->field_nomem = false;
   s->libcsv_rows = 0;
-  csv_set_space_func(&s->parser,
-                     fast ? NULL : s->trim ? space_blank : space_never);
-  csv_set_term_func(&s->parser, fast ? NULL : term_never);
-  *used = csv_parse(&s->parser, raw, len, on_field, on_libcsv_row, s);
-  if (*used < len) {
+  if (s->libcsv_builtin_tests != fast) {
+    csv_set_space_func(&s->parser,
+                       fast ? NULL : s->trim ? space_blank : space_never);
+    csv_set_term_func(&s->parser, fast ? NULL : term_never);
+    s->libcsv_builtin_tests = fast;
+  }
+  size_t n = fast && ended ? len + 1 : len;
+  *used = csv_parse(&s->parser, raw, n, on_field, on_libcsv_row, s);
+  if (*used < n) {
     int status = csv_error(&s->parser);
     /* csv_fini() without callbacks resets the parser for the next row. */
     csv_fini(&s->parser, NULL, NULL, NULL);
     return status == CSV_EPARSE ? PL_EPARSE : PL_ENOMEM;
   }
-  csv_fini(&s->parser, on_field, on_libcsv_row, s);
+  if (n == len)
+    csv_fini(&s->parser, on_field, on_libcsv_row, s);
+  else if (s->libcsv_rows == 0)
+    csv_fini(&s->parser, NULL, NULL, NULL); /* the caller parses again */
   return s->field_nomem ? PL_ENOMEM : 0;
 }
 
-static int split_row(csv_stream_t *s, const char *raw, size_t len,
+/* Splits the row of `len` bytes at `raw`; `ended` says that raw[len] is
+ * its line end (an LF, or the CR of a CRLF). */
+static int split_row(csv_stream_t *s, const char *raw, size_t len, bool ended,
                      const csv_stream_handlers_t *h) {
   /* Room for every byte of the row plus a NUL per field (at most len + 1
    * fields): the field callback then never reallocates. */
-  int rc = pl_buf_reserve(&s->field_bytes, 2 * len + 2);
-  if (rc < 0)
-    return rc;
+  s->field_bytes.len = 0;
+  if (s->field_bytes.cap < 2 * len + 3) {
+    int rc = pl_buf_reserve(&s->field_bytes, 2 * len + 2);
+    if (rc < 0)
+      return rc;
+  }
 
   /* libcsv grows its field buffer by a fixed block; sizing the block to the
-   * row makes that one realloc instead of len / 128 of them. */
-  size_t have = csv_get_buffer_size(&s->parser);
-  if (have < len + 2) {
-    size_t blk = len + 2 > have ? len + 2 : have;
-    csv_set_blk_size(&s->parser, blk);
+   * row makes that one realloc instead of len / 128 of them. The buffer
+   * never shrinks, so a row that fits what it was needs no call. */
+  if (s->libcsv_buffer < len + 2) {
+    s->libcsv_buffer = csv_get_buffer_size(&s->parser);
+    if (s->libcsv_buffer < len + 2)
+      csv_set_blk_size(&s->parser, len + 2);
   }
 
   /* The built-in tests differ from ours only on a CR (data to us, a line
@@ -245,13 +260,13 @@ static int split_row(csv_stream_t *s, const char *raw, size_t len,
    * field. Without CR they are safe when trimming; without quotes a field
    * is exactly the bytes between delimiters, so the total length tells
    * whether anything was trimmed. Anything unexpected: parse again. */
-  bool has_quote = memchr(raw, s->quote, len) != NULL;
+  bool has_quote = !s->row_quote_free && memchr(raw, s->quote, len) != NULL;
   bool fast = !memchr(raw, '\r', len) && (s->trim || !has_quote);
   size_t used;
-  rc = run_libcsv(s, raw, len, fast, &used);
+  int rc = run_libcsv(s, raw, len, fast, ended, &used);
   if (fast && (rc != 0 || s->libcsv_rows != 1 ||
                (!s->trim && s->field_bytes.len - 1 != len)))
-    rc = run_libcsv(s, raw, len, false, &used);
+    rc = run_libcsv(s, raw, len, false, false, &used);
   if (rc == PL_EPARSE) {
     snprintf(s->reason, sizeof(s->reason),
              "malformed quoting in field %zu (byte %zu of the row)",
@@ -261,8 +276,6 @@ static int split_row(csv_stream_t *s, const char *raw, size_t len,
   if (rc < 0)
     return rc;
 
-  for (size_t i = 0; i < s->field_count; i++)
-    s->field_ptrs[i] = s->field_bytes.data + s->field_offs[i];
   csv_row_t row = {
       .fields = s->field_ptrs,
       .lens = s->field_lens,
@@ -287,12 +300,16 @@ static bool is_blank_line(const csv_stream_t *s, const char *raw, size_t len) {
 
 /* Handles the end of a row whose first `have` bytes are at `raw` and whose
  * full length (without the LF) is `total`; have < total only when the row
- * is already too long. */
+ * is already too long. `lf_follows`: raw[have] is the row's LF. */
 static int end_row(csv_stream_t *s, const char *raw, size_t have,
-                   uint64_t total, const csv_stream_handlers_t *h) {
+                   uint64_t total, bool lf_follows,
+                   const csv_stream_handlers_t *h) {
   uint64_t len = total;
-  if (have == total && have > 0 && raw[have - 1] == '\r')
+  bool ended = lf_follows;
+  if (have == total && have > 0 && raw[have - 1] == '\r') {
     len--;
+    ended = true; /* raw[len] is the CR */
+  }
   if (len > s->max_row_bytes) {
     snprintf(s->reason, sizeof(s->reason),
              "row is longer than max_row_bytes (%zu)", s->max_row_bytes);
@@ -302,7 +319,7 @@ static int end_row(csv_stream_t *s, const char *raw, size_t have,
   }
   if (is_blank_line(s, raw, (size_t)len))
     return 0;
-  return split_row(s, raw, (size_t)len, h);
+  return split_row(s, raw, (size_t)len, ended, h);
 }
 
 /* Keeps bytes of an unfinished row, up to the limit; past it only the
@@ -404,8 +421,11 @@ static const char *find_row_end(csv_stream_t *s, const char *p,
     if (s->state == TRACK_BROKEN)
       return nl;
     const char *stop = nl ? nl : end;
-    if (nl && !memchr(p, s->quote, (size_t)(stop - p)))
+    if (nl && !memchr(p, s->quote, (size_t)(stop - p))) {
+      /* All of the row when none of it was held from an earlier feed. */
+      s->row_quote_free = s->row_len == 0 && s->state == TRACK_FIELD_START;
       return nl;
+    }
   }
   return track(s, p, end);
 }
@@ -419,6 +439,7 @@ static int process(csv_stream_t *s, const char *bytes, size_t len,
       s->row_line = s->line;
       s->state = TRACK_FIELD_START;
       s->row_len = 0;
+      s->row_quote_free = false;
     }
     const char *nl = find_row_end(s, p, end);
     if (!nl)
@@ -428,11 +449,11 @@ static int process(csv_stream_t *s, const char *bytes, size_t len,
     int rc;
     if (s->row_len == 0) {
       /* The whole row is in this feed: split it where it lies. */
-      rc = end_row(s, p, seg, seg, h);
+      rc = end_row(s, p, seg, seg, true, h);
     } else {
       rc = hold(s, p, seg);
       if (rc == 0)
-        rc = end_row(s, s->carry.data, s->carry.len, s->row_len, h);
+        rc = end_row(s, s->carry.data, s->carry.len, s->row_len, false, h);
       pl_buf_reset(&s->carry);
     }
     s->line++;
@@ -494,7 +515,7 @@ int csv_stream_finish(csv_stream_t *s, const csv_stream_handlers_t *h) {
                       have < s->max_row_bytes ? have : s->max_row_bytes,
                       "unterminated quoted field at end of input");
     } else {
-      rc = end_row(s, s->carry.data, have, s->row_len, h);
+      rc = end_row(s, s->carry.data, have, s->row_len, false, h);
     }
   }
   reset_input(s);

@@ -198,7 +198,7 @@ static int on_row(void *data, const csv_row_t *row) {
     return reject_row(p, row->line, row->raw, row->raw_len, s->header_error);
   const csv_columns_t *columns = s->columns ? s->columns : p->configured;
   json_t *value = NULL;
-  pl_buf_reset(&p->reason);
+  /* build_row resets the reason itself when it writes one. */
   int rc = csv_columns_build_row(columns, row->fields, row->lens, row->count,
                                  &value, &p->reason);
   if (rc == PL_EPARSE)
