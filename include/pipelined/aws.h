@@ -38,6 +38,9 @@ typedef struct pl_aws_client_options {
   const char *region;    /* the plugin's own option, or NULL */
   int64_t max_in_flight; /* requests at once; 0: 16 */
   int64_t max_attempts;  /* 0: the aws { } block's (default 3) */
+  /* S3 addressing: 0 path style exactly when the endpoint is custom (a
+   * local emulator), 1 always path style, -1 always virtual-hosted. */
+  int path_style;
 } pl_aws_client_options_t;
 
 /* Creates a client for `inst` (borrowed options). Fails with a logged

@@ -653,6 +653,8 @@ int pl_aws_client_create(pl_instance_t *inst,
   if (attempts > 0)
     client->retry.max_attempts = (unsigned)attempts;
   pl__aws_retry_bucket_init(&client->bucket, 0);
+  if (options->path_style != 0)
+    client->endpoint.path_style = options->path_style > 0;
   client->max_in_flight = options->max_in_flight > 0
                               ? (size_t)options->max_in_flight
                               : PL_AWS_DEFAULT_IN_FLIGHT;
