@@ -1,4 +1,4 @@
-/* Check suite for core/config.c: the tree built from valid configs, string
+/* Check suite for src/config.c: the tree built from valid configs, string
  * escapes, ${VAR} expansion through an injected environment, the limits,
  * and the exact "file:line:col: message" of every error. */
 #include "config.h"

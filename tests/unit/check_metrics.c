@@ -1,4 +1,4 @@
-/* Check suite for core/metrics.c: parsing of metrics_listen, the
+/* Check suite for src/metrics.c: parsing of metrics_listen, the
  * Prometheus exposition of an engine that ran pipelines with the test
  * source and sink, and the HTTP listener (/metrics, /healthz, 404, 405,
  * split and oversized requests, connections open at shutdown), driven by
@@ -811,7 +811,7 @@ END_TEST
 
 /* ---- Regressions: core bugs found by these tests, now fixed ---- */
 
-/* core/metrics.c labels(): label values are printed raw. A pipeline named
+/* src/metrics.c labels(): label values are printed raw. A pipeline named
  * a"b (pipeline "a\"b" { ... } in the config) breaks the exposition; the
  * text format wants \" \\ and \n escaped. */
 START_TEST(bug_label_values_are_escaped) {
@@ -828,7 +828,7 @@ START_TEST(bug_label_values_are_escaped) {
 }
 END_TEST
 
-/* core/metrics.c pl__metrics_parse_listen(): the port goes through
+/* src/metrics.c pl__metrics_parse_listen(): the port goes through
  * strtol(), which skips leading spaces and takes a sign. */
 START_TEST(bug_ports_with_spaces_or_signs_are_refused) {
   struct sockaddr_storage addr;
@@ -838,7 +838,7 @@ START_TEST(bug_ports_with_spaces_or_signs_are_refused) {
 }
 END_TEST
 
-/* core/engine.c pl__engine_create(): a bad metrics_listen is reported at
+/* src/engine.c pl__engine_create(): a bad metrics_listen is reported at
  * the start of the file (root->loc, 1:1), not where the setting is. */
 START_TEST(bug_a_bad_metrics_listen_points_at_the_setting) {
   test_run_t *run = test_run("# metrics\n\nmetrics_listen = \"nope\"\n"

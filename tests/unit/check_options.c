@@ -1,4 +1,4 @@
-/* Check suite for core/options.c: option tables applied to config blocks
+/* Check suite for src/options.c: option tables applied to config blocks
  * (every type, defaults parsed from text, required and unknown options,
  * type errors with file:line:col), freeing, default checks, closest-name
  * suggestions, --describe rendering and the stage-wide table. */
@@ -1174,7 +1174,7 @@ END_TEST
 
 /* ---- Regressions: core bugs found by these tests, now fixed ---- */
 
-/* core/options.c type_error()/describe_found(): the found string is
+/* src/options.c type_error()/describe_found(): the found string is
  * printed raw, so a value holding a newline splits the "one line per
  * problem" error in two. */
 START_TEST(bug_a_found_string_with_a_newline_stays_on_one_line) {
@@ -1186,7 +1186,7 @@ START_TEST(bug_a_found_string_with_a_newline_stays_on_one_line) {
 }
 END_TEST
 
-/* core/options.c pl__options_apply()/find_setting(): blocks may repeat in
+/* src/options.c pl__options_apply()/find_setting(): blocks may repeat in
  * a config, but only the first block of a map option is read; the second
  * one is dropped without a word. */
 START_TEST(bug_a_repeated_map_block_is_not_silently_dropped) {
@@ -1199,7 +1199,7 @@ START_TEST(bug_a_repeated_map_block_is_not_silently_dropped) {
 }
 END_TEST
 
-/* core/options.c store_node(): string options refuse a "\u0000" escape,
+/* src/options.c store_node(): string options refuse a "\u0000" escape,
  * but list items and map values are silently cut at the NUL. */
 START_TEST(bug_nul_bytes_in_list_items_and_map_values_are_refused) {
   assert_one_error("tags = [\"a\\u0000b\"]",
@@ -1213,7 +1213,7 @@ START_TEST(bug_nul_bytes_in_list_items_and_map_values_are_refused) {
 }
 END_TEST
 
-/* core/options.c pl__option_check_default(): for an enum the message ends
+/* src/options.c pl__option_check_default(): for an enum the message ends
  * with "is not one of" and never names the choices. */
 START_TEST(bug_a_bad_enum_default_names_the_choices) {
   pl_option_t bad =
@@ -1225,7 +1225,7 @@ START_TEST(bug_a_bad_enum_default_names_the_choices) {
 }
 END_TEST
 
-/* core/options.c type_error()/describe_found(): the value found is quoted
+/* src/options.c type_error()/describe_found(): the value found is quoted
  * in the message even for PL_OPT_SECRET options, so a mistyped secret ends
  * up in the error output (STYLE.md#s9: secrets have no path to any
  * formatter). */

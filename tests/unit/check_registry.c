@@ -1,4 +1,4 @@
-/* Check suite for core/registry.c: descriptor validation (ABI version
+/* Check suite for src/registry.c: descriptor validation (ABI version
  * first, size, names, callbacks, option tables), built-in plugins, the
  * directory search order, and loading real modules with libltdl: a good
  * one, one from a future ABI, one whose file name does not match its
@@ -748,7 +748,7 @@ END_TEST
 
 /* ---- Regressions: core bugs found by these tests, now fixed ---- */
 
-/* core/registry.c pl__plugin_validate(): the offset check only compares
+/* src/registry.c pl__plugin_validate(): the offset check only compares
  * the start of the field with options_size, so a table whose int64_t
  * field would end past the struct passes (with options_size 0 the engine
  * callocs 1 byte and writes 8 into it). */
@@ -768,7 +768,7 @@ START_TEST(bug_an_option_field_past_the_struct_end_is_invalid) {
 }
 END_TEST
 
-/* core/registry.c open_in(): after lt_dlopenext() fails, lt_dlerror() may
+/* src/registry.c open_in(): after lt_dlopenext() fails, lt_dlerror() may
  * return NULL (a corrupt .la) or, worse, a stale message left by an
  * earlier lt_dlsym() failure that points into memory glibc has freed. */
 START_TEST(bug_a_corrupt_la_file_gets_a_real_message) {
@@ -790,7 +790,7 @@ START_TEST(bug_a_corrupt_la_file_gets_a_real_message) {
 }
 END_TEST
 
-/* core/registry.c pl__registry_each(): with no plugin loaded at all (an
+/* src/registry.c pl__registry_each(): with no plugin loaded at all (an
  * empty plugin directory, e.g. `pipelined --list-plugins` on a fresh
  * install) it calls memcpy(sorted, NULL, 0), which is undefined behaviour
  * (UBSan: "null pointer passed as argument 2"). */

@@ -1,4 +1,4 @@
-/* Check suite for core/template.c: compiling "${field}" / "${@meta}"
+/* Check suite for src/template.c: compiling "${field}" / "${@meta}"
  * templates, their parse errors, and rendering against records built on a
  * hand-made source stage (record fields, metadata, attributes, "$$", JSON
  * text of numbers and booleans, and missing values). */
@@ -524,7 +524,7 @@ END_TEST
 
 /* ---- Regressions: core bugs found by these tests, now fixed ---- */
 
-/* core/template.c append_json(): reals are printed by json_dumpb() with
+/* src/template.c append_json(): reals are printed by json_dumpb() with
  * 17 significant digits, so a price of 0.1 becomes "0.10000000000000001"
  * in a key. */
 START_TEST(bug_reals_render_in_their_shortest_form) {

@@ -1,4 +1,4 @@
-/* Check suite for core/units.c: every accepted form, every refused form,
+/* Check suite for src/units.c: every accepted form, every refused form,
  * and the exact edges where a value stops fitting (PL_ERANGE). */
 #include "units.h"
 

@@ -1,6 +1,6 @@
 /* The config file: lexer and parser into a tree of nodes, with ${VAR} and
  * ${VAR:-default} expanded from an injected environment. The tree knows
- * nothing of plugins; core/options.c validates it against option tables.
+ * nothing of plugins; src/options.c validates it against option tables.
  *
  * Grammar:
  *   file     := entry*
@@ -15,7 +15,7 @@
  * deep together; the input is at most 4 MiB (a leading UTF-8 byte order
  * mark is skipped). A bare word is tried as int,
  * float, duration, size, then bool, so "0" and "4096" are INT: options
- * that want a duration or size re-read value.text with core/units.h.
+ * that want a duration or size re-read value.text with src/units.h.
  *
  * Strings: the escapes are \" \\ \/ \n \t \r and \uXXXX (UTF-8 encoded;
  * a surrogate pair makes one character, an unpaired surrogate is an

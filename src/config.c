@@ -1,6 +1,6 @@
 /* Recursive-descent parser of the config file into a tree of nodes. The
- * tokens come from core/config_lexer.c; this file builds the tree, checks
- * duplicates and nesting, classifies bare words with core/units.c and
+ * tokens come from src/config_lexer.c; this file builds the tree, checks
+ * duplicates and nesting, classifies bare words with src/units.c and
  * reads files. Every node is attached to its parent before its contents
  * are parsed, so that destroying the root frees everything on any error
  * path. */

@@ -1,6 +1,6 @@
-/* The tokenizer of the config file (internal to core/config.c). It turns
+/* The tokenizer of the config file (internal to src/config.c). It turns
  * bytes into tokens with their line and column, decodes string escapes and
- * expands ${VAR} references (the rule is in core/config.h), and formats the
+ * expands ${VAR} references (the rule is in src/config.h), and formats the
  * one-line "file:line:col: message" errors for both itself and the parser,
  * so that every message has the same shape. */
 #ifndef PL_CORE_CONFIG_LEXER_H
