@@ -42,6 +42,7 @@ static void usage(FILE *out) {
           "      --list-plugins  list the plugins found\n"
           "      --describe NAME show a plugin's options (NAME: e.g. source-file)\n"
           "      --json          with --describe: as JSON\n"
+          "      --describe-json NAME  the same as --describe NAME --json\n"
           "  -V, --version       print the version\n"
           "  -h, --help          print this help\n"
           "\n"
@@ -51,13 +52,21 @@ static void usage(FILE *out) {
 }
 
 static int parse_args(int argc, char **argv, cli_t *cli) {
-  enum { OPT_ONCE = 256, OPT_CHECK, OPT_LIST, OPT_DESCRIBE, OPT_JSON };
+  enum {
+    OPT_ONCE = 256,
+    OPT_CHECK,
+    OPT_LIST,
+    OPT_DESCRIBE,
+    OPT_DESCRIBE_JSON,
+    OPT_JSON
+  };
   static const struct option longs[] = {
       {"config", required_argument, NULL, 'c'},
       {"once", no_argument, NULL, OPT_ONCE},
       {"check", no_argument, NULL, OPT_CHECK},
       {"list-plugins", no_argument, NULL, OPT_LIST},
       {"describe", required_argument, NULL, OPT_DESCRIBE},
+      {"describe-json", required_argument, NULL, OPT_DESCRIBE_JSON},
       {"json", no_argument, NULL, OPT_JSON},
       {"version", no_argument, NULL, 'V'},
       {"help", no_argument, NULL, 'h'},
@@ -80,6 +89,10 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
       break;
     case OPT_DESCRIBE:
       cli->describe = optarg;
+      break;
+    case OPT_DESCRIBE_JSON:
+      cli->describe = optarg;
+      cli->json = true;
       break;
     case OPT_JSON:
       cli->json = true;

@@ -23,6 +23,8 @@ expect_contains "$work/describe" "path"
 expect_contains "$work/describe" "required"
 expect_contains "$work/describe" "batch_size"
 "$PIPELINED" --describe transform-csv --json > "$work/describe.json"
+"$PIPELINED" --describe-json transform-csv | cmp -s - "$work/describe.json" \
+  || fail "--describe-json differs from --describe --json"
 python3 - "$work/describe.json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
