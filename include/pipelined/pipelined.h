@@ -3,6 +3,7 @@
 #define PIPELINED_PIPELINED_H
 
 #include <pipelined/common.h>
+#include <pipelined/json.h>
 #include <pipelined/log.h>
 #include <pipelined/plugin.h>
 #include <pipelined/record.h>

@@ -19,10 +19,11 @@
 #ifndef PL_SINK_FILE_JSONL_ENCODE_H
 #define PL_SINK_FILE_JSONL_ENCODE_H
 
+#include <pipelined/json.h>
 #include <pipelined/pipelined.h>
 
 /* As deep as jansson's parser accepts. */
-#define JSONL_MAX_DEPTH 2048
+#define JSONL_MAX_DEPTH PL_JSON_MAX_DEPTH
 
 /* Appends the line of `value` (borrowed). Returns 0, PL_EINVAL when the
  * value cannot be written (*why, when not NULL, then points to a static

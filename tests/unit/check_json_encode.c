@@ -1,0 +1,76 @@
+/* pl_json_encode: the same text as json_dumps(JSON_COMPACT |
+ * JSON_ENCODE_ANY), and clean refusals. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pipelined/json.h>
+
+static void assert_same_as_jansson(const char *json_text) {
+  json_error_t error;
+  json_t *value = json_loads(json_text, JSON_DECODE_ANY, &error);
+  ck_assert_msg(value != NULL, "%s: %s", json_text, error.text);
+  char *expected = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+  pl_buf_t out = {0};
+  pl_buf_append_str(&out, "prefix:");
+  ck_assert_int_eq(pl_json_encode(value, &out, NULL), 0);
+  ck_assert_str_eq(out.data + 7, expected);
+  free(expected);
+  pl_buf_free(&out);
+  json_decref(value);
+}
+
+START_TEST(matches_jansson) {
+  static const char *const cases[] = {
+      "{\"product_id\":\"P1\",\"location\":\"Warehouse A\",\"quantity\":100}",
+      "[1,-2,3.5,1e300,true,false,null,\"\"]",
+      "{\"z\":1,\"a\":2}",
+      "\"quote \\\" backslash \\\\ tab \\t nl \\n ctrl \\u0001 \\u001f\"",
+      "\"Z\\u00fcrich \\u2603 \\ud83d\\ude00\"",
+      "{\"nested\":{\"a\":[{\"b\":[]}],\"c\":{}}}",
+      "-9223372036854775808",
+      "0.1",
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    assert_same_as_jansson(cases[i]);
+}
+END_TEST
+
+START_TEST(refusals_leave_the_buffer_unchanged) {
+  pl_buf_t out = {0};
+  pl_buf_append_str(&out, "kept");
+  json_t *bad = json_stringn_nocheck("\xff\xfe", 2);
+  const char *why = NULL;
+  ck_assert_int_eq(pl_json_encode(bad, &out, &why), PL_EINVAL);
+  ck_assert_str_eq(why, "a string is not valid UTF-8");
+  ck_assert_str_eq(out.data, "kept");
+  json_decref(bad);
+  json_t *deep = json_array(), *inner = deep;
+  for (int i = 0; i < PL_JSON_MAX_DEPTH + 2; i++) {
+    json_t *next = json_array();
+    json_array_append_new(inner, next);
+    inner = next;
+  }
+  ck_assert_int_eq(pl_json_encode(deep, &out, &why), PL_EINVAL);
+  ck_assert_ptr_nonnull(strstr(why, "deeper than"));
+  ck_assert_str_eq(out.data, "kept");
+  json_decref(deep);
+  ck_assert_int_eq(pl_json_encode(NULL, &out, &why), PL_EINVAL);
+  ck_assert_int_eq(pl_json_encode_string("a\"b", 3, &out, NULL), 0);
+  ck_assert_str_eq(out.data, "kept\"a\\\"b\"");
+  pl_buf_free(&out);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("json_encode");
+  TCase *tc = tcase_create("encode");
+  tcase_add_test(tc, matches_jansson);
+  tcase_add_test(tc, refusals_leave_the_buffer_unchanged);
+  suite_add_tcase(s, tc);
+  SRunner *runner = srunner_create(s);
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
