@@ -1,0 +1,97 @@
+/* Records as DynamoDB items: the pure encoding step of sink-dynamodb
+ * (STYLE.md#s12), with no I/O. Fields map to attribute values by JSON type
+ * (string S, number N, boolean BOOL, null NULL, object M, array L) unless
+ * the `types` option names another; the key attributes come from
+ * templates and are always S. */
+#ifndef PL_DDB_ITEM_H
+#define PL_DDB_ITEM_H
+
+#include <jansson.h>
+#include <pipelined/pipelined.h>
+
+/* DynamoDB's limit of write requests in one BatchWriteItem. */
+#define DDB_MAX_BATCH_ITEMS 25
+
+#define DDB_TYPE_MAP(XX)                                                       \
+  XX(AUTO, "auto")                                                             \
+  XX(S, "S")                                                                   \
+  XX(N, "N")                                                                   \
+  XX(BOOL, "BOOL")                                                             \
+  XX(NULL, "NULL")                                                             \
+  XX(M, "M")                                                                   \
+  XX(L, "L")
+
+typedef enum {
+#define DDB__TYPE_ENUM(name, text) DDB_TYPE_##name,
+  DDB_TYPE_MAP(DDB__TYPE_ENUM)
+#undef DDB__TYPE_ENUM
+} ddb_type_t;
+
+/* "S", "N", ... (case-sensitive, as DynamoDB writes them). Returns
+ * PL_EINVAL for any other name. */
+int ddb_type_parse(const char *name, ddb_type_t *out);
+const char *ddb_type_name(ddb_type_t type);
+
+/* One key attribute: its name and the template of its value (borrowed). */
+typedef struct ddb_key_attr {
+  const char *name;
+  const pl_template_t *tpl;
+} ddb_key_attr_t;
+
+/* A `types` override: field `name` is encoded as `type`. */
+typedef struct ddb_override {
+  const char *name;
+  ddb_type_t type;
+} ddb_override_t;
+
+/* How records become items (everything borrowed). */
+typedef struct ddb_schema {
+  const char *table;
+  const ddb_key_attr_t *keys;
+  size_t key_count;
+  const ddb_override_t *types;
+  size_t type_count;
+  const char *newer_than; /* field of the update condition, or NULL */
+} ddb_schema_t;
+
+/* Appends the DynamoDB number text of a JSON number: an integer's decimal
+ * text; for a real, the shortest of %.15g, %.16g and %.17g that reads back
+ * as the same double. PL_EINVAL when `value` is not a number. */
+int ddb_number_text(const json_t *value, pl_buf_t *out);
+
+/* True when `text` is a number DynamoDB accepts as N: an optional '-',
+ * digits with an optional fraction, an optional exponent. */
+bool ddb_number_valid(const char *text);
+
+/* Encodes `value` as an AttributeValue ({"S": "..."}), as `type` (AUTO: by
+ * its JSON type). Returns a new reference, or NULL with the reason appended
+ * to `why` (e.g. a string that is not a number forced to N). Null is
+ * {"NULL": true} whatever the type. */
+json_t *ddb_value_encode(const json_t *value, ddb_type_t type, pl_buf_t *why);
+
+/* The key of `record`: {"id": {"S": "P001#Warehouse A"}}. Returns a new
+ * reference, or NULL with the reason in `why` (a missing field, an empty
+ * key). */
+json_t *ddb_key_encode(const ddb_schema_t *schema, const pl_record_t *record,
+                       pl_buf_t *why);
+
+/* The whole item: the key attributes and every other field of the record
+ * (a field named like a key attribute is left out: the key wins). Returns
+ * a new reference, or NULL with the reason in `why`. */
+json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
+                        pl_buf_t *why);
+
+/* The UpdateItem request of `record`: TableName, Key, and for the non-key
+ * fields "SET #a0 = :a0, #a1 = :a1" with ExpressionAttributeNames for
+ * every name and ExpressionAttributeValues; with newer_than also
+ * ConditionExpression "attribute_not_exists(#k0) OR #nt <= :nt". Returns a
+ * new reference, or NULL with the reason in `why` (also when the record
+ * lacks the newer_than field). */
+json_t *ddb_update_encode(const ddb_schema_t *schema,
+                          const pl_record_t *record, pl_buf_t *why);
+
+/* A BatchWriteItem request of PutRequests for `items` (borrowed). */
+json_t *ddb_batch_encode(const ddb_schema_t *schema, json_t *const *items,
+                         size_t count);
+
+#endif

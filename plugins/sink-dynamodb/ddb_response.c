@@ -1,0 +1,60 @@
+/* DynamoDB answers (see ddb_response.h). */
+#include <string.h>
+
+#include "ddb_response.h"
+
+ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
+                                bool conditional) {
+  const char *code = error->code ? error->code : "";
+  if (conditional && strcmp(code, "ConditionalCheckFailedException") == 0)
+    return DDB_OUTCOME_STALE;
+  /* The AWS layer gave up on a throttling or server error: the engine
+   * tries again later. */
+  if (error->retryable || error->status == 0)
+    return DDB_OUTCOME_FAIL;
+  if (strcmp(code, "ValidationException") == 0 ||
+      strcmp(code, "SerializationException") == 0 ||
+      strcmp(code, "ItemCollectionSizeLimitExceededException") == 0)
+    return count > 1 ? DDB_OUTCOME_SPLIT : DDB_OUTCOME_REJECT;
+  /* A missing table, a denied permission, an unknown error: retrying does
+   * not cure it, but dead-lettering every record would lose whole inputs
+   * to a configuration mistake. */
+  return DDB_OUTCOME_FAIL;
+}
+
+/* True when `item` holds every attribute of `key` with the same value. */
+static bool has_key(const json_t *item, const json_t *key) {
+  const char *name;
+  json_t *value;
+  json_object_foreach((json_t *)key, name, value) {
+    if (!json_equal(json_object_get(item, name), value))
+      return false;
+  }
+  return true;
+}
+
+size_t ddb_unprocessed(const json_t *result, const char *table,
+                       json_t *const *keys, size_t count, bool *unprocessed) {
+  size_t n = 0;
+  for (size_t i = 0; i < count; i++)
+    unprocessed[i] = false;
+  const json_t *writes =
+      json_object_get(json_object_get(result, "UnprocessedItems"), table);
+  size_t w;
+  json_t *write;
+  json_array_foreach(writes, w, write) {
+    const json_t *item =
+        json_object_get(json_object_get(write, "PutRequest"), "Item");
+    if (!json_is_object(item))
+      continue;
+    /* A request never holds two items of one key (the sink sends those
+     * in successive requests), so the key names one entry. */
+    for (size_t i = 0; i < count; i++)
+      if (!unprocessed[i] && has_key(item, keys[i])) {
+        unprocessed[i] = true;
+        n++;
+        break;
+      }
+  }
+  return n;
+}

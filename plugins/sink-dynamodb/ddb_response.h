@@ -1,0 +1,28 @@
+/* DynamoDB answers: which write requests BatchWriteItem left unprocessed,
+ * and what a failed call means for its records. Pure: no I/O. */
+#ifndef PL_DDB_RESPONSE_H
+#define PL_DDB_RESPONSE_H
+
+#include <jansson.h>
+#include <pipelined/aws.h>
+#include <pipelined/pipelined.h>
+
+typedef enum {
+  DDB_OUTCOME_FAIL,   /* retryable, or a configuration mistake: fail */
+  DDB_OUTCOME_REJECT, /* the item itself is invalid: dead letter */
+  DDB_OUTCOME_SPLIT,  /* invalid, but which item of the batch is unknown */
+  DDB_OUTCOME_STALE,  /* the stored item is newer: delivered */
+} ddb_outcome_t;
+
+/* What a failed call means for the `count` records it carried;
+ * `conditional` when the request had the newer_than condition. */
+ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
+                                bool conditional);
+
+/* Sets unprocessed[i] for each of the `count` keys (borrowed, as
+ * ddb_key_encode made them) whose PutRequest the BatchWriteItem `result`
+ * lists under UnprocessedItems of `table`; returns how many. */
+size_t ddb_unprocessed(const json_t *result, const char *table,
+                       json_t *const *keys, size_t count, bool *unprocessed);
+
+#endif

@@ -1,0 +1,520 @@
+/* sink-dynamodb: writes each record as one DynamoDB item.
+ *
+ * mode = "put" sends BatchWriteItem requests of at most 25 PutRequests;
+ * mode = "update" sends one UpdateItem per record ("SET" of every non-key
+ * field), optionally conditional on `newer_than`: the write applies only
+ * when the stored item is absent or its field is not newer, and a failed
+ * condition counts as `stale` and is delivered (the table already holds
+ * newer data). ddb_item.c turns records into items and requests,
+ * ddb_response.c reads the answers.
+ *
+ * Records of one batch that share a key are written in order: the later
+ * one goes in a following round of requests, once the earlier one was
+ * answered, and fails (to be retried after it) when the earlier one
+ * failed. Each record is really written (none is dropped as
+ * "overwritten"), so a later rejected record never hides an earlier good
+ * one.
+ *
+ * Results: an item BatchWriteItem leaves in UnprocessedItems fails, so
+ * that the engine retries only those records with its backoff and retry
+ * limit. A ValidationException rejects the record to the dead letter with
+ * DynamoDB's message (a BatchWriteItem refused as a whole is sent again
+ * one item per request first, to find the invalid one). An error the AWS
+ * layer gave up retrying (throttling, 5xx) fails the records; so do a
+ * missing table or a denied permission, logged as errors: rejecting them
+ * would dead-letter whole inputs for a configuration mistake. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <pipelined/aws.h>
+#include <pipelined/pipelined.h>
+
+#include "ddb_item.h"
+#include "ddb_response.h"
+
+/* Requests the client has on the wire at once: the stage's default
+ * max_in_flight (plugins cannot read the stage's own value). */
+#define DDB_CLIENT_IN_FLIGHT 8
+
+enum { DDB_MODE_PUT, DDB_MODE_UPDATE };
+static const char *const ddb_modes[] = {"put", "update", NULL};
+
+typedef struct sink_ddb_options {
+  char *table;
+  char *endpoint;
+  char *region;
+  int mode;
+  pl_map_t key;
+  pl_map_t types;
+  char *newer_than;
+} sink_ddb_options_t;
+
+static const pl_option_t sink_ddb_option_table[] = {
+    PL_OPTION_STRING(sink_ddb_options_t, table, "table", NULL, PL_OPT_REQUIRED,
+                     "Name of the table the items go to."),
+    PL_OPTION_STRING(sink_ddb_options_t, endpoint, "endpoint", NULL, 0,
+                     "DynamoDB endpoint URL (default: "
+                     "AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, the aws "
+                     "block's, the region's)."),
+    PL_OPTION_STRING(sink_ddb_options_t, region, "region", NULL, 0,
+                     "AWS region (default: the aws block's, AWS_REGION, the "
+                     "profile's)."),
+    PL_OPTION_ENUM(sink_ddb_options_t, mode, "mode", "put", ddb_modes, 0,
+                   "put: BatchWriteItem replaces whole items; update: "
+                   "UpdateItem sets the record's fields, keeping others."),
+    PL_OPTION_MAP(sink_ddb_options_t, key, "key", PL_OPT_REQUIRED,
+                  "Key attributes (S) from templates, e.g. key { id = "
+                  "\"${product_id}#${location}\" }."),
+    PL_OPTION_MAP(sink_ddb_options_t, types, "types", 0,
+                  "Attribute types of fields instead of their JSON types "
+                  "(S, N, BOOL, NULL, M, L), e.g. types { quantity = \"N\" "
+                  "}."),
+    PL_OPTION_STRING(sink_ddb_options_t, newer_than, "newer_than", NULL, 0,
+                     "update mode: write only when the stored item is absent "
+                     "or this field of it is not newer (<=); an older record "
+                     "counts as stale and is delivered."),
+};
+
+typedef struct sink_ddb sink_ddb_t;
+
+/* One record of a batch being written. */
+typedef struct ddb_entry {
+  size_t record; /* in the batch */
+  json_t *body;  /* put: the item; update: the UpdateItem request */
+  json_t *key;
+  char *key_text; /* compact, sorted: to find the same key */
+  size_t prev;    /* the earlier entry of the same key, or NO_ENTRY */
+  unsigned round;
+  pl_result_t result;
+} ddb_entry_t;
+
+#define NO_ENTRY ((size_t)-1)
+
+typedef struct ddb_write {
+  sink_ddb_t *sink;
+  pl_batch_t *batch;
+  ddb_entry_t *entries;
+  size_t count;
+  unsigned round;      /* being sent */
+  unsigned rounds;     /* in all */
+  size_t pending;      /* calls not answered */
+} ddb_write_t;
+
+/* One request: its entries. */
+typedef struct ddb_call {
+  ddb_write_t *write;
+  size_t count;
+  size_t entries[];
+} ddb_call_t;
+
+struct sink_ddb {
+  pl_instance_t *inst;
+  const sink_ddb_options_t *opts;
+  ddb_schema_t schema;
+  ddb_key_attr_t *keys;
+  ddb_override_t *types;
+  pl_aws_client_t *client;
+  bool closing;
+};
+
+/* ---- Options ---- */
+
+static void sink_ddb_destroy(void *ctx);
+
+static int compile_keys(sink_ddb_t *s, const pl_map_t *map) {
+  if (map->count == 0) {
+    pl_log(s->inst, PL_LOG_ERROR,
+           "option 'key' needs at least one attribute, e.g. key { id = "
+           "\"${product_id}\" }");
+    return PL_EINVAL;
+  }
+  if (map->count > 2) {
+    pl_log(s->inst, PL_LOG_ERROR,
+           "option 'key' has %zu attributes; a DynamoDB key has a partition "
+           "key and at most a sort key",
+           map->count);
+    return PL_EINVAL;
+  }
+  s->keys = calloc(map->count, sizeof(*s->keys));
+  if (!s->keys)
+    return PL_ENOMEM;
+  for (size_t i = 0; i < map->count; i++) {
+    pl_template_t *tpl = NULL;
+    char *error = NULL;
+    int rc = pl_template_create(map->values[i], &tpl, &error);
+    if (rc < 0) {
+      pl_log(s->inst, PL_LOG_ERROR, "key: '%s': %s", map->keys[i],
+             error ? error : pl_strerror(rc));
+      free(error);
+      return rc;
+    }
+    s->keys[i] = (ddb_key_attr_t){map->keys[i], tpl};
+    s->schema.key_count = i + 1;
+  }
+  return 0;
+}
+
+static int compile_types(sink_ddb_t *s, const pl_map_t *map) {
+  if (map->count == 0)
+    return 0;
+  s->types = calloc(map->count, sizeof(*s->types));
+  if (!s->types)
+    return PL_ENOMEM;
+  for (size_t i = 0; i < map->count; i++) {
+    ddb_type_t type;
+    if (ddb_type_parse(map->values[i], &type) < 0 || type == DDB_TYPE_AUTO) {
+      pl_log(s->inst, PL_LOG_ERROR,
+             "types: '%s' = \"%s\" is not a DynamoDB type (S, N, BOOL, NULL, "
+             "M or L)",
+             map->keys[i], map->values[i]);
+      return PL_EINVAL;
+    }
+    s->types[i] = (ddb_override_t){map->keys[i], type};
+  }
+  s->schema.type_count = map->count;
+  return 0;
+}
+
+static int sink_ddb_init(pl_instance_t *inst, const void *options,
+                         void **ctx) {
+  const sink_ddb_options_t *opts = options;
+  if (!opts->table[0]) {
+    pl_log(inst, PL_LOG_ERROR, "option 'table' is empty");
+    return PL_EINVAL;
+  }
+  if (opts->newer_than && opts->mode != DDB_MODE_UPDATE) {
+    pl_log(inst, PL_LOG_ERROR,
+           "option 'newer_than' needs mode = \"update\" (BatchWriteItem has "
+           "no conditions)");
+    return PL_EINVAL;
+  }
+  if (opts->newer_than && !opts->newer_than[0]) {
+    pl_log(inst, PL_LOG_ERROR, "option 'newer_than' is empty");
+    return PL_EINVAL;
+  }
+  sink_ddb_t *s = calloc(1, sizeof(*s));
+  if (!s)
+    return PL_ENOMEM;
+  s->inst = inst;
+  s->opts = opts;
+  int rc = compile_keys(s, &opts->key);
+  if (rc == 0)
+    rc = compile_types(s, &opts->types);
+  for (size_t i = 0; rc == 0 && opts->newer_than && i < opts->key.count; i++)
+    if (strcmp(opts->key.keys[i], opts->newer_than) == 0) {
+      pl_log(inst, PL_LOG_ERROR,
+             "option 'newer_than' names the key attribute '%s'",
+             opts->newer_than);
+      rc = PL_EINVAL;
+    }
+  if (rc < 0) {
+    sink_ddb_destroy(s);
+    return rc;
+  }
+  s->schema.table = opts->table;
+  s->schema.keys = s->keys;
+  s->schema.types = s->types;
+  s->schema.newer_than = opts->newer_than;
+  *ctx = s;
+  return 0;
+}
+
+static int sink_ddb_start(pl_instance_t *inst, void *ctx) {
+  sink_ddb_t *s = ctx;
+  pl_aws_client_options_t opts = {
+      .service = "dynamodb",
+      .endpoint = s->opts->endpoint,
+      .region = s->opts->region,
+      .max_in_flight = DDB_CLIENT_IN_FLIGHT,
+  };
+  /* The client logs why it cannot be created. */
+  int rc = pl_aws_client_create(inst, &opts, &s->client);
+  if (rc < 0)
+    return rc;
+  pl_log(inst, PL_LOG_DEBUG, "writing to table %s (%s)", s->opts->table,
+         ddb_modes[s->opts->mode]);
+  return 0;
+}
+
+/* ---- Writing ---- */
+
+static void free_write(ddb_write_t *w) {
+  for (size_t i = 0; i < w->count; i++) {
+    json_decref(w->entries[i].body);
+    json_decref(w->entries[i].key);
+    free(w->entries[i].key_text);
+  }
+  free(w->entries);
+  free(w);
+}
+
+static void resolve(ddb_write_t *w, size_t e, pl_result_t result,
+                    const char *reason) {
+  w->entries[e].result = result;
+  if (result == PL_RESULT_DELIVERED)
+    pl_batch_resolve(w->batch, w->entries[e].record, result, NULL);
+  else
+    pl_batch_resolve(w->batch, w->entries[e].record, result, "%s", reason);
+}
+
+static bool send_call(ddb_write_t *w, const size_t *entries, size_t count);
+
+static void on_response(void *data, json_t *result,
+                        const pl_aws_error_t *error);
+
+/* Sends round w->round, or finishes the batch when none is left. */
+static void send_round(ddb_write_t *w) {
+  sink_ddb_t *s = w->sink;
+  while (w->pending == 0 && w->round < w->rounds) {
+    size_t *ready = calloc(w->count ? w->count : 1, sizeof(*ready));
+    size_t n = 0;
+    for (size_t e = 0; ready && e < w->count; e++) {
+      ddb_entry_t *entry = &w->entries[e];
+      if (entry->round != w->round || entry->result != PL_RESULT_PENDING)
+        continue;
+      if (s->closing || !s->client)
+        resolve(w, e, PL_RESULT_FAILED,
+                "the sink closed before the item was written");
+      else if (entry->prev != NO_ENTRY &&
+               w->entries[entry->prev].result == PL_RESULT_FAILED)
+        resolve(w, e, PL_RESULT_FAILED,
+                "not written: an earlier record of the batch with the same "
+                "key failed, and records of one key are written in order");
+      else
+        ready[n++] = e;
+    }
+    size_t step = s->opts->mode == DDB_MODE_PUT ? DDB_MAX_BATCH_ITEMS : 1;
+    for (size_t at = 0; at < n; at += step)
+      send_call(w, ready + at, n - at < step ? n - at : step);
+    free(ready);
+    w->round++;
+  }
+  if (w->pending == 0 && w->round >= w->rounds) {
+    pl_batch_t *batch = w->batch;
+    free_write(w);
+    pl_batch_done(batch, PL_RESULT_FAILED, "the item was not written");
+  }
+}
+
+/* Sends one request of `count` entries; false (and the entries failed)
+ * when it could not be sent. */
+static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
+  sink_ddb_t *s = w->sink;
+  ddb_call_t *call = malloc(sizeof(*call) + count * sizeof(size_t));
+  json_t *body = NULL;
+  const char *target;
+  if (s->opts->mode == DDB_MODE_PUT) {
+    target = "DynamoDB_20120810.BatchWriteItem";
+    json_t *items[DDB_MAX_BATCH_ITEMS] = {NULL};
+    for (size_t i = 0; i < count; i++)
+      items[i] = w->entries[entries[i]].body;
+    body = ddb_batch_encode(&s->schema, items, count);
+  } else {
+    target = "DynamoDB_20120810.UpdateItem";
+    body = json_incref(w->entries[entries[0]].body);
+  }
+  int rc = call && body ? 0 : PL_ENOMEM;
+  if (rc == 0) {
+    call->write = w;
+    call->count = count;
+    memcpy(call->entries, entries, count * sizeof(size_t));
+    rc = pl_aws_json_call(s->client, target, body, on_response, call);
+  }
+  json_decref(body);
+  if (rc < 0) {
+    free(call);
+    pl_buf_t reason = {0};
+    pl_buf_printf(&reason, "cannot send %s: %s", target + 18,
+                  pl_strerror(rc));
+    for (size_t i = 0; i < count; i++)
+      resolve(w, entries[i], PL_RESULT_FAILED,
+              reason.data ? reason.data : "cannot send");
+    pl_buf_free(&reason);
+    return false;
+  }
+  pl_instance_count(s->inst, "requests", 1);
+  w->pending++;
+  return true;
+}
+
+static void apply_error(ddb_call_t *call, const pl_aws_error_t *error) {
+  ddb_write_t *w = call->write;
+  sink_ddb_t *s = w->sink;
+  bool conditional = s->opts->mode == DDB_MODE_UPDATE && s->opts->newer_than;
+  pl_buf_t reason = {0};
+  pl_aws_error_format(error, &reason);
+  const char *text = reason.data ? reason.data : "the request failed";
+  switch (ddb_error_outcome(error, call->count, conditional)) {
+  case DDB_OUTCOME_STALE:
+    pl_instance_count(s->inst, "stale", 1);
+    resolve(w, call->entries[0], PL_RESULT_DELIVERED, NULL);
+    break;
+  case DDB_OUTCOME_SPLIT:
+    /* DynamoDB refused the whole BatchWriteItem for one bad item: each
+     * goes again on its own, so that only that one is rejected. */
+    for (size_t i = 0; i < call->count; i++)
+      send_call(w, &call->entries[i], 1);
+    break;
+  case DDB_OUTCOME_REJECT:
+    for (size_t i = 0; i < call->count; i++)
+      resolve(w, call->entries[i], PL_RESULT_REJECTED, text);
+    break;
+  case DDB_OUTCOME_FAIL:
+    /* The engine logs retries; an error that retrying does not cure (a
+     * missing table, a denied permission) is an error of its own. */
+    if (!error->retryable && error->status != 0) {
+      pl_log(s->inst, PL_LOG_ERROR,
+             "%s (retrying will not help until the table or the permissions "
+             "are fixed; the records fail rather than go to the dead letter)",
+             text);
+    }
+    for (size_t i = 0; i < call->count; i++)
+      resolve(w, call->entries[i], PL_RESULT_FAILED, text);
+    break;
+  }
+  pl_buf_free(&reason);
+}
+
+static void apply_result(ddb_call_t *call, const json_t *result) {
+  ddb_write_t *w = call->write;
+  sink_ddb_t *s = w->sink;
+  size_t count = call->count;
+  bool unprocessed[DDB_MAX_BATCH_ITEMS] = {false};
+  size_t left = 0;
+  if (s->opts->mode == DDB_MODE_PUT) {
+    json_t *keys[DDB_MAX_BATCH_ITEMS] = {NULL};
+    for (size_t i = 0; i < count; i++)
+      keys[i] = w->entries[call->entries[i]].key;
+    left = ddb_unprocessed(result, s->schema.table, keys, count, unprocessed);
+  }
+  for (size_t i = 0; i < count; i++)
+    if (unprocessed[i])
+      resolve(w, call->entries[i], PL_RESULT_FAILED,
+              "DynamoDB left the item unprocessed (UnprocessedItems)");
+    else
+      resolve(w, call->entries[i], PL_RESULT_DELIVERED, NULL);
+  pl_instance_count(s->inst, "items_written", count - left);
+  if (left > 0) {
+    pl_instance_count(s->inst, "unprocessed", left);
+    pl_log(s->inst, PL_LOG_DEBUG,
+           "BatchWriteItem left %zu of %zu items unprocessed; they are "
+           "retried",
+           left, count);
+  }
+}
+
+static void on_response(void *data, json_t *result,
+                        const pl_aws_error_t *error) {
+  ddb_call_t *call = data;
+  ddb_write_t *w = call->write;
+  if (error)
+    apply_error(call, error);
+  else
+    apply_result(call, result);
+  free(call);
+  w->pending--;
+  send_round(w);
+}
+
+/* Encodes every record; those that cannot be are rejected now. Entries of
+ * a key seen before go one round after it. */
+static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
+  size_t count = pl_batch_count(w->batch);
+  w->entries = calloc(count ? count : 1, sizeof(*w->entries));
+  if (!w->entries)
+    return PL_ENOMEM;
+  pl_buf_t why = {0};
+  for (size_t i = 0; i < count; i++) {
+    pl_record_t *record = pl_batch_record(w->batch, i);
+    pl_buf_reset(&why);
+    json_t *key = ddb_key_encode(&s->schema, record, &why);
+    json_t *body = NULL;
+    if (key)
+      body = s->opts->mode == DDB_MODE_PUT
+                 ? ddb_item_encode(&s->schema, record, &why)
+                 : ddb_update_encode(&s->schema, record, &why);
+    char *text = body ? json_dumps(key, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (!text) {
+      json_decref(key);
+      json_decref(body);
+      pl_batch_resolve(w->batch, i, PL_RESULT_REJECTED, "%s",
+                       why.data ? why.data : "cannot encode the item");
+      continue;
+    }
+    ddb_entry_t *entry = &w->entries[w->count];
+    *entry = (ddb_entry_t){.record = i, .body = body, .key = key,
+                           .key_text = text, .prev = NO_ENTRY,
+                           .result = PL_RESULT_PENDING};
+    for (size_t e = w->count; e-- > 0;)
+      if (strcmp(w->entries[e].key_text, text) == 0) {
+        entry->prev = e;
+        entry->round = w->entries[e].round + 1;
+        break;
+      }
+    if (entry->round + 1 > w->rounds)
+      w->rounds = entry->round + 1;
+    w->count++;
+  }
+  pl_buf_free(&why);
+  return 0;
+}
+
+static void sink_ddb_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
+  sink_ddb_t *s = ctx;
+  if (s->closing || !s->client) {
+    /* A retry whose timer outlived the shutdown. */
+    pl_batch_done(batch, PL_RESULT_FAILED, "the sink is closed");
+    return;
+  }
+  ddb_write_t *w = calloc(1, sizeof(*w));
+  if (!w) {
+    pl_batch_done(batch, PL_RESULT_FAILED, "out of memory");
+    return;
+  }
+  w->sink = s;
+  w->batch = batch;
+  if (encode_entries(s, w) < 0) {
+    free_write(w);
+    pl_batch_done(batch, PL_RESULT_FAILED,
+                  "out of memory while encoding the batch");
+    return;
+  }
+  send_round(w);
+}
+
+static void sink_ddb_close(pl_instance_t *inst, void *ctx) {
+  sink_ddb_t *s = ctx;
+  s->closing = true;
+  /* Calls in flight end with "Canceled": their records fail, and the
+   * batches are done from their callbacks. */
+  pl_aws_client_destroy(s->client);
+  s->client = NULL;
+}
+
+static void sink_ddb_destroy(void *ctx) {
+  sink_ddb_t *s = ctx;
+  for (size_t i = 0; i < s->schema.key_count; i++)
+    pl_template_destroy((pl_template_t *)s->keys[i].tpl);
+  free(s->keys);
+  free(s->types);
+  free(s);
+}
+
+PL_EXTERN const pl_plugin_t pipelined_plugin = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "dynamodb",
+    .kind = PL_KIND_SINK,
+    .description = "Writes each record as one DynamoDB item (BatchWriteItem "
+                   "or a conditional UpdateItem).",
+    .options = sink_ddb_option_table,
+    .options_count =
+        sizeof(sink_ddb_option_table) / sizeof(sink_ddb_option_table[0]),
+    .options_size = sizeof(sink_ddb_options_t),
+    .defaults = {.batch_size = "25", .linger = "50ms", .max_in_flight = "8"},
+    .init = sink_ddb_init,
+    .start = sink_ddb_start,
+    .write = sink_ddb_write,
+    .close = sink_ddb_close,
+    .destroy = sink_ddb_destroy,
+};

@@ -1,0 +1,1086 @@
+/* sink-dynamodb: the item encoding on its own, and whole pipelines
+ * through the engine in-process against a scripted DynamoDB (fake_http). */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../plugins/sink-dynamodb/ddb_item.h"
+#include "../../plugins/sink-dynamodb/ddb_response.h"
+#include "fake_http.h"
+#include "test_stages.h"
+
+extern const pl_plugin_t pipelined_plugin;
+
+/* ---- Helpers ---- */
+
+static char *format(const char *fmt, ...) PL_PRINTF(1, 2);
+
+static char *format(const char *fmt, ...) {
+  pl_buf_t buf = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  ck_assert_int_eq(pl_buf_vprintf(&buf, fmt, ap), 0);
+  va_end(ap);
+  return buf.data;
+}
+
+typedef struct env_entry {
+  const char *name;
+  const char *value;
+} env_entry_t;
+
+static const char *fake_env(void *data, const char *name) {
+  for (const env_entry_t *e = data; e->name; e++)
+    if (strcmp(e->name, name) == 0)
+      return e->value;
+  return NULL;
+}
+
+static const env_entry_t ddb_env[] = {
+    {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+    {"AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log"},
+    {"AWS_REGION", "us-east-1"},
+    {"AWS_EC2_METADATA_DISABLED", "true"},
+    {NULL, NULL},
+};
+
+/* An engine whose AWS clients read ddb_env, and the scripted DynamoDB. */
+typedef struct fixture {
+  test_run_t *run;
+  fake_http_t *server;
+  pl_cfg_env_t env;
+} fixture_t;
+
+static fixture_t *fixture_create(void) {
+  fixture_t *f = calloc(1, sizeof(*f));
+  ck_assert_ptr_nonnull(f);
+  f->env = (pl_cfg_env_t){fake_env, (void *)ddb_env};
+  test_run_t *run = calloc(1, sizeof(*run));
+  ck_assert_ptr_nonnull(run);
+  ck_assert_int_eq(uv_loop_init(&run->loop), 0);
+  run->log = open_memstream(&run->log_text, &run->log_len);
+  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
+  ck_assert_int_eq(pl__registry_add(run->registry, &test_source_script), 0);
+  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
+  ck_assert_int_eq(pl__registry_add(run->registry, &pipelined_plugin), 0);
+  f->run = run;
+  ck_assert_int_eq(fake_http_start(&run->loop, &f->server), 0);
+  return f;
+}
+
+/* test_run_start with the fake environment (test_run takes none). Returns
+ * the engine's create result; its errors are in run->errors. */
+static int fixture_start(fixture_t *f, const char *config, bool once) {
+  test_run_t *run = f->run;
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  int rc = pl__cfg_parse("test.conf", config, strlen(config), &f->env, &root,
+                         &error);
+  ck_assert_msg(rc == 0, "%s", error);
+  pl_engine_params_t params = {.loop = &run->loop,
+                               .registry = run->registry,
+                               .log_stream = run->log,
+                               .once = once,
+                               .env = &f->env};
+  run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
+  pl__cfg_destroy(root);
+  if (run->create_rc == 0)
+    ck_assert_int_eq(pl__engine_start(run->engine), 0);
+  return run->create_rc;
+}
+
+/* Runs the loop until the engine has closed its stages (the fake server
+ * keeps the loop alive after that). */
+static void fixture_run(fixture_t *f) {
+  test_run_t *run = f->run;
+  while (run->engine && !run->engine->closing)
+    uv_run(&run->loop, UV_RUN_ONCE);
+  if (run->engine)
+    run->status = pl__engine_status(run->engine);
+}
+
+static void fixture_free(fixture_t *f) {
+  fake_http_close(f->server);
+  uv_run(&f->run->loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(test_run_free(f->run), 0);
+  free(f);
+}
+
+/* The config of pipeline "p": the script source emitting `records` (JSON
+ * texts) in one group, sink-dynamodb writing table "t" on the fake server
+ * (key id = "${id}") with `sink_extra` settings, and a capturing dead
+ * letter. `aws_extra` replaces the aws block's "max_attempts = 1". */
+static char *config_for(fixture_t *f, const char *const *records, size_t count,
+                        const char *aws_extra, const char *sink_extra) {
+  pl_buf_t buf = {0};
+  pl_buf_printf(&buf,
+                "aws { %s }\n"
+                "pipeline \"p\" {\n  source \"script\" {\n"
+                "    records = [",
+                aws_extra ? aws_extra : "max_attempts = 1");
+  for (size_t i = 0; i < count; i++) {
+    pl_buf_append_str(&buf, i ? ", \"" : "\"");
+    for (const char *c = records[i]; *c; c++) {
+      if (*c == '"' || *c == '\\')
+        pl_buf_append(&buf, "\\", 1);
+      pl_buf_append(&buf, c, 1);
+    }
+    pl_buf_append(&buf, "\"", 1);
+  }
+  pl_buf_printf(&buf,
+                "]\n    group_size = 1000\n  }\n"
+                "  sink \"dynamodb\" {\n"
+                "    table = \"t\"\n"
+                "    endpoint = \"%s\"\n"
+                "    retry_backoff = \"1ms\"\n"
+                "    key { id = \"${id}\" }\n"
+                "    %s\n  }\n"
+                "  dead_letter \"capture\" { }\n}\n",
+                fake_http_url(f->server), sink_extra);
+  return buf.data;
+}
+/* Starts and runs a --once pipeline; asserts it was created. */
+static void run_records(fixture_t *f, const char *const *records,
+                        size_t count, const char *aws_extra,
+                        const char *sink_extra) {
+  char *text = config_for(f, records, count, aws_extra, sink_extra);
+  int rc = fixture_start(f, text, true);
+  free(text);
+  ck_assert_msg(rc == 0, "%s", f->run->errors.data);
+  fixture_run(f);
+}
+
+static void push_json(fixture_t *f, int status, const char *headers,
+                      const char *body) {
+  fake_http_push(f->server, &(fake_http_response_t){
+                                .status = status,
+                                .headers = headers,
+                                .body = body,
+                            });
+}
+
+/* The parsed body of the i-th request (new reference). */
+static json_t *request_body(fixture_t *f, size_t i) {
+  ck_assert_uint_gt(fake_http_request_count(f->server), i);
+  const fake_http_request_t *req = fake_http_request(f->server, i);
+  json_error_t error;
+  json_t *body = json_loadb(req->body, req->body_len, 0, &error);
+  ck_assert_msg(body != NULL, "request %zu: %s", i, error.text);
+  return body;
+}
+
+static test_source_t *source_of(fixture_t *f) {
+  return test_ctx(f->run, "p", PL_ROLE_SOURCE);
+}
+
+static test_sink_t *dead_letter_of(fixture_t *f) {
+  return test_ctx(f->run, "p", PL_ROLE_DEAD_LETTER);
+}
+
+static pl_instance_t *sink_of(fixture_t *f) {
+  pl_instance_t *inst = test_stage(f->run, "p", PL_ROLE_SINK);
+  ck_assert_ptr_nonnull(inst);
+  return inst;
+}
+
+static uint64_t counter(fixture_t *f, const char *name) {
+  pl_instance_t *inst = sink_of(f);
+  for (size_t i = 0; i < inst->counter_count; i++)
+    if (strcmp(inst->counters[i].name, name) == 0)
+      return inst->counters[i].value;
+  return 0;
+}
+
+static void assert_ran_clean(fixture_t *f) {
+  ck_assert_msg(f->run->status == 0, "%s", test_log(f->run));
+}
+
+/* "{\"id\":\"ki\",\"n\":i}" for i in 1..count, as JSON texts to free with free_texts. */
+static char **numbered(size_t count) {
+  char **texts = calloc(count, sizeof(*texts));
+  for (size_t i = 0; i < count; i++)
+    texts[i] = format("{\"id\":\"k%zu\",\"n\":%zu}", i + 1, i + 1);
+  return texts;
+}
+
+static void free_texts(char **texts, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    free(texts[i]);
+  free(texts);
+}
+
+
+/* The items of the requests, of the i-th request: a BatchWriteItem's
+ * PutRequest items of table "t" (new reference). */
+static json_t *request_items(fixture_t *f, size_t i) {
+  json_t *body = request_body(f, i);
+  json_t *writes =
+      json_object_get(json_object_get(body, "RequestItems"), "t");
+  ck_assert_msg(json_is_array(writes), "request %zu is no BatchWriteItem", i);
+  json_t *items = json_array();
+  size_t w;
+  json_t *write;
+  json_array_foreach(writes, w, write) {
+    json_t *item =
+        json_object_get(json_object_get(write, "PutRequest"), "Item");
+    ck_assert_ptr_nonnull(item);
+    json_array_append(items, item);
+  }
+  json_decref(body);
+  return items;
+}
+
+/* The S value of attribute `name` of an item. */
+static const char *s_of(const json_t *item, const char *name) {
+  return json_string_value(json_object_get(json_object_get(item, name), "S"));
+}
+
+static const char *n_attr(const json_t *item, const char *name) {
+  return json_string_value(json_object_get(json_object_get(item, name), "N"));
+}
+
+static char *target_of(fixture_t *f, size_t i) {
+  return fake_http_request_header(fake_http_request(f->server, i),
+                                  "X-Amz-Target");
+}
+
+static void push_ok(fixture_t *f, size_t times) {
+  for (size_t i = 0; i < times; i++)
+    push_json(f, 200, NULL, "{\"UnprocessedItems\":{}}");
+}
+
+static void assert_json(const json_t *got, const char *want_text) {
+  json_t *want = json_loads(want_text, 0, NULL);
+  ck_assert_msg(want != NULL, "bad expected JSON %s", want_text);
+  char *text = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+  ck_assert_msg(json_equal(got, want), "got %s, want %s", text, want_text);
+  free(text);
+  json_decref(want);
+}
+
+/* ---- Encoding on its own ---- */
+
+/* An idle engine for records: their group is in the source stage. */
+typedef struct records {
+  test_run_t *run;
+  pl_group_t *group;
+  pl_record_t *list[16];
+  size_t count;
+  pl_template_t *tpl[2];
+  ddb_key_attr_t keys[2];
+} records_t;
+
+static records_t *records_create(const char *key0, const char *key1) {
+  records_t *r = calloc(1, sizeof(*r));
+  r->run = test_run_idle(NULL);
+  r->group = pl_group_create(test_stage(r->run, "p", PL_ROLE_SOURCE), NULL);
+  const char *names[2] = {"id", "sk"};
+  const char *texts[2] = {key0, key1};
+  for (size_t i = 0; i < 2 && texts[i]; i++) {
+    ck_assert_int_eq(pl_template_create(texts[i], &r->tpl[i], NULL), 0);
+    r->keys[i] = (ddb_key_attr_t){names[i], r->tpl[i]};
+  }
+  return r;
+}
+
+static pl_record_t *record_of(records_t *r, const char *json) {
+  pl_record_t *rec = pl_record_create(r->group);
+  json_t *value = json_loads(json, JSON_DECODE_ANY, NULL);
+  ck_assert_ptr_nonnull(value);
+  pl_record_set_value_new(rec, value);
+  r->list[r->count++] = rec;
+  return rec;
+}
+
+static void records_free(records_t *r) {
+  for (size_t i = 0; i < r->count; i++)
+    pl_record_done(r->list[i]);
+  pl_group_seal(r->group, true);
+  for (size_t i = 0; i < 2; i++)
+    if (r->tpl[i])
+      pl_template_destroy(r->tpl[i]);
+  ck_assert_int_eq(test_run_stop(r->run), 0);
+  free(r);
+}
+
+START_TEST(numbers_are_exact_decimal_text) {
+  struct {
+    json_t *value;
+    const char *text;
+  } cases[] = {
+      {json_integer(42), "42"},
+      {json_integer(-7), "-7"},
+      {json_integer(9007199254740993LL), "9007199254740993"},
+      {json_real(0.1), "0.1"},
+      {json_real(2.5), "2.5"},
+      {json_real(0.1 + 0.2), "0.30000000000000004"},
+      {json_real(3.141592653589793), "3.141592653589793"},
+      {json_real(1e300), "1e+300"},
+      {json_real(-0.5), "-0.5"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    pl_buf_t text = {0};
+    ck_assert_int_eq(ddb_number_text(cases[i].value, &text), 0);
+    ck_assert_str_eq(text.data, cases[i].text);
+    pl_buf_free(&text);
+    json_decref(cases[i].value);
+  }
+  pl_buf_t text = {0};
+  json_t *s = json_string("1");
+  ck_assert_int_eq(ddb_number_text(s, &text), PL_EINVAL);
+  json_decref(s);
+  ck_assert(ddb_number_valid("42"));
+  ck_assert(ddb_number_valid("-0.5"));
+  ck_assert(ddb_number_valid("1.5E+3"));
+  ck_assert(ddb_number_valid(".5"));
+  ck_assert(!ddb_number_valid(""));
+  ck_assert(!ddb_number_valid("abc"));
+  ck_assert(!ddb_number_valid("4 2"));
+  ck_assert(!ddb_number_valid("1e"));
+  ck_assert(!ddb_number_valid("-"));
+  ck_assert(!ddb_number_valid("0x10"));
+}
+END_TEST
+
+START_TEST(every_json_type_has_its_attribute_type) {
+  records_t *r = records_create("${id}", NULL);
+  ddb_schema_t schema = {.table = "t", .keys = r->keys, .key_count = 1};
+  pl_record_t *rec = record_of(
+      r, "{\"id\":\"P1\",\"s\":\"x\",\"e\":\"\",\"i\":42,\"r\":0.1,"
+         "\"big\":1e300,\"t\":true,\"f\":false,\"z\":null,"
+         "\"o\":{\"a\":1,\"b\":[true,\"y\"]},\"l\":[1,\"two\",null],"
+         "\"eo\":{},\"el\":[]}");
+  pl_buf_t why = {0};
+  json_t *item = ddb_item_encode(&schema, rec, &why);
+  ck_assert_msg(item != NULL, "%s", why.data);
+  assert_json(item,
+              "{\"id\":{\"S\":\"P1\"},\"s\":{\"S\":\"x\"},\"e\":{\"S\":\"\"},"
+              "\"i\":{\"N\":\"42\"},\"r\":{\"N\":\"0.1\"},"
+              "\"big\":{\"N\":\"1e+300\"},\"t\":{\"BOOL\":true},"
+              "\"f\":{\"BOOL\":false},\"z\":{\"NULL\":true},"
+              "\"o\":{\"M\":{\"a\":{\"N\":\"1\"},\"b\":{\"L\":[{\"BOOL\":true},"
+              "{\"S\":\"y\"}]}}},"
+              "\"l\":{\"L\":[{\"N\":\"1\"},{\"S\":\"two\"},{\"NULL\":true}]},"
+              "\"eo\":{\"M\":{}},\"el\":{\"L\":[]}}");
+  json_decref(item);
+  /* Not an object: rejected with the reason. */
+  rec = record_of(r, "[1,2]");
+  ck_assert_ptr_null(ddb_item_encode(&schema, rec, &why));
+  ck_assert_str_eq(why.data, "the record is not a JSON object");
+  pl_buf_free(&why);
+  records_free(r);
+}
+END_TEST
+
+START_TEST(types_override_the_json_type) {
+  records_t *r = records_create("${id}", NULL);
+  ddb_override_t types[] = {
+      {"qty", DDB_TYPE_N},  {"code", DDB_TYPE_S}, {"flag", DDB_TYPE_BOOL},
+      {"obj", DDB_TYPE_S},  {"js", DDB_TYPE_M},   {"arr", DDB_TYPE_L},
+      {"gone", DDB_TYPE_N}, {"real", DDB_TYPE_S}, {"nothing", DDB_TYPE_NULL},
+  };
+  ddb_schema_t schema = {.table = "t",
+                         .keys = r->keys,
+                         .key_count = 1,
+                         .types = types,
+                         .type_count = 9};
+  pl_record_t *rec = record_of(
+      r, "{\"id\":\"a\",\"qty\":\"42\",\"code\":7,\"flag\":\"true\","
+         "\"obj\":{\"a\":1},\"js\":\"{\\\"k\\\":\\\"v\\\"}\","
+         "\"arr\":\"[1]\",\"gone\":null,\"real\":2.5,\"nothing\":\"\"}");
+  pl_buf_t why = {0};
+  json_t *item = ddb_item_encode(&schema, rec, &why);
+  ck_assert_msg(item != NULL, "%s", why.data);
+  assert_json(item, "{\"id\":{\"S\":\"a\"},\"qty\":{\"N\":\"42\"},"
+                    "\"code\":{\"S\":\"7\"},\"flag\":{\"BOOL\":true},"
+                    "\"obj\":{\"S\":\"{\\\"a\\\":1}\"},"
+                    "\"js\":{\"M\":{\"k\":{\"S\":\"v\"}}},"
+                    "\"arr\":{\"L\":[{\"N\":\"1\"}]},\"gone\":{\"NULL\":true},"
+                    "\"real\":{\"S\":\"2.5\"},\"nothing\":{\"NULL\":true}}");
+  json_decref(item);
+  /* A string forced to N must be a number. */
+  rec = record_of(r, "{\"id\":\"a\",\"qty\":\"4 2\"}");
+  ck_assert_ptr_null(ddb_item_encode(&schema, rec, &why));
+  ck_assert_str_eq(why.data,
+                   "field 'qty': \"4 2\" is not a number (types: qty = \"N\")");
+  pl_buf_reset(&why);
+  rec = record_of(r, "{\"id\":\"a\",\"flag\":\"yes\"}");
+  ck_assert_ptr_null(ddb_item_encode(&schema, rec, &why));
+  ck_assert_str_eq(why.data, "field 'flag': \"yes\" is not true or false "
+                             "(types: flag = \"BOOL\")");
+  pl_buf_reset(&why);
+  rec = record_of(r, "{\"id\":\"a\",\"js\":\"[1]\"}");
+  ck_assert_ptr_null(ddb_item_encode(&schema, rec, &why));
+  ck_assert_str_eq(why.data, "field 'js': the text is not a JSON object "
+                             "(types: js = \"M\")");
+  pl_buf_free(&why);
+  ddb_type_t type;
+  ck_assert_int_eq(ddb_type_parse("BOOL", &type), 0);
+  ck_assert_int_eq(type, DDB_TYPE_BOOL);
+  ck_assert_int_eq(ddb_type_parse("SS", &type), PL_EINVAL);
+  ck_assert_int_eq(ddb_type_parse("n", &type), PL_EINVAL);
+  records_free(r);
+}
+END_TEST
+
+START_TEST(key_templates_build_the_key) {
+  records_t *r = records_create("${product_id}#${location}", "${@line}");
+  ddb_schema_t schema = {.table = "t", .keys = r->keys, .key_count = 2};
+  pl_record_t *rec =
+      record_of(r, "{\"product_id\":\"P1\",\"location\":\"Warehouse A\","
+                   "\"id\":\"ignored\",\"q\":1}");
+  pl_record_set_line(rec, 7);
+  pl_buf_t why = {0};
+  json_t *key = ddb_key_encode(&schema, rec, &why);
+  ck_assert_msg(key != NULL, "%s", why.data);
+  assert_json(key, "{\"id\":{\"S\":\"P1#Warehouse A\"},\"sk\":{\"S\":\"7\"}}");
+  json_decref(key);
+  /* A field named like a key attribute: the key wins. */
+  json_t *item = ddb_item_encode(&schema, rec, &why);
+  ck_assert_msg(item != NULL, "%s", why.data);
+  ck_assert_str_eq(s_of(item, "id"), "P1#Warehouse A");
+  ck_assert_str_eq(s_of(item, "product_id"), "P1");
+  ck_assert_str_eq(n_attr(item, "q"), "1");
+  json_decref(item);
+  rec = record_of(r, "{\"product_id\":\"P1\"}");
+  pl_record_set_line(rec, 8);
+  ck_assert_ptr_null(ddb_key_encode(&schema, rec, &why));
+  ck_assert_str_eq(why.data, "key 'id': field 'location' is missing (or null)");
+  pl_buf_reset(&why);
+  records_t *e = records_create("${a}${b}", NULL);
+  ddb_schema_t empty = {.table = "t", .keys = e->keys, .key_count = 1};
+  rec = record_of(e, "{\"a\":\"\",\"b\":\"\"}");
+  ck_assert_ptr_null(ddb_key_encode(&empty, rec, &why));
+  ck_assert_str_eq(why.data,
+                   "key 'id' is empty (${a}${b}); DynamoDB refuses empty keys");
+  pl_buf_free(&why);
+  records_free(e);
+  records_free(r);
+}
+END_TEST
+
+START_TEST(update_expression_sets_every_non_key_field) {
+  records_t *r = records_create("${product_id}#${location}", NULL);
+  ddb_override_t types[] = {{"quantity", DDB_TYPE_N}};
+  ddb_schema_t schema = {.table = "inventory",
+                         .keys = r->keys,
+                         .key_count = 1,
+                         .types = types,
+                         .type_count = 1,
+                         .newer_than = "update_date"};
+  pl_record_t *rec = record_of(
+      r, "{\"product_id\":\"P1\",\"location\":\"W A\",\"quantity\":\"5\","
+         "\"update_date\":\"2023-05-01\"}");
+  pl_buf_t why = {0};
+  json_t *req = ddb_update_encode(&schema, rec, &why);
+  ck_assert_msg(req != NULL, "%s", why.data);
+  ck_assert_str_eq(json_string_value(json_object_get(req, "UpdateExpression")),
+                   "SET #a0 = :a0, #a1 = :a1, #a2 = :a2, #a3 = :a3");
+  ck_assert_str_eq(
+      json_string_value(json_object_get(req, "ConditionExpression")),
+      "attribute_not_exists(#k0) OR #nt <= :nt");
+  assert_json(req,
+              "{\"TableName\":\"inventory\",\"Key\":{\"id\":{\"S\":\"P1#W A\"}},"
+              "\"UpdateExpression\":\"SET #a0 = :a0, #a1 = :a1, #a2 = :a2, "
+              "#a3 = :a3\","
+              "\"ConditionExpression\":\"attribute_not_exists(#k0) OR #nt <= "
+              ":nt\","
+              "\"ExpressionAttributeNames\":{\"#a0\":\"product_id\","
+              "\"#a1\":\"location\",\"#a2\":\"quantity\","
+              "\"#a3\":\"update_date\",\"#nt\":\"update_date\","
+              "\"#k0\":\"id\"},"
+              "\"ExpressionAttributeValues\":{\":a0\":{\"S\":\"P1\"},"
+              "\":a1\":{\"S\":\"W A\"},\":a2\":{\"N\":\"5\"},"
+              "\":a3\":{\"S\":\"2023-05-01\"},"
+              "\":nt\":{\"S\":\"2023-05-01\"}}}");
+  json_decref(req);
+  /* Without newer_than: no condition; names like reserved words are safe
+   * behind #a placeholders. */
+  schema.newer_than = NULL;
+  rec = record_of(r, "{\"product_id\":\"P2\",\"location\":\"B\","
+                     "\"size\":3}");
+  req = ddb_update_encode(&schema, rec, &why);
+  ck_assert_msg(req != NULL, "%s", why.data);
+  assert_json(req, "{\"TableName\":\"inventory\","
+                   "\"Key\":{\"id\":{\"S\":\"P2#B\"}},"
+                   "\"UpdateExpression\":\"SET #a0 = :a0, #a1 = :a1, "
+                   "#a2 = :a2\","
+                   "\"ExpressionAttributeNames\":{\"#a0\":\"product_id\","
+                   "\"#a1\":\"location\",\"#a2\":\"size\"},"
+                   "\"ExpressionAttributeValues\":{\":a0\":{\"S\":\"P2\"},"
+                   "\":a1\":{\"S\":\"B\"},\":a2\":{\"N\":\"3\"}}}");
+  json_decref(req);
+  /* The condition needs the field. */
+  schema.newer_than = "update_date";
+  rec = record_of(r, "{\"product_id\":\"P3\",\"location\":\"C\"}");
+  ck_assert_ptr_null(ddb_update_encode(&schema, rec, &why));
+  ck_assert_str_eq(why.data,
+                   "field 'update_date' (newer_than) is missing (or null)");
+  pl_buf_free(&why);
+  records_free(r);
+}
+END_TEST
+
+START_TEST(unprocessed_items_are_found_by_key) {
+  json_t *keys[3] = {
+      json_pack("{s:{s:s}}", "id", "S", "a"),
+      json_pack("{s:{s:s}}", "id", "S", "b"),
+      json_pack("{s:{s:s}}", "id", "S", "c"),
+  };
+  json_t *result = json_loads(
+      "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":{\"Item\":"
+      "{\"id\":{\"S\":\"c\"},\"n\":{\"N\":\"1\"}}}},"
+      "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"a\"}}}},"
+      "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"zz\"}}}}],"
+      "\"other\":[{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"b\"}}}}]}}",
+      0, NULL);
+  bool unprocessed[3];
+  ck_assert_uint_eq(ddb_unprocessed(result, "t", keys, 3, unprocessed), 2);
+  ck_assert(unprocessed[0] && !unprocessed[1] && unprocessed[2]);
+  json_decref(result);
+  result = json_loads("{\"UnprocessedItems\":{}}", 0, NULL);
+  ck_assert_uint_eq(ddb_unprocessed(result, "t", keys, 3, unprocessed), 0);
+  json_decref(result);
+  for (int i = 0; i < 3; i++)
+    json_decref(keys[i]);
+  pl_aws_error_t error = {.status = 400, .code = "ValidationException"};
+  ck_assert_int_eq(ddb_error_outcome(&error, 1, false), DDB_OUTCOME_REJECT);
+  ck_assert_int_eq(ddb_error_outcome(&error, 2, false), DDB_OUTCOME_SPLIT);
+  error.code = "ConditionalCheckFailedException";
+  ck_assert_int_eq(ddb_error_outcome(&error, 1, true), DDB_OUTCOME_STALE);
+  ck_assert_int_eq(ddb_error_outcome(&error, 1, false), DDB_OUTCOME_FAIL);
+  error.code = "ResourceNotFoundException";
+  ck_assert_int_eq(ddb_error_outcome(&error, 1, false), DDB_OUTCOME_FAIL);
+  error = (pl_aws_error_t){.status = 400,
+                           .code = "ProvisionedThroughputExceededException",
+                           .retryable = true};
+  ck_assert_int_eq(ddb_error_outcome(&error, 1, false), DDB_OUTCOME_FAIL);
+}
+END_TEST
+
+/* ---- put mode ---- */
+
+START_TEST(put_sends_batch_write_item_of_25) {
+  fixture_t *f = fixture_create();
+  push_ok(f, 3);
+  char **records = numbered(60);
+  run_records(f, (const char *const *)records, 60, NULL, "");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  size_t sizes[3];
+  bool seen[61] = {false};
+  for (size_t i = 0; i < 3; i++) {
+    char *target = target_of(f, i);
+    ck_assert_str_eq(target, "DynamoDB_20120810.BatchWriteItem");
+    free(target);
+    json_t *items = request_items(f, i);
+    sizes[i] = json_array_size(items);
+    size_t k;
+    json_t *item;
+    json_array_foreach(items, k, item) {
+      int n = atoi(n_attr(item, "n"));
+      ck_assert_int_ge(n, 1);
+      ck_assert_int_le(n, 60);
+      ck_assert(!seen[n]);
+      seen[n] = true;
+      char id[16];
+      snprintf(id, sizeof(id), "k%d", n);
+      ck_assert_str_eq(s_of(item, "id"), id);
+      ck_assert_uint_eq(json_object_size(item), 2);
+    }
+    json_decref(items);
+  }
+  /* Requests may arrive in any order: 25, 25 and 10 items. */
+  size_t small = 0, full = 0;
+  for (size_t i = 0; i < 3; i++) {
+    small += sizes[i] == 10;
+    full += sizes[i] == 25;
+  }
+  ck_assert_uint_eq(small, 1);
+  ck_assert_uint_eq(full, 2);
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(counter(f, "requests"), 3);
+  ck_assert_uint_eq(counter(f, "items_written"), 60);
+  free_texts(records, 60);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(a_larger_batch_size_is_split_into_requests_of_25) {
+  fixture_t *f = fixture_create();
+  push_ok(f, 3);
+  char **records = numbered(60);
+  run_records(f, (const char *const *)records, 60, NULL,
+              "batch_size = 100\n linger = \"1s\"");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  size_t total = 0;
+  for (size_t i = 0; i < 3; i++) {
+    json_t *items = request_items(f, i);
+    ck_assert_uint_le(json_array_size(items), 25);
+    total += json_array_size(items);
+    json_decref(items);
+  }
+  ck_assert_uint_eq(total, 60);
+  free_texts(records, 60);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(unprocessed_items_are_resent_alone) {
+  fixture_t *f = fixture_create();
+  push_json(f, 200, NULL,
+            "{\"UnprocessedItems\":{\"t\":["
+            "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k1\"},"
+            "\"n\":{\"N\":\"1\"}}}},"
+            "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k3\"},"
+            "\"n\":{\"N\":\"3\"}}}}]}}");
+  push_ok(f, 1);
+  char **records = numbered(4);
+  run_records(f, (const char *const *)records, 4, NULL, "");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  json_t *first = request_items(f, 0);
+  ck_assert_uint_eq(json_array_size(first), 4);
+  json_decref(first);
+  json_t *again = request_items(f, 1);
+  ck_assert_uint_eq(json_array_size(again), 2);
+  ck_assert_str_eq(s_of(json_array_get(again, 0), "id"), "k1");
+  ck_assert_str_eq(s_of(json_array_get(again, 1), "id"), "k3");
+  json_decref(again);
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
+  ck_assert_uint_eq(sink_of(f)->metrics.retried, 2);
+  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 4);
+  ck_assert_uint_eq(counter(f, "unprocessed"), 2);
+  ck_assert_uint_eq(counter(f, "items_written"), 4);
+  free_texts(records, 4);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(unprocessed_items_fail_after_the_retry_limit) {
+  fixture_t *f = fixture_create();
+  const char *left = "{\"UnprocessedItems\":{\"t\":["
+                     "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k2\"},"
+                     "\"n\":{\"N\":\"2\"}}}}]}}";
+  for (int i = 0; i < 3; i++)
+    push_json(f, 200, NULL, left);
+  char **records = numbered(2);
+  run_records(f, (const char *const *)records, 2, NULL, "retry_limit = 2");
+  ck_assert_int_eq(f->run->status, 1);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  ck_assert_uint_eq(source_of(f)->committed, 0);
+  ck_assert_uint_eq(source_of(f)->failed, 1);
+  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
+  ck_assert_uint_eq(sink_of(f)->metrics.failed, 1);
+  free_texts(records, 2);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(duplicate_keys_go_in_successive_requests) {
+  fixture_t *f = fixture_create();
+  push_ok(f, 3);
+  const char *records[] = {
+      "{\"id\":\"a\",\"n\":1}",
+      "{\"id\":\"b\",\"n\":2}",
+      "{\"id\":\"a\",\"n\":3}",
+      "{\"id\":\"a\",\"n\":4}",
+  };
+  run_records(f, records, 4, NULL, "");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  const char *want[3] = {"1 2", "3", "4"};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *items = request_items(f, i);
+    pl_buf_t ns = {0};
+    size_t k;
+    json_t *item;
+    json_array_foreach(items, k, item)
+        pl_buf_printf(&ns, "%s%s", k ? " " : "", n_attr(item, "n"));
+    ck_assert_str_eq(ns.data, want[i]);
+    pl_buf_free(&ns);
+    json_decref(items);
+  }
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 4);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(a_later_write_of_a_key_waits_for_a_failed_earlier_one) {
+  fixture_t *f = fixture_create();
+  /* a(1) is left unprocessed: a(3) must not overtake it. */
+  push_json(f, 200, NULL,
+            "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":{\"Item\":"
+            "{\"id\":{\"S\":\"a\"},\"n\":{\"N\":\"1\"}}}}]}}");
+  push_ok(f, 2);
+  const char *records[] = {
+      "{\"id\":\"a\",\"n\":1}",
+      "{\"id\":\"b\",\"n\":2}",
+      "{\"id\":\"a\",\"n\":3}",
+  };
+  run_records(f, records, 3, NULL, "");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  const char *want[3] = {"1 2", "1", "3"};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *items = request_items(f, i);
+    pl_buf_t ns = {0};
+    size_t k;
+    json_t *item;
+    json_array_foreach(items, k, item)
+        pl_buf_printf(&ns, "%s%s", k ? " " : "", n_attr(item, "n"));
+    ck_assert_str_eq(ns.data, want[i]);
+    pl_buf_free(&ns);
+    json_decref(items);
+  }
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(records_that_cannot_be_items_are_rejected) {
+  fixture_t *f = fixture_create();
+  push_ok(f, 1);
+  const char *records[] = {
+      "{\"id\":\"a\",\"q\":\"7\"}",
+      "{\"n\":2}",
+      "{\"id\":\"c\",\"q\":\"x\"}",
+  };
+  run_records(f, records, 3, NULL, "types { q = \"N\" }");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  json_t *items = request_items(f, 0);
+  ck_assert_uint_eq(json_array_size(items), 1);
+  ck_assert_str_eq(n_attr(json_array_get(items, 0), "q"), "7");
+  json_decref(items);
+  json_t *dead = dead_letter_of(f)->records;
+  ck_assert_uint_eq(json_array_size(dead), 2);
+  ck_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
+      "key 'id': field 'id' is missing (or null)");
+  ck_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(dead, 1), "reason")),
+      "field 'q': \"x\" is not a number (types: q = \"N\")");
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  fixture_free(f);
+}
+END_TEST
+
+static const char *validation =
+    "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ValidationException\","
+    "\"message\":\"One or more parameter values were invalid: Missing the "
+    "key id in the item\"}";
+
+START_TEST(a_validation_exception_goes_to_the_dead_letter) {
+  fixture_t *f = fixture_create();
+  push_json(f, 400, NULL, validation);
+  char **records = numbered(1);
+  run_records(f, (const char *const *)records, 1, NULL, "");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  json_t *dead = dead_letter_of(f)->records;
+  ck_assert_uint_eq(json_array_size(dead), 1);
+  const char *reason =
+      json_string_value(json_object_get(json_array_get(dead, 0), "reason"));
+  ck_assert_ptr_nonnull(strstr(reason, "ValidationException: One or more "
+                                       "parameter values were invalid: "
+                                       "Missing the key id in the item"));
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(sink_of(f)->metrics.rejected, 1);
+  free_texts(records, 1);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(a_refused_batch_is_resent_item_by_item) {
+  fixture_t *f = fixture_create();
+  push_json(f, 400, NULL, validation);
+  push_ok(f, 1);
+  push_json(f, 400, NULL, validation);
+  push_ok(f, 1);
+  char **records = numbered(3);
+  run_records(f, (const char *const *)records, 3, NULL, "");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 4);
+  for (size_t i = 1; i < 4; i++) {
+    json_t *items = request_items(f, i);
+    ck_assert_uint_eq(json_array_size(items), 1);
+    json_decref(items);
+  }
+  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 1);
+  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 2);
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  free_texts(records, 3);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(a_500_is_retried_by_the_aws_layer) {
+  fixture_t *f = fixture_create();
+  push_json(f, 500, NULL,
+            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+            "InternalServerError\",\"message\":\"boom\"}");
+  push_ok(f, 1);
+  char **records = numbered(3);
+  run_records(f, (const char *const *)records, 3, "max_attempts = 3", "");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  json_t *items = request_items(f, 1);
+  ck_assert_uint_eq(json_array_size(items), 3);
+  json_decref(items);
+  /* The layer retried: the engine did not see a failure. */
+  ck_assert_uint_eq(sink_of(f)->metrics.retried, 0);
+  ck_assert_uint_eq(counter(f, "requests"), 1);
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  free_texts(records, 3);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(a_500_the_layer_gave_up_on_fails_and_the_engine_retries) {
+  fixture_t *f = fixture_create();
+  push_json(f, 500, NULL,
+            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+            "InternalServerError\",\"message\":\"boom\"}");
+  push_ok(f, 1);
+  char **records = numbered(2);
+  run_records(f, (const char *const *)records, 2, NULL, "");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  ck_assert_uint_eq(sink_of(f)->metrics.retried, 2);
+  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  free_texts(records, 2);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(a_missing_table_fails_without_dead_lettering) {
+  fixture_t *f = fixture_create();
+  for (int i = 0; i < 2; i++)
+    push_json(f, 400, NULL,
+              "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+              "ResourceNotFoundException\",\"message\":\"Requested resource "
+              "not found\"}");
+  char **records = numbered(2);
+  run_records(f, (const char *const *)records, 2, NULL, "retry_limit = 1");
+  ck_assert_int_eq(f->run->status, 1);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  ck_assert_uint_eq(source_of(f)->failed, 1);
+  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
+  const char *log = test_log(f->run);
+  ck_assert_ptr_nonnull(
+      strstr(log, "ResourceNotFoundException: Requested resource not found"));
+  ck_assert_ptr_nonnull(strstr(log, "rather than go to the dead letter"));
+  free_texts(records, 2);
+  fixture_free(f);
+}
+END_TEST
+
+/* ---- update mode ---- */
+
+START_TEST(update_sends_one_update_item_per_record) {
+  fixture_t *f = fixture_create();
+  push_ok(f, 3);
+  char **records = numbered(3);
+  run_records(f, (const char *const *)records, 3, NULL,
+              "mode = \"update\"");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  bool seen[4] = {false};
+  for (size_t i = 0; i < 3; i++) {
+    char *target = target_of(f, i);
+    ck_assert_str_eq(target, "DynamoDB_20120810.UpdateItem");
+    free(target);
+    json_t *body = request_body(f, i);
+    ck_assert_str_eq(json_string_value(json_object_get(body, "TableName")),
+                     "t");
+    ck_assert_str_eq(json_string_value(json_object_get(body,
+                                                       "UpdateExpression")),
+                     "SET #a0 = :a0");
+    ck_assert_ptr_null(json_object_get(body, "ConditionExpression"));
+    const char *n = n_attr(
+        json_object_get(body, "ExpressionAttributeValues"), ":a0");
+    seen[atoi(n)] = true;
+    char id[8];
+    snprintf(id, sizeof(id), "k%s", n);
+    ck_assert_str_eq(s_of(json_object_get(body, "Key"), "id"), id);
+    json_decref(body);
+  }
+  ck_assert(seen[1] && seen[2] && seen[3]);
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  free_texts(records, 3);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(update_newer_than_counts_a_failed_condition_as_stale) {
+  fixture_t *f = fixture_create();
+  push_json(f, 400, NULL,
+            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+            "ConditionalCheckFailedException\",\"message\":\"The "
+            "conditional request failed\"}");
+  push_ok(f, 1);
+  const char *records[] = {
+      "{\"id\":\"a\",\"q\":1,\"d\":\"2023-05-01\"}",
+      "{\"id\":\"b\",\"q\":2,\"d\":\"2023-05-02\"}",
+  };
+  run_records(f, records, 2, NULL,
+              "mode = \"update\"\n newer_than = \"d\"");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  json_t *body = request_body(f, 0);
+  ck_assert_str_eq(
+      json_string_value(json_object_get(body, "ConditionExpression")),
+      "attribute_not_exists(#k0) OR #nt <= :nt");
+  ck_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(body, "ExpressionAttributeNames"),
+                       "#nt")),
+                   "d");
+  json_decref(body);
+  ck_assert_uint_eq(counter(f, "stale"), 1);
+  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 2);
+  ck_assert_uint_eq(sink_of(f)->metrics.retried, 0);
+  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
+  ck_assert_uint_eq(source_of(f)->committed, 1);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(update_writes_one_key_in_order) {
+  fixture_t *f = fixture_create();
+  push_ok(f, 3);
+  const char *records[] = {
+      "{\"id\":\"a\",\"q\":1}",
+      "{\"id\":\"a\",\"q\":2}",
+      "{\"id\":\"a\",\"q\":3}",
+  };
+  run_records(f, records, 3, NULL, "mode = \"update\"");
+  assert_ran_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  for (size_t i = 0; i < 3; i++) {
+    json_t *body = request_body(f, i);
+    char want[4];
+    snprintf(want, sizeof(want), "%zu", i + 1);
+    ck_assert_str_eq(
+        n_attr(json_object_get(body, "ExpressionAttributeValues"), ":a0"),
+        want);
+    json_decref(body);
+  }
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(update_validation_goes_to_the_dead_letter) {
+  fixture_t *f = fixture_create();
+  push_json(f, 400, NULL,
+            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+            "ValidationException\",\"message\":\"Item size has exceeded the "
+            "maximum allowed size\"}");
+  const char *records[] = {"{\"id\":\"a\",\"q\":1,\"d\":\"x\"}"};
+  run_records(f, records, 1, NULL, "mode = \"update\"\n newer_than = \"d\"");
+  assert_ran_clean(f);
+  json_t *dead = dead_letter_of(f)->records;
+  ck_assert_uint_eq(json_array_size(dead), 1);
+  ck_assert_ptr_nonnull(strstr(
+      json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
+      "Item size has exceeded the maximum allowed size"));
+  ck_assert_uint_eq(counter(f, "stale"), 0);
+  fixture_free(f);
+}
+END_TEST
+
+/* ---- Options ---- */
+
+static void assert_refused(const char *sink_extra, const char *key,
+                           const char *message) {
+  fixture_t *f = fixture_create();
+  pl_buf_t config = {0};
+  pl_buf_printf(&config,
+                "pipeline \"p\" {\n  source \"script\" { records = [] }\n"
+                "  sink \"dynamodb\" {\n    table = \"t\"\n    %s\n    %s\n"
+                "  }\n}\n",
+                key, sink_extra);
+  ck_assert_int_lt(fixture_start(f, config.data, true), 0);
+  pl_buf_free(&config);
+  const char *text = f->run->errors.data ? f->run->errors.data : "";
+  const char *log = test_log(f->run);
+  ck_assert_msg(strstr(text, message) || strstr(log, message),
+                "'%s' not in: %s / %s", message, text, log);
+  fixture_free(f);
+}
+
+START_TEST(bad_options_are_refused) {
+  const char *key = "key { id = \"${id}\" }";
+  assert_refused("", "", "key");
+  assert_refused("types { q = \"NUMBER\" }", key,
+                 "types: 'q' = \"NUMBER\" is not a DynamoDB type");
+  assert_refused("newer_than = \"d\"", key,
+                 "option 'newer_than' needs mode = \"update\"");
+  assert_refused("mode = \"update\"\n newer_than = \"id\"", key,
+                 "names the key attribute 'id'");
+  assert_refused("", "key { id = \"${id\" }", "key: 'id'");
+  assert_refused("",
+                 "key { a = \"${x}\"\n b = \"${y}\"\n c = \"${z}\" }",
+                 "at most a sort key");
+  assert_refused("mode = \"upsert\"", key, "upsert");
+}
+END_TEST
+
+START_TEST(the_descriptor_gives_the_batch_defaults) {
+  ck_assert_str_eq(pipelined_plugin.name, "dynamodb");
+  ck_assert_int_eq(pipelined_plugin.kind, PL_KIND_SINK);
+  ck_assert_str_eq(pipelined_plugin.defaults.batch_size, "25");
+  ck_assert_str_eq(pipelined_plugin.defaults.linger, "50ms");
+  ck_assert_str_eq(pipelined_plugin.defaults.max_in_flight, "8");
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("sink_dynamodb");
+  TCase *pure = tcase_create("encoding");
+  tcase_add_test(pure, numbers_are_exact_decimal_text);
+  tcase_add_test(pure, every_json_type_has_its_attribute_type);
+  tcase_add_test(pure, types_override_the_json_type);
+  tcase_add_test(pure, key_templates_build_the_key);
+  tcase_add_test(pure, update_expression_sets_every_non_key_field);
+  tcase_add_test(pure, unprocessed_items_are_found_by_key);
+  suite_add_tcase(s, pure);
+  TCase *put = tcase_create("put");
+  tcase_set_timeout(put, 60);
+  tcase_add_test(put, put_sends_batch_write_item_of_25);
+  tcase_add_test(put, a_larger_batch_size_is_split_into_requests_of_25);
+  tcase_add_test(put, unprocessed_items_are_resent_alone);
+  tcase_add_test(put, unprocessed_items_fail_after_the_retry_limit);
+  tcase_add_test(put, duplicate_keys_go_in_successive_requests);
+  tcase_add_test(put, a_later_write_of_a_key_waits_for_a_failed_earlier_one);
+  tcase_add_test(put, records_that_cannot_be_items_are_rejected);
+  tcase_add_test(put, a_validation_exception_goes_to_the_dead_letter);
+  tcase_add_test(put, a_refused_batch_is_resent_item_by_item);
+  tcase_add_test(put, a_500_is_retried_by_the_aws_layer);
+  tcase_add_test(put, a_500_the_layer_gave_up_on_fails_and_the_engine_retries);
+  tcase_add_test(put, a_missing_table_fails_without_dead_lettering);
+  suite_add_tcase(s, put);
+  TCase *update = tcase_create("update");
+  tcase_set_timeout(update, 60);
+  tcase_add_test(update, update_sends_one_update_item_per_record);
+  tcase_add_test(update, update_newer_than_counts_a_failed_condition_as_stale);
+  tcase_add_test(update, update_writes_one_key_in_order);
+  tcase_add_test(update, update_validation_goes_to_the_dead_letter);
+  suite_add_tcase(s, update);
+  TCase *config = tcase_create("config");
+  tcase_set_timeout(config, 60);
+  tcase_add_test(config, bad_options_are_refused);
+  tcase_add_test(config, the_descriptor_gives_the_batch_defaults);
+  suite_add_tcase(s, config);
+  SRunner *runner = srunner_create(s);
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
