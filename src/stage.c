@@ -110,6 +110,10 @@ bool pl_emit(pl_instance_t *inst, pl_record_t *record) {
   return room;
 }
 
+int64_t pl_instance_max_in_flight(const pl_instance_t *inst) {
+  return inst->stage.max_in_flight;
+}
+
 void pl_instance_error(pl_instance_t *inst) {
   inst->pipeline->input_errors++;
 }

@@ -164,6 +164,10 @@ PL_EXTERN bool pl_instance_once(const pl_instance_t *inst);
 PL_EXTERN void pl_instance_count(pl_instance_t *inst, const char *name,
                                  uint64_t delta);
 
+/* The stage's max_in_flight option (sinks: batches written at once), for
+ * plugins that size their own concurrency (an AWS client) to match. */
+PL_EXTERN int64_t pl_instance_max_in_flight(const pl_instance_t *inst);
+
 /* Counts an input error the plugin has logged (e.g. a path that cannot be
  * read): a --once run then exits non-zero even when every group it did
  * create was committed. */

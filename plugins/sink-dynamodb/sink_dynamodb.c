@@ -32,10 +32,6 @@
 #include "ddb_item.h"
 #include "ddb_response.h"
 
-/* Requests the client has on the wire at once: the stage's default
- * max_in_flight (plugins cannot read the stage's own value). */
-#define DDB_CLIENT_IN_FLIGHT 8
-
 enum { DDB_MODE_PUT, DDB_MODE_UPDATE };
 static const char *const ddb_modes[] = {"put", "update", NULL};
 
@@ -225,7 +221,9 @@ static int sink_ddb_start(pl_instance_t *inst, void *ctx) {
       .service = "dynamodb",
       .endpoint = s->opts->endpoint,
       .region = s->opts->region,
-      .max_in_flight = DDB_CLIENT_IN_FLIGHT,
+      /* Update mode sends one request per record: as many as the stage
+       * lets batches be in flight. */
+      .max_in_flight = pl_instance_max_in_flight(inst),
   };
   /* The client logs why it cannot be created. */
   int rc = pl_aws_client_create(inst, &opts, &s->client);

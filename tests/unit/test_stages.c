@@ -298,8 +298,7 @@ static const char *fake_getenv(void *data, const char *name) {
   return getenv(name);
 }
 
-test_run_t *test_run_start(const char *config, const pl_plugin_t *const *extra,
-                           bool once) {
+test_run_t *test_run_create(const pl_plugin_t *const *extra) {
   test_run_t *run = calloc(1, sizeof(*run));
   ck_assert_ptr_nonnull(run);
   ck_assert_int_eq(uv_loop_init(&run->loop), 0);
@@ -309,25 +308,37 @@ test_run_t *test_run_start(const char *config, const pl_plugin_t *const *extra,
   ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
   for (size_t i = 0; extra && extra[i]; i++)
     ck_assert_int_eq(pl__registry_add(run->registry, extra[i]), 0);
-  pl_cfg_env_t env = {fake_getenv, NULL};
+  return run;
+}
+
+int test_run_configure(test_run_t *run, const char *config, bool once,
+                       const pl_cfg_env_t *env) {
+  pl_cfg_env_t process = {fake_getenv, NULL};
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
-  int rc = pl__cfg_parse("test.conf", config, strlen(config), &env, &root,
-                         &error);
+  int rc = pl__cfg_parse("test.conf", config, strlen(config),
+                         env ? env : &process, &root, &error);
   if (rc < 0) {
     pl_buf_append_str(&run->errors, error ? error : "parse error");
     free(error);
-    run->create_rc = rc;
-    return run;
+    return run->create_rc = rc;
   }
   pl_engine_params_t params = {.loop = &run->loop,
                                .registry = run->registry,
                                .log_stream = run->log,
-                               .once = once};
+                               .once = once,
+                               .env = env};
   run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
   pl__cfg_destroy(root);
   if (run->create_rc == 0)
     ck_assert_int_eq(pl__engine_start(run->engine), 0);
+  return run->create_rc;
+}
+
+test_run_t *test_run_start(const char *config, const pl_plugin_t *const *extra,
+                           bool once) {
+  test_run_t *run = test_run_create(extra);
+  test_run_configure(run, config, once, NULL);
   return run;
 }
 
@@ -346,27 +357,11 @@ test_run_t *test_run(const char *config, const pl_plugin_t *const *extra,
 }
 
 test_run_t *test_run_idle(const pl_cfg_env_t *env) {
-  test_run_t *run = calloc(1, sizeof(*run));
-  ck_assert_ptr_nonnull(run);
-  ck_assert_int_eq(uv_loop_init(&run->loop), 0);
-  run->log = open_memstream(&run->log_text, &run->log_len);
-  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_source_script), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
+  test_run_t *run = test_run_create(NULL);
   const char *text = "pipeline \"p\" { source \"script\" { records = [] }\n"
                      "  sink \"capture\" { } }\n";
-  pl_cfg_node_t *root = NULL;
-  char *error = NULL;
-  ck_assert_int_eq(
-      pl__cfg_parse("test.conf", text, strlen(text), NULL, &root, &error), 0);
-  pl_engine_params_t params = {.loop = &run->loop,
-                               .registry = run->registry,
-                               .log_stream = run->log,
-                               .env = env};
-  run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
-  pl__cfg_destroy(root);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_int_eq(pl__engine_start(run->engine), 0);
+  ck_assert_msg(test_run_configure(run, text, false, env) == 0, "%s",
+                run->errors.data);
   return run;
 }
 

@@ -51,6 +51,13 @@ typedef struct test_run {
  * ends. With create_rc < 0, `errors` tells why. */
 test_run_t *test_run(const char *config, const pl_plugin_t *const *extra,
                      bool once);
+/* The parts of test_run_start: a loop, a log and a registry with the test
+ * plugins and `extra`; then a config parsed and started on it, whose AWS
+ * clients read `env` (NULL: none). For tests that need the loop before the
+ * config (a fake server's URL goes into it). Returns create_rc. */
+test_run_t *test_run_create(const pl_plugin_t *const *extra);
+int test_run_configure(test_run_t *run, const char *config, bool once,
+                       const pl_cfg_env_t *env);
 /* Like test_run without running the loop. */
 test_run_t *test_run_start(const char *config, const pl_plugin_t *const *extra,
                            bool once);

@@ -1,0 +1,62 @@
+/* SendMessageBatch results: what became of each entry of a request.
+ *
+ * The result lists entries under "Successful" ({"Id", "MessageId", ...})
+ * and "Failed" ({"Id", "SenderFault", "Code", "Message"}). An entry is
+ *   - delivered when it is listed as successful;
+ *   - rejected (to the dead letter, with the code and message) when it
+ *     failed with SenderFault true: the message itself is at fault
+ *     (InvalidMessageContents, too large, a bad attribute), and sending it
+ *     again would fail again;
+ *   - failed (the engine retries only these records, with backoff) when it
+ *     failed without SenderFault (an error on SQS's side), or when the
+ *     result does not mention it at all.
+ * An entry listed as both successful and failed counts as failed: sending
+ * it again risks a duplicate, never a loss. Ids that are not those of the
+ * request are ignored. Parsing is jansson's, never string search
+ * (STYLE.md#s8). */
+#ifndef PL_SINK_SQS_RESPONSE_H
+#define PL_SINK_SQS_RESPONSE_H
+
+#include <pipelined/aws.h>
+#include <pipelined/pipelined.h>
+
+#include "sqs_batch.h"
+
+/* What became of one entry. `code` and `message` are borrowed from the
+ * result (NULL when it gave none). */
+typedef struct sqs_entry_result {
+  pl_result_t result; /* PENDING: the result does not mention the entry */
+  const char *code;
+  const char *message;
+} sqs_entry_result_t;
+
+/* Counts of one request's entries by what became of them. */
+typedef struct sqs_outcome {
+  size_t delivered;
+  size_t rejected;
+  size_t failed;
+} sqs_outcome_t;
+
+/* Reads `result` (borrowed) for a request of `count` entries with the Ids
+ * "0" to "count - 1" into out[0 .. count - 1]. Pure: tests call it on
+ * scripted results. */
+void sqs_response_parse(const json_t *result, size_t count,
+                        sqs_entry_result_t *out);
+
+/* Resolves the records of `request` in `batch` from `result` and adds
+ * them to *outcome. */
+void sqs_response_apply(pl_batch_t *batch, const sqs_request_t *request,
+                        const json_t *result, sqs_outcome_t *outcome);
+
+/* The whole request failed: every record of it fails (retryable), whether
+ * or not the error is, with `reason` (from sqs_response_reason) as its
+ * reason; adds them to *outcome. */
+void sqs_response_fail(pl_batch_t *batch, const sqs_request_t *request,
+                       const char *reason, sqs_outcome_t *outcome);
+
+/* The reason of a failed request, appended to `out`: the formatted error
+ * and, when the error is not one that retrying cures, why the records fail
+ * rather than go to the dead letter. */
+void sqs_response_reason(const pl_aws_error_t *error, pl_buf_t *out);
+
+#endif
