@@ -8,8 +8,7 @@
 
 #include "../../plugins/sink-dynamodb/ddb_item.h"
 #include "../../plugins/sink-dynamodb/ddb_response.h"
-#include "fake_http.h"
-#include "test_stages.h"
+#include "test_aws.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -26,86 +25,13 @@ static char *format(const char *fmt, ...) {
   return buf.data;
 }
 
-typedef struct env_entry {
-  const char *name;
-  const char *value;
-} env_entry_t;
-
-static const char *fake_env(void *data, const char *name) {
-  for (const env_entry_t *e = data; e->name; e++)
-    if (strcmp(e->name, name) == 0)
-      return e->value;
-  return NULL;
-}
-
-static const env_entry_t ddb_env[] = {
-    {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
-    {"AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log"},
-    {"AWS_REGION", "us-east-1"},
-    {"AWS_EC2_METADATA_DISABLED", "true"},
-    {NULL, NULL},
-};
-
-/* An engine whose AWS clients read ddb_env, and the scripted DynamoDB. */
-typedef struct fixture {
-  test_run_t *run;
-  fake_http_t *server;
-  pl_cfg_env_t env;
-} fixture_t;
+/* The fixture (tests/unit/test_aws.h): an engine with this plugin whose
+ * AWS client talks to a scripted server. */
+typedef test_aws_t fixture_t;
 
 static fixture_t *fixture_create(void) {
-  fixture_t *f = calloc(1, sizeof(*f));
-  ck_assert_ptr_nonnull(f);
-  f->env = (pl_cfg_env_t){fake_env, (void *)ddb_env};
-  test_run_t *run = calloc(1, sizeof(*run));
-  ck_assert_ptr_nonnull(run);
-  ck_assert_int_eq(uv_loop_init(&run->loop), 0);
-  run->log = open_memstream(&run->log_text, &run->log_len);
-  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_source_script), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &pipelined_plugin), 0);
-  f->run = run;
-  ck_assert_int_eq(fake_http_start(&run->loop, &f->server), 0);
-  return f;
-}
-
-/* test_run_start with the fake environment (test_run takes none). Returns
- * the engine's create result; its errors are in run->errors. */
-static int fixture_start(fixture_t *f, const char *config, bool once) {
-  test_run_t *run = f->run;
-  pl_cfg_node_t *root = NULL;
-  char *error = NULL;
-  int rc = pl__cfg_parse("test.conf", config, strlen(config), &f->env, &root,
-                         &error);
-  ck_assert_msg(rc == 0, "%s", error);
-  pl_engine_params_t params = {.loop = &run->loop,
-                               .registry = run->registry,
-                               .log_stream = run->log,
-                               .once = once,
-                               .env = &f->env};
-  run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
-  pl__cfg_destroy(root);
-  if (run->create_rc == 0)
-    ck_assert_int_eq(pl__engine_start(run->engine), 0);
-  return run->create_rc;
-}
-
-/* Runs the loop until the engine has closed its stages (the fake server
- * keeps the loop alive after that). */
-static void fixture_run(fixture_t *f) {
-  test_run_t *run = f->run;
-  while (run->engine && !run->engine->closing)
-    uv_run(&run->loop, UV_RUN_ONCE);
-  if (run->engine)
-    run->status = pl__engine_status(run->engine);
-}
-
-static void fixture_free(fixture_t *f) {
-  fake_http_close(f->server);
-  uv_run(&f->run->loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(test_run_free(f->run), 0);
-  free(f);
+  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, NULL};
+  return test_aws_create(plugins);
 }
 
 /* The config of pipeline "p": the script source emitting `records` (JSON
@@ -146,10 +72,10 @@ static void run_records(fixture_t *f, const char *const *records,
                         size_t count, const char *aws_extra,
                         const char *sink_extra) {
   char *text = config_for(f, records, count, aws_extra, sink_extra);
-  int rc = fixture_start(f, text, true);
+  int rc = test_aws_start(f, text, true);
   free(text);
   ck_assert_msg(rc == 0, "%s", f->run->errors.data);
-  fixture_run(f);
+  test_aws_run(f);
 }
 
 static void push_json(fixture_t *f, int status, const char *headers,
@@ -604,7 +530,7 @@ START_TEST(put_sends_batch_write_item_of_25) {
   ck_assert_uint_eq(counter(f, "requests"), 3);
   ck_assert_uint_eq(counter(f, "items_written"), 60);
   free_texts(records, 60);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -625,7 +551,7 @@ START_TEST(a_larger_batch_size_is_split_into_requests_of_25) {
   }
   ck_assert_uint_eq(total, 60);
   free_texts(records, 60);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -657,7 +583,7 @@ START_TEST(unprocessed_items_are_resent_alone) {
   ck_assert_uint_eq(counter(f, "unprocessed"), 2);
   ck_assert_uint_eq(counter(f, "items_written"), 4);
   free_texts(records, 4);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -677,7 +603,7 @@ START_TEST(unprocessed_items_fail_after_the_retry_limit) {
   ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
   ck_assert_uint_eq(sink_of(f)->metrics.failed, 1);
   free_texts(records, 2);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -707,7 +633,7 @@ START_TEST(duplicate_keys_go_in_successive_requests) {
   }
   ck_assert_uint_eq(source_of(f)->committed, 1);
   ck_assert_uint_eq(sink_of(f)->metrics.records_out, 4);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -739,7 +665,7 @@ START_TEST(a_later_write_of_a_key_waits_for_a_failed_earlier_one) {
     json_decref(items);
   }
   ck_assert_uint_eq(source_of(f)->committed, 1);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -767,7 +693,7 @@ START_TEST(records_that_cannot_be_items_are_rejected) {
       json_string_value(json_object_get(json_array_get(dead, 1), "reason")),
       "field 'q': \"x\" is not a number (types: q = \"N\")");
   ck_assert_uint_eq(source_of(f)->committed, 1);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -793,7 +719,7 @@ START_TEST(a_validation_exception_goes_to_the_dead_letter) {
   ck_assert_uint_eq(source_of(f)->committed, 1);
   ck_assert_uint_eq(sink_of(f)->metrics.rejected, 1);
   free_texts(records, 1);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -816,7 +742,7 @@ START_TEST(a_refused_batch_is_resent_item_by_item) {
   ck_assert_uint_eq(sink_of(f)->metrics.records_out, 2);
   ck_assert_uint_eq(source_of(f)->committed, 1);
   free_texts(records, 3);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -838,7 +764,7 @@ START_TEST(a_500_is_retried_by_the_aws_layer) {
   ck_assert_uint_eq(counter(f, "requests"), 1);
   ck_assert_uint_eq(source_of(f)->committed, 1);
   free_texts(records, 3);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -856,7 +782,7 @@ START_TEST(a_500_the_layer_gave_up_on_fails_and_the_engine_retries) {
   ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
   ck_assert_uint_eq(source_of(f)->committed, 1);
   free_texts(records, 2);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -878,7 +804,7 @@ START_TEST(a_missing_table_fails_without_dead_lettering) {
       strstr(log, "ResourceNotFoundException: Requested resource not found"));
   ck_assert_ptr_nonnull(strstr(log, "rather than go to the dead letter"));
   free_texts(records, 2);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -915,7 +841,7 @@ START_TEST(update_sends_one_update_item_per_record) {
   ck_assert(seen[1] && seen[2] && seen[3]);
   ck_assert_uint_eq(source_of(f)->committed, 1);
   free_texts(records, 3);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -948,7 +874,7 @@ START_TEST(update_newer_than_counts_a_failed_condition_as_stale) {
   ck_assert_uint_eq(sink_of(f)->metrics.retried, 0);
   ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
   ck_assert_uint_eq(source_of(f)->committed, 1);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -972,7 +898,7 @@ START_TEST(update_writes_one_key_in_order) {
         want);
     json_decref(body);
   }
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -991,7 +917,7 @@ START_TEST(update_validation_goes_to_the_dead_letter) {
       json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
       "Item size has exceeded the maximum allowed size"));
   ck_assert_uint_eq(counter(f, "stale"), 0);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -1006,13 +932,13 @@ static void assert_refused(const char *sink_extra, const char *key,
                 "  sink \"dynamodb\" {\n    table = \"t\"\n    %s\n    %s\n"
                 "  }\n}\n",
                 key, sink_extra);
-  ck_assert_int_lt(fixture_start(f, config.data, true), 0);
+  ck_assert_int_lt(test_aws_start(f, config.data, true), 0);
   pl_buf_free(&config);
   const char *text = f->run->errors.data ? f->run->errors.data : "";
   const char *log = test_log(f->run);
   ck_assert_msg(strstr(text, message) || strstr(log, message),
                 "'%s' not in: %s / %s", message, text, log);
-  fixture_free(f);
+  test_aws_free(f);
 }
 
 START_TEST(bad_options_are_refused) {

@@ -11,8 +11,7 @@
 
 #include "../../plugins/sink-sqs/sqs_batch.h"
 #include "../../plugins/sink-sqs/sqs_response.h"
-#include "fake_http.h"
-#include "test_stages.h"
+#include "test_aws.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -128,87 +127,13 @@ static char *format(const char *fmt, ...) {
   return buf.data;
 }
 
-typedef struct env_entry {
-  const char *name;
-  const char *value;
-} env_entry_t;
-
-static const char *fake_env(void *data, const char *name) {
-  for (const env_entry_t *e = data; e->name; e++)
-    if (strcmp(e->name, name) == 0)
-      return e->value;
-  return NULL;
-}
-
-static const env_entry_t sqs_env[] = {
-    {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
-    {"AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log"},
-    {"AWS_REGION", "us-east-1"},
-    {"AWS_EC2_METADATA_DISABLED", "true"},
-    {NULL, NULL},
-};
-
-/* An engine whose AWS clients read sqs_env, and the scripted SQS. */
-typedef struct fixture {
-  test_run_t *run;
-  fake_http_t *server;
-  pl_cfg_env_t env;
-} fixture_t;
+/* The fixture (tests/unit/test_aws.h): an engine with this plugin whose
+ * AWS client talks to a scripted server. */
+typedef test_aws_t fixture_t;
 
 static fixture_t *fixture_create(void) {
-  fixture_t *f = calloc(1, sizeof(*f));
-  ck_assert_ptr_nonnull(f);
-  f->env = (pl_cfg_env_t){fake_env, (void *)sqs_env};
-  test_run_t *run = calloc(1, sizeof(*run));
-  ck_assert_ptr_nonnull(run);
-  ck_assert_int_eq(uv_loop_init(&run->loop), 0);
-  run->log = open_memstream(&run->log_text, &run->log_len);
-  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_source_script), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &pipelined_plugin), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &transform_tag), 0);
-  f->run = run;
-  ck_assert_int_eq(fake_http_start(&run->loop, &f->server), 0);
-  return f;
-}
-
-/* test_run_start with the fake environment (test_run takes none). Returns
- * the engine's create result; its errors are in run->errors. */
-static int fixture_start(fixture_t *f, const char *config, bool once) {
-  test_run_t *run = f->run;
-  pl_cfg_node_t *root = NULL;
-  char *error = NULL;
-  int rc = pl__cfg_parse("test.conf", config, strlen(config), &f->env, &root,
-                         &error);
-  ck_assert_msg(rc == 0, "%s", error);
-  pl_engine_params_t params = {.loop = &run->loop,
-                               .registry = run->registry,
-                               .log_stream = run->log,
-                               .once = once,
-                               .env = &f->env};
-  run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
-  pl__cfg_destroy(root);
-  if (run->create_rc == 0)
-    ck_assert_int_eq(pl__engine_start(run->engine), 0);
-  return run->create_rc;
-}
-
-/* Runs the loop until the engine has closed its stages (the fake server
- * keeps the loop alive after that). */
-static void fixture_run(fixture_t *f) {
-  test_run_t *run = f->run;
-  while (run->engine && !run->engine->closing)
-    uv_run(&run->loop, UV_RUN_ONCE);
-  if (run->engine)
-    run->status = pl__engine_status(run->engine);
-}
-
-static void fixture_free(fixture_t *f) {
-  fake_http_close(f->server);
-  uv_run(&f->run->loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(test_run_free(f->run), 0);
-  free(f);
+  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, &transform_tag, NULL};
+  return test_aws_create(plugins);
 }
 
 /* The config of pipeline "p": the script source emitting `records` (JSON
@@ -248,10 +173,10 @@ static void run_records(fixture_t *f, const char *const *records,
                         size_t count, const char *queue,
                         const char *sink_extra) {
   char *text = config_for(f, records, count, queue, sink_extra);
-  int rc = fixture_start(f, text, true);
+  int rc = test_aws_start(f, text, true);
   free(text);
   ck_assert_msg(rc == 0, "%s", f->run->errors.data);
-  fixture_run(f);
+  test_aws_run(f);
 }
 
 /* A response that lists the entries "0" to "n - 1" as successful. */
@@ -419,7 +344,7 @@ START_TEST(batches_by_count) {
   ck_assert_uint_eq(counter(f, "messages_sent"), 25);
   ck_assert_uint_eq(sink_of(f)->metrics.records_out, 25);
   free_texts(records, 25);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -438,7 +363,7 @@ START_TEST(a_larger_batch_size_is_split_into_requests_of_ten) {
                     25);
   ck_assert_uint_eq(sink_of(f)->metrics.records_out, 25);
   free_texts(records, 25);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -474,7 +399,7 @@ START_TEST(batches_by_bytes) {
   }
   ck_assert_uint_eq(sink_of(f)->metrics.records_out, 6);
   free_texts(records, 6);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -489,7 +414,7 @@ START_TEST(max_batch_bytes_allows_larger_requests) {
   ck_assert_uint_eq(fake_http_request_count(f->server), 1);
   ck_assert_uint_eq(request_entries(f, 0), 6);
   free_texts(records, 6);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -535,7 +460,7 @@ START_TEST(entry_failures_reject_or_retry_only_those_entries) {
   ck_assert_uint_eq(sink_of(f)->metrics.rejected, 1);
   ck_assert_uint_eq(sink_of(f)->metrics.retried, 1);
   free_texts(records, 4);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -552,7 +477,7 @@ START_TEST(entries_the_result_omits_are_retried) {
   ck_assert_int_eq(n_of(value), 1);
   json_decref(value);
   free_texts(records, 2);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -572,7 +497,7 @@ START_TEST(a_whole_request_500_is_retried) {
   ck_assert_uint_eq(sink_of(f)->metrics.retried, 3);
   ck_assert_ptr_nonnull(strstr(test_log(f->run), "InternalError"));
   free_texts(records, 3);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -598,7 +523,7 @@ START_TEST(a_missing_queue_fails_the_records_without_dead_lettering) {
                   "queue does not exist."));
   ck_assert_ptr_nonnull(strstr(log, "rather than go to the dead letter"));
   free_texts(records, 2);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -632,7 +557,7 @@ START_TEST(an_oversize_record_is_rejected_not_truncated) {
       "message of 300000 bytes exceeds the 262144-byte SQS limit");
   ck_assert_uint_eq(source_of(f)->committed, 1);
   free(big);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -652,7 +577,7 @@ START_TEST(a_message_at_the_limit_is_sent) {
       "message of 262145 bytes exceeds the 262144-byte SQS limit");
   free(exact);
   free(over);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -671,7 +596,7 @@ START_TEST(max_message_bytes_raises_the_limit) {
   json_decref(value);
   ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
   free(big);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -693,7 +618,7 @@ START_TEST(the_body_is_the_records_compact_json) {
                      expected[e]);
     json_decref(entry);
   }
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -711,7 +636,7 @@ START_TEST(bytes_are_sent_as_raw) {
   json_decref(entry);
   ck_assert_uint_eq(source_of(f)->committed, 1);
   ck_assert_uint_eq(sink_of(f)->metrics.records_out, 2);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -727,7 +652,7 @@ START_TEST(text_sqs_refuses_is_rejected) {
   ck_assert_ptr_nonnull(strstr(
       json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
       "U+FFFF"));
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -783,7 +708,7 @@ START_TEST(attributes_carry_the_origin_and_templates) {
   ck_assert_str_eq(reasons[1], "message attribute 'warehouse' is empty (SQS "
                                "refuses empty values)");
   ck_assert_uint_eq(source_of(f)->committed, 1);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -798,7 +723,7 @@ START_TEST(attribute_sizes_count_toward_the_limit) {
   assert_ran_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 1);
   ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
-  fixture_free(f);
+  test_aws_free(f);
   f = fixture_create();
   run_records(f, records, 1, "q", "attributes { kk = \"v\" }");
   assert_ran_clean(f);
@@ -809,7 +734,7 @@ START_TEST(attribute_sizes_count_toward_the_limit) {
       json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
       "message of 262145 bytes exceeds the 262144-byte SQS limit");
   free(exact);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -825,7 +750,7 @@ START_TEST(delay_sets_delay_seconds) {
         json_integer_value(json_object_get(entry, "DelaySeconds")), 120);
     json_decref(entry);
   }
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -877,7 +802,7 @@ static json_t *fifo_run(const char *sink_extra, char **log) {
   }
   if (log)
     *log = strdup(test_log(f->run));
-  fixture_free(f);
+  test_aws_free(f);
   return ids;
 }
 
@@ -931,7 +856,7 @@ START_TEST(fifo_bad_group_ids_are_rejected) {
     else
       ck_assert_ptr_nonnull(strstr(reason, "is not a valid SQS group id"));
   }
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -967,7 +892,7 @@ START_TEST(fifo_sends_in_order_and_stops_a_batch_at_a_failure) {
   ck_assert_uint_eq(source_of(f)->committed, 1);
   ck_assert_uint_eq(sink_of(f)->metrics.records_out, 20);
   free_texts(records, 20);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -1000,7 +925,7 @@ static size_t sent_while_the_first_hangs(const char *queue,
   char *text = config_for(f, (const char *const *)records, 30, queue,
                           sink_extra);
   char *daemon = format("shutdown_timeout = \"50ms\"\n%s", text);
-  ck_assert_int_eq(fixture_start(f, daemon, false), 0);
+  ck_assert_int_eq(test_aws_start(f, daemon, false), 0);
   free(text);
   free(daemon);
   while (fake_http_request_count(f->server) < 1)
@@ -1008,9 +933,9 @@ static size_t sent_while_the_first_hangs(const char *queue,
   run_for(f, 100);
   size_t sent = fake_http_request_count(f->server);
   pl__engine_shutdown(f->run->engine);
-  fixture_run(f);
+  test_aws_run(f);
   free_texts(records, 30);
-  fixture_free(f);
+  test_aws_free(f);
   return sent;
 }
 
@@ -1042,7 +967,7 @@ START_TEST(fifo_requests_go_in_order) {
   }
   ck_assert_int_eq(next, 51);
   free_texts(records, 50);
-  fixture_free(f);
+  test_aws_free(f);
 }
 END_TEST
 
@@ -1054,13 +979,13 @@ static void assert_refused(const char *queue, const char *sink_extra,
   fixture_t *f = fixture_create();
   const char *records[] = {"{\"n\":1}"};
   char *text = config_for(f, records, 1, queue, sink_extra);
-  ck_assert_int_lt(fixture_start(f, text, true), 0);
+  ck_assert_int_lt(test_aws_start(f, text, true), 0);
   free(text);
   const char *log = test_log(f->run);
   ck_assert_msg(strstr(log, expected) || strstr(f->run->errors.data, expected),
                 "expected \"%s\" in: %s%s", expected, log,
                 f->run->errors.data);
-  fixture_free(f);
+  test_aws_free(f);
 }
 
 START_TEST(fifo_needs_a_group_id) {
@@ -1112,15 +1037,15 @@ START_TEST(shutdown_cancels_requests_in_flight) {
   const char *records[] = {"{\"n\":1}"};
   char *text = config_for(f, records, 1, "q", "");
   char *daemon = format("shutdown_timeout = \"50ms\"\n%s", text);
-  ck_assert_int_eq(fixture_start(f, daemon, false), 0);
+  ck_assert_int_eq(test_aws_start(f, daemon, false), 0);
   free(text);
   free(daemon);
   while (fake_http_request_count(f->server) < 1)
     uv_run(&f->run->loop, UV_RUN_ONCE);
   pl__engine_shutdown(f->run->engine);
-  fixture_run(f);
+  test_aws_run(f);
   ck_assert_uint_eq(source_of(f)->committed, 0);
-  fixture_free(f);
+  test_aws_free(f);
   /* The cancelled call's callback ran (or the loop could not close). */
 }
 END_TEST

@@ -1,0 +1,54 @@
+/* The AWS plugins' test fixture. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_aws.h"
+
+typedef struct env_entry {
+  const char *name;
+  const char *value;
+} env_entry_t;
+
+static const env_entry_t test_env[] = {
+    {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+    {"AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log"},
+    {"AWS_REGION", "us-east-1"},
+    {"AWS_EC2_METADATA_DISABLED", "true"},
+    {NULL, NULL},
+};
+
+static const char *lookup(void *data, const char *name) {
+  for (const env_entry_t *e = data; e->name; e++)
+    if (strcmp(e->name, name) == 0)
+      return e->value;
+  return NULL;
+}
+
+test_aws_t *test_aws_create(const pl_plugin_t *const *extra) {
+  test_aws_t *aws = calloc(1, sizeof(*aws));
+  ck_assert_ptr_nonnull(aws);
+  aws->env = (pl_cfg_env_t){lookup, (void *)test_env};
+  aws->run = test_run_create(extra);
+  ck_assert_int_eq(fake_http_start(&aws->run->loop, &aws->server), 0);
+  return aws;
+}
+
+int test_aws_start(test_aws_t *aws, const char *config, bool once) {
+  return test_run_configure(aws->run, config, once, &aws->env);
+}
+
+void test_aws_run(test_aws_t *aws) {
+  test_run_t *run = aws->run;
+  while (run->engine && !run->engine->closing)
+    uv_run(&run->loop, UV_RUN_ONCE);
+  if (run->engine)
+    run->status = pl__engine_status(run->engine);
+}
+
+void test_aws_free(test_aws_t *aws) {
+  fake_http_close(aws->server);
+  uv_run(&aws->run->loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(test_run_free(aws->run), 0);
+  free(aws);
+}

@@ -1,0 +1,29 @@
+/* An engine whose AWS clients talk to a scripted loopback server: the
+ * fixture of the AWS plugins' unit tests. The clients read test
+ * credentials, region us-east-1 and no instance metadata from an injected
+ * environment; each plugin block names the server as its `endpoint`. */
+#ifndef PL_TEST_AWS_H
+#define PL_TEST_AWS_H
+
+#include "fake_http.h"
+#include "test_stages.h"
+
+typedef struct test_aws {
+  test_run_t *run;
+  fake_http_t *server;
+  pl_cfg_env_t env;
+} test_aws_t;
+
+/* The run (with the test plugins and `extra`) and the started server. */
+test_aws_t *test_aws_create(const pl_plugin_t *const *extra);
+/* Parses and starts `config` with the environment; returns create_rc
+ * (the errors are in run->errors). */
+int test_aws_start(test_aws_t *aws, const char *config, bool once);
+/* Runs the loop until the engine has closed its stages (the server keeps
+ * the loop alive after that) and sets run->status. */
+void test_aws_run(test_aws_t *aws);
+/* Closes the server and frees the run; fails the test when a handle was
+ * left open. */
+void test_aws_free(test_aws_t *aws);
+
+#endif
