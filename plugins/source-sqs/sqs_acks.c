@@ -1,0 +1,402 @@
+/* Batched deletes and visibility changes. */
+#include "sqs_acks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqs_backoff.h"
+
+/* Backoff of entries sent again (on top of the AWS client's own retries,
+ * which already ran for the call). */
+#define ACK_BACKOFF_BASE_MS 200
+#define ACK_BACKOFF_CAP_MS 5000
+
+typedef struct ack_call {
+  sqs_acks_t *acks;
+  sqs_ack_kind_t kind;
+  size_t n;
+  sqs_ack_entry_t *entries[SQS_ACK_BATCH_MAX];
+} ack_call_t;
+
+static const char *target_of(sqs_ack_kind_t kind) {
+  return kind == SQS_ACK_DELETE ? "AmazonSQS.DeleteMessageBatch"
+                                : "AmazonSQS.ChangeMessageVisibilityBatch";
+}
+
+static void entry_free(sqs_ack_entry_t *e) {
+  free(e->receipt_handle);
+  free(e->message_id);
+  free(e);
+}
+
+static sqs_ack_queue_t *queue_of(sqs_acks_t *a, sqs_ack_kind_t kind) {
+  return kind == SQS_ACK_DELETE ? &a->deletes : &a->changes;
+}
+
+static void queue_init(sqs_acks_t *a, sqs_ack_queue_t *q, sqs_ack_kind_t kind) {
+  *q = (sqs_ack_queue_t){.acks = a, .kind = kind};
+}
+
+static void queue_append(sqs_ack_queue_t *q, sqs_ack_entry_t *e) {
+  e->next = NULL;
+  if (q->tail)
+    q->tail->next = e;
+  else
+    q->head = e;
+  q->tail = e;
+  q->count++;
+}
+
+static sqs_ack_entry_t *queue_pop(sqs_ack_queue_t *q) {
+  sqs_ack_entry_t *e = q->head;
+  if (e) {
+    q->head = e->next;
+    if (!q->head)
+      q->tail = NULL;
+    q->count--;
+    e->next = NULL;
+  }
+  return e;
+}
+
+static void queue_clear(sqs_ack_queue_t *q) {
+  sqs_ack_entry_t *e;
+  while ((e = queue_pop(q)))
+    entry_free(e);
+}
+
+void sqs_acks_init(sqs_acks_t *a, pl_instance_t *inst, const char *queue_url,
+                   uint64_t flush_delay_ms, void (*idle)(void *data),
+                   void *data) {
+  *a = (sqs_acks_t){.inst = inst,
+                    .queue_url = queue_url,
+                    .flush_delay_ms = flush_delay_ms,
+                    .rng = sqs_rng_seed(uv_hrtime() ^ (uintptr_t)a),
+                    .idle = idle,
+                    .data = data};
+  queue_init(a, &a->deletes, SQS_ACK_DELETE);
+  queue_init(a, &a->changes, SQS_ACK_VISIBILITY);
+}
+
+static void on_flush_timer(uv_timer_t *timer);
+
+void sqs_acks_start(sqs_acks_t *a, pl_aws_client_t *client) {
+  uv_loop_t *loop = pl_instance_loop(a->inst);
+  a->client = client;
+  uv_timer_init(loop, &a->deletes.timer);
+  uv_timer_init(loop, &a->changes.timer);
+  a->deletes.timer.data = &a->deletes;
+  a->changes.timer.data = &a->changes;
+  a->open = true;
+}
+
+bool sqs_acks_idle(const sqs_acks_t *a) {
+  return a->calls == 0 && a->deletes.count == 0 && a->changes.count == 0;
+}
+
+json_t *sqs_acks_request(sqs_ack_kind_t kind, const char *queue_url,
+                         sqs_ack_entry_t *const *entries, size_t n) {
+  json_t *list = json_array();
+  json_t *body =
+      json_pack("{s:s, s:o}", "QueueUrl", queue_url, "Entries", list);
+  if (!body)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    char id[24];
+    snprintf(id, sizeof(id), "%zu", i);
+    json_t *entry = json_pack("{s:s, s:s}", "Id", id, "ReceiptHandle",
+                              entries[i]->receipt_handle);
+    if (entry && kind == SQS_ACK_VISIBILITY &&
+        json_object_set_new(entry, "VisibilityTimeout",
+                            json_integer(entries[i]->visibility)) < 0) {
+      json_decref(entry);
+      entry = NULL;
+    }
+    if (!entry || json_array_append_new(list, entry) < 0) {
+      json_decref(body);
+      return NULL;
+    }
+  }
+  return body;
+}
+
+/* ---- Failures ---- */
+
+/* One entry given up on: what it means for its message. */
+static void log_dropped(sqs_acks_t *a, sqs_ack_kind_t kind,
+                        const sqs_ack_entry_t *e, const char *code,
+                        const char *message) {
+  const char *sep = message && *message ? ": " : "";
+  if (kind == SQS_ACK_DELETE)
+    pl_log(a->inst, PL_LOG_WARN,
+           "message %s not deleted (%s%s%s); it will be delivered again",
+           e->message_id, code, sep, message ? message : "");
+  else
+    pl_log(a->inst, PL_LOG_WARN,
+           "visibility of message %s not set to %u s (%s%s%s)", e->message_id,
+           e->visibility, code, sep, message ? message : "");
+}
+
+/* Sends `e` again after a backoff, unless it has had its rounds. Returns
+ * false when it was dropped (the caller logs it). */
+static bool retry_later(sqs_acks_t *a, sqs_ack_queue_t *q, sqs_ack_entry_t *e) {
+  if (a->closed || ++e->rounds >= SQS_ACK_MAX_ROUNDS)
+    return false;
+  queue_append(q, e);
+  return true;
+}
+
+static void schedule_retry(sqs_ack_queue_t *q) {
+  sqs_acks_t *a = q->acks;
+  if (a->closed)
+    return;
+  q->failures++;
+  uint64_t delay = sqs_backoff_ms(&a->rng, q->failures, ACK_BACKOFF_BASE_MS,
+                                  ACK_BACKOFF_CAP_MS);
+  uv_timer_start(&q->timer, on_flush_timer, delay, 0);
+}
+
+static void count_done(sqs_acks_t *a, sqs_ack_kind_t kind, size_t n) {
+  if (n > 0)
+    pl_instance_count(
+        a->inst,
+        kind == SQS_ACK_DELETE ? "messages_deleted" : "visibility_changes", n);
+}
+
+static void count_dropped(sqs_acks_t *a, sqs_ack_kind_t kind, size_t n) {
+  if (n > 0)
+    pl_instance_count(
+        a->inst,
+        kind == SQS_ACK_DELETE ? "delete_failures" : "visibility_failures", n);
+}
+
+/* The whole call failed. */
+static void call_failed(ack_call_t *call, const pl_aws_error_t *error) {
+  sqs_acks_t *a = call->acks;
+  sqs_ack_queue_t *q = queue_of(a, call->kind);
+  size_t dropped = 0, retried = 0;
+  for (size_t i = 0; i < call->n; i++) {
+    sqs_ack_entry_t *e = call->entries[i];
+    call->entries[i] = NULL;
+    if (error->retryable && retry_later(a, q, e)) {
+      retried++;
+      continue;
+    }
+    dropped++;
+    entry_free(e);
+  }
+  pl_buf_t text = {0};
+  pl_aws_error_format(error, &text);
+  const char *why = text.data ? text.data : "error";
+  if (dropped > 0)
+    pl_log(a->inst, PL_LOG_WARN, "%s: %zu %s given up%s", why, dropped,
+           call->kind == SQS_ACK_DELETE ? "delete(s)" : "visibility change(s)",
+           call->kind == SQS_ACK_DELETE
+               ? "; those messages will be delivered again"
+               : "");
+  else
+    pl_log(a->inst, PL_LOG_DEBUG, "%s: sending %zu entries again", why,
+           retried);
+  pl_buf_free(&text);
+  count_dropped(a, call->kind, dropped);
+  if (retried > 0)
+    schedule_retry(q);
+}
+
+/* The call went through: entries listed in "Failed" failed, the others
+ * are done (SQS lists every entry in Successful or Failed; one listed in
+ * neither is taken as done, as a missing "Failed" means none failed). */
+static void call_answered(ack_call_t *call, const json_t *result) {
+  sqs_acks_t *a = call->acks;
+  sqs_ack_queue_t *q = queue_of(a, call->kind);
+  size_t dropped = 0, retried = 0;
+  const json_t *failed = json_object_get(result, "Failed");
+  size_t i;
+  const json_t *f;
+  json_array_foreach(failed, i, f) {
+    const char *id = json_string_value(json_object_get(f, "Id"));
+    char *end = NULL;
+    unsigned long k = id ? strtoul(id, &end, 10) : 0;
+    if (!id || !*id || *end || k >= call->n || !call->entries[k])
+      continue;
+    sqs_ack_entry_t *e = call->entries[k];
+    call->entries[k] = NULL;
+    /* Without SenderFault, assume the request was at fault: resending it
+     * would fail the same way. */
+    const json_t *sender = json_object_get(f, "SenderFault");
+    bool server_fault = json_is_false(sender);
+    if (server_fault && retry_later(a, q, e)) {
+      retried++;
+      continue;
+    }
+    const char *code = json_string_value(json_object_get(f, "Code"));
+    const char *message = json_string_value(json_object_get(f, "Message"));
+    log_dropped(a, call->kind, e, code ? code : "error", message);
+    dropped++;
+    entry_free(e);
+  }
+  size_t done = 0;
+  for (size_t k = 0; k < call->n; k++) {
+    if (!call->entries[k])
+      continue;
+    done++;
+    entry_free(call->entries[k]);
+    call->entries[k] = NULL;
+  }
+  count_done(a, call->kind, done);
+  count_dropped(a, call->kind, dropped);
+  if (retried > 0)
+    schedule_retry(q);
+  else
+    q->failures = 0;
+}
+
+static void on_call_done(void *data, json_t *result,
+                         const pl_aws_error_t *error) {
+  ack_call_t *call = data;
+  sqs_acks_t *a = call->acks;
+  a->calls--;
+  if (a->closed) {
+    for (size_t i = 0; i < call->n; i++)
+      if (call->entries[i])
+        entry_free(call->entries[i]);
+    free(call);
+    return;
+  }
+  if (error)
+    call_failed(call, error);
+  else
+    call_answered(call, result);
+  free(call);
+  if (sqs_acks_idle(a) && a->idle)
+    a->idle(a->data);
+}
+
+/* ---- Sending ---- */
+
+/* Returns false when the batch could not be sent: its entries wait for a
+ * retry. */
+static bool send_batch(sqs_ack_queue_t *q) {
+  sqs_acks_t *a = q->acks;
+  ack_call_t *call = calloc(1, sizeof(*call));
+  if (!call) {
+    pl_log(a->inst, PL_LOG_ERROR, "out of memory: acknowledgements delayed");
+    schedule_retry(q);
+    return false;
+  }
+  call->acks = a;
+  call->kind = q->kind;
+  while (call->n < SQS_ACK_BATCH_MAX && q->count > 0)
+    call->entries[call->n++] = queue_pop(q);
+  json_t *body =
+      sqs_acks_request(q->kind, a->queue_url, call->entries, call->n);
+  int rc = body ? pl_aws_json_call(a->client, target_of(q->kind), body,
+                                   on_call_done, call)
+                : PL_ENOMEM;
+  json_decref(body);
+  if (rc == 0) {
+    a->calls++;
+    return true;
+  }
+  /* Not sent: as a call that failed with a retryable error. */
+  pl_aws_error_t error = {.service = "sqs",
+                          .operation =
+                              target_of(q->kind) + strlen("AmazonSQS."),
+                          .code = "ClientError",
+                          .message = pl_strerror(rc),
+                          .retryable = true};
+  call_failed(call, &error);
+  free(call);
+  return false;
+}
+
+/* Sends full batches, or everything with `all`. */
+static void flush(sqs_ack_queue_t *q, bool all) {
+  while (q->count >= SQS_ACK_BATCH_MAX || (all && q->count > 0))
+    if (!send_batch(q))
+      return;
+}
+
+static void on_flush_timer(uv_timer_t *timer) {
+  sqs_ack_queue_t *q = timer->data;
+  if (!q->acks->closed)
+    flush(q, true);
+}
+
+static int add(sqs_acks_t *a, sqs_ack_kind_t kind, const char *receipt_handle,
+               const char *message_id, unsigned seconds) {
+  if (a->closed || !a->open)
+    return PL_ECANCELED;
+  sqs_ack_entry_t *e = calloc(1, sizeof(*e));
+  if (!e || !(e->receipt_handle = strdup(receipt_handle)) ||
+      !(e->message_id = strdup(message_id ? message_id : "?"))) {
+    if (e)
+      entry_free(e);
+    return PL_ENOMEM;
+  }
+  e->visibility = seconds;
+  sqs_ack_queue_t *q = queue_of(a, kind);
+  queue_append(q, e);
+  if (q->count >= SQS_ACK_BATCH_MAX)
+    flush(q, false);
+  /* A retry's backoff is already running: the new entry waits with it. */
+  if (q->count > 0 && !uv_is_active((uv_handle_t *)&q->timer))
+    uv_timer_start(&q->timer, on_flush_timer, a->flush_delay_ms, 0);
+  return 0;
+}
+
+int sqs_acks_delete(sqs_acks_t *a, const char *receipt_handle,
+                    const char *message_id) {
+  return add(a, SQS_ACK_DELETE, receipt_handle, message_id, 0);
+}
+
+int sqs_acks_set_visibility(sqs_acks_t *a, const char *receipt_handle,
+                            const char *message_id, unsigned seconds) {
+  return add(a, SQS_ACK_VISIBILITY, receipt_handle, message_id, seconds);
+}
+
+void sqs_acks_forget_visibility(sqs_acks_t *a, const char *receipt_handle) {
+  sqs_ack_queue_t *q = &a->changes;
+  sqs_ack_entry_t **link = &q->head;
+  sqs_ack_entry_t *prev = NULL;
+  while (*link) {
+    sqs_ack_entry_t *e = *link;
+    if (strcmp(e->receipt_handle, receipt_handle) != 0) {
+      prev = e;
+      link = &e->next;
+      continue;
+    }
+    *link = e->next;
+    if (q->tail == e)
+      q->tail = prev;
+    q->count--;
+    entry_free(e);
+  }
+}
+
+void sqs_acks_close(sqs_acks_t *a) {
+  if (a->closed)
+    return;
+  a->closed = true;
+  a->client = NULL;
+  if (a->deletes.count > 0) {
+    pl_log(a->inst, PL_LOG_WARN,
+           "closing with %zu delete(s) not sent; those messages will be "
+           "delivered again",
+           a->deletes.count);
+    count_dropped(a, SQS_ACK_DELETE, a->deletes.count);
+  }
+  queue_clear(&a->deletes);
+  queue_clear(&a->changes);
+  if (a->open) {
+    uv_close((uv_handle_t *)&a->deletes.timer, NULL);
+    uv_close((uv_handle_t *)&a->changes.timer, NULL);
+  }
+  a->open = false;
+}
+
+void sqs_acks_free(sqs_acks_t *a) {
+  queue_clear(&a->deletes);
+  queue_clear(&a->changes);
+}

@@ -1,0 +1,110 @@
+/* The in-flight list and its one timer. */
+#include "sqs_heartbeat.h"
+
+void sqs_heartbeat_init(sqs_heartbeat_t *hb, uv_loop_t *loop,
+                        uint64_t visibility_ms, sqs_heartbeat_cb extend,
+                        void *data) {
+  *hb = (sqs_heartbeat_t){.loop = loop,
+                          .interval_ms = visibility_ms / 2,
+                          .extend = extend,
+                          .data = data};
+  if (hb->interval_ms == 0)
+    hb->interval_ms = 1;
+}
+
+void sqs_heartbeat_start(sqs_heartbeat_t *hb) {
+  uv_timer_init(hb->loop, &hb->timer);
+  hb->timer.data = hb;
+  hb->open = true;
+}
+
+static void append(sqs_heartbeat_t *hb, sqs_message_t *msg) {
+  msg->prev = hb->tail;
+  msg->next = NULL;
+  if (hb->tail)
+    hb->tail->next = msg;
+  else
+    hb->head = msg;
+  hb->tail = msg;
+  hb->count++;
+}
+
+static void unlink_message(sqs_heartbeat_t *hb, sqs_message_t *msg) {
+  if (msg->prev)
+    msg->prev->next = msg->next;
+  else
+    hb->head = msg->next;
+  if (msg->next)
+    msg->next->prev = msg->prev;
+  else
+    hb->tail = msg->prev;
+  msg->prev = msg->next = NULL;
+  hb->count--;
+}
+
+static void on_timer(uv_timer_t *timer);
+
+static void arm(sqs_heartbeat_t *hb) {
+  if (!hb->open)
+    return;
+  if (!hb->head) {
+    uv_timer_stop(&hb->timer);
+    return;
+  }
+  uint64_t now = uv_now(hb->loop);
+  uint64_t at = hb->head->extend_at;
+  uv_timer_start(&hb->timer, on_timer, at > now ? at - now : 0, 0);
+}
+
+static void on_timer(uv_timer_t *timer) {
+  sqs_heartbeat_t *hb = timer->data;
+  uint64_t now = uv_now(hb->loop);
+  /* Messages due within an eighth of the interval go now too: a little
+   * early is harmless and their changes share batches. */
+  uint64_t horizon = now + hb->interval_ms / 8;
+  /* Each one extended is appended again: stop at the first that was not
+   * due when this pass began. */
+  size_t n = hb->count;
+  while (n-- > 0 && hb->head && hb->head->extend_at <= horizon) {
+    sqs_message_t *msg = hb->head;
+    unlink_message(hb, msg);
+    msg->extend_at = now + hb->interval_ms;
+    append(hb, msg);
+    hb->extend(hb->data, msg);
+  }
+  arm(hb);
+}
+
+void sqs_heartbeat_add(sqs_heartbeat_t *hb, sqs_message_t *msg) {
+  bool was_empty = hb->head == NULL;
+  msg->extend_at = uv_now(hb->loop) + hb->interval_ms;
+  append(hb, msg);
+  if (was_empty)
+    arm(hb);
+}
+
+void sqs_heartbeat_remove(sqs_heartbeat_t *hb, sqs_message_t *msg) {
+  unlink_message(hb, msg);
+  /* A removed head leaves the timer early: it finds nothing due and
+   * re-arms for the new head. */
+  if (!hb->head && hb->open)
+    uv_timer_stop(&hb->timer);
+}
+
+size_t sqs_heartbeat_count(const sqs_heartbeat_t *hb) {
+  return hb->count;
+}
+
+void sqs_heartbeat_close(sqs_heartbeat_t *hb) {
+  if (hb->open)
+    uv_close((uv_handle_t *)&hb->timer, NULL);
+  hb->open = false;
+}
+
+void sqs_heartbeat_free(sqs_heartbeat_t *hb) {
+  while (hb->head) {
+    sqs_message_t *msg = hb->head;
+    unlink_message(hb, msg);
+    sqs_message_destroy(msg);
+  }
+}

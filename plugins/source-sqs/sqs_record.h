@@ -1,0 +1,35 @@
+/* A received message as a record: its value from the body, and its
+ * metadata for templates and dead letters. */
+#ifndef PL_SOURCE_SQS_RECORD_H
+#define PL_SOURCE_SQS_RECORD_H
+
+#include <pipelined/plugin.h>
+
+#include "sqs_receive.h"
+
+typedef enum { SQS_FORMAT_JSON, SQS_FORMAT_RAW } sqs_format_t;
+
+/* Sets the metadata of `rec`:
+ *   message id            the SQS MessageId;
+ *   origin                the message attribute "origin" when it is a
+ *                         string (what the producer read: a CSV line that
+ *                         went through sink-sqs), else
+ *                         "sqs:<queue url>#<message id>";
+ *   line, etag            the "line" (a whole number) and "etag"
+ *                         attributes, when present;
+ *   attributes            every message attribute by name, then
+ *                         "receive_count" (ApproximateReceiveCount) and
+ *                         "sent_timestamp" (ms since the epoch), which win
+ *                         over message attributes of the same names.
+ * Returns 0 or PL_ENOMEM. */
+int sqs_record_metadata(pl_record_t *rec, const sqs_message_t *msg,
+                        const char *queue_url);
+
+/* The value of a message's record, from its body: the parsed JSON value
+ * (any JSON text), or {"body": "<body>"} with SQS_FORMAT_RAW. Returns 0
+ * and a new reference in `out`; PL_EPARSE when the body is not valid JSON
+ * (format json), with the reason appended to `reason`; or PL_ENOMEM. */
+int sqs_record_value(const sqs_message_t *msg, sqs_format_t format,
+                     json_t **out, pl_buf_t *reason);
+
+#endif

@@ -1,0 +1,1071 @@
+/* source-sqs: its parts on their own (the ReceiveMessage parser, records
+ * from messages, the batch request bodies, backoff), and the plugin run
+ * in-process through the engine against a scripted loopback server
+ * (fake_http) standing in for SQS: records and their metadata, deletes,
+ * failures, poison messages, the visibility heartbeat, backpressure,
+ * --once, shutdown and receive errors.
+ *
+ * Every SQS call is a POST to "/", so fake_http cannot tell them apart:
+ * its answers go to requests in the order they arrive. The tests use one
+ * poller and bodies that suit any call where the order could vary: "{}"
+ * is an empty receive and a batch in which every entry worked. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../plugins/source-sqs/sqs_acks.h"
+#include "../../plugins/source-sqs/sqs_backoff.h"
+#include "../../plugins/source-sqs/sqs_receive.h"
+#include "../../plugins/source-sqs/sqs_record.h"
+#include "fake_http.h"
+#include "test_stages.h"
+
+extern const pl_plugin_t pipelined_plugin;
+
+/* ---- sink-meta: keeps values with their metadata, optionally slowly ---- */
+
+typedef struct meta_options {
+  int64_t delay_ms;
+  pl_template_t *render;
+} meta_options_t;
+
+typedef struct meta_sink {
+  const meta_options_t *opts;
+  json_t *records; /* [{value, origin, message_id, line, etag, attributes,
+                      rendered}] */
+  uv_timer_t timer;
+  pl_batch_t *pending;
+} meta_sink_t;
+
+static const pl_option_t meta_options[] = {
+    PL_OPTION_INT(meta_options_t, delay_ms, "delay_ms", "0", 0,
+                  "Resolve each batch after this long (0: inside write)."),
+    PL_OPTION_TEMPLATE(meta_options_t, render, "render", NULL, 0,
+                       "A template rendered for every record."),
+};
+
+static int meta_init(pl_instance_t *inst, const void *options, void **ctx) {
+  meta_sink_t *m = calloc(1, sizeof(*m));
+  m->opts = options;
+  m->records = json_array();
+  *ctx = m;
+  return 0;
+}
+
+static int meta_start(pl_instance_t *inst, void *ctx) {
+  meta_sink_t *m = ctx;
+  uv_timer_init(pl_instance_loop(inst), &m->timer);
+  m->timer.data = m;
+  return 0;
+}
+
+static json_t *string_or_null(const char *text) {
+  return text ? json_string(text) : json_null();
+}
+
+static void meta_resolve(meta_sink_t *m, pl_batch_t *batch) {
+  for (size_t i = 0; i < pl_batch_count(batch); i++) {
+    pl_record_t *rec = pl_batch_record(batch, i);
+    json_t *attrs = pl_record_attributes(rec);
+    json_t *entry = json_pack(
+        "{s:O, s:o, s:o, s:I, s:o, s:O}", "value", pl_record_value(rec),
+        "origin", string_or_null(pl_record_origin(rec)), "message_id",
+        string_or_null(pl_record_message_id(rec)), "line",
+        (json_int_t)pl_record_line(rec), "etag",
+        string_or_null(pl_record_etag(rec)), "attributes",
+        attrs ? attrs : json_null());
+    if (m->opts->render) {
+      pl_buf_t out = {0};
+      const char *missing = NULL;
+      int rc = pl_template_render(m->opts->render, rec, &out, &missing);
+      json_object_set_new(entry, "rendered",
+                          rc == 0 ? json_string(out.data ? out.data : "")
+                                  : json_null());
+      pl_buf_free(&out);
+    }
+    json_array_append_new(m->records, entry);
+  }
+  pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
+}
+
+static void meta_on_timer(uv_timer_t *timer) {
+  meta_sink_t *m = timer->data;
+  pl_batch_t *batch = m->pending;
+  m->pending = NULL;
+  meta_resolve(m, batch);
+}
+
+static void meta_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
+  meta_sink_t *m = ctx;
+  if (m->opts->delay_ms > 0) {
+    ck_assert_ptr_null(m->pending); /* max_in_flight = 1 */
+    m->pending = batch;
+    uv_timer_start(&m->timer, meta_on_timer, (uint64_t)m->opts->delay_ms, 0);
+    return;
+  }
+  meta_resolve(m, batch);
+}
+
+static void meta_close(pl_instance_t *inst, void *ctx) {
+  meta_sink_t *m = ctx;
+  if (m->pending) {
+    pl_batch_t *batch = m->pending;
+    m->pending = NULL;
+    pl_batch_done(batch, PL_RESULT_FAILED, "closed");
+  }
+  if (m->timer.loop)
+    uv_close((uv_handle_t *)&m->timer, NULL);
+}
+
+static void meta_destroy(void *ctx) {
+  meta_sink_t *m = ctx;
+  json_decref(m->records);
+  free(m);
+}
+
+static const pl_plugin_t test_sink_meta = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "meta",
+    .kind = PL_KIND_SINK,
+    .description = "Test sink: keeps values and metadata, maybe slowly.",
+    .options = meta_options,
+    .options_count = sizeof(meta_options) / sizeof(meta_options[0]),
+    .options_size = sizeof(meta_options_t),
+    .defaults = {.batch_size = "10"},
+    .init = meta_init,
+    .start = meta_start,
+    .write = meta_write,
+    .close = meta_close,
+    .destroy = meta_destroy,
+};
+
+/* ---- A run with an AWS environment pointing at fake_http ---- */
+
+typedef struct env_entry {
+  const char *name;
+  const char *value;
+} env_entry_t;
+
+static const char *fake_env(void *data, const char *name) {
+  for (const env_entry_t *e = data; e->name; e++)
+    if (strcmp(e->name, name) == 0)
+      return e->value;
+  return NULL;
+}
+
+typedef struct fixture {
+  test_run_t *run;
+  fake_http_t *server;
+  char queue_url[96];
+  env_entry_t env[8];
+  pl_cfg_env_t cfg_env;
+} fixture_t;
+
+/* A loop, a registry with the test plugins and source-sqs, and the fake
+ * server. The environment has credentials, a region, AWS_ENDPOINT_URL and
+ * QUEUE_URL (for "${QUEUE_URL}" in configs). */
+static fixture_t *fixture_create(void) {
+  fixture_t *f = calloc(1, sizeof(*f));
+  test_run_t *run = calloc(1, sizeof(*run));
+  ck_assert_ptr_nonnull(f);
+  ck_assert_ptr_nonnull(run);
+  f->run = run;
+  ck_assert_int_eq(uv_loop_init(&run->loop), 0);
+  run->log = open_memstream(&run->log_text, &run->log_len);
+  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
+  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
+  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_meta), 0);
+  ck_assert_int_eq(pl__registry_add(run->registry, &pipelined_plugin), 0);
+  ck_assert_int_eq(fake_http_start(&run->loop, &f->server), 0);
+  snprintf(f->queue_url, sizeof(f->queue_url), "%s/123456789012/q",
+           fake_http_url(f->server));
+  env_entry_t env[] = {{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                       {"AWS_SECRET_ACCESS_KEY", "sekrit"},
+                       {"AWS_REGION", "eu-west-1"},
+                       {"AWS_ENDPOINT_URL", fake_http_url(f->server)},
+                       {"AWS_EC2_METADATA_DISABLED", "true"},
+                       {"QUEUE_URL", f->queue_url},
+                       {NULL, NULL}};
+  memcpy(f->env, env, sizeof(env));
+  f->cfg_env = (pl_cfg_env_t){fake_env, f->env};
+  return f;
+}
+
+/* Creates and starts the engine (create_rc < 0: it could not be). */
+static void fixture_start(fixture_t *f, const char *config, bool once) {
+  test_run_t *run = f->run;
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  int rc = pl__cfg_parse("test.conf", config, strlen(config), &f->cfg_env,
+                         &root, &error);
+  ck_assert_msg(rc == 0, "%s", error ? error : "parse error");
+  pl_engine_params_t params = {.loop = &run->loop,
+                               .registry = run->registry,
+                               .log_stream = run->log,
+                               .once = once,
+                               .env = &f->cfg_env};
+  run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
+  pl__cfg_destroy(root);
+  if (run->create_rc == 0)
+    ck_assert_int_eq(pl__engine_start(run->engine), 0);
+}
+
+/* One pipeline "p": source "sqs" with `source` settings (and one poller
+ * unless they say otherwise), `sink` (a whole
+ * block, e.g. "sink \"capture\" { }") and a capture dead letter. */
+static void fixture_start_with(fixture_t *f, const char *source,
+                               const char *sink, bool once) {
+  pl_buf_t text = {0};
+  pl_buf_printf(&text,
+                "aws { max_attempts = 1 }\n"
+                "pipeline \"p\" {\n"
+                "  source \"sqs\" {\n"
+                "    queue_url = \"${QUEUE_URL}\"\n"
+                "    %s\n"
+                "    %s\n"
+                "  }\n"
+                "  %s\n"
+                "  dead_letter \"capture\" { }\n"
+                "}\n",
+                source && strstr(source, "pollers") ? "" : "pollers = 1",
+                source ? source : "", sink ? sink : "sink \"meta\" { }");
+  fixture_start(f, text.data, once);
+  pl_buf_free(&text);
+}
+
+/* Runs the loop until the engine closes (the requests the server
+ * received stay readable until fixture_free). */
+static void fixture_finish(fixture_t *f) {
+  test_run_t *run = f->run;
+  while (run->engine && !run->engine->closing)
+    uv_run(&run->loop, UV_RUN_ONCE);
+  if (run->engine)
+    run->status = pl__engine_status(run->engine);
+}
+
+/* Closes the server, runs the loop to its end and checks that it closes
+ * cleanly. */
+static void fixture_free(fixture_t *f) {
+  fake_http_close(f->server);
+  uv_run(&f->run->loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(test_run_free(f->run), 0);
+  free(f);
+}
+
+/* Watches a run every 10 ms until `fn` says it is done (or the engine
+ * closes), so that tests act on states rather than on fixed times, which
+ * a loaded machine stretches. */
+typedef struct watch {
+  uv_timer_t timer;
+  fixture_t *f;
+  bool (*fn)(struct watch *w);
+  uint64_t t_write;      /* when the sink was first given records */
+  uint64_t t_visibility; /* when a visibility change was first seen */
+  size_t value;
+  bool done;
+} watch_t;
+
+static void on_watch(uv_timer_t *timer) {
+  watch_t *w = timer->data;
+  if (!w->done && !w->f->run->engine->closing)
+    w->done = w->fn(w);
+  if (w->done || w->f->run->engine->closing) {
+    uv_timer_stop(timer);
+    if (!uv_is_closing((uv_handle_t *)timer))
+      uv_close((uv_handle_t *)timer, NULL);
+  }
+}
+
+static void watch_start(watch_t *w, fixture_t *f, bool (*fn)(watch_t *w)) {
+  w->f = f;
+  w->fn = fn;
+  uv_timer_init(&f->run->loop, &w->timer);
+  w->timer.data = w;
+  uv_timer_start(&w->timer, on_watch, 10, 10);
+}
+
+/* The meta sink of pipeline "p". */
+static meta_sink_t *meta_of(fixture_t *f) {
+  return test_ctx(f->run, "p", PL_ROLE_SINK);
+}
+
+/* Shuts the engine down once the slow sink holds records. */
+static bool shutdown_once_writing(watch_t *w) {
+  if (!meta_of(w->f)->pending)
+    return false;
+  pl__engine_shutdown(w->f->run->engine);
+  return true;
+}
+
+/* ---- Scripted answers ---- */
+
+/* One message of a ReceiveMessage answer: a new reference. `attrs` (a
+ * MessageAttributes object, stolen) may be NULL. */
+static json_t *message(const char *id, const char *handle, const char *body,
+                       int receive_count, json_t *attrs) {
+  char count[16];
+  snprintf(count, sizeof(count), "%d", receive_count);
+  json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "MessageId", id,
+                        "ReceiptHandle", handle, "MD5OfBody", "x", "Body", body,
+                        "Attributes", "ApproximateReceiveCount", count,
+                        "SentTimestamp", "1700000000123");
+  if (attrs)
+    json_object_set_new(m, "MessageAttributes", attrs);
+  return m;
+}
+
+static json_t *string_attr(const char *value) {
+  return json_pack("{s:s, s:s}", "DataType", "String", "StringValue", value);
+}
+
+static json_t *number_attr(const char *value) {
+  return json_pack("{s:s, s:s}", "DataType", "Number", "StringValue", value);
+}
+
+/* Queues a ReceiveMessage answer with `messages` (a JSON array, stolen). */
+static void push_messages(fixture_t *f, json_t *messages, unsigned delay_ms) {
+  json_t *answer = json_pack("{s:o}", "Messages", messages);
+  char *text = json_dumps(answer, JSON_COMPACT);
+  fake_http_push(f->server, &(fake_http_response_t){.status = 200,
+                                                    .body = text,
+                                                    .delay_ms = delay_ms});
+  free(text);
+  json_decref(answer);
+}
+
+/* Queues `n` answers that suit every call: an empty receive, a batch in
+ * which every entry worked. */
+static void push_empty(fixture_t *f, size_t n, unsigned delay_ms) {
+  for (size_t i = 0; i < n; i++)
+    fake_http_push(f->server, &(fake_http_response_t){.status = 200,
+                                                      .body = "{}",
+                                                      .delay_ms = delay_ms});
+}
+
+static bool has_target(const fake_http_request_t *req, const char *target) {
+  char *value = fake_http_request_header(req, "X-Amz-Target");
+  bool match = value && strcmp(value, target) == 0;
+  free(value);
+  return match;
+}
+
+static size_t count_calls(fixture_t *f, const char *target) {
+  size_t n = 0;
+  for (size_t i = 0; i < fake_http_request_count(f->server); i++)
+    n += has_target(fake_http_request(f->server, i), target);
+  return n;
+}
+
+/* The body of the nth call to `target`, parsed: a new reference. */
+static json_t *call_body(fixture_t *f, const char *target, size_t nth) {
+  for (size_t i = 0; i < fake_http_request_count(f->server); i++) {
+    const fake_http_request_t *req = fake_http_request(f->server, i);
+    if (!has_target(req, target) || nth-- > 0)
+      continue;
+    json_error_t error;
+    json_t *body = json_loads(req->body, 0, &error);
+    ck_assert_msg(body != NULL, "%s: %s", req->body, error.text);
+    return body;
+  }
+  ck_abort_msg("no call %zu to %s", nth, target);
+  return NULL;
+}
+
+/* The receipt handles of every entry of every call to `target`, in order,
+ * as "handle" or "handle@visibility": a new string. */
+static char *handles_of(fixture_t *f, const char *target) {
+  pl_buf_t out = {0};
+  pl_buf_append_str(&out, "");
+  size_t calls = count_calls(f, target);
+  for (size_t c = 0; c < calls; c++) {
+    json_t *body = call_body(f, target, c);
+    ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")),
+                     f->queue_url);
+    size_t i;
+    json_t *entry;
+    json_array_foreach(json_object_get(body, "Entries"), i, entry) {
+      char id[16];
+      snprintf(id, sizeof(id), "%zu", i % 100);
+      ck_assert_str_eq(json_string_value(json_object_get(entry, "Id")), id);
+      if (out.len > 0)
+        pl_buf_append_str(&out, " ");
+      pl_buf_append_str(
+          &out, json_string_value(json_object_get(entry, "ReceiptHandle")));
+      json_t *vis = json_object_get(entry, "VisibilityTimeout");
+      if (vis)
+        pl_buf_printf(&out, "@%lld", (long long)json_integer_value(vis));
+    }
+    json_decref(body);
+  }
+  return out.data;
+}
+
+#define RECEIVE "AmazonSQS.ReceiveMessage"
+#define DELETE "AmazonSQS.DeleteMessageBatch"
+#define VISIBILITY "AmazonSQS.ChangeMessageVisibilityBatch"
+
+static json_t *meta_records(fixture_t *f) {
+  meta_sink_t *m = test_ctx(f->run, "p", PL_ROLE_SINK);
+  return m->records;
+}
+
+static json_t *dead_letters(fixture_t *f) {
+  test_sink_t *dl = test_ctx(f->run, "p", PL_ROLE_DEAD_LETTER);
+  return dl->records;
+}
+
+static void assert_handles(fixture_t *f, const char *target, const char *want) {
+  char *got = handles_of(f, target);
+  ck_assert_msg(strcmp(got, want) == 0, "%s: got '%s', want '%s'", target, got,
+                want);
+  free(got);
+}
+
+/* ---- The parser and the request bodies ---- */
+
+START_TEST(a_response_parses_into_messages) {
+  json_t *attrs = json_pack(
+      "{s:o, s:o, s:o, s:o, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s}}", "origin",
+      string_attr("file:/in.csv"), "line", number_attr("42"), "ratio",
+      number_attr("0.5"), "huge", number_attr("123456789012345678901234"),
+      "blob", "DataType", "Binary", "BinaryValue", "AAEC", "uuid", "DataType",
+      "String.uuid", "StringValue", "u-1", "broken", "DataType", "String");
+  json_t *response =
+      json_pack("{s:[o, {s:s, s:s, s:s}]}", "Messages",
+                message("m1", "rh1", "{\"a\":1}", 3, attrs), "MessageId", "m2",
+                "ReceiptHandle", "rh2", "Body", "plain");
+  sqs_receive_result_t got;
+  ck_assert_int_eq(sqs_receive_parse(response, &got), 0);
+  ck_assert_uint_eq(got.count, 2);
+  ck_assert_uint_eq(got.skipped, 0);
+  sqs_message_t *m = got.messages[0];
+  ck_assert_str_eq(m->message_id, "m1");
+  ck_assert_str_eq(m->receipt_handle, "rh1");
+  ck_assert_str_eq(m->body, "{\"a\":1}");
+  ck_assert_uint_eq(m->body_len, 7);
+  ck_assert_int_eq(m->receive_count, 3);
+  ck_assert_int_eq(m->sent_timestamp, 1700000000123);
+  json_t *want =
+      json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "origin", "file:/in.csv",
+                "line", (json_int_t)42, "ratio", "0.5", "huge",
+                "123456789012345678901234", "blob", "AAEC", "uuid", "u-1");
+  ck_assert_msg(json_equal(m->attributes, want), "%s",
+                json_dumps(m->attributes, JSON_COMPACT | JSON_SORT_KEYS));
+  json_decref(want);
+  m = got.messages[1];
+  ck_assert_str_eq(m->message_id, "m2");
+  ck_assert_str_eq(m->body, "plain");
+  ck_assert_int_eq(m->receive_count, 0);
+  ck_assert_int_eq(m->sent_timestamp, 0);
+  ck_assert_ptr_null(m->attributes);
+  sqs_receive_result_free(&got);
+  json_decref(response);
+}
+END_TEST
+
+START_TEST(empty_and_malformed_responses) {
+  const char *empty[] = {"{}", "{\"Messages\": []}", "{\"Messages\": null}"};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *r = json_loads(empty[i], 0, NULL);
+    sqs_receive_result_t got;
+    ck_assert_int_eq(sqs_receive_parse(r, &got), 0);
+    ck_assert_uint_eq(got.count, 0);
+    sqs_receive_result_free(&got);
+    json_decref(r);
+  }
+  const char *bad[] = {"[]", "{\"Messages\": {}}", "\"x\""};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *r = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+    sqs_receive_result_t got;
+    ck_assert_int_eq(sqs_receive_parse(r, &got), PL_EPARSE);
+    ck_assert_uint_eq(got.count, 0);
+    sqs_receive_result_free(&got);
+    json_decref(r);
+  }
+}
+END_TEST
+
+START_TEST(messages_without_id_or_handle_are_skipped) {
+  json_t *r = json_pack("{s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}", "Messages",
+                        "ReceiptHandle", "rh0", "Body", "x", "MessageId", "m1",
+                        "Body", "x", "MessageId", "m2", "ReceiptHandle", "rh2");
+  sqs_receive_result_t got;
+  ck_assert_int_eq(sqs_receive_parse(r, &got), 0);
+  ck_assert_uint_eq(got.count, 1);
+  ck_assert_uint_eq(got.skipped, 2);
+  ck_assert_str_eq(got.problem, "a message without a MessageId");
+  ck_assert_str_eq(got.messages[0]->message_id, "m2");
+  ck_assert_str_eq(got.messages[0]->body, ""); /* no Body: empty */
+  sqs_receive_result_free(&got);
+  json_decref(r);
+}
+END_TEST
+
+START_TEST(the_receive_request_asks_for_everything_needed) {
+  sqs_receive_params_t p = {.queue_url = "https://q/1/x",
+                            .max_messages = 7,
+                            .wait_seconds = 20,
+                            .visibility_seconds = 45};
+  json_t *body = sqs_receive_request(&p);
+  json_t *want = json_pack(
+      "{s:s, s:I, s:I, s:I, s:[s,s], s:[s,s], s:[s]}", "QueueUrl",
+      "https://q/1/x", "MaxNumberOfMessages", (json_int_t)7, "WaitTimeSeconds",
+      (json_int_t)20, "VisibilityTimeout", (json_int_t)45, "AttributeNames",
+      "ApproximateReceiveCount", "SentTimestamp", "MessageSystemAttributeNames",
+      "ApproximateReceiveCount", "SentTimestamp", "MessageAttributeNames",
+      "All");
+  ck_assert(json_equal(body, want));
+  json_decref(want);
+  json_decref(body);
+}
+END_TEST
+
+START_TEST(bodies_become_values) {
+  sqs_message_t m = {.body = "{\"a\": [1, 2]}", .body_len = 13};
+  json_t *value = NULL;
+  pl_buf_t reason = {0};
+  ck_assert_int_eq(sqs_record_value(&m, SQS_FORMAT_JSON, &value, &reason), 0);
+  json_t *want = json_pack("{s:[i,i]}", "a", 1, 2);
+  ck_assert(json_equal(value, want));
+  json_decref(want);
+  json_decref(value);
+  /* Any JSON text is a value. */
+  m = (sqs_message_t){.body = "42", .body_len = 2};
+  ck_assert_int_eq(sqs_record_value(&m, SQS_FORMAT_JSON, &value, &reason), 0);
+  ck_assert_int_eq(json_integer_value(value), 42);
+  json_decref(value);
+  m = (sqs_message_t){.body = "not {json", .body_len = 9};
+  ck_assert_int_eq(sqs_record_value(&m, SQS_FORMAT_RAW, &value, &reason), 0);
+  ck_assert_str_eq(json_string_value(json_object_get(value, "body")),
+                   "not {json");
+  json_decref(value);
+  ck_assert_int_eq(sqs_record_value(&m, SQS_FORMAT_JSON, &value, &reason),
+                   PL_EPARSE);
+  ck_assert_ptr_null(value);
+  ck_assert_msg(strncmp(reason.data, "invalid JSON: ", 14) == 0, "%s",
+                reason.data);
+  ck_assert_ptr_nonnull(strstr(reason.data, "(line 1, column"));
+  pl_buf_free(&reason);
+}
+END_TEST
+
+START_TEST(batch_requests_number_their_entries) {
+  sqs_ack_entry_t a = {.receipt_handle = "rh-a", .visibility = 30};
+  sqs_ack_entry_t b = {.receipt_handle = "rh-b", .visibility = 0};
+  sqs_ack_entry_t *entries[] = {&a, &b};
+  json_t *del = sqs_acks_request(SQS_ACK_DELETE, "https://q", entries, 2);
+  json_t *want = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "QueueUrl",
+                           "https://q", "Entries", "Id", "0", "ReceiptHandle",
+                           "rh-a", "Id", "1", "ReceiptHandle", "rh-b");
+  ck_assert(json_equal(del, want));
+  json_decref(want);
+  json_decref(del);
+  json_t *vis = sqs_acks_request(SQS_ACK_VISIBILITY, "https://q", entries, 2);
+  want = json_pack("{s:s, s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}]}", "QueueUrl",
+                   "https://q", "Entries", "Id", "0", "ReceiptHandle", "rh-a",
+                   "VisibilityTimeout", 30, "Id", "1", "ReceiptHandle", "rh-b",
+                   "VisibilityTimeout", 0);
+  ck_assert(json_equal(vis, want));
+  json_decref(want);
+  json_decref(vis);
+}
+END_TEST
+
+START_TEST(backoff_grows_with_jitter_up_to_its_cap) {
+  uint64_t rng = sqs_rng_seed(12345);
+  uint64_t most[8] = {0};
+  for (int i = 0; i < 2000; i++)
+    for (unsigned round = 1; round <= 8; round++) {
+      uint64_t d = sqs_backoff_ms(&rng, round, 100, 1000);
+      uint64_t ceiling = round >= 5 ? 1000 : 100u << (round - 1);
+      ck_assert_uint_le(d, ceiling);
+      if (d > most[round - 1])
+        most[round - 1] = d;
+    }
+  /* Full jitter spreads over the whole range. */
+  ck_assert_uint_gt(most[0], 80);
+  ck_assert_uint_gt(most[7], 900);
+  ck_assert_uint_eq(sqs_rng_seed(0) != 0, 1);
+}
+END_TEST
+
+/* ---- Through the engine ---- */
+
+START_TEST(messages_become_records_with_metadata) {
+  fixture_t *f = fixture_create();
+  json_t *attrs =
+      json_pack("{s:o, s:o, s:o, s:o}", "origin", string_attr("file:/in.csv"),
+                "line", number_attr("7"), "etag", string_attr("e-1"), "kind",
+                string_attr("restock"));
+  push_messages(f,
+                json_pack("[o, o]", message("m1", "rh1", "{\"a\":1}", 3, attrs),
+                          message("m2", "rh2", "[true]", 1, NULL)),
+                0);
+  push_empty(f, 20, 20);
+  fixture_start_with(
+      f, "wait_time = \"0s\"",
+      "sink \"meta\" { render = \"${@receive_count}/${@kind}/${@origin}/"
+      "${@line}/${@sent_timestamp}\" }",
+      true);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  json_t *records = meta_records(f);
+  ck_assert_uint_eq(json_array_size(records), 2);
+  json_t *r = json_array_get(records, 0);
+  json_t *want = json_pack(
+      "{s:{s:i}, s:s, s:s, s:i, s:s, s:{s:s, s:i, s:s, s:s, s:i, s:I}, "
+      "s:s}",
+      "value", "a", 1, "origin", "file:/in.csv", "message_id", "m1", "line", 7,
+      "etag", "e-1", "attributes", "origin", "file:/in.csv", "line", 7, "etag",
+      "e-1", "kind", "restock", "receive_count", 3, "sent_timestamp",
+      (json_int_t)1700000000123, "rendered",
+      "3/restock/file:/in.csv/7/1700000000123");
+  ck_assert_msg(json_equal(r, want), "%s",
+                json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS));
+  json_decref(want);
+  /* Without an origin attribute: the queue and the message id. */
+  r = json_array_get(records, 1);
+  pl_buf_t origin = {0};
+  pl_buf_printf(&origin, "sqs:%s#m2", f->queue_url);
+  ck_assert_str_eq(json_string_value(json_object_get(r, "origin")),
+                   origin.data);
+  pl_buf_free(&origin);
+  ck_assert(json_is_true(json_array_get(json_object_get(r, "value"), 0)));
+  ck_assert_int_eq(json_integer_value(json_object_get(r, "line")), 0);
+  ck_assert(json_is_null(json_object_get(r, "etag")));
+  /* The receive asked for what the records carry. */
+  json_t *first = call_body(f, RECEIVE, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(first, "QueueUrl")),
+                   f->queue_url);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(first, "WaitTimeSeconds")), 0);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(first, "MaxNumberOfMessages")), 10);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(first, "VisibilityTimeout")), 30);
+  json_decref(first);
+  /* Both delivered, both deleted in one batch. */
+  ck_assert_uint_eq(count_calls(f, DELETE), 1);
+  assert_handles(f, DELETE, "rh1 rh2");
+  ck_assert_uint_eq(count_calls(f, VISIBILITY), 0);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(a_failed_group_is_not_deleted) {
+  for (int retry = 0; retry < 2; retry++) {
+    fixture_t *f = fixture_create();
+    push_messages(f, json_pack("[o]", message("m1", "rh1", "{}", 1, NULL)), 0);
+    push_empty(f, 20, 20);
+    fixture_start_with(
+        f,
+        retry ? "wait_time = \"0s\"; retry_visibility = \"5s\""
+              : "wait_time = \"0s\"",
+        "sink \"capture\" { fail_always = true; retry_limit = 0 }", true);
+    fixture_finish(f);
+    ck_assert_int_eq(f->run->status, 1); /* a group failed */
+    ck_assert_uint_eq(count_calls(f, DELETE), 0);
+    if (retry)
+      assert_handles(f, VISIBILITY, "rh1@5");
+    else
+      ck_assert_uint_eq(count_calls(f, VISIBILITY), 0);
+    ck_assert_ptr_nonnull(
+        strstr(test_log(f->run), "a message was not delivered"));
+    fixture_free(f);
+  }
+}
+END_TEST
+
+START_TEST(poison_bodies_are_dead_lettered_then_deleted) {
+  fixture_t *f = fixture_create();
+  json_t *attrs = json_pack("{s:o}", "origin", string_attr("file:/in.csv"));
+  push_messages(f,
+                json_pack("[o, o]", message("m1", "rh1", "{oops", 2, attrs),
+                          message("m2", "rh2", "{\"ok\":1}", 1, NULL)),
+                0);
+  push_empty(f, 20, 20);
+  fixture_start_with(f, "wait_time = \"0s\"", NULL, true);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_uint_eq(json_array_size(meta_records(f)), 1);
+  json_t *letters = dead_letters(f);
+  ck_assert_uint_eq(json_array_size(letters), 1);
+  json_t *doc = json_array_get(letters, 0);
+  const char *reason = json_string_value(json_object_get(doc, "reason"));
+  ck_assert_msg(strncmp(reason, "invalid JSON: ", 14) == 0, "%s", reason);
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "raw")), "{oops");
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "message_id")), "m1");
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "origin")),
+                   "file:/in.csv");
+  /* Dead-lettered counts as done: both are deleted. */
+  assert_handles(f, DELETE, "rh1 rh2");
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(poison_leave_keeps_the_message_in_the_queue) {
+  fixture_t *f = fixture_create();
+  push_messages(f, json_pack("[o]", message("m1", "rh1", "nope", 4, NULL)), 0);
+  push_empty(f, 20, 20);
+  fixture_start_with(f, "wait_time = \"0s\"; poison = \"leave\"", NULL, true);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 1);
+  ck_assert_uint_eq(json_array_size(meta_records(f)), 0);
+  ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
+  ck_assert_uint_eq(count_calls(f, DELETE), 0);
+  const char *log = test_log(f->run);
+  ck_assert_ptr_nonnull(strstr(log, "message m1 (received 4 time(s)): invalid "
+                                    "JSON"));
+  ck_assert_ptr_nonnull(strstr(log, "left in the queue (poison = leave)"));
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(raw_format_wraps_the_body) {
+  fixture_t *f = fixture_create();
+  push_messages(f, json_pack("[o]", message("m1", "rh1", "a,b,\"c\"", 1, NULL)),
+                0);
+  push_empty(f, 20, 20);
+  fixture_start_with(f, "wait_time = \"0s\"; format = \"raw\"", NULL, true);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  json_t *value = json_object_get(json_array_get(meta_records(f), 0), "value");
+  ck_assert_str_eq(json_string_value(json_object_get(value, "body")),
+                   "a,b,\"c\"");
+  assert_handles(f, DELETE, "rh1");
+  fixture_free(f);
+}
+END_TEST
+
+/* Notes when the sink is first given records and when the first
+ * visibility change arrives. */
+static bool time_heartbeat(watch_t *w) {
+  uint64_t now = uv_now(&w->f->run->loop);
+  if (!w->t_write && meta_of(w->f)->pending)
+    w->t_write = now;
+  if (!w->t_visibility && count_calls(w->f, VISIBILITY) > 0)
+    w->t_visibility = now;
+  return w->t_write && w->t_visibility;
+}
+
+START_TEST(the_heartbeat_extends_messages_in_flight) {
+  fixture_t *f = fixture_create();
+  push_messages(f,
+                json_pack("[o, o]", message("m1", "rh1", "1", 1, NULL),
+                          message("m2", "rh2", "2", 1, NULL)),
+                0);
+  /* Slow "long polls": the run lasts past the second heartbeat time. */
+  push_empty(f, 20, 1200);
+  fixture_start_with(f, "wait_time = \"1s\"; visibility_timeout = \"2s\"",
+                     "sink \"meta\" { delay_ms = 1600 }", true);
+  watch_t w = {0};
+  watch_start(&w, f, time_heartbeat);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  ck_assert(w.t_write && w.t_visibility);
+  /* At half the visibility timeout after the receive (which came just
+   * before the write; an eighth of the interval early at most). */
+  uint64_t after = w.t_visibility - w.t_write;
+  ck_assert_msg(after >= 700 && after <= 1400, "extended after %llu ms",
+                (unsigned long long)after);
+  /* Both in one batch, for 2 s more; delivered at 1.6 s, so not extended
+   * again at 2 s; then deleted. */
+  assert_handles(f, VISIBILITY, "rh1@2 rh2@2");
+  assert_handles(f, DELETE, "rh1 rh2");
+  ck_assert_uint_eq(json_array_size(meta_records(f)), 2);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(once_ends_after_idle_polls_empty_receives) {
+  fixture_t *f = fixture_create();
+  push_empty(f, 10, 10);
+  fixture_start_with(f, "wait_time = \"0s\"; idle_polls = 3", NULL, true);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_uint_eq(count_calls(f, RECEIVE), 3);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(f->run), "queue drained: 3 empty receive(s) in a row"));
+  fixture_free(f);
+}
+END_TEST
+
+/* Counts the receives once the sink has written half of the records. */
+static bool receives_at_half(watch_t *w) {
+  if (json_array_size(meta_of(w->f)->records) < 5)
+    return false;
+  w->value = count_calls(w->f, RECEIVE);
+  return true;
+}
+
+START_TEST(a_full_queue_stops_receiving_until_resumed) {
+  fixture_t *f = fixture_create();
+  json_t *list = json_array();
+  for (int i = 0; i < 10; i++) {
+    char id[8], handle[8], body[8];
+    snprintf(id, sizeof(id), "m%d", i);
+    snprintf(handle, sizeof(handle), "rh%d", i);
+    snprintf(body, sizeof(body), "%d", i);
+    json_array_append_new(list, message(id, handle, body, 1, NULL));
+  }
+  push_messages(f, list, 0);
+  push_empty(f, 40, 10);
+  /* Room for two records before the sink: the receive of ten fills it,
+   * and it has room again (half) only once eight are written. */
+  fixture_start_with(f, "wait_time = \"0s\"",
+                     "sink \"meta\" { delay_ms = 20; batch_size = 1; "
+                     "queue_size = 1 }",
+                     true);
+  watch_t w = {0};
+  watch_start(&w, f, receives_at_half);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  ck_assert(w.done);
+  ck_assert_uint_eq(w.value, 1);
+  /* Resumed: more receives, until the queue looked empty twice. */
+  ck_assert_uint_ge(count_calls(f, RECEIVE), 3);
+  ck_assert_uint_eq(json_array_size(meta_records(f)), 10);
+  char *deleted = handles_of(f, DELETE);
+  for (int i = 0; i < 10; i++) {
+    char handle[8];
+    snprintf(handle, sizeof(handle), "rh%d", i);
+    ck_assert_msg(strstr(deleted, handle), "%s not in %s", handle, deleted);
+  }
+  free(deleted);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(stop_finishes_messages_in_flight_and_deletes_them) {
+  fixture_t *f = fixture_create();
+  push_messages(f,
+                json_pack("[o, o]", message("m1", "rh1", "1", 1, NULL),
+                          message("m2", "rh2", "2", 1, NULL)),
+                0);
+  push_empty(f, 20, 50);
+  fixture_start_with(f, "wait_time = \"0s\"",
+                     "sink \"meta\" { delay_ms = 300 }", false);
+  watch_t stop = {0};
+  watch_start(&stop, f, shutdown_once_writing);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_uint_eq(json_array_size(meta_records(f)), 2);
+  /* The engine waited for the delete of the last commits. */
+  assert_handles(f, DELETE, "rh1 rh2");
+  ck_assert_ptr_nonnull(strstr(test_log(f->run), "stopping: no new receives; "
+                                                 "2 message(s) in flight"));
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(messages_received_after_stop_are_released) {
+  fixture_t *f = fixture_create();
+  push_messages(f, json_pack("[o]", message("m0", "rh0", "0", 1, NULL)), 0);
+  /* The second receive answers after the shutdown began, while m0 is
+   * still in flight (a receive still in flight when nothing else is just
+   * ends with the engine: its messages come back after their visibility
+   * timeout). */
+  push_messages(f,
+                json_pack("[o, o]", message("m1", "rh1", "1", 1, NULL),
+                          message("m2", "rh2", "2", 1, NULL)),
+                300);
+  push_empty(f, 5, 0);
+  fixture_start_with(f, "wait_time = \"1s\"",
+                     "sink \"meta\" { delay_ms = 800 }", false);
+  watch_t stop = {0};
+  watch_start(&stop, f, shutdown_once_writing);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_uint_eq(json_array_size(meta_records(f)), 1);
+  assert_handles(f, DELETE, "rh0");
+  /* Visible again at once, for another consumer. */
+  assert_handles(f, VISIBILITY, "rh1@0 rh2@0");
+  fixture_free(f);
+}
+END_TEST
+
+/* Watches a run every 20 ms: after 500 ms, counts the receives so far and
+ * queues good answers; shuts the engine down once the log says receiving
+ * works again. */
+typedef struct recovery {
+  uv_timer_t timer;
+  fixture_t *f;
+  uint64_t started;
+  size_t receives_in_500ms;
+  bool pushed;
+  bool recovered;
+} recovery_t;
+
+static void on_recovery_tick(uv_timer_t *timer) {
+  recovery_t *r = timer->data;
+  uv_loop_t *loop = &r->f->run->loop;
+  if (!r->pushed && uv_now(loop) - r->started >= 500) {
+    r->pushed = true;
+    r->receives_in_500ms = count_calls(r->f, RECEIVE);
+    push_empty(r->f, 100, 20);
+  }
+  if (r->pushed && strstr(test_log(r->f->run), "receiving again after")) {
+    r->recovered = true;
+    pl__engine_shutdown(r->f->run->engine);
+    uv_close((uv_handle_t *)timer, NULL);
+  }
+}
+
+START_TEST(receive_errors_back_off) {
+  fixture_t *f = fixture_create();
+  /* Nothing queued: fake_http answers 500 to every call at once. */
+  fixture_start_with(f, "wait_time = \"1s\"; pollers = 4", NULL, false);
+  recovery_t r = {.f = f, .started = uv_now(&f->run->loop)};
+  uv_timer_init(&f->run->loop, &r.timer);
+  r.timer.data = &r;
+  uv_timer_start(&r.timer, on_recovery_tick, 20, 20);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  ck_assert(r.recovered);
+  /* Four receives at start, then one probe after each backoff (ceilings
+   * 200, 400, 800 ms...): a handful in 500 ms instead of hundreds. */
+  ck_assert_uint_ge(r.receives_in_500ms, 1);
+  ck_assert_uint_le(r.receives_in_500ms, 12);
+  const char *log = test_log(f->run);
+  ck_assert_ptr_nonnull(strstr(log, "cannot receive messages: sqs "
+                                    "ReceiveMessage: HTTP 500"));
+  ck_assert_ptr_nonnull(strstr(log, "trying again with backoff"));
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(once_gives_up_after_repeated_receive_errors) {
+  fixture_t *f = fixture_create();
+  fixture_start_with(f, "wait_time = \"0s\"", NULL, true);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 1);
+  ck_assert_uint_eq(count_calls(f, RECEIVE), 5);
+  ck_assert_ptr_nonnull(strstr(test_log(f->run), "giving up after 5 failed "
+                                                 "receives in a row"));
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(failed_delete_entries_are_resent_or_logged) {
+  for (int sender = 0; sender < 2; sender++) {
+    fixture_t *f = fixture_create();
+    push_messages(f,
+                  json_pack("[o, o]", message("m1", "rh1", "1", 1, NULL),
+                            message("m2", "rh2", "2", 1, NULL)),
+                  0);
+    /* The second receive, sent at once, takes the slow empty answer; the
+     * delete, after the sink's 200 ms, the partial failure. */
+    push_empty(f, 1, 500);
+    pl_buf_t partial = {0};
+    pl_buf_printf(&partial,
+                  "{\"Successful\": [{\"Id\": \"0\"}], \"Failed\": [{\"Id\": "
+                  "\"1\", \"SenderFault\": %s, \"Code\": \"%s\", \"Message\": "
+                  "\"no\"}]}",
+                  sender ? "true" : "false",
+                  sender ? "ReceiptHandleIsInvalid" : "InternalError");
+    fake_http_push(f->server, &(fake_http_response_t){.status = 200,
+                                                      .body = partial.data});
+    pl_buf_free(&partial);
+    push_empty(f, 30, 20);
+    fixture_start_with(f, "wait_time = \"0s\"",
+                       "sink \"meta\" { delay_ms = 200 }", true);
+    fixture_finish(f);
+    ck_assert_int_eq(f->run->status, 0);
+    if (sender) {
+      /* The request was at fault: logged, not resent. */
+      assert_handles(f, DELETE, "rh1 rh2");
+      ck_assert_ptr_nonnull(strstr(test_log(f->run),
+                                   "message m2 not deleted "
+                                   "(ReceiptHandleIsInvalid: no); it will "
+                                   "be delivered again"));
+    } else {
+      /* Only the failed entry goes again. */
+      assert_handles(f, DELETE, "rh1 rh2 rh2");
+      json_t *again = call_body(f, DELETE, 1);
+      ck_assert_uint_eq(json_array_size(json_object_get(again, "Entries")), 1);
+      json_decref(again);
+    }
+    fixture_free(f);
+  }
+}
+END_TEST
+
+START_TEST(bad_options_are_refused) {
+  static const struct {
+    const char *settings;
+    const char *message;
+  } cases[] = {
+      {"wait_time = \"21s\"", "wait_time must be a whole number of seconds"},
+      {"wait_time = \"1500ms\"", "wait_time must be a whole number"},
+      {"max_messages = 11", "max_messages must be from 1 to 10"},
+      {"pollers = 0", "pollers must be from 1 to 64"},
+      {"visibility_timeout = \"0\"", "visibility_timeout must be"},
+      {"retry_visibility = \"13h\"", "retry_visibility must be"},
+      {"idle_polls = 0", "idle_polls must be at least 1"},
+      {"format = \"xml\"", "format"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    fixture_t *f = fixture_create();
+    fixture_start_with(f, cases[i].settings, NULL, true);
+    ck_assert_int_lt(f->run->create_rc, 0);
+    ck_assert_msg(strstr(test_log(f->run), cases[i].message) ||
+                      (f->run->errors.data &&
+                       strstr(f->run->errors.data, cases[i].message)),
+                  "%s: log '%s', errors '%s'", cases[i].settings,
+                  test_log(f->run),
+                  f->run->errors.data ? f->run->errors.data : "");
+    fixture_finish(f);
+    fixture_free(f);
+  }
+  fixture_t *f = fixture_create();
+  fixture_start(f,
+                "pipeline \"p\" { source \"sqs\" { queue_url = \"my-queue\" }\n"
+                "  sink \"capture\" { } }\n",
+                true);
+  ck_assert_int_lt(f->run->create_rc, 0);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(f->run), "queue_url must be the URL of the queue"));
+  fixture_finish(f);
+  fixture_free(f);
+}
+END_TEST
+
+static Suite *source_sqs_suite(void) {
+  Suite *s = suite_create("source_sqs");
+  TCase *parts = tcase_create("parts");
+  tcase_add_test(parts, a_response_parses_into_messages);
+  tcase_add_test(parts, empty_and_malformed_responses);
+  tcase_add_test(parts, messages_without_id_or_handle_are_skipped);
+  tcase_add_test(parts, the_receive_request_asks_for_everything_needed);
+  tcase_add_test(parts, bodies_become_values);
+  tcase_add_test(parts, batch_requests_number_their_entries);
+  tcase_add_test(parts, backoff_grows_with_jitter_up_to_its_cap);
+  suite_add_tcase(s, parts);
+  TCase *engine = tcase_create("engine");
+  tcase_set_timeout(engine, 60);
+  tcase_add_test(engine, messages_become_records_with_metadata);
+  tcase_add_test(engine, a_failed_group_is_not_deleted);
+  tcase_add_test(engine, poison_bodies_are_dead_lettered_then_deleted);
+  tcase_add_test(engine, poison_leave_keeps_the_message_in_the_queue);
+  tcase_add_test(engine, raw_format_wraps_the_body);
+  tcase_add_test(engine, the_heartbeat_extends_messages_in_flight);
+  tcase_add_test(engine, once_ends_after_idle_polls_empty_receives);
+  tcase_add_test(engine, a_full_queue_stops_receiving_until_resumed);
+  tcase_add_test(engine, stop_finishes_messages_in_flight_and_deletes_them);
+  tcase_add_test(engine, messages_received_after_stop_are_released);
+  tcase_add_test(engine, receive_errors_back_off);
+  tcase_add_test(engine, once_gives_up_after_repeated_receive_errors);
+  tcase_add_test(engine, failed_delete_entries_are_resent_or_logged);
+  tcase_add_test(engine, bad_options_are_refused);
+  suite_add_tcase(s, engine);
+  return s;
+}
+
+int main(void) {
+  SRunner *runner = srunner_create(source_sqs_suite());
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
