@@ -174,7 +174,8 @@ void pl__pipeline_stop(pl_pipeline_t *pipeline) {
 }
 
 bool pl__pipeline_idle(const pl_pipeline_t *pipeline) {
-  if (!pipeline->source->exhausted || pipeline->open_groups > 0)
+  if (!pipeline->source->exhausted || pipeline->source->busy ||
+      pipeline->open_groups > 0)
     return false;
   for (size_t i = 0; i < pipeline->stage_count; i++) {
     const pl_instance_t *stage = pipeline->stages[i];

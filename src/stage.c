@@ -118,6 +118,12 @@ void pl_instance_error(pl_instance_t *inst) {
   inst->pipeline->input_errors++;
 }
 
+void pl_source_busy(pl_instance_t *inst, bool busy) {
+  inst->busy = busy;
+  if (!busy)
+    pl__pipeline_kick(inst->pipeline);
+}
+
 void pl_source_exhausted(pl_instance_t *inst) {
   inst->exhausted = true;
   pl__pipeline_kick(inst->pipeline);

@@ -68,6 +68,7 @@ struct pl_instance {
   bool paused;    /* pl_emit() returned false; resume pending */
   bool exhausted; /* pl_source_exhausted() or stopped */
   bool stopped;
+  bool busy; /* pl_source_busy() */
   pl_stage_metrics_t metrics;
   size_t counter_count;
   pl_counter_t *counters;

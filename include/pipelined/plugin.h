@@ -178,6 +178,11 @@ PL_EXTERN void pl_instance_error(pl_instance_t *inst);
  * resume callback runs. Nothing is ever dropped. */
 PL_EXTERN bool pl_emit(pl_instance_t *inst, pl_record_t *record);
 
+/* Sources: the source still has work of its own in flight (e.g. deletes of
+ * committed messages); the engine does not end a --once run or a shutdown
+ * while it is busy (shutdown_timeout still applies). */
+PL_EXTERN void pl_source_busy(pl_instance_t *inst, bool busy);
+
 /* Sources: no more groups will be created (--once ends when every source is
  * exhausted and every group is resolved). */
 PL_EXTERN void pl_source_exhausted(pl_instance_t *inst);

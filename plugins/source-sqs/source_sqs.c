@@ -163,10 +163,6 @@ typedef struct source_sqs {
   unsigned failures;    /* failed receive rounds in a row */
   int64_t empty_streak; /* empty receives in a row */
   uint64_t rng;
-  /* After stop: an empty group that keeps the engine running until the
-   * last deletes are done (see keep_alive). */
-  pl_group_t *hold;
-  char hold_tag; /* the hold's group data */
   bool once;
   bool paused;  /* pl_emit() said the next queue is full */
   bool gave_up; /* --once: too many failed receives */
@@ -179,19 +175,11 @@ static void maybe_poll(source_sqs_t *s);
 
 /* The engine closes a stopped pipeline as soon as its groups are
  * resolved; deletes queued by the last commits would then be cancelled
- * with the AWS client, and their messages delivered again. So after stop,
- * while acknowledgements are pending, an empty group stays open. */
+ * with the AWS client, and their messages delivered again. So while
+ * acknowledgements are pending the source says it is busy. */
 static void keep_alive(source_sqs_t *s) {
-  if (!s->stopped || s->closed)
-    return;
-  bool busy = !sqs_acks_idle(&s->acks);
-  if (busy && !s->hold) {
-    s->hold = pl_group_create(s->inst, &s->hold_tag);
-  } else if (!busy && s->hold) {
-    pl_group_t *hold = s->hold;
-    s->hold = NULL;
-    pl_group_seal(hold, true);
-  }
+  if (!s->closed)
+    pl_source_busy(s->inst, !sqs_acks_idle(&s->acks));
 }
 
 /* With --once: exhausted once the queue looked empty idle_polls times in a
@@ -410,8 +398,6 @@ static void maybe_poll(source_sqs_t *s) {
 static void source_sqs_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
                               pl_outcome_t outcome) {
   source_sqs_t *s = ctx;
-  if (pl_group_data(group) == &s->hold_tag)
-    return;
   sqs_message_t *msg = pl_group_data(group);
   sqs_heartbeat_remove(&s->heartbeat, msg);
   sqs_acks_forget_visibility(&s->acks, msg->receipt_handle);
@@ -531,11 +517,6 @@ static void source_sqs_close(pl_instance_t *inst, void *ctx) {
   source_sqs_t *s = ctx;
   s->stopped = true;
   s->closed = true;
-  /* A hold still open (shutdown timed out) resolves as failed, to be
-   * freed with the pipeline. */
-  if (s->hold)
-    pl_group_seal(s->hold, false);
-  s->hold = NULL;
   sqs_acks_close(&s->acks);
   sqs_heartbeat_close(&s->heartbeat);
   if (s->timers_open)
