@@ -20,129 +20,6 @@ struct csv_columns {
 /* Worst case: every byte escaped as \xNN, then "...", then NUL. */
 #define QUOTE_BUF_SIZE (QUOTE_MAX_BYTES * 4 + 4)
 
-/* ---- Text checks ---- */
-
-/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if none.
- * The same rules as jansson's: no overlong forms, no surrogates, nothing
- * past U+10FFFF. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  if (c < 0x80)
-    return 1;
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0)
-      lo = 0xA0;
-    else if (c == 0xED)
-      hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0)
-      lo = 0x90;
-    else if (c == 0xF4)
-      hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (n < len || s[1] < lo || s[1] > hi)
-    return 0;
-  for (size_t i = 2; i < len; i++)
-    if (s[i] < 0x80 || s[i] > 0xBF)
-      return 0;
-  return len;
-}
-
-bool csv_text_is_utf8(const char *text, size_t len) {
-  const unsigned char *s = (const unsigned char *)text;
-  size_t i = 0;
-  /* Most fields are ASCII: test eight bytes at a time for a high bit. */
-  while (len - i >= 8) {
-    uint64_t word;
-    memcpy(&word, s + i, 8);
-    if (word & UINT64_C(0x8080808080808080))
-      break;
-    i += 8;
-  }
-  while (i < len) {
-    if (s[i] < 0x80) {
-      i++;
-      continue;
-    }
-    size_t n = utf8_seq_len(s + i, len - i);
-    if (n == 0)
-      return false;
-    i += n;
-  }
-  return true;
-}
-
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-/* Value of `n` decimal digits at s, or -1 when one is not a digit. */
-static int digits(const char *s, size_t n) {
-  int v = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!is_digit(s[i]))
-      return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  return v;
-}
-
-static int days_in_month(int year, int month) {
-  static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : days[month - 1];
-}
-
-bool csv_text_is_date(const char *text, size_t len) {
-  if (len != 10 || text[4] != '-' || text[7] != '-')
-    return false;
-  int year = digits(text, 4), month = digits(text + 5, 2),
-      day = digits(text + 8, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1)
-    return false;
-  return day <= days_in_month(year, month);
-}
-
-bool csv_text_is_timestamp(const char *text, size_t len) {
-  /* Shortest form: 2023-05-01T12:00:00Z (20 bytes). */
-  if (len < 20 || !csv_text_is_date(text, 10))
-    return false;
-  const char *t = text + 10;
-  if (t[0] != 'T' && t[0] != 't' && t[0] != ' ')
-    return false;
-  if (t[3] != ':' || t[6] != ':')
-    return false;
-  int hour = digits(t + 1, 2), minute = digits(t + 4, 2),
-      second = digits(t + 7, 2);
-  /* Second 60 is a leap second, which RFC 3339 allows. */
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
-      second > 60)
-    return false;
-  const char *p = t + 9, *end = text + len;
-  if (*p == '.') {
-    const char *frac = ++p;
-    while (p < end && is_digit(*p))
-      p++;
-    if (p == frac)
-      return false;
-  }
-  if (p == end)
-    return false;
-  if (*p == 'Z' || *p == 'z')
-    return p + 1 == end;
-  if ((*p != '+' && *p != '-') || end - p != 6 || p[3] != ':')
-    return false;
-  int off_hour = digits(p + 1, 2), off_minute = digits(p + 4, 2);
-  return off_hour >= 0 && off_hour <= 23 && off_minute >= 0 &&
-         off_minute <= 59;
-}
-
 /* ---- Reasons ---- */
 
 /* Copies at most QUOTE_MAX_BYTES of text into dst for a reason, escaping
@@ -154,7 +31,7 @@ static void quote_text(char dst[QUOTE_BUF_SIZE], const char *text,
   const unsigned char *s = (const unsigned char *)text;
   size_t i = 0, o = 0;
   while (i < len && i < QUOTE_MAX_BYTES) {
-    size_t n = utf8_seq_len(s + i, len - i);
+    size_t n = csv_utf8_sequence(s + i, len - i);
     if (n > 0 && s[i] >= 0x20 && s[i] != 0x7F) {
       if (i + n > QUOTE_MAX_BYTES)
         break; /* never cut a character in two */
@@ -238,7 +115,7 @@ static int parse_int(const char *s, size_t len, json_int_t *out) {
   uint64_t v = 0;
   bool overflow = false;
   for (; i < len; i++) {
-    if (!is_digit(s[i]))
+    if (!csv_is_digit(s[i]))
       return PL_EPARSE;
     unsigned d = (unsigned)(s[i] - '0');
     if (v > (limit - d) / 10)
@@ -262,11 +139,11 @@ static bool is_decimal(const char *s, size_t len) {
   if (i < len && (s[i] == '+' || s[i] == '-'))
     i++;
   size_t int_digits = 0, frac_digits = 0;
-  while (i < len && is_digit(s[i]))
+  while (i < len && csv_is_digit(s[i]))
     i++, int_digits++;
   if (i < len && s[i] == '.') {
     i++;
-    while (i < len && is_digit(s[i]))
+    while (i < len && csv_is_digit(s[i]))
       i++, frac_digits++;
   }
   if (int_digits + frac_digits == 0)
@@ -276,7 +153,7 @@ static bool is_decimal(const char *s, size_t len) {
     if (i < len && (s[i] == '+' || s[i] == '-'))
       i++;
     size_t exp_digits = 0;
-    while (i < len && is_digit(s[i]))
+    while (i < len && csv_is_digit(s[i]))
       i++, exp_digits++;
     if (exp_digits == 0)
       return false;

@@ -28,6 +28,8 @@
 #include <jansson.h>
 #include <pipelined/common.h>
 
+#include "csv_text.h"
+
 #define CSV_TYPE_MAP(XX)                                                       \
   XX(STRING, "string")                                                         \
   XX(INT, "int")                                                               \
@@ -106,11 +108,5 @@ int csv_columns_build_row(const csv_columns_t *cols,
  * Reasons: "field 'quantity': expected int, found string". */
 int csv_columns_validate(const csv_columns_t *cols, const json_t *value,
                          pl_buf_t *reason);
-
-/* The text checks behind the date and timestamp types. */
-bool csv_text_is_date(const char *text, size_t len);
-bool csv_text_is_timestamp(const char *text, size_t len);
-/* True when `len` bytes at `text` are valid UTF-8 (NUL bytes allowed). */
-bool csv_text_is_utf8(const char *text, size_t len);
 
 #endif
