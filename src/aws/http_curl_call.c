@@ -1,0 +1,356 @@
+/* One request of the curl transport (http_curl.c): the copy made at
+ * submit, the options of its easy handle, and libcurl's header and body
+ * callbacks, which run inside libcurl and so only record what user code
+ * asks for (the transport applies it in settle()). */
+#include "http_curl_call.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint64_t DEFAULT_CONNECT_TIMEOUT_MS = 10000;
+
+/* ---- Small helpers ---- */
+
+char *pl__http_curl_call_dup_str(const char *text) {
+  size_t len = strlen(text) + 1;
+  char *copy = malloc(len);
+  if (copy)
+    memcpy(copy, text, len);
+  return copy;
+}
+
+static int ascii_lower(int c) {
+  return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+bool pl__http_curl_call_case_equal(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (ascii_lower((unsigned char)*a) != ascii_lower((unsigned char)*b))
+      return false;
+  return *a == *b;
+}
+
+static bool is_token_char(int c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+bool pl__http_curl_call_is_token(const char *text) {
+  if (!*text)
+    return false;
+  for (; *text; text++)
+    if (!is_token_char((unsigned char)*text))
+      return false;
+  return true;
+}
+
+static long clamp_ms(uint64_t ms) {
+  return ms > (uint64_t)LONG_MAX ? LONG_MAX : (long)ms;
+}
+
+/* Keeps the first failure of a run of setopt calls, so that the options
+ * read as one list and a failure is still reported. */
+static void keep_first(CURLcode *first, CURLcode rc) {
+  if (*first == CURLE_OK)
+    *first = rc;
+}
+
+/* ---- Calls ---- */
+
+static void call_reset_headers(pl_http_call_t *call) {
+  for (size_t i = 0; i < call->resp_header_count; i++) {
+    free((char *)call->resp_headers[i].name);
+    free((char *)call->resp_headers[i].value);
+  }
+  call->resp_header_count = 0;
+}
+
+void pl__http_curl_call_free(pl_http_call_t *call) {
+  free(call->method);
+  free(call->url);
+  curl_slist_free_all(call->headers);
+  free(call->body);
+  call_reset_headers(call);
+  free(call->resp_headers);
+  pl_buf_free(&call->resp_body);
+  free(call);
+}
+
+/* The response so far; `final` once the body is complete (on_done). */
+pl_http_response_t pl__http_curl_call_response(const pl_http_call_t *call,
+                                               bool final) {
+  bool whole = final && call->error == 0 && call->headers_done;
+  bool buffered = whole && !call->handlers.on_body;
+  return (pl_http_response_t){
+      .status = call->error == 0 ? call->status : 0,
+      .error = call->error,
+      .error_text = call->error_text,
+      .headers = call->resp_headers,
+      .header_count = call->resp_header_count,
+      .body =
+          buffered ? (call->resp_body.data ? call->resp_body.data : "") : NULL,
+      .body_len = buffered ? call->resp_body.len : 0,
+  };
+}
+
+/* ---- libcurl's header and body callbacks (inside libcurl) ---- */
+
+static bool call_stopping(const pl_http_call_t *call) {
+  return call->cancel_requested || call->http->close_pending;
+}
+
+static int call_add_header(pl_http_call_t *call, const char *line, size_t len) {
+  /* An obsolete folded line continues the previous value. */
+  if ((line[0] == ' ' || line[0] == '\t') && call->resp_header_count > 0) {
+    pl_http_header_t *last = &call->resp_headers[call->resp_header_count - 1];
+    pl_buf_t value = {0};
+    if (pl_buf_append_str(&value, last->value) < 0 ||
+        pl_buf_append(&value, " ", 1) < 0 ||
+        pl_buf_append(&value, line, len) < 0) {
+      pl_buf_free(&value);
+      return PL_ENOMEM;
+    }
+    free((char *)last->value);
+    last->value = value.data;
+    return 0;
+  }
+  const char *colon = memchr(line, ':', len);
+  if (!colon || colon == line)
+    return 0; /* not a header: nothing a caller could look up */
+  if (call->resp_header_count == call->resp_header_cap) {
+    size_t cap = call->resp_header_cap ? call->resp_header_cap * 2 : 16;
+    pl_http_header_t *grown = realloc(call->resp_headers, cap * sizeof *grown);
+    if (!grown)
+      return PL_ENOMEM;
+    call->resp_headers = grown;
+    call->resp_header_cap = cap;
+  }
+  size_t name_len = (size_t)(colon - line);
+  const char *value = colon + 1;
+  const char *end = line + len;
+  while (value < end && (*value == ' ' || *value == '\t'))
+    value++;
+  while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
+    end--;
+  char *name_copy = malloc(name_len + 1);
+  char *value_copy = malloc((size_t)(end - value) + 1);
+  if (!name_copy || !value_copy) {
+    free(name_copy);
+    free(value_copy);
+    return PL_ENOMEM;
+  }
+  for (size_t i = 0; i < name_len; i++)
+    name_copy[i] = (char)ascii_lower((unsigned char)line[i]);
+  name_copy[name_len] = '\0';
+  memcpy(value_copy, value, (size_t)(end - value));
+  value_copy[end - value] = '\0';
+  call->resp_headers[call->resp_header_count++] =
+      (pl_http_header_t){.name = name_copy, .value = value_copy};
+  return 0;
+}
+
+static size_t on_curl_header(char *line, size_t size, size_t count,
+                             void *data) {
+  pl_http_call_t *call = data;
+  size_t len = size * count;
+  if (call_stopping(call))
+    return 0; /* aborts the transfer; reported as PL_ECANCELED */
+  if (call->headers_done)
+    return len; /* trailers: not part of the contract */
+  size_t text = len;
+  while (text > 0 && (line[text - 1] == '\n' || line[text - 1] == '\r'))
+    text--;
+  if (text == 0) {
+    long code = 0;
+    curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 100 && code < 200)
+      return len; /* an interim response: the real one follows */
+    call->headers_done = true;
+    call->status = (int)code;
+    if (call->handlers.on_headers) {
+      pl_http_response_t response = pl__http_curl_call_response(call, false);
+      call->handlers.on_headers(call->handlers.data, &response);
+    }
+    return call_stopping(call) ? 0 : len;
+  }
+  if (text >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+    /* A status line starts a new header block (after a 1xx). */
+    call_reset_headers(call);
+    return len;
+  }
+  if (call_add_header(call, line, text) < 0) {
+    call->out_of_memory = true;
+    return 0;
+  }
+  return len;
+}
+
+static size_t on_curl_body(char *bytes, size_t size, size_t count, void *data) {
+  pl_http_call_t *call = data;
+  size_t len = size * count;
+  if (call_stopping(call))
+    return 0;
+  if (call->want_paused) {
+    /* pause() came from user code inside libcurl (on_headers, or another
+     * call's on_body): hold this piece unread; it comes again on resume. */
+    call->curl_paused = true;
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  if (!call->handlers.on_body) {
+    if (pl_buf_append(&call->resp_body, bytes, len) < 0) {
+      call->out_of_memory = true;
+      return 0;
+    }
+    return len;
+  }
+  /* After CURL_WRITEFUNC_PAUSE libcurl keeps the piece and hands it again
+   * on unpause (possibly with more bytes behind it); on_body consumed it
+   * already, so those bytes are skipped. */
+  size_t skip = call->redeliver < len ? call->redeliver : len;
+  call->redeliver -= skip;
+  if (skip == len)
+    return len;
+  bool more =
+      call->handlers.on_body(call->handlers.data, bytes + skip, len - skip);
+  if (call_stopping(call))
+    return 0;
+  if (more && !call->want_paused)
+    return len;
+  /* The piece is consumed either way; libcurl will hand it again. */
+  call->want_paused = true;
+  call->curl_paused = true;
+  call->redeliver = len;
+  return CURL_WRITEFUNC_PAUSE;
+}
+
+/* ---- Configuring the easy handle ---- */
+
+CURLcode pl__http_curl_call_configure(pl_http_curl_t *http,
+                                      pl_http_call_t *call) {
+  CURL *e = call->easy;
+  CURLcode rc = CURLE_OK;
+  call->errbuf[0] = '\0';
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_URL, call->url));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)call));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf));
+  /* Signals belong to the daemon; the resolver is asynchronous anyway. */
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
+#if LIBCURL_VERSION_NUM >= 0x075500
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
+#else
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+                                   (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)));
+#endif
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)call));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_body));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)call));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER,
+                                   http->tls_verify ? 1L : 0L));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
+                                   http->tls_verify ? 2L : 0L));
+  if (http->ca_file)
+    keep_first(&rc, curl_easy_setopt(e, CURLOPT_CAINFO, http->ca_file));
+  /* Timed from the start of the transfer, not from submit: waiting in the
+   * host's queue is back-pressure, not a slow server. */
+  keep_first(
+      &rc, curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, clamp_ms(call->timeout_ms)));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                                   clamp_ms(call->connect_timeout_ms)));
+  if (call->has_body) {
+    /* Our copy outlives the transfer, so libcurl need not copy it again. */
+    keep_first(&rc, curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                                     (curl_off_t)call->body_len));
+    keep_first(&rc, curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+                                     call->body ? call->body : ""));
+    keep_first(&rc, curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method));
+  } else if (strcmp(call->method, "HEAD") == 0) {
+    keep_first(&rc, curl_easy_setopt(e, CURLOPT_NOBODY, 1L));
+  } else {
+    keep_first(&rc, curl_easy_setopt(e, CURLOPT_HTTPGET, 1L));
+    if (strcmp(call->method, "GET") != 0)
+      keep_first(&rc, curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method));
+  }
+  return rc;
+}
+
+/* ---- Copying the request ---- */
+
+/* The request's headers as libcurl wants them, plus the removal of
+ * libcurl's defaults that would change what the caller signed: no
+ * "Expect: 100-continue" round trip, no blanket Accept header, and no form
+ * Content-Type on bodies. */
+static int build_headers(const pl_http_request_t *request, bool has_body,
+                         struct curl_slist **out) {
+  struct curl_slist *list = NULL;
+  bool expect = false, accept = false, content_type = false;
+  pl_buf_t line = {0};
+  int rc = 0;
+  for (size_t i = 0; i < request->header_count && rc == 0; i++) {
+    const pl_http_header_t *h = &request->headers[i];
+    if (!h->name || !h->value || !pl__http_curl_call_is_token(h->name) ||
+        strpbrk(h->value, "\r\n")) {
+      rc = PL_EINVAL;
+      break;
+    }
+    expect |= pl__http_curl_call_case_equal(h->name, "expect");
+    accept |= pl__http_curl_call_case_equal(h->name, "accept");
+    content_type |= pl__http_curl_call_case_equal(h->name, "content-type");
+    pl_buf_reset(&line);
+    /* "Name;" is libcurl's spelling of a header with an empty value. */
+    rc = *h->value ? pl_buf_printf(&line, "%s: %s", h->name, h->value)
+                   : pl_buf_printf(&line, "%s;", h->name);
+    struct curl_slist *grown =
+        rc == 0 ? curl_slist_append(list, line.data) : NULL;
+    if (!grown && rc == 0)
+      rc = PL_ENOMEM;
+    if (grown)
+      list = grown;
+  }
+  const char *removals[] = {
+      expect ? NULL : "Expect:", accept ? NULL : "Accept:",
+      content_type || !has_body ? NULL : "Content-Type:"};
+  for (size_t i = 0; i < sizeof removals / sizeof *removals && rc == 0; i++) {
+    if (!removals[i])
+      continue;
+    struct curl_slist *grown = curl_slist_append(list, removals[i]);
+    if (!grown)
+      rc = PL_ENOMEM;
+    else
+      list = grown;
+  }
+  pl_buf_free(&line);
+  if (rc < 0) {
+    curl_slist_free_all(list);
+    return rc;
+  }
+  *out = list;
+  return 0;
+}
+
+/* Copies the request into the call, which then owns it: method, URL, body
+ * and the header list libcurl sends. */
+int pl__http_curl_call_copy_request(pl_http_call_t *call,
+                                    const pl_http_request_t *request) {
+  call->has_body = request->body_len > 0 ||
+                   strcmp(request->method, "POST") == 0 ||
+                   strcmp(request->method, "PUT") == 0 ||
+                   strcmp(request->method, "PATCH") == 0;
+  call->body_len = request->body_len;
+  call->timeout_ms = request->timeout_ms;
+  call->connect_timeout_ms = request->connect_timeout_ms
+                                 ? request->connect_timeout_ms
+                                 : DEFAULT_CONNECT_TIMEOUT_MS;
+  call->method = pl__http_curl_call_dup_str(request->method);
+  call->url = pl__http_curl_call_dup_str(request->url);
+  call->body = request->body_len ? malloc(request->body_len) : NULL;
+  if (!call->method || !call->url || (request->body_len && !call->body))
+    return PL_ENOMEM;
+  if (request->body_len)
+    memcpy(call->body, request->body, request->body_len);
+  return build_headers(request, call->has_body, &call->headers);
+}

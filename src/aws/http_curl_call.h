@@ -1,0 +1,131 @@
+/* What the curl transport (http_curl.c) and its per-request half
+ * (http_curl_call.c) share: the transport and call structures, and the
+ * call functions the transport drives. Internal to the transport. */
+#ifndef PL_AWS_HTTP_CURL_CALL_H
+#define PL_AWS_HTTP_CURL_CALL_H
+
+#include <pipelined/common.h>
+
+#include "http.h"
+
+#include <curl/curl.h>
+
+/* Easy handles kept for reuse: a small number covers the steady state of a
+ * sink without holding memory for a burst that has passed. */
+enum { FREE_EASY_MAX = 8 };
+
+typedef struct call_list {
+  pl_http_call_t *head;
+  pl_http_call_t *tail;
+} call_list_t;
+
+/* One host:port: how many of its calls are in the multi handle, and the
+ * calls waiting for a slot, oldest first. Freed when both are empty. */
+typedef struct http_host {
+  struct http_host *next;
+  size_t active;
+  call_list_t waiting;
+  char key[];
+} http_host_t;
+
+/* A socket libcurl asked us to watch. */
+typedef struct http_socket {
+  uv_poll_t poll;
+  pl_http_curl_t *http;
+  curl_socket_t fd;
+  struct http_socket *prev;
+  struct http_socket *next;
+} http_socket_t;
+
+typedef enum { CALL_WAITING, CALL_RUNNING, CALL_DONE } call_state_t;
+
+struct pl_http_call {
+  pl_http_curl_t *http;
+  http_host_t *host;           /* NULL once done */
+  pl_http_call_t *prev, *next; /* in waiting, running or done */
+  call_state_t state;
+  pl_http_handlers_t handlers;
+  /* The request, copied at submit. */
+  char *method;
+  char *url;
+  struct curl_slist *headers;
+  char *body;
+  size_t body_len;
+  bool has_body;
+  uint64_t timeout_ms;
+  uint64_t connect_timeout_ms;
+  CURL *easy; /* while running */
+  /* The response. */
+  int status;
+  int error;
+  const char *error_text; /* errbuf, a static curl text, or NULL */
+  pl_http_header_t *resp_headers;
+  size_t resp_header_count;
+  size_t resp_header_cap;
+  pl_buf_t resp_body;
+  bool headers_done;
+  bool out_of_memory;
+  /* Requests made while inside libcurl, applied by settle(). */
+  bool cancel_requested;
+  bool want_paused;
+  bool curl_paused;
+  /* Bytes libcurl will hand again after a pause that on_body has seen. */
+  size_t redeliver;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+struct pl_http_curl {
+  uv_loop_t *loop;
+  CURLM *multi;
+  uv_timer_t timer;  /* libcurl's timeout */
+  uv_idle_t deliver; /* runs on_done of finished calls */
+  pl_http_transport_t vtable;
+  bool tls_verify;
+  size_t max_in_flight; /* 0: no limit */
+  char *ca_file;
+  http_host_t *hosts;
+  call_list_t running;
+  call_list_t done;
+  http_socket_t *sockets;
+  CURL *free_easy[FREE_EASY_MAX];
+  size_t free_easy_count;
+  unsigned in_curl;
+  bool delivering;
+  bool close_pending; /* close() was called inside libcurl */
+  bool closing;       /* close_now() ran: no more requests */
+  bool deliver_closing;
+  unsigned handles_open;
+  void (*closed)(void *data);
+  void *closed_data;
+};
+
+/* ---- Small helpers ---- */
+
+/* A malloc'd copy of text, or NULL. */
+char *pl__http_curl_call_dup_str(const char *text);
+
+/* ASCII case-insensitive equality (the C locale must not matter). */
+bool pl__http_curl_call_case_equal(const char *a, const char *b);
+
+/* RFC 7230 token: what a header name or a method may hold. */
+bool pl__http_curl_call_is_token(const char *text);
+
+/* ---- Calls ---- */
+
+/* Copies the request into the call (method, URL, body, libcurl's header
+ * list); PL_EINVAL for a header libcurl cannot send as given. */
+int pl__http_curl_call_copy_request(pl_http_call_t *call,
+                                    const pl_http_request_t *request);
+
+/* Sets every option of call->easy for the call, callbacks included. */
+CURLcode pl__http_curl_call_configure(pl_http_curl_t *http,
+                                      pl_http_call_t *call);
+
+/* The response so far; `final` once the body is complete (on_done). */
+pl_http_response_t pl__http_curl_call_response(const pl_http_call_t *call,
+                                               bool final);
+
+/* Frees the call with its request copy and response. */
+void pl__http_curl_call_free(pl_http_call_t *call);
+
+#endif

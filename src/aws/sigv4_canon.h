@@ -1,0 +1,51 @@
+/* The canonicalisation half of SigV4 (sigv4_canon.c): the canonical URI,
+ * query and headers that sigv4.c puts into the canonical request. Internal
+ * to the signer; pl__aws_uri_encode, defined there too, stays declared in
+ * sigv4.h because other parts of the AWS layer use it. */
+#ifndef PL_AWS_SIGV4_CANON_H
+#define PL_AWS_SIGV4_CANON_H
+
+#include <pipelined/common.h>
+
+#include "sigv4.h"
+
+/* A parameter the presigner adds, its value already encoded. */
+typedef struct pl__aws_sigv4_query_extra {
+  const char *key;
+  const char *value;
+} pl__aws_sigv4_query_extra_t;
+
+/* The headers the signer adds, already canonical (lower-case names). */
+typedef struct pl__aws_sigv4_added_headers {
+  const char *amz_date;       /* header signing only */
+  const char *session_token;  /* when signed */
+  const char *content_sha256; /* S3 header signing */
+} pl__aws_sigv4_added_headers_t;
+
+/* RFC 7230 token: what a header name or a method may hold. */
+bool pl__aws_sigv4_canon_is_token(const char *s);
+
+/* Frees a buffer that may have held the session token, wiping it first. */
+void pl__aws_sigv4_canon_free_wiped(pl_buf_t *buf);
+
+/* Appends the canonical URI of path ("/" when NULL or empty), normalised
+ * and encoded as params asks; PL_EINVAL for an S3 path that is not valid
+ * on the wire. */
+int pl__aws_sigv4_canon_uri(pl_buf_t *out, const pl_aws_sigv4_params_t *params,
+                            const char *path);
+
+/* Appends the canonical query of query (may be NULL) plus extras, sorted;
+ * scratch is working space. With extras (presigning), a query that already
+ * holds a signing parameter is PL_EINVAL. */
+int pl__aws_sigv4_canon_query(pl_buf_t *out, pl_buf_t *scratch,
+                              const char *query,
+                              const pl__aws_sigv4_query_extra_t *extras,
+                              size_t extra_count);
+
+/* Appends "name:value\n" for each signed header to lines and the
+ * ';'-separated names to names. */
+int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
+                                const pl_aws_sigv4_request_t *request,
+                                const pl__aws_sigv4_added_headers_t *added);
+
+#endif
