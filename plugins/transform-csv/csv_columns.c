@@ -14,44 +14,8 @@ struct csv_columns {
   csv_column_t *items; /* each name is its own allocation */
 };
 
-/* How much of an offending text a reason quotes: enough to recognise it,
- * little enough that a 1 MiB field does not make a 1 MiB reason. */
-#define QUOTE_MAX_BYTES 48
-/* Worst case: every byte escaped as \xNN, then "...", then NUL. */
-#define QUOTE_BUF_SIZE (QUOTE_MAX_BYTES * 4 + 4)
 
 /* ---- Reasons ---- */
-
-/* Copies at most QUOTE_MAX_BYTES of text into dst for a reason, escaping
- * control characters and invalid UTF-8 so the reason stays valid UTF-8
- * whatever the input was. */
-static void quote_text(char dst[QUOTE_BUF_SIZE], const char *text,
-                       size_t len) {
-  static const char hex[] = "0123456789abcdef";
-  const unsigned char *s = (const unsigned char *)text;
-  size_t i = 0, o = 0;
-  while (i < len && i < QUOTE_MAX_BYTES) {
-    size_t n = csv_utf8_sequence(s + i, len - i);
-    if (n > 0 && s[i] >= 0x20 && s[i] != 0x7F) {
-      if (i + n > QUOTE_MAX_BYTES)
-        break; /* never cut a character in two */
-      memcpy(dst + o, s + i, n);
-      o += n;
-      i += n;
-    } else {
-      dst[o++] = '\\';
-      dst[o++] = 'x';
-      dst[o++] = hex[s[i] >> 4];
-      dst[o++] = hex[s[i] & 0xF];
-      i++;
-    }
-  }
-  if (i < len) {
-    memcpy(dst + o, "...", 3);
-    o += 3;
-  }
-  dst[o] = '\0';
-}
 
 /* Puts a reason into `reason` (when wanted) and returns PL_EPARSE, or
  * PL_ENOMEM when the reason itself cannot be stored. */
@@ -62,17 +26,9 @@ static int fail(pl_buf_t *reason, const char *fmt, ...) {
   pl_buf_reset(reason);
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int rc = pl_buf_vprintf(reason, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    return PL_EPARSE;
-  if (pl_buf_reserve(reason, (size_t)n) < 0)
-    return PL_ENOMEM;
-  va_start(ap, fmt);
-  vsnprintf(reason->data, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  reason->len = (size_t)n;
-  return PL_EPARSE;
+  return rc == PL_ENOMEM ? PL_ENOMEM : PL_EPARSE;
 }
 
 /* ---- Types ---- */
@@ -302,8 +258,8 @@ int csv_column_convert(const csv_column_t *col, const char *text, size_t len,
   int rc = csv_value_parse(col->type, text, len, out);
   if (rc != PL_EPARSE && rc != PL_ERANGE)
     return rc;
-  char quoted[QUOTE_BUF_SIZE];
-  quote_text(quoted, text, len);
+  char quoted[CSV_QUOTE_BUF_SIZE];
+  csv_quote_text(quoted, text, len);
   if (rc == PL_ERANGE)
     return fail(reason, "column '%s': '%s' is out of range for %s", col->name,
                 quoted, col->type == CSV_TYPE_INT ? "an int" : "a number");
@@ -364,9 +320,9 @@ static void trim(const char **start, const char **end) {
 
 static int type_list_fail(pl_buf_t *reason, size_t n, const char *spec,
                           const char *type, size_t type_len) {
-  char quoted_spec[QUOTE_BUF_SIZE], quoted_type[QUOTE_BUF_SIZE];
-  quote_text(quoted_spec, spec, strlen(spec));
-  quote_text(quoted_type, type, type_len);
+  char quoted_spec[CSV_QUOTE_BUF_SIZE], quoted_type[CSV_QUOTE_BUF_SIZE];
+  csv_quote_text(quoted_spec, spec, strlen(spec));
+  csv_quote_text(quoted_type, type, type_len);
   return fail(reason,
               "column %zu '%s': unknown type '%s' (expected one of string, "
               "int, number, bool, date, timestamp)",
@@ -376,10 +332,10 @@ static int type_list_fail(pl_buf_t *reason, size_t n, const char *spec,
 /* Parses spec number n (1-based) into *col, whose name it allocates. */
 static int parse_spec(const char *spec, size_t n, const csv_column_t *done,
                       csv_column_t *col, pl_buf_t *reason) {
-  char quoted[QUOTE_BUF_SIZE];
+  char quoted[CSV_QUOTE_BUF_SIZE];
   if (!spec)
     return PL_EINVAL;
-  quote_text(quoted, spec, strlen(spec));
+  csv_quote_text(quoted, spec, strlen(spec));
   const char *end = spec + strlen(spec);
   const char *colon1 = memchr(spec, ':', (size_t)(end - spec));
   if (!colon1)
@@ -408,8 +364,8 @@ static int parse_spec(const char *spec, size_t n, const csv_column_t *done,
     if (flag_len == 8 && memcmp(flag, "required", 8) == 0) {
       required = true;
     } else {
-      char quoted_flag[QUOTE_BUF_SIZE];
-      quote_text(quoted_flag, flag, flag_len);
+      char quoted_flag[CSV_QUOTE_BUF_SIZE];
+      csv_quote_text(quoted_flag, flag, flag_len);
       return fail(reason,
                   "column %zu '%s': unknown flag '%s' (expected 'required')",
                   n, quoted, quoted_flag);
@@ -477,8 +433,8 @@ int csv_columns_from_header(const char *const *names, const size_t *lens,
   for (size_t i = 0; i < count && rc == 0; i++) {
     const char *name = names[i];
     size_t len = lens[i];
-    char quoted[QUOTE_BUF_SIZE];
-    quote_text(quoted, name, len);
+    char quoted[CSV_QUOTE_BUF_SIZE];
+    csv_quote_text(quoted, name, len);
     size_t other;
     if (len == 0) {
       rc = fail(reason, "header field %zu is empty", i + 1);
@@ -583,27 +539,6 @@ int csv_columns_build_row(const csv_columns_t *cols,
 
 /* ---- Validating JSON ---- */
 
-static const char *json_type_word(const json_t *v) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT:
-    return "object";
-  case JSON_ARRAY:
-    return "array";
-  case JSON_STRING:
-    return "string";
-  case JSON_INTEGER:
-    return "int";
-  case JSON_REAL:
-    return "number";
-  case JSON_TRUE:
-  case JSON_FALSE:
-    return "bool";
-  case JSON_NULL:
-    return "null";
-  }
-  return "unknown";
-}
-
 static int check_member(const csv_column_t *col, const json_t *v,
                         pl_buf_t *reason) {
   bool ok = false;
@@ -632,10 +567,10 @@ static int check_member(const csv_column_t *col, const json_t *v,
   }
   if (!ok)
     return fail(reason, "field '%s': expected %s, found %s", col->name,
-                csv_type_name(col->type), json_type_word(v));
+                csv_type_name(col->type), csv_json_type_word(v));
   if (text_check && !text_check(json_string_value(v), json_string_length(v))) {
-    char quoted[QUOTE_BUF_SIZE];
-    quote_text(quoted, json_string_value(v), json_string_length(v));
+    char quoted[CSV_QUOTE_BUF_SIZE];
+    csv_quote_text(quoted, json_string_value(v), json_string_length(v));
     return fail(reason, "field '%s': '%s' %s", col->name, quoted,
                 type_expectation(col->type));
   }
@@ -647,7 +582,7 @@ int csv_columns_validate(const csv_columns_t *cols, const json_t *value,
   if (!cols || !value)
     return PL_EINVAL;
   if (!json_is_object(value))
-    return fail(reason, "expected an object, found %s", json_type_word(value));
+    return fail(reason, "expected an object, found %s", csv_json_type_word(value));
   for (size_t i = 0; i < cols->count; i++) {
     const csv_column_t *col = &cols->items[i];
     json_t *v = json_object_getn(value, col->name, col->name_len);

@@ -124,3 +124,56 @@ bool csv_text_is_timestamp(const char *text, size_t len) {
          off_minute <= 59;
 }
 
+
+/* Copies at most CSV_QUOTE_MAX_BYTES of text into dst for a reason, escaping
+ * control characters and invalid UTF-8 so the reason stays valid UTF-8
+ * whatever the input was. */
+void csv_quote_text(char dst[CSV_QUOTE_BUF_SIZE], const char *text,
+                       size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *s = (const unsigned char *)text;
+  size_t i = 0, o = 0;
+  while (i < len && i < CSV_QUOTE_MAX_BYTES) {
+    size_t n = csv_utf8_sequence(s + i, len - i);
+    if (n > 0 && s[i] >= 0x20 && s[i] != 0x7F) {
+      if (i + n > CSV_QUOTE_MAX_BYTES)
+        break; /* never cut a character in two */
+      memcpy(dst + o, s + i, n);
+      o += n;
+      i += n;
+    } else {
+      dst[o++] = '\\';
+      dst[o++] = 'x';
+      dst[o++] = hex[s[i] >> 4];
+      dst[o++] = hex[s[i] & 0xF];
+      i++;
+    }
+  }
+  if (i < len) {
+    memcpy(dst + o, "...", 3);
+    o += 3;
+  }
+  dst[o] = '\0';
+}
+
+const char *csv_json_type_word(const json_t *v) {
+  switch (json_typeof(v)) {
+  case JSON_OBJECT:
+    return "object";
+  case JSON_ARRAY:
+    return "array";
+  case JSON_STRING:
+    return "string";
+  case JSON_INTEGER:
+    return "int";
+  case JSON_REAL:
+    return "number";
+  case JSON_TRUE:
+  case JSON_FALSE:
+    return "bool";
+  case JSON_NULL:
+    return "null";
+  }
+  return "unknown";
+}
+

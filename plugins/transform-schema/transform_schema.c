@@ -54,9 +54,6 @@ typedef struct schema_plugin {
   pl_buf_t reason; /* reused by every record */
 } schema_plugin_t;
 
-/* How much of a member name a reason quotes. */
-#define NAME_QUOTE_MAX 48
-
 static void schema_destroy(void *ctx) {
   schema_plugin_t *p = ctx;
   csv_columns_destroy(p->columns);
@@ -84,28 +81,6 @@ static int schema_init(pl_instance_t *inst, const void *options, void **ctx) {
   return 0;
 }
 
-/* The same words csv_columns_validate() uses for JSON types. */
-static const char *type_word(const json_t *v) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT:
-    return "object";
-  case JSON_ARRAY:
-    return "array";
-  case JSON_STRING:
-    return "string";
-  case JSON_INTEGER:
-    return "int";
-  case JSON_REAL:
-    return "number";
-  case JSON_TRUE:
-  case JSON_FALSE:
-    return "bool";
-  case JSON_NULL:
-    return "null";
-  }
-  return "unknown";
-}
-
 static bool has_column(const csv_columns_t *cols, const char *name,
                        size_t len) {
   for (size_t i = 0; i < csv_columns_count(cols); i++) {
@@ -114,30 +89,6 @@ static bool has_column(const csv_columns_t *cols, const char *name,
       return true;
   }
   return false;
-}
-
-/* Puts a member name into `out` for a reason: at most NAME_QUOTE_MAX bytes
- * (never half a character), control characters and NUL as \xNN. Keys of
- * jansson objects are valid UTF-8, so the result is too. */
-static void quote_name(pl_buf_t *out, const char *name, size_t len) {
-  static const char hex[] = "0123456789abcdef";
-  size_t cut = len;
-  if (cut > NAME_QUOTE_MAX) {
-    cut = NAME_QUOTE_MAX;
-    while (cut > 0 && ((unsigned char)name[cut] & 0xC0) == 0x80)
-      cut--;
-  }
-  for (size_t i = 0; i < cut; i++) {
-    unsigned char c = (unsigned char)name[i];
-    if (c < 0x20 || c == 0x7F) {
-      char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 0xF]};
-      pl_buf_append(out, esc, sizeof(esc));
-    } else {
-      pl_buf_append(out, &name[i], 1);
-    }
-  }
-  if (cut < len)
-    pl_buf_append_str(out, "...");
 }
 
 /* True, with the reason, when a required string column of `value` holds
@@ -207,7 +158,7 @@ static void schema_process(pl_instance_t *inst, void *ctx,
   if (!json_is_object(value)) {
     pl_instance_count(inst, "invalid_records", 1);
     pl_record_reject(record, "expected a JSON object, found %s",
-                     type_word(value));
+                     csv_json_type_word(value));
     return;
   }
   int rc = csv_columns_validate(p->columns, value, &p->reason);
@@ -220,9 +171,9 @@ static void schema_process(pl_instance_t *inst, void *ctx,
       first_extra(p->columns, value, &extra, &extra_len)) {
     bad = true;
     pl_buf_reset(&p->reason);
-    pl_buf_append_str(&p->reason, "field '");
-    quote_name(&p->reason, extra, extra_len);
-    pl_buf_append_str(&p->reason, "' is not in the schema");
+    char quoted[CSV_QUOTE_BUF_SIZE];
+    csv_quote_text(quoted, extra, extra_len);
+    pl_buf_printf(&p->reason, "field '%s' is not in the schema", quoted);
   }
   if (bad) {
     pl_instance_count(inst, "invalid_records", 1);
