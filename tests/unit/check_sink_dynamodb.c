@@ -97,32 +97,6 @@ static json_t *request_body(fixture_t *f, size_t i) {
   return body;
 }
 
-static test_source_t *source_of(fixture_t *f) {
-  return test_ctx(f->run, "p", PL_ROLE_SOURCE);
-}
-
-static test_sink_t *dead_letter_of(fixture_t *f) {
-  return test_ctx(f->run, "p", PL_ROLE_DEAD_LETTER);
-}
-
-static pl_instance_t *sink_of(fixture_t *f) {
-  pl_instance_t *inst = test_stage(f->run, "p", PL_ROLE_SINK);
-  ck_assert_ptr_nonnull(inst);
-  return inst;
-}
-
-static uint64_t counter(fixture_t *f, const char *name) {
-  pl_instance_t *inst = sink_of(f);
-  for (size_t i = 0; i < inst->counter_count; i++)
-    if (strcmp(inst->counters[i].name, name) == 0)
-      return inst->counters[i].value;
-  return 0;
-}
-
-static void assert_ran_clean(fixture_t *f) {
-  ck_assert_msg(f->run->status == 0, "%s", test_log(f->run));
-}
-
 /* "{\"id\":\"ki\",\"n\":i}" for i in 1..count, as JSON texts to free with free_texts. */
 static char **numbered(size_t count) {
   char **texts = calloc(count, sizeof(*texts));
@@ -493,7 +467,7 @@ START_TEST(put_sends_batch_write_item_of_25) {
   push_ok(f, 3);
   char **records = numbered(60);
   run_records(f, (const char *const *)records, 60, NULL, "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   size_t sizes[3];
   bool seen[61] = {false};
@@ -526,9 +500,9 @@ START_TEST(put_sends_batch_write_item_of_25) {
   }
   ck_assert_uint_eq(small, 1);
   ck_assert_uint_eq(full, 2);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
-  ck_assert_uint_eq(counter(f, "requests"), 3);
-  ck_assert_uint_eq(counter(f, "items_written"), 60);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_counter(f, "requests"), 3);
+  ck_assert_uint_eq(test_aws_counter(f, "items_written"), 60);
   free_texts(records, 60);
   test_aws_free(f);
 }
@@ -540,7 +514,7 @@ START_TEST(a_larger_batch_size_is_split_into_requests_of_25) {
   char **records = numbered(60);
   run_records(f, (const char *const *)records, 60, NULL,
               "batch_size = 100\n linger = \"1s\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   size_t total = 0;
   for (size_t i = 0; i < 3; i++) {
@@ -566,7 +540,7 @@ START_TEST(unprocessed_items_are_resent_alone) {
   push_ok(f, 1);
   char **records = numbered(4);
   run_records(f, (const char *const *)records, 4, NULL, "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
   json_t *first = request_items(f, 0);
   ck_assert_uint_eq(json_array_size(first), 4);
@@ -576,12 +550,12 @@ START_TEST(unprocessed_items_are_resent_alone) {
   ck_assert_str_eq(s_of(json_array_get(again, 0), "id"), "k1");
   ck_assert_str_eq(s_of(json_array_get(again, 1), "id"), "k3");
   json_decref(again);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
-  ck_assert_uint_eq(sink_of(f)->metrics.retried, 2);
-  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 4);
-  ck_assert_uint_eq(counter(f, "unprocessed"), 2);
-  ck_assert_uint_eq(counter(f, "items_written"), 4);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 2);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 4);
+  ck_assert_uint_eq(test_aws_counter(f, "unprocessed"), 2);
+  ck_assert_uint_eq(test_aws_counter(f, "items_written"), 4);
   free_texts(records, 4);
   test_aws_free(f);
 }
@@ -598,10 +572,10 @@ START_TEST(unprocessed_items_fail_after_the_retry_limit) {
   run_records(f, (const char *const *)records, 2, NULL, "retry_limit = 2");
   ck_assert_int_eq(f->run->status, 1);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
-  ck_assert_uint_eq(source_of(f)->committed, 0);
-  ck_assert_uint_eq(source_of(f)->failed, 1);
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
-  ck_assert_uint_eq(sink_of(f)->metrics.failed, 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
+  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.failed, 1);
   free_texts(records, 2);
   test_aws_free(f);
 }
@@ -617,7 +591,7 @@ START_TEST(duplicate_keys_go_in_successive_requests) {
       "{\"id\":\"a\",\"n\":4}",
   };
   run_records(f, records, 4, NULL, "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   const char *want[3] = {"1 2", "3", "4"};
   for (size_t i = 0; i < 3; i++) {
@@ -631,8 +605,8 @@ START_TEST(duplicate_keys_go_in_successive_requests) {
     pl_buf_free(&ns);
     json_decref(items);
   }
-  ck_assert_uint_eq(source_of(f)->committed, 1);
-  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 4);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 4);
   test_aws_free(f);
 }
 END_TEST
@@ -650,7 +624,7 @@ START_TEST(a_later_write_of_a_key_waits_for_a_failed_earlier_one) {
       "{\"id\":\"a\",\"n\":3}",
   };
   run_records(f, records, 3, NULL, "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   const char *want[3] = {"1 2", "1", "3"};
   for (size_t i = 0; i < 3; i++) {
@@ -664,7 +638,7 @@ START_TEST(a_later_write_of_a_key_waits_for_a_failed_earlier_one) {
     pl_buf_free(&ns);
     json_decref(items);
   }
-  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
   test_aws_free(f);
 }
 END_TEST
@@ -678,13 +652,13 @@ START_TEST(records_that_cannot_be_items_are_rejected) {
       "{\"id\":\"c\",\"q\":\"x\"}",
   };
   run_records(f, records, 3, NULL, "types { q = \"N\" }");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 1);
   json_t *items = request_items(f, 0);
   ck_assert_uint_eq(json_array_size(items), 1);
   ck_assert_str_eq(n_attr(json_array_get(items, 0), "q"), "7");
   json_decref(items);
-  json_t *dead = dead_letter_of(f)->records;
+  json_t *dead = test_aws_dead_letter(f)->records;
   ck_assert_uint_eq(json_array_size(dead), 2);
   ck_assert_str_eq(
       json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
@@ -692,7 +666,7 @@ START_TEST(records_that_cannot_be_items_are_rejected) {
   ck_assert_str_eq(
       json_string_value(json_object_get(json_array_get(dead, 1), "reason")),
       "field 'q': \"x\" is not a number (types: q = \"N\")");
-  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
   test_aws_free(f);
 }
 END_TEST
@@ -707,17 +681,17 @@ START_TEST(a_validation_exception_goes_to_the_dead_letter) {
   push_json(f, 400, NULL, validation);
   char **records = numbered(1);
   run_records(f, (const char *const *)records, 1, NULL, "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 1);
-  json_t *dead = dead_letter_of(f)->records;
+  json_t *dead = test_aws_dead_letter(f)->records;
   ck_assert_uint_eq(json_array_size(dead), 1);
   const char *reason =
       json_string_value(json_object_get(json_array_get(dead, 0), "reason"));
   ck_assert_ptr_nonnull(strstr(reason, "ValidationException: One or more "
                                        "parameter values were invalid: "
                                        "Missing the key id in the item"));
-  ck_assert_uint_eq(source_of(f)->committed, 1);
-  ck_assert_uint_eq(sink_of(f)->metrics.rejected, 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.rejected, 1);
   free_texts(records, 1);
   test_aws_free(f);
 }
@@ -731,16 +705,16 @@ START_TEST(a_refused_batch_is_resent_item_by_item) {
   push_ok(f, 1);
   char **records = numbered(3);
   run_records(f, (const char *const *)records, 3, NULL, "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 4);
   for (size_t i = 1; i < 4; i++) {
     json_t *items = request_items(f, i);
     ck_assert_uint_eq(json_array_size(items), 1);
     json_decref(items);
   }
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 1);
-  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 2);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
   free_texts(records, 3);
   test_aws_free(f);
 }
@@ -754,15 +728,15 @@ START_TEST(a_500_is_retried_by_the_aws_layer) {
   push_ok(f, 1);
   char **records = numbered(3);
   run_records(f, (const char *const *)records, 3, "max_attempts = 3", "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
   json_t *items = request_items(f, 1);
   ck_assert_uint_eq(json_array_size(items), 3);
   json_decref(items);
   /* The layer retried: the engine did not see a failure. */
-  ck_assert_uint_eq(sink_of(f)->metrics.retried, 0);
-  ck_assert_uint_eq(counter(f, "requests"), 1);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 0);
+  ck_assert_uint_eq(test_aws_counter(f, "requests"), 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
   free_texts(records, 3);
   test_aws_free(f);
 }
@@ -776,11 +750,11 @@ START_TEST(a_500_the_layer_gave_up_on_fails_and_the_engine_retries) {
   push_ok(f, 1);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, NULL, "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
-  ck_assert_uint_eq(sink_of(f)->metrics.retried, 2);
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 2);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
   free_texts(records, 2);
   test_aws_free(f);
 }
@@ -797,8 +771,8 @@ START_TEST(a_missing_table_fails_without_dead_lettering) {
   run_records(f, (const char *const *)records, 2, NULL, "retry_limit = 1");
   ck_assert_int_eq(f->run->status, 1);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
-  ck_assert_uint_eq(source_of(f)->failed, 1);
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
+  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
   const char *log = test_log(f->run);
   ck_assert_ptr_nonnull(
       strstr(log, "ResourceNotFoundException: Requested resource not found"));
@@ -816,7 +790,7 @@ START_TEST(update_sends_one_update_item_per_record) {
   char **records = numbered(3);
   run_records(f, (const char *const *)records, 3, NULL,
               "mode = \"update\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   bool seen[4] = {false};
   for (size_t i = 0; i < 3; i++) {
@@ -839,7 +813,7 @@ START_TEST(update_sends_one_update_item_per_record) {
     json_decref(body);
   }
   ck_assert(seen[1] && seen[2] && seen[3]);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
   free_texts(records, 3);
   test_aws_free(f);
 }
@@ -858,7 +832,7 @@ START_TEST(update_newer_than_counts_a_failed_condition_as_stale) {
   };
   run_records(f, records, 2, NULL,
               "mode = \"update\"\n newer_than = \"d\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
   json_t *body = request_body(f, 0);
   ck_assert_str_eq(
@@ -869,11 +843,11 @@ START_TEST(update_newer_than_counts_a_failed_condition_as_stale) {
                        "#nt")),
                    "d");
   json_decref(body);
-  ck_assert_uint_eq(counter(f, "stale"), 1);
-  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 2);
-  ck_assert_uint_eq(sink_of(f)->metrics.retried, 0);
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_counter(f, "stale"), 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 0);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
   test_aws_free(f);
 }
 END_TEST
@@ -887,7 +861,7 @@ START_TEST(update_writes_one_key_in_order) {
       "{\"id\":\"a\",\"q\":3}",
   };
   run_records(f, records, 3, NULL, "mode = \"update\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   for (size_t i = 0; i < 3; i++) {
     json_t *body = request_body(f, i);
@@ -910,13 +884,13 @@ START_TEST(update_validation_goes_to_the_dead_letter) {
             "maximum allowed size\"}");
   const char *records[] = {"{\"id\":\"a\",\"q\":1,\"d\":\"x\"}"};
   run_records(f, records, 1, NULL, "mode = \"update\"\n newer_than = \"d\"");
-  assert_ran_clean(f);
-  json_t *dead = dead_letter_of(f)->records;
+  test_aws_assert_clean(f);
+  json_t *dead = test_aws_dead_letter(f)->records;
   ck_assert_uint_eq(json_array_size(dead), 1);
   ck_assert_ptr_nonnull(strstr(
       json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
       "Item size has exceeded the maximum allowed size"));
-  ck_assert_uint_eq(counter(f, "stale"), 0);
+  ck_assert_uint_eq(test_aws_counter(f, "stale"), 0);
   test_aws_free(f);
 }
 END_TEST

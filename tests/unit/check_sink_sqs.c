@@ -257,32 +257,6 @@ static const char *attribute(const json_t *entry, const char *name,
   return json_string_value(json_object_get(attr, "StringValue"));
 }
 
-static test_source_t *source_of(fixture_t *f) {
-  return test_ctx(f->run, "p", PL_ROLE_SOURCE);
-}
-
-static test_sink_t *dead_letter_of(fixture_t *f) {
-  return test_ctx(f->run, "p", PL_ROLE_DEAD_LETTER);
-}
-
-static pl_instance_t *sink_of(fixture_t *f) {
-  pl_instance_t *inst = test_stage(f->run, "p", PL_ROLE_SINK);
-  ck_assert_ptr_nonnull(inst);
-  return inst;
-}
-
-static uint64_t counter(fixture_t *f, const char *name) {
-  pl_instance_t *inst = sink_of(f);
-  for (size_t i = 0; i < inst->counter_count; i++)
-    if (strcmp(inst->counters[i].name, name) == 0)
-      return inst->counters[i].value;
-  return 0;
-}
-
-static void assert_ran_clean(fixture_t *f) {
-  ck_assert_msg(f->run->status == 0, "%s", test_log(f->run));
-}
-
 /* "{\"n\":i}" for i in 1..count, as JSON texts to free with free_texts. */
 static char **numbered(size_t count) {
   char **texts = calloc(count, sizeof(*texts));
@@ -308,7 +282,7 @@ START_TEST(batches_by_count) {
   push_ok(f, 3);
   char **records = numbered(25);
   run_records(f, (const char *const *)records, 25, "q", "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   size_t sizes[3];
   for (size_t i = 0; i < 3; i++)
@@ -338,11 +312,11 @@ START_TEST(batches_by_count) {
       json_decref(value);
     }
   }
-  ck_assert_uint_eq(source_of(f)->committed, 1);
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
-  ck_assert_uint_eq(counter(f, "requests"), 3);
-  ck_assert_uint_eq(counter(f, "messages_sent"), 25);
-  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 25);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
+  ck_assert_uint_eq(test_aws_counter(f, "requests"), 3);
+  ck_assert_uint_eq(test_aws_counter(f, "messages_sent"), 25);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 25);
   free_texts(records, 25);
   test_aws_free(f);
 }
@@ -354,14 +328,14 @@ START_TEST(a_larger_batch_size_is_split_into_requests_of_ten) {
   char **records = numbered(25);
   run_records(f, (const char *const *)records, 25, "q",
               "batch_size = 25\n linger = \"1s\"\n max_in_flight = 1");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   /* One engine batch, three requests. */
-  ck_assert_uint_eq(sink_of(f)->metrics.batches, 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.batches, 1);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   ck_assert_uint_eq(request_entries(f, 0) + request_entries(f, 1) +
                         request_entries(f, 2),
                     25);
-  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 25);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 25);
   free_texts(records, 25);
   test_aws_free(f);
 }
@@ -389,15 +363,15 @@ START_TEST(batches_by_bytes) {
   char **records = sized(6, 100 * 1024);
   run_records(f, (const char *const *)records, 6, "q",
               "batch_bytes = \"10MiB\"\n batch_size = 100");
-  assert_ran_clean(f);
-  ck_assert_uint_eq(sink_of(f)->metrics.batches, 1);
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.batches, 1);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   for (size_t i = 0; i < 3; i++) {
     ck_assert_uint_eq(request_entries(f, i), 2);
     const fake_http_request_t *req = fake_http_request(f->server, i);
     ck_assert_uint_lt(req->body_len, 256 * 1024 + 4096);
   }
-  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 6);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 6);
   free_texts(records, 6);
   test_aws_free(f);
 }
@@ -410,7 +384,7 @@ START_TEST(max_batch_bytes_allows_larger_requests) {
   run_records(f, (const char *const *)records, 6, "q",
               "batch_bytes = \"10MiB\"\n batch_size = 100\n"
               " max_batch_bytes = \"1MiB\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 1);
   ck_assert_uint_eq(request_entries(f, 0), 6);
   free_texts(records, 6);
@@ -433,7 +407,7 @@ START_TEST(entry_failures_reject_or_retry_only_those_entries) {
   push_ok(f, 1);
   char **records = numbered(4);
   run_records(f, (const char *const *)records, 4, "q", "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
   ck_assert_uint_eq(request_entries(f, 0), 4);
   /* Only the record that failed without SenderFault went again. */
@@ -446,7 +420,7 @@ START_TEST(entry_failures_reject_or_retry_only_those_entries) {
   ck_assert_str_eq(attribute(entry, "line", NULL), "2");
   json_decref(entry);
   /* The one SQS refused is in the dead letter with the code and message. */
-  json_t *dead = dead_letter_of(f)->records;
+  json_t *dead = test_aws_dead_letter(f)->records;
   ck_assert_uint_eq(json_array_size(dead), 1);
   json_t *doc = json_array_get(dead, 0);
   ck_assert_str_eq(json_string_value(json_object_get(doc, "reason")),
@@ -455,10 +429,10 @@ START_TEST(entry_failures_reject_or_retry_only_those_entries) {
   ck_assert_int_eq(json_integer_value(json_object_get(
                        json_object_get(doc, "record"), "n")),
                    3);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
-  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 3);
-  ck_assert_uint_eq(sink_of(f)->metrics.rejected, 1);
-  ck_assert_uint_eq(sink_of(f)->metrics.retried, 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 3);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.rejected, 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 1);
   free_texts(records, 4);
   test_aws_free(f);
 }
@@ -470,7 +444,7 @@ START_TEST(entries_the_result_omits_are_retried) {
   push_ok(f, 1);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, "q", "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
   ck_assert_uint_eq(request_entries(f, 1), 1);
   json_t *value = message(f, 1, 0);
@@ -488,13 +462,13 @@ START_TEST(a_whole_request_500_is_retried) {
   push_ok(f, 1);
   char **records = numbered(3);
   run_records(f, (const char *const *)records, 3, "q", "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
   ck_assert_uint_eq(request_entries(f, 0), 3);
   ck_assert_uint_eq(request_entries(f, 1), 3);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
-  ck_assert_uint_eq(sink_of(f)->metrics.retried, 3);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 3);
   ck_assert_ptr_nonnull(strstr(test_log(f->run), "InternalError"));
   free_texts(records, 3);
   test_aws_free(f);
@@ -513,10 +487,10 @@ START_TEST(a_missing_queue_fails_the_records_without_dead_lettering) {
   run_records(f, (const char *const *)records, 2, "q", "retry_limit = 1");
   ck_assert_int_eq(f->run->status, 1);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
-  ck_assert_uint_eq(source_of(f)->committed, 0);
-  ck_assert_uint_eq(source_of(f)->failed, 1);
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
-  ck_assert_uint_eq(sink_of(f)->metrics.failed, 2);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
+  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.failed, 2);
   const char *log = test_log(f->run);
   ck_assert_ptr_nonnull(
       strstr(log, "AWS.SimpleQueueService.NonExistentQueue: The specified "
@@ -547,15 +521,15 @@ START_TEST(an_oversize_record_is_rejected_not_truncated) {
   char *big = record_of_message_size(300000);
   const char *records[] = {big, "{\"n\":2}"};
   run_records(f, records, 2, "q", "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 1);
   ck_assert_uint_eq(request_entries(f, 0), 1);
-  json_t *dead = dead_letter_of(f)->records;
+  json_t *dead = test_aws_dead_letter(f)->records;
   ck_assert_uint_eq(json_array_size(dead), 1);
   ck_assert_str_eq(
       json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
       "message of 300000 bytes exceeds the 262144-byte SQS limit");
-  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
   free(big);
   test_aws_free(f);
 }
@@ -568,9 +542,9 @@ START_TEST(a_message_at_the_limit_is_sent) {
   char *over = record_of_message_size(262145);
   const char *records[] = {exact, over};
   run_records(f, records, 2, "q", "batch_bytes = \"1B\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 1);
-  json_t *dead = dead_letter_of(f)->records;
+  json_t *dead = test_aws_dead_letter(f)->records;
   ck_assert_uint_eq(json_array_size(dead), 1);
   ck_assert_str_eq(
       json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
@@ -588,13 +562,13 @@ START_TEST(max_message_bytes_raises_the_limit) {
   const char *records[] = {big};
   run_records(f, records, 1, "q",
               "max_message_bytes = \"1MiB\"\n max_batch_bytes = \"1MiB\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 1);
   json_t *value = message(f, 0, 0);
   ck_assert_uint_eq(strlen(json_string_value(json_object_get(value, "d"))),
                     300000 - 34 - 8);
   json_decref(value);
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
   free(big);
   test_aws_free(f);
 }
@@ -609,7 +583,7 @@ START_TEST(the_body_is_the_records_compact_json) {
       "\"text\"",
   };
   run_records(f, records, 3, "q", "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   const char *expected[] = {"{\"b\":1,\"a\":[true,null,\"\xc3\xa9\\n\"]}",
                             "[1,2]", "\"text\""};
   for (size_t e = 0; e < 3; e++) {
@@ -627,15 +601,15 @@ START_TEST(bytes_are_sent_as_raw) {
   push_ok(f, 1);
   const char *records[] = {"{\"bytes\":\"P1,A,5\\n\"}", "{\"bytes\":\"\"}"};
   run_records(f, records, 2, "q", "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   /* The empty chunk has nothing to send and is simply delivered. */
   ck_assert_uint_eq(request_entries(f, 0), 1);
   json_t *entry = request_entry(f, 0, 0);
   ck_assert_str_eq(json_string_value(json_object_get(entry, "MessageBody")),
                    "{\"raw\":\"P1,A,5\\n\"}");
   json_decref(entry);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
-  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 2);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
   test_aws_free(f);
 }
 END_TEST
@@ -645,9 +619,9 @@ START_TEST(text_sqs_refuses_is_rejected) {
   push_ok(f, 1);
   const char *records[] = {"{\"s\":\"\\uffff\"}", "{\"n\":2}"};
   run_records(f, records, 2, "q", "");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(request_entries(f, 0), 1);
-  json_t *dead = dead_letter_of(f)->records;
+  json_t *dead = test_aws_dead_letter(f)->records;
   ck_assert_uint_eq(json_array_size(dead), 1);
   ck_assert_ptr_nonnull(strstr(
       json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
@@ -670,7 +644,7 @@ START_TEST(attributes_carry_the_origin_and_templates) {
               "  warehouse = \"${location}\"\n"
               "  key = \"${product_id}#${@line}\"\n"
               "}");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(request_entries(f, 0), 2);
   const char *type = NULL;
   json_t *first = request_entry(f, 0, 0);
@@ -693,7 +667,7 @@ START_TEST(attributes_carry_the_origin_and_templates) {
   ck_assert_ptr_null(json_object_get(second, "DelaySeconds"));
   json_decref(second);
   /* A missing field and an empty value reject their records. */
-  json_t *dead = dead_letter_of(f)->records;
+  json_t *dead = test_aws_dead_letter(f)->records;
   ck_assert_uint_eq(json_array_size(dead), 2);
   const char *reasons[2];
   for (size_t i = 0; i < 2; i++) {
@@ -707,7 +681,7 @@ START_TEST(attributes_carry_the_origin_and_templates) {
                    "missing or null");
   ck_assert_str_eq(reasons[1], "message attribute 'warehouse' is empty (SQS "
                                "refuses empty values)");
-  ck_assert_uint_eq(source_of(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
   test_aws_free(f);
 }
 END_TEST
@@ -720,15 +694,15 @@ START_TEST(attribute_sizes_count_toward_the_limit) {
   char *exact = record_of_message_size(262144 - 8);
   const char *records[] = {exact};
   run_records(f, records, 1, "q", "attributes { k = \"v\" }");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 1);
-  ck_assert_uint_eq(json_array_size(dead_letter_of(f)->records), 0);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
   test_aws_free(f);
   f = fixture_create();
   run_records(f, records, 1, "q", "attributes { kk = \"v\" }");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 0);
-  json_t *dead = dead_letter_of(f)->records;
+  json_t *dead = test_aws_dead_letter(f)->records;
   ck_assert_uint_eq(json_array_size(dead), 1);
   ck_assert_str_eq(
       json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
@@ -743,7 +717,7 @@ START_TEST(delay_sets_delay_seconds) {
   push_ok(f, 1);
   const char *records[] = {"{\"n\":1}", "{\"n\":2}"};
   run_records(f, records, 2, "q", "delay = \"2m\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   for (size_t e = 0; e < 2; e++) {
     json_t *entry = request_entry(f, 0, e);
     ck_assert_int_eq(
@@ -786,7 +760,7 @@ static json_t *fifo_run(const char *sink_extra, char **log) {
   fixture_t *f = fixture_create();
   push_ok(f, 1);
   run_records(f, fifo_records, 3, "q.fifo", sink_extra);
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(request_entries(f, 0), 3);
   json_t *ids = json_array();
   for (size_t e = 0; e < 3; e++) {
@@ -843,9 +817,9 @@ START_TEST(fifo_bad_group_ids_are_rejected) {
       "{\"product_id\":\"has space\"}",
   };
   run_records(f, records, 3, "q.fifo", "message_group_id = \"${product_id}\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(request_entries(f, 0), 1);
-  json_t *dead = dead_letter_of(f)->records;
+  json_t *dead = test_aws_dead_letter(f)->records;
   ck_assert_uint_eq(json_array_size(dead), 2);
   for (size_t i = 0; i < 2; i++) {
     json_t *doc = json_array_get(dead, i);
@@ -875,7 +849,7 @@ START_TEST(fifo_sends_in_order_and_stops_a_batch_at_a_failure) {
   char **records = numbered(20);
   run_records(f, (const char *const *)records, 20, "q.fifo",
               "message_group_id = \"g\"\n batch_size = 20\n linger = \"1s\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   ck_assert_uint_eq(request_entries(f, 0), 10);
   ck_assert_uint_eq(request_entries(f, 1), 10);
@@ -889,8 +863,8 @@ START_TEST(fifo_sends_in_order_and_stops_a_batch_at_a_failure) {
   json_t *value = message(f, 2, 0);
   ck_assert_int_eq(n_of(value), 20);
   json_decref(value);
-  ck_assert_uint_eq(source_of(f)->committed, 1);
-  ck_assert_uint_eq(sink_of(f)->metrics.records_out, 20);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 20);
   free_texts(records, 20);
   test_aws_free(f);
 }
@@ -954,7 +928,7 @@ START_TEST(fifo_requests_go_in_order) {
   char **records = numbered(50);
   run_records(f, (const char *const *)records, 50, "q.fifo",
               "message_group_id = \"g\"");
-  assert_ran_clean(f);
+  test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 5);
   json_int_t next = 1;
   for (size_t i = 0; i < 5; i++) {
@@ -1044,7 +1018,7 @@ START_TEST(shutdown_cancels_requests_in_flight) {
     uv_run(&f->run->loop, UV_RUN_ONCE);
   pl__engine_shutdown(f->run->engine);
   test_aws_run(f);
-  ck_assert_uint_eq(source_of(f)->committed, 0);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
   test_aws_free(f);
   /* The cancelled call's callback ran (or the loop could not close). */
 }

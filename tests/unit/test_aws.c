@@ -46,6 +46,32 @@ void test_aws_run(test_aws_t *aws) {
     run->status = pl__engine_status(run->engine);
 }
 
+test_source_t *test_aws_source(test_aws_t *aws) {
+  return test_ctx(aws->run, "p", PL_ROLE_SOURCE);
+}
+
+test_sink_t *test_aws_dead_letter(test_aws_t *aws) {
+  return test_ctx(aws->run, "p", PL_ROLE_DEAD_LETTER);
+}
+
+pl_instance_t *test_aws_sink(test_aws_t *aws) {
+  pl_instance_t *inst = test_stage(aws->run, "p", PL_ROLE_SINK);
+  ck_assert_ptr_nonnull(inst);
+  return inst;
+}
+
+uint64_t test_aws_counter(test_aws_t *aws, const char *name) {
+  pl_instance_t *inst = test_aws_sink(aws);
+  for (size_t i = 0; i < inst->counter_count; i++)
+    if (strcmp(inst->counters[i].name, name) == 0)
+      return inst->counters[i].value;
+  return 0;
+}
+
+void test_aws_assert_clean(test_aws_t *aws) {
+  ck_assert_msg(aws->run->status == 0, "%s", test_log(aws->run));
+}
+
 void test_aws_free(test_aws_t *aws) {
   fake_http_close(aws->server);
   uv_run(&aws->run->loop, UV_RUN_DEFAULT);

@@ -22,6 +22,16 @@ int test_aws_start(test_aws_t *aws, const char *config, bool once);
 /* Runs the loop until the engine has closed its stages (the server keeps
  * the loop alive after that) and sets run->status. */
 void test_aws_run(test_aws_t *aws);
+/* Pipeline "p"'s stages: the script source's and the dead letter's
+ * contexts, the sink's instance, and a counter of the sink's
+ * (pl_instance_count; 0 when never counted). */
+test_source_t *test_aws_source(test_aws_t *aws);
+test_sink_t *test_aws_dead_letter(test_aws_t *aws);
+pl_instance_t *test_aws_sink(test_aws_t *aws);
+uint64_t test_aws_counter(test_aws_t *aws, const char *name);
+/* The run ended with status 0 (the log is the failure message). */
+void test_aws_assert_clean(test_aws_t *aws);
+
 /* Closes the server and frees the run; fails the test when a handle was
  * left open. */
 void test_aws_free(test_aws_t *aws);
