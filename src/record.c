@@ -163,6 +163,11 @@ void pl_record_set_bytes_new(pl_record_t *record, char *data, size_t len) {
 
 bool pl_record_is_last(const pl_record_t *record) { return record->last; }
 void pl_record_set_last(pl_record_t *record, bool last) { record->last = last; }
+bool pl_record_is_cut(const pl_record_t *record) { return record->cut; }
+void pl_record_set_cut(pl_record_t *record) {
+  record->cut = true;
+  record->last = true;
+}
 
 size_t pl_record_size(const pl_record_t *record) { return record->size; }
 void pl_record_set_size(pl_record_t *record, size_t size) {

@@ -20,6 +20,7 @@ struct pl_record {
   char *reason;
   pl_result_t result;
   bool last;
+  bool cut;
 };
 
 /* A FIFO of records linked through record->next. */

@@ -56,6 +56,11 @@ PL_EXTERN void pl_record_set_bytes_new(pl_record_t *record, char *data,
 /* The last chunk of its group's byte stream (possibly empty). */
 PL_EXTERN bool pl_record_is_last(const pl_record_t *record);
 PL_EXTERN void pl_record_set_last(pl_record_t *record, bool last);
+/* The byte stream ends here cut short (its object changed or went away in
+ * the middle, or the source stopped): a transform drops what it holds of
+ * the stream, such as a partial row, instead of finishing it. Sets last. */
+PL_EXTERN bool pl_record_is_cut(const pl_record_t *record);
+PL_EXTERN void pl_record_set_cut(pl_record_t *record);
 
 /* Approximate encoded size, used for batch_bytes; set by whoever knows it. */
 PL_EXTERN size_t pl_record_size(const pl_record_t *record);

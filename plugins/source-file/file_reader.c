@@ -60,10 +60,24 @@ static void close_file(file_reader_t *r) {
   send_idle(r);
 }
 
+/* A file left in the middle: the transforms drop the partial row they hold
+ * (best effort: without memory the stream stays until the plugin closes). */
+static void emit_cut(file_reader_t *r) {
+  pl_record_t *rec = pl_record_create(r->group);
+  if (!rec)
+    return;
+  pl_record_set_origin(rec, r->origin);
+  pl_record_set_cut(rec);
+  if (!pl_emit(r->inst, rec))
+    r->paused = true;
+}
+
 /* From here on the group, and `file` with it, belong to the core until
  * the owner's commit callback. */
 static void seal(file_reader_t *r, bool complete) {
   void *file = r->file;
+  if (!complete && r->offset > 0)
+    emit_cut(r);
   pl_group_seal(r->group, complete);
   r->group = NULL;
   r->file = NULL;

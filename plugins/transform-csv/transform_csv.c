@@ -130,7 +130,8 @@ static void stream_free(stream_t *s) {
   free(s);
 }
 
-static stream_t *stream_for(csv_plugin_t *p, const pl_record_t *chunk) {
+/* The stream `chunk` belongs to (its group and origin), or NULL. */
+static stream_t *stream_find(csv_plugin_t *p, const pl_record_t *chunk) {
   pl_group_t *group = pl_record_group(chunk);
   const char *origin = pl_record_origin(chunk);
   for (stream_t *s = p->streams; s; s = s->next)
@@ -138,7 +139,17 @@ static stream_t *stream_for(csv_plugin_t *p, const pl_record_t *chunk) {
         ((!s->origin && !origin) ||
          (s->origin && origin && strcmp(s->origin, origin) == 0)))
       return s;
-  stream_t *s = calloc(1, sizeof(*s));
+  return NULL;
+}
+
+/* The stream of `chunk`, created at its first chunk; NULL: out of memory. */
+static stream_t *stream_for(csv_plugin_t *p, const pl_record_t *chunk) {
+  stream_t *s = stream_find(p, chunk);
+  if (s)
+    return s;
+  const char *origin = pl_record_origin(chunk);
+  pl_group_t *group = pl_record_group(chunk);
+  s = calloc(1, sizeof(*s));
   if (!s)
     return NULL;
   s->group = group;
@@ -160,6 +171,18 @@ static void stream_remove(csv_plugin_t *p, stream_t *s) {
   if (*link)
     *link = s->next;
   stream_free(s);
+}
+
+/* A stream cut short: what it holds (a partial row) is dropped, not parsed
+ * as the stream's end. */
+static void drop_stream(csv_plugin_t *p, pl_record_t *chunk) {
+  stream_t *s = stream_find(p, chunk);
+  if (s) {
+    pl_log(p->inst, PL_LOG_INFO, "%s: cut short; its partial row is dropped",
+           s->origin ? s->origin : "input");
+    stream_remove(p, s);
+  }
+  pl_record_done(chunk);
 }
 
 /* A row that is not a record: to the dead letter with its raw text. */
@@ -224,6 +247,10 @@ static int on_bad_row(void *data, const csv_bad_row_t *bad) {
 
 static void csv_process(pl_instance_t *inst, void *ctx, pl_record_t *chunk) {
   csv_plugin_t *p = ctx;
+  if (pl_record_is_cut(chunk)) {
+    drop_stream(p, chunk);
+    return;
+  }
   size_t len = 0;
   const char *bytes = pl_record_bytes(chunk, &len);
   if (!bytes && pl_record_value(chunk)) {

@@ -1,8 +1,8 @@
 /* S3 ListObjectsV2: the request's query and the response's parser (see
- * s3_list.h). The response is read with the layer's expat wrapper (xml.h)
+ * pipelined/s3.h). The response is read with the layer's expat wrapper (xml.h)
  * through a small grammar of the elements we use; text is collected only
  * inside those, each with a cap, so memory follows the body's size. */
-#include "s3_list.h"
+#include <pipelined/s3.h>
 
 #include "sigv4.h"
 #include "xml.h"
@@ -28,7 +28,7 @@ static int add_param(pl_buf_t *out, size_t start, const char *name,
   return rc;
 }
 
-int pl__s3_list_query(const char *prefix, const char *continuation_token,
+int pl_s3_list_query(const char *prefix, const char *continuation_token,
                       int max_keys, pl_buf_t *out) {
   if (!out)
     return PL_EINVAL;
@@ -351,9 +351,7 @@ static int hex_value(char c) {
   return -1;
 }
 
-/* Decodes S3's encoding-type=url in place ('+' is a space, %XX a byte).
- * Returns NULL or what is wrong with the text. */
-static const char *url_decode(char *s) {
+const char *pl_s3_key_decode(char *s) {
   char *w = s;
   for (const char *r = s; *r; r++) {
     if (*r == '+') {
@@ -390,13 +388,13 @@ static int finish(list_parse_t *st, pl_buf_t *error) {
     page->next_token = NULL;
   }
   if (st->url_encoded && page->prefix) {
-    const char *problem = url_decode(page->prefix);
+    const char *problem = pl_s3_key_decode(page->prefix);
     if (problem)
       return fail_plain(error, "<Prefix> %s", problem);
   }
   for (size_t i = 0; i < page->count; i++) {
     char *key = page->objects[i].key;
-    const char *problem = st->url_encoded ? url_decode(key) : NULL;
+    const char *problem = st->url_encoded ? pl_s3_key_decode(key) : NULL;
     if (!problem && !*key)
       problem = "is empty";
     else if (!problem && strlen(key) > PL_S3_KEY_MAX)
@@ -409,7 +407,7 @@ static int finish(list_parse_t *st, pl_buf_t *error) {
   return 0;
 }
 
-void pl__s3_list_page_close(pl_s3_list_page_t *page) {
+void pl_s3_list_page_close(pl_s3_list_page_t *page) {
   if (!page)
     return;
   for (size_t i = 0; i < page->count; i++)
@@ -420,7 +418,7 @@ void pl__s3_list_page_close(pl_s3_list_page_t *page) {
   *page = (pl_s3_list_page_t){0};
 }
 
-int pl__s3_list_parse(const char *xml, size_t len, pl_s3_list_page_t *out,
+int pl_s3_list_parse(const char *xml, size_t len, pl_s3_list_page_t *out,
                       pl_buf_t *error) {
   if (!out)
     return PL_EINVAL;
@@ -439,6 +437,6 @@ int pl__s3_list_parse(const char *xml, size_t len, pl_s3_list_page_t *out,
   object_clear(&st.object);
   pl_buf_free(&st.text);
   if (rc < 0)
-    pl__s3_list_page_close(out);
+    pl_s3_list_page_close(out);
   return rc;
 }

@@ -13,7 +13,7 @@
 
 #include <pipelined/aws.h>
 
-#include "s3_list.h"
+#include <pipelined/s3.h>
 #include "test_stages.h"
 
 #define SMOKE_OBJECTS 5
@@ -139,7 +139,7 @@ static void on_list(void *data, int status, const char *body, size_t len,
   }
   pl_s3_list_page_t page = {0};
   pl_buf_t why = {0};
-  if (pl__s3_list_parse(body, len, &page, &why) < 0) {
+  if (pl_s3_list_parse(body, len, &page, &why) < 0) {
     fprintf(stderr, "ListObjectsV2: %s\n", why.data);
     pl_buf_free(&why);
     smoke_fail(s, "ListObjectsV2 parse", NULL);
@@ -149,12 +149,12 @@ static void on_list(void *data, int status, const char *body, size_t len,
   s->pages++;
   if (page.truncated) {
     char *token = strdup(page.next_token);
-    pl__s3_list_page_close(&page);
+    pl_s3_list_page_close(&page);
     list_page(s, token);
     free(token);
     return;
   }
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
   if (s->listed != SMOKE_OBJECTS + 1 || s->pages < 3) {
     fprintf(stderr, "ListObjectsV2: %zu keys in %zu pages\n", s->listed,
             s->pages);
@@ -166,7 +166,7 @@ static void on_list(void *data, int status, const char *body, size_t len,
 
 static void list_page(smoke_t *s, const char *token) {
   pl_buf_t query = {0};
-  pl__s3_list_query("smoke/", token, 2, &query);
+  pl_s3_list_query("smoke/", token, 2, &query);
   pl_aws_rest_request_t req = {.operation = "ListObjectsV2",
                                .method = "GET",
                                .bucket = s->bucket,

@@ -4,7 +4,7 @@
  * encoding-type=url), the exact reason of every refusal (malformed XML,
  * another document, DOCTYPE, bad fields, caps), and the request's query
  * with awkward prefixes and tokens. */
-#include "s3_list.h"
+#include <pipelined/s3.h>
 
 #include <check.h>
 #include <stdio.h>
@@ -19,7 +19,7 @@
 static pl_s3_list_page_t parse_ok(const char *xml) {
   pl_s3_list_page_t page;
   pl_buf_t error = {0};
-  int rc = pl__s3_list_parse(xml, strlen(xml), &page, &error);
+  int rc = pl_s3_list_parse(xml, strlen(xml), &page, &error);
   ck_assert_msg(rc == 0, "rc %d: %s", rc, error.data ? error.data : "");
   ck_assert_uint_eq(error.len, 0);
   pl_buf_free(&error);
@@ -32,7 +32,7 @@ static void parse_fails(const char *xml, size_t len, const char *reason) {
   pl_s3_list_page_t page = {.count = 7}; /* garbage that must be reset */
   pl_buf_t error = {0};
   ck_assert_int_eq(pl_buf_append_str(&error, "s3 list: "), 0);
-  ck_assert_int_eq(pl__s3_list_parse(xml, len, &page, &error), PL_EPARSE);
+  ck_assert_int_eq(pl_s3_list_parse(xml, len, &page, &error), PL_EPARSE);
   ck_assert_str_eq(error.data + strlen("s3 list: "), reason);
   ck_assert_mem_eq(error.data, "s3 list: ", strlen("s3 list: "));
   ck_assert_ptr_null(page.objects);
@@ -40,7 +40,7 @@ static void parse_fails(const char *xml, size_t len, const char *reason) {
   ck_assert(!page.truncated);
   ck_assert_ptr_null(page.next_token);
   ck_assert_ptr_null(page.prefix);
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
   pl_buf_free(&error);
 }
 
@@ -69,7 +69,7 @@ static char *parsed_key(const char *encoding, const char *key_text) {
   pl_s3_list_page_t page = parse_ok(xml);
   ck_assert_uint_eq(page.count, 1);
   char *key = strdup(page.objects[0].key);
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
   free(xml);
   return key;
 }
@@ -143,11 +143,11 @@ START_TEST(test_reference_shape) {
   ck_assert_str_eq(o[2].key, "logs/2024/01/part-00000.csv.gz");
   ck_assert_str_eq(o[2].etag, "d41d8cd98f00b204e9800998ecf8427e-12");
   ck_assert_uint_eq(o[2].size, 0);
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
   /* Closing twice is harmless: the page is empty. */
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
   ck_assert_ptr_null(page.objects);
-  pl__s3_list_page_close(NULL);
+  pl_s3_list_page_close(NULL);
 }
 END_TEST
 
@@ -184,14 +184,14 @@ START_TEST(test_truncated_with_token) {
   ck_assert_uint_eq(page.objects[1].size, 22);
   /* The next request carries the token, encoded. */
   pl_buf_t query = {0};
-  ck_assert_int_eq(pl__s3_list_query(page.prefix, page.next_token, 2, &query),
+  ck_assert_int_eq(pl_s3_list_query(page.prefix, page.next_token, 2, &query),
                    0);
   ck_assert_str_eq(query.data,
                    "continuation-token=1ueGcxLPRx1Tr%2FXYExHnhbYLgveDs2J%2F"
                    "wm36Hy4vbOwM%3D&encoding-type=url&list-type=2&"
                    "max-keys=2&prefix=photos%2F");
   pl_buf_free(&query);
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
 
   /* The last page: a stray token on an untruncated page is dropped, so
    * next_token is set exactly when there is a next page. */
@@ -201,7 +201,7 @@ START_TEST(test_truncated_with_token) {
   ck_assert(!page.truncated);
   ck_assert_ptr_null(page.next_token);
   ck_assert_ptr_null(page.prefix); /* no <Prefix> at all */
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
 }
 END_TEST
 
@@ -214,7 +214,7 @@ START_TEST(test_empty_results) {
   ck_assert_ptr_null(page.objects);
   ck_assert(!page.truncated);
   ck_assert_str_eq(page.prefix, "none/");
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
 
   /* Only common prefixes (a delimiter listing): they are not objects, and
    * their <Prefix> is not the listing's. */
@@ -226,13 +226,13 @@ START_TEST(test_empty_results) {
                           "<KeyCount>2</KeyCount></ListBucketResult>");
   ck_assert_uint_eq(page.count, 0);
   ck_assert_str_eq(page.prefix, "logs/");
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
 
   /* The smallest document S3 could send. */
   page = parse_ok("<ListBucketResult><IsTruncated>false</IsTruncated>"
                   "</ListBucketResult>");
   ck_assert_uint_eq(page.count, 0);
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
 }
 END_TEST
 
@@ -262,14 +262,14 @@ START_TEST(test_entities_and_unicode) {
   ck_assert_str_eq(page.objects[0].key, "k");
   ck_assert_ptr_null(page.objects[0].etag);
   ck_assert_ptr_null(page.objects[0].last_modified);
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
   /* A declared Latin-1 body comes out as UTF-8. */
   page = parse_ok("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
                   "<ListBucketResult><IsTruncated>false</IsTruncated>"
                   "<Contents><Key>caf\xe9</Key><Size>1</Size></Contents>"
                   "</ListBucketResult>");
   ck_assert_str_eq(page.objects[0].key, "caf\xc3\xa9");
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
 }
 END_TEST
 
@@ -299,7 +299,7 @@ START_TEST(test_url_encoding_type) {
   ck_assert_str_eq(page.objects[0].key, "my docs/a+b.txt");
   /* The token is opaque: never decoded. */
   ck_assert_str_eq(page.next_token, "t%2B+");
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
 
   char *xml = one_key(URL, "bad%zz");
   ck_parse_fails(xml, "<Contents> 1: <Key> has a malformed percent escape");
@@ -340,7 +340,7 @@ START_TEST(test_huge_sizes) {
                      0);
     pl_s3_list_page_t page = parse_ok(xml.data);
     ck_assert_uint_eq(page.objects[0].size, cases[i].size);
-    pl__s3_list_page_close(&page);
+    pl_s3_list_page_close(&page);
     pl_buf_free(&xml);
   }
 }
@@ -370,15 +370,15 @@ START_TEST(test_malformed_xml) {
                      "</ListBucketResult>";
   parse_fails(body, strlen(body) - 1, "line 1, column 51: unclosed token");
   pl_s3_list_page_t page;
-  ck_assert_int_eq(pl__s3_list_parse(body, strlen(body), &page, NULL), 0);
-  pl__s3_list_page_close(&page);
+  ck_assert_int_eq(pl_s3_list_parse(body, strlen(body), &page, NULL), 0);
+  pl_s3_list_page_close(&page);
   /* Bad arguments. */
-  ck_assert_int_eq(pl__s3_list_parse(NULL, 1, &page, NULL), PL_EINVAL);
-  ck_assert_int_eq(pl__s3_list_parse(body, strlen(body), NULL, NULL),
+  ck_assert_int_eq(pl_s3_list_parse(NULL, 1, &page, NULL), PL_EINVAL);
+  ck_assert_int_eq(pl_s3_list_parse(body, strlen(body), NULL, NULL),
                    PL_EINVAL);
   /* Without an error buffer the code is the same. */
-  ck_assert_int_eq(pl__s3_list_parse("<a>", 3, &page, NULL), PL_EPARSE);
-  ck_assert_int_eq(pl__s3_list_parse(NULL, 0, &page, NULL), PL_EPARSE);
+  ck_assert_int_eq(pl_s3_list_parse("<a>", 3, &page, NULL), PL_EPARSE);
+  ck_assert_int_eq(pl_s3_list_parse(NULL, 0, &page, NULL), PL_EPARSE);
 }
 END_TEST
 
@@ -571,7 +571,7 @@ START_TEST(test_key_caps) {
                    0);
   pl_s3_list_page_t page = parse_ok(body.data);
   ck_assert_uint_eq(strlen(page.next_token), 4096);
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
   pl_buf_free(&body);
   free(token);
   char *digits = repeat("0", 65);
@@ -616,7 +616,7 @@ START_TEST(test_thousands_of_keys) {
     ck_assert_uint_eq(strlen(page.objects[i].etag), 32);
   }
   ck_assert_str_eq(page.objects[KEYS - 1].key, "data/part-04999.json");
-  pl__s3_list_page_close(&page);
+  pl_s3_list_page_close(&page);
   pl_buf_free(&xml);
 }
 END_TEST
@@ -625,7 +625,7 @@ END_TEST
 
 static char *query(const char *prefix, const char *token, int max_keys) {
   pl_buf_t out = {0};
-  ck_assert_int_eq(pl__s3_list_query(prefix, token, max_keys, &out), 0);
+  ck_assert_int_eq(pl_s3_list_query(prefix, token, max_keys, &out), 0);
   return out.data;
 }
 
@@ -688,23 +688,23 @@ END_TEST
 START_TEST(test_query_append_and_errors) {
   pl_buf_t out = {0};
   ck_assert_int_eq(pl_buf_append_str(&out, "/?"), 0);
-  ck_assert_int_eq(pl__s3_list_query("a/", NULL, 2, &out), 0);
+  ck_assert_int_eq(pl_s3_list_query("a/", NULL, 2, &out), 0);
   ck_assert_str_eq(out.data,
                    "/?encoding-type=url&list-type=2&max-keys=2&prefix=a%2F");
   size_t len = out.len;
-  ck_assert_int_eq(pl__s3_list_query(NULL, NULL, -1, &out), PL_ERANGE);
-  ck_assert_int_eq(pl__s3_list_query(NULL, NULL, 1001, &out), PL_ERANGE);
+  ck_assert_int_eq(pl_s3_list_query(NULL, NULL, -1, &out), PL_ERANGE);
+  ck_assert_int_eq(pl_s3_list_query(NULL, NULL, 1001, &out), PL_ERANGE);
   char *long_prefix = repeat("p", PL_S3_KEY_MAX + 1);
-  ck_assert_int_eq(pl__s3_list_query(long_prefix, NULL, 0, &out), PL_ERANGE);
+  ck_assert_int_eq(pl_s3_list_query(long_prefix, NULL, 0, &out), PL_ERANGE);
   long_prefix[PL_S3_KEY_MAX] = '\0';
   ck_assert_uint_eq(out.len, len); /* untouched by the failures */
-  ck_assert_int_eq(pl__s3_list_query(long_prefix, NULL, 0, &out), 0);
+  ck_assert_int_eq(pl_s3_list_query(long_prefix, NULL, 0, &out), 0);
   ck_assert_uint_eq(out.len, len +
                                  strlen("encoding-type=url&list-type=2&"
                                         "prefix=") +
                                  PL_S3_KEY_MAX);
   free(long_prefix);
-  ck_assert_int_eq(pl__s3_list_query(NULL, NULL, 0, NULL), PL_EINVAL);
+  ck_assert_int_eq(pl_s3_list_query(NULL, NULL, 0, NULL), PL_EINVAL);
   pl_buf_free(&out);
 }
 END_TEST

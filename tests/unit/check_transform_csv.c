@@ -63,6 +63,42 @@ START_TEST(typed_rows_in_any_chunking) {
 }
 END_TEST
 
+/* A stream cut short in the middle of a row (its object changed) and sent
+ * again: the partial row is dropped, not rejected, and the new stream starts
+ * with its header. */
+START_TEST(a_cut_stream_drops_its_partial_row) {
+  const char *text = "product_id,location,quantity,update_date\n"
+                     "P1,Warehouse A,100,2023-05-01\n"
+                     "P2,B,25,2023-05-02\n";
+  size_t cut_at = strlen("product_id,location,quantity,update_date\n"
+                         "P1,Warehouse A,100,2023-05-01\nP2,B,2");
+  json_t *quoted = json_string(text);
+  char *literal = json_dumps(quoted, JSON_ENCODE_ANY);
+  pl_buf_t config = {0};
+  pl_buf_printf(&config,
+                "pipeline \"p\" {\n"
+                "  source \"script\" { text = %s\n chunk_size = 7\n"
+                "    cut_at = %zu }\n"
+                "  transform \"csv\" { %s }\n"
+                "  sink \"capture\" { }\n"
+                "  dead_letter \"capture\" { }\n"
+                "}\n",
+                literal, cut_at, inventory);
+  test_run_t *run = test_run(config.data, csv_plugin, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  /* P1 from the first stream; P1 and P2 from the second. */
+  ck_assert_uint_eq(json_array_size(records(run)), 3);
+  ck_assert_uint_eq(json_array_size(letters(run)), 0);
+  json_t *last = json_array_get(records(run), 2);
+  ck_assert_int_eq(json_integer_value(json_object_get(last, "quantity")), 25);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(literal);
+  json_decref(quoted);
+  pl_buf_free(&config);
+}
+END_TEST
+
 START_TEST(bad_rows_are_rejected_with_line_and_raw_text) {
   const char *text = "product_id,location,quantity,update_date\r\n"
                      "P1,A,1,2023-05-01\r\n"
@@ -156,6 +192,7 @@ int main(void) {
   Suite *s = suite_create("transform-csv");
   TCase *tc = tcase_create("pipeline");
   tcase_add_test(tc, typed_rows_in_any_chunking);
+  tcase_add_test(tc, a_cut_stream_drops_its_partial_row);
   tcase_add_test(tc, bad_rows_are_rejected_with_line_and_raw_text);
   tcase_add_test(tc, columns_without_header);
   tcase_add_test(tc, header_missing_a_typed_column_rejects_the_file);

@@ -13,6 +13,7 @@ typedef struct script_options {
   bool forever;
   char *text;
   int64_t chunk_size;
+  int64_t cut_at;
 } script_options_t;
 
 typedef struct script {
@@ -39,16 +40,19 @@ static const pl_option_t script_options[] = {
                      "one group, the last one marked last."),
     PL_OPTION_INT(script_options_t, chunk_size, "chunk_size", "4", 0,
                   "Bytes per chunk of `text`."),
+    PL_OPTION_INT(script_options_t, cut_at, "cut_at", "0", 0,
+                  "As a source restarting a changed object: emit the first "
+                  "cut_at bytes of `text`, a cut record, then all of it."),
 };
 
-/* Emits `text` as chunks, all at once (tests keep it small). */
-static void script_emit_text(script_t *s) {
+/* Emits text[0, end) as chunks of `group`, the last one marked last when
+ * `end` is the end of the text. */
+static void script_emit_chunks(script_t *s, pl_group_t *group, size_t end) {
   const char *text = s->opts->text;
   size_t len = strlen(text), step = (size_t)s->opts->chunk_size;
-  pl_group_t *group = pl_group_create(s->inst, NULL);
   size_t at = 0;
   do {
-    size_t n = len - at < step ? len - at : step;
+    size_t n = end - at < step ? end - at : step;
     pl_record_t *rec = pl_record_create(group);
     pl_record_set_bytes(rec, text + at, n);
     pl_record_set_origin(rec, "test:text");
@@ -56,7 +60,21 @@ static void script_emit_text(script_t *s) {
     pl_record_set_last(rec, at >= len);
     s->pub.emitted++;
     pl_emit(s->inst, rec);
-  } while (at < len);
+  } while (at < end);
+}
+
+/* Emits `text` as chunks of one group, all at once (tests keep it small). */
+static void script_emit_text(script_t *s) {
+  pl_group_t *group = pl_group_create(s->inst, NULL);
+  size_t cut_at = (size_t)s->opts->cut_at;
+  if (cut_at > 0 && cut_at < strlen(s->opts->text)) {
+    script_emit_chunks(s, group, cut_at);
+    pl_record_t *cut = pl_record_create(group);
+    pl_record_set_origin(cut, "test:text");
+    pl_record_set_cut(cut);
+    pl_emit(s->inst, cut);
+  }
+  script_emit_chunks(s, group, strlen(s->opts->text));
   pl_group_seal(group, true);
   pl_source_exhausted(s->inst);
 }

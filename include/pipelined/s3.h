@@ -1,23 +1,32 @@
-/* S3 ListObjectsV2 (GET /?list-type=2): the query string of one page
- * request and the parser of its <ListBucketResult> response. Both are
- * pure (no I/O), so the S3 source can page through a bucket with one
- * request at a time and the tests can replay recorded responses.
+/* S3 helpers for plugins, all pure (no I/O): the keys S3 sends URL-encoded
+ * (event notifications, encoding-type=url listings), and ListObjectsV2
+ * (GET /?list-type=2): the query string of one page request and the parser
+ * of its <ListBucketResult> response, so that a source can page through a
+ * bucket with one request at a time and tests can replay responses.
  *
- * Paging: send pl__s3_list_query(prefix, NULL, n), then, while the parsed
- * page is truncated, pl__s3_list_query(prefix, page.next_token, n).
+ * Paging: send pl_s3_list_query(prefix, NULL, n), then, while the parsed
+ * page is truncated, pl_s3_list_query(prefix, page.next_token, n).
  *
  * Keys: the query always asks for encoding-type=url, as the AWS SDKs do,
  * because XML 1.0 cannot carry some characters S3 allows in keys (most
  * control characters); the parser decodes the keys of such a response and
  * reads a response without <EncodingType> as plain text, so both shapes
  * are accepted whatever was asked. */
-#ifndef PL_AWS_S3_LIST_H
-#define PL_AWS_S3_LIST_H
+#ifndef PIPELINED_S3_H
+#define PIPELINED_S3_H
 
 #include <pipelined/common.h>
+#include <stdint.h>
 
 /* The longest object key S3 allows, in bytes of UTF-8. */
 #define PL_S3_KEY_MAX 1024
+
+/* Decodes, in place, a key as S3 URL-encodes it in event notifications
+ * and encoding-type=url listings: '+' is a space and %XX a byte. Returns
+ * NULL, or what is wrong with the text ("has a malformed percent escape",
+ * "has an encoded NUL byte"), in which case `text` is left partly decoded.
+ * The result is not checked to be UTF-8. */
+PL_EXTERN const char *pl_s3_key_decode(char *text);
 
 /* The most keys S3 returns in one page (and the largest max-keys). */
 #define PL_S3_LIST_MAX_KEYS 1000
@@ -34,8 +43,8 @@ typedef struct pl_s3_object {
   char *last_modified;
 } pl_s3_object_t;
 
-/* One parsed response. Caller-embedded: filled by pl__s3_list_parse(),
- * released with pl__s3_list_page_close(). */
+/* One parsed response. Caller-embedded: filled by pl_s3_list_parse(),
+ * released with pl_s3_list_page_close(). */
 typedef struct pl_s3_list_page {
   pl_s3_object_t *objects; /* in the order S3 sent them; NULL when count 0 */
   size_t count;
@@ -54,14 +63,14 @@ typedef struct pl_s3_list_page {
  *   max-keys=<n>&prefix=<prefix>
  * continuation-token is left out when the token is NULL or "", max-keys
  * when max_keys is 0 (S3's default, 1000), prefix when it is NULL or "".
- * Values are encoded with pl__aws_uri_encode() (RFC 3986: everything but
+ * Values are encoded with RFC 3986 encoding (RFC 3986: everything but
  * A-Z a-z 0-9 - . _ ~ as %XX, '/' included), so "a b+c/=é" is sent as
  * "a%20b%2Bc%2F%3D%C3%A9". Strings are borrowed for the call. Returns 0,
  * PL_EINVAL (`out` NULL), PL_ERANGE (max_keys outside
  * 0..PL_S3_LIST_MAX_KEYS, or a prefix longer than PL_S3_KEY_MAX bytes,
  * which no key can start with) or PL_ENOMEM; on failure `out` is left as
  * it was. */
-int pl__s3_list_query(const char *prefix, const char *continuation_token,
+PL_EXTERN int pl_s3_list_query(const char *prefix, const char *continuation_token,
                       int max_keys, pl_buf_t *out);
 
 /* Parses a ListObjectsV2 response body of `len` bytes (no NUL terminator
@@ -95,10 +104,10 @@ int pl__s3_list_query(const char *prefix, const char *continuation_token,
  * No remote text but element names (at most 64 bytes of one, and XML
  * names hold no control characters or spaces) appears in the reason: it
  * is safe to log as one line. */
-int pl__s3_list_parse(const char *xml, size_t len, pl_s3_list_page_t *out,
+PL_EXTERN int pl_s3_list_parse(const char *xml, size_t len, pl_s3_list_page_t *out,
                       pl_buf_t *error);
 
 /* Frees what a page owns and empties it. Safe on an empty page. */
-void pl__s3_list_page_close(pl_s3_list_page_t *page);
+PL_EXTERN void pl_s3_list_page_close(pl_s3_list_page_t *page);
 
 #endif
