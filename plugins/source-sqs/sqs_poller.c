@@ -1,0 +1,274 @@
+/* The receive loop of SQS sources (see sqs_poller.h). */
+#include "sqs_poller.h"
+
+#include <stdlib.h>
+
+#include "sqs_backoff.h"
+
+#define ACK_FLUSH_DELAY_MS 10
+#define RECEIVE_BACKOFF_BASE_MS 200
+#define RECEIVE_BACKOFF_CAP_MS 20000
+/* With --once, failed receives in a row before the run gives up. */
+#define ONCE_MAX_FAILURES 5
+
+static void maybe_poll(sqs_poller_t *p);
+
+/* The engine closes a stopped pipeline as soon as its groups are
+ * resolved; deletes queued by the last commits would then be cancelled
+ * with the AWS client, and their messages delivered again. So while
+ * acknowledgements are pending the source says it is busy. */
+static void keep_alive(sqs_poller_t *p) {
+  if (!p->closed)
+    pl_source_busy(p->inst, !sqs_acks_idle(&p->acks));
+}
+
+/* With --once: exhausted once the queue looked empty idle_polls times in a
+ * row (or receiving gave up) and nothing is left in flight. */
+static void check_done(sqs_poller_t *p) {
+  keep_alive(p);
+  if (!p->once || p->exhausted || p->stopped || p->closed)
+    return;
+  if ((p->empty_streak < p->params.idle_polls && !p->gave_up) ||
+      p->receiving > 0 || sqs_heartbeat_count(&p->heartbeat) > 0 ||
+      !sqs_acks_idle(&p->acks))
+    return;
+  p->exhausted = true;
+  if (!p->gave_up)
+    pl_log(p->inst, PL_LOG_INFO,
+           "queue drained: %lld empty receive(s) in a row, nothing in flight",
+           (long long)p->empty_streak);
+  pl_source_exhausted(p->inst);
+}
+
+static void on_acks_idle(void *data) { check_done(data); }
+
+static void on_extend(void *data, sqs_message_t *msg) {
+  sqs_poller_t *p = data;
+  unsigned seconds = (unsigned)(p->params.visibility_timeout_ms / 1000);
+  if (sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id,
+                              seconds) < 0)
+    pl_log(p->inst, PL_LOG_ERROR,
+           "out of memory: visibility of message %s not extended",
+           msg->message_id);
+}
+
+/* ---- Receiving ---- */
+
+/* Without the request id, so that pl_log's rate limit sees repeats. */
+static void format_error(const pl_aws_error_t *e, pl_buf_t *out) {
+  pl_buf_printf(out, "%s %s: ", e->service ? e->service : "sqs",
+                e->operation ? e->operation : "ReceiveMessage");
+  if (e->status)
+    pl_buf_printf(out, "HTTP %d ", e->status);
+  pl_buf_append_str(out, e->code ? e->code : "Error");
+  if (e->message && *e->message)
+    pl_buf_printf(out, ": %s", e->message);
+}
+
+static void on_backoff(uv_timer_t *timer) { maybe_poll(timer->data); }
+
+static void receive_failed(sqs_poller_t *p, const char *why, bool retryable) {
+  /* Receives in flight together fail together: one round. */
+  if (p->stopped || p->gave_up ||
+      uv_is_active((uv_handle_t *)&p->backoff_timer))
+    return;
+  p->failures++;
+  pl_instance_count(p->inst, "receive_errors", 1);
+  pl_log(p->inst, retryable ? PL_LOG_WARN : PL_LOG_ERROR,
+         "cannot receive messages: %s; trying again with backoff", why);
+  if (p->once && p->failures >= ONCE_MAX_FAILURES) {
+    pl_log(p->inst, PL_LOG_ERROR,
+           "giving up after %u failed receives in a row (--once)", p->failures);
+    p->gave_up = true;
+    pl_instance_error(p->inst);
+    return;
+  }
+  uint64_t delay = sqs_backoff_ms(&p->rng, p->failures, RECEIVE_BACKOFF_BASE_MS,
+                                  RECEIVE_BACKOFF_CAP_MS);
+  uv_timer_start(&p->backoff_timer, on_backoff, delay, 0);
+}
+
+static void take_all(sqs_poller_t *p, sqs_receive_result_t *got) {
+  for (size_t i = 0; i < got->count; i++) {
+    sqs_message_t *msg = got->messages[i];
+    got->messages[i] = NULL;
+    sqs_heartbeat_add(&p->heartbeat, msg);
+    if (p->stopped) {
+      sqs_poller_release(p, msg);
+      continue;
+    }
+    pl_instance_count(p->inst, "messages_received", 1);
+    p->events.message(p->events.data, msg);
+  }
+}
+
+static void on_receive(void *data, json_t *result,
+                       const pl_aws_error_t *error) {
+  sqs_poller_t *p = data;
+  p->receiving--;
+  if (p->closed) /* cancelled by close */
+    return;
+  sqs_receive_result_t got = {0};
+  int rc = 0;
+  if (error) {
+    pl_buf_t why = {0};
+    format_error(error, &why);
+    receive_failed(p, why.data ? why.data : "error", error->retryable);
+    pl_buf_free(&why);
+  } else if ((rc = sqs_receive_parse(result, &got)) < 0) {
+    receive_failed(p,
+                   rc == PL_ENOMEM ? "out of memory"
+                                   : "the response is not a ReceiveMessage "
+                                     "result",
+                   true);
+  } else {
+    if (p->failures > 0)
+      pl_log(p->inst, PL_LOG_INFO, "receiving again after %u failed attempt(s)",
+             p->failures);
+    p->failures = 0;
+    if (got.skipped > 0)
+      pl_log(p->inst, PL_LOG_WARN,
+             "%zu message(s) skipped: %s (they stay in the queue)",
+             got.skipped, got.problem);
+    if (!p->stopped)
+      p->empty_streak = got.count == 0 ? p->empty_streak + 1 : 0;
+    take_all(p, &got);
+  }
+  sqs_receive_result_free(&got);
+  maybe_poll(p);
+  check_done(p);
+}
+
+static bool can_poll(sqs_poller_t *p) {
+  if (p->stopped || p->closed || p->exhausted || p->gave_up || !p->client ||
+      uv_is_active((const uv_handle_t *)&p->backoff_timer))
+    return false;
+  if (p->once && p->empty_streak >= p->params.idle_polls)
+    return false;
+  /* After a failure, one receive probes until one works again. */
+  size_t limit = p->failures > 0 ? 1 : (size_t)p->params.pollers;
+  return p->receiving < limit && p->events.room(p->events.data);
+}
+
+static void maybe_poll(sqs_poller_t *p) {
+  while (can_poll(p)) {
+    int rc = pl_aws_json_call(p->client, "AmazonSQS.ReceiveMessage",
+                              p->receive_body, on_receive, p);
+    if (rc < 0) {
+      receive_failed(p, pl_strerror(rc), true);
+      if (p->gave_up)
+        check_done(p);
+      return;
+    }
+    p->receiving++;
+  }
+}
+
+/* ---- The owner's side ---- */
+
+int sqs_poller_init(sqs_poller_t *p, pl_instance_t *inst,
+                    const sqs_poller_params_t *params,
+                    const sqs_poller_events_t *events) {
+  *p = (sqs_poller_t){.inst = inst, .params = *params, .events = *events};
+  p->once = pl_instance_once(inst);
+  p->rng = sqs_rng_seed(uv_hrtime() ^ (uintptr_t)p);
+  sqs_acks_init(&p->acks, inst, params->queue_url, ACK_FLUSH_DELAY_MS,
+                on_acks_idle, p);
+  sqs_heartbeat_init(&p->heartbeat, pl_instance_loop(inst),
+                     params->visibility_timeout_ms, on_extend, p);
+  sqs_receive_params_t receive = {
+      .queue_url = params->queue_url,
+      .max_messages = params->max_messages,
+      .wait_seconds = (unsigned)(params->wait_time_ms / 1000),
+      .visibility_seconds = (unsigned)(params->visibility_timeout_ms / 1000),
+  };
+  p->receive_body = sqs_receive_request(&receive);
+  return p->receive_body ? 0 : PL_ENOMEM;
+}
+
+void sqs_poller_start(sqs_poller_t *p, pl_aws_client_t *client) {
+  p->client = client;
+  uv_timer_init(pl_instance_loop(p->inst), &p->backoff_timer);
+  p->backoff_timer.data = p;
+  p->timer_open = true;
+  sqs_acks_start(&p->acks, client);
+  sqs_heartbeat_start(&p->heartbeat);
+  maybe_poll(p);
+}
+
+void sqs_poller_poll(sqs_poller_t *p) { maybe_poll(p); }
+
+size_t sqs_poller_in_flight(const sqs_poller_t *p) {
+  return sqs_heartbeat_count(&p->heartbeat);
+}
+
+void sqs_poller_release(sqs_poller_t *p, sqs_message_t *msg) {
+  sqs_heartbeat_remove(&p->heartbeat, msg);
+  sqs_acks_forget_visibility(&p->acks, msg->receipt_handle);
+  sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id, 0);
+  pl_instance_count(p->inst, "messages_released", 1);
+  sqs_message_destroy(msg);
+  check_done(p);
+}
+
+void sqs_poller_finish(sqs_poller_t *p, sqs_message_t *msg, bool committed) {
+  sqs_heartbeat_remove(&p->heartbeat, msg);
+  sqs_acks_forget_visibility(&p->acks, msg->receipt_handle);
+  if (committed) {
+    pl_instance_count(p->inst, "messages_committed", 1);
+    if (sqs_acks_delete(&p->acks, msg->receipt_handle, msg->message_id) < 0)
+      pl_log(p->inst, PL_LOG_ERROR,
+             "message %s delivered but not deleted (out of memory); it will "
+             "be received again",
+             msg->message_id);
+  } else {
+    pl_instance_count(p->inst, "messages_failed", 1);
+    unsigned retry = (unsigned)(p->params.retry_visibility_ms / 1000);
+    if (retry > 0) {
+      sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id,
+                              retry);
+      pl_log(p->inst, PL_LOG_WARN,
+             "a message was not delivered; it stays in the queue and is "
+             "received again in %u s",
+             retry);
+    } else {
+      pl_log(p->inst, PL_LOG_WARN,
+             "a message was not delivered; it stays in the queue and is "
+             "received again once its visibility timeout ends");
+    }
+  }
+  sqs_message_destroy(msg);
+  check_done(p);
+}
+
+void sqs_poller_stop(sqs_poller_t *p) {
+  if (p->stopped)
+    return;
+  p->stopped = true;
+  if (p->timer_open)
+    uv_timer_stop(&p->backoff_timer);
+  size_t in_flight = sqs_heartbeat_count(&p->heartbeat);
+  if (in_flight > 0)
+    pl_log(p->inst, PL_LOG_INFO,
+           "stopping: no new receives; %zu message(s) in flight finish first",
+           in_flight);
+  keep_alive(p);
+}
+
+void sqs_poller_close(sqs_poller_t *p) {
+  p->stopped = true;
+  p->closed = true;
+  p->client = NULL;
+  sqs_acks_close(&p->acks);
+  sqs_heartbeat_close(&p->heartbeat);
+  if (p->timer_open)
+    uv_close((uv_handle_t *)&p->backoff_timer, NULL);
+  p->timer_open = false;
+}
+
+void sqs_poller_free(sqs_poller_t *p) {
+  sqs_heartbeat_free(&p->heartbeat);
+  sqs_acks_free(&p->acks);
+  json_decref(p->receive_body);
+  p->receive_body = NULL;
+}
