@@ -38,6 +38,23 @@ static void timestamp(char *out, size_t size) {
   snprintf(out, size, "%s.%03dZ", date, (int)(now.tv_usec / 1000));
 }
 
+/* Writes `message` with its control bytes escaped (\n, \t, \xNN), so
+ * that text from outside (an S3 key, a message body) can neither split a
+ * log line nor forge one. */
+static void write_escaped(FILE *stream, const char *message) {
+  for (const unsigned char *p = (const unsigned char *)message; *p; p++) {
+    if (*p >= 0x20 && *p != 0x7f)
+      fputc(*p, stream);
+    else if (*p == '\n')
+      fputs("\\n", stream);
+    else if (*p == '\t')
+      fputs("\\t", stream);
+    else
+      fprintf(stream, "\\x%02x", *p);
+  }
+  fputc('\n', stream);
+}
+
 static void write_line(const pl_logger_t *log, pl_log_level_t level,
                        const char *plugin, const char *pipeline,
                        const char *message) {
@@ -58,11 +75,12 @@ static void write_line(const pl_logger_t *log, pl_log_level_t level,
     free(text);
     json_decref(line);
   } else if (plugin) {
-    fprintf(log->stream, "%s %-5s [%s:%s] %s\n", ts, pl_log_level_name(level),
-            plugin, pipeline ? pipeline : "-", message);
+    fprintf(log->stream, "%s %-5s [%s:%s] ", ts, pl_log_level_name(level),
+            plugin, pipeline ? pipeline : "-");
+    write_escaped(log->stream, message);
   } else {
-    fprintf(log->stream, "%s %-5s %s\n", ts, pl_log_level_name(level),
-            message);
+    fprintf(log->stream, "%s %-5s ", ts, pl_log_level_name(level));
+    write_escaped(log->stream, message);
   }
   fflush(log->stream);
 }

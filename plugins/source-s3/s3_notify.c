@@ -1,0 +1,156 @@
+/* source-s3's notifications mode: S3 event messages received from an SQS
+ * queue (sqs_poller.c), each one job covering every object it announces.
+ *
+ * A message is deleted once every row of its objects is delivered or
+ * dead-lettered; while its objects are read the poller's heartbeat keeps it
+ * invisible to other consumers. Test events, events of other buckets and
+ * keys outside the filters leave nothing to read: their messages are
+ * deleted. A body that is not an S3 event goes to the dead letter. */
+#include "source_s3.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Room for the next receive: at most the job being read and one more. */
+static bool has_room(void *data) {
+  source_s3_t *s = data;
+  return !s->stopped && s->queued < 2 && !s3_reader_paused(&s->reader);
+}
+
+/* A body that is not an S3 event: to the dead letter as it is. */
+static void reject_message(source_s3_t *s, sqs_message_t *msg,
+                           const char *why) {
+  pl_log(s->inst, PL_LOG_WARN, "message %s is not an S3 event (%s); to the "
+         "dead letter", msg->message_id, why);
+  pl_instance_count(s->inst, "poison_messages", 1);
+  s3_event_t none = {0};
+  s3_job_t *job = s3_job_create(s, &none, msg);
+  pl_record_t *rec = job ? pl_record_create(job->group) : NULL;
+  if (!rec || pl_record_set_message_id(rec, msg->message_id) < 0 ||
+      pl_record_set_bytes(rec, msg->body, msg->body_len) < 0) {
+    pl_log(s->inst, PL_LOG_ERROR,
+           "out of memory: message %s released, to be received again",
+           msg->message_id);
+    if (rec)
+      pl_record_done(rec);
+    if (job)
+      pl_group_seal(job->group, false); /* commit releases the message */
+    else
+      sqs_poller_release(&s->poller, msg);
+    return;
+  }
+  pl_record_set_size(rec, msg->body_len > 0 ? msg->body_len : 1);
+  static const char not_event[] = "not an S3 event notification";
+  if (strncmp(why, not_event, sizeof(not_event) - 1) == 0)
+    pl_record_reject(rec, "%s", why);
+  else
+    pl_record_reject(rec, "%s: %s", not_event, why);
+  s3_job_queue(s, job);
+}
+
+/* Drops the objects this source does not read, saying why. */
+static void filter(source_s3_t *s, s3_event_t *ev) {
+  size_t kept = 0;
+  for (size_t i = 0; i < ev->count; i++) {
+    s3_event_object_t *o = &ev->objects[i];
+    bool other_bucket = s->opts->bucket && *s->opts->bucket &&
+                        strcmp(o->bucket, s->opts->bucket) != 0;
+    if (other_bucket)
+      pl_log(s->inst, PL_LOG_WARN,
+             "event for s3://%s/%s skipped: this source reads bucket %s",
+             o->bucket, o->key, s->opts->bucket);
+    if (other_bucket || !s3_source_wants(s, o->key)) {
+      pl_instance_count(s->inst, "objects_skipped", 1);
+      free(o->bucket);
+      free(o->key);
+      free(o->etag);
+      free(o->event_name);
+      continue;
+    }
+    ev->objects[kept++] = *o;
+  }
+  ev->count = kept;
+}
+
+static void take(void *data, sqs_message_t *msg) {
+  source_s3_t *s = data;
+  s3_event_t ev = {0};
+  pl_buf_t why = {0};
+  int rc = s3_event_parse(msg->body, msg->body_len, &ev, &why);
+  if (rc == PL_EPARSE) {
+    reject_message(s, msg, why.data ? why.data : "unreadable");
+    pl_buf_free(&why);
+    return;
+  }
+  pl_buf_free(&why);
+  if (rc < 0) {
+    pl_log(s->inst, PL_LOG_ERROR,
+           "out of memory: message %s released, to be received again",
+           msg->message_id);
+    sqs_poller_release(&s->poller, msg);
+    return;
+  }
+  if (ev.test_event)
+    pl_log(s->inst, PL_LOG_INFO, "message %s is an s3:TestEvent; deleted",
+           msg->message_id);
+  filter(s, &ev);
+  s3_job_t *job = s3_job_create(s, &ev, msg);
+  if (!job) {
+    pl_log(s->inst, PL_LOG_ERROR,
+           "out of memory: message %s released, to be received again",
+           msg->message_id);
+    sqs_poller_release(&s->poller, msg);
+    return;
+  }
+  s3_job_queue(s, job); /* a job with no object is sealed at once */
+}
+
+int s3_notify_init(source_s3_t *s) {
+  const s3_options_t *o = s->opts;
+  sqs_poller_params_t params = {
+      .queue_url = o->notifications,
+      .pollers = 1,
+      .max_messages = o->max_messages,
+      .wait_time_ms = o->wait_time_ms,
+      .visibility_timeout_ms = o->visibility_timeout_ms,
+      .retry_visibility_ms = o->retry_visibility_ms,
+      .idle_polls = o->idle_polls,
+  };
+  sqs_poller_events_t events = {.data = s, .message = take, .room = has_room};
+  return sqs_poller_init(&s->poller, s->inst, &params, &events);
+}
+
+int s3_notify_start(source_s3_t *s) {
+  pl_aws_client_options_t copts = {.service = "sqs",
+                                   .endpoint = s->opts->sqs_endpoint,
+                                   .region = s->opts->region,
+                                   .max_in_flight = 8};
+  int rc = pl_aws_client_create(s->inst, &copts, &s->sqs);
+  if (rc < 0)
+    return rc;
+  pl_log(s->inst, PL_LOG_DEBUG, "reading the S3 events of %s",
+         s->opts->notifications);
+  sqs_poller_start(&s->poller, s->sqs);
+  return 0;
+}
+
+void s3_notify_poll(source_s3_t *s) { sqs_poller_poll(&s->poller); }
+
+void s3_notify_commit(source_s3_t *s, s3_job_t *job, bool committed) {
+  /* A message given up at shutdown is visible again at once. */
+  if (!committed && s->stopped)
+    sqs_poller_release(&s->poller, job->msg);
+  else
+    sqs_poller_finish(&s->poller, job->msg, committed);
+  job->msg = NULL;
+}
+
+void s3_notify_stop(source_s3_t *s) { sqs_poller_stop(&s->poller); }
+
+void s3_notify_close(source_s3_t *s) {
+  sqs_poller_close(&s->poller);
+  pl_aws_client_destroy(s->sqs);
+  s->sqs = NULL;
+}
+
+void s3_notify_free(source_s3_t *s) { sqs_poller_free(&s->poller); }

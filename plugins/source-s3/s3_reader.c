@@ -1,0 +1,290 @@
+/* One S3 object at a time, streamed into chunks (see s3_reader.h). */
+#include "s3_reader.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Range requests in a row that may fail without a byte of progress. */
+#define MAX_RESUMES 5
+/* Times an object may change under the reader before it gives up. */
+#define MAX_RESTARTS 3
+
+static int request(s3_reader_t *r);
+
+void s3_reader_init(s3_reader_t *r, pl_instance_t *inst, s3_reader_done_cb done,
+                    void *data) {
+  *r = (s3_reader_t){.inst = inst, .done = done, .data = data};
+}
+
+void s3_reader_set_client(s3_reader_t *r, pl_aws_client_t *client) {
+  r->client = client;
+}
+
+bool s3_reader_busy(const s3_reader_t *r) { return r->reading; }
+
+bool s3_reader_paused(const s3_reader_t *r) { return r->paused; }
+
+char *s3_reader_origin(const char *bucket, const char *key) {
+  pl_buf_t buf = {0};
+  if (pl_buf_printf(&buf, "s3://%s/%s", bucket, key) < 0)
+    return NULL;
+  json_t *probe = json_string(buf.data); /* NULL unless UTF-8 */
+  if (!probe) {
+    pl_buf_free(&buf);
+    return NULL;
+  }
+  json_decref(probe);
+  return buf.data;
+}
+
+static void forget_object(s3_reader_t *r) {
+  free(r->bucket);
+  free(r->key);
+  free(r->origin);
+  free(r->etag);
+  free(r->etag_raw);
+  r->bucket = r->key = r->origin = r->etag = r->etag_raw = NULL;
+  r->group = NULL;
+  r->reading = false;
+}
+
+/* Emits a chunk of the object: `len` bytes, or an empty last or cut one. */
+static bool emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
+                 bool cut) {
+  pl_record_t *rec = pl_record_create(r->group);
+  if (!rec || pl_record_set_origin(rec, r->origin) < 0 ||
+      (r->etag_raw && pl_record_set_etag(rec, r->etag_raw) < 0) ||
+      pl_record_set_bytes(rec, len ? bytes : "", len) < 0) {
+    if (rec)
+      pl_record_done(rec);
+    return false;
+  }
+  pl_record_set_size(rec, len > 0 ? len : 1);
+  if (cut)
+    pl_record_set_cut(rec);
+  else
+    pl_record_set_last(rec, last);
+  if (!pl_emit(r->inst, rec))
+    r->paused = true;
+  return true;
+}
+
+/* The object is finished with; the owner may start another from `done`. */
+static void finish(s3_reader_t *r, s3_read_result_t result, const char *why) {
+  if (result == S3_READ_DONE) {
+    if (!emit(r, NULL, 0, true, false)) {
+      result = S3_READ_FAILED;
+      why = "out of memory";
+    }
+  }
+  if (result != S3_READ_DONE && r->offset > 0)
+    emit(r, NULL, 0, true, true); /* best effort: the group fails anyway */
+  pl_instance_count(r->inst,
+                    result == S3_READ_DONE   ? "objects_read"
+                    : result == S3_READ_GONE ? "objects_gone"
+                                             : "objects_failed",
+                    1);
+  forget_object(r);
+  r->done(r->data, result, why);
+}
+
+static void on_headers(void *data, int status, const pl_aws_header_t *headers,
+                       size_t count) {
+  s3_reader_t *r = data;
+  r->status = status;
+  /* A server that ignores Range sends the whole object again. */
+  r->skip = status == 200 ? r->offset : 0;
+  if (r->etag)
+    return;
+  for (size_t i = 0; i < count; i++) {
+    if (strcasecmp(headers[i].name, "etag") != 0)
+      continue;
+    const char *v = headers[i].value;
+    size_t n = strlen(v);
+    r->etag = strdup(v);
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+      r->etag_raw = strndup(v + 1, n - 2);
+    else
+      r->etag_raw = strdup(v);
+    break;
+  }
+}
+
+static bool on_body(void *data, const char *bytes, size_t len) {
+  s3_reader_t *r = data;
+  if (r->stopped)
+    return true; /* cancelled; its done follows */
+  size_t skip = r->skip < len ? (size_t)r->skip : len;
+  r->skip -= skip;
+  bytes += skip;
+  len -= skip;
+  if (len == 0)
+    return true;
+  if (!emit(r, bytes, len, false, false)) {
+    r->stopped = true; /* out of memory: give the object up */
+    pl_aws_call_cancel(r->call);
+    return true;
+  }
+  r->offset += len;
+  pl_instance_count(r->inst, "bytes_read", len);
+  return !r->paused;
+}
+
+/* The download broke in the middle (`e` is retryable or a transport
+ * error): ask for the rest, unless it keeps failing without progress. */
+static void resume_download(s3_reader_t *r, const pl_aws_error_t *e,
+                            const char *text) {
+  r->resumes = r->offset > r->request_from ? 1 : r->resumes + 1;
+  if (r->resumes > MAX_RESUMES) {
+    pl_buf_t why = {0};
+    pl_buf_printf(&why, "%u Range requests failed in a row; last: %s",
+                  MAX_RESUMES, text);
+    finish(r, S3_READ_FAILED, why.data ? why.data : "out of memory");
+    pl_buf_free(&why);
+    return;
+  }
+  (void)e;
+  pl_log(r->inst, PL_LOG_WARN,
+         "%s: the download broke after %llu bytes (%s); asking for the rest "
+         "with a Range request",
+         r->origin, (unsigned long long)r->offset, text);
+  pl_instance_count(r->inst, "range_resumes", 1);
+  int rc = request(r);
+  if (rc < 0)
+    finish(r, S3_READ_FAILED, pl_strerror(rc));
+}
+
+/* The object changed since the reader started it: from the beginning. */
+static void restart(s3_reader_t *r) {
+  if (++r->restarts > MAX_RESTARTS) {
+    finish(r, S3_READ_FAILED, "the object kept changing while being read");
+    return;
+  }
+  pl_log(r->inst, PL_LOG_WARN,
+         "%s changed while being read (after %llu bytes): reading it again "
+         "from the beginning; the rows sent so far stay sent",
+         r->origin, (unsigned long long)r->offset);
+  pl_instance_count(r->inst, "object_restarts", 1);
+  if (!emit(r, NULL, 0, true, true)) {
+    finish(r, S3_READ_FAILED, "out of memory");
+    return;
+  }
+  free(r->etag);
+  free(r->etag_raw);
+  r->etag = r->etag_raw = NULL;
+  r->offset = 0;
+  r->resumes = 0;
+  int rc = request(r);
+  if (rc < 0)
+    finish(r, S3_READ_FAILED, pl_strerror(rc));
+}
+
+static void on_done(void *data, int status, const char *body, size_t len,
+                    const pl_aws_error_t *error) {
+  (void)status;
+  (void)body;
+  (void)len;
+  s3_reader_t *r = data;
+  r->call = NULL;
+  if (r->stopped) {
+    finish(r, S3_READ_FAILED, "stopped before the end of the object");
+    return;
+  }
+  if (!error) {
+    finish(r, S3_READ_DONE, NULL);
+    return;
+  }
+  pl_buf_t text = {0};
+  pl_aws_error_format(error, &text);
+  const char *why = text.data ? text.data : "error";
+  if (r->offset > 0 && error->status == 412) {
+    restart(r);
+  } else if (r->offset > 0 && error->status == 416) {
+    finish(r, S3_READ_DONE, NULL); /* it broke exactly at the end */
+  } else if (r->offset > 0 && (error->retryable || error->status == 0 ||
+                               error->status >= 500)) {
+    resume_download(r, error, why);
+  } else if (error->status >= 400 && error->status < 500 &&
+             error->status != 408 && error->status != 429) {
+    finish(r, S3_READ_GONE, why);
+  } else {
+    finish(r, S3_READ_FAILED, why);
+  }
+  pl_buf_free(&text);
+}
+
+static int request(s3_reader_t *r) {
+  char range[48];
+  pl_aws_header_t headers[2];
+  size_t count = 0;
+  if (r->offset > 0) {
+    snprintf(range, sizeof(range), "bytes=%llu-",
+             (unsigned long long)r->offset);
+    headers[count++] = (pl_aws_header_t){"Range", range};
+    if (r->etag)
+      headers[count++] = (pl_aws_header_t){"If-Match", r->etag};
+  }
+  pl_aws_rest_request_t req = {
+      .operation = "GetObject",
+      .method = "GET",
+      .bucket = r->bucket,
+      .key = r->key,
+      .headers = headers,
+      .header_count = count,
+  };
+  pl_aws_rest_handlers_t handlers = {
+      .on_headers = on_headers,
+      .on_body = on_body,
+      .on_done = on_done,
+      .data = r,
+  };
+  r->request_from = r->offset;
+  r->skip = 0;
+  r->status = 0;
+  int rc = pl_aws_rest_call(r->client, &req, &handlers, &r->call);
+  if (rc == 0 && r->paused)
+    pl_aws_call_pause(r->call);
+  return rc;
+}
+
+int s3_reader_start(s3_reader_t *r, pl_group_t *group, const char *bucket,
+                    const char *key) {
+  if (r->reading || !r->client)
+    return PL_EINVAL;
+  r->bucket = strdup(bucket);
+  r->key = strdup(key);
+  r->origin = s3_reader_origin(bucket, key);
+  if (!r->bucket || !r->key || !r->origin) {
+    forget_object(r);
+    return PL_ENOMEM;
+  }
+  r->group = group;
+  r->offset = 0;
+  r->resumes = 0;
+  r->restarts = 0;
+  r->stopped = false;
+  r->reading = true;
+  int rc = request(r);
+  if (rc < 0)
+    forget_object(r);
+  return rc;
+}
+
+void s3_reader_resume(s3_reader_t *r) {
+  if (!r->paused)
+    return;
+  r->paused = false;
+  if (r->call)
+    pl_aws_call_resume(r->call);
+}
+
+void s3_reader_stop(s3_reader_t *r) {
+  if (!r->reading || r->stopped)
+    return;
+  r->stopped = true;
+  if (r->call)
+    pl_aws_call_cancel(r->call);
+}
+
+void s3_reader_free(s3_reader_t *r) { forget_object(r); }

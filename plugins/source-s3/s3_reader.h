@@ -1,0 +1,77 @@
+/* Streams one S3 object at a time into records of bytes (GetObject, never
+ * buffered whole): each piece of the body becomes a chunk with origin
+ * "s3://<bucket>/<key>" and the object's etag, and an empty chunk marked
+ * last ends the object. When pl_emit() says the next queue is full the
+ * download pauses (curl's pause) until s3_reader_resume().
+ *
+ * When the connection drops in the middle, the rest is asked for with a
+ * Range request from the last byte emitted and If-Match on the etag. If the
+ * object changed meanwhile (412), the bytes sent so far end with a cut
+ * chunk (the transforms drop their partial row) and the object is read
+ * again from the beginning, which the log says. */
+#ifndef PL_SOURCE_S3_READER_H
+#define PL_SOURCE_S3_READER_H
+
+#include <pipelined/aws.h>
+#include <pipelined/plugin.h>
+
+typedef enum {
+  S3_READ_DONE,   /* every byte emitted, then a last chunk */
+  S3_READ_GONE,   /* permanent: the object does not exist, access denied */
+  S3_READ_FAILED, /* transient failures ran out, or s3_reader_stop() */
+} s3_read_result_t;
+
+/* The object is finished with: the reader is idle again. `why` (borrowed
+ * for the call) says what went wrong unless DONE. Bytes emitted before a
+ * GONE or FAILED end with a cut chunk. */
+typedef void (*s3_reader_done_cb)(void *data, s3_read_result_t result,
+                                  const char *why);
+
+/* Embedded in its owner; the fields are private. */
+typedef struct s3_reader {
+  pl_instance_t *inst;
+  pl_aws_client_t *client; /* borrowed; NULL until started */
+  s3_reader_done_cb done;
+  void *data;
+  pl_group_t *group; /* borrowed while reading */
+  char *bucket;
+  char *key;
+  char *origin;
+  char *etag;     /* as the first response sent it (quoted), or NULL */
+  char *etag_raw; /* the same without quotes, for the records */
+  uint64_t offset;       /* bytes emitted */
+  uint64_t skip;         /* bytes of a response to drop (Range ignored) */
+  uint64_t request_from; /* offset when the current request was sent */
+  unsigned resumes;      /* in a row without progress */
+  unsigned restarts;     /* the object changed under us */
+  pl_aws_call_t *call;
+  int status;
+  bool reading;
+  bool paused;
+  bool stopped;
+} s3_reader_t;
+
+void s3_reader_init(s3_reader_t *r, pl_instance_t *inst, s3_reader_done_cb done,
+                    void *data);
+/* The client to read with (borrowed until the reader is done). */
+void s3_reader_set_client(s3_reader_t *r, pl_aws_client_t *client);
+/* Starts reading `key` of `bucket` (both copied) into `group`. The reader
+ * must be idle. Returns 0 and `done` is called later, or a negative code
+ * and it is not. */
+int s3_reader_start(s3_reader_t *r, pl_group_t *group, const char *bucket,
+                    const char *key);
+bool s3_reader_busy(const s3_reader_t *r);
+/* True from a pl_emit() that said the next queue is full until
+ * s3_reader_resume(), even between objects: start none meanwhile. */
+bool s3_reader_paused(const s3_reader_t *r);
+/* The engine's resume: the download goes on. */
+void s3_reader_resume(s3_reader_t *r);
+/* Cancels the object being read: `done` follows with S3_READ_FAILED. */
+void s3_reader_stop(s3_reader_t *r);
+void s3_reader_free(s3_reader_t *r);
+
+/* "s3://<bucket>/<key>": a new string, or NULL (out of memory, or a key
+ * that is not UTF-8 and so cannot be a JSON string). */
+char *s3_reader_origin(const char *bucket, const char *key);
+
+#endif

@@ -1,0 +1,346 @@
+/* source-s3: streams S3 objects into the pipeline, announced by S3 event
+ * notifications on an SQS queue (`notifications`) or found by listing a
+ * bucket (`bucket` alone). The plugin descriptor, its options, and the
+ * queue of jobs whose objects the reader streams (see source_s3.h). */
+#include "source_s3.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_VISIBILITY_MS (12ull * 3600 * 1000) /* the SQS maximum */
+#define MAX_WAIT_MS 20000
+
+static const pl_option_t s3_option_table[] = {
+    PL_OPTION_STRING(s3_options_t, notifications, "notifications", NULL, 0,
+                     "URL of the SQS queue that receives the bucket's S3 "
+                     "event notifications (notifications mode). Without it "
+                     "the source lists `bucket` (list mode)."),
+    PL_OPTION_STRING(s3_options_t, bucket, "bucket", NULL, 0,
+                     "List mode: the bucket to list (required). "
+                     "Notifications mode: only this bucket's events are "
+                     "read; events for others are skipped."),
+    PL_OPTION_STRING(s3_options_t, prefix, "prefix", "", 0,
+                     "Only keys that start with this."),
+    PL_OPTION_STRING(s3_options_t, suffix, "suffix", "", 0,
+                     "Only keys that end with this (e.g. \".csv\")."),
+    PL_OPTION_DURATION(s3_options_t, interval_ms, "interval", "60s", 0,
+                       "List mode: time between two listings of the "
+                       "bucket."),
+    PL_OPTION_STRING(s3_options_t, state_dir, "state_dir", NULL, 0,
+                     "List mode: directory of the state file that keeps "
+                     "the key and etag of committed objects, so that a "
+                     "restart does not read them again (default: kept in "
+                     "memory only)."),
+    PL_OPTION_STRING(s3_options_t, endpoint, "endpoint", NULL, 0,
+                     "S3 endpoint URL (default: from the region, "
+                     "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the aws "
+                     "block)."),
+    PL_OPTION_STRING(s3_options_t, region, "region", NULL, 0,
+                     "AWS region of the bucket and queue (default: the aws "
+                     "block's)."),
+    PL_OPTION_STRING(s3_options_t, sqs_endpoint, "sqs_endpoint", NULL, 0,
+                     "SQS endpoint URL of the notifications queue (default: "
+                     "AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL or the aws "
+                     "block)."),
+    PL_OPTION_DURATION(s3_options_t, wait_time_ms, "wait_time", "20s", 0,
+                       "Notifications mode: long polling wait of each "
+                       "receive (whole seconds, 0s to 20s)."),
+    PL_OPTION_INT(s3_options_t, max_messages, "max_messages", "10", 0,
+                  "Notifications mode: event messages asked for per "
+                  "receive (1 to 10)."),
+    PL_OPTION_DURATION(s3_options_t, visibility_timeout_ms,
+                       "visibility_timeout", "60s", 0,
+                       "Notifications mode: visibility timeout of received "
+                       "messages (whole seconds, 1s to 12h), extended every "
+                       "half of it while their objects are in progress."),
+    PL_OPTION_DURATION(s3_options_t, retry_visibility_ms, "retry_visibility",
+                       "0", 0,
+                       "Notifications mode: a message whose objects failed "
+                       "is received again after this delay instead of at the "
+                       "end of its visibility timeout; 0: off."),
+    PL_OPTION_INT(s3_options_t, idle_polls, "idle_polls", "2", 0,
+                  "Notifications mode with --once: empty receives in a row "
+                  "after which the queue counts as drained."),
+};
+
+static bool whole_seconds(uint64_t ms, uint64_t min, uint64_t max) {
+  return ms % 1000 == 0 && ms >= min && ms <= max;
+}
+
+static int fail(pl_instance_t *inst, const char *why) {
+  pl_log(inst, PL_LOG_ERROR, "%s", why);
+  return PL_EINVAL;
+}
+
+static int check_options(pl_instance_t *inst, const s3_options_t *o) {
+  if (o->notifications) {
+    const char *url = o->notifications;
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+      return fail(inst, "notifications must be the URL of an SQS queue "
+                        "(https://sqs.<region>.amazonaws.com/<account>/"
+                        "<name>)");
+    if (!whole_seconds(o->wait_time_ms, 0, MAX_WAIT_MS))
+      return fail(inst, "wait_time must be a whole number of seconds from "
+                        "0s to 20s");
+    if (o->max_messages < 1 || o->max_messages > 10)
+      return fail(inst, "max_messages must be from 1 to 10");
+    if (!whole_seconds(o->visibility_timeout_ms, 1000, MAX_VISIBILITY_MS))
+      return fail(inst, "visibility_timeout must be a whole number of "
+                        "seconds from 1s to 12h");
+    if (!whole_seconds(o->retry_visibility_ms, 0, MAX_VISIBILITY_MS))
+      return fail(inst, "retry_visibility must be a whole number of seconds "
+                        "up to 12h (0: off)");
+    if (o->idle_polls < 1)
+      return fail(inst, "idle_polls must be at least 1");
+    if (o->state_dir)
+      return fail(inst, "state_dir is for list mode; in notifications mode "
+                        "the queue keeps the state");
+    return 0;
+  }
+  if (!o->bucket || !*o->bucket)
+    return fail(inst, "set 'notifications' (the URL of the queue of the "
+                      "bucket's S3 events) or 'bucket' (to list it)");
+  if (o->interval_ms < 1000)
+    return fail(inst, "interval must be at least 1s");
+  return 0;
+}
+
+/* ---- Jobs ---- */
+
+bool s3_source_wants(const source_s3_t *s, const char *key) {
+  size_t len = strlen(key), pre = strlen(s->opts->prefix),
+         suf = strlen(s->opts->suffix);
+  return strncmp(key, s->opts->prefix, pre) == 0 && len >= suf &&
+         strcmp(key + len - suf, s->opts->suffix) == 0;
+}
+
+s3_job_t *s3_job_create(source_s3_t *s, s3_event_t *objects,
+                        sqs_message_t *msg) {
+  s3_job_t *job = calloc(1, sizeof(*job));
+  if (job && !(job->group = pl_group_create(s->inst, job))) {
+    free(job);
+    job = NULL;
+  }
+  if (!job) {
+    s3_event_close(objects);
+    return NULL;
+  }
+  job->objects = *objects;
+  *objects = (s3_event_t){0};
+  job->msg = msg;
+  return job;
+}
+
+void s3_job_destroy(s3_job_t *job) {
+  s3_event_close(&job->objects);
+  free(job);
+}
+
+static void next_object(source_s3_t *s);
+
+/* An object that cannot be read for good: one record in the dead letter,
+ * saying which and why. */
+static void reject_object(source_s3_t *s, s3_job_t *job,
+                          const s3_event_object_t *o, const char *why) {
+  pl_log(s->inst, PL_LOG_WARN, "s3://%s/%s: %s; to the dead letter", o->bucket,
+         o->key, why);
+  pl_record_t *rec = pl_record_create(job->group);
+  json_t *value = json_pack("{s:s, s:s}", "bucket", o->bucket, "key", o->key);
+  char *origin = s3_reader_origin(o->bucket, o->key);
+  if (!rec || !value) {
+    job->failed = true; /* cannot say it: the message is read again */
+    if (rec)
+      pl_record_done(rec);
+    json_decref(value);
+    free(origin);
+    return;
+  }
+  if (origin)
+    pl_record_set_origin(rec, origin);
+  if (o->etag)
+    pl_record_set_etag(rec, o->etag);
+  pl_record_set_value_new(rec, value);
+  pl_record_set_size(rec, 64);
+  pl_record_reject(rec, "%s", why);
+  free(origin);
+}
+
+static void on_read(void *data, s3_read_result_t result, const char *why) {
+  source_s3_t *s = data;
+  s3_job_t *job = s->head;
+  const s3_event_object_t *o = &job->objects.objects[job->next_object - 1];
+  if (result == S3_READ_GONE) {
+    reject_object(s, job, o, why);
+  } else if (result == S3_READ_FAILED) {
+    if (!s->stopped)
+      pl_log(s->inst, PL_LOG_ERROR,
+             "s3://%s/%s: %s; its rows are not committed and it is read "
+             "again later",
+             o->bucket, o->key, why);
+    job->failed = true;
+    job->next_object = job->objects.count; /* the rest waits for the retry */
+  }
+  next_object(s);
+}
+
+/* Starts the next object, sealing the jobs that are done, while the next
+ * stage has room. */
+static void next_object(source_s3_t *s) {
+  while (s->head && !s3_reader_busy(&s->reader) &&
+         (!s3_reader_paused(&s->reader) || s->stopped)) {
+    s3_job_t *job = s->head;
+    if (job->next_object < job->objects.count && !s->stopped) {
+      const s3_event_object_t *o = &job->objects.objects[job->next_object++];
+      int rc = s3_reader_start(&s->reader, job->group, o->bucket, o->key);
+      if (rc == 0)
+        return;
+      on_read(s, rc == PL_ENOMEM ? S3_READ_FAILED : S3_READ_GONE,
+              rc == PL_ENOMEM ? "out of memory" : pl_strerror(rc));
+      return;
+    }
+    s->head = job->next;
+    if (!s->head)
+      s->tail = NULL;
+    s->queued--;
+    /* The group's commit callback runs later, from the engine. */
+    pl_group_seal(job->group, !job->failed && !s->stopped);
+  }
+  if (s->closed)
+    return;
+  if (s->notifications)
+    s3_notify_poll(s);
+  else if (!s->head)
+    s3_listing_idle(s);
+}
+
+void s3_job_queue(source_s3_t *s, s3_job_t *job) {
+  if (s->tail)
+    s->tail->next = job;
+  else
+    s->head = job;
+  s->tail = job;
+  s->queued++;
+  next_object(s);
+}
+
+/* ---- Plugin callbacks ---- */
+
+static void source_s3_destroy(void *ctx) {
+  source_s3_t *s = ctx;
+  while (s->head) {
+    s3_job_t *job = s->head;
+    s->head = job->next;
+    s3_job_destroy(job); /* its message is the poller's to free */
+  }
+  s3_reader_free(&s->reader);
+  if (s->notifications)
+    s3_notify_free(s);
+  else
+    s3_listing_free(s);
+  free(s);
+}
+
+static int source_s3_init(pl_instance_t *inst, const void *options,
+                          void **ctx) {
+  const s3_options_t *o = options;
+  int rc = check_options(inst, o);
+  if (rc < 0)
+    return rc;
+  source_s3_t *s = calloc(1, sizeof(*s));
+  if (!s)
+    return PL_ENOMEM;
+  s->inst = inst;
+  s->opts = o;
+  s->notifications = o->notifications != NULL;
+  s3_reader_init(&s->reader, inst, on_read, s);
+  rc = s->notifications ? s3_notify_init(s) : s3_listing_init(s);
+  if (rc < 0) {
+    source_s3_destroy(s);
+    return rc;
+  }
+  *ctx = s;
+  return 0;
+}
+
+static int source_s3_start(pl_instance_t *inst, void *ctx) {
+  source_s3_t *s = ctx;
+  pl_aws_client_options_t copts = {.service = "s3",
+                                   .endpoint = s->opts->endpoint,
+                                   .region = s->opts->region,
+                                   .max_in_flight = 4};
+  int rc = pl_aws_client_create(inst, &copts, &s->s3);
+  if (rc < 0)
+    return rc;
+  s3_reader_set_client(&s->reader, s->s3);
+  return s->notifications ? s3_notify_start(s) : s3_listing_start(s);
+}
+
+static void source_s3_resume(pl_instance_t *inst, void *ctx) {
+  (void)inst;
+  source_s3_t *s = ctx;
+  s3_reader_resume(&s->reader);
+  next_object(s);
+}
+
+static void source_s3_stop(pl_instance_t *inst, void *ctx) {
+  (void)inst;
+  source_s3_t *s = ctx;
+  if (s->stopped)
+    return;
+  s->stopped = true;
+  if (s->notifications)
+    s3_notify_stop(s);
+  else
+    s3_listing_stop(s);
+  /* The object being read is cut; jobs not started are sealed
+   * incomplete, and their messages released. */
+  s3_reader_stop(&s->reader);
+  next_object(s);
+}
+
+static void source_s3_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
+                             pl_outcome_t outcome) {
+  (void)inst;
+  source_s3_t *s = ctx;
+  s3_job_t *job = pl_group_data(group);
+  bool committed = outcome == PL_GROUP_COMMITTED;
+  if (s->notifications)
+    s3_notify_commit(s, job, committed);
+  else
+    s3_listing_commit(s, job, committed);
+  s3_job_destroy(job);
+}
+
+static void source_s3_close(pl_instance_t *inst, void *ctx) {
+  (void)inst;
+  source_s3_t *s = ctx;
+  s->stopped = true;
+  s->closed = true;
+  s3_reader_stop(&s->reader);
+  if (s->notifications)
+    s3_notify_close(s);
+  else
+    s3_listing_close(s);
+  pl_aws_client_destroy(s->s3);
+  s->s3 = NULL;
+}
+
+PL_EXTERN const pl_plugin_t pipelined_plugin = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "s3",
+    .kind = PL_KIND_SOURCE,
+    .description = "Streams S3 objects announced by S3 event notifications "
+                   "on an SQS queue, or found by listing a bucket; one ack "
+                   "group per event message (or listed object).",
+    .options = s3_option_table,
+    .options_count = sizeof(s3_option_table) / sizeof(s3_option_table[0]),
+    .options_size = sizeof(s3_options_t),
+    .init = source_s3_init,
+    .start = source_s3_start,
+    .resume = source_s3_resume,
+    .stop = source_s3_stop,
+    .commit = source_s3_commit,
+    .close = source_s3_close,
+    .destroy = source_s3_destroy,
+};
