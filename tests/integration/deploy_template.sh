@@ -1,0 +1,463 @@
+#!/usr/bin/env bash
+# deploy/inventory.yaml, the CloudFormation template for real AWS, checked
+# without AWS:
+#   1. its structure (PyYAML with the short tags !Ref, !Sub, !GetAtt...):
+#      the bucket (SSE-S3, public access blocked) notifies the events queue
+#      of s3:ObjectCreated:* and depends on the queue policy that lets
+#      s3.amazonaws.com send from that bucket and account; every queue has
+#      SqsManagedSseEnabled; the updates queue has visibility 300 s and a
+#      redrive policy to its own DLQ after 5 receives; the table has key id
+#      (S, HASH), on-demand billing and point-in-time recovery; the age alarm
+#      (>= 600 s) and the DLQ alarm notify the topic; the daemon's managed
+#      policy grants exactly the expected actions on exactly the expected
+#      resources (no wildcard); the role trusts EC2 and ECS tasks; the
+#      outputs exist that etc/inventory.conf's variables and docs/deploy.md's
+#      snippets are read from;
+#   2. cfn-lint, when it is installed, and `aws cloudformation
+#      validate-template` on moto (which runs cfn-lint's rules too);
+#   3. `aws cloudformation create-stack` on moto, with the defaults and with
+#      every parameter set: CREATE_COMPLETE, every output set, and the
+#      resources moto really creates checked through their own APIs (the
+#      policy's resources resolve to the ARNs of the created queues, bucket
+#      and table).
+# moto 5.2 builds the queues, the bucket (name, encryption), the table
+# (keys, billing), the managed policy, the role and the instance profile.
+# It accepts but does not apply the bucket's notification configuration,
+# public access block and bucket policy, the SQS queue policy, the SNS
+# subscription, the CloudWatch alarms, the role's ManagedPolicyArns and the
+# table's point-in-time recovery: those are checked only in step 1.
+# The daemon is not needed (PIPELINED is not used).
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+template=$top_srcdir/deploy/inventory.yaml
+conf=$top_srcdir/etc/inventory.conf
+doc=$top_srcdir/docs/deploy.md
+
+fail() { echo "FAIL (${AWS_ENV_KIND:-static}): $*" >&2; exit 1; }
+
+[ -r "$template" ] || fail "$template is missing"
+python3 -c 'import yaml' 2>/dev/null \
+  || fail "python3 cannot import yaml (PyYAML), which step 1 needs: pip install pyyaml"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pipelined-deploy.XXXXXX")
+# Set before aws-env.sh installs its own, which chains to it.
+trap 'rm -rf "$work"' EXIT
+
+# ---- 1. Structure ----
+python3 - "$template" "$conf" "$doc" <<'PY' || fail "the template's structure (above)"
+import json, os, re, sys
+import yaml
+
+template_path, conf_path, doc_path = sys.argv[1:4]
+
+class Loader(yaml.SafeLoader):
+    pass
+
+def short_tag(loader, suffix, node):
+    # !Ref X -> {"Ref": X}; !GetAtt A.B -> {"Fn::GetAtt": [A, B]};
+    # !Sub/!If/... -> {"Fn::Sub": ...}, the long forms of the short tags.
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "Condition":
+        return {"Condition": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Fn::" + suffix: value}
+
+Loader.add_multi_constructor("!", short_tag)
+
+with open(template_path) as f:
+    t = yaml.load(f, Loader=Loader)
+
+problems = []
+def check(cond, what):
+    if not cond:
+        problems.append(what)
+    return cond
+
+res = t.get("Resources") or {}
+outputs = t.get("Outputs") or {}
+params = t.get("Parameters") or {}
+conditions = t.get("Conditions") or {}
+
+def of_type(kind):
+    return {k: v for k, v in res.items() if v.get("Type") == kind}
+
+def props(name):
+    return res.get(name, {}).get("Properties") or {}
+
+def ref(name):
+    return {"Ref": name}
+
+def getatt(name, attr):
+    return {"Fn::GetAtt": [name, attr]}
+
+def as_list(x):
+    return x if isinstance(x, list) else [x]
+
+def key(x):
+    return json.dumps(x, sort_keys=True)
+
+def output_ref(name):
+    # The resource an output names with !Ref.
+    value = (outputs.get(name) or {}).get("Value")
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in res:
+        return value["Ref"]
+    problems.append(f"output {name} is not a !Ref of a resource: {value!r}")
+    return None
+
+# Every output the docs and the daemon's config depend on.
+required_outputs = {
+    "InventoryBucket": "INVENTORY_BUCKET",
+    "InventoryEventsQueueUrl": "INVENTORY_EVENTS_QUEUE_URL",
+    "InventoryUpdatesQueueUrl": "INVENTORY_UPDATES_QUEUE_URL",
+    "InventoryTable": "INVENTORY_TABLE",
+}
+for name in list(required_outputs) + ["Region", "DaemonPolicyArn", "DaemonRoleName",
+                                      "DaemonInstanceProfileName", "AlarmTopicArn"]:
+    check(name in outputs, f"output {name} is missing")
+
+for kind, least in [("AWS::S3::Bucket", 1), ("AWS::SQS::Queue", 3), ("AWS::SQS::QueuePolicy", 1),
+                    ("AWS::DynamoDB::Table", 1), ("AWS::SNS::Topic", 1),
+                    ("AWS::CloudWatch::Alarm", 2), ("AWS::IAM::ManagedPolicy", 1),
+                    ("AWS::IAM::Role", 1), ("AWS::IAM::InstanceProfile", 1)]:
+    n = len(of_type(kind))
+    check(n >= least, f"{kind}: {n} resource(s), expected at least {least}")
+check(len(of_type("AWS::IAM::ManagedPolicy")) == 1, "expected exactly one AWS::IAM::ManagedPolicy (the daemon's)")
+
+bucket = output_ref("InventoryBucket")
+events = output_ref("InventoryEventsQueueUrl")
+updates = output_ref("InventoryUpdatesQueueUrl")
+table = output_ref("InventoryTable")
+if problems:
+    print("\n".join("  " + p for p in problems), file=sys.stderr)
+    sys.exit(1)
+check(res[bucket]["Type"] == "AWS::S3::Bucket", "InventoryBucket is not a bucket")
+check(res[events]["Type"] == "AWS::SQS::Queue", "InventoryEventsQueueUrl is not a queue")
+check(res[updates]["Type"] == "AWS::SQS::Queue", "InventoryUpdatesQueueUrl is not a queue")
+check(events != updates, "the events and updates queues are the same queue")
+check(res[table]["Type"] == "AWS::DynamoDB::Table", "InventoryTable is not a table")
+
+# Queues: SSE everywhere; updates and events queues redrive to their DLQ.
+for name, q in of_type("AWS::SQS::Queue").items():
+    check((q.get("Properties") or {}).get("SqsManagedSseEnabled") is True,
+          f"queue {name}: SqsManagedSseEnabled is not true")
+dlqs = {}
+for name in (updates, events):
+    p = props(name)
+    check(p.get("VisibilityTimeout") == 300, f"queue {name}: VisibilityTimeout is {p.get('VisibilityTimeout')!r}, not 300")
+    rp = p.get("RedrivePolicy") or {}
+    check(rp.get("maxReceiveCount") == 5, f"queue {name}: RedrivePolicy maxReceiveCount is {rp.get('maxReceiveCount')!r}, not 5")
+    target = rp.get("deadLetterTargetArn")
+    dlq = target["Fn::GetAtt"][0] if isinstance(target, dict) and "Fn::GetAtt" in target else None
+    if check(dlq in res and res[dlq]["Type"] == "AWS::SQS::Queue" and target["Fn::GetAtt"][1] == "Arn"
+             and dlq not in (events, updates), f"queue {name}: deadLetterTargetArn is not !GetAtt DLQ.Arn of a queue of its own: {target!r}"):
+        dlqs[name] = dlq
+check(len(set(dlqs.values())) == len(dlqs), "the events and updates queues share a DLQ")
+
+# Bucket: SSE-S3, public access blocked, ObjectCreated:* -> events queue.
+b = props(bucket)
+sse = [r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+       for r in (b.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []]
+check(sse == ["AES256"], f"bucket: SSE algorithm {sse!r}, expected ['AES256'] (SSE-S3)")
+pab = b.get("PublicAccessBlockConfiguration") or {}
+for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+    check(pab.get(k) is True, f"bucket: PublicAccessBlockConfiguration.{k} is not true")
+qcs = (b.get("NotificationConfiguration") or {}).get("QueueConfigurations") or []
+check(any(qc.get("Event") == "s3:ObjectCreated:*" and qc.get("Queue") == getatt(events, "Arn") for qc in qcs),
+      f"bucket: no QueueConfiguration sending s3:ObjectCreated:* to !GetAtt {events}.Arn: {qcs!r}")
+
+# The events queue's policy: S3 may send, from this bucket and account only;
+# the bucket waits for it.
+policies = [n for n, r in of_type("AWS::SQS::QueuePolicy").items()
+            if ref(events) in as_list((r.get("Properties") or {}).get("Queues"))]
+if check(len(policies) == 1, f"expected one AWS::SQS::QueuePolicy on {events}, found {policies}"):
+    qp = policies[0]
+    check(qp in as_list(res[bucket].get("DependsOn", [])), f"bucket: DependsOn does not name {qp} (S3 checks the queue policy)")
+    stmts = as_list(props(qp).get("PolicyDocument", {}).get("Statement", []))
+    s3_stmts = [s for s in stmts if s.get("Effect") == "Allow"
+                and (s.get("Principal") or {}).get("Service") == "s3.amazonaws.com"]
+    if check(len(s3_stmts) == 1, f"{qp}: expected one Allow statement for s3.amazonaws.com"):
+        s = s3_stmts[0]
+        check(as_list(s.get("Action")) == ["sqs:SendMessage"], f"{qp}: Action {s.get('Action')!r}, expected sqs:SendMessage")
+        check(s.get("Resource") == getatt(events, "Arn"), f"{qp}: Resource is not !GetAtt {events}.Arn")
+        cond = s.get("Condition") or {}
+        check((cond.get("StringEquals") or {}).get("aws:SourceAccount") == ref("AWS::AccountId"),
+              f"{qp}: no StringEquals aws:SourceAccount = !Ref AWS::AccountId")
+        src = (cond.get("ArnEquals") or cond.get("ArnLike") or {}).get("aws:SourceArn")
+        # !Sub ["arn:${AWS::Partition}:s3:::${Name}", {Name: <the bucket's BucketName>}]
+        sub = src.get("Fn::Sub") if isinstance(src, dict) else None
+        m = (re.fullmatch(r"arn:\$\{AWS::Partition\}:s3:::\$\{(\w+)\}", sub[0])
+             if isinstance(sub, list) and len(sub) == 2 and isinstance(sub[0], str) else None)
+        ok = (m is not None and b.get("BucketName") is not None
+              and sub[1].get(m.group(1)) == b.get("BucketName"))
+        check(ok, f"{qp}: aws:SourceArn is not the ARN of the bucket's own BucketName: {src!r}")
+
+# Table.
+tp = props(table)
+check(tp.get("KeySchema") == [{"AttributeName": "id", "KeyType": "HASH"}], f"table: KeySchema {tp.get('KeySchema')!r}")
+check(tp.get("AttributeDefinitions") == [{"AttributeName": "id", "AttributeType": "S"}],
+      f"table: AttributeDefinitions {tp.get('AttributeDefinitions')!r}")
+check(tp.get("BillingMode") == "PAY_PER_REQUEST", f"table: BillingMode {tp.get('BillingMode')!r}")
+check((tp.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled") is True,
+      "table: point-in-time recovery is not enabled")
+
+# Topic, optional e-mail subscription, alarms.
+topics = list(of_type("AWS::SNS::Topic"))
+subs = of_type("AWS::SNS::Subscription")
+check(any(s.get("Condition") in conditions and "AlarmEmail" in key(conditions[s["Condition"]])
+          and (s.get("Properties") or {}).get("Endpoint") == ref("AlarmEmail") for s in subs.values()),
+      "no e-mail subscription conditional on the AlarmEmail parameter")
+check("AlarmEmail" in params and params["AlarmEmail"].get("Default") == "", "parameter AlarmEmail (default '') is missing")
+
+def alarms_on(metric, queue):
+    found = []
+    for name, a in of_type("AWS::CloudWatch::Alarm").items():
+        p = a.get("Properties") or {}
+        if (p.get("Namespace") == "AWS/SQS" and p.get("MetricName") == metric
+                and p.get("Dimensions") == [{"Name": "QueueName", "Value": getatt(queue, "QueueName")}]):
+            found.append(p)
+    return found
+
+def notifies_topic(p):
+    return any(ref(t) in as_list(p.get("AlarmActions", [])) for t in topics)
+
+age = alarms_on("ApproximateAgeOfOldestMessage", updates)
+check(any(p.get("Threshold") == 600 and p.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold"
+          and p.get("Statistic") == "Maximum" and notifies_topic(p) for p in age),
+      f"no alarm: Maximum ApproximateAgeOfOldestMessage of {updates} >= 600 -> the topic")
+if updates in dlqs:
+    depth = alarms_on("ApproximateNumberOfMessagesVisible", dlqs[updates])
+    check(any(p.get("Threshold") == 0 and p.get("ComparisonOperator") == "GreaterThanThreshold"
+              and notifies_topic(p) for p in depth),
+          f"no alarm: ApproximateNumberOfMessagesVisible of {dlqs[updates]} > 0 -> the topic")
+
+# The daemon's policy: exactly these actions on exactly these resources.
+expected = {
+    "s3:GetObject": [{"Fn::Sub": "${%s.Arn}/*" % bucket}],
+    "s3:ListBucket": [getatt(bucket, "Arn")],
+    "sqs:ReceiveMessage": [getatt(events, "Arn"), getatt(updates, "Arn")],
+    "sqs:DeleteMessage": [getatt(events, "Arn"), getatt(updates, "Arn")],
+    "sqs:ChangeMessageVisibility": [getatt(events, "Arn"), getatt(updates, "Arn")],
+    "sqs:SendMessage": [getatt(updates, "Arn")],
+    "dynamodb:UpdateItem": [getatt(table, "Arn")],
+    "dynamodb:BatchWriteItem": [getatt(table, "Arn")],
+}
+policy, pol = next(iter(of_type("AWS::IAM::ManagedPolicy").items()), (None, {}))
+granted = {}
+for s in as_list(((pol.get("Properties") or {}).get("PolicyDocument") or {}).get("Statement", [])):
+    for k in ("NotAction", "NotResource", "Principal", "Condition"):
+        check(k not in s, f"{policy}: a statement has {k}")
+    check(s.get("Effect") == "Allow", f"{policy}: a statement is not Allow")
+    for action in as_list(s.get("Action", [])):
+        check("*" not in action, f"{policy}: wildcard action {action!r}")
+        granted.setdefault(action, set()).update(key(r) for r in as_list(s.get("Resource", [])))
+check(set(granted) == set(expected),
+      f"{policy}: actions {sorted(granted)}, expected exactly {sorted(expected)}")
+for action, want in expected.items():
+    if action in granted:
+        check(granted[action] == {key(r) for r in want},
+              f"{policy}: {action} on {sorted(granted[action])}, expected {sorted(key(r) for r in want)}")
+roles = of_type("AWS::IAM::Role")
+check(any(ref(policy) in (r.get("Properties") or {}).get("ManagedPolicyArns", []) for r in roles.values()),
+      f"no role attaches {policy}")
+role = output_ref("DaemonRoleName")
+if role:
+    trust = as_list(props(role).get("AssumeRolePolicyDocument", {}).get("Statement", []))
+    services = {svc for s in trust if s.get("Effect") == "Allow" and "sts:AssumeRole" in as_list(s.get("Action"))
+                for svc in as_list((s.get("Principal") or {}).get("Service", []))}
+    check(services == {"ec2.amazonaws.com", "ecs-tasks.amazonaws.com"},
+          f"role {role}: trusted services {sorted(services)}")
+    profile = output_ref("DaemonInstanceProfileName")
+    check(profile and props(profile).get("Roles") == [ref(role)], f"the instance profile does not hold {role}")
+
+# The config reads the outputs' values under these names; the docs read
+# outputs that exist.
+if os.path.exists(conf_path):
+    text = open(conf_path).read()
+    for var in required_outputs.values():
+        check("${" + var in text, f"{conf_path} does not read {var}")
+else:
+    print(f"note: {conf_path} is not there yet; its variables were not checked")
+if os.path.exists(doc_path):
+    text = open(doc_path).read()
+    for name in set(re.findall(r"\$\(out (\w+)\)", text)):
+        check(name in outputs, f"{doc_path} reads output {name}, which the template does not have")
+    for name, var in dict(required_outputs, Region="AWS_REGION").items():
+        check(f"{var}=$(out {name})" in text, f"{doc_path} does not set {var}=$(out {name})")
+
+if problems:
+    print("\n".join("  " + p for p in problems), file=sys.stderr)
+    sys.exit(1)
+print(f"ok: {len(res)} resources; queues {events}/{updates} with DLQs {dlqs[events]}/{dlqs[updates]}, "
+      f"policy {policy} grants {len(granted)} actions")
+PY
+echo "ok: the template's structure (queues, bucket notification and queue policy, table, alarms, least-privilege policy, outputs)"
+
+# ---- 2. Lint and validate ----
+if command -v cfn-lint >/dev/null 2>&1; then
+  cfn-lint "$template" >"$work/cfn-lint.out" 2>&1 \
+    || { cat "$work/cfn-lint.out" >&2; fail "cfn-lint reports problems"; }
+  echo "ok: cfn-lint $(cfn-lint --version 2>/dev/null | awk '{print $NF}') finds nothing"
+else
+  echo "note: cfn-lint is not on PATH; only moto's validate-template lints the template"
+fi
+
+if ! command -v aws >/dev/null 2>&1; then
+  echo "SKIP: the aws CLI is not installed (pip install awscli); steps 2 and 3 need it"
+  exit 77
+fi
+# moto_server writes scratch files into its working directory.
+cd "$work"
+# shellcheck source=aws-env.sh
+source "$here/aws-env.sh"
+aws_env_moto
+
+aws cloudformation validate-template --template-body "file://$template" \
+  --query Description --output text >"$work/validate.out" 2>&1 \
+  || { cat "$work/validate.out" >&2; fail "validate-template rejected the template"; }
+echo "ok: validate-template accepts it"
+
+# ---- 3. Create the stack on moto ----
+# create STACK [KEY=VALUE...]: creates the stack, waits for CREATE_COMPLETE
+# and leaves describe-stacks' answer in $work/STACK.json.
+create() {
+  local stack=$1 kv status=
+  shift
+  local params=()
+  for kv in "$@"; do params+=("ParameterKey=${kv%%=*},ParameterValue=${kv#*=}"); done
+  aws cloudformation create-stack --stack-name "$stack" --template-body "file://$template" \
+    --capabilities CAPABILITY_NAMED_IAM ${params[@]+--parameters "${params[@]}"} >/dev/null \
+    || fail "create-stack $stack failed"
+  for _ in $(seq 1 60); do
+    aws cloudformation describe-stacks --stack-name "$stack" --output json >"$work/$stack.json" \
+      || fail "describe-stacks $stack failed"
+    status=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["Stacks"][0]["StackStatus"])' \
+      "$work/$stack.json")
+    case $status in
+      CREATE_COMPLETE) return 0 ;;
+      *_IN_PROGRESS) sleep 0.5 ;;
+      *) aws cloudformation describe-stack-events --stack-name "$stack" \
+           --query 'StackEvents[].[LogicalResourceId,ResourceStatus,ResourceStatusReason]' --output text >&2
+         fail "stack $stack: $status" ;;
+    esac
+  done
+  fail "stack $stack: still $status after 30 s"
+}
+
+create inventory
+echo "ok: stack inventory (default parameters) is CREATE_COMPLETE"
+# The other branch of every condition: a named bucket, no suffix filter, an
+# e-mail subscription.
+create inventory-params BucketName=my-inventory-uploads NotificationSuffix= AlarmEmail=ops@example.com
+echo "ok: stack inventory-params (BucketName, empty NotificationSuffix, AlarmEmail) is CREATE_COMPLETE"
+
+# The outputs, and the resources they name as moto's own APIs describe them
+# (boto3 through aws_env_helper.py, which only ever talks to loopback).
+python3 - "$here" "$template" "$work" <<'PY' || fail "the stacks moto created (above)"
+import json, sys
+import yaml
+
+here, template, work = sys.argv[1:4]
+sys.path.insert(0, here)
+from aws_env_helper import client
+
+class Loader(yaml.SafeLoader):
+    pass
+Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+declared = list(yaml.load(open(template), Loader=Loader)["Outputs"])
+
+problems = []
+def check(cond, what):
+    if not cond:
+        problems.append(what)
+    return cond
+
+def outputs(stack):
+    s = json.load(open(f"{work}/{stack}.json"))["Stacks"][0]
+    got = {o["OutputKey"]: o.get("OutputValue", "") for o in s.get("Outputs", [])}
+    for name in declared:
+        check(got.get(name), f"stack {stack}: output {name} is missing or empty")
+    return got
+
+out = outputs("inventory")
+params = outputs("inventory-params")
+check(out.get("InventoryBucket") == "inventory-123456789012-us-east-1",
+      f"default bucket name {out.get('InventoryBucket')!r}, expected STACK-ACCOUNT-REGION")
+check(out.get("Region") == "us-east-1", f"output Region {out.get('Region')!r}")
+check(params.get("InventoryBucket") == "my-inventory-uploads",
+      f"stack inventory-params: InventoryBucket {params.get('InventoryBucket')!r}, expected the BucketName parameter")
+if problems:
+    print("\n".join("  " + p for p in problems), file=sys.stderr)
+    sys.exit(1)
+
+sqs, s3, ddb, iam = (client(s) for s in ("sqs", "s3", "dynamodb", "iam"))
+s3.head_bucket(Bucket="my-inventory-uploads")
+
+q = {}
+for name, key in [("events", "InventoryEventsQueueUrl"), ("updates", "InventoryUpdatesQueueUrl"),
+                  ("events-dlq", "EventsDeadLetterQueueUrl"), ("updates-dlq", "UpdatesDeadLetterQueueUrl")]:
+    q[name] = sqs.get_queue_attributes(QueueUrl=out[key], AttributeNames=["All"])["Attributes"]
+    check(q[name].get("SqsManagedSseEnabled") == "true",
+          f"queue {name}: SqsManagedSseEnabled {q[name].get('SqsManagedSseEnabled')!r}")
+for name in ("events", "updates"):
+    a = q[name]
+    check(a.get("VisibilityTimeout") == "300", f"queue {name}: VisibilityTimeout {a.get('VisibilityTimeout')!r}")
+    rp = json.loads(a.get("RedrivePolicy", "{}"))
+    check(rp.get("deadLetterTargetArn") == q[name + "-dlq"]["QueueArn"] and int(rp.get("maxReceiveCount", 0)) == 5,
+          f"queue {name}: RedrivePolicy {rp!r}")
+
+bucket = out["InventoryBucket"]
+rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+check([r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules] == ["AES256"],
+      f"bucket encryption {rules!r}")
+
+t = ddb.describe_table(TableName=out["InventoryTable"])["Table"]
+check(t["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}], f"table KeySchema {t['KeySchema']!r}")
+check(t.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST",
+      f"table billing {t.get('BillingModeSummary')!r}")
+
+# The policy as deployed: its resources resolved to the ARNs moto created.
+arn = out["DaemonPolicyArn"]
+version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+doc = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+if isinstance(doc, str):
+    doc = json.loads(doc)
+as_list = lambda x: x if isinstance(x, list) else [x]
+got = {}
+for s in as_list(doc["Statement"]):
+    for action in as_list(s["Action"]):
+        got.setdefault(action, set()).update(as_list(s["Resource"]))
+both = {q["events"]["QueueArn"], q["updates"]["QueueArn"]}
+want = {
+    "s3:GetObject": {f"arn:aws:s3:::{bucket}/*"},
+    "s3:ListBucket": {f"arn:aws:s3:::{bucket}"},
+    "sqs:ReceiveMessage": both,
+    "sqs:DeleteMessage": both,
+    "sqs:ChangeMessageVisibility": both,
+    "sqs:SendMessage": {q["updates"]["QueueArn"]},
+    "dynamodb:UpdateItem": {t["TableArn"]},
+    "dynamodb:BatchWriteItem": {t["TableArn"]},
+}
+check(got == want, f"deployed policy {got!r}, expected {want!r}")
+
+profile = iam.get_instance_profile(InstanceProfileName=out["DaemonInstanceProfileName"])["InstanceProfile"]
+check([r["RoleName"] for r in profile["Roles"]] == [out["DaemonRoleName"]],
+      f"instance profile roles {[r['RoleName'] for r in profile['Roles']]}, expected [{out['DaemonRoleName']}]")
+role = iam.get_role(RoleName=out["DaemonRoleName"])["Role"]
+check(role["Arn"] == out["DaemonRoleArn"], f"DaemonRoleArn {out['DaemonRoleArn']!r} is not the role's {role['Arn']!r}")
+
+if problems:
+    print("\n".join("  " + p for p in problems), file=sys.stderr)
+    sys.exit(1)
+print(f"ok: every output of both stacks ({len(declared)}) is set")
+PY
+echo "ok: moto's queues, bucket, table, policy (with the created ARNs), role and instance profile are what the template says"
