@@ -115,6 +115,11 @@ static bool on_body(void *data, const char *bytes, size_t len) {
   s3_reader_t *r = data;
   if (r->stopped)
     return true; /* cancelled; its done follows */
+  /* on_headers gives a success's status before its first byte (error
+   * bodies go to the error parser, never here): bytes without it are not
+   * the object's. */
+  if (r->status < 200 || r->status >= 300)
+    return true;
   size_t skip = r->skip < len ? (size_t)r->skip : len;
   r->skip -= skip;
   bytes += skip;
@@ -189,6 +194,12 @@ static void on_done(void *data, int status, const char *body, size_t len,
   r->call = NULL;
   if (r->stopped) {
     finish(r, S3_READ_FAILED, "stopped before the end of the object");
+    return;
+  }
+  if (!error && r->status == 0) {
+    /* A success whose headers never reached on_headers (out of memory in
+     * the client): its bytes were dropped, so the object is not whole. */
+    finish(r, S3_READ_FAILED, "out of memory");
     return;
   }
   if (!error) {

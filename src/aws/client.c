@@ -235,8 +235,8 @@ static void on_http_headers(void *data, const pl_http_response_t *r) {
 
 static bool on_http_body(void *data, const char *bytes, size_t len) {
   pl_aws_call_t *call = data;
-  /* Error bodies are collected by the transport only when not streamed;
-   * a failed streamed response's body is dropped (its status says it). */
+  /* Only 2xx bodies are streamed: the transport buffers error bodies for
+   * the error parser. */
   call->body_started = true;
   return call->rest.on_body(call->rest.data, bytes, len);
 }
@@ -268,8 +268,6 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
       fail_transport(call, PL_ENOMEM, "out of memory");
       return;
     }
-    /* A streamed body already reached the caller only for 2xx. */
-    call->body_started = false;
     handle_failure(call, d);
     return;
   }

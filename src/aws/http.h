@@ -42,9 +42,11 @@ typedef struct pl_http_call pl_http_call_t;
 
 /* Callbacks of one request. on_done is required and runs exactly once
  * (also for cancellation, with error PL_ECANCELED), never from inside
- * submit. With on_body set the body is not buffered: it arrives in pieces;
- * returning false pauses the transfer (the piece is consumed) until
- * pl_http_resume(). on_headers, when set, runs once before the body. */
+ * submit. With on_body set a 2xx body is not buffered: it arrives in
+ * pieces; returning false pauses the transfer (the piece is consumed) until
+ * pl_http_resume(). The body of any other status is buffered and given to
+ * on_done, for the error parser. on_headers, when set, runs once before
+ * the body. */
 typedef struct pl_http_handlers {
   void (*on_headers)(void *data, const pl_http_response_t *response);
   bool (*on_body)(void *data, const char *bytes, size_t len);

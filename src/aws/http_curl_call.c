@@ -81,7 +81,7 @@ void pl__http_curl_call_free(pl_http_call_t *call) {
 pl_http_response_t pl__http_curl_call_response(const pl_http_call_t *call,
                                                bool final) {
   bool whole = final && call->error == 0 && call->headers_done;
-  bool buffered = whole && !call->handlers.on_body;
+  bool buffered = whole && (!call->handlers.on_body || call->status >= 300);
   return (pl_http_response_t){
       .status = call->error == 0 ? call->status : 0,
       .error = call->error,
@@ -197,7 +197,9 @@ static size_t on_curl_body(char *bytes, size_t size, size_t count, void *data) {
     call->curl_paused = true;
     return CURL_WRITEFUNC_PAUSE;
   }
-  if (!call->handlers.on_body) {
+  /* An error response's body is for the caller's error parser, never
+   * streamed as if it were the content. */
+  if (!call->handlers.on_body || call->status >= 300) {
     if (pl_buf_append(&call->resp_body, bytes, len) < 0) {
       call->out_of_memory = true;
       return 0;

@@ -419,6 +419,29 @@ START_TEST(post_returns_an_error_status_as_a_response) {
 }
 END_TEST
 
+/* A streaming caller gets an error response's body whole, in on_done, for
+ * its error parser; on_body sees none of it. */
+START_TEST(an_error_body_is_buffered_even_when_streaming) {
+  fixture_t t;
+  setup(&t, 4);
+  const char *error_body = "<Error><Code>NoSuchKey</Code></Error>";
+  fake_http_push(t.server, &(fake_http_response_t){.method = "GET",
+                                                   .path_prefix = "/b/k",
+                                                   .status = 404,
+                                                   .body = error_body});
+  pl_http_request_t req = {.method = "GET", .url = url(&t, "/b/k")};
+  result_t r = {0};
+  ck_assert_int_eq(submit_with(&t, &r, &req, true), 0);
+  run_until(&t, &r.done_calls, 1);
+  ck_assert_int_eq(r.error, 0);
+  ck_assert_int_eq(r.status, 404);
+  ck_assert_uint_eq(r.streamed, 0);
+  ck_assert_str_eq(r.body, error_body);
+  result_free(&r);
+  teardown(&t);
+}
+END_TEST
+
 START_TEST(post_without_a_body_sends_no_form_content_type) {
   fixture_t t;
   setup(&t, 4);
@@ -1072,6 +1095,7 @@ static Suite *http_suite(void) {
                  get_sends_headers_and_returns_status_headers_and_body);
   tcase_add_test(requests, put_sends_a_binary_body_with_its_length);
   tcase_add_test(requests, post_returns_an_error_status_as_a_response);
+  tcase_add_test(requests, an_error_body_is_buffered_even_when_streaming);
   tcase_add_test(requests, post_without_a_body_sends_no_form_content_type);
   tcase_add_test(requests, an_interim_100_continue_is_not_the_response);
   tcase_add_test(requests, head_and_delete_have_no_response_body);

@@ -1,0 +1,1185 @@
+/* source-s3 run in-process through the engine against a scripted loopback
+ * server (fake_http) standing in for both S3 (REST, path style since the
+ * endpoint is custom: GET /<bucket>/<key>, GET /<bucket>?list-type=2...)
+ * and SQS (POST / with X-Amz-Target): notifications mode (events become
+ * byte chunks, deletes after delivery, test events, other buckets and
+ * filters, poison bodies, missing objects, failures, Range resumes, an
+ * object that changes while read, backpressure), list mode (paging, the
+ * state file across runs) and option checks.
+ *
+ * The fake server matches answers by method and path prefix: S3 answers
+ * are queued for "GET" and a path, SQS answers for "POST" in the order the
+ * calls arrive ("{}" is an empty receive and a batch in which every entry
+ * worked, so it suits any SQS call whose order could vary). */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../plugins/source-s3/source_s3.h"
+#include "test_aws.h"
+
+extern const pl_plugin_t pipelined_plugin;
+
+typedef test_aws_t fixture_t;
+
+/* The fixture of the running test, for the sink below to look at the
+ * server and the source while it writes. */
+static fixture_t *g_fixture;
+
+#define RECEIVE "AmazonSQS.ReceiveMessage"
+#define DELETE "AmazonSQS.DeleteMessageBatch"
+#define VISIBILITY "AmazonSQS.ChangeMessageVisibilityBatch"
+
+static size_t count_calls(fixture_t *f, const char *target);
+
+/* ---- sink-chunks: keeps byte chunks with their metadata, maybe slowly ---- */
+
+typedef struct chunks_options {
+  int64_t delay_ms;
+} chunks_options_t;
+
+typedef struct chunks_sink {
+  const chunks_options_t *opts;
+  json_t *chunks; /* [{origin, etag, bytes, last, cut}] or [{value}] */
+  uv_timer_t timer;
+  pl_batch_t *pending;
+  size_t deletes_at_write; /* most DeleteMessageBatch calls seen by a write */
+  bool saw_paused;         /* the source's reader was paused at a write */
+  size_t max_queue;        /* deepest input queue seen at a write */
+} chunks_sink_t;
+
+static const pl_option_t chunks_options[] = {
+    PL_OPTION_INT(chunks_options_t, delay_ms, "delay_ms", "0", 0,
+                  "Resolve each batch after this long (0: inside write)."),
+};
+
+static int chunks_init(pl_instance_t *inst, const void *options, void **ctx) {
+  (void)inst;
+  chunks_sink_t *c = calloc(1, sizeof(*c));
+  ck_assert_ptr_nonnull(c);
+  c->opts = options;
+  c->chunks = json_array();
+  *ctx = c;
+  return 0;
+}
+
+static int chunks_start(pl_instance_t *inst, void *ctx) {
+  chunks_sink_t *c = ctx;
+  uv_timer_init(pl_instance_loop(inst), &c->timer);
+  c->timer.data = c;
+  return 0;
+}
+
+static json_t *string_or_null(const char *text) {
+  return text ? json_string(text) : json_null();
+}
+
+static void chunks_resolve(chunks_sink_t *c, pl_batch_t *batch) {
+  for (size_t i = 0; i < pl_batch_count(batch); i++) {
+    pl_record_t *rec = pl_batch_record(batch, i);
+    size_t len = 0;
+    const char *bytes = pl_record_bytes(rec, &len);
+    json_t *entry;
+    if (bytes) {
+      json_t *text = json_stringn(bytes, len);
+      ck_assert_ptr_nonnull(text); /* the tests' objects are ASCII */
+      entry =
+          json_pack("{s:o, s:o, s:o, s:b, s:b}", "origin",
+                    string_or_null(pl_record_origin(rec)), "etag",
+                    string_or_null(pl_record_etag(rec)), "bytes", text, "last",
+                    pl_record_is_last(rec), "cut", pl_record_is_cut(rec));
+    } else {
+      json_t *value = pl_record_value(rec);
+      entry = json_pack("{s:O}", "value", value ? value : json_null());
+    }
+    ck_assert_ptr_nonnull(entry);
+    json_array_append_new(c->chunks, entry);
+  }
+  pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
+}
+
+static void chunks_on_timer(uv_timer_t *timer) {
+  chunks_sink_t *c = timer->data;
+  pl_batch_t *batch = c->pending;
+  c->pending = NULL;
+  chunks_resolve(c, batch);
+}
+
+static void chunks_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
+  chunks_sink_t *c = ctx;
+  if (inst->queue.count > c->max_queue)
+    c->max_queue = inst->queue.count;
+  if (g_fixture) {
+    size_t deletes = count_calls(g_fixture, DELETE);
+    if (deletes > c->deletes_at_write)
+      c->deletes_at_write = deletes;
+    source_s3_t *s = test_ctx(g_fixture->run, "p", PL_ROLE_SOURCE);
+    if (s->reader.paused)
+      c->saw_paused = true;
+  }
+  if (c->opts->delay_ms > 0) {
+    ck_assert_ptr_null(c->pending); /* max_in_flight = 1 */
+    c->pending = batch;
+    uv_timer_start(&c->timer, chunks_on_timer, (uint64_t)c->opts->delay_ms, 0);
+    return;
+  }
+  chunks_resolve(c, batch);
+}
+
+static void chunks_close(pl_instance_t *inst, void *ctx) {
+  (void)inst;
+  chunks_sink_t *c = ctx;
+  if (c->pending) {
+    pl_batch_t *batch = c->pending;
+    c->pending = NULL;
+    pl_batch_done(batch, PL_RESULT_FAILED, "closed");
+  }
+  if (c->timer.loop)
+    uv_close((uv_handle_t *)&c->timer, NULL);
+}
+
+static void chunks_destroy(void *ctx) {
+  chunks_sink_t *c = ctx;
+  json_decref(c->chunks);
+  free(c);
+}
+
+static const pl_plugin_t sink_chunks = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "chunks",
+    .kind = PL_KIND_SINK,
+    .description = "Test sink: keeps byte chunks and their metadata.",
+    .options = chunks_options,
+    .options_count = sizeof(chunks_options) / sizeof(chunks_options[0]),
+    .options_size = sizeof(chunks_options_t),
+    .defaults = {.batch_size = "10"},
+    .init = chunks_init,
+    .start = chunks_start,
+    .write = chunks_write,
+    .close = chunks_close,
+    .destroy = chunks_destroy,
+};
+
+/* ---- The fixture ---- */
+
+static fixture_t *fixture_create(void) {
+  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, &sink_chunks,
+                                               NULL};
+  fixture_t *f = test_aws_create(plugins);
+  g_fixture = f;
+  return f;
+}
+
+static void fixture_free(fixture_t *f) {
+  g_fixture = NULL;
+  test_aws_free(f);
+}
+
+/* The URL of the notifications queue: a new string. */
+static char *queue_url(fixture_t *f) {
+  pl_buf_t buf = {0};
+  ck_assert_int_eq(
+      pl_buf_printf(&buf, "%s/123456789012/q", fake_http_url(f->server)), 0);
+  return buf.data;
+}
+
+/* Pipeline "p" in notifications mode: source "s3" reading the queue, with
+ * `source` settings, `sink` (a whole block; NULL: the chunks sink) and a
+ * capturing dead letter; `attempts` per AWS request. */
+static char *notify_config(fixture_t *f, const char *source, const char *sink,
+                           int attempts) {
+  char *url = queue_url(f);
+  pl_buf_t buf = {0};
+  ck_assert_int_eq(
+      pl_buf_printf(
+          &buf,
+          "aws { max_attempts = %d }\n"
+          "pipeline \"p\" {\n"
+          "  source \"s3\" {\n"
+          "    notifications = \"%s\"\n"
+          "    endpoint = \"%s\"\n"
+          "    sqs_endpoint = \"%s\"\n"
+          "    %s\n"
+          "    %s\n"
+          "  }\n"
+          "  %s\n"
+          "  dead_letter \"capture\" { }\n"
+          "}\n",
+          attempts, url, fake_http_url(f->server), fake_http_url(f->server),
+          source && strstr(source, "wait_time") ? "" : "wait_time = \"0s\"",
+          source ? source : "", sink ? sink : "sink \"chunks\" { }"),
+      0);
+  free(url);
+  return buf.data;
+}
+
+/* Pipeline "p" in list mode: source "s3" listing bucket "b" with `source`
+ * settings. */
+static char *list_config(fixture_t *f, const char *source) {
+  pl_buf_t buf = {0};
+  ck_assert_int_eq(pl_buf_printf(&buf,
+                                 "aws { max_attempts = 1 }\n"
+                                 "pipeline \"p\" {\n"
+                                 "  source \"s3\" {\n"
+                                 "    bucket = \"b\"\n"
+                                 "    endpoint = \"%s\"\n"
+                                 "    %s\n"
+                                 "  }\n"
+                                 "  sink \"chunks\" { }\n"
+                                 "  dead_letter \"capture\" { }\n"
+                                 "}\n",
+                                 fake_http_url(f->server),
+                                 source ? source : ""),
+                   0);
+  return buf.data;
+}
+
+/* Starts `config` (freed), which must be accepted, and runs it to its
+ * end. */
+static void run_config(fixture_t *f, char *config, bool once) {
+  int rc = test_aws_start(f, config, once);
+  ck_assert_msg(rc == 0, "%s\n%s",
+                f->run->errors.data ? f->run->errors.data : "",
+                test_log(f->run));
+  free(config);
+  test_aws_run(f);
+}
+
+static void assert_status(fixture_t *f, int status) {
+  ck_assert_msg(f->run->status == status, "status %d, want %d; log:\n%s",
+                f->run->status, status, test_log(f->run));
+}
+
+/* ---- Scripted SQS answers ---- */
+
+/* One message of a ReceiveMessage answer: a new reference. */
+static json_t *message(const char *id, const char *handle, const char *body) {
+  return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "MessageId", id,
+                   "ReceiptHandle", handle, "MD5OfBody", "x", "Body", body,
+                   "Attributes", "ApproximateReceiveCount", "1",
+                   "SentTimestamp", "1700000000123");
+}
+
+/* Queues a ReceiveMessage answer with `messages` (a JSON array, stolen). */
+static void push_messages(fixture_t *f, json_t *messages) {
+  json_t *answer = json_pack("{s:o}", "Messages", messages);
+  char *text = json_dumps(answer, JSON_COMPACT);
+  fake_http_push(f->server, &(fake_http_response_t){
+                                .method = "POST", .status = 200, .body = text});
+  free(text);
+  json_decref(answer);
+}
+
+/* Queues `n` SQS answers that suit every call. */
+static void push_empty(fixture_t *f, size_t n, unsigned delay_ms) {
+  for (size_t i = 0; i < n; i++)
+    fake_http_push(f->server, &(fake_http_response_t){.method = "POST",
+                                                      .status = 200,
+                                                      .body = "{}",
+                                                      .delay_ms = delay_ms});
+}
+
+/* One ObjectCreated record of an S3 event: a new reference. */
+static json_t *event_record(const char *bucket, const char *key,
+                            const char *etag) {
+  return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}, s:{s:s, s:i, "
+                   "s:s}}}",
+                   "eventVersion", "2.1", "eventSource", "aws:s3", "awsRegion",
+                   "us-east-1", "eventName", "ObjectCreated:Put", "s3",
+                   "s3SchemaVersion", "1.0", "bucket", "name", bucket, "object",
+                   "key", key, "size", 3, "eTag", etag);
+}
+
+/* The body of an event message with `records` (a JSON array, stolen): a
+ * new string. */
+static char *event_body(json_t *records) {
+  json_t *body = json_pack("{s:o}", "Records", records);
+  char *text = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  return text;
+}
+
+/* Queues a receive answer of one message `id`/`handle` announcing
+ * `records` (stolen). */
+static void push_event(fixture_t *f, const char *id, const char *handle,
+                       json_t *records) {
+  char *body = event_body(records);
+  push_messages(f, json_pack("[o]", message(id, handle, body)));
+  free(body);
+}
+
+static bool has_target(const fake_http_request_t *req, const char *target) {
+  char *value = fake_http_request_header(req, "X-Amz-Target");
+  bool match = value && strcmp(value, target) == 0;
+  free(value);
+  return match;
+}
+
+static size_t count_calls(fixture_t *f, const char *target) {
+  size_t n = 0;
+  for (size_t i = 0; i < fake_http_request_count(f->server); i++)
+    n += has_target(fake_http_request(f->server, i), target);
+  return n;
+}
+
+/* The receipt handles of every entry of every call to `target`, in order,
+ * as "handle" or "handle@visibility": a new string. */
+static char *handles_of(fixture_t *f, const char *target) {
+  char *url = queue_url(f);
+  pl_buf_t out = {0};
+  pl_buf_append_str(&out, "");
+  for (size_t i = 0; i < fake_http_request_count(f->server); i++) {
+    const fake_http_request_t *req = fake_http_request(f->server, i);
+    if (!has_target(req, target))
+      continue;
+    json_error_t error;
+    json_t *body = json_loads(req->body, 0, &error);
+    ck_assert_msg(body != NULL, "%s: %s", req->body, error.text);
+    ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")), url);
+    size_t k;
+    json_t *entry;
+    json_array_foreach(json_object_get(body, "Entries"), k, entry) {
+      if (out.len > 0)
+        pl_buf_append_str(&out, " ");
+      pl_buf_append_str(
+          &out, json_string_value(json_object_get(entry, "ReceiptHandle")));
+      json_t *vis = json_object_get(entry, "VisibilityTimeout");
+      if (vis)
+        pl_buf_printf(&out, "@%lld", (long long)json_integer_value(vis));
+    }
+    json_decref(body);
+  }
+  free(url);
+  return out.data;
+}
+
+static void assert_handles(fixture_t *f, const char *target, const char *want) {
+  char *got = handles_of(f, target);
+  ck_assert_msg(strcmp(got, want) == 0, "%s: got '%s', want '%s'\n%s", target,
+                got, want, test_log(f->run));
+  free(got);
+}
+
+/* ---- Scripted S3 answers ---- */
+
+/* Queues an answer to GET `path` (a prefix): `status`, extra `headers`
+ * lines, `body` (`len` bytes; 0: strlen) and, when `cut_after` > 0, the
+ * connection dropped after that many body bytes. */
+static void push_get(fixture_t *f, const char *path, int status,
+                     const char *headers, const char *body, size_t len,
+                     size_t cut_after) {
+  fake_http_push(f->server, &(fake_http_response_t){.method = "GET",
+                                                    .path_prefix = path,
+                                                    .status = status,
+                                                    .headers = headers,
+                                                    .body = body,
+                                                    .body_len = len,
+                                                    .cut_after = cut_after});
+}
+
+/* An S3 XML error body: a new string. */
+static char *s3_error(const char *code, const char *text) {
+  pl_buf_t buf = {0};
+  ck_assert_int_eq(
+      pl_buf_printf(&buf,
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>"
+                    "%s</Code><Message>%s</Message><RequestId>R1</RequestId>"
+                    "<HostId>H1</HostId></Error>",
+                    code, text),
+      0);
+  return buf.data;
+}
+
+static void push_s3_error(fixture_t *f, const char *path, int status,
+                          const char *code, const char *text) {
+  char *body = s3_error(code, text);
+  push_get(f, path, status, "Content-Type: application/xml\r\n", body, 0, 0);
+  free(body);
+}
+
+/* GET requests whose path starts with `prefix`. */
+static size_t count_gets(fixture_t *f, const char *prefix) {
+  size_t n = 0;
+  for (size_t i = 0; i < fake_http_request_count(f->server); i++) {
+    const fake_http_request_t *req = fake_http_request(f->server, i);
+    n += strcmp(req->method, "GET") == 0 &&
+         strncmp(req->path, prefix, strlen(prefix)) == 0;
+  }
+  return n;
+}
+
+/* The nth GET request whose path starts with `prefix`. */
+static const fake_http_request_t *nth_get(fixture_t *f, const char *prefix,
+                                          size_t nth) {
+  for (size_t i = 0; i < fake_http_request_count(f->server); i++) {
+    const fake_http_request_t *req = fake_http_request(f->server, i);
+    if (strcmp(req->method, "GET") == 0 &&
+        strncmp(req->path, prefix, strlen(prefix)) == 0 && nth-- == 0)
+      return req;
+  }
+  ck_abort_msg("no GET %s number %zu", prefix, nth);
+  return NULL;
+}
+
+/* Asserts header `name` of `req` is `want` (NULL: absent). */
+static void assert_header(const fake_http_request_t *req, const char *name,
+                          const char *want) {
+  char *got = fake_http_request_header(req, name);
+  if (!want)
+    ck_assert_msg(got == NULL, "%s %s: %s is '%s'", req->method, req->path,
+                  name, got);
+  else
+    ck_assert_msg(got && strcmp(got, want) == 0, "%s %s: %s is '%s', want '%s'",
+                  req->method, req->path, name, got ? got : "(none)", want);
+  free(got);
+}
+
+/* ---- What arrived ---- */
+
+static json_t *chunks_of(fixture_t *f) {
+  chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
+  return c->chunks;
+}
+
+static json_t *dead_letters(fixture_t *f) {
+  test_sink_t *dl = test_aws_dead_letter(f);
+  return dl->records;
+}
+
+/* A counter of the source (0 when never counted). */
+static uint64_t source_counter(fixture_t *f, const char *name) {
+  pl_instance_t *inst = test_stage(f->run, "p", PL_ROLE_SOURCE);
+  ck_assert_ptr_nonnull(inst);
+  for (size_t i = 0; i < inst->counter_count; i++)
+    if (strcmp(inst->counters[i].name, name) == 0)
+      return inst->counters[i].value;
+  return 0;
+}
+
+/* The bytes of the chunks with `origin` concatenated, in order: a new
+ * string ("" for none). */
+static char *bytes_of(fixture_t *f, const char *origin) {
+  pl_buf_t out = {0};
+  pl_buf_append_str(&out, "");
+  size_t i;
+  json_t *chunk;
+  json_array_foreach(chunks_of(f), i, chunk) {
+    const char *o = json_string_value(json_object_get(chunk, "origin"));
+    json_t *bytes = json_object_get(chunk, "bytes");
+    if (o && strcmp(o, origin) == 0 && bytes)
+      pl_buf_append(&out, json_string_value(bytes), json_string_length(bytes));
+  }
+  return out.data;
+}
+
+/* Checks the chunks of `origin`: contiguous in the sink's order, each with
+ * the etag `etag`, none cut, and only the final one (empty) marked last.
+ * Returns the index after the last one. */
+static size_t assert_object_stream(fixture_t *f, const char *origin,
+                                   const char *etag) {
+  json_t *chunks = chunks_of(f);
+  size_t first = SIZE_MAX, last = 0, count = 0;
+  for (size_t i = 0; i < json_array_size(chunks); i++) {
+    json_t *chunk = json_array_get(chunks, i);
+    const char *o = json_string_value(json_object_get(chunk, "origin"));
+    if (!o || strcmp(o, origin) != 0)
+      continue;
+    if (first == SIZE_MAX)
+      first = i;
+    last = i;
+    count++;
+    const char *e = json_string_value(json_object_get(chunk, "etag"));
+    ck_assert_msg(e && strcmp(e, etag) == 0, "%s: chunk %zu etag '%s'", origin,
+                  i, e ? e : "(null)");
+    ck_assert(!json_is_true(json_object_get(chunk, "cut")));
+  }
+  ck_assert_msg(count >= 2, "%s: %zu chunk(s)", origin, count);
+  ck_assert_uint_eq(last - first + 1, count); /* not interleaved */
+  for (size_t i = first; i <= last; i++) {
+    json_t *chunk = json_array_get(chunks, i);
+    bool is_last = json_is_true(json_object_get(chunk, "last"));
+    ck_assert_msg(is_last == (i == last), "%s: chunk %zu last=%d", origin, i,
+                  is_last);
+  }
+  ck_assert_uint_eq(json_string_length(
+                        json_object_get(json_array_get(chunks, last), "bytes")),
+                    0);
+  return last + 1;
+}
+
+/* A text of `len` bytes that shows where every part of it came from. */
+static char *pattern(size_t len, char salt) {
+  char *text = malloc(len + 1);
+  ck_assert_ptr_nonnull(text);
+  for (size_t i = 0; i < len; i++)
+    text[i] = (i % 64 == 63) ? '\n' : (char)('a' + (i / 64 + salt) % 26);
+  text[len] = '\0';
+  return text;
+}
+
+/* ---- Notifications mode ---- */
+
+START_TEST(event_objects_stream_in_order_then_the_message_is_deleted) {
+  fixture_t *f = fixture_create();
+  push_event(f, "m1", "rh1",
+             json_pack("[o, o]", event_record("b", "in/a.csv", "ev-a"),
+                       event_record("b", "in/b.csv", "ev-b")));
+  push_empty(f, 40, 20);
+  push_get(f, "/b/in/a.csv", 200, "ETag: \"etag-a\"\r\n", "id,qty\n1,2\n", 0,
+           0);
+  push_get(f, "/b/in/b.csv", 200, "ETag: \"etag-b\"\r\n", "id,qty\n3,4\n5,6\n",
+           0, 0);
+  run_config(f,
+             notify_config(f, "bucket = \"b\"; idle_polls = 3",
+                           "sink \"chunks\" { delay_ms = 50 }", 1),
+             true);
+  assert_status(f, 0);
+  /* Object a, then object b, each ending with an empty last chunk. */
+  size_t after_a = assert_object_stream(f, "s3://b/in/a.csv", "etag-a");
+  size_t after_b = assert_object_stream(f, "s3://b/in/b.csv", "etag-b");
+  ck_assert_uint_eq(after_b, json_array_size(chunks_of(f)));
+  ck_assert_uint_lt(after_a, after_b);
+  char *a = bytes_of(f, "s3://b/in/a.csv");
+  char *b = bytes_of(f, "s3://b/in/b.csv");
+  ck_assert_str_eq(a, "id,qty\n1,2\n");
+  ck_assert_str_eq(b, "id,qty\n3,4\n5,6\n");
+  free(a);
+  free(b);
+  ck_assert_uint_eq(count_gets(f, "/b/in/a.csv"), 1);
+  ck_assert_uint_eq(count_gets(f, "/b/in/b.csv"), 1);
+  assert_header(nth_get(f, "/b/in/a.csv", 0), "Range", NULL);
+  /* Deleted once, after the sink had everything. */
+  assert_handles(f, DELETE, "rh1");
+  chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
+  ck_assert_uint_eq(c->deletes_at_write, 0);
+  ck_assert_uint_eq(count_calls(f, VISIBILITY), 0);
+  ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
+  ck_assert_uint_eq(source_counter(f, "objects_read"), 2);
+  ck_assert_uint_eq(source_counter(f, "bytes_read"), 11 + 15);
+  ck_assert_ptr_nonnull(strstr(test_log(f->run), "queue drained: 3 empty "
+                                                 "receive(s) in a row"));
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(encoded_keys_are_decoded_then_encoded_in_the_path) {
+  fixture_t *f = fixture_create();
+  push_event(f, "m1", "rh1",
+             json_pack("[o]", event_record("b", "dir/my+file%C3%A9.csv", "e")));
+  push_empty(f, 40, 20);
+  push_get(f, "/b/dir/my%20file%C3%A9.csv", 200, "ETag: \"e1\"\r\n", "x\n", 0,
+           0);
+  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  assert_status(f, 0);
+  ck_assert_uint_eq(count_gets(f, "/b/"), 1);
+  ck_assert_str_eq(nth_get(f, "/b/", 0)->path, "/b/dir/my%20file%C3%A9.csv");
+  char *got = bytes_of(f, "s3://b/dir/my file\xC3\xA9.csv");
+  ck_assert_str_eq(got, "x\n");
+  free(got);
+  assert_object_stream(f, "s3://b/dir/my file\xC3\xA9.csv", "e1");
+  assert_handles(f, DELETE, "rh1");
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(test_events_other_buckets_and_filtered_keys_are_deleted_unread) {
+  fixture_t *f = fixture_create();
+  char *other =
+      event_body(json_pack("[o]", event_record("other", "in/x.csv", "e")));
+  char *filtered =
+      event_body(json_pack("[o, o, o]", event_record("b", "out/a.csv", "e1"),
+                           event_record("b", "in/a.txt", "e2"),
+                           event_record("b", "in/ok.csv", "e3")));
+  push_messages(
+      f,
+      json_pack("[o, o, o]",
+                message("m1", "rh1",
+                        "{\"Service\":\"Amazon S3\",\"Event\":"
+                        "\"s3:TestEvent\",\"Time\":\"2024-01-01T00:00:00Z\","
+                        "\"Bucket\":\"b\",\"RequestId\":\"r\","
+                        "\"HostId\":\"h\"}"),
+                message("m2", "rh2", other), message("m3", "rh3", filtered)));
+  free(other);
+  free(filtered);
+  push_empty(f, 40, 20);
+  push_get(f, "/b/in/ok.csv", 200, "ETag: \"ok\"\r\n", "ok\n", 0, 0);
+  run_config(
+      f,
+      notify_config(f, "bucket = \"b\"; prefix = \"in/\"; suffix = \".csv\"",
+                    NULL, 1),
+      true);
+  assert_status(f, 0);
+  /* Only the one key that passes every filter was read. */
+  ck_assert_uint_eq(count_gets(f, "/"), 1);
+  ck_assert_uint_eq(count_gets(f, "/b/in/ok.csv"), 1);
+  ck_assert_uint_eq(count_gets(f, "/other"), 0);
+  char *got = bytes_of(f, "s3://b/in/ok.csv");
+  ck_assert_str_eq(got, "ok\n");
+  free(got);
+  ck_assert_uint_eq(json_array_size(chunks_of(f)), 2); /* "ok\n", last */
+  ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
+  /* Every message deleted (one batch or several, in order). */
+  char *deleted = handles_of(f, DELETE);
+  for (int i = 1; i <= 3; i++) {
+    char handle[8];
+    snprintf(handle, sizeof(handle), "rh%d", i);
+    ck_assert_msg(strstr(deleted, handle), "%s not in '%s'", handle, deleted);
+  }
+  ck_assert_uint_eq(strlen(deleted), strlen("rh1 rh2 rh3"));
+  free(deleted);
+  ck_assert_uint_eq(source_counter(f, "objects_skipped"), 3);
+  const char *log = test_log(f->run);
+  ck_assert_ptr_nonnull(strstr(log, "message m1 is an s3:TestEvent; deleted"));
+  ck_assert_ptr_nonnull(strstr(log, "event for s3://other/in/x.csv skipped: "
+                                    "this source reads bucket b"));
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(bodies_that_are_not_events_are_dead_lettered_then_deleted) {
+  fixture_t *f = fixture_create();
+  push_messages(f, json_pack("[o, o]", message("m1", "rh1", "hello"),
+                             message("m2", "rh2", "{\"foo\":1}")));
+  push_empty(f, 40, 20);
+  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  assert_status(f, 0);
+  ck_assert_uint_eq(count_gets(f, "/"), 0);
+  ck_assert_uint_eq(json_array_size(chunks_of(f)), 0);
+  json_t *letters = dead_letters(f);
+  ck_assert_uint_eq(json_array_size(letters), 2);
+  const char *raws[] = {"hello", "{\"foo\":1}"};
+  const char *ids[] = {"m1", "m2"};
+  for (size_t i = 0; i < 2; i++) {
+    json_t *doc = json_array_get(letters, i);
+    const char *reason = json_string_value(json_object_get(doc, "reason"));
+    ck_assert_ptr_nonnull(reason);
+    const char *prefix = "not an S3 event notification: ";
+    ck_assert_msg(strncmp(reason, prefix, strlen(prefix)) == 0, "%s", reason);
+    /* Said once, not twice. */
+    ck_assert_msg(strstr(reason + strlen(prefix), "not an S3 event") == NULL,
+                  "%s", reason);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "raw")), raws[i]);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "message_id")),
+                     ids[i]);
+  }
+  ck_assert_ptr_nonnull(strstr(
+      json_string_value(json_object_get(json_array_get(letters, 0), "reason")),
+      "not JSON"));
+  ck_assert_ptr_nonnull(strstr(
+      json_string_value(json_object_get(json_array_get(letters, 1), "reason")),
+      "no \"Records\" array"));
+  assert_handles(f, DELETE, "rh1 rh2");
+  ck_assert_uint_eq(source_counter(f, "poison_messages"), 2);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(missing_and_forbidden_objects_are_dead_lettered) {
+  fixture_t *f = fixture_create();
+  push_event(f, "m1", "rh1",
+             json_pack("[o, o, o]", event_record("b", "missing.csv", "e-m"),
+                       event_record("b", "denied.csv", "e-d"),
+                       event_record("b", "ok.csv", "e-o")));
+  push_empty(f, 40, 20);
+  push_s3_error(f, "/b/missing.csv", 404, "NoSuchKey",
+                "The specified key does not exist.");
+  push_s3_error(f, "/b/denied.csv", 403, "AccessDenied", "Access Denied");
+  push_get(f, "/b/ok.csv", 200, "ETag: \"ok\"\r\n", "fine\n", 0, 0);
+  run_config(f, notify_config(f, NULL, NULL, 3), true);
+  assert_status(f, 0);
+  /* Client errors are not retried. */
+  ck_assert_uint_eq(count_gets(f, "/b/missing.csv"), 1);
+  ck_assert_uint_eq(count_gets(f, "/b/denied.csv"), 1);
+  json_t *letters = dead_letters(f);
+  ck_assert_uint_eq(json_array_size(letters), 2);
+  /* The reason has the status and S3's own code and message. */
+  const char *codes[] = {
+      "s3 GetObject: HTTP 404 NoSuchKey: The specified key does not exist.",
+      "s3 GetObject: HTTP 403 AccessDenied: Access Denied"};
+  const char *keys[] = {"missing.csv", "denied.csv"};
+  const char *etags[] = {"e-m", "e-d"};
+  for (size_t i = 0; i < 2; i++) {
+    json_t *doc = json_array_get(letters, i);
+    const char *reason = json_string_value(json_object_get(doc, "reason"));
+    ck_assert_msg(reason && strstr(reason, codes[i]), "%s", reason);
+    char origin[64];
+    snprintf(origin, sizeof(origin), "s3://b/%s", keys[i]);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "origin")), origin);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "etag")), etags[i]);
+    json_t *record = json_object_get(doc, "record");
+    ck_assert_str_eq(json_string_value(json_object_get(record, "bucket")), "b");
+    ck_assert_str_eq(json_string_value(json_object_get(record, "key")),
+                     keys[i]);
+  }
+  /* Nothing of the missing objects reached the sink; the third did. */
+  char *missing = bytes_of(f, "s3://b/missing.csv");
+  ck_assert_str_eq(missing, "");
+  free(missing);
+  ck_assert_uint_eq(json_array_size(chunks_of(f)), 2);
+  char *ok = bytes_of(f, "s3://b/ok.csv");
+  ck_assert_str_eq(ok, "fine\n");
+  free(ok);
+  assert_handles(f, DELETE, "rh1");
+  ck_assert_uint_eq(source_counter(f, "objects_gone"), 2);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(an_object_that_keeps_failing_leaves_its_message) {
+  for (int retry = 0; retry < 2; retry++) {
+    fixture_t *f = fixture_create();
+    push_event(f, "m1", "rh1",
+               json_pack("[o, o]", event_record("b", "bad.csv", "e1"),
+                         event_record("b", "later.csv", "e2")));
+    push_empty(f, 60, 20);
+    for (int i = 0; i < 2; i++)
+      push_s3_error(f, "/b/bad.csv", 500, "InternalError",
+                    "We encountered an internal error.");
+    push_get(f, "/b/later.csv", 200, "ETag: \"l\"\r\n", "later\n", 0, 0);
+    run_config(
+        f,
+        notify_config(f, retry ? "retry_visibility = \"5s\"" : NULL, NULL, 2),
+        true);
+    /* A group failed: a --once run says so. */
+    assert_status(f, 1);
+    /* Both attempts of the client, then given up; the rest of the
+     * message waits for its next receive. */
+    ck_assert_uint_eq(count_gets(f, "/b/bad.csv"), 2);
+    ck_assert_uint_eq(count_gets(f, "/b/later.csv"), 0);
+    ck_assert_uint_eq(json_array_size(chunks_of(f)), 0);
+    ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
+    ck_assert_uint_eq(count_calls(f, DELETE), 0);
+    if (retry)
+      assert_handles(f, VISIBILITY, "rh1@5");
+    else
+      ck_assert_uint_eq(count_calls(f, VISIBILITY), 0);
+    ck_assert_ptr_nonnull(
+        strstr(test_log(f->run), "s3://b/bad.csv: s3 GetObject: HTTP 500"));
+    ck_assert_ptr_nonnull(strstr(test_log(f->run), "read again later"));
+    ck_assert_uint_eq(source_counter(f, "objects_failed"), 1);
+    fixture_free(f);
+  }
+}
+END_TEST
+
+START_TEST(a_dropped_download_resumes_with_a_range_request) {
+  /* 0: the server honours Range (206); 1: it ignores it and sends the
+   * whole object again (200), whose first bytes are dropped. */
+  for (int ignore = 0; ignore < 2; ignore++) {
+    fixture_t *f = fixture_create();
+    size_t len = 10000, cut = 3000;
+    char *object = pattern(len, 0);
+    push_event(f, "m1", "rh1",
+               json_pack("[o]", event_record("b", "big.csv", "e")));
+    push_empty(f, 40, 20);
+    push_get(f, "/b/big.csv", 200, "ETag: \"abc\"\r\n", object, len, cut);
+    if (ignore)
+      push_get(f, "/b/big.csv", 200, "ETag: \"abc\"\r\n", object, len, 0);
+    else
+      push_get(f, "/b/big.csv", 206,
+               "ETag: \"abc\"\r\nContent-Range: bytes 3000-9999/10000\r\n",
+               object + cut, len - cut, 0);
+    run_config(f, notify_config(f, NULL, NULL, 1), true);
+    assert_status(f, 0);
+    ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 2);
+    const fake_http_request_t *again = nth_get(f, "/b/big.csv", 1);
+    assert_header(nth_get(f, "/b/big.csv", 0), "Range", NULL);
+    assert_header(again, "Range", "bytes=3000-");
+    assert_header(again, "If-Match", "\"abc\"");
+    /* Every byte exactly once, in order. */
+    char *got = bytes_of(f, "s3://b/big.csv");
+    ck_assert_uint_eq(strlen(got), len);
+    ck_assert_msg(strcmp(got, object) == 0, "the bytes differ");
+    free(got);
+    assert_object_stream(f, "s3://b/big.csv", "abc");
+    ck_assert_uint_eq(source_counter(f, "range_resumes"), 1);
+    ck_assert_uint_eq(source_counter(f, "bytes_read"), len);
+    ck_assert_ptr_nonnull(strstr(test_log(f->run), "the download broke after "
+                                                   "3000 bytes"));
+    assert_handles(f, DELETE, "rh1");
+    free(object);
+    fixture_free(f);
+  }
+}
+END_TEST
+
+START_TEST(an_object_that_changed_is_cut_and_read_again) {
+  fixture_t *f = fixture_create();
+  size_t len = 10000, cut = 3000;
+  char *v1 = pattern(len, 0);
+  char *v2 = pattern(len + 100, 7);
+  push_event(f, "m1", "rh1",
+             json_pack("[o]", event_record("b", "big.csv", "e")));
+  push_empty(f, 40, 20);
+  push_get(f, "/b/big.csv", 200, "ETag: \"v1\"\r\n", v1, len, cut);
+  push_s3_error(f, "/b/big.csv", 412, "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not "
+                "hold");
+  push_get(f, "/b/big.csv", 200, "ETag: \"v2\"\r\n", v2, len + 100, 0);
+  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  assert_status(f, 0);
+  ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 3);
+  assert_header(nth_get(f, "/b/big.csv", 1), "Range", "bytes=3000-");
+  assert_header(nth_get(f, "/b/big.csv", 1), "If-Match", "\"v1\"");
+  /* From the beginning, whatever the new etag. */
+  assert_header(nth_get(f, "/b/big.csv", 2), "Range", NULL);
+  assert_header(nth_get(f, "/b/big.csv", 2), "If-Match", NULL);
+  /* v1's first 3000 bytes, a cut chunk, then all of v2 and a last chunk. */
+  json_t *chunks = chunks_of(f);
+  pl_buf_t before = {0}, after = {0};
+  pl_buf_append_str(&before, "");
+  pl_buf_append_str(&after, "");
+  size_t cuts = 0, lasts = 0;
+  for (size_t i = 0; i < json_array_size(chunks); i++) {
+    json_t *chunk = json_array_get(chunks, i);
+    json_t *bytes = json_object_get(chunk, "bytes");
+    bool is_cut = json_is_true(json_object_get(chunk, "cut"));
+    bool is_last = json_is_true(json_object_get(chunk, "last"));
+    const char *etag = json_string_value(json_object_get(chunk, "etag"));
+    ck_assert_str_eq(json_string_value(json_object_get(chunk, "origin")),
+                     "s3://b/big.csv");
+    if (is_cut) {
+      cuts++;
+      ck_assert(is_last);
+      ck_assert_uint_eq(json_string_length(bytes), 0);
+      ck_assert_uint_eq(before.len, cut);
+      continue;
+    }
+    if (is_last) {
+      lasts++;
+      ck_assert_uint_eq(i, json_array_size(chunks) - 1);
+    }
+    ck_assert_str_eq(etag, cuts ? "v2" : "v1");
+    pl_buf_append(cuts ? &after : &before, json_string_value(bytes),
+                  json_string_length(bytes));
+  }
+  ck_assert_uint_eq(cuts, 1);
+  ck_assert_uint_eq(lasts, 1);
+  ck_assert_uint_eq(before.len, cut);
+  ck_assert(memcmp(before.data, v1, cut) == 0);
+  ck_assert_uint_eq(after.len, len + 100);
+  ck_assert(strcmp(after.data, v2) == 0);
+  pl_buf_free(&before);
+  pl_buf_free(&after);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(f->run), "s3://b/big.csv changed while being read"));
+  ck_assert_uint_eq(source_counter(f, "object_restarts"), 1);
+  assert_handles(f, DELETE, "rh1");
+  free(v1);
+  free(v2);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(a_slow_sink_pauses_the_download_without_loss) {
+  fixture_t *f = fixture_create();
+  size_t len = 2 * 1024 * 1024;
+  char *object = pattern(len, 3);
+  push_event(f, "m1", "rh1",
+             json_pack("[o, o]", event_record("b", "huge.csv", "e"),
+                       event_record("b", "small.csv", "e")));
+  push_empty(f, 200, 20);
+  push_get(f, "/b/huge.csv", 200, "ETag: \"h\"\r\n", object, len, 0);
+  push_get(f, "/b/small.csv", 200, "ETag: \"s\"\r\n", "tail\n", 0, 0);
+  /* Room for two chunks before the sink, which takes 1 ms per chunk. */
+  run_config(f,
+             notify_config(f, NULL,
+                           "sink \"chunks\" { delay_ms = 1; batch_size = 1; "
+                           "queue_size = 1 }",
+                           1),
+             true);
+  assert_status(f, 0);
+  chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
+  ck_assert(c->saw_paused);
+  /* Paused, not buffered: the queue before the sink never grew past its
+   * room (two chunks). */
+  ck_assert_uint_le(c->max_queue, 2);
+  char *got = bytes_of(f, "s3://b/huge.csv");
+  ck_assert_uint_eq(strlen(got), len);
+  ck_assert_msg(strcmp(got, object) == 0, "the bytes differ");
+  free(got);
+  size_t after = assert_object_stream(f, "s3://b/huge.csv", "h");
+  ck_assert_uint_eq(assert_object_stream(f, "s3://b/small.csv", "s"),
+                    json_array_size(chunks_of(f)));
+  ck_assert_uint_le(after, json_array_size(chunks_of(f)) - 2);
+  ck_assert_uint_eq(count_gets(f, "/b/huge.csv"), 1);
+  ck_assert_uint_eq(source_counter(f, "range_resumes"), 0);
+  assert_handles(f, DELETE, "rh1");
+  free(object);
+  fixture_free(f);
+}
+END_TEST
+
+/* ---- List mode ---- */
+
+/* A ListObjectsV2 page of `count` keys with their etags: a new string. */
+static char *list_page(const char *const *keys, const char *const *etags,
+                       size_t count, const char *next_token) {
+  pl_buf_t buf = {0};
+  pl_buf_printf(&buf,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/"
+                "2006-03-01/\"><Name>b</Name><Prefix>in/</Prefix>"
+                "<KeyCount>%zu</KeyCount><MaxKeys>1000</MaxKeys>"
+                "<IsTruncated>%s</IsTruncated>",
+                count, next_token ? "true" : "false");
+  if (next_token)
+    pl_buf_printf(&buf, "<NextContinuationToken>%s</NextContinuationToken>",
+                  next_token);
+  for (size_t i = 0; i < count; i++)
+    pl_buf_printf(&buf,
+                  "<Contents><Key>%s</Key><LastModified>2024-01-01T00:00:00."
+                  "000Z</LastModified><ETag>&quot;%s&quot;</ETag><Size>3</Size>"
+                  "<StorageClass>STANDARD</StorageClass></Contents>",
+                  keys[i], etags[i]);
+  pl_buf_append_str(&buf, "</ListBucketResult>");
+  return buf.data;
+}
+
+static void push_list(fixture_t *f, const char *const *keys,
+                      const char *const *etags, size_t count,
+                      const char *next_token) {
+  char *body = list_page(keys, etags, count, next_token);
+  push_get(f, "/b?", 200, "Content-Type: application/xml\r\n", body, 0, 0);
+  free(body);
+}
+
+/* The path of the state file in `dir` (a new string), or NULL. */
+static char *state_file(const char *dir) {
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  char *found = NULL;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t n = strlen(e->d_name);
+    if (strncmp(e->d_name, "s3-b-", 5) == 0 && n > 6 &&
+        strcmp(e->d_name + n - 6, ".state") == 0) {
+      pl_buf_t path = {0};
+      pl_buf_printf(&path, "%s/%s", dir, e->d_name);
+      found = path.data;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
+static char *read_text(const char *path) {
+  FILE *fp = fopen(path, "r");
+  ck_assert_ptr_nonnull(fp);
+  pl_buf_t buf = {0};
+  char piece[4096];
+  size_t n;
+  while ((n = fread(piece, 1, sizeof(piece), fp)) > 0)
+    pl_buf_append(&buf, piece, n);
+  fclose(fp);
+  pl_buf_append_str(&buf, "");
+  return buf.data;
+}
+
+static void remove_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    pl_buf_t path = {0};
+    pl_buf_printf(&path, "%s/%s", dir, e->d_name);
+    unlink(path.data);
+    pl_buf_free(&path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+START_TEST(list_mode_pages_reads_and_remembers_across_runs) {
+  char dir[] = "/tmp/check_source_s3_XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  pl_buf_t settings = {0};
+  pl_buf_printf(&settings, "prefix = \"in/\"; state_dir = \"%s\"", dir);
+  const char *keys[] = {"in/a.csv", "in/b.csv", "in/c.csv"};
+  const char *etags[] = {"e1", "e2", "e3"};
+
+  /* Run 1: two pages, three objects. */
+  fixture_t *f = fixture_create();
+  push_list(f, keys, etags, 2, "tok+1/=");
+  push_list(f, keys + 2, etags + 2, 1, NULL);
+  push_get(f, "/b/in/a.csv", 200, "ETag: \"e1\"\r\n", "a\n", 0, 0);
+  push_get(f, "/b/in/b.csv", 200, "ETag: \"e2\"\r\n", "b\n", 0, 0);
+  push_get(f, "/b/in/c.csv", 200, "ETag: \"e3\"\r\n", "c\n", 0, 0);
+  run_config(f, list_config(f, settings.data), true);
+  assert_status(f, 0);
+  ck_assert_uint_eq(count_gets(f, "/b?"), 2);
+  const char *first = nth_get(f, "/b?", 0)->path;
+  const char *second = nth_get(f, "/b?", 1)->path;
+  ck_assert_msg(strstr(first, "list-type=2") && strstr(first, "prefix=in%2F") &&
+                    !strstr(first, "continuation-token"),
+                "%s", first);
+  ck_assert_msg(strstr(second, "continuation-token=tok%2B1%2F%3D") &&
+                    strstr(second, "prefix=in%2F"),
+                "%s", second);
+  for (size_t i = 0; i < 3; i++) {
+    char path[32], origin[32], want[4];
+    snprintf(path, sizeof(path), "/b/%s", keys[i]);
+    snprintf(origin, sizeof(origin), "s3://b/%s", keys[i]);
+    snprintf(want, sizeof(want), "%c\n", keys[i][3]);
+    ck_assert_uint_eq(count_gets(f, path), 1);
+    char *got = bytes_of(f, origin);
+    ck_assert_str_eq(got, want);
+    free(got);
+    assert_object_stream(f, origin, etags[i]);
+  }
+  /* The third object was read after the second page was asked for. */
+  size_t list2 = 0, get_c = 0;
+  for (size_t i = 0; i < fake_http_request_count(f->server); i++) {
+    const char *path = fake_http_request(f->server, i)->path;
+    if (strstr(path, "continuation-token"))
+      list2 = i;
+    if (strcmp(path, "/b/in/c.csv") == 0)
+      get_c = i;
+  }
+  ck_assert_uint_gt(get_c, list2);
+  fixture_free(f);
+  char *file = state_file(dir);
+  ck_assert_msg(file != NULL, "no state file in %s", dir);
+  char *text = read_text(file);
+  ck_assert_msg(strstr(text, "e1 in/a.csv\n") &&
+                    strstr(text, "e2 in/b.csv\n") &&
+                    strstr(text, "e3 in/c.csv\n"),
+                "%s", text);
+  free(text);
+
+  /* Run 2: the same listing; nothing is read again. */
+  f = fixture_create();
+  push_list(f, keys, etags, 3, NULL);
+  run_config(f, list_config(f, settings.data), true);
+  assert_status(f, 0);
+  ck_assert_uint_eq(count_gets(f, "/b?"), 1);
+  ck_assert_uint_eq(count_gets(f, "/b/"), 0);
+  ck_assert_uint_eq(json_array_size(chunks_of(f)), 0);
+  fixture_free(f);
+
+  /* Run 3: b changed (new etag): only b is read, and remembered. */
+  const char *etags3[] = {"e1", "e2x", "e3"};
+  f = fixture_create();
+  push_list(f, keys, etags3, 3, NULL);
+  push_get(f, "/b/in/b.csv", 200, "ETag: \"e2x\"\r\n", "B\n", 0, 0);
+  run_config(f, list_config(f, settings.data), true);
+  assert_status(f, 0);
+  ck_assert_uint_eq(count_gets(f, "/b/"), 1);
+  ck_assert_uint_eq(count_gets(f, "/b/in/b.csv"), 1);
+  char *got = bytes_of(f, "s3://b/in/b.csv");
+  ck_assert_str_eq(got, "B\n");
+  free(got);
+  fixture_free(f);
+  text = read_text(file);
+  ck_assert_msg(strstr(text, "e2x in/b.csv\n") && !strstr(text, "e2 in/b.csv"),
+                "%s", text);
+  free(text);
+
+  free(file);
+  pl_buf_free(&settings);
+  remove_dir(dir);
+}
+END_TEST
+
+/* ---- Options ---- */
+
+START_TEST(bad_options_are_refused) {
+  static const struct {
+    bool notifications;
+    const char *settings;
+    const char *message;
+  } cases[] = {
+      {false, "",
+       "set 'notifications' (the URL of the queue of the bucket's "
+       "S3 events) or 'bucket'"},
+      {true, "wait_time = \"25s\"",
+       "wait_time must be a whole number of seconds from 0s to 20s"},
+      {true, "state_dir = \"/tmp\"", "state_dir is for list mode"},
+      {true, "max_messages = 11", "max_messages must be from 1 to 10"},
+      {true, "visibility_timeout = \"1500ms\"", "visibility_timeout must be"},
+      {false, "bucket = \"b\"; interval = \"500ms\"",
+       "interval must be at least 1s"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    fixture_t *f = fixture_create();
+    pl_buf_t text = {0};
+    if (cases[i].notifications) {
+      char *config = notify_config(f, cases[i].settings, NULL, 1);
+      pl_buf_append_str(&text, config);
+      free(config);
+    } else {
+      pl_buf_printf(&text,
+                    "pipeline \"p\" {\n  source \"s3\" { endpoint = \"%s\"; "
+                    "%s }\n  sink \"chunks\" { }\n}\n",
+                    fake_http_url(f->server), cases[i].settings);
+    }
+    int rc = test_aws_start(f, text.data, true);
+    pl_buf_free(&text);
+    ck_assert_int_lt(rc, 0);
+    const char *errors = f->run->errors.data ? f->run->errors.data : "";
+    ck_assert_msg(strstr(test_log(f->run), cases[i].message) ||
+                      strstr(errors, cases[i].message),
+                  "%s: log '%s', errors '%s'", cases[i].settings,
+                  test_log(f->run), errors);
+    test_aws_run(f);
+    ck_assert_uint_eq(fake_http_request_count(f->server), 0);
+    fixture_free(f);
+  }
+  /* notifications that is not a URL. */
+  fixture_t *f = fixture_create();
+  pl_buf_t text = {0};
+  pl_buf_printf(&text,
+                "pipeline \"p\" {\n  source \"s3\" { notifications = "
+                "\"my-queue\"; endpoint = \"%s\" }\n  sink \"chunks\" { }\n}\n",
+                fake_http_url(f->server));
+  ck_assert_int_lt(test_aws_start(f, text.data, true), 0);
+  pl_buf_free(&text);
+  ck_assert_ptr_nonnull(strstr(
+      test_log(f->run), "notifications must be the URL of an SQS queue"));
+  test_aws_run(f);
+  fixture_free(f);
+}
+END_TEST
+
+static Suite *source_s3_suite(void) {
+  Suite *s = suite_create("source_s3");
+  TCase *notify = tcase_create("notifications");
+  tcase_set_timeout(notify, 60);
+  tcase_add_test(notify,
+                 event_objects_stream_in_order_then_the_message_is_deleted);
+  tcase_add_test(notify, encoded_keys_are_decoded_then_encoded_in_the_path);
+  tcase_add_test(
+      notify, test_events_other_buckets_and_filtered_keys_are_deleted_unread);
+  tcase_add_test(notify,
+                 bodies_that_are_not_events_are_dead_lettered_then_deleted);
+  tcase_add_test(notify, missing_and_forbidden_objects_are_dead_lettered);
+  tcase_add_test(notify, an_object_that_keeps_failing_leaves_its_message);
+  tcase_add_test(notify, a_dropped_download_resumes_with_a_range_request);
+  tcase_add_test(notify, an_object_that_changed_is_cut_and_read_again);
+  tcase_add_test(notify, a_slow_sink_pauses_the_download_without_loss);
+  suite_add_tcase(s, notify);
+  TCase *list = tcase_create("list");
+  tcase_set_timeout(list, 60);
+  tcase_add_test(list, list_mode_pages_reads_and_remembers_across_runs);
+  suite_add_tcase(s, list);
+  TCase *options = tcase_create("options");
+  tcase_set_timeout(options, 60);
+  tcase_add_test(options, bad_options_are_refused);
+  suite_add_tcase(s, options);
+  return s;
+}
+
+int main(void) {
+  SRunner *runner = srunner_create(source_s3_suite());
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
