@@ -72,8 +72,13 @@ void pl__record_free(pl_record_t *record) {
   json_decref(record->etag);
   json_decref(record->message_id);
   json_decref(record->attributes);
-  free(record->bytes);
-  free(record->reason);
+  /* Most records have neither: skip the calls, which are not free with
+   * every allocator (jemalloc's free(NULL) costs a few dozen instructions,
+   * twice per record). */
+  if (record->bytes)
+    free(record->bytes);
+  if (record->reason)
+    free(record->reason);
   pl_engine_t *engine = engine_of(record->group);
   if (engine->spare_count < PL_SPARE_RECORDS_MAX) {
     record->next = engine->spare_records;

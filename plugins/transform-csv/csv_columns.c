@@ -537,6 +537,71 @@ int csv_columns_build_row(const csv_columns_t *cols,
   return 0;
 }
 
+/* Puts the value of one field into `old`, a member value of an object only
+ * the caller holds, when `old` is of the right JSON type and nobody else
+ * holds it either: a string or an integer then costs no allocation of a
+ * value (a string still copies its text). Returns 0 with *out = old when
+ * it did, else a conversion as convert_field() does (*out is then a new
+ * reference). */
+static inline int update_field(const csv_column_t *col, const char *text,
+                               size_t len, json_t *old, json_t **out,
+                               pl_buf_t *reason) {
+  if (len > 0 && old->refcount == 1) {
+    switch (col->type) {
+    case CSV_TYPE_STRING:
+    case CSV_TYPE_DATE:
+      if (json_is_string(old) &&
+          (col->type == CSV_TYPE_STRING ? csv_text_is_utf8(text, len)
+                                        : csv_text_is_date(text, len))) {
+        if (json_string_setn_nocheck(old, text, len) < 0)
+          return PL_ENOMEM;
+        *out = old;
+        return 0;
+      }
+      break;
+    case CSV_TYPE_INT: {
+      json_int_t i;
+      if (json_is_integer(old) && parse_int(text, len, &i) == 0) {
+        json_integer_set(old, i);
+        *out = old;
+        return 0;
+      }
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  return convert_field(col, text, len, out, reason);
+}
+
+int csv_columns_refill_row(const csv_columns_t *cols,
+                           const char *const *fields, const size_t *lens,
+                           size_t count, json_t *row, pl_buf_t *reason) {
+  if (!cols || !row || (count > 0 && (!fields || !lens)))
+    return PL_EINVAL;
+  if (!json_is_object(row) || json_object_size(row) != cols->count)
+    return PL_ENOENT;
+  if (count != cols->count)
+    return fail(reason, "expected %zu field%s, found %zu", cols->count,
+                cols->count == 1 ? "" : "s", count);
+  void *it = json_object_iter(row);
+  for (size_t i = 0; i < count; i++, it = json_object_iter_next(row, it)) {
+    const csv_column_t *col = &cols->items[i];
+    /* The size matched, so `it` is not NULL; the key may differ. */
+    if (json_object_iter_key_len(it) != col->name_len ||
+        memcmp(json_object_iter_key(it), col->name, col->name_len) != 0)
+      return PL_ENOENT;
+    json_t *old = json_object_iter_value(it), *v;
+    int rc = update_field(col, fields[i], lens[i], old, &v, reason);
+    if (rc < 0)
+      return rc;
+    if (v != old && json_object_iter_set_new(row, it, v) < 0)
+      return PL_ENOMEM; /* set_new released v */
+  }
+  return 0;
+}
+
 /* ---- Validating JSON ---- */
 
 static int check_member(const csv_column_t *col, const json_t *v,

@@ -100,6 +100,19 @@ int csv_columns_build_row(const csv_columns_t *cols,
                           const char *const *fields, const size_t *lens,
                           size_t count, json_t **out, pl_buf_t *reason);
 
+/* Refills `row`, an object built by csv_columns_build_row() (or refilled
+ * here) that nobody else holds, with the values of a new row: its members
+ * and every value of the right type that nobody else holds are reused, so
+ * a usual row allocates nothing but the text of its strings. Returns 0;
+ * PL_ENOENT, leaving `row` partly refilled, when its members are not the
+ * columns' names in order (someone changed it, or it was built for other
+ * columns); or the errors of csv_columns_build_row(), with the same
+ * reasons. After an error `row` still has the columns' names as members
+ * but its values are a mix of both rows. */
+int csv_columns_refill_row(const csv_columns_t *cols,
+                           const char *const *fields, const size_t *lens,
+                           size_t count, json_t *row, pl_buf_t *reason);
+
 /* Checks an existing value (borrowed) against the columns: it must be an
  * object; a required column must be present and not null; a present,
  * non-null member must have the column's JSON type (int: integer, number:

@@ -8,6 +8,7 @@
 #include <pipelined/pipelined.h>
 
 #include "csv_columns.h"
+#include "csv_row_pool.h"
 #include "csv_stream.h"
 
 typedef struct csv_options {
@@ -57,6 +58,7 @@ typedef struct csv_plugin {
   const csv_options_t *opts;
   csv_stream_options_t stream_opts;
   csv_columns_t *configured; /* from `columns`, or NULL */
+  csv_row_pool_t *rows;      /* the objects of rows, recycled */
   stream_t *streams;
   pl_buf_t reason;
   /* The chunk being parsed: rows derive their metadata from it. */
@@ -89,7 +91,9 @@ static int csv_init(pl_instance_t *inst, const void *options, void **ctx) {
       .trim_spaces = opts->trim,
       .lenient_quotes = opts->lenient_quotes,
   };
-  int rc = one_char(inst, "delimiter", opts->delimiter, &p->stream_opts.delimiter);
+  int rc = csv_row_pool_create(&p->rows);
+  if (rc == 0)
+    rc = one_char(inst, "delimiter", opts->delimiter, &p->stream_opts.delimiter);
   if (rc == 0)
     rc = one_char(inst, "quote", opts->quote, &p->stream_opts.quote);
   if (rc == 0 && !opts->header && opts->columns.count == 0) {
@@ -221,9 +225,9 @@ static int on_row(void *data, const csv_row_t *row) {
     return reject_row(p, row->line, row->raw, row->raw_len, s->header_error);
   const csv_columns_t *columns = s->columns ? s->columns : p->configured;
   json_t *value = NULL;
-  /* build_row resets the reason itself when it writes one. */
-  int rc = csv_columns_build_row(columns, row->fields, row->lens, row->count,
-                                 &value, &p->reason);
+  /* Building a row resets the reason itself when it writes one. */
+  int rc = csv_row_pool_build(p->rows, columns, row->fields, row->lens,
+                              row->count, &value, &p->reason);
   if (rc == PL_EPARSE)
     return reject_row(p, row->line, row->raw, row->raw_len, p->reason.data);
   if (rc < 0)
@@ -290,6 +294,7 @@ static void csv_destroy(void *ctx) {
   while (p->streams)
     stream_remove(p, p->streams);
   csv_columns_destroy(p->configured);
+  csv_row_pool_destroy(p->rows);
   pl_buf_free(&p->reason);
   free(p);
 }

@@ -1,6 +1,8 @@
-/* Unit tests of the CSV reader (csv_stream) and the typed columns
- * (csv_columns) of the transform-csv plugin. */
+/* Unit tests of the CSV reader (csv_stream), the typed columns
+ * (csv_columns) and the recycled row objects (csv_row_pool) of the
+ * transform-csv plugin. */
 #include "csv_columns.h"
+#include "csv_row_pool.h"
 #include "csv_stream.h"
 
 #include <check.h>
@@ -917,6 +919,229 @@ START_TEST(test_build_row) {
 }
 END_TEST
 
+/* Refilling reuses the members and the values nobody else holds, and
+ * gives the same values and reasons as building. */
+START_TEST(test_refill_row) {
+  csv_columns_t *cols = columns(inventory_specs, INVENTORY_COUNT);
+  pl_buf_t reason = {0};
+  const char *first[] = {"P1", "", "5", "2023-05-01"};
+  const size_t first_lens[] = {2, 0, 1, 10};
+  json_t *row = NULL;
+  ck_assert_int_eq(
+      csv_columns_build_row(cols, first, first_lens, 4, &row, &reason), 0);
+  json_t *id = json_object_get(row, "product_id");
+  json_t *quantity = json_object_get(row, "quantity");
+
+  const char *second[] = {"P22", "Warehouse B", "-7", "2024-02-29"};
+  const size_t second_lens[] = {3, 11, 2, 10};
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, second, second_lens, 4, row, &reason), 0);
+  json_t *want = json_pack("{s:s, s:s, s:i, s:s}", "product_id", "P22",
+                           "location", "Warehouse B", "quantity", -7,
+                           "update_date", "2024-02-29");
+  ck_assert(json_equal(row, want));
+  json_decref(want);
+  ck_assert_ptr_eq(json_object_get(row, "product_id"), id);
+  ck_assert_ptr_eq(json_object_get(row, "quantity"), quantity);
+
+  /* A value someone else holds is replaced, never changed under them; an
+   * empty optional field becomes null. */
+  json_t *held = json_incref(json_object_get(row, "location"));
+  const char *third[] = {"P3", "", "8", "2023-01-31"};
+  const size_t third_lens[] = {2, 0, 1, 10};
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, third, third_lens, 4, row, &reason), 0);
+  ck_assert_str_eq(json_string_value(held), "Warehouse B");
+  ck_assert(json_is_null(json_object_get(row, "location")));
+  json_decref(held);
+  held = json_incref(json_object_get(row, "quantity"));
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, second, second_lens, 4, row, &reason), 0);
+  ck_assert_int_eq(json_integer_value(held), 8);
+  ck_assert_int_eq(json_integer_value(json_object_get(row, "quantity")), -7);
+  ck_assert_str_eq(json_string_value(json_object_get(row, "location")),
+                   "Warehouse B");
+  json_decref(held);
+
+  /* The reasons of csv_columns_build_row. */
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, second, second_lens, 3, row, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "expected 4 fields, found 3");
+  const char *bad_int[] = {"P1", "A", "abc", "2023-05-01"};
+  const size_t bad_int_lens[] = {2, 1, 3, 10};
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, bad_int, bad_int_lens, 4, row, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "column 'quantity': 'abc' is not an int");
+  const char *bad_date[] = {"P1", "A", "1", "2023-02-30"};
+  const size_t bad_date_lens[] = {2, 1, 1, 10};
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, bad_date, bad_date_lens, 4, row, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "column 'update_date': '2023-02-30' is not a "
+                                "valid date (YYYY-MM-DD)");
+  const char *bad_utf8[] = {"P1", "\xC3(", "1", "2023-05-01"};
+  const size_t bad_utf8_lens[] = {2, 2, 1, 10};
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, bad_utf8, bad_utf8_lens, 4, row, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data,
+                   "column 'location': '\\xc3(' is not valid UTF-8");
+
+  /* Members that are not the columns in order: PL_ENOENT. */
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, second, second_lens, 4, row, &reason), 0);
+  json_object_set_new(row, "extra", json_true());
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, second, second_lens, 4, row, &reason),
+      PL_ENOENT);
+  json_object_del(row, "extra");
+  json_object_del(row, "product_id");
+  json_object_set_new(row, "product_id", json_string("P1"));
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, second, second_lens, 4, row, &reason),
+      PL_ENOENT);
+  json_t *array = json_array();
+  ck_assert_int_eq(
+      csv_columns_refill_row(cols, second, second_lens, 4, array, &reason),
+      PL_ENOENT);
+  json_decref(array);
+  json_decref(row);
+  csv_columns_destroy(cols);
+  pl_buf_free(&reason);
+}
+END_TEST
+
+START_TEST(test_row_pool) {
+  csv_columns_t *cols = columns(inventory_specs, INVENTORY_COUNT);
+  pl_buf_t reason = {0};
+  csv_row_pool_t *pool = NULL;
+  ck_assert_int_eq(csv_row_pool_create(&pool), 0);
+  const char *a[] = {"P1", "A", "1", "2023-05-01"};
+  const char *b[] = {"P2", "B", "2", "2023-05-02"};
+  const size_t lens[] = {2, 1, 1, 10};
+
+  /* While the first row is held, the second is another object; once it is
+   * released, the oldest object is refilled. */
+  json_t *first = NULL, *second = NULL, *third = NULL;
+  ck_assert_int_eq(
+      csv_row_pool_build(pool, cols, a, lens, 4, &first, &reason), 0);
+  ck_assert_int_eq(
+      csv_row_pool_build(pool, cols, b, lens, 4, &second, &reason), 0);
+  ck_assert_ptr_ne(first, second);
+  ck_assert_str_eq(json_string_value(json_object_get(first, "product_id")),
+                   "P1");
+  json_t *was_first = first;
+  json_decref(first);
+  ck_assert_int_eq(
+      csv_row_pool_build(pool, cols, b, lens, 4, &third, &reason), 0);
+  ck_assert_ptr_eq(third, was_first);
+  ck_assert(json_equal(third, second));
+
+  /* A bad row gives the reason and leaves the object free for the next. */
+  json_decref(third);
+  const char *bad[] = {"", "B", "2", "2023-05-02"};
+  const size_t bad_lens[] = {0, 1, 1, 10};
+  json_t *none = NULL;
+  ck_assert_int_eq(
+      csv_row_pool_build(pool, cols, bad, bad_lens, 4, &none, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "column 'product_id' is required but empty");
+  ck_assert_ptr_null(none);
+
+  /* An object its holder changed is not reused. */
+  json_decref(second);
+  ck_assert_int_eq(
+      csv_row_pool_build(pool, cols, a, lens, 4, &first, &reason), 0);
+  json_object_set_new(first, "note", json_string("changed"));
+  json_decref(first);
+  json_t *again = NULL;
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(
+        csv_row_pool_build(pool, cols, a, lens, 4, &again, &reason), 0);
+    ck_assert_int_eq(json_object_size(again), 4);
+    json_decref(again);
+  }
+
+  /* Other columns: the members are checked, not assumed. */
+  const char *other_specs[] = {"x:int", "y:string", "z:string", "w:string"};
+  csv_columns_t *other = columns(other_specs, 4);
+  json_t *row = NULL;
+  ck_assert_int_eq(
+      csv_row_pool_build(pool, other, a + 2, lens + 2, 1, &row, &reason),
+      PL_EPARSE);
+  const char *w[] = {"7", "y", "z", "w"};
+  const size_t w_lens[] = {1, 1, 1, 1};
+  ck_assert_int_eq(
+      csv_row_pool_build(pool, other, w, w_lens, 4, &row, &reason), 0);
+  json_t *want = json_pack("{s:i, s:s, s:s, s:s}", "x", 7, "y", "y", "z", "z",
+                           "w", "w");
+  ck_assert(json_equal(row, want));
+  json_decref(want);
+
+  /* A row too big to keep is handed out but not recycled. */
+  char big[CSV_ROW_POOL_MAX_ROW_BYTES];
+  memset(big, 'x', sizeof(big));
+  const char *huge[] = {"7", big, "z", "w"};
+  const size_t huge_lens[] = {1, sizeof(big), 1, 1};
+  json_t *large = NULL;
+  ck_assert_int_eq(
+      csv_row_pool_build(pool, other, huge, huge_lens, 4, &large, &reason), 0);
+  ck_assert_int_eq(large->refcount, 1);
+  json_decref(large);
+
+  /* Objects still held outlive the pool. */
+  csv_row_pool_destroy(pool);
+  ck_assert_str_eq(json_string_value(json_object_get(row, "w")), "w");
+  json_decref(row);
+  csv_columns_destroy(other);
+  csv_columns_destroy(cols);
+  pl_buf_free(&reason);
+}
+END_TEST
+
+/* Many rows in flight: the pool stays bounded, drops the oldest objects
+ * when they are held too long and recycles the others. */
+START_TEST(test_row_pool_bounded) {
+  csv_columns_t *cols = columns(inventory_specs, INVENTORY_COUNT);
+  pl_buf_t reason = {0};
+  csv_row_pool_t *pool = NULL;
+  ck_assert_int_eq(csv_row_pool_create(&pool), 0);
+  enum { HELD = CSV_ROW_POOL_SLOTS + 100 };
+  json_t **held = calloc(HELD, sizeof(*held));
+  ck_assert_ptr_nonnull(held);
+  const size_t lens[] = {5, 1, 4, 10};
+  for (size_t i = 0; i < HELD; i++) {
+    char id[8], quantity[8];
+    snprintf(id, sizeof(id), "P%04zu", i % 10000);
+    snprintf(quantity, sizeof(quantity), "%04zu", i % 10000);
+    const char *fields[] = {id, "A", quantity, "2023-05-01"};
+    ck_assert_int_eq(
+        csv_row_pool_build(pool, cols, fields, lens, 4, &held[i], &reason), 0);
+  }
+  /* The first 100 were let go by the pool: their holders own them alone. */
+  ck_assert_int_eq(held[0]->refcount, 1);
+  ck_assert_int_eq(held[HELD - 1]->refcount, 2);
+  json_t *oldest_kept = held[HELD - CSV_ROW_POOL_SLOTS];
+  for (size_t i = 0; i < HELD; i++)
+    json_decref(held[i]);
+  /* The oldest kept object comes back first. */
+  const char *fields[] = {"P9999", "B", "9999", "2023-05-02"};
+  json_t *row = NULL;
+  ck_assert_int_eq(
+      csv_row_pool_build(pool, cols, fields, lens, 4, &row, &reason), 0);
+  ck_assert_ptr_eq(row, oldest_kept);
+  ck_assert_str_eq(json_string_value(json_object_get(row, "product_id")),
+                   "P9999");
+  json_decref(row);
+  free(held);
+  csv_row_pool_destroy(pool);
+  csv_columns_destroy(cols);
+  pl_buf_free(&reason);
+}
+END_TEST
+
 /* A wrong field count found through the stream, as the plugin will see it. */
 typedef struct {
   csv_columns_t *cols;
@@ -1099,6 +1324,9 @@ static Suite *csv_suite(void) {
   tcase_add_test(cols, test_type_bool_string);
   tcase_add_test(cols, test_type_date_timestamp);
   tcase_add_test(cols, test_build_row);
+  tcase_add_test(cols, test_refill_row);
+  tcase_add_test(cols, test_row_pool);
+  tcase_add_test(cols, test_row_pool_bounded);
   tcase_add_test(cols, test_stream_to_rows);
   tcase_add_test(cols, test_from_header);
   tcase_add_test(cols, test_validate_json);
