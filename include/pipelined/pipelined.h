@@ -7,6 +7,7 @@
 #include <pipelined/log.h>
 #include <pipelined/plugin.h>
 #include <pipelined/record.h>
+#include <pipelined/state_file.h>
 #include <pipelined/template.h>
 
 #endif

@@ -8,8 +8,8 @@
  *   <size> <mtime in ns since the epoch> <absolute path>
  *
  * In the path, '%', control bytes and DEL are written as %XX, so that any
- * file name fits on one line. The file is replaced atomically (temporary
- * file, fsync, rename, fsync of the directory). */
+ * file name fits on one line (pl_state_escape()). The file is replaced
+ * atomically (pl_state_file_write()). */
 #ifndef PL_SOURCE_FILE_STATE_H
 #define PL_SOURCE_FILE_STATE_H
 
@@ -52,12 +52,5 @@ size_t file_state_sweep(file_state_t *state);
  * memory only). On failure returns a negative code and a new message in
  * *error when `error` is not NULL. Blocking: a few small system calls. */
 int file_state_save(const file_state_t *state, char **error);
-
-/* Percent-encoding of paths in the state file ('%', bytes below 0x20 and
- * 0x7f), exposed for tests: appends to `out`. */
-int file_state_encode_path(const char *path, pl_buf_t *out);
-/* Decodes `len` bytes of `text`; returns a new string or NULL when the
- * text is not a valid encoding (or out of memory). */
-char *file_state_decode_path(const char *text, size_t len);
 
 #endif

@@ -1,13 +1,10 @@
 /* Hashed sets of committed S3 keys and the state file of source-s3. */
 #include "s3_state.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include <pipelined/state_file.h>
 
 #define STATE_HEADER "pipelined source-s3 state 1"
 #define STATE_HEADER_PREFIX "pipelined source-s3 state "
@@ -32,18 +29,11 @@ struct s3_state {
   size_t count;
 };
 
-static void set_error(char **error, const char *fmt, ...) PL_PRINTF(2, 3);
-
-static void set_error(char **error, const char *fmt, ...) {
-  if (!error)
-    return;
-  pl_buf_t text = {0};
-  va_list ap;
-  va_start(ap, fmt);
-  if (pl_buf_vprintf(&text, fmt, ap) < 0)
-    pl_buf_free(&text);
-  va_end(ap);
-  *error = text.data;
+/* Returns PL_ENOMEM, with the message in *error when `error` is not NULL. */
+static int out_of_memory(char **error) {
+  if (error)
+    *error = strdup("out of memory");
+  return PL_ENOMEM;
 }
 
 /* ---- The table ---- */
@@ -222,65 +212,6 @@ size_t s3_state_count(const s3_state_t *state) {
   return state->count;
 }
 
-/* ---- Encoding ---- */
-
-static bool needs_escape(unsigned char c, bool space) {
-  return c == '%' || c < 0x20 || c == 0x7f || (space && c == ' ');
-}
-
-/* Appends `text` with '%', control bytes, DEL and (with `space`) spaces
- * as %XX. */
-static int encode(const char *text, bool space, pl_buf_t *out) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-    char escaped[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-    int rc = needs_escape(*p, space) ? pl_buf_append(out, escaped, 3)
-                                     : pl_buf_append(out, p, 1);
-    if (rc < 0)
-      return rc;
-  }
-  return 0;
-}
-
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
-/* Decodes `len` bytes of `text` into a new string. Returns 0, PL_EPARSE
- * (a malformed or NUL escape, or a raw control byte) or PL_ENOMEM. */
-static int decode(const char *text, size_t len, char **out) {
-  char *s = malloc(len + 1);
-  if (!s)
-    return PL_ENOMEM;
-  size_t n = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)text[i];
-    int byte = c;
-    if (c == '%') {
-      int hi = i + 2 < len ? hex_value(text[i + 1]) : -1;
-      int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
-      byte = lo >= 0 ? hi * 16 + lo : -1;
-      i += 2;
-    } else if (c < 0x20 || c == 0x7f) {
-      byte = -1;
-    }
-    if (byte <= 0) { /* also refuses %00: keys and ETags hold no NUL */
-      free(s);
-      return PL_EPARSE;
-    }
-    s[n++] = (char)byte;
-  }
-  s[n] = '\0';
-  *out = s;
-  return 0;
-}
-
 /* ---- Loading ---- */
 
 /* Reads one "<etag> <key>" line; on failure *what says why. */
@@ -298,13 +229,13 @@ static int parse_line(s3_state_t *state, const char *line, size_t len,
   if (etag_len == 0)
     return PL_EPARSE;
   if (etag_len != strlen(NO_ETAG) || memcmp(line, NO_ETAG, etag_len) != 0)
-    if ((rc = decode(line, etag_len, &etag)) < 0)
+    if ((rc = pl_state_unescape(line, etag_len, &etag)) < 0)
       return rc;
   char *key = NULL;
   *what = "bad key";
   const char *key_text = space + 1;
   size_t key_len = (size_t)(line + len - key_text);
-  if (key_len == 0 || (rc = decode(key_text, key_len, &key)) < 0) {
+  if (key_len == 0 || (rc = pl_state_unescape(key_text, key_len, &key)) < 0) {
     free(etag);
     return rc < 0 ? rc : PL_EPARSE;
   }
@@ -337,55 +268,11 @@ static int parse_header(const char *line, size_t len, const char **what) {
   return PL_EPARSE;
 }
 
-static int read_whole(const char *file, pl_buf_t *text, char **error) {
-  FILE *f = fopen(file, "rb");
-  if (!f) {
-    if (errno == ENOENT)
-      return 0; /* the first run */
-    set_error(error, "cannot read state file %s: %s", file, strerror(errno));
-    return PL_EIO;
-  }
-  char chunk[8192];
-  size_t n;
-  int rc = 0;
-  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    if ((rc = pl_buf_append(text, chunk, n)) < 0)
-      break;
-  if (rc < 0)
-    set_error(error, "out of memory");
-  else if (ferror(f)) {
-    set_error(error, "cannot read state file %s: %s", file, strerror(errno));
-    rc = PL_EIO;
-  }
-  fclose(f);
-  return rc;
-}
-
-static int load(s3_state_t *state, char **error) {
-  pl_buf_t text = {0};
-  int rc = read_whole(state->file, &text, error);
-  const char *data = text.data ? text.data : "";
-  size_t line_no = 0;
-  for (size_t pos = 0; rc == 0 && pos < text.len;) {
-    const char *line = data + pos;
-    const char *nl = memchr(line, '\n', text.len - pos);
-    line_no++;
-    const char *what = "the last line is incomplete";
-    size_t len = nl ? (size_t)(nl - line) : 0;
-    if (!nl)
-      rc = PL_EPARSE;
-    else if (line_no == 1)
-      rc = parse_header(line, len, &what);
-    else
-      rc = parse_line(state, line, len, &what);
-    if (rc == PL_ENOMEM)
-      set_error(error, "out of memory");
-    else if (rc < 0)
-      set_error(error, "state file %s:%zu: %s", state->file, line_no, what);
-    pos += len + 1;
-  }
-  pl_buf_free(&text);
-  return rc;
+/* The first line is the header, each other one a key. */
+static int load_line(void *arg, size_t number, const char *line, size_t len,
+                     const char **what) {
+  return number == 1 ? parse_header(line, len, what)
+                     : parse_line(arg, line, len, what);
 }
 
 int s3_state_create(const char *file, s3_state_t **out, char **error) {
@@ -394,10 +281,9 @@ int s3_state_create(const char *file, s3_state_t **out, char **error) {
   s3_state_t *state = calloc(1, sizeof(*state));
   if (!state || (file && !(state->file = strdup(file)))) {
     free(state);
-    set_error(error, "out of memory");
-    return PL_ENOMEM;
+    return out_of_memory(error);
   }
-  int rc = file ? load(state, error) : 0;
+  int rc = file ? pl_state_file_load(file, load_line, state, error) : 0;
   if (rc < 0) {
     s3_state_destroy(state);
     return rc;
@@ -444,74 +330,16 @@ static int render(const s3_state_t *state, pl_buf_t *text) {
     else if (strcmp(etag, NO_ETAG) == 0)
       rc = pl_buf_append_str(text, "%2D");
     else
-      rc = encode(etag, true, text);
+      rc = pl_state_escape(etag, " ", text);
     if (rc == 0)
       rc = pl_buf_append_str(text, " ");
     if (rc == 0)
-      rc = encode(sorted[i]->key, false, text);
+      rc = pl_state_escape(sorted[i]->key, NULL, text);
     if (rc == 0)
       rc = pl_buf_append_str(text, "\n");
   }
   free(sorted);
   return rc;
-}
-
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-/* The rename is durable only once the directory is synced. */
-static int sync_directory_of(const char *file) {
-  const char *slash = strrchr(file, '/');
-  char *dir = slash == file ? strdup("/")
-              : slash       ? strndup(file, (size_t)(slash - file))
-                            : strdup(".");
-  if (!dir) {
-    errno = ENOMEM;
-    return -1;
-  }
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  free(dir);
-  if (fd < 0)
-    return -1;
-  int rc = fsync(fd);
-  int err = errno;
-  close(fd);
-  errno = err;
-  return rc;
-}
-
-/* Writes `text` to a new file at `path` and syncs it. Returns 0 or an
- * errno value, with the failed step in *step. */
-static int write_synced(const char *path, const pl_buf_t *text,
-                        const char **step) {
-  *step = "create";
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return errno;
-  int err = 0;
-  if (write_all(fd, text->data, text->len) != 0) {
-    *step = "write";
-    err = errno;
-  } else if (fsync(fd) != 0) {
-    *step = "fsync";
-    err = errno;
-  }
-  if (close(fd) != 0 && err == 0) {
-    *step = "close";
-    err = errno;
-  }
-  return err;
 }
 
 int s3_state_save(const s3_state_t *state, char **error) {
@@ -520,32 +348,11 @@ int s3_state_save(const s3_state_t *state, char **error) {
   if (!state->file)
     return 0;
   pl_buf_t text = {0};
-  pl_buf_t tmp = {0};
   int rc = render(state, &text);
   if (rc == 0)
-    rc = pl_buf_printf(&tmp, "%s.tmp", state->file);
-  if (rc < 0) {
-    pl_buf_free(&text);
-    pl_buf_free(&tmp);
-    set_error(error, "out of memory");
-    return PL_ENOMEM;
-  }
-  const char *step = NULL;
-  int err = write_synced(tmp.data, &text, &step);
-  if (err != 0) {
-    set_error(error, "cannot %s %s: %s", step, tmp.data, strerror(err));
-    unlink(tmp.data);
-  } else if (rename(tmp.data, state->file) != 0) {
-    err = errno;
-    set_error(error, "cannot rename %s to %s: %s", tmp.data, state->file,
-              strerror(err));
-    unlink(tmp.data);
-  } else if (sync_directory_of(state->file) != 0) {
-    err = errno;
-    set_error(error, "cannot fsync the directory of %s: %s", state->file,
-              strerror(err));
-  }
+    rc = pl_state_file_write(state->file, text.data, text.len, error);
+  else
+    rc = out_of_memory(error);
   pl_buf_free(&text);
-  pl_buf_free(&tmp);
-  return err == 0 ? 0 : PL_EIO;
+  return rc;
 }

@@ -1,0 +1,64 @@
+/* State files: small text files in which a plugin keeps what it has
+ * committed (source-file's files, source-s3's keys) across restarts.
+ *
+ * A state file is replaced whole and atomically (a temporary file next to
+ * it, fsync, rename, fsync of the directory), so a crash leaves the old
+ * file or the new one, never a mix. Its text fields are percent-escaped so
+ * that any value fits on one line. Every function here blocks on the file
+ * system: call them from uv_queue_work() when the file is large. */
+#ifndef PIPELINED_STATE_FILE_H
+#define PIPELINED_STATE_FILE_H
+
+#include <pipelined/common.h>
+
+/* Replaces the file at `path` with the `len` bytes at `bytes` (both
+ * borrowed): writes and syncs `path`.tmp, renames it to `path` and syncs
+ * the directory. Returns 0, or PL_ENOMEM or PL_EIO and then, when `error`
+ * is not NULL, a new malloc()ed message in *error naming the step and the
+ * file ("cannot create /x/s.state.tmp: Permission denied"). The temporary
+ * file is removed when the rename did not happen. */
+PL_EXTERN int pl_state_file_write(const char *path, const void *bytes,
+                                  size_t len, char **error);
+
+/* Appends the whole file at `path` to `out`. A missing file is the first
+ * run: it appends nothing and returns 0. Returns 0, or PL_ENOMEM or PL_EIO
+ * and then, when `error` is not NULL, a new malloc()ed message in *error
+ * ("cannot read state file /x/s.state: Is a directory"); `out` may then
+ * hold part of the file (the caller frees it either way). */
+PL_EXTERN int pl_state_file_read(const char *path, pl_buf_t *out, char **error);
+
+/* Called by pl_state_file_load() for each line, in order, before
+ * pl_state_file_load() returns (a visitor, not a completion callback).
+ * `line` is `len` bytes without the '\n', borrowed for the call; `number`
+ * counts from 1. Returns 0 to go on, or a negative PL_E* code to stop and
+ * then sets *reason to a static text saying what is wrong with the line
+ * ("bad key"; not needed for PL_ENOMEM). */
+typedef int (*pl_state_line_cb)(void *arg, size_t number, const char *line,
+                                size_t len, const char **reason);
+
+/* Reads the file at `path` (see pl_state_file_read(); a missing or empty
+ * file has no lines) and calls `on_line` for each line; every line,
+ * the last one too, must end with '\n'. Returns 0 or the first failure:
+ * PL_EIO, PL_ENOMEM, PL_EPARSE (the last line is incomplete) or the code
+ * `on_line` returned, and then, when `error` is not NULL, a new malloc()ed
+ * message in *error: "out of memory" for PL_ENOMEM, otherwise the file,
+ * the line and the reason ("state file /x/s.state:3: bad key";
+ * pl_strerror() of the code when `on_line` set no reason). */
+PL_EXTERN int pl_state_file_load(const char *path, pl_state_line_cb on_line,
+                                 void *arg, char **error);
+
+/* Appends `text` (borrowed, NUL-terminated) to `out` with '%', bytes
+ * below 0x20, DEL (0x7f) and any byte of `also` (NULL for none; " " keeps
+ * a field free of spaces) written as %XX, upper-case hex. Returns 0 or
+ * PL_ENOMEM. */
+PL_EXTERN int pl_state_escape(const char *text, const char *also,
+                              pl_buf_t *out);
+
+/* Decodes the `len` bytes at `text` (borrowed) into a new malloc()ed
+ * string in *out. Refuses a malformed escape ("%", "%4", "%zz"), %00 (the
+ * result is a C string) and a raw byte below 0x20 or DEL, which
+ * pl_state_escape() never writes. Returns 0, PL_EPARSE or PL_ENOMEM; *out
+ * is set only on success. */
+PL_EXTERN int pl_state_unescape(const char *text, size_t len, char **out);
+
+#endif

@@ -1,0 +1,359 @@
+/* Check suite for src/state_file.c: atomic writes and their failures,
+ * whole-file reads (a missing file is empty), the line loop and its
+ * messages, and the percent-escaping of awkward text. */
+#include <pipelined/state_file.h>
+
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A new empty directory, and paths in it: new strings. */
+static char *scratch_dir(void) {
+  char *dir = strdup("/tmp/check_state_file.XXXXXX");
+  ck_assert_ptr_nonnull(dir);
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  return dir;
+}
+
+static char *in_dir(const char *dir, const char *name) {
+  pl_buf_t path = {0};
+  ck_assert_int_eq(pl_buf_printf(&path, "%s/%s", dir, name), 0);
+  return path.data;
+}
+
+/* Checks that `error` is the message formatted from `fmt`, then frees it. */
+static void assert_error(char *error, const char *fmt, ...) PL_PRINTF(2, 3);
+
+static void assert_error(char *error, const char *fmt, ...) {
+  pl_buf_t expected = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  ck_assert_int_eq(pl_buf_vprintf(&expected, fmt, ap), 0);
+  va_end(ap);
+  ck_assert_msg(error && strcmp(error, expected.data) == 0, "got: %s",
+                error ? error : "(no message)");
+  pl_buf_free(&expected);
+  free(error);
+}
+
+/* ---- Writing and reading ---- */
+
+START_TEST(a_written_file_reads_back_whole) {
+  char *dir = scratch_dir();
+  char *file = in_dir(dir, "s.state");
+  /* Bigger than one read, and with a NUL byte: the bytes are opaque. */
+  pl_buf_t bytes = {0};
+  for (int i = 0; i < 5000; i++)
+    ck_assert_int_eq(pl_buf_printf(&bytes, "line %d\n", i), 0);
+  bytes.data[7] = '\0';
+  char *error = (char *)"untouched";
+  ck_assert_int_eq(pl_state_file_write(file, bytes.data, bytes.len, &error), 0);
+  ck_assert_str_eq(error, "untouched");
+  pl_buf_t back = {0};
+  ck_assert_int_eq(pl_state_file_read(file, &back, &error), 0);
+  ck_assert_uint_eq(back.len, bytes.len);
+  ck_assert(memcmp(back.data, bytes.data, bytes.len) == 0);
+  /* A second write replaces the file and leaves no temporary file. */
+  ck_assert_int_eq(pl_state_file_write(file, "new\n", 4, NULL), 0);
+  pl_buf_reset(&back);
+  ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "new\n");
+  char *tmp = in_dir(dir, "s.state.tmp");
+  ck_assert_int_eq(access(tmp, F_OK), -1);
+  /* Nothing at all is a valid content. */
+  ck_assert_int_eq(pl_state_file_write(file, NULL, 0, NULL), 0);
+  pl_buf_reset(&back);
+  ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
+  ck_assert_uint_eq(back.len, 0);
+  ck_assert_int_eq(unlink(file), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  pl_buf_free(&bytes);
+  pl_buf_free(&back);
+  free(tmp);
+  free(file);
+  free(dir);
+}
+END_TEST
+
+START_TEST(a_missing_file_reads_as_empty) {
+  char *dir = scratch_dir();
+  char *file = in_dir(dir, "none.state");
+  pl_buf_t out = {0};
+  char *error = NULL;
+  ck_assert_int_eq(pl_state_file_read(file, &out, &error), 0);
+  ck_assert_ptr_null(error);
+  ck_assert_uint_eq(out.len, 0);
+  /* Even when its directory is missing too: nothing was ever saved. */
+  char *deeper = in_dir(dir, "no/such/dir/s.state");
+  ck_assert_int_eq(pl_state_file_read(deeper, &out, &error), 0);
+  ck_assert_ptr_null(error);
+  ck_assert_uint_eq(out.len, 0);
+  pl_buf_free(&out);
+  free(deeper);
+  free(file);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(dir);
+}
+END_TEST
+
+START_TEST(files_that_cannot_be_read_fail_with_a_message) {
+  char *dir = scratch_dir();
+  pl_buf_t out = {0};
+  char *error = NULL;
+  /* A directory in place of the file. */
+  ck_assert_int_eq(pl_state_file_read(dir, &out, &error), PL_EIO);
+  assert_error(error, "cannot read state file %s: Is a directory", dir);
+  /* A file in place of a directory. */
+  char *plain = in_dir(dir, "plain");
+  ck_assert_int_eq(pl_state_file_write(plain, "x", 1, NULL), 0);
+  char *under = in_dir(plain, "s.state");
+  ck_assert_int_eq(pl_state_file_read(under, &out, &error), PL_EIO);
+  assert_error(error, "cannot read state file %s: Not a directory", under);
+  ck_assert_int_eq(pl_state_file_read(under, &out, NULL), PL_EIO);
+  ck_assert_uint_eq(out.len, 0);
+  ck_assert_int_eq(unlink(plain), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  pl_buf_free(&out);
+  free(under);
+  free(plain);
+  free(dir);
+}
+END_TEST
+
+START_TEST(writes_that_fail_name_the_step_and_the_file) {
+  char *dir = scratch_dir();
+  char *error = NULL;
+
+  /* A missing directory: the temporary file cannot be created. */
+  char *lost = in_dir(dir, "missing/s.state");
+  ck_assert_int_eq(pl_state_file_write(lost, "x\n", 2, &error), PL_EIO);
+  assert_error(error, "cannot create %s.tmp: No such file or directory", lost);
+  ck_assert_int_eq(pl_state_file_write(lost, "x\n", 2, NULL), PL_EIO);
+
+  /* A directory in place of the file: the rename fails, the temporary
+   * file is removed and the directory stays. */
+  char *taken = in_dir(dir, "taken");
+  ck_assert_int_eq(mkdir(taken, 0700), 0);
+  ck_assert_int_eq(pl_state_file_write(taken, "x\n", 2, &error), PL_EIO);
+  assert_error(error, "cannot rename %s.tmp to %s: Is a directory", taken,
+               taken);
+  char *taken_tmp = in_dir(dir, "taken.tmp");
+  ck_assert_int_eq(access(taken_tmp, F_OK), -1);
+  struct stat st;
+  ck_assert_int_eq(stat(taken, &st), 0);
+  ck_assert(S_ISDIR(st.st_mode));
+
+  /* A directory in place of the temporary file: the old file stays. */
+  char *file = in_dir(dir, "s.state");
+  ck_assert_int_eq(pl_state_file_write(file, "old\n", 4, NULL), 0);
+  char *tmp = in_dir(dir, "s.state.tmp");
+  ck_assert_int_eq(mkdir(tmp, 0700), 0);
+  ck_assert_int_eq(pl_state_file_write(file, "new\n", 4, &error), PL_EIO);
+  assert_error(error, "cannot create %s: Is a directory", tmp);
+  pl_buf_t back = {0};
+  ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "old\n");
+  pl_buf_free(&back);
+
+  ck_assert_int_eq(rmdir(tmp), 0);
+  ck_assert_int_eq(unlink(file), 0);
+  ck_assert_int_eq(rmdir(taken), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(tmp);
+  free(file);
+  free(taken_tmp);
+  free(taken);
+  free(lost);
+  free(dir);
+}
+END_TEST
+
+/* ---- The line loop ---- */
+
+/* What the visitor saw, and the line at which it fails (0: none). */
+typedef struct lines_seen {
+  pl_buf_t text; /* "<number>:<line>|" per line */
+  size_t fail_at;
+  int fail_rc;
+  bool no_reason; /* fail without setting *reason */
+} lines_seen_t;
+
+static int on_line(void *arg, size_t number, const char *line, size_t len,
+                   const char **reason) {
+  lines_seen_t *seen = arg;
+  ck_assert_int_eq(
+      pl_buf_printf(&seen->text, "%zu:%.*s|", number, (int)len, line), 0);
+  if (number != seen->fail_at)
+    return 0;
+  if (!seen->no_reason)
+    *reason = "bad thing";
+  return seen->fail_rc;
+}
+
+/* Loads `content` through the visitor; returns the code, the lines seen
+ * in seen->text and the message in *error. */
+static int load_text(const char *content, lines_seen_t *seen, char **file,
+                     char **error) {
+  char *dir = scratch_dir();
+  *file = in_dir(dir, "s.state");
+  ck_assert_int_eq(pl_state_file_write(*file, content, strlen(content), NULL),
+                   0);
+  int rc = pl_state_file_load(*file, on_line, seen, error);
+  ck_assert_int_eq(unlink(*file), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(dir);
+  return rc;
+}
+
+START_TEST(every_line_is_visited_in_order) {
+  lines_seen_t seen = {0};
+  char *file = NULL, *error = NULL;
+  ck_assert_int_eq(
+      load_text("head\n\nwith space \r\nlast\n", &seen, &file, &error), 0);
+  ck_assert_ptr_null(error);
+  ck_assert_str_eq(seen.text.data, "1:head|2:|3:with space \r|4:last|");
+  pl_buf_free(&seen.text);
+  free(file);
+  /* No file and an empty file have no lines. */
+  ck_assert_int_eq(
+      pl_state_file_load("/nonexistent/s.state", on_line, &seen, &error), 0);
+  ck_assert_int_eq(load_text("", &seen, &file, &error), 0);
+  ck_assert_ptr_null(seen.text.data);
+  free(file);
+}
+END_TEST
+
+START_TEST(load_failures_name_the_file_and_line) {
+  lines_seen_t seen = {.fail_at = 2, .fail_rc = PL_EPARSE};
+  char *file = NULL, *error = NULL;
+  ck_assert_int_eq(load_text("a\nb\nc\n", &seen, &file, &error), PL_EPARSE);
+  ck_assert_str_eq(seen.text.data, "1:a|2:b|"); /* stops at the failure */
+  assert_error(error, "state file %s:2: bad thing", file);
+  free(file);
+  pl_buf_free(&seen.text);
+
+  /* Without a reason, the code's description. */
+  seen = (lines_seen_t){.fail_at = 1, .fail_rc = PL_ERANGE, .no_reason = true};
+  ck_assert_int_eq(load_text("a\n", &seen, &file, &error), PL_ERANGE);
+  assert_error(error, "state file %s:1: value out of range", file);
+  free(file);
+  pl_buf_free(&seen.text);
+
+  /* A last line without its '\n' is never visited. */
+  seen = (lines_seen_t){0};
+  ck_assert_int_eq(load_text("a\nb", &seen, &file, &error), PL_EPARSE);
+  ck_assert_str_eq(seen.text.data, "1:a|");
+  assert_error(error, "state file %s:2: the last line is incomplete", file);
+  free(file);
+  pl_buf_free(&seen.text);
+
+  /* Out of memory says only that. */
+  seen = (lines_seen_t){.fail_at = 1, .fail_rc = PL_ENOMEM};
+  ck_assert_int_eq(load_text("a\n", &seen, &file, &error), PL_ENOMEM);
+  ck_assert_str_eq(error, "out of memory");
+  free(error);
+  free(file);
+  pl_buf_free(&seen.text);
+
+  /* A file that cannot be read is the read's message. */
+  char *dir = scratch_dir();
+  ck_assert_int_eq(pl_state_file_load(dir, on_line, &seen, &error), PL_EIO);
+  assert_error(error, "cannot read state file %s: Is a directory", dir);
+  ck_assert_ptr_null(seen.text.data);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(dir);
+}
+END_TEST
+
+/* ---- Escaping ---- */
+
+static char *escaped(const char *text, const char *also) {
+  pl_buf_t out = {0};
+  ck_assert_int_eq(pl_state_escape(text, also, &out), 0);
+  return out.data ? out.data : strdup("");
+}
+
+START_TEST(awkward_text_is_escaped_and_comes_back) {
+  static const struct {
+    const char *text;
+    const char *also;
+    const char *escaped;
+  } cases[] = {
+      {"", NULL, ""},
+      {"plain/text", NULL, "plain/text"},
+      {"with space", NULL, "with space"},
+      {"with space", " ", "with%20space"},
+      {"100%", NULL, "100%25"},
+      {"%41", NULL, "%2541"},
+      {"new\nline\r\ttab", NULL, "new%0Aline%0D%09tab"},
+      {"\x01\x1f\x7f", NULL, "%01%1F%7F"},
+      {"caf\xc3\xa9 \xff", NULL, "caf\xc3\xa9 \xff"},
+      {"\"etag-1\" x", " ", "\"etag-1\"%20x"},
+      {"a-b", "-", "a%2Db"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *text = escaped(cases[i].text, cases[i].also);
+    ck_assert_msg(strcmp(text, cases[i].escaped) == 0, "case %zu: %s", i, text);
+    char *back = NULL;
+    ck_assert_int_eq(pl_state_unescape(text, strlen(text), &back), 0);
+    ck_assert_str_eq(back, cases[i].text);
+    free(back);
+    free(text);
+  }
+  /* Lower-case hex is read too; only `len` bytes are read. */
+  char *back = NULL;
+  ck_assert_int_eq(pl_state_unescape("%7e%7Ex", 6, &back), 0);
+  ck_assert_str_eq(back, "~~");
+  free(back);
+}
+END_TEST
+
+START_TEST(invalid_escapes_are_refused) {
+  static const char *const cases[] = {
+      "%",     "a%",   "%4", "a%4", "%zz",  "%4g",  "%g4",  "%00",
+      "a%00b", "a\tb", "\n", "a\r", "\x01", "\x7f", "%%41",
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *out = (char *)"untouched";
+    ck_assert_msg(pl_state_unescape(cases[i], strlen(cases[i]), &out) ==
+                      PL_EPARSE,
+                  "case %zu", i);
+    ck_assert_str_eq(out, "untouched");
+  }
+  /* An escape cut by `len` is incomplete too. */
+  char *out = NULL;
+  ck_assert_int_eq(pl_state_unescape("ab%41", 4, &out), PL_EPARSE);
+  ck_assert_ptr_null(out);
+}
+END_TEST
+
+static Suite *state_file_suite(void) {
+  Suite *s = suite_create("state_file");
+  TCase *files = tcase_create("files");
+  tcase_add_test(files, a_written_file_reads_back_whole);
+  tcase_add_test(files, a_missing_file_reads_as_empty);
+  tcase_add_test(files, files_that_cannot_be_read_fail_with_a_message);
+  tcase_add_test(files, writes_that_fail_name_the_step_and_the_file);
+  suite_add_tcase(s, files);
+  TCase *lines = tcase_create("lines");
+  tcase_add_test(lines, every_line_is_visited_in_order);
+  tcase_add_test(lines, load_failures_name_the_file_and_line);
+  suite_add_tcase(s, lines);
+  TCase *escape = tcase_create("escape");
+  tcase_add_test(escape, awkward_text_is_escaped_and_comes_back);
+  tcase_add_test(escape, invalid_escapes_are_refused);
+  suite_add_tcase(s, escape);
+  return s;
+}
+
+int main(void) {
+  SRunner *runner = srunner_create(state_file_suite());
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
