@@ -160,6 +160,25 @@ static int check_stage_limits(const pl_option_t *table, size_t count,
   return rc;
 }
 
+/* A deprecated option the user set still works, with a warning that says
+ * where and what to do instead (its description). */
+static void warn_deprecated(pl_engine_t *engine, const pl_plugin_t *plugin,
+                            const pl_cfg_node_t *block, const char *what) {
+  for (size_t i = 0; i < plugin->options_count; i++) {
+    const pl_option_t *option = &plugin->options[i];
+    if (!(option->flags & PL_OPT_DEPRECATED))
+      continue;
+    for (size_t c = 0; c < block->count; c++) {
+      const pl_cfg_node_t *node = block->children[c];
+      if (strcmp(node->key, option->name) == 0)
+        pl__log(&engine->log, PL_LOG_WARN,
+                "%s:%d:%d: %s: option '%s' is deprecated: %s", node->loc.file,
+                node->loc.line, node->loc.col, what, option->name,
+                option->description);
+    }
+  }
+}
+
 static void add_stage(pl_engine_t *engine, pl_pipeline_t *pipeline,
                       const pl_cfg_node_t *block, pl_buf_t *errors) {
   pl_role_t role = role_of(block->key);
@@ -189,6 +208,8 @@ static void add_stage(pl_engine_t *engine, pl_pipeline_t *pipeline,
   if (rc == 0)
     rc = check_stage_limits(stage_table, stage_count, &stage, block,
                             what.data, errors);
+  if (rc == 0)
+    warn_deprecated(engine, plugin, block, what.data);
   pl__options_free(stage_table, stage_count, &stage);
   pl_buf_free(&what);
   pl_instance_t *inst = NULL;

@@ -53,6 +53,22 @@ START_TEST(delivers_every_record_and_commits_every_group) {
 }
 END_TEST
 
+START_TEST(a_deprecated_option_works_with_a_warning) {
+  char *text = config("batch = 3", "", NULL);
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(run), "warn  test.conf:3:"));
+  ck_assert_ptr_nonnull(strstr(test_log(run),
+                               "pipeline \"p\": source \"script\": option "
+                               "'batch' is deprecated: Ignored; use "
+                               "group_size."));
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
 START_TEST(batches_are_bounded_by_batch_size) {
   char *text = config("", "batch_size = 4", NULL);
   test_run_t *run = test_run(text, NULL, true);
@@ -300,6 +316,7 @@ static Suite *engine_suite(void) {
   Suite *s = suite_create("engine");
   TCase *tc = tcase_create("acks");
   tcase_add_test(tc, delivers_every_record_and_commits_every_group);
+  tcase_add_test(tc, a_deprecated_option_works_with_a_warning);
   tcase_add_test(tc, batches_are_bounded_by_batch_size);
   tcase_add_test(tc, batches_are_bounded_by_batch_bytes);
   tcase_add_test(tc, linger_waits_to_fill_a_batch);

@@ -14,6 +14,7 @@ typedef struct script_options {
   char *text;
   int64_t chunk_size;
   int64_t cut_at;
+  int64_t batch;
 } script_options_t;
 
 typedef struct script {
@@ -43,6 +44,8 @@ static const pl_option_t script_options[] = {
     PL_OPTION_INT(script_options_t, cut_at, "cut_at", "0", 0,
                   "As a source restarting a changed object: emit the first "
                   "cut_at bytes of `text`, a cut record, then all of it."),
+    PL_OPTION_INT(script_options_t, batch, "batch", "0", PL_OPT_DEPRECATED,
+                  "Ignored; use group_size."),
 };
 
 /* Emits text[0, end) as chunks of `group`, the last one marked last when
