@@ -15,12 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 64-bit FNV-1a: names the state file of a bucket and prefix. */
-static uint64_t fnv1a(const char *text) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+/* 64-bit FNV-1a of `text` and its NUL, continuing from `h`. */
+static uint64_t fnv1a(uint64_t h, const char *text) {
+  const unsigned char *p = (const unsigned char *)text;
+  do
     h = (h ^ *p) * 0x100000001b3ull;
+  while (*p++);
   return h;
+}
+
+/* What the state file belongs to: the pipeline, the prefix and the
+ * suffix (two sources that differ in any of them commit different sets). */
+static uint64_t state_id(const source_s3_t *s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  h = fnv1a(h, pl_instance_pipeline(s->inst));
+  h = fnv1a(h, s->opts->prefix);
+  return fnv1a(h, s->opts->suffix);
 }
 
 static void save(source_s3_t *s) {
@@ -198,8 +208,7 @@ int s3_listing_init(source_s3_t *s) {
   pl_buf_t path = {0};
   if (s->opts->state_dir &&
       pl_buf_printf(&path, "%s/s3-%s-%016llx.state", s->opts->state_dir,
-                    s->opts->bucket,
-                    (unsigned long long)fnv1a(s->opts->prefix)) < 0)
+                    s->opts->bucket, (unsigned long long)state_id(s)) < 0)
     return PL_ENOMEM;
   char *error = NULL;
   int rc = s3_state_create(path.data, &l->committed, &error);

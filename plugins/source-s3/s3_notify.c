@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Room for the next receive: at most the job being read and one more. */
+/* Room for the next receive while fewer than two messages wait (each
+ * receive brings up to max_messages). */
 static bool has_room(void *data) {
   source_s3_t *s = data;
   return !s->stopped && s->queued < 2 && !s3_reader_paused(&s->reader);

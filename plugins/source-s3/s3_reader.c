@@ -25,17 +25,21 @@ bool s3_reader_busy(const s3_reader_t *r) { return r->reading; }
 
 bool s3_reader_paused(const s3_reader_t *r) { return r->paused; }
 
-char *s3_reader_origin(const char *bucket, const char *key) {
+int s3_reader_origin(const char *bucket, const char *key, char **out) {
+  *out = NULL;
   pl_buf_t buf = {0};
   if (pl_buf_printf(&buf, "s3://%s/%s", bucket, key) < 0)
-    return NULL;
-  json_t *probe = json_string(buf.data); /* NULL unless UTF-8 */
+    return PL_ENOMEM;
+  /* jansson refuses what is not UTF-8 (an out-of-memory failure of this
+   * small probe is taken for the same). */
+  json_t *probe = json_stringn(buf.data, buf.len);
   if (!probe) {
     pl_buf_free(&buf);
-    return NULL;
+    return PL_EPARSE;
   }
   json_decref(probe);
-  return buf.data;
+  *out = buf.data;
+  return 0;
 }
 
 static void forget_object(s3_reader_t *r) {
@@ -47,6 +51,7 @@ static void forget_object(s3_reader_t *r) {
   r->bucket = r->key = r->origin = r->etag = r->etag_raw = NULL;
   r->group = NULL;
   r->reading = false;
+  r->mismatch = false;
 }
 
 /* Emits a chunk of the object: `len` bytes, or an empty last or cut one. */
@@ -95,12 +100,15 @@ static void on_headers(void *data, int status, const pl_aws_header_t *headers,
   r->status = status;
   /* A server that ignores Range sends the whole object again. */
   r->skip = status == 200 ? r->offset : 0;
-  if (r->etag)
-    return;
   for (size_t i = 0; i < count; i++) {
     if (strcasecmp(headers[i].name, "etag") != 0)
       continue;
     const char *v = headers[i].value;
+    if (r->etag) {
+      /* A server that ignored If-Match: another version of the object. */
+      r->mismatch = strcmp(v, r->etag) != 0;
+      return;
+    }
     size_t n = strlen(v);
     r->etag = strdup(v);
     if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
@@ -113,8 +121,13 @@ static void on_headers(void *data, int status, const pl_aws_header_t *headers,
 
 static bool on_body(void *data, const char *bytes, size_t len) {
   s3_reader_t *r = data;
-  if (r->stopped)
-    return true; /* cancelled; its done follows */
+  if (r->stopped || r->mismatch) {
+    if (r->mismatch && !r->canceled && r->call) {
+      r->canceled = true;
+      pl_aws_call_cancel(r->call); /* restarted from its done */
+    }
+    return true;
+  }
   /* on_headers gives a success's status before its first byte (error
    * bodies go to the error parser, never here): bytes without it are not
    * the object's. */
@@ -128,6 +141,7 @@ static bool on_body(void *data, const char *bytes, size_t len) {
     return true;
   if (!emit(r, bytes, len, false, false)) {
     r->stopped = true; /* out of memory: give the object up */
+    r->out_of_memory = true;
     pl_aws_call_cancel(r->call);
     return true;
   }
@@ -185,6 +199,17 @@ static void restart(s3_reader_t *r) {
     finish(r, S3_READ_FAILED, pl_strerror(rc));
 }
 
+/* Errors that say the object cannot be read, ever: it does not exist (or
+ * its bucket), access to it is denied, or it is archived. Everything else
+ * (expired credentials, a skewed clock, throttling, 5xx) fails the read,
+ * so that the message comes back and the queue's redrive policy decides. */
+static bool is_gone(const pl_aws_error_t *e) {
+  const char *code = e->code ? e->code : "";
+  return e->status == 404 ||
+         (e->status == 403 && strcmp(code, "AccessDenied") == 0) ||
+         strcmp(code, "InvalidObjectState") == 0;
+}
+
 static void on_done(void *data, int status, const char *body, size_t len,
                     const pl_aws_error_t *error) {
   (void)status;
@@ -193,7 +218,13 @@ static void on_done(void *data, int status, const char *body, size_t len,
   s3_reader_t *r = data;
   r->call = NULL;
   if (r->stopped) {
-    finish(r, S3_READ_FAILED, "stopped before the end of the object");
+    finish(r, S3_READ_FAILED,
+           r->out_of_memory ? "out of memory"
+                            : "stopped before the end of the object");
+    return;
+  }
+  if (r->mismatch) {
+    restart(r);
     return;
   }
   if (!error && r->status == 0) {
@@ -211,13 +242,12 @@ static void on_done(void *data, int status, const char *body, size_t len,
   const char *why = text.data ? text.data : "error";
   if (r->offset > 0 && error->status == 412) {
     restart(r);
-  } else if (r->offset > 0 && error->status == 416) {
+  } else if (r->offset > 0 && error->status == 416 && r->etag) {
     finish(r, S3_READ_DONE, NULL); /* it broke exactly at the end */
   } else if (r->offset > 0 && (error->retryable || error->status == 0 ||
                                error->status >= 500)) {
     resume_download(r, error, why);
-  } else if (error->status >= 400 && error->status < 500 &&
-             error->status != 408 && error->status != 429) {
+  } else if (!error->retryable && is_gone(error)) {
     finish(r, S3_READ_GONE, why);
   } else {
     finish(r, S3_READ_FAILED, why);
@@ -253,6 +283,8 @@ static int request(s3_reader_t *r) {
   r->request_from = r->offset;
   r->skip = 0;
   r->status = 0;
+  r->mismatch = false;
+  r->canceled = false;
   int rc = pl_aws_rest_call(r->client, &req, &handlers, &r->call);
   if (rc == 0 && r->paused)
     pl_aws_call_pause(r->call);
@@ -263,12 +295,12 @@ int s3_reader_start(s3_reader_t *r, pl_group_t *group, const char *bucket,
                     const char *key) {
   if (r->reading || !r->client)
     return PL_EINVAL;
+  int rc = s3_reader_origin(bucket, key, &r->origin);
   r->bucket = strdup(bucket);
   r->key = strdup(key);
-  r->origin = s3_reader_origin(bucket, key);
-  if (!r->bucket || !r->key || !r->origin) {
+  if (rc < 0 || !r->bucket || !r->key) {
     forget_object(r);
-    return PL_ENOMEM;
+    return rc < 0 ? rc : PL_ENOMEM;
   }
   r->group = group;
   r->offset = 0;
@@ -276,7 +308,8 @@ int s3_reader_start(s3_reader_t *r, pl_group_t *group, const char *bucket,
   r->restarts = 0;
   r->stopped = false;
   r->reading = true;
-  int rc = request(r);
+  r->out_of_memory = false;
+  rc = request(r);
   if (rc < 0)
     forget_object(r);
   return rc;

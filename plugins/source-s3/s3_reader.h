@@ -49,6 +49,9 @@ typedef struct s3_reader {
   bool reading;
   bool paused;
   bool stopped;
+  bool out_of_memory;
+  bool mismatch; /* a later response is of another version */
+  bool canceled; /* the mismatched response is being cancelled */
 } s3_reader_t;
 
 void s3_reader_init(s3_reader_t *r, pl_instance_t *inst, s3_reader_done_cb done,
@@ -57,7 +60,7 @@ void s3_reader_init(s3_reader_t *r, pl_instance_t *inst, s3_reader_done_cb done,
 void s3_reader_set_client(s3_reader_t *r, pl_aws_client_t *client);
 /* Starts reading `key` of `bucket` (both copied) into `group`. The reader
  * must be idle. Returns 0 and `done` is called later, or a negative code
- * and it is not. */
+ * (PL_EPARSE: the key is not UTF-8) and it is not. */
 int s3_reader_start(s3_reader_t *r, pl_group_t *group, const char *bucket,
                     const char *key);
 bool s3_reader_busy(const s3_reader_t *r);
@@ -70,8 +73,8 @@ void s3_reader_resume(s3_reader_t *r);
 void s3_reader_stop(s3_reader_t *r);
 void s3_reader_free(s3_reader_t *r);
 
-/* "s3://<bucket>/<key>": a new string, or NULL (out of memory, or a key
- * that is not UTF-8 and so cannot be a JSON string). */
-char *s3_reader_origin(const char *bucket, const char *key);
+/* "s3://<bucket>/<key>" in *out (a new string). Returns 0, PL_ENOMEM, or
+ * PL_EPARSE for a key that is not UTF-8 (it cannot be a JSON string). */
+int s3_reader_origin(const char *bucket, const char *key, char **out);
 
 #endif

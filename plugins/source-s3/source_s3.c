@@ -146,7 +146,8 @@ static void reject_object(source_s3_t *s, s3_job_t *job,
          o->key, why);
   pl_record_t *rec = pl_record_create(job->group);
   json_t *value = json_pack("{s:s, s:s}", "bucket", o->bucket, "key", o->key);
-  char *origin = s3_reader_origin(o->bucket, o->key);
+  char *origin = NULL;
+  s3_reader_origin(o->bucket, o->key, &origin); /* NULL: no origin */
   if (!rec || !value) {
     job->failed = true; /* cannot say it: the message is read again */
     if (rec)
@@ -186,24 +187,28 @@ static void on_read(void *data, s3_read_result_t result, const char *why) {
 /* Starts the next object, sealing the jobs that are done, while the next
  * stage has room. */
 static void next_object(source_s3_t *s) {
-  while (s->head && !s3_reader_busy(&s->reader) &&
-         (!s3_reader_paused(&s->reader) || s->stopped)) {
+  while (s->head && !s3_reader_busy(&s->reader)) {
     s3_job_t *job = s->head;
     if (job->next_object < job->objects.count && !s->stopped) {
+      if (s3_reader_paused(&s->reader))
+        break; /* no new object while the next stage is full */
       const s3_event_object_t *o = &job->objects.objects[job->next_object++];
       int rc = s3_reader_start(&s->reader, job->group, o->bucket, o->key);
       if (rc == 0)
         return;
-      on_read(s, rc == PL_ENOMEM ? S3_READ_FAILED : S3_READ_GONE,
-              rc == PL_ENOMEM ? "out of memory" : pl_strerror(rc));
+      on_read(s, rc == PL_EPARSE ? S3_READ_GONE : S3_READ_FAILED,
+              rc == PL_EPARSE ? "the key is not valid UTF-8"
+                              : pl_strerror(rc));
       return;
     }
     s->head = job->next;
     if (!s->head)
       s->tail = NULL;
     s->queued--;
-    /* The group's commit callback runs later, from the engine. */
-    pl_group_seal(job->group, !job->failed && !s->stopped);
+    /* Complete when every object was read (a stop may come after the
+     * last one); the commit callback runs later, from the engine. */
+    pl_group_seal(job->group,
+                  !job->failed && job->next_object >= job->objects.count);
   }
   if (s->closed)
     return;

@@ -53,7 +53,6 @@ typedef struct s3_listing {
   bool in_pass;     /* a pass is under way (pages left or jobs queued) */
   bool calling;     /* a ListObjectsV2 call is in flight */
   bool dirty;       /* committed changed since the last save */
-  unsigned failures; /* failed calls in a row */
 } s3_listing_t;
 
 typedef struct source_s3 {

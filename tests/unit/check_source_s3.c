@@ -766,6 +766,85 @@ START_TEST(an_object_that_keeps_failing_leaves_its_message) {
 }
 END_TEST
 
+/* Errors that do not say the object is gone (a request that timed out,
+ * retried to the end; a signature or a token the server refused) fail the
+ * read: nothing goes to the dead letter and the message stays. */
+START_TEST(errors_other_than_gone_leave_the_message) {
+  static const struct {
+    int status;
+    const char *code;
+  } cases[] = {
+      {400, "RequestTimeout"},
+      {403, "SignatureDoesNotMatch"},
+      {400, "ExpiredToken"},
+  };
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    fixture_t *f = fixture_create();
+    push_event(f, "m1", "rh1",
+               json_pack("[o]", event_record("b", "x.csv", "e1")));
+    push_empty(f, 60, 20);
+    for (int i = 0; i < 2; i++)
+      push_s3_error(f, "/b/x.csv", cases[c].status, cases[c].code, "no");
+    run_config(f, notify_config(f, NULL, NULL, 2), true);
+    assert_status(f, 1);
+    ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
+    ck_assert_uint_eq(count_calls(f, DELETE), 0);
+    ck_assert_uint_eq(source_counter(f, "objects_failed"), 1);
+    ck_assert_ptr_nonnull(strstr(test_log(f->run), cases[c].code));
+    fixture_free(f);
+  }
+}
+END_TEST
+
+/* A server that ignores If-Match answers the Range request with another
+ * version of the object: its bytes are not spliced on; the object is cut
+ * and read again. */
+START_TEST(a_range_answer_of_another_version_restarts_the_object) {
+  fixture_t *f = fixture_create();
+  size_t len = 10000, cut = 3000;
+  char *v1 = pattern(len, 0);
+  char *v2 = pattern(len, 7);
+  push_event(f, "m1", "rh1",
+             json_pack("[o]", event_record("b", "big.csv", "e")));
+  push_empty(f, 40, 20);
+  push_get(f, "/b/big.csv", 200, "ETag: \"v1\"\r\n", v1, len, cut);
+  push_get(f, "/b/big.csv", 206, "ETag: \"v2\"\r\n", v2 + cut, len - cut,
+           0);
+  push_get(f, "/b/big.csv", 200, "ETag: \"v2\"\r\n", v2, len, 0);
+  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  assert_status(f, 0);
+  ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 3);
+  assert_header(nth_get(f, "/b/big.csv", 2), "Range", NULL);
+  /* v1's first bytes, a cut, then v2 whole: nothing of the 206. */
+  char *after_cut = NULL;
+  json_t *chunks = chunks_of(f);
+  pl_buf_t tail = {0};
+  pl_buf_append_str(&tail, "");
+  bool seen_cut = false;
+  for (size_t i = 0; i < json_array_size(chunks); i++) {
+    json_t *chunk = json_array_get(chunks, i);
+    if (json_is_true(json_object_get(chunk, "cut"))) {
+      seen_cut = true;
+      continue;
+    }
+    json_t *bytes = json_object_get(chunk, "bytes");
+    if (seen_cut)
+      pl_buf_append(&tail, json_string_value(bytes), json_string_length(bytes));
+  }
+  ck_assert(seen_cut);
+  after_cut = tail.data;
+  ck_assert_uint_eq(tail.len, len);
+  ck_assert(memcmp(after_cut, v2, len) == 0);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(f->run), "s3://b/big.csv changed while being read"));
+  assert_handles(f, DELETE, "rh1");
+  pl_buf_free(&tail);
+  free(v1);
+  free(v2);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(a_dropped_download_resumes_with_a_range_request) {
   /* 0: the server honours Range (206); 1: it ignores it and sends the
    * whole object again (200), whose first bytes are dropped. */
@@ -1161,6 +1240,8 @@ static Suite *source_s3_suite(void) {
                  bodies_that_are_not_events_are_dead_lettered_then_deleted);
   tcase_add_test(notify, missing_and_forbidden_objects_are_dead_lettered);
   tcase_add_test(notify, an_object_that_keeps_failing_leaves_its_message);
+  tcase_add_test(notify, errors_other_than_gone_leave_the_message);
+  tcase_add_test(notify, a_range_answer_of_another_version_restarts_the_object);
   tcase_add_test(notify, a_dropped_download_resumes_with_a_range_request);
   tcase_add_test(notify, an_object_that_changed_is_cut_and_read_again);
   tcase_add_test(notify, a_slow_sink_pauses_the_download_without_loss);
