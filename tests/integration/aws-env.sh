@@ -46,6 +46,17 @@
 # AWS_ENV_KEEP_LOGS=1 (keep emulator logs; they are kept anyway when the
 # script fails), AWS_ENV_DEBUG=1 (fauxqs request log).
 
+# scripts/test runs the suite three times: in its gcc build
+# (PIPELINED_TEST_SCOPE unset: everything), in its sanitizer build
+# (PIPELINED_TEST_SCOPE=sanitizers) and in distcheck
+# (PIPELINED_TEST_SCOPE=distcheck), which repeats the gcc build exactly:
+# the emulator tests do not run a third time there.
+if [ "${PIPELINED_TEST_SCOPE:-full}" = distcheck ]; then
+  echo "SKIP: the emulator tests ran in the gcc and sanitizer builds of" \
+    "scripts/test; distcheck repeats the gcc build (PIPELINED_TEST_SCOPE=distcheck)"
+  exit 77
+fi
+
 _aws_env_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 _aws_env_tests=$(dirname "$_aws_env_dir")
 _aws_env_work=
