@@ -249,14 +249,15 @@ static json_t *dead_letter_document(const pl_pipeline_t *pipeline,
   json_object_set_new(doc, "pipeline", json_string(pipeline->name));
   if (stage)
     json_object_set_new(doc, "stage", json_string(stage->name));
-  if (record->origin)
-    json_object_set(doc, "origin", record->origin);
+  const pl_record_meta_t *meta = record->meta;
+  if (meta && meta->origin)
+    json_object_set(doc, "origin", meta->origin);
   if (record->line)
     json_object_set_new(doc, "line", json_integer((json_int_t)record->line));
-  if (record->etag)
-    json_object_set(doc, "etag", record->etag);
-  if (record->message_id)
-    json_object_set(doc, "message_id", record->message_id);
+  if (meta && meta->etag)
+    json_object_set(doc, "etag", meta->etag);
+  if (meta && meta->message_id)
+    json_object_set(doc, "message_id", meta->message_id);
   if (record->value)
     json_object_set(doc, "record", record->value);
   else if (record->bytes)

@@ -1,5 +1,6 @@
 /* Records: a value or bytes, shared metadata, and a pending count on the
  * record's ack group. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,23 +56,51 @@ pl_record_t *pl_record_create(pl_group_t *group) {
   return record;
 }
 
+/* Drops one reference to `meta` (NULL is allowed). */
+static void meta_release(pl_record_meta_t *meta) {
+  if (!meta || --meta->refs > 0)
+    return;
+  json_decref(meta->origin);
+  json_decref(meta->etag);
+  json_decref(meta->message_id);
+  json_decref(meta->attributes);
+  free(meta);
+}
+
+/* The record's metadata, its own to change: new when it has none, a copy
+ * when it shares it. NULL: out of memory (the record is unchanged). */
+static pl_record_meta_t *meta_own(pl_record_t *record) {
+  pl_record_meta_t *meta = record->meta;
+  if (meta && meta->refs == 1)
+    return meta;
+  pl_record_meta_t *copy = calloc(1, sizeof(*copy));
+  if (!copy)
+    return NULL;
+  copy->refs = 1;
+  if (meta) {
+    copy->origin = json_incref(meta->origin);
+    copy->etag = json_incref(meta->etag);
+    copy->message_id = json_incref(meta->message_id);
+    copy->attributes = json_incref(meta->attributes);
+    meta_release(meta); /* shared: others still hold it */
+  }
+  record->meta = copy;
+  return copy;
+}
+
 pl_record_t *pl_record_derive(const pl_record_t *parent) {
   pl_record_t *record = pl_record_create(parent->group);
   if (!record)
     return NULL;
-  record->origin = json_incref(parent->origin);
-  record->etag = json_incref(parent->etag);
-  record->message_id = json_incref(parent->message_id);
-  record->attributes = json_incref(parent->attributes);
+  record->meta = parent->meta;
+  if (record->meta)
+    record->meta->refs++;
   return record;
 }
 
 void pl__record_free(pl_record_t *record) {
   json_decref(record->value);
-  json_decref(record->origin);
-  json_decref(record->etag);
-  json_decref(record->message_id);
-  json_decref(record->attributes);
+  meta_release(record->meta);
   /* Most records have neither: skip the calls, which are not free with
    * every allocator (jemalloc's free(NULL) costs a few dozen instructions,
    * twice per record). */
@@ -184,57 +213,75 @@ static const char *string_of(const json_t *value) {
 }
 
 const char *pl_record_origin(const pl_record_t *record) {
-  return string_of(record->origin);
+  return record->meta ? string_of(record->meta->origin) : NULL;
 }
 const char *pl_record_etag(const pl_record_t *record) {
-  return string_of(record->etag);
+  return record->meta ? string_of(record->meta->etag) : NULL;
 }
 const char *pl_record_message_id(const pl_record_t *record) {
-  return string_of(record->message_id);
+  return record->meta ? string_of(record->meta->message_id) : NULL;
 }
 uint64_t pl_record_line(const pl_record_t *record) { return record->line; }
 
-static int set_shared_string(json_t **slot, const char *text) {
+/* Sets the string at `offset` in the record's own metadata (an offsetof()
+ * of pl_record_meta_t, as the option tables do for their fields). */
+static int set_meta_string(pl_record_t *record, size_t offset,
+                           const char *text) {
   json_t *value = NULL;
   if (text && !(value = json_string(text)))
     return PL_EINVAL; /* not UTF-8 */
+  if (!value && !record->meta)
+    return 0; /* nothing to clear */
+  pl_record_meta_t *meta = meta_own(record);
+  if (!meta) {
+    json_decref(value);
+    return PL_ENOMEM;
+  }
+  json_t **slot = (json_t **)((char *)meta + offset);
   json_decref(*slot);
   *slot = value;
   return 0;
 }
 
 int pl_record_set_origin(pl_record_t *record, const char *origin) {
-  return set_shared_string(&record->origin, origin);
+  return set_meta_string(record, offsetof(pl_record_meta_t, origin), origin);
 }
 int pl_record_set_etag(pl_record_t *record, const char *etag) {
-  return set_shared_string(&record->etag, etag);
+  return set_meta_string(record, offsetof(pl_record_meta_t, etag), etag);
 }
 int pl_record_set_message_id(pl_record_t *record, const char *id) {
-  return set_shared_string(&record->message_id, id);
+  return set_meta_string(record, offsetof(pl_record_meta_t, message_id),
+                         id);
 }
 void pl_record_set_line(pl_record_t *record, uint64_t line) {
   record->line = line;
 }
 
 json_t *pl_record_attributes(const pl_record_t *record) {
-  return record->attributes;
+  return record->meta ? record->meta->attributes : NULL;
 }
 
 int pl_record_set_attribute_new(pl_record_t *record, const char *name,
                                 json_t *value) {
-  /* Attributes are shared between derived records: copy before writing. */
-  if (!record->attributes) {
-    record->attributes = json_object();
-  } else if (record->attributes->refcount > 1) {
-    json_t *copy = json_copy(record->attributes);
-    json_decref(record->attributes);
-    record->attributes = copy;
-  }
-  if (!record->attributes) {
+  pl_record_meta_t *meta = meta_own(record);
+  if (!meta) {
     json_decref(value);
     return PL_ENOMEM;
   }
-  return json_object_set_new(record->attributes, name, value) == 0
+  /* The object may still be shared with the metadata this record's was
+   * copied from: copy it before writing. */
+  if (!meta->attributes) {
+    meta->attributes = json_object();
+  } else if (meta->attributes->refcount > 1) {
+    json_t *copy = json_copy(meta->attributes);
+    json_decref(meta->attributes);
+    meta->attributes = copy;
+  }
+  if (!meta->attributes) {
+    json_decref(value);
+    return PL_ENOMEM;
+  }
+  return json_object_set_new(meta->attributes, name, value) == 0
              ? 0
              : PL_EINVAL;
 }

@@ -5,16 +5,27 @@
 #include <pipelined/record.h>
 #include <stdarg.h>
 
+/* What a record shares with the records derived from it. A chunk of a file
+ * gives a thousand rows with its origin: counting one plain reference here
+ * costs less than one atomic jansson reference per string and row (an
+ * atomic operation also waits for every earlier store). The count needs no
+ * atomics because records never leave the loop thread. Shared metadata is
+ * never changed: a record that changes its own takes a copy first. */
+typedef struct pl_record_meta {
+  size_t refs;        /* records holding it */
+  json_t *origin;     /* JSON strings, or NULL */
+  json_t *etag;
+  json_t *message_id;
+  json_t *attributes; /* object; copied before a write when shared */
+} pl_record_meta_t;
+
 struct pl_record {
   pl_record_t *next; /* queue link */
   pl_group_t *group; /* the record holds one pending count on it */
   json_t *value;
   char *bytes;
   size_t len;
-  json_t *origin;     /* shared JSON strings (refcounted), or NULL */
-  json_t *etag;
-  json_t *message_id;
-  json_t *attributes; /* shared object; copied before a write when shared */
+  pl_record_meta_t *meta; /* one reference, or NULL: no metadata */
   uint64_t line;
   size_t size;
   char *reason;

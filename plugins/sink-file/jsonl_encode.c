@@ -8,10 +8,19 @@
 
 static const char *const why_empty = "the record has neither a value nor bytes";
 
+/* Appends the newline. The encoder reserves more than it writes, so the
+ * room is almost always there: no call then, on a path taken per record. */
+static inline int put_newline(pl_buf_t *out) {
+  if (out->cap - out->len < 2)
+    return pl_buf_append(out, "\n", 1);
+  out->data[out->len++] = '\n';
+  return 0;
+}
+
 /* Ends the line that started at `start`, or takes it back on error. */
 static int end_line(pl_buf_t *out, size_t start, int rc) {
   if (rc == 0)
-    rc = pl_buf_append(out, "\n", 1);
+    rc = put_newline(out);
   if (rc < 0)
     out->len = start;
   if (out->data)

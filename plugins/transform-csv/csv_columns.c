@@ -56,38 +56,6 @@ int csv_type_parse(const char *name, size_t len, csv_type_t *out) {
 
 /* ---- Text to value ---- */
 
-/* [+-]digits into a json_int_t, exactly. */
-static int parse_int(const char *s, size_t len, json_int_t *out) {
-  size_t i = 0;
-  bool negative = false;
-  if (len > 0 && (s[0] == '+' || s[0] == '-')) {
-    negative = s[0] == '-';
-    i = 1;
-  }
-  if (i == len)
-    return PL_EPARSE;
-  /* The magnitude limit is 2^63 - 1, or 2^63 for a negative value. */
-  const uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : INT64_MAX;
-  uint64_t v = 0;
-  bool overflow = false;
-  for (; i < len; i++) {
-    if (!csv_is_digit(s[i]))
-      return PL_EPARSE;
-    unsigned d = (unsigned)(s[i] - '0');
-    if (v > (limit - d) / 10)
-      overflow = true; /* keep going: "99999999999999999999x" is EPARSE */
-    else
-      v = v * 10 + d;
-  }
-  if (overflow)
-    return PL_ERANGE;
-  if (negative)
-    *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(json_int_t)v;
-  else
-    *out = (json_int_t)v;
-  return 0;
-}
-
 /* Decimal syntax: [+-](digits[.digits*] | .digits)([eE][+-]digits). No
  * hex, inf or nan, which strtod() would otherwise accept. */
 static bool is_decimal(const char *s, size_t len) {
@@ -176,7 +144,7 @@ int csv_value_parse(csv_type_t type, const char *text, size_t len,
     break;
   case CSV_TYPE_INT: {
     json_int_t i;
-    int rc = parse_int(text, len, &i);
+    int rc = csv_text_parse_int(text, len, &i);
     if (rc < 0)
       return rc;
     v = json_integer(i);
@@ -184,7 +152,7 @@ int csv_value_parse(csv_type_t type, const char *text, size_t len,
   }
   case CSV_TYPE_NUMBER: {
     json_int_t i;
-    int rc = parse_int(text, len, &i);
+    int rc = csv_text_parse_int(text, len, &i);
     if (rc == 0) {
       v = json_integer(i);
       break;
@@ -286,6 +254,10 @@ size_t csv_columns_count(const csv_columns_t *cols) { return cols->count; }
 
 const csv_column_t *csv_columns_get(const csv_columns_t *cols, size_t i) {
   return i < cols->count ? &cols->items[i] : NULL;
+}
+
+const csv_column_t *csv_columns_items(const csv_columns_t *cols) {
+  return cols->items;
 }
 
 static const csv_column_t *find_column(const csv_column_t *items,
@@ -472,133 +444,6 @@ int csv_columns_from_header(const char *const *names, const size_t *lens,
     return rc;
   }
   *out = cols;
-  return 0;
-}
-
-/* ---- Rows ---- */
-
-/* csv_column_convert() for one field of a row, with the usual cases (a
- * non-empty string, int or date that is valid) done here without its
- * argument checks and dispatch; everything else goes through it. */
-static inline int convert_field(const csv_column_t *col, const char *text,
-                                size_t len, json_t **out, pl_buf_t *reason) {
-  if (len > 0) {
-    json_t *v = NULL;
-    switch (col->type) {
-    case CSV_TYPE_STRING:
-      if (csv_text_is_utf8(text, len))
-        v = string_value(text, len);
-      break;
-    case CSV_TYPE_INT: {
-      json_int_t i;
-      if (parse_int(text, len, &i) == 0)
-        v = json_integer(i);
-      break;
-    }
-    case CSV_TYPE_DATE:
-      if (csv_text_is_date(text, len))
-        v = string_value(text, len);
-      break;
-    default:
-      break;
-    }
-    if (v) {
-      *out = v;
-      return 0;
-    }
-  }
-  return csv_column_convert(col, text, len, out, reason);
-}
-
-int csv_columns_build_row(const csv_columns_t *cols,
-                          const char *const *fields, const size_t *lens,
-                          size_t count, json_t **out, pl_buf_t *reason) {
-  if (!cols || !out || (count > 0 && (!fields || !lens)))
-    return PL_EINVAL;
-  if (count != cols->count)
-    return fail(reason, "expected %zu field%s, found %zu", cols->count,
-                cols->count == 1 ? "" : "s", count);
-  json_t *obj = json_object();
-  if (!obj)
-    return PL_ENOMEM;
-  for (size_t i = 0; i < count; i++) {
-    const csv_column_t *col = &cols->items[i];
-    json_t *v;
-    int rc = convert_field(col, fields[i], lens[i], &v, reason);
-    if (rc == 0 && json_object_setn_new_nocheck(obj, col->name, col->name_len,
-                                                v) < 0)
-      rc = PL_ENOMEM; /* setn_new released v */
-    if (rc < 0) {
-      json_decref(obj);
-      return rc;
-    }
-  }
-  *out = obj;
-  return 0;
-}
-
-/* Puts the value of one field into `old`, a member value of an object only
- * the caller holds, when `old` is of the right JSON type and nobody else
- * holds it either: a string or an integer then costs no allocation of a
- * value (a string still copies its text). Returns 0 with *out = old when
- * it did, else a conversion as convert_field() does (*out is then a new
- * reference). */
-static inline int update_field(const csv_column_t *col, const char *text,
-                               size_t len, json_t *old, json_t **out,
-                               pl_buf_t *reason) {
-  if (len > 0 && old->refcount == 1) {
-    switch (col->type) {
-    case CSV_TYPE_STRING:
-    case CSV_TYPE_DATE:
-      if (json_is_string(old) &&
-          (col->type == CSV_TYPE_STRING ? csv_text_is_utf8(text, len)
-                                        : csv_text_is_date(text, len))) {
-        if (json_string_setn_nocheck(old, text, len) < 0)
-          return PL_ENOMEM;
-        *out = old;
-        return 0;
-      }
-      break;
-    case CSV_TYPE_INT: {
-      json_int_t i;
-      if (json_is_integer(old) && parse_int(text, len, &i) == 0) {
-        json_integer_set(old, i);
-        *out = old;
-        return 0;
-      }
-      break;
-    }
-    default:
-      break;
-    }
-  }
-  return convert_field(col, text, len, out, reason);
-}
-
-int csv_columns_refill_row(const csv_columns_t *cols,
-                           const char *const *fields, const size_t *lens,
-                           size_t count, json_t *row, pl_buf_t *reason) {
-  if (!cols || !row || (count > 0 && (!fields || !lens)))
-    return PL_EINVAL;
-  if (!json_is_object(row) || json_object_size(row) != cols->count)
-    return PL_ENOENT;
-  if (count != cols->count)
-    return fail(reason, "expected %zu field%s, found %zu", cols->count,
-                cols->count == 1 ? "" : "s", count);
-  void *it = json_object_iter(row);
-  for (size_t i = 0; i < count; i++, it = json_object_iter_next(row, it)) {
-    const csv_column_t *col = &cols->items[i];
-    /* The size matched, so `it` is not NULL; the key may differ. */
-    if (json_object_iter_key_len(it) != col->name_len ||
-        memcmp(json_object_iter_key(it), col->name, col->name_len) != 0)
-      return PL_ENOENT;
-    json_t *old = json_object_iter_value(it), *v;
-    int rc = update_field(col, fields[i], lens[i], old, &v, reason);
-    if (rc < 0)
-      return rc;
-    if (v != old && json_object_iter_set_new(row, it, v) < 0)
-      return PL_ENOMEM; /* set_new released v */
-  }
   return 0;
 }
 

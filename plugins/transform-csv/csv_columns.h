@@ -1,7 +1,8 @@
-/* Typed columns: turning field texts into JSON values, building a row object
- * from fields, and checking an existing JSON object against the same column
- * list. Nothing here knows about CSV syntax, so a schema transform can use
- * the type rules on JSON records as they are.
+/* Typed columns: turning field texts into JSON values (the row objects
+ * built from them are csv_row_object.h's), and checking an existing JSON
+ * object against the same column list. Nothing here knows about CSV
+ * syntax, so a schema transform can use the type rules on JSON records as
+ * they are.
  *
  * A column spec is "name:type" or "name:type:required", for example
  * "product_id:string:required" or "quantity:int". Types:
@@ -78,6 +79,8 @@ int csv_columns_from_header(const char *const *names, const size_t *lens,
 size_t csv_columns_count(const csv_columns_t *cols);
 /* The i-th column, borrowed from the list (NULL when i is out of range). */
 const csv_column_t *csv_columns_get(const csv_columns_t *cols, size_t i);
+/* All csv_columns_count() columns, borrowed: for loops over every row. */
+const csv_column_t *csv_columns_items(const csv_columns_t *cols);
 void csv_columns_destroy(csv_columns_t *cols); /* NULL is allowed */
 
 /* Converts non-empty `text` to a value of `type`: *out is a new reference.
@@ -92,26 +95,6 @@ int csv_value_parse(csv_type_t type, const char *text, size_t len,
  * "column 'product_id' is required but empty". */
 int csv_column_convert(const csv_column_t *col, const char *text, size_t len,
                        json_t **out, pl_buf_t *reason);
-
-/* Builds the object {name: value} for one row; *out is a new reference.
- * `fields` and `lens` are borrowed. A row whose field count differs from
- * the column count is PL_EPARSE with "expected 4 fields, found 3". */
-int csv_columns_build_row(const csv_columns_t *cols,
-                          const char *const *fields, const size_t *lens,
-                          size_t count, json_t **out, pl_buf_t *reason);
-
-/* Refills `row`, an object built by csv_columns_build_row() (or refilled
- * here) that nobody else holds, with the values of a new row: its members
- * and every value of the right type that nobody else holds are reused, so
- * a usual row allocates nothing but the text of its strings. Returns 0;
- * PL_ENOENT, leaving `row` partly refilled, when its members are not the
- * columns' names in order (someone changed it, or it was built for other
- * columns); or the errors of csv_columns_build_row(), with the same
- * reasons. After an error `row` still has the columns' names as members
- * but its values are a mix of both rows. */
-int csv_columns_refill_row(const csv_columns_t *cols,
-                           const char *const *fields, const size_t *lens,
-                           size_t count, json_t *row, pl_buf_t *reason);
 
 /* Checks an existing value (borrowed) against the columns: it must be an
  * object; a required column must be present and not null; a present,

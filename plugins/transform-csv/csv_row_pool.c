@@ -108,7 +108,7 @@ int csv_row_pool_build(csv_row_pool_t *pool, const csv_columns_t *cols,
     return PL_EINVAL;
   json_t *row = take_free(pool);
   if (row) {
-    int rc = csv_columns_refill_row(cols, fields, lens, count, row, reason);
+    int rc = csv_row_object_refill(cols, fields, lens, count, row, reason);
     if (rc == PL_ENOENT) {
       json_decref(row); /* changed since, or other columns: build anew */
       row = NULL;
@@ -118,7 +118,7 @@ int csv_row_pool_build(csv_row_pool_t *pool, const csv_columns_t *cols,
     }
   }
   if (!row) {
-    int rc = csv_columns_build_row(cols, fields, lens, count, &row, reason);
+    int rc = csv_row_object_build(cols, fields, lens, count, &row, reason);
     if (rc < 0)
       return rc;
   }

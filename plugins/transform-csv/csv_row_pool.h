@@ -4,7 +4,7 @@
  * the time of a CSV transform. The pool keeps a reference to each object it
  * hands out. Once the record holding one is gone, the pool is its only
  * holder (reference count 1) and the object is refilled in place for a later
- * row (csv_columns_refill_row): its members stay and most values are updated
+ * row (csv_row_object_refill): its members stay and most values are updated
  * where they are.
  *
  * Objects are handed out and come back in about the same order (records
@@ -17,7 +17,7 @@
 #ifndef PL_TRANSFORM_CSV_ROW_POOL_H
 #define PL_TRANSFORM_CSV_ROW_POOL_H
 
-#include "csv_columns.h"
+#include "csv_row_object.h"
 
 /* More than the rows a pipeline holds in flight by default (a sink queue of
  * two batches of 1000 records, plus the rows of one 64 KiB chunk); a power
@@ -36,7 +36,7 @@ int csv_row_pool_create(csv_row_pool_t **out);
  * their holders. NULL is allowed. */
 void csv_row_pool_destroy(csv_row_pool_t *pool);
 
-/* csv_columns_build_row() with a recycled object when one is free: the
+/* csv_row_object_build() with a recycled object when one is free: the
  * same arguments, results and reasons. *out is a new reference, which the
  * caller may hand on (a record steals it); the pool keeps one of its own. */
 int csv_row_pool_build(csv_row_pool_t *pool, const csv_columns_t *cols,

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv_scan.h"
+#include "csv_text.h"
+
 /* Where the row tracker is inside the current row. The states mirror
  * libcsv's own (ROW_NOT_BEGUN/FIELD_NOT_BEGUN, FIELD_BEGUN unquoted or
  * quoted, FIELD_MIGHT_HAVE_ENDED) so that the tracker and libcsv agree on
@@ -38,6 +41,10 @@ struct csv_stream {
   uint64_t row_line;       /* line where the current row started */
   uint64_t row_len;        /* bytes of the current row held from past feeds */
   bool row_quote_free;     /* the tracker saw the whole row: no quote in it */
+  /* The tracker saw the whole row (with row_quote_free): its first CR is
+   * row_first_cr, NULL when it has none. */
+  bool row_cr_known;
+  const char *row_first_cr;
   /* The first max_row_bytes + 1 bytes of a row that spans feeds (+1 so a
    * row of exactly max_row_bytes followed by CR is still whole). */
   pl_buf_t carry;
@@ -174,8 +181,7 @@ static void on_field(void *field, size_t len, void *data) {
     return;
   }
   char *copy = b->data + b->len;
-  if (len > 0)
-    memcpy(copy, field, len);
+  csv_copy_text(copy, field, len);
   copy[len] = '\0';
   s->field_ptrs[s->field_count] = copy;
   s->field_lens[s->field_count] = len;
@@ -261,7 +267,10 @@ static int split_row(csv_stream_t *s, const char *raw, size_t len, bool ended,
    * is exactly the bytes between delimiters, so the total length tells
    * whether anything was trimmed. Anything unexpected: parse again. */
   bool has_quote = !s->row_quote_free && memchr(raw, s->quote, len) != NULL;
-  bool fast = !memchr(raw, '\r', len) && (s->trim || !has_quote);
+  bool has_cr = s->row_cr_known
+                    ? s->row_first_cr && s->row_first_cr < raw + len
+                    : memchr(raw, '\r', len) != NULL;
+  bool fast = !has_cr && (s->trim || !has_quote);
   size_t used;
   int rc = run_libcsv(s, raw, len, fast, ended, &used);
   if (fast && (rc != 0 || s->libcsv_rows != 1 ||
@@ -411,20 +420,22 @@ row_end:
   return p;
 }
 
-/* Finds the LF ending the current row. Most rows have no quote at all: two
- * memchr() calls settle them without the byte loop. */
+/* Finds the LF ending the current row. Most rows have no quote at all: a
+ * scan settles them without the byte loop. */
 static const char *find_row_end(csv_stream_t *s, const char *p,
                                 const char *end) {
-  if (s->state == TRACK_FIELD_START || s->state == TRACK_UNQUOTED ||
-      s->state == TRACK_BROKEN) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (s->state == TRACK_BROKEN)
-      return nl;
-    const char *stop = nl ? nl : end;
-    if (nl && !memchr(p, s->quote, (size_t)(stop - p))) {
+  s->row_cr_known = false;
+  if (s->state == TRACK_BROKEN)
+    return memchr(p, '\n', (size_t)(end - p));
+  if (s->state == TRACK_FIELD_START || s->state == TRACK_UNQUOTED) {
+    const char *first_cr;
+    const char *lf = csv_scan_row(p, end, s->quote, &first_cr);
+    if (lf) {
       /* All of the row when none of it was held from an earlier feed. */
       s->row_quote_free = s->row_len == 0 && s->state == TRACK_FIELD_START;
-      return nl;
+      s->row_cr_known = s->row_quote_free;
+      s->row_first_cr = first_cr;
+      return lf;
     }
   }
   return track(s, p, end);
@@ -440,6 +451,7 @@ static int process(csv_stream_t *s, const char *bytes, size_t len,
       s->state = TRACK_FIELD_START;
       s->row_len = 0;
       s->row_quote_free = false;
+      s->row_cr_known = false;
     }
     const char *nl = find_row_end(s, p, end);
     if (!nl)

@@ -41,6 +41,15 @@ size_t csv_utf8_sequence(const unsigned char *s, size_t n) {
 
 bool csv_text_is_utf8(const char *text, size_t len) {
   const unsigned char *s = (const unsigned char *)text;
+  if (len >= 8 && len <= 16) {
+    /* The usual field: two overlapping words without a high bit are ASCII,
+     * settled without a loop. */
+    uint64_t head, tail;
+    memcpy(&head, s, 8);
+    memcpy(&tail, s + len - 8, 8);
+    if (((head | tail) & UINT64_C(0x8080808080808080)) == 0)
+      return true;
+  }
   size_t i = 0;
   /* Most fields are ASCII: test eight bytes at a time for a high bit. */
   while (len - i >= 8) {
@@ -63,31 +72,78 @@ bool csv_text_is_utf8(const char *text, size_t len) {
   return true;
 }
 
-/* Value of `n` decimal digits at s, or -1 when one is not a digit. */
-static int digits(const char *s, size_t n) {
-  int v = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!csv_is_digit(s[i]))
-      return -1;
-    v = v * 10 + (s[i] - '0');
+/* At most this many digits cannot overflow 64 bits (10^18 - 1 < 2^63). */
+#define SHORT_INT_DIGITS 18
+
+int csv_text_parse_int(const char *s, size_t len, json_int_t *out) {
+  size_t i = 0;
+  bool negative = false;
+  if (len > 0 && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    i = 1;
   }
-  return v;
+  if (i == len)
+    return PL_EPARSE;
+  if (len - i <= SHORT_INT_DIGITS) {
+    /* The usual field: no overflow check (a division) per digit. */
+    uint64_t v = 0;
+    for (; i < len; i++) {
+      unsigned d = (unsigned)(unsigned char)s[i] - '0';
+      if (d > 9)
+        return PL_EPARSE;
+      v = v * 10 + d;
+    }
+    *out = negative ? -(json_int_t)v : (json_int_t)v;
+    return 0;
+  }
+  /* The magnitude limit is 2^63 - 1, or 2^63 for a negative value. */
+  const uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : INT64_MAX;
+  uint64_t v = 0;
+  bool overflow = false;
+  for (; i < len; i++) {
+    if (!csv_is_digit(s[i]))
+      return PL_EPARSE;
+    unsigned d = (unsigned)(s[i] - '0');
+    if (v > (limit - d) / 10)
+      overflow = true; /* keep going: "99999999999999999999x" is EPARSE */
+    else
+      v = v * 10 + d;
+  }
+  if (overflow)
+    return PL_ERANGE;
+  if (negative)
+    *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(json_int_t)v;
+  else
+    *out = (json_int_t)v;
+  return 0;
+}
+
+/* Value of the two decimal digits at s, or -1 when one is not a digit.
+ * Unsigned arithmetic makes each test one comparison: a byte below '0'
+ * wraps to a large value. */
+static inline int two_digits(const char *s) {
+  unsigned tens = (unsigned)(unsigned char)s[0] - '0';
+  unsigned ones = (unsigned)(unsigned char)s[1] - '0';
+  return tens > 9 || ones > 9 ? -1 : (int)(tens * 10 + ones);
 }
 
 static int days_in_month(int year, int month) {
   static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month != 2)
+    return days[month - 1];
   bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : days[month - 1];
+  return leap ? 29 : 28;
 }
 
 bool csv_text_is_date(const char *text, size_t len) {
   if (len != 10 || text[4] != '-' || text[7] != '-')
     return false;
-  int year = digits(text, 4), month = digits(text + 5, 2),
-      day = digits(text + 8, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1)
+  int century = two_digits(text), year_of = two_digits(text + 2),
+      month = two_digits(text + 5), day = two_digits(text + 8);
+  if (century < 0 || year_of < 0 || month < 1 || month > 12 || day < 1)
     return false;
-  return day <= days_in_month(year, month);
+  /* Every month has 28 days: the calendar is needed only past that. */
+  return day <= 28 || day <= days_in_month(century * 100 + year_of, month);
 }
 
 bool csv_text_is_timestamp(const char *text, size_t len) {
@@ -99,8 +155,8 @@ bool csv_text_is_timestamp(const char *text, size_t len) {
     return false;
   if (t[3] != ':' || t[6] != ':')
     return false;
-  int hour = digits(t + 1, 2), minute = digits(t + 4, 2),
-      second = digits(t + 7, 2);
+  int hour = two_digits(t + 1), minute = two_digits(t + 4),
+      second = two_digits(t + 7);
   /* Second 60 is a leap second, which RFC 3339 allows. */
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
       second > 60)
@@ -119,7 +175,7 @@ bool csv_text_is_timestamp(const char *text, size_t len) {
     return p + 1 == end;
   if ((*p != '+' && *p != '-') || end - p != 6 || p[3] != ':')
     return false;
-  int off_hour = digits(p + 1, 2), off_minute = digits(p + 4, 2);
+  int off_hour = two_digits(p + 1), off_minute = two_digits(p + 4);
   return off_hour >= 0 && off_hour <= 23 && off_minute >= 0 &&
          off_minute <= 59;
 }

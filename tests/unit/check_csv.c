@@ -2,7 +2,9 @@
  * (csv_columns) and the recycled row objects (csv_row_pool) of the
  * transform-csv plugin. */
 #include "csv_columns.h"
+#include "csv_row_object.h"
 #include "csv_row_pool.h"
+#include "csv_scan.h"
 #include "csv_stream.h"
 
 #include <check.h>
@@ -126,7 +128,7 @@ static int sample_row(void *data, const csv_row_t *row) {
     ck_assert_msg(rc == 0, "header: %s", reason.data);
   } else {
     json_t *obj = NULL;
-    int rc = csv_columns_build_row(st->cols, row->fields, row->lens,
+    int rc = csv_row_object_build(st->cols, row->fields, row->lens,
                                    row->count, &obj, &reason);
     ck_assert_msg(rc == 0, "line %llu: %s", (unsigned long long)row->line,
                   reason.data);
@@ -719,12 +721,20 @@ START_TEST(test_type_int) {
   assert_ok(CSV_TYPE_INT, "007", "7");
   assert_ok(CSV_TYPE_INT, "9223372036854775807", "9223372036854775807");
   assert_ok(CSV_TYPE_INT, "-9223372036854775808", "-9223372036854775808");
+  /* Up to 18 digits skip the overflow checks; 19 take them. */
+  assert_ok(CSV_TYPE_INT, "999999999999999999", "999999999999999999");
+  assert_ok(CSV_TYPE_INT, "-999999999999999999", "-999999999999999999");
+  assert_ok(CSV_TYPE_INT, "1000000000000000000", "1000000000000000000");
+  assert_ok(CSV_TYPE_INT, "0000000000000000001", "1");
+  assert_ok(CSV_TYPE_INT, "-0", "0");
   assert_ok(CSV_TYPE_INT, "", "null");
   assert_bad(CSV_TYPE_INT, "abc", "column 'c': 'abc' is not an int");
   assert_bad(CSV_TYPE_INT, "1.5", "column 'c': '1.5' is not an int");
   assert_bad(CSV_TYPE_INT, "1e3", "column 'c': '1e3' is not an int");
   assert_bad(CSV_TYPE_INT, " 1", "column 'c': ' 1' is not an int");
   assert_bad(CSV_TYPE_INT, "-", "column 'c': '-' is not an int");
+  assert_bad(CSV_TYPE_INT, "12/4", "column 'c': '12/4' is not an int");
+  assert_bad(CSV_TYPE_INT, "12:4", "column 'c': '12:4' is not an int");
   assert_bad(CSV_TYPE_INT, "9223372036854775808",
              "column 'c': '9223372036854775808' is out of range for an int");
   assert_bad(CSV_TYPE_INT, "-9223372036854775809",
@@ -814,13 +824,14 @@ START_TEST(test_type_bool_string) {
 END_TEST
 
 START_TEST(test_type_date_timestamp) {
-  static const char *const good_dates[] = {"2023-05-01", "2024-02-29",
-                                           "2000-02-29", "1999-12-31",
-                                           "2023-01-31"};
+  static const char *const good_dates[] = {
+      "2023-05-01", "2024-02-29", "2000-02-29", "1999-12-31", "2023-01-31",
+      "2023-02-28", "2023-04-30", "0000-02-29", "9999-12-31"};
   static const char *const bad_dates[] = {
       "2023-02-29", "1900-02-29", "2023-02-30", "2023-13-01", "2023-00-10",
       "2023-04-31", "2023-05-00", "2023-5-1",   "2023/05/01", "2023-05-01x",
-      "20230501",   "2023-05-0a", "-023-05-01"};
+      "20230501",   "2023-05-0a", "-023-05-01", "2023-05-:1", "2023-05-/1",
+      "2023-1:-01", "20:3-05-01", "2023-05-32", "2023-12-3:"};
   for (size_t i = 0; i < sizeof(good_dates) / sizeof(good_dates[0]); i++) {
     char want[32];
     snprintf(want, sizeof(want), "\"%s\"", good_dates[i]);
@@ -871,7 +882,7 @@ START_TEST(test_build_row) {
   const char *ok[] = {"P1", "", "5", "2023-05-01"};
   const size_t ok_lens[] = {2, 0, 1, 10};
   ck_assert_int_eq(
-      csv_columns_build_row(cols, ok, ok_lens, 4, &obj, &reason), 0);
+      csv_row_object_build(cols, ok, ok_lens, 4, &obj, &reason), 0);
   json_t *want = json_pack("{s:s, s:n, s:i, s:s}", "product_id", "P1",
                            "location", "quantity", 5, "update_date",
                            "2023-05-01");
@@ -880,7 +891,7 @@ START_TEST(test_build_row) {
   json_decref(obj);
   obj = NULL;
 
-  ck_assert_int_eq(csv_columns_build_row(cols, ok, ok_lens, 3, &obj, &reason),
+  ck_assert_int_eq(csv_row_object_build(cols, ok, ok_lens, 3, &obj, &reason),
                    PL_EPARSE);
   ck_assert_str_eq(reason.data, "expected 4 fields, found 3");
   ck_assert_ptr_null(obj);
@@ -888,13 +899,13 @@ START_TEST(test_build_row) {
   const char *bad_int[] = {"P1", "A", "abc", "2023-05-01"};
   const size_t bad_int_lens[] = {2, 1, 3, 10};
   ck_assert_int_eq(
-      csv_columns_build_row(cols, bad_int, bad_int_lens, 4, &obj, &reason),
+      csv_row_object_build(cols, bad_int, bad_int_lens, 4, &obj, &reason),
       PL_EPARSE);
   ck_assert_str_eq(reason.data, "column 'quantity': 'abc' is not an int");
 
   const char *bad_date[] = {"P1", "A", "1", "2023-02-30"};
   ck_assert_int_eq(
-      csv_columns_build_row(cols, bad_date, ok_lens, 4, &obj, &reason),
+      csv_row_object_build(cols, bad_date, ok_lens, 4, &obj, &reason),
       PL_EPARSE);
   ck_assert_str_eq(reason.data, "column 'update_date': '2023-02-30' is not a "
                                 "valid date (YYYY-MM-DD)");
@@ -902,7 +913,7 @@ START_TEST(test_build_row) {
   const char *no_id[] = {"", "A", "1", "2023-05-01"};
   const size_t no_id_lens[] = {0, 1, 1, 10};
   ck_assert_int_eq(
-      csv_columns_build_row(cols, no_id, no_id_lens, 4, &obj, &reason),
+      csv_row_object_build(cols, no_id, no_id_lens, 4, &obj, &reason),
       PL_EPARSE);
   ck_assert_str_eq(reason.data, "column 'product_id' is required but empty");
   ck_assert_ptr_null(obj);
@@ -911,7 +922,7 @@ START_TEST(test_build_row) {
   /* One column: "field", singular. */
   const char *one_spec[] = {"x:int"};
   cols = columns(one_spec, 1);
-  ck_assert_int_eq(csv_columns_build_row(cols, ok, ok_lens, 2, &obj, &reason),
+  ck_assert_int_eq(csv_row_object_build(cols, ok, ok_lens, 2, &obj, &reason),
                    PL_EPARSE);
   ck_assert_str_eq(reason.data, "expected 1 field, found 2");
   csv_columns_destroy(cols);
@@ -928,14 +939,14 @@ START_TEST(test_refill_row) {
   const size_t first_lens[] = {2, 0, 1, 10};
   json_t *row = NULL;
   ck_assert_int_eq(
-      csv_columns_build_row(cols, first, first_lens, 4, &row, &reason), 0);
+      csv_row_object_build(cols, first, first_lens, 4, &row, &reason), 0);
   json_t *id = json_object_get(row, "product_id");
   json_t *quantity = json_object_get(row, "quantity");
 
   const char *second[] = {"P22", "Warehouse B", "-7", "2024-02-29"};
   const size_t second_lens[] = {3, 11, 2, 10};
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, second, second_lens, 4, row, &reason), 0);
+      csv_row_object_refill(cols, second, second_lens, 4, row, &reason), 0);
   json_t *want = json_pack("{s:s, s:s, s:i, s:s}", "product_id", "P22",
                            "location", "Warehouse B", "quantity", -7,
                            "update_date", "2024-02-29");
@@ -944,67 +955,86 @@ START_TEST(test_refill_row) {
   ck_assert_ptr_eq(json_object_get(row, "product_id"), id);
   ck_assert_ptr_eq(json_object_get(row, "quantity"), quantity);
 
+  /* Text of the same length is written into the string in place. */
+  json_t *date = json_object_get(row, "update_date");
+  const char *same_len[] = {"P23", "Warehouse C", "-8", "2024-03-01"};
+  ck_assert_int_eq(
+      csv_row_object_refill(cols, same_len, second_lens, 4, row, &reason), 0);
+  ck_assert_ptr_eq(json_object_get(row, "update_date"), date);
+  ck_assert_str_eq(json_string_value(date), "2024-03-01");
+  ck_assert_int_eq(json_string_length(date), 10);
+  ck_assert_str_eq(json_string_value(json_object_get(row, "product_id")),
+                   "P23");
+  /* ... but never into a string someone else holds. */
+  json_t *held_date = json_incref(date);
+  ck_assert_int_eq(
+      csv_row_object_refill(cols, second, second_lens, 4, row, &reason), 0);
+  ck_assert_str_eq(json_string_value(held_date), "2024-03-01");
+  ck_assert_str_eq(json_string_value(json_object_get(row, "update_date")),
+                   "2024-02-29");
+  json_decref(held_date);
+
   /* A value someone else holds is replaced, never changed under them; an
    * empty optional field becomes null. */
   json_t *held = json_incref(json_object_get(row, "location"));
   const char *third[] = {"P3", "", "8", "2023-01-31"};
   const size_t third_lens[] = {2, 0, 1, 10};
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, third, third_lens, 4, row, &reason), 0);
+      csv_row_object_refill(cols, third, third_lens, 4, row, &reason), 0);
   ck_assert_str_eq(json_string_value(held), "Warehouse B");
   ck_assert(json_is_null(json_object_get(row, "location")));
   json_decref(held);
   held = json_incref(json_object_get(row, "quantity"));
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, second, second_lens, 4, row, &reason), 0);
+      csv_row_object_refill(cols, second, second_lens, 4, row, &reason), 0);
   ck_assert_int_eq(json_integer_value(held), 8);
   ck_assert_int_eq(json_integer_value(json_object_get(row, "quantity")), -7);
   ck_assert_str_eq(json_string_value(json_object_get(row, "location")),
                    "Warehouse B");
   json_decref(held);
 
-  /* The reasons of csv_columns_build_row. */
+  /* The reasons of csv_row_object_build. */
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, second, second_lens, 3, row, &reason),
+      csv_row_object_refill(cols, second, second_lens, 3, row, &reason),
       PL_EPARSE);
   ck_assert_str_eq(reason.data, "expected 4 fields, found 3");
   const char *bad_int[] = {"P1", "A", "abc", "2023-05-01"};
   const size_t bad_int_lens[] = {2, 1, 3, 10};
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, bad_int, bad_int_lens, 4, row, &reason),
+      csv_row_object_refill(cols, bad_int, bad_int_lens, 4, row, &reason),
       PL_EPARSE);
   ck_assert_str_eq(reason.data, "column 'quantity': 'abc' is not an int");
   const char *bad_date[] = {"P1", "A", "1", "2023-02-30"};
   const size_t bad_date_lens[] = {2, 1, 1, 10};
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, bad_date, bad_date_lens, 4, row, &reason),
+      csv_row_object_refill(cols, bad_date, bad_date_lens, 4, row, &reason),
       PL_EPARSE);
   ck_assert_str_eq(reason.data, "column 'update_date': '2023-02-30' is not a "
                                 "valid date (YYYY-MM-DD)");
   const char *bad_utf8[] = {"P1", "\xC3(", "1", "2023-05-01"};
   const size_t bad_utf8_lens[] = {2, 2, 1, 10};
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, bad_utf8, bad_utf8_lens, 4, row, &reason),
+      csv_row_object_refill(cols, bad_utf8, bad_utf8_lens, 4, row, &reason),
       PL_EPARSE);
   ck_assert_str_eq(reason.data,
                    "column 'location': '\\xc3(' is not valid UTF-8");
 
   /* Members that are not the columns in order: PL_ENOENT. */
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, second, second_lens, 4, row, &reason), 0);
+      csv_row_object_refill(cols, second, second_lens, 4, row, &reason), 0);
   json_object_set_new(row, "extra", json_true());
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, second, second_lens, 4, row, &reason),
+      csv_row_object_refill(cols, second, second_lens, 4, row, &reason),
       PL_ENOENT);
   json_object_del(row, "extra");
   json_object_del(row, "product_id");
   json_object_set_new(row, "product_id", json_string("P1"));
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, second, second_lens, 4, row, &reason),
+      csv_row_object_refill(cols, second, second_lens, 4, row, &reason),
       PL_ENOENT);
   json_t *array = json_array();
   ck_assert_int_eq(
-      csv_columns_refill_row(cols, second, second_lens, 4, array, &reason),
+      csv_row_object_refill(cols, second, second_lens, 4, array, &reason),
       PL_ENOENT);
   json_decref(array);
   json_decref(row);
@@ -1152,7 +1182,7 @@ static int typed_row(void *data, const csv_row_t *row) {
   rows_t *r = data;
   json_t *obj = NULL;
   pl_buf_t reason = {0};
-  int rc = csv_columns_build_row(r->cols, row->fields, row->lens, row->count,
+  int rc = csv_row_object_build(r->cols, row->fields, row->lens, row->count,
                                  &obj, &reason);
   if (rc == 0) {
     char *text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
@@ -1299,6 +1329,52 @@ START_TEST(test_validate_json) {
 }
 END_TEST
 
+/* The scan that settles most rows: the same answers as a byte loop, for a
+ * LF, quote and CR at every place of rows around the 16-byte blocks, read
+ * from a buffer that ends where the row does. */
+static const char *scan_by_bytes(const char *p, const char *end,
+                                 const char **first_cr) {
+  *first_cr = NULL;
+  for (; p < end; p++) {
+    if (*p == '\n')
+      return p;
+    if (*p == '"')
+      return NULL;
+    if (*p == '\r' && !*first_cr)
+      *first_cr = p;
+  }
+  return NULL;
+}
+
+START_TEST(test_scan_row) {
+  static const char marks[] = {'\n', '"', '\r'};
+  for (size_t len = 0; len <= 40; len++) {
+    for (size_t at = 0; at <= len; at++) {
+      for (size_t m = 0; m < 3; m++) {
+        for (size_t cr = 0; cr <= len; cr++) {
+          char *row = malloc(len ? len : 1); /* exact: reads past it fail */
+          memset(row, 'a', len);
+          if (at < len)
+            row[at] = marks[m];
+          if (cr < len && cr != at)
+            row[cr] = '\r';
+          const char *got_cr, *want_cr;
+          const char *got = csv_scan_row(row, row + len, '"', &got_cr);
+          const char *want = scan_by_bytes(row, row + len, &want_cr);
+          ck_assert_msg(got == want, "len %zu, mark %zu at %zu, CR at %zu",
+                        len, m, at, cr);
+          if (got) /* the CR is meaningful with an LF */
+            ck_assert_msg(got_cr == want_cr,
+                          "len %zu, mark %zu at %zu, CR at %zu", len, m, at,
+                          cr);
+          free(row);
+        }
+      }
+    }
+  }
+}
+END_TEST
+
 static Suite *csv_suite(void) {
   Suite *s = suite_create("csv");
   TCase *stream = tcase_create("stream");
@@ -1315,6 +1391,7 @@ static Suite *csv_suite(void) {
   tcase_add_test(stream, test_roundtrip_random);
   tcase_add_test(stream, test_callback_stop_and_bad_options);
   tcase_add_test(stream, test_large_fields);
+  tcase_add_test(stream, test_scan_row);
   suite_add_tcase(s, stream);
 
   TCase *cols = tcase_create("columns");

@@ -30,6 +30,14 @@ START_TEST(matches_jansson) {
       "{\"nested\":{\"a\":[{\"b\":[]}],\"c\":{}}}",
       "-9223372036854775808",
       "0.1",
+      /* Integers around every change in their number of digits. */
+      "[0,9,10,99,100,999,1000,9999,10000,99999,100000,-1,-9,-10,-99,-100]",
+      "[999999999999999999,1000000000000000000,9223372036854775807,"
+      "-9223372036854775807,-1000000000000000000]",
+      /* Keys and strings of 1 to 17 bytes, plain or not. */
+      "{\"a\":\"b\",\"abcd\":\"abcdefg\",\"abcdefgh\":\"abcdefghijklmnop\","
+      "\"abcdefghijklmnopq\":\"x\\\"y\",\"\\u00e9abc\":\"abc\\u00e9\","
+      "\"k\\n\":[\"\\\\\",\"\\u007f\"]}",
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
     assert_same_as_jansson(cases[i]);

@@ -808,22 +808,25 @@ START_TEST(encode_matches_jansson_on_random_values) {
 END_TEST
 
 START_TEST(encode_escapes_every_byte_wherever_it_stands) {
-  /* Plain text is checked 8 bytes at a time: put every byte at every place
-   * of strings long enough to hold one word and a rest. */
+  /* Plain text is checked 8 bytes at a time, and short text as two
+   * overlapping halves: put every byte at every place of strings of every
+   * length up to one that holds two words and a rest. */
   for (unsigned byte = 0; byte < 256; byte++) {
-    for (size_t at = 0; at < 19; at++) {
-      char text[19];
-      memset(text, 'a', sizeof(text));
-      text[at] = (char)byte;
-      json_t *value = json_stringn_nocheck(text, sizeof(text));
-      if (byte < 0x80) {
-        assert_encodes_like_jansson(value);
-      } else {
-        pl_buf_t out = {0};
-        ck_assert_int_eq(jsonl_encode_value(value, &out, NULL), PL_EINVAL);
-        pl_buf_free(&out);
+    for (size_t len = 1; len <= 19; len++) {
+      for (size_t at = 0; at < len; at++) {
+        char text[19];
+        memset(text, 'a', sizeof(text));
+        text[at] = (char)byte;
+        json_t *value = json_stringn_nocheck(text, len);
+        if (byte < 0x80) {
+          assert_encodes_like_jansson(value);
+        } else {
+          pl_buf_t out = {0};
+          ck_assert_int_eq(jsonl_encode_value(value, &out, NULL), PL_EINVAL);
+          pl_buf_free(&out);
+        }
+        json_decref(value);
       }
-      json_decref(value);
     }
   }
 }
