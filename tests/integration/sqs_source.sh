@@ -90,9 +90,14 @@ PY
   send_messages "$queue" 100 1 poison
   cat >"$work/drain.conf" <<EOF
 pipeline "drain" {
+  # One receive at a time: moto's ReceiveMessage marks messages received
+  # without a lock, so two receives at once can be handed the same message
+  # (at-least-once, as SQS allows, but this test counts exactly once; the
+  # fauxqs part below runs concurrent receivers).
   source "sqs" {
     queue_url = "$queue"
     wait_time = "1s"
+    pollers = 1
   }
   sink "file" { path = "$work/drain.jsonl" }
   dead_letter "file" { path = "$work/drain-rejects.jsonl" }
