@@ -85,3 +85,46 @@ void pl_buf_free(pl_buf_t *buf) {
   free(buf->data);
   *buf = (pl_buf_t){0};
 }
+
+size_t pl_utf8_sequence(const unsigned char *s, size_t avail) {
+  unsigned char c = s[0];
+  if (c < 0x80)
+    return 1;
+  size_t len;
+  unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0)
+      lo = 0xA0; /* overlong */
+    else if (c == 0xED)
+      hi = 0x9F; /* surrogates */
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0)
+      lo = 0x90; /* overlong */
+    else if (c == 0xF4)
+      hi = 0x8F; /* above U+10FFFF */
+  } else {
+    return 0;
+  }
+  if (avail < len || s[1] < lo || s[1] > hi)
+    return 0;
+  for (size_t i = 2; i < len; i++)
+    if (s[i] < 0x80 || s[i] > 0xBF)
+      return 0;
+  return len;
+}
+
+bool pl_utf8_valid(const char *text, size_t len) {
+  const unsigned char *s = (const unsigned char *)text;
+  size_t i = 0;
+  while (i < len) {
+    size_t n = s[i] < 0x80 ? 1 : pl_utf8_sequence(s + i, len - i);
+    if (n == 0)
+      return false;
+    i += n;
+  }
+  return true;
+}

@@ -148,38 +148,6 @@ static int append_utf8(pl_buf_t *out, unsigned long cp) {
   return pl_buf_append(out, bytes, n);
 }
 
-/* The length of the well-formed UTF-8 sequence at pos (RFC 3629: no
- * overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_length(const pl_cfg_lexer_t *lx, size_t pos) {
-  const unsigned char *s = (const unsigned char *)lx->text + pos;
-  size_t avail = lx->len - pos;
-  unsigned char c = s[0];
-  size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xbf;
-  if (c >= 0xc2 && c <= 0xdf)
-    n = 2;
-  else if (c >= 0xe0 && c <= 0xef)
-    n = 3;
-  else if (c >= 0xf0 && c <= 0xf4)
-    n = 4;
-  else
-    return 0;
-  if (c == 0xe0)
-    lo = 0xa0;
-  else if (c == 0xed)
-    hi = 0x9f;
-  else if (c == 0xf0)
-    lo = 0x90;
-  else if (c == 0xf4)
-    hi = 0x8f;
-  if (avail < n || s[1] < lo || s[1] > hi)
-    return 0;
-  for (size_t i = 2; i < n; i++)
-    if (s[i] < 0x80 || s[i] > 0xbf)
-      return 0;
-  return n;
-}
-
 /* Decodes the escape whose backslash is at lx->pos. */
 static int read_escape(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit) {
   size_t at = lx->pos;
@@ -381,7 +349,8 @@ static int read_chars(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit, int depth,
                                 "escape such as \\n or \\t)",
                                 (unsigned)(unsigned char)c);
     } else if ((unsigned char)c >= 0x80) {
-      take = utf8_length(lx, pos);
+      take = pl_utf8_sequence((const unsigned char *)lx->text + pos,
+                              lx->len - pos);
       if (take == 0)
         return pl__cfg_lexer_fail(lx, lx->line, col_at(lx, pos),
                                   "invalid UTF-8 byte 0x%02x in string",

@@ -29,35 +29,6 @@ static inline int ensure(pl_buf_t *out, size_t n) {
   return pl_buf_reserve(out, n);
 }
 
-/* Length of the valid UTF-8 sequence (2 to 4 bytes) at `s`, 0 when the
- * bytes are not one (overlong forms, surrogates and code points above
- * U+10FFFF are invalid, as in jansson). */
-static size_t utf8_sequence(const unsigned char *s, size_t avail) {
-  unsigned c = s[0];
-  size_t len;
-  uint32_t cp;
-  uint32_t min;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2, cp = c & 0x1F, min = 0x80;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3, cp = c & 0x0F, min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4, cp = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (avail < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return len;
-}
-
 /* Zero when none of the 8 bytes in `w` needs care: no control character,
  * quote, backslash or non-ASCII byte. The usual bit tricks for "has a byte
  * below n / equal to c" can report a byte that is fine next to one that is
@@ -134,7 +105,7 @@ static char *write_careful(char *p, const unsigned char *s, size_t len,
       break;
     unsigned char c = *s;
     if (c >= 0x80) {
-      size_t n = utf8_sequence(s, (size_t)(end - s));
+      size_t n = pl_utf8_sequence(s, (size_t)(end - s));
       if (n == 0) {
         *why = why_utf8;
         return NULL;

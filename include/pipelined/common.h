@@ -76,4 +76,15 @@ typedef struct pl_map {
   char **values;
 } pl_map_t;
 
+/* ---- UTF-8 ---- */
+
+/* The length (1 to 4) of the well-formed UTF-8 sequence at `s`, of which
+ * `avail` (at least 1) bytes can be read, or 0 when the bytes there are not
+ * one: RFC 3629, so no overlong forms, no surrogates, nothing above
+ * U+10FFFF (what jansson accepts). */
+PL_EXTERN size_t pl_utf8_sequence(const unsigned char *s, size_t avail);
+/* True when the `len` bytes at `text` are well-formed UTF-8 (NUL bytes
+ * allowed). */
+PL_EXTERN bool pl_utf8_valid(const char *text, size_t len);
+
 #endif

@@ -12,37 +12,14 @@
 /* The flags sink-file's JSON lines reproduce: the same text either way. */
 #define SQS_JSON_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
 
-/* Length of the valid UTF-8 sequence (2 to 4 bytes) at `s`, 0 when the
- * bytes are not one (overlong forms, surrogates and code points above
- * U+10FFFF are invalid, as in jansson). */
-static size_t utf8_sequence(const unsigned char *s, size_t avail) {
-  unsigned c = s[0];
-  size_t len;
-  uint32_t cp;
-  uint32_t min;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2, cp = c & 0x1F, min = 0x80;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3, cp = c & 0x0F, min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4, cp = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (avail < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  /* SQS allows #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
-   * #x10000-#x10FFFF. */
-  if (cp == 0xFFFE || cp == 0xFFFF)
-    return 0;
-  return len;
+/* The length of the UTF-8 sequence at `s` that SQS accepts, or 0: SQS
+ * allows #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF,
+ * so of the well-formed sequences it refuses only U+FFFE and U+FFFF. */
+static size_t allowed_sequence(const unsigned char *s, size_t avail) {
+  size_t len = pl_utf8_sequence(s, avail);
+  bool nonchar = len == 3 && s[0] == 0xEF && s[1] == 0xBF &&
+                 (s[2] == 0xBE || s[2] == 0xBF);
+  return nonchar ? 0 : len;
 }
 
 bool sqs_text_allowed(const char *text, size_t len) {
@@ -58,7 +35,7 @@ bool sqs_text_allowed(const char *text, size_t len) {
       i++;
       continue;
     }
-    size_t n = c >= 0x80 ? utf8_sequence(s + i, len - i) : 0;
+    size_t n = c >= 0x80 ? allowed_sequence(s + i, len - i) : 0;
     if (n == 0)
       return false;
     i += n;

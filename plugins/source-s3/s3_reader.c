@@ -30,14 +30,10 @@ int s3_reader_origin(const char *bucket, const char *key, char **out) {
   pl_buf_t buf = {0};
   if (pl_buf_printf(&buf, "s3://%s/%s", bucket, key) < 0)
     return PL_ENOMEM;
-  /* jansson refuses what is not UTF-8 (an out-of-memory failure of this
-   * small probe is taken for the same). */
-  json_t *probe = json_stringn(buf.data, buf.len);
-  if (!probe) {
+  if (!pl_utf8_valid(buf.data, buf.len)) {
     pl_buf_free(&buf);
     return PL_EPARSE;
   }
-  json_decref(probe);
   *out = buf.data;
   return 0;
 }

@@ -8,37 +8,6 @@
 /* Length of the valid UTF-8 sequence at s (n bytes available), 0 if none.
  * The same rules as jansson's: no overlong forms, no surrogates, nothing
  * past U+10FFFF. */
-size_t csv_utf8_sequence(const unsigned char *s, size_t n) {
-  unsigned char c = s[0];
-  if (c < 0x80)
-    return 1;
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0)
-      lo = 0xA0;
-    else if (c == 0xED)
-      hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0)
-      lo = 0x90;
-    else if (c == 0xF4)
-      hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (n < len || s[1] < lo || s[1] > hi)
-    return 0;
-  for (size_t i = 2; i < len; i++)
-    if (s[i] < 0x80 || s[i] > 0xBF)
-      return 0;
-  return len;
-}
-
 bool csv_text_is_utf8(const char *text, size_t len) {
   const unsigned char *s = (const unsigned char *)text;
   if (len >= 8 && len <= 16) {
@@ -64,7 +33,7 @@ bool csv_text_is_utf8(const char *text, size_t len) {
       i++;
       continue;
     }
-    size_t n = csv_utf8_sequence(s + i, len - i);
+    size_t n = pl_utf8_sequence(s + i, len - i);
     if (n == 0)
       return false;
     i += n;
@@ -190,7 +159,7 @@ void csv_quote_text(char dst[CSV_QUOTE_BUF_SIZE], const char *text,
   const unsigned char *s = (const unsigned char *)text;
   size_t i = 0, o = 0;
   while (i < len && i < CSV_QUOTE_MAX_BYTES) {
-    size_t n = csv_utf8_sequence(s + i, len - i);
+    size_t n = pl_utf8_sequence(s + i, len - i);
     if (n > 0 && s[i] >= 0x20 && s[i] != 0x7F) {
       if (i + n > CSV_QUOTE_MAX_BYTES)
         break; /* never cut a character in two */

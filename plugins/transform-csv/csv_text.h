@@ -58,10 +58,6 @@ static inline bool csv_same_text(const char *a, const char *b, size_t len) {
   return memcmp(a, b, len) == 0;
 }
 
-/* Length of the valid UTF-8 sequence at `s` (`n` bytes available), 0 when
- * there is none: no overlong forms, no surrogates, nothing past U+10FFFF
- * (jansson's rules). */
-size_t csv_utf8_sequence(const unsigned char *s, size_t n);
 /* True when `len` bytes at `text` are valid UTF-8 (NUL bytes allowed). */
 bool csv_text_is_utf8(const char *text, size_t len);
 /* [+-]digits, exactly representable as a json_int_t: 0, PL_EPARSE, or

@@ -1,0 +1,92 @@
+/* Check suite for src/common.c: error names, the growable buffer, and the
+ * UTF-8 checks every part of the daemon shares. */
+#include <check.h>
+#include <pipelined/common.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(error_codes_have_names) {
+  ck_assert_str_eq(pl_strerror(0), "success");
+  ck_assert_ptr_nonnull(pl_strerror(PL_ENOMEM));
+  ck_assert_str_ne(pl_strerror(PL_ENOMEM), pl_strerror(PL_EINVAL));
+}
+END_TEST
+
+START_TEST(buffers_grow_and_format) {
+  pl_buf_t buf = {0};
+  for (int i = 0; i < 1000; i++)
+    ck_assert_int_eq(pl_buf_printf(&buf, "%d,", i), 0);
+  ck_assert_uint_eq(strlen(buf.data), buf.len);
+  ck_assert(strncmp(buf.data, "0,1,2,", 6) == 0);
+  ck_assert_int_eq(pl_buf_append(&buf, "\0x", 2), 0);
+  ck_assert_uint_eq(buf.data[buf.len], '\0');
+  pl_buf_reset(&buf);
+  ck_assert_uint_eq(buf.len, 0);
+  pl_buf_free(&buf);
+  ck_assert_ptr_null(buf.data);
+}
+END_TEST
+
+/* Every well-formed class of RFC 3629 and the ill-formed neighbours. */
+START_TEST(utf8_sequences_follow_rfc_3629) {
+  static const struct {
+    const char *bytes;
+    size_t len;
+  } good[] = {
+      {"a", 1},           {"\xC2\x80", 2},         {"\xDF\xBF", 2},
+      {"\xE0\xA0\x80", 3}, {"\xED\x9F\xBF", 3},     {"\xEF\xBF\xBF", 3},
+      {"\xF0\x90\x80\x80", 4}, {"\xF4\x8F\xBF\xBF", 4},
+  };
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+    ck_assert_uint_eq(
+        pl_utf8_sequence((const unsigned char *)good[i].bytes, good[i].len),
+        good[i].len);
+  static const char *const bad[] = {
+      "\x80",         /* continuation first */
+      "\xC0\xAF",     /* overlong */
+      "\xC1\xBF",     /* overlong */
+      "\xE0\x9F\xBF", /* overlong */
+      "\xED\xA0\x80", /* surrogate */
+      "\xF0\x8F\xBF\xBF", /* overlong */
+      "\xF4\x90\x80\x80", /* above U+10FFFF */
+      "\xF5\x80\x80\x80", "\xFF", "\xC3\x28",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    ck_assert_msg(pl_utf8_sequence((const unsigned char *)bad[i],
+                                   strlen(bad[i])) == 0,
+                  "bad[%zu] accepted", i);
+  /* A sequence cut by the end of what can be read. */
+  ck_assert_uint_eq(pl_utf8_sequence((const unsigned char *)"\xE2\x82\xAC", 2),
+                    0);
+}
+END_TEST
+
+START_TEST(utf8_texts_are_checked_whole) {
+  ck_assert(pl_utf8_valid("", 0));
+  ck_assert(pl_utf8_valid("plain ascii", 11));
+  ck_assert(pl_utf8_valid("a\0b", 3));
+  ck_assert(pl_utf8_valid("Stock update+v2 \xC3\xA9 \xE2\x82\xAC", 22));
+  ck_assert(!pl_utf8_valid("caf\xC3", 4));
+  ck_assert(!pl_utf8_valid("\xFF" "abc", 4));
+  ck_assert(!pl_utf8_valid("abc\xED\xA0\x80", 6));
+}
+END_TEST
+
+static Suite *common_suite(void) {
+  Suite *s = suite_create("common");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, error_codes_have_names);
+  tcase_add_test(tc, buffers_grow_and_format);
+  tcase_add_test(tc, utf8_sequences_follow_rfc_3629);
+  tcase_add_test(tc, utf8_texts_are_checked_whole);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(common_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
