@@ -20,6 +20,7 @@
 
 #include "../../plugins/source-s3/source_s3.h"
 #include "test_aws.h"
+#include "test_sqs.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -28,12 +29,6 @@ typedef test_aws_t fixture_t;
 /* The fixture of the running test, for the sink below to look at the
  * server and the source while it writes. */
 static fixture_t *g_fixture;
-
-#define RECEIVE "AmazonSQS.ReceiveMessage"
-#define DELETE "AmazonSQS.DeleteMessageBatch"
-#define VISIBILITY "AmazonSQS.ChangeMessageVisibilityBatch"
-
-static size_t count_calls(fixture_t *f, const char *target);
 
 /* ---- sink-chunks: keeps byte chunks with their metadata, maybe slowly ---- */
 
@@ -113,7 +108,7 @@ static void chunks_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   if (inst->queue.count > c->max_queue)
     c->max_queue = inst->queue.count;
   if (g_fixture) {
-    size_t deletes = count_calls(g_fixture, DELETE);
+    size_t deletes = test_sqs_count_calls(g_fixture->server, SQS_DELETE);
     if (deletes > c->deletes_at_write)
       c->deletes_at_write = deletes;
     source_s3_t *s = test_ctx(g_fixture->run, "p", PL_ROLE_SOURCE);
@@ -256,33 +251,6 @@ static void assert_status(fixture_t *f, int status) {
 
 /* ---- Scripted SQS answers ---- */
 
-/* One message of a ReceiveMessage answer: a new reference. */
-static json_t *message(const char *id, const char *handle, const char *body) {
-  return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "MessageId", id,
-                   "ReceiptHandle", handle, "MD5OfBody", "x", "Body", body,
-                   "Attributes", "ApproximateReceiveCount", "1",
-                   "SentTimestamp", "1700000000123");
-}
-
-/* Queues a ReceiveMessage answer with `messages` (a JSON array, stolen). */
-static void push_messages(fixture_t *f, json_t *messages) {
-  json_t *answer = json_pack("{s:o}", "Messages", messages);
-  char *text = json_dumps(answer, JSON_COMPACT);
-  fake_http_push(f->server, &(fake_http_response_t){
-                                .method = "POST", .status = 200, .body = text});
-  free(text);
-  json_decref(answer);
-}
-
-/* Queues `n` SQS answers that suit every call. */
-static void push_empty(fixture_t *f, size_t n, unsigned delay_ms) {
-  for (size_t i = 0; i < n; i++)
-    fake_http_push(f->server, &(fake_http_response_t){.method = "POST",
-                                                      .status = 200,
-                                                      .body = "{}",
-                                                      .delay_ms = delay_ms});
-}
-
 /* One ObjectCreated record of an S3 event: a new reference. */
 static json_t *event_record(const char *bucket, const char *key,
                             const char *etag) {
@@ -308,60 +276,18 @@ static char *event_body(json_t *records) {
 static void push_event(fixture_t *f, const char *id, const char *handle,
                        json_t *records) {
   char *body = event_body(records);
-  push_messages(f, json_pack("[o]", message(id, handle, body)));
+  test_sqs_push_messages(
+      f->server, json_pack("[o]", test_sqs_message(id, handle, body, 1, NULL)),
+      0);
   free(body);
 }
 
-static bool has_target(const fake_http_request_t *req, const char *target) {
-  char *value = fake_http_request_header(req, "X-Amz-Target");
-  bool match = value && strcmp(value, target) == 0;
-  free(value);
-  return match;
-}
-
-static size_t count_calls(fixture_t *f, const char *target) {
-  size_t n = 0;
-  for (size_t i = 0; i < fake_http_request_count(f->server); i++)
-    n += has_target(fake_http_request(f->server, i), target);
-  return n;
-}
-
-/* The receipt handles of every entry of every call to `target`, in order,
- * as "handle" or "handle@visibility": a new string. */
-static char *handles_of(fixture_t *f, const char *target) {
-  char *url = queue_url(f);
-  pl_buf_t out = {0};
-  pl_buf_append_str(&out, "");
-  for (size_t i = 0; i < fake_http_request_count(f->server); i++) {
-    const fake_http_request_t *req = fake_http_request(f->server, i);
-    if (!has_target(req, target))
-      continue;
-    json_error_t error;
-    json_t *body = json_loads(req->body, 0, &error);
-    ck_assert_msg(body != NULL, "%s: %s", req->body, error.text);
-    ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")), url);
-    size_t k;
-    json_t *entry;
-    json_array_foreach(json_object_get(body, "Entries"), k, entry) {
-      if (out.len > 0)
-        pl_buf_append_str(&out, " ");
-      pl_buf_append_str(
-          &out, json_string_value(json_object_get(entry, "ReceiptHandle")));
-      json_t *vis = json_object_get(entry, "VisibilityTimeout");
-      if (vis)
-        pl_buf_printf(&out, "@%lld", (long long)json_integer_value(vis));
-    }
-    json_decref(body);
-  }
-  free(url);
-  return out.data;
-}
-
+/* The receipt handles of the calls to `target` are `want` (see
+ * test_sqs_handles). */
 static void assert_handles(fixture_t *f, const char *target, const char *want) {
-  char *got = handles_of(f, target);
-  ck_assert_msg(strcmp(got, want) == 0, "%s: got '%s', want '%s'\n%s", target,
-                got, want, test_log(f->run));
-  free(got);
+  char *url = queue_url(f);
+  test_sqs_assert_handles(f->server, target, url, want, test_log(f->run));
+  free(url);
 }
 
 /* ---- Scripted S3 answers ---- */
@@ -528,7 +454,7 @@ START_TEST(event_objects_stream_in_order_then_the_message_is_deleted) {
   push_event(f, "m1", "rh1",
              json_pack("[o, o]", event_record("b", "in/a.csv", "ev-a"),
                        event_record("b", "in/b.csv", "ev-b")));
-  push_empty(f, 40, 20);
+  test_sqs_push_empty(f->server, 40, 20);
   push_get(f, "/b/in/a.csv", 200, "ETag: \"etag-a\"\r\n", "id,qty\n1,2\n", 0,
            0);
   push_get(f, "/b/in/b.csv", 200, "ETag: \"etag-b\"\r\n", "id,qty\n3,4\n5,6\n",
@@ -553,10 +479,10 @@ START_TEST(event_objects_stream_in_order_then_the_message_is_deleted) {
   ck_assert_uint_eq(count_gets(f, "/b/in/b.csv"), 1);
   assert_header(nth_get(f, "/b/in/a.csv", 0), "Range", NULL);
   /* Deleted once, after the sink had everything. */
-  assert_handles(f, DELETE, "rh1");
+  assert_handles(f, SQS_DELETE, "rh1");
   chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
   ck_assert_uint_eq(c->deletes_at_write, 0);
-  ck_assert_uint_eq(count_calls(f, VISIBILITY), 0);
+  ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_VISIBILITY), 0);
   ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
   ck_assert_uint_eq(source_counter(f, "objects_read"), 2);
   ck_assert_uint_eq(source_counter(f, "bytes_read"), 11 + 15);
@@ -570,7 +496,7 @@ START_TEST(encoded_keys_are_decoded_then_encoded_in_the_path) {
   fixture_t *f = fixture_create();
   push_event(f, "m1", "rh1",
              json_pack("[o]", event_record("b", "dir/my+file%C3%A9.csv", "e")));
-  push_empty(f, 40, 20);
+  test_sqs_push_empty(f->server, 40, 20);
   push_get(f, "/b/dir/my%20file%C3%A9.csv", 200, "ETag: \"e1\"\r\n", "x\n", 0,
            0);
   run_config(f, notify_config(f, NULL, NULL, 1), true);
@@ -581,7 +507,7 @@ START_TEST(encoded_keys_are_decoded_then_encoded_in_the_path) {
   ck_assert_str_eq(got, "x\n");
   free(got);
   assert_object_stream(f, "s3://b/dir/my file\xC3\xA9.csv", "e1");
-  assert_handles(f, DELETE, "rh1");
+  assert_handles(f, SQS_DELETE, "rh1");
   fixture_free(f);
 }
 END_TEST
@@ -594,18 +520,22 @@ START_TEST(test_events_other_buckets_and_filtered_keys_are_deleted_unread) {
       event_body(json_pack("[o, o, o]", event_record("b", "out/a.csv", "e1"),
                            event_record("b", "in/a.txt", "e2"),
                            event_record("b", "in/ok.csv", "e3")));
-  push_messages(
-      f,
-      json_pack("[o, o, o]",
-                message("m1", "rh1",
-                        "{\"Service\":\"Amazon S3\",\"Event\":"
-                        "\"s3:TestEvent\",\"Time\":\"2024-01-01T00:00:00Z\","
-                        "\"Bucket\":\"b\",\"RequestId\":\"r\","
-                        "\"HostId\":\"h\"}"),
-                message("m2", "rh2", other), message("m3", "rh3", filtered)));
+  test_sqs_push_messages(
+      f->server,
+      json_pack(
+          "[o, o, o]",
+          test_sqs_message("m1", "rh1",
+                           "{\"Service\":\"Amazon S3\",\"Event\":"
+                           "\"s3:TestEvent\",\"Time\":\"2024-01-01T00:00:00Z\","
+                           "\"Bucket\":\"b\",\"RequestId\":\"r\","
+                           "\"HostId\":\"h\"}",
+                           1, NULL),
+          test_sqs_message("m2", "rh2", other, 1, NULL),
+          test_sqs_message("m3", "rh3", filtered, 1, NULL)),
+      0);
   free(other);
   free(filtered);
-  push_empty(f, 40, 20);
+  test_sqs_push_empty(f->server, 40, 20);
   push_get(f, "/b/in/ok.csv", 200, "ETag: \"ok\"\r\n", "ok\n", 0, 0);
   run_config(
       f,
@@ -623,7 +553,9 @@ START_TEST(test_events_other_buckets_and_filtered_keys_are_deleted_unread) {
   ck_assert_uint_eq(json_array_size(chunks_of(f)), 2); /* "ok\n", last */
   ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
   /* Every message deleted (one batch or several, in order). */
-  char *deleted = handles_of(f, DELETE);
+  char *url = queue_url(f);
+  char *deleted = test_sqs_handles(f->server, SQS_DELETE, url);
+  free(url);
   for (int i = 1; i <= 3; i++) {
     char handle[8];
     snprintf(handle, sizeof(handle), "rh%d", i);
@@ -642,9 +574,12 @@ END_TEST
 
 START_TEST(bodies_that_are_not_events_are_dead_lettered_then_deleted) {
   fixture_t *f = fixture_create();
-  push_messages(f, json_pack("[o, o]", message("m1", "rh1", "hello"),
-                             message("m2", "rh2", "{\"foo\":1}")));
-  push_empty(f, 40, 20);
+  test_sqs_push_messages(
+      f->server,
+      json_pack("[o, o]", test_sqs_message("m1", "rh1", "hello", 1, NULL),
+                test_sqs_message("m2", "rh2", "{\"foo\":1}", 1, NULL)),
+      0);
+  test_sqs_push_empty(f->server, 40, 20);
   run_config(f, notify_config(f, NULL, NULL, 1), true);
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/"), 0);
@@ -672,7 +607,7 @@ START_TEST(bodies_that_are_not_events_are_dead_lettered_then_deleted) {
   ck_assert_ptr_nonnull(strstr(
       json_string_value(json_object_get(json_array_get(letters, 1), "reason")),
       "no \"Records\" array"));
-  assert_handles(f, DELETE, "rh1 rh2");
+  assert_handles(f, SQS_DELETE, "rh1 rh2");
   ck_assert_uint_eq(source_counter(f, "poison_messages"), 2);
   fixture_free(f);
 }
@@ -684,7 +619,7 @@ START_TEST(missing_and_forbidden_objects_are_dead_lettered) {
              json_pack("[o, o, o]", event_record("b", "missing.csv", "e-m"),
                        event_record("b", "denied.csv", "e-d"),
                        event_record("b", "ok.csv", "e-o")));
-  push_empty(f, 40, 20);
+  test_sqs_push_empty(f->server, 40, 20);
   push_s3_error(f, "/b/missing.csv", 404, "NoSuchKey",
                 "The specified key does not exist.");
   push_s3_error(f, "/b/denied.csv", 403, "AccessDenied", "Access Denied");
@@ -723,7 +658,7 @@ START_TEST(missing_and_forbidden_objects_are_dead_lettered) {
   char *ok = bytes_of(f, "s3://b/ok.csv");
   ck_assert_str_eq(ok, "fine\n");
   free(ok);
-  assert_handles(f, DELETE, "rh1");
+  assert_handles(f, SQS_DELETE, "rh1");
   ck_assert_uint_eq(source_counter(f, "objects_gone"), 2);
   fixture_free(f);
 }
@@ -735,7 +670,7 @@ START_TEST(an_object_that_keeps_failing_leaves_its_message) {
     push_event(f, "m1", "rh1",
                json_pack("[o, o]", event_record("b", "bad.csv", "e1"),
                          event_record("b", "later.csv", "e2")));
-    push_empty(f, 60, 20);
+    test_sqs_push_empty(f->server, 60, 20);
     for (int i = 0; i < 2; i++)
       push_s3_error(f, "/b/bad.csv", 500, "InternalError",
                     "We encountered an internal error.");
@@ -752,11 +687,11 @@ START_TEST(an_object_that_keeps_failing_leaves_its_message) {
     ck_assert_uint_eq(count_gets(f, "/b/later.csv"), 0);
     ck_assert_uint_eq(json_array_size(chunks_of(f)), 0);
     ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
-    ck_assert_uint_eq(count_calls(f, DELETE), 0);
+    ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 0);
     if (retry)
-      assert_handles(f, VISIBILITY, "rh1@5");
+      assert_handles(f, SQS_VISIBILITY, "rh1@5");
     else
-      ck_assert_uint_eq(count_calls(f, VISIBILITY), 0);
+      ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_VISIBILITY), 0);
     ck_assert_ptr_nonnull(
         strstr(test_log(f->run), "s3://b/bad.csv: s3 GetObject: HTTP 500"));
     ck_assert_ptr_nonnull(strstr(test_log(f->run), "read again later"));
@@ -782,13 +717,13 @@ START_TEST(errors_other_than_gone_leave_the_message) {
     fixture_t *f = fixture_create();
     push_event(f, "m1", "rh1",
                json_pack("[o]", event_record("b", "x.csv", "e1")));
-    push_empty(f, 60, 20);
+    test_sqs_push_empty(f->server, 60, 20);
     for (int i = 0; i < 2; i++)
       push_s3_error(f, "/b/x.csv", cases[c].status, cases[c].code, "no");
     run_config(f, notify_config(f, NULL, NULL, 2), true);
     assert_status(f, 1);
     ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
-    ck_assert_uint_eq(count_calls(f, DELETE), 0);
+    ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 0);
     ck_assert_uint_eq(source_counter(f, "objects_failed"), 1);
     ck_assert_ptr_nonnull(strstr(test_log(f->run), cases[c].code));
     fixture_free(f);
@@ -806,7 +741,7 @@ START_TEST(a_range_answer_of_another_version_restarts_the_object) {
   char *v2 = pattern(len, 7);
   push_event(f, "m1", "rh1",
              json_pack("[o]", event_record("b", "big.csv", "e")));
-  push_empty(f, 40, 20);
+  test_sqs_push_empty(f->server, 40, 20);
   push_get(f, "/b/big.csv", 200, "ETag: \"v1\"\r\n", v1, len, cut);
   push_get(f, "/b/big.csv", 206, "ETag: \"v2\"\r\n", v2 + cut, len - cut,
            0);
@@ -837,7 +772,7 @@ START_TEST(a_range_answer_of_another_version_restarts_the_object) {
   ck_assert(memcmp(after_cut, v2, len) == 0);
   ck_assert_ptr_nonnull(
       strstr(test_log(f->run), "s3://b/big.csv changed while being read"));
-  assert_handles(f, DELETE, "rh1");
+  assert_handles(f, SQS_DELETE, "rh1");
   pl_buf_free(&tail);
   free(v1);
   free(v2);
@@ -854,7 +789,7 @@ START_TEST(a_dropped_download_resumes_with_a_range_request) {
     char *object = pattern(len, 0);
     push_event(f, "m1", "rh1",
                json_pack("[o]", event_record("b", "big.csv", "e")));
-    push_empty(f, 40, 20);
+    test_sqs_push_empty(f->server, 40, 20);
     push_get(f, "/b/big.csv", 200, "ETag: \"abc\"\r\n", object, len, cut);
     if (ignore)
       push_get(f, "/b/big.csv", 200, "ETag: \"abc\"\r\n", object, len, 0);
@@ -879,7 +814,7 @@ START_TEST(a_dropped_download_resumes_with_a_range_request) {
     ck_assert_uint_eq(source_counter(f, "bytes_read"), len);
     ck_assert_ptr_nonnull(strstr(test_log(f->run), "the download broke after "
                                                    "3000 bytes"));
-    assert_handles(f, DELETE, "rh1");
+    assert_handles(f, SQS_DELETE, "rh1");
     free(object);
     fixture_free(f);
   }
@@ -893,7 +828,7 @@ START_TEST(an_object_that_changed_is_cut_and_read_again) {
   char *v2 = pattern(len + 100, 7);
   push_event(f, "m1", "rh1",
              json_pack("[o]", event_record("b", "big.csv", "e")));
-  push_empty(f, 40, 20);
+  test_sqs_push_empty(f->server, 40, 20);
   push_get(f, "/b/big.csv", 200, "ETag: \"v1\"\r\n", v1, len, cut);
   push_s3_error(f, "/b/big.csv", 412, "PreconditionFailed",
                 "At least one of the pre-conditions you specified did not "
@@ -947,7 +882,7 @@ START_TEST(an_object_that_changed_is_cut_and_read_again) {
   ck_assert_ptr_nonnull(
       strstr(test_log(f->run), "s3://b/big.csv changed while being read"));
   ck_assert_uint_eq(source_counter(f, "object_restarts"), 1);
-  assert_handles(f, DELETE, "rh1");
+  assert_handles(f, SQS_DELETE, "rh1");
   free(v1);
   free(v2);
   fixture_free(f);
@@ -961,7 +896,7 @@ START_TEST(a_slow_sink_pauses_the_download_without_loss) {
   push_event(f, "m1", "rh1",
              json_pack("[o, o]", event_record("b", "huge.csv", "e"),
                        event_record("b", "small.csv", "e")));
-  push_empty(f, 200, 20);
+  test_sqs_push_empty(f->server, 200, 20);
   push_get(f, "/b/huge.csv", 200, "ETag: \"h\"\r\n", object, len, 0);
   push_get(f, "/b/small.csv", 200, "ETag: \"s\"\r\n", "tail\n", 0, 0);
   /* Room for two chunks before the sink, which takes 1 ms per chunk. */
@@ -987,7 +922,7 @@ START_TEST(a_slow_sink_pauses_the_download_without_loss) {
   ck_assert_uint_le(after, json_array_size(chunks_of(f)) - 2);
   ck_assert_uint_eq(count_gets(f, "/b/huge.csv"), 1);
   ck_assert_uint_eq(source_counter(f, "range_resumes"), 0);
-  assert_handles(f, DELETE, "rh1");
+  assert_handles(f, SQS_DELETE, "rh1");
   free(object);
   fixture_free(f);
 }

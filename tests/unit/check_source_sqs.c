@@ -18,6 +18,7 @@
 #include "../../plugins/source-sqs/sqs_receive.h"
 #include "../../plugins/source-sqs/sqs_record.h"
 #include "fake_http.h"
+#include "test_sqs.h"
 #include "test_stages.h"
 
 extern const pl_plugin_t pipelined_plugin;
@@ -300,21 +301,6 @@ static bool shutdown_once_writing(watch_t *w) {
 
 /* ---- Scripted answers ---- */
 
-/* One message of a ReceiveMessage answer: a new reference. `attrs` (a
- * MessageAttributes object, stolen) may be NULL. */
-static json_t *message(const char *id, const char *handle, const char *body,
-                       int receive_count, json_t *attrs) {
-  char count[16];
-  snprintf(count, sizeof(count), "%d", receive_count);
-  json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "MessageId", id,
-                        "ReceiptHandle", handle, "MD5OfBody", "x", "Body", body,
-                        "Attributes", "ApproximateReceiveCount", count,
-                        "SentTimestamp", "1700000000123");
-  if (attrs)
-    json_object_set_new(m, "MessageAttributes", attrs);
-  return m;
-}
-
 static json_t *string_attr(const char *value) {
   return json_pack("{s:s, s:s}", "DataType", "String", "StringValue", value);
 }
@@ -323,87 +309,7 @@ static json_t *number_attr(const char *value) {
   return json_pack("{s:s, s:s}", "DataType", "Number", "StringValue", value);
 }
 
-/* Queues a ReceiveMessage answer with `messages` (a JSON array, stolen). */
-static void push_messages(fixture_t *f, json_t *messages, unsigned delay_ms) {
-  json_t *answer = json_pack("{s:o}", "Messages", messages);
-  char *text = json_dumps(answer, JSON_COMPACT);
-  fake_http_push(f->server, &(fake_http_response_t){.status = 200,
-                                                    .body = text,
-                                                    .delay_ms = delay_ms});
-  free(text);
-  json_decref(answer);
-}
-
-/* Queues `n` answers that suit every call: an empty receive, a batch in
- * which every entry worked. */
-static void push_empty(fixture_t *f, size_t n, unsigned delay_ms) {
-  for (size_t i = 0; i < n; i++)
-    fake_http_push(f->server, &(fake_http_response_t){.status = 200,
-                                                      .body = "{}",
-                                                      .delay_ms = delay_ms});
-}
-
-static bool has_target(const fake_http_request_t *req, const char *target) {
-  char *value = fake_http_request_header(req, "X-Amz-Target");
-  bool match = value && strcmp(value, target) == 0;
-  free(value);
-  return match;
-}
-
-static size_t count_calls(fixture_t *f, const char *target) {
-  size_t n = 0;
-  for (size_t i = 0; i < fake_http_request_count(f->server); i++)
-    n += has_target(fake_http_request(f->server, i), target);
-  return n;
-}
-
-/* The body of the nth call to `target`, parsed: a new reference. */
-static json_t *call_body(fixture_t *f, const char *target, size_t nth) {
-  for (size_t i = 0; i < fake_http_request_count(f->server); i++) {
-    const fake_http_request_t *req = fake_http_request(f->server, i);
-    if (!has_target(req, target) || nth-- > 0)
-      continue;
-    json_error_t error;
-    json_t *body = json_loads(req->body, 0, &error);
-    ck_assert_msg(body != NULL, "%s: %s", req->body, error.text);
-    return body;
-  }
-  ck_abort_msg("no call %zu to %s", nth, target);
-  return NULL;
-}
-
-/* The receipt handles of every entry of every call to `target`, in order,
- * as "handle" or "handle@visibility": a new string. */
-static char *handles_of(fixture_t *f, const char *target) {
-  pl_buf_t out = {0};
-  pl_buf_append_str(&out, "");
-  size_t calls = count_calls(f, target);
-  for (size_t c = 0; c < calls; c++) {
-    json_t *body = call_body(f, target, c);
-    ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")),
-                     f->queue_url);
-    size_t i;
-    json_t *entry;
-    json_array_foreach(json_object_get(body, "Entries"), i, entry) {
-      char id[16];
-      snprintf(id, sizeof(id), "%zu", i % 100);
-      ck_assert_str_eq(json_string_value(json_object_get(entry, "Id")), id);
-      if (out.len > 0)
-        pl_buf_append_str(&out, " ");
-      pl_buf_append_str(
-          &out, json_string_value(json_object_get(entry, "ReceiptHandle")));
-      json_t *vis = json_object_get(entry, "VisibilityTimeout");
-      if (vis)
-        pl_buf_printf(&out, "@%lld", (long long)json_integer_value(vis));
-    }
-    json_decref(body);
-  }
-  return out.data;
-}
-
-#define RECEIVE "AmazonSQS.ReceiveMessage"
-#define DELETE "AmazonSQS.DeleteMessageBatch"
-#define VISIBILITY "AmazonSQS.ChangeMessageVisibilityBatch"
+/* ---- What the run did ---- */
 
 static json_t *meta_records(fixture_t *f) {
   meta_sink_t *m = test_ctx(f->run, "p", PL_ROLE_SINK);
@@ -415,11 +321,27 @@ static json_t *dead_letters(fixture_t *f) {
   return dl->records;
 }
 
+/* Every entry of every call to `target` has its place in its batch as its
+ * Id ("0", "1", ...). */
+static void assert_entry_ids(fixture_t *f, const char *target) {
+  size_t calls = test_sqs_count_calls(f->server, target);
+  for (size_t c = 0; c < calls; c++) {
+    json_t *body = test_sqs_call_body(f->server, target, c);
+    size_t i;
+    json_t *entry;
+    json_array_foreach(json_object_get(body, "Entries"), i, entry) {
+      char id[16];
+      snprintf(id, sizeof(id), "%zu", i % 100);
+      ck_assert_str_eq(json_string_value(json_object_get(entry, "Id")), id);
+    }
+    json_decref(body);
+  }
+}
+
 static void assert_handles(fixture_t *f, const char *target, const char *want) {
-  char *got = handles_of(f, target);
-  ck_assert_msg(strcmp(got, want) == 0, "%s: got '%s', want '%s'", target, got,
-                want);
-  free(got);
+  assert_entry_ids(f, target);
+  test_sqs_assert_handles(f->server, target, f->queue_url, want,
+                          test_log(f->run));
 }
 
 /* ---- The parser and the request bodies ---- */
@@ -433,8 +355,8 @@ START_TEST(a_response_parses_into_messages) {
       "String.uuid", "StringValue", "u-1", "broken", "DataType", "String");
   json_t *response =
       json_pack("{s:[o, {s:s, s:s, s:s}]}", "Messages",
-                message("m1", "rh1", "{\"a\":1}", 3, attrs), "MessageId", "m2",
-                "ReceiptHandle", "rh2", "Body", "plain");
+                test_sqs_message("m1", "rh1", "{\"a\":1}", 3, attrs),
+                "MessageId", "m2", "ReceiptHandle", "rh2", "Body", "plain");
   sqs_receive_result_t got;
   ck_assert_int_eq(sqs_receive_parse(response, &got), 0);
   ck_assert_uint_eq(got.count, 2);
@@ -598,11 +520,12 @@ START_TEST(messages_become_records_with_metadata) {
       json_pack("{s:o, s:o, s:o, s:o}", "origin", string_attr("file:/in.csv"),
                 "line", number_attr("7"), "etag", string_attr("e-1"), "kind",
                 string_attr("restock"));
-  push_messages(f,
-                json_pack("[o, o]", message("m1", "rh1", "{\"a\":1}", 3, attrs),
-                          message("m2", "rh2", "[true]", 1, NULL)),
-                0);
-  push_empty(f, 20, 20);
+  test_sqs_push_messages(
+      f->server,
+      json_pack("[o, o]", test_sqs_message("m1", "rh1", "{\"a\":1}", 3, attrs),
+                test_sqs_message("m2", "rh2", "[true]", 1, NULL)),
+      0);
+  test_sqs_push_empty(f->server, 20, 20);
   fixture_start_with(
       f, "wait_time = \"0s\"",
       "sink \"meta\" { render = \"${@receive_count}/${@kind}/${@origin}/"
@@ -635,7 +558,7 @@ START_TEST(messages_become_records_with_metadata) {
   ck_assert_int_eq(json_integer_value(json_object_get(r, "line")), 0);
   ck_assert(json_is_null(json_object_get(r, "etag")));
   /* The receive asked for what the records carry. */
-  json_t *first = call_body(f, RECEIVE, 0);
+  json_t *first = test_sqs_call_body(f->server, SQS_RECEIVE, 0);
   ck_assert_str_eq(json_string_value(json_object_get(first, "QueueUrl")),
                    f->queue_url);
   ck_assert_int_eq(
@@ -646,9 +569,9 @@ START_TEST(messages_become_records_with_metadata) {
       json_integer_value(json_object_get(first, "VisibilityTimeout")), 30);
   json_decref(first);
   /* Both delivered, both deleted in one batch. */
-  ck_assert_uint_eq(count_calls(f, DELETE), 1);
-  assert_handles(f, DELETE, "rh1 rh2");
-  ck_assert_uint_eq(count_calls(f, VISIBILITY), 0);
+  ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 1);
+  assert_handles(f, SQS_DELETE, "rh1 rh2");
+  ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_VISIBILITY), 0);
   fixture_free(f);
 }
 END_TEST
@@ -656,8 +579,10 @@ END_TEST
 START_TEST(a_failed_group_is_not_deleted) {
   for (int retry = 0; retry < 2; retry++) {
     fixture_t *f = fixture_create();
-    push_messages(f, json_pack("[o]", message("m1", "rh1", "{}", 1, NULL)), 0);
-    push_empty(f, 20, 20);
+    test_sqs_push_messages(
+        f->server,
+        json_pack("[o]", test_sqs_message("m1", "rh1", "{}", 1, NULL)), 0);
+    test_sqs_push_empty(f->server, 20, 20);
     fixture_start_with(
         f,
         retry ? "wait_time = \"0s\"; retry_visibility = \"5s\""
@@ -665,11 +590,11 @@ START_TEST(a_failed_group_is_not_deleted) {
         "sink \"capture\" { fail_always = true; retry_limit = 0 }", true);
     fixture_finish(f);
     ck_assert_int_eq(f->run->status, 1); /* a group failed */
-    ck_assert_uint_eq(count_calls(f, DELETE), 0);
+    ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 0);
     if (retry)
-      assert_handles(f, VISIBILITY, "rh1@5");
+      assert_handles(f, SQS_VISIBILITY, "rh1@5");
     else
-      ck_assert_uint_eq(count_calls(f, VISIBILITY), 0);
+      ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_VISIBILITY), 0);
     ck_assert_ptr_nonnull(
         strstr(test_log(f->run), "a message was not delivered"));
     fixture_free(f);
@@ -680,11 +605,12 @@ END_TEST
 START_TEST(poison_bodies_are_dead_lettered_then_deleted) {
   fixture_t *f = fixture_create();
   json_t *attrs = json_pack("{s:o}", "origin", string_attr("file:/in.csv"));
-  push_messages(f,
-                json_pack("[o, o]", message("m1", "rh1", "{oops", 2, attrs),
-                          message("m2", "rh2", "{\"ok\":1}", 1, NULL)),
-                0);
-  push_empty(f, 20, 20);
+  test_sqs_push_messages(
+      f->server,
+      json_pack("[o, o]", test_sqs_message("m1", "rh1", "{oops", 2, attrs),
+                test_sqs_message("m2", "rh2", "{\"ok\":1}", 1, NULL)),
+      0);
+  test_sqs_push_empty(f->server, 20, 20);
   fixture_start_with(f, "wait_time = \"0s\"", NULL, true);
   fixture_finish(f);
   ck_assert_int_eq(f->run->status, 0);
@@ -699,21 +625,23 @@ START_TEST(poison_bodies_are_dead_lettered_then_deleted) {
   ck_assert_str_eq(json_string_value(json_object_get(doc, "origin")),
                    "file:/in.csv");
   /* Dead-lettered counts as done: both are deleted. */
-  assert_handles(f, DELETE, "rh1 rh2");
+  assert_handles(f, SQS_DELETE, "rh1 rh2");
   fixture_free(f);
 }
 END_TEST
 
 START_TEST(poison_leave_keeps_the_message_in_the_queue) {
   fixture_t *f = fixture_create();
-  push_messages(f, json_pack("[o]", message("m1", "rh1", "nope", 4, NULL)), 0);
-  push_empty(f, 20, 20);
+  test_sqs_push_messages(
+      f->server,
+      json_pack("[o]", test_sqs_message("m1", "rh1", "nope", 4, NULL)), 0);
+  test_sqs_push_empty(f->server, 20, 20);
   fixture_start_with(f, "wait_time = \"0s\"; poison = \"leave\"", NULL, true);
   fixture_finish(f);
   ck_assert_int_eq(f->run->status, 1);
   ck_assert_uint_eq(json_array_size(meta_records(f)), 0);
   ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
-  ck_assert_uint_eq(count_calls(f, DELETE), 0);
+  ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 0);
   const char *log = test_log(f->run);
   ck_assert_ptr_nonnull(strstr(log, "message m1 (received 4 time(s)): invalid "
                                     "JSON"));
@@ -724,16 +652,17 @@ END_TEST
 
 START_TEST(raw_format_wraps_the_body) {
   fixture_t *f = fixture_create();
-  push_messages(f, json_pack("[o]", message("m1", "rh1", "a,b,\"c\"", 1, NULL)),
-                0);
-  push_empty(f, 20, 20);
+  test_sqs_push_messages(
+      f->server,
+      json_pack("[o]", test_sqs_message("m1", "rh1", "a,b,\"c\"", 1, NULL)), 0);
+  test_sqs_push_empty(f->server, 20, 20);
   fixture_start_with(f, "wait_time = \"0s\"; format = \"raw\"", NULL, true);
   fixture_finish(f);
   ck_assert_int_eq(f->run->status, 0);
   json_t *value = json_object_get(json_array_get(meta_records(f), 0), "value");
   ck_assert_str_eq(json_string_value(json_object_get(value, "body")),
                    "a,b,\"c\"");
-  assert_handles(f, DELETE, "rh1");
+  assert_handles(f, SQS_DELETE, "rh1");
   fixture_free(f);
 }
 END_TEST
@@ -744,19 +673,21 @@ static bool time_heartbeat(watch_t *w) {
   uint64_t now = uv_now(&w->f->run->loop);
   if (!w->t_write && meta_of(w->f)->pending)
     w->t_write = now;
-  if (!w->t_visibility && count_calls(w->f, VISIBILITY) > 0)
+  if (!w->t_visibility &&
+      test_sqs_count_calls(w->f->server, SQS_VISIBILITY) > 0)
     w->t_visibility = now;
   return w->t_write && w->t_visibility;
 }
 
 START_TEST(the_heartbeat_extends_messages_in_flight) {
   fixture_t *f = fixture_create();
-  push_messages(f,
-                json_pack("[o, o]", message("m1", "rh1", "1", 1, NULL),
-                          message("m2", "rh2", "2", 1, NULL)),
-                0);
+  test_sqs_push_messages(f->server,
+                         json_pack("[o, o]",
+                                   test_sqs_message("m1", "rh1", "1", 1, NULL),
+                                   test_sqs_message("m2", "rh2", "2", 1, NULL)),
+                         0);
   /* Slow "long polls": the run lasts past the second heartbeat time. */
-  push_empty(f, 20, 1200);
+  test_sqs_push_empty(f->server, 20, 1200);
   fixture_start_with(f, "wait_time = \"1s\"; visibility_timeout = \"2s\"",
                      "sink \"meta\" { delay_ms = 1600 }", true);
   watch_t w = {0};
@@ -771,8 +702,8 @@ START_TEST(the_heartbeat_extends_messages_in_flight) {
                 (unsigned long long)after);
   /* Both in one batch, for 2 s more; delivered at 1.6 s, so not extended
    * again at 2 s; then deleted. */
-  assert_handles(f, VISIBILITY, "rh1@2 rh2@2");
-  assert_handles(f, DELETE, "rh1 rh2");
+  assert_handles(f, SQS_VISIBILITY, "rh1@2 rh2@2");
+  assert_handles(f, SQS_DELETE, "rh1 rh2");
   ck_assert_uint_eq(json_array_size(meta_records(f)), 2);
   fixture_free(f);
 }
@@ -780,11 +711,11 @@ END_TEST
 
 START_TEST(once_ends_after_idle_polls_empty_receives) {
   fixture_t *f = fixture_create();
-  push_empty(f, 10, 10);
+  test_sqs_push_empty(f->server, 10, 10);
   fixture_start_with(f, "wait_time = \"0s\"; idle_polls = 3", NULL, true);
   fixture_finish(f);
   ck_assert_int_eq(f->run->status, 0);
-  ck_assert_uint_eq(count_calls(f, RECEIVE), 3);
+  ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_RECEIVE), 3);
   ck_assert_ptr_nonnull(
       strstr(test_log(f->run), "queue drained: 3 empty receive(s) in a row"));
   fixture_free(f);
@@ -795,7 +726,7 @@ END_TEST
 static bool receives_at_half(watch_t *w) {
   if (json_array_size(meta_of(w->f)->records) < 5)
     return false;
-  w->value = count_calls(w->f, RECEIVE);
+  w->value = test_sqs_count_calls(w->f->server, SQS_RECEIVE);
   return true;
 }
 
@@ -807,10 +738,10 @@ START_TEST(a_full_queue_stops_receiving_until_resumed) {
     snprintf(id, sizeof(id), "m%d", i);
     snprintf(handle, sizeof(handle), "rh%d", i);
     snprintf(body, sizeof(body), "%d", i);
-    json_array_append_new(list, message(id, handle, body, 1, NULL));
+    json_array_append_new(list, test_sqs_message(id, handle, body, 1, NULL));
   }
-  push_messages(f, list, 0);
-  push_empty(f, 40, 10);
+  test_sqs_push_messages(f->server, list, 0);
+  test_sqs_push_empty(f->server, 40, 10);
   /* Room for two records before the sink: the receive of ten fills it,
    * and it has room again (half) only once eight are written. */
   fixture_start_with(f, "wait_time = \"0s\"",
@@ -824,9 +755,10 @@ START_TEST(a_full_queue_stops_receiving_until_resumed) {
   ck_assert(w.done);
   ck_assert_uint_eq(w.value, 1);
   /* Resumed: more receives, until the queue looked empty twice. */
-  ck_assert_uint_ge(count_calls(f, RECEIVE), 3);
+  ck_assert_uint_ge(test_sqs_count_calls(f->server, SQS_RECEIVE), 3);
   ck_assert_uint_eq(json_array_size(meta_records(f)), 10);
-  char *deleted = handles_of(f, DELETE);
+  assert_entry_ids(f, SQS_DELETE);
+  char *deleted = test_sqs_handles(f->server, SQS_DELETE, f->queue_url);
   for (int i = 0; i < 10; i++) {
     char handle[8];
     snprintf(handle, sizeof(handle), "rh%d", i);
@@ -839,11 +771,12 @@ END_TEST
 
 START_TEST(stop_finishes_messages_in_flight_and_deletes_them) {
   fixture_t *f = fixture_create();
-  push_messages(f,
-                json_pack("[o, o]", message("m1", "rh1", "1", 1, NULL),
-                          message("m2", "rh2", "2", 1, NULL)),
-                0);
-  push_empty(f, 20, 50);
+  test_sqs_push_messages(f->server,
+                         json_pack("[o, o]",
+                                   test_sqs_message("m1", "rh1", "1", 1, NULL),
+                                   test_sqs_message("m2", "rh2", "2", 1, NULL)),
+                         0);
+  test_sqs_push_empty(f->server, 20, 50);
   fixture_start_with(f, "wait_time = \"0s\"",
                      "sink \"meta\" { delay_ms = 300 }", false);
   watch_t stop = {0};
@@ -852,7 +785,7 @@ START_TEST(stop_finishes_messages_in_flight_and_deletes_them) {
   ck_assert_int_eq(f->run->status, 0);
   ck_assert_uint_eq(json_array_size(meta_records(f)), 2);
   /* The engine waited for the delete of the last commits. */
-  assert_handles(f, DELETE, "rh1 rh2");
+  assert_handles(f, SQS_DELETE, "rh1 rh2");
   ck_assert_ptr_nonnull(strstr(test_log(f->run), "stopping: no new receives; "
                                                  "2 message(s) in flight"));
   fixture_free(f);
@@ -861,16 +794,19 @@ END_TEST
 
 START_TEST(messages_received_after_stop_are_released) {
   fixture_t *f = fixture_create();
-  push_messages(f, json_pack("[o]", message("m0", "rh0", "0", 1, NULL)), 0);
+  test_sqs_push_messages(
+      f->server, json_pack("[o]", test_sqs_message("m0", "rh0", "0", 1, NULL)),
+      0);
   /* The second receive answers after the shutdown began, while m0 is
    * still in flight (a receive still in flight when nothing else is just
    * ends with the engine: its messages come back after their visibility
    * timeout). */
-  push_messages(f,
-                json_pack("[o, o]", message("m1", "rh1", "1", 1, NULL),
-                          message("m2", "rh2", "2", 1, NULL)),
-                300);
-  push_empty(f, 5, 0);
+  test_sqs_push_messages(f->server,
+                         json_pack("[o, o]",
+                                   test_sqs_message("m1", "rh1", "1", 1, NULL),
+                                   test_sqs_message("m2", "rh2", "2", 1, NULL)),
+                         300);
+  test_sqs_push_empty(f->server, 5, 0);
   fixture_start_with(f, "wait_time = \"1s\"",
                      "sink \"meta\" { delay_ms = 800 }", false);
   watch_t stop = {0};
@@ -878,9 +814,9 @@ START_TEST(messages_received_after_stop_are_released) {
   fixture_finish(f);
   ck_assert_int_eq(f->run->status, 0);
   ck_assert_uint_eq(json_array_size(meta_records(f)), 1);
-  assert_handles(f, DELETE, "rh0");
+  assert_handles(f, SQS_DELETE, "rh0");
   /* Visible again at once, for another consumer. */
-  assert_handles(f, VISIBILITY, "rh1@0 rh2@0");
+  assert_handles(f, SQS_VISIBILITY, "rh1@0 rh2@0");
   fixture_free(f);
 }
 END_TEST
@@ -902,8 +838,8 @@ static void on_recovery_tick(uv_timer_t *timer) {
   uv_loop_t *loop = &r->f->run->loop;
   if (!r->pushed && uv_now(loop) - r->started >= 500) {
     r->pushed = true;
-    r->receives_in_500ms = count_calls(r->f, RECEIVE);
-    push_empty(r->f, 100, 20);
+    r->receives_in_500ms = test_sqs_count_calls(r->f->server, SQS_RECEIVE);
+    test_sqs_push_empty(r->f->server, 100, 20);
   }
   if (r->pushed && strstr(test_log(r->f->run), "receiving again after")) {
     r->recovered = true;
@@ -940,7 +876,7 @@ START_TEST(once_gives_up_after_repeated_receive_errors) {
   fixture_start_with(f, "wait_time = \"0s\"", NULL, true);
   fixture_finish(f);
   ck_assert_int_eq(f->run->status, 1);
-  ck_assert_uint_eq(count_calls(f, RECEIVE), 5);
+  ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_RECEIVE), 5);
   ck_assert_ptr_nonnull(strstr(test_log(f->run), "giving up after 5 failed "
                                                  "receives in a row"));
   fixture_free(f);
@@ -950,13 +886,14 @@ END_TEST
 START_TEST(failed_delete_entries_are_resent_or_logged) {
   for (int sender = 0; sender < 2; sender++) {
     fixture_t *f = fixture_create();
-    push_messages(f,
-                  json_pack("[o, o]", message("m1", "rh1", "1", 1, NULL),
-                            message("m2", "rh2", "2", 1, NULL)),
-                  0);
+    test_sqs_push_messages(
+        f->server,
+        json_pack("[o, o]", test_sqs_message("m1", "rh1", "1", 1, NULL),
+                  test_sqs_message("m2", "rh2", "2", 1, NULL)),
+        0);
     /* The second receive, sent at once, takes the slow empty answer; the
      * delete, after the sink's 200 ms, the partial failure. */
-    push_empty(f, 1, 500);
+    test_sqs_push_empty(f->server, 1, 500);
     pl_buf_t partial = {0};
     pl_buf_printf(&partial,
                   "{\"Successful\": [{\"Id\": \"0\"}], \"Failed\": [{\"Id\": "
@@ -967,22 +904,22 @@ START_TEST(failed_delete_entries_are_resent_or_logged) {
     fake_http_push(f->server, &(fake_http_response_t){.status = 200,
                                                       .body = partial.data});
     pl_buf_free(&partial);
-    push_empty(f, 30, 20);
+    test_sqs_push_empty(f->server, 30, 20);
     fixture_start_with(f, "wait_time = \"0s\"",
                        "sink \"meta\" { delay_ms = 200 }", true);
     fixture_finish(f);
     ck_assert_int_eq(f->run->status, 0);
     if (sender) {
       /* The request was at fault: logged, not resent. */
-      assert_handles(f, DELETE, "rh1 rh2");
+      assert_handles(f, SQS_DELETE, "rh1 rh2");
       ck_assert_ptr_nonnull(strstr(test_log(f->run),
                                    "message m2 not deleted "
                                    "(ReceiptHandleIsInvalid: no); it will "
                                    "be delivered again"));
     } else {
       /* Only the failed entry goes again. */
-      assert_handles(f, DELETE, "rh1 rh2 rh2");
-      json_t *again = call_body(f, DELETE, 1);
+      assert_handles(f, SQS_DELETE, "rh1 rh2 rh2");
+      json_t *again = test_sqs_call_body(f->server, SQS_DELETE, 1);
       ck_assert_uint_eq(json_array_size(json_object_get(again, "Entries")), 1);
       json_decref(again);
     }
