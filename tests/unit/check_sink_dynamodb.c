@@ -1,7 +1,6 @@
 /* sink-dynamodb: the item encoding on its own, and whole pipelines
  * through the engine in-process against a scripted DynamoDB (fake_http). */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +12,6 @@
 extern const pl_plugin_t pipelined_plugin;
 
 /* ---- Helpers ---- */
-
-static char *format(const char *fmt, ...) PL_PRINTF(1, 2);
-
-static char *format(const char *fmt, ...) {
-  pl_buf_t buf = {0};
-  va_list ap;
-  va_start(ap, fmt);
-  ck_assert_int_eq(pl_buf_vprintf(&buf, fmt, ap), 0);
-  va_end(ap);
-  return buf.data;
-}
 
 /* The fixture (tests/unit/test_aws.h): an engine with this plugin whose
  * AWS client talks to a scripted server. */
@@ -46,15 +34,7 @@ static char *config_for(fixture_t *f, const char *const *records, size_t count,
                 "pipeline \"p\" {\n  source \"script\" {\n"
                 "    records = [",
                 aws_extra ? aws_extra : "max_attempts = 1");
-  for (size_t i = 0; i < count; i++) {
-    pl_buf_append_str(&buf, i ? ", \"" : "\"");
-    for (const char *c = records[i]; *c; c++) {
-      if (*c == '"' || *c == '\\')
-        pl_buf_append(&buf, "\\", 1);
-      pl_buf_append(&buf, c, 1);
-    }
-    pl_buf_append(&buf, "\"", 1);
-  }
+  test_aws_append_records(&buf, records, count);
   pl_buf_printf(&buf,
                 "]\n    group_size = 1000\n  }\n"
                 "  sink \"dynamodb\" {\n"
@@ -67,41 +47,21 @@ static char *config_for(fixture_t *f, const char *const *records, size_t count,
                 fake_http_url(f->server), sink_extra);
   return buf.data;
 }
+
 /* Starts and runs a --once pipeline; asserts it was created. */
 static void run_records(fixture_t *f, const char *const *records,
                         size_t count, const char *aws_extra,
                         const char *sink_extra) {
   char *text = config_for(f, records, count, aws_extra, sink_extra);
-  int rc = test_aws_start(f, text, true);
+  test_aws_run_config(f, text);
   free(text);
-  ck_assert_msg(rc == 0, "%s", f->run->errors.data);
-  test_aws_run(f);
-}
-
-static void push_json(fixture_t *f, int status, const char *headers,
-                      const char *body) {
-  fake_http_push(f->server, &(fake_http_response_t){
-                                .status = status,
-                                .headers = headers,
-                                .body = body,
-                            });
-}
-
-/* The parsed body of the i-th request (new reference). */
-static json_t *request_body(fixture_t *f, size_t i) {
-  ck_assert_uint_gt(fake_http_request_count(f->server), i);
-  const fake_http_request_t *req = fake_http_request(f->server, i);
-  json_error_t error;
-  json_t *body = json_loadb(req->body, req->body_len, 0, &error);
-  ck_assert_msg(body != NULL, "request %zu: %s", i, error.text);
-  return body;
 }
 
 /* "{\"id\":\"ki\",\"n\":i}" for i in 1..count, as JSON texts to free with free_texts. */
 static char **numbered(size_t count) {
   char **texts = calloc(count, sizeof(*texts));
   for (size_t i = 0; i < count; i++)
-    texts[i] = format("{\"id\":\"k%zu\",\"n\":%zu}", i + 1, i + 1);
+    texts[i] = test_aws_format("{\"id\":\"k%zu\",\"n\":%zu}", i + 1, i + 1);
   return texts;
 }
 
@@ -115,7 +75,7 @@ static void free_texts(char **texts, size_t count) {
 /* The items of the requests, of the i-th request: a BatchWriteItem's
  * PutRequest items of table "t" (new reference). */
 static json_t *request_items(fixture_t *f, size_t i) {
-  json_t *body = request_body(f, i);
+  json_t *body = test_aws_request_body(f, i);
   json_t *writes =
       json_object_get(json_object_get(body, "RequestItems"), "t");
   ck_assert_msg(json_is_array(writes), "request %zu is no BatchWriteItem", i);
@@ -148,7 +108,7 @@ static char *target_of(fixture_t *f, size_t i) {
 
 static void push_ok(fixture_t *f, size_t times) {
   for (size_t i = 0; i < times; i++)
-    push_json(f, 200, NULL, "{\"UnprocessedItems\":{}}");
+    test_aws_push_json(f, 200, NULL, "{\"UnprocessedItems\":{}}");
 }
 
 static void assert_json(const json_t *got, const char *want_text) {
@@ -531,7 +491,7 @@ END_TEST
 
 START_TEST(unprocessed_items_are_resent_alone) {
   fixture_t *f = fixture_create();
-  push_json(f, 200, NULL,
+  test_aws_push_json(f, 200, NULL,
             "{\"UnprocessedItems\":{\"t\":["
             "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k1\"},"
             "\"n\":{\"N\":\"1\"}}}},"
@@ -567,7 +527,7 @@ START_TEST(unprocessed_items_fail_after_the_retry_limit) {
                      "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k2\"},"
                      "\"n\":{\"N\":\"2\"}}}}]}}";
   for (int i = 0; i < 3; i++)
-    push_json(f, 200, NULL, left);
+    test_aws_push_json(f, 200, NULL, left);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, NULL, "retry_limit = 2");
   ck_assert_int_eq(f->run->status, 1);
@@ -614,7 +574,7 @@ END_TEST
 START_TEST(a_later_write_of_a_key_waits_for_a_failed_earlier_one) {
   fixture_t *f = fixture_create();
   /* a(1) is left unprocessed: a(3) must not overtake it. */
-  push_json(f, 200, NULL,
+  test_aws_push_json(f, 200, NULL,
             "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":{\"Item\":"
             "{\"id\":{\"S\":\"a\"},\"n\":{\"N\":\"1\"}}}}]}}");
   push_ok(f, 2);
@@ -678,7 +638,7 @@ static const char *validation =
 
 START_TEST(a_validation_exception_goes_to_the_dead_letter) {
   fixture_t *f = fixture_create();
-  push_json(f, 400, NULL, validation);
+  test_aws_push_json(f, 400, NULL, validation);
   char **records = numbered(1);
   run_records(f, (const char *const *)records, 1, NULL, "");
   test_aws_assert_clean(f);
@@ -699,9 +659,9 @@ END_TEST
 
 START_TEST(a_refused_batch_is_resent_item_by_item) {
   fixture_t *f = fixture_create();
-  push_json(f, 400, NULL, validation);
+  test_aws_push_json(f, 400, NULL, validation);
   push_ok(f, 1);
-  push_json(f, 400, NULL, validation);
+  test_aws_push_json(f, 400, NULL, validation);
   push_ok(f, 1);
   char **records = numbered(3);
   run_records(f, (const char *const *)records, 3, NULL, "");
@@ -722,7 +682,7 @@ END_TEST
 
 START_TEST(a_500_is_retried_by_the_aws_layer) {
   fixture_t *f = fixture_create();
-  push_json(f, 500, NULL,
+  test_aws_push_json(f, 500, NULL,
             "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
             "InternalServerError\",\"message\":\"boom\"}");
   push_ok(f, 1);
@@ -744,7 +704,7 @@ END_TEST
 
 START_TEST(a_500_the_layer_gave_up_on_fails_and_the_engine_retries) {
   fixture_t *f = fixture_create();
-  push_json(f, 500, NULL,
+  test_aws_push_json(f, 500, NULL,
             "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
             "InternalServerError\",\"message\":\"boom\"}");
   push_ok(f, 1);
@@ -763,7 +723,7 @@ END_TEST
 START_TEST(a_missing_table_fails_without_dead_lettering) {
   fixture_t *f = fixture_create();
   for (int i = 0; i < 2; i++)
-    push_json(f, 400, NULL,
+    test_aws_push_json(f, 400, NULL,
               "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
               "ResourceNotFoundException\",\"message\":\"Requested resource "
               "not found\"}");
@@ -797,7 +757,7 @@ START_TEST(update_sends_one_update_item_per_record) {
     char *target = target_of(f, i);
     ck_assert_str_eq(target, "DynamoDB_20120810.UpdateItem");
     free(target);
-    json_t *body = request_body(f, i);
+    json_t *body = test_aws_request_body(f, i);
     ck_assert_str_eq(json_string_value(json_object_get(body, "TableName")),
                      "t");
     ck_assert_str_eq(json_string_value(json_object_get(body,
@@ -821,7 +781,7 @@ END_TEST
 
 START_TEST(update_newer_than_counts_a_failed_condition_as_stale) {
   fixture_t *f = fixture_create();
-  push_json(f, 400, NULL,
+  test_aws_push_json(f, 400, NULL,
             "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
             "ConditionalCheckFailedException\",\"message\":\"The "
             "conditional request failed\"}");
@@ -834,7 +794,7 @@ START_TEST(update_newer_than_counts_a_failed_condition_as_stale) {
               "mode = \"update\"\n newer_than = \"d\"");
   test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
-  json_t *body = request_body(f, 0);
+  json_t *body = test_aws_request_body(f, 0);
   ck_assert_str_eq(
       json_string_value(json_object_get(body, "ConditionExpression")),
       "attribute_not_exists(#k0) OR #nt <= :nt");
@@ -864,7 +824,7 @@ START_TEST(update_writes_one_key_in_order) {
   test_aws_assert_clean(f);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   for (size_t i = 0; i < 3; i++) {
-    json_t *body = request_body(f, i);
+    json_t *body = test_aws_request_body(f, i);
     char want[4];
     snprintf(want, sizeof(want), "%zu", i + 1);
     ck_assert_str_eq(
@@ -878,7 +838,7 @@ END_TEST
 
 START_TEST(update_validation_goes_to_the_dead_letter) {
   fixture_t *f = fixture_create();
-  push_json(f, 400, NULL,
+  test_aws_push_json(f, 400, NULL,
             "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
             "ValidationException\",\"message\":\"Item size has exceeded the "
             "maximum allowed size\"}");

@@ -2,7 +2,6 @@
  * scripted SQS (fake_http), and the encode and response steps on their
  * own. */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,17 +115,6 @@ static const pl_plugin_t sink_encode = {
 
 /* ---- Helpers ---- */
 
-static char *format(const char *fmt, ...) PL_PRINTF(1, 2);
-
-static char *format(const char *fmt, ...) {
-  pl_buf_t buf = {0};
-  va_list ap;
-  va_start(ap, fmt);
-  ck_assert_int_eq(pl_buf_vprintf(&buf, fmt, ap), 0);
-  va_end(ap);
-  return buf.data;
-}
-
 /* The fixture (tests/unit/test_aws.h): an engine with this plugin whose
  * AWS client talks to a scripted server. */
 typedef test_aws_t fixture_t;
@@ -145,15 +133,7 @@ static char *config_for(fixture_t *f, const char *const *records, size_t count,
   pl_buf_append_str(&buf, "aws { max_attempts = 1 }\n"
                           "pipeline \"p\" {\n  source \"script\" {\n"
                           "    records = [");
-  for (size_t i = 0; i < count; i++) {
-    pl_buf_append_str(&buf, i ? ", \"" : "\"");
-    for (const char *c = records[i]; *c; c++) {
-      if (*c == '"' || *c == '\\')
-        pl_buf_append(&buf, "\\", 1);
-      pl_buf_append(&buf, c, 1);
-    }
-    pl_buf_append(&buf, "\"", 1);
-  }
+  test_aws_append_records(&buf, records, count);
   pl_buf_printf(&buf,
                 "]\n    group_size = 1000\n  }\n"
                 "  transform \"tag\" { }\n"
@@ -173,10 +153,8 @@ static void run_records(fixture_t *f, const char *const *records,
                         size_t count, const char *queue,
                         const char *sink_extra) {
   char *text = config_for(f, records, count, queue, sink_extra);
-  int rc = test_aws_start(f, text, true);
+  test_aws_run_config(f, text);
   free(text);
-  ck_assert_msg(rc == 0, "%s", f->run->errors.data);
-  test_aws_run(f);
 }
 
 /* A response that lists the entries "0" to "n - 1" as successful. */
@@ -200,28 +178,9 @@ static void push_ok(fixture_t *f, size_t times) {
   free(body);
 }
 
-static void push_json(fixture_t *f, int status, const char *headers,
-                      const char *body) {
-  fake_http_push(f->server, &(fake_http_response_t){
-                                .status = status,
-                                .headers = headers,
-                                .body = body,
-                            });
-}
-
-/* The parsed body of the i-th request (new reference). */
-static json_t *request_body(fixture_t *f, size_t i) {
-  ck_assert_uint_gt(fake_http_request_count(f->server), i);
-  const fake_http_request_t *req = fake_http_request(f->server, i);
-  json_error_t error;
-  json_t *body = json_loadb(req->body, req->body_len, 0, &error);
-  ck_assert_msg(body != NULL, "request %zu: %s", i, error.text);
-  return body;
-}
-
 /* Entry e of request i (new reference). */
 static json_t *request_entry(fixture_t *f, size_t i, size_t e) {
-  json_t *body = request_body(f, i);
+  json_t *body = test_aws_request_body(f, i);
   json_t *entry = json_array_get(json_object_get(body, "Entries"), e);
   ck_assert_ptr_nonnull(entry);
   json_incref(entry);
@@ -230,7 +189,7 @@ static json_t *request_entry(fixture_t *f, size_t i, size_t e) {
 }
 
 static size_t request_entries(fixture_t *f, size_t i) {
-  json_t *body = request_body(f, i);
+  json_t *body = test_aws_request_body(f, i);
   size_t n = json_array_size(json_object_get(body, "Entries"));
   json_decref(body);
   return n;
@@ -261,7 +220,7 @@ static const char *attribute(const json_t *entry, const char *name,
 static char **numbered(size_t count) {
   char **texts = calloc(count, sizeof(*texts));
   for (size_t i = 0; i < count; i++)
-    texts[i] = format("{\"n\":%zu}", i + 1);
+    texts[i] = test_aws_format("{\"n\":%zu}", i + 1);
   return texts;
 }
 
@@ -296,8 +255,8 @@ START_TEST(batches_by_count) {
   char *target = fake_http_request_header(req, "X-Amz-Target");
   ck_assert_str_eq(target, "AmazonSQS.SendMessageBatch");
   free(target);
-  json_t *body = request_body(f, 0);
-  char *url = format("%s/000000000000/q", fake_http_url(f->server));
+  json_t *body = test_aws_request_body(f, 0);
+  char *url = test_aws_format("%s/000000000000/q", fake_http_url(f->server));
   ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")), url);
   free(url);
   json_decref(body);
@@ -396,7 +355,7 @@ END_TEST
 
 START_TEST(entry_failures_reject_or_retry_only_those_entries) {
   fixture_t *f = fixture_create();
-  push_json(f, 200, NULL,
+  test_aws_push_json(f, 200, NULL,
             "{\"Successful\":[{\"Id\":\"0\",\"MessageId\":\"a\"},"
             "{\"Id\":\"3\",\"MessageId\":\"b\"}],"
             "\"Failed\":[{\"Id\":\"1\",\"SenderFault\":false,"
@@ -440,7 +399,7 @@ END_TEST
 
 START_TEST(entries_the_result_omits_are_retried) {
   fixture_t *f = fixture_create();
-  push_json(f, 200, NULL, "{\"Successful\":[{\"Id\":\"1\"}],\"Failed\":[]}");
+  test_aws_push_json(f, 200, NULL, "{\"Successful\":[{\"Id\":\"1\"}],\"Failed\":[]}");
   push_ok(f, 1);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, "q", "");
@@ -457,7 +416,7 @@ END_TEST
 
 START_TEST(a_whole_request_500_is_retried) {
   fixture_t *f = fixture_create();
-  push_json(f, 500, NULL,
+  test_aws_push_json(f, 500, NULL,
             "{\"__type\":\"InternalError\",\"message\":\"boom\"}");
   push_ok(f, 1);
   char **records = numbered(3);
@@ -478,7 +437,7 @@ END_TEST
 START_TEST(a_missing_queue_fails_the_records_without_dead_lettering) {
   fixture_t *f = fixture_create();
   for (int i = 0; i < 2; i++)
-    push_json(f, 400,
+    test_aws_push_json(f, 400,
               "x-amzn-query-error: "
               "AWS.SimpleQueueService.NonExistentQueue;Sender\r\n",
               "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\","
@@ -839,7 +798,7 @@ START_TEST(fifo_sends_in_order_and_stops_a_batch_at_a_failure) {
   /* The first request loses entry 3 (not the sender's fault): the second
    * request of the batch is not sent, and the retry carries record 4 and
    * records 11 to 20, in order. */
-  push_json(f, 200, NULL,
+  test_aws_push_json(f, 200, NULL,
             "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"1\"},{\"Id\":\"2\"},"
             "{\"Id\":\"4\"},{\"Id\":\"5\"},{\"Id\":\"6\"},{\"Id\":\"7\"},"
             "{\"Id\":\"8\"},{\"Id\":\"9\"}],"
@@ -898,7 +857,7 @@ static size_t sent_while_the_first_hangs(const char *queue,
   char **records = numbered(30);
   char *text = config_for(f, (const char *const *)records, 30, queue,
                           sink_extra);
-  char *daemon = format("shutdown_timeout = \"50ms\"\n%s", text);
+  char *daemon = test_aws_format("shutdown_timeout = \"50ms\"\n%s", text);
   ck_assert_int_eq(test_aws_start(f, daemon, false), 0);
   free(text);
   free(daemon);
@@ -992,7 +951,7 @@ START_TEST(bad_options_are_refused) {
   char long_name[258];
   memset(long_name, 'a', 257);
   long_name[257] = '\0';
-  char *too_long = format("attributes { %s = \"x\" }", long_name);
+  char *too_long = test_aws_format("attributes { %s = \"x\" }", long_name);
   assert_refused("q", too_long, "is not a valid SQS attribute name");
   free(too_long);
   assert_refused("q",
@@ -1010,7 +969,7 @@ START_TEST(shutdown_cancels_requests_in_flight) {
   fake_http_push(f->server, &(fake_http_response_t){.hang = true});
   const char *records[] = {"{\"n\":1}"};
   char *text = config_for(f, records, 1, "q", "");
-  char *daemon = format("shutdown_timeout = \"50ms\"\n%s", text);
+  char *daemon = test_aws_format("shutdown_timeout = \"50ms\"\n%s", text);
   ck_assert_int_eq(test_aws_start(f, daemon, false), 0);
   free(text);
   free(daemon);

@@ -1,5 +1,6 @@
 /* The AWS plugins' test fixture. */
 #include <check.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,4 +78,52 @@ void test_aws_free(test_aws_t *aws) {
   uv_run(&aws->run->loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(test_run_free(aws->run), 0);
   free(aws);
+}
+
+/* ---- Helpers of the AWS plugins' suites ---- */
+
+char *test_aws_format(const char *fmt, ...) {
+  pl_buf_t buf = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  ck_assert_int_eq(pl_buf_vprintf(&buf, fmt, ap), 0);
+  va_end(ap);
+  return buf.data;
+}
+
+void test_aws_append_records(pl_buf_t *out, const char *const *records,
+                             size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    pl_buf_append_str(out, i ? ", \"" : "\"");
+    for (const char *c = records[i]; *c; c++) {
+      if (*c == '"' || *c == '\\')
+        pl_buf_append(out, "\\", 1);
+      pl_buf_append(out, c, 1);
+    }
+    pl_buf_append(out, "\"", 1);
+  }
+}
+
+void test_aws_run_config(test_aws_t *aws, const char *config) {
+  int rc = test_aws_start(aws, config, true);
+  ck_assert_msg(rc == 0, "%s", aws->run->errors.data);
+  test_aws_run(aws);
+}
+
+void test_aws_push_json(test_aws_t *aws, int status, const char *headers,
+                        const char *body) {
+  fake_http_push(aws->server, &(fake_http_response_t){
+                                  .status = status,
+                                  .headers = headers,
+                                  .body = body,
+                              });
+}
+
+json_t *test_aws_request_body(test_aws_t *aws, size_t i) {
+  ck_assert_uint_gt(fake_http_request_count(aws->server), i);
+  const fake_http_request_t *req = fake_http_request(aws->server, i);
+  json_error_t error;
+  json_t *body = json_loadb(req->body, req->body_len, 0, &error);
+  ck_assert_msg(body != NULL, "request %zu: %s", i, error.text);
+  return body;
 }

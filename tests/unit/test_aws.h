@@ -32,6 +32,23 @@ uint64_t test_aws_counter(test_aws_t *aws, const char *name);
 /* The run ended with status 0 (the log is the failure message). */
 void test_aws_assert_clean(test_aws_t *aws);
 
+/* ---- Helpers of the AWS plugins' suites ---- */
+
+/* A formatted new string (asserted). */
+char *test_aws_format(const char *fmt, ...) PL_PRINTF(1, 2);
+/* Appends `count` JSON texts to `out` as a config list's items, each
+ * quoted and escaped: "a", "b". */
+void test_aws_append_records(pl_buf_t *out, const char *const *records,
+                             size_t count);
+/* Starts `config` with --once, asserts the engine was created, and runs it
+ * to the end. */
+void test_aws_run_config(test_aws_t *aws, const char *config);
+/* Queues one answer of the fake server, for any request. */
+void test_aws_push_json(test_aws_t *aws, int status, const char *headers,
+                        const char *body);
+/* The parsed body of the i-th request the server saw (new reference). */
+json_t *test_aws_request_body(test_aws_t *aws, size_t i);
+
 /* Closes the server and frees the run; fails the test when a handle was
  * left open. */
 void test_aws_free(test_aws_t *aws);
