@@ -1011,6 +1011,54 @@ static void remove_dir(const char *dir) {
   rmdir(dir);
 }
 
+/* What a user can get wrong in list mode: a state file that is not one
+ * stops the start with its path and line; a listing the bucket refuses is
+ * an error of the run, and nothing is read. */
+START_TEST(list_mode_errors_are_reported) {
+  char dir[] = "/tmp/check_source_s3_XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  pl_buf_t settings = {0};
+  pl_buf_printf(&settings, "prefix = \"in/\"; state_dir = \"%s\"", dir);
+  const char *keys[] = {"in/a.csv"};
+  const char *etags[] = {"e1"};
+  fixture_t *f = fixture_create();
+  push_list(f, keys, etags, 1, NULL);
+  push_get(f, "/b/in/a.csv", 200, "ETag: \"e1\"\r\n", "a\n", 0, 0);
+  run_config(f, list_config(f, settings.data), true);
+  assert_status(f, 0);
+  fixture_free(f);
+  char *file = state_file(dir);
+  ck_assert_ptr_nonnull(file);
+  FILE *out = fopen(file, "w");
+  ck_assert_ptr_nonnull(out);
+  fputs("not a state file\n", out);
+  fclose(out);
+
+  f = fixture_create();
+  char *config = list_config(f, settings.data);
+  ck_assert_int_lt(test_aws_start(f, config, true), 0);
+  free(config);
+  char want[512];
+  snprintf(want, sizeof(want), "state file %s:1:", file);
+  ck_assert_msg(strstr(test_log(f->run), want), "%s", test_log(f->run));
+  ck_assert_uint_eq(fake_http_request_count(f->server), 0);
+  fixture_free(f);
+  free(file);
+  remove_dir(dir);
+  pl_buf_free(&settings);
+
+  f = fixture_create();
+  push_s3_error(f, "/b?", 403, "AccessDenied", "Access Denied");
+  run_config(f, list_config(f, "prefix = \"in/\""), true);
+  assert_status(f, 1);
+  ck_assert_ptr_nonnull(strstr(test_log(f->run),
+                               "cannot list s3://b/in/: s3 ListObjectsV2: "
+                               "HTTP 403 AccessDenied"));
+  ck_assert_uint_eq(count_gets(f, "/b/"), 0);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(list_mode_pages_reads_and_remembers_across_runs) {
   char dir[] = "/tmp/check_source_s3_XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -1184,6 +1232,7 @@ static Suite *source_s3_suite(void) {
   TCase *list = tcase_create("list");
   tcase_set_timeout(list, 60);
   tcase_add_test(list, list_mode_pages_reads_and_remembers_across_runs);
+  tcase_add_test(list, list_mode_errors_are_reported);
   suite_add_tcase(s, list);
   TCase *options = tcase_create("options");
   tcase_set_timeout(options, 60);
