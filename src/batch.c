@@ -196,7 +196,7 @@ void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
       free_batch(batch);
     return;
   }
-  /* Only the failed records go again (STYLE.md#s8). */
+  /* Only the failed records go again (HACKING.md#s8). */
   sink->metrics.retried += kept;
   batch->attempt++;
   if (batch->attempt == 1) {

@@ -1,5 +1,5 @@
 /* Log lines on a stream, as text or JSON, with per-instance levels and
- * rate limiting of a message that repeats (STYLE.md#s9). */
+ * rate limiting of a message that repeats (HACKING.md#s9). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-/* Options are data (STYLE.md#s3): a config block is checked against one or
+/* Options are data (HACKING.md#s3): a config block is checked against one or
  * more option tables and its values are stored at each option's offset.
  * Defaults are text parsed by the same code as user input. */
 #ifndef PL_CORE_OPTIONS_H

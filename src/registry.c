@@ -1,7 +1,7 @@
 /* The plugin registry: libltdl opens "<dir>/<kind>-<name>" (.la or .so) in
  * the configured order, and every descriptor is validated before use. Full
  * paths are built here so that libltdl's global search path is never
- * touched (STYLE.md#s2). */
+ * touched (HACKING.md#s2). */
 #include <dirent.h>
 #include <ltdl.h>
 #include <stdlib.h>

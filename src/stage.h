@@ -9,7 +9,7 @@
 typedef struct pl_pipeline pl_pipeline_t;
 typedef struct pl_sink pl_sink_t;
 
-/* Stage-wide options (one table for every stage, STYLE.md#s3). */
+/* Stage-wide options (one table for every stage, HACKING.md#s3). */
 typedef struct pl_stage_options {
   int64_t batch_size;
   uint64_t batch_bytes;

@@ -1,5 +1,5 @@
 /* Parsing of scalar texts shared by the config lexer, option defaults and
- * user values (STYLE.md#s3: defaults are parsed by the same code). Every
+ * user values (HACKING.md#s3: defaults are parsed by the same code). Every
  * function parses the whole string (no trailing garbage, no leading or
  * trailing spaces) and returns 0 or PL_EPARSE / PL_ERANGE. */
 #ifndef PL_CORE_UNITS_H

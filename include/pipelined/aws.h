@@ -1,4 +1,4 @@
-/* The AWS client every AWS plugin shares (STYLE.md: no plugin talks to
+/* The AWS client every AWS plugin shares (HACKING.md#s14: no plugin talks to
  * libcurl or signs requests on its own). One client per plugin instance and
  * service; all clients of an engine share one connection pool, one
  * credentials chain and the settings of the config's aws { } block.

@@ -5,7 +5,7 @@
  * struct_size before it reads anything else, validates the user's options
  * against the option table, and calls the callbacks on the one libuv loop of
  * the engine. Every callback gets the stage instance and the plugin's own
- * context pointer; plugins keep no global state (STYLE.md#s2). */
+ * context pointer; plugins keep no global state (HACKING.md#s2). */
 #ifndef PIPELINED_PLUGIN_H
 #define PIPELINED_PLUGIN_H
 

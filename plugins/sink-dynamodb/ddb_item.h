@@ -1,5 +1,5 @@
 /* Records as DynamoDB items: the pure encoding step of sink-dynamodb
- * (STYLE.md#s12), with no I/O. Fields map to attribute values by JSON type
+ * (HACKING.md#s12), with no I/O. Fields map to attribute values by JSON type
  * (string S, number N, boolean BOOL, null NULL, object M, array L) unless
  * the `types` option names another; the key attributes come from
  * templates and are always S. */

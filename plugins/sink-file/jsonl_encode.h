@@ -1,4 +1,4 @@
-/* JSON lines: the pure encode step of sink-file (STYLE.md#s12).
+/* JSON lines: the pure encode step of sink-file (HACKING.md#s12).
  *
  * Every record becomes at most one line, appended to a pl_buf_t:
  *   - a record with a value: the value as compact JSON (any JSON type, not

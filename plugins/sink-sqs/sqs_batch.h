@@ -1,5 +1,5 @@
 /* SendMessageBatch requests: the pure encode step of sink-sqs
- * (STYLE.md#s12).
+ * (HACKING.md#s12).
  *
  * Every record becomes at most one SQS message:
  *   - the body is the record's value as compact JSON (object keys in their

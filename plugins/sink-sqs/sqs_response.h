@@ -13,7 +13,7 @@
  * An entry listed as both successful and failed counts as failed: sending
  * it again risks a duplicate, never a loss. Ids that are not those of the
  * request are ignored. Parsing is jansson's, never string search
- * (STYLE.md#s8). */
+ * (HACKING.md#s8). */
 #ifndef PL_SINK_SQS_RESPONSE_H
 #define PL_SINK_SQS_RESPONSE_H
 

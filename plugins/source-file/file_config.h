@@ -12,7 +12,7 @@ typedef enum {
   FILE_ON_COMMIT_DELETE,
 } file_on_commit_t;
 
-/* Filled by the core from the option table (STYLE.md#s3); borrowed. */
+/* Filled by the core from the option table (HACKING.md#s3); borrowed. */
 typedef struct file_options {
   pl_list_t paths;
   bool watch;

@@ -1,5 +1,5 @@
 /* Moving or deleting committed files: a small state machine of uv_fs_*
- * requests (STYLE.md#s7), one request in flight at a time. */
+ * requests (HACKING.md#s7), one request in flight at a time. */
 #include "file_done.h"
 
 #include <stdlib.h>

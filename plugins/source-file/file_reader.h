@@ -1,5 +1,5 @@
 /* Reads one file at a time into records of bytes, one ack group per file
- * (STYLE.md#s7: uv_fs_* requests, one in flight at a time).
+ * (HACKING.md#s7: uv_fs_* requests, one in flight at a time).
  *
  * A file is opened, fstat()ed, then read in chunks up to the size it had
  * when it was opened; each chunk becomes a record with origin

@@ -1,5 +1,5 @@
 /* S3 event notifications as they arrive in SQS message bodies: the parsing
- * of one body into the objects it announces. Pure (no I/O; STYLE.md#s12:
+ * of one body into the objects it announces. Pure (no I/O; HACKING.md#s12:
  * tested directly).
  *
  * Three shapes of body are read:

@@ -1,4 +1,4 @@
-/* Exponential backoff with full jitter (STYLE.md#s8), for failed receives
+/* Exponential backoff with full jitter (HACKING.md#s8), for failed receives
  * and for delete / visibility batches sent again. */
 #ifndef PL_SOURCE_SQS_BACKOFF_H
 #define PL_SOURCE_SQS_BACKOFF_H

@@ -1,5 +1,5 @@
 /* SQS ReceiveMessage: the request body and the parsing of a response into
- * messages. Pure functions on jansson values (STYLE.md#s12: tested
+ * messages. Pure functions on jansson values (HACKING.md#s12: tested
  * directly). */
 #ifndef PL_SOURCE_SQS_RECEIVE_H
 #define PL_SOURCE_SQS_RECEIVE_H

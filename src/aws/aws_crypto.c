@@ -34,7 +34,7 @@ int pl__aws_hmac_sha256(const void *key, size_t key_len, const void *data,
                         size_t len, unsigned char out[PL_AWS_SHA256_LEN]) {
   static const unsigned char empty[1] = {0};
   /* Fetched per call rather than cached in a static: no ambient state
-   * (STYLE.md#s2), and a fetch is cheap next to the TLS request that
+   * (HACKING.md#s2), and a fetch is cheap next to the TLS request that
    * follows every signature. */
   EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
   if (!mac)

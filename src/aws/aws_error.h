@@ -1,4 +1,4 @@
-/* One failed AWS call as a structured error (STYLE.md#s5): which service and
+/* One failed AWS call as a structured error (HACKING.md#s5): which service and
  * operation, the HTTP status, the AWS error code, the message and the
  * request id, plus whether the standard retry mode would retry it. Callers
  * log it with pl__aws_error_format() and branch on the fields, never on the

@@ -5,7 +5,7 @@
  * States, for review: `current` (valid or not), `fetch` (a chain run in
  * progress, at most one) and `pending` (callers waiting for that run).
  * A run starts from the timer, never inside get(): a caller that gets
- * PL_EAGAIN is always called back from the loop (STYLE.md#s5). The same
+ * PL_EAGAIN is always called back from the loop (HACKING.md#s5). The same
  * timer waits for the next background refresh (5 minutes before expiry)
  * or for a retry after a failed one; it is unreferenced while it only
  * waits, so it never keeps a loop alive on its own. */

@@ -1,6 +1,6 @@
 /* Where AWS requests go: the region, the endpoint of a service, and the
  * URL pieces the client and the signer need. Pure functions: the
- * environment comes through the injected pl_cfg_env_t (STYLE.md#s2), so
+ * environment comes through the injected pl_cfg_env_t (HACKING.md#s2), so
  * tests use a fake one.
  *
  * Region, first set (non-empty) wins: the plugin's `region` option, the

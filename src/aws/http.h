@@ -1,6 +1,6 @@
 /* HTTP for the AWS layer: requests on one libuv loop through a transport
  * vtable. The real transport is libcurl's multi interface driven by the
- * loop (http_curl.c); unit tests inject a scripted one (STYLE.md#s12). */
+ * loop (http_curl.c); unit tests inject a scripted one (HACKING.md#s12). */
 #ifndef PL_AWS_HTTP_H
 #define PL_AWS_HTTP_H
 

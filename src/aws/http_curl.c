@@ -503,7 +503,7 @@ int pl__http_curl_create(uv_loop_t *loop, const pl_http_curl_options_t *opts,
     free(http);
     return PL_ENOMEM;
   }
-  /* No process-wide flag of ours (STYLE.md#s2): curl_global_init is
+  /* No process-wide flag of ours (HACKING.md#s2): curl_global_init is
    * reference counted, and thread-safe from libcurl 7.84 on, so each
    * transport holds one reference and close gives it back; two engines in
    * one process each hold their own, and the last close frees libcurl's

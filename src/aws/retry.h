@@ -1,4 +1,4 @@
-/* The AWS SDKs' "standard" retry mode (STYLE.md#s8), as pure logic: the
+/* The AWS SDKs' "standard" retry mode (HACKING.md#s8), as pure logic: the
  * caller owns every piece of state (a token bucket per client, a state per
  * request), passes the clock and the random source in, and schedules the
  * retries itself on the loop. Nothing here allocates, reads the time or
@@ -12,7 +12,7 @@
  *   on an error:       pl__aws_retry_decide(&cfg, &bucket, &state, err,
  *                                           now_ms, &rng, &decision);
  *                      then retry after decision.delay_ms, or give up.
- * All of it runs on the loop thread (STYLE.md#s7); nothing is locked. */
+ * All of it runs on the loop thread (HACKING.md#s7); nothing is locked. */
 #ifndef PL_AWS_RETRY_H
 #define PL_AWS_RETRY_H
 

@@ -6,7 +6,7 @@
  *
  * Nothing here formats or logs: a secret's only way out is the pointer
  * that pl__secret_str() returns, and callers hand that to a signer or an
- * HTTP header, never to a formatter (STYLE.md#s9). */
+ * HTTP header, never to a formatter (HACKING.md#s9). */
 #ifndef PL_AWS_SECRET_H
 #define PL_AWS_SECRET_H
 

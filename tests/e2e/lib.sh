@@ -4,7 +4,7 @@
 set -euo pipefail
 
 : "${PIPELINED:?run through make check}"
-shared="${PIPELINED_SHARED:?run through make check}"
+test_data="${PIPELINED_TEST_DATA:?run through make check}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pipelined-e2e.XXXXXX")
 cleanup_pids=()
 cleanup() {

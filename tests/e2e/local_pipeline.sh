@@ -10,7 +10,7 @@ run_local() { # INPUT: runs etc/local.conf --once into $work/out.jsonl
 }
 
 # The seed sample: 21 typed records.
-run_local "$shared/testdata/seed/sample_file.csv" || { cat "$work/log"; fail "sample run"; }
+run_local "$test_data/sample_inventory.csv" || { cat "$work/log"; fail "sample run"; }
 [ "$(count_lines "$work/out.jsonl")" -eq 21 ] || fail "sample: expected 21 records"
 [ "$(count_lines "$work/bad.jsonl")" -eq 0 ] || fail "sample: unexpected rejects"
 python3 - "$work/out.jsonl" <<'PY'
@@ -25,7 +25,7 @@ PY
 pass "sample_file.csv gives 21 typed records"
 
 # Running again gives the same output (input left in place, nothing remembered).
-run_local "$shared/testdata/seed/sample_file.csv"
+run_local "$test_data/sample_inventory.csv"
 [ "$(count_lines "$work/out.jsonl")" -eq 21 ] || fail "second run"
 pass "the same command can be run again"
 
@@ -76,7 +76,7 @@ pass "bad rows dead-lettered with line numbers; good rows delivered"
 
 # A directory and a glob as INPUT.
 mkdir -p "$work/dir"
-cp "$shared/testdata/seed/sample_file.csv" "$work/dir/a.csv"
+cp "$test_data/sample_inventory.csv" "$work/dir/a.csv"
 cp "$work/bom.csv" "$work/dir/b.csv"
 run_local "$work/dir"
 [ "$(count_lines "$work/out.jsonl")" -eq 23 ] || fail "directory input"

@@ -4,7 +4,7 @@
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/in"
-cp "$shared/testdata/seed/sample_file.csv" "$work/in/a.csv"
+cp "$test_data/sample_inventory.csv" "$work/in/a.csv"
 cat > "$work/m.conf" <<CONF
 metrics_listen = "127.0.0.1:$port"
 pipeline "m" {

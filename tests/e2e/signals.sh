@@ -16,7 +16,7 @@ CONF
 pid=$!
 cleanup_pids+=("$pid")
 sleep 0.3
-cp "$shared/testdata/seed/sample_file.csv" "$work/in/a.csv"
+cp "$test_data/sample_inventory.csv" "$work/in/a.csv"
 wait_lines "$work/out.jsonl" -eq 21 || { cat "$work/log"; fail "watched file not processed"; }
 start=$(date +%s%N)
 kill -TERM "$pid"

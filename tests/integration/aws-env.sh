@@ -1,5 +1,5 @@
 # Local AWS emulators for pipelined's tests (sourced by bash scripts).
-# See DESIGN.md, "Local AWS for development and tests". Nothing here talks
+# See docs/architecture.md, "Local AWS for development and tests". Nothing here talks
 # to real AWS or to any address outside 127.0.0.1.
 #
 #   source tests/integration/aws-env.sh

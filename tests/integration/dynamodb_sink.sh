@@ -14,8 +14,7 @@ set -euo pipefail
 : "${PIPELINED:?run through make check (PIPELINED is the daemon to test)}"
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-shared=${PIPELINED_SHARED:-$top_srcdir/../shared}
-sample=$shared/testdata/seed/sample_file.csv
+sample=${PIPELINED_TEST_DATA:-$top_srcdir/tests/data}/sample_inventory.csv
 
 if ! "$PIPELINED" --describe sink-dynamodb >/dev/null 2>&1; then
   echo "SKIP: the sink-dynamodb plugin is not built"

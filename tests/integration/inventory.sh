@@ -28,8 +28,7 @@ set -euo pipefail
 : "${PIPELINED:?run through make check (PIPELINED is the daemon to test)}"
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-shared=${PIPELINED_SHARED:-$top_srcdir/../shared}
-sample=$shared/testdata/seed/sample_file.csv
+sample=${PIPELINED_TEST_DATA:-$top_srcdir/tests/data}/sample_inventory.csv
 conf=$top_srcdir/etc/inventory.conf
 history_conf=$top_srcdir/etc/inventory-history.conf
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The reference deployment (etc/inventory.conf) at volume, on fauxqs (S3 +
 # SQS) and dynalite (DynamoDB), which cost the same per request however
-# deep the queues get (DESIGN.md, "Local AWS for development and tests").
+# deep the queues get (docs/architecture.md, "Local AWS for development and tests").
 # fauxqs sends no S3 notifications: after each upload the test publishes the
 # documented S3 event JSON to the events queue itself.
 #

@@ -145,12 +145,12 @@ static int sample_bad(void *data, const csv_bad_row_t *bad) {
 }
 
 static char *read_sample(size_t *len) {
-  /* The seed data lives beside the project, in ../shared (make check sets
-   * PIPELINED_SHARED; make distcheck inherits it from scripts/test). */
-  const char *shared = getenv("PIPELINED_SHARED");
+  /* The test data is in the repository, tests/data (make check sets
+   * PIPELINED_TEST_DATA). */
+  const char *data_dir = getenv("PIPELINED_TEST_DATA");
   pl_buf_t path = {0};
-  pl_buf_printf(&path, "%s/testdata/seed/sample_file.csv",
-                shared ? shared : "../shared");
+  pl_buf_printf(&path, "%s/sample_inventory.csv",
+                data_dir && *data_dir ? data_dir : "tests/data");
   FILE *f = fopen(path.data, "rb");
   ck_assert_msg(f != NULL, "cannot open %s", path.data);
   pl_buf_free(&path);

@@ -3,7 +3,7 @@
  * bodies and headers both ways, keep-alive, the per-host in-flight limit
  * and its FIFO queue, timeouts and transport errors, streaming with
  * pauses, cancellation and close. Every test ends with uv_loop_close() ==
- * 0 (STYLE.md#s6). */
+ * 0 (HACKING.md#s6). */
 #include "http.h"
 
 #include <check.h>

@@ -1227,7 +1227,7 @@ END_TEST
 
 /* src/options.c type_error()/describe_found(): the value found is quoted
  * in the message even for PL_OPT_SECRET options, so a mistyped secret ends
- * up in the error output (STYLE.md#s9: secrets have no path to any
+ * up in the error output (HACKING.md#s9: secrets have no path to any
  * formatter). */
 START_TEST(bug_a_secret_value_never_appears_in_errors) {
   req_t r = {0};

@@ -1,6 +1,6 @@
 /* Every built plugin opens with immediate binding (no undefined symbol),
  * exports exactly the descriptor symbol, and has a valid descriptor and
- * option table (STYLE.md#s11). */
+ * option table (HACKING.md#s11). */
 #include <check.h>
 #include <dirent.h>
 #include <dlfcn.h>

@@ -1,5 +1,5 @@
 /* Check suite for src/aws/sigv4.c: every case of the AWS SigV4 test suite
- * (read from $PIPELINED_SHARED/testdata/aws-sigv4-test-suite at run time)
+ * (read from $PIPELINED_TEST_DATA/aws-sigv4-test-suite, tests/data in the repository)
  * for header and query signing, compared byte for byte; AWS's published S3
  * examples; the URI encoder; and the refusals. */
 #include "sigv4.h"
@@ -24,9 +24,10 @@
 /* ---- Reading the suite ---- */
 
 static void suite_dir(pl_buf_t *path) {
-  const char *shared = getenv("PIPELINED_SHARED");
-  pl_buf_printf(path, "%s/testdata/aws-sigv4-test-suite",
-                shared && *shared ? shared : "../shared");
+  /* tests/data in the repository (make check sets PIPELINED_TEST_DATA). */
+  const char *data_dir = getenv("PIPELINED_TEST_DATA");
+  pl_buf_printf(path, "%s/aws-sigv4-test-suite",
+                data_dir && *data_dir ? data_dir : "tests/data");
 }
 
 static int compare_names(const void *a, const void *b) {
@@ -382,7 +383,7 @@ START_TEST(test_suite_present) {
   char **names = list_cases(&n);
   pl_buf_t dir = {0};
   suite_dir(&dir);
-  ck_assert_msg(n >= 38, "%zu cases in %s (set PIPELINED_SHARED)", n, dir.data);
+  ck_assert_msg(n >= 38, "%zu cases in %s (set PIPELINED_TEST_DATA)", n, dir.data);
   size_t with_query = 0;
   for (size_t i = 0; i < n; i++) {
     pl_buf_t path = {0}, text = {0};

@@ -1,5 +1,5 @@
 /* Test plugins linked into unit tests, and a harness that runs a config
- * through the engine in-process (STYLE.md#s12). */
+ * through the engine in-process (HACKING.md#s12). */
 #ifndef PL_TEST_STAGES_H
 #define PL_TEST_STAGES_H
 
