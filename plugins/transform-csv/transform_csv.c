@@ -2,6 +2,7 @@
  * options, one streaming parser per byte stream, and rows turned into
  * records or rejections. Parsing lives in csv_stream.c, types in
  * csv_columns.c. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,18 +203,29 @@ static int reject_row(csv_plugin_t *p, uint64_t line, const char *raw,
   return 0;
 }
 
-static int read_header(csv_plugin_t *p, stream_t *s, const csv_row_t *row) {
+/* The header of `s` is unusable for `reason`: every row of the stream,
+ * the header's own included, goes to the dead letter with that reason, so
+ * that no data row is ever read as a header and nothing is lost. */
+static int refuse_header(csv_plugin_t *p, stream_t *s, uint64_t line,
+                         const char *raw, size_t raw_len, const char *reason) {
   s->header_seen = true;
-  pl_buf_reset(&p->reason);
-  if (csv_columns_from_header(row->fields, row->lens, row->count,
-                              p->configured, &s->columns, &p->reason) == 0)
-    return 0;
   pl_buf_t why = {0};
-  pl_buf_printf(&why, "bad header row: %s", p->reason.data);
+  pl_buf_printf(&why, "bad header row (line %" PRIu64 "): %s", line, reason);
   s->header_error = why.data;
   pl_log(p->inst, PL_LOG_ERROR, "%s: %s; every row of it is rejected",
          s->origin ? s->origin : "input", why.data);
-  return reject_row(p, row->line, row->raw, row->raw_len, why.data);
+  return reject_row(p, line, raw, raw_len, why.data);
+}
+
+static int read_header(csv_plugin_t *p, stream_t *s, const csv_row_t *row) {
+  pl_buf_reset(&p->reason);
+  if (csv_columns_from_header(row->fields, row->lens, row->count,
+                              p->configured, &s->columns, &p->reason) == 0) {
+    s->header_seen = true;
+    return 0;
+  }
+  return refuse_header(p, s, row->line, row->raw, row->raw_len,
+                       p->reason.data);
 }
 
 static int on_row(void *data, const csv_row_t *row) {
@@ -246,7 +258,11 @@ static int on_row(void *data, const csv_row_t *row) {
 
 static int on_bad_row(void *data, const csv_bad_row_t *bad) {
   csv_plugin_t *p = data;
-  return reject_row(p, bad->line, bad->raw, bad->raw_len, bad->reason);
+  stream_t *s = p->current;
+  if (!s->header_seen)
+    return refuse_header(p, s, bad->line, bad->raw, bad->raw_len, bad->reason);
+  return reject_row(p, bad->line, bad->raw, bad->raw_len,
+                    s->header_error ? s->header_error : bad->reason);
 }
 
 static void csv_process(pl_instance_t *inst, void *ctx, pl_record_t *chunk) {

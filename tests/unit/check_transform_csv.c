@@ -166,6 +166,40 @@ START_TEST(overlong_rows_are_rejected_and_the_rest_goes_on) {
 }
 END_TEST
 
+/* A header that cannot be read (here: longer than max_row_bytes) must not
+ * let the first data row become the header: every row goes to the dead
+ * letter with a reason that names the header, and nothing is delivered. */
+START_TEST(an_unreadable_header_never_turns_data_into_a_header) {
+  const char *text = "product_id,location,quantity,update_date,comment\n"
+                     "P1,A,1,2023-05-01,x\n"
+                     "P2,B,2,2023-05-02,y\n";
+  static const char *const options[] = {
+      "max_row_bytes = 40B",
+      "max_row_bytes = 40B\n columns = [\"product_id:string\", "
+      "\"quantity:int\"]",
+  };
+  for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+    test_run_t *run = run_csv(text, 7, options[i]);
+    ck_assert_int_eq(run->status, 0);
+    ck_assert_uint_eq(json_array_size(records(run)), 0);
+    ck_assert_uint_eq(json_array_size(letters(run)), 3);
+    for (size_t k = 0; k < 3; k++) {
+      json_t *bad = json_array_get(letters(run), k);
+      ck_assert_int_eq(json_integer_value(json_object_get(bad, "line")),
+                       (json_int_t)k + 1);
+      const char *reason = json_string_value(json_object_get(bad, "reason"));
+      ck_assert_msg(strstr(reason, "header row (line 1)") &&
+                        strstr(reason, "longer than max_row_bytes"),
+                    "reason: %s", reason);
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(letters(run), 1), "raw")),
+                     "P1,A,1,2023-05-01,x");
+    ck_assert_int_eq(test_run_free(run), 0);
+  }
+}
+END_TEST
+
 START_TEST(bad_options_fail_at_start_up) {
   static const char *const cases[] = {
       "delimiter = \";;\"",
@@ -197,6 +231,7 @@ int main(void) {
   tcase_add_test(tc, columns_without_header);
   tcase_add_test(tc, header_missing_a_typed_column_rejects_the_file);
   tcase_add_test(tc, overlong_rows_are_rejected_and_the_rest_goes_on);
+  tcase_add_test(tc, an_unreadable_header_never_turns_data_into_a_header);
   tcase_add_test(tc, bad_options_fail_at_start_up);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);
