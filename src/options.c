@@ -353,6 +353,27 @@ static bool literal_fits(pl_opt_type_t type, pl_cfg_kind_t kind) {
   }
 }
 
+/* True (after writing the error) when the string `text` cannot be stored:
+ * it holds a NUL byte, or it is empty and the option may not be. The error
+ * points at the string itself, so a list item is named exactly. */
+static bool text_refused(const pl_option_t *option, const pl_cfg_node_t *node,
+                         const pl_cfg_value_t *text, const char *what,
+                         pl_buf_t *errors) {
+  if (strlen(text->text) != text->text_len) {
+    type_error(errors, what, option, node, "it contains a \\0 byte");
+    return true;
+  }
+  if (text->text_len > 0 ||
+      !(option->flags & (PL_OPT_REQUIRED | PL_OPT_NOT_EMPTY)))
+    return false;
+  const pl_cfg_loc_t *at = text->loc.line ? &text->loc : &node->loc;
+  pl_buf_printf(errors,
+                "%s:%d:%d: %s: option '%s' is empty; it needs a value (a "
+                "${VAR} in it may be unset or empty)\n",
+                node->loc.file, at->line, at->col, what, option->name);
+  return true;
+}
+
 static int store_node(const pl_option_t *option, const pl_cfg_node_t *node,
                       void *dest, const char *what, pl_buf_t *errors) {
   char *message = NULL;
@@ -406,13 +427,12 @@ static int store_node(const pl_option_t *option, const pl_cfg_node_t *node,
   if (option->type == PL_OPT_LIST) {
     free_value(option, dest);
     if (value->kind != PL_CFG_LIST) {
-      if (value->kind != PL_CFG_STRING ||
-          strlen(value->text) != value->text_len) {
-        type_error(errors, what, option, node,
-                   value->kind == PL_CFG_STRING ? "it contains a \\0 byte"
-                                                : NULL);
+      if (value->kind != PL_CFG_STRING) {
+        type_error(errors, what, option, node, NULL);
         return PL_EINVAL;
       }
+      if (text_refused(option, node, value, what, errors))
+        return PL_EINVAL;
       return store_text(option, value->text, dest, NULL);
     }
     for (size_t i = 0; i < value->count; i++) {
@@ -421,10 +441,8 @@ static int store_node(const pl_option_t *option, const pl_cfg_node_t *node,
         return PL_EINVAL;
       }
       if (value->items[i].kind == PL_CFG_STRING &&
-          strlen(value->items[i].text) != value->items[i].text_len) {
-        type_error(errors, what, option, node, "it contains a \\0 byte");
+          text_refused(option, node, &value->items[i], what, errors))
         return PL_EINVAL;
-      }
       if ((rc = store_text(option, value->items[i].text, dest, NULL)) < 0)
         return rc;
     }
@@ -435,10 +453,9 @@ static int store_node(const pl_option_t *option, const pl_cfg_node_t *node,
     type_error(errors, what, option, node, NULL);
     return PL_EINVAL;
   }
-  if (value->kind == PL_CFG_STRING && strlen(value->text) != value->text_len) {
-    type_error(errors, what, option, node, "it contains a \\0 byte");
+  if (value->kind == PL_CFG_STRING &&
+      text_refused(option, node, value, what, errors))
     return PL_EINVAL;
-  }
   rc = store_text(option, value->text, dest, &message);
   if (rc == PL_ERANGE) {
     type_error(errors, what, option, node, "out of range");

@@ -61,6 +61,10 @@ enum {
   PL_OPT_REQUIRED = 1u << 0,   /* the user must set it */
   PL_OPT_SECRET = 1u << 1,     /* never printed, logged or described */
   PL_OPT_DEPRECATED = 1u << 2, /* accepted with a warning */
+  /* STRING and LIST: an empty text (often a ${VAR} that expanded to
+   * nothing) is a config error, not "the current directory" or "none".
+   * REQUIRED options refuse empty texts as well. */
+  PL_OPT_NOT_EMPTY = 1u << 3,
 };
 
 typedef struct pl_option {

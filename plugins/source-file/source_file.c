@@ -45,11 +45,13 @@ static const pl_option_t file_option_table[] = {
                    "What to do with a file once all of it is delivered: keep "
                    "it, move it to done_dir, or delete it (a file changed "
                    "since it was read is left in place)."),
-    PL_OPTION_STRING(file_options_t, done_dir, "done_dir", NULL, 0,
+    PL_OPTION_STRING(file_options_t, done_dir, "done_dir", NULL,
+                     PL_OPT_NOT_EMPTY,
                      "With on_commit = move (required then): where committed "
                      "files go (created if missing; a name already there "
                      "gets a .N suffix)."),
-    PL_OPTION_STRING(file_options_t, state_dir, "state_dir", NULL, 0,
+    PL_OPTION_STRING(file_options_t, state_dir, "state_dir", NULL,
+                     PL_OPT_NOT_EMPTY,
                      "Directory of a state file, <pipeline>.state, that "
                      "remembers committed files by path, size and mtime so "
                      "that a restart does not read them again (created if "

@@ -11,11 +11,13 @@
 #define MAX_WAIT_MS 20000
 
 static const pl_option_t s3_option_table[] = {
-    PL_OPTION_STRING(s3_options_t, notifications, "notifications", NULL, 0,
+    PL_OPTION_STRING(s3_options_t, notifications, "notifications", NULL,
+                     PL_OPT_NOT_EMPTY,
                      "URL of the SQS queue that receives the bucket's S3 "
                      "event notifications (notifications mode). Without it "
                      "the source lists `bucket` (list mode)."),
-    PL_OPTION_STRING(s3_options_t, bucket, "bucket", NULL, 0,
+    PL_OPTION_STRING(s3_options_t, bucket, "bucket", NULL,
+                     PL_OPT_NOT_EMPTY,
                      "List mode: the bucket to list (required). "
                      "Notifications mode: only this bucket's events are "
                      "read; events for others are skipped."),
@@ -26,7 +28,8 @@ static const pl_option_t s3_option_table[] = {
     PL_OPTION_DURATION(s3_options_t, interval_ms, "interval", "60s", 0,
                        "List mode: time between two listings of the "
                        "bucket."),
-    PL_OPTION_STRING(s3_options_t, state_dir, "state_dir", NULL, 0,
+    PL_OPTION_STRING(s3_options_t, state_dir, "state_dir", NULL,
+                     PL_OPT_NOT_EMPTY,
                      "List mode: directory of the state file that keeps "
                      "the key and etag of committed objects, so that a "
                      "restart does not read them again (default: kept in "

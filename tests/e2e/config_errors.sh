@@ -38,6 +38,31 @@ check_error 'pipeline "p" {
 }' "bad.conf:3:3: pipeline \"p\": transform \"cvs\": no plugin transform-cvs"
 pass "config errors name file:line:col and what was expected"
 
+# A variable that is set but empty must not turn a path into "here": with
+# INPUT= etc/local.conf would read the working directory, its own output
+# included. Both --check and a run refuse it, naming the string.
+mkdir "$work/cwd"
+printf 'product_id,location,quantity,update_date\nP1,A,1,2023-05-01\n' > "$work/cwd/in.csv"
+for mode in --check --once; do
+  set +e
+  (cd "$work/cwd" && INPUT= OUTPUT=out.jsonl REJECTS=bad.jsonl \
+     "$PIPELINED" "$mode" -c "$top_srcdir/etc/local.conf" > "$work/out" 2> "$work/err"); rc=$?
+  set -e
+  [ "$rc" -ne 0 ] || fail "$mode accepted an empty INPUT"
+  expect_contains "$work/err" "local.conf:14:17: pipeline \"local-inventory\": source \"file\": option 'paths' is empty"
+  [ ! -e "$work/cwd/out.jsonl" ] || fail "$mode with an empty INPUT wrote out.jsonl"
+done
+set +e
+INPUT=in.csv OUTPUT= REJECTS=bad.jsonl "$PIPELINED" --check -c "$top_srcdir/etc/local.conf" 2> "$work/err"; rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "--check accepted an empty OUTPUT"
+expect_contains "$work/err" "sink \"file\": option 'path' is empty"
+check_error 'pipeline "p" {
+  source "file" { paths = ["x"]; state_dir = "" }
+  sink "file" { path = "/tmp/x" }
+}' "bad.conf:2:46: pipeline \"p\": source \"file\": option 'state_dir' is empty"
+pass "an empty path (a variable set to nothing) is a config error at --check and at start"
+
 set +e
 "$PIPELINED" -c "$work/missing.conf" 2> "$work/err"; rc=$?
 set -e

@@ -470,12 +470,74 @@ START_TEST(a_required_option_that_is_set_is_not_missing) {
   req_t r = {0};
   pl_buf_t errors = {0};
   pl_opt_table_t t = {req_table, REQ_COUNT, &r};
-  pl_cfg_node_t *root = parse("s { queue_url = \"\"; port = 0 }\n");
+  pl_cfg_node_t *root = parse("s { queue_url = \"q\"; port = 0 }\n");
   ck_assert_int_eq(pl__options_apply(&t, 1, root->children[0], what, &errors),
                    0);
-  ck_assert_str_eq(r.queue_url, "");
+  ck_assert_str_eq(r.queue_url, "q");
   ck_assert_int_eq(r.port, 0);
   pl__options_free(req_table, REQ_COUNT, &r);
+  pl__cfg_destroy(root);
+  pl_buf_free(&errors);
+}
+END_TEST
+
+/* An empty text (a ${VAR} set to nothing) is no value for a required
+ * option, nor for one flagged PL_OPT_NOT_EMPTY, in a list item either; the
+ * error points at the string. Other options keep "". */
+typedef struct not_empty {
+  char *queue_url;
+  char *state_dir;
+  pl_list_t paths;
+  char *prefix;
+} not_empty_t;
+
+static const pl_option_t not_empty_table[] = {
+    PL_OPTION_STRING(not_empty_t, queue_url, "queue_url", NULL,
+                     PL_OPT_REQUIRED, "The queue."),
+    PL_OPTION_STRING(not_empty_t, state_dir, "state_dir", NULL,
+                     PL_OPT_NOT_EMPTY, "A directory."),
+    PL_OPTION_LIST(not_empty_t, paths, "paths", NULL, PL_OPT_NOT_EMPTY,
+                   "Paths."),
+    PL_OPTION_STRING(not_empty_t, prefix, "prefix", "", 0, "A prefix."),
+};
+
+START_TEST(empty_texts_are_refused_where_a_value_is_needed) {
+  static const struct {
+    const char *config;
+    const char *error;
+  } cases[] = {
+      {"s { queue_url = \"\" }\n",
+       "t.conf:1:17: source \"x\": option 'queue_url' is empty; it needs a value (a "
+       "${VAR} in it may be unset or empty)\n"},
+      {"s { queue_url = \"q\"\n state_dir = \"\" }\n",
+       "t.conf:2:14: source \"x\": option 'state_dir' is empty"},
+      {"s { queue_url = \"q\"; paths = [\"a\", \"\"] }\n",
+       "t.conf:1:36: source \"x\": option 'paths' is empty"},
+      {"s { queue_url = \"q\"; paths = \"\" }\n",
+       "t.conf:1:30: source \"x\": option 'paths' is empty"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    not_empty_t v = {0};
+    pl_buf_t errors = {0};
+    pl_opt_table_t t = {not_empty_table, 4, &v};
+    pl_cfg_node_t *root = parse(cases[i].config);
+    ck_assert_int_eq(
+        pl__options_apply(&t, 1, root->children[0], what, &errors), PL_EINVAL);
+    ck_assert_msg(strncmp(errors.data, cases[i].error,
+                          strlen(cases[i].error)) == 0,
+                  "case %zu: %s", i, errors.data);
+    pl__options_free(not_empty_table, 4, &v);
+    pl__cfg_destroy(root);
+    pl_buf_free(&errors);
+  }
+  not_empty_t v = {0};
+  pl_buf_t errors = {0};
+  pl_opt_table_t t = {not_empty_table, 4, &v};
+  pl_cfg_node_t *root = parse("s { queue_url = \"q\"; prefix = \"\" }\n");
+  ck_assert_int_eq(pl__options_apply(&t, 1, root->children[0], what, &errors),
+                   0);
+  ck_assert_str_eq(v.prefix, "");
+  pl__options_free(not_empty_table, 4, &v);
   pl__cfg_destroy(root);
   pl_buf_free(&errors);
 }
@@ -1281,6 +1343,7 @@ static Suite *options_suite(void) {
   tcase_add_test(unknown,
                  missing_required_options_without_a_block_have_no_location);
   tcase_add_test(unknown, a_required_option_that_is_set_is_not_missing);
+  tcase_add_test(unknown, empty_texts_are_refused_where_a_value_is_needed);
   suite_add_tcase(s, unknown);
 
   TCase *types = tcase_create("type errors");
