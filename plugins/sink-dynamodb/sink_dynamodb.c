@@ -65,7 +65,8 @@ static const pl_option_t sink_ddb_option_table[] = {
                   "Attribute types of fields instead of their JSON types "
                   "(S, N, BOOL, NULL, M, L), e.g. types { quantity = \"N\" "
                   "}."),
-    PL_OPTION_STRING(sink_ddb_options_t, newer_than, "newer_than", NULL, 0,
+    PL_OPTION_STRING(sink_ddb_options_t, newer_than, "newer_than", NULL,
+                     PL_OPT_NOT_EMPTY,
                      "update mode: write only when the stored item is absent "
                      "or this field of it is not newer (<=); an older record "
                      "counts as stale and is delivered."),
@@ -174,18 +175,11 @@ static int compile_types(sink_ddb_t *s, const pl_map_t *map) {
 static int sink_ddb_init(pl_instance_t *inst, const void *options,
                          void **ctx) {
   const sink_ddb_options_t *opts = options;
-  if (!opts->table[0]) {
-    pl_log(inst, PL_LOG_ERROR, "option 'table' is empty");
-    return PL_EINVAL;
-  }
+  /* Empty texts of table and newer_than are refused by the core. */
   if (opts->newer_than && opts->mode != DDB_MODE_UPDATE) {
     pl_log(inst, PL_LOG_ERROR,
            "option 'newer_than' needs mode = \"update\" (BatchWriteItem has "
            "no conditions)");
-    return PL_EINVAL;
-  }
-  if (opts->newer_than && !opts->newer_than[0]) {
-    pl_log(inst, PL_LOG_ERROR, "option 'newer_than' is empty");
     return PL_EINVAL;
   }
   sink_ddb_t *s = calloc(1, sizeof(*s));

@@ -138,10 +138,7 @@ static int check_size(pl_instance_t *inst, const char *name, uint64_t value) {
 
 static int check_options(pl_instance_t *inst, const sink_sqs_options_t *opts,
                          bool fifo) {
-  if (!opts->queue_url[0]) {
-    pl_log(inst, PL_LOG_ERROR, "option 'queue_url' is empty");
-    return PL_EINVAL;
-  }
+  /* An empty queue_url is refused by the core (PL_OPT_REQUIRED). */
   int rc = check_size(inst, "max_batch_bytes", opts->max_batch_bytes);
   if (rc == 0)
     rc = check_size(inst, "max_message_bytes", opts->max_message_bytes);

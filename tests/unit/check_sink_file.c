@@ -302,7 +302,7 @@ START_TEST(a_bad_mode_or_empty_path_stops_the_engine_before_start) {
 
   run = run_four("", "");
   ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_ptr_nonnull(strstr(test_log(run), "option 'path' is empty"));
+  ck_assert_ptr_nonnull(strstr(run->errors.data, "option 'path' is empty"));
   ck_assert_int_eq(test_run_free(run), 0);
   free(path);
 }
