@@ -519,6 +519,7 @@ void pl__engine_destroy(pl_engine_t *engine) {
   for (size_t i = 0; i < engine->pipeline_count; i++)
     pl__pipeline_destroy(engine->pipelines[i]);
   free(engine->pipelines);
+  free(engine->outputs);
   pl__record_free_spares(engine);
   pl__options_free(settings_table, COUNT(settings_table), &engine->settings);
   pl__options_free(aws_table, COUNT(aws_table), &engine->aws_settings);

@@ -32,6 +32,12 @@ typedef struct pl_aws_settings {
 typedef struct pl_aws_context pl_aws_context_t;
 typedef struct pl_http_transport pl_http_transport_t;
 
+/* A file by device and inode: the same file whatever path names it. */
+typedef struct pl_file_id {
+  uint64_t dev;
+  uint64_t ino;
+} pl_file_id_t;
+
 struct pl_engine {
   uv_loop_t *loop;           /* borrowed */
   pl_registry_t *registry;   /* borrowed */
@@ -55,6 +61,9 @@ struct pl_engine {
   pl_record_t *spare_records;
   size_t spare_count;
   bool timed_out;
+  /* Files the sinks write (pl_output_file_add), which no source reads. */
+  pl_file_id_t *outputs;
+  size_t output_count;
 };
 typedef struct pl_engine pl_engine_t;
 

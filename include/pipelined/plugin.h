@@ -177,6 +177,17 @@ PL_EXTERN int64_t pl_instance_max_in_flight(const pl_instance_t *inst);
  * create was committed. */
 PL_EXTERN void pl_instance_error(pl_instance_t *inst);
 
+/* Sinks that write files: `fd` (borrowed), once open, is a file this
+ * daemon writes; no source of the same engine reads it (a directory or a
+ * glob of a source-file that also matches a sink's output or dead letter
+ * would otherwise read it back and double it on every run). Descriptors
+ * that are not regular files are ignored. Returns 0 or PL_ENOMEM. */
+PL_EXTERN int pl_output_file_add(pl_instance_t *inst, int fd);
+/* Sources that read files: true when the file of `dev` and `ino` (from
+ * stat) is one a sink of this daemon writes; the source must skip it. */
+PL_EXTERN bool pl_output_file_has(const pl_instance_t *inst, uint64_t dev,
+                                  uint64_t ino);
+
 /* Sources and transforms: pass `record` (stolen) to the next stage. Returns
  * false when the next queue is full: a source then stops producing until its
  * resume callback runs. Nothing is ever dropped. */

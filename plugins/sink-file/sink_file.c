@@ -114,10 +114,7 @@ static int parse_mode(const char *text, int *out) {
 static int sink_file_init(pl_instance_t *inst, const void *options,
                           void **ctx) {
   const sink_file_options_t *opts = options;
-  if (!opts->path[0]) {
-    pl_log(inst, PL_LOG_ERROR, "option 'path' is empty");
-    return PL_EINVAL;
-  }
+  /* An empty path never gets here: the core refuses it (PL_OPT_REQUIRED). */
   int mode = 0;
   if (parse_mode(opts->mode, &mode) < 0) {
     pl_log(inst, PL_LOG_ERROR,
@@ -202,6 +199,9 @@ static int sink_file_start(pl_instance_t *inst, void *ctx) {
   }
   f->fd = fd;
   f->own_fd = true;
+  int rc = pl_output_file_add(inst, fd);
+  if (rc < 0)
+    return rc;
   if (f->tail_open)
     pl_log(inst, PL_LOG_WARN,
            "%s ends in the middle of a line; a newline ends it before the "

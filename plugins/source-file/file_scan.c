@@ -68,7 +68,8 @@ static int add_file(file_scan_t *scan, const char *path,
   if (!copy)
     return PL_ENOMEM;
   scan->files[scan->count++] =
-      (file_found_t){copy, (uint64_t)st->st_size, mtime_ns_of(st)};
+      (file_found_t){copy, (uint64_t)st->st_size, mtime_ns_of(st),
+                     (uint64_t)st->st_dev, (uint64_t)st->st_ino};
   return 0;
 }
 

@@ -25,6 +25,8 @@ typedef struct file_found {
   char *path; /* absolute */
   uint64_t size;
   int64_t mtime_ns;
+  uint64_t dev; /* with ino: which file it is, whatever the path */
+  uint64_t ino;
 } file_found_t;
 
 typedef struct file_scan {

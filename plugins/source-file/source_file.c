@@ -310,7 +310,23 @@ static void scan_work(uv_work_t *req) {
                              s->cfg.entry_count, &s->scan);
 }
 
+/* True for a file a sink of this daemon writes (its output, a dead
+ * letter): it is never read, and the first time it is skipped says so. */
+static bool own_output(source_file_t *s, const file_found_t *f) {
+  if (!pl_output_file_has(s->inst, f->dev, f->ino))
+    return false;
+  if (!file_state_find(s->complaints, f->path, NULL, NULL)) {
+    pl_log(s->inst, PL_LOG_WARN,
+           "%s is not read: this daemon writes it (a sink or dead letter)",
+           f->path);
+    file_state_put(s->complaints, f->path, 0, -1);
+  }
+  return true;
+}
+
 static void consider(source_file_t *s, const file_found_t *f, bool first) {
+  if (own_output(s, f))
+    return;
   if (file_state_find(s->tracked, f->path, NULL, NULL) ||
       file_state_has(s->committed, f->path, f->size, f->mtime_ns))
     return;

@@ -84,6 +84,21 @@ run_local "$work/dir/*.csv"
 [ "$(count_lines "$work/out.jsonl")" -eq 23 ] || fail "glob input"
 pass "directory and glob inputs"
 
+# Output and dead letter in the input directory: never read back, however
+# often the run is repeated (each run adds the 21 rows of a.csv once).
+mkdir -p "$work/own"
+cp "$test_data/sample_inventory.csv" "$work/own/a.csv"
+for n in 21 42; do
+  INPUT=$work/own OUTPUT=$work/own/out.jsonl REJECTS=$work/own/bad.jsonl \
+    "$PIPELINED" --once -c "$top_srcdir/etc/local.conf" 2> "$work/log" ||
+    { cat "$work/log"; fail "reading a directory that holds the output"; }
+  [ "$(count_lines "$work/own/out.jsonl")" -eq "$n" ] ||
+    fail "own output: $(count_lines "$work/own/out.jsonl") lines, want $n"
+  [ "$(count_lines "$work/own/bad.jsonl")" -eq 0 ] || fail "own output: the output was read back as CSV"
+done
+expect_contains "$work/log" "$work/own/out.jsonl is not read: this daemon writes it"
+pass "a source never reads the files a sink or dead letter of the daemon writes"
+
 # A missing input: logged with its path, the run exits non-zero.
 set +e
 run_local "$work/no-such.csv"; rc=$?
