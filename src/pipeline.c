@@ -63,10 +63,21 @@ int pl__pipeline_link(pl_pipeline_t *pipeline) {
   return 0;
 }
 
+bool pl__pipeline_dead_letter_has_room(const pl_pipeline_t *pipeline) {
+  return !pipeline->dead_letter || pl__stage_has_room(pipeline->dead_letter);
+}
+
+/* Below the low watermark: half of the queue's records and bytes. */
+static bool below_half(const pl_instance_t *stage) {
+  return stage->queue.count <= stage->capacity / 2 &&
+         stage->queue.bytes <= stage->capacity_bytes / 2;
+}
+
 static bool run_transform(pl_pipeline_t *pipeline, pl_instance_t *stage) {
   size_t n = 0;
   while (n < PL_PUMP_SLICE && stage->queue.count > 0 &&
-         pl__stage_has_room(stage->next)) {
+         pl__stage_has_room(stage->next) &&
+         pl__pipeline_dead_letter_has_room(pipeline)) {
     pl_record_t *record = pl__queue_pop(&stage->queue);
     pipeline->current = stage;
     stage->plugin->process(stage, stage->ctx, record);
@@ -77,10 +88,9 @@ static bool run_transform(pl_pipeline_t *pipeline, pl_instance_t *stage) {
 }
 
 static bool resume_source(pl_instance_t *source) {
-  const pl_instance_t *next = source->next;
-  if (!source->paused || source->stopped ||
-      next->queue.count > next->capacity / 2 ||
-      next->queue.bytes > next->capacity_bytes / 2)
+  const pl_instance_t *dead_letter = source->pipeline->dead_letter;
+  if (!source->paused || source->stopped || !below_half(source->next) ||
+      (dead_letter && !below_half(dead_letter)))
     return false;
   source->paused = false;
   if (source->plugin->resume)

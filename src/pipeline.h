@@ -41,6 +41,12 @@ int pl__pipeline_start(pl_pipeline_t *pipeline);
 /* Shutdown: the source takes no new work. */
 void pl__pipeline_stop(pl_pipeline_t *pipeline);
 /* True when the source is exhausted and every group is resolved. */
+/* True when the pipeline has no dead letter or its queue has room. The dead
+ * letter is downstream of every stage that can reject (HACKING.md#s7): a
+ * source, a transform or a sink that could fill it without bound pauses
+ * instead, so an input of nothing but bad rows keeps memory flat too. */
+bool pl__pipeline_dead_letter_has_room(const pl_pipeline_t *pipeline);
+
 bool pl__pipeline_idle(const pl_pipeline_t *pipeline);
 /* Closes every handle (plugins' and the pump). */
 void pl__pipeline_close(pl_pipeline_t *pipeline);

@@ -104,7 +104,8 @@ bool pl_emit(pl_instance_t *inst, pl_record_t *record) {
   }
   inst->metrics.records_out++;
   pl__stage_enqueue(next, record);
-  bool room = pl__stage_has_room(next);
+  bool room = pl__stage_has_room(next) &&
+              pl__pipeline_dead_letter_has_room(inst->pipeline);
   if (!room && inst->role == PL_ROLE_SOURCE)
     inst->paused = true;
   return room;

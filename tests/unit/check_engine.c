@@ -175,6 +175,41 @@ START_TEST(rejected_records_go_to_the_dead_letter_and_commit) {
 }
 END_TEST
 
+/* Rejections are records too: with nothing but bad records and a slow
+ * dead letter, the dead letter's queue stays within its queue_size (plus
+ * the one batch a sink may reject at once) and the source is paused, not
+ * allowed to fill it without bound. */
+START_TEST(a_full_dead_letter_pauses_the_stages_before_it) {
+  pl_buf_t records = {0};
+  pl_buf_append_str(&records, "[");
+  for (int i = 0; i < 400; i++)
+    pl_buf_printf(&records, "%s\"{\\\"bad\\\":%d}\"", i ? ", " : "", i);
+  pl_buf_append_str(&records, "]");
+  pl_buf_t text = {0};
+  pl_buf_printf(&text,
+                "pipeline \"p\" {\n"
+                "  source \"script\" { records = %s\n group_size = 400 }\n"
+                "  sink \"capture\" { reject_field = \"bad\"\n"
+                "    batch_size = 4 }\n"
+                "  dead_letter \"capture\" { async = true\n queue_size = 8\n"
+                "    batch_size = 1 }\n"
+                "}\n",
+                records.data);
+  test_run_t *run = test_run(text.data, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  test_sink_t *dl = test_ctx(run, "p", PL_ROLE_DEAD_LETTER);
+  ck_assert_uint_eq(json_array_size(dl->records), 400);
+  ck_assert_msg(dl->max_queue <= 8 + 4, "dead letter queue reached %zu",
+                dl->max_queue);
+  ck_assert_uint_ge(source_of(run)->resumed, 1);
+  ck_assert_uint_eq(source_of(run)->committed, 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&text);
+  pl_buf_free(&records);
+}
+END_TEST
+
 START_TEST(a_failing_dead_letter_leaves_the_group_uncommitted) {
   const char *text =
       "pipeline \"p\" {\n"
@@ -323,6 +358,7 @@ static Suite *engine_suite(void) {
   tcase_add_test(tc, failed_writes_are_retried_then_delivered);
   tcase_add_test(tc, exhausted_retries_fail_the_group_and_the_run);
   tcase_add_test(tc, rejected_records_go_to_the_dead_letter_and_commit);
+  tcase_add_test(tc, a_full_dead_letter_pauses_the_stages_before_it);
   tcase_add_test(tc, a_failing_dead_letter_leaves_the_group_uncommitted);
   tcase_add_test(tc, a_rejection_without_dead_letter_fails_the_group);
   tcase_add_test(tc, a_full_queue_pauses_the_source);

@@ -200,6 +200,41 @@ START_TEST(an_unreadable_header_never_turns_data_into_a_header) {
 }
 END_TEST
 
+/* An input of nothing but bad rows into a slow dead letter: the transform
+ * stops while the dead letter's queue is full (it may overshoot by the rows
+ * of one chunk), and every row still arrives there. */
+START_TEST(bad_rows_wait_for_room_in_the_dead_letter) {
+  pl_buf_t text = {0};
+  pl_buf_append_str(&text, "product_id,location,quantity,update_date\n");
+  for (int i = 0; i < 300; i++)
+    pl_buf_append_str(&text, "P1,A,lots,2023-05-01\n");
+  json_t *quoted = json_string(text.data);
+  char *literal = json_dumps(quoted, JSON_ENCODE_ANY);
+  pl_buf_t config = {0};
+  pl_buf_printf(&config,
+                "pipeline \"p\" {\n"
+                "  source \"script\" { text = %s\n chunk_size = 64 }\n"
+                "  transform \"csv\" { %s }\n"
+                "  sink \"capture\" { }\n"
+                "  dead_letter \"capture\" { async = true\n queue_size = 8\n"
+                "    batch_size = 1 }\n"
+                "}\n",
+                literal, inventory);
+  test_run_t *run = test_run(config.data, csv_plugin, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  test_sink_t *dl = test_ctx(run, "p", PL_ROLE_DEAD_LETTER);
+  ck_assert_uint_eq(json_array_size(dl->records), 300);
+  ck_assert_msg(dl->max_queue <= 8 + 4, "dead letter queue reached %zu",
+                dl->max_queue);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(literal);
+  json_decref(quoted);
+  pl_buf_free(&config);
+  pl_buf_free(&text);
+}
+END_TEST
+
 START_TEST(bad_options_fail_at_start_up) {
   static const char *const cases[] = {
       "delimiter = \";;\"",
@@ -232,6 +267,7 @@ int main(void) {
   tcase_add_test(tc, header_missing_a_typed_column_rejects_the_file);
   tcase_add_test(tc, overlong_rows_are_rejected_and_the_rest_goes_on);
   tcase_add_test(tc, an_unreadable_header_never_turns_data_into_a_header);
+  tcase_add_test(tc, bad_rows_wait_for_room_in_the_dead_letter);
   tcase_add_test(tc, bad_options_fail_at_start_up);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);

@@ -269,6 +269,10 @@ static void capture_on_timer(uv_timer_t *timer) {
 static void capture_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   capture_t *c = ctx;
   c->pub.batches_seen++;
+  /* What is still queued, plus the batch just taken from the queue. */
+  size_t depth = inst->queue.count + pl_batch_count(batch);
+  if (depth > c->pub.max_queue)
+    c->pub.max_queue = depth;
   if (pl_batch_count(batch) > c->pub.largest_batch)
     c->pub.largest_batch = pl_batch_count(batch);
   if (c->opts->async && !c->pending) {

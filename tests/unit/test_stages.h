@@ -29,6 +29,7 @@ typedef struct test_sink {
   size_t writes;
   size_t batches_seen;
   size_t largest_batch;
+  size_t max_queue; /* deepest own input queue seen at a write */
 } test_sink_t;
 
 extern const pl_plugin_t test_source_script;
