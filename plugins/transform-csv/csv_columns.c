@@ -410,7 +410,10 @@ int csv_columns_from_header(const char *const *names, const size_t *lens,
     size_t other;
     if (len == 0) {
       rc = fail(reason, "header field %zu is empty", i + 1);
-    } else if (!csv_text_is_utf8(name, len) || memchr(name, '\0', len)) {
+    } else if (memchr(name, '\0', len)) {
+      rc = fail(reason, "header field %zu '%s' contains a NUL byte (\\0)",
+                i + 1, quoted);
+    } else if (!csv_text_is_utf8(name, len)) {
       rc = fail(reason, "header field %zu '%s' is not valid UTF-8 text", i + 1,
                 quoted);
     } else if (find_column(cols->items, i, name, len, &other)) {

@@ -217,7 +217,28 @@ static int refuse_header(csv_plugin_t *p, stream_t *s, uint64_t line,
   return reject_row(p, line, raw, raw_len, why.data);
 }
 
+/* A NUL byte is not text: JSON consumers, SQS message bodies and every C
+ * string would drop or refuse it, so a row holding one is rejected here,
+ * where the reason can name the field and the dead letter keeps the row.
+ * Returns false, with the reason in p->reason, for such a row. */
+static bool row_is_text(csv_plugin_t *p, const csv_row_t *row) {
+  if (!memchr(row->raw, '\0', row->raw_len))
+    return true;
+  size_t field = 0;
+  while (field + 1 < row->count &&
+         !memchr(row->fields[field], '\0', row->lens[field]))
+    field++;
+  pl_buf_reset(&p->reason);
+  pl_buf_printf(&p->reason,
+                "field %zu contains a NUL byte (\\0), which is not text",
+                field + 1);
+  return false;
+}
+
 static int read_header(csv_plugin_t *p, stream_t *s, const csv_row_t *row) {
+  if (!row_is_text(p, row))
+    return refuse_header(p, s, row->line, row->raw, row->raw_len,
+                         p->reason.data);
   pl_buf_reset(&p->reason);
   if (csv_columns_from_header(row->fields, row->lens, row->count,
                               p->configured, &s->columns, &p->reason) == 0) {
@@ -235,6 +256,8 @@ static int on_row(void *data, const csv_row_t *row) {
     return read_header(p, s, row);
   if (s->header_error)
     return reject_row(p, row->line, row->raw, row->raw_len, s->header_error);
+  if (!row_is_text(p, row))
+    return reject_row(p, row->line, row->raw, row->raw_len, p->reason.data);
   const csv_columns_t *columns = s->columns ? s->columns : p->configured;
   json_t *value = NULL;
   /* Building a row resets the reason itself when it writes one. */
@@ -320,7 +343,8 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .struct_size = sizeof(pl_plugin_t),
     .name = "csv",
     .kind = PL_KIND_TRANSFORM,
-    .description = "Parses CSV bytes into one typed record per row.",
+    .description = "Parses CSV bytes into one typed record per row. A row "
+                   "that holds a NUL byte is rejected: NUL is not text.",
     .options = csv_option_table,
     .options_count = sizeof(csv_option_table) / sizeof(csv_option_table[0]),
     .options_size = sizeof(csv_options_t),

@@ -8,26 +8,33 @@
 extern const pl_plugin_t pipelined_plugin;
 static const pl_plugin_t *const csv_plugin[] = {&pipelined_plugin, NULL};
 
-/* Runs `text` through csv with `csv_options`, in chunks of `chunk` bytes. */
-static test_run_t *run_csv(const char *text, int chunk,
-                           const char *csv_options) {
+/* Runs `text` through csv with `csv_options`, in chunks of `chunk` bytes,
+ * with `source_options` for the script source. */
+static test_run_t *run_csv_from(const char *text, int chunk,
+                                const char *source_options,
+                                const char *csv_options) {
   json_t *quoted = json_string(text);
   char *literal = json_dumps(quoted, JSON_ENCODE_ANY);
   pl_buf_t config = {0};
   pl_buf_printf(&config,
                 "pipeline \"p\" {\n"
-                "  source \"script\" { text = %s\n chunk_size = %d }\n"
+                "  source \"script\" { text = %s\n chunk_size = %d\n %s }\n"
                 "  transform \"csv\" { %s }\n"
                 "  sink \"capture\" { }\n"
                 "  dead_letter \"capture\" { }\n"
                 "}\n",
-                literal, chunk, csv_options);
+                literal, chunk, source_options, csv_options);
   test_run_t *run = test_run(config.data, csv_plugin, true);
   ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
   free(literal);
   json_decref(quoted);
   pl_buf_free(&config);
   return run;
+}
+
+static test_run_t *run_csv(const char *text, int chunk,
+                           const char *csv_options) {
+  return run_csv_from(text, chunk, "", csv_options);
 }
 
 static json_t *records(test_run_t *run) {
@@ -235,6 +242,33 @@ START_TEST(bad_rows_wait_for_room_in_the_dead_letter) {
 }
 END_TEST
 
+/* A NUL byte is not text: the row that holds one is rejected naming the
+ * field (not "invalid UTF-8"), in a header too; the other rows go on. The
+ * script source turns each '~' of the text into a NUL byte. */
+START_TEST(a_nul_byte_rejects_its_row_naming_the_field) {
+  test_run_t *run = run_csv_from("product_id,location,quantity,update_date\n"
+                                  "P1,W~X,1,2023-05-01\n"
+                                  "P2,B,2,2023-05-02\n",
+                                  5, "nul = \"~\"", "");
+  ck_assert_uint_eq(json_array_size(records(run)), 1);
+  ck_assert_uint_eq(json_array_size(letters(run)), 1);
+  json_t *bad = json_array_get(letters(run), 0);
+  ck_assert_int_eq(json_integer_value(json_object_get(bad, "line")), 2);
+  ck_assert_str_eq(json_string_value(json_object_get(bad, "reason")),
+                   "field 2 contains a NUL byte (\\0), which is not text");
+  ck_assert_int_eq(test_run_free(run), 0);
+
+  run = run_csv_from("product_id,loc~ation\nP1,A\n", 5, "nul = \"~\"", "");
+  ck_assert_uint_eq(json_array_size(records(run)), 0);
+  ck_assert_uint_eq(json_array_size(letters(run)), 2);
+  const char *reason = json_string_value(
+      json_object_get(json_array_get(letters(run), 0), "reason"));
+  ck_assert_str_eq(reason, "bad header row (line 1): field 2 contains a NUL "
+                           "byte (\\0), which is not text");
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
 START_TEST(bad_options_fail_at_start_up) {
   static const char *const cases[] = {
       "delimiter = \";;\"",
@@ -268,6 +302,7 @@ int main(void) {
   tcase_add_test(tc, overlong_rows_are_rejected_and_the_rest_goes_on);
   tcase_add_test(tc, an_unreadable_header_never_turns_data_into_a_header);
   tcase_add_test(tc, bad_rows_wait_for_room_in_the_dead_letter);
+  tcase_add_test(tc, a_nul_byte_rejects_its_row_naming_the_field);
   tcase_add_test(tc, bad_options_fail_at_start_up);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);

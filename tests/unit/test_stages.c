@@ -15,6 +15,7 @@ typedef struct script_options {
   int64_t chunk_size;
   int64_t cut_at;
   int64_t batch;
+  char *nul;
 } script_options_t;
 
 typedef struct script {
@@ -46,6 +47,9 @@ static const pl_option_t script_options[] = {
                   "cut_at bytes of `text`, a cut record, then all of it."),
     PL_OPTION_INT(script_options_t, batch, "batch", "0", PL_OPT_DEPRECATED,
                   "Ignored; use group_size."),
+    PL_OPTION_STRING(script_options_t, nul, "nul", NULL, 0,
+                     "A character of `text` that is emitted as a NUL byte "
+                     "(a config string cannot hold one)."),
 };
 
 /* Emits text[0, end) as chunks of `group`, the last one marked last when
@@ -58,6 +62,13 @@ static void script_emit_chunks(script_t *s, pl_group_t *group, size_t end) {
     size_t n = end - at < step ? end - at : step;
     pl_record_t *rec = pl_record_create(group);
     pl_record_set_bytes(rec, text + at, n);
+    if (s->opts->nul) {
+      size_t got = 0;
+      char *bytes = (char *)pl_record_bytes(rec, &got);
+      for (size_t i = 0; i < got; i++)
+        if (bytes[i] == s->opts->nul[0])
+          bytes[i] = '\0';
+    }
     pl_record_set_origin(rec, "test:text");
     at += n;
     pl_record_set_last(rec, at >= len);
