@@ -16,10 +16,15 @@ static void maybe_poll(sqs_poller_t *p);
 /* The engine closes a stopped pipeline as soon as its groups are
  * resolved; deletes queued by the last commits would then be cancelled
  * with the AWS client, and their messages delivered again. So while
- * acknowledgements are pending the source says it is busy. */
+ * acknowledgements are pending the source says it is busy. So it is while
+ * a stopped poller's long polls are out: SQS may already have handed them
+ * messages, which a cancelled request would hide for their whole
+ * visibility timeout; a poll ends within wait_time, and what it brings is
+ * released at once. */
 static void keep_alive(sqs_poller_t *p) {
   if (!p->closed)
-    pl_source_busy(p->inst, !sqs_acks_idle(&p->acks));
+    pl_source_busy(p->inst, !sqs_acks_idle(&p->acks) ||
+                                (p->stopped && p->receiving > 0));
 }
 
 /* With --once: exhausted once the queue looked empty idle_polls times in a
@@ -252,6 +257,11 @@ void sqs_poller_stop(sqs_poller_t *p) {
     pl_log(p->inst, PL_LOG_INFO,
            "stopping: no new receives; %zu message(s) in flight finish first",
            in_flight);
+  if (p->receiving > 0)
+    pl_log(p->inst, PL_LOG_INFO,
+           "stopping: waiting for %zu receive(s) in flight (at most "
+           "wait_time); their messages are released at once",
+           p->receiving);
   keep_alive(p);
 }
 

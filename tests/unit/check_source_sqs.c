@@ -798,9 +798,7 @@ START_TEST(messages_received_after_stop_are_released) {
       f->server, json_pack("[o]", test_sqs_message("m0", "rh0", "0", 1, NULL)),
       0);
   /* The second receive answers after the shutdown began, while m0 is
-   * still in flight (a receive still in flight when nothing else is just
-   * ends with the engine: its messages come back after their visibility
-   * timeout). */
+   * still in flight. */
   test_sqs_push_messages(f->server,
                          json_pack("[o, o]",
                                    test_sqs_message("m1", "rh1", "1", 1, NULL),
@@ -817,6 +815,40 @@ START_TEST(messages_received_after_stop_are_released) {
   assert_handles(f, SQS_DELETE, "rh0");
   /* Visible again at once, for another consumer. */
   assert_handles(f, SQS_VISIBILITY, "rh1@0 rh2@0");
+  fixture_free(f);
+}
+END_TEST
+
+/* Shuts the engine down once a receive is out and nothing is in flight. */
+static bool shutdown_while_polling(watch_t *w) {
+  if (test_sqs_count_calls(w->f->server, SQS_RECEIVE) < 1)
+    return false;
+  pl__engine_shutdown(w->f->run->engine);
+  return true;
+}
+
+/* SIGTERM while a long poll is out and nothing else is in flight: the
+ * engine waits for the poll (it ends within wait_time) and releases what
+ * it brings, instead of cancelling a request SQS may already have handed
+ * messages to (they would then be hidden for their visibility timeout). */
+START_TEST(a_long_poll_out_at_stop_is_awaited_and_its_messages_released) {
+  fixture_t *f = fixture_create();
+  test_sqs_push_messages(f->server,
+                         json_pack("[o, o]",
+                                   test_sqs_message("m1", "rh1", "1", 1, NULL),
+                                   test_sqs_message("m2", "rh2", "2", 1, NULL)),
+                         400);
+  test_sqs_push_empty(f->server, 5, 0);
+  fixture_start_with(f, "wait_time = \"1s\"\n pollers = 1", "sink \"meta\" { }",
+                     false);
+  watch_t stop = {0};
+  watch_start(&stop, f, shutdown_while_polling);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_uint_eq(json_array_size(meta_records(f)), 0);
+  assert_handles(f, SQS_VISIBILITY, "rh1@0 rh2@0");
+  ck_assert_ptr_nonnull(
+      strstr(test_log(f->run), "stopping: waiting for 1 receive(s) in flight"));
   fixture_free(f);
 }
 END_TEST
@@ -991,6 +1023,8 @@ static Suite *source_sqs_suite(void) {
   tcase_add_test(engine, a_full_queue_stops_receiving_until_resumed);
   tcase_add_test(engine, stop_finishes_messages_in_flight_and_deletes_them);
   tcase_add_test(engine, messages_received_after_stop_are_released);
+  tcase_add_test(engine,
+                 a_long_poll_out_at_stop_is_awaited_and_its_messages_released);
   tcase_add_test(engine, receive_errors_back_off);
   tcase_add_test(engine, once_gives_up_after_repeated_receive_errors);
   tcase_add_test(engine, failed_delete_entries_are_resent_or_logged);
