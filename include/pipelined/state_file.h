@@ -3,7 +3,10 @@
  *
  * A state file is replaced whole and atomically (a temporary file next to
  * it, fsync, rename, fsync of the directory), so a crash leaves the old
- * file or the new one, never a mix. Its text fields are percent-escaped so
+ * file or the new one, never a mix. The temporary file gets a name nobody
+ * can guess (mkstemp()), so a symlink planted in a shared state directory
+ * redirects nothing. A source owns its state file through a
+ * pl_state_file_t, which locks it against a second owner. Its text fields are percent-escaped so
  * that any value fits on one line. Every function here blocks on the file
  * system: call them from uv_queue_work() when the file is large. */
 #ifndef PIPELINED_STATE_FILE_H
@@ -11,12 +14,39 @@
 
 #include <pipelined/common.h>
 
+/* ---- Owning a state file ---- */
+
+typedef struct pl_state_file pl_state_file_t;
+
+/* Takes the state file at `path` (borrowed) for this process until
+ * pl_state_file_close(): creates its directory and any missing parents
+ * (mode 0755), then locks `path`.lock (flock(), exclusive, without
+ * waiting; a symlink there is refused) and writes this process's PID in
+ * it. Two sources, or two daemons, given the same file would each process
+ * everything; the second one fails here instead. On success *out is a new
+ * object. Fails with PL_EAGAIN when another holds the lock, PL_EIO or
+ * PL_ENOMEM, and then, when `error` is not NULL, puts a new malloc()ed
+ * message in *error naming the file and the holder ("state file
+ * /x/s.state is in use by another process: PID 4242 holds
+ * /x/s.state.lock (...)"). The lock file is left in place on close. */
+PL_EXTERN int pl_state_file_open(const char *path, pl_state_file_t **out,
+                                 char **error);
+/* The path given to pl_state_file_open(), borrowed from `file`. */
+PL_EXTERN const char *pl_state_file_path(const pl_state_file_t *file);
+/* Releases the lock and frees `file` (NULL is allowed). */
+PL_EXTERN void pl_state_file_close(pl_state_file_t *file);
+
+/* ---- Reading and writing by path ---- */
+
 /* Replaces the file at `path` with the `len` bytes at `bytes` (both
- * borrowed): writes and syncs `path`.tmp, renames it to `path` and syncs
- * the directory. Returns 0, or PL_ENOMEM or PL_EIO and then, when `error`
- * is not NULL, a new malloc()ed message in *error naming the step and the
- * file ("cannot create /x/s.state.tmp: Permission denied"). The temporary
- * file is removed when the rename did not happen. */
+ * borrowed): writes and syncs a new temporary file `path`.XXXXXX (mode
+ * 0644), renames it to `path` and syncs the directory. Returns 0, or
+ * PL_ENOMEM or PL_EIO and then, when `error` is not NULL, a new malloc()ed
+ * message in *error naming the step and the file ("cannot create a
+ * temporary file for /x/s.state: Permission denied", "cannot rename
+ * /x/s.state.Ab12Cd to /x/s.state: Is a directory"). The temporary file is
+ * removed when the rename did not happen. Takes no lock: the caller owns
+ * `path` through pl_state_file_open(). */
 PL_EXTERN int pl_state_file_write(const char *path, const void *bytes,
                                   size_t len, char **error);
 

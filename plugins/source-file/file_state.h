@@ -17,10 +17,14 @@
 
 typedef struct file_state file_state_t;
 
-/* Creates an empty set. With `file` (a path), the set is loaded from that
- * state file when it exists and file_state_save() writes it there. On
- * failure returns a negative PL_E* code and, when `error` is not NULL, a
- * new malloc()ed message in *error ("state file X:3: bad size"). */
+/* Creates an empty set. With `file` (a path), the set owns that state file
+ * until file_state_destroy() (pl_state_file_open(): its directory is
+ * created and it is locked against a second owner), is loaded from it when
+ * it exists, and file_state_save() writes it there. On failure returns a
+ * negative PL_E* code (PL_EAGAIN: another process owns the file) and, when
+ * `error` is not NULL, a new malloc()ed message in *error ("state file
+ * X:3: bad size", "state file X is in use by another process: PID 42
+ * ..."). */
 int file_state_create(const char *file, file_state_t **out, char **error);
 void file_state_destroy(file_state_t *state);
 

@@ -160,6 +160,10 @@ static void save_now(source_file_t *s) {
            "restart): %s",
            error ? error : "out of memory");
     free(error);
+    /* A --once run that did its work but lost its state must not look
+     * like a success to a scheduler: it would read everything again. */
+    if (pl_instance_once(s->inst))
+      pl_instance_error(s->inst);
     return;
   }
   s->dirty = false;

@@ -43,6 +43,10 @@ static void save(source_s3_t *s) {
            "%s; committed objects may be read again after a restart",
            error ? error : "cannot save the state file");
     free(error);
+    /* A --once run that did its work but lost its state must not look
+     * like a success to a scheduler: it would read everything again. */
+    if (pl_instance_once(s->inst))
+      pl_instance_error(s->inst);
     return;
   }
   l->dirty = false;

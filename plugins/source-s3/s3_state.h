@@ -24,12 +24,15 @@
 typedef struct s3_state s3_state_t;
 
 /* Creates an empty set. With `file` (a path; borrowed for the call), the
- * set is loaded from that state file when it exists (a missing or empty
- * file is an empty set) and s3_state_save() writes it there. Returns 0,
- * or PL_ENOMEM, PL_EIO (the file cannot be read) or PL_EPARSE (it is not
- * a valid state file) and then, when `error` is not NULL, a new malloc()ed
- * message in *error naming the file and line ("state file /x/s.state:3:
- * bad key"). Blocking when `file` is set: it is read whole. */
+ * set owns that state file until s3_state_destroy() (pl_state_file_open():
+ * its directory is created and it is locked against a second owner), is
+ * loaded from it when it exists (a missing or empty file is an empty set)
+ * and s3_state_save() writes it there. Returns 0, or PL_ENOMEM, PL_EAGAIN
+ * (another process owns the file), PL_EIO (the file cannot be read) or
+ * PL_EPARSE (it is not a valid state file) and then, when `error` is not
+ * NULL, a new malloc()ed message in *error naming the file and line
+ * ("state file /x/s.state:3: bad key"). Blocking when `file` is set: it is
+ * read whole. */
 int s3_state_create(const char *file, s3_state_t **out, char **error);
 void s3_state_destroy(s3_state_t *state);
 

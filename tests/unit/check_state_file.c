@@ -4,6 +4,7 @@
 #include <pipelined/state_file.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,17 @@ static char *in_dir(const char *dir, const char *name) {
   pl_buf_t path = {0};
   ck_assert_int_eq(pl_buf_printf(&path, "%s/%s", dir, name), 0);
   return path.data;
+}
+
+/* How many names `dir` holds, "." and ".." aside. */
+static size_t entries(const char *dir) {
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  size_t n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  return n;
 }
 
 /* Checks that `error` is the message formatted from `fmt`, then frees it. */
@@ -62,8 +74,7 @@ START_TEST(a_written_file_reads_back_whole) {
   pl_buf_reset(&back);
   ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
   ck_assert_str_eq(back.data, "new\n");
-  char *tmp = in_dir(dir, "s.state.tmp");
-  ck_assert_int_eq(access(tmp, F_OK), -1);
+  ck_assert_uint_eq(entries(dir), 1);
   /* Nothing at all is a valid content. */
   ck_assert_int_eq(pl_state_file_write(file, NULL, 0, NULL), 0);
   pl_buf_reset(&back);
@@ -73,7 +84,6 @@ START_TEST(a_written_file_reads_back_whole) {
   ck_assert_int_eq(rmdir(dir), 0);
   pl_buf_free(&bytes);
   pl_buf_free(&back);
-  free(tmp);
   free(file);
   free(dir);
 }
@@ -131,43 +141,143 @@ START_TEST(writes_that_fail_name_the_step_and_the_file) {
   /* A missing directory: the temporary file cannot be created. */
   char *lost = in_dir(dir, "missing/s.state");
   ck_assert_int_eq(pl_state_file_write(lost, "x\n", 2, &error), PL_EIO);
-  assert_error(error, "cannot create %s.tmp: No such file or directory", lost);
+  assert_error(error,
+               "cannot create a temporary file for %s: No such file or "
+               "directory",
+               lost);
   ck_assert_int_eq(pl_state_file_write(lost, "x\n", 2, NULL), PL_EIO);
 
   /* A directory in place of the file: the rename fails, the temporary
-   * file is removed and the directory stays. */
+   * file (whose name is random) is removed and the directory stays. */
   char *taken = in_dir(dir, "taken");
   ck_assert_int_eq(mkdir(taken, 0700), 0);
   ck_assert_int_eq(pl_state_file_write(taken, "x\n", 2, &error), PL_EIO);
-  assert_error(error, "cannot rename %s.tmp to %s: Is a directory", taken,
-               taken);
-  char *taken_tmp = in_dir(dir, "taken.tmp");
-  ck_assert_int_eq(access(taken_tmp, F_OK), -1);
+  pl_buf_t prefix = {0}, suffix = {0};
+  ck_assert_int_eq(pl_buf_printf(&prefix, "cannot rename %s.", taken), 0);
+  ck_assert_int_eq(pl_buf_printf(&suffix, " to %s: Is a directory", taken), 0);
+  ck_assert_msg(error && strncmp(error, prefix.data, prefix.len) == 0 &&
+                    strlen(error) == prefix.len + 6 + suffix.len &&
+                    strcmp(error + prefix.len + 6, suffix.data) == 0,
+                "got: %s", error ? error : "(no message)");
+  free(error);
+  pl_buf_free(&prefix);
+  pl_buf_free(&suffix);
+  ck_assert_uint_eq(entries(dir), 1);
   struct stat st;
   ck_assert_int_eq(stat(taken, &st), 0);
   ck_assert(S_ISDIR(st.st_mode));
 
-  /* A directory in place of the temporary file: the old file stays. */
-  char *file = in_dir(dir, "s.state");
-  ck_assert_int_eq(pl_state_file_write(file, "old\n", 4, NULL), 0);
-  char *tmp = in_dir(dir, "s.state.tmp");
-  ck_assert_int_eq(mkdir(tmp, 0700), 0);
-  ck_assert_int_eq(pl_state_file_write(file, "new\n", 4, &error), PL_EIO);
-  assert_error(error, "cannot create %s: Is a directory", tmp);
-  pl_buf_t back = {0};
-  ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
-  ck_assert_str_eq(back.data, "old\n");
-  pl_buf_free(&back);
-
-  ck_assert_int_eq(rmdir(tmp), 0);
-  ck_assert_int_eq(unlink(file), 0);
   ck_assert_int_eq(rmdir(taken), 0);
   ck_assert_int_eq(rmdir(dir), 0);
-  free(tmp);
-  free(file);
-  free(taken_tmp);
   free(taken);
   free(lost);
+  free(dir);
+}
+END_TEST
+
+/* A shared state directory: someone plants a symlink where the temporary
+ * file used to be, "<state>.tmp", to have the daemon overwrite a file of
+ * theirs choosing. The write must not go through it. */
+START_TEST(a_planted_symlink_is_not_followed) {
+  char *dir = scratch_dir();
+  char *victim = in_dir(dir, "victim");
+  FILE *f = fopen(victim, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("precious\n", f);
+  ck_assert_int_eq(fclose(f), 0);
+  char *file = in_dir(dir, "s.state");
+  char *planted = in_dir(dir, "s.state.tmp");
+  ck_assert_int_eq(symlink(victim, planted), 0);
+
+  char *error = NULL;
+  ck_assert_int_eq(pl_state_file_write(file, "new\n", 4, &error), 0);
+  pl_buf_t back = {0};
+  ck_assert_int_eq(pl_state_file_read(victim, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "precious\n");
+  pl_buf_reset(&back);
+  ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "new\n");
+  struct stat st;
+  ck_assert_int_eq(lstat(file, &st), 0);
+  ck_assert(S_ISREG(st.st_mode));
+  ck_assert_uint_eq(st.st_mode & 07777, 0644);
+  ck_assert_int_eq(lstat(planted, &st), 0);
+  ck_assert(S_ISLNK(st.st_mode));
+  ck_assert_uint_eq(entries(dir), 3);
+
+  pl_buf_free(&back);
+  ck_assert_int_eq(unlink(planted), 0);
+  ck_assert_int_eq(unlink(file), 0);
+  ck_assert_int_eq(unlink(victim), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(planted);
+  free(file);
+  free(victim);
+  free(dir);
+}
+END_TEST
+
+/* ---- Owning ---- */
+
+START_TEST(a_second_owner_is_refused_with_the_holder) {
+  char *dir = scratch_dir();
+  /* The directories of the file are created. */
+  char *file = in_dir(dir, "a/b/s.state");
+  char *lock = in_dir(dir, "a/b/s.state.lock");
+  char *error = NULL;
+  pl_state_file_t *first = NULL, *second = NULL;
+  ck_assert_int_eq(pl_state_file_open(file, &first, &error), 0);
+  ck_assert_ptr_null(error);
+  ck_assert_str_eq(pl_state_file_path(first), file);
+  struct stat st;
+  ck_assert_int_eq(lstat(lock, &st), 0);
+  ck_assert(S_ISREG(st.st_mode));
+
+  /* flock() locks belong to an open file, so a second open in this very
+   * process conflicts as a second daemon would. */
+  ck_assert_int_eq(pl_state_file_open(file, &second, &error), PL_EAGAIN);
+  ck_assert_ptr_null(second);
+  assert_error(error,
+               "state file %s is in use by another process: PID %ld holds %s "
+               "(two sources, or two daemons, given the same state file)",
+               file, (long)getpid(), lock);
+  ck_assert_int_eq(pl_state_file_open(file, &second, NULL), PL_EAGAIN);
+
+  /* Closed, the file can be taken again. */
+  pl_state_file_close(first);
+  ck_assert_int_eq(pl_state_file_open(file, &second, &error), 0);
+  pl_state_file_close(second);
+  pl_state_file_close(NULL);
+
+  /* A symlink at the lock's name is refused, not followed. */
+  char *other = in_dir(dir, "o.state");
+  char *other_lock = in_dir(dir, "o.state.lock");
+  ck_assert_int_eq(symlink(lock, other_lock), 0);
+  ck_assert_int_eq(pl_state_file_open(other, &second, &error), PL_EIO);
+  assert_error(error, "cannot open %s: Too many levels of symbolic links",
+               other_lock);
+
+  /* A directory that cannot be created is named. */
+  char *blocked = in_dir(dir, "o.state.lock/s.state");
+  ck_assert_int_eq(pl_state_file_open(blocked, &second, &error), PL_EIO);
+  assert_error(error,
+               "cannot create the directory of state file %s: Not a "
+               "directory",
+               blocked);
+
+  ck_assert_int_eq(unlink(other_lock), 0);
+  ck_assert_int_eq(unlink(lock), 0);
+  char *b = in_dir(dir, "a/b"), *a = in_dir(dir, "a");
+  ck_assert_int_eq(rmdir(b), 0);
+  ck_assert_int_eq(rmdir(a), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(a);
+  free(b);
+  free(blocked);
+  free(other_lock);
+  free(other);
+  free(lock);
+  free(file);
   free(dir);
 }
 END_TEST
@@ -338,6 +448,8 @@ static Suite *state_file_suite(void) {
   tcase_add_test(files, a_missing_file_reads_as_empty);
   tcase_add_test(files, files_that_cannot_be_read_fail_with_a_message);
   tcase_add_test(files, writes_that_fail_name_the_step_and_the_file);
+  tcase_add_test(files, a_planted_symlink_is_not_followed);
+  tcase_add_test(files, a_second_owner_is_refused_with_the_holder);
   suite_add_tcase(s, files);
   TCase *lines = tcase_create("lines");
   tcase_add_test(lines, every_line_is_visited_in_order);
