@@ -15,6 +15,21 @@ struct pl_state_file {
   char *path;
   char *lock_path;
   int lock_fd; /* open, and flock()ed, for the life of the object */
+  pl_state_write_fn write;
+  void *write_arg;
+  pl_state_saved_cb on_saved;
+  void *on_saved_arg;
+  /* Asynchronous saves: at most one write in flight, and the latest state
+   * asked for meanwhile, which is written after it. */
+  uv_loop_t *loop;
+  uv_work_t work;
+  bool in_flight;
+  pl_buf_t writing; /* the bytes of the write in flight */
+  int write_rc;     /* set on the thread pool, read in after_write */
+  char *write_error;
+  pl_buf_t next;
+  bool has_next;
+  bool closing; /* closed by its owner while a write was in flight */
 };
 
 static void set_error(char **error, const char *fmt, ...) PL_PRINTF(2, 3);
@@ -133,6 +148,12 @@ int pl_state_file_write(const char *path, const void *bytes, size_t len,
 
 /* ---- Owning ---- */
 
+static int default_write(void *arg, const char *path, const void *bytes,
+                         size_t len, char **error) {
+  (void)arg;
+  return pl_state_file_write(path, bytes, len, error);
+}
+
 /* mkdir -p of the directory part of `path`. Returns 0 or an errno. */
 static int make_parent_dirs(const char *path) {
   char *copy = strdup(path);
@@ -212,6 +233,7 @@ int pl_state_file_open(const char *path, pl_state_file_t **out,
   }
   file->lock_path = lock_path.data;
   file->lock_fd = -1;
+  file->write = default_write;
   int rc = 0;
   int err = make_parent_dirs(path);
   if (err != 0) {
@@ -242,17 +264,118 @@ const char *pl_state_file_path(const pl_state_file_t *file) {
   return file->path;
 }
 
-void pl_state_file_close(pl_state_file_t *file) {
-  if (!file)
-    return;
+static void file_free(pl_state_file_t *file) {
   /* The lock file stays: were it removed, a process that opened it just
    * before could lock the removed file while a third one locks a new file
    * of the same name, and both would think they own the state. */
   if (file->lock_fd >= 0)
     close(file->lock_fd);
+  pl_buf_free(&file->writing);
+  pl_buf_free(&file->next);
+  free(file->write_error);
   free(file->lock_path);
   free(file->path);
   free(file);
+}
+
+void pl_state_file_close(pl_state_file_t *file) {
+  if (!file)
+    return;
+  /* A write in flight still uses the object, and the state asked for last
+   * must still reach the disk: after_write() frees it when done. */
+  if (file->in_flight) {
+    file->closing = true;
+    return;
+  }
+  file_free(file);
+}
+
+/* ---- Saving without blocking the loop ---- */
+
+void pl_state_file_set_writer(pl_state_file_t *file, pl_state_write_fn write,
+                              void *arg) {
+  file->write = write ? write : default_write;
+  file->write_arg = write ? arg : NULL;
+}
+
+void pl_state_file_on_saved(pl_state_file_t *file, pl_state_saved_cb cb,
+                            void *arg) {
+  file->on_saved = cb;
+  file->on_saved_arg = arg;
+}
+
+bool pl_state_file_saving(const pl_state_file_t *file) {
+  return file->in_flight || file->has_next;
+}
+
+/* On the thread pool: the fsyncs and the rename. */
+static void do_write(uv_work_t *req) {
+  pl_state_file_t *file = req->data;
+  file->write_rc = file->write(file->write_arg, file->path, file->writing.data,
+                               file->writing.len, &file->write_error);
+}
+
+static void after_write(uv_work_t *req, int status);
+
+static int start_write(pl_state_file_t *file) {
+  file->work.data = file;
+  file->write_rc = 0;
+  file->write_error = NULL;
+  if (uv_queue_work(file->loop, &file->work, do_write, after_write) != 0)
+    return PL_EIO;
+  file->in_flight = true;
+  return 0;
+}
+
+static void after_write(uv_work_t *req, int status) {
+  pl_state_file_t *file = req->data;
+  file->in_flight = false;
+  int rc = status == UV_ECANCELED ? PL_ECANCELED : file->write_rc;
+  char *error = file->write_error;
+  file->write_error = NULL;
+  if (file->has_next) {
+    /* The latest state asked for while this one was written. */
+    pl_buf_t done = file->writing;
+    file->writing = file->next;
+    file->next = done;
+    pl_buf_reset(&file->next);
+    file->has_next = false;
+    if (start_write(file) < 0 && rc == 0) {
+      rc = PL_EIO;
+      free(error);
+      error = NULL;
+    }
+  }
+  if (file->closing) {
+    free(error);
+    if (!file->in_flight)
+      file_free(file);
+    return;
+  }
+  pl_state_saved_cb cb = file->on_saved;
+  void *arg = file->on_saved_arg;
+  /* Last: the callback may close the file. */
+  if (cb)
+    cb(arg, rc, rc < 0 ? (error ? error : pl_strerror(rc)) : NULL);
+  free(error);
+}
+
+int pl_state_file_save(pl_state_file_t *file, uv_loop_t *loop,
+                       const void *bytes, size_t len) {
+  if (!file || !loop || file->closing || (!bytes && len > 0))
+    return PL_EINVAL;
+  file->loop = loop;
+  pl_buf_t *into = file->in_flight ? &file->next : &file->writing;
+  pl_buf_reset(into);
+  /* Reserve even for no bytes: an empty state is written as one. */
+  if (pl_buf_reserve(into, len + 1) < 0 ||
+      (len > 0 && pl_buf_append(into, bytes, len) < 0))
+    return PL_ENOMEM;
+  if (file->in_flight) {
+    file->has_next = true; /* replaces a state not written yet */
+    return 0;
+  }
+  return start_write(file);
 }
 
 /* ---- Reading ---- */

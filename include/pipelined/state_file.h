@@ -7,12 +7,15 @@
  * can guess (mkstemp()), so a symlink planted in a shared state directory
  * redirects nothing. A source owns its state file through a
  * pl_state_file_t, which locks it against a second owner. Its text fields are percent-escaped so
- * that any value fits on one line. Every function here blocks on the file
- * system: call them from uv_queue_work() when the file is large. */
+ * that any value fits on one line. Every function here but
+ * pl_state_file_save() blocks on the file system; plugins save through
+ * pl_state_file_save(), which writes on the thread pool, so that no plugin
+ * blocks the loop with fsyncs. */
 #ifndef PIPELINED_STATE_FILE_H
 #define PIPELINED_STATE_FILE_H
 
 #include <pipelined/common.h>
+#include <uv.h>
 
 /* ---- Owning a state file ---- */
 
@@ -33,8 +36,44 @@ PL_EXTERN int pl_state_file_open(const char *path, pl_state_file_t **out,
                                  char **error);
 /* The path given to pl_state_file_open(), borrowed from `file`. */
 PL_EXTERN const char *pl_state_file_path(const pl_state_file_t *file);
-/* Releases the lock and frees `file` (NULL is allowed). */
+/* Releases the lock and frees `file` (NULL is allowed). With a save in
+ * flight, the object lives on until that save, and the one asked for after
+ * it if any, are written (the loop must run until then); no callback runs
+ * after close. */
 PL_EXTERN void pl_state_file_close(pl_state_file_t *file);
+
+/* ---- Saving without blocking the loop ---- */
+
+/* Called on the loop after each write of pl_state_file_save() ends:
+ * `status` is 0, or a negative PL_E* code with `error` (borrowed for the
+ * call) naming the step and the file. The callback may close the file. */
+typedef void (*pl_state_saved_cb)(void *arg, int status, const char *error);
+/* Sets the callback of every write (NULL for none). */
+PL_EXTERN void pl_state_file_on_saved(pl_state_file_t *file,
+                                      pl_state_saved_cb cb, void *arg);
+
+/* Replaces the file with the `len` bytes at `bytes` (copied) on the thread
+ * pool of `loop` (uv_queue_work()), as pl_state_file_write() does: the
+ * fsyncs and the rename never block the loop. One write is in flight per
+ * file; a save asked for meanwhile waits, and a later one replaces it (the
+ * latest state wins: states are whole files, so the newest holds all that
+ * the one it replaces held). Returns 0, PL_ENOMEM or PL_EINVAL (after
+ * close); each write that starts ends with one call of the on_saved
+ * callback. */
+PL_EXTERN int pl_state_file_save(pl_state_file_t *file, uv_loop_t *loop,
+                                 const void *bytes, size_t len);
+/* True while a write is in flight or waiting. */
+PL_EXTERN bool pl_state_file_saving(const pl_state_file_t *file);
+
+/* How pl_state_file_save() writes: runs on a thread of the pool, and
+ * behaves as pl_state_file_write() (which is the default). For tests of a
+ * slow or failing disk. */
+typedef int (*pl_state_write_fn)(void *arg, const char *path,
+                                 const void *bytes, size_t len, char **error);
+/* Sets the write function and its `arg` (borrowed); NULL restores
+ * pl_state_file_write(). Not while a save is in flight. */
+PL_EXTERN void pl_state_file_set_writer(pl_state_file_t *file,
+                                        pl_state_write_fn write, void *arg);
 
 /* ---- Reading and writing by path ---- */
 

@@ -231,20 +231,26 @@ void file_state_destroy(file_state_t *state) {
 
 /* ---- Saving ---- */
 
+/* The whole file: the header, then one line per file. */
+static int render(const file_state_t *state, pl_buf_t *text) {
+  int rc = pl_buf_printf(text, "%s\n", STATE_HEADER);
+  for (size_t i = 0; rc == 0 && i < state->count; i++) {
+    const file_item_t *item = &state->items[i];
+    rc = pl_buf_printf(text, "%llu %lld ", (unsigned long long)item->size,
+                       (long long)item->mtime_ns);
+    if (rc == 0)
+      rc = pl_state_escape(item->path, NULL, text);
+    if (rc == 0)
+      rc = pl_buf_append_str(text, "\n");
+  }
+  return rc;
+}
+
 int file_state_save(const file_state_t *state, char **error) {
   if (!state->file)
     return 0;
   pl_buf_t text = {0};
-  int rc = pl_buf_printf(&text, "%s\n", STATE_HEADER);
-  for (size_t i = 0; rc == 0 && i < state->count; i++) {
-    const file_item_t *item = &state->items[i];
-    rc = pl_buf_printf(&text, "%llu %lld ", (unsigned long long)item->size,
-                       (long long)item->mtime_ns);
-    if (rc == 0)
-      rc = pl_state_escape(item->path, NULL, &text);
-    if (rc == 0)
-      rc = pl_buf_append_str(&text, "\n");
-  }
+  int rc = render(state, &text);
   if (rc < 0) {
     pl_buf_free(&text);
     return out_of_memory(error);
@@ -253,4 +259,19 @@ int file_state_save(const file_state_t *state, char **error) {
                            text.len, error);
   pl_buf_free(&text);
   return rc;
+}
+
+int file_state_save_async(const file_state_t *state, uv_loop_t *loop) {
+  if (!state->file)
+    return 0;
+  pl_buf_t text = {0};
+  int rc = render(state, &text);
+  if (rc == 0)
+    rc = pl_state_file_save(state->file, loop, text.data, text.len);
+  pl_buf_free(&text);
+  return rc;
+}
+
+pl_state_file_t *file_state_owner(const file_state_t *state) {
+  return state->file;
 }

@@ -14,6 +14,7 @@
 #define PL_SOURCE_FILE_STATE_H
 
 #include <pipelined/common.h>
+#include <pipelined/state_file.h>
 
 typedef struct file_state file_state_t;
 
@@ -54,7 +55,14 @@ size_t file_state_sweep(file_state_t *state);
 
 /* Writes the set to its state file atomically (nothing to do for a set in
  * memory only). On failure returns a negative code and a new message in
- * *error when `error` is not NULL. Blocking: a few small system calls. */
+ * *error when `error` is not NULL. Blocking: two fsyncs and a rename, so
+ * not for the loop (tests). */
 int file_state_save(const file_state_t *state, char **error);
+/* The same on the thread pool of `loop` (pl_state_file_save(): the latest
+ * state wins); the result goes to the callback set on file_state_owner().
+ * Returns 0 (also for a set in memory only) or PL_ENOMEM. */
+int file_state_save_async(const file_state_t *state, uv_loop_t *loop);
+/* The state file (borrowed), or NULL for a set in memory only. */
+pl_state_file_t *file_state_owner(const file_state_t *state);
 
 #endif

@@ -358,3 +358,18 @@ int s3_state_save(const s3_state_t *state, char **error) {
   pl_buf_free(&text);
   return rc;
 }
+
+int s3_state_save_async(const s3_state_t *state, uv_loop_t *loop) {
+  if (!state->file)
+    return 0;
+  pl_buf_t text = {0};
+  int rc = render(state, &text);
+  if (rc == 0)
+    rc = pl_state_file_save(state->file, loop, text.data, text.len);
+  pl_buf_free(&text);
+  return rc;
+}
+
+pl_state_file_t *s3_state_owner(const s3_state_t *state) {
+  return state->file;
+}

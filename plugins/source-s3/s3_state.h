@@ -20,6 +20,7 @@
 #define PL_SOURCE_S3_STATE_H
 
 #include <pipelined/common.h>
+#include <pipelined/state_file.h>
 
 typedef struct s3_state s3_state_t;
 
@@ -65,9 +66,15 @@ size_t s3_state_sweep(s3_state_t *state);
 
 /* Writes the set to its state file atomically (nothing to do for a set in
  * memory only). Returns 0, or PL_ENOMEM or PL_EIO and then, when `error`
- * is not NULL, a new malloc()ed message in *error ("cannot create
- * /x/s.state.tmp: Permission denied"). Blocking: it writes and syncs the
- * whole file (call it from uv_queue_work() when the set is large). */
+ * is not NULL, a new malloc()ed message in *error ("cannot create a
+ * temporary file for /x/s.state: Permission denied"). Blocking: it writes
+ * and syncs the whole file, so not for the loop (tests). */
 int s3_state_save(const s3_state_t *state, char **error);
+/* The same on the thread pool of `loop` (pl_state_file_save(): the latest
+ * state wins); the result goes to the callback set on s3_state_owner().
+ * Returns 0 (also for a set in memory only) or PL_ENOMEM. */
+int s3_state_save_async(const s3_state_t *state, uv_loop_t *loop);
+/* The state file (borrowed), or NULL for a set in memory only. */
+pl_state_file_t *s3_state_owner(const s3_state_t *state);
 
 #endif

@@ -282,6 +282,152 @@ START_TEST(a_second_owner_is_refused_with_the_holder) {
 }
 END_TEST
 
+/* ---- Saving without blocking the loop ---- */
+
+/* A disk whose writes wait until the test lets them go. */
+typedef struct slow_disk {
+  uv_sem_t go;
+  int writes;        /* by the pool thread; read after the loop ends */
+  pl_buf_t written;  /* what each write was given, "<bytes>|" */
+  uv_timer_t timer;
+  int ticks;         /* timer callbacks so far */
+  int ticks_at_first_save;
+  int saves;         /* on_saved callbacks */
+  int failures;
+  pl_state_file_t *file;
+} slow_disk_t;
+
+static int slow_write(void *arg, const char *path, const void *bytes,
+                      size_t len, char **error) {
+  slow_disk_t *disk = arg;
+  uv_sem_wait(&disk->go);
+  disk->writes++;
+  pl_buf_append(&disk->written, bytes, len);
+  pl_buf_append_str(&disk->written, "|");
+  return pl_state_file_write(path, bytes, len, error);
+}
+
+/* The loop's heartbeat: the writes may end once it has beaten a few
+ * times, which it can only do if the first write does not hold the loop. */
+static void on_tick(uv_timer_t *timer) {
+  slow_disk_t *disk = timer->data;
+  if (++disk->ticks == 5) {
+    uv_sem_post(&disk->go);
+    uv_sem_post(&disk->go);
+  }
+}
+
+static void on_saved(void *arg, int status, const char *error) {
+  slow_disk_t *disk = arg;
+  if (status < 0) {
+    disk->failures++;
+    fprintf(stderr, "save failed: %s\n", error);
+  }
+  if (++disk->saves == 1)
+    disk->ticks_at_first_save = disk->ticks;
+  if (!pl_state_file_saving(disk->file))
+    uv_close((uv_handle_t *)&disk->timer, NULL);
+}
+
+START_TEST(a_slow_save_does_not_stop_the_loop_and_the_last_state_wins) {
+  char *dir = scratch_dir();
+  char *path = in_dir(dir, "s.state");
+  uv_loop_t loop;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  slow_disk_t disk = {0};
+  ck_assert_int_eq(uv_sem_init(&disk.go, 0), 0);
+  ck_assert_int_eq(pl_state_file_open(path, &disk.file, NULL), 0);
+  pl_state_file_set_writer(disk.file, slow_write, &disk);
+  pl_state_file_on_saved(disk.file, on_saved, &disk);
+  ck_assert_int_eq(uv_timer_init(&loop, &disk.timer), 0);
+  disk.timer.data = &disk;
+  ck_assert_int_eq(uv_timer_start(&disk.timer, on_tick, 1, 1), 0);
+
+  /* The first save is in flight (and stuck) when the next two come: the
+   * second is replaced by the third, which is written after the first. */
+  ck_assert_int_eq(pl_state_file_save(disk.file, &loop, "one\n", 4), 0);
+  ck_assert(pl_state_file_saving(disk.file));
+  ck_assert_int_eq(pl_state_file_save(disk.file, &loop, "two\n", 4), 0);
+  ck_assert_int_eq(pl_state_file_save(disk.file, &loop, "three\n", 6), 0);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+
+  ck_assert_int_ge(disk.ticks_at_first_save, 5);
+  ck_assert_int_eq(disk.saves, 2);
+  ck_assert_int_eq(disk.failures, 0);
+  ck_assert_int_eq(disk.writes, 2);
+  ck_assert_str_eq(disk.written.data, "one\n|three\n|");
+  ck_assert(!pl_state_file_saving(disk.file));
+  pl_buf_t back = {0};
+  ck_assert_int_eq(pl_state_file_read(path, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "three\n");
+
+  /* Closed with a save in flight: the save still lands, then the object
+   * goes (the loop closes cleanly: nothing is left). */
+  pl_state_file_set_writer(disk.file, NULL, NULL);
+  ck_assert_int_eq(pl_state_file_save(disk.file, &loop, "four\n", 5), 0);
+  pl_state_file_close(disk.file);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(disk.saves, 2); /* no callback after close */
+  pl_buf_reset(&back);
+  ck_assert_int_eq(pl_state_file_read(path, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "four\n");
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+
+  uv_sem_destroy(&disk.go);
+  pl_buf_free(&disk.written);
+  pl_buf_free(&back);
+  char *lock = in_dir(dir, "s.state.lock");
+  ck_assert_int_eq(unlink(lock), 0);
+  ck_assert_int_eq(unlink(path), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(lock);
+  free(path);
+  free(dir);
+}
+END_TEST
+
+typedef struct saved_result {
+  int status;
+  char *error;
+} saved_result_t;
+
+static void record_saved(void *arg, int status, const char *error) {
+  saved_result_t *got = arg;
+  got->status = status;
+  got->error = error ? strdup(error) : NULL;
+}
+
+/* A failed write reaches the callback with its message. */
+START_TEST(a_failed_save_is_reported_to_the_callback) {
+  char *dir = scratch_dir();
+  char *path = in_dir(dir, "s.state");
+  uv_loop_t loop;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  pl_state_file_t *file = NULL;
+  ck_assert_int_eq(pl_state_file_open(path, &file, NULL), 0);
+  ck_assert_int_eq(mkdir(path, 0700), 0); /* the rename will fail */
+  saved_result_t got = {1, NULL};
+  pl_state_file_on_saved(file, record_saved, &got);
+  ck_assert_int_eq(pl_state_file_save(file, &loop, "x\n", 2), 0);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(got.status, PL_EIO);
+  pl_buf_t suffix = {0};
+  pl_buf_printf(&suffix, " to %s: Is a directory", path);
+  ck_assert_msg(got.error && strstr(got.error, suffix.data), "%s", got.error);
+  free(got.error);
+  pl_buf_free(&suffix);
+  pl_state_file_close(file);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  char *lock = in_dir(dir, "s.state.lock");
+  ck_assert_int_eq(unlink(lock), 0);
+  ck_assert_int_eq(rmdir(path), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(lock);
+  free(path);
+  free(dir);
+}
+END_TEST
+
 /* ---- The line loop ---- */
 
 /* What the visitor saw, and the line at which it fails (0: none). */
@@ -451,6 +597,12 @@ static Suite *state_file_suite(void) {
   tcase_add_test(files, a_planted_symlink_is_not_followed);
   tcase_add_test(files, a_second_owner_is_refused_with_the_holder);
   suite_add_tcase(s, files);
+  /* A save that blocked the loop would never end: the timeout fails it. */
+  TCase *saves = tcase_create("saves");
+  tcase_set_timeout(saves, 20);
+  tcase_add_test(saves, a_slow_save_does_not_stop_the_loop_and_the_last_state_wins);
+  tcase_add_test(saves, a_failed_save_is_reported_to_the_callback);
+  suite_add_tcase(s, saves);
   TCase *lines = tcase_create("lines");
   tcase_add_test(lines, every_line_is_visited_in_order);
   tcase_add_test(lines, load_failures_name_the_file_and_line);
