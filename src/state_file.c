@@ -234,16 +234,25 @@ int pl_state_file_open(const char *path, pl_state_file_t **out,
   file->lock_path = lock_path.data;
   file->lock_fd = -1;
   file->write = default_write;
-  int rc = 0;
   int err = make_parent_dirs(path);
   if (err != 0) {
     set_error(error, "cannot create the directory of state file %s: %s",
               path, strerror(err));
-    rc = PL_EIO;
-  } else if ((file->lock_fd =
-                  open(file->lock_path,
-                       O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
-    /* O_NOFOLLOW: a planted symlink is refused, not followed. */
+    pl_state_file_close(file);
+    return PL_EIO;
+  }
+  *out = file;
+  return 0;
+}
+
+int pl_state_file_lock(pl_state_file_t *file, char **error) {
+  if (file->lock_fd >= 0)
+    return 0;
+  int rc = 0, err = 0;
+  /* O_NOFOLLOW: a planted symlink is refused, not followed. */
+  file->lock_fd = open(file->lock_path,
+                       O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (file->lock_fd < 0) {
     set_error(error, "cannot open %s: %s", file->lock_path, strerror(errno));
     rc = PL_EIO;
   } else if (flock(file->lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -252,12 +261,11 @@ int pl_state_file_open(const char *path, pl_state_file_t **out,
     set_error(error, "cannot write %s: %s", file->lock_path, strerror(err));
     rc = PL_EIO;
   }
-  if (rc < 0) {
-    pl_state_file_close(file);
-    return rc;
+  if (rc < 0 && file->lock_fd >= 0) {
+    close(file->lock_fd);
+    file->lock_fd = -1;
   }
-  *out = file;
-  return 0;
+  return rc;
 }
 
 const char *pl_state_file_path(const pl_state_file_t *file) {

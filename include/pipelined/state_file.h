@@ -6,7 +6,7 @@
  * file or the new one, never a mix. The temporary file gets a name nobody
  * can guess (mkstemp()), so a symlink planted in a shared state directory
  * redirects nothing. A source owns its state file through a
- * pl_state_file_t, which locks it against a second owner. Its text fields are percent-escaped so
+ * pl_state_file_t, locked against a second owner while the source runs. Its text fields are percent-escaped so
  * that any value fits on one line. Every function here but
  * pl_state_file_save() blocks on the file system; plugins save through
  * pl_state_file_save(), which writes on the thread pool, so that no plugin
@@ -21,19 +21,26 @@
 
 typedef struct pl_state_file pl_state_file_t;
 
-/* Takes the state file at `path` (borrowed) for this process until
- * pl_state_file_close(): creates its directory and any missing parents
- * (mode 0755), then locks `path`.lock (flock(), exclusive, without
- * waiting; a symlink there is refused) and writes this process's PID in
- * it. Two sources, or two daemons, given the same file would each process
- * everything; the second one fails here instead. On success *out is a new
- * object. Fails with PL_EAGAIN when another holds the lock, PL_EIO or
- * PL_ENOMEM, and then, when `error` is not NULL, puts a new malloc()ed
- * message in *error naming the file and the holder ("state file
- * /x/s.state is in use by another process: PID 4242 holds
- * /x/s.state.lock (...)"). The lock file is left in place on close. */
+/* Makes a new object in *out for the state file at `path` (borrowed) and
+ * creates the file's directory and any missing parents (mode 0755).
+ * Returns 0, or PL_EIO or PL_ENOMEM and then, when `error` is not NULL, a
+ * new malloc()ed message in *error ("cannot create the directory of state
+ * file /x/s.state: Not a directory"). Reading the file needs no lock (it
+ * is replaced by rename, so a reader sees a whole version). */
 PL_EXTERN int pl_state_file_open(const char *path, pl_state_file_t **out,
                                  char **error);
+/* Takes the state file for this process until pl_state_file_close(): locks
+ * `path`.lock (flock(), exclusive, without waiting; a symlink there is
+ * refused) and writes this process's PID in it. Two sources, or two
+ * daemons, given the same file would each process everything; the second
+ * one fails here instead. Sources lock when they start, not at init, so
+ * that `pipelined --check` works beside the running daemon. Returns 0 (at
+ * once when already locked), or PL_EAGAIN when another holds the lock,
+ * PL_EIO, and then, when `error` is not NULL, puts a new malloc()ed
+ * message in *error naming the file and the holder ("state file
+ * /x/s.state is in use by another process: PID 4242 holds /x/s.state.lock
+ * (...)"). The lock file is left in place on close. */
+PL_EXTERN int pl_state_file_lock(pl_state_file_t *file, char **error);
 /* The path given to pl_state_file_open(), borrowed from `file`. */
 PL_EXTERN const char *pl_state_file_path(const pl_state_file_t *file);
 /* Releases the lock and frees `file` (NULL is allowed). With a save in

@@ -207,7 +207,6 @@ int file_state_create(const char *file, file_state_t **out, char **error) {
   file_state_t *state = calloc(1, sizeof(*state));
   if (!state)
     return out_of_memory(error);
-  /* Locked before it is read: another owner may be about to rewrite it. */
   int rc = file ? pl_state_file_open(file, &state->file, error) : 0;
   if (rc == 0 && file)
     rc = pl_state_file_load(file, load_line, state, error);
@@ -270,6 +269,10 @@ int file_state_save_async(const file_state_t *state, uv_loop_t *loop) {
     rc = pl_state_file_save(state->file, loop, text.data, text.len);
   pl_buf_free(&text);
   return rc;
+}
+
+int file_state_lock(file_state_t *state, char **error) {
+  return state->file ? pl_state_file_lock(state->file, error) : 0;
 }
 
 pl_state_file_t *file_state_owner(const file_state_t *state) {

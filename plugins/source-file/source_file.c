@@ -544,6 +544,15 @@ static int source_file_init(pl_instance_t *inst, const void *options,
 
 static int source_file_start(pl_instance_t *inst, void *ctx) {
   source_file_t *s = ctx;
+  /* Locked at the start, not at init, so that --check (which does not
+   * start sources) can run beside the daemon that owns the state. */
+  char *error = NULL;
+  int rc = file_state_lock(s->committed, &error);
+  if (rc < 0) {
+    pl_log(inst, PL_LOG_ERROR, "%s", error ? error : pl_strerror(rc));
+    free(error);
+    return rc;
+  }
   uv_timer_init(s->loop, &s->poll_timer);
   uv_timer_init(s->loop, &s->save_timer);
   s->poll_timer.data = s;

@@ -250,6 +250,15 @@ int s3_listing_init(source_s3_t *s) {
 
 int s3_listing_start(source_s3_t *s) {
   s3_listing_t *l = &s->listing;
+  /* Locked at the start, not at init, so that --check (which does not
+   * start sources) can run beside the daemon that owns the state. */
+  char *error = NULL;
+  int rc = s3_state_lock(l->committed, &error);
+  if (rc < 0) {
+    pl_log(s->inst, PL_LOG_ERROR, "%s", error ? error : pl_strerror(rc));
+    free(error);
+    return rc;
+  }
   uv_timer_init(pl_instance_loop(s->inst), &l->timer);
   l->timer.data = s;
   l->timer_open = true;

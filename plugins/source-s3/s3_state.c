@@ -281,7 +281,6 @@ int s3_state_create(const char *file, s3_state_t **out, char **error) {
   s3_state_t *state = calloc(1, sizeof(*state));
   if (!state)
     return out_of_memory(error);
-  /* Locked before it is read: another owner may be about to rewrite it. */
   int rc = file ? pl_state_file_open(file, &state->file, error) : 0;
   if (rc == 0 && file)
     rc = pl_state_file_load(file, load_line, state, error);
@@ -368,6 +367,10 @@ int s3_state_save_async(const s3_state_t *state, uv_loop_t *loop) {
     rc = pl_state_file_save(state->file, loop, text.data, text.len);
   pl_buf_free(&text);
   return rc;
+}
+
+int s3_state_lock(s3_state_t *state, char **error) {
+  return state->file ? pl_state_file_lock(state->file, error) : 0;
 }
 
 pl_state_file_t *s3_state_owner(const s3_state_t *state) {

@@ -229,23 +229,27 @@ START_TEST(a_second_owner_is_refused_with_the_holder) {
   ck_assert_int_eq(pl_state_file_open(file, &first, &error), 0);
   ck_assert_ptr_null(error);
   ck_assert_str_eq(pl_state_file_path(first), file);
+  /* Opening does not lock (--check reads the state beside the daemon). */
+  ck_assert_int_eq(access(lock, F_OK), -1);
+  ck_assert_int_eq(pl_state_file_open(file, &second, &error), 0);
+  ck_assert_int_eq(pl_state_file_lock(first, &error), 0);
+  ck_assert_int_eq(pl_state_file_lock(first, &error), 0); /* already */
   struct stat st;
   ck_assert_int_eq(lstat(lock, &st), 0);
   ck_assert(S_ISREG(st.st_mode));
 
-  /* flock() locks belong to an open file, so a second open in this very
+  /* flock() locks belong to an open file, so a second lock in this very
    * process conflicts as a second daemon would. */
-  ck_assert_int_eq(pl_state_file_open(file, &second, &error), PL_EAGAIN);
-  ck_assert_ptr_null(second);
+  ck_assert_int_eq(pl_state_file_lock(second, &error), PL_EAGAIN);
   assert_error(error,
                "state file %s is in use by another process: PID %ld holds %s "
                "(two sources, or two daemons, given the same state file)",
                file, (long)getpid(), lock);
-  ck_assert_int_eq(pl_state_file_open(file, &second, NULL), PL_EAGAIN);
+  ck_assert_int_eq(pl_state_file_lock(second, NULL), PL_EAGAIN);
 
   /* Closed, the file can be taken again. */
   pl_state_file_close(first);
-  ck_assert_int_eq(pl_state_file_open(file, &second, &error), 0);
+  ck_assert_int_eq(pl_state_file_lock(second, &error), 0);
   pl_state_file_close(second);
   pl_state_file_close(NULL);
 
@@ -253,9 +257,11 @@ START_TEST(a_second_owner_is_refused_with_the_holder) {
   char *other = in_dir(dir, "o.state");
   char *other_lock = in_dir(dir, "o.state.lock");
   ck_assert_int_eq(symlink(lock, other_lock), 0);
-  ck_assert_int_eq(pl_state_file_open(other, &second, &error), PL_EIO);
+  ck_assert_int_eq(pl_state_file_open(other, &second, &error), 0);
+  ck_assert_int_eq(pl_state_file_lock(second, &error), PL_EIO);
   assert_error(error, "cannot open %s: Too many levels of symbolic links",
                other_lock);
+  pl_state_file_close(second);
 
   /* A directory that cannot be created is named. */
   char *blocked = in_dir(dir, "o.state.lock/s.state");
@@ -337,6 +343,7 @@ START_TEST(a_slow_save_does_not_stop_the_loop_and_the_last_state_wins) {
   slow_disk_t disk = {0};
   ck_assert_int_eq(uv_sem_init(&disk.go, 0), 0);
   ck_assert_int_eq(pl_state_file_open(path, &disk.file, NULL), 0);
+  ck_assert_int_eq(pl_state_file_lock(disk.file, NULL), 0);
   pl_state_file_set_writer(disk.file, slow_write, &disk);
   pl_state_file_on_saved(disk.file, on_saved, &disk);
   ck_assert_int_eq(uv_timer_init(&loop, &disk.timer), 0);
@@ -418,11 +425,8 @@ START_TEST(a_failed_save_is_reported_to_the_callback) {
   pl_buf_free(&suffix);
   pl_state_file_close(file);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
-  char *lock = in_dir(dir, "s.state.lock");
-  ck_assert_int_eq(unlink(lock), 0);
   ck_assert_int_eq(rmdir(path), 0);
   ck_assert_int_eq(rmdir(dir), 0);
-  free(lock);
   free(path);
   free(dir);
 }
