@@ -21,7 +21,9 @@ static const pl_option_t settings_table[] = {
                    "Log lines as plain text or as JSON objects."),
     PL_OPTION_LIST(pl_engine_settings_t, plugin_path, "plugin_path", NULL, 0,
                    "Directories searched for plugins before "
-                   "PIPELINED_PLUGIN_PATH and the installed plugin directory."),
+                   "PIPELINED_PLUGIN_PATH and the installed plugin directory; "
+                   "a relative one is relative to the config file's "
+                   "directory."),
     PL_OPTION_STRING(pl_engine_settings_t, metrics_listen, "metrics_listen",
                      NULL, 0,
                      "Serve Prometheus /metrics and /healthz on this "
@@ -352,9 +354,10 @@ int pl__engine_create(const pl_engine_params_t *params,
   engine->log.level = (pl_log_level_t)engine->settings.log_level;
   engine->log.format = (pl_log_format_t)engine->settings.log_format;
   if (engine->settings.plugin_path.count > 0)
-    pl__registry_prepend_dirs(engine->registry,
-                              (const char *const *)engine->settings.plugin_path.items,
-                              engine->settings.plugin_path.count);
+    pl__registry_prepend_config_dirs(
+        engine->registry, root->loc.file,
+        (const char *const *)engine->settings.plugin_path.items,
+        engine->settings.plugin_path.count);
   if (engine->settings.metrics_listen) {
     struct sockaddr_storage addr;
     const pl_cfg_loc_t *loc = &root->loc;

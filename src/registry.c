@@ -3,9 +3,13 @@
  * paths are built here so that libltdl's global search path is never
  * touched (HACKING.md#s2). */
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <ltdl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "options.h"
 #include "registry.h"
@@ -85,6 +89,49 @@ int pl__registry_prepend_dirs(pl_registry_t *reg, const char *const *dirs,
     if (!all[i])
       return PL_ENOMEM;
   return 0;
+}
+
+/* `dir` as seen from the directory of `config_file`: unchanged when
+ * absolute, else joined to that directory (itself made absolute with the
+ * working directory), so that a config means the same wherever the daemon
+ * is started from. A new string, or NULL. */
+static char *resolve_dir(const char *config_file, const char *dir) {
+  pl_buf_t out = {0};
+  int rc = 0;
+  if (dir[0] == '/')
+    return strdup(dir);
+  const char *slash = config_file ? strrchr(config_file, '/') : NULL;
+  if (!slash || config_file[0] != '/') {
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd)))
+      return NULL;
+    rc = pl_buf_printf(&out, "%s/", strcmp(cwd, "/") == 0 ? "" : cwd);
+  }
+  if (rc == 0 && slash)
+    rc = pl_buf_append(&out, config_file, (size_t)(slash - config_file) + 1);
+  if (rc == 0)
+    rc = pl_buf_append_str(&out, dir);
+  if (rc < 0) {
+    pl_buf_free(&out);
+    return NULL;
+  }
+  return out.data;
+}
+
+int pl__registry_prepend_config_dirs(pl_registry_t *reg,
+                                     const char *config_file,
+                                     const char *const *dirs, size_t count) {
+  char **resolved = calloc(count ? count : 1, sizeof(*resolved));
+  int rc = resolved ? 0 : PL_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < count; i++)
+    if (!(resolved[i] = resolve_dir(config_file, dirs[i])))
+      rc = PL_ENOMEM;
+  if (rc == 0)
+    rc = pl__registry_prepend_dirs(reg, (const char *const *)resolved, count);
+  for (size_t i = 0; resolved && i < count; i++)
+    free(resolved[i]);
+  free(resolved);
+  return rc;
 }
 
 int pl__registry_append_path(pl_registry_t *reg, const char *path_list) {
@@ -235,10 +282,99 @@ int pl__plugin_validate(const pl_plugin_t *p, const char *where,
   return 0;
 }
 
+/* ---- Trust ---- */
+
+/* Sets *error to "refusing to load `plugin`: `what` ..." when `st` (of
+ * `what`) is writable by group or others or owned by someone else than
+ * root and us. Returns 0 or PL_EINVAL. */
+static int check_owner_and_mode(const char *plugin, const char *what,
+                                const struct stat *st, char **error) {
+  pl_buf_t buf = {0};
+  if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+    pl_buf_printf(&buf,
+                  "refusing to load %s: %s has mode %04o, writable by %s "
+                  "(chmod go-w %s)",
+                  plugin, what, (unsigned)(st->st_mode & 07777),
+                  (st->st_mode & S_IWOTH) ? "every user" : "its group", what);
+  } else if (st->st_uid != 0 && st->st_uid != geteuid()) {
+    pl_buf_printf(&buf,
+                  "refusing to load %s: %s is owned by uid %u, neither root "
+                  "nor this user (uid %u)",
+                  plugin, what, (unsigned)st->st_uid, (unsigned)geteuid());
+  } else {
+    return 0;
+  }
+  *error = buf.data;
+  return PL_EINVAL;
+}
+
+/* Loading a module runs its code, so a module that another user could have
+ * replaced must not load (as sshd's StrictModes): `file`, when it exists,
+ * and every directory from it up to the plugin directory `dir` (both
+ * resolved, so a symlink counts where it points), must be writable only by
+ * their owner, root or us. Returns 0, PL_EINVAL with the message in
+ * *error, or PL_ENOMEM. */
+static int check_trusted(const char *dir, const char *file, char **error) {
+  struct stat st;
+  if (stat(file, &st) != 0)
+    return 0; /* nothing there; libltdl will not load it either */
+  char *real_dir = realpath(dir, NULL);
+  char *real = real_dir ? realpath(file, NULL) : NULL;
+  int rc = 0;
+  if (!real) {
+    int err = errno;
+    pl_buf_t buf = {0};
+    pl_buf_printf(&buf, "refusing to load %s: cannot resolve its path: %s",
+                  file, strerror(err));
+    *error = buf.data;
+    rc = err == ENOMEM ? PL_ENOMEM : PL_EINVAL;
+  } else {
+    rc = check_owner_and_mode(file, real, &st, error);
+  }
+  /* Up from the file's directory; past the plugin directory when the file
+   * lies outside it (a symlink), up to the root. */
+  while (rc == 0) {
+    char *slash = strrchr(real, '/');
+    if (!slash)
+      break;
+    slash[slash == real ? 1 : 0] = '\0';
+    if (stat(real, &st) == 0)
+      rc = check_owner_and_mode(file, real, &st, error);
+    if (strcmp(real, real_dir) == 0 || strcmp(real, "/") == 0)
+      break;
+  }
+  free(real);
+  free(real_dir);
+  return rc;
+}
+
+/* The files libltdl may open for dir/full_name: the .so, the .la and the
+ * uninstalled library a .la names in .libs/. */
+static int check_candidates(const char *dir, const char *full_name,
+                            char **error) {
+  static const char *const forms[] = {"%s/%s.so", "%s/%s.la",
+                                      "%s/.libs/%s.so"};
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < sizeof(forms) / sizeof(forms[0]); i++) {
+    pl_buf_t file = {0};
+    if (pl_buf_printf(&file, forms[i], dir, full_name) < 0)
+      rc = PL_ENOMEM;
+    else
+      rc = check_trusted(dir, file.data, error);
+    pl_buf_free(&file);
+  }
+  return rc;
+}
+
+/* ---- Loading ---- */
+
 /* Opens dir/full_name (.la or .so) and validates it. Returns PL_ENOENT when
  * there is no such file. */
 static int open_in(pl_registry_t *reg, const char *dir, const char *full_name,
                    const pl_loaded_t **out, char **error) {
+  int trust = check_candidates(dir, full_name, error);
+  if (trust < 0)
+    return trust;
   pl_buf_t path = {0};
   pl_buf_printf(&path, "%s/%s", dir, full_name);
   lt_dlerror(); /* clear an earlier error: libltdl keeps only the last */

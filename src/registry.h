@@ -12,17 +12,27 @@ int pl__registry_create(const char *const *dirs, size_t count,
                         pl_registry_t **out);
 /* Frees the registry and closes every plugin it opened. */
 void pl__registry_destroy(pl_registry_t *reg);
-/* Puts directories before the existing ones (the config's plugin_path). */
+/* Puts directories before the existing ones. */
 int pl__registry_prepend_dirs(pl_registry_t *reg, const char *const *dirs,
                               size_t count);
+/* The same for the config's plugin_path: a relative directory is resolved
+ * against the directory of `config_file` (borrowed; the path it was read
+ * from), made absolute with the working directory when it is relative. */
+int pl__registry_prepend_config_dirs(pl_registry_t *reg,
+                                     const char *config_file,
+                                     const char *const *dirs, size_t count);
 /* Splits a colon-separated path list (PIPELINED_PLUGIN_PATH) and appends
  * its directories. */
 int pl__registry_append_path(pl_registry_t *reg, const char *path_list);
 /* Registers a descriptor linked into the program (tests); borrowed. */
 int pl__registry_add(pl_registry_t *reg, const pl_plugin_t *plugin);
 
-/* Finds the plugin `kind`-`name`, loading it if needed. On failure returns
- * a negative code and a new malloc()ed message in *error. */
+/* Finds the plugin `kind`-`name`, loading it if needed. A module file, or
+ * a directory from it up to its plugin directory, that is writable by
+ * group or others or owned by someone other than root and this user is
+ * refused (PL_EINVAL) before it is opened, naming the path and its mode.
+ * On failure returns a negative code and a new malloc()ed message in
+ * *error. */
 int pl__registry_find(pl_registry_t *reg, pl_kind_t kind, const char *name,
                       const pl_plugin_t **out, char **error);
 /* Loads every plugin found in the directories and calls `cb` for each

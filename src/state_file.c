@@ -5,9 +5,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <pipelined/state_file.h>
+
+struct pl_state_file {
+  char *path;
+  char *lock_path;
+  int lock_fd; /* open, and flock()ed, for the life of the object */
+  pl_state_write_fn write;
+  void *write_arg;
+  pl_state_saved_cb on_saved;
+  void *on_saved_arg;
+  /* Asynchronous saves: at most one write in flight, and the latest state
+   * asked for meanwhile, which is written after it. */
+  uv_loop_t *loop;
+  uv_work_t work;
+  bool in_flight;
+  pl_buf_t writing; /* the bytes of the write in flight */
+  int write_rc;     /* set on the thread pool, read in after_write */
+  char *write_error;
+  pl_buf_t next;
+  bool has_next;
+  bool closing; /* closed by its owner while a write was in flight */
+};
 
 static void set_error(char **error, const char *fmt, ...) PL_PRINTF(2, 3);
 
@@ -39,16 +62,29 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-/* Writes the bytes to a new file at `path` and syncs it. Returns 0 or an
- * errno value, with the failed step in *step. */
+/* Writes the bytes to a new temporary file beside `path` and syncs it; its
+ * name goes to *tmp. mkstemp() picks a name nobody could have planted a
+ * symlink at, and creates the file with O_EXCL: a fixed "<path>.tmp" in a
+ * shared directory would let anyone redirect the write. Returns 0 or an
+ * errno value, with the failed step in *step; *created tells whether the
+ * temporary file exists (and is to be removed on failure). */
 static int write_synced(const char *path, const void *bytes, size_t len,
-                        const char **step) {
-  *step = "create";
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                        pl_buf_t *tmp, const char **step, bool *created) {
+  *step = "create a temporary file for";
+  *created = false;
+  if (pl_buf_printf(tmp, "%s.XXXXXX", path) < 0)
+    return ENOMEM;
+  int fd = mkstemp(tmp->data);
   if (fd < 0)
     return errno;
+  *created = true;
   int err = 0;
-  if (write_all(fd, bytes, len) != 0) {
+  /* mkstemp() makes the file 0600; a state file is no secret and was
+   * always readable by others. */
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 || fchmod(fd, 0644) != 0) {
+    *step = "set up";
+    err = errno;
+  } else if (write_all(fd, bytes, len) != 0) {
     *step = "write";
     err = errno;
   } else if (fsync(fd) != 0) {
@@ -83,15 +119,20 @@ static int sync_directory_of(const char *file) {
 int pl_state_file_write(const char *path, const void *bytes, size_t len,
                         char **error) {
   pl_buf_t tmp = {0};
-  if (pl_buf_printf(&tmp, "%s.tmp", path) < 0) {
+  const char *step = NULL;
+  bool created = false;
+  int err = write_synced(path, bytes, len, &tmp, &step, &created);
+  if (err == ENOMEM && !tmp.data) {
     set_error(error, "out of memory");
     return PL_ENOMEM;
   }
-  const char *step = NULL;
-  int err = write_synced(tmp.data, bytes, len, &step);
-  if (err != 0) {
+  if (err != 0 && created) {
     set_error(error, "cannot %s %s: %s", step, tmp.data, strerror(err));
     unlink(tmp.data);
+  } else if (err != 0) {
+    /* Before the file exists its name is only a template: name the state
+     * file instead. */
+    set_error(error, "cannot %s %s: %s", step, path, strerror(err));
   } else if (rename(tmp.data, path) != 0) {
     err = errno;
     set_error(error, "cannot rename %s to %s: %s", tmp.data, path,
@@ -103,6 +144,246 @@ int pl_state_file_write(const char *path, const void *bytes, size_t len,
   }
   pl_buf_free(&tmp);
   return err == 0 ? 0 : PL_EIO;
+}
+
+/* ---- Owning ---- */
+
+static int default_write(void *arg, const char *path, const void *bytes,
+                         size_t len, char **error) {
+  (void)arg;
+  return pl_state_file_write(path, bytes, len, error);
+}
+
+/* mkdir -p of the directory part of `path`. Returns 0 or an errno. */
+static int make_parent_dirs(const char *path) {
+  char *copy = strdup(path);
+  if (!copy)
+    return ENOMEM;
+  int err = 0;
+  /* Each '/' after the first character ends a directory to create. */
+  for (char *p = copy + 1; err == 0 && (p = strchr(p, '/')); p++) {
+    *p = '\0';
+    struct stat st;
+    if (mkdir(copy, 0755) != 0 && errno != EEXIST)
+      err = errno;
+    else if (stat(copy, &st) != 0)
+      err = errno;
+    else if (!S_ISDIR(st.st_mode))
+      err = ENOTDIR;
+    *p = '/';
+  }
+  free(copy);
+  return err;
+}
+
+/* The PID the holder of `fd`'s lock wrote in it, or 0 when there is none
+ * yet (it may be between its flock() and its write()). */
+static long lock_holder(int fd) {
+  char text[32] = {0};
+  ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+  if (n <= 0)
+    return 0;
+  char *end = NULL;
+  long pid = strtol(text, &end, 10);
+  return end != text && *end == '\n' && pid > 0 ? pid : 0;
+}
+
+/* Writes "<our pid>\n" over the lock file's content, for the message a
+ * second daemon prints. Returns 0 or an errno. */
+static int write_holder(int fd) {
+  char text[32];
+  int n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) != 0)
+    return errno;
+  ssize_t done = pwrite(fd, text, (size_t)n, 0);
+  return done == n ? 0 : done < 0 ? errno : EIO;
+}
+
+static int lock_failed(pl_state_file_t *file, char **error, int err) {
+  if (err == EWOULDBLOCK) {
+    long pid = lock_holder(file->lock_fd);
+    if (pid > 0)
+      set_error(error,
+                "state file %s is in use by another process: PID %ld holds "
+                "%s (two sources, or two daemons, given the same state file)",
+                file->path, pid, file->lock_path);
+    else
+      set_error(error,
+                "state file %s is in use by another process: it holds %s "
+                "(two sources, or two daemons, given the same state file)",
+                file->path, file->lock_path);
+    return PL_EAGAIN;
+  }
+  set_error(error, "cannot lock %s: %s", file->lock_path, strerror(err));
+  return PL_EIO;
+}
+
+int pl_state_file_open(const char *path, pl_state_file_t **out,
+                       char **error) {
+  pl_state_file_t *file = calloc(1, sizeof(*file));
+  pl_buf_t lock_path = {0};
+  if (!file || !(file->path = strdup(path)) ||
+      pl_buf_printf(&lock_path, "%s.lock", path) < 0) {
+    pl_buf_free(&lock_path);
+    if (file)
+      free(file->path);
+    free(file);
+    set_error(error, "out of memory");
+    return PL_ENOMEM;
+  }
+  file->lock_path = lock_path.data;
+  file->lock_fd = -1;
+  file->write = default_write;
+  int err = make_parent_dirs(path);
+  if (err != 0) {
+    set_error(error, "cannot create the directory of state file %s: %s",
+              path, strerror(err));
+    pl_state_file_close(file);
+    return PL_EIO;
+  }
+  *out = file;
+  return 0;
+}
+
+int pl_state_file_lock(pl_state_file_t *file, char **error) {
+  if (file->lock_fd >= 0)
+    return 0;
+  int rc = 0, err = 0;
+  /* O_NOFOLLOW: a planted symlink is refused, not followed. */
+  file->lock_fd = open(file->lock_path,
+                       O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (file->lock_fd < 0) {
+    set_error(error, "cannot open %s: %s", file->lock_path, strerror(errno));
+    rc = PL_EIO;
+  } else if (flock(file->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    rc = lock_failed(file, error, errno);
+  } else if ((err = write_holder(file->lock_fd)) != 0) {
+    set_error(error, "cannot write %s: %s", file->lock_path, strerror(err));
+    rc = PL_EIO;
+  }
+  if (rc < 0 && file->lock_fd >= 0) {
+    close(file->lock_fd);
+    file->lock_fd = -1;
+  }
+  return rc;
+}
+
+const char *pl_state_file_path(const pl_state_file_t *file) {
+  return file->path;
+}
+
+static void file_free(pl_state_file_t *file) {
+  /* The lock file stays: were it removed, a process that opened it just
+   * before could lock the removed file while a third one locks a new file
+   * of the same name, and both would think they own the state. */
+  if (file->lock_fd >= 0)
+    close(file->lock_fd);
+  pl_buf_free(&file->writing);
+  pl_buf_free(&file->next);
+  free(file->write_error);
+  free(file->lock_path);
+  free(file->path);
+  free(file);
+}
+
+void pl_state_file_close(pl_state_file_t *file) {
+  if (!file)
+    return;
+  /* A write in flight still uses the object, and the state asked for last
+   * must still reach the disk: after_write() frees it when done. */
+  if (file->in_flight) {
+    file->closing = true;
+    return;
+  }
+  file_free(file);
+}
+
+/* ---- Saving without blocking the loop ---- */
+
+void pl_state_file_set_writer(pl_state_file_t *file, pl_state_write_fn write,
+                              void *arg) {
+  file->write = write ? write : default_write;
+  file->write_arg = write ? arg : NULL;
+}
+
+void pl_state_file_on_saved(pl_state_file_t *file, pl_state_saved_cb cb,
+                            void *arg) {
+  file->on_saved = cb;
+  file->on_saved_arg = arg;
+}
+
+bool pl_state_file_saving(const pl_state_file_t *file) {
+  return file->in_flight || file->has_next;
+}
+
+/* On the thread pool: the fsyncs and the rename. */
+static void do_write(uv_work_t *req) {
+  pl_state_file_t *file = req->data;
+  file->write_rc = file->write(file->write_arg, file->path, file->writing.data,
+                               file->writing.len, &file->write_error);
+}
+
+static void after_write(uv_work_t *req, int status);
+
+static int start_write(pl_state_file_t *file) {
+  file->work.data = file;
+  file->write_rc = 0;
+  file->write_error = NULL;
+  if (uv_queue_work(file->loop, &file->work, do_write, after_write) != 0)
+    return PL_EIO;
+  file->in_flight = true;
+  return 0;
+}
+
+static void after_write(uv_work_t *req, int status) {
+  pl_state_file_t *file = req->data;
+  file->in_flight = false;
+  int rc = status == UV_ECANCELED ? PL_ECANCELED : file->write_rc;
+  char *error = file->write_error;
+  file->write_error = NULL;
+  if (file->has_next) {
+    /* The latest state asked for while this one was written. */
+    pl_buf_t done = file->writing;
+    file->writing = file->next;
+    file->next = done;
+    pl_buf_reset(&file->next);
+    file->has_next = false;
+    if (start_write(file) < 0 && rc == 0) {
+      rc = PL_EIO;
+      free(error);
+      error = NULL;
+    }
+  }
+  if (file->closing) {
+    free(error);
+    if (!file->in_flight)
+      file_free(file);
+    return;
+  }
+  pl_state_saved_cb cb = file->on_saved;
+  void *arg = file->on_saved_arg;
+  /* Last: the callback may close the file. */
+  if (cb)
+    cb(arg, rc, rc < 0 ? (error ? error : pl_strerror(rc)) : NULL);
+  free(error);
+}
+
+int pl_state_file_save(pl_state_file_t *file, uv_loop_t *loop,
+                       const void *bytes, size_t len) {
+  if (!file || !loop || file->closing || (!bytes && len > 0))
+    return PL_EINVAL;
+  file->loop = loop;
+  pl_buf_t *into = file->in_flight ? &file->next : &file->writing;
+  pl_buf_reset(into);
+  /* Reserve even for no bytes: an empty state is written as one. */
+  if (pl_buf_reserve(into, len + 1) < 0 ||
+      (len > 0 && pl_buf_append(into, bytes, len) < 0))
+    return PL_ENOMEM;
+  if (file->in_flight) {
+    file->has_next = true; /* replaces a state not written yet */
+    return 0;
+  }
+  return start_write(file);
 }
 
 /* ---- Reading ---- */

@@ -3,20 +3,96 @@
  *
  * A state file is replaced whole and atomically (a temporary file next to
  * it, fsync, rename, fsync of the directory), so a crash leaves the old
- * file or the new one, never a mix. Its text fields are percent-escaped so
- * that any value fits on one line. Every function here blocks on the file
- * system: call them from uv_queue_work() when the file is large. */
+ * file or the new one, never a mix. The temporary file gets a name nobody
+ * can guess (mkstemp()), so a symlink planted in a shared state directory
+ * redirects nothing. A source owns its state file through a
+ * pl_state_file_t, locked against a second owner while the source runs. Its text fields are percent-escaped so
+ * that any value fits on one line. Every function here but
+ * pl_state_file_save() blocks on the file system; plugins save through
+ * pl_state_file_save(), which writes on the thread pool, so that no plugin
+ * blocks the loop with fsyncs. */
 #ifndef PIPELINED_STATE_FILE_H
 #define PIPELINED_STATE_FILE_H
 
 #include <pipelined/common.h>
+#include <uv.h>
+
+/* ---- Owning a state file ---- */
+
+typedef struct pl_state_file pl_state_file_t;
+
+/* Makes a new object in *out for the state file at `path` (borrowed) and
+ * creates the file's directory and any missing parents (mode 0755).
+ * Returns 0, or PL_EIO or PL_ENOMEM and then, when `error` is not NULL, a
+ * new malloc()ed message in *error ("cannot create the directory of state
+ * file /x/s.state: Not a directory"). Reading the file needs no lock (it
+ * is replaced by rename, so a reader sees a whole version). */
+PL_EXTERN int pl_state_file_open(const char *path, pl_state_file_t **out,
+                                 char **error);
+/* Takes the state file for this process until pl_state_file_close(): locks
+ * `path`.lock (flock(), exclusive, without waiting; a symlink there is
+ * refused) and writes this process's PID in it. Two sources, or two
+ * daemons, given the same file would each process everything; the second
+ * one fails here instead. Sources lock when they start, not at init, so
+ * that `pipelined --check` works beside the running daemon. Returns 0 (at
+ * once when already locked), or PL_EAGAIN when another holds the lock,
+ * PL_EIO, and then, when `error` is not NULL, puts a new malloc()ed
+ * message in *error naming the file and the holder ("state file
+ * /x/s.state is in use by another process: PID 4242 holds /x/s.state.lock
+ * (...)"). The lock file is left in place on close. */
+PL_EXTERN int pl_state_file_lock(pl_state_file_t *file, char **error);
+/* The path given to pl_state_file_open(), borrowed from `file`. */
+PL_EXTERN const char *pl_state_file_path(const pl_state_file_t *file);
+/* Releases the lock and frees `file` (NULL is allowed). With a save in
+ * flight, the object lives on until that save, and the one asked for after
+ * it if any, are written (the loop must run until then); no callback runs
+ * after close. */
+PL_EXTERN void pl_state_file_close(pl_state_file_t *file);
+
+/* ---- Saving without blocking the loop ---- */
+
+/* Called on the loop after each write of pl_state_file_save() ends:
+ * `status` is 0, or a negative PL_E* code with `error` (borrowed for the
+ * call) naming the step and the file. The callback may close the file. */
+typedef void (*pl_state_saved_cb)(void *arg, int status, const char *error);
+/* Sets the callback of every write (NULL for none). */
+PL_EXTERN void pl_state_file_on_saved(pl_state_file_t *file,
+                                      pl_state_saved_cb cb, void *arg);
+
+/* Replaces the file with the `len` bytes at `bytes` (copied) on the thread
+ * pool of `loop` (uv_queue_work()), as pl_state_file_write() does: the
+ * fsyncs and the rename never block the loop. One write is in flight per
+ * file; a save asked for meanwhile waits, and a later one replaces it (the
+ * latest state wins: states are whole files, so the newest holds all that
+ * the one it replaces held). Returns 0, PL_ENOMEM or PL_EINVAL (after
+ * close); each write that starts ends with one call of the on_saved
+ * callback. */
+PL_EXTERN int pl_state_file_save(pl_state_file_t *file, uv_loop_t *loop,
+                                 const void *bytes, size_t len);
+/* True while a write is in flight or waiting. */
+PL_EXTERN bool pl_state_file_saving(const pl_state_file_t *file);
+
+/* How pl_state_file_save() writes: runs on a thread of the pool, and
+ * behaves as pl_state_file_write() (which is the default). For tests of a
+ * slow or failing disk. */
+typedef int (*pl_state_write_fn)(void *arg, const char *path,
+                                 const void *bytes, size_t len, char **error);
+/* Sets the write function and its `arg` (borrowed); NULL restores
+ * pl_state_file_write(). Not while a save is in flight. */
+PL_EXTERN void pl_state_file_set_writer(pl_state_file_t *file,
+                                        pl_state_write_fn write, void *arg);
+
+/* ---- Reading and writing by path ---- */
 
 /* Replaces the file at `path` with the `len` bytes at `bytes` (both
- * borrowed): writes and syncs `path`.tmp, renames it to `path` and syncs
- * the directory. Returns 0, or PL_ENOMEM or PL_EIO and then, when `error`
- * is not NULL, a new malloc()ed message in *error naming the step and the
- * file ("cannot create /x/s.state.tmp: Permission denied"). The temporary
- * file is removed when the rename did not happen. */
+ * borrowed): writes and syncs a new temporary file `path`.XXXXXX (mode
+ * 0644), renames it to `path` and syncs the directory. Returns 0, or
+ * PL_ENOMEM or PL_EIO and then, when `error` is not NULL, a new malloc()ed
+ * message in *error naming the step and the file ("cannot create a
+ * temporary file for /x/s.state: Permission denied", "cannot rename
+ * /x/s.state.Ab12Cd to /x/s.state: Is a directory"). The temporary file is
+ * removed when the rename did not happen. Takes no lock: the caller owns
+ * `path` through pl_state_file_open(). */
 PL_EXTERN int pl_state_file_write(const char *path, const void *bytes,
                                   size_t len, char **error);
 

@@ -16,8 +16,8 @@ typedef struct file_item {
 } file_item_t;
 
 struct file_state {
-  char *file;         /* NULL: in memory only */
-  file_item_t *items; /* sorted by path (strcmp) */
+  pl_state_file_t *file; /* owned and locked; NULL: in memory only */
+  file_item_t *items;    /* sorted by path (strcmp) */
   size_t count;
   size_t cap;
 };
@@ -136,7 +136,7 @@ size_t file_state_sweep(file_state_t *state) {
 }
 
 const char *file_state_file(const file_state_t *state) {
-  return state->file;
+  return state->file ? pl_state_file_path(state->file) : NULL;
 }
 
 size_t file_state_count(const file_state_t *state) {
@@ -205,11 +205,11 @@ static int load_line(void *arg, size_t number, const char *line, size_t len,
 
 int file_state_create(const char *file, file_state_t **out, char **error) {
   file_state_t *state = calloc(1, sizeof(*state));
-  if (!state || (file && !(state->file = strdup(file)))) {
-    free(state);
+  if (!state)
     return out_of_memory(error);
-  }
-  int rc = file ? pl_state_file_load(file, load_line, state, error) : 0;
+  int rc = file ? pl_state_file_open(file, &state->file, error) : 0;
+  if (rc == 0 && file)
+    rc = pl_state_file_load(file, load_line, state, error);
   if (rc < 0) {
     file_state_destroy(state);
     return rc;
@@ -224,31 +224,57 @@ void file_state_destroy(file_state_t *state) {
   for (size_t i = 0; i < state->count; i++)
     free(state->items[i].path);
   free(state->items);
-  free(state->file);
+  pl_state_file_close(state->file);
   free(state);
 }
 
 /* ---- Saving ---- */
 
+/* The whole file: the header, then one line per file. */
+static int render(const file_state_t *state, pl_buf_t *text) {
+  int rc = pl_buf_printf(text, "%s\n", STATE_HEADER);
+  for (size_t i = 0; rc == 0 && i < state->count; i++) {
+    const file_item_t *item = &state->items[i];
+    rc = pl_buf_printf(text, "%llu %lld ", (unsigned long long)item->size,
+                       (long long)item->mtime_ns);
+    if (rc == 0)
+      rc = pl_state_escape(item->path, NULL, text);
+    if (rc == 0)
+      rc = pl_buf_append_str(text, "\n");
+  }
+  return rc;
+}
+
 int file_state_save(const file_state_t *state, char **error) {
   if (!state->file)
     return 0;
   pl_buf_t text = {0};
-  int rc = pl_buf_printf(&text, "%s\n", STATE_HEADER);
-  for (size_t i = 0; rc == 0 && i < state->count; i++) {
-    const file_item_t *item = &state->items[i];
-    rc = pl_buf_printf(&text, "%llu %lld ", (unsigned long long)item->size,
-                       (long long)item->mtime_ns);
-    if (rc == 0)
-      rc = pl_state_escape(item->path, NULL, &text);
-    if (rc == 0)
-      rc = pl_buf_append_str(&text, "\n");
-  }
+  int rc = render(state, &text);
   if (rc < 0) {
     pl_buf_free(&text);
     return out_of_memory(error);
   }
-  rc = pl_state_file_write(state->file, text.data, text.len, error);
+  rc = pl_state_file_write(pl_state_file_path(state->file), text.data,
+                           text.len, error);
   pl_buf_free(&text);
   return rc;
+}
+
+int file_state_save_async(const file_state_t *state, uv_loop_t *loop) {
+  if (!state->file)
+    return 0;
+  pl_buf_t text = {0};
+  int rc = render(state, &text);
+  if (rc == 0)
+    rc = pl_state_file_save(state->file, loop, text.data, text.len);
+  pl_buf_free(&text);
+  return rc;
+}
+
+int file_state_lock(file_state_t *state, char **error) {
+  return state->file ? pl_state_file_lock(state->file, error) : 0;
+}
+
+pl_state_file_t *file_state_owner(const file_state_t *state) {
+  return state->file;
 }

@@ -14,13 +14,16 @@
 #define PL_SOURCE_FILE_STATE_H
 
 #include <pipelined/common.h>
+#include <pipelined/state_file.h>
 
 typedef struct file_state file_state_t;
 
-/* Creates an empty set. With `file` (a path), the set is loaded from that
- * state file when it exists and file_state_save() writes it there. On
- * failure returns a negative PL_E* code and, when `error` is not NULL, a
- * new malloc()ed message in *error ("state file X:3: bad size"). */
+/* Creates an empty set. With `file` (a path), the set owns that state file
+ * until file_state_destroy() (pl_state_file_open(): its directory is
+ * created), is loaded from it when it exists, and file_state_save() writes
+ * it there. On failure returns a negative PL_E* code and, when `error` is
+ * not NULL, a new malloc()ed message in *error ("state file X:3: bad
+ * size"). */
 int file_state_create(const char *file, file_state_t **out, char **error);
 void file_state_destroy(file_state_t *state);
 
@@ -50,7 +53,18 @@ size_t file_state_sweep(file_state_t *state);
 
 /* Writes the set to its state file atomically (nothing to do for a set in
  * memory only). On failure returns a negative code and a new message in
- * *error when `error` is not NULL. Blocking: a few small system calls. */
+ * *error when `error` is not NULL. Blocking: two fsyncs and a rename, so
+ * not for the loop (tests). */
 int file_state_save(const file_state_t *state, char **error);
+/* The same on the thread pool of `loop` (pl_state_file_save(): the latest
+ * state wins); the result goes to the callback set on file_state_owner().
+ * Returns 0 (also for a set in memory only) or PL_ENOMEM. */
+int file_state_save_async(const file_state_t *state, uv_loop_t *loop);
+/* Locks the state file against a second owner until file_state_destroy()
+ * (pl_state_file_lock(): PL_EAGAIN and a message naming the holder when
+ * another process has it). Nothing to do for a set in memory only. */
+int file_state_lock(file_state_t *state, char **error);
+/* The state file (borrowed), or NULL for a set in memory only. */
+pl_state_file_t *file_state_owner(const file_state_t *state);
 
 #endif

@@ -152,19 +152,43 @@ static file_entry_t *dequeue(source_file_t *s) {
 
 /* ---- The state file ---- */
 
+/* The source is busy while its state is not on disk, so that a --once run
+ * or a shutdown waits for the write (which runs on the thread pool). */
+static void update_busy(source_file_t *s) {
+  pl_state_file_t *file = file_state_owner(s->committed);
+  if (!s->closed)
+    pl_source_busy(s->inst,
+                   s->dirty || (file && pl_state_file_saving(file)));
+}
+
+static void save_failed(source_file_t *s, const char *error) {
+  pl_log(s->inst, PL_LOG_ERROR,
+         "state not saved (committed files may be read again after a "
+         "restart): %s",
+         error);
+  /* A --once run that did its work but lost its state must not look
+   * like a success to a scheduler: it would read everything again. */
+  if (pl_instance_once(s->inst))
+    pl_instance_error(s->inst);
+}
+
+/* After each write of the state file, on the loop. */
+static void on_saved(void *arg, int status, const char *error) {
+  source_file_t *s = arg;
+  if (status < 0)
+    save_failed(s, error);
+  update_busy(s);
+}
+
+/* Starts a write of the state on the thread pool (never on the loop: two
+ * fsyncs and a rename); a write in flight is followed by the latest one. */
 static void save_now(source_file_t *s) {
   if (!s->dirty)
     return;
-  char *error = NULL;
-  if (file_state_save(s->committed, &error) < 0) {
-    pl_log(s->inst, PL_LOG_ERROR,
-           "state not saved (committed files may be read again after a "
-           "restart): %s",
-           error ? error : "out of memory");
-    free(error);
-    return;
-  }
+  if (file_state_save_async(s->committed, s->loop) < 0)
+    save_failed(s, "out of memory");
   s->dirty = false;
+  update_busy(s);
 }
 
 static void on_save_timer(uv_timer_t *timer) {
@@ -177,6 +201,7 @@ static void state_changed(source_file_t *s) {
   if (!file_state_file(s->committed))
     return;
   s->dirty = true;
+  update_busy(s);
   if (s->closed || !s->timers_open)
     save_now(s);
   else if (!uv_is_active((uv_handle_t *)&s->save_timer))
@@ -519,6 +544,8 @@ static int source_file_init(pl_instance_t *inst, const void *options,
       (rc = file_state_create(s->cfg.state_file, &s->committed, &error)) < 0)
     pl_log(inst, PL_LOG_ERROR, "%s", error ? error : "out of memory");
   free(error);
+  if (rc == 0 && file_state_owner(s->committed))
+    pl_state_file_on_saved(file_state_owner(s->committed), on_saved, s);
   if (rc == 0 &&
       (file_state_create(NULL, &s->tracked, NULL) < 0 ||
        file_state_create(NULL, &s->candidates, NULL) < 0 ||
@@ -535,6 +562,15 @@ static int source_file_init(pl_instance_t *inst, const void *options,
 
 static int source_file_start(pl_instance_t *inst, void *ctx) {
   source_file_t *s = ctx;
+  /* Locked at the start, not at init, so that --check (which does not
+   * start sources) can run beside the daemon that owns the state. */
+  char *error = NULL;
+  int rc = file_state_lock(s->committed, &error);
+  if (rc < 0) {
+    pl_log(inst, PL_LOG_ERROR, "%s", error ? error : pl_strerror(rc));
+    free(error);
+    return rc;
+  }
   uv_timer_init(s->loop, &s->poll_timer);
   uv_timer_init(s->loop, &s->save_timer);
   s->poll_timer.data = s;

@@ -33,19 +33,41 @@ static uint64_t state_id(const source_s3_t *s) {
   return fnv1a(h, s->opts->suffix);
 }
 
+/* The source is busy while a write of its state is in flight, so that a
+ * --once run or a shutdown waits for it. */
+static void update_busy(source_s3_t *s) {
+  pl_state_file_t *file = s3_state_owner(s->listing.committed);
+  if (!s->closed && file)
+    pl_source_busy(s->inst, pl_state_file_saving(file));
+}
+
+static void save_failed(source_s3_t *s, const char *error) {
+  pl_log(s->inst, PL_LOG_ERROR,
+         "%s; committed objects may be read again after a restart", error);
+  /* A --once run that did its work but lost its state must not look
+   * like a success to a scheduler: it would read everything again. */
+  if (pl_instance_once(s->inst))
+    pl_instance_error(s->inst);
+}
+
+/* After each write of the state file, on the loop. */
+static void on_saved(void *arg, int status, const char *error) {
+  source_s3_t *s = arg;
+  if (status < 0)
+    save_failed(s, error);
+  update_busy(s);
+}
+
+/* Starts a write of the state on the thread pool (never on the loop: two
+ * fsyncs and a rename); a write in flight is followed by the latest one. */
 static void save(source_s3_t *s) {
   s3_listing_t *l = &s->listing;
   if (!l->dirty)
     return;
-  char *error = NULL;
-  if (s3_state_save(l->committed, &error) < 0) {
-    pl_log(s->inst, PL_LOG_ERROR,
-           "%s; committed objects may be read again after a restart",
-           error ? error : "cannot save the state file");
-    free(error);
-    return;
-  }
+  if (s3_state_save_async(l->committed, pl_instance_loop(s->inst)) < 0)
+    save_failed(s, "out of memory: cannot save the state file");
   l->dirty = false;
+  update_busy(s);
 }
 
 static void maybe_exhausted(source_s3_t *s) {
@@ -214,6 +236,8 @@ int s3_listing_init(source_s3_t *s) {
   int rc = s3_state_create(path.data, &l->committed, &error);
   if (rc == 0)
     rc = s3_state_create(NULL, &l->pending, NULL);
+  if (rc == 0 && s3_state_owner(l->committed))
+    pl_state_file_on_saved(s3_state_owner(l->committed), on_saved, s);
   if (rc < 0 && error)
     pl_log(s->inst, PL_LOG_ERROR, "%s", error);
   else if (rc == 0 && path.data)
@@ -226,6 +250,15 @@ int s3_listing_init(source_s3_t *s) {
 
 int s3_listing_start(source_s3_t *s) {
   s3_listing_t *l = &s->listing;
+  /* Locked at the start, not at init, so that --check (which does not
+   * start sources) can run beside the daemon that owns the state. */
+  char *error = NULL;
+  int rc = s3_state_lock(l->committed, &error);
+  if (rc < 0) {
+    pl_log(s->inst, PL_LOG_ERROR, "%s", error ? error : pl_strerror(rc));
+    free(error);
+    return rc;
+  }
   uv_timer_init(pl_instance_loop(s->inst), &l->timer);
   l->timer.data = s;
   l->timer_open = true;

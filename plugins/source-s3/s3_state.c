@@ -23,9 +23,9 @@ typedef struct s3_entry {
  * deletion by backward shift (no tombstones, so lookups stay short after
  * many removals and sweeps). */
 struct s3_state {
-  char *file;        /* NULL: in memory only */
-  s3_entry_t *slots; /* `cap` slots; NULL when cap is 0 */
-  size_t cap;        /* 0 or a power of two */
+  pl_state_file_t *file; /* owned and locked; NULL: in memory only */
+  s3_entry_t *slots;     /* `cap` slots; NULL when cap is 0 */
+  size_t cap;            /* 0 or a power of two */
   size_t count;
 };
 
@@ -205,7 +205,7 @@ size_t s3_state_sweep(s3_state_t *state) {
 }
 
 const char *s3_state_file(const s3_state_t *state) {
-  return state->file;
+  return state->file ? pl_state_file_path(state->file) : NULL;
 }
 
 size_t s3_state_count(const s3_state_t *state) {
@@ -279,11 +279,11 @@ int s3_state_create(const char *file, s3_state_t **out, char **error) {
   if (error)
     *error = NULL;
   s3_state_t *state = calloc(1, sizeof(*state));
-  if (!state || (file && !(state->file = strdup(file)))) {
-    free(state);
+  if (!state)
     return out_of_memory(error);
-  }
-  int rc = file ? pl_state_file_load(file, load_line, state, error) : 0;
+  int rc = file ? pl_state_file_open(file, &state->file, error) : 0;
+  if (rc == 0 && file)
+    rc = pl_state_file_load(file, load_line, state, error);
   if (rc < 0) {
     s3_state_destroy(state);
     return rc;
@@ -300,7 +300,7 @@ void s3_state_destroy(s3_state_t *state) {
     free(state->slots[i].etag);
   }
   free(state->slots);
-  free(state->file);
+  pl_state_file_close(state->file);
   free(state);
 }
 
@@ -350,9 +350,29 @@ int s3_state_save(const s3_state_t *state, char **error) {
   pl_buf_t text = {0};
   int rc = render(state, &text);
   if (rc == 0)
-    rc = pl_state_file_write(state->file, text.data, text.len, error);
+    rc = pl_state_file_write(pl_state_file_path(state->file), text.data,
+                             text.len, error);
   else
     rc = out_of_memory(error);
   pl_buf_free(&text);
   return rc;
+}
+
+int s3_state_save_async(const s3_state_t *state, uv_loop_t *loop) {
+  if (!state->file)
+    return 0;
+  pl_buf_t text = {0};
+  int rc = render(state, &text);
+  if (rc == 0)
+    rc = pl_state_file_save(state->file, loop, text.data, text.len);
+  pl_buf_free(&text);
+  return rc;
+}
+
+int s3_state_lock(s3_state_t *state, char **error) {
+  return state->file ? pl_state_file_lock(state->file, error) : 0;
+}
+
+pl_state_file_t *s3_state_owner(const s3_state_t *state) {
+  return state->file;
 }

@@ -20,16 +20,19 @@
 #define PL_SOURCE_S3_STATE_H
 
 #include <pipelined/common.h>
+#include <pipelined/state_file.h>
 
 typedef struct s3_state s3_state_t;
 
 /* Creates an empty set. With `file` (a path; borrowed for the call), the
- * set is loaded from that state file when it exists (a missing or empty
- * file is an empty set) and s3_state_save() writes it there. Returns 0,
- * or PL_ENOMEM, PL_EIO (the file cannot be read) or PL_EPARSE (it is not
- * a valid state file) and then, when `error` is not NULL, a new malloc()ed
- * message in *error naming the file and line ("state file /x/s.state:3:
- * bad key"). Blocking when `file` is set: it is read whole. */
+ * set owns that state file until s3_state_destroy() (pl_state_file_open():
+ * its directory is created), is loaded from it when it exists (a missing
+ * or empty file is an empty set) and s3_state_save() writes it there.
+ * Returns 0, or PL_ENOMEM, PL_EIO (the file cannot be read) or
+ * PL_EPARSE (it is not a valid state file) and then, when `error` is not
+ * NULL, a new malloc()ed message in *error naming the file and line
+ * ("state file /x/s.state:3: bad key"). Blocking when `file` is set: it is
+ * read whole. */
 int s3_state_create(const char *file, s3_state_t **out, char **error);
 void s3_state_destroy(s3_state_t *state);
 
@@ -62,9 +65,19 @@ size_t s3_state_sweep(s3_state_t *state);
 
 /* Writes the set to its state file atomically (nothing to do for a set in
  * memory only). Returns 0, or PL_ENOMEM or PL_EIO and then, when `error`
- * is not NULL, a new malloc()ed message in *error ("cannot create
- * /x/s.state.tmp: Permission denied"). Blocking: it writes and syncs the
- * whole file (call it from uv_queue_work() when the set is large). */
+ * is not NULL, a new malloc()ed message in *error ("cannot create a
+ * temporary file for /x/s.state: Permission denied"). Blocking: it writes
+ * and syncs the whole file, so not for the loop (tests). */
 int s3_state_save(const s3_state_t *state, char **error);
+/* The same on the thread pool of `loop` (pl_state_file_save(): the latest
+ * state wins); the result goes to the callback set on s3_state_owner().
+ * Returns 0 (also for a set in memory only) or PL_ENOMEM. */
+int s3_state_save_async(const s3_state_t *state, uv_loop_t *loop);
+/* Locks the state file against a second owner until s3_state_destroy()
+ * (pl_state_file_lock(): PL_EAGAIN and a message naming the holder when
+ * another process has it). Nothing to do for a set in memory only. */
+int s3_state_lock(s3_state_t *state, char **error);
+/* The state file (borrowed), or NULL for a set in memory only. */
+pl_state_file_t *s3_state_owner(const s3_state_t *state);
 
 #endif

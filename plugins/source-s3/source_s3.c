@@ -32,8 +32,8 @@ static const pl_option_t s3_option_table[] = {
                      PL_OPT_NOT_EMPTY,
                      "List mode: directory of the state file that keeps "
                      "the key and etag of committed objects, so that a "
-                     "restart does not read them again (default: kept in "
-                     "memory only)."),
+                     "restart does not read them again (created if "
+                     "missing; default: kept in memory only)."),
     PL_OPTION_STRING(s3_options_t, endpoint, "endpoint", NULL, 0,
                      "S3 endpoint URL (default: from the region, "
                      "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the aws "

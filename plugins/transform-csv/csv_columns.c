@@ -12,6 +12,10 @@
 struct csv_columns {
   size_t count;
   csv_column_t *items; /* each name is its own allocation */
+  /* Name -> position in items, as a JSON integer. A header can have
+   * hundreds of thousands of columns, and comparing each name with every
+   * earlier one took seconds; jansson's object is a hash table. */
+  json_t *index;
 };
 
 
@@ -247,6 +251,7 @@ void csv_columns_destroy(csv_columns_t *cols) {
   if (!cols)
     return;
   columns_free_items(cols->items, cols->count);
+  json_decref(cols->index);
   free(cols);
 }
 
@@ -260,17 +265,32 @@ const csv_column_t *csv_columns_items(const csv_columns_t *cols) {
   return cols->items;
 }
 
-static const csv_column_t *find_column(const csv_column_t *items,
-                                       size_t count, const char *name,
-                                       size_t len, size_t *index) {
-  for (size_t i = 0; i < count; i++) {
-    if (items[i].name_len == len && memcmp(items[i].name, name, len) == 0) {
-      if (index)
-        *index = i;
-      return &items[i];
-    }
+/* The column of `cols` called `name` (length `len`), or NULL; its position
+ * goes to *index when index is not NULL. */
+static const csv_column_t *find_column(const csv_columns_t *cols,
+                                       const char *name, size_t len,
+                                       size_t *index) {
+  json_t *at = json_object_getn(cols->index, name, len);
+  if (!at)
+    return NULL;
+  size_t i = (size_t)json_integer_value(at);
+  if (index)
+    *index = i;
+  return &cols->items[i];
+}
+
+/* Appends *col, whose name `cols` now owns, and indexes it. The caller
+ * checked that the name is not in the list yet. */
+static int add_column(csv_columns_t *cols, const csv_column_t *col) {
+  json_t *at = json_integer((json_int_t)cols->count);
+  /* Names are valid UTF-8 without NUL: no need for jansson to check. */
+  if (!at || json_object_setn_new_nocheck(cols->index, col->name, col->name_len,
+                                          at) < 0) {
+    free((char *)col->name);
+    return PL_ENOMEM;
   }
-  return NULL;
+  cols->items[cols->count++] = *col;
+  return 0;
 }
 
 static char *copy_name(const char *name, size_t len) {
@@ -302,7 +322,7 @@ static int type_list_fail(pl_buf_t *reason, size_t n, const char *spec,
 }
 
 /* Parses spec number n (1-based) into *col, whose name it allocates. */
-static int parse_spec(const char *spec, size_t n, const csv_column_t *done,
+static int parse_spec(const char *spec, size_t n, const csv_columns_t *done,
                       csv_column_t *col, pl_buf_t *reason) {
   char quoted[CSV_QUOTE_BUF_SIZE];
   if (!spec)
@@ -345,7 +365,7 @@ static int parse_spec(const char *spec, size_t n, const csv_column_t *done,
   }
   size_t name_len = (size_t)(name_end - name);
   size_t other;
-  if (find_column(done, n - 1, name, name_len, &other))
+  if (find_column(done, name, name_len, &other))
     return fail(reason, "column %zu '%s': duplicate name (also column %zu)", n,
                 quoted, other + 1);
   char *copy = copy_name(name, name_len);
@@ -359,12 +379,14 @@ static int parse_spec(const char *spec, size_t n, const csv_column_t *done,
 static int columns_new(size_t count, csv_columns_t **out) {
   csv_columns_t *cols = malloc(sizeof(*cols));
   csv_column_t *items = calloc(count, sizeof(*items));
-  if (!cols || !items) {
+  json_t *index = json_object();
+  if (!cols || !items || !index) {
     free(cols);
     free(items);
+    json_decref(index);
     return PL_ENOMEM;
   }
-  *cols = (csv_columns_t){.count = 0, .items = items};
+  *cols = (csv_columns_t){.count = 0, .items = items, .index = index};
   *out = cols;
   return 0;
 }
@@ -380,12 +402,14 @@ int csv_columns_parse(const char *const *specs, size_t count,
   if (rc < 0)
     return rc;
   for (size_t i = 0; i < count; i++) {
-    rc = parse_spec(specs[i], i + 1, cols->items, &cols->items[i], reason);
+    csv_column_t col;
+    rc = parse_spec(specs[i], i + 1, cols, &col, reason);
+    if (rc == 0)
+      rc = add_column(cols, &col);
     if (rc < 0) {
       csv_columns_destroy(cols);
       return rc;
     }
-    cols->count++;
   }
   *out = cols;
   return 0;
@@ -416,30 +440,28 @@ int csv_columns_from_header(const char *const *names, const size_t *lens,
     } else if (!csv_text_is_utf8(name, len)) {
       rc = fail(reason, "header field %zu '%s' is not valid UTF-8 text", i + 1,
                 quoted);
-    } else if (find_column(cols->items, i, name, len, &other)) {
+    } else if (find_column(cols, name, len, &other)) {
       rc = fail(reason, "header field %zu '%s' repeats header field %zu",
                 i + 1, quoted, other + 1);
     } else {
       const csv_column_t *t =
-          typed ? find_column(typed->items, typed->count, name, len, NULL)
-                : NULL;
+          typed ? find_column(typed, name, len, NULL) : NULL;
       char *copy = copy_name(name, len);
       if (!copy) {
         rc = PL_ENOMEM;
         break;
       }
-      cols->items[i] = (csv_column_t){
-          .name = copy,
-          .name_len = len,
-          .type = t ? t->type : CSV_TYPE_STRING,
-          .required = t ? t->required : false,
-      };
-      cols->count++;
+      rc = add_column(cols, &(csv_column_t){
+                                .name = copy,
+                                .name_len = len,
+                                .type = t ? t->type : CSV_TYPE_STRING,
+                                .required = t ? t->required : false,
+                            });
     }
   }
   for (size_t i = 0; typed && rc == 0 && i < typed->count; i++) {
     const csv_column_t *t = &typed->items[i];
-    if (!find_column(cols->items, cols->count, t->name, t->name_len, NULL))
+    if (!find_column(cols, t->name, t->name_len, NULL))
       rc = fail(reason, "column '%s' is not in the header", t->name);
   }
   if (rc < 0) {

@@ -20,8 +20,10 @@ ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -shared -fPIC \
 pass "the example plugin builds out of tree with pkg-config"
 
 printf 'product_id,location,quantity,update_date\np1,Depot,1,2024-01-01\n' > "$work/in.csv"
+# Relative: resolved against the config file's directory, not the working
+# directory (the run below starts from /).
 cat > "$work/upper.conf" <<CONF
-plugin_path = ["$work/plugins"]
+plugin_path = ["plugins"]
 pipeline "upper" {
   source "file" { paths = ["$work/in.csv"] }
   transform "csv" { header = true }
@@ -30,6 +32,6 @@ pipeline "upper" {
 }
 CONF
 "$PIPELINED" --describe transform-upper > /dev/null 2>&1 && fail "found without plugin_path?" || true
-"$PIPELINED" --once -c "$work/upper.conf" 2> "$work/log" || { cat "$work/log"; fail "run"; }
+(cd / && "$PIPELINED" --once -c "$work/upper.conf") 2> "$work/log" || { cat "$work/log"; fail "run"; }
 [ "$(json_field "$work/out.jsonl" 1 product_id)" = "P1" ] || fail "the plugin did not run"
 pass "an out-of-tree plugin runs from plugin_path"

@@ -509,6 +509,183 @@ START_TEST(a_good_module_loads_and_validates) {
 }
 END_TEST
 
+/* ---- Trust ---- */
+
+/* Copies the test module source-good into `dir` as source-good.so with
+ * `mode`; returns its path (a new string). */
+static char *copy_good_module(const char *dir, mode_t mode) {
+  char *from = path_in(plugin_dir(), "%s/.libs/source-good.so");
+  char *to = path_in(dir, "%s/source-good.so");
+  FILE *in = fopen(from, "rb");
+  ck_assert_msg(in != NULL, "cannot read %s", from);
+  FILE *out = fopen(to, "wb");
+  ck_assert_ptr_nonnull(out);
+  char chunk[8192];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, in)) > 0)
+    ck_assert_uint_eq(fwrite(chunk, 1, n, out), n);
+  fclose(in);
+  ck_assert_int_eq(fclose(out), 0);
+  ck_assert_int_eq(chmod(to, mode), 0);
+  free(from);
+  return to;
+}
+
+static void count_plugin(void *data, const pl_plugin_t *plugin,
+                         const char *path) {
+  (void)plugin, (void)path;
+  (*(size_t *)data)++;
+}
+
+/* Finds source-good in `dir` alone: 0, or the code with the message in
+ * *error. */
+static int find_good(const char *dir, char **error) {
+  const char *dirs[] = {dir};
+  pl_registry_t *reg = registry(dirs, 1);
+  const pl_plugin_t *p = NULL;
+  *error = NULL;
+  int rc = pl__registry_find(reg, PL_KIND_SOURCE, "good", &p, error);
+  pl__registry_destroy(reg);
+  return rc;
+}
+
+/* As sshd's StrictModes: a module, or a directory up to the plugin
+ * directory, that another user could write is refused before it is opened
+ * (loading runs its code), naming the path and its mode. Mode bits and
+ * ownership, not access(), so that the test means the same as root. */
+START_TEST(a_plugin_other_users_can_write_is_refused) {
+  tmpdir_t t;
+  tmpdir_create(&t);
+  char *real_top = realpath(t.path, NULL);
+  ck_assert_ptr_nonnull(real_top);
+  char *dir = path_in(t.path, "%s/plugins");
+  char *real_dir = path_in(real_top, "%s/plugins");
+  ck_assert_int_eq(mkdir(dir, 0755), 0);
+  ck_assert_int_eq(chmod(dir, 0755), 0);
+  char *file = copy_good_module(dir, 0644);
+  char *real_file = path_in(real_dir, "%s/source-good.so");
+  char *error = NULL;
+  ck_assert_msg(find_good(dir, &error) == 0, "%s", error);
+
+  /* The file, writable by every user. */
+  ck_assert_int_eq(chmod(file, 0646), 0);
+  ck_assert_int_eq(find_good(dir, &error), PL_EINVAL);
+  pl_buf_t expect = {0};
+  pl_buf_printf(&expect,
+                "refusing to load %s: %s has mode 0646, writable by every "
+                "user (chmod go-w %s)",
+                file, real_file, real_file);
+  ck_assert_str_eq(error, expect.data);
+  free(error);
+
+  /* Its directory, writable by its group. */
+  ck_assert_int_eq(chmod(file, 0644), 0);
+  ck_assert_int_eq(chmod(dir, 0775), 0);
+  ck_assert_int_eq(find_good(dir, &error), PL_EINVAL);
+  pl_buf_reset(&expect);
+  pl_buf_printf(&expect,
+                "refusing to load %s: %s has mode 0775, writable by its "
+                "group (chmod go-w %s)",
+                file, real_dir, real_dir);
+  ck_assert_str_eq(error, expect.data);
+  free(error);
+  ck_assert_int_eq(chmod(dir, 0755), 0);
+
+  /* Owned by another user (only root can give a file away). */
+  if (geteuid() == 0) {
+    ck_assert_int_eq(chown(file, 4321, (gid_t)-1), 0);
+    ck_assert_int_eq(find_good(dir, &error), PL_EINVAL);
+    pl_buf_reset(&expect);
+    pl_buf_printf(&expect,
+                  "refusing to load %s: %s is owned by uid 4321, neither "
+                  "root nor this user (uid 0)",
+                  file, real_file);
+    ck_assert_str_eq(error, expect.data);
+    free(error);
+  }
+
+  /* --list-plugins reports it too, and lists nothing. */
+  ck_assert_int_eq(chmod(file, 0666), 0);
+  const char *dirs[] = {dir};
+  pl_registry_t *reg = registry(dirs, 1);
+  pl_buf_t errors = {0};
+  size_t seen = 0;
+  ck_assert_int_eq(pl__registry_each(reg, count_plugin, &seen, &errors), 0);
+  ck_assert_uint_eq(seen, 0);
+  ck_assert_msg(strstr(errors.data, "has mode 0666"), "%s", errors.data);
+  pl_buf_free(&errors);
+  pl__registry_destroy(reg);
+
+  ck_assert_int_eq(unlink(file), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  ck_assert_int_eq(rmdir(t.path), 0);
+  pl_buf_free(&expect);
+  free(real_file);
+  free(file);
+  free(real_dir);
+  free(dir);
+  free(real_top);
+}
+END_TEST
+
+/* A relative plugin_path is the config file's neighbour, wherever the
+ * daemon is started from. */
+START_TEST(a_relative_plugin_path_is_resolved_against_the_config_file) {
+  const char *dirs[] = {"/installed"};
+  pl_registry_t *reg = registry(dirs, 1);
+  const char *mine[] = {"plugins", "/abs", "../lib"};
+  ck_assert_int_eq(pl__registry_prepend_config_dirs(
+                       reg, "/etc/pipelined/p.conf", mine, 3),
+                   0);
+  char *error = find_error(reg, PL_KIND_SOURCE, "x", PL_ENOENT);
+  ck_assert_str_eq(error, "no plugin source-x in /etc/pipelined/plugins, "
+                          "/abs, /etc/pipelined/../lib, /installed (pipelined "
+                          "--list-plugins shows what there is)");
+  free(error);
+  pl__registry_destroy(reg);
+
+  /* A real load, from a config named relative to the working directory,
+   * while the working directory is somewhere else than the config. */
+  tmpdir_t t;
+  tmpdir_create(&t);
+  ck_assert_int_eq(chmod(t.path, 0755), 0);
+  char *conf = path_in(t.path, "%s/conf");
+  char *plugins = path_in(t.path, "%s/conf/plugins");
+  ck_assert_int_eq(mkdir(conf, 0755), 0);
+  ck_assert_int_eq(mkdir(plugins, 0755), 0);
+  char *file = copy_good_module(plugins, 0644);
+  ck_assert_int_eq(chdir(t.path), 0);
+  reg = registry(NULL, 0);
+  const char *rel[] = {"plugins"};
+  ck_assert_int_eq(
+      pl__registry_prepend_config_dirs(reg, "conf/pipelined.conf", rel, 1), 0);
+  const pl_plugin_t *p = NULL;
+  error = NULL;
+  int rc = pl__registry_find(reg, PL_KIND_SOURCE, "good", &p, &error);
+  ck_assert_msg(rc == 0, "%s", error);
+  ck_assert_str_eq(p->name, "good");
+  pl__registry_destroy(reg);
+  /* Not against the working directory: from the config's own directory,
+   * "plugins" is conf/plugins, and there is no ./plugins. */
+  ck_assert_int_eq(chdir(conf), 0);
+  reg = registry(NULL, 0);
+  ck_assert_int_eq(
+      pl__registry_prepend_config_dirs(reg, "../conf/pipelined.conf", rel, 1),
+      0);
+  ck_assert_int_eq(pl__registry_find(reg, PL_KIND_SOURCE, "good", &p, &error),
+                   0);
+  pl__registry_destroy(reg);
+  ck_assert_int_eq(chdir("/"), 0);
+  ck_assert_int_eq(unlink(file), 0);
+  ck_assert_int_eq(rmdir(plugins), 0);
+  ck_assert_int_eq(rmdir(conf), 0);
+  ck_assert_int_eq(rmdir(t.path), 0);
+  free(file);
+  free(plugins);
+  free(conf);
+}
+END_TEST
+
 START_TEST(a_module_from_another_abi_is_refused) {
   const char *dir = plugin_dir();
   const char *dirs[] = {dir};
@@ -842,6 +1019,8 @@ static Suite *registry_suite(void) {
   tcase_add_test(load, directories_are_searched_in_order);
   tcase_add_test(load, a_broken_plugin_earlier_in_the_path_is_an_error);
   tcase_add_test(load, a_built_in_plugin_shadows_a_module);
+  tcase_add_test(load, a_plugin_other_users_can_write_is_refused);
+  tcase_add_test(load, a_relative_plugin_path_is_resolved_against_the_config_file);
   suite_add_tcase(s, load);
 
   TCase *each = tcase_create("each");

@@ -5,6 +5,7 @@
  * and saves that cannot be written. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <pipelined/s3.h>
 #include <stdio.h>
@@ -65,6 +66,17 @@ static char *read_file(const char *dir, const char *name) {
   fclose(f);
   ck_assert_int_eq(pl_buf_append_str(&buf, ""), 0);
   return buf.data;
+}
+
+/* How many names `dir` holds that start with `prefix`. */
+static size_t names_starting(const char *dir, const char *prefix) {
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  size_t n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+  closedir(d);
+  return n;
 }
 
 static bool exists(const char *dir, const char *name) {
@@ -349,7 +361,8 @@ START_TEST(state_files_round_trip_awkward_keys_and_etags) {
   ck_assert_int_eq(s3_state_save(st, &error), 0);
   ck_assert_ptr_null(error);
   s3_state_destroy(st);
-  ck_assert(!exists(dir, "s.state.tmp"));
+  /* No temporary file is left. */
+  ck_assert_uint_eq(names_starting(dir, "s.state."), 0);
 
   /* The text: sorted by key bytes, one line per key. */
   char *text = read_file(dir, "s.state");
@@ -399,7 +412,8 @@ START_TEST(state_files_round_trip_awkward_keys_and_etags) {
   ck_assert(!s3_state_find(st, long_key, NULL));
   ck_assert(s3_state_has(st, "plain.csv", "changed"));
   s3_state_destroy(st);
-  ck_assert(!exists(dir, "s.state.tmp"));
+  /* No temporary file is left. */
+  ck_assert_uint_eq(names_starting(dir, "s.state."), 0);
   free(file);
   remove_tree(dir);
 }
@@ -536,50 +550,53 @@ START_TEST(state_files_that_do_not_parse_are_refused) {
 }
 END_TEST
 
-/* Saves a one-key set at `file` and checks the message. */
-static void save_fails(const char *file, const char *expected) {
-  s3_state_t *st = NULL;
-  ck_assert_int_eq(s3_state_create(file, &st, NULL), 0);
-  ck_assert_int_eq(s3_state_put(st, "k", "e"), 0);
-  char *error = NULL;
-  ck_assert_int_eq(s3_state_save(st, &error), PL_EIO);
-  ck_assert_msg(error && strcmp(error, expected) == 0, "%s",
-                error ? error : "(no message)");
-  free(error);
-  ck_assert_int_eq(s3_state_save(st, NULL), PL_EIO);
-  s3_state_destroy(st);
-}
-
 START_TEST(saves_that_cannot_be_written_fail_with_a_message) {
   char *dir = make_tmpdir();
   pl_buf_t file = {0}, expected = {0};
 
-  /* A missing directory. */
-  ck_assert_int_eq(pl_buf_printf(&file, "%s/missing/s.state", dir), 0);
+  /* A missing directory is created (with its parents), as source-file
+   * creates its state_dir; removed after the start, saves fail. */
+  ck_assert_int_eq(pl_buf_printf(&file, "%s/missing/deeper/s.state", dir), 0);
+  s3_state_t *st = NULL;
+  ck_assert_int_eq(s3_state_create(file.data, &st, NULL), 0);
+  char *missing = join(dir, "missing");
+  char *deeper = join(missing, "deeper");
+  struct stat dir_st;
+  ck_assert_int_eq(stat(deeper, &dir_st), 0);
+  ck_assert(S_ISDIR(dir_st.st_mode));
+  ck_assert_int_eq(s3_state_put(st, "k", "e"), 0);
+  ck_assert_int_eq(s3_state_save(st, NULL), 0);
+  ck_assert(exists(deeper, "s.state"));
+  remove_tree(missing); /* and frees it */
   ck_assert_int_eq(pl_buf_printf(&expected,
-                                 "cannot create %s.tmp: No such file or "
-                                 "directory",
+                                 "cannot create a temporary file for %s: No "
+                                 "such file or directory",
                                  file.data),
                    0);
-  save_fails(file.data, expected.data);
+  char *error = NULL;
+  ck_assert_int_eq(s3_state_save(st, &error), PL_EIO);
+  ck_assert_str_eq(error, expected.data);
+  free(error);
+  ck_assert_int_eq(s3_state_save(st, NULL), PL_EIO);
+  s3_state_destroy(st);
+  free(deeper);
 
-  /* A "directory" that is a file: the state cannot even be read. */
+  /* A "directory" that is a file: the state cannot even be opened. */
   write_file(dir, "plain", "x");
   pl_buf_reset(&file);
   pl_buf_reset(&expected);
   ck_assert_int_eq(pl_buf_printf(&file, "%s/plain/s.state", dir), 0);
   ck_assert_int_eq(pl_buf_printf(&expected,
-                                 "cannot read state file %s: Not a directory",
+                                 "cannot create the directory of state file "
+                                 "%s: Not a directory",
                                  file.data),
                    0);
-  s3_state_t *st = NULL;
-  char *error = NULL;
   ck_assert_int_eq(s3_state_create(file.data, &st, &error), PL_EIO);
   ck_assert_str_eq(error, expected.data);
   free(error);
 
   /* A state file path that became a directory after the start: the
-   * rename fails and the temporary file is removed. */
+   * rename fails and the temporary file (a random name) is removed. */
   char *sub = join(dir, "sub");
   ck_assert_int_eq(mkdir(sub, 0700), 0);
   char *inner = join(sub, "keep");
@@ -587,27 +604,37 @@ START_TEST(saves_that_cannot_be_written_fail_with_a_message) {
   ck_assert_int_eq(s3_state_put(st, "k", "e"), 0);
   ck_assert_int_eq(mkdir(inner, 0700), 0);
   pl_buf_reset(&expected);
-  ck_assert_int_eq(pl_buf_printf(&expected,
-                                 "cannot rename %s.tmp to %s: Is a directory",
-                                 inner, inner),
-                   0);
+  ck_assert_int_eq(pl_buf_printf(&expected, "cannot rename %s.", inner), 0);
   ck_assert_int_eq(s3_state_save(st, &error), PL_EIO);
-  ck_assert_str_eq(error, expected.data);
+  ck_assert_msg(strncmp(error, expected.data, expected.len) == 0 &&
+                    strstr(error, " to ") == error + expected.len + 6,
+                "%s", error);
+  pl_buf_reset(&expected);
+  ck_assert_int_eq(pl_buf_printf(&expected, " to %s: Is a directory", inner),
+                   0);
+  ck_assert_str_eq(strstr(error, " to "), expected.data);
   free(error);
   s3_state_destroy(st);
-  ck_assert(!exists(sub, "keep.tmp"));
+  /* keep (the directory), no temporary file. */
+  ck_assert_uint_eq(names_starting(sub, "keep"), 1);
 
   /* A directory without write permission (root may write anyway). */
   if (geteuid() != 0) {
-    ck_assert_int_eq(chmod(sub, 0500), 0);
     pl_buf_reset(&file);
     pl_buf_reset(&expected);
     ck_assert_int_eq(pl_buf_printf(&file, "%s/s.state", sub), 0);
+    ck_assert_int_eq(s3_state_create(file.data, &st, NULL), 0);
+    ck_assert_int_eq(s3_state_put(st, "k", "e"), 0);
+    ck_assert_int_eq(chmod(sub, 0500), 0);
     ck_assert_int_eq(pl_buf_printf(&expected,
-                                   "cannot create %s.tmp: Permission denied",
+                                   "cannot create a temporary file for %s: "
+                                   "Permission denied",
                                    file.data),
                      0);
-    save_fails(file.data, expected.data);
+    ck_assert_int_eq(s3_state_save(st, &error), PL_EIO);
+    ck_assert_str_eq(error, expected.data);
+    free(error);
+    s3_state_destroy(st);
     ck_assert_int_eq(chmod(sub, 0700), 0);
   }
   free(inner);
@@ -618,30 +645,58 @@ START_TEST(saves_that_cannot_be_written_fail_with_a_message) {
 }
 END_TEST
 
-START_TEST(a_failed_save_leaves_the_previous_file) {
+/* A symlink planted where the temporary file used to be ("<state>.tmp")
+ * redirects nothing: the save goes to the state file, the symlink's
+ * target keeps its content. */
+START_TEST(a_save_never_writes_through_a_planted_symlink) {
   char *dir = make_tmpdir();
   char *file = join(dir, "s.state");
+  write_file(dir, "victim", "precious\n");
+  char *victim = join(dir, "victim");
+  char *planted = join(dir, "s.state.tmp");
+  ck_assert_int_eq(symlink(victim, planted), 0);
   s3_state_t *st = NULL;
   ck_assert_int_eq(s3_state_create(file, &st, NULL), 0);
-  ck_assert_int_eq(s3_state_put(st, "old", "e"), 0);
-  ck_assert_int_eq(s3_state_save(st, NULL), 0);
-  /* The temporary file's name is taken by a directory. */
-  char *tmp = join(dir, "s.state.tmp");
-  ck_assert_int_eq(mkdir(tmp, 0700), 0);
   ck_assert_int_eq(s3_state_put(st, "new", "e"), 0);
+  ck_assert_int_eq(s3_state_save(st, NULL), 0);
+  s3_state_destroy(st);
+  char *text = read_file(dir, "victim");
+  ck_assert_str_eq(text, "precious\n");
+  free(text);
+  text = read_file(dir, "s.state");
+  ck_assert_str_eq(text, "pipelined source-s3 state 1\ne new\n");
+  free(text);
+  free(planted);
+  free(victim);
+  free(file);
+  remove_tree(dir);
+}
+END_TEST
+
+/* Two sets given the same file (two daemons with one state_dir): the
+ * second is refused, naming the file and the holder. */
+START_TEST(a_state_file_has_one_owner) {
+  char *dir = make_tmpdir();
+  char *file = join(dir, "s.state");
+  s3_state_t *first = NULL, *second = NULL;
+  ck_assert_int_eq(s3_state_create(file, &first, NULL), 0);
+  ck_assert_int_eq(s3_state_create(file, &second, NULL), 0);
+  ck_assert_int_eq(s3_state_lock(first, NULL), 0);
   char *error = NULL;
-  ck_assert_int_eq(s3_state_save(st, &error), PL_EIO);
+  ck_assert_int_eq(s3_state_lock(second, &error), PL_EAGAIN);
   pl_buf_t expected = {0};
-  ck_assert_int_eq(
-      pl_buf_printf(&expected, "cannot create %s: Is a directory", tmp), 0);
-  ck_assert_str_eq(error, expected.data);
+  ck_assert_int_eq(pl_buf_printf(&expected,
+                                 "state file %s is in use by another process: "
+                                 "PID %ld holds %s.lock",
+                                 file, (long)getpid(), file),
+                   0);
+  ck_assert_msg(error && strncmp(error, expected.data, expected.len) == 0,
+                "%s", error ? error : "(no message)");
   free(error);
   pl_buf_free(&expected);
-  s3_state_destroy(st);
-  char *text = read_file(dir, "s.state");
-  ck_assert_str_eq(text, "pipelined source-s3 state 1\ne old\n");
-  free(text);
-  free(tmp);
+  s3_state_destroy(first);
+  ck_assert_int_eq(s3_state_lock(second, NULL), 0);
+  s3_state_destroy(second);
   free(file);
   remove_tree(dir);
 }
@@ -664,7 +719,8 @@ static Suite *s3_state_suite(void) {
   tcase_add_test(files, missing_and_empty_state_files_are_empty_sets);
   tcase_add_test(files, state_files_that_do_not_parse_are_refused);
   tcase_add_test(files, saves_that_cannot_be_written_fail_with_a_message);
-  tcase_add_test(files, a_failed_save_leaves_the_previous_file);
+  tcase_add_test(files, a_save_never_writes_through_a_planted_symlink);
+  tcase_add_test(files, a_state_file_has_one_owner);
   suite_add_tcase(s, files);
   return s;
 }

@@ -537,6 +537,8 @@ START_TEST(state_dir_remembers_committed_files_across_runs) {
   ck_assert_msg(strstr(text, expect.data), "%s", text);
   free(text);
   ck_assert(!exists(state, "p.state.tmp"));
+  /* The lock file stays beside the state, with the PID of its last owner. */
+  ck_assert(exists(state, "p.state.lock"));
 
   /* 2: nothing new. */
   run = run_with(src.data, NULL, NULL, true);
@@ -576,6 +578,80 @@ START_TEST(state_dir_remembers_committed_files_across_runs) {
   ck_assert_int_eq(test_run_free(run), 0);
   pl_buf_free(&expect);
   pl_buf_free(&src);
+  free(in);
+  free(state);
+  remove_tree(dir);
+}
+END_TEST
+
+/* Two daemons given the same state_dir would each read every file: the
+ * second one to start is refused, naming the state file and the holder. */
+START_TEST(a_state_dir_has_one_owner) {
+  char *dir = make_tmpdir();
+  char *in = join(dir, "in");
+  char *state = join(dir, "state");
+  ck_assert_int_eq(mkdir(in, 0755), 0);
+  write_file(in, "a.txt", "alpha");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n state_dir = \"%s\"", in, state);
+
+  test_run_t *first = run_with(src.data, NULL, NULL, false);
+  ck_assert_msg(first->create_rc == 0, "%s", first->errors.data);
+  test_run_t *second = run_with(src.data, NULL, NULL, true);
+  ck_assert_int_lt(second->create_rc, 0);
+  pl_buf_t expect = {0};
+  pl_buf_printf(&expect,
+                "state file %s/p.state is in use by another process: PID %ld "
+                "holds %s/p.state.lock",
+                state, (long)getpid(), state);
+  ck_assert_msg(strstr(test_log(second), expect.data), "%s",
+                test_log(second));
+  ck_assert_int_eq(test_run_free(second), 0);
+  ck_assert_int_eq(test_run_stop(first), 0);
+
+  /* Once the first has stopped, the state_dir is free again. */
+  second = run_with(src.data, NULL, NULL, true);
+  ck_assert_msg(second->create_rc == 0, "%s", second->errors.data);
+  ck_assert_int_eq(second->status, 0);
+  ck_assert_int_eq(test_run_free(second), 0);
+  pl_buf_free(&expect);
+  pl_buf_free(&src);
+  free(in);
+  free(state);
+  remove_tree(dir);
+}
+END_TEST
+
+/* A --once run whose state could not be saved would read everything again
+ * next time: it must not exit as a success. */
+START_TEST(a_once_run_that_cannot_save_its_state_fails) {
+  char *dir = make_tmpdir();
+  char *in = join(dir, "in");
+  char *state = join(dir, "state");
+  ck_assert_int_eq(mkdir(in, 0755), 0);
+  write_file(in, "a.txt", "alpha");
+  pl_buf_t text = {0};
+  pl_buf_printf(&text,
+                "pipeline \"p\" {\n"
+                "  source \"file\" { paths = [\"%s\"]\n state_dir = \"%s\" }\n"
+                "  transform \"bytes2json\" { }\n"
+                "  sink \"capture\" { }\n"
+                "}\n",
+                in, state);
+  test_run_t *run = test_run_start(text.data, plugins, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  /* After the start, a directory takes the state file's name: the rename
+   * of every save fails, whoever runs the test. */
+  char *blocker = join(state, "p.state");
+  ck_assert_int_eq(mkdir(blocker, 0755), 0);
+  test_run_loop(run);
+  ck_assert_uint_eq(json_array_size(captured(run)), 1);
+  ck_assert_msg(strstr(test_log(run), "state not saved"), "%s",
+                test_log(run));
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(blocker);
+  pl_buf_free(&text);
   free(in);
   free(state);
   remove_tree(dir);
@@ -1121,6 +1197,8 @@ static Suite *source_file_suite(void) {
   tcase_add_test(commit, on_commit_delete_removes_files_and_keep_keeps_them);
   tcase_add_test(commit, a_failed_group_is_neither_moved_nor_deleted);
   tcase_add_test(commit, state_dir_remembers_committed_files_across_runs);
+  tcase_add_test(commit, a_state_dir_has_one_owner);
+  tcase_add_test(commit, a_once_run_that_cannot_save_its_state_fails);
   tcase_add_test(commit, a_corrupt_state_file_stops_the_start);
   suite_add_tcase(s, commit);
   TCase *run = tcase_create("run");

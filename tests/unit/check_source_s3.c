@@ -1060,8 +1060,13 @@ START_TEST(list_mode_errors_are_reported) {
 END_TEST
 
 START_TEST(list_mode_pages_reads_and_remembers_across_runs) {
-  char dir[] = "/tmp/check_source_s3_XXXXXX";
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char top[] = "/tmp/check_source_s3_XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(top));
+  /* A state_dir that does not exist yet is created, parents and all, as
+   * source-file creates its own. */
+  char parent[sizeof(top) + 8], dir[sizeof(top) + 16];
+  snprintf(parent, sizeof(parent), "%s/new", top);
+  snprintf(dir, sizeof(dir), "%s/state", parent);
   pl_buf_t settings = {0};
   pl_buf_printf(&settings, "prefix = \"in/\"; state_dir = \"%s\"", dir);
   const char *keys[] = {"in/a.csv", "in/b.csv", "in/c.csv"};
@@ -1147,6 +1152,8 @@ START_TEST(list_mode_pages_reads_and_remembers_across_runs) {
   free(file);
   pl_buf_free(&settings);
   remove_dir(dir);
+  ck_assert_int_eq(rmdir(parent), 0);
+  ck_assert_int_eq(rmdir(top), 0);
 }
 END_TEST
 

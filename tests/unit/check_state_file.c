@@ -4,6 +4,7 @@
 #include <pipelined/state_file.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,17 @@ static char *in_dir(const char *dir, const char *name) {
   pl_buf_t path = {0};
   ck_assert_int_eq(pl_buf_printf(&path, "%s/%s", dir, name), 0);
   return path.data;
+}
+
+/* How many names `dir` holds, "." and ".." aside. */
+static size_t entries(const char *dir) {
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  size_t n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  return n;
 }
 
 /* Checks that `error` is the message formatted from `fmt`, then frees it. */
@@ -62,8 +74,7 @@ START_TEST(a_written_file_reads_back_whole) {
   pl_buf_reset(&back);
   ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
   ck_assert_str_eq(back.data, "new\n");
-  char *tmp = in_dir(dir, "s.state.tmp");
-  ck_assert_int_eq(access(tmp, F_OK), -1);
+  ck_assert_uint_eq(entries(dir), 1);
   /* Nothing at all is a valid content. */
   ck_assert_int_eq(pl_state_file_write(file, NULL, 0, NULL), 0);
   pl_buf_reset(&back);
@@ -73,7 +84,6 @@ START_TEST(a_written_file_reads_back_whole) {
   ck_assert_int_eq(rmdir(dir), 0);
   pl_buf_free(&bytes);
   pl_buf_free(&back);
-  free(tmp);
   free(file);
   free(dir);
 }
@@ -131,43 +141,293 @@ START_TEST(writes_that_fail_name_the_step_and_the_file) {
   /* A missing directory: the temporary file cannot be created. */
   char *lost = in_dir(dir, "missing/s.state");
   ck_assert_int_eq(pl_state_file_write(lost, "x\n", 2, &error), PL_EIO);
-  assert_error(error, "cannot create %s.tmp: No such file or directory", lost);
+  assert_error(error,
+               "cannot create a temporary file for %s: No such file or "
+               "directory",
+               lost);
   ck_assert_int_eq(pl_state_file_write(lost, "x\n", 2, NULL), PL_EIO);
 
   /* A directory in place of the file: the rename fails, the temporary
-   * file is removed and the directory stays. */
+   * file (whose name is random) is removed and the directory stays. */
   char *taken = in_dir(dir, "taken");
   ck_assert_int_eq(mkdir(taken, 0700), 0);
   ck_assert_int_eq(pl_state_file_write(taken, "x\n", 2, &error), PL_EIO);
-  assert_error(error, "cannot rename %s.tmp to %s: Is a directory", taken,
-               taken);
-  char *taken_tmp = in_dir(dir, "taken.tmp");
-  ck_assert_int_eq(access(taken_tmp, F_OK), -1);
+  pl_buf_t prefix = {0}, suffix = {0};
+  ck_assert_int_eq(pl_buf_printf(&prefix, "cannot rename %s.", taken), 0);
+  ck_assert_int_eq(pl_buf_printf(&suffix, " to %s: Is a directory", taken), 0);
+  ck_assert_msg(error && strncmp(error, prefix.data, prefix.len) == 0 &&
+                    strlen(error) == prefix.len + 6 + suffix.len &&
+                    strcmp(error + prefix.len + 6, suffix.data) == 0,
+                "got: %s", error ? error : "(no message)");
+  free(error);
+  pl_buf_free(&prefix);
+  pl_buf_free(&suffix);
+  ck_assert_uint_eq(entries(dir), 1);
   struct stat st;
   ck_assert_int_eq(stat(taken, &st), 0);
   ck_assert(S_ISDIR(st.st_mode));
 
-  /* A directory in place of the temporary file: the old file stays. */
-  char *file = in_dir(dir, "s.state");
-  ck_assert_int_eq(pl_state_file_write(file, "old\n", 4, NULL), 0);
-  char *tmp = in_dir(dir, "s.state.tmp");
-  ck_assert_int_eq(mkdir(tmp, 0700), 0);
-  ck_assert_int_eq(pl_state_file_write(file, "new\n", 4, &error), PL_EIO);
-  assert_error(error, "cannot create %s: Is a directory", tmp);
-  pl_buf_t back = {0};
-  ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
-  ck_assert_str_eq(back.data, "old\n");
-  pl_buf_free(&back);
-
-  ck_assert_int_eq(rmdir(tmp), 0);
-  ck_assert_int_eq(unlink(file), 0);
   ck_assert_int_eq(rmdir(taken), 0);
   ck_assert_int_eq(rmdir(dir), 0);
-  free(tmp);
-  free(file);
-  free(taken_tmp);
   free(taken);
   free(lost);
+  free(dir);
+}
+END_TEST
+
+/* A shared state directory: someone plants a symlink where the temporary
+ * file used to be, "<state>.tmp", to have the daemon overwrite a file of
+ * theirs choosing. The write must not go through it. */
+START_TEST(a_planted_symlink_is_not_followed) {
+  char *dir = scratch_dir();
+  char *victim = in_dir(dir, "victim");
+  FILE *f = fopen(victim, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("precious\n", f);
+  ck_assert_int_eq(fclose(f), 0);
+  char *file = in_dir(dir, "s.state");
+  char *planted = in_dir(dir, "s.state.tmp");
+  ck_assert_int_eq(symlink(victim, planted), 0);
+
+  char *error = NULL;
+  ck_assert_int_eq(pl_state_file_write(file, "new\n", 4, &error), 0);
+  pl_buf_t back = {0};
+  ck_assert_int_eq(pl_state_file_read(victim, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "precious\n");
+  pl_buf_reset(&back);
+  ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "new\n");
+  struct stat st;
+  ck_assert_int_eq(lstat(file, &st), 0);
+  ck_assert(S_ISREG(st.st_mode));
+  ck_assert_uint_eq(st.st_mode & 07777, 0644);
+  ck_assert_int_eq(lstat(planted, &st), 0);
+  ck_assert(S_ISLNK(st.st_mode));
+  ck_assert_uint_eq(entries(dir), 3);
+
+  pl_buf_free(&back);
+  ck_assert_int_eq(unlink(planted), 0);
+  ck_assert_int_eq(unlink(file), 0);
+  ck_assert_int_eq(unlink(victim), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(planted);
+  free(file);
+  free(victim);
+  free(dir);
+}
+END_TEST
+
+/* ---- Owning ---- */
+
+START_TEST(a_second_owner_is_refused_with_the_holder) {
+  char *dir = scratch_dir();
+  /* The directories of the file are created. */
+  char *file = in_dir(dir, "a/b/s.state");
+  char *lock = in_dir(dir, "a/b/s.state.lock");
+  char *error = NULL;
+  pl_state_file_t *first = NULL, *second = NULL;
+  ck_assert_int_eq(pl_state_file_open(file, &first, &error), 0);
+  ck_assert_ptr_null(error);
+  ck_assert_str_eq(pl_state_file_path(first), file);
+  /* Opening does not lock (--check reads the state beside the daemon). */
+  ck_assert_int_eq(access(lock, F_OK), -1);
+  ck_assert_int_eq(pl_state_file_open(file, &second, &error), 0);
+  ck_assert_int_eq(pl_state_file_lock(first, &error), 0);
+  ck_assert_int_eq(pl_state_file_lock(first, &error), 0); /* already */
+  struct stat st;
+  ck_assert_int_eq(lstat(lock, &st), 0);
+  ck_assert(S_ISREG(st.st_mode));
+
+  /* flock() locks belong to an open file, so a second lock in this very
+   * process conflicts as a second daemon would. */
+  ck_assert_int_eq(pl_state_file_lock(second, &error), PL_EAGAIN);
+  assert_error(error,
+               "state file %s is in use by another process: PID %ld holds %s "
+               "(two sources, or two daemons, given the same state file)",
+               file, (long)getpid(), lock);
+  ck_assert_int_eq(pl_state_file_lock(second, NULL), PL_EAGAIN);
+
+  /* Closed, the file can be taken again. */
+  pl_state_file_close(first);
+  ck_assert_int_eq(pl_state_file_lock(second, &error), 0);
+  pl_state_file_close(second);
+  pl_state_file_close(NULL);
+
+  /* A symlink at the lock's name is refused, not followed. */
+  char *other = in_dir(dir, "o.state");
+  char *other_lock = in_dir(dir, "o.state.lock");
+  ck_assert_int_eq(symlink(lock, other_lock), 0);
+  ck_assert_int_eq(pl_state_file_open(other, &second, &error), 0);
+  ck_assert_int_eq(pl_state_file_lock(second, &error), PL_EIO);
+  assert_error(error, "cannot open %s: Too many levels of symbolic links",
+               other_lock);
+  pl_state_file_close(second);
+
+  /* A directory that cannot be created is named. */
+  char *blocked = in_dir(dir, "o.state.lock/s.state");
+  ck_assert_int_eq(pl_state_file_open(blocked, &second, &error), PL_EIO);
+  assert_error(error,
+               "cannot create the directory of state file %s: Not a "
+               "directory",
+               blocked);
+
+  ck_assert_int_eq(unlink(other_lock), 0);
+  ck_assert_int_eq(unlink(lock), 0);
+  char *b = in_dir(dir, "a/b"), *a = in_dir(dir, "a");
+  ck_assert_int_eq(rmdir(b), 0);
+  ck_assert_int_eq(rmdir(a), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(a);
+  free(b);
+  free(blocked);
+  free(other_lock);
+  free(other);
+  free(lock);
+  free(file);
+  free(dir);
+}
+END_TEST
+
+/* ---- Saving without blocking the loop ---- */
+
+/* A disk whose writes wait until the test lets them go. */
+typedef struct slow_disk {
+  uv_sem_t go;
+  int writes;        /* by the pool thread; read after the loop ends */
+  pl_buf_t written;  /* what each write was given, "<bytes>|" */
+  uv_timer_t timer;
+  int ticks;         /* timer callbacks so far */
+  int ticks_at_first_save;
+  int saves;         /* on_saved callbacks */
+  int failures;
+  pl_state_file_t *file;
+} slow_disk_t;
+
+static int slow_write(void *arg, const char *path, const void *bytes,
+                      size_t len, char **error) {
+  slow_disk_t *disk = arg;
+  uv_sem_wait(&disk->go);
+  disk->writes++;
+  pl_buf_append(&disk->written, bytes, len);
+  pl_buf_append_str(&disk->written, "|");
+  return pl_state_file_write(path, bytes, len, error);
+}
+
+/* The loop's heartbeat: the writes may end once it has beaten a few
+ * times, which it can only do if the first write does not hold the loop. */
+static void on_tick(uv_timer_t *timer) {
+  slow_disk_t *disk = timer->data;
+  if (++disk->ticks == 5) {
+    uv_sem_post(&disk->go);
+    uv_sem_post(&disk->go);
+  }
+}
+
+static void on_saved(void *arg, int status, const char *error) {
+  slow_disk_t *disk = arg;
+  if (status < 0) {
+    disk->failures++;
+    fprintf(stderr, "save failed: %s\n", error);
+  }
+  if (++disk->saves == 1)
+    disk->ticks_at_first_save = disk->ticks;
+  if (!pl_state_file_saving(disk->file))
+    uv_close((uv_handle_t *)&disk->timer, NULL);
+}
+
+START_TEST(a_slow_save_does_not_stop_the_loop_and_the_last_state_wins) {
+  char *dir = scratch_dir();
+  char *path = in_dir(dir, "s.state");
+  uv_loop_t loop;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  slow_disk_t disk = {0};
+  ck_assert_int_eq(uv_sem_init(&disk.go, 0), 0);
+  ck_assert_int_eq(pl_state_file_open(path, &disk.file, NULL), 0);
+  ck_assert_int_eq(pl_state_file_lock(disk.file, NULL), 0);
+  pl_state_file_set_writer(disk.file, slow_write, &disk);
+  pl_state_file_on_saved(disk.file, on_saved, &disk);
+  ck_assert_int_eq(uv_timer_init(&loop, &disk.timer), 0);
+  disk.timer.data = &disk;
+  ck_assert_int_eq(uv_timer_start(&disk.timer, on_tick, 1, 1), 0);
+
+  /* The first save is in flight (and stuck) when the next two come: the
+   * second is replaced by the third, which is written after the first. */
+  ck_assert_int_eq(pl_state_file_save(disk.file, &loop, "one\n", 4), 0);
+  ck_assert(pl_state_file_saving(disk.file));
+  ck_assert_int_eq(pl_state_file_save(disk.file, &loop, "two\n", 4), 0);
+  ck_assert_int_eq(pl_state_file_save(disk.file, &loop, "three\n", 6), 0);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+
+  ck_assert_int_ge(disk.ticks_at_first_save, 5);
+  ck_assert_int_eq(disk.saves, 2);
+  ck_assert_int_eq(disk.failures, 0);
+  ck_assert_int_eq(disk.writes, 2);
+  ck_assert_str_eq(disk.written.data, "one\n|three\n|");
+  ck_assert(!pl_state_file_saving(disk.file));
+  pl_buf_t back = {0};
+  ck_assert_int_eq(pl_state_file_read(path, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "three\n");
+
+  /* Closed with a save in flight: the save still lands, then the object
+   * goes (the loop closes cleanly: nothing is left). */
+  pl_state_file_set_writer(disk.file, NULL, NULL);
+  ck_assert_int_eq(pl_state_file_save(disk.file, &loop, "four\n", 5), 0);
+  pl_state_file_close(disk.file);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(disk.saves, 2); /* no callback after close */
+  pl_buf_reset(&back);
+  ck_assert_int_eq(pl_state_file_read(path, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "four\n");
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+
+  uv_sem_destroy(&disk.go);
+  pl_buf_free(&disk.written);
+  pl_buf_free(&back);
+  char *lock = in_dir(dir, "s.state.lock");
+  ck_assert_int_eq(unlink(lock), 0);
+  ck_assert_int_eq(unlink(path), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(lock);
+  free(path);
+  free(dir);
+}
+END_TEST
+
+typedef struct saved_result {
+  int status;
+  char *error;
+} saved_result_t;
+
+static void record_saved(void *arg, int status, const char *error) {
+  saved_result_t *got = arg;
+  got->status = status;
+  got->error = error ? strdup(error) : NULL;
+}
+
+/* A failed write reaches the callback with its message. */
+START_TEST(a_failed_save_is_reported_to_the_callback) {
+  char *dir = scratch_dir();
+  char *path = in_dir(dir, "s.state");
+  uv_loop_t loop;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  pl_state_file_t *file = NULL;
+  ck_assert_int_eq(pl_state_file_open(path, &file, NULL), 0);
+  ck_assert_int_eq(mkdir(path, 0700), 0); /* the rename will fail */
+  saved_result_t got = {1, NULL};
+  pl_state_file_on_saved(file, record_saved, &got);
+  ck_assert_int_eq(pl_state_file_save(file, &loop, "x\n", 2), 0);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(got.status, PL_EIO);
+  pl_buf_t suffix = {0};
+  pl_buf_printf(&suffix, " to %s: Is a directory", path);
+  ck_assert_msg(got.error && strstr(got.error, suffix.data), "%s", got.error);
+  free(got.error);
+  pl_buf_free(&suffix);
+  pl_state_file_close(file);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  ck_assert_int_eq(rmdir(path), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(path);
   free(dir);
 }
 END_TEST
@@ -338,7 +598,15 @@ static Suite *state_file_suite(void) {
   tcase_add_test(files, a_missing_file_reads_as_empty);
   tcase_add_test(files, files_that_cannot_be_read_fail_with_a_message);
   tcase_add_test(files, writes_that_fail_name_the_step_and_the_file);
+  tcase_add_test(files, a_planted_symlink_is_not_followed);
+  tcase_add_test(files, a_second_owner_is_refused_with_the_holder);
   suite_add_tcase(s, files);
+  /* A save that blocked the loop would never end: the timeout fails it. */
+  TCase *saves = tcase_create("saves");
+  tcase_set_timeout(saves, 20);
+  tcase_add_test(saves, a_slow_save_does_not_stop_the_loop_and_the_last_state_wins);
+  tcase_add_test(saves, a_failed_save_is_reported_to_the_callback);
+  suite_add_tcase(s, saves);
   TCase *lines = tcase_create("lines");
   tcase_add_test(lines, every_line_is_visited_in_order);
   tcase_add_test(lines, load_failures_name_the_file_and_line);

@@ -366,8 +366,10 @@ int test_run_configure(test_run_t *run, const char *config, bool once,
                                .env = env};
   run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
   pl__cfg_destroy(root);
+  /* A start that fails (a source whose state file is taken) is reported
+   * as create_rc too: the tests that expect success check it. */
   if (run->create_rc == 0)
-    ck_assert_int_eq(pl__engine_start(run->engine), 0);
+    run->create_rc = pl__engine_start(run->engine);
   return run->create_rc;
 }
 

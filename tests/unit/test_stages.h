@@ -49,7 +49,8 @@ typedef struct test_run {
 
 /* Parses `config`, creates the engine (with the test plugins and `extra`
  * NULL-terminated plugins registered), starts it and runs the loop until it
- * ends. With create_rc < 0, `errors` tells why. */
+ * ends. With create_rc < 0 (the engine could not be created, or not
+ * started), `errors` or the log tells why. */
 test_run_t *test_run(const char *config, const pl_plugin_t *const *extra,
                      bool once);
 /* The parts of test_run_start: a loop, a log and a registry with the test
