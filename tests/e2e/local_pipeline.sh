@@ -5,8 +5,12 @@
 
 run_local() { # INPUT: runs etc/local.conf --once into $work/out.jsonl
   rm -f "$work/out.jsonl" "$work/bad.jsonl"
+  local rc=0
   INPUT="$1" OUTPUT="$work/out.jsonl" REJECTS="$work/bad.jsonl" \
-    "$PIPELINED" --once -c "$top_srcdir/etc/local.conf" 2> "$work/log"
+    "$PIPELINED" --once -c "$top_srcdir/etc/local.conf" 2> "$work/log" || rc=$?
+  # Say why a run that was expected to work did not (set -e ends the test).
+  [ "$rc" -eq 0 ] || { echo "pipelined --once on $1 exited $rc:"; cat "$work/log"; }
+  return "$rc"
 }
 
 # The seed sample: 21 typed records.
