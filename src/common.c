@@ -1,10 +1,12 @@
 /* Error names and the growable buffer of the public API. */
 #include <pipelined/common.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *pl_strerror(int err) {
   switch (err) {
@@ -127,4 +129,31 @@ bool pl_utf8_valid(const char *text, size_t len) {
     i += n;
   }
   return true;
+}
+
+/* Creates `dir` unless it is a directory already. Returns 0 or an errno. */
+static int make_dir(const char *dir) {
+  struct stat st;
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    return errno;
+  if (stat(dir, &st) != 0)
+    return errno;
+  return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
+int pl_make_dirs(const char *path, bool parent_only) {
+  char *copy = strdup(path);
+  if (!copy)
+    return ENOMEM;
+  int err = 0;
+  /* Each '/' after the first character ends a directory to create. */
+  for (char *p = copy + 1; err == 0 && (p = strchr(p, '/')); p++) {
+    *p = '\0';
+    err = make_dir(copy);
+    *p = '/';
+  }
+  if (err == 0 && !parent_only)
+    err = make_dir(copy);
+  free(copy);
+  return err;
 }

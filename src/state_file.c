@@ -154,28 +154,6 @@ static int default_write(void *arg, const char *path, const void *bytes,
   return pl_state_file_write(path, bytes, len, error);
 }
 
-/* mkdir -p of the directory part of `path`. Returns 0 or an errno. */
-static int make_parent_dirs(const char *path) {
-  char *copy = strdup(path);
-  if (!copy)
-    return ENOMEM;
-  int err = 0;
-  /* Each '/' after the first character ends a directory to create. */
-  for (char *p = copy + 1; err == 0 && (p = strchr(p, '/')); p++) {
-    *p = '\0';
-    struct stat st;
-    if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-      err = errno;
-    else if (stat(copy, &st) != 0)
-      err = errno;
-    else if (!S_ISDIR(st.st_mode))
-      err = ENOTDIR;
-    *p = '/';
-  }
-  free(copy);
-  return err;
-}
-
 /* The PID the holder of `fd`'s lock wrote in it, or 0 when there is none
  * yet (it may be between its flock() and its write()). */
 static long lock_holder(int fd) {
@@ -234,7 +212,7 @@ int pl_state_file_open(const char *path, pl_state_file_t **out,
   file->lock_path = lock_path.data;
   file->lock_fd = -1;
   file->write = default_write;
-  int err = make_parent_dirs(path);
+  int err = pl_make_dirs(path, true);
   if (err != 0) {
     set_error(error, "cannot create the directory of state file %s: %s",
               path, strerror(err));

@@ -87,4 +87,11 @@ PL_EXTERN size_t pl_utf8_sequence(const unsigned char *s, size_t avail);
  * allowed). */
 PL_EXTERN bool pl_utf8_valid(const char *text, size_t len);
 
+/* mkdir -p: creates the directory `path` and its missing parents (mode
+ * 0755 before the umask). With `parent_only`, only the directory part of
+ * `path` (a file's folder). Blocks on the file system: for start-up and
+ * the thread pool, not the loop. Returns 0, or the errno of the first
+ * failure (ENOTDIR when a component is not a directory). */
+PL_EXTERN int pl_make_dirs(const char *path, bool parent_only);
+
 #endif

@@ -39,39 +39,11 @@ static int check_options(pl_instance_t *inst, const file_options_t *o) {
   return 0;
 }
 
-/* mkdir -p of an absolute, normalised path. Returns 0 or an errno. */
-static int make_dirs(const char *path) {
-  char *copy = strdup(path);
-  if (!copy)
-    return ENOMEM;
-  int err = 0;
-  for (char *p = copy + 1;; p++) {
-    if (*p != '/' && *p != '\0')
-      continue;
-    char saved = *p;
-    *p = '\0';
-    if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-      err = errno;
-      break;
-    }
-    *p = saved;
-    if (saved == '\0')
-      break;
-  }
-  free(copy);
-  struct stat st;
-  if (err == 0 && stat(path, &st) != 0)
-    err = errno;
-  else if (err == 0 && !S_ISDIR(st.st_mode))
-    err = ENOTDIR;
-  return err;
-}
-
 static int prepare_dir(pl_instance_t *inst, const char *option, const char *dir,
                        const char *cwd, char **out) {
   if (file_scan_absolute(dir, cwd, out) < 0)
     return PL_ENOMEM;
-  int err = make_dirs(*out);
+  int err = pl_make_dirs(*out, false);
   if (err != 0) {
     pl_log(inst, PL_LOG_ERROR, "%s: cannot use %s as a directory: %s", option,
            *out, strerror(err));
