@@ -138,14 +138,20 @@ static void reject(pl_instance_t *sink, pl_record_t *record) {
   pl__pipeline_dead_letter(sink->pipeline, sink, record);
 }
 
-static void fail(pl_instance_t *sink, pl_record_t *record, unsigned attempt) {
+/* Failed records of one batch, logged as one line (HACKING.md#s9). */
+typedef struct fail_note {
+  size_t count;
+  pl_buf_t first; /* "<reason> (first: <origin:line>)" */
+} fail_note_t;
+
+static void fail(pl_instance_t *sink, pl_record_t *record, fail_note_t *note) {
   sink->metrics.failed++;
-  pl_buf_t where = {0};
-  pl__record_location(record, &where);
-  pl_log(sink, PL_LOG_ERROR, "record from %s failed after %u attempt(s): %s",
-         where.data, attempt + 1,
-         record->reason ? record->reason : "no reason given");
-  pl_buf_free(&where);
+  if (note->count++ == 0) {
+    pl_buf_printf(&note->first, "%s (first: ",
+                  record->reason ? record->reason : "no reason given");
+    pl__record_location(record, &note->first);
+    pl_buf_append_str(&note->first, ")");
+  }
   pl__record_resolve(record, false);
 }
 
@@ -158,9 +164,11 @@ void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
   batch->done = true;
   if (rest == PL_RESULT_PENDING)
     rest = PL_RESULT_FAILED;
+  /* A broken stage (pl_sink_broken) would only fail again. */
   bool retry_allowed =
       (int64_t)batch->attempt < sink->stage.retry_limit &&
-      !sink->pipeline->engine->closing;
+      !sink->pipeline->engine->closing && !sink->sink->broken;
+  fail_note_t failed = {0};
   size_t kept = 0;
   for (size_t i = 0; i < batch->count; i++) {
     pl_record_t *record = batch->records[i];
@@ -183,11 +191,17 @@ void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
         record->result = PL_RESULT_PENDING;
         batch->records[kept++] = record;
       } else {
-        fail(sink, record, batch->attempt);
+        fail(sink, record, &failed);
       }
       break;
     }
   }
+  /* A broken stage said why once; its failures need no line each. */
+  if (failed.count > 0 && !sink->sink->broken)
+    pl_log(sink, PL_LOG_ERROR, "%zu record(s) failed after %u attempt(s): %s",
+           failed.count, batch->attempt + 1,
+           failed.first.data ? failed.first.data : "out of memory");
+  pl_buf_free(&failed.first);
   batch->count = kept;
   if (kept == 0) {
     if (batch->attempt > 0)

@@ -17,6 +17,9 @@ struct pl_sink {
   bool linger_armed;
   bool linger_expired; /* cut a partial batch now */
   pl_batch_t *waiting;  /* batches waiting for a retry timer */
+  bool broken;          /* pl_sink_broken(): nothing is written any more */
+  bool broken_handled;  /* the pump has stopped the source */
+  uint64_t dropped;     /* records failed unwritten because it is broken */
 };
 
 /* Creates the runner of a sink stage (no handles yet). */

@@ -114,6 +114,10 @@ int64_t pl_instance_max_in_flight(const pl_instance_t *inst) {
   return inst->stage.max_in_flight;
 }
 
+int64_t pl_instance_retry_limit(const pl_instance_t *inst) {
+  return inst->stage.retry_limit;
+}
+
 void pl_instance_error(pl_instance_t *inst) {
   inst->pipeline->input_errors++;
 }

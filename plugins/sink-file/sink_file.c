@@ -64,6 +64,7 @@ typedef struct sink_file {
   bool own_fd; /* false for standard output, which is never closed */
   bool fsync;  /* turned off when the file cannot be synced */
   bool closing;
+  bool broken; /* a permanent error: nothing is written any more */
 
   /* The batch being written, its lines and where each record's line ends.
    * Byte 0 of `lines` is a newline that is written only to end a torn
@@ -246,7 +247,30 @@ static void start_next(sink_file_t *f) {
   pl_batch_t *next = f->waiting[f->waiting_head];
   f->waiting_head = (f->waiting_head + 1) % f->waiting_cap;
   f->waiting_count--;
+  if (f->broken) {
+    pl_batch_done(next, PL_RESULT_FAILED, "the sink is broken");
+    start_next(f);
+    return;
+  }
   start_batch(f, next);
+}
+
+/* Errors that no retry can mend: the reader of a pipe went away, the
+ * descriptor or the file system does not let this process write. A full
+ * disk may be freed, so ENOSPC is permanent only once retries ran out. */
+static bool is_permanent(const sink_file_t *f, const pl_batch_t *batch) {
+  switch (f->error) {
+  case UV_EPIPE:
+  case UV_EBADF:
+  case UV_EACCES:
+  case UV_EPERM:
+  case UV_EROFS:
+    return true;
+  case UV_ENOSPC:
+    return (int64_t)pl_batch_attempt(batch) >= pl_instance_retry_limit(f->inst);
+  default:
+    return false;
+  }
 }
 
 /* Where the file's last line starts, as an offset in `lines`, once it holds
@@ -293,6 +317,12 @@ static void finish_batch(sink_file_t *f) {
     /* After a failed write, the lines written before it are safe; after a
      * failed sync nothing is certain, and every record goes again. */
     const char *what = f->sync_failed ? "fdatasync of" : "write to";
+    if (!f->broken && is_permanent(f, batch)) {
+      f->broken = true;
+      pl_sink_broken(f->inst, "%s %s failed after %u attempt(s): %s", what,
+                     f->opts->path, pl_batch_attempt(batch) + 1,
+                     uv_strerror(f->error));
+    }
     for (size_t i = 0; i < count; i++) {
       if (pl_batch_result(batch, i) != PL_RESULT_PENDING)
         continue;
@@ -444,6 +474,10 @@ static void sink_file_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   if (f->closing || f->fd < 0) {
     /* A retry whose timer outlived the shutdown. */
     pl_batch_done(batch, PL_RESULT_FAILED, "the sink is closed");
+    return;
+  }
+  if (f->broken) {
+    pl_batch_done(batch, PL_RESULT_FAILED, "the sink is broken");
     return;
   }
   if (f->batch) {

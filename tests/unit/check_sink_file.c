@@ -566,7 +566,71 @@ START_TEST(a_failing_write_is_retried_then_fails_naming_the_path) {
                 "%s", log);
   ck_assert_ptr_nonnull(strstr(log, "retry 1 of 1"));
   ck_assert_ptr_nonnull(strstr(log, "failed after 2 attempt(s)"));
+  /* A disk still full after the retries breaks the stage. */
+  ck_assert_ptr_nonnull(strstr(log, "cannot write any more"));
   ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+static size_t count_lines(const char *text) {
+  size_t n = 0;
+  for (const char *p = text; (p = strchr(p, '\n')); p++)
+    n++;
+  return n;
+}
+
+START_TEST(a_broken_pipe_fails_the_stage_at_once) {
+  enum { COUNT = 2000 };
+  char **records = calloc(COUNT, sizeof(*records));
+  for (size_t i = 0; i < COUNT; i++)
+    records[i] = format("{\"n\":%zu}", i + 1);
+  char *blocks = format("  sink \"file\" { path = \"-\"\n batch_size = 10\n"
+                        " retry_limit = 5\n retry_backoff = 1ms }");
+  char *conf =
+      config((const char *const *)records, COUNT, "group_size = 100", blocks);
+  /* Standard output is a pipe whose reader is gone: EPIPE on every write
+   * (SIGPIPE would end the test instead, as it does a daemon that has not
+   * ignored it). */
+  int fds[2];
+  ck_assert_int_eq(pipe(fds), 0);
+  close(fds[0]);
+  signal(SIGPIPE, SIG_IGN);
+  fflush(stdout);
+  int saved = dup(STDOUT_FILENO);
+  dup2(fds[1], STDOUT_FILENO);
+  close(fds[1]);
+  test_run_t *run = test_run(conf, plugins, true);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_int_eq(run->status, 1);
+  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
+  const char *log = test_log(run);
+  /* Not retried, and nothing more was handed to the plugin. */
+  ck_assert_msg(sink->metrics.retried == 0, "%s", log);
+  ck_assert_uint_eq(sink->metrics.batches, 1);
+  ck_assert_uint_eq(sink->metrics.records_out, 0);
+  /* The source stopped: it did not read its whole input, and no group of
+   * it was committed. */
+  test_source_t *source = source_of(run);
+  ck_assert_uint_lt(source->emitted, COUNT);
+  ck_assert_uint_eq(source->committed, 0);
+  ck_assert_uint_ge(source->failed, 1);
+  ck_assert_uint_eq(sink->metrics.failed, source->emitted);
+  /* One line says what happened, naming the stage and the error. */
+  ck_assert_msg(count_lines(log) <= 3, "%s", log);
+  const char *line = strstr(log, "[sink-file:p] write to - failed after 1 "
+                                 "attempt(s): broken pipe; the stage cannot "
+                                 "write any more");
+  ck_assert_msg(line != NULL, "%s", log);
+  ck_assert_ptr_null(strstr(strstr(line, "broken pipe") + 1, "broken pipe"));
+  ck_assert_int_eq(test_run_free(run), 0);
+  signal(SIGPIPE, SIG_DFL);
+  for (size_t i = 0; i < COUNT; i++)
+    free(records[i]);
+  free(records);
+  free(conf);
+  free(blocks);
 }
 END_TEST
 
@@ -945,6 +1009,7 @@ static Suite *sink_file_suite(void) {
   tcase_add_test(engine, dash_means_standard_output);
   tcase_add_test(engine, an_unopenable_path_fails_the_start_and_names_the_path);
   tcase_add_test(engine, a_failing_write_is_retried_then_fails_naming_the_path);
+  tcase_add_test(engine, a_broken_pipe_fails_the_stage_at_once);
   tcase_add_test(engine, a_torn_line_is_completed_by_the_retry);
   tcase_add_test(engine, a_torn_line_left_by_an_earlier_run_is_ended);
   suite_add_tcase(s, engine);
