@@ -143,6 +143,10 @@ const char *pl_instance_pipeline(const pl_instance_t *inst) {
 
 const char *pl_instance_plugin(const pl_instance_t *inst) { return inst->name; }
 
+bool pl_instance_dead_letter(const pl_instance_t *inst) {
+  return inst->role == PL_ROLE_DEAD_LETTER;
+}
+
 bool pl_instance_once(const pl_instance_t *inst) {
   return inst->pipeline->engine->once;
 }

@@ -156,6 +156,10 @@ PL_EXTERN uv_loop_t *pl_instance_loop(const pl_instance_t *inst);
 /* "csv-to-sqs" (the pipeline's name) and "source-file" (the plugin). */
 PL_EXTERN const char *pl_instance_pipeline(const pl_instance_t *inst);
 PL_EXTERN const char *pl_instance_plugin(const pl_instance_t *inst);
+/* True when the stage serves as its pipeline's dead_letter: once a record
+ * it acknowledges is committed at its source, the stage holds the only
+ * copy, so it should acknowledge only what is durably written. */
+PL_EXTERN bool pl_instance_dead_letter(const pl_instance_t *inst);
 /* True when the engine runs with --once: sources exhaust their input, call
  * pl_source_exhausted() and do not wait for more. */
 PL_EXTERN bool pl_instance_once(const pl_instance_t *inst);

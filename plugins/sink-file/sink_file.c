@@ -2,9 +2,14 @@
  *
  * Each batch is encoded into one reused buffer (jsonl_encode.c: what a line
  * holds, and which records are rejected) and written with one uv_fs_write
- * (continued after a short write), then, with `fsync = true`, flushed with
+ * (continued after a short write), then, when fsync is on, flushed with
  * fdatasync before any record is acknowledged: it flushes the data and the
- * file size, which is all a reader needs (fsync would add timestamps).
+ * file size, which is all a reader needs (fsync would add timestamps). The
+ * default (`fsync = "auto"`) turns it on for a dead letter only: a rejected
+ * record's source is committed once the letter is acknowledged, so the
+ * letter is the only copy, and a power loss before the page cache reaches
+ * the disk would lose it. An ordinary sink's records can be read again
+ * from their source, and a sync per batch costs a disk flush each.
  * Writes never overlap: with max_in_flight above 1, batches wait their turn
  * in the order the engine handed them over (records retried after a failure
  * then land after later batches; the default of 1 keeps the input order).
@@ -35,9 +40,14 @@
 /* uv_buf_t lengths are unsigned int; write(2) takes at most about 2 GiB. */
 #define SINK_FILE_MAX_WRITE ((size_t)1 << 30)
 
+/* The choices of `fsync`; "true" and "false" are what it took as a bool. */
+enum { SINK_FILE_FSYNC_AUTO, SINK_FILE_FSYNC_TRUE, SINK_FILE_FSYNC_FALSE };
+static const char *const sink_file_fsync_choices[] = {"auto", "true", "false",
+                                                      NULL};
+
 typedef struct sink_file_options {
   char *path;
-  bool fsync;
+  int fsync;
   bool append;
   char *mode;
 } sink_file_options_t;
@@ -46,9 +56,12 @@ static const pl_option_t sink_file_option_table[] = {
     PL_OPTION_STRING(sink_file_options_t, path, "path", NULL, PL_OPT_REQUIRED,
                      "File the JSON lines are appended to; \"-\" or "
                      "\"/dev/stdout\" is standard output."),
-    PL_OPTION_BOOL(sink_file_options_t, fsync, "fsync", "false", 0,
+    PL_OPTION_ENUM(sink_file_options_t, fsync, "fsync", "auto",
+                   sink_file_fsync_choices, 0,
                    "Flush every batch to disk (fdatasync) before its records "
-                   "are acknowledged."),
+                   "are acknowledged. auto: only as a dead_letter, whose "
+                   "letters are the only copy of rejected records once their "
+                   "source is committed; true or false: always or never."),
     PL_OPTION_BOOL(sink_file_options_t, append, "append", "true", 0,
                    "Keep what the file holds; false empties it at start."),
     PL_OPTION_STRING(sink_file_options_t, mode, "mode", "0644", 0,
@@ -134,7 +147,9 @@ static int sink_file_init(pl_instance_t *inst, const void *options,
   f->opts = opts;
   f->mode = mode;
   f->fd = -1;
-  f->fsync = opts->fsync;
+  f->fsync = opts->fsync == SINK_FILE_FSYNC_TRUE ||
+             (opts->fsync == SINK_FILE_FSYNC_AUTO &&
+              pl_instance_dead_letter(inst));
   *ctx = f;
   return 0;
 }
@@ -351,6 +366,10 @@ static void on_synced(uv_fs_t *req) {
   } else if (rc < 0) {
     f->error = rc;
     f->sync_failed = true;
+  } else {
+    /* Counted before the records are acknowledged: the metric, and the
+     * tests, can tell that the sync came first. */
+    pl_instance_count(f->inst, "fdatasyncs", 1);
   }
   finish_batch(f);
 }
