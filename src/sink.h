@@ -20,6 +20,10 @@ struct pl_sink {
   bool broken;          /* pl_sink_broken(): nothing is written any more */
   bool broken_handled;  /* the pump has stopped the source */
   uint64_t dropped;     /* records failed unwritten because it is broken */
+  /* Failures that repeat batch after batch, logged per call site. */
+  pl_complain_t retries;  /* batches retried */
+  pl_complain_t failures; /* records failed after their retries */
+  pl_complain_t letters;  /* letters a dead letter could not take */
 };
 
 /* Creates the runner of a sink stage (no handles yet). */

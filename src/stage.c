@@ -78,7 +78,6 @@ void pl__stage_destroy(pl_instance_t *inst) {
   for (size_t i = 0; i < inst->counter_count; i++)
     free(inst->counters[i].name);
   free(inst->counters);
-  free(inst->last_log);
   free(inst->name);
   free(inst);
 }
