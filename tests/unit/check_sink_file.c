@@ -716,6 +716,20 @@ START_TEST(a_broken_pipe_fails_the_stage_at_once) {
   ck_assert_msg(line != NULL, "%s", log);
   ck_assert_ptr_null(strstr(strstr(line, "broken pipe") + 1, "broken pipe"));
   ck_assert_int_eq(test_run_free(run), 0);
+
+  /* A daemon (no --once) shuts down by itself, with exit status 1. */
+  ck_assert_int_eq(pipe(fds), 0);
+  close(fds[0]);
+  saved = dup(STDOUT_FILENO);
+  dup2(fds[1], STDOUT_FILENO);
+  close(fds[1]);
+  run = test_run(conf, plugins, false);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_ptr_nonnull(strstr(test_log(run), "shutting down"));
+  ck_assert_uint_eq(source_of(run)->committed, 0);
+  ck_assert_int_eq(test_run_free(run), 0);
   signal(SIGPIPE, SIG_DFL);
   for (size_t i = 0; i < COUNT; i++)
     free(records[i]);
