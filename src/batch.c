@@ -171,9 +171,8 @@ void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
   if (rest == PL_RESULT_PENDING)
     rest = PL_RESULT_FAILED;
   /* A broken stage (pl_sink_broken) would only fail again. */
-  bool retry_allowed =
-      (int64_t)batch->attempt < sink->stage.retry_limit &&
-      !sink->pipeline->engine->closing && !sink->sink->broken;
+  bool retry_allowed = (int64_t)batch->attempt < sink->stage.retry_limit &&
+                       !sink->pipeline->engine->closing && !sink->sink->broken;
   fail_note_t failed = {0}, refused = {0};
   size_t kept = 0;
   for (size_t i = 0; i < batch->count; i++) {

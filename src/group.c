@@ -17,7 +17,7 @@ struct pl_group {
   pl_group_t *next;
   /* Rejected records, reported in one line at commit. */
   size_t rejected;
-  size_t rejected_lost;            /* of them, with no dead letter to go to */
+  size_t rejected_lost;             /* of them, with no dead letter to go to */
   const pl_instance_t *rejected_by; /* the stage of the first */
   char *first_origin;               /* "file:/in/x.csv", or NULL */
   char *first_reason;               /* "line 2: bad quantity" */

@@ -61,7 +61,6 @@ static bool drain_broken(pl_sink_t *sink) {
   pl_record_t *record;
   while ((record = pl__queue_pop(&inst->queue))) {
     inst->metrics.failed++;
-    sink->dropped++;
     pl__record_resolve(record, false);
     progress = true;
   }

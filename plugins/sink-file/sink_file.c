@@ -147,9 +147,9 @@ static int sink_file_init(pl_instance_t *inst, const void *options,
   f->opts = opts;
   f->mode = mode;
   f->fd = -1;
-  f->fsync = opts->fsync == SINK_FILE_FSYNC_TRUE ||
-             (opts->fsync == SINK_FILE_FSYNC_AUTO &&
-              pl_instance_dead_letter(inst));
+  f->fsync =
+      opts->fsync == SINK_FILE_FSYNC_TRUE ||
+      (opts->fsync == SINK_FILE_FSYNC_AUTO && pl_instance_dead_letter(inst));
   *ctx = f;
   return 0;
 }
