@@ -72,6 +72,7 @@ static const pl_option_t sink_file_option_table[] = {
 typedef struct sink_file {
   pl_instance_t *inst;
   const sink_file_options_t *opts;
+  const char *name; /* in messages: the path, or "standard output" */
   int mode;
   uv_file fd;  /* -1: not open */
   bool own_fd; /* false for standard output, which is never closed */
@@ -145,6 +146,7 @@ static int sink_file_init(pl_instance_t *inst, const void *options,
     return PL_ENOMEM;
   f->inst = inst;
   f->opts = opts;
+  f->name = is_stdout(opts->path) ? "standard output" : opts->path;
   f->mode = mode;
   f->fd = -1;
   f->fsync =
@@ -335,7 +337,7 @@ static void finish_batch(sink_file_t *f) {
     if (!f->broken && is_permanent(f, batch)) {
       f->broken = true;
       pl_sink_broken(f->inst, "%s %s failed after %u attempt(s): %s", what,
-                     f->opts->path, pl_batch_attempt(batch) + 1,
+                     f->name, pl_batch_attempt(batch) + 1,
                      uv_strerror(f->error));
     }
     for (size_t i = 0; i < count; i++) {
@@ -345,7 +347,7 @@ static void finish_batch(sink_file_t *f) {
         pl_batch_resolve(batch, i, PL_RESULT_DELIVERED, NULL);
       else
         pl_batch_resolve(batch, i, PL_RESULT_FAILED, "%s %s failed: %s", what,
-                         f->opts->path, uv_strerror(f->error));
+                         f->name, uv_strerror(f->error));
     }
     pl_batch_done(batch, PL_RESULT_FAILED, NULL);
   }
@@ -361,7 +363,7 @@ static void on_synced(uv_fs_t *req) {
   if (rc == UV_EINVAL || rc == UV_EROFS) {
     /* Pipes, terminals and some special files cannot be synced. */
     pl_log(f->inst, PL_LOG_WARN, "%s cannot be synced (%s); fsync is off",
-           f->opts->path, uv_strerror(rc));
+           f->name, uv_strerror(rc));
     f->fsync = false;
   } else if (rc < 0) {
     f->error = rc;

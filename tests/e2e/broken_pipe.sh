@@ -27,7 +27,7 @@ took=$(( $(date +%s) - start ))
 [ "$took" -le 10 ] || fail "the run took $took s after its reader went away"
 lines=$(count_lines "$work/log")
 [ "$lines" -lt 10 ] || { head -20 "$work/log"; fail "$lines log lines, want fewer than 10"; }
-expect_contains "$work/log" "[sink-file:local-inventory] write to - failed after 1 attempt(s): broken pipe; the stage cannot write any more"
+expect_contains "$work/log" "[sink-file:local-inventory] write to standard output failed after 1 attempt(s): broken pipe; the stage cannot write any more"
 [ "$(grep -c "broken pipe" "$work/log")" -eq 1 ] || { cat "$work/log"; fail "the broken pipe is reported more than once"; }
 expect_contains "$work/first" '"product_id":"P0"'
 pass "a broken pipe ends the run in $took s with $lines log line(s) and exit status 1"

@@ -710,9 +710,9 @@ START_TEST(a_broken_pipe_fails_the_stage_at_once) {
   ck_assert_uint_eq(sink->metrics.failed, source->emitted);
   /* One line says what happened, naming the stage and the error. */
   ck_assert_msg(count_lines(log) <= 3, "%s", log);
-  const char *line = strstr(log, "[sink-file:p] write to - failed after 1 "
-                                 "attempt(s): broken pipe; the stage cannot "
-                                 "write any more");
+  const char *line = strstr(log, "[sink-file:p] write to standard output "
+                                 "failed after 1 attempt(s): broken pipe; "
+                                 "the stage cannot write any more");
   ck_assert_msg(line != NULL, "%s", log);
   ck_assert_ptr_null(strstr(strstr(line, "broken pipe") + 1, "broken pipe"));
   ck_assert_int_eq(test_run_free(run), 0);
