@@ -127,25 +127,37 @@ static void deliver(pl_instance_t *sink, pl_record_t *record) {
   pl__record_resolve(record, true);
 }
 
-static void reject(pl_instance_t *sink, pl_record_t *record) {
+/* Records of one batch that failed, or that a dead letter rejected, are
+ * logged as one line (HACKING.md#s9). */
+typedef struct fail_note {
+  size_t count;
+  pl_buf_t first; /* "<reason> (first: <origin:line>)" */
+} fail_note_t;
+
+static void note_record(fail_note_t *note, const pl_record_t *record) {
+  if (note->count++ == 0) {
+    pl_buf_printf(&note->first, "%s (first: ",
+                  record->reason ? record->reason : "no reason given");
+    pl__record_location(record, &note->first);
+    pl_buf_append_str(&note->first, ")");
+  }
+}
+
+static void reject(pl_instance_t *sink, pl_record_t *record,
+                   fail_note_t *refused) {
   sink->metrics.rejected++;
   if (sink->role == PL_ROLE_DEAD_LETTER) {
-    pl_log(sink, PL_LOG_ERROR, "dead letter rejected a record: %s",
-           record->reason ? record->reason : "no reason given");
+    /* Nothing is left to send it to: its group fails. */
+    note_record(refused, record);
     pl__record_resolve(record, false);
     return;
   }
   pl__pipeline_dead_letter(sink->pipeline, sink, record);
 }
 
-static void fail(pl_instance_t *sink, pl_record_t *record, unsigned attempt) {
+static void fail(pl_instance_t *sink, pl_record_t *record, fail_note_t *note) {
   sink->metrics.failed++;
-  pl_buf_t where = {0};
-  pl__record_location(record, &where);
-  pl_log(sink, PL_LOG_ERROR, "record from %s failed after %u attempt(s): %s",
-         where.data, attempt + 1,
-         record->reason ? record->reason : "no reason given");
-  pl_buf_free(&where);
+  note_record(note, record);
   pl__record_resolve(record, false);
 }
 
@@ -158,9 +170,10 @@ void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
   batch->done = true;
   if (rest == PL_RESULT_PENDING)
     rest = PL_RESULT_FAILED;
-  bool retry_allowed =
-      (int64_t)batch->attempt < sink->stage.retry_limit &&
-      !sink->pipeline->engine->closing;
+  /* A broken stage (pl_sink_broken) would only fail again. */
+  bool retry_allowed = (int64_t)batch->attempt < sink->stage.retry_limit &&
+                       !sink->pipeline->engine->closing && !sink->sink->broken;
+  fail_note_t failed = {0}, refused = {0};
   size_t kept = 0;
   for (size_t i = 0; i < batch->count; i++) {
     pl_record_t *record = batch->records[i];
@@ -175,7 +188,7 @@ void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
       deliver(sink, record);
       break;
     case PL_RESULT_REJECTED:
-      reject(sink, record);
+      reject(sink, record, &refused);
       break;
     case PL_RESULT_FAILED:
     case PL_RESULT_PENDING:
@@ -183,11 +196,33 @@ void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
         record->result = PL_RESULT_PENDING;
         batch->records[kept++] = record;
       } else {
-        fail(sink, record, batch->attempt);
+        fail(sink, record, &failed);
       }
       break;
     }
   }
+  pl_sink_t *runner = sink->sink;
+  /* A broken stage said why once; its failures need no line each. */
+  if (failed.count > 0 && !runner->broken)
+    pl_complain(sink, &runner->failures, PL_LOG_ERROR,
+                "%zu record(s) failed after %u attempt(s): %s", failed.count,
+                batch->attempt + 1,
+                failed.first.data ? failed.first.data : "out of memory");
+  if (refused.count > 0)
+    pl_complain(sink, &runner->letters, PL_LOG_ERROR,
+                "the dead letter rejected %zu letter(s), so their groups are "
+                "not committed: %s",
+                refused.count,
+                refused.first.data ? refused.first.data : "out of memory");
+  if (failed.count == 0 && kept == 0) {
+    pl_complain_release(sink, &runner->retries, "batches are written again");
+    pl_complain_release(sink, &runner->failures, "records are delivered again");
+  }
+  if (refused.count == 0)
+    pl_complain_release(sink, &runner->letters,
+                        "the dead letter takes letters again");
+  pl_buf_free(&failed.first);
+  pl_buf_free(&refused.first);
   batch->count = kept;
   if (kept == 0) {
     if (batch->attempt > 0)
@@ -204,10 +239,12 @@ void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
     batch->retry_timer.data = batch;
   }
   uint64_t delay = backoff_ms(sink, batch->attempt);
-  pl_log(sink, PL_LOG_WARN, "%zu record(s) failed (%s); retry %u of %lld in %llu ms",
-         kept, batch->records[0]->reason ? batch->records[0]->reason : "no reason given",
-         batch->attempt, (long long)sink->stage.retry_limit,
-         (unsigned long long)delay);
+  pl_complain(sink, &runner->retries, PL_LOG_WARN,
+              "%zu record(s) failed (%s); retry %u of %lld in %llu ms", kept,
+              batch->records[0]->reason ? batch->records[0]->reason
+                                        : "no reason given",
+              batch->attempt, (long long)sink->stage.retry_limit,
+              (unsigned long long)delay);
   batch->next_waiting = sink->sink->waiting;
   sink->sink->waiting = batch;
   uv_timer_start(&batch->retry_timer, on_retry_timer, delay, 0);

@@ -459,6 +459,13 @@ int pl__engine_start(pl_engine_t *engine) {
 }
 
 void pl__engine_check_done(pl_engine_t *engine) {
+  /* A daemon with a broken stage shuts down (a supervisor may restart it),
+   * from here, where no pump or plugin callback is running. */
+  if (engine->broken && !engine->once && !engine->stopping &&
+      !engine->closing) {
+    pl__engine_shutdown(engine);
+    return;
+  }
   if (engine->closing || !(engine->once || engine->stopping))
     return;
   for (size_t i = 0; i < engine->pipeline_count; i++)
@@ -505,7 +512,7 @@ bool pl__engine_timed_out(const pl_engine_t *engine) {
 }
 
 int pl__engine_status(const pl_engine_t *engine) {
-  if (engine->timed_out)
+  if (engine->timed_out || engine->broken)
     return 1;
   if (!engine->once)
     return 0;

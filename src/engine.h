@@ -64,6 +64,7 @@ struct pl_engine {
   /* Files the sinks write (pl_output_file_add), which no source reads. */
   pl_file_id_t *outputs;
   size_t output_count;
+  bool broken; /* a stage called pl_sink_broken(): the run fails */
 };
 typedef struct pl_engine pl_engine_t;
 
@@ -94,7 +95,8 @@ void pl__engine_check_done(pl_engine_t *engine);
  * flight, and the process should exit without cleaning up. */
 bool pl__engine_timed_out(const pl_engine_t *engine);
 /* Exit status once the loop has returned: 0, or 1 when a group failed, a
- * plugin counted an input error (--once), or shutdown timed out. */
+ * plugin counted an input error (--once), a stage broke, or shutdown timed
+ * out. */
 int pl__engine_status(const pl_engine_t *engine);
 /* Frees everything; call after the loop returned. */
 void pl__engine_destroy(pl_engine_t *engine);

@@ -2,9 +2,11 @@
  * record in it is resolved. Its commit callback then runs from the
  * pipeline's pump, never from inside another plugin callback. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "group.h"
 #include "pipeline.h"
+#include "record.h"
 
 struct pl_group {
   pl_instance_t *source;
@@ -13,6 +15,12 @@ struct pl_group {
   bool sealed;
   bool failed; /* a record failed, or the group was abandoned */
   pl_group_t *next;
+  /* Rejected records, reported in one line at commit. */
+  size_t rejected;
+  size_t rejected_lost;             /* of them, with no dead letter to go to */
+  const pl_instance_t *rejected_by; /* the stage of the first */
+  char *first_origin;               /* "file:/in/x.csv", or NULL */
+  char *first_reason;               /* "line 2: bad quantity" */
 };
 
 pl_group_t *pl_group_create(pl_instance_t *inst, void *data) {
@@ -54,6 +62,52 @@ void pl__group_resolve(pl_group_t *group, bool ok) {
   check_resolved(group);
 }
 
+void pl__group_note_reject(pl_group_t *group, const pl_instance_t *stage,
+                           const pl_record_t *record, bool kept) {
+  group->rejected++;
+  if (!kept)
+    group->rejected_lost++;
+  if (group->rejected > 1)
+    return;
+  group->rejected_by = stage;
+  const char *origin = pl_record_origin(record);
+  group->first_origin = origin ? strdup(origin) : NULL;
+  pl_buf_t first = {0};
+  if (record->line)
+    pl_buf_printf(&first, "line %llu: ", (unsigned long long)record->line);
+  const char *id = pl_record_message_id(record);
+  if (id)
+    pl_buf_printf(&first, "message %s: ", id);
+  pl_buf_append_str(&first, record->reason ? record->reason : "rejected");
+  group->first_reason = first.data; /* NULL when out of memory */
+}
+
+/* One line for all the rejected records of the group, by the stage that
+ * rejected the first (the plugin that knows why). */
+static void report_rejected(const pl_group_t *group) {
+  const pl_instance_t *stage =
+      group->rejected_by ? group->rejected_by : group->source;
+  const char *origin =
+      group->first_origin ? group->first_origin : "(unknown origin)";
+  const char *first = group->first_reason ? group->first_reason : "rejected";
+  if (group->rejected_lost > 0)
+    pl_log(stage, PL_LOG_ERROR,
+           "%zu record(s) rejected in %s, first: %s; no dead_letter is "
+           "configured, so the group is not committed",
+           group->rejected, origin, first);
+  else
+    pl_log(stage, PL_LOG_WARN,
+           "%zu record(s) rejected in %s, first: %s; they went to the dead "
+           "letter",
+           group->rejected, origin, first);
+}
+
+void pl__group_free(pl_group_t *group) {
+  free(group->first_origin);
+  free(group->first_reason);
+  free(group);
+}
+
 void pl__group_commit(pl_group_t *group) {
   pl_instance_t *source = group->source;
   pl_pipeline_t *pipeline = source->pipeline;
@@ -63,9 +117,11 @@ void pl__group_commit(pl_group_t *group) {
   else
     pipeline->groups_failed++;
   pipeline->open_groups--;
+  if (group->rejected > 0)
+    report_rejected(group);
   if (source->plugin->commit)
     source->plugin->commit(source, source->ctx, group, outcome);
-  free(group);
+  pl__group_free(group);
 }
 
 pl_group_t *pl__group_next(const pl_group_t *group) { return group->next; }

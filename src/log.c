@@ -1,5 +1,5 @@
-/* Log lines on a stream, as text or JSON, with per-instance levels and
- * rate limiting of a message that repeats (HACKING.md#s9). */
+/* Log lines on a stream, as text or JSON, with per-instance levels. A
+ * failure that repeats is limited where it is logged (complain.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,9 +9,6 @@
 
 #include "engine.h"
 #include "log.h"
-
-/* A message that repeats within this window is counted, not printed. */
-#define PL_LOG_REPEAT_WINDOW_MS 5000
 
 const char *pl_log_level_name(pl_log_level_t level) {
   switch (level) {
@@ -104,35 +101,8 @@ void pl__log(const pl_logger_t *log, pl_log_level_t level, const char *fmt,
   va_end(ap);
 }
 
-/* True when the message should be printed; repeats of the last message
- * within the window are counted instead, and their number is printed with
- * the next message that differs. */
-static bool admit(pl_instance_t *inst, const pl_logger_t *log,
-                  const char *message) {
-  uint64_t now = uv_hrtime() / 1000000;
-  if (inst->last_log && strcmp(inst->last_log, message) == 0 &&
-      now - inst->last_log_ms < PL_LOG_REPEAT_WINDOW_MS) {
-    inst->suppressed++;
-    return false;
-  }
-  if (inst->suppressed > 0) {
-    char note[160];
-    snprintf(note, sizeof(note), "the previous message repeated %llu more "
-             "time(s)", (unsigned long long)inst->suppressed);
-    write_line(log, PL_LOG_INFO, inst->name, inst->pipeline->name, note);
-  }
-  inst->suppressed = 0;
-  free(inst->last_log);
-  inst->last_log = strdup(message);
-  inst->last_log_ms = now;
-  return true;
-}
-
-void pl_log(const pl_instance_t *cinst, pl_log_level_t level, const char *fmt,
+void pl_log(const pl_instance_t *inst, pl_log_level_t level, const char *fmt,
             ...) {
-  /* The rate limiter's state lives in the instance; the API takes it const
-   * because logging does not change what the plugin sees. */
-  pl_instance_t *inst = (pl_instance_t *)cinst;
   pl_logger_t log = inst->pipeline->engine->log;
   if (inst->stage.log_level >= 0)
     log.level = (pl_log_level_t)inst->stage.log_level;
@@ -143,7 +113,7 @@ void pl_log(const pl_instance_t *cinst, pl_log_level_t level, const char *fmt,
   va_start(ap, fmt);
   int rc = pl_buf_vprintf(&message, fmt, ap);
   va_end(ap);
-  if (rc == 0 && (level > PL_LOG_WARN || admit(inst, &log, message.data)))
+  if (rc == 0)
     write_line(&log, level, inst->name, inst->pipeline->name, message.data);
   pl_buf_free(&message);
 }

@@ -344,6 +344,10 @@ static bool literal_fits(pl_opt_type_t type, pl_cfg_kind_t kind) {
     return kind == PL_CFG_INT || kind == PL_CFG_FLOAT;
   case PL_OPT_BOOL:
     return kind == PL_CFG_BOOL;
+  case PL_OPT_ENUM:
+    /* An enum that grew out of a bool (true, false, auto) keeps taking
+     * the bare words; one without them says which choices there are. */
+    return kind == PL_CFG_BOOL;
   case PL_OPT_DURATION:
     return kind == PL_CFG_DURATION || kind == PL_CFG_INT;
   case PL_OPT_SIZE:

@@ -221,7 +221,7 @@ void pl__pipeline_destroy(pl_pipeline_t *pipeline) {
   pl_group_t *group;
   while ((group = pipeline->resolved_head)) {
     pipeline->resolved_head = pl__group_next(group);
-    free(group);
+    pl__group_free(group);
   }
   free(pipeline->stages);
   free(pipeline->name);
@@ -278,17 +278,15 @@ static json_t *dead_letter_document(const pl_pipeline_t *pipeline,
 void pl__pipeline_dead_letter(pl_pipeline_t *pipeline,
                               const pl_instance_t *stage,
                               pl_record_t *record) {
-  pl_buf_t where = {0};
-  pl__record_location(record, &where);
+  /* Logged once for the whole group, at its commit. */
+  pl__group_note_reject(record->group, stage, record,
+                        pipeline->dead_letter != NULL);
   if (!pipeline->dead_letter) {
-    pl_log(stage ? stage : pipeline->source, PL_LOG_ERROR,
-           "record from %s rejected and no dead_letter is configured, so its "
-           "group is not committed: %s",
-           where.data, record->reason ? record->reason : "rejected");
-    pl_buf_free(&where);
     pl__record_resolve(record, false);
     return;
   }
+  pl_buf_t where = {0};
+  pl__record_location(record, &where);
   pl_log(stage ? stage : pipeline->source, PL_LOG_DEBUG,
          "record from %s to the dead letter: %s", where.data,
          record->reason ? record->reason : "rejected");

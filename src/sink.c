@@ -1,4 +1,5 @@
 /* The sink runner: when to cut a batch and how many may be in flight. */
+#include <stdarg.h>
 #include <stdlib.h>
 
 #include "batch.h"
@@ -46,8 +47,49 @@ static bool upstream_drained(const pl_instance_t *inst) {
   return true;
 }
 
+/* A broken stage writes nothing: its source stops (once), and what reaches
+ * its queue fails at once, so that the groups end and the run with them. */
+static bool drain_broken(pl_sink_t *sink) {
+  pl_instance_t *inst = sink->inst;
+  bool progress = false;
+  if (!sink->broken_handled) {
+    sink->broken_handled = true;
+    pl__batch_abandon_waiting(sink);
+    pl__pipeline_stop(inst->pipeline);
+    progress = true;
+  }
+  pl_record_t *record;
+  while ((record = pl__queue_pop(&inst->queue))) {
+    inst->metrics.failed++;
+    pl__record_resolve(record, false);
+    progress = true;
+  }
+  return progress;
+}
+
+void pl_sink_broken(pl_instance_t *inst, const char *fmt, ...) {
+  pl_sink_t *sink = inst->sink;
+  if (!sink || sink->broken)
+    return;
+  sink->broken = true;
+  inst->pipeline->engine->broken = true;
+  pl_buf_t reason = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = pl_buf_vprintf(&reason, fmt, ap);
+  va_end(ap);
+  pl_log(inst, PL_LOG_ERROR,
+         "%s; the stage cannot write any more, so pipeline \"%s\" stops and "
+         "its unwritten input is not committed",
+         rc == 0 ? reason.data : "a permanent error", inst->pipeline->name);
+  pl_buf_free(&reason);
+  pl__pipeline_kick(inst->pipeline);
+}
+
 bool pl__sink_pump(pl_sink_t *sink) {
   pl_instance_t *inst = sink->inst;
+  if (sink->broken)
+    return drain_broken(sink);
   const pl_stage_options_t *opts = &inst->stage;
   bool wrote = false;
   /* A sink's batch may reject all of its records: none starts while the
@@ -80,6 +122,9 @@ bool pl__sink_pump(pl_sink_t *sink) {
 }
 
 bool pl__sink_idle(const pl_sink_t *sink) {
+  /* A broken stage that has not been drained yet still has work. */
+  if (sink->broken && !sink->broken_handled)
+    return false;
   return sink->in_flight == 0 && sink->inst->queue.count == 0;
 }
 

@@ -16,7 +16,13 @@ struct pl_sink {
   bool timer_open;
   bool linger_armed;
   bool linger_expired; /* cut a partial batch now */
-  pl_batch_t *waiting;  /* batches waiting for a retry timer */
+  pl_batch_t *waiting; /* batches waiting for a retry timer */
+  bool broken;         /* pl_sink_broken(): nothing is written any more */
+  bool broken_handled; /* the pump has stopped the source */
+  /* Failures that repeat batch after batch, logged per call site. */
+  pl_complain_t retries;  /* batches retried */
+  pl_complain_t failures; /* records failed after their retries */
+  pl_complain_t letters;  /* letters a dead letter could not take */
 };
 
 /* Creates the runner of a sink stage (no handles yet). */

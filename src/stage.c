@@ -78,7 +78,6 @@ void pl__stage_destroy(pl_instance_t *inst) {
   for (size_t i = 0; i < inst->counter_count; i++)
     free(inst->counters[i].name);
   free(inst->counters);
-  free(inst->last_log);
   free(inst->name);
   free(inst);
 }
@@ -115,6 +114,10 @@ int64_t pl_instance_max_in_flight(const pl_instance_t *inst) {
   return inst->stage.max_in_flight;
 }
 
+int64_t pl_instance_retry_limit(const pl_instance_t *inst) {
+  return inst->stage.retry_limit;
+}
+
 void pl_instance_error(pl_instance_t *inst) {
   inst->pipeline->input_errors++;
 }
@@ -139,6 +142,10 @@ const char *pl_instance_pipeline(const pl_instance_t *inst) {
 }
 
 const char *pl_instance_plugin(const pl_instance_t *inst) { return inst->name; }
+
+bool pl_instance_dead_letter(const pl_instance_t *inst) {
+  return inst->role == PL_ROLE_DEAD_LETTER;
+}
 
 bool pl_instance_once(const pl_instance_t *inst) {
   return inst->pipeline->engine->once;

@@ -72,10 +72,6 @@ struct pl_instance {
   pl_stage_metrics_t metrics;
   size_t counter_count;
   pl_counter_t *counters;
-  /* Log rate limiting: the last message and how often it repeated. */
-  char *last_log;
-  uint64_t last_log_ms;
-  uint64_t suppressed;
 };
 
 /* Creates a stage for `plugin` from its config block values; the options

@@ -22,4 +22,25 @@ PL_EXTERN const char *pl_log_level_name(pl_log_level_t level);
 PL_EXTERN void pl_log(const pl_instance_t *inst, pl_log_level_t level,
                       const char *fmt, ...) PL_PRINTF(3, 4);
 
+/* A failure that may repeat (a batch that fails, a request refused), limited
+ * per call site: the caller owns one, zeroed, for each place that logs such
+ * a failure, for as long as it may fail (no globals, HACKING.md#s2). */
+typedef struct pl_complain {
+  uint64_t last_ms;     /* when the last line was logged */
+  uint64_t interval_ms; /* the wait before the next line; 0: not failing */
+  uint64_t failures;    /* since the first of this run of failures */
+  uint64_t suppressed;  /* since the last line */
+} pl_complain_t;
+
+/* Logs a failure through `c`: the first at once, then one line when at
+ * least 1 s has passed, then 2 s, 4 s... up to a day, each with the number
+ * of failures it did not log. */
+PL_EXTERN void pl_complain(const pl_instance_t *inst, pl_complain_t *c,
+                           pl_log_level_t level, const char *fmt, ...)
+    PL_PRINTF(4, 5);
+/* The failure `c` counted is over: when it had been logged, one info line
+ * "<message> (recovered after N failure(s))". Resets `c`. */
+PL_EXTERN void pl_complain_release(const pl_instance_t *inst, pl_complain_t *c,
+                                   const char *fmt, ...) PL_PRINTF(3, 4);
+
 #endif

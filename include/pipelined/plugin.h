@@ -160,6 +160,10 @@ PL_EXTERN uv_loop_t *pl_instance_loop(const pl_instance_t *inst);
 /* "csv-to-sqs" (the pipeline's name) and "source-file" (the plugin). */
 PL_EXTERN const char *pl_instance_pipeline(const pl_instance_t *inst);
 PL_EXTERN const char *pl_instance_plugin(const pl_instance_t *inst);
+/* True when the stage serves as its pipeline's dead_letter: once a record
+ * it acknowledges is committed at its source, the stage holds the only
+ * copy, so it should acknowledge only what is durably written. */
+PL_EXTERN bool pl_instance_dead_letter(const pl_instance_t *inst);
 /* True when the engine runs with --once: sources exhaust their input, call
  * pl_source_exhausted() and do not wait for more. */
 PL_EXTERN bool pl_instance_once(const pl_instance_t *inst);
@@ -171,6 +175,9 @@ PL_EXTERN void pl_instance_count(pl_instance_t *inst, const char *name,
 /* The stage's max_in_flight option (sinks: batches written at once), for
  * plugins that size their own concurrency (an AWS client) to match. */
 PL_EXTERN int64_t pl_instance_max_in_flight(const pl_instance_t *inst);
+/* The stage's retry_limit option: a sink whose batch reached this attempt
+ * (pl_batch_attempt) is not retried again if it fails. */
+PL_EXTERN int64_t pl_instance_retry_limit(const pl_instance_t *inst);
 
 /* Counts an input error the plugin has logged (e.g. a path that cannot be
  * read): a --once run then exits non-zero even when every group it did
@@ -187,6 +194,16 @@ PL_EXTERN int pl_output_file_add(pl_instance_t *inst, int fd);
  * stat) is one a sink of this daemon writes; the source must skip it. */
 PL_EXTERN bool pl_output_file_has(const pl_instance_t *inst, uint64_t dev,
                                   uint64_t ino);
+
+/* Sinks: the stage cannot write any more; an error such as a broken pipe
+ * or a read-only file system will not go away by retrying. The core logs
+ * the reason once, naming the stage, stops the pipeline's source, retries
+ * nothing of this stage again, fails what is queued for it or waiting for a
+ * retry (their groups are not committed), and the run ends with exit
+ * status 1 (a daemon shuts down). Call it before pl_batch_done() of the
+ * batch that met the error; later calls are ignored. */
+PL_EXTERN void pl_sink_broken(pl_instance_t *inst, const char *fmt, ...)
+    PL_PRINTF(2, 3);
 
 /* Sources and transforms: pass `record` (stolen) to the next stage. Returns
  * false when the next queue is full: a source then stops producing until its

@@ -112,6 +112,9 @@ struct sink_ddb {
   ddb_override_t *types;
   pl_aws_client_t *client;
   bool closing;
+  /* Requests refused in a way retrying does not cure (a missing table, a
+   * denied permission): logged at growing intervals, and its end. */
+  pl_complain_t refused;
 };
 
 /* ---- Options ---- */
@@ -355,10 +358,11 @@ static void apply_error(ddb_call_t *call, const pl_aws_error_t *error) {
     /* The engine logs retries; an error that retrying does not cure (a
      * missing table, a denied permission) is an error of its own. */
     if (!error->retryable && error->status != 0) {
-      pl_log(s->inst, PL_LOG_ERROR,
-             "%s (retrying will not help until the table or the permissions "
-             "are fixed; the records fail rather than go to the dead letter)",
-             text);
+      pl_complain(s->inst, &s->refused, PL_LOG_ERROR,
+                  "%s (retrying will not help until the table or the "
+                  "permissions are fixed; the records fail rather than go to "
+                  "the dead letter)",
+                  text);
     }
     for (size_t i = 0; i < call->count; i++)
       resolve(w, call->entries[i], PL_RESULT_FAILED, text);
@@ -399,10 +403,13 @@ static void on_response(void *data, json_t *result,
                         const pl_aws_error_t *error) {
   ddb_call_t *call = data;
   ddb_write_t *w = call->write;
-  if (error)
+  if (error) {
     apply_error(call, error);
-  else
+  } else {
+    pl_complain_release(w->sink->inst, &w->sink->refused,
+                        "%s accepts writes again", w->sink->opts->table);
     apply_result(call, result);
+  }
   free(call);
   w->pending--;
   send_round(w);

@@ -2,9 +2,14 @@
  *
  * Each batch is encoded into one reused buffer (jsonl_encode.c: what a line
  * holds, and which records are rejected) and written with one uv_fs_write
- * (continued after a short write), then, with `fsync = true`, flushed with
+ * (continued after a short write), then, when fsync is on, flushed with
  * fdatasync before any record is acknowledged: it flushes the data and the
- * file size, which is all a reader needs (fsync would add timestamps).
+ * file size, which is all a reader needs (fsync would add timestamps). The
+ * default (`fsync = "auto"`) turns it on for a dead letter only: a rejected
+ * record's source is committed once the letter is acknowledged, so the
+ * letter is the only copy, and a power loss before the page cache reaches
+ * the disk would lose it. An ordinary sink's records can be read again
+ * from their source, and a sync per batch costs a disk flush each.
  * Writes never overlap: with max_in_flight above 1, batches wait their turn
  * in the order the engine handed them over (records retried after a failure
  * then land after later batches; the default of 1 keeps the input order).
@@ -35,9 +40,14 @@
 /* uv_buf_t lengths are unsigned int; write(2) takes at most about 2 GiB. */
 #define SINK_FILE_MAX_WRITE ((size_t)1 << 30)
 
+/* The choices of `fsync`; "true" and "false" are what it took as a bool. */
+enum { SINK_FILE_FSYNC_AUTO, SINK_FILE_FSYNC_TRUE, SINK_FILE_FSYNC_FALSE };
+static const char *const sink_file_fsync_choices[] = {"auto", "true", "false",
+                                                      NULL};
+
 typedef struct sink_file_options {
   char *path;
-  bool fsync;
+  int fsync;
   bool append;
   char *mode;
 } sink_file_options_t;
@@ -46,9 +56,12 @@ static const pl_option_t sink_file_option_table[] = {
     PL_OPTION_STRING(sink_file_options_t, path, "path", NULL, PL_OPT_REQUIRED,
                      "File the JSON lines are appended to; \"-\" or "
                      "\"/dev/stdout\" is standard output."),
-    PL_OPTION_BOOL(sink_file_options_t, fsync, "fsync", "false", 0,
+    PL_OPTION_ENUM(sink_file_options_t, fsync, "fsync", "auto",
+                   sink_file_fsync_choices, 0,
                    "Flush every batch to disk (fdatasync) before its records "
-                   "are acknowledged."),
+                   "are acknowledged. auto: only as a dead_letter, whose "
+                   "letters are the only copy of rejected records once their "
+                   "source is committed; true or false: always or never."),
     PL_OPTION_BOOL(sink_file_options_t, append, "append", "true", 0,
                    "Keep what the file holds; false empties it at start."),
     PL_OPTION_STRING(sink_file_options_t, mode, "mode", "0644", 0,
@@ -59,11 +72,13 @@ static const pl_option_t sink_file_option_table[] = {
 typedef struct sink_file {
   pl_instance_t *inst;
   const sink_file_options_t *opts;
+  const char *name; /* in messages: the path, or "standard output" */
   int mode;
   uv_file fd;  /* -1: not open */
   bool own_fd; /* false for standard output, which is never closed */
   bool fsync;  /* turned off when the file cannot be synced */
   bool closing;
+  bool broken; /* a permanent error: nothing is written any more */
 
   /* The batch being written, its lines and where each record's line ends.
    * Byte 0 of `lines` is a newline that is written only to end a torn
@@ -128,9 +143,12 @@ static int sink_file_init(pl_instance_t *inst, const void *options,
     return PL_ENOMEM;
   f->inst = inst;
   f->opts = opts;
+  f->name = is_stdout(opts->path) ? "standard output" : opts->path;
   f->mode = mode;
   f->fd = -1;
-  f->fsync = opts->fsync;
+  f->fsync =
+      opts->fsync == SINK_FILE_FSYNC_TRUE ||
+      (opts->fsync == SINK_FILE_FSYNC_AUTO && pl_instance_dead_letter(inst));
   *ctx = f;
   return 0;
 }
@@ -246,7 +264,30 @@ static void start_next(sink_file_t *f) {
   pl_batch_t *next = f->waiting[f->waiting_head];
   f->waiting_head = (f->waiting_head + 1) % f->waiting_cap;
   f->waiting_count--;
+  if (f->broken) {
+    pl_batch_done(next, PL_RESULT_FAILED, "the sink is broken");
+    start_next(f);
+    return;
+  }
   start_batch(f, next);
+}
+
+/* Errors that no retry can mend: the reader of a pipe went away, the
+ * descriptor or the file system does not let this process write. A full
+ * disk may be freed, so ENOSPC is permanent only once retries ran out. */
+static bool is_permanent(const sink_file_t *f, const pl_batch_t *batch) {
+  switch (f->error) {
+  case UV_EPIPE:
+  case UV_EBADF:
+  case UV_EACCES:
+  case UV_EPERM:
+  case UV_EROFS:
+    return true;
+  case UV_ENOSPC:
+    return (int64_t)pl_batch_attempt(batch) >= pl_instance_retry_limit(f->inst);
+  default:
+    return false;
+  }
 }
 
 /* Where the file's last line starts, as an offset in `lines`, once it holds
@@ -293,6 +334,12 @@ static void finish_batch(sink_file_t *f) {
     /* After a failed write, the lines written before it are safe; after a
      * failed sync nothing is certain, and every record goes again. */
     const char *what = f->sync_failed ? "fdatasync of" : "write to";
+    if (!f->broken && is_permanent(f, batch)) {
+      f->broken = true;
+      pl_sink_broken(f->inst, "%s %s failed after %u attempt(s): %s", what,
+                     f->name, pl_batch_attempt(batch) + 1,
+                     uv_strerror(f->error));
+    }
     for (size_t i = 0; i < count; i++) {
       if (pl_batch_result(batch, i) != PL_RESULT_PENDING)
         continue;
@@ -300,7 +347,7 @@ static void finish_batch(sink_file_t *f) {
         pl_batch_resolve(batch, i, PL_RESULT_DELIVERED, NULL);
       else
         pl_batch_resolve(batch, i, PL_RESULT_FAILED, "%s %s failed: %s", what,
-                         f->opts->path, uv_strerror(f->error));
+                         f->name, uv_strerror(f->error));
     }
     pl_batch_done(batch, PL_RESULT_FAILED, NULL);
   }
@@ -316,11 +363,15 @@ static void on_synced(uv_fs_t *req) {
   if (rc == UV_EINVAL || rc == UV_EROFS) {
     /* Pipes, terminals and some special files cannot be synced. */
     pl_log(f->inst, PL_LOG_WARN, "%s cannot be synced (%s); fsync is off",
-           f->opts->path, uv_strerror(rc));
+           f->name, uv_strerror(rc));
     f->fsync = false;
   } else if (rc < 0) {
     f->error = rc;
     f->sync_failed = true;
+  } else {
+    /* Counted before the records are acknowledged: the metric, and the
+     * tests, can tell that the sync came first. */
+    pl_instance_count(f->inst, "fdatasyncs", 1);
   }
   finish_batch(f);
 }
@@ -444,6 +495,10 @@ static void sink_file_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   if (f->closing || f->fd < 0) {
     /* A retry whose timer outlived the shutdown. */
     pl_batch_done(batch, PL_RESULT_FAILED, "the sink is closed");
+    return;
+  }
+  if (f->broken) {
+    pl_batch_done(batch, PL_RESULT_FAILED, "the sink is broken");
     return;
   }
   if (f->batch) {

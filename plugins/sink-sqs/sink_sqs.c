@@ -112,6 +112,9 @@ struct sink_sqs {
   size_t attribute_count;
   pl_aws_client_t *client;
   bool closing;
+  /* Requests refused in a way retrying does not cure (denied, no such
+   * queue): logged at growing intervals while it lasts, and its end. */
+  pl_complain_t refused;
   /* FIFO: the batch being sent and those waiting for it, in order. */
   sqs_write_t *current;
   sqs_write_t *waiting_head;
@@ -385,10 +388,12 @@ static void on_response(void *data, json_t *result,
     /* The engine logs retries; an error that retrying does not cure is
      * worth an error of its own, with the hint. */
     if (!error->retryable && error->status != 0)
-      pl_log(s->inst, PL_LOG_ERROR, "%s", text);
+      pl_complain(s->inst, &s->refused, PL_LOG_ERROR, "%s", text);
     sqs_response_fail(w->batch, req, text, &outcome);
     pl_buf_free(&reason);
   } else {
+    pl_complain_release(s->inst, &s->refused,
+                        "SendMessageBatch is accepted again");
     sqs_response_apply(w->batch, req, result, &outcome);
   }
   pl_instance_count(s->inst, "messages_sent", outcome.delivered);

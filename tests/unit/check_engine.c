@@ -243,6 +243,35 @@ START_TEST(a_rejection_without_dead_letter_fails_the_group) {
 }
 END_TEST
 
+static size_t count_in(const char *text, const char *what) {
+  size_t n = 0;
+  for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+    n++;
+  return n;
+}
+
+START_TEST(failing_batches_are_logged_per_batch_and_limited) {
+  /* Ten batches of one record each fail at once (no retries): the first
+   * failure is logged, later ones within a second only counted. */
+  char *text = config("group_size = 1", "fail_always = true\n batch_size = 1\n"
+                                        " retry_limit = 0", NULL);
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_uint_eq(source_of(run)->failed, 10);
+  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
+  ck_assert_uint_eq(sink->metrics.failed, 10);
+  const char *log = test_log(run);
+  /* A loaded machine may take more than a second: then a second line. */
+  size_t lines = count_in(log, "failed after 1 attempt(s)");
+  ck_assert_msg(lines >= 1 && lines <= 2, "%s", log);
+  ck_assert_ptr_nonnull(strstr(log, "1 record(s) failed after 1 attempt(s): "));
+  ck_assert_ptr_nonnull(strstr(log, "(first: test:script:1)"));
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
 START_TEST(a_full_queue_pauses_the_source) {
   /* 10 records repeated forever would never end: use group_size and a
    * tiny queue with a slow (async) sink over the ten records. */
@@ -361,6 +390,7 @@ static Suite *engine_suite(void) {
   tcase_add_test(tc, a_full_dead_letter_pauses_the_stages_before_it);
   tcase_add_test(tc, a_failing_dead_letter_leaves_the_group_uncommitted);
   tcase_add_test(tc, a_rejection_without_dead_letter_fails_the_group);
+  tcase_add_test(tc, failing_batches_are_logged_per_batch_and_limited);
   tcase_add_test(tc, a_full_queue_pauses_the_source);
   tcase_add_test(tc, shutdown_drains_in_flight_records_and_stops);
   tcase_add_test(tc, two_pipelines_share_one_loop);

@@ -1,5 +1,8 @@
 /* Check suite for src/log.c: the text and JSON line formats, the level
- * filter, and control bytes from outside text escaped in text lines. */
+ * filter, and control bytes from outside text escaped in text lines; and
+ * for src/complain.c, the limiter of repeating failures, on a clock the
+ * test sets. */
+#include "complain.h"
 #include "log.h"
 
 #include <check.h>
@@ -57,6 +60,60 @@ START_TEST(json_lines_escape_the_message) {
 }
 END_TEST
 
+/* ---- pl_complain: when a repeating failure is logged ---- */
+
+START_TEST(complain_logs_the_first_at_once_then_at_doubling_intervals) {
+  pl_complain_t c = {0};
+  uint64_t suppressed = 99;
+  ck_assert(pl__complain_admit(&c, 5000, &suppressed));
+  ck_assert_uint_eq(suppressed, 0);
+  /* Within the first second: counted, not logged. */
+  for (uint64_t t = 5001; t < 6000; t += 20)
+    ck_assert(!pl__complain_admit(&c, t, &suppressed));
+  ck_assert(pl__complain_admit(&c, 6000, &suppressed));
+  ck_assert_uint_eq(suppressed, 50);
+  /* Then 2 s, 4 s, 8 s... */
+  ck_assert(!pl__complain_admit(&c, 7999, &suppressed));
+  ck_assert(pl__complain_admit(&c, 8000, &suppressed));
+  ck_assert_uint_eq(suppressed, 1);
+  ck_assert(!pl__complain_admit(&c, 11999, &suppressed));
+  ck_assert(pl__complain_admit(&c, 12000, &suppressed));
+  ck_assert_uint_eq(suppressed, 1);
+  ck_assert_uint_eq(c.interval_ms, 8000);
+  /* ... up to a day, and no further. */
+  uint64_t now = 12000;
+  for (int i = 0; i < 40; i++) {
+    now += c.interval_ms;
+    ck_assert(pl__complain_admit(&c, now, &suppressed));
+    ck_assert_uint_eq(suppressed, 0);
+  }
+  ck_assert_uint_eq(c.interval_ms, PL_COMPLAIN_MAX_MS);
+  ck_assert(!pl__complain_admit(&c, now + PL_COMPLAIN_MAX_MS - 1, &suppressed));
+  ck_assert(pl__complain_admit(&c, now + PL_COMPLAIN_MAX_MS, &suppressed));
+  ck_assert_uint_eq(suppressed, 1);
+}
+END_TEST
+
+START_TEST(complain_release_reports_a_logged_failure_once) {
+  pl_complain_t c = {0};
+  uint64_t failures = 99, suppressed = 0;
+  /* Nothing failed: nothing to report. */
+  ck_assert(!pl__complain_release(&c, &failures));
+  ck_assert_uint_eq(failures, 0);
+  ck_assert(pl__complain_admit(&c, 100, &suppressed));
+  for (uint64_t t = 200; t < 700; t += 100)
+    ck_assert(!pl__complain_admit(&c, t, &suppressed));
+  ck_assert(pl__complain_release(&c, &failures));
+  ck_assert_uint_eq(failures, 6);
+  /* Once: the limiter is reset. */
+  ck_assert(!pl__complain_release(&c, &failures));
+  /* A new failure right after is logged at once. */
+  ck_assert(pl__complain_admit(&c, 701, &suppressed));
+  ck_assert_uint_eq(suppressed, 0);
+  ck_assert_uint_eq(c.interval_ms, PL_COMPLAIN_FIRST_MS);
+}
+END_TEST
+
 static Suite *log_suite(void) {
   Suite *s = suite_create("log");
   TCase *tc = tcase_create("core");
@@ -65,6 +122,11 @@ static Suite *log_suite(void) {
   tcase_add_test(tc, control_bytes_cannot_split_or_forge_a_text_line);
   tcase_add_test(tc, json_lines_escape_the_message);
   suite_add_tcase(s, tc);
+  TCase *complain = tcase_create("complain");
+  tcase_add_test(complain,
+                 complain_logs_the_first_at_once_then_at_doubling_intervals);
+  tcase_add_test(complain, complain_release_reports_a_logged_failure_once);
+  suite_add_tcase(s, complain);
   return s;
 }
 

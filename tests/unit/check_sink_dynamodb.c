@@ -742,6 +742,42 @@ START_TEST(a_missing_table_fails_without_dead_lettering) {
 }
 END_TEST
 
+START_TEST(a_refusal_that_repeats_is_logged_once_then_its_recovery) {
+  fixture_t *f = fixture_create();
+  /* Each refusal has its own request id, so no two lines are the same. */
+  static const char *const ids[] = {
+      "x-amzn-RequestId: REQ1\r\n", "x-amzn-RequestId: REQ2\r\n",
+      "x-amzn-RequestId: REQ3\r\n"};
+  for (int i = 0; i < 3; i++)
+    test_aws_push_json(f, 400, ids[i],
+                       "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+                       "AccessDeniedException\",\"message\":\"not "
+                       "authorized\"}");
+  push_ok(f, 1);
+  char **records = numbered(2);
+  /* The first record is refused three times and fails; the second, in a
+   * batch of its own after it, is written. */
+  run_records(f, (const char *const *)records, 2, NULL,
+              "retry_limit = 2\n batch_size = 1\n"
+              " max_in_flight = 1");
+  ck_assert_int_eq(f->run->status, 1);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 4);
+  const char *log = test_log(f->run);
+  size_t lines = 0;
+  for (const char *p = log; (p = strstr(p, "rather than go to the dead letter"));
+       p++)
+    lines++;
+  /* A loaded machine may need more than the first second: two lines. */
+  ck_assert_msg(lines >= 1 && lines <= 2, "%s", log);
+  ck_assert_ptr_nonnull(strstr(log, "(request id REQ1)"));
+  ck_assert_msg(strstr(log, "t accepts writes again (recovered after 3 "
+                            "failure(s))") != NULL,
+                "%s", log);
+  free_texts(records, 2);
+  test_aws_free(f);
+}
+END_TEST
+
 /* ---- update mode ---- */
 
 START_TEST(update_sends_one_update_item_per_record) {
@@ -925,6 +961,7 @@ int main(void) {
   tcase_add_test(put, a_500_is_retried_by_the_aws_layer);
   tcase_add_test(put, a_500_the_layer_gave_up_on_fails_and_the_engine_retries);
   tcase_add_test(put, a_missing_table_fails_without_dead_lettering);
+  tcase_add_test(put, a_refusal_that_repeats_is_logged_once_then_its_recovery);
   suite_add_tcase(s, put);
   TCase *update = tcase_create("update");
   tcase_set_timeout(update, 60);

@@ -278,6 +278,97 @@ START_TEST(fsync_is_turned_off_for_files_that_cannot_sync) {
 }
 END_TEST
 
+/* ---- Sync before acknowledgement ---- */
+
+/* What a stage's "fdatasyncs" counter (its completed syncs) read when the
+ * source's group was acknowledged, and at the end. */
+typedef struct sync_probe {
+  pl_instance_t *stage;
+  uint64_t at_commit;
+  size_t commits;
+} sync_probe_t;
+
+static uint64_t syncs_of(const pl_instance_t *inst) {
+  for (size_t i = 0; i < inst->counter_count; i++)
+    if (strcmp(inst->counters[i].name, "fdatasyncs") == 0)
+      return inst->counters[i].value;
+  return 0;
+}
+
+static void probe_commit(void *data, pl_outcome_t outcome) {
+  sync_probe_t *probe = data;
+  probe->at_commit = syncs_of(probe->stage);
+  probe->commits++;
+}
+
+/* Runs three records, the second rejected by sink-capture when `capture`
+ * is the sink (sink-file is then the dead letter), through `blocks`, and
+ * watches the sink-file stage in `role`. Returns its syncs at the end. */
+static uint64_t run_sync_probe(const char *blocks, pl_role_t role,
+                               sync_probe_t *probe) {
+  static const char *const records[] = {"{\"n\":1}", "{\"bad\":true}",
+                                        "{\"n\":3}"};
+  char *conf = config(records, 3, "group_size = 3", blocks);
+  test_run_t *run = test_run_start(conf, plugins, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  *probe = (sync_probe_t){.stage = test_stage(run, "p", role)};
+  source_of(run)->on_commit = probe_commit;
+  source_of(run)->on_commit_data = probe;
+  test_run_loop(run);
+  assert_ran_clean(run);
+  ck_assert_uint_eq(probe->commits, 1);
+  uint64_t syncs = syncs_of(probe->stage);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(conf);
+  return syncs;
+}
+
+START_TEST(a_dead_letter_syncs_before_it_acknowledges_by_default) {
+  char *path = tmp_path("letters.jsonl");
+  char *blocks = format("  sink \"capture\" { reject_field = \"bad\" }\n"
+                        "  dead_letter \"file\" { path = \"%s\" }",
+                        path);
+  sync_probe_t probe;
+  uint64_t syncs = run_sync_probe(blocks, PL_ROLE_DEAD_LETTER, &probe);
+  /* The letter was on disk when its group was committed. */
+  ck_assert_uint_eq(probe.at_commit, 1);
+  ck_assert_uint_eq(syncs, 1);
+  free(blocks);
+
+  /* Turned off explicitly, it does not sync. */
+  blocks = format("  sink \"capture\" { reject_field = \"bad\" }\n"
+                  "  dead_letter \"file\" { path = \"%s\"\n fsync = false }",
+                  path);
+  syncs = run_sync_probe(blocks, PL_ROLE_DEAD_LETTER, &probe);
+  ck_assert_uint_eq(syncs, 0);
+  free(blocks);
+  free(path);
+}
+END_TEST
+
+START_TEST(an_ordinary_sink_syncs_only_when_asked) {
+  char *path = tmp_path("out.jsonl");
+  char *blocks = format("  sink \"file\" { path = \"%s\" }\n"
+                        "  dead_letter \"capture\" { }",
+                        path);
+  sync_probe_t probe;
+  uint64_t syncs = run_sync_probe(blocks, PL_ROLE_SINK, &probe);
+  ck_assert_uint_eq(probe.at_commit, 0);
+  ck_assert_uint_eq(syncs, 0);
+  free(blocks);
+
+  /* fsync = true (the bool it used to be) syncs before the ack. */
+  blocks = format("  sink \"file\" { path = \"%s\"\n fsync = true }\n"
+                  "  dead_letter \"capture\" { }",
+                  path);
+  syncs = run_sync_probe(blocks, PL_ROLE_SINK, &probe);
+  ck_assert_uint_eq(probe.at_commit, 1);
+  ck_assert_uint_eq(syncs, 1);
+  free(blocks);
+  free(path);
+}
+END_TEST
+
 START_TEST(creates_the_file_with_the_given_mode) {
   umask(022);
   char *path = tmp_path("private.jsonl");
@@ -566,7 +657,85 @@ START_TEST(a_failing_write_is_retried_then_fails_naming_the_path) {
                 "%s", log);
   ck_assert_ptr_nonnull(strstr(log, "retry 1 of 1"));
   ck_assert_ptr_nonnull(strstr(log, "failed after 2 attempt(s)"));
+  /* A disk still full after the retries breaks the stage. */
+  ck_assert_ptr_nonnull(strstr(log, "cannot write any more"));
   ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+static size_t count_lines(const char *text) {
+  size_t n = 0;
+  for (const char *p = text; (p = strchr(p, '\n')); p++)
+    n++;
+  return n;
+}
+
+START_TEST(a_broken_pipe_fails_the_stage_at_once) {
+  enum { COUNT = 2000 };
+  char **records = calloc(COUNT, sizeof(*records));
+  for (size_t i = 0; i < COUNT; i++)
+    records[i] = format("{\"n\":%zu}", i + 1);
+  char *blocks = format("  sink \"file\" { path = \"-\"\n batch_size = 10\n"
+                        " retry_limit = 5\n retry_backoff = 1ms }");
+  char *conf =
+      config((const char *const *)records, COUNT, "group_size = 100", blocks);
+  /* Standard output is a pipe whose reader is gone: EPIPE on every write
+   * (SIGPIPE would end the test instead, as it does a daemon that has not
+   * ignored it). */
+  int fds[2];
+  ck_assert_int_eq(pipe(fds), 0);
+  close(fds[0]);
+  signal(SIGPIPE, SIG_IGN);
+  fflush(stdout);
+  int saved = dup(STDOUT_FILENO);
+  dup2(fds[1], STDOUT_FILENO);
+  close(fds[1]);
+  test_run_t *run = test_run(conf, plugins, true);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  ck_assert_int_eq(run->create_rc, 0);
+  ck_assert_int_eq(run->status, 1);
+  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
+  const char *log = test_log(run);
+  /* Not retried, and nothing more was handed to the plugin. */
+  ck_assert_msg(sink->metrics.retried == 0, "%s", log);
+  ck_assert_uint_eq(sink->metrics.batches, 1);
+  ck_assert_uint_eq(sink->metrics.records_out, 0);
+  /* The source stopped: it did not read its whole input, and no group of
+   * it was committed. */
+  test_source_t *source = source_of(run);
+  ck_assert_uint_lt(source->emitted, COUNT);
+  ck_assert_uint_eq(source->committed, 0);
+  ck_assert_uint_ge(source->failed, 1);
+  ck_assert_uint_eq(sink->metrics.failed, source->emitted);
+  /* One line says what happened, naming the stage and the error. */
+  ck_assert_msg(count_lines(log) <= 3, "%s", log);
+  const char *line = strstr(log, "[sink-file:p] write to standard output "
+                                 "failed after 1 attempt(s): broken pipe; "
+                                 "the stage cannot write any more");
+  ck_assert_msg(line != NULL, "%s", log);
+  ck_assert_ptr_null(strstr(strstr(line, "broken pipe") + 1, "broken pipe"));
+  ck_assert_int_eq(test_run_free(run), 0);
+
+  /* A daemon (no --once) shuts down by itself, with exit status 1. */
+  ck_assert_int_eq(pipe(fds), 0);
+  close(fds[0]);
+  saved = dup(STDOUT_FILENO);
+  dup2(fds[1], STDOUT_FILENO);
+  close(fds[1]);
+  run = test_run(conf, plugins, false);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_ptr_nonnull(strstr(test_log(run), "shutting down"));
+  ck_assert_uint_eq(source_of(run)->committed, 0);
+  ck_assert_int_eq(test_run_free(run), 0);
+  signal(SIGPIPE, SIG_DFL);
+  for (size_t i = 0; i < COUNT; i++)
+    free(records[i]);
+  free(records);
+  free(conf);
+  free(blocks);
 }
 END_TEST
 
@@ -935,6 +1104,8 @@ static Suite *sink_file_suite(void) {
   tcase_add_test(engine, appends_by_default_and_truncates_when_asked);
   tcase_add_test(engine, fsync_writes_and_acknowledges);
   tcase_add_test(engine, fsync_is_turned_off_for_files_that_cannot_sync);
+  tcase_add_test(engine, a_dead_letter_syncs_before_it_acknowledges_by_default);
+  tcase_add_test(engine, an_ordinary_sink_syncs_only_when_asked);
   tcase_add_test(engine, creates_the_file_with_the_given_mode);
   tcase_add_test(engine,
                  a_bad_mode_or_empty_path_stops_the_engine_before_start);
@@ -945,6 +1116,7 @@ static Suite *sink_file_suite(void) {
   tcase_add_test(engine, dash_means_standard_output);
   tcase_add_test(engine, an_unopenable_path_fails_the_start_and_names_the_path);
   tcase_add_test(engine, a_failing_write_is_retried_then_fails_naming_the_path);
+  tcase_add_test(engine, a_broken_pipe_fails_the_stage_at_once);
   tcase_add_test(engine, a_torn_line_is_completed_by_the_retry);
   tcase_add_test(engine, a_torn_line_left_by_an_earlier_run_is_ended);
   suite_add_tcase(s, engine);

@@ -176,6 +176,8 @@ static void script_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
     s->pub.committed++;
   else
     s->pub.failed++;
+  if (s->pub.on_commit)
+    s->pub.on_commit(s->pub.on_commit_data, outcome);
 }
 
 static void script_close(pl_instance_t *inst, void *ctx) {

@@ -19,6 +19,10 @@ typedef struct test_source {
   size_t resumed; /* times the engine resumed it after a full queue */
   size_t emitted;
   size_t max_queue; /* deepest next-stage queue seen while emitting */
+  /* Called from the commit callback, for tests that look at the other
+   * stages at the moment a group is acknowledged; NULL: none. */
+  void (*on_commit)(void *data, pl_outcome_t outcome);
+  void *on_commit_data;
 } test_source_t;
 
 /* sink-capture: keeps every delivered value. `fail_first` failing writes,
