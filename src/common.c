@@ -157,3 +157,13 @@ int pl_make_dirs(const char *path, bool parent_only) {
   free(copy);
   return err;
 }
+
+int pl_hex_value(int c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}

@@ -103,23 +103,13 @@ static bool is_env_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* The four hex digits at pos, or -1. */
 static long read_hex4(const pl_cfg_lexer_t *lx, size_t pos) {
   if (lx->len - pos < 4)
     return -1;
   long value = 0;
   for (size_t i = 0; i < 4; i++) {
-    int digit = hex_value(lx->text[pos + i]);
+    int digit = pl_hex_value(lx->text[pos + i]);
     if (digit < 0)
       return -1;
     value = value * 16 + digit;

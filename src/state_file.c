@@ -439,16 +439,6 @@ int pl_state_escape(const char *text, const char *also, pl_buf_t *out) {
   return 0;
 }
 
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
 int pl_state_unescape(const char *text, size_t len, char **out) {
   char *s = malloc(len + 1);
   if (!s)
@@ -458,8 +448,8 @@ int pl_state_unescape(const char *text, size_t len, char **out) {
     unsigned char c = (unsigned char)text[i];
     int byte = c;
     if (c == '%') {
-      int hi = i + 2 < len ? hex_value(text[i + 1]) : -1;
-      int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+      int hi = i + 2 < len ? pl_hex_value(text[i + 1]) : -1;
+      int lo = hi >= 0 ? pl_hex_value(text[i + 2]) : -1;
       byte = lo >= 0 ? hi * 16 + lo : -1;
       i += 2;
     } else if (c < 0x20 || c == 0x7f) {

@@ -87,6 +87,9 @@ PL_EXTERN size_t pl_utf8_sequence(const unsigned char *s, size_t avail);
  * allowed). */
 PL_EXTERN bool pl_utf8_valid(const char *text, size_t len);
 
+/* The value of one hexadecimal digit (either case), or -1. */
+PL_EXTERN int pl_hex_value(int c);
+
 /* mkdir -p: creates the directory `path` and its missing parents (mode
  * 0755 before the umask). With `parent_only`, only the directory part of
  * `path` (a file's folder). Blocks on the file system: for start-up and

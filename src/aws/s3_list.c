@@ -341,24 +341,14 @@ static int fail_plain(pl_buf_t *error, const char *fmt, ...) {
   return rc < 0 ? rc : PL_EPARSE;
 }
 
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 const char *pl_s3_key_decode(char *s) {
   char *w = s;
   for (const char *r = s; *r; r++) {
     if (*r == '+') {
       *w++ = ' ';
     } else if (*r == '%') {
-      int hi = hex_value(r[1]);
-      int lo = hi < 0 ? -1 : hex_value(r[2]);
+      int hi = pl_hex_value(r[1]);
+      int lo = hi < 0 ? -1 : pl_hex_value(r[2]);
       if (lo < 0)
         return "has a malformed percent escape";
       if (hi == 0 && lo == 0)

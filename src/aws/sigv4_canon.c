@@ -36,16 +36,6 @@ bool pl__aws_sigv4_canon_is_token(const char *s) {
   return true;
 }
 
-static int hex_value(unsigned char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 static char ascii_lower(char c) {
   return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
@@ -94,8 +84,8 @@ static int uri_decode(pl_buf_t *out, const char *s, size_t len) {
   for (size_t i = 0; i < len; i++) {
     int hi = -1, lo = -1;
     if (s[i] == '%' && i + 2 < len) {
-      hi = hex_value((unsigned char)s[i + 1]);
-      lo = hex_value((unsigned char)s[i + 2]);
+      hi = pl_hex_value((unsigned char)s[i + 1]);
+      lo = pl_hex_value((unsigned char)s[i + 2]);
     }
     if (hi >= 0 && lo >= 0) {
       out->data[out->len++] = (char)(hi << 4 | lo);
@@ -161,8 +151,8 @@ static bool is_wire_path(const char *path) {
   for (const char *p = path; *p; p++) {
     unsigned char c = (unsigned char)*p;
     if (c == '%') {
-      if (hex_value((unsigned char)p[1]) < 0 ||
-          hex_value((unsigned char)p[2]) < 0)
+      if (pl_hex_value((unsigned char)p[1]) < 0 ||
+          pl_hex_value((unsigned char)p[2]) < 0)
         return false;
       p += 2;
     } else if (!is_unreserved(c) && !strchr("!$&'()*+,;=:@/", c)) {

@@ -2,7 +2,11 @@
  * UTF-8 checks every part of the daemon shares. */
 #include <check.h>
 #include <pipelined/common.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 START_TEST(error_codes_have_names) {
@@ -72,6 +76,47 @@ START_TEST(utf8_texts_are_checked_whole) {
 }
 END_TEST
 
+START_TEST(hex_digits_of_either_case) {
+  ck_assert_int_eq(pl_hex_value('0'), 0);
+  ck_assert_int_eq(pl_hex_value('9'), 9);
+  ck_assert_int_eq(pl_hex_value('a'), 10);
+  ck_assert_int_eq(pl_hex_value('F'), 15);
+  ck_assert_int_eq(pl_hex_value('g'), -1);
+  ck_assert_int_eq(pl_hex_value('/'), -1);
+  ck_assert_int_eq(pl_hex_value((char)0xC3), -1); /* a negative char */
+}
+END_TEST
+
+static int is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+START_TEST(make_dirs_creates_parents_and_refuses_files) {
+  char top[] = "/tmp/pl-dirs-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(top));
+  char path[256], file[256];
+  snprintf(path, sizeof(path), "%s/a/b/c", top);
+  ck_assert_int_eq(pl_make_dirs(path, true), 0); /* the parents only */
+  ck_assert(is_dir(path) == 0);
+  snprintf(file, sizeof(file), "%s/a/b", top);
+  ck_assert(is_dir(file));
+  ck_assert_int_eq(pl_make_dirs(path, false), 0);
+  ck_assert(is_dir(path));
+  ck_assert_int_eq(pl_make_dirs(path, false), 0); /* already there */
+  snprintf(file, sizeof(file), "%s/f", top);
+  FILE *f = fopen(file, "w");
+  ck_assert_ptr_nonnull(f);
+  fclose(f);
+  snprintf(path, sizeof(path), "%s/f/sub", top);
+  ck_assert_int_eq(pl_make_dirs(path, false), ENOTDIR);
+  ck_assert_int_eq(pl_make_dirs(file, false), ENOTDIR);
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *common_suite(void) {
   Suite *s = suite_create("common");
   TCase *tc = tcase_create("core");
@@ -79,6 +124,8 @@ static Suite *common_suite(void) {
   tcase_add_test(tc, buffers_grow_and_format);
   tcase_add_test(tc, utf8_sequences_follow_rfc_3629);
   tcase_add_test(tc, utf8_texts_are_checked_whole);
+  tcase_add_test(tc, hex_digits_of_either_case);
+  tcase_add_test(tc, make_dirs_creates_parents_and_refuses_files);
   suite_add_tcase(s, tc);
   return s;
 }
