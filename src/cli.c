@@ -1,5 +1,7 @@
 /* The daemon's command line: option parsing, --list-plugins, --describe,
  * and a run of a config with signal handling. main() only calls it. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -258,7 +260,32 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   return status;
 }
 
+/* A standard descriptor the parent closed (`pipelined <&-`) would be
+ * reused by the first file or socket the daemon opens: its output would go
+ * there, and libuv aborts when it is asked to close a descriptor below 3.
+ * Each closed one becomes /dev/null. Returns false when that fails. */
+static bool open_standard_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+      continue;
+    int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (null < 0)
+      return false;
+    /* open() returns the lowest free descriptor: `fd` itself, since the
+     * ones below it are open by now. */
+    if (null != fd) {
+      int rc = dup2(null, fd);
+      close(null);
+      if (rc < 0)
+        return false;
+    }
+  }
+  return true;
+}
+
 int pl_cli_main(int argc, char **argv) {
+  if (!open_standard_fds())
+    return 1;
   cli_t cli = {0};
   int rc = parse_args(argc, argv, &cli);
   if (rc != 0)
