@@ -189,6 +189,7 @@ typedef struct run {
   pl_engine_t *engine;
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_signal_t sighup;
   int signals;
 } run_t;
 
@@ -202,7 +203,20 @@ static void on_signal(uv_signal_t *handle, int signum) {
   pl__engine_shutdown(run->engine);
 }
 
+/* SIGHUP asks a daemon to reload its configuration. Until that exists it
+ * is said and ignored: its default action would end the process without
+ * draining what is in flight. */
+static void on_sighup(uv_signal_t *handle, int signum) {
+  run_t *run = handle->data;
+  pl__log(&run->engine->log, PL_LOG_WARN,
+          "SIGHUP received: configuration reload is not supported yet; "
+          "ignored");
+}
+
 static int run_config(pl_registry_t *reg, const cli_t *cli) {
+  /* Ignored, not fatal, also before its handle starts and after it is
+   * closed (libuv then restores the default action). */
+  signal(SIGHUP, SIG_IGN);
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
   if (pl__cfg_parse_file(cli->config, &pl__cfg_process_env, &root, &error) <
@@ -238,12 +252,15 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   run_t run = {.engine = engine};
   uv_signal_init(&loop, &run.sigint);
   uv_signal_init(&loop, &run.sigterm);
-  run.sigint.data = run.sigterm.data = &run;
+  uv_signal_init(&loop, &run.sighup);
+  run.sigint.data = run.sigterm.data = run.sighup.data = &run;
   uv_signal_start(&run.sigint, on_signal, SIGINT);
   uv_signal_start(&run.sigterm, on_signal, SIGTERM);
+  uv_signal_start(&run.sighup, on_sighup, SIGHUP);
   /* Signals alone do not keep the loop running. */
   uv_unref((uv_handle_t *)&run.sigint);
   uv_unref((uv_handle_t *)&run.sigterm);
+  uv_unref((uv_handle_t *)&run.sighup);
   rc = pl__engine_start(engine);
   uv_run(&loop, UV_RUN_DEFAULT);
   int status = rc < 0 ? 1 : pl__engine_status(engine);
@@ -253,6 +270,8 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   }
   uv_close((uv_handle_t *)&run.sigint, NULL);
   uv_close((uv_handle_t *)&run.sigterm, NULL);
+  uv_close((uv_handle_t *)&run.sighup, NULL);
+  signal(SIGHUP, SIG_IGN);
   uv_run(&loop, UV_RUN_DEFAULT);
   pl__engine_destroy(engine);
   if (uv_loop_close(&loop) != 0)
