@@ -472,8 +472,8 @@ int pl__engine_start(pl_engine_t *engine) {
 }
 
 void pl__engine_check_done(pl_engine_t *engine) {
-  if (engine->closing || (!engine->once && engine->idle_logged &&
-                          !engine->stopping))
+  if (engine->closing ||
+      (!engine->once && engine->idle_logged && !engine->stopping))
     return;
   for (size_t i = 0; i < engine->pipeline_count; i++)
     if (!pl__pipeline_idle(engine->pipelines[i]))

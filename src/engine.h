@@ -90,7 +90,10 @@ void pl__engine_shutdown(pl_engine_t *engine);
 /* A pipeline may have finished (--once) or drained (shutdown). */
 void pl__engine_check_done(pl_engine_t *engine);
 /* True when shutdown timed out: the loop was stopped with work still in
- * flight, and the process should exit without cleaning up. */
+ * flight (a write stuck in the kernel, say). The daemon then exits without
+ * cleaning up. A caller that goes on runs the loop again, to let the
+ * handles that were closed finish closing, then destroys the engine: the
+ * groups it gave up on are freed with their records and batches. */
 bool pl__engine_timed_out(const pl_engine_t *engine);
 /* Exit status once the loop has returned: 0, or 1 when a group failed, a
  * plugin counted an input error (--once), or shutdown timed out. */
