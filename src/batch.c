@@ -38,7 +38,12 @@ int pl__batch_write_from_queue(pl_instance_t *sink, size_t max_count,
   batch->sink = sink;
   batch->records = records;
   batch->count = n;
-  sink->sink->in_flight++;
+  pl_sink_t *runner = sink->sink;
+  batch->next_batch = runner->batches;
+  if (runner->batches)
+    runner->batches->prev_batch = batch;
+  runner->batches = batch;
+  runner->in_flight++;
   write_batch(batch);
   return 0;
 }
@@ -72,13 +77,38 @@ void pl_batch_resolve(pl_batch_t *batch, size_t i, pl_result_t result,
 static void free_batch(pl_batch_t *batch) {
   pl_sink_t *runner = batch->sink->sink;
   runner->in_flight--;
+  if (batch->prev_batch)
+    batch->prev_batch->next_batch = batch->next_batch;
+  else
+    runner->batches = batch->next_batch;
+  if (batch->next_batch)
+    batch->next_batch->prev_batch = batch->prev_batch;
   pl__pipeline_kick(batch->sink->pipeline);
   free(batch->records);
   free(batch);
 }
 
 static void on_retry_timer_closed(uv_handle_t *handle) {
-  free_batch(handle->data);
+  pl_batch_t *batch = handle->data;
+  batch->timer = PL_BATCH_TIMER_CLOSED;
+  if (batch->over)
+    free_batch(batch);
+}
+
+static void close_retry_timer(pl_batch_t *batch) {
+  if (batch->timer != PL_BATCH_TIMER_OPEN)
+    return;
+  batch->timer = PL_BATCH_TIMER_CLOSING;
+  uv_close((uv_handle_t *)&batch->retry_timer, on_retry_timer_closed);
+}
+
+/* Nothing will use the batch any more: freed now, or once its timer is
+ * closed. */
+static void end_batch(pl_batch_t *batch) {
+  batch->over = true;
+  close_retry_timer(batch);
+  if (batch->timer != PL_BATCH_TIMER_CLOSING)
+    free_batch(batch);
 }
 
 static void unlink_waiting(pl_batch_t *batch) {
@@ -96,17 +126,45 @@ static void on_retry_timer(uv_timer_t *timer) {
   write_batch(batch);
 }
 
+/* The records the batch still holds fail. */
+static void fail_rest(pl_batch_t *batch) {
+  for (size_t i = 0; i < batch->count; i++) {
+    batch->sink->metrics.failed++;
+    pl__record_resolve(batch->records[i], false);
+  }
+  batch->count = 0;
+}
+
 void pl__batch_abandon_waiting(pl_sink_t *runner) {
   pl_batch_t *batch;
   while ((batch = runner->waiting)) {
     unlink_waiting(batch);
     uv_timer_stop(&batch->retry_timer);
-    for (size_t i = 0; i < batch->count; i++) {
-      batch->sink->metrics.failed++;
-      pl__record_resolve(batch->records[i], false);
-    }
-    batch->count = 0;
-    uv_close((uv_handle_t *)&batch->retry_timer, on_retry_timer_closed);
+    fail_rest(batch);
+    end_batch(batch);
+  }
+}
+
+void pl__batch_close_all(pl_sink_t *runner) {
+  pl__batch_abandon_waiting(runner);
+  /* What is left is being written. Its plugin still owns it and may yet
+   * finish it (pl_batch_done then ends it); only its timer goes now. */
+  for (pl_batch_t *batch = runner->batches; batch; batch = batch->next_batch)
+    close_retry_timer(batch);
+}
+
+void pl__batch_free_all(pl_sink_t *runner) {
+  pl_batch_t *batch = runner->batches;
+  while (batch) {
+    pl_batch_t *next = batch->next_batch;
+    fail_rest(batch);
+    /* A timer still in the loop (the sink was not closed, or the loop not
+     * run to its end after it was) refers to the batch: it is left there
+     * rather than freed under the loop's feet. */
+    if (batch->timer == PL_BATCH_TIMER_NONE ||
+        batch->timer == PL_BATCH_TIMER_CLOSED)
+      free_batch(batch);
+    batch = next;
   }
 }
 
@@ -225,18 +283,16 @@ void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
   pl_buf_free(&refused.first);
   batch->count = kept;
   if (kept == 0) {
-    if (batch->attempt > 0)
-      uv_close((uv_handle_t *)&batch->retry_timer, on_retry_timer_closed);
-    else
-      free_batch(batch);
+    end_batch(batch);
     return;
   }
   /* Only the failed records go again (HACKING.md#s8). */
   sink->metrics.retried += kept;
   batch->attempt++;
-  if (batch->attempt == 1) {
+  if (batch->timer == PL_BATCH_TIMER_NONE) {
     uv_timer_init(sink->pipeline->engine->loop, &batch->retry_timer);
     batch->retry_timer.data = batch;
+    batch->timer = PL_BATCH_TIMER_OPEN;
   }
   uint64_t delay = backoff_ms(sink, batch->attempt);
   pl_complain(sink, &runner->retries, PL_LOG_WARN,

@@ -1,5 +1,7 @@
 /* The daemon's command line: option parsing, --list-plugins, --describe,
  * and a run of a config with signal handling. main() only calls it. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -187,6 +189,7 @@ typedef struct run {
   pl_engine_t *engine;
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_signal_t sighup;
   int signals;
 } run_t;
 
@@ -200,7 +203,35 @@ static void on_signal(uv_signal_t *handle, int signum) {
   pl__engine_shutdown(run->engine);
 }
 
+/* SIGHUP asks a daemon to reload its configuration. Until that exists it
+ * is said and ignored: its default action would end the process without
+ * draining what is in flight. */
+static void on_sighup(uv_signal_t *handle, int signum) {
+  run_t *run = handle->data;
+  pl__log(&run->engine->log, PL_LOG_WARN,
+          "SIGHUP received: configuration reload is not supported yet; "
+          "ignored");
+}
+
+static void name_handle(uv_handle_t *handle, void *arg) {
+  fprintf(stderr, " %s", uv_handle_type_name(uv_handle_get_type(handle)));
+}
+
+/* Closes `loop`. A handle still open there is a bug (HACKING.md#s6) that
+ * would otherwise go unnoticed: it is named, and the run fails. */
+static int close_loop(uv_loop_t *loop, int status) {
+  if (uv_loop_close(loop) == 0)
+    return status;
+  fprintf(stderr, "pipelined: a handle was left open at exit:");
+  uv_walk(loop, name_handle, NULL);
+  fprintf(stderr, "\n");
+  return status ? status : 1;
+}
+
 static int run_config(pl_registry_t *reg, const cli_t *cli) {
+  /* Ignored, not fatal, also before its handle starts and after it is
+   * closed (libuv then restores the default action). */
+  signal(SIGHUP, SIG_IGN);
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
   if (pl__cfg_parse_file(cli->config, &pl__cfg_process_env, &root, &error) <
@@ -223,25 +254,26 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
     fprintf(stderr, "pipelined: %s is not valid:\n%s", cli->config,
             errors.data ? errors.data : "(no details)\n");
     pl_buf_free(&errors);
-    uv_loop_close(&loop);
-    return 1;
+    return close_loop(&loop, 1);
   }
   pl_buf_free(&errors);
   if (cli->check) {
     printf("ok\n");
     pl__engine_destroy(engine);
-    uv_loop_close(&loop);
-    return 0;
+    return close_loop(&loop, 0);
   }
   run_t run = {.engine = engine};
   uv_signal_init(&loop, &run.sigint);
   uv_signal_init(&loop, &run.sigterm);
-  run.sigint.data = run.sigterm.data = &run;
+  uv_signal_init(&loop, &run.sighup);
+  run.sigint.data = run.sigterm.data = run.sighup.data = &run;
   uv_signal_start(&run.sigint, on_signal, SIGINT);
   uv_signal_start(&run.sigterm, on_signal, SIGTERM);
+  uv_signal_start(&run.sighup, on_sighup, SIGHUP);
   /* Signals alone do not keep the loop running. */
   uv_unref((uv_handle_t *)&run.sigint);
   uv_unref((uv_handle_t *)&run.sigterm);
+  uv_unref((uv_handle_t *)&run.sighup);
   rc = pl__engine_start(engine);
   uv_run(&loop, UV_RUN_DEFAULT);
   int status = rc < 0 ? 1 : pl__engine_status(engine);
@@ -251,14 +283,39 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   }
   uv_close((uv_handle_t *)&run.sigint, NULL);
   uv_close((uv_handle_t *)&run.sigterm, NULL);
+  uv_close((uv_handle_t *)&run.sighup, NULL);
+  signal(SIGHUP, SIG_IGN);
   uv_run(&loop, UV_RUN_DEFAULT);
   pl__engine_destroy(engine);
-  if (uv_loop_close(&loop) != 0)
-    fprintf(stderr, "pipelined: a handle was left open at exit\n");
-  return status;
+  return close_loop(&loop, status);
+}
+
+/* A standard descriptor the parent closed (`pipelined <&-`) would be
+ * reused by the first file or socket the daemon opens: its output would go
+ * there, and libuv aborts when it is asked to close a descriptor below 3.
+ * Each closed one becomes /dev/null. Returns false when that fails. */
+static bool open_standard_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+      continue;
+    int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (null < 0)
+      return false;
+    /* open() returns the lowest free descriptor: `fd` itself, since the
+     * ones below it are open by now. */
+    if (null != fd) {
+      int rc = dup2(null, fd);
+      close(null);
+      if (rc < 0)
+        return false;
+    }
+  }
+  return true;
 }
 
 int pl_cli_main(int argc, char **argv) {
+  if (!open_standard_fds())
+    return 1;
   cli_t cli = {0};
   int rc = parse_args(argc, argv, &cli);
   if (rc != 0)

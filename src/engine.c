@@ -436,10 +436,26 @@ static void close_all(pl_engine_t *engine) {
   if (engine->shutdown_timer_open)
     uv_close((uv_handle_t *)&engine->shutdown_timer, NULL);
   engine->shutdown_timer_open = false;
+  if (engine->keepalive_open)
+    uv_close((uv_handle_t *)&engine->keepalive, NULL);
+  engine->keepalive_open = false;
 }
 
 int pl__engine_start(pl_engine_t *engine) {
   engine->started = true;
+  /* A daemon runs until it is told to stop: a source that has nothing more
+   * to read (source-file without watch) must not end the loop with every
+   * handle still open. An async handle is active from init to close and is
+   * never sent. */
+  if (!engine->once) {
+    int rc = uv_async_init(engine->loop, &engine->keepalive, NULL);
+    if (rc < 0) {
+      pl__log(&engine->log, PL_LOG_ERROR, "cannot start the loop: %s",
+              uv_strerror(rc));
+      return PL_EIO;
+    }
+    engine->keepalive_open = true;
+  }
   if (engine->settings.metrics_listen) {
     int rc = pl__metrics_server_create(engine, engine->settings.metrics_listen,
                                        &engine->metrics);
@@ -466,12 +482,22 @@ void pl__engine_check_done(pl_engine_t *engine) {
     pl__engine_shutdown(engine);
     return;
   }
-  if (engine->closing || !(engine->once || engine->stopping))
+  if (engine->closing ||
+      (!engine->once && engine->idle_logged && !engine->stopping))
     return;
   for (size_t i = 0; i < engine->pipeline_count; i++)
     if (!pl__pipeline_idle(engine->pipelines[i]))
       return;
-  close_all(engine);
+  if (engine->once || engine->stopping) {
+    close_all(engine);
+    return;
+  }
+  /* A daemon whose sources are all done stays up (for /metrics, and so
+   * that a supervisor does not restart it in a loop); it says so once. */
+  engine->idle_logged = true;
+  pl__log(&engine->log, PL_LOG_INFO,
+          "every source is exhausted; idle until SIGTERM (--once exits "
+          "instead)");
 }
 
 static void on_shutdown_timeout(uv_timer_t *timer) {

@@ -52,6 +52,11 @@ struct pl_engine {
   bool closing;  /* handles are being closed */
   uv_timer_t shutdown_timer;
   bool shutdown_timer_open;
+  /* Without --once: keeps the loop running until shutdown, when every
+   * source is exhausted and nothing else is active. */
+  uv_async_t keepalive;
+  bool keepalive_open;
+  bool idle_logged; /* "every source is exhausted" was said */
   pl_metrics_server_t *metrics;
   const pl_cfg_env_t *env;                  /* borrowed */
   const pl_http_transport_t *aws_transport; /* tests; NULL: curl */
@@ -84,7 +89,10 @@ typedef struct pl_engine_params {
 int pl__engine_create(const pl_engine_params_t *params,
                       const pl_cfg_node_t *root, pl_engine_t **out,
                       pl_buf_t *errors);
-/* Starts every pipeline; the caller then runs the loop. */
+/* Starts every pipeline; the caller then runs the loop. With --once the
+ * loop ends when every source is exhausted and every group resolved;
+ * without, it runs until pl__engine_shutdown(), even when there is nothing
+ * left to do. Either way every handle is closed when it ends. */
 int pl__engine_start(pl_engine_t *engine);
 /* SIGTERM: sources stop taking work; the loop ends once everything in
  * flight is resolved, or when shutdown_timeout expires. */
@@ -92,7 +100,10 @@ void pl__engine_shutdown(pl_engine_t *engine);
 /* A pipeline may have finished (--once) or drained (shutdown). */
 void pl__engine_check_done(pl_engine_t *engine);
 /* True when shutdown timed out: the loop was stopped with work still in
- * flight, and the process should exit without cleaning up. */
+ * flight (a write stuck in the kernel, say). The daemon then exits without
+ * cleaning up. A caller that goes on runs the loop again, to let the
+ * handles that were closed finish closing, then destroys the engine: the
+ * groups it gave up on are freed with their records and batches. */
 bool pl__engine_timed_out(const pl_engine_t *engine);
 /* Exit status once the loop has returned: 0, or 1 when a group failed, a
  * plugin counted an input error (--once), a stage broke, or shutdown timed

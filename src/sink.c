@@ -129,9 +129,12 @@ bool pl__sink_idle(const pl_sink_t *sink) {
 }
 
 void pl__sink_close(pl_sink_t *sink) {
-  pl__batch_abandon_waiting(sink);
+  pl__batch_close_all(sink);
   if (sink->timer_open && !uv_is_closing((uv_handle_t *)&sink->linger))
     uv_close((uv_handle_t *)&sink->linger, NULL);
 }
 
-void pl__sink_free(pl_sink_t *sink) { free(sink); }
+void pl__sink_free(pl_sink_t *sink) {
+  pl__batch_free_all(sink);
+  free(sink);
+}

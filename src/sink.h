@@ -17,6 +17,7 @@ struct pl_sink {
   bool linger_armed;
   bool linger_expired; /* cut a partial batch now */
   pl_batch_t *waiting; /* batches waiting for a retry timer */
+  pl_batch_t *batches; /* every batch not freed yet */
   bool broken;         /* pl_sink_broken(): nothing is written any more */
   bool broken_handled; /* the pump has stopped the source */
   /* Failures that repeat batch after batch, logged per call site. */
@@ -35,7 +36,8 @@ bool pl__sink_pump(pl_sink_t *sink);
 /* True when nothing is queued or in flight. */
 bool pl__sink_idle(const pl_sink_t *sink);
 void pl__sink_close(pl_sink_t *sink);
-/* Frees the runner; its timer must be closed. */
+/* Frees the runner and the batches its plugin never finished (a shutdown
+ * that timed out); its timers must be closed. */
 void pl__sink_free(pl_sink_t *sink);
 
 #endif

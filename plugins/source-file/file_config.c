@@ -107,8 +107,9 @@ int file_config_init(file_config_t *cfg, pl_instance_t *inst,
     return PL_EIO;
   }
   cfg->watch = opts->watch && !pl_instance_once(inst);
+  /* watch is on by default: with --once it is not worth a line at info. */
   if (opts->watch && !cfg->watch)
-    pl_log(inst, PL_LOG_INFO, "watch is ignored with --once");
+    pl_log(inst, PL_LOG_DEBUG, "watch is ignored with --once");
   cfg->entries = calloc(opts->paths.count, sizeof(*cfg->entries));
   if (!cfg->entries)
     return PL_ENOMEM;

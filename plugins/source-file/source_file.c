@@ -7,9 +7,12 @@
  * remembered, moved or deleted (file_done.c); a failed group's file is not
  * remembered, so it is read again at the next scan (watch) or run.
  *
- * With `watch`, a timer scans again every poll_interval; a file found by a
- * later scan is read once two scans in a row saw it with the same size and
- * mtime, so that a file still being written is not read half-way. */
+ * With `watch` (the default, but not with --once), a timer scans again
+ * every poll_interval; a file found by a later scan is read once two scans
+ * in a row saw it with the same size and mtime, so that a file still being
+ * written is not read half-way. Polling, rather than inotify, works the
+ * same on every file system (NFS, bind mounts, globs over directories that
+ * appear later) and costs one stat per file per interval. */
 #include <pipelined/pipelined.h>
 
 #include <stdlib.h>
@@ -30,9 +33,11 @@ static const pl_option_t file_option_table[] = {
                    "Files, directories (their regular files, sorted by name, "
                    "not recursively, skipping names that start with '.') or "
                    "glob patterns to read, in this order."),
-    PL_OPTION_BOOL(file_options_t, watch, "watch", "false", 0,
-                   "Keep scanning paths and read new or changed files as "
-                   "they appear (ignored with --once)."),
+    PL_OPTION_BOOL(file_options_t, watch, "watch", "true", 0,
+                   "Keep scanning paths until SIGTERM and read new or "
+                   "changed files as they appear; false reads the files "
+                   "found at start, then the source is done (the daemon "
+                   "idles until SIGTERM). --once reads once either way."),
     PL_OPTION_DURATION(file_options_t, poll_interval_ms, "poll_interval", "1s",
                        0,
                        "With watch: time between two scans of paths. A new "

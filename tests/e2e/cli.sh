@@ -44,3 +44,28 @@ pass "--describe from the option tables"
 INPUT=x OUTPUT=y REJECTS=z "$PIPELINED" --check -c "$top_srcdir/etc/local.conf" > "$work/check"
 expect_contains "$work/check" "ok"
 pass "--check accepts etc/local.conf"
+
+# A standard descriptor closed by the parent: it becomes /dev/null, and the
+# run is the same as with it open (libuv used to abort closing fd 0-2).
+for redirect in '<&-' '>&-' '2>&-'; do
+  rm -f "$work/closed.jsonl"
+  set +e
+  eval 'INPUT=x OUTPUT=y REJECTS=z "$PIPELINED" --check \
+    -c "$top_srcdir/etc/local.conf" > "$work/check" 2> "$work/err" '"$redirect"
+  rc=$?
+  set -e
+  [ "$rc" -eq 0 ] || { cat "$work/err"; fail "--check with $redirect exits $rc"; }
+  [ "$redirect" = '>&-' ] || expect_contains "$work/check" "ok"
+  set +e
+  eval 'INPUT="$test_data/sample_inventory.csv" OUTPUT="$work/closed.jsonl" \
+    REJECTS="$work/closed-bad.jsonl" "$PIPELINED" --once \
+    -c "$top_srcdir/etc/local.conf" > "$work/out" 2> "$work/err" '"$redirect"
+  rc=$?
+  set -e
+  [ "$rc" -eq 0 ] || { cat "$work/err"; fail "--once with $redirect exits $rc"; }
+  [ "$(count_lines "$work/closed.jsonl")" -eq 21 ] \
+    || fail "--once with $redirect: expected 21 records"
+  [ "$redirect" = '2>&-' ] || [ ! -s "$work/err" ] \
+    || { cat "$work/err"; fail "--once with $redirect logged something"; }
+done
+pass "--check and --once with stdin, stdout or stderr closed"

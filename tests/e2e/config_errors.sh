@@ -41,6 +41,7 @@ pass "config errors name file:line:col and what was expected"
 # A variable that is set but empty must not turn a path into "here": with
 # INPUT= etc/local.conf would read the working directory, its own output
 # included. Both --check and a run refuse it, naming the string.
+paths_line=$(grep -n '^ *paths *= *\["\${INPUT}"\]' "$top_srcdir/etc/local.conf" | cut -d: -f1)
 mkdir "$work/cwd"
 printf 'product_id,location,quantity,update_date\nP1,A,1,2023-05-01\n' > "$work/cwd/in.csv"
 for mode in --check --once; do
@@ -49,7 +50,7 @@ for mode in --check --once; do
      "$PIPELINED" "$mode" -c "$top_srcdir/etc/local.conf" > "$work/out" 2> "$work/err"); rc=$?
   set -e
   [ "$rc" -ne 0 ] || fail "$mode accepted an empty INPUT"
-  expect_contains "$work/err" "local.conf:14:17: pipeline \"local-inventory\": source \"file\": option 'paths' is empty"
+  expect_contains "$work/err" "local.conf:$paths_line:17: pipeline \"local-inventory\": source \"file\": option 'paths' is empty"
   [ ! -e "$work/cwd/out.jsonl" ] || fail "$mode with an empty INPUT wrote out.jsonl"
 done
 set +e

@@ -7,9 +7,20 @@ set -euo pipefail
 test_data="${PIPELINED_TEST_DATA:?run through make check}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pipelined-e2e.XXXXXX")
 cleanup_pids=()
+# A handle left open at exit is a bug (the daemon then exits 1): whatever
+# else a test checks, no log it kept under $work may report one.
 cleanup() {
+  local rc=$?
   for pid in "${cleanup_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  local leaks
+  leaks=$(grep -rlIF "handle was left open" "$work" 2>/dev/null || true)
+  if [ -n "$leaks" ]; then
+    for f in $leaks; do echo "---- $f:"; cat "$f"; done
+    echo "FAIL: pipelined left a handle open at exit" >&2
+    rc=1
+  fi
   rm -rf "$work"
+  exit "$rc"
 }
 trap cleanup EXIT
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# SIGTERM drains and exits 0; a stuck sink makes shutdown time out (exit 1);
-# a second signal exits at once.
+# SIGHUP is logged and ignored; SIGTERM drains and exits 0; a stuck sink
+# makes shutdown time out (exit 1); a second signal exits at once.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$work/in"
@@ -18,6 +18,20 @@ cleanup_pids+=("$pid")
 sleep 0.3
 cp "$test_data/sample_inventory.csv" "$work/in/a.csv"
 wait_lines "$work/out.jsonl" -eq 21 || { cat "$work/log"; fail "watched file not processed"; }
+
+# SIGHUP (a configuration reload, not supported yet) is logged once per
+# signal and ignored: the daemon keeps running and reading new files.
+hups_logged() { [ "$(grep -c "SIGHUP received" "$work/log")" -eq "$1" ]; }
+kill -HUP "$pid"
+wait_for hups_logged 1 || { cat "$work/log"; fail "SIGHUP not logged"; }
+kill -HUP "$pid"
+wait_for hups_logged 2 || { cat "$work/log"; fail "the second SIGHUP not logged"; }
+kill -0 "$pid" 2>/dev/null || { cat "$work/log"; fail "SIGHUP ended the daemon"; }
+cp "$test_data/sample_inventory.csv" "$work/in/a2.csv"
+wait_lines "$work/out.jsonl" -eq 42 || { cat "$work/log"; fail "no file read after SIGHUP"; }
+expect_contains "$work/log" "configuration reload is not supported yet; ignored"
+pass "SIGHUP is logged and ignored"
+
 start=$(date +%s%N)
 kill -TERM "$pid"
 set +e; wait "$pid"; rc=$?; set -e
@@ -36,7 +50,7 @@ with open(sys.argv[1], "w") as f:
     f.write("product_id,location,quantity,update_date\n")
     for i in range(100000): f.write(f"P{i},W,1,2024-01-01\n")
 ' "$work/in/b.csv"
-rm -f "$work/in/a.csv"
+rm -f "$work/in/a.csv" "$work/in/a2.csv"
 sed -e "s|$work/out.jsonl|$work/fifo|" -e 's|shutdown_timeout = 5s|shutdown_timeout = 1s|' \
   "$work/watch.conf" > "$work/stuck.conf"
 "$PIPELINED" -c "$work/stuck.conf" 2> "$work/log2" &

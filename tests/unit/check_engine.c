@@ -313,6 +313,86 @@ START_TEST(shutdown_drains_in_flight_records_and_stops) {
 }
 END_TEST
 
+/* A sink stuck for good: shutdown_timeout gives up on the groups in flight,
+ * and destroying the engine afterwards frees them, their records and their
+ * batches (the sanitizer build checks that nothing leaks). */
+static void timed_out_shutdown(const char *sink_extra, const char *expect) {
+  char *text = config("forever = true\n group_size = 3", sink_extra, NULL);
+  pl_buf_t daemon = {0};
+  pl_buf_printf(&daemon, "shutdown_timeout = \"50ms\"\n%s", text);
+  test_run_t *run = test_run_start(daemon.data, NULL, false);
+  ck_assert_int_eq(run->create_rc, 0);
+  uv_timer_t timer;
+  uv_timer_init(&run->loop, &timer);
+  timer.data = run->engine;
+  uv_timer_start(&timer, on_shutdown_timer, 30, 0);
+  test_run_loop(run);
+  ck_assert(pl__engine_timed_out(run->engine));
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_msg(strstr(test_log(run), "shutdown timed out"), "%s",
+                test_log(run));
+  ck_assert_msg(strstr(test_log(run), expect), "%s", test_log(run));
+  test_source_t *src = source_of(run);
+  ck_assert_uint_gt(src->emitted, 0);
+  ck_assert_uint_eq(src->committed, 0);
+  ck_assert_uint_gt(run->engine->pipelines[0]->open_groups, 0);
+  /* The loop was stopped: let the handles close_all() closed finish. */
+  uv_run(&run->loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&daemon);
+  free(text);
+}
+
+START_TEST(a_timed_out_shutdown_frees_the_groups_it_gave_up) {
+  timed_out_shutdown("hold = true", "group(s) in flight");
+  /* The stuck batch is a retry: its retry timer is open too. */
+  timed_out_shutdown("fail_first = 1\n retry_backoff = 1ms\n hold = true",
+                     "retry 1 of 5");
+}
+END_TEST
+
+/* Daemon mode: the loop is still running some time after every source was
+ * exhausted; then shuts down. */
+typedef struct idle_check {
+  test_run_t *run;
+  bool exhausted_then_running;
+} idle_check_t;
+
+static void on_idle_check(uv_timer_t *timer) {
+  idle_check_t *c = timer->data;
+  c->exhausted_then_running =
+      test_stage(c->run, "p", PL_ROLE_SOURCE)->exhausted &&
+      json_array_size(sink_of(c->run)->records) == 10;
+  pl__engine_shutdown(c->run->engine);
+  uv_close((uv_handle_t *)timer, NULL);
+}
+
+START_TEST(a_daemon_runs_until_shutdown_after_its_sources_are_exhausted) {
+  char *text = config("group_size = 3", "", NULL);
+  test_run_t *run = test_run_start(text, NULL, false);
+  ck_assert_int_eq(run->create_rc, 0);
+  idle_check_t check = {.run = run};
+  uv_timer_t timer;
+  uv_timer_init(&run->loop, &timer);
+  timer.data = &check;
+  /* Unreferenced: only the engine may keep the loop running. */
+  uv_unref((uv_handle_t *)&timer);
+  uv_timer_start(&timer, on_idle_check, 100, 0);
+  test_run_loop(run);
+  ck_assert_msg(check.exhausted_then_running,
+                "the loop ended before shutdown: %s", test_log(run));
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_uint_eq(source_of(run)->committed, 4);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(run), "every source is exhausted; idle until SIGTERM"));
+  /* Said once, however often the pump went idle. */
+  const char *first = strstr(test_log(run), "every source is exhausted");
+  ck_assert_ptr_null(strstr(first + 1, "every source is exhausted"));
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(text);
+}
+END_TEST
+
 START_TEST(config_errors_name_the_place_and_start_nothing) {
   const char *text = "pipeline \"p\" {\n"
                      "  source \"script\" { recrods = [] }\n"
@@ -393,6 +473,9 @@ static Suite *engine_suite(void) {
   tcase_add_test(tc, failing_batches_are_logged_per_batch_and_limited);
   tcase_add_test(tc, a_full_queue_pauses_the_source);
   tcase_add_test(tc, shutdown_drains_in_flight_records_and_stops);
+  tcase_add_test(tc,
+                 a_daemon_runs_until_shutdown_after_its_sources_are_exhausted);
+  tcase_add_test(tc, a_timed_out_shutdown_frees_the_groups_it_gave_up);
   tcase_add_test(tc, two_pipelines_share_one_loop);
   suite_add_tcase(s, tc);
   TCase *config = tcase_create("config");

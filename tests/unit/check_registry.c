@@ -846,8 +846,9 @@ START_TEST(each_lists_plugins_sorted_and_reports_broken_ones) {
   pl_buf_printf(&expected,
                 "sink-a-builtin (built in)\n"
                 "source-good %s/source-good\n"
+                "source-leaky %s/source-leaky\n"
                 "source-zz (built in)\n",
-                dir);
+                dir, dir);
   ck_assert_str_eq(seen.names.data, expected.data);
   /* One line per broken module, each naming its file. */
   ck_assert_uint_eq(count_lines(errors.data), 2);

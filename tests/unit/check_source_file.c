@@ -708,7 +708,9 @@ START_TEST(watch_is_ignored_with_once) {
   char *dir = make_tmpdir();
   write_file(dir, "a.txt", "alpha");
   pl_buf_t src = {0};
-  pl_buf_printf(&src, "paths = [\"%s\"]\n watch = true\n poll_interval = 10ms",
+  pl_buf_printf(&src,
+                "paths = [\"%s\"]\n watch = true\n poll_interval = 10ms\n"
+                " log_level = \"debug\"",
                 dir);
   test_run_t *run = run_with(src.data, NULL, NULL, true);
   ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
@@ -785,6 +787,90 @@ START_TEST(watch_reads_new_files_as_they_appear) {
   ck_assert_uint_eq(groups_committed(w.run), 2);
   json_decref(files);
   ck_assert_int_eq(test_run_free(w.run), 0);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+/* Without --once, watch is the default: a file added after the start is
+ * read, and the file read at the start is not read again. */
+START_TEST(watch_is_on_by_default_without_once) {
+  char *dir = make_tmpdir();
+  write_file(dir, "old.txt", "old file");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n poll_interval = 20ms", dir);
+  watch_test_t w = {.dir = dir, .name = "new.txt"};
+  w.run = run_with(src.data, NULL, NULL, false);
+  ck_assert_msg(w.run->create_rc == 0, "%s", w.run->errors.data);
+  uv_timer_init(&w.run->loop, &w.create);
+  uv_timer_init(&w.run->loop, &w.check);
+  w.create.data = w.check.data = &w;
+  uv_timer_start(&w.create, on_create, 100, 0);
+  uv_timer_start(&w.check, on_check, 10, 10);
+  test_run_loop(w.run);
+  ck_assert_msg(w.found, "%s", test_log(w.run));
+  ck_assert_int_eq(w.run->status, 0);
+  /* on_check waited 10 more scans after new.txt: nothing came twice. */
+  json_t *files = files_of(w.run);
+  ck_assert_uint_eq(json_array_size(files), 2);
+  assert_file(files, 0, dir, "old.txt", "old file");
+  assert_file(files, 1, dir, "new.txt", "new file");
+  ck_assert_uint_eq(groups_committed(w.run), 2);
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(w.run), 0);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
+/* watch = false without --once: the files found at the start are read,
+ * the daemon stays up (the engine keeps the loop) and reads nothing new. */
+typedef struct unwatched {
+  test_run_t *run;
+  const char *dir;
+  bool still_running;
+} unwatched_t;
+
+static void on_unwatched_create(uv_timer_t *timer) {
+  unwatched_t *u = timer->data;
+  write_file(u->dir, "new.txt", "new file");
+  uv_close((uv_handle_t *)timer, NULL);
+}
+
+static void on_unwatched_stop(uv_timer_t *timer) {
+  unwatched_t *u = timer->data;
+  u->still_running = true;
+  uv_close((uv_handle_t *)timer, NULL);
+  pl__engine_shutdown(u->run->engine);
+}
+
+START_TEST(without_watch_a_daemon_reads_what_is_there_and_waits) {
+  char *dir = make_tmpdir();
+  write_file(dir, "old.txt", "old file");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n watch = false", dir);
+  unwatched_t u = {.dir = dir};
+  u.run = run_with(src.data, NULL, NULL, false);
+  ck_assert_msg(u.run->create_rc == 0, "%s", u.run->errors.data);
+  uv_timer_t create, stop;
+  uv_timer_init(&u.run->loop, &create);
+  uv_timer_init(&u.run->loop, &stop);
+  create.data = stop.data = &u;
+  /* Unreferenced: if nothing else keeps the loop running, it ends before
+   * they fire and the test fails. */
+  uv_unref((uv_handle_t *)&create);
+  uv_unref((uv_handle_t *)&stop);
+  uv_timer_start(&create, on_unwatched_create, 50, 0);
+  uv_timer_start(&stop, on_unwatched_stop, 300, 0);
+  test_run_loop(u.run);
+  ck_assert_msg(u.still_running, "the daemon ended by itself: %s",
+                test_log(u.run));
+  ck_assert_int_eq(u.run->status, 0);
+  json_t *files = files_of(u.run);
+  ck_assert_uint_eq(json_array_size(files), 1);
+  assert_file(files, 0, dir, "old.txt", "old file");
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(u.run), 0);
   pl_buf_free(&src);
   remove_tree(dir);
 }
@@ -1205,6 +1291,8 @@ static Suite *source_file_suite(void) {
   tcase_set_timeout(run, 30);
   tcase_add_test(run, watch_is_ignored_with_once);
   tcase_add_test(run, watch_reads_new_files_as_they_appear);
+  tcase_add_test(run, watch_is_on_by_default_without_once);
+  tcase_add_test(run, without_watch_a_daemon_reads_what_is_there_and_waits);
   tcase_add_test(run, watch_reads_a_failed_file_again_at_the_next_scan);
   tcase_add_test(run, stop_in_the_middle_of_a_file_fails_its_group);
   suite_add_tcase(s, run);

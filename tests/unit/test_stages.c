@@ -218,6 +218,7 @@ typedef struct capture_options {
   bool fail_always;
   char *reject_field;
   bool async;
+  bool hold;
 } capture_options_t;
 
 typedef struct capture {
@@ -236,6 +237,10 @@ static const pl_option_t capture_options[] = {
                      "Reject records that have this field."),
     PL_OPTION_BOOL(capture_options_t, async, "async", "false", 0,
                    "Resolve batches on a timer instead of inside write."),
+    PL_OPTION_BOOL(capture_options_t, hold, "hold", "false", 0,
+                   "Never finish a batch (after the fail_first failing "
+                   "writes), not even at close: a write stuck for good "
+                   "(shutdown_timeout tests)."),
 };
 
 static int capture_init(pl_instance_t *inst, const void *options, void **ctx) {
@@ -288,6 +293,8 @@ static void capture_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
     c->pub.max_queue = depth;
   if (pl_batch_count(batch) > c->pub.largest_batch)
     c->pub.largest_batch = pl_batch_count(batch);
+  if (c->opts->hold && (int64_t)c->pub.writes >= c->opts->fail_first)
+    return;
   if (c->opts->async && !c->pending) {
     c->pending = batch;
     uv_timer_start(&c->timer, capture_on_timer, 1, 0);

@@ -27,7 +27,9 @@ typedef struct test_source {
 
 /* sink-capture: keeps every delivered value. `fail_first` failing writes,
  * `fail_always`, `reject_field` (records that have it are rejected),
- * `async` (resolve on a timer, not inside write). */
+ * `async` (resolve on a timer, not inside write), `hold` (after the
+ * fail_first failing writes, never finish a batch: a write stuck for
+ * good). */
 typedef struct test_sink {
   json_t *records; /* array of delivered values */
   size_t writes;
