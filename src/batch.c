@@ -169,14 +169,9 @@ void pl__batch_free_all(pl_sink_t *runner) {
 }
 
 static uint64_t backoff_ms(const pl_instance_t *sink, unsigned attempt) {
-  uint64_t cap = sink->stage.retry_backoff_max_ms;
-  uint64_t delay = sink->stage.retry_backoff_ms;
-  for (unsigned i = 1; i < attempt && delay < cap; i++)
-    delay *= 2;
-  if (delay > cap)
-    delay = cap;
-  /* Full jitter: anywhere between 0 and the exponential delay. */
-  return pl__engine_random(sink->pipeline->engine) % (delay + 1);
+  return pl_backoff_full_jitter(&sink->pipeline->engine->rng,
+                                sink->stage.retry_backoff_ms,
+                                sink->stage.retry_backoff_max_ms, attempt);
 }
 
 static void deliver(pl_instance_t *sink, pl_record_t *record) {

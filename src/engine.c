@@ -347,7 +347,7 @@ int pl__engine_create(const pl_engine_params_t *params,
   engine->aws_transport = params->aws_transport;
   engine->log = (pl_logger_t){params->log_stream ? params->log_stream : stderr,
                               PL_LOG_INFO, PL_LOG_TEXT};
-  engine->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15u;
+  pl_rng_seed(&engine->rng, (uint64_t)(uintptr_t)engine);
   size_t errors_before = errors->len;
 
   apply_top_level(engine, root, errors);
@@ -584,14 +584,4 @@ int pl__aws_context_of(pl_instance_t *inst, pl_aws_context_t **out) {
   }
   *out = engine->aws;
   return 0;
-}
-
-uint64_t pl__engine_random(pl_engine_t *engine) {
-  /* xorshift64*: jitter needs spread, not secrecy. */
-  uint64_t x = engine->rng;
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  engine->rng = x;
-  return x * 0x2545F4914F6CDD1Du;
 }

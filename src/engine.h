@@ -2,6 +2,7 @@
 #ifndef PL_CORE_ENGINE_H
 #define PL_CORE_ENGINE_H
 
+#include <pipelined/backoff.h>
 #include <uv.h>
 
 #include "config.h"
@@ -61,7 +62,7 @@ struct pl_engine {
   const pl_cfg_env_t *env;                  /* borrowed */
   const pl_http_transport_t *aws_transport; /* tests; NULL: curl */
   pl_aws_context_t *aws;                    /* on first AWS client */
-  uint64_t rng; /* xorshift state for retry jitter */
+  pl_rng_t rng; /* for retry jitter */
   /* Freed records kept for reuse: a record per row is the hot path. */
   pl_record_t *spare_records;
   size_t spare_count;
@@ -111,7 +112,5 @@ bool pl__engine_timed_out(const pl_engine_t *engine);
 int pl__engine_status(const pl_engine_t *engine);
 /* Frees everything; call after the loop returned. */
 void pl__engine_destroy(pl_engine_t *engine);
-/* A random number for backoff jitter. */
-uint64_t pl__engine_random(pl_engine_t *engine);
 
 #endif

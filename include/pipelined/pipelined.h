@@ -2,6 +2,7 @@
 #ifndef PIPELINED_PIPELINED_H
 #define PIPELINED_PIPELINED_H
 
+#include <pipelined/backoff.h>
 #include <pipelined/common.h>
 #include <pipelined/json.h>
 #include <pipelined/log.h>

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sqs_backoff.h"
+#include <pipelined/backoff.h>
 
 /* Backoff of entries sent again (on top of the AWS client's own retries,
  * which already ran for the call). */
@@ -72,9 +72,9 @@ void sqs_acks_init(sqs_acks_t *a, pl_instance_t *inst, const char *queue_url,
   *a = (sqs_acks_t){.inst = inst,
                     .queue_url = queue_url,
                     .flush_delay_ms = flush_delay_ms,
-                    .rng = sqs_rng_seed(uv_hrtime() ^ (uintptr_t)a),
                     .idle = idle,
                     .data = data};
+  pl_rng_seed(&a->rng, (uint64_t)(uintptr_t)a);
   queue_init(a, &a->deletes, SQS_ACK_DELETE);
   queue_init(a, &a->changes, SQS_ACK_VISIBILITY);
 }
@@ -152,8 +152,8 @@ static void schedule_retry(sqs_ack_queue_t *q) {
   if (a->closed)
     return;
   q->failures++;
-  uint64_t delay = sqs_backoff_ms(&a->rng, q->failures, ACK_BACKOFF_BASE_MS,
-                                  ACK_BACKOFF_CAP_MS);
+  uint64_t delay = pl_backoff_full_jitter(&a->rng, ACK_BACKOFF_BASE_MS,
+                                          ACK_BACKOFF_CAP_MS, q->failures);
   uv_timer_start(&q->timer, on_flush_timer, delay, 0);
 }
 

@@ -12,6 +12,7 @@
 #define PL_SOURCE_SQS_ACKS_H
 
 #include <pipelined/aws.h>
+#include <pipelined/backoff.h>
 #include <pipelined/plugin.h>
 
 #define SQS_ACK_BATCH_MAX 10
@@ -49,7 +50,7 @@ typedef struct sqs_acks {
   sqs_ack_queue_t deletes;
   sqs_ack_queue_t changes;
   size_t calls; /* in flight */
-  uint64_t rng;
+  pl_rng_t rng;
   bool open;
   bool closed;
   /* Nothing is pending or in flight any more (after having been). */

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "sqs_backoff.h"
+#include <pipelined/backoff.h>
 
 #define ACK_FLUSH_DELAY_MS 10
 #define RECEIVE_BACKOFF_BASE_MS 200
@@ -88,8 +88,8 @@ static void receive_failed(sqs_poller_t *p, const char *why, bool retryable) {
     pl_instance_error(p->inst);
     return;
   }
-  uint64_t delay = sqs_backoff_ms(&p->rng, p->failures, RECEIVE_BACKOFF_BASE_MS,
-                                  RECEIVE_BACKOFF_CAP_MS);
+  uint64_t delay = pl_backoff_full_jitter(&p->rng, RECEIVE_BACKOFF_BASE_MS,
+                                          RECEIVE_BACKOFF_CAP_MS, p->failures);
   uv_timer_start(&p->backoff_timer, on_backoff, delay, 0);
 }
 
@@ -176,7 +176,7 @@ int sqs_poller_init(sqs_poller_t *p, pl_instance_t *inst,
                     const sqs_poller_events_t *events) {
   *p = (sqs_poller_t){.inst = inst, .params = *params, .events = *events};
   p->once = pl_instance_once(inst);
-  p->rng = sqs_rng_seed(uv_hrtime() ^ (uintptr_t)p);
+  pl_rng_seed(&p->rng, (uint64_t)(uintptr_t)p);
   sqs_acks_init(&p->acks, inst, params->queue_url, ACK_FLUSH_DELAY_MS,
                 on_acks_idle, p);
   sqs_heartbeat_init(&p->heartbeat, pl_instance_loop(inst),

@@ -58,7 +58,7 @@ typedef struct sqs_poller {
   size_t receiving;     /* ReceiveMessage calls in flight */
   unsigned failures;    /* failed receive rounds in a row */
   int64_t empty_streak; /* empty receives in a row */
-  uint64_t rng;
+  pl_rng_t rng;
   bool once;
   bool gave_up; /* --once: too many failed receives */
   bool stopped;

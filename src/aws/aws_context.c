@@ -27,9 +27,9 @@ int pl__aws_context_create(const pl_aws_context_options_t *opts,
   ctx->opts = *opts;
   if (!ctx->opts.now_ms)
     ctx->opts.now_ms = clock_now_ms;
-  if (uv_random(NULL, NULL, &ctx->rng_state, sizeof(ctx->rng_state), 0,
+  if (uv_random(NULL, NULL, &ctx->rng.state, sizeof(ctx->rng.state), 0,
                 NULL) != 0)
-    ctx->rng_state = uv_hrtime();
+    pl_rng_seed(&ctx->rng, (uint64_t)(uintptr_t)ctx);
   int rc = 0;
   if (opts->transport) {
     ctx->http = opts->transport;

@@ -5,6 +5,7 @@
 #ifndef PL_AWS_CONTEXT_H
 #define PL_AWS_CONTEXT_H
 
+#include <pipelined/backoff.h>
 #include <pipelined/common.h>
 #include <uv.h>
 
@@ -34,7 +35,7 @@ typedef struct pl_aws_context {
   pl_http_curl_t *curl; /* owned, unless a transport was injected */
   const pl_http_transport_t *http;
   pl_aws_creds_t *creds;
-  uint64_t rng_state;
+  pl_rng_t rng; /* retry jitter */
   int64_t clock_offset_ms; /* server time minus local time, from skew */
   bool closing;
 } pl_aws_context_t;

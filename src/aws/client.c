@@ -187,7 +187,7 @@ static void handle_failure(pl_aws_call_t *call, pl_aws_error_detail_t *d) {
   pl_aws_client_t *client = call->client;
   pl_aws_context_t *ctx = client->ctx;
   pl_aws_retry_decision_t decision = {0};
-  pl_aws_rng_t rng = {pl__aws_rng_splitmix, &ctx->rng_state};
+  pl_aws_rng_t rng = {pl__aws_rng_splitmix, &ctx->rng};
   bool can_retry = !call->body_started && !client->destroying &&
                    !ctx->closing;
   if (can_retry &&

@@ -11,6 +11,8 @@
  * waits, so it never keeps a loop alive on its own. */
 #include "credentials.h"
 
+#include <pipelined/backoff.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -66,7 +68,7 @@ struct pl_aws_creds {
   bool timer_now;     /* armed to start a run on the next iteration */
   int64_t refresh_at; /* start a background run from then on; 0: never */
   unsigned failures;  /* background runs failed in a row */
-  uint64_t rng;       /* xorshift state for the retry jitter */
+  pl_rng_t rng;       /* for the retry jitter */
   bool closing;
   bool timer_closed;
 };
@@ -111,15 +113,12 @@ static void stop_timer(pl_aws_creds_t *creds) {
   creds->timer_now = false;
 }
 
+/* Seconds before the next refresh after `failures` in a row: full jitter
+ * over an exponential ceiling, at least 1. */
 static int64_t retry_delay(pl_aws_creds_t *creds) {
-  unsigned shift = creds->failures > 7 ? 6 : creds->failures - 1;
-  int64_t ceiling = (int64_t)PL__CREDS_RETRY_BASE_S << shift;
-  if (ceiling > PL__CREDS_RETRY_CAP_S)
-    ceiling = PL__CREDS_RETRY_CAP_S;
-  creds->rng ^= creds->rng << 13;
-  creds->rng ^= creds->rng >> 7;
-  creds->rng ^= creds->rng << 17;
-  return 1 + (int64_t)(creds->rng % (uint64_t)ceiling);
+  uint64_t ceiling = pl_backoff_ceiling(PL__CREDS_RETRY_BASE_S,
+                                        PL__CREDS_RETRY_CAP_S, creds->failures);
+  return 1 + (int64_t)pl_rng_upto(&creds->rng, ceiling - 1);
 }
 
 static void free_creds(pl_aws_creds_t *creds) {
@@ -352,9 +351,7 @@ int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
   creds->now = opts->now;
   creds->now_data = opts->now_data;
   creds->pending_tail = &creds->pending;
-  creds->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)creds;
-  if (creds->rng == 0)
-    creds->rng = 0x9e3779b97f4a7c15u;
+  pl_rng_seed(&creds->rng, (uint64_t)(uintptr_t)creds);
   creds->profile = strdup(pl__aws_profile_select(&creds->env, opts->profile,
                                                  &creds->profile_chosen));
   int rc = creds->profile ? 0 : PL_ENOMEM;

@@ -2,6 +2,8 @@
  * clock-skew correction. See retry.h for the sources of the numbers. */
 #include "retry.h"
 
+#include <pipelined/backoff.h>
+
 #include <string.h>
 
 const char *pl__aws_retry_class_name(pl_aws_retry_class_t cls) {
@@ -47,12 +49,7 @@ void pl__aws_retry_state_init(pl_aws_retry_state_t *state) {
 }
 
 uint32_t pl__aws_rng_splitmix(void *data) {
-  uint64_t *state = data;
-  uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
-  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-  z ^= z >> 31;
-  return (uint32_t)(z >> 32);
+  return (uint32_t)(pl_rng_next(data) >> 32);
 }
 
 /* ---- Classification ---- */
@@ -236,14 +233,11 @@ static int64_t abs64(int64_t v) {
 }
 
 /* The full-jitter delay: uniform in [0, ceiling], ceiling being
- * min(base * 2^retry, cap), computed without overflow. */
+ * min(base * 2^retry, cap), scaled from the injected 32-bit source so that
+ * tests can script it. */
 static uint64_t backoff(uint64_t base, uint64_t cap, unsigned retry,
                         const pl_aws_rng_t *rng) {
-  uint64_t ceiling = cap;
-  if (base == 0)
-    ceiling = 0;
-  else if (retry < 64 && base <= cap >> retry)
-    ceiling = base << retry;
+  uint64_t ceiling = pl_backoff_ceiling(base, cap, retry + 1);
   if (ceiling > UINT32_MAX)
     ceiling = UINT32_MAX; /* keeps the product below 2^64 */
   uint64_t r = rng->next(rng->data);

@@ -119,9 +119,8 @@ typedef struct pl_aws_rng {
   void *data;
 } pl_aws_rng_t;
 
-/* A small non-cryptographic generator (SplitMix64) for pl_aws_rng_t.next:
- * `data` is a uint64_t the caller seeds once (any value, e.g. from
- * uv_random()) and owns. */
+/* pl_aws_rng_t.next over <pipelined/backoff.h>'s generator: `data` is a
+ * pl_rng_t the caller seeds once and owns; the upper 32 bits of each draw. */
 uint32_t pl__aws_rng_splitmix(void *data);
 
 /* Classifies an error without looking at the clock. Codes, matched

@@ -4,6 +4,7 @@
 #include "retry.h"
 
 #include <check.h>
+#include <pipelined/backoff.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,7 +399,7 @@ END_TEST
 START_TEST(test_jitter_spread) {
   /* With a real generator every delay stays within [0, ceiling] and the
    * draws spread over the range. */
-  uint64_t seed = 42;
+  pl_rng_t seed = {42};
   pl_aws_rng_t rng = {.next = pl__aws_rng_splitmix, .data = &seed};
   pl_aws_retry_config_t cfg;
   pl__aws_retry_config_init(&cfg);
@@ -431,10 +432,10 @@ END_TEST
 START_TEST(test_splitmix) {
   /* SplitMix64's published first output for seed 0 is 0xE220A8397B1DCDAF;
    * the generator hands out its upper 32 bits. */
-  uint64_t seed = 0;
+  pl_rng_t seed = {0};
   ck_assert_uint_eq(pl__aws_rng_splitmix(&seed), UINT32_C(0xE220A839));
-  ck_assert_uint_eq(seed, UINT64_C(0x9E3779B97F4A7C15));
-  uint64_t a = 7, b = 7;
+  ck_assert_uint_eq(seed.state, UINT64_C(0x9E3779B97F4A7C15));
+  pl_rng_t a = {7}, b = {7};
   for (int i = 0; i < 10; i++)
     ck_assert_uint_eq(pl__aws_rng_splitmix(&a), pl__aws_rng_splitmix(&b));
 }

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "../../plugins/source-sqs/sqs_acks.h"
-#include "../../plugins/source-sqs/sqs_backoff.h"
 #include "../../plugins/source-sqs/sqs_receive.h"
 #include "../../plugins/source-sqs/sqs_record.h"
 #include "fake_http.h"
@@ -494,23 +493,6 @@ START_TEST(batch_requests_number_their_entries) {
 }
 END_TEST
 
-START_TEST(backoff_grows_with_jitter_up_to_its_cap) {
-  uint64_t rng = sqs_rng_seed(12345);
-  uint64_t most[8] = {0};
-  for (int i = 0; i < 2000; i++)
-    for (unsigned round = 1; round <= 8; round++) {
-      uint64_t d = sqs_backoff_ms(&rng, round, 100, 1000);
-      uint64_t ceiling = round >= 5 ? 1000 : 100u << (round - 1);
-      ck_assert_uint_le(d, ceiling);
-      if (d > most[round - 1])
-        most[round - 1] = d;
-    }
-  /* Full jitter spreads over the whole range. */
-  ck_assert_uint_gt(most[0], 80);
-  ck_assert_uint_gt(most[7], 900);
-  ck_assert_uint_eq(sqs_rng_seed(0) != 0, 1);
-}
-END_TEST
 
 /* ---- Through the engine ---- */
 
@@ -1009,7 +991,6 @@ static Suite *source_sqs_suite(void) {
   tcase_add_test(parts, the_receive_request_asks_for_everything_needed);
   tcase_add_test(parts, bodies_become_values);
   tcase_add_test(parts, batch_requests_number_their_entries);
-  tcase_add_test(parts, backoff_grows_with_jitter_up_to_its_cap);
   suite_add_tcase(s, parts);
   TCase *engine = tcase_create("engine");
   tcase_set_timeout(engine, 60);
