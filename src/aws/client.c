@@ -77,6 +77,8 @@ static const char *transport_code(int error) {
     return "Timeout";
   case PL_ECANCELED:
     return "Canceled";
+  case PL_ERANGE:
+    return "ResponseTooLarge";
   default:
     return "ConnectionError";
   }

@@ -25,6 +25,15 @@ typedef struct pl_http_request {
   uint64_t connect_timeout_ms; /* 0: the transport's default (10 s) */
 } pl_http_request_t;
 
+/* What the transport buffers of one response. A broken or hostile endpoint
+ * could otherwise send a body that takes the process's memory: a buffered
+ * 2xx body (one the caller parses) past PL_HTTP_MAX_BODY fails the call
+ * with PL_ERANGE, and of an error body the first PL_HTTP_MAX_ERROR_BODY
+ * bytes are kept (enough for any AWS error document) and the rest is not
+ * read. Streamed 2xx bodies are not buffered and have no such limit. */
+#define PL_HTTP_MAX_BODY ((size_t)8 << 20)
+#define PL_HTTP_MAX_ERROR_BODY ((size_t)64 << 10)
+
 /* What came back. Borrowed for the callback it is passed to. */
 typedef struct pl_http_response {
   int status;  /* HTTP status; 0 when the request failed in transport */
@@ -36,6 +45,7 @@ typedef struct pl_http_response {
   size_t header_count;
   const char *body; /* the whole body, NUL-terminated; NULL when streamed */
   size_t body_len;
+  bool body_truncated; /* an error body cut at PL_HTTP_MAX_ERROR_BODY */
 } pl_http_response_t;
 
 typedef struct pl_http_call pl_http_call_t;

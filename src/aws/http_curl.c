@@ -76,7 +76,11 @@ static int error_of(const pl_http_curl_t *http, const pl_http_call_t *call,
     return PL_ECANCELED;
   if (call->out_of_memory || result == CURLE_OUT_OF_MEMORY)
     return PL_ENOMEM;
-  if (result == CURLE_OK)
+  if (call->too_large)
+    return PL_ERANGE;
+  /* The error body was cut on purpose (buffer_body): the response is
+   * complete as far as the caller is concerned. */
+  if (result == CURLE_OK || (call->body_truncated && call->headers_done))
     return 0;
   if (result == CURLE_OPERATION_TIMEDOUT)
     return PL_EAGAIN;
@@ -91,6 +95,10 @@ static void call_finish_curl(pl_http_curl_t *http, pl_http_call_t *call,
     long code = 0;
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);
     call->status = (int)code;
+  } else if (error == PL_ERANGE) {
+    /* The figure is PL_HTTP_MAX_BODY's (http.h). */
+    call->error_text = "the response body is over the 8 MiB limit of a "
+                       "response that is read whole";
   } else if (error != PL_ECANCELED) {
     call->error_text =
         call->errbuf[0] ? call->errbuf : curl_easy_strerror(result);

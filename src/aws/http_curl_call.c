@@ -91,6 +91,7 @@ pl_http_response_t pl__http_curl_call_response(const pl_http_call_t *call,
       .body =
           buffered ? (call->resp_body.data ? call->resp_body.data : "") : NULL,
       .body_len = buffered ? call->resp_body.len : 0,
+      .body_truncated = buffered && call->body_truncated,
   };
 }
 
@@ -186,6 +187,29 @@ static size_t on_curl_header(char *line, size_t size, size_t count,
   return len;
 }
 
+/* Buffers a piece of a body that is handed over whole, within the limits
+ * of http.h. Returning less than `len` ends the transfer: past the limit
+ * of a 2xx body the call fails; of an error body the head is all the
+ * error parser needs, so the rest is not worth reading. */
+static size_t buffer_body(pl_http_call_t *call, const char *bytes,
+                          size_t len) {
+  bool error_body = call->status >= 300;
+  size_t cap = error_body ? PL_HTTP_MAX_ERROR_BODY : PL_HTTP_MAX_BODY;
+  size_t room = cap - call->resp_body.len;
+  size_t keep = len < room ? len : room;
+  if (keep > 0 && pl_buf_append(&call->resp_body, bytes, keep) < 0) {
+    call->out_of_memory = true;
+    return 0;
+  }
+  if (keep == len)
+    return len;
+  if (error_body)
+    call->body_truncated = true;
+  else
+    call->too_large = true;
+  return 0;
+}
+
 static size_t on_curl_body(char *bytes, size_t size, size_t count, void *data) {
   pl_http_call_t *call = data;
   size_t len = size * count;
@@ -199,13 +223,8 @@ static size_t on_curl_body(char *bytes, size_t size, size_t count, void *data) {
   }
   /* An error response's body is for the caller's error parser, never
    * streamed as if it were the content. */
-  if (!call->handlers.on_body || call->status >= 300) {
-    if (pl_buf_append(&call->resp_body, bytes, len) < 0) {
-      call->out_of_memory = true;
-      return 0;
-    }
-    return len;
-  }
+  if (!call->handlers.on_body || call->status >= 300)
+    return buffer_body(call, bytes, len);
   /* After CURL_WRITEFUNC_PAUSE libcurl keeps the piece and hands it again
    * on unpause (possibly with more bytes behind it); on_body consumed it
    * already, so those bytes are skipped. */

@@ -65,6 +65,8 @@ struct pl_http_call {
   pl_buf_t resp_body;
   bool headers_done;
   bool out_of_memory;
+  bool too_large;      /* a buffered 2xx body went past PL_HTTP_MAX_BODY */
+  bool body_truncated; /* an error body was cut; the transfer was ended */
   /* Requests made while inside libcurl, applied by settle(). */
   bool cancel_requested;
   bool want_paused;

@@ -232,6 +232,39 @@ START_TEST(connection_errors_are_retried) {
 }
 END_TEST
 
+/* A broken or hostile endpoint's answer past the 8 MiB a parsed response
+ * may have fails the call with a clear error, once: sending the request
+ * again would only fetch the same answer. */
+START_TEST(an_oversized_response_fails_without_a_retry) {
+  fixture_t *f = fixture_create("sqs", 3, 0);
+  size_t len = ((size_t)8 << 20) + 1;
+  char *big = malloc(len);
+  memset(big, ' ', len);
+  big[0] = '{';
+  big[len - 1] = '}';
+  fake_http_push(f->server, &(fake_http_response_t){.status = 200,
+                                                    .body = big,
+                                                    .body_len = len});
+  free(big);
+  fake_http_push(f->server, &(fake_http_response_t){.status = 200,
+                                                    .body = "{}"});
+  result_t r = {0};
+  json_t *body = send_body();
+  pl_aws_json_call(f->client, "AmazonSQS.SendMessageBatch", body, on_json, &r);
+  json_decref(body);
+  run_until(f, &r.calls, 1);
+  ck_assert_ptr_null(r.value);
+  ck_assert_str_eq(r.code, "ResponseTooLarge");
+  ck_assert(!r.retryable);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  ck_assert_msg(strstr(r.error, "sqs SendMessageBatch: ResponseTooLarge: ") &&
+                    strstr(r.error, "8 MiB"),
+                "%s", r.error);
+  result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(clock_skew_is_corrected_from_the_date_header) {
   fixture_t *f = fixture_create("dynamodb", 3, 0);
   /* The server says it is 2001: the client signs with that time next. */
@@ -440,6 +473,7 @@ int main(void) {
   tcase_add_test(json, client_errors_are_not_retried);
   tcase_add_test(json, attempts_run_out_on_throttling);
   tcase_add_test(json, connection_errors_are_retried);
+  tcase_add_test(json, an_oversized_response_fails_without_a_retry);
   tcase_add_test(json, clock_skew_is_corrected_from_the_date_header);
   tcase_add_test(json, no_region_is_a_clear_error);
   tcase_add_test(json, max_in_flight_bounds_concurrent_requests);

@@ -49,6 +49,7 @@ typedef struct result {
   bool body_null;
   char *body;
   size_t body_len;
+  bool body_truncated;
   char *header[WATCHED];
   uint64_t done_at;
   /* Streaming. */
@@ -220,6 +221,7 @@ static void on_done(void *data, const pl_http_response_t *response) {
     memcpy(r->body, response->body, response->body_len + 1);
     r->body_len = response->body_len;
   }
+  r->body_truncated = response->body_truncated;
   for (size_t i = 0; i < WATCHED; i++)
     r->header[i] = copy_or_null(pl__http_header(response, watched[i]));
   if (r->chain && r->chain_left > 0) {
@@ -1087,6 +1089,79 @@ START_TEST(fake_http_answers_pipelined_and_chunked_requests_in_order) {
 }
 END_TEST
 
+/* ---- Limits ---- */
+
+/* A body the caller parses whole is read up to PL_HTTP_MAX_BODY: one byte
+ * more fails the call with PL_ERANGE and says why, and nothing of it
+ * passes for a response. */
+START_TEST(a_response_body_past_the_cap_fails_the_call) {
+  fixture_t t;
+  setup(&t, 4);
+  char *body = big_body(PL_HTTP_MAX_BODY + 1);
+  fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/at",
+                                                   .status = 200,
+                                                   .body = body,
+                                                   .body_len =
+                                                       PL_HTTP_MAX_BODY});
+  fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/past",
+                                                   .status = 200,
+                                                   .body = body,
+                                                   .body_len =
+                                                       PL_HTTP_MAX_BODY + 1});
+  free(body);
+  result_t at = {0}, past = {0};
+  get(&t, &at, "/at", 10000);
+  get(&t, &past, "/past", 10000);
+  run_until(&t, &t.done_count, 2);
+  ck_assert_int_eq(at.error, 0);
+  ck_assert_int_eq(at.status, 200);
+  ck_assert_uint_eq(at.body_len, PL_HTTP_MAX_BODY);
+  ck_assert_int_eq(past.error, PL_ERANGE);
+  ck_assert_int_eq(past.status, 0);
+  ck_assert(past.body_null);
+  ck_assert_ptr_nonnull(past.error_text);
+  ck_assert_msg(strstr(past.error_text, "8 MiB") != NULL, "%s",
+                past.error_text);
+  result_free(&at);
+  result_free(&past);
+  teardown(&t);
+}
+END_TEST
+
+/* Of an error body the first PL_HTTP_MAX_ERROR_BODY bytes are kept and the
+ * call still reports its status, streamed or not. */
+START_TEST(an_error_body_past_the_cap_is_kept_truncated) {
+  fixture_t t;
+  setup(&t, 4);
+  size_t len = 1 << 20;
+  char *body = big_body(len);
+  memcpy(body, "<Error><Code>SlowDown</Code>", 28);
+  for (int i = 0; i < 2; i++)
+    fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/err",
+                                                     .status = 503,
+                                                     .body = body,
+                                                     .body_len = len});
+  result_t r[2] = {{0}};
+  for (int i = 0; i < 2; i++) {
+    pl_http_request_t req = {
+        .method = "GET", .url = url(&t, "/err"), .timeout_ms = 10000};
+    ck_assert_int_eq(submit_with(&t, &r[i], &req, i == 1), 0);
+  }
+  run_until(&t, &t.done_count, 2);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(r[i].error, 0);
+    ck_assert_int_eq(r[i].status, 503);
+    ck_assert_uint_eq(r[i].streamed, 0);
+    ck_assert(r[i].body_truncated);
+    ck_assert_uint_eq(r[i].body_len, PL_HTTP_MAX_ERROR_BODY);
+    ck_assert(memcmp(r[i].body, body, PL_HTTP_MAX_ERROR_BODY) == 0);
+    result_free(&r[i]);
+  }
+  free(body);
+  teardown(&t);
+}
+END_TEST
+
 static Suite *http_suite(void) {
   Suite *s = suite_create("http");
   TCase *requests = tcase_create("requests");
@@ -1117,6 +1192,12 @@ static Suite *http_suite(void) {
   tcase_add_test(failures, a_body_cut_short_is_eio);
   tcase_add_test(failures, tls_to_a_plain_server_is_eio);
   suite_add_tcase(s, failures);
+
+  TCase *limits = tcase_create("limits");
+  tcase_set_timeout(limits, 30);
+  tcase_add_test(limits, a_response_body_past_the_cap_fails_the_call);
+  tcase_add_test(limits, an_error_body_past_the_cap_is_kept_truncated);
+  suite_add_tcase(s, limits);
 
   TCase *streaming = tcase_create("streaming");
   tcase_set_timeout(streaming, 60);
