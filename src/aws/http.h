@@ -23,6 +23,12 @@ typedef struct pl_http_request {
   size_t body_len;
   uint64_t timeout_ms;         /* whole request, 0: none */
   uint64_t connect_timeout_ms; /* 0: the transport's default (10 s) */
+  /* The stall limit of a download: when no byte of the response arrives
+   * for this long while the caller has not paused the transfer, the call
+   * ends with PL_EAGAIN. Time paused (backpressure) does not count, so a
+   * slow consumer never looks like a stalled server. Only received bytes
+   * count: meant for downloads, not for long uploads. 0: none. */
+  uint64_t read_timeout_ms;
 } pl_http_request_t;
 
 /* What the transport buffers of one response. A broken or hostile endpoint

@@ -77,6 +77,15 @@ void pl__http_curl_call_free(pl_http_call_t *call) {
   free(call);
 }
 
+uint64_t pl__http_curl_call_stall_deadline(const pl_http_call_t *call) {
+  if (call->state != CALL_RUNNING || call->read_timeout_ms == 0 ||
+      call->want_paused || call->curl_paused)
+    return UINT64_MAX;
+  if (call->read_timeout_ms > UINT64_MAX - call->last_progress_ms)
+    return UINT64_MAX;
+  return call->last_progress_ms + call->read_timeout_ms;
+}
+
 /* The response so far; `final` once the body is complete (on_done). */
 pl_http_response_t pl__http_curl_call_response(const pl_http_call_t *call,
                                                bool final) {
@@ -157,6 +166,7 @@ static size_t on_curl_header(char *line, size_t size, size_t count,
   size_t len = size * count;
   if (call_stopping(call))
     return 0; /* aborts the transfer; reported as PL_ECANCELED */
+  call->last_progress_ms = uv_now(call->http->loop);
   if (call->headers_done)
     return len; /* trailers: not part of the contract */
   size_t text = len;
@@ -215,6 +225,7 @@ static size_t on_curl_body(char *bytes, size_t size, size_t count, void *data) {
   size_t len = size * count;
   if (call_stopping(call))
     return 0;
+  call->last_progress_ms = uv_now(call->http->loop);
   if (call->want_paused) {
     /* pause() came from user code inside libcurl (on_headers, or another
      * call's on_body): hold this piece unread; it comes again on resume. */
@@ -363,6 +374,7 @@ int pl__http_curl_call_copy_request(pl_http_call_t *call,
                    strcmp(request->method, "PATCH") == 0;
   call->body_len = request->body_len;
   call->timeout_ms = request->timeout_ms;
+  call->read_timeout_ms = request->read_timeout_ms;
   call->connect_timeout_ms = request->connect_timeout_ms
                                  ? request->connect_timeout_ms
                                  : DEFAULT_CONNECT_TIMEOUT_MS;

@@ -162,7 +162,8 @@ static void on_headers_pausing(void *data, const pl_http_response_t *resp) {
   on_headers(data, resp);
   r->paused = true;
   r->t->transport->pause(r->t->transport->self, r->call);
-  uv_timer_start(&r->resume_timer, on_resume, 50, 0);
+  uv_timer_start(&r->resume_timer, on_resume, r->resume_ms ? r->resume_ms : 50,
+                 0);
 }
 
 static bool on_body(void *data, const char *bytes, size_t len) {
@@ -1162,6 +1163,96 @@ START_TEST(an_error_body_past_the_cap_is_kept_truncated) {
 }
 END_TEST
 
+/* ---- Stalls ---- */
+
+/* A server that sends the headers and some bytes, then nothing, ends the
+ * call with PL_EAGAIN once read_timeout_ms passed without a byte, whether
+ * the body is streamed or buffered. */
+START_TEST(a_stalled_download_times_out_after_the_read_timeout) {
+  fixture_t t;
+  setup(&t, 4);
+  size_t len = 10000;
+  char *body = big_body(len);
+  for (int i = 0; i < 2; i++)
+    fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/stall",
+                                                     .status = 200,
+                                                     .body = body,
+                                                     .body_len = len,
+                                                     .stall = true,
+                                                     .stall_after = 1000});
+  free(body);
+  result_t r[2] = {{0}};
+  uint64_t start = uv_now(&t.loop);
+  for (int i = 0; i < 2; i++) {
+    pl_http_request_t req = {.method = "GET",
+                             .url = url(&t, "/stall"),
+                             .timeout_ms = 20000,
+                             .read_timeout_ms = 300};
+    ck_assert_int_eq(submit_with(&t, &r[i], &req, i == 0), 0);
+  }
+  run_until(&t, &t.done_count, 2);
+  for (int i = 0; i < 2; i++) {
+    uint64_t elapsed = r[i].done_at - start;
+    ck_assert_int_eq(r[i].error, PL_EAGAIN);
+    ck_assert_int_eq(r[i].status, 0);
+    ck_assert(r[i].body_null);
+    ck_assert_ptr_nonnull(r[i].error_text);
+    ck_assert_msg(strstr(r[i].error_text, "no data received for") != NULL,
+                  "%s", r[i].error_text);
+    ck_assert_uint_ge(elapsed, 250);
+    ck_assert_uint_lt(elapsed, 5000);
+    result_free(&r[i]);
+  }
+  ck_assert_uint_eq(r[0].streamed, 1000);
+  ck_assert(!r[0].pattern_broken);
+  teardown(&t);
+}
+END_TEST
+
+/* A transfer the caller paused for longer than read_timeout_ms (from
+ * on_headers, or by refusing a piece) is backpressure, not a stall: it
+ * resumes and completes. */
+START_TEST(a_paused_download_is_not_a_stall) {
+  fixture_t t;
+  setup(&t, 4);
+  size_t len = 10000;
+  char *body = big_body(len);
+  for (int i = 0; i < 2; i++)
+    fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/slow",
+                                                     .status = 200,
+                                                     .body = body,
+                                                     .body_len = len});
+  free(body);
+  result_t r[2] = {{.pause_in_headers = true, .resume_ms = 800},
+                   {.pause_every = 1, .resume_ms = 500}};
+  uint64_t start = uv_now(&t.loop);
+  for (int i = 0; i < 2; i++) {
+    uv_timer_init(&t.loop, &r[i].resume_timer);
+    r[i].resume_timer.data = &r[i];
+    pl_http_request_t req = {.method = "GET",
+                             .url = url(&t, "/slow"),
+                             .timeout_ms = 20000,
+                             .read_timeout_ms = 200};
+    ck_assert_int_eq(submit_with(&t, &r[i], &req, true), 0);
+  }
+  run_until(&t, &t.done_count, 2);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_msg(r[i].error == 0, "%d: %s", i,
+                  r[i].error_text ? r[i].error_text : "");
+    ck_assert_int_eq(r[i].status, 200);
+    ck_assert_uint_eq(r[i].streamed, len);
+    ck_assert(!r[i].pattern_broken);
+    uv_close((uv_handle_t *)&r[i].resume_timer, NULL);
+  }
+  ck_assert_uint_ge(r[0].done_at - start, 750);
+  ck_assert_uint_ge(r[1].pauses, 1);
+  ck_assert_uint_ge(r[1].done_at - start, 450);
+  for (int i = 0; i < 2; i++)
+    result_free(&r[i]);
+  teardown(&t);
+}
+END_TEST
+
 static Suite *http_suite(void) {
   Suite *s = suite_create("http");
   TCase *requests = tcase_create("requests");
@@ -1198,6 +1289,12 @@ static Suite *http_suite(void) {
   tcase_add_test(limits, a_response_body_past_the_cap_fails_the_call);
   tcase_add_test(limits, an_error_body_past_the_cap_is_kept_truncated);
   suite_add_tcase(s, limits);
+
+  TCase *stalls = tcase_create("stalls");
+  tcase_set_timeout(stalls, 30);
+  tcase_add_test(stalls, a_stalled_download_times_out_after_the_read_timeout);
+  tcase_add_test(stalls, a_paused_download_is_not_a_stall);
+  suite_add_tcase(s, stalls);
 
   TCase *streaming = tcase_create("streaming");
   tcase_set_timeout(streaming, 60);
