@@ -46,6 +46,16 @@ static const pl_option_t aws_table[] = {
     PL_OPTION_BOOL(pl_aws_settings_t, tls_verify, "tls_verify", "true", 0,
                    "Check TLS certificates (false logs a warning; for local "
                    "emulators only)."),
+    PL_OPTION_DURATION(pl_aws_settings_t, request_timeout_ms,
+                       "request_timeout", "60s", 0,
+                       "Longest time an AWS request that is not a download "
+                       "may take, per attempt; keep it above the longest SQS "
+                       "wait_time (0: none)."),
+    PL_OPTION_DURATION(pl_aws_settings_t, read_timeout_ms, "read_timeout",
+                       "30s", 0,
+                       "A download (S3 GetObject) that receives nothing for "
+                       "this long, while not paused by backpressure, is "
+                       "aborted and resumed (0: none)."),
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -539,6 +549,8 @@ int pl__aws_context_of(pl_instance_t *inst, pl_aws_context_t **out) {
         .endpoint = engine->aws_settings.endpoint,
         .max_attempts = engine->aws_settings.max_attempts,
         .tls_verify = engine->aws_settings.tls_verify,
+        .request_timeout_ms = engine->aws_settings.request_timeout_ms,
+        .read_timeout_ms = engine->aws_settings.read_timeout_ms,
         .transport = engine->aws_transport,
     };
     int rc = pl__aws_context_create(&opts, &engine->aws);

@@ -27,6 +27,8 @@ typedef struct pl_aws_settings {
   char *endpoint;
   int64_t max_attempts;
   bool tls_verify;
+  uint64_t request_timeout_ms;
+  uint64_t read_timeout_ms;
 } pl_aws_settings_t;
 
 typedef struct pl_aws_context pl_aws_context_t;

@@ -17,7 +17,6 @@
 #include "sigv4.h"
 
 #define PL_AWS_DEFAULT_IN_FLIGHT 16
-#define PL_AWS_REQUEST_TIMEOUT_MS 60000
 
 typedef enum { CALL_JSON, CALL_REST } call_kind_t;
 
@@ -341,6 +340,10 @@ static void send_signed(pl_aws_call_t *call,
   memcpy(all, call->headers, call->header_count * sizeof(*all));
   memcpy(all + call->header_count, signed_out.headers,
          signed_out.header_count * sizeof(*all));
+  /* A stream takes as long as its consumer, so it has no total limit;
+   * the transport's stall watchdog ends it when the server goes quiet
+   * while the consumer is not holding it back. */
+  bool streamed = call->kind == CALL_REST && call->rest.on_body;
   pl_http_request_t http = {
       .method = call->method,
       .url = call->url,
@@ -348,9 +351,8 @@ static void send_signed(pl_aws_call_t *call,
       .header_count = count,
       .body = call->body,
       .body_len = call->body_len,
-      .timeout_ms = call->kind == CALL_REST && call->rest.on_body
-                        ? 0 /* a stream takes as long as its consumer */
-                        : PL_AWS_REQUEST_TIMEOUT_MS,
+      .timeout_ms = streamed ? 0 : ctx->opts.request_timeout_ms,
+      .read_timeout_ms = streamed ? ctx->opts.read_timeout_ms : 0,
   };
   pl_http_handlers_t handlers = {
       .on_headers = on_http_headers,
