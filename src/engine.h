@@ -17,6 +17,8 @@ typedef struct pl_engine_settings {
   int log_format;
   pl_list_t plugin_path;
   char *metrics_listen;
+  uint64_t metrics_timeout_ms;
+  int64_t metrics_max_connections;
   uint64_t shutdown_timeout_ms;
 } pl_engine_settings_t;
 
