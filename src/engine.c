@@ -54,8 +54,8 @@ static const pl_option_t aws_table[] = {
     PL_OPTION_BOOL(pl_aws_settings_t, tls_verify, "tls_verify", "true", 0,
                    "Check TLS certificates (false logs a warning; for local "
                    "emulators only)."),
-    PL_OPTION_DURATION(pl_aws_settings_t, request_timeout_ms,
-                       "request_timeout", "60s", 0,
+    PL_OPTION_DURATION(pl_aws_settings_t, request_timeout_ms, "request_timeout",
+                       "60s", 0,
                        "Longest time an AWS request that is not a download "
                        "may take, per attempt; keep it above the longest SQS "
                        "wait_time (0: none)."),

@@ -261,7 +261,7 @@ static void handle_request(connection_t *conn) {
   pl_buf_t body = {0};
   const char *req = conn->request.data;
   bool head = strncmp(req, "HEAD ", 5) == 0;
-  const char *target = head                          ? req + 5
+  const char *target = head                           ? req + 5
                        : strncmp(req, "GET ", 4) == 0 ? req + 4
                                                       : NULL;
   if (!target) {
@@ -380,7 +380,9 @@ static void on_accept(uv_stream_t *listener, int status) {
     uv_timer_start(&server->reaper, on_reap, server->timeout_ms, 0);
 }
 
-static void on_server_handle_closed(uv_handle_t *handle) { release(handle->data); }
+static void on_server_handle_closed(uv_handle_t *handle) {
+  release(handle->data);
+}
 
 int pl__metrics_server_create(pl_engine_t *engine, const char *listen,
                               pl_metrics_server_t **out) {
@@ -394,9 +396,10 @@ int pl__metrics_server_create(pl_engine_t *engine, const char *listen,
   server->timeout_ms = engine->settings.metrics_timeout_ms
                            ? engine->settings.metrics_timeout_ms
                            : PL_METRICS_DEFAULT_TIMEOUT_MS;
-  server->max_connections = engine->settings.metrics_max_connections > 0
-                                ? (size_t)engine->settings.metrics_max_connections
-                                : PL_METRICS_DEFAULT_MAX_CONNECTIONS;
+  server->max_connections =
+      engine->settings.metrics_max_connections > 0
+          ? (size_t)engine->settings.metrics_max_connections
+          : PL_METRICS_DEFAULT_MAX_CONNECTIONS;
   uv_tcp_init(engine->loop, &server->listener);
   server->listener.data = server;
   uv_timer_init(engine->loop, &server->reaper);

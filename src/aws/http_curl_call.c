@@ -201,8 +201,7 @@ static size_t on_curl_header(char *line, size_t size, size_t count,
  * of http.h. Returning less than `len` ends the transfer: past the limit
  * of a 2xx body the call fails; of an error body the head is all the
  * error parser needs, so the rest is not worth reading. */
-static size_t buffer_body(pl_http_call_t *call, const char *bytes,
-                          size_t len) {
+static size_t buffer_body(pl_http_call_t *call, const char *bytes, size_t len) {
   bool error_body = call->status >= 300;
   size_t cap = error_body ? PL_HTTP_MAX_ERROR_BODY : PL_HTTP_MAX_BODY;
   size_t room = cap - call->resp_body.len;

@@ -242,12 +242,11 @@ START_TEST(an_oversized_response_fails_without_a_retry) {
   memset(big, ' ', len);
   big[0] = '{';
   big[len - 1] = '}';
-  fake_http_push(f->server, &(fake_http_response_t){.status = 200,
-                                                    .body = big,
-                                                    .body_len = len});
+  fake_http_push(f->server, &(fake_http_response_t){
+                                .status = 200, .body = big, .body_len = len});
   free(big);
-  fake_http_push(f->server, &(fake_http_response_t){.status = 200,
-                                                    .body = "{}"});
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.status = 200, .body = "{}"});
   result_t r = {0};
   json_t *body = send_body();
   pl_aws_json_call(f->client, "AmazonSQS.SendMessageBatch", body, on_json, &r);

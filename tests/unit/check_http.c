@@ -1099,16 +1099,16 @@ START_TEST(a_response_body_past_the_cap_fails_the_call) {
   fixture_t t;
   setup(&t, 4);
   char *body = big_body(PL_HTTP_MAX_BODY + 1);
-  fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/at",
-                                                   .status = 200,
-                                                   .body = body,
-                                                   .body_len =
-                                                       PL_HTTP_MAX_BODY});
-  fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/past",
-                                                   .status = 200,
-                                                   .body = body,
-                                                   .body_len =
-                                                       PL_HTTP_MAX_BODY + 1});
+  fake_http_push(t.server,
+                 &(fake_http_response_t){.path_prefix = "/at",
+                                         .status = 200,
+                                         .body = body,
+                                         .body_len = PL_HTTP_MAX_BODY});
+  fake_http_push(t.server,
+                 &(fake_http_response_t){.path_prefix = "/past",
+                                         .status = 200,
+                                         .body = body,
+                                         .body_len = PL_HTTP_MAX_BODY + 1});
   free(body);
   result_t at = {0}, past = {0};
   get(&t, &at, "/at", 10000);
@@ -1197,8 +1197,8 @@ START_TEST(a_stalled_download_times_out_after_the_read_timeout) {
     ck_assert_int_eq(r[i].status, 0);
     ck_assert(r[i].body_null);
     ck_assert_ptr_nonnull(r[i].error_text);
-    ck_assert_msg(strstr(r[i].error_text, "no data received for") != NULL,
-                  "%s", r[i].error_text);
+    ck_assert_msg(strstr(r[i].error_text, "no data received for") != NULL, "%s",
+                  r[i].error_text);
     ck_assert_uint_ge(elapsed, 250);
     ck_assert_uint_lt(elapsed, 5000);
     result_free(&r[i]);

@@ -854,7 +854,6 @@ START_TEST(bug_a_bad_metrics_listen_points_at_the_setting) {
 }
 END_TEST
 
-
 /* ---- Limits: idle connections, the cap, HEAD ---- */
 
 /* A HEAD answer: `status`, the Content-Length of the GET answer, framing

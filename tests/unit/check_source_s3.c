@@ -326,15 +326,15 @@ static void push_get(fixture_t *f, const char *path, int status,
 static void push_stalled_get(fixture_t *f, const char *path,
                              const char *headers, const char *body, size_t len,
                              size_t stall_after) {
-  fake_http_push(f->server, &(fake_http_response_t){.method = "GET",
-                                                    .path_prefix = path,
-                                                    .status = 200,
-                                                    .headers = headers,
-                                                    .body = body,
-                                                    .body_len = len,
-                                                    .stall = true,
-                                                    .stall_after =
-                                                        stall_after});
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.method = "GET",
+                                         .path_prefix = path,
+                                         .status = 200,
+                                         .headers = headers,
+                                         .body = body,
+                                         .body_len = len,
+                                         .stall = true,
+                                         .stall_after = stall_after});
 }
 
 /* An S3 XML error body: a new string. */
@@ -864,10 +864,9 @@ START_TEST(a_stalled_download_resumes_with_a_range_request) {
   push_get(f, "/b/big.csv", 206,
            "ETag: \"abc\"\r\nContent-Range: bytes 3000-9999/10000\r\n",
            object + stall, len - stall, 0);
-  run_config(f,
-             with_aws(notify_config(f, NULL, NULL, 1),
-                      "read_timeout = \"300ms\""),
-             true);
+  run_config(
+      f, with_aws(notify_config(f, NULL, NULL, 1), "read_timeout = \"300ms\""),
+      true);
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 2);
   assert_header(nth_get(f, "/b/big.csv", 1), "Range", "bytes=3000-");
@@ -895,10 +894,9 @@ START_TEST(a_download_that_keeps_stalling_fails_naming_the_object) {
   test_sqs_push_empty(f->server, 100, 20);
   for (int i = 0; i < 2; i++)
     push_stalled_get(f, "/b/x.csv", "ETag: \"x\"\r\n", "id\n1\n", 0, 0);
-  run_config(f,
-             with_aws(notify_config(f, NULL, NULL, 2),
-                      "read_timeout = \"300ms\""),
-             true);
+  run_config(
+      f, with_aws(notify_config(f, NULL, NULL, 2), "read_timeout = \"300ms\""),
+      true);
   assert_status(f, 1);
   ck_assert_uint_eq(count_gets(f, "/b/x.csv"), 2);
   ck_assert_msg(strstr(test_log(f->run),
@@ -1153,9 +1151,9 @@ END_TEST
  * server never answers ends after request_timeout with an error. */
 START_TEST(a_listing_that_hangs_times_out) {
   fixture_t *f = fixture_create();
-  fake_http_push(f->server, &(fake_http_response_t){
-                                .method = "GET", .path_prefix = "/b?",
-                                .hang = true});
+  fake_http_push(f->server, &(fake_http_response_t){.method = "GET",
+                                                    .path_prefix = "/b?",
+                                                    .hang = true});
   uint64_t start = uv_now(&f->run->loop);
   run_config(f,
              with_aws(list_config(f, "prefix = \"in/\""),
