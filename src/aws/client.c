@@ -17,6 +17,8 @@
 #include "sigv4.h"
 
 #define PL_AWS_DEFAULT_IN_FLIGHT 16
+/* See response_limit(). */
+#define PL_AWS_MAX_RECEIVE_BODY ((size_t)64 << 20)
 
 typedef enum { CALL_JSON, CALL_REST } call_kind_t;
 
@@ -300,6 +302,16 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
 
 /* ---- Signing and sending ---- */
 
+/* What a buffered answer may hold (0: the transport's 8 MiB). That covers
+ * every answer parsed here but one: a receive of ten SQS messages of up
+ * to 1 MiB each, which JSON escaping may make up to six times longer. */
+static size_t response_limit(const pl_aws_call_t *call) {
+  if (call->kind == CALL_JSON && strcmp(call->client->service, "sqs") == 0 &&
+      strcmp(call->operation, "ReceiveMessage") == 0)
+    return PL_AWS_MAX_RECEIVE_BODY;
+  return 0;
+}
+
 static void send_signed(pl_aws_call_t *call,
                         const pl_aws_credentials_t *creds) {
   pl_aws_client_t *client = call->client;
@@ -353,6 +365,7 @@ static void send_signed(pl_aws_call_t *call,
       .body_len = call->body_len,
       .timeout_ms = streamed ? 0 : ctx->opts.request_timeout_ms,
       .read_timeout_ms = streamed ? ctx->opts.read_timeout_ms : 0,
+      .max_body = response_limit(call),
   };
   pl_http_handlers_t handlers = {
       .on_headers = on_http_headers,

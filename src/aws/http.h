@@ -29,12 +29,15 @@ typedef struct pl_http_request {
    * slow consumer never looks like a stalled server. Only received bytes
    * count: meant for downloads, not for long uploads. 0: none. */
   uint64_t read_timeout_ms;
+  /* The most a buffered 2xx body may have; 0: PL_HTTP_MAX_BODY. */
+  size_t max_body;
 } pl_http_request_t;
 
 /* What the transport buffers of one response. A broken or hostile endpoint
  * could otherwise send a body that takes the process's memory: a buffered
- * 2xx body (one the caller parses) past PL_HTTP_MAX_BODY fails the call
- * with PL_ERANGE, and of an error body the first PL_HTTP_MAX_ERROR_BODY
+ * 2xx body (one the caller parses) past PL_HTTP_MAX_BODY (or the request's
+ * max_body) fails the call with PL_ERANGE, and of an error body the first
+ * PL_HTTP_MAX_ERROR_BODY
  * bytes are kept (enough for any AWS error document) and the rest is not
  * read. Streamed 2xx bodies are not buffered and have no such limit. */
 #define PL_HTTP_MAX_BODY ((size_t)8 << 20)

@@ -96,15 +96,26 @@ static void call_finish_curl(pl_http_curl_t *http, pl_http_call_t *call,
     long code = 0;
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);
     call->status = (int)code;
-  } else if (error == PL_ERANGE) {
-    /* The figure is PL_HTTP_MAX_BODY's (http.h). */
-    call->error_text = "the response body is over the 8 MiB limit of a "
-                       "response that is read whole";
-  } else if (error != PL_ECANCELED) {
+  } else if (error != PL_ECANCELED && error != PL_ERANGE) {
     call->error_text =
         call->errbuf[0] ? call->errbuf : curl_easy_strerror(result);
   }
   call_finish(http, call, error);
+  if (error == PL_ERANGE) {
+    /* Written once libcurl no longer has the buffer (call_finish). */
+    size_t mib = call->max_body >> 20;
+    if (mib << 20 == call->max_body)
+      snprintf(call->errbuf, sizeof call->errbuf,
+               "the response body is over the %zu MiB limit of a response "
+               "that is read whole",
+               mib);
+    else
+      snprintf(call->errbuf, sizeof call->errbuf,
+               "the response body is over the %zu-byte limit of a response "
+               "that is read whole",
+               call->max_body);
+    call->error_text = call->errbuf;
+  }
 }
 
 /* ---- Starting calls ---- */

@@ -203,7 +203,7 @@ static size_t on_curl_header(char *line, size_t size, size_t count,
  * error parser needs, so the rest is not worth reading. */
 static size_t buffer_body(pl_http_call_t *call, const char *bytes, size_t len) {
   bool error_body = call->status >= 300;
-  size_t cap = error_body ? PL_HTTP_MAX_ERROR_BODY : PL_HTTP_MAX_BODY;
+  size_t cap = error_body ? PL_HTTP_MAX_ERROR_BODY : call->max_body;
   size_t room = cap - call->resp_body.len;
   size_t keep = len < room ? len : room;
   if (keep > 0 && pl_buf_append(&call->resp_body, bytes, keep) < 0) {
@@ -374,6 +374,7 @@ int pl__http_curl_call_copy_request(pl_http_call_t *call,
   call->body_len = request->body_len;
   call->timeout_ms = request->timeout_ms;
   call->read_timeout_ms = request->read_timeout_ms;
+  call->max_body = request->max_body ? request->max_body : PL_HTTP_MAX_BODY;
   call->connect_timeout_ms = request->connect_timeout_ms
                                  ? request->connect_timeout_ms
                                  : DEFAULT_CONNECT_TIMEOUT_MS;

@@ -55,6 +55,7 @@ struct pl_http_call {
   uint64_t timeout_ms;
   uint64_t connect_timeout_ms;
   uint64_t read_timeout_ms;  /* 0: no stall watchdog */
+  size_t max_body;           /* of a buffered 2xx body */
   uint64_t last_progress_ms; /* loop time of the start, a resume or a byte */
   CURL *easy; /* while running */
   /* The response. */
@@ -67,7 +68,7 @@ struct pl_http_call {
   pl_buf_t resp_body;
   bool headers_done;
   bool out_of_memory;
-  bool too_large;      /* a buffered 2xx body went past PL_HTTP_MAX_BODY */
+  bool too_large;      /* a buffered 2xx body went past max_body */
   bool body_truncated; /* an error body was cut; the transfer was ended */
   /* Requests made while inside libcurl, applied by settle(). */
   bool cancel_requested;

@@ -264,6 +264,30 @@ START_TEST(an_oversized_response_fails_without_a_retry) {
 }
 END_TEST
 
+/* Ten SQS messages of up to 1 MiB each, JSON-escaped, can be more than
+ * 8 MiB: a receive may have more (64 MiB). */
+START_TEST(a_receive_may_be_larger_than_other_answers) {
+  fixture_t *f = fixture_create("sqs", 1, 0);
+  size_t len = (size_t)12 << 20;
+  char *big = malloc(len);
+  memset(big, ' ', len);
+  memcpy(big, "{\"Messages\":[]", 14);
+  big[len - 1] = '}';
+  fake_http_push(f->server, &(fake_http_response_t){
+                                .status = 200, .body = big, .body_len = len});
+  free(big);
+  result_t r = {0};
+  json_t *body = json_pack("{s:s}", "QueueUrl", "http://q/1");
+  pl_aws_json_call(f->client, "AmazonSQS.ReceiveMessage", body, on_json, &r);
+  json_decref(body);
+  run_until(f, &r.calls, 1);
+  ck_assert_msg(r.error == NULL, "%s", r.error);
+  ck_assert(json_is_array(json_object_get(r.value, "Messages")));
+  result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(clock_skew_is_corrected_from_the_date_header) {
   fixture_t *f = fixture_create("dynamodb", 3, 0);
   /* The server says it is 2001: the client signs with that time next. */
@@ -473,6 +497,7 @@ int main(void) {
   tcase_add_test(json, attempts_run_out_on_throttling);
   tcase_add_test(json, connection_errors_are_retried);
   tcase_add_test(json, an_oversized_response_fails_without_a_retry);
+  tcase_add_test(json, a_receive_may_be_larger_than_other_answers);
   tcase_add_test(json, clock_skew_is_corrected_from_the_date_header);
   tcase_add_test(json, no_region_is_a_clear_error);
   tcase_add_test(json, max_in_flight_bounds_concurrent_requests);
