@@ -57,7 +57,7 @@ static const pl_option_t aws_table[] = {
     PL_OPTION_DURATION(pl_aws_settings_t, request_timeout_ms, "request_timeout",
                        "60s", 0,
                        "Longest time an AWS request that is not a download "
-                       "may take, per attempt; keep it above the longest SQS "
+                       "may take, per attempt, on top of an SQS receive's "
                        "wait_time (0: none)."),
     PL_OPTION_DURATION(pl_aws_settings_t, read_timeout_ms, "read_timeout",
                        "30s", 0,

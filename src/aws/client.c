@@ -55,6 +55,7 @@ struct pl_aws_call {
   char *body;
   size_t body_len;
   bool s3;
+  uint64_t wait_ms; /* a long poll's wait (SQS WaitTimeSeconds) */
   pl_aws_retry_state_t retry;
   pl_http_call_t *http;
   uv_timer_t timer; /* backoff; initialised on first use */
@@ -363,7 +364,9 @@ static void send_signed(pl_aws_call_t *call,
       .header_count = count,
       .body = call->body,
       .body_len = call->body_len,
-      .timeout_ms = streamed ? 0 : ctx->opts.request_timeout_ms,
+      .timeout_ms = streamed || !ctx->opts.request_timeout_ms
+                        ? 0
+                        : ctx->opts.request_timeout_ms + call->wait_ms,
       .read_timeout_ms = streamed ? ctx->opts.read_timeout_ms : 0,
       .max_body = response_limit(call),
   };
@@ -519,6 +522,10 @@ int pl_aws_json_call(pl_aws_client_t *client, const char *target,
     rc = add_header(call, "Content-Type", "application/x-amz-json-1.0");
   if (rc == 0)
     rc = add_header(call, "X-Amz-Target", target);
+  /* A long poll may rightly take its wait: request_timeout is on top. */
+  json_int_t wait = json_integer_value(json_object_get(body, "WaitTimeSeconds"));
+  if (wait > 0 && wait <= 3600)
+    call->wait_ms = (uint64_t)wait * 1000;
   if (rc == 0) {
     call->body = json_dumps(body, JSON_COMPACT);
     call->body_len = call->body ? strlen(call->body) : 0;
