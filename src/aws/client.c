@@ -523,7 +523,8 @@ int pl_aws_json_call(pl_aws_client_t *client, const char *target,
   if (rc == 0)
     rc = add_header(call, "X-Amz-Target", target);
   /* A long poll may rightly take its wait: request_timeout is on top. */
-  json_int_t wait = json_integer_value(json_object_get(body, "WaitTimeSeconds"));
+  json_int_t wait =
+      json_integer_value(json_object_get(body, "WaitTimeSeconds"));
   if (wait > 0 && wait <= 3600)
     call->wait_ms = (uint64_t)wait * 1000;
   if (rc == 0) {

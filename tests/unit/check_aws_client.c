@@ -307,8 +307,8 @@ START_TEST(a_long_poll_has_its_wait_on_top_of_request_timeout) {
   fake_http_push(f->server, &(fake_http_response_t){
                                 .status = 200, .body = "{}", .delay_ms = 800});
   result_t r = {0};
-  json_t *body = json_pack("{s:s, s:i}", "QueueUrl", "http://q/1",
-                           "WaitTimeSeconds", 1);
+  json_t *body =
+      json_pack("{s:s, s:i}", "QueueUrl", "http://q/1", "WaitTimeSeconds", 1);
   pl_aws_json_call(f->client, "AmazonSQS.ReceiveMessage", body, on_json, &r);
   json_decref(body);
   run_until(f, &r.calls, 1);
