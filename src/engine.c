@@ -28,6 +28,14 @@ static const pl_option_t settings_table[] = {
                      NULL, 0,
                      "Serve Prometheus /metrics and /healthz on this "
                      "host:port (e.g. 127.0.0.1:9100)."),
+    PL_OPTION_DURATION(pl_engine_settings_t, metrics_timeout_ms,
+                       "metrics_timeout", "10s", 0,
+                       "How long a connection to metrics_listen may take to "
+                       "ask and read its answer before it is closed."),
+    PL_OPTION_INT(pl_engine_settings_t, metrics_max_connections,
+                  "metrics_max_connections", "64", 0,
+                  "Connections to metrics_listen open at once; past it new "
+                  "ones are closed at once."),
     PL_OPTION_DURATION(pl_engine_settings_t, shutdown_timeout_ms,
                        "shutdown_timeout", "30s", 0,
                        "On SIGTERM, how long records in flight may take to "
@@ -48,6 +56,16 @@ static const pl_option_t aws_table[] = {
     PL_OPTION_BOOL(pl_aws_settings_t, tls_verify, "tls_verify", "true", 0,
                    "Check TLS certificates (false logs a warning; for local "
                    "emulators only)."),
+    PL_OPTION_DURATION(pl_aws_settings_t, request_timeout_ms, "request_timeout",
+                       "60s", 0,
+                       "Longest time an AWS request that is not a download "
+                       "may take, per attempt, on top of an SQS receive's "
+                       "wait_time (0: none)."),
+    PL_OPTION_DURATION(pl_aws_settings_t, read_timeout_ms, "read_timeout",
+                       "30s", 0,
+                       "A download (S3 GetObject) that receives nothing for "
+                       "this long, while not paused by backpressure, is "
+                       "aborted and resumed (0: none)."),
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -334,6 +352,15 @@ static int apply_top_level(pl_engine_t *engine, const pl_cfg_node_t *root,
   return rc;
 }
 
+/* Where the value of top-level setting `key` is, or the file's start. */
+static const pl_cfg_loc_t *top_level_loc(const pl_cfg_node_t *root,
+                                         const char *key) {
+  for (size_t i = 0; i < root->count; i++)
+    if (strcmp(root->children[i]->key, key) == 0)
+      return &root->children[i]->value.loc;
+  return &root->loc;
+}
+
 int pl__engine_create(const pl_engine_params_t *params,
                       const pl_cfg_node_t *root, pl_engine_t **out,
                       pl_buf_t *errors) {
@@ -360,15 +387,19 @@ int pl__engine_create(const pl_engine_params_t *params,
         engine->settings.plugin_path.count);
   if (engine->settings.metrics_listen) {
     struct sockaddr_storage addr;
-    const pl_cfg_loc_t *loc = &root->loc;
-    for (size_t i = 0; i < root->count; i++)
-      if (strcmp(root->children[i]->key, "metrics_listen") == 0)
-        loc = &root->children[i]->value.loc;
     if (pl__metrics_parse_listen(engine->settings.metrics_listen, &addr) < 0)
-      add_error(errors, loc,
+      add_error(errors, top_level_loc(root, "metrics_listen"),
                 "metrics_listen: '%s' is not host:port (e.g. 127.0.0.1:9100)",
                 engine->settings.metrics_listen);
   }
+  /* Zero would close every metrics connection at once. */
+  if (engine->settings.metrics_max_connections < 1)
+    add_error(errors, top_level_loc(root, "metrics_max_connections"),
+              "metrics_max_connections: must be at least 1, not %lld",
+              (long long)engine->settings.metrics_max_connections);
+  if (engine->settings.metrics_timeout_ms < 1)
+    add_error(errors, top_level_loc(root, "metrics_timeout"),
+              "metrics_timeout: must be more than 0");
   for (size_t i = 0; i < root->count; i++) {
     const pl_cfg_node_t *child = root->children[i];
     if (!child->is_block)
@@ -576,6 +607,8 @@ int pl__aws_context_of(pl_instance_t *inst, pl_aws_context_t **out) {
         .endpoint = engine->aws_settings.endpoint,
         .max_attempts = engine->aws_settings.max_attempts,
         .tls_verify = engine->aws_settings.tls_verify,
+        .request_timeout_ms = engine->aws_settings.request_timeout_ms,
+        .read_timeout_ms = engine->aws_settings.read_timeout_ms,
         .transport = engine->aws_transport,
     };
     int rc = pl__aws_context_create(&opts, &engine->aws);

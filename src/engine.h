@@ -18,6 +18,8 @@ typedef struct pl_engine_settings {
   int log_format;
   pl_list_t plugin_path;
   char *metrics_listen;
+  uint64_t metrics_timeout_ms;
+  int64_t metrics_max_connections;
   uint64_t shutdown_timeout_ms;
 } pl_engine_settings_t;
 
@@ -28,6 +30,8 @@ typedef struct pl_aws_settings {
   char *endpoint;
   int64_t max_attempts;
   bool tls_verify;
+  uint64_t request_timeout_ms;
+  uint64_t read_timeout_ms;
 } pl_aws_settings_t;
 
 typedef struct pl_aws_context pl_aws_context_t;

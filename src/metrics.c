@@ -1,5 +1,12 @@
 /* Prometheus text exposition of the engine's counters, and a small HTTP
- * listener for /metrics and /healthz. One request per connection. */
+ * listener for /metrics and /healthz. One request per connection.
+ *
+ * The listener shares the process's descriptors with the pipelines, so it
+ * must not let clients hold them: a connection gets metrics_timeout to
+ * send its request and read the answer, and past metrics_max_connections
+ * open ones a new connection is closed at once. Otherwise idle clients
+ * (a scanner, a stuck scraper) could starve a file source of descriptors
+ * and /healthz of answers. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +15,10 @@
 #include "sink.h"
 
 #define PL_METRICS_MAX_REQUEST 8192
+/* For engines whose settings were not parsed (the config's defaults are
+ * the same). */
+#define PL_METRICS_DEFAULT_TIMEOUT_MS 10000
+#define PL_METRICS_DEFAULT_MAX_CONNECTIONS 64
 
 typedef struct metric_view {
   const char *name;
@@ -170,7 +181,13 @@ typedef struct connection connection_t;
 struct pl_metrics_server {
   pl_engine_t *engine;
   uv_tcp_t listener;
+  uv_timer_t reaper; /* closes connections past their timeout */
   connection_t *connections;
+  size_t connection_count; /* accepted and not yet freed */
+  size_t max_connections;
+  uint64_t timeout_ms;
+  uint64_t refused;    /* connections closed at once since the last log */
+  bool refusing;       /* at the cap: a warning was logged */
   size_t open_handles; /* freed when the last close callback ran */
   bool closing;
 };
@@ -179,6 +196,7 @@ struct connection {
   uv_tcp_t tcp;
   pl_metrics_server_t *server;
   connection_t *next;
+  uint64_t opened_ms; /* loop time of the accept */
   pl_buf_t request;
   pl_buf_t response;
   uv_write_t write;
@@ -201,6 +219,15 @@ static void on_connection_closed(uv_handle_t *handle) {
   pl_buf_free(&conn->request);
   pl_buf_free(&conn->response);
   free(conn);
+  server->connection_count--;
+  if (server->refusing && !server->closing &&
+      server->connection_count < server->max_connections) {
+    server->refusing = false;
+    pl__log(&server->engine->log, PL_LOG_INFO,
+            "metrics: taking connections again (%llu closed at once)",
+            (unsigned long long)server->refused);
+    server->refused = 0;
+  }
   release(server);
 }
 
@@ -213,14 +240,17 @@ static void on_written(uv_write_t *req, int status) {
   close_connection(req->data);
 }
 
+/* Answers and closes. A HEAD answer has the headers of the GET one,
+ * Content-Length included, and no body (RFC 9110 section 9.3.2). */
 static void respond(connection_t *conn, const char *status, const char *type,
-                    const pl_buf_t *body) {
+                    const pl_buf_t *body, bool head) {
   conn->responded = true;
   pl_buf_printf(&conn->response,
                 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                 "Connection: close\r\n\r\n",
                 status, type, body->len);
-  pl_buf_append(&conn->response, body->data ? body->data : "", body->len);
+  if (!head)
+    pl_buf_append(&conn->response, body->data ? body->data : "", body->len);
   uv_buf_t buf = uv_buf_init(conn->response.data, (unsigned)conn->response.len);
   conn->write.data = conn;
   if (uv_write(&conn->write, (uv_stream_t *)&conn->tcp, &buf, 1, on_written) < 0)
@@ -230,22 +260,26 @@ static void respond(connection_t *conn, const char *status, const char *type,
 static void handle_request(connection_t *conn) {
   pl_buf_t body = {0};
   const char *req = conn->request.data;
-  if (strncmp(req, "GET /metrics ", 13) == 0 ||
-      strncmp(req, "GET /metrics?", 13) == 0) {
+  bool head = strncmp(req, "HEAD ", 5) == 0;
+  const char *target = head                           ? req + 5
+                       : strncmp(req, "GET ", 4) == 0 ? req + 4
+                                                      : NULL;
+  if (!target) {
+    pl_buf_append_str(&body, "only GET and HEAD are served\n");
+    respond(conn, "405 Method Not Allowed", "text/plain", &body, false);
+  } else if (strncmp(target, "/metrics ", 9) == 0 ||
+             strncmp(target, "/metrics?", 9) == 0) {
     pl__metrics_render(conn->server->engine, &body);
-    respond(conn, "200 OK", "text/plain; version=0.0.4", &body);
-  } else if (strncmp(req, "GET /healthz ", 13) == 0) {
+    respond(conn, "200 OK", "text/plain; version=0.0.4", &body, head);
+  } else if (strncmp(target, "/healthz ", 9) == 0) {
     pl_engine_t *engine = conn->server->engine;
     bool ok = !engine->stopping;
     pl_buf_append_str(&body, ok ? "ok\n" : "shutting down\n");
     respond(conn, ok ? "200 OK" : "503 Service Unavailable", "text/plain",
-            &body);
-  } else if (strncmp(req, "GET ", 4) != 0) {
-    pl_buf_append_str(&body, "only GET is served\n");
-    respond(conn, "405 Method Not Allowed", "text/plain", &body);
+            &body, head);
   } else {
     pl_buf_append_str(&body, "not found: try /metrics or /healthz\n");
-    respond(conn, "404 Not Found", "text/plain", &body);
+    respond(conn, "404 Not Found", "text/plain", &body, head);
   }
   pl_buf_free(&body);
 }
@@ -279,6 +313,41 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   }
 }
 
+/* Closes the connections older than the timeout (answered or not: a
+ * client that does not read its answer holds a descriptor too), then
+ * waits for the next one to expire. */
+static void on_reap(uv_timer_t *timer) {
+  pl_metrics_server_t *server = timer->data;
+  uint64_t now = uv_now(timer->loop);
+  uint64_t next = UINT64_MAX;
+  for (connection_t *conn = server->connections; conn; conn = conn->next) {
+    if (uv_is_closing((uv_handle_t *)&conn->tcp))
+      continue;
+    uint64_t deadline = conn->opened_ms + server->timeout_ms;
+    if (deadline <= now)
+      close_connection(conn);
+    else if (deadline < next)
+      next = deadline;
+  }
+  if (next != UINT64_MAX)
+    uv_timer_start(&server->reaper, on_reap, next - now, 0);
+}
+
+/* A connection past the cap: accepted (else the listener stops being
+ * polled until it is) and closed at once; the first one of a run says so
+ * in the log, the end of the run says how many there were. */
+static void refuse(pl_metrics_server_t *server, connection_t *conn) {
+  server->refused++;
+  if (!server->refusing) {
+    server->refusing = true;
+    pl__log(&server->engine->log, PL_LOG_WARN,
+            "metrics: %zu connections open, the most allowed "
+            "(metrics_max_connections); closing new ones at once",
+            server->max_connections);
+  }
+  close_connection(conn);
+}
+
 static void on_accept(uv_stream_t *listener, int status) {
   pl_metrics_server_t *server = listener->data;
   if (status < 0 || server->closing)
@@ -287,17 +356,33 @@ static void on_accept(uv_stream_t *listener, int status) {
   if (!conn)
     return;
   conn->server = server;
+  conn->opened_ms = uv_now(listener->loop);
   uv_tcp_init(listener->loop, &conn->tcp);
   conn->tcp.data = conn;
   server->open_handles++;
+  bool over = server->connection_count >= server->max_connections;
+  server->connection_count++;
   conn->next = server->connections;
   server->connections = conn;
-  if (uv_accept(listener, (uv_stream_t *)&conn->tcp) < 0 ||
-      uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read) < 0)
+  if (uv_accept(listener, (uv_stream_t *)&conn->tcp) < 0) {
     close_connection(conn);
+    return;
+  }
+  if (over) {
+    refuse(server, conn);
+    return;
+  }
+  if (uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read) < 0) {
+    close_connection(conn);
+    return;
+  }
+  if (!uv_is_active((uv_handle_t *)&server->reaper))
+    uv_timer_start(&server->reaper, on_reap, server->timeout_ms, 0);
 }
 
-static void on_listener_closed(uv_handle_t *handle) { release(handle->data); }
+static void on_server_handle_closed(uv_handle_t *handle) {
+  release(handle->data);
+}
 
 int pl__metrics_server_create(pl_engine_t *engine, const char *listen,
                               pl_metrics_server_t **out) {
@@ -308,9 +393,18 @@ int pl__metrics_server_create(pl_engine_t *engine, const char *listen,
   if (!server)
     return PL_ENOMEM;
   server->engine = engine;
+  server->timeout_ms = engine->settings.metrics_timeout_ms
+                           ? engine->settings.metrics_timeout_ms
+                           : PL_METRICS_DEFAULT_TIMEOUT_MS;
+  server->max_connections =
+      engine->settings.metrics_max_connections > 0
+          ? (size_t)engine->settings.metrics_max_connections
+          : PL_METRICS_DEFAULT_MAX_CONNECTIONS;
   uv_tcp_init(engine->loop, &server->listener);
   server->listener.data = server;
-  server->open_handles = 1;
+  uv_timer_init(engine->loop, &server->reaper);
+  server->reaper.data = server;
+  server->open_handles = 2;
   int rc = uv_tcp_bind(&server->listener, (const struct sockaddr *)&addr, 0);
   if (rc == 0)
     rc = uv_listen((uv_stream_t *)&server->listener, 16, on_accept);
@@ -318,7 +412,8 @@ int pl__metrics_server_create(pl_engine_t *engine, const char *listen,
     pl__log(&engine->log, PL_LOG_ERROR, "metrics_listen %s: %s", listen,
             uv_strerror(rc));
     server->closing = true;
-    uv_close((uv_handle_t *)&server->listener, on_listener_closed);
+    uv_close((uv_handle_t *)&server->listener, on_server_handle_closed);
+    uv_close((uv_handle_t *)&server->reaper, on_server_handle_closed);
     return PL_EIO;
   }
   pl__log(&engine->log, PL_LOG_INFO, "metrics on http://%s/metrics", listen);
@@ -336,9 +431,14 @@ int pl__metrics_server_port(const pl_metrics_server_t *server) {
   return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
 }
 
+size_t pl__metrics_server_connections(const pl_metrics_server_t *server) {
+  return server->connection_count;
+}
+
 void pl__metrics_server_close(pl_metrics_server_t *server) {
   server->closing = true;
   for (connection_t *conn = server->connections; conn; conn = conn->next)
     close_connection(conn);
-  uv_close((uv_handle_t *)&server->listener, on_listener_closed);
+  uv_close((uv_handle_t *)&server->listener, on_server_handle_closed);
+  uv_close((uv_handle_t *)&server->reaper, on_server_handle_closed);
 }

@@ -18,6 +18,8 @@ int pl__metrics_server_create(pl_engine_t *engine, const char *listen,
                               pl_metrics_server_t **out);
 /* The bound port (after create). */
 int pl__metrics_server_port(const pl_metrics_server_t *server);
+/* Connections accepted and not yet freed, those being closed included. */
+size_t pl__metrics_server_connections(const pl_metrics_server_t *server);
 /* Closes the listener and every connection; frees when the last close
  * callback ran. */
 void pl__metrics_server_close(pl_metrics_server_t *server);

@@ -4,8 +4,10 @@
  * last ends the object. When pl_emit() says the next queue is full the
  * download pauses (curl's pause) until s3_reader_resume().
  *
- * When the connection drops in the middle, the rest is asked for with a
- * Range request from the last byte emitted and If-Match on the etag. If the
+ * When the connection drops in the middle, or the server stalls (nothing
+ * for aws { read_timeout } while the download is not paused: the client
+ * ends it with a retryable Timeout), the rest is asked for with a Range
+ * request from the last byte emitted and If-Match on the etag. If the
  * object changed meanwhile (412), the bytes sent so far end with a cut
  * chunk (the transforms drop their partial row) and the object is read
  * again from the beginning, which the log says. */

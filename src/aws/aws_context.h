@@ -24,6 +24,8 @@ typedef struct pl_aws_context_options {
   const char *endpoint;
   int64_t max_attempts;
   bool tls_verify;
+  uint64_t request_timeout_ms; /* each attempt of a buffered call; 0: none */
+  uint64_t read_timeout_ms;    /* stall limit of a streamed call; 0: none */
   /* Tests: a transport to use instead of curl (borrowed), and a clock. */
   const pl_http_transport_t *transport;
   int64_t (*now_ms)(void *data);

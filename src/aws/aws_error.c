@@ -369,6 +369,8 @@ static const char *transport_text(int transport) {
     return "timed out";
   case PL_ECANCELED:
     return "cancelled";
+  case PL_ERANGE:
+    return "response too large";
   }
   return pl_strerror(transport);
 }

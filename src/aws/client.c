@@ -17,7 +17,8 @@
 #include "sigv4.h"
 
 #define PL_AWS_DEFAULT_IN_FLIGHT 16
-#define PL_AWS_REQUEST_TIMEOUT_MS 60000
+/* See response_limit(). */
+#define PL_AWS_MAX_RECEIVE_BODY ((size_t)64 << 20)
 
 typedef enum { CALL_JSON, CALL_REST } call_kind_t;
 
@@ -54,6 +55,7 @@ struct pl_aws_call {
   char *body;
   size_t body_len;
   bool s3;
+  uint64_t wait_ms; /* a long poll's wait (SQS WaitTimeSeconds) */
   pl_aws_retry_state_t retry;
   pl_http_call_t *http;
   uv_timer_t timer; /* backoff; initialised on first use */
@@ -77,6 +79,8 @@ static const char *transport_code(int error) {
     return "Timeout";
   case PL_ECANCELED:
     return "Canceled";
+  case PL_ERANGE:
+    return "ResponseTooLarge";
   default:
     return "ConnectionError";
   }
@@ -299,6 +303,16 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
 
 /* ---- Signing and sending ---- */
 
+/* What a buffered answer may hold (0: the transport's 8 MiB). That covers
+ * every answer parsed here but one: a receive of ten SQS messages of up
+ * to 1 MiB each, which JSON escaping may make up to six times longer. */
+static size_t response_limit(const pl_aws_call_t *call) {
+  if (call->kind == CALL_JSON && strcmp(call->client->service, "sqs") == 0 &&
+      strcmp(call->operation, "ReceiveMessage") == 0)
+    return PL_AWS_MAX_RECEIVE_BODY;
+  return 0;
+}
+
 static void send_signed(pl_aws_call_t *call,
                         const pl_aws_credentials_t *creds) {
   pl_aws_client_t *client = call->client;
@@ -339,6 +353,10 @@ static void send_signed(pl_aws_call_t *call,
   memcpy(all, call->headers, call->header_count * sizeof(*all));
   memcpy(all + call->header_count, signed_out.headers,
          signed_out.header_count * sizeof(*all));
+  /* A stream takes as long as its consumer, so it has no total limit;
+   * the transport's stall watchdog ends it when the server goes quiet
+   * while the consumer is not holding it back. */
+  bool streamed = call->kind == CALL_REST && call->rest.on_body;
   pl_http_request_t http = {
       .method = call->method,
       .url = call->url,
@@ -346,9 +364,11 @@ static void send_signed(pl_aws_call_t *call,
       .header_count = count,
       .body = call->body,
       .body_len = call->body_len,
-      .timeout_ms = call->kind == CALL_REST && call->rest.on_body
-                        ? 0 /* a stream takes as long as its consumer */
-                        : PL_AWS_REQUEST_TIMEOUT_MS,
+      .timeout_ms = streamed || !ctx->opts.request_timeout_ms
+                        ? 0
+                        : ctx->opts.request_timeout_ms + call->wait_ms,
+      .read_timeout_ms = streamed ? ctx->opts.read_timeout_ms : 0,
+      .max_body = response_limit(call),
   };
   pl_http_handlers_t handlers = {
       .on_headers = on_http_headers,
@@ -502,6 +522,11 @@ int pl_aws_json_call(pl_aws_client_t *client, const char *target,
     rc = add_header(call, "Content-Type", "application/x-amz-json-1.0");
   if (rc == 0)
     rc = add_header(call, "X-Amz-Target", target);
+  /* A long poll may rightly take its wait: request_timeout is on top. */
+  json_int_t wait =
+      json_integer_value(json_object_get(body, "WaitTimeSeconds"));
+  if (wait > 0 && wait <= 3600)
+    call->wait_ms = (uint64_t)wait * 1000;
   if (rc == 0) {
     call->body = json_dumps(body, JSON_COMPACT);
     call->body_len = call->body ? strlen(call->body) : 0;

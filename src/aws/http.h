@@ -23,7 +23,25 @@ typedef struct pl_http_request {
   size_t body_len;
   uint64_t timeout_ms;         /* whole request, 0: none */
   uint64_t connect_timeout_ms; /* 0: the transport's default (10 s) */
+  /* The stall limit of a download: when no byte of the response arrives
+   * for this long while the caller has not paused the transfer, the call
+   * ends with PL_EAGAIN. Time paused (backpressure) does not count, so a
+   * slow consumer never looks like a stalled server. Only received bytes
+   * count: meant for downloads, not for long uploads. 0: none. */
+  uint64_t read_timeout_ms;
+  /* The most a buffered 2xx body may have; 0: PL_HTTP_MAX_BODY. */
+  size_t max_body;
 } pl_http_request_t;
+
+/* What the transport buffers of one response. A broken or hostile endpoint
+ * could otherwise send a body that takes the process's memory: a buffered
+ * 2xx body (one the caller parses) past PL_HTTP_MAX_BODY (or the request's
+ * max_body) fails the call with PL_ERANGE, and of an error body the first
+ * PL_HTTP_MAX_ERROR_BODY
+ * bytes are kept (enough for any AWS error document) and the rest is not
+ * read. Streamed 2xx bodies are not buffered and have no such limit. */
+#define PL_HTTP_MAX_BODY ((size_t)8 << 20)
+#define PL_HTTP_MAX_ERROR_BODY ((size_t)64 << 10)
 
 /* What came back. Borrowed for the callback it is passed to. */
 typedef struct pl_http_response {
@@ -36,6 +54,7 @@ typedef struct pl_http_response {
   size_t header_count;
   const char *body; /* the whole body, NUL-terminated; NULL when streamed */
   size_t body_len;
+  bool body_truncated; /* an error body cut at PL_HTTP_MAX_ERROR_BODY */
 } pl_http_response_t;
 
 typedef struct pl_http_call pl_http_call_t;

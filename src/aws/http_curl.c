@@ -14,6 +14,7 @@
 #include "http_curl_call.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,7 +77,11 @@ static int error_of(const pl_http_curl_t *http, const pl_http_call_t *call,
     return PL_ECANCELED;
   if (call->out_of_memory || result == CURLE_OUT_OF_MEMORY)
     return PL_ENOMEM;
-  if (result == CURLE_OK)
+  if (call->too_large)
+    return PL_ERANGE;
+  /* The error body was cut on purpose (buffer_body): the response is
+   * complete as far as the caller is concerned. */
+  if (result == CURLE_OK || (call->body_truncated && call->headers_done))
     return 0;
   if (result == CURLE_OPERATION_TIMEDOUT)
     return PL_EAGAIN;
@@ -91,11 +96,26 @@ static void call_finish_curl(pl_http_curl_t *http, pl_http_call_t *call,
     long code = 0;
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);
     call->status = (int)code;
-  } else if (error != PL_ECANCELED) {
+  } else if (error != PL_ECANCELED && error != PL_ERANGE) {
     call->error_text =
         call->errbuf[0] ? call->errbuf : curl_easy_strerror(result);
   }
   call_finish(http, call, error);
+  if (error == PL_ERANGE) {
+    /* Written once libcurl no longer has the buffer (call_finish). */
+    size_t mib = call->max_body >> 20;
+    if (mib << 20 == call->max_body)
+      snprintf(call->errbuf, sizeof call->errbuf,
+               "the response body is over the %zu MiB limit of a response "
+               "that is read whole",
+               mib);
+    else
+      snprintf(call->errbuf, sizeof call->errbuf,
+               "the response body is over the %zu-byte limit of a response "
+               "that is read whole",
+               call->max_body);
+    call->error_text = call->errbuf;
+  }
 }
 
 /* ---- Starting calls ---- */
@@ -121,6 +141,7 @@ static int call_start(pl_http_curl_t *http, pl_http_call_t *call) {
     return rc != CURLE_OK ? PL_EINVAL : PL_EIO;
   }
   list_remove(&call->host->waiting, call);
+  call->last_progress_ms = uv_now(http->loop);
   call->state = CALL_RUNNING;
   list_push(&http->running, call);
   call->host->active++;
@@ -161,6 +182,53 @@ static pl_http_call_t *needs_attention(const pl_http_curl_t *http) {
   return NULL;
 }
 
+/* ---- The stall watchdog ---- */
+
+static void settle(pl_http_curl_t *http);
+
+/* Ends the running calls that received nothing for their read timeout
+ * while not paused. libcurl's own low-speed limit is not used: it cannot
+ * tell a stalled server from a transfer we paused for backpressure. */
+static void on_watchdog(uv_timer_t *timer) {
+  pl_http_curl_t *http = timer->data;
+  uint64_t now = uv_now(http->loop);
+  for (pl_http_call_t *call = http->running.head; call;) {
+    pl_http_call_t *next = call->next;
+    if (pl__http_curl_call_stall_deadline(call) <= now) {
+      unsigned long long quiet = now - call->last_progress_ms;
+      call_finish(http, call, PL_EAGAIN);
+      snprintf(call->errbuf, sizeof call->errbuf,
+               "no data received for %llu ms", quiet);
+      call->error_text = call->errbuf;
+    }
+    call = next;
+  }
+  settle(http); /* starts waiting calls and re-arms */
+}
+
+/* Arms the watchdog for the earliest deadline of the running calls, or
+ * stops it. A deadline only moves later while its call runs (a byte, a
+ * resume), so a timer that fires early finds nothing and re-arms. */
+static void watchdog_arm(pl_http_curl_t *http) {
+  uint64_t first = UINT64_MAX;
+  for (pl_http_call_t *call = http->running.head; call; call = call->next) {
+    uint64_t deadline = pl__http_curl_call_stall_deadline(call);
+    if (deadline < first)
+      first = deadline;
+  }
+  if (first == UINT64_MAX) {
+    uv_timer_stop(&http->watchdog);
+    return;
+  }
+  uint64_t now = uv_now(http->loop);
+  /* At least 1 ms, for the libuv 1.44 reason given in on_curl_timer. */
+  uint64_t in = first > now + 1 ? first - now : 1;
+  if (uv_is_active((uv_handle_t *)&http->watchdog) &&
+      uv_timer_get_due_in(&http->watchdog) <= in)
+    return;
+  uv_timer_start(&http->watchdog, on_watchdog, in, 0);
+}
+
 static void settle(pl_http_curl_t *http) {
   if (http->in_curl > 0 || http->closing)
     return;
@@ -183,8 +251,10 @@ static void settle(pl_http_curl_t *http) {
       call_finish_curl(http, (pl_http_call_t *)(void *)priv, result);
     }
     pl_http_call_t *call = needs_attention(http);
-    if (!call)
+    if (!call) {
+      watchdog_arm(http);
       return;
+    }
     if (call->cancel_requested) {
       call_finish(http, call, PL_ECANCELED);
       continue;
@@ -192,6 +262,9 @@ static void settle(pl_http_curl_t *http) {
     /* Unpausing hands held bytes to on_body synchronously, so the user's
      * code runs here: mark the transport as inside libcurl. */
     call->curl_paused = call->want_paused;
+    /* Time paused is not a stall: the read timeout counts from here. */
+    if (!call->want_paused)
+      call->last_progress_ms = uv_now(http->loop);
     http->in_curl++;
     CURLcode rc = curl_easy_pause(
         call->easy, call->want_paused ? CURLPAUSE_RECV : CURLPAUSE_CONT);
@@ -366,6 +439,7 @@ static void close_now(pl_http_curl_t *http) {
   while (http->sockets)
     socket_close(http, http->sockets);
   uv_close((uv_handle_t *)&http->timer, on_core_closed);
+  uv_close((uv_handle_t *)&http->watchdog, on_core_closed);
   maybe_close_deliver(http);
 }
 
@@ -534,7 +608,9 @@ int pl__http_curl_create(uv_loop_t *loop, const pl_http_curl_options_t *opts,
   http->timer.data = http;
   uv_idle_init(loop, &http->deliver);
   http->deliver.data = http;
-  http->handles_open = 2;
+  uv_timer_init(loop, &http->watchdog);
+  http->watchdog.data = http;
+  http->handles_open = 3;
   http->vtable = (pl_http_transport_t){
       .self = http,
       .submit = curl_submit,

@@ -77,6 +77,15 @@ void pl__http_curl_call_free(pl_http_call_t *call) {
   free(call);
 }
 
+uint64_t pl__http_curl_call_stall_deadline(const pl_http_call_t *call) {
+  if (call->state != CALL_RUNNING || call->read_timeout_ms == 0 ||
+      call->want_paused || call->curl_paused)
+    return UINT64_MAX;
+  if (call->read_timeout_ms > UINT64_MAX - call->last_progress_ms)
+    return UINT64_MAX;
+  return call->last_progress_ms + call->read_timeout_ms;
+}
+
 /* The response so far; `final` once the body is complete (on_done). */
 pl_http_response_t pl__http_curl_call_response(const pl_http_call_t *call,
                                                bool final) {
@@ -91,6 +100,7 @@ pl_http_response_t pl__http_curl_call_response(const pl_http_call_t *call,
       .body =
           buffered ? (call->resp_body.data ? call->resp_body.data : "") : NULL,
       .body_len = buffered ? call->resp_body.len : 0,
+      .body_truncated = buffered && call->body_truncated,
   };
 }
 
@@ -156,6 +166,7 @@ static size_t on_curl_header(char *line, size_t size, size_t count,
   size_t len = size * count;
   if (call_stopping(call))
     return 0; /* aborts the transfer; reported as PL_ECANCELED */
+  call->last_progress_ms = uv_now(call->http->loop);
   if (call->headers_done)
     return len; /* trailers: not part of the contract */
   size_t text = len;
@@ -186,11 +197,34 @@ static size_t on_curl_header(char *line, size_t size, size_t count,
   return len;
 }
 
+/* Buffers a piece of a body that is handed over whole, within the limits
+ * of http.h. Returning less than `len` ends the transfer: past the limit
+ * of a 2xx body the call fails; of an error body the head is all the
+ * error parser needs, so the rest is not worth reading. */
+static size_t buffer_body(pl_http_call_t *call, const char *bytes, size_t len) {
+  bool error_body = call->status >= 300;
+  size_t cap = error_body ? PL_HTTP_MAX_ERROR_BODY : call->max_body;
+  size_t room = cap - call->resp_body.len;
+  size_t keep = len < room ? len : room;
+  if (keep > 0 && pl_buf_append(&call->resp_body, bytes, keep) < 0) {
+    call->out_of_memory = true;
+    return 0;
+  }
+  if (keep == len)
+    return len;
+  if (error_body)
+    call->body_truncated = true;
+  else
+    call->too_large = true;
+  return 0;
+}
+
 static size_t on_curl_body(char *bytes, size_t size, size_t count, void *data) {
   pl_http_call_t *call = data;
   size_t len = size * count;
   if (call_stopping(call))
     return 0;
+  call->last_progress_ms = uv_now(call->http->loop);
   if (call->want_paused) {
     /* pause() came from user code inside libcurl (on_headers, or another
      * call's on_body): hold this piece unread; it comes again on resume. */
@@ -199,13 +233,8 @@ static size_t on_curl_body(char *bytes, size_t size, size_t count, void *data) {
   }
   /* An error response's body is for the caller's error parser, never
    * streamed as if it were the content. */
-  if (!call->handlers.on_body || call->status >= 300) {
-    if (pl_buf_append(&call->resp_body, bytes, len) < 0) {
-      call->out_of_memory = true;
-      return 0;
-    }
-    return len;
-  }
+  if (!call->handlers.on_body || call->status >= 300)
+    return buffer_body(call, bytes, len);
   /* After CURL_WRITEFUNC_PAUSE libcurl keeps the piece and hands it again
    * on unpause (possibly with more bytes behind it); on_body consumed it
    * already, so those bytes are skipped. */
@@ -344,6 +373,8 @@ int pl__http_curl_call_copy_request(pl_http_call_t *call,
                    strcmp(request->method, "PATCH") == 0;
   call->body_len = request->body_len;
   call->timeout_ms = request->timeout_ms;
+  call->read_timeout_ms = request->read_timeout_ms;
+  call->max_body = request->max_body ? request->max_body : PL_HTTP_MAX_BODY;
   call->connect_timeout_ms = request->connect_timeout_ms
                                  ? request->connect_timeout_ms
                                  : DEFAULT_CONNECT_TIMEOUT_MS;

@@ -54,6 +54,9 @@ struct pl_http_call {
   bool has_body;
   uint64_t timeout_ms;
   uint64_t connect_timeout_ms;
+  uint64_t read_timeout_ms;  /* 0: no stall watchdog */
+  size_t max_body;           /* of a buffered 2xx body */
+  uint64_t last_progress_ms; /* loop time of the start, a resume or a byte */
   CURL *easy; /* while running */
   /* The response. */
   int status;
@@ -65,6 +68,8 @@ struct pl_http_call {
   pl_buf_t resp_body;
   bool headers_done;
   bool out_of_memory;
+  bool too_large;      /* a buffered 2xx body went past max_body */
+  bool body_truncated; /* an error body was cut; the transfer was ended */
   /* Requests made while inside libcurl, applied by settle(). */
   bool cancel_requested;
   bool want_paused;
@@ -79,6 +84,7 @@ struct pl_http_curl {
   CURLM *multi;
   uv_timer_t timer;  /* libcurl's timeout */
   uv_idle_t deliver; /* runs on_done of finished calls */
+  uv_timer_t watchdog; /* ends stalled downloads (read_timeout_ms) */
   pl_http_transport_t vtable;
   bool tls_verify;
   size_t max_in_flight; /* 0: no limit */
@@ -120,6 +126,11 @@ int pl__http_curl_call_copy_request(pl_http_call_t *call,
 /* Sets every option of call->easy for the call, callbacks included. */
 CURLcode pl__http_curl_call_configure(pl_http_curl_t *http,
                                       pl_http_call_t *call);
+
+/* The loop time at which the stall watchdog ends the running call, or
+ * UINT64_MAX when it has no read timeout or is paused: a pause is the
+ * consumer's backpressure, not a stalled server. */
+uint64_t pl__http_curl_call_stall_deadline(const pl_http_call_t *call);
 
 /* The response so far; `final` once the body is complete (on_done). */
 pl_http_response_t pl__http_curl_call_response(const pl_http_call_t *call,

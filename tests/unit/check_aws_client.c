@@ -31,11 +31,17 @@ typedef struct fixture {
   pl_cfg_env_t cfg_env;
 } fixture_t;
 
-static fixture_t *fixture_create(const char *service, int64_t max_attempts,
-                                 int64_t max_in_flight) {
+/* A client of `service`; `request_timeout_ms` 0 keeps the aws { }
+ * block's default. */
+static fixture_t *fixture_create_timed(const char *service,
+                                       int64_t max_attempts,
+                                       int64_t max_in_flight,
+                                       uint64_t request_timeout_ms) {
   fixture_t *f = calloc(1, sizeof(*f));
   f->cfg_env = (pl_cfg_env_t){fake_env, f->env};
   f->run = test_run_idle(&f->cfg_env);
+  if (request_timeout_ms)
+    f->run->engine->aws_settings.request_timeout_ms = request_timeout_ms;
   ck_assert_int_eq(fake_http_start(&f->run->loop, &f->server), 0);
   env_entry_t env[] = {{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
                        {"AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log"},
@@ -50,6 +56,11 @@ static fixture_t *fixture_create(const char *service, int64_t max_attempts,
                                   .max_in_flight = max_in_flight};
   ck_assert_int_eq(pl_aws_client_create(f->inst, &opts, &f->client), 0);
   return f;
+}
+
+static fixture_t *fixture_create(const char *service, int64_t max_attempts,
+                                 int64_t max_in_flight) {
+  return fixture_create_timed(service, max_attempts, max_in_flight, 0);
 }
 
 static void fixture_free(fixture_t *f) {
@@ -228,6 +239,93 @@ START_TEST(connection_errors_are_retried) {
   ck_assert_msg(r.error == NULL, "%s", r.error);
   ck_assert_uint_eq(fake_http_request_count(f->server), 2);
   result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
+/* A broken or hostile endpoint's answer past the 8 MiB a parsed response
+ * may have fails the call with a clear error, once: sending the request
+ * again would only fetch the same answer. */
+START_TEST(an_oversized_response_fails_without_a_retry) {
+  fixture_t *f = fixture_create("sqs", 3, 0);
+  size_t len = ((size_t)8 << 20) + 1;
+  char *big = malloc(len);
+  memset(big, ' ', len);
+  big[0] = '{';
+  big[len - 1] = '}';
+  fake_http_push(f->server, &(fake_http_response_t){
+                                .status = 200, .body = big, .body_len = len});
+  free(big);
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.status = 200, .body = "{}"});
+  result_t r = {0};
+  json_t *body = send_body();
+  pl_aws_json_call(f->client, "AmazonSQS.SendMessageBatch", body, on_json, &r);
+  json_decref(body);
+  run_until(f, &r.calls, 1);
+  ck_assert_ptr_null(r.value);
+  ck_assert_str_eq(r.code, "ResponseTooLarge");
+  ck_assert(!r.retryable);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  ck_assert_msg(strstr(r.error, "sqs SendMessageBatch: ResponseTooLarge: ") &&
+                    strstr(r.error, "8 MiB"),
+                "%s", r.error);
+  result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
+/* Ten SQS messages of up to 1 MiB each, JSON-escaped, can be more than
+ * 8 MiB: a receive may have more (64 MiB). */
+START_TEST(a_receive_may_be_larger_than_other_answers) {
+  fixture_t *f = fixture_create("sqs", 1, 0);
+  size_t len = (size_t)12 << 20;
+  char *big = malloc(len);
+  memset(big, ' ', len);
+  memcpy(big, "{\"Messages\":[]", 14);
+  big[len - 1] = '}';
+  fake_http_push(f->server, &(fake_http_response_t){
+                                .status = 200, .body = big, .body_len = len});
+  free(big);
+  result_t r = {0};
+  json_t *body = json_pack("{s:s}", "QueueUrl", "http://q/1");
+  pl_aws_json_call(f->client, "AmazonSQS.ReceiveMessage", body, on_json, &r);
+  json_decref(body);
+  run_until(f, &r.calls, 1);
+  ck_assert_msg(r.error == NULL, "%s", r.error);
+  ck_assert(json_is_array(json_object_get(r.value, "Messages")));
+  result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
+/* request_timeout bounds each attempt, but a long poll may take its
+ * WaitTimeSeconds on top: a receive that waits 1 s is answered after
+ * 800 ms under a 300 ms request_timeout, while a send is not. */
+START_TEST(a_long_poll_has_its_wait_on_top_of_request_timeout) {
+  fixture_t *f = fixture_create_timed("sqs", 1, 0, 300);
+  fake_http_push(f->server, &(fake_http_response_t){
+                                .status = 200, .body = "{}", .delay_ms = 800});
+  result_t r = {0};
+  json_t *body =
+      json_pack("{s:s, s:i}", "QueueUrl", "http://q/1", "WaitTimeSeconds", 1);
+  pl_aws_json_call(f->client, "AmazonSQS.ReceiveMessage", body, on_json, &r);
+  json_decref(body);
+  run_until(f, &r.calls, 1);
+  ck_assert_msg(r.error == NULL, "%s", r.error);
+  result_free(&r);
+
+  fake_http_push(f->server, &(fake_http_response_t){
+                                .status = 200, .body = "{}", .delay_ms = 800});
+  result_t sent = {0};
+  body = send_body();
+  pl_aws_json_call(f->client, "AmazonSQS.SendMessageBatch", body, on_json,
+                   &sent);
+  json_decref(body);
+  run_until(f, &sent.calls, 1);
+  ck_assert_ptr_nonnull(sent.code);
+  ck_assert_str_eq(sent.code, "Timeout");
+  result_free(&sent);
   fixture_free(f);
 }
 END_TEST
@@ -440,6 +538,9 @@ int main(void) {
   tcase_add_test(json, client_errors_are_not_retried);
   tcase_add_test(json, attempts_run_out_on_throttling);
   tcase_add_test(json, connection_errors_are_retried);
+  tcase_add_test(json, an_oversized_response_fails_without_a_retry);
+  tcase_add_test(json, a_receive_may_be_larger_than_other_answers);
+  tcase_add_test(json, a_long_poll_has_its_wait_on_top_of_request_timeout);
   tcase_add_test(json, clock_skew_is_corrected_from_the_date_header);
   tcase_add_test(json, no_region_is_a_clear_error);
   tcase_add_test(json, max_in_flight_bounds_concurrent_requests);

@@ -49,6 +49,7 @@ typedef struct result {
   bool body_null;
   char *body;
   size_t body_len;
+  bool body_truncated;
   char *header[WATCHED];
   uint64_t done_at;
   /* Streaming. */
@@ -161,7 +162,8 @@ static void on_headers_pausing(void *data, const pl_http_response_t *resp) {
   on_headers(data, resp);
   r->paused = true;
   r->t->transport->pause(r->t->transport->self, r->call);
-  uv_timer_start(&r->resume_timer, on_resume, 50, 0);
+  uv_timer_start(&r->resume_timer, on_resume, r->resume_ms ? r->resume_ms : 50,
+                 0);
 }
 
 static bool on_body(void *data, const char *bytes, size_t len) {
@@ -220,6 +222,7 @@ static void on_done(void *data, const pl_http_response_t *response) {
     memcpy(r->body, response->body, response->body_len + 1);
     r->body_len = response->body_len;
   }
+  r->body_truncated = response->body_truncated;
   for (size_t i = 0; i < WATCHED; i++)
     r->header[i] = copy_or_null(pl__http_header(response, watched[i]));
   if (r->chain && r->chain_left > 0) {
@@ -1087,6 +1090,169 @@ START_TEST(fake_http_answers_pipelined_and_chunked_requests_in_order) {
 }
 END_TEST
 
+/* ---- Limits ---- */
+
+/* A body the caller parses whole is read up to PL_HTTP_MAX_BODY: one byte
+ * more fails the call with PL_ERANGE and says why, and nothing of it
+ * passes for a response. */
+START_TEST(a_response_body_past_the_cap_fails_the_call) {
+  fixture_t t;
+  setup(&t, 4);
+  char *body = big_body(PL_HTTP_MAX_BODY + 1);
+  fake_http_push(t.server,
+                 &(fake_http_response_t){.path_prefix = "/at",
+                                         .status = 200,
+                                         .body = body,
+                                         .body_len = PL_HTTP_MAX_BODY});
+  fake_http_push(t.server,
+                 &(fake_http_response_t){.path_prefix = "/past",
+                                         .status = 200,
+                                         .body = body,
+                                         .body_len = PL_HTTP_MAX_BODY + 1});
+  free(body);
+  result_t at = {0}, past = {0};
+  get(&t, &at, "/at", 10000);
+  get(&t, &past, "/past", 10000);
+  run_until(&t, &t.done_count, 2);
+  ck_assert_int_eq(at.error, 0);
+  ck_assert_int_eq(at.status, 200);
+  ck_assert_uint_eq(at.body_len, PL_HTTP_MAX_BODY);
+  ck_assert_int_eq(past.error, PL_ERANGE);
+  ck_assert_int_eq(past.status, 0);
+  ck_assert(past.body_null);
+  ck_assert_ptr_nonnull(past.error_text);
+  ck_assert_msg(strstr(past.error_text, "8 MiB") != NULL, "%s",
+                past.error_text);
+  result_free(&at);
+  result_free(&past);
+  teardown(&t);
+}
+END_TEST
+
+/* Of an error body the first PL_HTTP_MAX_ERROR_BODY bytes are kept and the
+ * call still reports its status, streamed or not. */
+START_TEST(an_error_body_past_the_cap_is_kept_truncated) {
+  fixture_t t;
+  setup(&t, 4);
+  size_t len = 1 << 20;
+  char *body = big_body(len);
+  memcpy(body, "<Error><Code>SlowDown</Code>", 28);
+  for (int i = 0; i < 2; i++)
+    fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/err",
+                                                     .status = 503,
+                                                     .body = body,
+                                                     .body_len = len});
+  result_t r[2] = {{0}};
+  for (int i = 0; i < 2; i++) {
+    pl_http_request_t req = {
+        .method = "GET", .url = url(&t, "/err"), .timeout_ms = 10000};
+    ck_assert_int_eq(submit_with(&t, &r[i], &req, i == 1), 0);
+  }
+  run_until(&t, &t.done_count, 2);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(r[i].error, 0);
+    ck_assert_int_eq(r[i].status, 503);
+    ck_assert_uint_eq(r[i].streamed, 0);
+    ck_assert(r[i].body_truncated);
+    ck_assert_uint_eq(r[i].body_len, PL_HTTP_MAX_ERROR_BODY);
+    ck_assert(memcmp(r[i].body, body, PL_HTTP_MAX_ERROR_BODY) == 0);
+    result_free(&r[i]);
+  }
+  free(body);
+  teardown(&t);
+}
+END_TEST
+
+/* ---- Stalls ---- */
+
+/* A server that sends the headers and some bytes, then nothing, ends the
+ * call with PL_EAGAIN once read_timeout_ms passed without a byte, whether
+ * the body is streamed or buffered. */
+START_TEST(a_stalled_download_times_out_after_the_read_timeout) {
+  fixture_t t;
+  setup(&t, 4);
+  size_t len = 10000;
+  char *body = big_body(len);
+  for (int i = 0; i < 2; i++)
+    fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/stall",
+                                                     .status = 200,
+                                                     .body = body,
+                                                     .body_len = len,
+                                                     .stall = true,
+                                                     .stall_after = 1000});
+  free(body);
+  result_t r[2] = {{0}};
+  uint64_t start = uv_now(&t.loop);
+  for (int i = 0; i < 2; i++) {
+    pl_http_request_t req = {.method = "GET",
+                             .url = url(&t, "/stall"),
+                             .timeout_ms = 20000,
+                             .read_timeout_ms = 300};
+    ck_assert_int_eq(submit_with(&t, &r[i], &req, i == 0), 0);
+  }
+  run_until(&t, &t.done_count, 2);
+  for (int i = 0; i < 2; i++) {
+    uint64_t elapsed = r[i].done_at - start;
+    ck_assert_int_eq(r[i].error, PL_EAGAIN);
+    ck_assert_int_eq(r[i].status, 0);
+    ck_assert(r[i].body_null);
+    ck_assert_ptr_nonnull(r[i].error_text);
+    ck_assert_msg(strstr(r[i].error_text, "no data received for") != NULL, "%s",
+                  r[i].error_text);
+    ck_assert_uint_ge(elapsed, 250);
+    ck_assert_uint_lt(elapsed, 5000);
+    result_free(&r[i]);
+  }
+  ck_assert_uint_eq(r[0].streamed, 1000);
+  ck_assert(!r[0].pattern_broken);
+  teardown(&t);
+}
+END_TEST
+
+/* A transfer the caller paused for longer than read_timeout_ms (1 s from
+ * on_headers, or 0.8 s after each piece, under 0.4 s) is backpressure, not
+ * a stall: it resumes and completes. */
+START_TEST(a_paused_download_is_not_a_stall) {
+  fixture_t t;
+  setup(&t, 4);
+  size_t len = 10000;
+  char *body = big_body(len);
+  for (int i = 0; i < 2; i++)
+    fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/slow",
+                                                     .status = 200,
+                                                     .body = body,
+                                                     .body_len = len});
+  free(body);
+  result_t r[2] = {{.pause_in_headers = true, .resume_ms = 1000},
+                   {.pause_every = 1, .resume_ms = 800}};
+  uint64_t start = uv_now(&t.loop);
+  for (int i = 0; i < 2; i++) {
+    uv_timer_init(&t.loop, &r[i].resume_timer);
+    r[i].resume_timer.data = &r[i];
+    pl_http_request_t req = {.method = "GET",
+                             .url = url(&t, "/slow"),
+                             .timeout_ms = 20000,
+                             .read_timeout_ms = 400};
+    ck_assert_int_eq(submit_with(&t, &r[i], &req, true), 0);
+  }
+  run_until(&t, &t.done_count, 2);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_msg(r[i].error == 0, "%d: %s", i,
+                  r[i].error_text ? r[i].error_text : "");
+    ck_assert_int_eq(r[i].status, 200);
+    ck_assert_uint_eq(r[i].streamed, len);
+    ck_assert(!r[i].pattern_broken);
+    uv_close((uv_handle_t *)&r[i].resume_timer, NULL);
+  }
+  ck_assert_uint_ge(r[0].done_at - start, 1000);
+  ck_assert_uint_ge(r[1].pauses, 1);
+  ck_assert_uint_ge(r[1].done_at - start, 800);
+  for (int i = 0; i < 2; i++)
+    result_free(&r[i]);
+  teardown(&t);
+}
+END_TEST
+
 static Suite *http_suite(void) {
   Suite *s = suite_create("http");
   TCase *requests = tcase_create("requests");
@@ -1117,6 +1283,18 @@ static Suite *http_suite(void) {
   tcase_add_test(failures, a_body_cut_short_is_eio);
   tcase_add_test(failures, tls_to_a_plain_server_is_eio);
   suite_add_tcase(s, failures);
+
+  TCase *limits = tcase_create("limits");
+  tcase_set_timeout(limits, 30);
+  tcase_add_test(limits, a_response_body_past_the_cap_fails_the_call);
+  tcase_add_test(limits, an_error_body_past_the_cap_is_kept_truncated);
+  suite_add_tcase(s, limits);
+
+  TCase *stalls = tcase_create("stalls");
+  tcase_set_timeout(stalls, 30);
+  tcase_add_test(stalls, a_stalled_download_times_out_after_the_read_timeout);
+  tcase_add_test(stalls, a_paused_download_is_not_a_stall);
+  suite_add_tcase(s, stalls);
 
   TCase *streaming = tcase_create("streaming");
   tcase_set_timeout(streaming, 60);

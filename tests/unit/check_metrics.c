@@ -574,7 +574,7 @@ START_TEST(other_methods_are_not_allowed) {
   http_start(&t, http_config);
   static const char *const requests[] = {
       "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
-      "HEAD /healthz HTTP/1.1\r\n\r\n",
+      "PUT /healthz HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
       "DELETE / HTTP/1.1\r\n\r\n",
       "get /metrics HTTP/1.1\r\n\r\n",
   };
@@ -585,7 +585,7 @@ START_TEST(other_methods_are_not_allowed) {
   for (int i = 0; i < 4; i++)
     ck_assert_str_eq(
         assert_response(&c[i], "405 Method Not Allowed", "text/plain"),
-        "only GET is served\n");
+        "only GET and HEAD are served\n");
   http_free(&t, (client_t *const[]){&c[0], &c[1], &c[2], &c[3]}, 4);
 }
 END_TEST
@@ -854,6 +854,149 @@ START_TEST(bug_a_bad_metrics_listen_points_at_the_setting) {
 }
 END_TEST
 
+/* ---- Limits: idle connections, the cap, HEAD ---- */
+
+/* A HEAD answer: `status`, the Content-Length of the GET answer, framing
+ * as for GET, and not one byte of body. */
+static void assert_head_response(const client_t *c, const char *status,
+                                 const char *length) {
+  const char *text = c->response.data;
+  ck_assert_msg(text != NULL, "no response");
+  char status_line[64];
+  snprintf(status_line, sizeof status_line, "HTTP/1.1 %s\r\n", status);
+  ck_assert_msg(strncmp(text, status_line, strlen(status_line)) == 0, "%s",
+                text);
+  ck_assert_ptr_nonnull(strstr(text, "\r\nConnection: close\r\n"));
+  const char *end = strstr(text, "\r\n\r\n");
+  ck_assert_ptr_nonnull(end);
+  ck_assert_msg(end + 4 == text + c->response.len, "a body: %s", end + 4);
+  if (length) {
+    char line[64];
+    snprintf(line, sizeof line, "\r\nContent-Length: %s\r\n", length);
+    ck_assert_msg(strstr(text, line) != NULL, "%s", text);
+  }
+  ck_assert_int_eq(c->read_status, UV_EOF);
+}
+
+START_TEST(head_gives_the_headers_without_a_body) {
+  http_test_t t;
+  http_start(&t, http_config);
+  client_t c[3];
+  client_start(&t, &c[0], "HEAD /healthz HTTP/1.1\r\n\r\n");
+  client_start(&t, &c[1], "HEAD /metrics HTTP/1.1\r\n\r\n");
+  client_start(&t, &c[2], "HEAD /nope HTTP/1.1\r\n\r\n");
+  http_finish(&t);
+  assert_head_response(&c[0], "200 OK", "3"); /* "ok\n" */
+  assert_head_response(&c[1], "200 OK", NULL);
+  assert_head_response(&c[2], "404 Not Found", NULL);
+  http_free(&t, (client_t *const[]){&c[0], &c[1], &c[2]}, 3);
+}
+END_TEST
+
+static const char *const limits_config =
+    "metrics_listen = \"127.0.0.1:0\"\n"
+    "metrics_timeout = \"300ms\"\n"
+    "pipeline \"p\" {\n"
+    "  source \"script\" { records = [\"{\\\"n\\\":1}\"] }\n"
+    "  sink \"capture\" { }\n"
+    "}\n";
+
+/* The cap alone: the timeout is long enough not to interfere. */
+static const char *const cap_config =
+    "metrics_listen = \"127.0.0.1:0\"\n"
+    "metrics_timeout = \"20s\"\n"
+    "metrics_max_connections = 2\n"
+    "pipeline \"p\" {\n"
+    "  source \"script\" { records = [\"{\\\"n\\\":1}\"] }\n"
+    "  sink \"capture\" { }\n"
+    "}\n";
+
+/* A client that connects and says nothing, and one that sends half a
+ * request, are closed after metrics_timeout without an answer. */
+START_TEST(an_idle_connection_is_closed_after_the_timeout) {
+  http_test_t t;
+  http_start(&t, limits_config);
+  client_t c[2];
+  uint64_t start = uv_now(&t.run->loop);
+  client_start(&t, &c[0], NULL);
+  client_start(&t, &c[1], "GET /metr");
+  while (!(c[0].closed && c[1].closed))
+    uv_run(&t.run->loop, UV_RUN_ONCE);
+  uint64_t elapsed = uv_now(&t.run->loop) - start;
+  http_finish(&t);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_uint_eq(c[i].response.len, 0);
+    ck_assert(c[i].read_status == UV_EOF || c[i].read_status == UV_ECONNRESET);
+  }
+  ck_assert_uint_ge(elapsed, 250);
+  ck_assert_uint_lt(elapsed, 5000);
+  http_free(&t, (client_t *const[]){&c[0], &c[1]}, 2);
+}
+END_TEST
+
+static void wait_connections(http_test_t *t, size_t count) {
+  while (pl__metrics_server_connections(t->run->engine->metrics) != count)
+    uv_run(&t->run->loop, UV_RUN_ONCE);
+}
+
+/* With metrics_max_connections open, a new connection is closed at once
+ * without an answer, while one of those open still gets /healthz; once
+ * one is gone new connections are served again. */
+START_TEST(past_the_cap_new_connections_are_closed_at_once) {
+  http_test_t t;
+  http_start(&t, cap_config);
+  client_t held[2], over, after;
+  client_start(&t, &held[0], NULL);
+  client_start(&t, &held[1], NULL);
+  wait_connections(&t, 2);
+  client_start(&t, &over, "GET /healthz HTTP/1.1\r\n\r\n");
+  while (!over.closed)
+    uv_run(&t.run->loop, UV_RUN_ONCE);
+  ck_assert_uint_eq(over.response.len, 0);
+  ck_assert(over.read_status == UV_EOF || over.read_status == UV_ECONNRESET);
+  ck_assert(!held[0].closed && !held[1].closed);
+  static const char healthz[] = "GET /healthz HTTP/1.1\r\n\r\n";
+  client_send(&held[0], healthz, sizeof healthz - 1);
+  while (!held[0].closed)
+    uv_run(&t.run->loop, UV_RUN_ONCE);
+  ck_assert_str_eq(assert_response(&held[0], "200 OK", "text/plain"), "ok\n");
+  wait_connections(&t, 1);
+  client_start(&t, &after, healthz);
+  while (!after.closed)
+    uv_run(&t.run->loop, UV_RUN_ONCE);
+  ck_assert_str_eq(assert_response(&after, "200 OK", "text/plain"), "ok\n");
+  uv_close((uv_handle_t *)&held[1].tcp, client_closed);
+  http_finish(&t);
+  const char *log = test_log(t.run);
+  ck_assert_msg(strstr(log, "metrics: 2 connections open, the most allowed "
+                            "(metrics_max_connections); closing new ones"),
+                "%s", log);
+  ck_assert_msg(strstr(log, "metrics: taking connections again (1 closed at "
+                            "once)"),
+                "%s", log);
+  http_free(&t, (client_t *const[]){&held[0], &held[1], &over, &after}, 4);
+}
+END_TEST
+
+START_TEST(bad_metrics_limits_are_config_errors) {
+  test_run_t *run = test_run("metrics_max_connections = 0\n"
+                             "metrics_timeout = \"0s\"\n"
+                             "pipeline \"p\" {\n"
+                             "  source \"script\" { records = [\"1\"] }\n"
+                             "  sink \"capture\" { }\n"
+                             "}\n",
+                             NULL, true);
+  ck_assert_int_lt(run->create_rc, 0);
+  ck_assert_msg(strstr(run->errors.data,
+                       "test.conf:1:27: metrics_max_connections: must be at "
+                       "least 1, not 0"),
+                "%s", run->errors.data);
+  ck_assert_msg(strstr(run->errors.data,
+                       "test.conf:2:19: metrics_timeout: must be more than 0"),
+                "%s", run->errors.data);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
 
 static Suite *metrics_suite(void) {
   Suite *s = suite_create("metrics");
@@ -886,6 +1029,14 @@ static Suite *metrics_suite(void) {
   tcase_add_test(http, open_connections_are_closed_at_shutdown);
   tcase_add_test(http, the_listener_is_closed_at_shutdown);
   suite_add_tcase(s, http);
+
+  TCase *limits = tcase_create("limits");
+  tcase_set_timeout(limits, 30);
+  tcase_add_test(limits, head_gives_the_headers_without_a_body);
+  tcase_add_test(limits, an_idle_connection_is_closed_after_the_timeout);
+  tcase_add_test(limits, past_the_cap_new_connections_are_closed_at_once);
+  tcase_add_test(limits, bad_metrics_limits_are_config_errors);
+  suite_add_tcase(s, limits);
 
   TCase *errors = tcase_create("listener errors");
   tcase_add_test(errors, a_bad_listen_address_creates_nothing);

@@ -233,6 +233,20 @@ static char *list_config(fixture_t *f, const char *source) {
   return buf.data;
 }
 
+/* `config` (freed) with `settings` added to its aws { } block: a new
+ * string. */
+static char *with_aws(char *config, const char *settings) {
+  const char *at = strstr(config, "aws { ");
+  ck_assert_ptr_nonnull(at);
+  size_t head = (size_t)(at - config) + strlen("aws { ");
+  pl_buf_t buf = {0};
+  ck_assert_int_eq(pl_buf_append(&buf, config, head), 0);
+  ck_assert_int_eq(pl_buf_printf(&buf, "%s; ", settings), 0);
+  ck_assert_int_eq(pl_buf_append_str(&buf, config + head), 0);
+  free(config);
+  return buf.data;
+}
+
 /* Starts `config` (freed), which must be accepted, and runs it to its
  * end. */
 static void run_config(fixture_t *f, char *config, bool once) {
@@ -305,6 +319,22 @@ static void push_get(fixture_t *f, const char *path, int status,
                                                     .body = body,
                                                     .body_len = len,
                                                     .cut_after = cut_after});
+}
+
+/* Queues an answer to GET `path` that sends its headers and the first
+ * `stall_after` bytes of `body` (`len` bytes), then nothing more. */
+static void push_stalled_get(fixture_t *f, const char *path,
+                             const char *headers, const char *body, size_t len,
+                             size_t stall_after) {
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.method = "GET",
+                                         .path_prefix = path,
+                                         .status = 200,
+                                         .headers = headers,
+                                         .body = body,
+                                         .body_len = len,
+                                         .stall = true,
+                                         .stall_after = stall_after});
 }
 
 /* An S3 XML error body: a new string. */
@@ -821,6 +851,64 @@ START_TEST(a_dropped_download_resumes_with_a_range_request) {
 }
 END_TEST
 
+/* A download whose server goes quiet in the middle is aborted after
+ * read_timeout and the rest is asked for with a Range request. */
+START_TEST(a_stalled_download_resumes_with_a_range_request) {
+  fixture_t *f = fixture_create();
+  size_t len = 10000, stall = 3000;
+  char *object = pattern(len, 0);
+  push_event(f, "m1", "rh1",
+             json_pack("[o]", event_record("b", "big.csv", "e")));
+  test_sqs_push_empty(f->server, 100, 20);
+  push_stalled_get(f, "/b/big.csv", "ETag: \"abc\"\r\n", object, len, stall);
+  push_get(f, "/b/big.csv", 206,
+           "ETag: \"abc\"\r\nContent-Range: bytes 3000-9999/10000\r\n",
+           object + stall, len - stall, 0);
+  run_config(
+      f, with_aws(notify_config(f, NULL, NULL, 1), "read_timeout = \"300ms\""),
+      true);
+  assert_status(f, 0);
+  ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 2);
+  assert_header(nth_get(f, "/b/big.csv", 1), "Range", "bytes=3000-");
+  char *got = bytes_of(f, "s3://b/big.csv");
+  ck_assert_msg(strcmp(got, object) == 0, "the bytes differ");
+  free(got);
+  assert_object_stream(f, "s3://b/big.csv", "abc");
+  ck_assert_uint_eq(source_counter(f, "range_resumes"), 1);
+  ck_assert_msg(strstr(test_log(f->run),
+                       "s3://b/big.csv: the download broke after 3000 bytes "
+                       "(s3 GetObject: Timeout: no data received for"),
+                "%s", test_log(f->run));
+  assert_handles(f, SQS_DELETE, "rh1");
+  free(object);
+  fixture_free(f);
+}
+END_TEST
+
+/* An object whose every answer stalls is given up when the attempts run
+ * out: its group fails, the log names it, and the message stays. */
+START_TEST(a_download_that_keeps_stalling_fails_naming_the_object) {
+  fixture_t *f = fixture_create();
+  push_event(f, "m1", "rh1",
+             json_pack("[o]", event_record("b", "x.csv", "e1")));
+  test_sqs_push_empty(f->server, 100, 20);
+  for (int i = 0; i < 2; i++)
+    push_stalled_get(f, "/b/x.csv", "ETag: \"x\"\r\n", "id\n1\n", 0, 0);
+  run_config(
+      f, with_aws(notify_config(f, NULL, NULL, 2), "read_timeout = \"300ms\""),
+      true);
+  assert_status(f, 1);
+  ck_assert_uint_eq(count_gets(f, "/b/x.csv"), 2);
+  ck_assert_msg(strstr(test_log(f->run),
+                       "s3://b/x.csv: s3 GetObject: Timeout: no data "
+                       "received for"),
+                "%s", test_log(f->run));
+  ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 0);
+  ck_assert_uint_eq(source_counter(f, "objects_failed"), 1);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(an_object_that_changed_is_cut_and_read_again) {
   fixture_t *f = fixture_create();
   size_t len = 10000, cut = 3000;
@@ -1059,6 +1147,27 @@ START_TEST(list_mode_errors_are_reported) {
 }
 END_TEST
 
+/* A request that is not a download is bounded as a whole: a listing the
+ * server never answers ends after request_timeout with an error. */
+START_TEST(a_listing_that_hangs_times_out) {
+  fixture_t *f = fixture_create();
+  fake_http_push(f->server, &(fake_http_response_t){.method = "GET",
+                                                    .path_prefix = "/b?",
+                                                    .hang = true});
+  uint64_t start = uv_now(&f->run->loop);
+  run_config(f,
+             with_aws(list_config(f, "prefix = \"in/\""),
+                      "request_timeout = \"300ms\""),
+             true);
+  assert_status(f, 1);
+  ck_assert_uint_lt(uv_now(&f->run->loop) - start, 10000);
+  ck_assert_msg(strstr(test_log(f->run), "cannot list s3://b/in/: s3 "
+                                         "ListObjectsV2: Timeout"),
+                "%s", test_log(f->run));
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(list_mode_pages_reads_and_remembers_across_runs) {
   char top[] = "/tmp/check_source_s3_XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(top));
@@ -1233,6 +1342,9 @@ static Suite *source_s3_suite(void) {
   tcase_add_test(notify, errors_other_than_gone_leave_the_message);
   tcase_add_test(notify, a_range_answer_of_another_version_restarts_the_object);
   tcase_add_test(notify, a_dropped_download_resumes_with_a_range_request);
+  tcase_add_test(notify, a_stalled_download_resumes_with_a_range_request);
+  tcase_add_test(notify,
+                 a_download_that_keeps_stalling_fails_naming_the_object);
   tcase_add_test(notify, an_object_that_changed_is_cut_and_read_again);
   tcase_add_test(notify, a_slow_sink_pauses_the_download_without_loss);
   suite_add_tcase(s, notify);
@@ -1240,6 +1352,7 @@ static Suite *source_s3_suite(void) {
   tcase_set_timeout(list, 60);
   tcase_add_test(list, list_mode_pages_reads_and_remembers_across_runs);
   tcase_add_test(list, list_mode_errors_are_reported);
+  tcase_add_test(list, a_listing_that_hangs_times_out);
   suite_add_tcase(s, list);
   TCase *options = tcase_create("options");
   tcase_set_timeout(options, 60);

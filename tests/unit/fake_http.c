@@ -342,6 +342,7 @@ static void conn_answer(conn_t *c) {
   size_t body_len = r ? r->body_len : sizeof unmatched - 1;
   const char *extra = r && r->headers ? r->headers : "";
   bool cut = r && r->cut_after > 0;
+  bool stall = r && r->stall;
   bool may_have_body = status >= 200 && status != 204 && status != 304;
   pl_buf_t bytes = {0};
   if (pl_buf_printf(&bytes, "HTTP/1.1 %d %s\r\n", status, reason(status)) < 0)
@@ -353,13 +354,20 @@ static void conn_answer(conn_t *c) {
   if (pl_buf_printf(&bytes, "%sX-Fake-Http-Connection: %u\r\n%s\r\n", extra,
                     c->id, c->close_after ? "Connection: close\r\n" : "") < 0)
     must(NULL);
-  if (may_have_body && !c->answer_head && body_len > 0)
-    append(&bytes, body,
-           cut && r->cut_after < body_len ? r->cut_after : body_len);
+  size_t send = body_len;
+  if (cut && r->cut_after < send)
+    send = r->cut_after;
+  if (stall && r->stall_after < send)
+    send = r->stall_after;
+  if (may_have_body && !c->answer_head && send > 0)
+    append(&bytes, body, send);
   if (r) {
     response_free(r);
     free(r);
   }
+  /* Later requests on this connection wait forever, as after a hang. */
+  if (stall)
+    c->stalled = true;
   conn_write(c, &bytes, c->close_after || cut, false);
 }
 

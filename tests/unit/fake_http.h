@@ -24,6 +24,10 @@ typedef struct fake_http_response {
   bool drop;               /* close the connection without answering */
   size_t cut_after;        /* >0: send headers and this many body bytes of
                               the announced Content-Length, then close */
+  bool stall;              /* send headers and the first stall_after body
+                              bytes, then nothing more; the connection
+                              stays open (a stalled download) */
+  size_t stall_after;
 } fake_http_response_t;
 
 typedef struct fake_http_request {
