@@ -59,17 +59,6 @@ static void on_extend(void *data, sqs_message_t *msg) {
 
 /* ---- Receiving ---- */
 
-/* Without the request id, so that pl_log's rate limit sees repeats. */
-static void format_error(const pl_aws_error_t *e, pl_buf_t *out) {
-  pl_buf_printf(out, "%s %s: ", e->service ? e->service : "sqs",
-                e->operation ? e->operation : "ReceiveMessage");
-  if (e->status)
-    pl_buf_printf(out, "HTTP %d ", e->status);
-  pl_buf_append_str(out, e->code ? e->code : "Error");
-  if (e->message && *e->message)
-    pl_buf_printf(out, ": %s", e->message);
-}
-
 static void on_backoff(uv_timer_t *timer) { maybe_poll(timer->data); }
 
 static void receive_failed(sqs_poller_t *p, const char *why, bool retryable) {
@@ -117,7 +106,7 @@ static void on_receive(void *data, json_t *result,
   int rc = 0;
   if (error) {
     pl_buf_t why = {0};
-    format_error(error, &why);
+    pl_aws_error_format(error, &why);
     receive_failed(p, why.data ? why.data : "error", error->retryable);
     pl_buf_free(&why);
   } else if ((rc = sqs_receive_parse(result, &got)) < 0) {

@@ -2,6 +2,8 @@
  * errors and the one-line formatter. */
 #include "aws_error.h"
 
+#include <pipelined/aws.h>
+
 #include "retry.h"
 #include "xml.h"
 
@@ -361,44 +363,71 @@ static int append_clean(pl_buf_t *out, const char *text) {
   return 0;
 }
 
+/* The transport failures, each with the code the public pl_aws_error_t
+ * carries and the words a log line says. */
+static const struct {
+  int transport;
+  const char *code;
+  const char *text;
+} transports[] = {
+    {PL_EAGAIN, "Timeout", "timed out"},
+    {PL_ECANCELED, "Canceled", "cancelled"},
+    {PL_ERANGE, "ResponseTooLarge", "response too large"},
+    {PL_EIO, "ConnectionError", "connection failed"},
+};
+#define TRANSPORT_COUNT (sizeof(transports) / sizeof(transports[0]))
+
+const char *pl__aws_transport_code(int transport) {
+  for (size_t i = 0; i < TRANSPORT_COUNT; i++)
+    if (transports[i].transport == transport)
+      return transports[i].code;
+  return "ConnectionError";
+}
+
 static const char *transport_text(int transport) {
-  switch (transport) {
-  case PL_EIO:
-    return "connection failed";
-  case PL_EAGAIN:
-    return "timed out";
-  case PL_ECANCELED:
-    return "cancelled";
-  case PL_ERANGE:
-    return "response too large";
-  }
+  for (size_t i = 0; i < TRANSPORT_COUNT; i++)
+    if (transports[i].transport == transport)
+      return transports[i].text;
   return pl_strerror(transport);
 }
 
-int pl__aws_error_format(const pl_aws_error_detail_t *error, pl_buf_t *out) {
+/* The words of a transport failure known by its public code. */
+static const char *transport_text_of_code(const char *code) {
+  for (size_t i = 0; code && i < TRANSPORT_COUNT; i++)
+    if (strcmp(transports[i].code, code) == 0)
+      return transports[i].text;
+  return code ? code : "failed";
+}
+
+/* The one line every AWS error is logged as:
+ *   "<service> <operation>: HTTP <status> <code>: <message> (request id X)"
+ * or, with no response, "<service> <operation>: <what failed>: <message>". */
+static int format_line(pl_buf_t *out, const char *service,
+                       const char *operation, int status, const char *lead,
+                       const char *message, const char *request_id) {
   size_t start = out->len;
-  int rc = append_clean(out, error->service ? error->service : "aws");
-  if (rc == 0 && error->operation) {
+  int rc = append_clean(out, service ? service : "aws");
+  if (rc == 0 && operation) {
     rc = pl_buf_append_str(out, " ");
     if (rc == 0)
-      rc = append_clean(out, error->operation);
+      rc = append_clean(out, operation);
   }
-  if (rc == 0 && error->status == 0) {
-    rc = pl_buf_printf(out, ": %s", transport_text(error->transport));
+  if (rc == 0 && status == 0) {
+    rc = pl_buf_printf(out, ": %s", lead);
   } else if (rc == 0) {
-    rc = pl_buf_printf(out, ": HTTP %d ", error->status);
+    rc = pl_buf_printf(out, ": HTTP %d ", status);
     if (rc == 0)
-      rc = append_clean(out, error->code ? error->code : "UnknownError");
+      rc = append_clean(out, lead);
   }
-  if (rc == 0 && error->message) {
+  if (rc == 0 && message && *message) {
     rc = pl_buf_append_str(out, ": ");
     if (rc == 0)
-      rc = append_clean(out, error->message);
+      rc = append_clean(out, message);
   }
-  if (rc == 0 && error->request_id) {
+  if (rc == 0 && request_id) {
     rc = pl_buf_append_str(out, " (request id ");
     if (rc == 0)
-      rc = append_clean(out, error->request_id);
+      rc = append_clean(out, request_id);
     if (rc == 0)
       rc = pl_buf_append_str(out, ")");
   }
@@ -408,4 +437,20 @@ int pl__aws_error_format(const pl_aws_error_detail_t *error, pl_buf_t *out) {
     out->data[start] = '\0';
   }
   return rc;
+}
+
+int pl__aws_error_format(const pl_aws_error_detail_t *error, pl_buf_t *out) {
+  const char *lead = error->status == 0
+                         ? transport_text(error->transport)
+                         : (error->code ? error->code : "UnknownError");
+  return format_line(out, error->service, error->operation, error->status,
+                     lead, error->message, error->request_id);
+}
+
+void pl_aws_error_format(const pl_aws_error_t *e, pl_buf_t *out) {
+  const char *lead = e->status == 0
+                         ? transport_text_of_code(e->code)
+                         : (e->code ? e->code : "UnknownError");
+  format_line(out, e->service, e->operation, e->status, lead, e->message,
+              e->request_id);
 }

@@ -115,6 +115,10 @@ const char *pl__aws_error_status_code(int status);
  * The ": message" and " (request id …)" parts appear only when known; the
  * operation is left out when NULL. Returns 0 or PL_ENOMEM. */
 int pl__aws_error_format(const pl_aws_error_detail_t *error, pl_buf_t *out);
+/* The code of the public pl_aws_error_t for a transport failure (PL_EAGAIN:
+ * "Timeout", PL_EIO: "ConnectionError", ...). pl_aws_error_format() writes
+ * the same line as pl__aws_error_format() from the public fields. */
+const char *pl__aws_transport_code(int transport);
 
 /* Frees an error and its strings; NULL is allowed. */
 void pl__aws_error_destroy(pl_aws_error_detail_t *error);

@@ -73,40 +73,16 @@ static void attempt(pl_aws_call_t *call);
 
 /* ---- Errors ---- */
 
-static const char *transport_code(int error) {
-  switch (error) {
-  case PL_EAGAIN:
-    return "Timeout";
-  case PL_ECANCELED:
-    return "Canceled";
-  case PL_ERANGE:
-    return "ResponseTooLarge";
-  default:
-    return "ConnectionError";
-  }
-}
-
 static void to_public(const pl_aws_error_detail_t *d, pl_aws_error_t *out) {
   *out = (pl_aws_error_t){
       .service = d->service,
       .operation = d->operation,
       .status = d->status,
-      .code = d->code ? d->code : transport_code(d->transport),
+      .code = d->code ? d->code : pl__aws_transport_code(d->transport),
       .message = d->message ? d->message : "",
       .request_id = d->request_id,
       .retryable = d->retryable,
   };
-}
-
-void pl_aws_error_format(const pl_aws_error_t *e, pl_buf_t *out) {
-  pl_buf_printf(out, "%s %s: ", e->service, e->operation ? e->operation : "");
-  if (e->status)
-    pl_buf_printf(out, "HTTP %d ", e->status);
-  pl_buf_printf(out, "%s", e->code ? e->code : "Error");
-  if (e->message && *e->message)
-    pl_buf_printf(out, ": %s", e->message);
-  if (e->request_id)
-    pl_buf_printf(out, " (request id %s)", e->request_id);
 }
 
 static const char *response_header(void *data, const char *name) {

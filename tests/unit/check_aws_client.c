@@ -267,7 +267,7 @@ START_TEST(an_oversized_response_fails_without_a_retry) {
   ck_assert_str_eq(r.code, "ResponseTooLarge");
   ck_assert(!r.retryable);
   ck_assert_uint_eq(fake_http_request_count(f->server), 1);
-  ck_assert_msg(strstr(r.error, "sqs SendMessageBatch: ResponseTooLarge: ") &&
+  ck_assert_msg(strstr(r.error, "sqs SendMessageBatch: response too large: ") &&
                     strstr(r.error, "8 MiB"),
                 "%s", r.error);
   result_free(&r);

@@ -877,7 +877,7 @@ START_TEST(a_stalled_download_resumes_with_a_range_request) {
   ck_assert_uint_eq(source_counter(f, "range_resumes"), 1);
   ck_assert_msg(strstr(test_log(f->run),
                        "s3://b/big.csv: the download broke after 3000 bytes "
-                       "(s3 GetObject: Timeout: no data received for"),
+                       "(s3 GetObject: timed out: no data received for"),
                 "%s", test_log(f->run));
   assert_handles(f, SQS_DELETE, "rh1");
   free(object);
@@ -900,7 +900,7 @@ START_TEST(a_download_that_keeps_stalling_fails_naming_the_object) {
   assert_status(f, 1);
   ck_assert_uint_eq(count_gets(f, "/b/x.csv"), 2);
   ck_assert_msg(strstr(test_log(f->run),
-                       "s3://b/x.csv: s3 GetObject: Timeout: no data "
+                       "s3://b/x.csv: s3 GetObject: timed out: no data "
                        "received for"),
                 "%s", test_log(f->run));
   ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 0);
@@ -1162,7 +1162,7 @@ START_TEST(a_listing_that_hangs_times_out) {
   assert_status(f, 1);
   ck_assert_uint_lt(uv_now(&f->run->loop) - start, 10000);
   ck_assert_msg(strstr(test_log(f->run), "cannot list s3://b/in/: s3 "
-                                         "ListObjectsV2: Timeout"),
+                                         "ListObjectsV2: timed out"),
                 "%s", test_log(f->run));
   fixture_free(f);
 }
