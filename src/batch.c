@@ -267,7 +267,14 @@ void pl_batch_done(pl_batch_t *batch, pl_result_t rest, const char *reason) {
                 "not committed: %s",
                 refused.count,
                 refused.first.data ? refused.first.data : "out of memory");
+  /* Kept records are at the front of the batch now, with their reason. */
+  if (failed.count > 0)
+    pl__sink_note_failure(runner, failed.first.data ? failed.first.data
+                                                    : "out of memory");
+  else if (kept > 0)
+    pl__sink_note_failure(runner, batch->records[0]->reason);
   if (failed.count == 0 && kept == 0) {
+    pl__sink_note_success(runner);
     pl_complain_release(sink, &runner->retries, "batches are written again");
     pl_complain_release(sink, &runner->failures, "records are delivered again");
   }

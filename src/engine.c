@@ -36,6 +36,11 @@ static const pl_option_t settings_table[] = {
                   "metrics_max_connections", "64", 0,
                   "Connections to metrics_listen open at once; past it new "
                   "ones are closed at once."),
+    PL_OPTION_DURATION(pl_engine_settings_t, unhealthy_after_ms,
+                       "unhealthy_after", "60s", 0,
+                       "/healthz answers 503, naming the stage and its last "
+                       "error, once a sink's writes have failed without a "
+                       "success for this long."),
     PL_OPTION_DURATION(pl_engine_settings_t, shutdown_timeout_ms,
                        "shutdown_timeout", "30s", 0,
                        "On SIGTERM, how long records in flight may take to "
@@ -502,6 +507,7 @@ int pl__engine_start(pl_engine_t *engine) {
       return rc;
     }
   }
+  engine->ready = true;
   return 0;
 }
 

@@ -21,6 +21,7 @@ typedef struct pl_engine_settings {
   uint64_t metrics_timeout_ms;
   int64_t metrics_max_connections;
   uint64_t shutdown_timeout_ms;
+  uint64_t unhealthy_after_ms;
 } pl_engine_settings_t;
 
 /* The aws { } block, shared by every AWS plugin. */
@@ -53,6 +54,7 @@ struct pl_engine {
   pl_pipeline_t **pipelines;
   size_t pipeline_count;
   bool started;
+  bool ready; /* every pipeline started (/readyz) */
   bool stopping; /* shutdown requested */
   bool closing;  /* handles are being closed */
   uv_timer_t shutdown_timer;

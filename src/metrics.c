@@ -148,6 +148,39 @@ void pl__metrics_render(const pl_engine_t *engine, pl_buf_t *out) {
   }
 }
 
+bool pl__metrics_health(const pl_engine_t *engine, pl_buf_t *out) {
+  if (engine->stopping) {
+    pl_buf_append_str(out, "shutting down\n");
+    return false;
+  }
+  for (size_t p = 0; p < engine->pipeline_count; p++) {
+    const pl_pipeline_t *pipeline = engine->pipelines[p];
+    for (size_t s = 0; s < pipeline->stage_count; s++) {
+      const pl_instance_t *stage = pipeline->stages[s];
+      uint64_t failing_ms = 0;
+      if (!stage->sink ||
+          !pl__sink_unhealthy(stage->sink,
+                              engine->settings.unhealthy_after_ms,
+                              &failing_ms))
+        continue;
+      const pl_buf_t *why = &stage->sink->last_error;
+      json_t *doc = json_pack(
+          "{s:s, s:s, s:s, s:s, s:I, s:s%}", "status", "unhealthy",
+          "pipeline", pipeline->name, "stage", role_name(stage->role),
+          "plugin", stage->name, "failing_for_ms", (json_int_t)failing_ms,
+          "last_error", why->data ? why->data : "", why->len);
+      char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+      pl_buf_append_str(out, text ? text : "{\"status\":\"unhealthy\"}");
+      pl_buf_append_str(out, "\n");
+      free(text);
+      json_decref(doc);
+      return false;
+    }
+  }
+  pl_buf_append_str(out, "ok\n");
+  return true;
+}
+
 int pl__metrics_parse_listen(const char *text, struct sockaddr_storage *addr) {
   const char *colon = strrchr(text, ':');
   if (!colon || colon == text || colon[1] == '\0')
@@ -272,13 +305,21 @@ static void handle_request(connection_t *conn) {
     pl__metrics_render(conn->server->engine, &body);
     respond(conn, "200 OK", "text/plain; version=0.0.4", &body, head);
   } else if (strncmp(target, "/healthz ", 9) == 0) {
+    bool ok = pl__metrics_health(conn->server->engine, &body);
+    bool json = body.len > 0 && body.data[0] == '{';
+    respond(conn, ok ? "200 OK" : "503 Service Unavailable",
+            json ? "application/json" : "text/plain", &body, head);
+  } else if (strncmp(target, "/readyz ", 8) == 0) {
     pl_engine_t *engine = conn->server->engine;
-    bool ok = !engine->stopping;
-    pl_buf_append_str(&body, ok ? "ok\n" : "shutting down\n");
+    bool ok = engine->ready && !engine->stopping;
+    pl_buf_append_str(&body, ok                ? "ready\n"
+                             : engine->stopping ? "shutting down\n"
+                                                : "starting\n");
     respond(conn, ok ? "200 OK" : "503 Service Unavailable", "text/plain",
             &body, head);
   } else {
-    pl_buf_append_str(&body, "not found: try /metrics or /healthz\n");
+    pl_buf_append_str(&body,
+                      "not found: try /metrics, /healthz or /readyz\n");
     respond(conn, "404 Not Found", "text/plain", &body, head);
   }
   pl_buf_free(&body);

@@ -158,6 +158,10 @@ void pl_record_reject(pl_record_t *record, const char *fmt, ...) {
   record->result = PL_RESULT_REJECTED;
   pl_instance_t *source = pl__group_source(record->group);
   pl_pipeline_t *pipeline = source->pipeline;
+  /* Counted where it was rejected: the transform at work, else the source
+   * (sinks reject through pl_batch_resolve, counted by the batch). */
+  pl_instance_t *by = pipeline->current ? pipeline->current : source;
+  by->metrics.rejected++;
   pl__pipeline_dead_letter(pipeline, pipeline->current, record);
 }
 

@@ -518,14 +518,82 @@ END_TEST
 START_TEST(get_healthz_says_ok) {
   http_test_t t;
   http_start(&t, http_config);
-  client_t c[2];
+  client_t c[3];
   client_start(&t, &c[0], "GET /healthz HTTP/1.1\r\n\r\n");
   /* Bare newlines end a request too. */
   client_start(&t, &c[1], "GET /healthz HTTP/1.0\n\n");
+  client_start(&t, &c[2], "GET /readyz HTTP/1.1\r\n\r\n");
   http_finish(&t);
   for (int i = 0; i < 2; i++)
     ck_assert_str_eq(assert_response(&c[i], "200 OK", "text/plain"), "ok\n");
-  http_free(&t, (client_t *const[]){&c[0], &c[1]}, 2);
+  ck_assert_str_eq(assert_response(&c[2], "200 OK", "text/plain"),
+                   "ready\n");
+  http_free(&t, (client_t *const[]){&c[0], &c[1], &c[2]}, 3);
+}
+END_TEST
+
+/* Probes /healthz's answer every 5 ms while a run goes on: a sink whose
+ * writes keep failing makes it unhealthy after unhealthy_after, and the
+ * first write that goes through makes it healthy again. */
+typedef struct health_probe {
+  uv_timer_t timer;
+  test_run_t *run;
+  bool saw_unhealthy;
+  bool saw_recovery;
+  char body[512];
+} health_probe_t;
+
+static void on_health_probe(uv_timer_t *timer) {
+  health_probe_t *p = timer->data;
+  pl_buf_t body = {0};
+  bool ok = pl__metrics_health(p->run->engine, &body);
+  if (!ok && !p->saw_unhealthy) {
+    p->saw_unhealthy = true;
+    snprintf(p->body, sizeof(p->body), "%s", body.data);
+  } else if (ok && p->saw_unhealthy) {
+    p->saw_recovery = true;
+    ck_assert_str_eq(body.data, "ok\n");
+  }
+  pl_buf_free(&body);
+  if (p->saw_recovery) { /* the daemon has shown both answers */
+    uv_close((uv_handle_t *)timer, NULL);
+    pl__engine_shutdown(p->run->engine);
+  }
+}
+
+START_TEST(healthz_fails_while_a_sink_keeps_failing_then_recovers) {
+  const char *config =
+      "unhealthy_after = \"60ms\"\n"
+      "pipeline \"h\" {\n"
+      "  source \"script\" { records = [\"{\\\"n\\\":1}\"] }\n"
+      "  sink \"capture\" { fail_first = 25\n retry_limit = 100\n"
+      " retry_backoff = 40ms\n retry_backoff_max = 40ms }\n"
+      "}\n";
+  test_run_t *run = test_run_start(config, NULL, false);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  health_probe_t probe = {.run = run};
+  uv_timer_init(&run->loop, &probe.timer);
+  probe.timer.data = &probe;
+  uv_timer_start(&probe.timer, on_health_probe, 5, 5);
+  test_run_loop(run);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_msg(probe.saw_unhealthy, "never unhealthy");
+  json_error_t error;
+  json_t *doc = json_loads(probe.body, 0, &error);
+  ck_assert_msg(doc != NULL, "not JSON: %s", probe.body);
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "status")),
+                   "unhealthy");
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "pipeline")), "h");
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "stage")), "sink");
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "plugin")),
+                   "sink-capture");
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "last_error")),
+                   "scripted failure");
+  ck_assert_int_ge(json_integer_value(json_object_get(doc, "failing_for_ms")),
+                   60);
+  json_decref(doc);
+  ck_assert_msg(probe.saw_recovery, "never healthy again");
+  ck_assert_int_eq(test_run_free(run), 0);
 }
 END_TEST
 
@@ -564,7 +632,7 @@ START_TEST(unknown_paths_are_not_found) {
   http_finish(&t);
   for (int i = 0; i < 5; i++)
     ck_assert_str_eq(assert_response(&c[i], "404 Not Found", "text/plain"),
-                     "not found: try /metrics or /healthz\n");
+                     "not found: try /metrics, /healthz or /readyz\n");
   http_free(&t, (client_t *const[]){&c[0], &c[1], &c[2], &c[3], &c[4]}, 5);
 }
 END_TEST
@@ -1020,6 +1088,7 @@ static Suite *metrics_suite(void) {
   TCase *http = tcase_create("http");
   tcase_add_test(http, get_metrics_serves_the_exposition);
   tcase_add_test(http, get_healthz_says_ok);
+  tcase_add_test(http, healthz_fails_while_a_sink_keeps_failing_then_recovers);
   tcase_add_test(http, healthz_fails_while_shutting_down);
   tcase_add_test(http, unknown_paths_are_not_found);
   tcase_add_test(http, other_methods_are_not_allowed);

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# /healthz tells the truth: a daemon whose sink cannot write (an SQS
+# endpoint on a closed loopback port) answers 503 with JSON naming the
+# stage and its last error once unhealthy_after has passed, while /readyz
+# says it started; and rows that transform-csv rejects are counted on the
+# transform. Nothing leaves loopback: the "AWS" endpoint is a closed port.
+. "$(dirname "$0")/lib.sh"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
+closed=$(free_port) # nothing listens there
+mkdir -p "$work/in"
+printf 'product_id,location,quantity,update_date\nP1,A,1,2023-05-01\nP2,B,lots,2023-05-02\n' > "$work/in/a.csv"
+cat > "$work/h.conf" <<CONF
+metrics_listen = "127.0.0.1:$port"
+unhealthy_after = "1s"
+shutdown_timeout = "1s"
+aws { region = "us-east-1"; endpoint = "http://127.0.0.1:$closed" }
+pipeline "h" {
+  source "file" { paths = ["$work/in"] }
+  transform "csv" {
+    columns = ["product_id:string", "location:string", "quantity:int",
+               "update_date:date"]
+  }
+  sink "sqs" {
+    queue_url = "http://127.0.0.1:$closed/000000000000/updates"
+    retry_backoff = 100ms
+    retry_backoff_max = 200ms
+    retry_limit = 1000
+  }
+  dead_letter "file" { path = "$work/rejects.jsonl" }
+}
+CONF
+AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret AWS_EC2_METADATA_DISABLED=true \
+  "$PIPELINED" -c "$work/h.conf" 2> "$work/log" &
+pid=$!
+cleanup_pids+=("$pid")
+
+wait_for curl -sf "http://127.0.0.1:$port/readyz" -o "$work/ready" || { cat "$work/log"; fail "/readyz"; }
+expect_contains "$work/ready" "ready"
+
+# 503 within unhealthy_after plus the retries' backoff.
+unhealthy() {
+  code=$(curl -s -o "$work/health" -w '%{http_code}' "http://127.0.0.1:$port/healthz")
+  [ "$code" = 503 ]
+}
+wait_for unhealthy || { cat "$work/log" "$work/health"; fail "/healthz never said 503 while every write failed"; }
+python3 - "$work/health" <<'PY' || fail "the unhealthy answer is not the JSON that names the stage"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["status"] == "unhealthy", d
+assert (d["pipeline"], d["stage"], d["plugin"]) == ("h", "sink", "sink-sqs"), d
+assert d["failing_for_ms"] >= 1000, d
+assert "connection failed" in d["last_error"] or "ConnectionError" in d["last_error"], d
+PY
+pass "/healthz answers 503 naming sink-sqs once its writes have failed for unhealthy_after; /readyz 200"
+
+curl -sf "http://127.0.0.1:$port/metrics" -o "$work/metrics" || fail "/metrics"
+expect_contains "$work/metrics" 'pipelined_rejected_total{pipeline="h",stage="transform",plugin="transform-csv"} 1'
+pass "a row rejected by transform-csv is counted on the transform"
+
+kill -TERM "$pid"
+wait "$pid" || true
