@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "metrics.h"
 #include "options.h"
 #include "registry.h"
 
@@ -228,6 +229,18 @@ static int close_loop(uv_loop_t *loop, int status) {
   return status ? status : 1;
 }
 
+/* A --once run always says what it did, one line per pipeline, whatever
+ * the log level. */
+static void print_summary(const pl_engine_t *engine, uint64_t elapsed_ms) {
+  for (size_t i = 0; i < engine->pipeline_count; i++) {
+    pl_buf_t line = {0};
+    pl__metrics_summary(engine->pipelines[i], elapsed_ms, &line);
+    if (line.data)
+      fprintf(stderr, "pipelined: %s\n", line.data);
+    pl_buf_free(&line);
+  }
+}
+
 static int run_config(pl_registry_t *reg, const cli_t *cli) {
   /* Ignored, not fatal, also before its handle starts and after it is
    * closed (libuv then restores the default action). */
@@ -238,7 +251,7 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
       0) {
     fprintf(stderr, "pipelined: %s\n", error ? error : "cannot parse config");
     free(error);
-    return 1;
+    return EXIT_USAGE;
   }
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -254,7 +267,7 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
     fprintf(stderr, "pipelined: %s is not valid:\n%s", cli->config,
             errors.data ? errors.data : "(no details)\n");
     pl_buf_free(&errors);
-    return close_loop(&loop, 1);
+    return close_loop(&loop, EXIT_USAGE);
   }
   pl_buf_free(&errors);
   if (cli->check) {
@@ -274,9 +287,12 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   uv_unref((uv_handle_t *)&run.sigint);
   uv_unref((uv_handle_t *)&run.sigterm);
   uv_unref((uv_handle_t *)&run.sighup);
+  uint64_t started = uv_hrtime();
   rc = pl__engine_start(engine);
   uv_run(&loop, UV_RUN_DEFAULT);
   int status = rc < 0 ? 1 : pl__engine_status(engine);
+  if (cli->once && rc == 0)
+    print_summary(engine, (uv_hrtime() - started) / 1000000);
   if (pl__engine_timed_out(engine)) {
     fflush(NULL);
     _exit(status);

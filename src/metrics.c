@@ -148,6 +148,28 @@ void pl__metrics_render(const pl_engine_t *engine, pl_buf_t *out) {
   }
 }
 
+void pl__metrics_summary(const pl_pipeline_t *pipeline, uint64_t elapsed_ms,
+                         pl_buf_t *out) {
+  uint64_t rejected = 0;
+  for (size_t s = 0; s < pipeline->stage_count; s++)
+    if (pipeline->stages[s]->role != PL_ROLE_DEAD_LETTER)
+      rejected += pipeline->stages[s]->metrics.rejected;
+  const pl_stage_metrics_t *sink = &pipeline->sink->metrics;
+  pl_buf_append_str(out, "pipeline ");
+  label_value(out, pipeline->name);
+  pl_buf_printf(out,
+                ": %llu group(s) committed, %llu failed; %llu record(s) "
+                "delivered, %llu rejected, %llu retried, %llu failed; about "
+                "%llu byte(s) delivered; %.2f s",
+                (unsigned long long)pipeline->groups_committed,
+                (unsigned long long)pipeline->groups_failed,
+                (unsigned long long)sink->records_out,
+                (unsigned long long)rejected,
+                (unsigned long long)sink->retried,
+                (unsigned long long)sink->failed,
+                (unsigned long long)sink->bytes, (double)elapsed_ms / 1000.0);
+}
+
 bool pl__metrics_health(const pl_engine_t *engine, pl_buf_t *out) {
   if (engine->stopping) {
     pl_buf_append_str(out, "shutting down\n");

@@ -49,7 +49,7 @@ for mode in --check --once; do
   (cd "$work/cwd" && INPUT= OUTPUT=out.jsonl REJECTS=bad.jsonl \
      "$PIPELINED" "$mode" -c "$top_srcdir/etc/local.conf" > "$work/out" 2> "$work/err"); rc=$?
   set -e
-  [ "$rc" -ne 0 ] || fail "$mode accepted an empty INPUT"
+  [ "$rc" -eq 2 ] || fail "$mode with an empty INPUT exited $rc, want 2 (a config error)"
   expect_contains "$work/err" "local.conf:$paths_line:17: pipeline \"local-inventory\": source \"file\": option 'paths' is empty"
   [ ! -e "$work/cwd/out.jsonl" ] || fail "$mode with an empty INPUT wrote out.jsonl"
 done
