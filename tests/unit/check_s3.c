@@ -1,4 +1,4 @@
-/* Check suite for src/aws/s3_list.c: ListObjectsV2 responses shaped like
+/* Check suite for src/aws/s3.c: ListObjectsV2 responses shaped like
  * the ones in the S3 API reference (namespace, KeyCount, StorageClass,
  * continuation tokens), the awkward keys (entities, unicode, spaces,
  * encoding-type=url), the exact reason of every refusal (malformed XML,
