@@ -111,8 +111,8 @@ void pl__group_free(pl_group_t *group) {
 void pl__group_commit(pl_group_t *group) {
   pl_instance_t *source = group->source;
   pl_pipeline_t *pipeline = source->pipeline;
-  pl_outcome_t outcome = group->failed ? PL_GROUP_FAILED : PL_GROUP_COMMITTED;
-  if (outcome == PL_GROUP_COMMITTED)
+  pl_outcome_t outcome = group->failed ? PL_OUTCOME_FAILED : PL_OUTCOME_COMMITTED;
+  if (outcome == PL_OUTCOME_COMMITTED)
     pipeline->groups_committed++;
   else
     pipeline->groups_failed++;

@@ -112,8 +112,8 @@ typedef struct pl_stage_defaults {
 } pl_stage_defaults_t;
 
 typedef enum {
-  PL_GROUP_COMMITTED, /* every record delivered or dead-lettered: commit */
-  PL_GROUP_FAILED,    /* a record failed, or the group was abandoned */
+  PL_OUTCOME_COMMITTED, /* every record delivered or dead-lettered: commit */
+  PL_OUTCOME_FAILED,    /* a record failed, or the group was abandoned */
 } pl_outcome_t;
 
 typedef struct pl_plugin {

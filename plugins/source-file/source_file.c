@@ -480,7 +480,7 @@ static void source_file_commit(pl_instance_t *inst, void *ctx,
                                pl_group_t *group, pl_outcome_t outcome) {
   source_file_t *s = ctx;
   file_entry_t *e = pl_group_data(group);
-  if (outcome == PL_GROUP_FAILED) {
+  if (outcome == PL_OUTCOME_FAILED) {
     pl_instance_count(inst, "files_failed", 1);
     pl_log(inst, PL_LOG_WARN,
            "%s was not delivered completely; it will be read again %s", e->path,

@@ -311,7 +311,7 @@ static void source_s3_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
   (void)inst;
   source_s3_t *s = ctx;
   s3_job_t *job = pl_group_data(group);
-  bool committed = outcome == PL_GROUP_COMMITTED;
+  bool committed = outcome == PL_OUTCOME_COMMITTED;
   if (s->notifications)
     s3_notify_commit(s, job, committed);
   else

@@ -206,7 +206,7 @@ static void source_sqs_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
   (void)inst;
   source_sqs_t *s = ctx;
   sqs_poller_finish(&s->poller, pl_group_data(group),
-                    outcome == PL_GROUP_COMMITTED);
+                    outcome == PL_OUTCOME_COMMITTED);
 }
 
 /* ---- Life cycle ---- */

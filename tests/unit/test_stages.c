@@ -172,7 +172,7 @@ static void script_stop(pl_instance_t *inst, void *ctx) {
 static void script_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
                           pl_outcome_t outcome) {
   script_t *s = ctx;
-  if (outcome == PL_GROUP_COMMITTED)
+  if (outcome == PL_OUTCOME_COMMITTED)
     s->pub.committed++;
   else
     s->pub.failed++;
