@@ -151,8 +151,7 @@ static int append_entry(const ddb_order_t *o, const pl_record_t *record,
   }
   const json_t *value = json_object_get(pl_record_value(record), o->name);
   if (!value || json_is_null(value)) {
-    pl_buf_printf(why, "field '%s' (newer_than) is missing (or null)",
-                  o->name);
+    pl_buf_printf(why, "field '%s' (newer_than) is missing (or null)", o->name);
     return PL_EINVAL;
   }
   int rc = ddb_version_append_value(value, out);

@@ -65,7 +65,6 @@ bool ddb_version_time(const char *text, char out[DDB_VERSION_TIME_LEN + 1]);
  * PL_EINVAL when a field is missing, null or has no encoding, with the
  * reason appended to `why`; PL_ENOMEM. */
 int ddb_version_encode(const ddb_order_t *order, size_t count,
-                       const pl_record_t *record, pl_buf_t *out,
-                       pl_buf_t *why);
+                       const pl_record_t *record, pl_buf_t *out, pl_buf_t *why);
 
 #endif

@@ -7,8 +7,9 @@
  * as `stale` and is delivered (the table already holds newer data). With
  * several newer_than entries (update_date, then the object's time, then
  * the line) the order is total, so that the table ends the same whatever
- * order the records arrive in; ddb_version.c encodes it as one string. ddb_item.c turns records into items and requests,
- * ddb_response.c reads the answers.
+ * order the records arrive in; ddb_version.c encodes it as one string.
+ * ddb_item.c turns records into items and requests, ddb_response.c reads
+ * the answers.
  *
  * Records of one batch that share a key are written in order: the later
  * one goes in a following round of requests, once the earlier one was

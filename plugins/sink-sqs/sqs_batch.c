@@ -181,8 +181,8 @@ static int add_attributes(const sqs_encoding_t *enc, const pl_record_t *record,
   if (rc == 0)
     rc = add_metadata(attrs, "etag", pl_record_etag(record), size, why);
   if (rc == 0)
-    rc = add_metadata(attrs, "origin_time", pl_record_origin_time(record),
-                      size, why);
+    rc = add_metadata(attrs, "origin_time", pl_record_origin_time(record), size,
+                      why);
   uint64_t line = pl_record_line(record);
   if (rc == 0 && line > 0) {
     char digits[24];
