@@ -203,6 +203,7 @@ run() {
     [ "$rc" = 0 ] || fail "a daemon exited $rc on SIGTERM"
   done
   daemons=()
+  if grep -E '^[^ ]+ error ' "$work/$name"-*.log >&2; then fail "a daemon logged errors"; fi
   [ "$(aws_queue_count "$dlq")" = 0 ] || fail "messages went to the DLQ"
   [ ! -s "$rejects" ] || fail "rows were rejected: $(head -n 3 "$rejects")"
   ord scan "$name" "$work/$name.json"
@@ -239,6 +240,9 @@ run three "$conf" "$reorder_url" 3
 ord same "$work/in_order.json" "$work/three.json" || fail "three consumers left another table"
 ok "4: three competing daemons, reordered: exactly the in-order table"
 
+for f in "$work"/in-order.log "$work"/reorder.log; do
+  [ ! -s "$f" ] || fail "a proxy logged errors: $(head -n 5 "$f")"
+done
 stats=$(proxy_stats)
 "${AWS_ENV_PYTHON:-python3}" - "$before" "$stats" <<'PY' || fail "the proxy did not reorder: $stats"
 import json, sys

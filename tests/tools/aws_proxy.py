@@ -148,19 +148,22 @@ class ReorderMode(PassMode):
         if len(fresh) > 1:
             self.stats["reversed"] += 1
         fresh = fresh[::-1]
-        keep, now = [], time.monotonic()
+        keep, hold = [], []
         for m in fresh:
             # An answer that would be empty keeps its last message: an empty
             # answer tells a consumer that the queue drained.
             if self.random.random() < self.hold and (keep or m is not fresh[-1]):
-                self.held.setdefault(queue, []).append((now, m))
-                self.stats["held"] += 1
+                hold.append(m)
             else:
                 keep.append(m)
+        # Messages held by earlier answers come after this answer's own.
         if not fresh:
             keep = self.release(queue, room)[::-1]
         else:
             keep += self.release(queue, max(0, room - len(keep)))
+        now = time.monotonic()
+        self.held.setdefault(queue, []).extend((now, m) for m in hold)
+        self.stats["held"] += len(hold)
         body["Messages"] = keep
         if not keep:
             body.pop("Messages")
@@ -300,14 +303,16 @@ class Proxy:
                 work = asyncio.ensure_future(self.handle(req))
                 gone = asyncio.ensure_future(reader.read(1))
                 done, _ = await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
-                if gone in done:
-                    extra = gone.result()
-                    if not extra:
-                        work.cancel()
-                        return
-                    pending += extra
-                else:
+                if gone not in done:
+                    # Wait for the cancellation to land: the stream takes
+                    # one reader at a time.
                     gone.cancel()
+                    await asyncio.wait({gone})
+                extra = None if gone.cancelled() else gone.result()
+                if extra == b"" and gone in done:
+                    work.cancel()
+                    return
+                pending += extra or b""
                 resp = await work
                 writer.write(serialize(f"HTTP/1.1 {resp.status} {resp.reason}",
                                        resp.headers, resp.body))
