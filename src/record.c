@@ -62,6 +62,7 @@ static void meta_release(pl_record_meta_t *meta) {
     return;
   json_decref(meta->origin);
   json_decref(meta->etag);
+  json_decref(meta->origin_time);
   json_decref(meta->message_id);
   json_decref(meta->attributes);
   free(meta);
@@ -80,6 +81,7 @@ static pl_record_meta_t *meta_own(pl_record_t *record) {
   if (meta) {
     copy->origin = json_incref(meta->origin);
     copy->etag = json_incref(meta->etag);
+    copy->origin_time = json_incref(meta->origin_time);
     copy->message_id = json_incref(meta->message_id);
     copy->attributes = json_incref(meta->attributes);
     meta_release(meta); /* shared: others still hold it */
@@ -222,6 +224,9 @@ const char *pl_record_origin(const pl_record_t *record) {
 const char *pl_record_etag(const pl_record_t *record) {
   return record->meta ? string_of(record->meta->etag) : NULL;
 }
+const char *pl_record_origin_time(const pl_record_t *record) {
+  return record->meta ? string_of(record->meta->origin_time) : NULL;
+}
 const char *pl_record_message_id(const pl_record_t *record) {
   return record->meta ? string_of(record->meta->message_id) : NULL;
 }
@@ -252,6 +257,10 @@ int pl_record_set_origin(pl_record_t *record, const char *origin) {
 }
 int pl_record_set_etag(pl_record_t *record, const char *etag) {
   return set_meta_string(record, offsetof(pl_record_meta_t, etag), etag);
+}
+int pl_record_set_origin_time(pl_record_t *record, const char *time) {
+  return set_meta_string(record, offsetof(pl_record_meta_t, origin_time),
+                         time);
 }
 int pl_record_set_message_id(pl_record_t *record, const char *id) {
   return set_meta_string(record, offsetof(pl_record_meta_t, message_id),

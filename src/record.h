@@ -15,6 +15,7 @@ typedef struct pl_record_meta {
   size_t refs;        /* records holding it */
   json_t *origin;     /* JSON strings, or NULL */
   json_t *etag;
+  json_t *origin_time;
   json_t *message_id;
   json_t *attributes; /* object; copied before a write when shared */
 } pl_record_meta_t;

@@ -165,6 +165,8 @@ static int append_meta(pl_buf_t *out, const pl_record_t *record,
     text = pl_record_origin(record);
   else if (strcmp(name, "etag") == 0)
     text = pl_record_etag(record);
+  else if (strcmp(name, "origin_time") == 0)
+    text = pl_record_origin_time(record);
   else if (strcmp(name, "message_id") == 0)
     text = pl_record_message_id(record);
   else if (strcmp(name, "line") == 0)

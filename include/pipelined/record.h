@@ -1,8 +1,8 @@
 /* Records, acknowledgement groups and sink batches.
  *
  * A record is a JSON value (usually an object) or a chunk of raw bytes, plus
- * metadata: origin ("file:/path", "s3://bucket/key"), etag, line number,
- * message id and free-form attributes. Every record belongs to an ack group
+ * metadata: origin ("file:/path", "s3://bucket/key"), the origin's time,
+ * etag, line number, message id and free-form attributes. Every record belongs to an ack group
  * created by its source; the group is resolved when its source has sealed it
  * and every record in it is delivered, dead-lettered or failed. */
 #ifndef PIPELINED_RECORD_H
@@ -27,8 +27,8 @@ PL_EXTERN void pl_group_seal(pl_group_t *group, bool complete);
 
 /* New record in `group`, with no value and no metadata. */
 PL_EXTERN pl_record_t *pl_record_create(pl_group_t *group);
-/* New record in the same group as `parent`, sharing its origin, etag,
- * message id and attributes (not its value, bytes or line). */
+/* New record in the same group as `parent`, sharing its origin, origin
+ * time, etag, message id and attributes (not its value, bytes or line). */
 PL_EXTERN pl_record_t *pl_record_derive(const pl_record_t *parent);
 /* Resolves a record that a transform consumed (its data lives on in the
  * records it emitted) or filtered out. */
@@ -70,9 +70,16 @@ PL_EXTERN void pl_record_set_size(pl_record_t *record, size_t size);
 PL_EXTERN const char *pl_record_origin(const pl_record_t *record);
 PL_EXTERN const char *pl_record_etag(const pl_record_t *record);
 PL_EXTERN const char *pl_record_message_id(const pl_record_t *record);
+/* When the origin was created, as ISO 8601 UTC text
+ * ("2026-05-01T10:00:00.123Z"): the S3 event's eventTime, or the object's
+ * LastModified when it was listed. Sinks use it to order updates of one
+ * item that share every other key (see sink-dynamodb's newer_than). */
+PL_EXTERN const char *pl_record_origin_time(const pl_record_t *record);
 PL_EXTERN uint64_t pl_record_line(const pl_record_t *record); /* 0: none */
 PL_EXTERN int pl_record_set_origin(pl_record_t *record, const char *origin);
 PL_EXTERN int pl_record_set_etag(pl_record_t *record, const char *etag);
+PL_EXTERN int pl_record_set_origin_time(pl_record_t *record,
+                                        const char *time);
 PL_EXTERN int pl_record_set_message_id(pl_record_t *record, const char *id);
 PL_EXTERN void pl_record_set_line(pl_record_t *record, uint64_t line);
 /* Free-form metadata (e.g. SQS receive count), usable as ${@name} in

@@ -1,6 +1,7 @@
 /* Templates build strings from a record: "${product_id}#${location}" takes
- * fields of the record's JSON object, "${@origin}", "${@etag}", "${@line}",
- * "${@message_id}" and "${@name}" (any attribute) take its metadata. "$$"
+ * fields of the record's JSON object, "${@origin}", "${@origin_time}",
+ * "${@etag}", "${@line}", "${@message_id}" and "${@name}" (any attribute)
+ * take its metadata. "$$"
  * is a literal "$". A field that is a string is inserted as is; numbers and
  * booleans as their JSON text; a missing field or null is an error. */
 #ifndef PIPELINED_TEMPLATE_H

@@ -361,9 +361,28 @@ json_t *ddb_update_encode(const ddb_schema_t *schema,
       return NULL;
     }
   }
+  pl_buf_t version = {0};
+  if (schema->version) {
+    if (json_object_get(object, schema->version)) {
+      pl_buf_printf(why,
+                    "field '%s' has the name of the version attribute; "
+                    "choose another version_attribute",
+                    schema->version);
+      return NULL;
+    }
+    if (ddb_version_encode(schema->order, schema->order_count, record,
+                           &version, why) < 0) {
+      if (why->len == 0)
+        pl_buf_append_str(why, "out of memory");
+      pl_buf_free(&version);
+      return NULL;
+    }
+  }
   json_t *key = ddb_key_encode(schema, record, why);
-  if (!key)
+  if (!key) {
+    pl_buf_free(&version);
     return NULL;
+  }
   json_t *request = json_object();
   json_t *names = json_object();
   json_t *values = json_object();
@@ -399,13 +418,24 @@ json_t *ddb_update_encode(const ddb_schema_t *schema,
                              n) == 0;
     n++;
   }
-  if (ok && newest) {
+  if (ok && schema->version) {
+    ok = set_new(names, "#ver", json_string(schema->version)) &&
+         set_new(values, ":ver", typed("S", json_string(version.data))) &&
+         pl_buf_printf(&expr, "%s#ver = :ver", n ? ", " : "SET ") == 0;
+  }
+  if (ok && newest)
     ok = set_new(values, ":nt",
                  field_attr(schema, schema->newer_than, newest, why)) &&
-         set_new(names, "#nt", json_string(schema->newer_than)) &&
-         set_new(names, "#k0", json_string(schema->keys[0].name)) &&
-         set_new(request, "ConditionExpression",
-                 json_string("attribute_not_exists(#k0) OR #nt <= :nt"));
+         set_new(names, "#nt", json_string(schema->newer_than));
+  if (ok && (newest || schema->version)) {
+    const char *condition =
+        !schema->version ? "attribute_not_exists(#k0) OR #nt <= :nt"
+        : newest ? "attribute_not_exists(#k0) OR #ver < :ver OR "
+                   "(attribute_not_exists(#ver) AND #nt <= :nt)"
+                 : "attribute_not_exists(#k0) OR #ver < :ver OR "
+                   "attribute_not_exists(#ver)";
+    ok = set_new(names, "#k0", json_string(schema->keys[0].name)) &&
+         set_new(request, "ConditionExpression", json_string(condition));
   }
   if (ok && expr.data)
     ok = set_new(request, "UpdateExpression", json_string(expr.data));
@@ -414,6 +444,7 @@ json_t *ddb_update_encode(const ddb_schema_t *schema,
   if (ok && json_object_size(values) > 0)
     ok = set_new(request, "ExpressionAttributeValues", json_incref(values));
   pl_buf_free(&expr);
+  pl_buf_free(&version);
   json_decref(names);
   json_decref(values);
   if (!ok) {

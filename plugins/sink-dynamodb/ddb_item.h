@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <pipelined/pipelined.h>
 
+#include "ddb_version.h"
+
 /* DynamoDB's limit of write requests in one BatchWriteItem. */
 #define DDB_MAX_BATCH_ITEMS 25
 
@@ -51,7 +53,14 @@ typedef struct ddb_schema {
   size_t key_count;
   const ddb_override_t *types;
   size_t type_count;
-  const char *newer_than; /* field of the update condition, or NULL */
+  /* The field an update compares with <=: alone, or for items stored
+   * without a version; NULL: none. */
+  const char *newer_than;
+  /* With `version`: the order whose encoding (ddb_version.h) the update
+   * stores in attribute `version` and compares with <. */
+  const ddb_order_t *order;
+  size_t order_count;
+  const char *version; /* NULL: no version */
 } ddb_schema_t;
 
 /* Appends the DynamoDB number text of a JSON number: an integer's decimal
@@ -83,10 +92,16 @@ json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
 
 /* The UpdateItem request of `record`: TableName, Key, and for the non-key
  * fields "SET #a0 = :a0, #a1 = :a1" with ExpressionAttributeNames for
- * every name and ExpressionAttributeValues; with newer_than also
- * ConditionExpression "attribute_not_exists(#k0) OR #nt <= :nt". Returns a
- * new reference, or NULL with the reason in `why` (also when the record
- * lacks the newer_than field). */
+ * every name and ExpressionAttributeValues. With newer_than alone also
+ * ConditionExpression "attribute_not_exists(#k0) OR #nt <= :nt". With a
+ * version, "#ver = :ver" is set too, and the condition is
+ *   attribute_not_exists(#k0) OR #ver < :ver OR
+ *   (attribute_not_exists(#ver) AND #nt <= :nt)
+ * (without newer_than the last term is attribute_not_exists(#ver)): a
+ * later row wins, the same row again is stale, and an item written before
+ * versions is compared by its field. Returns a new reference, or NULL
+ * with the reason in `why` (also when the record lacks the newer_than
+ * field, or has a field named like the version). */
 json_t *ddb_update_encode(const ddb_schema_t *schema,
                           const pl_record_t *record, pl_buf_t *why);
 

@@ -3,10 +3,13 @@
  * mode = "put" sends BatchWriteItem requests of at most 25 PutRequests;
  * mode = "update" sends one UpdateItem per record ("SET" of every non-key
  * field), optionally conditional on `newer_than`: the write applies only
- * when the stored item is absent or its field is not newer, and a failed
- * condition counts as `stale` and is delivered (the table already holds
- * newer data). ddb_item.c turns records into items and requests,
- * ddb_response.c reads the answers.
+ * when the stored item is absent or older, and a failed condition counts
+ * as `stale` and is delivered (the table already holds newer data). With
+ * several newer_than entries (update_date, then the object's time, then
+ * the line) the order is total, so that the table ends the same whatever
+ * order the records arrive in; ddb_version.c encodes it as one string.
+ * ddb_item.c turns records into items and requests, ddb_response.c reads
+ * the answers.
  *
  * Records of one batch that share a key are written in order: the later
  * one goes in a following round of requests, once the earlier one was
@@ -42,7 +45,8 @@ typedef struct sink_ddb_options {
   int mode;
   pl_map_t key;
   pl_map_t types;
-  char *newer_than;
+  pl_list_t newer_than;
+  char *version_attribute;
 } sink_ddb_options_t;
 
 static const pl_option_t sink_ddb_option_table[] = {
@@ -65,11 +69,24 @@ static const pl_option_t sink_ddb_option_table[] = {
                   "Attribute types of fields instead of their JSON types "
                   "(S, N, BOOL, NULL, M, L), e.g. types { quantity = \"N\" "
                   "}."),
-    PL_OPTION_STRING(sink_ddb_options_t, newer_than, "newer_than", NULL,
-                     PL_OPT_NOT_EMPTY,
-                     "update mode: write only when the stored item is absent "
-                     "or this field of it is not newer (<=); an older record "
-                     "counts as stale and is delivered."),
+    PL_OPTION_LIST(sink_ddb_options_t, newer_than, "newer_than", NULL,
+                   PL_OPT_NOT_EMPTY,
+                   "update mode: write only when the stored item is absent or "
+                   "older; an older record counts as stale and is delivered. "
+                   "One field: compared with <= as stored. Several entries, "
+                   "fields or metadata (@origin_time, @line, @name), e.g. "
+                   "[\"update_date\", \"@origin_time\", \"@line\"]: "
+                   "compared in turn, through their encoding in "
+                   "version_attribute (a row equal to the stored one is "
+                   "stale); an item stored without it is compared by the "
+                   "first entry when that is a field (<=), else "
+                   "overwritten."),
+    PL_OPTION_STRING(sink_ddb_options_t, version_attribute,
+                     "version_attribute", "version", PL_OPT_NOT_EMPTY,
+                     "The attribute (S) holding the encoded order of "
+                     "newer_than when it has several entries (or only "
+                     "metadata): fixed-width text that compares as the "
+                     "order does."),
 };
 
 typedef struct sink_ddb sink_ddb_t;
@@ -110,6 +127,7 @@ struct sink_ddb {
   ddb_schema_t schema;
   ddb_key_attr_t *keys;
   ddb_override_t *types;
+  ddb_order_t *order;
   pl_aws_client_t *client;
   bool closing;
   /* Requests refused in a way retrying does not cure (a missing table, a
@@ -175,11 +193,53 @@ static int compile_types(sink_ddb_t *s, const pl_map_t *map) {
   return 0;
 }
 
+/* newer_than: one field is compared as it is stored; more entries (or
+ * metadata) go through the version attribute, with the first field as the
+ * fallback for items stored before it. */
+static int compile_order(sink_ddb_t *s, const sink_ddb_options_t *opts) {
+  const pl_list_t *list = &opts->newer_than;
+  if (list->count == 0)
+    return 0;
+  s->order = calloc(list->count, sizeof(*s->order));
+  if (!s->order)
+    return PL_ENOMEM;
+  for (size_t i = 0; i < list->count; i++)
+    if (ddb_order_parse(list->items[i], &s->order[i]) < 0) {
+      pl_log(s->inst, PL_LOG_ERROR,
+             "newer_than: '%s' names no field nor metadata (@origin_time, "
+             "@line, @name)",
+             list->items[i]);
+      return PL_EINVAL;
+    }
+  bool first_field = s->order[0].kind == DDB_ORDER_FIELD;
+  if (first_field)
+    s->schema.newer_than = s->order[0].name;
+  if (list->count > 1 || !first_field) {
+    s->schema.order = s->order;
+    s->schema.order_count = list->count;
+    s->schema.version = opts->version_attribute;
+  }
+  for (size_t i = 0; i < opts->key.count; i++) {
+    const char *key = opts->key.keys[i];
+    if (s->schema.newer_than && strcmp(key, s->schema.newer_than) == 0) {
+      pl_log(s->inst, PL_LOG_ERROR,
+             "option 'newer_than' names the key attribute '%s'", key);
+      return PL_EINVAL;
+    }
+    if (s->schema.version && strcmp(key, s->schema.version) == 0) {
+      pl_log(s->inst, PL_LOG_ERROR,
+             "option 'version_attribute' names the key attribute '%s'", key);
+      return PL_EINVAL;
+    }
+  }
+  return 0;
+}
+
 static int sink_ddb_init(pl_instance_t *inst, const void *options,
                          void **ctx) {
   const sink_ddb_options_t *opts = options;
   /* Empty texts of table and newer_than are refused by the core. */
-  if (opts->newer_than && opts->mode != DDB_MODE_UPDATE) {
+  if (opts->newer_than.count > 0 && opts->mode != DDB_MODE_UPDATE) {
     pl_log(inst, PL_LOG_ERROR,
            "option 'newer_than' needs mode = \"update\" (BatchWriteItem has "
            "no conditions)");
@@ -193,13 +253,8 @@ static int sink_ddb_init(pl_instance_t *inst, const void *options,
   int rc = compile_keys(s, &opts->key);
   if (rc == 0)
     rc = compile_types(s, &opts->types);
-  for (size_t i = 0; rc == 0 && opts->newer_than && i < opts->key.count; i++)
-    if (strcmp(opts->key.keys[i], opts->newer_than) == 0) {
-      pl_log(inst, PL_LOG_ERROR,
-             "option 'newer_than' names the key attribute '%s'",
-             opts->newer_than);
-      rc = PL_EINVAL;
-    }
+  if (rc == 0)
+    rc = compile_order(s, opts);
   if (rc < 0) {
     sink_ddb_destroy(s);
     return rc;
@@ -207,7 +262,6 @@ static int sink_ddb_init(pl_instance_t *inst, const void *options,
   s->schema.table = opts->table;
   s->schema.keys = s->keys;
   s->schema.types = s->types;
-  s->schema.newer_than = opts->newer_than;
   *ctx = s;
   return 0;
 }
@@ -335,7 +389,8 @@ static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
 static void apply_error(ddb_call_t *call, const pl_aws_error_t *error) {
   ddb_write_t *w = call->write;
   sink_ddb_t *s = w->sink;
-  bool conditional = s->opts->mode == DDB_MODE_UPDATE && s->opts->newer_than;
+  bool conditional = s->opts->mode == DDB_MODE_UPDATE &&
+                     s->opts->newer_than.count > 0;
   pl_buf_t reason = {0};
   pl_aws_error_format(error, &reason);
   const char *text = reason.data ? reason.data : "the request failed";
@@ -496,6 +551,7 @@ static void sink_ddb_destroy(void *ctx) {
     pl_template_destroy((pl_template_t *)s->keys[i].tpl);
   free(s->keys);
   free(s->types);
+  free(s->order);
   free(s);
 }
 

@@ -79,7 +79,7 @@ static const pl_option_t sink_sqs_option_table[] = {
     PL_OPTION_MAP(sink_sqs_options_t, attributes, "attributes", 0,
                   "More message attributes (String) from templates, e.g. "
                   "attributes { warehouse = \"${location}\" }, besides "
-                  "origin, etag and line."),
+                  "origin, origin_time, etag and line (at most 6)."),
 };
 
 typedef struct sink_sqs sink_sqs_t;
@@ -189,7 +189,8 @@ static int compile_attributes(sink_sqs_t *s, const pl_map_t *map) {
   if (map->count > SQS_MAX_ATTRIBUTES - SQS_ORIGIN_ATTRIBUTES) {
     pl_log(inst, PL_LOG_ERROR,
            "option 'attributes' has %zu entries; SQS takes %d attributes per "
-           "message and the sink sets origin, etag and line itself, which "
+           "message and the sink sets origin, origin_time, etag and line "
+           "itself, which "
            "leaves %d",
            map->count, SQS_MAX_ATTRIBUTES,
            SQS_MAX_ATTRIBUTES - SQS_ORIGIN_ATTRIBUTES);
@@ -209,8 +210,8 @@ static int compile_attributes(sink_sqs_t *s, const pl_map_t *map) {
              name);
       return PL_EINVAL;
     }
-    if (strcmp(name, "origin") == 0 || strcmp(name, "etag") == 0 ||
-        strcmp(name, "line") == 0) {
+    if (strcmp(name, "origin") == 0 || strcmp(name, "origin_time") == 0 ||
+        strcmp(name, "etag") == 0 || strcmp(name, "line") == 0) {
       pl_log(inst, PL_LOG_ERROR,
              "attributes: '%s' is set by the sink itself from the record's "
              "metadata; choose another name",

@@ -136,7 +136,7 @@ static int add_attribute(json_t *attrs, const char *name, const char *type,
   return 0;
 }
 
-/* The origin, etag or line of the record, when known. */
+/* The origin, its time, etag or line of the record, when known. */
 static int add_metadata(json_t *attrs, const char *name, const char *value,
                         uint64_t *size, pl_buf_t *why) {
   if (!value || !*value)
@@ -180,6 +180,9 @@ static int add_attributes(const sqs_encoding_t *enc, const pl_record_t *record,
   int rc = add_metadata(attrs, "origin", pl_record_origin(record), size, why);
   if (rc == 0)
     rc = add_metadata(attrs, "etag", pl_record_etag(record), size, why);
+  if (rc == 0)
+    rc = add_metadata(attrs, "origin_time", pl_record_origin_time(record), size,
+                      why);
   uint64_t line = pl_record_line(record);
   if (rc == 0 && line > 0) {
     char digits[24];

@@ -7,9 +7,10 @@
  *     instead of a value is sent as {"raw":"<the bytes>"}, as sink-file
  *     writes it (the bytes must be UTF-8; empty bytes, such as the empty
  *     last chunk of a byte stream, give no message);
- *   - message attributes carry where the record came from: "origin" and
- *     "etag" (String) and "line" (Number) when known, then the configured
- *     template attributes (String);
+ *   - message attributes carry where the record came from: "origin",
+ *     "origin_time" and "etag" (String) and "line" (Number) when known,
+ *     then the configured template attributes (String); a consumer orders
+ *     the updates of one item by them (sink-dynamodb's newer_than);
  *   - FIFO queues get MessageGroupId from its template and
  *     MessageDeduplicationId from its template or, by default, the SHA-256
  *     (hex) of the record's origin, etag, message id and line, so that
@@ -43,7 +44,7 @@
 #define SQS_MAX_ATTRIBUTE_NAME 256 /* bytes of an attribute name */
 
 /* Attributes the sink sets itself from the record's metadata. */
-#define SQS_ORIGIN_ATTRIBUTES 3
+#define SQS_ORIGIN_ATTRIBUTES 4
 
 /* A configured message attribute: its name and the template of its value
  * (both borrowed). */

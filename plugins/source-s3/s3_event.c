@@ -123,6 +123,7 @@ static void object_clear(s3_event_object_t *obj) {
   free(obj->key);
   free(obj->etag);
   free(obj->event_name);
+  free(obj->time);
   *obj = (s3_event_object_t){0};
 }
 
@@ -259,6 +260,11 @@ static int parse_records(const parse_ctx_t *ctx, const json_t *records) {
       return PL_ENOMEM;
     if ((rc = parse_created(ctx, i + 1, record, obj)) < 0)
       return rc;
+    /* Only orders updates (sink-dynamodb's newer_than): an event without
+     * it is still read. */
+    const char *time = json_string_value(json_object_get(record, "eventTime"));
+    if (time && *time && !(obj->time = strdup(time)))
+      return PL_ENOMEM;
   }
   if (out->count == 0) {
     free(out->objects);

@@ -4,8 +4,8 @@
  *
  * Three shapes of body are read:
  *   - an event message ({"Records": [{"eventName": "ObjectCreated:Put",
- *     "s3": {"bucket": {"name": ...}, "object": {"key": ..., "size": ...,
- *     "eTag": ...}}}, ...]}), as AWS documents it under "Event message
+ *     "eventTime": ..., "s3": {"bucket": {"name": ...}, "object": {"key":
+ *     ..., "size": ..., "eTag": ...}}}, ...]}), as AWS documents it under "Event message
  *     structure";
  *   - the test message S3 sends when notifications are configured
  *     ({"Service": "Amazon S3", "Event": "s3:TestEvent", ...});
@@ -28,6 +28,10 @@ typedef struct s3_event_object {
   uint64_t size;    /* bytes; 0 when !has_size */
   bool has_size;    /* the record had a "size" */
   char *event_name; /* as sent: "ObjectCreated:Put", "ObjectCreated:Copy" */
+  /* When the object was created, as sent ("2026-05-01T10:00:00.123Z"): the
+   * record's eventTime, or in list mode the object's LastModified; NULL
+   * when absent or not a string (the rows then carry no origin time). */
+  char *time;
 } s3_event_object_t;
 
 /* One parsed body. Caller-embedded: filled by s3_event_parse(), released

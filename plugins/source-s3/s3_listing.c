@@ -117,12 +117,14 @@ static void consider(source_s3_t *s, const pl_s3_object_t *object) {
         .bucket = strdup(s->opts->bucket),
         .key = strdup(object->key),
         .etag = object->etag ? strdup(object->etag) : NULL,
+        .time = object->last_modified ? strdup(object->last_modified) : NULL,
         .size = object->size,
         .has_size = true,
     };
   }
   s3_job_t *job = NULL;
   if (!one.objects || !one.objects[0].bucket || !one.objects[0].key ||
+      (object->last_modified && !one.objects[0].time) ||
       s3_state_put(l->pending, object->key, object->etag) < 0 ||
       !(job = s3_job_create(s, &one, NULL))) {
     s3_event_close(&one);

@@ -66,6 +66,7 @@ static void filter(source_s3_t *s, s3_event_t *ev) {
       free(o->key);
       free(o->etag);
       free(o->event_name);
+      free(o->time);
       continue;
     }
     ev->objects[kept++] = *o;

@@ -42,9 +42,10 @@ static void forget_object(s3_reader_t *r) {
   free(r->bucket);
   free(r->key);
   free(r->origin);
+  free(r->time);
   free(r->etag);
   free(r->etag_raw);
-  r->bucket = r->key = r->origin = r->etag = r->etag_raw = NULL;
+  r->bucket = r->key = r->origin = r->time = r->etag = r->etag_raw = NULL;
   r->group = NULL;
   r->reading = false;
   r->mismatch = false;
@@ -56,6 +57,7 @@ static bool emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
   pl_record_t *rec = pl_record_create(r->group);
   if (!rec || pl_record_set_origin(rec, r->origin) < 0 ||
       (r->etag_raw && pl_record_set_etag(rec, r->etag_raw) < 0) ||
+      (r->time && pl_record_set_origin_time(rec, r->time) < 0) ||
       pl_record_set_bytes(rec, len ? bytes : "", len) < 0) {
     if (rec)
       pl_record_done(rec);
@@ -288,13 +290,14 @@ static int request(s3_reader_t *r) {
 }
 
 int s3_reader_start(s3_reader_t *r, pl_group_t *group, const char *bucket,
-                    const char *key) {
+                    const char *key, const char *time) {
   if (r->reading || !r->client)
     return PL_EINVAL;
   int rc = s3_reader_origin(bucket, key, &r->origin);
   r->bucket = strdup(bucket);
   r->key = strdup(key);
-  if (rc < 0 || !r->bucket || !r->key) {
+  r->time = time ? strdup(time) : NULL;
+  if (rc < 0 || !r->bucket || !r->key || (time && !r->time)) {
     forget_object(r);
     return rc < 0 ? rc : PL_ENOMEM;
   }

@@ -1,6 +1,7 @@
 /* Streams one S3 object at a time into records of bytes (GetObject, never
  * buffered whole): each piece of the body becomes a chunk with origin
- * "s3://<bucket>/<key>" and the object's etag, and an empty chunk marked
+ * "s3://<bucket>/<key>", the object's etag and the time the owner gives
+ * (eventTime or LastModified), and an empty chunk marked
  * last ends the object. When pl_emit() says the next queue is full the
  * download pauses (curl's pause) until s3_reader_resume().
  *
@@ -39,6 +40,7 @@ typedef struct s3_reader {
   char *bucket;
   char *key;
   char *origin;
+  char *time;     /* the origin time of the records, or NULL */
   char *etag;     /* as the first response sent it (quoted), or NULL */
   char *etag_raw; /* the same without quotes, for the records */
   uint64_t offset;       /* bytes emitted */
@@ -60,11 +62,12 @@ void s3_reader_init(s3_reader_t *r, pl_instance_t *inst, s3_reader_done_cb done,
                     void *data);
 /* The client to read with (borrowed until the reader is done). */
 void s3_reader_set_client(s3_reader_t *r, pl_aws_client_t *client);
-/* Starts reading `key` of `bucket` (both copied) into `group`. The reader
+/* Starts reading `key` of `bucket` (both copied) into `group`, its chunks
+ * carrying `time` (copied; NULL: none) as their origin time. The reader
  * must be idle. Returns 0 and `done` is called later, or a negative code
  * (PL_EPARSE: the key is not UTF-8) and it is not. */
 int s3_reader_start(s3_reader_t *r, pl_group_t *group, const char *bucket,
-                    const char *key);
+                    const char *key, const char *time);
 bool s3_reader_busy(const s3_reader_t *r);
 /* True from a pl_emit() that said the next queue is full until
  * s3_reader_resume(), even between objects: start none meanwhile. */

@@ -196,7 +196,8 @@ static void next_object(source_s3_t *s) {
       if (s3_reader_paused(&s->reader))
         break; /* no new object while the next stage is full */
       const s3_event_object_t *o = &job->objects.objects[job->next_object++];
-      int rc = s3_reader_start(&s->reader, job->group, o->bucket, o->key);
+      int rc = s3_reader_start(&s->reader, job->group, o->bucket, o->key,
+                               o->time);
       if (rc == 0)
         return;
       on_read(s, rc == PL_EPARSE ? S3_READ_GONE : S3_READ_FAILED,

@@ -41,6 +41,9 @@ int sqs_record_metadata(pl_record_t *rec, const sqs_message_t *msg,
   const char *etag = json_string_value(json_object_get(attrs, "etag"));
   if (rc == 0 && etag)
     rc = pl_record_set_etag(rec, etag);
+  const char *time = json_string_value(json_object_get(attrs, "origin_time"));
+  if (rc == 0 && time && *time)
+    rc = pl_record_set_origin_time(rec, time);
   pl_record_set_line(rec, line_of(json_object_get(attrs, "line")));
   const char *name;
   json_t *value;

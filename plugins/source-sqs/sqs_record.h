@@ -15,8 +15,9 @@ typedef enum { SQS_FORMAT_JSON, SQS_FORMAT_RAW } sqs_format_t;
  *                         string (what the producer read: a CSV line that
  *                         went through sink-sqs), else
  *                         "sqs:<queue url>#<message id>";
- *   line, etag            the "line" (a whole number) and "etag"
- *                         attributes, when present;
+ *   line, etag,           the "line" (a whole number), "etag" and
+ *   origin time           "origin_time" attributes, when present (what
+ *                         sink-sqs sends);
  *   attributes            every message attribute by name, then
  *                         "receive_count" (ApproximateReceiveCount) and
  *                         "sent_timestamp" (ms since the epoch), which win

@@ -26,9 +26,10 @@
 #   aws_make_table NAME            partition key id (S), on demand, ACTIVE
 #   aws_bucket_notify BUCKET QUEUE_URL   ObjectCreated:* -> queue (moto only;
 #                                  a no-op with a note on fauxqs)
-#   aws_publish_s3_event QUEUE_URL BUCKET KEY [SIZE ETAG]
+#   aws_publish_s3_event QUEUE_URL BUCKET KEY [SIZE ETAG [TIME]]
 #                                  the documented S3 event JSON, for setups
-#                                  that deliver none (AWS_ENV_S3_NOTIFICATIONS=0)
+#                                  that deliver none (AWS_ENV_S3_NOTIFICATIONS=0);
+#                                  TIME: its eventTime instead of now
 #   aws_queue_count QUEUE_URL      visible + in flight
 #   aws_table_count TABLE
 #

@@ -198,12 +198,13 @@ def cmd_bucket_notify(bucket, queue_url):
     )
 
 
-def s3_event(bucket, key, size, etag, region):
+def s3_event(bucket, key, size, etag, region, event_time=None):
     """The documented S3 event notification message for one ObjectCreated:Put.
 
     The key is URL-encoded as S3 does (form encoding: "+" for a space, UTF-8
     %XX for the rest, "/" kept); decode with unquote_plus. moto encodes "/"
-    as %2F too, which decodes the same.
+    as %2F too, which decodes the same. event_time (ISO 8601 text) replaces
+    the time of now, e.g. to announce a later upload first.
     """
     now = datetime.now(timezone.utc)
     return {
@@ -212,7 +213,8 @@ def s3_event(bucket, key, size, etag, region):
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
                 "awsRegion": region,
-                "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+                "eventTime": event_time
+                or now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
                 "eventName": "ObjectCreated:Put",
                 "userIdentity": {"principalId": "AWS:AIDAPIPELINEDTEST"},
                 "requestParameters": {"sourceIPAddress": "127.0.0.1"},
@@ -240,14 +242,14 @@ def s3_event(bucket, key, size, etag, region):
     }
 
 
-def cmd_publish_s3_event(queue_url, bucket, key, size=None, etag=None):
+def cmd_publish_s3_event(queue_url, bucket, key, size=None, etag=None, event_time=None):
     if (size is None) != (etag is None):
-        die("aws_publish_s3_event QUEUE_URL BUCKET KEY [SIZE ETAG]: give both SIZE and ETAG, or neither")
+        die("aws_publish_s3_event QUEUE_URL BUCKET KEY [SIZE ETAG [TIME]]: give both SIZE and ETAG, or neither")
     sqs = client("sqs")
     if size is None:
         head = client("s3").head_object(Bucket=bucket, Key=key)
         size, etag = head["ContentLength"], head["ETag"]
-    event = s3_event(bucket, key, int(size), etag.strip('"'), sqs.meta.region_name)
+    event = s3_event(bucket, key, int(size), etag.strip('"'), sqs.meta.region_name, event_time)
     kwargs = {"QueueUrl": queue_url, "MessageBody": json.dumps(event)}
     if urlsplit(queue_url).path.endswith(".fifo"):
         kwargs["MessageGroupId"] = bucket
@@ -283,7 +285,7 @@ COMMANDS = {
     "queue-url": (cmd_queue_url, 1, 1),
     "make-table": (cmd_make_table, 1, 1),
     "bucket-notify": (cmd_bucket_notify, 2, 2),
-    "publish-s3-event": (cmd_publish_s3_event, 3, 5),
+    "publish-s3-event": (cmd_publish_s3_event, 3, 6),
     "queue-count": (cmd_queue_count, 1, 1),
     "table-count": (cmd_table_count, 1, 1),
 }

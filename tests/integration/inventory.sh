@@ -156,9 +156,20 @@ def cmd_settle(pid, timeout, events, updates):
                 f"{'?' if u is None else u} update message(s) left")
         time.sleep(0.25)
 
-def cmd_scan(table, out):
+# scan TABLE OUT [versioned]: the items of TABLE in OUT. With "versioned"
+# (etc/inventory.conf's table) every item must have a version that starts
+# with its update_date, and the version is left out of OUT: uploading the
+# same rows again moves it to the later upload, and changes nothing else.
+def cmd_scan(table, out, versioned=None):
+    items = scan(table)
+    if versioned:
+        for i in items:
+            v = i.pop("version", {}).get("S", "")
+            parts = v.split(" ")
+            if len(parts) != 3 or parts[0] != i["update_date"]["S"] + "T00:00:00.000000Z":
+                die(f"item {i['id']['S']!r}: version {v!r} is not update_date, upload time, line")
     with open(out, "w") as f:
-        json.dump(scan(table), f, sort_keys=True, indent=1)
+        json.dump(items, f, sort_keys=True, indent=1)
 
 def rows_of(path):
     """Typed rows of a CSV file, as the table should hold them."""
@@ -172,7 +183,8 @@ def rows_of(path):
                 "update_date": {"S": r["update_date"]}} for r in rows}
 
 # expect SCAN CSV [exact]: every row of CSV is an item of SCAN, equal to it
-# (these five attributes, these types, these values); with "exact", SCAN
+# (these five attributes besides the version, these types, these values);
+# with "exact", SCAN
 # holds nothing else.
 def cmd_expect(scan_file, path, exact=None):
     items = {i["id"]["S"]: i for i in json.load(open(scan_file))}
@@ -328,7 +340,7 @@ settle() {
   took=$(inv settle "$daemon" 90 "$events" "$updates") || fail "$1: the queues did not drain"
   echo "   ($1: settled in ${took} s)"
 }
-scan() { inv scan "$table" "$1"; }
+scan() { inv scan "$table" "$1" versioned; }
 rejects_sum() { if [ -f "$rejects" ]; then sha256sum <"$rejects"; else echo none; fi; }
 
 # a. The sample file: 21 items, the typed rows. The notification setup's

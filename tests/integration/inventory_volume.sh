@@ -185,7 +185,8 @@ def cmd_wait(mode, pid, table, goal, timeout, *queues):
         time.sleep(0.5 if mode == "atleast" else 2)
 
 # verify TABLE CSV: the table holds exactly the typed rows of CSV, nothing
-# else: id, product_id, location, update_date (S), quantity (N), no other
+# else: id, product_id, location, update_date (S), quantity (N), a version
+# (S) made of the update_date, the upload's time and the line, no other
 # attribute, no other item.
 def cmd_verify(table, path):
     with open(path, newline="") as f:
@@ -203,6 +204,9 @@ def cmd_verify(table, path):
             k = item["id"]["S"]
             if k in got:
                 die(f"the scan returned {k!r} twice")
+            v = item.pop("version", {}).get("S", "").split(" ")
+            if len(v) != 3 or v[0] != item.get("update_date", {}).get("S", "") + "T00:00:00.000000Z":
+                die(f"item {k!r}: version {' '.join(v)!r} is not update_date, upload time, line")
             got[k] = item
         if "LastEvaluatedKey" not in page:
             break

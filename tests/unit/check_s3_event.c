@@ -171,6 +171,7 @@ START_TEST(several_records_keep_their_order_and_others_are_skipped) {
   ck_assert_uint_eq(ev.count, 4);
   ck_assert_uint_eq(ev.skipped, 4);
   ck_assert_str_eq(ev.objects[0].key, "a.csv");
+  ck_assert_str_eq(ev.objects[0].time, "1970-01-01T00:00:00.000Z");
   ck_assert_uint_eq(ev.objects[0].size, 0);
   ck_assert(ev.objects[0].has_size);
   ck_assert_str_eq(ev.objects[1].key, "big.csv");
@@ -354,6 +355,21 @@ START_TEST(etag_quotes_are_removed_and_absent_members_are_allowed) {
   ck_assert(!ev.objects[0].has_size);
   s3_event_close(&ev);
   free(body);
+  /* eventTime only orders rows: absent or mistyped, the object is read
+   * without it. */
+  static const char *const no_time[] = {
+      "{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"s3\":{"
+      "\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"k\"}}}]}",
+      "{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"eventTime\":"
+      "7,\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":"
+      "\"k\"}}}]}",
+  };
+  for (size_t i = 0; i < sizeof(no_time) / sizeof(no_time[0]); i++) {
+    ev = parse_ok(no_time[i]);
+    ck_assert_uint_eq(ev.count, 1);
+    ck_assert_ptr_null(ev.objects[0].time);
+    s3_event_close(&ev);
+  }
   body = one_record("k", NULL, "5497558138880"); /* 5 TiB */
   ev = parse_ok(body);
   ck_assert(ev.objects[0].has_size);

@@ -383,6 +383,82 @@ START_TEST(update_expression_sets_every_non_key_field) {
 }
 END_TEST
 
+START_TEST(update_with_a_version_conditions_on_it) {
+  records_t *r = records_create("${product_id}#${location}", NULL);
+  const ddb_order_t order[] = {{DDB_ORDER_FIELD, "update_date"},
+                               {DDB_ORDER_ORIGIN_TIME, NULL},
+                               {DDB_ORDER_LINE, NULL}};
+  ddb_schema_t schema = {.table = "inventory",
+                         .keys = r->keys,
+                         .key_count = 1,
+                         .newer_than = "update_date",
+                         .order = order,
+                         .order_count = 3,
+                         .version = "version"};
+  pl_record_t *rec = record_of(r, "{\"product_id\":\"P1\",\"location\":\"A\","
+                                  "\"quantity\":2,"
+                                  "\"update_date\":\"2023-05-01\"}");
+  ck_assert_int_eq(pl_record_set_origin_time(rec, "2026-05-01T10:00:00.123Z"),
+                   0);
+  pl_record_set_line(rec, 3);
+  pl_buf_t why = {0};
+  json_t *req = ddb_update_encode(&schema, rec, &why);
+  ck_assert_msg(req != NULL, "%s", why.data);
+  /* A later version wins; the same one is stale; an item written before
+   * versions is compared by its update_date. */
+  assert_json(req,
+              "{\"TableName\":\"inventory\",\"Key\":{\"id\":{\"S\":\"P1#A\"}},"
+              "\"UpdateExpression\":\"SET #a0 = :a0, #a1 = :a1, #a2 = :a2, "
+              "#a3 = :a3, #ver = :ver\","
+              "\"ConditionExpression\":\"attribute_not_exists(#k0) OR "
+              "#ver < :ver OR (attribute_not_exists(#ver) AND #nt <= :nt)\","
+              "\"ExpressionAttributeNames\":{\"#a0\":\"product_id\","
+              "\"#a1\":\"location\",\"#a2\":\"quantity\","
+              "\"#a3\":\"update_date\",\"#nt\":\"update_date\","
+              "\"#ver\":\"version\",\"#k0\":\"id\"},"
+              "\"ExpressionAttributeValues\":{\":a0\":{\"S\":\"P1\"},"
+              "\":a1\":{\"S\":\"A\"},\":a2\":{\"N\":\"2\"},"
+              "\":a3\":{\"S\":\"2023-05-01\"},"
+              "\":nt\":{\"S\":\"2023-05-01\"},"
+              "\":ver\":{\"S\":\"2023-05-01T00:00:00.000000Z "
+              "2026-05-01T10:00:00.123000Z 00000000000000000003\"}}}");
+  json_decref(req);
+  /* Metadata first: nothing to compare an old item by, so it is
+   * overwritten. */
+  schema.newer_than = NULL;
+  schema.order = order + 1;
+  schema.order_count = 2;
+  req = ddb_update_encode(&schema, rec, &why);
+  ck_assert_msg(req != NULL, "%s", why.data);
+  ck_assert_str_eq(
+      json_string_value(json_object_get(req, "ConditionExpression")),
+      "attribute_not_exists(#k0) OR #ver < :ver OR "
+      "attribute_not_exists(#ver)");
+  ck_assert_ptr_null(json_object_get(
+      json_object_get(req, "ExpressionAttributeValues"), ":nt"));
+  json_decref(req);
+  /* A field of the version's name would be set twice. */
+  rec = record_of(r, "{\"product_id\":\"P2\",\"location\":\"B\","
+                     "\"version\":3}");
+  ck_assert_ptr_null(ddb_update_encode(&schema, rec, &why));
+  ck_assert_str_eq(why.data, "field 'version' has the name of the version "
+                             "attribute; choose another version_attribute");
+  pl_buf_reset(&why);
+  /* A field the order cannot encode rejects the record. */
+  schema.order = order;
+  schema.order_count = 3;
+  schema.newer_than = "update_date";
+  rec = record_of(r, "{\"product_id\":\"P3\",\"location\":\"C\","
+                     "\"update_date\":true}");
+  ck_assert_ptr_null(ddb_update_encode(&schema, rec, &why));
+  ck_assert_str_eq(why.data, "field 'update_date' (newer_than) is a boolean; "
+                             "the order takes whole numbers, dates, times "
+                             "and text");
+  pl_buf_free(&why);
+  records_free(r);
+}
+END_TEST
+
 START_TEST(unprocessed_items_are_found_by_key) {
   json_t *keys[3] = {
       json_pack("{s:{s:s}}", "id", "S", "a"),
@@ -848,6 +924,48 @@ START_TEST(update_newer_than_counts_a_failed_condition_as_stale) {
 }
 END_TEST
 
+START_TEST(update_newer_than_a_list_writes_and_compares_a_version) {
+  fixture_t *f = fixture_create();
+  test_aws_push_json(f, 400, NULL,
+            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+            "ConditionalCheckFailedException\",\"message\":\"The "
+            "conditional request failed\"}");
+  push_ok(f, 1);
+  /* The script source numbers its records' lines from 1. */
+  const char *records[] = {
+      "{\"id\":\"a\",\"q\":1,\"d\":\"2023-05-01\"}",
+      "{\"id\":\"b\",\"q\":2,\"d\":\"2023-05-01\"}",
+  };
+  run_records(f, records, 2, NULL,
+              "mode = \"update\"\n newer_than = [\"d\", \"@line\"]\n"
+              " version_attribute = \"v\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  for (size_t i = 0; i < 2; i++) {
+    json_t *body = test_aws_request_body(f, i);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(body, "ConditionExpression")),
+        "attribute_not_exists(#k0) OR #ver < :ver OR "
+        "(attribute_not_exists(#ver) AND #nt <= :nt)");
+    json_t *names = json_object_get(body, "ExpressionAttributeNames");
+    ck_assert_str_eq(json_string_value(json_object_get(names, "#ver")), "v");
+    ck_assert_str_eq(json_string_value(json_object_get(names, "#nt")), "d");
+    char want[64];
+    snprintf(want, sizeof(want),
+             "2023-05-01T00:00:00.000000Z 0000000000000000000%zu", i + 1);
+    ck_assert_str_eq(
+        s_of(json_object_get(body, "ExpressionAttributeValues"), ":ver"),
+        want);
+    json_decref(body);
+  }
+  /* The failed condition: an item at least as new is there. */
+  ck_assert_uint_eq(test_aws_counter(f, "stale"), 1);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
+  test_aws_free(f);
+}
+END_TEST
+
 START_TEST(update_writes_one_key_in_order) {
   fixture_t *f = fixture_create();
   push_ok(f, 3);
@@ -920,6 +1038,15 @@ START_TEST(bad_options_are_refused) {
                  "option 'newer_than' needs mode = \"update\"");
   assert_refused("mode = \"update\"\n newer_than = \"id\"", key,
                  "names the key attribute 'id'");
+  assert_refused("newer_than = [\"d\", \"@line\"]", key,
+                 "option 'newer_than' needs mode = \"update\"");
+  assert_refused("mode = \"update\"\n newer_than = [\"d\", \"@\"]", key,
+                 "newer_than: '@' names no field nor metadata");
+  assert_refused("mode = \"update\"\n newer_than = [\"d\", \"\"]", key,
+                 "option 'newer_than' is empty");
+  assert_refused("mode = \"update\"\n newer_than = [\"d\", \"@line\"]\n"
+                 " version_attribute = \"id\"",
+                 key, "option 'version_attribute' names the key attribute");
   assert_refused("", "key { id = \"${id\" }", "key: 'id'");
   assert_refused("",
                  "key { a = \"${x}\"\n b = \"${y}\"\n c = \"${z}\" }",
@@ -967,6 +1094,8 @@ int main(void) {
   tcase_set_timeout(update, 60);
   tcase_add_test(update, update_sends_one_update_item_per_record);
   tcase_add_test(update, update_newer_than_counts_a_failed_condition_as_stale);
+  tcase_add_test(update, update_with_a_version_conditions_on_it);
+  tcase_add_test(update, update_newer_than_a_list_writes_and_compares_a_version);
   tcase_add_test(update, update_writes_one_key_in_order);
   tcase_add_test(update, update_validation_goes_to_the_dead_letter);
   suite_add_tcase(s, update);

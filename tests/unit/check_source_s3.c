@@ -82,9 +82,11 @@ static void chunks_resolve(chunks_sink_t *c, pl_batch_t *batch) {
       json_t *text = json_stringn(bytes, len);
       ck_assert_ptr_nonnull(text); /* the tests' objects are ASCII */
       entry =
-          json_pack("{s:o, s:o, s:o, s:b, s:b}", "origin",
+          json_pack("{s:o, s:o, s:o, s:o, s:b, s:b}", "origin",
                     string_or_null(pl_record_origin(rec)), "etag",
-                    string_or_null(pl_record_etag(rec)), "bytes", text, "last",
+                    string_or_null(pl_record_etag(rec)), "time",
+                    string_or_null(pl_record_origin_time(rec)), "bytes", text,
+                    "last",
                     pl_record_is_last(rec), "cut", pl_record_is_cut(rec));
     } else {
       json_t *value = pl_record_value(rec);
@@ -265,13 +267,16 @@ static void assert_status(fixture_t *f, int status) {
 
 /* ---- Scripted SQS answers ---- */
 
+#define EVENT_TIME "2026-05-01T10:00:00.123Z"
+
 /* One ObjectCreated record of an S3 event: a new reference. */
 static json_t *event_record(const char *bucket, const char *key,
                             const char *etag) {
-  return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}, s:{s:s, s:i, "
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}, s:{s:s, s:i, "
                    "s:s}}}",
                    "eventVersion", "2.1", "eventSource", "aws:s3", "awsRegion",
-                   "us-east-1", "eventName", "ObjectCreated:Put", "s3",
+                   "us-east-1", "eventTime", EVENT_TIME, "eventName",
+                   "ObjectCreated:Put", "s3",
                    "s3SchemaVersion", "1.0", "bucket", "name", bucket, "object",
                    "key", key, "size", 3, "eTag", etag);
 }
@@ -467,6 +472,24 @@ static size_t assert_object_stream(fixture_t *f, const char *origin,
   return last + 1;
 }
 
+/* Every chunk of `origin` carries `time` as its origin time. */
+static void assert_stream_time(fixture_t *f, const char *origin,
+                               const char *time) {
+  json_t *chunks = chunks_of(f);
+  size_t seen = 0;
+  for (size_t i = 0; i < json_array_size(chunks); i++) {
+    json_t *chunk = json_array_get(chunks, i);
+    const char *o = json_string_value(json_object_get(chunk, "origin"));
+    if (!o || strcmp(o, origin) != 0)
+      continue;
+    const char *t = json_string_value(json_object_get(chunk, "time"));
+    ck_assert_msg(t && strcmp(t, time) == 0, "%s: chunk %zu time '%s'", origin,
+                  i, t ? t : "(null)");
+    seen++;
+  }
+  ck_assert_uint_gt(seen, 0);
+}
+
 /* A text of `len` bytes that shows where every part of it came from. */
 static char *pattern(size_t len, char salt) {
   char *text = malloc(len + 1);
@@ -497,6 +520,9 @@ START_TEST(event_objects_stream_in_order_then_the_message_is_deleted) {
   /* Object a, then object b, each ending with an empty last chunk. */
   size_t after_a = assert_object_stream(f, "s3://b/in/a.csv", "etag-a");
   size_t after_b = assert_object_stream(f, "s3://b/in/b.csv", "etag-b");
+  /* The rows are ordered by the event's time (sink-dynamodb). */
+  assert_stream_time(f, "s3://b/in/a.csv", EVENT_TIME);
+  assert_stream_time(f, "s3://b/in/b.csv", EVENT_TIME);
   ck_assert_uint_eq(after_b, json_array_size(chunks_of(f)));
   ck_assert_uint_lt(after_a, after_b);
   char *a = bytes_of(f, "s3://b/in/a.csv");
@@ -1209,6 +1235,7 @@ START_TEST(list_mode_pages_reads_and_remembers_across_runs) {
     ck_assert_str_eq(got, want);
     free(got);
     assert_object_stream(f, origin, etags[i]);
+    assert_stream_time(f, origin, "2024-01-01T00:00:00.000Z");
   }
   /* The third object was read after the second page was asked for. */
   size_t list2 = 0, get_c = 0;

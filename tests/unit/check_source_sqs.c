@@ -68,8 +68,9 @@ static void meta_resolve(meta_sink_t *m, pl_batch_t *batch) {
     pl_record_t *rec = pl_batch_record(batch, i);
     json_t *attrs = pl_record_attributes(rec);
     json_t *entry = json_pack(
-        "{s:O, s:o, s:o, s:I, s:o, s:O}", "value", pl_record_value(rec),
-        "origin", string_or_null(pl_record_origin(rec)), "message_id",
+        "{s:O, s:o, s:o, s:o, s:I, s:o, s:O}", "value", pl_record_value(rec),
+        "origin", string_or_null(pl_record_origin(rec)), "origin_time",
+        string_or_null(pl_record_origin_time(rec)), "message_id",
         string_or_null(pl_record_message_id(rec)), "line",
         (json_int_t)pl_record_line(rec), "etag",
         string_or_null(pl_record_etag(rec)), "attributes",
@@ -499,8 +500,10 @@ END_TEST
 START_TEST(messages_become_records_with_metadata) {
   fixture_t *f = fixture_create();
   json_t *attrs =
-      json_pack("{s:o, s:o, s:o, s:o}", "origin", string_attr("file:/in.csv"),
-                "line", number_attr("7"), "etag", string_attr("e-1"), "kind",
+      json_pack("{s:o, s:o, s:o, s:o, s:o}", "origin",
+                string_attr("file:/in.csv"), "origin_time",
+                string_attr("2026-05-01T10:00:00.123Z"), "line",
+                number_attr("7"), "etag", string_attr("e-1"), "kind",
                 string_attr("restock"));
   test_sqs_push_messages(
       f->server,
@@ -519,11 +522,12 @@ START_TEST(messages_become_records_with_metadata) {
   ck_assert_uint_eq(json_array_size(records), 2);
   json_t *r = json_array_get(records, 0);
   json_t *want = json_pack(
-      "{s:{s:i}, s:s, s:s, s:i, s:s, s:{s:s, s:i, s:s, s:s, s:i, s:I}, "
-      "s:s}",
-      "value", "a", 1, "origin", "file:/in.csv", "message_id", "m1", "line", 7,
-      "etag", "e-1", "attributes", "origin", "file:/in.csv", "line", 7, "etag",
-      "e-1", "kind", "restock", "receive_count", 3, "sent_timestamp",
+      "{s:{s:i}, s:s, s:s, s:s, s:i, s:s, s:{s:s, s:s, s:i, s:s, s:s, s:i, "
+      "s:I}, s:s}",
+      "value", "a", 1, "origin", "file:/in.csv", "origin_time",
+      "2026-05-01T10:00:00.123Z", "message_id", "m1", "line", 7, "etag", "e-1",
+      "attributes", "origin", "file:/in.csv", "origin_time",
+      "2026-05-01T10:00:00.123Z", "line", 7, "etag", "e-1", "kind", "restock", "receive_count", 3, "sent_timestamp",
       (json_int_t)1700000000123, "rendered",
       "3/restock/file:/in.csv/7/1700000000123");
   ck_assert_msg(json_equal(r, want), "%s",
@@ -539,6 +543,7 @@ START_TEST(messages_become_records_with_metadata) {
   ck_assert(json_is_true(json_array_get(json_object_get(r, "value"), 0)));
   ck_assert_int_eq(json_integer_value(json_object_get(r, "line")), 0);
   ck_assert(json_is_null(json_object_get(r, "etag")));
+  ck_assert(json_is_null(json_object_get(r, "origin_time")));
   /* The receive asked for what the records carry. */
   json_t *first = test_sqs_call_body(f->server, SQS_RECEIVE, 0);
   ck_assert_str_eq(json_string_value(json_object_get(first, "QueueUrl")),

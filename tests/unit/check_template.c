@@ -401,6 +401,19 @@ START_TEST(metadata_renders_origin_line_etag_and_message_id) {
   assert_renders("${@origin}", rec, "s3://bucket/key.csv");
   assert_renders("${@etag}", rec, "\"abc123\"");
   assert_renders("${@message_id}", rec, "m-1");
+  assert_missing("${@origin_time}", rec, "origin_time");
+  ck_assert_int_eq(pl_record_set_origin_time(rec, "2026-05-01T10:00:00.123Z"),
+                   0);
+  assert_renders("${@origin_time}", rec, "2026-05-01T10:00:00.123Z");
+  /* A derived row shares it; changing the row's own leaves the parent's. */
+  pl_record_t *row = pl_record_derive(rec);
+  ck_assert_ptr_nonnull(row);
+  assert_renders("${@origin_time}", row, "2026-05-01T10:00:00.123Z");
+  ck_assert_int_eq(pl_record_set_origin_time(row, "2027-01-01T00:00:00Z"), 0);
+  ck_assert_str_eq(pl_record_origin_time(row), "2027-01-01T00:00:00Z");
+  ck_assert_str_eq(pl_record_origin_time(rec), "2026-05-01T10:00:00.123Z");
+  ck_assert_str_eq(pl_record_origin(row), "s3://bucket/key.csv");
+  pl_record_done(row);
   assert_renders("${@line}", rec, "18446744073709551615");
   assert_renders("${@origin}:${@line}#${a}", rec,
                  "s3://bucket/key.csv:18446744073709551615#1");

@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""A loopback HTTP proxy between pipelined and an AWS emulator, for tests.
+
+    aws_proxy.py --upstream http://127.0.0.1:PORT --port-file FILE [--mode MODE]
+
+It listens on 127.0.0.1 (an ephemeral port, written to --port-file once it
+listens), forwards every request to --upstream unchanged (the Host header
+too: the emulators do not check signatures) and returns the answer, with a
+mode's changes. Point one stage at it with its `endpoint` option or a
+whole daemon with AWS_ENDPOINT_URL_SQS. GET /__proxy/stats answers the
+mode's counters as JSON, for the test to check that the mode did
+something.
+
+Modes (one class each, with two hooks: answer a request itself, or change
+an answer; a new fault is a new class):
+  pass     forwards as it is, but that --max-wait caps the long polls of
+           every mode (a daemon waits for its poll to end when it stops);
+  reorder  SQS ReceiveMessage answers (AWS JSON protocol) come back in
+           reverse order, and some of their messages (--hold, a fraction,
+           chosen by a seeded random generator) are held back and given in
+           a later answer for the same queue, never beyond the request's
+           MaxNumberOfMessages. Held messages are given first to the next
+           request for their queue once they are --hold-for seconds old,
+           without asking the emulator, so that a long poll does not keep
+           them. All of which a standard queue is allowed to do.
+
+Test tooling, not part of the daemon: it binds 127.0.0.1 only, talks only
+to a loopback upstream, and exits when its parent does.
+"""
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+from urllib.parse import urlsplit
+
+MAX_HEADER_BYTES = 64 * 1024
+
+
+class Request:
+    def __init__(self, method, target, version, headers, body):
+        self.method, self.target, self.version = method, target, version
+        self.headers, self.body = headers, body  # headers: [(name, value)]
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+
+class Response:
+    def __init__(self, status, reason, headers, body):
+        self.status, self.reason, self.headers, self.body = status, reason, headers, body
+
+    @staticmethod
+    def json(status, value):
+        body = json.dumps(value).encode()
+        return Response(status, "OK" if status == 200 else "Error",
+                        [("Content-Type", "application/x-amz-json-1.0")], body)
+
+
+# ---- Modes ----
+
+class PassMode:
+    """Forwards everything as it is (but --max-wait)."""
+
+    def __init__(self, args):
+        self.stats = {"requests": 0}
+        self.max_wait = args.max_wait
+
+    @staticmethod
+    def receive_of(req):
+        """(queue URL, MaxNumberOfMessages) of a ReceiveMessage, or None."""
+        target = req.header("X-Amz-Target") or ""
+        if not target.endswith(".ReceiveMessage"):
+            return None
+        try:
+            body = json.loads(req.body or b"{}")
+        except ValueError:
+            return None
+        return body.get("QueueUrl", ""), int(body.get("MaxNumberOfMessages", 1))
+
+    @staticmethod
+    def cap_wait(req, seconds):
+        body = json.loads(req.body)
+        if int(body.get("WaitTimeSeconds", 0)) > seconds:
+            body["WaitTimeSeconds"] = seconds
+            req.body = json.dumps(body).encode()
+
+    def answer(self, req):
+        """A response to send without asking upstream, or None; it may
+        change the request."""
+        if self.max_wait is not None and self.receive_of(req):
+            self.cap_wait(req, self.max_wait)
+        return None
+
+    def change(self, req, resp):
+        return resp
+
+
+class ReorderMode(PassMode):
+    """Reverses ReceiveMessage answers and holds some messages back."""
+
+    def __init__(self, args):
+        super().__init__(args)
+        self.random = random.Random(args.seed)
+        self.hold = args.hold
+        self.hold_for = args.hold_for
+        self.held = {}  # queue URL -> [(since, message)]
+        self.stats.update(receives=0, reversed=0, held=0, released=0)
+
+    def release(self, queue, room):
+        held = self.held.get(queue, [])
+        out, self.held[queue] = held[:room], held[room:]
+        self.stats["released"] += len(out)
+        return [m for _, m in out]
+
+    def answer(self, req):
+        super().answer(req)
+        receive = self.receive_of(req)
+        if not receive:
+            return None
+        queue, room = receive
+        held = self.held.get(queue, [])
+        if not held:
+            return None
+        if time.monotonic() - held[0][0] < self.hold_for:
+            # A long poll would keep the held messages until it ends.
+            self.cap_wait(req, 1)
+            return None
+        self.stats["receives"] += 1
+        return Response.json(200, {"Messages": self.release(queue, room)[::-1]})
+
+    def change(self, req, resp):
+        receive = self.receive_of(req)
+        if not receive or resp.status != 200:
+            return resp
+        queue, room = receive
+        self.stats["receives"] += 1
+        try:
+            body = json.loads(resp.body or b"{}")
+        except ValueError:
+            return resp
+        fresh = body.get("Messages") or []
+        if len(fresh) > 1:
+            self.stats["reversed"] += 1
+        fresh = fresh[::-1]
+        keep, hold = [], []
+        for m in fresh:
+            # An answer that would be empty keeps its last message: an empty
+            # answer tells a consumer that the queue drained.
+            if self.random.random() < self.hold and (keep or m is not fresh[-1]):
+                hold.append(m)
+            else:
+                keep.append(m)
+        # Messages held by earlier answers come after this answer's own.
+        if not fresh:
+            keep = self.release(queue, room)[::-1]
+        else:
+            keep += self.release(queue, max(0, room - len(keep)))
+        now = time.monotonic()
+        self.held.setdefault(queue, []).extend((now, m) for m in hold)
+        self.stats["held"] += len(hold)
+        body["Messages"] = keep
+        if not keep:
+            body.pop("Messages")
+        resp.body = json.dumps(body).encode()
+        # The checksum of the emulator's body, if it sent one, is not this
+        # body's.
+        resp.headers = [(k, v) for k, v in resp.headers if k.lower() != "x-amz-crc32"]
+        return resp
+
+
+MODES = {"pass": PassMode, "reorder": ReorderMode}
+
+
+# ---- HTTP ----
+
+async def read_head(reader, first=b""):
+    """The head of a message (up to the blank line), or None at EOF."""
+    data = first
+    while b"\r\n\r\n" not in data:
+        chunk = await reader.read(4096)
+        if not chunk:
+            return None, b""
+        data += chunk
+        if len(data) > MAX_HEADER_BYTES:
+            raise ValueError("header too long")
+    head, rest = data.split(b"\r\n\r\n", 1)
+    return head.decode("latin-1").split("\r\n"), rest
+
+
+def parse_headers(lines):
+    headers = []
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers.append((name.strip(), value.strip()))
+    return headers
+
+
+def header_of(headers, name):
+    for k, v in headers:
+        if k.lower() == name:
+            return v
+    return None
+
+
+async def read_body(reader, headers, rest, until_eof):
+    """The body by Content-Length, chunked encoding or (answers) EOF, and
+    what was read beyond it."""
+    length = header_of(headers, "content-length")
+    if length is not None:
+        n = int(length)
+        while len(rest) < n:
+            chunk = await reader.read(n - len(rest))
+            if not chunk:
+                raise ValueError("body cut short")
+            rest += chunk
+        return rest[:n], rest[n:]
+    if (header_of(headers, "transfer-encoding") or "").lower() == "chunked":
+        body = b""
+        while True:
+            while b"\r\n" not in rest:
+                chunk = await reader.read(4096)
+                if not chunk:
+                    raise ValueError("chunk size cut short")
+                rest += chunk
+            size_line, rest = rest.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            while len(rest) < size + 2:
+                chunk = await reader.read(4096)
+                if not chunk:
+                    raise ValueError("chunk cut short")
+                rest += chunk
+            body, rest = body + rest[:size], rest[size + 2:]
+            if size == 0:
+                return body, rest  # trailers are not used by AWS
+    if until_eof:
+        return rest + await reader.read(), b""
+    return b"", rest
+
+
+def serialize(start, headers, body):
+    skip = {"content-length", "transfer-encoding", "connection", "expect"}
+    lines = [start] + [f"{k}: {v}" for k, v in headers if k.lower() not in skip]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+class Proxy:
+    def __init__(self, args):
+        up = urlsplit(args.upstream)
+        if up.hostname not in ("127.0.0.1", "localhost", "::1"):
+            sys.exit("aws_proxy: the upstream must be on loopback")
+        self.host, self.port = up.hostname, up.port or 80
+        self.mode = MODES[args.mode](args)
+
+    async def forward(self, req):
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(serialize(f"{req.method} {req.target} HTTP/1.1",
+                                   req.headers + [("Connection", "close")], req.body))
+            await writer.drain()
+            head, rest = await read_head(reader)
+            if head is None:
+                raise ValueError("upstream closed without answering")
+            _, status, reason = (head[0].split(" ", 2) + [""])[:3]
+            headers = parse_headers(head[1:])
+            no_body = req.method == "HEAD" or status in ("204", "304")
+            body = b"" if no_body else (await read_body(reader, headers, rest, True))[0]
+            return Response(int(status), reason, headers, body)
+        finally:
+            writer.close()
+
+    async def handle(self, req):
+        self.mode.stats["requests"] += 1
+        if req.method == "GET" and req.target == "/__proxy/stats":
+            return Response.json(200, self.mode.stats)
+        resp = self.mode.answer(req)
+        if resp is None:
+            resp = self.mode.change(req, await self.forward(req))
+        return resp
+
+    async def serve(self, reader, writer):
+        pending = b""
+        try:
+            while True:
+                head, rest = await read_head(reader, pending)
+                if head is None:
+                    return
+                method, target, version = head[0].split(" ", 2)
+                headers = parse_headers(head[1:])
+                if (header_of(headers, "expect") or "").lower() == "100-continue":
+                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    await writer.drain()
+                body, pending = await read_body(reader, headers, rest, False)
+                req = Request(method, target, version, headers, body)
+                # A client that goes away (a daemon stopping in the middle
+                # of a long poll) cancels the request upstream too.
+                work = asyncio.ensure_future(self.handle(req))
+                gone = asyncio.ensure_future(reader.read(1))
+                done, _ = await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if gone not in done:
+                    # Wait for the cancellation to land: the stream takes
+                    # one reader at a time.
+                    gone.cancel()
+                    await asyncio.wait({gone})
+                extra = None if gone.cancelled() else gone.result()
+                if extra == b"" and gone in done:
+                    work.cancel()
+                    return
+                pending += extra or b""
+                resp = await work
+                writer.write(serialize(f"HTTP/1.1 {resp.status} {resp.reason}",
+                                       resp.headers, resp.body))
+                await writer.drain()
+                if (header_of(headers, "connection") or "").lower() == "close":
+                    return
+        except (ConnectionError, ValueError, asyncio.CancelledError, OSError) as e:
+            if not isinstance(e, (ConnectionError, asyncio.CancelledError)):
+                print(f"aws_proxy: {e}", file=sys.stderr)
+        finally:
+            writer.close()
+
+
+async def watch_parent(parent):
+    while os.getppid() == parent:
+        await asyncio.sleep(1)
+    os._exit(0)
+
+
+async def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--upstream", required=True)
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--mode", choices=sorted(MODES), default="pass")
+    p.add_argument("--max-wait", type=int, default=None,
+                   help="caps the WaitTimeSeconds of ReceiveMessage, so that a "
+                        "daemon stops sooner")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--hold", type=float, default=0.3,
+                   help="reorder: the fraction of messages held back")
+    p.add_argument("--hold-for", type=float, default=0.5,
+                   help="reorder: seconds after which held messages are given without a poll")
+    args = p.parse_args()
+    proxy = Proxy(args)
+    server = await asyncio.start_server(proxy.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{port}\n")
+    os.replace(tmp, args.port_file)
+    asyncio.ensure_future(watch_parent(os.getppid()))
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
