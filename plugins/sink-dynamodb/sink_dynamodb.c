@@ -351,6 +351,8 @@ static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
   sink_ddb_t *s = w->sink;
   ddb_call_t *call = malloc(sizeof(*call) + count * sizeof(size_t));
   json_t *body = NULL;
+  /* The X-Amz-Target is the API version, a dot and the operation. */
+  static const char api[] = "DynamoDB_20120810.";
   const char *target;
   if (s->opts->mode == DDB_MODE_PUT) {
     target = "DynamoDB_20120810.BatchWriteItem";
@@ -373,7 +375,7 @@ static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
   if (rc < 0) {
     free(call);
     pl_buf_t reason = {0};
-    pl_buf_printf(&reason, "cannot send %s: %s", target + 18,
+    pl_buf_printf(&reason, "cannot send %s: %s", target + strlen(api),
                   pl_strerror(rc));
     for (size_t i = 0; i < count; i++)
       resolve(w, entries[i], PL_RESULT_FAILED,
