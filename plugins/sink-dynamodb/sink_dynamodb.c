@@ -345,23 +345,24 @@ static void send_round(ddb_write_t *w) {
   }
 }
 
+/* An X-Amz-Target is the API version, then the operation. */
+#define DDB_API "DynamoDB_20120810."
+
 /* Sends one request of `count` entries; false (and the entries failed)
  * when it could not be sent. */
 static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
   sink_ddb_t *s = w->sink;
   ddb_call_t *call = malloc(sizeof(*call) + count * sizeof(size_t));
   json_t *body = NULL;
-  /* The X-Amz-Target is the API version, a dot and the operation. */
-  static const char api[] = "DynamoDB_20120810.";
   const char *target;
   if (s->opts->mode == DDB_MODE_PUT) {
-    target = "DynamoDB_20120810.BatchWriteItem";
+    target = DDB_API "BatchWriteItem";
     json_t *items[DDB_MAX_BATCH_ITEMS] = {NULL};
     for (size_t i = 0; i < count; i++)
       items[i] = w->entries[entries[i]].body;
     body = ddb_batch_encode(&s->schema, items, count);
   } else {
-    target = "DynamoDB_20120810.UpdateItem";
+    target = DDB_API "UpdateItem";
     body = json_incref(w->entries[entries[0]].body);
   }
   int rc = call && body ? 0 : PL_ENOMEM;
@@ -375,7 +376,7 @@ static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
   if (rc < 0) {
     free(call);
     pl_buf_t reason = {0};
-    pl_buf_printf(&reason, "cannot send %s: %s", target + strlen(api),
+    pl_buf_printf(&reason, "cannot send %s: %s", target + strlen(DDB_API),
                   pl_strerror(rc));
     for (size_t i = 0; i < count; i++)
       resolve(w, entries[i], PL_RESULT_FAILED,
