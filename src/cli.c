@@ -229,14 +229,16 @@ static int close_loop(uv_loop_t *loop, int status) {
   return status ? status : 1;
 }
 
-/* A --once run always says what it did, one line per pipeline, whatever
- * the log level. */
+/* A --once run always says what it did, one line per pipeline: in the
+ * log's format (text or JSON), whatever its level. */
 static void print_summary(const pl_engine_t *engine, uint64_t elapsed_ms) {
+  pl_logger_t log = engine->log;
+  log.level = PL_LOG_DEBUG;
   for (size_t i = 0; i < engine->pipeline_count; i++) {
     pl_buf_t line = {0};
     pl__metrics_summary(engine->pipelines[i], elapsed_ms, &line);
     if (line.data)
-      fprintf(stderr, "pipelined: %s\n", line.data);
+      pl__log(&log, PL_LOG_INFO, "%s", line.data);
     pl_buf_free(&line);
   }
 }

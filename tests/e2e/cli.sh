@@ -66,7 +66,7 @@ for redirect in '<&-' '>&-' '2>&-'; do
   [ "$(count_lines "$work/closed.jsonl")" -eq 21 ] \
     || fail "--once with $redirect: expected 21 records"
   # Nothing but the run's summary line.
-  [ "$redirect" = '2>&-' ] || [ "$(grep -vc '^pipelined: pipeline "local-inventory": 1 group(s) committed' "$work/err")" -eq 0 ] \
+  [ "$redirect" = '2>&-' ] || [ "$(grep -vc ' info  pipeline "local-inventory": 1 group(s) committed' "$work/err")" -eq 0 ] \
     || { cat "$work/err"; fail "--once with $redirect logged something"; }
 done
 pass "--check and --once with stdin, stdout or stderr closed"

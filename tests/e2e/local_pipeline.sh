@@ -76,7 +76,7 @@ assert "P3,C,3" in letters[1]["raw"], letters[1]
 assert "update_date" in letters[2]["reason"], letters[2]
 assert "product_id" in letters[3]["reason"], letters[3]
 PY
-expect_contains "$work/log" 'pipelined: pipeline "local-inventory": 1 group(s) committed, 0 failed; 2 record(s) delivered, 4 rejected, 0 retried, 0 failed;'
+expect_contains "$work/log" ' info  pipeline "local-inventory": 1 group(s) committed, 0 failed; 2 record(s) delivered, 4 rejected, 0 retried, 0 failed;'
 pass "bad rows dead-lettered with line numbers; good rows delivered; the summary counts them"
 
 # A directory and a glob as INPUT.
