@@ -14,8 +14,6 @@ for page in "$man8" "$man5"; do
     || { cat "$work/groff.log"; fail "groff cannot render $page"; }
   [ ! -s "$work/groff.log" ] || { cat "$work/groff.log"; fail "groff warns about $page"; }
   if command -v man >/dev/null 2>&1; then
-    # The text is not kept under $work: the pages quote the daemon's "a
-    # handle was left open" message, which lib.sh looks for there.
     chars=$(MANWIDTH=80 man --warnings -l "$page" 2> "$work/man.log" | wc -c)
     [ ! -s "$work/man.log" ] || { cat "$work/man.log"; fail "man warns about $page"; }
     [ "$chars" -gt 1000 ] || fail "man rendered $page empty"
@@ -26,7 +24,7 @@ done
 pass "both pages render without warnings"
 
 # The page's source with \- as a plain hyphen and without font changes:
-# what a reader searches for. Kept in variables, not under $work (above).
+# what a reader searches for.
 plain() { sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$1"; }
 man8_text=$(plain "$man8")
 man5_text=$(plain "$man5")
