@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make install-data` into a DESTDIR puts the manual pages and the sample
-# configurations in place; a reinstall keeps a config that was edited, and
+# `make install-data` into a DESTDIR puts the manual pages, the systemd unit
+# and the sample configurations in place; a reinstall keeps a config that was edited, and
 # uninstall removes only the ones still as shipped.
 . "$(dirname "$0")/lib.sh"
 
@@ -27,6 +27,11 @@ for f in inventory.conf inventory-history.conf local.conf file-to-sqs.conf \
   cmp -s "$top_srcdir/etc/$f" "$confdir/$f" || fail "$confdir/$f is not etc/$f"
 done
 pass "sample configurations installed in ${confdir#"$root"}"
+
+# The systemd unit, under the prefix (configure --with-systemdsystemunitdir).
+unit=$(find_one '*/lib/systemd/system/pipelined.service')
+cmp -s "$top_builddir/systemd/pipelined.service" "$unit" || fail "$unit is not the generated unit"
+pass "systemd unit installed in $(dirname "${unit#"$root"}")"
 
 # The installed sample runs: local.conf over the installed CSV.
 INPUT="$confdir/sample_inventory.csv" OUTPUT="$work/out.jsonl" REJECTS="$work/bad.jsonl" \
