@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make install-data` into a DESTDIR puts the manual pages, the systemd unit
-# and the sample configurations in place; a reinstall keeps a config that was edited, and
+# `make install-data` into a DESTDIR puts the manual pages, the systemd
+# unit, the bash completion and the sample configurations in place; a reinstall keeps a config that was edited, and
 # uninstall removes only the ones still as shipped.
 . "$(dirname "$0")/lib.sh"
 
@@ -32,6 +32,11 @@ pass "sample configurations installed in ${confdir#"$root"}"
 unit=$(find_one '*/lib/systemd/system/pipelined.service')
 cmp -s "$top_builddir/systemd/pipelined.service" "$unit" || fail "$unit is not the generated unit"
 pass "systemd unit installed in $(dirname "${unit#"$root"}")"
+
+# The bash completion, under the name bash-completion loads it by.
+completion=$(find_one '*/bash-completion/completions/pipelined')
+cmp -s "$top_srcdir/completion/pipelined.bash" "$completion" || fail "$completion is not completion/pipelined.bash"
+pass "bash completion installed in $(dirname "${completion#"$root"}")"
 
 # The installed sample runs: local.conf over the installed CSV.
 INPUT="$confdir/sample_inventory.csv" OUTPUT="$work/out.jsonl" REJECTS="$work/bad.jsonl" \
