@@ -228,8 +228,7 @@ static void on_watchdog(uv_timer_t *timer) {
  * not usable (which is said), the daemon runs as it would without. */
 static void open_notify(run_t *run) {
   const char *error = NULL;
-  if (pl__notify_init(&run->notify, &pl__cfg_process_env, getpid(), &error) <
-      0)
+  if (pl__notify_init(&run->notify, &pl__cfg_process_env, getpid(), &error) < 0)
     fprintf(stderr,
             "pipelined: NOTIFY_SOCKET: %s; the service manager is not "
             "notified\n",
