@@ -192,6 +192,9 @@ typedef struct run {
   uv_signal_t sigterm;
   uv_signal_t sighup;
   int signals;
+  pl_notify_t notify; /* the service manager (systemd), if any */
+  uv_timer_t watchdog;
+  bool watchdog_open;
 } run_t;
 
 static void on_signal(uv_signal_t *handle, int signum) {
@@ -212,6 +215,39 @@ static void on_sighup(uv_signal_t *handle, int signum) {
   pl__log(&run->engine->log, PL_LOG_WARN,
           "SIGHUP received: configuration reload is not supported yet; "
           "ignored");
+}
+
+/* Runs on the loop: a loop that is stuck stops petting, and the service
+ * manager restarts the daemon (WatchdogSec=). */
+static void on_watchdog(uv_timer_t *timer) {
+  run_t *run = timer->data;
+  (void)pl__notify_send(&run->notify, "WATCHDOG=1");
+}
+
+/* The service manager named by NOTIFY_SOCKET; without it, or when it is
+ * not usable (which is said), the daemon runs as it would without. */
+static void open_notify(run_t *run) {
+  const char *error = NULL;
+  if (pl__notify_init(&run->notify, &pl__cfg_process_env, getpid(), &error) < 0)
+    fprintf(stderr,
+            "pipelined: NOTIFY_SOCKET: %s; the service manager is not "
+            "notified\n",
+            error ? error : "cannot be used");
+}
+
+static void start_watchdog(uv_loop_t *loop, run_t *run) {
+  if (run->notify.watchdog_usec == 0)
+    return;
+  /* Twice per period, as sd_watchdog_enabled(3) advises. */
+  uint64_t every_ms = run->notify.watchdog_usec / 2000;
+  if (every_ms == 0)
+    every_ms = 1;
+  uv_timer_init(loop, &run->watchdog);
+  run->watchdog.data = run;
+  run->watchdog_open = true;
+  uv_timer_start(&run->watchdog, on_watchdog, every_ms, every_ms);
+  /* It does not keep the loop running by itself. */
+  uv_unref((uv_handle_t *)&run->watchdog);
 }
 
 static void name_handle(uv_handle_t *handle, void *arg) {
@@ -257,11 +293,15 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   }
   uv_loop_t loop;
   uv_loop_init(&loop);
+  run_t run = {.notify = {.fd = -1}};
+  if (!cli->check)
+    open_notify(&run);
   pl_buf_t errors = {0};
   pl_engine_params_t params = {.loop = &loop,
                                .registry = reg,
                                .once = cli->once,
-                               .env = &pl__cfg_process_env};
+                               .env = &pl__cfg_process_env,
+                               .notify = &run.notify};
   pl_engine_t *engine = NULL;
   int rc = pl__engine_create(&params, root, &engine, &errors);
   pl__cfg_destroy(root);
@@ -269,6 +309,7 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
     fprintf(stderr, "pipelined: %s is not valid:\n%s", cli->config,
             errors.data ? errors.data : "(no details)\n");
     pl_buf_free(&errors);
+    pl__notify_close(&run.notify);
     return close_loop(&loop, EXIT_USAGE);
   }
   pl_buf_free(&errors);
@@ -277,7 +318,8 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
     pl__engine_destroy(engine);
     return close_loop(&loop, 0);
   }
-  run_t run = {.engine = engine};
+  run.engine = engine;
+  start_watchdog(&loop, &run);
   uv_signal_init(&loop, &run.sigint);
   uv_signal_init(&loop, &run.sigterm);
   uv_signal_init(&loop, &run.sighup);
@@ -302,9 +344,12 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   uv_close((uv_handle_t *)&run.sigint, NULL);
   uv_close((uv_handle_t *)&run.sigterm, NULL);
   uv_close((uv_handle_t *)&run.sighup, NULL);
+  if (run.watchdog_open)
+    uv_close((uv_handle_t *)&run.watchdog, NULL);
   signal(SIGHUP, SIG_IGN);
   uv_run(&loop, UV_RUN_DEFAULT);
   pl__engine_destroy(engine);
+  pl__notify_close(&run.notify);
   return close_loop(&loop, status);
 }
 

@@ -1,5 +1,6 @@
 /* The engine: builds every pipeline from a validated config, runs them on
  * one loop, and decides when the run is over (--once, shutdown). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -377,6 +378,7 @@ int pl__engine_create(const pl_engine_params_t *params,
   engine->once = params->once;
   engine->env = params->env;
   engine->aws_transport = params->aws_transport;
+  engine->notify = params->notify;
   engine->log = (pl_logger_t){params->log_stream ? params->log_stream : stderr,
                               PL_LOG_INFO, PL_LOG_TEXT};
   pl_rng_seed(&engine->rng, (uint64_t)(uintptr_t)engine);
@@ -477,6 +479,15 @@ static void close_all(pl_engine_t *engine) {
   engine->keepalive_open = false;
 }
 
+/* Tells the service manager, if there is one, a new state. A failure is
+ * said, never fatal: the daemon works without its supervisor's view. */
+static void notify(pl_engine_t *engine, const char *state) {
+  if (engine->notify && pl__notify_send(engine->notify, state) < 0)
+    pl__log(&engine->log, PL_LOG_WARN,
+            "cannot notify the service manager (NOTIFY_SOCKET): %s",
+            strerror(errno));
+}
+
 int pl__engine_start(pl_engine_t *engine) {
   engine->started = true;
   /* A daemon runs until it is told to stop: a source that has nothing more
@@ -508,6 +519,7 @@ int pl__engine_start(pl_engine_t *engine) {
     }
   }
   engine->ready = true;
+  notify(engine, "READY=1\nSTATUS=running");
   return 0;
 }
 
@@ -557,6 +569,7 @@ void pl__engine_shutdown(pl_engine_t *engine) {
   if (engine->stopping || engine->closing)
     return;
   engine->stopping = true;
+  notify(engine, "STOPPING=1\nSTATUS=draining");
   pl__log(&engine->log, PL_LOG_INFO,
           "shutting down: finishing records in flight (at most %llu ms)",
           (unsigned long long)engine->settings.shutdown_timeout_ms);

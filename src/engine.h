@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "pipeline.h"
 #include "registry.h"
 
@@ -77,6 +78,7 @@ struct pl_engine {
   pl_file_id_t *outputs;
   size_t output_count;
   bool broken; /* a stage called pl_sink_broken(): the run fails */
+  const pl_notify_t *notify; /* borrowed; NULL: no service manager */
 };
 typedef struct pl_engine pl_engine_t;
 
@@ -88,6 +90,10 @@ typedef struct pl_engine_params {
   const pl_cfg_env_t *env; /* the environment AWS clients read; NULL: none */
   /* Tests: the transport of AWS clients (NULL: libcurl). */
   const pl_http_transport_t *aws_transport;
+  /* The service manager, told READY=1 when every pipeline has started and
+   * STOPPING=1 when a shutdown begins (NULL: none). Borrowed: it outlives
+   * the engine. */
+  const pl_notify_t *notify;
 } pl_engine_params_t;
 
 /* Validates the whole config, loads every plugin and creates every stage

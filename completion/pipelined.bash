@@ -1,0 +1,24 @@
+# bash completion for pipelined(8): its options, files after -c, and the
+# plugins the same pipelined finds (--list-plugins) after --describe.
+_pipelined() {
+  local cur=${COMP_WORDS[COMP_CWORD]}
+  local prev=${COMP_WORDS[COMP_CWORD - 1]}
+  COMPREPLY=()
+  case $prev in
+    -c | --config)
+      compopt -o filenames 2>/dev/null
+      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+      return
+      ;;
+    --describe | --describe-json)
+      local plugins
+      plugins=$("${COMP_WORDS[0]}" --list-plugins 2>/dev/null | cut -d ' ' -f 1)
+      mapfile -t COMPREPLY < <(compgen -W "$plugins" -- "$cur")
+      return
+      ;;
+  esac
+  mapfile -t COMPREPLY < <(compgen -W "-c --config --once --check
+    --list-plugins --describe --describe-json --json -V --version -h --help" \
+    -- "$cur")
+}
+complete -F _pipelined pipelined
