@@ -30,6 +30,7 @@
 #include "csv_stream.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,10 +61,14 @@ typedef struct run {
   pl_buf_t reason;
 } run_t;
 
-static void check(bool ok) {
-  if (!ok)
+/* Stops the run at the first broken promise, naming the check's line. */
+static void check_at(bool ok, int line) {
+  if (!ok) {
+    fprintf(stderr, "%s:%d: check failed\n", __FILE__, line);
     abort();
+  }
 }
+#define check(ok) check_at((ok), __LINE__)
 
 static bool is_utf8_text(const char *text) {
   /* Reasons quote the data escaped: valid UTF-8, no control bytes. */

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <pipelined/s3.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,10 +24,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define PREFIX "earlier text\n"
 #define REASON_MAX 512
 
-static void check(bool ok) {
-  if (!ok)
+/* Stops the run at the first broken promise, naming the check's line. */
+static void check_at(bool ok, int line) {
+  if (!ok) {
+    fprintf(stderr, "%s:%d: check failed\n", __FILE__, line);
     abort();
+  }
 }
+#define check(ok) check_at((ok), __LINE__)
 
 static bool same_text(const char *a, const char *b) {
   return (!a && !b) || (a && b && strcmp(a, b) == 0);
