@@ -153,19 +153,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; !code && i < 3; i++)
     if (candidates[i])
       code = clean_code(candidates[i]);
-  const char *want_code =
-      code ? code : pl__aws_error_status_code(status);
+  const char *want_code = code ? code : pl__aws_error_status_code(status);
   check(e->code && strcmp(e->code, want_code) == 0);
   const char *message = root ? member(root, "message") : NULL;
   if (!message && root)
     message = member(root, "Message");
-  check(message ? e->message && strcmp(e->message, message) == 0
-                : !e->message);
+  check(message ? e->message && strcmp(e->message, message) == 0 : !e->message);
   const char *id = present(&h, "x-amzn-requestid");
   if (!id)
     id = present(&h, "x-amz-request-id");
-  check(id ? e->request_id && strcmp(e->request_id, id) == 0
-           : !e->request_id);
+  check(id ? e->request_id && strcmp(e->request_id, id) == 0 : !e->request_id);
   free(code);
   json_decref(root);
 

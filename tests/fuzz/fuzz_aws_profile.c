@@ -7,8 +7,8 @@
  *
  * Checked: the result is 0 or PL_EPARSE with a line inside the text and a
  * reason; every key the text mentions reads back as a value without blanks
- * at its ends (unless a NUL byte cut it); and the parse is idempotent: reading the
- * same file again into the same profile gives the same code, line and
+ * at its ends (unless a NUL byte cut it); and the parse is idempotent: reading
+ * the same file again into the same profile gives the same code, line and
  * values (later settings win, so nothing may change). Destroying the
  * profile frees (and wipes) everything. */
 #include "aws_profile.h"
@@ -92,9 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       /* Values are C strings: a NUL byte in the file cuts one short, and
        * the blanks before it are then its end. */
       size_t n = strlen(v);
-      check(n == 0 || has_nul ||
-            (v[0] != ' ' && v[0] != '\t' && v[n - 1] != ' ' &&
-             v[n - 1] != '\t'));
+      check(
+          n == 0 || has_nul ||
+          (v[0] != ' ' && v[0] != '\t' && v[n - 1] != ' ' && v[n - 1] != '\t'));
       check(pl__aws_profile_found(profile));
     }
   }

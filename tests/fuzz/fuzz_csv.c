@@ -76,7 +76,11 @@ static bool is_utf8_text(const char *text) {
   while (*p) {
     if (*p < 0x20 || *p == 0x7f)
       return false;
-    size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+    size_t n = *p < 0x80             ? 1
+               : (*p & 0xE0) == 0xC0 ? 2
+               : (*p & 0xF0) == 0xE0 ? 3
+               : (*p & 0xF8) == 0xF0 ? 4
+                                     : 0;
     if (n == 0 || (n == 2 && *p < 0xC2))
       return false;
     for (size_t i = 1; i < n; i++)
@@ -93,8 +97,7 @@ static int event(run_t *r, uint64_t line, const char *raw, size_t raw_len) {
   r->last_line = line;
   check(raw_len <= r->max_row_bytes);
   check(raw_len == 0 || raw != NULL);
-  check(raw_len == 0 ||
-        memmem(r->input, r->input_len, raw, raw_len) != NULL);
+  check(raw_len == 0 || memmem(r->input, r->input_len, raw, raw_len) != NULL);
   r->events++;
   return r->stop_at && r->events == r->stop_at ? PL_ECANCELED : 0;
 }
@@ -113,9 +116,9 @@ static void hold(run_t *r, json_t *value) {
 static void typed_row(run_t *r, const csv_row_t *row) {
   if (r->header && !r->header_seen) {
     r->header_seen = true;
-    int rc = csv_columns_from_header(row->fields, row->lens, row->count,
-                                     r->configured, &r->from_header,
-                                     &r->reason);
+    int rc =
+        csv_columns_from_header(row->fields, row->lens, row->count,
+                                r->configured, &r->from_header, &r->reason);
     check(rc == 0 || rc == PL_EPARSE);
     if (rc == 0) {
       check(csv_columns_count(r->from_header) == row->count);
@@ -131,8 +134,8 @@ static void typed_row(run_t *r, const csv_row_t *row) {
   if (!cols || memchr(row->raw, '\0', row->raw_len))
     return; /* transform_csv.c rejects a row with a NUL before this */
   json_t *value = NULL;
-  int rc = csv_row_pool_build(r->pool, cols, row->fields, row->lens,
-                              row->count, &value, &r->reason);
+  int rc = csv_row_pool_build(r->pool, cols, row->fields, row->lens, row->count,
+                              &value, &r->reason);
   json_t *fresh = NULL;
   pl_buf_t fresh_reason = {0};
   int fresh_rc = csv_row_object_build(cols, row->fields, row->lens, row->count,

@@ -102,8 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   json_t *message = json_stringn(body, size); /* NULL: not UTF-8 */
   if (message) {
-    json_t *sns = json_pack("{s:s, s:o}", "Type", "Notification", "Message",
-                            message);
+    json_t *sns =
+        json_pack("{s:s, s:o}", "Type", "Notification", "Message", message);
     char *text = sns ? json_dumps(sns, JSON_COMPACT) : NULL;
     check(text != NULL);
     s3_event_t wrapped;

@@ -129,8 +129,7 @@ static void fuzz_list(const char *body, size_t len) {
   pl_buf_free(&error);
 }
 
-static void fuzz_error(int status, headers_t *h, const char *body,
-                       size_t len) {
+static void fuzz_error(int status, headers_t *h, const char *body, size_t len) {
   const pl_aws_response_view_t response = {
       .status = status,
       .header = header,

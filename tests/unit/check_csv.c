@@ -1290,14 +1290,14 @@ START_TEST(test_header_name_in_reasons) {
   ck_assert_int_eq(
       csv_columns_from_header(hdr, hdr_lens, 2, NULL, &cols, &reason), 0);
   json_t *v = NULL;
-  ck_assert_int_eq(csv_column_convert(csv_columns_get(cols, 0), "\xff", 1, &v,
-                                      &reason),
-                   PL_EPARSE);
+  ck_assert_int_eq(
+      csv_column_convert(csv_columns_get(cols, 0), "\xff", 1, &v, &reason),
+      PL_EPARSE);
   ck_assert_str_eq(reason.data,
                    "column 'a\\x0ab\\x1b[31m': '\\xff' is not valid UTF-8");
-  ck_assert_int_eq(csv_column_convert(csv_columns_get(cols, 1), "\xff", 1, &v,
-                                      &reason),
-                   PL_EPARSE);
+  ck_assert_int_eq(
+      csv_column_convert(csv_columns_get(cols, 1), "\xff", 1, &v, &reason),
+      PL_EPARSE);
   ck_assert_str_eq(reason.data,
                    "column 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
                    "...': '\\xff' is not valid UTF-8");
