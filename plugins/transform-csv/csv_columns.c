@@ -35,6 +35,14 @@ static int fail(pl_buf_t *reason, const char *fmt, ...) {
   return rc == PL_ENOMEM ? PL_ENOMEM : PL_EPARSE;
 }
 
+/* A column's name as reasons show it. A name can come from a header row,
+ * that is from the data, so it is quoted like field text: cut to
+ * CSV_QUOTE_MAX_BYTES and with control characters escaped, so that a
+ * reason stays short and on one line whatever the header holds. */
+static void quote_name(char dst[CSV_QUOTE_BUF_SIZE], const csv_column_t *col) {
+  csv_quote_text(dst, col->name, col->name_len);
+}
+
 /* ---- Types ---- */
 
 static const char *const type_names[] = {
@@ -221,21 +229,25 @@ int csv_column_convert(const csv_column_t *col, const char *text, size_t len,
                        json_t **out, pl_buf_t *reason) {
   if (!col || !out || (!text && len > 0))
     return PL_EINVAL;
+  char name[CSV_QUOTE_BUF_SIZE];
   if (len == 0) {
-    if (col->required)
-      return fail(reason, "column '%s' is required but empty", col->name);
-    *out = json_null();
-    return 0;
+    if (!col->required) {
+      *out = json_null();
+      return 0;
+    }
+    quote_name(name, col);
+    return fail(reason, "column '%s' is required but empty", name);
   }
   int rc = csv_value_parse(col->type, text, len, out);
   if (rc != PL_EPARSE && rc != PL_ERANGE)
     return rc;
   char quoted[CSV_QUOTE_BUF_SIZE];
+  quote_name(name, col);
   csv_quote_text(quoted, text, len);
   if (rc == PL_ERANGE)
-    return fail(reason, "column '%s': '%s' is out of range for %s", col->name,
+    return fail(reason, "column '%s': '%s' is out of range for %s", name,
                 quoted, col->type == CSV_TYPE_INT ? "an int" : "a number");
-  return fail(reason, "column '%s': '%s' %s", col->name, quoted,
+  return fail(reason, "column '%s': '%s' %s", name, quoted,
               type_expectation(col->type));
 }
 
@@ -461,8 +473,11 @@ int csv_columns_from_header(const char *const *names, const size_t *lens,
   }
   for (size_t i = 0; typed && rc == 0 && i < typed->count; i++) {
     const csv_column_t *t = &typed->items[i];
-    if (!find_column(cols, t->name, t->name_len, NULL))
-      rc = fail(reason, "column '%s' is not in the header", t->name);
+    if (!find_column(cols, t->name, t->name_len, NULL)) {
+      char name[CSV_QUOTE_BUF_SIZE];
+      quote_name(name, t);
+      rc = fail(reason, "column '%s' is not in the header", name);
+    }
   }
   if (rc < 0) {
     csv_columns_destroy(cols);
@@ -500,13 +515,17 @@ static int check_member(const csv_column_t *col, const json_t *v,
     text_check = csv_text_is_timestamp;
     break;
   }
-  if (!ok)
-    return fail(reason, "field '%s': expected %s, found %s", col->name,
+  char name[CSV_QUOTE_BUF_SIZE];
+  if (!ok) {
+    quote_name(name, col);
+    return fail(reason, "field '%s': expected %s, found %s", name,
                 csv_type_name(col->type), csv_json_type_word(v));
+  }
   if (text_check && !text_check(json_string_value(v), json_string_length(v))) {
     char quoted[CSV_QUOTE_BUF_SIZE];
+    quote_name(name, col);
     csv_quote_text(quoted, json_string_value(v), json_string_length(v));
-    return fail(reason, "field '%s': '%s' %s", col->name, quoted,
+    return fail(reason, "field '%s': '%s' %s", name, quoted,
                 type_expectation(col->type));
   }
   return 0;
@@ -522,9 +541,12 @@ int csv_columns_validate(const csv_columns_t *cols, const json_t *value,
     const csv_column_t *col = &cols->items[i];
     json_t *v = json_object_getn(value, col->name, col->name_len);
     if (!v || json_is_null(v)) {
-      if (col->required)
-        return fail(reason, "field '%s' is required but %s", col->name,
+      if (col->required) {
+        char name[CSV_QUOTE_BUF_SIZE];
+        quote_name(name, col);
+        return fail(reason, "field '%s' is required but %s", name,
                     v ? "null" : "missing");
+      }
       continue;
     }
     int rc = check_member(col, v, reason);

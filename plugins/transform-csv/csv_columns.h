@@ -21,8 +21,9 @@
  * Errors that concern the data return PL_EPARSE and, when `reason` is not
  * NULL, put a sentence in it (the buffer is reset first); other codes are
  * PL_EINVAL for bad arguments and PL_ENOMEM. Reasons quote at most a few
- * dozen bytes of the offending text, with control characters and invalid
- * UTF-8 escaped as \xNN, so a reason is always valid UTF-8. */
+ * dozen bytes of the offending text and of a column's name (which may come
+ * from a header row), with control characters and invalid UTF-8 escaped as
+ * \xNN, so a reason is always valid UTF-8 on one line. */
 #ifndef PL_TRANSFORM_CSV_COLUMNS_H
 #define PL_TRANSFORM_CSV_COLUMNS_H
 

@@ -1276,6 +1276,49 @@ START_TEST(test_from_header) {
 }
 END_TEST
 
+/* A column name can come from a header row, that is from the data: reasons
+ * quote it like field text, cut and with control characters escaped, so
+ * that a reason stays one short line (found by tests/fuzz/fuzz_csv.c: a
+ * header field "\x0e" put a raw control byte into every row's reason). */
+START_TEST(test_header_name_in_reasons) {
+  char long_name[200];
+  memset(long_name, 'n', sizeof(long_name));
+  const char *hdr[] = {"a\nb\x1b[31m", long_name};
+  const size_t hdr_lens[] = {strlen(hdr[0]), sizeof(long_name)};
+  csv_columns_t *cols = NULL;
+  pl_buf_t reason = {0};
+  ck_assert_int_eq(
+      csv_columns_from_header(hdr, hdr_lens, 2, NULL, &cols, &reason), 0);
+  json_t *v = NULL;
+  ck_assert_int_eq(
+      csv_column_convert(csv_columns_get(cols, 0), "\xff", 1, &v, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data,
+                   "column 'a\\x0ab\\x1b[31m': '\\xff' is not valid UTF-8");
+  ck_assert_int_eq(
+      csv_column_convert(csv_columns_get(cols, 1), "\xff", 1, &v, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data,
+                   "column 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+                   "...': '\\xff' is not valid UTF-8");
+  json_t *obj = json_pack("{s:i}", hdr[0], 1);
+  ck_assert_int_eq(csv_columns_validate(cols, obj, &reason), PL_EPARSE);
+  ck_assert_str_eq(reason.data,
+                   "field 'a\\x0ab\\x1b[31m': expected string, found int");
+  json_decref(obj);
+  const char *typed_specs[] = {"id:int:required"};
+  csv_columns_t *typed = columns(typed_specs, 1);
+  csv_columns_t *none = NULL;
+  ck_assert_int_eq(
+      csv_columns_from_header(hdr, hdr_lens, 2, typed, &none, &reason),
+      PL_EPARSE);
+  ck_assert_str_eq(reason.data, "column 'id' is not in the header");
+  csv_columns_destroy(typed);
+  csv_columns_destroy(cols);
+  pl_buf_free(&reason);
+}
+END_TEST
+
 static void assert_invalid(const csv_columns_t *cols, const char *json,
                            const char *want) {
   json_error_t err;
@@ -1406,6 +1449,7 @@ static Suite *csv_suite(void) {
   tcase_add_test(cols, test_row_pool_bounded);
   tcase_add_test(cols, test_stream_to_rows);
   tcase_add_test(cols, test_from_header);
+  tcase_add_test(cols, test_header_name_in_reasons);
   tcase_add_test(cols, test_validate_json);
   suite_add_tcase(s, cols);
   return s;
