@@ -10,6 +10,8 @@
 #define RECEIVE_BACKOFF_CAP_MS 20000
 /* With --once, failed receives in a row before the run gives up. */
 #define ONCE_MAX_FAILURES 5
+/* After stop, how long past wait_time a receive still out is waited for. */
+#define STOP_WAIT_MARGIN_MS 2000
 
 static void maybe_poll(sqs_poller_t *p);
 
@@ -20,11 +22,25 @@ static void maybe_poll(sqs_poller_t *p);
  * a stopped poller's long polls are out: SQS may already have handed them
  * messages, which a cancelled request would hide for their whole
  * visibility timeout; a poll ends within wait_time, and what it brings is
- * released at once. */
+ * released at once. A poll that does not (a stalled connection, retries)
+ * is waited for only until wait_time and a margin have passed. */
 static void keep_alive(sqs_poller_t *p) {
   if (!p->closed)
-    pl_source_busy(p->inst, !sqs_acks_idle(&p->acks) ||
-                                (p->stopped && p->receiving > 0));
+    pl_source_busy(p->inst,
+                   !sqs_acks_idle(&p->acks) ||
+                       (p->stopped && p->receiving > 0 && !p->stop_wait_over));
+}
+
+/* The receives still out at stop have had their wait_time: stop waiting. */
+static void on_stop_wait(uv_timer_t *timer) {
+  sqs_poller_t *p = timer->data;
+  p->stop_wait_over = true;
+  if (p->receiving > 0)
+    pl_log(p->inst, PL_LOG_WARN,
+           "stopping: %zu receive(s) still out after wait_time; not waiting "
+           "for them",
+           p->receiving);
+  keep_alive(p);
 }
 
 /* With --once: exhausted once the queue looked empty idle_polls times in a
@@ -246,11 +262,15 @@ void sqs_poller_stop(sqs_poller_t *p) {
     pl_log(p->inst, PL_LOG_INFO,
            "stopping: no new receives; %zu message(s) in flight finish first",
            in_flight);
-  if (p->receiving > 0)
+  if (p->receiving > 0) {
     pl_log(p->inst, PL_LOG_INFO,
            "stopping: waiting for %zu receive(s) in flight (at most "
            "wait_time); their messages are released at once",
            p->receiving);
+    if (p->timer_open)
+      uv_timer_start(&p->backoff_timer, on_stop_wait,
+                     p->params.wait_time_ms + STOP_WAIT_MARGIN_MS, 0);
+  }
   keep_alive(p);
 }
 

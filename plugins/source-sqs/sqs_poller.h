@@ -62,6 +62,7 @@ typedef struct sqs_poller {
   bool once;
   bool gave_up; /* --once: too many failed receives */
   bool stopped;
+  bool stop_wait_over; /* stopped and its receives waited for long enough */
   bool closed;
   bool exhausted;
 } sqs_poller_t;

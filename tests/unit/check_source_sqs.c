@@ -840,6 +840,27 @@ START_TEST(a_long_poll_out_at_stop_is_awaited_and_its_messages_released) {
 }
 END_TEST
 
+/* A poll that does not end within wait_time (a stalled connection) is not
+ * waited for past wait_time and a margin: the shutdown still ends. */
+START_TEST(a_stalled_poll_at_stop_is_waited_for_only_so_long) {
+  fixture_t *f = fixture_create();
+  test_sqs_push_messages(
+      f->server, json_pack("[o]", test_sqs_message("m1", "rh1", "1", 1, NULL)),
+      20000);
+  fixture_start_with(f, "wait_time = \"1s\"\n pollers = 1", "sink \"meta\" { }",
+                     false);
+  watch_t stop = {0};
+  watch_start(&stop, f, shutdown_while_polling);
+  uint64_t start = uv_now(&f->run->loop);
+  fixture_finish(f);
+  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_uint_lt(uv_now(&f->run->loop) - start, 15000);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(f->run), "receive(s) still out after wait_time"));
+  fixture_free(f);
+}
+END_TEST
+
 /* Watches a run every 20 ms: after 500 ms, counts the receives so far and
  * queues good answers; shuts the engine down once the log says receiving
  * works again. */
@@ -1011,6 +1032,7 @@ static Suite *source_sqs_suite(void) {
   tcase_add_test(engine, messages_received_after_stop_are_released);
   tcase_add_test(engine,
                  a_long_poll_out_at_stop_is_awaited_and_its_messages_released);
+  tcase_add_test(engine, a_stalled_poll_at_stop_is_waited_for_only_so_long);
   tcase_add_test(engine, receive_errors_back_off);
   tcase_add_test(engine, once_gives_up_after_repeated_receive_errors);
   tcase_add_test(engine, failed_delete_entries_are_resent_or_logged);
