@@ -32,9 +32,10 @@ an answer; a new fault is a new class):
            request for their queue once they are --hold-for seconds old,
            without asking the emulator, so that a long poll does not keep
            them. All of which a standard queue is allowed to do.
-  faults   a fraction (--fault-rate) of the requests, chosen by a seeded
-           random generator, fail in one of the ways of --faults, picked
-           at random too:
+  faults   a fraction (--fault-rate, or --service-rate SERVICE=RATE for
+           one service) of the requests, chosen by a seeded random
+           generator of their service's own, fail in one of the ways of
+           --faults, picked at random too:
              500       an internal error (InternalError XML for S3,
                        InternalFailure JSON for SQS and DynamoDB);
              503       SlowDown XML for S3, ServiceUnavailable JSON;
@@ -240,15 +241,21 @@ class FaultMode(PassMode):
 
     def __init__(self, args):
         super().__init__(args)
-        self.random = random.Random(args.seed)
-        self.rate = args.fault_rate
+        # One generator per service: the n-th request of a service meets the
+        # same fate whatever the others do meanwhile.
+        self.randoms = {}
+        self.seed = args.seed
+        self.rate = {}
+        for spec in [f"*={args.fault_rate}"] + (args.service_rate or []):
+            service, _, rate = spec.partition("=")
+            self.rate[service] = float(rate)
         self.after = args.after
         self.kinds = [k.strip() for k in args.faults.split(",") if k.strip()]
         for k in self.kinds:
             if k not in self.KINDS:
                 sys.exit(f"aws_proxy: unknown fault {k!r} (known: {', '.join(self.KINDS)})")
         self.verbose = args.verbose
-        self.stats.update(injected={}, faults=0, by_service={})
+        self.stats.update(injected={}, faults=0, by_service={}, requests_by_service={})
 
     def count(self, req, kind, when):
         service, operation = service_of(req)
@@ -259,6 +266,11 @@ class FaultMode(PassMode):
         by[operation] = by.get(operation, 0) + 1
         if self.verbose:
             print(f"aws_proxy: {key}: {service} {operation}", file=sys.stderr)
+
+    def random_of(self, service):
+        if service not in self.randoms:
+            self.randoms[service] = random.Random(f"{self.seed}/{service}")
+        return self.randoms[service]
 
     def error(self, req, kind):
         service, _ = service_of(req)
@@ -279,7 +291,7 @@ class FaultMode(PassMode):
         elif service == "sqs":
             status, type_ = 400, "com.amazonaws.sqs#RequestThrottled"
             headers.append(("x-amzn-query-error", "AWS.SimpleQueueService.RequestThrottled;Sender"))
-        elif self.random.random() < 0.5:
+        elif self.random_of(service).random() < 0.5:
             status, type_ = 400, "com.amazon.coral.availability#ThrottlingException"
         else:
             status, type_ = 400, ("com.amazonaws.dynamodb.v20120810#"
@@ -290,10 +302,14 @@ class FaultMode(PassMode):
 
     def answer(self, req):
         super().answer(req)
-        if not self.kinds or self.random.random() >= self.rate:
+        service = service_of(req)[0]
+        by = self.stats["requests_by_service"]
+        by[service] = by.get(service, 0) + 1
+        rng = self.random_of(service)
+        if not self.kinds or rng.random() >= self.rate.get(service, self.rate["*"]):
             return None
-        kind = self.random.choice(self.kinds)
-        if self.random.random() < self.after:
+        kind = rng.choice(self.kinds)
+        if rng.random() < self.after:
             req.fault = kind  # for change()
             return None
         self.count(req, kind, "before")
@@ -571,6 +587,8 @@ async def main():
                    help="reorder: seconds after which held messages are given without a poll")
     p.add_argument("--fault-rate", type=float, default=0.1,
                    help="faults: the fraction of requests that fail")
+    p.add_argument("--service-rate", action="append", metavar="SERVICE=RATE",
+                   help="faults: another --fault-rate for one service (s3, sqs, dynamodb)")
     p.add_argument("--faults", default="500,503,throttle,reset",
                    help="faults: the kinds, comma-separated (500, 503, throttle, reset)")
     p.add_argument("--after", type=float, default=0.5,
