@@ -7,6 +7,7 @@ from the input, compared with what the run under faults left.
     faults_helper.py expect DIR BUCKET TIME...   DIR/expected.json
     faults_helper.py wait TABLE TIMEOUT QUEUE_URL...
     faults_helper.py verify TABLE DIR/expected.json
+    faults_helper.py started TABLE TIMEOUT EVENTS_URL UPDATES_URL
     faults_helper.py rejects DIR/bad.json REJECTS_FILE
 
 Endpoints: the emulators' own (aws-env.sh), never the proxy's.
@@ -141,6 +142,20 @@ def cmd_wait(table, expected, timeout, *queues):
         time.sleep(1)
 
 
+def cmd_started(table, timeout, events, updates):
+    """Until TABLE holds an item (the consumer writes) while the events
+    queue still holds a message (a file is being read); prints the table's
+    items and the messages of both queues then."""
+    ddb, sqs, start = client("dynamodb"), client("sqs"), time.monotonic()
+    while time.monotonic() - start < float(timeout):
+        n = ddb.scan(TableName=table, Select="COUNT")["Count"]
+        if n:
+            print(n, queue_count(sqs, events), queue_count(sqs, updates))
+            return
+        time.sleep(0.2)
+    die(f"nothing was written within {timeout} s")
+
+
 def cmd_rejects(bad_file, rejects):
     """Every bad row is in the dead letter (once or more: a file read
     again rejects its rows again) with a reason naming its column, and
@@ -165,5 +180,6 @@ def cmd_rejects(bad_file, rejects):
     print(f"{len(bad)} {sum(seen.values())}")
 
 
-{"gen": cmd_gen, "expect": cmd_expect, "wait": cmd_wait, "rejects": cmd_rejects}[sys.argv[1]](
+{"gen": cmd_gen, "expect": cmd_expect, "wait": cmd_wait, "started": cmd_started,
+ "rejects": cmd_rejects}[sys.argv[1]](
     *sys.argv[2:])

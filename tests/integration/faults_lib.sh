@@ -103,6 +103,15 @@ faults_proxy() {
   proxy_url=http://127.0.0.1:$(cat "$work/proxy.port")
 }
 proxy_stats() { curl -sf "$proxy_url/__proxy/stats"; }
+# json_get JSON KEY...: the member at that path (0 when missing).
+json_get() {
+  "${AWS_ENV_PYTHON:-python3}" -c '
+import json, sys
+v = json.loads(sys.argv[1])
+for k in sys.argv[2:]:
+    v = v.get(k, {}) if isinstance(v, dict) else {}
+print(v if v != {} else 0)' "$@"
+}
 
 faults_upload() {
   local f size etag times=() nbad

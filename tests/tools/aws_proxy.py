@@ -14,11 +14,14 @@ AWS_ENDPOINT_URL (and every AWS_ENDPOINT_URL_<SERVICE>). GET /__proxy/stats
 answers the mode's counters as JSON, for the test to check that the mode
 did something.
 
-The endpoint can go down in any mode: --down AT:FOR (seconds after the
-first request the proxy forwards), or GET /__proxy/down?seconds=N (from
+The endpoint can go down in any mode: --down AT:FOR (AT seconds after the
+first request the proxy forwards, or AT = SERVICE@N: at the N-th request of
+SERVICE, which is not forwarded), or GET /__proxy/down?seconds=N (from
 now). While down the proxy does not listen (connections are refused) and
 the connections it had are reset; then it listens on the same port again.
-The stats count the windows and the connections reset ("down").
+The stats count the windows and the connections reset ("down", with the
+counts of "operations" when it went down), and the requests of each
+"service operation" ("operations").
 
 Modes (one class each, with two hooks: answer a request itself, or change
 an answer; a new fault is a new class):
@@ -432,14 +435,18 @@ class Proxy:
             self.upstreams[service] = loopback(url) if url else self.upstreams["other"]
         self.mode = MODES[args.mode](args)
         self.mode.stats["down"] = {"windows": 0, "seconds": 0, "connections_reset": 0}
+        self.mode.stats["operations"] = {}  # "service operation" -> requests
         self.server = None
         self.port = 0
         self.clients = set()  # writers of the open client connections
         self.down_until = 0.0
         self.down_plan = None
         if args.down:
-            at, _, length = args.down.partition(":")
-            self.down_plan = (float(at), float(length))
+            # "SECONDS:FOR" or "SERVICE@N:FOR" (at the N-th request of
+            # SERVICE, before it is forwarded).
+            at, _, length = args.down.rpartition(":")
+            service, _, n = at.rpartition("@")
+            self.down_plan = (service, float(n), float(length))
 
     async def listen(self):
         for attempt in range(100):
@@ -456,6 +463,12 @@ class Proxy:
                 await asyncio.sleep(0.1)
         self.port = self.server.sockets[0].getsockname()[1]
 
+    async def go_down_now(self, seconds):
+        """Goes down, and returns once the open connections are reset
+        (the window goes on)."""
+        asyncio.ensure_future(self.go_down(seconds))
+        await asyncio.sleep(0)
+
     async def go_down(self, seconds):
         """Refuses connections for `seconds`, and resets the open ones."""
         now = time.monotonic()
@@ -465,6 +478,9 @@ class Proxy:
         down = self.mode.stats["down"]
         down["windows"] += 1
         down["seconds"] += seconds
+        # What had been asked by then, for the test to tell where in the
+        # work the outage fell.
+        down["operations_before"] = dict(self.mode.stats["operations"])
         print(f"aws_proxy: down for {seconds} s", file=sys.stderr)
         self.server.close()
         for writer in list(self.clients):
@@ -502,11 +518,21 @@ class Proxy:
                                                   self.go_down(seconds))
             return Response.json(200, {"down": seconds})
         self.mode.stats["requests"] += 1
+        service, operation = service_of(req)
+        ops = self.mode.stats["operations"]
+        ops[f"{service} {operation}"] = ops.get(f"{service} {operation}", 0) + 1
         if self.down_plan:
-            at, length = self.down_plan
-            self.down_plan = None
-            asyncio.get_running_loop().call_later(at, asyncio.ensure_future,
-                                                  self.go_down(length))
+            service_at, at, length = self.down_plan
+            if not service_at:
+                self.down_plan = None
+                asyncio.get_running_loop().call_later(at, asyncio.ensure_future,
+                                                      self.go_down(length))
+            elif service == service_at:
+                seen = sum(v for k, v in ops.items() if k.startswith(service + " "))
+                if seen >= at:
+                    self.down_plan = None
+                    await self.go_down_now(length)
+                    raise ConnectionResetError("down")
         resp = self.mode.answer(req)
         if resp is None:
             resp = self.mode.change(req, await self.forward(req))
@@ -596,7 +622,8 @@ async def main():
                         "the request out")
     p.add_argument("--down", default=None, metavar="AT:FOR",
                    help="refuse connections for FOR seconds, AT seconds after the first "
-                        "request (any mode)")
+                        "request, or at the N-th request of a service when AT is SERVICE@N "
+                        "(any mode)")
     p.add_argument("--verbose", action="store_true", help="log every injected fault")
     args = p.parse_args()
     proxy = Proxy(args)
