@@ -8,8 +8,9 @@
 # quantity a string, a fraction, an object, an array, a bool, null, or too
 # big for an integer; update_date a number, not a date, or in another
 # format; product_id a number, empty; location an array; a 256 KiB body
-# whose product_id makes a key DynamoDB refuses (over 2048 bytes). (Invalid
-# UTF-8 cannot travel through SQS.)
+# whose product_id makes a key DynamoDB refuses (over 2048 bytes); an
+# origin_time attribute that is not a UTC time. (Invalid UTF-8 cannot
+# travel through SQS.)
 #   - every poison message is in the dead letter, once, by its message id,
 #     with a reason naming the problem (a word of it the test lists);
 #   - none of them is in the table; every healthy message is, exactly;
@@ -138,6 +139,15 @@ POISON = [
     ("product_id empty", json.dumps(row(product_id="")), ["product_id"]),
     ("location an array", json.dumps(row(location=["Warehouse A"])), ["location"]),
     ("256 KiB, key too long", big_body("product_id"), ["key", "size", "2048"]),
+    # Message attributes are read too: an origin time that is not a time
+    # would otherwise go into the item's version as it is, above every
+    # real upload time of its date, and pin the item (the healthy H-pin
+    # below, a later update of the same date, must win).
+    ("origin_time not a time", (json.dumps(row(product_id="H-pin", quantity=666)),
+                                {"origin_time": "zzzz", "line": "3"}), ["origin time"]),
+    ("origin_time another zone", (json.dumps(row(product_id="H-pin", quantity=667)),
+                                  {"origin_time": "2099-03-01T10:00:00+05:00", "line": "3"}),
+     ["origin time"]),
 ]
 
 def healthy(i):
@@ -152,10 +162,18 @@ def cmd_send(queue, out):
     sent = {"poison": {}, "healthy": {}}
     bodies = [("healthy", healthy(i), None) for i in range(40)]
     bodies.append(("healthy", big_body("note"), None))
+    bodies.append(("healthy", (json.dumps(row(product_id="H-pin", quantity=7)),
+                               {"origin_time": "2024-03-01T10:00:00.000Z", "line": "4"}), None))
     for n, (name, body, words) in enumerate(POISON):
         bodies.insert(2 * n + 1, (name, body, words))
     for name, body, words in bodies:
-        mid = sqs.send_message(QueueUrl=queue, MessageBody=body)["MessageId"]
+        attrs = {}
+        if isinstance(body, tuple):
+            body, given = body
+            attrs = {k: {"DataType": "Number" if k == "line" else "String", "StringValue": v}
+                     for k, v in given.items()}
+        mid = sqs.send_message(QueueUrl=queue, MessageBody=body,
+                               MessageAttributes=attrs)["MessageId"]
         if words is None:
             sent["healthy"][mid] = json.loads(body)
         else:
