@@ -2,10 +2,11 @@
 # etc/inventory.conf (visibility timeouts 20 s) on fauxqs + dynalite with
 # 10% of the daemon's AWS requests failing: every endpoint of the daemon
 # is tests/tools/aws_proxy.py in its faults mode (seeded), which answers
-# 500, 503 (SlowDown for S3), the service's throttling error, or resets the
-# connection, half of them before the request reaches the emulator and
-# half after it was carried out (a SendMessageBatch that did send, an
-# UpdateItem that did write, a GetObject cut in the middle of its body).
+# 500, 503 (SlowDown for S3), the service's throttling error, resets the
+# connection, or fails about half the entries of an SQS batch request,
+# half of them before the request reaches the emulator and half after it
+# was carried out (a SendMessageBatch that did send, an UpdateItem that did
+# write, a GetObject cut in the middle of its body).
 # (S3's few requests fail at 50%, see below.)
 # Input: 4 files of 800 rows over 400 items (with ties on update_date that
 # the upload time or the line decides) and 5 bad rows in each.
@@ -15,7 +16,8 @@
 #   - every bad row is in the dead letter with a reason naming its column;
 #   - the proxy's counters show the faults of every kind (printed);
 #   - it is all over within 150 s, and SIGTERM gives exit 0.
-# KEEP_WORK=1 keeps the work directory (daemon and proxy logs, input).
+# KEEP_WORK=1 keeps the work directory (daemon and proxy logs, input);
+# FAULTS_SEED changes the seed (default 20), for trying other draws out.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 name=faults-errors
@@ -24,8 +26,8 @@ source "$(cd "$(dirname "$0")" && pwd)/faults_lib.sh"
 
 # S3 sees a handful of requests (one GetObject per file, and a Range
 # request per download cut short): half of them fail, so that some do.
-faults_proxy --mode faults --seed 20 --fault-rate 0.1 --service-rate s3=0.5 --after 0.5 \
-  --faults 500,503,throttle,reset
+faults_proxy --mode faults --seed "${FAULTS_SEED:-20}" --fault-rate 0.1 --service-rate s3=0.5 --after 0.5 \
+  --faults 500,503,throttle,reset,partial
 faults_upload
 step=run
 faults_start
@@ -36,7 +38,7 @@ faults_finish
 "${AWS_ENV_PYTHON:-python3}" - "$stats" <<'PY' || fail "the proxy did not inject every kind of fault: $stats"
 import json, sys
 s = json.loads(sys.argv[1])
-for kind in ("500", "503", "throttle", "reset"):
+for kind in ("500", "503", "throttle", "reset", "partial"):
     for when in ("before", "after"):
         assert s["injected"].get(f"{kind} {when}", 0) > 0, (kind, when)
 for service in ("s3", "sqs", "dynamodb"):

@@ -18,6 +18,8 @@
 #                          naming its column, and nothing else
 #
 # shellcheck shell=bash source-path=SCRIPTDIR
+# shellcheck disable=SC2034 # t_start, t_daemon, settled, items: the callers'
+
 : "${PIPELINED:?run through make check (PIPELINED is the daemon to test)}"
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}

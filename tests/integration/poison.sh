@@ -68,8 +68,9 @@ consumer=$work/consumer.conf
 awk '/^aws \{/ { keep = 1 } /^pipeline "csv-to-sqs"/ { keep = 0 }
      /^pipeline "sqs-to-dynamodb"/ { keep = 1 } keep' "$conf" |
   sed -e 's/visibility_timeout = "300s"/visibility_timeout = "20s"/' >"$consumer"
-grep -q 'visibility_timeout = "20s"' "$consumer" && ! grep -q 'csv-to-sqs' "$consumer" ||
+if ! grep -q 'visibility_timeout = "20s"' "$consumer" || grep -q 'csv-to-sqs' "$consumer"; then
   fail "could not cut the consumer half out of $conf (its text changed?)"
+fi
 
 updates=$(aws_make_queue poison-updates 20 poison-updates-dlq 5)
 dlq=$(aws_queue_url poison-updates-dlq)

@@ -48,7 +48,12 @@ an answer; a new fault is a new class):
                        ThrottlingException or
                        ProvisionedThroughputExceededException for DynamoDB,
                        503 SlowDown for S3 (what S3 throttles with);
-             reset     the connection is reset (RST) instead of answered.
+             reset     the connection is reset (RST) instead of answered;
+             partial   (SQS batch requests; the others get another kind)
+                       about half the entries fail (InternalError, not the
+                       sender's fault) in an answer of 200: before, they
+                       are not sent upstream; after, they were carried
+                       out all the same.
            A fraction of them (--after) happens after the request was
            carried out upstream: the emulator's answer (a SendMessageBatch
            that did send, an UpdateItem that did write) is replaced by the
@@ -240,7 +245,7 @@ class Reset:
 class FaultMode(PassMode):
     """Fails a seeded fraction of the requests, before or after upstream."""
 
-    KINDS = ("500", "503", "throttle", "reset")
+    KINDS = ("500", "503", "throttle", "reset", "partial")
 
     def __init__(self, args):
         super().__init__(args)
@@ -311,18 +316,75 @@ class FaultMode(PassMode):
         rng = self.random_of(service)
         if not self.kinds or rng.random() >= self.rate.get(service, self.rate["*"]):
             return None
-        kind = rng.choice(self.kinds)
+        kinds = self.kinds
+        if not self.batch_of(req):
+            kinds = [k for k in kinds if k != "partial"] or ["500"]
+        kind = rng.choice(kinds)
         if rng.random() < self.after:
             req.fault = kind  # for change()
             return None
         self.count(req, kind, "before")
+        if kind == "partial":
+            # Some entries are not sent on at all, and reported failed.
+            body = self.batch_of(req)
+            entries = body["Entries"]
+            failed = self.pick(rng, entries)
+            body["Entries"] = [e for e in entries if e["Id"] not in failed]
+            req.failed = failed  # for change()
+            if not body["Entries"]:
+                return self.fail_entries(Response.json(200, {"Successful": []}), failed)
+            req.body = json.dumps(body).encode()
+            return None
         return Reset() if kind == "reset" else self.error(req, kind)
 
+    @staticmethod
+    def batch_of(req):
+        """The body of an SQS batch request (SendMessageBatch,
+        DeleteMessageBatch, ChangeMessageVisibilityBatch), or None."""
+        service, operation = service_of(req)
+        if service != "sqs" or not operation.endswith("Batch"):
+            return None
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            return None
+        return body if isinstance(body.get("Entries"), list) and body["Entries"] else None
+
+    @staticmethod
+    def pick(rng, entries):
+        """The ids of about half the entries, at least one."""
+        ids = [e["Id"] for e in entries]
+        return set(rng.sample(ids, max(1, len(ids) // 2)))
+
+    @staticmethod
+    def fail_entries(resp, failed):
+        """`resp` (a batch answer) with the entries `failed` in Failed."""
+        try:
+            body = json.loads(resp.body or b"{}")
+        except ValueError:
+            return resp
+        body["Successful"] = [e for e in body.get("Successful") or [] if e.get("Id") not in failed]
+        body["Failed"] = (body.get("Failed") or []) + [
+            {"Id": i, "SenderFault": False, "Code": "InternalError",
+             "Message": "injected by aws_proxy"} for i in sorted(failed)]
+        resp.body = json.dumps(body).encode()
+        resp.headers = [(k, v) for k, v in resp.headers if k.lower() != "x-amz-crc32"]
+        return resp
+
     def change(self, req, resp):
+        if getattr(req, "failed", None) and resp.status == 200:
+            return self.fail_entries(resp, req.failed)
         kind = getattr(req, "fault", None)
         if kind is None:
             return resp
         self.count(req, kind, "after")
+        if kind == "partial":
+            # Carried out, but some entries reported failed.
+            if resp.status != 200:
+                return resp
+            body = json.loads(resp.body or b"{}")
+            done = [e for e in body.get("Successful") or []]
+            return self.fail_entries(resp, self.pick(self.random_of("sqs"), done)) if done else resp
         if kind != "reset":
             return self.error(req, kind)
         partial = b""
@@ -616,7 +678,7 @@ async def main():
     p.add_argument("--service-rate", action="append", metavar="SERVICE=RATE",
                    help="faults: another --fault-rate for one service (s3, sqs, dynamodb)")
     p.add_argument("--faults", default="500,503,throttle,reset",
-                   help="faults: the kinds, comma-separated (500, 503, throttle, reset)")
+                   help="faults: the kinds, comma-separated (500, 503, throttle, reset, partial)")
     p.add_argument("--after", type=float, default=0.5,
                    help="faults: the fraction of faults injected after upstream carried "
                         "the request out")
