@@ -16,7 +16,8 @@
 #   - every bad row is in the dead letter with a reason naming its column;
 #   - the proxy's counters show the faults of every kind (printed);
 #   - it is all over within 150 s, and SIGTERM gives exit 0.
-# KEEP_WORK=1 keeps the work directory (daemon and proxy logs, input);
+# KEEP_WORK=1 keeps the work directory (daemon log, input, and the proxy's
+# log of every fault it injected);
 # FAULTS_SEED changes the seed (default 20) and FAULTS_RATE the rate (0.1),
 # for trying other draws out.
 # shellcheck source-path=SCRIPTDIR
@@ -28,7 +29,7 @@ source "$(cd "$(dirname "$0")" && pwd)/faults_lib.sh"
 # S3 sees a handful of requests (one GetObject per file, and a Range
 # request per download cut short): half of them fail, so that some do.
 faults_proxy --mode faults --seed "${FAULTS_SEED:-20}" --fault-rate "${FAULTS_RATE:-0.1}" --service-rate s3=0.5 --after 0.5 \
-  --faults 500,503,throttle,reset,partial
+  --faults 500,503,throttle,reset,partial --verbose
 faults_upload
 step=run
 faults_start

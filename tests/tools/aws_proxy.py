@@ -263,6 +263,7 @@ class FaultMode(PassMode):
             if k not in self.KINDS:
                 sys.exit(f"aws_proxy: unknown fault {k!r} (known: {', '.join(self.KINDS)})")
         self.verbose = args.verbose
+        self.started = time.monotonic()
         self.stats.update(injected={}, faults=0, by_service={}, requests_by_service={})
 
     def count(self, req, kind, when):
@@ -273,7 +274,8 @@ class FaultMode(PassMode):
         by = self.stats["by_service"].setdefault(service, {})
         by[operation] = by.get(operation, 0) + 1
         if self.verbose:
-            print(f"aws_proxy: {key}: {service} {operation}", file=sys.stderr)
+            print(f"aws_proxy: {time.monotonic() - self.started:9.3f} s: {key}: {service} "
+                  f"{operation} (proxy-{self.stats['faults']})", file=sys.stderr)
 
     def random_of(self, service):
         if service not in self.randoms:
