@@ -291,8 +291,10 @@ class FaultMode(PassMode):
             body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
                     f"<Message>injected by aws_proxy</Message><RequestId>{rid}</RequestId>"
                     "</Error>").encode()
+            # An answer to HEAD has no body: S3 says it all in the status.
             return Response(status, "Error", [("Content-Type", "application/xml"),
-                                              ("x-amz-request-id", rid)], body)
+                                              ("x-amz-request-id", rid)],
+                            b"" if req.method == "HEAD" else body)
         headers = [("x-amzn-RequestId", rid)]
         if kind == "500":
             status, type_ = 500, "com.amazon.coral.service#InternalFailure"
