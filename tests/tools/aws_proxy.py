@@ -468,10 +468,13 @@ async def read_body(reader, headers, rest, until_eof):
     return b"", rest
 
 
-def serialize(start, headers, body):
+def serialize(start, headers, body, head=False):
+    """A message with its Content-Length; an answer to HEAD (`head`) keeps
+    the one it had (the length of what a GET would give)."""
     skip = {"content-length", "transfer-encoding", "connection", "expect"}
     lines = [start] + [f"{k}: {v}" for k, v in headers if k.lower() not in skip]
-    lines.append(f"Content-Length: {len(body)}")
+    length = header_of(headers, "content-length") if head else None
+    lines.append(f"Content-Length: {length if length is not None else len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
@@ -642,7 +645,7 @@ class Proxy:
                     reset(writer)
                     return
                 writer.write(serialize(f"HTTP/1.1 {resp.status} {resp.reason}",
-                                       resp.headers, resp.body))
+                                       resp.headers, resp.body, method == "HEAD"))
                 await writer.drain()
                 if (header_of(headers, "connection") or "").lower() == "close":
                     return
