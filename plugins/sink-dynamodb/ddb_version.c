@@ -132,8 +132,20 @@ static int append_entry(const ddb_order_t *o, const pl_record_t *record,
     return ddb_version_append_uint(pl_record_line(record), out);
   case DDB_ORDER_ORIGIN_TIME: {
     const char *time = pl_record_origin_time(record);
-    return time ? append_text(time, strlen(time), out)
-                : pl_buf_append(out, no_time, DDB_VERSION_TIME_LEN);
+    if (!time)
+      return pl_buf_append(out, no_time, DDB_VERSION_TIME_LEN);
+    /* It comes from a message attribute anyone can set. Taken as text it
+     * would sort at another width, above every real time of its date
+     * ("zzzz"), and pin the item for good. */
+    char utc[DDB_VERSION_TIME_LEN + 1];
+    if (!ddb_version_time(time, utc)) {
+      pl_buf_printf(why,
+                    "origin time '%.64s' (newer_than) is not a date or a UTC "
+                    "time",
+                    time);
+      return PL_EINVAL;
+    }
+    return pl_buf_append(out, utc, DDB_VERSION_TIME_LEN);
   }
   case DDB_ORDER_ATTRIBUTE: {
     const json_t *attrs = pl_record_attributes(record);

@@ -16,7 +16,9 @@
  *     (times with other offsets than UTC are such text);
  *   - metadata the record does not have (a row without a line or origin
  *     time, say from a producer older than this encoding) as the smallest
- *     value of its kind, so that it loses to a row that has it.
+ *     value of its kind, so that it loses to a row that has it; an origin
+ *     time that is not a date or a UTC time has no encoding (taken as
+ *     text it would outrank every real time of its date);
  * Numbers with a fraction, booleans, objects and arrays have no encoding:
  * such a record is refused with the reason. */
 #ifndef PL_DDB_VERSION_H

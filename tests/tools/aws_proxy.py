@@ -2,14 +2,26 @@
 """A loopback HTTP proxy between pipelined and an AWS emulator, for tests.
 
     aws_proxy.py --upstream http://127.0.0.1:PORT --port-file FILE [--mode MODE]
+                 [--upstream-s3 URL] [--upstream-sqs URL] [--upstream-dynamodb URL]
 
 It listens on 127.0.0.1 (an ephemeral port, written to --port-file once it
-listens), forwards every request to --upstream unchanged (the Host header
-too: the emulators do not check signatures) and returns the answer, with a
-mode's changes. Point one stage at it with its `endpoint` option or a
-whole daemon with AWS_ENDPOINT_URL_SQS. GET /__proxy/stats answers the
-mode's counters as JSON, for the test to check that the mode did
-something.
+listens), forwards every request to the upstream of its service (S3, SQS or
+DynamoDB, told apart by X-Amz-Target and the signature's credential scope;
+--upstream for any other) unchanged (the Host header too: the emulators do
+not check signatures) and returns the answer, with a mode's changes. Point
+one stage at it with its `endpoint` option, or a whole daemon at it with
+AWS_ENDPOINT_URL (and every AWS_ENDPOINT_URL_<SERVICE>). GET /__proxy/stats
+answers the mode's counters as JSON, for the test to check that the mode
+did something.
+
+The endpoint can go down in any mode: --down AT:FOR (AT seconds after the
+first request the proxy forwards, or AT = SERVICE@N: at the N-th request of
+SERVICE, which is not forwarded), or GET /__proxy/down?seconds=N (from
+now). While down the proxy does not listen (connections are refused) and
+the connections it had are reset; then it listens on the same port again.
+The stats count the windows and the connections reset ("down", with the
+counts of "operations" when it went down), and the requests of each
+"service operation" ("operations").
 
 Modes (one class each, with two hooks: answer a request itself, or change
 an answer; a new fault is a new class):
@@ -23,6 +35,33 @@ an answer; a new fault is a new class):
            request for their queue once they are --hold-for seconds old,
            without asking the emulator, so that a long poll does not keep
            them. All of which a standard queue is allowed to do.
+  faults   a fraction (--fault-rate, or --service-rate SERVICE=RATE for
+           one service) of the requests, chosen by a seeded random
+           generator of their service's own, fail in one of the ways of
+           --faults, picked at random too:
+             500       an internal error (InternalError XML for S3,
+                       InternalFailure JSON for SQS and DynamoDB);
+             503       SlowDown XML for S3, ServiceUnavailable JSON;
+             throttle  the service's throttling error: 400
+                       AWS.SimpleQueueService.RequestThrottled (the
+                       x-amzn-query-error header and __type) for SQS, 400
+                       ThrottlingException or
+                       ProvisionedThroughputExceededException for DynamoDB,
+                       503 SlowDown for S3 (what S3 throttles with);
+             reset     the connection is reset (RST) instead of answered;
+             partial   (SQS batch requests; the others get another kind)
+                       about half the entries fail (InternalError, not the
+                       sender's fault) in an answer of 200: before, they
+                       are not sent upstream; after, they were carried
+                       out all the same.
+           A fraction of them (--after) happens after the request was
+           carried out upstream: the emulator's answer (a SendMessageBatch
+           that did send, an UpdateItem that did write) is replaced by the
+           error, or the connection reset; a reset after a GetObject
+           answers the head and half the body first (a download cut
+           short). The stats count each fault by kind, before or after,
+           and service ("injected"), and the last few are logged to
+           stderr with --verbose.
 
 Test tooling, not part of the daemon: it binds 127.0.0.1 only, talks only
 to a loopback upstream, and exits when its parent does.
@@ -32,6 +71,9 @@ import asyncio
 import json
 import os
 import random
+import re
+import socket
+import struct
 import sys
 import time
 from urllib.parse import urlsplit
@@ -174,7 +216,190 @@ class ReorderMode(PassMode):
         return resp
 
 
-MODES = {"pass": PassMode, "reorder": ReorderMode}
+def service_of(req):
+    """(service, operation) of a request: "sqs", "dynamodb", "s3" or "other"."""
+    target = req.header("X-Amz-Target") or ""
+    if target.startswith("AmazonSQS."):
+        return "sqs", target.split(".", 1)[1]
+    if target.startswith("DynamoDB_"):
+        return "dynamodb", target.split(".", 1)[1]
+    auth = req.header("Authorization") or ""
+    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request", auth)
+    service = scope.group(1) if scope else ""
+    if service == "s3":
+        path = urlsplit(req.target).path
+        return "s3", f"{req.method} {'object' if path.strip('/').count('/') else 'bucket'}"
+    if service in ("sqs", "dynamodb"):
+        return service, target or req.method
+    return "other", req.method
+
+
+class Reset:
+    """Stands for an answer: reset the connection, after sending `partial`
+    (bytes of a real answer, possibly empty)."""
+
+    def __init__(self, partial=b""):
+        self.partial = partial
+
+
+class FaultMode(PassMode):
+    """Fails a seeded fraction of the requests, before or after upstream."""
+
+    KINDS = ("500", "503", "throttle", "reset", "partial")
+
+    def __init__(self, args):
+        super().__init__(args)
+        # One generator per service: the n-th request of a service meets the
+        # same fate whatever the others do meanwhile.
+        self.randoms = {}
+        self.seed = args.seed
+        self.rate = {}
+        for spec in [f"*={args.fault_rate}"] + (args.service_rate or []):
+            service, _, rate = spec.partition("=")
+            self.rate[service] = float(rate)
+        self.after = args.after
+        self.kinds = [k.strip() for k in args.faults.split(",") if k.strip()]
+        for k in self.kinds:
+            if k not in self.KINDS:
+                sys.exit(f"aws_proxy: unknown fault {k!r} (known: {', '.join(self.KINDS)})")
+        self.verbose = args.verbose
+        self.started = time.monotonic()
+        self.stats.update(injected={}, faults=0, by_service={}, requests_by_service={})
+
+    def count(self, req, kind, when):
+        service, operation = service_of(req)
+        self.stats["faults"] += 1
+        key = f"{kind} {when}"
+        self.stats["injected"][key] = self.stats["injected"].get(key, 0) + 1
+        by = self.stats["by_service"].setdefault(service, {})
+        by[operation] = by.get(operation, 0) + 1
+        if self.verbose:
+            print(f"aws_proxy: {time.monotonic() - self.started:9.3f} s: {key}: {service} "
+                  f"{operation} (proxy-{self.stats['faults']})", file=sys.stderr)
+
+    def random_of(self, service):
+        if service not in self.randoms:
+            self.randoms[service] = random.Random(f"{self.seed}/{service}")
+        return self.randoms[service]
+
+    def error(self, req, kind):
+        service, _ = service_of(req)
+        rid = f"proxy-{self.stats['faults']}"
+        if service == "s3":
+            code, status = {"500": ("InternalError", 500), "503": ("SlowDown", 503),
+                            "throttle": ("SlowDown", 503)}[kind]
+            body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+                    f"<Message>injected by aws_proxy</Message><RequestId>{rid}</RequestId>"
+                    "</Error>").encode()
+            # An answer to HEAD has no body: S3 says it all in the status.
+            return Response(status, "Error", [("Content-Type", "application/xml"),
+                                              ("x-amz-request-id", rid)],
+                            b"" if req.method == "HEAD" else body)
+        headers = [("x-amzn-RequestId", rid)]
+        if kind == "500":
+            status, type_ = 500, "com.amazon.coral.service#InternalFailure"
+        elif kind == "503":
+            status, type_ = 503, "com.amazon.coral.service#ServiceUnavailableException"
+        elif service == "sqs":
+            status, type_ = 400, "com.amazonaws.sqs#RequestThrottled"
+            headers.append(("x-amzn-query-error", "AWS.SimpleQueueService.RequestThrottled;Sender"))
+        elif self.random_of(service).random() < 0.5:
+            status, type_ = 400, "com.amazon.coral.availability#ThrottlingException"
+        else:
+            status, type_ = 400, ("com.amazonaws.dynamodb.v20120810#"
+                                  "ProvisionedThroughputExceededException")
+        resp = Response.json(status, {"__type": type_, "message": "injected by aws_proxy"})
+        resp.headers += headers
+        return resp
+
+    def answer(self, req):
+        super().answer(req)
+        service = service_of(req)[0]
+        by = self.stats["requests_by_service"]
+        by[service] = by.get(service, 0) + 1
+        rng = self.random_of(service)
+        if not self.kinds or rng.random() >= self.rate.get(service, self.rate["*"]):
+            return None
+        kinds = self.kinds
+        if not self.batch_of(req):
+            kinds = [k for k in kinds if k != "partial"] or ["500"]
+        kind = rng.choice(kinds)
+        if rng.random() < self.after:
+            req.fault = kind  # for change()
+            return None
+        self.count(req, kind, "before")
+        if kind == "partial":
+            # Some entries are not sent on at all, and reported failed.
+            body = self.batch_of(req)
+            entries = body["Entries"]
+            failed = self.pick(rng, entries)
+            body["Entries"] = [e for e in entries if e["Id"] not in failed]
+            req.failed = failed  # for change()
+            if not body["Entries"]:
+                return self.fail_entries(Response.json(200, {"Successful": []}), failed)
+            req.body = json.dumps(body).encode()
+            return None
+        return Reset() if kind == "reset" else self.error(req, kind)
+
+    @staticmethod
+    def batch_of(req):
+        """The body of an SQS batch request (SendMessageBatch,
+        DeleteMessageBatch, ChangeMessageVisibilityBatch), or None."""
+        service, operation = service_of(req)
+        if service != "sqs" or not operation.endswith("Batch"):
+            return None
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            return None
+        return body if isinstance(body.get("Entries"), list) and body["Entries"] else None
+
+    @staticmethod
+    def pick(rng, entries):
+        """The ids of about half the entries, at least one."""
+        ids = [e["Id"] for e in entries]
+        return set(rng.sample(ids, max(1, len(ids) // 2)))
+
+    @staticmethod
+    def fail_entries(resp, failed):
+        """`resp` (a batch answer) with the entries `failed` in Failed."""
+        try:
+            body = json.loads(resp.body or b"{}")
+        except ValueError:
+            return resp
+        body["Successful"] = [e for e in body.get("Successful") or [] if e.get("Id") not in failed]
+        body["Failed"] = (body.get("Failed") or []) + [
+            {"Id": i, "SenderFault": False, "Code": "InternalError",
+             "Message": "injected by aws_proxy"} for i in sorted(failed)]
+        resp.body = json.dumps(body).encode()
+        resp.headers = [(k, v) for k, v in resp.headers if k.lower() != "x-amz-crc32"]
+        return resp
+
+    def change(self, req, resp):
+        if getattr(req, "failed", None) and resp.status == 200:
+            return self.fail_entries(resp, req.failed)
+        kind = getattr(req, "fault", None)
+        if kind is None:
+            return resp
+        self.count(req, kind, "after")
+        if kind == "partial":
+            # Carried out, but some entries reported failed.
+            if resp.status != 200:
+                return resp
+            body = json.loads(resp.body or b"{}")
+            done = [e for e in body.get("Successful") or []]
+            return self.fail_entries(resp, self.pick(self.random_of("sqs"), done)) if done else resp
+        if kind != "reset":
+            return self.error(req, kind)
+        partial = b""
+        if req.method == "GET" and service_of(req)[0] == "s3" and len(resp.body) > 1:
+            # The head and half the body: a download cut short.
+            whole = serialize(f"HTTP/1.1 {resp.status} {resp.reason}", resp.headers, resp.body)
+            partial = whole[:len(whole) - len(resp.body) // 2]
+        return Reset(partial)
+
+
+MODES = {"pass": PassMode, "reorder": ReorderMode, "faults": FaultMode}
 
 
 # ---- HTTP ----
@@ -243,23 +468,100 @@ async def read_body(reader, headers, rest, until_eof):
     return b"", rest
 
 
-def serialize(start, headers, body):
+def serialize(start, headers, body, head=False):
+    """A message with its Content-Length; an answer to HEAD (`head`) keeps
+    the one it had (the length of what a GET would give)."""
     skip = {"content-length", "transfer-encoding", "connection", "expect"}
     lines = [start] + [f"{k}: {v}" for k, v in headers if k.lower() not in skip]
-    lines.append(f"Content-Length: {len(body)}")
+    length = header_of(headers, "content-length") if head else None
+    lines.append(f"Content-Length: {length if length is not None else len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def loopback(url):
+    up = urlsplit(url)
+    if up.hostname not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit("aws_proxy: the upstream must be on loopback")
+    return up.hostname, up.port or 80
+
+
+def reset(writer):
+    """Closes the connection with a RST rather than a FIN."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    writer.transport.abort()
 
 
 class Proxy:
     def __init__(self, args):
-        up = urlsplit(args.upstream)
-        if up.hostname not in ("127.0.0.1", "localhost", "::1"):
-            sys.exit("aws_proxy: the upstream must be on loopback")
-        self.host, self.port = up.hostname, up.port or 80
+        self.upstreams = {"other": loopback(args.upstream)}
+        for service in ("s3", "sqs", "dynamodb"):
+            url = getattr(args, f"upstream_{service}")
+            self.upstreams[service] = loopback(url) if url else self.upstreams["other"]
         self.mode = MODES[args.mode](args)
+        self.mode.stats["down"] = {"windows": 0, "seconds": 0, "connections_reset": 0}
+        self.mode.stats["operations"] = {}  # "service operation" -> requests
+        self.server = None
+        self.port = 0
+        self.clients = set()  # writers of the open client connections
+        self.down_until = 0.0
+        self.down_plan = None
+        if args.down:
+            # "SECONDS:FOR" or "SERVICE@N:FOR" (at the N-th request of
+            # SERVICE, before it is forwarded).
+            at, _, length = args.down.rpartition(":")
+            service, _, n = at.rpartition("@")
+            self.down_plan = (service, float(n), float(length))
+
+    async def listen(self):
+        for attempt in range(100):
+            try:
+                self.server = await asyncio.start_server(self.serve, "127.0.0.1", self.port,
+                                                         reuse_address=True)
+                break
+            except OSError as e:
+                # Only on the way back up: someone else holds the port for
+                # a moment; the window lasts a little longer.
+                if not self.port or attempt == 99:
+                    raise
+                print(f"aws_proxy: listening again on {self.port}: {e}", file=sys.stderr)
+                await asyncio.sleep(0.1)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def go_down_now(self, seconds):
+        """Goes down, and returns once the open connections are reset
+        (the window goes on)."""
+        asyncio.ensure_future(self.go_down(seconds))
+        await asyncio.sleep(0)
+
+    async def go_down(self, seconds):
+        """Refuses connections for `seconds`, and resets the open ones."""
+        now = time.monotonic()
+        if now < self.down_until:
+            return
+        self.down_until = now + seconds
+        down = self.mode.stats["down"]
+        down["windows"] += 1
+        down["seconds"] += seconds
+        # What had been asked by then, for the test to tell where in the
+        # work the outage fell.
+        down["operations_before"] = dict(self.mode.stats["operations"])
+        print(f"aws_proxy: down for {seconds} s", file=sys.stderr)
+        self.server.close()
+        for writer in list(self.clients):
+            down["connections_reset"] += 1
+            reset(writer)
+        await asyncio.sleep(seconds)
+        await self.listen()
+        print("aws_proxy: up again", file=sys.stderr)
 
     async def forward(self, req):
-        reader, writer = await asyncio.open_connection(self.host, self.port)
+        service = service_of(req)[0]
+        reader, writer = await asyncio.open_connection(*self.upstreams[service])
         try:
             writer.write(serialize(f"{req.method} {req.target} HTTP/1.1",
                                    req.headers + [("Connection", "close")], req.body))
@@ -276,15 +578,37 @@ class Proxy:
             writer.close()
 
     async def handle(self, req):
-        self.mode.stats["requests"] += 1
         if req.method == "GET" and req.target == "/__proxy/stats":
             return Response.json(200, self.mode.stats)
+        if req.method == "GET" and req.target.startswith("/__proxy/down?seconds="):
+            seconds = float(req.target.split("=", 1)[1])
+            # After this answer has gone out.
+            asyncio.get_running_loop().call_later(0.05, asyncio.ensure_future,
+                                                  self.go_down(seconds))
+            return Response.json(200, {"down": seconds})
+        self.mode.stats["requests"] += 1
+        service, operation = service_of(req)
+        ops = self.mode.stats["operations"]
+        ops[f"{service} {operation}"] = ops.get(f"{service} {operation}", 0) + 1
+        if self.down_plan:
+            service_at, at, length = self.down_plan
+            if not service_at:
+                self.down_plan = None
+                asyncio.get_running_loop().call_later(at, asyncio.ensure_future,
+                                                      self.go_down(length))
+            elif service == service_at:
+                seen = sum(v for k, v in ops.items() if k.startswith(service + " "))
+                if seen >= at:
+                    self.down_plan = None
+                    await self.go_down_now(length)
+                    raise ConnectionResetError("down")
         resp = self.mode.answer(req)
         if resp is None:
             resp = self.mode.change(req, await self.forward(req))
         return resp
 
     async def serve(self, reader, writer):
+        self.clients.add(writer)
         pending = b""
         try:
             while True:
@@ -308,14 +632,20 @@ class Proxy:
                     # one reader at a time.
                     gone.cancel()
                     await asyncio.wait({gone})
-                extra = None if gone.cancelled() else gone.result()
-                if extra == b"" and gone in done:
+                extra = None if gone.cancelled() or gone.exception() else gone.result()
+                if gone in done and (extra == b"" or gone.exception()):
                     work.cancel()
                     return
                 pending += extra or b""
                 resp = await work
+                if isinstance(resp, Reset):
+                    if resp.partial:
+                        writer.write(resp.partial)
+                        await writer.drain()
+                    reset(writer)
+                    return
                 writer.write(serialize(f"HTTP/1.1 {resp.status} {resp.reason}",
-                                       resp.headers, resp.body))
+                                       resp.headers, resp.body, method == "HEAD"))
                 await writer.drain()
                 if (header_of(headers, "connection") or "").lower() == "close":
                     return
@@ -323,6 +653,7 @@ class Proxy:
             if not isinstance(e, (ConnectionError, asyncio.CancelledError)):
                 print(f"aws_proxy: {e}", file=sys.stderr)
         finally:
+            self.clients.discard(writer)
             writer.close()
 
 
@@ -334,7 +665,11 @@ async def watch_parent(parent):
 
 async def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--upstream", required=True)
+    p.add_argument("--upstream", required=True,
+                   help="where requests of any other service go")
+    for service in ("s3", "sqs", "dynamodb"):
+        p.add_argument(f"--upstream-{service}", default=None,
+                       help=f"where {service} requests go (default: --upstream)")
     p.add_argument("--port-file", required=True)
     p.add_argument("--mode", choices=sorted(MODES), default="pass")
     p.add_argument("--max-wait", type=int, default=None,
@@ -345,17 +680,30 @@ async def main():
                    help="reorder: the fraction of messages held back")
     p.add_argument("--hold-for", type=float, default=0.5,
                    help="reorder: seconds after which held messages are given without a poll")
+    p.add_argument("--fault-rate", type=float, default=0.1,
+                   help="faults: the fraction of requests that fail")
+    p.add_argument("--service-rate", action="append", metavar="SERVICE=RATE",
+                   help="faults: another --fault-rate for one service (s3, sqs, dynamodb)")
+    p.add_argument("--faults", default="500,503,throttle,reset",
+                   help="faults: the kinds, comma-separated (500, 503, throttle, reset, partial)")
+    p.add_argument("--after", type=float, default=0.5,
+                   help="faults: the fraction of faults injected after upstream carried "
+                        "the request out")
+    p.add_argument("--down", default=None, metavar="AT:FOR",
+                   help="refuse connections for FOR seconds, AT seconds after the first "
+                        "request, or at the N-th request of a service when AT is SERVICE@N "
+                        "(any mode)")
+    p.add_argument("--verbose", action="store_true", help="log every injected fault")
     args = p.parse_args()
     proxy = Proxy(args)
-    server = await asyncio.start_server(proxy.serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    await proxy.listen()
+    port = proxy.port
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(f"{port}\n")
     os.replace(tmp, args.port_file)
     asyncio.ensure_future(watch_parent(os.getppid()))
-    async with server:
-        await server.serve_forever()
+    await asyncio.Event().wait()
 
 
 if __name__ == "__main__":

@@ -240,6 +240,39 @@ START_TEST(the_inventory_order_is_date_then_upload_then_line) {
 }
 END_TEST
 
+/* The origin time comes from a message attribute: one that is not a time
+ * would be text of another width, above every real time of its date. */
+START_TEST(an_origin_time_that_is_not_a_time_is_refused) {
+  rows_t *r = rows_create();
+  static const struct {
+    const char *time, *why;
+  } cases[] = {
+      {"zzzz", "origin time 'zzzz' (newer_than) is not a date or a UTC time"},
+      {"2099-03-01T10:00:00+05:00", "origin time '2099-03-01T10:00:00+05:00' "
+                                    "(newer_than) is not a date or a UTC "
+                                    "time"},
+      {"", "origin time '' (newer_than) is not a date or a UTC time"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    pl_record_t *rec =
+        row(r, "{\"update_date\":\"2024-03-01\"}", cases[i].time, 3);
+    pl_buf_t out = {0}, why = {0};
+    ck_assert_int_eq(ddb_version_encode(inventory, 3, rec, &out, &why),
+                     PL_EINVAL);
+    ck_assert_str_eq(why.data, cases[i].why);
+    pl_buf_free(&out);
+    pl_buf_free(&why);
+  }
+  /* A real one, in any of the accepted spellings, is still encoded. */
+  char *v = version_of(row(r, "{\"update_date\":\"2024-03-01\"}",
+                           "2024-03-01 10:00:00+00:00", 3));
+  ck_assert_str_eq(v, "2024-03-01T00:00:00.000000Z "
+                      "2024-03-01T10:00:00.000000Z 00000000000000000003");
+  free(v);
+  rows_free(r);
+}
+END_TEST
+
 START_TEST(a_missing_or_unordered_field_says_why) {
   rows_t *r = rows_create();
   static const struct {
@@ -290,6 +323,7 @@ int main(void) {
   tcase_set_timeout(versions, 60);
   tcase_add_test(versions, the_inventory_order_is_date_then_upload_then_line);
   tcase_add_test(versions, a_missing_or_unordered_field_says_why);
+  tcase_add_test(versions, an_origin_time_that_is_not_a_time_is_refused);
   suite_add_tcase(s, versions);
   SRunner *runner = srunner_create(s);
   srunner_run_all(runner, CK_NORMAL);

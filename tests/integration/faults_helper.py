@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""The data and the checks of the fault tests (faults_errors.sh,
+faults_down.sh): what a fault-free run of etc/inventory.conf leaves, computed
+from the input, compared with what the run under faults left.
+
+    faults_helper.py gen DIR FILES ROWS     DIR/f<i>.csv and DIR/bad.json; prints the bad rows
+    faults_helper.py expect DIR BUCKET TIME...   DIR/expected.json
+    faults_helper.py wait TABLE TIMEOUT QUEUE_URL...
+    faults_helper.py verify TABLE DIR/expected.json
+    faults_helper.py started TABLE TIMEOUT EVENTS_URL UPDATES_URL
+    faults_helper.py rejects DIR/bad.json REJECTS_FILE
+
+Endpoints: the emulators' own (aws-env.sh), never the proxy's.
+"""
+import csv
+import json
+import os
+import sys
+import time
+
+import boto3
+from botocore.config import Config
+
+
+def die(msg):
+    print(msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def client(service):
+    ep = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ["AWS_ENDPOINT_URL"]
+    return boto3.client(service, endpoint_url=ep, region_name=os.environ["AWS_REGION"],
+                        config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+
+
+# Each bad row: (what is wrong, the column the reason must name, the row).
+BAD = [
+    ("quantity not a number", "quantity", "B{f}1,Warehouse A,lots,2024-03-02"),
+    ("quantity a decimal", "quantity", "B{f}2,Warehouse A,1.5,2024-03-02"),
+    ("location empty", "location", "B{f}3,,7,2024-03-02"),
+    ("update_date not a date", "update_date", "B{f}4,Warehouse A,7,2024-02-30"),
+    ("update_date another format", "update_date", "B{f}5,Warehouse A,7,03/02/2024"),
+]
+
+
+def cmd_gen(out, files, rows):
+    """FILES files of ROWS rows each over 400 keys and 4 dates, so that one
+    key has rows in every file, many on the same date (the upload time
+    decides) and some twice in one file on one date (the line decides).
+    Each file holds the BAD rows at fixed lines too."""
+    files, rows = int(files), int(rows)
+    dates = ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]
+    bad = []
+    for f in range(files):
+        name = f"f{f}.csv"
+        with open(os.path.join(out, name), "w") as fh:
+            fh.write("product_id,location,quantity,update_date\n")
+            line = 1
+            for i in range(rows):
+                n = (i * 7 + f * 13) % 400
+                line += 1
+                fh.write(f"P{n // 4:03d},Warehouse {'ABCD'[n % 4]},{(i * 31 + f * 17) % 1000},"
+                         f"{dates[(i * 5 + f * 3) % 4]}\n")
+                if i % (rows // len(BAD)) == 7 and i // (rows // len(BAD)) < len(BAD):
+                    what, column, row = BAD[i // (rows // len(BAD))]
+                    line += 1
+                    fh.write(row.format(f=f) + "\n")
+                    bad.append({"key": f"incoming/{name}", "line": line, "what": what,
+                                "column": column})
+    json.dump(bad, open(os.path.join(out, "bad.json"), "w"), indent=1)
+    print(len(bad))
+
+
+def cmd_expect(out, bucket, *times):
+    """The table a fault-free run leaves: per product#location the row
+    with the highest (update_date, upload time, line), its version
+    (ddb_version.c: fixed-width update_date, upload time and line)."""
+    best = {}
+    for f, t in enumerate(times):
+        name = f"f{f}.csv"
+        with open(os.path.join(out, name), newline="") as fh:
+            for line, r in enumerate(csv.DictReader(fh), start=2):
+                try:
+                    q = int(r["quantity"])
+                    time.strptime(r["update_date"], "%Y-%m-%d")
+                except ValueError:
+                    continue
+                if not r["location"]:
+                    continue
+                k = f"{r['product_id']}#{r['location']}"
+                # 2024-03-01T09:00:01.250Z -> 2024-03-01T09:00:01.250000Z
+                up = t[:-1] + "0" * (27 - len(t)) + "Z"
+                version = f"{r['update_date']}T00:00:00.000000Z {up} {line:020d}"
+                if k not in best or version > best[k]["version"]["S"]:
+                    best[k] = {"id": {"S": k}, "product_id": {"S": r["product_id"]},
+                               "location": {"S": r["location"]}, "quantity": {"N": str(q)},
+                               "update_date": {"S": r["update_date"]}, "version": {"S": version}}
+    json.dump(best, open(os.path.join(out, "expected.json"), "w"), indent=1, sort_keys=True)
+    print(len(best))
+
+
+def scan(table):
+    ddb, items, kw = client("dynamodb"), {}, {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = ddb.scan(**kw)
+        for i in page["Items"]:
+            items[i["id"]["S"]] = i
+        if "LastEvaluatedKey" not in page:
+            return items
+        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def queue_count(sqs, url):
+    a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+
+
+def cmd_wait(table, expected, timeout, *queues):
+    """Until the table is the expected one and every queue is empty (or
+    TIMEOUT seconds); prints the seconds it took, or fails with what
+    differs."""
+    want, timeout = json.load(open(expected)), float(timeout)
+    sqs, start, last = client("sqs"), time.monotonic(), 0
+    while True:
+        qs = [queue_count(sqs, q) for q in queues]
+        t = time.monotonic() - start
+        if not any(qs):
+            have = scan(table)
+            if have == want:
+                print(f"{t:.0f}")
+                return
+        if t - last >= 15:
+            last = t
+            print(f"   ... {t:.0f} s: messages in the queues {qs}", file=sys.stderr)
+        if t > timeout:
+            have = scan(table)
+            diff = [k for k in sorted(set(want) | set(have)) if want.get(k) != have.get(k)]
+            die(f"not done within {timeout:.0f} s: messages in the queues {qs}; {len(diff)} of "
+                f"{len(want)} items missing or different, e.g. "
+                f"{[(have.get(k), want.get(k)) for k in diff[:2]]}")
+        time.sleep(1)
+
+
+def cmd_started(table, timeout, events, updates):
+    """Until TABLE holds an item (the consumer writes) while the events
+    queue still holds a message (a file is being read); prints the table's
+    items and the messages of both queues then."""
+    ddb, sqs, start = client("dynamodb"), client("sqs"), time.monotonic()
+    while time.monotonic() - start < float(timeout):
+        n = ddb.scan(TableName=table, Select="COUNT")["Count"]
+        if n:
+            print(n, queue_count(sqs, events), queue_count(sqs, updates))
+            return
+        time.sleep(0.2)
+    die(f"nothing was written within {timeout} s")
+
+
+def cmd_rejects(bad_file, rejects):
+    """Every bad row is in the dead letter (once or more: a file read
+    again rejects its rows again) with a reason naming its column, and
+    nothing else is."""
+    bad = {(b["key"], b["line"]): b for b in json.load(open(bad_file))}
+    seen = {}
+    with open(rejects) as fh:
+        for n, text in enumerate(fh, 1):
+            doc = json.loads(text)
+            origin = doc.get("origin", "")
+            key = (origin.split("/", 3)[3] if origin.startswith("s3://") else origin,
+                   doc.get("line"))
+            if key not in bad:
+                die(f"dead letter line {n}: not a bad row: {text.strip()}")
+            if bad[key]["column"] not in doc.get("reason", ""):
+                die(f"dead letter line {n}: the reason does not name {bad[key]['column']}: "
+                    f"{text.strip()}")
+            seen[key] = seen.get(key, 0) + 1
+    missing = [b for k, b in bad.items() if k not in seen]
+    if missing:
+        die(f"{len(missing)} bad rows are not in the dead letter, e.g. {missing[:3]}")
+    print(f"{len(bad)} {sum(seen.values())}")
+
+
+{"gen": cmd_gen, "expect": cmd_expect, "wait": cmd_wait, "started": cmd_started,
+ "rejects": cmd_rejects}[sys.argv[1]](
+    *sys.argv[2:])
