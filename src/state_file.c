@@ -351,12 +351,18 @@ int pl_state_file_save(pl_state_file_t *file, uv_loop_t *loop,
   if (!file || !loop || file->closing || (!bytes && len > 0))
     return PL_EINVAL;
   file->loop = loop;
-  pl_buf_t *into = file->in_flight ? &file->next : &file->writing;
-  pl_buf_reset(into);
+  /* Copied aside first: out of memory must leave a state waiting for its
+   * turn as it was, not empty (it would be written as an empty state). */
+  pl_buf_t copy = {0};
   /* Reserve even for no bytes: an empty state is written as one. */
-  if (pl_buf_reserve(into, len + 1) < 0 ||
-      (len > 0 && pl_buf_append(into, bytes, len) < 0))
+  if (pl_buf_reserve(&copy, len + 1) < 0 ||
+      (len > 0 && pl_buf_append(&copy, bytes, len) < 0)) {
+    pl_buf_free(&copy);
     return PL_ENOMEM;
+  }
+  pl_buf_t *into = file->in_flight ? &file->next : &file->writing;
+  pl_buf_free(into);
+  *into = copy;
   if (file->in_flight) {
     file->has_next = true; /* replaces a state not written yet */
     return 0;

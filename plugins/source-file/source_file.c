@@ -24,6 +24,9 @@
 #include "file_scan.h"
 #include "file_state.h"
 
+/* A daemon whose state could not be saved tries again after this. */
+#define SAVE_RETRY_MS 5000
+
 /* ---- Options ---- */
 
 static const char *const on_commit_choices[] = {"keep", "move", "delete", NULL};
@@ -96,6 +99,7 @@ typedef struct source_file {
   size_t scans_done;
   uv_timer_t poll_timer;
   uv_timer_t save_timer;
+  bool save_lost; /* the last save failed: the state on disk is behind */
   bool timers_open;
   bool dirty; /* the committed set changed since the last save */
   bool stopped;
@@ -166,11 +170,19 @@ static void update_busy(source_file_t *s) {
                    s->dirty || (file && pl_state_file_saving(file)));
 }
 
+static void on_save_timer(uv_timer_t *timer);
+
 static void save_failed(source_file_t *s, const char *error) {
   pl_log(s->inst, PL_LOG_ERROR,
          "state not saved (committed files may be read again after a "
          "restart): %s",
          error);
+  /* The state on disk is behind: a daemon tries again later (and at
+   * close), so that an idle daemon does not keep an old state forever. */
+  s->save_lost = true;
+  if (!pl_instance_once(s->inst) && s->timers_open && !s->closed &&
+      !uv_is_active((uv_handle_t *)&s->save_timer))
+    uv_timer_start(&s->save_timer, on_save_timer, SAVE_RETRY_MS, 0);
   /* A --once run that did its work but lost its state must not look
    * like a success to a scheduler: it would read everything again. */
   if (pl_instance_once(s->inst))
@@ -182,6 +194,8 @@ static void on_saved(void *arg, int status, const char *error) {
   source_file_t *s = arg;
   if (status < 0)
     save_failed(s, error);
+  else
+    s->save_lost = false;
   update_busy(s);
 }
 
@@ -197,7 +211,10 @@ static void save_now(source_file_t *s) {
 }
 
 static void on_save_timer(uv_timer_t *timer) {
-  save_now(timer->data);
+  source_file_t *s = timer->data;
+  if (s->save_lost)
+    s->dirty = true;
+  save_now(s);
 }
 
 /* Commits come in bursts (one sink batch may resolve many groups): the
@@ -609,6 +626,8 @@ static void source_file_close(pl_instance_t *inst, void *ctx) {
   if (!s->stopped)
     source_file_stop(inst, ctx);
   s->closed = true;
+  if (s->save_lost && !pl_instance_once(s->inst))
+    s->dirty = true; /* one more try */
   save_now(s);
   if (s->timers_open) {
     uv_close((uv_handle_t *)&s->poll_timer, NULL);

@@ -53,8 +53,14 @@ static void save_failed(source_s3_t *s, const char *error) {
 /* After each write of the state file, on the loop. */
 static void on_saved(void *arg, int status, const char *error) {
   source_s3_t *s = arg;
-  if (status < 0)
+  /* A failed save is tried again at the next save (after a pass, and at
+   * close), so that the state on disk does not stay behind. */
+  if (status < 0) {
+    s->listing.save_lost = true;
     save_failed(s, error);
+  } else {
+    s->listing.save_lost = false;
+  }
   update_busy(s);
 }
 
@@ -62,10 +68,12 @@ static void on_saved(void *arg, int status, const char *error) {
  * fsyncs and a rename); a write in flight is followed by the latest one. */
 static void save(source_s3_t *s) {
   s3_listing_t *l = &s->listing;
-  if (!l->dirty)
+  if (!l->dirty && !l->save_lost)
     return;
-  if (s3_state_save_async(l->committed, pl_instance_loop(s->inst)) < 0)
+  if (s3_state_save_async(l->committed, pl_instance_loop(s->inst)) < 0) {
+    l->save_lost = true;
     save_failed(s, "out of memory: cannot save the state file");
+  }
   l->dirty = false;
   update_busy(s);
 }

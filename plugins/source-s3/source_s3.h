@@ -53,6 +53,7 @@ typedef struct s3_listing {
   bool in_pass;     /* a pass is under way (pages left or jobs queued) */
   bool calling;     /* a ListObjectsV2 call is in flight */
   bool dirty;       /* committed changed since the last save */
+  bool save_lost;   /* the last save failed: the state on disk is behind */
 } s3_listing_t;
 
 typedef struct source_s3 {

@@ -794,6 +794,70 @@ END_TEST
 
 /* Without --once, watch is the default: a file added after the start is
  * read, and the file read at the start is not read again. */
+/* A daemon whose save failed tries again: once the cause is gone (here a
+ * directory in the state file's place, removed after the failure), the
+ * state on disk catches up without another commit. */
+typedef struct save_retry {
+  uv_timer_t timer;
+  test_run_t *run;
+  const char *blocker;
+  bool unblocked;
+  bool saved;
+  int ticks;
+} save_retry_t;
+
+static void on_save_retry_tick(uv_timer_t *timer) {
+  save_retry_t *r = timer->data;
+  r->ticks++;
+  if (!r->unblocked && strstr(test_log(r->run), "state not saved")) {
+    ck_assert_int_eq(rmdir(r->blocker), 0);
+    r->unblocked = true;
+  }
+  struct stat st;
+  if (r->unblocked && stat(r->blocker, &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_size > 0)
+    r->saved = true;
+  if (r->saved || r->ticks > 400) { /* 20 s at most */
+    uv_close((uv_handle_t *)timer, NULL);
+    pl__engine_shutdown(r->run->engine);
+  }
+}
+
+START_TEST(a_daemon_saves_its_state_again_after_a_failed_save) {
+  char *dir = make_tmpdir();
+  char *in = join(dir, "in");
+  char *state = join(dir, "state");
+  ck_assert_int_eq(mkdir(in, 0755), 0);
+  write_file(in, "a.txt", "alpha");
+  pl_buf_t text = {0};
+  pl_buf_printf(&text,
+                "pipeline \"p\" {\n"
+                "  source \"file\" { paths = [\"%s\"]\n state_dir = \"%s\"\n"
+                "    watch = false }\n"
+                "  transform \"bytes2json\" { }\n"
+                "  sink \"capture\" { }\n"
+                "}\n",
+                in, state);
+  test_run_t *run = test_run_start(text.data, plugins, false);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  char *blocker = join(state, "p.state");
+  ck_assert_int_eq(mkdir(blocker, 0755), 0);
+  save_retry_t r = {.run = run, .blocker = blocker};
+  uv_timer_init(&run->loop, &r.timer);
+  r.timer.data = &r;
+  uv_timer_start(&r.timer, on_save_retry_tick, 50, 50);
+  test_run_loop(run);
+  ck_assert_msg(r.unblocked, "the save never failed: %s", test_log(run));
+  ck_assert_msg(r.saved, "the state was not saved again: %s", test_log(run));
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(blocker);
+  pl_buf_free(&text);
+  free(in);
+  free(state);
+  remove_tree(dir);
+}
+END_TEST
+
 START_TEST(watch_is_on_by_default_without_once) {
   char *dir = make_tmpdir();
   write_file(dir, "old.txt", "old file");
@@ -1285,6 +1349,7 @@ static Suite *source_file_suite(void) {
   tcase_add_test(commit, state_dir_remembers_committed_files_across_runs);
   tcase_add_test(commit, a_state_dir_has_one_owner);
   tcase_add_test(commit, a_once_run_that_cannot_save_its_state_fails);
+  tcase_add_test(commit, a_daemon_saves_its_state_again_after_a_failed_save);
   tcase_add_test(commit, a_corrupt_state_file_stops_the_start);
   suite_add_tcase(s, commit);
   TCase *run = tcase_create("run");
