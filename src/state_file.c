@@ -1,5 +1,6 @@
 /* State files: atomic replacement, whole-file reads, the line loop and the
  * percent-escaping of text fields, shared by every plugin that keeps one. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -223,6 +224,40 @@ int pl_state_file_open(const char *path, pl_state_file_t **out,
   return 0;
 }
 
+/* Removes the temporary files "<path>.XXXXXX" that a process killed in
+ * the middle of a save left beside the state file. Only the holder of the
+ * lock writes there, so none of them is in use. */
+static void remove_leftovers(const char *path) {
+  char *dir_path = strdup(path);
+  if (!dir_path)
+    return;
+  char *slash = strrchr(dir_path, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (slash)
+    *slash = '\0';
+  size_t base_len = strlen(base);
+  DIR *dir = opendir(slash ? (*dir_path ? dir_path : "/") : ".");
+  struct dirent *entry;
+  while (dir && (entry = readdir(dir))) {
+    const char *name = entry->d_name;
+    if (strlen(name) != base_len + 7 || strncmp(name, base, base_len) != 0 ||
+        name[base_len] != '.' ||
+        strspn(name + base_len + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "abcdefghijklmnopqrstuvwxyz0123456789") != 6)
+      continue;
+    pl_buf_t leftover = {0};
+    struct stat st;
+    /* Regular files only: mkstemp() made nothing else. */
+    if (pl_buf_printf(&leftover, "%s.%s", path, name + base_len + 1) == 0 &&
+        lstat(leftover.data, &st) == 0 && S_ISREG(st.st_mode))
+      unlink(leftover.data);
+    pl_buf_free(&leftover);
+  }
+  if (dir)
+    closedir(dir);
+  free(dir_path);
+}
+
 int pl_state_file_lock(pl_state_file_t *file, char **error) {
   if (file->lock_fd >= 0)
     return 0;
@@ -238,6 +273,8 @@ int pl_state_file_lock(pl_state_file_t *file, char **error) {
   } else if ((err = write_holder(file->lock_fd)) != 0) {
     set_error(error, "cannot write %s: %s", file->lock_path, strerror(err));
     rc = PL_EIO;
+  } else {
+    remove_leftovers(file->path);
   }
   if (rc < 0 && file->lock_fd >= 0) {
     close(file->lock_fd);

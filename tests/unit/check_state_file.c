@@ -335,6 +335,41 @@ static void on_saved(void *arg, int status, const char *error) {
     uv_close((uv_handle_t *)&disk->timer, NULL);
 }
 
+/* A save killed between mkstemp() and rename() leaves "<state>.XXXXXX";
+ * the next owner removes such leftovers when it takes the lock, and
+ * nothing else. */
+static void touch(const char *path) {
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fclose(f);
+}
+
+START_TEST(the_owner_removes_temporary_files_a_killed_save_left) {
+  char *dir = scratch_dir();
+  char *file = in_dir(dir, "s.state");
+  char *left = in_dir(dir, "s.state.Ab12Cd");
+  char *kept[] = {in_dir(dir, "s.state.backup1"), in_dir(dir, "s.state.a-b_cd"),
+                  in_dir(dir, "t.state.Ab12Cd")};
+  touch(left);
+  for (size_t i = 0; i < 3; i++)
+    touch(kept[i]);
+  char *error = NULL;
+  pl_state_file_t *owner = NULL;
+  ck_assert_int_eq(pl_state_file_open(file, &owner, &error), 0);
+  ck_assert_int_eq(access(left, F_OK), 0); /* opening is not owning */
+  ck_assert_int_eq(pl_state_file_lock(owner, &error), 0);
+  ck_assert_int_eq(access(left, F_OK), -1);
+  for (size_t i = 0; i < 3; i++) {
+    ck_assert_msg(access(kept[i], F_OK) == 0, "%s was removed", kept[i]);
+    free(kept[i]);
+  }
+  pl_state_file_close(owner);
+  free(left);
+  free(file);
+  free(dir);
+}
+END_TEST
+
 START_TEST(a_slow_save_does_not_stop_the_loop_and_the_last_state_wins) {
   char *dir = scratch_dir();
   char *path = in_dir(dir, "s.state");
@@ -600,6 +635,7 @@ static Suite *state_file_suite(void) {
   tcase_add_test(files, writes_that_fail_name_the_step_and_the_file);
   tcase_add_test(files, a_planted_symlink_is_not_followed);
   tcase_add_test(files, a_second_owner_is_refused_with_the_holder);
+  tcase_add_test(files, the_owner_removes_temporary_files_a_killed_save_left);
   suite_add_tcase(s, files);
   /* A save that blocked the loop would never end: the timeout fails it. */
   TCase *saves = tcase_create("saves");
