@@ -115,6 +115,9 @@ typedef enum {
   PL_OUTCOME_COMMITTED, /* every record delivered or dead-lettered: commit */
   PL_OUTCOME_FAILED,    /* a record failed, or the group was abandoned */
 } pl_outcome_t;
+/* The names these values had before (deprecated; they will go). */
+#define PL_GROUP_COMMITTED PL_OUTCOME_COMMITTED
+#define PL_GROUP_FAILED PL_OUTCOME_FAILED
 
 typedef struct pl_plugin {
   uint32_t abi_version; /* PL_ABI_VERSION */
