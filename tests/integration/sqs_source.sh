@@ -216,3 +216,49 @@ EOF
   [ "$left" = 0 ] || fail "competing consumers: $left message(s) left"
   echo "ok: fauxqs: $total messages (sent in ${sent_in} s) delivered exactly once by two consumers ($n1 + $n2) in ${took} s, queue empty"
 )
+
+# ---- fauxqs: SIGTERM while long polls are out, then a restart ----
+# The queue hides a received message for 300 s. Messages arrive while the
+# daemon's long polls wait, and SIGTERM follows at once: the stopping
+# daemon waits for its polls and gives back (visibility 0) what they
+# bring, so a restart processes every message within seconds. A daemon
+# that cancelled its polls would leave those messages hidden for 300 s.
+(
+  trap - EXIT
+  # shellcheck source=tests/integration/aws-env.sh
+  source "$here/aws-env.sh"
+  aws_env_fauxqs
+  total=50
+  queue=$(aws_make_queue restart-queue 300)
+  for phase in first:10s restart:1s; do
+    cat >"$work/${phase%%:*}.conf" <<EOF
+pipeline "${phase%%:*}" {
+  source "sqs" {
+    queue_url = "$queue"
+    wait_time = "${phase#*:}"
+    visibility_timeout = "300s"
+    idle_polls = 2
+  }
+  sink "file" { path = "$work/${phase%%:*}.jsonl" }
+}
+EOF
+  done
+  "$PIPELINED" -c "$work/first.conf" 2>"$work/first.log" &
+  daemon=$!
+  sleep 2 # its long polls are out, on an empty queue
+  kill -TERM "$daemon"
+  sleep 0.5 # the daemon is stopping; its polls are still out
+  send_messages "$queue" 0 "$total"
+  rc=0
+  wait "$daemon" || rc=$?
+  [ "$rc" = 0 ] || { cat "$work/first.log" >&2; fail "restart: the first daemon exited $rc"; }
+  t0=$(now)
+  timeout 60 "$PIPELINED" --once -c "$work/restart.conf" 2>"$work/restart.log" ||
+    { cat "$work/restart.log" >&2; fail "restart: the second run failed"; }
+  took=$(since "$t0")
+  touch "$work/first.jsonl" "$work/restart.jsonl"
+  split=$(check_ids 0 "$total" "$work/first.jsonl" "$work/restart.jsonl") ||
+    { cat "$work/first.log" >&2; fail "restart: not every message processed exactly once after SIGTERM"; }
+  read -r n1 n2 <<<"$split"
+  echo "ok: fauxqs: SIGTERM with long polls out: $n1 message(s) done before it, the other $n2 after a restart in ${took} s (visibility 300 s)"
+)
