@@ -14,7 +14,11 @@ for page in "$man8" "$man5"; do
     || { cat "$work/groff.log"; fail "groff cannot render $page"; }
   [ ! -s "$work/groff.log" ] || { cat "$work/groff.log"; fail "groff warns about $page"; }
   if command -v man >/dev/null 2>&1; then
-    chars=$(MANWIDTH=80 man --warnings -l "$page" 2> "$work/man.log" | wc -c)
+    chars=$(MANWIDTH=80 man --warnings -l "$page" 2> "$work/man.log.all" | wc -c)
+    # Lines that cannot be broken or adjusted come from the paths configure
+    # put in the page (make distcheck's are long); they are layout, not
+    # markup. Any other warning fails.
+    grep -vE "can't break line|cannot adjust line" "$work/man.log.all" > "$work/man.log" || true
     [ ! -s "$work/man.log" ] || { cat "$work/man.log"; fail "man warns about $page"; }
     [ "$chars" -gt 1000 ] || fail "man rendered $page empty"
   fi
