@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "extension.h"
 #include "metrics.h"
+#include "metrics_server.h"
 #include "options.h"
 
 static const char *const log_level_choices[] = {"error", "warn", "info",

@@ -175,7 +175,8 @@ PL_EXTERN bool pl_instance_dead_letter(const pl_instance_t *inst);
  * pl_source_exhausted() and do not wait for more. */
 PL_EXTERN bool pl_instance_once(const pl_instance_t *inst);
 /* Adds `delta` to a plugin-specific counter exported on the metrics
- * endpoint as pipelined_plugin_<name>_total{pipeline,stage}. */
+ * endpoint as pipelined_plugin_<name>_total{pipeline,stage,plugin}. In
+ * `name` what a metric name cannot hold becomes '_' (up to 63 bytes). */
 PL_EXTERN void pl_instance_count(pl_instance_t *inst, const char *name,
                                  uint64_t delta);
 
