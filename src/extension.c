@@ -137,6 +137,14 @@ int pl__extensions_configure(pl_engine_t *engine, const pl_cfg_node_t *root,
   return rc;
 }
 
+void pl__extensions_metrics(const pl_engine_t *engine, pl_buf_t *out) {
+  for (size_t i = 0; i < engine->extension_count; i++) {
+    const pl_extension_t *ext = &engine->extensions[i];
+    if (ext->state && ext->type->metrics)
+      ext->type->metrics(ext->state, out);
+  }
+}
+
 void pl__extensions_close(pl_engine_t *engine) {
   for (size_t i = 0; i < engine->extension_count; i++) {
     pl_extension_t *ext = &engine->extensions[i];

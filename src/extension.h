@@ -26,6 +26,8 @@ struct pl_extension {
  * PL_ENOMEM. */
 int pl__extensions_configure(pl_engine_t *engine, const pl_cfg_node_t *root,
                              bool complete, pl_buf_t *errors);
+/* Appends the families of every extension that has a state. */
+void pl__extensions_metrics(const pl_engine_t *engine, pl_buf_t *out);
 /* Closes the state of every extension created (after every stage). */
 void pl__extensions_close(pl_engine_t *engine);
 /* Frees the settings and the array; the loop has ended. */

@@ -8,6 +8,7 @@
 
 #include "build_config.h"
 #include "engine.h"
+#include "extension.h"
 #include "metrics.h"
 #include "sink.h"
 
@@ -254,6 +255,7 @@ void pl__metrics_render(const pl_engine_t *engine, pl_buf_t *out) {
                                 out);
   }
 
+  pl__extensions_metrics(engine, out);
   render_process(out);
 }
 

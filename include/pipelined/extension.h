@@ -34,6 +34,10 @@ typedef struct pl_extension_type {
   /* The engine is closing, every stage is closed: close the state's
    * handles. The type frees the state once they are closed. */
   void (*close)(void *state);
+  /* Appends the extension's own families to the /metrics exposition
+   * (Prometheus text: # HELP, # TYPE, then the samples; names start with
+   * pipelined_<name>_), while it has a state. NULL: none. */
+  void (*metrics)(const void *state, pl_buf_t *out);
 } pl_extension_type_t;
 
 /* The state of extension `type` for the engine `inst` runs in (borrowed

@@ -58,6 +58,7 @@ struct pl_aws_call {
   uint64_t wait_ms; /* a long poll's wait (SQS WaitTimeSeconds) */
   pl_aws_retry_state_t retry;
   pl_http_call_t *http;
+  uint64_t sent_ns; /* uv_hrtime() when this attempt was sent */
   uv_timer_t timer; /* backoff; initialised on first use */
   bool timer_open;
   bool started;      /* counted in in_flight */
@@ -221,11 +222,31 @@ static bool on_http_body(void *data, const char *bytes, size_t len) {
   return call->rest.on_body(call->rest.data, bytes, len);
 }
 
+/* Counts the attempt that `r` answers, and how it went (`d`: its parsed
+ * error, NULL for a transport failure or a success). */
+static void count_attempt(pl_aws_call_t *call, const pl_http_response_t *r,
+                          const pl_aws_error_detail_t *d) {
+  pl_aws_attempt_outcome_t outcome = PL_AWS_ATTEMPT_OK;
+  if (r->error)
+    outcome = PL_AWS_ATTEMPT_NETWORK;
+  else if (r->status >= 300 && d &&
+           pl__aws_retry_classify(d) == PL_AWS_RETRY_THROTTLING)
+    outcome = PL_AWS_ATTEMPT_THROTTLING;
+  else if (r->status >= 500)
+    outcome = PL_AWS_ATTEMPT_SERVER;
+  else if (r->status >= 300)
+    outcome = PL_AWS_ATTEMPT_CLIENT;
+  double seconds = (double)(uv_hrtime() - call->sent_ns) / 1e9;
+  pl__aws_stats_record(&call->client->ctx->stats, call->client->service,
+                       call->operation, seconds, outcome);
+}
+
 static void on_http_done(void *data, const pl_http_response_t *r) {
   pl_aws_call_t *call = data;
   pl_aws_client_t *client = call->client;
   call->http = NULL;
   if (r->error) {
+    count_attempt(call, r, NULL);
     pl_aws_error_detail_t *d = NULL;
     if (pl__aws_error_from_transport(client->service, call->operation,
                                      r->error, r->error_text, &d) < 0) {
@@ -248,9 +269,11 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
       fail_transport(call, PL_ENOMEM, "out of memory");
       return;
     }
+    count_attempt(call, r, d);
     handle_failure(call, d);
     return;
   }
+  count_attempt(call, r, NULL);
   pl__aws_retry_on_success(&client->bucket, &call->retry);
   call->finished = true;
   if (call->kind == CALL_REST) {
@@ -353,6 +376,7 @@ static void send_signed(pl_aws_call_t *call,
       .on_done = on_http_done,
       .data = call,
   };
+  call->sent_ns = uv_hrtime();
   rc = pl__http_submit(ctx->http, &http, &handlers, &call->http);
   free(all);
   pl__aws_sigv4_output_close(&signed_out);

@@ -66,7 +66,12 @@ int pl__aws_context_create(const pl_aws_context_options_t *opts,
   return 0;
 }
 
-static void on_curl_closed(void *data) { free(data); }
+static void free_context(pl_aws_context_t *ctx) {
+  pl__aws_stats_free(&ctx->stats);
+  free(ctx);
+}
+
+static void on_curl_closed(void *data) { free_context(data); }
 
 void pl__aws_context_close(pl_aws_context_t *ctx) {
   if (!ctx || ctx->closing)
@@ -77,7 +82,7 @@ void pl__aws_context_close(pl_aws_context_t *ctx) {
   if (ctx->curl)
     pl__http_curl_close(ctx->curl, on_curl_closed, ctx);
   else
-    free(ctx);
+    free_context(ctx);
 }
 
 /* ---- The extension ---- */
@@ -132,6 +137,11 @@ static int extension_create(pl_extension_t *ext, const void *data,
 
 static void extension_close(void *state) { pl__aws_context_close(state); }
 
+static void extension_metrics(const void *state, pl_buf_t *out) {
+  const pl_aws_context_t *ctx = state;
+  pl__aws_stats_render(&ctx->stats, out);
+}
+
 const pl_extension_type_t pl_aws_extension = {
     .name = "aws",
     .description = "Settings every AWS client of the daemon shares: region, "
@@ -141,6 +151,7 @@ const pl_extension_type_t pl_aws_extension = {
     .settings_size = sizeof(pl_aws_settings_t),
     .create = extension_create,
     .close = extension_close,
+    .metrics = extension_metrics,
 };
 
 int pl__aws_context_of(pl_instance_t *inst, pl_aws_context_t **out) {

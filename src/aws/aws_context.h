@@ -10,6 +10,7 @@
 #include <pipelined/extension.h>
 #include <uv.h>
 
+#include "aws_stats.h"
 #include "credentials.h"
 #include "http.h"
 
@@ -50,6 +51,7 @@ typedef struct pl_aws_context {
   pl_aws_creds_t *creds;
   pl_rng_t rng; /* retry jitter */
   int64_t clock_offset_ms; /* server time minus local time, from skew */
+  pl_aws_stats_t stats;    /* every client's requests, for /metrics */
   bool closing;
 } pl_aws_context_t;
 

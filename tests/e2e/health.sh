@@ -61,5 +61,24 @@ curl -sf "http://127.0.0.1:$port/metrics" -o "$work/metrics" || fail "/metrics"
 expect_contains "$work/metrics" 'pipelined_rejected_total{pipeline="h",stage="transform",plugin="transform-csv"} 1'
 pass "a row rejected by transform-csv is counted on the transform"
 
+# The AWS layer's own families: every failed SendMessageBatch attempt is a
+# network error of sqs, and its latency is in the histogram.
+python3 "$top_srcdir/tests/tools/prom_check.py" "$work/metrics" || { cat "$work/metrics"; fail "/metrics is not well formed"; }
+python3 - "$work/metrics" <<'PY' || { cat "$work/metrics"; fail "no AWS request metrics"; }
+import re, sys
+text = open(sys.argv[1]).read()
+def value(series):
+    m = re.search("^" + re.escape(series) + r" (\S+)$", text, re.M)
+    assert m, series
+    return float(m.group(1))
+labels = 'service="sqs",operation="SendMessageBatch"'
+errors = value('pipelined_aws_request_errors_total{%s,class="network"}' % labels)
+count = value('pipelined_aws_request_duration_seconds_count{%s}' % labels)
+inf = value('pipelined_aws_request_duration_seconds_bucket{%s,le="+Inf"}' % labels)
+assert errors >= 2 and count >= errors and inf == count, (errors, count, inf)
+assert value('pipelined_aws_request_errors_total{%s,class="5xx"}' % labels) == 0
+PY
+pass "AWS request latency and errors by class are on /metrics"
+
 kill -TERM "$pid"
 wait "$pid" || true

@@ -9,6 +9,7 @@
 #include <pipelined/aws.h>
 
 #include "fake_http.h"
+#include "metrics.h"
 #include "test_aws_idle.h"
 
 typedef struct env_entry {
@@ -176,6 +177,28 @@ START_TEST(server_errors_are_retried_then_succeed) {
   run_until(f, &r.calls, 1);
   ck_assert_msg(r.error == NULL, "%s", r.error);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  /* Each attempt is in /metrics: a 5xx, a throttling, a success. */
+  pl_buf_t text = {0};
+  pl__metrics_render(f->run->engine, &text);
+  const char *labels = "{service=\"dynamodb\",operation=\"PutItem\"";
+  char line[256];
+  snprintf(line, sizeof(line),
+           "\npipelined_aws_request_duration_seconds_count%s} 3\n", labels);
+  ck_assert_msg(strstr(text.data, line), "no '%s' in:\n%s", line, text.data);
+  snprintf(line, sizeof(line),
+           "\npipelined_aws_request_duration_seconds_bucket%s,le=\"+Inf\"} 3\n",
+           labels);
+  ck_assert_msg(strstr(text.data, line), "no '%s'", line);
+  static const char *const classes[][2] = {
+      {"5xx", "1"}, {"throttling", "1"}, {"4xx", "0"}, {"network", "0"}};
+  for (size_t i = 0; i < 4; i++) {
+    snprintf(line, sizeof(line),
+             "\npipelined_aws_request_errors_total%s,class=\"%s\"} %s\n",
+             labels, classes[i][0], classes[i][1]);
+    ck_assert_msg(strstr(text.data, line), "no '%s' in:\n%s", line,
+                  text.data);
+  }
+  pl_buf_free(&text);
   result_free(&r);
   fixture_free(f);
 }

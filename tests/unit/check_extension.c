@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "registry.h"
 #include "test_stages.h"
 
@@ -52,6 +53,15 @@ static int demo_create(pl_extension_t *ext, const void *data, void **state) {
   return 0;
 }
 
+static void demo_metrics(const void *state, pl_buf_t *out) {
+  const demo_state_t *s = state;
+  pl_buf_printf(out,
+                "# HELP pipelined_demo_serial the state's number\n"
+                "# TYPE pipelined_demo_serial gauge\n"
+                "pipelined_demo_serial %d\n",
+                s->serial);
+}
+
 static void demo_close(void *state) {
   calls.closes++;
   free(state);
@@ -65,6 +75,7 @@ static const pl_extension_type_t demo_type = {
     .settings_size = sizeof(demo_settings_t),
     .create = demo_create,
     .close = demo_close,
+    .metrics = demo_metrics,
 };
 
 /* A sink that names the demo extension. */
@@ -225,6 +236,24 @@ START_TEST(a_failed_create_is_returned_and_tried_again) {
 }
 END_TEST
 
+START_TEST(an_extension_adds_its_metrics_once_it_has_a_state) {
+  test_run_t *run = start(user_pipeline, "");
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  pl_buf_t before = {0}, after = {0};
+  pl__metrics_render(run->engine, &before);
+  ck_assert_ptr_null(strstr(before.data, "pipelined_demo_serial"));
+  void *state = NULL;
+  ck_assert_int_eq(pl_extension_get(test_stage(run, "p", PL_ROLE_SINK),
+                                    &demo_type, &state),
+                   0);
+  pl__metrics_render(run->engine, &after);
+  ck_assert_ptr_nonnull(strstr(after.data, "\npipelined_demo_serial 1\n"));
+  pl_buf_free(&before);
+  pl_buf_free(&after);
+  stop(run);
+}
+END_TEST
+
 START_TEST(the_registry_refuses_an_extension_without_create) {
   pl_extension_type_t broken = demo_type;
   broken.create = NULL;
@@ -269,6 +298,7 @@ int main(void) {
   tcase_add_test(tc, a_misspelt_block_names_the_closest);
   tcase_add_test(tc, a_stage_that_does_not_name_the_type_cannot_get_it);
   tcase_add_test(tc, a_failed_create_is_returned_and_tried_again);
+  tcase_add_test(tc, an_extension_adds_its_metrics_once_it_has_a_state);
   tcase_add_test(tc, the_registry_refuses_an_extension_without_create);
   tcase_add_test(tc, the_registry_checks_an_extension_table);
   suite_add_tcase(s, tc);

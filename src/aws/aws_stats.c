@@ -1,0 +1,117 @@
+/* Request latency and failures of the AWS clients, for /metrics. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws_stats.h"
+
+static const double bucket_bounds[PL_AWS_LATENCY_BUCKETS] = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+static const char *const outcome_labels[PL_AWS_ATTEMPT_OUTCOMES] = {
+#define PL__AWS_OUTCOME_LABEL(name, label) label,
+    PL_AWS_OUTCOME_MAP(PL__AWS_OUTCOME_LABEL)
+#undef PL__AWS_OUTCOME_LABEL
+};
+
+static pl_aws_op_stats_t *find_or_add(pl_aws_stats_t *stats,
+                                      const char *service,
+                                      const char *operation) {
+  for (size_t i = 0; i < stats->count; i++)
+    if (strcmp(stats->ops[i].service, service) == 0 &&
+        strcmp(stats->ops[i].operation, operation) == 0)
+      return &stats->ops[i];
+  pl_aws_op_stats_t *grown =
+      realloc(stats->ops, (stats->count + 1) * sizeof(*grown));
+  if (!grown)
+    return NULL;
+  stats->ops = grown;
+  pl_aws_op_stats_t *op = &grown[stats->count];
+  *op = (pl_aws_op_stats_t){.service = strdup(service),
+                            .operation = strdup(operation)};
+  if (!op->service || !op->operation) {
+    free(op->service);
+    free(op->operation);
+    return NULL;
+  }
+  stats->count++;
+  return op;
+}
+
+void pl__aws_stats_record(pl_aws_stats_t *stats, const char *service,
+                          const char *operation, double seconds,
+                          pl_aws_attempt_outcome_t outcome) {
+  pl_aws_op_stats_t *op = find_or_add(stats, service, operation);
+  if (!op)
+    return;
+  if (seconds < 0)
+    seconds = 0;
+  size_t b = 0;
+  while (b < PL_AWS_LATENCY_BUCKETS && seconds > bucket_bounds[b])
+    b++;
+  if (b < PL_AWS_LATENCY_BUCKETS)
+    op->buckets[b]++;
+  op->count++;
+  op->sum_s += seconds;
+  if (outcome != PL_AWS_ATTEMPT_OK && outcome < PL_AWS_ATTEMPT_OUTCOMES)
+    op->failures[outcome]++;
+}
+
+/* Service and operation names are AWS's own: letters and digits, no
+ * character a label value must escape. */
+static void op_labels(pl_buf_t *out, const pl_aws_op_stats_t *op) {
+  pl_buf_printf(out, "service=\"%s\",operation=\"%s\"", op->service,
+                op->operation);
+}
+
+void pl__aws_stats_render(const pl_aws_stats_t *stats, pl_buf_t *out) {
+  if (stats->count == 0)
+    return;
+  pl_buf_append_str(out,
+                    "# HELP pipelined_aws_request_duration_seconds time from "
+                    "sending an AWS request (one attempt) to its answer\n"
+                    "# TYPE pipelined_aws_request_duration_seconds "
+                    "histogram\n");
+  for (size_t i = 0; i < stats->count; i++) {
+    const pl_aws_op_stats_t *op = &stats->ops[i];
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < PL_AWS_LATENCY_BUCKETS; b++) {
+      cumulative += op->buckets[b];
+      pl_buf_append_str(out, "pipelined_aws_request_duration_seconds_bucket{");
+      op_labels(out, op);
+      pl_buf_printf(out, ",le=\"%g\"} %llu\n", bucket_bounds[b],
+                    (unsigned long long)cumulative);
+    }
+    pl_buf_append_str(out, "pipelined_aws_request_duration_seconds_bucket{");
+    op_labels(out, op);
+    pl_buf_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)op->count);
+    pl_buf_append_str(out, "pipelined_aws_request_duration_seconds_sum{");
+    op_labels(out, op);
+    pl_buf_printf(out, "} %.6f\n", op->sum_s);
+    pl_buf_append_str(out, "pipelined_aws_request_duration_seconds_count{");
+    op_labels(out, op);
+    pl_buf_printf(out, "} %llu\n", (unsigned long long)op->count);
+  }
+  pl_buf_append_str(out,
+                    "# HELP pipelined_aws_request_errors_total failed AWS "
+                    "requests (attempts) by class: throttling, 5xx, 4xx, "
+                    "network\n"
+                    "# TYPE pipelined_aws_request_errors_total counter\n");
+  for (size_t i = 0; i < stats->count; i++) {
+    const pl_aws_op_stats_t *op = &stats->ops[i];
+    for (int o = PL_AWS_ATTEMPT_OK + 1; o < PL_AWS_ATTEMPT_OUTCOMES; o++) {
+      pl_buf_append_str(out, "pipelined_aws_request_errors_total{");
+      op_labels(out, op);
+      pl_buf_printf(out, ",class=\"%s\"} %llu\n", outcome_labels[o],
+                    (unsigned long long)op->failures[o]);
+    }
+  }
+}
+
+void pl__aws_stats_free(pl_aws_stats_t *stats) {
+  for (size_t i = 0; i < stats->count; i++) {
+    free(stats->ops[i].service);
+    free(stats->ops[i].operation);
+  }
+  free(stats->ops);
+  *stats = (pl_aws_stats_t){0};
+}
