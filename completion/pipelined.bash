@@ -16,8 +16,16 @@ _pipelined() {
       mapfile -t COMPREPLY < <(compgen -W "$plugins" -- "$cur")
       return
       ;;
+    --url | --interval | --iterations)
+      return
+      ;;
   esac
-  mapfile -t COMPREPLY < <(compgen -W "-c --config --once --check
+  if [ "${COMP_WORDS[1]}" = top ] && [ "$COMP_CWORD" -gt 1 ]; then
+    mapfile -t COMPREPLY < <(compgen -W "--url -c --config --interval
+      --iterations -h --help" -- "$cur")
+    return
+  fi
+  mapfile -t COMPREPLY < <(compgen -W "top -c --config --once --check
     --list-plugins --describe --describe-json --json -V --version -h --help" \
     -- "$cur")
 }

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "engine.h"
 #include "metrics.h"
+#include "top.h"
 #include "options.h"
 #include "registry.h"
 
@@ -37,6 +38,8 @@ static void usage(FILE *out) {
           "Usage: pipelined -c FILE [--once] [--check]\n"
           "       pipelined --list-plugins\n"
           "       pipelined --describe PLUGIN [--json]\n"
+          "       pipelined top [--url URL | -c FILE]  (a live view; see "
+          "top --help)\n"
           "\n"
           "  -c, --config FILE   run the pipelines of FILE\n"
           "      --once          stop when every source is exhausted and every\n"
@@ -379,6 +382,8 @@ static bool open_standard_fds(void) {
 int pl_cli_main(int argc, char **argv) {
   if (!open_standard_fds())
     return 1;
+  if (argc > 1 && strcmp(argv[1], "top") == 0)
+    return pl__top_main(argc - 1, argv + 1);
   cli_t cli = {0};
   int rc = parse_args(argc, argv, &cli);
   if (rc != 0)

@@ -36,3 +36,9 @@ pass "file names after -c and --config"
 complete_words --describe-json "" | grep -qx sink-file \
   || fail "--describe-json does not offer sink-file"
 pass "plugin names after --describe and --describe-json"
+
+[ "$(complete_words t)" = top ] || fail "t completes to: $(complete_words t)"
+[ "$(complete_words top --i)" = "$(printf '%s\n' --interval --iterations)" ] \
+  || fail "top --i completes to: $(complete_words top --i)"
+[ "$(complete_words top -c "$work/etc/a")" = "$work/etc/a.conf" ] || fail "top -c does not complete a file name"
+pass "the top command and its options"
