@@ -236,6 +236,33 @@ static bool callback_needed(const pl_plugin_t *p, char **error,
   return false;
 }
 
+/* The descriptor as ABI 2 defined it, up to and including its last field.
+ * A plugin built against later headers of the same ABI may append fields:
+ * its struct_size is larger, and the core reads those fields only when
+ * struct_size covers them (docs/plugin-guide.md, "ABI policy"). */
+#define PLUGIN_MIN_SIZE                                                        \
+  (offsetof(pl_plugin_t, destroy) + sizeof(((pl_plugin_t *)0)->destroy))
+
+/* The sink's defaults of stage options (pl_stage_defaults_t) parse and keep
+ * the limits of the stage table. */
+static int check_stage_defaults(const pl_plugin_t *p, const char *where,
+                                char **error) {
+  pl_option_t table[PL_STAGE_OPTION_MAX];
+  size_t count = pl__stage_table_for(p, table);
+  for (size_t i = 0; i < count; i++) {
+    char *message = NULL;
+    if (pl__option_check_default(&table[i], &message) < 0) {
+      pl_buf_t buf = {0};
+      pl_buf_printf(&buf, "%s: plugin '%s': stage defaults: %s", where,
+                    p->name, message ? message : "invalid");
+      free(message);
+      *error = buf.data;
+      return PL_EINVAL;
+    }
+  }
+  return 0;
+}
+
 int pl__plugin_validate(const pl_plugin_t *p, const char *where,
                         char **error) {
   pl_buf_t buf = {0};
@@ -248,9 +275,12 @@ int pl__plugin_validate(const pl_plugin_t *p, const char *where,
     *error = buf.data;
     return PL_EABI;
   }
-  if (p->struct_size != sizeof(pl_plugin_t)) {
-    pl_buf_printf(&buf, "%s: descriptor size %u, expected %zu", where,
-                  p->struct_size, sizeof(pl_plugin_t));
+  if (p->struct_size < PLUGIN_MIN_SIZE) {
+    pl_buf_printf(&buf,
+                  "%s: descriptor size %u, but ABI version %u needs at least "
+                  "%zu",
+                  where, p->struct_size, PL_ABI_VERSION,
+                  (size_t)PLUGIN_MIN_SIZE);
     *error = buf.data;
     return PL_EABI;
   }
@@ -279,7 +309,7 @@ int pl__plugin_validate(const pl_plugin_t *p, const char *where,
       return PL_EINVAL;
     }
   }
-  return 0;
+  return check_stage_defaults(p, where, error);
 }
 
 /* ---- Trust ---- */
