@@ -698,6 +698,8 @@ json_t *pl__options_describe_json(const pl_option_t *options, size_t count) {
     json_object_set_new(item, "required",
                         json_boolean(o->flags & PL_OPT_REQUIRED));
     json_object_set_new(item, "secret", json_boolean(o->flags & PL_OPT_SECRET));
+    if (o->flags & PL_OPT_DEPRECATED)
+      json_object_set_new(item, "deprecated", json_true());
     if (o->default_value && !(o->flags & PL_OPT_SECRET))
       json_object_set_new(item, "default", json_string(o->default_value));
     json_object_set_new(item, "description",
