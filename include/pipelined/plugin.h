@@ -131,7 +131,7 @@ typedef struct pl_option {
  * 0, "...") is "at least 1". _LENGTH rows bound the length of a STRING in
  * bytes, the items of a LIST and the entries of a MAP (UINT64_MAX: no
  * maximum). */
-#define PL__OPTION_LIMITS(tname, ctype, T, f, oname, def, fl, desc, member,   \
+#define PL__OPTION_LIMITS(tname, ctype, T, f, oname, def, fl, desc, member,    \
                           lo, hi)                                              \
   {                                                                            \
     .name = (oname), .type = PL_OPT_##tname, .default_value = (def),           \
@@ -139,17 +139,17 @@ typedef struct pl_option {
     .has_limits = true, .min = {.member = (lo)}, .max = {.member = (hi)}       \
   }
 
-#define PL_OPTION_INT_RANGE(T, f, n, def, lo, hi, fl, desc)                      \
+#define PL_OPTION_INT_RANGE(T, f, n, def, lo, hi, fl, desc)                    \
   PL__OPTION_LIMITS(INT, int64_t, T, f, n, def, fl, desc, i, lo, hi)
-#define PL_OPTION_DOUBLE_RANGE(T, f, n, def, lo, hi, fl, desc)                   \
+#define PL_OPTION_DOUBLE_RANGE(T, f, n, def, lo, hi, fl, desc)                 \
   PL__OPTION_LIMITS(DOUBLE, double, T, f, n, def, fl, desc, d, lo, hi)
-#define PL_OPTION_DURATION_RANGE(T, f, n, def, lo, hi, fl, desc)                 \
+#define PL_OPTION_DURATION_RANGE(T, f, n, def, lo, hi, fl, desc)               \
   PL__OPTION_LIMITS(DURATION, uint64_t, T, f, n, def, fl, desc, u, lo, hi)
-#define PL_OPTION_SIZE_RANGE(T, f, n, def, lo, hi, fl, desc)                     \
+#define PL_OPTION_SIZE_RANGE(T, f, n, def, lo, hi, fl, desc)                   \
   PL__OPTION_LIMITS(SIZE, uint64_t, T, f, n, def, fl, desc, u, lo, hi)
-#define PL_OPTION_STRING_LENGTH(T, f, n, def, lo, hi, fl, desc)                  \
+#define PL_OPTION_STRING_LENGTH(T, f, n, def, lo, hi, fl, desc)                \
   PL__OPTION_LIMITS(STRING, char *, T, f, n, def, fl, desc, u, lo, hi)
-#define PL_OPTION_LIST_LENGTH(T, f, n, def, lo, hi, fl, desc)                    \
+#define PL_OPTION_LIST_LENGTH(T, f, n, def, lo, hi, fl, desc)                  \
   PL__OPTION_LIMITS(LIST, pl_list_t, T, f, n, def, fl, desc, u, lo, hi)
 #define PL_OPTION_MAP_LENGTH(T, f, n, lo, hi, fl, desc)                        \
   PL__OPTION_LIMITS(MAP, pl_map_t, T, f, n, NULL, fl, desc, u, lo, hi)
