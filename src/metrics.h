@@ -1,5 +1,6 @@
-/* Metrics: Prometheus text exposition of every stage's counters, served
- * with /healthz on an optional loopback listener. */
+/* Metrics: the Prometheus text exposition of every stage's counters and
+ * of the process, /healthz and the --once summary (served by
+ * metrics_server.h). */
 #ifndef PL_CORE_METRICS_H
 #define PL_CORE_METRICS_H
 
@@ -8,7 +9,6 @@
 
 typedef struct pl_engine pl_engine_t;
 typedef struct pl_pipeline pl_pipeline_t;
-typedef struct pl_metrics_server pl_metrics_server_t;
 
 /* Appends the exposition of every pipeline of the engine. */
 void pl__metrics_render(const pl_engine_t *engine, pl_buf_t *out);
@@ -23,18 +23,5 @@ bool pl__metrics_health(const pl_engine_t *engine, pl_buf_t *out);
  * and failed; bytes written; and `elapsed_ms`. */
 void pl__metrics_summary(const pl_pipeline_t *pipeline, uint64_t elapsed_ms,
                          pl_buf_t *out);
-
-/* Parses "host:port" (IPv4 or [IPv6]:port). */
-int pl__metrics_parse_listen(const char *text, struct sockaddr_storage *addr);
-/* Listens on `listen` ("127.0.0.1:9100"); port 0 picks a free one. */
-int pl__metrics_server_create(pl_engine_t *engine, const char *listen,
-                              pl_metrics_server_t **out);
-/* The bound port (after create). */
-int pl__metrics_server_port(const pl_metrics_server_t *server);
-/* Connections accepted and not yet freed, those being closed included. */
-size_t pl__metrics_server_connections(const pl_metrics_server_t *server);
-/* Closes the listener and every connection; frees when the last close
- * callback ran. */
-void pl__metrics_server_close(pl_metrics_server_t *server);
 
 #endif

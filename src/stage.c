@@ -151,9 +151,24 @@ bool pl_instance_once(const pl_instance_t *inst) {
   return inst->pipeline->engine->once;
 }
 
+/* `name` as a part of a metric name: [a-zA-Z0-9_], anything else '_',
+ * at most `size` - 1 bytes. */
+static void metric_name(const char *name, char *out, size_t size) {
+  size_t n = 0;
+  for (; name[n] && n + 1 < size; n++) {
+    char c = name[n];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_';
+    out[n] = ok ? c : '_';
+  }
+  out[n] = '\0';
+}
+
 void pl_instance_count(pl_instance_t *inst, const char *name, uint64_t delta) {
+  char clean[PL_COUNTER_NAME_MAX];
+  metric_name(name, clean, sizeof(clean));
   for (size_t i = 0; i < inst->counter_count; i++) {
-    if (strcmp(inst->counters[i].name, name) == 0) {
+    if (strcmp(inst->counters[i].name, clean) == 0) {
       inst->counters[i].value += delta;
       return;
     }
@@ -163,7 +178,7 @@ void pl_instance_count(pl_instance_t *inst, const char *name, uint64_t delta) {
   if (!counters)
     return;
   inst->counters = counters;
-  char *copy = strdup(name);
+  char *copy = strdup(clean);
   if (!copy)
     return;
   counters[inst->counter_count++] = (pl_counter_t){copy, delta};

@@ -37,8 +37,11 @@ typedef struct pl_stage_metrics {
 #undef PL__METRIC_FIELD
 } pl_stage_metrics_t;
 
+/* A plugin counter's name is at most this long, less one. */
+#define PL_COUNTER_NAME_MAX 64
+
 typedef struct pl_counter {
-  char *name;
+  char *name; /* [a-zA-Z0-9_]: a part of a metric name */
   uint64_t value;
 } pl_counter_t;
 

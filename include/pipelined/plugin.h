@@ -17,7 +17,7 @@
 
 /* Bumped by every change that a plugin built against the previous headers
  * would misread (docs/plugin-guide.md, "ABI policy"). 2: pl_option_t has
- * limits (has_limits, min, max). */
+ * limits (has_limits, min, max), and the descriptor ends with extensions. */
 #define PL_ABI_VERSION 2
 #define PL_PLUGIN_SYMBOL pipelined_plugin
 #define PL_PLUGIN_SYMBOL_NAME "pipelined_plugin"
@@ -211,6 +211,10 @@ typedef struct pl_plugin {
   void (*close)(pl_instance_t *inst, void *ctx);
   /* Frees the context; every close callback has run. */
   void (*destroy)(void *ctx);
+  /* The engine extensions the plugin gets with pl_extension_get()
+   * (<pipelined/extension.h>), NULL-terminated; NULL: none. Their config
+   * blocks are validated when the config loads. */
+  const struct pl_extension_type *const *extensions;
 } pl_plugin_t;
 
 /* The loop every callback runs on (borrowed). */
@@ -226,7 +230,8 @@ PL_EXTERN bool pl_instance_dead_letter(const pl_instance_t *inst);
  * pl_source_exhausted() and do not wait for more. */
 PL_EXTERN bool pl_instance_once(const pl_instance_t *inst);
 /* Adds `delta` to a plugin-specific counter exported on the metrics
- * endpoint as pipelined_plugin_<name>_total{pipeline,stage}. */
+ * endpoint as pipelined_plugin_<name>_total{pipeline,stage,plugin}. In
+ * `name` what a metric name cannot hold becomes '_' (up to 63 bytes). */
 PL_EXTERN void pl_instance_count(pl_instance_t *inst, const char *name,
                                  uint64_t delta);
 

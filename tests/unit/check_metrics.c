@@ -3,7 +3,9 @@
  * source and sink, and the HTTP listener (/metrics, /healthz, 404, 405,
  * split and oversized requests, connections open at shutdown), driven by
  * libuv TCP clients on the engine's own loop. */
+#include "build_config.h"
 #include "metrics.h"
+#include "metrics_server.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -116,12 +118,16 @@ static void assert_line(const char *text, const char *line) {
   ck_abort_msg("no line '%s' in:\n%s", line, text);
 }
 
-/* Checks the structure of a text exposition: every family has one HELP
- * then one TYPE line, every sample of a typed family follows its TYPE,
- * and every sample is `name{labels} integer`. */
+/* Checks a text exposition strictly (the Prometheus text format 0.0.4):
+ * every family has exactly one HELP line, then its TYPE line, then all of
+ * its samples together; every sample is `name[{labels}] value` with the
+ * family's name and a number; no series (name and labels) twice; counter
+ * names end in _total. */
 static void assert_exposition_is_well_formed(const char *text) {
   char family[128] = "";
-  json_t *seen = json_object();
+  char type[16] = "";
+  json_t *families = json_object();
+  json_t *series = json_object();
   const char *line = text;
   while (*line) {
     const char *end = strchr(line, '\n');
@@ -134,33 +140,56 @@ static void assert_exposition_is_well_formed(const char *text) {
     if (strncmp(copy, "# HELP ", 7) == 0) {
       char name[128];
       ck_assert_int_eq(sscanf(copy + 7, "%127s", name), 1);
-      ck_assert_msg(!json_object_get(seen, name), "second HELP for %s", name);
-      json_object_set_new(seen, name, json_true());
+      ck_assert_msg(!json_object_get(families, name),
+                    "family %s declared twice (or its samples are split)",
+                    name);
+      json_object_set_new(families, name, json_true());
       snprintf(family, sizeof family, "%s", name);
-      /* TYPE comes next. */
-      const char *next = end + 1;
       char type_line[256];
       snprintf(type_line, sizeof type_line, "# TYPE %s ", name);
-      ck_assert_msg(strncmp(next, type_line, strlen(type_line)) == 0,
+      ck_assert_msg(strncmp(end + 1, type_line, strlen(type_line)) == 0,
                     "no TYPE after HELP %s", name);
+      type[0] = '\0';
     } else if (strncmp(copy, "# TYPE ", 7) == 0) {
-      ck_assert_ptr_nonnull(strstr(copy, family));
-      ck_assert(strstr(copy, " counter") || strstr(copy, " gauge"));
+      char name[128];
+      ck_assert_int_eq(sscanf(copy + 7, "%127s %15s", name, type), 2);
+      ck_assert_str_eq(name, family);
+      ck_assert_msg(strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0,
+                    "type %s of %s", type, name);
+      if (strcmp(type, "counter") == 0) {
+        size_t n = strlen(name);
+        ck_assert_msg(n > 6 && strcmp(name + n - 6, "_total") == 0,
+                      "counter %s does not end in _total", name);
+      }
     } else {
+      ck_assert_msg(copy[0] != '#', "stray comment '%s'", copy);
+      ck_assert_msg(type[0] != '\0', "sample before its TYPE: '%s'", copy);
+      char *space = strrchr(copy, ' ');
+      ck_assert_msg(space != NULL, "bad sample '%s'", copy);
+      char *value_end = NULL;
+      strtod(space + 1, &value_end);
+      ck_assert_msg(value_end != space + 1 && *value_end == '\0',
+                    "bad value in '%s'", copy);
+      *space = '\0';
+      ck_assert_msg(!json_object_get(series, copy), "series %s twice", copy);
+      json_object_set_new(series, copy, json_true());
       char *brace = strchr(copy, '{');
-      char *close = strrchr(copy, '}');
-      ck_assert_msg(brace && close && close > brace, "bad sample '%s'", copy);
-      ck_assert_msg(close[1] == ' ', "bad sample '%s'", copy);
-      for (const char *d = close + 2; *d; d++)
-        ck_assert_msg(*d >= '0' && *d <= '9', "bad value in '%s'", copy);
-      *brace = '\0';
-      if (strncmp(copy, "pipelined_plugin_", 17) != 0)
-        ck_assert_msg(strcmp(copy, family) == 0,
-                      "sample %s outside its family %s", copy, family);
+      if (brace) {
+        ck_assert_msg(copy[strlen(copy) - 1] == '}', "bad labels '%s'", copy);
+        *brace = '\0';
+      }
+      for (const char *c = copy; *c; c++)
+        ck_assert_msg((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                          (*c >= '0' && *c <= '9' && c != copy) || *c == '_' ||
+                          *c == ':',
+                      "bad metric name '%s'", copy);
+      ck_assert_msg(strcmp(copy, family) == 0,
+                    "sample %s outside its family %s", copy, family);
     }
     line = end + 1;
   }
-  json_decref(seen);
+  json_decref(families);
+  json_decref(series);
 }
 
 START_TEST(render_reports_every_stage_counter) {
@@ -322,13 +351,77 @@ START_TEST(render_exports_plugin_counters) {
 }
 END_TEST
 
+START_TEST(plugin_counters_of_several_stages_are_one_family) {
+  static const char two[] =
+      "pipeline \"a\" { source \"script\" { records = [\"1\"] }\n"
+      "  sink \"capture\" { } }\n"
+      "pipeline \"b\" { source \"script\" { records = [\"2\"] }\n"
+      "  sink \"capture\" { } }\n";
+  test_run_t *run = test_run(two, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  /* Interleaved: a's sink counts x and y, b's source y and x. */
+  pl_instance_count(test_stage(run, "a", PL_ROLE_SINK), "x", 1);
+  pl_instance_count(test_stage(run, "a", PL_ROLE_SINK), "y", 2);
+  pl_instance_count(test_stage(run, "b", PL_ROLE_SOURCE), "y", 3);
+  pl_instance_count(test_stage(run, "b", PL_ROLE_SOURCE), "x", 4);
+  /* What a metric name cannot hold becomes '_'. */
+  pl_instance_count(test_stage(run, "b", PL_ROLE_SINK), "rows.bad-ish", 5);
+  char *text = render(run);
+  assert_exposition_is_well_formed(text);
+  assert_line(text, "# TYPE pipelined_plugin_x_total counter");
+  assert_line(text, "pipelined_plugin_x_total{pipeline=\"a\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 1");
+  assert_line(text, "pipelined_plugin_x_total{pipeline=\"b\",stage="
+                    "\"source\",plugin=\"source-script\"} 4");
+  assert_line(text, "pipelined_plugin_y_total{pipeline=\"b\",stage="
+                    "\"source\",plugin=\"source-script\"} 3");
+  assert_line(text, "pipelined_plugin_rows_bad_ish_total{pipeline=\"b\","
+                    "stage=\"sink\",plugin=\"sink-capture\"} 5");
+  free(text);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+START_TEST(render_reports_the_build_the_process_and_sink_limits) {
+  static const char limited[] =
+      "pipeline \"p\" { source \"script\" { records = [\"1\"] }\n"
+      "  sink \"capture\" { max_in_flight = 3 } }\n";
+  test_run_t *run = test_run(limited, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  char *text = render(run);
+  assert_exposition_is_well_formed(text);
+  assert_line(text, "pipelined_build_info{version=\"" PACKAGE_VERSION "\"} 1");
+  assert_line(text, "pipelined_in_flight_limit{pipeline=\"p\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 3");
+  /* A source has no in-flight limit: no series rather than a zero. */
+  ck_assert_ptr_null(strstr(text, "pipelined_in_flight_limit{pipeline=\"p\","
+                                  "stage=\"source\""));
+  assert_line(text, "pipelined_queue_bytes{pipeline=\"p\",stage=\"sink\","
+                    "plugin=\"sink-capture\"} 0");
+  assert_line(text, "# TYPE process_cpu_seconds_total counter");
+  assert_line(text, "# TYPE process_resident_memory_bytes gauge");
+  assert_line(text, "# TYPE process_open_fds gauge");
+  const char *rss = strstr(text, "\nprocess_resident_memory_bytes ");
+  ck_assert_ptr_nonnull(rss);
+  ck_assert_int_gt(atoll(rss + 31), 1024 * 1024);
+  const char *fds = strstr(text, "\nprocess_open_fds ");
+  ck_assert_ptr_nonnull(fds);
+  ck_assert_int_ge(atoll(fds + 18), 3);
+  free(text);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
 START_TEST(render_without_pipelines_has_only_headers) {
   pl_engine_t engine = {0};
   pl_buf_t out = {0};
   pl__metrics_render(&engine, &out);
   assert_exposition_is_well_formed(out.data);
+  /* Samples: the build and the process, nothing per stage. */
   for (const char *p = out.data; *p; p = strchr(p, '\n') + 1)
-    ck_assert_int_eq(*p, '#');
+    ck_assert_msg(*p == '#' || strncmp(p, "pipelined_build_info{", 21) == 0 ||
+                      strncmp(p, "process_", 8) == 0,
+                  "unexpected sample at %s", p);
   assert_line(out.data, "# TYPE pipelined_groups_failed_total counter");
   pl_buf_free(&out);
 }
@@ -503,8 +596,7 @@ START_TEST(get_metrics_serves_the_exposition) {
   for (int i = 0; i < 2; i++) {
     const char *body =
         assert_response(&c[i], "200 OK", "text/plain; version=0.0.4");
-    ck_assert_int_eq(strncmp(body, "# HELP pipelined_records_in_total ", 34),
-                     0);
+    ck_assert_int_eq(strncmp(body, "# HELP pipelined_build_info ", 28), 0);
     assert_line(body, "# TYPE pipelined_groups_committed_total counter");
     ck_assert_ptr_nonnull(
         strstr(body, "pipelined_records_out_total{pipeline=\"p\",stage="
@@ -1085,6 +1177,9 @@ static Suite *metrics_suite(void) {
   tcase_add_test(render_case, render_lists_every_pipeline);
   tcase_add_test(render_case, render_exports_plugin_counters);
   tcase_add_test(render_case, render_without_pipelines_has_only_headers);
+  tcase_add_test(render_case, plugin_counters_of_several_stages_are_one_family);
+  tcase_add_test(render_case,
+                 render_reports_the_build_the_process_and_sink_limits);
   suite_add_tcase(s, render_case);
 
   TCase *http = tcase_create("http");
