@@ -1,5 +1,7 @@
 # bash completion for pipelined(8): its options, files after -c, and the
-# plugins the same pipelined finds (--list-plugins) after --describe.
+# plugins the same pipelined finds (--list-plugins) after --describe and
+# --describe-json (whose NAME is optional: a word that starts with '-'
+# completes to an option instead).
 _pipelined() {
   local cur=${COMP_WORDS[COMP_CWORD]}
   local prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -10,7 +12,15 @@ _pipelined() {
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
       return
       ;;
-    --describe | --describe-json)
+    --describe-json)
+      [[ $cur == -* ]] || {
+        local plugins
+        plugins=$("${COMP_WORDS[0]}" --list-plugins 2>/dev/null | cut -d ' ' -f 1)
+        mapfile -t COMPREPLY < <(compgen -W "$plugins" -- "$cur")
+        return
+      }
+      ;;
+    --describe)
       local plugins
       plugins=$("${COMP_WORDS[0]}" --list-plugins 2>/dev/null | cut -d ' ' -f 1)
       mapfile -t COMPREPLY < <(compgen -W "$plugins" -- "$cur")

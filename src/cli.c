@@ -1,4 +1,5 @@
-/* The daemon's command line: option parsing, --list-plugins, --describe,
+/* The daemon's command line: option parsing, --list-plugins, --describe
+ * (--describe-json: one plugin, or every plugin as one document),
  * and a run of a config with signal handling. main() only calls it. */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@ typedef struct cli {
   bool check;
   bool list;
   bool json;
+  bool describe_all; /* --describe-json without a NAME */
   const char *describe;
 } cli_t;
 
@@ -38,6 +40,7 @@ static void usage(FILE *out) {
           "Usage: pipelined -c FILE [--once] [--check]\n"
           "       pipelined --list-plugins\n"
           "       pipelined --describe PLUGIN [--json]\n"
+          "       pipelined --describe-json [PLUGIN]\n"
           "       pipelined top [--url URL | -c FILE]  (a live view; see "
           "top --help)\n"
           "\n"
@@ -48,7 +51,9 @@ static void usage(FILE *out) {
           "      --list-plugins  list the plugins found\n"
           "      --describe NAME show a plugin's options (NAME: e.g. source-file)\n"
           "      --json          with --describe: as JSON\n"
-          "      --describe-json NAME  the same as --describe NAME --json\n"
+          "      --describe-json [NAME]  the same as --describe NAME --json;\n"
+          "                      without NAME: every plugin and the stage\n"
+          "                      options as one JSON document\n"
           "  -V, --version       print the version\n"
           "  -h, --help          print this help\n"
           "\n"
@@ -72,7 +77,7 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
       {"check", no_argument, NULL, OPT_CHECK},
       {"list-plugins", no_argument, NULL, OPT_LIST},
       {"describe", required_argument, NULL, OPT_DESCRIBE},
-      {"describe-json", required_argument, NULL, OPT_DESCRIBE_JSON},
+      {"describe-json", optional_argument, NULL, OPT_DESCRIBE_JSON},
       {"json", no_argument, NULL, OPT_JSON},
       {"version", no_argument, NULL, 'V'},
       {"help", no_argument, NULL, 'h'},
@@ -97,7 +102,12 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
       cli->describe = optarg;
       break;
     case OPT_DESCRIBE_JSON:
+      /* The NAME is optional, and may still be the next word
+       * ("--describe-json source-file"), as it always could. */
+      if (!optarg && optind < argc && argv[optind][0] != '-')
+        optarg = argv[optind++];
       cli->describe = optarg;
+      cli->describe_all = !optarg;
       cli->json = true;
       break;
     case OPT_JSON:
@@ -118,7 +128,7 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
     fprintf(stderr, "pipelined: unexpected argument '%s'\n", argv[optind]);
     return EXIT_USAGE;
   }
-  if (!cli->config && !cli->list && !cli->describe) {
+  if (!cli->config && !cli->list && !cli->describe && !cli->describe_all) {
     usage(stderr);
     return EXIT_USAGE;
   }
@@ -138,6 +148,59 @@ static int list_plugins(pl_registry_t *reg) {
   if (errors.len)
     fprintf(stderr, "%s", errors.data);
   pl_buf_free(&errors);
+  return rc < 0 ? 1 : 0;
+}
+
+/* The JSON description of one plugin: its options and the stage options
+ * of its kind, with its defaults (new reference). */
+static json_t *plugin_json(const pl_plugin_t *plugin, const char *full_name) {
+  pl_option_t stage[PL_STAGE_OPTION_MAX];
+  size_t stage_count = pl__stage_table_for(plugin, stage);
+  return json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", full_name, "kind",
+                   pl_kind_name(plugin->kind), "description",
+                   plugin->description, "options",
+                   pl__options_describe_json(plugin->options,
+                                             plugin->options_count),
+                   "stage_options",
+                   pl__options_describe_json(stage, stage_count));
+}
+
+static void print_json(json_t *doc) {
+  json_dumpf(doc, stdout, JSON_INDENT(2));
+  printf("\n");
+  json_decref(doc);
+}
+
+static void append_plugin(void *data, const pl_plugin_t *plugin,
+                          const char *path) {
+  char *name = pl__plugin_full_name(plugin);
+  json_array_append_new(data, plugin_json(plugin, name ? name : plugin->name));
+  free(name);
+}
+
+/* --describe-json without a NAME: one document of every plugin found (by
+ * full name) and the stage-wide table with the kinds each option applies
+ * to. scripts/gen-plugin-docs renders docs/plugins.md from it. */
+static int describe_all(pl_registry_t *reg) {
+  static const pl_kind_t kinds[] = {PL_KIND_SOURCE, PL_KIND_TRANSFORM,
+                                    PL_KIND_SINK};
+  json_t *plugins = json_array();
+  pl_buf_t errors = {0};
+  int rc = pl__registry_each(reg, append_plugin, plugins, &errors);
+  if (errors.len)
+    fprintf(stderr, "%s", errors.data);
+  pl_buf_free(&errors);
+  json_t *stage = pl__options_describe_json(pl__stage_option_table,
+                                            pl__stage_option_count);
+  for (size_t i = 0; i < pl__stage_option_count; i++) {
+    json_t *applies = json_array();
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+      if (pl__stage_option_applies(&pl__stage_option_table[i], kinds[k]))
+        json_array_append_new(applies, json_string(pl_kind_name(kinds[k])));
+    json_object_set_new(json_array_get(stage, i), "kinds", applies);
+  }
+  print_json(json_pack("{s:i, s:o, s:o}", "abi_version", PL_ABI_VERSION,
+                       "stage_options", stage, "plugins", plugins));
   return rc < 0 ? 1 : 0;
 }
 
@@ -162,21 +225,12 @@ static int describe(pl_registry_t *reg, const char *full_name, bool json) {
     free(error);
     return 1;
   }
-  pl_option_t stage[PL_STAGE_OPTION_MAX];
-  size_t stage_count = pl__stage_table_for(plugin, stage);
   if (json) {
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", full_name,
-                            "kind", pl_kind_name(plugin->kind), "description",
-                            plugin->description, "options",
-                            pl__options_describe_json(plugin->options,
-                                                      plugin->options_count),
-                            "stage_options",
-                            pl__options_describe_json(stage, stage_count));
-    json_dumpf(doc, stdout, JSON_INDENT(2));
-    printf("\n");
-    json_decref(doc);
+    print_json(plugin_json(plugin, full_name));
     return 0;
   }
+  pl_option_t stage[PL_STAGE_OPTION_MAX];
+  size_t stage_count = pl__stage_table_for(plugin, stage);
   pl_buf_t out = {0};
   pl_buf_printf(&out, "%s: %s\n\nOptions:\n", full_name, plugin->description);
   if (plugin->options_count == 0)
@@ -398,6 +452,8 @@ int pl_cli_main(int argc, char **argv) {
   pl__registry_append_path(reg, PL_PLUGINDIR);
   if (cli.list)
     rc = list_plugins(reg);
+  else if (cli.describe_all)
+    rc = describe_all(reg);
   else if (cli.describe)
     rc = describe(reg, cli.describe, cli.json);
   else

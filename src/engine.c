@@ -30,14 +30,16 @@ static const pl_option_t settings_table[] = {
                      NULL, 0,
                      "Serve Prometheus /metrics and /healthz on this "
                      "host:port (e.g. 127.0.0.1:9100)."),
-    PL_OPTION_DURATION(pl_engine_settings_t, metrics_timeout_ms,
-                       "metrics_timeout", "10s", 0,
-                       "How long a connection to metrics_listen may take to "
-                       "ask and read its answer before it is closed."),
-    PL_OPTION_INT(pl_engine_settings_t, metrics_max_connections,
-                  "metrics_max_connections", "64", 0,
-                  "Connections to metrics_listen open at once; past it new "
-                  "ones are closed at once."),
+    PL_OPTION_DURATION_RANGE(pl_engine_settings_t, metrics_timeout_ms,
+                             "metrics_timeout", "10s", 1, UINT64_MAX, 0,
+                             "How long a connection to metrics_listen may "
+                             "take to ask and read its answer before it is "
+                             "closed."),
+    /* Zero would close every metrics connection at once. */
+    PL_OPTION_INT_RANGE(pl_engine_settings_t, metrics_max_connections,
+                        "metrics_max_connections", "64", 1, INT64_MAX, 0,
+                        "Connections to metrics_listen open at once; past it "
+                        "new ones are closed at once."),
     PL_OPTION_DURATION(pl_engine_settings_t, unhealthy_after_ms,
                        "unhealthy_after", "60s", 0,
                        "/healthz answers 503, naming the stage and its last "
@@ -124,42 +126,6 @@ static pl_kind_t kind_of(pl_role_t role) {
   return PL_KIND_SINK;
 }
 
-/* Limits the option table cannot express. */
-static int check_stage_limits(const pl_option_t *table, size_t count,
-                              const pl_stage_options_t *stage,
-                              const pl_cfg_node_t *block, const char *what,
-                              pl_buf_t *errors) {
-  const struct {
-    const char *name;
-    int64_t value;
-    int64_t min;
-  } limits[] = {
-      {"batch_size", stage->batch_size, 1},
-      {"max_in_flight", stage->max_in_flight, 1},
-      {"queue_size", stage->queue_size, 1},
-      {"retry_limit", stage->retry_limit, 0},
-      {"batch_bytes", stage->batch_bytes > INT64_MAX ? INT64_MAX
-                                                     : (int64_t)stage->batch_bytes, 1},
-  };
-  int rc = 0;
-  for (size_t i = 0; i < COUNT(limits); i++) {
-    bool applies = false;
-    for (size_t t = 0; t < count; t++)
-      applies |= strcmp(table[t].name, limits[i].name) == 0;
-    if (!applies || limits[i].value >= limits[i].min)
-      continue;
-    const pl_cfg_loc_t *loc = &block->loc;
-    for (size_t c = 0; c < block->count; c++)
-      if (strcmp(block->children[c]->key, limits[i].name) == 0)
-        loc = &block->children[c]->loc;
-    add_error(errors, loc, "%s: option '%s' must be at least %lld, not %lld",
-              what, limits[i].name, (long long)limits[i].min,
-              (long long)limits[i].value);
-    rc = PL_EINVAL;
-  }
-  return rc;
-}
-
 /* A deprecated option the user set still works, with a warning that says
  * where and what to do instead (its description). */
 static void warn_deprecated(pl_engine_t *engine, const pl_plugin_t *plugin,
@@ -205,9 +171,6 @@ static void add_stage(pl_engine_t *engine, pl_pipeline_t *pipeline,
   };
   int rc = options ? pl__options_apply(tables, 2, block, what.data, errors)
                    : PL_ENOMEM;
-  if (rc == 0)
-    rc = check_stage_limits(stage_table, stage_count, &stage, block,
-                            what.data, errors);
   if (rc == 0)
     warn_deprecated(engine, plugin, block, what.data);
   pl__options_free(stage_table, stage_count, &stage);
@@ -360,14 +323,6 @@ int pl__engine_create(const pl_engine_params_t *params,
                 "metrics_listen: '%s' is not host:port (e.g. 127.0.0.1:9100)",
                 engine->settings.metrics_listen);
   }
-  /* Zero would close every metrics connection at once. */
-  if (engine->settings.metrics_max_connections < 1)
-    add_error(errors, top_level_loc(root, "metrics_max_connections"),
-              "metrics_max_connections: must be at least 1, not %lld",
-              (long long)engine->settings.metrics_max_connections);
-  if (engine->settings.metrics_timeout_ms < 1)
-    add_error(errors, top_level_loc(root, "metrics_timeout"),
-              "metrics_timeout: must be more than 0");
   for (size_t i = 0; i < root->count; i++) {
     const pl_cfg_node_t *child = root->children[i];
     if (!child->is_block)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "option_limits.h"
 #include "options.h"
 #include "stage.h"
 #include "units.h"
@@ -12,19 +13,22 @@ static const char *const log_level_choices[] = {"error", "warn", "info",
                                                 "debug", NULL};
 
 const pl_option_t pl__stage_option_table[] = {
-    PL_OPTION_INT(pl_stage_options_t, batch_size, "batch_size", "100", 0,
-                  "Sinks: most records in one batch."),
-    PL_OPTION_SIZE(pl_stage_options_t, batch_bytes, "batch_bytes", "1MiB", 0,
-                   "Sinks: most bytes in one batch (a larger record goes "
-                   "alone)."),
+    PL_OPTION_INT_RANGE(pl_stage_options_t, batch_size, "batch_size", "100", 1,
+                        INT64_MAX, 0, "Sinks: most records in one batch."),
+    PL_OPTION_SIZE_RANGE(pl_stage_options_t, batch_bytes, "batch_bytes",
+                         "1MiB", 1, UINT64_MAX, 0,
+                         "Sinks: most bytes in one batch (a larger record "
+                         "goes alone)."),
     PL_OPTION_DURATION(pl_stage_options_t, linger_ms, "linger", "0", 0,
                        "Sinks: how long a partial batch waits for more "
                        "records (0: write at once)."),
-    PL_OPTION_INT(pl_stage_options_t, max_in_flight, "max_in_flight", "1", 0,
-                  "Sinks: batches being written at the same time."),
-    PL_OPTION_INT(pl_stage_options_t, retry_limit, "retry_limit", "5", 0,
-                  "Sinks: retries of a failed record before its group "
-                  "fails."),
+    PL_OPTION_INT_RANGE(pl_stage_options_t, max_in_flight, "max_in_flight", "1",
+                        1, INT64_MAX, 0,
+                        "Sinks: batches being written at the same time."),
+    PL_OPTION_INT_RANGE(pl_stage_options_t, retry_limit, "retry_limit", "5", 0,
+                        INT64_MAX, 0,
+                        "Sinks: retries of a failed record before its group "
+                        "fails."),
     PL_OPTION_DURATION(pl_stage_options_t, retry_backoff_ms, "retry_backoff",
                        "100ms", 0,
                        "Sinks: base of the exponential backoff between "
@@ -32,9 +36,10 @@ const pl_option_t pl__stage_option_table[] = {
     PL_OPTION_DURATION(pl_stage_options_t, retry_backoff_max_ms,
                        "retry_backoff_max", "30s", 0,
                        "Sinks: cap of the backoff between retries."),
-    PL_OPTION_INT(pl_stage_options_t, queue_size, "queue_size", "1024", 0,
-                  "Records queued before this stage; a full queue pauses the "
-                  "stages before it."),
+    PL_OPTION_INT_RANGE(pl_stage_options_t, queue_size, "queue_size", "1024", 1,
+                        INT64_MAX, 0,
+                        "Records queued before this stage; a full queue "
+                        "pauses the stages before it."),
     PL_OPTION_ENUM(pl_stage_options_t, log_level, "log_level", NULL,
                    log_level_choices, 0,
                    "This stage's log level (default: the global one)."),
@@ -313,13 +318,20 @@ static void describe_found(const pl_option_t *option,
   }
 }
 
+/* "file:line:col: what: option 'name' expects ": where the value of
+ * `node` is (a block's or list's own line when it has none). */
+static void expects(pl_buf_t *errors, const char *what,
+                    const pl_option_t *option, const pl_cfg_node_t *node) {
+  const pl_cfg_loc_t *at = node->value.loc.line ? &node->value.loc : &node->loc;
+  pl_buf_printf(errors, "%s:%d:%d: %s: option '%s' expects ", node->loc.file,
+                at->line, at->col, what, option->name);
+}
+
 static void type_error(pl_buf_t *errors, const char *what,
                        const pl_option_t *option, const pl_cfg_node_t *node,
                        const char *detail) {
-  pl_buf_printf(errors, "%s:%d:%d: %s: option '%s' expects %s",
-                node->loc.file, node->value.loc.line ? node->value.loc.line : node->loc.line,
-                node->value.loc.line ? node->value.loc.col : node->loc.col, what,
-                option->name, expected_text(option->type));
+  expects(errors, what, option, node);
+  pl_buf_append_str(errors, expected_text(option->type));
   if (option->type == PL_OPT_ENUM) {
     for (size_t i = 0; option->choices && option->choices[i]; i++)
       pl_buf_printf(errors, "%s %s", i ? "," : "", option->choices[i]);
@@ -332,6 +344,31 @@ static void type_error(pl_buf_t *errors, const char *what,
   }
   if (detail)
     pl_buf_printf(errors, " (%s)", detail);
+  pl_buf_append_str(errors, "\n");
+}
+
+/* A stored value outside the option's limits: the one message of every
+ * limit, "...: option 'pollers' expects an integer from 1 to 64, found 0". */
+static void limit_error(pl_buf_t *errors, const char *what,
+                        const pl_option_t *option, const pl_cfg_node_t *node,
+                        const void *value) {
+  expects(errors, what, option, node);
+  pl__option_limits_expected(option, errors);
+  pl_buf_append_str(errors, ", found ");
+  if (option->type == PL_OPT_LIST || option->type == PL_OPT_MAP ||
+      (option->flags & PL_OPT_SECRET)) {
+    if (option->flags & PL_OPT_SECRET)
+      pl_buf_append_str(errors, "a value (not shown: the option is secret)");
+    else
+      pl__option_limits_found(option, value, errors);
+  } else {
+    describe_found(option, &node->value, errors);
+    if (option->type == PL_OPT_STRING) {
+      pl_buf_append_str(errors, " (");
+      pl__option_limits_found(option, value, errors);
+      pl_buf_append_str(errors, ")");
+    }
+  }
   pl_buf_append_str(errors, "\n");
 }
 
@@ -519,16 +556,30 @@ int pl__options_apply(const pl_opt_table_t *tables, size_t count,
       const pl_option_t *option = &tables[t].options[i];
       const pl_cfg_node_t *node = find_setting(block, option->name);
       int rc = 0;
+      const void *value = field(tables[t].dest, option);
       if (node) {
         rc = store_node(option, node, tables[t].dest, what, errors);
+        if (rc == 0 && !pl__option_limits_hold(option, value)) {
+          limit_error(errors, what, option, node, value);
+          rc = PL_EINVAL;
+        }
       } else if (option->default_value) {
         char *message = NULL;
         rc = store_text(option, option->default_value, tables[t].dest,
                         &message);
-        if (rc < 0)
+        if (rc < 0) {
           pl_buf_printf(errors, "%s: option '%s': bad default '%s'%s%s\n",
                         what, option->name, option->default_value,
                         message ? ": " : "", message ? message : "");
+        } else if (!pl__option_limits_hold(option, value)) {
+          /* A table's own defaults are checked when it is loaded; this is
+           * a sink's default of a stage option (pl_stage_defaults_t). */
+          pl_buf_printf(errors, "%s: option '%s': bad default '%s': not ",
+                        what, option->name, option->default_value);
+          pl__option_limits_expected(option, errors);
+          pl_buf_append_str(errors, "\n");
+          rc = PL_EINVAL;
+        }
         free(message);
       } else if (option->flags & PL_OPT_REQUIRED) {
         const pl_cfg_loc_t *loc = block ? &block->loc : NULL;
@@ -554,6 +605,8 @@ void pl__options_free(const pl_option_t *options, size_t count, void *dest) {
 }
 
 int pl__option_check_default(const pl_option_t *option, char **error) {
+  if (pl__option_limits_valid(option, error) < 0)
+    return PL_EINVAL;
   if (!option->default_value)
     return 0;
   if (option->type == PL_OPT_LIST || option->type == PL_OPT_MAP) {
@@ -574,8 +627,16 @@ int pl__option_check_default(const pl_option_t *option, char **error) {
   probe.offset = 0;
   char *message = NULL;
   int rc = store_text(&probe, option->default_value, &scratch, &message);
+  bool out_of_range = rc == 0 && !pl__option_limits_hold(&probe, &scratch);
   free_value(&probe, &scratch);
-  if (rc < 0) {
+  if (out_of_range) {
+    pl_buf_t buf = {0};
+    pl_buf_printf(&buf, "option '%s': default '%s' is not ", option->name,
+                  option->default_value);
+    pl__option_limits_expected(option, &buf);
+    *error = buf.data;
+    rc = PL_EINVAL;
+  } else if (rc < 0) {
     pl_buf_t buf = {0};
     pl_buf_printf(&buf, "option '%s': default '%s' is not %s",
                   option->name, option->default_value,
@@ -608,6 +669,16 @@ void pl__options_describe(const pl_option_t *options, size_t count,
     if (o->flags & PL_OPT_DEPRECATED)
       pl_buf_append_str(out, " (deprecated)");
     pl_buf_printf(out, "\n      %s\n", o->description ? o->description : "");
+    pl_buf_t limits = {0};
+    pl__option_limits_text(o, &limits);
+    if (limits.data)
+      pl_buf_printf(out, "      %s: %s\n",
+                    o->type == PL_OPT_STRING || o->type == PL_OPT_LIST ||
+                            o->type == PL_OPT_MAP
+                        ? "length"
+                        : "range",
+                    limits.data);
+    pl_buf_free(&limits);
     if (o->type == PL_OPT_ENUM && o->choices) {
       pl_buf_append_str(out, "      one of:");
       for (size_t c = 0; o->choices[c]; c++)
@@ -627,6 +698,8 @@ json_t *pl__options_describe_json(const pl_option_t *options, size_t count) {
     json_object_set_new(item, "required",
                         json_boolean(o->flags & PL_OPT_REQUIRED));
     json_object_set_new(item, "secret", json_boolean(o->flags & PL_OPT_SECRET));
+    if (o->flags & PL_OPT_DEPRECATED)
+      json_object_set_new(item, "deprecated", json_true());
     if (o->default_value && !(o->flags & PL_OPT_SECRET))
       json_object_set_new(item, "default", json_string(o->default_value));
     json_object_set_new(item, "description",
@@ -637,6 +710,7 @@ json_t *pl__options_describe_json(const pl_option_t *options, size_t count) {
         json_array_append_new(choices, json_string(o->choices[c]));
       json_object_set_new(item, "choices", choices);
     }
+    pl__option_limits_json(o, item);
     json_array_append_new(list, item);
   }
   return list;

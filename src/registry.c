@@ -238,8 +238,16 @@ static bool callback_needed(const pl_plugin_t *p, char **error,
   return false;
 }
 
+/* The descriptor as ABI 2 defined it, up to and including its last field.
+ * A plugin built against later headers of the same ABI may append fields:
+ * its struct_size is larger, and the core reads those fields only when
+ * struct_size covers them (docs/plugin-guide.md, "ABI policy"). */
+#define PLUGIN_MIN_SIZE                                                        \
+  (offsetof(pl_plugin_t, extensions) +                                         \
+   sizeof(((pl_plugin_t *)0)->extensions))
+
 /* Checks an option table that fills a struct of `size` bytes: names,
- * types, offsets and defaults. `owner` and `name` say whose it is
+ * types, offsets, limits and defaults. `owner` and `name` say whose it is
  * ("plugin 'file'"). Returns 0, or PL_EINVAL with *error set (new). */
 static int check_table(const pl_option_t *options, size_t count, size_t size,
                        const char *owner, const char *name, const char *where,
@@ -264,6 +272,26 @@ static int check_table(const pl_option_t *options, size_t count, size_t size,
   return 0;
 }
 
+/* The sink's defaults of stage options (pl_stage_defaults_t) parse and keep
+ * the limits of the stage table. */
+static int check_stage_defaults(const pl_plugin_t *p, const char *where,
+                                char **error) {
+  pl_option_t table[PL_STAGE_OPTION_MAX];
+  size_t count = pl__stage_table_for(p, table);
+  for (size_t i = 0; i < count; i++) {
+    char *message = NULL;
+    if (pl__option_check_default(&table[i], &message) < 0) {
+      pl_buf_t buf = {0};
+      pl_buf_printf(&buf, "%s: plugin '%s': stage defaults: %s", where,
+                    p->name, message ? message : "invalid");
+      free(message);
+      *error = buf.data;
+      return PL_EINVAL;
+    }
+  }
+  return 0;
+}
+
 int pl__plugin_validate(const pl_plugin_t *p, const char *where,
                         char **error) {
   pl_buf_t buf = {0};
@@ -276,9 +304,12 @@ int pl__plugin_validate(const pl_plugin_t *p, const char *where,
     *error = buf.data;
     return PL_EABI;
   }
-  if (p->struct_size != sizeof(pl_plugin_t)) {
-    pl_buf_printf(&buf, "%s: descriptor size %u, expected %zu", where,
-                  p->struct_size, sizeof(pl_plugin_t));
+  if (p->struct_size < PLUGIN_MIN_SIZE) {
+    pl_buf_printf(&buf,
+                  "%s: descriptor size %u, but ABI version %u needs at least "
+                  "%zu",
+                  where, p->struct_size, PL_ABI_VERSION,
+                  (size_t)PLUGIN_MIN_SIZE);
     *error = buf.data;
     return PL_EABI;
   }
@@ -306,7 +337,7 @@ int pl__plugin_validate(const pl_plugin_t *p, const char *where,
                     "extension", x->name, where, error) < 0)
       return PL_EINVAL;
   }
-  return 0;
+  return check_stage_defaults(p, where, error);
 }
 
 /* ---- Trust ---- */

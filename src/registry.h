@@ -41,8 +41,11 @@ typedef void (*pl_registry_each_cb)(void *data, const pl_plugin_t *plugin,
                                     const char *path);
 int pl__registry_each(pl_registry_t *reg, pl_registry_each_cb cb, void *data,
                       pl_buf_t *errors);
-/* Checks a descriptor: ABI version, size, kind, callbacks and option table
- * (defaults must parse). `where` names the file in messages. */
+/* Checks a descriptor: ABI version (first), size (at least the size this
+ * ABI version defines; a larger one is a descriptor with fields appended
+ * later, which the core does not read), kind, callbacks and option table
+ * (limits valid, defaults parse and keep them, the sink's stage defaults
+ * too). `where` names the file in messages. */
 int pl__plugin_validate(const pl_plugin_t *plugin, const char *where,
                         char **error);
 /* "source-file" for the source plugin "file" (new malloc()ed string). */

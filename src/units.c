@@ -151,14 +151,16 @@ static const unit_t *find_unit(const unit_t *units, size_t count,
   return NULL;
 }
 
+static const unit_t duration_units[] = {
+    {"ms", 1},
+    {"s", 1000},
+    {"m", 60 * 1000},
+    {"h", 3600 * 1000},
+    {"d", 24 * 3600 * 1000},
+};
+
 int pl__parse_duration(const char *text, uint64_t *out_ms) {
-  static const unit_t units[] = {
-      {"ms", 1},
-      {"s", 1000},
-      {"m", 60 * 1000},
-      {"h", 3600 * 1000},
-      {"d", 24 * 3600 * 1000},
-  };
+  const unit_t *units = duration_units;
   if (strcmp(text, "0") == 0) {
     *out_ms = 0;
     return 0;
@@ -199,7 +201,8 @@ int pl__parse_duration(const char *text, uint64_t *out_ms) {
       fraction_digits++;
     }
   }
-  const unit_t *unit = find_unit(units, sizeof units / sizeof units[0], p);
+  const unit_t *unit = find_unit(
+      units, sizeof duration_units / sizeof duration_units[0], p);
   if (!unit)
     return PL_EPARSE;
   if (overflow || too_precise)
@@ -219,27 +222,62 @@ int pl__parse_duration(const char *text, uint64_t *out_ms) {
   return 0;
 }
 
+static const unit_t size_units[] = {
+    {"", 1},
+    {"B", 1},
+    {"KB", 1000},
+    {"MB", 1000 * 1000},
+    {"GB", 1000 * 1000 * 1000},
+    {"KiB", 1024},
+    {"MiB", 1024 * 1024},
+    {"GiB", 1024 * 1024 * 1024},
+};
+
 int pl__parse_size(const char *text, uint64_t *out_bytes) {
-  static const unit_t units[] = {
-      {"", 1},
-      {"B", 1},
-      {"KB", 1000},
-      {"MB", 1000 * 1000},
-      {"GB", 1000 * 1000 * 1000},
-      {"KiB", 1024},
-      {"MiB", 1024 * 1024},
-      {"GiB", 1024 * 1024 * 1024},
-  };
+  const unit_t *units = size_units;
   const char *p = text;
   uint64_t count = 0;
   int n = read_digits(&p, &count);
   if (n == 0)
     return PL_EPARSE;
-  const unit_t *unit = find_unit(units, sizeof units / sizeof units[0], p);
+  const unit_t *unit =
+      find_unit(units, sizeof size_units / sizeof size_units[0], p);
   if (!unit)
     return PL_EPARSE;
   if (n < 0 || count > UINT64_MAX / unit->factor)
     return PL_ERANGE;
   *out_bytes = count * unit->factor;
   return 0;
+}
+
+/* The unit of `units` (in the order given) with the largest factor that
+ * divides `value`. */
+static const unit_t *exact_unit(const unit_t *units, size_t count,
+                                uint64_t value) {
+  const unit_t *best = &units[0];
+  for (size_t i = 0; i < count; i++)
+    if (value % units[i].factor == 0 && units[i].factor > best->factor)
+      best = &units[i];
+  return best;
+}
+
+int pl__format_duration(uint64_t ms, pl_buf_t *out) {
+  if (ms == 0)
+    return pl_buf_append_str(out, "0");
+  const unit_t *unit = exact_unit(
+      duration_units, sizeof duration_units / sizeof duration_units[0], ms);
+  return pl_buf_printf(out, "%llu%s", (unsigned long long)(ms / unit->factor),
+                       unit->suffix);
+}
+
+int pl__format_size(uint64_t bytes, pl_buf_t *out) {
+  /* From "B" on: a bare number reads as bytes too, but says less. */
+  const unit_t *unit =
+      bytes == 0 ? &size_units[1]
+                 : exact_unit(size_units + 1,
+                              sizeof size_units / sizeof size_units[0] - 1,
+                              bytes);
+  return pl_buf_printf(out, "%llu%s",
+                       (unsigned long long)(bytes / unit->factor),
+                       unit->suffix);
 }

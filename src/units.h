@@ -1,7 +1,8 @@
 /* Parsing of scalar texts shared by the config lexer, option defaults and
  * user values (HACKING.md#s3: defaults are parsed by the same code). Every
  * function parses the whole string (no trailing garbage, no leading or
- * trailing spaces) and returns 0 or PL_EPARSE / PL_ERANGE. */
+ * trailing spaces) and returns 0 or PL_EPARSE / PL_ERANGE. The formatters
+ * write what the parsers read. */
 #ifndef PL_CORE_UNITS_H
 #define PL_CORE_UNITS_H
 
@@ -24,5 +25,11 @@ int pl__parse_duration(const char *text, uint64_t *out_ms);
 /* Bytes from "<digits>[unit]" with unit B, KB, MB, GB (powers of 1000) or
  * KiB, MiB, GiB (powers of 1024); a bare number is bytes. */
 int pl__parse_size(const char *text, uint64_t *out_bytes);
+
+/* The reverse, for messages and --describe: the largest unit that states
+ * the value exactly ("0", "500ms", "20s", "12h"; "0B", "256KiB", "1MB",
+ * "1000B"). Appends to `out`; returns 0 or PL_ENOMEM. */
+int pl__format_duration(uint64_t ms, pl_buf_t *out);
+int pl__format_size(uint64_t bytes, pl_buf_t *out);
 
 #endif

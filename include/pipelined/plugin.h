@@ -15,7 +15,10 @@
 #include <pipelined/template.h>
 #include <uv.h>
 
-#define PL_ABI_VERSION 1
+/* Bumped by every change that a plugin built against the previous headers
+ * would misread (docs/plugin-guide.md, "ABI policy"). 2: pl_option_t has
+ * limits (has_limits, min, max), and the descriptor ends with extensions. */
+#define PL_ABI_VERSION 2
 #define PL_PLUGIN_SYMBOL pipelined_plugin
 #define PL_PLUGIN_SYMBOL_NAME "pipelined_plugin"
 
@@ -67,6 +70,16 @@ enum {
   PL_OPT_NOT_EMPTY = 1u << 3,
 };
 
+/* One bound of an option's limits, in the member of the option's type:
+ *   .i  INT                    .d  DOUBLE
+ *   .u  DURATION (ms), SIZE (bytes), and the length of STRING (bytes),
+ *       LIST (items) and MAP (entries) */
+typedef union pl_opt_bound {
+  int64_t i;
+  uint64_t u;
+  double d;
+} pl_opt_bound_t;
+
 typedef struct pl_option {
   const char *name;
   pl_opt_type_t type;
@@ -75,6 +88,16 @@ typedef struct pl_option {
   size_t offset;               /* of the field in the plugin's options struct */
   const char *const *choices;  /* ENUM: NULL-terminated list of names */
   const char *description;
+  /* Limits (ABI 2), set by the PL_OPTION_*_RANGE and _LENGTH macros. When
+   * has_limits is true, the core refuses a value, the default included,
+   * outside [min, max], with one message naming the range, and --describe
+   * and the docs show it. A bound at the end of its type's range (INT64_MIN
+   * or INT64_MAX, -HUGE_VAL or HUGE_VAL, 0 or UINT64_MAX) is no limit on
+   * that side. Only INT, DOUBLE, DURATION, SIZE, STRING, LIST and MAP
+   * options may have limits. */
+  bool has_limits;
+  pl_opt_bound_t min;
+  pl_opt_bound_t max;
 } pl_option_t;
 
 /* Compile-time check that `field` of `type` has the C type `ctype`. */
@@ -102,6 +125,35 @@ typedef struct pl_option {
     .offset = PL__OFFSET(T, f, int), .choices = (ch), .description = (desc)    \
   }
 
+/* Rows with limits: min and max are the bounds in the field's unit
+ * (milliseconds for durations, bytes for sizes); the end of the type's
+ * range is no limit, e.g. PL_OPTION_INT_RANGE(T, f, "n", "1", 1, INT64_MAX,
+ * 0, "...") is "at least 1". _LENGTH rows bound the length of a STRING in
+ * bytes, the items of a LIST and the entries of a MAP (UINT64_MAX: no
+ * maximum). */
+#define PL__OPTION_LIMITS(tname, ctype, T, f, oname, def, fl, desc, member,    \
+                          lo, hi)                                              \
+  {                                                                            \
+    .name = (oname), .type = PL_OPT_##tname, .default_value = (def),           \
+    .flags = (fl), .offset = PL__OFFSET(T, f, ctype), .description = (desc),   \
+    .has_limits = true, .min = {.member = (lo)}, .max = {.member = (hi)}       \
+  }
+
+#define PL_OPTION_INT_RANGE(T, f, n, def, lo, hi, fl, desc)                    \
+  PL__OPTION_LIMITS(INT, int64_t, T, f, n, def, fl, desc, i, lo, hi)
+#define PL_OPTION_DOUBLE_RANGE(T, f, n, def, lo, hi, fl, desc)                 \
+  PL__OPTION_LIMITS(DOUBLE, double, T, f, n, def, fl, desc, d, lo, hi)
+#define PL_OPTION_DURATION_RANGE(T, f, n, def, lo, hi, fl, desc)               \
+  PL__OPTION_LIMITS(DURATION, uint64_t, T, f, n, def, fl, desc, u, lo, hi)
+#define PL_OPTION_SIZE_RANGE(T, f, n, def, lo, hi, fl, desc)                   \
+  PL__OPTION_LIMITS(SIZE, uint64_t, T, f, n, def, fl, desc, u, lo, hi)
+#define PL_OPTION_STRING_LENGTH(T, f, n, def, lo, hi, fl, desc)                \
+  PL__OPTION_LIMITS(STRING, char *, T, f, n, def, fl, desc, u, lo, hi)
+#define PL_OPTION_LIST_LENGTH(T, f, n, def, lo, hi, fl, desc)                  \
+  PL__OPTION_LIMITS(LIST, pl_list_t, T, f, n, def, fl, desc, u, lo, hi)
+#define PL_OPTION_MAP_LENGTH(T, f, n, lo, hi, fl, desc)                        \
+  PL__OPTION_LIMITS(MAP, pl_map_t, T, f, n, NULL, fl, desc, u, lo, hi)
+
 /* Defaults a sink plugin gives to the stage-wide options (batch_size,
  * batch_bytes, linger, max_in_flight); the user may override each. */
 typedef struct pl_stage_defaults {
@@ -119,6 +171,9 @@ typedef enum {
 #define PL_GROUP_COMMITTED PL_OUTCOME_COMMITTED
 #define PL_GROUP_FAILED PL_OUTCOME_FAILED
 
+/* The descriptor. Fields may be appended in later versions without a bump
+ * of PL_ABI_VERSION: the core reads them only when struct_size covers them,
+ * and accepts any struct_size from the size this version defines. */
 typedef struct pl_plugin {
   uint32_t abi_version; /* PL_ABI_VERSION */
   uint32_t struct_size; /* sizeof(pl_plugin_t) */

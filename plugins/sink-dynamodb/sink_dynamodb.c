@@ -62,9 +62,10 @@ static const pl_option_t sink_ddb_option_table[] = {
     PL_OPTION_ENUM(sink_ddb_options_t, mode, "mode", "put", ddb_modes, 0,
                    "put: BatchWriteItem replaces whole items; update: "
                    "UpdateItem sets the record's fields, keeping others."),
-    PL_OPTION_MAP(sink_ddb_options_t, key, "key", PL_OPT_REQUIRED,
-                  "Key attributes (S) from templates, e.g. key { id = "
-                  "\"${product_id}#${location}\" }."),
+    PL_OPTION_MAP_LENGTH(sink_ddb_options_t, key, "key", 1, 2, PL_OPT_REQUIRED,
+                         "Key attributes (S) from templates: the partition "
+                         "key and at most a sort key, e.g. key { id = "
+                         "\"${product_id}#${location}\" }."),
     PL_OPTION_MAP(sink_ddb_options_t, types, "types", 0,
                   "Attribute types of fields instead of their JSON types "
                   "(S, N, BOOL, NULL, M, L), e.g. types { quantity = \"N\" "
@@ -139,20 +140,8 @@ struct sink_ddb {
 
 static void sink_ddb_destroy(void *ctx);
 
+/* The map has 1 or 2 entries: the table's limits. */
 static int compile_keys(sink_ddb_t *s, const pl_map_t *map) {
-  if (map->count == 0) {
-    pl_log(s->inst, PL_LOG_ERROR,
-           "option 'key' needs at least one attribute, e.g. key { id = "
-           "\"${product_id}\" }");
-    return PL_EINVAL;
-  }
-  if (map->count > 2) {
-    pl_log(s->inst, PL_LOG_ERROR,
-           "option 'key' has %zu attributes; a DynamoDB key has a partition "
-           "key and at most a sort key",
-           map->count);
-    return PL_EINVAL;
-  }
   s->keys = calloc(map->count, sizeof(*s->keys));
   if (!s->keys)
     return PL_ENOMEM;

@@ -55,15 +55,16 @@ static const pl_option_t sink_sqs_option_table[] = {
     PL_OPTION_STRING(sink_sqs_options_t, region, "region", NULL, 0,
                      "AWS region (default: the aws block's, AWS_REGION, the "
                      "profile's)."),
-    PL_OPTION_SIZE(sink_sqs_options_t, max_batch_bytes, "max_batch_bytes",
-                   "256KiB", 0,
-                   "Most bytes of messages in one SendMessageBatch request "
-                   "(up to 1MiB); a larger message goes alone."),
-    PL_OPTION_SIZE(sink_sqs_options_t, max_message_bytes, "max_message_bytes",
-                   "256KiB", 0,
-                   "Largest message (body and attributes, as SQS counts "
-                   "them; up to 1MiB, within the queue's own limit): a "
-                   "larger record is rejected, never truncated."),
+    PL_OPTION_SIZE_RANGE(sink_sqs_options_t, max_batch_bytes,
+                         "max_batch_bytes", "256KiB", 1, SQS_MAX_BYTES, 0,
+                         "Most bytes of messages in one SendMessageBatch "
+                         "request (SQS's limit is 1MiB); a larger message "
+                         "goes alone."),
+    PL_OPTION_SIZE_RANGE(sink_sqs_options_t, max_message_bytes,
+                         "max_message_bytes", "256KiB", 1, SQS_MAX_BYTES, 0,
+                         "Largest message (body and attributes, as SQS counts "
+                         "them; within the queue's own limit): a larger "
+                         "record is rejected, never truncated."),
     PL_OPTION_TEMPLATE(sink_sqs_options_t, message_group_id,
                        "message_group_id", NULL, 0,
                        "MessageGroupId of each message, e.g. "
@@ -73,13 +74,16 @@ static const pl_option_t sink_sqs_option_table[] = {
                        "FIFO queues: MessageDeduplicationId of each message "
                        "(default: SHA-256 of the record's origin, etag, "
                        "message id and line)."),
-    PL_OPTION_DURATION(sink_sqs_options_t, delay_ms, "delay", "0", 0,
-                       "Standard queues: delay before a message can be "
-                       "received (whole seconds, up to 15m)."),
-    PL_OPTION_MAP(sink_sqs_options_t, attributes, "attributes", 0,
-                  "More message attributes (String) from templates, e.g. "
-                  "attributes { warehouse = \"${location}\" }, besides "
-                  "origin, origin_time, etag and line (at most 6)."),
+    PL_OPTION_DURATION_RANGE(sink_sqs_options_t, delay_ms, "delay", "0", 0,
+                             SQS_MAX_DELAY_S * 1000ull, 0,
+                             "Standard queues: delay before a message can be "
+                             "received (SQS's DelaySeconds: whole seconds)."),
+    PL_OPTION_MAP_LENGTH(sink_sqs_options_t, attributes, "attributes", 0,
+                         SQS_MAX_ATTRIBUTES - SQS_ORIGIN_ATTRIBUTES, 0,
+                         "More message attributes (String) from templates, "
+                         "e.g. attributes { warehouse = \"${location}\" }; "
+                         "SQS takes 10 per message and the sink sets origin, "
+                         "origin_time, etag and line itself."),
 };
 
 typedef struct sink_sqs sink_sqs_t;
@@ -128,30 +132,15 @@ static bool ends_with(const char *text, const char *suffix) {
   return len >= n && strcmp(text + len - n, suffix) == 0;
 }
 
-static int check_size(pl_instance_t *inst, const char *name, uint64_t value) {
-  if (value == 0 || value > SQS_MAX_BYTES) {
-    pl_log(inst, PL_LOG_ERROR,
-           "option '%s' must be between 1B and 1MiB (SQS's limit), not %llu "
-           "bytes",
-           name, (unsigned long long)value);
-    return PL_ERANGE;
-  }
-  return 0;
-}
-
 static int check_options(pl_instance_t *inst, const sink_sqs_options_t *opts,
                          bool fifo) {
-  /* An empty queue_url is refused by the core (PL_OPT_REQUIRED). */
-  int rc = check_size(inst, "max_batch_bytes", opts->max_batch_bytes);
-  if (rc == 0)
-    rc = check_size(inst, "max_message_bytes", opts->max_message_bytes);
-  if (rc < 0)
-    return rc;
-  if (opts->delay_ms % 1000 != 0 ||
-      opts->delay_ms > (uint64_t)SQS_MAX_DELAY_S * 1000) {
+  /* An empty queue_url is refused by the core (PL_OPT_REQUIRED), as are
+   * sizes, a delay and attributes outside the table's limits. What is left
+   * here is not a range: whole seconds, and what depends on the queue. */
+  if (opts->delay_ms % 1000 != 0) {
     pl_log(inst, PL_LOG_ERROR,
-           "option 'delay' must be whole seconds from 0 to 15m (SQS's "
-           "DelaySeconds), not %llu ms",
+           "option 'delay' must be whole seconds (SQS's DelaySeconds), not "
+           "%llu ms",
            (unsigned long long)opts->delay_ms);
     return PL_ERANGE;
   }
@@ -184,18 +173,10 @@ static int check_options(pl_instance_t *inst, const sink_sqs_options_t *opts,
  * most SQS_MAX_ATTRIBUTES in all. */
 static int compile_attributes(sink_sqs_t *s, const pl_map_t *map) {
   pl_instance_t *inst = s->inst;
+  /* At most SQS_MAX_ATTRIBUTES - SQS_ORIGIN_ATTRIBUTES: the table's
+   * limit. */
   if (map->count == 0)
     return 0;
-  if (map->count > SQS_MAX_ATTRIBUTES - SQS_ORIGIN_ATTRIBUTES) {
-    pl_log(inst, PL_LOG_ERROR,
-           "option 'attributes' has %zu entries; SQS takes %d attributes per "
-           "message and the sink sets origin, origin_time, etag and line "
-           "itself, which "
-           "leaves %d",
-           map->count, SQS_MAX_ATTRIBUTES,
-           SQS_MAX_ATTRIBUTES - SQS_ORIGIN_ATTRIBUTES);
-    return PL_ERANGE;
-  }
   s->attributes = calloc(map->count, sizeof(*s->attributes));
   s->attribute_templates = calloc(map->count, sizeof(*s->attribute_templates));
   if (!s->attributes || !s->attribute_templates)

@@ -8,22 +8,9 @@
 
 #include "file_scan.h"
 
-/* One read(2) returns at most about 2 GiB; a chunk is one read. */
-#define MAX_CHUNK_SIZE (1024ull * 1024 * 1024)
-
+/* The checks that relate options to each other; the table's limits have
+ * checked each alone (paths has an entry, chunk_size is 1B to 1GiB). */
 static int check_options(pl_instance_t *inst, const file_options_t *o) {
-  if (o->paths.count == 0) {
-    pl_log(inst, PL_LOG_ERROR,
-           "paths is empty: give at least one file, directory or glob "
-           "pattern");
-    return PL_EINVAL;
-  }
-  if (o->chunk_size == 0 || o->chunk_size > MAX_CHUNK_SIZE) {
-    pl_log(inst, PL_LOG_ERROR,
-           "chunk_size must be between 1B and 1GiB, not %llu bytes",
-           (unsigned long long)o->chunk_size);
-    return PL_EINVAL;
-  }
   if (o->watch && o->poll_interval_ms == 0) {
     pl_log(inst, PL_LOG_ERROR, "poll_interval must be more than 0");
     return PL_EINVAL;

@@ -32,10 +32,12 @@
 static const char *const on_commit_choices[] = {"keep", "move", "delete", NULL};
 
 static const pl_option_t file_option_table[] = {
-    PL_OPTION_LIST(file_options_t, paths, "paths", NULL, PL_OPT_REQUIRED,
-                   "Files, directories (their regular files, sorted by name, "
-                   "not recursively, skipping names that start with '.') or "
-                   "glob patterns to read, in this order."),
+    PL_OPTION_LIST_LENGTH(file_options_t, paths, "paths", NULL, 1, UINT64_MAX,
+                          PL_OPT_REQUIRED,
+                          "Files, directories (their regular files, sorted by "
+                          "name, not recursively, skipping names that start "
+                          "with '.') or glob patterns to read, in this "
+                          "order."),
     PL_OPTION_BOOL(file_options_t, watch, "watch", "true", 0,
                    "Keep scanning paths until SIGTERM and read new or "
                    "changed files as they appear; false reads the files "
@@ -45,9 +47,11 @@ static const pl_option_t file_option_table[] = {
                        0,
                        "With watch: time between two scans of paths. A new "
                        "file is read once two scans saw it unchanged."),
-    PL_OPTION_SIZE(file_options_t, chunk_size, "chunk_size", "64KiB", 0,
-                   "Bytes per record: files are read in chunks of this size "
-                   "(1B to 1GiB)."),
+    /* One read(2) returns at most about 2 GiB; a chunk is one read. */
+    PL_OPTION_SIZE_RANGE(file_options_t, chunk_size, "chunk_size", "64KiB", 1,
+                         1024ull * 1024 * 1024, 0,
+                         "Bytes per record: files are read in chunks of this "
+                         "size."),
     PL_OPTION_ENUM(file_options_t, on_commit, "on_commit", "keep",
                    on_commit_choices, 0,
                    "What to do with a file once all of it is delivered: keep "

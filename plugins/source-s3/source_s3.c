@@ -25,9 +25,10 @@ static const pl_option_t s3_option_table[] = {
                      "Only keys that start with this."),
     PL_OPTION_STRING(s3_options_t, suffix, "suffix", "", 0,
                      "Only keys that end with this (e.g. \".csv\")."),
-    PL_OPTION_DURATION(s3_options_t, interval_ms, "interval", "60s", 0,
-                       "List mode: time between two listings of the "
-                       "bucket."),
+    PL_OPTION_DURATION_RANGE(s3_options_t, interval_ms, "interval", "60s",
+                             1000, UINT64_MAX, 0,
+                             "List mode: time between two listings of the "
+                             "bucket."),
     PL_OPTION_STRING(s3_options_t, state_dir, "state_dir", NULL,
                      PL_OPT_NOT_EMPTY,
                      "List mode: directory of the state file that keeps "
@@ -100,11 +101,10 @@ static int check_options(pl_instance_t *inst, const s3_options_t *o) {
                         "the queue keeps the state");
     return 0;
   }
+  /* interval's least value is the table's limit. */
   if (!o->bucket || !*o->bucket)
     return fail(inst, "set 'notifications' (the URL of the queue of the "
                       "bucket's S3 events) or 'bucket' (to list it)");
-  if (o->interval_ms < 1000)
-    return fail(inst, "interval must be at least 1s");
   return 0;
 }
 

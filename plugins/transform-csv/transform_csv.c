@@ -31,10 +31,12 @@ static const pl_option_t csv_option_table[] = {
                    "timestamp (RFC 3339). With a header, columns are matched "
                    "by name and other header columns are strings; without, "
                    "by position."),
-    PL_OPTION_STRING(csv_options_t, delimiter, "delimiter", ",", 0,
-                     "Field delimiter (one character, e.g. \";\" or \"\\t\")."),
-    PL_OPTION_STRING(csv_options_t, quote, "quote", "\"", 0,
-                     "Quote character (one character)."),
+    PL_OPTION_STRING_LENGTH(csv_options_t, delimiter, "delimiter", ",", 1, 1,
+                            0,
+                            "Field delimiter (one character, e.g. \";\" or "
+                            "\"\\t\")."),
+    PL_OPTION_STRING_LENGTH(csv_options_t, quote, "quote", "\"", 1, 1, 0,
+                            "Quote character (one character)."),
     PL_OPTION_SIZE(csv_options_t, max_row_bytes, "max_row_bytes", "1MiB", 0,
                    "A longer row is rejected (memory stays bounded)."),
     PL_OPTION_BOOL(csv_options_t, trim, "trim", "false", 0,
@@ -67,17 +69,6 @@ typedef struct csv_plugin {
   stream_t *current;
 } csv_plugin_t;
 
-static int one_char(pl_instance_t *inst, const char *name, const char *text,
-                    char *out) {
-  if (strlen(text) != 1) {
-    pl_log(inst, PL_LOG_ERROR, "option '%s' must be one character, not \"%s\"",
-           name, text);
-    return PL_EINVAL;
-  }
-  *out = text[0];
-  return 0;
-}
-
 static void csv_destroy(void *ctx);
 
 static int csv_init(pl_instance_t *inst, const void *options, void **ctx) {
@@ -92,11 +83,10 @@ static int csv_init(pl_instance_t *inst, const void *options, void **ctx) {
       .trim_spaces = opts->trim,
       .lenient_quotes = opts->lenient_quotes,
   };
+  /* delimiter and quote are one byte long: the table's limits. */
+  p->stream_opts.delimiter = opts->delimiter[0];
+  p->stream_opts.quote = opts->quote[0];
   int rc = csv_row_pool_create(&p->rows);
-  if (rc == 0)
-    rc = one_char(inst, "delimiter", opts->delimiter, &p->stream_opts.delimiter);
-  if (rc == 0)
-    rc = one_char(inst, "quote", opts->quote, &p->stream_opts.quote);
   if (rc == 0 && !opts->header && opts->columns.count == 0) {
     pl_log(inst, PL_LOG_ERROR,
            "without a header row, 'columns' must name the columns");

@@ -35,6 +35,9 @@ pass "file names after -c and --config"
   || fail "--describe source-f completes to: $(complete_words --describe source-f)"
 complete_words --describe-json "" | grep -qx sink-file \
   || fail "--describe-json does not offer sink-file"
+# Its NAME is optional: an option may follow instead.
+[ "$(complete_words --describe-json --he)" = --help ] \
+  || fail "--describe-json --he completes to: $(complete_words --describe-json --he)"
 pass "plugin names after --describe and --describe-json"
 
 [ "$(complete_words t)" = top ] || fail "t completes to: $(complete_words t)"

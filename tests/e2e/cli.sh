@@ -34,6 +34,18 @@ assert "columns" in names and "delimiter" in names, names
 for o in doc["options"]:
     assert o["description"], o
 PY
+"$PIPELINED" --describe-json=transform-csv | cmp -s - "$work/describe.json" \
+  || fail "--describe-json=NAME differs from --describe NAME --json"
+# Without a NAME: every plugin, as one document.
+"$PIPELINED" --describe-json > "$work/all.json"
+python3 - "$work/all.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+names = [p["name"] for p in doc["plugins"]]
+assert "transform-csv" in names and "sink-file" in names, names
+assert [o["name"] for o in doc["stage_options"]][0] == "batch_size", doc
+PY
+expect_contains "$work/describe" "range: at least 1"
 set +e
 "$PIPELINED" --describe sink-nothing 2> "$work/err"; rc=$?
 set -e

@@ -424,10 +424,11 @@ START_TEST(stage_limits_are_checked) {
                      "}\n";
   test_run_t *run = test_run(text, NULL, true);
   ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_ptr_nonnull(strstr(run->errors.data,
-                               "test.conf:3:20: pipeline \"p\": sink "
-                               "\"capture\": option 'max_in_flight' must be "
-                               "at least 1, not 0"));
+  ck_assert_msg(strstr(run->errors.data,
+                       "test.conf:3:36: pipeline \"p\": sink \"capture\": "
+                       "option 'max_in_flight' expects an integer of at least "
+                       "1, found 0\n"),
+                "%s", run->errors.data);
   ck_assert_int_eq(test_run_free(run), 0);
 }
 END_TEST

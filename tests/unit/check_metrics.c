@@ -1148,11 +1148,13 @@ START_TEST(bad_metrics_limits_are_config_errors) {
                              NULL, true);
   ck_assert_int_lt(run->create_rc, 0);
   ck_assert_msg(strstr(run->errors.data,
-                       "test.conf:1:27: metrics_max_connections: must be at "
-                       "least 1, not 0"),
+                       "test.conf:1:27: top level: option "
+                       "'metrics_max_connections' expects an integer of at "
+                       "least 1, found 0\n"),
                 "%s", run->errors.data);
   ck_assert_msg(strstr(run->errors.data,
-                       "test.conf:2:19: metrics_timeout: must be more than 0"),
+                       "test.conf:2:19: top level: option 'metrics_timeout' "
+                       "expects a duration of at least 1ms, found \"0s\"\n"),
                 "%s", run->errors.data);
   ck_assert_int_eq(test_run_free(run), 0);
 }

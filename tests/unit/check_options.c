@@ -1,11 +1,13 @@
 /* Check suite for src/options.c: option tables applied to config blocks
  * (every type, defaults parsed from text, required and unknown options,
  * type errors with file:line:col), freeing, default checks, closest-name
- * suggestions, --describe rendering and the stage-wide table. */
+ * suggestions, --describe rendering, limits (src/option_limits.c) and the
+ * stage-wide table. */
 #include "options.h"
 #include "stage.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1308,6 +1310,312 @@ START_TEST(bug_a_secret_value_never_appears_in_errors) {
 END_TEST
 
 
+/* ---- Limits ---- */
+
+typedef struct lim {
+  int64_t n;
+  int64_t retries;
+  double ratio;
+  uint64_t wait_ms;
+  uint64_t chunk;
+  char *code;
+  char *token;
+  pl_list_t tags;
+  pl_map_t headers;
+} lim_t;
+
+static const pl_option_t lim_table[] = {
+    PL_OPTION_INT_RANGE(lim_t, n, "n", "5", 1, 10, 0, "From 1 to 10."),
+    PL_OPTION_INT_RANGE(lim_t, retries, "retries", "0", 0, INT64_MAX, 0,
+                        "At least 0."),
+    PL_OPTION_DOUBLE_RANGE(lim_t, ratio, "ratio", "0.5", 0.0, 1.0, 0,
+                           "A fraction."),
+    PL_OPTION_DURATION_RANGE(lim_t, wait_ms, "wait", "20s", 1000, 20000, 0,
+                             "How long."),
+    PL_OPTION_SIZE_RANGE(lim_t, chunk, "chunk", "64KiB", 1, 1024 * 1024, 0,
+                         "How big."),
+    PL_OPTION_STRING_LENGTH(lim_t, code, "code", "ab", 1, 3, 0, "A code."),
+    PL_OPTION_STRING_LENGTH(lim_t, token, "token", NULL, 0, 4, PL_OPT_SECRET,
+                            "A token."),
+    PL_OPTION_LIST_LENGTH(lim_t, tags, "tags", NULL, 1, 2, 0, "Labels."),
+    PL_OPTION_MAP_LENGTH(lim_t, headers, "headers", 0, 1, 0, "Headers."),
+};
+#define LIM_COUNT (sizeof(lim_table) / sizeof(lim_table[0]))
+
+/* Applies "source "x" {\n  <setting>\n}" to the limits table; returns the
+ * errors (new) and checks the code. */
+static char *apply_limits(const char *setting, int rc, lim_t *out) {
+  pl_buf_t text = {0};
+  pl_buf_printf(&text, "source \"x\" {\n  %s\n}\n", setting);
+  pl_cfg_node_t *root = parse(text.data);
+  lim_t o = {0};
+  pl_buf_t errors = {0};
+  pl_opt_table_t t = {lim_table, LIM_COUNT, &o};
+  ck_assert_int_eq(pl__options_apply(&t, 1, root->children[0], what, &errors),
+                   rc);
+  if (out)
+    *out = o;
+  else
+    pl__options_free(lim_table, LIM_COUNT, &o);
+  pl__cfg_destroy(root);
+  pl_buf_free(&text);
+  return errors.data;
+}
+
+static void assert_limit_error(const char *setting, const char *expected) {
+  char *errors = apply_limits(setting, PL_EINVAL, NULL);
+  ck_assert_ptr_nonnull(errors);
+  pl_buf_t line = {0};
+  pl_buf_printf(&line, "%s\n", expected);
+  ck_assert_str_eq(errors, line.data);
+  pl_buf_free(&line);
+  free(errors);
+}
+
+START_TEST(values_within_the_limits_are_accepted) {
+  lim_t o;
+  char *errors = apply_limits("n = 1; retries = 0; ratio = 0; wait = 1s; "
+                              "chunk = 1; code = \"a\"; token = \"\"; "
+                              "tags = [\"a\"]; headers { a = \"1\" }",
+                              0, &o);
+  ck_assert_ptr_null(errors);
+  ck_assert_int_eq(o.n, 1);
+  ck_assert_uint_eq(o.wait_ms, 1000);
+  ck_assert_str_eq(o.code, "a");
+  pl__options_free(lim_table, LIM_COUNT, &o);
+  errors = apply_limits("n = 10; retries = 9223372036854775807; ratio = 1; "
+                        "wait = \"20s\"; chunk = 1MiB; code = \"abc\"; "
+                        "token = \"1234\"; tags = [\"a\", \"b\"]",
+                        0, &o);
+  ck_assert_ptr_null(errors);
+  ck_assert_int_eq(o.n, 10);
+  ck_assert_uint_eq(o.chunk, 1024 * 1024);
+  ck_assert_uint_eq(o.tags.count, 2);
+  pl__options_free(lim_table, LIM_COUNT, &o);
+  /* Defaults within the limits, and the unset ones, are fine too. */
+  errors = apply_limits("tags = \"one\"", 0, &o);
+  ck_assert_ptr_null(errors);
+  ck_assert_int_eq(o.n, 5);
+  ck_assert_ptr_null(o.token);
+  pl__options_free(lim_table, LIM_COUNT, &o);
+}
+END_TEST
+
+START_TEST(values_below_the_minimum_are_refused) {
+  assert_limit_error("n = 0", "t.conf:2:7: source \"x\": option 'n' expects "
+                              "an integer from 1 to 10, found 0");
+  assert_limit_error("retries = -1",
+                     "t.conf:2:13: source \"x\": option 'retries' expects an "
+                     "integer of at least 0, found -1");
+  assert_limit_error("ratio = -0.5",
+                     "t.conf:2:11: source \"x\": option 'ratio' expects a "
+                     "number from 0 to 1, found -0.5");
+  assert_limit_error("wait = 999ms",
+                     "t.conf:2:10: source \"x\": option 'wait' expects a "
+                     "duration from 1s to 20s, found 999ms");
+  assert_limit_error("chunk = \"0B\"",
+                     "t.conf:2:11: source \"x\": option 'chunk' expects a "
+                     "size from 1B to 1MiB, found \"0B\"");
+}
+END_TEST
+
+START_TEST(values_above_the_maximum_are_refused) {
+  assert_limit_error("n = 11", "t.conf:2:7: source \"x\": option 'n' expects "
+                               "an integer from 1 to 10, found 11");
+  assert_limit_error("ratio = 1.5",
+                     "t.conf:2:11: source \"x\": option 'ratio' expects a "
+                     "number from 0 to 1, found 1.5");
+  assert_limit_error("wait = \"21s\"",
+                     "t.conf:2:10: source \"x\": option 'wait' expects a "
+                     "duration from 1s to 20s, found \"21s\"");
+  assert_limit_error("chunk = 1025KiB",
+                     "t.conf:2:11: source \"x\": option 'chunk' expects a "
+                     "size from 1B to 1MiB, found 1025KiB");
+}
+END_TEST
+
+START_TEST(lengths_outside_the_limits_are_refused) {
+  assert_limit_error("code = \"abcd\"",
+                     "t.conf:2:10: source \"x\": option 'code' expects a "
+                     "\"string\" of 1 to 3 bytes, found \"abcd\" (4 bytes)");
+  assert_limit_error("code = \"\"",
+                     "t.conf:2:10: source \"x\": option 'code' expects a "
+                     "\"string\" of 1 to 3 bytes, found \"\" (0 bytes)");
+  assert_limit_error("tags = []",
+                     "t.conf:2:10: source \"x\": option 'tags' expects a "
+                     "list with 1 to 2 items, found 0 items");
+  assert_limit_error("tags = [\"a\", \"b\", \"c\"]",
+                     "t.conf:2:10: source \"x\": option 'tags' expects a "
+                     "list with 1 to 2 items, found 3 items");
+  assert_limit_error("headers { a = \"1\"; b = \"2\" }",
+                     "t.conf:2:3: source \"x\": option 'headers' expects a "
+                     "block with at most 1 entry, found 2 entries");
+  /* A secret's value is never shown, not even its length. */
+  assert_limit_error("token = \"hunter2\"",
+                     "t.conf:2:11: source \"x\": option 'token' expects a "
+                     "\"string\" of at most 4 bytes, found a value (not "
+                     "shown: the option is secret)");
+}
+END_TEST
+
+START_TEST(every_limit_error_is_reported) {
+  char *errors = apply_limits("n = 0; code = \"abcd\"; tags = [\"a\"]",
+                              PL_EINVAL, NULL);
+  ck_assert_str_eq(errors,
+                   "t.conf:2:7: source \"x\": option 'n' expects an integer "
+                   "from 1 to 10, found 0\n"
+                   "t.conf:2:17: source \"x\": option 'code' expects a "
+                   "\"string\" of 1 to 3 bytes, found \"abcd\" (4 bytes)\n");
+  free(errors);
+}
+END_TEST
+
+START_TEST(defaults_outside_the_limits_are_refused_by_the_table_check) {
+  for (size_t i = 0; i < LIM_COUNT; i++) {
+    char *error = NULL;
+    ck_assert_msg(pl__option_check_default(&lim_table[i], &error) == 0, "%s",
+                  error);
+  }
+  static const struct {
+    pl_option_t option;
+    const char *error;
+  } cases[] = {
+      {PL_OPTION_INT_RANGE(lim_t, n, "n", "0", 1, 10, 0, "N."),
+       "option 'n': default '0' is not an integer from 1 to 10"},
+      {PL_OPTION_INT_RANGE(lim_t, n, "n", "-1", 0, INT64_MAX, 0, "N."),
+       "option 'n': default '-1' is not an integer of at least 0"},
+      {PL_OPTION_DOUBLE_RANGE(lim_t, ratio, "ratio", "2", -HUGE_VAL, 1.5, 0,
+                              "R."),
+       "option 'ratio': default '2' is not a number of at most 1.5"},
+      {PL_OPTION_DURATION_RANGE(lim_t, wait_ms, "wait", "1m", 1000, 20000, 0,
+                                "W."),
+       "option 'wait': default '1m' is not a duration from 1s to 20s"},
+      {PL_OPTION_SIZE_RANGE(lim_t, chunk, "chunk", "0", 1, UINT64_MAX, 0,
+                            "C."),
+       "option 'chunk': default '0' is not a size of at least 1B"},
+      {PL_OPTION_STRING_LENGTH(lim_t, code, "code", "abcd", 1, 1, 0, "C."),
+       "option 'code': default 'abcd' is not a \"string\" of 1 byte"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *error = NULL;
+    ck_assert_int_eq(pl__option_check_default(&cases[i].option, &error),
+                     PL_EINVAL);
+    ck_assert_ptr_nonnull(error);
+    ck_assert_str_eq(error, cases[i].error);
+    free(error);
+  }
+}
+END_TEST
+
+START_TEST(limits_themselves_are_checked) {
+  typedef struct bad {
+    int64_t n;
+    bool b;
+    uint64_t u;
+  } bad_t;
+  static const struct {
+    pl_option_t option;
+    const char *error;
+  } cases[] = {
+      {PL_OPTION_INT_RANGE(bad_t, n, "n", NULL, 5, 4, 0, "N."),
+       "option 'n': its minimum is above its maximum"},
+      {PL_OPTION_SIZE_RANGE(bad_t, u, "u", NULL, 2, 1, 0, "U."),
+       "option 'u': its minimum is above its maximum"},
+      {{.name = "b", .type = PL_OPT_BOOL, .description = "B.",
+        .has_limits = true},
+       "option 'b': limits are for int, double, duration, size, string, list "
+       "and map options"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *error = NULL;
+    ck_assert_int_eq(pl__option_check_default(&cases[i].option, &error),
+                     PL_EINVAL);
+    ck_assert_str_eq(error, cases[i].error);
+    free(error);
+  }
+}
+END_TEST
+
+START_TEST(a_stage_default_outside_the_limits_is_reported_by_apply) {
+  pl_plugin_t p = {.kind = PL_KIND_SINK, .defaults = {.batch_size = "0"}};
+  pl_option_t t[PL_STAGE_OPTION_MAX];
+  size_t n = pl__stage_table_for(&p, t);
+  pl_stage_options_t stage = {.log_level = -1};
+  pl_opt_table_t tables = {t, n, &stage};
+  pl_buf_t errors = {0};
+  ck_assert_int_eq(pl__options_apply(&tables, 1, NULL, what, &errors),
+                   PL_EINVAL);
+  ck_assert_str_eq(errors.data, "source \"x\": option 'batch_size': bad "
+                                "default '0': not an integer of at least 1\n");
+  pl__options_free(t, n, &stage);
+  pl_buf_free(&errors);
+}
+END_TEST
+
+START_TEST(describe_shows_the_limits) {
+  pl_buf_t out = {0};
+  pl__options_describe(lim_table, 4, &out);
+  ck_assert_str_eq(out.data, "  n                    int       default: 5\n"
+                             "      From 1 to 10.\n"
+                             "      range: 1 to 10\n"
+                             "  retries              int       default: 0\n"
+                             "      At least 0.\n"
+                             "      range: at least 0\n"
+                             "  ratio                double    default: 0.5\n"
+                             "      A fraction.\n"
+                             "      range: 0 to 1\n"
+                             "  wait                 duration  default: 20s\n"
+                             "      How long.\n"
+                             "      range: 1s to 20s\n");
+  pl_buf_reset(&out);
+  pl__options_describe(lim_table + 4, LIM_COUNT - 4, &out);
+  ck_assert_ptr_nonnull(strstr(out.data, "      range: 1B to 1MiB\n"));
+  ck_assert_ptr_nonnull(strstr(out.data, "      length: 1 to 3 bytes\n"));
+  ck_assert_ptr_nonnull(strstr(out.data, "      length: at most 4 bytes\n"));
+  ck_assert_ptr_nonnull(strstr(out.data, "      length: 1 to 2 items\n"));
+  ck_assert_ptr_nonnull(strstr(out.data, "      length: at most 1 entry\n"));
+  pl_buf_free(&out);
+}
+END_TEST
+
+START_TEST(describe_json_shows_the_limits) {
+  json_t *json = pl__options_describe_json(lim_table, LIM_COUNT);
+  ck_assert_ptr_nonnull(json);
+  static const struct {
+    size_t index;
+    const char *limits; /* the members, compact and sorted */
+  } cases[] = {
+      {0, "{\"limits\":\"1 to 10\",\"max\":10,\"min\":1}"},
+      {1, "{\"limits\":\"at least 0\",\"min\":0}"},
+      {2, "{\"limits\":\"0 to 1\",\"max\":1.0,\"min\":0.0}"},
+      {3, "{\"limits\":\"1s to 20s\",\"max\":20000,\"min\":1000}"},
+      {4, "{\"limits\":\"1B to 1MiB\",\"max\":1048576,\"min\":1}"},
+      {5, "{\"limits\":\"1 to 3 bytes\",\"max_length\":3,\"min_length\":1}"},
+      {6, "{\"limits\":\"at most 4 bytes\",\"max_length\":4}"},
+      {7, "{\"limits\":\"1 to 2 items\",\"max_length\":2,\"min_length\":1}"},
+      {8, "{\"limits\":\"at most 1 entry\",\"max_length\":1}"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    json_t *item = json_array_get(json, cases[i].index);
+    json_t *limits = json_object();
+    const char *keys[] = {"limits", "min", "max", "min_length", "max_length"};
+    for (size_t k = 0; k < 5; k++)
+      if (json_object_get(item, keys[k]))
+        json_object_set(limits, keys[k], json_object_get(item, keys[k]));
+    char *text = json_dumps(limits, JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert_str_eq(text, cases[i].limits);
+    free(text);
+    json_decref(limits);
+  }
+  json_decref(json);
+  /* Without limits: none of the members. */
+  json = pl__options_describe_json(table, 1);
+  ck_assert_ptr_null(json_object_get(json_array_get(json, 0), "limits"));
+  ck_assert_ptr_null(json_object_get(json_array_get(json, 0), "max_length"));
+  json_decref(json);
+}
+END_TEST
+
 static Suite *options_suite(void) {
   Suite *s = suite_create("options");
   TCase *defaults = tcase_create("defaults");
@@ -1399,6 +1707,21 @@ static Suite *options_suite(void) {
   tcase_add_test(stage, sink_options_on_a_source_are_unknown);
   tcase_add_test(stage, a_bad_stage_log_level_lists_the_levels);
   suite_add_tcase(s, stage);
+
+  TCase *limits = tcase_create("limits");
+  tcase_add_test(limits, values_within_the_limits_are_accepted);
+  tcase_add_test(limits, values_below_the_minimum_are_refused);
+  tcase_add_test(limits, values_above_the_maximum_are_refused);
+  tcase_add_test(limits, lengths_outside_the_limits_are_refused);
+  tcase_add_test(limits, every_limit_error_is_reported);
+  tcase_add_test(limits,
+                 defaults_outside_the_limits_are_refused_by_the_table_check);
+  tcase_add_test(limits, limits_themselves_are_checked);
+  tcase_add_test(limits,
+                 a_stage_default_outside_the_limits_is_reported_by_apply);
+  tcase_add_test(limits, describe_shows_the_limits);
+  tcase_add_test(limits, describe_json_shows_the_limits);
+  suite_add_tcase(s, limits);
 
   TCase *bugs = tcase_create("known bugs");
   tcase_add_test(bugs, bug_a_found_string_with_a_newline_stays_on_one_line);

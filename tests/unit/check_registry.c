@@ -205,18 +205,65 @@ START_TEST(the_abi_version_is_checked_before_anything_else) {
 }
 END_TEST
 
-START_TEST(a_wrong_struct_size_is_an_abi_error) {
+/* The size of the descriptor as ABI 2 defines it. */
+#define MIN_SIZE                                                               \
+  (offsetof(pl_plugin_t, extensions) +                                         \
+   sizeof(((pl_plugin_t *)0)->extensions))
+
+START_TEST(the_exact_struct_size_is_accepted) {
   pl_plugin_t p = valid(PL_KIND_SOURCE);
-  p.struct_size = sizeof(pl_plugin_t) - 8;
-  char expected[128];
+  ck_assert_uint_eq(p.struct_size, MIN_SIZE);
+  char *error = NULL;
+  ck_assert_int_eq(pl__plugin_validate(&p, "x", &error), 0);
+  ck_assert_ptr_null(error);
+}
+END_TEST
+
+START_TEST(a_larger_struct_size_is_accepted) {
+  /* A descriptor from later headers of the same ABI, with fields appended
+   * that this core does not know and does not read. */
+  struct {
+    pl_plugin_t known;
+    void *appended[4];
+  } later = {.known = valid(PL_KIND_SINK),
+             .appended = {NULL, NULL, NULL, NULL}};
+  later.known.struct_size = sizeof later;
+  char *error = NULL;
+  ck_assert_int_eq(pl__plugin_validate(&later.known, "x", &error), 0);
+  ck_assert_ptr_null(error);
+}
+END_TEST
+
+START_TEST(a_struct_size_below_the_minimum_is_an_abi_error) {
+  pl_plugin_t p = valid(PL_KIND_SOURCE);
+  p.struct_size = MIN_SIZE - 8;
+  char expected[160];
   snprintf(expected, sizeof expected,
-           "/lib/x/source-t.so: descriptor size %zu, expected %zu",
-           sizeof(pl_plugin_t) - 8, sizeof(pl_plugin_t));
+           "/lib/x/source-t.so: descriptor size %zu, but ABI version %u "
+           "needs at least %zu",
+           (size_t)MIN_SIZE - 8, PL_ABI_VERSION, (size_t)MIN_SIZE);
   assert_invalid(&p, PL_EABI, expected);
   p.struct_size = 0;
   snprintf(expected, sizeof expected,
-           "/lib/x/source-t.so: descriptor size 0, expected %zu",
-           sizeof(pl_plugin_t));
+           "/lib/x/source-t.so: descriptor size 0, but ABI version %u needs "
+           "at least %zu",
+           PL_ABI_VERSION, (size_t)MIN_SIZE);
+  assert_invalid(&p, PL_EABI, expected);
+}
+END_TEST
+
+START_TEST(a_version_1_descriptor_is_refused_by_its_version) {
+  /* Built against ABI 1, whose pl_option_t had no limits: the version
+   * decides before the size does. */
+  pl_plugin_t p = valid(PL_KIND_SOURCE);
+  p.abi_version = 1;
+  p.struct_size = MIN_SIZE - 8;
+  char expected[160];
+  snprintf(expected, sizeof expected,
+           "/lib/x/source-t.so: plugin ABI version 1, but this pipelined "
+           "needs version %u (rebuild the plugin against these headers)",
+           PL_ABI_VERSION);
+  ck_assert_uint_ge(PL_ABI_VERSION, 2);
   assert_invalid(&p, PL_EABI, expected);
 }
 END_TEST
@@ -358,6 +405,55 @@ START_TEST(a_template_default_that_does_not_parse_is_invalid) {
                  "invalid: option 'key': default '${' is not a \"template\" "
                  "string: template \"${\", at character 1: '${' is not "
                  "closed by '}'");
+}
+END_TEST
+
+START_TEST(limits_are_checked_when_a_descriptor_is_validated) {
+  pl_option_t options[3] = {t_option_table[0], t_option_table[1],
+                            t_option_table[2]};
+  pl_plugin_t p = valid(PL_KIND_SOURCE);
+  p.options = options;
+  p.options_count = 3;
+  options[0] = (pl_option_t)PL_OPTION_INT_RANGE(t_options_t, n, "n", "1", 1, 9,
+                                                0, "A number.");
+  char *error = NULL;
+  ck_assert_int_eq(pl__plugin_validate(&p, "x", &error), 0);
+  /* The default is checked against the limits. */
+  options[0].default_value = "10";
+  assert_invalid(&p, PL_EINVAL,
+                 "/lib/x/source-t.so: plugin 't': option 0 ('n') is invalid: "
+                 "option 'n': default '10' is not an integer from 1 to 9");
+  options[0].default_value = NULL;
+  options[0].min.i = 10;
+  assert_invalid(&p, PL_EINVAL,
+                 "/lib/x/source-t.so: plugin 't': option 0 ('n') is invalid: "
+                 "option 'n': its minimum is above its maximum");
+  options[0] = t_option_table[0];
+  /* Limits on a type that has none. */
+  options[1].has_limits = true;
+  assert_invalid(&p, PL_EINVAL,
+                 "/lib/x/source-t.so: plugin 't': option 1 ('mode') is "
+                 "invalid: option 'mode': limits are for int, double, "
+                 "duration, size, string, list and map options");
+}
+END_TEST
+
+START_TEST(a_sinks_stage_defaults_keep_the_stage_limits) {
+  pl_plugin_t p = valid(PL_KIND_SINK);
+  p.defaults.batch_size = "0";
+  assert_invalid(&p, PL_EINVAL,
+                 "/lib/x/source-t.so: plugin 't': stage defaults: option "
+                 "'batch_size': default '0' is not an integer of at least 1");
+  p.defaults.batch_size = "10";
+  p.defaults.linger = "soon";
+  assert_invalid(&p, PL_EINVAL,
+                 "/lib/x/source-t.so: plugin 't': stage defaults: option "
+                 "'linger': default 'soon' is not a duration such as 500ms, "
+                 "30s or 5m");
+  p.defaults.linger = "5ms";
+  char *error = NULL;
+  ck_assert_int_eq(pl__plugin_validate(&p, "x", &error), 0);
+  ck_assert_ptr_null(error);
 }
 END_TEST
 
@@ -991,7 +1087,12 @@ static Suite *registry_suite(void) {
   tcase_add_test(validate, valid_descriptors_of_every_kind_pass);
   tcase_add_test(validate, an_abi_mismatch_names_the_file_and_both_versions);
   tcase_add_test(validate, the_abi_version_is_checked_before_anything_else);
-  tcase_add_test(validate, a_wrong_struct_size_is_an_abi_error);
+  tcase_add_test(validate, the_exact_struct_size_is_accepted);
+  tcase_add_test(validate, a_larger_struct_size_is_accepted);
+  tcase_add_test(validate, a_struct_size_below_the_minimum_is_an_abi_error);
+  tcase_add_test(validate, a_version_1_descriptor_is_refused_by_its_version);
+  tcase_add_test(validate, limits_are_checked_when_a_descriptor_is_validated);
+  tcase_add_test(validate, a_sinks_stage_defaults_keep_the_stage_limits);
   tcase_add_test(validate, a_descriptor_needs_a_name_kind_and_description);
   tcase_add_test(validate, every_kind_needs_its_callbacks);
   tcase_add_test(validate, options_need_a_name_and_description);

@@ -1050,7 +1050,13 @@ START_TEST(bad_options_are_refused) {
   assert_refused("", "key { id = \"${id\" }", "key: 'id'");
   assert_refused("",
                  "key { a = \"${x}\"\n b = \"${y}\"\n c = \"${z}\" }",
-                 "at most a sort key");
+                 "test.conf:5:5: pipeline \"p\": sink \"dynamodb\": option "
+                 "'key' expects a block with 1 to 2 entries, found 3 "
+                 "entries\n");
+  assert_refused("", "key { }",
+                 "test.conf:5:5: pipeline \"p\": sink \"dynamodb\": option "
+                 "'key' expects a block with 1 to 2 entries, found 0 "
+                 "entries\n");
   assert_refused("mode = \"upsert\"", key, "upsert");
 }
 END_TEST

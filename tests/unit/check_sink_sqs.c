@@ -951,12 +951,19 @@ START_TEST(standard_refuses_deduplication_id) {
 END_TEST
 
 START_TEST(bad_options_are_refused) {
-  assert_refused("q", "delay = \"16m\"", "option 'delay' must be whole");
-  assert_refused("q", "delay = \"1500ms\"", "option 'delay' must be whole");
+  /* Ranges are the table's limits, said by the core. */
+  assert_refused("q", "delay = \"16m\"",
+                 "option 'delay' expects a duration of at most 15m, found "
+                 "\"16m\"\n");
+  assert_refused("q", "delay = \"1500ms\"",
+                 "option 'delay' must be whole seconds (SQS's DelaySeconds), "
+                 "not 1500 ms");
   assert_refused("q", "max_batch_bytes = \"2MiB\"",
-                 "option 'max_batch_bytes' must be between 1B and 1MiB");
+                 "option 'max_batch_bytes' expects a size from 1B to 1MiB, "
+                 "found \"2MiB\"\n");
   assert_refused("q", "max_message_bytes = \"0B\"",
-                 "option 'max_message_bytes' must be between 1B and 1MiB");
+                 "option 'max_message_bytes' expects a size from 1B to 1MiB, "
+                 "found \"0B\"\n");
   assert_refused("q", "attributes { origin = \"x\" }",
                  "'origin' is set by the sink itself");
   char long_name[258];
@@ -968,7 +975,8 @@ START_TEST(bad_options_are_refused) {
   assert_refused("q",
                  "attributes { a = \"1\"\n b = \"2\"\n c = \"3\"\n d = \"4\"\n"
                  " e = \"5\"\n f = \"6\"\n g = \"7\" }",
-                 "option 'attributes' has 7 entries");
+                 "option 'attributes' expects a block with at most 6 "
+                 "entries, found 7 entries\n");
   assert_refused("q", "attributes { origin_time = \"x\" }",
                  "'origin_time' is set by the sink itself");
   assert_refused("q", "attributes { a = \"${\" }", "attributes: 'a': template");

@@ -1032,11 +1032,17 @@ END_TEST
 START_TEST(bad_option_values_are_refused_at_init) {
   test_run_t *run = run_with("paths = []", NULL, NULL, true);
   ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_ptr_nonnull(strstr(test_log(run), "paths is empty"));
+  ck_assert_msg(strstr(run->errors.data,
+                       "source \"file\": option 'paths' expects a list with "
+                       "at least 1 item, found 0 items\n"),
+                "%s", run->errors.data);
   ck_assert_int_eq(test_run_free(run), 0);
   run = run_with("paths = [\"/x\"]\n chunk_size = 0", NULL, NULL, true);
   ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_ptr_nonnull(strstr(test_log(run), "chunk_size must be between"));
+  ck_assert_msg(strstr(run->errors.data,
+                       "source \"file\": option 'chunk_size' expects a size "
+                       "from 1B to 1GiB, found 0\n"),
+                "%s", run->errors.data);
   ck_assert_int_eq(test_run_free(run), 0);
   run = run_with("chunk_size = 1KiB", NULL, NULL, true);
   ck_assert_int_lt(run->create_rc, 0);

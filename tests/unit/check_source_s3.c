@@ -1310,7 +1310,8 @@ START_TEST(bad_options_are_refused) {
       {true, "max_messages = 11", "max_messages must be from 1 to 10"},
       {true, "visibility_timeout = \"1500ms\"", "visibility_timeout must be"},
       {false, "bucket = \"b\"; interval = \"500ms\"",
-       "interval must be at least 1s"},
+       "source \"s3\": option 'interval' expects a duration of at least 1s, "
+       "found \"500ms\"\n"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     fixture_t *f = fixture_create();

@@ -272,7 +272,6 @@ END_TEST
 
 START_TEST(bad_options_fail_at_start_up) {
   static const char *const cases[] = {
-      "delimiter = \";;\"",
       "columns = [\"a:integer\"]",
       "header = false",
       "delimiter = \"\\\"\"",
@@ -286,6 +285,33 @@ START_TEST(bad_options_fail_at_start_up) {
     test_run_t *run = test_run(config.data, csv_plugin, true);
     ck_assert_msg(run->create_rc < 0, "accepted: %s", cases[i]);
     ck_assert_ptr_nonnull(strstr(run->errors.data, "cannot initialise"));
+    ck_assert_int_eq(test_run_free(run), 0);
+    pl_buf_free(&config);
+  }
+  /* One character: the table's limits, said by the core. */
+  static const struct {
+    const char *setting;
+    const char *error;
+  } lengths[] = {
+      {"delimiter = \";;\"",
+       "test.conf:2:32: pipeline \"p\": transform \"csv\": option "
+       "'delimiter' expects a \"string\" of 1 byte, found \";;\" (2 "
+       "bytes)\n"},
+      {"quote = \"\"",
+       "test.conf:2:28: pipeline \"p\": transform \"csv\": option "
+       "'quote' expects a \"string\" of 1 byte, found \"\" (0 bytes)\n"},
+  };
+  for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+    pl_buf_t config = {0};
+    pl_buf_printf(&config,
+                  "pipeline \"p\" { source \"script\" { text = \"a\" }\n"
+                  " transform \"csv\" { %s }\n sink \"capture\" { } }\n",
+                  lengths[i].setting);
+    test_run_t *run = test_run(config.data, csv_plugin, true);
+    ck_assert_int_lt(run->create_rc, 0);
+    ck_assert_msg(run->errors.data &&
+                      strcmp(run->errors.data, lengths[i].error) == 0,
+                  "%s", run->errors.data);
     ck_assert_int_eq(test_run_free(run), 0);
     pl_buf_free(&config);
   }

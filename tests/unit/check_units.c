@@ -189,6 +189,47 @@ START_TEST(test_size_invalid) {
 }
 END_TEST
 
+START_TEST(test_format_duration_and_size) {
+  static const struct {
+    uint64_t value;
+    const char *duration;
+    const char *size;
+  } cases[] = {
+      {0, "0", "0B"},
+      {1, "1ms", "1B"},
+      {999, "999ms", "999B"},
+      {1000, "1s", "1KB"},
+      {1024, "1024ms", "1KiB"},
+      {1500, "1500ms", "1500B"},
+      {20000, "20s", "20KB"},
+      {60000, "1m", "60KB"},
+      {900000, "15m", "900KB"},
+      {3600000, "1h", "3600KB"},
+      {43200000, "12h", "43200KB"},
+      {86400000, "1d", "84375KiB"},
+      {1048576, "1048576ms", "1MiB"},
+      {1000000, "1000s", "1MB"},
+      {1073741824, "1073741824ms", "1GiB"},
+      {262144, "262144ms", "256KiB"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    pl_buf_t text = {0};
+    ck_assert_int_eq(pl__format_duration(cases[i].value, &text), 0);
+    ck_assert_str_eq(text.data, cases[i].duration);
+    /* What is written reads back as the same value. */
+    uint64_t back = 0;
+    ck_assert_int_eq(pl__parse_duration(text.data, &back), 0);
+    ck_assert_uint_eq(back, cases[i].value);
+    pl_buf_reset(&text);
+    ck_assert_int_eq(pl__format_size(cases[i].value, &text), 0);
+    ck_assert_str_eq(text.data, cases[i].size);
+    ck_assert_int_eq(pl__parse_size(text.data, &back), 0);
+    ck_assert_uint_eq(back, cases[i].value);
+    pl_buf_free(&text);
+  }
+}
+END_TEST
+
 static Suite *units_suite(void) {
   Suite *s = suite_create("units");
   TCase *tc = tcase_create("parse");
@@ -202,6 +243,7 @@ static Suite *units_suite(void) {
   tcase_add_test(tc, test_duration_invalid);
   tcase_add_test(tc, test_size_valid);
   tcase_add_test(tc, test_size_invalid);
+  tcase_add_test(tc, test_format_duration_and_size);
   suite_add_tcase(s, tc);
   return s;
 }
