@@ -308,7 +308,7 @@ int pl__aws_error_from_xml(const char *service, const char *operation,
         .text = xml_text,
     };
     rc = pl__aws_xml_parse(response->body, response->body_len, &handlers, &st,
-                           NULL);
+                           NULL, NULL);
     parsed = rc == 0;
     /* A body that is not well-formed XML, or that has a DOCTYPE (refused
      * by xml.h so that entity expansion never runs), is ignored. */
