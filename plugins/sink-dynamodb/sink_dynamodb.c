@@ -126,6 +126,9 @@ struct sink_ddb {
   const sink_ddb_options_t *opts;
   ddb_schema_t schema;
   ddb_key_attr_t *keys;
+  /* Owned; keys[i].tpl borrows templates[i]. A key has a partition key and
+   * at most a sort key (compile_keys). */
+  pl_template_t *templates[2];
   ddb_override_t *types;
   ddb_order_t *order;
   pl_aws_client_t *client;
@@ -146,7 +149,7 @@ static int compile_keys(sink_ddb_t *s, const pl_map_t *map) {
            "\"${product_id}\" }");
     return PL_EINVAL;
   }
-  if (map->count > 2) {
+  if (map->count > sizeof s->templates / sizeof s->templates[0]) {
     pl_log(s->inst, PL_LOG_ERROR,
            "option 'key' has %zu attributes; a DynamoDB key has a partition "
            "key and at most a sort key",
@@ -166,6 +169,7 @@ static int compile_keys(sink_ddb_t *s, const pl_map_t *map) {
       free(error);
       return rc;
     }
+    s->templates[i] = tpl;
     s->keys[i] = (ddb_key_attr_t){map->keys[i], tpl};
     s->schema.key_count = i + 1;
   }
@@ -551,7 +555,7 @@ static void sink_ddb_close(pl_instance_t *inst, void *ctx) {
 static void sink_ddb_destroy(void *ctx) {
   sink_ddb_t *s = ctx;
   for (size_t i = 0; i < s->schema.key_count; i++)
-    pl_template_destroy((pl_template_t *)s->keys[i].tpl);
+    pl_template_destroy(s->templates[i]);
   free(s->keys);
   free(s->types);
   free(s->order);

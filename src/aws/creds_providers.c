@@ -168,7 +168,7 @@ static void wipe_json_strings(json_t *object) {
   const char *key;
   json_t *value;
   json_object_foreach(object, key, value) {
-    if (json_is_string(value))
+    if (json_is_string(value)) /* jansson hands out only const text */
       pl__secret_wipe((char *)json_string_value(value),
                       json_string_length(value));
   }
