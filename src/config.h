@@ -90,13 +90,8 @@ struct pl_cfg_node {
   pl_cfg_node_t **children;
 };
 
-/* Looks up an environment variable: returns borrowed text or NULL. */
-typedef const char *(*pl_cfg_getenv_cb)(void *data, const char *name);
-
-typedef struct pl_cfg_env {
-  pl_cfg_getenv_cb getenv;
-  void *data;
-} pl_cfg_env_t;
+/* The environment ${NAME} references read (<pipelined/common.h>). */
+typedef pl_env_t pl_cfg_env_t;
 
 /* Parses `len` bytes of `text`, naming it `file` in locations. On success
  * *root is a new block node (key "", holding the top-level entries) that

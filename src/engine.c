@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "aws_context.h"
 #include "engine.h"
+#include "extension.h"
 #include "metrics.h"
 #include "options.h"
 
@@ -48,35 +48,8 @@ static const pl_option_t settings_table[] = {
                        "finish before the daemon gives up on them."),
 };
 
-static const pl_option_t aws_table[] = {
-    PL_OPTION_STRING(pl_aws_settings_t, region, "region", NULL, 0,
-                     "AWS region (else AWS_REGION, AWS_DEFAULT_REGION or the "
-                     "profile's)."),
-    PL_OPTION_STRING(pl_aws_settings_t, profile, "profile", NULL, 0,
-                     "Profile of the shared credentials and config files."),
-    PL_OPTION_STRING(pl_aws_settings_t, endpoint, "endpoint", NULL, 0,
-                     "Endpoint URL for every AWS service (e.g. a local "
-                     "emulator)."),
-    PL_OPTION_INT(pl_aws_settings_t, max_attempts, "max_attempts", "3", 0,
-                  "Attempts per AWS request, the first one included."),
-    PL_OPTION_BOOL(pl_aws_settings_t, tls_verify, "tls_verify", "true", 0,
-                   "Check TLS certificates (false logs a warning; for local "
-                   "emulators only)."),
-    PL_OPTION_DURATION(pl_aws_settings_t, request_timeout_ms, "request_timeout",
-                       "60s", 0,
-                       "Longest time an AWS request that is not a download "
-                       "may take, per attempt, on top of an SQS receive's "
-                       "wait_time (0: none)."),
-    PL_OPTION_DURATION(pl_aws_settings_t, read_timeout_ms, "read_timeout",
-                       "30s", 0,
-                       "A download (S3 GetObject) that receives nothing for "
-                       "this long, while not paused by backpressure, is "
-                       "aborted and resumed (0: none)."),
-};
-
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const top_blocks[] = {"pipeline", "aws", NULL};
 static const char *const stage_blocks[] = {"source", "transform", "sink",
                                            "dead_letter", NULL};
 
@@ -343,18 +316,6 @@ static int apply_top_level(pl_engine_t *engine, const pl_cfg_node_t *root,
                              &engine->settings};
   int rc = pl__options_apply(&settings, 1, &view, "top level", errors);
   free(view.children);
-  const pl_cfg_node_t *aws = NULL;
-  for (size_t i = 0; i < root->count; i++) {
-    const pl_cfg_node_t *child = root->children[i];
-    if (child->is_block && strcmp(child->key, "aws") == 0) {
-      if (aws)
-        add_error(errors, &child->loc, "only one aws block is allowed");
-      aws = child;
-    }
-  }
-  pl_opt_table_t aws_tables = {aws_table, COUNT(aws_table), &engine->aws_settings};
-  if (pl__options_apply(&aws_tables, 1, aws, "aws", errors) < 0)
-    rc = PL_EINVAL;
   return rc;
 }
 
@@ -377,7 +338,6 @@ int pl__engine_create(const pl_engine_params_t *params,
   engine->registry = params->registry;
   engine->once = params->once;
   engine->env = params->env;
-  engine->aws_transport = params->aws_transport;
   engine->notify = params->notify;
   engine->log = (pl_logger_t){params->log_stream ? params->log_stream : stderr,
                               PL_LOG_INFO, PL_LOG_TEXT};
@@ -413,9 +373,11 @@ int pl__engine_create(const pl_engine_params_t *params,
       continue;
     if (strcmp(child->key, "pipeline") == 0)
       add_pipeline(engine, child, errors);
-    else if (strcmp(child->key, "aws") != 0)
-      unknown_name(errors, child, "top level", top_blocks);
   }
+  /* The other blocks belong to the extensions the plugins name. */
+  if (pl__extensions_configure(engine, root, errors->len == errors_before,
+                               errors) == PL_ENOMEM)
+    pl_buf_append_str(errors, "out of memory\n");
   if (engine->pipeline_count == 0 && errors->len == errors_before)
     add_error(errors, &root->loc,
               "no pipeline defined: add pipeline \"name\" { source ... sink ... }");
@@ -468,9 +430,9 @@ static void close_all(pl_engine_t *engine) {
   if (engine->metrics)
     pl__metrics_server_close(engine->metrics);
   engine->metrics = NULL;
-  /* After the plugins: their AWS clients were destroyed in close. */
-  pl__aws_context_close(engine->aws);
-  engine->aws = NULL;
+  /* After the plugins: the clients of their extensions (AWS) were
+   * destroyed in close. */
+  pl__extensions_close(engine);
   if (engine->shutdown_timer_open)
     uv_close((uv_handle_t *)&engine->shutdown_timer, NULL);
   engine->shutdown_timer_open = false;
@@ -608,32 +570,6 @@ void pl__engine_destroy(pl_engine_t *engine) {
   free(engine->outputs);
   pl__record_free_spares(engine);
   pl__options_free(settings_table, COUNT(settings_table), &engine->settings);
-  pl__options_free(aws_table, COUNT(aws_table), &engine->aws_settings);
+  pl__extensions_free(engine);
   free(engine);
-}
-
-int pl__aws_context_of(pl_instance_t *inst, pl_aws_context_t **out) {
-  pl_engine_t *engine = inst->pipeline->engine;
-  if (engine->closing)
-    return PL_ECANCELED;
-  if (!engine->aws) {
-    pl_aws_context_options_t opts = {
-        .loop = engine->loop,
-        .env = engine->env,
-        .log = &engine->log,
-        .region = engine->aws_settings.region,
-        .profile = engine->aws_settings.profile,
-        .endpoint = engine->aws_settings.endpoint,
-        .max_attempts = engine->aws_settings.max_attempts,
-        .tls_verify = engine->aws_settings.tls_verify,
-        .request_timeout_ms = engine->aws_settings.request_timeout_ms,
-        .read_timeout_ms = engine->aws_settings.read_timeout_ms,
-        .transport = engine->aws_transport,
-    };
-    int rc = pl__aws_context_create(&opts, &engine->aws);
-    if (rc < 0)
-      return rc;
-  }
-  *out = engine->aws;
-  return 0;
 }

@@ -25,19 +25,7 @@ typedef struct pl_engine_settings {
   uint64_t unhealthy_after_ms;
 } pl_engine_settings_t;
 
-/* The aws { } block, shared by every AWS plugin. */
-typedef struct pl_aws_settings {
-  char *region;
-  char *profile;
-  char *endpoint;
-  int64_t max_attempts;
-  bool tls_verify;
-  uint64_t request_timeout_ms;
-  uint64_t read_timeout_ms;
-} pl_aws_settings_t;
-
-typedef struct pl_aws_context pl_aws_context_t;
-typedef struct pl_http_transport pl_http_transport_t;
+typedef struct pl_extension pl_extension_t;
 
 /* A file by device and inode: the same file whatever path names it. */
 typedef struct pl_file_id {
@@ -50,7 +38,6 @@ struct pl_engine {
   pl_registry_t *registry;   /* borrowed */
   pl_logger_t log;
   pl_engine_settings_t settings;
-  pl_aws_settings_t aws_settings;
   bool once;
   pl_pipeline_t **pipelines;
   size_t pipeline_count;
@@ -66,9 +53,10 @@ struct pl_engine {
   bool keepalive_open;
   bool idle_logged; /* "every source is exhausted" was said */
   pl_metrics_server_t *metrics;
-  const pl_cfg_env_t *env;                  /* borrowed */
-  const pl_http_transport_t *aws_transport; /* tests; NULL: curl */
-  pl_aws_context_t *aws;                    /* on first AWS client */
+  const pl_cfg_env_t *env; /* borrowed */
+  /* The extensions the plugins name (src/extension.h), owned. */
+  pl_extension_t *extensions;
+  size_t extension_count;
   pl_rng_t rng; /* for retry jitter */
   /* Freed records kept for reuse: a record per row is the hot path. */
   pl_record_t *spare_records;
@@ -87,9 +75,8 @@ typedef struct pl_engine_params {
   pl_registry_t *registry;
   FILE *log_stream; /* NULL: stderr */
   bool once;
-  const pl_cfg_env_t *env; /* the environment AWS clients read; NULL: none */
-  /* Tests: the transport of AWS clients (NULL: libcurl). */
-  const pl_http_transport_t *aws_transport;
+  /* The environment extensions read (AWS credentials); NULL: none. */
+  const pl_cfg_env_t *env;
   /* The service manager, told READY=1 when every pipeline has started and
    * STOPPING=1 when a shutdown begins (NULL: none). Borrowed: it outlives
    * the engine. */

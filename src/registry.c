@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pipelined/extension.h>
 #include <unistd.h>
 
 #include "options.h"
+
 #include "registry.h"
 
 typedef struct pl_loaded {
@@ -236,6 +238,32 @@ static bool callback_needed(const pl_plugin_t *p, char **error,
   return false;
 }
 
+/* Checks an option table that fills a struct of `size` bytes: names,
+ * types, offsets and defaults. `owner` and `name` say whose it is
+ * ("plugin 'file'"). Returns 0, or PL_EINVAL with *error set (new). */
+static int check_table(const pl_option_t *options, size_t count, size_t size,
+                       const char *owner, const char *name, const char *where,
+                       char **error) {
+  for (size_t i = 0; i < count; i++) {
+    const pl_option_t *o = &options[i];
+    char *message = NULL;
+    size_t field = field_size(o->type);
+    if (!o->name || !o->description || field == SIZE_MAX ||
+        (o->type == PL_OPT_ENUM && !o->choices) || o->offset > size ||
+        field > size - o->offset ||
+        pl__option_check_default(o, &message) < 0) {
+      pl_buf_t buf = {0};
+      pl_buf_printf(&buf, "%s: %s '%s': option %zu ('%s') is invalid%s%s",
+                    where, owner, name, i, o->name ? o->name : "?",
+                    message ? ": " : "", message ? message : "");
+      free(message);
+      *error = buf.data;
+      return PL_EINVAL;
+    }
+  }
+  return 0;
+}
+
 int pl__plugin_validate(const pl_plugin_t *p, const char *where,
                         char **error) {
   pl_buf_t buf = {0};
@@ -263,21 +291,20 @@ int pl__plugin_validate(const pl_plugin_t *p, const char *where,
   }
   if (!callback_needed(p, error, where))
     return PL_EINVAL;
-  for (size_t i = 0; i < p->options_count; i++) {
-    const pl_option_t *o = &p->options[i];
-    char *message = NULL;
-    size_t size = field_size(o->type);
-    if (!o->name || !o->description || size == SIZE_MAX ||
-        (o->type == PL_OPT_ENUM && !o->choices) ||
-        o->offset > p->options_size || size > p->options_size - o->offset ||
-        pl__option_check_default(o, &message) < 0) {
-      pl_buf_printf(&buf, "%s: plugin '%s': option %zu ('%s') is invalid%s%s",
-                    where, p->name, i, o->name ? o->name : "?",
-                    message ? ": " : "", message ? message : "");
-      free(message);
+  if (check_table(p->options, p->options_count, p->options_size, "plugin",
+                  p->name, where, error) < 0)
+    return PL_EINVAL;
+  for (size_t e = 0; p->extensions && p->extensions[e]; e++) {
+    const pl_extension_type_t *x = p->extensions[e];
+    if (!x->name || !*x->name || !x->create) {
+      pl_buf_printf(&buf, "%s: plugin '%s': extension %zu lacks a name or a "
+                    "create callback", where, p->name, e);
       *error = buf.data;
       return PL_EINVAL;
     }
+    if (check_table(x->options, x->options_count, x->settings_size,
+                    "extension", x->name, where, error) < 0)
+      return PL_EINVAL;
   }
   return 0;
 }

@@ -12,6 +12,17 @@
 
 #include <jansson.h>
 #include <pipelined/common.h>
+#include <pipelined/extension.h>
+
+/* The AWS layer is its own library, libpipelined-aws (pkg-config module
+ * pipelined-aws). Its engine extension holds what the clients of one
+ * engine share, set by the config's aws { } block: a plugin that creates
+ * clients names it in its descriptor,
+ *     .extensions = PL_AWS_EXTENSIONS,
+ * so that the block is validated when the config loads. */
+PL_EXTERN extern const pl_extension_type_t pl_aws_extension;
+#define PL_AWS_EXTENSIONS                                                      \
+  ((const pl_extension_type_t *const[]){&pl_aws_extension, NULL})
 
 typedef struct pl_aws_client pl_aws_client_t;
 typedef struct pl_aws_call pl_aws_call_t;
@@ -43,8 +54,9 @@ typedef struct pl_aws_client_options {
   int path_style;
 } pl_aws_client_options_t;
 
-/* Creates a client for `inst` (borrowed options). Fails with a logged
- * reason when no region can be found. */
+/* Creates a client for `inst` (borrowed options); the plugin's descriptor
+ * names PL_AWS_EXTENSIONS. Fails with a logged reason when no region can
+ * be found. */
 PL_EXTERN int pl_aws_client_create(pl_instance_t *inst,
                                    const pl_aws_client_options_t *options,
                                    pl_aws_client_t **out);

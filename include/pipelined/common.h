@@ -45,6 +45,13 @@ typedef struct pl_batch pl_batch_t;       /* records handed to a sink */
 typedef struct pl_group pl_group_t;       /* an acknowledgement group */
 typedef struct pl_template pl_template_t; /* a compiled "${field}" template */
 
+/* The process environment, injected (HACKING.md#s2): the daemon passes
+ * getenv's, a test its own. `getenv` returns borrowed text or NULL. */
+typedef struct pl_env {
+  const char *(*getenv)(void *data, const char *name);
+  void *data;
+} pl_env_t;
+
 /* A growable byte buffer. Zero-initialise, append, then pl_buf_free(). */
 typedef struct pl_buf {
   char *data; /* always NUL-terminated when len > 0 or after pl_buf_reserve */

@@ -156,6 +156,10 @@ typedef struct pl_plugin {
   void (*close)(pl_instance_t *inst, void *ctx);
   /* Frees the context; every close callback has run. */
   void (*destroy)(void *ctx);
+  /* The engine extensions the plugin gets with pl_extension_get()
+   * (<pipelined/extension.h>), NULL-terminated; NULL: none. Their config
+   * blocks are validated when the config loads. */
+  const struct pl_extension_type *const *extensions;
 } pl_plugin_t;
 
 /* The loop every callback runs on (borrowed). */

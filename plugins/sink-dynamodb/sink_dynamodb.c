@@ -579,4 +579,5 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .write = sink_ddb_write,
     .close = sink_ddb_close,
     .destroy = sink_ddb_destroy,
+    .extensions = PL_AWS_EXTENSIONS,
 };

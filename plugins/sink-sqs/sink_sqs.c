@@ -498,4 +498,5 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .write = sink_sqs_write,
     .close = sink_sqs_close,
     .destroy = sink_sqs_destroy,
+    .extensions = PL_AWS_EXTENSIONS,
 };

@@ -352,4 +352,5 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .commit = source_s3_commit,
     .close = source_s3_close,
     .destroy = source_s3_destroy,
+    .extensions = PL_AWS_EXTENSIONS,
 };

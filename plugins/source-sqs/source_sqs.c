@@ -304,4 +304,5 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .commit = source_sqs_commit,
     .close = source_sqs_close,
     .destroy = source_sqs_destroy,
+    .extensions = PL_AWS_EXTENSIONS,
 };

@@ -1,4 +1,6 @@
-/* The engine-wide AWS context. */
+/* The engine-wide AWS context, and the engine extension that makes one
+ * from the aws { } block. */
+#include <pipelined/aws.h>
 #include <stdlib.h>
 
 #include "aws_context.h"
@@ -34,10 +36,10 @@ int pl__aws_context_create(const pl_aws_context_options_t *opts,
   if (opts->transport) {
     ctx->http = opts->transport;
   } else {
-    if (!opts->tls_verify)
-      pl__log(opts->log, PL_LOG_WARN,
-              "aws: tls_verify = false: TLS certificates are not checked; "
-              "use this only against a local emulator");
+    if (!opts->tls_verify && opts->ext)
+      pl_extension_log(opts->ext, PL_LOG_WARN,
+                       "tls_verify = false: TLS certificates are not "
+                       "checked; use this only against a local emulator");
     pl_http_curl_options_t curl = {.tls_verify = opts->tls_verify,
                                    .max_in_flight = 0};
     rc = pl__http_curl_create(opts->loop, &curl, &ctx->curl);
@@ -76,4 +78,75 @@ void pl__aws_context_close(pl_aws_context_t *ctx) {
     pl__http_curl_close(ctx->curl, on_curl_closed, ctx);
   else
     free(ctx);
+}
+
+/* ---- The extension ---- */
+
+static const pl_option_t aws_options[] = {
+    PL_OPTION_STRING(pl_aws_settings_t, region, "region", NULL, 0,
+                     "AWS region (else AWS_REGION, AWS_DEFAULT_REGION or the "
+                     "profile's)."),
+    PL_OPTION_STRING(pl_aws_settings_t, profile, "profile", NULL, 0,
+                     "Profile of the shared credentials and config files."),
+    PL_OPTION_STRING(pl_aws_settings_t, endpoint, "endpoint", NULL, 0,
+                     "Endpoint URL for every AWS service (e.g. a local "
+                     "emulator)."),
+    PL_OPTION_INT(pl_aws_settings_t, max_attempts, "max_attempts", "3", 0,
+                  "Attempts per AWS request, the first one included."),
+    PL_OPTION_BOOL(pl_aws_settings_t, tls_verify, "tls_verify", "true", 0,
+                   "Check TLS certificates (false logs a warning; for local "
+                   "emulators only)."),
+    PL_OPTION_DURATION(pl_aws_settings_t, request_timeout_ms, "request_timeout",
+                       "60s", 0,
+                       "Longest time an AWS request that is not a download "
+                       "may take, per attempt, on top of an SQS receive's "
+                       "wait_time (0: none)."),
+    PL_OPTION_DURATION(pl_aws_settings_t, read_timeout_ms, "read_timeout",
+                       "30s", 0,
+                       "A download (S3 GetObject) that receives nothing for "
+                       "this long, while not paused by backpressure, is "
+                       "aborted and resumed (0: none)."),
+};
+
+static int extension_create(pl_extension_t *ext, const void *data,
+                            void **state) {
+  const pl_aws_settings_t *settings = data;
+  pl_aws_context_options_t opts = {
+      .loop = pl_extension_loop(ext),
+      .env = pl_extension_env(ext),
+      .ext = ext,
+      .region = settings->region,
+      .profile = settings->profile,
+      .endpoint = settings->endpoint,
+      .max_attempts = settings->max_attempts,
+      .tls_verify = settings->tls_verify,
+      .request_timeout_ms = settings->request_timeout_ms,
+      .read_timeout_ms = settings->read_timeout_ms,
+  };
+  pl_aws_context_t *ctx = NULL;
+  int rc = pl__aws_context_create(&opts, &ctx);
+  if (rc == 0)
+    *state = ctx;
+  return rc;
+}
+
+static void extension_close(void *state) { pl__aws_context_close(state); }
+
+const pl_extension_type_t pl_aws_extension = {
+    .name = "aws",
+    .description = "Settings every AWS client of the daemon shares: region, "
+                   "profile, endpoint, attempts, TLS and timeouts.",
+    .options = aws_options,
+    .options_count = sizeof(aws_options) / sizeof(aws_options[0]),
+    .settings_size = sizeof(pl_aws_settings_t),
+    .create = extension_create,
+    .close = extension_close,
+};
+
+int pl__aws_context_of(pl_instance_t *inst, pl_aws_context_t **out) {
+  void *state = NULL;
+  int rc = pl_extension_get(inst, &pl_aws_extension, &state);
+  if (rc == 0)
+    *out = state;
+  return rc;
 }

@@ -7,17 +7,28 @@
 
 #include <pipelined/backoff.h>
 #include <pipelined/common.h>
+#include <pipelined/extension.h>
 #include <uv.h>
 
-#include "config.h"
 #include "credentials.h"
 #include "http.h"
-#include "log.h"
+
+/* The aws { } block (pl_aws_extension's settings). */
+typedef struct pl_aws_settings {
+  char *region;
+  char *profile;
+  char *endpoint;
+  int64_t max_attempts;
+  bool tls_verify;
+  uint64_t request_timeout_ms;
+  uint64_t read_timeout_ms;
+} pl_aws_settings_t;
 
 typedef struct pl_aws_context_options {
   uv_loop_t *loop;
-  const pl_cfg_env_t *env;
-  const pl_logger_t *log;
+  const pl_env_t *env;
+  /* The engine's handle, for its log; NULL (tests): nothing is logged. */
+  const pl_extension_t *ext;
   /* The aws { } block (borrowed for the context's life). */
   const char *region;
   const char *profile;
@@ -44,9 +55,8 @@ typedef struct pl_aws_context {
 
 int pl__aws_context_create(const pl_aws_context_options_t *opts,
                            pl_aws_context_t **out);
-/* The context of the engine `inst` runs in, created on first use from the
- * aws { } block (implemented by the engine). */
-typedef struct pl_instance pl_instance_t;
+/* The context of the engine `inst` runs in (pl_aws_extension's state),
+ * created on first use from the aws { } block. */
 int pl__aws_context_of(pl_instance_t *inst, pl_aws_context_t **out);
 
 /* Milliseconds since the epoch on the local clock (uncorrected). */

@@ -41,7 +41,7 @@ static void free_value(char *value) {
   free(value);
 }
 
-const char *pl__aws_profile_select(const pl_cfg_env_t *env, const char *option,
+const char *pl__aws_profile_select(const pl_env_t *env, const char *option,
                                    bool *is_explicit) {
   const char *from_env =
       env && env->getenv ? env->getenv(env->data, "AWS_PROFILE") : NULL;
@@ -51,7 +51,7 @@ const char *pl__aws_profile_select(const pl_cfg_env_t *env, const char *option,
   return name ? name : "default";
 }
 
-int pl__aws_profile_expand_home(const pl_cfg_env_t *env, const char *path,
+int pl__aws_profile_expand_home(const pl_env_t *env, const char *path,
                                 char **out) {
   *out = NULL;
   if (path[0] != '~' || (path[1] != '\0' && path[1] != '/')) {
@@ -351,7 +351,7 @@ static int load_file(pl_aws_profile_t *profile, const char *path,
   return rc;
 }
 
-int pl__aws_profile_load(const pl_cfg_env_t *env, const char *name,
+int pl__aws_profile_load(const pl_env_t *env, const char *name,
                          pl_aws_profile_t **out, char **error) {
   *out = NULL;
   *error = NULL;

@@ -26,7 +26,6 @@
 
 #include <pipelined/common.h>
 
-#include "config.h" /* pl_cfg_env_t */
 
 typedef struct pl_aws_profile pl_aws_profile_t;
 
@@ -39,12 +38,12 @@ typedef enum pl_aws_profile_file {
  * and not empty, else "default" (borrowed from the arguments, the
  * environment or a literal). *is_explicit (optional) tells whether the
  * name was chosen rather than defaulted. */
-const char *pl__aws_profile_select(const pl_cfg_env_t *env, const char *option,
+const char *pl__aws_profile_select(const pl_env_t *env, const char *option,
                                    bool *is_explicit);
 
 /* Expands a leading "~" or "~/" with HOME. Returns 0 and a new string, or
  * PL_ENOENT when the path needs HOME and it is unset or empty. */
-int pl__aws_profile_expand_home(const pl_cfg_env_t *env, const char *path,
+int pl__aws_profile_expand_home(const pl_env_t *env, const char *path,
                                 char **out);
 
 /* An empty profile named `name` (copied), not yet found in any file. */
@@ -63,7 +62,7 @@ int pl__aws_profile_parse(pl_aws_profile_t *profile, const char *text,
  * profile (check pl__aws_profile_found), or PL_EIO / PL_EPARSE /
  * PL_ENOMEM with *error a new message naming the file (and line). The
  * files are read synchronously: call this at create or refresh time. */
-int pl__aws_profile_load(const pl_cfg_env_t *env, const char *name,
+int pl__aws_profile_load(const pl_env_t *env, const char *name,
                          pl_aws_profile_t **out, char **error);
 
 /* The profile's name (borrowed). */

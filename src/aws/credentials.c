@@ -54,7 +54,7 @@ typedef struct fetch {
 struct pl_aws_creds {
   uv_loop_t *loop;
   const pl_http_transport_t *http;
-  pl_cfg_env_t env;
+  pl_env_t env;
   int64_t (*now)(void *data);
   void *now_data;
   char *profile;

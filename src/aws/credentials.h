@@ -31,7 +31,6 @@
 #include <pipelined/common.h>
 #include <uv.h>
 
-#include "config.h"          /* pl_cfg_env_t: injected environment */
 #include "creds_providers.h" /* pl_aws_credentials_t, what providers yield */
 #include "http.h"
 
@@ -42,7 +41,7 @@ typedef struct pl_aws_creds pl_aws_creds_t;
 typedef struct pl_aws_creds_options {
   uv_loop_t *loop;                 /* required */
   const pl_http_transport_t *http; /* for STS, ECS and IMDS; required */
-  const pl_cfg_env_t *env;         /* environment lookups; NULL: empty */
+  const pl_env_t *env;         /* environment lookups; NULL: empty */
   const char *profile;             /* NULL: AWS_PROFILE, else "default" */
   /* NULL: https://sts.{region}.amazonaws.com (".com.cn" for cn-*), or
    * https://sts.amazonaws.com without a region. */

@@ -81,7 +81,7 @@ void pl__creds_result_clear(pl__creds_result_t *result) {
 
 /* ---- Helpers ---- */
 
-const char *pl__creds_getenv(const pl_cfg_env_t *env, const char *name) {
+const char *pl__creds_getenv(const pl_env_t *env, const char *name) {
   if (!env || !env->getenv)
     return NULL;
   const char *value = env->getenv(env->data, name);

@@ -22,7 +22,6 @@
 #include <pipelined/common.h>
 #include <uv.h>
 
-#include "config.h" /* pl_cfg_env_t: injected environment */
 #include "http.h"
 #include "secret.h"
 
@@ -76,7 +75,7 @@ void pl__creds_result_clear(pl__creds_result_t *result);
 typedef struct pl__creds_ctx {
   uv_loop_t *loop;
   const pl_http_transport_t *http;
-  const pl_cfg_env_t *env;
+  const pl_env_t *env;
   int64_t now;         /* seconds since the epoch, injected clock */
   const char *sts_url; /* "https://sts.eu-west-1.amazonaws.com" */
   const char *profile; /* the selected profile's name */
@@ -106,7 +105,7 @@ typedef int (*pl__creds_start_fn)(const pl__creds_ctx_t *ctx,
 /* ---- Helpers shared by the providers ---- */
 
 /* An environment variable when set and not empty, else NULL (borrowed). */
-const char *pl__creds_getenv(const pl_cfg_env_t *env, const char *name);
+const char *pl__creds_getenv(const pl_env_t *env, const char *name);
 
 /* "2016-02-25T06:03:31Z", with optional fractional seconds and a "Z" or
  * "+hh:mm" / "-hh:mm" offset, to seconds since the epoch. Returns 0 or

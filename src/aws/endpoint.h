@@ -1,6 +1,6 @@
 /* Where AWS requests go: the region, the endpoint of a service, and the
  * URL pieces the client and the signer need. Pure functions: the
- * environment comes through the injected pl_cfg_env_t (HACKING.md#s2), so
+ * environment comes through the injected pl_env_t (HACKING.md#s2), so
  * tests use a fake one.
  *
  * Region, first set (non-empty) wins: the plugin's `region` option, the
@@ -17,7 +17,6 @@
 #ifndef PL_AWS_ENDPOINT_H
 #define PL_AWS_ENDPOINT_H
 
-#include "config.h"
 
 #include <pipelined/common.h>
 
@@ -29,7 +28,7 @@ typedef struct pl_aws_endpoint_inputs {
   const char *profile_region;  /* `region` of the shared-config profile */
   const char *plugin_endpoint; /* the plugin's `endpoint` option */
   const char *block_endpoint;  /* `endpoint` of the aws {} block */
-  const pl_cfg_env_t *env;     /* NULL: an empty environment */
+  const pl_env_t *env;     /* NULL: an empty environment */
 } pl_aws_endpoint_inputs_t;
 
 #define PL_AWS_REGION_SOURCE_MAP(XX)                                           \

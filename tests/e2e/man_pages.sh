@@ -57,6 +57,6 @@ check_names() {
   done
 }
 check_names "top-level setting" "$(table_names "$top_srcdir/src/engine.c" pl_engine_settings_t)"
-check_names "aws setting" "$(table_names "$top_srcdir/src/engine.c" pl_aws_settings_t)"
+check_names "aws setting" "$(table_names "$top_srcdir/src/aws/aws_context.c" pl_aws_settings_t)"
 check_names "stage option" "$(table_names "$top_srcdir/src/options.c" pl_stage_options_t)"
 pass "pipelined.conf(5) documents every setting and stage option"

@@ -47,7 +47,7 @@ static void check_node(const pl_cfg_node_t *node) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  const pl_cfg_env_t env = {.getenv = fuzz_getenv};
+  const pl_env_t env = {.getenv = fuzz_getenv};
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
   int rc =

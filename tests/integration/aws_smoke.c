@@ -14,7 +14,7 @@
 #include <pipelined/aws.h>
 
 #include <pipelined/s3.h>
-#include "test_stages.h"
+#include "test_aws_idle.h"
 
 #define SMOKE_OBJECTS 5
 #define SMOKE_MESSAGES 10
@@ -410,10 +410,10 @@ static const char *process_env(void *data, const char *name) {
 START_TEST(smoke) {
   const char *bucket = getenv("SMOKE_BUCKET"), *table = getenv("SMOKE_TABLE");
   ck_assert_msg(bucket && table, "set SMOKE_BUCKET and SMOKE_TABLE");
-  pl_cfg_env_t env = {process_env, NULL};
+  pl_env_t env = {process_env, NULL};
   smoke_t s = {.bucket = bucket, .table = table};
   s.receipts = json_array();
-  s.run = test_run_idle(&env);
+  s.run = test_aws_idle(&env, NULL);
   pl_instance_t *inst = test_stage(s.run, "p", PL_ROLE_SINK);
   pl_aws_client_options_t o3 = {.service = "s3"}, oq = {.service = "sqs"},
                           od = {.service = "dynamodb"};

@@ -2,13 +2,14 @@
  * protocol, the standard retry rules, clock skew, S3 REST calls streamed
  * with pauses, in-flight limits and cancellation. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pipelined/aws.h>
 
 #include "fake_http.h"
-#include "test_stages.h"
+#include "test_aws_idle.h"
 
 typedef struct env_entry {
   const char *name;
@@ -28,7 +29,7 @@ typedef struct fixture {
   pl_instance_t *inst;
   pl_aws_client_t *client;
   env_entry_t env[8];
-  pl_cfg_env_t cfg_env;
+  pl_env_t cfg_env;
 } fixture_t;
 
 /* A client of `service`; `request_timeout_ms` 0 keeps the aws { }
@@ -38,10 +39,12 @@ static fixture_t *fixture_create_timed(const char *service,
                                        int64_t max_in_flight,
                                        uint64_t request_timeout_ms) {
   fixture_t *f = calloc(1, sizeof(*f));
-  f->cfg_env = (pl_cfg_env_t){fake_env, f->env};
-  f->run = test_run_idle(&f->cfg_env);
+  f->cfg_env = (pl_env_t){fake_env, f->env};
+  char block[64] = "";
   if (request_timeout_ms)
-    f->run->engine->aws_settings.request_timeout_ms = request_timeout_ms;
+    snprintf(block, sizeof(block), "aws { request_timeout = \"%llums\" }",
+             (unsigned long long)request_timeout_ms);
+  f->run = test_aws_idle(&f->cfg_env, block);
   ck_assert_int_eq(fake_http_start(&f->run->loop, &f->server), 0);
   env_entry_t env[] = {{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
                        {"AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log"},

@@ -33,12 +33,12 @@ static const char *const default_vars[] = {
     "TRICKY", "${INPUT} $$ \\n", "QUEUE_URL",  "http://q",  "_UNDER9", "u",
     NULL};
 
-static pl_cfg_env_t env_of(fake_env_t *fake) {
-  return (pl_cfg_env_t){.getenv = fake_getenv, .data = fake};
+static pl_env_t env_of(fake_env_t *fake) {
+  return (pl_env_t){.getenv = fake_getenv, .data = fake};
 }
 
 /* Parses text that must be valid. */
-static pl_cfg_node_t *parse_ok(const pl_cfg_env_t *env, const char *text) {
+static pl_cfg_node_t *parse_ok(const pl_env_t *env, const char *text) {
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
   int rc = pl__cfg_parse("t.conf", text, strlen(text), env, &root, &error);
@@ -51,7 +51,7 @@ static pl_cfg_node_t *parse_ok(const pl_cfg_env_t *env, const char *text) {
 /* Parses text that must fail with PL_EPARSE; returns the message, which
  * the caller frees. */
 static char *parse_err_len(const char *text, size_t len,
-                           const pl_cfg_env_t *with_env) {
+                           const pl_env_t *with_env) {
   pl_cfg_node_t *root = (pl_cfg_node_t *)&root; /* must be reset */
   char *error = NULL;
   int rc = pl__cfg_parse("t.conf", text, len, with_env, &root, &error);
@@ -62,11 +62,11 @@ static char *parse_err_len(const char *text, size_t len,
   return error;
 }
 
-static char *parse_err(const pl_cfg_env_t *env, const char *text) {
+static char *parse_err(const pl_env_t *env, const char *text) {
   return parse_err_len(text, strlen(text), env);
 }
 
-static void assert_error(const pl_cfg_env_t *env, const char *text,
+static void assert_error(const pl_env_t *env, const char *text,
                          const char *expected) {
   char *error = parse_err(env, text);
   ck_assert_str_eq(error, expected);
@@ -93,7 +93,7 @@ static const char *string_of(const pl_cfg_node_t *node, const char *key) {
 
 START_TEST(test_value_kinds) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   pl_cfg_node_t *root = parse_ok(&env, "s = \"text\"\n"
                                        "i = 42\n"
                                        "n = -7\n"
@@ -164,7 +164,7 @@ END_TEST
 
 START_TEST(test_blocks) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   pl_cfg_node_t *root = parse_ok(&env, "pipeline \"csv-to-sqs\" {\n"
                                        "  source \"s3\" { bucket = \"x\" }\n"
                                        "  transform \"csv\" { header = true }\n"
@@ -207,7 +207,7 @@ END_TEST
 
 START_TEST(test_separators_and_comments) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   pl_cfg_node_t *root = parse_ok(&env, "# leading comment\n"
                                        "\n"
                                        "a = 1; b = 2;c=3 # trailing\n"
@@ -241,7 +241,7 @@ END_TEST
 
 START_TEST(test_lists) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   pl_cfg_node_t *root = parse_ok(&env, "columns = [\n"
                                        "  \"a\",   # first\n"
                                        "\n"
@@ -294,7 +294,7 @@ END_TEST
 
 START_TEST(test_string_escapes) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   pl_cfg_node_t *root = parse_ok(
       &env, "q = \"say \\\"hi\\\"\"\n"
             "bs = \"a\\\\b\"\n"
@@ -321,7 +321,7 @@ END_TEST
 
 START_TEST(test_env_expansion) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   pl_cfg_node_t *root =
       parse_ok(&env, "path = \"${INPUT}\"\n"
                      "region = \"${AWS_REGION:-us-east-1}\"\n"
@@ -363,7 +363,7 @@ END_TEST
 
 START_TEST(test_env_template_rule) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   pl_cfg_node_t *root = parse_ok(
       &env, "id = \"${product_id}#${location}\"\n"
             "meta = \"${@origin}/${@etag}\"\n"
@@ -541,14 +541,14 @@ static const struct {
 
 START_TEST(test_error_messages) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   assert_error(&env, error_cases[_i].text, error_cases[_i].message);
 }
 END_TEST
 
 START_TEST(test_error_long_token_is_shortened) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   char text[300] = "a = ";
   memset(text + 4, 'x', 200);
   text[204] = '\0';
@@ -569,7 +569,7 @@ END_TEST
  * fails cleanly instead of exhausting the stack. */
 START_TEST(test_depth_limit) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   enum { limit = 32 };
   char text[2 * 100000 + 16];
   size_t len = 0;
@@ -624,7 +624,7 @@ END_TEST
 
 START_TEST(test_input_limits) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   /* Input need not be NUL-terminated and may hold NUL bytes. */
   char exact[5] = {'a', '=', '1', '2', '3'};
   pl_cfg_node_t *root = NULL;
@@ -681,7 +681,7 @@ static char *data_path(const char *name) {
 
 START_TEST(test_parse_file) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   char *path = data_path("pipeline.conf");
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
@@ -712,7 +712,7 @@ END_TEST
 
 START_TEST(test_parse_file_errors) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
   ck_assert_int_eq(
@@ -760,7 +760,7 @@ END_TEST
 
 START_TEST(test_edge_cases) {
   fake_env_t fake = {.vars = default_vars};
-  pl_cfg_env_t env = env_of(&fake);
+  pl_env_t env = env_of(&fake);
   pl__cfg_destroy(NULL); /* like free(NULL) */
 
   /* Without a file name, messages still have the usual shape. */

@@ -59,7 +59,7 @@ static void iso8601(int64_t t, char out[32]) {
 /* ---- Injected environment and clock ---- */
 
 typedef struct test_env {
-  pl_cfg_env_t env;
+  pl_env_t env;
   size_t count;
   char *names[32];
   char *values[32];
@@ -332,7 +332,7 @@ static fixture_t *fx_new(bool real_http) {
   uv_timer_init(&f->loop, &f->guard);
   uv_timer_start(&f->guard, guard_tick, 20, 20);
   uv_unref((uv_handle_t *)&f->guard);
-  f->env.env = (pl_cfg_env_t){.getenv = env_get, .data = &f->env};
+  f->env.env = (pl_env_t){.getenv = env_get, .data = &f->env};
   f->clock.now = T0;
   script_init(&f->script, &f->loop);
   f->http = &f->script.transport;

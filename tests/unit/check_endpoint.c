@@ -17,8 +17,8 @@ static const char *fake_getenv(void *data, const char *name) {
   return NULL;
 }
 
-static pl_cfg_env_t env_of(const char *const *pairs) {
-  return (pl_cfg_env_t){.getenv = fake_getenv, .data = (void *)pairs};
+static pl_env_t env_of(const char *const *pairs) {
+  return (pl_env_t){.getenv = fake_getenv, .data = (void *)pairs};
 }
 
 /* ---- Region ---- */
@@ -48,7 +48,7 @@ START_TEST(test_region_precedence) {
                        "eu-west-2", NULL};
   const char *only_default[] = {"AWS_DEFAULT_REGION", "eu-west-2", NULL};
   const char *none[] = {NULL};
-  pl_cfg_env_t env = env_of(all);
+  pl_env_t env = env_of(all);
   pl_aws_endpoint_inputs_t in = {
       .plugin_region = "us-east-1",
       .block_region = "us-west-2",
@@ -73,7 +73,7 @@ END_TEST
 
 START_TEST(test_region_empty_is_unset) {
   const char *empty_env[] = {"AWS_REGION", "", "AWS_DEFAULT_REGION", "", NULL};
-  pl_cfg_env_t env = env_of(empty_env);
+  pl_env_t env = env_of(empty_env);
   pl_aws_endpoint_inputs_t in = {
       .plugin_region = "",
       .block_region = "",
@@ -92,7 +92,7 @@ START_TEST(test_region_no_env) {
   /* A NULL environment, or one without a callback, is empty. */
   pl_aws_endpoint_inputs_t in = {.profile_region = "us-east-2"};
   expect_region(&in, "us-east-2", PL_AWS_REGION_FROM_PROFILE);
-  pl_cfg_env_t no_cb = {.getenv = NULL};
+  pl_env_t no_cb = {.getenv = NULL};
   in.env = &no_cb;
   expect_region(&in, "us-east-2", PL_AWS_REGION_FROM_PROFILE);
   /* *source and *error are optional. */
@@ -108,7 +108,7 @@ END_TEST
 
 START_TEST(test_region_invalid) {
   const char *env_pairs[] = {"AWS_REGION", "Us East", NULL};
-  pl_cfg_env_t env = env_of(env_pairs);
+  pl_env_t env = env_of(env_pairs);
   pl_aws_endpoint_inputs_t in = {.env = &env, .profile_region = "us-east-1"};
   expect_region_error(&in, PL_EINVAL,
                       "invalid AWS region \"Us East\" (from AWS_REGION): "
@@ -238,7 +238,7 @@ START_TEST(test_endpoint_precedence) {
   const char *all[] = {"AWS_ENDPOINT_URL_SQS", "http://sqs-env:1",
                        "AWS_ENDPOINT_URL", "http://all-env:2", NULL};
   const char *only_all[] = {"AWS_ENDPOINT_URL", "http://all-env:2", NULL};
-  pl_cfg_env_t env = env_of(all);
+  pl_env_t env = env_of(all);
   pl_aws_endpoint_inputs_t in = {
       .plugin_endpoint = "http://plugin:3",
       .block_endpoint = "http://block:4",
@@ -280,7 +280,7 @@ START_TEST(test_endpoint_service_variables) {
                          "AWS_ENDPOINT_URL_STS",
                          "http://sts-env:4566",
                          NULL};
-  pl_cfg_env_t env = env_of(pairs);
+  pl_env_t env = env_of(pairs);
   pl_aws_endpoint_inputs_t in = {.env = &env};
   /* A custom S3 endpoint turns path style on; other services have none. */
   expect_endpoint(&in, "s3", "us-east-1", "http://s3-env:9000", true, true,
@@ -318,7 +318,7 @@ START_TEST(test_endpoint_errors) {
   const char *pairs[] = {"AWS_ENDPOINT_URL", "localhost:4566",
                          "AWS_ENDPOINT_URL_DYNAMODB", "http://user@ddb:1",
                          NULL};
-  pl_cfg_env_t env = env_of(pairs);
+  pl_env_t env = env_of(pairs);
   pl_aws_endpoint_inputs_t in = {.env = &env};
   expect_endpoint_error(&in, "sqs", "us-east-1",
                         "invalid endpoint \"localhost:4566\" (from "

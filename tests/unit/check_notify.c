@@ -104,7 +104,7 @@ static void expect_datagram(int fd, const char *text) {
 static void sends_to(const char *name) {
   int receiver = bind_receiver(name);
   fake_env_t values = {.notify_socket = name, .watchdog_usec = "2000000"};
-  pl_cfg_env_t env = {.getenv = fake_getenv, .data = &values};
+  pl_env_t env = {.getenv = fake_getenv, .data = &values};
   pl_notify_t notify;
   ck_assert_int_eq(pl__notify_init(&notify, &env, getpid(), NULL), 0);
   ck_assert_int_ge(notify.fd, 0);
@@ -138,7 +138,7 @@ END_TEST
 
 START_TEST(without_notify_socket_nothing_is_sent) {
   fake_env_t values = {.watchdog_usec = "2000000"};
-  pl_cfg_env_t env = {.getenv = fake_getenv, .data = &values};
+  pl_env_t env = {.getenv = fake_getenv, .data = &values};
   pl_notify_t notify;
   ck_assert_int_eq(pl__notify_init(&notify, &env, getpid(), NULL), 0);
   ck_assert_int_eq(notify.fd, -1);
@@ -157,7 +157,7 @@ END_TEST
 
 START_TEST(a_send_to_nobody_fails_without_blocking) {
   fake_env_t values = {.notify_socket = "@check_notify-nobody-listens"};
-  pl_cfg_env_t env = {.getenv = fake_getenv, .data = &values};
+  pl_env_t env = {.getenv = fake_getenv, .data = &values};
   pl_notify_t notify;
   ck_assert_int_eq(pl__notify_init(&notify, &env, getpid(), NULL), 0);
   ck_assert_int_eq(pl__notify_send(&notify, "READY=1"), PL_EIO);

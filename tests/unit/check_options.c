@@ -66,7 +66,7 @@ typedef struct applied {
 } applied_t;
 
 static pl_cfg_node_t *parse(const char *text) {
-  pl_cfg_env_t env = {.getenv = no_env};
+  pl_env_t env = {.getenv = no_env};
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
   int rc = pl__cfg_parse("t.conf", text, strlen(text), &env, &root, &error);
@@ -747,7 +747,7 @@ START_TEST(every_problem_is_reported_in_order) {
 END_TEST
 
 START_TEST(errors_use_the_name_of_the_parsed_file) {
-  pl_cfg_env_t env = {.getenv = no_env};
+  pl_env_t env = {.getenv = no_env};
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
   const char *text = "b {\n x = 1 }";

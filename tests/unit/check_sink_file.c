@@ -588,7 +588,7 @@ static test_run_t *run_failing_start(const char *text, int *start_rc) {
   ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
   for (size_t i = 0; plugins[i]; i++)
     ck_assert_int_eq(pl__registry_add(run->registry, plugins[i]), 0);
-  pl_cfg_env_t env = {real_getenv, NULL};
+  pl_env_t env = {real_getenv, NULL};
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
   ck_assert_int_eq(

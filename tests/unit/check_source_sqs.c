@@ -160,7 +160,7 @@ typedef struct fixture {
   fake_http_t *server;
   char queue_url[96];
   env_entry_t env[8];
-  pl_cfg_env_t cfg_env;
+  pl_env_t cfg_env;
 } fixture_t;
 
 /* A loop, a registry with the test plugins and source-sqs, and the fake
@@ -189,7 +189,7 @@ static fixture_t *fixture_create(void) {
                        {"QUEUE_URL", f->queue_url},
                        {NULL, NULL}};
   memcpy(f->env, env, sizeof(env));
-  f->cfg_env = (pl_cfg_env_t){fake_env, f->env};
+  f->cfg_env = (pl_env_t){fake_env, f->env};
   return f;
 }
 

@@ -29,7 +29,7 @@ static const char *lookup(void *data, const char *name) {
 test_aws_t *test_aws_create(const pl_plugin_t *const *extra) {
   test_aws_t *aws = calloc(1, sizeof(*aws));
   ck_assert_ptr_nonnull(aws);
-  aws->env = (pl_cfg_env_t){lookup, (void *)test_env};
+  aws->env = (pl_env_t){lookup, (void *)test_env};
   aws->run = test_run_create(extra);
   ck_assert_int_eq(fake_http_start(&aws->run->loop, &aws->server), 0);
   return aws;

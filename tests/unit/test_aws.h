@@ -11,7 +11,7 @@
 typedef struct test_aws {
   test_run_t *run;
   fake_http_t *server;
-  pl_cfg_env_t env;
+  pl_env_t env;
 } test_aws_t;
 
 /* The run (with the test plugins and `extra`) and the started server. */

@@ -357,8 +357,8 @@ test_run_t *test_run_create(const pl_plugin_t *const *extra) {
 }
 
 int test_run_configure(test_run_t *run, const char *config, bool once,
-                       const pl_cfg_env_t *env) {
-  pl_cfg_env_t process = {fake_getenv, NULL};
+                       const pl_env_t *env) {
+  pl_env_t process = {fake_getenv, NULL};
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
   int rc = pl__cfg_parse("test.conf", config, strlen(config),
@@ -403,7 +403,7 @@ test_run_t *test_run(const char *config, const pl_plugin_t *const *extra,
   return run;
 }
 
-test_run_t *test_run_idle(const pl_cfg_env_t *env) {
+test_run_t *test_run_idle(const pl_env_t *env) {
   test_run_t *run = test_run_create(NULL);
   const char *text = "pipeline \"p\" { source \"script\" { records = [] }\n"
                      "  sink \"capture\" { } }\n";

@@ -65,7 +65,7 @@ test_run_t *test_run(const char *config, const pl_plugin_t *const *extra,
  * config (a fake server's URL goes into it). Returns create_rc. */
 test_run_t *test_run_create(const pl_plugin_t *const *extra);
 int test_run_configure(test_run_t *run, const char *config, bool once,
-                       const pl_cfg_env_t *env);
+                       const pl_env_t *env);
 /* Like test_run without running the loop. */
 test_run_t *test_run_start(const char *config, const pl_plugin_t *const *extra,
                            bool once);
@@ -73,7 +73,7 @@ void test_run_loop(test_run_t *run);
 /* An engine in daemon mode (so it idles until stopped) with one pipeline
  * "p" of the test plugins, whose AWS clients read `env` (borrowed). For
  * tests that drive plugin APIs (AWS clients) on the engine's loop. */
-test_run_t *test_run_idle(const pl_cfg_env_t *env);
+test_run_t *test_run_idle(const pl_env_t *env);
 /* Shuts the engine down, runs the loop to its end and frees the run;
  * returns uv_loop_close(). */
 int test_run_stop(test_run_t *run);
