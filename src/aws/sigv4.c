@@ -9,6 +9,7 @@
 #include "credentials.h"
 #include "sigv4_canon.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
