@@ -38,7 +38,8 @@
 /* X-Amz-Security-Token, X-Amz-Date, x-amz-content-sha256, Authorization. */
 #define PL_AWS_SIGV4_MAX_ADDED_HEADERS 4
 
-/* The credentials type of the provider chain (credentials.h): only
+/* The credentials type of the provider chain (defined in creds_providers.h,
+ * which credentials.h includes): only
  * access_key_id, secret_access_key and session_token (NULL or "" for
  * long-term keys) are read, and only during the call. */
 typedef struct pl_aws_credentials pl_aws_credentials_t;
