@@ -68,7 +68,7 @@ static void node_free(pl_cfg_node_t *node) {
 void pl__cfg_destroy(pl_cfg_node_t *root) {
   if (!root)
     return;
-  char *file = (char *)root->loc.file; /* the root owns it */
+  char *file = root->file;
   node_free(root);
   free(file);
 }
@@ -477,6 +477,7 @@ int pl__cfg_parse(const char *file, const char *text, size_t len,
     return PL_ENOMEM;
   }
   *top = (pl_cfg_node_t){.key = key,
+                         .file = file_copy,
                          .is_block = true,
                          .loc = {.file = file_copy, .line = 1, .col = 1}};
   p.file = file_copy;

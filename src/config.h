@@ -82,6 +82,7 @@ typedef struct pl_cfg_node pl_cfg_node_t;
 struct pl_cfg_node {
   char *key;         /* setting name, or block type ("pipeline", "source") */
   char *label;       /* block label ("csv-to-sqs"), or NULL */
+  char *file;        /* the root only: the file name loc.file borrows */
   bool is_block;
   pl_cfg_loc_t loc;  /* of the key */
   pl_cfg_value_t value;      /* settings */

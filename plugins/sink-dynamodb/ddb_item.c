@@ -96,6 +96,7 @@ static json_t *encode_map(const json_t *object, pl_buf_t *why) {
   json_t *map = json_object();
   const char *name;
   json_t *member;
+  /* jansson iterates only non-const objects; this one is only read. */
   json_object_foreach((json_t *)object, name, member) {
     json_t *attr = encode_auto(member, why);
     if (!attr || json_object_set_new(map, name, attr) < 0) {
@@ -216,7 +217,8 @@ static json_t *encode_as(const json_t *value, ddb_type_t type,
     return NULL;
   case DDB_TYPE_M:
   case DDB_TYPE_L: {
-    /* A string holding JSON (a CSV column, say) is parsed first. */
+    /* A string holding JSON (a CSV column, say) is parsed first. The
+     * cast: jansson counts references only on non-const values. */
     json_t *parsed = text ? json_loads(text, 0, NULL) : json_incref((json_t *)value);
     bool want_object = type == DDB_TYPE_M;
     json_t *attr = NULL;
@@ -325,6 +327,7 @@ json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
     return NULL;
   const char *name;
   json_t *value;
+  /* jansson iterates only non-const objects; this one is only read. */
   json_object_foreach((json_t *)object, name, value) {
     if (is_key(schema, name))
       continue;
@@ -397,6 +400,7 @@ json_t *ddb_update_encode(const ddb_schema_t *schema,
   size_t n = 0;
   const char *name;
   json_t *value;
+  /* jansson iterates only non-const objects; this one is only read. */
   json_object_foreach((json_t *)object, name, value) {
     if (!ok)
       break;

@@ -26,6 +26,7 @@ ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
 static bool has_key(const json_t *item, const json_t *key) {
   const char *name;
   json_t *value;
+  /* jansson iterates only non-const objects; this one is only read. */
   json_object_foreach((json_t *)key, name, value) {
     if (!json_equal(json_object_get(item, name), value))
       return false;

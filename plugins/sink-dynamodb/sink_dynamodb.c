@@ -127,6 +127,9 @@ struct sink_ddb {
   const sink_ddb_options_t *opts;
   ddb_schema_t schema;
   ddb_key_attr_t *keys;
+  /* Owned; keys[i].tpl borrows templates[i]. A key has a partition key and
+   * at most a sort key (compile_keys). */
+  pl_template_t *templates[2];
   ddb_override_t *types;
   ddb_order_t *order;
   pl_aws_client_t *client;
@@ -155,6 +158,7 @@ static int compile_keys(sink_ddb_t *s, const pl_map_t *map) {
       free(error);
       return rc;
     }
+    s->templates[i] = tpl;
     s->keys[i] = (ddb_key_attr_t){map->keys[i], tpl};
     s->schema.key_count = i + 1;
   }
@@ -540,7 +544,7 @@ static void sink_ddb_close(pl_instance_t *inst, void *ctx) {
 static void sink_ddb_destroy(void *ctx) {
   sink_ddb_t *s = ctx;
   for (size_t i = 0; i < s->schema.key_count; i++)
-    pl_template_destroy((pl_template_t *)s->keys[i].tpl);
+    pl_template_destroy(s->templates[i]);
   free(s->keys);
   free(s->types);
   free(s->order);

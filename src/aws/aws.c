@@ -51,7 +51,8 @@ struct pl_aws_call {
   char *path;  /* as sent, for signing */
   char *query; /* or NULL */
   size_t header_count;
-  pl_http_header_t *headers; /* owned names and values */
+  pl_http_header_t *headers; /* views into header_text */
+  char **header_text;        /* owned: "name\0value\0" of each header */
   char *body;
   size_t body_len;
   bool s3;
@@ -86,17 +87,16 @@ static void to_public(const pl_aws_error_detail_t *d, pl_aws_error_t *out) {
   };
 }
 
-static const char *response_header(void *data, const char *name) {
+static const char *response_header(const void *data, const char *name) {
   return pl__http_header(data, name);
 }
 
 /* ---- Call lifecycle ---- */
 
 static void free_call(pl_aws_call_t *call) {
-  for (size_t i = 0; i < call->header_count; i++) {
-    free((char *)call->headers[i].name);
-    free((char *)call->headers[i].value);
-  }
+  for (size_t i = 0; i < call->header_count; i++)
+    free(call->header_text[i]);
+  free(call->header_text);
   free(call->headers);
   free(call->operation);
   free(call->method);
@@ -135,26 +135,33 @@ static void release(pl_aws_call_t *call) {
   maybe_free_client(client);
 }
 
-static void finish_error(pl_aws_call_t *call, const pl_aws_error_detail_t *d) {
+/* Hands the error to the caller and ends the call. */
+static void finish_public(pl_aws_call_t *call, const pl_aws_error_t *error) {
   call->finished = true;
+  if (call->kind == CALL_JSON)
+    call->json_cb(call->data, NULL, error);
+  else
+    call->rest.on_done(call->rest.data, error->status, NULL, 0, error);
+  release(call);
+}
+
+static void finish_error(pl_aws_call_t *call, const pl_aws_error_detail_t *d) {
   pl_aws_error_t error;
   to_public(d, &error);
-  if (call->kind == CALL_JSON)
-    call->json_cb(call->data, NULL, &error);
-  else
-    call->rest.on_done(call->rest.data, d->status, NULL, 0, &error);
-  release(call);
+  finish_public(call, &error);
 }
 
 static void fail_transport(pl_aws_call_t *call, int code, const char *text) {
   pl_aws_error_detail_t *d = NULL;
   if (pl__aws_error_from_transport(call->client->service, call->operation,
                                    code, text, &d) < 0) {
-    pl_aws_error_detail_t fallback = {.service = call->client->service,
-                                      .operation = call->operation,
-                                      .transport = code,
-                                      .message = (char *)text};
-    finish_error(call, &fallback);
+    /* Out of memory for the detail: the public view, as to_public() would
+     * build it, from what is at hand. */
+    const pl_aws_error_t fallback = {.service = call->client->service,
+                                     .operation = call->operation,
+                                     .code = pl__aws_transport_code(code),
+                                     .message = text ? text : ""};
+    finish_public(call, &fallback);
     return;
   }
   finish_error(call, d);
@@ -257,8 +264,8 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
     return;
   }
   if (r->status >= 300) {
-    pl_aws_response_view_t view = {r->status, response_header, (void *)r,
-                                   r->body, r->body_len};
+    pl_aws_response_view_t view = {r->status, response_header, r, r->body,
+                                   r->body_len};
     pl_aws_error_detail_t *d = NULL;
     int rc = call->kind == CALL_JSON
                  ? pl__aws_error_from_json(client->service, call->operation,
@@ -287,12 +294,12 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
                        ? json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &jerr)
                        : json_object();
   if (!result) {
-    pl_aws_error_detail_t fields = {.service = client->service,
-                                    .operation = call->operation,
-                                    .status = r->status,
-                                    .code = "InvalidResponse",
-                                    .message = jerr.text};
-    finish_error(call, &fields);
+    const pl_aws_error_t fields = {.service = client->service,
+                                   .operation = call->operation,
+                                   .status = r->status,
+                                   .code = "InvalidResponse",
+                                   .message = jerr.text};
+    finish_public(call, &fields);
     return;
   }
   call->json_cb(call->data, result, NULL);
@@ -390,11 +397,11 @@ static void on_credentials(void *data, const pl_aws_credentials_t *creds,
                            const char *error) {
   pl_aws_call_t *call = data;
   if (!creds) {
-    pl_aws_error_detail_t fields = {.service = call->client->service,
-                                    .operation = call->operation,
-                                    .code = "NoCredentials",
-                                    .message = (char *)error};
-    finish_error(call, &fields);
+    const pl_aws_error_t fields = {.service = call->client->service,
+                                   .operation = call->operation,
+                                   .code = "NoCredentials",
+                                   .message = error ? error : ""};
+    finish_public(call, &fields);
     return;
   }
   send_signed(call, creds);
@@ -426,18 +433,24 @@ static void start_waiting(pl_aws_client_t *client) {
 
 static int add_header(pl_aws_call_t *call, const char *name,
                       const char *value) {
-  pl_http_header_t *headers =
-      realloc(call->headers, (call->header_count + 1) * sizeof(*headers));
+  size_t n = call->header_count;
+  pl_http_header_t *headers = realloc(call->headers, (n + 1) * sizeof *headers);
   if (!headers)
     return PL_ENOMEM;
   call->headers = headers;
-  char *n = strdup(name), *v = strdup(value);
-  if (!n || !v) {
-    free(n);
-    free(v);
+  char **text = realloc(call->header_text, (n + 1) * sizeof *text);
+  if (!text)
     return PL_ENOMEM;
-  }
-  headers[call->header_count++] = (pl_http_header_t){n, v};
+  call->header_text = text;
+  size_t name_len = strlen(name), value_len = strlen(value);
+  char *block = malloc(name_len + value_len + 2);
+  if (!block)
+    return PL_ENOMEM;
+  memcpy(block, name, name_len + 1);
+  memcpy(block + name_len + 1, value, value_len + 1);
+  text[n] = block;
+  headers[n] = (pl_http_header_t){block, block + name_len + 1};
+  call->header_count = n + 1;
   return 0;
 }
 

@@ -50,7 +50,7 @@ void pl__aws_error_destroy(pl_aws_error_detail_t *error) {
   free(error);
 }
 
-int pl__aws_error_create(const pl_aws_error_detail_t *fields,
+int pl__aws_error_create(const pl_aws_error_fields_t *fields,
                          pl_aws_error_detail_t **out) {
   *out = NULL;
   if (!fields || !fields->service)
@@ -146,15 +146,15 @@ static int finish(const char *service, const char *operation,
     if (!code_copy)
       return PL_ENOMEM;
   }
-  pl_aws_error_detail_t fields = {
-      .service = (char *)service,
-      .operation = (char *)operation,
+  pl_aws_error_fields_t fields = {
+      .service = service,
+      .operation = operation,
       .status = response->status,
-      .code = code_copy ? code_copy
-                        : (char *)pl__aws_error_status_code(response->status),
-      .message = (char *)message,
-      .request_id = (char *)request_id,
-      .date = (char *)header(response, "date"),
+      .code =
+          code_copy ? code_copy : pl__aws_error_status_code(response->status),
+      .message = message,
+      .request_id = request_id,
+      .date = header(response, "date"),
   };
   int rc = pl__aws_error_create(&fields, out);
   free(code_copy);
@@ -308,7 +308,7 @@ int pl__aws_error_from_xml(const char *service, const char *operation,
         .text = xml_text,
     };
     rc = pl__aws_xml_parse(response->body, response->body_len, &handlers, &st,
-                           NULL);
+                           NULL, NULL);
     parsed = rc == 0;
     /* A body that is not well-formed XML, or that has a DOCTYPE (refused
      * by xml.h so that entity expansion never runs), is ignored. */
@@ -337,11 +337,11 @@ int pl__aws_error_from_transport(const char *service, const char *operation,
   *out = NULL;
   if (transport >= 0)
     return PL_EINVAL;
-  pl_aws_error_detail_t fields = {
-      .service = (char *)service,
-      .operation = (char *)operation,
+  pl_aws_error_fields_t fields = {
+      .service = service,
+      .operation = operation,
       .transport = transport,
-      .message = text && *text ? (char *)text : NULL,
+      .message = text && *text ? text : NULL,
   };
   return pl__aws_error_create(&fields, out);
 }

@@ -24,7 +24,7 @@
 
 /* Looks up a response header by its lower-case name ("x-amzn-requestid").
  * Returns borrowed text valid while the view is, or NULL when absent. */
-typedef const char *(*pl_aws_header_cb)(void *data, const char *name);
+typedef const char *(*pl_aws_header_cb)(const void *data, const char *name);
 
 /* A received HTTP response, everything borrowed for the call it is passed
  * to. `header` may be NULL (no headers); `body` may be NULL when body_len
@@ -32,7 +32,7 @@ typedef const char *(*pl_aws_header_cb)(void *data, const char *name);
 typedef struct pl_aws_response_view {
   int status; /* 100..599 */
   pl_aws_header_cb header;
-  void *header_data;
+  const void *header_data;
   const char *body;
   size_t body_len;
 } pl_aws_response_view_t;
@@ -50,14 +50,26 @@ typedef struct pl_aws_error_detail {
   bool throttling;  /* retryable because the service throttled us */
 } pl_aws_error_detail_t;
 
+/* What an error is made from: the fields of pl_aws_error_detail_t that are
+ * not computed, every string borrowed. */
+typedef struct pl_aws_error_fields {
+  const char *service;
+  const char *operation;
+  int status;
+  int transport;
+  const char *code;
+  const char *message;
+  const char *request_id;
+  const char *date;
+} pl_aws_error_fields_t;
+
 /* Creates an error from fields the caller already has, such as one failed
  * entry of an SQS SendMessageBatch result. The strings of `fields` are
  * borrowed and copied; `service` is required and `code` is required unless
- * `fields->transport` is set. `retryable` and `throttling` of `fields` are
- * ignored: they are computed by pl__aws_retry_classify(). On success *out
- * is a new error for pl__aws_error_destroy(). Returns 0, PL_EINVAL or
- * PL_ENOMEM. */
-int pl__aws_error_create(const pl_aws_error_detail_t *fields,
+ * `fields->transport` is set. `retryable` and `throttling` are computed by
+ * pl__aws_retry_classify(). On success *out is a new error for
+ * pl__aws_error_destroy(). Returns 0, PL_EINVAL or PL_ENOMEM. */
+int pl__aws_error_create(const pl_aws_error_fields_t *fields,
                          pl_aws_error_detail_t **out);
 
 /* Parses an AWS JSON protocol error response. The code is taken, in this

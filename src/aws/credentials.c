@@ -19,7 +19,9 @@
 
 #include "aws_profile.h"
 #include "creds_ecs.h"
+#include "creds_env.h"
 #include "creds_imds.h"
+#include "creds_profile.h"
 #include "creds_providers.h"
 #include "creds_sts.h"
 

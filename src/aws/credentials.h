@@ -23,22 +23,16 @@
  *
  * The whole chain runs again for every fetch (at most one at a time), and
  * the shared files are re-read then (synchronously: they are small local
- * files). Providers: creds_providers.h and creds_{sts,ecs,imds}.h. */
+ * files). What the providers share: creds_providers.h; the providers:
+ * creds_{env,profile,sts,ecs,imds}.h. */
 #ifndef PL_AWS_CREDENTIALS_H
 #define PL_AWS_CREDENTIALS_H
 
 #include <pipelined/common.h>
 #include <uv.h>
 
+#include "creds_providers.h" /* pl_aws_credentials_t, what providers yield */
 #include "http.h"
-
-typedef struct pl_aws_credentials {
-  const char *access_key_id;
-  const char *secret_access_key; /* secret */
-  const char *session_token;     /* secret; NULL when none */
-  int64_t expires_at;            /* seconds since the epoch; 0: never */
-  const char *source;            /* "environment", "profile prod", ... */
-} pl_aws_credentials_t;
 
 typedef struct pl_aws_creds pl_aws_creds_t;
 

@@ -1,5 +1,9 @@
-/* The providers of the AWS credentials chain, one step each, and what they
- * share. credentials.c runs them in order; a provider
+/* What the providers of the AWS credentials chain share: the credentials
+ * type they yield, credential sets in secret storage, results, the
+ * context and start function every provider follows, and helpers
+ * (timestamps, the JSON document of the container and instance metadata
+ * endpoints, failure texts). credentials.c runs the providers in order; a
+ * provider
  *  - yields credentials (PL__CREDS_FOUND),
  *  - says it is not configured here (PL__CREDS_ABSENT: the chain moves on),
  *  - or was configured and failed (PL__CREDS_FAILED: the chain stops, so a
@@ -9,21 +13,28 @@
  * set"); the chain prefixes the name. They never contain a secret: remote
  * error text is redacted against the secrets of the request.
  *
- * Environment and profile run synchronously; web identity (STS),
- * container (ECS) and instance metadata (IMDSv2) go through the HTTP
- * transport. This header has what they share and the two synchronous
- * providers (creds_providers.c); creds_sts.h, creds_ecs.h and creds_imds.h
- * declare the others. */
+ * Each provider has its own module that depends on this one and never the
+ * other way: creds_env.h and creds_profile.h (synchronous), creds_sts.h,
+ * creds_ecs.h and creds_imds.h (through the HTTP transport). */
 #ifndef PL_AWS_CREDS_PROVIDERS_H
 #define PL_AWS_CREDS_PROVIDERS_H
 
 #include <pipelined/common.h>
 #include <uv.h>
 
-#include "aws_profile.h"
-#include "credentials.h"
 #include "http.h"
 #include "secret.h"
+
+/* One set of credentials as the chain hands it out (credentials.h). Defined
+ * here, with what yields it, so that the providers need nothing from the
+ * chain. */
+typedef struct pl_aws_credentials {
+  const char *access_key_id;
+  const char *secret_access_key; /* secret */
+  const char *session_token;     /* secret; NULL when none */
+  int64_t expires_at;            /* seconds since the epoch; 0: never */
+  const char *source;            /* "environment", "profile prod", ... */
+} pl_aws_credentials_t;
 
 /* One set of credentials: the strings in one secret mapping, and the view
  * handed to callers (pointing into it). */
@@ -91,14 +102,6 @@ typedef int (*pl__creds_start_fn)(const pl__creds_ctx_t *ctx,
                                   pl__creds_done_cb cb, void *data,
                                   pl__creds_op_t **op);
 
-/* AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN. */
-int pl__creds_env_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
-                        pl__creds_done_cb cb, void *data, pl__creds_op_t **op);
-/* The selected profile: static keys, or role_arn + web_identity_token_file
- * through STS. */
-int pl__creds_profile_start(const pl__creds_ctx_t *ctx,
-                            pl__creds_result_t *result, pl__creds_done_cb cb,
-                            void *data, pl__creds_op_t **op);
 /* ---- Helpers shared by the providers ---- */
 
 /* An environment variable when set and not empty, else NULL (borrowed). */

@@ -1,15 +1,15 @@
 /* Web identity: the token file's JWT exchanged for role credentials with an
  * unsigned STS AssumeRoleWithWebIdentity call (query API, POST form body),
- * and the XML answer read with expat. The token, the request body and
- * expat's buffers (which hold the secret key and session token while
- * parsing) all live in wiped memory. */
+ * and the XML answer read with the layer's reader (xml.h). The token, the
+ * request body, the parser's buffers (which hold the secret key and session
+ * token while parsing) and the collected text all live in wiped memory. */
 #include "creds_sts.h"
 
 #include <errno.h>
-#include <expat.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "xml.h"
 
 #define STS_TOKEN_FILE_MAX ((size_t)64 << 10)
 #define STS_FIELD_MAX ((size_t)64 << 10)
@@ -47,7 +47,6 @@ typedef struct sts_parse {
   sts_node_t stack[STS_DEPTH_MAX];
   size_t depth; /* may exceed STS_DEPTH_MAX; deeper nodes are STS_OTHER */
   bool too_long;
-  bool no_memory;
   sts_text_t text[STS_LEAVES_END - STS_ACCESS_KEY_ID];
 } sts_parse_t;
 
@@ -80,12 +79,8 @@ static void text_clear(sts_text_t *text) {
   *text = (sts_text_t){0};
 }
 
-static void XMLCALL on_start(void *data, const XML_Char *name,
-                             const XML_Char **attributes) {
+static int on_start(pl_aws_xml_t *xml, void *data, const char *local) {
   sts_parse_t *parse = data;
-  /* Names come as "namespace|local" (see XML_ParserCreate_MM below). */
-  const char *bar = strrchr(name, '|');
-  const char *local = bar ? bar + 1 : name;
   sts_node_t node = STS_OTHER;
   if (parse->depth < STS_DEPTH_MAX) {
     /* Only the document element may start a known path. */
@@ -107,40 +102,40 @@ static void XMLCALL on_start(void *data, const XML_Char *name,
       text_clear(text); /* a repeated element: the last one wins */
   }
   parse->depth++;
+  return 0;
 }
 
-static void XMLCALL on_end(void *data, const XML_Char *name) {
+static int on_end(pl_aws_xml_t *xml, void *data, const char *name) {
   sts_parse_t *parse = data;
   parse->depth--;
+  return 0;
 }
 
-static void XMLCALL on_text(void *data, const XML_Char *s, int len) {
+static int on_text(pl_aws_xml_t *xml, void *data, const char *s, size_t n) {
   sts_parse_t *parse = data;
-  if (parse->depth == 0 || parse->depth > STS_DEPTH_MAX || len <= 0)
-    return;
+  if (parse->depth == 0 || parse->depth > STS_DEPTH_MAX)
+    return 0;
   sts_text_t *text = leaf_text(parse, parse->stack[parse->depth - 1]);
   if (!text)
-    return;
-  size_t n = (size_t)len;
+    return 0;
   if (text->len + n > STS_FIELD_MAX) {
     parse->too_long = true;
-    return;
+    return 0;
   }
   if (text->len + n + 1 > text->cap) {
     size_t cap = text->cap ? text->cap : 64;
     while (cap < text->len + n + 1)
       cap *= 2;
     char *grown = pl__secret_wiping_realloc(text->data, cap);
-    if (!grown) {
-      parse->no_memory = true;
-      return;
-    }
+    if (!grown)
+      return PL_ENOMEM;
     text->data = grown;
     text->cap = cap;
   }
   memcpy(text->data + text->len, s, n);
   text->len += n;
   text->data[text->len] = '\0';
+  return 0;
 }
 
 static const char *text_of(sts_parse_t *parse, sts_node_t node) {
@@ -148,29 +143,23 @@ static const char *text_of(sts_parse_t *parse, sts_node_t node) {
   return text->data && text->len ? text->data : NULL;
 }
 
-/* Parses a body; returns false (and a static reason) for broken XML. */
-static bool sts_parse_body(sts_parse_t *parse, const char *body, size_t len,
-                           const char **reason) {
-  const XML_Memory_Handling_Suite wiping = {
-      .malloc_fcn = pl__secret_wiping_malloc,
-      .realloc_fcn = pl__secret_wiping_realloc,
-      .free_fcn = pl__secret_wiping_free,
+/* Parses a body: 0, PL_EPARSE (with the reason in *reason) or PL_ENOMEM.
+ * expat's own buffers hold the secret key and session token while it
+ * parses, so they come from the wiping allocator too. */
+static int sts_parse_body(sts_parse_t *parse, const char *body, size_t len,
+                          pl_buf_t *reason) {
+  static const pl_aws_xml_alloc_t wiping = {
+      .malloc_fn = pl__secret_wiping_malloc,
+      .realloc_fn = pl__secret_wiping_realloc,
+      .free_fn = pl__secret_wiping_free,
   };
-  XML_Parser parser = XML_ParserCreate_MM(NULL, &wiping, "|");
-  if (!parser) {
-    parse->no_memory = true;
-    return false;
-  }
-  XML_SetUserData(parser, parse);
-  XML_SetElementHandler(parser, on_start, on_end);
-  XML_SetCharacterDataHandler(parser, on_text);
-  bool ok = len <= INT_MAX &&
-            XML_Parse(parser, body ? body : "", (int)len, 1) == XML_STATUS_OK;
-  if (!ok)
-    *reason =
-        len > INT_MAX ? "too large" : XML_ErrorString(XML_GetErrorCode(parser));
-  XML_ParserFree(parser);
-  return ok;
+  const pl_aws_xml_handlers_t handlers = {
+      .start = on_start,
+      .end = on_end,
+      .text = on_text,
+  };
+  return pl__aws_xml_parse(body, body ? len : 0, &handlers, parse, &wiping,
+                           reason);
 }
 
 static void sts_parse_clear(sts_parse_t *parse) {
@@ -259,13 +248,16 @@ static int sts_body(const char *role_arn, const char *session_name,
 static int sts_error(sts_op_t *op, const pl_http_response_t *response,
                      pl__creds_result_t *result) {
   sts_parse_t parse = {0};
-  const char *reason = NULL;
-  bool parsed =
-      sts_parse_body(&parse, response->body, response->body_len, &reason);
+  int rc = sts_parse_body(&parse, response->body, response->body_len, NULL);
+  if (rc == PL_ENOMEM) {
+    sts_parse_clear(&parse);
+    return rc;
+  }
+  bool parsed = rc == 0;
   const char *code = parsed ? text_of(&parse, STS_CODE) : NULL;
   const char *message = parsed ? text_of(&parse, STS_MESSAGE) : NULL;
   pl_buf_t detail = {0};
-  int rc = 0;
+  rc = 0;
   if (code)
     rc = pl_buf_printf(&detail, " %.64s", code);
   if (rc == 0 && message)
@@ -286,18 +278,17 @@ static int sts_error(sts_op_t *op, const pl_http_response_t *response,
 static int sts_success(sts_op_t *op, const pl_http_response_t *response,
                        pl__creds_result_t *result) {
   sts_parse_t parse = {0};
-  const char *reason = NULL;
-  int rc = 0;
+  pl_buf_t reason = {0};
   int64_t expires_at = 0;
-  if (!sts_parse_body(&parse, response->body, response->body_len, &reason)) {
-    rc = parse.no_memory ? PL_ENOMEM
-                         : pl__creds_result_set(
-                               result, PL__CREDS_FAILED,
-                               "AssumeRoleWithWebIdentity at %s: response is "
-                               "not valid XML (%s)",
-                               op->url, reason);
-  } else if (parse.no_memory) {
-    rc = PL_ENOMEM;
+  int rc = sts_parse_body(&parse, response->body, response->body_len, &reason);
+  if (rc < 0) {
+    /* A parse error becomes the reason; PL_ENOMEM is returned as it is. */
+    if (rc == PL_EPARSE)
+      rc = pl__creds_result_set(result, PL__CREDS_FAILED,
+                                "AssumeRoleWithWebIdentity at %s: response is "
+                                "not valid XML (%s)",
+                                op->url,
+                                reason.data ? reason.data : "malformed XML");
   } else if (parse.too_long) {
     rc = pl__creds_result_set(result, PL__CREDS_FAILED,
                               "AssumeRoleWithWebIdentity at %s: a field of "
@@ -325,6 +316,7 @@ static int sts_success(sts_op_t *op, const pl_http_response_t *response,
     if (rc == 0)
       result->outcome = PL__CREDS_FOUND;
   }
+  pl_buf_free(&reason);
   sts_parse_clear(&parse);
   return rc;
 }

@@ -59,10 +59,8 @@ static void keep_first(CURLcode *first, CURLcode rc) {
 /* ---- Calls ---- */
 
 static void call_reset_headers(pl_http_call_t *call) {
-  for (size_t i = 0; i < call->resp_header_count; i++) {
-    free((char *)call->resp_headers[i].name);
-    free((char *)call->resp_headers[i].value);
-  }
+  for (size_t i = 0; i < call->resp_header_count; i++)
+    free(call->resp_header_text[i]);
   call->resp_header_count = 0;
 }
 
@@ -72,6 +70,7 @@ void pl__http_curl_call_free(pl_http_call_t *call) {
   curl_slist_free_all(call->headers);
   free(call->body);
   call_reset_headers(call);
+  free(call->resp_header_text);
   free(call->resp_headers);
   pl_buf_free(&call->resp_body);
   free(call);
@@ -110,20 +109,52 @@ static bool call_stopping(const pl_http_call_t *call) {
   return call->cancel_requested || call->http->close_pending;
 }
 
+/* Stores header i as one block "name\0value\0", the value made of
+ * `value_len` bytes of `value` and, when `more` is not NULL, a blank and
+ * `more_len` bytes of it; frees the block it replaces. */
+static int call_set_header(pl_http_call_t *call, size_t i, const char *name,
+                           size_t name_len, const char *value, size_t value_len,
+                           const char *more, size_t more_len) {
+  size_t total = value_len + (more ? 1 + more_len : 0);
+  char *block = malloc(name_len + total + 2);
+  if (!block)
+    return PL_ENOMEM;
+  for (size_t k = 0; k < name_len; k++)
+    block[k] = (char)ascii_lower((unsigned char)name[k]);
+  block[name_len] = '\0';
+  char *v = block + name_len + 1;
+  memcpy(v, value, value_len);
+  if (more) {
+    v[value_len] = ' ';
+    memcpy(v + value_len + 1, more, more_len);
+  }
+  v[total] = '\0';
+  if (i < call->resp_header_count)
+    free(call->resp_header_text[i]);
+  call->resp_header_text[i] = block;
+  call->resp_headers[i] = (pl_http_header_t){.name = block, .value = v};
+  return 0;
+}
+
+/* Narrows [*start, *end) to leave out blanks on both sides. */
+static void trim_blanks(const char **start, const char **end) {
+  while (*start < *end && (**start == ' ' || **start == '\t'))
+    (*start)++;
+  while (*end > *start && ((*end)[-1] == ' ' || (*end)[-1] == '\t'))
+    (*end)--;
+}
+
 static int call_add_header(pl_http_call_t *call, const char *line, size_t len) {
-  /* An obsolete folded line continues the previous value. */
+  /* An obsolete folded line continues the previous value, joined by one
+   * blank (RFC 7230, 3.2.4). */
   if ((line[0] == ' ' || line[0] == '\t') && call->resp_header_count > 0) {
-    pl_http_header_t *last = &call->resp_headers[call->resp_header_count - 1];
-    pl_buf_t value = {0};
-    if (pl_buf_append_str(&value, last->value) < 0 ||
-        pl_buf_append(&value, " ", 1) < 0 ||
-        pl_buf_append(&value, line, len) < 0) {
-      pl_buf_free(&value);
-      return PL_ENOMEM;
-    }
-    free((char *)last->value);
-    last->value = value.data;
-    return 0;
+    size_t i = call->resp_header_count - 1;
+    const pl_http_header_t *last = &call->resp_headers[i];
+    const char *more = line, *more_end = line + len;
+    trim_blanks(&more, &more_end);
+    return call_set_header(call, i, last->name, strlen(last->name), last->value,
+                           strlen(last->value), more,
+                           (size_t)(more_end - more));
   }
   const char *colon = memchr(line, ':', len);
   if (!colon || colon == line)
@@ -134,30 +165,21 @@ static int call_add_header(pl_http_call_t *call, const char *line, size_t len) {
     if (!grown)
       return PL_ENOMEM;
     call->resp_headers = grown;
+    char **text = realloc(call->resp_header_text, cap * sizeof *text);
+    if (!text)
+      return PL_ENOMEM;
+    call->resp_header_text = text;
     call->resp_header_cap = cap;
   }
   size_t name_len = (size_t)(colon - line);
   const char *value = colon + 1;
   const char *end = line + len;
-  while (value < end && (*value == ' ' || *value == '\t'))
-    value++;
-  while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
-    end--;
-  char *name_copy = malloc(name_len + 1);
-  char *value_copy = malloc((size_t)(end - value) + 1);
-  if (!name_copy || !value_copy) {
-    free(name_copy);
-    free(value_copy);
-    return PL_ENOMEM;
-  }
-  for (size_t i = 0; i < name_len; i++)
-    name_copy[i] = (char)ascii_lower((unsigned char)line[i]);
-  name_copy[name_len] = '\0';
-  memcpy(value_copy, value, (size_t)(end - value));
-  value_copy[end - value] = '\0';
-  call->resp_headers[call->resp_header_count++] =
-      (pl_http_header_t){.name = name_copy, .value = value_copy};
-  return 0;
+  trim_blanks(&value, &end);
+  int rc = call_set_header(call, call->resp_header_count, line, name_len, value,
+                           (size_t)(end - value), NULL, 0);
+  if (rc == 0)
+    call->resp_header_count++;
+  return rc;
 }
 
 static size_t on_curl_header(char *line, size_t size, size_t count,

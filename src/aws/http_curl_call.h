@@ -62,7 +62,8 @@ struct pl_http_call {
   int status;
   int error;
   const char *error_text; /* errbuf, a static curl text, or NULL */
-  pl_http_header_t *resp_headers;
+  pl_http_header_t *resp_headers; /* views into resp_header_text */
+  char **resp_header_text;        /* owned: "name\0value\0" of each */
   size_t resp_header_count;
   size_t resp_header_cap;
   pl_buf_t resp_body;

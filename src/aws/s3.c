@@ -421,7 +421,7 @@ int pl_s3_list_parse(const char *xml, size_t len, pl_s3_list_page_t *out,
       .text = on_text,
   };
   list_parse_t st = {.page = out};
-  int rc = pl__aws_xml_parse(xml, len, &handlers, &st, error);
+  int rc = pl__aws_xml_parse(xml, len, &handlers, &st, NULL, error);
   if (rc == 0)
     rc = finish(&st, error);
   object_clear(&st.object);

@@ -36,8 +36,9 @@ void pl__secret_wipe(void *data, size_t len) {
 #endif
 }
 
-static char *secret_text(const pl_secret_t *secret) {
-  return (char *)secret + sizeof *secret;
+/* The text follows the header in the same mapping. */
+static char *secret_text(pl_secret_t *secret) {
+  return (char *)(secret + 1);
 }
 
 int pl__secret_alloc(size_t len, pl_secret_t **out) {
@@ -77,7 +78,7 @@ int pl__secret_new(const char *text, size_t len, pl_secret_t **out) {
 }
 
 const char *pl__secret_str(const pl_secret_t *secret) {
-  return secret_text(secret);
+  return (const char *)(secret + 1);
 }
 
 char *pl__secret_data(pl_secret_t *secret) {

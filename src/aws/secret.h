@@ -47,8 +47,9 @@ int pl__secret_read_file(const char *path, size_t max, pl_secret_t **out,
 
 /* Allocation functions that remember each block's size and wipe it when it
  * is freed or moved, for parsers that copy secret text into their own
- * buffers (expat's XML_ParserCreate_MM takes them per parser, so nothing
- * global changes). Same contracts as malloc, realloc and free. */
+ * buffers (the XML reader takes them per parse, pl_aws_xml_alloc_t in
+ * xml.h, so nothing global changes). Same contracts as malloc, realloc and
+ * free. */
 void *pl__secret_wiping_malloc(size_t size);
 void *pl__secret_wiping_realloc(void *ptr, size_t size);
 void pl__secret_wiping_free(void *ptr);

@@ -1,7 +1,7 @@
 /* AWS Signature Version 4. The canonical request, string to sign and
  * signature follow the AWS documentation; where the documentation leaves
  * room (path normalization, folded header values, the order of the added
- * headers and presign parameters) the behaviour is the one the AWS test
+ * headers) the behaviour is the one the AWS test
  * suite of aws-c-auth expects, so the unit test can compare byte for byte. */
 #include "sigv4.h"
 
@@ -171,59 +171,13 @@ static char *take_buf(pl_buf_t *buf) {
 /* Working buffers of one signature, freed together. */
 typedef struct sign_bufs {
   pl_buf_t scope, credential, lines, names, creq, sts, scratch;
-  pl_buf_t enc_credential, enc_names, enc_token, query;
 } sign_bufs_t;
 
 static void sign_bufs_free(sign_bufs_t *b) {
-  pl_buf_t *all[] = {&b->scope,     &b->credential,     &b->lines,
-                     &b->names,     &b->creq,           &b->sts,
-                     &b->scratch,   &b->enc_credential, &b->enc_names,
-                     &b->enc_token, &b->query};
+  pl_buf_t *all[] = {&b->scope, &b->credential, &b->lines,  &b->names,
+                     &b->creq,  &b->sts,        &b->scratch};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
     pl__aws_sigv4_canon_free_wiped(all[i]);
-}
-
-/* The canonical query of a presigned request and, in b->query, the
- * parameters handed back (all but the signature). */
-static int presign_query(sign_bufs_t *b, const pl_aws_sigv4_request_t *request,
-                         const char *amz_date, uint32_t expires_s,
-                         const char *token, bool sign_token) {
-  char expires[16];
-  snprintf(expires, sizeof expires, "%u", (unsigned)expires_s);
-  int rc = pl__aws_uri_encode(&b->enc_credential, b->credential.data,
-                              b->credential.len, false);
-  if (rc == 0)
-    rc = pl__aws_uri_encode(&b->enc_names, b->names.data, b->names.len, false);
-  if (rc == 0)
-    rc = pl__aws_uri_encode(&b->enc_token, token ? token : "",
-                            token ? strlen(token) : 0, false);
-  if (rc < 0)
-    return rc;
-  /* pl_buf data stays NULL until something is appended. */
-  const char *enc_token = b->enc_token.data ? b->enc_token.data : "";
-  pl__aws_sigv4_query_extra_t extras[] = {
-      {"X-Amz-Algorithm", ALGORITHM},
-      {"X-Amz-Credential", b->enc_credential.data},
-      {"X-Amz-Date", amz_date},
-      {"X-Amz-Expires", expires},
-      {"X-Amz-SignedHeaders", b->enc_names.data},
-      {"X-Amz-Security-Token", enc_token},
-  };
-  size_t extra_count = sizeof extras / sizeof extras[0] - (sign_token ? 0 : 1);
-  rc = pl__aws_sigv4_canon_query(&b->creq, &b->scratch, request->query, extras,
-                                 extra_count);
-  if (rc < 0)
-    return rc;
-  /* The order aws-c-auth and the suite use; services sort the parameters
-   * before verifying, so it only matters for byte-for-byte tests. */
-  rc = pl_buf_printf(&b->query,
-                     "X-Amz-Algorithm=" ALGORITHM "&X-Amz-Credential=%s"
-                     "&X-Amz-Date=%s&X-Amz-SignedHeaders=%s&X-Amz-Expires=%s",
-                     b->enc_credential.data, amz_date, b->enc_names.data,
-                     expires);
-  if (rc == 0 && token)
-    rc = pl_buf_printf(&b->query, "&X-Amz-Security-Token=%s", enc_token);
-  return rc;
 }
 
 static int header_outputs(pl_aws_sigv4_output_t *out, sign_bufs_t *b,
@@ -250,13 +204,11 @@ static int header_outputs(pl_aws_sigv4_output_t *out, sign_bufs_t *b,
 }
 
 static int sign(const pl_aws_sigv4_params_t *params,
-                const pl_aws_sigv4_request_t *request, bool presign,
-                uint32_t expires_s, pl_aws_sigv4_output_t *out) {
+                const pl_aws_sigv4_request_t *request,
+                pl_aws_sigv4_output_t *out) {
   int rc = validate(params, request);
   if (rc < 0)
     return rc;
-  if (presign && (expires_s == 0 || expires_s > PL_AWS_SIGV4_MAX_EXPIRES))
-    return PL_ERANGE;
   char amz_date[AMZ_DATE_LEN];
   rc = format_amz_date(params->time, amz_date);
   if (rc < 0)
@@ -273,8 +225,7 @@ static int sign(const pl_aws_sigv4_params_t *params,
       return rc;
     payload_hash = body_hash;
   }
-  const char *content_sha256 =
-      !presign && params->add_content_sha256 ? payload_hash : NULL;
+  const char *content_sha256 = params->add_content_sha256 ? payload_hash : NULL;
 
   sign_bufs_t b = {0};
   rc = pl_buf_printf(&b.scope, "%.8s/%s/%s/aws4_request", amz_date,
@@ -285,8 +236,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
   if (rc < 0)
     goto done;
   pl__aws_sigv4_added_headers_t added = {
-      .amz_date = presign ? NULL : amz_date,
-      .session_token = presign || !sign_token ? NULL : token,
+      .amz_date = amz_date,
+      .session_token = sign_token ? token : NULL,
       .content_sha256 = content_sha256,
   };
   rc = pl__aws_sigv4_canon_headers(&b.lines, &b.names, request, &added);
@@ -299,11 +250,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
     rc = pl__aws_sigv4_canon_uri(&b.creq, params, request->path);
   if (rc == 0)
     rc = pl_buf_append(&b.creq, "\n", 1);
-  if (rc == 0 && presign)
-    rc = presign_query(&b, request, amz_date, expires_s, token, sign_token);
-  else if (rc == 0)
-    rc =
-        pl__aws_sigv4_canon_query(&b.creq, &b.scratch, request->query, NULL, 0);
+  if (rc == 0)
+    rc = pl__aws_sigv4_canon_query(&b.creq, &b.scratch, request->query);
   if (rc == 0)
     rc = pl_buf_printf(&b.creq, "\n%s\n%s\n%s", b.lines.data, b.names.data,
                        payload_hash);
@@ -321,13 +269,7 @@ static int sign(const pl_aws_sigv4_params_t *params,
   if (rc < 0)
     goto done;
 
-  if (presign) {
-    rc = pl_buf_printf(&b.query, "&X-Amz-Signature=%s", out->signature);
-    if (rc == 0)
-      out->query = take_buf(&b.query);
-  } else {
-    rc = header_outputs(out, &b, amz_date, token, content_sha256);
-  }
+  rc = header_outputs(out, &b, amz_date, token, content_sha256);
   if (rc == 0 && params->keep_intermediates) {
     out->canonical_request = take_buf(&b.creq);
     out->string_to_sign = take_buf(&b.sts);
@@ -343,19 +285,7 @@ int pl__aws_sigv4_sign(const pl_aws_sigv4_params_t *params,
   if (!out)
     return PL_EINVAL;
   *out = (pl_aws_sigv4_output_t){0};
-  int rc = sign(params, request, false, 0, out);
-  if (rc < 0)
-    pl__aws_sigv4_output_close(out);
-  return rc;
-}
-
-int pl__aws_sigv4_presign(const pl_aws_sigv4_params_t *params,
-                          const pl_aws_sigv4_request_t *request,
-                          uint32_t expires_s, pl_aws_sigv4_output_t *out) {
-  if (!out)
-    return PL_EINVAL;
-  *out = (pl_aws_sigv4_output_t){0};
-  int rc = sign(params, request, true, expires_s, out);
+  int rc = sign(params, request, out);
   if (rc < 0)
     pl__aws_sigv4_output_close(out);
   return rc;
@@ -364,11 +294,9 @@ int pl__aws_sigv4_presign(const pl_aws_sigv4_params_t *params,
 void pl__aws_sigv4_output_close(pl_aws_sigv4_output_t *out) {
   if (!out)
     return;
-  /* The token is in a header value, the presigned query and the canonical
-   * request. */
+  /* The token is in a header value and the canonical request. */
   for (size_t i = 0; i < PL_AWS_SIGV4_MAX_ADDED_HEADERS; i++)
     free_wiped_string(out->values_[i]);
-  free_wiped_string(out->query);
   free_wiped_string(out->canonical_request);
   free(out->string_to_sign);
   *out = (pl_aws_sigv4_output_t){0};

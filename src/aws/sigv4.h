@@ -1,5 +1,5 @@
-/* AWS Signature Version 4: header signing (Authorization) and presigned
- * query signing, for every request the AWS layer sends to SQS, DynamoDB and
+/* AWS Signature Version 4: header signing (Authorization), for every
+ * request the AWS layer sends to SQS, DynamoDB and
  * S3. The signer is pure: it reads no clock, environment or file (the
  * caller passes the time and the credentials) and does no I/O, so the HTTP
  * client can call it on the loop thread and the tests can replay the AWS
@@ -22,9 +22,8 @@
  * it is never copied into any output, and every temporary that holds key
  * material is cleansed before it is freed or goes out of scope. The session
  * token is a credential too but has to travel with the request: it appears
- * in the X-Amz-Security-Token header or query parameter, so neither those
- * values nor the presigned query may be logged; the signer wipes its own
- * copies when it frees them. */
+ * in the X-Amz-Security-Token header, so that value may not be logged; the
+ * signer wipes its own copies when it frees them. */
 #ifndef PL_AWS_SIGV4_H
 #define PL_AWS_SIGV4_H
 
@@ -33,17 +32,14 @@
 #include "http.h"
 
 /* The payload hash that tells S3 the body is not signed: streamed uploads
- * whose bytes are not known when the request is signed, and presigned URLs
- * (whoever holds the URL chooses the body). */
+ * whose bytes are not known when the request is signed. */
 #define PL_AWS_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
-
-/* The longest validity AWS accepts for a presigned URL: seven days. */
-#define PL_AWS_SIGV4_MAX_EXPIRES 604800u
 
 /* X-Amz-Security-Token, X-Amz-Date, x-amz-content-sha256, Authorization. */
 #define PL_AWS_SIGV4_MAX_ADDED_HEADERS 4
 
-/* The credentials type of the provider chain (credentials.h): only
+/* The credentials type of the provider chain (defined in creds_providers.h,
+ * which credentials.h includes): only
  * access_key_id, secret_access_key and session_token (NULL or "" for
  * long-term keys) are read, and only during the call. */
 typedef struct pl_aws_credentials pl_aws_credentials_t;
@@ -62,7 +58,7 @@ typedef struct pl_aws_sigv4_params {
    * path is signed exactly as sent (see request.path). */
   bool double_encode_path;
   /* Send and sign x-amz-content-sha256 with the payload hash: S3 requires
-   * it on every request. Header signing only; presigning ignores it. */
+   * it on every request. */
   bool add_content_sha256;
   /* Add X-Amz-Security-Token to the request after signing instead of
    * signing it, for the few endpoints that want it that way (IoT). */
@@ -106,19 +102,15 @@ typedef struct pl_aws_sigv4_request {
   const char *payload_hash;
 } pl_aws_sigv4_request_t;
 
-/* The result of a signature. Caller-embedded: filled by the sign and
- * presign functions, released with pl__aws_sigv4_output_close(). */
+/* The result of a signature. Caller-embedded: filled by
+ * pl__aws_sigv4_sign(), released with pl__aws_sigv4_output_close(). */
 typedef struct pl_aws_sigv4_output {
   /* Header signing: the headers to add to the request, in this order when
    * present: X-Amz-Security-Token, X-Amz-Date, x-amz-content-sha256,
    * Authorization. Names are static strings; values are owned by this
-   * output (valid until close). Empty after presigning. */
+   * output (valid until close). */
   pl_http_header_t headers[PL_AWS_SIGV4_MAX_ADDED_HEADERS];
   size_t header_count;
-  /* Presigning: a new string "X-Amz-Algorithm=...&X-Amz-Signature=<hex>"
-   * to append to the request's query after '&' (or after '?' when it has
-   * none). NULL after header signing. */
-  char *query;
   /* The signature, 64 lower-case hex digits. */
   char signature[65];
   /* With keep_intermediates: new strings; otherwise NULL. */
@@ -137,18 +129,8 @@ int pl__aws_sigv4_sign(const pl_aws_sigv4_params_t *params,
                        const pl_aws_sigv4_request_t *request,
                        pl_aws_sigv4_output_t *out);
 
-/* Presigns a request valid for expires_s seconds (1 ..
- * PL_AWS_SIGV4_MAX_EXPIRES, else PL_ERANGE) from params->time: out->query
- * gets the parameters to append. The request's headers (Host at least) are
- * signed and must be sent unchanged by whoever uses the URL. The
- * request's query must not already carry X-Amz-* signing parameters
- * (PL_EINVAL). Errors as for pl__aws_sigv4_sign(). */
-int pl__aws_sigv4_presign(const pl_aws_sigv4_params_t *params,
-                          const pl_aws_sigv4_request_t *request,
-                          uint32_t expires_s, pl_aws_sigv4_output_t *out);
-
 /* Frees what an output owns and empties it, wiping first what may hold the
- * session token (header values, query, canonical request). Safe on an
+ * session token (header values, canonical request). Safe on an
  * empty output. */
 void pl__aws_sigv4_output_close(pl_aws_sigv4_output_t *out);
 

@@ -211,23 +211,9 @@ static int compare_pairs(const void *pa, const void *pb) {
   return c ? c : compare_bytes(a->value, a->value_len, b->value, b->value_len);
 }
 
-static bool is_signing_param(const char *key, size_t len) {
-  static const char *const names[] = {
-      "X-Amz-Algorithm", "X-Amz-Credential",    "X-Amz-Date",
-      "X-Amz-Expires",   "X-Amz-SignedHeaders", "X-Amz-Security-Token",
-      "X-Amz-Signature",
-  };
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (strlen(names[i]) == len && memcmp(names[i], key, len) == 0)
-      return true;
-  return false;
-}
-
 int pl__aws_sigv4_canon_query(pl_buf_t *out, pl_buf_t *scratch,
-                              const char *query,
-                              const pl__aws_sigv4_query_extra_t *extras,
-                              size_t extra_count) {
-  size_t count = extra_count + 1;
+                              const char *query) {
+  size_t count = 1;
   for (const char *p = query; p && *p; p++)
     count += *p == '&';
   query_pair_t *pairs = calloc(count, sizeof *pairs);
@@ -248,13 +234,6 @@ int pl__aws_sigv4_canon_query(pl_buf_t *out, pl_buf_t *scratch,
       if (rc < 0)
         goto done;
       pair->key_len = text.len - pair->key_off;
-      /* A query that already carries signing parameters would be signed
-       * twice over, and the service would reject the duplicates. */
-      if (extras &&
-          is_signing_param(text.data + pair->key_off, pair->key_len)) {
-        rc = PL_EINVAL;
-        goto done;
-      }
       pair->value_off = text.len;
       if (eq) {
         rc = canonical_component(&text, scratch, eq + 1, len - key_len - 1);
@@ -264,18 +243,6 @@ int pl__aws_sigv4_canon_query(pl_buf_t *out, pl_buf_t *scratch,
       pair->value_len = text.len - pair->value_off;
     }
     p += len + (end != NULL);
-  }
-  for (size_t i = 0; i < extra_count; i++) {
-    query_pair_t *pair = &pairs[n++];
-    pair->key_off = text.len;
-    pair->key_len = strlen(extras[i].key);
-    pair->value_off = text.len + pair->key_len;
-    pair->value_len = strlen(extras[i].value);
-    rc = pl_buf_append_str(&text, extras[i].key);
-    if (rc == 0)
-      rc = pl_buf_append_str(&text, extras[i].value);
-    if (rc < 0)
-      goto done;
   }
   for (size_t i = 0; i < n; i++) {
     pairs[i].key = text.data + pairs[i].key_off;

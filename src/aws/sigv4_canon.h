@@ -9,17 +9,11 @@
 
 #include "sigv4.h"
 
-/* A parameter the presigner adds, its value already encoded. */
-typedef struct pl__aws_sigv4_query_extra {
-  const char *key;
-  const char *value;
-} pl__aws_sigv4_query_extra_t;
-
 /* The headers the signer adds, already canonical (lower-case names). */
 typedef struct pl__aws_sigv4_added_headers {
-  const char *amz_date;       /* header signing only */
+  const char *amz_date;       /* "20150830T123600Z" */
   const char *session_token;  /* when signed */
-  const char *content_sha256; /* S3 header signing */
+  const char *content_sha256; /* S3 */
 } pl__aws_sigv4_added_headers_t;
 
 /* RFC 7230 token: what a header name or a method may hold. */
@@ -34,13 +28,10 @@ void pl__aws_sigv4_canon_free_wiped(pl_buf_t *buf);
 int pl__aws_sigv4_canon_uri(pl_buf_t *out, const pl_aws_sigv4_params_t *params,
                             const char *path);
 
-/* Appends the canonical query of query (may be NULL) plus extras, sorted;
- * scratch is working space. With extras (presigning), a query that already
- * holds a signing parameter is PL_EINVAL. */
+/* Appends the canonical query of query (may be NULL), sorted; scratch is
+ * working space. */
 int pl__aws_sigv4_canon_query(pl_buf_t *out, pl_buf_t *scratch,
-                              const char *query,
-                              const pl__aws_sigv4_query_extra_t *extras,
-                              size_t extra_count);
+                              const char *query);
 
 /* Appends "name:value\n" for each signed header to lines and the
  * ';'-separated names to names. */

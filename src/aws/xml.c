@@ -1,5 +1,6 @@
-/* expat behind three callbacks, with DOCTYPE refused and failures reported
- * with their position (see xml.h). */
+/* expat behind three callbacks, with DOCTYPE refused, failures reported
+ * with their position and the caller's choice of allocator (see xml.h).
+ * The only file that includes expat.h. */
 #include "xml.h"
 
 #include <expat.h>
@@ -102,11 +103,19 @@ int pl__aws_xml_fail(pl_aws_xml_t *xml, const char *fmt, ...) {
 
 int pl__aws_xml_parse(const char *body, size_t len,
                       const pl_aws_xml_handlers_t *handlers, void *data,
-                      pl_buf_t *reason) {
-  if (!handlers || (!body && len > 0))
+                      const pl_aws_xml_alloc_t *alloc, pl_buf_t *reason) {
+  if (!handlers || (!body && len > 0) ||
+      (alloc && (!alloc->malloc_fn || !alloc->realloc_fn || !alloc->free_fn)))
     return PL_EINVAL;
+  const XML_Memory_Handling_Suite suite = {
+      .malloc_fcn = alloc ? alloc->malloc_fn : NULL,
+      .realloc_fcn = alloc ? alloc->realloc_fn : NULL,
+      .free_fcn = alloc ? alloc->free_fn : NULL,
+  };
+  static const XML_Char separator[] = {NS_SEPARATOR, '\0'};
   pl_aws_xml_t xml = {
-      .parser = XML_ParserCreateNS(NULL, NS_SEPARATOR),
+      /* Without a suite expat uses malloc, realloc and free. */
+      .parser = XML_ParserCreate_MM(NULL, alloc ? &suite : NULL, separator),
       .handlers = handlers,
       .data = data,
       .reason = reason,

@@ -30,7 +30,7 @@ typedef struct headers {
   size_t count;
 } headers_t;
 
-static inline const char *header(void *data, const char *name) {
+static inline const char *header(const void *data, const char *name) {
   const headers_t *h = data;
   for (size_t i = 0; i < h->count; i++)
     if (strcasecmp(h->names[i], name) == 0)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 /* Response headers as lower-case name/value pairs, NULL-terminated. */
-static const char *fake_header(void *data, const char *name) {
+static const char *fake_header(const void *data, const char *name) {
   const char *const *pairs = data;
   for (; pairs[0]; pairs += 2)
     if (strcmp(pairs[0], name) == 0)
@@ -23,7 +23,7 @@ static pl_aws_response_view_t view(int status, const char *const *headers,
   return (pl_aws_response_view_t){
       .status = status,
       .header = headers ? fake_header : NULL,
-      .header_data = (void *)headers,
+      .header_data = headers,
       .body = body,
       .body_len = body ? strlen(body) : 0,
   };
@@ -516,14 +516,12 @@ END_TEST
 
 START_TEST(test_create_from_fields) {
   /* One failed entry of an SQS batch: flags are computed, not copied. */
-  pl_aws_error_detail_t fields = {
+  pl_aws_error_fields_t fields = {
       .service = "sqs",
       .operation = "SendMessageBatch",
       .status = 200,
       .code = "InternalError",
       .message = "entry 3 failed",
-      .retryable = false,
-      .throttling = true,
   };
   pl_aws_error_detail_t *e = NULL;
   ck_assert_int_eq(pl__aws_error_create(&fields, &e), 0);
@@ -541,7 +539,7 @@ START_TEST(test_create_from_fields) {
   fields.service = NULL;
   ck_assert_int_eq(pl__aws_error_create(&fields, &e), PL_EINVAL);
   /* A transport error has no status. */
-  pl_aws_error_detail_t bad = {
+  pl_aws_error_fields_t bad = {
       .service = "s3", .status = 500, .transport = PL_EIO};
   ck_assert_int_eq(pl__aws_error_create(&bad, &e), PL_EINVAL);
   ck_assert_int_eq(pl__aws_error_create(NULL, &e), PL_EINVAL);
@@ -552,7 +550,7 @@ END_TEST
 /* ---- Formatting ---- */
 
 START_TEST(test_format_clean_and_append) {
-  pl_aws_error_detail_t fields = {
+  pl_aws_error_fields_t fields = {
       .service = "s3",
       .operation = "PutObject",
       .status = 400,

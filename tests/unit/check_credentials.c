@@ -1221,7 +1221,7 @@ START_TEST(test_web_identity_errors) {
       {{.status = 503, .body = "busy"},
        "AssumeRoleWithWebIdentity at https://sts.amazonaws.com/: HTTP 503"},
       {{.status = 200, .body = "<AssumeRoleWithWebIdentityResponse>"},
-       "response is not valid XML (no element found)"},
+       "response is not valid XML (line 1, column 36: no element found)"},
       {{.status = 200,
         .body = "<AssumeRoleWithWebIdentityResponse><"
                 "AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>A"

@@ -337,6 +337,37 @@ START_TEST(get_sends_headers_and_returns_status_headers_and_body) {
 }
 END_TEST
 
+/* Response headers are stored one block each: past the first 16 the arrays
+ * grow, and an obsolete folded line continues the previous value. */
+START_TEST(many_and_folded_response_headers) {
+  fixture_t t;
+  setup(&t, 4);
+  pl_buf_t extra = {0};
+  for (int i = 0; i < 20; i++)
+    ck_assert_int_eq(pl_buf_printf(&extra, "X-Filler-%d: %d\r\n", i, i), 0);
+  ck_assert_int_eq(pl_buf_printf(&extra, "X-THING: first\r\n"
+                                         " second\r\n"
+                                         "Content-Type: text/plain\r\n"),
+                   0);
+  fake_http_push(t.server, &(fake_http_response_t){.method = "GET",
+                                                   .status = 200,
+                                                   .headers = extra.data,
+                                                   .body = "ok"});
+  pl_http_request_t req = {
+      .method = "GET", .url = url(&t, "/many"), .timeout_ms = 5000};
+  result_t r = {0};
+  ck_assert_int_eq(submit(&t, &r, &req), 0);
+  run_until(&t, &r.done_calls, 1);
+  ck_assert_int_eq(r.status, 200);
+  ck_assert_str_eq(header_of(&r, "x-thing"), "first second");
+  ck_assert_str_eq(header_of(&r, "content-type"), "text/plain");
+  ck_assert_str_eq(header_of(&r, "content-length"), "2");
+  pl_buf_free(&extra);
+  result_free(&r);
+  teardown(&t);
+}
+END_TEST
+
 START_TEST(put_sends_a_binary_body_with_its_length) {
   fixture_t t;
   setup(&t, 4);
@@ -1264,6 +1295,7 @@ static Suite *http_suite(void) {
   tcase_add_test(requests, an_error_body_is_buffered_even_when_streaming);
   tcase_add_test(requests, post_without_a_body_sends_no_form_content_type);
   tcase_add_test(requests, an_interim_100_continue_is_not_the_response);
+  tcase_add_test(requests, many_and_folded_response_headers);
   tcase_add_test(requests, head_and_delete_have_no_response_body);
   tcase_add_test(requests, bad_requests_are_refused_without_a_callback);
   suite_add_tcase(s, requests);

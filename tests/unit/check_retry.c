@@ -39,13 +39,13 @@ static pl_aws_rng_t rng_of(script_t *s) {
 static pl_aws_error_detail_t *http_error(int status, const char *code,
                                          const char *message,
                                          const char *date) {
-  pl_aws_error_detail_t fields = {
+  pl_aws_error_fields_t fields = {
       .service = "sqs",
       .operation = "SendMessageBatch",
       .status = status,
-      .code = (char *)code,
-      .message = (char *)message,
-      .date = (char *)date,
+      .code = code,
+      .message = message,
+      .date = date,
   };
   pl_aws_error_detail_t *error = NULL;
   ck_assert_int_eq(pl__aws_error_create(&fields, &error), 0);
