@@ -31,9 +31,9 @@ int pl_timestamp_days_in_month(int64_t year, int month) {
 int64_t pl_timestamp_days_from_civil(int64_t year, int month, int day) {
   int64_t y = year - (month <= 2);
   int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;                                    /* 0-399 */
+  int64_t yoe = y - era * 400; /* 0-399 */
   int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            /* 0-146096 */
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* 0-146096 */
   return era * 146097 + doe - 719468;
 }
 
@@ -57,9 +57,9 @@ int pl_timestamp_to_epoch(const pl_timestamp_t *ts, int64_t *epoch_s) {
       ts->second < 0 || ts->second > 60 || ts->offset_s < -MAX_OFFSET_S ||
       ts->offset_s > MAX_OFFSET_S)
     return PL_EINVAL;
-  *epoch_s = pl_timestamp_days_from_civil(ts->year, ts->month, ts->day) *
-                 86400 +
-             ts->hour * 3600 + ts->minute * 60 + ts->second - ts->offset_s;
+  *epoch_s =
+      pl_timestamp_days_from_civil(ts->year, ts->month, ts->day) * 86400 +
+      ts->hour * 3600 + ts->minute * 60 + ts->second - ts->offset_s;
   return 0;
 }
 
@@ -93,12 +93,13 @@ static inline int two_digits(const char *s) {
   return tens > 9 || ones > 9 ? -1 : (int)(tens * 10 + ones);
 }
 
-static inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static inline bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 /* ---- RFC 3339 ---- */
 
-int pl_timestamp_parse_date(const char *text, size_t len,
-                            pl_timestamp_t *out) {
+int pl_timestamp_parse_date(const char *text, size_t len, pl_timestamp_t *out) {
   if (!text || len != 10 || text[4] != '-' || text[7] != '-')
     return PL_EPARSE;
   int century = two_digits(text), year_of = two_digits(text + 2),
@@ -142,8 +143,7 @@ int pl_timestamp_parse_rfc3339(const char *text, size_t len, unsigned flags,
   if (!text || len < 20 || pl_timestamp_parse_date(text, 10, &ts) < 0)
     return PL_EPARSE;
   const char *t = text + 10;
-  if ((t[0] != 'T' && t[0] != 't' && t[0] != ' ') || t[3] != ':' ||
-      t[6] != ':')
+  if ((t[0] != 'T' && t[0] != 't' && t[0] != ' ') || t[3] != ':' || t[6] != ':')
     return PL_EPARSE;
   ts.hour = two_digits(t + 1);
   ts.minute = two_digits(t + 4);
@@ -196,9 +196,8 @@ int pl_timestamp_parse_http_date(const char *text, size_t len,
   /* "Sun, 06 Nov 1994 08:49:37 GMT": fixed width, 29 bytes. The day name
    * is checked but carries no information. */
   if (!text || len != 29 || text[3] != ',' || text[4] != ' ' ||
-      text[7] != ' ' || text[11] != ' ' || text[16] != ' ' ||
-      text[19] != ':' || text[22] != ':' || text[25] != ' ' ||
-      memcmp(text + 26, "GMT", 3) != 0)
+      text[7] != ' ' || text[11] != ' ' || text[16] != ' ' || text[19] != ':' ||
+      text[22] != ':' || text[25] != ' ' || memcmp(text + 26, "GMT", 3) != 0)
     return PL_EPARSE;
   int month = name_index(text + 8, "JanFebMarAprMayJunJulAugSepOctNovDec", 12);
   int century = two_digits(text + 12), year_of = two_digits(text + 14);

@@ -19,14 +19,14 @@
 
 /* A civil date and time as written, with the offset it was written in. */
 typedef struct pl_timestamp {
-  int year;           /* 0 to 9999 */
-  int month;          /* 1 to 12 */
-  int day;            /* 1 to the month's last day */
-  int hour;           /* 0 to 23 */
-  int minute;         /* 0 to 59 */
-  int second;         /* 0 to 60: 60 is a leap second */
+  int year;            /* 0 to 9999 */
+  int month;           /* 1 to 12 */
+  int day;             /* 1 to the month's last day */
+  int hour;            /* 0 to 23 */
+  int minute;          /* 0 to 59 */
+  int second;          /* 0 to 60: 60 is a leap second */
   uint32_t nanosecond; /* the fraction's first nine digits; more are cut */
-  int offset_s;       /* seconds east of UTC: +02:00 is 7200, Z is 0 */
+  int offset_s;        /* seconds east of UTC: +02:00 is 7200, Z is 0 */
 } pl_timestamp_t;
 
 /* Flags of pl_timestamp_parse_rfc3339(). */
@@ -55,8 +55,7 @@ PL_EXTERN int64_t pl_timestamp_days_from_civil(int64_t year, int month,
  * applied; a leap second counts as the next minute's second 0. Returns
  * PL_EINVAL when a field is out of its range (a day past the month's last
  * included). The nanoseconds are not part of the result. */
-PL_EXTERN int pl_timestamp_to_epoch(const pl_timestamp_t *ts,
-                                    int64_t *epoch_s);
+PL_EXTERN int pl_timestamp_to_epoch(const pl_timestamp_t *ts, int64_t *epoch_s);
 
 /* The UTC date and time of `epoch_s`, with offset 0 and no nanoseconds.
  * Returns PL_ERANGE outside 0000-01-01T00:00:00Z to

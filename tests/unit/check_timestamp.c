@@ -69,8 +69,12 @@ START_TEST(test_epoch_both_ways) {
   ck_assert_int_eq(pl_timestamp_from_epoch(0, NULL), PL_EINVAL);
 
   int64_t t = 42;
-  ts = (pl_timestamp_t){.year = 2016, .month = 2, .day = 25, .hour = 6,
-                        .minute = 3, .second = 31};
+  ts = (pl_timestamp_t){.year = 2016,
+                        .month = 2,
+                        .day = 25,
+                        .hour = 6,
+                        .minute = 3,
+                        .second = 31};
   ck_assert_int_eq(pl_timestamp_to_epoch(&ts, &t), 0);
   ck_assert_int_eq(t, 1456380211);
   ts.offset_s = 3600; /* 06:03:31+01:00 is 05:03:31Z */
@@ -110,17 +114,16 @@ START_TEST(test_dates) {
   ck_assert_int_eq(date("2023-05-01", &ts), 0);
   ck_assert(ts.year == 2023 && ts.month == 5 && ts.day == 1);
   ck_assert(ts.hour == 0 && ts.offset_s == 0 && ts.nanosecond == 0);
-  const char *good[] = {"2024-02-29", "2000-02-29", "1900-02-28",
-                        "0000-01-01", "9999-12-31", "2023-04-30",
-                        "2023-01-31", "2023-12-31"};
+  const char *good[] = {"2024-02-29", "2000-02-29", "1900-02-28", "0000-01-01",
+                        "9999-12-31", "2023-04-30", "2023-01-31", "2023-12-31"};
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
     ck_assert_msg(date(good[i], NULL) == 0, "%s", good[i]);
-  const char *bad[] = {"",           "2023-02-30", "2023-02-29",
-                       "1900-02-29", "2100-02-29", "2023-04-31",
-                       "2023-13-01", "2023-00-01", "2023-01-00",
-                       "2023-01-32", "2023-1-01",  "23-01-01",
+  const char *bad[] = {"",           "2023-02-30",  "2023-02-29",
+                       "1900-02-29", "2100-02-29",  "2023-04-31",
+                       "2023-13-01", "2023-00-01",  "2023-01-00",
+                       "2023-01-32", "2023-1-01",   "23-01-01",
                        "2023/01/01", "2023-01-01x", "2023-01-01T00:00:00Z",
-                       "+023-01-01", "2023-0a-01", " 2023-01-01"};
+                       "+023-01-01", "2023-0a-01",  " 2023-01-01"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     ts.year = 42;
     ck_assert_msg(date(bad[i], &ts) == PL_EPARSE, "%s", bad[i]);
@@ -185,28 +188,28 @@ START_TEST(test_rfc3339_invalid) {
   const char *bad[] = {
       "",
       "2016-02-25",
-      "2016-02-25T06:03:31",          /* no zone */
-      "2016-02-25T06:03:31Zx",        /* trailing junk */
+      "2016-02-25T06:03:31",   /* no zone */
+      "2016-02-25T06:03:31Zx", /* trailing junk */
       "2016-02-25T06:03:31Z ",
       "2016-02-25T06:03:31+01:00x",
       "2016-02-25T06:03:31+01:00:00",
       "2016-13-25T06:03:31Z",
       "2016-00-25T06:03:31Z",
-      "2023-02-29T06:03:31Z",         /* not a leap year */
+      "2023-02-29T06:03:31Z", /* not a leap year */
       "1900-02-29T06:03:31Z",
       "2023-02-30T06:03:31Z",
       "2023-04-31T06:03:31Z",
       "2016-02-25T24:03:31Z",
       "2016-02-25T06:60:31Z",
       "2016-02-25T06:03:61Z",
-      "2016-02-25T06:03Z",            /* seconds are required */
+      "2016-02-25T06:03Z", /* seconds are required */
       "2016-02-25T6:03:31Z",
       "2016-02-25X06:03:31Z",
       "2016-02-25T06-03-31Z",
-      "2016-02-25T06:03:31.Z",        /* a fraction has a digit */
+      "2016-02-25T06:03:31.Z", /* a fraction has a digit */
       "2016-02-25T06:03:31.",
-      "2016-02-25T06:03:31,5Z",       /* ISO 8601 only */
-      "2016-02-25T06:03:31+0100",     /* ISO 8601 only */
+      "2016-02-25T06:03:31,5Z",   /* ISO 8601 only */
+      "2016-02-25T06:03:31+0100", /* ISO 8601 only */
       "2016-02-25T06:03:31+24:00",
       "2016-02-25T06:03:31+01:60",
       "2016-02-25T06:03:31+1:00",
@@ -267,8 +270,7 @@ START_TEST(test_date_valid) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int64_t t = 42;
-    ck_assert_msg(http_date(cases[i].text, &t) == 0, "%s",
-                  cases[i].text);
+    ck_assert_msg(http_date(cases[i].text, &t) == 0, "%s", cases[i].text);
     ck_assert_msg(t == cases[i].epoch, "%s: %lld", cases[i].text, (long long)t);
   }
 }
@@ -302,8 +304,7 @@ START_TEST(test_date_invalid) {
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t t = 42;
-    ck_assert_msg(http_date(bad[i], &t) == PL_EPARSE, "'%s'",
-                  bad[i]);
+    ck_assert_msg(http_date(bad[i], &t) == PL_EPARSE, "'%s'", bad[i]);
     ck_assert_int_eq(t, 42);
   }
   int64_t t = 42;
@@ -318,8 +319,7 @@ START_TEST(test_date_locale) {
     if (setlocale(LC_ALL, locales[i]))
       break;
   int64_t t = 0;
-  ck_assert_int_eq(http_date("Sun, 06 Nov 1994 08:49:37 GMT", &t),
-                   0);
+  ck_assert_int_eq(http_date("Sun, 06 Nov 1994 08:49:37 GMT", &t), 0);
   ck_assert_int_eq(t, 784111777);
   setlocale(LC_ALL, "C");
 }
