@@ -69,15 +69,6 @@ static int add_column(pl_schema_t *cols, const pl_column_t *col) {
   return 0;
 }
 
-static char *copy_name(const char *name, size_t len) {
-  char *copy = malloc(len + 1);
-  if (copy) {
-    memcpy(copy, name, len);
-    copy[len] = '\0';
-  }
-  return copy;
-}
-
 /* [*start, *end) without ASCII spaces and tabs around it. */
 static void trim(const char **start, const char **end) {
   while (*start < *end && (**start == ' ' || **start == '\t'))
@@ -148,7 +139,7 @@ static int parse_spec(const char *spec, size_t n, const pl_schema_t *done,
     return pl_schema_reason(reason,
                             "column %zu '%s': duplicate name (also column %zu)",
                             n, quoted, other + 1);
-  char *copy = copy_name(name, name_len);
+  char *copy = strndup(name, name_len);
   if (!copy)
     return PL_ENOMEM;
   *col = (pl_column_t){
@@ -229,7 +220,7 @@ int pl_schema_create_from_header(const char *const *names, const size_t *lens,
     } else {
       const pl_column_t *t =
           typed ? pl_schema_find(typed, name, len, NULL) : NULL;
-      char *copy = copy_name(name, len);
+      char *copy = strndup(name, len);
       if (!copy) {
         rc = PL_ENOMEM;
         break;
