@@ -8,7 +8,9 @@
 #include <pipelined/log.h>
 #include <pipelined/plugin.h>
 #include <pipelined/record.h>
+#include <pipelined/schema.h>
 #include <pipelined/state_file.h>
 #include <pipelined/template.h>
+#include <pipelined/timestamp.h>
 
 #endif

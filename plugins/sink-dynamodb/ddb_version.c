@@ -1,6 +1,7 @@
 /* The order of the updates of one item as one string (see ddb_version.h). */
 #include "ddb_version.h"
 
+#include <pipelined/timestamp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,10 +52,9 @@ bool ddb_version_time(const char *text, char out[DDB_VERSION_TIME_LEN + 1]) {
   char t[DDB_VERSION_TIME_LEN + 1];
   memcpy(t, no_time, sizeof(t));
   const char *p = text;
-  unsigned year, month, day;
-  if (strnlen(p, 10) < 10 || !digits(p, 4, &year) || p[4] != '-' ||
-      !digits(p + 5, 2, &month) || p[7] != '-' || !digits(p + 8, 2, &day) ||
-      month < 1 || month > 12 || day < 1 || day > 31)
+  /* The date is read as everywhere (no 2023-02-30); the rest of the
+   * forms, seconds and zone optional, are this encoding's own. */
+  if (strnlen(p, 10) < 10 || pl_timestamp_parse_date(p, 10, NULL) < 0)
     return false;
   memcpy(t, p, 10);
   p += 10;

@@ -9,7 +9,8 @@
  *     zero-padded: 7 is "00000000000000000007"; a negative one as '-' and
  *     19 digits of its distance from the smallest int64, so that -1 sorts
  *     after -2 and before 0;
- *   - a date or a UTC time ("2023-05-01", "2023-05-01T10:00:00Z",
+ *   - a date (a real one: 2023-02-30 is text) or a UTC time
+ *     ("2023-05-01", "2023-05-01T10:00:00Z",
  *     "2023-05-01 10:00:00.123Z", "...+00:00") as "2023-05-01T10:00:00.
  *     123000Z": to the microsecond, a date at midnight;
  *   - other text as it is: it compares correctly only at a fixed width

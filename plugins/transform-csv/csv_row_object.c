@@ -2,7 +2,10 @@
  * csv_row_object.h). */
 #include "csv_row_object.h"
 
+#include <pipelined/timestamp.h>
 #include <string.h>
+
+#include "csv_copy.h"
 
 /* The reason for a row with `count` fields where `want` were expected:
  * PL_EPARSE, or PL_ENOMEM when the reason cannot be stored. */
@@ -15,26 +18,26 @@ static int wrong_count(size_t want, size_t count, pl_buf_t *reason) {
   return rc == PL_ENOMEM ? PL_ENOMEM : PL_EPARSE;
 }
 
-/* csv_column_convert() for one field of a row, with the usual cases (a
+/* pl_column_convert() for one field of a row, with the usual cases (a
  * non-empty string, int or date that is valid) done here without its
  * argument checks and dispatch; everything else goes through it. */
-static inline int convert_field(const csv_column_t *col, const char *text,
+static inline int convert_field(const pl_column_t *col, const char *text,
                                 size_t len, json_t **out, pl_buf_t *reason) {
   if (len > 0) {
     json_t *v = NULL;
     switch (col->type) {
-    case CSV_TYPE_STRING:
-      if (csv_text_is_utf8(text, len))
+    case PL_SCHEMA_STRING:
+      if (pl_utf8_valid(text, len))
         v = json_stringn_nocheck(text, len);
       break;
-    case CSV_TYPE_INT: {
+    case PL_SCHEMA_INT: {
       json_int_t i;
-      if (csv_text_parse_int(text, len, &i) == 0)
+      if (pl_schema_parse_int(text, len, &i) == 0)
         v = json_integer(i);
       break;
     }
-    case CSV_TYPE_DATE:
-      if (csv_text_is_date(text, len))
+    case PL_SCHEMA_DATE:
+      if (pl_timestamp_parse_date(text, len, NULL) == 0)
         v = json_stringn_nocheck(text, len);
       break;
     default:
@@ -45,23 +48,23 @@ static inline int convert_field(const csv_column_t *col, const char *text,
       return 0;
     }
   }
-  return csv_column_convert(col, text, len, out, reason);
+  return pl_column_convert(col, text, len, out, reason);
 }
 
-int csv_row_object_build(const csv_columns_t *cols, const char *const *fields,
+int csv_row_object_build(const pl_schema_t *cols, const char *const *fields,
                          const size_t *lens, size_t count, json_t **out,
                          pl_buf_t *reason) {
   if (!cols || !out || (count > 0 && (!fields || !lens)))
     return PL_EINVAL;
-  size_t want = csv_columns_count(cols);
+  size_t want = pl_schema_count(cols);
   if (count != want)
     return wrong_count(want, count, reason);
-  const csv_column_t *items = csv_columns_items(cols);
+  const pl_column_t *items = pl_schema_columns(cols);
   json_t *obj = json_object();
   if (!obj)
     return PL_ENOMEM;
   for (size_t i = 0; i < count; i++) {
-    const csv_column_t *col = &items[i];
+    const pl_column_t *col = &items[i];
     json_t *v;
     int rc = convert_field(col, fields[i], lens[i], &v, reason);
     if (rc == 0 && json_object_setn_new_nocheck(obj, col->name, col->name_len,
@@ -89,25 +92,26 @@ static inline int string_refill(json_t *str, const char *text, size_t len) {
  * value (a string of another length still copies its text). Returns 0
  * with *out = old when it did, else a conversion as convert_field() does
  * (*out is then a new reference). */
-static inline int update_field(const csv_column_t *col, const char *text,
+static inline int update_field(const pl_column_t *col, const char *text,
                                size_t len, json_t *old, json_t **out,
                                pl_buf_t *reason) {
   if (len > 0 && old->refcount == 1) {
     switch (col->type) {
-    case CSV_TYPE_STRING:
-    case CSV_TYPE_DATE:
+    case PL_SCHEMA_STRING:
+    case PL_SCHEMA_DATE:
       if (json_is_string(old) &&
-          (col->type == CSV_TYPE_STRING ? csv_text_is_utf8(text, len)
-                                        : csv_text_is_date(text, len))) {
+          (col->type == PL_SCHEMA_STRING
+               ? pl_utf8_valid(text, len)
+               : pl_timestamp_parse_date(text, len, NULL) == 0)) {
         if (string_refill(old, text, len) < 0)
           return PL_ENOMEM;
         *out = old;
         return 0;
       }
       break;
-    case CSV_TYPE_INT: {
+    case PL_SCHEMA_INT: {
       json_int_t i;
-      if (json_is_integer(old) && csv_text_parse_int(text, len, &i) == 0) {
+      if (json_is_integer(old) && pl_schema_parse_int(text, len, &i) == 0) {
         json_integer_set(old, i);
         *out = old;
         return 0;
@@ -121,20 +125,20 @@ static inline int update_field(const csv_column_t *col, const char *text,
   return convert_field(col, text, len, out, reason);
 }
 
-int csv_row_object_refill(const csv_columns_t *cols,
-                          const char *const *fields, const size_t *lens,
-                          size_t count, json_t *row, pl_buf_t *reason) {
+int csv_row_object_refill(const pl_schema_t *cols, const char *const *fields,
+                          const size_t *lens, size_t count, json_t *row,
+                          pl_buf_t *reason) {
   if (!cols || !row || (count > 0 && (!fields || !lens)))
     return PL_EINVAL;
-  size_t want = csv_columns_count(cols);
+  size_t want = pl_schema_count(cols);
   if (!json_is_object(row) || json_object_size(row) != want)
     return PL_ENOENT;
   if (count != want)
     return wrong_count(want, count, reason);
-  const csv_column_t *items = csv_columns_items(cols);
+  const pl_column_t *items = pl_schema_columns(cols);
   void *it = json_object_iter(row);
   for (size_t i = 0; i < count; i++, it = json_object_iter_next(row, it)) {
-    const csv_column_t *col = &items[i];
+    const pl_column_t *col = &items[i];
     /* The size matched, so `it` is not NULL; the key may differ. */
     if (json_object_iter_key_len(it) != col->name_len ||
         !csv_same_text(json_object_iter_key(it), col->name, col->name_len))

@@ -1,16 +1,16 @@
 /* The JSON object of one CSV row, {name: value} with the columns' names in
- * order and values typed by csv_column_convert(). Building one costs a
+ * order and values typed by pl_column_convert(). Building one costs a
  * dozen allocations; refilling one that came back (csv_row_pool.c) reuses
- * its members and values. The reasons are those of csv_columns.h. */
+ * its members and values. The reasons are those of <pipelined/schema.h>. */
 #ifndef PL_TRANSFORM_CSV_ROW_OBJECT_H
 #define PL_TRANSFORM_CSV_ROW_OBJECT_H
 
-#include "csv_columns.h"
+#include <pipelined/schema.h>
 
 /* Builds the object {name: value} for one row; *out is a new reference.
  * `fields` and `lens` are borrowed. A row whose field count differs from
  * the column count is PL_EPARSE with "expected 4 fields, found 3". */
-int csv_row_object_build(const csv_columns_t *cols, const char *const *fields,
+int csv_row_object_build(const pl_schema_t *cols, const char *const *fields,
                          const size_t *lens, size_t count, json_t **out,
                          pl_buf_t *reason);
 
@@ -24,7 +24,7 @@ int csv_row_object_build(const csv_columns_t *cols, const char *const *fields,
  * csv_row_object_build(), with the same reasons. After an error `row`
  * still has the columns' names as members but its values are a mix of
  * both rows. */
-int csv_row_object_refill(const csv_columns_t *cols,
+int csv_row_object_refill(const pl_schema_t *cols,
                           const char *const *fields, const size_t *lens,
                           size_t count, json_t *row, pl_buf_t *reason);
 

@@ -101,7 +101,7 @@ static void keep_new(csv_row_pool_t *pool, json_t *row, const size_t *lens,
   pool->count++;
 }
 
-int csv_row_pool_build(csv_row_pool_t *pool, const csv_columns_t *cols,
+int csv_row_pool_build(csv_row_pool_t *pool, const pl_schema_t *cols,
                        const char *const *fields, const size_t *lens,
                        size_t count, json_t **out, pl_buf_t *reason) {
   if (!pool || !out)

@@ -39,7 +39,7 @@ void csv_row_pool_destroy(csv_row_pool_t *pool);
 /* csv_row_object_build() with a recycled object when one is free: the
  * same arguments, results and reasons. *out is a new reference, which the
  * caller may hand on (a record steals it); the pool keeps one of its own. */
-int csv_row_pool_build(csv_row_pool_t *pool, const csv_columns_t *cols,
+int csv_row_pool_build(csv_row_pool_t *pool, const pl_schema_t *cols,
                        const char *const *fields, const size_t *lens,
                        size_t count, json_t **out, pl_buf_t *reason);
 

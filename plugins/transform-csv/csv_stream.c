@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "csv_scan.h"
-#include "csv_text.h"
+#include "csv_copy.h"
 
 /* Where the row tracker is inside the current row. The states mirror
  * libcsv's own (ROW_NOT_BEGUN/FIELD_NOT_BEGUN, FIELD_BEGUN unquoted or

@@ -1,14 +1,14 @@
 /* transform-csv: bytes in, one typed record per row out. The plugin glue:
  * options, one streaming parser per byte stream, and rows turned into
- * records or rejections. Parsing lives in csv_stream.c, types in
- * csv_columns.c. */
+ * records or rejections. Parsing lives in csv_stream.c, the typed columns
+ * in the core (<pipelined/schema.h>). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pipelined/pipelined.h>
+#include <pipelined/schema.h>
 
-#include "csv_columns.h"
 #include "csv_row_pool.h"
 #include "csv_stream.h"
 
@@ -51,8 +51,8 @@ typedef struct stream {
   pl_group_t *group;
   char *origin;
   csv_stream_t *csv;
-  csv_columns_t *columns; /* from the header; NULL until it is read */
-  char *header_error;     /* why the header is unusable */
+  pl_schema_t *columns; /* from the header; NULL until it is read */
+  char *header_error;   /* why the header is unusable */
   bool header_seen;
 } stream_t;
 
@@ -60,8 +60,8 @@ typedef struct csv_plugin {
   pl_instance_t *inst;
   const csv_options_t *opts;
   csv_stream_options_t stream_opts;
-  csv_columns_t *configured; /* from `columns`, or NULL */
-  csv_row_pool_t *rows;      /* the objects of rows, recycled */
+  pl_schema_t *configured; /* from `columns`, or NULL */
+  csv_row_pool_t *rows;    /* the objects of rows, recycled */
   stream_t *streams;
   pl_buf_t reason;
   /* The chunk being parsed: rows derive their metadata from it. */
@@ -93,8 +93,8 @@ static int csv_init(pl_instance_t *inst, const void *options, void **ctx) {
     rc = PL_EINVAL;
   }
   if (rc == 0 && opts->columns.count > 0) {
-    rc = csv_columns_parse((const char *const *)opts->columns.items,
-                           opts->columns.count, &p->configured, &p->reason);
+    rc = pl_schema_create((const char *const *)opts->columns.items,
+                          opts->columns.count, &p->configured, &p->reason);
     if (rc < 0)
       pl_log(inst, PL_LOG_ERROR, "option 'columns': %s", p->reason.data);
   }
@@ -119,7 +119,7 @@ static int csv_init(pl_instance_t *inst, const void *options, void **ctx) {
 
 static void stream_free(stream_t *s) {
   csv_stream_destroy(s->csv);
-  csv_columns_destroy(s->columns);
+  pl_schema_destroy(s->columns);
   free(s->header_error);
   free(s->origin);
   free(s);
@@ -230,8 +230,9 @@ static int read_header(csv_plugin_t *p, stream_t *s, const csv_row_t *row) {
     return refuse_header(p, s, row->line, row->raw, row->raw_len,
                          p->reason.data);
   pl_buf_reset(&p->reason);
-  if (csv_columns_from_header(row->fields, row->lens, row->count,
-                              p->configured, &s->columns, &p->reason) == 0) {
+  if (pl_schema_create_from_header(row->fields, row->lens, row->count,
+                                   p->configured, &s->columns,
+                                   &p->reason) == 0) {
     s->header_seen = true;
     return 0;
   }
@@ -248,7 +249,7 @@ static int on_row(void *data, const csv_row_t *row) {
     return reject_row(p, row->line, row->raw, row->raw_len, s->header_error);
   if (!row_is_text(p, row))
     return reject_row(p, row->line, row->raw, row->raw_len, p->reason.data);
-  const csv_columns_t *columns = s->columns ? s->columns : p->configured;
+  const pl_schema_t *columns = s->columns ? s->columns : p->configured;
   json_t *value = NULL;
   /* Building a row resets the reason itself when it writes one. */
   int rc = csv_row_pool_build(p->rows, columns, row->fields, row->lens,
@@ -322,7 +323,7 @@ static void csv_destroy(void *ctx) {
   csv_plugin_t *p = ctx;
   while (p->streams)
     stream_remove(p, p->streams);
-  csv_columns_destroy(p->configured);
+  pl_schema_destroy(p->configured);
   csv_row_pool_destroy(p->rows);
   pl_buf_free(&p->reason);
   free(p);

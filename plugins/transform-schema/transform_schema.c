@@ -1,13 +1,13 @@
 /* transform-schema: JSON records in, the same records out when they match a
  * list of typed columns, the dead letter (with the reason) when they do not.
  *
- * The type rules are transform-csv's (csv_columns.c, compiled into this
- * module too), so a column spec means the same thing in both plugins. On top
- * of csv_columns_validate() this plugin adds what a consumer that trusts
- * nothing it reads needs:
+ * The type rules are the core's typed columns (<pipelined/schema.h>), which
+ * transform-csv uses too, so a column spec means the same thing in both
+ * plugins. On top of pl_schema_validate() this plugin adds what a consumer
+ * that trusts nothing it reads needs:
  *   - a record without a JSON value (raw bytes, e.g. an SQS body that did not
  *     parse) or with a value that is not an object is rejected by name;
- *   - `non_empty`: csv_columns_validate() accepts "" for a string column,
+ *   - `non_empty`: pl_schema_validate() accepts "" for a string column,
  *     because for JSON an empty string is a value, not a missing one (only
  *     an absent member or null is missing). With non_empty (the default) a
  *     required string column must also be non-empty, so
@@ -18,8 +18,7 @@
 #include <string.h>
 
 #include <pipelined/pipelined.h>
-
-#include "csv_columns.h"
+#include <pipelined/schema.h>
 
 enum { EXTRA_ALLOW, EXTRA_DROP, EXTRA_REJECT };
 
@@ -50,13 +49,13 @@ static const pl_option_t schema_option_table[] = {
 typedef struct schema_plugin {
   pl_instance_t *inst;
   const schema_options_t *opts;
-  csv_columns_t *columns;
+  pl_schema_t *columns;
   pl_buf_t reason; /* reused by every record */
 } schema_plugin_t;
 
 static void schema_destroy(void *ctx) {
   schema_plugin_t *p = ctx;
-  csv_columns_destroy(p->columns);
+  pl_schema_destroy(p->columns);
   pl_buf_free(&p->reason);
   free(p);
 }
@@ -68,8 +67,8 @@ static int schema_init(pl_instance_t *inst, const void *options, void **ctx) {
     return PL_ENOMEM;
   p->inst = inst;
   p->opts = opts;
-  int rc = csv_columns_parse((const char *const *)opts->columns.items,
-                             opts->columns.count, &p->columns, &p->reason);
+  int rc = pl_schema_create((const char *const *)opts->columns.items,
+                            opts->columns.count, &p->columns, &p->reason);
   if (rc < 0) {
     pl_log(inst, PL_LOG_ERROR, "option 'columns': %s",
            rc == PL_EPARSE && p->reason.data ? p->reason.data
@@ -81,23 +80,13 @@ static int schema_init(pl_instance_t *inst, const void *options, void **ctx) {
   return 0;
 }
 
-static bool has_column(const csv_columns_t *cols, const char *name,
-                       size_t len) {
-  for (size_t i = 0; i < csv_columns_count(cols); i++) {
-    const csv_column_t *col = csv_columns_get(cols, i);
-    if (col->name_len == len && memcmp(col->name, name, len) == 0)
-      return true;
-  }
-  return false;
-}
-
 /* True, with the reason, when a required string column of `value` holds
  * "" (the first such column in column order). */
-static bool find_empty_required(const csv_columns_t *cols, const json_t *value,
+static bool find_empty_required(const pl_schema_t *cols, const json_t *value,
                                 pl_buf_t *reason) {
-  for (size_t i = 0; i < csv_columns_count(cols); i++) {
-    const csv_column_t *col = csv_columns_get(cols, i);
-    if (!col->required || col->type != CSV_TYPE_STRING)
+  for (size_t i = 0; i < pl_schema_count(cols); i++) {
+    const pl_column_t *col = pl_schema_column(cols, i);
+    if (!col->required || col->type != PL_SCHEMA_STRING)
       continue;
     json_t *v = json_object_getn(value, col->name, col->name_len);
     if (json_is_string(v) && json_string_length(v) == 0) {
@@ -111,14 +100,14 @@ static bool find_empty_required(const csv_columns_t *cols, const json_t *value,
 
 /* The first member of `value` without a column: its name in *key and
  * *len (borrowed from `value`), or false when every member has one. */
-static bool first_extra(const csv_columns_t *cols, json_t *value,
+static bool first_extra(const pl_schema_t *cols, json_t *value,
                         const char **key, size_t *len) {
   const char *k;
   size_t n;
   json_t *member;
   json_object_keylen_foreach(value, k, n, member) {
     (void)member;
-    if (!has_column(cols, k, n)) {
+    if (!pl_schema_find(cols, k, n, NULL)) {
       *key = k;
       *len = n;
       return true;
@@ -129,7 +118,7 @@ static bool first_extra(const csv_columns_t *cols, json_t *value,
 
 /* A new object with the members of `value` that have a column, in their
  * order; NULL when out of memory. */
-static json_t *only_columns(const csv_columns_t *cols, json_t *value) {
+static json_t *only_columns(const pl_schema_t *cols, json_t *value) {
   json_t *kept = json_object();
   if (!kept)
     return NULL;
@@ -137,7 +126,7 @@ static json_t *only_columns(const csv_columns_t *cols, json_t *value) {
   size_t len;
   json_t *member;
   json_object_keylen_foreach(value, key, len, member) {
-    if (has_column(cols, key, len) &&
+    if (pl_schema_find(cols, key, len, NULL) &&
         json_object_setn_nocheck(kept, key, len, member) < 0) {
       json_decref(kept);
       return NULL;
@@ -158,10 +147,10 @@ static void schema_process(pl_instance_t *inst, void *ctx,
   if (!json_is_object(value)) {
     pl_instance_count(inst, "invalid_records", 1);
     pl_record_reject(record, "expected a JSON object, found %s",
-                     csv_json_type_word(value));
+                     pl_schema_json_type_name(value));
     return;
   }
-  int rc = csv_columns_validate(p->columns, value, &p->reason);
+  int rc = pl_schema_validate(p->columns, value, &p->reason);
   bool bad = rc < 0;
   if (!bad && p->opts->non_empty)
     bad = find_empty_required(p->columns, value, &p->reason);
@@ -171,8 +160,8 @@ static void schema_process(pl_instance_t *inst, void *ctx,
       first_extra(p->columns, value, &extra, &extra_len)) {
     bad = true;
     pl_buf_reset(&p->reason);
-    char quoted[CSV_QUOTE_BUF_SIZE];
-    csv_quote_text(quoted, extra, extra_len);
+    char quoted[PL_SCHEMA_QUOTE_BUF_SIZE];
+    pl_schema_quote(quoted, extra, extra_len);
     pl_buf_printf(&p->reason, "field '%s' is not in the schema", quoted);
   }
   if (bad) {

@@ -5,6 +5,7 @@
 #include "creds_providers.h"
 
 #include <jansson.h>
+#include <pipelined/timestamp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,78 +89,13 @@ const char *pl__creds_getenv(const pl_env_t *env, const char *name) {
   return value && *value ? value : NULL;
 }
 
-static bool read_digits(const char **p, int count, int *out) {
-  int value = 0;
-  for (int i = 0; i < count; i++) {
-    char c = (*p)[i];
-    if (c < '0' || c > '9')
-      return false;
-    value = value * 10 + (c - '0');
-  }
-  *p += count;
-  *out = value;
-  return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil), so no time zone or timegm() is involved. */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 int pl__creds_parse_time(const char *text, int64_t *out) {
-  const char *p = text;
-  int year, month, day, hour, minute, second;
-  if (!read_digits(&p, 4, &year) || *p++ != '-' ||
-      !read_digits(&p, 2, &month) || *p++ != '-' || !read_digits(&p, 2, &day))
-    return PL_EPARSE;
-  if (*p != 'T' && *p != 't' && *p != ' ')
-    return PL_EPARSE;
-  p++;
-  if (!read_digits(&p, 2, &hour) || *p++ != ':' ||
-      !read_digits(&p, 2, &minute) || *p++ != ':' ||
-      !read_digits(&p, 2, &second))
-    return PL_EPARSE;
-  if (*p == '.' || *p == ',') {
-    p++;
-    if (*p < '0' || *p > '9')
-      return PL_EPARSE;
-    while (*p >= '0' && *p <= '9')
-      p++;
-  }
-  int offset = 0;
-  if (*p == 'Z' || *p == 'z') {
-    p++;
-  } else if (*p == '+' || *p == '-') {
-    int sign = *p++ == '-' ? -1 : 1;
-    int off_h, off_m;
-    if (!read_digits(&p, 2, &off_h))
-      return PL_EPARSE;
-    if (*p == ':')
-      p++;
-    if (!read_digits(&p, 2, &off_m) || off_h > 23 || off_m > 59)
-      return PL_EPARSE;
-    offset = sign * (off_h * 3600 + off_m * 60);
-  } else {
-    return PL_EPARSE;
-  }
-  if (*p != '\0')
-    return PL_EPARSE;
-  static const int month_days[] = {31, 29, 31, 30, 31, 30,
-                                   31, 31, 30, 31, 30, 31};
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (month < 1 || month > 12 || day < 1 || day > month_days[month - 1] ||
-      (month == 2 && day == 29 && !leap) || hour > 23 || minute > 59 ||
-      second > 60)
-    return PL_EPARSE;
-  *out = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
-         second - offset;
-  return 0;
+  /* The providers' documents write ISO 8601 (STS, IMDS, ECS, and whatever a
+   * credential_process prints), hence the lenient flag. */
+  pl_timestamp_t ts;
+  int rc = pl_timestamp_parse_rfc3339(text, strlen(text), PL_TIMESTAMP_ISO8601,
+                                      &ts);
+  return rc < 0 ? rc : pl_timestamp_to_epoch(&ts, out);
 }
 
 /* Overwrites the text of every string member before the document goes:

@@ -108,8 +108,9 @@ typedef int (*pl__creds_start_fn)(const pl__creds_ctx_t *ctx,
 const char *pl__creds_getenv(const pl_env_t *env, const char *name);
 
 /* "2016-02-25T06:03:31Z", with optional fractional seconds and a "Z" or
- * "+hh:mm" / "-hh:mm" offset, to seconds since the epoch. Returns 0 or
- * PL_EPARSE. */
+ * "+hh:mm" / "-hh:mm" offset (or ISO 8601's "," and "+hhmm":
+ * pl_timestamp_parse_rfc3339() with PL_TIMESTAMP_ISO8601), to seconds since
+ * the epoch. Returns 0 or PL_EPARSE. */
 int pl__creds_parse_time(const char *text, int64_t *out);
 
 /* The {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"} document

@@ -3,6 +3,7 @@
 #include "retry.h"
 
 #include <pipelined/backoff.h>
+#include <pipelined/timestamp.h>
 
 #include <string.h>
 
@@ -166,66 +167,6 @@ pl__aws_retry_classify(const pl_aws_error_detail_t *error) {
   return PL_AWS_RETRY_NEVER;
 }
 
-/* ---- HTTP dates ---- */
-
-static int digits(const char *s, int n, int *out) {
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return PL_EPARSE;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return 0;
-}
-
-static bool leap(int y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar, by
- * counting from 1 March so that the leap day ends a year (the well-known
- * "days from civil" method). */
-static int64_t days_from_civil(int y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-int pl__aws_http_date_parse(const char *text, int64_t *epoch_s) {
-  /* "Sun, 06 Nov 1994 08:49:37 GMT": fixed width, 29 characters. The day
-   * name is checked but carries no information. */
-  static const char days[] = "MonTueWedThuFriSatSun";
-  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  if (!text || strlen(text) != 29 || text[3] != ',' || text[4] != ' ' ||
-      text[7] != ' ' || text[11] != ' ' || text[16] != ' ' || text[19] != ':' ||
-      text[22] != ':' || text[25] != ' ' || strcmp(text + 26, "GMT") != 0)
-    return PL_EPARSE;
-  bool day_ok = false;
-  for (int i = 0; i < 7 && !day_ok; i++)
-    day_ok = memcmp(text, days + 3 * i, 3) == 0;
-  int month = 0;
-  for (int i = 0; i < 12 && !month; i++)
-    if (memcmp(text + 8, months + 3 * i, 3) == 0)
-      month = i + 1;
-  int day, year, hour, min, sec;
-  if (!day_ok || !month || digits(text + 5, 2, &day) < 0 ||
-      digits(text + 12, 4, &year) < 0 || digits(text + 17, 2, &hour) < 0 ||
-      digits(text + 20, 2, &min) < 0 || digits(text + 23, 2, &sec) < 0)
-    return PL_EPARSE;
-  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int last = mdays[month - 1] + (month == 2 && leap(year));
-  /* A leap second (:60) is accepted and counts as the next second. */
-  if (day < 1 || day > last || hour > 23 || min > 59 || sec > 60)
-    return PL_EPARSE;
-  *epoch_s =
-      days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec;
-  return 0;
-}
-
 /* ---- Decisions ---- */
 
 static int64_t abs64(int64_t v) {
@@ -260,7 +201,9 @@ int pl__aws_retry_decide(const pl_aws_retry_config_t *cfg,
    * second, far below the minutes SigV4 tolerates. Dates stop at year 9999
    * (under 2^48 ms), so bounding `now_ms` keeps the difference from
    * overflowing; a clock that far off has no usable offset anyway. */
-  bool have_date = pl__aws_http_date_parse(error->date, &server_s) == 0 &&
+  bool have_date = error->date &&
+                   pl_timestamp_parse_http_date(error->date, strlen(error->date),
+                                                &server_s) == 0 &&
                    now_ms > INT64_MIN / 2 && now_ms < INT64_MAX / 2;
   if (have_date)
     offset_ms = server_s * 1000 - now_ms;

@@ -144,11 +144,6 @@ uint32_t pl__aws_rng_splitmix(void *data);
  * response's Date shows the skew. */
 pl_aws_retry_class_t pl__aws_retry_classify(const pl_aws_error_detail_t *error);
 
-/* Parses an HTTP date in the IMF-fixdate form of RFC 9110 (RFC 1123:
- * "Sun, 06 Nov 1994 08:49:37 GMT") into seconds since the epoch, without
- * the C locale or the time zone. Returns 0 or PL_EPARSE. */
-int pl__aws_http_date_parse(const char *text, int64_t *epoch_s);
-
 typedef struct pl_aws_retry_decision {
   bool retry;
   pl_aws_retry_class_t cls;

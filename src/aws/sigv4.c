@@ -9,6 +9,8 @@
 #include "credentials.h"
 #include "sigv4_canon.h"
 
+#include <pipelined/timestamp.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,28 +57,18 @@ static void put_digits(char *out, unsigned value, int width) {
 }
 
 /* Formats "YYYYMMDDTHHMMSSZ" without gmtime (which depends on the C
- * library's time_t range): days to civil date as in H. Hinnant's
- * chrono algorithms. */
+ * library's time_t range). SigV4 has no dates before the epoch. */
 static int format_amz_date(int64_t t, char out[AMZ_DATE_LEN]) {
-  if (t < 0 || t > INT64_C(253402300799)) /* 9999-12-31T23:59:59Z */
+  pl_timestamp_t ts;
+  if (t < 0 || pl_timestamp_from_epoch(t, &ts) < 0)
     return PL_ERANGE;
-  int64_t days = t / 86400 + 719468;
-  unsigned secs = (unsigned)(t % 86400);
-  unsigned era = (unsigned)(days / 146097);
-  unsigned doe = (unsigned)(days - (int64_t)era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  unsigned day = doy - (153 * mp + 2) / 5 + 1;
-  unsigned month = mp < 10 ? mp + 3 : mp - 9;
-  unsigned year = yoe + era * 400 + (month <= 2);
-  put_digits(out, year, 4);
-  put_digits(out + 4, month, 2);
-  put_digits(out + 6, day, 2);
+  put_digits(out, (unsigned)ts.year, 4);
+  put_digits(out + 4, (unsigned)ts.month, 2);
+  put_digits(out + 6, (unsigned)ts.day, 2);
   out[8] = 'T';
-  put_digits(out + 9, secs / 3600, 2);
-  put_digits(out + 11, secs / 60 % 60, 2);
-  put_digits(out + 13, secs % 60, 2);
+  put_digits(out + 9, (unsigned)ts.hour, 2);
+  put_digits(out + 11, (unsigned)ts.minute, 2);
+  put_digits(out + 13, (unsigned)ts.second, 2);
   out[15] = 'Z';
   out[16] = '\0';
   return 0;

@@ -1,6 +1,7 @@
 /* libFuzzer harness for transform-csv's pieces, without the engine: the
- * streaming reader (csv_stream.c, csv_scan.c), then the typed columns
- * (csv_columns.c, csv_text.c) and the row objects, recycled or not
+ * streaming reader (csv_stream.c, csv_scan.c), then the core's typed
+ * columns (src/schema.c, schema_value.c, timestamp.c) and the row objects,
+ * recycled or not
  * (csv_row_object.c, csv_row_pool.c), as transform_csv.c chains them.
  *
  * Input: a header of 6 bytes, a line of column specs, then the CSV.
@@ -24,11 +25,11 @@
  * and a few objects are held for a while so that the pool both refills
  * and builds. */
 #define _GNU_SOURCE /* memmem */
-#include "csv_columns.h"
 #include "csv_row_object.h"
 #include "csv_row_pool.h"
 #include "csv_stream.h"
 
+#include <pipelined/schema.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +54,8 @@ typedef struct run {
   bool header;
   bool header_seen;
   bool header_failed; /* then transform_csv.c rejects every row */
-  const csv_columns_t *configured;
-  csv_columns_t *from_header;
+  const pl_schema_t *configured;
+  pl_schema_t *from_header;
   csv_row_pool_t *pool;
   json_t *held[HELD];
   size_t held_next;
@@ -116,12 +117,12 @@ static void hold(run_t *r, json_t *value) {
 static void typed_row(run_t *r, const csv_row_t *row) {
   if (r->header && !r->header_seen) {
     r->header_seen = true;
-    int rc =
-        csv_columns_from_header(row->fields, row->lens, row->count,
-                                r->configured, &r->from_header, &r->reason);
+    int rc = pl_schema_create_from_header(row->fields, row->lens, row->count,
+                                          r->configured, &r->from_header,
+                                          &r->reason);
     check(rc == 0 || rc == PL_EPARSE);
     if (rc == 0) {
-      check(csv_columns_count(r->from_header) == row->count);
+      check(pl_schema_count(r->from_header) == row->count);
     } else {
       check_reason(&r->reason);
       r->header_failed = true;
@@ -130,7 +131,7 @@ static void typed_row(run_t *r, const csv_row_t *row) {
   }
   if (r->header_failed)
     return;
-  const csv_columns_t *cols = r->from_header ? r->from_header : r->configured;
+  const pl_schema_t *cols = r->from_header ? r->from_header : r->configured;
   if (!cols || memchr(row->raw, '\0', row->raw_len))
     return; /* transform_csv.c rejects a row with a NUL before this */
   json_t *value = NULL;
@@ -143,9 +144,9 @@ static void typed_row(run_t *r, const csv_row_t *row) {
   check(rc == fresh_rc);
   if (rc == 0) {
     check(json_is_object(value) &&
-          json_object_size(value) == csv_columns_count(cols));
+          json_object_size(value) == pl_schema_count(cols));
     check(json_equal(value, fresh));
-    check(csv_columns_validate(cols, value, &r->reason) == 0);
+    check(pl_schema_validate(cols, value, &r->reason) == 0);
     hold(r, value);
   } else {
     check(rc == PL_EPARSE || rc == PL_ERANGE);
@@ -253,14 +254,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (char *save = NULL, *tok = strtok_r(spec_text, " ", &save);
        tok && nspecs < 16; tok = strtok_r(NULL, " ", &save))
     specs[nspecs++] = tok;
-  csv_columns_t *configured = NULL;
+  pl_schema_t *configured = NULL;
   pl_buf_t reason = {0};
   if (nspecs > 0) {
-    int rc = csv_columns_parse((const char *const *)specs, nspecs, &configured,
-                               &reason);
+    int rc = pl_schema_create((const char *const *)specs, nspecs, &configured,
+                              &reason);
     check(rc == 0 || rc == PL_EPARSE);
     if (rc == 0) {
-      check(csv_columns_count(configured) == nspecs);
+      check(pl_schema_count(configured) == nspecs);
     } else {
       check(!configured);
       check_reason(&reason);
@@ -307,11 +308,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < HELD; i++)
       json_decref(b.held[i]);
     csv_row_pool_destroy(b.pool);
-    csv_columns_destroy(b.from_header);
+    pl_schema_destroy(b.from_header);
   }
   csv_stream_destroy(whole);
   csv_stream_destroy(chunked);
-  csv_columns_destroy(configured);
+  pl_schema_destroy(configured);
   pl_buf_free(&reason);
   free(spec_text);
   return 0;

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <jansson.h>
+#include <pipelined/timestamp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,22 +171,13 @@ static void free_request(raw_request_t *r) {
   free(r->body);
 }
 
-/* Days since the epoch of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = (unsigned)(y - era * 400);
-  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
+/* The suite's "2015-08-30T12:36:00Z" in seconds since the epoch. */
 static int64_t parse_timestamp(const char *text) {
-  int y, mo, d, h, mi, s;
-  ck_assert_int_eq(sscanf(text, "%d-%d-%dT%d:%d:%dZ", &y, &mo, &d, &h, &mi, &s),
-                   6);
-  return days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
-         mi * 60 + s;
+  pl_timestamp_t ts;
+  int64_t t = 0;
+  ck_assert_int_eq(pl_timestamp_parse_rfc3339(text, strlen(text), 0, &ts), 0);
+  ck_assert_int_eq(pl_timestamp_to_epoch(&ts, &t), 0);
+  return t;
 }
 
 /* One case, loaded. */

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv_columns.h"
 #include "test_stages.h"
 
 extern const pl_plugin_t pipelined_plugin;
@@ -318,61 +317,6 @@ START_TEST(bad_options_fail_at_start_up) {
 }
 END_TEST
 
-/* A header of `count` names "c1", "c2", ...; the last one is `last` when
- * it is not NULL. The names live in `text`, which the caller frees. */
-static void wide_header(size_t count, const char *last, pl_buf_t *text,
-                        const char **names, size_t *lens) {
-  size_t *offsets = calloc(count, sizeof(*offsets));
-  ck_assert_ptr_nonnull(offsets);
-  for (size_t i = 0; i < count; i++) {
-    offsets[i] = text->len;
-    if (last && i == count - 1)
-      pl_buf_append_str(text, last);
-    else
-      pl_buf_printf(text, "c%zu", i + 1);
-    lens[i] = text->len - offsets[i];
-  }
-  /* The buffer may have moved while it grew: point into it only now. */
-  for (size_t i = 0; i < count; i++)
-    names[i] = text->data + offsets[i];
-  free(offsets);
-}
-
-/* Checking a wide header for repeated names is linear: 100,000 columns took
- * seconds when each name was compared with every earlier one. The timeout
- * of this test case is what fails a quadratic check. */
-START_TEST(a_wide_header_is_checked_in_linear_time) {
-  enum { COUNT = 100000 };
-  const char **names = calloc(COUNT, sizeof(*names));
-  size_t *lens = calloc(COUNT, sizeof(*lens));
-  ck_assert(names && lens);
-  pl_buf_t reason = {0};
-
-  pl_buf_t text = {0};
-  wide_header(COUNT, "c7", &text, names, lens);
-  csv_columns_t *cols = NULL;
-  ck_assert_int_eq(
-      csv_columns_from_header(names, lens, COUNT, NULL, &cols, &reason),
-      PL_EPARSE);
-  ck_assert_ptr_null(cols);
-  ck_assert_str_eq(reason.data,
-                   "header field 100000 'c7' repeats header field 7");
-  pl_buf_free(&text);
-
-  wide_header(COUNT, NULL, &text, names, lens);
-  ck_assert_int_eq(
-      csv_columns_from_header(names, lens, COUNT, NULL, &cols, &reason), 0);
-  ck_assert_uint_eq(csv_columns_count(cols), COUNT);
-  ck_assert_str_eq(csv_columns_get(cols, COUNT - 1)->name, "c100000");
-  csv_columns_destroy(cols);
-  pl_buf_free(&text);
-
-  pl_buf_free(&reason);
-  free(names);
-  free(lens);
-}
-END_TEST
-
 int main(void) {
   Suite *s = suite_create("transform-csv");
   TCase *tc = tcase_create("pipeline");
@@ -387,12 +331,6 @@ int main(void) {
   tcase_add_test(tc, a_nul_byte_rejects_its_row_naming_the_field);
   tcase_add_test(tc, bad_options_fail_at_start_up);
   suite_add_tcase(s, tc);
-  /* Far more than the linear check needs even under sanitizers on a loaded
-   * machine, far less than the quadratic one took. */
-  TCase *wide = tcase_create("wide header");
-  tcase_set_timeout(wide, 5);
-  tcase_add_test(wide, a_wide_header_is_checked_in_linear_time);
-  suite_add_tcase(s, wide);
   SRunner *runner = srunner_create(s);
   srunner_run_all(runner, CK_NORMAL);
   int failed = srunner_ntests_failed(runner);
