@@ -60,18 +60,31 @@ pl_result_t pl_batch_result(const pl_batch_t *batch, size_t i) {
 
 unsigned pl_batch_attempt(const pl_batch_t *batch) { return batch->attempt; }
 
-void pl_batch_resolve(pl_batch_t *batch, size_t i, pl_result_t result,
-                      const char *fmt, ...) {
+static void resolve_v(pl_batch_t *batch, size_t i, pl_result_t result,
+                      const char *reason_class, const char *fmt, va_list ap) {
   if (i >= batch->count)
     return;
   pl_record_t *record = batch->records[i];
   record->result = result;
-  if (fmt) {
-    va_list ap;
-    va_start(ap, fmt);
+  record->reason_class = reason_class;
+  if (fmt)
     pl__record_set_reason_v(record, fmt, ap);
-    va_end(ap);
-  }
+}
+
+void pl_batch_resolve(pl_batch_t *batch, size_t i, pl_result_t result,
+                      const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  resolve_v(batch, i, result, NULL, fmt, ap);
+  va_end(ap);
+}
+
+void pl_batch_resolve_as(pl_batch_t *batch, size_t i, pl_result_t result,
+                         const char *reason_class, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  resolve_v(batch, i, result, reason_class, fmt, ap);
+  va_end(ap);
 }
 
 static void free_batch(pl_batch_t *batch) {
@@ -198,7 +211,7 @@ static void note_record(fail_note_t *note, const pl_record_t *record) {
 
 static void reject(pl_instance_t *sink, pl_record_t *record,
                    fail_note_t *refused) {
-  sink->metrics.rejected++;
+  pl__stage_count_rejection(sink, record->reason_class);
   if (sink->role == PL_ROLE_DEAD_LETTER) {
     /* Nothing is left to send it to: its group fails. */
     note_record(refused, record);

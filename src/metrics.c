@@ -145,6 +145,28 @@ static bool first_counter(const pl_engine_t *engine, size_t p, size_t s,
   return true;
 }
 
+/* pipelined_rejected_total, by stage and class of reason: a stage that
+ * rejected nothing has one series, reason="other", at 0. */
+static void render_rejected(const pl_engine_t *engine, const char *help,
+                            pl_buf_t *out) {
+  header(out, "rejected_total", "counter", help);
+  for (size_t p = 0; p < engine->pipeline_count; p++) {
+    const pl_pipeline_t *pipeline = engine->pipelines[p];
+    for (size_t s = 0; s < pipeline->stage_count; s++) {
+      const pl_instance_t *stage = pipeline->stages[s];
+      for (size_t r = 0; r < stage->rejection_count || r == 0; r++) {
+        const pl_counter_t *c =
+            stage->rejection_count ? &stage->rejections[r] : NULL;
+        pl_buf_append_str(out, "pipelined_rejected_total");
+        labels(out, pipeline, stage);
+        out->len--; /* the closing brace: one more label */
+        pl_buf_printf(out, ",reason=\"%s\"} %llu\n", c ? c->name : "other",
+                      (unsigned long long)(c ? c->value : 0));
+      }
+    }
+  }
+}
+
 /* The process, under the names Prometheus client libraries use. */
 static void render_process(pl_buf_t *out) {
   uv_rusage_t ru;
@@ -197,14 +219,19 @@ void pl__metrics_render(const pl_engine_t *engine, pl_buf_t *out) {
   pl_buf_append_str(out, "} 1\n");
 
 #define PL__METRIC_RENDER(field, help)                                         \
-  header(out, #field "_total", "counter", help);                               \
-  for (size_t p = 0; p < engine->pipeline_count; p++) {                        \
-    const pl_pipeline_t *pipeline = engine->pipelines[p];                      \
-    for (size_t s = 0; s < pipeline->stage_count; s++) {                       \
-      const pl_instance_t *stage = pipeline->stages[s];                        \
-      pl_buf_append_str(out, "pipelined_" #field "_total");                   \
-      labels(out, pipeline, stage);                                            \
-      pl_buf_printf(out, " %llu\n", (unsigned long long)stage->metrics.field); \
+  if (strcmp(#field, "rejected") == 0) {                                       \
+    render_rejected(engine, help, out);                                        \
+  } else {                                                                     \
+    header(out, #field "_total", "counter", help);                             \
+    for (size_t p = 0; p < engine->pipeline_count; p++) {                      \
+      const pl_pipeline_t *pipeline = engine->pipelines[p];                    \
+      for (size_t s = 0; s < pipeline->stage_count; s++) {                     \
+        const pl_instance_t *stage = pipeline->stages[s];                      \
+        pl_buf_append_str(out, "pipelined_" #field "_total");                 \
+        labels(out, pipeline, stage);                                          \
+        pl_buf_printf(out, " %llu\n",                                          \
+                      (unsigned long long)stage->metrics.field);               \
+      }                                                                        \
     }                                                                          \
   }
   PL_STAGE_METRICS_MAP(PL__METRIC_RENDER)

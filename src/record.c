@@ -152,19 +152,33 @@ void pl__record_set_reason_v(pl_record_t *record, const char *fmt,
   record->reason = buf.data; /* NULL when out of memory */
 }
 
-void pl_record_reject(pl_record_t *record, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+static void reject_v(pl_record_t *record, const char *reason_class,
+                     const char *fmt, va_list ap) {
   pl__record_set_reason_v(record, fmt, ap);
-  va_end(ap);
+  record->reason_class = reason_class;
   record->result = PL_RESULT_REJECTED;
   pl_instance_t *source = pl__group_source(record->group);
   pl_pipeline_t *pipeline = source->pipeline;
   /* Counted where it was rejected: the transform at work, else the source
    * (sinks reject through pl_batch_resolve, counted by the batch). */
   pl_instance_t *by = pipeline->current ? pipeline->current : source;
-  by->metrics.rejected++;
+  pl__stage_count_rejection(by, reason_class);
   pl__pipeline_dead_letter(pipeline, pipeline->current, record);
+}
+
+void pl_record_reject(pl_record_t *record, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  reject_v(record, NULL, fmt, ap);
+  va_end(ap);
+}
+
+void pl_record_reject_as(pl_record_t *record, const char *reason_class,
+                         const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  reject_v(record, reason_class, fmt, ap);
+  va_end(ap);
 }
 
 pl_group_t *pl_record_group(const pl_record_t *record) { return record->group; }

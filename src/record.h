@@ -30,6 +30,9 @@ struct pl_record {
   uint64_t line;
   size_t size;
   char *reason;
+  /* The class of `reason` (a plugin's string constant), the `reason`
+   * label of pipelined_rejected_total; NULL: "other". */
+  const char *reason_class;
   pl_result_t result;
   bool last;
   bool cut;

@@ -78,6 +78,9 @@ void pl__stage_destroy(pl_instance_t *inst) {
   for (size_t i = 0; i < inst->counter_count; i++)
     free(inst->counters[i].name);
   free(inst->counters);
+  for (size_t i = 0; i < inst->rejection_count; i++)
+    free(inst->rejections[i].name);
+  free(inst->rejections);
   free(inst->name);
   free(inst);
 }
@@ -164,24 +167,36 @@ static void metric_name(const char *name, char *out, size_t size) {
   out[n] = '\0';
 }
 
-void pl_instance_count(pl_instance_t *inst, const char *name, uint64_t delta) {
+/* Adds `delta` to the counter `name` (made a part of a metric name) of
+ * `list`, adding it when it is new. */
+static void count_in(pl_counter_t **list, size_t *count, const char *name,
+                     uint64_t delta) {
   char clean[PL_COUNTER_NAME_MAX];
   metric_name(name, clean, sizeof(clean));
-  for (size_t i = 0; i < inst->counter_count; i++) {
-    if (strcmp(inst->counters[i].name, clean) == 0) {
-      inst->counters[i].value += delta;
+  for (size_t i = 0; i < *count; i++) {
+    if (strcmp((*list)[i].name, clean) == 0) {
+      (*list)[i].value += delta;
       return;
     }
   }
-  pl_counter_t *counters =
-      realloc(inst->counters, (inst->counter_count + 1) * sizeof(*counters));
-  if (!counters)
+  pl_counter_t *grown = realloc(*list, (*count + 1) * sizeof(*grown));
+  if (!grown)
     return;
-  inst->counters = counters;
+  *list = grown;
   char *copy = strdup(clean);
   if (!copy)
     return;
-  counters[inst->counter_count++] = (pl_counter_t){copy, delta};
+  grown[(*count)++] = (pl_counter_t){copy, delta};
+}
+
+void pl_instance_count(pl_instance_t *inst, const char *name, uint64_t delta) {
+  count_in(&inst->counters, &inst->counter_count, name, delta);
+}
+
+void pl__stage_count_rejection(pl_instance_t *inst, const char *reason_class) {
+  inst->metrics.rejected++;
+  count_in(&inst->rejections, &inst->rejection_count,
+           reason_class ? reason_class : "other", 1);
 }
 
 const char *pl_kind_name(pl_kind_t kind) {

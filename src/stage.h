@@ -25,7 +25,7 @@ typedef struct pl_stage_options {
 #define PL_STAGE_METRICS_MAP(XX)                                               \
   XX(records_in, "records taken in")                                          \
   XX(records_out, "records passed on, or delivered by a sink")                \
-  XX(rejected, "records rejected to the dead letter")                         \
+  XX(rejected, "records rejected to the dead letter, by class of reason")      \
   XX(failed, "records failed after every retry")                              \
   XX(retried, "records written again after a retryable failure")              \
   XX(batches, "batches written by a sink")                                    \
@@ -75,6 +75,9 @@ struct pl_instance {
   pl_stage_metrics_t metrics;
   size_t counter_count;
   pl_counter_t *counters;
+  /* Rejections by class (metrics.rejected is their sum). */
+  size_t rejection_count;
+  pl_counter_t *rejections;
 };
 
 /* Creates a stage for `plugin` from its config block values; the options
@@ -86,6 +89,9 @@ void pl__stage_destroy(pl_instance_t *inst);
 /* True when the input queue has room: below queue_size records and below
  * capacity_bytes of them (by pl_record_size). */
 bool pl__stage_has_room(const pl_instance_t *inst);
+/* Counts one record rejected by `inst`, of `reason_class` (NULL:
+ * "other"). */
+void pl__stage_count_rejection(pl_instance_t *inst, const char *reason_class);
 /* Puts a record on the stage's input queue (steals it). */
 void pl__stage_enqueue(pl_instance_t *inst, pl_record_t *record);
 

@@ -34,9 +34,17 @@ PL_EXTERN pl_record_t *pl_record_derive(const pl_record_t *parent);
  * records it emitted) or filtered out. */
 PL_EXTERN void pl_record_done(pl_record_t *record);
 /* Resolves a record as rejected: it goes to the pipeline's dead letter with
- * `reason`. Steals the record. */
+ * `reason`. Steals the record. Counted in pipelined_rejected_total with
+ * reason="other". */
 PL_EXTERN void pl_record_reject(pl_record_t *record, const char *fmt, ...)
     PL_PRINTF(2, 3);
+/* The same, counted with reason=`reason_class`: a short name from a small
+ * fixed set the plugin documents ("malformed", "type", "too_large"), never
+ * text that varies with the data (the label must keep few values). It is
+ * borrowed for the engine's life: pass a string constant. NULL: "other". */
+PL_EXTERN void pl_record_reject_as(pl_record_t *record,
+                                   const char *reason_class, const char *fmt,
+                                   ...) PL_PRINTF(3, 4);
 
 PL_EXTERN pl_group_t *pl_record_group(const pl_record_t *record);
 
@@ -109,6 +117,11 @@ PL_EXTERN pl_result_t pl_batch_result(const pl_batch_t *batch, size_t i);
 PL_EXTERN void pl_batch_resolve(pl_batch_t *batch, size_t i,
                                 pl_result_t result, const char *fmt, ...)
     PL_PRINTF(4, 5);
+/* The same with the class of a rejection (see pl_record_reject_as()). */
+PL_EXTERN void pl_batch_resolve_as(pl_batch_t *batch, size_t i,
+                                   pl_result_t result,
+                                   const char *reason_class, const char *fmt,
+                                   ...) PL_PRINTF(5, 6);
 /* The sink is finished with the batch: records it left pending get `rest`
  * (with `reason` when not delivered). Call exactly once. */
 PL_EXTERN void pl_batch_done(pl_batch_t *batch, pl_result_t rest,

@@ -296,7 +296,9 @@ static void resolve(ddb_write_t *w, size_t e, pl_result_t result,
   if (result == PL_RESULT_DELIVERED)
     pl_batch_resolve(w->batch, w->entries[e].record, result, NULL);
   else
-    pl_batch_resolve(w->batch, w->entries[e].record, result, "%s", reason);
+    pl_batch_resolve_as(w->batch, w->entries[e].record, result,
+                        result == PL_RESULT_REJECTED ? "refused" : NULL, "%s",
+                        reason);
 }
 
 static bool send_call(ddb_write_t *w, const size_t *entries, size_t count);
@@ -487,8 +489,8 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
     if (!text) {
       json_decref(key);
       json_decref(body);
-      pl_batch_resolve(w->batch, i, PL_RESULT_REJECTED, "%s",
-                       why.data ? why.data : "cannot encode the item");
+      pl_batch_resolve_as(w->batch, i, PL_RESULT_REJECTED, "unencodable",
+                          "%s", why.data ? why.data : "cannot encode the item");
       continue;
     }
     ddb_entry_t *entry = &w->entries[w->count];

@@ -81,8 +81,8 @@ size_t jsonl_encode_batch(pl_batch_t *batch, pl_buf_t *out, size_t *ends) {
                        "out of memory while encoding the record");
       resolved++;
     } else if (rc < 0) {
-      pl_batch_resolve(batch, i, PL_RESULT_REJECTED,
-                       "cannot write the record as JSON: %s", why);
+      pl_batch_resolve_as(batch, i, PL_RESULT_REJECTED, "not_json",
+                          "cannot write the record as JSON: %s", why);
       resolved++;
     }
     ends[i] = out->len;

@@ -456,8 +456,8 @@ int sqs_encode_batch(const sqs_encoding_t *enc, pl_batch_t *batch,
     if (rc == PL_ENOENT) {
       pl_batch_resolve(batch, i, PL_RESULT_DELIVERED, NULL);
     } else if (rc == PL_EINVAL) {
-      pl_batch_resolve(batch, i, PL_RESULT_REJECTED, "%s",
-                       why.data ? why.data : "cannot be sent to SQS");
+      pl_batch_resolve_as(batch, i, PL_RESULT_REJECTED, "unsendable", "%s",
+                          why.data ? why.data : "cannot be sent to SQS");
     } else if (rc < 0) {
       pl_batch_resolve(batch, i, PL_RESULT_FAILED,
                        "out of memory while encoding the message");

@@ -65,8 +65,9 @@ void sqs_response_apply(pl_batch_t *batch, const sqs_request_t *request,
       outcome->delivered++;
       break;
     case PL_RESULT_REJECTED:
-      pl_batch_resolve(batch, record, PL_RESULT_REJECTED,
-                       "SQS refused the message: %s%s%s", code, sep, message);
+      pl_batch_resolve_as(batch, record, PL_RESULT_REJECTED, "refused",
+                          "SQS refused the message: %s%s%s", code, sep,
+                          message);
       outcome->rejected++;
       break;
     case PL_RESULT_FAILED:

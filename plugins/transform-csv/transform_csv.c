@@ -189,7 +189,7 @@ static int reject_row(csv_plugin_t *p, uint64_t line, const char *raw,
   pl_record_set_line(rec, line);
   pl_record_set_bytes(rec, raw, raw_len);
   pl_record_set_size(rec, raw_len + 1);
-  pl_record_reject(rec, "%s", reason);
+  pl_record_reject_as(rec, "invalid_row", "%s", reason);
   return 0;
 }
 
@@ -236,8 +236,7 @@ static int read_header(csv_plugin_t *p, stream_t *s, const csv_row_t *row) {
     s->header_seen = true;
     return 0;
   }
-  return refuse_header(p, s, row->line, row->raw, row->raw_len,
-                       p->reason.data);
+  return refuse_header(p, s, row->line, row->raw, row->raw_len, p->reason.data);
 }
 
 static int on_row(void *data, const csv_row_t *row) {
@@ -288,13 +287,14 @@ static void csv_process(pl_instance_t *inst, void *ctx, pl_record_t *chunk) {
   size_t len = 0;
   const char *bytes = pl_record_bytes(chunk, &len);
   if (!bytes && pl_record_value(chunk)) {
-    pl_record_reject(chunk, "transform-csv takes bytes (from a source such as "
-                            "source-file), not a JSON record");
+    pl_record_reject_as(chunk, "not_bytes",
+                        "transform-csv takes bytes (from a source such as "
+                        "source-file), not a JSON record");
     return;
   }
   stream_t *s = stream_for(p, chunk);
   if (!s) {
-    pl_record_reject(chunk, "out of memory");
+    pl_record_reject_as(chunk, "resource", "out of memory");
     return;
   }
   p->chunk = chunk;
@@ -311,7 +311,8 @@ static void csv_process(pl_instance_t *inst, void *ctx, pl_record_t *chunk) {
     pl_log(inst, PL_LOG_ERROR, "%s: parsing stopped: %s",
            s->origin ? s->origin : "input", pl_strerror(rc));
     stream_remove(p, s);
-    pl_record_reject(chunk, "CSV parsing stopped: %s", pl_strerror(rc));
+    pl_record_reject_as(chunk, "resource", "CSV parsing stopped: %s",
+                        pl_strerror(rc));
     return;
   }
   if (pl_record_is_last(chunk))

@@ -141,13 +141,14 @@ static void schema_process(pl_instance_t *inst, void *ctx,
   json_t *value = pl_record_value(record);
   if (!value) {
     pl_instance_count(inst, "invalid_records", 1);
-    pl_record_reject(record, "not a JSON record");
+    pl_record_reject_as(record, "not_object", "not a JSON record");
     return;
   }
   if (!json_is_object(value)) {
     pl_instance_count(inst, "invalid_records", 1);
-    pl_record_reject(record, "expected a JSON object, found %s",
-                     pl_schema_json_type_name(value));
+    pl_record_reject_as(record, "not_object",
+                        "expected a JSON object, found %s",
+                        pl_schema_json_type_name(value));
     return;
   }
   int rc = pl_schema_validate(p->columns, value, &p->reason);
@@ -169,9 +170,11 @@ static void schema_process(pl_instance_t *inst, void *ctx,
     /* Only PL_EPARSE comes with a reason; anything else is a resource
      * failure that says nothing about the record. */
     if (rc < 0 && rc != PL_EPARSE)
-      pl_record_reject(record, "schema check failed: %s", pl_strerror(rc));
+      pl_record_reject_as(record, "resource", "schema check failed: %s",
+                          pl_strerror(rc));
     else
-      pl_record_reject(record, "%s", p->reason.data ? p->reason.data : "");
+      pl_record_reject_as(record, "schema", "%s",
+                          p->reason.data ? p->reason.data : "");
     return;
   }
   if (p->opts->extra == EXTRA_DROP &&
@@ -180,7 +183,7 @@ static void schema_process(pl_instance_t *inst, void *ctx,
      * with whoever else holds a reference to it. */
     json_t *kept = only_columns(p->columns, value);
     if (!kept) {
-      pl_record_reject(record, "out of memory");
+      pl_record_reject_as(record, "resource", "out of memory");
       return;
     }
     pl_instance_count(inst, "dropped_fields",

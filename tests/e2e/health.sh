@@ -58,7 +58,7 @@ PY
 pass "/healthz answers 503 naming sink-sqs once its writes have failed for unhealthy_after; /readyz 200"
 
 curl -sf "http://127.0.0.1:$port/metrics" -o "$work/metrics" || fail "/metrics"
-expect_contains "$work/metrics" 'pipelined_rejected_total{pipeline="h",stage="transform",plugin="transform-csv"} 1'
+expect_contains "$work/metrics" 'pipelined_rejected_total{pipeline="h",stage="transform",plugin="transform-csv",reason="invalid_row"} 1'
 pass "a row rejected by transform-csv is counted on the transform"
 
 # The AWS layer's own families: every failed SendMessageBatch attempt is a

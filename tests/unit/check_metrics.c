@@ -207,7 +207,7 @@ START_TEST(render_reports_every_stage_counter) {
   assert_line(text, "pipelined_records_out_total{pipeline=\"p\",stage="
                     "\"sink\",plugin=\"sink-capture\"} 3");
   assert_line(text, "pipelined_rejected_total{pipeline=\"p\",stage=\"sink\","
-                    "plugin=\"sink-capture\"} 0");
+                    "plugin=\"sink-capture\",reason=\"other\"} 0");
   assert_line(text, "pipelined_failed_total{pipeline=\"p\",stage=\"sink\","
                     "plugin=\"sink-capture\"} 0");
   assert_line(text, "pipelined_retried_total{pipeline=\"p\",stage=\"sink\","
@@ -262,7 +262,7 @@ START_TEST(render_labels_the_dead_letter_and_counts_rejections) {
   ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
   char *text = render(run);
   assert_line(text, "pipelined_rejected_total{pipeline=\"dl\",stage=\"sink\","
-                    "plugin=\"sink-capture\"} 1");
+                    "plugin=\"sink-capture\",reason=\"other\"} 1");
   assert_line(text, "pipelined_records_out_total{pipeline=\"dl\",stage="
                     "\"sink\",plugin=\"sink-capture\"} 1");
   assert_line(text, "pipelined_records_in_total{pipeline=\"dl\",stage="
@@ -407,6 +407,108 @@ START_TEST(render_reports_the_build_the_process_and_sink_limits) {
   const char *fds = strstr(text, "\nprocess_open_fds ");
   ck_assert_ptr_nonnull(fds);
   ck_assert_int_ge(atoll(fds + 18), 3);
+  free(text);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
+/* transform-classify: rejects {"t":1} as "type", {"m":1} as "malformed",
+ * {"o":1} without a class, and passes the rest on. */
+static int classify_init(pl_instance_t *inst, const void *opts, void **ctx) {
+  (void)inst;
+  (void)opts;
+  *ctx = NULL;
+  return 0;
+}
+static void classify_destroy(void *ctx) { (void)ctx; }
+static void classify_process(pl_instance_t *inst, void *ctx,
+                             pl_record_t *record) {
+  (void)ctx;
+  json_t *v = pl_record_value(record);
+  if (json_object_get(v, "t"))
+    pl_record_reject_as(record, "type", "t is not an int");
+  else if (json_object_get(v, "m"))
+    pl_record_reject_as(record, "malformed", "m is cut");
+  else if (json_object_get(v, "o"))
+    pl_record_reject(record, "o: no class");
+  else
+    pl_emit(inst, record);
+}
+static const pl_plugin_t classify_plugin = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "classify",
+    .kind = PL_KIND_TRANSFORM,
+    .description = "Test transform: rejects with classes.",
+    .init = classify_init,
+    .process = classify_process,
+    .destroy = classify_destroy,
+};
+
+/* sink-refuse: rejects every record as "refused", the first of a batch
+ * without a class. */
+static void refuse_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
+  (void)inst;
+  (void)ctx;
+  for (size_t i = 0; i < pl_batch_count(batch); i++) {
+    if (i == 0)
+      pl_batch_resolve(batch, i, PL_RESULT_REJECTED, "no class");
+    else
+      pl_batch_resolve_as(batch, i, PL_RESULT_REJECTED, "refused", "no");
+  }
+  pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
+}
+static const pl_plugin_t refuse_plugin = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "refuse",
+    .kind = PL_KIND_SINK,
+    .description = "Test sink: rejects with a class.",
+    .init = classify_init,
+    .write = refuse_write,
+    .destroy = classify_destroy,
+};
+
+START_TEST(rejections_are_counted_by_class_where_they_happen) {
+  static const char config[] =
+      "pipeline \"r\" {\n"
+      "  source \"script\" { records = [\"{\\\"t\\\":1}\", "
+      "\"{\\\"m\\\":1}\", \"{\\\"t\\\":2}\", \"{\\\"o\\\":1}\", "
+      "\"{\\\"ok\\\":1}\"] }\n"
+      "  transform \"classify\" { }\n"
+      "  sink \"capture\" { }\n"
+      "  dead_letter \"capture\" { }\n"
+      "}\n"
+      "pipeline \"s\" {\n"
+      "  source \"script\" { records = [\"1\", \"2\", \"3\"]; "
+      "group_size = 3 }\n"
+      "  sink \"refuse\" { batch_size = 3 }\n"
+      "  dead_letter \"capture\" { }\n"
+      "}\n";
+  static const pl_plugin_t *const extra[] = {&classify_plugin,
+                                             &refuse_plugin, NULL};
+  test_run_t *run = test_run(config, extra, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  char *text = render(run);
+  assert_exposition_is_well_formed(text);
+  const char *stage = "pipelined_rejected_total{pipeline=\"r\",stage="
+                      "\"transform\",plugin=\"transform-classify\",";
+  char line[256];
+  snprintf(line, sizeof(line), "%sreason=\"type\"} 2", stage);
+  assert_line(text, line);
+  snprintf(line, sizeof(line), "%sreason=\"malformed\"} 1", stage);
+  assert_line(text, line);
+  snprintf(line, sizeof(line), "%sreason=\"other\"} 1", stage);
+  assert_line(text, line);
+  /* The sink rejected nothing: one series at 0. */
+  assert_line(text, "pipelined_rejected_total{pipeline=\"r\",stage=\"sink\","
+                    "plugin=\"sink-capture\",reason=\"other\"} 0");
+  assert_line(text, "pipelined_rejected_total{pipeline=\"s\",stage=\"sink\","
+                    "plugin=\"sink-refuse\",reason=\"other\"} 1");
+  assert_line(text, "pipelined_rejected_total{pipeline=\"s\",stage=\"sink\","
+                    "plugin=\"sink-refuse\",reason=\"refused\"} 2");
+  test_sink_t *dead = test_ctx(run, "r", PL_ROLE_DEAD_LETTER);
+  ck_assert_uint_eq(json_array_size(dead->records), 4);
   free(text);
   ck_assert_int_eq(test_run_free(run), 0);
 }
@@ -1178,6 +1280,8 @@ static Suite *metrics_suite(void) {
   tcase_add_test(render_case, render_exports_plugin_counters);
   tcase_add_test(render_case, render_without_pipelines_has_only_headers);
   tcase_add_test(render_case, plugin_counters_of_several_stages_are_one_family);
+  tcase_add_test(render_case,
+                 rejections_are_counted_by_class_where_they_happen);
   tcase_add_test(render_case,
                  render_reports_the_build_the_process_and_sink_limits);
   suite_add_tcase(s, render_case);
