@@ -22,8 +22,8 @@
 #include "fake_http.h"
 #include "sqs_acks.h"
 #include "sqs_receive.h"
+#include "test_aws.h"
 #include "test_sqs.h"
-#include "test_stages.h"
 
 static json_t *string_attr(const char *value) {
   return json_pack("{s:s, s:s}", "DataType", "String", "StringValue", value);
@@ -166,6 +166,7 @@ END_TEST
 
 typedef struct owner_options {
   char *queue_url;
+  char *endpoint;
   pl_sqs_poller_options_t poller;
   int64_t finish; /* 0: commit each message, 1: fail it, 2: release it */
 } owner_options_t;
@@ -173,6 +174,8 @@ typedef struct owner_options {
 static const pl_option_t owner_option_table[] = {
     PL_OPTION_STRING(owner_options_t, queue_url, "queue_url", NULL,
                      PL_OPT_REQUIRED, "The queue."),
+    PL_OPTION_STRING(owner_options_t, endpoint, "endpoint", NULL, 0,
+                     "The scripted SQS."),
     PL_SQS_POLLER_OPTIONS(owner_options_t, poller, " Test scope.", "45s"),
     PL_OPTION_INT(owner_options_t, finish, "finish", "0", 0,
                   "0: commit each message, 1: fail it, 2: release it."),
@@ -180,7 +183,7 @@ static const pl_option_t owner_option_table[] = {
 
 START_TEST(the_fragment_fills_the_embedded_struct) {
   ck_assert_uint_eq(sizeof(owner_option_table) / sizeof(owner_option_table[0]),
-                    7);
+                    8);
   struct {
     const char *name;
     pl_opt_type_t type;
@@ -199,7 +202,7 @@ START_TEST(the_fragment_fills_the_embedded_struct) {
        offsetof(owner_options_t, poller.idle_polls)},
   };
   for (size_t i = 0; i < 5; i++) {
-    const pl_option_t *o = &owner_option_table[i + 1];
+    const pl_option_t *o = &owner_option_table[i + 2];
     ck_assert_str_eq(o->name, want[i].name);
     ck_assert_int_eq(o->type, want[i].type);
     ck_assert_str_eq(o->default_value, want[i].def);
@@ -365,7 +368,8 @@ static int owner_init(pl_instance_t *inst, const void *options, void **ctx) {
 
 static int owner_start(pl_instance_t *inst, void *ctx) {
   owner_t *o = ctx;
-  pl_aws_client_options_t copts = {.service = "sqs", .max_in_flight = 9};
+  pl_aws_client_options_t copts = {
+      .service = "sqs", .endpoint = o->opts->endpoint, .max_in_flight = 9};
   int rc = pl_aws_client_create(inst, &copts, &o->client);
   if (rc == 0)
     pl_sqs_poller_start(o->poller, o->client);
@@ -403,85 +407,45 @@ static const pl_plugin_t test_source_owner = {
     .destroy = owner_destroy,
 };
 
-typedef struct env_entry {
-  const char *name;
-  const char *value;
-} env_entry_t;
-
-static const char *fake_env(void *data, const char *name) {
-  for (const env_entry_t *e = data; e->name; e++)
-    if (strcmp(e->name, name) == 0)
-      return e->value;
-  return NULL;
+/* The owner with --once against the scripted SQS of `aws` (its answers
+ * queued already; `source`: more of the owner's settings), run until the
+ * engine closes. Returns the owner, whose context lives until
+ * test_aws_free(). The queue URL is `queue_url` (room for 96 bytes). */
+static owner_t *owner_go(test_aws_t *aws, const char *source,
+                         char *queue_url) {
+  snprintf(queue_url, 96, "%s/123456789012/q", fake_http_url(aws->server));
+  char *config = test_aws_format(
+      "aws { max_attempts = 1 }\n"
+      "pipeline \"p\" {\n"
+      "  source \"owner\" { queue_url = \"%s\"\n endpoint = \"%s\"\n %s }\n"
+      "  sink \"capture\" { }\n"
+      "}\n",
+      queue_url, fake_http_url(aws->server), source ? source : "");
+  int rc = test_aws_start(aws, config, true);
+  free(config);
+  ck_assert_msg(rc == 0, "%s", aws->run->errors.data);
+  test_aws_run(aws);
+  return test_ctx(aws->run, "p", PL_ROLE_SOURCE);
 }
 
-typedef struct fixture {
-  test_run_t *run;
-  fake_http_t *server;
-  char queue_url[96];
-  env_entry_t env[6];
-  pl_cfg_env_t cfg_env;
-} fixture_t;
-
-/* A loop with the owner registered and the scripted SQS; queue its
- * answers, then owner_go(). */
-static void owner_prepare(fixture_t *f) {
+static test_aws_t *owner_aws(void) {
   static const pl_plugin_t *const extra[] = {&test_source_owner, NULL};
-  f->run = test_run_create(extra);
-  ck_assert_int_eq(fake_http_start(&f->run->loop, &f->server), 0);
-  snprintf(f->queue_url, sizeof(f->queue_url), "%s/123456789012/q",
-           fake_http_url(f->server));
-  env_entry_t env[] = {{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
-                       {"AWS_SECRET_ACCESS_KEY", "sekrit"},
-                       {"AWS_REGION", "eu-west-1"},
-                       {"AWS_ENDPOINT_URL", fake_http_url(f->server)},
-                       {"AWS_EC2_METADATA_DISABLED", "true"},
-                       {NULL, NULL}};
-  memcpy(f->env, env, sizeof(env));
-  f->cfg_env = (pl_cfg_env_t){fake_env, f->env};
-}
-
-/* Runs the owner with --once (`source`: more of its settings) until the
- * engine closes. */
-static void owner_go(fixture_t *f, const char *source) {
-  pl_buf_t text = {0};
-  pl_buf_printf(&text,
-                "aws { max_attempts = 1 }\n"
-                "pipeline \"p\" {\n"
-                "  source \"owner\" { queue_url = \"%s\"\n %s }\n"
-                "  sink \"capture\" { }\n"
-                "}\n",
-                f->queue_url, source ? source : "");
-  int rc = test_run_configure(f->run, text.data, true, &f->cfg_env);
-  pl_buf_free(&text);
-  ck_assert_msg(rc == 0, "%s", f->run->errors.data);
-  while (!f->run->engine->closing)
-    uv_run(&f->run->loop, UV_RUN_ONCE);
-}
-
-static owner_t *owner_of(fixture_t *f) {
-  return test_ctx(f->run, "p", PL_ROLE_SOURCE);
-}
-
-static void owner_free(fixture_t *f) {
-  fake_http_close(f->server);
-  uv_run(&f->run->loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(test_run_free(f->run), 0);
+  return test_aws_create(extra);
 }
 
 START_TEST(committed_messages_are_handed_over_then_deleted) {
-  fixture_t f = {0};
-  owner_prepare(&f);
+  test_aws_t *aws = owner_aws();
+  char url[96];
   json_t *attrs = json_pack("{s:o, s:o}", "origin", string_attr("o-1"),
                             "line", number_attr("7"));
   test_sqs_push_messages(
-      f.server,
+      aws->server,
       json_pack("[o, o]", test_sqs_message("m1", "rh1", "one", 2, attrs),
                 test_sqs_message("m2", "rh2", "two", 1, NULL)),
       0);
-  test_sqs_push_empty(f.server, 20, 10);
-  owner_go(&f, "wait_time = \"1s\"\n max_messages = 7");
-  owner_t *o = owner_of(&f);
+  test_sqs_push_empty(aws->server, 20, 10);
+  owner_t *o = owner_go(aws, "wait_time = \"1s\"\n max_messages = 7", url);
+  test_aws_assert_clean(aws);
   json_t *want = json_pack(
       "[{s:s, s:s, s:i, s:I, s:{s:s, s:i}, s:i},"
       " {s:s, s:s, s:i, s:I, s:n, s:i}]",
@@ -494,7 +458,7 @@ START_TEST(committed_messages_are_handed_over_then_deleted) {
                 json_dumps(o->seen, JSON_COMPACT));
   json_decref(want);
   ck_assert_uint_eq(o->in_flight_at_end, 0);
-  json_t *receive = test_sqs_call_body(f.server, SQS_RECEIVE, 0);
+  json_t *receive = test_sqs_call_body(aws->server, SQS_RECEIVE, 0);
   ck_assert_int_eq(
       json_integer_value(json_object_get(receive, "MaxNumberOfMessages")), 7);
   ck_assert_int_eq(
@@ -502,12 +466,12 @@ START_TEST(committed_messages_are_handed_over_then_deleted) {
   ck_assert_int_eq(
       json_integer_value(json_object_get(receive, "VisibilityTimeout")), 45);
   json_decref(receive);
-  test_sqs_assert_handles(f.server, SQS_DELETE, f.queue_url, "rh1 rh2",
-                          test_log(f.run));
-  ck_assert_uint_eq(test_sqs_count_calls(f.server, SQS_VISIBILITY), 0);
+  test_sqs_assert_handles(aws->server, SQS_DELETE, url, "rh1 rh2",
+                          test_log(aws->run));
+  ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_VISIBILITY), 0);
   /* --once: two empty receives in a row (idle_polls) drained the queue. */
-  ck_assert_ptr_nonnull(strstr(test_log(f.run), "queue drained"));
-  owner_free(&f);
+  ck_assert_ptr_nonnull(strstr(test_log(aws->run), "queue drained"));
+  test_aws_free(aws);
 }
 END_TEST
 
@@ -518,22 +482,23 @@ START_TEST(failed_messages_stay_and_released_ones_come_back_at_once) {
                             "finish = 1", "finish = 2"};
   const char *visibility[] = {"rh1@5", "", "rh1@0"};
   for (size_t i = 0; i < 3; i++) {
-    fixture_t f = {0};
-    owner_prepare(&f);
+    test_aws_t *aws = owner_aws();
+    char url[96];
     test_sqs_push_messages(
-        f.server,
+        aws->server,
         json_pack("[o]", test_sqs_message("m1", "rh1", "x", 1, NULL)), 0);
-    test_sqs_push_empty(f.server, 20, 10);
-    owner_go(&f, settings[i]);
-    ck_assert_uint_eq(json_array_size(owner_of(&f)->seen), 1);
-    ck_assert_uint_eq(owner_of(&f)->in_flight_at_end, 0);
-    ck_assert_uint_eq(test_sqs_count_calls(f.server, SQS_DELETE), 0);
+    test_sqs_push_empty(aws->server, 20, 10);
+    owner_t *o = owner_go(aws, settings[i], url);
+    test_aws_assert_clean(aws);
+    ck_assert_uint_eq(json_array_size(o->seen), 1);
+    ck_assert_uint_eq(o->in_flight_at_end, 0);
+    ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_DELETE), 0);
     if (*visibility[i])
-      test_sqs_assert_handles(f.server, SQS_VISIBILITY, f.queue_url,
-                              visibility[i], test_log(f.run));
+      test_sqs_assert_handles(aws->server, SQS_VISIBILITY, url, visibility[i],
+                              test_log(aws->run));
     else
-      ck_assert_uint_eq(test_sqs_count_calls(f.server, SQS_VISIBILITY), 0);
-    owner_free(&f);
+      ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_VISIBILITY), 0);
+    test_aws_free(aws);
   }
 }
 END_TEST
