@@ -400,6 +400,7 @@ static const pl_plugin_t test_source_owner = {
     .options = owner_option_table,
     .options_count = sizeof(owner_option_table) / sizeof(owner_option_table[0]),
     .options_size = sizeof(owner_options_t),
+    .extensions = PL_AWS_EXTENSIONS,
     .init = owner_init,
     .start = owner_start,
     .stop = owner_stop,
