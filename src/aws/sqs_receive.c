@@ -158,6 +158,11 @@ static pl_sqs_message_t *parse_message(const json_t *entry, const char **problem
         return NULL;
       }
     }
+    /* None had a usable value: the message has no attributes. */
+    if (json_object_size(msg->attributes) == 0) {
+      json_decref(msg->attributes);
+      msg->attributes = NULL;
+    }
   }
   return msg;
 }

@@ -1,6 +1,7 @@
 /* The SQS poller of the AWS layer (<pipelined/sqs.h>): its parts on their
  * own (the ReceiveMessage parser and request, the batch request bodies,
- * the message accessors, the option fragment and its checks), and the
+ * the message accessors, the option fragment and its checks; the parser's
+ * promises are fuzzed by tests/fuzz/fuzz_sqs_receive.c), and the
  * public API driven by a minimal owner, a source plugin defined here that
  * uses nothing but <pipelined/sqs.h>, run in-process through the engine
  * against a scripted loopback SQS (fake_http, test_sqs.h). The poller's
@@ -116,6 +117,22 @@ START_TEST(messages_without_id_or_handle_are_skipped) {
   /* No Body: empty. */
   ck_assert_str_eq(pl_sqs_message_body(got.messages[0], &len), "");
   ck_assert_uint_eq(len, 0);
+  pl__sqs_receive_result_free(&got);
+  json_decref(r);
+}
+END_TEST
+
+/* Found by fuzz_sqs_receive: attributes none of which has a value leave
+ * the message without attributes, not with an empty object. */
+START_TEST(attributes_without_values_are_none) {
+  json_t *r = json_pack("{s:[{s:s, s:s, s:{s:{s:s}, s:{s:s}}}]}", "Messages",
+                        "MessageId", "m1", "ReceiptHandle", "rh1",
+                        "MessageAttributes", "a", "DataType", "String", "b",
+                        "StringValue", "no type");
+  pl__sqs_receive_result_t got;
+  ck_assert_int_eq(pl__sqs_receive_parse(r, &got), 0);
+  ck_assert_uint_eq(got.count, 1);
+  ck_assert_ptr_null(pl_sqs_message_attributes(got.messages[0]));
   pl__sqs_receive_result_free(&got);
   json_decref(r);
 }
@@ -510,6 +527,7 @@ static Suite *sqs_poller_suite(void) {
   tcase_add_test(parts, a_response_parses_into_messages);
   tcase_add_test(parts, empty_and_malformed_responses);
   tcase_add_test(parts, messages_without_id_or_handle_are_skipped);
+  tcase_add_test(parts, attributes_without_values_are_none);
   tcase_add_test(parts, the_receive_request_asks_for_everything_needed);
   tcase_add_test(parts, batch_requests_number_their_entries);
   tcase_add_test(parts, the_fragment_fills_the_embedded_struct);
