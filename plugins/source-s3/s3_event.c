@@ -19,13 +19,17 @@ typedef struct parse_ctx {
   s3_event_t *out;
   pl_buf_t *why;
   const char *context;
+  s3_event_problem_t problem; /* of the first failure */
 } parse_ctx_t;
 
-static int fail(const parse_ctx_t *ctx, const char *fmt, ...) PL_PRINTF(2, 3);
+static int fail(parse_ctx_t *ctx, s3_event_problem_t problem, const char *fmt,
+                ...) PL_PRINTF(3, 4);
 
-/* Appends the reason as one line; returns PL_EPARSE, or PL_ENOMEM when the
- * reason does not fit in memory. */
-static int fail(const parse_ctx_t *ctx, const char *fmt, ...) {
+/* Notes `problem` and appends the reason as one line; returns PL_EPARSE,
+ * or PL_ENOMEM when the reason does not fit in memory. */
+static int fail(parse_ctx_t *ctx, s3_event_problem_t problem, const char *fmt,
+                ...) {
+  ctx->problem = problem;
   if (!ctx->why)
     return PL_EPARSE;
   size_t before = ctx->why->len;
@@ -62,8 +66,9 @@ static int append_quote(pl_buf_t *out, const char *text, size_t len) {
 
 /* The reason for text that jansson refused. Its message quotes the input
  * near the error ("... near 'text'"): that quote is capped and cleaned. */
-static int fail_json(const parse_ctx_t *ctx, const char *what,
+static int fail_json(parse_ctx_t *ctx, const char *what,
                      const json_error_t *error) {
+  ctx->problem = S3_EVENT_NOT_JSON;
   if (!ctx->why)
     return PL_EPARSE;
   static const char near[] = " near '";
@@ -137,37 +142,37 @@ void s3_event_close(s3_event_t *ev) {
 }
 
 /* A member of `parent` that must be an object; NULL after a reason. */
-static const json_t *get_object(const parse_ctx_t *ctx, size_t n,
+static const json_t *get_object(parse_ctx_t *ctx, size_t n,
                                 const json_t *parent, const char *name,
                                 const char *path, int *rc) {
   const json_t *value = json_object_get(parent, name);
   if (!value)
-    *rc = fail(ctx, "record %zu: %s is missing", n, path);
+    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s is missing", n, path);
   else if (!json_is_object(value))
-    *rc = fail(ctx, "record %zu: %s is not an object", n, path);
+    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s is not an object", n, path);
   return *rc == 0 ? value : NULL;
 }
 
 /* A member of `parent` that must be a string; NULL after a reason. */
-static const json_t *get_string(const parse_ctx_t *ctx, size_t n,
+static const json_t *get_string(parse_ctx_t *ctx, size_t n,
                                 const json_t *parent, const char *name,
                                 const char *path, int *rc) {
   const json_t *value = json_object_get(parent, name);
   if (!value)
-    *rc = fail(ctx, "record %zu: %s is missing", n, path);
+    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s is missing", n, path);
   else if (!json_is_string(value))
-    *rc = fail(ctx, "record %zu: %s is not a string", n, path);
+    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s is not a string", n, path);
   return *rc == 0 ? value : NULL;
 }
 
 /* The eTag without its quotes, or NULL (*rc stays 0) when there is none. */
-static char *parse_etag(const parse_ctx_t *ctx, size_t n, const json_t *object,
+static char *parse_etag(parse_ctx_t *ctx, size_t n, const json_t *object,
                         int *rc) {
   const json_t *value = json_object_get(object, "eTag");
   if (!value || json_is_null(value))
     return NULL;
   if (!json_is_string(value)) {
-    *rc = fail(ctx, "record %zu: s3.object.eTag is not a string", n);
+    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: s3.object.eTag is not a string", n);
     return NULL;
   }
   const char *text = json_string_value(value);
@@ -184,23 +189,23 @@ static char *parse_etag(const parse_ctx_t *ctx, size_t n, const json_t *object,
   return etag;
 }
 
-static int parse_size(const parse_ctx_t *ctx, size_t n, const json_t *object,
+static int parse_size(parse_ctx_t *ctx, size_t n, const json_t *object,
                       s3_event_object_t *obj) {
   const json_t *value = json_object_get(object, "size");
   if (!value || json_is_null(value))
     return 0;
   if (!json_is_integer(value))
-    return fail(ctx, "record %zu: s3.object.size is not a whole number", n);
+    return fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: s3.object.size is not a whole number", n);
   json_int_t size = json_integer_value(value);
   if (size < 0)
-    return fail(ctx, "record %zu: s3.object.size is negative", n);
+    return fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: s3.object.size is negative", n);
   obj->size = (uint64_t)size;
   obj->has_size = true;
   return 0;
 }
 
 /* Reads the s3 part of an ObjectCreated record (number `n`, from 1). */
-static int parse_created(const parse_ctx_t *ctx, size_t n, const json_t *record,
+static int parse_created(parse_ctx_t *ctx, size_t n, const json_t *record,
                          s3_event_object_t *obj) {
   int rc = 0;
   const json_t *s3 = get_object(ctx, n, record, "s3", "s3", &rc);
@@ -209,7 +214,7 @@ static int parse_created(const parse_ctx_t *ctx, size_t n, const json_t *record,
   const json_t *name =
       bucket ? get_string(ctx, n, bucket, "name", "s3.bucket.name", &rc) : NULL;
   if (name && json_string_length(name) == 0)
-    rc = fail(ctx, "record %zu: s3.bucket.name is empty", n);
+    rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: s3.bucket.name is empty", n);
   const json_t *object =
       rc == 0 ? get_object(ctx, n, s3, "object", "s3.object", &rc) : NULL;
   const json_t *key =
@@ -225,7 +230,7 @@ static int parse_created(const parse_ctx_t *ctx, size_t n, const json_t *record,
   else if (!problem && strlen(obj->key) > PL_S3_KEY_MAX)
     problem = "is longer than 1024 bytes";
   if (problem)
-    return fail(ctx, "record %zu: the key %s", n, problem);
+    return fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: the key %s", n, problem);
   obj->etag = parse_etag(ctx, n, object, &rc);
   if (rc < 0)
     return rc;
@@ -236,7 +241,7 @@ static bool starts_with(const char *text, const char *prefix) {
   return strncmp(text, prefix, strlen(prefix)) == 0;
 }
 
-static int parse_records(const parse_ctx_t *ctx, const json_t *records) {
+static int parse_records(parse_ctx_t *ctx, const json_t *records) {
   s3_event_t *out = ctx->out;
   size_t n = json_array_size(records);
   if (n > 0 && !(out->objects = calloc(n, sizeof(*out->objects))))
@@ -244,7 +249,7 @@ static int parse_records(const parse_ctx_t *ctx, const json_t *records) {
   for (size_t i = 0; i < n; i++) {
     const json_t *record = json_array_get(records, i);
     if (!json_is_object(record))
-      return fail(ctx, "record %zu is not an object", i + 1);
+      return fail(ctx, S3_EVENT_BAD_RECORD, "record %zu is not an object", i + 1);
     int rc = 0;
     const json_t *name =
         get_string(ctx, i + 1, record, "eventName", "eventName", &rc);
@@ -280,14 +285,14 @@ static int parse_text(parse_ctx_t *ctx, const char *text, size_t len,
  * was already unwrapped (`wrapped`), an SNS notification. */
 static int parse_value(parse_ctx_t *ctx, const json_t *root, bool wrapped) {
   if (!json_is_object(root))
-    return fail(ctx,
+    return fail(ctx, S3_EVENT_NOT_NOTIFICATION,
                 "not an S3 event notification: the body is %s, not an "
                 "object",
                 type_name(root));
   const json_t *records = json_object_get(root, "Records");
   if (records) {
     if (!json_is_array(records))
-      return fail(ctx,
+      return fail(ctx, S3_EVENT_NOT_NOTIFICATION,
                   "not an S3 event notification: \"Records\" is not an array");
     return parse_records(ctx, records);
   }
@@ -300,12 +305,13 @@ static int parse_value(parse_ctx_t *ctx, const json_t *root, bool wrapped) {
   if (!wrapped && type && strcmp(type, "Notification") == 0) {
     const json_t *message = json_object_get(root, "Message");
     if (!json_is_string(message))
-      return fail(ctx, "SNS notification: \"Message\" is not a string");
+      return fail(ctx, S3_EVENT_BAD_SNS, "SNS notification: \"Message\" is not a string");
     ctx->context = "SNS Message: ";
     return parse_text(ctx, json_string_value(message),
                       json_string_length(message), true);
   }
-  return fail(ctx, "not an S3 event notification: no \"Records\" array");
+  return fail(ctx, S3_EVENT_NOT_NOTIFICATION,
+              "not an S3 event notification: no \"Records\" array");
 }
 
 static int parse_text(parse_ctx_t *ctx, const char *text, size_t len,
@@ -332,5 +338,7 @@ int s3_event_parse(const char *body, size_t len, s3_event_t *out,
   int rc = parse_text(&ctx, body ? body : "", len, false);
   if (rc < 0)
     s3_event_close(out);
+  if (rc == PL_EPARSE)
+    out->problem = ctx.problem;
   return rc;
 }

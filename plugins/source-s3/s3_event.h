@@ -34,6 +34,19 @@ typedef struct s3_event_object {
   char *time;
 } s3_event_object_t;
 
+/* What was wrong with a body s3_event_parse() refused (PL_EPARSE), for
+ * the caller to decide what to do without reading the reason's text
+ * (HACKING.md#s5). */
+typedef enum {
+  S3_EVENT_PARSED = 0,       /* no problem: the body was read */
+  S3_EVENT_NOT_JSON,         /* the body (or the SNS Message) is not JSON */
+  S3_EVENT_NOT_NOTIFICATION, /* JSON, but not shaped as an S3 event
+                                notification (no "Records" array, not an
+                                object): the reason says so */
+  S3_EVENT_BAD_RECORD,       /* an S3 event with a malformed record */
+  S3_EVENT_BAD_SNS,          /* an SNS envelope without a string Message */
+} s3_event_problem_t;
+
 /* One parsed body. Caller-embedded: filled by s3_event_parse(), released
  * with s3_event_close(). */
 typedef struct s3_event {
@@ -45,6 +58,9 @@ typedef struct s3_event {
    * ObjectTagging:*, ...): well-formed in eventName, otherwise not read. */
   size_t skipped;
   bool test_event; /* the body is an s3:TestEvent (then count is 0) */
+  /* PL_EPARSE: what was wrong (the other fields are then empty);
+   * S3_EVENT_PARSED otherwise. */
+  s3_event_problem_t problem;
 } s3_event_t;
 
 /* Parses `len` bytes of `body` (borrowed for the call; no NUL terminator
@@ -53,8 +69,8 @@ typedef struct s3_event {
  * Returns 0 with *out filled (the caller closes it; it may hold no object:
  * a test event, an empty "Records" or only skipped records), or an error
  * with *out empty (closing it is allowed): PL_EINVAL (`out` NULL, or
- * `body` NULL with len > 0), PL_ENOMEM, or PL_EPARSE with one line
- * appended to `why` (unless NULL) naming the problem:
+ * `body` NULL with len > 0), PL_ENOMEM, or PL_EPARSE with out->problem
+ * set and one line appended to `why` (unless NULL) naming the problem:
  *   "not JSON: '[' or '{' expected near 'x' (line 1, column 1)"
  *   "not an S3 event notification: the body is an array, not an object"
  *   "not an S3 event notification: no \"Records\" array"

@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_VISIBILITY_MS (12ull * 3600 * 1000) /* the SQS maximum */
-#define MAX_WAIT_MS 20000
-
 static const pl_option_t s3_option_table[] = {
     PL_OPTION_STRING(s3_options_t, notifications, "notifications", NULL,
                      PL_OPT_NOT_EMPTY,
@@ -46,56 +43,23 @@ static const pl_option_t s3_option_table[] = {
                      "SQS endpoint URL of the notifications queue (default: "
                      "AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL or the aws "
                      "block)."),
-    PL_OPTION_DURATION(s3_options_t, wait_time_ms, "wait_time", "20s", 0,
-                       "Notifications mode: long polling wait of each "
-                       "receive (whole seconds, 0s to 20s)."),
-    PL_OPTION_INT(s3_options_t, max_messages, "max_messages", "10", 0,
-                  "Notifications mode: event messages asked for per "
-                  "receive (1 to 10)."),
-    PL_OPTION_DURATION(s3_options_t, visibility_timeout_ms,
-                       "visibility_timeout", "60s", 0,
-                       "Notifications mode: visibility timeout of received "
-                       "messages (whole seconds, 1s to 12h), extended every "
-                       "half of it while their objects are in progress."),
-    PL_OPTION_DURATION(s3_options_t, retry_visibility_ms, "retry_visibility",
-                       "0", 0,
-                       "Notifications mode: a message whose objects failed "
-                       "is received again after this delay instead of at the "
-                       "end of its visibility timeout; 0: off."),
-    PL_OPTION_INT(s3_options_t, idle_polls, "idle_polls", "2", 0,
-                  "Notifications mode with --once: empty receives in a row "
-                  "after which the queue counts as drained."),
+    PL_SQS_POLLER_OPTIONS(s3_options_t, poller, " Notifications mode only.",
+                          "60s"),
 };
-
-static bool whole_seconds(uint64_t ms, uint64_t min, uint64_t max) {
-  return ms % 1000 == 0 && ms >= min && ms <= max;
-}
 
 static int fail(pl_instance_t *inst, const char *why) {
   pl_log(inst, PL_LOG_ERROR, "%s", why);
   return PL_EINVAL;
 }
 
-static int check_options(pl_instance_t *inst, const s3_options_t *o) {
+/* In notifications mode, `params` gets the poller's checked options. */
+static int check_options(pl_instance_t *inst, const s3_options_t *o,
+                         pl_sqs_poller_params_t *params) {
   if (o->notifications) {
-    const char *url = o->notifications;
-    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
-      return fail(inst, "notifications must be the URL of an SQS queue "
-                        "(https://sqs.<region>.amazonaws.com/<account>/"
-                        "<name>)");
-    if (!whole_seconds(o->wait_time_ms, 0, MAX_WAIT_MS))
-      return fail(inst, "wait_time must be a whole number of seconds from "
-                        "0s to 20s");
-    if (o->max_messages < 1 || o->max_messages > 10)
-      return fail(inst, "max_messages must be from 1 to 10");
-    if (!whole_seconds(o->visibility_timeout_ms, 1000, MAX_VISIBILITY_MS))
-      return fail(inst, "visibility_timeout must be a whole number of "
-                        "seconds from 1s to 12h");
-    if (!whole_seconds(o->retry_visibility_ms, 0, MAX_VISIBILITY_MS))
-      return fail(inst, "retry_visibility must be a whole number of seconds "
-                        "up to 12h (0: off)");
-    if (o->idle_polls < 1)
-      return fail(inst, "idle_polls must be at least 1");
+    int rc = pl_sqs_poller_options_check(inst, "notifications",
+                                         o->notifications, &o->poller, params);
+    if (rc < 0)
+      return rc;
     if (o->state_dir)
       return fail(inst, "state_dir is for list mode; in notifications mode "
                         "the queue keeps the state");
@@ -118,7 +82,7 @@ bool s3_source_wants(const source_s3_t *s, const char *key) {
 }
 
 s3_job_t *s3_job_create(source_s3_t *s, s3_event_t *objects,
-                        sqs_message_t *msg) {
+                        pl_sqs_message_t *msg) {
   s3_job_t *job = calloc(1, sizeof(*job));
   if (job && !(job->group = pl_group_create(s->inst, job))) {
     free(job);
@@ -252,7 +216,8 @@ static void source_s3_destroy(void *ctx) {
 static int source_s3_init(pl_instance_t *inst, const void *options,
                           void **ctx) {
   const s3_options_t *o = options;
-  int rc = check_options(inst, o);
+  pl_sqs_poller_params_t params = {0};
+  int rc = check_options(inst, o, &params);
   if (rc < 0)
     return rc;
   source_s3_t *s = calloc(1, sizeof(*s));
@@ -262,7 +227,7 @@ static int source_s3_init(pl_instance_t *inst, const void *options,
   s->opts = o;
   s->notifications = o->notifications != NULL;
   s3_reader_init(&s->reader, inst, on_read, s);
-  rc = s->notifications ? s3_notify_init(s) : s3_listing_init(s);
+  rc = s->notifications ? s3_notify_init(s, &params) : s3_listing_init(s);
   if (rc < 0) {
     source_s3_destroy(s);
     return rc;

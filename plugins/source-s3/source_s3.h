@@ -11,11 +11,11 @@
 
 #include <pipelined/aws.h>
 #include <pipelined/plugin.h>
+#include <pipelined/sqs.h>
 
 #include "s3_event.h"
 #include "s3_reader.h"
 #include "s3_state.h"
-#include "sqs_poller.h"
 
 typedef struct s3_options {
   char *notifications;
@@ -27,11 +27,7 @@ typedef struct s3_options {
   char *endpoint;
   char *region;
   char *sqs_endpoint;
-  uint64_t wait_time_ms;
-  int64_t max_messages;
-  uint64_t visibility_timeout_ms;
-  uint64_t retry_visibility_ms;
-  int64_t idle_polls;
+  pl_sqs_poller_options_t poller; /* notifications mode */
 } s3_options_t;
 
 typedef struct s3_job {
@@ -39,7 +35,7 @@ typedef struct s3_job {
   pl_group_t *group;   /* its data is the job */
   s3_event_t objects;  /* what to read, in order */
   size_t next_object;
-  sqs_message_t *msg; /* notifications mode: the event message */
+  pl_sqs_message_t *msg; /* notifications mode: the event message */
   bool failed;        /* an object could not be read: seal incomplete */
 } s3_job_t;
 
@@ -66,7 +62,7 @@ typedef struct source_s3 {
   s3_job_t *tail;
   size_t queued; /* jobs in the queue */
   bool notifications;
-  sqs_poller_t poller; /* notifications mode */
+  pl_sqs_poller_t *poller; /* notifications mode */
   s3_listing_t listing; /* list mode */
   bool stopped;
   bool closed;
@@ -80,7 +76,7 @@ bool s3_source_wants(const source_s3_t *s, const char *key);
 /* Creates a job for `objects` (stolen) with a new group; NULL when out of
  * memory (`objects` is then closed). */
 s3_job_t *s3_job_create(source_s3_t *s, s3_event_t *objects,
-                        sqs_message_t *msg);
+                        pl_sqs_message_t *msg);
 /* Queues `job` (stolen): its objects are read in turn, then its group is
  * sealed. */
 void s3_job_queue(source_s3_t *s, s3_job_t *job);
@@ -88,7 +84,9 @@ void s3_job_destroy(s3_job_t *job);
 
 /* ---- s3_notify.c ---- */
 
-int s3_notify_init(source_s3_t *s);
+/* Creates the poller with `params` (checked by
+ * pl_sqs_poller_options_check()). Returns 0 or a negative PL_E* code. */
+int s3_notify_init(source_s3_t *s, const pl_sqs_poller_params_t *params);
 int s3_notify_start(source_s3_t *s);
 /* The queue of jobs has room again, or the next stage has. */
 void s3_notify_poll(source_s3_t *s);

@@ -24,16 +24,17 @@ static int set_attribute(pl_record_t *rec, const char *name, json_t *value) {
   return value ? pl_record_set_attribute_new(rec, name, value) : PL_ENOMEM;
 }
 
-int sqs_record_metadata(pl_record_t *rec, const sqs_message_t *msg,
+int sqs_record_metadata(pl_record_t *rec, const pl_sqs_message_t *msg,
                         const char *queue_url) {
-  int rc = pl_record_set_message_id(rec, msg->message_id);
-  const json_t *attrs = msg->attributes;
+  const char *id = pl_sqs_message_id(msg);
+  int rc = pl_record_set_message_id(rec, id);
+  const json_t *attrs = pl_sqs_message_attributes(msg);
   const char *origin = json_string_value(json_object_get(attrs, "origin"));
   if (rc == 0 && origin && *origin) {
     rc = pl_record_set_origin(rec, origin);
   } else if (rc == 0) {
     pl_buf_t text = {0};
-    rc = pl_buf_printf(&text, "sqs:%s#%s", queue_url, msg->message_id);
+    rc = pl_buf_printf(&text, "sqs:%s#%s", queue_url, id);
     if (rc == 0)
       rc = pl_record_set_origin(rec, text.data);
     pl_buf_free(&text);
@@ -51,24 +52,27 @@ int sqs_record_metadata(pl_record_t *rec, const sqs_message_t *msg,
     if (rc == 0)
       rc = set_attribute(rec, name, json_incref(value));
   }
-  if (rc == 0 && msg->receive_count > 0)
+  int64_t receive_count = pl_sqs_message_receive_count(msg);
+  if (rc == 0 && receive_count > 0)
     rc = set_attribute(rec, "receive_count",
-                       json_integer((json_int_t)msg->receive_count));
-  if (rc == 0 && msg->sent_timestamp > 0)
-    rc = set_attribute(rec, "sent_timestamp",
-                       json_integer((json_int_t)msg->sent_timestamp));
+                       json_integer((json_int_t)receive_count));
+  int64_t sent = pl_sqs_message_sent_timestamp(msg);
+  if (rc == 0 && sent > 0)
+    rc = set_attribute(rec, "sent_timestamp", json_integer((json_int_t)sent));
   return rc < 0 ? PL_ENOMEM : 0;
 }
 
-int sqs_record_value(const sqs_message_t *msg, sqs_format_t format,
+int sqs_record_value(const pl_sqs_message_t *msg, sqs_format_t format,
                      json_t **out, pl_buf_t *reason) {
   *out = NULL;
+  size_t len = 0;
+  const char *body = pl_sqs_message_body(msg, &len);
   if (format == SQS_FORMAT_RAW) {
-    *out = json_pack("{s:s%}", "body", msg->body, msg->body_len);
+    *out = json_pack("{s:s%}", "body", body, len);
     return *out ? 0 : PL_ENOMEM;
   }
   json_error_t error;
-  *out = json_loadb(msg->body, msg->body_len, JSON_DECODE_ANY, &error);
+  *out = json_loadb(body, len, JSON_DECODE_ANY, &error);
   if (*out)
     return 0;
   if (json_error_code(&error) == json_error_out_of_memory)

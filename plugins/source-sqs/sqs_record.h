@@ -4,8 +4,7 @@
 #define PL_SOURCE_SQS_RECORD_H
 
 #include <pipelined/plugin.h>
-
-#include "sqs_receive.h"
+#include <pipelined/sqs.h>
 
 typedef enum { SQS_FORMAT_JSON, SQS_FORMAT_RAW } sqs_format_t;
 
@@ -23,14 +22,14 @@ typedef enum { SQS_FORMAT_JSON, SQS_FORMAT_RAW } sqs_format_t;
  *                         "sent_timestamp" (ms since the epoch), which win
  *                         over message attributes of the same names.
  * Returns 0 or PL_ENOMEM. */
-int sqs_record_metadata(pl_record_t *rec, const sqs_message_t *msg,
+int sqs_record_metadata(pl_record_t *rec, const pl_sqs_message_t *msg,
                         const char *queue_url);
 
 /* The value of a message's record, from its body: the parsed JSON value
  * (any JSON text), or {"body": "<body>"} with SQS_FORMAT_RAW. Returns 0
  * and a new reference in `out`; PL_EPARSE when the body is not valid JSON
  * (format json), with the reason appended to `reason`; or PL_ENOMEM. */
-int sqs_record_value(const sqs_message_t *msg, sqs_format_t format,
+int sqs_record_value(const pl_sqs_message_t *msg, sqs_format_t format,
                      json_t **out, pl_buf_t *reason);
 
 #endif

@@ -76,9 +76,11 @@ static int parse(const char *body, size_t len, s3_event_t *ev) {
   int rc = s3_event_parse(body, len, ev, &why);
   if (rc == 0) {
     check(why.len == strlen(PREFIX));
+    check(ev->problem == S3_EVENT_PARSED);
     check_event(ev);
   } else {
     check(rc == PL_EPARSE);
+    check(ev->problem != S3_EVENT_PARSED);
     check(ev->count == 0 && ev->objects == NULL && ev->skipped == 0 &&
           !ev->test_event);
     check(strncmp(why.data, PREFIX, strlen(PREFIX)) == 0);
@@ -90,6 +92,7 @@ static int parse(const char *body, size_t len, s3_event_t *ev) {
   }
   s3_event_t quiet;
   check(s3_event_parse(body, len, &quiet, NULL) == rc);
+  check(quiet.problem == ev->problem);
   s3_event_close(&quiet);
   pl_buf_free(&why);
   return rc;

@@ -585,6 +585,46 @@ START_TEST(bad_arguments_are_refused) {
 }
 END_TEST
 
+/* The kind of a refusal is a value (HACKING.md#s5): callers decide on it,
+ * not on the reason's words. Without a buffer for the reason too. */
+START_TEST(refusals_say_what_was_wrong_as_a_value) {
+  struct {
+    const char *body;
+    s3_event_problem_t problem;
+  } cases[] = {
+      {"{\"Records\": [", S3_EVENT_NOT_JSON},
+      {"[]", S3_EVENT_NOT_NOTIFICATION},
+      {"{}", S3_EVENT_NOT_NOTIFICATION},
+      {"{\"Records\": 1}", S3_EVENT_NOT_NOTIFICATION},
+      {"{\"Records\": [1]}", S3_EVENT_BAD_RECORD},
+      {"{\"Records\": [{\"eventName\": 1}]}", S3_EVENT_BAD_RECORD},
+      {"{\"Type\": \"Notification\", \"Message\": 1}", S3_EVENT_BAD_SNS},
+      {"{\"Type\": \"Notification\", \"Message\": \"{}\"}",
+       S3_EVENT_NOT_NOTIFICATION},
+      {"{\"Type\": \"Notification\", \"Message\": \"x\"}",
+       S3_EVENT_NOT_JSON},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (int with_why = 0; with_why < 2; with_why++) {
+      s3_event_t ev;
+      pl_buf_t why = {0};
+      ck_assert_int_eq(s3_event_parse(cases[i].body, strlen(cases[i].body),
+                                      &ev, with_why ? &why : NULL),
+                       PL_EPARSE);
+      ck_assert_msg(ev.problem == cases[i].problem, "case %zu: %d, not %d", i,
+                    (int)ev.problem, (int)cases[i].problem);
+      s3_event_close(&ev);
+      pl_buf_free(&why);
+    }
+  }
+  s3_event_t ev;
+  const char *fine = "{\"Records\": []}";
+  ck_assert_int_eq(s3_event_parse(fine, strlen(fine), &ev, NULL), 0);
+  ck_assert_int_eq(ev.problem, S3_EVENT_PARSED);
+  s3_event_close(&ev);
+}
+END_TEST
+
 static Suite *s3_event_suite(void) {
   Suite *s = suite_create("s3_event");
   TCase *ok = tcase_create("accepted");
@@ -606,6 +646,7 @@ static Suite *s3_event_suite(void) {
   tcase_add_test(refused,
                  reasons_quote_little_remote_text_and_no_control_bytes);
   tcase_add_test(refused, bad_arguments_are_refused);
+  tcase_add_test(refused, refusals_say_what_was_wrong_as_a_value);
   suite_add_tcase(s, refused);
   return s;
 }

@@ -632,8 +632,12 @@ START_TEST(bodies_that_are_not_events_are_dead_lettered_then_deleted) {
   fixture_t *f = fixture_create();
   test_sqs_push_messages(
       f->server,
-      json_pack("[o, o]", test_sqs_message("m1", "rh1", "hello", 1, NULL),
-                test_sqs_message("m2", "rh2", "{\"foo\":1}", 1, NULL)),
+      json_pack("[o, o, o]", test_sqs_message("m1", "rh1", "hello", 1, NULL),
+                test_sqs_message("m2", "rh2", "{\"foo\":1}", 1, NULL),
+                test_sqs_message("m3", "rh3",
+                                 "{\"Type\": \"Notification\", "
+                                 "\"Message\": \"{}\"}",
+                                 1, NULL)),
       0);
   test_sqs_push_empty(f->server, 40, 20);
   run_config(f, notify_config(f, NULL, NULL, 1), true);
@@ -641,7 +645,11 @@ START_TEST(bodies_that_are_not_events_are_dead_lettered_then_deleted) {
   ck_assert_uint_eq(count_gets(f, "/"), 0);
   ck_assert_uint_eq(json_array_size(chunks_of(f)), 0);
   json_t *letters = dead_letters(f);
-  ck_assert_uint_eq(json_array_size(letters), 2);
+  ck_assert_uint_eq(json_array_size(letters), 3);
+  /* Inside SNS: where, then why, said once too. */
+  ck_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(letters, 2), "reason")),
+      "SNS Message: not an S3 event notification: no \"Records\" array");
   const char *raws[] = {"hello", "{\"foo\":1}"};
   const char *ids[] = {"m1", "m2"};
   for (size_t i = 0; i < 2; i++) {
@@ -663,8 +671,8 @@ START_TEST(bodies_that_are_not_events_are_dead_lettered_then_deleted) {
   ck_assert_ptr_nonnull(strstr(
       json_string_value(json_object_get(json_array_get(letters, 1), "reason")),
       "no \"Records\" array"));
-  assert_handles(f, SQS_DELETE, "rh1 rh2");
-  ck_assert_uint_eq(source_counter(f, "poison_messages"), 2);
+  assert_handles(f, SQS_DELETE, "rh1 rh2 rh3");
+  ck_assert_uint_eq(source_counter(f, "poison_messages"), 3);
   fixture_free(f);
 }
 END_TEST

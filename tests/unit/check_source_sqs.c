@@ -1,9 +1,9 @@
-/* source-sqs: its parts on their own (the ReceiveMessage parser, records
- * from messages, the batch request bodies, backoff), and the plugin run
+/* source-sqs: records from messages on their own, and the plugin run
  * in-process through the engine against a scripted loopback server
  * (fake_http) standing in for SQS: records and their metadata, deletes,
  * failures, poison messages, the visibility heartbeat, backpressure,
- * --once, shutdown and receive errors.
+ * --once, shutdown and receive errors (the SQS poller's parts on their
+ * own are tests/unit/check_sqs_poller.c's).
  *
  * Every SQS call is a POST to "/", so fake_http cannot tell them apart:
  * its answers go to requests in the order they arrive. The tests use one
@@ -13,9 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../plugins/source-sqs/sqs_acks.h"
-#include "../../plugins/source-sqs/sqs_receive.h"
 #include "../../plugins/source-sqs/sqs_record.h"
+#include "sqs_receive.h"
 #include "fake_http.h"
 #include "test_sqs.h"
 #include "test_stages.h"
@@ -344,107 +343,10 @@ static void assert_handles(fixture_t *f, const char *target, const char *want) {
                           test_log(f->run));
 }
 
-/* ---- The parser and the request bodies ---- */
-
-START_TEST(a_response_parses_into_messages) {
-  json_t *attrs = json_pack(
-      "{s:o, s:o, s:o, s:o, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s}}", "origin",
-      string_attr("file:/in.csv"), "line", number_attr("42"), "ratio",
-      number_attr("0.5"), "huge", number_attr("123456789012345678901234"),
-      "blob", "DataType", "Binary", "BinaryValue", "AAEC", "uuid", "DataType",
-      "String.uuid", "StringValue", "u-1", "broken", "DataType", "String");
-  json_t *response =
-      json_pack("{s:[o, {s:s, s:s, s:s}]}", "Messages",
-                test_sqs_message("m1", "rh1", "{\"a\":1}", 3, attrs),
-                "MessageId", "m2", "ReceiptHandle", "rh2", "Body", "plain");
-  sqs_receive_result_t got;
-  ck_assert_int_eq(sqs_receive_parse(response, &got), 0);
-  ck_assert_uint_eq(got.count, 2);
-  ck_assert_uint_eq(got.skipped, 0);
-  sqs_message_t *m = got.messages[0];
-  ck_assert_str_eq(m->message_id, "m1");
-  ck_assert_str_eq(m->receipt_handle, "rh1");
-  ck_assert_str_eq(m->body, "{\"a\":1}");
-  ck_assert_uint_eq(m->body_len, 7);
-  ck_assert_int_eq(m->receive_count, 3);
-  ck_assert_int_eq(m->sent_timestamp, 1700000000123);
-  json_t *want =
-      json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "origin", "file:/in.csv",
-                "line", (json_int_t)42, "ratio", "0.5", "huge",
-                "123456789012345678901234", "blob", "AAEC", "uuid", "u-1");
-  ck_assert_msg(json_equal(m->attributes, want), "%s",
-                json_dumps(m->attributes, JSON_COMPACT | JSON_SORT_KEYS));
-  json_decref(want);
-  m = got.messages[1];
-  ck_assert_str_eq(m->message_id, "m2");
-  ck_assert_str_eq(m->body, "plain");
-  ck_assert_int_eq(m->receive_count, 0);
-  ck_assert_int_eq(m->sent_timestamp, 0);
-  ck_assert_ptr_null(m->attributes);
-  sqs_receive_result_free(&got);
-  json_decref(response);
-}
-END_TEST
-
-START_TEST(empty_and_malformed_responses) {
-  const char *empty[] = {"{}", "{\"Messages\": []}", "{\"Messages\": null}"};
-  for (size_t i = 0; i < 3; i++) {
-    json_t *r = json_loads(empty[i], 0, NULL);
-    sqs_receive_result_t got;
-    ck_assert_int_eq(sqs_receive_parse(r, &got), 0);
-    ck_assert_uint_eq(got.count, 0);
-    sqs_receive_result_free(&got);
-    json_decref(r);
-  }
-  const char *bad[] = {"[]", "{\"Messages\": {}}", "\"x\""};
-  for (size_t i = 0; i < 3; i++) {
-    json_t *r = json_loads(bad[i], JSON_DECODE_ANY, NULL);
-    sqs_receive_result_t got;
-    ck_assert_int_eq(sqs_receive_parse(r, &got), PL_EPARSE);
-    ck_assert_uint_eq(got.count, 0);
-    sqs_receive_result_free(&got);
-    json_decref(r);
-  }
-}
-END_TEST
-
-START_TEST(messages_without_id_or_handle_are_skipped) {
-  json_t *r = json_pack("{s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}", "Messages",
-                        "ReceiptHandle", "rh0", "Body", "x", "MessageId", "m1",
-                        "Body", "x", "MessageId", "m2", "ReceiptHandle", "rh2");
-  sqs_receive_result_t got;
-  ck_assert_int_eq(sqs_receive_parse(r, &got), 0);
-  ck_assert_uint_eq(got.count, 1);
-  ck_assert_uint_eq(got.skipped, 2);
-  ck_assert_str_eq(got.problem, "a message without a MessageId");
-  ck_assert_str_eq(got.messages[0]->message_id, "m2");
-  ck_assert_str_eq(got.messages[0]->body, ""); /* no Body: empty */
-  sqs_receive_result_free(&got);
-  json_decref(r);
-}
-END_TEST
-
-START_TEST(the_receive_request_asks_for_everything_needed) {
-  sqs_receive_params_t p = {.queue_url = "https://q/1/x",
-                            .max_messages = 7,
-                            .wait_seconds = 20,
-                            .visibility_seconds = 45};
-  json_t *body = sqs_receive_request(&p);
-  json_t *want = json_pack(
-      "{s:s, s:I, s:I, s:I, s:[s,s], s:[s,s], s:[s]}", "QueueUrl",
-      "https://q/1/x", "MaxNumberOfMessages", (json_int_t)7, "WaitTimeSeconds",
-      (json_int_t)20, "VisibilityTimeout", (json_int_t)45, "AttributeNames",
-      "ApproximateReceiveCount", "SentTimestamp", "MessageSystemAttributeNames",
-      "ApproximateReceiveCount", "SentTimestamp", "MessageAttributeNames",
-      "All");
-  ck_assert(json_equal(body, want));
-  json_decref(want);
-  json_decref(body);
-}
-END_TEST
+/* ---- Records from messages ---- */
 
 START_TEST(bodies_become_values) {
-  sqs_message_t m = {.body = "{\"a\": [1, 2]}", .body_len = 13};
+  pl_sqs_message_t m = {.body = "{\"a\": [1, 2]}", .body_len = 13};
   json_t *value = NULL;
   pl_buf_t reason = {0};
   ck_assert_int_eq(sqs_record_value(&m, SQS_FORMAT_JSON, &value, &reason), 0);
@@ -453,11 +355,11 @@ START_TEST(bodies_become_values) {
   json_decref(want);
   json_decref(value);
   /* Any JSON text is a value. */
-  m = (sqs_message_t){.body = "42", .body_len = 2};
+  m = (pl_sqs_message_t){.body = "42", .body_len = 2};
   ck_assert_int_eq(sqs_record_value(&m, SQS_FORMAT_JSON, &value, &reason), 0);
   ck_assert_int_eq(json_integer_value(value), 42);
   json_decref(value);
-  m = (sqs_message_t){.body = "not {json", .body_len = 9};
+  m = (pl_sqs_message_t){.body = "not {json", .body_len = 9};
   ck_assert_int_eq(sqs_record_value(&m, SQS_FORMAT_RAW, &value, &reason), 0);
   ck_assert_str_eq(json_string_value(json_object_get(value, "body")),
                    "not {json");
@@ -471,29 +373,6 @@ START_TEST(bodies_become_values) {
   pl_buf_free(&reason);
 }
 END_TEST
-
-START_TEST(batch_requests_number_their_entries) {
-  sqs_ack_entry_t a = {.receipt_handle = "rh-a", .visibility = 30};
-  sqs_ack_entry_t b = {.receipt_handle = "rh-b", .visibility = 0};
-  sqs_ack_entry_t *entries[] = {&a, &b};
-  json_t *del = sqs_acks_request(SQS_ACK_DELETE, "https://q", entries, 2);
-  json_t *want = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "QueueUrl",
-                           "https://q", "Entries", "Id", "0", "ReceiptHandle",
-                           "rh-a", "Id", "1", "ReceiptHandle", "rh-b");
-  ck_assert(json_equal(del, want));
-  json_decref(want);
-  json_decref(del);
-  json_t *vis = sqs_acks_request(SQS_ACK_VISIBILITY, "https://q", entries, 2);
-  want = json_pack("{s:s, s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}]}", "QueueUrl",
-                   "https://q", "Entries", "Id", "0", "ReceiptHandle", "rh-a",
-                   "VisibilityTimeout", 30, "Id", "1", "ReceiptHandle", "rh-b",
-                   "VisibilityTimeout", 0);
-  ck_assert(json_equal(vis, want));
-  json_decref(want);
-  json_decref(vis);
-}
-END_TEST
-
 
 /* ---- Through the engine ---- */
 
@@ -1002,7 +881,7 @@ START_TEST(bad_options_are_refused) {
                 true);
   ck_assert_int_lt(f->run->create_rc, 0);
   ck_assert_ptr_nonnull(
-      strstr(test_log(f->run), "queue_url must be the URL of the queue"));
+      strstr(test_log(f->run), "queue_url must be the URL of an SQS queue"));
   fixture_finish(f);
   fixture_free(f);
 }
@@ -1011,12 +890,7 @@ END_TEST
 static Suite *source_sqs_suite(void) {
   Suite *s = suite_create("source_sqs");
   TCase *parts = tcase_create("parts");
-  tcase_add_test(parts, a_response_parses_into_messages);
-  tcase_add_test(parts, empty_and_malformed_responses);
-  tcase_add_test(parts, messages_without_id_or_handle_are_skipped);
-  tcase_add_test(parts, the_receive_request_asks_for_everything_needed);
   tcase_add_test(parts, bodies_become_values);
-  tcase_add_test(parts, batch_requests_number_their_entries);
   suite_add_tcase(s, parts);
   TCase *engine = tcase_create("engine");
   tcase_set_timeout(engine, 60);

@@ -1,11 +1,34 @@
-/* ReceiveMessage requests and responses (AWS JSON protocol). */
+/* ReceiveMessage requests and responses (AWS JSON protocol), and the
+ * messages they bring. */
 #include "sqs_receive.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-void sqs_message_destroy(sqs_message_t *msg) {
+const char *pl_sqs_message_id(const pl_sqs_message_t *msg) {
+  return msg->message_id;
+}
+
+const char *pl_sqs_message_body(const pl_sqs_message_t *msg, size_t *len) {
+  if (len)
+    *len = msg->body_len;
+  return msg->body;
+}
+
+int64_t pl_sqs_message_receive_count(const pl_sqs_message_t *msg) {
+  return msg->receive_count;
+}
+
+int64_t pl_sqs_message_sent_timestamp(const pl_sqs_message_t *msg) {
+  return msg->sent_timestamp;
+}
+
+const json_t *pl_sqs_message_attributes(const pl_sqs_message_t *msg) {
+  return msg->attributes;
+}
+
+void pl__sqs_message_destroy(pl_sqs_message_t *msg) {
   if (!msg)
     return;
   free(msg->message_id);
@@ -15,7 +38,7 @@ void sqs_message_destroy(sqs_message_t *msg) {
   free(msg);
 }
 
-json_t *sqs_receive_request(const sqs_receive_params_t *p) {
+json_t *pl__sqs_receive_request(const pl__sqs_receive_params_t *p) {
   /* Both names of the system attribute list: AttributeNames is the one
    * older services and emulators know, MessageSystemAttributeNames the
    * current one. */
@@ -53,7 +76,7 @@ static bool starts_with(const char *text, const char *prefix) {
   return strncmp(text, prefix, strlen(prefix)) == 0;
 }
 
-json_t *sqs_attribute_value(const json_t *attribute) {
+json_t *pl__sqs_attribute_value(const json_t *attribute) {
   const char *type = json_string_value(json_object_get(attribute, "DataType"));
   if (!type)
     return NULL;
@@ -90,7 +113,7 @@ static char *dup_string(const json_t *value) {
 
 /* Builds one message, or returns NULL with `*problem` set (or not set when
  * out of memory). */
-static sqs_message_t *parse_message(const json_t *entry, const char **problem) {
+static pl_sqs_message_t *parse_message(const json_t *entry, const char **problem) {
   const json_t *id = json_object_get(entry, "MessageId");
   const json_t *handle = json_object_get(entry, "ReceiptHandle");
   if (!json_is_string(id) || json_string_length(id) == 0) {
@@ -101,7 +124,7 @@ static sqs_message_t *parse_message(const json_t *entry, const char **problem) {
     *problem = "a message without a ReceiptHandle";
     return NULL;
   }
-  sqs_message_t *msg = calloc(1, sizeof(*msg));
+  pl_sqs_message_t *msg = calloc(1, sizeof(*msg));
   if (!msg)
     return NULL;
   /* A body is always present in SQS; a missing one reads as empty. */
@@ -112,7 +135,7 @@ static sqs_message_t *parse_message(const json_t *entry, const char **problem) {
   msg->message_id = dup_string(id);
   msg->receipt_handle = dup_string(handle);
   if (!msg->body || !msg->message_id || !msg->receipt_handle) {
-    sqs_message_destroy(msg);
+    pl__sqs_message_destroy(msg);
     return NULL;
   }
   memcpy(msg->body, text, msg->body_len);
@@ -123,24 +146,29 @@ static sqs_message_t *parse_message(const json_t *entry, const char **problem) {
   const json_t *attrs = json_object_get(entry, "MessageAttributes");
   if (json_is_object(attrs) && json_object_size(attrs) > 0) {
     if (!(msg->attributes = json_object())) {
-      sqs_message_destroy(msg);
+      pl__sqs_message_destroy(msg);
       return NULL;
     }
     const char *name;
     json_t *attribute;
     json_object_foreach((json_t *)attrs, name, attribute) {
-      json_t *value = sqs_attribute_value(attribute);
+      json_t *value = pl__sqs_attribute_value(attribute);
       if (value && json_object_set_new(msg->attributes, name, value) < 0) {
-        sqs_message_destroy(msg);
+        pl__sqs_message_destroy(msg);
         return NULL;
       }
+    }
+    /* None had a usable value: the message has no attributes. */
+    if (json_object_size(msg->attributes) == 0) {
+      json_decref(msg->attributes);
+      msg->attributes = NULL;
     }
   }
   return msg;
 }
 
-int sqs_receive_parse(const json_t *response, sqs_receive_result_t *out) {
-  *out = (sqs_receive_result_t){0};
+int pl__sqs_receive_parse(const json_t *response, pl__sqs_receive_result_t *out) {
+  *out = (pl__sqs_receive_result_t){0};
   if (!json_is_object(response))
     return PL_EPARSE;
   const json_t *list = json_object_get(response, "Messages");
@@ -156,13 +184,13 @@ int sqs_receive_parse(const json_t *response, sqs_receive_result_t *out) {
     return PL_ENOMEM;
   for (size_t i = 0; i < n; i++) {
     const char *problem = NULL;
-    sqs_message_t *msg = parse_message(json_array_get(list, i), &problem);
+    pl_sqs_message_t *msg = parse_message(json_array_get(list, i), &problem);
     if (msg) {
       out->messages[out->count++] = msg;
       continue;
     }
     if (!problem) {
-      sqs_receive_result_free(out);
+      pl__sqs_receive_result_free(out);
       return PL_ENOMEM;
     }
     if (out->skipped++ == 0)
@@ -171,9 +199,9 @@ int sqs_receive_parse(const json_t *response, sqs_receive_result_t *out) {
   return 0;
 }
 
-void sqs_receive_result_free(sqs_receive_result_t *result) {
+void pl__sqs_receive_result_free(pl__sqs_receive_result_t *result) {
   for (size_t i = 0; i < result->count; i++)
-    sqs_message_destroy(result->messages[i]);
+    pl__sqs_message_destroy(result->messages[i]);
   free(result->messages);
-  *result = (sqs_receive_result_t){0};
+  *result = (pl__sqs_receive_result_t){0};
 }

@@ -1,7 +1,9 @@
-/* The receive loop of SQS sources (see sqs_poller.h). */
+/* The receive loop of the SQS poller (see <pipelined/sqs.h> and
+ * sqs_poller.h), and the checks of its options. */
 #include "sqs_poller.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <pipelined/backoff.h>
 
@@ -13,7 +15,7 @@
 /* After stop, how long past wait_time a receive still out is waited for. */
 #define STOP_WAIT_MARGIN_MS 2000
 
-static void maybe_poll(sqs_poller_t *p);
+static void maybe_poll(pl_sqs_poller_t *p);
 
 /* The engine closes a stopped pipeline as soon as its groups are
  * resolved; deletes queued by the last commits would then be cancelled
@@ -24,16 +26,16 @@ static void maybe_poll(sqs_poller_t *p);
  * visibility timeout; a poll ends within wait_time, and what it brings is
  * released at once. A poll that does not (a stalled connection, retries)
  * is waited for only until wait_time and a margin have passed. */
-static void keep_alive(sqs_poller_t *p) {
+static void keep_alive(pl_sqs_poller_t *p) {
   if (!p->closed)
     pl_source_busy(p->inst,
-                   !sqs_acks_idle(&p->acks) ||
+                   !pl__sqs_acks_idle(&p->acks) ||
                        (p->stopped && p->receiving > 0 && !p->stop_wait_over));
 }
 
 /* The receives still out at stop have had their wait_time: stop waiting. */
 static void on_stop_wait(uv_timer_t *timer) {
-  sqs_poller_t *p = timer->data;
+  pl_sqs_poller_t *p = timer->data;
   p->stop_wait_over = true;
   if (p->receiving > 0)
     pl_log(p->inst, PL_LOG_WARN,
@@ -45,13 +47,13 @@ static void on_stop_wait(uv_timer_t *timer) {
 
 /* With --once: exhausted once the queue looked empty idle_polls times in a
  * row (or receiving gave up) and nothing is left in flight. */
-static void check_done(sqs_poller_t *p) {
+static void check_done(pl_sqs_poller_t *p) {
   keep_alive(p);
   if (!p->once || p->exhausted || p->stopped || p->closed)
     return;
   if ((p->empty_streak < p->params.idle_polls && !p->gave_up) ||
-      p->receiving > 0 || sqs_heartbeat_count(&p->heartbeat) > 0 ||
-      !sqs_acks_idle(&p->acks))
+      p->receiving > 0 || pl__sqs_heartbeat_count(&p->heartbeat) > 0 ||
+      !pl__sqs_acks_idle(&p->acks))
     return;
   p->exhausted = true;
   if (!p->gave_up)
@@ -63,10 +65,10 @@ static void check_done(sqs_poller_t *p) {
 
 static void on_acks_idle(void *data) { check_done(data); }
 
-static void on_extend(void *data, sqs_message_t *msg) {
-  sqs_poller_t *p = data;
+static void on_extend(void *data, pl_sqs_message_t *msg) {
+  pl_sqs_poller_t *p = data;
   unsigned seconds = (unsigned)(p->params.visibility_timeout_ms / 1000);
-  if (sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id,
+  if (pl__sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id,
                               seconds) < 0)
     pl_log(p->inst, PL_LOG_ERROR,
            "out of memory: visibility of message %s not extended",
@@ -77,7 +79,7 @@ static void on_extend(void *data, sqs_message_t *msg) {
 
 static void on_backoff(uv_timer_t *timer) { maybe_poll(timer->data); }
 
-static void receive_failed(sqs_poller_t *p, const char *why, bool retryable) {
+static void receive_failed(pl_sqs_poller_t *p, const char *why, bool retryable) {
   /* Receives in flight together fail together: one round. */
   if (p->stopped || p->gave_up ||
       uv_is_active((uv_handle_t *)&p->backoff_timer))
@@ -98,13 +100,13 @@ static void receive_failed(sqs_poller_t *p, const char *why, bool retryable) {
   uv_timer_start(&p->backoff_timer, on_backoff, delay, 0);
 }
 
-static void take_all(sqs_poller_t *p, sqs_receive_result_t *got) {
+static void take_all(pl_sqs_poller_t *p, pl__sqs_receive_result_t *got) {
   for (size_t i = 0; i < got->count; i++) {
-    sqs_message_t *msg = got->messages[i];
+    pl_sqs_message_t *msg = got->messages[i];
     got->messages[i] = NULL;
-    sqs_heartbeat_add(&p->heartbeat, msg);
+    pl__sqs_heartbeat_add(&p->heartbeat, msg);
     if (p->stopped) {
-      sqs_poller_release(p, msg);
+      pl_sqs_poller_release(p, msg);
       continue;
     }
     pl_instance_count(p->inst, "messages_received", 1);
@@ -114,18 +116,18 @@ static void take_all(sqs_poller_t *p, sqs_receive_result_t *got) {
 
 static void on_receive(void *data, json_t *result,
                        const pl_aws_error_t *error) {
-  sqs_poller_t *p = data;
+  pl_sqs_poller_t *p = data;
   p->receiving--;
   if (p->closed) /* cancelled by close */
     return;
-  sqs_receive_result_t got = {0};
+  pl__sqs_receive_result_t got = {0};
   int rc = 0;
   if (error) {
     pl_buf_t why = {0};
     pl_aws_error_format(error, &why);
     receive_failed(p, why.data ? why.data : "error", error->retryable);
     pl_buf_free(&why);
-  } else if ((rc = sqs_receive_parse(result, &got)) < 0) {
+  } else if ((rc = pl__sqs_receive_parse(result, &got)) < 0) {
     receive_failed(p,
                    rc == PL_ENOMEM ? "out of memory"
                                    : "the response is not a ReceiveMessage "
@@ -144,12 +146,12 @@ static void on_receive(void *data, json_t *result,
       p->empty_streak = got.count == 0 ? p->empty_streak + 1 : 0;
     take_all(p, &got);
   }
-  sqs_receive_result_free(&got);
+  pl__sqs_receive_result_free(&got);
   maybe_poll(p);
   check_done(p);
 }
 
-static bool can_poll(sqs_poller_t *p) {
+static bool can_poll(pl_sqs_poller_t *p) {
   if (p->stopped || p->closed || p->exhausted || p->gave_up || !p->client ||
       uv_is_active((const uv_handle_t *)&p->backoff_timer))
     return false;
@@ -160,7 +162,7 @@ static bool can_poll(sqs_poller_t *p) {
   return p->receiving < limit && p->events.room(p->events.data);
 }
 
-static void maybe_poll(sqs_poller_t *p) {
+static void maybe_poll(pl_sqs_poller_t *p) {
   while (can_poll(p)) {
     int rc = pl_aws_json_call(p->client, "AmazonSQS.ReceiveMessage",
                               p->receive_body, on_receive, p);
@@ -176,57 +178,72 @@ static void maybe_poll(sqs_poller_t *p) {
 
 /* ---- The owner's side ---- */
 
-int sqs_poller_init(sqs_poller_t *p, pl_instance_t *inst,
-                    const sqs_poller_params_t *params,
-                    const sqs_poller_events_t *events) {
-  *p = (sqs_poller_t){.inst = inst, .params = *params, .events = *events};
+int pl_sqs_poller_create(pl_instance_t *inst,
+                         const pl_sqs_poller_params_t *params,
+                         const pl_sqs_poller_events_t *events,
+                         pl_sqs_poller_t **out) {
+  if (!out)
+    return PL_EINVAL;
+  *out = NULL;
+  if (!inst || !params || !params->queue_url || !events || !events->message ||
+      !events->room)
+    return PL_EINVAL;
+  pl_sqs_poller_t *p = malloc(sizeof(*p));
+  if (!p)
+    return PL_ENOMEM;
+  *p = (pl_sqs_poller_t){.inst = inst, .params = *params, .events = *events};
   p->once = pl_instance_once(inst);
   pl_rng_seed(&p->rng, (uint64_t)(uintptr_t)p);
-  sqs_acks_init(&p->acks, inst, params->queue_url, ACK_FLUSH_DELAY_MS,
-                on_acks_idle, p);
-  sqs_heartbeat_init(&p->heartbeat, pl_instance_loop(inst),
-                     params->visibility_timeout_ms, on_extend, p);
-  sqs_receive_params_t receive = {
+  pl__sqs_acks_init(&p->acks, inst, params->queue_url, ACK_FLUSH_DELAY_MS,
+                    on_acks_idle, p);
+  pl__sqs_heartbeat_init(&p->heartbeat, pl_instance_loop(inst),
+                         params->visibility_timeout_ms, on_extend, p);
+  pl__sqs_receive_params_t receive = {
       .queue_url = params->queue_url,
       .max_messages = params->max_messages,
       .wait_seconds = (unsigned)(params->wait_time_ms / 1000),
       .visibility_seconds = (unsigned)(params->visibility_timeout_ms / 1000),
   };
-  p->receive_body = sqs_receive_request(&receive);
-  return p->receive_body ? 0 : PL_ENOMEM;
+  p->receive_body = pl__sqs_receive_request(&receive);
+  if (!p->receive_body) {
+    pl_sqs_poller_destroy(p);
+    return PL_ENOMEM;
+  }
+  *out = p;
+  return 0;
 }
 
-void sqs_poller_start(sqs_poller_t *p, pl_aws_client_t *client) {
+void pl_sqs_poller_start(pl_sqs_poller_t *p, pl_aws_client_t *client) {
   p->client = client;
   uv_timer_init(pl_instance_loop(p->inst), &p->backoff_timer);
   p->backoff_timer.data = p;
   p->timer_open = true;
-  sqs_acks_start(&p->acks, client);
-  sqs_heartbeat_start(&p->heartbeat);
+  pl__sqs_acks_start(&p->acks, client);
+  pl__sqs_heartbeat_start(&p->heartbeat);
   maybe_poll(p);
 }
 
-void sqs_poller_poll(sqs_poller_t *p) { maybe_poll(p); }
+void pl_sqs_poller_poll(pl_sqs_poller_t *p) { maybe_poll(p); }
 
-size_t sqs_poller_in_flight(const sqs_poller_t *p) {
-  return sqs_heartbeat_count(&p->heartbeat);
+size_t pl_sqs_poller_in_flight(const pl_sqs_poller_t *p) {
+  return pl__sqs_heartbeat_count(&p->heartbeat);
 }
 
-void sqs_poller_release(sqs_poller_t *p, sqs_message_t *msg) {
-  sqs_heartbeat_remove(&p->heartbeat, msg);
-  sqs_acks_forget_visibility(&p->acks, msg->receipt_handle);
-  sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id, 0);
+void pl_sqs_poller_release(pl_sqs_poller_t *p, pl_sqs_message_t *msg) {
+  pl__sqs_heartbeat_remove(&p->heartbeat, msg);
+  pl__sqs_acks_forget_visibility(&p->acks, msg->receipt_handle);
+  pl__sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id, 0);
   pl_instance_count(p->inst, "messages_released", 1);
-  sqs_message_destroy(msg);
+  pl__sqs_message_destroy(msg);
   check_done(p);
 }
 
-void sqs_poller_finish(sqs_poller_t *p, sqs_message_t *msg, bool committed) {
-  sqs_heartbeat_remove(&p->heartbeat, msg);
-  sqs_acks_forget_visibility(&p->acks, msg->receipt_handle);
+void pl_sqs_poller_finish(pl_sqs_poller_t *p, pl_sqs_message_t *msg, bool committed) {
+  pl__sqs_heartbeat_remove(&p->heartbeat, msg);
+  pl__sqs_acks_forget_visibility(&p->acks, msg->receipt_handle);
   if (committed) {
     pl_instance_count(p->inst, "messages_committed", 1);
-    if (sqs_acks_delete(&p->acks, msg->receipt_handle, msg->message_id) < 0)
+    if (pl__sqs_acks_delete(&p->acks, msg->receipt_handle, msg->message_id) < 0)
       pl_log(p->inst, PL_LOG_ERROR,
              "message %s delivered but not deleted (out of memory); it will "
              "be received again",
@@ -235,7 +252,7 @@ void sqs_poller_finish(sqs_poller_t *p, sqs_message_t *msg, bool committed) {
     pl_instance_count(p->inst, "messages_failed", 1);
     unsigned retry = (unsigned)(p->params.retry_visibility_ms / 1000);
     if (retry > 0) {
-      sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id,
+      pl__sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id,
                               retry);
       pl_log(p->inst, PL_LOG_WARN,
              "a message was not delivered; it stays in the queue and is "
@@ -247,17 +264,17 @@ void sqs_poller_finish(sqs_poller_t *p, sqs_message_t *msg, bool committed) {
              "received again once its visibility timeout ends");
     }
   }
-  sqs_message_destroy(msg);
+  pl__sqs_message_destroy(msg);
   check_done(p);
 }
 
-void sqs_poller_stop(sqs_poller_t *p) {
+void pl_sqs_poller_stop(pl_sqs_poller_t *p) {
   if (p->stopped)
     return;
   p->stopped = true;
   if (p->timer_open)
     uv_timer_stop(&p->backoff_timer);
-  size_t in_flight = sqs_heartbeat_count(&p->heartbeat);
+  size_t in_flight = pl__sqs_heartbeat_count(&p->heartbeat);
   if (in_flight > 0)
     pl_log(p->inst, PL_LOG_INFO,
            "stopping: no new receives; %zu message(s) in flight finish first",
@@ -274,20 +291,76 @@ void sqs_poller_stop(sqs_poller_t *p) {
   keep_alive(p);
 }
 
-void sqs_poller_close(sqs_poller_t *p) {
+void pl_sqs_poller_close(pl_sqs_poller_t *p) {
   p->stopped = true;
   p->closed = true;
   p->client = NULL;
-  sqs_acks_close(&p->acks);
-  sqs_heartbeat_close(&p->heartbeat);
+  pl__sqs_acks_close(&p->acks);
+  pl__sqs_heartbeat_close(&p->heartbeat);
   if (p->timer_open)
     uv_close((uv_handle_t *)&p->backoff_timer, NULL);
   p->timer_open = false;
 }
 
-void sqs_poller_free(sqs_poller_t *p) {
-  sqs_heartbeat_free(&p->heartbeat);
-  sqs_acks_free(&p->acks);
+void pl_sqs_poller_destroy(pl_sqs_poller_t *p) {
+  if (!p)
+    return;
+  pl__sqs_heartbeat_free(&p->heartbeat);
+  pl__sqs_acks_free(&p->acks);
   json_decref(p->receive_body);
-  p->receive_body = NULL;
+  free(p);
+}
+
+/* ---- Options ---- */
+
+#define MAX_WAIT_MS 20000
+#define MAX_VISIBILITY_MS (12ull * 3600 * 1000) /* the SQS maximum */
+
+static bool whole_seconds(uint64_t ms, uint64_t min, uint64_t max) {
+  return ms % 1000 == 0 && ms >= min && ms <= max;
+}
+
+static int invalid(pl_instance_t *inst, const char *why) {
+  pl_log(inst, PL_LOG_ERROR, "%s", why);
+  return PL_EINVAL;
+}
+
+int pl_sqs_poller_options_check(pl_instance_t *inst, const char *url_option,
+                                const char *queue_url,
+                                const pl_sqs_poller_options_t *o,
+                                pl_sqs_poller_params_t *out) {
+  if (!queue_url || (strncmp(queue_url, "https://", 8) != 0 &&
+                     strncmp(queue_url, "http://", 7) != 0)) {
+    pl_log(inst, PL_LOG_ERROR,
+           "%s must be the URL of an SQS queue "
+           "(https://sqs.<region>.amazonaws.com/<account>/<name>), not '%s'",
+           url_option, queue_url ? queue_url : "");
+    return PL_EINVAL;
+  }
+  if (!whole_seconds(o->wait_time_ms, 0, MAX_WAIT_MS))
+    return invalid(inst, "wait_time must be a whole number of seconds from "
+                         "0s to 20s");
+  if (o->max_messages < 1 || o->max_messages > 10) {
+    pl_log(inst, PL_LOG_ERROR, "max_messages must be from 1 to 10, not %lld",
+           (long long)o->max_messages);
+    return PL_EINVAL;
+  }
+  if (!whole_seconds(o->visibility_timeout_ms, 1000, MAX_VISIBILITY_MS))
+    return invalid(inst, "visibility_timeout must be a whole number of "
+                         "seconds from 1s to 12h");
+  if (!whole_seconds(o->retry_visibility_ms, 0, MAX_VISIBILITY_MS))
+    return invalid(inst, "retry_visibility must be a whole number of seconds "
+                         "up to 12h (0: off)");
+  if (o->idle_polls < 1)
+    return invalid(inst, "idle_polls must be at least 1");
+  *out = (pl_sqs_poller_params_t){
+      .queue_url = queue_url,
+      .pollers = 1,
+      .max_messages = o->max_messages,
+      .wait_time_ms = o->wait_time_ms,
+      .visibility_timeout_ms = o->visibility_timeout_ms,
+      .retry_visibility_ms = o->retry_visibility_ms,
+      .idle_polls = o->idle_polls,
+  };
+  return 0;
 }

@@ -1,10 +1,10 @@
 /* The in-flight list and its one timer. */
 #include "sqs_heartbeat.h"
 
-void sqs_heartbeat_init(sqs_heartbeat_t *hb, uv_loop_t *loop,
-                        uint64_t visibility_ms, sqs_heartbeat_cb extend,
+void pl__sqs_heartbeat_init(pl__sqs_heartbeat_t *hb, uv_loop_t *loop,
+                        uint64_t visibility_ms, pl__sqs_heartbeat_cb extend,
                         void *data) {
-  *hb = (sqs_heartbeat_t){.loop = loop,
+  *hb = (pl__sqs_heartbeat_t){.loop = loop,
                           .interval_ms = visibility_ms / 2,
                           .extend = extend,
                           .data = data};
@@ -12,13 +12,13 @@ void sqs_heartbeat_init(sqs_heartbeat_t *hb, uv_loop_t *loop,
     hb->interval_ms = 1;
 }
 
-void sqs_heartbeat_start(sqs_heartbeat_t *hb) {
+void pl__sqs_heartbeat_start(pl__sqs_heartbeat_t *hb) {
   uv_timer_init(hb->loop, &hb->timer);
   hb->timer.data = hb;
   hb->open = true;
 }
 
-static void append(sqs_heartbeat_t *hb, sqs_message_t *msg) {
+static void append(pl__sqs_heartbeat_t *hb, pl_sqs_message_t *msg) {
   msg->prev = hb->tail;
   msg->next = NULL;
   if (hb->tail)
@@ -29,7 +29,7 @@ static void append(sqs_heartbeat_t *hb, sqs_message_t *msg) {
   hb->count++;
 }
 
-static void unlink_message(sqs_heartbeat_t *hb, sqs_message_t *msg) {
+static void unlink_message(pl__sqs_heartbeat_t *hb, pl_sqs_message_t *msg) {
   if (msg->prev)
     msg->prev->next = msg->next;
   else
@@ -44,7 +44,7 @@ static void unlink_message(sqs_heartbeat_t *hb, sqs_message_t *msg) {
 
 static void on_timer(uv_timer_t *timer);
 
-static void arm(sqs_heartbeat_t *hb) {
+static void arm(pl__sqs_heartbeat_t *hb) {
   if (!hb->open)
     return;
   if (!hb->head) {
@@ -57,7 +57,7 @@ static void arm(sqs_heartbeat_t *hb) {
 }
 
 static void on_timer(uv_timer_t *timer) {
-  sqs_heartbeat_t *hb = timer->data;
+  pl__sqs_heartbeat_t *hb = timer->data;
   uint64_t now = uv_now(hb->loop);
   /* Messages due within an eighth of the interval go now too: a little
    * early is harmless and their changes share batches. */
@@ -66,7 +66,7 @@ static void on_timer(uv_timer_t *timer) {
    * due when this pass began. */
   size_t n = hb->count;
   while (n-- > 0 && hb->head && hb->head->extend_at <= horizon) {
-    sqs_message_t *msg = hb->head;
+    pl_sqs_message_t *msg = hb->head;
     unlink_message(hb, msg);
     msg->extend_at = now + hb->interval_ms;
     append(hb, msg);
@@ -75,7 +75,7 @@ static void on_timer(uv_timer_t *timer) {
   arm(hb);
 }
 
-void sqs_heartbeat_add(sqs_heartbeat_t *hb, sqs_message_t *msg) {
+void pl__sqs_heartbeat_add(pl__sqs_heartbeat_t *hb, pl_sqs_message_t *msg) {
   bool was_empty = hb->head == NULL;
   msg->extend_at = uv_now(hb->loop) + hb->interval_ms;
   append(hb, msg);
@@ -83,7 +83,7 @@ void sqs_heartbeat_add(sqs_heartbeat_t *hb, sqs_message_t *msg) {
     arm(hb);
 }
 
-void sqs_heartbeat_remove(sqs_heartbeat_t *hb, sqs_message_t *msg) {
+void pl__sqs_heartbeat_remove(pl__sqs_heartbeat_t *hb, pl_sqs_message_t *msg) {
   unlink_message(hb, msg);
   /* A removed head leaves the timer early: it finds nothing due and
    * re-arms for the new head. */
@@ -91,20 +91,20 @@ void sqs_heartbeat_remove(sqs_heartbeat_t *hb, sqs_message_t *msg) {
     uv_timer_stop(&hb->timer);
 }
 
-size_t sqs_heartbeat_count(const sqs_heartbeat_t *hb) {
+size_t pl__sqs_heartbeat_count(const pl__sqs_heartbeat_t *hb) {
   return hb->count;
 }
 
-void sqs_heartbeat_close(sqs_heartbeat_t *hb) {
+void pl__sqs_heartbeat_close(pl__sqs_heartbeat_t *hb) {
   if (hb->open)
     uv_close((uv_handle_t *)&hb->timer, NULL);
   hb->open = false;
 }
 
-void sqs_heartbeat_free(sqs_heartbeat_t *hb) {
+void pl__sqs_heartbeat_free(pl__sqs_heartbeat_t *hb) {
   while (hb->head) {
-    sqs_message_t *msg = hb->head;
+    pl_sqs_message_t *msg = hb->head;
     unlink_message(hb, msg);
-    sqs_message_destroy(msg);
+    pl__sqs_message_destroy(msg);
   }
 }

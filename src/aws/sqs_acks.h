@@ -1,54 +1,54 @@
-/* What source-sqs tells the queue about messages it received: deletes
- * (DeleteMessageBatch) for committed groups and visibility changes
+/* What the SQS poller tells the queue about messages it received: deletes
+ * (DeleteMessageBatch) for finished messages and visibility changes
  * (ChangeMessageVisibilityBatch) for heartbeats, retries and releases.
  *
  * Both are batched: entries wait up to `flush_delay_ms` for others, and a
  * batch goes out at once when it has 10 (the SQS limit). Entries that fail
  * are sent again with backoff while the failure is the service's
  * (SenderFault false, or a retryable error of the whole call), at most
- * SQS_ACK_MAX_ROUNDS times; the others are logged: a message that is not
+ * PL__SQS_ACK_MAX_ROUNDS times; the others are logged: a message that is not
  * deleted is delivered again (at-least-once). */
-#ifndef PL_SOURCE_SQS_ACKS_H
-#define PL_SOURCE_SQS_ACKS_H
+#ifndef PL_AWS_SQS_ACKS_H
+#define PL_AWS_SQS_ACKS_H
 
 #include <pipelined/aws.h>
 #include <pipelined/backoff.h>
 #include <pipelined/plugin.h>
 
-#define SQS_ACK_BATCH_MAX 10
-#define SQS_ACK_MAX_ROUNDS 4
+#define PL__SQS_ACK_BATCH_MAX 10
+#define PL__SQS_ACK_MAX_ROUNDS 4
 
-typedef enum { SQS_ACK_DELETE, SQS_ACK_VISIBILITY } sqs_ack_kind_t;
+typedef enum { PL__SQS_ACK_DELETE, PL__SQS_ACK_VISIBILITY } pl__sqs_ack_kind_t;
 
-typedef struct sqs_ack_entry {
-  struct sqs_ack_entry *next;
+typedef struct pl__sqs_ack_entry {
+  struct pl__sqs_ack_entry *next;
   char *receipt_handle;
   char *message_id;
-  unsigned visibility; /* SQS_ACK_VISIBILITY: seconds */
+  unsigned visibility; /* PL__SQS_ACK_VISIBILITY: seconds */
   unsigned rounds;     /* calls that failed this entry so far */
-} sqs_ack_entry_t;
+} pl__sqs_ack_entry_t;
 
-struct sqs_acks;
+struct pl__sqs_acks;
 
 /* Entries of one kind waiting to be sent. */
-typedef struct sqs_ack_queue {
-  struct sqs_acks *acks;
-  sqs_ack_kind_t kind;
-  sqs_ack_entry_t *head;
-  sqs_ack_entry_t *tail;
+typedef struct pl__sqs_ack_queue {
+  struct pl__sqs_acks *acks;
+  pl__sqs_ack_kind_t kind;
+  pl__sqs_ack_entry_t *head;
+  pl__sqs_ack_entry_t *tail;
   size_t count;
   uv_timer_t timer;  /* the flush delay, or the backoff of a retry */
   unsigned failures; /* calls in a row that left entries to retry */
-} sqs_ack_queue_t;
+} pl__sqs_ack_queue_t;
 
 /* Embedded in its owner; the fields are private. */
-typedef struct sqs_acks {
+typedef struct pl__sqs_acks {
   pl_instance_t *inst;
   pl_aws_client_t *client; /* borrowed; NULL once closed */
   const char *queue_url;   /* borrowed */
   uint64_t flush_delay_ms;
-  sqs_ack_queue_t deletes;
-  sqs_ack_queue_t changes;
+  pl__sqs_ack_queue_t deletes;
+  pl__sqs_ack_queue_t changes;
   size_t calls; /* in flight */
   pl_rng_t rng;
   bool open;
@@ -56,38 +56,38 @@ typedef struct sqs_acks {
   /* Nothing is pending or in flight any more (after having been). */
   void (*idle)(void *data);
   void *data;
-} sqs_acks_t;
+} pl__sqs_acks_t;
 
 /* Prepares `a` (no I/O); `queue_url` is borrowed for its life. */
-void sqs_acks_init(sqs_acks_t *a, pl_instance_t *inst, const char *queue_url,
+void pl__sqs_acks_init(pl__sqs_acks_t *a, pl_instance_t *inst, const char *queue_url,
                    uint64_t flush_delay_ms, void (*idle)(void *data),
                    void *data);
 /* Opens the timers; calls go through `client` (borrowed until close). */
-void sqs_acks_start(sqs_acks_t *a, pl_aws_client_t *client);
+void pl__sqs_acks_start(pl__sqs_acks_t *a, pl_aws_client_t *client);
 
 /* Queues a delete / a visibility change of the message (both strings are
  * copied). PL_ENOMEM, or PL_ECANCELED once closed: nothing is queued. */
-int sqs_acks_delete(sqs_acks_t *a, const char *receipt_handle,
+int pl__sqs_acks_delete(pl__sqs_acks_t *a, const char *receipt_handle,
                     const char *message_id);
-int sqs_acks_set_visibility(sqs_acks_t *a, const char *receipt_handle,
+int pl__sqs_acks_set_visibility(pl__sqs_acks_t *a, const char *receipt_handle,
                             const char *message_id, unsigned seconds);
 /* Drops the visibility changes of a message that are not sent yet (it is
  * about to be deleted: extending it would only fail). */
-void sqs_acks_forget_visibility(sqs_acks_t *a, const char *receipt_handle);
+void pl__sqs_acks_forget_visibility(pl__sqs_acks_t *a, const char *receipt_handle);
 
 /* True when nothing is pending or in flight. */
-bool sqs_acks_idle(const sqs_acks_t *a);
+bool pl__sqs_acks_idle(const pl__sqs_acks_t *a);
 
 /* Closes the timers; entries not sent yet are dropped (logged). Calls in
  * flight finish later, when the owner destroys the client, without
  * effect. */
-void sqs_acks_close(sqs_acks_t *a);
+void pl__sqs_acks_close(pl__sqs_acks_t *a);
 /* Frees what is left; the loop has ended. */
-void sqs_acks_free(sqs_acks_t *a);
+void pl__sqs_acks_free(pl__sqs_acks_t *a);
 
 /* The body of a DeleteMessageBatch / ChangeMessageVisibilityBatch call
  * for `entries[0..n)` (Ids "0".."n-1"): a new reference or NULL. */
-json_t *sqs_acks_request(sqs_ack_kind_t kind, const char *queue_url,
-                         sqs_ack_entry_t *const *entries, size_t n);
+json_t *pl__sqs_acks_request(pl__sqs_ack_kind_t kind, const char *queue_url,
+                         pl__sqs_ack_entry_t *const *entries, size_t n);
 
 #endif

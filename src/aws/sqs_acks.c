@@ -13,32 +13,32 @@
 #define ACK_BACKOFF_CAP_MS 5000
 
 typedef struct ack_call {
-  sqs_acks_t *acks;
-  sqs_ack_kind_t kind;
+  pl__sqs_acks_t *acks;
+  pl__sqs_ack_kind_t kind;
   size_t n;
-  sqs_ack_entry_t *entries[SQS_ACK_BATCH_MAX];
+  pl__sqs_ack_entry_t *entries[PL__SQS_ACK_BATCH_MAX];
 } ack_call_t;
 
-static const char *target_of(sqs_ack_kind_t kind) {
-  return kind == SQS_ACK_DELETE ? "AmazonSQS.DeleteMessageBatch"
+static const char *target_of(pl__sqs_ack_kind_t kind) {
+  return kind == PL__SQS_ACK_DELETE ? "AmazonSQS.DeleteMessageBatch"
                                 : "AmazonSQS.ChangeMessageVisibilityBatch";
 }
 
-static void entry_free(sqs_ack_entry_t *e) {
+static void entry_free(pl__sqs_ack_entry_t *e) {
   free(e->receipt_handle);
   free(e->message_id);
   free(e);
 }
 
-static sqs_ack_queue_t *queue_of(sqs_acks_t *a, sqs_ack_kind_t kind) {
-  return kind == SQS_ACK_DELETE ? &a->deletes : &a->changes;
+static pl__sqs_ack_queue_t *queue_of(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind) {
+  return kind == PL__SQS_ACK_DELETE ? &a->deletes : &a->changes;
 }
 
-static void queue_init(sqs_acks_t *a, sqs_ack_queue_t *q, sqs_ack_kind_t kind) {
-  *q = (sqs_ack_queue_t){.acks = a, .kind = kind};
+static void queue_init(pl__sqs_acks_t *a, pl__sqs_ack_queue_t *q, pl__sqs_ack_kind_t kind) {
+  *q = (pl__sqs_ack_queue_t){.acks = a, .kind = kind};
 }
 
-static void queue_append(sqs_ack_queue_t *q, sqs_ack_entry_t *e) {
+static void queue_append(pl__sqs_ack_queue_t *q, pl__sqs_ack_entry_t *e) {
   e->next = NULL;
   if (q->tail)
     q->tail->next = e;
@@ -48,8 +48,8 @@ static void queue_append(sqs_ack_queue_t *q, sqs_ack_entry_t *e) {
   q->count++;
 }
 
-static sqs_ack_entry_t *queue_pop(sqs_ack_queue_t *q) {
-  sqs_ack_entry_t *e = q->head;
+static pl__sqs_ack_entry_t *queue_pop(pl__sqs_ack_queue_t *q) {
+  pl__sqs_ack_entry_t *e = q->head;
   if (e) {
     q->head = e->next;
     if (!q->head)
@@ -60,28 +60,28 @@ static sqs_ack_entry_t *queue_pop(sqs_ack_queue_t *q) {
   return e;
 }
 
-static void queue_clear(sqs_ack_queue_t *q) {
-  sqs_ack_entry_t *e;
+static void queue_clear(pl__sqs_ack_queue_t *q) {
+  pl__sqs_ack_entry_t *e;
   while ((e = queue_pop(q)))
     entry_free(e);
 }
 
-void sqs_acks_init(sqs_acks_t *a, pl_instance_t *inst, const char *queue_url,
+void pl__sqs_acks_init(pl__sqs_acks_t *a, pl_instance_t *inst, const char *queue_url,
                    uint64_t flush_delay_ms, void (*idle)(void *data),
                    void *data) {
-  *a = (sqs_acks_t){.inst = inst,
+  *a = (pl__sqs_acks_t){.inst = inst,
                     .queue_url = queue_url,
                     .flush_delay_ms = flush_delay_ms,
                     .idle = idle,
                     .data = data};
   pl_rng_seed(&a->rng, (uint64_t)(uintptr_t)a);
-  queue_init(a, &a->deletes, SQS_ACK_DELETE);
-  queue_init(a, &a->changes, SQS_ACK_VISIBILITY);
+  queue_init(a, &a->deletes, PL__SQS_ACK_DELETE);
+  queue_init(a, &a->changes, PL__SQS_ACK_VISIBILITY);
 }
 
 static void on_flush_timer(uv_timer_t *timer);
 
-void sqs_acks_start(sqs_acks_t *a, pl_aws_client_t *client) {
+void pl__sqs_acks_start(pl__sqs_acks_t *a, pl_aws_client_t *client) {
   uv_loop_t *loop = pl_instance_loop(a->inst);
   a->client = client;
   uv_timer_init(loop, &a->deletes.timer);
@@ -91,12 +91,12 @@ void sqs_acks_start(sqs_acks_t *a, pl_aws_client_t *client) {
   a->open = true;
 }
 
-bool sqs_acks_idle(const sqs_acks_t *a) {
+bool pl__sqs_acks_idle(const pl__sqs_acks_t *a) {
   return a->calls == 0 && a->deletes.count == 0 && a->changes.count == 0;
 }
 
-json_t *sqs_acks_request(sqs_ack_kind_t kind, const char *queue_url,
-                         sqs_ack_entry_t *const *entries, size_t n) {
+json_t *pl__sqs_acks_request(pl__sqs_ack_kind_t kind, const char *queue_url,
+                         pl__sqs_ack_entry_t *const *entries, size_t n) {
   json_t *list = json_array();
   json_t *body =
       json_pack("{s:s, s:o}", "QueueUrl", queue_url, "Entries", list);
@@ -107,7 +107,7 @@ json_t *sqs_acks_request(sqs_ack_kind_t kind, const char *queue_url,
     snprintf(id, sizeof(id), "%zu", i);
     json_t *entry = json_pack("{s:s, s:s}", "Id", id, "ReceiptHandle",
                               entries[i]->receipt_handle);
-    if (entry && kind == SQS_ACK_VISIBILITY &&
+    if (entry && kind == PL__SQS_ACK_VISIBILITY &&
         json_object_set_new(entry, "VisibilityTimeout",
                             json_integer(entries[i]->visibility)) < 0) {
       json_decref(entry);
@@ -124,11 +124,11 @@ json_t *sqs_acks_request(sqs_ack_kind_t kind, const char *queue_url,
 /* ---- Failures ---- */
 
 /* One entry given up on: what it means for its message. */
-static void log_dropped(sqs_acks_t *a, sqs_ack_kind_t kind,
-                        const sqs_ack_entry_t *e, const char *code,
+static void log_dropped(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind,
+                        const pl__sqs_ack_entry_t *e, const char *code,
                         const char *message) {
   const char *sep = message && *message ? ": " : "";
-  if (kind == SQS_ACK_DELETE)
+  if (kind == PL__SQS_ACK_DELETE)
     pl_log(a->inst, PL_LOG_WARN,
            "message %s not deleted (%s%s%s); it will be delivered again",
            e->message_id, code, sep, message ? message : "");
@@ -140,15 +140,15 @@ static void log_dropped(sqs_acks_t *a, sqs_ack_kind_t kind,
 
 /* Sends `e` again after a backoff, unless it has had its rounds. Returns
  * false when it was dropped (the caller logs it). */
-static bool retry_later(sqs_acks_t *a, sqs_ack_queue_t *q, sqs_ack_entry_t *e) {
-  if (a->closed || ++e->rounds >= SQS_ACK_MAX_ROUNDS)
+static bool retry_later(pl__sqs_acks_t *a, pl__sqs_ack_queue_t *q, pl__sqs_ack_entry_t *e) {
+  if (a->closed || ++e->rounds >= PL__SQS_ACK_MAX_ROUNDS)
     return false;
   queue_append(q, e);
   return true;
 }
 
-static void schedule_retry(sqs_ack_queue_t *q) {
-  sqs_acks_t *a = q->acks;
+static void schedule_retry(pl__sqs_ack_queue_t *q) {
+  pl__sqs_acks_t *a = q->acks;
   if (a->closed)
     return;
   q->failures++;
@@ -157,27 +157,27 @@ static void schedule_retry(sqs_ack_queue_t *q) {
   uv_timer_start(&q->timer, on_flush_timer, delay, 0);
 }
 
-static void count_done(sqs_acks_t *a, sqs_ack_kind_t kind, size_t n) {
+static void count_done(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind, size_t n) {
   if (n > 0)
     pl_instance_count(
         a->inst,
-        kind == SQS_ACK_DELETE ? "messages_deleted" : "visibility_changes", n);
+        kind == PL__SQS_ACK_DELETE ? "messages_deleted" : "visibility_changes", n);
 }
 
-static void count_dropped(sqs_acks_t *a, sqs_ack_kind_t kind, size_t n) {
+static void count_dropped(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind, size_t n) {
   if (n > 0)
     pl_instance_count(
         a->inst,
-        kind == SQS_ACK_DELETE ? "delete_failures" : "visibility_failures", n);
+        kind == PL__SQS_ACK_DELETE ? "delete_failures" : "visibility_failures", n);
 }
 
 /* The whole call failed. */
 static void call_failed(ack_call_t *call, const pl_aws_error_t *error) {
-  sqs_acks_t *a = call->acks;
-  sqs_ack_queue_t *q = queue_of(a, call->kind);
+  pl__sqs_acks_t *a = call->acks;
+  pl__sqs_ack_queue_t *q = queue_of(a, call->kind);
   size_t dropped = 0, retried = 0;
   for (size_t i = 0; i < call->n; i++) {
-    sqs_ack_entry_t *e = call->entries[i];
+    pl__sqs_ack_entry_t *e = call->entries[i];
     call->entries[i] = NULL;
     if (error->retryable && retry_later(a, q, e)) {
       retried++;
@@ -191,8 +191,8 @@ static void call_failed(ack_call_t *call, const pl_aws_error_t *error) {
   const char *why = text.data ? text.data : "error";
   if (dropped > 0)
     pl_log(a->inst, PL_LOG_WARN, "%s: %zu %s given up%s", why, dropped,
-           call->kind == SQS_ACK_DELETE ? "delete(s)" : "visibility change(s)",
-           call->kind == SQS_ACK_DELETE
+           call->kind == PL__SQS_ACK_DELETE ? "delete(s)" : "visibility change(s)",
+           call->kind == PL__SQS_ACK_DELETE
                ? "; those messages will be delivered again"
                : "");
   else
@@ -208,8 +208,8 @@ static void call_failed(ack_call_t *call, const pl_aws_error_t *error) {
  * are done (SQS lists every entry in Successful or Failed; one listed in
  * neither is taken as done, as a missing "Failed" means none failed). */
 static void call_answered(ack_call_t *call, const json_t *result) {
-  sqs_acks_t *a = call->acks;
-  sqs_ack_queue_t *q = queue_of(a, call->kind);
+  pl__sqs_acks_t *a = call->acks;
+  pl__sqs_ack_queue_t *q = queue_of(a, call->kind);
   size_t dropped = 0, retried = 0;
   const json_t *failed = json_object_get(result, "Failed");
   size_t i;
@@ -220,7 +220,7 @@ static void call_answered(ack_call_t *call, const json_t *result) {
     unsigned long k = id ? strtoul(id, &end, 10) : 0;
     if (!id || !*id || *end || k >= call->n || !call->entries[k])
       continue;
-    sqs_ack_entry_t *e = call->entries[k];
+    pl__sqs_ack_entry_t *e = call->entries[k];
     call->entries[k] = NULL;
     /* Without SenderFault, assume the request was at fault: resending it
      * would fail the same way. */
@@ -255,7 +255,7 @@ static void call_answered(ack_call_t *call, const json_t *result) {
 static void on_call_done(void *data, json_t *result,
                          const pl_aws_error_t *error) {
   ack_call_t *call = data;
-  sqs_acks_t *a = call->acks;
+  pl__sqs_acks_t *a = call->acks;
   a->calls--;
   if (a->closed) {
     for (size_t i = 0; i < call->n; i++)
@@ -269,7 +269,7 @@ static void on_call_done(void *data, json_t *result,
   else
     call_answered(call, result);
   free(call);
-  if (sqs_acks_idle(a) && a->idle)
+  if (pl__sqs_acks_idle(a) && a->idle)
     a->idle(a->data);
 }
 
@@ -277,8 +277,8 @@ static void on_call_done(void *data, json_t *result,
 
 /* Returns false when the batch could not be sent: its entries wait for a
  * retry. */
-static bool send_batch(sqs_ack_queue_t *q) {
-  sqs_acks_t *a = q->acks;
+static bool send_batch(pl__sqs_ack_queue_t *q) {
+  pl__sqs_acks_t *a = q->acks;
   ack_call_t *call = calloc(1, sizeof(*call));
   if (!call) {
     pl_log(a->inst, PL_LOG_ERROR, "out of memory: acknowledgements delayed");
@@ -287,10 +287,10 @@ static bool send_batch(sqs_ack_queue_t *q) {
   }
   call->acks = a;
   call->kind = q->kind;
-  while (call->n < SQS_ACK_BATCH_MAX && q->count > 0)
+  while (call->n < PL__SQS_ACK_BATCH_MAX && q->count > 0)
     call->entries[call->n++] = queue_pop(q);
   json_t *body =
-      sqs_acks_request(q->kind, a->queue_url, call->entries, call->n);
+      pl__sqs_acks_request(q->kind, a->queue_url, call->entries, call->n);
   int rc = body ? pl_aws_json_call(a->client, target_of(q->kind), body,
                                    on_call_done, call)
                 : PL_ENOMEM;
@@ -312,23 +312,23 @@ static bool send_batch(sqs_ack_queue_t *q) {
 }
 
 /* Sends full batches, or everything with `all`. */
-static void flush(sqs_ack_queue_t *q, bool all) {
-  while (q->count >= SQS_ACK_BATCH_MAX || (all && q->count > 0))
+static void flush(pl__sqs_ack_queue_t *q, bool all) {
+  while (q->count >= PL__SQS_ACK_BATCH_MAX || (all && q->count > 0))
     if (!send_batch(q))
       return;
 }
 
 static void on_flush_timer(uv_timer_t *timer) {
-  sqs_ack_queue_t *q = timer->data;
+  pl__sqs_ack_queue_t *q = timer->data;
   if (!q->acks->closed)
     flush(q, true);
 }
 
-static int add(sqs_acks_t *a, sqs_ack_kind_t kind, const char *receipt_handle,
+static int add(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind, const char *receipt_handle,
                const char *message_id, unsigned seconds) {
   if (a->closed || !a->open)
     return PL_ECANCELED;
-  sqs_ack_entry_t *e = calloc(1, sizeof(*e));
+  pl__sqs_ack_entry_t *e = calloc(1, sizeof(*e));
   if (!e || !(e->receipt_handle = strdup(receipt_handle)) ||
       !(e->message_id = strdup(message_id ? message_id : "?"))) {
     if (e)
@@ -336,9 +336,9 @@ static int add(sqs_acks_t *a, sqs_ack_kind_t kind, const char *receipt_handle,
     return PL_ENOMEM;
   }
   e->visibility = seconds;
-  sqs_ack_queue_t *q = queue_of(a, kind);
+  pl__sqs_ack_queue_t *q = queue_of(a, kind);
   queue_append(q, e);
-  if (q->count >= SQS_ACK_BATCH_MAX)
+  if (q->count >= PL__SQS_ACK_BATCH_MAX)
     flush(q, false);
   /* A retry's backoff is already running: the new entry waits with it. */
   if (q->count > 0 && !uv_is_active((uv_handle_t *)&q->timer))
@@ -346,22 +346,22 @@ static int add(sqs_acks_t *a, sqs_ack_kind_t kind, const char *receipt_handle,
   return 0;
 }
 
-int sqs_acks_delete(sqs_acks_t *a, const char *receipt_handle,
+int pl__sqs_acks_delete(pl__sqs_acks_t *a, const char *receipt_handle,
                     const char *message_id) {
-  return add(a, SQS_ACK_DELETE, receipt_handle, message_id, 0);
+  return add(a, PL__SQS_ACK_DELETE, receipt_handle, message_id, 0);
 }
 
-int sqs_acks_set_visibility(sqs_acks_t *a, const char *receipt_handle,
+int pl__sqs_acks_set_visibility(pl__sqs_acks_t *a, const char *receipt_handle,
                             const char *message_id, unsigned seconds) {
-  return add(a, SQS_ACK_VISIBILITY, receipt_handle, message_id, seconds);
+  return add(a, PL__SQS_ACK_VISIBILITY, receipt_handle, message_id, seconds);
 }
 
-void sqs_acks_forget_visibility(sqs_acks_t *a, const char *receipt_handle) {
-  sqs_ack_queue_t *q = &a->changes;
-  sqs_ack_entry_t **link = &q->head;
-  sqs_ack_entry_t *prev = NULL;
+void pl__sqs_acks_forget_visibility(pl__sqs_acks_t *a, const char *receipt_handle) {
+  pl__sqs_ack_queue_t *q = &a->changes;
+  pl__sqs_ack_entry_t **link = &q->head;
+  pl__sqs_ack_entry_t *prev = NULL;
   while (*link) {
-    sqs_ack_entry_t *e = *link;
+    pl__sqs_ack_entry_t *e = *link;
     if (strcmp(e->receipt_handle, receipt_handle) != 0) {
       prev = e;
       link = &e->next;
@@ -375,7 +375,7 @@ void sqs_acks_forget_visibility(sqs_acks_t *a, const char *receipt_handle) {
   }
 }
 
-void sqs_acks_close(sqs_acks_t *a) {
+void pl__sqs_acks_close(pl__sqs_acks_t *a) {
   if (a->closed)
     return;
   a->closed = true;
@@ -385,7 +385,7 @@ void sqs_acks_close(sqs_acks_t *a) {
            "closing with %zu delete(s) not sent; those messages will be "
            "delivered again",
            a->deletes.count);
-    count_dropped(a, SQS_ACK_DELETE, a->deletes.count);
+    count_dropped(a, PL__SQS_ACK_DELETE, a->deletes.count);
   }
   queue_clear(&a->deletes);
   queue_clear(&a->changes);
@@ -396,7 +396,7 @@ void sqs_acks_close(sqs_acks_t *a) {
   a->open = false;
 }
 
-void sqs_acks_free(sqs_acks_t *a) {
+void pl__sqs_acks_free(pl__sqs_acks_t *a) {
   queue_clear(&a->deletes);
   queue_clear(&a->changes);
 }

@@ -1,0 +1,552 @@
+/* The SQS poller of the AWS layer (<pipelined/sqs.h>): its parts on their
+ * own (the ReceiveMessage parser and request, the batch request bodies,
+ * the message accessors, the option fragment and its checks; the parser's
+ * promises are fuzzed by tests/fuzz/fuzz_sqs_receive.c), and the
+ * public API driven by a minimal owner, a source plugin defined here that
+ * uses nothing but <pipelined/sqs.h>, run in-process through the engine
+ * against a scripted loopback SQS (fake_http, test_sqs.h). The poller's
+ * behaviour under a real plugin (heartbeat, backpressure, stop, receive
+ * errors, failed deletes) is tested through source-sqs in
+ * check_source_sqs.c and source-s3 in check_source_s3.c.
+ *
+ * Every SQS call is a POST to "/", so fake_http answers requests in the
+ * order they arrive: the tests use one poller and "{}" where the order
+ * could vary (an empty receive, and a batch in which every entry
+ * worked). */
+#include <check.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pipelined/sqs.h>
+
+#include "fake_http.h"
+#include "sqs_acks.h"
+#include "sqs_receive.h"
+#include "test_aws.h"
+#include "test_sqs.h"
+
+static json_t *string_attr(const char *value) {
+  return json_pack("{s:s, s:s}", "DataType", "String", "StringValue", value);
+}
+
+static json_t *number_attr(const char *value) {
+  return json_pack("{s:s, s:s}", "DataType", "Number", "StringValue", value);
+}
+
+/* ---- The parser and the request bodies ---- */
+
+START_TEST(a_response_parses_into_messages) {
+  json_t *attrs = json_pack(
+      "{s:o, s:o, s:o, s:o, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s}}", "origin",
+      string_attr("file:/in.csv"), "line", number_attr("42"), "ratio",
+      number_attr("0.5"), "huge", number_attr("123456789012345678901234"),
+      "blob", "DataType", "Binary", "BinaryValue", "AAEC", "uuid", "DataType",
+      "String.uuid", "StringValue", "u-1", "broken", "DataType", "String");
+  json_t *response =
+      json_pack("{s:[o, {s:s, s:s, s:s}]}", "Messages",
+                test_sqs_message("m1", "rh1", "{\"a\":1}", 3, attrs),
+                "MessageId", "m2", "ReceiptHandle", "rh2", "Body", "plain");
+  pl__sqs_receive_result_t got;
+  ck_assert_int_eq(pl__sqs_receive_parse(response, &got), 0);
+  ck_assert_uint_eq(got.count, 2);
+  ck_assert_uint_eq(got.skipped, 0);
+  pl_sqs_message_t *m = got.messages[0];
+  /* What owners read, through the public accessors. */
+  ck_assert_str_eq(pl_sqs_message_id(m), "m1");
+  ck_assert_str_eq(m->receipt_handle, "rh1");
+  size_t len = 0;
+  ck_assert_str_eq(pl_sqs_message_body(m, &len), "{\"a\":1}");
+  ck_assert_uint_eq(len, 7);
+  ck_assert_ptr_eq(pl_sqs_message_body(m, NULL), m->body);
+  ck_assert_int_eq(pl_sqs_message_receive_count(m), 3);
+  ck_assert_int_eq(pl_sqs_message_sent_timestamp(m), 1700000000123);
+  json_t *want =
+      json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "origin", "file:/in.csv",
+                "line", (json_int_t)42, "ratio", "0.5", "huge",
+                "123456789012345678901234", "blob", "AAEC", "uuid", "u-1");
+  const json_t *attributes = pl_sqs_message_attributes(m);
+  ck_assert_msg(json_equal(attributes, want), "%s",
+                json_dumps(attributes, JSON_COMPACT | JSON_SORT_KEYS));
+  json_decref(want);
+  m = got.messages[1];
+  ck_assert_str_eq(pl_sqs_message_id(m), "m2");
+  ck_assert_str_eq(pl_sqs_message_body(m, &len), "plain");
+  ck_assert_uint_eq(len, 5);
+  ck_assert_int_eq(pl_sqs_message_receive_count(m), 0);
+  ck_assert_int_eq(pl_sqs_message_sent_timestamp(m), 0);
+  ck_assert_ptr_null(pl_sqs_message_attributes(m));
+  pl__sqs_receive_result_free(&got);
+  json_decref(response);
+}
+END_TEST
+
+START_TEST(empty_and_malformed_responses) {
+  const char *empty[] = {"{}", "{\"Messages\": []}", "{\"Messages\": null}"};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *r = json_loads(empty[i], 0, NULL);
+    pl__sqs_receive_result_t got;
+    ck_assert_int_eq(pl__sqs_receive_parse(r, &got), 0);
+    ck_assert_uint_eq(got.count, 0);
+    pl__sqs_receive_result_free(&got);
+    json_decref(r);
+  }
+  const char *bad[] = {"[]", "{\"Messages\": {}}", "\"x\""};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *r = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+    pl__sqs_receive_result_t got;
+    ck_assert_int_eq(pl__sqs_receive_parse(r, &got), PL_EPARSE);
+    ck_assert_uint_eq(got.count, 0);
+    pl__sqs_receive_result_free(&got);
+    json_decref(r);
+  }
+}
+END_TEST
+
+START_TEST(messages_without_id_or_handle_are_skipped) {
+  json_t *r = json_pack("{s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}", "Messages",
+                        "ReceiptHandle", "rh0", "Body", "x", "MessageId", "m1",
+                        "Body", "x", "MessageId", "m2", "ReceiptHandle", "rh2");
+  pl__sqs_receive_result_t got;
+  ck_assert_int_eq(pl__sqs_receive_parse(r, &got), 0);
+  ck_assert_uint_eq(got.count, 1);
+  ck_assert_uint_eq(got.skipped, 2);
+  ck_assert_str_eq(got.problem, "a message without a MessageId");
+  ck_assert_str_eq(pl_sqs_message_id(got.messages[0]), "m2");
+  size_t len = 1;
+  /* No Body: empty. */
+  ck_assert_str_eq(pl_sqs_message_body(got.messages[0], &len), "");
+  ck_assert_uint_eq(len, 0);
+  pl__sqs_receive_result_free(&got);
+  json_decref(r);
+}
+END_TEST
+
+/* Found by fuzz_sqs_receive: attributes none of which has a value leave
+ * the message without attributes, not with an empty object. */
+START_TEST(attributes_without_values_are_none) {
+  json_t *r = json_pack("{s:[{s:s, s:s, s:{s:{s:s}, s:{s:s}}}]}", "Messages",
+                        "MessageId", "m1", "ReceiptHandle", "rh1",
+                        "MessageAttributes", "a", "DataType", "String", "b",
+                        "StringValue", "no type");
+  pl__sqs_receive_result_t got;
+  ck_assert_int_eq(pl__sqs_receive_parse(r, &got), 0);
+  ck_assert_uint_eq(got.count, 1);
+  ck_assert_ptr_null(pl_sqs_message_attributes(got.messages[0]));
+  pl__sqs_receive_result_free(&got);
+  json_decref(r);
+}
+END_TEST
+
+START_TEST(the_receive_request_asks_for_everything_needed) {
+  pl__sqs_receive_params_t p = {.queue_url = "https://q/1/x",
+                            .max_messages = 7,
+                            .wait_seconds = 20,
+                            .visibility_seconds = 45};
+  json_t *body = pl__sqs_receive_request(&p);
+  json_t *want = json_pack(
+      "{s:s, s:I, s:I, s:I, s:[s,s], s:[s,s], s:[s]}", "QueueUrl",
+      "https://q/1/x", "MaxNumberOfMessages", (json_int_t)7, "WaitTimeSeconds",
+      (json_int_t)20, "VisibilityTimeout", (json_int_t)45, "AttributeNames",
+      "ApproximateReceiveCount", "SentTimestamp", "MessageSystemAttributeNames",
+      "ApproximateReceiveCount", "SentTimestamp", "MessageAttributeNames",
+      "All");
+  ck_assert(json_equal(body, want));
+  json_decref(want);
+  json_decref(body);
+}
+END_TEST
+
+START_TEST(batch_requests_number_their_entries) {
+  pl__sqs_ack_entry_t a = {.receipt_handle = "rh-a", .visibility = 30};
+  pl__sqs_ack_entry_t b = {.receipt_handle = "rh-b", .visibility = 0};
+  pl__sqs_ack_entry_t *entries[] = {&a, &b};
+  json_t *del = pl__sqs_acks_request(PL__SQS_ACK_DELETE, "https://q", entries, 2);
+  json_t *want = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "QueueUrl",
+                           "https://q", "Entries", "Id", "0", "ReceiptHandle",
+                           "rh-a", "Id", "1", "ReceiptHandle", "rh-b");
+  ck_assert(json_equal(del, want));
+  json_decref(want);
+  json_decref(del);
+  json_t *vis = pl__sqs_acks_request(PL__SQS_ACK_VISIBILITY, "https://q", entries, 2);
+  want = json_pack("{s:s, s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}]}", "QueueUrl",
+                   "https://q", "Entries", "Id", "0", "ReceiptHandle", "rh-a",
+                   "VisibilityTimeout", 30, "Id", "1", "ReceiptHandle", "rh-b",
+                   "VisibilityTimeout", 0);
+  ck_assert(json_equal(vis, want));
+  json_decref(want);
+  json_decref(vis);
+}
+END_TEST
+
+/* ---- The option fragment and its checks ---- */
+
+typedef struct owner_options {
+  char *queue_url;
+  char *endpoint;
+  pl_sqs_poller_options_t poller;
+  int64_t finish; /* 0: commit each message, 1: fail it, 2: release it */
+} owner_options_t;
+
+static const pl_option_t owner_option_table[] = {
+    PL_OPTION_STRING(owner_options_t, queue_url, "queue_url", NULL,
+                     PL_OPT_REQUIRED, "The queue."),
+    PL_OPTION_STRING(owner_options_t, endpoint, "endpoint", NULL, 0,
+                     "The scripted SQS."),
+    PL_SQS_POLLER_OPTIONS(owner_options_t, poller, " Test scope.", "45s"),
+    PL_OPTION_INT(owner_options_t, finish, "finish", "0", 0,
+                  "0: commit each message, 1: fail it, 2: release it."),
+};
+
+START_TEST(the_fragment_fills_the_embedded_struct) {
+  ck_assert_uint_eq(sizeof(owner_option_table) / sizeof(owner_option_table[0]),
+                    8);
+  struct {
+    const char *name;
+    pl_opt_type_t type;
+    const char *def;
+    size_t offset;
+  } want[] = {
+      {"wait_time", PL_OPT_DURATION, "20s",
+       offsetof(owner_options_t, poller.wait_time_ms)},
+      {"max_messages", PL_OPT_INT, "10",
+       offsetof(owner_options_t, poller.max_messages)},
+      {"visibility_timeout", PL_OPT_DURATION, "45s",
+       offsetof(owner_options_t, poller.visibility_timeout_ms)},
+      {"retry_visibility", PL_OPT_DURATION, "0",
+       offsetof(owner_options_t, poller.retry_visibility_ms)},
+      {"idle_polls", PL_OPT_INT, "2",
+       offsetof(owner_options_t, poller.idle_polls)},
+  };
+  for (size_t i = 0; i < 5; i++) {
+    const pl_option_t *o = &owner_option_table[i + 2];
+    ck_assert_str_eq(o->name, want[i].name);
+    ck_assert_int_eq(o->type, want[i].type);
+    ck_assert_str_eq(o->default_value, want[i].def);
+    ck_assert_uint_eq(o->offset, want[i].offset);
+    ck_assert_uint_eq(o->flags, 0);
+    const char *d = o->description;
+    size_t n = strlen(d), scope = strlen(" Test scope.");
+    ck_assert_msg(n > scope && strcmp(d + n - scope, " Test scope.") == 0,
+                  "%s", d);
+  }
+}
+END_TEST
+
+/* Checks `opts` against the source of an idle engine; returns the code
+ * and, in `log`, what was logged (a new string). */
+static int check_with(const pl_sqs_poller_options_t *opts, const char *url,
+                      pl_sqs_poller_params_t *out, char **log) {
+  test_run_t *run = test_run_idle(NULL);
+  pl_instance_t *inst = test_stage(run, "p", PL_ROLE_SOURCE);
+  int rc = pl_sqs_poller_options_check(inst, "the_queue", url, opts, out);
+  fflush(run->log);
+  *log = strdup(test_log(run));
+  ck_assert_int_eq(test_run_stop(run), 0);
+  return rc;
+}
+
+START_TEST(options_become_params_or_are_refused) {
+  pl_sqs_poller_options_t good = {.wait_time_ms = 5000,
+                                  .max_messages = 3,
+                                  .visibility_timeout_ms = 30000,
+                                  .retry_visibility_ms = 2000,
+                                  .idle_polls = 4};
+  pl_sqs_poller_params_t params;
+  char *log = NULL;
+  ck_assert_int_eq(check_with(&good, "http://127.0.0.1:1/1/q", &params, &log),
+                   0);
+  free(log);
+  ck_assert_str_eq(params.queue_url, "http://127.0.0.1:1/1/q");
+  ck_assert_int_eq(params.pollers, 1);
+  ck_assert_int_eq(params.max_messages, 3);
+  ck_assert_uint_eq(params.wait_time_ms, 5000);
+  ck_assert_uint_eq(params.visibility_timeout_ms, 30000);
+  ck_assert_uint_eq(params.retry_visibility_ms, 2000);
+  ck_assert_int_eq(params.idle_polls, 4);
+
+  struct {
+    const char *url;
+    pl_sqs_poller_options_t opts;
+    const char *says;
+  } bad[] = {
+      {"sqs.example/q", good, "the_queue must be the URL of an SQS queue"},
+      {NULL, good, "the_queue must be the URL of an SQS queue"},
+      {"https://q", {21000, 3, 30000, 0, 1}, "wait_time must be a whole"},
+      {"https://q", {1500, 3, 30000, 0, 1}, "wait_time must be a whole"},
+      {"https://q", {0, 0, 30000, 0, 1}, "max_messages must be from 1 to 10"},
+      {"https://q", {0, 11, 30000, 0, 1}, "max_messages must be from 1 to 10"},
+      {"https://q", {0, 1, 0, 0, 1}, "visibility_timeout must be"},
+      {"https://q", {0, 1, 1500, 0, 1}, "visibility_timeout must be"},
+      {"https://q", {0, 1, 13ull * 3600 * 1000, 0, 1},
+       "visibility_timeout must be"},
+      {"https://q", {0, 1, 1000, 500, 1}, "retry_visibility must be"},
+      {"https://q", {0, 1, 1000, 13ull * 3600 * 1000, 1},
+       "retry_visibility must be"},
+      {"https://q", {0, 1, 1000, 0, 0}, "idle_polls must be at least 1"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    params = (pl_sqs_poller_params_t){.pollers = 99};
+    int rc = check_with(&bad[i].opts, bad[i].url, &params, &log);
+    ck_assert_msg(rc == PL_EINVAL, "case %zu: rc %d", i, rc);
+    ck_assert_msg(strstr(log, bad[i].says), "case %zu: %s", i, log);
+    ck_assert_int_eq(params.pollers, 99); /* untouched */
+    free(log);
+  }
+}
+END_TEST
+
+START_TEST(create_refuses_missing_arguments) {
+  test_run_t *run = test_run_idle(NULL);
+  pl_instance_t *inst = test_stage(run, "p", PL_ROLE_SOURCE);
+  pl_sqs_poller_params_t params = {.queue_url = "https://q",
+                                   .pollers = 1,
+                                   .max_messages = 1,
+                                   .visibility_timeout_ms = 1000,
+                                   .idle_polls = 1};
+  pl_sqs_poller_events_t events = {.data = NULL};
+  pl_sqs_poller_t *p = (pl_sqs_poller_t *)&params;
+  ck_assert_int_eq(pl_sqs_poller_create(inst, &params, &events, &p),
+                   PL_EINVAL);
+  ck_assert_ptr_null(p);
+  ck_assert_int_eq(pl_sqs_poller_create(NULL, &params, &events, &p),
+                   PL_EINVAL);
+  ck_assert_int_eq(pl_sqs_poller_create(inst, &params, &events, NULL),
+                   PL_EINVAL);
+  pl_sqs_poller_destroy(NULL);
+  ck_assert_int_eq(test_run_stop(run), 0);
+}
+END_TEST
+
+/* ---- A minimal owner, through the engine ---- */
+
+typedef struct owner {
+  pl_instance_t *inst;
+  const owner_options_t *opts;
+  pl_aws_client_t *client;
+  pl_sqs_poller_t *poller;
+  json_t *seen; /* [{id, body, receive_count, sent, attributes, in_flight}] */
+  size_t in_flight_at_end;
+} owner_t;
+
+static bool owner_room(void *data) {
+  (void)data;
+  return true;
+}
+
+static void owner_message(void *data, pl_sqs_message_t *msg) {
+  owner_t *o = data;
+  size_t len = 0;
+  const char *body = pl_sqs_message_body(msg, &len);
+  const json_t *attrs = pl_sqs_message_attributes(msg);
+  json_array_append_new(
+      o->seen,
+      json_pack("{s:s, s:s%, s:I, s:I, s:O?, s:I}", "id",
+                pl_sqs_message_id(msg), "body", body, len, "receive_count",
+                (json_int_t)pl_sqs_message_receive_count(msg), "sent",
+                (json_int_t)pl_sqs_message_sent_timestamp(msg), "attributes",
+                attrs, "in_flight",
+                (json_int_t)pl_sqs_poller_in_flight(o->poller)));
+  if (o->opts->finish == 2)
+    pl_sqs_poller_release(o->poller, msg);
+  else
+    pl_sqs_poller_finish(o->poller, msg, o->opts->finish == 0);
+}
+
+static void owner_destroy(void *ctx) {
+  owner_t *o = ctx;
+  pl_sqs_poller_destroy(o->poller);
+  json_decref(o->seen);
+  free(o);
+}
+
+static int owner_init(pl_instance_t *inst, const void *options, void **ctx) {
+  const owner_options_t *opts = options;
+  pl_sqs_poller_params_t params;
+  int rc = pl_sqs_poller_options_check(inst, "queue_url", opts->queue_url,
+                                       &opts->poller, &params);
+  if (rc < 0)
+    return rc;
+  owner_t *o = calloc(1, sizeof(*o));
+  ck_assert_ptr_nonnull(o);
+  o->inst = inst;
+  o->opts = opts;
+  o->seen = json_array();
+  pl_sqs_poller_events_t events = {
+      .data = o, .message = owner_message, .room = owner_room};
+  rc = pl_sqs_poller_create(inst, &params, &events, &o->poller);
+  if (rc < 0) {
+    owner_destroy(o);
+    return rc;
+  }
+  *ctx = o;
+  return 0;
+}
+
+static int owner_start(pl_instance_t *inst, void *ctx) {
+  owner_t *o = ctx;
+  pl_aws_client_options_t copts = {
+      .service = "sqs", .endpoint = o->opts->endpoint, .max_in_flight = 9};
+  int rc = pl_aws_client_create(inst, &copts, &o->client);
+  if (rc == 0)
+    pl_sqs_poller_start(o->poller, o->client);
+  return rc;
+}
+
+static void owner_stop(pl_instance_t *inst, void *ctx) {
+  (void)inst;
+  owner_t *o = ctx;
+  pl_sqs_poller_stop(o->poller);
+}
+
+static void owner_close(pl_instance_t *inst, void *ctx) {
+  (void)inst;
+  owner_t *o = ctx;
+  o->in_flight_at_end = pl_sqs_poller_in_flight(o->poller);
+  pl_sqs_poller_close(o->poller);
+  pl_aws_client_destroy(o->client);
+  o->client = NULL;
+}
+
+static const pl_plugin_t test_source_owner = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "owner",
+    .kind = PL_KIND_SOURCE,
+    .description = "Test source: an SQS poller's minimal owner.",
+    .options = owner_option_table,
+    .options_count = sizeof(owner_option_table) / sizeof(owner_option_table[0]),
+    .options_size = sizeof(owner_options_t),
+    .extensions = PL_AWS_EXTENSIONS,
+    .init = owner_init,
+    .start = owner_start,
+    .stop = owner_stop,
+    .close = owner_close,
+    .destroy = owner_destroy,
+};
+
+/* The owner with --once against the scripted SQS of `aws` (its answers
+ * queued already; `source`: more of the owner's settings), run until the
+ * engine closes. Returns the owner, whose context lives until
+ * test_aws_free(). The queue URL is `queue_url` (room for 96 bytes). */
+static owner_t *owner_go(test_aws_t *aws, const char *source,
+                         char *queue_url) {
+  snprintf(queue_url, 96, "%s/123456789012/q", fake_http_url(aws->server));
+  char *config = test_aws_format(
+      "aws { max_attempts = 1 }\n"
+      "pipeline \"p\" {\n"
+      "  source \"owner\" { queue_url = \"%s\"\n endpoint = \"%s\"\n %s }\n"
+      "  sink \"capture\" { }\n"
+      "}\n",
+      queue_url, fake_http_url(aws->server), source ? source : "");
+  int rc = test_aws_start(aws, config, true);
+  free(config);
+  ck_assert_msg(rc == 0, "%s", aws->run->errors.data);
+  test_aws_run(aws);
+  return test_ctx(aws->run, "p", PL_ROLE_SOURCE);
+}
+
+static test_aws_t *owner_aws(void) {
+  static const pl_plugin_t *const extra[] = {&test_source_owner, NULL};
+  return test_aws_create(extra);
+}
+
+START_TEST(committed_messages_are_handed_over_then_deleted) {
+  test_aws_t *aws = owner_aws();
+  char url[96];
+  json_t *attrs = json_pack("{s:o, s:o}", "origin", string_attr("o-1"),
+                            "line", number_attr("7"));
+  test_sqs_push_messages(
+      aws->server,
+      json_pack("[o, o]", test_sqs_message("m1", "rh1", "one", 2, attrs),
+                test_sqs_message("m2", "rh2", "two", 1, NULL)),
+      0);
+  test_sqs_push_empty(aws->server, 20, 10);
+  owner_t *o = owner_go(aws, "wait_time = \"1s\"\n max_messages = 7", url);
+  test_aws_assert_clean(aws);
+  json_t *want = json_pack(
+      "[{s:s, s:s, s:i, s:I, s:{s:s, s:i}, s:i},"
+      " {s:s, s:s, s:i, s:I, s:n, s:i}]",
+      "id", "m1", "body", "one", "receive_count", 2, "sent",
+      (json_int_t)1700000000123, "attributes", "origin", "o-1", "line", 7,
+      "in_flight", 1, "id", "m2", "body", "two", "receive_count", 1, "sent",
+      (json_int_t)1700000000123, "attributes", "in_flight", 1);
+  /* s:O? packs a NULL as null. */
+  ck_assert_msg(json_equal(o->seen, want), "%s",
+                json_dumps(o->seen, JSON_COMPACT));
+  json_decref(want);
+  ck_assert_uint_eq(o->in_flight_at_end, 0);
+  json_t *receive = test_sqs_call_body(aws->server, SQS_RECEIVE, 0);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(receive, "MaxNumberOfMessages")), 7);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(receive, "WaitTimeSeconds")), 1);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(receive, "VisibilityTimeout")), 45);
+  json_decref(receive);
+  test_sqs_assert_handles(aws->server, SQS_DELETE, url, "rh1 rh2",
+                          test_log(aws->run));
+  ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_VISIBILITY), 0);
+  /* --once: two empty receives in a row (idle_polls) drained the queue. */
+  ck_assert_ptr_nonnull(strstr(test_log(aws->run), "queue drained"));
+  test_aws_free(aws);
+}
+END_TEST
+
+START_TEST(failed_messages_stay_and_released_ones_come_back_at_once) {
+  /* finish 1: failed, visible again after retry_visibility; finish 2:
+   * released, visible again at once. */
+  const char *settings[] = {"finish = 1\n retry_visibility = \"5s\"",
+                            "finish = 1", "finish = 2"};
+  const char *visibility[] = {"rh1@5", "", "rh1@0"};
+  for (size_t i = 0; i < 3; i++) {
+    test_aws_t *aws = owner_aws();
+    char url[96];
+    test_sqs_push_messages(
+        aws->server,
+        json_pack("[o]", test_sqs_message("m1", "rh1", "x", 1, NULL)), 0);
+    test_sqs_push_empty(aws->server, 20, 10);
+    owner_t *o = owner_go(aws, settings[i], url);
+    test_aws_assert_clean(aws);
+    ck_assert_uint_eq(json_array_size(o->seen), 1);
+    ck_assert_uint_eq(o->in_flight_at_end, 0);
+    ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_DELETE), 0);
+    if (*visibility[i])
+      test_sqs_assert_handles(aws->server, SQS_VISIBILITY, url, visibility[i],
+                              test_log(aws->run));
+    else
+      ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_VISIBILITY), 0);
+    test_aws_free(aws);
+  }
+}
+END_TEST
+
+static Suite *sqs_poller_suite(void) {
+  Suite *s = suite_create("sqs_poller");
+  TCase *parts = tcase_create("parts");
+  tcase_add_test(parts, a_response_parses_into_messages);
+  tcase_add_test(parts, empty_and_malformed_responses);
+  tcase_add_test(parts, messages_without_id_or_handle_are_skipped);
+  tcase_add_test(parts, attributes_without_values_are_none);
+  tcase_add_test(parts, the_receive_request_asks_for_everything_needed);
+  tcase_add_test(parts, batch_requests_number_their_entries);
+  tcase_add_test(parts, the_fragment_fills_the_embedded_struct);
+  tcase_add_test(parts, options_become_params_or_are_refused);
+  tcase_add_test(parts, create_refuses_missing_arguments);
+  suite_add_tcase(s, parts);
+  TCase *engine = tcase_create("engine");
+  tcase_set_timeout(engine, 30);
+  tcase_add_test(engine, committed_messages_are_handed_over_then_deleted);
+  tcase_add_test(engine,
+                 failed_messages_stay_and_released_ones_come_back_at_once);
+  suite_add_tcase(s, engine);
+  return s;
+}
+
+int main(void) {
+  SRunner *runner = srunner_create(sqs_poller_suite());
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
