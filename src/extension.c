@@ -209,14 +209,8 @@ const pl_env_t *pl_extension_env(const pl_extension_t *ext) {
 
 void pl_extension_log(const pl_extension_t *ext, pl_log_level_t level,
                       const char *fmt, ...) {
-  if (level > ext->engine->log.level)
-    return;
-  pl_buf_t message = {0};
   va_list ap;
   va_start(ap, fmt);
-  int rc = pl_buf_vprintf(&message, fmt, ap);
+  pl__log_write(&ext->engine->log, level, ext->type->name, NULL, fmt, ap);
   va_end(ap);
-  if (rc == 0)
-    pl__log(&ext->engine->log, level, "%s: %s", ext->type->name, message.data);
-  pl_buf_free(&message);
 }

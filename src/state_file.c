@@ -508,3 +508,30 @@ int pl_state_unescape(const char *text, size_t len, char **out) {
   *out = s;
   return 0;
 }
+
+int pl_state_file_save_state(pl_state_file_t *file, uv_loop_t *loop,
+                             pl_state_render_cb render, const void *state) {
+  if (!file)
+    return 0;
+  pl_buf_t text = {0};
+  int rc = render(state, &text);
+  if (rc == 0)
+    rc = pl_state_file_save(file, loop, text.data, text.len);
+  pl_buf_free(&text);
+  return rc;
+}
+
+int pl_state_file_write_state(pl_state_file_t *file, pl_state_render_cb render,
+                              const void *state, char **error) {
+  if (!file)
+    return 0;
+  pl_buf_t text = {0};
+  int rc = render(state, &text);
+  if (rc == 0) {
+    rc = pl_state_file_write(file->path, text.data, text.len, error);
+  } else if (error) {
+    *error = strdup("out of memory");
+  }
+  pl_buf_free(&text);
+  return rc;
+}

@@ -50,7 +50,8 @@ PL_EXTERN int pl_extension_get(pl_instance_t *inst,
 /* For the type's callbacks: the engine's loop and environment (borrowed). */
 PL_EXTERN uv_loop_t *pl_extension_loop(const pl_extension_t *ext);
 PL_EXTERN const pl_env_t *pl_extension_env(const pl_extension_t *ext);
-/* Logs on the engine's log, as `<name>: message`. */
+/* Logs on the engine's log, naming the extension where a line names its
+ * plugin ("[aws:-] message"; "plugin":"aws" in JSON lines). */
 PL_EXTERN void pl_extension_log(const pl_extension_t *ext,
                                 pl_log_level_t level, const char *fmt, ...)
     PL_PRINTF(3, 4);

@@ -167,9 +167,6 @@ typedef enum {
   PL_OUTCOME_COMMITTED, /* every record delivered or dead-lettered: commit */
   PL_OUTCOME_FAILED,    /* a record failed, or the group was abandoned */
 } pl_outcome_t;
-/* The names these values had before (deprecated; they will go). */
-#define PL_GROUP_COMMITTED PL_OUTCOME_COMMITTED
-#define PL_GROUP_FAILED PL_OUTCOME_FAILED
 
 /* The descriptor. Fields may be appended in later versions without a bump
  * of PL_ABI_VERSION: the core reads them only when struct_size covers them,

@@ -78,28 +78,32 @@ typedef struct pl_sqs_poller_options {
  * " Notifications mode only." for a source that reads a queue in one of
  * its modes) and `visibility` the default of visibility_timeout ("30s").
  * The queue's URL is the plugin's own option (its name and description
- * say what the queue is for). Ranges are checked by
- * pl_sqs_poller_options_check(). */
+ * say what the queue is for). The rows state their ranges; that the
+ * durations are whole seconds is checked by pl_sqs_poller_options_check(). */
 #define PL_SQS_POLLER_OPTIONS(T, field, scope, visibility)                     \
-  PL_OPTION_DURATION(T, field.wait_time_ms, "wait_time", "20s", 0,             \
-                     "Long polling: how long a receive waits for messages "    \
-                     "(whole seconds, 0s to 20s)." scope),                     \
-      PL_OPTION_INT(T, field.max_messages, "max_messages", "10", 0,            \
-                    "Messages asked for per receive (1 to 10)." scope),        \
-      PL_OPTION_DURATION(T, field.visibility_timeout_ms, "visibility_timeout", \
-                         visibility, 0,                                        \
-                         "Visibility timeout set on each receive (whole "      \
-                         "seconds, 1s to 12h); a message still in flight is "  \
-                         "extended by as much every half of it." scope),       \
-      PL_OPTION_DURATION(T, field.retry_visibility_ms, "retry_visibility",     \
-                         "0", 0,                                               \
-                         "When the work of a message fails, make it visible "  \
-                         "again after this delay (whole seconds, up to 12h) "  \
-                         "instead of at the end of its visibility timeout; "   \
-                         "0: off." scope),                                     \
-      PL_OPTION_INT(T, field.idle_polls, "idle_polls", "2", 0,                 \
-                    "With --once: empty receives in a row after which the "    \
-                    "queue counts as drained." scope)
+  PL_OPTION_DURATION_RANGE(T, field.wait_time_ms, "wait_time", "20s", 0,       \
+                           20000, 0,                                           \
+                           "Long polling: how long a receive waits for "       \
+                           "messages (whole seconds)." scope),                 \
+      PL_OPTION_INT_RANGE(T, field.max_messages, "max_messages", "10", 1, 10,  \
+                          0, "Messages asked for per receive." scope),         \
+      PL_OPTION_DURATION_RANGE(T, field.visibility_timeout_ms,                 \
+                               "visibility_timeout", visibility, 1000,         \
+                               43200000, 0,                                    \
+                               "Visibility timeout set on each receive "       \
+                               "(whole seconds); a message still in flight "   \
+                               "is extended by as much every half of it."      \
+                               scope),                                         \
+      PL_OPTION_DURATION_RANGE(T, field.retry_visibility_ms,                   \
+                               "retry_visibility", "0", 0, 43200000, 0,        \
+                               "When the work of a message fails, make it "    \
+                               "visible again after this delay (whole "        \
+                               "seconds) instead of at the end of its "        \
+                               "visibility timeout; 0: off." scope),           \
+      PL_OPTION_INT_RANGE(T, field.idle_polls, "idle_polls", "2", 1,           \
+                          INT64_MAX, 0,                                        \
+                          "With --once: empty receives in a row after which "  \
+                          "the queue counts as drained." scope)
 
 /* ---- The poller ---- */
 

@@ -72,6 +72,23 @@ PL_EXTERN int pl_state_file_save(pl_state_file_t *file, uv_loop_t *loop,
 /* True while a write is in flight or waiting. */
 PL_EXTERN bool pl_state_file_saving(const pl_state_file_t *file);
 
+/* Appends the text of a plugin's state `state` to `out`. Returns 0 or
+ * PL_ENOMEM. */
+typedef int (*pl_state_render_cb)(const void *state, pl_buf_t *out);
+/* pl_state_file_save() of the text `render` makes of `state`: the save of
+ * a plugin's state in one call. `file` may be NULL (a plugin without a
+ * state file): nothing is done and 0 returned. Returns as
+ * pl_state_file_save(), or the error of `render`. */
+PL_EXTERN int pl_state_file_save_state(pl_state_file_t *file, uv_loop_t *loop,
+                                       pl_state_render_cb render,
+                                       const void *state);
+/* The same written now, on the calling thread, as pl_state_file_write()
+ * (for a plugin's last save at close); "out of memory" in *error when
+ * `render` fails. */
+PL_EXTERN int pl_state_file_write_state(pl_state_file_t *file,
+                                        pl_state_render_cb render,
+                                        const void *state, char **error);
+
 /* How pl_state_file_save() writes: runs on a thread of the pool, and
  * behaves as pl_state_file_write() (which is the default). For tests of a
  * slow or failing disk. */

@@ -231,7 +231,9 @@ void file_state_destroy(file_state_t *state) {
 /* ---- Saving ---- */
 
 /* The whole file: the header, then one line per file. */
-static int render(const file_state_t *state, pl_buf_t *text) {
+/* pl_state_render_cb */
+static int render(const void *data, pl_buf_t *text) {
+  const file_state_t *state = data;
   int rc = pl_buf_printf(text, "%s\n", STATE_HEADER);
   for (size_t i = 0; rc == 0 && i < state->count; i++) {
     const file_item_t *item = &state->items[i];
@@ -246,29 +248,13 @@ static int render(const file_state_t *state, pl_buf_t *text) {
 }
 
 int file_state_save(const file_state_t *state, char **error) {
-  if (!state->file)
-    return 0;
-  pl_buf_t text = {0};
-  int rc = render(state, &text);
-  if (rc < 0) {
-    pl_buf_free(&text);
-    return out_of_memory(error);
-  }
-  rc = pl_state_file_write(pl_state_file_path(state->file), text.data,
-                           text.len, error);
-  pl_buf_free(&text);
-  return rc;
+  if (error)
+    *error = NULL;
+  return pl_state_file_write_state(state->file, render, state, error);
 }
 
 int file_state_save_async(const file_state_t *state, uv_loop_t *loop) {
-  if (!state->file)
-    return 0;
-  pl_buf_t text = {0};
-  int rc = render(state, &text);
-  if (rc == 0)
-    rc = pl_state_file_save(state->file, loop, text.data, text.len);
-  pl_buf_free(&text);
-  return rc;
+  return pl_state_file_save_state(state->file, loop, render, state);
 }
 
 int file_state_lock(file_state_t *state, char **error) {

@@ -48,9 +48,10 @@ static void reject_message(source_s3_t *s, pl_sqs_message_t *msg,
   /* The reason of a body that is not shaped as a notification says so
    * already; the others (not JSON, a bad record) get it said first. */
   if (problem == S3_EVENT_NOT_NOTIFICATION)
-    pl_record_reject(rec, "%s", why);
+    pl_record_reject_as(rec, "not_event", "%s", why);
   else
-    pl_record_reject(rec, "not an S3 event notification: %s", why);
+    pl_record_reject_as(rec, "not_event", "not an S3 event notification: %s",
+                        why);
   s3_job_queue(s, job);
 }
 

@@ -312,7 +312,9 @@ static int compare_keys(const void *a, const void *b) {
 }
 
 /* The whole file: the header, then the keys sorted by their bytes. */
-static int render(const s3_state_t *state, pl_buf_t *text) {
+/* pl_state_render_cb */
+static int render(const void *data, pl_buf_t *text) {
+  const s3_state_t *state = data;
   const s3_entry_t **sorted = NULL;
   if (state->count > 0 && !(sorted = malloc(state->count * sizeof(*sorted))))
     return PL_ENOMEM;
@@ -345,28 +347,11 @@ static int render(const s3_state_t *state, pl_buf_t *text) {
 int s3_state_save(const s3_state_t *state, char **error) {
   if (error)
     *error = NULL;
-  if (!state->file)
-    return 0;
-  pl_buf_t text = {0};
-  int rc = render(state, &text);
-  if (rc == 0)
-    rc = pl_state_file_write(pl_state_file_path(state->file), text.data,
-                             text.len, error);
-  else
-    rc = out_of_memory(error);
-  pl_buf_free(&text);
-  return rc;
+  return pl_state_file_write_state(state->file, render, state, error);
 }
 
 int s3_state_save_async(const s3_state_t *state, uv_loop_t *loop) {
-  if (!state->file)
-    return 0;
-  pl_buf_t text = {0};
-  int rc = render(state, &text);
-  if (rc == 0)
-    rc = pl_state_file_save(state->file, loop, text.data, text.len);
-  pl_buf_free(&text);
-  return rc;
+  return pl_state_file_save_state(state->file, loop, render, state);
 }
 
 int s3_state_lock(s3_state_t *state, char **error) {

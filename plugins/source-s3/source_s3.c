@@ -129,7 +129,7 @@ static void reject_object(source_s3_t *s, s3_job_t *job,
     pl_record_set_etag(rec, o->etag);
   pl_record_set_value_new(rec, value);
   pl_record_set_size(rec, 64);
-  pl_record_reject(rec, "%s", why);
+  pl_record_reject_as(rec, "unreadable_object", "%s", why);
   free(origin);
 }
 

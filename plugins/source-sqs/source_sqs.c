@@ -142,7 +142,7 @@ static void take(void *data, pl_sqs_message_t *msg) {
   pl_group_seal(group, true);
   if (rc == PL_EPARSE) {
     pl_instance_count(s->inst, "poison_messages", 1);
-    pl_record_reject(rec, "%s", reason.data);
+    pl_record_reject_as(rec, "poison", "%s", reason.data);
   } else {
     pl_record_set_value_new(rec, value);
     if (!pl_emit(s->inst, rec))

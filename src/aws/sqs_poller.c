@@ -337,6 +337,8 @@ int pl_sqs_poller_options_check(pl_instance_t *inst, const char *url_option,
            url_option, queue_url ? queue_url : "");
     return PL_EINVAL;
   }
+  /* The rows' limits checked the ranges (PL_SQS_POLLER_OPTIONS); a
+   * table of the plugin's own may not have them, so they stand here too. */
   if (!whole_seconds(o->wait_time_ms, 0, MAX_WAIT_MS))
     return invalid(inst, "wait_time must be a whole number of seconds from "
                          "0s to 20s");

@@ -142,7 +142,7 @@ START_TEST(the_block_sets_the_state_made_once_on_first_use) {
   ck_assert_int_eq(calls.creates, 1);
   ck_assert_str_eq(calls.color, "red");
   ck_assert_int_eq(calls.size, 1); /* the default */
-  ck_assert_ptr_nonnull(strstr(test_log(run), "demo: made number 1"));
+  ck_assert_ptr_nonnull(strstr(test_log(run), "[demo:-] made number 1"));
   stop(run);
   ck_assert_int_eq(calls.closes, 1);
 }

@@ -852,13 +852,17 @@ START_TEST(bad_options_are_refused) {
     const char *settings;
     const char *message;
   } cases[] = {
-      {"wait_time = \"21s\"", "wait_time must be a whole number of seconds"},
+      {"wait_time = \"21s\"",
+       "option 'wait_time' expects a duration of at most 20s, found \"21s\""},
       {"wait_time = \"1500ms\"", "wait_time must be a whole number"},
-      {"max_messages = 11", "max_messages must be from 1 to 10"},
+      {"max_messages = 11",
+       "option 'max_messages' expects an integer from 1 to 10, found 11"},
       {"pollers = 0", "pollers must be from 1 to 64"},
-      {"visibility_timeout = \"0\"", "visibility_timeout must be"},
-      {"retry_visibility = \"13h\"", "retry_visibility must be"},
-      {"idle_polls = 0", "idle_polls must be at least 1"},
+      {"visibility_timeout = \"0\"", "option 'visibility_timeout' expects"},
+      {"visibility_timeout = \"1500ms\"", "visibility_timeout must be"},
+      {"retry_visibility = \"13h\"", "option 'retry_visibility' expects"},
+      {"idle_polls = 0",
+       "option 'idle_polls' expects an integer of at least 1, found 0"},
       {"format = \"xml\"", "format"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
