@@ -1,4 +1,4 @@
-/* The scripted HTTP/1.1 server of fake_http.h. Each connection parses
+/* The scripted HTTP/1.1 server of <pipelined/testing_http.h>. Each connection parses
  * requests in order (keep-alive and pipelining: several per connection),
  * with Content-Length or chunked bodies and "Expect: 100-continue", and
  * answers one request at a time from the queue.
@@ -9,7 +9,7 @@
  *
  * This is test code: an allocation failure aborts rather than being
  * threaded through every callback. */
-#include "fake_http.h"
+#include <pipelined/testing_http.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +22,14 @@ enum { MAX_HEAD = 64 * 1024, READ_CHUNK = 64 * 1024 };
 
 typedef struct conn conn_t;
 
-struct fake_http {
+struct pl_test_http {
   uv_loop_t *loop;
   uv_tcp_t listener;
   int port;
   char url[40];
-  fake_http_response_t *queue;
+  pl_test_http_response_t *queue;
   size_t queue_len, queue_cap;
-  fake_http_request_t **requests; /* one allocation each: pointers stay */
+  pl_test_http_request_t **requests; /* one allocation each: pointers stay */
   size_t request_count, request_cap;
   conn_t *conns;
   unsigned accepted;
@@ -38,7 +38,7 @@ struct fake_http {
 };
 
 struct conn {
-  fake_http_t *server;
+  pl_test_http_t *server;
   conn_t *prev, *next;
   uv_tcp_t tcp;
   uv_timer_t delay;
@@ -50,7 +50,7 @@ struct conn {
   bool stalled; /* a "hang" answer: nothing more is said */
   bool closing;
   bool continue_sent; /* "100 Continue" for the request being received */
-  fake_http_response_t *answer; /* chosen, waiting for its delay */
+  pl_test_http_response_t *answer; /* chosen, waiting for its delay */
   bool answer_head;
   bool close_after;
 };
@@ -65,7 +65,7 @@ typedef struct out_write {
 
 static void *must(void *p) {
   if (!p) {
-    fputs("fake_http: out of memory\n", stderr);
+    fputs("pl_test_http: out of memory\n", stderr);
     abort();
   }
   return p;
@@ -115,14 +115,14 @@ static const char *find_crlf(const char *bytes, size_t len) {
   return NULL;
 }
 
-static void response_free(fake_http_response_t *r) {
+static void response_free(pl_test_http_response_t *r) {
   free((char *)r->method);
   free((char *)r->path_prefix);
   free((char *)r->headers);
   free((char *)r->body);
 }
 
-static void request_free(fake_http_request_t *r) {
+static void request_free(pl_test_http_request_t *r) {
   free(r->method);
   free(r->path);
   free(r->headers);
@@ -328,7 +328,7 @@ static void conn_write(conn_t *c, pl_buf_t *bytes, bool close_after,
 }
 
 static void conn_answer(conn_t *c) {
-  fake_http_response_t *r = c->answer;
+  pl_test_http_response_t *r = c->answer;
   c->answer = NULL;
   if (r && r->drop) {
     response_free(r);
@@ -336,7 +336,8 @@ static void conn_answer(conn_t *c) {
     conn_close(c);
     return;
   }
-  static const char unmatched[] = "fake_http: no queued response matches\n";
+  static const char unmatched[] =
+      "pl_test_http: no queued response matches\n";
   int status = r ? r->status : 500;
   const char *body = r ? r->body : unmatched;
   size_t body_len = r ? r->body_len : sizeof unmatched - 1;
@@ -376,16 +377,16 @@ static void on_delay(uv_timer_t *timer) {
 }
 
 /* Takes the first queued response that matches, or NULL. */
-static fake_http_response_t *take_response(fake_http_t *server,
-                                           const fake_http_request_t *req) {
+static pl_test_http_response_t *take_response(pl_test_http_t *server,
+                                           const pl_test_http_request_t *req) {
   for (size_t i = 0; i < server->queue_len; i++) {
-    fake_http_response_t *r = &server->queue[i];
+    pl_test_http_response_t *r = &server->queue[i];
     if (r->method && strcmp(r->method, req->method) != 0)
       continue;
     if (r->path_prefix &&
         strncmp(req->path, r->path_prefix, strlen(r->path_prefix)) != 0)
       continue;
-    fake_http_response_t *taken = must(malloc(sizeof *taken));
+    pl_test_http_response_t *taken = must(malloc(sizeof *taken));
     *taken = *r;
     memmove(r, r + 1, (server->queue_len - i - 1) * sizeof *r);
     server->queue_len--;
@@ -394,7 +395,7 @@ static fake_http_response_t *take_response(fake_http_t *server,
   return NULL;
 }
 
-static void record(fake_http_t *server, fake_http_request_t *req) {
+static void record(pl_test_http_t *server, pl_test_http_request_t *req) {
   if (server->request_count == server->request_cap) {
     server->request_cap = server->request_cap ? server->request_cap * 2 : 16;
     server->requests = must(realloc(
@@ -439,7 +440,7 @@ static void conn_process(conn_t *c) {
       }
       return;
     }
-    fake_http_request_t *req = must(calloc(1, sizeof *req));
+    pl_test_http_request_t *req = must(calloc(1, sizeof *req));
     req->method = dup_bytes(c->in, info.method_len);
     req->path = dup_bytes(c->in + info.target_at, info.target_len);
     req->headers = dup_bytes(c->in + info.line_end + 2,
@@ -469,7 +470,7 @@ static void conn_process(conn_t *c) {
 
 /* ---- Connections ---- */
 
-static void maybe_free_server(fake_http_t *server) {
+static void maybe_free_server(pl_test_http_t *server) {
   if (!server->closing || server->open_handles > 0)
     return;
   for (size_t i = 0; i < server->queue_len; i++)
@@ -483,7 +484,7 @@ static void maybe_free_server(fake_http_t *server) {
 
 static void on_conn_closed(uv_handle_t *handle) {
   conn_t *c = handle->data;
-  fake_http_t *server = c->server;
+  pl_test_http_t *server = c->server;
   server->open_handles--;
   if (--c->open_handles == 0) {
     if (c->answer) {
@@ -536,7 +537,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
-  fake_http_t *server = listener->data;
+  pl_test_http_t *server = listener->data;
   if (status < 0 || server->closing)
     return;
   conn_t *c = must(calloc(1, sizeof *c));
@@ -564,14 +565,14 @@ static void on_connection(uv_stream_t *listener, int status) {
 /* ---- The API ---- */
 
 static void on_listener_closed(uv_handle_t *handle) {
-  fake_http_t *server = handle->data;
+  pl_test_http_t *server = handle->data;
   server->open_handles--;
   maybe_free_server(server);
 }
 
-int fake_http_start(uv_loop_t *loop, fake_http_t **out) {
+int pl_test_http_start(uv_loop_t *loop, pl_test_http_t **out) {
   *out = NULL;
-  fake_http_t *server = must(calloc(1, sizeof *server));
+  pl_test_http_t *server = must(calloc(1, sizeof *server));
   server->loop = loop;
   uv_tcp_init(loop, &server->listener);
   server->listener.data = server;
@@ -590,7 +591,7 @@ int fake_http_start(uv_loop_t *loop, fake_http_t **out) {
     /* Freed by the close callback when the loop runs. */
     server->closing = true;
     uv_close((uv_handle_t *)&server->listener, on_listener_closed);
-    return rc;
+    return PL_EIO;
   }
   server->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
   snprintf(server->url, sizeof server->url, "http://127.0.0.1:%d",
@@ -599,21 +600,21 @@ int fake_http_start(uv_loop_t *loop, fake_http_t **out) {
   return 0;
 }
 
-int fake_http_port(const fake_http_t *server) {
+int pl_test_http_port(const pl_test_http_t *server) {
   return server->port;
 }
 
-const char *fake_http_url(const fake_http_t *server) {
+const char *pl_test_http_url(const pl_test_http_t *server) {
   return server->url;
 }
 
-void fake_http_push(fake_http_t *server, const fake_http_response_t *response) {
+void pl_test_http_push(pl_test_http_t *server, const pl_test_http_response_t *response) {
   if (server->queue_len == server->queue_cap) {
     server->queue_cap = server->queue_cap ? server->queue_cap * 2 : 8;
     server->queue =
         must(realloc(server->queue, server->queue_cap * sizeof *server->queue));
   }
-  fake_http_response_t copy = *response;
+  pl_test_http_response_t copy = *response;
   size_t body_len =
       response->body
           ? (response->body_len ? response->body_len : strlen(response->body))
@@ -626,16 +627,16 @@ void fake_http_push(fake_http_t *server, const fake_http_response_t *response) {
   server->queue[server->queue_len++] = copy;
 }
 
-size_t fake_http_request_count(const fake_http_t *server) {
+size_t pl_test_http_request_count(const pl_test_http_t *server) {
   return server->request_count;
 }
 
-const fake_http_request_t *fake_http_request(const fake_http_t *server,
+const pl_test_http_request_t *pl_test_http_request(const pl_test_http_t *server,
                                              size_t i) {
   return i < server->request_count ? server->requests[i] : NULL;
 }
 
-char *fake_http_request_header(const fake_http_request_t *request,
+char *pl_test_http_request_header(const pl_test_http_request_t *request,
                                const char *name) {
   size_t name_len = strlen(name);
   const char *line = request->headers;
@@ -661,11 +662,18 @@ char *fake_http_request_header(const fake_http_request_t *request,
   return NULL;
 }
 
-void fake_http_close(fake_http_t *server) {
+void pl_test_http_close(pl_test_http_t *server) {
   if (!server || server->closing)
     return;
   server->closing = true;
   uv_close((uv_handle_t *)&server->listener, on_listener_closed);
   while (server->conns)
     conn_close(server->conns);
+}
+
+void pl_test_http_push_status(pl_test_http_t *server, int status,
+                              const char *body, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    pl_test_http_push(server,
+                      &(pl_test_http_response_t){.status = status, .body = body});
 }
