@@ -46,7 +46,8 @@ PL_EXTERN int pl_test_create(const pl_plugin_t *plugin, pl_test_t **out);
 /* Ends the run if it is still going, runs the loop until every handle is
  * closed and frees everything. Close the HTTP servers of the loop first
  * (pl_test_http_close), or the loop never ends. Returns 0, or PL_EIO when
- * a handle was left open on the loop (a leak the test should fail on).
+ * uv_loop_close() found a handle still open (a leak the test should fail
+ * on).
  * NULL is allowed (returns 0). */
 PL_EXTERN int pl_test_destroy(pl_test_t *t);
 
