@@ -16,6 +16,7 @@
 #ifndef PIPELINED_TESTING_HTTP_H
 #define PIPELINED_TESTING_HTTP_H
 
+#include <jansson.h>
 #include <pipelined/common.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -67,6 +68,10 @@ PL_EXTERN size_t pl_test_http_request_count(const pl_test_http_t *server);
 /* The i-th request received (borrowed for the server's life), or NULL. */
 PL_EXTERN const pl_test_http_request_t *
 pl_test_http_request(const pl_test_http_t *server, size_t i);
+/* The body of the i-th request parsed as JSON (new reference), or NULL
+ * when there is no such request or its body is not JSON. */
+PL_EXTERN json_t *pl_test_http_request_json(const pl_test_http_t *server,
+                                            size_t i);
 /* The value of a header of a recorded request (case-insensitive), as a
  * new malloc()ed string, or NULL when the request has none. */
 PL_EXTERN char *pl_test_http_request_header(

@@ -677,3 +677,9 @@ void pl_test_http_push_status(pl_test_http_t *server, int status,
     pl_test_http_push(server,
                       &(pl_test_http_response_t){.status = status, .body = body});
 }
+
+json_t *pl_test_http_request_json(const pl_test_http_t *server, size_t i) {
+  const pl_test_http_request_t *req = pl_test_http_request(server, i);
+  return req ? json_loadb(req->body, req->body_len, JSON_DECODE_ANY, NULL)
+             : NULL;
+}

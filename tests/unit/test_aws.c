@@ -121,9 +121,7 @@ void test_aws_push_json(test_aws_t *aws, int status, const char *headers,
 
 json_t *test_aws_request_body(test_aws_t *aws, size_t i) {
   ck_assert_uint_gt(fake_http_request_count(aws->server), i);
-  const fake_http_request_t *req = fake_http_request(aws->server, i);
-  json_error_t error;
-  json_t *body = json_loadb(req->body, req->body_len, 0, &error);
-  ck_assert_msg(body != NULL, "request %zu: %s", i, error.text);
+  json_t *body = pl_test_http_request_json(aws->server, i);
+  ck_assert_msg(body != NULL, "request %zu: the body is not JSON", i);
   return body;
 }
