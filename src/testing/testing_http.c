@@ -11,6 +11,8 @@
  * threaded through every callback. */
 #include <pipelined/testing_http.h>
 
+#include "testing_http_parse.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,7 @@
 #include <pipelined/common.h>
 
 /* A request head larger than this is refused by closing the connection. */
-enum { MAX_HEAD = 64 * 1024, READ_CHUNK = 64 * 1024 };
+enum { READ_CHUNK = 64 * 1024 };
 
 typedef struct conn conn_t;
 
@@ -88,33 +90,6 @@ static void append(pl_buf_t *buf, const void *bytes, size_t len) {
     must(NULL);
 }
 
-static int lower(int c) {
-  return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-static bool case_equal_n(const char *a, const char *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-      return false;
-  return true;
-}
-
-/* Whether `needle` occurs in bytes[0..len), ignoring case. */
-static bool case_contains(const char *bytes, size_t len, const char *needle) {
-  size_t n = strlen(needle);
-  for (size_t i = 0; i + n <= len; i++)
-    if (case_equal_n(bytes + i, needle, n))
-      return true;
-  return false;
-}
-
-static const char *find_crlf(const char *bytes, size_t len) {
-  for (size_t i = 0; i + 1 < len; i++)
-    if (bytes[i] == '\r' && bytes[i + 1] == '\n')
-      return bytes + i;
-  return NULL;
-}
-
 static void response_free(pl_test_http_response_t *r) {
   free((char *)r->method);
   free((char *)r->path_prefix);
@@ -128,128 +103,6 @@ static void request_free(pl_test_http_request_t *r) {
   free(r->headers);
   free(r->body);
   free(r);
-}
-
-/* ---- Parsing ---- */
-
-typedef struct head_info {
-  size_t head_len; /* through the blank line */
-  size_t line_end; /* end of the request line */
-  size_t method_len;
-  size_t target_at, target_len;
-  bool has_length;
-  unsigned long long length;
-  bool chunked;
-  bool expect_continue;
-  bool close;
-} head_info_t;
-
-/* Returns 1 with a complete head, 0 for more bytes, -1 when malformed. */
-static int parse_head(const char *in, size_t len, head_info_t *info) {
-  /* Reject what is not HTTP (a TLS hello, say) at once instead of waiting
-   * for a blank line that never comes. */
-  for (size_t i = 0; i < len && in[i] != ' '; i++)
-    if (i >= 32 || in[i] < 'A' || in[i] > 'Z')
-      return -1;
-  const char *end = NULL;
-  for (size_t i = 0; i + 3 < len && !end; i++)
-    if (memcmp(in + i, "\r\n\r\n", 4) == 0)
-      end = in + i;
-  if (!end)
-    return len > MAX_HEAD ? -1 : 0;
-  *info = (head_info_t){.head_len = (size_t)(end - in) + 4};
-  const char *line_end = find_crlf(in, len);
-  info->line_end = (size_t)(line_end - in);
-  const char *version = NULL;
-  for (const char *p = line_end; p > in && !version; p--)
-    if (p[-1] == ' ')
-      version = p;
-  if (!version || line_end - version < 8 || memcmp(version, "HTTP/1.", 7) != 0)
-    return -1;
-  const char *space = memchr(in, ' ', info->line_end);
-  if (space == in || space + 1 >= version - 1)
-    return -1; /* no method, or no target */
-  info->method_len = (size_t)(space - in);
-  info->target_at = info->method_len + 1;
-  info->target_len = (size_t)(version - 1 - (space + 1));
-  bool http10 = version[7] == '0';
-  bool keep_alive = false;
-  for (const char *line = line_end + 2; line < end + 2;) {
-    const char *eol = find_crlf(line, (size_t)(end + 2 - line));
-    size_t n = (size_t)(eol - line);
-    const char *colon = memchr(line, ':', n);
-    if (!colon)
-      return -1;
-    size_t name_len = (size_t)(colon - line);
-    const char *value = colon + 1;
-    size_t value_len = (size_t)(eol - value);
-    if (name_len == 14 && case_equal_n(line, "content-length", 14)) {
-      char digits[32];
-      while (value_len > 0 && *value == ' ')
-        value++, value_len--;
-      if (value_len == 0 || value_len >= sizeof digits)
-        return -1;
-      memcpy(digits, value, value_len);
-      digits[value_len] = '\0';
-      char *stop = NULL;
-      info->length = strtoull(digits, &stop, 10);
-      while (*stop == ' ')
-        stop++;
-      if (*stop || digits[0] == '-')
-        return -1;
-      info->has_length = true;
-    } else if (name_len == 17 && case_equal_n(line, "transfer-encoding", 17)) {
-      info->chunked = case_contains(value, value_len, "chunked");
-    } else if (name_len == 6 && case_equal_n(line, "expect", 6)) {
-      info->expect_continue = case_contains(value, value_len, "100-continue");
-    } else if (name_len == 10 && case_equal_n(line, "connection", 10)) {
-      info->close = case_contains(value, value_len, "close");
-      keep_alive = case_contains(value, value_len, "keep-alive");
-    }
-    line = eol + 2;
-  }
-  if (http10 && !keep_alive)
-    info->close = true;
-  return 1;
-}
-
-/* Decodes a chunked body from bytes[0..len). Returns 1 with the body and
- * the bytes used, 0 for more bytes, -1 when malformed. */
-static int parse_chunked(const char *bytes, size_t len, pl_buf_t *body,
-                         size_t *used) {
-  size_t off = 0;
-  for (;;) {
-    const char *eol = find_crlf(bytes + off, len - off);
-    if (!eol)
-      return len - off > 1024 ? -1 : 0;
-    char *stop = NULL;
-    char digits[20] = {0};
-    size_t n = (size_t)(eol - (bytes + off));
-    memcpy(digits, bytes + off, n < sizeof digits - 1 ? n : sizeof digits - 1);
-    unsigned long long size = strtoull(digits, &stop, 16);
-    if (stop == digits || (*stop && *stop != ';' && *stop != ' '))
-      return -1;
-    off = (size_t)(eol - bytes) + 2;
-    if (size == 0)
-      break;
-    if (size > len - off || len - off - size < 2)
-      return 0;
-    if (memcmp(bytes + off + size, "\r\n", 2) != 0)
-      return -1;
-    append(body, bytes + off, size);
-    off += size + 2;
-  }
-  for (;;) { /* trailers, up to the blank line */
-    const char *eol = find_crlf(bytes + off, len - off);
-    if (!eol)
-      return 0;
-    bool blank = eol == bytes + off;
-    off = (size_t)(eol - bytes) + 2;
-    if (blank)
-      break;
-  }
-  *used = off;
-  return 1;
 }
 
 /* ---- Answering ---- */
@@ -349,7 +202,7 @@ static void conn_answer(conn_t *c) {
   if (pl_buf_printf(&bytes, "HTTP/1.1 %d %s\r\n", status, reason(status)) < 0)
     must(NULL);
   /* A scripted Content-Length wins (to lie about the length on purpose). */
-  if (may_have_body && !case_contains(extra, strlen(extra), "content-length:"))
+  if (may_have_body && !pl__http_case_contains(extra, strlen(extra), "content-length:"))
     if (pl_buf_printf(&bytes, "Content-Length: %zu\r\n", body_len) < 0)
       must(NULL);
   if (pl_buf_printf(&bytes, "%sX-Fake-Http-Connection: %u\r\n%s\r\n", extra,
@@ -407,8 +260,8 @@ static void record(pl_test_http_t *server, pl_test_http_request_t *req) {
 /* Parses and answers buffered requests until one has to wait. */
 static void conn_process(conn_t *c) {
   while (!c->busy && !c->stalled && !c->closing && c->in_len > 0) {
-    head_info_t info;
-    int rc = parse_head(c->in, c->in_len, &info);
+    pl__http_head_t info;
+    int rc = pl__http_parse_head(c->in, c->in_len, &info);
     if (rc < 0 || (rc == 1 && info.has_length && info.chunked)) {
       conn_close(c);
       return;
@@ -419,7 +272,7 @@ static void conn_process(conn_t *c) {
     size_t used = info.head_len;
     if (info.chunked) {
       size_t body_used = 0;
-      rc = parse_chunked(c->in + info.head_len, c->in_len - info.head_len,
+      rc = pl__http_parse_chunked(c->in + info.head_len, c->in_len - info.head_len,
                          &body, &body_used);
       used += body_used;
     } else if (info.length > c->in_len - info.head_len) {
@@ -642,12 +495,12 @@ char *pl_test_http_request_header(const pl_test_http_request_t *request,
   const char *line = request->headers;
   const char *end = line + strlen(line);
   while (line < end) {
-    const char *eol = find_crlf(line, (size_t)(end - line));
+    const char *eol = pl__http_find_crlf(line, (size_t)(end - line));
     if (!eol)
       eol = end;
     const char *colon = memchr(line, ':', (size_t)(eol - line));
     if (colon && (size_t)(colon - line) == name_len &&
-        case_equal_n(line, name, name_len)) {
+        pl__http_case_equal_n(line, name, name_len)) {
       const char *value = colon + 1;
       const char *value_end = eol;
       while (value < value_end && (*value == ' ' || *value == '\t'))
