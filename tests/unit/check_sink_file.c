@@ -309,10 +309,7 @@ typedef struct sync_probe {
 } sync_probe_t;
 
 static uint64_t syncs_of(const pl_instance_t *inst) {
-  for (size_t i = 0; i < inst->counter_count; i++)
-    if (strcmp(inst->counters[i].name, "fdatasyncs") == 0)
-      return inst->counters[i].value;
-  return 0;
+  return pl_instance_counter(inst, "fdatasyncs");
 }
 
 static void probe_commit(void *data, pl_outcome_t outcome) {
@@ -592,35 +589,22 @@ START_TEST(dash_means_standard_output) {
 END_TEST
 
 /* test_run_start() without its assertion that the engine starts: returns
- * what pl__engine_start() returned, after running the loop as the daemon
- * does, so that whatever had started is closed. */
-static const char *real_getenv(void *data, const char *name) {
-  return getenv(name);
-}
-
+ * what the start returned, after running the loop as the daemon does, so
+ * that whatever had started is closed. The engine comes from the embedding
+ * API (<pipelined/embed.h>) and owns its registry. */
 static test_run_t *run_failing_start(const char *text, int *start_rc) {
   test_run_t *run = calloc(1, sizeof(*run));
   ck_assert_ptr_nonnull(run);
   ck_assert_int_eq(uv_loop_init(&run->loop), 0);
   run->log = open_memstream(&run->log_text, &run->log_len);
-  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_source_script), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
-  for (size_t i = 0; plugins[i]; i++)
-    ck_assert_int_eq(pl__registry_add(run->registry, plugins[i]), 0);
-  pl_env_t env = {real_getenv, NULL};
-  pl_cfg_node_t *root = NULL;
-  char *error = NULL;
-  ck_assert_int_eq(
-      pl__cfg_parse("test.conf", text, strlen(text), &env, &root, &error), 0);
-  pl_engine_params_t params = {.loop = &run->loop,
-                               .registry = run->registry,
-                               .log_stream = run->log,
-                               .once = true};
-  run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
-  pl__cfg_destroy(root);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  *start_rc = pl__engine_start(run->engine);
+  const pl_plugin_t *const all[] = {&test_source_script, &test_sink_capture,
+                                    plugins[0], plugins[1], NULL};
+  char *errors = NULL;
+  run->create_rc = pl_engine_create_from_text(
+      &run->loop, "test.conf", text, all, NULL, run->log, true, &run->engine,
+      &errors);
+  ck_assert_msg(run->create_rc == 0, "%s", errors);
+  *start_rc = pl_engine_start(run->engine);
   test_run_loop(run);
   return run;
 }

@@ -62,11 +62,7 @@ pl_instance_t *test_aws_sink(test_aws_t *aws) {
 }
 
 uint64_t test_aws_counter(test_aws_t *aws, const char *name) {
-  pl_instance_t *inst = test_aws_sink(aws);
-  for (size_t i = 0; i < inst->counter_count; i++)
-    if (strcmp(inst->counters[i].name, name) == 0)
-      return inst->counters[i].value;
-  return 0;
+  return pl_instance_counter(test_aws_sink(aws), name);
 }
 
 void test_aws_assert_clean(test_aws_t *aws) {
