@@ -69,17 +69,25 @@ int pl_engine_create_from_text(uv_loop_t *loop, const char *config_name,
   return 0;
 }
 
-int pl_engine_start(pl_engine_t *engine) { return pl__engine_start(engine); }
+int pl_engine_start(pl_engine_t *engine) {
+  return pl__engine_start(engine);
+}
 
-void pl_engine_shutdown(pl_engine_t *engine) { pl__engine_shutdown(engine); }
+void pl_engine_shutdown(pl_engine_t *engine) {
+  pl__engine_shutdown(engine);
+}
 
-bool pl_engine_finished(const pl_engine_t *engine) { return engine->closing; }
+bool pl_engine_finished(const pl_engine_t *engine) {
+  return engine->closing;
+}
 
 int pl_engine_status(const pl_engine_t *engine) {
   return pl__engine_status(engine);
 }
 
-void pl_engine_destroy(pl_engine_t *engine) { pl__engine_destroy(engine); }
+void pl_engine_destroy(pl_engine_t *engine) {
+  pl__engine_destroy(engine);
+}
 
 pl_instance_t *pl_engine_stage(const pl_engine_t *engine, const char *pipeline,
                                size_t index) {
@@ -91,7 +99,9 @@ pl_instance_t *pl_engine_stage(const pl_engine_t *engine, const char *pipeline,
   return NULL;
 }
 
-void *pl_instance_context(const pl_instance_t *inst) { return inst->ctx; }
+void *pl_instance_context(const pl_instance_t *inst) {
+  return inst->ctx;
+}
 
 uint64_t pl_instance_counter(const pl_instance_t *inst, const char *name) {
   for (size_t i = 0; i < inst->counter_count; i++)

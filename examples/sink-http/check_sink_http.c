@@ -127,8 +127,7 @@ END_TEST
 
 START_TEST(only_plain_http_urls_are_accepted) {
   static const char *const bad[] = {"https://127.0.0.1/x", "http://",
-                                    "http://[::1", "http://h:/x",
-                                    "ftp://h/"};
+                                    "http://[::1", "http://h:/x", "ftp://h/"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     pl_test_t *t = NULL;
     ck_assert_int_eq(pl_test_create(&pipelined_plugin, &t), 0);

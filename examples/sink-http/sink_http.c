@@ -166,8 +166,7 @@ static void finish_uv(request_t *r, const char *what, int status) {
 }
 
 /* The value of header `name` in the head text[0, end), or NULL. */
-static const char *header(const char *text, const char *end,
-                          const char *name) {
+static const char *header(const char *text, const char *end, const char *name) {
   size_t len = strlen(name);
   for (const char *line = strstr(text, "\r\n"); line && line < end;
        line = strstr(line + 2, "\r\n")) {
@@ -291,8 +290,8 @@ static int request_encode(http_sink_t *s, request_t *r, pl_batch_t *batch) {
     json_t *value = pl_record_value(rec);
     size_t len = 0;
     const char *bytes = pl_record_bytes(rec, &len);
-    json_t *item = value ? json_incref(value)
-                         : json_stringn(bytes ? bytes : "", len);
+    json_t *item =
+        value ? json_incref(value) : json_stringn(bytes ? bytes : "", len);
     if (!item)
       pl_batch_resolve(batch, i, PL_RESULT_REJECTED, "bytes are not UTF-8");
     else
@@ -335,8 +334,8 @@ static void http_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   r->timer.data = r->resolve.data = r;
   uv_timer_start(&r->timer, on_timeout, s->opts->timeout_ms, 0);
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-  int rc = uv_getaddrinfo(loop, &r->resolve, on_resolved, s->host, s->port,
-                          &hints);
+  int rc =
+      uv_getaddrinfo(loop, &r->resolve, on_resolved, s->host, s->port, &hints);
   if (rc < 0) {
     finish_uv(r, s->host, rc);
     return;
@@ -370,7 +369,9 @@ static void http_close(pl_instance_t *inst, void *ctx) {
     request_finish(s->requests, PL_RESULT_FAILED, "the sink is closing");
 }
 
-static void http_destroy(void *ctx) { free(ctx); }
+static void http_destroy(void *ctx) {
+  free(ctx);
+}
 
 PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .abi_version = PL_ABI_VERSION,
@@ -381,8 +382,7 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .options = http_options,
     .options_count = sizeof(http_options) / sizeof(http_options[0]),
     .options_size = sizeof(http_options_t),
-    .defaults = {.batch_size = "100", .linger = "200ms",
-                 .max_in_flight = "4"},
+    .defaults = {.batch_size = "100", .linger = "200ms", .max_in_flight = "4"},
     .init = http_init,
     .write = http_write,
     .close = http_close,

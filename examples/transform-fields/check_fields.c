@@ -58,8 +58,8 @@ END_TEST
 START_TEST(set_sees_the_record_as_it_arrived) {
   /* The template reads "a" although the rename moves it away. */
   const char *records[] = {"{\"a\": \"v\"}"};
-  pl_test_t *t = run("set { copy = \"<${a}>\" }\nrename { a = \"b\" }",
-                     records, 1);
+  pl_test_t *t =
+      run("set { copy = \"<${a}>\" }\nrename { a = \"b\" }", records, 1);
   char *json = pl_test_records_json(t);
   ck_assert_str_eq(json, "[{\"copy\":\"<v>\",\"b\":\"v\"}]");
   free(json);
@@ -75,9 +75,9 @@ START_TEST(records_it_cannot_change_are_dead_lettered_with_the_reason) {
   ck_assert_str_eq(pl_test_dead_letter_reason(t, 0), "not a JSON object");
   ck_assert_str_eq(pl_test_dead_letter_reason(t, 1),
                    "set.key: field 'sku' is missing");
-  ck_assert_int_eq(json_integer_value(
-                       json_object_get(pl_test_dead_letter(t, 1), "other")),
-                   1);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(pl_test_dead_letter(t, 1), "other")),
+      1);
   /* Dead-lettered records are resolved: the group is committed. */
   ck_assert_uint_eq(pl_test_committed(t), 1);
   ck_assert_int_eq(pl_test_destroy(t), 0);
@@ -100,7 +100,8 @@ int main(void) {
   tcase_add_test(tc, renames_drops_and_sets);
   tcase_add_test(tc, a_missing_rename_source_is_skipped);
   tcase_add_test(tc, set_sees_the_record_as_it_arrived);
-  tcase_add_test(tc, records_it_cannot_change_are_dead_lettered_with_the_reason);
+  tcase_add_test(tc,
+                 records_it_cannot_change_are_dead_lettered_with_the_reason);
   tcase_add_test(tc, a_bad_template_is_a_config_error);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);

@@ -59,8 +59,8 @@ static int fields_init(pl_instance_t *inst, const void *options, void **ctx) {
   }
   for (size_t i = 0; i < f->opts->set.count; i++) {
     char *error = NULL;
-    int rc = pl_template_create(f->opts->set.values[i], &f->templates[i],
-                                &error);
+    int rc =
+        pl_template_create(f->opts->set.values[i], &f->templates[i], &error);
     if (rc < 0) {
       pl_log(inst, PL_LOG_ERROR, "set.%s: %s", f->opts->set.keys[i],
              error ? error : pl_strerror(rc));
@@ -89,9 +89,9 @@ static bool apply_set(fields_t *f, pl_record_t *record, json_t *value) {
                        missing ? missing : "?");
       return false;
     }
-    json_object_set_new(rendered, set->keys[i],
-                        json_stringn(f->text.data ? f->text.data : "",
-                                     f->text.len));
+    json_object_set_new(
+        rendered, set->keys[i],
+        json_stringn(f->text.data ? f->text.data : "", f->text.len));
   }
   if (!rendered || json_object_update(value, rendered) < 0) {
     json_decref(rendered);

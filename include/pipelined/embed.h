@@ -35,13 +35,10 @@ typedef struct pl_engine pl_engine_t;
  * Returns 0 and a new engine in *out, or a negative PL_E* code, *out NULL,
  * and, when `errors` is not NULL, a new malloc()ed text in *errors with
  * one line per problem (NULL when there is none to tell). */
-PL_EXTERN int pl_engine_create_from_text(uv_loop_t *loop,
-                                         const char *config_name,
-                                         const char *config_text,
-                                         const pl_plugin_t *const *plugins,
-                                         const pl_env_t *env, FILE *log,
-                                         bool once, pl_engine_t **out,
-                                         char **errors);
+PL_EXTERN int pl_engine_create_from_text(
+    uv_loop_t *loop, const char *config_name, const char *config_text,
+    const pl_plugin_t *const *plugins, const pl_env_t *env, FILE *log,
+    bool once, pl_engine_t **out, char **errors);
 /* Starts every pipeline (the sources' start callbacks run). Returns 0, or
  * a negative code with the reason logged; the engine is then finished
  * (its stages are closing) and only waits for the loop and destroy. */

@@ -22,8 +22,8 @@
  *   pl_test_feed_record(t, "{\"a\": 1}");
  *   pl_test_run(t, 5000);
  *   assert(pl_test_status(t) == 0 && pl_test_committed(t) == 1);
- *   assert(json_integer_value(json_object_get(pl_test_record(t, 0), "b")) == 1);
- *   assert(pl_test_destroy(t) == 0);
+ *   assert(json_integer_value(json_object_get(pl_test_record(t, 0), "b")) ==
+ * 1); assert(pl_test_destroy(t) == 0);
  *
  * A harness runs once. Functions returning int return 0 or a negative
  * PL_E* code; a harness function is never called from a plugin callback.
@@ -67,8 +67,7 @@ PL_EXTERN int pl_test_set_globals(pl_test_t *t, const char *text);
 /* Sets a variable of the injected environment (config ${VAR} and what
  * extensions read); the process's own environment is never read. Both
  * texts copied; a later call for `name` replaces the value. */
-PL_EXTERN int pl_test_setenv(pl_test_t *t, const char *name,
-                             const char *value);
+PL_EXTERN int pl_test_setenv(pl_test_t *t, const char *name, const char *value);
 /* For AWS plugins: test credentials (AWS_ACCESS_KEY_ID "AKIDEXAMPLE",
  * AWS_SECRET_ACCESS_KEY), AWS_REGION us-east-1, no instance metadata
  * (AWS_EC2_METADATA_DISABLED) and AWS_ENDPOINT_URL pointing at `server`
@@ -132,8 +131,7 @@ PL_EXTERN size_t pl_test_failed(const pl_test_t *t);
 PL_EXTERN size_t pl_test_dead_letter_count(const pl_test_t *t);
 PL_EXTERN json_t *pl_test_dead_letter(const pl_test_t *t, size_t i);
 PL_EXTERN json_t *pl_test_dead_letter_document(const pl_test_t *t, size_t i);
-PL_EXTERN const char *pl_test_dead_letter_reason(const pl_test_t *t,
-                                                 size_t i);
+PL_EXTERN const char *pl_test_dead_letter_reason(const pl_test_t *t, size_t i);
 
 /* The plugin's counter `name` (pl_instance_count); 0 when never counted
  * or before the run. */

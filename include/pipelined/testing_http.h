@@ -28,17 +28,17 @@ typedef struct pl_test_http_response {
   const char *method;      /* match: "PUT", or NULL for any */
   const char *path_prefix; /* match: "/latest/api/token", or NULL */
   int status;
-  const char *headers;     /* extra "Name: value\r\n" lines, or NULL */
-  const char *body;        /* NULL: empty */
-  size_t body_len;         /* 0: strlen(body) */
-  unsigned delay_ms;       /* wait before answering */
-  bool hang;               /* never answer (timeouts) */
-  bool drop;               /* close the connection without answering */
-  size_t cut_after;        /* >0: send headers and this many body bytes of
-                              the announced Content-Length, then close */
-  bool stall;              /* send headers and the first stall_after body
-                              bytes, then nothing more; the connection
-                              stays open (a stalled download) */
+  const char *headers; /* extra "Name: value\r\n" lines, or NULL */
+  const char *body;    /* NULL: empty */
+  size_t body_len;     /* 0: strlen(body) */
+  unsigned delay_ms;   /* wait before answering */
+  bool hang;           /* never answer (timeouts) */
+  bool drop;           /* close the connection without answering */
+  size_t cut_after;    /* >0: send headers and this many body bytes of
+                          the announced Content-Length, then close */
+  bool stall;          /* send headers and the first stall_after body
+                          bytes, then nothing more; the connection
+                          stays open (a stalled download) */
   size_t stall_after;
 } pl_test_http_response_t;
 
@@ -74,8 +74,9 @@ PL_EXTERN json_t *pl_test_http_request_json(const pl_test_http_t *server,
                                             size_t i);
 /* The value of a header of a recorded request (case-insensitive), as a
  * new malloc()ed string, or NULL when the request has none. */
-PL_EXTERN char *pl_test_http_request_header(
-    const pl_test_http_request_t *request, const char *name);
+PL_EXTERN char *
+pl_test_http_request_header(const pl_test_http_request_t *request,
+                            const char *name);
 /* Closes every handle; the server is freed once the loop has run the
  * close callbacks (so: before the loop's last run). NULL is allowed. */
 PL_EXTERN void pl_test_http_close(pl_test_http_t *server);

@@ -61,7 +61,9 @@ int pl_test_create(const pl_plugin_t *plugin, pl_test_t **out) {
   return 0;
 }
 
-uv_loop_t *pl_test_loop(pl_test_t *t) { return &t->loop; }
+uv_loop_t *pl_test_loop(pl_test_t *t) {
+  return &t->loop;
+}
 
 int pl_test_set_options(pl_test_t *t, const char *text) {
   free(t->options);
@@ -133,14 +135,13 @@ int pl_test_feed_record(pl_test_t *t, const char *json) {
   return rc;
 }
 
-int pl_test_feed_bytes(pl_test_t *t, const void *bytes, size_t len,
-                       bool last) {
+int pl_test_feed_bytes(pl_test_t *t, const void *bytes, size_t len, bool last) {
   char *copy = must(malloc(len + 1));
   if (len)
     memcpy(copy, bytes, len);
   copy[len] = '\0';
-  int rc = add_feed(t, (pl__test_feed_t){.bytes = copy, .len = len,
-                                         .last = last});
+  int rc =
+      add_feed(t, (pl__test_feed_t){.bytes = copy, .len = len, .last = last});
   if (rc < 0)
     free(copy);
   return rc;
@@ -159,7 +160,8 @@ static char *build_config(const pl_test_t *t) {
   pl_buf_t buf = {0};
   const char *kind = pl_kind_name(t->plugin->kind);
   const char *options = t->options ? t->options : "";
-  pl_buf_printf(&buf, "%s\npipeline \"test\" {\n", t->globals ? t->globals : "");
+  pl_buf_printf(&buf, "%s\npipeline \"test\" {\n",
+                t->globals ? t->globals : "");
   if (t->plugin->kind != PL_KIND_SOURCE)
     pl_buf_append_str(&buf, "  source \"pl-test\" { }\n");
   pl_buf_printf(&buf, "  %s \"%s\" {\n%s\n  }\n", kind, t->plugin->name,
@@ -196,12 +198,11 @@ int pl_test_run(pl_test_t *t, uint64_t timeout_ms) {
   t->ran = true;
   t->config = build_config(t);
   pl_env_t env = {test_getenv, t};
-  const pl_plugin_t *const plugins[] = {t->plugin, &pl__test_source,
-                                        &pl__test_sink, &pl__test_dead_letter,
-                                        NULL};
-  int rc = pl_engine_create_from_text(&t->loop, "test.conf", t->config,
-                                      plugins, &env, t->log, true, &t->engine,
-                                      &t->errors);
+  const pl_plugin_t *const plugins[] = {
+      t->plugin, &pl__test_source, &pl__test_sink, &pl__test_dead_letter, NULL};
+  int rc =
+      pl_engine_create_from_text(&t->loop, "test.conf", t->config, plugins,
+                                 &env, t->log, true, &t->engine, &t->errors);
   if (rc < 0)
     return rc;
   attach_all(t);
@@ -220,13 +221,17 @@ int pl_test_run(pl_test_t *t, uint64_t timeout_ms) {
   return t->timed_out ? PL_EAGAIN : 0;
 }
 
-int pl_test_status(const pl_test_t *t) { return t->status; }
+int pl_test_status(const pl_test_t *t) {
+  return t->status;
+}
 
 const char *pl_test_errors(const pl_test_t *t) {
   return t->errors ? t->errors : "";
 }
 
-const char *pl_test_config(const pl_test_t *t) { return t->config; }
+const char *pl_test_config(const pl_test_t *t) {
+  return t->config;
+}
 
 /* ---- Assertions ---- */
 
@@ -242,9 +247,13 @@ char *pl_test_records_json(const pl_test_t *t) {
   return must(json_dumps(t->state.records, JSON_COMPACT | JSON_ENCODE_ANY));
 }
 
-size_t pl_test_committed(const pl_test_t *t) { return t->state.committed; }
+size_t pl_test_committed(const pl_test_t *t) {
+  return t->state.committed;
+}
 
-size_t pl_test_failed(const pl_test_t *t) { return t->state.failed; }
+size_t pl_test_failed(const pl_test_t *t) {
+  return t->state.failed;
+}
 
 size_t pl_test_dead_letter_count(const pl_test_t *t) {
   return json_array_size(t->state.dead_letters);
@@ -271,8 +280,8 @@ const char *pl_test_dead_letter_reason(const pl_test_t *t, size_t i) {
 uint64_t pl_test_counter(const pl_test_t *t, const char *name) {
   if (!t->engine)
     return 0;
-  return pl_instance_counter(pl_engine_stage(t->engine, "test", plugin_index(t)),
-                             name);
+  return pl_instance_counter(
+      pl_engine_stage(t->engine, "test", plugin_index(t)), name);
 }
 
 const char *pl_test_log(pl_test_t *t) {

@@ -1,5 +1,5 @@
-/* The scripted HTTP/1.1 server of <pipelined/testing_http.h>. Each connection parses
- * requests in order (keep-alive and pipelining: several per connection),
+/* The scripted HTTP/1.1 server of <pipelined/testing_http.h>. Each connection
+ * parses requests in order (keep-alive and pipelining: several per connection),
  * with Content-Length or chunked bodies and "Expect: 100-continue", and
  * answers one request at a time from the queue.
  *
@@ -189,8 +189,7 @@ static void conn_answer(conn_t *c) {
     conn_close(c);
     return;
   }
-  static const char unmatched[] =
-      "pl_test_http: no queued response matches\n";
+  static const char unmatched[] = "pl_test_http: no queued response matches\n";
   int status = r ? r->status : 500;
   const char *body = r ? r->body : unmatched;
   size_t body_len = r ? r->body_len : sizeof unmatched - 1;
@@ -202,7 +201,8 @@ static void conn_answer(conn_t *c) {
   if (pl_buf_printf(&bytes, "HTTP/1.1 %d %s\r\n", status, reason(status)) < 0)
     must(NULL);
   /* A scripted Content-Length wins (to lie about the length on purpose). */
-  if (may_have_body && !pl__http_case_contains(extra, strlen(extra), "content-length:"))
+  if (may_have_body &&
+      !pl__http_case_contains(extra, strlen(extra), "content-length:"))
     if (pl_buf_printf(&bytes, "Content-Length: %zu\r\n", body_len) < 0)
       must(NULL);
   if (pl_buf_printf(&bytes, "%sX-Fake-Http-Connection: %u\r\n%s\r\n", extra,
@@ -230,8 +230,8 @@ static void on_delay(uv_timer_t *timer) {
 }
 
 /* Takes the first queued response that matches, or NULL. */
-static pl_test_http_response_t *take_response(pl_test_http_t *server,
-                                           const pl_test_http_request_t *req) {
+static pl_test_http_response_t *
+take_response(pl_test_http_t *server, const pl_test_http_request_t *req) {
   for (size_t i = 0; i < server->queue_len; i++) {
     pl_test_http_response_t *r = &server->queue[i];
     if (r->method && strcmp(r->method, req->method) != 0)
@@ -272,8 +272,8 @@ static void conn_process(conn_t *c) {
     size_t used = info.head_len;
     if (info.chunked) {
       size_t body_used = 0;
-      rc = pl__http_parse_chunked(c->in + info.head_len, c->in_len - info.head_len,
-                         &body, &body_used);
+      rc = pl__http_parse_chunked(c->in + info.head_len,
+                                  c->in_len - info.head_len, &body, &body_used);
       used += body_used;
     } else if (info.length > c->in_len - info.head_len) {
       rc = 0;
@@ -461,7 +461,8 @@ const char *pl_test_http_url(const pl_test_http_t *server) {
   return server->url;
 }
 
-void pl_test_http_push(pl_test_http_t *server, const pl_test_http_response_t *response) {
+void pl_test_http_push(pl_test_http_t *server,
+                       const pl_test_http_response_t *response) {
   if (server->queue_len == server->queue_cap) {
     server->queue_cap = server->queue_cap ? server->queue_cap * 2 : 8;
     server->queue =
@@ -485,12 +486,12 @@ size_t pl_test_http_request_count(const pl_test_http_t *server) {
 }
 
 const pl_test_http_request_t *pl_test_http_request(const pl_test_http_t *server,
-                                             size_t i) {
+                                                   size_t i) {
   return i < server->request_count ? server->requests[i] : NULL;
 }
 
 char *pl_test_http_request_header(const pl_test_http_request_t *request,
-                               const char *name) {
+                                  const char *name) {
   size_t name_len = strlen(name);
   const char *line = request->headers;
   const char *end = line + strlen(line);
@@ -527,8 +528,8 @@ void pl_test_http_close(pl_test_http_t *server) {
 void pl_test_http_push_status(pl_test_http_t *server, int status,
                               const char *body, size_t count) {
   for (size_t i = 0; i < count; i++)
-    pl_test_http_push(server,
-                      &(pl_test_http_response_t){.status = status, .body = body});
+    pl_test_http_push(
+        server, &(pl_test_http_response_t){.status = status, .body = body});
 }
 
 json_t *pl_test_http_request_json(const pl_test_http_t *server, size_t i) {

@@ -85,11 +85,14 @@ int pl__http_parse_head(const char *in, size_t len, pl__http_head_t *info) {
       if (*stop || digits[0] == '-')
         return -1;
       info->has_length = true;
-    } else if (name_len == 17 && pl__http_case_equal_n(line, "transfer-encoding", 17)) {
+    } else if (name_len == 17 &&
+               pl__http_case_equal_n(line, "transfer-encoding", 17)) {
       info->chunked = pl__http_case_contains(value, value_len, "chunked");
     } else if (name_len == 6 && pl__http_case_equal_n(line, "expect", 6)) {
-      info->expect_continue = pl__http_case_contains(value, value_len, "100-continue");
-    } else if (name_len == 10 && pl__http_case_equal_n(line, "connection", 10)) {
+      info->expect_continue =
+          pl__http_case_contains(value, value_len, "100-continue");
+    } else if (name_len == 10 &&
+               pl__http_case_equal_n(line, "connection", 10)) {
       info->close = pl__http_case_contains(value, value_len, "close");
       keep_alive = pl__http_case_contains(value, value_len, "keep-alive");
     }
@@ -103,7 +106,7 @@ int pl__http_parse_head(const char *in, size_t len, pl__http_head_t *info) {
 /* Decodes a chunked body from bytes[0..len). Returns 1 with the body and
  * the bytes used, 0 for more bytes, -1 when malformed. */
 int pl__http_parse_chunked(const char *bytes, size_t len, pl_buf_t *body,
-                         size_t *used) {
+                           size_t *used) {
   size_t off = 0;
   for (;;) {
     const char *eol = pl__http_find_crlf(bytes + off, len - off);

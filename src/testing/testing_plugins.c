@@ -176,7 +176,9 @@ static void dead_letter_write(pl_instance_t *inst, void *ctx,
   pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
 }
 
-static void sink_destroy(void *ctx) { free(ctx); }
+static void sink_destroy(void *ctx) {
+  free(ctx);
+}
 
 const pl_plugin_t pl__test_sink = {
     .abi_version = PL_ABI_VERSION,

@@ -18,16 +18,18 @@ static const char two_records[] =
     "  sink \"capture\" { }\n"
     "  dead_letter \"capture\" { }\n}\n";
 
-static const char *no_env(void *data, const char *name) { return NULL; }
+static const char *no_env(void *data, const char *name) {
+  return NULL;
+}
 
 START_TEST(a_once_run_ends_by_itself_with_its_status) {
   uv_loop_t loop;
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   pl_engine_t *engine = NULL;
   char *errors = NULL;
-  ck_assert_int_eq(pl_engine_create_from_text(&loop, NULL, two_records,
-                                              plugins, NULL, stderr, true,
-                                              &engine, &errors),
+  ck_assert_int_eq(pl_engine_create_from_text(&loop, NULL, two_records, plugins,
+                                              NULL, stderr, true, &engine,
+                                              &errors),
                    0);
   ck_assert_ptr_null(errors);
   ck_assert(!pl_engine_finished(engine));
@@ -87,9 +89,8 @@ START_TEST(config_errors_come_back_as_text) {
   pl_engine_t *engine = (pl_engine_t *)&loop; /* set to NULL on failure */
   char *errors = NULL;
   ck_assert_int_eq(pl_engine_create_from_text(&loop, "bad.conf",
-                                              "pipeline \"p\" {", plugins,
-                                              NULL, stderr, true, &engine,
-                                              &errors),
+                                              "pipeline \"p\" {", plugins, NULL,
+                                              stderr, true, &engine, &errors),
                    PL_EPARSE);
   ck_assert_ptr_null(engine);
   ck_assert_msg(strncmp(errors, "bad.conf:1:", 11) == 0, "%s", errors);
@@ -100,21 +101,18 @@ START_TEST(config_errors_come_back_as_text) {
       pl_engine_create_from_text(&loop, "x.conf",
                                  "pipeline \"p\" {\n source \"script\" { }\n"
                                  " sink \"nowhere\" { }\n}\n",
-                                 plugins, &env, stderr, true, &engine,
-                                 &errors),
+                                 plugins, &env, stderr, true, &engine, &errors),
       PL_EINVAL);
   ck_assert_ptr_nonnull(strstr(errors, "nowhere"));
   free(errors);
-  ck_assert_int_eq(pl_engine_create_from_text(&loop, NULL,
-                                              "a = \"${PL_UNSET_FOR_TEST}\"",
-                                              plugins, &env, stderr, true,
-                                              &engine, &errors),
-                   PL_EPARSE);
+  ck_assert_int_eq(
+      pl_engine_create_from_text(&loop, NULL, "a = \"${PL_UNSET_FOR_TEST}\"",
+                                 plugins, &env, stderr, true, &engine, &errors),
+      PL_EPARSE);
   ck_assert_ptr_nonnull(strstr(errors, "PL_UNSET_FOR_TEST"));
   free(errors);
-  ck_assert_int_eq(pl_engine_create_from_text(&loop, NULL, NULL, plugins,
-                                              NULL, stderr, true, &engine,
-                                              &errors),
+  ck_assert_int_eq(pl_engine_create_from_text(&loop, NULL, NULL, plugins, NULL,
+                                              stderr, true, &engine, &errors),
                    PL_EINVAL);
   ck_assert_ptr_null(errors);
   ck_assert_int_eq(uv_loop_close(&loop), 0);

@@ -95,7 +95,9 @@ static void flaky_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
                 "first attempt fails");
 }
 
-static void flaky_destroy(void *ctx) { free(ctx); }
+static void flaky_destroy(void *ctx) {
+  free(ctx);
+}
 
 static const pl_plugin_t sink_flaky = {
     .abi_version = PL_ABI_VERSION,
@@ -154,7 +156,9 @@ static void count_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
   pl_instance_count(inst, "committed", 1);
 }
 
-static void count_destroy(void *ctx) { free(ctx); }
+static void count_destroy(void *ctx) {
+  free(ctx);
+}
 
 static const pl_plugin_t source_count = {
     .abi_version = PL_ABI_VERSION,
@@ -303,7 +307,8 @@ END_TEST
 
 START_TEST(a_sink_failure_is_retried_and_rejections_dead_lettered) {
   pl_test_t *t = harness(&sink_flaky);
-  pl_test_set_options(t, "retry_backoff = \"1ms\"\nretry_backoff_max = \"2ms\"");
+  pl_test_set_options(t,
+                      "retry_backoff = \"1ms\"\nretry_backoff_max = \"2ms\"");
   pl_test_feed_record(t, "{\"ok\": 1}");
   pl_test_feed_record(t, "{\"bad\": 1}");
   run_clean(t);
