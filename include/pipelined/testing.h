@@ -40,8 +40,9 @@ typedef struct pl_test pl_test_t;
 
 /* Creates a harness around `plugin` (borrowed: it must outlive the
  * harness), with its own loop, log and an empty environment. Returns 0
- * and a new harness in *out, or PL_EINVAL for a descriptor the engine
- * would refuse. */
+ * and a new harness in *out; PL_EINVAL (and *out NULL) for a descriptor of
+ * another ABI version or without a name (the engine validates the rest
+ * when the run starts), PL_EIO when the loop cannot be made. */
 PL_EXTERN int pl_test_create(const pl_plugin_t *plugin, pl_test_t **out);
 /* Ends the run if it is still going, runs the loop until every handle is
  * closed and frees everything. Close the HTTP servers of the loop first
@@ -77,10 +78,11 @@ PL_EXTERN int pl_test_use_aws(pl_test_t *t, const pl_test_http_t *server);
 /* Feeds one record to the scripted source, a JSON text (any value). Its
  * origin is "test:feed" and its line its 1-based place among the fed
  * records. Returns PL_EPARSE for a text that is not JSON, PL_EINVAL when
- * the plugin under test is a source. */
+ * the plugin under test is a source or the run has begun. */
 PL_EXTERN int pl_test_feed_record(pl_test_t *t, const char *json);
 /* Feeds a chunk of bytes (copied); `last` ends the group's byte stream
- * (pl_record_is_last). PL_EINVAL when the plugin under test is a source. */
+ * (pl_record_is_last). PL_EINVAL when the plugin under test is a source or
+ * the run has begun. */
 PL_EXTERN int pl_test_feed_bytes(pl_test_t *t, const void *bytes, size_t len,
                                  bool last);
 /* What is fed next goes into a new ack group. Without it everything fed
