@@ -25,9 +25,10 @@ typedef struct pl_engine pl_engine_t;
  * "<config>") and creates the engine on `loop` (borrowed; it must outlive
  * the engine). `plugins` (NULL-terminated, borrowed for the engine's life;
  * NULL: none) are registered first; any other plugin the config names is
- * loaded from the config's plugin_path (relative directories against the
- * working directory): neither PIPELINED_PLUGIN_PATH nor the installed
- * plugin directory is searched. `env` (borrowed; NULL: the process's)
+ * loaded from the config's plugin_path (a relative directory against the
+ * directory of `config_name`, which is the working directory for a bare
+ * name): neither PIPELINED_PLUGIN_PATH nor the installed plugin directory
+ * is searched. `env` (borrowed; NULL: the process's)
  * expands ${VAR} in the config and is what extensions read (AWS
  * credentials). `log` (borrowed; NULL: stderr) gets the log lines. With
  * `once` the run ends when every source is exhausted and every group is
