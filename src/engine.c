@@ -527,5 +527,7 @@ void pl__engine_destroy(pl_engine_t *engine) {
   pl__record_free_spares(engine);
   pl__options_free(settings_table, COUNT(settings_table), &engine->settings);
   pl__extensions_free(engine);
+  /* After the stages: the plugins it opened may be unloaded now. */
+  pl__registry_destroy(engine->own_registry);
   free(engine);
 }

@@ -36,6 +36,9 @@ typedef struct pl_file_id {
 struct pl_engine {
   uv_loop_t *loop;           /* borrowed */
   pl_registry_t *registry;   /* borrowed */
+  /* The registry of an engine made by pl_engine_create_from_text()
+   * (src/embed.c): owned, destroyed after the stages. NULL otherwise. */
+  pl_registry_t *own_registry;
   pl_logger_t log;
   pl_engine_settings_t settings;
   bool once;

@@ -76,7 +76,7 @@ CONF
 fi
 
 dest="$work/dest"
-make -s -C "$top_builddir" install DESTDIR="$dest" >/dev/null
+install_into "$dest"
 pcdir=$(dirname "$(find "$dest" -name pipelined-aws.pc | head -n 1)")
 [ -f "$pcdir/pipelined-aws.pc" ] || fail "pipelined-aws.pc not installed"
 libs=$(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --libs pipelined-aws)

@@ -25,6 +25,14 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# install_into DEST: `make install DESTDIR=DEST` of the build tree. One at
+# a time: tests run in parallel, and libtool relinks the libraries in the
+# build tree while it installs them.
+install_into() {
+  (flock 9 && make -s -C "$top_builddir" install DESTDIR="$1" >/dev/null) \
+    9> "$top_builddir/e2e-install.lock"
+}
 pass() { echo "ok: $*"; }
 
 # expect_contains FILE TEXT

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 dest="$work/dest"
-make -s -C "$top_builddir" install DESTDIR="$dest" >/dev/null
+install_into "$dest"
 pcdir=$(dirname "$(find "$dest" -name pipelined.pc | head -n 1)")
 [ -n "$pcdir" ] || fail "pipelined.pc not installed"
 export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$dest"

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pipelined/testing.h>
+
 #include "../../plugins/sink-file/jsonl_encode.h"
 #include "test_stages.h"
 
@@ -173,23 +175,43 @@ static const char four_lines[] = "{\"a\":1}\n"
                                  "{\"c\":[1,2,{\"d\":null}],\"e\":true}\n"
                                  "{\"f\":-1.5,\"g\":false}\n";
 
-/* Runs the four records into `path` with `sink_extra` settings. */
-static test_run_t *run_four(const char *path, const char *sink_extra) {
-  char *blocks =
-      format("  sink \"file\" { path = \"%s\"\n %s }", path, sink_extra);
-  char *text = config(four, 4, "group_size = 2", blocks);
-  test_run_t *run = test_run(text, plugins, true);
-  free(text);
-  free(blocks);
-  return run;
+/* Runs `records` (JSON texts, in groups of `group_size`) into the sink
+ * with `options` through libpipelined-testing; the harness is the
+ * caller's. */
+static pl_test_t *run_records(const char *const *records, size_t count,
+                              size_t group_size, const char *options) {
+  pl_test_t *t = NULL;
+  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &t), 0);
+  pl_test_set_options(t, options);
+  for (size_t i = 0; i < count; i++) {
+    ck_assert_int_eq(pl_test_feed_record(t, records[i]), 0);
+    if ((i + 1) % group_size == 0)
+      pl_test_end_group(t);
+  }
+  pl_test_run(t, 30000);
+  return t;
+}
+
+/* Runs the four records, two groups of two, into `path` with `sink_extra`
+ * settings. */
+static pl_test_t *run_four(const char *path, const char *sink_extra) {
+  char *options = format("path = \"%s\"\n%s", path, sink_extra);
+  pl_test_t *t = run_records(four, 4, 2, options);
+  free(options);
+  return t;
+}
+
+static void assert_test_clean(pl_test_t *t) {
+  ck_assert_msg(pl_test_status(t) == 0, "%s%s", pl_test_errors(t),
+                pl_test_log(t));
 }
 
 /* ---- Through the engine ---- */
 
 START_TEST(writes_each_record_as_one_line_in_order) {
   char *path = tmp_path("out.jsonl");
-  test_run_t *run = run_four(path, "");
-  assert_ran_clean(run);
+  pl_test_t *t = run_four(path, "");
+  assert_test_clean(t);
   char *text = read_all(path);
   ck_assert_str_eq(text, four_lines);
   json_t *lines = parse_lines(text);
@@ -199,11 +221,11 @@ START_TEST(writes_each_record_as_one_line_in_order) {
     ck_assert(json_equal(json_array_get(lines, i), expected));
     json_decref(expected);
   }
-  ck_assert_uint_eq(source_of(run)->committed, 2);
-  ck_assert_uint_eq(source_of(run)->failed, 0);
+  ck_assert_uint_eq(pl_test_committed(t), 2);
+  ck_assert_uint_eq(pl_test_failed(t), 0);
   json_decref(lines);
   free(text);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(path);
 }
 END_TEST
@@ -215,19 +237,17 @@ START_TEST(keeps_key_order_and_writes_utf8) {
       "\\n\\t\\u0001\"}",
   };
   char *path = tmp_path("order.jsonl");
-  char *blocks = format("  sink \"file\" { path = \"%s\" }", path);
-  char *conf = config(records, 2, "", blocks);
-  test_run_t *run = test_run(conf, plugins, true);
-  assert_ran_clean(run);
+  char *options = format("path = \"%s\"", path);
+  pl_test_t *t = run_records(records, 2, 1, options);
+  assert_test_clean(t);
   char *text = read_all(path);
   ck_assert_str_eq(text,
                    "{\"z\":1,\"a\":2,\"m\":{\"y\":true,\"b\":null}}\n"
                    "{\"name\":\"Zo\xC3\xAB \xE2\x98\x83 \xF0\x9F\x98\x80\","
                    "\"esc\":\"q\\\"b\\\\s/\\n\\t\\u0001\"}\n");
   free(text);
-  ck_assert_int_eq(test_run_free(run), 0);
-  free(conf);
-  free(blocks);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  free(options);
   free(path);
 }
 END_TEST
@@ -235,9 +255,9 @@ END_TEST
 START_TEST(appends_by_default_and_truncates_when_asked) {
   char *path = tmp_path("twice.jsonl");
   for (int i = 0; i < 2; i++) {
-    test_run_t *run = run_four(path, "");
-    assert_ran_clean(run);
-    ck_assert_int_eq(test_run_free(run), 0);
+    pl_test_t *t = run_four(path, "");
+    assert_test_clean(t);
+    ck_assert_int_eq(pl_test_destroy(t), 0);
   }
   char *text = read_all(path);
   char *doubled = format("%s%s", four_lines, four_lines);
@@ -245,9 +265,9 @@ START_TEST(appends_by_default_and_truncates_when_asked) {
   free(text);
   free(doubled);
 
-  test_run_t *run = run_four(path, "append = false");
-  assert_ran_clean(run);
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_four(path, "append = false");
+  assert_test_clean(t);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   text = read_all(path);
   ck_assert_str_eq(text, four_lines);
   free(text);
@@ -257,24 +277,24 @@ END_TEST
 
 START_TEST(fsync_writes_and_acknowledges) {
   char *path = tmp_path("synced.jsonl");
-  test_run_t *run = run_four(path, "fsync = true\n batch_size = 1");
-  assert_ran_clean(run);
-  ck_assert_uint_eq(source_of(run)->committed, 2);
-  ck_assert_ptr_null(strstr(test_log(run), "cannot be synced"));
+  pl_test_t *t = run_four(path, "fsync = true\n batch_size = 1");
+  assert_test_clean(t);
+  ck_assert_uint_eq(pl_test_committed(t), 2);
+  ck_assert_ptr_null(strstr(pl_test_log(t), "cannot be synced"));
   char *text = read_all(path);
   ck_assert_str_eq(text, four_lines);
   free(text);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(path);
 }
 END_TEST
 
 START_TEST(fsync_is_turned_off_for_files_that_cannot_sync) {
-  test_run_t *run = run_four("/dev/null", "fsync = true");
-  assert_ran_clean(run);
-  ck_assert_uint_eq(source_of(run)->committed, 2);
-  ck_assert_ptr_nonnull(strstr(test_log(run), "/dev/null cannot be synced"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_four("/dev/null", "fsync = true");
+  assert_test_clean(t);
+  ck_assert_uint_eq(pl_test_committed(t), 2);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "/dev/null cannot be synced"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
@@ -289,10 +309,7 @@ typedef struct sync_probe {
 } sync_probe_t;
 
 static uint64_t syncs_of(const pl_instance_t *inst) {
-  for (size_t i = 0; i < inst->counter_count; i++)
-    if (strcmp(inst->counters[i].name, "fdatasyncs") == 0)
-      return inst->counters[i].value;
-  return 0;
+  return pl_instance_counter(inst, "fdatasyncs");
 }
 
 static void probe_commit(void *data, pl_outcome_t outcome) {
@@ -372,29 +389,29 @@ END_TEST
 START_TEST(creates_the_file_with_the_given_mode) {
   umask(022);
   char *path = tmp_path("private.jsonl");
-  test_run_t *run = run_four(path, "mode = \"0600\"");
-  assert_ran_clean(run);
+  pl_test_t *t = run_four(path, "mode = \"0600\"");
+  assert_test_clean(t);
   struct stat st;
   ck_assert_int_eq(stat(path, &st), 0);
   ck_assert_int_eq(st.st_mode & 0777, 0600);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(path);
 }
 END_TEST
 
 START_TEST(a_bad_mode_or_empty_path_stops_the_engine_before_start) {
   char *path = tmp_path("never.jsonl");
-  test_run_t *run = run_four(path, "mode = \"0999\"");
-  ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_ptr_nonnull(strstr(run->errors.data, "cannot initialise"));
-  ck_assert_ptr_nonnull(strstr(test_log(run), "not \"0999\""));
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_four(path, "mode = \"0999\"");
+  ck_assert_int_eq(pl_test_status(t), -1); /* never ran */
+  ck_assert_ptr_nonnull(strstr(pl_test_errors(t), "cannot initialise"));
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "not \"0999\""));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   ck_assert_int_ne(access(path, F_OK), 0);
 
-  run = run_four("", "");
-  ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_ptr_nonnull(strstr(run->errors.data, "option 'path' is empty"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  t = run_four("", "");
+  ck_assert_int_eq(pl_test_status(t), -1);
+  ck_assert_ptr_nonnull(strstr(pl_test_errors(t), "option 'path' is empty"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(path);
 }
 END_TEST
@@ -557,11 +574,11 @@ START_TEST(dash_means_standard_output) {
   ck_assert_int_ge(fd, 0);
   dup2(fd, STDOUT_FILENO);
   close(fd);
-  test_run_t *run = run_four("-", "");
+  pl_test_t *t = run_four("-", "");
   dup2(saved, STDOUT_FILENO);
   close(saved);
-  assert_ran_clean(run);
-  ck_assert_int_eq(test_run_free(run), 0);
+  assert_test_clean(t);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   /* Standard output stays open after the run. */
   ck_assert_int_ne(fcntl(STDOUT_FILENO, F_GETFD), -1);
   char *text = read_all(path);
@@ -572,35 +589,22 @@ START_TEST(dash_means_standard_output) {
 END_TEST
 
 /* test_run_start() without its assertion that the engine starts: returns
- * what pl__engine_start() returned, after running the loop as the daemon
- * does, so that whatever had started is closed. */
-static const char *real_getenv(void *data, const char *name) {
-  return getenv(name);
-}
-
+ * what the start returned, after running the loop as the daemon does, so
+ * that whatever had started is closed. The engine comes from the embedding
+ * API (<pipelined/embed.h>) and owns its registry. */
 static test_run_t *run_failing_start(const char *text, int *start_rc) {
   test_run_t *run = calloc(1, sizeof(*run));
   ck_assert_ptr_nonnull(run);
   ck_assert_int_eq(uv_loop_init(&run->loop), 0);
   run->log = open_memstream(&run->log_text, &run->log_len);
-  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_source_script), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
-  for (size_t i = 0; plugins[i]; i++)
-    ck_assert_int_eq(pl__registry_add(run->registry, plugins[i]), 0);
-  pl_env_t env = {real_getenv, NULL};
-  pl_cfg_node_t *root = NULL;
-  char *error = NULL;
-  ck_assert_int_eq(
-      pl__cfg_parse("test.conf", text, strlen(text), &env, &root, &error), 0);
-  pl_engine_params_t params = {.loop = &run->loop,
-                               .registry = run->registry,
-                               .log_stream = run->log,
-                               .once = true};
-  run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
-  pl__cfg_destroy(root);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  *start_rc = pl__engine_start(run->engine);
+  const pl_plugin_t *const all[] = {&test_source_script, &test_sink_capture,
+                                    plugins[0], plugins[1], NULL};
+  char *errors = NULL;
+  run->create_rc = pl_engine_create_from_text(
+      &run->loop, "test.conf", text, all, NULL, run->log, true, &run->engine,
+      &errors);
+  ck_assert_msg(run->create_rc == 0, "%s", errors);
+  *start_rc = pl_engine_start(run->engine);
   test_run_loop(run);
   return run;
 }
@@ -642,16 +646,12 @@ START_TEST(an_unopenable_path_fails_the_start_and_names_the_path) {
 END_TEST
 
 START_TEST(a_failing_write_is_retried_then_fails_naming_the_path) {
-  test_run_t *run =
-      run_four("/dev/full", "retry_limit = 1\n retry_backoff = 1ms");
-  ck_assert_int_eq(run->create_rc, 0);
-  ck_assert_int_eq(run->status, 1);
-  ck_assert_uint_eq(source_of(run)->committed, 0);
-  ck_assert_uint_eq(source_of(run)->failed, 2);
-  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
-  ck_assert_uint_eq(sink->metrics.failed, 4);
-  ck_assert_uint_ge(sink->metrics.retried, 4);
-  const char *log = test_log(run);
+  pl_test_t *t = run_four("/dev/full", "retry_limit = 1\n retry_backoff = 1ms");
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_uint_eq(pl_test_committed(t), 0);
+  ck_assert_uint_eq(pl_test_failed(t), 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 0);
+  const char *log = pl_test_log(t);
   ck_assert_msg(strstr(log, "write to /dev/full failed: no space left on "
                             "device") != NULL,
                 "%s", log);
@@ -659,7 +659,7 @@ START_TEST(a_failing_write_is_retried_then_fails_naming_the_path) {
   ck_assert_ptr_nonnull(strstr(log, "failed after 2 attempt(s)"));
   /* A disk still full after the retries breaks the stage. */
   ck_assert_ptr_nonnull(strstr(log, "cannot write any more"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 

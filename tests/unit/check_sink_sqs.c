@@ -10,6 +10,8 @@
 
 #include "../../plugins/sink-sqs/sqs_batch.h"
 #include "../../plugins/sink-sqs/sqs_response.h"
+#include <pipelined/testing.h>
+
 #include "test_aws.h"
 
 extern const pl_plugin_t pipelined_plugin;
@@ -417,52 +419,6 @@ START_TEST(entries_the_result_omits_are_retried) {
 }
 END_TEST
 
-START_TEST(a_whole_request_500_is_retried) {
-  fixture_t *f = fixture_create();
-  test_aws_push_json(f, 500, NULL,
-            "{\"__type\":\"InternalError\",\"message\":\"boom\"}");
-  push_ok(f, 1);
-  char **records = numbered(3);
-  run_records(f, (const char *const *)records, 3, "q", "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
-  ck_assert_uint_eq(request_entries(f, 0), 3);
-  ck_assert_uint_eq(request_entries(f, 1), 3);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 3);
-  ck_assert_ptr_nonnull(strstr(test_log(f->run), "InternalError"));
-  free_texts(records, 3);
-  test_aws_free(f);
-}
-END_TEST
-
-START_TEST(a_missing_queue_fails_the_records_without_dead_lettering) {
-  fixture_t *f = fixture_create();
-  for (int i = 0; i < 2; i++)
-    test_aws_push_json(f, 400,
-              "x-amzn-query-error: "
-              "AWS.SimpleQueueService.NonExistentQueue;Sender\r\n",
-              "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\","
-              "\"message\":\"The specified queue does not exist.\"}");
-  char **records = numbered(2);
-  run_records(f, (const char *const *)records, 2, "q", "retry_limit = 1");
-  ck_assert_int_eq(f->run->status, 1);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
-  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.failed, 2);
-  const char *log = test_log(f->run);
-  ck_assert_ptr_nonnull(
-      strstr(log, "AWS.SimpleQueueService.NonExistentQueue: The specified "
-                  "queue does not exist."));
-  ck_assert_ptr_nonnull(strstr(log, "rather than go to the dead letter"));
-  free_texts(records, 2);
-  test_aws_free(f);
-}
-END_TEST
-
 /* ---- Messages ---- */
 
 /* One record whose message (body and the origin and line attributes) is
@@ -532,28 +488,6 @@ START_TEST(max_message_bytes_raises_the_limit) {
   json_decref(value);
   ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
   free(big);
-  test_aws_free(f);
-}
-END_TEST
-
-START_TEST(the_body_is_the_records_compact_json) {
-  fixture_t *f = fixture_create();
-  push_ok(f, 1);
-  const char *records[] = {
-      "{ \"b\" : 1, \"a\" : [true, null, \"\\u00e9\\n\"] }",
-      "[1, 2]",
-      "\"text\"",
-  };
-  run_records(f, records, 3, "q", "");
-  test_aws_assert_clean(f);
-  const char *expected[] = {"{\"b\":1,\"a\":[true,null,\"\xc3\xa9\\n\"]}",
-                            "[1,2]", "\"text\""};
-  for (size_t e = 0; e < 3; e++) {
-    json_t *entry = request_entry(f, 0, e);
-    ck_assert_str_eq(json_string_value(json_object_get(entry, "MessageBody")),
-                     expected[e]);
-    json_decref(entry);
-  }
   test_aws_free(f);
 }
 END_TEST
@@ -1001,6 +935,131 @@ START_TEST(shutdown_cancels_requests_in_flight) {
   ck_assert_uint_eq(test_aws_source(f)->committed, 0);
   test_aws_free(f);
   /* The cancelled call's callback ran (or the loop could not close). */
+}
+END_TEST
+
+/* ---- Through libpipelined-testing (<pipelined/testing.h>) ---- */
+
+/* The plugin alone between the harness's scripted stages, its AWS client
+ * pointed at the harness's HTTP server by the injected environment
+ * (pl_test_use_aws), as a plugin outside this tree would be tested. */
+typedef struct harness {
+  pl_test_t *t;
+  pl_test_http_t *server;
+} harness_t;
+
+static harness_t harness_create(void) {
+  harness_t h = {0};
+  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &h.t), 0);
+  ck_assert_int_eq(pl_test_http_start(pl_test_loop(h.t), &h.server), 0);
+  pl_test_use_aws(h.t, h.server);
+  pl_test_set_globals(h.t, "aws { max_attempts = 1 }");
+  return h;
+}
+
+/* Feeds `records` as one group and runs them to queue "q" with `extra`
+ * settings. */
+static void harness_run(harness_t *h, const char *const *records,
+                        size_t count, const char *extra) {
+  char *options = test_aws_format("queue_url = \"%s/000000000000/q\"\n"
+                                  "retry_backoff = \"1ms\"\n%s",
+                                  pl_test_http_url(h->server), extra);
+  pl_test_set_options(h->t, options);
+  free(options);
+  for (size_t i = 0; i < count; i++)
+    ck_assert_int_eq(pl_test_feed_record(h->t, records[i]), 0);
+  ck_assert_msg(pl_test_run(h->t, 30000) == 0, "%s%s", pl_test_errors(h->t),
+                pl_test_log(h->t));
+}
+
+/* The entries of request i (new reference). */
+static json_t *harness_entries(harness_t *h, size_t i) {
+  json_t *body = pl_test_http_request_json(h->server, i);
+  ck_assert_ptr_nonnull(body);
+  json_t *entries = json_incref(json_object_get(body, "Entries"));
+  json_decref(body);
+  return entries;
+}
+
+static void harness_free(harness_t *h) {
+  pl_test_http_close(h->server);
+  ck_assert_int_eq(pl_test_destroy(h->t), 0);
+}
+
+START_TEST(a_whole_request_500_is_retried) {
+  harness_t h = harness_create();
+  pl_test_http_push_status(
+      h.server, 500, "{\"__type\":\"InternalError\",\"message\":\"boom\"}", 1);
+  char *ok = all_ok(SQS_MAX_ENTRIES);
+  pl_test_http_push_status(h.server, 200, ok, 1);
+  free(ok);
+  char **records = numbered(3);
+  harness_run(&h, (const char *const *)records, 3, "");
+  ck_assert_msg(pl_test_status(h.t) == 0, "%s", pl_test_log(h.t));
+  ck_assert_uint_eq(pl_test_http_request_count(h.server), 2);
+  for (size_t i = 0; i < 2; i++) {
+    json_t *entries = harness_entries(&h, i);
+    ck_assert_uint_eq(json_array_size(entries), 3);
+    json_decref(entries);
+  }
+  ck_assert_uint_eq(pl_test_committed(h.t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(h.t), 0);
+  ck_assert_uint_eq(pl_test_counter(h.t, "messages_sent"), 3);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(h.t), "InternalError"));
+  free_texts(records, 3);
+  harness_free(&h);
+}
+END_TEST
+
+START_TEST(a_missing_queue_fails_the_records_without_dead_lettering) {
+  harness_t h = harness_create();
+  for (int i = 0; i < 2; i++)
+    pl_test_http_push(
+        h.server,
+        &(pl_test_http_response_t){
+            .status = 400,
+            .headers = "x-amzn-query-error: "
+                       "AWS.SimpleQueueService.NonExistentQueue;Sender\r\n",
+            .body = "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\","
+                    "\"message\":\"The specified queue does not exist.\"}"});
+  char **records = numbered(2);
+  harness_run(&h, (const char *const *)records, 2, "retry_limit = 1");
+  ck_assert_int_eq(pl_test_status(h.t), 1);
+  ck_assert_uint_eq(pl_test_http_request_count(h.server), 2);
+  ck_assert_uint_eq(pl_test_committed(h.t), 0);
+  ck_assert_uint_eq(pl_test_failed(h.t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(h.t), 0);
+  const char *log = pl_test_log(h.t);
+  ck_assert_ptr_nonnull(
+      strstr(log, "AWS.SimpleQueueService.NonExistentQueue: The specified "
+                  "queue does not exist."));
+  ck_assert_ptr_nonnull(strstr(log, "rather than go to the dead letter"));
+  free_texts(records, 2);
+  harness_free(&h);
+}
+END_TEST
+
+START_TEST(the_body_is_the_records_compact_json) {
+  harness_t h = harness_create();
+  char *ok = all_ok(SQS_MAX_ENTRIES);
+  pl_test_http_push_status(h.server, 200, ok, 1);
+  free(ok);
+  const char *records[] = {
+      "{ \"b\" : 1, \"a\" : [true, null, \"\\u00e9\\n\"] }",
+      "[1, 2]",
+      "\"text\"",
+  };
+  harness_run(&h, records, 3, "");
+  ck_assert_msg(pl_test_status(h.t) == 0, "%s", pl_test_log(h.t));
+  const char *expected[] = {"{\"b\":1,\"a\":[true,null,\"\xc3\xa9\\n\"]}",
+                            "[1,2]", "\"text\""};
+  json_t *entries = harness_entries(&h, 0);
+  for (size_t e = 0; e < 3; e++)
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(entries, e), "MessageBody")),
+                     expected[e]);
+  json_decref(entries);
+  harness_free(&h);
 }
 END_TEST
 

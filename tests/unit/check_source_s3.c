@@ -415,10 +415,7 @@ static json_t *dead_letters(fixture_t *f) {
 static uint64_t source_counter(fixture_t *f, const char *name) {
   pl_instance_t *inst = test_stage(f->run, "p", PL_ROLE_SOURCE);
   ck_assert_ptr_nonnull(inst);
-  for (size_t i = 0; i < inst->counter_count; i++)
-    if (strcmp(inst->counters[i].name, name) == 0)
-      return inst->counters[i].value;
-  return 0;
+  return pl_instance_counter(inst, name);
 }
 
 /* The bytes of the chunks with `origin` concatenated, in order: a new

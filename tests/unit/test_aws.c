@@ -62,11 +62,7 @@ pl_instance_t *test_aws_sink(test_aws_t *aws) {
 }
 
 uint64_t test_aws_counter(test_aws_t *aws, const char *name) {
-  pl_instance_t *inst = test_aws_sink(aws);
-  for (size_t i = 0; i < inst->counter_count; i++)
-    if (strcmp(inst->counters[i].name, name) == 0)
-      return inst->counters[i].value;
-  return 0;
+  return pl_instance_counter(test_aws_sink(aws), name);
 }
 
 void test_aws_assert_clean(test_aws_t *aws) {
@@ -121,9 +117,7 @@ void test_aws_push_json(test_aws_t *aws, int status, const char *headers,
 
 json_t *test_aws_request_body(test_aws_t *aws, size_t i) {
   ck_assert_uint_gt(fake_http_request_count(aws->server), i);
-  const fake_http_request_t *req = fake_http_request(aws->server, i);
-  json_error_t error;
-  json_t *body = json_loadb(req->body, req->body_len, 0, &error);
-  ck_assert_msg(body != NULL, "request %zu: %s", i, error.text);
+  json_t *body = pl_test_http_request_json(aws->server, i);
+  ck_assert_msg(body != NULL, "request %zu: the body is not JSON", i);
   return body;
 }

@@ -3,6 +3,7 @@
 #ifndef PL_TEST_STAGES_H
 #define PL_TEST_STAGES_H
 
+#include <pipelined/embed.h>
 #include <pipelined/plugin.h>
 #include <stdio.h>
 #include <uv.h>

@@ -1,5 +1,5 @@
-/* The scripted HTTP/1.1 server of fake_http.h. Each connection parses
- * requests in order (keep-alive and pipelining: several per connection),
+/* The scripted HTTP/1.1 server of <pipelined/testing_http.h>. Each connection
+ * parses requests in order (keep-alive and pipelining: several per connection),
  * with Content-Length or chunked bodies and "Expect: 100-continue", and
  * answers one request at a time from the queue.
  *
@@ -9,7 +9,9 @@
  *
  * This is test code: an allocation failure aborts rather than being
  * threaded through every callback. */
-#include "fake_http.h"
+#include <pipelined/testing_http.h>
+
+#include "testing_http_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,18 +20,18 @@
 #include <pipelined/common.h>
 
 /* A request head larger than this is refused by closing the connection. */
-enum { MAX_HEAD = 64 * 1024, READ_CHUNK = 64 * 1024 };
+enum { READ_CHUNK = 64 * 1024 };
 
 typedef struct conn conn_t;
 
-struct fake_http {
+struct pl_test_http {
   uv_loop_t *loop;
   uv_tcp_t listener;
   int port;
   char url[40];
-  fake_http_response_t *queue;
+  pl_test_http_response_t *queue;
   size_t queue_len, queue_cap;
-  fake_http_request_t **requests; /* one allocation each: pointers stay */
+  pl_test_http_request_t **requests; /* one allocation each: pointers stay */
   size_t request_count, request_cap;
   conn_t *conns;
   unsigned accepted;
@@ -38,7 +40,7 @@ struct fake_http {
 };
 
 struct conn {
-  fake_http_t *server;
+  pl_test_http_t *server;
   conn_t *prev, *next;
   uv_tcp_t tcp;
   uv_timer_t delay;
@@ -50,7 +52,7 @@ struct conn {
   bool stalled; /* a "hang" answer: nothing more is said */
   bool closing;
   bool continue_sent; /* "100 Continue" for the request being received */
-  fake_http_response_t *answer; /* chosen, waiting for its delay */
+  pl_test_http_response_t *answer; /* chosen, waiting for its delay */
   bool answer_head;
   bool close_after;
 };
@@ -65,7 +67,7 @@ typedef struct out_write {
 
 static void *must(void *p) {
   if (!p) {
-    fputs("fake_http: out of memory\n", stderr);
+    fputs("pl_test_http: out of memory\n", stderr);
     abort();
   }
   return p;
@@ -88,168 +90,19 @@ static void append(pl_buf_t *buf, const void *bytes, size_t len) {
     must(NULL);
 }
 
-static int lower(int c) {
-  return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-static bool case_equal_n(const char *a, const char *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-      return false;
-  return true;
-}
-
-/* Whether `needle` occurs in bytes[0..len), ignoring case. */
-static bool case_contains(const char *bytes, size_t len, const char *needle) {
-  size_t n = strlen(needle);
-  for (size_t i = 0; i + n <= len; i++)
-    if (case_equal_n(bytes + i, needle, n))
-      return true;
-  return false;
-}
-
-static const char *find_crlf(const char *bytes, size_t len) {
-  for (size_t i = 0; i + 1 < len; i++)
-    if (bytes[i] == '\r' && bytes[i + 1] == '\n')
-      return bytes + i;
-  return NULL;
-}
-
-static void response_free(fake_http_response_t *r) {
+static void response_free(pl_test_http_response_t *r) {
   free((char *)r->method);
   free((char *)r->path_prefix);
   free((char *)r->headers);
   free((char *)r->body);
 }
 
-static void request_free(fake_http_request_t *r) {
+static void request_free(pl_test_http_request_t *r) {
   free(r->method);
   free(r->path);
   free(r->headers);
   free(r->body);
   free(r);
-}
-
-/* ---- Parsing ---- */
-
-typedef struct head_info {
-  size_t head_len; /* through the blank line */
-  size_t line_end; /* end of the request line */
-  size_t method_len;
-  size_t target_at, target_len;
-  bool has_length;
-  unsigned long long length;
-  bool chunked;
-  bool expect_continue;
-  bool close;
-} head_info_t;
-
-/* Returns 1 with a complete head, 0 for more bytes, -1 when malformed. */
-static int parse_head(const char *in, size_t len, head_info_t *info) {
-  /* Reject what is not HTTP (a TLS hello, say) at once instead of waiting
-   * for a blank line that never comes. */
-  for (size_t i = 0; i < len && in[i] != ' '; i++)
-    if (i >= 32 || in[i] < 'A' || in[i] > 'Z')
-      return -1;
-  const char *end = NULL;
-  for (size_t i = 0; i + 3 < len && !end; i++)
-    if (memcmp(in + i, "\r\n\r\n", 4) == 0)
-      end = in + i;
-  if (!end)
-    return len > MAX_HEAD ? -1 : 0;
-  *info = (head_info_t){.head_len = (size_t)(end - in) + 4};
-  const char *line_end = find_crlf(in, len);
-  info->line_end = (size_t)(line_end - in);
-  const char *version = NULL;
-  for (const char *p = line_end; p > in && !version; p--)
-    if (p[-1] == ' ')
-      version = p;
-  if (!version || line_end - version < 8 || memcmp(version, "HTTP/1.", 7) != 0)
-    return -1;
-  const char *space = memchr(in, ' ', info->line_end);
-  if (space == in || space + 1 >= version - 1)
-    return -1; /* no method, or no target */
-  info->method_len = (size_t)(space - in);
-  info->target_at = info->method_len + 1;
-  info->target_len = (size_t)(version - 1 - (space + 1));
-  bool http10 = version[7] == '0';
-  bool keep_alive = false;
-  for (const char *line = line_end + 2; line < end + 2;) {
-    const char *eol = find_crlf(line, (size_t)(end + 2 - line));
-    size_t n = (size_t)(eol - line);
-    const char *colon = memchr(line, ':', n);
-    if (!colon)
-      return -1;
-    size_t name_len = (size_t)(colon - line);
-    const char *value = colon + 1;
-    size_t value_len = (size_t)(eol - value);
-    if (name_len == 14 && case_equal_n(line, "content-length", 14)) {
-      char digits[32];
-      while (value_len > 0 && *value == ' ')
-        value++, value_len--;
-      if (value_len == 0 || value_len >= sizeof digits)
-        return -1;
-      memcpy(digits, value, value_len);
-      digits[value_len] = '\0';
-      char *stop = NULL;
-      info->length = strtoull(digits, &stop, 10);
-      while (*stop == ' ')
-        stop++;
-      if (*stop || digits[0] == '-')
-        return -1;
-      info->has_length = true;
-    } else if (name_len == 17 && case_equal_n(line, "transfer-encoding", 17)) {
-      info->chunked = case_contains(value, value_len, "chunked");
-    } else if (name_len == 6 && case_equal_n(line, "expect", 6)) {
-      info->expect_continue = case_contains(value, value_len, "100-continue");
-    } else if (name_len == 10 && case_equal_n(line, "connection", 10)) {
-      info->close = case_contains(value, value_len, "close");
-      keep_alive = case_contains(value, value_len, "keep-alive");
-    }
-    line = eol + 2;
-  }
-  if (http10 && !keep_alive)
-    info->close = true;
-  return 1;
-}
-
-/* Decodes a chunked body from bytes[0..len). Returns 1 with the body and
- * the bytes used, 0 for more bytes, -1 when malformed. */
-static int parse_chunked(const char *bytes, size_t len, pl_buf_t *body,
-                         size_t *used) {
-  size_t off = 0;
-  for (;;) {
-    const char *eol = find_crlf(bytes + off, len - off);
-    if (!eol)
-      return len - off > 1024 ? -1 : 0;
-    char *stop = NULL;
-    char digits[20] = {0};
-    size_t n = (size_t)(eol - (bytes + off));
-    memcpy(digits, bytes + off, n < sizeof digits - 1 ? n : sizeof digits - 1);
-    unsigned long long size = strtoull(digits, &stop, 16);
-    if (stop == digits || (*stop && *stop != ';' && *stop != ' '))
-      return -1;
-    off = (size_t)(eol - bytes) + 2;
-    if (size == 0)
-      break;
-    if (size > len - off || len - off - size < 2)
-      return 0;
-    if (memcmp(bytes + off + size, "\r\n", 2) != 0)
-      return -1;
-    append(body, bytes + off, size);
-    off += size + 2;
-  }
-  for (;;) { /* trailers, up to the blank line */
-    const char *eol = find_crlf(bytes + off, len - off);
-    if (!eol)
-      return 0;
-    bool blank = eol == bytes + off;
-    off = (size_t)(eol - bytes) + 2;
-    if (blank)
-      break;
-  }
-  *used = off;
-  return 1;
 }
 
 /* ---- Answering ---- */
@@ -328,7 +181,7 @@ static void conn_write(conn_t *c, pl_buf_t *bytes, bool close_after,
 }
 
 static void conn_answer(conn_t *c) {
-  fake_http_response_t *r = c->answer;
+  pl_test_http_response_t *r = c->answer;
   c->answer = NULL;
   if (r && r->drop) {
     response_free(r);
@@ -336,7 +189,7 @@ static void conn_answer(conn_t *c) {
     conn_close(c);
     return;
   }
-  static const char unmatched[] = "fake_http: no queued response matches\n";
+  static const char unmatched[] = "pl_test_http: no queued response matches\n";
   int status = r ? r->status : 500;
   const char *body = r ? r->body : unmatched;
   size_t body_len = r ? r->body_len : sizeof unmatched - 1;
@@ -348,7 +201,8 @@ static void conn_answer(conn_t *c) {
   if (pl_buf_printf(&bytes, "HTTP/1.1 %d %s\r\n", status, reason(status)) < 0)
     must(NULL);
   /* A scripted Content-Length wins (to lie about the length on purpose). */
-  if (may_have_body && !case_contains(extra, strlen(extra), "content-length:"))
+  if (may_have_body &&
+      !pl__http_case_contains(extra, strlen(extra), "content-length:"))
     if (pl_buf_printf(&bytes, "Content-Length: %zu\r\n", body_len) < 0)
       must(NULL);
   if (pl_buf_printf(&bytes, "%sX-Fake-Http-Connection: %u\r\n%s\r\n", extra,
@@ -376,16 +230,16 @@ static void on_delay(uv_timer_t *timer) {
 }
 
 /* Takes the first queued response that matches, or NULL. */
-static fake_http_response_t *take_response(fake_http_t *server,
-                                           const fake_http_request_t *req) {
+static pl_test_http_response_t *
+take_response(pl_test_http_t *server, const pl_test_http_request_t *req) {
   for (size_t i = 0; i < server->queue_len; i++) {
-    fake_http_response_t *r = &server->queue[i];
+    pl_test_http_response_t *r = &server->queue[i];
     if (r->method && strcmp(r->method, req->method) != 0)
       continue;
     if (r->path_prefix &&
         strncmp(req->path, r->path_prefix, strlen(r->path_prefix)) != 0)
       continue;
-    fake_http_response_t *taken = must(malloc(sizeof *taken));
+    pl_test_http_response_t *taken = must(malloc(sizeof *taken));
     *taken = *r;
     memmove(r, r + 1, (server->queue_len - i - 1) * sizeof *r);
     server->queue_len--;
@@ -394,7 +248,7 @@ static fake_http_response_t *take_response(fake_http_t *server,
   return NULL;
 }
 
-static void record(fake_http_t *server, fake_http_request_t *req) {
+static void record(pl_test_http_t *server, pl_test_http_request_t *req) {
   if (server->request_count == server->request_cap) {
     server->request_cap = server->request_cap ? server->request_cap * 2 : 16;
     server->requests = must(realloc(
@@ -406,8 +260,8 @@ static void record(fake_http_t *server, fake_http_request_t *req) {
 /* Parses and answers buffered requests until one has to wait. */
 static void conn_process(conn_t *c) {
   while (!c->busy && !c->stalled && !c->closing && c->in_len > 0) {
-    head_info_t info;
-    int rc = parse_head(c->in, c->in_len, &info);
+    pl__http_head_t info;
+    int rc = pl__http_parse_head(c->in, c->in_len, &info);
     if (rc < 0 || (rc == 1 && info.has_length && info.chunked)) {
       conn_close(c);
       return;
@@ -418,8 +272,8 @@ static void conn_process(conn_t *c) {
     size_t used = info.head_len;
     if (info.chunked) {
       size_t body_used = 0;
-      rc = parse_chunked(c->in + info.head_len, c->in_len - info.head_len,
-                         &body, &body_used);
+      rc = pl__http_parse_chunked(c->in + info.head_len,
+                                  c->in_len - info.head_len, &body, &body_used);
       used += body_used;
     } else if (info.length > c->in_len - info.head_len) {
       rc = 0;
@@ -439,7 +293,7 @@ static void conn_process(conn_t *c) {
       }
       return;
     }
-    fake_http_request_t *req = must(calloc(1, sizeof *req));
+    pl_test_http_request_t *req = must(calloc(1, sizeof *req));
     req->method = dup_bytes(c->in, info.method_len);
     req->path = dup_bytes(c->in + info.target_at, info.target_len);
     req->headers = dup_bytes(c->in + info.line_end + 2,
@@ -469,7 +323,7 @@ static void conn_process(conn_t *c) {
 
 /* ---- Connections ---- */
 
-static void maybe_free_server(fake_http_t *server) {
+static void maybe_free_server(pl_test_http_t *server) {
   if (!server->closing || server->open_handles > 0)
     return;
   for (size_t i = 0; i < server->queue_len; i++)
@@ -483,7 +337,7 @@ static void maybe_free_server(fake_http_t *server) {
 
 static void on_conn_closed(uv_handle_t *handle) {
   conn_t *c = handle->data;
-  fake_http_t *server = c->server;
+  pl_test_http_t *server = c->server;
   server->open_handles--;
   if (--c->open_handles == 0) {
     if (c->answer) {
@@ -536,7 +390,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
-  fake_http_t *server = listener->data;
+  pl_test_http_t *server = listener->data;
   if (status < 0 || server->closing)
     return;
   conn_t *c = must(calloc(1, sizeof *c));
@@ -564,14 +418,14 @@ static void on_connection(uv_stream_t *listener, int status) {
 /* ---- The API ---- */
 
 static void on_listener_closed(uv_handle_t *handle) {
-  fake_http_t *server = handle->data;
+  pl_test_http_t *server = handle->data;
   server->open_handles--;
   maybe_free_server(server);
 }
 
-int fake_http_start(uv_loop_t *loop, fake_http_t **out) {
+int pl_test_http_start(uv_loop_t *loop, pl_test_http_t **out) {
   *out = NULL;
-  fake_http_t *server = must(calloc(1, sizeof *server));
+  pl_test_http_t *server = must(calloc(1, sizeof *server));
   server->loop = loop;
   uv_tcp_init(loop, &server->listener);
   server->listener.data = server;
@@ -590,7 +444,7 @@ int fake_http_start(uv_loop_t *loop, fake_http_t **out) {
     /* Freed by the close callback when the loop runs. */
     server->closing = true;
     uv_close((uv_handle_t *)&server->listener, on_listener_closed);
-    return rc;
+    return PL_EIO;
   }
   server->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
   snprintf(server->url, sizeof server->url, "http://127.0.0.1:%d",
@@ -599,21 +453,22 @@ int fake_http_start(uv_loop_t *loop, fake_http_t **out) {
   return 0;
 }
 
-int fake_http_port(const fake_http_t *server) {
+int pl_test_http_port(const pl_test_http_t *server) {
   return server->port;
 }
 
-const char *fake_http_url(const fake_http_t *server) {
+const char *pl_test_http_url(const pl_test_http_t *server) {
   return server->url;
 }
 
-void fake_http_push(fake_http_t *server, const fake_http_response_t *response) {
+void pl_test_http_push(pl_test_http_t *server,
+                       const pl_test_http_response_t *response) {
   if (server->queue_len == server->queue_cap) {
     server->queue_cap = server->queue_cap ? server->queue_cap * 2 : 8;
     server->queue =
         must(realloc(server->queue, server->queue_cap * sizeof *server->queue));
   }
-  fake_http_response_t copy = *response;
+  pl_test_http_response_t copy = *response;
   size_t body_len =
       response->body
           ? (response->body_len ? response->body_len : strlen(response->body))
@@ -626,27 +481,27 @@ void fake_http_push(fake_http_t *server, const fake_http_response_t *response) {
   server->queue[server->queue_len++] = copy;
 }
 
-size_t fake_http_request_count(const fake_http_t *server) {
+size_t pl_test_http_request_count(const pl_test_http_t *server) {
   return server->request_count;
 }
 
-const fake_http_request_t *fake_http_request(const fake_http_t *server,
-                                             size_t i) {
+const pl_test_http_request_t *pl_test_http_request(const pl_test_http_t *server,
+                                                   size_t i) {
   return i < server->request_count ? server->requests[i] : NULL;
 }
 
-char *fake_http_request_header(const fake_http_request_t *request,
-                               const char *name) {
+char *pl_test_http_request_header(const pl_test_http_request_t *request,
+                                  const char *name) {
   size_t name_len = strlen(name);
   const char *line = request->headers;
   const char *end = line + strlen(line);
   while (line < end) {
-    const char *eol = find_crlf(line, (size_t)(end - line));
+    const char *eol = pl__http_find_crlf(line, (size_t)(end - line));
     if (!eol)
       eol = end;
     const char *colon = memchr(line, ':', (size_t)(eol - line));
     if (colon && (size_t)(colon - line) == name_len &&
-        case_equal_n(line, name, name_len)) {
+        pl__http_case_equal_n(line, name, name_len)) {
       const char *value = colon + 1;
       const char *value_end = eol;
       while (value < value_end && (*value == ' ' || *value == '\t'))
@@ -661,11 +516,24 @@ char *fake_http_request_header(const fake_http_request_t *request,
   return NULL;
 }
 
-void fake_http_close(fake_http_t *server) {
+void pl_test_http_close(pl_test_http_t *server) {
   if (!server || server->closing)
     return;
   server->closing = true;
   uv_close((uv_handle_t *)&server->listener, on_listener_closed);
   while (server->conns)
     conn_close(server->conns);
+}
+
+void pl_test_http_push_status(pl_test_http_t *server, int status,
+                              const char *body, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    pl_test_http_push(
+        server, &(pl_test_http_response_t){.status = status, .body = body});
+}
+
+json_t *pl_test_http_request_json(const pl_test_http_t *server, size_t i) {
+  const pl_test_http_request_t *req = pl_test_http_request(server, i);
+  return req ? json_loadb(req->body, req->body_len, JSON_DECODE_ANY, NULL)
+             : NULL;
 }

@@ -1,0 +1,144 @@
+/* libpipelined-testing: unit tests for plugins (pkg-config module
+ * pipelined-testing). A harness runs ONE instance of the plugin under test
+ * in-process, through the real engine on its own libuv loop, with scripted
+ * stages around it:
+ *
+ *   source under test    -> capturing sink              (+ dead letter)
+ *   scripted source      -> transform under test -> capturing sink (+ dl)
+ *   scripted source      -> sink under test                    (+ dl)
+ *
+ * The test feeds records (JSON texts) and byte chunks into the scripted
+ * source, runs the loop until the run ends (every fed group resolved, as
+ * the daemon's --once) or a timeout, and asserts on what reached the
+ * capturing sink, on the groups the scripted source saw committed or
+ * failed, on the dead letters (records and reasons), on the counters the
+ * plugin keeps (pl_instance_count) and on the log text. Plugins that talk
+ * HTTP test against <pipelined/testing_http.h>, a scripted loopback server
+ * on the same loop; pl_test_use_aws() points the AWS layer at one.
+ *
+ *   pl_test_t *t = NULL;
+ *   pl_test_create(&my_plugin, &t);
+ *   pl_test_set_options(t, "rename = { a = \"b\" }");
+ *   pl_test_feed_record(t, "{\"a\": 1}");
+ *   pl_test_run(t, 5000);
+ *   assert(pl_test_status(t) == 0 && pl_test_committed(t) == 1);
+ *   assert(json_integer_value(json_object_get(pl_test_record(t, 0), "b")) ==
+ * 1); assert(pl_test_destroy(t) == 0);
+ *
+ * A harness runs once. Functions returning int return 0 or a negative
+ * PL_E* code; a harness function is never called from a plugin callback.
+ * This is test code: an allocation failure aborts the process. */
+#ifndef PIPELINED_TESTING_H
+#define PIPELINED_TESTING_H
+
+#include <jansson.h>
+#include <pipelined/plugin.h>
+#include <pipelined/testing_http.h>
+#include <uv.h>
+
+typedef struct pl_test pl_test_t;
+
+/* Creates a harness around `plugin` (borrowed: it must outlive the
+ * harness), with its own loop, log and an empty environment. Returns 0
+ * and a new harness in *out; PL_EINVAL (and *out NULL) for a descriptor of
+ * another ABI version or without a name (the engine validates the rest
+ * when the run starts), PL_EIO when the loop cannot be made. */
+PL_EXTERN int pl_test_create(const pl_plugin_t *plugin, pl_test_t **out);
+/* Ends the run if it is still going, runs the loop until every handle is
+ * closed and frees everything. Close the HTTP servers of the loop first
+ * (pl_test_http_close), or the loop never ends. Returns 0, or PL_EIO when
+ * uv_loop_close() found a handle still open (a leak the test should fail
+ * on).
+ * NULL is allowed (returns 0). */
+PL_EXTERN int pl_test_destroy(pl_test_t *t);
+
+/* The harness's loop (borrowed): start HTTP servers on it. */
+PL_EXTERN uv_loop_t *pl_test_loop(pl_test_t *t);
+
+/* ---- Before the run ---- */
+
+/* The plugin's options: the body of its config block, in config syntax,
+ * e.g. "path = \"/tmp/out\"\nbatch_size = 10" (stage-wide options such as
+ * batch_size, linger, retry_backoff go here too). Copied; replaces an
+ * earlier call's. */
+PL_EXTERN int pl_test_set_options(pl_test_t *t, const char *text);
+/* Top-level config text put before the pipeline (e.g. "aws { ... }" or
+ * "shutdown_timeout = \"2s\""). Copied; replaces an earlier call's. */
+PL_EXTERN int pl_test_set_globals(pl_test_t *t, const char *text);
+/* Sets a variable of the injected environment (config ${VAR} and what
+ * extensions read); the process's own environment is never read. Both
+ * texts copied; a later call for `name` replaces the value. */
+PL_EXTERN int pl_test_setenv(pl_test_t *t, const char *name, const char *value);
+/* For AWS plugins: test credentials (AWS_ACCESS_KEY_ID "AKIDEXAMPLE",
+ * AWS_SECRET_ACCESS_KEY), AWS_REGION us-east-1, no instance metadata
+ * (AWS_EC2_METADATA_DISABLED) and AWS_ENDPOINT_URL pointing at `server`
+ * (borrowed for this call). */
+PL_EXTERN int pl_test_use_aws(pl_test_t *t, const pl_test_http_t *server);
+
+/* Feeds one record to the scripted source, a JSON text (any value). Its
+ * origin is "test:feed" and its line its 1-based place among the fed
+ * records. Returns PL_EPARSE for a text that is not JSON, PL_EINVAL when
+ * the plugin under test is a source or the run has begun. */
+PL_EXTERN int pl_test_feed_record(pl_test_t *t, const char *json);
+/* Feeds a chunk of bytes (copied); `last` ends the group's byte stream
+ * (pl_record_is_last). PL_EINVAL when the plugin under test is a source or
+ * the run has begun. */
+PL_EXTERN int pl_test_feed_bytes(pl_test_t *t, const void *bytes, size_t len,
+                                 bool last);
+/* What is fed next goes into a new ack group. Without it everything fed
+ * is one group. */
+PL_EXTERN int pl_test_end_group(pl_test_t *t);
+
+/* ---- The run ---- */
+
+/* Builds the config, creates and starts the engine, and runs the loop
+ * until the run ends or `timeout_ms` passed (then the engine is shut down
+ * gracefully and the loop runs until it has ended). Returns 0 when the run
+ * ended by itself, PL_EAGAIN when it timed out, PL_EPARSE or PL_EINVAL
+ * when the config was refused (pl_test_errors() says why; the plugin's
+ * init failing is one case) or another negative code when the engine did
+ * not start (the log says why). Once only: a second call returns PL_EINVAL. */
+PL_EXTERN int pl_test_run(pl_test_t *t, uint64_t timeout_ms);
+/* The exit status the daemon would have had (pl_engine_status()): 0, or 1
+ * when a group failed, the plugin broke (pl_sink_broken) or counted an
+ * input error. -1 before the run, or when it did not start. */
+PL_EXTERN int pl_test_status(const pl_test_t *t);
+/* The config errors of a refused run, or "" (borrowed). */
+PL_EXTERN const char *pl_test_errors(const pl_test_t *t);
+/* The config text the run used, or NULL before it (borrowed): shows what
+ * a test ran when it fails. */
+PL_EXTERN const char *pl_test_config(const pl_test_t *t);
+
+/* ---- Assertions: what the run did ---- */
+
+/* Records that reached the capturing sink, in order of delivery (none
+ * when the plugin under test is a sink). A bytes record is captured as a
+ * JSON string of its bytes. Borrowed for the harness's life; NULL when
+ * i is out of range. */
+PL_EXTERN size_t pl_test_record_count(const pl_test_t *t);
+PL_EXTERN json_t *pl_test_record(const pl_test_t *t, size_t i);
+/* All of them as one compact JSON array text (new, malloc()ed), for a
+ * whole comparison: "[{\"a\":1},{\"b\":2}]". */
+PL_EXTERN char *pl_test_records_json(const pl_test_t *t);
+
+/* Groups of the scripted source (as its commit callback saw them). */
+PL_EXTERN size_t pl_test_committed(const pl_test_t *t);
+PL_EXTERN size_t pl_test_failed(const pl_test_t *t);
+
+/* Records the pipeline's dead letter received: the rejected record (its
+ * value, or its bytes as a string), its reason ("rejected" when none was
+ * given), and the whole document the engine sends a dead letter (reason,
+ * pipeline, stage, origin, line, and "record" or "raw"). Borrowed for the
+ * harness's life; NULL out of range. */
+PL_EXTERN size_t pl_test_dead_letter_count(const pl_test_t *t);
+PL_EXTERN json_t *pl_test_dead_letter(const pl_test_t *t, size_t i);
+PL_EXTERN json_t *pl_test_dead_letter_document(const pl_test_t *t, size_t i);
+PL_EXTERN const char *pl_test_dead_letter_reason(const pl_test_t *t, size_t i);
+
+/* The plugin's counter `name` (pl_instance_count); 0 when never counted
+ * or before the run. */
+PL_EXTERN uint64_t pl_test_counter(const pl_test_t *t, const char *name);
+/* Everything logged so far (borrowed until the next harness call). */
+PL_EXTERN const char *pl_test_log(pl_test_t *t);
+
+#endif

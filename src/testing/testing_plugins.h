@@ -1,0 +1,37 @@
+/* The scripted stages of libpipelined-testing, built on the public plugin
+ * API only: a source that emits what the test fed, a sink that captures
+ * what reaches it, and a dead letter that keeps records with reasons. */
+#ifndef PL_TESTING_PLUGINS_H
+#define PL_TESTING_PLUGINS_H
+
+#include <pipelined/plugin.h>
+
+/* One thing fed: a JSON value or a byte chunk, in group `group`. */
+typedef struct pl__test_feed {
+  json_t *value; /* owned; NULL for bytes */
+  char *bytes;   /* owned */
+  size_t len;
+  bool last;
+  size_t group;
+} pl__test_feed_t;
+
+/* What the stages read and fill; owned by the harness. */
+typedef struct pl__test_state {
+  pl__test_feed_t *feeds;
+  size_t feed_count;
+  json_t *records;      /* captured by the sink */
+  json_t *dead_letters; /* the documents the dead letter received */
+  size_t committed;
+  size_t failed;
+} pl__test_state_t;
+
+/* "source-pl-test", "sink-pl-test" and "sink-pl-test-dead-letter". */
+extern const pl_plugin_t pl__test_source;
+extern const pl_plugin_t pl__test_sink;
+extern const pl_plugin_t pl__test_dead_letter;
+
+/* Gives a stage of one of those plugins (its context, from
+ * pl_instance_context) the harness's state, before the engine starts. */
+void pl__test_attach(void *ctx, pl__test_state_t *state);
+
+#endif

@@ -1,0 +1,461 @@
+/* libpipelined-testing: the harness runs one plugin instance with scripted
+ * stages around it, and the loopback HTTP server answers as scripted.
+ * Everything here goes through the public headers only, as a plugin
+ * author's test would. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pipelined/pipelined.h>
+#include <pipelined/testing.h>
+
+/* ---- transform-tag: uppercases "name", rejects records without it ---- */
+
+typedef struct tag_options {
+  char *prefix;
+} tag_options_t;
+
+static const pl_option_t tag_options[] = {
+    PL_OPTION_STRING(tag_options_t, prefix, "prefix", "", 0,
+                     "Put before the name."),
+};
+
+static int tag_init(pl_instance_t *inst, const void *options, void **ctx) {
+  *ctx = (void *)options;
+  return 0;
+}
+
+static void tag_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
+  const tag_options_t *opts = ctx;
+  size_t len = 0;
+  const char *bytes = pl_record_bytes(record, &len);
+  if (bytes) { /* bytes pass through, marked */
+    pl_instance_count(inst, "chunks", 1);
+    if (pl_record_is_last(record))
+      pl_log(inst, PL_LOG_INFO, "end of stream after %zu byte(s)", len);
+    pl_emit(inst, record);
+    return;
+  }
+  json_t *value = pl_record_value(record);
+  const char *name = json_string_value(json_object_get(value, "name"));
+  if (!name) {
+    pl_record_reject(record, "no name on line %llu",
+                     (unsigned long long)pl_record_line(record));
+    return;
+  }
+  pl_buf_t buf = {0};
+  pl_buf_append_str(&buf, opts->prefix);
+  for (const char *c = name; *c; c++)
+    pl_buf_printf(&buf, "%c", *c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+  json_object_set_new(value, "name", json_string(buf.data));
+  pl_buf_free(&buf);
+  pl_instance_count(inst, "tagged", 1);
+  pl_emit(inst, record);
+}
+
+static void tag_destroy(void *ctx) {}
+
+static const pl_plugin_t transform_tag = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "tag",
+    .kind = PL_KIND_TRANSFORM,
+    .description = "Test transform: uppercases names.",
+    .options = tag_options,
+    .options_count = 1,
+    .options_size = sizeof(tag_options_t),
+    .init = tag_init,
+    .process = tag_process,
+    .destroy = tag_destroy,
+};
+
+/* ---- sink-flaky: fails the first write of each batch's records ---- */
+
+typedef struct flaky {
+  unsigned writes;
+} flaky_t;
+
+static int flaky_init(pl_instance_t *inst, const void *options, void **ctx) {
+  *ctx = calloc(1, sizeof(flaky_t));
+  return 0;
+}
+
+static void flaky_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
+  flaky_t *f = ctx;
+  f->writes++;
+  pl_instance_count(inst, "writes", 1);
+  for (size_t i = 0; i < pl_batch_count(batch); i++) {
+    json_t *value = pl_record_value(pl_batch_record(batch, i));
+    if (json_object_get(value, "bad"))
+      pl_batch_resolve(batch, i, PL_RESULT_REJECTED, "bad record");
+  }
+  pl_batch_done(batch,
+                pl_batch_attempt(batch) == 0 ? PL_RESULT_FAILED
+                                             : PL_RESULT_DELIVERED,
+                "first attempt fails");
+}
+
+static void flaky_destroy(void *ctx) {
+  free(ctx);
+}
+
+static const pl_plugin_t sink_flaky = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "flaky",
+    .kind = PL_KIND_SINK,
+    .description = "Test sink: every first attempt fails.",
+    .init = flaky_init,
+    .write = flaky_write,
+    .destroy = flaky_destroy,
+};
+
+/* ---- source-count: emits n records; never exhausts with "forever" ---- */
+
+typedef struct count_options {
+  int64_t n;
+  bool forever;
+} count_options_t;
+
+static const pl_option_t count_options[] = {
+    PL_OPTION_INT(count_options_t, n, "n", "3", 0, "Records to emit."),
+    PL_OPTION_BOOL(count_options_t, forever, "forever", "false", 0,
+                   "Never say exhausted."),
+};
+
+typedef struct counter {
+  const count_options_t *opts;
+  size_t committed;
+} counter_t;
+
+static int count_init(pl_instance_t *inst, const void *options, void **ctx) {
+  counter_t *c = calloc(1, sizeof(*c));
+  c->opts = options;
+  *ctx = c;
+  return 0;
+}
+
+static int count_start(pl_instance_t *inst, void *ctx) {
+  counter_t *c = ctx;
+  pl_group_t *group = pl_group_create(inst, NULL);
+  for (int64_t i = 0; i < c->opts->n; i++) {
+    pl_record_t *rec = pl_record_create(group);
+    pl_record_set_value_new(rec, json_pack("{sI}", "i", (json_int_t)i));
+    pl_emit(inst, rec);
+  }
+  pl_group_seal(group, true);
+  if (!c->opts->forever)
+    pl_source_exhausted(inst);
+  return 0;
+}
+
+static void count_stop(pl_instance_t *inst, void *ctx) {}
+
+static void count_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
+                         pl_outcome_t outcome) {
+  pl_instance_count(inst, "committed", 1);
+}
+
+static void count_destroy(void *ctx) {
+  free(ctx);
+}
+
+static const pl_plugin_t source_count = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "count",
+    .kind = PL_KIND_SOURCE,
+    .description = "Test source: emits numbered records.",
+    .options = count_options,
+    .options_count = 2,
+    .options_size = sizeof(count_options_t),
+    .init = count_init,
+    .start = count_start,
+    .stop = count_stop,
+    .commit = count_commit,
+    .destroy = count_destroy,
+};
+
+static pl_test_t *harness(const pl_plugin_t *plugin) {
+  pl_test_t *t = NULL;
+  ck_assert_int_eq(pl_test_create(plugin, &t), 0);
+  return t;
+}
+
+static void run_clean(pl_test_t *t) {
+  int rc = pl_test_run(t, 5000);
+  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(t), pl_test_log(t));
+  ck_assert_msg(pl_test_status(t) == 0, "%s", pl_test_log(t));
+}
+
+/* ---- Transforms ---- */
+
+START_TEST(a_transform_sees_fed_records_and_the_sink_captures_them) {
+  pl_test_t *t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_set_options(t, "prefix = \"x-\""), 0);
+  ck_assert_int_eq(pl_test_feed_record(t, "{\"name\": \"ada\", \"n\": 1}"), 0);
+  ck_assert_int_eq(pl_test_feed_record(t, "{\"name\": \"bo\"}"), 0);
+  run_clean(t);
+  char *json = pl_test_records_json(t);
+  ck_assert_str_eq(json, "[{\"name\":\"x-ADA\",\"n\":1},{\"name\":\"x-BO\"}]");
+  free(json);
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
+  ck_assert_ptr_null(pl_test_record(t, 2));
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_uint_eq(pl_test_failed(t), 0);
+  ck_assert_uint_eq(pl_test_counter(t, "tagged"), 2);
+  ck_assert_uint_eq(pl_test_counter(t, "never"), 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 0);
+  ck_assert_ptr_nonnull(strstr(pl_test_config(t), "transform \"tag\""));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(rejected_records_reach_the_dead_letter_with_their_reason) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  pl_test_feed_record(t, "{\"other\": true}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  ck_assert(json_is_true(json_object_get(pl_test_dead_letter(t, 0), "other")));
+  ck_assert_str_eq(pl_test_dead_letter_reason(t, 0), "no name on line 2");
+  ck_assert_str_eq(json_string_value(json_object_get(
+                       pl_test_dead_letter_document(t, 0), "stage")),
+                   "transform-tag");
+  ck_assert_ptr_null(pl_test_dead_letter_reason(t, 1));
+  /* A dead-lettered record is resolved: the group commits. */
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(groups_and_byte_chunks_arrive_as_fed) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_feed_bytes(t, "ab", 2, false);
+  pl_test_feed_bytes(t, "c\0d", 3, true);
+  pl_test_end_group(t);
+  pl_test_feed_record(t, "{\"name\": \"z\"}");
+  pl_test_end_group(t);
+  pl_test_feed_record(t, "{\"name\": \"y\"}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_committed(t), 3);
+  ck_assert_uint_eq(pl_test_counter(t, "chunks"), 2);
+  ck_assert_str_eq(json_string_value(pl_test_record(t, 0)), "ab");
+  ck_assert_uint_eq(json_string_length(pl_test_record(t, 1)), 3);
+  ck_assert_int_eq(memcmp(json_string_value(pl_test_record(t, 1)), "c\0d", 3),
+                   0);
+  ck_assert_ptr_nonnull(
+      strstr(pl_test_log(t), "[transform-tag:test] end of stream after 3 "));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_config_error_is_told_and_nothing_runs) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_set_options(t, "prefx = \"a\"");
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  ck_assert_int_eq(pl_test_run(t, 1000), PL_EINVAL);
+  ck_assert_ptr_nonnull(strstr(pl_test_errors(t), "prefx"));
+  ck_assert_int_eq(pl_test_status(t), -1);
+  ck_assert_uint_eq(pl_test_counter(t, "tagged"), 0);
+  ck_assert_int_eq(pl_test_run(t, 1000), PL_EINVAL); /* once only */
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(the_config_reads_the_injected_environment_only) {
+  setenv("PL_TEST_PREFIX", "from-process", 1);
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_setenv(t, "PL_TEST_PREFIX", "first");
+  pl_test_setenv(t, "PL_TEST_PREFIX", "env-");
+  pl_test_set_options(t, "prefix = \"${PL_TEST_PREFIX}\"");
+  pl_test_feed_record(t, "{\"name\": \"q\"}");
+  run_clean(t);
+  ck_assert_str_eq(
+      json_string_value(json_object_get(pl_test_record(t, 0), "name")),
+      "env-Q");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  t = harness(&transform_tag);
+  pl_test_set_options(t, "prefix = \"${PL_TEST_PREFIX}\"");
+  pl_test_feed_record(t, "{\"name\": \"q\"}");
+  ck_assert_int_eq(pl_test_run(t, 1000), PL_EPARSE);
+  ck_assert_ptr_nonnull(strstr(pl_test_errors(t), "PL_TEST_PREFIX"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  unsetenv("PL_TEST_PREFIX");
+}
+END_TEST
+
+START_TEST(bad_feeds_are_refused) {
+  pl_test_t *t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_feed_record(t, "{not json"), PL_EPARSE);
+  ck_assert_int_eq(pl_test_feed_record(t, NULL), PL_EPARSE);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  t = harness(&source_count);
+  ck_assert_int_eq(pl_test_feed_record(t, "1"), PL_EINVAL);
+  ck_assert_int_eq(pl_test_feed_bytes(t, "x", 1, true), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  pl_plugin_t future = transform_tag;
+  future.abi_version = PL_ABI_VERSION + 1;
+  ck_assert_int_eq(pl_test_create(&future, &t), PL_EINVAL);
+  ck_assert_ptr_null(t);
+  ck_assert_int_eq(pl_test_destroy(NULL), 0);
+}
+END_TEST
+
+/* ---- Sinks and sources ---- */
+
+START_TEST(a_sink_failure_is_retried_and_rejections_dead_lettered) {
+  pl_test_t *t = harness(&sink_flaky);
+  pl_test_set_options(t,
+                      "retry_backoff = \"1ms\"\nretry_backoff_max = \"2ms\"");
+  pl_test_feed_record(t, "{\"ok\": 1}");
+  pl_test_feed_record(t, "{\"bad\": 1}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_counter(t, "writes"), 2);
+  ck_assert_uint_eq(pl_test_record_count(t), 0); /* nothing after a sink */
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  ck_assert_str_eq(pl_test_dead_letter_reason(t, 0), "bad record");
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_group_that_keeps_failing_is_seen_failed) {
+  pl_test_t *t = harness(&sink_flaky);
+  pl_test_set_options(t, "retry_limit = 0");
+  pl_test_feed_record(t, "{\"ok\": 1}");
+  ck_assert_int_eq(pl_test_run(t, 5000), 0);
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_uint_eq(pl_test_committed(t), 0);
+  ck_assert_uint_eq(pl_test_failed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_source_under_test_feeds_the_capturing_sink) {
+  pl_test_t *t = harness(&source_count);
+  pl_test_set_options(t, "n = 4");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 4);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(pl_test_record(t, 3), "i")), 3);
+  ck_assert_uint_eq(pl_test_counter(t, "committed"), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_run_that_does_not_end_times_out_and_shuts_down) {
+  pl_test_t *t = harness(&source_count);
+  pl_test_set_options(t, "forever = true");
+  ck_assert_int_eq(pl_test_run(t, 50), PL_EAGAIN);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_record_count(t), 3);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "shutting down"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+/* ---- The HTTP server ---- */
+
+typedef struct client {
+  uv_tcp_t tcp;
+  uv_connect_t connect;
+  uv_write_t write;
+  pl_buf_t reply;
+  bool closed;
+} client_t;
+
+static void client_closed(uv_handle_t *handle) {
+  ((client_t *)handle->data)->closed = true;
+}
+
+static void client_alloc(uv_handle_t *handle, size_t size, uv_buf_t *buf) {
+  static char space[4096]; /* one client at a time, in this test only */
+  *buf = uv_buf_init(space, sizeof(space));
+}
+
+static void client_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
+  client_t *c = stream->data;
+  if (n > 0)
+    pl_buf_append(&c->reply, buf->base, (size_t)n);
+  if (n < 0 || strstr(c->reply.data ? c->reply.data : "", "hello"))
+    uv_close((uv_handle_t *)&c->tcp, client_closed);
+}
+
+static void client_connected(uv_connect_t *req, int status) {
+  client_t *c = req->data;
+  ck_assert_int_eq(status, 0);
+  static const char request[] = "POST /in?x=1 HTTP/1.1\r\nHost: h\r\n"
+                                "X-Test: yes\r\nContent-Length: 4\r\n\r\nbody";
+  uv_buf_t buf = uv_buf_init((char *)request, sizeof(request) - 1);
+  uv_write(&c->write, (uv_stream_t *)&c->tcp, &buf, 1, NULL);
+  uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read);
+}
+
+START_TEST(the_http_server_answers_as_scripted_and_records_requests) {
+  pl_test_t *t = harness(&transform_tag);
+  uv_loop_t *loop = pl_test_loop(t);
+  pl_test_http_t *server = NULL;
+  ck_assert_int_eq(pl_test_http_start(loop, &server), 0);
+  char url[64];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d", pl_test_http_port(server));
+  ck_assert_str_eq(pl_test_http_url(server), url);
+  pl_test_http_push_status(server, 201, "hello", 1);
+  client_t c = {0};
+  uv_tcp_init(loop, &c.tcp);
+  c.tcp.data = c.connect.data = &c;
+  struct sockaddr_in addr;
+  uv_ip4_addr("127.0.0.1", pl_test_http_port(server), &addr);
+  uv_tcp_connect(&c.connect, &c.tcp, (const struct sockaddr *)&addr,
+                 client_connected);
+  while (!c.closed)
+    uv_run(loop, UV_RUN_ONCE);
+  ck_assert_ptr_nonnull(strstr(c.reply.data, "HTTP/1.1 201"));
+  ck_assert_uint_eq(pl_test_http_request_count(server), 1);
+  const pl_test_http_request_t *req = pl_test_http_request(server, 0);
+  ck_assert_str_eq(req->method, "POST");
+  ck_assert_str_eq(req->path, "/in?x=1");
+  ck_assert_str_eq(req->body, "body");
+  char *header = pl_test_http_request_header(req, "x-test");
+  ck_assert_str_eq(header, "yes");
+  free(header);
+  ck_assert_ptr_null(pl_test_http_request_header(req, "X-None"));
+  ck_assert_ptr_null(pl_test_http_request(server, 1));
+  /* use_aws points the AWS layer at the server. */
+  pl_test_use_aws(t, server);
+  pl_test_set_options(t, "prefix = \"${AWS_ENDPOINT_URL}/\"");
+  pl_test_feed_record(t, "{\"name\": \"k\"}");
+  ck_assert_int_eq(pl_test_run(t, 5000), 0);
+  char expected[80];
+  snprintf(expected, sizeof(expected), "%s/K", url);
+  ck_assert_str_eq(
+      json_string_value(json_object_get(pl_test_record(t, 0), "name")),
+      expected);
+  pl_buf_free(&c.reply);
+  pl_test_http_close(server);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("testing");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, a_transform_sees_fed_records_and_the_sink_captures_them);
+  tcase_add_test(tc, rejected_records_reach_the_dead_letter_with_their_reason);
+  tcase_add_test(tc, groups_and_byte_chunks_arrive_as_fed);
+  tcase_add_test(tc, a_config_error_is_told_and_nothing_runs);
+  tcase_add_test(tc, the_config_reads_the_injected_environment_only);
+  tcase_add_test(tc, bad_feeds_are_refused);
+  tcase_add_test(tc, a_sink_failure_is_retried_and_rejections_dead_lettered);
+  tcase_add_test(tc, a_group_that_keeps_failing_is_seen_failed);
+  tcase_add_test(tc, a_source_under_test_feeds_the_capturing_sink);
+  tcase_add_test(tc, a_run_that_does_not_end_times_out_and_shuts_down);
+  tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
+  suite_add_tcase(s, tc);
+  SRunner *runner = srunner_create(s);
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
