@@ -453,3 +453,23 @@ int pl_json_encode_string(const char *text, size_t len, pl_buf_t *out,
     out->data[out->len] = '\0';
   return rc;
 }
+
+const char *pl_json_type_phrase(const json_t *value) {
+  switch (json_typeof(value)) {
+  case JSON_OBJECT:
+    return "an object";
+  case JSON_ARRAY:
+    return "an array";
+  case JSON_STRING:
+    return "a string";
+  case JSON_INTEGER:
+  case JSON_REAL:
+    return "a number";
+  case JSON_TRUE:
+  case JSON_FALSE:
+    return "a boolean";
+  case JSON_NULL:
+    break;
+  }
+  return "null";
+}

@@ -17,6 +17,9 @@
  * cannot be written; PL_ENOMEM. */
 PL_EXTERN int pl_json_encode(const json_t *value, pl_buf_t *out,
                              const char **why);
+/* The type of `value` as a phrase for messages: "an object", "an array",
+ * "a string", "a number", "a boolean" or "null" (static text). */
+PL_EXTERN const char *pl_json_type_phrase(const json_t *value);
 /* Appends `len` bytes of UTF-8 text as a JSON string literal. */
 PL_EXTERN int pl_json_encode_string(const char *text, size_t len,
                                     pl_buf_t *out, const char **why);

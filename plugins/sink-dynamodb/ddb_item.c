@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pipelined/json.h>
+
 #include "ddb_item.h"
 
 static const char *const ddb_type_names[] = {
@@ -150,26 +152,6 @@ static json_t *dump_string(const json_t *value) {
   return s;
 }
 
-static const char *kind_of(const json_t *value) {
-  switch (json_typeof(value)) {
-  case JSON_STRING:
-    return "a string";
-  case JSON_INTEGER:
-  case JSON_REAL:
-    return "a number";
-  case JSON_TRUE:
-  case JSON_FALSE:
-    return "a boolean";
-  case JSON_NULL:
-    return "null";
-  case JSON_OBJECT:
-    return "an object";
-  case JSON_ARRAY:
-    return "an array";
-  }
-  return "a value";
-}
-
 static json_t *encode_as(const json_t *value, ddb_type_t type,
                          pl_buf_t *why) {
   if (json_is_null(value) || type == DDB_TYPE_AUTO)
@@ -198,7 +180,7 @@ static json_t *encode_as(const json_t *value, ddb_type_t type,
     if (text)
       pl_buf_printf(why, "\"%s\" is not a number", text);
     else
-      pl_buf_printf(why, "%s is not a number", kind_of(value));
+      pl_buf_printf(why, "%s is not a number", pl_json_type_phrase(value));
     return NULL;
   case DDB_TYPE_BOOL:
     if (json_is_boolean(value))
@@ -208,24 +190,27 @@ static json_t *encode_as(const json_t *value, ddb_type_t type,
     if (text)
       pl_buf_printf(why, "\"%s\" is not true or false", text);
     else
-      pl_buf_printf(why, "%s is not true or false", kind_of(value));
+      pl_buf_printf(why, "%s is not true or false", pl_json_type_phrase(value));
     return NULL;
   case DDB_TYPE_NULL:
     if (text && !*text)
       return typed("NULL", json_true());
-    pl_buf_printf(why, "%s is not null or empty", kind_of(value));
+    pl_buf_printf(why, "%s is not null or empty", pl_json_type_phrase(value));
     return NULL;
   case DDB_TYPE_M:
   case DDB_TYPE_L: {
     /* A string holding JSON (a CSV column, say) is parsed first. The
      * cast: jansson counts references only on non-const values. */
-    json_t *parsed = text ? json_loads(text, 0, NULL) : json_incref((json_t *)value);
+    json_t *parsed =
+        text ? json_loads(text, 0, NULL) : json_incref((json_t *)value);
     bool want_object = type == DDB_TYPE_M;
     json_t *attr = NULL;
-    if (parsed && (want_object ? json_is_object(parsed) : json_is_array(parsed)))
+    if (parsed &&
+        (want_object ? json_is_object(parsed) : json_is_array(parsed)))
       attr = encode_auto(parsed, why);
     else
-      pl_buf_printf(why, "%s is not %s", text ? "the text" : kind_of(value),
+      pl_buf_printf(why, "%s is not %s",
+                    text ? "the text" : pl_json_type_phrase(value),
                     want_object ? "a JSON object" : "a JSON array");
     json_decref(parsed);
     return attr;

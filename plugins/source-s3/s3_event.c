@@ -2,6 +2,7 @@
 #include "s3_event.h"
 
 #include <jansson.h>
+#include <pipelined/json.h>
 #include <pipelined/s3.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -102,27 +103,6 @@ static int fail_json(parse_ctx_t *ctx, const char *what,
   return PL_EPARSE;
 }
 
-/* "an array", "a string", ... for reasons. */
-static const char *type_name(const json_t *value) {
-  switch (json_typeof(value)) {
-  case JSON_OBJECT:
-    return "an object";
-  case JSON_ARRAY:
-    return "an array";
-  case JSON_STRING:
-    return "a string";
-  case JSON_INTEGER:
-  case JSON_REAL:
-    return "a number";
-  case JSON_TRUE:
-  case JSON_FALSE:
-    return "a boolean";
-  case JSON_NULL:
-  default:
-    return "null";
-  }
-}
-
 static void object_clear(s3_event_object_t *obj) {
   free(obj->bucket);
   free(obj->key);
@@ -141,28 +121,30 @@ void s3_event_close(s3_event_t *ev) {
   *ev = (s3_event_t){0};
 }
 
-/* A member of `parent` that must be an object; NULL after a reason. */
-static const json_t *get_object(parse_ctx_t *ctx, size_t n,
-                                const json_t *parent, const char *name,
-                                const char *path, int *rc) {
+/* A member of `parent` of JSON type `type`; NULL after a reason. */
+static const json_t *get_typed(parse_ctx_t *ctx, size_t n,
+                               const json_t *parent, const char *name,
+                               const char *path, json_type type,
+                               const char *phrase, int *rc) {
   const json_t *value = json_object_get(parent, name);
   if (!value)
     *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s is missing", n, path);
-  else if (!json_is_object(value))
-    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s is not an object", n, path);
+  else if (json_typeof(value) != type)
+    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s is not %s", n, path,
+               phrase);
   return *rc == 0 ? value : NULL;
 }
 
-/* A member of `parent` that must be a string; NULL after a reason. */
+static const json_t *get_object(parse_ctx_t *ctx, size_t n,
+                                const json_t *parent, const char *name,
+                                const char *path, int *rc) {
+  return get_typed(ctx, n, parent, name, path, JSON_OBJECT, "an object", rc);
+}
+
 static const json_t *get_string(parse_ctx_t *ctx, size_t n,
                                 const json_t *parent, const char *name,
                                 const char *path, int *rc) {
-  const json_t *value = json_object_get(parent, name);
-  if (!value)
-    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s is missing", n, path);
-  else if (!json_is_string(value))
-    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s is not a string", n, path);
-  return *rc == 0 ? value : NULL;
+  return get_typed(ctx, n, parent, name, path, JSON_STRING, "a string", rc);
 }
 
 /* The eTag without its quotes, or NULL (*rc stays 0) when there is none. */
@@ -288,7 +270,7 @@ static int parse_value(parse_ctx_t *ctx, const json_t *root, bool wrapped) {
     return fail(ctx, S3_EVENT_NOT_NOTIFICATION,
                 "not an S3 event notification: the body is %s, not an "
                 "object",
-                type_name(root));
+                pl_json_type_phrase(root));
   const json_t *records = json_object_get(root, "Records");
   if (records) {
     if (!json_is_array(records))

@@ -70,11 +70,28 @@ START_TEST(refusals_leave_the_buffer_unchanged) {
 }
 END_TEST
 
+START_TEST(type_phrases_name_every_json_type) {
+  static const struct {
+    const char *text;
+    const char *phrase;
+  } cases[] = {{"{}", "an object"}, {"[]", "an array"}, {"\"x\"", "a string"},
+               {"1", "a number"},   {"1.5", "a number"}, {"true", "a boolean"},
+               {"false", "a boolean"}, {"null", "null"}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    json_t *v = json_loads(cases[i].text, JSON_DECODE_ANY, NULL);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(pl_json_type_phrase(v), cases[i].phrase);
+    json_decref(v);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("json_encode");
   TCase *tc = tcase_create("encode");
   tcase_add_test(tc, matches_jansson);
   tcase_add_test(tc, refusals_leave_the_buffer_unchanged);
+  tcase_add_test(tc, type_phrases_name_every_json_type);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);
   srunner_run_all(runner, CK_NORMAL);
