@@ -3,6 +3,7 @@
  * paths are built here so that libltdl's global search path is never
  * touched (HACKING.md#s2). */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <ltdl.h>
@@ -426,6 +427,22 @@ static int check_candidates(const char *dir, const char *full_name,
 
 /* ---- Loading ---- */
 
+/* lt_dlopenext() of `path`, whose mapping is then pinned (RTLD_NODELETE):
+ * a plugin is never unmapped, so neither are the libraries it brought in
+ * (libpipelined-aws, libcurl, OpenSSL), whose exit handlers and
+ * thread-local data may outlive the engine, and a leak report can still
+ * name the plugin's code. lt_dlclose() still frees libltdl's handle. */
+static lt_dlhandle open_pinned(const char *path) {
+  lt_dlhandle handle = lt_dlopenext(path);
+  const lt_dlinfo *info = handle ? lt_dlgetinfo(handle) : NULL;
+  if (info && info->filename) {
+    void *pin = dlopen(info->filename, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+    if (pin)
+      dlclose(pin); /* the mapping stays: NODELETE */
+  }
+  return handle;
+}
+
 /* Opens dir/full_name (.la or .so) and validates it. Returns PL_ENOENT when
  * there is no such file. */
 static int open_in(pl_registry_t *reg, const char *dir, const char *full_name,
@@ -436,7 +453,7 @@ static int open_in(pl_registry_t *reg, const char *dir, const char *full_name,
   pl_buf_t path = {0};
   pl_buf_printf(&path, "%s/%s", dir, full_name);
   lt_dlerror(); /* clear an earlier error: libltdl keeps only the last */
-  lt_dlhandle handle = lt_dlopenext(path.data);
+  lt_dlhandle handle = open_pinned(path.data);
   if (!handle) {
     pl_buf_t probe = {0};
     pl_buf_printf(&probe, "%s.so", path.data);

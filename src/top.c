@@ -554,7 +554,7 @@ int pl__top_main(int argc, char **argv) {
     uv_tty_reset_mode();
   }
   uv_run(&loop, UV_RUN_DEFAULT);
-  if (t.last_failed || uv_loop_close(&loop) != 0)
+  if (uv_loop_close(&loop) != 0 || t.last_failed)
     status = 1;
   pl__top_view_free(&t.prev);
   pl_buf_free(&t.request);

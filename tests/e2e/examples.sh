@@ -10,8 +10,7 @@
 pkg-config --exists check || { echo "SKIP: Check's pkg-config module is missing"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
 
-dest="$work/dest"
-install_into "$dest"
+dest=$(installed_tree)
 pcdir=$(dirname "$(find "$dest" -name pipelined-testing.pc | head -n 1)")
 [ -n "$pcdir" ] || fail "pipelined-testing.pc not installed"
 export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$dest"

@@ -75,8 +75,7 @@ CONF
   pass "a daemon with an SQS sink maps libpipelined-aws and libcurl"
 fi
 
-dest="$work/dest"
-install_into "$dest"
+dest=$(installed_tree)
 pcdir=$(dirname "$(find "$dest" -name pipelined-aws.pc | head -n 1)")
 [ -f "$pcdir/pipelined-aws.pc" ] || fail "pipelined-aws.pc not installed"
 libs=$(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --libs pipelined-aws)

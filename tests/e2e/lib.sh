@@ -26,12 +26,15 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# install_into DEST: `make install DESTDIR=DEST` of the build tree. One at
-# a time: tests run in parallel, and libtool relinks the libraries in the
-# build tree while it installs them.
-install_into() {
-  (flock 9 && make -s -C "$top_builddir" install DESTDIR="$1" >/dev/null) \
-    9> "$top_builddir/e2e-install.lock"
+# installed_tree: the DESTDIR of the one `make install` that `make check`
+# makes before any test runs (Makefile.am, tests/installed.stamp). A test
+# reads it and never writes into it: an install of its own would make
+# libtool relink libraries in the build tree while other tests load them.
+installed_tree() {
+  local dest="$top_builddir/tests/installed"
+  [ -f "$top_builddir/tests/installed.stamp" ] && [ -d "$dest" ] \
+    || fail "no installed tree in $dest (run the tests with make check)"
+  echo "$dest"
 }
 pass() { echo "ok: $*"; }
 

@@ -3,8 +3,7 @@
 # plugin guide's example builds out of tree with pkg-config and runs.
 . "$(dirname "$0")/lib.sh"
 
-dest="$work/dest"
-install_into "$dest"
+dest=$(installed_tree)
 pcdir=$(dirname "$(find "$dest" -name pipelined.pc | head -n 1)")
 [ -n "$pcdir" ] || fail "pipelined.pc not installed"
 export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$dest"
