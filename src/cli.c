@@ -15,6 +15,7 @@
 #include "config.h"
 #include "engine.h"
 #include "metrics.h"
+#include "progress.h"
 #include "top.h"
 #include "options.h"
 #include "registry.h"
@@ -245,6 +246,11 @@ static int describe(pl_registry_t *reg, const char *full_name, bool json) {
 
 typedef struct run {
   pl_engine_t *engine;
+  /* --once on a terminal: the progress line on standard error. */
+  uv_timer_t progress_timer;
+  bool progress_open;
+  bool progress_shown; /* the line is on the terminal now */
+  pl_progress_t progress;
   uv_signal_t sigint;
   uv_signal_t sigterm;
   uv_signal_t sighup;
@@ -322,6 +328,43 @@ static int close_loop(uv_loop_t *loop, int status) {
   return status ? status : 1;
 }
 
+/* Redraws the progress line in place (the log clears it before a line of
+ * its own: engine->log.line_shown). */
+static void on_progress(uv_timer_t *timer) {
+  run_t *run = timer->data;
+  pl_buf_t line = {0};
+  pl_buf_append_str(&line, "\r\x1b[Kpipelined: ");
+  pl__progress_line(run->engine, &run->progress, uv_now(timer->loop), &line);
+  if (line.data) {
+    fputs(line.data, stderr);
+    fflush(stderr);
+    run->progress_shown = true;
+  }
+  pl_buf_free(&line);
+}
+
+static void start_progress(uv_loop_t *loop, run_t *run) {
+  if (!isatty(STDERR_FILENO) || uv_timer_init(loop, &run->progress_timer) != 0)
+    return;
+  run->progress_open = true;
+  run->progress_timer.data = run;
+  run->engine->log.line_shown = &run->progress_shown;
+  uv_timer_start(&run->progress_timer, on_progress, 0, 1000);
+  /* It does not keep the loop running. */
+  uv_unref((uv_handle_t *)&run->progress_timer);
+}
+
+static void stop_progress(run_t *run) {
+  if (!run->progress_open)
+    return;
+  uv_close((uv_handle_t *)&run->progress_timer, NULL);
+  run->progress_open = false;
+  if (run->progress_shown)
+    fputs("\r\x1b[K", stderr);
+  run->progress_shown = false;
+  run->engine->log.line_shown = NULL;
+}
+
 /* A --once run always says what it did, one line per pipeline: in the
  * log's format (text or JSON), whatever its level. */
 static void print_summary(const pl_engine_t *engine, uint64_t elapsed_ms) {
@@ -390,7 +433,10 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   uv_unref((uv_handle_t *)&run.sighup);
   uint64_t started = uv_hrtime();
   rc = pl__engine_start(engine);
+  if (cli->once && rc == 0)
+    start_progress(&loop, &run);
   uv_run(&loop, UV_RUN_DEFAULT);
+  stop_progress(&run);
   int status = rc < 0 ? 1 : pl__engine_status(engine);
   if (cli->once && rc == 0)
     print_summary(engine, (uv_hrtime() - started) / 1000000);

@@ -303,8 +303,10 @@ int pl__engine_create(const pl_engine_params_t *params,
   engine->once = params->once;
   engine->env = params->env;
   engine->notify = params->notify;
-  engine->log = (pl_logger_t){params->log_stream ? params->log_stream : stderr,
-                              PL_LOG_INFO, PL_LOG_TEXT};
+  engine->log = (pl_logger_t){
+      .stream = params->log_stream ? params->log_stream : stderr,
+      .level = PL_LOG_INFO,
+      .format = PL_LOG_TEXT};
   pl_rng_seed(&engine->rng, (uint64_t)(uintptr_t)engine);
   size_t errors_before = errors->len;
 

@@ -55,6 +55,10 @@ static void write_escaped(FILE *stream, const char *message) {
 static void write_line(const pl_logger_t *log, pl_log_level_t level,
                        const char *plugin, const char *pipeline,
                        const char *message) {
+  if (log->line_shown && *log->line_shown) {
+    fputs("\r\x1b[K", log->stream);
+    *log->line_shown = false;
+  }
   char ts[48];
   timestamp(ts, sizeof(ts));
   if (log->format == PL_LOG_JSON) {

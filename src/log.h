@@ -13,6 +13,10 @@ typedef struct pl_logger {
   FILE *stream; /* borrowed */
   pl_log_level_t level;
   pl_log_format_t format;
+  /* A line without its newline is on the terminal (the --once progress
+   * line): a message clears it first and sets it false. NULL: none.
+   * Borrowed. */
+  bool *line_shown;
 } pl_logger_t;
 
 /* Writes one message; `plugin` and `pipeline` may be NULL. */

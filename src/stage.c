@@ -193,6 +193,12 @@ void pl_instance_count(pl_instance_t *inst, const char *name, uint64_t delta) {
   count_in(&inst->counters, &inst->counter_count, name, delta);
 }
 
+void pl_source_progress(pl_instance_t *inst, uint64_t read_bytes,
+                        uint64_t total_bytes) {
+  inst->progress_read += read_bytes;
+  inst->progress_total += total_bytes;
+}
+
 void pl__stage_count_rejection(pl_instance_t *inst, const char *reason_class) {
   inst->metrics.rejected++;
   count_in(&inst->rejections, &inst->rejection_count,

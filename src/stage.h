@@ -75,6 +75,9 @@ struct pl_instance {
   pl_stage_metrics_t metrics;
   size_t counter_count;
   pl_counter_t *counters;
+  /* Sources: input read and input of known size (pl_source_progress). */
+  uint64_t progress_read;
+  uint64_t progress_total;
   /* Rejections by class (metrics.rejected is their sum). */
   size_t rejection_count;
   pl_counter_t *rejections;

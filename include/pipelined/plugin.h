@@ -278,5 +278,11 @@ PL_EXTERN void pl_source_busy(pl_instance_t *inst, bool busy);
 /* Sources: no more groups will be created (--once ends when every source is
  * exhausted and every group is resolved). */
 PL_EXTERN void pl_source_exhausted(pl_instance_t *inst);
+/* Sources: adds to what the --once progress line shows: `read_bytes` more
+ * bytes of input read, and `total_bytes` more input of known size (call it
+ * with the size of a file or object as its reading starts; input of
+ * unknown size adds nothing there). Cheap: it only adds. */
+PL_EXTERN void pl_source_progress(pl_instance_t *inst, uint64_t read_bytes,
+                                  uint64_t total_bytes);
 
 #endif

@@ -141,6 +141,7 @@ static void emit_chunk(file_reader_t *r, char *data, size_t len, bool last) {
   pl_record_set_origin(rec, r->origin);
   pl_record_set_last(rec, last);
   pl_instance_count(r->inst, "bytes_read", len);
+  pl_source_progress(r->inst, len, 0);
   if (last)
     seal(r, true);
   if (!pl_emit(r->inst, rec))
@@ -221,6 +222,7 @@ static void on_fstat(uv_fs_t *req) {
   }
   r->offset = 0;
   r->size = st.st_size;
+  pl_source_progress(r->inst, 0, r->size);
   r->events.opened(r->events.data, r->file, &st);
   pl_log(r->inst, PL_LOG_DEBUG, "reading %s (%llu bytes)", r->path,
          (unsigned long long)r->size);

@@ -49,6 +49,7 @@ static void forget_object(s3_reader_t *r) {
   r->group = NULL;
   r->reading = false;
   r->mismatch = false;
+  r->sized = false;
 }
 
 /* Emits a chunk of the object: `len` bytes, or an empty last or cut one. */
@@ -98,6 +99,13 @@ static void on_headers(void *data, int status, const pl_aws_header_t *headers,
   r->status = status;
   /* A server that ignores Range sends the whole object again. */
   r->skip = status == 200 ? r->offset : 0;
+  for (size_t i = 0; status == 200 && !r->sized && i < count; i++) {
+    /* The object's size, once per object, for the progress line. */
+    if (strcasecmp(headers[i].name, "content-length") == 0) {
+      pl_source_progress(r->inst, 0, strtoull(headers[i].value, NULL, 10));
+      r->sized = true;
+    }
+  }
   for (size_t i = 0; i < count; i++) {
     if (strcasecmp(headers[i].name, "etag") != 0)
       continue;
@@ -145,6 +153,7 @@ static bool on_body(void *data, const char *bytes, size_t len) {
   }
   r->offset += len;
   pl_instance_count(r->inst, "bytes_read", len);
+  pl_source_progress(r->inst, len, 0);
   return !r->paused;
 }
 

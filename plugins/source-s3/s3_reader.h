@@ -56,6 +56,7 @@ typedef struct s3_reader {
   bool out_of_memory;
   bool mismatch; /* a later response is of another version */
   bool canceled; /* the mismatched response is being cancelled */
+  bool sized;    /* its size went to pl_source_progress() */
 } s3_reader_t;
 
 void s3_reader_init(s3_reader_t *r, pl_instance_t *inst, s3_reader_done_cb done,

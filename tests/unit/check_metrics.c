@@ -966,7 +966,8 @@ static void bare_init(bare_engine_t *b) {
   b->engine.loop = &b->loop;
   FILE *log = open_memstream(&b->log_text, &b->log_len);
   ck_assert_ptr_nonnull(log);
-  b->engine.log = (pl_logger_t){log, PL_LOG_INFO, PL_LOG_TEXT};
+  b->engine.log =
+      (pl_logger_t){.stream = log, .level = PL_LOG_INFO, .format = PL_LOG_TEXT};
 }
 
 static void bare_close(bare_engine_t *b) {
