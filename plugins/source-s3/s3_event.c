@@ -5,6 +5,7 @@
 #include <pipelined/json.h>
 #include <pipelined/s3.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@
 
 /* The event names of the records that announce a new object. */
 #define CREATED_PREFIX "ObjectCreated:"
+/* The detail-type of an object created, as EventBridge sends it. */
+#define EVENTBRIDGE_CREATED "Object Created"
 
 /* What one parse needs besides the event: where the reason goes, and the
  * words put before it ("SNS Message: " inside an SNS notification). */
@@ -147,14 +150,25 @@ static const json_t *get_string(parse_ctx_t *ctx, size_t n,
   return get_typed(ctx, n, parent, name, path, JSON_STRING, "a string", rc);
 }
 
+/* Where a shape of event keeps an object's fields. */
+typedef struct object_shape {
+  const char *container; /* "s3" (notification) or "detail" (EventBridge) */
+  const char *etag;      /* "eTag" or "etag" */
+  bool encoded_key;      /* notifications URL-encode keys; EventBridge not */
+} object_shape_t;
+
+static const object_shape_t notification_shape = {"s3", "eTag", true};
+static const object_shape_t eventbridge_shape = {"detail", "etag", false};
+
 /* The eTag without its quotes, or NULL (*rc stays 0) when there is none. */
 static char *parse_etag(parse_ctx_t *ctx, size_t n, const json_t *object,
-                        int *rc) {
-  const json_t *value = json_object_get(object, "eTag");
+                        const object_shape_t *shape, int *rc) {
+  const json_t *value = json_object_get(object, shape->etag);
   if (!value || json_is_null(value))
     return NULL;
   if (!json_is_string(value)) {
-    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: s3.object.eTag is not a string", n);
+    *rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s.object.%s is not a string", n,
+               shape->container, shape->etag);
     return NULL;
   }
   const char *text = json_string_value(value);
@@ -172,51 +186,63 @@ static char *parse_etag(parse_ctx_t *ctx, size_t n, const json_t *object,
 }
 
 static int parse_size(parse_ctx_t *ctx, size_t n, const json_t *object,
-                      s3_event_object_t *obj) {
+                      const object_shape_t *shape, s3_event_object_t *obj) {
   const json_t *value = json_object_get(object, "size");
   if (!value || json_is_null(value))
     return 0;
   if (!json_is_integer(value))
-    return fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: s3.object.size is not a whole number", n);
+    return fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s.object.size is not a whole number",
+                n, shape->container);
   json_int_t size = json_integer_value(value);
   if (size < 0)
-    return fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: s3.object.size is negative", n);
+    return fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s.object.size is negative", n,
+                shape->container);
   obj->size = (uint64_t)size;
   obj->has_size = true;
   return 0;
 }
 
-/* Reads the s3 part of an ObjectCreated record (number `n`, from 1). */
+/* Reads the object of an ObjectCreated record (number `n`, from 1) from
+ * its `shape->container` part: bucket.name, object.key, the etag and the
+ * size. */
 static int parse_created(parse_ctx_t *ctx, size_t n, const json_t *record,
-                         s3_event_object_t *obj) {
+                         const object_shape_t *shape, s3_event_object_t *obj) {
   int rc = 0;
-  const json_t *s3 = get_object(ctx, n, record, "s3", "s3", &rc);
+  char path[3][32];
+  const char *c = shape->container;
+  snprintf(path[0], sizeof(path[0]), "%s.bucket", c);
+  snprintf(path[1], sizeof(path[1]), "%s.bucket.name", c);
+  snprintf(path[2], sizeof(path[2]), "%s.object", c);
+  const json_t *part = get_object(ctx, n, record, c, c, &rc);
   const json_t *bucket =
-      s3 ? get_object(ctx, n, s3, "bucket", "s3.bucket", &rc) : NULL;
+      part ? get_object(ctx, n, part, "bucket", path[0], &rc) : NULL;
   const json_t *name =
-      bucket ? get_string(ctx, n, bucket, "name", "s3.bucket.name", &rc) : NULL;
+      bucket ? get_string(ctx, n, bucket, "name", path[1], &rc) : NULL;
   if (name && json_string_length(name) == 0)
-    rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: s3.bucket.name is empty", n);
+    rc = fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: %s is empty", n, path[1]);
   const json_t *object =
-      rc == 0 ? get_object(ctx, n, s3, "object", "s3.object", &rc) : NULL;
+      rc == 0 ? get_object(ctx, n, part, "object", path[2], &rc) : NULL;
+  char key_path[32];
+  snprintf(key_path, sizeof(key_path), "%s.object.key", c);
   const json_t *key =
-      object ? get_string(ctx, n, object, "key", "s3.object.key", &rc) : NULL;
+      object ? get_string(ctx, n, object, "key", key_path, &rc) : NULL;
   if (rc < 0)
     return rc;
+  /* jansson refuses \u0000 (no JSON_ALLOW_NUL): the texts hold no NUL. */
   if (!(obj->bucket = strdup(json_string_value(name))) ||
       !(obj->key = strdup(json_string_value(key))))
     return PL_ENOMEM;
-  const char *problem = pl_s3_key_decode(obj->key);
+  const char *problem = shape->encoded_key ? pl_s3_key_decode(obj->key) : NULL;
   if (!problem && !obj->key[0])
     problem = "is empty";
   else if (!problem && strlen(obj->key) > PL_S3_KEY_MAX)
     problem = "is longer than 1024 bytes";
   if (problem)
     return fail(ctx, S3_EVENT_BAD_RECORD, "record %zu: the key %s", n, problem);
-  obj->etag = parse_etag(ctx, n, object, &rc);
+  obj->etag = parse_etag(ctx, n, object, shape, &rc);
   if (rc < 0)
     return rc;
-  return parse_size(ctx, n, object, obj);
+  return parse_size(ctx, n, object, shape, obj);
 }
 
 static bool starts_with(const char *text, const char *prefix) {
@@ -245,7 +271,7 @@ static int parse_records(parse_ctx_t *ctx, const json_t *records) {
     s3_event_object_t *obj = &out->objects[out->count++];
     if (!(obj->event_name = strdup(json_string_value(name))))
       return PL_ENOMEM;
-    if ((rc = parse_created(ctx, i + 1, record, obj)) < 0)
+    if ((rc = parse_created(ctx, i + 1, record, &notification_shape, obj)) < 0)
       return rc;
     /* Only orders updates (sink-dynamodb's newer_than): an event without
      * it is still read. */
@@ -263,6 +289,30 @@ static int parse_records(parse_ctx_t *ctx, const json_t *records) {
 static int parse_text(parse_ctx_t *ctx, const char *text, size_t len,
                       bool wrapped);
 
+/* An S3 event routed by EventBridge: one object per event, in "detail",
+ * its key not URL-encoded; "Object Created" is read, the other types
+ * (Object Deleted, Object Restore Completed, ...) are skipped. */
+static int parse_eventbridge(parse_ctx_t *ctx, const json_t *root,
+                             const char *detail_type) {
+  s3_event_t *out = ctx->out;
+  if (strcmp(detail_type, EVENTBRIDGE_CREATED) != 0) {
+    out->skipped++;
+    return 0;
+  }
+  if (!(out->objects = calloc(1, sizeof(*out->objects))))
+    return PL_ENOMEM;
+  s3_event_object_t *obj = &out->objects[out->count++];
+  if (!(obj->event_name = strdup(detail_type)))
+    return PL_ENOMEM;
+  int rc = parse_created(ctx, 1, root, &eventbridge_shape, obj);
+  if (rc < 0)
+    return rc;
+  const char *time = json_string_value(json_object_get(root, "time"));
+  if (time && *time && !(obj->time = strdup(time)))
+    return PL_ENOMEM;
+  return 0;
+}
+
 /* The body as a JSON value: an S3 event, a test event or, unless the body
  * was already unwrapped (`wrapped`), an SNS notification. */
 static int parse_value(parse_ctx_t *ctx, const json_t *root, bool wrapped) {
@@ -278,6 +328,11 @@ static int parse_value(parse_ctx_t *ctx, const json_t *root, bool wrapped) {
                   "not an S3 event notification: \"Records\" is not an array");
     return parse_records(ctx, records);
   }
+  const char *source = json_string_value(json_object_get(root, "source"));
+  const char *detail_type =
+      json_string_value(json_object_get(root, "detail-type"));
+  if (source && detail_type && strcmp(source, "aws.s3") == 0)
+    return parse_eventbridge(ctx, root, detail_type);
   const char *event = json_string_value(json_object_get(root, "Event"));
   if (event && strcmp(event, "s3:TestEvent") == 0) {
     ctx->out->test_event = true;

@@ -625,6 +625,78 @@ START_TEST(refusals_say_what_was_wrong_as_a_value) {
 }
 END_TEST
 
+/* The EventBridge "Object Created" example of the S3 user guide, with
+ * `detail_type` and the object's members (JSON text) spliced in. */
+static char *eventbridge_body(const char *detail_type, const char *object) {
+  pl_buf_t buf = {0};
+  ck_assert_int_eq(
+      pl_buf_printf(
+          &buf,
+          "{\"version\":\"0\",\"id\":\"17793124-05d4-b198-2fde-7ededc63b103\","
+          "\"detail-type\":\"%s\",\"source\":\"aws.s3\","
+          "\"account\":\"111122223333\",\"time\":\"2021-11-12T00:00:00Z\","
+          "\"region\":\"ca-central-1\","
+          "\"resources\":[\"arn:aws:s3:::amzn-s3-demo-bucket1\"],"
+          "\"detail\":{\"version\":\"0\","
+          "\"bucket\":{\"name\":\"amzn-s3-demo-bucket1\"},"
+          "\"object\":{%s},"
+          "\"request-id\":\"N4N7GDK58NMKJ12R\",\"requester\":\"123456789012\","
+          "\"source-ip-address\":\"1.2.3.4\",\"reason\":\"PutObject\"}}",
+          detail_type, object),
+      0);
+  return buf.data;
+}
+
+START_TEST(eventbridge_object_created_events_are_read) {
+  /* The key is not URL-encoded there: '+' and "%20" stay as they are. */
+  char *body = eventbridge_body(
+      "Object Created",
+      "\"key\":\"in/my file+1%20.csv\",\"size\":5,"
+      "\"etag\":\"b1946ac92492d2347c6235b4d2611184\","
+      "\"version-id\":\"IYV3p45BT0ac8hjHg1houSdS1a.Mro8e\","
+      "\"sequencer\":\"617f08299329d189\"");
+  s3_event_t ev = parse_ok(body);
+  ck_assert_uint_eq(ev.count, 1);
+  ck_assert_uint_eq(ev.skipped, 0);
+  ck_assert_str_eq(ev.objects[0].bucket, "amzn-s3-demo-bucket1");
+  ck_assert_str_eq(ev.objects[0].key, "in/my file+1%20.csv");
+  ck_assert_str_eq(ev.objects[0].etag, "b1946ac92492d2347c6235b4d2611184");
+  ck_assert(ev.objects[0].has_size);
+  ck_assert_uint_eq(ev.objects[0].size, 5);
+  ck_assert_str_eq(ev.objects[0].event_name, "Object Created");
+  ck_assert_str_eq(ev.objects[0].time, "2021-11-12T00:00:00Z");
+  s3_event_close(&ev);
+  free(body);
+  /* Other S3 event types are skipped, as ObjectRemoved:* records are. */
+  body = eventbridge_body("Object Deleted", "\"key\":\"a.csv\"");
+  ev = parse_ok(body);
+  ck_assert_uint_eq(ev.count, 0);
+  ck_assert_uint_eq(ev.skipped, 1);
+  s3_event_close(&ev);
+  free(body);
+}
+END_TEST
+
+START_TEST(eventbridge_events_with_bad_members_are_refused) {
+  char *body = eventbridge_body("Object Created", "\"size\":5");
+  ck_parse_fails(body, "record 1: detail.object.key is missing");
+  free(body);
+  body = eventbridge_body("Object Created", "\"key\":\"a\",\"etag\":5");
+  ck_parse_fails(body, "record 1: detail.object.etag is not a string");
+  free(body);
+  body = eventbridge_body("Object Created", "\"key\":\"a\",\"size\":-1");
+  ck_parse_fails(body, "record 1: detail.object.size is negative");
+  free(body);
+  body = eventbridge_body("Object Created", "\"key\":\"\"");
+  ck_parse_fails(body, "record 1: the key is empty");
+  free(body);
+  /* An event of another source is not an S3 notification. */
+  ck_parse_fails("{\"source\":\"aws.ec2\",\"detail-type\":\"Object Created\","
+                 "\"detail\":{}}",
+                 "not an S3 event notification: no \"Records\" array");
+}
+END_TEST
+
 static Suite *s3_event_suite(void) {
   Suite *s = suite_create("s3_event");
   TCase *ok = tcase_create("accepted");
@@ -637,12 +709,14 @@ static Suite *s3_event_suite(void) {
   tcase_add_test(ok, keys_of_1024_bytes_are_the_longest);
   tcase_add_test(ok, etag_quotes_are_removed_and_absent_members_are_allowed);
   tcase_add_test(ok, the_body_needs_no_nul_and_is_read_to_its_length);
+  tcase_add_test(ok, eventbridge_object_created_events_are_read);
   suite_add_tcase(s, ok);
   TCase *refused = tcase_create("refused");
   tcase_add_test(refused, bodies_that_are_not_event_notifications_are_refused);
   tcase_add_test(refused, records_with_missing_or_mistyped_members_are_refused);
   tcase_add_test(refused, one_bad_record_refuses_the_whole_body);
   tcase_add_test(refused, bad_keys_are_refused);
+  tcase_add_test(refused, eventbridge_events_with_bad_members_are_refused);
   tcase_add_test(refused,
                  reasons_quote_little_remote_text_and_no_control_bytes);
   tcase_add_test(refused, bad_arguments_are_refused);

@@ -565,6 +565,30 @@ START_TEST(encoded_keys_are_decoded_then_encoded_in_the_path) {
 }
 END_TEST
 
+START_TEST(eventbridge_events_are_read_with_their_keys_as_sent) {
+  fixture_t *f = fixture_create();
+  /* EventBridge's shape: one object in "detail", its key not encoded. */
+  const char *body =
+      "{\"version\":\"0\",\"id\":\"e-1\",\"detail-type\":\"Object Created\","
+      "\"source\":\"aws.s3\",\"time\":\"2026-05-01T10:00:00Z\","
+      "\"detail\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":"
+      "\"dir/a+b c.csv\",\"size\":2,\"etag\":\"e\"}}}";
+  test_sqs_push_messages(
+      f->server, json_pack("[o]", test_sqs_message("m1", "rh1", body, 1, NULL)),
+      0);
+  test_sqs_push_empty(f->server, 40, 20);
+  push_get(f, "/b/dir/a%2Bb%20c.csv", 200, "ETag: \"e1\"\r\n", "x\n", 0, 0);
+  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  assert_status(f, 0);
+  ck_assert_uint_eq(count_gets(f, "/b/"), 1);
+  char *got = bytes_of(f, "s3://b/dir/a+b c.csv");
+  ck_assert_str_eq(got, "x\n");
+  free(got);
+  assert_handles(f, SQS_DELETE, "rh1");
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(test_events_other_buckets_and_filtered_keys_are_deleted_unread) {
   fixture_t *f = fixture_create();
   char *other =
@@ -1369,6 +1393,7 @@ static Suite *source_s3_suite(void) {
   tcase_add_test(notify,
                  event_objects_stream_in_order_then_the_message_is_deleted);
   tcase_add_test(notify, encoded_keys_are_decoded_then_encoded_in_the_path);
+  tcase_add_test(notify, eventbridge_events_are_read_with_their_keys_as_sent);
   tcase_add_test(
       notify, test_events_other_buckets_and_filtered_keys_are_deleted_unread);
   tcase_add_test(notify,
