@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "aws_profile.h"
+#include "creds_process.h"
 #include "creds_sts.h"
 
 /* A profile with a role but no keys: web identity, or a form we lack. */
@@ -88,8 +89,14 @@ int pl__creds_profile_start(const pl__creds_ctx_t *ctx,
   } else if (role_arn && *role_arn) {
     rc = profile_role(ctx, profile, role_arn, result, cb, data, op);
   } else if (pl__aws_profile_get(profile, "credential_process")) {
-    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
-                              "credential_process is not supported");
+    pl_buf_t source = {0};
+    rc = pl_buf_printf(&source, "profile %s (credential_process)",
+                       ctx->profile);
+    if (rc == 0)
+      rc = pl__creds_process_start(
+          ctx, pl__aws_profile_get(profile, "credential_process"), source.data,
+          result, cb, data, op);
+    pl_buf_free(&source);
   } else if (pl__aws_profile_get(profile, "sso_session") ||
              pl__aws_profile_get(profile, "sso_start_url")) {
     rc = pl__creds_result_set(result, PL__CREDS_FAILED,

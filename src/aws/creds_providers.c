@@ -117,6 +117,15 @@ static const char *json_member(json_t *object, const char *name) {
 
 int pl__creds_from_json(const char *body, size_t len, const char *what,
                         const char *source, pl__creds_result_t *result) {
+  static const pl__creds_json_shape_t metadata = {.token = "Token"};
+  return pl__creds_from_json_shaped(body, len, what, source, &metadata,
+                                    result);
+}
+
+int pl__creds_from_json_shaped(const char *body, size_t len, const char *what,
+                               const char *source,
+                               const pl__creds_json_shape_t *shape,
+                               pl__creds_result_t *result) {
   json_error_t error;
   /* error.text may quote the document: only the position is used. */
   json_t *doc = body ? json_loadb(body, len, 0, &error) : NULL;
@@ -134,10 +143,15 @@ int pl__creds_from_json(const char *body, size_t len, const char *what,
   const char *code = json_member(doc, "Code");
   const char *id = json_member(doc, "AccessKeyId");
   const char *key = json_member(doc, "SecretAccessKey");
-  const char *token = json_member(doc, "Token");
+  const char *token = json_member(doc, shape->token);
+  json_t *version = json_object_get(doc, "Version");
   const char *expiration = json_member(doc, "Expiration");
   int64_t expires_at = 0;
-  if (code && strcmp(code, "Success") != 0) {
+  if (shape->version_1 &&
+      !(json_is_integer(version) && json_integer_value(version) == 1)) {
+    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
+                              "%s: Version is not 1", what);
+  } else if (code && strcmp(code, "Success") != 0) {
     /* IMDS reports failures in Code ("AssumeRoleUnauthorizedAccess"):
      * an AWS error code, never a secret, but kept short. */
     rc = pl__creds_result_set(result, PL__CREDS_FAILED, "%s: Code is %.64s",

@@ -120,6 +120,19 @@ int pl__creds_parse_time(const char *text, int64_t *out);
 int pl__creds_from_json(const char *body, size_t len, const char *what,
                         const char *source, pl__creds_result_t *result);
 
+/* Where another document of the same kind keeps its fields: the session
+ * token's member, and whether "Version": 1 is required (credential_process
+ * output: {"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken",
+ * "Expiration"}). */
+typedef struct pl__creds_json_shape {
+  const char *token;
+  bool version_1;
+} pl__creds_json_shape_t;
+int pl__creds_from_json_shaped(const char *body, size_t len, const char *what,
+                               const char *source,
+                               const pl__creds_json_shape_t *shape,
+                               pl__creds_result_t *result);
+
 /* Describes a failed exchange into *result as FAILED or ABSENT: "GET URL:
  * timed out" for transport errors, "GET URL: HTTP 403" otherwise. */
 int pl__creds_http_failure(pl__creds_result_t *result,

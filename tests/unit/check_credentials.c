@@ -1001,8 +1001,8 @@ START_TEST(test_profile_failures) {
        "profile typo: role_arn with source_profile is not supported"},
       {"[typo]\nrole_arn = " ROLE_ARN "\n",
        "profile typo: role_arn without web_identity_token_file"},
-      {"[typo]\ncredential_process = /bin/creds\n",
-       "profile typo: credential_process is not supported"},
+      {"[typo]\ncredential_process = /nonexistent/creds\n",
+       "profile typo: credential_process exited with status 127"},
       {"[typo]\nsso_session = corp\n",
        "profile typo: AWS SSO (sso_*) is not supported"},
       {"[typo]\naws_access_key_id = AKID\n" SECRET_KEY "\n",
@@ -1277,6 +1277,124 @@ START_TEST(test_profile_web_identity) {
 }
 END_TEST
 
+static void get_now(fixture_t *f, const char *expected_id) {
+  const pl_aws_credentials_t *now = NULL;
+  got_t unused = {0};
+  ck_assert_int_eq(pl__aws_creds_get(f->creds, &now, on_creds, &unused), 0);
+  ck_assert_str_eq(now->access_key_id, expected_id);
+  ck_assert_int_eq(unused.calls, 0);
+}
+
+/* Writes home/creds.sh: each run adds a line to home/calls and prints
+ * `body` (a printf format that %d takes the run's number in), then exits
+ * with `status`. Sets profile "proc" to run it. */
+static void write_process(fixture_t *f, const char *body, int status) {
+  char *script = fmt("n=$(( $(cat '%s/calls' 2>/dev/null | wc -l) + 1 ))\n"
+                     "echo run >> '%s/calls'\n"
+                     "printf '%s' \"$n\"\n"
+                     "exit %d\n",
+                     f->home, f->home, body, status);
+  write_file(f->home, "creds.sh", script);
+  free(script);
+  char *config = fmt("[profile proc]\ncredential_process = sh '%s/creds.sh'\n",
+                     f->home);
+  write_file(f->home, ".aws/config", config);
+  free(config);
+}
+
+static int process_calls(fixture_t *f) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/calls", f->home);
+  FILE *in = fopen(path, "r");
+  if (!in)
+    return 0;
+  int n = 0;
+  for (int c; (c = fgetc(in)) != EOF;)
+    n += c == '\n';
+  fclose(in);
+  return n;
+}
+
+static bool process_called_twice(fixture_t *f, void *arg) {
+  (void)arg;
+  return process_calls(f) >= 2;
+}
+
+START_TEST(test_credential_process) {
+  fixture_t *f = fx_new(false);
+  char expires[32];
+  iso8601(T0 + 3600, expires);
+  char *body = fmt("{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC%%d\", "
+                   "\"SecretAccessKey\": \"" SECRET_KEY "\", "
+                   "\"SessionToken\": \"" SESSION_TOKEN "\", "
+                   "\"Expiration\": \"%s\"}",
+                   expires);
+  write_process(f, body, 0);
+  free(body);
+  fx_create_with(f, "proc", NULL, NULL);
+  got_t g = {0};
+  fx_get(f, &g);
+  ck_assert_ptr_null(g.error);
+  ck_assert_str_eq(g.access_key_id, "AKIDPROC1");
+  ck_assert_str_eq(g.secret_access_key, SECRET_KEY);
+  ck_assert_str_eq(g.session_token, SESSION_TOKEN);
+  ck_assert_str_eq(g.source, "profile proc (credential_process)");
+  ck_assert_int_eq(g.expires_at, T0 + 3600);
+  /* Cached while valid: the command is not run again... */
+  get_now(f, "AKIDPROC1");
+  ck_assert_int_eq(process_calls(f), 1);
+  /* ...until less than 5 minutes are left: then again, in the background. */
+  f->clock.now = T0 + 3600 - 299;
+  get_now(f, "AKIDPROC1");
+  run_until(f, process_called_twice, NULL);
+  got_t g2 = {0};
+  for (int i = 0; i < 200 && strcmp(g2.access_key_id, "AKIDPROC2") != 0; i++) {
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    usleep(10000);
+    const pl_aws_credentials_t *now = NULL;
+    if (pl__aws_creds_get(f->creds, &now, on_creds, &g2) == 0)
+      copy_creds(&g2, now);
+  }
+  ck_assert_str_eq(g2.access_key_id, "AKIDPROC2");
+  fx_free(f);
+}
+END_TEST
+
+START_TEST(test_credential_process_failures) {
+  static const struct {
+    const char *body;
+    int status;
+    const char *reason;
+  } cases[] = {
+      {"{}", 3,
+       "profile proc: credential_process exited with status 3 (its standard "
+       "error says why)"},
+      /* Output that is not JSON is never quoted: it may hold secrets. */
+      {"AccessKeyId=AKID SecretAccessKey=" SECRET_KEY, 0,
+       "profile proc: credential_process: response is not valid JSON "
+       "(syntax error)"},
+      {"{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\": "
+       "\"" SECRET_KEY "\"}",
+       0, "profile proc: credential_process: Version is not 1"},
+      {"{\"Version\": 1, \"SecretAccessKey\": \"" SECRET_KEY "\"}", 0,
+       "profile proc: credential_process: response has no AccessKeyId"},
+      {"{\"Version\": 1, \"AccessKeyId\": \"A\", \"SecretAccessKey\": "
+       "\"" SECRET_KEY "\", \"Expiration\": \"soon\"}",
+       0, "profile proc: credential_process: Expiration is not an ISO 8601 "
+          "time"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    fixture_t *f = fx_new(false);
+    write_process(f, cases[i].body, cases[i].status);
+    fx_create_with(f, "proc", NULL, NULL);
+    char *error = fx_error(f); /* asserts no secret in it */
+    ck_assert_msg(strstr(error, cases[i].reason) != NULL, "%zu: %s", i, error);
+    free(error);
+    fx_free(f);
+  }
+}
+END_TEST
+
 START_TEST(test_ecs_relative) {
   fixture_t *f = fx_new(false);
   env_set(&f->env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
@@ -1534,13 +1652,6 @@ END_TEST
 
 /* ---- Caching, refresh, concurrency and close ---- */
 
-static void get_now(fixture_t *f, const char *expected_id) {
-  const pl_aws_credentials_t *now = NULL;
-  got_t unused = {0};
-  ck_assert_int_eq(pl__aws_creds_get(f->creds, &now, on_creds, &unused), 0);
-  ck_assert_str_eq(now->access_key_id, expected_id);
-  ck_assert_int_eq(unused.calls, 0);
-}
 
 START_TEST(test_refresh_before_expiry) {
   fixture_t *f = fx_new(false);
@@ -2211,6 +2322,8 @@ static Suite *credentials_suite(void) {
   tcase_add_test(tc, test_web_identity_request);
   tcase_add_test(tc, test_web_identity_errors);
   tcase_add_test(tc, test_profile_web_identity);
+  tcase_add_test(tc, test_credential_process);
+  tcase_add_test(tc, test_credential_process_failures);
   tcase_add_test(tc, test_ecs_relative);
   tcase_add_test(tc, test_ecs_full_uri_rules);
   tcase_add_test(tc, test_ecs_errors);
