@@ -101,6 +101,23 @@ expect_contains "$work/control/postinst" "if deb-systemd-helper debian-installed
   || fail "the postinst starts the service or makes a user"
 pass "conffiles, dependencies and maintainer scripts"
 
+# What the Dockerfile's stages ask apt for (its base is Debian 12 too):
+# the build stage's `apt-get satisfy` of the Build-Depends that
+# scripts/build-deb --build-deps prints, and the runtime stage's install
+# of the pipelined .deb. Simulated (-s): nothing is installed here.
+if command -v apt-get > /dev/null; then
+  deps=$("$top_srcdir/scripts/build-deb" --build-deps)
+  for d in 'debhelper-compat (= 13)' libuv1-dev libcurl4-openssl-dev check; do
+    [[ "$deps" == *"$d"* ]] || fail "scripts/build-deb --build-deps lacks $d: $deps"
+  done
+  apt-get -s satisfy "$deps" > "$work/satisfy.log" 2>&1 \
+    || { cat "$work/satisfy.log"; fail "apt-get satisfy cannot satisfy the Build-Depends: $deps"; }
+  apt-get -s install ca-certificates "$deb" > "$work/apt.log" 2>&1 \
+    || { cat "$work/apt.log"; fail "apt-get cannot install $(basename "$deb")"; }
+  expect_contains "$work/apt.log" "Inst pipelined ($version"
+  pass "apt can satisfy the Build-Depends and install the package (simulated, as the Dockerfile does)"
+fi
+
 # The packaged daemon, unpacked: it runs the packaged local.conf on the
 # packaged sample with the packaged libraries and plugins only.
 root="$work/root"
