@@ -80,9 +80,10 @@ lacks dev "^$lib/pipelined/"
 pass "pipelined-dev holds the headers, the .pc files, the link libraries and libpipelined-testing ($(wc -l < "$work/dev.list") paths)"
 
 # The control data: the configs are conffiles; the dependencies name the
-# libraries the daemon links; the unit is neither enabled nor started on
-# install (it needs /etc/pipelined/pipelined.env first), and no user is
-# made (the unit has DynamicUser=yes).
+# libraries the daemon links; the unit is not enabled on install (it needs
+# /etc/pipelined/pipelined.env first; deb-systemd-invoke starts no
+# disabled unit), is restarted on upgrade and stopped on removal, and no
+# user is made (the unit has DynamicUser=yes).
 dpkg-deb -I "$deb" conffiles > "$work/conffiles"
 for f in inventory.conf local.conf sample_inventory.csv; do
   expect_contains "$work/conffiles" "/etc/pipelined/$f"
@@ -95,10 +96,12 @@ done
   || fail "pipelined-dev does not depend on pipelined (= $version)"
 dpkg-deb -e "$deb" "$work/control"
 # dh_installsystemd --no-enable: enabled again on upgrade only if it was
-# enabled (debian-installed); --no-start: no deb-systemd-invoke.
+# (debian-installed, was-enabled), never on a first install.
 expect_contains "$work/control/postinst" "if deb-systemd-helper debian-installed 'pipelined.service'"
-! grep -E 'deb-systemd-invoke|adduser|useradd|systemd-sysusers' "$work/control/postinst" \
-  || fail "the postinst starts the service or makes a user"
+expect_contains "$work/control/postinst" 'deb-systemd-invoke $_dh_action'
+expect_contains "$work/control/prerm" "deb-systemd-invoke stop 'pipelined.service'"
+! grep -E 'adduser|useradd|systemd-sysusers' "$work/control/postinst" \
+  || fail "the postinst makes a user"
 pass "conffiles, dependencies and maintainer scripts"
 
 # What the Dockerfile's stages ask apt for (its base is Debian 12 too):
