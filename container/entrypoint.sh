@@ -30,7 +30,7 @@ args=("$@")
 
 # Where the command line names the config: index of the word that holds
 # it, and how (-c FILE / --config FILE: the next word; -cFILE; --config=FILE).
-at=-1 form= config=
+at=-1 form='' config=''
 for ((i = 0; i < ${#args[@]}; i++)); do
   case ${args[i]} in
     --) break ;;

@@ -20,7 +20,7 @@ timeout=${PIPELINED_HEALTH_TIMEOUT:-5}
 
 # expand TEXT: ${NAME} and ${NAME:-default} from the environment.
 expand() {
-  local text=$1 out= name value
+  local text=$1 out='' name value
   while [[ $text =~ ^([^$]*)\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}(.*)$ ]]; do
     out+=${BASH_REMATCH[1]}
     name=${BASH_REMATCH[2]}

@@ -78,9 +78,6 @@ pass "PIPELINED_CONFIG is run, in place of or beside the command line's config"
 "$healthcheck" > "$work/hc" || { cat "$work/hc"; fail "the check failed without metrics_listen"; }
 expect_contains "$work/hc" "no metrics_listen in $work/run/config: nothing to ask"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 port=$(free_port)
 closed=$(free_port) # nothing listens there
 mkdir -p "$work/in"
@@ -108,26 +105,7 @@ pass "the health check passes on a running daemon's /healthz and fails when none
 
 # A sink that cannot write (SQS on a closed loopback port): /healthz 503
 # once unhealthy_after has passed, and the check fails with its JSON.
-PIPELINED_CONFIG=$(cat <<CONF
-metrics_listen = "127.0.0.1:$port"
-unhealthy_after = "1s"
-shutdown_timeout = "1s"
-aws { region = "us-east-1"; endpoint = "http://127.0.0.1:$closed" }
-pipeline "h" {
-  source "file" { paths = ["$work/in"] }
-  transform "csv" {
-    columns = ["product_id:string", "location:string", "quantity:int",
-               "update_date:date"]
-  }
-  sink "sqs" {
-    queue_url = "http://127.0.0.1:$closed/000000000000/updates"
-    retry_backoff = 100ms
-    retry_backoff_max = 200ms
-    retry_limit = 1000
-  }
-}
-CONF
-)
+PIPELINED_CONFIG=$(sqs_unreachable_config "$port" "$closed" "$work/in")
 AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret AWS_EC2_METADATA_DISABLED=true \
   "$entrypoint" 2> "$work/daemon.log" &
 pid=$!
