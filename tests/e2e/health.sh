@@ -6,33 +6,11 @@
 # transform. Nothing leaves loopback: the "AWS" endpoint is a closed port.
 . "$(dirname "$0")/lib.sh"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 port=$(free_port)
 closed=$(free_port) # nothing listens there
 mkdir -p "$work/in"
 printf 'product_id,location,quantity,update_date\nP1,A,1,2023-05-01\nP2,B,lots,2023-05-02\n' > "$work/in/a.csv"
-cat > "$work/h.conf" <<CONF
-metrics_listen = "127.0.0.1:$port"
-unhealthy_after = "1s"
-shutdown_timeout = "1s"
-aws { region = "us-east-1"; endpoint = "http://127.0.0.1:$closed" }
-pipeline "h" {
-  source "file" { paths = ["$work/in"] }
-  transform "csv" {
-    columns = ["product_id:string", "location:string", "quantity:int",
-               "update_date:date"]
-  }
-  sink "sqs" {
-    queue_url = "http://127.0.0.1:$closed/000000000000/updates"
-    retry_backoff = 100ms
-    retry_backoff_max = 200ms
-    retry_limit = 1000
-  }
-  dead_letter "file" { path = "$work/rejects.jsonl" }
-}
-CONF
+sqs_unreachable_config "$port" "$closed" "$work/in" "$work/rejects.jsonl" > "$work/h.conf"
 AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret AWS_EC2_METADATA_DISABLED=true \
   "$PIPELINED" -c "$work/h.conf" 2> "$work/log" &
 pid=$!

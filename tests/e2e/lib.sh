@@ -66,3 +66,38 @@ wait_lines() {
   done
   return 1
 }
+
+# free_port: a loopback TCP port that nothing listened on when asked.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# sqs_unreachable_config METRICS_PORT CLOSED_PORT INPUT [DEAD_LETTER]: a
+# config whose pipeline "h" reads the CSV files of INPUT and sends them to
+# SQS on CLOSED_PORT, a loopback port where nothing listens: every batch
+# fails and is retried, so /healthz (on METRICS_PORT) answers 503 once
+# unhealthy_after (1 s) has passed. Nothing leaves loopback.
+sqs_unreachable_config() {
+  local dead_letter=''
+  [ -z "${4:-}" ] || dead_letter="  dead_letter \"file\" { path = \"$4\" }"
+  cat <<CONF
+metrics_listen = "127.0.0.1:$1"
+unhealthy_after = "1s"
+shutdown_timeout = "1s"
+aws { region = "us-east-1"; endpoint = "http://127.0.0.1:$2" }
+pipeline "h" {
+  source "file" { paths = ["$3"] }
+  transform "csv" {
+    columns = ["product_id:string", "location:string", "quantity:int",
+               "update_date:date"]
+  }
+  sink "sqs" {
+    queue_url = "http://127.0.0.1:$2/000000000000/updates"
+    retry_backoff = 100ms
+    retry_backoff_max = 200ms
+    retry_limit = 1000
+  }
+$dead_letter
+}
+CONF
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The container image's entrypoint (Dockerfile: /usr/local/bin/
+# pipelined-entrypoint): finds the config, then runs `pipelined ARGS...`
+# in its place (exec: pipelined is PID 1's program and gets the signals).
+#
+# The config comes from one of:
+#   - a file mounted where the command line says (the image's CMD is
+#     `-c /etc/pipelined/pipelined.conf`):
+#       docker run -v $PWD/my.conf:/etc/pipelined/pipelined.conf:ro IMAGE
+#   - the environment: PIPELINED_CONFIG holds the config's text. It is
+#     written to $PIPELINED_RUNTIME_DIR/pipelined.conf (/run/pipelined by
+#     default; mode 0600) and that file replaces the command line's
+#     -c/--config FILE (or is added as `-c FILE` when there is none):
+#       docker run -e PIPELINED_CONFIG="$(cat my.conf)" IMAGE
+#     It wins over a mounted file, and says so on standard error.
+#
+# The path of the config pipelined is given is kept as the symlink
+# $PIPELINED_RUNTIME_DIR/config, where pipelined-healthcheck reads
+# metrics_listen from.
+#
+# Exit status: pipelined's; 2 (as pipelined's for a usage or config
+# error) when the command line names a config that is not a readable file
+# and PIPELINED_CONFIG is not set, or when PIPELINED_CONFIG cannot be
+# written.
+set -euo pipefail
+
+me=pipelined-entrypoint
+rundir=${PIPELINED_RUNTIME_DIR:-/run/pipelined}
+args=("$@")
+
+# Where the command line names the config: index of the word that holds
+# it, and how (-c FILE / --config FILE: the next word; -cFILE; --config=FILE).
+at=-1 form='' config=''
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case ${args[i]} in
+    --) break ;;
+    -c | --config) at=$((i + 1)) form=next config=${args[i + 1]:-}; i=$((i + 1)) ;;
+    --config=*) at=$i form=long config=${args[i]#--config=} ;;
+    -c?*) at=$i form=short config=${args[i]#-c} ;;
+  esac
+done
+
+if [ -n "${PIPELINED_CONFIG:-}" ]; then
+  file="$rundir/pipelined.conf"
+  if ! { mkdir -p "$rundir" && (umask 077 && printf '%s\n' "$PIPELINED_CONFIG" > "$file.tmp") \
+         && mv -f "$file.tmp" "$file"; } 2>/dev/null; then
+    echo "$me: cannot write PIPELINED_CONFIG to $file: make $rundir writable by $(id -un 2>/dev/null || id -u) (PIPELINED_RUNTIME_DIR names another folder)" >&2
+    exit 2
+  fi
+  if [ "$at" -ge 0 ] && [ -e "$config" ] && [ "$config" != "$file" ]; then
+    echo "$me: the config is PIPELINED_CONFIG (written to $file); $config is not read" >&2
+  fi
+  case $form in
+    next) args[at]=$file ;;
+    long) args[at]=--config=$file ;;
+    short) args[at]=-c$file ;;
+    *) # No config on the command line: add one, unless the command takes none.
+      case ${args[0]:-} in
+        -h | --help | -V | --version | --list-plugins | --describe | --describe-json) ;;
+        *) args+=(-c "$file") ;;
+      esac ;;
+  esac
+  config=$file
+elif [ "$at" -ge 0 ]; then
+  if [ -z "$config" ]; then
+    echo "$me: -c/--config names no file" >&2
+    exit 2
+  elif [ -d "$config" ]; then
+    echo "$me: no config: $config is a directory (docker run -v makes one where the host file does not exist); mount a config file there or set PIPELINED_CONFIG to the config's text" >&2
+    exit 2
+  elif [ ! -f "$config" ] || [ ! -r "$config" ]; then
+    echo "$me: no config: $config is not a readable file; mount one there (docker run -v \$PWD/pipelined.conf:$config:ro ...) or set PIPELINED_CONFIG to the config's text" >&2
+    exit 2
+  fi
+fi
+
+if [ -n "$config" ]; then
+  case $config in /*) ;; *) config="$PWD/$config" ;; esac
+  { mkdir -p "$rundir" && ln -sfn "$config" "$rundir/config"; } 2>/dev/null || true
+fi
+exec pipelined "${args[@]}"

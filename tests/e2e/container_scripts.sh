@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The container image's scripts (Dockerfile), outside a container:
+# container/entrypoint.sh takes the config from a file on the command line
+# or from PIPELINED_CONFIG, and a missing config exits 2 saying what to
+# do; container/healthcheck.sh asks /healthz at the config's
+# metrics_listen and fails on 503 or no answer. The image's build stage
+# runs scripts/build-deb, which tests/e2e/debian_package.sh runs.
+. "$(dirname "$0")/lib.sh"
+
+entrypoint="$top_srcdir/container/entrypoint.sh"
+healthcheck="$top_srcdir/container/healthcheck.sh"
+# `pipelined` on PATH, as in the image.
+mkdir -p "$work/bin"
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$PIPELINED" > "$work/bin/pipelined"
+chmod +x "$work/bin/pipelined"
+export PATH="$work/bin:$PATH"
+export PIPELINED_RUNTIME_DIR="$work/run"
+unset PIPELINED_CONFIG PIPELINED_HEALTH_ADDR
+export INPUT="$test_data/sample_inventory.csv" OUTPUT="$work/out.jsonl" REJECTS="$work/bad.jsonl"
+
+# run_ep ARGS...: the entrypoint, its status in $rc, its stderr in $work/log.
+run_ep() {
+  rm -f "$OUTPUT" "$REJECTS"
+  rc=0
+  "$entrypoint" "$@" 2> "$work/log" || rc=$?
+}
+rows() { count_lines "$OUTPUT"; }
+
+# A config file on the command line (a mounted file in the image).
+cp "$top_srcdir/etc/local.conf" "$work/mounted.conf"
+run_ep --once -c "$work/mounted.conf"
+[ "$rc" -eq 0 ] && [ "$(rows)" -eq 21 ] || { cat "$work/log"; fail "-c FILE: status $rc, $(rows) rows"; }
+[ "$(readlink "$work/run/config")" = "$work/mounted.conf" ] || fail "$work/run/config does not point at the config"
+run_ep --once "--config=$work/mounted.conf"
+[ "$rc" -eq 0 ] && [ "$(rows)" -eq 21 ] || { cat "$work/log"; fail "--config=FILE: status $rc"; }
+pass "a config file on the command line runs"
+
+# No config: exit 2, saying where to mount one and naming PIPELINED_CONFIG.
+run_ep --once -c "$work/missing/pipelined.conf"
+[ "$rc" -eq 2 ] || { cat "$work/log"; fail "a missing config exited $rc, not 2"; }
+expect_contains "$work/log" "pipelined-entrypoint: no config: $work/missing/pipelined.conf is not a readable file; mount one there"
+expect_contains "$work/log" "or set PIPELINED_CONFIG"
+[ ! -e "$OUTPUT" ] || fail "pipelined ran without a config"
+mkdir "$work/adir"
+run_ep --once -c "$work/adir"
+[ "$rc" -eq 2 ] || fail "a directory as the config exited $rc, not 2"
+expect_contains "$work/log" "$work/adir is a directory (docker run -v makes one where the host file does not exist)"
+pass "a missing config exits 2 with what to do"
+
+# PIPELINED_CONFIG: the config's text, written to the runtime folder
+# (0600) and run in place of the command line's file.
+export PIPELINED_CONFIG
+PIPELINED_CONFIG=$(cat "$top_srcdir/etc/local.conf")
+run_ep --once -c "$work/missing/pipelined.conf"
+[ "$rc" -eq 0 ] && [ "$(rows)" -eq 21 ] || { cat "$work/log"; fail "PIPELINED_CONFIG: status $rc, $(rows) rows"; }
+[ "$(stat -c %a "$work/run/pipelined.conf")" = 600 ] || fail "the written config is not mode 0600"
+cmp -s "$top_srcdir/etc/local.conf" "$work/run/pipelined.conf" || fail "the written config is not PIPELINED_CONFIG"
+[ "$(readlink "$work/run/config")" = "$work/run/pipelined.conf" ] || fail "run/config does not point at the written config"
+# It wins over a file that is there, and says so.
+echo 'this is not a config' > "$work/mounted-bad.conf"
+run_ep --once -c "$work/mounted-bad.conf"
+[ "$rc" -eq 0 ] && [ "$(rows)" -eq 21 ] || { cat "$work/log"; fail "PIPELINED_CONFIG over a file: status $rc"; }
+expect_contains "$work/log" "the config is PIPELINED_CONFIG (written to $work/run/pipelined.conf); $work/mounted-bad.conf is not read"
+# No config on the command line: it is added.
+run_ep --once
+[ "$rc" -eq 0 ] && [ "$(rows)" -eq 21 ] || { cat "$work/log"; fail "PIPELINED_CONFIG without -c: status $rc"; }
+# An invalid one is pipelined's config error (2), with its message.
+PIPELINED_CONFIG='pipeline "x" {' run_ep --once -c /etc/pipelined/pipelined.conf
+[ "$rc" -eq 2 ] || { cat "$work/log"; fail "an invalid PIPELINED_CONFIG exited $rc, not 2"; }
+grep -q "$work/run/pipelined.conf" "$work/log" || { cat "$work/log"; fail "the config error does not name the written file"; }
+# A runtime folder that cannot be made: 2, saying so.
+PIPELINED_RUNTIME_DIR=/dev/null/run run_ep --once
+[ "$rc" -eq 2 ] || fail "an unwritable runtime folder exited $rc, not 2"
+expect_contains "$work/log" "cannot write PIPELINED_CONFIG to /dev/null/run/pipelined.conf"
+pass "PIPELINED_CONFIG is run, in place of or beside the command line's config"
+
+# The health check. No metrics_listen: nothing to ask, healthy.
+"$healthcheck" > "$work/hc" || { cat "$work/hc"; fail "the check failed without metrics_listen"; }
+expect_contains "$work/hc" "no metrics_listen in $work/run/config: nothing to ask"
+
+port=$(free_port)
+closed=$(free_port) # nothing listens there
+mkdir -p "$work/in"
+cp "$test_data/sample_inventory.csv" "$work/in/a.csv"
+# A daemon that writes to a file: healthy. metrics_listen comes from the
+# environment, as the check reads it.
+export HEALTH_PORT=$port INPUT="$work/in"
+PIPELINED_CONFIG=$(printf 'metrics_listen = "127.0.0.1:${HEALTH_PORT}"\nshutdown_timeout = "1s"\n%s\n' \
+  "$(cat "$top_srcdir/etc/local.conf")")
+"$entrypoint" -c /etc/pipelined/pipelined.conf 2> "$work/daemon.log" &
+pid=$!
+cleanup_pids+=("$pid")
+wait_lines "$OUTPUT" -ge 21 || { cat "$work/daemon.log"; fail "the daemon started by the entrypoint wrote nothing"; }
+wait_for "$healthcheck" > "$work/hc" || { cat "$work/hc" "$work/daemon.log"; fail "the check failed on a healthy daemon"; }
+expect_contains "$work/hc" "healthy: http://127.0.0.1:$port/healthz: ok"
+# A wildcard address is asked on loopback.
+PIPELINED_HEALTH_ADDR="0.0.0.0:$port" "$healthcheck" > "$work/hc" || fail "0.0.0.0:$port"
+expect_contains "$work/hc" "healthy: http://127.0.0.1:$port/healthz"
+kill -TERM "$pid"
+wait "$pid" || { cat "$work/daemon.log"; fail "the daemon exited non-zero on SIGTERM"; }
+# Gone: no answer, unhealthy.
+if "$healthcheck" > "$work/hc"; then cat "$work/hc"; fail "the check passed with no daemon"; fi
+expect_contains "$work/hc" "unhealthy: http://127.0.0.1:$port/healthz"
+pass "the health check passes on a running daemon's /healthz and fails when none answers"
+
+# A sink that cannot write (SQS on a closed loopback port): /healthz 503
+# once unhealthy_after has passed, and the check fails with its JSON.
+PIPELINED_CONFIG=$(sqs_unreachable_config "$port" "$closed" "$work/in")
+AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret AWS_EC2_METADATA_DISABLED=true \
+  "$entrypoint" 2> "$work/daemon.log" &
+pid=$!
+cleanup_pids+=("$pid")
+unhealthy() { ! "$healthcheck" > "$work/hc" && grep -q '"status":"unhealthy"' "$work/hc"; }
+wait_for unhealthy || { cat "$work/hc" "$work/daemon.log"; fail "the check never failed on a 503"; }
+expect_contains "$work/hc" "unhealthy: http://127.0.0.1:$port/healthz: HTTP/1.1 503"
+expect_contains "$work/hc" '"stage":"sink","plugin":"sink-sqs"'
+kill -TERM "$pid"
+wait "$pid" || true
+pass "the health check fails on 503 and prints the daemon's reason"
