@@ -96,8 +96,11 @@ static const pl_option_t aws_options[] = {
     PL_OPTION_STRING(pl_aws_settings_t, endpoint, "endpoint", NULL, 0,
                      "Endpoint URL for every AWS service (e.g. a local "
                      "emulator)."),
-    PL_OPTION_INT(pl_aws_settings_t, max_attempts, "max_attempts", "3", 0,
-                  "Attempts per AWS request, the first one included."),
+    PL_OPTION_INT_RANGE(pl_aws_settings_t, max_attempts, "max_attempts", NULL,
+                        1, 100, 0,
+                        "Attempts per AWS request, the first one included "
+                        "(else AWS_MAX_ATTEMPTS, the profile's "
+                        "max_attempts, or 3)."),
     PL_OPTION_BOOL(pl_aws_settings_t, tls_verify, "tls_verify", "true", 0,
                    "Check TLS certificates (false logs a warning; for local "
                    "emulators only)."),

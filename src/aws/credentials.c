@@ -60,6 +60,7 @@ struct pl_aws_creds {
   char *profile;
   bool profile_chosen;
   char *profile_region;
+  char *profile_max_attempts;
   char *sts_url;
 
   pl__creds_set_t *current;
@@ -127,6 +128,7 @@ static void free_creds(pl_aws_creds_t *creds) {
   pl__creds_set_free(creds->current);
   free(creds->profile);
   free(creds->profile_region);
+  free(creds->profile_max_attempts);
   free(creds->sts_url);
   free(creds);
 }
@@ -369,6 +371,11 @@ int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
         creds->profile_region = strdup(region);
         rc = creds->profile_region ? 0 : PL_ENOMEM;
       }
+      const char *attempts = pl__aws_profile_get(profile, "max_attempts");
+      if (rc == 0 && attempts && *attempts) {
+        creds->profile_max_attempts = strdup(attempts);
+        rc = creds->profile_max_attempts ? 0 : PL_ENOMEM;
+      }
     }
     free(error);
     pl__aws_profile_destroy(profile);
@@ -414,6 +421,10 @@ int pl__aws_creds_get(pl_aws_creds_t *creds, const pl_aws_credentials_t **now,
   if (!creds->fetch && !creds->timer_now)
     arm_timer(creds, 0);
   return PL_EAGAIN;
+}
+
+const char *pl__aws_creds_profile_max_attempts(const pl_aws_creds_t *creds) {
+  return creds->profile_max_attempts;
 }
 
 const char *pl__aws_creds_profile_region(const pl_aws_creds_t *creds) {

@@ -80,6 +80,8 @@ int pl__aws_creds_get(pl_aws_creds_t *creds, const pl_aws_credentials_t **now,
 
 /* The region of the selected profile, or NULL (borrowed). */
 const char *pl__aws_creds_profile_region(const pl_aws_creds_t *creds);
+/* The selected profile's max_attempts as written, or NULL (borrowed). */
+const char *pl__aws_creds_profile_max_attempts(const pl_aws_creds_t *creds);
 
 /* Cancels pending callbacks (they run with the error "AWS credentials
  * provider closed" before close returns), cancels a fetch in flight,

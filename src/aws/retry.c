@@ -2,6 +2,9 @@
  * clock-skew correction. See retry.h for the sources of the numbers. */
 #include "retry.h"
 
+#include <errno.h>
+#include <stdlib.h>
+
 #include <pipelined/backoff.h>
 #include <pipelined/timestamp.h>
 
@@ -262,4 +265,62 @@ void pl__aws_retry_on_success(pl_aws_retry_bucket_t *bucket,
     return;
   unsigned room = bucket->capacity - bucket->tokens;
   bucket->tokens += refund < room ? refund : room;
+}
+
+const char *pl__aws_attempts_source_name(pl_aws_attempts_source_t source) {
+  switch (source) {
+#define PL__AWS_ATTEMPTS_SOURCE_CASE(name, text)                               \
+  case PL_AWS_ATTEMPTS_FROM_##name:                                            \
+    return text;
+    PL_AWS_ATTEMPTS_SOURCE_MAP(PL__AWS_ATTEMPTS_SOURCE_CASE)
+#undef PL__AWS_ATTEMPTS_SOURCE_CASE
+  }
+  return "unknown";
+}
+
+#define PL_AWS_MAX_ATTEMPTS_LIMIT 100
+
+/* `text` as attempts, or 0 when it is not a whole number in range. */
+static unsigned attempts_of(const char *text) {
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (errno || end == text || *end || v < 1 || v > PL_AWS_MAX_ATTEMPTS_LIMIT)
+    return 0;
+  return (unsigned)v;
+}
+
+int pl__aws_attempts_resolve(const pl_aws_attempts_inputs_t *in,
+                             unsigned *attempts,
+                             pl_aws_attempts_source_t *source, char **error) {
+  const struct {
+    const char *text;
+    pl_aws_attempts_source_t source;
+  } texts[] = {{in->env, PL_AWS_ATTEMPTS_FROM_ENV},
+               {in->profile, PL_AWS_ATTEMPTS_FROM_PROFILE}};
+  if (in->plugin > 0 || in->block > 0) {
+    *source = in->plugin > 0 ? PL_AWS_ATTEMPTS_FROM_PLUGIN
+                             : PL_AWS_ATTEMPTS_FROM_BLOCK;
+    *attempts = (unsigned)(in->plugin > 0 ? in->plugin : in->block);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    if (!texts[i].text || !*texts[i].text)
+      continue;
+    *attempts = attempts_of(texts[i].text);
+    *source = texts[i].source;
+    if (*attempts > 0)
+      return 0;
+    if (error) {
+      pl_buf_t why = {0};
+      pl_buf_printf(&why, "%s is '%.32s', not a whole number from 1 to %d",
+                    pl__aws_attempts_source_name(texts[i].source),
+                    texts[i].text, PL_AWS_MAX_ATTEMPTS_LIMIT);
+      *error = why.data;
+    }
+    return PL_EINVAL;
+  }
+  *attempts = PL_AWS_RETRY_MAX_ATTEMPTS;
+  *source = PL_AWS_ATTEMPTS_FROM_DEFAULT;
+  return 0;
 }

@@ -63,6 +63,39 @@ typedef enum {
 #undef PL__AWS_RETRY_CLASS_ENUM
 } pl_aws_retry_class_t;
 
+/* Where the number of attempts came from, first that is set. */
+#define PL_AWS_ATTEMPTS_SOURCE_MAP(XX)                                         \
+  XX(PLUGIN, "plugin option")                                                  \
+  XX(BLOCK, "aws {} block")                                                    \
+  XX(ENV, "AWS_MAX_ATTEMPTS")                                                  \
+  XX(PROFILE, "profile max_attempts")                                          \
+  XX(DEFAULT, "default")
+
+typedef enum {
+#define PL__AWS_ATTEMPTS_SOURCE_ENUM(name, text) PL_AWS_ATTEMPTS_FROM_##name,
+  PL_AWS_ATTEMPTS_SOURCE_MAP(PL__AWS_ATTEMPTS_SOURCE_ENUM)
+#undef PL__AWS_ATTEMPTS_SOURCE_ENUM
+} pl_aws_attempts_source_t;
+
+const char *pl__aws_attempts_source_name(pl_aws_attempts_source_t source);
+
+/* The inputs, each 0 / NULL when not set. */
+typedef struct pl_aws_attempts_inputs {
+  int64_t plugin;      /* a plugin's own setting */
+  int64_t block;       /* aws { max_attempts } */
+  const char *env;     /* AWS_MAX_ATTEMPTS */
+  const char *profile; /* the profile's max_attempts */
+} pl_aws_attempts_inputs_t;
+
+/* The attempts per request (first set of: plugin, block, AWS_MAX_ATTEMPTS,
+ * the profile's, else PL_AWS_RETRY_MAX_ATTEMPTS) and where they came from.
+ * A text that is not a whole number from 1 to 100 is PL_EINVAL with a new
+ * sentence in *error naming it ("AWS_MAX_ATTEMPTS is 'x', not a whole
+ * number from 1 to 100"). */
+int pl__aws_attempts_resolve(const pl_aws_attempts_inputs_t *in,
+                             unsigned *attempts,
+                             pl_aws_attempts_source_t *source, char **error);
+
 /* Why a decision is not to retry (NONE when it is to retry). */
 #define PL_AWS_RETRY_STOP_MAP(XX)                                              \
   XX(NONE, "retrying")                                                         \

@@ -828,6 +828,59 @@ START_TEST(test_skew_empty_bucket) {
 }
 END_TEST
 
+START_TEST(test_attempts_first_set_source_wins) {
+  unsigned n = 0;
+  pl_aws_attempts_source_t from;
+  char *error = NULL;
+  pl_aws_attempts_inputs_t in = {0};
+  ck_assert_int_eq(pl__aws_attempts_resolve(&in, &n, &from, &error), 0);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_str_eq(pl__aws_attempts_source_name(from), "default");
+  in.profile = "7";
+  ck_assert_int_eq(pl__aws_attempts_resolve(&in, &n, &from, &error), 0);
+  ck_assert_uint_eq(n, 7);
+  ck_assert_str_eq(pl__aws_attempts_source_name(from), "profile max_attempts");
+  in.env = "5";
+  ck_assert_int_eq(pl__aws_attempts_resolve(&in, &n, &from, &error), 0);
+  ck_assert_uint_eq(n, 5);
+  ck_assert_str_eq(pl__aws_attempts_source_name(from), "AWS_MAX_ATTEMPTS");
+  in.block = 2;
+  ck_assert_int_eq(pl__aws_attempts_resolve(&in, &n, &from, &error), 0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(pl__aws_attempts_source_name(from), "aws {} block");
+  in.plugin = 1;
+  ck_assert_int_eq(pl__aws_attempts_resolve(&in, &n, &from, &error), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(pl__aws_attempts_source_name(from), "plugin option");
+  ck_assert_ptr_null(error);
+}
+END_TEST
+
+START_TEST(test_attempts_bad_text_is_named) {
+  static const struct {
+    const char *env, *profile, *error;
+  } cases[] = {
+      {"0", NULL, "AWS_MAX_ATTEMPTS is '0', not a whole number from 1 to 100"},
+      {"3x", NULL, "AWS_MAX_ATTEMPTS is '3x', not a whole number from 1 to 100"},
+      {NULL, "101",
+       "profile max_attempts is '101', not a whole number from 1 to 100"},
+      {"", "-2", "profile max_attempts is '-2', not a whole number from 1 to "
+                 "100"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    pl_aws_attempts_inputs_t in = {.env = cases[i].env,
+                                   .profile = cases[i].profile};
+    unsigned n = 0;
+    pl_aws_attempts_source_t from;
+    char *error = NULL;
+    ck_assert_int_eq(pl__aws_attempts_resolve(&in, &n, &from, &error),
+                     PL_EINVAL);
+    ck_assert_str_eq(error, cases[i].error);
+    free(error);
+  }
+}
+END_TEST
+
 static Suite *retry_suite(void) {
   Suite *s = suite_create("retry");
   TCase *cls = tcase_create("classify");
@@ -861,6 +914,8 @@ static Suite *retry_suite(void) {
   tcase_add_test(skew, test_skew_maybe_codes);
   tcase_add_test(skew, test_skew_at_max_attempts);
   tcase_add_test(skew, test_skew_empty_bucket);
+  tcase_add_test(skew, test_attempts_first_set_source_wins);
+  tcase_add_test(skew, test_attempts_bad_text_is_named);
   suite_add_tcase(s, skew);
   return s;
 }
