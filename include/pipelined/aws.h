@@ -78,6 +78,16 @@ typedef void (*pl_aws_json_cb)(void *data, json_t *result,
 PL_EXTERN int pl_aws_json_call(pl_aws_client_t *client, const char *target,
                                const json_t *body, pl_aws_json_cb cb,
                                void *data);
+/* The same with the body already written as JSON text: `len` bytes at
+ * `body` (borrowed, copied now; a JSON object, which is not checked), for
+ * callers that write their requests directly (<pipelined/json.h>) rather
+ * than build them as jansson values. It sets no long-poll wait: a call
+ * with WaitTimeSeconds goes through pl_aws_json_call. Returns 0 and calls
+ * `cb` once later; PL_EINVAL for an empty body, PL_ECANCELED once the
+ * client is being destroyed, PL_ENOMEM, and then never calls it. */
+PL_EXTERN int pl_aws_json_call_text(pl_aws_client_t *client,
+                                    const char *target, const char *body,
+                                    size_t len, pl_aws_json_cb cb, void *data);
 
 /* ---- REST (S3) ---- */
 

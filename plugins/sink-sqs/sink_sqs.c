@@ -332,12 +332,12 @@ static void send_more(sqs_write_t *w) {
     size_t i = w->next++;
     sqs_request_t *req = &w->requests[i];
     w->calls[i] = (sqs_call_t){w, i};
-    int rc = pl_aws_json_call(s->client, "AmazonSQS.SendMessageBatch",
-                              req->body, on_response, &w->calls[i]);
-    /* The body was serialized by the call: free it now, not after the
-     * answer, so that batches in flight hold one copy of their text. */
-    json_decref(req->body);
-    req->body = NULL;
+    int rc = pl_aws_json_call_text(s->client, "AmazonSQS.SendMessageBatch",
+                                   req->body.data, req->body.len, on_response,
+                                   &w->calls[i]);
+    /* The call copied the body: free it now, not after the answer, so that
+     * batches in flight hold one copy of their text. */
+    pl_buf_free(&req->body);
     if (rc < 0) {
       pl_buf_t reason = {0};
       pl_buf_printf(&reason, "cannot send SendMessageBatch: %s",

@@ -516,40 +516,66 @@ static int submit(pl_aws_client_t *client, pl_aws_call_t *call) {
   return 0;
 }
 
-int pl_aws_json_call(pl_aws_client_t *client, const char *target,
-                     const json_t *body, pl_aws_json_cb cb, void *data) {
-  if (client->destroying)
-    return PL_ECANCELED;
+/* Starts a JSON call whose body text `body` (steals it, freed on every
+ * path) is ready. */
+static int json_call(pl_aws_client_t *client, const char *target, char *body,
+                     size_t body_len, uint64_t wait_ms, pl_aws_json_cb cb,
+                     void *data) {
   const char *dot = strrchr(target, '.');
   pl_aws_call_t *call =
       new_call(client, CALL_JSON, dot ? dot + 1 : target, "POST");
-  if (!call)
+  if (!call) {
+    free(body);
     return PL_ENOMEM;
+  }
+  call->body = body;
+  call->body_len = body_len;
   call->json_cb = cb;
   call->data = data;
+  call->wait_ms = wait_ms;
   pl_buf_t url = {0};
-  pl_buf_printf(&url, "%s/", client->endpoint.url);
-  int rc = set_url(call, url.data);
+  int rc = pl_buf_printf(&url, "%s/", client->endpoint.url);
+  if (rc == 0)
+    rc = set_url(call, url.data);
   pl_buf_free(&url);
   if (rc == 0)
     rc = add_header(call, "Content-Type", "application/x-amz-json-1.0");
   if (rc == 0)
     rc = add_header(call, "X-Amz-Target", target);
-  /* A long poll may rightly take its wait: request_timeout is on top. */
-  json_int_t wait =
-      json_integer_value(json_object_get(body, "WaitTimeSeconds"));
-  if (wait > 0 && wait <= 3600)
-    call->wait_ms = (uint64_t)wait * 1000;
-  if (rc == 0) {
-    call->body = json_dumps(body, JSON_COMPACT);
-    call->body_len = call->body ? strlen(call->body) : 0;
-    rc = call->body ? 0 : PL_EINVAL;
-  }
   if (rc < 0) {
     free_call(call);
     return rc;
   }
   return submit(client, call);
+}
+
+int pl_aws_json_call(pl_aws_client_t *client, const char *target,
+                     const json_t *body, pl_aws_json_cb cb, void *data) {
+  if (client->destroying)
+    return PL_ECANCELED;
+  /* A long poll may rightly take its wait: request_timeout is on top. */
+  json_int_t wait =
+      json_integer_value(json_object_get(body, "WaitTimeSeconds"));
+  uint64_t wait_ms = wait > 0 && wait <= 3600 ? (uint64_t)wait * 1000 : 0;
+  char *text = json_dumps(body, JSON_COMPACT);
+  if (!text)
+    return PL_EINVAL;
+  return json_call(client, target, text, strlen(text), wait_ms, cb, data);
+}
+
+int pl_aws_json_call_text(pl_aws_client_t *client, const char *target,
+                          const char *body, size_t len, pl_aws_json_cb cb,
+                          void *data) {
+  if (client->destroying)
+    return PL_ECANCELED;
+  if (!body || len == 0)
+    return PL_EINVAL;
+  char *copy = malloc(len + 1);
+  if (!copy)
+    return PL_ENOMEM;
+  memcpy(copy, body, len);
+  copy[len] = '\0';
+  return json_call(client, target, copy, len, 0, cb, data);
 }
 
 int pl_aws_rest_call(pl_aws_client_t *client,

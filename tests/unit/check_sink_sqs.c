@@ -88,7 +88,11 @@ static void encode_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   ck_assert_int_eq(sqs_encode_batch(&enc, batch, &requests, &count), 0);
   e->batches++;
   for (size_t i = 0; i < count; i++) {
-    json_array_append(e->bodies, requests[i].body);
+    /* The request is JSON text, written directly: it must parse. */
+    json_t *body =
+        json_loadb(requests[i].body.data, requests[i].body.len, 0, NULL);
+    ck_assert_msg(body != NULL, "not JSON: %s", requests[i].body.data);
+    json_array_append_new(e->bodies, body);
     json_t *index = json_array();
     for (size_t k = 0; k < requests[i].count; k++)
       json_array_append_new(index,
@@ -219,6 +223,16 @@ static const char *attribute(const json_t *entry, const char *name,
   if (type)
     *type = json_string_value(json_object_get(attr, "DataType"));
   return json_string_value(json_object_get(attr, "StringValue"));
+}
+
+/* The members sqs_encode_message wrote, as an object (new reference). */
+static json_t *entry_members(const pl_buf_t *text) {
+  pl_buf_t object = {0};
+  pl_buf_printf(&object, "{%s}", text->data ? text->data : "");
+  json_t *entry = json_loads(object.data, 0, NULL);
+  ck_assert_msg(entry != NULL, "not JSON members: %s", object.data);
+  pl_buf_free(&object);
+  return entry;
 }
 
 /* "{\"n\":i}" for i in 1..count, as JSON texts to free with free_texts. */
@@ -1165,10 +1179,27 @@ START_TEST(encode_message_on_its_own) {
                         .max_batch_bytes = 262144,
                         .max_message_bytes = 262144,
                         .group_id = group_id};
-  json_t *entry = NULL;
+  pl_buf_t text = {0};
   uint64_t size = 0;
   pl_buf_t why = {0};
-  ck_assert_int_eq(sqs_encode_message(&enc, rec, &entry, &size, &why), 0);
+  ck_assert_int_eq(sqs_encode_message(&enc, rec, &text, &size, &why), 0);
+  /* The members in their order, written directly. */
+  char id[65];
+  expected_dedup("s3://bucket/key.csv", "\"abc\"", "", "42", id);
+  pl_buf_t expected = {0};
+  pl_buf_printf(&expected,
+                "\"MessageBody\":\"{\\\"id\\\":\\\"P1\\\",\\\"q\\\":5}\","
+                "\"MessageAttributes\":{"
+                "\"origin\":{\"DataType\":\"String\",\"StringValue\":"
+                "\"s3://bucket/key.csv\"},"
+                "\"etag\":{\"DataType\":\"String\",\"StringValue\":"
+                "\"\\\"abc\\\"\"},"
+                "\"line\":{\"DataType\":\"Number\",\"StringValue\":\"42\"}},"
+                "\"MessageGroupId\":\"P1\",\"MessageDeduplicationId\":\"%s\"",
+                id);
+  ck_assert_str_eq(text.data, expected.data);
+  pl_buf_free(&expected);
+  json_t *entry = entry_members(&text);
   const char *body = "{\"id\":\"P1\",\"q\":5}";
   ck_assert_str_eq(json_string_value(json_object_get(entry, "MessageBody")),
                    body);
@@ -1177,8 +1208,6 @@ START_TEST(encode_message_on_its_own) {
                               (4 + 6 + 2));
   ck_assert_str_eq(json_string_value(json_object_get(entry, "MessageGroupId")),
                    "P1");
-  char id[65];
-  expected_dedup("s3://bucket/key.csv", "\"abc\"", "", "42", id);
   ck_assert_str_eq(
       json_string_value(json_object_get(entry, "MessageDeduplicationId")), id);
   json_decref(entry);
@@ -1186,7 +1215,9 @@ START_TEST(encode_message_on_its_own) {
    * does. */
   pl_record_t *bare = pl_record_create(group);
   pl_record_set_value_new(bare, json_pack("{s:s}", "id", "P2"));
-  ck_assert_int_eq(sqs_encode_message(&enc, bare, &entry, &size, &why), 0);
+  pl_buf_reset(&text);
+  ck_assert_int_eq(sqs_encode_message(&enc, bare, &text, &size, &why), 0);
+  entry = entry_members(&text);
   unsigned char digest[32];
   const char *bare_body = "{\"id\":\"P2\"}";
   EVP_Digest(bare_body, strlen(bare_body), digest, NULL, EVP_sha256(), NULL);
@@ -1195,11 +1226,15 @@ START_TEST(encode_message_on_its_own) {
   ck_assert_str_eq(
       json_string_value(json_object_get(entry, "MessageDeduplicationId")), id);
   json_decref(entry);
-  /* A record with neither a value nor bytes cannot be sent. */
+  /* A record with neither a value nor bytes cannot be sent, and leaves
+   * the text as it was. */
   pl_record_t *empty = pl_record_create(group);
-  ck_assert_int_eq(sqs_encode_message(&enc, empty, &entry, &size, &why),
+  size_t before = text.len;
+  ck_assert_int_eq(sqs_encode_message(&enc, empty, &text, &size, &why),
                    PL_EINVAL);
-  ck_assert_ptr_null(entry);
+  ck_assert_uint_eq(text.len, before);
+  ck_assert_uint_eq(strlen(text.data), before);
+  pl_buf_free(&text);
   ck_assert_str_eq(why.data, "the record has neither a value nor bytes");
   pl_buf_free(&why);
   pl_record_done(rec);
