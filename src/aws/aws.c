@@ -67,6 +67,7 @@ struct pl_aws_call {
   bool paused;
   bool finished;
   pl_aws_json_cb json_cb;
+  pl_aws_json_text_cb text_cb; /* instead of json_cb: the answer's text */
   pl_aws_rest_handlers_t rest;
   void *data;
 };
@@ -138,7 +139,9 @@ static void release(pl_aws_call_t *call) {
 /* Hands the error to the caller and ends the call. */
 static void finish_public(pl_aws_call_t *call, const pl_aws_error_t *error) {
   call->finished = true;
-  if (call->kind == CALL_JSON)
+  if (call->kind == CALL_JSON && call->text_cb)
+    call->text_cb(call->data, NULL, 0, error);
+  else if (call->kind == CALL_JSON)
     call->json_cb(call->data, NULL, error);
   else
     call->rest.on_done(call->rest.data, error->status, NULL, 0, error);
@@ -286,6 +289,11 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
   if (call->kind == CALL_REST) {
     call->rest.on_done(call->rest.data, r->status, r->body, r->body_len,
                        NULL);
+    release(call);
+    return;
+  }
+  if (call->text_cb) {
+    call->text_cb(call->data, r->body ? r->body : "", r->body_len, NULL);
     release(call);
     return;
   }
@@ -520,7 +528,7 @@ static int submit(pl_aws_client_t *client, pl_aws_call_t *call) {
  * path) is ready. */
 static int json_call(pl_aws_client_t *client, const char *target, char *body,
                      size_t body_len, uint64_t wait_ms, pl_aws_json_cb cb,
-                     void *data) {
+                     pl_aws_json_text_cb text_cb, void *data) {
   const char *dot = strrchr(target, '.');
   pl_aws_call_t *call =
       new_call(client, CALL_JSON, dot ? dot + 1 : target, "POST");
@@ -531,6 +539,7 @@ static int json_call(pl_aws_client_t *client, const char *target, char *body,
   call->body = body;
   call->body_len = body_len;
   call->json_cb = cb;
+  call->text_cb = text_cb;
   call->data = data;
   call->wait_ms = wait_ms;
   pl_buf_t url = {0};
@@ -560,12 +569,13 @@ int pl_aws_json_call(pl_aws_client_t *client, const char *target,
   char *text = json_dumps(body, JSON_COMPACT);
   if (!text)
     return PL_EINVAL;
-  return json_call(client, target, text, strlen(text), wait_ms, cb, data);
+  return json_call(client, target, text, strlen(text), wait_ms, cb, NULL,
+                   data);
 }
 
 int pl_aws_json_call_text(pl_aws_client_t *client, const char *target,
-                          const char *body, size_t len, pl_aws_json_cb cb,
-                          void *data) {
+                          const char *body, size_t len,
+                          pl_aws_json_text_cb cb, void *data) {
   if (client->destroying)
     return PL_ECANCELED;
   if (!body || len == 0)
@@ -575,7 +585,7 @@ int pl_aws_json_call_text(pl_aws_client_t *client, const char *target,
     return PL_ENOMEM;
   memcpy(copy, body, len);
   copy[len] = '\0';
-  return json_call(client, target, copy, len, 0, cb, data);
+  return json_call(client, target, copy, len, 0, NULL, cb, data);
 }
 
 int pl_aws_rest_call(pl_aws_client_t *client,

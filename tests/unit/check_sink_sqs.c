@@ -433,6 +433,25 @@ START_TEST(entries_the_result_omits_are_retried) {
 }
 END_TEST
 
+START_TEST(an_answer_that_is_not_json_fails_its_records) {
+  /* The answer is read as text by the sink: text that is neither the usual
+   * result nor JSON fails the request's records, which go again. */
+  fixture_t *f = fixture_create();
+  test_aws_push_json(f, 200, NULL, "{\"Successful\":[{\"Id\":\"0\"}");
+  push_ok(f, 1);
+  char **records = numbered(2);
+  run_records(f, (const char *const *)records, 2, "q", "");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  ck_assert_uint_eq(request_entries(f, 1), 2);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 2);
+  ck_assert_ptr_nonnull(strstr(test_log(f->run), "InvalidResponse"));
+  free_texts(records, 2);
+  test_aws_free(f);
+}
+END_TEST
+
 /* ---- Messages ---- */
 
 /* One record whose message (body and the origin and line attributes) is
@@ -1142,6 +1161,95 @@ START_TEST(response_parse_reads_each_entry) {
 }
 END_TEST
 
+/* sqs_response_scan on `text` for 4 entries: its return code, and, when
+ * it read the text, the same results as jansson's tree of it. */
+static int scan_like_jansson(const char *text) {
+  sqs_entry_result_t scanned[4], parsed[4];
+  int rc = sqs_response_scan(text, strlen(text), 4, scanned);
+  if (rc < 0)
+    return rc;
+  json_error_t jerr;
+  json_t *tree = json_loadb(text, strlen(text), JSON_DECODE_ANY, &jerr);
+  ck_assert_msg(tree != NULL, "scanned, but jansson refuses %s: %s", text,
+                jerr.text);
+  sqs_response_parse(tree, 4, parsed);
+  for (size_t i = 0; i < 4; i++) {
+    ck_assert_msg(scanned[i].result == parsed[i].result, "%s: entry %zu",
+                  text, i);
+    ck_assert_ptr_null(scanned[i].code);
+  }
+  json_decref(tree);
+  return rc;
+}
+
+START_TEST(response_scan_reads_the_usual_result_as_jansson_does) {
+  sqs_entry_result_t out[4];
+  const char *usual =
+      "{\"Successful\":[{\"Id\":\"0\",\"MessageId\":\"85e45939-f907\","
+      "\"MD5OfMessageBody\":\"bb6cb5c68df4\"},{\"Id\":\"2\",\"MessageId\":"
+      "\"f14fd948\"}],\"Failed\":[]}";
+  ck_assert_int_eq(sqs_response_scan(usual, strlen(usual), 4, out), 0);
+  ck_assert_int_eq(out[0].result, PL_RESULT_DELIVERED);
+  ck_assert_int_eq(out[1].result, PL_RESULT_PENDING);
+  ck_assert_int_eq(out[2].result, PL_RESULT_DELIVERED);
+  ck_assert_int_eq(out[3].result, PL_RESULT_PENDING);
+  /* Read directly, and the same as jansson's reading. */
+  const char *read[] = {
+      usual,
+      "{}",
+      " \r\n\t{ \"Failed\" : [ ] , \"Successful\" : [ { \"Id\" : \"3\" } ] }\n",
+      "{\"Successful\":[{\"Id\":\"1\"},{\"Id\":\"01\"},{\"Id\":\"4\"},"
+      "{\"Id\":\"12\"},{\"Id\":\"\"},{\"Id\":-1},{\"Id\":null},{},[],7,"
+      "\"0\",{\"X\":{\"Id\":\"2\"}}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":[1,-2,0,true,false,null,{}],"
+      "\"u\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}],\"Extra\":"
+      "{\"a\":[[[]]],\"b\":123456789012345}}",
+      "{\"Successful\":null,\"Failed\":null}",
+      "{\"Successful\":{\"Id\":\"0\"},\"Failed\":{}}",
+      "{\"Failed\":\"none\",\"Successful\":[{\"Id\":\"3\"}]}",
+  };
+  for (size_t i = 0; i < sizeof read / sizeof read[0]; i++)
+    ck_assert_msg(scan_like_jansson(read[i]) == 0, "not read: %s", read[i]);
+  /* Left to jansson: failed entries, escapes, numbers it reads itself,
+   * repeated keys, deep nesting, and text that is not JSON. */
+  const char *left[] = {
+      "{\"Successful\":[],\"Failed\":[{\"Id\":\"0\",\"SenderFault\":true}]}",
+      "{\"Successful\":[{\"Id\":\"\\u0030\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"M\":\"a\\\"b\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":1.5}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":1e3}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":1234567890123456}]}",
+      "{\"Successful\":[{\"Id\":\"0\"}],\"Successful\":[]}",
+      "{\"Failed\":[],\"Failed\":[{\"Id\":\"0\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"Id\":\"1\"}]}",
+      "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]"
+      "]]]]]]]]]]]]]]]]]}",
+      "",
+      "[]",
+      "\"Successful\"",
+      "{\"Successful\":[{\"Id\":\"0\"}]",
+      "{\"Successful\":[{\"Id\":\"0\"}]}x",
+      "{\"Successful\":[{\"Id\":\"0\"},]}",
+      "{\"Successful\":[{\"Id\":\"0\"}],}",
+      "{\"Successful\" [{\"Id\":\"0\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\"}]}{}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":01}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":-}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"b\":tru}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"s\":\"a\tb\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"s\":\"\xc3\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"s\":\"\xed\xa0\x80\"}]}",
+      "{'Successful':[]}",
+  };
+  for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+    ck_assert_msg(scan_like_jansson(left[i]) == PL_EAGAIN, "read: %s",
+                  left[i]);
+  /* A NUL byte inside a string is not JSON either. */
+  const char nul[] = "{\"Successful\":[{\"Id\":\"0\",\"s\":\"a\0b\"}]}";
+  ck_assert_int_eq(sqs_response_scan(nul, sizeof nul - 1, 4, out), PL_EAGAIN);
+}
+END_TEST
+
 START_TEST(text_and_names_sqs_accepts) {
   ck_assert(sqs_text_allowed("plain\ttext\r\n", 12));
   ck_assert(sqs_text_allowed("\xc3\xa9\xf0\x9f\x98\x80", 6));
@@ -1317,6 +1425,7 @@ int main(void) {
   tcase_set_timeout(results, 60);
   tcase_add_test(results, entry_failures_reject_or_retry_only_those_entries);
   tcase_add_test(results, entries_the_result_omits_are_retried);
+  tcase_add_test(results, an_answer_that_is_not_json_fails_its_records);
   tcase_add_test(results, a_whole_request_500_is_retried);
   tcase_add_test(results,
                  a_missing_queue_fails_the_records_without_dead_lettering);
@@ -1353,6 +1462,7 @@ int main(void) {
   TCase *pure = tcase_create("pure");
   tcase_add_test(pure, split_packs_by_count_and_bytes);
   tcase_add_test(pure, response_parse_reads_each_entry);
+  tcase_add_test(pure, response_scan_reads_the_usual_result_as_jansson_does);
   tcase_add_test(pure, text_and_names_sqs_accepts);
   tcase_add_test(pure, encode_message_on_its_own);
   tcase_add_test(pure, encode_batch_on_its_own);
