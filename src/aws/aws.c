@@ -31,6 +31,8 @@ struct pl_aws_client {
   pl_aws_url_t url;
   pl_aws_retry_config_t retry;
   pl_aws_retry_bucket_t bucket;
+  /* The signing key of the day, derived once for all calls. */
+  pl_aws_sigv4_key_cache_t key_cache;
   size_t max_in_flight;
   size_t in_flight;
   pl_aws_call_t *calls;   /* every live call */
@@ -340,6 +342,7 @@ static void send_signed(pl_aws_call_t *call,
       .normalize_path = !call->s3,
       .double_encode_path = !call->s3,
       .add_content_sha256 = call->s3,
+      .key_cache = &client->key_cache,
   };
   pl_aws_sigv4_request_t req = {
       .method = call->method,
@@ -741,6 +744,7 @@ static void maybe_free_client(pl_aws_client_t *client) {
   if (!client->destroying || client->cancelling || client->calls)
     return;
   pl__aws_endpoint_close(&client->endpoint);
+  pl__aws_sigv4_key_cache_close(&client->key_cache);
   free(client->region);
   free(client->service);
   free(client);
