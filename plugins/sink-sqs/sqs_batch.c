@@ -436,6 +436,9 @@ size_t sqs_split(const uint64_t *sizes, size_t count, uint64_t max_bytes,
   return requests;
 }
 
+/* Entry Ids are one digit. */
+_Static_assert(SQS_MAX_ENTRIES <= 10, "SendMessageBatch entry ids are 0-9");
+
 /* The request of entries [from, to): entry i is the text
  * entries->data[offsets[i] .. offsets[i + 1]). */
 static int build_request(const sqs_encoding_t *enc, const pl_buf_t *entries,
@@ -453,9 +456,11 @@ static int build_request(const sqs_encoding_t *enc, const pl_buf_t *entries,
   if (rc == 0)
     rc = pl_buf_append_str(body, ",\"Entries\":[");
   for (size_t i = from; rc == 0 && i < to; i++) {
-    /* The Id first, for whoever reads the request. */
-    rc = pl_buf_printf(body, "%s{\"Id\":\"%zu\",", i > from ? "," : "",
-                       i - from);
+    /* The Id first, for whoever reads the request: "0" to "9". */
+    char id[] = ",{\"Id\":\"0\",";
+    id[8] = (char)('0' + (i - from));
+    rc = i > from ? pl_buf_append(body, id, sizeof id - 1)
+                  : pl_buf_append(body, id + 1, sizeof id - 2);
     if (rc == 0)
       rc = pl_buf_append(body, entries->data + offsets[i],
                          offsets[i + 1] - offsets[i]);

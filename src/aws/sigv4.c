@@ -276,6 +276,14 @@ static int sign(const pl_aws_sigv4_params_t *params,
   const char *content_sha256 = params->add_content_sha256 ? payload_hash : NULL;
 
   sign_bufs_t b = {0};
+  /* Room for what a request usually takes, so that each text is formatted
+   * in one pass. */
+  if (pl_buf_reserve(&b.creq, 1024) < 0 || pl_buf_reserve(&b.sts, 256) < 0 ||
+      pl_buf_reserve(&b.scope, 64) < 0 ||
+      pl_buf_reserve(&b.credential, 128) < 0) {
+    sign_bufs_free(&b);
+    return PL_ENOMEM;
+  }
   rc = pl_buf_printf(&b.scope, "%.8s/%s/%s/aws4_request", amz_date,
                      params->region, params->service);
   if (rc == 0)
