@@ -687,6 +687,13 @@ START_TEST(max_in_flight_queues_requests_in_fifo_order) {
 }
 END_TEST
 
+/* A GET of /other on the fake server named "localhost" instead of
+ * 127.0.0.1: another host:port key for the transport. */
+static pl_http_request_t other_host_get(fixture_t *t, char *url, size_t size) {
+  snprintf(url, size, "http://localhost:%d/other", fake_http_port(t->server));
+  return (pl_http_request_t){.method = "GET", .url = url};
+}
+
 START_TEST(the_limit_applies_per_host) {
   fixture_t t;
   setup(&t, 1);
@@ -699,9 +706,7 @@ START_TEST(the_limit_applies_per_host) {
   run_until_requests(&t, 1);
   /* Same server, another host:port key: not behind /slow. */
   char other_url[128];
-  snprintf(other_url, sizeof other_url, "http://localhost:%d/other",
-           fake_http_port(t.server));
-  pl_http_request_t req = {.method = "GET", .url = other_url};
+  pl_http_request_t req = other_host_get(&t, other_url, sizeof other_url);
   ck_assert_int_eq(submit(&t, &other, &req), 0);
   run_until(&t, &other.done_calls, 1);
   ck_assert_int_eq(other.error, 0);
@@ -736,9 +741,7 @@ START_TEST(a_repeated_url_keeps_its_host) {
   run_until_requests(&t, 1);
   get(&t, &again, "/slow", 5000); /* the same URL: behind the first */
   char other_url[128];
-  snprintf(other_url, sizeof other_url, "http://localhost:%d/other",
-           fake_http_port(t.server));
-  pl_http_request_t req = {.method = "GET", .url = other_url};
+  pl_http_request_t req = other_host_get(&t, other_url, sizeof other_url);
   ck_assert_int_eq(submit(&t, &other, &req), 0);
   run_until(&t, &other.done_calls, 1);
   ck_assert_int_eq(other.status, 200);

@@ -399,15 +399,19 @@ static const char *find_header(const pl_aws_sigv4_output_t *out,
   return NULL;
 }
 
+/* The GetObject example's request. */
+static const pl_http_header_t get_object_headers[] = {
+    {"Host", "examplebucket.s3.amazonaws.com"}, {"Range", "bytes=0-9"}};
+static const pl_aws_sigv4_request_t get_object = {
+    .method = "GET",
+    .path = "/test.txt",
+    .headers = get_object_headers,
+    .header_count = 2};
+
 START_TEST(test_s3_get_object) {
   s3_fixture_t f;
   s3_init(&f);
-  const pl_http_header_t headers[] = {
-      {"Host", "examplebucket.s3.amazonaws.com"}, {"Range", "bytes=0-9"}};
-  pl_aws_sigv4_request_t req = {.method = "GET",
-                                .path = "/test.txt",
-                                .headers = headers,
-                                .header_count = 2};
+  pl_aws_sigv4_request_t req = get_object;
   pl_aws_sigv4_output_t out;
   ck_assert_int_eq(pl__aws_sigv4_sign(&f.params, &req, &out), 0);
   ck_assert_str_eq(out.signature, "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170"
@@ -637,14 +641,8 @@ END_TEST
 
 /* The signature of the GetObject example with `params`. */
 static void sign_get(const pl_aws_sigv4_params_t *params, char out_sig[65]) {
-  const pl_http_header_t headers[] = {
-      {"Host", "examplebucket.s3.amazonaws.com"}, {"Range", "bytes=0-9"}};
-  pl_aws_sigv4_request_t req = {.method = "GET",
-                                .path = "/test.txt",
-                                .headers = headers,
-                                .header_count = 2};
   pl_aws_sigv4_output_t out;
-  ck_assert_int_eq(pl__aws_sigv4_sign(params, &req, &out), 0);
+  ck_assert_int_eq(pl__aws_sigv4_sign(params, &get_object, &out), 0);
   memcpy(out_sig, out.signature, 65);
   pl__aws_sigv4_output_close(&out);
 }
