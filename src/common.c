@@ -55,10 +55,19 @@ int pl_buf_append_str(pl_buf_t *buf, const char *str) {
 }
 
 int pl_buf_vprintf(pl_buf_t *buf, const char *fmt, va_list ap) {
+  /* Formatted once into the room the buffer has (most texts fit), and
+   * again only when it did not fit. */
+  size_t room = buf->data ? buf->cap - buf->len : 0;
   va_list copy;
   va_copy(copy, ap);
-  int n = vsnprintf(NULL, 0, fmt, copy);
+  int n = vsnprintf(room ? buf->data + buf->len : NULL, room, fmt, copy);
   va_end(copy);
+  if (n >= 0 && (size_t)n < room) {
+    buf->len += (size_t)n;
+    return 0;
+  }
+  if (room)
+    buf->data[buf->len] = '\0'; /* unchanged, whatever happens next */
   if (n < 0)
     return PL_EINVAL;
   int rc = pl_buf_reserve(buf, (size_t)n);

@@ -78,6 +78,25 @@ typedef void (*pl_aws_json_cb)(void *data, json_t *result,
 PL_EXTERN int pl_aws_json_call(pl_aws_client_t *client, const char *target,
                                const json_t *body, pl_aws_json_cb cb,
                                void *data);
+/* The answer of pl_aws_json_call_text: the body of a 2xx answer as it
+ * came, `len` bytes at `body` (borrowed for the call; neither parsed nor
+ * checked: the caller parses it, and treats text that is not what it
+ * expects as it would any bad answer), or NULL and `error`. */
+typedef void (*pl_aws_json_text_cb)(void *data, const char *body, size_t len,
+                                    const pl_aws_error_t *error);
+
+/* pl_aws_json_call for callers on a hot path that write their requests
+ * directly (<pipelined/json.h>) and read only a few fields of the answer:
+ * `len` bytes of JSON text at `body` (borrowed, copied now; a JSON object,
+ * which is not checked) and the answer as text. Signing, retries and
+ * errors are those of pl_aws_json_call. It sets no long-poll wait: a call
+ * with WaitTimeSeconds goes through pl_aws_json_call. Returns 0 and calls
+ * `cb` once later; PL_EINVAL for an empty body, PL_ECANCELED once the
+ * client is being destroyed, PL_ENOMEM, and then never calls it. */
+PL_EXTERN int pl_aws_json_call_text(pl_aws_client_t *client,
+                                    const char *target, const char *body,
+                                    size_t len, pl_aws_json_text_cb cb,
+                                    void *data);
 
 /* ---- REST (S3) ---- */
 

@@ -6,7 +6,9 @@
  * entries and max_batch_bytes, so that a larger batch_size still works,
  * and rejects the records no request could carry. Each request goes
  * through the instance's AWS client (SigV4, the standard retry mode);
- * sqs_response.c then resolves each record from its entry's result. Once
+ * sqs_response.c then resolves each record from its entry's result. The
+ * requests are written as JSON text directly and the usual answer is read
+ * without a jansson tree: this is the producer's hot path. Once
  * every request of a batch is answered the batch is done: the engine
  * retries only the failed records, with backoff, and sends the rejected
  * ones to the dead letter.
@@ -312,7 +314,7 @@ static void fail_unsent(sqs_write_t *w, const char *reason) {
     sqs_response_fail(w->batch, &w->requests[w->next], reason, &outcome);
 }
 
-static void on_response(void *data, json_t *result,
+static void on_response(void *data, const char *body, size_t len,
                         const pl_aws_error_t *error);
 
 /* Sends the next request(s): all of them for a standard queue, one at a
@@ -332,12 +334,12 @@ static void send_more(sqs_write_t *w) {
     size_t i = w->next++;
     sqs_request_t *req = &w->requests[i];
     w->calls[i] = (sqs_call_t){w, i};
-    int rc = pl_aws_json_call(s->client, "AmazonSQS.SendMessageBatch",
-                              req->body, on_response, &w->calls[i]);
-    /* The body was serialized by the call: free it now, not after the
-     * answer, so that batches in flight hold one copy of their text. */
-    json_decref(req->body);
-    req->body = NULL;
+    int rc = pl_aws_json_call_text(s->client, "AmazonSQS.SendMessageBatch",
+                                   req->body.data, req->body.len, on_response,
+                                   &w->calls[i]);
+    /* The call copied the body: free it now, not after the answer, so that
+     * batches in flight hold one copy of their text. */
+    pl_buf_free(&req->body);
     if (rc < 0) {
       pl_buf_t reason = {0};
       pl_buf_printf(&reason, "cannot send SendMessageBatch: %s",
@@ -356,13 +358,45 @@ static void send_more(sqs_write_t *w) {
     finish_write(w);
 }
 
-static void on_response(void *data, json_t *result,
+/* The entries' results from the answer's text: the usual one read
+ * directly, anything else (a failed entry) through jansson, whose tree
+ * (*tree, to free after the results) they then borrow strings from.
+ * Returns 0, or PL_EINVAL with *jerr when the text is not JSON. */
+static int read_results(const char *body, size_t len, size_t count,
+                        sqs_entry_result_t *entries, json_t **tree,
+                        json_error_t *jerr) {
+  *tree = NULL;
+  if (sqs_response_scan(body, len, count, entries) == 0)
+    return 0;
+  /* An empty answer says nothing of any entry. */
+  *tree = len ? json_loadb(body, len, JSON_DECODE_ANY, jerr) : json_object();
+  if (!*tree)
+    return PL_EINVAL;
+  sqs_response_parse(*tree, count, entries);
+  return 0;
+}
+
+static void on_response(void *data, const char *body, size_t len,
                         const pl_aws_error_t *error) {
   sqs_call_t *call = data;
   sqs_write_t *w = call->write;
   sink_sqs_t *s = w->sink;
   const sqs_request_t *req = &w->requests[call->index];
   sqs_outcome_t outcome = {0};
+  sqs_entry_result_t entries[SQS_MAX_ENTRIES];
+  json_t *tree = NULL;
+  json_error_t jerr;
+  pl_aws_error_t invalid;
+  if (!error &&
+      read_results(body, len, req->count, entries, &tree, &jerr) < 0) {
+    /* What the AWS layer says of an answer that is not JSON. */
+    invalid = (pl_aws_error_t){.service = "sqs",
+                               .operation = "SendMessageBatch",
+                               .status = 200,
+                               .code = "InvalidResponse",
+                               .message = jerr.text};
+    error = &invalid;
+  }
   if (error) {
     pl_buf_t reason = {0};
     sqs_response_reason(error, &reason);
@@ -376,8 +410,9 @@ static void on_response(void *data, json_t *result,
   } else {
     pl_complain_release(s->inst, &s->refused,
                         "SendMessageBatch is accepted again");
-    sqs_response_apply(w->batch, req, result, &outcome);
+    sqs_response_resolve(w->batch, req, entries, &outcome);
   }
+  json_decref(tree);
   pl_instance_count(s->inst, "messages_sent", outcome.delivered);
   if (outcome.failed > 0)
     w->failed = true;

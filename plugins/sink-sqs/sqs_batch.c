@@ -9,9 +9,6 @@
 
 #include "sqs_batch.h"
 
-/* The flags sink-file's JSON lines reproduce: the same text either way. */
-#define SQS_JSON_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
-
 /* The length of the UTF-8 sequence at `s` that SQS accepts, or 0: SQS
  * allows #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF,
  * so of the well-formed sequences it refuses only U+FFFE and U+FFFF. */
@@ -72,14 +69,39 @@ static bool id_valid(const char *text, size_t len) {
   return true;
 }
 
+/* ---- Writing ---- */
+
+/* Scratch buffers of one encoder, reused from message to message. */
+typedef struct sqs_scratch {
+  pl_buf_t body;  /* the message body */
+  pl_buf_t value; /* a rendered template */
+  pl_buf_t what;  /* the name of a setting, for reasons */
+} sqs_scratch_t;
+
+static void scratch_free(sqs_scratch_t *sc) {
+  pl_buf_free(&sc->body);
+  pl_buf_free(&sc->value);
+  pl_buf_free(&sc->what);
+}
+
+/* Appends "text" as a JSON string literal. `text` is valid UTF-8 here
+ * (checked before, or the encoder's own output): a failure is memory. */
+static int put_string(pl_buf_t *out, const char *text, size_t len) {
+  return pl_json_encode_string(text, len, out, NULL) < 0 ? PL_ENOMEM : 0;
+}
+
 /* ---- The body ---- */
 
-/* The body of `record` as a new string in *body. Returns 0, PL_ENOENT for
- * empty bytes, PL_EINVAL (with `why`) or PL_ENOMEM. */
-static int encode_body(const pl_record_t *record, char **body, size_t *len,
+/* The body of `record` into sc->body (reset first): the value as compact
+ * JSON, or {"raw":"<bytes>"}. Returns 0, PL_ENOENT for empty bytes,
+ * PL_EINVAL (with `why`) or PL_ENOMEM. */
+static int encode_body(const pl_record_t *record, sqs_scratch_t *sc,
                        pl_buf_t *why) {
+  pl_buf_t *body = &sc->body;
+  pl_buf_reset(body);
   const json_t *value = pl_record_value(record);
-  json_t *wrapper = NULL;
+  const char *fail = NULL;
+  int rc;
   if (!value) {
     size_t n = 0;
     const char *bytes = pl_record_bytes(record, &n);
@@ -89,32 +111,30 @@ static int encode_body(const pl_record_t *record, char **body, size_t *len,
     }
     if (n == 0)
       return PL_ENOENT;
-    json_t *text = json_stringn(bytes, n);
-    if (!text) {
+    rc = pl_buf_append(body, "{\"raw\":", 7);
+    if (rc == 0)
+      rc = pl_json_encode_string(bytes, n, body, &fail);
+    if (rc == PL_EINVAL) {
       pl_buf_append_str(why, "the record's bytes are not UTF-8 text");
       return PL_EINVAL;
     }
-    wrapper = json_object();
-    if (!wrapper || json_object_set_new(wrapper, "raw", text) < 0) {
-      json_decref(wrapper);
+    if (rc == 0)
+      rc = pl_buf_append(body, "}", 1);
+    if (rc < 0)
       return PL_ENOMEM;
+  } else {
+    /* The same text as json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY),
+     * which sink-file writes too. */
+    rc = pl_json_encode(value, body, &fail);
+    if (rc == PL_EINVAL) {
+      pl_buf_printf(why, "the record's value cannot be written as JSON (%s)",
+                    fail ? fail : "?");
+      return PL_EINVAL;
     }
-    value = wrapper;
+    if (rc < 0)
+      return PL_ENOMEM;
   }
-  /* jansson checks strings as it writes them: values built with its
-   * *_nocheck constructors that are not UTF-8 give NULL here, as does a
-   * reference cycle. */
-  *body = json_dumps(value, SQS_JSON_FLAGS);
-  json_decref(wrapper);
-  if (!*body) {
-    pl_buf_append_str(why, "the record's value cannot be written as JSON (a "
-                           "string is not UTF-8, or it holds a cycle)");
-    return PL_EINVAL;
-  }
-  *len = strlen(*body);
-  if (!sqs_text_allowed(*body, *len)) {
-    free(*body);
-    *body = NULL;
+  if (!sqs_text_allowed(body->data, body->len)) {
     pl_buf_append_str(why, "the message holds U+FFFE or U+FFFF, which SQS "
                            "does not allow");
     return PL_EINVAL;
@@ -124,21 +144,35 @@ static int encode_body(const pl_record_t *record, char **body, size_t *len,
 
 /* ---- Attributes ---- */
 
-/* Adds one attribute to `attrs` and its size to *size. `value` is not
- * NUL-terminated. */
-static int add_attribute(json_t *attrs, const char *name, const char *type,
-                         const char *value, size_t len, uint64_t *size) {
-  json_t *attr = json_pack("{s:s, s:s%}", "DataType", type, "StringValue",
-                           value, len);
-  if (!attr || json_object_set_new(attrs, name, attr) < 0)
+/* Appends one attribute, "name":{"DataType":...,"StringValue":...}, after
+ * a comma unless it is the first (*count), and adds its size to *size. */
+static int add_attribute(pl_buf_t *out, size_t *count, const char *name,
+                         const char *type, const char *value, size_t len,
+                         uint64_t *size) {
+  size_t name_len = strlen(name), type_len = strlen(type);
+  int rc = *count ? pl_buf_append(out, ",", 1) : 0;
+  if (rc == 0)
+    rc = put_string(out, name, name_len);
+  if (rc == 0)
+    rc = pl_buf_append_str(out, ":{\"DataType\":");
+  if (rc == 0)
+    rc = put_string(out, type, type_len);
+  if (rc == 0)
+    rc = pl_buf_append_str(out, ",\"StringValue\":");
+  if (rc == 0)
+    rc = put_string(out, value, len);
+  if (rc == 0)
+    rc = pl_buf_append(out, "}", 1);
+  if (rc < 0)
     return PL_ENOMEM;
-  *size += strlen(name) + strlen(type) + len;
+  (*count)++;
+  *size += name_len + type_len + len;
   return 0;
 }
 
 /* The origin, its time, etag or line of the record, when known. */
-static int add_metadata(json_t *attrs, const char *name, const char *value,
-                        uint64_t *size, pl_buf_t *why) {
+static int add_metadata(pl_buf_t *out, size_t *count, const char *name,
+                        const char *value, uint64_t *size, pl_buf_t *why) {
   if (!value || !*value)
     return 0;
   size_t len = strlen(value);
@@ -149,7 +183,7 @@ static int add_metadata(json_t *attrs, const char *name, const char *value,
                   name, name);
     return PL_EINVAL;
   }
-  return add_attribute(attrs, name, "String", value, len, size);
+  return add_attribute(out, count, name, "String", value, len, size);
 }
 
 /* Renders `tpl` for `record` into `out` (reset first). `what` names the
@@ -175,46 +209,48 @@ static int render(const pl_template_t *tpl, const pl_record_t *record,
   return pl_buf_reserve(out, 0);
 }
 
+/* Appends the members of the MessageAttributes object (without braces);
+ * *count says how many. */
 static int add_attributes(const sqs_encoding_t *enc, const pl_record_t *record,
-                          json_t *attrs, uint64_t *size, pl_buf_t *why) {
-  int rc = add_metadata(attrs, "origin", pl_record_origin(record), size, why);
+                          sqs_scratch_t *sc, pl_buf_t *out, size_t *count,
+                          uint64_t *size, pl_buf_t *why) {
+  int rc = add_metadata(out, count, "origin", pl_record_origin(record), size,
+                        why);
   if (rc == 0)
-    rc = add_metadata(attrs, "etag", pl_record_etag(record), size, why);
+    rc = add_metadata(out, count, "etag", pl_record_etag(record), size, why);
   if (rc == 0)
-    rc = add_metadata(attrs, "origin_time", pl_record_origin_time(record), size,
-                      why);
+    rc = add_metadata(out, count, "origin_time",
+                      pl_record_origin_time(record), size, why);
   uint64_t line = pl_record_line(record);
   if (rc == 0 && line > 0) {
     char digits[24];
     int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)line);
-    rc = add_attribute(attrs, "line", "Number", digits, (size_t)n, size);
+    rc = add_attribute(out, count, "line", "Number", digits, (size_t)n, size);
   }
-  pl_buf_t value = {0};
-  pl_buf_t what = {0};
+  pl_buf_t *value = &sc->value;
+  pl_buf_t *what = &sc->what;
   for (size_t i = 0; rc == 0 && i < enc->attribute_count; i++) {
     const sqs_attribute_t *a = &enc->attributes[i];
-    pl_buf_reset(&what);
-    if (pl_buf_printf(&what, "message attribute '%s'", a->name) < 0) {
+    pl_buf_reset(what);
+    if (pl_buf_printf(what, "message attribute '%s'", a->name) < 0) {
       rc = PL_ENOMEM;
       break;
     }
-    rc = render(a->value, record, &value, what.data, why);
+    rc = render(a->value, record, value, what->data, why);
     if (rc < 0)
       break;
-    if (value.len == 0) {
-      pl_buf_printf(why, "%s is empty (SQS refuses empty values)", what.data);
+    if (value->len == 0) {
+      pl_buf_printf(why, "%s is empty (SQS refuses empty values)", what->data);
       rc = PL_EINVAL;
-    } else if (!sqs_text_allowed(value.data, value.len)) {
+    } else if (!sqs_text_allowed(value->data, value->len)) {
       pl_buf_printf(why, "%s holds a character SQS does not allow",
-                    what.data);
+                    what->data);
       rc = PL_EINVAL;
     } else {
-      rc = add_attribute(attrs, a->name, "String", value.data, value.len,
-                         size);
+      rc = add_attribute(out, count, a->name, "String", value->data,
+                         value->len, size);
     }
   }
-  pl_buf_free(&value);
-  pl_buf_free(&what);
   return rc;
 }
 
@@ -272,100 +308,111 @@ int sqs_default_dedup_id(const pl_record_t *record, const char *body,
   return rc;
 }
 
-/* Sets MessageGroupId and MessageDeduplicationId. */
+/* Appends ,"MessageGroupId":... and ,"MessageDeduplicationId":... */
 static int add_fifo_ids(const sqs_encoding_t *enc, const pl_record_t *record,
-                        const char *body, size_t body_len, json_t *entry,
-                        pl_buf_t *why) {
-  pl_buf_t text = {0};
+                        sqs_scratch_t *sc, pl_buf_t *out, pl_buf_t *why) {
+  pl_buf_t *text = &sc->value;
+  const char *body = sc->body.data;
+  size_t body_len = sc->body.len;
   int rc = 0;
   if (enc->group_id) {
-    rc = render(enc->group_id, record, &text, "message_group_id", why);
-    if (rc == 0 && !id_valid(text.data, text.len)) {
+    rc = render(enc->group_id, record, text, "message_group_id", why);
+    if (rc == 0 && !id_valid(text->data, text->len)) {
       pl_buf_printf(why,
                     "message_group_id \"%.*s\"%s is not a valid SQS group id "
                     "(1 to 128 printable ASCII characters, no spaces)",
-                    text.len > 64 ? 64 : (int)text.len, text.data,
-                    text.len > 64 ? "..." : "");
+                    text->len > 64 ? 64 : (int)text->len, text->data,
+                    text->len > 64 ? "..." : "");
       rc = PL_EINVAL;
     }
-    if (rc == 0 && json_object_set_new(entry, "MessageGroupId",
-                                       json_stringn(text.data, text.len)) < 0)
+    if (rc == 0 && pl_buf_append_str(out, ",\"MessageGroupId\":") < 0)
       rc = PL_ENOMEM;
+    if (rc == 0)
+      rc = put_string(out, text->data, text->len);
   }
   if (rc == 0 && enc->fifo) {
     if (enc->dedup_id) {
-      rc = render(enc->dedup_id, record, &text, "deduplication_id", why);
-      if (rc == 0 && !id_valid(text.data, text.len)) {
+      rc = render(enc->dedup_id, record, text, "deduplication_id", why);
+      if (rc == 0 && !id_valid(text->data, text->len)) {
         pl_buf_printf(why,
                       "deduplication_id \"%.*s\"%s is not a valid SQS "
                       "deduplication id (1 to 128 printable ASCII "
                       "characters, no spaces)",
-                      text.len > 64 ? 64 : (int)text.len, text.data,
-                      text.len > 64 ? "..." : "");
+                      text->len > 64 ? 64 : (int)text->len, text->data,
+                      text->len > 64 ? "..." : "");
         rc = PL_EINVAL;
       }
     } else {
       char id[65];
-      pl_buf_reset(&text);
+      pl_buf_reset(text);
       rc = sqs_default_dedup_id(record, body, body_len, id);
       if (rc == 0)
-        rc = pl_buf_append(&text, id, 64);
+        rc = pl_buf_append(text, id, 64);
     }
-    if (rc == 0 &&
-        json_object_set_new(entry, "MessageDeduplicationId",
-                            json_stringn(text.data, text.len)) < 0)
+    if (rc == 0 && pl_buf_append_str(out, ",\"MessageDeduplicationId\":") < 0)
       rc = PL_ENOMEM;
+    if (rc == 0)
+      rc = put_string(out, text->data, text->len);
   }
-  pl_buf_free(&text);
   return rc;
 }
 
 /* ---- Messages ---- */
 
-int sqs_encode_message(const sqs_encoding_t *enc, const pl_record_t *record,
-                       json_t **entry, uint64_t *size, pl_buf_t *why) {
-  *entry = NULL;
+/* sqs_encode_message with the encoder's scratch buffers. */
+static int encode_message(const sqs_encoding_t *enc, const pl_record_t *record,
+                          sqs_scratch_t *sc, pl_buf_t *entry, uint64_t *size,
+                          pl_buf_t *why) {
   *size = 0;
-  char *body = NULL;
-  size_t body_len = 0;
-  int rc = encode_body(record, &body, &body_len, why);
+  int rc = encode_body(record, sc, why);
   if (rc < 0)
     return rc;
-  json_t *e = json_object();
-  json_t *attrs = json_object();
-  /* The body is jansson's own output: valid UTF-8, no need to check it
-   * again. */
-  if (!e || !attrs ||
-      json_object_set_new(e, "MessageBody",
-                          json_stringn_nocheck(body, body_len)) < 0)
-    rc = PL_ENOMEM;
-  uint64_t total = body_len;
+  size_t start = entry->len;
+  /* The body is the encoder's own output: valid UTF-8. */
+  rc = pl_buf_append_str(entry, "\"MessageBody\":") < 0 ? PL_ENOMEM : 0;
   if (rc == 0)
-    rc = add_attributes(enc, record, attrs, &total, why);
+    rc = put_string(entry, sc->body.data, sc->body.len);
+  uint64_t total = sc->body.len;
+  size_t mark = entry->len, attributes = 0;
+  if (rc == 0 && pl_buf_append_str(entry, ",\"MessageAttributes\":{") < 0)
+    rc = PL_ENOMEM;
+  if (rc == 0)
+    rc = add_attributes(enc, record, sc, entry, &attributes, &total, why);
   if (rc == 0 && total > enc->max_message_bytes) {
     pl_buf_printf(why, "message of %llu bytes exceeds the %llu-byte SQS limit",
                   (unsigned long long)total,
                   (unsigned long long)enc->max_message_bytes);
     rc = PL_EINVAL;
   }
-  if (rc == 0 && json_object_size(attrs) > 0) {
-    rc = json_object_set(e, "MessageAttributes", attrs) < 0 ? PL_ENOMEM : 0;
+  if (rc == 0) {
+    if (attributes == 0)
+      entry->len = mark; /* no attributes: no member */
+    else if (pl_buf_append(entry, "}", 1) < 0)
+      rc = PL_ENOMEM;
   }
   if (rc == 0)
-    rc = add_fifo_ids(enc, record, body, body_len, e, why);
+    rc = add_fifo_ids(enc, record, sc, entry, why);
   if (rc == 0 && !enc->fifo && enc->delay_s > 0 &&
-      json_object_set_new(e, "DelaySeconds",
-                          json_integer((json_int_t)enc->delay_s)) < 0)
+      pl_buf_printf(entry, ",\"DelaySeconds\":%u", enc->delay_s) < 0)
     rc = PL_ENOMEM;
-  json_decref(attrs);
-  free(body);
   if (rc < 0) {
-    json_decref(e);
+    entry->len = start;
+    if (entry->data)
+      entry->data[start] = '\0';
     return rc;
   }
-  *entry = e;
+  if (entry->data)
+    entry->data[entry->len] = '\0';
   *size = total;
   return 0;
+}
+
+int sqs_encode_message(const sqs_encoding_t *enc, const pl_record_t *record,
+                       pl_buf_t *entry, uint64_t *size, pl_buf_t *why) {
+  sqs_scratch_t sc = {0};
+  int rc = encode_message(enc, record, &sc, entry, size, why);
+  scratch_free(&sc);
+  return rc;
 }
 
 /* ---- Requests ---- */
@@ -389,40 +436,45 @@ size_t sqs_split(const uint64_t *sizes, size_t count, uint64_t max_bytes,
   return requests;
 }
 
-/* The request body of entries [from, to): steals nothing, the entries stay
- * in `entries`. */
-static int build_request(const sqs_encoding_t *enc, json_t **entries,
-                         const uint64_t *sizes, const size_t *index,
-                         size_t from, size_t to, sqs_request_t *req) {
-  json_t *list = json_array();
-  json_t *body = json_object();
-  int rc = list && body ? 0 : PL_ENOMEM;
-  if (rc == 0 && json_object_set_new(body, "QueueUrl",
-                                     json_string(enc->queue_url)) < 0)
-    rc = PL_ENOMEM;
+/* Entry Ids are one digit. */
+_Static_assert(SQS_MAX_ENTRIES <= 10, "SendMessageBatch entry ids are 0-9");
+
+/* The request of entries [from, to): entry i is the text
+ * entries->data[offsets[i] .. offsets[i + 1]). */
+static int build_request(const sqs_encoding_t *enc, const pl_buf_t *entries,
+                         const size_t *offsets, const uint64_t *sizes,
+                         const size_t *index, size_t from, size_t to,
+                         sqs_request_t *req) {
+  pl_buf_t *body = &req->body;
+  size_t room = 64 + strlen(enc->queue_url) + offsets[to] - offsets[from] +
+                (to - from) * 16;
+  int rc = pl_buf_reserve(body, room);
+  if (rc == 0)
+    rc = pl_buf_append_str(body, "{\"QueueUrl\":");
+  if (rc == 0)
+    rc = put_string(body, enc->queue_url, strlen(enc->queue_url));
+  if (rc == 0)
+    rc = pl_buf_append_str(body, ",\"Entries\":[");
   for (size_t i = from; rc == 0 && i < to; i++) {
-    char id[24];
-    snprintf(id, sizeof(id), "%zu", i - from);
-    /* The Id first, for whoever reads the request. */
-    json_t *entry = json_object();
-    if (!entry || json_object_set_new(entry, "Id", json_string(id)) < 0 ||
-        json_object_update(entry, entries[i]) < 0 ||
-        json_array_append_new(list, entry) < 0) {
-      json_decref(entry);
-      rc = PL_ENOMEM;
-      break;
-    }
+    /* The Id first, for whoever reads the request: "0" to "9". */
+    char id[] = ",{\"Id\":\"0\",";
+    id[8] = (char)('0' + (i - from));
+    rc = i > from ? pl_buf_append(body, id, sizeof id - 1)
+                  : pl_buf_append(body, id + 1, sizeof id - 2);
+    if (rc == 0)
+      rc = pl_buf_append(body, entries->data + offsets[i],
+                         offsets[i + 1] - offsets[i]);
+    if (rc == 0)
+      rc = pl_buf_append(body, "}", 1);
     req->records[i - from] = index[i];
     req->bytes += sizes[i];
   }
-  if (rc == 0 && json_object_set(body, "Entries", list) < 0)
-    rc = PL_ENOMEM;
-  json_decref(list);
+  if (rc == 0)
+    rc = pl_buf_append(body, "]}", 2);
   if (rc < 0) {
-    json_decref(body);
-    return rc;
+    pl_buf_free(body);
+    return PL_ENOMEM;
   }
-  req->body = body;
   req->count = to - from;
   return 0;
 }
@@ -434,25 +486,28 @@ int sqs_encode_batch(const sqs_encoding_t *enc, pl_batch_t *batch,
   size_t n = pl_batch_count(batch);
   if (n == 0)
     return 0;
-  json_t **entries = calloc(n, sizeof(*entries));
+  size_t *offsets = calloc(n + 1, sizeof(*offsets));
   uint64_t *sizes = calloc(n, sizeof(*sizes));
   size_t *index = calloc(n, sizeof(*index));
   size_t *ends = calloc(n, sizeof(*ends));
-  if (!entries || !sizes || !index || !ends) {
-    free(entries);
+  if (!offsets || !sizes || !index || !ends) {
+    free(offsets);
     free(sizes);
     free(index);
     free(ends);
     return PL_ENOMEM;
   }
+  /* Every entry's text, one after the other. */
+  pl_buf_t entries = {0};
+  sqs_scratch_t sc = {0};
   size_t m = 0;
   pl_buf_t why = {0};
   for (size_t i = 0; i < n; i++) {
     if (pl_batch_result(batch, i) != PL_RESULT_PENDING)
       continue;
     pl_buf_reset(&why);
-    int rc = sqs_encode_message(enc, pl_batch_record(batch, i), &entries[m],
-                                &sizes[m], &why);
+    int rc = encode_message(enc, pl_batch_record(batch, i), &sc, &entries,
+                            &sizes[m], &why);
     if (rc == PL_ENOENT) {
       pl_batch_resolve(batch, i, PL_RESULT_DELIVERED, NULL);
     } else if (rc == PL_EINVAL) {
@@ -463,9 +518,11 @@ int sqs_encode_batch(const sqs_encoding_t *enc, pl_batch_t *batch,
                        "out of memory while encoding the message");
     } else {
       index[m++] = i;
+      offsets[m] = entries.len;
     }
   }
   pl_buf_free(&why);
+  scratch_free(&sc);
   int rc = 0;
   size_t built = 0;
   sqs_request_t *reqs = NULL;
@@ -475,13 +532,12 @@ int sqs_encode_batch(const sqs_encoding_t *enc, pl_batch_t *batch,
     rc = reqs ? 0 : PL_ENOMEM;
   }
   for (size_t k = 0; rc == 0 && k < nreq; k++) {
-    rc = build_request(enc, entries, sizes, index, k ? ends[k - 1] : 0,
-                       ends[k], &reqs[k]);
+    rc = build_request(enc, &entries, offsets, sizes, index,
+                       k ? ends[k - 1] : 0, ends[k], &reqs[k]);
     built += rc == 0;
   }
-  for (size_t i = 0; i < m; i++)
-    json_decref(entries[i]);
-  free(entries);
+  pl_buf_free(&entries);
+  free(offsets);
   free(sizes);
   free(index);
   free(ends);
@@ -496,6 +552,6 @@ int sqs_encode_batch(const sqs_encoding_t *enc, pl_batch_t *batch,
 
 void sqs_requests_free(sqs_request_t *requests, size_t count) {
   for (size_t i = 0; requests && i < count; i++)
-    json_decref(requests[i].body);
+    pl_buf_free(&requests[i].body);
   free(requests);
 }

@@ -69,19 +69,23 @@ typedef struct sqs_encoding {
 /* One SendMessageBatch request. Entry i has the Id "i" and is record
  * records[i] of the batch it was encoded from. */
 typedef struct sqs_request {
-  json_t *body; /* new reference: {"QueueUrl": ..., "Entries": [...]} */
+  /* The request's JSON text, written directly (no jansson values):
+   * {"QueueUrl":...,"Entries":[{"Id":"0",...},...]}. */
+  pl_buf_t body;
   size_t count;
   size_t records[SQS_MAX_ENTRIES];
   uint64_t bytes; /* sum of the messages' sizes */
 } sqs_request_t;
 
-/* Builds the entry of `record` without its Id: a new object in *entry and
- * its size (as SQS counts it) in *size. Returns 0; PL_EINVAL when the
- * record cannot be sent (`why` then says why, to reject it with); PL_ENOENT
- * when it has nothing to send (empty bytes: deliver it as it is); or
- * PL_ENOMEM. */
+/* Appends the entry of `record` without its Id to `entry`: its members as
+ * JSON text without the braces ("MessageBody":"...",...), in the order
+ * MessageBody, MessageAttributes, MessageGroupId, MessageDeduplicationId,
+ * DelaySeconds; its size (as SQS counts it) goes to *size. Returns 0;
+ * PL_EINVAL when the record cannot be sent (`why` then says why, to reject
+ * it with); PL_ENOENT when it has nothing to send (empty bytes: deliver it
+ * as it is); or PL_ENOMEM. On failure `entry` is as it was. */
 int sqs_encode_message(const sqs_encoding_t *enc, const pl_record_t *record,
-                       json_t **entry, uint64_t *size, pl_buf_t *why);
+                       pl_buf_t *entry, uint64_t *size, pl_buf_t *why);
 
 /* Packs `count` messages of the given sizes, in order, into requests of at
  * most SQS_MAX_ENTRIES messages and `max_bytes` bytes (a larger message

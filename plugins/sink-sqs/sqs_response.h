@@ -13,7 +13,9 @@
  * An entry listed as both successful and failed counts as failed: sending
  * it again risks a duplicate, never a loss. Ids that are not those of the
  * request are ignored. Parsing is jansson's, never string search
- * (HACKING.md#s8). */
+ * (HACKING.md#s8), but for the usual result (every entry successful),
+ * which sqs_response_scan reads with a strict parser of JSON's grammar
+ * that builds no tree and hands anything else to jansson. */
 #ifndef PL_SINK_SQS_RESPONSE_H
 #define PL_SINK_SQS_RESPONSE_H
 
@@ -42,6 +44,25 @@ typedef struct sqs_outcome {
  * scripted results. */
 void sqs_response_parse(const json_t *result, size_t count,
                         sqs_entry_result_t *out);
+
+/* Reads the usual result, `len` bytes of JSON text: an object whose
+ * "Failed" is empty or missing, without escapes in its strings, numbers
+ * other than short integers, repeated "Successful", "Failed" or "Id" keys
+ * or deep nesting. Fills out[0 .. count - 1] as sqs_response_parse would
+ * from jansson's tree of the same text, and returns 0; returns PL_EAGAIN
+ * for any other text (a failed entry, or text that is not JSON), which is
+ * then jansson's to parse. It checks the whole text as JSON's grammar
+ * does, so that what it accepts jansson accepts too, and reads it without
+ * building a tree: the result of every request is on the sink's hot
+ * path. */
+int sqs_response_scan(const char *text, size_t len, size_t count,
+                      sqs_entry_result_t *out);
+
+/* Resolves the records of `request` in `batch` from the results of its
+ * entries (request->count of them) and adds them to *outcome. */
+void sqs_response_resolve(pl_batch_t *batch, const sqs_request_t *request,
+                          const sqs_entry_result_t *entries,
+                          sqs_outcome_t *outcome);
 
 /* Resolves the records of `request` in `batch` from `result` and adds
  * them to *outcome. */

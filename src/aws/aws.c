@@ -31,6 +31,8 @@ struct pl_aws_client {
   pl_aws_url_t url;
   pl_aws_retry_config_t retry;
   pl_aws_retry_bucket_t bucket;
+  /* The signing key of the day, derived once for all calls. */
+  pl_aws_sigv4_key_cache_t key_cache;
   size_t max_in_flight;
   size_t in_flight;
   pl_aws_call_t *calls;   /* every live call */
@@ -67,6 +69,7 @@ struct pl_aws_call {
   bool paused;
   bool finished;
   pl_aws_json_cb json_cb;
+  pl_aws_json_text_cb text_cb; /* instead of json_cb: the answer's text */
   pl_aws_rest_handlers_t rest;
   void *data;
 };
@@ -138,7 +141,9 @@ static void release(pl_aws_call_t *call) {
 /* Hands the error to the caller and ends the call. */
 static void finish_public(pl_aws_call_t *call, const pl_aws_error_t *error) {
   call->finished = true;
-  if (call->kind == CALL_JSON)
+  if (call->kind == CALL_JSON && call->text_cb)
+    call->text_cb(call->data, NULL, 0, error);
+  else if (call->kind == CALL_JSON)
     call->json_cb(call->data, NULL, error);
   else
     call->rest.on_done(call->rest.data, error->status, NULL, 0, error);
@@ -289,6 +294,11 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
     release(call);
     return;
   }
+  if (call->text_cb) {
+    call->text_cb(call->data, r->body ? r->body : "", r->body_len, NULL);
+    release(call);
+    return;
+  }
   json_error_t jerr;
   json_t *result = r->body_len
                        ? json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &jerr)
@@ -332,6 +342,7 @@ static void send_signed(pl_aws_call_t *call,
       .normalize_path = !call->s3,
       .double_encode_path = !call->s3,
       .add_content_sha256 = call->s3,
+      .key_cache = &client->key_cache,
   };
   pl_aws_sigv4_request_t req = {
       .method = call->method,
@@ -516,40 +527,68 @@ static int submit(pl_aws_client_t *client, pl_aws_call_t *call) {
   return 0;
 }
 
-int pl_aws_json_call(pl_aws_client_t *client, const char *target,
-                     const json_t *body, pl_aws_json_cb cb, void *data) {
-  if (client->destroying)
-    return PL_ECANCELED;
+/* Starts a JSON call whose body text `body` (steals it, freed on every
+ * path) is ready. */
+static int json_call(pl_aws_client_t *client, const char *target, char *body,
+                     size_t body_len, uint64_t wait_ms, pl_aws_json_cb cb,
+                     pl_aws_json_text_cb text_cb, void *data) {
   const char *dot = strrchr(target, '.');
   pl_aws_call_t *call =
       new_call(client, CALL_JSON, dot ? dot + 1 : target, "POST");
-  if (!call)
+  if (!call) {
+    free(body);
     return PL_ENOMEM;
+  }
+  call->body = body;
+  call->body_len = body_len;
   call->json_cb = cb;
+  call->text_cb = text_cb;
   call->data = data;
+  call->wait_ms = wait_ms;
   pl_buf_t url = {0};
-  pl_buf_printf(&url, "%s/", client->endpoint.url);
-  int rc = set_url(call, url.data);
+  int rc = pl_buf_printf(&url, "%s/", client->endpoint.url);
+  if (rc == 0)
+    rc = set_url(call, url.data);
   pl_buf_free(&url);
   if (rc == 0)
     rc = add_header(call, "Content-Type", "application/x-amz-json-1.0");
   if (rc == 0)
     rc = add_header(call, "X-Amz-Target", target);
-  /* A long poll may rightly take its wait: request_timeout is on top. */
-  json_int_t wait =
-      json_integer_value(json_object_get(body, "WaitTimeSeconds"));
-  if (wait > 0 && wait <= 3600)
-    call->wait_ms = (uint64_t)wait * 1000;
-  if (rc == 0) {
-    call->body = json_dumps(body, JSON_COMPACT);
-    call->body_len = call->body ? strlen(call->body) : 0;
-    rc = call->body ? 0 : PL_EINVAL;
-  }
   if (rc < 0) {
     free_call(call);
     return rc;
   }
   return submit(client, call);
+}
+
+int pl_aws_json_call(pl_aws_client_t *client, const char *target,
+                     const json_t *body, pl_aws_json_cb cb, void *data) {
+  if (client->destroying)
+    return PL_ECANCELED;
+  /* A long poll may rightly take its wait: request_timeout is on top. */
+  json_int_t wait =
+      json_integer_value(json_object_get(body, "WaitTimeSeconds"));
+  uint64_t wait_ms = wait > 0 && wait <= 3600 ? (uint64_t)wait * 1000 : 0;
+  char *text = json_dumps(body, JSON_COMPACT);
+  if (!text)
+    return PL_EINVAL;
+  return json_call(client, target, text, strlen(text), wait_ms, cb, NULL,
+                   data);
+}
+
+int pl_aws_json_call_text(pl_aws_client_t *client, const char *target,
+                          const char *body, size_t len,
+                          pl_aws_json_text_cb cb, void *data) {
+  if (client->destroying)
+    return PL_ECANCELED;
+  if (!body || len == 0)
+    return PL_EINVAL;
+  char *copy = malloc(len + 1);
+  if (!copy)
+    return PL_ENOMEM;
+  memcpy(copy, body, len);
+  copy[len] = '\0';
+  return json_call(client, target, copy, len, 0, NULL, cb, data);
 }
 
 int pl_aws_rest_call(pl_aws_client_t *client,
@@ -723,6 +762,7 @@ static void maybe_free_client(pl_aws_client_t *client) {
   if (!client->destroying || client->cancelling || client->calls)
     return;
   pl__aws_endpoint_close(&client->endpoint);
+  pl__aws_sigv4_key_cache_close(&client->key_cache);
   free(client->region);
   free(client->service);
   free(client);

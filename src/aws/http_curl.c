@@ -164,6 +164,11 @@ static void pump(pl_http_curl_t *http) {
     }
     if (host->active == 0 && !host->waiting.head) {
       *link = host->next;
+      if (http->last_host == host) {
+        free(http->last_url);
+        http->last_url = NULL;
+        http->last_host = NULL;
+      }
       free(host);
     } else {
       link = &host->next;
@@ -429,6 +434,9 @@ static void close_now(pl_http_curl_t *http) {
     free(http->hosts);
     http->hosts = next;
   }
+  free(http->last_url);
+  http->last_url = NULL;
+  http->last_host = NULL;
   while (http->free_easy_count > 0)
     curl_easy_cleanup(http->free_easy[--http->free_easy_count]);
   /* Closes the cached connections; libcurl may still call the socket and
@@ -506,7 +514,12 @@ static int curl_submit(void *self, const pl_http_request_t *request,
   if (http->closing || http->close_pending)
     return PL_ECANCELED;
   pl_buf_t key = {0};
-  int rc = host_key(request->url, &key);
+  http_host_t *host = NULL;
+  int rc = 0;
+  if (http->last_url && strcmp(http->last_url, request->url) == 0)
+    host = http->last_host;
+  else
+    rc = host_key(request->url, &key);
   pl_http_call_t *call = rc == 0 ? calloc(1, sizeof *call) : NULL;
   if (rc == 0 && !call)
     rc = PL_ENOMEM;
@@ -515,9 +528,17 @@ static int curl_submit(void *self, const pl_http_request_t *request,
     call->handlers = *handlers;
     rc = pl__http_curl_call_copy_request(call, request);
   }
-  http_host_t *host = rc == 0 ? host_get(http, &key) : NULL;
-  if (rc == 0 && !host)
-    rc = PL_ENOMEM;
+  if (rc == 0 && !host) {
+    host = host_get(http, &key);
+    if (!host)
+      rc = PL_ENOMEM;
+    char *url = host ? pl__http_curl_call_dup_str(request->url) : NULL;
+    if (url) {
+      free(http->last_url);
+      http->last_url = url;
+      http->last_host = host;
+    }
+  }
   pl_buf_free(&key);
   if (rc < 0) {
     if (call)

@@ -91,6 +91,10 @@ struct pl_http_curl {
   size_t max_in_flight; /* 0: no limit */
   char *ca_file;
   http_host_t *hosts;
+  /* The URL of the last request and its host: the next request almost
+   * always goes to the same one, without parsing its URL again. */
+  char *last_url;
+  http_host_t *last_host;
   call_list_t running;
   call_list_t done;
   http_socket_t *sockets;

@@ -74,12 +74,12 @@ static int format_amz_date(int64_t t, char out[AMZ_DATE_LEN]) {
   return 0;
 }
 
-/* HMAC chain of the signing key, then the signature of string_to_sign. The
- * secret only ever lives in the caller's string and in "AWS4"+secret, which
- * is cleansed like every intermediate key. */
-static int compute_signature(const char *secret, const char *date8,
-                             const char *region, const char *service,
-                             const pl_buf_t *string_to_sign, char hex[65]) {
+/* The HMAC chain of the signing key into k_signing. The secret only ever
+ * lives in the caller's string and in "AWS4"+secret, which is cleansed
+ * like every intermediate key. */
+static int derive_key(const char *secret, const char *date8,
+                      const char *region, const char *service,
+                      unsigned char k_signing[PL_AWS_SHA256_LEN]) {
   size_t secret_len = strlen(secret);
   unsigned char *k_secret = malloc(secret_len + 4);
   if (!k_secret)
@@ -87,8 +87,7 @@ static int compute_signature(const char *secret, const char *date8,
   memcpy(k_secret, "AWS4", 4);
   memcpy(k_secret + 4, secret, secret_len);
   unsigned char k_date[PL_AWS_SHA256_LEN], k_region[PL_AWS_SHA256_LEN],
-      k_service[PL_AWS_SHA256_LEN], k_signing[PL_AWS_SHA256_LEN],
-      signature[PL_AWS_SHA256_LEN];
+      k_service[PL_AWS_SHA256_LEN];
   int rc = pl__aws_hmac_sha256(k_secret, secret_len + 4, date8, 8, k_date);
   if (rc == 0)
     rc = pl__aws_hmac_sha256(k_date, sizeof k_date, region, strlen(region),
@@ -99,16 +98,73 @@ static int compute_signature(const char *secret, const char *date8,
   if (rc == 0)
     rc = pl__aws_hmac_sha256(k_service, sizeof k_service, "aws4_request", 12,
                              k_signing);
-  if (rc == 0)
-    rc = pl__aws_hmac_sha256(k_signing, sizeof k_signing, string_to_sign->data,
-                             string_to_sign->len, signature);
-  if (rc == 0)
-    pl__aws_hex(signature, sizeof signature, hex);
   pl__aws_cleanse(k_secret, secret_len + 4);
   free(k_secret);
   pl__aws_cleanse(k_date, sizeof k_date);
   pl__aws_cleanse(k_region, sizeof k_region);
   pl__aws_cleanse(k_service, sizeof k_service);
+  return rc;
+}
+
+void pl__aws_sigv4_key_cache_close(pl_aws_sigv4_key_cache_t *cache) {
+  if (!cache)
+    return;
+  free_wiped_string(cache->secret);
+  free(cache->region);
+  free(cache->service);
+  pl__aws_cleanse(cache->key, sizeof cache->key);
+  *cache = (pl_aws_sigv4_key_cache_t){0};
+}
+
+static bool cache_matches(const pl_aws_sigv4_key_cache_t *cache,
+                          const char *secret, const char *date8,
+                          const char *region, const char *service) {
+  return cache->valid && memcmp(cache->date8, date8, 8) == 0 &&
+         strcmp(cache->region, region) == 0 &&
+         strcmp(cache->service, service) == 0 &&
+         strcmp(cache->secret, secret) == 0;
+}
+
+/* Keeps `key` in the cache for these inputs; a cache that cannot take
+ * them (out of memory) is left empty, and the signature goes on. */
+static void cache_store(pl_aws_sigv4_key_cache_t *cache, const char *secret,
+                        const char *date8, const char *region,
+                        const char *service,
+                        const unsigned char key[PL_AWS_SHA256_LEN]) {
+  pl__aws_sigv4_key_cache_close(cache);
+  cache->secret = copy_string(secret);
+  cache->region = copy_string(region);
+  cache->service = copy_string(service);
+  if (!cache->secret || !cache->region || !cache->service) {
+    pl__aws_sigv4_key_cache_close(cache);
+    return;
+  }
+  memcpy(cache->date8, date8, 8);
+  cache->date8[8] = '\0';
+  memcpy(cache->key, key, sizeof cache->key);
+  cache->valid = true;
+}
+
+/* The signature of string_to_sign with the signing key of the day, from
+ * `cache` when it holds that key (and then kept there). */
+static int compute_signature(const char *secret, const char *date8,
+                             const char *region, const char *service,
+                             pl_aws_sigv4_key_cache_t *cache,
+                             const pl_buf_t *string_to_sign, char hex[65]) {
+  unsigned char k_signing[PL_AWS_SHA256_LEN], signature[PL_AWS_SHA256_LEN];
+  int rc = 0;
+  if (cache && cache_matches(cache, secret, date8, region, service)) {
+    memcpy(k_signing, cache->key, sizeof k_signing);
+  } else {
+    rc = derive_key(secret, date8, region, service, k_signing);
+    if (rc == 0 && cache)
+      cache_store(cache, secret, date8, region, service, k_signing);
+  }
+  if (rc == 0)
+    rc = pl__aws_hmac_sha256(k_signing, sizeof k_signing, string_to_sign->data,
+                             string_to_sign->len, signature);
+  if (rc == 0)
+    pl__aws_hex(signature, sizeof signature, hex);
   pl__aws_cleanse(k_signing, sizeof k_signing);
   return rc;
 }
@@ -220,6 +276,14 @@ static int sign(const pl_aws_sigv4_params_t *params,
   const char *content_sha256 = params->add_content_sha256 ? payload_hash : NULL;
 
   sign_bufs_t b = {0};
+  /* Room for what a request usually takes, so that each text is formatted
+   * in one pass. */
+  if (pl_buf_reserve(&b.creq, 1024) < 0 || pl_buf_reserve(&b.sts, 256) < 0 ||
+      pl_buf_reserve(&b.scope, 64) < 0 ||
+      pl_buf_reserve(&b.credential, 128) < 0) {
+    sign_bufs_free(&b);
+    return PL_ENOMEM;
+  }
   rc = pl_buf_printf(&b.scope, "%.8s/%s/%s/aws4_request", amz_date,
                      params->region, params->service);
   if (rc == 0)
@@ -257,7 +321,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
                        creq_hash);
   if (rc == 0)
     rc = compute_signature(cred->secret_access_key, amz_date, params->region,
-                           params->service, &b.sts, out->signature);
+                           params->service, params->key_cache, &b.sts,
+                           out->signature);
   if (rc < 0)
     goto done;
 

@@ -44,6 +44,25 @@
  * long-term keys) are read, and only during the call. */
 typedef struct pl_aws_credentials pl_aws_credentials_t;
 
+/* The signing key of one day, region, service and secret: deriving it
+ * takes four HMACs, and it is the same for every request of a day. A
+ * caller that signs many requests keeps one (zero-initialised) and passes
+ * it in params.key_cache; the signer reuses the key while the date,
+ * region, service and secret match and derives it again otherwise. It
+ * holds a copy of the secret (to compare with) and key material: close it
+ * with pl__aws_sigv4_key_cache_close(), which cleanses both. */
+typedef struct pl_aws_sigv4_key_cache {
+  bool valid;
+  char date8[9]; /* "20150830" */
+  char *region;
+  char *service;
+  char *secret;
+  unsigned char key[32];
+} pl_aws_sigv4_key_cache_t;
+
+/* Cleanses and frees what the cache holds, leaving it empty and usable. */
+void pl__aws_sigv4_key_cache_close(pl_aws_sigv4_key_cache_t *cache);
+
 /* How to sign. Borrowed for the call. */
 typedef struct pl_aws_sigv4_params {
   const pl_aws_credentials_t *credentials; /* borrowed */
@@ -66,6 +85,9 @@ typedef struct pl_aws_sigv4_params {
   /* Also return the canonical request and the string to sign (tests,
    * debug logs of SignatureDoesNotMatch). They hold no secret. */
   bool keep_intermediates;
+  /* Where the signing key is kept between calls, or NULL to derive it
+   * every time. Borrowed, and updated by the call. */
+  pl_aws_sigv4_key_cache_t *key_cache;
 } pl_aws_sigv4_params_t;
 
 /* The request to sign. Borrowed for the call. */

@@ -155,6 +155,79 @@ START_TEST(json_call_is_signed_and_parsed) {
 }
 END_TEST
 
+/* pl_aws_json_call_text's callback: the answer's text, or the error. */
+typedef struct text_result {
+  int calls;
+  char *body;
+  size_t len;
+  char *code;
+} text_result_t;
+
+static void on_text(void *data, const char *body, size_t len,
+                    const pl_aws_error_t *error) {
+  text_result_t *r = data;
+  r->calls++;
+  if (body) {
+    r->body = strndup(body, len);
+    r->len = len;
+  }
+  if (error)
+    r->code = strdup(error->code);
+}
+
+START_TEST(json_text_call_sends_and_returns_text) {
+  fixture_t *f = fixture_create("sqs", 3, 0);
+  /* A retry as for pl_aws_json_call, then an answer that is not JSON:
+   * handed over as it is, for the caller to parse. */
+  fake_http_push(f->server, &(fake_http_response_t){.status = 500,
+                                                    .body = "{}"});
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.status = 200, .body = "not json"});
+  text_result_t r = {0};
+  const char body[] = "{\"QueueUrl\":\"http://q/1\",\"Entries\":[]}xyz";
+  size_t len = sizeof body - 4; /* the text stops before "xyz" */
+  ck_assert_int_eq(pl_aws_json_call_text(f->client,
+                                         "AmazonSQS.SendMessageBatch", body,
+                                         len, on_text, &r),
+                   0);
+  ck_assert_int_eq(r.calls, 0); /* never from inside the call */
+  run_until(f, &r.calls, 1);
+  ck_assert_ptr_null(r.code);
+  ck_assert_str_eq(r.body, "not json");
+  ck_assert_uint_eq(r.len, 8);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  const fake_http_request_t *req = fake_http_request(f->server, 1);
+  ck_assert_str_eq(req->body, "{\"QueueUrl\":\"http://q/1\",\"Entries\":[]}");
+  char *target = fake_http_request_header(req, "X-Amz-Target");
+  ck_assert_str_eq(target, "AmazonSQS.SendMessageBatch");
+  char *auth = fake_http_request_header(req, "Authorization");
+  ck_assert_ptr_nonnull(strstr(auth, "/eu-west-1/sqs/aws4_request"));
+  free(target);
+  free(auth);
+  free(r.body);
+  /* A client error: no text, the error. */
+  fake_http_push(f->server,
+                 &(fake_http_response_t){
+                     .status = 400,
+                     .body = "{\"__type\":\"com.amazonaws.sqs#"
+                             "QueueDoesNotExist\",\"message\":\"no\"}"});
+  text_result_t e = {0};
+  ck_assert_int_eq(pl_aws_json_call_text(f->client,
+                                         "AmazonSQS.SendMessageBatch", body,
+                                         len, on_text, &e),
+                   0);
+  run_until(f, &e.calls, 1);
+  ck_assert_ptr_null(e.body);
+  ck_assert_str_eq(e.code, "QueueDoesNotExist");
+  free(e.code);
+  /* An empty body is refused at once. */
+  ck_assert_int_eq(pl_aws_json_call_text(f->client, "AmazonSQS.X", body, 0,
+                                         on_text, &e),
+                   PL_EINVAL);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(server_errors_are_retried_then_succeed) {
   fixture_t *f = fixture_create("dynamodb", 3, 0);
   fake_http_push(f->server, &(fake_http_response_t){.status = 500,
@@ -560,6 +633,7 @@ int main(void) {
   TCase *json = tcase_create("json");
   tcase_set_timeout(json, 30);
   tcase_add_test(json, json_call_is_signed_and_parsed);
+  tcase_add_test(json, json_text_call_sends_and_returns_text);
   tcase_add_test(json, server_errors_are_retried_then_succeed);
   tcase_add_test(json, client_errors_are_not_retried);
   tcase_add_test(json, attempts_run_out_on_throttling);

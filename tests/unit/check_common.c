@@ -31,6 +31,39 @@ START_TEST(buffers_grow_and_format) {
 }
 END_TEST
 
+/* pl_buf_printf formats into the room a buffer has, and again into a
+ * larger one when the text does not fit: exactly the text either way. */
+START_TEST(printf_fills_the_room_then_grows) {
+  pl_buf_t buf = {0};
+  ck_assert_int_eq(pl_buf_reserve(&buf, 10), 0);
+  size_t cap = buf.cap;
+  /* Exactly the room (its NUL included), then one byte more than it. */
+  char fits[256], over[256];
+  memset(fits, 'a', cap - 1);
+  fits[cap - 1] = '\0';
+  ck_assert_int_eq(pl_buf_printf(&buf, "%s", fits), 0);
+  ck_assert_uint_eq(buf.cap, cap);
+  ck_assert_str_eq(buf.data, fits);
+  pl_buf_reset(&buf);
+  ck_assert_int_eq(pl_buf_append(&buf, "x", 1), 0);
+  memset(over, 'b', cap - 1);
+  over[cap - 1] = '\0';
+  ck_assert_int_eq(pl_buf_printf(&buf, "%s|%d", over, 42), 0);
+  ck_assert_uint_gt(buf.cap, cap);
+  ck_assert_uint_eq(buf.len, 1 + (cap - 1) + 3);
+  ck_assert_uint_eq(strlen(buf.data), buf.len);
+  ck_assert(buf.data[0] == 'x' && buf.data[cap] == '|');
+  ck_assert_str_eq(buf.data + cap + 1, "42");
+  /* An empty format into an empty buffer. */
+  pl_buf_t empty = {0};
+  ck_assert_int_eq(pl_buf_printf(&empty, "%s", ""), 0);
+  ck_assert_uint_eq(empty.len, 0);
+  ck_assert_str_eq(empty.data, "");
+  pl_buf_free(&empty);
+  pl_buf_free(&buf);
+}
+END_TEST
+
 /* Every well-formed class of RFC 3629 and the ill-formed neighbours. */
 START_TEST(utf8_sequences_follow_rfc_3629) {
   static const struct {
@@ -122,6 +155,7 @@ static Suite *common_suite(void) {
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, error_codes_have_names);
   tcase_add_test(tc, buffers_grow_and_format);
+  tcase_add_test(tc, printf_fills_the_room_then_grows);
   tcase_add_test(tc, utf8_sequences_follow_rfc_3629);
   tcase_add_test(tc, utf8_texts_are_checked_whole);
   tcase_add_test(tc, hex_digits_of_either_case);

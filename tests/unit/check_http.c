@@ -687,6 +687,13 @@ START_TEST(max_in_flight_queues_requests_in_fifo_order) {
 }
 END_TEST
 
+/* A GET of /other on the fake server named "localhost" instead of
+ * 127.0.0.1: another host:port key for the transport. */
+static pl_http_request_t other_host_get(fixture_t *t, char *url, size_t size) {
+  snprintf(url, size, "http://localhost:%d/other", fake_http_port(t->server));
+  return (pl_http_request_t){.method = "GET", .url = url};
+}
+
 START_TEST(the_limit_applies_per_host) {
   fixture_t t;
   setup(&t, 1);
@@ -699,9 +706,7 @@ START_TEST(the_limit_applies_per_host) {
   run_until_requests(&t, 1);
   /* Same server, another host:port key: not behind /slow. */
   char other_url[128];
-  snprintf(other_url, sizeof other_url, "http://localhost:%d/other",
-           fake_http_port(t.server));
-  pl_http_request_t req = {.method = "GET", .url = other_url};
+  pl_http_request_t req = other_host_get(&t, other_url, sizeof other_url);
   ck_assert_int_eq(submit(&t, &other, &req), 0);
   run_until(&t, &other.done_calls, 1);
   ck_assert_int_eq(other.error, 0);
@@ -712,6 +717,49 @@ START_TEST(the_limit_applies_per_host) {
   ck_assert_int_eq(slow.error, PL_ECANCELED);
   result_free(&slow);
   result_free(&other);
+  teardown(&t);
+}
+END_TEST
+
+/* The host of a repeated URL is remembered, not parsed again: the same
+ * URL queues behind the per-host limit, another host's does not, and a
+ * host forgotten once idle is found again. */
+START_TEST(a_repeated_url_keeps_its_host) {
+  fixture_t t;
+  setup(&t, 1);
+  fake_http_push(t.server,
+                 &(fake_http_response_t){.path_prefix = "/slow", .hang = true});
+  fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/slow",
+                                                   .status = 200});
+  fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/other",
+                                                   .status = 200});
+  fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/other",
+                                                   .status = 200});
+  result_t slow = {0}, again = {.index = 1}, other = {.index = 2},
+           later = {.index = 3};
+  get(&t, &slow, "/slow", 0);
+  run_until_requests(&t, 1);
+  get(&t, &again, "/slow", 5000); /* the same URL: behind the first */
+  char other_url[128];
+  pl_http_request_t req = other_host_get(&t, other_url, sizeof other_url);
+  ck_assert_int_eq(submit(&t, &other, &req), 0);
+  run_until(&t, &other.done_calls, 1);
+  ck_assert_int_eq(other.status, 200);
+  ck_assert_int_eq(again.done_calls, 0);
+  ck_assert_uint_eq(fake_http_request_count(t.server), 2);
+  /* The other host is idle now, and forgotten: its URL again. */
+  ck_assert_int_eq(submit(&t, &later, &req), 0);
+  run_until(&t, &later.done_calls, 1);
+  ck_assert_int_eq(later.status, 200);
+  t.transport->cancel(t.transport->self, slow.call);
+  run_until(&t, &again.done_calls, 1);
+  ck_assert_int_eq(slow.error, PL_ECANCELED);
+  ck_assert_int_eq(again.error, 0);
+  ck_assert_int_eq(again.status, 200);
+  result_free(&slow);
+  result_free(&again);
+  result_free(&other);
+  result_free(&later);
   teardown(&t);
 }
 END_TEST
@@ -1305,6 +1353,7 @@ static Suite *http_suite(void) {
   tcase_add_test(connections, keep_alive_reuses_one_connection);
   tcase_add_test(connections, max_in_flight_queues_requests_in_fifo_order);
   tcase_add_test(connections, the_limit_applies_per_host);
+  tcase_add_test(connections, a_repeated_url_keeps_its_host);
   suite_add_tcase(s, connections);
 
   TCase *failures = tcase_create("failures");

@@ -399,15 +399,19 @@ static const char *find_header(const pl_aws_sigv4_output_t *out,
   return NULL;
 }
 
+/* The GetObject example's request. */
+static const pl_http_header_t get_object_headers[] = {
+    {"Host", "examplebucket.s3.amazonaws.com"}, {"Range", "bytes=0-9"}};
+static const pl_aws_sigv4_request_t get_object = {
+    .method = "GET",
+    .path = "/test.txt",
+    .headers = get_object_headers,
+    .header_count = 2};
+
 START_TEST(test_s3_get_object) {
   s3_fixture_t f;
   s3_init(&f);
-  const pl_http_header_t headers[] = {
-      {"Host", "examplebucket.s3.amazonaws.com"}, {"Range", "bytes=0-9"}};
-  pl_aws_sigv4_request_t req = {.method = "GET",
-                                .path = "/test.txt",
-                                .headers = headers,
-                                .header_count = 2};
+  pl_aws_sigv4_request_t req = get_object;
   pl_aws_sigv4_output_t out;
   ck_assert_int_eq(pl__aws_sigv4_sign(&f.params, &req, &out), 0);
   ck_assert_str_eq(out.signature, "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170"
@@ -635,6 +639,78 @@ START_TEST(test_dates) {
 }
 END_TEST
 
+/* The signature of the GetObject example with `params`. */
+static void sign_get(const pl_aws_sigv4_params_t *params, char out_sig[65]) {
+  pl_aws_sigv4_output_t out;
+  ck_assert_int_eq(pl__aws_sigv4_sign(params, &get_object, &out), 0);
+  memcpy(out_sig, out.signature, 65);
+  pl__aws_sigv4_output_close(&out);
+}
+
+START_TEST(test_key_cache) {
+  s3_fixture_t f;
+  s3_init(&f);
+  const char *expected =
+      "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41";
+  pl_aws_sigv4_key_cache_t cache = {0};
+  f.params.key_cache = &cache;
+  char sig[65];
+  /* The first signature derives the key and keeps it. */
+  sign_get(&f.params, sig);
+  ck_assert_str_eq(sig, expected);
+  ck_assert(cache.valid);
+  ck_assert_str_eq(cache.date8, "20130524");
+  ck_assert_str_eq(cache.region, "us-east-1");
+  ck_assert_str_eq(cache.service, "s3");
+  /* Later in the same day the kept key signs: spoil it, and the signature
+   * shows it was used. */
+  f.params.time = S3_TIME + 3600;
+  unsigned char kept[32];
+  memcpy(kept, cache.key, sizeof kept);
+  cache.key[0] ^= 1;
+  sign_get(&f.params, sig);
+  ck_assert_str_ne(sig, expected);
+  memcpy(cache.key, kept, sizeof kept);
+  /* Another secret, region, service or day derives the key again: the
+   * signature is the one of a signer without a cache. */
+  pl_aws_sigv4_params_t plain = f.params;
+  plain.key_cache = NULL;
+  char want[65];
+  f.credentials.secret_access_key = "another-secret";
+  cache.key[0] ^= 1;
+  sign_get(&plain, want);
+  sign_get(&f.params, sig);
+  ck_assert_str_eq(sig, want);
+  const char *regions[] = {"eu-west-1", "us-east-1"};
+  for (size_t i = 0; i < 2; i++) {
+    f.params.region = plain.region = regions[i];
+    cache.key[0] ^= 1;
+    sign_get(&plain, want);
+    sign_get(&f.params, sig);
+    ck_assert_str_eq(sig, want);
+  }
+  f.params.service = plain.service = "sqs";
+  cache.key[0] ^= 1;
+  sign_get(&plain, want);
+  sign_get(&f.params, sig);
+  ck_assert_str_eq(sig, want);
+  f.params.time = plain.time = S3_TIME + 86400;
+  cache.key[0] ^= 1;
+  sign_get(&plain, want);
+  sign_get(&f.params, sig);
+  ck_assert_str_eq(sig, want);
+  ck_assert_str_eq(cache.date8, "20130525");
+  ck_assert_str_eq(cache.secret, "another-secret");
+  pl__aws_sigv4_key_cache_close(&cache);
+  ck_assert(!cache.valid);
+  ck_assert_ptr_null(cache.secret);
+  /* A closed cache is empty and still usable. */
+  sign_get(&f.params, sig);
+  ck_assert_str_eq(sig, want);
+  pl__aws_sigv4_key_cache_close(&cache);
+}
+END_TEST
+
 static int sign_with_headers(const pl_aws_sigv4_params_t *params,
                              const pl_http_header_t *headers, size_t n) {
   pl_aws_sigv4_request_t req = {
@@ -706,6 +782,7 @@ static Suite *sigv4_suite(size_t cases) {
   tcase_add_test(tc, test_unsigned_payload);
   tcase_add_test(tc, test_session_token_and_unsigned_headers);
   tcase_add_test(tc, test_dates);
+  tcase_add_test(tc, test_key_cache);
   tcase_add_test(tc, test_refusals);
   suite_add_tcase(s, tc);
   return s;

@@ -88,7 +88,11 @@ static void encode_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   ck_assert_int_eq(sqs_encode_batch(&enc, batch, &requests, &count), 0);
   e->batches++;
   for (size_t i = 0; i < count; i++) {
-    json_array_append(e->bodies, requests[i].body);
+    /* The request is JSON text, written directly: it must parse. */
+    json_t *body =
+        json_loadb(requests[i].body.data, requests[i].body.len, 0, NULL);
+    ck_assert_msg(body != NULL, "not JSON: %s", requests[i].body.data);
+    json_array_append_new(e->bodies, body);
     json_t *index = json_array();
     for (size_t k = 0; k < requests[i].count; k++)
       json_array_append_new(index,
@@ -219,6 +223,16 @@ static const char *attribute(const json_t *entry, const char *name,
   if (type)
     *type = json_string_value(json_object_get(attr, "DataType"));
   return json_string_value(json_object_get(attr, "StringValue"));
+}
+
+/* The members sqs_encode_message wrote, as an object (new reference). */
+static json_t *entry_members(const pl_buf_t *text) {
+  pl_buf_t object = {0};
+  pl_buf_printf(&object, "{%s}", text->data ? text->data : "");
+  json_t *entry = json_loads(object.data, 0, NULL);
+  ck_assert_msg(entry != NULL, "not JSON members: %s", object.data);
+  pl_buf_free(&object);
+  return entry;
 }
 
 /* "{\"n\":i}" for i in 1..count, as JSON texts to free with free_texts. */
@@ -414,6 +428,25 @@ START_TEST(entries_the_result_omits_are_retried) {
   json_t *value = message(f, 1, 0);
   ck_assert_int_eq(n_of(value), 1);
   json_decref(value);
+  free_texts(records, 2);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(an_answer_that_is_not_json_fails_its_records) {
+  /* The answer is read as text by the sink: text that is neither the usual
+   * result nor JSON fails the request's records, which go again. */
+  fixture_t *f = fixture_create();
+  test_aws_push_json(f, 200, NULL, "{\"Successful\":[{\"Id\":\"0\"}");
+  push_ok(f, 1);
+  char **records = numbered(2);
+  run_records(f, (const char *const *)records, 2, "q", "");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  ck_assert_uint_eq(request_entries(f, 1), 2);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
+  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 2);
+  ck_assert_ptr_nonnull(strstr(test_log(f->run), "InvalidResponse"));
   free_texts(records, 2);
   test_aws_free(f);
 }
@@ -1128,6 +1161,95 @@ START_TEST(response_parse_reads_each_entry) {
 }
 END_TEST
 
+/* sqs_response_scan on `text` for 4 entries: its return code, and, when
+ * it read the text, the same results as jansson's tree of it. */
+static int scan_like_jansson(const char *text) {
+  sqs_entry_result_t scanned[4], parsed[4];
+  int rc = sqs_response_scan(text, strlen(text), 4, scanned);
+  if (rc < 0)
+    return rc;
+  json_error_t jerr;
+  json_t *tree = json_loadb(text, strlen(text), JSON_DECODE_ANY, &jerr);
+  ck_assert_msg(tree != NULL, "scanned, but jansson refuses %s: %s", text,
+                jerr.text);
+  sqs_response_parse(tree, 4, parsed);
+  for (size_t i = 0; i < 4; i++) {
+    ck_assert_msg(scanned[i].result == parsed[i].result, "%s: entry %zu",
+                  text, i);
+    ck_assert_ptr_null(scanned[i].code);
+  }
+  json_decref(tree);
+  return rc;
+}
+
+START_TEST(response_scan_reads_the_usual_result_as_jansson_does) {
+  sqs_entry_result_t out[4];
+  const char *usual =
+      "{\"Successful\":[{\"Id\":\"0\",\"MessageId\":\"85e45939-f907\","
+      "\"MD5OfMessageBody\":\"bb6cb5c68df4\"},{\"Id\":\"2\",\"MessageId\":"
+      "\"f14fd948\"}],\"Failed\":[]}";
+  ck_assert_int_eq(sqs_response_scan(usual, strlen(usual), 4, out), 0);
+  ck_assert_int_eq(out[0].result, PL_RESULT_DELIVERED);
+  ck_assert_int_eq(out[1].result, PL_RESULT_PENDING);
+  ck_assert_int_eq(out[2].result, PL_RESULT_DELIVERED);
+  ck_assert_int_eq(out[3].result, PL_RESULT_PENDING);
+  /* Read directly, and the same as jansson's reading. */
+  const char *read[] = {
+      usual,
+      "{}",
+      " \r\n\t{ \"Failed\" : [ ] , \"Successful\" : [ { \"Id\" : \"3\" } ] }\n",
+      "{\"Successful\":[{\"Id\":\"1\"},{\"Id\":\"01\"},{\"Id\":\"4\"},"
+      "{\"Id\":\"12\"},{\"Id\":\"\"},{\"Id\":-1},{\"Id\":null},{},[],7,"
+      "\"0\",{\"X\":{\"Id\":\"2\"}}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":[1,-2,0,true,false,null,{}],"
+      "\"u\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}],\"Extra\":"
+      "{\"a\":[[[]]],\"b\":123456789012345}}",
+      "{\"Successful\":null,\"Failed\":null}",
+      "{\"Successful\":{\"Id\":\"0\"},\"Failed\":{}}",
+      "{\"Failed\":\"none\",\"Successful\":[{\"Id\":\"3\"}]}",
+  };
+  for (size_t i = 0; i < sizeof read / sizeof read[0]; i++)
+    ck_assert_msg(scan_like_jansson(read[i]) == 0, "not read: %s", read[i]);
+  /* Left to jansson: failed entries, escapes, numbers it reads itself,
+   * repeated keys, deep nesting, and text that is not JSON. */
+  const char *left[] = {
+      "{\"Successful\":[],\"Failed\":[{\"Id\":\"0\",\"SenderFault\":true}]}",
+      "{\"Successful\":[{\"Id\":\"\\u0030\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"M\":\"a\\\"b\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":1.5}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":1e3}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":1234567890123456}]}",
+      "{\"Successful\":[{\"Id\":\"0\"}],\"Successful\":[]}",
+      "{\"Failed\":[],\"Failed\":[{\"Id\":\"0\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"Id\":\"1\"}]}",
+      "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]"
+      "]]]]]]]]]]]]]]]]]}",
+      "",
+      "[]",
+      "\"Successful\"",
+      "{\"Successful\":[{\"Id\":\"0\"}]",
+      "{\"Successful\":[{\"Id\":\"0\"}]}x",
+      "{\"Successful\":[{\"Id\":\"0\"},]}",
+      "{\"Successful\":[{\"Id\":\"0\"}],}",
+      "{\"Successful\" [{\"Id\":\"0\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\"}]}{}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":01}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"n\":-}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"b\":tru}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"s\":\"a\tb\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"s\":\"\xc3\"}]}",
+      "{\"Successful\":[{\"Id\":\"0\",\"s\":\"\xed\xa0\x80\"}]}",
+      "{'Successful':[]}",
+  };
+  for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+    ck_assert_msg(scan_like_jansson(left[i]) == PL_EAGAIN, "read: %s",
+                  left[i]);
+  /* A NUL byte inside a string is not JSON either. */
+  const char nul[] = "{\"Successful\":[{\"Id\":\"0\",\"s\":\"a\0b\"}]}";
+  ck_assert_int_eq(sqs_response_scan(nul, sizeof nul - 1, 4, out), PL_EAGAIN);
+}
+END_TEST
+
 START_TEST(text_and_names_sqs_accepts) {
   ck_assert(sqs_text_allowed("plain\ttext\r\n", 12));
   ck_assert(sqs_text_allowed("\xc3\xa9\xf0\x9f\x98\x80", 6));
@@ -1165,10 +1287,27 @@ START_TEST(encode_message_on_its_own) {
                         .max_batch_bytes = 262144,
                         .max_message_bytes = 262144,
                         .group_id = group_id};
-  json_t *entry = NULL;
+  pl_buf_t text = {0};
   uint64_t size = 0;
   pl_buf_t why = {0};
-  ck_assert_int_eq(sqs_encode_message(&enc, rec, &entry, &size, &why), 0);
+  ck_assert_int_eq(sqs_encode_message(&enc, rec, &text, &size, &why), 0);
+  /* The members in their order, written directly. */
+  char id[65];
+  expected_dedup("s3://bucket/key.csv", "\"abc\"", "", "42", id);
+  pl_buf_t expected = {0};
+  pl_buf_printf(&expected,
+                "\"MessageBody\":\"{\\\"id\\\":\\\"P1\\\",\\\"q\\\":5}\","
+                "\"MessageAttributes\":{"
+                "\"origin\":{\"DataType\":\"String\",\"StringValue\":"
+                "\"s3://bucket/key.csv\"},"
+                "\"etag\":{\"DataType\":\"String\",\"StringValue\":"
+                "\"\\\"abc\\\"\"},"
+                "\"line\":{\"DataType\":\"Number\",\"StringValue\":\"42\"}},"
+                "\"MessageGroupId\":\"P1\",\"MessageDeduplicationId\":\"%s\"",
+                id);
+  ck_assert_str_eq(text.data, expected.data);
+  pl_buf_free(&expected);
+  json_t *entry = entry_members(&text);
   const char *body = "{\"id\":\"P1\",\"q\":5}";
   ck_assert_str_eq(json_string_value(json_object_get(entry, "MessageBody")),
                    body);
@@ -1177,8 +1316,6 @@ START_TEST(encode_message_on_its_own) {
                               (4 + 6 + 2));
   ck_assert_str_eq(json_string_value(json_object_get(entry, "MessageGroupId")),
                    "P1");
-  char id[65];
-  expected_dedup("s3://bucket/key.csv", "\"abc\"", "", "42", id);
   ck_assert_str_eq(
       json_string_value(json_object_get(entry, "MessageDeduplicationId")), id);
   json_decref(entry);
@@ -1186,7 +1323,9 @@ START_TEST(encode_message_on_its_own) {
    * does. */
   pl_record_t *bare = pl_record_create(group);
   pl_record_set_value_new(bare, json_pack("{s:s}", "id", "P2"));
-  ck_assert_int_eq(sqs_encode_message(&enc, bare, &entry, &size, &why), 0);
+  pl_buf_reset(&text);
+  ck_assert_int_eq(sqs_encode_message(&enc, bare, &text, &size, &why), 0);
+  entry = entry_members(&text);
   unsigned char digest[32];
   const char *bare_body = "{\"id\":\"P2\"}";
   EVP_Digest(bare_body, strlen(bare_body), digest, NULL, EVP_sha256(), NULL);
@@ -1195,11 +1334,15 @@ START_TEST(encode_message_on_its_own) {
   ck_assert_str_eq(
       json_string_value(json_object_get(entry, "MessageDeduplicationId")), id);
   json_decref(entry);
-  /* A record with neither a value nor bytes cannot be sent. */
+  /* A record with neither a value nor bytes cannot be sent, and leaves
+   * the text as it was. */
   pl_record_t *empty = pl_record_create(group);
-  ck_assert_int_eq(sqs_encode_message(&enc, empty, &entry, &size, &why),
+  size_t before = text.len;
+  ck_assert_int_eq(sqs_encode_message(&enc, empty, &text, &size, &why),
                    PL_EINVAL);
-  ck_assert_ptr_null(entry);
+  ck_assert_uint_eq(text.len, before);
+  ck_assert_uint_eq(strlen(text.data), before);
+  pl_buf_free(&text);
   ck_assert_str_eq(why.data, "the record has neither a value nor bytes");
   pl_buf_free(&why);
   pl_record_done(rec);
@@ -1282,6 +1425,7 @@ int main(void) {
   tcase_set_timeout(results, 60);
   tcase_add_test(results, entry_failures_reject_or_retry_only_those_entries);
   tcase_add_test(results, entries_the_result_omits_are_retried);
+  tcase_add_test(results, an_answer_that_is_not_json_fails_its_records);
   tcase_add_test(results, a_whole_request_500_is_retried);
   tcase_add_test(results,
                  a_missing_queue_fails_the_records_without_dead_lettering);
@@ -1318,6 +1462,7 @@ int main(void) {
   TCase *pure = tcase_create("pure");
   tcase_add_test(pure, split_packs_by_count_and_bytes);
   tcase_add_test(pure, response_parse_reads_each_entry);
+  tcase_add_test(pure, response_scan_reads_the_usual_result_as_jansson_does);
   tcase_add_test(pure, text_and_names_sqs_accepts);
   tcase_add_test(pure, encode_message_on_its_own);
   tcase_add_test(pure, encode_batch_on_its_own);
