@@ -713,15 +713,6 @@ int pl_aws_client_create(pl_instance_t *inst,
   if (rc == 0)
     rc = pl__aws_endpoint_resolve(&in, client->service, client->region,
                                   &client->endpoint, &error);
-  if (rc < 0) {
-    pl_log(inst, PL_LOG_ERROR, "%s", error ? error : pl_strerror(rc));
-    free(error);
-    pl__aws_endpoint_close(&client->endpoint);
-    free(client->region);
-    free(client->service);
-    free(client);
-    return rc;
-  }
   pl__aws_retry_config_init(&client->retry);
   pl_aws_attempts_inputs_t attempts_in = {
       .plugin = options->max_attempts,
@@ -731,9 +722,10 @@ int pl_aws_client_create(pl_instance_t *inst,
                  : NULL,
       .profile = pl__aws_creds_profile_max_attempts(ctx->creds),
   };
-  pl_aws_attempts_source_t attempts_from;
-  rc = pl__aws_attempts_resolve(&attempts_in, &client->retry.max_attempts,
-                                &attempts_from, &error);
+  pl_aws_attempts_source_t attempts_from = PL_AWS_ATTEMPTS_FROM_DEFAULT;
+  if (rc == 0)
+    rc = pl__aws_attempts_resolve(&attempts_in, &client->retry.max_attempts,
+                                  &attempts_from, &error);
   if (rc < 0) {
     pl_log(inst, PL_LOG_ERROR, "%s", error ? error : pl_strerror(rc));
     free(error);
