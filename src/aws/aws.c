@@ -698,12 +698,17 @@ int pl_aws_client_create(pl_instance_t *inst,
   client->inst = inst;
   client->ctx = ctx;
   client->service = strdup(options->service);
+  bool service_specific = false;
+  const char *profile_endpoint = pl__aws_creds_profile_endpoint(
+      ctx->creds, options->service, &service_specific);
   pl_aws_endpoint_inputs_t in = {
       .plugin_region = options->region,
       .block_region = ctx->opts.region,
       .profile_region = pl__aws_creds_profile_region(ctx->creds),
       .plugin_endpoint = options->endpoint,
       .block_endpoint = ctx->opts.endpoint,
+      .profile_service_endpoint = service_specific ? profile_endpoint : NULL,
+      .profile_endpoint = service_specific ? NULL : profile_endpoint,
       .env = ctx->opts.env,
   };
   char *error = NULL;

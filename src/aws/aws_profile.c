@@ -5,6 +5,7 @@
 #include "aws_profile.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -221,10 +222,17 @@ static const char *value_end(const char *value, const char *end) {
   return end;
 }
 
-/* Reads a "[...]" line; *is_target tells whether it opens our profile. */
+/* The longest "[services NAME]" name kept. */
+#define SERVICES_PREFIX_MAX 96
+
+/* Reads a "[...]" line; *is_target tells whether it opens our profile or
+ * a services section of the config file, whose settings are kept as
+ * "services NAME.KEY" (`prefix` is then "services NAME.", else ""). */
 static int parse_header(pl_aws_profile_t *profile, const char *p,
                         const char *end, pl_aws_profile_file_t kind,
-                        bool *is_target, const char **reason) {
+                        bool *is_target, char prefix[SERVICES_PREFIX_MAX],
+                        const char **reason) {
+  prefix[0] = '\0';
   const char *close = memchr(p, ']', (size_t)(end - p));
   if (!close) {
     *reason = "expected ']' to close the section name";
@@ -248,8 +256,17 @@ static int parse_header(pl_aws_profile_t *profile, const char *p,
     } else if (name_end - name > 7 && memcmp(name, "profile", 7) == 0 &&
                is_blank(name[7])) {
       name = skip_blanks(name + 7, name_end);
+    } else if (name_end - name > 8 && memcmp(name, "services", 8) == 0 &&
+               is_blank(name[8])) {
+      const char *which = skip_blanks(name + 8, name_end);
+      int n = (int)(name_end - which);
+      if (n > 0 && n < SERVICES_PREFIX_MAX - 16) {
+        snprintf(prefix, SERVICES_PREFIX_MAX, "services %.*s.", n, which);
+        *is_target = true;
+      }
+      return 0;
     } else {
-      return 0; /* sso-session, services, or a bare name: not a profile */
+      return 0; /* sso-session or a bare name: not a profile */
     }
   }
   *is_target = range_is(name, name_end, profile->name);
@@ -265,6 +282,7 @@ int pl__aws_profile_parse(pl_aws_profile_t *profile, const char *text,
   const char *end_of_text = text + len;
   bool in_section = false;
   bool in_target = false;
+  char prefix[SERVICES_PREFIX_MAX] = "";
   /* The entry a continuation line extends: an index, -1 for none, -2 for
    * a property of another profile (whose continuations are skipped). */
   long last = -1;
@@ -290,7 +308,7 @@ int pl__aws_profile_parse(pl_aws_profile_t *profile, const char *text,
       continue;
     }
     if (*p == '[') {
-      rc = parse_header(profile, p, end, kind, &in_target, &reason);
+      rc = parse_header(profile, p, end, kind, &in_target, prefix, &reason);
       in_section = true;
       last = -1;
       continue;
@@ -309,7 +327,19 @@ int pl__aws_profile_parse(pl_aws_profile_t *profile, const char *text,
       last = -2;
     } else {
       const char *value = skip_blanks(eq + 1, end);
-      rc = set_value(profile, p, trim_end(p, eq), value,
+      const char *key = p, *key_end = trim_end(p, eq);
+      char prefixed[SERVICES_PREFIX_MAX + 64];
+      if (prefix[0]) {
+        int n = snprintf(prefixed, sizeof(prefixed), "%s%.*s", prefix,
+                         (int)(key_end - key), key);
+        if (n < 0 || (size_t)n >= sizeof(prefixed)) {
+          last = -2; /* a service name too long to be one */
+          continue;
+        }
+        key = prefixed;
+        key_end = prefixed + n;
+      }
+      rc = set_value(profile, key, key_end, value,
                      value < end ? value_end(value, end) : end, &last);
     }
   }
@@ -395,4 +425,29 @@ int pl__aws_profile_load(const pl_env_t *env, const char *name,
   }
   *out = profile;
   return 0;
+}
+
+char *pl__aws_profile_service_setting(const pl_aws_profile_t *profile,
+                                      const char *service, const char *key) {
+  const char *services = pl__aws_profile_get(profile, "services");
+  if (!services || !*services)
+    return NULL;
+  char name[SERVICES_PREFIX_MAX + 64];
+  snprintf(name, sizeof(name), "services %s.%s", services, service);
+  const char *block = pl__aws_profile_get(profile, name);
+  size_t key_len = strlen(key);
+  /* The sub-properties: "\nkey = value" lines (continuations). */
+  for (const char *line = block; line && *line;) {
+    const char *nl = strchr(line, '\n');
+    const char *end = nl ? nl : line + strlen(line);
+    const char *p = skip_blanks(line, end);
+    const char *eq = memchr(p, '=', (size_t)(end - p));
+    if (eq && (size_t)(trim_end(p, eq) - p) == key_len &&
+        strncasecmp(p, key, key_len) == 0) {
+      const char *value = skip_blanks(eq + 1, end);
+      return dup_range(value, value < end ? value_end(value, end) : end);
+    }
+    line = nl ? nl + 1 : end;
+  }
+  return NULL;
 }

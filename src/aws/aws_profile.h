@@ -72,6 +72,15 @@ bool pl__aws_profile_found(const pl_aws_profile_t *profile);
 /* A setting, or NULL (borrowed until destroy). */
 const char *pl__aws_profile_get(const pl_aws_profile_t *profile,
                                 const char *key);
+/* A sub-property of `service` ("sqs", "dynamodb", "s3", "sts") in the
+ * [services NAME] section the profile's `services` setting names, e.g.
+ * endpoint_url in
+ *     [services local]
+ *     sqs =
+ *       endpoint_url = http://localhost:4566
+ * as a new string, or NULL when there is none (or out of memory). */
+char *pl__aws_profile_service_setting(const pl_aws_profile_t *profile,
+                                      const char *service, const char *key);
 /* The paths load() read, as resolved ("~/..." kept when HOME is unset),
  * for messages (borrowed; NULL for a profile that was not loaded). */
 const char *pl__aws_profile_credentials_path(const pl_aws_profile_t *profile);

@@ -51,6 +51,12 @@ typedef struct fetch {
   pl_buf_t tried;     /* "environment: ...; profile default: ..." */
 } fetch_t;
 
+/* The services whose profile endpoint_url is read (the AWS SDKs' service
+ * ids for the services section). */
+#define PL_AWS_PROFILE_SERVICES 4
+static const char *const profile_services[PL_AWS_PROFILE_SERVICES] = {
+    "s3", "sqs", "dynamodb", "sts"};
+
 struct pl_aws_creds {
   uv_loop_t *loop;
   const pl_http_transport_t *http;
@@ -61,6 +67,9 @@ struct pl_aws_creds {
   bool profile_chosen;
   char *profile_region;
   char *profile_max_attempts;
+  char *profile_endpoint; /* the profile's endpoint_url */
+  /* endpoint_url of each service in the profile's services section. */
+  char *profile_service_endpoints[PL_AWS_PROFILE_SERVICES];
   char *sts_url;
 
   pl__creds_set_t *current;
@@ -129,6 +138,9 @@ static void free_creds(pl_aws_creds_t *creds) {
   free(creds->profile);
   free(creds->profile_region);
   free(creds->profile_max_attempts);
+  free(creds->profile_endpoint);
+  for (size_t i = 0; i < PL_AWS_PROFILE_SERVICES; i++)
+    free(creds->profile_service_endpoints[i]);
   free(creds->sts_url);
   free(creds);
 }
@@ -376,6 +388,14 @@ int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
         creds->profile_max_attempts = strdup(attempts);
         rc = creds->profile_max_attempts ? 0 : PL_ENOMEM;
       }
+      const char *endpoint = pl__aws_profile_get(profile, "endpoint_url");
+      if (rc == 0 && endpoint && *endpoint) {
+        creds->profile_endpoint = strdup(endpoint);
+        rc = creds->profile_endpoint ? 0 : PL_ENOMEM;
+      }
+      for (size_t i = 0; rc == 0 && i < PL_AWS_PROFILE_SERVICES; i++)
+        creds->profile_service_endpoints[i] = pl__aws_profile_service_setting(
+            profile, profile_services[i], "endpoint_url");
     }
     free(error);
     pl__aws_profile_destroy(profile);
@@ -421,6 +441,21 @@ int pl__aws_creds_get(pl_aws_creds_t *creds, const pl_aws_credentials_t **now,
   if (!creds->fetch && !creds->timer_now)
     arm_timer(creds, 0);
   return PL_EAGAIN;
+}
+
+const char *pl__aws_creds_profile_endpoint(const pl_aws_creds_t *creds,
+                                          const char *service,
+                                          bool *service_specific) {
+  *service_specific = false;
+  for (size_t i = 0; service && i < PL_AWS_PROFILE_SERVICES; i++) {
+    if (strcmp(service, profile_services[i]) == 0 &&
+        creds->profile_service_endpoints[i] &&
+        *creds->profile_service_endpoints[i]) {
+      *service_specific = true;
+      return creds->profile_service_endpoints[i];
+    }
+  }
+  return creds->profile_endpoint;
 }
 
 const char *pl__aws_creds_profile_max_attempts(const pl_aws_creds_t *creds) {

@@ -80,6 +80,12 @@ int pl__aws_creds_get(pl_aws_creds_t *creds, const pl_aws_credentials_t **now,
 
 /* The region of the selected profile, or NULL (borrowed). */
 const char *pl__aws_creds_profile_region(const pl_aws_creds_t *creds);
+/* The selected profile's endpoint for `service`: the endpoint_url of its
+ * services section for that service (*service_specific true), else its
+ * endpoint_url, else NULL (borrowed). */
+const char *pl__aws_creds_profile_endpoint(const pl_aws_creds_t *creds,
+                                          const char *service,
+                                          bool *service_specific);
 /* The selected profile's max_attempts as written, or NULL (borrowed). */
 const char *pl__aws_creds_profile_max_attempts(const pl_aws_creds_t *creds);
 

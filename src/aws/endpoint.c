@@ -302,6 +302,10 @@ int pl__aws_endpoint_resolve(const pl_aws_endpoint_inputs_t *in,
       {env_get(in, env_name), PL_AWS_ENDPOINT_FROM_ENV_SERVICE, env_name},
       {env_get(in, "AWS_ENDPOINT_URL"), PL_AWS_ENDPOINT_FROM_ENV,
        "AWS_ENDPOINT_URL"},
+      {set_or_null(in->profile_service_endpoint),
+       PL_AWS_ENDPOINT_FROM_PROFILE_SERVICE, "the profile's services section"},
+      {set_or_null(in->profile_endpoint), PL_AWS_ENDPOINT_FROM_PROFILE,
+       "the profile's endpoint_url"},
   };
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
     if (!order[i].value)

@@ -28,6 +28,10 @@ typedef struct pl_aws_endpoint_inputs {
   const char *profile_region;  /* `region` of the shared-config profile */
   const char *plugin_endpoint; /* the plugin's `endpoint` option */
   const char *block_endpoint;  /* `endpoint` of the aws {} block */
+  /* The profile's endpoint_url for the service (its services section) and
+   * its own endpoint_url. */
+  const char *profile_service_endpoint;
+  const char *profile_endpoint;
   const pl_env_t *env;     /* NULL: an empty environment */
 } pl_aws_endpoint_inputs_t;
 
@@ -49,6 +53,8 @@ typedef enum {
   XX(BLOCK, "aws {} block")                                                    \
   XX(ENV_SERVICE, "AWS_ENDPOINT_URL_<SERVICE>")                                \
   XX(ENV, "AWS_ENDPOINT_URL")                                                  \
+  XX(PROFILE_SERVICE, "profile services section")                              \
+  XX(PROFILE, "profile endpoint_url")                                          \
   XX(DEFAULT, "default")
 
 typedef enum {

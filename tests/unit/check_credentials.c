@@ -712,6 +712,45 @@ START_TEST(test_profile_parse) {
   ck_assert(pl__aws_profile_found(p));
   ck_assert_str_eq(pl__aws_profile_get(p, "region"), "us-east-1");
   pl__aws_profile_destroy(p);
+
+  /* A services section the profile names gives per-service endpoints; a
+   * services section alone is not a profile. */
+  static const char services_text[] =
+      "[services local]\n"
+      "sqs =\n"
+      "  endpoint_url = http://localhost:4566\n"
+      "dynamodb =\n"
+      "  region = x\n"
+      "  Endpoint_URL = http://localhost:8000 # ddb\n"
+      "[services other]\n"
+      "sqs =\n"
+      "  endpoint_url = http://other\n"
+      "[profile dev]\n"
+      "services = local\n"
+      "endpoint_url = http://everything:1\n";
+  ck_assert_int_eq(pl__aws_profile_create("local", &p), 0);
+  ck_assert_int_eq(pl__aws_profile_parse(p, services_text,
+                                         strlen(services_text),
+                                         PL_AWS_PROFILE_CONFIG, &line, &reason),
+                   0);
+  ck_assert(!pl__aws_profile_found(p));
+  pl__aws_profile_destroy(p);
+  ck_assert_int_eq(pl__aws_profile_create("dev", &p), 0);
+  ck_assert_int_eq(pl__aws_profile_parse(p, services_text,
+                                         strlen(services_text),
+                                         PL_AWS_PROFILE_CONFIG, &line, &reason),
+                   0);
+  ck_assert(pl__aws_profile_found(p));
+  ck_assert_str_eq(pl__aws_profile_get(p, "endpoint_url"),
+                   "http://everything:1");
+  char *sqs = pl__aws_profile_service_setting(p, "sqs", "endpoint_url");
+  ck_assert_str_eq(sqs, "http://localhost:4566");
+  free(sqs);
+  char *ddb = pl__aws_profile_service_setting(p, "dynamodb", "endpoint_url");
+  ck_assert_str_eq(ddb, "http://localhost:8000"); /* the comment goes */
+  free(ddb);
+  ck_assert_ptr_null(pl__aws_profile_service_setting(p, "s3", "endpoint_url"));
+  pl__aws_profile_destroy(p);
 }
 END_TEST
 

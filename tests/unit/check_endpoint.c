@@ -261,9 +261,21 @@ START_TEST(test_endpoint_precedence) {
   /* A custom endpoint needs no region. */
   expect_endpoint(&in, "sqs", NULL, "http://all-env:2", true, false,
                   PL_AWS_ENDPOINT_FROM_ENV);
+  /* The environment wins over the profile... */
+  in.profile_service_endpoint = "http://profile-sqs:5";
+  in.profile_endpoint = "http://profile:6";
+  expect_endpoint(&in, "sqs", "us-east-1", "http://all-env:2", true, false,
+                  PL_AWS_ENDPOINT_FROM_ENV);
   const char *empty[] = {"AWS_ENDPOINT_URL_SQS", "", "AWS_ENDPOINT_URL", "",
                          NULL};
   env = env_of(empty);
+  /* ...then the profile's services section, then its endpoint_url. */
+  expect_endpoint(&in, "sqs", "us-east-1", "http://profile-sqs:5", true, false,
+                  PL_AWS_ENDPOINT_FROM_PROFILE_SERVICE);
+  in.profile_service_endpoint = NULL;
+  expect_endpoint(&in, "sqs", "us-east-1", "http://profile:6", true, false,
+                  PL_AWS_ENDPOINT_FROM_PROFILE);
+  in.profile_endpoint = "";
   expect_endpoint(&in, "sqs", "us-east-1",
                   "https://sqs.us-east-1.amazonaws.com", false, false,
                   PL_AWS_ENDPOINT_FROM_DEFAULT);
