@@ -1222,8 +1222,10 @@ START_TEST(response_scan_reads_the_usual_result_as_jansson_does) {
       "{\"Successful\":[{\"Id\":\"0\"}],\"Successful\":[]}",
       "{\"Failed\":[],\"Failed\":[{\"Id\":\"0\"}]}",
       "{\"Successful\":[{\"Id\":\"0\",\"Id\":\"1\"}]}",
-      "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]"
-      "]]]]]]]]]]]]]]]]]}",
+      /* One literal in two lines (parenthesized for clang's
+       * -Wstring-concatenation). */
+      ("{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]"
+       "]]]]]]]]]]]]]]]]]}"),
       "",
       "[]",
       "\"Successful\"",
