@@ -1,6 +1,7 @@
 /* The engine-wide AWS context, and the engine extension that makes one
  * from the aws { } block. */
 #include <pipelined/aws.h>
+#include <pipelined/timestamp.h>
 #include <stdlib.h>
 
 #include "aws_context.h"
@@ -14,6 +15,27 @@ static int64_t clock_now_ms(void *data) {
 
 int64_t pl__aws_context_now_ms(const pl_aws_context_t *ctx) {
   return ctx->opts.now_ms(ctx->opts.now_data);
+}
+
+/* Says where each new set of credentials came from (never what it holds). */
+static void on_new_credentials(void *data,
+                               const pl_aws_credentials_t *credentials) {
+  const pl_aws_context_t *ctx = data;
+  if (!ctx->opts.ext)
+    return;
+  if (credentials->expires_at == 0) {
+    pl_extension_log(ctx->opts.ext, PL_LOG_INFO, "credentials from %s",
+                     credentials->source);
+    return;
+  }
+  pl_buf_t when = {0};
+  pl_timestamp_t t;
+  if (pl_timestamp_from_epoch(credentials->expires_at, &t) == 0)
+    pl_buf_printf(&when, ", until %04d-%02d-%02dT%02d:%02d:%02dZ", t.year,
+                  t.month, t.day, t.hour, t.minute, t.second);
+  pl_extension_log(ctx->opts.ext, PL_LOG_INFO, "credentials from %s%s",
+                   credentials->source, when.data ? when.data : "");
+  pl_buf_free(&when);
 }
 
 static int64_t creds_now(void *data) {
@@ -55,6 +77,8 @@ int pl__aws_context_create(const pl_aws_context_options_t *opts,
         .region = opts->region,
         .now = creds_now,
         .now_data = ctx,
+        .on_new = on_new_credentials,
+        .on_new_data = ctx,
     };
     rc = pl__aws_creds_create(&creds, &ctx->creds);
   }

@@ -67,6 +67,8 @@ struct pl_aws_creds {
   bool profile_chosen;
   char *profile_region;
   char *profile_max_attempts;
+  void (*on_new)(void *data, const pl_aws_credentials_t *credentials);
+  void *on_new_data;
   char *profile_endpoint; /* the profile's endpoint_url */
   /* endpoint_url of each service in the profile's services section. */
   char *profile_service_endpoints[PL_AWS_PROFILE_SERVICES];
@@ -185,6 +187,8 @@ static void finish(fetch_t *fetch, pl__creds_set_t *set) {
     pl__creds_set_free(creds->current);
     creds->current = set;
     creds->failures = 0;
+    if (creds->on_new)
+      creds->on_new(creds->on_new_data, &set->view);
     int64_t expires_at = set->view.expires_at;
     if (expires_at == 0) {
       creds->refresh_at = 0;
@@ -366,6 +370,8 @@ int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
     creds->env = *opts->env;
   creds->now = opts->now;
   creds->now_data = opts->now_data;
+  creds->on_new = opts->on_new;
+  creds->on_new_data = opts->on_new_data;
   creds->pending_tail = &creds->pending;
   pl_rng_seed(&creds->rng, (uint64_t)(uintptr_t)creds);
   creds->profile = strdup(pl__aws_profile_select(&creds->env, opts->profile,

@@ -51,6 +51,11 @@ typedef struct pl_aws_creds_options {
   const char *region;
   int64_t (*now)(void *data); /* seconds since the epoch; NULL: time() */
   void *now_data;
+  /* Told of each new set of credentials (borrowed for the call; the
+   * secrets are never to be logged): where they came from and when they
+   * expire. NULL: nobody. */
+  void (*on_new)(void *data, const pl_aws_credentials_t *credentials);
+  void *on_new_data;
 } pl_aws_creds_options_t;
 
 /* Creates the chain; reads nothing over the network yet (the shared files
