@@ -25,6 +25,7 @@ struct pl_sqs_poller {
   uv_timer_t backoff_timer;
   bool timer_open;
   size_t receiving;     /* ReceiveMessage calls in flight */
+  bool asking;          /* GetQueueAttributes in flight: no receive yet */
   unsigned failures;    /* failed receive rounds in a row */
   int64_t empty_streak; /* empty receives in a row */
   pl_rng_t rng;

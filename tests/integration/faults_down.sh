@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# etc/inventory.conf (visibility timeouts 20 s) on fauxqs + dynalite, every
-# endpoint of the daemon behind tests/tools/aws_proxy.py, which goes down
+# etc/inventory.conf (reading the queues' own visibility timeouts, 20 s)
+# on fauxqs + dynalite, every endpoint of the daemon behind
+# tests/tools/aws_proxy.py, which goes down
 # for 10 s (connections refused, the open ones reset: S3 downloads, SQS
 # sends and receives, DynamoDB writes) in the middle of both pipelines'
 # work: at the 20th DynamoDB request, while the files are still being

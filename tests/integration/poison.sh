@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Poison messages on the updates queue of etc/inventory.conf: the consumer
-# half (its pipeline "sqs-to-dynamodb", as shipped but for a 20 s
-# visibility timeout) on fauxqs + dynalite. The queue gets, between healthy
+# half (its pipeline "sqs-to-dynamodb", as shipped; it reads the queue's
+# 20 s visibility timeout) on fauxqs + dynalite. The queue gets, between healthy
 # messages (each its own item, some with members the schema drops, one of
 # them 256 KiB): a body that is not JSON; JSON that is not an object (an
 # array, a string, a number, null); each of the four members missing;
@@ -66,9 +66,10 @@ aws_env_fauxqs
 # The consumer half: the aws block and the pipeline "sqs-to-dynamodb".
 consumer=$work/consumer.conf
 awk '/^aws \{/ { keep = 1 } /^pipeline "csv-to-sqs"/ { keep = 0 }
-     /^pipeline "sqs-to-dynamodb"/ { keep = 1 } keep' "$conf" |
-  sed -e 's/visibility_timeout = "300s"/visibility_timeout = "20s"/' >"$consumer"
-if ! grep -q 'visibility_timeout = "20s"' "$consumer" || grep -q 'csv-to-sqs' "$consumer"; then
+     /^pipeline "sqs-to-dynamodb"/ { keep = 1 } keep' "$conf" >"$consumer"
+# No visibility_timeout: the daemon uses the queue's own 20 s.
+if grep -Eq '^[[:space:]]*visibility_timeout[[:space:]]*=' "$consumer" ||
+   ! grep -q 'pipeline "sqs-to-dynamodb"' "$consumer" || grep -q 'csv-to-sqs' "$consumer"; then
   fail "could not cut the consumer half out of $conf (its text changed?)"
 fi
 
