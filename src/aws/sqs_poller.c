@@ -325,6 +325,8 @@ void pl_sqs_poller_finish(pl_sqs_poller_t *p, pl_sqs_message_t *msg, bool commit
   pl__sqs_acks_forget_visibility(&p->acks, msg->receipt_handle);
   if (committed) {
     pl_instance_count(p->inst, "messages_committed", 1);
+    pl_complain_release(p->inst, &p->not_delivered,
+                        "messages are delivered again");
     if (pl__sqs_acks_delete(&p->acks, msg->receipt_handle, msg->message_id) < 0)
       pl_log(p->inst, PL_LOG_ERROR,
              "message %s delivered but not deleted (out of memory); it will "
@@ -333,17 +335,19 @@ void pl_sqs_poller_finish(pl_sqs_poller_t *p, pl_sqs_message_t *msg, bool commit
   } else {
     pl_instance_count(p->inst, "messages_failed", 1);
     unsigned retry = (unsigned)(p->params.retry_visibility_ms / 1000);
+    /* Why is said where it failed (the sink, the dead letter); a run of
+     * failed messages is one line here, not one per message. */
     if (retry > 0) {
       pl__sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id,
                               retry);
-      pl_log(p->inst, PL_LOG_WARN,
-             "a message was not delivered; it stays in the queue and is "
-             "received again in %u s",
-             retry);
+      pl_complain(p->inst, &p->not_delivered, PL_LOG_WARN,
+                  "a message was not delivered; it stays in the queue and is "
+                  "received again in %u s",
+                  retry);
     } else {
-      pl_log(p->inst, PL_LOG_WARN,
-             "a message was not delivered; it stays in the queue and is "
-             "received again once its visibility timeout ends");
+      pl_complain(p->inst, &p->not_delivered, PL_LOG_WARN,
+                  "a message was not delivered; it stays in the queue and is "
+                  "received again once its visibility timeout ends");
     }
   }
   pl__sqs_message_destroy(msg);

@@ -460,6 +460,14 @@ static test_aws_t *owner_aws(void) {
   return test_aws_create(extra);
 }
 
+/* How many times `text` is in `log` (each message is one line). */
+static size_t log_lines_with(const char *log, const char *text) {
+  size_t n = 0;
+  for (const char *at = log; (at = strstr(at, text)); at += strlen(text))
+    n++;
+  return n;
+}
+
 START_TEST(committed_messages_are_handed_over_then_deleted) {
   test_aws_t *aws = owner_aws();
   char url[96];
@@ -520,13 +528,25 @@ START_TEST(failed_messages_stay_and_released_ones_come_back_at_once) {
   for (size_t i = 0; i < 3; i++) {
     test_aws_t *aws = owner_aws();
     char url[96];
-    test_sqs_push_messages(
-        aws->server,
-        json_pack("[o]", test_sqs_message("m1", "rh1", "x", 1, NULL)), 0);
+    /* Case 1: three failed messages, and one line saying they stay. */
+    size_t n = i == 1 ? 3 : 1;
+    json_t *messages = json_array();
+    for (size_t m = 0; m < n; m++) {
+      char id[8], handle[8];
+      snprintf(id, sizeof(id), "m%zu", m + 1);
+      snprintf(handle, sizeof(handle), "rh%zu", m + 1);
+      json_array_append_new(messages,
+                            test_sqs_message(id, handle, "x", 1, NULL));
+    }
+    test_sqs_push_messages(aws->server, messages, 0);
     test_sqs_push_empty(aws->server, 20, 10);
     owner_t *o = owner_go(aws, settings[i], url);
     test_aws_assert_clean(aws);
-    ck_assert_uint_eq(json_array_size(o->seen), 1);
+    ck_assert_uint_eq(json_array_size(o->seen), n);
+    if (i < 2)
+      ck_assert_uint_eq(log_lines_with(test_log(aws->run),
+                                       "a message was not delivered"),
+                        1);
     ck_assert_uint_eq(o->in_flight_at_end, 0);
     ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_DELETE), 0);
     if (*visibility[i])
@@ -548,13 +568,6 @@ static json_int_t receive_visibility(test_aws_t *aws) {
   return v;
 }
 
-/* How many times `text` is in `log` (each message is one line). */
-static size_t log_lines_with(const char *log, const char *text) {
-  size_t n = 0;
-  for (const char *at = log; (at = strstr(at, text)); at += strlen(text))
-    n++;
-  return n;
-}
 
 START_TEST(unset_the_queue_s_own_visibility_timeout_is_used) {
   test_aws_t *aws = owner_aws();
