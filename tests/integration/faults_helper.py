@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The data and the checks of the fault tests (faults_errors.sh,
-faults_down.sh): what a fault-free run of etc/inventory.conf leaves, computed
+faults_down.sh, faults_stall.sh): what a fault-free run of etc/inventory.conf leaves, computed
 from the input, compared with what the run under faults left.
 
     faults_helper.py gen DIR FILES ROWS     DIR/f<i>.csv and DIR/bad.json; prints the bad rows

@@ -1,4 +1,5 @@
-# The common part of the fault tests (faults_errors.sh, faults_down.sh),
+# The common part of the fault tests (faults_errors.sh, faults_down.sh,
+# faults_stall.sh),
 # sourced after the caller set $name (the work directory's name). It
 # starts fauxqs + dynalite and one tests/tools/aws_proxy.py in front of all
 # three services, makes the bucket, the queues (20 s visibility timeouts,
