@@ -2,11 +2,12 @@
 # A dead letter that cannot write (scenario 5 of the fault tests): the
 # consumer half of etc/inventory.conf (its pipeline "sqs-to-dynamodb", as
 # shipped) on fauxqs + dynalite, its dead-letter file on a full file
-# system: a 64 KiB tmpfs filled up when this runs as root and mount works,
+# system: a 2 MiB tmpfs filled up when this runs as root and mount works,
 # else /dev/full (every write: ENOSPC). The updates queue (visibility 10 s,
-# redrive after 50 receives) holds healthy updates with poison ones among
-# them (seeded order): JSON that is not an object, not JSON, a member
-# missing or of the wrong type, a date that is not one.
+# redrive after 50 receives) holds the healthy and poison messages of
+# poison.sh (poison_helper.py), in a seeded order: not JSON, not an object,
+# each member missing or of a wrong type, bodies of 256 KiB, attributes
+# that are not times.
 #   1. The dead letter cannot write: no message with a rejected record is
 #      deleted (the queue holds exactly what is not in the table, and the
 #      table only healthy items), the dead letter holds nothing, and the
@@ -44,7 +45,6 @@ daemon=
 mnt=
 step=setup
 SEED=${SEED:-5}
-NHEALTHY=${NHEALTHY:-60}
 
 fail() {
   echo "FAIL ($step): $*" >&2
@@ -87,7 +87,7 @@ fi
 # The full file system: a small tmpfs, filled, or else /dev/full.
 # FULL_FS=devfull skips the tmpfs.
 if [ "${FULL_FS:-tmpfs}" = tmpfs ] && [ "$(id -u)" = 0 ] && mkdir -p "$work/full" &&
-   mount -t tmpfs -o size=64k,mode=0755 pipelined-test "$work/full" 2>/dev/null; then
+   mount -t tmpfs -o size=2m,mode=0755 pipelined-test "$work/full" 2>/dev/null; then
   mnt=$work/full
   dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null || true
   full_rejects=$mnt/rejected.jsonl
@@ -97,7 +97,7 @@ if [ "${FULL_FS:-tmpfs}" = tmpfs ] && [ "$(id -u)" = 0 ] && mkdir -p "$work/full
   if printf 'x' >>"$full_rejects" 2>/dev/null; then
     fail "the tmpfs at $mnt is not full"
   fi
-  how="a full 64 KiB tmpfs"
+  how="a full 2 MiB tmpfs"
 else
   full_rejects=/dev/full
   how="/dev/full"
@@ -110,155 +110,10 @@ aws_make_table "$table"
 out=$(INVENTORY_UPDATES_QUEUE_URL=$updates INVENTORY_TABLE=$table INVENTORY_REJECTS=$full_rejects \
       "$PIPELINED" --check -c "$consumer" 2>&1) || fail "$consumer does not pass --check: $out"
 
-py=$work/dead_letter.py
-cat >"$py" <<'PY'
-import json, os, random, sys, time
-import boto3
+# The messages and the checks: poison_helper.py (as poison.sh).
+dl() { "${AWS_ENV_PYTHON:-python3}" "$here/poison_helper.py" "$@"; }
 
-def client(service):
-    ep = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ["AWS_ENDPOINT_URL"]
-    return boto3.client(service, endpoint_url=ep, region_name=os.environ["AWS_REGION"])
-
-def die(msg):
-    print(msg, file=sys.stderr)
-    sys.exit(1)
-
-def row(**kw):
-    r = {"product_id": "X", "location": "Warehouse P", "quantity": 1, "update_date": "2024-03-01"}
-    r.update(kw)
-    return r
-
-def without(field):
-    r = row()
-    del r[field]
-    return json.dumps(r)
-
-# (name, body, words of which the reason must hold one, case-insensitive)
-POISON = [
-    ("not JSON", '{"product_id": "X", "location": ', ["json"]),
-    ("an array", json.dumps([row()]), ["object"]),
-    ("a number", "42", ["object"]),
-    ("quantity missing", without("quantity"), ["quantity"]),
-    ("location missing", without("location"), ["location"]),
-    ("quantity a string", json.dumps(row(quantity="5")), ["quantity"]),
-    ("quantity null", json.dumps(row(quantity=None)), ["quantity"]),
-    ("update_date not a date", json.dumps(row(update_date="2024-02-30")), ["update_date"]),
-    ("product_id a number", json.dumps(row(product_id=17)), ["product_id"]),
-    ("product_id empty", json.dumps(row(product_id="")), ["product_id"]),
-]
-
-def healthy(i):
-    return row(product_id=f"H{i:03d}", location=f"Warehouse {'ABC'[i % 3]}", quantity=i * 3,
-               update_date=f"2024-03-{1 + i % 28:02d}")
-
-def cmd_send(queue, out, seed, nhealthy):
-    rng = random.Random(int(seed))
-    bodies = [("healthy", json.dumps(healthy(i)), None) for i in range(int(nhealthy))]
-    for name, body, words in POISON:
-        bodies.insert(rng.randrange(len(bodies) + 1), (name, body, words))
-    sqs, sent = client("sqs"), {"poison": {}, "healthy": {}}
-    for start in range(0, len(bodies), 10):
-        chunk = bodies[start:start + 10]
-        r = sqs.send_message_batch(QueueUrl=queue, Entries=[
-            {"Id": str(n), "MessageBody": body} for n, (_, body, _) in enumerate(chunk)])
-        if r.get("Failed"):
-            die(f"send failed: {r['Failed']}")
-        for ok in r["Successful"]:
-            name, body, words = chunk[int(ok["Id"])]
-            if words is None:
-                sent["healthy"][ok["MessageId"]] = json.loads(body)
-            else:
-                sent["poison"][ok["MessageId"]] = {"name": name, "words": words}
-    json.dump(sent, open(out, "w"))
-    print(len(sent["poison"]), len(sent["healthy"]))
-
-def scan(table):
-    ddb, items, kw = client("dynamodb"), {}, {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = ddb.scan(**kw)
-        for i in page["Items"]:
-            items[i["id"]["S"]] = i
-        if "LastEvaluatedKey" not in page:
-            return items
-        kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-def queue_count(queue):
-    a = client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
-
-def healthy_items(sent):
-    return {f"{r['product_id']}#{r['location']}": r for r in sent["healthy"].values()}
-
-def check_items(sent, items, problems):
-    want = healthy_items(sent)
-    for k, have in items.items():
-        r = want.get(k)
-        if r is None:
-            problems.append(f"an item of no healthy message: {k[:80]}")
-        elif have["quantity"] != {"N": str(r["quantity"])} or have["update_date"] != {"S": r["update_date"]}:
-            problems.append(f"healthy {k}: have {str(have)[:200]}")
-
-def cmd_held(sent_file, queue, table, wait):
-    """While the dead letter cannot write: once the healthy updates are
-    in (or `wait` s passed), nothing that is not in the table has left the
-    queue. Prints the items and the messages left."""
-    sent, t0 = json.load(open(sent_file)), time.monotonic()
-    total = len(sent["poison"]) + len(sent["healthy"])
-    while time.monotonic() - t0 < float(wait):
-        if len(scan(table)) == len(sent["healthy"]):
-            break
-        time.sleep(0.5)
-    items, left = scan(table), queue_count(queue)
-    problems = []
-    check_items(sent, items, problems)
-    if left + len(items) != total:
-        problems.append(f"{left} messages in the queue and {len(items)} items: "
-                        f"{total - left - len(items)} message(s) deleted but not written")
-    if problems:
-        die("\n".join(problems))
-    print(len(items), left)
-
-def cmd_wait(queue, table, n, timeout):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < float(timeout):
-        left = queue_count(queue)
-        if left == 0 and len(scan(table)) >= int(n):
-            print(f"{time.monotonic() - t0:.0f}")
-            return
-        time.sleep(0.5)
-    die(f"the queue did not drain within {timeout} s ({left} messages left)")
-
-def cmd_check(sent_file, table, rejects):
-    sent = json.load(open(sent_file))
-    letters = {}
-    for text in open(rejects) if os.path.exists(rejects) else []:
-        doc = json.loads(text)
-        letters.setdefault(doc.get("message_id"), []).append(doc)
-    problems = []
-    for mid, p in sent["poison"].items():
-        docs = letters.pop(mid, [])
-        if len(docs) != 1:
-            problems.append(f"{p['name']}: {len(docs)} letters, want 1")
-            continue
-        reason = docs[0].get("reason", "")
-        if not any(w.lower() in reason.lower() for w in p["words"]):
-            problems.append(f"{p['name']}: the reason {reason!r} names none of {p['words']}")
-    for mid, docs in letters.items():
-        problems.append(f"a letter for a healthy message ({mid}): {docs[0].get('reason')}")
-    items = scan(table)
-    check_items(sent, items, problems)
-    missing = set(healthy_items(sent)) - set(items)
-    if missing:
-        problems.append(f"{len(missing)} healthy update(s) not in the table, e.g. {sorted(missing)[0]}")
-    if problems:
-        die("\n".join(problems))
-
-{"send": cmd_send, "held": cmd_held, "wait": cmd_wait, "check": cmd_check}[sys.argv[1]](*sys.argv[2:])
-PY
-dl() { "${AWS_ENV_PYTHON:-python3}" "$py" "$@"; }
-
-read -r npoison nhealthy < <(dl send "$updates" "$work/sent.json" "$SEED" "$NHEALTHY") ||
+read -r npoison nhealthy < <(dl send "$updates" "$work/sent.json" "$SEED") ||
   fail "cannot send the messages"
 echo "   $npoison poison and $nhealthy healthy messages on the queue (seed $SEED); dead letter on $how"
 
@@ -280,7 +135,7 @@ rc=0
 wait "$daemon" || rc=$?
 daemon=
 [ "$rc" != 0 ] || fail "the daemon exited 0 although its pipeline could not write its dead letter"
-read -r items left < <(dl held "$work/sent.json" "$updates" "$table" 0) ||
+read -r items left < <(dl held "$work/sent.json" "$updates" "$table") ||
   fail "a message left the queue without its item"
 [ "$left" -ge "$npoison" ] || fail "$left messages left in the queue, fewer than the $npoison poison ones"
 if [ -n "$mnt" ]; then
@@ -320,7 +175,7 @@ else
 fi
 t2=$(date +%s)
 start_daemon "$rejects" "$work/daemon.log"
-secs=$(dl wait "$updates" "$table" "$nhealthy" 60) || fail "the consumer did not get through the queue"
+dl wait "$updates" "$table" "$nhealthy" 60 >/dev/null || fail "the consumer did not get through the queue"
 rc=0
 kill -TERM "$daemon"
 wait "$daemon" || rc=$?
@@ -328,6 +183,6 @@ daemon=
 [ "$rc" = 0 ] || fail "the daemon exited $rc on SIGTERM, want 0"
 [ "$(aws_queue_count "$dlq")" = 0 ] || fail "messages went to the queue's DLQ"
 dl check "$work/sent.json" "$table" "$rejects" || fail "poison or healthy messages went astray"
-ok "2: with a writable dead letter the queue drained in $secs s ($(since "$t2") s with the restart):" \
+ok "2: with a writable dead letter, restarted, the daemon drained the queue and stopped within $(since "$t2") s:" \
   "all $npoison poison messages dead-lettered once each with their reason, all $nhealthy healthy ones" \
   "are their items, DLQ empty, exit 0 on SIGTERM (whole test $(since "$t_start") s)"

@@ -180,6 +180,6 @@ def cmd_rejects(bad_file, rejects):
     print(f"{len(bad)} {sum(seen.values())}")
 
 
-{"gen": cmd_gen, "expect": cmd_expect, "wait": cmd_wait, "started": cmd_started,
- "rejects": cmd_rejects}[sys.argv[1]](
-    *sys.argv[2:])
+if __name__ == "__main__":  # poison_helper.py imports the AWS parts
+    {"gen": cmd_gen, "expect": cmd_expect, "wait": cmd_wait, "started": cmd_started,
+     "rejects": cmd_rejects}[sys.argv[1]](*sys.argv[2:])
