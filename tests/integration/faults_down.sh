@@ -25,11 +25,7 @@ faults_proxy --mode pass --down dynamodb@20:10
 faults_upload
 step=run
 faults_start
-for _ in $(seq 1 600); do
-  grep -q 'down for 10' "$work/proxy.log" && break
-  sleep 0.1
-done
-grep -q 'down for 10' "$work/proxy.log" || fail "the proxy did not go down within 60 s"
+proxy_said 'down for 10' 60 "the proxy did not go down"
 t_down=$(date +%s)
 sleep 10
 for _ in $(seq 1 50); do stats=$(proxy_stats) && break; sleep 0.1; done

@@ -8,6 +8,7 @@
 # calls:
 #
 #   faults_proxy ARGS...   the proxy (its mode and faults); $proxy_url
+#   proxy_said TEXT SECS WHAT   until the proxy logged TEXT
 #   faults_upload          FILES files of ROWS rows (with bad rows) uploaded,
 #                          their S3 events published (fauxqs sends none),
 #                          the expected table computed
@@ -104,6 +105,16 @@ faults_proxy() {
   proxy_url=http://127.0.0.1:$(cat "$work/proxy.port")
 }
 proxy_stats() { curl -sf "$proxy_url/__proxy/stats"; }
+# proxy_said TEXT SECONDS WHAT: waits until the proxy's log holds TEXT, or
+# fails with "WHAT within SECONDS s".
+proxy_said() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    grep -q "$1" "$work/proxy.log" && return 0
+    sleep 0.1
+  done
+  grep -q "$1" "$work/proxy.log" || fail "$3 within $2 s"
+}
 # json_get JSON KEY...: the member at that path (0 when missing).
 json_get() {
   "${AWS_ENV_PYTHON:-python3}" -c '

@@ -46,30 +46,13 @@ rss_log=$work/rss.txt
   done
 ) &
 sampler=$!
-for _ in $(seq 1 600); do
-  grep -q "dynamodb stalled for $STALL" "$work/proxy.log" && break
-  sleep 0.1
-done
-grep -q "dynamodb stalled for $STALL" "$work/proxy.log" || fail "DynamoDB was not stalled within 60 s"
+proxy_said "dynamodb stalled for $STALL" 60 "DynamoDB was not stalled"
 t_stall=$(date +%s)
 # Shortly before the stall ends: what the daemon holds of the updates queue
 # (in flight) and what waits there (visible), from the emulator.
 sleep $((STALL - 5))
-read -r visible inflight < <("${AWS_ENV_PYTHON:-python3}" - "$updates" <<'PY'
-import os, sys
-import boto3
-sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL_SQS"],
-                   region_name=os.environ["AWS_REGION"])
-a = sqs.get_queue_attributes(QueueUrl=sys.argv[1], AttributeNames=[
-    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-print(a["ApproximateNumberOfMessages"], a["ApproximateNumberOfMessagesNotVisible"])
-PY
-) || fail "cannot read the updates queue's counts"
-for _ in $(seq 1 300); do
-  grep -q "dynamodb goes on" "$work/proxy.log" && break
-  sleep 0.1
-done
-grep -q "dynamodb goes on" "$work/proxy.log" || fail "the stall did not end"
+read -r visible inflight < <(fx split "$updates") || fail "cannot read the updates queue's counts"
+proxy_said "dynamodb goes on" 30 "the stall did not end"
 t_resume=$(date +%s)
 stats=$(proxy_stats) || fail "no stats from the proxy"
 sends_before=$(json_get "$stats" stall operations_before "sqs SendMessageBatch")
