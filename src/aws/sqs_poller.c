@@ -183,16 +183,18 @@ static void maybe_poll(pl_sqs_poller_t *p) {
 
 /* ---- The visibility timeout: the option's, or the queue's own ---- */
 
-/* Before the first receive: what every receive asks for, and the
- * heartbeat's interval. */
+/* Before the first receive (the option is not set): what every receive
+ * asks for, and the heartbeat's interval. */
 static void use_visibility(pl_sqs_poller_t *p, uint64_t ms) {
-  p->params.visibility_timeout_ms = ms;
-  pl__sqs_heartbeat_set_visibility(&p->heartbeat, ms);
   if (json_object_set_new(p->receive_body, "VisibilityTimeout",
-                          json_integer((json_int_t)(ms / 1000))) < 0)
+                          json_integer((json_int_t)(ms / 1000))) < 0) {
     pl_log(p->inst, PL_LOG_ERROR,
            "out of memory: receives keep a visibility timeout of %u s",
            (unsigned)(FALLBACK_VISIBILITY_MS / 1000));
+    ms = FALLBACK_VISIBILITY_MS; /* what the request body still holds */
+  }
+  p->params.visibility_timeout_ms = ms;
+  pl__sqs_heartbeat_set_visibility(&p->heartbeat, ms);
 }
 
 /* The queue did not tell: one warning that says why and what is used. */
