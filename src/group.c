@@ -83,7 +83,9 @@ void pl__group_note_reject(pl_group_t *group, const pl_instance_t *stage,
 }
 
 /* One line for all the rejected records of the group, by the stage that
- * rejected the first (the plugin that knows why). */
+ * rejected the first (the plugin that knows why). A group that failed
+ * does not claim its letters were written: the dead letter may be what
+ * failed (it says why itself, once). */
 static void report_rejected(const pl_group_t *group) {
   const pl_instance_t *stage =
       group->rejected_by ? group->rejected_by : group->source;
@@ -94,6 +96,11 @@ static void report_rejected(const pl_group_t *group) {
     pl_log(stage, PL_LOG_ERROR,
            "%zu record(s) rejected in %s, first: %s; no dead_letter is "
            "configured, so the group is not committed",
+           group->rejected, origin, first);
+  else if (group->failed)
+    pl_log(stage, PL_LOG_WARN,
+           "%zu record(s) rejected in %s, first: %s; the group failed, so "
+           "it is not committed",
            group->rejected, origin, first);
   else
     pl_log(stage, PL_LOG_WARN,

@@ -3,7 +3,9 @@
  *
  * A poller long-polls the queue with `pollers` ReceiveMessage calls at once
  * while its owner has room, keeps each message it hands over invisible to
- * other consumers (a visibility heartbeat, every half visibility timeout)
+ * other consumers (a visibility heartbeat, every half visibility timeout:
+ * the option's, or else the queue's own VisibilityTimeout, read once at
+ * start with GetQueueAttributes, or 30 s when the queue does not say)
  * until the owner finishes it, and sends the deletes and visibility changes
  * in batches of up to 10 (entries SQS failed for its own reasons are sent
  * again with backoff). A failed receive backs off exponentially with full
@@ -17,7 +19,7 @@
  *
  * Use, from a source plugin's callbacks (docs/plugin-guide.md):
  *   options  embed a pl_sqs_poller_options_t and put
- *            PL_SQS_POLLER_OPTIONS(T, field, "", "30s") in the option table;
+ *            PL_SQS_POLLER_OPTIONS(T, field, "") in the option table;
  *   init     pl_sqs_poller_options_check(), then pl_sqs_poller_create();
  *   start    create an "sqs" AWS client, then pl_sqs_poller_start();
  *   message  (event) turn the message into groups; when a group resolves,
@@ -66,7 +68,8 @@ PL_EXTERN const json_t *pl_sqs_message_attributes(const pl_sqs_message_t *msg);
 typedef struct pl_sqs_poller_options {
   uint64_t wait_time_ms;          /* wait_time: long polling, 0s to 20s */
   int64_t max_messages;           /* max_messages: 1 to 10 per receive */
-  uint64_t visibility_timeout_ms; /* visibility_timeout: 1s to 12h */
+  uint64_t visibility_timeout_ms; /* visibility_timeout: 1s to 12h; 0 (not
+                                     set): the queue's own */
   uint64_t retry_visibility_ms;   /* retry_visibility: 0 (off) to 12h */
   int64_t idle_polls;             /* idle_polls: --once, at least 1 */
 } pl_sqs_poller_options_t;
@@ -76,11 +79,12 @@ typedef struct pl_sqs_poller_options {
  * max_messages, visibility_timeout, retry_visibility and idle_polls.
  * `scope` is a sentence appended to each description ("" for none, or
  * " Notifications mode only." for a source that reads a queue in one of
- * its modes) and `visibility` the default of visibility_timeout ("30s").
- * The queue's URL is the plugin's own option (its name and description
- * say what the queue is for). The rows state their ranges; that the
- * durations are whole seconds is checked by pl_sqs_poller_options_check(). */
-#define PL_SQS_POLLER_OPTIONS(T, field, scope, visibility)                     \
+ * its modes). visibility_timeout has no default: unset, the poller uses
+ * the queue's own. The queue's URL is the plugin's own option (its name
+ * and description say what the queue is for). The rows state their
+ * ranges; that the durations are whole seconds is checked by
+ * pl_sqs_poller_options_check(). */
+#define PL_SQS_POLLER_OPTIONS(T, field, scope)                                 \
   PL_OPTION_DURATION_RANGE(T, field.wait_time_ms, "wait_time", "20s", 0,       \
                            20000, 0,                                           \
                            "Long polling: how long a receive waits for "       \
@@ -88,12 +92,13 @@ typedef struct pl_sqs_poller_options {
       PL_OPTION_INT_RANGE(T, field.max_messages, "max_messages", "10", 1, 10,  \
                           0, "Messages asked for per receive." scope),         \
       PL_OPTION_DURATION_RANGE(T, field.visibility_timeout_ms,                 \
-                               "visibility_timeout", visibility, 1000,         \
-                               43200000, 0,                                    \
+                               "visibility_timeout", NULL, 1000, 43200000, 0,  \
                                "Visibility timeout set on each receive "       \
                                "(whole seconds); a message still in flight "   \
-                               "is extended by as much every half of it."      \
-                               scope),                                         \
+                               "is extended by as much every half of it. "     \
+                               "Default: the queue's own VisibilityTimeout, "  \
+                               "read once at start (GetQueueAttributes); "     \
+                               "30s when it cannot be read." scope),           \
       PL_OPTION_DURATION_RANGE(T, field.retry_visibility_ms,                   \
                                "retry_visibility", "0", 0, 43200000, 0,        \
                                "When the work of a message fails, make it "    \
@@ -112,7 +117,8 @@ typedef struct pl_sqs_poller_params {
   int64_t pollers;       /* receives in flight at once, 1 or more */
   int64_t max_messages;  /* 1 to 10 */
   uint64_t wait_time_ms; /* whole seconds, up to 20 s */
-  uint64_t visibility_timeout_ms; /* whole seconds, 1 s to 12 h */
+  uint64_t visibility_timeout_ms; /* whole seconds, 1 s to 12 h; 0: the
+                                     queue's own (GetQueueAttributes) */
   uint64_t retry_visibility_ms;   /* 0: a failed message waits its timeout */
   int64_t idle_polls;             /* --once: empty receives that end the run */
 } pl_sqs_poller_params_t;
@@ -151,7 +157,11 @@ PL_EXTERN int pl_sqs_poller_create(pl_instance_t *inst,
                                    pl_sqs_poller_t **out);
 /* Starts receiving through `client` (an "sqs" client, borrowed until
  * pl_sqs_poller_close(); give it max_in_flight of pollers + 8, as long
- * polls hold their connections). */
+ * polls hold their connections). Without a visibility timeout in the
+ * params, the first receive waits for the queue's VisibilityTimeout
+ * (GetQueueAttributes); when that call fails, the poller says why once
+ * (a warning) and uses 30 s. Either way one info line says which value is
+ * used and where it came from. */
 PL_EXTERN void pl_sqs_poller_start(pl_sqs_poller_t *poller,
                                    pl_aws_client_t *client);
 /* Receives while the owner has room (after it had none). */

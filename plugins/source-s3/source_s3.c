@@ -43,8 +43,7 @@ static const pl_option_t s3_option_table[] = {
                      "SQS endpoint URL of the notifications queue (default: "
                      "AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL or the aws "
                      "block)."),
-    PL_SQS_POLLER_OPTIONS(s3_options_t, poller, " Notifications mode only.",
-                          "60s"),
+    PL_SQS_POLLER_OPTIONS(s3_options_t, poller, " Notifications mode only."),
 };
 
 static int fail(pl_instance_t *inst, const char *why) {

@@ -45,7 +45,7 @@ static const pl_option_t sqs_option_table[] = {
                      "block)."),
     PL_OPTION_STRING(sqs_options_t, region, "region", NULL, 0,
                      "AWS region of the queue (default: the aws block's)."),
-    PL_SQS_POLLER_OPTIONS(sqs_options_t, poller, "", "30s"),
+    PL_SQS_POLLER_OPTIONS(sqs_options_t, poller, ""),
     PL_OPTION_INT(sqs_options_t, pollers, "pollers", "4", 0,
                   "Receives in flight at once (1 to 64)."),
     PL_OPTION_ENUM(sqs_options_t, format, "format", "json", format_choices, 0,

@@ -4,10 +4,13 @@
 void pl__sqs_heartbeat_init(pl__sqs_heartbeat_t *hb, uv_loop_t *loop,
                         uint64_t visibility_ms, pl__sqs_heartbeat_cb extend,
                         void *data) {
-  *hb = (pl__sqs_heartbeat_t){.loop = loop,
-                          .interval_ms = visibility_ms / 2,
-                          .extend = extend,
-                          .data = data};
+  *hb = (pl__sqs_heartbeat_t){.loop = loop, .extend = extend, .data = data};
+  pl__sqs_heartbeat_set_visibility(hb, visibility_ms);
+}
+
+void pl__sqs_heartbeat_set_visibility(pl__sqs_heartbeat_t *hb,
+                                      uint64_t visibility_ms) {
+  hb->interval_ms = visibility_ms / 2;
   if (hb->interval_ms == 0)
     hb->interval_ms = 1;
 }

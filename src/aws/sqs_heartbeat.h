@@ -35,6 +35,11 @@ typedef struct pl__sqs_heartbeat {
 void pl__sqs_heartbeat_init(pl__sqs_heartbeat_t *hb, uv_loop_t *loop,
                         uint64_t visibility_ms, pl__sqs_heartbeat_cb extend,
                         void *data);
+/* Sets the visibility timeout of the messages to come; only while none is
+ * in flight (the poller learns it from the queue before its first
+ * receive). */
+void pl__sqs_heartbeat_set_visibility(pl__sqs_heartbeat_t *hb,
+                                      uint64_t visibility_ms);
 /* Opens the timer. */
 void pl__sqs_heartbeat_start(pl__sqs_heartbeat_t *hb);
 /* A message just received (its visibility timeout starts now). */

@@ -1,5 +1,6 @@
 /* The receive loop of the SQS poller (see <pipelined/sqs.h> and
- * sqs_poller.h), and the checks of its options. */
+ * sqs_poller.h), the visibility timeout it uses, and the checks of its
+ * options. */
 #include "sqs_poller.h"
 
 #include <stdlib.h>
@@ -14,6 +15,9 @@
 #define ONCE_MAX_FAILURES 5
 /* After stop, how long past wait_time a receive still out is waited for. */
 #define STOP_WAIT_MARGIN_MS 2000
+/* The visibility timeout when the option is not set and the queue's own
+ * cannot be read (the SQS default of a new queue). */
+#define FALLBACK_VISIBILITY_MS 30000
 
 static void maybe_poll(pl_sqs_poller_t *p);
 
@@ -153,6 +157,7 @@ static void on_receive(void *data, json_t *result,
 
 static bool can_poll(pl_sqs_poller_t *p) {
   if (p->stopped || p->closed || p->exhausted || p->gave_up || !p->client ||
+      p->asking ||
       uv_is_active((const uv_handle_t *)&p->backoff_timer))
     return false;
   if (p->once && p->empty_streak >= p->params.idle_polls)
@@ -176,6 +181,75 @@ static void maybe_poll(pl_sqs_poller_t *p) {
   }
 }
 
+/* ---- The visibility timeout: the option's, or the queue's own ---- */
+
+/* Before the first receive (the option is not set): what every receive
+ * asks for, and the heartbeat's interval. */
+static void use_visibility(pl_sqs_poller_t *p, uint64_t ms) {
+  if (json_object_set_new(p->receive_body, "VisibilityTimeout",
+                          json_integer((json_int_t)(ms / 1000))) < 0) {
+    pl_log(p->inst, PL_LOG_ERROR,
+           "out of memory: receives keep a visibility timeout of %u s",
+           (unsigned)(FALLBACK_VISIBILITY_MS / 1000));
+    ms = FALLBACK_VISIBILITY_MS; /* what the request body still holds */
+  }
+  p->params.visibility_timeout_ms = ms;
+  pl__sqs_heartbeat_set_visibility(&p->heartbeat, ms);
+}
+
+/* The queue did not tell: one warning that says why and what is used. */
+static void use_fallback(pl_sqs_poller_t *p, const char *why) {
+  pl_log(p->inst, PL_LOG_WARN,
+         "cannot use the queue's own visibility timeout (%s); using %u s: "
+         "set visibility_timeout, or allow sqs:GetQueueAttributes on the "
+         "queue",
+         why, (unsigned)(FALLBACK_VISIBILITY_MS / 1000));
+  use_visibility(p, FALLBACK_VISIBILITY_MS);
+}
+
+static void on_visibility(void *data, json_t *result,
+                          const pl_aws_error_t *error) {
+  pl_sqs_poller_t *p = data;
+  p->asking = false;
+  if (p->closed) /* cancelled by close */
+    return;
+  uint64_t ms = 0;
+  if (error) {
+    pl_buf_t why = {0};
+    pl_aws_error_format(error, &why);
+    use_fallback(p, why.data ? why.data : "GetQueueAttributes failed");
+    pl_buf_free(&why);
+  } else if (pl__sqs_visibility_parse(result, &ms) < 0) {
+    use_fallback(p, "the GetQueueAttributes answer has no VisibilityTimeout "
+                    "of whole seconds");
+  } else if (ms == 0) {
+    /* Messages would be visible again at once, to every consumer. */
+    use_fallback(p, "it is 0 s, which leaves no time to process a message");
+  } else {
+    pl_log(p->inst, PL_LOG_INFO,
+           "visibility timeout: %llu s, the queue's own (GetQueueAttributes)",
+           (unsigned long long)(ms / 1000));
+    use_visibility(p, ms);
+  }
+  maybe_poll(p);
+  check_done(p);
+}
+
+/* Returns true when the answer is awaited (no receive until then). */
+static bool ask_visibility(pl_sqs_poller_t *p) {
+  json_t *body = pl__sqs_visibility_request(p->params.queue_url);
+  int rc = body ? pl_aws_json_call(p->client, "AmazonSQS.GetQueueAttributes",
+                                   body, on_visibility, p)
+                : PL_ENOMEM;
+  json_decref(body);
+  if (rc < 0) {
+    use_fallback(p, pl_strerror(rc));
+    return false;
+  }
+  p->asking = true;
+  return true;
+}
+
 /* ---- The owner's side ---- */
 
 int pl_sqs_poller_create(pl_instance_t *inst,
@@ -196,13 +270,17 @@ int pl_sqs_poller_create(pl_instance_t *inst,
   pl_rng_seed(&p->rng, (uint64_t)(uintptr_t)p);
   pl__sqs_acks_init(&p->acks, inst, params->queue_url, ACK_FLUSH_DELAY_MS,
                     on_acks_idle, p);
-  pl__sqs_heartbeat_init(&p->heartbeat, pl_instance_loop(inst),
-                         params->visibility_timeout_ms, on_extend, p);
+  /* Not set: the fallback until the queue tells its own (start). */
+  uint64_t visibility = params->visibility_timeout_ms > 0
+                            ? params->visibility_timeout_ms
+                            : FALLBACK_VISIBILITY_MS;
+  pl__sqs_heartbeat_init(&p->heartbeat, pl_instance_loop(inst), visibility,
+                         on_extend, p);
   pl__sqs_receive_params_t receive = {
       .queue_url = params->queue_url,
       .max_messages = params->max_messages,
       .wait_seconds = (unsigned)(params->wait_time_ms / 1000),
-      .visibility_seconds = (unsigned)(params->visibility_timeout_ms / 1000),
+      .visibility_seconds = (unsigned)(visibility / 1000),
   };
   p->receive_body = pl__sqs_receive_request(&receive);
   if (!p->receive_body) {
@@ -220,6 +298,12 @@ void pl_sqs_poller_start(pl_sqs_poller_t *p, pl_aws_client_t *client) {
   p->timer_open = true;
   pl__sqs_acks_start(&p->acks, client);
   pl__sqs_heartbeat_start(&p->heartbeat);
+  if (p->params.visibility_timeout_ms > 0)
+    pl_log(p->inst, PL_LOG_INFO,
+           "visibility timeout: %llu s, from the visibility_timeout option",
+           (unsigned long long)(p->params.visibility_timeout_ms / 1000));
+  else if (ask_visibility(p))
+    return;
   maybe_poll(p);
 }
 
@@ -243,6 +327,8 @@ void pl_sqs_poller_finish(pl_sqs_poller_t *p, pl_sqs_message_t *msg, bool commit
   pl__sqs_acks_forget_visibility(&p->acks, msg->receipt_handle);
   if (committed) {
     pl_instance_count(p->inst, "messages_committed", 1);
+    pl_complain_release(p->inst, &p->not_delivered,
+                        "messages are delivered again");
     if (pl__sqs_acks_delete(&p->acks, msg->receipt_handle, msg->message_id) < 0)
       pl_log(p->inst, PL_LOG_ERROR,
              "message %s delivered but not deleted (out of memory); it will "
@@ -251,17 +337,19 @@ void pl_sqs_poller_finish(pl_sqs_poller_t *p, pl_sqs_message_t *msg, bool commit
   } else {
     pl_instance_count(p->inst, "messages_failed", 1);
     unsigned retry = (unsigned)(p->params.retry_visibility_ms / 1000);
+    /* Why is said where it failed (the sink, the dead letter); a run of
+     * failed messages is one line here, not one per message. */
     if (retry > 0) {
       pl__sqs_acks_set_visibility(&p->acks, msg->receipt_handle, msg->message_id,
                               retry);
-      pl_log(p->inst, PL_LOG_WARN,
-             "a message was not delivered; it stays in the queue and is "
-             "received again in %u s",
-             retry);
+      pl_complain(p->inst, &p->not_delivered, PL_LOG_WARN,
+                  "a message was not delivered; it stays in the queue and is "
+                  "received again in %u s",
+                  retry);
     } else {
-      pl_log(p->inst, PL_LOG_WARN,
-             "a message was not delivered; it stays in the queue and is "
-             "received again once its visibility timeout ends");
+      pl_complain(p->inst, &p->not_delivered, PL_LOG_WARN,
+                  "a message was not delivered; it stays in the queue and is "
+                  "received again once its visibility timeout ends");
     }
   }
   pl__sqs_message_destroy(msg);
@@ -347,7 +435,9 @@ int pl_sqs_poller_options_check(pl_instance_t *inst, const char *url_option,
            (long long)o->max_messages);
     return PL_EINVAL;
   }
-  if (!whole_seconds(o->visibility_timeout_ms, 1000, MAX_VISIBILITY_MS))
+  /* 0: not set, the queue's own. */
+  if (o->visibility_timeout_ms != 0 &&
+      !whole_seconds(o->visibility_timeout_ms, 1000, MAX_VISIBILITY_MS))
     return invalid(inst, "visibility_timeout must be a whole number of "
                          "seconds from 1s to 12h");
   if (!whole_seconds(o->retry_visibility_ms, 0, MAX_VISIBILITY_MS))

@@ -25,6 +25,9 @@ struct pl_sqs_poller {
   uv_timer_t backoff_timer;
   bool timer_open;
   size_t receiving;     /* ReceiveMessage calls in flight */
+  bool asking;          /* GetQueueAttributes in flight: no receive yet */
+  /* Messages not delivered (left in the queue): one line, not one each. */
+  pl_complain_t not_delivered;
   unsigned failures;    /* failed receive rounds in a row */
   int64_t empty_streak; /* empty receives in a row */
   pl_rng_t rng;

@@ -1,5 +1,5 @@
-/* ReceiveMessage requests and responses (AWS JSON protocol), and the
- * messages they bring. */
+/* ReceiveMessage requests and responses (AWS JSON protocol), the
+ * messages they bring, and the queue's VisibilityTimeout. */
 #include "sqs_receive.h"
 
 #include <errno.h>
@@ -204,4 +204,24 @@ void pl__sqs_receive_result_free(pl__sqs_receive_result_t *result) {
     pl__sqs_message_destroy(result->messages[i]);
   free(result->messages);
   *result = (pl__sqs_receive_result_t){0};
+}
+
+json_t *pl__sqs_visibility_request(const char *queue_url) {
+  return json_pack("{s:s, s:[s]}", "QueueUrl", queue_url, "AttributeNames",
+                   "VisibilityTimeout");
+}
+
+#define MAX_VISIBILITY_S 43200 /* 12 h, the SQS maximum */
+
+int pl__sqs_visibility_parse(const json_t *response, uint64_t *ms) {
+  const json_t *attributes = json_object_get(response, "Attributes");
+  int64_t seconds = -1;
+  /* SQS sends every attribute as a string. */
+  if (!parse_int(json_string_value(
+                     json_object_get(attributes, "VisibilityTimeout")),
+                 &seconds) ||
+      seconds < 0 || seconds > MAX_VISIBILITY_S)
+    return PL_EPARSE;
+  *ms = (uint64_t)seconds * 1000;
+  return 0;
 }

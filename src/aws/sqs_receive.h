@@ -1,6 +1,7 @@
 /* SQS ReceiveMessage: the request body, the parsing of a response into
- * messages, and the messages (pl_sqs_message_t of <pipelined/sqs.h>). Pure
- * functions on jansson values (HACKING.md#s12: tested directly). */
+ * messages, and the messages (pl_sqs_message_t of <pipelined/sqs.h>); and
+ * GetQueueAttributes for the queue's VisibilityTimeout. Pure functions on
+ * jansson values (HACKING.md#s12: tested directly). */
 #ifndef PL_AWS_SQS_RECEIVE_H
 #define PL_AWS_SQS_RECEIVE_H
 
@@ -65,5 +66,15 @@ void pl__sqs_receive_result_free(pl__sqs_receive_result_t *result);
  * or "BinaryValue": ...}): a new reference, or NULL when it has no usable
  * value. */
 json_t *pl__sqs_attribute_value(const json_t *attribute);
+
+/* The body of AmazonSQS.GetQueueAttributes asking for the queue's
+ * VisibilityTimeout: a new reference, or NULL when out of memory. */
+json_t *pl__sqs_visibility_request(const char *queue_url);
+
+/* The VisibilityTimeout of a GetQueueAttributes response (borrowed:
+ * {"Attributes": {"VisibilityTimeout": "45"}}) in ms to `*ms`. Returns 0,
+ * or PL_EPARSE when the response has no such attribute or it is not whole
+ * seconds from 0 to 12 h (`*ms` untouched). */
+int pl__sqs_visibility_parse(const json_t *response, uint64_t *ms);
 
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# etc/inventory.conf (visibility timeouts 20 s) on fauxqs + dynalite, every
-# endpoint of the daemon behind tests/tools/aws_proxy.py, which goes down
+# etc/inventory.conf (reading the queues' own visibility timeouts, 20 s)
+# on fauxqs + dynalite, every endpoint of the daemon behind
+# tests/tools/aws_proxy.py, which goes down
 # for 10 s (connections refused, the open ones reset: S3 downloads, SQS
 # sends and receives, DynamoDB writes) in the middle of both pipelines'
 # work: at the 20th DynamoDB request, while the files are still being
@@ -24,11 +25,7 @@ faults_proxy --mode pass --down dynamodb@20:10
 faults_upload
 step=run
 faults_start
-for _ in $(seq 1 600); do
-  grep -q 'down for 10' "$work/proxy.log" && break
-  sleep 0.1
-done
-grep -q 'down for 10' "$work/proxy.log" || fail "the proxy did not go down within 60 s"
+proxy_said 'down for 10' 60 "the proxy did not go down"
 t_down=$(date +%s)
 sleep 10
 for _ in $(seq 1 50); do stats=$(proxy_stats) && break; sleep 0.1; done

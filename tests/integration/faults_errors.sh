@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# etc/inventory.conf (visibility timeouts 20 s) on fauxqs + dynalite with
-# 10% of the daemon's AWS requests failing: every endpoint of the daemon
+# etc/inventory.conf (reading the queues' own visibility timeouts, 20 s)
+# on fauxqs + dynalite with 10% of the daemon's AWS requests failing: every
+# endpoint of the daemon
 # is tests/tools/aws_proxy.py in its faults mode (seeded), which answers
 # 500, 503 (SlowDown for S3), the service's throttling error, resets the
 # connection, or fails about half the entries of an SQS batch request,

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The data and the checks of the fault tests (faults_errors.sh,
-faults_down.sh): what a fault-free run of etc/inventory.conf leaves, computed
+faults_down.sh, faults_stall.sh): what a fault-free run of etc/inventory.conf leaves, computed
 from the input, compared with what the run under faults left.
 
     faults_helper.py gen DIR FILES ROWS     DIR/f<i>.csv and DIR/bad.json; prints the bad rows
@@ -9,6 +9,7 @@ from the input, compared with what the run under faults left.
     faults_helper.py verify TABLE DIR/expected.json
     faults_helper.py started TABLE TIMEOUT EVENTS_URL UPDATES_URL
     faults_helper.py rejects DIR/bad.json REJECTS_FILE
+    faults_helper.py split QUEUE_URL      prints its visible and in-flight counts
 
 Endpoints: the emulators' own (aws-env.sh), never the proxy's.
 """
@@ -110,10 +111,19 @@ def scan(table):
         kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def queue_count(sqs, url):
+def queue_split(sqs, url):
+    """(visible, in flight) of a queue."""
     a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
         "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+    return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
+
+
+def queue_count(sqs, url):
+    return sum(queue_split(sqs, url))
+
+
+def cmd_split(url):
+    print(*queue_split(client("sqs"), url))
 
 
 def cmd_wait(table, expected, timeout, *queues):
@@ -180,6 +190,6 @@ def cmd_rejects(bad_file, rejects):
     print(f"{len(bad)} {sum(seen.values())}")
 
 
-{"gen": cmd_gen, "expect": cmd_expect, "wait": cmd_wait, "started": cmd_started,
- "rejects": cmd_rejects}[sys.argv[1]](
-    *sys.argv[2:])
+if __name__ == "__main__":  # poison_helper.py imports the AWS parts
+    {"gen": cmd_gen, "expect": cmd_expect, "wait": cmd_wait, "started": cmd_started,
+     "rejects": cmd_rejects, "split": cmd_split}[sys.argv[1]](*sys.argv[2:])

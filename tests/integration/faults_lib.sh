@@ -1,12 +1,14 @@
-# The common part of the fault tests (faults_errors.sh, faults_down.sh),
+# The common part of the fault tests (faults_errors.sh, faults_down.sh,
+# faults_stall.sh),
 # sourced after the caller set $name (the work directory's name). It
 # starts fauxqs + dynalite and one tests/tools/aws_proxy.py in front of all
 # three services, makes the bucket, the queues (20 s visibility timeouts,
-# so that what a fault left invisible comes back quickly) and the table,
-# and writes a copy of etc/inventory.conf whose visibility timeouts are
-# 20 s too. Then the caller calls:
+# so that what a fault left invisible comes back quickly: the daemon reads
+# them, as etc/inventory.conf sets none) and the table. Then the caller
+# calls:
 #
 #   faults_proxy ARGS...   the proxy (its mode and faults); $proxy_url
+#   proxy_said TEXT SECS WHAT   until the proxy logged TEXT
 #   faults_upload          FILES files of ROWS rows (with bad rows) uploaded,
 #                          their S3 events published (fauxqs sends none),
 #                          the expected table computed
@@ -86,13 +88,11 @@ dlq=$(aws_queue_url faults-updates-dlq)
 table=inventory_faults
 aws_make_table "$table"
 
-fast=$work/inventory-fast.conf
-# shellcheck disable=SC2016 # ${INVENTORY_...} is the config's own text
-sed -e 's/visibility_timeout = "300s"/visibility_timeout = "20s"/' \
-    -e 's|^\( *\)notifications = "${INVENTORY_EVENTS_QUEUE_URL}"|&\n\1visibility_timeout = "20s"|' \
-    "$conf" >"$fast"
-[ "$(grep -c 'visibility_timeout = "20s"' "$fast")" = 2 ] ||
-  fail "could not shorten the visibility timeouts of $conf (its text changed?)"
+# The config as shipped: it sets no visibility_timeout, so the daemon uses
+# the queues' own 20 s (faults_finish checks that it said so).
+if grep -Eq '^[[:space:]]*visibility_timeout[[:space:]]*=' "$conf"; then
+  fail "$conf sets a visibility_timeout: the queues' 20 s would not apply"
+fi
 
 faults_proxy() {
   "${AWS_ENV_PYTHON:-python3}" "$proxy_py" --upstream "$AWS_ENDPOINT_URL" \
@@ -105,6 +105,16 @@ faults_proxy() {
   proxy_url=http://127.0.0.1:$(cat "$work/proxy.port")
 }
 proxy_stats() { curl -sf "$proxy_url/__proxy/stats"; }
+# proxy_said TEXT SECONDS WHAT: waits until the proxy's log holds TEXT, or
+# fails with "WHAT within SECONDS s".
+proxy_said() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    grep -q "$1" "$work/proxy.log" && return 0
+    sleep 0.1
+  done
+  grep -q "$1" "$work/proxy.log" || fail "$3 within $2 s"
+}
 # json_get JSON KEY...: the member at that path (0 when missing).
 json_get() {
   "${AWS_ENV_PYTHON:-python3}" -c '
@@ -136,7 +146,7 @@ faults_start() {
     INVENTORY_UPDATES_QUEUE_URL=$updates INVENTORY_TABLE=$table \
     INVENTORY_REJECTS=$rejects AWS_ENDPOINT_URL=$proxy_url AWS_ENDPOINT_URL_S3=$proxy_url \
     AWS_ENDPOINT_URL_SQS=$proxy_url AWS_ENDPOINT_URL_DYNAMODB=$proxy_url \
-    "$PIPELINED" -c "$fast" 2>"$work/daemon.log" &
+    "$PIPELINED" -c "$conf" 2>"$work/daemon.log" &
   daemon=$!
   t_daemon=$(date +%s)
 }
@@ -154,6 +164,8 @@ faults_finish() {
   wait "$daemon" || rc=$?
   daemon=
   [ "$rc" = 0 ] || fail "the daemon exited $rc on SIGTERM, want 0"
+  [ "$(grep -c "visibility timeout: 20 s, the queue's own" "$work/daemon.log")" -ge 2 ] ||
+    fail "the daemon did not use the queues' own visibility timeout (20 s)"
   [ "$(aws_queue_count "$dlq")" = 0 ] || fail "messages went to the updates queue's DLQ"
   [ -s "$rejects" ] || fail "the dead letter is empty"
   out=$(fx rejects "$work/bad.json" "$rejects") || fail "the dead letter is not the bad rows"

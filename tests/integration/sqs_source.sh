@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # source-sqs end to end: the pipelined binary against local SQS emulators.
 #
-#   moto:   sqs -> file drains a queue with --once and deletes everything;
+#   moto:   sqs -> file drains a queue with --once and deletes everything,
+#           receiving with the queue's own visibility timeout (45 s, read
+#           with GetQueueAttributes: visibility_timeout is not set);
 #           a body that is not JSON goes to the dead letter (and is deleted);
 #           messages the sink fails on (and poison = leave) come back and
 #           end in the queue's DLQ after maxReceiveCount receives.
@@ -84,8 +86,9 @@ PY
   source "$here/aws-env.sh"
   aws_env_moto
 
-  # 25 JSON messages and one that is not JSON.
-  queue=$(aws_make_queue drain-queue)
+  # 25 JSON messages and one that is not JSON; the queue's visibility
+  # timeout is 45 s.
+  queue=$(aws_make_queue drain-queue 45)
   send_messages "$queue" 0 25
   send_messages "$queue" 100 1 poison
   cat >"$work/drain.conf" <<EOF
@@ -107,6 +110,8 @@ EOF
   timeout 120 "$PIPELINED" --once -c "$work/drain.conf" 2>"$work/drain.log" ||
     { cat "$work/drain.log" >&2; fail "drain: pipelined exited $?"; }
   took=$(since "$t0")
+  grep -q "visibility timeout: 45 s, the queue's own (GetQueueAttributes)" "$work/drain.log" ||
+    { cat "$work/drain.log" >&2; fail "drain: the queue's visibility timeout (45 s) was not used"; }
   check_ids 0 25 "$work/drain.jsonl" >/dev/null || fail "drain: wrong records"
   left=$(aws_queue_count "$queue")
   [ "$left" = 0 ] || fail "drain: $left message(s) left in the queue"
@@ -120,7 +125,7 @@ assert d["raw"] == "not json 100 {", d
 assert d["origin"] == "file:/in/updates.csv" and d["line"] == 101, d
 assert d["message_id"], d
 PY
-  echo "ok: moto: 25 messages drained with --once in ${took} s (run time, 1 s long polls), a poison body dead-lettered, queue empty"
+  echo "ok: moto: 25 messages drained with --once in ${took} s (run time, 1 s long polls) with the queue's visibility timeout (45 s), a poison body dead-lettered, queue empty"
 
   # A sink that always fails and a poison body with poison = leave: nothing
   # is deleted; after 2 receives the queue moves them to its DLQ (visibility

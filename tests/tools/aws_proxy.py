@@ -23,6 +23,14 @@ The stats count the windows and the connections reset ("down", with the
 counts of "operations" when it went down), and the requests of each
 "service operation" ("operations").
 
+One service can stall in any mode: --stall SERVICE@N:FOR (at the N-th
+request of SERVICE) holds every request of that service that arrives in
+the next FOR seconds, the N-th included, without forwarding or answering
+it, until the window ends; then they are forwarded as usual (a client
+whose timeout ran out meanwhile has gone, and its request is dropped).
+The other services go on. The stats ("stall") count the requests held and
+the "operations" when the stall began and when it ended.
+
 Modes (one class each, with two hooks: answer a request itself, or change
 an answer; a new fault is a new class):
   pass     forwards as it is, but that --max-wait caps the long polls of
@@ -510,6 +518,15 @@ class Proxy:
         self.clients = set()  # writers of the open client connections
         self.down_until = 0.0
         self.down_plan = None
+        self.stall_plan = None  # (service, N, seconds)
+        self.stall_service = None
+        self.stall_until = 0.0
+        if args.stall:
+            at, _, length = args.stall.rpartition(":")
+            service, _, n = at.rpartition("@")
+            if not service:
+                raise SystemExit("--stall takes SERVICE@N:FOR")
+            self.stall_plan = (service, float(n), float(length))
         if args.down:
             # "SECONDS:FOR" or "SERVICE@N:FOR" (at the N-th request of
             # SERVICE, before it is forwarded).
@@ -559,6 +576,30 @@ class Proxy:
         await self.listen()
         print("aws_proxy: up again", file=sys.stderr)
 
+    def stall_over(self):
+        stall = self.mode.stats["stall"]
+        stall["operations_after"] = dict(self.mode.stats["operations"])
+        print(f"aws_proxy: {self.stall_service} goes on", file=sys.stderr)
+
+    async def stall(self, service, ops):
+        """Holds a request of the stalled service until the window ends;
+        starts the window at the planned request."""
+        if self.stall_plan and service == self.stall_plan[0]:
+            seen = sum(v for k, v in ops.items() if k.startswith(service + " "))
+            if seen >= self.stall_plan[1]:
+                length = self.stall_plan[2]
+                self.stall_plan = None
+                self.stall_service = service
+                self.stall_until = time.monotonic() + length
+                self.mode.stats["stall"] = {"service": service, "seconds": length, "held": 0,
+                                            "operations_before": dict(ops)}
+                asyncio.get_running_loop().call_later(length, self.stall_over)
+                print(f"aws_proxy: {service} stalled for {length} s", file=sys.stderr)
+        wait = self.stall_until - time.monotonic()
+        if service == self.stall_service and wait > 0:
+            self.mode.stats["stall"]["held"] += 1
+            await asyncio.sleep(wait)
+
     async def forward(self, req):
         service = service_of(req)[0]
         reader, writer = await asyncio.open_connection(*self.upstreams[service])
@@ -602,6 +643,7 @@ class Proxy:
                     self.down_plan = None
                     await self.go_down_now(length)
                     raise ConnectionResetError("down")
+        await self.stall(service, ops)
         resp = self.mode.answer(req)
         if resp is None:
             resp = self.mode.change(req, await self.forward(req))
@@ -693,6 +735,9 @@ async def main():
                    help="refuse connections for FOR seconds, AT seconds after the first "
                         "request, or at the N-th request of a service when AT is SERVICE@N "
                         "(any mode)")
+    p.add_argument("--stall", default=None, metavar="SERVICE@N:FOR",
+                   help="hold every request of SERVICE for FOR seconds from its N-th "
+                        "(any mode), then forward them")
     p.add_argument("--verbose", action="store_true", help="log every injected fault")
     args = p.parse_args()
     proxy = Proxy(args)

@@ -224,6 +224,11 @@ START_TEST(a_failing_dead_letter_leaves_the_group_uncommitted) {
   ck_assert_int_eq(run->status, 1);
   ck_assert_uint_eq(source_of(run)->committed, 0);
   ck_assert_uint_eq(source_of(run)->failed, 1);
+  /* The rejection is reported without claiming the letter was written. */
+  ck_assert_ptr_nonnull(strstr(test_log(run), "1 record(s) rejected in"));
+  ck_assert_ptr_nonnull(
+      strstr(test_log(run), "the group failed, so it is not committed"));
+  ck_assert_ptr_null(strstr(test_log(run), "went to the dead letter"));
   ck_assert_int_eq(test_run_free(run), 0);
 }
 END_TEST

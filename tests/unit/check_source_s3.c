@@ -185,8 +185,10 @@ static char *queue_url(fixture_t *f) {
 }
 
 /* Pipeline "p" in notifications mode: source "s3" reading the queue, with
- * `source` settings, `sink` (a whole block; NULL: the chunks sink) and a
- * capturing dead letter; `attempts` per AWS request. */
+ * `source` settings (a visibility timeout of 60 s unless they set one: the
+ * scripted queue answers no GetQueueAttributes), `sink` (a whole block;
+ * NULL: the chunks sink) and a capturing dead letter; `attempts` per AWS
+ * request. */
 static char *notify_config(fixture_t *f, const char *source, const char *sink,
                            int attempts) {
   char *url = queue_url(f);
@@ -202,12 +204,16 @@ static char *notify_config(fixture_t *f, const char *source, const char *sink,
           "    sqs_endpoint = \"%s\"\n"
           "    %s\n"
           "    %s\n"
+          "    %s\n"
           "  }\n"
           "  %s\n"
           "  dead_letter \"capture\" { }\n"
           "}\n",
           attempts, url, fake_http_url(f->server), fake_http_url(f->server),
           source && strstr(source, "wait_time") ? "" : "wait_time = \"0s\"",
+          source && strstr(source, "visibility_timeout")
+              ? ""
+              : "visibility_timeout = \"60s\"",
           source ? source : "", sink ? sink : "sink \"chunks\" { }"),
       0);
   free(url);

@@ -212,7 +212,8 @@ static void fixture_start(fixture_t *f, const char *config, bool once) {
 }
 
 /* One pipeline "p": source "sqs" with `source` settings (and one poller
- * unless they say otherwise), `sink` (a whole
+ * and a visibility timeout of 30 s unless they say otherwise: the
+ * scripted queue answers no GetQueueAttributes), `sink` (a whole
  * block, e.g. "sink \"capture\" { }") and a capture dead letter. */
 static void fixture_start_with(fixture_t *f, const char *source,
                                const char *sink, bool once) {
@@ -224,11 +225,15 @@ static void fixture_start_with(fixture_t *f, const char *source,
                 "    queue_url = \"${QUEUE_URL}\"\n"
                 "    %s\n"
                 "    %s\n"
+                "    %s\n"
                 "  }\n"
                 "  %s\n"
                 "  dead_letter \"capture\" { }\n"
                 "}\n",
                 source && strstr(source, "pollers") ? "" : "pollers = 1",
+                source && strstr(source, "visibility_timeout")
+                    ? ""
+                    : "visibility_timeout = \"30s\"",
                 source ? source : "", sink ? sink : "sink \"meta\" { }");
   fixture_start(f, text.data, once);
   pl_buf_free(&text);

@@ -22,6 +22,7 @@
 
 #include "fake_http.h"
 #include "sqs_acks.h"
+#include "sqs_poller.h"
 #include "sqs_receive.h"
 #include "test_aws.h"
 #include "test_sqs.h"
@@ -193,7 +194,7 @@ static const pl_option_t owner_option_table[] = {
                      PL_OPT_REQUIRED, "The queue."),
     PL_OPTION_STRING(owner_options_t, endpoint, "endpoint", NULL, 0,
                      "The scripted SQS."),
-    PL_SQS_POLLER_OPTIONS(owner_options_t, poller, " Test scope.", "45s"),
+    PL_SQS_POLLER_OPTIONS(owner_options_t, poller, " Test scope."),
     PL_OPTION_INT(owner_options_t, finish, "finish", "0", 0,
                   "0: commit each message, 1: fail it, 2: release it."),
 };
@@ -211,7 +212,7 @@ START_TEST(the_fragment_fills_the_embedded_struct) {
        offsetof(owner_options_t, poller.wait_time_ms)},
       {"max_messages", PL_OPT_INT, "10",
        offsetof(owner_options_t, poller.max_messages)},
-      {"visibility_timeout", PL_OPT_DURATION, "45s",
+      {"visibility_timeout", PL_OPT_DURATION, NULL,
        offsetof(owner_options_t, poller.visibility_timeout_ms)},
       {"retry_visibility", PL_OPT_DURATION, "0",
        offsetof(owner_options_t, poller.retry_visibility_ms)},
@@ -222,7 +223,10 @@ START_TEST(the_fragment_fills_the_embedded_struct) {
     const pl_option_t *o = &owner_option_table[i + 2];
     ck_assert_str_eq(o->name, want[i].name);
     ck_assert_int_eq(o->type, want[i].type);
-    ck_assert_str_eq(o->default_value, want[i].def);
+    if (want[i].def)
+      ck_assert_str_eq(o->default_value, want[i].def);
+    else /* unset: the queue's own */
+      ck_assert_ptr_null(o->default_value);
     ck_assert_uint_eq(o->offset, want[i].offset);
     ck_assert_uint_eq(o->flags, 0);
     const char *d = o->description;
@@ -264,6 +268,12 @@ START_TEST(options_become_params_or_are_refused) {
   ck_assert_uint_eq(params.visibility_timeout_ms, 30000);
   ck_assert_uint_eq(params.retry_visibility_ms, 2000);
   ck_assert_int_eq(params.idle_polls, 4);
+  /* Not set (0): the queue's own, asked at start. */
+  pl_sqs_poller_options_t unset = good;
+  unset.visibility_timeout_ms = 0;
+  ck_assert_int_eq(check_with(&unset, "https://q", &params, &log), 0);
+  free(log);
+  ck_assert_uint_eq(params.visibility_timeout_ms, 0);
 
   struct {
     const char *url;
@@ -276,7 +286,6 @@ START_TEST(options_become_params_or_are_refused) {
       {"https://q", {1500, 3, 30000, 0, 1}, "wait_time must be a whole"},
       {"https://q", {0, 0, 30000, 0, 1}, "max_messages must be from 1 to 10"},
       {"https://q", {0, 11, 30000, 0, 1}, "max_messages must be from 1 to 10"},
-      {"https://q", {0, 1, 0, 0, 1}, "visibility_timeout must be"},
       {"https://q", {0, 1, 1500, 0, 1}, "visibility_timeout must be"},
       {"https://q", {0, 1, 13ull * 3600 * 1000, 0, 1},
        "visibility_timeout must be"},
@@ -451,6 +460,14 @@ static test_aws_t *owner_aws(void) {
   return test_aws_create(extra);
 }
 
+/* How many times `text` is in `log` (each message is one line). */
+static size_t log_lines_with(const char *log, const char *text) {
+  size_t n = 0;
+  for (const char *at = log; (at = strstr(at, text)); at += strlen(text))
+    n++;
+  return n;
+}
+
 START_TEST(committed_messages_are_handed_over_then_deleted) {
   test_aws_t *aws = owner_aws();
   char url[96];
@@ -462,7 +479,9 @@ START_TEST(committed_messages_are_handed_over_then_deleted) {
                 test_sqs_message("m2", "rh2", "two", 1, NULL)),
       0);
   test_sqs_push_empty(aws->server, 20, 10);
-  owner_t *o = owner_go(aws, "wait_time = \"1s\"\n max_messages = 7", url);
+  owner_t *o = owner_go(
+      aws, "wait_time = \"1s\"\n max_messages = 7\n visibility_timeout = \"45s\"",
+      url);
   test_aws_assert_clean(aws);
   json_t *want = json_pack(
       "[{s:s, s:s, s:i, s:I, s:{s:s, s:i}, s:i},"
@@ -487,6 +506,11 @@ START_TEST(committed_messages_are_handed_over_then_deleted) {
   test_sqs_assert_handles(aws->server, SQS_DELETE, url, "rh1 rh2",
                           test_log(aws->run));
   ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_VISIBILITY), 0);
+  /* The option set: the queue is not asked. */
+  ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_ATTRIBUTES), 0);
+  ck_assert_ptr_nonnull(strstr(
+      test_log(aws->run),
+      "visibility timeout: 45 s, from the visibility_timeout option"));
   /* --once: two empty receives in a row (idle_polls) drained the queue. */
   ck_assert_ptr_nonnull(strstr(test_log(aws->run), "queue drained"));
   test_aws_free(aws);
@@ -496,19 +520,33 @@ END_TEST
 START_TEST(failed_messages_stay_and_released_ones_come_back_at_once) {
   /* finish 1: failed, visible again after retry_visibility; finish 2:
    * released, visible again at once. */
-  const char *settings[] = {"finish = 1\n retry_visibility = \"5s\"",
-                            "finish = 1", "finish = 2"};
+  const char *settings[] = {
+      "finish = 1\n retry_visibility = \"5s\"\n visibility_timeout = \"9s\"",
+      "finish = 1\n visibility_timeout = \"9s\"",
+      "finish = 2\n visibility_timeout = \"9s\""};
   const char *visibility[] = {"rh1@5", "", "rh1@0"};
   for (size_t i = 0; i < 3; i++) {
     test_aws_t *aws = owner_aws();
     char url[96];
-    test_sqs_push_messages(
-        aws->server,
-        json_pack("[o]", test_sqs_message("m1", "rh1", "x", 1, NULL)), 0);
+    /* Case 1: three failed messages, and one line saying they stay. */
+    size_t n = i == 1 ? 3 : 1;
+    json_t *messages = json_array();
+    for (size_t m = 0; m < n; m++) {
+      char id[8], handle[8];
+      snprintf(id, sizeof(id), "m%zu", m + 1);
+      snprintf(handle, sizeof(handle), "rh%zu", m + 1);
+      json_array_append_new(messages,
+                            test_sqs_message(id, handle, "x", 1, NULL));
+    }
+    test_sqs_push_messages(aws->server, messages, 0);
     test_sqs_push_empty(aws->server, 20, 10);
     owner_t *o = owner_go(aws, settings[i], url);
     test_aws_assert_clean(aws);
-    ck_assert_uint_eq(json_array_size(o->seen), 1);
+    ck_assert_uint_eq(json_array_size(o->seen), n);
+    if (i < 2)
+      ck_assert_uint_eq(log_lines_with(test_log(aws->run),
+                                       "a message was not delivered"),
+                        1);
     ck_assert_uint_eq(o->in_flight_at_end, 0);
     ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_DELETE), 0);
     if (*visibility[i])
@@ -516,6 +554,106 @@ START_TEST(failed_messages_stay_and_released_ones_come_back_at_once) {
                               test_log(aws->run));
     else
       ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_VISIBILITY), 0);
+    test_aws_free(aws);
+  }
+}
+END_TEST
+
+/* The VisibilityTimeout of the first receive. */
+static json_int_t receive_visibility(test_aws_t *aws) {
+  json_t *receive = test_sqs_call_body(aws->server, SQS_RECEIVE, 0);
+  json_int_t v =
+      json_integer_value(json_object_get(receive, "VisibilityTimeout"));
+  json_decref(receive);
+  return v;
+}
+
+
+START_TEST(unset_the_queue_s_own_visibility_timeout_is_used) {
+  test_aws_t *aws = owner_aws();
+  char url[96];
+  fake_http_push(aws->server,
+                 &(fake_http_response_t){
+                     .method = "POST",
+                     .status = 200,
+                     .body = "{\"Attributes\":{\"VisibilityTimeout\":\"45\"}}"});
+  test_sqs_push_messages(
+      aws->server,
+      json_pack("[o]", test_sqs_message("m1", "rh1", "one", 1, NULL)), 0);
+  test_sqs_push_empty(aws->server, 20, 10);
+  owner_t *o = owner_go(aws, "wait_time = \"1s\"", url);
+  test_aws_assert_clean(aws);
+  ck_assert_uint_eq(json_array_size(o->seen), 1);
+  /* Asked once, first, for that attribute of that queue. */
+  ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_ATTRIBUTES), 1);
+  json_t *ask = test_sqs_call_body(aws->server, SQS_ATTRIBUTES, 0);
+  json_t *want = json_pack("{s:s, s:[s]}", "QueueUrl", url, "AttributeNames",
+                           "VisibilityTimeout");
+  ck_assert_msg(json_equal(ask, want), "%s", json_dumps(ask, JSON_COMPACT));
+  json_decref(want);
+  json_decref(ask);
+  /* Every receive asks for it, and the heartbeat extends by it. */
+  for (size_t i = 0; i < test_sqs_count_calls(aws->server, SQS_RECEIVE); i++) {
+    json_t *receive = test_sqs_call_body(aws->server, SQS_RECEIVE, i);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(receive, "VisibilityTimeout")), 45);
+    json_decref(receive);
+  }
+  ck_assert_uint_eq(o->poller->params.visibility_timeout_ms, 45000);
+  ck_assert_uint_eq(o->poller->heartbeat.interval_ms, 22500);
+  ck_assert_uint_eq(
+      log_lines_with(test_log(aws->run),
+                     "visibility timeout: 45 s, the queue's own "
+                     "(GetQueueAttributes)"),
+      1);
+  test_sqs_assert_handles(aws->server, SQS_DELETE, url, "rh1",
+                          test_log(aws->run));
+  test_aws_free(aws);
+}
+END_TEST
+
+START_TEST(an_unreadable_visibility_timeout_falls_back_to_30s_once) {
+  struct {
+    int status;
+    const char *body;
+    const char *says;
+  } cases[] = {
+      {400,
+       "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\",\"message\":"
+       "\"The specified queue does not exist.\"}",
+       "QueueDoesNotExist"},
+      {200, "{}", "has no VisibilityTimeout"},
+      {200, "{\"Attributes\":{\"VisibilityTimeout\":\"soon\"}}",
+       "has no VisibilityTimeout"},
+      {200, "{\"Attributes\":{\"VisibilityTimeout\":\"0\"}}", "it is 0 s"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    test_aws_t *aws = owner_aws();
+    char url[96];
+    fake_http_push(aws->server, &(fake_http_response_t){
+                                    .method = "POST",
+                                    .status = cases[i].status,
+                                    .body = cases[i].body});
+    test_sqs_push_messages(
+        aws->server,
+        json_pack("[o]", test_sqs_message("m1", "rh1", "one", 1, NULL)), 0);
+    test_sqs_push_empty(aws->server, 20, 10);
+    owner_t *o = owner_go(aws, "wait_time = \"1s\"", url);
+    const char *log = test_log(aws->run);
+    ck_assert_uint_eq(json_array_size(o->seen), 1);
+    ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_ATTRIBUTES), 1);
+    ck_assert_int_eq(receive_visibility(aws), 30);
+    ck_assert_uint_eq(o->poller->heartbeat.interval_ms, 15000);
+    /* Said once, with why and what is used instead. */
+    ck_assert_msg(log_lines_with(log, "cannot use the queue's own visibility "
+                                      "timeout") == 1,
+                  "case %zu: %s", i, log);
+    ck_assert_msg(strstr(log, cases[i].says), "case %zu: %s", i, log);
+    ck_assert_msg(strstr(log, "using 30 s: set visibility_timeout, or allow "
+                              "sqs:GetQueueAttributes"),
+                  "case %zu: %s", i, log);
+    ck_assert_uint_eq(log_lines_with(log, "visibility timeout: "), 0);
+    test_sqs_assert_handles(aws->server, SQS_DELETE, url, "rh1", log);
     test_aws_free(aws);
   }
 }
@@ -539,6 +677,9 @@ static Suite *sqs_poller_suite(void) {
   tcase_add_test(engine, committed_messages_are_handed_over_then_deleted);
   tcase_add_test(engine,
                  failed_messages_stay_and_released_ones_come_back_at_once);
+  tcase_add_test(engine, unset_the_queue_s_own_visibility_timeout_is_used);
+  tcase_add_test(engine,
+                 an_unreadable_visibility_timeout_falls_back_to_30s_once);
   suite_add_tcase(s, engine);
   return s;
 }

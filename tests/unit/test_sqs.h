@@ -13,6 +13,7 @@
 #define SQS_RECEIVE "AmazonSQS.ReceiveMessage"
 #define SQS_DELETE "AmazonSQS.DeleteMessageBatch"
 #define SQS_VISIBILITY "AmazonSQS.ChangeMessageVisibilityBatch"
+#define SQS_ATTRIBUTES "AmazonSQS.GetQueueAttributes"
 
 /* One message of a ReceiveMessage answer: a new reference. `attrs` (a
  * MessageAttributes object, stolen) may be NULL. */
