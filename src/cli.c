@@ -18,6 +18,7 @@
 #include "progress.h"
 #include "top.h"
 #include "options.h"
+#include "options_describe.h"
 #include "registry.h"
 
 #ifndef PL_PLUGINDIR

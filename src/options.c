@@ -1,83 +1,12 @@
 /* Option tables: validation of config blocks, storage of values at their
- * offsets, defaults, closest-name suggestions and --describe rendering. */
+ * offsets, defaults and the closest valid name of an unknown option. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "option_limits.h"
 #include "options.h"
-#include "stage.h"
 #include "units.h"
-
-static const char *const log_level_choices[] = {"error", "warn", "info",
-                                                "debug", NULL};
-
-const pl_option_t pl__stage_option_table[] = {
-    PL_OPTION_INT_RANGE(pl_stage_options_t, batch_size, "batch_size", "100", 1,
-                        INT64_MAX, 0, "Sinks: most records in one batch."),
-    PL_OPTION_SIZE_RANGE(pl_stage_options_t, batch_bytes, "batch_bytes",
-                         "1MiB", 1, UINT64_MAX, 0,
-                         "Sinks: most bytes in one batch (a larger record "
-                         "goes alone)."),
-    PL_OPTION_DURATION(pl_stage_options_t, linger_ms, "linger", "0", 0,
-                       "Sinks: how long a partial batch waits for more "
-                       "records (0: write at once)."),
-    PL_OPTION_INT_RANGE(pl_stage_options_t, max_in_flight, "max_in_flight", "1",
-                        1, INT64_MAX, 0,
-                        "Sinks: batches being written at the same time."),
-    PL_OPTION_INT_RANGE(pl_stage_options_t, retry_limit, "retry_limit", "5", 0,
-                        INT64_MAX, 0,
-                        "Sinks: retries of a failed record before its group "
-                        "fails."),
-    PL_OPTION_DURATION(pl_stage_options_t, retry_backoff_ms, "retry_backoff",
-                       "100ms", 0,
-                       "Sinks: base of the exponential backoff between "
-                       "retries (full jitter)."),
-    PL_OPTION_DURATION(pl_stage_options_t, retry_backoff_max_ms,
-                       "retry_backoff_max", "30s", 0,
-                       "Sinks: cap of the backoff between retries."),
-    PL_OPTION_INT_RANGE(pl_stage_options_t, queue_size, "queue_size", "1024", 1,
-                        INT64_MAX, 0,
-                        "Records queued before this stage; a full queue "
-                        "pauses the stages before it."),
-    PL_OPTION_ENUM(pl_stage_options_t, log_level, "log_level", NULL,
-                   log_level_choices, 0,
-                   "This stage's log level (default: the global one)."),
-};
-const size_t pl__stage_option_count =
-    sizeof(pl__stage_option_table) / sizeof(pl__stage_option_table[0]);
-
-bool pl__stage_option_applies(const pl_option_t *option, pl_kind_t kind) {
-  if (strcmp(option->name, "log_level") == 0)
-    return true;
-  if (strcmp(option->name, "queue_size") == 0)
-    return kind != PL_KIND_SOURCE;
-  return kind == PL_KIND_SINK;
-}
-
-size_t pl__stage_table_for(const pl_plugin_t *plugin,
-                           pl_option_t table[PL_STAGE_OPTION_MAX]) {
-  const pl_stage_defaults_t *d = &plugin->defaults;
-  const struct {
-    const char *name;
-    const char *value;
-  } overrides[] = {{"batch_size", d->batch_size},
-                   {"batch_bytes", d->batch_bytes},
-                   {"linger", d->linger},
-                   {"max_in_flight", d->max_in_flight}};
-  size_t n = 0;
-  for (size_t i = 0; i < pl__stage_option_count; i++) {
-    const pl_option_t *option = &pl__stage_option_table[i];
-    if (!pl__stage_option_applies(option, plugin->kind))
-      continue;
-    table[n] = *option;
-    for (size_t o = 0; o < sizeof(overrides) / sizeof(overrides[0]); o++)
-      if (overrides[o].value && strcmp(option->name, overrides[o].name) == 0)
-        table[n].default_value = overrides[o].value;
-    n++;
-  }
-  return n;
-}
 
 const char *pl_opt_type_name(pl_opt_type_t type) {
   switch (type) {
@@ -116,65 +45,13 @@ static const char *expected_text(pl_opt_type_t type) {
   return "a value";
 }
 
-/* ---- Edit distance for "did you mean" ---- */
-
-/* Optimal string alignment distance: insertions, deletions, substitutions
- * and swaps of two neighbours ("prot" -> "port") each cost 1. */
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64)
-    return SIZE_MAX;
-  size_t rows[3][65];
-  size_t *before = rows[0], *prev = rows[1], *row = rows[2];
-  for (size_t j = 0; j <= lb; j++)
-    prev[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      size_t best = prev[j - 1] + cost;
-      if (prev[j] + 1 < best)
-        best = prev[j] + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-          before[j - 2] + 1 < best)
-        best = before[j - 2] + 1;
-      row[j] = best;
-    }
-    size_t *oldest = before;
-    before = prev;
-    prev = row;
-    row = oldest;
-  }
-  return prev[lb];
-}
-
-static size_t max_distance(const char *name) {
-  size_t len = strlen(name);
-  return len <= 4 ? 1 : len <= 8 ? 2 : 3;
-}
-
-const char *pl__closest_name(const char *const *names, const char *name) {
-  const char *best = NULL;
-  size_t best_distance = max_distance(name) + 1;
-  for (size_t i = 0; names[i]; i++) {
-    size_t d = edit_distance(names[i], name);
-    if (d < best_distance) {
-      best = names[i];
-      best_distance = d;
-    }
-  }
-  return best;
-}
-
 const char *pl__options_closest(const pl_opt_table_t *tables, size_t count,
                                 const char *name) {
   const char *best = NULL;
-  size_t best_distance = max_distance(name) + 1;
+  size_t best_distance = pl__name_max_distance(name) + 1;
   for (size_t t = 0; t < count; t++) {
     for (size_t i = 0; i < tables[t].count; i++) {
-      size_t d = edit_distance(tables[t].options[i].name, name);
+      size_t d = pl__name_distance(tables[t].options[i].name, name);
       if (d < best_distance) {
         best = tables[t].options[i].name;
         best_distance = d;
@@ -651,67 +528,4 @@ int pl__option_check_default(const pl_option_t *option, char **error) {
   }
   free(message);
   return rc;
-}
-
-/* ---- --describe ---- */
-
-void pl__options_describe(const pl_option_t *options, size_t count,
-                          pl_buf_t *out) {
-  for (size_t i = 0; i < count; i++) {
-    const pl_option_t *o = &options[i];
-    pl_buf_printf(out, "  %-20s %-9s", o->name, pl_opt_type_name(o->type));
-    if (o->flags & PL_OPT_REQUIRED)
-      pl_buf_append_str(out, " required");
-    else if (o->default_value && !(o->flags & PL_OPT_SECRET))
-      pl_buf_printf(out, " default: %s", o->default_value);
-    if (o->flags & PL_OPT_SECRET)
-      pl_buf_append_str(out, " (secret)");
-    if (o->flags & PL_OPT_DEPRECATED)
-      pl_buf_append_str(out, " (deprecated)");
-    pl_buf_printf(out, "\n      %s\n", o->description ? o->description : "");
-    pl_buf_t limits = {0};
-    pl__option_limits_text(o, &limits);
-    if (limits.data)
-      pl_buf_printf(out, "      %s: %s\n",
-                    o->type == PL_OPT_STRING || o->type == PL_OPT_LIST ||
-                            o->type == PL_OPT_MAP
-                        ? "length"
-                        : "range",
-                    limits.data);
-    pl_buf_free(&limits);
-    if (o->type == PL_OPT_ENUM && o->choices) {
-      pl_buf_append_str(out, "      one of:");
-      for (size_t c = 0; o->choices[c]; c++)
-        pl_buf_printf(out, " %s", o->choices[c]);
-      pl_buf_append_str(out, "\n");
-    }
-  }
-}
-
-json_t *pl__options_describe_json(const pl_option_t *options, size_t count) {
-  json_t *list = json_array();
-  for (size_t i = 0; list && i < count; i++) {
-    const pl_option_t *o = &options[i];
-    json_t *item = json_object();
-    json_object_set_new(item, "name", json_string(o->name));
-    json_object_set_new(item, "type", json_string(pl_opt_type_name(o->type)));
-    json_object_set_new(item, "required",
-                        json_boolean(o->flags & PL_OPT_REQUIRED));
-    json_object_set_new(item, "secret", json_boolean(o->flags & PL_OPT_SECRET));
-    if (o->flags & PL_OPT_DEPRECATED)
-      json_object_set_new(item, "deprecated", json_true());
-    if (o->default_value && !(o->flags & PL_OPT_SECRET))
-      json_object_set_new(item, "default", json_string(o->default_value));
-    json_object_set_new(item, "description",
-                        json_string(o->description ? o->description : ""));
-    if (o->type == PL_OPT_ENUM && o->choices) {
-      json_t *choices = json_array();
-      for (size_t c = 0; o->choices[c]; c++)
-        json_array_append_new(choices, json_string(o->choices[c]));
-      json_object_set_new(item, "choices", choices);
-    }
-    pl__option_limits_json(o, item);
-    json_array_append_new(list, item);
-  }
-  return list;
 }

@@ -6,7 +6,9 @@
 
 #include <pipelined/plugin.h>
 
+#include "closest_name.h"
 #include "config.h"
+#include "stage_options.h"
 
 /* One table and the struct it fills. */
 typedef struct pl_opt_table {
@@ -34,24 +36,7 @@ int pl__option_check_default(const pl_option_t *option, char **error);
 /* The closest name in the tables within a small edit distance, or NULL. */
 const char *pl__options_closest(const pl_opt_table_t *tables, size_t count,
                                 const char *name);
-/* The closest of `names` (NULL-terminated) to `name`, or NULL. */
-const char *pl__closest_name(const char *const *names, const char *name);
 
-/* Renders an option table for --describe (text) or --describe-json. */
-void pl__options_describe(const pl_option_t *options, size_t count,
-                          pl_buf_t *out);
-json_t *pl__options_describe_json(const pl_option_t *options, size_t count);
 
-/* The stage-wide options every stage accepts (batching, in-flight,
- * retries, queue size, log level): one table for all. */
-extern const pl_option_t pl__stage_option_table[];
-extern const size_t pl__stage_option_count;
-/* The stage-wide options that apply to `plugin`'s kind, with the plugin's
- * defaults; returns how many were written to `table`. */
-#define PL_STAGE_OPTION_MAX 16
-size_t pl__stage_table_for(const pl_plugin_t *plugin,
-                           pl_option_t table[PL_STAGE_OPTION_MAX]);
-/* Which stage-wide options apply to stages of this kind. */
-bool pl__stage_option_applies(const pl_option_t *option, pl_kind_t kind);
 
 #endif

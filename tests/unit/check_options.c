@@ -4,6 +4,7 @@
  * suggestions, --describe rendering, limits (src/option_limits.c) and the
  * stage-wide table. */
 #include "options.h"
+#include "options_describe.h"
 #include "stage.h"
 
 #include <check.h>

@@ -1,0 +1,83 @@
+/* The calls of an AWS client (aws_call.c) and the client they belong to
+ * (aws.c, the public API of <pipelined/aws.h>): the two structures both
+ * files read, and what aws.c asks of a call. */
+#ifndef PL_AWS_CALL_H
+#define PL_AWS_CALL_H
+
+#include <pipelined/aws.h>
+#include <pipelined/plugin.h>
+
+#include "aws_context.h"
+#include "endpoint.h"
+#include "retry.h"
+#include "sigv4.h"
+
+#define PL_AWS_DEFAULT_IN_FLIGHT 16
+/* See response_limit() in aws_call.c. */
+#define PL_AWS_MAX_RECEIVE_BODY ((size_t)64 << 20)
+
+typedef enum { CALL_JSON, CALL_REST } call_kind_t;
+
+struct pl_aws_client {
+  pl_instance_t *inst;
+  pl_aws_context_t *ctx;
+  char *service;
+  char *region;
+  pl_aws_endpoint_t endpoint;
+  pl_aws_url_t url;
+  pl_aws_retry_config_t retry;
+  pl_aws_retry_bucket_t bucket;
+  /* The signing key of the day, derived once for all calls. */
+  pl_aws_sigv4_key_cache_t key_cache;
+  size_t max_in_flight;
+  size_t in_flight;
+  pl_aws_call_t *calls;   /* every live call */
+  pl_aws_call_t *waiting; /* FIFO of calls over max_in_flight */
+  pl_aws_call_t *waiting_tail;
+  bool destroying;
+  bool cancelling; /* inside pl_aws_client_destroy(): do not free yet */
+};
+
+struct pl_aws_call {
+  pl_aws_client_t *client;
+  pl_aws_call_t *next;         /* in client->calls */
+  pl_aws_call_t *next_waiting; /* in client->waiting */
+  call_kind_t kind;
+  char *operation;
+  char *method;
+  char *url;
+  char *path;  /* as sent, for signing */
+  char *query; /* or NULL */
+  size_t header_count;
+  pl_http_header_t *headers; /* views into header_text */
+  char **header_text;        /* owned: "name\0value\0" of each header */
+  char *body;
+  size_t body_len;
+  bool s3;
+  uint64_t wait_ms; /* a long poll's wait (SQS WaitTimeSeconds) */
+  pl_aws_retry_state_t retry;
+  pl_http_call_t *http;
+  uint64_t sent_ns; /* uv_hrtime() when this attempt was sent */
+  uv_timer_t timer; /* backoff; initialised on first use */
+  bool timer_open;
+  bool started;      /* counted in in_flight */
+  bool body_started; /* a streamed body byte reached the caller */
+  bool paused;
+  bool finished;
+  pl_aws_json_cb json_cb;
+  pl_aws_json_text_cb text_cb; /* instead of json_cb: the answer's text */
+  pl_aws_rest_handlers_t rest;
+  void *data;
+};
+
+/* Frees a call that was never submitted (or whose timer is closed). */
+void pl__aws_call_free(pl_aws_call_t *call);
+/* Puts a built call on its client: started now, or when a slot frees. */
+void pl__aws_call_submit(pl_aws_client_t *client, pl_aws_call_t *call);
+/* Cancels a call: its callback runs with code "Canceled", now or when the
+ * transport gives it back. */
+void pl__aws_call_cancel(pl_aws_call_t *call);
+/* Frees a client being destroyed once its last call is over. */
+void pl__aws_client_maybe_free(pl_aws_client_t *client);
+
+#endif
