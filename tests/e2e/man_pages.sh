@@ -45,7 +45,7 @@ pass "pipelined(8) documents every option of --help"
 
 # Every name of an option table: PL_OPTION_<TYPE>(<struct>, <field>, "<name>".
 table_names() {
-  tr '\n' ' ' < "$1" | grep -oE "PL_OPTION_[A-Z]+\($2, *[a-z_]+, *\"[a-z_]+\"" \
+  tr '\n' ' ' < "$1" | grep -oE "PL_OPTION_[A-Z_]+\($2, *[a-z_]+, *\"[a-z_]+\"" \
     | sed -E 's/.*"([a-z_]+)"$/\1/'
 }
 check_names() {
@@ -58,5 +58,5 @@ check_names() {
 }
 check_names "top-level setting" "$(table_names "$top_srcdir/src/engine.c" pl_engine_settings_t)"
 check_names "aws setting" "$(table_names "$top_srcdir/src/aws/aws_context.c" pl_aws_settings_t)"
-check_names "stage option" "$(table_names "$top_srcdir/src/options.c" pl_stage_options_t)"
+check_names "stage option" "$(table_names "$top_srcdir/src/stage_options.c" pl_stage_options_t)"
 pass "pipelined.conf(5) documents every setting and stage option"
