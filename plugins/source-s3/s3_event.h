@@ -27,7 +27,9 @@ typedef struct s3_event_object {
   char *etag;
   uint64_t size;    /* bytes; 0 when !has_size */
   bool has_size;    /* the record had a "size" */
-  char *event_name; /* as sent: "ObjectCreated:Put", "ObjectCreated:Copy" */
+  /* As sent: "ObjectCreated:Put", "ObjectCreated:Copy", or EventBridge's
+   * "Object Created". */
+  char *event_name;
   /* When the object was created, as sent ("2026-05-01T10:00:00.123Z"): the
    * record's eventTime, or in list mode the object's LastModified; NULL
    * when absent or not a string (the rows then carry no origin time). */

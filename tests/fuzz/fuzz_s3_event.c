@@ -3,7 +3,8 @@
  *
  * Checked: an accepted body gives objects as s3_event.h promises them
  * (bucket non-empty, key 1..PL_S3_KEY_MAX bytes without NUL, etag NULL or
- * non-empty, event name "ObjectCreated:..."); a refused one leaves the
+ * non-empty, event name "ObjectCreated:..." or EventBridge's "Object
+ * Created"); a refused one leaves the
  * event empty and appends exactly one printable line of bounded size to
  * the reason (what was in the buffer before stays); the code does not
  * depend on whether a reason is wanted. The body is then wrapped in an SNS
@@ -47,7 +48,10 @@ static void check_event(const s3_event_t *ev) {
     check(key_len >= 1 && key_len <= PL_S3_KEY_MAX);
     check(!o->etag || o->etag[0]);
     check(o->has_size || o->size == 0);
-    check(o->event_name && strncmp(o->event_name, "ObjectCreated:", 14) == 0);
+    /* A notification's record, or an EventBridge "Object Created". */
+    check(o->event_name &&
+          (strncmp(o->event_name, "ObjectCreated:", 14) == 0 ||
+           strcmp(o->event_name, "Object Created") == 0));
     check(!o->time || o->time[0]);
   }
 }
