@@ -29,15 +29,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 conf=$top_srcdir/etc/inventory.conf
 
-if [ "${PIPELINED_TEST_SCOPE:-full}" != full ]; then
-  echo "SKIP: the fault tests run in the gcc build of scripts/test" \
-    "(PIPELINED_TEST_SCOPE=${PIPELINED_TEST_SCOPE})"
-  exit 77
-fi
-if ! "$PIPELINED" --describe transform-schema >/dev/null 2>&1; then
-  echo "SKIP: the transform-schema plugin is not built (PIPELINED_PLUGIN_PATH=${PIPELINED_PLUGIN_PATH:-})"
-  exit 77
-fi
+# shellcheck source=needs.sh
+source "$here/needs.sh"
+needs_full_build_and "the fault tests" transform-schema
 
 t_start=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pipelined-dead-letter.XXXXXX")

@@ -29,15 +29,9 @@ conf=$top_srcdir/etc/inventory.conf
 proxy_py=$top_srcdir/tests/tools/aws_proxy.py
 helper=$top_srcdir/tests/integration/faults_helper.py
 
-if [ "${PIPELINED_TEST_SCOPE:-full}" != full ]; then
-  echo "SKIP: the fault tests run in the gcc build of scripts/test" \
-    "(PIPELINED_TEST_SCOPE=${PIPELINED_TEST_SCOPE})"
-  exit 77
-fi
-if ! "$PIPELINED" --describe source-s3 >/dev/null 2>&1; then
-  echo "SKIP: the source-s3 plugin is not built (PIPELINED_PLUGIN_PATH=${PIPELINED_PLUGIN_PATH:-})"
-  exit 77
-fi
+# shellcheck source=needs.sh
+source "$here/needs.sh"
+needs_full_build_and "the fault tests" source-s3
 
 t_start=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pipelined-$name.XXXXXX")
