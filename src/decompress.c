@@ -194,22 +194,26 @@ static int too_large(pl_decompress_t *d) {
 
 /* ---- Decoding ---- */
 
+pl_compression_t pl_compression_sniff(const void *bytes, size_t len,
+                                      bool more) {
+  const unsigned char *p = bytes;
+  if (len == 0)
+    return more ? PL_COMPRESSION_AUTO : PL_COMPRESSION_NONE;
+  if (len >= sizeof(gzip_magic) && memcmp(p, gzip_magic, 2) == 0)
+    return PL_COMPRESSION_GZIP;
+  if (len >= sizeof(zstd_magic) && memcmp(p, zstd_magic, 4) == 0)
+    return PL_COMPRESSION_ZSTD;
+  bool prefix = (len < sizeof(gzip_magic) && memcmp(p, gzip_magic, len) == 0) ||
+                (len < sizeof(zstd_magic) && memcmp(p, zstd_magic, len) == 0);
+  return prefix && more ? PL_COMPRESSION_AUTO : PL_COMPRESSION_NONE;
+}
+
 /* AUTO: decides from the first bytes once they are enough to tell (or
  * the input ended). Returns 0 with d->kind still AUTO when it needs more. */
 static int sniff(pl_decompress_t *d) {
-  size_t n = d->len - d->pos;
-  const unsigned char *p = d->in + d->pos;
-  bool gzip_prefix = memcmp(p, gzip_magic, n < 2 ? n : 2) == 0;
-  bool zstd_prefix = memcmp(p, zstd_magic, n < 4 ? n : 4) == 0;
-  if (n >= 2 && memcmp(p, gzip_magic, 2) == 0)
-    return open_kind(d, PL_COMPRESSION_GZIP);
-  if (n >= 4 && memcmp(p, zstd_magic, 4) == 0)
-    return open_kind(d, PL_COMPRESSION_ZSTD);
-  if ((gzip_prefix && n < 2) || (zstd_prefix && n < 4)) {
-    if (!d->ended)
-      return 0; /* maybe a magic number: wait for more */
-  }
-  return open_kind(d, PL_COMPRESSION_NONE);
+  pl_compression_t kind =
+      pl_compression_sniff(d->in + d->pos, d->len - d->pos, !d->ended);
+  return kind == PL_COMPRESSION_AUTO ? 0 : open_kind(d, kind);
 }
 
 static int read_plain(pl_decompress_t *d, unsigned char *out, size_t cap,
@@ -316,7 +320,7 @@ int pl_decompress_read(pl_decompress_t *d, void *out, size_t cap,
   if (d->finished)
     return 0;
   if (d->kind == PL_COMPRESSION_AUTO && (d->pos < d->len || d->ended)) {
-    int rc = d->pos < d->len ? sniff(d) : open_kind(d, PL_COMPRESSION_NONE);
+    int rc = sniff(d);
     if (rc < 0)
       return fail(d, rc, "out of memory");
   }

@@ -59,6 +59,13 @@ PL_EXTERN pl_compression_t pl_compression_detect(pl_compression_t option,
                                                  const char *content_encoding,
                                                  const char *name);
 
+/* What the first `len` bytes of a stream say: GZIP or ZSTD (their magic
+ * number), NONE, or AUTO when they are too few to tell (they begin a magic
+ * number and `more` says more bytes may follow). A source can read a
+ * stream that is plain as it is, without a decoder. */
+PL_EXTERN pl_compression_t pl_compression_sniff(const void *bytes, size_t len,
+                                                bool more);
+
 /* ---- The option rows of a source that reads compressed input ---- */
 
 /* The values of the rows PL_DECOMPRESS_OPTIONS() adds to a plugin's

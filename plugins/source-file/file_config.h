@@ -4,6 +4,7 @@
 #ifndef PL_SOURCE_FILE_CONFIG_H
 #define PL_SOURCE_FILE_CONFIG_H
 
+#include <pipelined/decompress.h>
 #include <pipelined/plugin.h>
 
 typedef enum {
@@ -21,6 +22,7 @@ typedef struct file_options {
   int on_commit; /* file_on_commit_t */
   char *done_dir;
   char *state_dir;
+  pl_decompress_options_t decompress; /* compression, max_decompressed_bytes */
 } file_options_t;
 
 typedef struct file_config {

@@ -18,7 +18,13 @@ void file_reader_init(file_reader_t *r, pl_instance_t *inst,
   r->req.data = r;
 }
 
+void file_reader_set_decompress(file_reader_t *r,
+                                const pl_decompress_options_t *opts) {
+  r->decompress = opts;
+}
+
 void file_reader_free(file_reader_t *r) {
+  file_decode_close(&r->decode);
   free(r->buf);
   free(r->path);
   free(r->origin);
@@ -80,6 +86,7 @@ static void seal(file_reader_t *r, bool complete) {
     emit_cut(r);
   pl_group_seal(r->group, complete);
   r->group = NULL;
+  file_decode_close(&r->decode);
   r->file = NULL;
   free(r->origin);
   r->origin = NULL;
@@ -123,8 +130,9 @@ char *file_reader_origin(const char *path) {
   return buf.data;
 }
 
-/* Emits one chunk (`data`, stolen; NULL for an empty last chunk). */
-static void emit_chunk(file_reader_t *r, char *data, size_t len, bool last) {
+/* Emits one chunk (`data`, stolen; NULL for an empty last chunk); false
+ * when out of memory (the group is then abandoned). */
+static bool emit_record(file_reader_t *r, char *data, size_t len, bool last) {
   pl_record_t *rec = pl_record_create(r->group);
   if (!data)
     data = calloc(1, 1);
@@ -133,23 +141,99 @@ static void emit_chunk(file_reader_t *r, char *data, size_t len, bool last) {
     if (rec)
       pl_record_done(rec);
     read_failed(r, UV_ENOMEM);
-    return;
+    return false;
   }
   data[len] = '\0';
   pl_record_set_bytes_new(rec, data, len);
   pl_record_set_size(rec, len);
   pl_record_set_origin(rec, r->origin);
   pl_record_set_last(rec, last);
-  pl_instance_count(r->inst, "bytes_read", len);
-  pl_source_progress(r->inst, len, 0);
   if (last)
     seal(r, true);
   if (!pl_emit(r->inst, rec))
     r->paused = true;
+  return true;
+}
+
+/* Emits a chunk read from a file read as it is, then goes on. */
+static void emit_chunk(file_reader_t *r, char *data, size_t len, bool last) {
+  if (!emit_record(r, data, len, last))
+    return;
+  pl_instance_count(r->inst, "bytes_read", len);
+  pl_source_progress(r->inst, len, 0);
   if (last)
     close_file(r);
   else if (!r->paused)
     read_next(r);
+}
+
+/* A compressed file that cannot be decompressed to its end: the rows
+ * before that point stay, the transforms drop the partial row, and one
+ * rejected record says which file and why; the group is complete. */
+static void reject_file(file_reader_t *r, int rc) {
+  const char *why = pl_decompress_error(r->decode.dec);
+  if (rc == PL_ENOMEM || !why) {
+    read_failed(r, UV_ENOMEM);
+    return;
+  }
+  pl_log(r->inst, PL_LOG_ERROR,
+         "%s: %s; the rest of the file is dropped and it goes to the dead "
+         "letter",
+         r->path, why);
+  if (pl_decompress_produced(r->decode.dec) > 0)
+    emit_cut(r);
+  if (file_decode_reject(r->group, r->origin, rc, why) < 0) {
+    read_failed(r, UV_ENOMEM);
+    return;
+  }
+  pl_instance_count(r->inst, "files_rejected", 1);
+  pl_instance_error(r->inst);
+  seal(r, true);
+  close_file(r);
+}
+
+/* Takes decompressed chunks out while the next stage has room; reads the
+ * next piece of the file when the decoder needs it. */
+static void pump(file_reader_t *r) {
+  while (!r->paused) {
+    char *data;
+    size_t len;
+    int step = file_decode_next(&r->decode, &data, &len);
+    if (step < 0) {
+      reject_file(r, step);
+      return;
+    }
+    if (step == FILE_DECODE_NEED_INPUT) {
+      read_next(r);
+      return;
+    }
+    if (step == FILE_DECODE_END) {
+      if (emit_record(r, NULL, 0, true))
+        close_file(r);
+      return;
+    }
+    pl_instance_count(r->inst, "bytes_decompressed", len);
+    if (!emit_record(r, data, len, false))
+      return;
+  }
+}
+
+/* `len` bytes of a compressed file (`data`, freed here) go to the decoder;
+ * `end` when the file has no more. */
+static void decode_chunk(file_reader_t *r, char *data, size_t len, bool end) {
+  int rc = file_decode_feed(&r->decode, data, len, end);
+  if (rc == FILE_DECODE_PLAIN) {
+    emit_chunk(r, data, len, end);
+    return;
+  }
+  free(data);
+  if (rc < 0) {
+    read_failed(r, UV_ENOMEM);
+    return;
+  }
+  pl_instance_count(r->inst, "bytes_read", len);
+  pl_source_progress(r->inst, len, 0);
+  pump(r);
 }
 
 static void on_read(uv_fs_t *req) {
@@ -169,17 +253,26 @@ static void on_read(uv_fs_t *req) {
     /* The file shrank since it was opened: what was read is all there is
      * of this version, and its new mtime gets it read again. */
     free(buf);
-    emit_chunk(r, NULL, 0, true);
+    if (r->decode.dec)
+      decode_chunk(r, NULL, 0, true);
+    else
+      emit_chunk(r, NULL, 0, true);
   } else {
     r->offset += (uint64_t)n;
-    emit_chunk(r, buf, (size_t)n, r->offset >= r->size);
+    if (r->decode.dec)
+      decode_chunk(r, buf, (size_t)n, r->offset >= r->size);
+    else
+      emit_chunk(r, buf, (size_t)n, r->offset >= r->size);
   }
 }
 
 static void read_next(file_reader_t *r) {
   uint64_t remaining = r->size - r->offset;
-  if (remaining == 0) {
-    emit_chunk(r, NULL, 0, true); /* an empty file */
+  if (remaining == 0) { /* an empty file */
+    if (r->decode.dec)
+      decode_chunk(r, NULL, 0, true);
+    else
+      emit_chunk(r, NULL, 0, true);
     return;
   }
   size_t want = (size_t)(remaining < r->chunk_size ? remaining : r->chunk_size);
@@ -218,6 +311,12 @@ static void on_fstat(uv_fs_t *req) {
   r->group = r->origin ? pl_group_create(r->inst, r->file) : NULL;
   if (!r->group) {
     give_up(r, "read", UV_ENOMEM);
+    return;
+  }
+  if (r->decompress && file_decode_open(&r->decode, r->decompress, r->path,
+                                        r->chunk_size) < 0) {
+    /* The group exists: it is sealed incomplete, the file read again. */
+    read_failed(r, UV_ENOMEM);
     return;
   }
   r->offset = 0;
@@ -269,7 +368,9 @@ void file_reader_resume(file_reader_t *r) {
   r->paused = false;
   if (r->stopped)
     return;
-  if (r->group && !r->busy)
+  if (r->group && !r->busy && r->decode.dec)
+    pump(r);
+  else if (r->group && !r->busy)
     read_next(r);
   else
     send_idle(r);

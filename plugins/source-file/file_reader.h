@@ -6,11 +6,15 @@
  * "file:<path>", and the last one (empty for an empty file, or when the
  * file shrank) has pl_record_set_last() and seals the group. When
  * pl_emit() says the next queue is full the reader stops until
- * file_reader_resume(). */
+ * file_reader_resume(). A compressed file is decompressed on the way
+ * (file_decode.c): its chunks are of decompressed bytes, and the reader
+ * reads the next piece of the file only once the last one is used up. */
 #ifndef PL_SOURCE_FILE_READER_H
 #define PL_SOURCE_FILE_READER_H
 
 #include <pipelined/plugin.h>
+
+#include "file_decode.h"
 
 /* `err` of the failed event for a file that is not a regular file. */
 #define FILE_READER_NOT_REGULAR 1
@@ -47,6 +51,8 @@ typedef struct file_reader {
   uint64_t offset;
   uint64_t size; /* what is read: the size at open time */
   char *buf;     /* the chunk being read */
+  const pl_decompress_options_t *decompress; /* borrowed; NULL: none */
+  file_decode_t decode;                      /* of the file being read */
   uv_fs_t req;
   bool busy; /* req is in flight */
   bool paused;
@@ -55,6 +61,14 @@ typedef struct file_reader {
 
 void file_reader_init(file_reader_t *r, pl_instance_t *inst,
                       uint64_t chunk_size, const file_reader_events_t *events);
+/* Decompress files as `opts` (borrowed for the reader's life) says: each
+ * file's chunks are decompressed, and a file whose stream is corrupt,
+ * truncated or past max_decompressed_bytes ends with the rows before that
+ * point, then one rejected record naming it and why (its group is sealed
+ * complete: it is not read again until it changes) and an input error
+ * (pl_instance_error). Without this call files are read as they are. */
+void file_reader_set_decompress(file_reader_t *r,
+                                const pl_decompress_options_t *opts);
 /* Frees what the reader holds; call once the loop has ended. */
 void file_reader_free(file_reader_t *r);
 

@@ -68,6 +68,7 @@ static const pl_option_t file_option_table[] = {
                      "remembers committed files by path, size and mtime so "
                      "that a restart does not read them again (created if "
                      "missing)."),
+    PL_DECOMPRESS_OPTIONS(file_options_t, decompress, "file"),
 };
 
 /* A file from the moment it is queued until its group is committed and
@@ -564,6 +565,7 @@ static int source_file_init(pl_instance_t *inst, const void *options,
                                  .sealed = on_reader_sealed,
                                  .idle = on_reader_idle};
   file_reader_init(&s->reader, inst, s->opts->chunk_size, &events);
+  file_reader_set_decompress(&s->reader, &s->opts->decompress);
   int rc = file_config_init(&s->cfg, inst, s->opts);
   char *error = NULL;
   if (rc == 0 &&

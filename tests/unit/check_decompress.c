@@ -400,6 +400,21 @@ START_TEST(detection_prefers_the_option_then_the_encoding_then_the_name) {
   ck_assert_str_eq(pl_compression_name(PL_COMPRESSION_ZSTD), "zstd");
   ck_assert_str_eq(pl_compression_name(PL_COMPRESSION_AUTO), "auto");
   ck_assert_str_eq(pl_compression_name((pl_compression_t)42), "unknown");
+  /* The magic numbers, and too few bytes to tell. */
+  ck_assert_int_eq(pl_compression_sniff("\x1f\x8b\x08", 3, true),
+                   PL_COMPRESSION_GZIP);
+  ck_assert_int_eq(pl_compression_sniff("\x28\xb5\x2f\xfd", 4, false),
+                   PL_COMPRESSION_ZSTD);
+  ck_assert_int_eq(pl_compression_sniff("\x28\xb5\x2f", 3, true),
+                   PL_COMPRESSION_AUTO);
+  ck_assert_int_eq(pl_compression_sniff("\x28\xb5\x2f", 3, false),
+                   PL_COMPRESSION_NONE);
+  ck_assert_int_eq(pl_compression_sniff("\x1f", 1, true), PL_COMPRESSION_AUTO);
+  ck_assert_int_eq(pl_compression_sniff("(x)", 3, true), PL_COMPRESSION_NONE);
+  ck_assert_int_eq(pl_compression_sniff("id,name", 7, true),
+                   PL_COMPRESSION_NONE);
+  ck_assert_int_eq(pl_compression_sniff(NULL, 0, true), PL_COMPRESSION_AUTO);
+  ck_assert_int_eq(pl_compression_sniff(NULL, 0, false), PL_COMPRESSION_NONE);
   /* The option's choices are the enum's names, in its order. */
   const char *const *choices = PL_COMPRESSION_CHOICES;
   for (int i = 0; i <= PL_COMPRESSION_ZSTD; i++)

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "../../plugins/source-file/file_done.h"
 #include "../../plugins/source-file/file_reader.h"
@@ -1332,6 +1334,152 @@ START_TEST(a_move_across_file_systems_copies_then_unlinks) {
 }
 END_TEST
 
+/* ---- Compressed files ---- */
+
+/* Writes `len` bytes of `data` to dir/name, gzip'd (zstd with `zstd`),
+ * keeping only the first `keep` bytes of the result (0: all). */
+static void write_compressed(const char *dir, const char *name, bool zstd,
+                             const char *data, size_t len, size_t keep) {
+  size_t cap = ZSTD_compressBound(len) + compressBound(len) + 64;
+  unsigned char *out = malloc(cap);
+  ck_assert_ptr_nonnull(out);
+  size_t n;
+  if (zstd) {
+    n = ZSTD_compress(out, cap, data, len, 3);
+    ck_assert(!ZSTD_isError(n));
+  } else {
+    z_stream z = {0};
+    ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                                  Z_DEFAULT_STRATEGY),
+                     Z_OK);
+    z.next_in = (unsigned char *)data;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    n = cap - z.avail_out;
+    deflateEnd(&z);
+  }
+  char *path = join(dir, name);
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  size_t want = keep ? keep : n;
+  ck_assert_uint_eq(fwrite(out, 1, want, f), want);
+  ck_assert_int_eq(fclose(f), 0);
+  free(path);
+  free(out);
+}
+
+/* Text of `len` bytes (a new string) that compresses well. */
+static char *lines_of(size_t len) {
+  char *text = malloc(len + 1);
+  ck_assert_ptr_nonnull(text);
+  for (size_t i = 0; i < len; i++)
+    text[i] = i % 40 == 39 ? '\n' : (char)('a' + (i / 40 + i) % 26);
+  text[len] = '\0';
+  return text;
+}
+
+START_TEST(compressed_files_come_out_in_chunks_behind_a_full_queue) {
+  char *dir = make_tmpdir();
+  char *text = lines_of(5000);
+  write_compressed(dir, "a.txt.gz", false, text, 5000, 0);
+  write_compressed(dir, "b.bin", true, text, 5000, 0); /* zstd by its magic */
+  write_file(dir, "c.txt", "plain");
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n chunk_size = 64B", dir);
+  test_run_t *run =
+      run_with(src.data, "queue_size = 1", "batch_size = 3", true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  ck_assert_int_eq(run->status, 0);
+  json_t *files = files_of(run);
+  ck_assert_uint_eq(json_array_size(files), 3);
+  assert_file(files, 0, dir, "a.txt.gz", text);
+  assert_file(files, 1, dir, "b.bin", text);
+  assert_file(files, 2, dir, "c.txt", "plain");
+  json_t *records = captured(run);
+  for (size_t i = 0; i < json_array_size(records); i++)
+    ck_assert_uint_le(
+        strlen(json_string_value(
+            json_object_get(json_array_get(records, i), "bytes"))),
+        64);
+  /* 5000 bytes in chunks of 64 (79), an empty last record for each
+   * compressed file, and "plain" as one last record. */
+  ck_assert_uint_eq(json_array_size(records), 79 * 2 + 2 + 1);
+  bytes2json_t *b = test_ctx(run, "p", PL_ROLE_TRANSFORM);
+  ck_assert_uint_le(b->max_depth, 1); /* the reader waited for room */
+  pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
+  ck_assert_uint_eq(source->metrics.rejected, 0);
+  json_decref(files);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&src);
+  free(text);
+  remove_tree(dir);
+}
+END_TEST
+
+START_TEST(a_truncated_or_oversized_file_is_rejected_and_committed) {
+  char *dir = make_tmpdir();
+  char *text = lines_of(100000);
+  write_compressed(dir, "cut.gz", false, text, 5000, 100);
+  write_compressed(dir, "big.zst", true, text, 100000, 0);
+  pl_buf_t src = {0};
+  pl_buf_printf(&src,
+                "pipeline \"p\" {\n"
+                "  source \"file\" { paths = [\"%s\"]\n chunk_size = 1KiB\n"
+                "    max_decompressed_bytes = \"10000B\" }\n"
+                "  transform \"bytes2json\" { }\n"
+                "  sink \"capture\" { }\n"
+                "  dead_letter \"capture\" { }\n"
+                "}\n",
+                dir);
+  test_run_t *run = test_run(src.data, plugins, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  /* Both groups are committed (their rejected records say what is
+   * wrong), and --once reports the input errors. */
+  ck_assert_int_eq(run->status, 1);
+  ck_assert_uint_eq(groups_committed(run), 2);
+  ck_assert_uint_eq(groups_failed(run), 0);
+  pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
+  ck_assert_uint_eq(source->metrics.rejected, 2);
+  /* One letter per file, its value naming it. */
+  test_sink_t *dl = test_ctx(run, "p", PL_ROLE_DEAD_LETTER);
+  ck_assert_uint_eq(json_array_size(dl->records), 2);
+  char *cut = join(dir, "cut.gz");
+  const char *first = json_string_value(json_object_get(
+      json_object_get(json_array_get(dl->records, 1), "record"), "path"));
+  ck_assert_msg(first && strcmp(first, cut) == 0, "%s",
+                json_dumps(dl->records, 0));
+  free(cut);
+  const char *log = test_log(run);
+  ck_assert_msg(strstr(log, "big.zst: zstd stream decompresses to more than "
+                            "10000 bytes (max_decompressed_bytes)"),
+                "%s", log);
+  ck_assert_msg(strstr(log, "cut.gz: gzip stream is truncated: the input "
+                            "ends at byte 100, inside a member"),
+                "%s", log);
+  /* What came before the limit was delivered: 9 chunks of 1 KiB, then a
+   * cut record that tells the transforms to drop their partial row. */
+  json_t *records = captured(run);
+  pl_buf_t big = {0};
+  for (size_t i = 0; i < json_array_size(records); i++) {
+    json_t *rec = json_array_get(records, i);
+    const char *origin = json_string_value(json_object_get(rec, "origin"));
+    const char *bytes = json_string_value(json_object_get(rec, "bytes"));
+    if (strstr(origin, "big.zst") && bytes)
+      pl_buf_append_str(&big, bytes);
+  }
+  ck_assert_uint_le(big.len, 10000);
+  ck_assert_uint_ge(big.len, 9 * 1024);
+  ck_assert(strncmp(big.data, text, big.len) == 0);
+  pl_buf_free(&big);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&src);
+  free(text);
+  remove_tree(dir);
+}
+END_TEST
+
 static Suite *source_file_suite(void) {
   Suite *s = suite_create("source-file");
   TCase *read = tcase_create("read");
@@ -1377,6 +1525,13 @@ static Suite *source_file_suite(void) {
   tcase_add_test(parts, done_actions_delete_move_and_leave_changed_files);
   tcase_add_test(parts, a_move_across_file_systems_copies_then_unlinks);
   suite_add_tcase(s, parts);
+  TCase *compressed = tcase_create("compressed");
+  tcase_set_timeout(compressed, 30);
+  tcase_add_test(compressed,
+                 compressed_files_come_out_in_chunks_behind_a_full_queue);
+  tcase_add_test(compressed,
+                 a_truncated_or_oversized_file_is_rejected_and_committed);
+  suite_add_tcase(s, compressed);
   return s;
 }
 
