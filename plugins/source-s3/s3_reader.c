@@ -17,6 +17,11 @@ void s3_reader_init(s3_reader_t *r, pl_instance_t *inst, s3_reader_done_cb done,
   *r = (s3_reader_t){.inst = inst, .done = done, .data = data};
 }
 
+void s3_reader_set_decompress(s3_reader_t *r,
+                              const pl_decompress_options_t *opts) {
+  r->decompress = opts;
+}
+
 void s3_reader_set_client(s3_reader_t *r, pl_aws_client_t *client) {
   r->client = client;
 }
@@ -38,7 +43,19 @@ int s3_reader_origin(const char *bucket, const char *key, char **out) {
   return 0;
 }
 
+/* The object is read again from its first byte: whether it is compressed
+ * is decided again. */
+static void forget_decoder(s3_reader_t *r) {
+  pl_decompress_destroy(r->dec);
+  r->dec = NULL;
+  free(r->content_encoding);
+  r->content_encoding = NULL;
+  r->sniffed = false;
+  r->decode_error = 0;
+}
+
 static void forget_object(s3_reader_t *r) {
+  forget_decoder(r);
   free(r->bucket);
   free(r->key);
   free(r->origin);
@@ -75,7 +92,34 @@ static bool emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
 }
 
 /* The object is finished with; the owner may start another from `done`. */
+/* The end of a compressed object's body: what the decoder still holds,
+ * then whether the stream was whole. Every piece was used up before the
+ * download went on, so what is left is at most the few bytes of an
+ * undecided sniff: this ignores a full queue, as the last chunk does. */
+static void end_decoder(s3_reader_t *r, s3_read_result_t *result,
+                        const char **why) {
+  pl_decompress_end(r->dec);
+  for (;;) {
+    size_t n = 0;
+    int rc = pl_decompress_read(r->dec, r->chunk, S3_READER_CHUNK, &n);
+    if (rc == PL_ENOMEM || (n > 0 && !emit(r, r->chunk, n, false, false))) {
+      *result = S3_READ_FAILED;
+      *why = "out of memory";
+      return;
+    }
+    if (rc < 0) {
+      *result = rc == PL_ERANGE ? S3_READ_TOO_LARGE : S3_READ_CORRUPT;
+      *why = pl_decompress_error(r->dec);
+      return;
+    }
+    if (n == 0)
+      return;
+  }
+}
+
 static void finish(s3_reader_t *r, s3_read_result_t result, const char *why) {
+  if (result == S3_READ_DONE && r->dec)
+    end_decoder(r, &result, &why);
   if (result == S3_READ_DONE) {
     if (!emit(r, NULL, 0, true, false)) {
       result = S3_READ_FAILED;
@@ -84,13 +128,20 @@ static void finish(s3_reader_t *r, s3_read_result_t result, const char *why) {
   }
   if (result != S3_READ_DONE && r->offset > 0)
     emit(r, NULL, 0, true, true); /* best effort: the group fails anyway */
+  /* `why` may be the decoder's: the owner hears it before it is freed. */
+  bool keep_why = why && r->dec && why == pl_decompress_error(r->dec);
+  char *why_copy = keep_why ? strdup(why) : NULL;
+  if (keep_why)
+    why = why_copy ? why_copy : "out of memory";
   pl_instance_count(r->inst,
-                    result == S3_READ_DONE   ? "objects_read"
-                    : result == S3_READ_GONE ? "objects_gone"
-                                             : "objects_failed",
+                    result == S3_READ_DONE     ? "objects_read"
+                    : result == S3_READ_GONE   ? "objects_gone"
+                    : result == S3_READ_FAILED ? "objects_failed"
+                                               : "objects_rejected",
                     1);
   forget_object(r);
   r->done(r->data, result, why);
+  free(why_copy);
 }
 
 static void on_headers(void *data, int status, const pl_aws_header_t *headers,
@@ -104,6 +155,13 @@ static void on_headers(void *data, int status, const pl_aws_header_t *headers,
     if (strcasecmp(headers[i].name, "content-length") == 0) {
       pl_source_progress(r->inst, 0, strtoull(headers[i].value, NULL, 10));
       r->sized = true;
+    }
+  }
+  for (size_t i = 0; status == 200 && !r->sniffed && i < count; i++) {
+    /* How the object is encoded, from the response of its first byte. */
+    if (strcasecmp(headers[i].name, "content-encoding") == 0) {
+      free(r->content_encoding);
+      r->content_encoding = strdup(headers[i].value);
     }
   }
   for (size_t i = 0; i < count; i++) {
@@ -123,6 +181,57 @@ static void on_headers(void *data, int status, const pl_aws_header_t *headers,
       r->etag_raw = strdup(v);
     break;
   }
+}
+
+/* Gives the object up from inside the download: out of memory
+ * (`decode_error` 0), or its stream cannot be decompressed. */
+static void give_up(s3_reader_t *r, int decode_error) {
+  r->stopped = true;
+  r->out_of_memory = decode_error == 0;
+  r->decode_error = decode_error;
+  if (r->call)
+    pl_aws_call_cancel(r->call);
+}
+
+/* Decides from the first piece of the body whether the object is
+ * compressed, and makes its decoder when it is. False: out of memory. */
+static bool start_decoder(s3_reader_t *r, const char *bytes, size_t len) {
+  r->sniffed = true;
+  if (!r->decompress)
+    return true;
+  pl_compression_t kind = pl_compression_detect(
+      (pl_compression_t)r->decompress->compression, r->content_encoding,
+      r->key);
+  if (kind == PL_COMPRESSION_AUTO)
+    kind = pl_compression_sniff(bytes, len, true);
+  if (kind == PL_COMPRESSION_NONE)
+    return true; /* read as it is, piece by piece */
+  if (!r->chunk && !(r->chunk = malloc(S3_READER_CHUNK)))
+    return false;
+  return pl_decompress_create(kind, r->decompress->max_decompressed_bytes,
+                              &r->dec) == 0;
+}
+
+/* Emits decompressed chunks while the next stage has room. True when the
+ * input is used up (the download may go on); false while the next stage
+ * is full (the download waits for s3_reader_resume()). */
+static bool pump(s3_reader_t *r) {
+  while (!r->paused && !r->stopped) {
+    size_t n = 0;
+    int rc = pl_decompress_read(r->dec, r->chunk, S3_READER_CHUNK, &n);
+    if (rc < 0) {
+      give_up(r, rc == PL_ENOMEM ? 0 : rc);
+      return true;
+    }
+    if (n == 0)
+      return true;
+    pl_instance_count(r->inst, "bytes_decompressed", n);
+    if (!emit(r, r->chunk, n, false, false)) {
+      give_up(r, 0);
+      return true;
+    }
+  }
+  return r->stopped;
 }
 
 static bool on_body(void *data, const char *bytes, size_t len) {
@@ -145,16 +254,23 @@ static bool on_body(void *data, const char *bytes, size_t len) {
   len -= skip;
   if (len == 0)
     return true;
-  if (!emit(r, bytes, len, false, false)) {
-    r->stopped = true; /* out of memory: give the object up */
-    r->out_of_memory = true;
-    pl_aws_call_cancel(r->call);
+  if (!r->sniffed && !start_decoder(r, bytes, len)) {
+    give_up(r, 0);
+    return true;
+  }
+  if (r->dec) {
+    if (pl_decompress_feed(r->dec, bytes, len) < 0) {
+      give_up(r, 0);
+      return true;
+    }
+  } else if (!emit(r, bytes, len, false, false)) {
+    give_up(r, 0);
     return true;
   }
   r->offset += len;
   pl_instance_count(r->inst, "bytes_read", len);
   pl_source_progress(r->inst, len, 0);
-  return !r->paused;
+  return r->dec ? pump(r) : !r->paused;
 }
 
 /* The download broke in the middle (`e` is retryable or a transport
@@ -199,6 +315,7 @@ static void restart(s3_reader_t *r) {
   free(r->etag);
   free(r->etag_raw);
   r->etag = r->etag_raw = NULL;
+  forget_decoder(r);
   r->offset = 0;
   r->resumes = 0;
   int rc = request(r);
@@ -224,6 +341,12 @@ static void on_done(void *data, int status, const char *body, size_t len,
   (void)len;
   s3_reader_t *r = data;
   r->call = NULL;
+  if (r->stopped && r->decode_error) {
+    finish(r,
+           r->decode_error == PL_ERANGE ? S3_READ_TOO_LARGE : S3_READ_CORRUPT,
+           pl_decompress_error(r->dec));
+    return;
+  }
   if (r->stopped) {
     finish(r, S3_READ_FAILED,
            r->out_of_memory ? "out of memory"
@@ -327,6 +450,9 @@ void s3_reader_resume(s3_reader_t *r) {
   if (!r->paused)
     return;
   r->paused = false;
+  /* A held piece of a compressed object is used up before more comes. */
+  if (r->dec && r->call && !r->stopped && !pump(r))
+    return;
   if (r->call)
     pl_aws_call_resume(r->call);
 }
@@ -339,4 +465,8 @@ void s3_reader_stop(s3_reader_t *r) {
     pl_aws_call_cancel(r->call);
 }
 
-void s3_reader_free(s3_reader_t *r) { forget_object(r); }
+void s3_reader_free(s3_reader_t *r) {
+  forget_object(r);
+  free(r->chunk);
+  r->chunk = NULL;
+}

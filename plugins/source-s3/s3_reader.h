@@ -11,17 +11,32 @@
  * request from the last byte emitted and If-Match on the etag. If the
  * object changed meanwhile (412), the bytes sent so far end with a cut
  * chunk (the transforms drop their partial row) and the object is read
- * again from the beginning, which the log says. */
+ * again from the beginning, which the log says.
+ *
+ * A compressed object (gzip or zstd: see s3_reader_set_decompress()) is
+ * decompressed on the way: its chunks are of decompressed bytes, at most
+ * S3_READER_CHUNK each, and a piece of the body is held (copied) while
+ * the next queue is full and given out as room comes back, before the
+ * download goes on. Range requests continue the compressed stream. */
 #ifndef PL_SOURCE_S3_READER_H
 #define PL_SOURCE_S3_READER_H
 
 #include <pipelined/aws.h>
+#include <pipelined/decompress.h>
 #include <pipelined/plugin.h>
+
+/* The most decompressed bytes in one chunk. */
+#define S3_READER_CHUNK (64 * 1024)
 
 typedef enum {
   S3_READ_DONE,   /* every byte emitted, then a last chunk */
   S3_READ_GONE,   /* permanent: the object does not exist, access denied */
   S3_READ_FAILED, /* transient failures ran out, or s3_reader_stop() */
+  /* Permanent, for a compressed object: its stream is corrupt or truncated
+   * (CORRUPT), or it decompresses past max_decompressed_bytes (TOO_LARGE).
+   * The bytes before that point were emitted. */
+  S3_READ_CORRUPT,
+  S3_READ_TOO_LARGE,
 } s3_read_result_t;
 
 /* The object is finished with: the reader is idle again. `why` (borrowed
@@ -49,6 +64,12 @@ typedef struct s3_reader {
   unsigned resumes;      /* in a row without progress */
   unsigned restarts;     /* the object changed under us */
   pl_aws_call_t *call;
+  const pl_decompress_options_t *decompress; /* borrowed; NULL: none */
+  char *content_encoding; /* of the first response, or NULL */
+  pl_decompress_t *dec;   /* the object is compressed: its decoder */
+  char *chunk;            /* S3_READER_CHUNK bytes for the decoder's output */
+  int decode_error;       /* the decoder failed: PL_EPARSE or PL_ERANGE */
+  bool sniffed;           /* whether the object is compressed is known */
   int status;
   bool reading;
   bool paused;
@@ -61,6 +82,12 @@ typedef struct s3_reader {
 
 void s3_reader_init(s3_reader_t *r, pl_instance_t *inst, s3_reader_done_cb done,
                     void *data);
+/* Decompress objects as `opts` (borrowed for the reader's life) says: the
+ * `compression` option, else the object's Content-Encoding, its key's
+ * suffix, or its first bytes. Without this call objects are read as they
+ * are. */
+void s3_reader_set_decompress(s3_reader_t *r,
+                              const pl_decompress_options_t *opts);
 /* The client to read with (borrowed until the reader is done). */
 void s3_reader_set_client(s3_reader_t *r, pl_aws_client_t *client);
 /* Starts reading `key` of `bucket` (both copied) into `group`, its chunks

@@ -44,6 +44,7 @@ static const pl_option_t s3_option_table[] = {
                      "AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL or the aws "
                      "block)."),
     PL_SQS_POLLER_OPTIONS(s3_options_t, poller, " Notifications mode only."),
+    PL_DECOMPRESS_OPTIONS(s3_options_t, decompress, "object"),
 };
 
 static int fail(pl_instance_t *inst, const char *why) {
@@ -105,9 +106,10 @@ void s3_job_destroy(s3_job_t *job) {
 static void next_object(source_s3_t *s);
 
 /* An object that cannot be read for good: one record in the dead letter,
- * saying which and why. */
+ * saying which and why (`reason_class`: a string constant). */
 static void reject_object(source_s3_t *s, s3_job_t *job,
-                          const s3_event_object_t *o, const char *why) {
+                          const s3_event_object_t *o, const char *reason_class,
+                          const char *why) {
   pl_log(s->inst, PL_LOG_WARN, "s3://%s/%s: %s; to the dead letter", o->bucket,
          o->key, why);
   pl_record_t *rec = pl_record_create(job->group);
@@ -128,7 +130,7 @@ static void reject_object(source_s3_t *s, s3_job_t *job,
     pl_record_set_etag(rec, o->etag);
   pl_record_set_value_new(rec, value);
   pl_record_set_size(rec, 64);
-  pl_record_reject_as(rec, "unreadable_object", "%s", why);
+  pl_record_reject_as(rec, reason_class, "%s", why);
   free(origin);
 }
 
@@ -137,7 +139,13 @@ static void on_read(void *data, s3_read_result_t result, const char *why) {
   s3_job_t *job = s->head;
   const s3_event_object_t *o = &job->objects.objects[job->next_object - 1];
   if (result == S3_READ_GONE) {
-    reject_object(s, job, o, why);
+    reject_object(s, job, o, "unreadable_object", why);
+  } else if (result == S3_READ_CORRUPT || result == S3_READ_TOO_LARGE) {
+    /* Reading it again gives the same: the rows before that point stay
+     * delivered, and a --once run says that an object failed. */
+    reject_object(s, job, o,
+                  result == S3_READ_CORRUPT ? "corrupt" : "too_large", why);
+    pl_instance_error(s->inst);
   } else if (result == S3_READ_FAILED) {
     if (!s->stopped)
       pl_log(s->inst, PL_LOG_ERROR,
@@ -226,6 +234,7 @@ static int source_s3_init(pl_instance_t *inst, const void *options,
   s->opts = o;
   s->notifications = o->notifications != NULL;
   s3_reader_init(&s->reader, inst, on_read, s);
+  s3_reader_set_decompress(&s->reader, &o->decompress);
   rc = s->notifications ? s3_notify_init(s, &params) : s3_listing_init(s);
   if (rc < 0) {
     source_s3_destroy(s);

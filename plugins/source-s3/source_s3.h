@@ -28,6 +28,7 @@ typedef struct s3_options {
   char *region;
   char *sqs_endpoint;
   pl_sqs_poller_options_t poller; /* notifications mode */
+  pl_decompress_options_t decompress; /* compression, max_decompressed_bytes */
 } s3_options_t;
 
 typedef struct s3_job {

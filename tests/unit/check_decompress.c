@@ -7,8 +7,8 @@
 #include <pipelined/decompress.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
-#include <zstd.h>
+
+#include "test_compress.h"
 
 /* ---- Inputs ---- */
 
@@ -20,37 +20,6 @@ static unsigned char *sample(size_t len) {
     p[i] = (unsigned char)("P0001,Warehouse A,100,2023-05-01\n"[i % 33] +
                            (i % 997 == 0 ? 1 : 0));
   return p;
-}
-
-/* `data` as one gzip member (a new buffer, its size in *out_len). */
-static unsigned char *gzip_of(const unsigned char *data, size_t len,
-                              size_t *out_len) {
-  z_stream z = {0};
-  ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                Z_DEFAULT_STRATEGY),
-                   Z_OK);
-  size_t cap = deflateBound(&z, len) + 64;
-  unsigned char *out = malloc(cap);
-  ck_assert_ptr_nonnull(out);
-  z.next_in = (unsigned char *)data;
-  z.avail_in = (uInt)len;
-  z.next_out = out;
-  z.avail_out = (uInt)cap;
-  ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-  *out_len = cap - z.avail_out;
-  deflateEnd(&z);
-  return out;
-}
-
-static unsigned char *zstd_of(const unsigned char *data, size_t len,
-                              size_t *out_len) {
-  size_t cap = ZSTD_compressBound(len);
-  unsigned char *out = malloc(cap);
-  ck_assert_ptr_nonnull(out);
-  size_t n = ZSTD_compress(out, cap, data, len, 3);
-  ck_assert(!ZSTD_isError(n));
-  *out_len = n;
-  return out;
 }
 
 /* ---- Running a decoder ---- */
@@ -131,8 +100,8 @@ START_TEST(gzip_and_zstd_round_trip_whatever_the_piece_sizes) {
   size_t len = 300000;
   unsigned char *text = sample(len);
   size_t gz_len, zs_len;
-  unsigned char *gz = gzip_of(text, len, &gz_len);
-  unsigned char *zs = zstd_of(text, len, &zs_len);
+  unsigned char *gz = test_gzip(text, len, &gz_len);
+  unsigned char *zs = test_zstd(text, len, &zs_len);
   static const size_t pieces[] = {1, 7, 4096, 1 << 20};
   static const size_t caps[] = {1, 100, 65536};
   for (size_t i = 0; i < 4; i++)
@@ -167,8 +136,8 @@ START_TEST(several_members_and_frames_are_one_stream) {
   pl_buf_append(&want, a, 5000);
   pl_buf_append(&want, b, 7000);
   for (int k = 0; k < 2; k++) {
-    unsigned char *ca = k ? zstd_of(a, 5000, &la) : gzip_of(a, 5000, &la);
-    unsigned char *cb = k ? zstd_of(b, 7000, &lb) : gzip_of(b, 7000, &lb);
+    unsigned char *ca = k ? test_zstd(a, 5000, &la) : test_gzip(a, 5000, &la);
+    unsigned char *cb = k ? test_zstd(b, 7000, &lb) : test_gzip(b, 7000, &lb);
     pl_buf_reset(&in);
     pl_buf_append(&in, ca, la);
     pl_buf_append(&in, cb, lb);
@@ -211,7 +180,7 @@ START_TEST(auto_passes_plain_bytes_through_and_waits_for_a_magic_number) {
   result_free(&r);
   /* NONE passes even a gzip file through. */
   size_t gl;
-  unsigned char *gz = gzip_of(paren, 12, &gl);
+  unsigned char *gz = test_gzip(paren, 12, &gl);
   r = run(PL_COMPRESSION_NONE, 100, gz, gl, 5, 10);
   assert_same(&r, gz, gl);
   result_free(&r);
@@ -224,8 +193,8 @@ END_TEST
 START_TEST(a_truncated_stream_fails_at_the_end_saying_where) {
   size_t len = 100000, gl, zl;
   unsigned char *text = sample(len);
-  unsigned char *gz = gzip_of(text, len, &gl);
-  unsigned char *zs = zstd_of(text, len, &zl);
+  unsigned char *gz = test_gzip(text, len, &gl);
+  unsigned char *zs = test_zstd(text, len, &zl);
   result_t r = run(PL_COMPRESSION_GZIP, UINT64_MAX, gz, gl / 2, 1000, 4096);
   ck_assert_int_eq(r.rc, PL_EPARSE);
   ck_assert(!r.finished);
@@ -265,8 +234,8 @@ END_TEST
 START_TEST(a_corrupt_stream_fails_naming_the_byte) {
   size_t len = 100000, gl, zl;
   unsigned char *text = sample(len);
-  unsigned char *gz = gzip_of(text, len, &gl);
-  unsigned char *zs = zstd_of(text, len, &zl);
+  unsigned char *gz = test_gzip(text, len, &gl);
+  unsigned char *zs = test_zstd(text, len, &zl);
   /* A deflate block type of 3 is invalid: the first block header is the
    * byte after the 10-byte gzip header. */
   gz[10] |= 0x06;
@@ -276,7 +245,7 @@ START_TEST(a_corrupt_stream_fails_naming_the_byte) {
                             "invalid block type");
   result_free(&r);
   /* A wrong CRC is found at the end of the member. */
-  unsigned char *gz2 = gzip_of(text, len, &gl);
+  unsigned char *gz2 = test_gzip(text, len, &gl);
   gz2[gl - 6] ^= 0xff;
   r = run(PL_COMPRESSION_GZIP, UINT64_MAX, gz2, gl, 4096, 4096);
   ck_assert_int_eq(r.rc, PL_EPARSE);
@@ -303,7 +272,7 @@ END_TEST
 START_TEST(bytes_after_the_end_are_an_error) {
   size_t gl;
   unsigned char *text = sample(1000);
-  unsigned char *gz = gzip_of(text, 1000, &gl);
+  unsigned char *gz = test_gzip(text, 1000, &gl);
   pl_buf_t in = {0};
   pl_buf_append(&in, gz, gl);
   pl_buf_append_str(&in, "garbage!");
@@ -322,8 +291,8 @@ END_TEST
 START_TEST(the_limit_stops_a_bomb_and_allows_exactly_its_size) {
   size_t len = 10 * 1024 * 1024, gl, zl;
   unsigned char *zeros = calloc(1, len);
-  unsigned char *gz = gzip_of(zeros, len, &gl);
-  unsigned char *zs = zstd_of(zeros, len, &zl);
+  unsigned char *gz = test_gzip(zeros, len, &gl);
+  unsigned char *zs = test_zstd(zeros, len, &zl);
   ck_assert_uint_lt(gl, len / 500); /* it is a bomb */
   for (int k = 0; k < 2; k++) {
     const unsigned char *in = k ? zs : gz;

@@ -11,13 +11,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "../../plugins/source-file/file_done.h"
 #include "../../plugins/source-file/file_reader.h"
 #include "../../plugins/source-file/file_scan.h"
 #include "../../plugins/source-file/file_state.h"
+#include "test_compress.h"
 #include "test_stages.h"
 
 extern const pl_plugin_t pipelined_plugin;
@@ -1340,26 +1339,9 @@ END_TEST
  * keeping only the first `keep` bytes of the result (0: all). */
 static void write_compressed(const char *dir, const char *name, bool zstd,
                              const char *data, size_t len, size_t keep) {
-  size_t cap = ZSTD_compressBound(len) + compressBound(len) + 64;
-  unsigned char *out = malloc(cap);
-  ck_assert_ptr_nonnull(out);
   size_t n;
-  if (zstd) {
-    n = ZSTD_compress(out, cap, data, len, 3);
-    ck_assert(!ZSTD_isError(n));
-  } else {
-    z_stream z = {0};
-    ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                  Z_DEFAULT_STRATEGY),
-                     Z_OK);
-    z.next_in = (unsigned char *)data;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-    n = cap - z.avail_out;
-    deflateEnd(&z);
-  }
+  unsigned char *out =
+      zstd ? test_zstd(data, len, &n) : test_gzip(data, len, &n);
   char *path = join(dir, name);
   FILE *f = fopen(path, "wb");
   ck_assert_ptr_nonnull(f);

@@ -20,6 +20,7 @@
 
 #include "../../plugins/source-s3/source_s3.h"
 #include "test_aws.h"
+#include "test_compress.h"
 #include "test_sqs.h"
 
 extern const pl_plugin_t pipelined_plugin;
@@ -1392,6 +1393,201 @@ START_TEST(bad_options_are_refused) {
 }
 END_TEST
 
+/* ---- Compressed objects ---- */
+
+/* `rows` CSV rows (with a header): a new string, its length in *len. */
+static char *csv_rows(size_t rows, size_t *len) {
+  pl_buf_t buf = {0};
+  ck_assert_int_eq(
+      pl_buf_append_str(&buf, "product_id,location,quantity,update_date\n"), 0);
+  for (size_t i = 1; i <= rows; i++)
+    ck_assert_int_eq(pl_buf_printf(&buf, "P%07zu,Warehouse %zu,%zu,2024-01-%02zu\n",
+                                   i, i % 97, i % 1000, i % 28 + 1),
+                     0);
+  *len = buf.len;
+  return buf.data;
+}
+
+/* The chunks of `origin` are at most S3_READER_CHUNK bytes each. */
+static void assert_chunk_sizes(fixture_t *f, const char *origin) {
+  size_t i;
+  json_t *chunk;
+  json_array_foreach(chunks_of(f), i, chunk) {
+    const char *o = json_string_value(json_object_get(chunk, "origin"));
+    json_t *bytes = json_object_get(chunk, "bytes");
+    if (o && strcmp(o, origin) == 0 && bytes)
+      ck_assert_uint_le(json_string_length(bytes), S3_READER_CHUNK);
+  }
+}
+
+START_TEST(compressed_objects_are_streamed_decompressed) {
+  fixture_t *f = fixture_create();
+  /* 1,000,000 rows gzip'd, found by the key's suffix; 100,000 rows in
+   * zstd, found by Content-Encoding, whose download breaks in the middle
+   * and goes on with a Range request into the same stream. */
+  size_t big_len, small_len, gz_len, zs_len;
+  char *big = csv_rows(1000000, &big_len);
+  char *small = csv_rows(100000, &small_len);
+  unsigned char *gz = test_gzip(big, big_len, &gz_len);
+  unsigned char *zs = test_zstd(small, small_len, &zs_len);
+  push_event(f, "m1", "rh1",
+             json_pack("[o, o]", event_record("b", "big.csv.gz", "e1"),
+                       event_record("b", "small.csv", "e2")));
+  test_sqs_push_empty(f->server, 40, 20);
+  push_get(f, "/b/big.csv.gz", 200, "ETag: \"g\"\r\n", (const char *)gz,
+           gz_len, 0);
+  size_t cut = zs_len / 2;
+  push_get(f, "/b/small.csv", 200,
+           "ETag: \"z\"\r\nContent-Encoding: zstd\r\n", (const char *)zs,
+           zs_len, cut);
+  char range[96];
+  snprintf(range, sizeof(range),
+           "ETag: \"z\"\r\nContent-Range: bytes %zu-%zu/%zu\r\n", cut,
+           zs_len - 1, zs_len);
+  push_get(f, "/b/small.csv", 206, range, (const char *)zs + cut,
+           zs_len - cut, 0);
+  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  assert_status(f, 0);
+  char *got = bytes_of(f, "s3://b/big.csv.gz");
+  ck_assert_uint_eq(strlen(got), big_len);
+  ck_assert_msg(strcmp(got, big) == 0, "the rows differ");
+  free(got);
+  got = bytes_of(f, "s3://b/small.csv");
+  ck_assert_uint_eq(strlen(got), small_len);
+  ck_assert_msg(strcmp(got, small) == 0, "the rows differ");
+  free(got);
+  assert_object_stream(f, "s3://b/big.csv.gz", "g");
+  assert_object_stream(f, "s3://b/small.csv", "z");
+  assert_chunk_sizes(f, "s3://b/big.csv.gz");
+  snprintf(range, sizeof(range), "bytes=%zu-", cut);
+  assert_header(nth_get(f, "/b/small.csv", 1), "Range", range);
+  ck_assert_uint_eq(source_counter(f, "range_resumes"), 1);
+  ck_assert_uint_eq(source_counter(f, "bytes_read"), gz_len + zs_len);
+  ck_assert_uint_eq(source_counter(f, "bytes_decompressed"),
+                    big_len + small_len);
+  assert_handles(f, SQS_DELETE, "rh1");
+  free(big);
+  free(small);
+  free(gz);
+  free(zs);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(a_slow_sink_pauses_a_compressed_download_without_loss) {
+  fixture_t *f = fixture_create();
+  size_t len = 4 * 1024 * 1024, gz_len;
+  char *object = pattern(len, 5);
+  unsigned char *gz = test_gzip(object, len, &gz_len);
+  push_event(f, "m1", "rh1",
+             json_pack("[o]", event_record("b", "huge.csv.gz", "e")));
+  test_sqs_push_empty(f->server, 200, 20);
+  push_get(f, "/b/huge.csv.gz", 200, "ETag: \"h\"\r\n", (const char *)gz,
+           gz_len, 0);
+  run_config(f,
+             notify_config(f, NULL,
+                           "sink \"chunks\" { delay_ms = 1; batch_size = 1; "
+                           "queue_size = 1 }",
+                           1),
+             true);
+  assert_status(f, 0);
+  chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
+  ck_assert(c->saw_paused);
+  /* A piece of the body expands to many chunks, given out one at a time
+   * as room comes back: the queue never grew past its room. */
+  ck_assert_uint_le(c->max_queue, 2);
+  char *got = bytes_of(f, "s3://b/huge.csv.gz");
+  ck_assert_uint_eq(strlen(got), len);
+  ck_assert_msg(strcmp(got, object) == 0, "the bytes differ");
+  free(got);
+  assert_object_stream(f, "s3://b/huge.csv.gz", "h");
+  assert_handles(f, SQS_DELETE, "rh1");
+  free(object);
+  free(gz);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(corrupt_truncated_and_oversized_objects_are_dead_lettered) {
+  fixture_t *f = fixture_create();
+  size_t len, gz_len, bomb_len;
+  char *rows = csv_rows(20000, &len);
+  unsigned char *gz = test_gzip(rows, len, &gz_len);
+  char *zeros = calloc(1, 8 * 1024 * 1024);
+  unsigned char *bomb = test_zstd(zeros, 8 * 1024 * 1024, &bomb_len);
+  push_event(f, "m1", "rh1",
+             json_pack("[o, o, o, o]", event_record("b", "cut.csv.gz", "e1"),
+                       event_record("b", "bomb.zst", "e2"),
+                       event_record("b", "junk.gz", "e3"),
+                       event_record("b", "ok.csv", "e4")));
+  test_sqs_push_empty(f->server, 40, 20);
+  push_get(f, "/b/cut.csv.gz", 200, "ETag: \"c\"\r\n", (const char *)gz,
+           gz_len / 2, 0);
+  push_get(f, "/b/bomb.zst", 200, "ETag: \"b\"\r\n", (const char *)bomb,
+           bomb_len, 0);
+  push_get(f, "/b/junk.gz", 200, "ETag: \"j\"\r\n", "not gzip at all\n", 0, 0);
+  push_get(f, "/b/ok.csv", 200, "ETag: \"o\"\r\n", "fine\n", 0, 0);
+  run_config(f,
+             notify_config(f, "max_decompressed_bytes = \"1MiB\"", NULL, 1),
+             true);
+  /* The message is done with (deleted), and --once says objects failed. */
+  assert_status(f, 1);
+  assert_handles(f, SQS_DELETE, "rh1");
+  json_t *letters = dead_letters(f);
+  ck_assert_uint_eq(json_array_size(letters), 3);
+  char want[160];
+  snprintf(want, sizeof(want),
+           "gzip stream is truncated: the input ends at byte %zu, inside a "
+           "member",
+           gz_len / 2);
+  const char *reasons[] = {
+      want,
+      "zstd stream decompresses to more than 1048576 bytes "
+      "(max_decompressed_bytes), at byte ",
+      "gzip stream is corrupt at byte 2 of the input: incorrect header check"};
+  const char *keys[] = {"cut.csv.gz", "bomb.zst", "junk.gz"};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *doc = json_array_get(letters, i);
+    const char *reason = json_string_value(json_object_get(doc, "reason"));
+    ck_assert_msg(reason && strncmp(reason, reasons[i], strlen(reasons[i])) == 0,
+                  "%s", reason);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(doc, "record"), "key")),
+                     keys[i]);
+    char line[256];
+    snprintf(line, sizeof(line), "s3://b/%s: %s", keys[i], reasons[i]);
+    ck_assert_msg(strstr(test_log(f->run), line), "%s", test_log(f->run));
+  }
+  /* The rows before the break were delivered, then a cut chunk. */
+  char *got = bytes_of(f, "s3://b/cut.csv.gz");
+  ck_assert_uint_gt(strlen(got), 0);
+  ck_assert(strncmp(got, rows, strlen(got)) == 0);
+  free(got);
+  /* Of the bomb, no more than the limit (zeros, some of 1 MiB). */
+  size_t i, bomb_out = 0;
+  json_t *chunk;
+  json_array_foreach(chunks_of(f), i, chunk) {
+    const char *o = json_string_value(json_object_get(chunk, "origin"));
+    if (o && strcmp(o, "s3://b/bomb.zst") == 0)
+      bomb_out += json_string_length(json_object_get(chunk, "bytes"));
+  }
+  ck_assert_uint_le(bomb_out, 1024 * 1024);
+  ck_assert_uint_gt(bomb_out, 0);
+  got = bytes_of(f, "s3://b/ok.csv");
+  ck_assert_str_eq(got, "fine\n");
+  free(got);
+  ck_assert_uint_eq(source_counter(f, "objects_rejected"), 3);
+  ck_assert_uint_eq(source_counter(f, "objects_read"), 1);
+  pl_instance_t *source = test_stage(f->run, "p", PL_ROLE_SOURCE);
+  ck_assert_uint_eq(source->metrics.rejected, 3);
+  free(rows);
+  free(gz);
+  free(zeros);
+  free(bomb);
+  fixture_free(f);
+}
+END_TEST
+
 static Suite *source_s3_suite(void) {
   Suite *s = suite_create("source_s3");
   TCase *notify = tcase_create("notifications");
@@ -1415,6 +1611,14 @@ static Suite *source_s3_suite(void) {
   tcase_add_test(notify, an_object_that_changed_is_cut_and_read_again);
   tcase_add_test(notify, a_slow_sink_pauses_the_download_without_loss);
   suite_add_tcase(s, notify);
+  TCase *compressed = tcase_create("compressed");
+  tcase_set_timeout(compressed, 60);
+  tcase_add_test(compressed, compressed_objects_are_streamed_decompressed);
+  tcase_add_test(compressed,
+                 a_slow_sink_pauses_a_compressed_download_without_loss);
+  tcase_add_test(compressed,
+                 corrupt_truncated_and_oversized_objects_are_dead_lettered);
+  suite_add_tcase(s, compressed);
   TCase *list = tcase_create("list");
   tcase_set_timeout(list, 60);
   tcase_add_test(list, list_mode_pages_reads_and_remembers_across_runs);
