@@ -83,20 +83,21 @@ typedef struct pl_decompress_options {
 
 /* The rows `compression` and `max_decompressed_bytes` for the field
  * `field` (a pl_decompress_options_t) of the options struct `T`. `what`
- * names the unit of input ("file" or "object") in the descriptions. */
-#define PL_DECOMPRESS_OPTIONS(T, field, what)                                  \
+ * names the unit of input ("file" or "object") in the descriptions, and
+ * `declared` what auto looks at before the name ("" or "its
+ * Content-Encoding, else "). */
+#define PL_DECOMPRESS_OPTIONS(T, field, what, declared)                        \
   PL_OPTION_ENUM(T, field.compression, "compression", "auto",                  \
                  PL_COMPRESSION_CHOICES, 0,                                    \
                  "How each " what " is compressed: gzip, zstd, none, or auto " \
-                 "(from the Content-Encoding of an S3 object, else the name's " \
-                 "suffix .gz or .zst, else the first bytes' magic number; "    \
-                 "anything else is read as it is). A " what " is "             \
-                 "decompressed as a stream, one chunk at a time."),            \
+                 "(" declared "its name's suffix .gz or .zst, else the magic " \
+                 "number of its first bytes; anything else is read as it "     \
+                 "is). Decompressed as a stream, one chunk at a time."),       \
       PL_OPTION_SIZE_RANGE(                                                    \
           T, field.max_decompressed_bytes, "max_decompressed_bytes", "16GiB",  \
           1, UINT64_MAX, 0,                                                    \
           "Most bytes one compressed " what " may decompress to (a guard "     \
-          "against decompression bombs): past it, and when its stream is "    \
+          "against decompression bombs): past it, and when its stream is "     \
           "corrupt or truncated, the rest of the " what " is dropped and "     \
           "one record naming it and the reason goes to the dead letter "       \
           "(rows before that point are delivered).")

@@ -68,7 +68,7 @@ static const pl_option_t file_option_table[] = {
                      "remembers committed files by path, size and mtime so "
                      "that a restart does not read them again (created if "
                      "missing)."),
-    PL_DECOMPRESS_OPTIONS(file_options_t, decompress, "file"),
+    PL_DECOMPRESS_OPTIONS(file_options_t, decompress, "file", ""),
 };
 
 /* A file from the moment it is queued until its group is committed and

@@ -44,7 +44,8 @@ static const pl_option_t s3_option_table[] = {
                      "AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL or the aws "
                      "block)."),
     PL_SQS_POLLER_OPTIONS(s3_options_t, poller, " Notifications mode only."),
-    PL_DECOMPRESS_OPTIONS(s3_options_t, decompress, "object"),
+    PL_DECOMPRESS_OPTIONS(s3_options_t, decompress, "object",
+                          "its Content-Encoding, else "),
 };
 
 static int fail(pl_instance_t *inst, const char *why) {
