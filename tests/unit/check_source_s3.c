@@ -504,6 +504,31 @@ static char *pattern(size_t len, char salt) {
   return text;
 }
 
+/* The bytes of the chunks of `origin` are `want` (`len` bytes). */
+static void assert_bytes(fixture_t *f, const char *origin, const char *want,
+                         size_t len) {
+  char *got = bytes_of(f, origin);
+  ck_assert_uint_eq(strlen(got), len);
+  ck_assert_msg(strcmp(got, want) == 0, "%s: the bytes differ", origin);
+  free(got);
+}
+
+/* Runs `f` in notifications mode behind a sink with room for two chunks
+ * that takes 1 ms per chunk, and checks that the download was paused, not
+ * buffered: the queue before the sink never grew past its room. */
+static void run_behind_a_slow_sink(fixture_t *f) {
+  run_config(f,
+             notify_config(f, NULL,
+                           "sink \"chunks\" { delay_ms = 1; batch_size = 1; "
+                           "queue_size = 1 }",
+                           1),
+             true);
+  assert_status(f, 0);
+  chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
+  ck_assert(c->saw_paused);
+  ck_assert_uint_le(c->max_queue, 2);
+}
+
 /* ---- Notifications mode ---- */
 
 START_TEST(event_objects_stream_in_order_then_the_message_is_deleted) {
@@ -1049,23 +1074,8 @@ START_TEST(a_slow_sink_pauses_the_download_without_loss) {
   test_sqs_push_empty(f->server, 200, 20);
   push_get(f, "/b/huge.csv", 200, "ETag: \"h\"\r\n", object, len, 0);
   push_get(f, "/b/small.csv", 200, "ETag: \"s\"\r\n", "tail\n", 0, 0);
-  /* Room for two chunks before the sink, which takes 1 ms per chunk. */
-  run_config(f,
-             notify_config(f, NULL,
-                           "sink \"chunks\" { delay_ms = 1; batch_size = 1; "
-                           "queue_size = 1 }",
-                           1),
-             true);
-  assert_status(f, 0);
-  chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
-  ck_assert(c->saw_paused);
-  /* Paused, not buffered: the queue before the sink never grew past its
-   * room (two chunks). */
-  ck_assert_uint_le(c->max_queue, 2);
-  char *got = bytes_of(f, "s3://b/huge.csv");
-  ck_assert_uint_eq(strlen(got), len);
-  ck_assert_msg(strcmp(got, object) == 0, "the bytes differ");
-  free(got);
+  run_behind_a_slow_sink(f);
+  assert_bytes(f, "s3://b/huge.csv", object, len);
   size_t after = assert_object_stream(f, "s3://b/huge.csv", "h");
   ck_assert_uint_eq(assert_object_stream(f, "s3://b/small.csv", "s"),
                     json_array_size(chunks_of(f)));
@@ -1448,14 +1458,8 @@ START_TEST(compressed_objects_are_streamed_decompressed) {
            zs_len - cut, 0);
   run_config(f, notify_config(f, NULL, NULL, 1), true);
   assert_status(f, 0);
-  char *got = bytes_of(f, "s3://b/big.csv.gz");
-  ck_assert_uint_eq(strlen(got), big_len);
-  ck_assert_msg(strcmp(got, big) == 0, "the rows differ");
-  free(got);
-  got = bytes_of(f, "s3://b/small.csv");
-  ck_assert_uint_eq(strlen(got), small_len);
-  ck_assert_msg(strcmp(got, small) == 0, "the rows differ");
-  free(got);
+  assert_bytes(f, "s3://b/big.csv.gz", big, big_len);
+  assert_bytes(f, "s3://b/small.csv", small, small_len);
   assert_object_stream(f, "s3://b/big.csv.gz", "g");
   assert_object_stream(f, "s3://b/small.csv", "z");
   assert_chunk_sizes(f, "s3://b/big.csv.gz");
@@ -1484,22 +1488,10 @@ START_TEST(a_slow_sink_pauses_a_compressed_download_without_loss) {
   test_sqs_push_empty(f->server, 200, 20);
   push_get(f, "/b/huge.csv.gz", 200, "ETag: \"h\"\r\n", (const char *)gz,
            gz_len, 0);
-  run_config(f,
-             notify_config(f, NULL,
-                           "sink \"chunks\" { delay_ms = 1; batch_size = 1; "
-                           "queue_size = 1 }",
-                           1),
-             true);
-  assert_status(f, 0);
-  chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
-  ck_assert(c->saw_paused);
   /* A piece of the body expands to many chunks, given out one at a time
-   * as room comes back: the queue never grew past its room. */
-  ck_assert_uint_le(c->max_queue, 2);
-  char *got = bytes_of(f, "s3://b/huge.csv.gz");
-  ck_assert_uint_eq(strlen(got), len);
-  ck_assert_msg(strcmp(got, object) == 0, "the bytes differ");
-  free(got);
+   * as room comes back. */
+  run_behind_a_slow_sink(f);
+  assert_bytes(f, "s3://b/huge.csv.gz", object, len);
   assert_object_stream(f, "s3://b/huge.csv.gz", "h");
   assert_handles(f, SQS_DELETE, "rh1");
   free(object);
