@@ -194,6 +194,11 @@ static int too_large(pl_decompress_t *d) {
 
 /* ---- Decoding ---- */
 
+/* The input not used yet (NULL before any was fed). */
+static unsigned char *pending(const pl_decompress_t *d) {
+  return d->in ? d->in + d->pos : NULL;
+}
+
 pl_compression_t pl_compression_sniff(const void *bytes, size_t len,
                                       bool more) {
   const unsigned char *p = bytes;
@@ -212,7 +217,7 @@ pl_compression_t pl_compression_sniff(const void *bytes, size_t len,
  * the input ended). Returns 0 with d->kind still AUTO when it needs more. */
 static int sniff(pl_decompress_t *d) {
   pl_compression_t kind =
-      pl_compression_sniff(d->in + d->pos, d->len - d->pos, !d->ended);
+      pl_compression_sniff(pending(d), d->len - d->pos, !d->ended);
   return kind == PL_COMPRESSION_AUTO ? 0 : open_kind(d, kind);
 }
 
@@ -221,7 +226,8 @@ static int read_plain(pl_decompress_t *d, unsigned char *out, size_t cap,
   size_t n = d->len - d->pos;
   if (n > cap)
     n = cap;
-  memcpy(out, d->in + d->pos, n);
+  if (n > 0)
+    memcpy(out, pending(d), n);
   d->pos += n;
   d->consumed += n;
   *len = n;
@@ -243,7 +249,7 @@ static int read_gzip(pl_decompress_t *d, unsigned char *out, size_t cap,
       d->member_done = false;
     }
     size_t in_n = d->len - d->pos, out_n = cap - got;
-    d->z.next_in = d->in + d->pos;
+    d->z.next_in = pending(d);
     d->z.avail_in = in_n > UINT_MAX ? UINT_MAX : (uInt)in_n;
     d->z.next_out = out + got;
     d->z.avail_out = out_n > UINT_MAX ? UINT_MAX : (uInt)out_n;
@@ -271,7 +277,7 @@ static int read_gzip(pl_decompress_t *d, unsigned char *out, size_t cap,
 
 static int read_zstd(pl_decompress_t *d, unsigned char *out, size_t cap,
                      size_t *len) {
-  ZSTD_inBuffer in = {d->in + d->pos, d->len - d->pos, 0};
+  ZSTD_inBuffer in = {pending(d), d->len - d->pos, 0};
   ZSTD_outBuffer ob = {out, cap, 0};
   while (ob.pos < ob.size && in.pos < in.size) {
     size_t before = in.pos, out_before = ob.pos;
