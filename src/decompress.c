@@ -95,8 +95,9 @@ static int open_kind(pl_decompress_t *d, pl_compression_t kind) {
 int pl_decompress_create(pl_compression_t kind, uint64_t limit,
                          pl_decompress_t **out) {
   *out = NULL;
-  if (limit == 0 || (kind != PL_COMPRESSION_AUTO && kind != PL_COMPRESSION_NONE &&
-                     kind != PL_COMPRESSION_GZIP && kind != PL_COMPRESSION_ZSTD))
+  if (limit == 0 ||
+      (kind != PL_COMPRESSION_AUTO && kind != PL_COMPRESSION_NONE &&
+       kind != PL_COMPRESSION_GZIP && kind != PL_COMPRESSION_ZSTD))
     return PL_EINVAL;
   pl_decompress_t *d = calloc(1, sizeof(*d));
   if (!d)
@@ -150,7 +151,9 @@ int pl_decompress_feed(pl_decompress_t *d, const void *in, size_t len) {
   return 0;
 }
 
-void pl_decompress_end(pl_decompress_t *d) { d->ended = true; }
+void pl_decompress_end(pl_decompress_t *d) {
+  d->ended = true;
+}
 
 /* ---- Errors ---- */
 
@@ -168,9 +171,9 @@ static int fail(pl_decompress_t *d, int code, const char *fmt, ...) {
 }
 
 static int corrupt(pl_decompress_t *d, const char *why) {
-  return fail(d, PL_EPARSE, "%s stream is corrupt at byte %llu of the input: %s",
-              pl_compression_name(d->kind), (unsigned long long)d->consumed,
-              why);
+  return fail(
+      d, PL_EPARSE, "%s stream is corrupt at byte %llu of the input: %s",
+      pl_compression_name(d->kind), (unsigned long long)d->consumed, why);
 }
 
 static int truncated(pl_decompress_t *d) {
@@ -316,8 +319,7 @@ static int check_end(pl_decompress_t *d) {
   return 0;
 }
 
-int pl_decompress_read(pl_decompress_t *d, void *out, size_t cap,
-                       size_t *len) {
+int pl_decompress_read(pl_decompress_t *d, void *out, size_t cap, size_t *len) {
   *len = 0;
   if (d->error)
     return d->error;
@@ -356,7 +358,9 @@ int pl_decompress_read(pl_decompress_t *d, void *out, size_t cap,
   return 0;
 }
 
-bool pl_decompress_finished(const pl_decompress_t *d) { return d->finished; }
+bool pl_decompress_finished(const pl_decompress_t *d) {
+  return d->finished;
+}
 
 const char *pl_decompress_error(const pl_decompress_t *d) {
   return d->error ? (d->message.data ? d->message.data : "out of memory")

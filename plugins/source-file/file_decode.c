@@ -7,8 +7,8 @@
 int file_decode_open(file_decode_t *d, const pl_decompress_options_t *opts,
                      const char *path, uint64_t chunk_size) {
   *d = (file_decode_t){.chunk_size = chunk_size};
-  pl_compression_t kind = pl_compression_detect(
-      (pl_compression_t)opts->compression, NULL, path);
+  pl_compression_t kind =
+      pl_compression_detect((pl_compression_t)opts->compression, NULL, path);
   if (kind == PL_COMPRESSION_NONE)
     return 0;
   return pl_decompress_create(kind, opts->max_decompressed_bytes, &d->dec);

@@ -35,8 +35,7 @@ int file_decode_open(file_decode_t *d, const pl_decompress_options_t *opts,
  * and they carry no magic number: the decoder is closed and the file is
  * read as it is, these bytes included, as if compression were "none" (the
  * same chunks, at no cost). */
-int file_decode_feed(file_decode_t *d, const char *bytes, size_t len,
-                     bool end);
+int file_decode_feed(file_decode_t *d, const char *bytes, size_t len, bool end);
 /* The next step: with FILE_DECODE_CHUNK, *data is a new buffer of *len
  * bytes plus a NUL (for pl_record_set_bytes_new()). Returns the step, or
  * a negative code (PL_EPARSE: corrupt or truncated; PL_ERANGE: past

@@ -313,8 +313,8 @@ static void on_fstat(uv_fs_t *req) {
     give_up(r, "read", UV_ENOMEM);
     return;
   }
-  if (r->decompress && file_decode_open(&r->decode, r->decompress, r->path,
-                                        r->chunk_size) < 0) {
+  if (r->decompress &&
+      file_decode_open(&r->decode, r->decompress, r->path, r->chunk_size) < 0) {
     /* The group exists: it is sealed incomplete, the file read again. */
     read_failed(r, UV_ENOMEM);
     return;

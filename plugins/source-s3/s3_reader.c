@@ -199,9 +199,9 @@ static bool start_decoder(s3_reader_t *r, const char *bytes, size_t len) {
   r->sniffed = true;
   if (!r->decompress)
     return true;
-  pl_compression_t kind = pl_compression_detect(
-      (pl_compression_t)r->decompress->compression, r->content_encoding,
-      r->key);
+  pl_compression_t kind =
+      pl_compression_detect((pl_compression_t)r->decompress->compression,
+                            r->content_encoding, r->key);
   if (kind == PL_COMPRESSION_AUTO)
     kind = pl_compression_sniff(bytes, len, true);
   if (kind == PL_COMPRESSION_NONE)

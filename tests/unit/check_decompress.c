@@ -25,11 +25,11 @@ static unsigned char *sample(size_t len) {
 /* ---- Running a decoder ---- */
 
 typedef struct result {
-  int rc;          /* the last read's */
-  pl_buf_t out;    /* everything read */
-  char *error;     /* pl_decompress_error() at the end, or NULL */
+  int rc;       /* the last read's */
+  pl_buf_t out; /* everything read */
+  char *error;  /* pl_decompress_error() at the end, or NULL */
   bool finished;
-  size_t largest;  /* the largest single read */
+  size_t largest; /* the largest single read */
   pl_compression_t kind;
 } result_t;
 
@@ -141,8 +141,8 @@ START_TEST(several_members_and_frames_are_one_stream) {
     pl_buf_reset(&in);
     pl_buf_append(&in, ca, la);
     pl_buf_append(&in, cb, lb);
-    result_t r = run(PL_COMPRESSION_AUTO, UINT64_MAX,
-                     (unsigned char *)in.data, in.len, 333, 1000);
+    result_t r = run(PL_COMPRESSION_AUTO, UINT64_MAX, (unsigned char *)in.data,
+                     in.len, 333, 1000);
     assert_same(&r, (unsigned char *)want.data, want.len);
     result_free(&r);
     free(ca);
@@ -321,8 +321,7 @@ END_TEST
 
 START_TEST(an_error_stays_and_arguments_are_checked) {
   pl_decompress_t *d = NULL;
-  ck_assert_int_eq(pl_decompress_create(PL_COMPRESSION_GZIP, 0, &d),
-                   PL_EINVAL);
+  ck_assert_int_eq(pl_decompress_create(PL_COMPRESSION_GZIP, 0, &d), PL_EINVAL);
   ck_assert_int_eq(pl_decompress_create((pl_compression_t)9, 10, &d),
                    PL_EINVAL);
   ck_assert_int_eq(pl_decompress_create(PL_COMPRESSION_GZIP, 10, &d), 0);

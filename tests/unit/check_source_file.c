@@ -1381,10 +1381,9 @@ START_TEST(compressed_files_come_out_in_chunks_behind_a_full_queue) {
   assert_file(files, 2, dir, "c.txt", "plain");
   json_t *records = captured(run);
   for (size_t i = 0; i < json_array_size(records); i++)
-    ck_assert_uint_le(
-        strlen(json_string_value(
-            json_object_get(json_array_get(records, i), "bytes"))),
-        64);
+    ck_assert_uint_le(strlen(json_string_value(json_object_get(
+                          json_array_get(records, i), "bytes"))),
+                      64);
   /* 5000 bytes in chunks of 64 (79), an empty last record for each
    * compressed file, and "plain" as one last record. */
   ck_assert_uint_eq(json_array_size(records), 79 * 2 + 2 + 1);

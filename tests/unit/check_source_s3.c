@@ -1411,7 +1411,8 @@ static char *csv_rows(size_t rows, size_t *len) {
   ck_assert_int_eq(
       pl_buf_append_str(&buf, "product_id,location,quantity,update_date\n"), 0);
   for (size_t i = 1; i <= rows; i++)
-    ck_assert_int_eq(pl_buf_printf(&buf, "P%07zu,Warehouse %zu,%zu,2024-01-%02zu\n",
+    ck_assert_int_eq(pl_buf_printf(&buf,
+                                   "P%07zu,Warehouse %zu,%zu,2024-01-%02zu\n",
                                    i, i % 97, i % 1000, i % 28 + 1),
                      0);
   *len = buf.len;
@@ -1444,18 +1445,17 @@ START_TEST(compressed_objects_are_streamed_decompressed) {
              json_pack("[o, o]", event_record("b", "big.csv.gz", "e1"),
                        event_record("b", "small.csv", "e2")));
   test_sqs_push_empty(f->server, 40, 20);
-  push_get(f, "/b/big.csv.gz", 200, "ETag: \"g\"\r\n", (const char *)gz,
-           gz_len, 0);
+  push_get(f, "/b/big.csv.gz", 200, "ETag: \"g\"\r\n", (const char *)gz, gz_len,
+           0);
   size_t cut = zs_len / 2;
-  push_get(f, "/b/small.csv", 200,
-           "ETag: \"z\"\r\nContent-Encoding: zstd\r\n", (const char *)zs,
-           zs_len, cut);
+  push_get(f, "/b/small.csv", 200, "ETag: \"z\"\r\nContent-Encoding: zstd\r\n",
+           (const char *)zs, zs_len, cut);
   char range[96];
   snprintf(range, sizeof(range),
            "ETag: \"z\"\r\nContent-Range: bytes %zu-%zu/%zu\r\n", cut,
            zs_len - 1, zs_len);
-  push_get(f, "/b/small.csv", 206, range, (const char *)zs + cut,
-           zs_len - cut, 0);
+  push_get(f, "/b/small.csv", 206, range, (const char *)zs + cut, zs_len - cut,
+           0);
   run_config(f, notify_config(f, NULL, NULL, 1), true);
   assert_status(f, 0);
   assert_bytes(f, "s3://b/big.csv.gz", big, big_len);
@@ -1519,8 +1519,7 @@ START_TEST(corrupt_truncated_and_oversized_objects_are_dead_lettered) {
            bomb_len, 0);
   push_get(f, "/b/junk.gz", 200, "ETag: \"j\"\r\n", "not gzip at all\n", 0, 0);
   push_get(f, "/b/ok.csv", 200, "ETag: \"o\"\r\n", "fine\n", 0, 0);
-  run_config(f,
-             notify_config(f, "max_decompressed_bytes = \"1MiB\"", NULL, 1),
+  run_config(f, notify_config(f, "max_decompressed_bytes = \"1MiB\"", NULL, 1),
              true);
   /* The message is done with (deleted), and --once says objects failed. */
   assert_status(f, 1);
@@ -1541,7 +1540,8 @@ START_TEST(corrupt_truncated_and_oversized_objects_are_dead_lettered) {
   for (size_t i = 0; i < 3; i++) {
     json_t *doc = json_array_get(letters, i);
     const char *reason = json_string_value(json_object_get(doc, "reason"));
-    ck_assert_msg(reason && strncmp(reason, reasons[i], strlen(reasons[i])) == 0,
+    ck_assert_msg(reason &&
+                      strncmp(reason, reasons[i], strlen(reasons[i])) == 0,
                   "%s", reason);
     ck_assert_str_eq(json_string_value(json_object_get(
                          json_object_get(doc, "record"), "key")),

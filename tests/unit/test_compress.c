@@ -8,9 +8,9 @@
 
 unsigned char *test_gzip(const void *data, size_t len, size_t *out_len) {
   z_stream z = {0};
-  ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                Z_DEFAULT_STRATEGY),
-                   Z_OK);
+  ck_assert_int_eq(
+      deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+      Z_OK);
   size_t cap = deflateBound(&z, len) + 64;
   unsigned char *out = malloc(cap);
   ck_assert_ptr_nonnull(out);
