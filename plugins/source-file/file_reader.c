@@ -188,6 +188,8 @@ static void reject_file(file_reader_t *r, int rc) {
   }
   pl_instance_count(r->inst, "files_rejected", 1);
   pl_instance_error(r->inst);
+  if (r->events.rejected)
+    r->events.rejected(r->events.data, r->file);
   seal(r, true);
   close_file(r);
 }

@@ -32,6 +32,10 @@ typedef struct file_reader_events {
   /* The group of `file` is sealed: complete, or abandoned (a read error,
    * out of memory, or file_reader_stop()). The reader is done with `file`. */
   void (*sealed)(void *data, void *file, bool complete);
+  /* Optional, just before `sealed`: the stream of `file` could not be
+   * decompressed to its end, and its group holds a rejected record saying
+   * why (see file_reader_set_decompress()). */
+  void (*rejected)(void *data, void *file);
   /* No file is open, nothing is in flight and the next queue has room:
    * the owner may open the next file. Not called after file_reader_stop(). */
   void (*idle)(void *data);

@@ -81,6 +81,7 @@ typedef struct file_entry {
   char *path;
   uint64_t size; /* as read (fstat at open time); before, as scanned */
   int64_t mtime_ns;
+  bool rejected; /* not decompressed to its end: on_commit leaves it */
 } file_entry_t;
 
 typedef struct source_file {
@@ -313,6 +314,11 @@ static void on_reader_sealed(void *data, void *file, bool complete) {
   }
 }
 
+static void on_reader_rejected(void *data, void *file) {
+  file_entry_t *e = file;
+  e->rejected = true;
+}
+
 static void on_reader_idle(void *data) {
   advance(data);
 }
@@ -515,7 +521,8 @@ static void source_file_commit(pl_instance_t *inst, void *ctx,
     return;
   }
   pl_instance_count(inst, "files_committed", 1);
-  if (s->opts->on_commit == FILE_ON_COMMIT_KEEP) {
+  /* A file in the dead letter stays where it is, for a look at it. */
+  if (s->opts->on_commit == FILE_ON_COMMIT_KEEP || e->rejected) {
     remember(s, e);
     entry_destroy(s, e);
     return;
@@ -563,6 +570,7 @@ static int source_file_init(pl_instance_t *inst, const void *options,
                                  .failed = on_reader_failed,
                                  .opened = on_reader_opened,
                                  .sealed = on_reader_sealed,
+                                 .rejected = on_reader_rejected,
                                  .idle = on_reader_idle};
   file_reader_init(&s->reader, inst, s->opts->chunk_size, &events);
   file_reader_set_decompress(&s->reader, &s->opts->decompress);

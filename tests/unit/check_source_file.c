@@ -1404,11 +1404,13 @@ START_TEST(a_truncated_or_oversized_file_is_rejected_and_committed) {
   char *text = lines_of(100000);
   write_compressed(dir, "cut.gz", false, text, 5000, 100);
   write_compressed(dir, "big.zst", true, text, 100000, 0);
+  write_compressed(dir, "ok.gz", false, text, 5000, 0);
   pl_buf_t src = {0};
   pl_buf_printf(&src,
                 "pipeline \"p\" {\n"
                 "  source \"file\" { paths = [\"%s\"]\n chunk_size = 1KiB\n"
-                "    max_decompressed_bytes = \"10000B\" }\n"
+                "    max_decompressed_bytes = \"10000B\"\n"
+                "    on_commit = \"delete\" }\n"
                 "  transform \"bytes2json\" { }\n"
                 "  sink \"capture\" { }\n"
                 "  dead_letter \"capture\" { }\n"
@@ -1419,7 +1421,12 @@ START_TEST(a_truncated_or_oversized_file_is_rejected_and_committed) {
   /* Both groups are committed (their rejected records say what is
    * wrong), and --once reports the input errors. */
   ck_assert_int_eq(run->status, 1);
-  ck_assert_uint_eq(groups_committed(run), 2);
+  ck_assert_uint_eq(groups_committed(run), 3);
+  /* on_commit deletes the good file and leaves the two in the dead
+   * letter where they are. */
+  ck_assert(exists(dir, "big.zst"));
+  ck_assert(exists(dir, "cut.gz"));
+  ck_assert(!exists(dir, "ok.gz"));
   ck_assert_uint_eq(groups_failed(run), 0);
   pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
   ck_assert_uint_eq(source->metrics.rejected, 2);
