@@ -247,6 +247,7 @@ static int describe(pl_registry_t *reg, const char *full_name, bool json) {
 
 typedef struct run {
   pl_engine_t *engine;
+  const char *config; /* the file SIGHUP reads again, borrowed */
   /* --once on a terminal: the progress line on standard error. */
   uv_timer_t progress_timer;
   bool progress_open;
@@ -271,14 +272,45 @@ static void on_signal(uv_signal_t *handle, int signum) {
   pl__engine_shutdown(run->engine);
 }
 
-/* SIGHUP asks a daemon to reload its configuration. Until that exists it
- * is said and ignored: its default action would end the process without
- * draining what is in flight. */
+/* Logs each line of `lines` as its own entry. */
+static void log_lines(pl_logger_t *log, pl_log_level_t level,
+                      const char *lines) {
+  while (lines && *lines) {
+    const char *end = strchr(lines, '\n');
+    int len = end ? (int)(end - lines) : (int)strlen(lines);
+    pl__log(log, level, "  %.*s", len, lines);
+    lines = end ? end + 1 : NULL;
+  }
+}
+
+/* SIGHUP: the config file is read again and applied (src/reload.h). A
+ * config that cannot be applied is refused with its errors and the
+ * running pipelines go on as they were. */
 static void on_sighup(uv_signal_t *handle, int signum) {
   run_t *run = handle->data;
-  pl__log(&run->engine->log, PL_LOG_WARN,
-          "SIGHUP received: configuration reload is not supported yet; "
-          "ignored");
+  pl_logger_t *log = &run->engine->log;
+  pl__log(log, PL_LOG_INFO, "SIGHUP received: reloading %s", run->config);
+  (void)pl__notify_send(&run->notify, "RELOADING=1");
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  pl_buf_t errors = {0};
+  int rc = pl__cfg_parse_file(run->config, &pl__cfg_process_env, &root,
+                              &error);
+  if (rc < 0)
+    pl_buf_printf(&errors, "%s\n", error ? error : "cannot parse config");
+  else
+    rc = pl__engine_reload(run->engine, root, &errors);
+  if (rc < 0) {
+    pl__log(log, PL_LOG_ERROR,
+            "reload refused: %s is not applied; the running pipelines go on "
+            "unchanged:",
+            run->config);
+    log_lines(log, PL_LOG_ERROR, errors.data);
+  }
+  (void)pl__notify_send(&run->notify, "READY=1\nSTATUS=running");
+  pl_buf_free(&errors);
+  free(error);
+  pl__cfg_destroy(root);
 }
 
 /* Runs on the loop: a loop that is stuck stops petting, and the service
@@ -420,6 +452,7 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
     return close_loop(&loop, 0);
   }
   run.engine = engine;
+  run.config = cli->config;
   start_watchdog(&loop, &run);
   uv_signal_init(&loop, &run.sigint);
   uv_signal_init(&loop, &run.sigterm);

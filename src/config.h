@@ -108,6 +108,17 @@ int pl__cfg_parse(const char *file, const char *text, size_t len,
 int pl__cfg_parse_file(const char *path, const pl_cfg_env_t *env,
                        pl_cfg_node_t **root, char **error);
 void pl__cfg_destroy(pl_cfg_node_t *root);
+/* Appends "file:line:col: message\n" to `errors`. */
+void pl__cfg_error(pl_buf_t *errors, const pl_cfg_loc_t *loc, const char *fmt,
+                   ...) PL_PRINTF(3, 4);
+/* A view of `block` that holds only its settings (not its blocks): the
+ * children array is new (free it), the children are borrowed. */
+int pl__cfg_settings_view(const pl_cfg_node_t *block, pl_cfg_node_t *view);
+/* Appends to `out` a text that is equal for two nodes exactly when their
+ * keys, labels, values (kinds and texts, after ${VAR} expansion) and
+ * children in order are, wherever they stand in their files: a reload
+ * compares a pipeline block with the one that is running this way. */
+void pl__cfg_fingerprint(const pl_cfg_node_t *node, pl_buf_t *out);
 
 /* The process environment through getenv(3); main() passes it. */
 extern const pl_cfg_env_t pl__cfg_process_env;
