@@ -25,10 +25,13 @@
  * Environment: `${NAME}` is replaced by the variable's value only when NAME
  * looks like an environment variable: uppercase letters, digits and '_',
  * not starting with a digit (${INPUT}, ${AWS_REGION:-us-east-1}). It is an
- * error when the variable is unset. `${NAME:-default}` uses the default
- * when the variable is unset or empty, as in the shell; the default is
- * string text (escapes, templates and nested ${OTHER:-...} allowed, up to
- * 8 deep) and is only expanded when it is used. Values are inserted as
+ * error when the variable is unset. As in the shell, `${NAME-default}`
+ * uses the default when the variable is unset, `${NAME:-default}` when it
+ * is unset or empty, and `${NAME?message}` / `${NAME:?message}` fail with
+ * "NAME: message" instead; the forms with a colon also take lowercase
+ * names (${bucket:-x}). The default or message is string text (escapes,
+ * templates and nested ${OTHER:-...} allowed, up to 8 deep) and is only
+ * expanded when it is used. Values are inserted as
  * they are, never re-expanded. Every other `${...}` (lowercase,
  * "${product_id}", "${@origin}") is a template for the plugin and is kept
  * verbatim. `$$` is a literal `$`, so "$${SKU}" keeps an uppercase template
