@@ -12,6 +12,7 @@
 
 #include "build_config.h"
 #include "cli.h"
+#include "config_load.h"
 #include "config.h"
 #include "engine.h"
 #include "metrics.h"
@@ -27,8 +28,13 @@
 
 enum { EXIT_USAGE = 2 };
 
+/* -c may be given this many times. */
+#define PL_CLI_MAX_CONFIGS 32
+
 typedef struct cli {
-  const char *config;
+  const char *configs[PL_CLI_MAX_CONFIGS]; /* in order; "-": stdin */
+  size_t config_count;
+  const char *config; /* the first, which names the config in messages */
   bool once;
   bool check;
   bool list;
@@ -46,12 +52,15 @@ static void usage(FILE *out) {
           "       pipelined top [--url URL | -c FILE]  (a live view; see "
           "top --help)\n"
           "\n"
-          "  -c, --config FILE   run the pipelines of FILE\n"
+          "  -c, --config FILE   run the pipelines of FILE; given more than\n"
+          "                      once, the files make one config; - reads it\n"
+          "                      from standard input\n"
           "      --once          stop when every source is exhausted and every\n"
           "                      record is acknowledged (exit 1 if a group failed)\n"
           "      --check         validate FILE and load its plugins, then exit\n"
           "      --list-plugins  list the plugins found\n"
-          "      --describe NAME show a plugin's options (NAME: e.g. source-file)\n"
+          "      --describe NAME show a plugin's options (NAME: e.g. source-file);\n"
+          "                      with -c, plugins are found on its plugin_path\n"
           "      --json          with --describe: as JSON\n"
           "      --describe-json [NAME]  the same as --describe NAME --json;\n"
           "                      without NAME: every plugin and the stage\n"
@@ -89,7 +98,13 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
   while ((opt = getopt_long(argc, argv, "c:Vh", longs, NULL)) != -1) {
     switch (opt) {
     case 'c':
-      cli->config = optarg;
+      if (cli->config_count == PL_CLI_MAX_CONFIGS) {
+        fprintf(stderr, "pipelined: -c may be given at most %d times\n",
+                PL_CLI_MAX_CONFIGS);
+        return EXIT_USAGE;
+      }
+      cli->configs[cli->config_count++] = optarg;
+      cli->config = cli->configs[0];
       break;
     case OPT_ONCE:
       cli->once = true;
@@ -247,7 +262,7 @@ static int describe(pl_registry_t *reg, const char *full_name, bool json) {
 
 typedef struct run {
   pl_engine_t *engine;
-  const char *config; /* the file SIGHUP reads again, borrowed */
+  const cli_t *cli; /* the files SIGHUP reads again, borrowed */
   /* --once on a terminal: the progress line on standard error. */
   uv_timer_t progress_timer;
   bool progress_open;
@@ -289,13 +304,22 @@ static void log_lines(pl_logger_t *log, pl_log_level_t level,
 static void on_sighup(uv_signal_t *handle, int signum) {
   run_t *run = handle->data;
   pl_logger_t *log = &run->engine->log;
-  pl__log(log, PL_LOG_INFO, "SIGHUP received: reloading %s", run->config);
+  pl__log(log, PL_LOG_INFO, "SIGHUP received: reloading %s",
+          run->cli->config);
   (void)pl__notify_send(&run->notify, "RELOADING=1");
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
   pl_buf_t errors = {0};
-  int rc = pl__cfg_parse_file(run->config, &pl__cfg_process_env, &root,
-                              &error);
+  int rc = 0;
+  for (size_t i = 0; i < run->cli->config_count; i++)
+    if (strcmp(run->cli->configs[i], "-") == 0) {
+      error = strdup("the config was read from standard input (-c -), "
+                     "which cannot be read again: restart the daemon");
+      rc = PL_EINVAL;
+    }
+  if (rc == 0)
+    rc = pl__cfg_load(run->cli->configs, run->cli->config_count,
+                      &pl__cfg_process_env, &root, &error);
   if (rc < 0)
     pl_buf_printf(&errors, "%s\n", error ? error : "cannot parse config");
   else
@@ -304,7 +328,7 @@ static void on_sighup(uv_signal_t *handle, int signum) {
     pl__log(log, PL_LOG_ERROR,
             "reload refused: %s is not applied; the running pipelines go on "
             "unchanged:",
-            run->config);
+            run->cli->config);
     log_lines(log, PL_LOG_ERROR, errors.data);
   }
   (void)pl__notify_send(&run->notify, "READY=1\nSTATUS=running");
@@ -418,8 +442,8 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   signal(SIGHUP, SIG_IGN);
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
-  if (pl__cfg_parse_file(cli->config, &pl__cfg_process_env, &root, &error) <
-      0) {
+  if (pl__cfg_load(cli->configs, cli->config_count, &pl__cfg_process_env,
+                   &root, &error) < 0) {
     fprintf(stderr, "pipelined: %s\n", error ? error : "cannot parse config");
     free(error);
     return EXIT_USAGE;
@@ -452,7 +476,7 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
     return close_loop(&loop, 0);
   }
   run.engine = engine;
-  run.config = cli->config;
+  run.cli = cli;
   start_watchdog(&loop, &run);
   uv_signal_init(&loop, &run.sigint);
   uv_signal_init(&loop, &run.sigterm);
@@ -513,6 +537,37 @@ static bool open_standard_fds(void) {
   return true;
 }
 
+/* The plugin_path of the config named with -c, searched first, as a run
+ * of that config would. */
+static int use_plugin_path(pl_registry_t *reg, const cli_t *cli) {
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  if (pl__cfg_load(cli->configs, cli->config_count, &pl__cfg_process_env,
+                   &root, &error) < 0) {
+    fprintf(stderr, "pipelined: %s\n", error ? error : "cannot read config");
+    free(error);
+    return EXIT_USAGE;
+  }
+  pl_buf_t errors = {0};
+  pl_engine_settings_t settings = {0};
+  int rc = pl__engine_read_settings(root, &settings, &errors);
+  if (rc < 0) {
+    fprintf(stderr, "pipelined: %s is not valid:\n%s", cli->config,
+            errors.data ? errors.data : "(no details)\n");
+    rc = EXIT_USAGE;
+  } else if (settings.plugin_path.count > 0) {
+    rc = pl__registry_prepend_config_dirs(
+             reg, (const char *const *)settings.plugin_path.items,
+             settings.plugin_path.count) < 0
+             ? 1
+             : 0;
+  }
+  pl__engine_free_settings(&settings);
+  pl_buf_free(&errors);
+  pl__cfg_destroy(root);
+  return rc;
+}
+
 int pl_cli_main(int argc, char **argv) {
   if (!open_standard_fds())
     return 1;
@@ -530,13 +585,18 @@ int pl_cli_main(int argc, char **argv) {
   }
   pl__registry_append_path(reg, getenv("PIPELINED_PLUGIN_PATH"));
   pl__registry_append_path(reg, PL_PLUGINDIR);
-  if (cli.list)
+  bool inspect = cli.list || cli.describe_all || cli.describe;
+  /* --list-plugins and --describe with -c: that config's plugin_path is
+   * searched first, as a run of it would. */
+  if (inspect && cli.config_count > 0)
+    rc = use_plugin_path(reg, &cli);
+  if (rc == 0 && cli.list)
     rc = list_plugins(reg);
-  else if (cli.describe_all)
+  else if (rc == 0 && cli.describe_all)
     rc = describe_all(reg);
-  else if (cli.describe)
+  else if (rc == 0 && cli.describe)
     rc = describe(reg, cli.describe, cli.json);
-  else
+  else if (rc == 0)
     rc = run_config(reg, &cli);
   pl__registry_destroy(reg);
   return rc;

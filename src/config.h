@@ -45,6 +45,7 @@
 #define PL_CORE_CONFIG_H
 
 #include <pipelined/common.h>
+#include <stdio.h>
 
 typedef struct pl_cfg_loc {
   const char *file; /* borrowed from the root node */
@@ -69,6 +70,9 @@ struct pl_cfg_value {
   pl_cfg_kind_t kind;
   pl_cfg_loc_t loc;
   char *text; /* scalars: the literal's text (strings: after expansion) */
+  /* STRING: the text begins with a variable's value ("${INPUT}/x"), so a
+   * relative path in it is the environment's, not the file's. */
+  bool from_env;
   size_t text_len; /* strings may hold "\0" escapes */
   union {
     int64_t i;      /* INT */
@@ -86,6 +90,10 @@ struct pl_cfg_node {
   char *key;         /* setting name, or block type ("pipeline", "source") */
   char *label;       /* block label ("csv-to-sqs"), or NULL */
   char *file;        /* the root only: the file name loc.file borrows */
+  /* The root only: the names of the other files its nodes come from
+   * (src/config_load.c), which their loc.file borrows. */
+  char **files;
+  size_t file_count;
   bool is_block;
   pl_cfg_loc_t loc;  /* of the key */
   pl_cfg_value_t value;      /* settings */
@@ -106,22 +114,18 @@ typedef pl_env_t pl_cfg_env_t;
 int pl__cfg_parse(const char *file, const char *text, size_t len,
                   const pl_cfg_env_t *env, pl_cfg_node_t **root,
                   char **error);
+/* The largest config text, in bytes. */
+#define PL_CFG_MAX_SIZE ((size_t)4 * 1024 * 1024)
+
+/* Reads `fp` to its end and parses it as `name` (fp NULL: errno says why
+ * it could not be opened). Errors as pl__cfg_parse_file(). */
+int pl__cfg_parse_stream(FILE *fp, const char *name, const pl_cfg_env_t *env,
+                         pl_cfg_node_t **root, char **error);
 /* Reads and parses a file ("cannot read FILE: reason" on I/O errors, with
  * PL_ENOENT for a missing file and PL_EIO for other failures). */
 int pl__cfg_parse_file(const char *path, const pl_cfg_env_t *env,
                        pl_cfg_node_t **root, char **error);
 void pl__cfg_destroy(pl_cfg_node_t *root);
-/* Appends "file:line:col: message\n" to `errors`. */
-void pl__cfg_error(pl_buf_t *errors, const pl_cfg_loc_t *loc, const char *fmt,
-                   ...) PL_PRINTF(3, 4);
-/* A view of `block` that holds only its settings (not its blocks): the
- * children array is new (free it), the children are borrowed. */
-int pl__cfg_settings_view(const pl_cfg_node_t *block, pl_cfg_node_t *view);
-/* Appends to `out` a text that is equal for two nodes exactly when their
- * keys, labels, values (kinds and texts, after ${VAR} expansion) and
- * children in order are, wherever they stand in their files: a reload
- * compares a pipeline block with the one that is running this way. */
-void pl__cfg_fingerprint(const pl_cfg_node_t *node, pl_buf_t *out);
 
 /* The process environment through getenv(3); main() passes it. */
 extern const pl_cfg_env_t pl__cfg_process_env;

@@ -254,6 +254,10 @@ static int expand_env(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit, int depth,
   if (emit && lx->env && lx->env->getenv)
     value = lx->env->getenv(lx->env->data, name);
   lx->pos = name_at + name_len + (op == VAR_PLAIN ? 1 : var_op_len(op));
+  /* A path that begins with a variable is the environment's: relative to
+   * the working directory, not to the config file (src/options.c). */
+  if (emit && value && out->len == 0)
+    lx->starts_with_var = true;
   if (op == VAR_PLAIN) {
     if (emit && !value)
       return pl__cfg_lexer_fail(lx, line, col,
@@ -489,7 +493,9 @@ int pl__cfg_lexer_next(pl_cfg_lexer_t *lx, pl_cfg_token_t *tok) {
      * NULL. */
     if (pl_buf_reserve(&tok->string, 0) < 0)
       return pl__cfg_lexer_nomem(lx);
+    lx->starts_with_var = false;
     int rc = read_chars(lx, &tok->string, true, 0, start, start);
+    tok->starts_with_var = lx->starts_with_var;
     tok->len = lx->pos - start;
     return rc;
   }

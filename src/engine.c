@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_tree.h"
 #include "engine.h"
 #include "extension.h"
 #include "metrics.h"
@@ -23,7 +24,8 @@ static const pl_option_t settings_table[] = {
     PL_OPTION_ENUM(pl_engine_settings_t, log_format, "log_format", "text",
                    log_format_choices, 0,
                    "Log lines as plain text or as JSON objects."),
-    PL_OPTION_LIST(pl_engine_settings_t, plugin_path, "plugin_path", NULL, 0,
+    PL_OPTION_LIST(pl_engine_settings_t, plugin_path, "plugin_path", NULL,
+                   PL_OPT_PATH,
                    "Directories searched for plugins before "
                    "PIPELINED_PLUGIN_PATH and the installed plugin directory; "
                    "a relative one is relative to the config file's "
@@ -126,7 +128,7 @@ int pl__engine_create(const pl_engine_params_t *params,
   engine->log.format = (pl_log_format_t)engine->settings.log_format;
   if (engine->settings.plugin_path.count > 0)
     pl__registry_prepend_config_dirs(
-        engine->registry, root->loc.file,
+        engine->registry,
         (const char *const *)engine->settings.plugin_path.items,
         engine->settings.plugin_path.count);
   if (engine->settings.metrics_listen) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "closest_name.h"
+#include "config_tree.h"
 #include "engine.h"
 #include "log.h"
 #include "options.h"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_tree.h"
 #include "engine.h"
 #include "extension.h"
 #include "pipeline_build.h"

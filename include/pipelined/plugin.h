@@ -68,6 +68,11 @@ enum {
    * nothing) is a config error, not "the current directory" or "none".
    * REQUIRED options refuse empty texts as well. */
   PL_OPT_NOT_EMPTY = 1u << 3,
+  /* STRING and LIST: file system paths. A relative one written in the
+   * config is made relative to the directory of the file that holds it;
+   * one that begins with a variable's value ("${INPUT}") stays relative to
+   * the working directory, and "-" (a standard stream) stays as it is. */
+  PL_OPT_PATH = 1u << 4,
 };
 
 /* One bound of an option's limits, in the member of the option's type:

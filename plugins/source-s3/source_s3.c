@@ -27,7 +27,7 @@ static const pl_option_t s3_option_table[] = {
                              "List mode: time between two listings of the "
                              "bucket."),
     PL_OPTION_STRING(s3_options_t, state_dir, "state_dir", NULL,
-                     PL_OPT_NOT_EMPTY,
+                     PL_OPT_NOT_EMPTY | PL_OPT_PATH,
                      "List mode: directory of the state file that keeps "
                      "the key and etag of committed objects, so that a "
                      "restart does not read them again (created if "

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config_tree.h"
 #include "reload.h"
 #include "test_stages.h"
 
