@@ -36,7 +36,9 @@
 # m1 / m2 (m1 the updates queue's ApproximateNumberOfMessagesVisible, m2
 # the service's ECS/ContainerInsights RunningTaskCount) held at
 # BacklogPerTask; the rejected-rows metric filter matches src/group.c's
-# warning and its alarm notifies the topic.
+# warning and its alarm notifies the topic. And every warning the daemon
+# logs (each PL_LOG_WARN format in src/ and plugins/) has its row in
+# docs/deploy.md's "Warning lines" table.
 # moto 5.2 builds the queues, the bucket (name, encryption), the table
 # (keys, billing), the managed policy, the roles, the instance profile,
 # and of the service the ECS cluster, service and task definition (its
@@ -502,12 +504,35 @@ if os.path.exists(doc_path):
     for name, var in dict(required_outputs, Region="AWS_REGION").items():
         check(f"{var}=$(out {name})" in text, f"{doc_path} does not set {var}=$(out {name})")
 
+# Every warning the daemon and its plugins log (PL_LOG_WARN in src/ and
+# plugins/) has its row in docs/deploy.md's "Warning lines": the longest
+# fixed part of its format must be there.
+import ast, glob
+if os.path.exists(doc_path):
+    doc_text = open(doc_path).read()
+    warnings_doc = doc_text[doc_text.find("### Warning lines"):]
+    literal = r'"(?:[^"\\]|\\.)*"'
+    n_warnings = 0
+    for c_file in sorted(glob.glob(os.path.join(top_srcdir, "src", "**", "*.c"), recursive=True)
+                         + glob.glob(os.path.join(top_srcdir, "plugins", "**", "*.c"), recursive=True)):
+        text = open(c_file).read()
+        for m in re.finditer(r"PL_LOG_WARN[^\";{}]*?,\s*((?:%s\s*)+)" % literal, text):
+            fmt = "".join(ast.literal_eval(lit) for lit in re.findall(literal, m.group(1)))
+            pieces = [p.strip(" ,;:()") for p in re.split(r"%[-0-9.]*(?:zu|llu|lld|ld|lu|u|d|s|c|x)", fmt)]
+            fixed = max(pieces, key=len)
+            n_warnings += 1
+            check(fixed in warnings_doc,
+                  f"{os.path.relpath(c_file, top_srcdir)}: the warning {fmt!r} has no row in {doc_path} "
+                  f"(\"Warning lines\" does not contain {fixed!r})")
+    check(n_warnings >= 25, f"only {n_warnings} PL_LOG_WARN formats found in src/ and plugins/: the scan is broken")
+
 if problems:
     print("\n".join("  " + p for p in problems), file=sys.stderr)
     sys.exit(1)
 print(f"ok: {len(res)} resources; queues {events}/{updates} with DLQs {dlqs[events]}/{dlqs[updates]}, "
       f"policy {policy} grants {len(granted)} actions, also to the task role {task_role}; "
-      f"service {service} scales on {exprs[0]} from MinTasks to MaxTasks")
+      f"service {service} scales on {exprs[0]} from MinTasks to MaxTasks; "
+      f"{n_warnings} warning formats, each in {os.path.basename(doc_path)}")
 PY
 echo "ok: the template's structure (queues, bucket notification and queue policy, table, alarms, least-privilege policy, outputs)"
 
