@@ -1,0 +1,37 @@
+/* `--check --live` in-process: the fixture of the preflight suites. An
+ * engine of the test AWS fixture (tests/unit/test_aws.h) is created but
+ * not started, its stages' checks run against the scripted server, and
+ * the report comes back as text. */
+#ifndef PL_TEST_PREFLIGHT_H
+#define PL_TEST_PREFLIGHT_H
+
+#include "preflight.h"
+#include "test_aws.h"
+
+/* What one run printed, and its exit status. */
+typedef struct test_report {
+  char *text;
+  int status;
+} test_report_t;
+
+/* The config "aws { <aws_extra> endpoint = "<server>/sts" max_attempts =
+ * 1 }" then `pipelines` (new string): the AWS identity check goes to the
+ * server's /sts path, the stages' own `endpoint` to the server's root. */
+char *test_preflight_config(test_aws_t *aws, const char *aws_extra,
+                            const char *pipelines);
+/* Queues the STS answer naming the caller
+ * arn:aws:iam::111122223333:user/preflight (answers /sts only). */
+void test_preflight_push_identity(test_aws_t *aws);
+/* Creates the engine of `config` (asserted), runs its live checks until
+ * they are over (the server stays open), and returns the report (free
+ * with test_report_free). */
+test_report_t test_preflight_run(test_aws_t *aws, const char *config,
+                                 bool strict);
+/* Asserts that the report has a line that starts with `line` (the whole
+ * report is the failure message). */
+void test_report_has(const test_report_t *report, const char *line);
+/* Asserts that no line of the report contains `text`. */
+void test_report_lacks(const test_report_t *report, const char *text);
+void test_report_free(test_report_t *report);
+
+#endif
