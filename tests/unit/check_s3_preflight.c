@@ -1,0 +1,85 @@
+/* Check suite for plugins/source-s3/s3_preflight.c through the engine
+ * against a scripted S3 and SQS: list mode checks its bucket (HeadBucket),
+ * notifications mode its queue as a reader and the bucket it filters on. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_preflight.h"
+
+extern const pl_plugin_t pipelined_plugin;
+
+static test_aws_t *fixture(void) {
+  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, NULL};
+  test_aws_t *aws = test_aws_create(plugins);
+  test_preflight_push_identity(aws);
+  return aws;
+}
+
+static test_report_t run_source(test_aws_t *aws, const char *settings) {
+  char *pipelines = test_aws_format(
+      "pipeline \"p\" {\n  source \"s3\" {\n    endpoint = \"%s\"\n"
+      "    sqs_endpoint = \"%s\"\n    %s\n  }\n  sink \"capture\" { }\n}\n",
+      fake_http_url(aws->server), fake_http_url(aws->server), settings);
+  char *config =
+      test_preflight_config(aws, "region = \"eu-west-1\"", pipelines);
+  test_report_t report = test_preflight_run(aws, config, false);
+  free(config);
+  free(pipelines);
+  return report;
+}
+
+START_TEST(list_mode_checks_its_bucket) {
+  test_aws_t *aws = fixture();
+  fake_http_push(aws->server,
+                 &(fake_http_response_t){.method = "HEAD", .status = 404});
+  test_report_t r = run_source(aws, "bucket = \"uploads\"");
+  test_report_has(&r, "ok   pipeline p: source s3: s3 in region eu-west-1");
+  test_report_has(&r, "FAIL pipeline p: source s3: bucket uploads: no such "
+                      "bucket (HTTP 404)\n");
+  test_report_lacks(&r, "sqs in region");
+  ck_assert_int_eq(r.status, 1);
+  test_report_free(&r);
+  test_aws_free(aws);
+}
+END_TEST
+
+START_TEST(notifications_mode_checks_its_queue_and_bucket) {
+  test_aws_t *aws = fixture();
+  fake_http_push(aws->server,
+                 &(fake_http_response_t){.method = "HEAD", .status = 200});
+  fake_http_push(aws->server,
+                 &(fake_http_response_t){
+                     .method = "POST",
+                     .path_prefix = "/",
+                     .status = 200,
+                     .body = "{\"Attributes\":{\"VisibilityTimeout\":\"300\"}}"});
+  char *settings = test_aws_format(
+      "notifications = \"%s/1/events\"\n    bucket = \"uploads\"",
+      fake_http_url(aws->server));
+  test_report_t r = run_source(aws, settings);
+  free(settings);
+  test_report_has(&r, "ok   pipeline p: source s3: sqs in region eu-west-1");
+  test_report_has(&r, "ok   pipeline p: source s3: notifications queue "
+                      "events, visibility timeout 300s (the queue's)\n");
+  test_report_has(&r, "warn pipeline p: source s3: notifications queue "
+                      "events has no redrive policy");
+  test_report_has(&r, "ok   pipeline p: source s3: bucket uploads\n");
+  ck_assert_int_eq(r.status, 0);
+  test_report_free(&r);
+  test_aws_free(aws);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("s3_preflight");
+  TCase *tc = tcase_create("preflight");
+  tcase_add_test(tc, list_mode_checks_its_bucket);
+  tcase_add_test(tc, notifications_mode_checks_its_queue_and_bucket);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,84 @@
+/* sink-sqs's preflight through the engine against a scripted SQS: the
+ * queue it writes exists (GetQueueAttributes; nothing is sent), without
+ * the checks of a reader, and a missing one fails. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_preflight.h"
+
+extern const pl_plugin_t pipelined_plugin;
+
+static test_report_t run_sink(const char *status, const char *answer,
+                              test_aws_t **out) {
+  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, NULL};
+  test_aws_t *aws = test_aws_create(plugins);
+  test_preflight_push_identity(aws);
+  fake_http_push(aws->server, &(fake_http_response_t){.method = "POST",
+                                                      .path_prefix = "/",
+                                                      .status = atoi(status),
+                                                      .body = answer});
+  char *pipelines = test_aws_format(
+      "pipeline \"p\" {\n  source \"script\" { records = [] }\n"
+      "  sink \"sqs\" {\n    queue_url = \"%s/111122223333/out\"\n"
+      "    endpoint = \"%s\"\n  }\n}\n",
+      fake_http_url(aws->server), fake_http_url(aws->server));
+  char *config =
+      test_preflight_config(aws, "region = \"eu-west-1\"", pipelines);
+  test_report_t report = test_preflight_run(aws, config, true);
+  free(config);
+  free(pipelines);
+  *out = aws;
+  return report;
+}
+
+START_TEST(the_queue_it_writes_exists) {
+  test_aws_t *aws = NULL;
+  /* No redrive policy, a short timeout: a writer does not care. */
+  test_report_t r =
+      run_sink("200", "{\"Attributes\":{\"VisibilityTimeout\":\"1\"}}", &aws);
+  test_report_has(&r, "ok   pipeline p: sink sqs: queue out\n");
+  test_report_lacks(&r, "\nwarn ");
+  ck_assert_int_eq(r.status, 0);
+  size_t sends = 0;
+  for (size_t i = 0; i < fake_http_request_count(aws->server); i++) {
+    char *target =
+        fake_http_request_header(fake_http_request(aws->server, i),
+                                 "X-Amz-Target");
+    sends += target && strstr(target, "SendMessage") != NULL;
+    free(target);
+  }
+  ck_assert_uint_eq(sends, 0);
+  test_report_free(&r);
+  test_aws_free(aws);
+}
+END_TEST
+
+START_TEST(a_missing_queue_fails) {
+  test_aws_t *aws = NULL;
+  test_report_t r = run_sink(
+      "400",
+      "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\",\"message\":"
+      "\"The specified queue does not exist.\"}",
+      &aws);
+  test_report_has(&r, "FAIL pipeline p: sink sqs: queue out: "
+                      "QueueDoesNotExist: The specified queue does not "
+                      "exist.\n");
+  ck_assert_int_eq(r.status, 1);
+  test_report_free(&r);
+  test_aws_free(aws);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("sink_sqs_preflight");
+  TCase *tc = tcase_create("preflight");
+  tcase_add_test(tc, the_queue_it_writes_exists);
+  tcase_add_test(tc, a_missing_queue_fails);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
