@@ -52,20 +52,6 @@ pl_preflight_cb pl__preflight_callback(const pl_plugin_t *plugin) {
   return plugin->struct_size >= end ? plugin->preflight : NULL;
 }
 
-static const char *role_name(pl_role_t role) {
-  switch (role) {
-  case PL_ROLE_SOURCE:
-    return "source";
-  case PL_ROLE_TRANSFORM:
-    return "transform";
-  case PL_ROLE_SINK:
-    return "sink";
-  case PL_ROLE_DEAD_LETTER:
-    break;
-  }
-  return "dead_letter";
-}
-
 /* "ok   " or "warn " or "FAIL ": the level, padded to one width. */
 static void append_line(pl_preflight_run_t *run, pl_buf_t *to, pl_check_t level,
                         const char *scope, const char *fmt, va_list ap) {
@@ -79,7 +65,7 @@ static void append_line(pl_preflight_run_t *run, pl_buf_t *to, pl_check_t level,
 
 static void stage_scope(const pl_instance_t *inst, pl_buf_t *out) {
   pl_buf_printf(out, "pipeline %s: %s %s", inst->pipeline->name,
-                role_name(inst->role), inst->plugin->name);
+                pl__role_name(inst->role), inst->plugin->name);
 }
 
 void pl_preflight_report(pl_preflight_t *check, pl_check_t level,

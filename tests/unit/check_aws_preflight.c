@@ -122,10 +122,7 @@ static test_report_t run_probe(test_aws_t *aws, const char *aws_extra,
 
 static void push_queue(test_aws_t *aws, const char *attributes) {
   char *body = test_aws_format("{\"Attributes\":%s}", attributes);
-  fake_http_push(aws->server, &(fake_http_response_t){.method = "POST",
-                                                      .path_prefix = "/",
-                                                      .status = 200,
-                                                      .body = body});
+  test_preflight_push_answer(aws, "POST", 200, body);
   free(body);
 }
 
@@ -133,20 +130,6 @@ static const char redrive[] =
     "\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":"
     "\\\"arn:aws:sqs:eu-west-1:111122223333:updates-dlq\\\","
     "\\\"maxReceiveCount\\\":5}\"";
-
-/* The request whose X-Amz-Target is `target`, or NULL. */
-static const fake_http_request_t *request_for(test_aws_t *aws,
-                                              const char *target) {
-  for (size_t i = 0; i < fake_http_request_count(aws->server); i++) {
-    const fake_http_request_t *r = fake_http_request(aws->server, i);
-    char *value = fake_http_request_header(r, "X-Amz-Target");
-    bool match = value && strcmp(value, target) == 0;
-    free(value);
-    if (match)
-      return r;
-  }
-  return NULL;
-}
 
 static size_t count_lines(const char *text, const char *part) {
   size_t n = 0;
@@ -183,13 +166,13 @@ START_TEST(a_good_queue_is_ok_and_the_identity_is_said) {
   test_report_lacks(&r, "sekrit");
   ck_assert_int_eq(r.status, 0);
   /* What was asked: the queue's attributes by its URL, and STS. */
-  const fake_http_request_t *q =
-      request_for(aws, "AmazonSQS.GetQueueAttributes");
-  ck_assert_ptr_nonnull(q);
-  json_t *body = json_loads(q->body, 0, NULL);
+  char *text = NULL;
+  ck_assert(test_preflight_asked(aws, "AmazonSQS.GetQueueAttributes", &text));
+  json_t *body = json_loads(text, 0, NULL);
   ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")),
                    "http://q.example/111122223333/updates");
   json_decref(body);
+  free(text);
   bool sts = false;
   for (size_t i = 0; i < fake_http_request_count(aws->server); i++) {
     const fake_http_request_t *req = fake_http_request(aws->server, i);
@@ -270,14 +253,7 @@ END_TEST
 START_TEST(a_missing_queue_fails) {
   test_aws_t *aws = fixture();
   test_preflight_push_identity(aws);
-  fake_http_push(
-      aws->server,
-      &(fake_http_response_t){
-          .method = "POST",
-          .path_prefix = "/",
-          .status = 400,
-          .body = "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\","
-                  "\"message\":\"The specified queue does not exist.\"}"});
+  test_preflight_push_answer(aws, "POST", 400, TEST_PREFLIGHT_NO_QUEUE);
   test_report_t r = run_probe(aws, "region = \"eu-west-1\"",
                               "queue_url = \"http://q.example/1/gone\"\n"
                               "reads = true",
@@ -306,9 +282,7 @@ START_TEST(a_missing_or_denied_bucket_fails) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     test_aws_t *aws = fixture();
     test_preflight_push_identity(aws);
-    fake_http_push(aws->server,
-                   &(fake_http_response_t){.method = "HEAD",
-                                           .status = cases[i].status});
+    test_preflight_push_answer(aws, "HEAD", cases[i].status, NULL);
     test_report_t r =
         run_probe(aws, "region = \"eu-west-1\"", "bucket = \"uploads\"", 1,
                   false);
@@ -330,10 +304,8 @@ START_TEST(the_identity_is_checked_once_per_run) {
   test_aws_t *aws = fixture();
   test_preflight_push_identity(aws);
   test_preflight_push_identity(aws);
-  fake_http_push(aws->server, &(fake_http_response_t){.method = "HEAD",
-                                                      .status = 200});
-  fake_http_push(aws->server, &(fake_http_response_t){.method = "HEAD",
-                                                      .status = 200});
+  test_preflight_push_answer(aws, "HEAD", 200, NULL);
+  test_preflight_push_answer(aws, "HEAD", 200, NULL);
   test_report_t r = run_probe(aws, NULL, "bucket = \"uploads\"", 2, false);
   ck_assert_uint_eq(count_lines(r.text, "aws: identity"), 1);
   ck_assert_uint_eq(count_lines(r.text, "aws: credentials"), 1);
@@ -362,8 +334,7 @@ START_TEST(a_denied_identity_fails) {
                              "<Code>InvalidClientTokenId</Code><Message>The "
                              "security token included in the request is "
                              "invalid.</Message></Error></ErrorResponse>"});
-  fake_http_push(aws->server, &(fake_http_response_t){.method = "HEAD",
-                                                      .status = 200});
+  test_preflight_push_answer(aws, "HEAD", 200, NULL);
   test_report_t r = run_probe(aws, "region = \"eu-west-1\"",
                               "bucket = \"uploads\"", 1, false);
   test_report_has(&r, "ok   aws: credentials from environment");
@@ -390,8 +361,7 @@ static const char *no_keys(void *data, const char *name) {
 START_TEST(missing_credentials_fail_with_every_provider_tried) {
   test_aws_t *aws = fixture();
   aws->env = (pl_env_t){no_keys, NULL};
-  fake_http_push(aws->server, &(fake_http_response_t){.method = "HEAD",
-                                                      .status = 403});
+  test_preflight_push_answer(aws, "HEAD", 403, NULL);
   test_report_t r = run_probe(aws, NULL, "bucket = \"uploads\"", 1, false);
   test_report_has(&r, "FAIL aws: credentials: no AWS credentials: "
                       "environment: ");

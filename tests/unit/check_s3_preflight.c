@@ -31,8 +31,7 @@ static test_report_t run_source(test_aws_t *aws, const char *settings) {
 
 START_TEST(list_mode_checks_its_bucket) {
   test_aws_t *aws = fixture();
-  fake_http_push(aws->server,
-                 &(fake_http_response_t){.method = "HEAD", .status = 404});
+  test_preflight_push_answer(aws, "HEAD", 404, NULL);
   test_report_t r = run_source(aws, "bucket = \"uploads\"");
   test_report_has(&r, "ok   pipeline p: source s3: s3 in region eu-west-1");
   test_report_has(&r, "FAIL pipeline p: source s3: bucket uploads: no such "
@@ -46,14 +45,9 @@ END_TEST
 
 START_TEST(notifications_mode_checks_its_queue_and_bucket) {
   test_aws_t *aws = fixture();
-  fake_http_push(aws->server,
-                 &(fake_http_response_t){.method = "HEAD", .status = 200});
-  fake_http_push(aws->server,
-                 &(fake_http_response_t){
-                     .method = "POST",
-                     .path_prefix = "/",
-                     .status = 200,
-                     .body = "{\"Attributes\":{\"VisibilityTimeout\":\"300\"}}"});
+  test_preflight_push_answer(aws, "HEAD", 200, NULL);
+  test_preflight_push_answer(aws, "POST", 200,
+                             "{\"Attributes\":{\"VisibilityTimeout\":\"300\"}}");
   char *settings = test_aws_format(
       "notifications = \"%s/1/events\"\n    bucket = \"uploads\"",
       fake_http_url(aws->server));

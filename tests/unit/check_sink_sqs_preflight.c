@@ -9,15 +9,12 @@
 
 extern const pl_plugin_t pipelined_plugin;
 
-static test_report_t run_sink(const char *status, const char *answer,
+static test_report_t run_sink(int status, const char *answer,
                               test_aws_t **out) {
   static const pl_plugin_t *const plugins[] = {&pipelined_plugin, NULL};
   test_aws_t *aws = test_aws_create(plugins);
   test_preflight_push_identity(aws);
-  fake_http_push(aws->server, &(fake_http_response_t){.method = "POST",
-                                                      .path_prefix = "/",
-                                                      .status = atoi(status),
-                                                      .body = answer});
+  test_preflight_push_answer(aws, "POST", status, answer);
   char *pipelines = test_aws_format(
       "pipeline \"p\" {\n  source \"script\" { records = [] }\n"
       "  sink \"sqs\" {\n    queue_url = \"%s/111122223333/out\"\n"
@@ -36,19 +33,13 @@ START_TEST(the_queue_it_writes_exists) {
   test_aws_t *aws = NULL;
   /* No redrive policy, a short timeout: a writer does not care. */
   test_report_t r =
-      run_sink("200", "{\"Attributes\":{\"VisibilityTimeout\":\"1\"}}", &aws);
+      run_sink(200, "{\"Attributes\":{\"VisibilityTimeout\":\"1\"}}", &aws);
   test_report_has(&r, "ok   pipeline p: sink sqs: queue out\n");
   test_report_lacks(&r, "\nwarn ");
   ck_assert_int_eq(r.status, 0);
-  size_t sends = 0;
-  for (size_t i = 0; i < fake_http_request_count(aws->server); i++) {
-    char *target =
-        fake_http_request_header(fake_http_request(aws->server, i),
-                                 "X-Amz-Target");
-    sends += target && strstr(target, "SendMessage") != NULL;
-    free(target);
-  }
-  ck_assert_uint_eq(sends, 0);
+  ck_assert(test_preflight_asked(aws, "AmazonSQS.GetQueueAttributes", NULL));
+  ck_assert(!test_preflight_asked(aws, "AmazonSQS.SendMessageBatch", NULL));
+  ck_assert(!test_preflight_asked(aws, "AmazonSQS.SendMessage", NULL));
   test_report_free(&r);
   test_aws_free(aws);
 }
@@ -56,11 +47,7 @@ END_TEST
 
 START_TEST(a_missing_queue_fails) {
   test_aws_t *aws = NULL;
-  test_report_t r = run_sink(
-      "400",
-      "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\",\"message\":"
-      "\"The specified queue does not exist.\"}",
-      &aws);
+  test_report_t r = run_sink(400, TEST_PREFLIGHT_NO_QUEUE, &aws);
   test_report_has(&r, "FAIL pipeline p: sink sqs: queue out: "
                       "QueueDoesNotExist: The specified queue does not "
                       "exist.\n");

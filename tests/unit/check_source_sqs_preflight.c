@@ -9,15 +9,12 @@
 
 extern const pl_plugin_t pipelined_plugin;
 
-static test_report_t run_source(const char *status, const char *answer,
+static test_report_t run_source(int status, const char *answer,
                                 const char *extra, test_aws_t **out) {
   static const pl_plugin_t *const plugins[] = {&pipelined_plugin, NULL};
   test_aws_t *aws = test_aws_create(plugins);
   test_preflight_push_identity(aws);
-  fake_http_push(aws->server, &(fake_http_response_t){.method = "POST",
-                                                      .path_prefix = "/",
-                                                      .status = atoi(status),
-                                                      .body = answer});
+  test_preflight_push_answer(aws, "POST", status, answer);
   char *pipelines = test_aws_format(
       "pipeline \"p\" {\n  source \"sqs\" {\n"
       "    queue_url = \"%s/111122223333/updates\"\n    endpoint = \"%s\"\n"
@@ -35,7 +32,7 @@ static test_report_t run_source(const char *status, const char *answer,
 START_TEST(the_queue_it_reads_is_checked_as_a_reader) {
   test_aws_t *aws = NULL;
   test_report_t r = run_source(
-      "200",
+      200,
       "{\"Attributes\":{\"VisibilityTimeout\":\"300\",\"RedrivePolicy\":"
       "\"{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:eu-west-1:1:dlq\\\","
       "\\\"maxReceiveCount\\\":\\\"3\\\"}\"}}",
@@ -47,14 +44,12 @@ START_TEST(the_queue_it_reads_is_checked_as_a_reader) {
   ck_assert_int_eq(r.status, 0);
   char *url = test_aws_format("%s/111122223333/updates",
                               fake_http_url(aws->server));
-  bool asked = false;
-  for (size_t i = 0; i < fake_http_request_count(aws->server); i++) {
-    json_t *body = pl_test_http_request_json(aws->server, i);
-    const char *q = json_string_value(json_object_get(body, "QueueUrl"));
-    asked = asked || (q && strcmp(q, url) == 0);
-    json_decref(body);
-  }
-  ck_assert(asked);
+  char *text = NULL;
+  ck_assert(test_preflight_asked(aws, "AmazonSQS.GetQueueAttributes", &text));
+  json_t *body = json_loads(text, 0, NULL);
+  ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")), url);
+  json_decref(body);
+  free(text);
   free(url);
   test_report_free(&r);
   test_aws_free(aws);
@@ -64,7 +59,7 @@ END_TEST
 START_TEST(its_visibility_timeout_option_counts) {
   test_aws_t *aws = NULL;
   test_report_t r = run_source(
-      "200", "{\"Attributes\":{\"VisibilityTimeout\":\"300\"}}",
+      200, "{\"Attributes\":{\"VisibilityTimeout\":\"300\"}}",
       "visibility_timeout = \"10s\"", &aws);
   test_report_has(&r, "warn pipeline p: source sqs: queue updates has no "
                       "redrive policy");
@@ -80,11 +75,7 @@ END_TEST
 
 START_TEST(a_missing_queue_fails) {
   test_aws_t *aws = NULL;
-  test_report_t r = run_source(
-      "400",
-      "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\",\"message\":"
-      "\"The specified queue does not exist.\"}",
-      "", &aws);
+  test_report_t r = run_source(400, TEST_PREFLIGHT_NO_QUEUE, "", &aws);
   test_report_has(&r, "FAIL pipeline p: source sqs: queue updates: "
                       "QueueDoesNotExist: The specified queue does not "
                       "exist.\n");

@@ -30,6 +30,29 @@ void test_preflight_push_identity(test_aws_t *aws) {
                   "</GetCallerIdentityResult></GetCallerIdentityResponse>"});
 }
 
+void test_preflight_push_answer(test_aws_t *aws, const char *method,
+                                int status, const char *body) {
+  fake_http_push(aws->server, &(fake_http_response_t){.method = method,
+                                                      .path_prefix = "/",
+                                                      .status = status,
+                                                      .body = body});
+}
+
+bool test_preflight_asked(test_aws_t *aws, const char *target, char **body) {
+  for (size_t i = 0; i < fake_http_request_count(aws->server); i++) {
+    const fake_http_request_t *r = fake_http_request(aws->server, i);
+    char *value = fake_http_request_header(r, "X-Amz-Target");
+    bool match = value && strcmp(value, target) == 0;
+    free(value);
+    if (match) {
+      if (body)
+        *body = strdup(r->body);
+      return true;
+    }
+  }
+  return false;
+}
+
 test_report_t test_preflight_run(test_aws_t *aws, const char *config,
                                  bool strict) {
   test_run_t *run = aws->run;

@@ -22,6 +22,18 @@ char *test_preflight_config(test_aws_t *aws, const char *aws_extra,
 /* Queues the STS answer naming the caller
  * arn:aws:iam::111122223333:user/preflight (answers /sts only). */
 void test_preflight_push_identity(test_aws_t *aws);
+/* Queues an answer to a `method` request ("POST": the JSON protocol,
+ * "HEAD": S3's HeadBucket) outside /sts, with `body` (NULL: none). */
+void test_preflight_push_answer(test_aws_t *aws, const char *method,
+                                int status, const char *body);
+/* SQS's answer for a queue that does not exist (HTTP 400). */
+#define TEST_PREFLIGHT_NO_QUEUE                                                \
+  "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\",\"message\":"          \
+  "\"The specified queue does not exist.\"}"
+/* Whether the server saw a request with X-Amz-Target `target`; its body
+ * is then copied to *body (free it) unless body is NULL. */
+bool test_preflight_asked(test_aws_t *aws, const char *target, char **body);
+
 /* Creates the engine of `config` (asserted), runs its live checks until
  * they are over (the server stays open), and returns the report (free
  * with test_report_free). */
