@@ -208,9 +208,7 @@ START_TEST(risky_queue_settings_warn_and_fail_only_under_strict) {
                         "messages in flight every 15s, but one extension "
                         "may take up to request_timeout (20s)");
     test_report_has(&r, "preflight: 4 ok, 3 warning(s), 0 failed");
-    ck_assert_int_eq(r.status, strict ? 1 : 0);
-    test_report_free(&r);
-    test_aws_free(aws);
+    test_preflight_end(&r, aws, strict ? 1 : 0);
   }
 }
 END_TEST
@@ -229,9 +227,7 @@ START_TEST(the_stage_visibility_timeout_is_the_one_checked) {
                       "visibility timeout 600s (the stage's "
                       "visibility_timeout)");
   test_report_lacks(&r, "\nwarn ");
-  ck_assert_int_eq(r.status, 0);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 0);
 }
 END_TEST
 
@@ -244,9 +240,7 @@ START_TEST(a_queue_the_stage_only_writes_is_not_held_to_a_reader) {
                               1, true);
   test_report_has(&r, "ok   pipeline p: sink probe: queue out.fifo (FIFO)\n");
   test_report_lacks(&r, "\nwarn ");
-  ck_assert_int_eq(r.status, 0);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 0);
 }
 END_TEST
 
@@ -262,9 +256,7 @@ START_TEST(a_missing_queue_fails) {
                       "QueueDoesNotExist: The specified queue does not "
                       "exist.");
   test_report_has(&r, "preflight: 3 ok, 0 warning(s), 1 failed");
-  ck_assert_int_eq(r.status, 1);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 1);
 }
 END_TEST
 
@@ -287,15 +279,13 @@ START_TEST(a_missing_or_denied_bucket_fails) {
         run_probe(aws, "region = \"eu-west-1\"", "bucket = \"uploads\"", 1,
                   false);
     test_report_has(&r, cases[i].line);
-    ck_assert_int_eq(r.status, cases[i].status == 200 ? 0 : 1);
     const fake_http_request_t *head = NULL;
     for (size_t k = 0; k < fake_http_request_count(aws->server); k++)
       if (strcmp(fake_http_request(aws->server, k)->method, "HEAD") == 0)
         head = fake_http_request(aws->server, k);
     ck_assert_ptr_nonnull(head);
     ck_assert_str_eq(head->path, "/uploads");
-    test_report_free(&r);
-    test_aws_free(aws);
+    test_preflight_end(&r, aws, cases[i].status == 200 ? 0 : 1);
   }
 }
 END_TEST
@@ -317,9 +307,7 @@ START_TEST(the_identity_is_checked_once_per_run) {
   for (size_t k = 0; k < fake_http_request_count(aws->server); k++)
     sts += strncmp(fake_http_request(aws->server, k)->path, "/sts", 4) == 0;
   ck_assert_uint_eq(sts, 1);
-  ck_assert_int_eq(r.status, 0);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 0);
 }
 END_TEST
 
@@ -340,9 +328,7 @@ START_TEST(a_denied_identity_fails) {
   test_report_has(&r, "ok   aws: credentials from environment");
   test_report_has(&r, "FAIL aws: identity: sts GetCallerIdentity: HTTP 403 "
                       "InvalidClientTokenId");
-  ck_assert_int_eq(r.status, 1);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 1);
 }
 END_TEST
 
@@ -366,9 +352,7 @@ START_TEST(missing_credentials_fail_with_every_provider_tried) {
   test_report_has(&r, "FAIL aws: credentials: no AWS credentials: "
                       "environment: ");
   test_report_lacks(&r, "aws: identity");
-  ck_assert_int_eq(r.status, 1);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 1);
 }
 END_TEST
 

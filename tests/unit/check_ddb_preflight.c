@@ -108,23 +108,13 @@ static test_report_t run_sink(test_aws_t *aws, int answer_status,
       "    key { product_id = \"${product_id}\"; location = \"${location}\" "
       "}\n  }\n}\n",
       fake_http_url(aws->server));
-  char *config =
-      test_preflight_config(aws, "region = \"eu-west-1\"", pipelines);
-  test_report_t report = test_preflight_run(aws, config, false);
-  free(config);
+  test_report_t report = test_preflight_run_pipelines(aws, pipelines, false);
   free(pipelines);
   return report;
 }
 
-static test_aws_t *fixture(void) {
-  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, NULL};
-  test_aws_t *aws = test_aws_create(plugins);
-  test_preflight_push_identity(aws);
-  return aws;
-}
-
 START_TEST(the_sink_describes_its_table) {
-  test_aws_t *aws = fixture();
+  test_aws_t *aws = test_preflight_fixture(&pipelined_plugin);
   char *answer = test_aws_format("{\"Table\":%s}", composite);
   test_report_t r = run_sink(aws, 200, answer);
   free(answer);
@@ -147,7 +137,7 @@ START_TEST(the_sink_describes_its_table) {
 END_TEST
 
 START_TEST(a_mismatched_table_fails) {
-  test_aws_t *aws = fixture();
+  test_aws_t *aws = test_preflight_fixture(&pipelined_plugin);
   test_report_t r = run_sink(
       aws, 200,
       "{\"Table\":{\"TableStatus\":\"ACTIVE\",\"KeySchema\":[{"
@@ -157,14 +147,12 @@ START_TEST(a_mismatched_table_fails) {
   test_report_has(&r, "FAIL pipeline p: sink dynamodb: table Inventory: its "
                       "key is id (HASH, S), but the sink's key is "
                       "product_id, location");
-  ck_assert_int_eq(r.status, 1);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 1);
 }
 END_TEST
 
 START_TEST(a_missing_table_fails) {
-  test_aws_t *aws = fixture();
+  test_aws_t *aws = test_preflight_fixture(&pipelined_plugin);
   test_report_t r = run_sink(
       aws, 400,
       "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
@@ -174,9 +162,7 @@ START_TEST(a_missing_table_fails) {
                       "ResourceNotFoundException: Requested resource not "
                       "found\n");
   test_report_has(&r, "preflight: 3 ok, 0 warning(s), 1 failed");
-  ck_assert_int_eq(r.status, 1);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 1);
 }
 END_TEST
 

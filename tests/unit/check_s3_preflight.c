@@ -9,42 +9,30 @@
 
 extern const pl_plugin_t pipelined_plugin;
 
-static test_aws_t *fixture(void) {
-  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, NULL};
-  test_aws_t *aws = test_aws_create(plugins);
-  test_preflight_push_identity(aws);
-  return aws;
-}
-
 static test_report_t run_source(test_aws_t *aws, const char *settings) {
   char *pipelines = test_aws_format(
       "pipeline \"p\" {\n  source \"s3\" {\n    endpoint = \"%s\"\n"
       "    sqs_endpoint = \"%s\"\n    %s\n  }\n  sink \"capture\" { }\n}\n",
       fake_http_url(aws->server), fake_http_url(aws->server), settings);
-  char *config =
-      test_preflight_config(aws, "region = \"eu-west-1\"", pipelines);
-  test_report_t report = test_preflight_run(aws, config, false);
-  free(config);
+  test_report_t report = test_preflight_run_pipelines(aws, pipelines, false);
   free(pipelines);
   return report;
 }
 
 START_TEST(list_mode_checks_its_bucket) {
-  test_aws_t *aws = fixture();
+  test_aws_t *aws = test_preflight_fixture(&pipelined_plugin);
   test_preflight_push_answer(aws, "HEAD", 404, NULL);
   test_report_t r = run_source(aws, "bucket = \"uploads\"");
   test_report_has(&r, "ok   pipeline p: source s3: s3 in region eu-west-1");
   test_report_has(&r, "FAIL pipeline p: source s3: bucket uploads: no such "
                       "bucket (HTTP 404)\n");
   test_report_lacks(&r, "sqs in region");
-  ck_assert_int_eq(r.status, 1);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 1);
 }
 END_TEST
 
 START_TEST(notifications_mode_checks_its_queue_and_bucket) {
-  test_aws_t *aws = fixture();
+  test_aws_t *aws = test_preflight_fixture(&pipelined_plugin);
   test_preflight_push_answer(aws, "HEAD", 200, NULL);
   test_preflight_push_answer(aws, "POST", 200,
                              "{\"Attributes\":{\"VisibilityTimeout\":\"300\"}}");
@@ -59,9 +47,7 @@ START_TEST(notifications_mode_checks_its_queue_and_bucket) {
   test_report_has(&r, "warn pipeline p: source s3: notifications queue "
                       "events has no redrive policy");
   test_report_has(&r, "ok   pipeline p: source s3: bucket uploads\n");
-  ck_assert_int_eq(r.status, 0);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 0);
 }
 END_TEST
 

@@ -11,19 +11,14 @@ extern const pl_plugin_t pipelined_plugin;
 
 static test_report_t run_sink(int status, const char *answer,
                               test_aws_t **out) {
-  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, NULL};
-  test_aws_t *aws = test_aws_create(plugins);
-  test_preflight_push_identity(aws);
+  test_aws_t *aws = test_preflight_fixture(&pipelined_plugin);
   test_preflight_push_answer(aws, "POST", status, answer);
   char *pipelines = test_aws_format(
       "pipeline \"p\" {\n  source \"script\" { records = [] }\n"
       "  sink \"sqs\" {\n    queue_url = \"%s/111122223333/out\"\n"
       "    endpoint = \"%s\"\n  }\n}\n",
       fake_http_url(aws->server), fake_http_url(aws->server));
-  char *config =
-      test_preflight_config(aws, "region = \"eu-west-1\"", pipelines);
-  test_report_t report = test_preflight_run(aws, config, true);
-  free(config);
+  test_report_t report = test_preflight_run_pipelines(aws, pipelines, true);
   free(pipelines);
   *out = aws;
   return report;
@@ -51,9 +46,7 @@ START_TEST(a_missing_queue_fails) {
   test_report_has(&r, "FAIL pipeline p: sink sqs: queue out: "
                       "QueueDoesNotExist: The specified queue does not "
                       "exist.\n");
-  ck_assert_int_eq(r.status, 1);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 1);
 }
 END_TEST
 

@@ -11,19 +11,14 @@ extern const pl_plugin_t pipelined_plugin;
 
 static test_report_t run_source(int status, const char *answer,
                                 const char *extra, test_aws_t **out) {
-  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, NULL};
-  test_aws_t *aws = test_aws_create(plugins);
-  test_preflight_push_identity(aws);
+  test_aws_t *aws = test_preflight_fixture(&pipelined_plugin);
   test_preflight_push_answer(aws, "POST", status, answer);
   char *pipelines = test_aws_format(
       "pipeline \"p\" {\n  source \"sqs\" {\n"
       "    queue_url = \"%s/111122223333/updates\"\n    endpoint = \"%s\"\n"
       "    %s\n  }\n  sink \"capture\" { }\n}\n",
       fake_http_url(aws->server), fake_http_url(aws->server), extra);
-  char *config =
-      test_preflight_config(aws, "region = \"eu-west-1\"", pipelines);
-  test_report_t report = test_preflight_run(aws, config, false);
-  free(config);
+  test_report_t report = test_preflight_run_pipelines(aws, pipelines, false);
   free(pipelines);
   *out = aws;
   return report;
@@ -67,9 +62,7 @@ START_TEST(its_visibility_timeout_option_counts) {
                       "visibility timeout 10s: the heartbeat extends "
                       "messages in flight every 5s, but one extension may "
                       "take up to request_timeout (60s)");
-  ck_assert_int_eq(r.status, 0);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 0);
 }
 END_TEST
 
@@ -79,9 +72,7 @@ START_TEST(a_missing_queue_fails) {
   test_report_has(&r, "FAIL pipeline p: source sqs: queue updates: "
                       "QueueDoesNotExist: The specified queue does not "
                       "exist.\n");
-  ck_assert_int_eq(r.status, 1);
-  test_report_free(&r);
-  test_aws_free(aws);
+  test_preflight_end(&r, aws, 1);
 }
 END_TEST
 

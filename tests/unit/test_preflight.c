@@ -81,6 +81,23 @@ test_report_t test_preflight_run(test_aws_t *aws, const char *config,
   return report;
 }
 
+test_aws_t *test_preflight_fixture(const pl_plugin_t *plugin) {
+  const pl_plugin_t *const plugins[] = {plugin, NULL};
+  test_aws_t *aws = test_aws_create(plugins);
+  test_preflight_push_identity(aws);
+  return aws;
+}
+
+test_report_t test_preflight_run_pipelines(test_aws_t *aws,
+                                           const char *pipelines,
+                                           bool strict) {
+  char *config =
+      test_preflight_config(aws, "region = \"eu-west-1\"", pipelines);
+  test_report_t report = test_preflight_run(aws, config, strict);
+  free(config);
+  return report;
+}
+
 void test_report_has(const test_report_t *report, const char *line) {
   size_t len = strlen(line);
   for (const char *at = report->text; at && *at;) {
@@ -95,6 +112,13 @@ void test_report_has(const test_report_t *report, const char *line) {
 void test_report_lacks(const test_report_t *report, const char *text) {
   ck_assert_msg(!strstr(report->text, text), "\"%s\" in:\n%s", text,
                 report->text);
+}
+
+void test_preflight_end(test_report_t *report, test_aws_t *aws, int status) {
+  ck_assert_msg(report->status == status, "exit status %d, not %d:\n%s",
+                report->status, status, report->text);
+  test_report_free(report);
+  test_aws_free(aws);
 }
 
 void test_report_free(test_report_t *report) {

@@ -39,11 +39,23 @@ bool test_preflight_asked(test_aws_t *aws, const char *target, char **body);
  * with test_report_free). */
 test_report_t test_preflight_run(test_aws_t *aws, const char *config,
                                  bool strict);
+/* A fixture with `plugin` (borrowed; static) registered and the STS
+ * answer queued. */
+test_aws_t *test_preflight_fixture(const pl_plugin_t *plugin);
+/* Runs `pipelines` (text; their stages name the server as `endpoint`)
+ * with region "eu-west-1" in the aws block: test_preflight_config, then
+ * test_preflight_run. */
+test_report_t test_preflight_run_pipelines(test_aws_t *aws,
+                                           const char *pipelines,
+                                           bool strict);
 /* Asserts that the report has a line that starts with `line` (the whole
  * report is the failure message). */
 void test_report_has(const test_report_t *report, const char *line);
 /* Asserts that no line of the report contains `text`. */
 void test_report_lacks(const test_report_t *report, const char *text);
 void test_report_free(test_report_t *report);
+/* Asserts the report's exit status (the report is the failure message),
+ * then frees the report and `aws`. */
+void test_preflight_end(test_report_t *report, test_aws_t *aws, int status);
 
 #endif
