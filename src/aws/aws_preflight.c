@@ -273,7 +273,8 @@ pl_aws_client_t *pl_aws_preflight_client(pl_aws_preflight_t *p,
   int rc = pl_aws_client_create(p->inst, options, &client);
   if (rc < 0) {
     pl_preflight_report(p->check, PL_CHECK_FAIL,
-                        "%s: no client: %s (the log above says why)",
+                        "%s: cannot set up a client (%s): the log on "
+                        "standard error says why",
                         options->service, pl_strerror(rc));
     return NULL;
   }

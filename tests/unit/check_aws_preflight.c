@@ -356,6 +356,29 @@ START_TEST(missing_credentials_fail_with_every_provider_tried) {
 }
 END_TEST
 
+static const char *no_region(void *data, const char *name) {
+  (void)data;
+  if (strcmp(name, "AWS_ACCESS_KEY_ID") == 0)
+    return "AKIDEXAMPLE";
+  if (strcmp(name, "AWS_SECRET_ACCESS_KEY") == 0)
+    return "sekrit-do-not-log";
+  if (strcmp(name, "AWS_REGION") == 0)
+    return NULL;
+  return no_keys(data, name);
+}
+
+START_TEST(no_region_at_all_fails) {
+  test_aws_t *aws = fixture();
+  aws->env = (pl_env_t){no_region, NULL};
+  test_report_t r = run_probe(aws, NULL, "bucket = \"uploads\"", 1, false);
+  test_report_has(&r, "FAIL pipeline p: sink probe: s3: cannot set up a "
+                      "client (");
+  test_report_lacks(&r, "aws: identity");
+  ck_assert_uint_eq(fake_http_request_count(aws->server), 0);
+  test_preflight_end(&r, aws, 1);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("aws_preflight");
   TCase *tc = tcase_create("checks");
@@ -368,6 +391,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, the_identity_is_checked_once_per_run);
   tcase_add_test(tc, a_denied_identity_fails);
   tcase_add_test(tc, missing_credentials_fail_with_every_provider_tried);
+  tcase_add_test(tc, no_region_at_all_fails);
   suite_add_tcase(s, tc);
   return s;
 }
