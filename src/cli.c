@@ -20,6 +20,7 @@
 #include "top.h"
 #include "options.h"
 #include "options_describe.h"
+#include "preflight.h"
 #include "registry.h"
 
 #ifndef PL_PLUGINDIR
@@ -37,6 +38,8 @@ typedef struct cli {
   const char *config; /* the first, which names the config in messages */
   bool once;
   bool check;
+  bool live;   /* --check --live: each stage's checks against AWS */
+  bool strict; /* --check --live --strict: warnings fail too */
   bool list;
   bool json;
   bool describe_all; /* --describe-json without a NAME */
@@ -45,7 +48,7 @@ typedef struct cli {
 
 static void usage(FILE *out) {
   fprintf(out,
-          "Usage: pipelined -c FILE [--once] [--check]\n"
+          "Usage: pipelined -c FILE [--once] [--check [--live [--strict]]]\n"
           "       pipelined --list-plugins\n"
           "       pipelined --describe PLUGIN [--json]\n"
           "       pipelined --describe-json [PLUGIN]\n"
@@ -58,6 +61,10 @@ static void usage(FILE *out) {
           "      --once          stop when every source is exhausted and every\n"
           "                      record is acknowledged (exit 1 if a group failed)\n"
           "      --check         validate FILE and load its plugins, then exit\n"
+          "      --live          with --check: also check what the stages use\n"
+          "                      (credentials, queues, buckets, tables); exit 1\n"
+          "                      when a check fails\n"
+          "      --strict        with --live: warnings fail too\n"
           "      --list-plugins  list the plugins found\n"
           "      --describe NAME show a plugin's options (NAME: e.g. source-file);\n"
           "                      with -c, plugins are found on its plugin_path\n"
@@ -77,6 +84,8 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
   enum {
     OPT_ONCE = 256,
     OPT_CHECK,
+    OPT_LIVE,
+    OPT_STRICT,
     OPT_LIST,
     OPT_DESCRIBE,
     OPT_DESCRIBE_JSON,
@@ -86,6 +95,8 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
       {"config", required_argument, NULL, 'c'},
       {"once", no_argument, NULL, OPT_ONCE},
       {"check", no_argument, NULL, OPT_CHECK},
+      {"live", no_argument, NULL, OPT_LIVE},
+      {"strict", no_argument, NULL, OPT_STRICT},
       {"list-plugins", no_argument, NULL, OPT_LIST},
       {"describe", required_argument, NULL, OPT_DESCRIBE},
       {"describe-json", optional_argument, NULL, OPT_DESCRIBE_JSON},
@@ -111,6 +122,12 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
       break;
     case OPT_CHECK:
       cli->check = true;
+      break;
+    case OPT_LIVE:
+      cli->live = true;
+      break;
+    case OPT_STRICT:
+      cli->strict = true;
       break;
     case OPT_LIST:
       cli->list = true;
@@ -143,6 +160,12 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
   }
   if (optind < argc) {
     fprintf(stderr, "pipelined: unexpected argument '%s'\n", argv[optind]);
+    return EXIT_USAGE;
+  }
+  if ((cli->live && !cli->check) || (cli->strict && !cli->live)) {
+    fprintf(stderr, "pipelined: %s\n",
+            cli->strict && !cli->live ? "--strict goes with --check --live"
+                                      : "--live goes with --check");
     return EXIT_USAGE;
   }
   if (!cli->config && !cli->list && !cli->describe && !cli->describe_all) {
@@ -471,9 +494,13 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   }
   pl_buf_free(&errors);
   if (cli->check) {
-    printf("ok\n");
+    rc = 0;
+    if (cli->live)
+      rc = pl__preflight_run(engine, stdout, cli->strict);
+    else
+      printf("ok\n");
     pl__engine_destroy(engine);
-    return close_loop(&loop, 0);
+    return close_loop(&loop, rc);
   }
   run.engine = engine;
   run.cli = cli;

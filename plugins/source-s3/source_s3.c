@@ -2,6 +2,7 @@
  * notifications on an SQS queue (`notifications`) or found by listing a
  * bucket (`bucket` alone). The plugin descriptor, its options, and the
  * queue of jobs whose objects the reader streams (see source_s3.h). */
+#include "s3_preflight.h"
 #include "source_s3.h"
 
 #include <stdlib.h>
@@ -317,4 +318,5 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .close = source_s3_close,
     .destroy = source_s3_destroy,
     .extensions = PL_AWS_EXTENSIONS,
+    .preflight = s3_preflight,
 };

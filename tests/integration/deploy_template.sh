@@ -282,6 +282,8 @@ expected = {
     "sqs:SendMessage": [getatt(updates, "Arn")],
     "dynamodb:UpdateItem": [getatt(table, "Arn")],
     "dynamodb:BatchWriteItem": [getatt(table, "Arn")],
+    # pipelined --check --live (DescribeTable of the sink's table).
+    "dynamodb:DescribeTable": [getatt(table, "Arn")],
 }
 policy, pol = next(iter(of_type("AWS::IAM::ManagedPolicy").items()), (None, {}))
 granted = {}
@@ -697,6 +699,7 @@ want = {
     "sqs:SendMessage": {q["updates"]["QueueArn"]},
     "dynamodb:UpdateItem": {t["TableArn"]},
     "dynamodb:BatchWriteItem": {t["TableArn"]},
+    "dynamodb:DescribeTable": {t["TableArn"]},
 }
 check(got == want, f"deployed policy {got!r}, expected {want!r}")
 
