@@ -45,7 +45,8 @@ WORKDIR /var/lib/pipelined
 # arguments.
 ENTRYPOINT ["pipelined-entrypoint"]
 CMD ["-c", "/etc/pipelined/pipelined.conf"]
-# GET /healthz at the config's metrics_listen (e.g. "0.0.0.0:9100");
+# GET /healthz at the config's metrics_listen (e.g. "0.0.0.0:9100", or
+# what PIPELINED_METRICS_LISTEN adds to the config: container/entrypoint.sh);
 # passes when the config has none (container/healthcheck.sh).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
   CMD ["pipelined-healthcheck"]

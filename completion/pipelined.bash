@@ -35,7 +35,7 @@ _pipelined() {
       --iterations -h --help" -- "$cur")
     return
   fi
-  mapfile -t COMPREPLY < <(compgen -W "top -c --config --once --check
+  mapfile -t COMPREPLY < <(compgen -W "top -c --config --once --check --live --strict
     --list-plugins --describe --describe-json --json -V --version -h --help" \
     -- "$cur")
 }

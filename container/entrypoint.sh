@@ -14,14 +14,23 @@
 #       docker run -e PIPELINED_CONFIG="$(cat my.conf)" IMAGE
 #     It wins over a mounted file, and says so on standard error.
 #
+# PIPELINED_METRICS_LISTEN=HOST:PORT adds `metrics_listen = "HOST:PORT"`
+# to that config (as its last line, so that its own lines keep their
+# numbers): the config run is then $PIPELINED_RUNTIME_DIR/pipelined.conf
+# (mode 0600), and /healthz, which pipelined-healthcheck asks, is served
+# without editing the config (deploy/inventory.yaml's ECS task sets it to
+# 127.0.0.1:9100 for the packaged /etc/pipelined/inventory.conf). A config
+# that sets metrics_listen itself is refused (exit 2) rather than given two.
+#
 # The path of the config pipelined is given is kept as the symlink
 # $PIPELINED_RUNTIME_DIR/config, where pipelined-healthcheck reads
 # metrics_listen from.
 #
 # Exit status: pipelined's; 2 (as pipelined's for a usage or config
 # error) when the command line names a config that is not a readable file
-# and PIPELINED_CONFIG is not set, or when PIPELINED_CONFIG cannot be
-# written.
+# and PIPELINED_CONFIG is not set, when PIPELINED_CONFIG cannot be
+# written, or when PIPELINED_METRICS_LISTEN is not HOST:PORT, the config
+# sets metrics_listen already, or the config with it cannot be written.
 set -euo pipefail
 
 me=pipelined-entrypoint
@@ -40,26 +49,36 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   esac
 done
 
+# run_file FILE: pipelined is given FILE in place of the command line's
+# config (or `-c FILE` is added when there is none).
+run_file() {
+  case $form in
+    next) args[at]=$1 ;;
+    long) args[at]=--config=$1 ;;
+    short) args[at]=-c$1 ;;
+    *) # No config on the command line: add one, unless the command takes none.
+      case ${args[0]:-} in
+        -h | --help | -V | --version | --list-plugins | --describe | --describe-json) ;;
+        *) args+=(-c "$1") ;;
+      esac ;;
+  esac
+}
+
+# write FILE TEXT: FILE (mode 0600) holds TEXT and a newline.
+write() {
+  { mkdir -p "$rundir" && (umask 077 && printf '%s\n' "$2" > "$1.tmp") && mv -f "$1.tmp" "$1"; } 2>/dev/null
+}
+
+file="$rundir/pipelined.conf"
 if [ -n "${PIPELINED_CONFIG:-}" ]; then
-  file="$rundir/pipelined.conf"
-  if ! { mkdir -p "$rundir" && (umask 077 && printf '%s\n' "$PIPELINED_CONFIG" > "$file.tmp") \
-         && mv -f "$file.tmp" "$file"; } 2>/dev/null; then
+  if ! write "$file" "$PIPELINED_CONFIG"; then
     echo "$me: cannot write PIPELINED_CONFIG to $file: make $rundir writable by $(id -un 2>/dev/null || id -u) (PIPELINED_RUNTIME_DIR names another folder)" >&2
     exit 2
   fi
   if [ "$at" -ge 0 ] && [ -e "$config" ] && [ "$config" != "$file" ]; then
     echo "$me: the config is PIPELINED_CONFIG (written to $file); $config is not read" >&2
   fi
-  case $form in
-    next) args[at]=$file ;;
-    long) args[at]=--config=$file ;;
-    short) args[at]=-c$file ;;
-    *) # No config on the command line: add one, unless the command takes none.
-      case ${args[0]:-} in
-        -h | --help | -V | --version | --list-plugins | --describe | --describe-json) ;;
-        *) args+=(-c "$file") ;;
-      esac ;;
-  esac
+  run_file "$file"
   config=$file
 elif [ "$at" -ge 0 ]; then
   if [ -z "$config" ]; then
@@ -72,6 +91,27 @@ elif [ "$at" -ge 0 ]; then
     echo "$me: no config: $config is not a readable file; mount one there (docker run -v \$PWD/pipelined.conf:$config:ro ...) or set PIPELINED_CONFIG to the config's text" >&2
     exit 2
   fi
+fi
+
+listen=${PIPELINED_METRICS_LISTEN:-}
+if [ -n "$listen" ] && [ -n "$config" ]; then
+  if ! [[ $listen =~ ^[^\"\\[:space:]]+:[0-9]+$ ]]; then
+    echo "$me: PIPELINED_METRICS_LISTEN='$listen' is not HOST:PORT (e.g. 127.0.0.1:9100)" >&2
+    exit 2
+  fi
+  if grep -Eq '^[[:space:]]*metrics_listen[[:space:]]*=' "$config"; then
+    echo "$me: $config sets metrics_listen already: unset PIPELINED_METRICS_LISTEN or remove it from the config" >&2
+    exit 2
+  fi
+  if ! text=$(cat "$config") || ! write "$file" "$text"$'\n'"metrics_listen = \"$listen\""; then
+    echo "$me: cannot write $config with metrics_listen to $file: make $rundir writable by $(id -un 2>/dev/null || id -u) (PIPELINED_RUNTIME_DIR names another folder)" >&2
+    exit 2
+  fi
+  if [ "$config" != "$file" ]; then
+    echo "$me: running $config with metrics_listen = \"$listen\" (PIPELINED_METRICS_LISTEN) as $file" >&2
+  fi
+  run_file "$file"
+  config=$file
 fi
 
 if [ -n "$config" ]; then

@@ -12,6 +12,7 @@
 
 #include "build_config.h"
 #include "cli.h"
+#include "config_load.h"
 #include "config.h"
 #include "engine.h"
 #include "metrics.h"
@@ -19,6 +20,7 @@
 #include "top.h"
 #include "options.h"
 #include "options_describe.h"
+#include "preflight.h"
 #include "registry.h"
 
 #ifndef PL_PLUGINDIR
@@ -27,10 +29,17 @@
 
 enum { EXIT_USAGE = 2 };
 
+/* -c may be given this many times. */
+#define PL_CLI_MAX_CONFIGS 32
+
 typedef struct cli {
-  const char *config;
+  const char *configs[PL_CLI_MAX_CONFIGS]; /* in order; "-": stdin */
+  size_t config_count;
+  const char *config; /* the first, which names the config in messages */
   bool once;
   bool check;
+  bool live;   /* --check --live: each stage's checks against AWS */
+  bool strict; /* --check --live --strict: warnings fail too */
   bool list;
   bool json;
   bool describe_all; /* --describe-json without a NAME */
@@ -39,19 +48,26 @@ typedef struct cli {
 
 static void usage(FILE *out) {
   fprintf(out,
-          "Usage: pipelined -c FILE [--once] [--check]\n"
+          "Usage: pipelined -c FILE [--once] [--check [--live [--strict]]]\n"
           "       pipelined --list-plugins\n"
           "       pipelined --describe PLUGIN [--json]\n"
           "       pipelined --describe-json [PLUGIN]\n"
           "       pipelined top [--url URL | -c FILE]  (a live view; see "
           "top --help)\n"
           "\n"
-          "  -c, --config FILE   run the pipelines of FILE\n"
+          "  -c, --config FILE   run the pipelines of FILE; given more than\n"
+          "                      once, the files make one config; - reads it\n"
+          "                      from standard input\n"
           "      --once          stop when every source is exhausted and every\n"
           "                      record is acknowledged (exit 1 if a group failed)\n"
           "      --check         validate FILE and load its plugins, then exit\n"
+          "      --live          with --check: also check what the stages use\n"
+          "                      (credentials, queues, buckets, tables); exit 1\n"
+          "                      when a check fails\n"
+          "      --strict        with --live: warnings fail too\n"
           "      --list-plugins  list the plugins found\n"
-          "      --describe NAME show a plugin's options (NAME: e.g. source-file)\n"
+          "      --describe NAME show a plugin's options (NAME: e.g. source-file);\n"
+          "                      with -c, plugins are found on its plugin_path\n"
           "      --json          with --describe: as JSON\n"
           "      --describe-json [NAME]  the same as --describe NAME --json;\n"
           "                      without NAME: every plugin and the stage\n"
@@ -68,6 +84,8 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
   enum {
     OPT_ONCE = 256,
     OPT_CHECK,
+    OPT_LIVE,
+    OPT_STRICT,
     OPT_LIST,
     OPT_DESCRIBE,
     OPT_DESCRIBE_JSON,
@@ -77,6 +95,8 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
       {"config", required_argument, NULL, 'c'},
       {"once", no_argument, NULL, OPT_ONCE},
       {"check", no_argument, NULL, OPT_CHECK},
+      {"live", no_argument, NULL, OPT_LIVE},
+      {"strict", no_argument, NULL, OPT_STRICT},
       {"list-plugins", no_argument, NULL, OPT_LIST},
       {"describe", required_argument, NULL, OPT_DESCRIBE},
       {"describe-json", optional_argument, NULL, OPT_DESCRIBE_JSON},
@@ -89,13 +109,25 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
   while ((opt = getopt_long(argc, argv, "c:Vh", longs, NULL)) != -1) {
     switch (opt) {
     case 'c':
-      cli->config = optarg;
+      if (cli->config_count == PL_CLI_MAX_CONFIGS) {
+        fprintf(stderr, "pipelined: -c may be given at most %d times\n",
+                PL_CLI_MAX_CONFIGS);
+        return EXIT_USAGE;
+      }
+      cli->configs[cli->config_count++] = optarg;
+      cli->config = cli->configs[0];
       break;
     case OPT_ONCE:
       cli->once = true;
       break;
     case OPT_CHECK:
       cli->check = true;
+      break;
+    case OPT_LIVE:
+      cli->live = true;
+      break;
+    case OPT_STRICT:
+      cli->strict = true;
       break;
     case OPT_LIST:
       cli->list = true;
@@ -128,6 +160,12 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
   }
   if (optind < argc) {
     fprintf(stderr, "pipelined: unexpected argument '%s'\n", argv[optind]);
+    return EXIT_USAGE;
+  }
+  if ((cli->live && !cli->check) || (cli->strict && !cli->live)) {
+    fprintf(stderr, "pipelined: %s\n",
+            cli->strict && !cli->live ? "--strict goes with --check --live"
+                                      : "--live goes with --check");
     return EXIT_USAGE;
   }
   if (!cli->config && !cli->list && !cli->describe && !cli->describe_all) {
@@ -247,6 +285,7 @@ static int describe(pl_registry_t *reg, const char *full_name, bool json) {
 
 typedef struct run {
   pl_engine_t *engine;
+  const cli_t *cli; /* the files SIGHUP reads again, borrowed */
   /* --once on a terminal: the progress line on standard error. */
   uv_timer_t progress_timer;
   bool progress_open;
@@ -271,14 +310,54 @@ static void on_signal(uv_signal_t *handle, int signum) {
   pl__engine_shutdown(run->engine);
 }
 
-/* SIGHUP asks a daemon to reload its configuration. Until that exists it
- * is said and ignored: its default action would end the process without
- * draining what is in flight. */
+/* Logs each line of `lines` as its own entry. */
+static void log_lines(pl_logger_t *log, pl_log_level_t level,
+                      const char *lines) {
+  while (lines && *lines) {
+    const char *end = strchr(lines, '\n');
+    int len = end ? (int)(end - lines) : (int)strlen(lines);
+    pl__log(log, level, "  %.*s", len, lines);
+    lines = end ? end + 1 : NULL;
+  }
+}
+
+/* SIGHUP: the config file is read again and applied (src/reload.h). A
+ * config that cannot be applied is refused with its errors and the
+ * running pipelines go on as they were. */
 static void on_sighup(uv_signal_t *handle, int signum) {
   run_t *run = handle->data;
-  pl__log(&run->engine->log, PL_LOG_WARN,
-          "SIGHUP received: configuration reload is not supported yet; "
-          "ignored");
+  pl_logger_t *log = &run->engine->log;
+  pl__log(log, PL_LOG_INFO, "SIGHUP received: reloading %s",
+          run->cli->config);
+  (void)pl__notify_send(&run->notify, "RELOADING=1");
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  pl_buf_t errors = {0};
+  int rc = 0;
+  for (size_t i = 0; i < run->cli->config_count; i++)
+    if (strcmp(run->cli->configs[i], "-") == 0) {
+      error = strdup("the config was read from standard input (-c -), "
+                     "which cannot be read again: restart the daemon");
+      rc = PL_EINVAL;
+    }
+  if (rc == 0)
+    rc = pl__cfg_load(run->cli->configs, run->cli->config_count,
+                      &pl__cfg_process_env, &root, &error);
+  if (rc < 0)
+    pl_buf_printf(&errors, "%s\n", error ? error : "cannot parse config");
+  else
+    rc = pl__engine_reload(run->engine, root, &errors);
+  if (rc < 0) {
+    pl__log(log, PL_LOG_ERROR,
+            "reload refused: %s is not applied; the running pipelines go on "
+            "unchanged:",
+            run->cli->config);
+    log_lines(log, PL_LOG_ERROR, errors.data);
+  }
+  (void)pl__notify_send(&run->notify, "READY=1\nSTATUS=running");
+  pl_buf_free(&errors);
+  free(error);
+  pl__cfg_destroy(root);
 }
 
 /* Runs on the loop: a loop that is stuck stops petting, and the service
@@ -386,8 +465,8 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   signal(SIGHUP, SIG_IGN);
   pl_cfg_node_t *root = NULL;
   char *error = NULL;
-  if (pl__cfg_parse_file(cli->config, &pl__cfg_process_env, &root, &error) <
-      0) {
+  if (pl__cfg_load(cli->configs, cli->config_count, &pl__cfg_process_env,
+                   &root, &error) < 0) {
     fprintf(stderr, "pipelined: %s\n", error ? error : "cannot parse config");
     free(error);
     return EXIT_USAGE;
@@ -415,11 +494,16 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   }
   pl_buf_free(&errors);
   if (cli->check) {
-    printf("ok\n");
+    rc = 0;
+    if (cli->live)
+      rc = pl__preflight_run(engine, stdout, cli->strict);
+    else
+      printf("ok\n");
     pl__engine_destroy(engine);
-    return close_loop(&loop, 0);
+    return close_loop(&loop, rc);
   }
   run.engine = engine;
+  run.cli = cli;
   start_watchdog(&loop, &run);
   uv_signal_init(&loop, &run.sigint);
   uv_signal_init(&loop, &run.sigterm);
@@ -480,6 +564,37 @@ static bool open_standard_fds(void) {
   return true;
 }
 
+/* The plugin_path of the config named with -c, searched first, as a run
+ * of that config would. */
+static int use_plugin_path(pl_registry_t *reg, const cli_t *cli) {
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  if (pl__cfg_load(cli->configs, cli->config_count, &pl__cfg_process_env,
+                   &root, &error) < 0) {
+    fprintf(stderr, "pipelined: %s\n", error ? error : "cannot read config");
+    free(error);
+    return EXIT_USAGE;
+  }
+  pl_buf_t errors = {0};
+  pl_engine_settings_t settings = {0};
+  int rc = pl__engine_read_settings(root, &settings, &errors);
+  if (rc < 0) {
+    fprintf(stderr, "pipelined: %s is not valid:\n%s", cli->config,
+            errors.data ? errors.data : "(no details)\n");
+    rc = EXIT_USAGE;
+  } else if (settings.plugin_path.count > 0) {
+    rc = pl__registry_prepend_config_dirs(
+             reg, (const char *const *)settings.plugin_path.items,
+             settings.plugin_path.count) < 0
+             ? 1
+             : 0;
+  }
+  pl__engine_free_settings(&settings);
+  pl_buf_free(&errors);
+  pl__cfg_destroy(root);
+  return rc;
+}
+
 int pl_cli_main(int argc, char **argv) {
   if (!open_standard_fds())
     return 1;
@@ -497,13 +612,18 @@ int pl_cli_main(int argc, char **argv) {
   }
   pl__registry_append_path(reg, getenv("PIPELINED_PLUGIN_PATH"));
   pl__registry_append_path(reg, PL_PLUGINDIR);
-  if (cli.list)
+  bool inspect = cli.list || cli.describe_all || cli.describe;
+  /* --list-plugins and --describe with -c: that config's plugin_path is
+   * searched first, as a run of it would. */
+  if (inspect && cli.config_count > 0)
+    rc = use_plugin_path(reg, &cli);
+  if (rc == 0 && cli.list)
     rc = list_plugins(reg);
-  else if (cli.describe_all)
+  else if (rc == 0 && cli.describe_all)
     rc = describe_all(reg);
-  else if (cli.describe)
+  else if (rc == 0 && cli.describe)
     rc = describe(reg, cli.describe, cli.json);
-  else
+  else if (rc == 0)
     rc = run_config(reg, &cli);
   pl__registry_destroy(reg);
   return rc;

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,6 @@
 #define PL_CFG_MAX_DEPTH 32
 /* Config files are small; the bound keeps hostile input from turning into
  * gigabytes of nodes. */
-#define PL_CFG_MAX_SIZE ((size_t)4 * 1024 * 1024)
 
 static const char *process_getenv(void *data, const char *name) {
   return getenv(name);
@@ -69,8 +69,13 @@ void pl__cfg_destroy(pl_cfg_node_t *root) {
   if (!root)
     return;
   char *file = root->file;
+  char **files = root->files;
+  size_t file_count = root->file_count;
   node_free(root);
   free(file);
+  for (size_t i = 0; i < file_count; i++)
+    free(files[i]);
+  free(files);
 }
 
 /* Arrays grow to the next power of two when their count reaches one, which
@@ -282,6 +287,7 @@ static int parse_value(parser_t *p, pl_cfg_value_t *value, int depth) {
     value->kind = PL_CFG_STRING;
     value->text = p->tok.string.data; /* stolen */
     value->text_len = p->tok.string.len;
+    value->from_env = p->tok.starts_with_var;
     p->tok.string = (pl_buf_t){0};
     return advance(p);
   case PL_CFG_TOK_WORD:
@@ -405,6 +411,20 @@ static int parse_entry(parser_t *p, pl_cfg_node_t *parent, int depth) {
     rc = advance(p);
     if (rc < 0)
       return rc;
+    /* include "conf.d/NAME.conf": a directive of the top level, which
+     * src/config_load.c carries out. */
+    if (depth == 0 && strcmp(node->key, "include") == 0 &&
+        (p->tok.kind == PL_CFG_TOK_NEWLINE ||
+         p->tok.kind == PL_CFG_TOK_SEMICOLON ||
+         p->tok.kind == PL_CFG_TOK_EOF)) {
+      node->is_block = false;
+      node->value.kind = PL_CFG_STRING;
+      node->value.loc = node->loc;
+      node->value.text = node->label;
+      node->value.text_len = label_len;
+      node->label = NULL;
+      return p->tok.kind == PL_CFG_TOK_EOF ? 0 : advance(p);
+    }
   }
   if (p->tok.kind != PL_CFG_TOK_LBRACE)
     return fail_found(p, what);
@@ -506,46 +526,49 @@ int pl__cfg_parse(const char *file, const char *text, size_t len,
   return rc < 0 ? rc : 0;
 }
 
-int pl__cfg_parse_file(const char *path, const pl_cfg_env_t *env,
-                       pl_cfg_node_t **root, char **error) {
+/* Reads all of `fp` into `text`: 0, PL_ENOMEM, or an errno value. */
+static int read_all(FILE *fp, pl_buf_t *text) {
+  /* One byte past the limit is enough for the parser to refuse it. */
+  char chunk[8192];
+  size_t n;
+  errno = 0;
+  while (text->len <= PL_CFG_MAX_SIZE &&
+         (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+    if (pl_buf_append(text, chunk, n) < 0)
+      return PL_ENOMEM;
+  if (ferror(fp))
+    return errno ? errno : EIO;
+  return 0;
+}
+
+int pl__cfg_parse_stream(FILE *fp, const char *name, const pl_cfg_env_t *env,
+                         pl_cfg_node_t **root, char **error) {
   *root = NULL;
   *error = NULL;
   pl_buf_t text = {0};
-  int rc = 0;
-  int err = 0;
-  FILE *fp = fopen(path, "rb");
-  if (!fp) {
-    err = errno;
-  } else {
-    /* One byte past the limit is enough for the parser to refuse the
-     * file. */
-    char chunk[8192];
-    size_t n;
-    errno = 0;
-    while (text.len <= PL_CFG_MAX_SIZE &&
-           (n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
-      if (pl_buf_append(&text, chunk, n) < 0) {
-        rc = PL_ENOMEM;
-        break;
-      }
-    }
-    if (rc == 0 && ferror(fp))
-      err = errno ? errno : EIO;
-    fclose(fp);
-  }
-  if (err || rc < 0) {
+  int err = fp ? read_all(fp, &text) : errno;
+  if (err) {
     pl_buf_t msg = {0};
-    if (pl_buf_printf(&msg, "cannot read %s: %s", path,
-                      strerror(err ? err : ENOMEM)) == 0)
+    if (pl_buf_printf(&msg, "cannot read %s: %s", name,
+                      strerror(err == PL_ENOMEM ? ENOMEM : err)) == 0)
       *error = msg.data;
     else
       pl_buf_free(&msg);
     pl_buf_free(&text);
-    if (rc < 0 || err == ENOMEM)
+    if (err == PL_ENOMEM || err == ENOMEM)
       return PL_ENOMEM;
     return err == ENOENT ? PL_ENOENT : PL_EIO;
   }
-  rc = pl__cfg_parse(path, text.data, text.len, env, root, error);
+  int rc = pl__cfg_parse(name, text.data, text.len, env, root, error);
   pl_buf_free(&text);
+  return rc;
+}
+
+int pl__cfg_parse_file(const char *path, const pl_cfg_env_t *env,
+                       pl_cfg_node_t **root, char **error) {
+  FILE *fp = fopen(path, "rb");
+  int rc = pl__cfg_parse_stream(fp, path, env, root, error);
+  if (fp)
+    fclose(fp);
   return rc;
 }

@@ -25,10 +25,13 @@
  * Environment: `${NAME}` is replaced by the variable's value only when NAME
  * looks like an environment variable: uppercase letters, digits and '_',
  * not starting with a digit (${INPUT}, ${AWS_REGION:-us-east-1}). It is an
- * error when the variable is unset. `${NAME:-default}` uses the default
- * when the variable is unset or empty, as in the shell; the default is
- * string text (escapes, templates and nested ${OTHER:-...} allowed, up to
- * 8 deep) and is only expanded when it is used. Values are inserted as
+ * error when the variable is unset. As in the shell, `${NAME-default}`
+ * uses the default when the variable is unset, `${NAME:-default}` when it
+ * is unset or empty, and `${NAME?message}` / `${NAME:?message}` fail with
+ * "NAME: message" instead; the forms with a colon also take lowercase
+ * names (${bucket:-x}). The default or message is string text (escapes,
+ * templates and nested ${OTHER:-...} allowed, up to 8 deep) and is only
+ * expanded when it is used. Values are inserted as
  * they are, never re-expanded. Every other `${...}` (lowercase,
  * "${product_id}", "${@origin}") is a template for the plugin and is kept
  * verbatim. `$$` is a literal `$`, so "$${SKU}" keeps an uppercase template
@@ -42,6 +45,7 @@
 #define PL_CORE_CONFIG_H
 
 #include <pipelined/common.h>
+#include <stdio.h>
 
 typedef struct pl_cfg_loc {
   const char *file; /* borrowed from the root node */
@@ -66,6 +70,9 @@ struct pl_cfg_value {
   pl_cfg_kind_t kind;
   pl_cfg_loc_t loc;
   char *text; /* scalars: the literal's text (strings: after expansion) */
+  /* STRING: the text begins with a variable's value ("${INPUT}/x"), so a
+   * relative path in it is the environment's, not the file's. */
+  bool from_env;
   size_t text_len; /* strings may hold "\0" escapes */
   union {
     int64_t i;      /* INT */
@@ -83,6 +90,10 @@ struct pl_cfg_node {
   char *key;         /* setting name, or block type ("pipeline", "source") */
   char *label;       /* block label ("csv-to-sqs"), or NULL */
   char *file;        /* the root only: the file name loc.file borrows */
+  /* The root only: the names of the other files its nodes come from
+   * (src/config_load.c), which their loc.file borrows. */
+  char **files;
+  size_t file_count;
   bool is_block;
   pl_cfg_loc_t loc;  /* of the key */
   pl_cfg_value_t value;      /* settings */
@@ -103,6 +114,13 @@ typedef pl_env_t pl_cfg_env_t;
 int pl__cfg_parse(const char *file, const char *text, size_t len,
                   const pl_cfg_env_t *env, pl_cfg_node_t **root,
                   char **error);
+/* The largest config text, in bytes. */
+#define PL_CFG_MAX_SIZE ((size_t)4 * 1024 * 1024)
+
+/* Reads `fp` to its end and parses it as `name` (fp NULL: errno says why
+ * it could not be opened). Errors as pl__cfg_parse_file(). */
+int pl__cfg_parse_stream(FILE *fp, const char *name, const pl_cfg_env_t *env,
+                         pl_cfg_node_t **root, char **error);
 /* Reads and parses a file ("cannot read FILE: reason" on I/O errors, with
  * PL_ENOENT for a missing file and PL_EIO for other failures). */
 int pl__cfg_parse_file(const char *path, const pl_cfg_env_t *env,

@@ -103,6 +103,30 @@ static bool is_env_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+/* A variable's name in the forms with an operator after a colon
+ * (${name:-default}, ${name:?message}) may have lowercase letters too. */
+static bool is_name_char(char c) {
+  return is_env_char(c) || (c >= 'a' && c <= 'z');
+}
+
+/* What follows a variable's name: '}' or one of the shell's operators. */
+typedef enum {
+  VAR_PLAIN,         /* ${NAME} */
+  VAR_DEFAULT_UNSET, /* ${NAME-default} */
+  VAR_DEFAULT_EMPTY, /* ${NAME:-default} */
+  VAR_ERROR_UNSET,   /* ${NAME?message} */
+  VAR_ERROR_EMPTY,   /* ${NAME:?message} */
+} var_op_t;
+
+/* The length of the operator text after a name (0 for '}'). */
+static size_t var_op_len(var_op_t op) {
+  return op == VAR_DEFAULT_EMPTY || op == VAR_ERROR_EMPTY ? 2 : 1;
+}
+
+static bool var_op_is_error(var_op_t op) {
+  return op == VAR_ERROR_UNSET || op == VAR_ERROR_EMPTY;
+}
+
 /* The four hex digits at pos, or -1. */
 static long read_hex4(const pl_cfg_lexer_t *lx, size_t pos) {
   if (lx->len - pos < 4)
@@ -213,11 +237,14 @@ static int read_escape(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit) {
 static int read_chars(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit, int depth,
                       size_t quote, size_t dollar);
 
-/* Expands the ${NAME} or ${NAME:-default} whose '$' is at lx->pos; the
- * name runs from name_at for name_len bytes. */
+/* Expands the ${NAME}, ${NAME-default}, ${NAME:-default}, ${NAME?message}
+ * or ${NAME:?message} whose '$' is at lx->pos; the name runs from name_at
+ * for name_len bytes and `op` follows it. */
 static int expand_env(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit, int depth,
-                      size_t quote, size_t name_at, size_t name_len) {
+                      size_t quote, size_t name_at, size_t name_len,
+                      var_op_t op) {
   size_t dollar = lx->pos;
+  int line = lx->line;
   int col = col_at(lx, dollar);
   pl_buf_reset(&lx->name);
   if (pl_buf_append(&lx->name, lx->text + name_at, name_len) < 0)
@@ -226,32 +253,88 @@ static int expand_env(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit, int depth,
   const char *value = NULL;
   if (emit && lx->env && lx->env->getenv)
     value = lx->env->getenv(lx->env->data, name);
-  bool has_default = lx->text[name_at + name_len] == ':';
-  lx->pos = name_at + name_len + (has_default ? 2 : 1);
-  if (!has_default) {
+  lx->pos = name_at + name_len + (op == VAR_PLAIN ? 1 : var_op_len(op));
+  /* A path that begins with a variable is the environment's: relative to
+   * the working directory, not to the config file (src/options.c). */
+  if (emit && value && out->len == 0)
+    lx->starts_with_var = true;
+  if (op == VAR_PLAIN) {
     if (emit && !value)
-      return pl__cfg_lexer_fail(lx, lx->line, col,
+      return pl__cfg_lexer_fail(lx, line, col,
                                 "environment variable %s is not set (use "
                                 "${%s:-default} to give a default)",
                                 name, name);
     return emit && pl_buf_append_str(out, value) < 0 ? PL_ENOMEM : 0;
   }
-  /* As in the shell, ":-" also replaces a variable that is set but empty.
-   * The default is always read, to find its end, but only expanded (and
-   * so only able to fail on an unset variable) when it is used; that also
-   * means no other lookup runs while `value` is still to be copied. */
+  /* As in the shell, the colon forms treat a variable that is set but
+   * empty as unset. The word after the operator is always read, to find
+   * its end, but only expanded (and so only able to fail on an unset
+   * variable) when it is used; that also means no other lookup runs while
+   * `value` is still to be copied. */
   if (depth >= PL_CFG_MAX_ENV_DEPTH)
-    return pl__cfg_lexer_fail(lx, lx->line, col,
+    return pl__cfg_lexer_fail(lx, line, col,
                               "${...:-default} values are nested too deeply "
                               "(the limit is %d)",
                               PL_CFG_MAX_ENV_DEPTH);
-  bool use_default = emit && (!value || !*value);
-  int rc = read_chars(lx, out, use_default, depth + 1, quote, dollar);
-  if (rc < 0)
-    return rc;
-  if (emit && !use_default && pl_buf_append_str(out, value) < 0)
-    return pl__cfg_lexer_nomem(lx);
-  return 0;
+  bool missing = !value || ((op == VAR_DEFAULT_EMPTY ||
+                             op == VAR_ERROR_EMPTY) && !*value);
+  bool use_word = emit && missing;
+  if (!var_op_is_error(op)) {
+    int rc = read_chars(lx, out, use_word, depth + 1, quote, dollar);
+    if (rc < 0)
+      return rc;
+    if (emit && !use_word && pl_buf_append_str(out, value) < 0)
+      return pl__cfg_lexer_nomem(lx);
+    return 0;
+  }
+  /* The name is copied: reading the message may look up other names. */
+  char *owned = strdup(name);
+  pl_buf_t message = {0};
+  int rc = owned ? read_chars(lx, &message, use_word, depth + 1, quote, dollar)
+                 : pl__cfg_lexer_nomem(lx);
+  if (rc == 0 && use_word)
+    rc = pl__cfg_lexer_fail(
+        lx, line, col, "%s: %s", owned,
+        message.len ? message.data
+                    : (value ? "is empty" : "environment variable is not set"));
+  else if (rc == 0 && emit && pl_buf_append_str(out, value) < 0)
+    rc = pl__cfg_lexer_nomem(lx);
+  pl_buf_free(&message);
+  free(owned);
+  return rc;
+}
+
+/* The variable whose "${" is at `pos`, if it is one: its name's end and
+ * operator. Anything else in "${...}" is a template for the plugin. */
+static bool read_var(const pl_cfg_lexer_t *lx, size_t pos, size_t *name_end,
+                     var_op_t *op, bool *unclosed) {
+  size_t name_at = pos + 2;
+  size_t end = name_at;
+  bool upper = true;
+  while (end < lx->len && is_name_char(lx->text[end])) {
+    upper &= is_env_char(lx->text[end]);
+    end++;
+  }
+  *name_end = end;
+  *unclosed = false;
+  if (end == name_at || (lx->text[name_at] >= '0' && lx->text[name_at] <= '9'))
+    return false;
+  char next = end < lx->len ? lx->text[end] : '\n';
+  char after = end + 1 < lx->len ? lx->text[end + 1] : '\n';
+  if (next == ':' && (after == '-' || after == '?')) {
+    *op = after == '-' ? VAR_DEFAULT_EMPTY : VAR_ERROR_EMPTY;
+    return true;
+  }
+  /* ${field}, ${field-x}: templates unless the name is all uppercase. */
+  if (!upper)
+    return false;
+  if (next == '}' || next == '-' || next == '?') {
+    *op = next == '}' ? VAR_PLAIN
+                      : next == '-' ? VAR_DEFAULT_UNSET : VAR_ERROR_UNSET;
+    return true;
+  }
+  *unclosed = next == '"' || next == '\n';
+  return false;
 }
 
 /* Reads string text from lx->pos up to the closing '"' (depth 0) or up to
@@ -268,14 +351,16 @@ static int read_chars(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit, int depth,
     char c = pos < lx->len ? lx->text[pos] : '\n';
     if (c == '\n' || (c == '"' && depth > 0)) {
       if (depth > 0) {
-        size_t name_end = dollar + 2;
-        while (is_env_char(lx->text[name_end]))
-          name_end++; /* expand_env checked that ":-" follows the name */
-        return pl__cfg_lexer_fail(lx, lx->line, col_at(lx, dollar),
-                                  "'${%.*s:-' is not closed: expected '}' "
-                                  "after the default value",
-                                  (int)(name_end - dollar - 2),
-                                  lx->text + dollar + 2);
+        size_t name_end;
+        var_op_t op = VAR_PLAIN;
+        bool unclosed;
+        (void)read_var(lx, dollar, &name_end, &op, &unclosed);
+        return pl__cfg_lexer_fail(
+            lx, lx->line, col_at(lx, dollar),
+            "'${%.*s' is not closed: expected '}' after the %s",
+            (int)(name_end + var_op_len(op) - dollar - 2),
+            lx->text + dollar + 2,
+            var_op_is_error(op) ? "message" : "default value");
       }
       return pl__cfg_lexer_fail(lx, lx->line, col_at(lx, quote),
                                 "unterminated string: expected '\"' before "
@@ -310,21 +395,17 @@ static int read_chars(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit, int depth,
     }
     if (c == '$' && pos + 1 < lx->len && lx->text[pos + 1] == '{') {
       size_t name_at = pos + 2;
-      size_t end = name_at;
-      while (end < lx->len && is_env_char(lx->text[end]))
-        end++;
-      char next = end < lx->len ? lx->text[end] : '\n';
-      bool env_name = end > name_at &&
-                      !(lx->text[name_at] >= '0' && lx->text[name_at] <= '9');
-      if (env_name && (next == '}' || (next == ':' && end + 1 < lx->len &&
-                                       lx->text[end + 1] == '-'))) {
-        int rc =
-            expand_env(lx, out, emit, depth, quote, name_at, end - name_at);
+      size_t end;
+      var_op_t op;
+      bool unclosed;
+      if (read_var(lx, pos, &end, &op, &unclosed)) {
+        int rc = expand_env(lx, out, emit, depth, quote, name_at,
+                            end - name_at, op);
         if (rc < 0)
           return rc;
         continue;
       }
-      if (env_name && (next == '"' || next == '\n'))
+      if (unclosed)
         return pl__cfg_lexer_fail(lx, lx->line, col_at(lx, pos),
                                   "'${%.*s' is not closed: expected '}'",
                                   (int)(end - name_at), lx->text + name_at);
@@ -412,7 +493,9 @@ int pl__cfg_lexer_next(pl_cfg_lexer_t *lx, pl_cfg_token_t *tok) {
      * NULL. */
     if (pl_buf_reserve(&tok->string, 0) < 0)
       return pl__cfg_lexer_nomem(lx);
+    lx->starts_with_var = false;
     int rc = read_chars(lx, &tok->string, true, 0, start, start);
+    tok->starts_with_var = lx->starts_with_var;
     tok->len = lx->pos - start;
     return rc;
   }

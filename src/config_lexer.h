@@ -31,10 +31,13 @@ typedef struct pl_cfg_token {
   const char *start; /* the token's source bytes (borrowed from the input) */
   size_t len;
   pl_buf_t string; /* STRING: the decoded text; the parser may steal it */
+  /* STRING: its text begins with a variable's value (src/config.h). */
+  bool starts_with_var;
 } pl_cfg_token_t;
 
 typedef struct pl_cfg_lexer {
   const char *file; /* borrowed: the name used in messages */
+  bool starts_with_var; /* of the string being read */
   const char *text; /* borrowed: the input */
   size_t len;
   size_t pos;

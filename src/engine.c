@@ -5,11 +5,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_tree.h"
 #include "engine.h"
 #include "extension.h"
 #include "metrics.h"
 #include "metrics_server.h"
 #include "options.h"
+#include "pipeline_build.h"
+#include "reload.h"
 
 static const char *const log_level_choices[] = {"error", "warn", "info",
                                                 "debug", NULL};
@@ -21,7 +24,8 @@ static const pl_option_t settings_table[] = {
     PL_OPTION_ENUM(pl_engine_settings_t, log_format, "log_format", "text",
                    log_format_choices, 0,
                    "Log lines as plain text or as JSON objects."),
-    PL_OPTION_LIST(pl_engine_settings_t, plugin_path, "plugin_path", NULL, 0,
+    PL_OPTION_LIST(pl_engine_settings_t, plugin_path, "plugin_path", NULL,
+                   PL_OPT_PATH,
                    "Directories searched for plugins before "
                    "PIPELINED_PLUGIN_PATH and the installed plugin directory; "
                    "a relative one is relative to the config file's "
@@ -53,234 +57,43 @@ static const pl_option_t settings_table[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const stage_blocks[] = {"source", "transform", "sink",
-                                           "dead_letter", NULL};
-
-static void add_error(pl_buf_t *errors, const pl_cfg_loc_t *loc,
-                      const char *fmt, ...) PL_PRINTF(3, 4);
-
-static void add_error(pl_buf_t *errors, const pl_cfg_loc_t *loc,
-                      const char *fmt, ...) {
-  pl_buf_printf(errors, "%s:%d:%d: ", loc->file, loc->line, loc->col);
-  va_list ap;
-  va_start(ap, fmt);
-  pl_buf_vprintf(errors, fmt, ap);
-  va_end(ap);
-  pl_buf_append_str(errors, "\n");
-}
-
-static void unknown_name(pl_buf_t *errors, const pl_cfg_node_t *node,
-                         const char *where, const char *const *valid) {
-  const char *closest = pl__closest_name(valid, node->key);
-  pl_buf_t list = {0};
-  for (size_t i = 0; valid[i]; i++)
-    pl_buf_printf(&list, "%s%s", i ? ", " : "", valid[i]);
-  if (closest)
-    add_error(errors, &node->loc, "%s: unknown block '%s' (did you mean '%s'?)",
-              where, node->key, closest);
-  else
-    add_error(errors, &node->loc, "%s: unknown block '%s' (expected one of %s)",
-              where, node->key, list.data);
-  pl_buf_free(&list);
-}
-
-/* A view of a block's settings only (blocks are handled by the caller). */
-static int settings_view(const pl_cfg_node_t *block, pl_cfg_node_t *view) {
-  *view = (pl_cfg_node_t){.is_block = true, .loc = block->loc};
-  view->children = calloc(block->count ? block->count : 1, sizeof(*view->children));
-  if (!view->children)
-    return PL_ENOMEM;
-  for (size_t i = 0; i < block->count; i++)
-    if (!block->children[i]->is_block)
-      view->children[view->count++] = block->children[i];
-  return 0;
-}
-
-static bool is_one_of(const char *const *names, const char *name) {
-  for (size_t i = 0; names[i]; i++)
-    if (strcmp(names[i], name) == 0)
-      return true;
-  return false;
-}
-
-static pl_role_t role_of(const char *key) {
-  if (strcmp(key, "source") == 0)
-    return PL_ROLE_SOURCE;
-  if (strcmp(key, "transform") == 0)
-    return PL_ROLE_TRANSFORM;
-  if (strcmp(key, "sink") == 0)
-    return PL_ROLE_SINK;
-  return PL_ROLE_DEAD_LETTER;
-}
-
-static pl_kind_t kind_of(pl_role_t role) {
-  switch (role) {
-  case PL_ROLE_SOURCE:
-    return PL_KIND_SOURCE;
-  case PL_ROLE_TRANSFORM:
-    return PL_KIND_TRANSFORM;
-  case PL_ROLE_SINK:
-  case PL_ROLE_DEAD_LETTER:
-    break;
-  }
-  return PL_KIND_SINK;
-}
-
-/* A deprecated option the user set still works, with a warning that says
- * where and what to do instead (its description). */
-static void warn_deprecated(pl_engine_t *engine, const pl_plugin_t *plugin,
-                            const pl_cfg_node_t *block, const char *what) {
-  for (size_t i = 0; i < plugin->options_count; i++) {
-    const pl_option_t *option = &plugin->options[i];
-    if (!(option->flags & PL_OPT_DEPRECATED))
-      continue;
-    for (size_t c = 0; c < block->count; c++) {
-      const pl_cfg_node_t *node = block->children[c];
-      if (strcmp(node->key, option->name) == 0)
-        pl__log(&engine->log, PL_LOG_WARN,
-                "%s:%d:%d: %s: option '%s' is deprecated: %s", node->loc.file,
-                node->loc.line, node->loc.col, what, option->name,
-                option->description);
-    }
-  }
-}
-
-static void add_stage(pl_engine_t *engine, pl_pipeline_t *pipeline,
-                      const pl_cfg_node_t *block, pl_buf_t *errors) {
-  pl_role_t role = role_of(block->key);
-  pl_kind_t kind = kind_of(role);
-  pl_buf_t what = {0};
-  pl_buf_printf(&what, "pipeline \"%s\": %s \"%s\"", pipeline->name,
-                block->key, block->label);
-  const pl_plugin_t *plugin = NULL;
-  char *message = NULL;
-  if (pl__registry_find(engine->registry, kind, block->label, &plugin,
-                        &message) < 0) {
-    add_error(errors, &block->loc, "%s: %s", what.data, message);
-    free(message);
-    pl_buf_free(&what);
-    return;
-  }
-  void *options = calloc(1, plugin->options_size ? plugin->options_size : 1);
-  pl_option_t stage_table[PL_STAGE_OPTION_MAX];
-  size_t stage_count = pl__stage_table_for(plugin, stage_table);
-  pl_stage_options_t stage = {.log_level = -1};
-  pl_opt_table_t tables[] = {
-      {plugin->options, plugin->options_count, options},
-      {stage_table, stage_count, &stage},
-  };
-  int rc = options ? pl__options_apply(tables, 2, block, what.data, errors)
-                   : PL_ENOMEM;
-  if (rc == 0)
-    warn_deprecated(engine, plugin, block, what.data);
-  pl__options_free(stage_table, stage_count, &stage);
-  pl_buf_free(&what);
-  pl_instance_t *inst = NULL;
-  if (rc == 0)
-    rc = pl__stage_create(pipeline, plugin, role, options, &stage, &inst);
-  if (rc < 0) {
-    if (options)
-      pl__options_free(plugin->options, plugin->options_count, options);
-    free(options);
-    return;
-  }
-  inst->line = block->loc.line;
-  inst->col = block->loc.col;
-  pl__pipeline_add(pipeline, inst);
-}
-
-static int count_role(const pl_cfg_node_t *block, const char *key) {
-  int n = 0;
-  for (size_t i = 0; i < block->count; i++)
-    if (block->children[i]->is_block && strcmp(block->children[i]->key, key) == 0)
-      n++;
-  return n;
-}
-
-static void add_pipeline(pl_engine_t *engine, const pl_cfg_node_t *block,
-                         pl_buf_t *errors) {
-  if (!block->label) {
-    add_error(errors, &block->loc,
-              "a pipeline needs a name: pipeline \"name\" { ... }");
-    return;
-  }
-  for (size_t i = 0; i < engine->pipeline_count; i++) {
-    if (strcmp(engine->pipelines[i]->name, block->label) == 0) {
-      add_error(errors, &block->loc, "pipeline \"%s\" is defined twice",
-                block->label);
-      return;
-    }
-  }
-  pl_pipeline_t *pipeline = NULL;
-  if (pl__pipeline_create(engine, block->label, &pipeline) < 0)
-    return;
-  pl_pipeline_t **list = realloc(engine->pipelines,
-                                 (engine->pipeline_count + 1) * sizeof(*list));
-  if (!list) {
-    pl__pipeline_destroy(pipeline);
-    return;
-  }
-  engine->pipelines = list;
-  list[engine->pipeline_count++] = pipeline;
-
-  static const struct {
-    const char *key;
-    int min, max;
-  } roles[] = {
-      {"source", 1, 1}, {"sink", 1, 1}, {"dead_letter", 0, 1}};
-  for (size_t i = 0; i < COUNT(roles); i++) {
-    int n = count_role(block, roles[i].key);
-    if (n < roles[i].min)
-      add_error(errors, &block->loc, "pipeline \"%s\": missing %s \"plugin\" { ... }",
-                block->label, roles[i].key);
-    else if (n > roles[i].max)
-      add_error(errors, &block->loc,
-                "pipeline \"%s\": only one %s is allowed, found %d",
-                block->label, roles[i].key, n);
-  }
-  /* Stages in pipeline order, whatever their order in the file. */
-  static const char *const order[] = {"source", "transform", "sink",
-                                      "dead_letter"};
-  for (size_t o = 0; o < COUNT(order); o++) {
-    for (size_t i = 0; i < block->count; i++) {
-      const pl_cfg_node_t *child = block->children[i];
-      if (!child->is_block || strcmp(child->key, order[o]) != 0)
-        continue;
-      if (!child->label) {
-        add_error(errors, &child->loc,
-                  "pipeline \"%s\": %s needs a plugin name: %s \"name\" { ... }",
-                  block->label, child->key, child->key);
-        continue;
-      }
-      add_stage(engine, pipeline, child, errors);
-    }
-  }
-  for (size_t i = 0; i < block->count; i++) {
-    const pl_cfg_node_t *child = block->children[i];
-    if (!child->is_block)
-      add_error(errors, &child->loc,
-                "pipeline \"%s\": unexpected setting '%s' (settings go inside "
-                "a source, transform, sink or dead_letter block)",
-                block->label, child->key);
-    else if (!is_one_of(stage_blocks, child->key)) {
-      pl_buf_t where = {0};
-      pl_buf_printf(&where, "pipeline \"%s\"", block->label);
-      unknown_name(errors, child, where.data, stage_blocks);
-      pl_buf_free(&where);
-    }
-  }
-}
-
-static int apply_top_level(pl_engine_t *engine, const pl_cfg_node_t *root,
-                           pl_buf_t *errors) {
+int pl__engine_read_settings(const pl_cfg_node_t *root,
+                             pl_engine_settings_t *settings,
+                             pl_buf_t *errors) {
   pl_cfg_node_t view;
-  if (settings_view(root, &view) < 0)
+  if (pl__cfg_settings_view(root, &view) < 0)
     return PL_ENOMEM;
-  pl_opt_table_t settings = {settings_table, COUNT(settings_table),
-                             &engine->settings};
-  int rc = pl__options_apply(&settings, 1, &view, "top level", errors);
+  pl_opt_table_t table = {settings_table, COUNT(settings_table), settings};
+  int rc = pl__options_apply(&table, 1, &view, "top level", errors);
   free(view.children);
   return rc;
+}
+
+void pl__engine_free_settings(pl_engine_settings_t *settings) {
+  pl__options_free(settings_table, COUNT(settings_table), settings);
+}
+
+pl_pipeline_t *pl__engine_find_pipeline(pl_pipeline_t *const *list,
+                                        size_t count, const char *name) {
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(list[i]->name, name) == 0)
+      return list[i];
+  return NULL;
+}
+
+static void add_pipeline(pl_engine_t *engine, const pl_cfg_node_t *root,
+                         size_t index, pl_buf_t *errors) {
+  if (!pl__pipeline_block_ok(root, index, errors))
+    return;
+  const pl_cfg_node_t *block = root->children[index];
+  pl_pipeline_t **list = realloc(engine->pipelines,
+                                 (engine->pipeline_count + 1) * sizeof(*list));
+  if (!list)
+    return;
+  engine->pipelines = list;
+  pl_pipeline_t *pipeline = pl__pipeline_build(engine, block, errors);
+  if (pipeline)
+    list[engine->pipeline_count++] = pipeline;
 }
 
 /* Where the value of top-level setting `key` is, or the file's start. */
@@ -310,18 +123,18 @@ int pl__engine_create(const pl_engine_params_t *params,
   pl_rng_seed(&engine->rng, (uint64_t)(uintptr_t)engine);
   size_t errors_before = errors->len;
 
-  apply_top_level(engine, root, errors);
+  pl__engine_read_settings(root, &engine->settings, errors);
   engine->log.level = (pl_log_level_t)engine->settings.log_level;
   engine->log.format = (pl_log_format_t)engine->settings.log_format;
   if (engine->settings.plugin_path.count > 0)
     pl__registry_prepend_config_dirs(
-        engine->registry, root->loc.file,
+        engine->registry,
         (const char *const *)engine->settings.plugin_path.items,
         engine->settings.plugin_path.count);
   if (engine->settings.metrics_listen) {
     struct sockaddr_storage addr;
     if (pl__metrics_parse_listen(engine->settings.metrics_listen, &addr) < 0)
-      add_error(errors, top_level_loc(root, "metrics_listen"),
+      pl__cfg_error(errors, top_level_loc(root, "metrics_listen"),
                 "metrics_listen: '%s' is not host:port (e.g. 127.0.0.1:9100)",
                 engine->settings.metrics_listen);
   }
@@ -330,40 +143,23 @@ int pl__engine_create(const pl_engine_params_t *params,
     if (!child->is_block)
       continue;
     if (strcmp(child->key, "pipeline") == 0)
-      add_pipeline(engine, child, errors);
+      add_pipeline(engine, root, i, errors);
   }
+  if (pl__reload_top_read(root, &engine->top) < 0)
+    pl_buf_append_str(errors, "out of memory\n");
   /* The other blocks belong to the extensions the plugins name. */
   if (pl__extensions_configure(engine, root, errors->len == errors_before,
                                errors) == PL_ENOMEM)
     pl_buf_append_str(errors, "out of memory\n");
   if (engine->pipeline_count == 0 && errors->len == errors_before)
-    add_error(errors, &root->loc,
+    pl__cfg_error(errors, &root->loc,
               "no pipeline defined: add pipeline \"name\" { source ... sink ... }");
 
   /* Nothing is initialised until the whole config is valid. */
   if (errors->len == errors_before) {
-    for (size_t p = 0; p < engine->pipeline_count; p++) {
-      pl_pipeline_t *pipeline = engine->pipelines[p];
-      pl__pipeline_link(pipeline);
-      for (size_t i = 0; i < pipeline->stage_count; i++) {
-        pl_instance_t *inst = pipeline->stages[i];
-        int rc = inst->plugin->init
-                     ? inst->plugin->init(inst, inst->options, &inst->ctx)
-                     : 0;
-        if (rc < 0) {
-          /* The plugin logged the details; this names the place. */
-          pl_buf_printf(errors,
-                        "%s:%d:%d: pipeline \"%s\": %s: cannot initialise: "
-                        "%s (see the log above)\n",
-                        root->loc.file, inst->line, inst->col, pipeline->name,
-                        inst->name, pl_strerror(rc));
-          break;
-        }
-        inst->initialized = true;
-      }
-      if (errors->len != errors_before)
+    for (size_t p = 0; p < engine->pipeline_count; p++)
+      if (pl__pipeline_init(engine->pipelines[p], root->loc.file, errors) < 0)
         break;
-    }
   }
   if (errors->len != errors_before) {
     pl__engine_destroy(engine);
@@ -385,6 +181,7 @@ static void close_all(pl_engine_t *engine) {
       pl__pipeline_stop(engine->pipelines[i]);
     pl__pipeline_close(engine->pipelines[i]);
   }
+  pl__reload_close(engine);
   if (engine->metrics)
     pl__metrics_server_close(engine->metrics);
   engine->metrics = NULL;
@@ -451,11 +248,13 @@ void pl__engine_check_done(pl_engine_t *engine) {
     pl__engine_shutdown(engine);
     return;
   }
+  pl__reload_progress(engine);
   if (engine->closing ||
       (!engine->once && engine->idle_logged && !engine->stopping))
     return;
   for (size_t i = 0; i < engine->pipeline_count; i++)
-    if (!pl__pipeline_idle(engine->pipelines[i]))
+    if (!pl__pipeline_idle(engine->pipelines[i]) ||
+        (engine->pipelines[i]->retiring && !engine->stopping))
       return;
   if (engine->once || engine->stopping) {
     close_all(engine);
@@ -527,7 +326,8 @@ void pl__engine_destroy(pl_engine_t *engine) {
   free(engine->pipelines);
   free(engine->outputs);
   pl__record_free_spares(engine);
-  pl__options_free(settings_table, COUNT(settings_table), &engine->settings);
+  pl__engine_free_settings(&engine->settings);
+  pl__reload_top_free(&engine->top);
   pl__extensions_free(engine);
   /* After the stages: the plugins it opened may be unloaded now. */
   pl__registry_destroy(engine->own_registry);

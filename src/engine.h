@@ -10,6 +10,7 @@
 #include "notify.h"
 #include "pipeline.h"
 #include "registry.h"
+#include "reload.h"
 
 typedef struct pl_metrics_server pl_metrics_server_t;
 
@@ -70,6 +71,12 @@ struct pl_engine {
   size_t output_count;
   bool broken; /* a stage called pl_sink_broken(): the run fails */
   const pl_notify_t *notify; /* borrowed; NULL: no service manager */
+  /* What a reload may not change (src/reload.h). */
+  pl_reload_top_t top;
+  /* Frees the pipelines a reload closed, once their plugins' close
+   * callbacks have run (src/reload.c). */
+  uv_timer_t reaper;
+  bool reaper_open;
 };
 typedef struct pl_engine pl_engine_t;
 
@@ -92,6 +99,15 @@ typedef struct pl_engine_params {
 int pl__engine_create(const pl_engine_params_t *params,
                       const pl_cfg_node_t *root, pl_engine_t **out,
                       pl_buf_t *errors);
+/* The top-level settings of `root` into `settings` (zeroed by the caller;
+ * free with pl__engine_free_settings() whatever the result); problems are
+ * appended to `errors`. */
+int pl__engine_read_settings(const pl_cfg_node_t *root,
+                             pl_engine_settings_t *settings, pl_buf_t *errors);
+void pl__engine_free_settings(pl_engine_settings_t *settings);
+/* The pipeline of `list` named `name`, or NULL. */
+pl_pipeline_t *pl__engine_find_pipeline(pl_pipeline_t *const *list,
+                                        size_t count, const char *name);
 /* Starts every pipeline; the caller then runs the loop. With --once the
  * loop ends when every source is exhausted and every group resolved;
  * without, it runs until pl__engine_shutdown(), even when there is nothing

@@ -12,20 +12,6 @@
 #include "metrics.h"
 #include "sink.h"
 
-static const char *role_name(pl_role_t role) {
-  switch (role) {
-  case PL_ROLE_SOURCE:
-    return "source";
-  case PL_ROLE_TRANSFORM:
-    return "transform";
-  case PL_ROLE_SINK:
-    return "sink";
-  case PL_ROLE_DEAD_LETTER:
-    return "dead_letter";
-  }
-  return "unknown";
-}
-
 /* A label value with \\, " and newlines escaped, as the format requires. */
 static void label_value(pl_buf_t *out, const char *text) {
   pl_buf_append_str(out, "\"");
@@ -44,7 +30,7 @@ static void labels(pl_buf_t *out, const pl_pipeline_t *pipeline,
                    const pl_instance_t *stage) {
   pl_buf_append_str(out, "{pipeline=");
   label_value(out, pipeline->name);
-  pl_buf_printf(out, ",stage=\"%s\",plugin=", role_name(stage->role));
+  pl_buf_printf(out, ",stage=\"%s\",plugin=", pl__role_name(stage->role));
   label_value(out, stage->name);
   pl_buf_append_str(out, "}");
 }
@@ -326,7 +312,7 @@ bool pl__metrics_health(const pl_engine_t *engine, pl_buf_t *out) {
       const pl_buf_t *why = &stage->sink->last_error;
       json_t *doc = json_pack(
           "{s:s, s:s, s:s, s:s, s:I, s:s%}", "status", "unhealthy",
-          "pipeline", pipeline->name, "stage", role_name(stage->role),
+          "pipeline", pipeline->name, "stage", pl__role_name(stage->role),
           "plugin", stage->name, "failing_for_ms", (json_int_t)failing_ms,
           "last_error", why->data ? why->data : "", why->len);
       char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;

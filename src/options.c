@@ -113,6 +113,23 @@ static void free_value(const pl_option_t *option, void *dest) {
   }
 }
 
+/* The text to store for a string value of `option`: a relative path
+ * written in a config file is made relative to that file's directory
+ * (PL_OPT_PATH). `out` holds the new text when one is made. */
+static const char *path_text(const pl_option_t *option,
+                             const pl_cfg_value_t *value, pl_buf_t *out) {
+  const char *text = value->text;
+  const char *file = value->loc.file;
+  const char *slash = file ? strrchr(file, '/') : NULL;
+  if (!(option->flags & PL_OPT_PATH) || value->kind != PL_CFG_STRING ||
+      value->from_env || !slash ||
+      !text[0] || text[0] == '/' || strcmp(text, "-") == 0)
+    return text;
+  pl_buf_append(out, file, (size_t)(slash - file) + 1);
+  pl_buf_append_str(out, text);
+  return out->data ? out->data : text;
+}
+
 /* Parses a scalar text as the option's type and stores it. On failure
  * returns a negative code and, for templates and enums, a message. */
 static int store_text(const pl_option_t *option, const char *text, void *dest,
@@ -351,7 +368,10 @@ static int store_node(const pl_option_t *option, const pl_cfg_node_t *node,
       }
       if (text_refused(option, node, value, what, errors))
         return PL_EINVAL;
-      return store_text(option, value->text, dest, NULL);
+      pl_buf_t path = {0};
+      rc = store_text(option, path_text(option, value, &path), dest, NULL);
+      pl_buf_free(&path);
+      return rc;
     }
     for (size_t i = 0; i < value->count; i++) {
       if (value->items[i].kind == PL_CFG_LIST) {
@@ -361,7 +381,11 @@ static int store_node(const pl_option_t *option, const pl_cfg_node_t *node,
       if (value->items[i].kind == PL_CFG_STRING &&
           text_refused(option, node, &value->items[i], what, errors))
         return PL_EINVAL;
-      if ((rc = store_text(option, value->items[i].text, dest, NULL)) < 0)
+      pl_buf_t path = {0};
+      rc = store_text(option, path_text(option, &value->items[i], &path), dest,
+                      NULL);
+      pl_buf_free(&path);
+      if (rc < 0)
         return rc;
     }
     return 0;
@@ -374,7 +398,9 @@ static int store_node(const pl_option_t *option, const pl_cfg_node_t *node,
   if (value->kind == PL_CFG_STRING &&
       text_refused(option, node, value, what, errors))
     return PL_EINVAL;
-  rc = store_text(option, value->text, dest, &message);
+  pl_buf_t path = {0};
+  rc = store_text(option, path_text(option, value, &path), dest, &message);
+  pl_buf_free(&path);
   if (rc == PL_ERANGE) {
     type_error(errors, what, option, node, "out of range");
   } else if (rc < 0) {

@@ -225,6 +225,8 @@ void pl__pipeline_destroy(pl_pipeline_t *pipeline) {
   }
   free(pipeline->stages);
   free(pipeline->name);
+  free(pipeline->fingerprint);
+  pl__pipeline_destroy(pipeline->successor);
   free(pipeline);
 }
 

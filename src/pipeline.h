@@ -27,6 +27,13 @@ struct pl_pipeline {
   uint64_t groups_committed;
   uint64_t groups_failed;
   uint64_t input_errors; /* pl_instance_error() */
+  char *fingerprint; /* of its config block (pl__cfg_fingerprint), owned */
+  /* A reload stopped it: it is closed once drained, then freed and
+   * replaced by its successor (owned; NULL: removed). */
+  bool retiring;
+  pl_pipeline_t *successor;
+  /* Added by a reload: starts once no pipeline is retiring. */
+  bool pending_start;
 };
 
 /* Creates an empty pipeline; stages are added in order with

@@ -94,24 +94,17 @@ int pl__registry_prepend_dirs(pl_registry_t *reg, const char *const *dirs,
   return 0;
 }
 
-/* `dir` as seen from the directory of `config_file`: unchanged when
- * absolute, else joined to that directory (itself made absolute with the
- * working directory), so that a config means the same wherever the daemon
- * is started from. A new string, or NULL. */
-static char *resolve_dir(const char *config_file, const char *dir) {
+/* `dir` made absolute with the working directory (unchanged when it is).
+ * A new string, or NULL. */
+static char *resolve_dir(const char *dir) {
   pl_buf_t out = {0};
   int rc = 0;
   if (dir[0] == '/')
     return strdup(dir);
-  const char *slash = config_file ? strrchr(config_file, '/') : NULL;
-  if (!slash || config_file[0] != '/') {
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof(cwd)))
-      return NULL;
-    rc = pl_buf_printf(&out, "%s/", strcmp(cwd, "/") == 0 ? "" : cwd);
-  }
-  if (rc == 0 && slash)
-    rc = pl_buf_append(&out, config_file, (size_t)(slash - config_file) + 1);
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof(cwd)))
+    return NULL;
+  rc = pl_buf_printf(&out, "%s/", strcmp(cwd, "/") == 0 ? "" : cwd);
   if (rc == 0)
     rc = pl_buf_append_str(&out, dir);
   if (rc < 0) {
@@ -122,12 +115,11 @@ static char *resolve_dir(const char *config_file, const char *dir) {
 }
 
 int pl__registry_prepend_config_dirs(pl_registry_t *reg,
-                                     const char *config_file,
                                      const char *const *dirs, size_t count) {
   char **resolved = calloc(count ? count : 1, sizeof(*resolved));
   int rc = resolved ? 0 : PL_ENOMEM;
   for (size_t i = 0; rc == 0 && i < count; i++)
-    if (!(resolved[i] = resolve_dir(config_file, dirs[i])))
+    if (!(resolved[i] = resolve_dir(dirs[i])))
       rc = PL_ENOMEM;
   if (rc == 0)
     rc = pl__registry_prepend_dirs(reg, (const char *const *)resolved, count);

@@ -15,11 +15,11 @@ void pl__registry_destroy(pl_registry_t *reg);
 /* Puts directories before the existing ones. */
 int pl__registry_prepend_dirs(pl_registry_t *reg, const char *const *dirs,
                               size_t count);
-/* The same for the config's plugin_path: a relative directory is resolved
- * against the directory of `config_file` (borrowed; the path it was read
- * from), made absolute with the working directory when it is relative. */
+/* The same for the config's plugin_path, whose relative directories the
+ * option table already made relative to their config file (PL_OPT_PATH):
+ * each is made absolute with the working directory of this moment, so
+ * that later loads do not depend on it. */
 int pl__registry_prepend_config_dirs(pl_registry_t *reg,
-                                     const char *config_file,
                                      const char *const *dirs, size_t count);
 /* Splits a colon-separated path list (PIPELINED_PLUGIN_PATH) and appends
  * its directories. */

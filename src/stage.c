@@ -15,6 +15,20 @@
  * before a transform, for no gain in throughput. */
 #define PL_QUEUE_MAX_BYTES ((uint64_t)4 << 20)
 
+const char *pl__role_name(pl_role_t role) {
+  switch (role) {
+  case PL_ROLE_SOURCE:
+    return "source";
+  case PL_ROLE_TRANSFORM:
+    return "transform";
+  case PL_ROLE_SINK:
+    return "sink";
+  case PL_ROLE_DEAD_LETTER:
+    return "dead_letter";
+  }
+  return "unknown";
+}
+
 int pl__stage_create(pl_pipeline_t *pipeline, const pl_plugin_t *plugin,
                      pl_role_t role, void *options,
                      const pl_stage_options_t *stage, pl_instance_t **out) {

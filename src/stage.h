@@ -83,6 +83,10 @@ struct pl_instance {
   pl_counter_t *rejections;
 };
 
+/* "source", "transform", "sink" or "dead_letter": the role's config key,
+ * as metrics labels and reports name it. */
+const char *pl__role_name(pl_role_t role);
+
 /* Creates a stage for `plugin` from its config block values; the options
  * struct is stolen. */
 int pl__stage_create(pl_pipeline_t *pipeline, const pl_plugin_t *plugin,

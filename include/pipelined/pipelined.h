@@ -7,6 +7,7 @@
 #include <pipelined/json.h>
 #include <pipelined/log.h>
 #include <pipelined/plugin.h>
+#include <pipelined/preflight.h>
 #include <pipelined/record.h>
 #include <pipelined/schema.h>
 #include <pipelined/state_file.h>

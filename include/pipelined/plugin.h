@@ -68,6 +68,11 @@ enum {
    * nothing) is a config error, not "the current directory" or "none".
    * REQUIRED options refuse empty texts as well. */
   PL_OPT_NOT_EMPTY = 1u << 3,
+  /* STRING and LIST: file system paths. A relative one written in the
+   * config is made relative to the directory of the file that holds it;
+   * one that begins with a variable's value ("${INPUT}") stays relative to
+   * the working directory, and "-" (a standard stream) stays as it is. */
+  PL_OPT_PATH = 1u << 4,
 };
 
 /* One bound of an option's limits, in the member of the option's type:
@@ -163,6 +168,9 @@ typedef struct pl_stage_defaults {
   const char *max_in_flight;
 } pl_stage_defaults_t;
 
+/* One stage's live checks (<pipelined/preflight.h>). */
+typedef struct pl_preflight pl_preflight_t;
+
 typedef enum {
   PL_OUTCOME_COMMITTED, /* every record delivered or dead-lettered: commit */
   PL_OUTCOME_FAILED,    /* a record failed, or the group was abandoned */
@@ -212,6 +220,18 @@ typedef struct pl_plugin {
    * (<pipelined/extension.h>), NULL-terminated; NULL: none. Their config
    * blocks are validated when the config loads. */
   const struct pl_extension_type *const *extensions;
+
+  /* Appended after ABI 2 (read only when struct_size covers it; older
+   * descriptors have none). */
+
+  /* `pipelined --check --live`: checks what the stage will use (a table
+   * exists, its keys match) without writing anything, reporting each
+   * finding with pl_preflight_report() (<pipelined/preflight.h>). Called
+   * after init, on the loop, instead of start. Returns 0 and then calls
+   * pl_preflight_done() exactly once (now or later), with every handle
+   * and request of the check over; or returns a negative PL_E* code and
+   * never calls it. NULL: the stage has nothing to check live. */
+  int (*preflight)(pl_instance_t *inst, void *ctx, pl_preflight_t *check);
 } pl_plugin_t;
 
 /* The loop every callback runs on (borrowed). */

@@ -33,6 +33,7 @@
 #include <pipelined/pipelined.h>
 
 #include "ddb_item.h"
+#include "ddb_preflight.h"
 #include "ddb_response.h"
 
 enum { DDB_MODE_PUT, DDB_MODE_UPDATE };
@@ -553,6 +554,18 @@ static void sink_ddb_destroy(void *ctx) {
   free(s);
 }
 
+/* --check --live: the table, and its keys against the `key` option. */
+static int sink_ddb_preflight(pl_instance_t *inst, void *ctx,
+                              pl_preflight_t *check) {
+  const sink_ddb_t *s = ctx;
+  return ddb_preflight_start(
+      check, &(ddb_preflight_params_t){.table = s->opts->table,
+                                       .endpoint = s->opts->endpoint,
+                                       .region = s->opts->region,
+                                       .keys = s->opts->key.keys,
+                                       .key_count = s->opts->key.count});
+}
+
 PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .abi_version = PL_ABI_VERSION,
     .struct_size = sizeof(pl_plugin_t),
@@ -571,4 +584,5 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .close = sink_ddb_close,
     .destroy = sink_ddb_destroy,
     .extensions = PL_AWS_EXTENSIONS,
+    .preflight = sink_ddb_preflight,
 };

@@ -53,7 +53,8 @@ typedef struct sink_file_options {
 } sink_file_options_t;
 
 static const pl_option_t sink_file_option_table[] = {
-    PL_OPTION_STRING(sink_file_options_t, path, "path", NULL, PL_OPT_REQUIRED,
+    PL_OPTION_STRING(sink_file_options_t, path, "path", NULL,
+                     PL_OPT_REQUIRED | PL_OPT_PATH,
                      "File the JSON lines are appended to; \"-\" or "
                      "\"/dev/stdout\" is standard output."),
     PL_OPTION_ENUM(sink_file_options_t, fsync, "fsync", "auto",

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include <pipelined/aws.h>
+#include <pipelined/aws_preflight.h>
 #include <pipelined/pipelined.h>
 
 #include "sqs_batch.h"
@@ -494,6 +495,18 @@ static void sink_sqs_destroy(void *ctx) {
   free(s);
 }
 
+/* --check --live: the queue exists (GetQueueAttributes; nothing is sent). */
+static int sink_sqs_preflight(pl_instance_t *inst, void *ctx,
+                              pl_preflight_t *check) {
+  const sink_sqs_t *s = ctx;
+  return pl_aws_preflight_queue_stage(
+      check,
+      &(pl_aws_client_options_t){.service = "sqs",
+                                 .endpoint = s->opts->endpoint,
+                                 .region = s->opts->region},
+      &(pl_aws_queue_check_t){.what = "queue", .url = s->opts->queue_url});
+}
+
 PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .abi_version = PL_ABI_VERSION,
     .struct_size = sizeof(pl_plugin_t),
@@ -515,4 +528,5 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .close = sink_sqs_close,
     .destroy = sink_sqs_destroy,
     .extensions = PL_AWS_EXTENSIONS,
+    .preflight = sink_sqs_preflight,
 };

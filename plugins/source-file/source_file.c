@@ -33,7 +33,7 @@ static const char *const on_commit_choices[] = {"keep", "move", "delete", NULL};
 
 static const pl_option_t file_option_table[] = {
     PL_OPTION_LIST_LENGTH(file_options_t, paths, "paths", NULL, 1, UINT64_MAX,
-                          PL_OPT_REQUIRED,
+                          PL_OPT_REQUIRED | PL_OPT_PATH,
                           "Files, directories (their regular files, sorted by "
                           "name, not recursively, skipping names that start "
                           "with '.') or glob patterns to read, in this "
@@ -58,12 +58,12 @@ static const pl_option_t file_option_table[] = {
                    "it, move it to done_dir, or delete it (a file changed "
                    "since it was read is left in place)."),
     PL_OPTION_STRING(file_options_t, done_dir, "done_dir", NULL,
-                     PL_OPT_NOT_EMPTY,
+                     PL_OPT_NOT_EMPTY | PL_OPT_PATH,
                      "With on_commit = move (required then): where committed "
                      "files go (created if missing; a name already there "
                      "gets a .N suffix)."),
     PL_OPTION_STRING(file_options_t, state_dir, "state_dir", NULL,
-                     PL_OPT_NOT_EMPTY,
+                     PL_OPT_NOT_EMPTY | PL_OPT_PATH,
                      "Directory of a state file, <pipeline>.state, that "
                      "remembers committed files by path, size and mtime so "
                      "that a restart does not read them again (created if "

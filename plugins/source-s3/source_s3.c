@@ -2,6 +2,7 @@
  * notifications on an SQS queue (`notifications`) or found by listing a
  * bucket (`bucket` alone). The plugin descriptor, its options, and the
  * queue of jobs whose objects the reader streams (see source_s3.h). */
+#include "s3_preflight.h"
 #include "source_s3.h"
 
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static const pl_option_t s3_option_table[] = {
                              "List mode: time between two listings of the "
                              "bucket."),
     PL_OPTION_STRING(s3_options_t, state_dir, "state_dir", NULL,
-                     PL_OPT_NOT_EMPTY,
+                     PL_OPT_NOT_EMPTY | PL_OPT_PATH,
                      "List mode: directory of the state file that keeps "
                      "the key and etag of committed objects, so that a "
                      "restart does not read them again (created if "
@@ -327,4 +328,5 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .close = source_s3_close,
     .destroy = source_s3_destroy,
     .extensions = PL_AWS_EXTENSIONS,
+    .preflight = s3_preflight,
 };

@@ -7,6 +7,7 @@
  * full, and a resolved group finishes its message: deleted when committed
  * (delivered or dead-lettered), otherwise left in the queue. */
 #include <pipelined/aws.h>
+#include <pipelined/aws_preflight.h>
 #include <pipelined/pipelined.h>
 #include <pipelined/sqs.h>
 
@@ -207,6 +208,23 @@ static int source_sqs_start(pl_instance_t *inst, void *ctx) {
   return 0;
 }
 
+/* --check --live: the queue exists, and its redrive policy and visibility
+ * timeout suit a reader. */
+static int source_sqs_preflight(pl_instance_t *inst, void *ctx,
+                                pl_preflight_t *check) {
+  const source_sqs_t *s = ctx;
+  return pl_aws_preflight_queue_stage(
+      check,
+      &(pl_aws_client_options_t){.service = "sqs",
+                                 .endpoint = s->opts->endpoint,
+                                 .region = s->opts->region},
+      &(pl_aws_queue_check_t){
+          .what = "queue",
+          .url = s->opts->queue_url,
+          .reads = true,
+          .visibility_timeout_ms = s->opts->poller.visibility_timeout_ms});
+}
+
 static void source_sqs_resume(pl_instance_t *inst, void *ctx) {
   (void)inst;
   source_sqs_t *s = ctx;
@@ -248,5 +266,6 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .commit = source_sqs_commit,
     .close = source_sqs_close,
     .destroy = source_sqs_destroy,
+    .preflight = source_sqs_preflight,
     .extensions = PL_AWS_EXTENSIONS,
 };

@@ -221,7 +221,8 @@ int pl_aws_client_create(pl_instance_t *inst,
       .env = ctx->opts.env,
   };
   char *error = NULL;
-  rc = client->service ? pl__aws_region_resolve(&in, &client->region, NULL,
+  rc = client->service ? pl__aws_region_resolve(&in, &client->region,
+                                                &client->region_source,
                                                 &error)
                        : PL_ENOMEM;
   if (rc == 0)

@@ -23,6 +23,7 @@ struct pl_aws_client {
   pl_aws_context_t *ctx;
   char *service;
   char *region;
+  pl_aws_region_source_t region_source; /* where region came from */
   pl_aws_endpoint_t endpoint;
   pl_aws_url_t url;
   pl_aws_retry_config_t retry;

@@ -57,6 +57,22 @@ INPUT=x OUTPUT=y REJECTS=z "$PIPELINED" --check -c "$top_srcdir/etc/local.conf" 
 expect_contains "$work/check" "ok"
 pass "--check accepts etc/local.conf"
 
+# --check --live: a file pipeline has nothing to check on AWS (every
+# stage says so, and the run passes); --live and --strict need --check.
+INPUT=x OUTPUT=y REJECTS=z "$PIPELINED" --check --live --strict \
+  -c "$top_srcdir/etc/local.conf" > "$work/live"
+expect_contains "$work/live" "-    pipeline local-inventory: source file: nothing to check live"
+expect_contains "$work/live" "preflight: 0 ok, 0 warning(s), 0 failed"
+for args in "--live" "--strict" "--check --strict"; do
+  set +e
+  # shellcheck disable=SC2086 # the words of $args, on purpose
+  "$PIPELINED" $args -c "$top_srcdir/etc/local.conf" 2> "$work/err"; rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "$args without what it goes with exits $rc, not 2"
+  expect_contains "$work/err" "goes with"
+done
+pass "--check --live on a file pipeline; --live and --strict need --check"
+
 # A standard descriptor closed by the parent: it becomes /dev/null, and the
 # run is the same as with it open (libuv used to abort closing fd 0-2).
 for redirect in '<&-' '>&-' '2>&-'; do

@@ -28,6 +28,10 @@ check_error 'pipeline "p" {
   sink "file" { path = "/tmp/x" }
 }' "PIPELINED_TEST_UNSET_VAR is not set"
 check_error 'pipeline "p" {
+  source "file" { paths = ["${PIPELINED_TEST_UNSET_VAR:?set it to the input directory}"] }
+  sink "file" { path = "/tmp/x" }
+}' "bad.conf:2:29: PIPELINED_TEST_UNSET_VAR: set it to the input directory"
+check_error 'pipeline "p" {
   source "file" { paths = ["x"] }
   sink "file" { path = "/tmp/x"; batch_size = "lots" }
 }' "bad.conf:3:47: pipeline \"p\": sink \"file\": option 'batch_size' expects an integer"

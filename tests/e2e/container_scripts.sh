@@ -103,6 +103,36 @@ if "$healthcheck" > "$work/hc"; then cat "$work/hc"; fail "the check passed with
 expect_contains "$work/hc" "unhealthy: http://127.0.0.1:$port/healthz"
 pass "the health check passes on a running daemon's /healthz and fails when none answers"
 
+# PIPELINED_METRICS_LISTEN (the ECS task of deploy/inventory.yaml): the
+# config is run with metrics_listen as its last line, and the health check
+# asks there.
+PIPELINED_CONFIG= # (still exported: the next section sets it again)
+port=$(free_port)
+PIPELINED_METRICS_LISTEN="127.0.0.1:$port" "$entrypoint" -c "$work/mounted.conf" 2> "$work/daemon.log" &
+pid=$!
+cleanup_pids+=("$pid")
+wait_for "$healthcheck" > "$work/hc" || { cat "$work/hc" "$work/daemon.log"; fail "the check failed with PIPELINED_METRICS_LISTEN"; }
+expect_contains "$work/hc" "healthy: http://127.0.0.1:$port/healthz: ok"
+expect_contains "$work/daemon.log" "running $work/mounted.conf with metrics_listen = \"127.0.0.1:$port\" (PIPELINED_METRICS_LISTEN) as $work/run/pipelined.conf"
+{ cat "$work/mounted.conf"; echo "metrics_listen = \"127.0.0.1:$port\""; } > "$work/expected.conf"
+cmp -s "$work/expected.conf" "$work/run/pipelined.conf" || fail "the config run is not the mounted one plus metrics_listen"
+[ "$(stat -c %a "$work/run/pipelined.conf")" = 600 ] || fail "the config with metrics_listen is not mode 0600"
+kill -TERM "$pid"
+wait "$pid" || { cat "$work/daemon.log"; fail "the daemon exited non-zero on SIGTERM"; }
+# With PIPELINED_CONFIG too, it is added to that text.
+PIPELINED_CONFIG=$(cat "$work/mounted.conf") PIPELINED_METRICS_LISTEN="127.0.0.1:$port" run_ep --once
+[ "$rc" -eq 0 ] && [ "$(rows)" -eq 21 ] || { cat "$work/log"; fail "PIPELINED_CONFIG with PIPELINED_METRICS_LISTEN: status $rc"; }
+cmp -s "$work/expected.conf" "$work/run/pipelined.conf" || fail "PIPELINED_CONFIG plus metrics_listen is not what was run"
+# Not HOST:PORT, or a config that sets metrics_listen itself: 2, saying why.
+PIPELINED_METRICS_LISTEN='9100' run_ep --once -c "$work/mounted.conf"
+[ "$rc" -eq 2 ] || fail "PIPELINED_METRICS_LISTEN=9100 exited $rc, not 2"
+expect_contains "$work/log" "PIPELINED_METRICS_LISTEN='9100' is not HOST:PORT"
+PIPELINED_METRICS_LISTEN="127.0.0.1:$port" run_ep --once -c "$work/expected.conf"
+[ "$rc" -eq 2 ] || fail "a config with metrics_listen and PIPELINED_METRICS_LISTEN exited $rc, not 2"
+expect_contains "$work/log" "$work/expected.conf sets metrics_listen already"
+[ ! -e "$OUTPUT" ] || fail "pipelined ran with two metrics_listen"
+pass "PIPELINED_METRICS_LISTEN adds metrics_listen to the config, and the health check asks there"
+
 # A sink that cannot write (SQS on a closed loopback port): /healthz 503
 # once unhealthy_after has passed, and the check fails with its JSON.
 PIPELINED_CONFIG=$(sqs_unreachable_config "$port" "$closed" "$work/in")

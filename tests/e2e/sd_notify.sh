@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Under a service manager (NOTIFY_SOCKET), the daemon says READY=1 once its
 # pipelines have started, WATCHDOG=1 every half WATCHDOG_USEC, and
-# STOPPING=1 when SIGTERM starts the drain; to an abstract socket too, and
+# RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 when SIGTERM
+# starts the drain; to an abstract socket too, and
 # without watchdog messages when WATCHDOG_PID names another process.
 . "$(dirname "$0")/lib.sh"
 
@@ -51,6 +52,14 @@ while True:  # READY=1 first
 deadline = time.monotonic() + 1
 while (m := receive(deadline)) is not None:
     say(m)
+say("SIGHUP")  # a reload: RELOADING=1, then READY=1 again
+proc.send_signal(signal.SIGHUP)
+deadline = time.monotonic() + 20
+while (m := receive(deadline)) is not None:
+    if not m.startswith("WATCHDOG=1"):
+        say(m)
+    if "READY=1" in m.split("\n"):
+        break
 say("SIGTERM")
 proc.send_signal(signal.SIGTERM)
 deadline = time.monotonic() + 20
@@ -71,9 +80,11 @@ run "$work/notify.sock" ""
 # Every 100 ms for the second after READY=1; a loaded machine may lose some.
 watchdogs=$(told WATCHDOG=1)
 [ "$watchdogs" -ge 4 ] || { show; fail "$watchdogs WATCHDOG=1 in the second after READY=1, expected about 10"; }
+[ "$(sed -n '/^SIGHUP$/,/^SIGTERM$/p' "$work/told" | tr '\n' ' ')" = "SIGHUP RELOADING=1 READY=1|STATUS=running SIGTERM " ] \
+  || { show; fail "SIGHUP did not say RELOADING=1 then READY=1"; }
 sed -n '/^SIGTERM$/,$p' "$work/told" | grep -q '^STOPPING=1' || { show; fail "no STOPPING=1 after SIGTERM"; }
 [ "$(tail -n 1 "$work/told")" = "exit 0" ] || { show; fail "the daemon did not exit 0"; }
-pass "READY=1, then $watchdogs WATCHDOG=1 in a second, then STOPPING=1 after SIGTERM"
+pass "READY=1, then $watchdogs WATCHDOG=1 in a second, RELOADING=1 and READY=1 around SIGHUP, then STOPPING=1 after SIGTERM"
 
 # The abstract namespace; WATCHDOG_PID of another process: no watchdog.
 run "@pipelined-test-$$" 1

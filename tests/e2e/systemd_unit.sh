@@ -20,8 +20,9 @@ exec_start=$(setting ExecStart)
 [ "$(setting Restart)" = on-failure ] || fail "Restart is not on-failure"
 [ "$(setting DynamicUser)" = yes ] || fail "DynamicUser is not yes"
 [ "$(setting StateDirectory)" = pipelined ] || fail "StateDirectory is not pipelined"
-# SIGHUP is ignored: a reload command would do nothing.
-[ -z "$(setting ExecReload)" ] || fail "ExecReload while SIGHUP is ignored"
+# systemctl reload sends SIGHUP, which reloads the config.
+[ "$(setting ExecReload)" = '/bin/kill -HUP $MAINPID' ] \
+  || fail "ExecReload is not kill -HUP \$MAINPID: $(setting ExecReload)"
 # Longer than the default shutdown_timeout, so that a drain is not killed.
 stop=$(setting TimeoutStopSec)
 [[ "$stop" =~ ^([0-9]+)s$ ]] || fail "TimeoutStopSec is not in seconds: $stop"

@@ -20,12 +20,38 @@
 #      resources moto really creates checked through their own APIs (the
 #      policy's resources resolve to the ARNs of the created queues, bucket
 #      and table).
+#      A third stack has DeployService=true (in a VPC and subnet made on
+#      moto): the ECS Fargate service's cluster, service, task definition,
+#      log group, security group and roles as moto's APIs describe them.
+# Step 1 also checks the service: every resource of it under Condition
+# DeployService; the task definition (Fargate, the image, the packaged
+# inventory.conf with PIPELINED_METRICS_LISTEN on loopback, the health
+# check pipelined-healthcheck, awslogs to the stack's log group with its
+# retention) and that the Dockerfile, the entrypoint and the package
+# provide what it names; the task role holds exactly the daemon's policy
+# and trusts only ECS tasks; the execution role may only pull from this
+# account's ECR and write to the log group; the security group has no
+# inbound rule and only HTTPS out; the scalable target runs MinTasks to
+# MaxTasks, and the target-tracking policy returns the one expression
+# m1 / m2 (m1 the updates queue's ApproximateNumberOfMessagesVisible, m2
+# the service's ECS/ContainerInsights RunningTaskCount) held at
+# BacklogPerTask; the rejected-rows metric filter matches src/group.c's
+# warning and its alarm notifies the topic. And every warning the daemon
+# logs (each PL_LOG_WARN format in src/ and plugins/) has its row in
+# docs/deploy.md's "Warning lines" table.
 # moto 5.2 builds the queues, the bucket (name, encryption), the table
-# (keys, billing), the managed policy, the role and the instance profile.
-# It accepts but does not apply the bucket's notification configuration,
-# public access block and bucket policy, the SQS queue policy, the SNS
-# subscription, the CloudWatch alarms, the role's ManagedPolicyArns and the
-# table's point-in-time recovery: those are checked only in step 1.
+# (keys, billing), the managed policy, the roles, the instance profile,
+# and of the service the ECS cluster, service and task definition (its
+# container definitions), the log group (retention) and the security group
+# (its VPC and inbound rules). It accepts but does not apply the bucket's
+# notification configuration, public access block and bucket policy, the
+# SQS queue policy, the SNS subscription, the CloudWatch alarms, the roles'
+# ManagedPolicyArns, the table's point-in-time recovery, the cluster's
+# Container Insights setting, the service's network configuration, the
+# security group's egress rules and the task definition's CPU, roles and
+# Fargate settings; it creates no Application Auto Scaling target or policy
+# and no log metric filter (it warns that it does not support those
+# types): all of those are checked only in step 1.
 # The daemon is not needed (PIPELINED is not used).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -51,11 +77,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pipelined-deploy.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # ---- 1. Structure ----
-python3 - "$template" "$conf" "$doc" <<'PY' || fail "the template's structure (above)"
+python3 - "$template" "$conf" "$doc" "$top_srcdir" <<'PY' || fail "the template's structure (above)"
 import json, os, re, sys
 import yaml
 
-template_path, conf_path, doc_path = sys.argv[1:4]
+template_path, conf_path, doc_path, top_srcdir = sys.argv[1:5]
 
 class Loader(yaml.SafeLoader):
     pass
@@ -256,6 +282,8 @@ expected = {
     "sqs:SendMessage": [getatt(updates, "Arn")],
     "dynamodb:UpdateItem": [getatt(table, "Arn")],
     "dynamodb:BatchWriteItem": [getatt(table, "Arn")],
+    # pipelined --check --live (DescribeTable of the sink's table).
+    "dynamodb:DescribeTable": [getatt(table, "Arn")],
 }
 policy, pol = next(iter(of_type("AWS::IAM::ManagedPolicy").items()), (None, {}))
 granted = {}
@@ -285,6 +313,184 @@ if role:
     profile = output_ref("DaemonInstanceProfileName")
     check(profile and props(profile).get("Roles") == [ref(role)], f"the instance profile does not hold {role}")
 
+# ---- The ECS Fargate service (DeployService=true) ----
+# moto does not create the Application Auto Scaling resources, nor the log
+# metric filter, and applies little of the task definition, the service and
+# the security group: what they say is checked here.
+svc_param = params.get("DeployService") or {}
+check(svc_param.get("Default") == "false" and sorted(svc_param.get("AllowedValues", [])) == ["false", "true"],
+      f"parameter DeployService: default 'false', values true/false expected: {svc_param!r}")
+check(conditions.get("DeployService") == {"Fn::Equals": [ref("DeployService"), "true"]},
+      f"condition DeployService is not !Equals [!Ref DeployService, 'true']: {conditions.get('DeployService')!r}")
+for name in ("ImageUri", "VpcId", "Subnets"):
+    check((params.get(name) or {}).get("Default") == "", f"parameter {name} (default '') is missing")
+for name in ("MinTasks", "MaxTasks", "BacklogPerTask", "LogRetentionDays"):
+    check((params.get(name) or {}).get("Type") == "Number", f"parameter {name} (Number) is missing")
+check((params.get("MinTasks") or {}).get("MinValue") == 1, "parameter MinTasks: MinValue is not 1")
+assertions = [a.get("Assert") for r in (t.get("Rules") or {}).values()
+              if r.get("RuleCondition") == {"Fn::Equals": [ref("DeployService"), "true"]}
+              for a in r.get("Assertions", [])]
+for name in ("ImageUri", "VpcId", "Subnets"):
+    check(any(name in key(a) for a in assertions), f"no rule asserts {name} when DeployService is true")
+
+ecs_kinds = ("AWS::ECS::Cluster", "AWS::ECS::TaskDefinition", "AWS::ECS::Service", "AWS::Logs::LogGroup",
+             "AWS::Logs::MetricFilter", "AWS::EC2::SecurityGroup", "AWS::ApplicationAutoScaling::ScalableTarget",
+             "AWS::ApplicationAutoScaling::ScalingPolicy")
+service_only = {n for n, r in res.items() if r.get("Type") in ecs_kinds}
+for kind in ecs_kinds:
+    check(len(of_type(kind)) == 1, f"{kind}: {len(of_type(kind))} resource(s), expected exactly one")
+check(not of_type("AWS::EC2::SecurityGroupIngress"), "an AWS::EC2::SecurityGroupIngress lets something in")
+
+def one(kind):
+    return next(iter(of_type(kind)), None)
+
+cluster, taskdef, service = one("AWS::ECS::Cluster"), one("AWS::ECS::TaskDefinition"), one("AWS::ECS::Service")
+loggroup, sg = one("AWS::Logs::LogGroup"), one("AWS::EC2::SecurityGroup")
+target, scaling = one("AWS::ApplicationAutoScaling::ScalableTarget"), one("AWS::ApplicationAutoScaling::ScalingPolicy")
+td = props(taskdef)
+task_role = (td.get("TaskRoleArn") or {}).get("Fn::GetAtt", [None])[0]
+exec_role = (td.get("ExecutionRoleArn") or {}).get("Fn::GetAtt", [None])[0]
+service_only |= {task_role, exec_role}
+for name in sorted(service_only - {None}):
+    check(res.get(name, {}).get("Condition") == "DeployService", f"{name}: not under Condition DeployService")
+for name, o in outputs.items():
+    if key(o.get("Value")) and any(n in key(o.get("Value")) for n in service_only - {None}):
+        check(o.get("Condition") == "DeployService", f"output {name} names a service resource without Condition DeployService")
+
+check(any(s == {"Name": "containerInsights", "Value": "enabled"} for s in props(cluster).get("ClusterSettings", [])),
+      f"cluster {cluster}: Container Insights (the RunningTaskCount the scaling divides by) is not enabled")
+check(props(loggroup).get("RetentionInDays") == ref("LogRetentionDays"),
+      f"log group {loggroup}: RetentionInDays is not !Ref LogRetentionDays")
+
+# The task definition: Fargate, the image, the packaged config with
+# metrics_listen on loopback, /healthz as the health check, awslogs.
+check(td.get("RequiresCompatibilities") == ["FARGATE"] and td.get("NetworkMode") == "awsvpc",
+      f"task definition {taskdef}: not FARGATE/awsvpc")
+containers = td.get("ContainerDefinitions") or []
+c = containers[0] if len(containers) == 1 else {}
+check(len(containers) == 1, f"task definition {taskdef}: {len(containers)} containers, expected one")
+check(c.get("Image") == ref("ImageUri") and c.get("Essential") is True, f"container: Image is not !Ref ImageUri, or not essential")
+check(c.get("Command") == ["-c", "/etc/pipelined/inventory.conf"],
+      f"container: Command {c.get('Command')!r}, expected the packaged inventory.conf")
+env = {e.get("Name"): e.get("Value") for e in c.get("Environment", [])}
+for out_name, var in required_outputs.items():
+    check(env.get(var) == ref(output_ref(out_name)), f"container: {var} is not !Ref {output_ref(out_name)}")
+check(env.get("AWS_REGION") == ref("AWS::Region"), "container: AWS_REGION is not !Ref AWS::Region")
+listen = env.get("PIPELINED_METRICS_LISTEN")
+check(isinstance(listen, str) and re.fullmatch(r"127\.0\.0\.1:\d+", listen or ""),
+      f"container: PIPELINED_METRICS_LISTEN {listen!r} is not a loopback HOST:PORT")
+hc = c.get("HealthCheck") or {}
+check(hc.get("Command") == ["CMD", "pipelined-healthcheck"], f"container: health check {hc.get('Command')!r}")
+check(isinstance(c.get("StopTimeout"), int) and 30 < c["StopTimeout"] <= 120,
+      f"container: StopTimeout {c.get('StopTimeout')!r} does not leave the 30 s drain room (Fargate allows 120)")
+lc = c.get("LogConfiguration") or {}
+opts = lc.get("Options") or {}
+check(lc.get("LogDriver") == "awslogs" and opts.get("awslogs-group") == ref(loggroup)
+      and opts.get("awslogs-region") == ref("AWS::Region") and opts.get("awslogs-stream-prefix"),
+      f"container: LogConfiguration {lc!r} is not awslogs to {loggroup}")
+# The image those names come from: the entrypoint takes the arguments and
+# PIPELINED_METRICS_LISTEN, the health check is on PATH, the package
+# installs inventory.conf, which sets no metrics_listen of its own.
+dockerfile = open(os.path.join(top_srcdir, "Dockerfile")).read()
+check('ENTRYPOINT ["pipelined-entrypoint"]' in dockerfile, "Dockerfile: the entrypoint is not pipelined-entrypoint")
+check("container/healthcheck.sh /usr/local/bin/pipelined-healthcheck" in dockerfile,
+      "Dockerfile: pipelined-healthcheck is not installed on PATH")
+check("PIPELINED_METRICS_LISTEN" in open(os.path.join(top_srcdir, "container/entrypoint.sh")).read(),
+      "container/entrypoint.sh does not read PIPELINED_METRICS_LISTEN")
+check(re.search(r"^PIPELINED_CONFS = etc/inventory\.conf", open(os.path.join(top_srcdir, "Makefile.am")).read(), re.M),
+      "Makefile.am does not install etc/inventory.conf (the task's config)")
+if os.path.exists(conf_path):
+    check(not re.search(r"^\s*metrics_listen\s*=", open(conf_path).read(), re.M),
+          f"{conf_path} sets metrics_listen: the entrypoint refuses PIPELINED_METRICS_LISTEN then")
+
+# The task role: the daemon's policy and nothing else, for ECS tasks only.
+tr = props(task_role)
+check(tr.get("ManagedPolicyArns") == [ref(policy)] and "Policies" not in tr,
+      f"task role {task_role}: policies {tr.get('ManagedPolicyArns')!r}/{tr.get('Policies')!r}, expected exactly [{policy}]")
+def trusted(role_props):
+    return {svc for s in as_list(role_props.get("AssumeRolePolicyDocument", {}).get("Statement", []))
+            if s.get("Effect") == "Allow" and "sts:AssumeRole" in as_list(s.get("Action"))
+            for svc in as_list((s.get("Principal") or {}).get("Service", []))}
+check(trusted(tr) == {"ecs-tasks.amazonaws.com"}, f"task role {task_role}: trusted {sorted(trusted(tr))}")
+# The execution role: pull from this account's ECR, write to the log group.
+er = props(exec_role)
+check(trusted(er) == {"ecs-tasks.amazonaws.com"} and not er.get("ManagedPolicyArns"),
+      f"execution role {exec_role}: trusted {sorted(trusted(er))}, managed {er.get('ManagedPolicyArns')!r}")
+exec_granted = {}
+for p in er.get("Policies", []):
+    for s in as_list(p.get("PolicyDocument", {}).get("Statement", [])):
+        check(s.get("Effect") == "Allow" and "Condition" not in s, f"execution role {exec_role}: a statement is not a plain Allow")
+        for action in as_list(s.get("Action", [])):
+            exec_granted.setdefault(action, set()).update(key(r) for r in as_list(s.get("Resource", [])))
+repos = {"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"}
+exec_expected = {
+    "ecr:GetAuthorizationToken": {key("*")},
+    "ecr:BatchCheckLayerAvailability": {key(repos)},
+    "ecr:GetDownloadUrlForLayer": {key(repos)},
+    "ecr:BatchGetImage": {key(repos)},
+    "logs:CreateLogStream": {key(getatt(loggroup, "Arn"))},
+    "logs:PutLogEvents": {key(getatt(loggroup, "Arn"))},
+}
+check(exec_granted == exec_expected, f"execution role {exec_role}: grants {exec_granted!r}, expected {exec_expected!r}")
+
+# The network: no inbound rule at all (the health check runs inside the
+# task), HTTPS out, the service in the given subnets.
+sgp = props(sg)
+check("SecurityGroupIngress" not in sgp, f"security group {sg}: has inbound rules {sgp.get('SecurityGroupIngress')!r}")
+check(sgp.get("VpcId") == ref("VpcId"), f"security group {sg}: VpcId is not !Ref VpcId")
+check(sgp.get("SecurityGroupEgress") and all(
+          e.get("IpProtocol") == "tcp" and e.get("FromPort") == 443 and e.get("ToPort") == 443
+          for e in sgp["SecurityGroupEgress"]),
+      f"security group {sg}: egress {sgp.get('SecurityGroupEgress')!r}, expected HTTPS only")
+sp = props(service)
+net = (sp.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
+check(sp.get("LaunchType") == "FARGATE" and sp.get("Cluster") == ref(cluster) and sp.get("TaskDefinition") == ref(taskdef),
+      f"service {service}: not a FARGATE service of {taskdef} in {cluster}")
+check(net.get("SecurityGroups") == [ref(sg)] and net.get("Subnets") == ref("Subnets")
+      and net.get("AssignPublicIp") == ref("AssignPublicIp"), f"service {service}: network {net!r}")
+check("LoadBalancers" not in sp, f"service {service}: a load balancer lets traffic in")
+check("DesiredCount" not in sp, f"service {service}: DesiredCount would reset the auto-scaled count on updates")
+
+# Scaling: from MinTasks to MaxTasks on the backlog per task, m1 / m2.
+tp_ = props(target)
+check(tp_.get("ServiceNamespace") == "ecs" and tp_.get("ScalableDimension") == "ecs:service:DesiredCount"
+      and tp_.get("ResourceId") == {"Fn::Sub": "service/${%s}/${%s.Name}" % (cluster, service)}
+      and tp_.get("MinCapacity") == ref("MinTasks") and tp_.get("MaxCapacity") == ref("MaxTasks"),
+      f"scalable target {target}: {tp_!r}")
+pp = props(scaling)
+tt = pp.get("TargetTrackingScalingPolicyConfiguration") or {}
+check(pp.get("PolicyType") == "TargetTrackingScaling" and pp.get("ScalingTargetId") == ref(target)
+      and tt.get("TargetValue") == ref("BacklogPerTask"), f"scaling policy {scaling}: {pp!r}")
+metrics = {m.get("Id"): m for m in (tt.get("CustomizedMetricSpecification") or {}).get("Metrics", [])}
+returned = [m for m in metrics.values() if m.get("ReturnData", True)]
+exprs = [re.sub(r"\s+", "", m.get("Expression", "")) for m in returned]
+if check(exprs == ["m1/m2"], f"scaling policy {scaling}: returned data {exprs!r}, expected the one expression m1 / m2"):
+    def stat(mid):
+        ms = (metrics.get(mid) or {}).get("MetricStat") or {}
+        m = ms.get("Metric") or {}
+        return m.get("Namespace"), m.get("MetricName"), m.get("Dimensions"), ms.get("Stat")
+    check(stat("m1") == ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                         [{"Name": "QueueName", "Value": getatt(updates, "QueueName")}], "Sum"),
+          f"scaling policy {scaling}: m1 {stat('m1')!r} is not the visible messages of {updates}")
+    check(stat("m2") == ("ECS/ContainerInsights", "RunningTaskCount",
+                         [{"Name": "ClusterName", "Value": ref(cluster)},
+                          {"Name": "ServiceName", "Value": getatt(service, "Name")}], "Average"),
+          f"scaling policy {scaling}: m2 {stat('m2')!r} is not the service's RunningTaskCount")
+
+# Rejected rows: the metric filter matches the warning src/group.c logs,
+# and an alarm on it notifies the topic.
+mf = props(one("AWS::Logs::MetricFilter"))
+phrase = re.fullmatch(r'"([^"]+)"', mf.get("FilterPattern", ""))
+group_c = open(os.path.join(top_srcdir, "src/group.c")).read()
+if check(phrase and mf.get("LogGroupName") == ref(loggroup),
+         f"metric filter: pattern {mf.get('FilterPattern')!r} is not one quoted phrase on {loggroup}"):
+    check(phrase.group(1) in group_c, f"metric filter: {phrase.group(1)!r} is not in src/group.c's warning")
+mt = (mf.get("MetricTransformations") or [{}])[0]
+check(any((a.get("Properties") or {}).get("MetricName") == mt.get("MetricName")
+          and (a.get("Properties") or {}).get("Namespace") == mt.get("MetricNamespace")
+          and notifies_topic(a.get("Properties") or {}) for a in of_type("AWS::CloudWatch::Alarm").values()),
+      f"no alarm on {mt.get('MetricName')!r} -> the topic")
+
 # The config reads the outputs' values under these names; the docs read
 # outputs that exist.
 if os.path.exists(conf_path):
@@ -300,11 +506,35 @@ if os.path.exists(doc_path):
     for name, var in dict(required_outputs, Region="AWS_REGION").items():
         check(f"{var}=$(out {name})" in text, f"{doc_path} does not set {var}=$(out {name})")
 
+# Every warning the daemon and its plugins log (PL_LOG_WARN in src/ and
+# plugins/) has its row in docs/deploy.md's "Warning lines": the longest
+# fixed part of its format must be there.
+import ast, glob
+if os.path.exists(doc_path):
+    doc_text = open(doc_path).read()
+    warnings_doc = doc_text[doc_text.find("### Warning lines"):]
+    literal = r'"(?:[^"\\]|\\.)*"'
+    n_warnings = 0
+    for c_file in sorted(glob.glob(os.path.join(top_srcdir, "src", "**", "*.c"), recursive=True)
+                         + glob.glob(os.path.join(top_srcdir, "plugins", "**", "*.c"), recursive=True)):
+        text = open(c_file).read()
+        for m in re.finditer(r"PL_LOG_WARN[^\";{}]*?,\s*((?:%s\s*)+)" % literal, text):
+            fmt = "".join(ast.literal_eval(lit) for lit in re.findall(literal, m.group(1)))
+            pieces = [p.strip(" ,;:()") for p in re.split(r"%[-0-9.]*(?:zu|llu|lld|ld|lu|u|d|s|c|x)", fmt)]
+            fixed = max(pieces, key=len)
+            n_warnings += 1
+            check(fixed in warnings_doc,
+                  f"{os.path.relpath(c_file, top_srcdir)}: the warning {fmt!r} has no row in {doc_path} "
+                  f"(\"Warning lines\" does not contain {fixed!r})")
+    check(n_warnings >= 25, f"only {n_warnings} PL_LOG_WARN formats found in src/ and plugins/: the scan is broken")
+
 if problems:
     print("\n".join("  " + p for p in problems), file=sys.stderr)
     sys.exit(1)
 print(f"ok: {len(res)} resources; queues {events}/{updates} with DLQs {dlqs[events]}/{dlqs[updates]}, "
-      f"policy {policy} grants {len(granted)} actions")
+      f"policy {policy} grants {len(granted)} actions, also to the task role {task_role}; "
+      f"service {service} scales on {exprs[0]} from MinTasks to MaxTasks; "
+      f"{n_warnings} warning formats, each in {os.path.basename(doc_path)}")
 PY
 echo "ok: the template's structure (queues, bucket notification and queue policy, table, alarms, least-privilege policy, outputs)"
 
@@ -365,21 +595,33 @@ echo "ok: stack inventory (default parameters) is CREATE_COMPLETE"
 # e-mail subscription.
 create inventory-params BucketName=my-inventory-uploads NotificationSuffix= AlarmEmail=ops@example.com
 echo "ok: stack inventory-params (BucketName, empty NotificationSuffix, AlarmEmail) is CREATE_COMPLETE"
+# DeployService=true: the ECS Fargate service, in a VPC and subnet made on
+# moto first (the image is only a name: nothing runs it).
+vpc=$(aws ec2 create-vpc --cidr-block 10.0.0.0/16 --query Vpc.VpcId --output text) || fail "create-vpc"
+subnet=$(aws ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.0.1.0/24 --query Subnet.SubnetId --output text) \
+  || fail "create-subnet"
+image=123456789012.dkr.ecr.us-east-1.amazonaws.com/pipelined:test
+create inventory-ecs DeployService=true "ImageUri=$image" "VpcId=$vpc" "Subnets=$subnet" MaxTasks=4
+echo "ok: stack inventory-ecs (DeployService=true, ImageUri, VpcId, Subnets, MaxTasks) is CREATE_COMPLETE"
 
 # The outputs, and the resources they name as moto's own APIs describe them
 # (boto3 through aws_env_helper.py, which only ever talks to loopback).
-python3 - "$here" "$template" "$work" <<'PY' || fail "the stacks moto created (above)"
+python3 - "$here" "$template" "$work" "$image" "$vpc" "$subnet" <<'PY' || fail "the stacks moto created (above)"
 import json, sys
 import yaml
 
-here, template, work = sys.argv[1:4]
+here, template, work, image, vpc, subnet = sys.argv[1:7]
 sys.path.insert(0, here)
 from aws_env_helper import client
 
 class Loader(yaml.SafeLoader):
     pass
 Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-declared = list(yaml.load(open(template), Loader=Loader)["Outputs"])
+loaded = yaml.load(open(template), Loader=Loader)
+declared = list(loaded["Outputs"])
+# Outputs of the service: only with DeployService=true.
+service_outputs = {n for n, o in loaded["Outputs"].items() if o.get("Condition") == "DeployService"}
+service_resources = {n for n, r in loaded["Resources"].items() if r.get("Condition") == "DeployService"}
 
 problems = []
 def check(cond, what):
@@ -387,15 +629,19 @@ def check(cond, what):
         problems.append(what)
     return cond
 
-def outputs(stack):
+def outputs(stack, with_service=False):
     s = json.load(open(f"{work}/{stack}.json"))["Stacks"][0]
     got = {o["OutputKey"]: o.get("OutputValue", "") for o in s.get("Outputs", [])}
     for name in declared:
-        check(got.get(name), f"stack {stack}: output {name} is missing or empty")
+        if with_service or name not in service_outputs:
+            check(got.get(name), f"stack {stack}: output {name} is missing or empty")
+        else:
+            check(name not in got, f"stack {stack}: output {name} without DeployService=true")
     return got
 
 out = outputs("inventory")
 params = outputs("inventory-params")
+ecs_out = outputs("inventory-ecs", with_service=True)
 check(out.get("InventoryBucket") == "inventory-123456789012-us-east-1",
       f"default bucket name {out.get('InventoryBucket')!r}, expected STACK-ACCOUNT-REGION")
 check(out.get("Region") == "us-east-1", f"output Region {out.get('Region')!r}")
@@ -453,6 +699,7 @@ want = {
     "sqs:SendMessage": {q["updates"]["QueueArn"]},
     "dynamodb:UpdateItem": {t["TableArn"]},
     "dynamodb:BatchWriteItem": {t["TableArn"]},
+    "dynamodb:DescribeTable": {t["TableArn"]},
 }
 check(got == want, f"deployed policy {got!r}, expected {want!r}")
 
@@ -462,9 +709,56 @@ check([r["RoleName"] for r in profile["Roles"]] == [out["DaemonRoleName"]],
 role = iam.get_role(RoleName=out["DaemonRoleName"])["Role"]
 check(role["Arn"] == out["DaemonRoleArn"], f"DaemonRoleArn {out['DaemonRoleArn']!r} is not the role's {role['Arn']!r}")
 
+# ---- The service stack ----
+cfn, ecs, logs, ec2 = (client(s) for s in ("cloudformation", "ecs", "logs", "ec2"))
+physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId")
+            for r in cfn.list_stack_resources(StackName="inventory-ecs")["StackResourceSummaries"]}
+for stack in ("inventory", "inventory-params"):
+    present = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]}
+    check(not present & service_resources,
+          f"stack {stack}: service resources {sorted(present & service_resources)} without DeployService=true")
+created = sorted(n for n in service_resources if physical.get(n))
+# What moto 5.2 builds of the service: anything less is a regression of
+# the template (or of moto); more is reported below.
+for name in ("Cluster", "LogGroup", "TaskRole", "TaskExecutionRole", "TaskDefinition", "TaskSecurityGroup", "Service"):
+    check(name in created, f"stack inventory-ecs: moto did not create {name}")
+
+eo = ecs_out
+svc = ecs.describe_services(cluster=eo["ClusterName"], services=[eo["ServiceName"]])["services"]
+if check(len(svc) == 1, f"service {eo['ServiceName']} not in cluster {eo['ClusterName']}"):
+    td = ecs.describe_task_definition(taskDefinition=svc[0]["taskDefinition"])["taskDefinition"]
+    c = td["containerDefinitions"][0]
+    check(c.get("image") == image, f"task definition image {c.get('image')!r}, expected {image!r}")
+    env = {e["name"]: e["value"] for e in c.get("environment", [])}
+    check(env.get("INVENTORY_UPDATES_QUEUE_URL") == eo["InventoryUpdatesQueueUrl"],
+          f"task INVENTORY_UPDATES_QUEUE_URL {env.get('INVENTORY_UPDATES_QUEUE_URL')!r}")
+    check(env.get("INVENTORY_TABLE") == eo["InventoryTable"] and env.get("INVENTORY_BUCKET") == eo["InventoryBucket"],
+          f"task INVENTORY_TABLE/INVENTORY_BUCKET {env.get('INVENTORY_TABLE')!r}/{env.get('INVENTORY_BUCKET')!r}")
+    check(env.get("PIPELINED_METRICS_LISTEN") == "127.0.0.1:9100", f"task PIPELINED_METRICS_LISTEN {env.get('PIPELINED_METRICS_LISTEN')!r}")
+    check((c.get("healthCheck") or {}).get("command") == ["CMD", "pipelined-healthcheck"],
+          f"task health check {c.get('healthCheck')!r}")
+    lopts = (c.get("logConfiguration") or {}).get("options") or {}
+    check(lopts.get("awslogs-group") == eo["LogGroupName"], f"task awslogs-group {lopts.get('awslogs-group')!r}")
+groups = logs.describe_log_groups(logGroupNamePrefix=eo["LogGroupName"])["logGroups"]
+check([g.get("retentionInDays") for g in groups] == [30], f"log group retention {[g.get('retentionInDays') for g in groups]}")
+sgs = ec2.describe_security_groups(GroupIds=[physical["TaskSecurityGroup"]])["SecurityGroups"]
+check(sgs and sgs[0]["VpcId"] == vpc and sgs[0]["IpPermissions"] == [],
+      f"security group {physical['TaskSecurityGroup']}: vpc {sgs[0]['VpcId'] if sgs else None}, inbound {sgs[0]['IpPermissions'] if sgs else None}")
+trust = iam.get_role(RoleName=physical["TaskRole"])["Role"]["AssumeRolePolicyDocument"]
+if isinstance(trust, str):
+    trust = json.loads(trust)
+check([s["Principal"]["Service"] for s in as_list(trust["Statement"])] == ["ecs-tasks.amazonaws.com"],
+      f"task role trust {trust!r}")
+check(iam.get_role(RoleName=physical["TaskRole"])["Role"]["Arn"] == eo["TaskRoleArn"], "TaskRoleArn is not the task role's")
+
 if problems:
     print("\n".join("  " + p for p in problems), file=sys.stderr)
     sys.exit(1)
-print(f"ok: every output of both stacks ({len(declared)}) is set")
+print(f"ok: every output of the three stacks ({len(declared) - len(service_outputs)} without the service, "
+      f"{len(declared)} with it) is set")
+print(f"ok: moto created {', '.join(created)}")
+print(f"note: moto created none of {', '.join(sorted(service_resources - set(created)))} "
+      "(checked in step 1 only)")
 PY
 echo "ok: moto's queues, bucket, table, policy (with the created ARNs), role and instance profile are what the template says"
+echo "ok: moto's cluster, service, task definition (image, environment, health check, awslogs), log group (retention), security group (no inbound) and task role are what the template says"

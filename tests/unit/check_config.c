@@ -367,7 +367,7 @@ START_TEST(test_env_template_rule) {
   pl_cfg_node_t *root = parse_ok(
       &env, "id = \"${product_id}#${location}\"\n"
             "meta = \"${@origin}/${@etag}\"\n"
-            "mixed = \"${Input} ${iNPUT} ${INPUT.x} ${INPUT-x} ${1ABC} ${}\"\n"
+            "mixed = \"${Input} ${iNPUT} ${INPUT.x} ${field-x} ${1ABC} ${}\"\n"
             "dollars = \"$$ $$$$ cost $5 $ end$\"\n"
             "escaped = \"$${INPUT} $${SKU}\"\n"
             "unclosed = \"${lower\"\n"
@@ -377,7 +377,7 @@ START_TEST(test_env_template_rule) {
   ck_assert_str_eq(string_of(root, "id"), "${product_id}#${location}");
   ck_assert_str_eq(string_of(root, "meta"), "${@origin}/${@etag}");
   ck_assert_str_eq(string_of(root, "mixed"),
-                   "${Input} ${iNPUT} ${INPUT.x} ${INPUT-x} ${1ABC} ${}");
+                   "${Input} ${iNPUT} ${INPUT.x} ${field-x} ${1ABC} ${}");
   ck_assert_str_eq(string_of(root, "dollars"), "$ $$ cost $5 $ end$");
   ck_assert_str_eq(string_of(root, "escaped"), "${INPUT} ${SKU}");
   ck_assert_str_eq(string_of(root, "unclosed"), "${lower");
@@ -388,6 +388,42 @@ START_TEST(test_env_template_rule) {
   /* Only uppercase names reach the environment. */
   ck_assert_int_eq(fake.lookups, 3);
   pl__cfg_destroy(root);
+}
+END_TEST
+
+/* The shell's other forms: ${NAME-default} (unset only), ${NAME?message}
+ * and ${NAME:?message} (fail, naming the place, with the message), and
+ * lowercase names in the forms with a colon. */
+START_TEST(test_env_operators) {
+  static const char *const vars[] = {"INPUT", "/in", "EMPTY", "",
+                                     "bucket", "b1", NULL};
+  fake_env_t fake = {.vars = vars};
+  pl_env_t env = env_of(&fake);
+  pl_cfg_node_t *root = parse_ok(
+      &env, "a = \"${NOT_SET-d}|${EMPTY-d}|${INPUT-d}\"\n"
+            "b = \"${INPUT?gone}|${INPUT:?gone}|${EMPTY?gone}\"\n"
+            "c = \"${bucket:-x}|${nothing:-x}|${bucket:?need it}\"\n"
+            "d = \"${bucket}|${bucket-x}|${NOT_SET:-${bucket:-y}}\"\n");
+  ck_assert_str_eq(string_of(root, "a"), "d||/in");
+  ck_assert_str_eq(string_of(root, "b"), "/in|/in|");
+  ck_assert_str_eq(string_of(root, "c"), "b1|x|b1");
+  /* Without a colon a lowercase name is a template, as before. */
+  ck_assert_str_eq(string_of(root, "d"), "${bucket}|${bucket-x}|b1");
+  pl__cfg_destroy(root);
+  assert_error(&env, "x = 1\na = \"s3://${BUCKET:?set BUCKET to the bucket}\"\n",
+               "t.conf:2:11: BUCKET: set BUCKET to the bucket");
+  assert_error(&env, "a = \"${EMPTY:?}\"\n",
+               "t.conf:1:6: EMPTY: is empty");
+  assert_error(&env, "a = \"${NOT_SET?}\"\n",
+               "t.conf:1:6: NOT_SET: environment variable is not set");
+  assert_error(&env, "a = \"${bucket_name:?name the ${INPUT} bucket}\"\n",
+               "t.conf:1:6: bucket_name: name the /in bucket");
+  assert_error(&env, "a = \"${X:?no end\"\n",
+               "t.conf:1:6: '${X:?' is not closed: expected '}' after "
+               "the message");
+  assert_error(&env, "a = \"${X-no end\"\n",
+               "t.conf:1:6: '${X-' is not closed: expected '}' after "
+               "the default value");
 }
 END_TEST
 
@@ -822,6 +858,7 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, test_string_escapes);
   tcase_add_test(tc, test_env_expansion);
   tcase_add_test(tc, test_env_template_rule);
+  tcase_add_test(tc, test_env_operators);
   tcase_add_test(tc, test_env_null_and_process);
   suite_add_tcase(s, tc);
 

@@ -311,6 +311,74 @@ START_TEST(extreme_integers_are_accepted) {
 }
 END_TEST
 
+/* PL_OPT_PATH: a relative path written in a config file is its file's
+ * neighbour; one from a variable, an absolute one and "-" stay. */
+typedef struct paths_opts {
+  char *path;
+  pl_list_t paths;
+  char *plain;
+} paths_opts_t;
+
+static const pl_option_t paths_table[] = {
+    PL_OPTION_STRING(paths_opts_t, path, "path", NULL, PL_OPT_PATH, "A file."),
+    PL_OPTION_LIST(paths_opts_t, paths, "paths", NULL, PL_OPT_PATH, "Files."),
+    PL_OPTION_STRING(paths_opts_t, plain, "plain", NULL, 0, "Not a path."),
+};
+
+static const char *dir_env(void *data, const char *name) {
+  return strcmp(name, "DIR") == 0 ? "in" : NULL;
+}
+
+static void apply_paths(const char *file, const char *text,
+                        paths_opts_t *out) {
+  pl_env_t env = {.getenv = dir_env};
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  ck_assert_int_eq(
+      pl__cfg_parse(file, text, strlen(text), &env, &root, &error), 0);
+  pl_buf_t errors = {0};
+  pl_opt_table_t t = {paths_table, 3, out};
+  ck_assert_int_eq(pl__options_apply(&t, 1, root->children[0], what, &errors),
+                   0);
+  pl__cfg_destroy(root);
+}
+
+START_TEST(relative_paths_are_relative_to_their_config_file) {
+  paths_opts_t o = {0};
+  apply_paths("/etc/pipelined/p.conf",
+              "s {\n path = \"out.jsonl\"\n plain = \"out.jsonl\"\n"
+              " paths = [\"a/b.csv\", \"/abs.csv\", \"${DIR}/c.csv\", "
+              "\"-\", \"../d\", \"${NO:-e}\"]\n}\n",
+              &o);
+  ck_assert_str_eq(o.path, "/etc/pipelined/out.jsonl");
+  ck_assert_str_eq(o.plain, "out.jsonl");
+  ck_assert_uint_eq(o.paths.count, 6);
+  ck_assert_str_eq(o.paths.items[0], "/etc/pipelined/a/b.csv");
+  ck_assert_str_eq(o.paths.items[1], "/abs.csv");
+  ck_assert_str_eq(o.paths.items[2], "in/c.csv");
+  ck_assert_str_eq(o.paths.items[3], "-");
+  ck_assert_str_eq(o.paths.items[4], "/etc/pipelined/../d");
+  /* A default is written in the file. */
+  ck_assert_str_eq(o.paths.items[5], "/etc/pipelined/e");
+  pl__options_free(paths_table, 3, &o);
+  /* A config named relative to the working directory; one without a
+   * directory, and one read from standard input, are the working
+   * directory's. */
+  paths_opts_t r = {0};
+  apply_paths("etc/p.conf", "s { path = \"x\" }\n", &r);
+  ck_assert_str_eq(r.path, "etc/x");
+  pl__options_free(paths_table, 3, &r);
+  paths_opts_t h = {0};
+  apply_paths("p.conf", "s { path = \"x\" }\n", &h);
+  ck_assert_str_eq(h.path, "x");
+  pl__options_free(paths_table, 3, &h);
+  paths_opts_t i = {0};
+  apply_paths("<stdin>", "s { path = \"x\" }\n", &i);
+  ck_assert_str_eq(i.path, "x");
+  pl__options_free(paths_table, 3, &i);
+}
+END_TEST
+
 START_TEST(a_single_string_is_a_list_of_one) {
   applied_t *a = apply_ok("tags = \"only\"");
   ck_assert_uint_eq(a->opts.tags.count, 1);
@@ -1633,6 +1701,7 @@ static Suite *options_suite(void) {
   tcase_add_test(values, integers_stand_for_doubles_sizes_and_zero_durations);
   tcase_add_test(values, fractional_durations_are_exact);
   tcase_add_test(values, extreme_integers_are_accepted);
+  tcase_add_test(values, relative_paths_are_relative_to_their_config_file);
   tcase_add_test(values, a_single_string_is_a_list_of_one);
   tcase_add_test(values, list_items_of_any_scalar_kind_keep_their_text);
   tcase_add_test(values, an_empty_list_is_empty);

@@ -1,0 +1,325 @@
+/* Reload (src/reload.c): a running engine takes a new config; changed
+ * pipelines drain and restart, the others run on, a bad config changes
+ * nothing. Also the config fingerprints it compares (src/config.c). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_tree.h"
+#include "reload.h"
+#include "test_stages.h"
+
+static const char *const base =
+    "pipeline \"a\" {\n"
+    "  source \"script\" { records = [\"1\", \"2\", \"3\"]\n"
+    "    forever = true\n group_size = 3 }\n"
+    "  sink \"capture\" { async = true }\n"
+    "}\n"
+    "pipeline \"b\" {\n"
+    "  source \"script\" { records = [\"4\", \"5\"]\n"
+    "    forever = true\n group_size = 2 }\n"
+    "  sink \"capture\" { %s }\n"
+    "}\n";
+
+static char *config_with(const char *top, const char *b_sink,
+                         const char *extra) {
+  pl_buf_t buf = {0};
+  pl_buf_append_str(&buf, top);
+  pl_buf_printf(&buf, base, b_sink);
+  pl_buf_append_str(&buf, extra);
+  return buf.data;
+}
+
+static pl_cfg_node_t *parse(const char *text) {
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  int rc = pl__cfg_parse("test.conf", text, strlen(text), NULL, &root, &error);
+  ck_assert_msg(rc == 0, "%s", error ? error : "parse");
+  return root;
+}
+
+static char *fingerprint_of(const char *text, size_t child) {
+  pl_cfg_node_t *root = parse(text);
+  pl_buf_t out = {0};
+  pl__cfg_fingerprint(root->children[child], &out);
+  pl__cfg_destroy(root);
+  return out.data;
+}
+
+START_TEST(fingerprints_compare_content_not_place) {
+  char *a = fingerprint_of("x { n = 1\n s = \"t\" }\n", 0);
+  char *moved = fingerprint_of("\n\n   x {\n\n n = 1; s = \"t\"\n}\n", 0);
+  char *kind = fingerprint_of("x { n = \"1\"\n s = \"t\" }\n", 0);
+  char *order = fingerprint_of("x { s = \"t\"\n n = 1 }\n", 0);
+  char *list = fingerprint_of("x { n = [1]\n s = \"t\" }\n", 0);
+  char *label = fingerprint_of("x \"l\" { n = 1\n s = \"t\" }\n", 0);
+  ck_assert_str_eq(a, moved);
+  ck_assert_str_ne(a, kind);
+  ck_assert_str_ne(a, order);
+  ck_assert_str_ne(a, list);
+  ck_assert_str_ne(a, label);
+  free(a);
+  free(moved);
+  free(kind);
+  free(order);
+  free(list);
+  free(label);
+}
+END_TEST
+
+START_TEST(top_entries_leave_out_pipelines_and_log_settings) {
+  pl_cfg_node_t *root =
+      parse("log_level = \"debug\"\nshutdown_timeout = 5s\n"
+            "pipeline \"p\" { }\naws { region = \"x\" }\n");
+  pl_reload_top_t top = {0};
+  ck_assert_int_eq(pl__reload_top_read(root, &top), 0);
+  ck_assert_uint_eq(top.count, 2);
+  ck_assert_str_eq(top.keys[0], "shutdown_timeout");
+  ck_assert_str_eq(top.keys[1], "aws");
+  pl__reload_top_free(&top);
+  pl__cfg_destroy(root);
+}
+END_TEST
+
+/* What a reload test does on the running loop: one reload after `at_ms`,
+ * then (optionally) another, then shutdown. */
+typedef struct script {
+  test_run_t *run;
+  const char *texts[3];
+  int rcs[3];
+  pl_buf_t errors[3];
+  size_t step;
+  pl_pipeline_t *before[2]; /* the pipelines before the first reload */
+  size_t a_delivered_at_reload;
+  bool keep_draining; /* shut down even while a pipeline drains */
+  int waits;
+  uv_timer_t timer;
+} script_t;
+
+static void on_step(uv_timer_t *timer) {
+  script_t *s = timer->data;
+  pl_engine_t *engine = s->run->engine;
+  if (s->step == 0) {
+    s->before[0] = engine->pipelines[0];
+    s->before[1] = engine->pipelines[1];
+    test_sink_t *sink = test_ctx(s->run, "a", PL_ROLE_SINK);
+    s->a_delivered_at_reload = json_array_size(sink->records);
+  }
+  if (s->step < 3 && s->texts[s->step]) {
+    pl_cfg_node_t *root = parse(s->texts[s->step]);
+    s->rcs[s->step] =
+        pl__engine_reload(engine, root, &s->errors[s->step]);
+    pl__cfg_destroy(root);
+    s->step++;
+    uv_timer_start(timer, on_step, 40, 0);
+    return;
+  }
+  /* Shut down once every reload has taken effect (within a second). */
+  bool draining = false;
+  for (size_t i = 0; i < engine->pipeline_count; i++)
+    draining |= engine->pipelines[i]->retiring ||
+                engine->pipelines[i]->pending_start;
+  if (draining && !s->keep_draining && s->waits++ < 100) {
+    uv_timer_start(timer, on_step, 10, 0);
+    return;
+  }
+  pl__engine_shutdown(engine);
+  uv_close((uv_handle_t *)timer, NULL);
+}
+
+static test_run_t *run_script(script_t *s, const char *initial) {
+  test_run_t *run = test_run_start(initial, NULL, false);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  s->run = run;
+  uv_timer_init(&run->loop, &s->timer);
+  s->timer.data = s;
+  uv_timer_start(&s->timer, on_step, 30, 0);
+  test_run_loop(run);
+  ck_assert_int_eq(run->status, 0);
+  return run;
+}
+
+static void script_free(script_t *s) {
+  for (size_t i = 0; i < 3; i++)
+    pl_buf_free(&s->errors[i]);
+}
+
+START_TEST(a_changed_pipeline_restarts_and_the_others_run_on) {
+  char *initial = config_with("", "", "");
+  char *changed = config_with("", "batch_size = 7", "");
+  script_t s = {.texts = {changed}};
+  test_run_t *run = run_script(&s, initial);
+  ck_assert_msg(s.rcs[0] == 0, "%s", s.errors[0].data);
+  const char *log = test_log(run);
+  ck_assert_msg(strstr(log, "reload: pipeline \"b\" changed: draining it"),
+                "%s", log);
+  ck_assert_msg(strstr(log, "reload: pipeline \"b\" drained"), "%s", log);
+  ck_assert_ptr_null(strstr(log, "pipeline \"a\""));
+  /* "a" is the same pipeline, and went on delivering; "b" is new and
+   * delivering too. */
+  pl_engine_t *engine = run->engine;
+  ck_assert_uint_eq(engine->pipeline_count, 2);
+  ck_assert_ptr_eq(engine->pipelines[0], s.before[0]);
+  ck_assert_ptr_ne(engine->pipelines[1], s.before[1]);
+  ck_assert_str_eq(engine->pipelines[1]->name, "b");
+  ck_assert(!engine->pipelines[1]->retiring);
+  test_sink_t *a = test_ctx(run, "a", PL_ROLE_SINK);
+  test_source_t *a_src = test_ctx(run, "a", PL_ROLE_SOURCE);
+  ck_assert_uint_gt(json_array_size(a->records), s.a_delivered_at_reload);
+  ck_assert_uint_eq(json_array_size(a->records), a_src->emitted);
+  test_sink_t *b = test_ctx(run, "b", PL_ROLE_SINK);
+  test_source_t *b_src = test_ctx(run, "b", PL_ROLE_SOURCE);
+  ck_assert_uint_gt(b_src->emitted, 0);
+  ck_assert_uint_eq(json_array_size(b->records), b_src->emitted);
+  ck_assert_int_eq(test_stage(run, "b", PL_ROLE_SINK)->stage.batch_size, 7);
+  ck_assert_int_eq(test_run_free(run), 0);
+  script_free(&s);
+  free(initial);
+  free(changed);
+}
+END_TEST
+
+START_TEST(pipelines_are_added_and_removed) {
+  char *initial = config_with("", "", "");
+  char *added = config_with(
+      "", "",
+      "pipeline \"c\" {\n source \"script\" { records = [\"9\"] }\n"
+      " sink \"capture\" { }\n}\n");
+  const char *only_c = "pipeline \"c\" {\n source \"script\" { records = "
+                       "[\"9\"] }\n sink \"capture\" { }\n}\n";
+  script_t s = {.texts = {added, only_c}};
+  test_run_t *run = run_script(&s, initial);
+  ck_assert_msg(s.rcs[0] == 0, "%s", s.errors[0].data);
+  ck_assert_msg(s.rcs[1] == 0, "%s", s.errors[1].data);
+  const char *log = test_log(run);
+  ck_assert_msg(strstr(log, "reload: pipeline \"c\" added"), "%s", log);
+  ck_assert_msg(strstr(log, "reload: pipeline \"a\" removed: draining it"),
+                "%s", log);
+  ck_assert_msg(strstr(log, "reload: pipeline \"b\" removed: draining it"),
+                "%s", log);
+  ck_assert_uint_eq(run->engine->pipeline_count, 1);
+  ck_assert_str_eq(run->engine->pipelines[0]->name, "c");
+  test_sink_t *c = test_ctx(run, "c", PL_ROLE_SINK);
+  ck_assert_uint_eq(json_array_size(c->records), 1);
+  ck_assert_int_eq(test_run_free(run), 0);
+  script_free(&s);
+  free(initial);
+  free(added);
+}
+END_TEST
+
+START_TEST(a_bad_config_is_refused_and_nothing_changes) {
+  char *initial = config_with("", "", "");
+  char *unknown = config_with("", "batch_sise = 7", "");
+  char *top = config_with("shutdown_timeout = 5s\n", "batch_size = 7", "");
+  char *twice = config_with(
+      "", "",
+      "pipeline \"a\" {\n source \"script\" { }\n sink \"capture\" { }\n}\n");
+  script_t s = {.texts = {unknown, top, twice}};
+  test_run_t *run = run_script(&s, initial);
+  for (size_t i = 0; i < 3; i++)
+    ck_assert_int_eq(s.rcs[i], PL_EINVAL);
+  ck_assert_msg(strstr(s.errors[0].data, "test.conf:11:") &&
+                    strstr(s.errors[0].data, "batch_sise"),
+                "%s", s.errors[0].data);
+  ck_assert_msg(strstr(s.errors[1].data, "'shutdown_timeout' changed: a "
+                                         "reload applies the pipeline "
+                                         "blocks"),
+                "%s", s.errors[1].data);
+  ck_assert_msg(strstr(s.errors[2].data, "pipeline \"a\" is defined twice"),
+                "%s", s.errors[2].data);
+  ck_assert_ptr_eq(run->engine->pipelines[0], s.before[0]);
+  ck_assert_ptr_eq(run->engine->pipelines[1], s.before[1]);
+  ck_assert_ptr_null(strstr(test_log(run), "reload: pipeline"));
+  ck_assert_int_eq(test_run_free(run), 0);
+  script_free(&s);
+  free(initial);
+  free(unknown);
+  free(top);
+  free(twice);
+}
+END_TEST
+
+START_TEST(log_settings_apply_without_a_restart) {
+  char *initial = config_with("", "", "");
+  char *debug = config_with("log_level = \"debug\"\n", "", "");
+  script_t s = {.texts = {debug}};
+  test_run_t *run = run_script(&s, initial);
+  ck_assert_int_eq(s.rcs[0], 0);
+  ck_assert_int_eq(run->engine->log.level, PL_LOG_DEBUG);
+  ck_assert_ptr_eq(run->engine->pipelines[0], s.before[0]);
+  ck_assert_ptr_eq(run->engine->pipelines[1], s.before[1]);
+  ck_assert_msg(strstr(test_log(run), "reload: no pipeline changed"), "%s",
+                test_log(run));
+  ck_assert_int_eq(test_run_free(run), 0);
+  script_free(&s);
+  free(initial);
+  free(debug);
+}
+END_TEST
+
+/* A pipeline whose sink never finishes cannot drain: its successor waits,
+ * a second reload is refused, and shutdown still ends the run. */
+START_TEST(a_pipeline_that_cannot_drain_keeps_its_old_config) {
+  char *initial = config_with("shutdown_timeout = 100ms\n", "hold = true", "");
+  char *changed = config_with("shutdown_timeout = 100ms\n",
+                              "hold = true\n batch_size = 7", "");
+  script_t s = {.texts = {changed, changed}, .keep_draining = true};
+  test_run_t *run = test_run_start(initial, NULL, false);
+  ck_assert_int_eq(run->create_rc, 0);
+  s.run = run;
+  uv_timer_init(&run->loop, &s.timer);
+  s.timer.data = &s;
+  uv_timer_start(&s.timer, on_step, 30, 0);
+  test_run_loop(run);
+  ck_assert_int_eq(s.rcs[0], 0);
+  ck_assert_int_eq(s.rcs[1], PL_EINVAL);
+  ck_assert_msg(strstr(s.errors[1].data,
+                       "pipeline \"b\" is still draining from the previous "
+                       "reload"),
+                "%s", s.errors[1].data);
+  ck_assert_ptr_null(strstr(test_log(run), "reload: pipeline \"b\" drained"));
+  ck_assert(pl__engine_timed_out(run->engine));
+  uv_run(&run->loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(test_run_free(run), 0);
+  script_free(&s);
+  free(initial);
+  free(changed);
+}
+END_TEST
+
+START_TEST(a_once_run_does_not_reload) {
+  char *initial = config_with("", "", "");
+  test_run_t *run = test_run_start(initial, NULL, true);
+  ck_assert_int_eq(run->create_rc, 0);
+  pl_cfg_node_t *root = parse(initial);
+  pl_buf_t errors = {0};
+  ck_assert_int_eq(pl__engine_reload(run->engine, root, &errors), PL_EINVAL);
+  ck_assert_str_eq(errors.data, "a --once run does not reload its config\n");
+  pl_buf_free(&errors);
+  pl__cfg_destroy(root);
+  pl__engine_shutdown(run->engine);
+  test_run_loop(run);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(initial);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("reload");
+  TCase *tc = tcase_create("reload");
+  tcase_add_test(tc, fingerprints_compare_content_not_place);
+  tcase_add_test(tc, top_entries_leave_out_pipelines_and_log_settings);
+  tcase_add_test(tc, a_changed_pipeline_restarts_and_the_others_run_on);
+  tcase_add_test(tc, pipelines_are_added_and_removed);
+  tcase_add_test(tc, a_bad_config_is_refused_and_nothing_changes);
+  tcase_add_test(tc, log_settings_apply_without_a_restart);
+  tcase_add_test(tc, a_pipeline_that_cannot_drain_keeps_its_old_config);
+  tcase_add_test(tc, a_once_run_does_not_reload);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
