@@ -259,7 +259,7 @@ static void remove_leftovers(const char *path) {
 }
 
 int pl_state_file_lock(pl_state_file_t *file, char **error) {
-  if (file->lock_fd >= 0)
+  if (!file || file->lock_fd >= 0)
     return 0;
   int rc = 0, err = 0;
   /* O_NOFOLLOW: a planted symlink is refused, not followed. */
@@ -467,6 +467,20 @@ int pl_state_file_load(const char *path, pl_state_line_cb on_line, void *arg,
   return rc;
 }
 
+int pl_state_file_open_load(const char *path, pl_state_line_cb on_line,
+                            void *arg, pl_state_file_t **out, char **error) {
+  *out = NULL;
+  if (!path)
+    return 0;
+  pl_state_file_t *file = NULL;
+  int rc = pl_state_file_open(path, &file, error);
+  if (rc == 0 && (rc = pl_state_file_load(path, on_line, arg, error)) < 0)
+    pl_state_file_close(file);
+  else if (rc == 0)
+    *out = file;
+  return rc;
+}
+
 /* ---- Escaping ---- */
 
 int pl_state_escape(const char *text, const char *also, pl_buf_t *out) {
@@ -523,6 +537,8 @@ int pl_state_file_save_state(pl_state_file_t *file, uv_loop_t *loop,
 
 int pl_state_file_write_state(pl_state_file_t *file, pl_state_render_cb render,
                               const void *state, char **error) {
+  if (error)
+    *error = NULL;
   if (!file)
     return 0;
   pl_buf_t text = {0};

@@ -326,7 +326,7 @@ static int source_file_start(pl_instance_t *inst, void *ctx) {
   /* Locked at the start, not at init, so that --check (which does not
    * start sources) can run beside the daemon that owns the state. */
   char *error = NULL;
-  int rc = file_state_lock(s->committed, &error);
+  int rc = pl_state_file_lock(file_state_owner(s->committed), &error);
   if (rc < 0) {
     pl_log(inst, PL_LOG_ERROR, "%s", error ? error : pl_strerror(rc));
     free(error);
