@@ -66,14 +66,6 @@ static void set_error(char **error, const char *fmt, ...) {
   *error = buf.data;
 }
 
-static char *dup_str(const char *text) {
-  size_t len = strlen(text);
-  char *copy = malloc(len + 1);
-  if (copy)
-    memcpy(copy, text, len + 1);
-  return copy;
-}
-
 /* ---- Region ---- */
 
 static bool region_ok(const char *region) {
@@ -113,7 +105,7 @@ int pl__aws_region_resolve(const pl_aws_endpoint_inputs_t *in, char **region,
                 order[i].value, pl__aws_region_source_name(order[i].source));
       return PL_EINVAL;
     }
-    *region = dup_str(order[i].value);
+    *region = strdup(order[i].value);
     if (!*region)
       return PL_ENOMEM;
     if (source)

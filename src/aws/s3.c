@@ -212,18 +212,9 @@ static const char *trim(const pl_buf_t *buf, size_t *len) {
   return s;
 }
 
-static char *dup_n(const char *text, size_t len) {
-  char *copy = malloc(len + 1);
-  if (copy) {
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-  }
-  return copy;
-}
-
 /* Stores a new copy of `len` bytes of `text` in *dst. */
 static int take(char **dst, const char *text, size_t len) {
-  *dst = dup_n(text, len);
+  *dst = strndup(text, len);
   return *dst ? 0 : PL_ENOMEM;
 }
 
