@@ -59,19 +59,16 @@ void pl__creds_set_free(pl__creds_set_t *set) {
 
 int pl__creds_result_set(pl__creds_result_t *result,
                          pl__creds_outcome_t outcome, const char *fmt, ...) {
-  pl_buf_t buf = {0};
   va_list ap;
   va_start(ap, fmt);
-  int rc = pl_buf_vprintf(&buf, fmt, ap);
+  char *reason = pl_vformat(fmt, ap);
   va_end(ap);
-  if (rc < 0) {
-    pl_buf_free(&buf);
-    return rc;
-  }
+  if (!reason)
+    return PL_ENOMEM;
   free(result->reason);
   result->outcome = outcome;
-  result->reason = buf.data ? buf.data : strdup("");
-  return result->reason ? 0 : PL_ENOMEM;
+  result->reason = reason;
+  return 0;
 }
 
 void pl__creds_result_clear(pl__creds_result_t *result) {
