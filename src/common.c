@@ -105,9 +105,14 @@ void pl_error_set(char **error, const char *fmt, ...) {
 }
 
 void pl_buf_reset(pl_buf_t *buf) {
-  buf->len = 0;
+  pl_buf_truncate(buf, 0);
+}
+
+void pl_buf_truncate(pl_buf_t *buf, size_t len) {
+  if (len < buf->len)
+    buf->len = len;
   if (buf->data)
-    buf->data[0] = '\0';
+    buf->data[buf->len] = '\0';
 }
 
 void pl_buf_free(pl_buf_t *buf) {

@@ -426,10 +426,7 @@ static int put_value(pl_buf_t *out, const json_t *value, int depth,
 /* Ends an append that started at `start`: on error `out` is as it was.
  * Returns `rc`. */
 static int settle(pl_buf_t *out, size_t start, int rc) {
-  if (rc < 0)
-    out->len = start;
-  if (out->data)
-    out->data[out->len] = '\0';
+  pl_buf_truncate(out, rc < 0 ? start : out->len);
   return rc;
 }
 

@@ -67,6 +67,9 @@ PL_EXTERN int pl_buf_printf(pl_buf_t *buf, const char *fmt, ...)
 PL_EXTERN int pl_buf_vprintf(pl_buf_t *buf, const char *fmt, va_list ap)
     PL_PRINTF(2, 0);
 PL_EXTERN void pl_buf_reset(pl_buf_t *buf);
+/* Cuts `buf` back to its first `len` bytes (at most buf->len), still
+ * NUL-terminated: how an append that failed half-way is taken back. */
+PL_EXTERN void pl_buf_truncate(pl_buf_t *buf, size_t len);
 PL_EXTERN void pl_buf_free(pl_buf_t *buf);
 
 /* A new malloc()ed string of `fmt` and `ap` ("" for an empty one), or

@@ -21,10 +21,7 @@ static inline int put_newline(pl_buf_t *out) {
 static int end_line(pl_buf_t *out, size_t start, int rc) {
   if (rc == 0)
     rc = put_newline(out);
-  if (rc < 0)
-    out->len = start;
-  if (out->data)
-    out->data[out->len] = '\0';
+  pl_buf_truncate(out, rc < 0 ? start : out->len);
   return rc;
 }
 

@@ -422,11 +422,9 @@ static int format_line(pl_buf_t *out, const char *service,
     if (rc == 0)
       rc = pl_buf_append_str(out, ")");
   }
-  if (rc < 0 && out->data) {
-    /* Leave the caller's buffer as it was rather than half a line. */
-    out->len = start;
-    out->data[start] = '\0';
-  }
+  /* Leave the caller's buffer as it was rather than half a line. */
+  if (rc < 0)
+    pl_buf_truncate(out, start);
   return rc;
 }
 

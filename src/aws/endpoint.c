@@ -445,9 +445,7 @@ int pl__aws_s3_url(const char *endpoint_url, const char *bucket,
   if (rc == 0 && key && *key)
     rc = encode_key(out, key);
   pl__aws_url_close(&url);
-  if (rc < 0 && out->data) {
-    out->len = start;
-    out->data[start] = '\0';
-  }
+  if (rc < 0)
+    pl_buf_truncate(out, start);
   return rc;
 }

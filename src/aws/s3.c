@@ -48,10 +48,8 @@ int pl_s3_list_query(const char *prefix, const char *continuation_token,
     rc = pl_buf_printf(out, "&max-keys=%d", max_keys);
   if (rc == 0 && prefix && *prefix)
     rc = add_param(out, start, "prefix", prefix);
-  if (rc < 0 && out->data) {
-    out->len = start;
-    out->data[start] = '\0';
-  }
+  if (rc < 0)
+    pl_buf_truncate(out, start);
   return rc;
 }
 

@@ -75,6 +75,26 @@ static char *formatted(const char *fmt, ...) {
   return text;
 }
 
+START_TEST(truncate_takes_back_an_append) {
+  pl_buf_t buf = {0};
+  pl_buf_truncate(&buf, 0); /* an empty buffer: nothing to do */
+  ck_assert_ptr_null(buf.data);
+  ck_assert_int_eq(pl_buf_append_str(&buf, "kept"), 0);
+  size_t before = buf.len;
+  ck_assert_int_eq(pl_buf_append_str(&buf, ", taken back"), 0);
+  pl_buf_truncate(&buf, before);
+  ck_assert_uint_eq(buf.len, 4);
+  ck_assert_str_eq(buf.data, "kept");
+  pl_buf_truncate(&buf, 100); /* never grows */
+  ck_assert_uint_eq(buf.len, 4);
+  ck_assert_str_eq(buf.data, "kept");
+  pl_buf_reset(&buf);
+  ck_assert_uint_eq(buf.len, 0);
+  ck_assert_str_eq(buf.data, "");
+  pl_buf_free(&buf);
+}
+END_TEST
+
 START_TEST(messages_are_new_strings) {
   char *text = formatted("%s:%d", "line", 3);
   ck_assert_str_eq(text, "line:3");
@@ -183,6 +203,7 @@ static Suite *common_suite(void) {
   tcase_add_test(tc, error_codes_have_names);
   tcase_add_test(tc, buffers_grow_and_format);
   tcase_add_test(tc, printf_fills_the_room_then_grows);
+  tcase_add_test(tc, truncate_takes_back_an_append);
   tcase_add_test(tc, messages_are_new_strings);
   tcase_add_test(tc, utf8_sequences_follow_rfc_3629);
   tcase_add_test(tc, utf8_texts_are_checked_whole);
