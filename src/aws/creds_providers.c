@@ -79,6 +79,19 @@ void pl__creds_result_clear(pl__creds_result_t *result) {
 
 /* ---- Helpers ---- */
 
+void pl__creds_op_finish(pl__creds_op_t *op,
+                         void (*destroy)(pl__creds_op_t *op),
+                         pl__creds_result_t *result, int rc) {
+  if (rc < 0) {
+    pl__creds_result_clear(result);
+    result->outcome = PL__CREDS_FAILED; /* reason NULL: out of memory */
+  }
+  pl__creds_done_cb cb = op->cb;
+  void *data = op->data;
+  destroy(op);
+  cb(data, result);
+}
+
 const char *pl__creds_getenv(const pl_env_t *env, const char *name) {
   if (!env || !env->getenv)
     return NULL;
