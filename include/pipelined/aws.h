@@ -71,6 +71,23 @@ PL_EXTERN int pl_aws_client_create(pl_instance_t *inst,
  * and frees it once they have. Call from the plugin's close callback. */
 PL_EXTERN void pl_aws_client_destroy(pl_aws_client_t *client);
 
+/* ---- Options: the rows every AWS plugin has ---- */
+
+/* The `endpoint` and `region` rows of an AWS plugin's option table, for an
+ * options struct `type` with `char *endpoint` and `char *region` (what
+ * pl_aws_client_options_t takes; pl_aws_client_create() resolves them when
+ * they are not set, in the order the texts give). `name` is the service's
+ * name in the text ("DynamoDB"), `env` the end of its variable ("DYNAMODB":
+ * AWS_ENDPOINT_URL_DYNAMODB). */
+#define PL_AWS_CLIENT_OPTIONS(type, name, env)                                 \
+  PL_OPTION_STRING(type, endpoint, "endpoint", NULL, 0,                        \
+                   name " endpoint URL (default: the aws block's, "            \
+                        "AWS_ENDPOINT_URL_" env ", AWS_ENDPOINT_URL, the "     \
+                        "profile's, the region's)."),                          \
+      PL_OPTION_STRING(type, region, "region", NULL, 0,                        \
+                       "AWS region (default: the aws block's, AWS_REGION, "    \
+                       "AWS_DEFAULT_REGION, the profile's).")
+
 /* ---- Sinks ---- */
 
 /* What every AWS sink keeps beside its own state: the client, and the

@@ -52,13 +52,7 @@ typedef struct sink_ddb_options {
 static const pl_option_t sink_ddb_option_table[] = {
     PL_OPTION_STRING(sink_ddb_options_t, table, "table", NULL, PL_OPT_REQUIRED,
                      "Name of the table the items go to."),
-    PL_OPTION_STRING(sink_ddb_options_t, endpoint, "endpoint", NULL, 0,
-                     "DynamoDB endpoint URL (default: "
-                     "AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, the aws "
-                     "block's, the region's)."),
-    PL_OPTION_STRING(sink_ddb_options_t, region, "region", NULL, 0,
-                     "AWS region (default: the aws block's, AWS_REGION, the "
-                     "profile's)."),
+    PL_AWS_CLIENT_OPTIONS(sink_ddb_options_t, "DynamoDB", "DYNAMODB"),
     PL_OPTION_ENUM(sink_ddb_options_t, mode, "mode", "put", ddb_modes, 0,
                    "put: BatchWriteItem replaces whole items; update: "
                    "UpdateItem sets the record's fields, keeping others."),

@@ -51,12 +51,7 @@ static const pl_option_t sink_sqs_option_table[] = {
                      PL_OPT_REQUIRED,
                      "URL of the queue the messages go to; a name ending in "
                      ".fifo makes it a FIFO queue."),
-    PL_OPTION_STRING(sink_sqs_options_t, endpoint, "endpoint", NULL, 0,
-                     "SQS endpoint URL (default: AWS_ENDPOINT_URL_SQS, "
-                     "AWS_ENDPOINT_URL, the aws block's, the region's)."),
-    PL_OPTION_STRING(sink_sqs_options_t, region, "region", NULL, 0,
-                     "AWS region (default: the aws block's, AWS_REGION, the "
-                     "profile's)."),
+    PL_AWS_CLIENT_OPTIONS(sink_sqs_options_t, "SQS", "SQS"),
     PL_OPTION_SIZE_RANGE(sink_sqs_options_t, max_batch_bytes,
                          "max_batch_bytes", "256KiB", 1, SQS_MAX_BYTES, 0,
                          "Most bytes of messages in one SendMessageBatch "

@@ -18,6 +18,8 @@ typedef enum {
 
 typedef struct probe_options {
   int mode; /* probe_mode_t */
+  char *endpoint;
+  char *region;
 } probe_options_t;
 
 static const char *const probe_modes[] = {"close_first", "refuse", NULL};
@@ -25,6 +27,7 @@ static const char *const probe_modes[] = {"close_first", "refuse", NULL};
 static const pl_option_t probe_option_table[] = {
     PL_OPTION_ENUM(probe_options_t, mode, "mode", "close_first", probe_modes, 0,
                    "What a write does."),
+    PL_AWS_CLIENT_OPTIONS(probe_options_t, "SQS", "SQS"),
 };
 
 typedef struct probe {
@@ -43,7 +46,8 @@ static int probe_init(pl_instance_t *inst, const void *options, void **ctx) {
 
 static int probe_start(pl_instance_t *inst, void *ctx) {
   probe_t *p = ctx;
-  return pl_aws_sink_start(&p->aws, inst, "sqs", NULL, NULL);
+  return pl_aws_sink_start(&p->aws, inst, "sqs", p->opts->endpoint,
+                           p->opts->region);
 }
 
 static void probe_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
@@ -81,7 +85,7 @@ static const pl_plugin_t sink_probe = {
     .kind = PL_KIND_SINK,
     .description = "Test sink of the AWS layer's sink helpers.",
     .options = probe_option_table,
-    .options_count = 1,
+    .options_count = sizeof(probe_option_table) / sizeof(probe_option_table[0]),
     .options_size = sizeof(probe_options_t),
     .init = probe_init,
     .start = probe_start,
@@ -91,14 +95,12 @@ static const pl_plugin_t sink_probe = {
     .extensions = PL_AWS_EXTENSIONS,
 };
 
-/* Runs one record through the probe in `mode`; returns the harness. */
-static pl_test_t *run_probe(const char *mode, pl_test_http_t **server) {
+/* Runs one record through the probe with `options`; returns the harness. */
+static pl_test_t *run_probe(const char *options, pl_test_http_t **server) {
   pl_test_t *t = NULL;
   ck_assert_int_eq(pl_test_create(&sink_probe, &t), 0);
   ck_assert_int_eq(pl_test_http_start(pl_test_loop(t), server), 0);
   ck_assert_int_eq(pl_test_use_aws(t, *server), 0);
-  char options[64];
-  snprintf(options, sizeof(options), "mode = \"%s\"\nretry_limit = 0\n", mode);
   ck_assert_int_eq(pl_test_set_options(t, options), 0);
   ck_assert_int_eq(pl_test_feed_record(t, "{\"n\": 1}"), 0);
   pl_test_run(t, 10000);
@@ -119,7 +121,7 @@ static size_t count_of(const char *text, const char *needle) {
 
 START_TEST(a_closed_sink_fails_the_batch) {
   pl_test_http_t *server = NULL;
-  pl_test_t *t = run_probe("close_first", &server);
+  pl_test_t *t = run_probe("mode = \"close_first\"\nretry_limit = 0\n", &server);
   ck_assert_uint_eq(pl_test_committed(t), 0);
   ck_assert_uint_ge(pl_test_failed(t), 1);
   ck_assert_msg(strstr(pl_test_log(t), "the sink is closed"), "%s%s",
@@ -130,7 +132,7 @@ END_TEST
 
 START_TEST(a_started_sink_writes_and_reports_the_end_of_refusals_once) {
   pl_test_http_t *server = NULL;
-  pl_test_t *t = run_probe("refuse", &server);
+  pl_test_t *t = run_probe("mode = \"refuse\"\nretry_limit = 0\n", &server);
   const char *log = pl_test_log(t);
   ck_assert_uint_eq(pl_test_committed(t), 1);
   ck_assert_uint_eq(pl_test_failed(t), 0);
@@ -145,12 +147,26 @@ START_TEST(a_started_sink_writes_and_reports_the_end_of_refusals_once) {
 }
 END_TEST
 
+/* The plugin's own region and endpoint rows (PL_AWS_CLIENT_OPTIONS) reach
+ * the client: a region the AWS layer refuses stops the start, logged. */
+START_TEST(the_client_options_reach_the_client) {
+  pl_test_http_t *server = NULL;
+  pl_test_t *t = run_probe("region = \"Not A Region\"\n", &server);
+  ck_assert_int_ne(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_committed(t), 0);
+  ck_assert_msg(strstr(pl_test_log(t), "invalid AWS region \"Not A Region\""),
+                "%s%s", pl_test_errors(t), pl_test_log(t));
+  finish(t, server);
+}
+END_TEST
+
 static Suite *aws_sink_suite(void) {
   Suite *s = suite_create("aws_sink");
   TCase *tc = tcase_create("sink");
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, a_closed_sink_fails_the_batch);
   tcase_add_test(tc, a_started_sink_writes_and_reports_the_end_of_refusals_once);
+  tcase_add_test(tc, the_client_options_reach_the_client);
   suite_add_tcase(s, tc);
   return s;
 }
