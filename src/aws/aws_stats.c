@@ -64,6 +64,15 @@ static void op_labels(pl_buf_t *out, const pl_aws_op_stats_t *op) {
                 op->operation);
 }
 
+/* The HELP and TYPE lines of "pipelined_aws_request_<name>". */
+static void family(pl_buf_t *out, const char *name, const char *type,
+                   const char *help) {
+  pl_buf_printf(out,
+                "# HELP pipelined_aws_request_%s %s\n"
+                "# TYPE pipelined_aws_request_%s %s\n",
+                name, help, name, type);
+}
+
 /* One sample of `op`: "pipelined_aws_request_<family>{<labels>" then the
  * rest, formatted ("} 3\n", or more labels first). */
 static void op_sample(pl_buf_t *out, const char *family,
@@ -82,11 +91,8 @@ static void op_sample(pl_buf_t *out, const char *family,
 void pl__aws_stats_render(const pl_aws_stats_t *stats, pl_buf_t *out) {
   if (stats->count == 0)
     return;
-  pl_buf_append_str(out,
-                    "# HELP pipelined_aws_request_duration_seconds time from "
-                    "sending an AWS request (one attempt) to its answer\n"
-                    "# TYPE pipelined_aws_request_duration_seconds "
-                    "histogram\n");
+  family(out, "duration_seconds", "histogram",
+         "time from sending an AWS request (one attempt) to its answer");
   for (size_t i = 0; i < stats->count; i++) {
     const pl_aws_op_stats_t *op = &stats->ops[i];
     uint64_t cumulative = 0;
@@ -101,11 +107,9 @@ void pl__aws_stats_render(const pl_aws_stats_t *stats, pl_buf_t *out) {
     op_sample(out, "duration_seconds_count", op, "} %llu\n",
               (unsigned long long)op->count);
   }
-  pl_buf_append_str(out,
-                    "# HELP pipelined_aws_request_errors_total failed AWS "
-                    "requests (attempts) by class: throttling, 5xx, 4xx, "
-                    "network\n"
-                    "# TYPE pipelined_aws_request_errors_total counter\n");
+  family(out, "errors_total", "counter",
+         "failed AWS requests (attempts) by class: throttling, 5xx, 4xx, "
+         "network");
   for (size_t i = 0; i < stats->count; i++) {
     const pl_aws_op_stats_t *op = &stats->ops[i];
     for (int o = PL_AWS_ATTEMPT_OK + 1; o < PL_AWS_ATTEMPT_OUTCOMES; o++) {
