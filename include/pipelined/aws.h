@@ -48,7 +48,9 @@ PL_EXTERN void pl_aws_error_format(const pl_aws_error_t *error, pl_buf_t *out);
  * is not 0) with an error the AWS layer does not retry (a missing queue or
  * table, a denied permission, a bad request), as opposed to a throttling
  * or server error or a transport failure whose attempts ran out. */
-PL_EXTERN bool pl_aws_error_lasting(const pl_aws_error_t *error);
+static inline bool pl_aws_error_lasting(const pl_aws_error_t *error) {
+  return !error->retryable && error->status != 0;
+}
 
 typedef struct pl_aws_client_options {
   const char *service;   /* "sqs", "dynamodb", "s3" (signing name) */

@@ -443,7 +443,3 @@ void pl_aws_error_format(const pl_aws_error_t *e, pl_buf_t *out) {
   format_line(out, e->service, e->operation, e->status, lead, e->message,
               e->request_id);
 }
-
-bool pl_aws_error_lasting(const pl_aws_error_t *e) {
-  return !e->retryable && e->status != 0;
-}
