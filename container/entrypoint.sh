@@ -59,7 +59,7 @@ run_file() {
     *) # No config on the command line: add one, unless the command takes none.
       case ${args[0]:-} in
         -h | --help | -V | --version | --list-plugins | --describe | --describe-json) ;;
-        *) args+=(-c "$1") ;;
+        *) args+=(-c "$1"); at=$((${#args[@]} - 1)) form=next ;;
       esac ;;
   esac
 }

@@ -86,10 +86,33 @@ int pl_buf_printf(pl_buf_t *buf, const char *fmt, ...) {
   return rc;
 }
 
+char *pl_vformat(const char *fmt, va_list ap) {
+  pl_buf_t text = {0};
+  if (pl_buf_vprintf(&text, fmt, ap) < 0) {
+    pl_buf_free(&text);
+    return NULL;
+  }
+  return text.data ? text.data : strdup("");
+}
+
+void pl_error_set(char **error, const char *fmt, ...) {
+  if (!error)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  *error = pl_vformat(fmt, ap);
+  va_end(ap);
+}
+
 void pl_buf_reset(pl_buf_t *buf) {
-  buf->len = 0;
+  pl_buf_truncate(buf, 0);
+}
+
+void pl_buf_truncate(pl_buf_t *buf, size_t len) {
+  if (len < buf->len)
+    buf->len = len;
   if (buf->data)
-    buf->data[0] = '\0';
+    buf->data[buf->len] = '\0';
 }
 
 void pl_buf_free(pl_buf_t *buf) {

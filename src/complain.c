@@ -5,10 +5,12 @@
  * limiter on identical lines cannot do this: a line number or a request id
  * makes every line different. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "complain.h"
 #include "engine.h"
+#include "log.h"
 
 bool pl__complain_admit(pl_complain_t *c, uint64_t now_ms,
                         uint64_t *suppressed) {
@@ -52,32 +54,32 @@ void pl_complain(const pl_instance_t *inst, pl_complain_t *c,
   uint64_t since = now_ms(inst) - c->last_ms;
   if (!pl__complain_admit(c, now_ms(inst), &suppressed))
     return;
-  pl_buf_t message = {0};
+  char suffix[96] = "";
+  if (suppressed > 0)
+    snprintf(
+        suffix, sizeof(suffix), " (and %llu more time(s) in the last %llu s)",
+        (unsigned long long)suppressed, (unsigned long long)(since / 1000));
   va_list ap;
   va_start(ap, fmt);
-  int rc = pl_buf_vprintf(&message, fmt, ap);
+  pl__log_instance(inst, level, suffix, fmt, ap);
   va_end(ap);
-  if (rc == 0 && suppressed > 0)
-    pl_log(inst, level, "%s (and %llu more time(s) in the last %llu s)",
-           message.data, (unsigned long long)suppressed,
-           (unsigned long long)(since / 1000));
-  else if (rc == 0)
-    pl_log(inst, level, "%s", message.data);
-  pl_buf_free(&message);
+}
+
+void pl_complain_vrelease(const pl_instance_t *inst, pl_complain_t *c,
+                          const char *fmt, va_list ap) {
+  uint64_t failures = 0;
+  if (!pl__complain_release(c, &failures))
+    return;
+  char suffix[64];
+  snprintf(suffix, sizeof(suffix), " (recovered after %llu failure(s))",
+           (unsigned long long)failures);
+  pl__log_instance(inst, PL_LOG_INFO, suffix, fmt, ap);
 }
 
 void pl_complain_release(const pl_instance_t *inst, pl_complain_t *c,
                          const char *fmt, ...) {
-  uint64_t failures = 0;
-  if (!pl__complain_release(c, &failures))
-    return;
-  pl_buf_t message = {0};
   va_list ap;
   va_start(ap, fmt);
-  int rc = pl_buf_vprintf(&message, fmt, ap);
+  pl_complain_vrelease(inst, c, fmt, ap);
   va_end(ap);
-  if (rc == 0)
-    pl_log(inst, PL_LOG_INFO, "%s (recovered after %llu failure(s))",
-           message.data, (unsigned long long)failures);
-  pl_buf_free(&message);
 }

@@ -174,18 +174,9 @@ static int fail_found(parser_t *p, const char *what) {
                             "expected %s, found %s", what, found);
 }
 
-static char *copy_text(const char *text, size_t len) {
-  char *copy = malloc(len + 1);
-  if (copy) {
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-  }
-  return copy;
-}
-
 /* Classifies the bare word of the current token into value. */
 static int parse_word(parser_t *p, pl_cfg_value_t *value) {
-  value->text = copy_text(p->tok.start, p->tok.len);
+  value->text = strndup(p->tok.start, p->tok.len);
   if (!value->text)
     return fail_nomem(p);
   value->text_len = p->tok.len;
@@ -318,7 +309,7 @@ static pl_cfg_node_t *add_child(parser_t *p, pl_cfg_node_t *parent,
   pl_cfg_node_t *node = calloc(1, sizeof *node);
   if (!node)
     return NULL;
-  node->key = copy_text(key->start, key->len);
+  node->key = strndup(key->start, key->len);
   if (!node->key) {
     free(node);
     return NULL;
@@ -488,8 +479,8 @@ int pl__cfg_parse(const char *file, const char *text, size_t len,
     file = "<config>";
   parser_t p = {0};
   pl_cfg_node_t *top = calloc(1, sizeof *top);
-  char *file_copy = copy_text(file, strlen(file));
-  char *key = copy_text("", 0);
+  char *file_copy = strdup(file);
+  char *key = strdup("");
   if (!top || !file_copy || !key) {
     free(top);
     free(file_copy);

@@ -423,6 +423,13 @@ static int put_value(pl_buf_t *out, const json_t *value, int depth,
   return PL_EINVAL;
 }
 
+/* Ends an append that started at `start`: on error `out` is as it was.
+ * Returns `rc`. */
+static int settle(pl_buf_t *out, size_t start, int rc) {
+  pl_buf_truncate(out, rc < 0 ? start : out->len);
+  return rc;
+}
+
 int pl_json_encode(const json_t *value, pl_buf_t *out, const char **why) {
   const char *ignored;
   if (!why)
@@ -432,12 +439,7 @@ int pl_json_encode(const json_t *value, pl_buf_t *out, const char **why) {
     return PL_EINVAL;
   }
   size_t start = out->len;
-  int rc = put_value(out, value, 0, why);
-  if (rc < 0)
-    out->len = start;
-  if (out->data)
-    out->data[out->len] = '\0';
-  return rc;
+  return settle(out, start, put_value(out, value, 0, why));
 }
 
 int pl_json_encode_string(const char *text, size_t len, pl_buf_t *out,
@@ -446,12 +448,7 @@ int pl_json_encode_string(const char *text, size_t len, pl_buf_t *out,
   if (!why)
     why = &ignored;
   size_t start = out->len;
-  int rc = put_string(out, text, len, why);
-  if (rc < 0)
-    out->len = start;
-  if (out->data)
-    out->data[out->len] = '\0';
-  return rc;
+  return settle(out, start, put_string(out, text, len, why));
 }
 
 const char *pl_json_type_phrase(const json_t *value) {

@@ -86,15 +86,29 @@ static void write_line(const pl_logger_t *log, pl_log_level_t level,
   fflush(log->stream);
 }
 
-void pl__log_write(const pl_logger_t *log, pl_log_level_t level,
-                   const char *plugin, const char *pipeline, const char *fmt,
-                   va_list ap) {
+/* Formats one message, with `suffix` (NULL: none) after it, and writes
+ * it when its level passes. */
+static void write_message(const pl_logger_t *log, pl_log_level_t level,
+                          const char *plugin, const char *pipeline,
+                          const char *suffix, const char *fmt, va_list ap)
+    PL_PRINTF(6, 0);
+
+static void write_message(const pl_logger_t *log, pl_log_level_t level,
+                          const char *plugin, const char *pipeline,
+                          const char *suffix, const char *fmt, va_list ap) {
   if (level > log->level)
     return;
   pl_buf_t message = {0};
-  if (pl_buf_vprintf(&message, fmt, ap) == 0)
+  if (pl_buf_vprintf(&message, fmt, ap) == 0 &&
+      (!suffix || pl_buf_append_str(&message, suffix) == 0))
     write_line(log, level, plugin, pipeline, message.data);
   pl_buf_free(&message);
+}
+
+void pl__log_write(const pl_logger_t *log, pl_log_level_t level,
+                   const char *plugin, const char *pipeline, const char *fmt,
+                   va_list ap) {
+  write_message(log, level, plugin, pipeline, NULL, fmt, ap);
 }
 
 void pl__log(const pl_logger_t *log, pl_log_level_t level, const char *fmt,
@@ -105,19 +119,18 @@ void pl__log(const pl_logger_t *log, pl_log_level_t level, const char *fmt,
   va_end(ap);
 }
 
-void pl_log(const pl_instance_t *inst, pl_log_level_t level, const char *fmt,
-            ...) {
+void pl__log_instance(const pl_instance_t *inst, pl_log_level_t level,
+                      const char *suffix, const char *fmt, va_list ap) {
   pl_logger_t log = inst->pipeline->engine->log;
   if (inst->stage.log_level >= 0)
     log.level = (pl_log_level_t)inst->stage.log_level;
-  if (level > log.level)
-    return;
-  pl_buf_t message = {0};
+  write_message(&log, level, inst->name, inst->pipeline->name, suffix, fmt, ap);
+}
+
+void pl_log(const pl_instance_t *inst, pl_log_level_t level, const char *fmt,
+            ...) {
   va_list ap;
   va_start(ap, fmt);
-  int rc = pl_buf_vprintf(&message, fmt, ap);
+  pl__log_instance(inst, level, NULL, fmt, ap);
   va_end(ap);
-  if (rc == 0)
-    write_line(&log, level, inst->name, inst->pipeline->name, message.data);
-  pl_buf_free(&message);
 }

@@ -26,4 +26,10 @@ void pl__log_write(const pl_logger_t *log, pl_log_level_t level,
 void pl__log(const pl_logger_t *log, pl_log_level_t level, const char *fmt,
              ...) PL_PRINTF(3, 4);
 
+/* pl_log() with a va_list and `suffix` (NULL: none), text written right
+ * after the message: what pl_complain() adds ("(and 3 more time(s)...)"). */
+void pl__log_instance(const pl_instance_t *inst, pl_log_level_t level,
+                      const char *suffix, const char *fmt, va_list ap)
+    PL_PRINTF(4, 0);
+
 #endif

@@ -71,6 +71,29 @@ static bool in_flight_limit(const pl_instance_t *stage, uint64_t *value) {
   return stage->sink != NULL;
 }
 
+/* The counters every pipeline keeps, one family each. */
+static uint64_t groups_committed(const pl_pipeline_t *pipeline) {
+  return pipeline->groups_committed;
+}
+
+static uint64_t groups_failed(const pl_pipeline_t *pipeline) {
+  return pipeline->groups_failed;
+}
+
+typedef struct pipeline_counter {
+  const char *name;
+  const char *help;
+  uint64_t (*value)(const pl_pipeline_t *pipeline);
+} pipeline_counter_t;
+
+static const pipeline_counter_t pipeline_counters[] = {
+    {"groups_committed_total",
+     "ack groups fully delivered or dead-lettered and committed",
+     groups_committed},
+    {"groups_failed_total",
+     "ack groups not committed (a record failed, or abandoned)", groups_failed},
+};
+
 typedef struct gauge_view {
   const char *name;
   const char *help;
@@ -240,21 +263,16 @@ void pl__metrics_render(const pl_engine_t *engine, pl_buf_t *out) {
     }
   }
 
-  header(out, "groups_committed_total", "counter",
-         "ack groups fully delivered or dead-lettered and committed");
-  for (size_t p = 0; p < engine->pipeline_count; p++) {
-    pl_buf_append_str(out, "pipelined_groups_committed_total");
-    pipeline_label(out, engine->pipelines[p]);
-    pl_buf_printf(out, " %llu\n",
-                  (unsigned long long)engine->pipelines[p]->groups_committed);
-  }
-  header(out, "groups_failed_total", "counter",
-         "ack groups not committed (a record failed, or abandoned)");
-  for (size_t p = 0; p < engine->pipeline_count; p++) {
-    pl_buf_append_str(out, "pipelined_groups_failed_total");
-    pipeline_label(out, engine->pipelines[p]);
-    pl_buf_printf(out, " %llu\n",
-                  (unsigned long long)engine->pipelines[p]->groups_failed);
+  for (size_t c = 0; c < sizeof(pipeline_counters) / sizeof(*pipeline_counters);
+       c++) {
+    const pipeline_counter_t *counter = &pipeline_counters[c];
+    header(out, counter->name, "counter", counter->help);
+    for (size_t p = 0; p < engine->pipeline_count; p++) {
+      pl_buf_printf(out, "pipelined_%s", counter->name);
+      pipeline_label(out, engine->pipelines[p]);
+      pl_buf_printf(out, " %llu\n",
+                    (unsigned long long)counter->value(engine->pipelines[p]));
+    }
   }
 
   /* Plugin counters (pl_instance_count): pipelined_plugin_<name>_total,

@@ -33,20 +33,6 @@ struct pl_state_file {
   bool closing; /* closed by its owner while a write was in flight */
 };
 
-static void set_error(char **error, const char *fmt, ...) PL_PRINTF(2, 3);
-
-static void set_error(char **error, const char *fmt, ...) {
-  if (!error)
-    return;
-  pl_buf_t text = {0};
-  va_list ap;
-  va_start(ap, fmt);
-  if (pl_buf_vprintf(&text, fmt, ap) < 0)
-    pl_buf_free(&text);
-  va_end(ap);
-  *error = text.data;
-}
-
 /* ---- Writing ---- */
 
 static int write_all(int fd, const char *data, size_t len) {
@@ -124,23 +110,23 @@ int pl_state_file_write(const char *path, const void *bytes, size_t len,
   bool created = false;
   int err = write_synced(path, bytes, len, &tmp, &step, &created);
   if (err == ENOMEM && !tmp.data) {
-    set_error(error, "out of memory");
+    pl_error_set(error, "out of memory");
     return PL_ENOMEM;
   }
   if (err != 0 && created) {
-    set_error(error, "cannot %s %s: %s", step, tmp.data, strerror(err));
+    pl_error_set(error, "cannot %s %s: %s", step, tmp.data, strerror(err));
     unlink(tmp.data);
   } else if (err != 0) {
     /* Before the file exists its name is only a template: name the state
      * file instead. */
-    set_error(error, "cannot %s %s: %s", step, path, strerror(err));
+    pl_error_set(error, "cannot %s %s: %s", step, path, strerror(err));
   } else if (rename(tmp.data, path) != 0) {
     err = errno;
-    set_error(error, "cannot rename %s to %s: %s", tmp.data, path,
+    pl_error_set(error, "cannot rename %s to %s: %s", tmp.data, path,
               strerror(err));
     unlink(tmp.data);
   } else if ((err = sync_directory_of(path)) != 0) {
-    set_error(error, "cannot fsync the directory of %s: %s", path,
+    pl_error_set(error, "cannot fsync the directory of %s: %s", path,
               strerror(err));
   }
   pl_buf_free(&tmp);
@@ -182,18 +168,18 @@ static int lock_failed(pl_state_file_t *file, char **error, int err) {
   if (err == EWOULDBLOCK) {
     long pid = lock_holder(file->lock_fd);
     if (pid > 0)
-      set_error(error,
+      pl_error_set(error,
                 "state file %s is in use by another process: PID %ld holds "
                 "%s (two sources, or two daemons, given the same state file)",
                 file->path, pid, file->lock_path);
     else
-      set_error(error,
+      pl_error_set(error,
                 "state file %s is in use by another process: it holds %s "
                 "(two sources, or two daemons, given the same state file)",
                 file->path, file->lock_path);
     return PL_EAGAIN;
   }
-  set_error(error, "cannot lock %s: %s", file->lock_path, strerror(err));
+  pl_error_set(error, "cannot lock %s: %s", file->lock_path, strerror(err));
   return PL_EIO;
 }
 
@@ -207,7 +193,7 @@ int pl_state_file_open(const char *path, pl_state_file_t **out,
     if (file)
       free(file->path);
     free(file);
-    set_error(error, "out of memory");
+    pl_error_set(error, "out of memory");
     return PL_ENOMEM;
   }
   file->lock_path = lock_path.data;
@@ -215,7 +201,7 @@ int pl_state_file_open(const char *path, pl_state_file_t **out,
   file->write = default_write;
   int err = pl_make_dirs(path, true);
   if (err != 0) {
-    set_error(error, "cannot create the directory of state file %s: %s",
+    pl_error_set(error, "cannot create the directory of state file %s: %s",
               path, strerror(err));
     pl_state_file_close(file);
     return PL_EIO;
@@ -259,19 +245,19 @@ static void remove_leftovers(const char *path) {
 }
 
 int pl_state_file_lock(pl_state_file_t *file, char **error) {
-  if (file->lock_fd >= 0)
+  if (!file || file->lock_fd >= 0)
     return 0;
   int rc = 0, err = 0;
   /* O_NOFOLLOW: a planted symlink is refused, not followed. */
   file->lock_fd = open(file->lock_path,
                        O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (file->lock_fd < 0) {
-    set_error(error, "cannot open %s: %s", file->lock_path, strerror(errno));
+    pl_error_set(error, "cannot open %s: %s", file->lock_path, strerror(errno));
     rc = PL_EIO;
   } else if (flock(file->lock_fd, LOCK_EX | LOCK_NB) != 0) {
     rc = lock_failed(file, error, errno);
   } else if ((err = write_holder(file->lock_fd)) != 0) {
-    set_error(error, "cannot write %s: %s", file->lock_path, strerror(err));
+    pl_error_set(error, "cannot write %s: %s", file->lock_path, strerror(err));
     rc = PL_EIO;
   } else {
     remove_leftovers(file->path);
@@ -414,20 +400,20 @@ int pl_state_file_read(const char *path, pl_buf_t *out, char **error) {
   if (fd < 0) {
     if (errno == ENOENT)
       return 0; /* the first run */
-    set_error(error, "cannot read state file %s: %s", path, strerror(errno));
+    pl_error_set(error, "cannot read state file %s: %s", path, strerror(errno));
     return PL_EIO;
   }
   int rc = 0;
   for (;;) {
     if ((rc = pl_buf_reserve(out, 8192)) < 0) {
-      set_error(error, "out of memory");
+      pl_error_set(error, "out of memory");
       break;
     }
     ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
-      set_error(error, "cannot read state file %s: %s", path, strerror(errno));
+      pl_error_set(error, "cannot read state file %s: %s", path, strerror(errno));
       rc = PL_EIO;
     }
     if (n <= 0)
@@ -457,13 +443,27 @@ int pl_state_file_load(const char *path, pl_state_line_cb on_line, void *arg,
       rc = PL_EPARSE;
     }
     if (rc == PL_ENOMEM)
-      set_error(error, "out of memory");
+      pl_error_set(error, "out of memory");
     else if (rc < 0)
-      set_error(error, "state file %s:%zu: %s", path, number,
+      pl_error_set(error, "state file %s:%zu: %s", path, number,
                 reason ? reason : pl_strerror(rc));
     pos += len + 1;
   }
   pl_buf_free(&text);
+  return rc;
+}
+
+int pl_state_file_open_load(const char *path, pl_state_line_cb on_line,
+                            void *arg, pl_state_file_t **out, char **error) {
+  *out = NULL;
+  if (!path)
+    return 0;
+  pl_state_file_t *file = NULL;
+  int rc = pl_state_file_open(path, &file, error);
+  if (rc == 0 && (rc = pl_state_file_load(path, on_line, arg, error)) < 0)
+    pl_state_file_close(file);
+  else if (rc == 0)
+    *out = file;
   return rc;
 }
 
@@ -523,6 +523,8 @@ int pl_state_file_save_state(pl_state_file_t *file, uv_loop_t *loop,
 
 int pl_state_file_write_state(pl_state_file_t *file, pl_state_render_cb render,
                               const void *state, char **error) {
+  if (error)
+    *error = NULL;
   if (!file)
     return 0;
   pl_buf_t text = {0};

@@ -62,6 +62,15 @@ int pl__parse_int(const char *text, int64_t *out) {
   return 0;
 }
 
+/* Moves *p past a run of one or more digits; false when there is none. */
+static bool skip_digits(const char **p) {
+  if (!is_digit(**p))
+    return false;
+  while (is_digit(**p))
+    (*p)++;
+  return true;
+}
+
 int pl__parse_double(const char *text, double *out) {
   /* The syntax is checked here because strtod() also takes "inf", "nan",
    * hexadecimal floats and leading spaces, none of which belong in a
@@ -69,25 +78,19 @@ int pl__parse_double(const char *text, double *out) {
   const char *p = text;
   if (*p == '+' || *p == '-')
     p++;
-  if (!is_digit(*p))
+  if (!skip_digits(&p))
     return PL_EPARSE;
-  while (is_digit(*p))
-    p++;
   if (*p == '.') {
     p++;
-    if (!is_digit(*p))
+    if (!skip_digits(&p))
       return PL_EPARSE;
-    while (is_digit(*p))
-      p++;
   }
   if (*p == 'e' || *p == 'E') {
     p++;
     if (*p == '+' || *p == '-')
       p++;
-    if (!is_digit(*p))
+    if (!skip_digits(&p))
       return PL_EPARSE;
-    while (is_digit(*p))
-      p++;
   }
   if (*p != '\0')
     return PL_EPARSE;

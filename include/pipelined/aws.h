@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <pipelined/common.h>
 #include <pipelined/extension.h>
+#include <pipelined/plugin.h>
 
 /* The AWS layer is its own library, libpipelined-aws (pkg-config module
  * pipelined-aws). Its engine extension holds what the clients of one
@@ -43,6 +44,14 @@ typedef struct pl_aws_error {
  * (request id ...)". */
 PL_EXTERN void pl_aws_error_format(const pl_aws_error_t *error, pl_buf_t *out);
 
+/* True when retrying does not cure `error`: the service answered (status
+ * is not 0) with an error the AWS layer does not retry (a missing queue or
+ * table, a denied permission, a bad request), as opposed to a throttling
+ * or server error or a transport failure whose attempts ran out. */
+static inline bool pl_aws_error_lasting(const pl_aws_error_t *error) {
+  return !error->retryable && error->status != 0;
+}
+
 typedef struct pl_aws_client_options {
   const char *service;   /* "sqs", "dynamodb", "s3" (signing name) */
   const char *endpoint;  /* the plugin's own option, or NULL */
@@ -63,6 +72,61 @@ PL_EXTERN int pl_aws_client_create(pl_instance_t *inst,
 /* Cancels the client's calls (their callbacks run with code "Canceled")
  * and frees it once they have. Call from the plugin's close callback. */
 PL_EXTERN void pl_aws_client_destroy(pl_aws_client_t *client);
+
+/* ---- Options: the rows every AWS plugin has ---- */
+
+/* The `endpoint` and `region` rows of an AWS plugin's option table, for an
+ * options struct `type` with `char *endpoint` and `char *region` (what
+ * pl_aws_client_options_t takes; pl_aws_client_create() resolves them when
+ * they are not set, in the order the texts give). `name` is the service's
+ * name in the text ("DynamoDB"), `env` the end of its variable ("DYNAMODB":
+ * AWS_ENDPOINT_URL_DYNAMODB). */
+#define PL_AWS_CLIENT_OPTIONS(type, name, env)                                 \
+  PL_OPTION_STRING(type, endpoint, "endpoint", NULL, 0,                        \
+                   name " endpoint URL (default: the aws block's, "            \
+                        "AWS_ENDPOINT_URL_" env ", AWS_ENDPOINT_URL, the "     \
+                        "profile's, the region's)."),                          \
+      PL_OPTION_STRING(type, region, "region", NULL, 0,                        \
+                       "AWS region (default: the aws block's, AWS_REGION, "    \
+                       "AWS_DEFAULT_REGION, the profile's).")
+
+/* ---- Sinks ---- */
+
+/* What every AWS sink keeps beside its own state: the client, and the
+ * limit on logging requests refused in a way retrying does not cure
+ * (`refused`: the sink logs them with pl_complain() when
+ * pl_aws_error_lasting() says so). The sink embeds one, zeroed, in its
+ * context; the client is NULL before start and after close, so a sink
+ * that finds it NULL is closed (or never started). */
+typedef struct pl_aws_sink {
+  pl_instance_t *inst;     /* borrowed */
+  pl_aws_client_t *client; /* owned from start to close */
+  pl_complain_t refused;
+} pl_aws_sink_t;
+
+/* From the start callback: creates the client of `service` with the
+ * plugin's own `endpoint` and `region` options (NULL: not set; borrowed)
+ * and room for as many requests at once as the stage lets batches be in
+ * flight (pl_instance_max_in_flight). Returns 0, or a negative code with
+ * the reason logged. */
+PL_EXTERN int pl_aws_sink_start(pl_aws_sink_t *sink, pl_instance_t *inst,
+                                const char *service, const char *endpoint,
+                                const char *region);
+
+/* First thing in the write callback: true when the sink is closed (the
+ * engine hands over a retry whose timer outlived the shutdown); the batch
+ * is then done, failed with "the sink is closed". False otherwise. */
+PL_EXTERN bool pl_aws_sink_closed(pl_aws_sink_t *sink, pl_batch_t *batch);
+
+/* A request succeeded: when requests had been refused, one info line
+ * "<message> (recovered after N failure(s))"; nothing otherwise, and
+ * nothing is formatted then. */
+PL_EXTERN void pl_aws_sink_accepted(pl_aws_sink_t *sink, const char *fmt, ...)
+    PL_PRINTF(2, 3);
+
+/* From the close callback: destroys the client. Calls in flight end with
+ * "Canceled" (their callbacks run later, and finish their batches). */
+PL_EXTERN void pl_aws_sink_close(pl_aws_sink_t *sink);
 
 /* ---- The AWS JSON protocol (SQS, DynamoDB) ---- */
 

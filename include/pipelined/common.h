@@ -67,7 +67,19 @@ PL_EXTERN int pl_buf_printf(pl_buf_t *buf, const char *fmt, ...)
 PL_EXTERN int pl_buf_vprintf(pl_buf_t *buf, const char *fmt, va_list ap)
     PL_PRINTF(2, 0);
 PL_EXTERN void pl_buf_reset(pl_buf_t *buf);
+/* Cuts `buf` back to its first `len` bytes (at most buf->len), still
+ * NUL-terminated: how an append that failed half-way is taken back. */
+PL_EXTERN void pl_buf_truncate(pl_buf_t *buf, size_t len);
 PL_EXTERN void pl_buf_free(pl_buf_t *buf);
+
+/* A new malloc()ed string of `fmt` and `ap` ("" for an empty one), or
+ * NULL when out of memory or the format fails. */
+PL_EXTERN char *pl_vformat(const char *fmt, va_list ap) PL_PRINTF(1, 0);
+/* The error out-parameter of the API (`char **error`): when `error` is not
+ * NULL, puts a new malloc()ed message in *error (NULL when out of
+ * memory); nothing otherwise. */
+PL_EXTERN void pl_error_set(char **error, const char *fmt, ...)
+    PL_PRINTF(2, 3);
 
 /* A list option's value: count strings, owned by the core. */
 typedef struct pl_list {

@@ -4,6 +4,7 @@
 #define PIPELINED_LOG_H
 
 #include <pipelined/common.h>
+#include <stdarg.h>
 
 #define PL_LOG_LEVEL_MAP(XX)                                                   \
   XX(ERROR, "error")                                                           \
@@ -42,5 +43,10 @@ PL_EXTERN void pl_complain(const pl_instance_t *inst, pl_complain_t *c,
  * "<message> (recovered after N failure(s))". Resets `c`. */
 PL_EXTERN void pl_complain_release(const pl_instance_t *inst, pl_complain_t *c,
                                    const char *fmt, ...) PL_PRINTF(3, 4);
+/* pl_complain_release() with a va_list, for a function that passes its
+ * own format on; nothing is formatted when nothing was logged. */
+PL_EXTERN void pl_complain_vrelease(const pl_instance_t *inst, pl_complain_t *c,
+                                    const char *fmt, va_list ap)
+    PL_PRINTF(3, 0);
 
 #endif

@@ -39,7 +39,8 @@ PL_EXTERN int pl_state_file_open(const char *path, pl_state_file_t **out,
  * PL_EIO, and then, when `error` is not NULL, puts a new malloc()ed
  * message in *error naming the file and the holder ("state file
  * /x/s.state is in use by another process: PID 4242 holds /x/s.state.lock
- * (...)"). The lock file is left in place on close. */
+ * (...)"). The lock file is left in place on close. `file` may be NULL (a
+ * plugin without a state file): 0. */
 PL_EXTERN int pl_state_file_lock(pl_state_file_t *file, char **error);
 /* The path given to pl_state_file_open(), borrowed from `file`. */
 PL_EXTERN const char *pl_state_file_path(const pl_state_file_t *file);
@@ -84,7 +85,7 @@ PL_EXTERN int pl_state_file_save_state(pl_state_file_t *file, uv_loop_t *loop,
                                        const void *state);
 /* The same written now, on the calling thread, as pl_state_file_write()
  * (for a plugin's last save at close); "out of memory" in *error when
- * `render` fails. */
+ * `render` fails. *error is NULL when 0 is returned. */
 PL_EXTERN int pl_state_file_write_state(pl_state_file_t *file,
                                         pl_state_render_cb render,
                                         const void *state, char **error);
@@ -139,6 +140,15 @@ typedef int (*pl_state_line_cb)(void *arg, size_t number, const char *line,
  * pl_strerror() of the code when `on_line` set no reason). */
 PL_EXTERN int pl_state_file_load(const char *path, pl_state_line_cb on_line,
                                  void *arg, char **error);
+
+/* A plugin's state file in one call: pl_state_file_open() of `path`, then
+ * pl_state_file_load() with `on_line` and `arg`. `path` may be NULL (a
+ * plugin without a state file): *out is then NULL and 0 returned. On a
+ * failure nothing is left open, *out is NULL, and the code and *error are
+ * those of the call that failed. */
+PL_EXTERN int pl_state_file_open_load(const char *path,
+                                      pl_state_line_cb on_line, void *arg,
+                                      pl_state_file_t **out, char **error);
 
 /* Appends `text` (borrowed, NUL-terminated) to `out` with '%', bytes
  * below 0x20, DEL (0x7f) and any byte of `also` (NULL for none; " " keeps

@@ -10,7 +10,7 @@ ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
     return DDB_OUTCOME_STALE;
   /* The AWS layer gave up on a throttling or server error: the engine
    * tries again later. */
-  if (error->retryable || error->status == 0)
+  if (!pl_aws_error_lasting(error))
     return DDB_OUTCOME_FAIL;
   if (strcmp(code, "ValidationException") == 0 ||
       strcmp(code, "SerializationException") == 0 ||

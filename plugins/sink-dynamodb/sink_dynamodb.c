@@ -53,13 +53,7 @@ typedef struct sink_ddb_options {
 static const pl_option_t sink_ddb_option_table[] = {
     PL_OPTION_STRING(sink_ddb_options_t, table, "table", NULL, PL_OPT_REQUIRED,
                      "Name of the table the items go to."),
-    PL_OPTION_STRING(sink_ddb_options_t, endpoint, "endpoint", NULL, 0,
-                     "DynamoDB endpoint URL (default: "
-                     "AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, the aws "
-                     "block's, the region's)."),
-    PL_OPTION_STRING(sink_ddb_options_t, region, "region", NULL, 0,
-                     "AWS region (default: the aws block's, AWS_REGION, the "
-                     "profile's)."),
+    PL_AWS_CLIENT_OPTIONS(sink_ddb_options_t, "DynamoDB", "DYNAMODB"),
     PL_OPTION_ENUM(sink_ddb_options_t, mode, "mode", "put", ddb_modes, 0,
                    "put: BatchWriteItem replaces whole items; update: "
                    "UpdateItem sets the record's fields, keeping others."),
@@ -133,11 +127,10 @@ struct sink_ddb {
   pl_template_t *templates[2];
   ddb_override_t *types;
   ddb_order_t *order;
-  pl_aws_client_t *client;
-  bool closing;
-  /* Requests refused in a way retrying does not cure (a missing table, a
-   * denied permission): logged at growing intervals, and its end. */
-  pl_complain_t refused;
+  /* The client; requests refused in a way retrying does not cure (a
+   * missing table, a denied permission) are logged at growing intervals,
+   * and its end. */
+  pl_aws_sink_t aws;
 };
 
 /* ---- Options ---- */
@@ -262,16 +255,10 @@ static int sink_ddb_init(pl_instance_t *inst, const void *options,
 
 static int sink_ddb_start(pl_instance_t *inst, void *ctx) {
   sink_ddb_t *s = ctx;
-  pl_aws_client_options_t opts = {
-      .service = "dynamodb",
-      .endpoint = s->opts->endpoint,
-      .region = s->opts->region,
-      /* Update mode sends one request per record: as many as the stage
-       * lets batches be in flight. */
-      .max_in_flight = pl_instance_max_in_flight(inst),
-  };
-  /* The client logs why it cannot be created. */
-  int rc = pl_aws_client_create(inst, &opts, &s->client);
+  /* Update mode sends one request per record: as many at once as the
+   * stage lets batches be in flight. */
+  int rc = pl_aws_sink_start(&s->aws, inst, "dynamodb", s->opts->endpoint,
+                             s->opts->region);
   if (rc < 0)
     return rc;
   pl_log(inst, PL_LOG_DEBUG, "writing to table %s (%s)", s->opts->table,
@@ -317,7 +304,7 @@ static void send_round(ddb_write_t *w) {
       ddb_entry_t *entry = &w->entries[e];
       if (entry->round != w->round || entry->result != PL_RESULT_PENDING)
         continue;
-      if (s->closing || !s->client)
+      if (!s->aws.client)
         resolve(w, e, PL_RESULT_FAILED,
                 "the sink closed before the item was written");
       else if (entry->prev != NO_ENTRY &&
@@ -366,7 +353,7 @@ static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
     call->write = w;
     call->count = count;
     memcpy(call->entries, entries, count * sizeof(size_t));
-    rc = pl_aws_json_call(s->client, target, body, on_response, call);
+    rc = pl_aws_json_call(s->aws.client, target, body, on_response, call);
   }
   json_decref(body);
   if (rc < 0) {
@@ -411,13 +398,12 @@ static void apply_error(ddb_call_t *call, const pl_aws_error_t *error) {
   case DDB_OUTCOME_FAIL:
     /* The engine logs retries; an error that retrying does not cure (a
      * missing table, a denied permission) is an error of its own. */
-    if (!error->retryable && error->status != 0) {
-      pl_complain(s->inst, &s->refused, PL_LOG_ERROR,
+    if (pl_aws_error_lasting(error))
+      pl_complain(s->inst, &s->aws.refused, PL_LOG_ERROR,
                   "%s (retrying will not help until the table or the "
                   "permissions are fixed; the records fail rather than go to "
                   "the dead letter)",
                   text);
-    }
     for (size_t i = 0; i < call->count; i++)
       resolve(w, call->entries[i], PL_RESULT_FAILED, text);
     break;
@@ -460,8 +446,8 @@ static void on_response(void *data, json_t *result,
   if (error) {
     apply_error(call, error);
   } else {
-    pl_complain_release(w->sink->inst, &w->sink->refused,
-                        "%s accepts writes again", w->sink->opts->table);
+    pl_aws_sink_accepted(&w->sink->aws, "%s accepts writes again",
+                         w->sink->opts->table);
     apply_result(call, result);
   }
   free(call);
@@ -514,11 +500,8 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
 
 static void sink_ddb_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   sink_ddb_t *s = ctx;
-  if (s->closing || !s->client) {
-    /* A retry whose timer outlived the shutdown. */
-    pl_batch_done(batch, PL_RESULT_FAILED, "the sink is closed");
+  if (pl_aws_sink_closed(&s->aws, batch))
     return;
-  }
   ddb_write_t *w = calloc(1, sizeof(*w));
   if (!w) {
     pl_batch_done(batch, PL_RESULT_FAILED, "out of memory");
@@ -537,11 +520,9 @@ static void sink_ddb_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
 
 static void sink_ddb_close(pl_instance_t *inst, void *ctx) {
   sink_ddb_t *s = ctx;
-  s->closing = true;
   /* Calls in flight end with "Canceled": their records fail, and the
    * batches are done from their callbacks. */
-  pl_aws_client_destroy(s->client);
-  s->client = NULL;
+  pl_aws_sink_close(&s->aws);
 }
 
 static void sink_ddb_destroy(void *ctx) {

@@ -21,30 +21,28 @@ static inline int put_newline(pl_buf_t *out) {
 static int end_line(pl_buf_t *out, size_t start, int rc) {
   if (rc == 0)
     rc = put_newline(out);
-  if (rc < 0)
-    out->len = start;
-  if (out->data)
-    out->data[out->len] = '\0';
+  pl_buf_truncate(out, rc < 0 ? start : out->len);
   return rc;
 }
 
-int jsonl_encode_value(const json_t *value, pl_buf_t *out, const char **why) {
-  const char *ignored;
-  if (!why)
-    why = &ignored;
-  if (!value) {
+/* A record with nothing to write. */
+static int refuse_empty(const char **why) {
+  if (why)
     *why = why_empty;
-    return PL_EINVAL;
-  }
+  return PL_EINVAL;
+}
+
+/* pl_json_encode() takes back what it wrote on error, and end_line() the
+ * same for the newline. */
+int jsonl_encode_value(const json_t *value, pl_buf_t *out, const char **why) {
+  if (!value)
+    return refuse_empty(why);
   size_t start = out->len;
   return end_line(out, start, pl_json_encode(value, out, why));
 }
 
 int jsonl_encode_bytes(const char *bytes, size_t len, pl_buf_t *out,
                        const char **why) {
-  const char *ignored;
-  if (!why)
-    why = &ignored;
   if (len == 0)
     return 0;
   size_t start = out->len;
@@ -65,9 +63,7 @@ int jsonl_encode_record(const pl_record_t *record, pl_buf_t *out,
   const char *bytes = pl_record_bytes(record, &len);
   if (bytes)
     return jsonl_encode_bytes(bytes, len, out, why);
-  if (why)
-    *why = why_empty;
-  return PL_EINVAL;
+  return refuse_empty(why);
 }
 
 size_t jsonl_encode_batch(pl_batch_t *batch, pl_buf_t *out, size_t *ends) {

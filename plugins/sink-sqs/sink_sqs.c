@@ -52,12 +52,7 @@ static const pl_option_t sink_sqs_option_table[] = {
                      PL_OPT_REQUIRED,
                      "URL of the queue the messages go to; a name ending in "
                      ".fifo makes it a FIFO queue."),
-    PL_OPTION_STRING(sink_sqs_options_t, endpoint, "endpoint", NULL, 0,
-                     "SQS endpoint URL (default: AWS_ENDPOINT_URL_SQS, "
-                     "AWS_ENDPOINT_URL, the aws block's, the region's)."),
-    PL_OPTION_STRING(sink_sqs_options_t, region, "region", NULL, 0,
-                     "AWS region (default: the aws block's, AWS_REGION, the "
-                     "profile's)."),
+    PL_AWS_CLIENT_OPTIONS(sink_sqs_options_t, "SQS", "SQS"),
     PL_OPTION_SIZE_RANGE(sink_sqs_options_t, max_batch_bytes,
                          "max_batch_bytes", "256KiB", 1, SQS_MAX_BYTES, 0,
                          "Most bytes of messages in one SendMessageBatch "
@@ -117,11 +112,10 @@ struct sink_sqs {
   sqs_attribute_t *attributes;
   pl_template_t **attribute_templates;
   size_t attribute_count;
-  pl_aws_client_t *client;
-  bool closing;
-  /* Requests refused in a way retrying does not cure (denied, no such
-   * queue): logged at growing intervals while it lasts, and its end. */
-  pl_complain_t refused;
+  /* The client; requests refused in a way retrying does not cure
+   * (denied, no such queue) are logged at growing intervals while it
+   * lasts, and its end. */
+  pl_aws_sink_t aws;
   /* FIFO: the batch being sent and those waiting for it, in order. */
   sqs_write_t *current;
   sqs_write_t *waiting_head;
@@ -254,14 +248,8 @@ static int sink_sqs_init(pl_instance_t *inst, const void *options,
 static int sink_sqs_start(pl_instance_t *inst, void *ctx) {
   sink_sqs_t *s = ctx;
   /* One request per batch at most in flight: the stage's own limit. */
-  pl_aws_client_options_t opts = {
-      .service = "sqs",
-      .endpoint = s->opts->endpoint,
-      .region = s->opts->region,
-      .max_in_flight = pl_instance_max_in_flight(inst),
-  };
-  /* The client logs why it cannot be created. */
-  int rc = pl_aws_client_create(inst, &opts, &s->client);
+  int rc = pl_aws_sink_start(&s->aws, inst, "sqs", s->opts->endpoint,
+                             s->opts->region);
   if (rc < 0)
     return rc;
   pl_log(inst, PL_LOG_DEBUG, "sending to %s queue %s",
@@ -323,7 +311,7 @@ static void on_response(void *data, const char *body, size_t len,
 static void send_more(sqs_write_t *w) {
   sink_sqs_t *s = w->sink;
   while (w->next < w->count && (!s->enc.fifo || w->pending == 0)) {
-    if (s->closing || !s->client) {
+    if (!s->aws.client) {
       fail_unsent(w, "the sink closed before the message was sent");
       break;
     }
@@ -335,7 +323,7 @@ static void send_more(sqs_write_t *w) {
     size_t i = w->next++;
     sqs_request_t *req = &w->requests[i];
     w->calls[i] = (sqs_call_t){w, i};
-    int rc = pl_aws_json_call_text(s->client, "AmazonSQS.SendMessageBatch",
+    int rc = pl_aws_json_call_text(s->aws.client, "AmazonSQS.SendMessageBatch",
                                    req->body.data, req->body.len, on_response,
                                    &w->calls[i]);
     /* The call copied the body: free it now, not after the answer, so that
@@ -404,13 +392,12 @@ static void on_response(void *data, const char *body, size_t len,
     const char *text = reason.data ? reason.data : "SendMessageBatch failed";
     /* The engine logs retries; an error that retrying does not cure is
      * worth an error of its own, with the hint. */
-    if (!error->retryable && error->status != 0)
-      pl_complain(s->inst, &s->refused, PL_LOG_ERROR, "%s", text);
+    if (pl_aws_error_lasting(error))
+      pl_complain(s->inst, &s->aws.refused, PL_LOG_ERROR, "%s", text);
     sqs_response_fail(w->batch, req, text, &outcome);
     pl_buf_free(&reason);
   } else {
-    pl_complain_release(s->inst, &s->refused,
-                        "SendMessageBatch is accepted again");
+    pl_aws_sink_accepted(&s->aws, "SendMessageBatch is accepted again");
     sqs_response_resolve(w->batch, req, entries, &outcome);
   }
   json_decref(tree);
@@ -443,11 +430,8 @@ static void start_write(sink_sqs_t *s, pl_batch_t *batch) {
 
 static void sink_sqs_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   sink_sqs_t *s = ctx;
-  if (s->closing || !s->client) {
-    /* A retry whose timer outlived the shutdown. */
-    pl_batch_done(batch, PL_RESULT_FAILED, "the sink is closed");
+  if (pl_aws_sink_closed(&s->aws, batch))
     return;
-  }
   if (!s->enc.fifo) {
     start_write(s, batch);
     return;
@@ -469,7 +453,6 @@ static void sink_sqs_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
 
 static void sink_sqs_close(pl_instance_t *inst, void *ctx) {
   sink_sqs_t *s = ctx;
-  s->closing = true;
   sqs_write_t *w;
   while ((w = s->waiting_head)) {
     s->waiting_head = w->next_waiting;
@@ -481,8 +464,7 @@ static void sink_sqs_close(pl_instance_t *inst, void *ctx) {
   s->waiting_tail = NULL;
   /* Calls in flight end with "Canceled": their records fail, and the
    * batches are done from their callbacks. */
-  pl_aws_client_destroy(s->client);
-  s->client = NULL;
+  pl_aws_sink_close(&s->aws);
 }
 
 static void sink_sqs_destroy(void *ctx) {

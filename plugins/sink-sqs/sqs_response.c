@@ -111,7 +111,7 @@ void sqs_response_reason(const pl_aws_error_t *error, pl_buf_t *out) {
    * would send whole inputs to the dead letter for one configuration
    * mistake. Failing keeps them: their groups are not committed, and they
    * are sent again once the queue or its permissions are fixed. */
-  if (!error->retryable && error->status != 0)
+  if (pl_aws_error_lasting(error))
     pl_buf_append_str(out, " (retrying will not help until the queue or "
                            "the permissions are fixed; the records fail "
                            "rather than go to the dead letter)");

@@ -207,9 +207,7 @@ int file_state_create(const char *file, file_state_t **out, char **error) {
   file_state_t *state = calloc(1, sizeof(*state));
   if (!state)
     return out_of_memory(error);
-  int rc = file ? pl_state_file_open(file, &state->file, error) : 0;
-  if (rc == 0 && file)
-    rc = pl_state_file_load(file, load_line, state, error);
+  int rc = pl_state_file_open_load(file, load_line, state, &state->file, error);
   if (rc < 0) {
     file_state_destroy(state);
     return rc;
@@ -248,17 +246,11 @@ static int render(const void *data, pl_buf_t *text) {
 }
 
 int file_state_save(const file_state_t *state, char **error) {
-  if (error)
-    *error = NULL;
   return pl_state_file_write_state(state->file, render, state, error);
 }
 
 int file_state_save_async(const file_state_t *state, uv_loop_t *loop) {
   return pl_state_file_save_state(state->file, loop, render, state);
-}
-
-int file_state_lock(file_state_t *state, char **error) {
-  return state->file ? pl_state_file_lock(state->file, error) : 0;
 }
 
 pl_state_file_t *file_state_owner(const file_state_t *state) {

@@ -60,11 +60,8 @@ int file_state_save(const file_state_t *state, char **error);
  * state wins); the result goes to the callback set on file_state_owner().
  * Returns 0 (also for a set in memory only) or PL_ENOMEM. */
 int file_state_save_async(const file_state_t *state, uv_loop_t *loop);
-/* Locks the state file against a second owner until file_state_destroy()
- * (pl_state_file_lock(): PL_EAGAIN and a message naming the holder when
- * another process has it). Nothing to do for a set in memory only. */
-int file_state_lock(file_state_t *state, char **error);
-/* The state file (borrowed), or NULL for a set in memory only. */
+/* The state file (borrowed), or NULL for a set in memory only: what
+ * pl_state_file_lock() (at start) and pl_state_file_on_saved() take. */
 pl_state_file_t *file_state_owner(const file_state_t *state);
 
 #endif

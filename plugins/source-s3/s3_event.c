@@ -26,6 +26,16 @@ typedef struct parse_ctx {
   s3_event_problem_t problem; /* of the first failure */
 } parse_ctx_t;
 
+/* Ends a reason appended to ctx->why from `before` with the code of the
+ * last append: PL_EPARSE, or PL_ENOMEM with the reason taken back. */
+static int failed(parse_ctx_t *ctx, size_t before, int rc) {
+  if (rc < 0) {
+    pl_buf_truncate(ctx->why, before);
+    return PL_ENOMEM;
+  }
+  return PL_EPARSE;
+}
+
 static int fail(parse_ctx_t *ctx, s3_event_problem_t problem, const char *fmt,
                 ...) PL_PRINTF(3, 4);
 
@@ -44,13 +54,7 @@ static int fail(parse_ctx_t *ctx, s3_event_problem_t problem, const char *fmt,
     rc = pl_buf_vprintf(ctx->why, fmt, ap);
     va_end(ap);
   }
-  if (rc < 0) {
-    ctx->why->len = before;
-    if (ctx->why->data)
-      ctx->why->data[before] = '\0';
-    return PL_ENOMEM;
-  }
-  return PL_EPARSE;
+  return failed(ctx, before, rc);
 }
 
 /* Appends at most QUOTE_MAX bytes of `text`, each byte that is not
@@ -97,13 +101,7 @@ static int fail_json(parse_ctx_t *ctx, const char *what,
   if (rc == 0)
     rc = pl_buf_printf(ctx->why, " (line %d, column %d)", error->line,
                        error->column);
-  if (rc < 0) {
-    ctx->why->len = before;
-    if (ctx->why->data)
-      ctx->why->data[before] = '\0';
-    return PL_ENOMEM;
-  }
-  return PL_EPARSE;
+  return failed(ctx, before, rc);
 }
 
 static void object_clear(s3_event_object_t *obj) {

@@ -263,7 +263,7 @@ int s3_listing_start(source_s3_t *s) {
   /* Locked at the start, not at init, so that --check (which does not
    * start sources) can run beside the daemon that owns the state. */
   char *error = NULL;
-  int rc = s3_state_lock(l->committed, &error);
+  int rc = pl_state_file_lock(s3_state_owner(l->committed), &error);
   if (rc < 0) {
     pl_log(s->inst, PL_LOG_ERROR, "%s", error ? error : pl_strerror(rc));
     free(error);

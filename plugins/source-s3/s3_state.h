@@ -73,11 +73,8 @@ int s3_state_save(const s3_state_t *state, char **error);
  * state wins); the result goes to the callback set on s3_state_owner().
  * Returns 0 (also for a set in memory only) or PL_ENOMEM. */
 int s3_state_save_async(const s3_state_t *state, uv_loop_t *loop);
-/* Locks the state file against a second owner until s3_state_destroy()
- * (pl_state_file_lock(): PL_EAGAIN and a message naming the holder when
- * another process has it). Nothing to do for a set in memory only. */
-int s3_state_lock(s3_state_t *state, char **error);
-/* The state file (borrowed), or NULL for a set in memory only. */
+/* The state file (borrowed), or NULL for a set in memory only: what
+ * pl_state_file_lock() (at start) and pl_state_file_on_saved() take. */
 pl_state_file_t *s3_state_owner(const s3_state_t *state);
 
 #endif

@@ -33,17 +33,11 @@ static const pl_option_t s3_option_table[] = {
                      "the key and etag of committed objects, so that a "
                      "restart does not read them again (created if "
                      "missing; default: kept in memory only)."),
-    PL_OPTION_STRING(s3_options_t, endpoint, "endpoint", NULL, 0,
-                     "S3 endpoint URL (default: from the region, "
-                     "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the aws "
-                     "block)."),
-    PL_OPTION_STRING(s3_options_t, region, "region", NULL, 0,
-                     "AWS region of the bucket and queue (default: the aws "
-                     "block's)."),
+    PL_AWS_CLIENT_OPTIONS(s3_options_t, "S3", "S3"),
     PL_OPTION_STRING(s3_options_t, sqs_endpoint, "sqs_endpoint", NULL, 0,
                      "SQS endpoint URL of the notifications queue (default: "
-                     "AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL or the aws "
-                     "block)."),
+                     "the aws block's, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, "
+                     "the profile's, the region's)."),
     PL_SQS_POLLER_OPTIONS(s3_options_t, poller, " Notifications mode only."),
     PL_DECOMPRESS_OPTIONS(s3_options_t, decompress, "object",
                           "its Content-Encoding, else "),

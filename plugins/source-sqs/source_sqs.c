@@ -40,12 +40,7 @@ static const pl_option_t sqs_option_table[] = {
                      PL_OPT_REQUIRED,
                      "URL of the queue to receive from "
                      "(https://sqs.<region>.amazonaws.com/<account>/<name>)."),
-    PL_OPTION_STRING(sqs_options_t, endpoint, "endpoint", NULL, 0,
-                     "SQS endpoint URL (default: from the region, "
-                     "AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL or the aws "
-                     "block)."),
-    PL_OPTION_STRING(sqs_options_t, region, "region", NULL, 0,
-                     "AWS region of the queue (default: the aws block's)."),
+    PL_AWS_CLIENT_OPTIONS(sqs_options_t, "SQS", "SQS"),
     PL_SQS_POLLER_OPTIONS(sqs_options_t, poller, ""),
     PL_OPTION_INT(sqs_options_t, pollers, "pollers", "4", 0,
                   "Receives in flight at once (1 to 64)."),

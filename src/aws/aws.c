@@ -1,6 +1,7 @@
 /* pl_aws_client: requests to one AWS service for one plugin instance
  * (<pipelined/aws.h>). A call is built here once (URL, headers, body) and
  * handed to aws_call.c, which runs its attempts. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +76,6 @@ static int set_url(pl_aws_call_t *call, const char *url) {
   pl__aws_url_close(&parsed);
   return rc;
 }
-
 
 /* Starts a JSON call whose body text `body` (steals it, freed on every
  * path) is ready. */
@@ -282,4 +282,38 @@ void pl_aws_client_destroy(pl_aws_client_t *client) {
   client->cancelling = false;
   /* Calls in the transport finish later, with "Canceled". */
   pl__aws_client_maybe_free(client);
+}
+
+/* ---- Sinks ---- */
+
+int pl_aws_sink_start(pl_aws_sink_t *sink, pl_instance_t *inst,
+                      const char *service, const char *endpoint,
+                      const char *region) {
+  sink->inst = inst;
+  pl_aws_client_options_t opts = {
+      .service = service,
+      .endpoint = endpoint,
+      .region = region,
+      .max_in_flight = pl_instance_max_in_flight(inst),
+  };
+  return pl_aws_client_create(inst, &opts, &sink->client);
+}
+
+bool pl_aws_sink_closed(pl_aws_sink_t *sink, pl_batch_t *batch) {
+  if (sink->client)
+    return false;
+  pl_batch_done(batch, PL_RESULT_FAILED, "the sink is closed");
+  return true;
+}
+
+void pl_aws_sink_accepted(pl_aws_sink_t *sink, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  pl_complain_vrelease(sink->inst, &sink->refused, fmt, ap);
+  va_end(ap);
+}
+
+void pl_aws_sink_close(pl_aws_sink_t *sink) {
+  pl_aws_client_destroy(sink->client);
+  sink->client = NULL;
 }

@@ -11,22 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *dup_n(const char *text, size_t len) {
-  char *copy = malloc(len + 1);
-  if (!copy)
-    return NULL;
-  memcpy(copy, text, len);
-  copy[len] = '\0';
-  return copy;
-}
-
 /* Copies optional text: NULL stays NULL and only a failed copy is an
  * error. */
 static int dup_opt(const char *text, char **out) {
   *out = NULL;
   if (!text)
     return 0;
-  *out = dup_n(text, strlen(text));
+  *out = strdup(text);
   return *out ? 0 : PL_ENOMEM;
 }
 
@@ -142,7 +133,7 @@ static int finish(const char *service, const char *operation,
                   pl_aws_error_detail_t **out) {
   char *code_copy = NULL;
   if (code && code_len > 0) {
-    code_copy = dup_n(code, code_len);
+    code_copy = strndup(code, code_len);
     if (!code_copy)
       return PL_ENOMEM;
   }
@@ -431,11 +422,9 @@ static int format_line(pl_buf_t *out, const char *service,
     if (rc == 0)
       rc = pl_buf_append_str(out, ")");
   }
-  if (rc < 0 && out->data) {
-    /* Leave the caller's buffer as it was rather than half a line. */
-    out->len = start;
-    out->data[start] = '\0';
-  }
+  /* Leave the caller's buffer as it was rather than half a line. */
+  if (rc < 0)
+    pl_buf_truncate(out, start);
   return rc;
 }
 

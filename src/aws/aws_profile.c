@@ -26,16 +26,6 @@ struct pl_aws_profile {
   char *config_path;
 };
 
-static char *dup_range(const char *start, const char *end) {
-  size_t len = (size_t)(end - start);
-  char *copy = malloc(len + 1);
-  if (!copy)
-    return NULL;
-  memcpy(copy, start, len);
-  copy[len] = '\0';
-  return copy;
-}
-
 static void free_value(char *value) {
   if (value)
     pl__secret_wipe(value, strlen(value));
@@ -140,7 +130,7 @@ const char *pl__aws_profile_get(const pl_aws_profile_t *profile,
 static int set_value(pl_aws_profile_t *profile, const char *key,
                      const char *key_end, const char *value,
                      const char *value_end, long *index) {
-  char *copy = dup_range(value, value_end);
+  char *copy = strndup(value, (size_t)(value_end - value));
   if (!copy)
     return PL_ENOMEM;
   long i = find_key(profile, key, (size_t)(key_end - key));
@@ -164,7 +154,7 @@ static int set_value(pl_aws_profile_t *profile, const char *key,
     profile->values = values;
     profile->cap = cap;
   }
-  char *key_copy = dup_range(key, key_end);
+  char *key_copy = strndup(key, (size_t)(key_end - key));
   if (!key_copy) {
     free_value(copy);
     return PL_ENOMEM;
@@ -445,7 +435,8 @@ char *pl__aws_profile_service_setting(const pl_aws_profile_t *profile,
     if (eq && (size_t)(trim_end(p, eq) - p) == key_len &&
         strncasecmp(p, key, key_len) == 0) {
       const char *value = skip_blanks(eq + 1, end);
-      return dup_range(value, value < end ? value_end(value, end) : end);
+      const char *stop = value < end ? value_end(value, end) : end;
+      return strndup(value, (size_t)(stop - value));
     }
     line = nl ? nl + 1 : end;
   }

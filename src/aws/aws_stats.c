@@ -1,4 +1,5 @@
 /* Request latency and failures of the AWS clients, for /metrics. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,46 +64,57 @@ static void op_labels(pl_buf_t *out, const pl_aws_op_stats_t *op) {
                 op->operation);
 }
 
+/* The HELP and TYPE lines of "pipelined_aws_request_<name>". */
+static void family(pl_buf_t *out, const char *name, const char *type,
+                   const char *help) {
+  pl_buf_printf(out,
+                "# HELP pipelined_aws_request_%s %s\n"
+                "# TYPE pipelined_aws_request_%s %s\n",
+                name, help, name, type);
+}
+
+/* One sample of `op`: "pipelined_aws_request_<family>{<labels>" then the
+ * rest, formatted ("} 3\n", or more labels first). */
+static void op_sample(pl_buf_t *out, const char *family,
+                      const pl_aws_op_stats_t *op, const char *fmt, ...)
+    PL_PRINTF(4, 5);
+static void op_sample(pl_buf_t *out, const char *family,
+                      const pl_aws_op_stats_t *op, const char *fmt, ...) {
+  pl_buf_printf(out, "pipelined_aws_request_%s{", family);
+  op_labels(out, op);
+  va_list ap;
+  va_start(ap, fmt);
+  pl_buf_vprintf(out, fmt, ap);
+  va_end(ap);
+}
+
 void pl__aws_stats_render(const pl_aws_stats_t *stats, pl_buf_t *out) {
   if (stats->count == 0)
     return;
-  pl_buf_append_str(out,
-                    "# HELP pipelined_aws_request_duration_seconds time from "
-                    "sending an AWS request (one attempt) to its answer\n"
-                    "# TYPE pipelined_aws_request_duration_seconds "
-                    "histogram\n");
+  family(out, "duration_seconds", "histogram",
+         "time from sending an AWS request (one attempt) to its answer");
   for (size_t i = 0; i < stats->count; i++) {
     const pl_aws_op_stats_t *op = &stats->ops[i];
     uint64_t cumulative = 0;
     for (size_t b = 0; b < PL_AWS_LATENCY_BUCKETS; b++) {
       cumulative += op->buckets[b];
-      pl_buf_append_str(out, "pipelined_aws_request_duration_seconds_bucket{");
-      op_labels(out, op);
-      pl_buf_printf(out, ",le=\"%g\"} %llu\n", bucket_bounds[b],
-                    (unsigned long long)cumulative);
+      op_sample(out, "duration_seconds_bucket", op, ",le=\"%g\"} %llu\n",
+                bucket_bounds[b], (unsigned long long)cumulative);
     }
-    pl_buf_append_str(out, "pipelined_aws_request_duration_seconds_bucket{");
-    op_labels(out, op);
-    pl_buf_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)op->count);
-    pl_buf_append_str(out, "pipelined_aws_request_duration_seconds_sum{");
-    op_labels(out, op);
-    pl_buf_printf(out, "} %.6f\n", op->sum_s);
-    pl_buf_append_str(out, "pipelined_aws_request_duration_seconds_count{");
-    op_labels(out, op);
-    pl_buf_printf(out, "} %llu\n", (unsigned long long)op->count);
+    op_sample(out, "duration_seconds_bucket", op, ",le=\"+Inf\"} %llu\n",
+              (unsigned long long)op->count);
+    op_sample(out, "duration_seconds_sum", op, "} %.6f\n", op->sum_s);
+    op_sample(out, "duration_seconds_count", op, "} %llu\n",
+              (unsigned long long)op->count);
   }
-  pl_buf_append_str(out,
-                    "# HELP pipelined_aws_request_errors_total failed AWS "
-                    "requests (attempts) by class: throttling, 5xx, 4xx, "
-                    "network\n"
-                    "# TYPE pipelined_aws_request_errors_total counter\n");
+  family(out, "errors_total", "counter",
+         "failed AWS requests (attempts) by class: throttling, 5xx, 4xx, "
+         "network");
   for (size_t i = 0; i < stats->count; i++) {
     const pl_aws_op_stats_t *op = &stats->ops[i];
     for (int o = PL_AWS_ATTEMPT_OK + 1; o < PL_AWS_ATTEMPT_OUTCOMES; o++) {
-      pl_buf_append_str(out, "pipelined_aws_request_errors_total{");
-      op_labels(out, op);
-      pl_buf_printf(out, ",class=\"%s\"} %llu\n", outcome_labels[o],
-                    (unsigned long long)op->failures[o]);
+      op_sample(out, "errors_total", op, ",class=\"%s\"} %llu\n",
+                outcome_labels[o], (unsigned long long)op->failures[o]);
     }
   }
 }

@@ -20,8 +20,6 @@
 
 typedef struct ecs_op {
   pl__creds_op_t op;
-  pl__creds_done_cb cb;
-  void *data;
   const pl_http_transport_t *http;
   pl_http_call_t *call;
   uv_getaddrinfo_t resolve;
@@ -32,7 +30,8 @@ typedef struct ecs_op {
   char *host; /* FULL_URI's host while it is resolved */
 } ecs_op_t;
 
-static void ecs_op_free(ecs_op_t *op) {
+static void ecs_op_free(pl__creds_op_t *base) {
+  ecs_op_t *op = (ecs_op_t *)base;
   pl__secret_free(op->auth);
   free(op->url);
   free(op->host);
@@ -132,14 +131,7 @@ static int ecs_error(ecs_op_t *op, const pl_http_response_t *response,
 }
 
 static void ecs_finish(ecs_op_t *op, pl__creds_result_t *result, int rc) {
-  if (rc < 0) {
-    pl__creds_result_clear(result);
-    result->outcome = PL__CREDS_FAILED; /* reason NULL: out of memory */
-  }
-  pl__creds_done_cb cb = op->cb;
-  void *data = op->data;
-  ecs_op_free(op);
-  cb(data, result);
+  pl__creds_op_finish(&op->op, ecs_op_free, result, rc);
 }
 
 static void ecs_on_done(void *data, const pl_http_response_t *response) {
@@ -289,9 +281,7 @@ int pl__creds_ecs_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
   ecs_op_t *op = calloc(1, sizeof *op);
   if (!op)
     return PL_ENOMEM;
-  op->op.cancel = ecs_cancel;
-  op->cb = cb;
-  op->data = data;
+  op->op = (pl__creds_op_t){.cancel = ecs_cancel, .cb = cb, .data = data};
   op->http = ctx->http;
   op->resolve.data = op;
   bool https = false;
@@ -312,7 +302,7 @@ int pl__creds_ecs_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
   if (rc == 0 && result->reason == NULL)
     rc = ecs_auth(ctx, &op->auth, result);
   if (rc < 0 || result->reason) {
-    ecs_op_free(op);
+    ecs_op_free(&op->op);
     return rc;
   }
   bool literal = false;
@@ -342,6 +332,6 @@ int pl__creds_ecs_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
     *out = &op->op;
     return PL_EAGAIN;
   }
-  ecs_op_free(op);
+  ecs_op_free(&op->op);
   return rc;
 }

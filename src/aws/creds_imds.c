@@ -24,8 +24,6 @@ typedef enum imds_step {
 
 typedef struct imds_op {
   pl__creds_op_t op;
-  pl__creds_done_cb cb;
-  void *data;
   const pl_http_transport_t *http;
   pl_http_call_t *call;
   imds_step_t step;
@@ -35,7 +33,8 @@ typedef struct imds_op {
   pl_secret_t *token;
 } imds_op_t;
 
-static void imds_op_free(imds_op_t *op) {
+static void imds_op_free(pl__creds_op_t *base) {
+  imds_op_t *op = (imds_op_t *)base;
   pl__secret_free(op->token);
   free(op->endpoint);
   free(op->url);
@@ -174,14 +173,7 @@ static void imds_on_done(void *data, const pl_http_response_t *response) {
   int rc = imds_step(op, response, &result);
   if (rc == PL_EAGAIN)
     return;
-  if (rc < 0) {
-    pl__creds_result_clear(&result);
-    result.outcome = PL__CREDS_FAILED; /* reason NULL: out of memory */
-  }
-  pl__creds_done_cb cb = op->cb;
-  void *cb_data = op->data;
-  imds_op_free(op);
-  cb(cb_data, &result);
+  pl__creds_op_finish(&op->op, imds_op_free, &result, rc);
 }
 
 static void imds_cancel(pl__creds_op_t *base) {
@@ -216,9 +208,7 @@ int pl__creds_imds_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
   imds_op_t *op = calloc(1, sizeof *op);
   if (!op)
     return PL_ENOMEM;
-  op->op.cancel = imds_cancel;
-  op->cb = cb;
-  op->data = data;
+  op->op = (pl__creds_op_t){.cancel = imds_cancel, .cb = cb, .data = data};
   op->http = ctx->http;
   op->step = IMDS_TOKEN;
   size_t len = strlen(endpoint);
@@ -230,6 +220,6 @@ int pl__creds_imds_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
     *out = &op->op;
     return PL_EAGAIN;
   }
-  imds_op_free(op);
+  imds_op_free(&op->op);
   return rc;
 }

@@ -7,8 +7,6 @@
 
 typedef struct process_op {
   pl__creds_op_t op;
-  pl__creds_done_cb cb;
-  void *data;
   uv_process_t process;
   uv_pipe_t out;
   uv_timer_t timer;
@@ -96,7 +94,7 @@ static void maybe_finish(process_op_t *op) {
   if (rc == PL_ENOMEM && !result.reason && !result.set)
     result.outcome = PL__CREDS_FAILED;
   close_all(op);
-  op->cb(op->data, &result);
+  op->op.cb(op->op.data, &result);
 }
 
 static void on_exit_cb(uv_process_t *process, int64_t status, int signal) {
@@ -156,9 +154,7 @@ int pl__creds_process_start(const pl__creds_ctx_t *ctx, const char *command,
       op_free(op);
     return PL_ENOMEM;
   }
-  op->op.cancel = process_cancel;
-  op->cb = cb;
-  op->data = data;
+  op->op = (pl__creds_op_t){.cancel = process_cancel, .cb = cb, .data = data};
   uv_pipe_init(ctx->loop, &op->out, 0);
   uv_timer_init(ctx->loop, &op->timer);
   op->out.data = op->timer.data = op->process.data = op;

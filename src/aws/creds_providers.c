@@ -59,19 +59,16 @@ void pl__creds_set_free(pl__creds_set_t *set) {
 
 int pl__creds_result_set(pl__creds_result_t *result,
                          pl__creds_outcome_t outcome, const char *fmt, ...) {
-  pl_buf_t buf = {0};
   va_list ap;
   va_start(ap, fmt);
-  int rc = pl_buf_vprintf(&buf, fmt, ap);
+  char *reason = pl_vformat(fmt, ap);
   va_end(ap);
-  if (rc < 0) {
-    pl_buf_free(&buf);
-    return rc;
-  }
+  if (!reason)
+    return PL_ENOMEM;
   free(result->reason);
   result->outcome = outcome;
-  result->reason = buf.data ? buf.data : strdup("");
-  return result->reason ? 0 : PL_ENOMEM;
+  result->reason = reason;
+  return 0;
 }
 
 void pl__creds_result_clear(pl__creds_result_t *result) {
@@ -81,6 +78,19 @@ void pl__creds_result_clear(pl__creds_result_t *result) {
 }
 
 /* ---- Helpers ---- */
+
+void pl__creds_op_finish(pl__creds_op_t *op,
+                         void (*destroy)(pl__creds_op_t *op),
+                         pl__creds_result_t *result, int rc) {
+  if (rc < 0) {
+    pl__creds_result_clear(result);
+    result->outcome = PL__CREDS_FAILED; /* reason NULL: out of memory */
+  }
+  pl__creds_done_cb cb = op->cb;
+  void *data = op->data;
+  destroy(op);
+  cb(data, result);
+}
 
 const char *pl__creds_getenv(const pl_env_t *env, const char *name) {
   if (!env || !env->getenv)

@@ -92,6 +92,8 @@ typedef void (*pl__creds_done_cb)(void *data, pl__creds_result_t *result);
 typedef struct pl__creds_op pl__creds_op_t;
 struct pl__creds_op {
   void (*cancel)(pl__creds_op_t *op);
+  pl__creds_done_cb cb; /* with its data: given to the start function */
+  void *data;
 };
 
 /* Every provider start function: returns 0 with *result filled (done, no
@@ -103,6 +105,14 @@ typedef int (*pl__creds_start_fn)(const pl__creds_ctx_t *ctx,
                                   pl__creds_op_t **op);
 
 /* ---- Helpers shared by the providers ---- */
+
+/* Ends a run with the `result` it made, `rc` the code of making it: when
+ * rc < 0 (out of memory) the result becomes PL__CREDS_FAILED without a
+ * reason. Then `destroy` frees the run (`op` is its base) and the run's
+ * callback gets the result, last, so that it may start another run. */
+void pl__creds_op_finish(pl__creds_op_t *op,
+                         void (*destroy)(pl__creds_op_t *op),
+                         pl__creds_result_t *result, int rc);
 
 /* An environment variable when set and not empty, else NULL (borrowed). */
 const char *pl__creds_getenv(const pl_env_t *env, const char *name);

@@ -171,8 +171,6 @@ static void sts_parse_clear(sts_parse_t *parse) {
 
 typedef struct sts_op {
   pl__creds_op_t op;
-  pl__creds_done_cb cb;
-  void *data;
   const pl_http_transport_t *http;
   pl_http_call_t *call;
   pl_secret_t *token; /* kept to redact it from STS error messages */
@@ -181,7 +179,8 @@ typedef struct sts_op {
   bool canceled;
 } sts_op_t;
 
-static void sts_op_free(sts_op_t *op) {
+static void sts_op_free(pl__creds_op_t *base) {
+  sts_op_t *op = (sts_op_t *)base;
   pl__secret_free(op->token);
   free(op->url);
   free(op->source);
@@ -335,14 +334,7 @@ static void sts_on_done(void *data, const pl_http_response_t *response) {
     rc = sts_success(op, response, &result);
   else
     rc = sts_error(op, response, &result);
-  if (rc < 0) {
-    pl__creds_result_clear(&result);
-    result.outcome = PL__CREDS_FAILED; /* reason NULL: out of memory */
-  }
-  pl__creds_done_cb cb = op->cb;
-  void *cb_data = op->data;
-  sts_op_free(op);
-  cb(cb_data, &result);
+  pl__creds_op_finish(&op->op, sts_op_free, &result, rc);
 }
 
 static void sts_cancel(pl__creds_op_t *base) {
@@ -382,9 +374,7 @@ int pl__creds_sts_start(const pl__creds_ctx_t *ctx, const char *role_arn,
     pl__secret_free(token);
     return PL_ENOMEM;
   }
-  op->op.cancel = sts_cancel;
-  op->cb = cb;
-  op->data = data;
+  op->op = (pl__creds_op_t){.cancel = sts_cancel, .cb = cb, .data = data};
   op->http = ctx->http;
   op->token = token;
   pl_buf_t url = {0};
@@ -405,7 +395,7 @@ int pl__creds_sts_start(const pl__creds_ctx_t *ctx, const char *role_arn,
              : PL_ENOMEM;
   pl_buf_free(&default_session);
   if (rc < 0) {
-    sts_op_free(op);
+    sts_op_free(&op->op);
     return rc;
   }
   const pl_http_header_t headers[] = {
@@ -429,7 +419,7 @@ int pl__creds_sts_start(const pl__creds_ctx_t *ctx, const char *role_arn,
     rc = pl__creds_result_set(result, PL__CREDS_FAILED,
                               "POST %s: cannot start the request (%s)", op->url,
                               pl_strerror(rc));
-    sts_op_free(op);
+    sts_op_free(&op->op);
     return rc;
   }
   *out = &op->op;

@@ -49,31 +49,6 @@ static const char *env_get(const pl_aws_endpoint_inputs_t *in,
   return set_or_null(in->env->getenv(in->env->data, name));
 }
 
-/* Sets *error to a new formatted sentence when the caller asked for one. */
-static void set_error(char **error, const char *fmt, ...) PL_PRINTF(2, 3);
-static void set_error(char **error, const char *fmt, ...) {
-  if (!error)
-    return;
-  pl_buf_t buf = {0};
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = pl_buf_vprintf(&buf, fmt, ap);
-  va_end(ap);
-  if (rc < 0) {
-    pl_buf_free(&buf);
-    return;
-  }
-  *error = buf.data;
-}
-
-static char *dup_str(const char *text) {
-  size_t len = strlen(text);
-  char *copy = malloc(len + 1);
-  if (copy)
-    memcpy(copy, text, len + 1);
-  return copy;
-}
-
 /* ---- Region ---- */
 
 static bool region_ok(const char *region) {
@@ -107,20 +82,20 @@ int pl__aws_region_resolve(const pl_aws_endpoint_inputs_t *in, char **region,
     if (!order[i].value)
       continue;
     if (!region_ok(order[i].value)) {
-      set_error(error,
+      pl_error_set(error,
                 "invalid AWS region \"%s\" (from %s): expected lower-case "
                 "letters, digits and '-'",
                 order[i].value, pl__aws_region_source_name(order[i].source));
       return PL_EINVAL;
     }
-    *region = dup_str(order[i].value);
+    *region = strdup(order[i].value);
     if (!*region)
       return PL_ENOMEM;
     if (source)
       *source = order[i].source;
     return 0;
   }
-  set_error(error, "no AWS region: set region in the aws {} block, "
+  pl_error_set(error, "no AWS region: set region in the aws {} block, "
                    "AWS_REGION or a profile");
   return PL_ENOENT;
 }
@@ -287,7 +262,7 @@ int pl__aws_endpoint_resolve(const pl_aws_endpoint_inputs_t *in,
     if (strcmp(service, services[i].id) == 0)
       env_name = services[i].env_name;
   if (!in || !env_name) {
-    set_error(error, "unknown AWS service \"%s\"", service ? service : "");
+    pl_error_set(error, "unknown AWS service \"%s\"", service ? service : "");
     return PL_EINVAL;
   }
   struct {
@@ -313,7 +288,7 @@ int pl__aws_endpoint_resolve(const pl_aws_endpoint_inputs_t *in,
     pl_aws_url_t url;
     int rc = pl__aws_url_parse(order[i].value, &url);
     if (rc == PL_EINVAL) {
-      set_error(error,
+      pl_error_set(error,
                 "invalid endpoint \"%s\" (from %s): expected http:// or "
                 "https://, a host and an optional port and path",
                 order[i].value, order[i].what);
@@ -331,7 +306,7 @@ int pl__aws_endpoint_resolve(const pl_aws_endpoint_inputs_t *in,
     return 0;
   }
   if (!region || !region_ok(region)) {
-    set_error(error, "invalid AWS region \"%s\" for the %s endpoint",
+    pl_error_set(error, "invalid AWS region \"%s\" for the %s endpoint",
               region ? region : "", service);
     return PL_EINVAL;
   }
@@ -470,9 +445,7 @@ int pl__aws_s3_url(const char *endpoint_url, const char *bucket,
   if (rc == 0 && key && *key)
     rc = encode_key(out, key);
   pl__aws_url_close(&url);
-  if (rc < 0 && out->data) {
-    out->len = start;
-    out->data[start] = '\0';
-  }
+  if (rc < 0)
+    pl_buf_truncate(out, start);
   return rc;
 }

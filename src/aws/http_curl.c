@@ -1,17 +1,19 @@
 /* The curl transport of http.h: one libcurl multi handle driven by the
  * libuv loop through curl's socket and timer callbacks (the pattern of
- * curl's multi-uv example), a FIFO queue per host:port in front of it, and
+ * curl's multi-uv example; they are in http_curl_socket.c), a FIFO queue per host:port in front of it, and
  * every on_done delivered from the loop by an idle handle.
  *
  * Re-entrancy is the crux. libcurl forbids calling multi functions from its
  * own callbacks, and our header and body callbacks run user code that may
  * submit, cancel, pause, resume or close. So while the transport is inside
  * libcurl (`in_curl`), those entry points only record what they want
- * (flags on the call or the transport); settle() applies it once libcurl
- * has returned. settle() is also the one place that reads finished
+ * (flags on the call or the transport); pl__http_curl_settle() applies it
+ * once libcurl has returned. It is also the one place that reads finished
  * transfers, so every path converges there. */
+#include "http_curl.h"
 #include "http.h"
 #include "http_curl_call.h"
+#include "http_curl_socket.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -189,8 +191,6 @@ static pl_http_call_t *needs_attention(const pl_http_curl_t *http) {
 
 /* ---- The stall watchdog ---- */
 
-static void settle(pl_http_curl_t *http);
-
 /* Ends the running calls that received nothing for their read timeout
  * while not paused. libcurl's own low-speed limit is not used: it cannot
  * tell a stalled server from a transfer we paused for backpressure. */
@@ -208,7 +208,7 @@ static void on_watchdog(uv_timer_t *timer) {
     }
     call = next;
   }
-  settle(http); /* starts waiting calls and re-arms */
+  pl__http_curl_settle(http); /* starts waiting calls and re-arms */
 }
 
 /* Arms the watchdog for the earliest deadline of the running calls, or
@@ -226,7 +226,8 @@ static void watchdog_arm(pl_http_curl_t *http) {
     return;
   }
   uint64_t now = uv_now(http->loop);
-  /* At least 1 ms, for the libuv 1.44 reason given in on_curl_timer. */
+  /* At least 1 ms, for the libuv 1.44 reason given in pl__http_curl_on_timer.
+   */
   uint64_t in = first > now + 1 ? first - now : 1;
   if (uv_is_active((uv_handle_t *)&http->watchdog) &&
       uv_timer_get_due_in(&http->watchdog) <= in)
@@ -234,7 +235,7 @@ static void watchdog_arm(pl_http_curl_t *http) {
   uv_timer_start(&http->watchdog, on_watchdog, in, 0);
 }
 
-static void settle(pl_http_curl_t *http) {
+void pl__http_curl_settle(pl_http_curl_t *http) {
   if (http->in_curl > 0 || http->closing)
     return;
   for (;;) {
@@ -279,35 +280,9 @@ static void settle(pl_http_curl_t *http) {
   }
 }
 
-/* ---- The loop side: sockets and the timer ---- */
+/* ---- Delivery and closing ---- */
 
-static void drive(pl_http_curl_t *http, curl_socket_t fd, int flags) {
-  int running = 0;
-  http->in_curl++;
-  /* A failure here is about the multi handle, not a transfer; transfers
-   * report their own results through curl_multi_info_read. */
-  (void)curl_multi_socket_action(http->multi, fd, flags, &running);
-  http->in_curl--;
-  settle(http);
-}
-
-static void on_poll(uv_poll_t *poll, int status, int events) {
-  http_socket_t *sock = poll->data;
-  int flags = 0;
-  if (status < 0)
-    flags = CURL_CSELECT_ERR;
-  if (events & UV_READABLE)
-    flags |= CURL_CSELECT_IN;
-  if (events & UV_WRITABLE)
-    flags |= CURL_CSELECT_OUT;
-  drive(sock->http, sock->fd, flags);
-}
-
-static void on_timer(uv_timer_t *timer) {
-  drive(timer->data, CURL_SOCKET_TIMEOUT, 0);
-}
-
-static void maybe_free(pl_http_curl_t *http) {
+void pl__http_curl_maybe_free(pl_http_curl_t *http) {
   if (!http->closing || http->handles_open > 0)
     return;
   void (*closed)(void *) = http->closed;
@@ -318,82 +293,10 @@ static void maybe_free(pl_http_curl_t *http) {
     closed(data);
 }
 
-static void on_socket_closed(uv_handle_t *handle) {
-  http_socket_t *sock = handle->data;
-  pl_http_curl_t *http = sock->http;
-  free(sock);
-  http->handles_open--;
-  maybe_free(http);
-}
-
-static void socket_close(pl_http_curl_t *http, http_socket_t *sock) {
-  if (sock->prev)
-    sock->prev->next = sock->next;
-  else
-    http->sockets = sock->next;
-  if (sock->next)
-    sock->next->prev = sock->prev;
-  /* uv_close stops polling now: libcurl may close the descriptor (and
-   * reuse its number) as soon as we return. */
-  uv_close((uv_handle_t *)&sock->poll, on_socket_closed);
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *data,
-                          void *socket_data) {
-  pl_http_curl_t *http = data;
-  http_socket_t *sock = socket_data;
-  if (what == CURL_POLL_REMOVE) {
-    if (sock)
-      socket_close(http, sock);
-    return 0;
-  }
-  if (!sock) {
-    sock = calloc(1, sizeof *sock);
-    if (!sock)
-      return -1;
-    if (uv_poll_init_socket(http->loop, &sock->poll, fd) != 0) {
-      free(sock);
-      return -1;
-    }
-    sock->poll.data = sock;
-    sock->http = http;
-    sock->fd = fd;
-    sock->next = http->sockets;
-    if (http->sockets)
-      http->sockets->prev = sock;
-    http->sockets = sock;
-    http->handles_open++;
-    curl_multi_assign(http->multi, fd, sock);
-  }
-  int events = ((what & CURL_POLL_IN) ? UV_READABLE : 0) |
-               ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
-  if (events)
-    uv_poll_start(&sock->poll, events, on_poll);
-  else
-    uv_poll_stop(&sock->poll);
-  return 0;
-}
-
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *data) {
-  pl_http_curl_t *http = data;
-  if (timeout_ms < 0) {
-    uv_timer_stop(&http->timer);
-    return 0;
-  }
-  /* 0 means "now", but socket_action must not run inside this callback;
-   * 1 ms (not 0) also keeps libuv 1.44 from rerunning the timer within one
-   * timer phase, which would starve I/O. */
-  uv_timer_start(&http->timer, on_timer,
-                 timeout_ms > 0 ? (uint64_t)timeout_ms : 1, 0);
-  return 0;
-}
-
-/* ---- Delivery and closing ---- */
-
 static void on_core_closed(uv_handle_t *handle) {
   pl_http_curl_t *http = handle->data;
   http->handles_open--;
-  maybe_free(http);
+  pl__http_curl_maybe_free(http);
 }
 
 static void maybe_close_deliver(pl_http_curl_t *http) {
@@ -445,7 +348,7 @@ static void close_now(pl_http_curl_t *http) {
   http->multi = NULL;
   curl_global_cleanup();
   while (http->sockets)
-    socket_close(http, http->sockets);
+    pl__http_curl_socket_close(http, http->sockets);
   uv_close((uv_handle_t *)&http->timer, on_core_closed);
   uv_close((uv_handle_t *)&http->watchdog, on_core_closed);
   maybe_close_deliver(http);
@@ -458,7 +361,8 @@ void pl__http_curl_close(pl_http_curl_t *http, void (*closed)(void *data),
   http->closed = closed;
   http->closed_data = data;
   if (http->in_curl > 0) {
-    http->close_pending = true; /* settle() closes once libcurl returned */
+    /* pl__http_curl_settle() closes once libcurl returned. */
+    http->close_pending = true;
     return;
   }
   close_now(http);
@@ -550,9 +454,9 @@ static int curl_submit(void *self, const pl_http_request_t *request,
   list_push(&host->waiting, call);
   if (out)
     *out = call;
-  /* Inside libcurl the call waits for settle(); a start that fails ends the
-   * call through the deferred on_done, never from here. */
-  settle(http);
+  /* Inside libcurl the call waits for pl__http_curl_settle(); a start that
+   * fails ends the call through the deferred on_done, never from here. */
+  pl__http_curl_settle(http);
   return 0;
 }
 
@@ -560,14 +464,14 @@ static void curl_pause(void *self, pl_http_call_t *call) {
   if (!call || call->state == CALL_DONE)
     return;
   call->want_paused = true;
-  settle(self);
+  pl__http_curl_settle(self);
 }
 
 static void curl_resume(void *self, pl_http_call_t *call) {
   if (!call || call->state == CALL_DONE)
     return;
   call->want_paused = false;
-  settle(self);
+  pl__http_curl_settle(self);
 }
 
 static void curl_cancel(void *self, pl_http_call_t *call) {
@@ -579,7 +483,7 @@ static void curl_cancel(void *self, pl_http_call_t *call) {
     return;
   }
   call->cancel_requested = true;
-  settle(http);
+  pl__http_curl_settle(http);
 }
 
 int pl__http_curl_create(uv_loop_t *loop, const pl_http_curl_options_t *opts,
@@ -610,12 +514,12 @@ int pl__http_curl_create(uv_loop_t *loop, const pl_http_curl_options_t *opts,
   }
   http->multi = curl_multi_init();
   if (!http->multi ||
-      curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) !=
-          CURLM_OK ||
+      curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION,
+                        pl__http_curl_on_socket) != CURLM_OK ||
       curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, (void *)http) !=
           CURLM_OK ||
-      curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) !=
-          CURLM_OK ||
+      curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION,
+                        pl__http_curl_on_timer) != CURLM_OK ||
       curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, (void *)http) !=
           CURLM_OK) {
     curl_multi_cleanup(http->multi);

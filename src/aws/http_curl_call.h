@@ -1,6 +1,7 @@
-/* What the curl transport (http_curl.c) and its per-request half
- * (http_curl_call.c) share: the transport and call structures, and the
- * call functions the transport drives. Internal to the transport. */
+/* What the curl transport (http_curl.c), its per-request half
+ * (http_curl_call.c) and its loop side (http_curl_socket.c) share: the
+ * transport and call structures, and the call functions the transport
+ * drives. Internal to the transport. */
 #ifndef PL_AWS_HTTP_CURL_CALL_H
 #define PL_AWS_HTTP_CURL_CALL_H
 

@@ -48,10 +48,8 @@ int pl_s3_list_query(const char *prefix, const char *continuation_token,
     rc = pl_buf_printf(out, "&max-keys=%d", max_keys);
   if (rc == 0 && prefix && *prefix)
     rc = add_param(out, start, "prefix", prefix);
-  if (rc < 0 && out->data) {
-    out->len = start;
-    out->data[start] = '\0';
-  }
+  if (rc < 0)
+    pl_buf_truncate(out, start);
   return rc;
 }
 
@@ -212,18 +210,9 @@ static const char *trim(const pl_buf_t *buf, size_t *len) {
   return s;
 }
 
-static char *dup_n(const char *text, size_t len) {
-  char *copy = malloc(len + 1);
-  if (copy) {
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-  }
-  return copy;
-}
-
 /* Stores a new copy of `len` bytes of `text` in *dst. */
 static int take(char **dst, const char *text, size_t len) {
-  *dst = dup_n(text, len);
+  *dst = strndup(text, len);
   return *dst ? 0 : PL_ENOMEM;
 }
 

@@ -39,14 +39,6 @@ static void free_wiped_string(char *s) {
   free(s);
 }
 
-static char *copy_string(const char *s) {
-  size_t len = strlen(s);
-  char *copy = malloc(len + 1);
-  if (copy)
-    memcpy(copy, s, len + 1);
-  return copy;
-}
-
 /* ---- Time, key and validation ---- */
 
 static void put_digits(char *out, unsigned value, int width) {
@@ -132,9 +124,9 @@ static void cache_store(pl_aws_sigv4_key_cache_t *cache, const char *secret,
                         const char *service,
                         const unsigned char key[PL_AWS_SHA256_LEN]) {
   pl__aws_sigv4_key_cache_close(cache);
-  cache->secret = copy_string(secret);
-  cache->region = copy_string(region);
-  cache->service = copy_string(service);
+  cache->secret = strdup(secret);
+  cache->region = strdup(region);
+  cache->service = strdup(service);
   if (!cache->secret || !cache->region || !cache->service) {
     pl__aws_sigv4_key_cache_close(cache);
     return;
@@ -233,11 +225,11 @@ static int header_outputs(pl_aws_sigv4_output_t *out, sign_bufs_t *b,
                           const char *content_sha256) {
   int rc = 0;
   if (token)
-    rc = set_header(out, "X-Amz-Security-Token", copy_string(token));
+    rc = set_header(out, "X-Amz-Security-Token", strdup(token));
   if (rc == 0)
-    rc = set_header(out, "X-Amz-Date", copy_string(amz_date));
+    rc = set_header(out, "X-Amz-Date", strdup(amz_date));
   if (rc == 0 && content_sha256)
-    rc = set_header(out, "x-amz-content-sha256", copy_string(content_sha256));
+    rc = set_header(out, "x-amz-content-sha256", strdup(content_sha256));
   if (rc < 0)
     return rc;
   pl_buf_t auth = {0};

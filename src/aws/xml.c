@@ -92,10 +92,7 @@ int pl__aws_xml_fail(pl_aws_xml_t *xml, const char *fmt, ...) {
   }
   if (rc < 0) {
     /* Leave the caller's buffer as it was rather than half a line. */
-    if (xml->reason->data) {
-      xml->reason->len = start;
-      xml->reason->data[start] = '\0';
-    }
+    pl_buf_truncate(xml->reason, start);
     return PL_ENOMEM;
   }
   return PL_EPARSE;

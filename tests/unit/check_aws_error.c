@@ -2,6 +2,8 @@
  * request id can come from in JSON and XML error responses, the fallbacks
  * when the body says nothing, transport errors, and the exact formatted
  * line. */
+#include <pipelined/aws.h>
+
 #include "aws_error.h"
 
 #include <check.h>
@@ -572,6 +574,22 @@ START_TEST(test_format_clean_and_append) {
 }
 END_TEST
 
+/* The public view: what retrying cannot cure is an answer of the service
+ * that the AWS layer did not retry. */
+START_TEST(test_lasting) {
+  pl_aws_error_t denied = {.status = 403, .code = "AccessDenied"};
+  pl_aws_error_t throttled = {.status = 400, .retryable = true};
+  pl_aws_error_t server = {.status = 500, .retryable = true};
+  pl_aws_error_t transport = {.status = 0, .code = "ConnectionError"};
+  pl_aws_error_t canceled = {.status = 0, .code = "Canceled"};
+  ck_assert(pl_aws_error_lasting(&denied));
+  ck_assert(!pl_aws_error_lasting(&throttled));
+  ck_assert(!pl_aws_error_lasting(&server));
+  ck_assert(!pl_aws_error_lasting(&transport));
+  ck_assert(!pl_aws_error_lasting(&canceled));
+}
+END_TEST
+
 static Suite *aws_error_suite(void) {
   Suite *s = suite_create("aws_error");
   TCase *json = tcase_create("json");
@@ -602,6 +620,7 @@ static Suite *aws_error_suite(void) {
   tcase_add_test(other, test_transport);
   tcase_add_test(other, test_create_from_fields);
   tcase_add_test(other, test_format_clean_and_append);
+  tcase_add_test(other, test_lasting);
   suite_add_tcase(s, other);
   return s;
 }

@@ -69,6 +69,11 @@ START_TEST(buckets_are_cumulative_and_bounds_inclusive) {
   const char *help = "# HELP pipelined_aws_request_duration_seconds ";
   ck_assert_ptr_eq(strstr(t, help), t);
   ck_assert_ptr_null(strstr(t + 1, help));
+  assert_has(t, "# TYPE pipelined_aws_request_duration_seconds histogram\n");
+  assert_has(t, "# HELP pipelined_aws_request_errors_total failed AWS "
+                "requests (attempts) by class: throttling, 5xx, 4xx, "
+                "network\n# TYPE pipelined_aws_request_errors_total "
+                "counter\n");
   pl_buf_free(&out);
   pl__aws_stats_free(&stats);
 }

@@ -1,6 +1,7 @@
 /* Check suite for src/common.c: error names, the growable buffer, and the
  * UTF-8 checks every part of the daemon shares. */
 #include <check.h>
+#include <stdarg.h>
 #include <pipelined/common.h>
 #include <errno.h>
 #include <stdio.h>
@@ -65,6 +66,52 @@ START_TEST(printf_fills_the_room_then_grows) {
 END_TEST
 
 /* Every well-formed class of RFC 3629 and the ill-formed neighbours. */
+static char *formatted(const char *fmt, ...) PL_PRINTF(1, 2);
+static char *formatted(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *text = pl_vformat(fmt, ap);
+  va_end(ap);
+  return text;
+}
+
+START_TEST(truncate_takes_back_an_append) {
+  pl_buf_t buf = {0};
+  pl_buf_truncate(&buf, 0); /* an empty buffer: nothing to do */
+  ck_assert_ptr_null(buf.data);
+  ck_assert_int_eq(pl_buf_append_str(&buf, "kept"), 0);
+  size_t before = buf.len;
+  ck_assert_int_eq(pl_buf_append_str(&buf, ", taken back"), 0);
+  pl_buf_truncate(&buf, before);
+  ck_assert_uint_eq(buf.len, 4);
+  ck_assert_str_eq(buf.data, "kept");
+  pl_buf_truncate(&buf, 100); /* never grows */
+  ck_assert_uint_eq(buf.len, 4);
+  ck_assert_str_eq(buf.data, "kept");
+  pl_buf_reset(&buf);
+  ck_assert_uint_eq(buf.len, 0);
+  ck_assert_str_eq(buf.data, "");
+  pl_buf_free(&buf);
+}
+END_TEST
+
+START_TEST(messages_are_new_strings) {
+  char *text = formatted("%s:%d", "line", 3);
+  ck_assert_str_eq(text, "line:3");
+  free(text);
+  /* Empty is a string too, never NULL. */
+  text = formatted("%s", "");
+  ck_assert_ptr_nonnull(text);
+  ck_assert_str_eq(text, "");
+  free(text);
+  char *error = NULL;
+  pl_error_set(&error, "cannot open %s", "/x");
+  ck_assert_str_eq(error, "cannot open /x");
+  free(error);
+  pl_error_set(NULL, "nobody asked for %s", "this"); /* no effect */
+}
+END_TEST
+
 START_TEST(utf8_sequences_follow_rfc_3629) {
   static const struct {
     const char *bytes;
@@ -156,6 +203,8 @@ static Suite *common_suite(void) {
   tcase_add_test(tc, error_codes_have_names);
   tcase_add_test(tc, buffers_grow_and_format);
   tcase_add_test(tc, printf_fills_the_room_then_grows);
+  tcase_add_test(tc, truncate_takes_back_an_append);
+  tcase_add_test(tc, messages_are_new_strings);
   tcase_add_test(tc, utf8_sequences_follow_rfc_3629);
   tcase_add_test(tc, utf8_texts_are_checked_whole);
   tcase_add_test(tc, hex_digits_of_either_case);

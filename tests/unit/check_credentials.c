@@ -2338,6 +2338,52 @@ START_TEST(test_no_secret_in_errors) {
 }
 END_TEST
 
+/* ---- The end of a provider's run (pl__creds_op_finish) ---- */
+
+typedef struct finish_probe {
+  pl__creds_op_t op;
+  int *order; /* 1 when destroyed, 2 when the callback ran after it */
+} finish_probe_t;
+
+static void finish_probe_destroy(pl__creds_op_t *base) {
+  finish_probe_t *probe = (finish_probe_t *)base;
+  ck_assert_int_eq(*probe->order, 0);
+  *probe->order = 1;
+  free(probe);
+}
+
+static void finish_probe_done(void *data, pl__creds_result_t *result) {
+  int *order = data;
+  ck_assert_int_eq(*order, 1); /* the run is freed first */
+  *order = 2;
+}
+
+START_TEST(test_op_finish) {
+  static const int codes[] = {0, PL_ENOMEM};
+  for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+    int rc = codes[i];
+    int order = 0;
+    finish_probe_t *probe = calloc(1, sizeof(*probe));
+    probe->op = (pl__creds_op_t){.cb = finish_probe_done, .data = &order};
+    probe->order = &order;
+    pl__creds_result_t result = {0};
+    ck_assert_int_eq(
+        pl__creds_result_set(&result, PL__CREDS_ABSENT, "not %s", "here"), 0);
+    pl__creds_op_finish(&probe->op, finish_probe_destroy, &result, rc);
+    ck_assert_int_eq(order, 2);
+    if (rc == 0) {
+      ck_assert_int_eq(result.outcome, PL__CREDS_ABSENT);
+      ck_assert_str_eq(result.reason, "not here");
+    } else {
+      /* Out of memory while making the result: failed, no reason. */
+      ck_assert_int_eq(result.outcome, PL__CREDS_FAILED);
+      ck_assert_ptr_null(result.reason);
+    }
+    pl__creds_result_clear(&result);
+  }
+}
+END_TEST
+
 static Suite *credentials_suite(void) {
   Suite *s = suite_create("credentials");
   TCase *tc = tcase_create("units");
@@ -2348,6 +2394,7 @@ static Suite *credentials_suite(void) {
   tcase_add_test(tc, test_profile_load_paths);
   tcase_add_test(tc, test_parse_time);
   tcase_add_test(tc, test_ecs_hosts);
+  tcase_add_test(tc, test_op_finish);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("chain");

@@ -681,9 +681,10 @@ START_TEST(a_state_file_has_one_owner) {
   s3_state_t *first = NULL, *second = NULL;
   ck_assert_int_eq(s3_state_create(file, &first, NULL), 0);
   ck_assert_int_eq(s3_state_create(file, &second, NULL), 0);
-  ck_assert_int_eq(s3_state_lock(first, NULL), 0);
+  ck_assert_int_eq(pl_state_file_lock(s3_state_owner(first), NULL), 0);
   char *error = NULL;
-  ck_assert_int_eq(s3_state_lock(second, &error), PL_EAGAIN);
+  ck_assert_int_eq(pl_state_file_lock(s3_state_owner(second), &error),
+                   PL_EAGAIN);
   pl_buf_t expected = {0};
   ck_assert_int_eq(pl_buf_printf(&expected,
                                  "state file %s is in use by another process: "
@@ -695,7 +696,7 @@ START_TEST(a_state_file_has_one_owner) {
   free(error);
   pl_buf_free(&expected);
   s3_state_destroy(first);
-  ck_assert_int_eq(s3_state_lock(second, NULL), 0);
+  ck_assert_int_eq(pl_state_file_lock(s3_state_owner(second), NULL), 0);
   s3_state_destroy(second);
   free(file);
   remove_tree(dir);

@@ -564,6 +564,71 @@ START_TEST(load_failures_name_the_file_and_line) {
 }
 END_TEST
 
+/* pl_state_file_open_load: the open and the load of a plugin's state in
+ * one call, nothing left open when either fails, nothing without a path;
+ * and the calls a plugin without a state file makes are harmless. */
+START_TEST(open_load_opens_then_loads_or_leaves_nothing) {
+  char *dir = scratch_dir();
+  char *file = in_dir(dir, "sub/s.state");
+  pl_state_file_t *owner = (pl_state_file_t *)1;
+  lines_seen_t seen = {0};
+  char *error = NULL;
+  /* No file yet: opened (its directory made), no lines. */
+  ck_assert_int_eq(
+      pl_state_file_open_load(file, on_line, &seen, &owner, &error), 0);
+  ck_assert_ptr_nonnull(owner);
+  ck_assert_ptr_null(error);
+  ck_assert_ptr_null(seen.text.data);
+  ck_assert_int_eq(pl_state_file_lock(owner, NULL), 0);
+  ck_assert_int_eq(pl_state_file_write(file, "a\nb\n", 4, NULL), 0);
+  pl_state_file_close(owner);
+  /* Two lines, in order. */
+  ck_assert_int_eq(
+      pl_state_file_open_load(file, on_line, &seen, &owner, &error), 0);
+  ck_assert_str_eq(seen.text.data, "1:a|2:b|");
+  ck_assert_str_eq(pl_state_file_path(owner), file);
+  pl_state_file_close(owner);
+  pl_buf_free(&seen.text);
+  /* A failing line: the load's code and message, nothing open. */
+  seen = (lines_seen_t){.fail_at = 2, .fail_rc = PL_EPARSE};
+  owner = (pl_state_file_t *)1;
+  ck_assert_int_eq(
+      pl_state_file_open_load(file, on_line, &seen, &owner, &error),
+      PL_EPARSE);
+  ck_assert_ptr_null(owner);
+  assert_error(error, "state file %s:2: bad thing", file);
+  pl_buf_free(&seen.text);
+  /* A directory that cannot be made: the open's code, nothing open. */
+  char *blocked = in_dir(file, "s.state"); /* under a regular file */
+  owner = (pl_state_file_t *)1;
+  ck_assert_int_eq(
+      pl_state_file_open_load(blocked, on_line, &seen, &owner, NULL), PL_EIO);
+  ck_assert_ptr_null(owner);
+  ck_assert_ptr_null(seen.text.data);
+  free(blocked);
+  /* Without a path: nothing, and no error. */
+  owner = (pl_state_file_t *)1;
+  ck_assert_int_eq(
+      pl_state_file_open_load(NULL, on_line, &seen, &owner, &error), 0);
+  ck_assert_ptr_null(owner);
+  ck_assert_int_eq(pl_state_file_lock(NULL, &error), 0);
+  error = (char *)1;
+  ck_assert_int_eq(pl_state_file_write_state(NULL, NULL, NULL, &error), 0);
+  ck_assert_ptr_null(error);
+  ck_assert_int_eq(unlink(file), 0);
+  pl_buf_t lock = {0};
+  ck_assert_int_eq(pl_buf_printf(&lock, "%s.lock", file), 0);
+  ck_assert_int_eq(unlink(lock.data), 0);
+  pl_buf_free(&lock);
+  char *sub = in_dir(dir, "sub");
+  ck_assert_int_eq(rmdir(sub), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(sub);
+  free(file);
+  free(dir);
+}
+END_TEST
+
 /* ---- Escaping ---- */
 
 static char *escaped(const char *text, const char *also) {
@@ -646,6 +711,7 @@ static Suite *state_file_suite(void) {
   TCase *lines = tcase_create("lines");
   tcase_add_test(lines, every_line_is_visited_in_order);
   tcase_add_test(lines, load_failures_name_the_file_and_line);
+  tcase_add_test(lines, open_load_opens_then_loads_or_leaves_nothing);
   suite_add_tcase(s, lines);
   TCase *escape = tcase_create("escape");
   tcase_add_test(escape, awkward_text_is_escaped_and_comes_back);

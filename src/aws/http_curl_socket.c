@@ -1,0 +1,103 @@
+/* The loop side of the curl transport: the sockets libcurl asks us to
+ * watch become uv_poll_t handles, its timeout a uv_timer_t, and each event
+ * runs curl_multi_socket_action() then settle() (http_curl.c). */
+#include "http_curl_socket.h"
+#include "http_curl.h"
+
+#include <stdlib.h>
+
+static void drive(pl_http_curl_t *http, curl_socket_t fd, int flags) {
+  int running = 0;
+  http->in_curl++;
+  /* A failure here is about the multi handle, not a transfer; transfers
+   * report their own results through curl_multi_info_read. */
+  (void)curl_multi_socket_action(http->multi, fd, flags, &running);
+  http->in_curl--;
+  pl__http_curl_settle(http);
+}
+
+static void on_poll(uv_poll_t *poll, int status, int events) {
+  http_socket_t *sock = poll->data;
+  int flags = 0;
+  if (status < 0)
+    flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE)
+    flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE)
+    flags |= CURL_CSELECT_OUT;
+  drive(sock->http, sock->fd, flags);
+}
+
+static void on_timer(uv_timer_t *timer) {
+  drive(timer->data, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static void on_socket_closed(uv_handle_t *handle) {
+  http_socket_t *sock = handle->data;
+  pl_http_curl_t *http = sock->http;
+  free(sock);
+  http->handles_open--;
+  pl__http_curl_maybe_free(http);
+}
+
+void pl__http_curl_socket_close(pl_http_curl_t *http, http_socket_t *sock) {
+  if (sock->prev)
+    sock->prev->next = sock->next;
+  else
+    http->sockets = sock->next;
+  if (sock->next)
+    sock->next->prev = sock->prev;
+  /* uv_close stops polling now: libcurl may close the descriptor (and
+   * reuse its number) as soon as we return. */
+  uv_close((uv_handle_t *)&sock->poll, on_socket_closed);
+}
+
+int pl__http_curl_on_socket(CURL *easy, curl_socket_t fd, int what, void *data,
+                            void *socket_data) {
+  pl_http_curl_t *http = data;
+  http_socket_t *sock = socket_data;
+  if (what == CURL_POLL_REMOVE) {
+    if (sock)
+      pl__http_curl_socket_close(http, sock);
+    return 0;
+  }
+  if (!sock) {
+    sock = calloc(1, sizeof *sock);
+    if (!sock)
+      return -1;
+    if (uv_poll_init_socket(http->loop, &sock->poll, fd) != 0) {
+      free(sock);
+      return -1;
+    }
+    sock->poll.data = sock;
+    sock->http = http;
+    sock->fd = fd;
+    sock->next = http->sockets;
+    if (http->sockets)
+      http->sockets->prev = sock;
+    http->sockets = sock;
+    http->handles_open++;
+    curl_multi_assign(http->multi, fd, sock);
+  }
+  int events = ((what & CURL_POLL_IN) ? UV_READABLE : 0) |
+               ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
+  if (events)
+    uv_poll_start(&sock->poll, events, on_poll);
+  else
+    uv_poll_stop(&sock->poll);
+  return 0;
+}
+
+int pl__http_curl_on_timer(CURLM *multi, long timeout_ms, void *data) {
+  pl_http_curl_t *http = data;
+  if (timeout_ms < 0) {
+    uv_timer_stop(&http->timer);
+    return 0;
+  }
+  /* 0 means "now", but socket_action must not run inside this callback;
+   * 1 ms (not 0) also keeps libuv 1.44 from rerunning the timer within one
+   * timer phase, which would starve I/O. */
+  uv_timer_start(&http->timer, on_timer,
+                 timeout_ms > 0 ? (uint64_t)timeout_ms : 1, 0);
+  return 0;
+}
