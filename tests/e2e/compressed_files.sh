@@ -12,12 +12,7 @@ command -v gzip >/dev/null && command -v zstd >/dev/null ||
   fail "gzip and zstd are needed to make the test's files"
 
 rows=1000000
-awk -v n="$rows" 'BEGIN {
-  print "product_id,location,quantity,update_date"
-  for (i = 1; i <= n; i++)
-    printf "P%07d,Warehouse %d,%d,2024-%02d-%02d\n", i, i % 97, i % 1000,
-      i % 12 + 1, i % 28 + 1
-}' > "$work/big.csv"
+awk -v n="$rows" -f "$test_data/inventory_rows.awk" > "$work/big.csv"
 gzip -1 -c "$work/big.csv" > "$work/big.csv.gz"
 zstd -q -1 -c "$work/big.csv" > "$work/big.csv.zst"
 cp "$work/big.csv.gz" "$work/big.data"

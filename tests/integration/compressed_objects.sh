@@ -21,12 +21,8 @@ trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 rows=200000
-awk -v n="$rows" 'BEGIN {
-  print "product_id,location,quantity,update_date"
-  for (i = 1; i <= n; i++)
-    printf "P%07d,Warehouse %d,%d,2024-%02d-%02d\n", i, i % 97, i % 1000,
-      i % 12 + 1, i % 28 + 1
-}' > "$work/big.csv"
+awk -v n="$rows" -f "${PIPELINED_TEST_DATA:-$here/../data}/inventory_rows.awk" \
+  > "$work/big.csv"
 gzip -1 -c "$work/big.csv" > "$work/big.csv.gz"
 zstd -q -1 -c "$work/big.csv" > "$work/big.zst"
 size=$(stat -c %s "$work/big.csv.gz")
