@@ -97,7 +97,7 @@ static void assert_same(const result_t *r, const unsigned char *want,
 /* ---- Round trips ---- */
 
 START_TEST(gzip_and_zstd_round_trip_whatever_the_piece_sizes) {
-  size_t len = 300000;
+  size_t len = 60000;
   unsigned char *text = sample(len);
   size_t gz_len, zs_len;
   unsigned char *gz = test_gzip(text, len, &gz_len);
@@ -106,8 +106,8 @@ START_TEST(gzip_and_zstd_round_trip_whatever_the_piece_sizes) {
   static const size_t caps[] = {1, 100, 65536};
   for (size_t i = 0; i < 4; i++)
     for (size_t j = 0; j < 3; j++) {
-      if (pieces[i] == 1 && caps[j] == 1)
-        continue; /* slow, and covered by the others */
+      if ((pieces[i] == 1 || pieces[i] == 7) && caps[j] == 1)
+        continue; /* slow under the sanitizers, and covered by the others */
       for (int k = 0; k < 2; k++) {
         pl_compression_t kind = k ? PL_COMPRESSION_ZSTD : PL_COMPRESSION_GZIP;
         result_t r = run(kind, UINT64_MAX, k ? zs : gz, k ? zs_len : gz_len,
