@@ -315,14 +315,14 @@ static void on_fstat(uv_fs_t *req) {
     give_up(r, "read", UV_ENOMEM);
     return;
   }
+  r->offset = 0;
+  r->size = st.st_size;
   if (r->decompress &&
       file_decode_open(&r->decode, r->decompress, r->path, r->chunk_size) < 0) {
     /* The group exists: it is sealed incomplete, the file read again. */
     read_failed(r, UV_ENOMEM);
     return;
   }
-  r->offset = 0;
-  r->size = st.st_size;
   pl_source_progress(r->inst, 0, r->size);
   r->events.opened(r->events.data, r->file, &st);
   pl_log(r->inst, PL_LOG_DEBUG, "reading %s (%llu bytes)", r->path,

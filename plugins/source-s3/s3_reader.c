@@ -91,7 +91,6 @@ static bool emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
   return true;
 }
 
-/* The object is finished with; the owner may start another from `done`. */
 /* The end of a compressed object's body: what the decoder still holds,
  * then whether the stream was whole. Every piece was used up before the
  * download went on, so what is left is at most the few bytes of an
@@ -117,6 +116,7 @@ static void end_decoder(s3_reader_t *r, s3_read_result_t *result,
   }
 }
 
+/* The object is finished with; the owner may start another from `done`. */
 static void finish(s3_reader_t *r, s3_read_result_t result, const char *why) {
   if (result == S3_READ_DONE && r->dec)
     end_decoder(r, &result, &why);
