@@ -62,6 +62,21 @@ PL_EXTERN uv_loop_t *pl_test_loop(pl_test_t *t);
  * batch_size, linger, retry_backoff go here too). Copied; replaces an
  * earlier call's. */
 PL_EXTERN int pl_test_set_options(pl_test_t *t, const char *text);
+/* The body of the capturing sink's block (pl_test_set_sink_options) or of
+ * the dead letter's (pl_test_set_dead_letter_options), in config syntax:
+ * stage-wide options (batch_size, queue_size, retry_limit, ...) and these
+ * scripted behaviours, to see how the plugin under test copes with what
+ * comes after it:
+ *   fail_first = N        the first N writes fail ("scripted failure")
+ *   fail_always = true    every write fails
+ *   reject_field = "f"    records whose value has field f are rejected
+ *                         ("has field 'f'")
+ *   async = true          each batch is resolved on a 1 ms timer instead
+ *                         of inside the write: a slow stage (backpressure)
+ * The capturing sink is absent when the plugin under test is a sink.
+ * Copied; replaces an earlier call's. */
+PL_EXTERN int pl_test_set_sink_options(pl_test_t *t, const char *text);
+PL_EXTERN int pl_test_set_dead_letter_options(pl_test_t *t, const char *text);
 /* Top-level config text put before the pipeline (e.g. "aws { ... }" or
  * "shutdown_timeout = \"2s\""). Copied; replaces an earlier call's. */
 PL_EXTERN int pl_test_set_globals(pl_test_t *t, const char *text);
@@ -85,6 +100,11 @@ PL_EXTERN int pl_test_feed_record(pl_test_t *t, const char *json);
  * the run has begun. */
 PL_EXTERN int pl_test_feed_bytes(pl_test_t *t, const void *bytes, size_t len,
                                  bool last);
+/* Feeds a cut record (pl_record_set_cut): the group's byte stream fed so
+ * far ends cut short, as a source does when the object it reads changed
+ * in the middle; bytes fed after it start the stream again. PL_EINVAL as
+ * for pl_test_feed_bytes(). */
+PL_EXTERN int pl_test_feed_cut(pl_test_t *t);
 /* What is fed next goes into a new ack group. Without it everything fed
  * is one group. */
 PL_EXTERN int pl_test_end_group(pl_test_t *t);

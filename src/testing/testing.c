@@ -14,6 +14,8 @@ struct pl_test {
   uv_loop_t loop;
   const pl_plugin_t *plugin; /* borrowed */
   char *options;
+  char *sink_options;
+  char *dead_letter_options;
   char *globals;
   pl_list_t env_names; /* the injected environment */
   pl_list_t env_values;
@@ -68,6 +70,18 @@ uv_loop_t *pl_test_loop(pl_test_t *t) {
 int pl_test_set_options(pl_test_t *t, const char *text) {
   free(t->options);
   t->options = dup_text(text);
+  return 0;
+}
+
+int pl_test_set_sink_options(pl_test_t *t, const char *text) {
+  free(t->sink_options);
+  t->sink_options = dup_text(text);
+  return 0;
+}
+
+int pl_test_set_dead_letter_options(pl_test_t *t, const char *text) {
+  free(t->dead_letter_options);
+  t->dead_letter_options = dup_text(text);
   return 0;
 }
 
@@ -147,6 +161,10 @@ int pl_test_feed_bytes(pl_test_t *t, const void *bytes, size_t len, bool last) {
   return rc;
 }
 
+int pl_test_feed_cut(pl_test_t *t) {
+  return add_feed(t, (pl__test_feed_t){.cut = true});
+}
+
 int pl_test_end_group(pl_test_t *t) {
   t->group++;
   return 0;
@@ -167,8 +185,10 @@ static char *build_config(const pl_test_t *t) {
   pl_buf_printf(&buf, "  %s \"%s\" {\n%s\n  }\n", kind, t->plugin->name,
                 options);
   if (t->plugin->kind != PL_KIND_SINK)
-    pl_buf_append_str(&buf, "  sink \"pl-test\" { }\n");
-  pl_buf_append_str(&buf, "  dead_letter \"pl-test-dead-letter\" { }\n}\n");
+    pl_buf_printf(&buf, "  sink \"pl-test\" {\n%s\n  }\n",
+                  t->sink_options ? t->sink_options : "");
+  pl_buf_printf(&buf, "  dead_letter \"pl-test-dead-letter\" {\n%s\n  }\n}\n",
+                t->dead_letter_options ? t->dead_letter_options : "");
   return must(buf.data);
 }
 
@@ -318,6 +338,8 @@ int pl_test_destroy(pl_test_t *t) {
   free_list(&t->env_names);
   free_list(&t->env_values);
   free(t->options);
+  free(t->sink_options);
+  free(t->dead_letter_options);
   free(t->globals);
   free(t->config);
   free(t->errors);

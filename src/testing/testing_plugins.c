@@ -48,7 +48,9 @@ static void source_seal(source_t *s, bool complete) {
 static pl_record_t *source_record(source_t *s, const pl__test_feed_t *feed) {
   pl_record_t *rec = pl_record_create(s->group);
   pl_record_set_origin(rec, "test:feed");
-  if (feed->value) {
+  if (feed->cut) {
+    pl_record_set_cut(rec);
+  } else if (feed->value) {
     pl_record_set_value_new(rec, json_incref(feed->value));
     pl_record_set_line(rec, ++s->line);
     char *text = json_dumps(feed->value, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -144,8 +146,53 @@ const pl_plugin_t pl__test_source = {
 
 /* ---- The capturing sink and the dead letter ---- */
 
+typedef struct sink_options {
+  int64_t fail_first;
+  bool fail_always;
+  char *reject_field;
+  bool async;
+} sink_options_t;
+
+static const pl_option_t sink_options[] = {
+    PL_OPTION_INT(sink_options_t, fail_first, "fail_first", "0", 0,
+                  "Fail this many writes (\"scripted failure\") first."),
+    PL_OPTION_BOOL(sink_options_t, fail_always, "fail_always", "false", 0,
+                   "Fail every write."),
+    PL_OPTION_STRING(sink_options_t, reject_field, "reject_field", NULL, 0,
+                     "Reject the records whose value has this field."),
+    PL_OPTION_BOOL(sink_options_t, async, "async", "false", 0,
+                   "Resolve each batch on a timer of 1 ms, not inside the "
+                   "write: a slow sink."),
+};
+
+typedef struct sink {
+  pl__test_state_t *state;
+  bool dead_letter; /* keeps into state->dead_letters */
+  const sink_options_t *opts;
+  uint64_t writes;
+  uv_timer_t timer;
+  pl_batch_t *pending; /* an async batch waiting for the timer */
+} sink_t;
+
 static int sink_init(pl_instance_t *inst, const void *options, void **ctx) {
-  *ctx = must(calloc(1, sizeof(stage_ctx_t)));
+  sink_t *c = must(calloc(1, sizeof(*c)));
+  c->opts = options;
+  *ctx = c;
+  return 0;
+}
+
+static int dead_letter_init(pl_instance_t *inst, const void *options,
+                            void **ctx) {
+  sink_init(inst, options, ctx);
+  ((sink_t *)*ctx)->dead_letter = true;
+  return 0;
+}
+
+static int sink_start(pl_instance_t *inst, void *ctx) {
+  sink_t *c = ctx;
+  if (uv_timer_init(pl_instance_loop(inst), &c->timer) < 0)
+    return PL_EIO;
+  c->timer.data = c;
   return 0;
 }
 
@@ -159,21 +206,52 @@ static json_t *captured(const pl_record_t *rec) {
   return must(json_stringn_nocheck(bytes ? bytes : "", len));
 }
 
-static void sink_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
-  stage_ctx_t *c = ctx;
-  for (size_t i = 0; i < pl_batch_count(batch); i++)
-    json_array_append_new(c->state->records,
-                          captured(pl_batch_record(batch, i)));
+static void sink_resolve(sink_t *c, pl_batch_t *batch) {
+  c->writes++;
+  if (c->opts->fail_always || (int64_t)c->writes <= c->opts->fail_first) {
+    pl_batch_done(batch, PL_RESULT_FAILED, "scripted failure");
+    return;
+  }
+  json_t *kept = c->dead_letter ? c->state->dead_letters : c->state->records;
+  for (size_t i = 0; i < pl_batch_count(batch); i++) {
+    const pl_record_t *rec = pl_batch_record(batch, i);
+    const char *field = c->opts->reject_field;
+    if (field && json_object_get(pl_record_value(rec), field)) {
+      pl_batch_resolve(batch, i, PL_RESULT_REJECTED, "has field '%s'", field);
+      continue;
+    }
+    json_array_append_new(kept, captured(rec));
+    pl_batch_resolve(batch, i, PL_RESULT_DELIVERED, NULL);
+  }
   pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
 }
 
-static void dead_letter_write(pl_instance_t *inst, void *ctx,
-                              pl_batch_t *batch) {
-  stage_ctx_t *c = ctx;
-  for (size_t i = 0; i < pl_batch_count(batch); i++)
-    json_array_append_new(c->state->dead_letters,
-                          captured(pl_batch_record(batch, i)));
-  pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
+static void sink_on_timer(uv_timer_t *timer) {
+  sink_t *c = timer->data;
+  pl_batch_t *batch = c->pending;
+  c->pending = NULL;
+  sink_resolve(c, batch);
+}
+
+static void sink_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
+  sink_t *c = ctx;
+  if (c->opts->async) { /* the engine gives a sink one batch at a time */
+    c->pending = batch;
+    uv_timer_start(&c->timer, sink_on_timer, 1, 0);
+    return;
+  }
+  sink_resolve(c, batch);
+}
+
+static void sink_close(pl_instance_t *inst, void *ctx) {
+  sink_t *c = ctx;
+  if (c->pending) {
+    pl_batch_t *batch = c->pending;
+    c->pending = NULL;
+    pl_batch_done(batch, PL_RESULT_FAILED, "closed");
+  }
+  if (c->timer.loop)
+    uv_close((uv_handle_t *)&c->timer, NULL);
 }
 
 static void sink_destroy(void *ctx) {
@@ -186,9 +264,14 @@ const pl_plugin_t pl__test_sink = {
     .name = "pl-test",
     .kind = PL_KIND_SINK,
     .description = "libpipelined-testing: captures what reaches it.",
+    .options = sink_options,
+    .options_count = sizeof(sink_options) / sizeof(sink_options[0]),
+    .options_size = sizeof(sink_options_t),
     .defaults = {.batch_size = "100"},
     .init = sink_init,
+    .start = sink_start,
     .write = sink_write,
+    .close = sink_close,
     .destroy = sink_destroy,
 };
 
@@ -198,8 +281,13 @@ const pl_plugin_t pl__test_dead_letter = {
     .name = "pl-test-dead-letter",
     .kind = PL_KIND_SINK,
     .description = "libpipelined-testing: keeps dead letters and reasons.",
+    .options = sink_options,
+    .options_count = sizeof(sink_options) / sizeof(sink_options[0]),
+    .options_size = sizeof(sink_options_t),
     .defaults = {.batch_size = "100"},
-    .init = sink_init,
-    .write = dead_letter_write,
+    .init = dead_letter_init,
+    .start = sink_start,
+    .write = sink_write,
+    .close = sink_close,
     .destroy = sink_destroy,
 };

@@ -6,12 +6,13 @@
 
 #include <pipelined/plugin.h>
 
-/* One thing fed: a JSON value or a byte chunk, in group `group`. */
+/* One thing fed: a JSON value, a byte chunk or a cut, in group `group`. */
 typedef struct pl__test_feed {
-  json_t *value; /* owned; NULL for bytes */
+  json_t *value; /* owned; NULL for bytes and cuts */
   char *bytes;   /* owned */
   size_t len;
   bool last;
+  bool cut; /* a record that cuts the byte stream short */
   size_t group;
 } pl__test_feed_t;
 
@@ -25,7 +26,9 @@ typedef struct pl__test_state {
   size_t failed;
 } pl__test_state_t;
 
-/* "source-pl-test", "sink-pl-test" and "sink-pl-test-dead-letter". */
+/* "source-pl-test", "sink-pl-test" and "sink-pl-test-dead-letter". The
+ * two sinks take the scripted behaviours of pl_test_set_sink_options():
+ * fail_first, fail_always, reject_field and async. */
 extern const pl_plugin_t pl__test_source;
 extern const pl_plugin_t pl__test_sink;
 extern const pl_plugin_t pl__test_dead_letter;

@@ -27,6 +27,11 @@ static int tag_init(pl_instance_t *inst, const void *options, void **ctx) {
 
 static void tag_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
   const tag_options_t *opts = ctx;
+  if (pl_record_is_cut(record)) { /* a cut passes through, counted */
+    pl_instance_count(inst, "cuts", 1);
+    pl_emit(inst, record);
+    return;
+  }
   size_t len = 0;
   const char *bytes = pl_record_bytes(record, &len);
   if (bytes) { /* bytes pass through, marked */
@@ -356,6 +361,80 @@ START_TEST(a_run_that_does_not_end_times_out_and_shuts_down) {
 }
 END_TEST
 
+/* ---- What comes after the plugin under test ---- */
+
+START_TEST(a_cut_reaches_the_plugin_between_chunks_of_its_group) {
+  pl_test_t *t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_feed_bytes(t, "ab", 2, false), 0);
+  ck_assert_int_eq(pl_test_feed_cut(t), 0);
+  ck_assert_int_eq(pl_test_feed_bytes(t, "abc", 3, true), 0);
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_counter(t, "cuts"), 1);
+  ck_assert_uint_eq(pl_test_counter(t, "chunks"), 2);
+  char *json = pl_test_records_json(t);
+  ck_assert_str_eq(json, "[\"ab\",\"\",\"abc\"]"); /* a cut has no bytes */
+  free(json);
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A source under test is fed nothing. */
+  t = harness(&source_count);
+  ck_assert_int_eq(pl_test_feed_cut(t), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(the_capturing_sink_fails_and_rejects_as_scripted) {
+  /* The first write fails, its retry delivers: one group, committed. */
+  pl_test_t *t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_set_sink_options(t, "fail_first = 1\n"
+                                               "reject_field = \"n\"\n"
+                                               "retry_backoff = \"1ms\""),
+                   0);
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  pl_test_feed_record(t, "{\"name\": \"b\", \"n\": 2}");
+  run_clean(t);
+  char *json = pl_test_records_json(t);
+  ck_assert_str_eq(json, "[{\"name\":\"A\"}]");
+  free(json);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  ck_assert_str_eq(pl_test_dead_letter_reason(t, 0), "has field 'n'");
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "scripted failure"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* Every write fails: the group fails once its retries are spent. */
+  t = harness(&transform_tag);
+  pl_test_set_sink_options(t, "fail_always = true\nretry_limit = 1\n"
+                              "retry_backoff = \"1ms\"");
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  ck_assert_int_eq(pl_test_run(t, 5000), 0);
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_uint_eq(pl_test_record_count(t), 0);
+  ck_assert_uint_eq(pl_test_failed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_slow_dead_letter_still_gets_every_rejection) {
+  pl_test_t *t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_set_dead_letter_options(
+                       t, "async = true\nqueue_size = 2\nbatch_size = 1"),
+                   0);
+  for (int i = 0; i < 20; i++)
+    pl_test_feed_record(t, "{\"nameless\": true}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 20);
+  ck_assert_str_eq(pl_test_dead_letter_reason(t, 19), "no name on line 20");
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  /* A dead letter's block refuses what it does not know, as any stage. */
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  t = harness(&transform_tag);
+  pl_test_set_dead_letter_options(t, "fail_sometimes = true");
+  ck_assert_int_lt(pl_test_run(t, 5000), 0);
+  ck_assert_ptr_nonnull(strstr(pl_test_errors(t), "fail_sometimes"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
 /* ---- The HTTP server ---- */
 
 typedef struct client {
@@ -451,6 +530,9 @@ int main(void) {
   tcase_add_test(tc, a_group_that_keeps_failing_is_seen_failed);
   tcase_add_test(tc, a_source_under_test_feeds_the_capturing_sink);
   tcase_add_test(tc, a_run_that_does_not_end_times_out_and_shuts_down);
+  tcase_add_test(tc, a_cut_reaches_the_plugin_between_chunks_of_its_group);
+  tcase_add_test(tc, the_capturing_sink_fails_and_rejects_as_scripted);
+  tcase_add_test(tc, a_slow_dead_letter_still_gets_every_rejection);
   tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);
