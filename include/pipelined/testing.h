@@ -32,6 +32,7 @@
 #define PIPELINED_TESTING_H
 
 #include <jansson.h>
+#include <pipelined/embed.h>
 #include <pipelined/plugin.h>
 #include <pipelined/testing_http.h>
 #include <uv.h>
@@ -155,10 +156,41 @@ PL_EXTERN json_t *pl_test_dead_letter(const pl_test_t *t, size_t i);
 PL_EXTERN json_t *pl_test_dead_letter_document(const pl_test_t *t, size_t i);
 PL_EXTERN const char *pl_test_dead_letter_reason(const pl_test_t *t, size_t i);
 
+/* The stage of the plugin under test (borrowed for the harness's life),
+ * or NULL before the run and when the config was refused. For a white-box
+ * test: pl_instance_context() is the plugin's own context. */
+PL_EXTERN pl_instance_t *pl_test_instance(const pl_test_t *t);
 /* The plugin's counter `name` (pl_instance_count); 0 when never counted
  * or before the run. */
 PL_EXTERN uint64_t pl_test_counter(const pl_test_t *t, const char *name);
 /* Everything logged so far (borrowed until the next harness call). */
 PL_EXTERN const char *pl_test_log(pl_test_t *t);
+
+/* ---- Records outside a run ----
+ *
+ * For unit tests of a plugin's own functions that take records (an
+ * encoder, a key builder): records of one open group on an idle engine of
+ * their own, with no plugin under test.
+ *
+ *   pl_test_records_t *set = NULL;
+ *   pl_test_records_create(&set);
+ *   pl_record_t *rec = pl_test_records_add(set, "{\"id\": 1}");
+ *   pl_record_set_line(rec, 7);
+ *   ... my_encode(rec) ...
+ *   assert(pl_test_records_destroy(set) == 0); */
+typedef struct pl_test_records pl_test_records_t;
+
+/* Returns 0 and a new set in *out, or a negative PL_E* code and NULL. */
+PL_EXTERN int pl_test_records_create(pl_test_records_t **out);
+/* A new record whose value is the JSON text `json` (NULL: no value, for a
+ * test that sets bytes itself). Borrowed: the set keeps it until it is
+ * destroyed; the test may set its metadata and attributes but not end it
+ * (no pl_record_done, pl_record_reject or pl_emit). NULL when `json` is
+ * not JSON. */
+PL_EXTERN pl_record_t *pl_test_records_add(pl_test_records_t *set,
+                                           const char *json);
+/* Ends the records, the group and the engine and frees everything.
+ * Returns 0, or PL_EIO when a handle was left open. NULL is allowed. */
+PL_EXTERN int pl_test_records_destroy(pl_test_records_t *set);
 
 #endif

@@ -435,6 +435,57 @@ START_TEST(a_slow_dead_letter_still_gets_every_rejection) {
 }
 END_TEST
 
+START_TEST(the_instance_under_test_is_there_for_a_white_box_look) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_set_options(t, "prefix = \"p-\"");
+  ck_assert_ptr_null(pl_test_instance(t));
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  run_clean(t);
+  pl_instance_t *inst = pl_test_instance(t);
+  ck_assert_ptr_nonnull(inst);
+  ck_assert_str_eq(pl_instance_pipeline(inst), "test");
+  /* The tag transform's context is its options. */
+  const tag_options_t *opts = pl_instance_context(inst);
+  ck_assert_str_eq(opts->prefix, "p-");
+  ck_assert_uint_eq(pl_instance_counter(inst, "tagged"), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A refused config has no instance. */
+  t = harness(&transform_tag);
+  pl_test_set_options(t, "prefix = 1");
+  ck_assert_int_lt(pl_test_run(t, 5000), 0);
+  ck_assert_ptr_null(pl_test_instance(t));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+/* ---- Records outside a run ---- */
+
+START_TEST(records_outside_a_run_carry_values_and_metadata) {
+  pl_test_records_t *set = NULL;
+  ck_assert_int_eq(pl_test_records_create(&set), 0);
+  pl_record_t *rec = pl_test_records_add(set, "{\"id\": \"a\", \"n\": 2}");
+  ck_assert_ptr_nonnull(rec);
+  pl_record_set_line(rec, 7);
+  ck_assert_int_eq(pl_record_set_origin_time(rec, "2026-05-01T10:00:00Z"), 0);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(pl_record_value(rec), "n")), 2);
+  ck_assert_uint_eq(pl_record_line(rec), 7);
+  pl_record_t *raw = pl_test_records_add(set, NULL);
+  ck_assert_ptr_nonnull(raw);
+  ck_assert_ptr_null(pl_record_value(raw));
+  ck_assert_int_eq(pl_record_set_bytes(raw, "x,y", 3), 0);
+  size_t len = 0;
+  ck_assert_ptr_nonnull(pl_record_bytes(raw, &len));
+  ck_assert_uint_eq(len, 3);
+  ck_assert_ptr_null(pl_test_records_add(set, "{not json"));
+  /* Many records: the set grows. */
+  for (int i = 0; i < 100; i++)
+    ck_assert_ptr_nonnull(pl_test_records_add(set, "[]"));
+  ck_assert_int_eq(pl_test_records_destroy(set), 0);
+  ck_assert_int_eq(pl_test_records_destroy(NULL), 0);
+}
+END_TEST
+
 /* ---- The HTTP server ---- */
 
 typedef struct client {
@@ -533,6 +584,8 @@ int main(void) {
   tcase_add_test(tc, a_cut_reaches_the_plugin_between_chunks_of_its_group);
   tcase_add_test(tc, the_capturing_sink_fails_and_rejects_as_scripted);
   tcase_add_test(tc, a_slow_dead_letter_still_gets_every_rejection);
+  tcase_add_test(tc, the_instance_under_test_is_there_for_a_white_box_look);
+  tcase_add_test(tc, records_outside_a_run_carry_values_and_metadata);
   tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);
