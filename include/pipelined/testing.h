@@ -101,6 +101,18 @@ PL_EXTERN int pl_test_feed_record(pl_test_t *t, const char *json);
  * the run has begun. */
 PL_EXTERN int pl_test_feed_bytes(pl_test_t *t, const void *bytes, size_t len,
                                  bool last);
+/* Metadata of the record fed last (by pl_test_feed_record,
+ * pl_test_feed_bytes or pl_test_feed_cut), as a real source would set it:
+ * what `meta` leaves NULL (or 0) stays as it was. Texts are copied.
+ * PL_EINVAL before anything was fed or once the run has begun. */
+typedef struct pl_test_meta {
+  const char *origin;      /* replaces "test:feed" */
+  const char *etag;        /* pl_record_set_etag */
+  const char *message_id;  /* pl_record_set_message_id */
+  const char *origin_time; /* pl_record_set_origin_time */
+  uint64_t line;           /* replaces the place among fed records */
+} pl_test_meta_t;
+PL_EXTERN int pl_test_feed_meta(pl_test_t *t, const pl_test_meta_t *meta);
 /* Feeds a cut record (pl_record_set_cut): the group's byte stream fed so
  * far ends cut short, as a source does when the object it reads changed
  * in the middle; bytes fed after it start the stream again. PL_EINVAL as
@@ -120,6 +132,20 @@ PL_EXTERN int pl_test_end_group(pl_test_t *t);
  * init failing is one case) or another negative code when the engine did
  * not start (the log says why). Once only: a second call returns PL_EINVAL. */
 PL_EXTERN int pl_test_run(pl_test_t *t, uint64_t timeout_ms);
+/* For a test that drives the loop itself (to look at the plugin between
+ * steps, or stop it with work in flight): pl_test_start() builds the
+ * config and creates and starts the engine as pl_test_run() does, without
+ * running the loop, and returns as pl_test_run() does on a refusal (0
+ * otherwise). The test then runs pl_test_loop() itself (UV_RUN_ONCE, not
+ * UV_RUN_DEFAULT: an HTTP server keeps the loop alive), may call
+ * pl_test_shutdown() (a graceful stop, as SIGTERM: the run ends once what
+ * is in flight is resolved or the shutdown_timeout of the globals
+ * expires), and ends with pl_test_run(), which runs the started run to its
+ * end as above. pl_test_start() is once only (PL_EINVAL after either
+ * call); pl_test_shutdown() before the start or after the end does
+ * nothing. */
+PL_EXTERN int pl_test_start(pl_test_t *t);
+PL_EXTERN void pl_test_shutdown(pl_test_t *t);
 /* The exit status the daemon would have had (pl_engine_status()): 0, or 1
  * when a group failed, the plugin broke (pl_sink_broken) or counted an
  * input error. -1 before the run, or when it did not start. */

@@ -25,7 +25,9 @@ struct pl_test {
   char *errors;
   pl_engine_t *engine;
   int status;
-  bool ran;
+  bool ran;     /* pl_test_start (or pl_test_run) was called */
+  bool started; /* and the engine started */
+  bool ended;   /* pl_test_run ran the run to its end */
   bool timed_out;
   uv_timer_t timer;
   FILE *log;
@@ -161,6 +163,26 @@ int pl_test_feed_bytes(pl_test_t *t, const void *bytes, size_t len, bool last) {
   return rc;
 }
 
+int pl_test_feed_meta(pl_test_t *t, const pl_test_meta_t *meta) {
+  pl__test_state_t *st = &t->state;
+  if (!meta || t->ran || st->feed_count == 0)
+    return PL_EINVAL;
+  pl__test_feed_t *feed = &st->feeds[st->feed_count - 1];
+  char **texts[] = {&feed->origin, &feed->etag, &feed->message_id,
+                    &feed->origin_time};
+  const char *given[] = {meta->origin, meta->etag, meta->message_id,
+                         meta->origin_time};
+  for (size_t i = 0; i < 4; i++) {
+    if (given[i]) {
+      free(*texts[i]);
+      *texts[i] = dup_text(given[i]);
+    }
+  }
+  if (meta->line)
+    feed->line = meta->line;
+  return 0;
+}
+
 int pl_test_feed_cut(pl_test_t *t) {
   return add_feed(t, (pl__test_feed_t){.cut = true});
 }
@@ -212,7 +234,7 @@ static void on_timeout(uv_timer_t *timer) {
   pl_engine_shutdown(t->engine);
 }
 
-int pl_test_run(pl_test_t *t, uint64_t timeout_ms) {
+int pl_test_start(pl_test_t *t) {
   if (t->ran)
     return PL_EINVAL;
   t->ran = true;
@@ -227,8 +249,25 @@ int pl_test_run(pl_test_t *t, uint64_t timeout_ms) {
     return rc;
   attach_all(t);
   rc = pl_engine_start(t->engine);
-  if (rc < 0)
-    return rc;
+  if (rc == 0)
+    t->started = true;
+  return rc;
+}
+
+void pl_test_shutdown(pl_test_t *t) {
+  if (t->engine)
+    pl_engine_shutdown(t->engine);
+}
+
+int pl_test_run(pl_test_t *t, uint64_t timeout_ms) {
+  if (!t->ran) {
+    int rc = pl_test_start(t);
+    if (rc < 0)
+      return rc;
+  } else if (!t->started || t->ended) {
+    return PL_EINVAL;
+  }
+  t->ended = true;
   uv_timer_init(&t->loop, &t->timer);
   t->timer.data = t;
   uv_timer_start(&t->timer, on_timeout, timeout_ms, 0);
@@ -333,8 +372,13 @@ int pl_test_destroy(pl_test_t *t) {
   pl_engine_destroy(t->engine);
   int rc = uv_loop_close(&t->loop) == 0 ? 0 : PL_EIO;
   for (size_t i = 0; i < t->state.feed_count; i++) {
-    json_decref(t->state.feeds[i].value);
-    free(t->state.feeds[i].bytes);
+    pl__test_feed_t *feed = &t->state.feeds[i];
+    json_decref(feed->value);
+    free(feed->bytes);
+    free(feed->origin);
+    free(feed->etag);
+    free(feed->message_id);
+    free(feed->origin_time);
   }
   free(t->state.feeds);
   json_decref(t->state.records);

@@ -45,6 +45,20 @@ static void source_seal(source_t *s, bool complete) {
   s->group = NULL;
 }
 
+/* The metadata the test gave (pl_test_feed_meta). */
+static void source_meta(pl_record_t *rec, const pl__test_feed_t *feed) {
+  if (feed->origin)
+    pl_record_set_origin(rec, feed->origin);
+  if (feed->etag)
+    pl_record_set_etag(rec, feed->etag);
+  if (feed->message_id)
+    pl_record_set_message_id(rec, feed->message_id);
+  if (feed->origin_time)
+    pl_record_set_origin_time(rec, feed->origin_time);
+  if (feed->line)
+    pl_record_set_line(rec, feed->line);
+}
+
 static pl_record_t *source_record(source_t *s, const pl__test_feed_t *feed) {
   pl_record_t *rec = pl_record_create(s->group);
   pl_record_set_origin(rec, "test:feed");
@@ -61,6 +75,7 @@ static pl_record_t *source_record(source_t *s, const pl__test_feed_t *feed) {
     pl_record_set_last(rec, feed->last);
     pl_record_set_size(rec, feed->len);
   }
+  source_meta(rec, feed);
   return rec;
 }
 

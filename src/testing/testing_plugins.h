@@ -14,6 +14,12 @@ typedef struct pl__test_feed {
   bool last;
   bool cut; /* a record that cuts the byte stream short */
   size_t group;
+  /* Metadata (pl_test_feed_meta), owned; NULL and 0: the defaults. */
+  char *origin;
+  char *etag;
+  char *message_id;
+  char *origin_time;
+  uint64_t line;
 } pl__test_feed_t;
 
 /* What the stages read and fill; owned by the harness. */

@@ -74,6 +74,32 @@ static const pl_plugin_t transform_tag = {
     .destroy = tag_destroy,
 };
 
+/* ---- transform-meta: writes each record's metadata into its value ---- */
+
+static void meta_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
+  json_t *meta =
+      json_pack("{s:s?, s:s?, s:s?, s:s?, s:I}", "origin",
+                pl_record_origin(record), "etag", pl_record_etag(record),
+                "message_id", pl_record_message_id(record), "origin_time",
+                pl_record_origin_time(record), "line",
+                (json_int_t)pl_record_line(record));
+  if (!pl_record_value(record))
+    pl_record_set_value_new(record, json_object());
+  json_object_set_new(pl_record_value(record), "meta", meta);
+  pl_emit(inst, record);
+}
+
+static const pl_plugin_t transform_meta = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "meta",
+    .kind = PL_KIND_TRANSFORM,
+    .description = "Test transform: shows the metadata.",
+    .init = tag_init,
+    .process = meta_process,
+    .destroy = tag_destroy,
+};
+
 /* ---- sink-flaky: fails the first write of each batch's records ---- */
 
 typedef struct flaky {
@@ -458,6 +484,77 @@ START_TEST(the_instance_under_test_is_there_for_a_white_box_look) {
 }
 END_TEST
 
+START_TEST(fed_records_carry_the_metadata_given) {
+  pl_test_t *t = harness(&transform_meta);
+  pl_test_meta_t none = {0};
+  ck_assert_int_eq(pl_test_feed_meta(t, &none), PL_EINVAL); /* nothing fed */
+  pl_test_feed_record(t, "{\"a\": 1}");
+  pl_test_feed_record(t, "{\"b\": 2}");
+  ck_assert_int_eq(
+      pl_test_feed_meta(
+          t, &(pl_test_meta_t){.origin = "s3://bucket/key",
+                               .etag = "\"e1\"",
+                               .message_id = "m-1",
+                               .origin_time = "2026-05-01T10:00:00.123Z",
+                               .line = 42}),
+      0);
+  ck_assert_int_eq(pl_test_feed_meta(t, &(pl_test_meta_t){.etag = "\"e2\""}),
+                   0); /* a later call changes only what it gives */
+  pl_test_feed_bytes(t, "x", 1, true);
+  pl_test_feed_meta(t, &(pl_test_meta_t){.message_id = "m-2"});
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 3);
+  json_t *first = json_object_get(pl_test_record(t, 0), "meta");
+  ck_assert_str_eq(json_string_value(json_object_get(first, "origin")),
+                   "test:feed");
+  ck_assert_ptr_null(json_string_value(json_object_get(first, "etag")));
+  ck_assert_int_eq(json_integer_value(json_object_get(first, "line")), 1);
+  json_t *second = json_object_get(pl_test_record(t, 1), "meta");
+  ck_assert_str_eq(json_string_value(json_object_get(second, "origin")),
+                   "s3://bucket/key");
+  ck_assert_str_eq(json_string_value(json_object_get(second, "etag")),
+                   "\"e2\"");
+  ck_assert_str_eq(json_string_value(json_object_get(second, "message_id")),
+                   "m-1");
+  ck_assert_str_eq(json_string_value(json_object_get(second, "origin_time")),
+                   "2026-05-01T10:00:00.123Z");
+  ck_assert_int_eq(json_integer_value(json_object_get(second, "line")), 42);
+  /* Bytes carry metadata too. */
+  json_t *third = json_object_get(pl_test_record(t, 2), "meta");
+  ck_assert_str_eq(json_string_value(json_object_get(third, "message_id")),
+                   "m-2");
+  ck_assert_int_eq(pl_test_feed_meta(t, &none), PL_EINVAL); /* run begun */
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_test_can_drive_the_loop_and_shut_the_run_down) {
+  pl_test_t *t = harness(&source_count);
+  pl_test_set_options(t, "forever = true");
+  ck_assert_int_eq(pl_test_start(t), 0);
+  ck_assert_int_eq(pl_test_start(t), PL_EINVAL);
+  ck_assert_ptr_nonnull(pl_test_instance(t));
+  while (pl_test_record_count(t) < 3)
+    uv_run(pl_test_loop(t), UV_RUN_ONCE);
+  pl_test_shutdown(t);
+  /* The shutdown, not the timeout, ends it. */
+  ck_assert_int_eq(pl_test_run(t, 60000), 0);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_record_count(t), 3);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "shutting down"));
+  ck_assert_int_eq(pl_test_run(t, 1000), PL_EINVAL);
+  pl_test_shutdown(t); /* after the end: nothing */
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A refused config: the start says so, and there is no run to end. */
+  t = harness(&source_count);
+  pl_test_set_options(t, "n = \"three\"");
+  ck_assert_int_lt(pl_test_start(t), 0);
+  ck_assert_int_eq(pl_test_run(t, 1000), PL_EINVAL);
+  pl_test_shutdown(t);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
 /* ---- Records outside a run ---- */
 
 START_TEST(records_outside_a_run_carry_values_and_metadata) {
@@ -586,6 +683,8 @@ int main(void) {
   tcase_add_test(tc, a_slow_dead_letter_still_gets_every_rejection);
   tcase_add_test(tc, the_instance_under_test_is_there_for_a_white_box_look);
   tcase_add_test(tc, records_outside_a_run_carry_values_and_metadata);
+  tcase_add_test(tc, fed_records_carry_the_metadata_given);
+  tcase_add_test(tc, a_test_can_drive_the_loop_and_shut_the_run_down);
   tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);
