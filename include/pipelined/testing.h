@@ -72,12 +72,21 @@ PL_EXTERN int pl_test_set_options(pl_test_t *t, const char *text);
  *   fail_always = true    every write fails
  *   reject_field = "f"    records whose value has field f are rejected
  *                         ("has field 'f'")
- *   async = true          each batch is resolved on a 1 ms timer instead
- *                         of inside the write: a slow stage (backpressure)
+ *   delay_ms = N          each batch is resolved N ms after its write, on
+ *                         a timer, instead of inside the write: a slow
+ *                         stage (backpressure); several may wait at once
  * The capturing sink is absent when the plugin under test is a sink.
  * Copied; replaces an earlier call's. */
 PL_EXTERN int pl_test_set_sink_options(pl_test_t *t, const char *text);
 PL_EXTERN int pl_test_set_dead_letter_options(pl_test_t *t, const char *text);
+/* Calls `fn(t, data)` at each write of the capturing sink, before the
+ * batch is resolved (and before its delay_ms): a white-box look at the
+ * plugin under test at the moment its records arrive (what a source has
+ * acknowledged upstream by then, whether it is paused). `fn` must not call
+ * the harness functions that run or end the run. NULL removes it.
+ * PL_EINVAL once the run has begun. */
+typedef void pl_test_write_fn(pl_test_t *t, void *data);
+PL_EXTERN int pl_test_on_write(pl_test_t *t, pl_test_write_fn *fn, void *data);
 /* Top-level config text put before the pipeline (e.g. "aws { ... }" or
  * "shutdown_timeout = \"2s\""). Copied; replaces an earlier call's. */
 PL_EXTERN int pl_test_set_globals(pl_test_t *t, const char *text);
@@ -164,6 +173,12 @@ PL_EXTERN const char *pl_test_config(const pl_test_t *t);
  * i is out of range. */
 PL_EXTERN size_t pl_test_record_count(const pl_test_t *t);
 PL_EXTERN json_t *pl_test_record(const pl_test_t *t, size_t i);
+/* The metadata of the i-th captured record as an object (borrowed for the
+ * harness's life; NULL out of range): "origin", "etag", "message_id",
+ * "origin_time" and "line" when the record has them, "attributes" (its
+ * pl_record_attributes) when it has some, and always "bytes" (true for a
+ * bytes record), "last" and "cut". */
+PL_EXTERN json_t *pl_test_record_meta(const pl_test_t *t, size_t i);
 /* All of them as one compact JSON array text (new, malloc()ed), for a
  * whole comparison: "[{\"a\":1},{\"b\":2}]". */
 PL_EXTERN char *pl_test_records_json(const pl_test_t *t);

@@ -30,6 +30,8 @@ struct pl_test {
   bool ended;   /* pl_test_run ran the run to its end */
   bool timed_out;
   uv_timer_t timer;
+  pl_test_write_fn *on_write; /* pl_test_on_write */
+  void *on_write_data;
   FILE *log;
   char *log_text;
   size_t log_len;
@@ -59,6 +61,7 @@ int pl_test_create(const pl_plugin_t *plugin, pl_test_t **out) {
   t->plugin = plugin;
   t->status = -1;
   t->state.records = must(json_array());
+  t->state.record_meta = must(json_array());
   t->state.dead_letters = must(json_array());
   t->log = must(open_memstream(&t->log_text, &t->log_len));
   *out = t;
@@ -84,6 +87,21 @@ int pl_test_set_sink_options(pl_test_t *t, const char *text) {
 int pl_test_set_dead_letter_options(pl_test_t *t, const char *text) {
   free(t->dead_letter_options);
   t->dead_letter_options = dup_text(text);
+  return 0;
+}
+
+static void call_on_write(void *harness, void *data) {
+  pl_test_t *t = harness;
+  t->on_write(t, t->on_write_data);
+}
+
+int pl_test_on_write(pl_test_t *t, pl_test_write_fn *fn, void *data) {
+  if (t->ran)
+    return PL_EINVAL;
+  t->on_write = fn;
+  t->on_write_data = data;
+  t->state.on_write = fn ? call_on_write : NULL;
+  t->state.harness = t;
   return 0;
 }
 
@@ -302,6 +320,10 @@ json_t *pl_test_record(const pl_test_t *t, size_t i) {
   return json_array_get(t->state.records, i);
 }
 
+json_t *pl_test_record_meta(const pl_test_t *t, size_t i) {
+  return json_array_get(t->state.record_meta, i);
+}
+
 char *pl_test_records_json(const pl_test_t *t) {
   return must(json_dumps(t->state.records, JSON_COMPACT | JSON_ENCODE_ANY));
 }
@@ -382,6 +404,7 @@ int pl_test_destroy(pl_test_t *t) {
   }
   free(t->state.feeds);
   json_decref(t->state.records);
+  json_decref(t->state.record_meta);
   json_decref(t->state.dead_letters);
   free_list(&t->env_names);
   free_list(&t->env_values);

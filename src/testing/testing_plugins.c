@@ -165,7 +165,7 @@ typedef struct sink_options {
   int64_t fail_first;
   bool fail_always;
   char *reject_field;
-  bool async;
+  int64_t delay_ms;
 } sink_options_t;
 
 static const pl_option_t sink_options[] = {
@@ -175,23 +175,36 @@ static const pl_option_t sink_options[] = {
                    "Fail every write."),
     PL_OPTION_STRING(sink_options_t, reject_field, "reject_field", NULL, 0,
                      "Reject the records whose value has this field."),
-    PL_OPTION_BOOL(sink_options_t, async, "async", "false", 0,
-                   "Resolve each batch on a timer of 1 ms, not inside the "
-                   "write: a slow sink."),
+    PL_OPTION_INT_RANGE(sink_options_t, delay_ms, "delay_ms", "0", 0, INT64_MAX,
+                        0,
+                        "Resolve each batch this many milliseconds after its "
+                        "write, on a timer (0: inside the write): a slow "
+                        "stage."),
 };
 
-typedef struct sink {
+typedef struct sink sink_t;
+
+/* A batch waiting for its delay_ms. */
+typedef struct pending {
+  uv_timer_t timer;
+  sink_t *sink;
+  pl_batch_t *batch; /* NULL once resolved */
+  struct pending *next;
+} pending_t;
+
+struct sink {
   pl__test_state_t *state;
   bool dead_letter; /* keeps into state->dead_letters */
   const sink_options_t *opts;
+  uv_loop_t *loop;
   uint64_t writes;
-  uv_timer_t timer;
-  pl_batch_t *pending; /* an async batch waiting for the timer */
-} sink_t;
+  pending_t *pending;
+};
 
 static int sink_init(pl_instance_t *inst, const void *options, void **ctx) {
   sink_t *c = must(calloc(1, sizeof(*c)));
   c->opts = options;
+  c->loop = pl_instance_loop(inst);
   *ctx = c;
   return 0;
 }
@@ -200,14 +213,6 @@ static int dead_letter_init(pl_instance_t *inst, const void *options,
                             void **ctx) {
   sink_init(inst, options, ctx);
   ((sink_t *)*ctx)->dead_letter = true;
-  return 0;
-}
-
-static int sink_start(pl_instance_t *inst, void *ctx) {
-  sink_t *c = ctx;
-  if (uv_timer_init(pl_instance_loop(inst), &c->timer) < 0)
-    return PL_EIO;
-  c->timer.data = c;
   return 0;
 }
 
@@ -221,13 +226,35 @@ static json_t *captured(const pl_record_t *rec) {
   return must(json_stringn_nocheck(bytes ? bytes : "", len));
 }
 
+/* The record's metadata, for pl_test_record_meta(). */
+static json_t *captured_meta(const pl_record_t *rec) {
+  const char *texts[][2] = {{"origin", pl_record_origin(rec)},
+                            {"etag", pl_record_etag(rec)},
+                            {"message_id", pl_record_message_id(rec)},
+                            {"origin_time", pl_record_origin_time(rec)}};
+  json_t *meta = must(json_object());
+  for (size_t i = 0; i < 4; i++)
+    if (texts[i][1])
+      json_object_set_new(meta, texts[i][0], must(json_string(texts[i][1])));
+  if (pl_record_line(rec))
+    json_object_set_new(meta, "line",
+                        must(json_integer((json_int_t)pl_record_line(rec))));
+  json_t *attributes = pl_record_attributes(rec);
+  if (attributes)
+    json_object_set(meta, "attributes", attributes);
+  json_object_set_new(meta, "bytes", json_boolean(!pl_record_value(rec)));
+  json_object_set_new(meta, "last", json_boolean(pl_record_is_last(rec)));
+  json_object_set_new(meta, "cut", json_boolean(pl_record_is_cut(rec)));
+  return meta;
+}
+
 static void sink_resolve(sink_t *c, pl_batch_t *batch) {
   c->writes++;
   if (c->opts->fail_always || (int64_t)c->writes <= c->opts->fail_first) {
     pl_batch_done(batch, PL_RESULT_FAILED, "scripted failure");
     return;
   }
-  json_t *kept = c->dead_letter ? c->state->dead_letters : c->state->records;
+  pl__test_state_t *st = c->state;
   for (size_t i = 0; i < pl_batch_count(batch); i++) {
     const pl_record_t *rec = pl_batch_record(batch, i);
     const char *field = c->opts->reject_field;
@@ -235,24 +262,55 @@ static void sink_resolve(sink_t *c, pl_batch_t *batch) {
       pl_batch_resolve(batch, i, PL_RESULT_REJECTED, "has field '%s'", field);
       continue;
     }
-    json_array_append_new(kept, captured(rec));
+    if (c->dead_letter) {
+      json_array_append_new(st->dead_letters, captured(rec));
+    } else {
+      json_array_append_new(st->records, captured(rec));
+      json_array_append_new(st->record_meta, captured_meta(rec));
+    }
     pl_batch_resolve(batch, i, PL_RESULT_DELIVERED, NULL);
   }
   pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
 }
 
-static void sink_on_timer(uv_timer_t *timer) {
-  sink_t *c = timer->data;
-  pl_batch_t *batch = c->pending;
-  c->pending = NULL;
+static void pending_closed(uv_handle_t *handle) {
+  free(handle->data);
+}
+
+/* Unlinks `p` and closes its timer (which frees it). */
+static void pending_end(pending_t *p) {
+  sink_t *c = p->sink;
+  for (pending_t **at = &c->pending; *at; at = &(*at)->next) {
+    if (*at == p) {
+      *at = p->next;
+      break;
+    }
+  }
+  uv_close((uv_handle_t *)&p->timer, pending_closed);
+}
+
+static void pending_due(uv_timer_t *timer) {
+  pending_t *p = timer->data;
+  pl_batch_t *batch = p->batch;
+  sink_t *c = p->sink;
+  pending_end(p);
   sink_resolve(c, batch);
 }
 
 static void sink_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   sink_t *c = ctx;
-  if (c->opts->async) { /* the engine gives a sink one batch at a time */
-    c->pending = batch;
-    uv_timer_start(&c->timer, sink_on_timer, 1, 0);
+  pl__test_state_t *st = c->state;
+  if (!c->dead_letter && st->on_write)
+    st->on_write(st->harness, st->on_write_data);
+  if (c->opts->delay_ms > 0) {
+    pending_t *p = must(calloc(1, sizeof(*p)));
+    p->sink = c;
+    p->batch = batch;
+    p->timer.data = p;
+    uv_timer_init(c->loop, &p->timer);
+    uv_timer_start(&p->timer, pending_due, (uint64_t)c->opts->delay_ms, 0);
+    p->next = c->pending;
+    c->pending = p;
     return;
   }
   sink_resolve(c, batch);
@@ -260,13 +318,12 @@ static void sink_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
 
 static void sink_close(pl_instance_t *inst, void *ctx) {
   sink_t *c = ctx;
-  if (c->pending) {
-    pl_batch_t *batch = c->pending;
-    c->pending = NULL;
+  while (c->pending) {
+    pending_t *p = c->pending;
+    pl_batch_t *batch = p->batch;
+    pending_end(p);
     pl_batch_done(batch, PL_RESULT_FAILED, "closed");
   }
-  if (c->timer.loop)
-    uv_close((uv_handle_t *)&c->timer, NULL);
 }
 
 static void sink_destroy(void *ctx) {
@@ -284,7 +341,6 @@ const pl_plugin_t pl__test_sink = {
     .options_size = sizeof(sink_options_t),
     .defaults = {.batch_size = "100"},
     .init = sink_init,
-    .start = sink_start,
     .write = sink_write,
     .close = sink_close,
     .destroy = sink_destroy,
@@ -301,7 +357,6 @@ const pl_plugin_t pl__test_dead_letter = {
     .options_size = sizeof(sink_options_t),
     .defaults = {.batch_size = "100"},
     .init = dead_letter_init,
-    .start = sink_start,
     .write = sink_write,
     .close = sink_close,
     .destroy = sink_destroy,

@@ -27,14 +27,19 @@ typedef struct pl__test_state {
   pl__test_feed_t *feeds;
   size_t feed_count;
   json_t *records;      /* captured by the sink */
+  json_t *record_meta;  /* their metadata, one object each */
   json_t *dead_letters; /* the documents the dead letter received */
   size_t committed;
   size_t failed;
+  /* Called at each write of the capturing sink (pl_test_on_write). */
+  void (*on_write)(void *harness, void *data);
+  void *harness;
+  void *on_write_data;
 } pl__test_state_t;
 
 /* "source-pl-test", "sink-pl-test" and "sink-pl-test-dead-letter". The
  * two sinks take the scripted behaviours of pl_test_set_sink_options():
- * fail_first, fail_always, reject_field and async. */
+ * fail_first, fail_always, reject_field and delay_ms. */
 extern const pl_plugin_t pl__test_source;
 extern const pl_plugin_t pl__test_sink;
 extern const pl_plugin_t pl__test_dead_letter;

@@ -443,7 +443,7 @@ END_TEST
 START_TEST(a_slow_dead_letter_still_gets_every_rejection) {
   pl_test_t *t = harness(&transform_tag);
   ck_assert_int_eq(pl_test_set_dead_letter_options(
-                       t, "async = true\nqueue_size = 2\nbatch_size = 1"),
+                       t, "delay_ms = 1\nqueue_size = 2\nbatch_size = 1"),
                    0);
   for (int i = 0; i < 20; i++)
     pl_test_feed_record(t, "{\"nameless\": true}");
@@ -551,6 +551,84 @@ START_TEST(a_test_can_drive_the_loop_and_shut_the_run_down) {
   ck_assert_int_lt(pl_test_start(t), 0);
   ck_assert_int_eq(pl_test_run(t, 1000), PL_EINVAL);
   pl_test_shutdown(t);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(captured_records_keep_their_metadata) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  pl_test_feed_meta(t,
+                    &(pl_test_meta_t){.origin = "o", .etag = "e", .line = 5});
+  pl_test_feed_bytes(t, "ab", 2, true);
+  run_clean(t);
+  json_t *first = pl_test_record_meta(t, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(first, "origin")), "o");
+  ck_assert_str_eq(json_string_value(json_object_get(first, "etag")), "e");
+  ck_assert_int_eq(json_integer_value(json_object_get(first, "line")), 5);
+  ck_assert_ptr_null(json_object_get(first, "message_id"));
+  ck_assert(json_is_false(json_object_get(first, "bytes")));
+  ck_assert(json_is_false(json_object_get(first, "last")));
+  json_t *second = pl_test_record_meta(t, 1);
+  ck_assert_str_eq(json_string_value(json_object_get(second, "origin")),
+                   "test:feed");
+  ck_assert_ptr_null(json_object_get(second, "line")); /* bytes have none */
+  ck_assert(json_is_true(json_object_get(second, "bytes")));
+  ck_assert(json_is_true(json_object_get(second, "last")));
+  ck_assert(json_is_false(json_object_get(second, "cut")));
+  ck_assert_ptr_null(pl_test_record_meta(t, 2));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+typedef struct writes_seen {
+  size_t calls;
+  size_t captured_before[8];
+} writes_seen_t;
+
+static void count_write(pl_test_t *t, void *data) {
+  writes_seen_t *w = data;
+  if (w->calls < 8)
+    w->captured_before[w->calls] = pl_test_record_count(t);
+  w->calls++;
+}
+
+START_TEST(a_test_looks_in_at_each_write_of_the_capturing_sink) {
+  pl_test_t *t = harness(&transform_tag);
+  writes_seen_t seen = {0};
+  ck_assert_int_eq(pl_test_on_write(t, count_write, &seen), 0);
+  pl_test_set_sink_options(t, "batch_size = 1\nmax_in_flight = 1");
+  for (int i = 0; i < 3; i++)
+    pl_test_feed_record(t, "{\"name\": \"a\"}");
+  run_clean(t);
+  ck_assert_uint_eq(seen.calls, 3);
+  for (size_t i = 0; i < 3; i++) /* before the batch is resolved */
+    ck_assert_uint_eq(seen.captured_before[i], i);
+  ck_assert_int_eq(pl_test_on_write(t, NULL, NULL), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(delayed_batches_may_wait_together) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_set_sink_options(t, "delay_ms = 5\nbatch_size = 1\n"
+                              "max_in_flight = 4");
+  for (int i = 0; i < 10; i++)
+    pl_test_feed_record(t, "{\"name\": \"a\"}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 10);
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A run shut down while batches wait: they fail, nothing leaks. */
+  t = harness(&transform_tag);
+  pl_test_set_sink_options(t, "delay_ms = 60000\nbatch_size = 1\n"
+                              "max_in_flight = 4");
+  pl_test_set_globals(t, "shutdown_timeout = \"100ms\"");
+  for (int i = 0; i < 3; i++)
+    pl_test_feed_record(t, "{\"name\": \"a\"}");
+  ck_assert_int_eq(pl_test_run(t, 200), PL_EAGAIN);
+  ck_assert_uint_eq(pl_test_record_count(t), 0);
+  ck_assert_uint_eq(pl_test_committed(t), 0);
   ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
@@ -684,6 +762,9 @@ int main(void) {
   tcase_add_test(tc, the_instance_under_test_is_there_for_a_white_box_look);
   tcase_add_test(tc, records_outside_a_run_carry_values_and_metadata);
   tcase_add_test(tc, fed_records_carry_the_metadata_given);
+  tcase_add_test(tc, captured_records_keep_their_metadata);
+  tcase_add_test(tc, a_test_looks_in_at_each_write_of_the_capturing_sink);
+  tcase_add_test(tc, delayed_batches_may_wait_together);
   tcase_add_test(tc, a_test_can_drive_the_loop_and_shut_the_run_down);
   tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
   suite_add_tcase(s, tc);
