@@ -46,8 +46,9 @@ typedef struct pl_test pl_test_t;
  * when the run starts), PL_EIO when the loop cannot be made. */
 PL_EXTERN int pl_test_create(const pl_plugin_t *plugin, pl_test_t **out);
 /* Ends the run if it is still going, runs the loop until every handle is
- * closed and frees everything. Close the HTTP servers of the loop first
- * (pl_test_http_close), or the loop never ends. Returns 0, or PL_EIO when
+ * closed and frees everything. Close the HTTP servers the test started on
+ * the loop first (pl_test_http_close), or the loop never ends; the one of
+ * pl_test_aws_server() is closed here. Returns 0, or PL_EIO when
  * uv_loop_close() found a handle still open (a leak the test should fail
  * on).
  * NULL is allowed (returns 0). */
@@ -99,6 +100,13 @@ PL_EXTERN int pl_test_setenv(pl_test_t *t, const char *name, const char *value);
  * (AWS_EC2_METADATA_DISABLED) and AWS_ENDPOINT_URL pointing at `server`
  * (borrowed for this call). */
 PL_EXTERN int pl_test_use_aws(pl_test_t *t, const pl_test_http_t *server);
+/* The usual case of the above: the first call starts an HTTP server on the
+ * harness's loop and calls pl_test_use_aws() with it; every call returns
+ * that server (borrowed: pl_test_destroy() closes it), or NULL when it
+ * could not start. Call it before the run, which reads the environment
+ * when it starts. Script its answers and read its requests with
+ * <pipelined/testing_http.h>. */
+PL_EXTERN pl_test_http_t *pl_test_aws_server(pl_test_t *t);
 
 /* Feeds one record to the scripted source, a JSON text (any value). Its
  * origin is "test:feed" and its line its 1-based place among the fed

@@ -30,6 +30,7 @@ struct pl_test {
   bool ended;   /* pl_test_run ran the run to its end */
   bool timed_out;
   uv_timer_t timer;
+  pl_test_http_t *aws_server; /* pl_test_aws_server, or NULL */
   pl_test_write_fn *on_write; /* pl_test_on_write */
   void *on_write_data;
   FILE *log;
@@ -136,6 +137,15 @@ int pl_test_use_aws(pl_test_t *t, const pl_test_http_t *server) {
   pl_test_setenv(t, "AWS_REGION", "us-east-1");
   pl_test_setenv(t, "AWS_EC2_METADATA_DISABLED", "true");
   return pl_test_setenv(t, "AWS_ENDPOINT_URL", pl_test_http_url(server));
+}
+
+pl_test_http_t *pl_test_aws_server(pl_test_t *t) {
+  if (!t->aws_server) {
+    if (pl_test_http_start(&t->loop, &t->aws_server) < 0)
+      return NULL;
+    pl_test_use_aws(t, t->aws_server);
+  }
+  return t->aws_server;
 }
 
 static const char *test_getenv(void *data, const char *name) {
@@ -390,6 +400,7 @@ int pl_test_destroy(pl_test_t *t) {
     while (!pl_engine_finished(t->engine))
       uv_run(&t->loop, UV_RUN_ONCE);
   }
+  pl_test_http_close(t->aws_server);
   uv_run(&t->loop, UV_RUN_DEFAULT);
   pl_engine_destroy(t->engine);
   int rc = uv_loop_close(&t->loop) == 0 ? 0 : PL_EIO;

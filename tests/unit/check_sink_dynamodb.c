@@ -26,15 +26,14 @@ typedef struct fixture {
 static fixture_t *fixture_create(void) {
   fixture_t *f = calloc(1, sizeof(*f));
   ck_assert_int_eq(pl_test_create(&pipelined_plugin, &f->t), 0);
-  ck_assert_int_eq(pl_test_http_start(pl_test_loop(f->t), &f->server), 0);
-  ck_assert_int_eq(pl_test_use_aws(f->t, f->server), 0);
+  f->server = pl_test_aws_server(f->t);
+  ck_assert_ptr_nonnull(f->server);
   return f;
 }
 
-/* Closes the server and the harness; fails the test when a handle was
+/* Closes the harness and its server; fails the test when a handle was
  * left open. */
 static void fixture_free(fixture_t *f) {
-  pl_test_http_close(f->server);
   ck_assert_int_eq(pl_test_destroy(f->t), 0);
   free(f);
 }

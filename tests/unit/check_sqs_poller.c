@@ -446,16 +446,15 @@ typedef struct owner_run {
 static owner_run_t *owner_aws(void) {
   owner_run_t *aws = calloc(1, sizeof(*aws));
   ck_assert_int_eq(pl_test_create(&test_source_owner, &aws->t), 0);
-  ck_assert_int_eq(pl_test_http_start(pl_test_loop(aws->t), &aws->server), 0);
-  ck_assert_int_eq(pl_test_use_aws(aws->t, aws->server), 0);
+  aws->server = pl_test_aws_server(aws->t);
+  ck_assert_ptr_nonnull(aws->server);
   pl_test_set_globals(aws->t, "aws { max_attempts = 1 }");
   return aws;
 }
 
-/* Closes the server and the harness; fails the test when a handle was
+/* Closes the harness and its server; fails the test when a handle was
  * left open. */
 static void owner_free(owner_run_t *aws) {
-  pl_test_http_close(aws->server);
   ck_assert_int_eq(pl_test_destroy(aws->t), 0);
   free(aws);
 }

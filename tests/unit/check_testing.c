@@ -633,6 +633,23 @@ START_TEST(delayed_batches_may_wait_together) {
 }
 END_TEST
 
+START_TEST(the_aws_server_is_the_harness_s_and_closed_with_it) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_http_t *server = pl_test_aws_server(t);
+  ck_assert_ptr_nonnull(server);
+  ck_assert_ptr_eq(pl_test_aws_server(t), server);
+  /* The AWS environment names it. */
+  pl_test_set_options(t, "prefix = \"${AWS_ENDPOINT_URL} ${AWS_REGION} \"");
+  pl_test_feed_record(t, "{\"name\": \"x\"}");
+  run_clean(t);
+  char want[96];
+  snprintf(want, sizeof(want), "%s us-east-1 X", pl_test_http_url(server));
+  ck_assert_str_eq(
+      json_string_value(json_object_get(pl_test_record(t, 0), "name")), want);
+  ck_assert_int_eq(pl_test_destroy(t), 0); /* no pl_test_http_close */
+}
+END_TEST
+
 /* ---- Records outside a run ---- */
 
 START_TEST(records_outside_a_run_carry_values_and_metadata) {
@@ -765,6 +782,7 @@ int main(void) {
   tcase_add_test(tc, captured_records_keep_their_metadata);
   tcase_add_test(tc, a_test_looks_in_at_each_write_of_the_capturing_sink);
   tcase_add_test(tc, delayed_batches_may_wait_together);
+  tcase_add_test(tc, the_aws_server_is_the_harness_s_and_closed_with_it);
   tcase_add_test(tc, a_test_can_drive_the_loop_and_shut_the_run_down);
   tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
   suite_add_tcase(s, tc);
