@@ -76,10 +76,19 @@ PL_EXTERN int pl_test_set_options(pl_test_t *t, const char *text);
  *   delay_ms = N          each batch is resolved N ms after its write, on
  *                         a timer, instead of inside the write: a slow
  *                         stage (backpressure); several may wait at once
+ *   render = "${@kind}"   a template rendered for each captured record
+ *                         (capturing sink only): what a sink's templates
+ *                         would see, in pl_test_record_meta() "rendered"
  * The capturing sink is absent when the plugin under test is a sink.
  * Copied; replaces an earlier call's. */
 PL_EXTERN int pl_test_set_sink_options(pl_test_t *t, const char *text);
 PL_EXTERN int pl_test_set_dead_letter_options(pl_test_t *t, const char *text);
+/* With `daemon`, the run goes as the daemon's without --once: it does not
+ * end when the sources are exhausted and the groups resolved, only at
+ * pl_test_shutdown() or pl_test_run()'s timeout (a source that polls
+ * forever, a test of what stopping does). PL_EINVAL once the run has
+ * begun. */
+PL_EXTERN int pl_test_set_daemon(pl_test_t *t, bool daemon);
 /* Calls `fn(t, data)` at each write of the capturing sink, before the
  * batch is resolved (and before its delay_ms): a white-box look at the
  * plugin under test at the moment its records arrive (what a source has
@@ -184,8 +193,9 @@ PL_EXTERN json_t *pl_test_record(const pl_test_t *t, size_t i);
 /* The metadata of the i-th captured record as an object (borrowed for the
  * harness's life; NULL out of range): "origin", "etag", "message_id",
  * "origin_time" and "line" when the record has them, "attributes" (its
- * pl_record_attributes) when it has some, and always "bytes" (true for a
- * bytes record), "last" and "cut". */
+ * pl_record_attributes) when it has some, "rendered" with the sink's
+ * `render` option, and always "bytes" (true for a bytes record), "last"
+ * and "cut". */
 PL_EXTERN json_t *pl_test_record_meta(const pl_test_t *t, size_t i);
 /* All of them as one compact JSON array text (new, malloc()ed), for a
  * whole comparison: "[{\"a\":1},{\"b\":2}]". */

@@ -25,6 +25,7 @@ struct pl_test {
   char *errors;
   pl_engine_t *engine;
   int status;
+  bool daemon;  /* pl_test_set_daemon: without --once */
   bool ran;     /* pl_test_start (or pl_test_run) was called */
   bool started; /* and the engine started */
   bool ended;   /* pl_test_run ran the run to its end */
@@ -103,6 +104,13 @@ int pl_test_on_write(pl_test_t *t, pl_test_write_fn *fn, void *data) {
   t->on_write_data = data;
   t->state.on_write = fn ? call_on_write : NULL;
   t->state.harness = t;
+  return 0;
+}
+
+int pl_test_set_daemon(pl_test_t *t, bool daemon) {
+  if (t->ran)
+    return PL_EINVAL;
+  t->daemon = daemon;
   return 0;
 }
 
@@ -270,9 +278,9 @@ int pl_test_start(pl_test_t *t) {
   pl_env_t env = {test_getenv, t};
   const pl_plugin_t *const plugins[] = {
       t->plugin, &pl__test_source, &pl__test_sink, &pl__test_dead_letter, NULL};
-  int rc =
-      pl_engine_create_from_text(&t->loop, "test.conf", t->config, plugins,
-                                 &env, t->log, true, &t->engine, &t->errors);
+  int rc = pl_engine_create_from_text(&t->loop, "test.conf", t->config, plugins,
+                                      &env, t->log, !t->daemon, &t->engine,
+                                      &t->errors);
   if (rc < 0)
     return rc;
   attach_all(t);

@@ -166,6 +166,7 @@ typedef struct sink_options {
   bool fail_always;
   char *reject_field;
   int64_t delay_ms;
+  pl_template_t *render;
 } sink_options_t;
 
 static const pl_option_t sink_options[] = {
@@ -180,6 +181,9 @@ static const pl_option_t sink_options[] = {
                         "Resolve each batch this many milliseconds after its "
                         "write, on a timer (0: inside the write): a slow "
                         "stage."),
+    PL_OPTION_TEMPLATE(sink_options_t, render, "render", NULL, 0,
+                       "A template rendered for each captured record, kept "
+                       "in its metadata as \"rendered\"."),
 };
 
 typedef struct sink sink_t;
@@ -226,8 +230,10 @@ static json_t *captured(const pl_record_t *rec) {
   return must(json_stringn_nocheck(bytes ? bytes : "", len));
 }
 
-/* The record's metadata, for pl_test_record_meta(). */
-static json_t *captured_meta(const pl_record_t *rec) {
+/* The record's metadata, for pl_test_record_meta(); "rendered" is the
+ * `render` template's text, or null when a field it names is missing. */
+static json_t *captured_meta(const pl_record_t *rec,
+                             const pl_template_t *render) {
   const char *texts[][2] = {{"origin", pl_record_origin(rec)},
                             {"etag", pl_record_etag(rec)},
                             {"message_id", pl_record_message_id(rec)},
@@ -245,6 +251,15 @@ static json_t *captured_meta(const pl_record_t *rec) {
   json_object_set_new(meta, "bytes", json_boolean(!pl_record_value(rec)));
   json_object_set_new(meta, "last", json_boolean(pl_record_is_last(rec)));
   json_object_set_new(meta, "cut", json_boolean(pl_record_is_cut(rec)));
+  if (render) {
+    pl_buf_t out = {0};
+    const char *missing = NULL;
+    int rc = pl_template_render(render, rec, &out, &missing);
+    json_object_set_new(meta, "rendered",
+                        rc == 0 ? must(json_string(out.data ? out.data : ""))
+                                : json_null());
+    pl_buf_free(&out);
+  }
   return meta;
 }
 
@@ -266,7 +281,8 @@ static void sink_resolve(sink_t *c, pl_batch_t *batch) {
       json_array_append_new(st->dead_letters, captured(rec));
     } else {
       json_array_append_new(st->records, captured(rec));
-      json_array_append_new(st->record_meta, captured_meta(rec));
+      json_array_append_new(st->record_meta,
+                            captured_meta(rec, c->opts->render));
     }
     pl_batch_resolve(batch, i, PL_RESULT_DELIVERED, NULL);
   }

@@ -650,6 +650,48 @@ START_TEST(the_aws_server_is_the_harness_s_and_closed_with_it) {
 }
 END_TEST
 
+START_TEST(a_daemon_run_ends_only_when_shut_down) {
+  pl_test_t *t = harness(&source_count);
+  pl_test_set_options(t, "n = 2");
+  ck_assert_int_eq(pl_test_set_daemon(t, true), 0);
+  /* Exhausted and resolved, but a daemon goes on: the timeout ends it. */
+  ck_assert_int_eq(pl_test_run(t, 100), PL_EAGAIN);
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_int_eq(pl_test_set_daemon(t, false), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* Shut down, it ends by itself. */
+  t = harness(&source_count);
+  pl_test_set_daemon(t, true);
+  ck_assert_int_eq(pl_test_start(t), 0);
+  while (pl_test_record_count(t) < 3)
+    uv_run(pl_test_loop(t), UV_RUN_ONCE);
+  pl_test_shutdown(t);
+  ck_assert_int_eq(pl_test_run(t, 60000), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(the_capturing_sink_renders_a_template_for_each_record) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_set_sink_options(t, "render = \"${name}#${@line}\"");
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  run_clean(t);
+  ck_assert_str_eq(
+      json_string_value(json_object_get(pl_test_record_meta(t, 0), "rendered")),
+      "A#1");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A field the record lacks: null. */
+  t = harness(&transform_tag);
+  pl_test_set_sink_options(t, "render = \"${nope}\"");
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  run_clean(t);
+  ck_assert(
+      json_is_null(json_object_get(pl_test_record_meta(t, 0), "rendered")));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
 /* ---- Records outside a run ---- */
 
 START_TEST(records_outside_a_run_carry_values_and_metadata) {
@@ -783,6 +825,8 @@ int main(void) {
   tcase_add_test(tc, a_test_looks_in_at_each_write_of_the_capturing_sink);
   tcase_add_test(tc, delayed_batches_may_wait_together);
   tcase_add_test(tc, the_aws_server_is_the_harness_s_and_closed_with_it);
+  tcase_add_test(tc, a_daemon_run_ends_only_when_shut_down);
+  tcase_add_test(tc, the_capturing_sink_renders_a_template_for_each_record);
   tcase_add_test(tc, a_test_can_drive_the_loop_and_shut_the_run_down);
   tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
   suite_add_tcase(s, tc);
