@@ -35,6 +35,7 @@
 #include <pipelined/embed.h>
 #include <pipelined/plugin.h>
 #include <pipelined/testing_http.h>
+#include <pipelined/testing_records.h>
 #include <uv.h>
 
 typedef struct pl_test pl_test_t;
@@ -83,6 +84,21 @@ PL_EXTERN int pl_test_set_options(pl_test_t *t, const char *text);
  * Copied; replaces an earlier call's. */
 PL_EXTERN int pl_test_set_sink_options(pl_test_t *t, const char *text);
 PL_EXTERN int pl_test_set_dead_letter_options(pl_test_t *t, const char *text);
+/* A sink under test serves as the pipeline's dead letter (what sinks do
+ * with pl_instance_dead_letter() true): the capturing sink is then the
+ * sink (give it reject_field = "..." to make letters), and the letters
+ * reach the plugin, not pl_test_dead_letter(). PL_EINVAL for a plugin that
+ * is not a sink, and once the run has begun. */
+PL_EXTERN int pl_test_set_as_dead_letter(pl_test_t *t, bool as_dead_letter);
+/* Calls `fn(t, committed, data)` each time the scripted source sees one
+ * of its groups resolved (committed, or failed), at that moment: what the
+ * plugin under test had done when it acknowledged (a sink's syncs,
+ * through pl_test_counter()). `fn` must not call the harness functions
+ * that run or end the run. NULL removes it. PL_EINVAL once the run has
+ * begun. */
+typedef void pl_test_commit_fn(pl_test_t *t, bool committed, void *data);
+PL_EXTERN int pl_test_on_commit(pl_test_t *t, pl_test_commit_fn *fn,
+                                void *data);
 /* With `daemon`, the run goes as the daemon's without --once: it does not
  * end when the sources are exhausted and the groups resolved, only at
  * pl_test_shutdown() or pl_test_run()'s timeout (a source that polls
@@ -122,6 +138,11 @@ PL_EXTERN pl_test_http_t *pl_test_aws_server(pl_test_t *t);
  * records. Returns PL_EPARSE for a text that is not JSON, PL_EINVAL when
  * the plugin under test is a source or the run has begun. */
 PL_EXTERN int pl_test_feed_record(pl_test_t *t, const char *json);
+/* Feeds one record whose value is `value` (stolen, even on failure): a
+ * value made in C, such as a string that is not UTF-8
+ * (json_string_nocheck), which no JSON text can feed. Numbered as
+ * pl_test_feed_record(). PL_EINVAL for NULL, and as pl_test_feed_record(). */
+PL_EXTERN int pl_test_feed_value(pl_test_t *t, json_t *value);
 /* Feeds a chunk of bytes (copied); `last` ends the group's byte stream
  * (pl_record_is_last). PL_EINVAL when the plugin under test is a source or
  * the run has begun. */
@@ -201,6 +222,9 @@ PL_EXTERN json_t *pl_test_record_meta(const pl_test_t *t, size_t i);
  * whole comparison: "[{\"a\":1},{\"b\":2}]". */
 PL_EXTERN char *pl_test_records_json(const pl_test_t *t);
 
+/* Records the scripted source has emitted so far (a source that stopped
+ * early, as a broken sink makes it, emitted fewer than were fed). */
+PL_EXTERN size_t pl_test_emitted(const pl_test_t *t);
 /* Groups of the scripted source (as its commit callback saw them). */
 PL_EXTERN size_t pl_test_committed(const pl_test_t *t);
 PL_EXTERN size_t pl_test_failed(const pl_test_t *t);
@@ -224,32 +248,5 @@ PL_EXTERN pl_instance_t *pl_test_instance(const pl_test_t *t);
 PL_EXTERN uint64_t pl_test_counter(const pl_test_t *t, const char *name);
 /* Everything logged so far (borrowed until the next harness call). */
 PL_EXTERN const char *pl_test_log(pl_test_t *t);
-
-/* ---- Records outside a run ----
- *
- * For unit tests of a plugin's own functions that take records (an
- * encoder, a key builder): records of one open group on an idle engine of
- * their own, with no plugin under test.
- *
- *   pl_test_records_t *set = NULL;
- *   pl_test_records_create(&set);
- *   pl_record_t *rec = pl_test_records_add(set, "{\"id\": 1}");
- *   pl_record_set_line(rec, 7);
- *   ... my_encode(rec) ...
- *   assert(pl_test_records_destroy(set) == 0); */
-typedef struct pl_test_records pl_test_records_t;
-
-/* Returns 0 and a new set in *out, or a negative PL_E* code and NULL. */
-PL_EXTERN int pl_test_records_create(pl_test_records_t **out);
-/* A new record whose value is the JSON text `json` (NULL: no value, for a
- * test that sets bytes itself). Borrowed: the set keeps it until it is
- * destroyed; the test may set its metadata and attributes but not end it
- * (no pl_record_done, pl_record_reject or pl_emit). NULL when `json` is
- * not JSON. */
-PL_EXTERN pl_record_t *pl_test_records_add(pl_test_records_t *set,
-                                           const char *json);
-/* Ends the records, the group and the engine and frees everything.
- * Returns 0, or PL_EIO when a handle was left open. NULL is allowed. */
-PL_EXTERN int pl_test_records_destroy(pl_test_records_t *set);
 
 #endif

@@ -25,7 +25,10 @@ struct pl_test {
   char *errors;
   pl_engine_t *engine;
   int status;
-  bool daemon;  /* pl_test_set_daemon: without --once */
+  bool daemon;                  /* pl_test_set_daemon: without --once */
+  bool as_dead_letter;          /* pl_test_set_as_dead_letter */
+  pl_test_commit_fn *on_commit; /* pl_test_on_commit */
+  void *on_commit_data;
   bool ran;     /* pl_test_start (or pl_test_run) was called */
   bool started; /* and the engine started */
   bool ended;   /* pl_test_run ran the run to its end */
@@ -107,6 +110,28 @@ int pl_test_on_write(pl_test_t *t, pl_test_write_fn *fn, void *data) {
   return 0;
 }
 
+int pl_test_set_as_dead_letter(pl_test_t *t, bool as_dead_letter) {
+  if (t->ran || (as_dead_letter && t->plugin->kind != PL_KIND_SINK))
+    return PL_EINVAL;
+  t->as_dead_letter = as_dead_letter;
+  return 0;
+}
+
+static void call_on_commit(void *harness, bool committed) {
+  pl_test_t *t = harness;
+  t->on_commit(t, committed, t->on_commit_data);
+}
+
+int pl_test_on_commit(pl_test_t *t, pl_test_commit_fn *fn, void *data) {
+  if (t->ran)
+    return PL_EINVAL;
+  t->on_commit = fn;
+  t->on_commit_data = data;
+  t->state.on_commit = fn ? call_on_commit : NULL;
+  t->state.harness = t;
+  return 0;
+}
+
 int pl_test_set_daemon(pl_test_t *t, bool daemon) {
   if (t->ran)
     return PL_EINVAL;
@@ -176,6 +201,15 @@ static int add_feed(pl_test_t *t, pl__test_feed_t feed) {
   return 0;
 }
 
+int pl_test_feed_value(pl_test_t *t, json_t *value) {
+  if (!value)
+    return PL_EINVAL;
+  int rc = add_feed(t, (pl__test_feed_t){.value = value});
+  if (rc < 0)
+    json_decref(value);
+  return rc;
+}
+
 int pl_test_feed_record(pl_test_t *t, const char *json) {
   json_error_t error;
   json_t *value = json ? json_loads(json, JSON_DECODE_ANY, &error) : NULL;
@@ -238,20 +272,27 @@ static char *build_config(const pl_test_t *t) {
   const char *options = t->options ? t->options : "";
   pl_buf_printf(&buf, "%s\npipeline \"test\" {\n",
                 t->globals ? t->globals : "");
+  const char *sink_options = t->sink_options ? t->sink_options : "";
   if (t->plugin->kind != PL_KIND_SOURCE)
     pl_buf_append_str(&buf, "  source \"pl-test\" { }\n");
-  pl_buf_printf(&buf, "  %s \"%s\" {\n%s\n  }\n", kind, t->plugin->name,
+  if (t->as_dead_letter) /* the capturing sink, then the plugin */
+    pl_buf_printf(&buf, "  sink \"pl-test\" {\n%s\n  }\n", sink_options);
+  pl_buf_printf(&buf, "  %s \"%s\" {\n%s\n  }\n",
+                t->as_dead_letter ? "dead_letter" : kind, t->plugin->name,
                 options);
   if (t->plugin->kind != PL_KIND_SINK)
-    pl_buf_printf(&buf, "  sink \"pl-test\" {\n%s\n  }\n",
-                  t->sink_options ? t->sink_options : "");
-  pl_buf_printf(&buf, "  dead_letter \"pl-test-dead-letter\" {\n%s\n  }\n}\n",
-                t->dead_letter_options ? t->dead_letter_options : "");
+    pl_buf_printf(&buf, "  sink \"pl-test\" {\n%s\n  }\n", sink_options);
+  if (!t->as_dead_letter)
+    pl_buf_printf(&buf, "  dead_letter \"pl-test-dead-letter\" {\n%s\n  }\n",
+                  t->dead_letter_options ? t->dead_letter_options : "");
+  pl_buf_append_str(&buf, "}\n");
   return must(buf.data);
 }
 
 /* The index of the plugin under test in pipeline "test". */
 static size_t plugin_index(const pl_test_t *t) {
+  if (t->as_dead_letter)
+    return 2;
   return t->plugin->kind == PL_KIND_SOURCE ? 0 : 1;
 }
 
@@ -346,6 +387,10 @@ char *pl_test_records_json(const pl_test_t *t) {
   return must(json_dumps(t->state.records, JSON_COMPACT | JSON_ENCODE_ANY));
 }
 
+size_t pl_test_emitted(const pl_test_t *t) {
+  return t->state.emitted;
+}
+
 size_t pl_test_committed(const pl_test_t *t) {
   return t->state.committed;
 }
@@ -436,96 +481,5 @@ int pl_test_destroy(pl_test_t *t) {
   fclose(t->log);
   free(t->log_text);
   free(t);
-  return rc;
-}
-
-/* ---- Records outside a run ---- */
-
-struct pl_test_records {
-  uv_loop_t loop;
-  pl_engine_t *engine;
-  pl__test_state_t state; /* nothing fed; what the stages read */
-  pl_group_t *group;
-  pl_record_t **list;
-  size_t count;
-  FILE *log;
-  char *log_text;
-  size_t log_len;
-};
-
-static const char *no_env(void *data, const char *name) {
-  return NULL;
-}
-
-int pl_test_records_create(pl_test_records_t **out) {
-  *out = NULL;
-  pl_test_records_t *r = must(calloc(1, sizeof(*r)));
-  if (uv_loop_init(&r->loop) != 0) {
-    free(r);
-    return PL_EIO;
-  }
-  r->log = must(open_memstream(&r->log_text, &r->log_len));
-  /* A daemon-mode pipeline of the scripted stages: it idles until
-   * destroyed, and its source stage is where the group belongs. */
-  static const char config[] = "pipeline \"records\" {\n"
-                               "  source \"pl-test\" { }\n"
-                               "  sink \"pl-test\" { }\n}\n";
-  const pl_plugin_t *const plugins[] = {&pl__test_source, &pl__test_sink, NULL};
-  pl_env_t env = {no_env, NULL};
-  int rc = pl_engine_create_from_text(&r->loop, "records.conf", config, plugins,
-                                      &env, r->log, false, &r->engine, NULL);
-  if (rc == 0) {
-    for (size_t i = 0; i < 2; i++)
-      pl__test_attach(
-          pl_instance_context(pl_engine_stage(r->engine, "records", i)),
-          &r->state);
-    rc = pl_engine_start(r->engine);
-  }
-  if (rc == 0)
-    r->group = pl_group_create(pl_engine_stage(r->engine, "records", 0), NULL);
-  *out = r;
-  if (rc < 0 || !r->group) {
-    pl_test_records_destroy(r);
-    *out = NULL;
-    return rc < 0 ? rc : PL_EIO;
-  }
-  return 0;
-}
-
-pl_record_t *pl_test_records_add(pl_test_records_t *r, const char *json) {
-  json_t *value = NULL;
-  if (json) {
-    json_error_t error;
-    value = json_loads(json, JSON_DECODE_ANY, &error);
-    if (!value)
-      return NULL;
-  }
-  pl_record_t *rec = pl_record_create(r->group);
-  if (value)
-    pl_record_set_value_new(rec, value);
-  r->list = must(realloc(r->list, (r->count + 1) * sizeof(*r->list)));
-  r->list[r->count++] = rec;
-  return rec;
-}
-
-int pl_test_records_destroy(pl_test_records_t *r) {
-  if (!r)
-    return 0;
-  for (size_t i = 0; i < r->count; i++)
-    pl_record_done(r->list[i]);
-  free(r->list);
-  if (r->group)
-    pl_group_seal(r->group, true);
-  if (r->engine) {
-    pl_engine_shutdown(r->engine);
-    while (!pl_engine_finished(r->engine))
-      uv_run(&r->loop, UV_RUN_ONCE);
-  }
-  uv_run(&r->loop, UV_RUN_DEFAULT);
-  pl_engine_destroy(r->engine);
-  int rc = uv_loop_close(&r->loop) == 0 ? 0 : PL_EIO;
-  fclose(r->log);
-  free(r->log_text);
-  free(r);
   return rc;
 }

@@ -87,6 +87,7 @@ static void source_emit(uv_idle_t *idle) {
     if (!s->group)
       s->group = pl_group_create(s->inst, NULL);
     pl_record_t *rec = source_record(s, feed);
+    s->state->emitted++;
     if (s->next == st->feed_count || st->feeds[s->next].group != feed->group)
       source_seal(s, true);
     if (!pl_emit(s->inst, rec)) {
@@ -130,6 +131,8 @@ static void source_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
     s->state->committed++;
   else
     s->state->failed++;
+  if (s->state->on_commit)
+    s->state->on_commit(s->state->harness, outcome == PL_OUTCOME_COMMITTED);
 }
 
 static void source_close(pl_instance_t *inst, void *ctx) {

@@ -29,8 +29,11 @@ typedef struct pl__test_state {
   json_t *records;      /* captured by the sink */
   json_t *record_meta;  /* their metadata, one object each */
   json_t *dead_letters; /* the documents the dead letter received */
+  size_t emitted;       /* records the scripted source emitted */
   size_t committed;
   size_t failed;
+  /* Called at each commit of the scripted source (pl_test_on_commit). */
+  void (*on_commit)(void *harness, bool committed);
   /* Called at each write of the capturing sink (pl_test_on_write). */
   void (*on_write)(void *harness, void *data);
   void *harness;

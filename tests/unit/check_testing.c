@@ -141,6 +141,26 @@ static const pl_plugin_t sink_flaky = {
     .destroy = flaky_destroy,
 };
 
+/* ---- sink-keep: counts what it keeps, and whether it is a dead letter ---- */
+
+static void keep_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
+  pl_instance_count(inst, "kept", pl_batch_count(batch));
+  if (pl_instance_dead_letter(inst))
+    pl_instance_count(inst, "as_dead_letter", pl_batch_count(batch));
+  pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
+}
+
+static const pl_plugin_t sink_keep = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "keep",
+    .kind = PL_KIND_SINK,
+    .description = "Test sink: counts what it keeps.",
+    .init = tag_init,
+    .write = keep_write,
+    .destroy = tag_destroy,
+};
+
 /* ---- source-count: emits n records; never exhausts with "forever" ---- */
 
 typedef struct count_options {
@@ -692,6 +712,92 @@ START_TEST(the_capturing_sink_renders_a_template_for_each_record) {
 }
 END_TEST
 
+START_TEST(values_made_in_c_are_fed_as_they_are) {
+  pl_test_t *t = harness(&transform_tag);
+  json_t *odd = json_object();
+  json_object_set_new(odd, "name", json_string_nocheck("a\xff"));
+  ck_assert_int_eq(pl_test_feed_value(t, odd), 0);
+  ck_assert_int_eq(pl_test_feed_value(t, json_pack("{s:s}", "name", "b")), 0);
+  ck_assert_int_eq(pl_test_feed_value(t, NULL), PL_EINVAL);
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_emitted(t), 2);
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
+  ck_assert_str_eq(
+      json_string_value(json_object_get(pl_test_record(t, 0), "name")),
+      "a\xff"); /* as fed: the tag could not make it a JSON string */
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(pl_test_record_meta(t, 1), "line")),
+      2);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* Refused, it is still taken. */
+  t = harness(&source_count);
+  ck_assert_int_eq(pl_test_feed_value(t, json_object()), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_sink_under_test_can_be_the_dead_letter) {
+  pl_test_t *t = harness(&sink_keep);
+  ck_assert_int_eq(pl_test_set_as_dead_letter(t, true), 0);
+  pl_test_set_sink_options(t, "reject_field = \"bad\"");
+  pl_test_feed_record(t, "{\"ok\": 1}");
+  pl_test_feed_record(t, "{\"bad\": 1}");
+  pl_test_feed_record(t, "{\"ok\": 3}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 2); /* the capturing sink's */
+  ck_assert_uint_eq(pl_test_counter(t, "kept"), 1);
+  ck_assert_uint_eq(pl_test_counter(t, "as_dead_letter"), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 0);
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_config(t), "dead_letter \"keep\""));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* Only a sink can. */
+  t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_set_as_dead_letter(t, true), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+typedef struct commits_seen {
+  size_t calls;
+  size_t failed;
+  uint64_t kept_at_first;
+} commits_seen_t;
+
+static void note_commit(pl_test_t *t, bool committed, void *data) {
+  commits_seen_t *c = data;
+  if (c->calls++ == 0)
+    c->kept_at_first = pl_test_counter(t, "kept");
+  c->failed += !committed;
+}
+
+START_TEST(a_test_sees_each_group_resolved_as_it_happens) {
+  pl_test_t *t = harness(&sink_keep);
+  commits_seen_t seen = {0};
+  ck_assert_int_eq(pl_test_on_commit(t, note_commit, &seen), 0);
+  pl_test_set_options(t, "batch_size = 1\nmax_in_flight = 1");
+  pl_test_feed_record(t, "{\"n\": 1}");
+  pl_test_end_group(t);
+  pl_test_feed_record(t, "{\"n\": 2}");
+  run_clean(t);
+  ck_assert_uint_eq(seen.calls, 2);
+  ck_assert_uint_eq(seen.failed, 0);
+  ck_assert_uint_ge(seen.kept_at_first, 1); /* written before its ack */
+  ck_assert_int_eq(pl_test_on_commit(t, NULL, NULL), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A failed group is told too. */
+  t = harness(&sink_flaky);
+  seen = (commits_seen_t){0};
+  pl_test_on_commit(t, note_commit, &seen);
+  pl_test_set_options(t, "retry_limit = 0");
+  pl_test_feed_record(t, "{\"n\": 1}");
+  ck_assert_int_eq(pl_test_run(t, 5000), 0);
+  ck_assert_uint_eq(seen.calls, 1);
+  ck_assert_uint_eq(seen.failed, 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
 /* ---- Records outside a run ---- */
 
 START_TEST(records_outside_a_run_carry_values_and_metadata) {
@@ -827,6 +933,9 @@ int main(void) {
   tcase_add_test(tc, the_aws_server_is_the_harness_s_and_closed_with_it);
   tcase_add_test(tc, a_daemon_run_ends_only_when_shut_down);
   tcase_add_test(tc, the_capturing_sink_renders_a_template_for_each_record);
+  tcase_add_test(tc, values_made_in_c_are_fed_as_they_are);
+  tcase_add_test(tc, a_sink_under_test_can_be_the_dead_letter);
+  tcase_add_test(tc, a_test_sees_each_group_resolved_as_it_happens);
   tcase_add_test(tc, a_test_can_drive_the_loop_and_shut_the_run_down);
   tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
   suite_add_tcase(s, tc);
