@@ -88,8 +88,18 @@ PL_EXTERN int pl_test_set_dead_letter_options(pl_test_t *t, const char *text);
  * with pl_instance_dead_letter() true): the capturing sink is then the
  * sink (give it reject_field = "..." to make letters), and the letters
  * reach the plugin, not pl_test_dead_letter(). PL_EINVAL for a plugin that
- * is not a sink, and once the run has begun. */
+ * is not a sink, with pl_test_set_dead_letter(), and once the run has
+ * begun. */
 PL_EXTERN int pl_test_set_as_dead_letter(pl_test_t *t, bool as_dead_letter);
+/* The pipeline's dead letter is `plugin` (borrowed; a sink; it may be the
+ * plugin under test, as a second instance) with `options` (its block's
+ * body, copied) instead of the capturing one: a real dead letter next to
+ * the plugin under test. The letters then reach it, not
+ * pl_test_dead_letter(). NULL goes back to the capturing one. PL_EINVAL
+ * for a plugin that is not a sink, with pl_test_set_as_dead_letter(), and
+ * once the run has begun. */
+PL_EXTERN int pl_test_set_dead_letter(pl_test_t *t, const pl_plugin_t *plugin,
+                                      const char *options);
 /* Calls `fn(t, committed, data)` each time the scripted source sees one
  * of its groups resolved (committed, or failed), at that moment: what the
  * plugin under test had done when it acknowledged (a sink's syncs,

@@ -25,9 +25,10 @@ struct pl_test {
   char *errors;
   pl_engine_t *engine;
   int status;
-  bool daemon;                  /* pl_test_set_daemon: without --once */
-  bool as_dead_letter;          /* pl_test_set_as_dead_letter */
-  pl_test_commit_fn *on_commit; /* pl_test_on_commit */
+  bool daemon;                    /* pl_test_set_daemon: without --once */
+  bool as_dead_letter;            /* pl_test_set_as_dead_letter */
+  const pl_plugin_t *dead_letter; /* pl_test_set_dead_letter, borrowed */
+  pl_test_commit_fn *on_commit;   /* pl_test_on_commit */
   void *on_commit_data;
   bool ran;     /* pl_test_start (or pl_test_run) was called */
   bool started; /* and the engine started */
@@ -110,8 +111,18 @@ int pl_test_on_write(pl_test_t *t, pl_test_write_fn *fn, void *data) {
   return 0;
 }
 
+int pl_test_set_dead_letter(pl_test_t *t, const pl_plugin_t *plugin,
+                            const char *options) {
+  if (t->ran || t->as_dead_letter ||
+      (plugin && (plugin->kind != PL_KIND_SINK || !plugin->name)))
+    return PL_EINVAL;
+  t->dead_letter = plugin;
+  return pl_test_set_dead_letter_options(t, options);
+}
+
 int pl_test_set_as_dead_letter(pl_test_t *t, bool as_dead_letter) {
-  if (t->ran || (as_dead_letter && t->plugin->kind != PL_KIND_SINK))
+  if (t->ran || t->dead_letter ||
+      (as_dead_letter && t->plugin->kind != PL_KIND_SINK))
     return PL_EINVAL;
   t->as_dead_letter = as_dead_letter;
   return 0;
@@ -283,7 +294,8 @@ static char *build_config(const pl_test_t *t) {
   if (t->plugin->kind != PL_KIND_SINK)
     pl_buf_printf(&buf, "  sink \"pl-test\" {\n%s\n  }\n", sink_options);
   if (!t->as_dead_letter)
-    pl_buf_printf(&buf, "  dead_letter \"pl-test-dead-letter\" {\n%s\n  }\n",
+    pl_buf_printf(&buf, "  dead_letter \"%s\" {\n%s\n  }\n",
+                  t->dead_letter ? t->dead_letter->name : "pl-test-dead-letter",
                   t->dead_letter_options ? t->dead_letter_options : "");
   pl_buf_append_str(&buf, "}\n");
   return must(buf.data);
@@ -298,6 +310,8 @@ static size_t plugin_index(const pl_test_t *t) {
 
 static void attach_all(pl_test_t *t) {
   size_t stages = t->plugin->kind == PL_KIND_TRANSFORM ? 4 : 3;
+  if (t->dead_letter) /* the last stage is not one of ours */
+    stages--;
   for (size_t i = 0; i < stages; i++)
     if (i != plugin_index(t))
       pl__test_attach(
@@ -317,8 +331,11 @@ int pl_test_start(pl_test_t *t) {
   t->ran = true;
   t->config = build_config(t);
   pl_env_t env = {test_getenv, t};
-  const pl_plugin_t *const plugins[] = {
-      t->plugin, &pl__test_source, &pl__test_sink, &pl__test_dead_letter, NULL};
+  const pl_plugin_t *other =
+      t->dead_letter && t->dead_letter != t->plugin ? t->dead_letter : NULL;
+  const pl_plugin_t *const plugins[] = {t->plugin,      &pl__test_source,
+                                        &pl__test_sink, &pl__test_dead_letter,
+                                        other,          NULL};
   int rc = pl_engine_create_from_text(&t->loop, "test.conf", t->config, plugins,
                                       &env, t->log, !t->daemon, &t->engine,
                                       &t->errors);

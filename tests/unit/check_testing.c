@@ -758,6 +758,31 @@ START_TEST(a_sink_under_test_can_be_the_dead_letter) {
 }
 END_TEST
 
+START_TEST(a_real_dead_letter_can_take_the_capturing_one_s_place) {
+  pl_test_t *t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_set_dead_letter(t, &transform_tag, ""), PL_EINVAL);
+  ck_assert_int_eq(pl_test_set_dead_letter(t, &sink_keep, "batch_size = 1"), 0);
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  pl_test_feed_record(t, "{\"nameless\": 1}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 0); /* keep has it */
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_config(t), "dead_letter \"keep\""));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* The plugin under test, twice: as the sink and as the dead letter. */
+  t = harness(&sink_keep);
+  ck_assert_int_eq(pl_test_set_dead_letter(t, &sink_keep, ""), 0);
+  ck_assert_int_eq(pl_test_set_as_dead_letter(t, true), PL_EINVAL);
+  pl_test_feed_record(t, "{\"n\": 1}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_counter(t, "kept"), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_config(t), "sink \"keep\""));
+  ck_assert_ptr_nonnull(strstr(pl_test_config(t), "dead_letter \"keep\""));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
 typedef struct commits_seen {
   size_t calls;
   size_t failed;
@@ -935,6 +960,7 @@ int main(void) {
   tcase_add_test(tc, the_capturing_sink_renders_a_template_for_each_record);
   tcase_add_test(tc, values_made_in_c_are_fed_as_they_are);
   tcase_add_test(tc, a_sink_under_test_can_be_the_dead_letter);
+  tcase_add_test(tc, a_real_dead_letter_can_take_the_capturing_one_s_place);
   tcase_add_test(tc, a_test_sees_each_group_resolved_as_it_happens);
   tcase_add_test(tc, a_test_can_drive_the_loop_and_shut_the_run_down);
   tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
