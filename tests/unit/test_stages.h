@@ -2,7 +2,9 @@
  * runs a whole config through the engine in-process (HACKING.md#s12): what
  * the engine's suites look at (queue depths, batches, several pipelines,
  * the registry) is inside the engine. A plugin's suite uses
- * libpipelined-testing (<pipelined/testing.h>) instead. */
+ * libpipelined-testing (<pipelined/testing.h>) instead; two still use
+ * these: check_source_file (to move once source-file's split has landed)
+ * and check_transform_csv's test of the dead letter's queue depth. */
 #ifndef PL_TEST_STAGES_H
 #define PL_TEST_STAGES_H
 
