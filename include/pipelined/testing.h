@@ -247,6 +247,9 @@ PL_EXTERN size_t pl_test_failed(const pl_test_t *t);
 PL_EXTERN size_t pl_test_dead_letter_count(const pl_test_t *t);
 PL_EXTERN json_t *pl_test_dead_letter(const pl_test_t *t, size_t i);
 PL_EXTERN json_t *pl_test_dead_letter_document(const pl_test_t *t, size_t i);
+/* All those documents as one JSON array (borrowed for the harness's life;
+ * the test must not change it). */
+PL_EXTERN json_t *pl_test_dead_letters(const pl_test_t *t);
 PL_EXTERN const char *pl_test_dead_letter_reason(const pl_test_t *t, size_t i);
 
 /* The stage of the plugin under test (borrowed for the harness's life),

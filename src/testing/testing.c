@@ -429,6 +429,10 @@ json_t *pl_test_dead_letter(const pl_test_t *t, size_t i) {
   return record ? record : json_object_get(doc, "raw");
 }
 
+json_t *pl_test_dead_letters(const pl_test_t *t) {
+  return t->state.dead_letters;
+}
+
 json_t *pl_test_dead_letter_document(const pl_test_t *t, size_t i) {
   return json_array_get(t->state.dead_letters, i);
 }

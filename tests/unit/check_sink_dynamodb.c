@@ -10,7 +10,7 @@
 #include "../../plugins/sink-dynamodb/ddb_response.h"
 #include <pipelined/testing.h>
 
-#include "stage.h" /* the engine's metrics of the stage under test */
+#include "test_plugin.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -58,21 +58,7 @@ static void run_records(fixture_t *f, const char *const *records, size_t count,
   pl_buf_free(&text);
   for (size_t i = 0; i < count; i++)
     ck_assert_int_eq(pl_test_feed_record(f->t, records[i]), 0);
-  int rc = pl_test_run(f->t, 30000);
-  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(f->t),
-                pl_test_log(f->t));
-}
-
-/* The run ended with status 0 (the log is the failure message). */
-static void assert_clean(fixture_t *f) {
-  ck_assert_msg(pl_test_status(f->t) == 0, "%s", pl_test_log(f->t));
-}
-
-/* The engine's metrics of the sink stage. */
-static const pl_stage_metrics_t *metrics(fixture_t *f) {
-  pl_instance_t *inst = pl_test_instance(f->t);
-  ck_assert_ptr_nonnull(inst);
-  return &inst->metrics;
+  test_plugin_run(f->t, 30000);
 }
 
 /* Queues one answer of the server, for any request. */
@@ -529,7 +515,7 @@ START_TEST(put_sends_batch_write_item_of_25) {
   push_ok(f, 3);
   char **records = numbered(60);
   run_records(f, (const char *const *)records, 60, NULL, "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   size_t sizes[3];
   bool seen[61] = {false};
@@ -576,7 +562,7 @@ START_TEST(a_larger_batch_size_is_split_into_requests_of_25) {
   char **records = numbered(60);
   run_records(f, (const char *const *)records, 60, NULL,
               "batch_size = 100\n linger = \"1s\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   size_t total = 0;
   for (size_t i = 0; i < 3; i++) {
@@ -602,7 +588,7 @@ START_TEST(unprocessed_items_are_resent_alone) {
   push_ok(f, 1);
   char **records = numbered(4);
   run_records(f, (const char *const *)records, 4, NULL, "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   json_t *first = request_items(f, 0);
   ck_assert_uint_eq(json_array_size(first), 4);
@@ -614,8 +600,8 @@ START_TEST(unprocessed_items_are_resent_alone) {
   json_decref(again);
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
-  ck_assert_uint_eq(metrics(f)->retried, 2);
-  ck_assert_uint_eq(metrics(f)->records_out, 4);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 4);
   ck_assert_uint_eq(pl_test_counter(f->t, "unprocessed"), 2);
   ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 4);
   free_texts(records, 4);
@@ -637,7 +623,7 @@ START_TEST(unprocessed_items_fail_after_the_retry_limit) {
   ck_assert_uint_eq(pl_test_committed(f->t), 0);
   ck_assert_uint_eq(pl_test_failed(f->t), 1);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
-  ck_assert_uint_eq(metrics(f)->failed, 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->failed, 1);
   free_texts(records, 2);
   fixture_free(f);
 }
@@ -653,7 +639,7 @@ START_TEST(duplicate_keys_go_in_successive_requests) {
       "{\"id\":\"a\",\"n\":4}",
   };
   run_records(f, records, 4, NULL, "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   const char *want[3] = {"1 2", "3", "4"};
   for (size_t i = 0; i < 3; i++) {
@@ -668,7 +654,7 @@ START_TEST(duplicate_keys_go_in_successive_requests) {
     json_decref(items);
   }
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
-  ck_assert_uint_eq(metrics(f)->records_out, 4);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 4);
   fixture_free(f);
 }
 END_TEST
@@ -686,7 +672,7 @@ START_TEST(a_later_write_of_a_key_waits_for_a_failed_earlier_one) {
       "{\"id\":\"a\",\"n\":3}",
   };
   run_records(f, records, 3, NULL, "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   const char *want[3] = {"1 2", "1", "3"};
   for (size_t i = 0; i < 3; i++) {
@@ -714,7 +700,7 @@ START_TEST(records_that_cannot_be_items_are_rejected) {
       "{\"id\":\"c\",\"q\":\"x\"}",
   };
   run_records(f, records, 3, NULL, "types { q = \"N\" }");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   json_t *items = request_items(f, 0);
   ck_assert_uint_eq(json_array_size(items), 1);
@@ -740,7 +726,7 @@ START_TEST(a_validation_exception_goes_to_the_dead_letter) {
   push(f, 400, NULL, validation);
   char **records = numbered(1);
   run_records(f, (const char *const *)records, 1, NULL, "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
   const char *reason = pl_test_dead_letter_reason(f->t, 0);
@@ -748,7 +734,7 @@ START_TEST(a_validation_exception_goes_to_the_dead_letter) {
                                        "parameter values were invalid: "
                                        "Missing the key id in the item"));
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
-  ck_assert_uint_eq(metrics(f)->rejected, 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->rejected, 1);
   free_texts(records, 1);
   fixture_free(f);
 }
@@ -762,7 +748,7 @@ START_TEST(a_refused_batch_is_resent_item_by_item) {
   push_ok(f, 1);
   char **records = numbered(3);
   run_records(f, (const char *const *)records, 3, NULL, "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 4);
   for (size_t i = 1; i < 4; i++) {
     json_t *items = request_items(f, i);
@@ -770,7 +756,7 @@ START_TEST(a_refused_batch_is_resent_item_by_item) {
     json_decref(items);
   }
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
-  ck_assert_uint_eq(metrics(f)->records_out, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
   free_texts(records, 3);
   fixture_free(f);
@@ -785,13 +771,13 @@ START_TEST(a_500_is_retried_by_the_aws_layer) {
   push_ok(f, 1);
   char **records = numbered(3);
   run_records(f, (const char *const *)records, 3, "max_attempts = 3", "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   json_t *items = request_items(f, 1);
   ck_assert_uint_eq(json_array_size(items), 3);
   json_decref(items);
   /* The layer retried: the engine did not see a failure. */
-  ck_assert_uint_eq(metrics(f)->retried, 0);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 0);
   ck_assert_uint_eq(pl_test_counter(f->t, "requests"), 1);
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
   free_texts(records, 3);
@@ -807,9 +793,9 @@ START_TEST(a_500_the_layer_gave_up_on_fails_and_the_engine_retries) {
   push_ok(f, 1);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, NULL, "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
-  ck_assert_uint_eq(metrics(f)->retried, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 2);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
   free_texts(records, 2);
@@ -882,7 +868,7 @@ START_TEST(update_sends_one_update_item_per_record) {
   push_ok(f, 3);
   char **records = numbered(3);
   run_records(f, (const char *const *)records, 3, NULL, "mode = \"update\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   bool seen[4] = {false};
   for (size_t i = 0; i < 3; i++) {
@@ -923,7 +909,7 @@ START_TEST(update_newer_than_counts_a_failed_condition_as_stale) {
       "{\"id\":\"b\",\"q\":2,\"d\":\"2023-05-02\"}",
   };
   run_records(f, records, 2, NULL, "mode = \"update\"\n newer_than = \"d\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   json_t *body = request_body(f, 0);
   ck_assert_str_eq(
@@ -935,8 +921,8 @@ START_TEST(update_newer_than_counts_a_failed_condition_as_stale) {
       "d");
   json_decref(body);
   ck_assert_uint_eq(pl_test_counter(f->t, "stale"), 1);
-  ck_assert_uint_eq(metrics(f)->records_out, 2);
-  ck_assert_uint_eq(metrics(f)->retried, 0);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 0);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
   fixture_free(f);
@@ -958,7 +944,7 @@ START_TEST(update_newer_than_a_list_writes_and_compares_a_version) {
   run_records(f, records, 2, NULL,
               "mode = \"update\"\n newer_than = [\"d\", \"@line\"]\n"
               " version_attribute = \"v\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   for (size_t i = 0; i < 2; i++) {
     json_t *body = request_body(f, i);
@@ -978,7 +964,7 @@ START_TEST(update_newer_than_a_list_writes_and_compares_a_version) {
   }
   /* The failed condition: an item at least as new is there. */
   ck_assert_uint_eq(pl_test_counter(f->t, "stale"), 1);
-  ck_assert_uint_eq(metrics(f)->records_out, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   fixture_free(f);
 }
@@ -993,7 +979,7 @@ START_TEST(update_writes_one_key_in_order) {
       "{\"id\":\"a\",\"q\":3}",
   };
   run_records(f, records, 3, NULL, "mode = \"update\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   for (size_t i = 0; i < 3; i++) {
     json_t *body = request_body(f, i);
@@ -1016,7 +1002,7 @@ START_TEST(update_validation_goes_to_the_dead_letter) {
        "maximum allowed size\"}");
   const char *records[] = {"{\"id\":\"a\",\"q\":1,\"d\":\"x\"}"};
   run_records(f, records, 1, NULL, "mode = \"update\"\n newer_than = \"d\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
   ck_assert_ptr_nonnull(
       strstr(pl_test_dead_letter_reason(f->t, 0),

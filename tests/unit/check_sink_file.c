@@ -15,7 +15,7 @@
 #include <pipelined/testing.h>
 
 #include "../../plugins/sink-file/jsonl_encode.h"
-#include "stage.h" /* the engine's metrics of the stage under test */
+#include "test_plugin.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -95,13 +95,6 @@ static json_t *parse_lines(const char *text) {
   return lines;
 }
 
-/* The engine's metrics of the sink-file stage under test. */
-static const pl_stage_metrics_t *metrics_of(pl_test_t *t) {
-  pl_instance_t *inst = pl_test_instance(t);
-  ck_assert_ptr_nonnull(inst);
-  return &inst->metrics;
-}
-
 static const char *const four[] = {
     "{\"a\":1}",
     "{\"b\":\"x\"}",
@@ -147,11 +140,6 @@ static pl_test_t *run_four(const char *path, const char *sink_extra) {
   return t;
 }
 
-static void assert_test_clean(pl_test_t *t) {
-  ck_assert_msg(pl_test_status(t) == 0, "%s%s", pl_test_errors(t),
-                pl_test_log(t));
-}
-
 /* `count` records {"n":i} for i in 1..count, to free with free_texts. */
 static char **numbered(size_t count) {
   char **records = calloc(count, sizeof(*records));
@@ -171,7 +159,7 @@ static void free_texts(char **texts, size_t count) {
 START_TEST(writes_each_record_as_one_line_in_order) {
   char *path = tmp_path("out.jsonl");
   pl_test_t *t = run_four(path, "");
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   char *text = read_all(path);
   ck_assert_str_eq(text, four_lines);
   json_t *lines = parse_lines(text);
@@ -199,7 +187,7 @@ START_TEST(keeps_key_order_and_writes_utf8) {
   char *path = tmp_path("order.jsonl");
   char *options = format("path = \"%s\"", path);
   pl_test_t *t = run_records(records, 2, 1, options);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   char *text = read_all(path);
   ck_assert_str_eq(text,
                    "{\"z\":1,\"a\":2,\"m\":{\"y\":true,\"b\":null}}\n"
@@ -216,7 +204,7 @@ START_TEST(appends_by_default_and_truncates_when_asked) {
   char *path = tmp_path("twice.jsonl");
   for (int i = 0; i < 2; i++) {
     pl_test_t *t = run_four(path, "");
-    assert_test_clean(t);
+    test_plugin_assert_clean(t);
     ck_assert_int_eq(pl_test_destroy(t), 0);
   }
   char *text = read_all(path);
@@ -226,7 +214,7 @@ START_TEST(appends_by_default_and_truncates_when_asked) {
   free(doubled);
 
   pl_test_t *t = run_four(path, "append = false");
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_int_eq(pl_test_destroy(t), 0);
   text = read_all(path);
   ck_assert_str_eq(text, four_lines);
@@ -238,7 +226,7 @@ END_TEST
 START_TEST(fsync_writes_and_acknowledges) {
   char *path = tmp_path("synced.jsonl");
   pl_test_t *t = run_four(path, "fsync = true\n batch_size = 1");
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(pl_test_committed(t), 2);
   ck_assert_ptr_null(strstr(pl_test_log(t), "cannot be synced"));
   char *text = read_all(path);
@@ -251,7 +239,7 @@ END_TEST
 
 START_TEST(fsync_is_turned_off_for_files_that_cannot_sync) {
   pl_test_t *t = run_four("/dev/null", "fsync = true");
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(pl_test_committed(t), 2);
   ck_assert_ptr_nonnull(strstr(pl_test_log(t), "/dev/null cannot be synced"));
   ck_assert_int_eq(pl_test_destroy(t), 0);
@@ -288,7 +276,7 @@ static uint64_t run_sync_probe(const char *options, bool as_dead_letter,
   *probe = (sync_probe_t){0};
   pl_test_on_commit(t, probe_commit, probe);
   ck_assert_int_eq(pl_test_run(t, 30000), 0);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(probe->commits, 1);
   uint64_t syncs = pl_test_counter(t, "fdatasyncs");
   ck_assert_int_eq(pl_test_destroy(t), 0);
@@ -337,7 +325,7 @@ START_TEST(creates_the_file_with_the_given_mode) {
   umask(022);
   char *path = tmp_path("private.jsonl");
   pl_test_t *t = run_four(path, "mode = \"0600\"");
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   struct stat st;
   ck_assert_int_eq(stat(path, &st), 0);
   ck_assert_int_eq(st.st_mode & 0777, 0600);
@@ -372,10 +360,10 @@ START_TEST(many_records_in_small_batches_stay_in_order) {
   char *path = tmp_path("many.jsonl");
   char *blocks = format("path = \"%s\"\n batch_size = 7", path);
   pl_test_t *t = run_records((const char *const *)records, COUNT, 100, blocks);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(pl_test_committed(t), COUNT / 100);
-  ck_assert_uint_ge(metrics_of(t)->batches, COUNT / 7);
-  ck_assert_uint_eq(metrics_of(t)->records_out, COUNT);
+  ck_assert_uint_ge(test_plugin_metrics(t)->batches, COUNT / 7);
+  ck_assert_uint_eq(test_plugin_metrics(t)->records_out, COUNT);
   char *text = read_all(path);
   json_t *lines = parse_lines(text);
   ck_assert_uint_eq(json_array_size(lines), COUNT);
@@ -400,7 +388,7 @@ START_TEST(batches_in_flight_together_are_written_in_order) {
   char *blocks =
       format("path = \"%s\"\n batch_size = 5\n max_in_flight = 4", path);
   pl_test_t *t = run_records((const char *const *)records, COUNT, 10, blocks);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(pl_test_committed(t), COUNT / 10);
   char *text = read_all(path);
   json_t *lines = parse_lines(text);
@@ -427,7 +415,7 @@ START_TEST(as_dead_letter_it_writes_the_letters) {
   ck_assert_int_eq(pl_test_set_as_dead_letter(t, true), 0);
   pl_test_set_sink_options(t, "reject_field = \"bad\"");
   pl_test_run(t, 30000);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(pl_test_committed(t), 1);
   ck_assert_uint_eq(pl_test_record_count(t), 2);
   char *text = read_all(path);
@@ -474,7 +462,7 @@ START_TEST(unencodable_records_are_rejected_and_bytes_are_raw) {
   ck_assert_int_eq(pl_test_feed_bytes(t, "", 0, false), 0);
   ck_assert_int_eq(pl_test_feed_record(t, "{\"n\":5}"), 0);
   pl_test_run(t, 30000);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(pl_test_committed(t), 1);
   char *text = read_all(path);
   ck_assert_str_eq(text, "{\"n\":1}\n"
@@ -488,8 +476,8 @@ START_TEST(unencodable_records_are_rejected_and_bytes_are_raw) {
   ck_assert_str_eq(json_string_value(json_object_get(letter, "stage")),
                    "sink-file");
   ck_assert_int_eq(json_integer_value(json_object_get(letter, "line")), 2);
-  ck_assert_uint_eq(metrics_of(t)->rejected, 1);
-  ck_assert_uint_eq(metrics_of(t)->records_out, 4);
+  ck_assert_uint_eq(test_plugin_metrics(t)->rejected, 1);
+  ck_assert_uint_eq(test_plugin_metrics(t)->records_out, 4);
   free(text);
   ck_assert_int_eq(pl_test_destroy(t), 0);
   free(blocks);
@@ -508,7 +496,7 @@ START_TEST(dash_means_standard_output) {
   pl_test_t *t = run_four("-", "");
   dup2(saved, STDOUT_FILENO);
   close(saved);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_int_eq(pl_test_destroy(t), 0);
   /* Standard output stays open after the run. */
   ck_assert_int_ne(fcntl(STDOUT_FILENO, F_GETFD), -1);
@@ -599,7 +587,7 @@ START_TEST(a_broken_pipe_fails_the_stage_at_once) {
   close(saved);
   ck_assert_int_eq(rc, 0);
   ck_assert_int_eq(pl_test_status(t), 1);
-  const pl_stage_metrics_t *sink = metrics_of(t);
+  const pl_stage_metrics_t *sink = test_plugin_metrics(t);
   const char *log = pl_test_log(t);
   /* Not retried, and nothing more was handed to the plugin. */
   ck_assert_msg(sink->retried == 0, "%s", log);
@@ -691,12 +679,12 @@ START_TEST(a_torn_line_is_completed_by_the_retry) {
   int rc = pl_test_run(t, 30000);
   ck_assert_int_eq(limit_rc, 0);
   ck_assert_int_eq(rc, 0);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(pl_test_committed(t), 1);
   /* The two whole lines were delivered at once; only the rest was
    * retried. */
-  ck_assert_uint_ge(metrics_of(t)->retried, 8);
-  ck_assert_uint_eq(metrics_of(t)->records_out, 10);
+  ck_assert_uint_ge(test_plugin_metrics(t)->retried, 8);
+  ck_assert_uint_eq(test_plugin_metrics(t)->records_out, 10);
   ck_assert_ptr_nonnull(strstr(pl_test_log(t), "file too large"));
   char *text = read_all(path);
   ck_assert_str_eq(text, ten_lines);
@@ -724,7 +712,7 @@ START_TEST(a_torn_line_left_by_an_earlier_run_is_ended) {
   free(text);
 
   t = run_records(ten, 10, 10, blocks);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_ptr_nonnull(strstr(pl_test_log(t), "ends in the middle of a line"));
   ck_assert_int_eq(pl_test_destroy(t), 0);
   text = read_all(path);

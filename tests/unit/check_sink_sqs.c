@@ -12,7 +12,7 @@
 #include "../../plugins/sink-sqs/sqs_response.h"
 #include <pipelined/testing.h>
 
-#include "stage.h" /* the engine's metrics of the stage under test */
+#include "test_plugin.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -142,21 +142,7 @@ static void feed_records(fixture_t *f, const char *const *records, size_t count,
 static void run_records(fixture_t *f, const char *const *records, size_t count,
                         const char *queue, const char *sink_extra) {
   feed_records(f, records, count, queue, sink_extra);
-  int rc = pl_test_run(f->t, 30000);
-  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(f->t),
-                pl_test_log(f->t));
-}
-
-/* The run ended with status 0 (the log is the failure message). */
-static void assert_clean(fixture_t *f) {
-  ck_assert_msg(pl_test_status(f->t) == 0, "%s", pl_test_log(f->t));
-}
-
-/* The engine's metrics of the sink stage. */
-static const pl_stage_metrics_t *metrics(fixture_t *f) {
-  pl_instance_t *inst = pl_test_instance(f->t);
-  ck_assert_ptr_nonnull(inst);
-  return &inst->metrics;
+  test_plugin_run(f->t, 30000);
 }
 
 /* Queues one answer of the server, for any request. */
@@ -274,7 +260,7 @@ START_TEST(batches_by_count) {
   push_ok(f, 3);
   char **records = numbered(25);
   run_records(f, (const char *const *)records, 25, "q", "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   size_t sizes[3];
   for (size_t i = 0; i < 3; i++)
@@ -310,7 +296,7 @@ START_TEST(batches_by_count) {
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   ck_assert_uint_eq(pl_test_counter(f->t, "requests"), 3);
   ck_assert_uint_eq(pl_test_counter(f->t, "messages_sent"), 25);
-  ck_assert_uint_eq(metrics(f)->records_out, 25);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 25);
   free_texts(records, 25);
   fixture_free(f);
 }
@@ -322,14 +308,14 @@ START_TEST(a_larger_batch_size_is_split_into_requests_of_ten) {
   char **records = numbered(25);
   run_records(f, (const char *const *)records, 25, "q",
               "batch_size = 25\n linger = \"1s\"\n max_in_flight = 1");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   /* One engine batch, three requests. */
-  ck_assert_uint_eq(metrics(f)->batches, 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->batches, 1);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   ck_assert_uint_eq(request_entries(f, 0) + request_entries(f, 1) +
                         request_entries(f, 2),
                     25);
-  ck_assert_uint_eq(metrics(f)->records_out, 25);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 25);
   free_texts(records, 25);
   fixture_free(f);
 }
@@ -357,15 +343,15 @@ START_TEST(batches_by_bytes) {
   char **records = sized(6, 100 * 1024);
   run_records(f, (const char *const *)records, 6, "q",
               "batch_bytes = \"10MiB\"\n batch_size = 100");
-  assert_clean(f);
-  ck_assert_uint_eq(metrics(f)->batches, 1);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->batches, 1);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   for (size_t i = 0; i < 3; i++) {
     ck_assert_uint_eq(request_entries(f, i), 2);
     const pl_test_http_request_t *req = pl_test_http_request(f->server, i);
     ck_assert_uint_lt(req->body_len, 256 * 1024 + 4096);
   }
-  ck_assert_uint_eq(metrics(f)->records_out, 6);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 6);
   free_texts(records, 6);
   fixture_free(f);
 }
@@ -378,7 +364,7 @@ START_TEST(max_batch_bytes_allows_larger_requests) {
   run_records(f, (const char *const *)records, 6, "q",
               "batch_bytes = \"10MiB\"\n batch_size = 100\n"
               " max_batch_bytes = \"1MiB\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   ck_assert_uint_eq(request_entries(f, 0), 6);
   free_texts(records, 6);
@@ -401,7 +387,7 @@ START_TEST(entry_failures_reject_or_retry_only_those_entries) {
   push_ok(f, 1);
   char **records = numbered(4);
   run_records(f, (const char *const *)records, 4, "q", "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   ck_assert_uint_eq(request_entries(f, 0), 4);
   /* Only the record that failed without SenderFault went again. */
@@ -423,9 +409,9 @@ START_TEST(entry_failures_reject_or_retry_only_those_entries) {
       json_integer_value(json_object_get(json_object_get(doc, "record"), "n")),
       3);
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
-  ck_assert_uint_eq(metrics(f)->records_out, 3);
-  ck_assert_uint_eq(metrics(f)->rejected, 1);
-  ck_assert_uint_eq(metrics(f)->retried, 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 3);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->rejected, 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 1);
   free_texts(records, 4);
   fixture_free(f);
 }
@@ -437,7 +423,7 @@ START_TEST(entries_the_result_omits_are_retried) {
   push_ok(f, 1);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, "q", "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   ck_assert_uint_eq(request_entries(f, 1), 1);
   json_t *value = message(f, 1, 0);
@@ -456,11 +442,11 @@ START_TEST(an_answer_that_is_not_json_fails_its_records) {
   push_ok(f, 1);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, "q", "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   ck_assert_uint_eq(request_entries(f, 1), 2);
-  ck_assert_uint_eq(metrics(f)->records_out, 2);
-  ck_assert_uint_eq(metrics(f)->retried, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 2);
   ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "InvalidResponse"));
   free_texts(records, 2);
   fixture_free(f);
@@ -487,7 +473,7 @@ START_TEST(an_oversize_record_is_rejected_not_truncated) {
   char *big = record_of_message_size(300000);
   const char *records[] = {big, "{\"n\":2}"};
   run_records(f, records, 2, "q", "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   ck_assert_uint_eq(request_entries(f, 0), 1);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
@@ -506,7 +492,7 @@ START_TEST(a_message_at_the_limit_is_sent) {
   char *over = record_of_message_size(262145);
   const char *records[] = {exact, over};
   run_records(f, records, 2, "q", "batch_bytes = \"1B\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
   ck_assert_str_eq(pl_test_dead_letter_reason(f->t, 0),
@@ -524,7 +510,7 @@ START_TEST(max_message_bytes_raises_the_limit) {
   const char *records[] = {big};
   run_records(f, records, 1, "q",
               "max_message_bytes = \"1MiB\"\n max_batch_bytes = \"1MiB\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   json_t *value = message(f, 0, 0);
   ck_assert_uint_eq(strlen(json_string_value(json_object_get(value, "d"))),
@@ -541,7 +527,7 @@ START_TEST(bytes_are_sent_as_raw) {
   push_ok(f, 1);
   const char *records[] = {"{\"bytes\":\"P1,A,5\\n\"}", "{\"bytes\":\"\"}"};
   run_records(f, records, 2, "q", "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   /* The empty chunk has nothing to send and is simply delivered. */
   ck_assert_uint_eq(request_entries(f, 0), 1);
   json_t *entry = request_entry(f, 0, 0);
@@ -549,7 +535,7 @@ START_TEST(bytes_are_sent_as_raw) {
                    "{\"raw\":\"P1,A,5\\n\"}");
   json_decref(entry);
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
-  ck_assert_uint_eq(metrics(f)->records_out, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
   fixture_free(f);
 }
 END_TEST
@@ -559,7 +545,7 @@ START_TEST(text_sqs_refuses_is_rejected) {
   push_ok(f, 1);
   const char *records[] = {"{\"s\":\"\\uffff\"}", "{\"n\":2}"};
   run_records(f, records, 2, "q", "");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(request_entries(f, 0), 1);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
   ck_assert_ptr_nonnull(strstr(pl_test_dead_letter_reason(f->t, 0), "U+FFFF"));
@@ -585,7 +571,7 @@ START_TEST(attributes_carry_the_origin_and_templates) {
               "  warehouse = \"${location}\"\n"
               "  key = \"${product_id}#${@line}\"\n"
               "}");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(request_entries(f, 0), 2);
   const char *type = NULL;
   json_t *first = request_entry(f, 0, 0);
@@ -638,13 +624,13 @@ START_TEST(attribute_sizes_count_toward_the_limit) {
   char *exact = record_of_message_size(262144 - 8);
   const char *records[] = {exact};
   run_records(f, records, 1, "q", "attributes { k = \"v\" }");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   fixture_free(f);
   f = fixture_create();
   run_records(f, records, 1, "q", "attributes { kk = \"v\" }");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 0);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
   ck_assert_str_eq(pl_test_dead_letter_reason(f->t, 0),
@@ -659,7 +645,7 @@ START_TEST(delay_sets_delay_seconds) {
   push_ok(f, 1);
   const char *records[] = {"{\"n\":1}", "{\"n\":2}"};
   run_records(f, records, 2, "q", "delay = \"2m\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   for (size_t e = 0; e < 2; e++) {
     json_t *entry = request_entry(f, 0, e);
     ck_assert_int_eq(json_integer_value(json_object_get(entry, "DelaySeconds")),
@@ -701,7 +687,7 @@ static json_t *fifo_run(const char *sink_extra, char **log) {
   fixture_t *f = fixture_create();
   push_ok(f, 1);
   run_records(f, fifo_records, 3, "q.fifo", sink_extra);
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(request_entries(f, 0), 3);
   json_t *ids = json_array();
   for (size_t e = 0; e < 3; e++) {
@@ -758,7 +744,7 @@ START_TEST(fifo_bad_group_ids_are_rejected) {
       "{\"product_id\":\"has space\"}",
   };
   run_records(f, records, 3, "q.fifo", "message_group_id = \"${product_id}\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(request_entries(f, 0), 1);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 2);
   for (size_t i = 0; i < 2; i++) {
@@ -789,7 +775,7 @@ START_TEST(fifo_sends_in_order_and_stops_a_batch_at_a_failure) {
   char **records = numbered(20);
   run_records(f, (const char *const *)records, 20, "q.fifo",
               "message_group_id = \"g\"\n batch_size = 20\n linger = \"1s\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   ck_assert_uint_eq(request_entries(f, 0), 10);
   ck_assert_uint_eq(request_entries(f, 1), 10);
@@ -804,7 +790,7 @@ START_TEST(fifo_sends_in_order_and_stops_a_batch_at_a_failure) {
   ck_assert_int_eq(n_of(value), 20);
   json_decref(value);
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
-  ck_assert_uint_eq(metrics(f)->records_out, 20);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 20);
   free_texts(records, 20);
   fixture_free(f);
 }
@@ -886,7 +872,7 @@ START_TEST(fifo_requests_go_in_order) {
   char **records = numbered(50);
   run_records(f, (const char *const *)records, 50, "q.fifo",
               "message_group_id = \"g\"");
-  assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 5);
   json_int_t next = 1;
   for (size_t i = 0; i < 5; i++) {

@@ -22,6 +22,7 @@
 
 #include "../../plugins/source-s3/source_s3.h"
 #include "stage.h" /* the queue before the capturing sink */
+#include "test_plugin.h"
 #include "test_sqs.h"
 
 extern const pl_plugin_t pipelined_plugin;
@@ -37,7 +38,6 @@ typedef struct fixture {
   bool saw_paused;         /* the source's reader was paused at a write */
   size_t max_queue;        /* deepest queue before the sink at a write */
   json_t *chunks;          /* what chunks_of() made, or NULL */
-  json_t *letters;         /* what dead_letters() made, or NULL */
 } fixture_t;
 
 /* At each write of the capturing sink: what the source has done by then. */
@@ -69,7 +69,6 @@ static fixture_t *fixture_create(void) {
 static void fixture_free(fixture_t *f) {
   ck_assert_int_eq(pl_test_destroy(f->t), 0);
   json_decref(f->chunks);
-  json_decref(f->letters);
   free(f);
 }
 
@@ -169,9 +168,7 @@ static char *with_aws(char *config, const char *settings) {
 static void run_config(fixture_t *f, char *config) {
   pl_test_set_globals(f->t, config);
   free(config);
-  int rc = pl_test_run(f->t, 60000);
-  ck_assert_msg(rc == 0, "rc %d: %s\n%s", rc, pl_test_errors(f->t),
-                pl_test_log(f->t));
+  test_plugin_run(f->t, 60000);
 }
 
 /* Runs with the aws { } block `config` (freed): the engine refuses to
@@ -351,12 +348,7 @@ static json_t *chunks_of(fixture_t *f) {
 
 /* The documents the dead letter received, after the run (borrowed). */
 static json_t *dead_letters(fixture_t *f) {
-  if (f->letters)
-    return f->letters;
-  f->letters = json_array();
-  for (size_t i = 0; i < pl_test_dead_letter_count(f->t); i++)
-    json_array_append(f->letters, pl_test_dead_letter_document(f->t, i));
-  return f->letters;
+  return pl_test_dead_letters(f->t);
 }
 
 /* A counter of the source (0 when never counted). */

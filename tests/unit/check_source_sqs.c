@@ -17,6 +17,7 @@
 
 #include "../../plugins/source-sqs/sqs_record.h"
 #include "sqs_receive.h"
+#include "test_plugin.h"
 #include "test_sqs.h"
 
 extern const pl_plugin_t pipelined_plugin;
@@ -36,7 +37,6 @@ typedef struct fixture {
   uint64_t writes; /* writes the sink was given so far */
   watch_t *watch;  /* watching the run, or NULL */
   json_t *records; /* what meta_records() made, or NULL */
-  json_t *letters; /* what dead_letters() made, or NULL */
 } fixture_t;
 
 static void count_write(pl_test_t *t, void *data) {
@@ -92,10 +92,8 @@ static void watch_end(watch_t *w);
 /* Runs the started run to its end (the requests the server received stay
  * readable until fixture_free), and stops the watch. */
 static void fixture_finish(fixture_t *f) {
-  if (f->start_rc == 0) {
-    int rc = pl_test_run(f->t, 60000);
-    ck_assert_msg(rc == 0, "rc %d: %s", rc, pl_test_log(f->t));
-  }
+  if (f->start_rc == 0)
+    test_plugin_run(f->t, 60000);
   if (f->watch)
     watch_end(f->watch);
 }
@@ -105,7 +103,6 @@ static void fixture_finish(fixture_t *f) {
 static void fixture_free(fixture_t *f) {
   ck_assert_int_eq(pl_test_destroy(f->t), 0);
   json_decref(f->records);
-  json_decref(f->letters);
   free(f);
 }
 
@@ -200,12 +197,7 @@ static json_t *meta_records(fixture_t *f) {
 
 /* The documents the dead letter received, after the run (borrowed). */
 static json_t *dead_letters(fixture_t *f) {
-  if (f->letters)
-    return f->letters;
-  f->letters = json_array();
-  for (size_t i = 0; i < pl_test_dead_letter_count(f->t); i++)
-    json_array_append(f->letters, pl_test_dead_letter_document(f->t, i));
-  return f->letters;
+  return pl_test_dead_letters(f->t);
 }
 
 /* Every entry of every call to `target` has its place in its batch as its

@@ -24,6 +24,7 @@
 #include "sqs_acks.h"
 #include "sqs_poller.h"
 #include "sqs_receive.h"
+#include "test_plugin.h"
 #include "test_sqs.h"
 #include "test_stages.h"
 
@@ -459,11 +460,6 @@ static void owner_free(owner_run_t *aws) {
   free(aws);
 }
 
-/* The run ended with status 0 (the log is the failure message). */
-static void assert_clean(owner_run_t *aws) {
-  ck_assert_msg(pl_test_status(aws->t) == 0, "%s", pl_test_log(aws->t));
-}
-
 /* The owner with --once against the scripted SQS of `aws` (its answers
  * queued already; `source`: more of the owner's settings), run to its end.
  * Returns the owner, whose context lives until owner_free(). The queue URL
@@ -476,9 +472,7 @@ static owner_t *owner_go(owner_run_t *aws, const char *source,
                 source ? source : "");
   pl_test_set_options(aws->t, options.data);
   pl_buf_free(&options);
-  int rc = pl_test_run(aws->t, 30000);
-  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(aws->t),
-                pl_test_log(aws->t));
+  test_plugin_run(aws->t, 30000);
   return pl_instance_context(pl_test_instance(aws->t));
 }
 
@@ -505,7 +499,7 @@ START_TEST(committed_messages_are_handed_over_then_deleted) {
       aws,
       "wait_time = \"1s\"\n max_messages = 7\n visibility_timeout = \"45s\"",
       url);
-  assert_clean(aws);
+  test_plugin_assert_clean(aws->t);
   json_t *want = json_pack(
       "[{s:s, s:s, s:i, s:I, s:{s:s, s:i}, s:i},"
       " {s:s, s:s, s:i, s:I, s:n, s:i}]",
@@ -564,7 +558,7 @@ START_TEST(failed_messages_stay_and_released_ones_come_back_at_once) {
     test_sqs_push_messages(aws->server, messages, 0);
     test_sqs_push_empty(aws->server, 20, 10);
     owner_t *o = owner_go(aws, settings[i], url);
-    assert_clean(aws);
+    test_plugin_assert_clean(aws->t);
     ck_assert_uint_eq(json_array_size(o->seen), n);
     if (i < 2)
       ck_assert_uint_eq(
@@ -605,7 +599,7 @@ START_TEST(unset_the_queue_s_own_visibility_timeout_is_used) {
       json_pack("[o]", test_sqs_message("m1", "rh1", "one", 1, NULL)), 0);
   test_sqs_push_empty(aws->server, 20, 10);
   owner_t *o = owner_go(aws, "wait_time = \"1s\"", url);
-  assert_clean(aws);
+  test_plugin_assert_clean(aws->t);
   ck_assert_uint_eq(json_array_size(o->seen), 1);
   /* Asked once, first, for that attribute of that queue. */
   ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_ATTRIBUTES), 1);

@@ -470,6 +470,10 @@ START_TEST(a_slow_dead_letter_still_gets_every_rejection) {
   run_clean(t);
   ck_assert_uint_eq(pl_test_dead_letter_count(t), 20);
   ck_assert_str_eq(pl_test_dead_letter_reason(t, 19), "no name on line 20");
+  /* All of them at once, the same documents. */
+  ck_assert_uint_eq(json_array_size(pl_test_dead_letters(t)), 20);
+  ck_assert_ptr_eq(json_array_get(pl_test_dead_letters(t), 19),
+                   pl_test_dead_letter_document(t, 19));
   ck_assert_uint_eq(pl_test_committed(t), 1);
   /* A dead letter's block refuses what it does not know, as any stage. */
   ck_assert_int_eq(pl_test_destroy(t), 0);
