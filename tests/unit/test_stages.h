@@ -4,7 +4,9 @@
  * the registry) is inside the engine. A plugin's suite uses
  * libpipelined-testing (<pipelined/testing.h>) instead; two still use
  * these: check_source_file (to move once source-file's split has landed)
- * and check_transform_csv's test of the dead letter's queue depth. */
+ * and check_transform_csv's test of the dead letter's queue depth. The
+ * preflight suites (test_preflight.h, test_aws.h) drive an engine that is
+ * created but not started, which is the engine's business too. */
 #ifndef PL_TEST_STAGES_H
 #define PL_TEST_STAGES_H
 
