@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "ddb_version.h"
-#include "test_stages.h"
+#include <pipelined/testing.h>
 
 /* ---- Helpers ---- */
 
@@ -44,8 +44,17 @@ START_TEST(whole_numbers_of_any_width_compare_as_text) {
   /* As plain text, "10" < "9" and "-1" < "-2": the padding is what makes
    * them compare. */
   static const char *const numbers[] = {
-      "-9223372036854775808", "-10", "-2", "-1", "0", "1", "9", "10",
-      "999", "1000", "9223372036854775807",
+      "-9223372036854775808",
+      "-10",
+      "-2",
+      "-1",
+      "0",
+      "1",
+      "9",
+      "10",
+      "999",
+      "1000",
+      "9223372036854775807",
   };
   assert_increasing(numbers, sizeof(numbers) / sizeof(numbers[0]),
                     DDB_VERSION_INT_LEN);
@@ -57,8 +66,7 @@ START_TEST(whole_numbers_of_any_width_compare_as_text) {
   free(minus);
   /* Lines are unsigned: the largest has 20 digits, and sorts last. */
   pl_buf_t line = {0};
-  ck_assert_int_eq(ddb_version_append_uint(18446744073709551615ull, &line),
-                   0);
+  ck_assert_int_eq(ddb_version_append_uint(18446744073709551615ull, &line), 0);
   ck_assert_str_eq(line.data, "18446744073709551615");
   char *largest = encode_value("9223372036854775807");
   ck_assert_int_lt(strcmp(largest, line.data), 0);
@@ -101,11 +109,23 @@ START_TEST(dates_and_times_of_any_width_compare_as_text) {
   }
   /* Not a date nor a UTC time: compared as the text it is. */
   static const char *const not_times[] = {
-      "2023-13-01", "2023-05-00", "2023-02-29", "2023-04-31",
-      "2023-05-32", "2023-5-1", "20230501", "2023-05-01T",
-      "2023-05-01T24:00", "2023-05-01T10:60", "2023-05-01T10:00:61",
-      "2023-05-01T10:00:00.", "2023-05-01T10:00:00+02:00",
-      "2023-05-01T10:00:00Zx", "2023-05-01x", "", "P001",
+      "2023-13-01",
+      "2023-05-00",
+      "2023-02-29",
+      "2023-04-31",
+      "2023-05-32",
+      "2023-5-1",
+      "20230501",
+      "2023-05-01T",
+      "2023-05-01T24:00",
+      "2023-05-01T10:60",
+      "2023-05-01T10:00:61",
+      "2023-05-01T10:00:00.",
+      "2023-05-01T10:00:00+02:00",
+      "2023-05-01T10:00:00Zx",
+      "2023-05-01x",
+      "",
+      "P001",
   };
   for (size_t i = 0; i < sizeof(not_times) / sizeof(not_times[0]); i++) {
     char out[DDB_VERSION_TIME_LEN + 1] = "untouched";
@@ -150,39 +170,29 @@ END_TEST
 
 /* ---- Whole versions ---- */
 
-typedef struct rows {
-  test_run_t *run;
-  pl_group_t *group;
-  pl_record_t *list[16];
-  size_t count;
-} rows_t;
+/* Rows are records outside a run (<pipelined/testing.h>). */
+typedef pl_test_records_t rows_t;
 
 static rows_t *rows_create(void) {
-  rows_t *r = calloc(1, sizeof(*r));
-  r->run = test_run_idle(NULL);
-  r->group = pl_group_create(test_stage(r->run, "p", PL_ROLE_SOURCE), NULL);
+  rows_t *r = NULL;
+  ck_assert_int_eq(pl_test_records_create(&r), 0);
   return r;
 }
 
 /* A row with the value `json`, origin time `time` (NULL: none) and line. */
 static pl_record_t *row(rows_t *r, const char *json, const char *time,
                         uint64_t line) {
-  pl_record_t *rec = pl_record_create(r->group);
-  pl_record_set_value_new(rec, json_loads(json, 0, NULL));
+  pl_record_t *rec = pl_test_records_add(r, json);
+  ck_assert_ptr_nonnull(rec);
   ck_assert_ptr_nonnull(pl_record_value(rec));
   if (time)
     ck_assert_int_eq(pl_record_set_origin_time(rec, time), 0);
   pl_record_set_line(rec, line);
-  r->list[r->count++] = rec;
   return rec;
 }
 
 static void rows_free(rows_t *r) {
-  for (size_t i = 0; i < r->count; i++)
-    pl_record_done(r->list[i]);
-  pl_group_seal(r->group, true);
-  ck_assert_int_eq(test_run_stop(r->run), 0);
-  free(r);
+  ck_assert_int_eq(pl_test_records_destroy(r), 0);
 }
 
 static const ddb_order_t inventory[] = {
@@ -204,8 +214,7 @@ START_TEST(the_inventory_order_is_date_then_upload_then_line) {
    * then 10 of one file; a later file's line 2; a later date's line 1. */
   pl_record_t *rows[] = {
       row(r, "{\"update_date\":\"2023-05-01\"}", NULL, 0),
-      row(r, "{\"update_date\":\"2023-05-01\"}", "2026-05-01T10:00:00.123Z",
-          9),
+      row(r, "{\"update_date\":\"2023-05-01\"}", "2026-05-01T10:00:00.123Z", 9),
       row(r, "{\"update_date\":\"2023-05-01\"}", "2026-05-01T10:00:00.123Z",
           10),
       row(r, "{\"update_date\":\"2023-05-01\"}", "2026-05-01T10:00:00.2Z", 2),
@@ -216,8 +225,8 @@ START_TEST(the_inventory_order_is_date_then_upload_then_line) {
   for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
     char *cur = version_of(rows[i]);
     if (prev)
-      ck_assert_msg(strcmp(prev, cur) < 0, "row %zu: '%s' is not after '%s'",
-                    i, cur, prev);
+      ck_assert_msg(strcmp(prev, cur) < 0, "row %zu: '%s' is not after '%s'", i,
+                    cur, prev);
     free(prev);
     prev = cur;
   }
@@ -231,8 +240,8 @@ START_TEST(the_inventory_order_is_date_then_upload_then_line) {
                       "0000-00-00T00:00:00.000000Z 00000000000000000000");
   free(v);
   /* The same row again has the same version: equal, so not rewritten. */
-  pl_record_t *again = row(r, "{\"update_date\":\"2023-05-01\"}",
-                           "2026-05-01T10:00:00.123Z", 9);
+  pl_record_t *again =
+      row(r, "{\"update_date\":\"2023-05-01\"}", "2026-05-01T10:00:00.123Z", 9);
   char *a = version_of(rows[1]), *b = version_of(again);
   ck_assert_str_eq(a, b);
   free(a);

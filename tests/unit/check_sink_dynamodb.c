@@ -1,5 +1,6 @@
 /* sink-dynamodb: the item encoding on its own, and whole pipelines
- * through the engine in-process against a scripted DynamoDB (fake_http). */
+ * through the engine in-process against a scripted DynamoDB
+ * (<pipelined/testing.h>). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,61 +8,84 @@
 
 #include "../../plugins/sink-dynamodb/ddb_item.h"
 #include "../../plugins/sink-dynamodb/ddb_response.h"
-#include "test_aws.h"
+#include <pipelined/testing.h>
+
+#include "test_plugin.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
 /* ---- Helpers ---- */
 
-/* The fixture (tests/unit/test_aws.h): an engine with this plugin whose
- * AWS client talks to a scripted server. */
-typedef test_aws_t fixture_t;
+/* sink-dynamodb under the harness of <pipelined/testing.h>, its AWS client
+ * talking to a scripted server on the harness's loop. */
+typedef struct fixture {
+  pl_test_t *t;
+  pl_test_http_t *server;
+} fixture_t;
 
 static fixture_t *fixture_create(void) {
-  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, NULL};
-  return test_aws_create(plugins);
+  fixture_t *f = calloc(1, sizeof(*f));
+  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &f->t), 0);
+  f->server = pl_test_aws_server(f->t);
+  ck_assert_ptr_nonnull(f->server);
+  return f;
 }
 
-/* The config of pipeline "p": the script source emitting `records` (JSON
- * texts) in one group, sink-dynamodb writing table "t" on the fake server
- * (key id = "${id}") with `sink_extra` settings, and a capturing dead
- * letter. `aws_extra` replaces the aws block's "max_attempts = 1". */
-static char *config_for(fixture_t *f, const char *const *records, size_t count,
+/* Closes the harness and its server; fails the test when a handle was
+ * left open. */
+static void fixture_free(fixture_t *f) {
+  ck_assert_int_eq(pl_test_destroy(f->t), 0);
+  free(f);
+}
+
+/* sink-dynamodb writing table "t" (key id = "${id}") with `sink_extra`
+ * settings, fed `records` (JSON texts) in one group; `aws_extra` replaces
+ * the aws block's "max_attempts = 1". Runs it and asserts it started. */
+static void run_records(fixture_t *f, const char *const *records, size_t count,
                         const char *aws_extra, const char *sink_extra) {
-  pl_buf_t buf = {0};
-  pl_buf_printf(&buf,
-                "aws { %s }\n"
-                "pipeline \"p\" {\n  source \"script\" {\n"
-                "    records = [",
+  pl_buf_t text = {0};
+  pl_buf_printf(&text, "aws { %s }",
                 aws_extra ? aws_extra : "max_attempts = 1");
-  test_aws_append_records(&buf, records, count);
-  pl_buf_printf(&buf,
-                "]\n    group_size = 1000\n  }\n"
-                "  sink \"dynamodb\" {\n"
-                "    table = \"t\"\n"
-                "    endpoint = \"%s\"\n"
-                "    retry_backoff = \"1ms\"\n"
-                "    key { id = \"${id}\" }\n"
-                "    %s\n  }\n"
-                "  dead_letter \"capture\" { }\n}\n",
-                fake_http_url(f->server), sink_extra);
-  return buf.data;
+  pl_test_set_globals(f->t, text.data);
+  pl_buf_reset(&text);
+  pl_buf_printf(&text,
+                "table = \"t\"\n"
+                "retry_backoff = \"1ms\"\n"
+                "key { id = \"${id}\" }\n"
+                "%s",
+                sink_extra);
+  pl_test_set_options(f->t, text.data);
+  pl_buf_free(&text);
+  for (size_t i = 0; i < count; i++)
+    ck_assert_int_eq(pl_test_feed_record(f->t, records[i]), 0);
+  test_plugin_run(f->t, 30000);
 }
 
-/* Starts and runs a --once pipeline; asserts it was created. */
-static void run_records(fixture_t *f, const char *const *records,
-                        size_t count, const char *aws_extra,
-                        const char *sink_extra) {
-  char *text = config_for(f, records, count, aws_extra, sink_extra);
-  test_aws_run_config(f, text);
-  free(text);
+/* Queues one answer of the server, for any request. */
+static void push(fixture_t *f, int status, const char *headers,
+                 const char *body) {
+  pl_test_http_push(f->server, &(pl_test_http_response_t){.status = status,
+                                                          .headers = headers,
+                                                          .body = body});
 }
 
-/* "{\"id\":\"ki\",\"n\":i}" for i in 1..count, as JSON texts to free with free_texts. */
+/* The parsed body of the i-th request the server saw (new reference). */
+static json_t *request_body(fixture_t *f, size_t i) {
+  ck_assert_uint_gt(pl_test_http_request_count(f->server), i);
+  json_t *body = pl_test_http_request_json(f->server, i);
+  ck_assert_msg(body != NULL, "request %zu: the body is not JSON", i);
+  return body;
+}
+
+/* "{\"id\":\"ki\",\"n\":i}" for i in 1..count, as JSON texts to free with
+ * free_texts. */
 static char **numbered(size_t count) {
   char **texts = calloc(count, sizeof(*texts));
-  for (size_t i = 0; i < count; i++)
-    texts[i] = test_aws_format("{\"id\":\"k%zu\",\"n\":%zu}", i + 1, i + 1);
+  for (size_t i = 0; i < count; i++) {
+    pl_buf_t text = {0};
+    pl_buf_printf(&text, "{\"id\":\"k%zu\",\"n\":%zu}", i + 1, i + 1);
+    texts[i] = text.data;
+  }
   return texts;
 }
 
@@ -71,13 +95,11 @@ static void free_texts(char **texts, size_t count) {
   free(texts);
 }
 
-
 /* The items of the requests, of the i-th request: a BatchWriteItem's
  * PutRequest items of table "t" (new reference). */
 static json_t *request_items(fixture_t *f, size_t i) {
-  json_t *body = test_aws_request_body(f, i);
-  json_t *writes =
-      json_object_get(json_object_get(body, "RequestItems"), "t");
+  json_t *body = request_body(f, i);
+  json_t *writes = json_object_get(json_object_get(body, "RequestItems"), "t");
   ck_assert_msg(json_is_array(writes), "request %zu is no BatchWriteItem", i);
   json_t *items = json_array();
   size_t w;
@@ -102,13 +124,13 @@ static const char *n_attr(const json_t *item, const char *name) {
 }
 
 static char *target_of(fixture_t *f, size_t i) {
-  return fake_http_request_header(fake_http_request(f->server, i),
-                                  "X-Amz-Target");
+  return pl_test_http_request_header(pl_test_http_request(f->server, i),
+                                     "X-Amz-Target");
 }
 
 static void push_ok(fixture_t *f, size_t times) {
   for (size_t i = 0; i < times; i++)
-    test_aws_push_json(f, 200, NULL, "{\"UnprocessedItems\":{}}");
+    push(f, 200, NULL, "{\"UnprocessedItems\":{}}");
 }
 
 static void assert_json(const json_t *got, const char *want_text) {
@@ -122,20 +144,16 @@ static void assert_json(const json_t *got, const char *want_text) {
 
 /* ---- Encoding on its own ---- */
 
-/* An idle engine for records: their group is in the source stage. */
+/* Records outside a run (<pipelined/testing.h>) and the key templates. */
 typedef struct records {
-  test_run_t *run;
-  pl_group_t *group;
-  pl_record_t *list[16];
-  size_t count;
+  pl_test_records_t *set;
   pl_template_t *tpl[2];
   ddb_key_attr_t keys[2];
 } records_t;
 
 static records_t *records_create(const char *key0, const char *key1) {
   records_t *r = calloc(1, sizeof(*r));
-  r->run = test_run_idle(NULL);
-  r->group = pl_group_create(test_stage(r->run, "p", PL_ROLE_SOURCE), NULL);
+  ck_assert_int_eq(pl_test_records_create(&r->set), 0);
   const char *names[2] = {"id", "sk"};
   const char *texts[2] = {key0, key1};
   for (size_t i = 0; i < 2 && texts[i]; i++) {
@@ -146,22 +164,16 @@ static records_t *records_create(const char *key0, const char *key1) {
 }
 
 static pl_record_t *record_of(records_t *r, const char *json) {
-  pl_record_t *rec = pl_record_create(r->group);
-  json_t *value = json_loads(json, JSON_DECODE_ANY, NULL);
-  ck_assert_ptr_nonnull(value);
-  pl_record_set_value_new(rec, value);
-  r->list[r->count++] = rec;
+  pl_record_t *rec = pl_test_records_add(r->set, json);
+  ck_assert_ptr_nonnull(rec);
   return rec;
 }
 
 static void records_free(records_t *r) {
-  for (size_t i = 0; i < r->count; i++)
-    pl_record_done(r->list[i]);
-  pl_group_seal(r->group, true);
   for (size_t i = 0; i < 2; i++)
     if (r->tpl[i])
       pl_template_destroy(r->tpl[i]);
-  ck_assert_int_eq(test_run_stop(r->run), 0);
+  ck_assert_int_eq(pl_test_records_destroy(r->set), 0);
   free(r);
 }
 
@@ -207,11 +219,11 @@ END_TEST
 START_TEST(every_json_type_has_its_attribute_type) {
   records_t *r = records_create("${id}", NULL);
   ddb_schema_t schema = {.table = "t", .keys = r->keys, .key_count = 1};
-  pl_record_t *rec = record_of(
-      r, "{\"id\":\"P1\",\"s\":\"x\",\"e\":\"\",\"i\":42,\"r\":0.1,"
-         "\"big\":1e300,\"t\":true,\"f\":false,\"z\":null,"
-         "\"o\":{\"a\":1,\"b\":[true,\"y\"]},\"l\":[1,\"two\",null],"
-         "\"eo\":{},\"el\":[]}");
+  pl_record_t *rec =
+      record_of(r, "{\"id\":\"P1\",\"s\":\"x\",\"e\":\"\",\"i\":42,\"r\":0.1,"
+                   "\"big\":1e300,\"t\":true,\"f\":false,\"z\":null,"
+                   "\"o\":{\"a\":1,\"b\":[true,\"y\"]},\"l\":[1,\"two\",null],"
+                   "\"eo\":{},\"el\":[]}");
   pl_buf_t why = {0};
   json_t *item = ddb_item_encode(&schema, rec, &why);
   ck_assert_msg(item != NULL, "%s", why.data);
@@ -341,20 +353,20 @@ START_TEST(update_expression_sets_every_non_key_field) {
   ck_assert_str_eq(
       json_string_value(json_object_get(req, "ConditionExpression")),
       "attribute_not_exists(#k0) OR #nt <= :nt");
-  assert_json(req,
-              "{\"TableName\":\"inventory\",\"Key\":{\"id\":{\"S\":\"P1#W A\"}},"
-              "\"UpdateExpression\":\"SET #a0 = :a0, #a1 = :a1, #a2 = :a2, "
-              "#a3 = :a3\","
-              "\"ConditionExpression\":\"attribute_not_exists(#k0) OR #nt <= "
-              ":nt\","
-              "\"ExpressionAttributeNames\":{\"#a0\":\"product_id\","
-              "\"#a1\":\"location\",\"#a2\":\"quantity\","
-              "\"#a3\":\"update_date\",\"#nt\":\"update_date\","
-              "\"#k0\":\"id\"},"
-              "\"ExpressionAttributeValues\":{\":a0\":{\"S\":\"P1\"},"
-              "\":a1\":{\"S\":\"W A\"},\":a2\":{\"N\":\"5\"},"
-              "\":a3\":{\"S\":\"2023-05-01\"},"
-              "\":nt\":{\"S\":\"2023-05-01\"}}}");
+  assert_json(
+      req, "{\"TableName\":\"inventory\",\"Key\":{\"id\":{\"S\":\"P1#W A\"}},"
+           "\"UpdateExpression\":\"SET #a0 = :a0, #a1 = :a1, #a2 = :a2, "
+           "#a3 = :a3\","
+           "\"ConditionExpression\":\"attribute_not_exists(#k0) OR #nt <= "
+           ":nt\","
+           "\"ExpressionAttributeNames\":{\"#a0\":\"product_id\","
+           "\"#a1\":\"location\",\"#a2\":\"quantity\","
+           "\"#a3\":\"update_date\",\"#nt\":\"update_date\","
+           "\"#k0\":\"id\"},"
+           "\"ExpressionAttributeValues\":{\":a0\":{\"S\":\"P1\"},"
+           "\":a1\":{\"S\":\"W A\"},\":a2\":{\"N\":\"5\"},"
+           "\":a3\":{\"S\":\"2023-05-01\"},"
+           "\":nt\":{\"S\":\"2023-05-01\"}}}");
   json_decref(req);
   /* Without newer_than: no condition; names like reserved words are safe
    * behind #a placeholders. */
@@ -503,8 +515,8 @@ START_TEST(put_sends_batch_write_item_of_25) {
   push_ok(f, 3);
   char **records = numbered(60);
   run_records(f, (const char *const *)records, 60, NULL, "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   size_t sizes[3];
   bool seen[61] = {false};
   for (size_t i = 0; i < 3; i++) {
@@ -536,11 +548,11 @@ START_TEST(put_sends_batch_write_item_of_25) {
   }
   ck_assert_uint_eq(small, 1);
   ck_assert_uint_eq(full, 2);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(test_aws_counter(f, "requests"), 3);
-  ck_assert_uint_eq(test_aws_counter(f, "items_written"), 60);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "requests"), 3);
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 60);
   free_texts(records, 60);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -550,8 +562,8 @@ START_TEST(a_larger_batch_size_is_split_into_requests_of_25) {
   char **records = numbered(60);
   run_records(f, (const char *const *)records, 60, NULL,
               "batch_size = 100\n linger = \"1s\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   size_t total = 0;
   for (size_t i = 0; i < 3; i++) {
     json_t *items = request_items(f, i);
@@ -561,23 +573,23 @@ START_TEST(a_larger_batch_size_is_split_into_requests_of_25) {
   }
   ck_assert_uint_eq(total, 60);
   free_texts(records, 60);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(unprocessed_items_are_resent_alone) {
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 200, NULL,
-            "{\"UnprocessedItems\":{\"t\":["
-            "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k1\"},"
-            "\"n\":{\"N\":\"1\"}}}},"
-            "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k3\"},"
-            "\"n\":{\"N\":\"3\"}}}}]}}");
+  push(f, 200, NULL,
+       "{\"UnprocessedItems\":{\"t\":["
+       "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k1\"},"
+       "\"n\":{\"N\":\"1\"}}}},"
+       "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k3\"},"
+       "\"n\":{\"N\":\"3\"}}}}]}}");
   push_ok(f, 1);
   char **records = numbered(4);
   run_records(f, (const char *const *)records, 4, NULL, "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   json_t *first = request_items(f, 0);
   ck_assert_uint_eq(json_array_size(first), 4);
   json_decref(first);
@@ -586,14 +598,14 @@ START_TEST(unprocessed_items_are_resent_alone) {
   ck_assert_str_eq(s_of(json_array_get(again, 0), "id"), "k1");
   ck_assert_str_eq(s_of(json_array_get(again, 1), "id"), "k3");
   json_decref(again);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 2);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 4);
-  ck_assert_uint_eq(test_aws_counter(f, "unprocessed"), 2);
-  ck_assert_uint_eq(test_aws_counter(f, "items_written"), 4);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 4);
+  ck_assert_uint_eq(pl_test_counter(f->t, "unprocessed"), 2);
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 4);
   free_texts(records, 4);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -603,17 +615,17 @@ START_TEST(unprocessed_items_fail_after_the_retry_limit) {
                      "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k2\"},"
                      "\"n\":{\"N\":\"2\"}}}}]}}";
   for (int i = 0; i < 3; i++)
-    test_aws_push_json(f, 200, NULL, left);
+    push(f, 200, NULL, left);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, NULL, "retry_limit = 2");
-  ck_assert_int_eq(f->run->status, 1);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
-  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.failed, 1);
+  ck_assert_int_eq(pl_test_status(f->t), 1);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
+  ck_assert_uint_eq(pl_test_committed(f->t), 0);
+  ck_assert_uint_eq(pl_test_failed(f->t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->failed, 1);
   free_texts(records, 2);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -627,8 +639,8 @@ START_TEST(duplicate_keys_go_in_successive_requests) {
       "{\"id\":\"a\",\"n\":4}",
   };
   run_records(f, records, 4, NULL, "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   const char *want[3] = {"1 2", "3", "4"};
   for (size_t i = 0; i < 3; i++) {
     json_t *items = request_items(f, i);
@@ -641,18 +653,18 @@ START_TEST(duplicate_keys_go_in_successive_requests) {
     pl_buf_free(&ns);
     json_decref(items);
   }
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 4);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 4);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(a_later_write_of_a_key_waits_for_a_failed_earlier_one) {
   fixture_t *f = fixture_create();
   /* a(1) is left unprocessed: a(3) must not overtake it. */
-  test_aws_push_json(f, 200, NULL,
-            "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":{\"Item\":"
-            "{\"id\":{\"S\":\"a\"},\"n\":{\"N\":\"1\"}}}}]}}");
+  push(f, 200, NULL,
+       "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":{\"Item\":"
+       "{\"id\":{\"S\":\"a\"},\"n\":{\"N\":\"1\"}}}}]}}");
   push_ok(f, 2);
   const char *records[] = {
       "{\"id\":\"a\",\"n\":1}",
@@ -660,8 +672,8 @@ START_TEST(a_later_write_of_a_key_waits_for_a_failed_earlier_one) {
       "{\"id\":\"a\",\"n\":3}",
   };
   run_records(f, records, 3, NULL, "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   const char *want[3] = {"1 2", "1", "3"};
   for (size_t i = 0; i < 3; i++) {
     json_t *items = request_items(f, i);
@@ -674,8 +686,8 @@ START_TEST(a_later_write_of_a_key_waits_for_a_failed_earlier_one) {
     pl_buf_free(&ns);
     json_decref(items);
   }
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  fixture_free(f);
 }
 END_TEST
 
@@ -688,22 +700,19 @@ START_TEST(records_that_cannot_be_items_are_rejected) {
       "{\"id\":\"c\",\"q\":\"x\"}",
   };
   run_records(f, records, 3, NULL, "types { q = \"N\" }");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   json_t *items = request_items(f, 0);
   ck_assert_uint_eq(json_array_size(items), 1);
   ck_assert_str_eq(n_attr(json_array_get(items, 0), "q"), "7");
   json_decref(items);
-  json_t *dead = test_aws_dead_letter(f)->records;
-  ck_assert_uint_eq(json_array_size(dead), 2);
-  ck_assert_str_eq(
-      json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
-      "key 'id': field 'id' is missing (or null)");
-  ck_assert_str_eq(
-      json_string_value(json_object_get(json_array_get(dead, 1), "reason")),
-      "field 'q': \"x\" is not a number (types: q = \"N\")");
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 2);
+  ck_assert_str_eq(pl_test_dead_letter_reason(f->t, 0),
+                   "key 'id': field 'id' is missing (or null)");
+  ck_assert_str_eq(pl_test_dead_letter_reason(f->t, 1),
+                   "field 'q': \"x\" is not a number (types: q = \"N\")");
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  fixture_free(f);
 }
 END_TEST
 
@@ -714,121 +723,119 @@ static const char *validation =
 
 START_TEST(a_validation_exception_goes_to_the_dead_letter) {
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 400, NULL, validation);
+  push(f, 400, NULL, validation);
   char **records = numbered(1);
   run_records(f, (const char *const *)records, 1, NULL, "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
-  json_t *dead = test_aws_dead_letter(f)->records;
-  ck_assert_uint_eq(json_array_size(dead), 1);
-  const char *reason =
-      json_string_value(json_object_get(json_array_get(dead, 0), "reason"));
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
+  const char *reason = pl_test_dead_letter_reason(f->t, 0);
   ck_assert_ptr_nonnull(strstr(reason, "ValidationException: One or more "
                                        "parameter values were invalid: "
                                        "Missing the key id in the item"));
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.rejected, 1);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->rejected, 1);
   free_texts(records, 1);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(a_refused_batch_is_resent_item_by_item) {
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 400, NULL, validation);
+  push(f, 400, NULL, validation);
   push_ok(f, 1);
-  test_aws_push_json(f, 400, NULL, validation);
+  push(f, 400, NULL, validation);
   push_ok(f, 1);
   char **records = numbered(3);
   run_records(f, (const char *const *)records, 3, NULL, "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 4);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 4);
   for (size_t i = 1; i < 4; i++) {
     json_t *items = request_items(f, i);
     ck_assert_uint_eq(json_array_size(items), 1);
     json_decref(items);
   }
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 1);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
   free_texts(records, 3);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(a_500_is_retried_by_the_aws_layer) {
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 500, NULL,
-            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-            "InternalServerError\",\"message\":\"boom\"}");
+  push(f, 500, NULL,
+       "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+       "InternalServerError\",\"message\":\"boom\"}");
   push_ok(f, 1);
   char **records = numbered(3);
   run_records(f, (const char *const *)records, 3, "max_attempts = 3", "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   json_t *items = request_items(f, 1);
   ck_assert_uint_eq(json_array_size(items), 3);
   json_decref(items);
   /* The layer retried: the engine did not see a failure. */
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 0);
-  ck_assert_uint_eq(test_aws_counter(f, "requests"), 1);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 0);
+  ck_assert_uint_eq(pl_test_counter(f->t, "requests"), 1);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
   free_texts(records, 3);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(a_500_the_layer_gave_up_on_fails_and_the_engine_retries) {
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 500, NULL,
-            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-            "InternalServerError\",\"message\":\"boom\"}");
+  push(f, 500, NULL,
+       "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+       "InternalServerError\",\"message\":\"boom\"}");
   push_ok(f, 1);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, NULL, "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 2);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
   free_texts(records, 2);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(a_missing_table_fails_without_dead_lettering) {
   fixture_t *f = fixture_create();
   for (int i = 0; i < 2; i++)
-    test_aws_push_json(f, 400, NULL,
-              "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-              "ResourceNotFoundException\",\"message\":\"Requested resource "
-              "not found\"}");
+    push(f, 400, NULL,
+         "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+         "ResourceNotFoundException\",\"message\":\"Requested resource "
+         "not found\"}");
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, NULL, "retry_limit = 1");
-  ck_assert_int_eq(f->run->status, 1);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
-  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  const char *log = test_log(f->run);
+  ck_assert_int_eq(pl_test_status(f->t), 1);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
+  ck_assert_uint_eq(pl_test_failed(f->t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  const char *log = pl_test_log(f->t);
   ck_assert_ptr_nonnull(
       strstr(log, "ResourceNotFoundException: Requested resource not found"));
   ck_assert_ptr_nonnull(strstr(log, "rather than go to the dead letter"));
   free_texts(records, 2);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(a_refusal_that_repeats_is_logged_once_then_its_recovery) {
   fixture_t *f = fixture_create();
   /* Each refusal has its own request id, so no two lines are the same. */
-  static const char *const ids[] = {
-      "x-amzn-RequestId: REQ1\r\n", "x-amzn-RequestId: REQ2\r\n",
-      "x-amzn-RequestId: REQ3\r\n"};
+  static const char *const ids[] = {"x-amzn-RequestId: REQ1\r\n",
+                                    "x-amzn-RequestId: REQ2\r\n",
+                                    "x-amzn-RequestId: REQ3\r\n"};
   for (int i = 0; i < 3; i++)
-    test_aws_push_json(f, 400, ids[i],
-                       "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-                       "AccessDeniedException\",\"message\":\"not "
-                       "authorized\"}");
+    push(f, 400, ids[i],
+         "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+         "AccessDeniedException\",\"message\":\"not "
+         "authorized\"}");
   push_ok(f, 1);
   char **records = numbered(2);
   /* The first record is refused three times and fails; the second, in a
@@ -836,12 +843,12 @@ START_TEST(a_refusal_that_repeats_is_logged_once_then_its_recovery) {
   run_records(f, (const char *const *)records, 2, NULL,
               "retry_limit = 2\n batch_size = 1\n"
               " max_in_flight = 1");
-  ck_assert_int_eq(f->run->status, 1);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 4);
-  const char *log = test_log(f->run);
+  ck_assert_int_eq(pl_test_status(f->t), 1);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 4);
+  const char *log = pl_test_log(f->t);
   size_t lines = 0;
-  for (const char *p = log; (p = strstr(p, "rather than go to the dead letter"));
-       p++)
+  for (const char *p = log;
+       (p = strstr(p, "rather than go to the dead letter")); p++)
     lines++;
   /* A loaded machine may need more than the first second: two lines. */
   ck_assert_msg(lines >= 1 && lines <= 2, "%s", log);
@@ -850,7 +857,7 @@ START_TEST(a_refusal_that_repeats_is_logged_once_then_its_recovery) {
                             "failure(s))") != NULL,
                 "%s", log);
   free_texts(records, 2);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -860,24 +867,23 @@ START_TEST(update_sends_one_update_item_per_record) {
   fixture_t *f = fixture_create();
   push_ok(f, 3);
   char **records = numbered(3);
-  run_records(f, (const char *const *)records, 3, NULL,
-              "mode = \"update\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  run_records(f, (const char *const *)records, 3, NULL, "mode = \"update\"");
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   bool seen[4] = {false};
   for (size_t i = 0; i < 3; i++) {
     char *target = target_of(f, i);
     ck_assert_str_eq(target, "DynamoDB_20120810.UpdateItem");
     free(target);
-    json_t *body = test_aws_request_body(f, i);
+    json_t *body = request_body(f, i);
     ck_assert_str_eq(json_string_value(json_object_get(body, "TableName")),
                      "t");
-    ck_assert_str_eq(json_string_value(json_object_get(body,
-                                                       "UpdateExpression")),
-                     "SET #a0 = :a0");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(body, "UpdateExpression")),
+        "SET #a0 = :a0");
     ck_assert_ptr_null(json_object_get(body, "ConditionExpression"));
-    const char *n = n_attr(
-        json_object_get(body, "ExpressionAttributeValues"), ":a0");
+    const char *n =
+        n_attr(json_object_get(body, "ExpressionAttributeValues"), ":a0");
     seen[atoi(n)] = true;
     char id[8];
     snprintf(id, sizeof(id), "k%s", n);
@@ -885,53 +891,52 @@ START_TEST(update_sends_one_update_item_per_record) {
     json_decref(body);
   }
   ck_assert(seen[1] && seen[2] && seen[3]);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
   free_texts(records, 3);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(update_newer_than_counts_a_failed_condition_as_stale) {
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 400, NULL,
-            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-            "ConditionalCheckFailedException\",\"message\":\"The "
-            "conditional request failed\"}");
+  push(f, 400, NULL,
+       "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+       "ConditionalCheckFailedException\",\"message\":\"The "
+       "conditional request failed\"}");
   push_ok(f, 1);
   const char *records[] = {
       "{\"id\":\"a\",\"q\":1,\"d\":\"2023-05-01\"}",
       "{\"id\":\"b\",\"q\":2,\"d\":\"2023-05-02\"}",
   };
-  run_records(f, records, 2, NULL,
-              "mode = \"update\"\n newer_than = \"d\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
-  json_t *body = test_aws_request_body(f, 0);
+  run_records(f, records, 2, NULL, "mode = \"update\"\n newer_than = \"d\"");
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
+  json_t *body = request_body(f, 0);
   ck_assert_str_eq(
       json_string_value(json_object_get(body, "ConditionExpression")),
       "attribute_not_exists(#k0) OR #nt <= :nt");
-  ck_assert_str_eq(json_string_value(json_object_get(
-                       json_object_get(body, "ExpressionAttributeNames"),
-                       "#nt")),
-                   "d");
+  ck_assert_str_eq(
+      json_string_value(json_object_get(
+          json_object_get(body, "ExpressionAttributeNames"), "#nt")),
+      "d");
   json_decref(body);
-  ck_assert_uint_eq(test_aws_counter(f, "stale"), 1);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 0);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_counter(f->t, "stale"), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(update_newer_than_a_list_writes_and_compares_a_version) {
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 400, NULL,
-            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-            "ConditionalCheckFailedException\",\"message\":\"The "
-            "conditional request failed\"}");
+  push(f, 400, NULL,
+       "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+       "ConditionalCheckFailedException\",\"message\":\"The "
+       "conditional request failed\"}");
   push_ok(f, 1);
-  /* The script source numbers its records' lines from 1. */
+  /* The harness numbers the fed records' lines from 1. */
   const char *records[] = {
       "{\"id\":\"a\",\"q\":1,\"d\":\"2023-05-01\"}",
       "{\"id\":\"b\",\"q\":2,\"d\":\"2023-05-01\"}",
@@ -939,10 +944,10 @@ START_TEST(update_newer_than_a_list_writes_and_compares_a_version) {
   run_records(f, records, 2, NULL,
               "mode = \"update\"\n newer_than = [\"d\", \"@line\"]\n"
               " version_attribute = \"v\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   for (size_t i = 0; i < 2; i++) {
-    json_t *body = test_aws_request_body(f, i);
+    json_t *body = request_body(f, i);
     ck_assert_str_eq(
         json_string_value(json_object_get(body, "ConditionExpression")),
         "attribute_not_exists(#k0) OR #ver < :ver OR "
@@ -954,15 +959,14 @@ START_TEST(update_newer_than_a_list_writes_and_compares_a_version) {
     snprintf(want, sizeof(want),
              "2023-05-01T00:00:00.000000Z 0000000000000000000%zu", i + 1);
     ck_assert_str_eq(
-        s_of(json_object_get(body, "ExpressionAttributeValues"), ":ver"),
-        want);
+        s_of(json_object_get(body, "ExpressionAttributeValues"), ":ver"), want);
     json_decref(body);
   }
   /* The failed condition: an item at least as new is there. */
-  ck_assert_uint_eq(test_aws_counter(f, "stale"), 1);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_counter(f->t, "stale"), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  fixture_free(f);
 }
 END_TEST
 
@@ -975,10 +979,10 @@ START_TEST(update_writes_one_key_in_order) {
       "{\"id\":\"a\",\"q\":3}",
   };
   run_records(f, records, 3, NULL, "mode = \"update\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   for (size_t i = 0; i < 3; i++) {
-    json_t *body = test_aws_request_body(f, i);
+    json_t *body = request_body(f, i);
     char want[4];
     snprintf(want, sizeof(want), "%zu", i + 1);
     ck_assert_str_eq(
@@ -986,26 +990,25 @@ START_TEST(update_writes_one_key_in_order) {
         want);
     json_decref(body);
   }
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(update_validation_goes_to_the_dead_letter) {
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 400, NULL,
-            "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-            "ValidationException\",\"message\":\"Item size has exceeded the "
-            "maximum allowed size\"}");
+  push(f, 400, NULL,
+       "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+       "ValidationException\",\"message\":\"Item size has exceeded the "
+       "maximum allowed size\"}");
   const char *records[] = {"{\"id\":\"a\",\"q\":1,\"d\":\"x\"}"};
   run_records(f, records, 1, NULL, "mode = \"update\"\n newer_than = \"d\"");
-  test_aws_assert_clean(f);
-  json_t *dead = test_aws_dead_letter(f)->records;
-  ck_assert_uint_eq(json_array_size(dead), 1);
-  ck_assert_ptr_nonnull(strstr(
-      json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
-      "Item size has exceeded the maximum allowed size"));
-  ck_assert_uint_eq(test_aws_counter(f, "stale"), 0);
-  test_aws_free(f);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
+  ck_assert_ptr_nonnull(
+      strstr(pl_test_dead_letter_reason(f->t, 0),
+             "Item size has exceeded the maximum allowed size"));
+  ck_assert_uint_eq(pl_test_counter(f->t, "stale"), 0);
+  fixture_free(f);
 }
 END_TEST
 
@@ -1014,19 +1017,16 @@ END_TEST
 static void assert_refused(const char *sink_extra, const char *key,
                            const char *message) {
   fixture_t *f = fixture_create();
-  pl_buf_t config = {0};
-  pl_buf_printf(&config,
-                "pipeline \"p\" {\n  source \"script\" { records = [] }\n"
-                "  sink \"dynamodb\" {\n    table = \"t\"\n    %s\n    %s\n"
-                "  }\n}\n",
-                key, sink_extra);
-  ck_assert_int_lt(test_aws_start(f, config.data, true), 0);
-  pl_buf_free(&config);
-  const char *text = f->run->errors.data ? f->run->errors.data : "";
-  const char *log = test_log(f->run);
+  pl_buf_t options = {0};
+  pl_buf_printf(&options, "table = \"t\"\n%s\n%s", key, sink_extra);
+  pl_test_set_options(f->t, options.data);
+  ck_assert_int_lt(pl_test_run(f->t, 30000), 0);
+  pl_buf_free(&options);
+  const char *text = pl_test_errors(f->t);
+  const char *log = pl_test_log(f->t);
   ck_assert_msg(strstr(text, message) || strstr(log, message),
                 "'%s' not in: %s / %s", message, text, log);
-  test_aws_free(f);
+  fixture_free(f);
 }
 
 START_TEST(bad_options_are_refused) {
@@ -1048,13 +1048,12 @@ START_TEST(bad_options_are_refused) {
                  " version_attribute = \"id\"",
                  key, "option 'version_attribute' names the key attribute");
   assert_refused("", "key { id = \"${id\" }", "key: 'id'");
-  assert_refused("",
-                 "key { a = \"${x}\"\n b = \"${y}\"\n c = \"${z}\" }",
-                 "test.conf:5:5: pipeline \"p\": sink \"dynamodb\": option "
+  assert_refused("", "key { a = \"${x}\"\n b = \"${y}\"\n c = \"${z}\" }",
+                 "test.conf:6:1: pipeline \"test\": sink \"dynamodb\": option "
                  "'key' expects a block with 1 to 2 entries, found 3 "
                  "entries\n");
   assert_refused("", "key { }",
-                 "test.conf:5:5: pipeline \"p\": sink \"dynamodb\": option "
+                 "test.conf:6:1: pipeline \"test\": sink \"dynamodb\": option "
                  "'key' expects a block with 1 to 2 entries, found 0 "
                  "entries\n");
   assert_refused("mode = \"upsert\"", key, "upsert");
@@ -1101,7 +1100,8 @@ int main(void) {
   tcase_add_test(update, update_sends_one_update_item_per_record);
   tcase_add_test(update, update_newer_than_counts_a_failed_condition_as_stale);
   tcase_add_test(update, update_with_a_version_conditions_on_it);
-  tcase_add_test(update, update_newer_than_a_list_writes_and_compares_a_version);
+  tcase_add_test(update,
+                 update_newer_than_a_list_writes_and_compares_a_version);
   tcase_add_test(update, update_writes_one_key_in_order);
   tcase_add_test(update, update_validation_goes_to_the_dead_letter);
   suite_add_tcase(s, update);

@@ -15,49 +15,9 @@
 #include <pipelined/testing.h>
 
 #include "../../plugins/sink-file/jsonl_encode.h"
-#include "test_stages.h"
+#include "test_plugin.h"
 
 extern const pl_plugin_t pipelined_plugin;
-
-/* ---- transform-mangle: makes records the script source cannot ---- */
-
-/* A record with "poison" gets a string that is not UTF-8 (jansson's
- * *_nocheck constructors allow it); a record with a string "bytes" becomes
- * a bytes record holding that text. */
-static void mangle_process(pl_instance_t *inst, void *ctx,
-                           pl_record_t *record) {
-  json_t *value = pl_record_value(record);
-  json_t *text = json_object_get(value, "bytes");
-  if (json_object_get(value, "poison")) {
-    json_object_set_new(value, "poison", json_string_nocheck("\xff"));
-  } else if (json_is_string(text)) {
-    pl_record_set_bytes(record, json_string_value(text),
-                        json_string_length(text));
-    pl_record_set_value_new(record, NULL);
-  }
-  pl_emit(inst, record);
-}
-
-static int mangle_init(pl_instance_t *inst, const void *options, void **ctx) {
-  *ctx = NULL;
-  return 0;
-}
-
-static void mangle_destroy(void *ctx) {}
-
-static const pl_plugin_t transform_mangle = {
-    .abi_version = PL_ABI_VERSION,
-    .struct_size = sizeof(pl_plugin_t),
-    .name = "mangle",
-    .kind = PL_KIND_TRANSFORM,
-    .description = "Test transform: poisons values or turns them into bytes.",
-    .init = mangle_init,
-    .process = mangle_process,
-    .destroy = mangle_destroy,
-};
-
-static const pl_plugin_t *const plugins[] = {&pipelined_plugin,
-                                             &transform_mangle, NULL};
 
 /* ---- Helpers ---- */
 
@@ -104,26 +64,6 @@ static char *tmp_path(const char *name) {
   return format("%s/%s", tmp_dir, name);
 }
 
-/* The config of pipeline "p": the script source emitting `records` (JSON
- * texts), then `blocks` (the sink and whatever else). */
-static char *config(const char *const *records, size_t count,
-                    const char *source_extra, const char *blocks) {
-  pl_buf_t buf = {0};
-  pl_buf_append_str(&buf, "pipeline \"p\" {\n  source \"script\" {\n"
-                          "    records = [");
-  for (size_t i = 0; i < count; i++) {
-    pl_buf_append_str(&buf, i ? ", \"" : "\"");
-    for (const char *c = records[i]; *c; c++) {
-      if (*c == '"' || *c == '\\')
-        pl_buf_append(&buf, "\\", 1);
-      pl_buf_append(&buf, c, 1);
-    }
-    pl_buf_append(&buf, "\"", 1);
-  }
-  pl_buf_printf(&buf, "]\n    %s\n  }\n%s\n}\n", source_extra, blocks);
-  return buf.data;
-}
-
 static char *read_all(const char *path) {
   FILE *file = fopen(path, "rb");
   ck_assert_msg(file != NULL, "cannot open %s", path);
@@ -155,15 +95,6 @@ static json_t *parse_lines(const char *text) {
   return lines;
 }
 
-static test_source_t *source_of(test_run_t *run) {
-  return test_ctx(run, "p", PL_ROLE_SOURCE);
-}
-
-static void assert_ran_clean(test_run_t *run) {
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_msg(run->status == 0, "%s", test_log(run));
-}
-
 static const char *const four[] = {
     "{\"a\":1}",
     "{\"b\":\"x\"}",
@@ -175,11 +106,10 @@ static const char four_lines[] = "{\"a\":1}\n"
                                  "{\"c\":[1,2,{\"d\":null}],\"e\":true}\n"
                                  "{\"f\":-1.5,\"g\":false}\n";
 
-/* Runs `records` (JSON texts, in groups of `group_size`) into the sink
- * with `options` through libpipelined-testing; the harness is the
- * caller's. */
-static pl_test_t *run_records(const char *const *records, size_t count,
-                              size_t group_size, const char *options) {
+/* A harness around the sink with `options`, fed `records` (JSON texts,
+ * in groups of `group_size`), not run yet. */
+static pl_test_t *fed(const char *const *records, size_t count,
+                      size_t group_size, const char *options) {
   pl_test_t *t = NULL;
   ck_assert_int_eq(pl_test_create(&pipelined_plugin, &t), 0);
   pl_test_set_options(t, options);
@@ -188,6 +118,15 @@ static pl_test_t *run_records(const char *const *records, size_t count,
     if ((i + 1) % group_size == 0)
       pl_test_end_group(t);
   }
+  return t;
+}
+
+/* Runs `records` (JSON texts, in groups of `group_size`) into the sink
+ * with `options` through libpipelined-testing; the harness is the
+ * caller's. */
+static pl_test_t *run_records(const char *const *records, size_t count,
+                              size_t group_size, const char *options) {
+  pl_test_t *t = fed(records, count, group_size, options);
   pl_test_run(t, 30000);
   return t;
 }
@@ -201,9 +140,18 @@ static pl_test_t *run_four(const char *path, const char *sink_extra) {
   return t;
 }
 
-static void assert_test_clean(pl_test_t *t) {
-  ck_assert_msg(pl_test_status(t) == 0, "%s%s", pl_test_errors(t),
-                pl_test_log(t));
+/* `count` records {"n":i} for i in 1..count, to free with free_texts. */
+static char **numbered(size_t count) {
+  char **records = calloc(count, sizeof(*records));
+  for (size_t i = 0; i < count; i++)
+    records[i] = format("{\"n\":%zu}", i + 1);
+  return records;
+}
+
+static void free_texts(char **texts, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    free(texts[i]);
+  free(texts);
 }
 
 /* ---- Through the engine ---- */
@@ -211,7 +159,7 @@ static void assert_test_clean(pl_test_t *t) {
 START_TEST(writes_each_record_as_one_line_in_order) {
   char *path = tmp_path("out.jsonl");
   pl_test_t *t = run_four(path, "");
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   char *text = read_all(path);
   ck_assert_str_eq(text, four_lines);
   json_t *lines = parse_lines(text);
@@ -239,7 +187,7 @@ START_TEST(keeps_key_order_and_writes_utf8) {
   char *path = tmp_path("order.jsonl");
   char *options = format("path = \"%s\"", path);
   pl_test_t *t = run_records(records, 2, 1, options);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   char *text = read_all(path);
   ck_assert_str_eq(text,
                    "{\"z\":1,\"a\":2,\"m\":{\"y\":true,\"b\":null}}\n"
@@ -256,7 +204,7 @@ START_TEST(appends_by_default_and_truncates_when_asked) {
   char *path = tmp_path("twice.jsonl");
   for (int i = 0; i < 2; i++) {
     pl_test_t *t = run_four(path, "");
-    assert_test_clean(t);
+    test_plugin_assert_clean(t);
     ck_assert_int_eq(pl_test_destroy(t), 0);
   }
   char *text = read_all(path);
@@ -266,7 +214,7 @@ START_TEST(appends_by_default_and_truncates_when_asked) {
   free(doubled);
 
   pl_test_t *t = run_four(path, "append = false");
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_int_eq(pl_test_destroy(t), 0);
   text = read_all(path);
   ck_assert_str_eq(text, four_lines);
@@ -278,7 +226,7 @@ END_TEST
 START_TEST(fsync_writes_and_acknowledges) {
   char *path = tmp_path("synced.jsonl");
   pl_test_t *t = run_four(path, "fsync = true\n batch_size = 1");
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(pl_test_committed(t), 2);
   ck_assert_ptr_null(strstr(pl_test_log(t), "cannot be synced"));
   char *text = read_all(path);
@@ -291,7 +239,7 @@ END_TEST
 
 START_TEST(fsync_is_turned_off_for_files_that_cannot_sync) {
   pl_test_t *t = run_four("/dev/null", "fsync = true");
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(pl_test_committed(t), 2);
   ck_assert_ptr_nonnull(strstr(pl_test_log(t), "/dev/null cannot be synced"));
   ck_assert_int_eq(pl_test_destroy(t), 0);
@@ -300,63 +248,54 @@ END_TEST
 
 /* ---- Sync before acknowledgement ---- */
 
-/* What a stage's "fdatasyncs" counter (its completed syncs) read when the
- * source's group was acknowledged, and at the end. */
+/* What the sink-file stage's "fdatasyncs" counter (its completed syncs)
+ * read when the source's group was acknowledged, and at the end. */
 typedef struct sync_probe {
-  pl_instance_t *stage;
   uint64_t at_commit;
   size_t commits;
 } sync_probe_t;
 
-static uint64_t syncs_of(const pl_instance_t *inst) {
-  return pl_instance_counter(inst, "fdatasyncs");
-}
-
-static void probe_commit(void *data, pl_outcome_t outcome) {
+static void probe_commit(pl_test_t *t, bool committed, void *data) {
   sync_probe_t *probe = data;
-  probe->at_commit = syncs_of(probe->stage);
+  probe->at_commit = pl_test_counter(t, "fdatasyncs");
   probe->commits++;
 }
 
-/* Runs three records, the second rejected by sink-capture when `capture`
- * is the sink (sink-file is then the dead letter), through `blocks`, and
- * watches the sink-file stage in `role`. Returns its syncs at the end. */
-static uint64_t run_sync_probe(const char *blocks, pl_role_t role,
+/* Runs three records in one group through sink-file with `options`; as
+ * the dead letter (`as_dead_letter`), the capturing sink rejects the
+ * second. Returns its syncs at the end. */
+static uint64_t run_sync_probe(const char *options, bool as_dead_letter,
                                sync_probe_t *probe) {
   static const char *const records[] = {"{\"n\":1}", "{\"bad\":true}",
                                         "{\"n\":3}"};
-  char *conf = config(records, 3, "group_size = 3", blocks);
-  test_run_t *run = test_run_start(conf, plugins, true);
-  ck_assert_int_eq(run->create_rc, 0);
-  *probe = (sync_probe_t){.stage = test_stage(run, "p", role)};
-  source_of(run)->on_commit = probe_commit;
-  source_of(run)->on_commit_data = probe;
-  test_run_loop(run);
-  assert_ran_clean(run);
+  pl_test_t *t = fed(records, 3, 3, options);
+  if (as_dead_letter) {
+    ck_assert_int_eq(pl_test_set_as_dead_letter(t, true), 0);
+    pl_test_set_sink_options(t, "reject_field = \"bad\"");
+  }
+  *probe = (sync_probe_t){0};
+  pl_test_on_commit(t, probe_commit, probe);
+  ck_assert_int_eq(pl_test_run(t, 30000), 0);
+  test_plugin_assert_clean(t);
   ck_assert_uint_eq(probe->commits, 1);
-  uint64_t syncs = syncs_of(probe->stage);
-  ck_assert_int_eq(test_run_free(run), 0);
-  free(conf);
+  uint64_t syncs = pl_test_counter(t, "fdatasyncs");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   return syncs;
 }
 
 START_TEST(a_dead_letter_syncs_before_it_acknowledges_by_default) {
   char *path = tmp_path("letters.jsonl");
-  char *blocks = format("  sink \"capture\" { reject_field = \"bad\" }\n"
-                        "  dead_letter \"file\" { path = \"%s\" }",
-                        path);
+  char *blocks = format("path = \"%s\"", path);
   sync_probe_t probe;
-  uint64_t syncs = run_sync_probe(blocks, PL_ROLE_DEAD_LETTER, &probe);
+  uint64_t syncs = run_sync_probe(blocks, true, &probe);
   /* The letter was on disk when its group was committed. */
   ck_assert_uint_eq(probe.at_commit, 1);
   ck_assert_uint_eq(syncs, 1);
   free(blocks);
 
   /* Turned off explicitly, it does not sync. */
-  blocks = format("  sink \"capture\" { reject_field = \"bad\" }\n"
-                  "  dead_letter \"file\" { path = \"%s\"\n fsync = false }",
-                  path);
-  syncs = run_sync_probe(blocks, PL_ROLE_DEAD_LETTER, &probe);
+  blocks = format("path = \"%s\"\n fsync = false", path);
+  syncs = run_sync_probe(blocks, true, &probe);
   ck_assert_uint_eq(syncs, 0);
   free(blocks);
   free(path);
@@ -365,20 +304,16 @@ END_TEST
 
 START_TEST(an_ordinary_sink_syncs_only_when_asked) {
   char *path = tmp_path("out.jsonl");
-  char *blocks = format("  sink \"file\" { path = \"%s\" }\n"
-                        "  dead_letter \"capture\" { }",
-                        path);
+  char *blocks = format("path = \"%s\"", path);
   sync_probe_t probe;
-  uint64_t syncs = run_sync_probe(blocks, PL_ROLE_SINK, &probe);
+  uint64_t syncs = run_sync_probe(blocks, false, &probe);
   ck_assert_uint_eq(probe.at_commit, 0);
   ck_assert_uint_eq(syncs, 0);
   free(blocks);
 
   /* fsync = true (the bool it used to be) syncs before the ack. */
-  blocks = format("  sink \"file\" { path = \"%s\"\n fsync = true }\n"
-                  "  dead_letter \"capture\" { }",
-                  path);
-  syncs = run_sync_probe(blocks, PL_ROLE_SINK, &probe);
+  blocks = format("path = \"%s\"\n fsync = true", path);
+  syncs = run_sync_probe(blocks, false, &probe);
   ck_assert_uint_eq(probe.at_commit, 1);
   ck_assert_uint_eq(syncs, 1);
   free(blocks);
@@ -390,7 +325,7 @@ START_TEST(creates_the_file_with_the_given_mode) {
   umask(022);
   char *path = tmp_path("private.jsonl");
   pl_test_t *t = run_four(path, "mode = \"0600\"");
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   struct stat st;
   ck_assert_int_eq(stat(path, &st), 0);
   ck_assert_int_eq(st.st_mode & 0777, 0600);
@@ -423,16 +358,12 @@ START_TEST(many_records_in_small_batches_stay_in_order) {
     records[i] =
         format("{\"n\":%zu,\"pad\":\"%0*zu\"}", i + 1, (int)(i % 13), i);
   char *path = tmp_path("many.jsonl");
-  char *blocks =
-      format("  sink \"file\" { path = \"%s\"\n batch_size = 7 }", path);
-  char *conf =
-      config((const char *const *)records, COUNT, "group_size = 100", blocks);
-  test_run_t *run = test_run(conf, plugins, true);
-  assert_ran_clean(run);
-  ck_assert_uint_eq(source_of(run)->committed, COUNT / 100);
-  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
-  ck_assert_uint_ge(sink->metrics.batches, COUNT / 7);
-  ck_assert_uint_eq(sink->metrics.records_out, COUNT);
+  char *blocks = format("path = \"%s\"\n batch_size = 7", path);
+  pl_test_t *t = run_records((const char *const *)records, COUNT, 100, blocks);
+  test_plugin_assert_clean(t);
+  ck_assert_uint_eq(pl_test_committed(t), COUNT / 100);
+  ck_assert_uint_ge(test_plugin_metrics(t)->batches, COUNT / 7);
+  ck_assert_uint_eq(test_plugin_metrics(t)->records_out, COUNT);
   char *text = read_all(path);
   json_t *lines = parse_lines(text);
   ck_assert_uint_eq(json_array_size(lines), COUNT);
@@ -443,11 +374,8 @@ START_TEST(many_records_in_small_batches_stay_in_order) {
   }
   json_decref(lines);
   free(text);
-  ck_assert_int_eq(test_run_free(run), 0);
-  for (size_t i = 0; i < COUNT; i++)
-    free(records[i]);
-  free(records);
-  free(conf);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  free_texts(records, COUNT);
   free(blocks);
   free(path);
 }
@@ -455,18 +383,13 @@ END_TEST
 
 START_TEST(batches_in_flight_together_are_written_in_order) {
   enum { COUNT = 2000 };
-  char **records = calloc(COUNT, sizeof(*records));
-  for (size_t i = 0; i < COUNT; i++)
-    records[i] = format("{\"n\":%zu}", i + 1);
+  char **records = numbered(COUNT);
   char *path = tmp_path("inflight.jsonl");
-  char *blocks = format("  sink \"file\" { path = \"%s\"\n batch_size = 5\n"
-                        " max_in_flight = 4 }",
-                        path);
-  char *conf =
-      config((const char *const *)records, COUNT, "group_size = 10", blocks);
-  test_run_t *run = test_run(conf, plugins, true);
-  assert_ran_clean(run);
-  ck_assert_uint_eq(source_of(run)->committed, COUNT / 10);
+  char *blocks =
+      format("path = \"%s\"\n batch_size = 5\n max_in_flight = 4", path);
+  pl_test_t *t = run_records((const char *const *)records, COUNT, 10, blocks);
+  test_plugin_assert_clean(t);
+  ck_assert_uint_eq(pl_test_committed(t), COUNT / 10);
   char *text = read_all(path);
   json_t *lines = parse_lines(text);
   ck_assert_uint_eq(json_array_size(lines), COUNT);
@@ -476,11 +399,8 @@ START_TEST(batches_in_flight_together_are_written_in_order) {
         (json_int_t)i + 1);
   json_decref(lines);
   free(text);
-  ck_assert_int_eq(test_run_free(run), 0);
-  for (size_t i = 0; i < COUNT; i++)
-    free(records[i]);
-  free(records);
-  free(conf);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  free_texts(records, COUNT);
   free(blocks);
   free(path);
 }
@@ -490,26 +410,26 @@ START_TEST(as_dead_letter_it_writes_the_letters) {
   static const char *const records[] = {"{\"n\":1}", "{\"bad\":true}",
                                         "{\"n\":3}"};
   char *path = tmp_path("rejected.jsonl");
-  char *blocks = format("  sink \"capture\" { reject_field = \"bad\" }\n"
-                        "  dead_letter \"file\" { path = \"%s\" }",
-                        path);
-  char *conf = config(records, 3, "group_size = 3", blocks);
-  test_run_t *run = test_run(conf, plugins, true);
-  assert_ran_clean(run);
-  ck_assert_uint_eq(source_of(run)->committed, 1);
-  test_sink_t *sink = test_ctx(run, "p", PL_ROLE_SINK);
-  ck_assert_uint_eq(json_array_size(sink->records), 2);
+  char *blocks = format("path = \"%s\"", path);
+  pl_test_t *t = fed(records, 3, 3, blocks);
+  ck_assert_int_eq(pl_test_set_as_dead_letter(t, true), 0);
+  pl_test_set_sink_options(t, "reject_field = \"bad\"");
+  pl_test_run(t, 30000);
+  test_plugin_assert_clean(t);
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
   char *text = read_all(path);
   json_t *lines = parse_lines(text);
   ck_assert_uint_eq(json_array_size(lines), 1);
   json_t *letter = json_array_get(lines, 0);
   ck_assert_str_eq(json_string_value(json_object_get(letter, "reason")),
                    "has field 'bad'");
-  ck_assert_str_eq(json_string_value(json_object_get(letter, "pipeline")), "p");
+  ck_assert_str_eq(json_string_value(json_object_get(letter, "pipeline")),
+                   "test");
   ck_assert_str_eq(json_string_value(json_object_get(letter, "stage")),
-                   "sink-capture");
+                   "sink-pl-test");
   ck_assert_str_eq(json_string_value(json_object_get(letter, "origin")),
-                   "test:script");
+                   "test:feed");
   ck_assert_int_eq(json_integer_value(json_object_get(letter, "line")), 2);
   json_t *expected = json_pack("{s:b}", "bad", 1);
   ck_assert(json_equal(json_object_get(letter, "record"), expected));
@@ -518,49 +438,48 @@ START_TEST(as_dead_letter_it_writes_the_letters) {
   ck_assert_ptr_eq(strstr(text, "{\"reason\":"), text);
   json_decref(lines);
   free(text);
-  ck_assert_int_eq(test_run_free(run), 0);
-  free(conf);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(blocks);
   free(path);
 }
 END_TEST
 
 START_TEST(unencodable_records_are_rejected_and_bytes_are_raw) {
-  static const char *const records[] = {
-      "{\"n\":1}",
-      "{\"poison\":true}",
-      "{\"bytes\":\"line one\\twith tab \\u00e9\"}",
-      "{\"bytes\":\"\"}",
-      "{\"n\":5}",
-  };
+  /* A value with a string that is not UTF-8, two bytes records (one
+   * empty), in one group between two good records. */
   char *path = tmp_path("mangled.jsonl");
-  char *blocks = format("  transform \"mangle\" { }\n"
-                        "  sink \"file\" { path = \"%s\" }\n"
-                        "  dead_letter \"capture\" { }",
-                        path);
-  char *conf = config(records, 5, "group_size = 5", blocks);
-  test_run_t *run = test_run(conf, plugins, true);
-  assert_ran_clean(run);
-  ck_assert_uint_eq(source_of(run)->committed, 1);
+  char *blocks = format("path = \"%s\"", path);
+  pl_test_t *t = NULL;
+  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &t), 0);
+  pl_test_set_options(t, blocks);
+  ck_assert_int_eq(pl_test_feed_record(t, "{\"n\":1}"), 0);
+  ck_assert_int_eq(
+      pl_test_feed_value(
+          t, json_pack("{s:o}", "poison", json_string_nocheck("\xff"))),
+      0);
+  const char *tabbed = "line one\twith tab \xC3\xA9";
+  ck_assert_int_eq(pl_test_feed_bytes(t, tabbed, strlen(tabbed), false), 0);
+  ck_assert_int_eq(pl_test_feed_bytes(t, "", 0, false), 0);
+  ck_assert_int_eq(pl_test_feed_record(t, "{\"n\":5}"), 0);
+  pl_test_run(t, 30000);
+  test_plugin_assert_clean(t);
+  ck_assert_uint_eq(pl_test_committed(t), 1);
   char *text = read_all(path);
   ck_assert_str_eq(text, "{\"n\":1}\n"
                          "{\"raw\":\"line one\\twith tab \xC3\xA9\"}\n"
                          "{\"n\":5}\n");
-  test_sink_t *dl = test_ctx(run, "p", PL_ROLE_DEAD_LETTER);
-  ck_assert_uint_eq(json_array_size(dl->records), 1);
-  json_t *letter = json_array_get(dl->records, 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  json_t *letter = pl_test_dead_letter_document(t, 0);
   ck_assert_str_eq(json_string_value(json_object_get(letter, "reason")),
                    "cannot write the record as JSON: a string is not valid "
                    "UTF-8");
   ck_assert_str_eq(json_string_value(json_object_get(letter, "stage")),
                    "sink-file");
   ck_assert_int_eq(json_integer_value(json_object_get(letter, "line")), 2);
-  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
-  ck_assert_uint_eq(sink->metrics.rejected, 1);
-  ck_assert_uint_eq(sink->metrics.records_out, 4);
+  ck_assert_uint_eq(test_plugin_metrics(t)->rejected, 1);
+  ck_assert_uint_eq(test_plugin_metrics(t)->records_out, 4);
   free(text);
-  ck_assert_int_eq(test_run_free(run), 0);
-  free(conf);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(blocks);
   free(path);
 }
@@ -577,7 +496,7 @@ START_TEST(dash_means_standard_output) {
   pl_test_t *t = run_four("-", "");
   dup2(saved, STDOUT_FILENO);
   close(saved);
-  assert_test_clean(t);
+  test_plugin_assert_clean(t);
   ck_assert_int_eq(pl_test_destroy(t), 0);
   /* Standard output stays open after the run. */
   ck_assert_int_ne(fcntl(STDOUT_FILENO, F_GETFD), -1);
@@ -588,57 +507,33 @@ START_TEST(dash_means_standard_output) {
 }
 END_TEST
 
-/* test_run_start() without its assertion that the engine starts: returns
- * what the start returned, after running the loop as the daemon does, so
- * that whatever had started is closed. The engine comes from the embedding
- * API (<pipelined/embed.h>) and owns its registry. */
-static test_run_t *run_failing_start(const char *text, int *start_rc) {
-  test_run_t *run = calloc(1, sizeof(*run));
-  ck_assert_ptr_nonnull(run);
-  ck_assert_int_eq(uv_loop_init(&run->loop), 0);
-  run->log = open_memstream(&run->log_text, &run->log_len);
-  const pl_plugin_t *const all[] = {&test_source_script, &test_sink_capture,
-                                    plugins[0], plugins[1], NULL};
-  char *errors = NULL;
-  run->create_rc = pl_engine_create_from_text(
-      &run->loop, "test.conf", text, all, NULL, run->log, true, &run->engine,
-      &errors);
-  ck_assert_msg(run->create_rc == 0, "%s", errors);
-  *start_rc = pl_engine_start(run->engine);
-  test_run_loop(run);
-  return run;
-}
-
 START_TEST(an_unopenable_path_fails_the_start_and_names_the_path) {
   char *missing = tmp_path("missing/out.jsonl");
-  char *blocks = format("  sink \"file\" { path = \"%s\" }", missing);
-  char *conf = config(four, 4, "", blocks);
-  int rc = 0;
-  test_run_t *run = run_failing_start(conf, &rc);
-  ck_assert_int_eq(rc, PL_ENOENT);
+  char *blocks = format("path = \"%s\"", missing);
+  pl_test_t *t = fed(four, 4, 4, blocks);
+  ck_assert_int_eq(pl_test_run(t, 30000), PL_ENOENT);
   char *expected = format("cannot open %s: no such file or directory", missing);
-  ck_assert_msg(strstr(test_log(run), expected) != NULL, "%s", test_log(run));
-  ck_assert_ptr_nonnull(strstr(test_log(run), "[sink-file:p]"));
-  ck_assert_uint_eq(source_of(run)->emitted, 0);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_msg(strstr(pl_test_log(t), expected) != NULL, "%s", pl_test_log(t));
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "[sink-file:test]"));
+  ck_assert_uint_eq(pl_test_emitted(t), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(expected);
-  free(conf);
   free(blocks);
 
   /* A directory, and a dead letter that did open and must be closed. */
   char *dead = tmp_path("dead.jsonl");
-  blocks = format("  sink \"file\" { path = \"%s\" }\n"
-                  "  dead_letter \"file\" { path = \"%s\" }",
-                  tmp_dir, dead);
-  conf = config(four, 4, "", blocks);
-  run = run_failing_start(conf, &rc);
-  ck_assert_int_eq(rc, PL_EIO);
+  blocks = format("path = \"%s\"", tmp_dir);
+  t = fed(four, 4, 4, blocks);
+  char *dead_options = format("path = \"%s\"", dead);
+  ck_assert_int_eq(pl_test_set_dead_letter(t, &pipelined_plugin, dead_options),
+                   0);
+  ck_assert_int_eq(pl_test_run(t, 30000), PL_EIO);
   expected =
       format("cannot open %s: illegal operation on a directory", tmp_dir);
-  ck_assert_msg(strstr(test_log(run), expected) != NULL, "%s", test_log(run));
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_msg(strstr(pl_test_log(t), expected) != NULL, "%s", pl_test_log(t));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(expected);
-  free(conf);
+  free(dead_options);
   free(blocks);
   free(dead);
   free(missing);
@@ -672,13 +567,9 @@ static size_t count_lines(const char *text) {
 
 START_TEST(a_broken_pipe_fails_the_stage_at_once) {
   enum { COUNT = 2000 };
-  char **records = calloc(COUNT, sizeof(*records));
-  for (size_t i = 0; i < COUNT; i++)
-    records[i] = format("{\"n\":%zu}", i + 1);
-  char *blocks = format("  sink \"file\" { path = \"-\"\n batch_size = 10\n"
-                        " retry_limit = 5\n retry_backoff = 1ms }");
-  char *conf =
-      config((const char *const *)records, COUNT, "group_size = 100", blocks);
+  char **records = numbered(COUNT);
+  const char *blocks = "path = \"-\"\n batch_size = 10\n"
+                       " retry_limit = 5\n retry_backoff = 1ms";
   /* Standard output is a pipe whose reader is gone: EPIPE on every write
    * (SIGPIPE would end the test instead, as it does a daemon that has not
    * ignored it). */
@@ -690,32 +581,32 @@ START_TEST(a_broken_pipe_fails_the_stage_at_once) {
   int saved = dup(STDOUT_FILENO);
   dup2(fds[1], STDOUT_FILENO);
   close(fds[1]);
-  test_run_t *run = test_run(conf, plugins, true);
+  pl_test_t *t = fed((const char *const *)records, COUNT, 100, blocks);
+  int rc = pl_test_run(t, 30000);
   dup2(saved, STDOUT_FILENO);
   close(saved);
-  ck_assert_int_eq(run->create_rc, 0);
-  ck_assert_int_eq(run->status, 1);
-  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
-  const char *log = test_log(run);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_int_eq(pl_test_status(t), 1);
+  const pl_stage_metrics_t *sink = test_plugin_metrics(t);
+  const char *log = pl_test_log(t);
   /* Not retried, and nothing more was handed to the plugin. */
-  ck_assert_msg(sink->metrics.retried == 0, "%s", log);
-  ck_assert_uint_eq(sink->metrics.batches, 1);
-  ck_assert_uint_eq(sink->metrics.records_out, 0);
+  ck_assert_msg(sink->retried == 0, "%s", log);
+  ck_assert_uint_eq(sink->batches, 1);
+  ck_assert_uint_eq(sink->records_out, 0);
   /* The source stopped: it did not read its whole input, and no group of
    * it was committed. */
-  test_source_t *source = source_of(run);
-  ck_assert_uint_lt(source->emitted, COUNT);
-  ck_assert_uint_eq(source->committed, 0);
-  ck_assert_uint_ge(source->failed, 1);
-  ck_assert_uint_eq(sink->metrics.failed, source->emitted);
+  ck_assert_uint_lt(pl_test_emitted(t), COUNT);
+  ck_assert_uint_eq(pl_test_committed(t), 0);
+  ck_assert_uint_ge(pl_test_failed(t), 1);
+  ck_assert_uint_eq(sink->failed, pl_test_emitted(t));
   /* One line says what happened, naming the stage and the error. */
   ck_assert_msg(count_lines(log) <= 3, "%s", log);
-  const char *line = strstr(log, "[sink-file:p] write to standard output "
+  const char *line = strstr(log, "[sink-file:test] write to standard output "
                                  "failed after 1 attempt(s): broken pipe; "
                                  "the stage cannot write any more");
   ck_assert_msg(line != NULL, "%s", log);
   ck_assert_ptr_null(strstr(strstr(line, "broken pipe") + 1, "broken pipe"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 
   /* A daemon (no --once) shuts down by itself, with exit status 1. */
   ck_assert_int_eq(pipe(fds), 0);
@@ -723,19 +614,18 @@ START_TEST(a_broken_pipe_fails_the_stage_at_once) {
   saved = dup(STDOUT_FILENO);
   dup2(fds[1], STDOUT_FILENO);
   close(fds[1]);
-  run = test_run(conf, plugins, false);
+  t = fed((const char *const *)records, COUNT, 100, blocks);
+  pl_test_set_daemon(t, true);
+  rc = pl_test_run(t, 30000);
   dup2(saved, STDOUT_FILENO);
   close(saved);
-  ck_assert_int_eq(run->status, 1);
-  ck_assert_ptr_nonnull(strstr(test_log(run), "shutting down"));
-  ck_assert_uint_eq(source_of(run)->committed, 0);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(rc, 0); /* ended by itself, not timed out */
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "shutting down"));
+  ck_assert_uint_eq(pl_test_committed(t), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   signal(SIGPIPE, SIG_DFL);
-  for (size_t i = 0; i < COUNT; i++)
-    free(records[i]);
-  free(records);
-  free(conf);
-  free(blocks);
+  free_texts(records, COUNT);
 }
 END_TEST
 
@@ -776,32 +666,30 @@ static void on_unlimit(uv_timer_t *timer) {
 
 START_TEST(a_torn_line_is_completed_by_the_retry) {
   char *path = tmp_path("torn.jsonl");
-  char *blocks = format("  sink \"file\" { path = \"%s\"\n retry_limit = 50\n"
-                        " retry_backoff = 2ms\n retry_backoff_max = 5ms }",
+  char *blocks = format("path = \"%s\"\n retry_limit = 50\n"
+                        " retry_backoff = 2ms\n retry_backoff_max = 5ms",
                         path);
-  char *conf = config(ten, 10, "group_size = 10", blocks);
-  test_run_t *run = test_run_start(conf, plugins, true);
-  ck_assert_int_eq(run->create_rc, 0);
+  pl_test_t *t = fed(ten, 10, 10, blocks);
+  ck_assert_int_eq(pl_test_start(t), 0);
   uv_timer_t timer;
-  uv_timer_init(&run->loop, &timer);
+  uv_timer_init(pl_test_loop(t), &timer);
   /* 20 bytes: two lines and the first 4 bytes of the third. */
   limit_file_size(20);
   uv_timer_start(&timer, on_unlimit, 40, 0);
-  test_run_loop(run);
+  int rc = pl_test_run(t, 30000);
   ck_assert_int_eq(limit_rc, 0);
-  assert_ran_clean(run);
-  ck_assert_uint_eq(source_of(run)->committed, 1);
-  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
+  ck_assert_int_eq(rc, 0);
+  test_plugin_assert_clean(t);
+  ck_assert_uint_eq(pl_test_committed(t), 1);
   /* The two whole lines were delivered at once; only the rest was
    * retried. */
-  ck_assert_uint_ge(sink->metrics.retried, 8);
-  ck_assert_uint_eq(sink->metrics.records_out, 10);
-  ck_assert_ptr_nonnull(strstr(test_log(run), "file too large"));
+  ck_assert_uint_ge(test_plugin_metrics(t)->retried, 8);
+  ck_assert_uint_eq(test_plugin_metrics(t)->records_out, 10);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "file too large"));
   char *text = read_all(path);
   ck_assert_str_eq(text, ten_lines);
   free(text);
-  ck_assert_int_eq(test_run_free(run), 0);
-  free(conf);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(blocks);
   free(path);
 }
@@ -809,31 +697,29 @@ END_TEST
 
 START_TEST(a_torn_line_left_by_an_earlier_run_is_ended) {
   char *path = tmp_path("left.jsonl");
-  char *blocks =
-      format("  sink \"file\" { path = \"%s\"\n retry_limit = 0 }", path);
-  char *conf = config(ten, 10, "group_size = 10", blocks);
-  test_run_t *run = test_run_start(conf, plugins, true);
-  ck_assert_int_eq(run->create_rc, 0);
+  char *blocks = format("path = \"%s\"\n retry_limit = 0", path);
+  pl_test_t *t = fed(ten, 10, 10, blocks);
+  ck_assert_int_eq(pl_test_start(t), 0);
   limit_file_size(20);
-  test_run_loop(run);
+  int rc = pl_test_run(t, 30000);
   unlimit_file_size();
   ck_assert_int_eq(limit_rc, 0);
-  ck_assert_int_eq(run->status, 1);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   char *text = read_all(path);
   ck_assert_str_eq(text, "{\"n\":1}\n{\"n\":2}\n{\"n\"");
   free(text);
 
-  run = test_run(conf, plugins, true);
-  assert_ran_clean(run);
-  ck_assert_ptr_nonnull(strstr(test_log(run), "ends in the middle of a line"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  t = run_records(ten, 10, 10, blocks);
+  test_plugin_assert_clean(t);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "ends in the middle of a line"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   text = read_all(path);
   char *expected = format("{\"n\":1}\n{\"n\":2}\n{\"n\"\n%s", ten_lines);
   ck_assert_str_eq(text, expected);
   free(expected);
   free(text);
-  free(conf);
   free(blocks);
   free(path);
 }

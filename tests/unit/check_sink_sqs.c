@@ -1,6 +1,6 @@
 /* sink-sqs: whole pipelines through the engine in-process against a
- * scripted SQS (fake_http), and the encode and response steps on their
- * own. */
+ * scripted SQS (<pipelined/testing.h>), and the encode and response steps
+ * on their own. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,52 +12,9 @@
 #include "../../plugins/sink-sqs/sqs_response.h"
 #include <pipelined/testing.h>
 
-#include "test_aws.h"
+#include "test_plugin.h"
 
 extern const pl_plugin_t pipelined_plugin;
-
-/* ---- transform-tag: metadata and bytes the script source cannot make ---- */
-
-/* A string field "etag" becomes the record's etag, "otime" its origin
- * time, "msgid" its message id, and a string "bytes" turns the record into a bytes record holding
- * that text. */
-static void tag_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
-  json_t *value = pl_record_value(record);
-  const char *etag = json_string_value(json_object_get(value, "etag"));
-  const char *msgid = json_string_value(json_object_get(value, "msgid"));
-  const char *otime = json_string_value(json_object_get(value, "otime"));
-  json_t *bytes = json_object_get(value, "bytes");
-  if (etag)
-    pl_record_set_etag(record, etag);
-  if (msgid)
-    pl_record_set_message_id(record, msgid);
-  if (otime)
-    pl_record_set_origin_time(record, otime);
-  if (json_is_string(bytes)) {
-    pl_record_set_bytes(record, json_string_value(bytes),
-                        json_string_length(bytes));
-    pl_record_set_value_new(record, NULL);
-  }
-  pl_emit(inst, record);
-}
-
-static int tag_init(pl_instance_t *inst, const void *options, void **ctx) {
-  *ctx = NULL;
-  return 0;
-}
-
-static void tag_destroy(void *ctx) {}
-
-static const pl_plugin_t transform_tag = {
-    .abi_version = PL_ABI_VERSION,
-    .struct_size = sizeof(pl_plugin_t),
-    .name = "tag",
-    .kind = PL_KIND_TRANSFORM,
-    .description = "Test transform: sets etags and message ids, makes bytes.",
-    .init = tag_init,
-    .process = tag_process,
-    .destroy = tag_destroy,
-};
 
 /* ---- sink-encode: sqs_encode_batch on the engine's own batches ---- */
 
@@ -80,9 +37,8 @@ static int encode_init(pl_instance_t *inst, const void *options, void **ctx) {
 
 static void encode_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   encode_sink_t *e = ctx;
-  sqs_encoding_t enc = {.queue_url = "q",
-                        .max_batch_bytes = 262144,
-                        .max_message_bytes = 262144};
+  sqs_encoding_t enc = {
+      .queue_url = "q", .max_batch_bytes = 262144, .max_message_bytes = 262144};
   sqs_request_t *requests = NULL;
   size_t count = 0;
   ck_assert_int_eq(sqs_encode_batch(&enc, batch, &requests, &count), 0);
@@ -124,46 +80,89 @@ static const pl_plugin_t sink_encode = {
 
 /* ---- Helpers ---- */
 
-/* The fixture (tests/unit/test_aws.h): an engine with this plugin whose
- * AWS client talks to a scripted server. */
-typedef test_aws_t fixture_t;
+/* sink-sqs under the harness of <pipelined/testing.h>, its AWS client
+ * talking to a scripted server on the harness's loop. */
+typedef struct fixture {
+  pl_test_t *t;
+  pl_test_http_t *server;
+} fixture_t;
 
 static fixture_t *fixture_create(void) {
-  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, &transform_tag, NULL};
-  return test_aws_create(plugins);
+  fixture_t *f = calloc(1, sizeof(*f));
+  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &f->t), 0);
+  f->server = pl_test_aws_server(f->t);
+  ck_assert_ptr_nonnull(f->server);
+  pl_test_set_globals(f->t, "aws { max_attempts = 1 }");
+  return f;
 }
 
-/* The config of pipeline "p": the script source emitting `records` (JSON
- * texts), the tag transform, sink-sqs sending to the fake server with
- * `sink_extra` settings, and a capturing dead letter. */
-static char *config_for(fixture_t *f, const char *const *records, size_t count,
+/* Closes the harness and its server; fails the test when a handle was
+ * left open. */
+static void fixture_free(fixture_t *f) {
+  ck_assert_int_eq(pl_test_destroy(f->t), 0);
+  free(f);
+}
+
+/* sink-sqs sending to queue `queue` of the server with `sink_extra`
+ * settings, fed `records` (JSON texts) in one group, the record i with
+ * origin "test:script" and line i + 1. In a record, a string field "etag"
+ * becomes its etag, "otime" its origin time, "msgid" its message id, and
+ * a string "bytes" makes it a bytes record holding that text. */
+static void feed_records(fixture_t *f, const char *const *records, size_t count,
+                         const char *queue, const char *sink_extra) {
+  pl_buf_t options = {0};
+  pl_buf_printf(&options,
+                "queue_url = \"%s/000000000000/%s\"\n"
+                "retry_backoff = \"1ms\"\n%s",
+                pl_test_http_url(f->server), queue, sink_extra);
+  pl_test_set_options(f->t, options.data);
+  pl_buf_free(&options);
+  for (size_t i = 0; i < count; i++) {
+    json_t *value = json_loads(records[i], JSON_DECODE_ANY, NULL);
+    ck_assert_ptr_nonnull(value);
+    json_t *bytes = json_object_get(value, "bytes");
+    if (json_is_string(bytes))
+      ck_assert_int_eq(pl_test_feed_bytes(f->t, json_string_value(bytes),
+                                          json_string_length(bytes), false),
+                       0);
+    else
+      ck_assert_int_eq(pl_test_feed_record(f->t, records[i]), 0);
+    pl_test_meta_t meta = {
+        .origin = "test:script",
+        .etag = json_string_value(json_object_get(value, "etag")),
+        .message_id = json_string_value(json_object_get(value, "msgid")),
+        .origin_time = json_string_value(json_object_get(value, "otime")),
+        .line = i + 1};
+    ck_assert_int_eq(pl_test_feed_meta(f->t, &meta), 0);
+    json_decref(value);
+  }
+}
+
+/* Feeds and runs to the end; asserts the run started. */
+static void run_records(fixture_t *f, const char *const *records, size_t count,
                         const char *queue, const char *sink_extra) {
-  pl_buf_t buf = {0};
-  pl_buf_append_str(&buf, "aws { max_attempts = 1 }\n"
-                          "pipeline \"p\" {\n  source \"script\" {\n"
-                          "    records = [");
-  test_aws_append_records(&buf, records, count);
-  pl_buf_printf(&buf,
-                "]\n    group_size = 1000\n  }\n"
-                "  transform \"tag\" { }\n"
-                "  sink \"sqs\" {\n"
-                "    queue_url = \"%s/000000000000/%s\"\n"
-                "    endpoint = \"%s\"\n"
-                "    retry_backoff = \"1ms\"\n"
-                "    %s\n  }\n"
-                "  dead_letter \"capture\" { }\n}\n",
-                fake_http_url(f->server), queue, fake_http_url(f->server),
-                sink_extra);
-  return buf.data;
+  feed_records(f, records, count, queue, sink_extra);
+  test_plugin_run(f->t, 30000);
 }
 
-/* Starts and runs a --once pipeline; asserts it was created. */
-static void run_records(fixture_t *f, const char *const *records,
-                        size_t count, const char *queue,
-                        const char *sink_extra) {
-  char *text = config_for(f, records, count, queue, sink_extra);
-  test_aws_run_config(f, text);
-  free(text);
+/* Queues one answer of the server, for any request. */
+static void push(fixture_t *f, int status, const char *body) {
+  pl_test_http_push_status(f->server, status, body, 1);
+}
+
+/* The parsed body of the i-th request the server saw (new reference). */
+static json_t *request_body(fixture_t *f, size_t i) {
+  ck_assert_uint_gt(pl_test_http_request_count(f->server), i);
+  json_t *body = pl_test_http_request_json(f->server, i);
+  ck_assert_msg(body != NULL, "request %zu: the body is not JSON", i);
+  return body;
+}
+
+/* The i-th dead letter's document (reason, line, record). */
+static json_t *letter(fixture_t *f, size_t i) {
+  json_t *doc = pl_test_dead_letter_document(f->t, i);
+  ck_assert_ptr_nonnull(doc);
+  return doc;
 }
 
 /* A response that lists the entries "0" to "n - 1" as successful. */
@@ -181,15 +180,13 @@ static char *all_ok(size_t n) {
 
 static void push_ok(fixture_t *f, size_t times) {
   char *body = all_ok(SQS_MAX_ENTRIES);
-  for (size_t i = 0; i < times; i++)
-    fake_http_push(f->server,
-                   &(fake_http_response_t){.status = 200, .body = body});
+  pl_test_http_push_status(f->server, 200, body, times);
   free(body);
 }
 
 /* Entry e of request i (new reference). */
 static json_t *request_entry(fixture_t *f, size_t i, size_t e) {
-  json_t *body = test_aws_request_body(f, i);
+  json_t *body = request_body(f, i);
   json_t *entry = json_array_get(json_object_get(body, "Entries"), e);
   ck_assert_ptr_nonnull(entry);
   json_incref(entry);
@@ -198,7 +195,7 @@ static json_t *request_entry(fixture_t *f, size_t i, size_t e) {
 }
 
 static size_t request_entries(fixture_t *f, size_t i) {
-  json_t *body = test_aws_request_body(f, i);
+  json_t *body = request_body(f, i);
   size_t n = json_array_size(json_object_get(body, "Entries"));
   json_decref(body);
   return n;
@@ -238,8 +235,11 @@ static json_t *entry_members(const pl_buf_t *text) {
 /* "{\"n\":i}" for i in 1..count, as JSON texts to free with free_texts. */
 static char **numbered(size_t count) {
   char **texts = calloc(count, sizeof(*texts));
-  for (size_t i = 0; i < count; i++)
-    texts[i] = test_aws_format("{\"n\":%zu}", i + 1);
+  for (size_t i = 0; i < count; i++) {
+    pl_buf_t text = {0};
+    pl_buf_printf(&text, "{\"n\":%zu}", i + 1);
+    texts[i] = text.data;
+  }
   return texts;
 }
 
@@ -260,8 +260,8 @@ START_TEST(batches_by_count) {
   push_ok(f, 3);
   char **records = numbered(25);
   run_records(f, (const char *const *)records, 25, "q", "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   size_t sizes[3];
   for (size_t i = 0; i < 3; i++)
     sizes[i] = request_entries(f, i);
@@ -270,14 +270,16 @@ START_TEST(batches_by_count) {
   ck_assert_uint_eq(sizes[0] == 5 || sizes[1] == 5 || sizes[2] == 5, 1);
   for (size_t i = 0; i < 3; i++)
     ck_assert(sizes[i] == 10 || sizes[i] == 5);
-  const fake_http_request_t *req = fake_http_request(f->server, 0);
-  char *target = fake_http_request_header(req, "X-Amz-Target");
+  const pl_test_http_request_t *req = pl_test_http_request(f->server, 0);
+  char *target = pl_test_http_request_header(req, "X-Amz-Target");
   ck_assert_str_eq(target, "AmazonSQS.SendMessageBatch");
   free(target);
-  json_t *body = test_aws_request_body(f, 0);
-  char *url = test_aws_format("%s/000000000000/q", fake_http_url(f->server));
-  ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")), url);
-  free(url);
+  json_t *body = request_body(f, 0);
+  pl_buf_t url = {0};
+  pl_buf_printf(&url, "%s/000000000000/q", pl_test_http_url(f->server));
+  ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")),
+                   url.data);
+  pl_buf_free(&url);
   json_decref(body);
   /* Every record went exactly once. */
   bool seen[26] = {false};
@@ -290,13 +292,13 @@ START_TEST(batches_by_count) {
       json_decref(value);
     }
   }
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  ck_assert_uint_eq(test_aws_counter(f, "requests"), 3);
-  ck_assert_uint_eq(test_aws_counter(f, "messages_sent"), 25);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 25);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  ck_assert_uint_eq(pl_test_counter(f->t, "requests"), 3);
+  ck_assert_uint_eq(pl_test_counter(f->t, "messages_sent"), 25);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 25);
   free_texts(records, 25);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -306,16 +308,16 @@ START_TEST(a_larger_batch_size_is_split_into_requests_of_ten) {
   char **records = numbered(25);
   run_records(f, (const char *const *)records, 25, "q",
               "batch_size = 25\n linger = \"1s\"\n max_in_flight = 1");
-  test_aws_assert_clean(f);
+  test_plugin_assert_clean(f->t);
   /* One engine batch, three requests. */
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.batches, 1);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->batches, 1);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   ck_assert_uint_eq(request_entries(f, 0) + request_entries(f, 1) +
                         request_entries(f, 2),
                     25);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 25);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 25);
   free_texts(records, 25);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -341,17 +343,17 @@ START_TEST(batches_by_bytes) {
   char **records = sized(6, 100 * 1024);
   run_records(f, (const char *const *)records, 6, "q",
               "batch_bytes = \"10MiB\"\n batch_size = 100");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.batches, 1);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->batches, 1);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   for (size_t i = 0; i < 3; i++) {
     ck_assert_uint_eq(request_entries(f, i), 2);
-    const fake_http_request_t *req = fake_http_request(f->server, i);
+    const pl_test_http_request_t *req = pl_test_http_request(f->server, i);
     ck_assert_uint_lt(req->body_len, 256 * 1024 + 4096);
   }
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 6);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 6);
   free_texts(records, 6);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -362,11 +364,11 @@ START_TEST(max_batch_bytes_allows_larger_requests) {
   run_records(f, (const char *const *)records, 6, "q",
               "batch_bytes = \"10MiB\"\n batch_size = 100\n"
               " max_batch_bytes = \"1MiB\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   ck_assert_uint_eq(request_entries(f, 0), 6);
   free_texts(records, 6);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -374,19 +376,19 @@ END_TEST
 
 START_TEST(entry_failures_reject_or_retry_only_those_entries) {
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 200, NULL,
-            "{\"Successful\":[{\"Id\":\"0\",\"MessageId\":\"a\"},"
-            "{\"Id\":\"3\",\"MessageId\":\"b\"}],"
-            "\"Failed\":[{\"Id\":\"1\",\"SenderFault\":false,"
-            "\"Code\":\"InternalError\",\"Message\":\"try again\"},"
-            "{\"Id\":\"2\",\"SenderFault\":true,"
-            "\"Code\":\"InvalidMessageContents\","
-            "\"Message\":\"Invalid characters found\"}]}");
+  push(f, 200,
+       "{\"Successful\":[{\"Id\":\"0\",\"MessageId\":\"a\"},"
+       "{\"Id\":\"3\",\"MessageId\":\"b\"}],"
+       "\"Failed\":[{\"Id\":\"1\",\"SenderFault\":false,"
+       "\"Code\":\"InternalError\",\"Message\":\"try again\"},"
+       "{\"Id\":\"2\",\"SenderFault\":true,"
+       "\"Code\":\"InvalidMessageContents\","
+       "\"Message\":\"Invalid characters found\"}]}");
   push_ok(f, 1);
   char **records = numbered(4);
   run_records(f, (const char *const *)records, 4, "q", "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   ck_assert_uint_eq(request_entries(f, 0), 4);
   /* Only the record that failed without SenderFault went again. */
   ck_assert_uint_eq(request_entries(f, 1), 1);
@@ -398,38 +400,37 @@ START_TEST(entry_failures_reject_or_retry_only_those_entries) {
   ck_assert_str_eq(attribute(entry, "line", NULL), "2");
   json_decref(entry);
   /* The one SQS refused is in the dead letter with the code and message. */
-  json_t *dead = test_aws_dead_letter(f)->records;
-  ck_assert_uint_eq(json_array_size(dead), 1);
-  json_t *doc = json_array_get(dead, 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
+  json_t *doc = letter(f, 0);
   ck_assert_str_eq(json_string_value(json_object_get(doc, "reason")),
                    "SQS refused the message: InvalidMessageContents: "
                    "Invalid characters found");
-  ck_assert_int_eq(json_integer_value(json_object_get(
-                       json_object_get(doc, "record"), "n")),
-                   3);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 3);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.rejected, 1);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 1);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(json_object_get(doc, "record"), "n")),
+      3);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 3);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->rejected, 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 1);
   free_texts(records, 4);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(entries_the_result_omits_are_retried) {
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 200, NULL, "{\"Successful\":[{\"Id\":\"1\"}],\"Failed\":[]}");
+  push(f, 200, "{\"Successful\":[{\"Id\":\"1\"}],\"Failed\":[]}");
   push_ok(f, 1);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, "q", "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   ck_assert_uint_eq(request_entries(f, 1), 1);
   json_t *value = message(f, 1, 0);
   ck_assert_int_eq(n_of(value), 1);
   json_decref(value);
   free_texts(records, 2);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -437,18 +438,18 @@ START_TEST(an_answer_that_is_not_json_fails_its_records) {
   /* The answer is read as text by the sink: text that is neither the usual
    * result nor JSON fails the request's records, which go again. */
   fixture_t *f = fixture_create();
-  test_aws_push_json(f, 200, NULL, "{\"Successful\":[{\"Id\":\"0\"}");
+  push(f, 200, "{\"Successful\":[{\"Id\":\"0\"}");
   push_ok(f, 1);
   char **records = numbered(2);
   run_records(f, (const char *const *)records, 2, "q", "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   ck_assert_uint_eq(request_entries(f, 1), 2);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.retried, 2);
-  ck_assert_ptr_nonnull(strstr(test_log(f->run), "InvalidResponse"));
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 2);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "InvalidResponse"));
   free_texts(records, 2);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -472,17 +473,15 @@ START_TEST(an_oversize_record_is_rejected_not_truncated) {
   char *big = record_of_message_size(300000);
   const char *records[] = {big, "{\"n\":2}"};
   run_records(f, records, 2, "q", "");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   ck_assert_uint_eq(request_entries(f, 0), 1);
-  json_t *dead = test_aws_dead_letter(f)->records;
-  ck_assert_uint_eq(json_array_size(dead), 1);
-  ck_assert_str_eq(
-      json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
-      "message of 300000 bytes exceeds the 262144-byte SQS limit");
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
+  ck_assert_str_eq(pl_test_dead_letter_reason(f->t, 0),
+                   "message of 300000 bytes exceeds the 262144-byte SQS limit");
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
   free(big);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -493,16 +492,14 @@ START_TEST(a_message_at_the_limit_is_sent) {
   char *over = record_of_message_size(262145);
   const char *records[] = {exact, over};
   run_records(f, records, 2, "q", "batch_bytes = \"1B\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
-  json_t *dead = test_aws_dead_letter(f)->records;
-  ck_assert_uint_eq(json_array_size(dead), 1);
-  ck_assert_str_eq(
-      json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
-      "message of 262145 bytes exceeds the 262144-byte SQS limit");
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
+  ck_assert_str_eq(pl_test_dead_letter_reason(f->t, 0),
+                   "message of 262145 bytes exceeds the 262144-byte SQS limit");
   free(exact);
   free(over);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -513,15 +510,15 @@ START_TEST(max_message_bytes_raises_the_limit) {
   const char *records[] = {big};
   run_records(f, records, 1, "q",
               "max_message_bytes = \"1MiB\"\n max_batch_bytes = \"1MiB\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   json_t *value = message(f, 0, 0);
   ck_assert_uint_eq(strlen(json_string_value(json_object_get(value, "d"))),
                     300000 - 34 - 8);
   json_decref(value);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   free(big);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -530,16 +527,16 @@ START_TEST(bytes_are_sent_as_raw) {
   push_ok(f, 1);
   const char *records[] = {"{\"bytes\":\"P1,A,5\\n\"}", "{\"bytes\":\"\"}"};
   run_records(f, records, 2, "q", "");
-  test_aws_assert_clean(f);
+  test_plugin_assert_clean(f->t);
   /* The empty chunk has nothing to send and is simply delivered. */
   ck_assert_uint_eq(request_entries(f, 0), 1);
   json_t *entry = request_entry(f, 0, 0);
   ck_assert_str_eq(json_string_value(json_object_get(entry, "MessageBody")),
                    "{\"raw\":\"P1,A,5\\n\"}");
   json_decref(entry);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 2);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  fixture_free(f);
 }
 END_TEST
 
@@ -548,14 +545,11 @@ START_TEST(text_sqs_refuses_is_rejected) {
   push_ok(f, 1);
   const char *records[] = {"{\"s\":\"\\uffff\"}", "{\"n\":2}"};
   run_records(f, records, 2, "q", "");
-  test_aws_assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(request_entries(f, 0), 1);
-  json_t *dead = test_aws_dead_letter(f)->records;
-  ck_assert_uint_eq(json_array_size(dead), 1);
-  ck_assert_ptr_nonnull(strstr(
-      json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
-      "U+FFFF"));
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_dead_letter_reason(f->t, 0), "U+FFFF"));
+  fixture_free(f);
 }
 END_TEST
 
@@ -577,7 +571,7 @@ START_TEST(attributes_carry_the_origin_and_templates) {
               "  warehouse = \"${location}\"\n"
               "  key = \"${product_id}#${@line}\"\n"
               "}");
-  test_aws_assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(request_entries(f, 0), 2);
   const char *type = NULL;
   json_t *first = request_entry(f, 0, 0);
@@ -604,11 +598,10 @@ START_TEST(attributes_carry_the_origin_and_templates) {
   ck_assert_ptr_null(json_object_get(second, "DelaySeconds"));
   json_decref(second);
   /* A missing field and an empty value reject their records. */
-  json_t *dead = test_aws_dead_letter(f)->records;
-  ck_assert_uint_eq(json_array_size(dead), 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 2);
   const char *reasons[2];
   for (size_t i = 0; i < 2; i++) {
-    json_t *doc = json_array_get(dead, i);
+    json_t *doc = letter(f, i);
     size_t line = (size_t)json_integer_value(json_object_get(doc, "line"));
     ck_assert(line == 3 || line == 4);
     reasons[line - 3] = json_string_value(json_object_get(doc, "reason"));
@@ -618,8 +611,8 @@ START_TEST(attributes_carry_the_origin_and_templates) {
                    "missing or null");
   ck_assert_str_eq(reasons[1], "message attribute 'warehouse' is empty (SQS "
                                "refuses empty values)");
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  fixture_free(f);
 }
 END_TEST
 
@@ -631,21 +624,19 @@ START_TEST(attribute_sizes_count_toward_the_limit) {
   char *exact = record_of_message_size(262144 - 8);
   const char *records[] = {exact};
   run_records(f, records, 1, "q", "attributes { k = \"v\" }");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  test_aws_free(f);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  fixture_free(f);
   f = fixture_create();
   run_records(f, records, 1, "q", "attributes { kk = \"v\" }");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 0);
-  json_t *dead = test_aws_dead_letter(f)->records;
-  ck_assert_uint_eq(json_array_size(dead), 1);
-  ck_assert_str_eq(
-      json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
-      "message of 262145 bytes exceeds the 262144-byte SQS limit");
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
+  ck_assert_str_eq(pl_test_dead_letter_reason(f->t, 0),
+                   "message of 262145 bytes exceeds the 262144-byte SQS limit");
   free(exact);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -654,14 +645,14 @@ START_TEST(delay_sets_delay_seconds) {
   push_ok(f, 1);
   const char *records[] = {"{\"n\":1}", "{\"n\":2}"};
   run_records(f, records, 2, "q", "delay = \"2m\"");
-  test_aws_assert_clean(f);
+  test_plugin_assert_clean(f->t);
   for (size_t e = 0; e < 2; e++) {
     json_t *entry = request_entry(f, 0, e);
-    ck_assert_int_eq(
-        json_integer_value(json_object_get(entry, "DelaySeconds")), 120);
+    ck_assert_int_eq(json_integer_value(json_object_get(entry, "DelaySeconds")),
+                     120);
     json_decref(entry);
   }
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -670,8 +661,7 @@ END_TEST
 /* The documented default deduplication id: SHA-256 of origin, etag,
  * message id and line, each followed by a NUL. */
 static void expected_dedup(const char *origin, const char *etag,
-                           const char *msgid, const char *line,
-                           char out[65]) {
+                           const char *msgid, const char *line, char out[65]) {
   pl_buf_t in = {0};
   pl_buf_append(&in, origin, strlen(origin) + 1);
   pl_buf_append(&in, etag, strlen(etag) + 1);
@@ -697,7 +687,7 @@ static json_t *fifo_run(const char *sink_extra, char **log) {
   fixture_t *f = fixture_create();
   push_ok(f, 1);
   run_records(f, fifo_records, 3, "q.fifo", sink_extra);
-  test_aws_assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(request_entries(f, 0), 3);
   json_t *ids = json_array();
   for (size_t e = 0; e < 3; e++) {
@@ -712,8 +702,8 @@ static json_t *fifo_run(const char *sink_extra, char **log) {
     json_decref(entry);
   }
   if (log)
-    *log = strdup(test_log(f->run));
-  test_aws_free(f);
+    *log = strdup(pl_test_log(f->t));
+  fixture_free(f);
   return ids;
 }
 
@@ -754,12 +744,11 @@ START_TEST(fifo_bad_group_ids_are_rejected) {
       "{\"product_id\":\"has space\"}",
   };
   run_records(f, records, 3, "q.fifo", "message_group_id = \"${product_id}\"");
-  test_aws_assert_clean(f);
+  test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(request_entries(f, 0), 1);
-  json_t *dead = test_aws_dead_letter(f)->records;
-  ck_assert_uint_eq(json_array_size(dead), 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 2);
   for (size_t i = 0; i < 2; i++) {
-    json_t *doc = json_array_get(dead, i);
+    json_t *doc = letter(f, i);
     const char *reason = json_string_value(json_object_get(doc, "reason"));
     if (json_integer_value(json_object_get(doc, "line")) == 2)
       ck_assert_str_eq(reason, "message_group_id: field 'product_id' is "
@@ -767,7 +756,7 @@ START_TEST(fifo_bad_group_ids_are_rejected) {
     else
       ck_assert_ptr_nonnull(strstr(reason, "is not a valid SQS group id"));
   }
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -776,18 +765,18 @@ START_TEST(fifo_sends_in_order_and_stops_a_batch_at_a_failure) {
   /* The first request loses entry 3 (not the sender's fault): the second
    * request of the batch is not sent, and the retry carries record 4 and
    * records 11 to 20, in order. */
-  test_aws_push_json(f, 200, NULL,
-            "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"1\"},{\"Id\":\"2\"},"
-            "{\"Id\":\"4\"},{\"Id\":\"5\"},{\"Id\":\"6\"},{\"Id\":\"7\"},"
-            "{\"Id\":\"8\"},{\"Id\":\"9\"}],"
-            "\"Failed\":[{\"Id\":\"3\",\"SenderFault\":false,"
-            "\"Code\":\"InternalError\"}]}");
+  push(f, 200,
+       "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"1\"},{\"Id\":\"2\"},"
+       "{\"Id\":\"4\"},{\"Id\":\"5\"},{\"Id\":\"6\"},{\"Id\":\"7\"},"
+       "{\"Id\":\"8\"},{\"Id\":\"9\"}],"
+       "\"Failed\":[{\"Id\":\"3\",\"SenderFault\":false,"
+       "\"Code\":\"InternalError\"}]}");
   push_ok(f, 2);
   char **records = numbered(20);
   run_records(f, (const char *const *)records, 20, "q.fifo",
               "message_group_id = \"g\"\n batch_size = 20\n linger = \"1s\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
   ck_assert_uint_eq(request_entries(f, 0), 10);
   ck_assert_uint_eq(request_entries(f, 1), 10);
   ck_assert_uint_eq(request_entries(f, 2), 1);
@@ -800,29 +789,56 @@ START_TEST(fifo_sends_in_order_and_stops_a_batch_at_a_failure) {
   json_t *value = message(f, 2, 0);
   ck_assert_int_eq(n_of(value), 20);
   json_decref(value);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(test_aws_sink(f)->metrics.records_out, 20);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 20);
   free_texts(records, 20);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
-static void on_run_for(uv_timer_t *timer) { *(int *)timer->data = 1; }
+static void on_run_for(uv_timer_t *timer) {
+  *(int *)timer->data = 1;
+}
 
-static void on_run_for_closed(uv_handle_t *handle) { *(int *)handle->data = 2; }
+static void on_run_for_closed(uv_handle_t *handle) {
+  *(int *)handle->data = 2;
+}
 
 /* Runs the loop for `ms` milliseconds. */
 static void run_for(fixture_t *f, uint64_t ms) {
   int state = 0;
   uv_timer_t timer;
-  uv_timer_init(&f->run->loop, &timer);
+  uv_loop_t *loop = pl_test_loop(f->t);
+  uv_timer_init(loop, &timer);
   timer.data = &state;
   uv_timer_start(&timer, on_run_for, ms, 0);
   while (state == 0)
-    uv_run(&f->run->loop, UV_RUN_ONCE);
+    uv_run(loop, UV_RUN_ONCE);
   uv_close((uv_handle_t *)&timer, on_run_for_closed);
   while (state != 2)
-    uv_run(&f->run->loop, UV_RUN_ONCE);
+    uv_run(loop, UV_RUN_ONCE);
+}
+
+/* Starts `count` records with a shutdown_timeout of 50 ms and runs the
+ * loop until the server has seen a request. */
+static void start_until_a_request(fixture_t *f, const char *const *records,
+                                  size_t count, const char *queue,
+                                  const char *sink_extra) {
+  pl_test_set_globals(f->t, "shutdown_timeout = \"50ms\"\n"
+                            "aws { max_attempts = 1 }");
+  feed_records(f, records, count, queue, sink_extra);
+  int rc = pl_test_start(f->t);
+  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(f->t),
+                pl_test_log(f->t));
+  while (pl_test_http_request_count(f->server) < 1)
+    uv_run(pl_test_loop(f->t), UV_RUN_ONCE);
+}
+
+/* Shuts the run down and runs it to its end. */
+static void shut_down(fixture_t *f) {
+  pl_test_shutdown(f->t);
+  int rc = pl_test_run(f->t, 30000);
+  ck_assert_msg(rc == 0, "rc %d: %s", rc, pl_test_log(f->t));
 }
 
 /* Requests sent while the first one gets no answer, for 30 records in
@@ -830,30 +846,21 @@ static void run_for(fixture_t *f, uint64_t ms) {
 static size_t sent_while_the_first_hangs(const char *queue,
                                          const char *sink_extra) {
   fixture_t *f = fixture_create();
-  fake_http_push(f->server, &(fake_http_response_t){.hang = true});
+  pl_test_http_push(f->server, &(pl_test_http_response_t){.hang = true});
   push_ok(f, 2);
   char **records = numbered(30);
-  char *text = config_for(f, (const char *const *)records, 30, queue,
-                          sink_extra);
-  char *daemon = test_aws_format("shutdown_timeout = \"50ms\"\n%s", text);
-  ck_assert_int_eq(test_aws_start(f, daemon, false), 0);
-  free(text);
-  free(daemon);
-  while (fake_http_request_count(f->server) < 1)
-    uv_run(&f->run->loop, UV_RUN_ONCE);
+  start_until_a_request(f, (const char *const *)records, 30, queue, sink_extra);
   run_for(f, 100);
-  size_t sent = fake_http_request_count(f->server);
-  pl__engine_shutdown(f->run->engine);
-  test_aws_run(f);
+  size_t sent = pl_test_http_request_count(f->server);
+  shut_down(f);
   free_texts(records, 30);
-  test_aws_free(f);
+  fixture_free(f);
   return sent;
 }
 
 START_TEST(fifo_requests_go_one_at_a_time) {
-  ck_assert_uint_eq(sent_while_the_first_hangs("q.fifo",
-                                               "message_group_id = \"g\""),
-                    1);
+  ck_assert_uint_eq(
+      sent_while_the_first_hangs("q.fifo", "message_group_id = \"g\""), 1);
   /* A standard queue sends the three at once. */
   ck_assert_uint_eq(sent_while_the_first_hangs("q", ""), 3);
 }
@@ -865,8 +872,8 @@ START_TEST(fifo_requests_go_in_order) {
   char **records = numbered(50);
   run_records(f, (const char *const *)records, 50, "q.fifo",
               "message_group_id = \"g\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 5);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 5);
   json_int_t next = 1;
   for (size_t i = 0; i < 5; i++) {
     size_t n = request_entries(f, i);
@@ -878,7 +885,7 @@ START_TEST(fifo_requests_go_in_order) {
   }
   ck_assert_int_eq(next, 51);
   free_texts(records, 50);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -889,14 +896,13 @@ static void assert_refused(const char *queue, const char *sink_extra,
                            const char *expected) {
   fixture_t *f = fixture_create();
   const char *records[] = {"{\"n\":1}"};
-  char *text = config_for(f, records, 1, queue, sink_extra);
-  ck_assert_int_lt(test_aws_start(f, text, true), 0);
-  free(text);
-  const char *log = test_log(f->run);
-  ck_assert_msg(strstr(log, expected) || strstr(f->run->errors.data, expected),
+  feed_records(f, records, 1, queue, sink_extra);
+  ck_assert_int_lt(pl_test_run(f->t, 30000), 0);
+  const char *log = pl_test_log(f->t);
+  ck_assert_msg(strstr(log, expected) || strstr(pl_test_errors(f->t), expected),
                 "expected \"%s\" in: %s%s", expected, log,
-                f->run->errors.data);
-  test_aws_free(f);
+                pl_test_errors(f->t));
+  fixture_free(f);
 }
 
 START_TEST(fifo_needs_a_group_id) {
@@ -936,9 +942,10 @@ START_TEST(bad_options_are_refused) {
   char long_name[258];
   memset(long_name, 'a', 257);
   long_name[257] = '\0';
-  char *too_long = test_aws_format("attributes { %s = \"x\" }", long_name);
-  assert_refused("q", too_long, "is not a valid SQS attribute name");
-  free(too_long);
+  pl_buf_t too_long = {0};
+  pl_buf_printf(&too_long, "attributes { %s = \"x\" }", long_name);
+  assert_refused("q", too_long.data, "is not a valid SQS attribute name");
+  pl_buf_free(&too_long);
   assert_refused("q",
                  "attributes { a = \"1\"\n b = \"2\"\n c = \"3\"\n d = \"4\"\n"
                  " e = \"5\"\n f = \"6\"\n g = \"7\" }",
@@ -954,101 +961,56 @@ END_TEST
 
 START_TEST(shutdown_cancels_requests_in_flight) {
   fixture_t *f = fixture_create();
-  fake_http_push(f->server, &(fake_http_response_t){.hang = true});
+  pl_test_http_push(f->server, &(pl_test_http_response_t){.hang = true});
   const char *records[] = {"{\"n\":1}"};
-  char *text = config_for(f, records, 1, "q", "");
-  char *daemon = test_aws_format("shutdown_timeout = \"50ms\"\n%s", text);
-  ck_assert_int_eq(test_aws_start(f, daemon, false), 0);
-  free(text);
-  free(daemon);
-  while (fake_http_request_count(f->server) < 1)
-    uv_run(&f->run->loop, UV_RUN_ONCE);
-  pl__engine_shutdown(f->run->engine);
-  test_aws_run(f);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
-  test_aws_free(f);
+  start_until_a_request(f, records, 1, "q", "");
+  shut_down(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 0);
+  fixture_free(f);
   /* The cancelled call's callback ran (or the loop could not close). */
 }
 END_TEST
 
-/* ---- Through libpipelined-testing (<pipelined/testing.h>) ---- */
-
-/* The plugin alone between the harness's scripted stages, its AWS client
- * pointed at the harness's HTTP server by the injected environment
- * (pl_test_use_aws), as a plugin outside this tree would be tested. */
-typedef struct harness {
-  pl_test_t *t;
-  pl_test_http_t *server;
-} harness_t;
-
-static harness_t harness_create(void) {
-  harness_t h = {0};
-  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &h.t), 0);
-  ck_assert_int_eq(pl_test_http_start(pl_test_loop(h.t), &h.server), 0);
-  pl_test_use_aws(h.t, h.server);
-  pl_test_set_globals(h.t, "aws { max_attempts = 1 }");
-  return h;
-}
-
-/* Feeds `records` as one group and runs them to queue "q" with `extra`
- * settings. */
-static void harness_run(harness_t *h, const char *const *records,
-                        size_t count, const char *extra) {
-  char *options = test_aws_format("queue_url = \"%s/000000000000/q\"\n"
-                                  "retry_backoff = \"1ms\"\n%s",
-                                  pl_test_http_url(h->server), extra);
-  pl_test_set_options(h->t, options);
-  free(options);
-  for (size_t i = 0; i < count; i++)
-    ck_assert_int_eq(pl_test_feed_record(h->t, records[i]), 0);
-  ck_assert_msg(pl_test_run(h->t, 30000) == 0, "%s%s", pl_test_errors(h->t),
-                pl_test_log(h->t));
-}
+/* ---- Whole requests ---- */
 
 /* The entries of request i (new reference). */
-static json_t *harness_entries(harness_t *h, size_t i) {
-  json_t *body = pl_test_http_request_json(h->server, i);
-  ck_assert_ptr_nonnull(body);
+static json_t *request_entries_json(fixture_t *f, size_t i) {
+  json_t *body = request_body(f, i);
   json_t *entries = json_incref(json_object_get(body, "Entries"));
   json_decref(body);
   return entries;
 }
 
-static void harness_free(harness_t *h) {
-  pl_test_http_close(h->server);
-  ck_assert_int_eq(pl_test_destroy(h->t), 0);
-}
-
 START_TEST(a_whole_request_500_is_retried) {
-  harness_t h = harness_create();
+  fixture_t *f = fixture_create();
   pl_test_http_push_status(
-      h.server, 500, "{\"__type\":\"InternalError\",\"message\":\"boom\"}", 1);
+      f->server, 500, "{\"__type\":\"InternalError\",\"message\":\"boom\"}", 1);
   char *ok = all_ok(SQS_MAX_ENTRIES);
-  pl_test_http_push_status(h.server, 200, ok, 1);
+  pl_test_http_push_status(f->server, 200, ok, 1);
   free(ok);
   char **records = numbered(3);
-  harness_run(&h, (const char *const *)records, 3, "");
-  ck_assert_msg(pl_test_status(h.t) == 0, "%s", pl_test_log(h.t));
-  ck_assert_uint_eq(pl_test_http_request_count(h.server), 2);
+  run_records(f, (const char *const *)records, 3, "q", "");
+  ck_assert_msg(pl_test_status(f->t) == 0, "%s", pl_test_log(f->t));
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
   for (size_t i = 0; i < 2; i++) {
-    json_t *entries = harness_entries(&h, i);
+    json_t *entries = request_entries_json(f, i);
     ck_assert_uint_eq(json_array_size(entries), 3);
     json_decref(entries);
   }
-  ck_assert_uint_eq(pl_test_committed(h.t), 1);
-  ck_assert_uint_eq(pl_test_dead_letter_count(h.t), 0);
-  ck_assert_uint_eq(pl_test_counter(h.t, "messages_sent"), 3);
-  ck_assert_ptr_nonnull(strstr(pl_test_log(h.t), "InternalError"));
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  ck_assert_uint_eq(pl_test_counter(f->t, "messages_sent"), 3);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "InternalError"));
   free_texts(records, 3);
-  harness_free(&h);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(a_missing_queue_fails_the_records_without_dead_lettering) {
-  harness_t h = harness_create();
+  fixture_t *f = fixture_create();
   for (int i = 0; i < 2; i++)
     pl_test_http_push(
-        h.server,
+        f->server,
         &(pl_test_http_response_t){
             .status = 400,
             .headers = "x-amzn-query-error: "
@@ -1056,43 +1018,43 @@ START_TEST(a_missing_queue_fails_the_records_without_dead_lettering) {
             .body = "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\","
                     "\"message\":\"The specified queue does not exist.\"}"});
   char **records = numbered(2);
-  harness_run(&h, (const char *const *)records, 2, "retry_limit = 1");
-  ck_assert_int_eq(pl_test_status(h.t), 1);
-  ck_assert_uint_eq(pl_test_http_request_count(h.server), 2);
-  ck_assert_uint_eq(pl_test_committed(h.t), 0);
-  ck_assert_uint_eq(pl_test_failed(h.t), 1);
-  ck_assert_uint_eq(pl_test_dead_letter_count(h.t), 0);
-  const char *log = pl_test_log(h.t);
+  run_records(f, (const char *const *)records, 2, "q", "retry_limit = 1");
+  ck_assert_int_eq(pl_test_status(f->t), 1);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
+  ck_assert_uint_eq(pl_test_committed(f->t), 0);
+  ck_assert_uint_eq(pl_test_failed(f->t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  const char *log = pl_test_log(f->t);
   ck_assert_ptr_nonnull(
       strstr(log, "AWS.SimpleQueueService.NonExistentQueue: The specified "
                   "queue does not exist."));
   ck_assert_ptr_nonnull(strstr(log, "rather than go to the dead letter"));
   free_texts(records, 2);
-  harness_free(&h);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(the_body_is_the_records_compact_json) {
-  harness_t h = harness_create();
+  fixture_t *f = fixture_create();
   char *ok = all_ok(SQS_MAX_ENTRIES);
-  pl_test_http_push_status(h.server, 200, ok, 1);
+  pl_test_http_push_status(f->server, 200, ok, 1);
   free(ok);
   const char *records[] = {
       "{ \"b\" : 1, \"a\" : [true, null, \"\\u00e9\\n\"] }",
       "[1, 2]",
       "\"text\"",
   };
-  harness_run(&h, records, 3, "");
-  ck_assert_msg(pl_test_status(h.t) == 0, "%s", pl_test_log(h.t));
+  run_records(f, records, 3, "q", "");
+  ck_assert_msg(pl_test_status(f->t) == 0, "%s", pl_test_log(f->t));
   const char *expected[] = {"{\"b\":1,\"a\":[true,null,\"\xc3\xa9\\n\"]}",
                             "[1,2]", "\"text\""};
-  json_t *entries = harness_entries(&h, 0);
+  json_t *entries = request_entries_json(f, 0);
   for (size_t e = 0; e < 3; e++)
     ck_assert_str_eq(json_string_value(json_object_get(
                          json_array_get(entries, e), "MessageBody")),
                      expected[e]);
   json_decref(entries);
-  harness_free(&h);
+  fixture_free(f);
 }
 END_TEST
 
@@ -1174,8 +1136,8 @@ static int scan_like_jansson(const char *text) {
                 jerr.text);
   sqs_response_parse(tree, 4, parsed);
   for (size_t i = 0; i < 4; i++) {
-    ck_assert_msg(scanned[i].result == parsed[i].result, "%s: entry %zu",
-                  text, i);
+    ck_assert_msg(scanned[i].result == parsed[i].result, "%s: entry %zu", text,
+                  i);
     ck_assert_ptr_null(scanned[i].code);
   }
   json_decref(tree);
@@ -1244,8 +1206,7 @@ START_TEST(response_scan_reads_the_usual_result_as_jansson_does) {
       "{'Successful':[]}",
   };
   for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
-    ck_assert_msg(scan_like_jansson(left[i]) == PL_EAGAIN, "read: %s",
-                  left[i]);
+    ck_assert_msg(scan_like_jansson(left[i]) == PL_EAGAIN, "read: %s", left[i]);
   /* A NUL byte inside a string is not JSON either. */
   const char nul[] = "{\"Successful\":[{\"Id\":\"0\",\"s\":\"a\0b\"}]}";
   ck_assert_int_eq(sqs_response_scan(nul, sizeof nul - 1, 4, out), PL_EAGAIN);
@@ -1274,11 +1235,9 @@ START_TEST(text_and_names_sqs_accepts) {
 END_TEST
 
 START_TEST(encode_message_on_its_own) {
-  test_run_t *run = test_run_idle(NULL);
-  pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
-  pl_group_t *group = pl_group_create(source, NULL);
-  pl_record_t *rec = pl_record_create(group);
-  pl_record_set_value_new(rec, json_pack("{s:s, s:i}", "id", "P1", "q", 5));
+  pl_test_records_t *set = NULL;
+  ck_assert_int_eq(pl_test_records_create(&set), 0);
+  pl_record_t *rec = pl_test_records_add(set, "{\"id\": \"P1\", \"q\": 5}");
   pl_record_set_origin(rec, "s3://bucket/key.csv");
   pl_record_set_etag(rec, "\"abc\"");
   pl_record_set_line(rec, 42);
@@ -1314,8 +1273,8 @@ START_TEST(encode_message_on_its_own) {
   ck_assert_str_eq(json_string_value(json_object_get(entry, "MessageBody")),
                    body);
   /* Body, then origin, etag and line: name, type and value each. */
-  ck_assert_uint_eq(size, strlen(body) + (6 + 6 + 19) + (4 + 6 + 5) +
-                              (4 + 6 + 2));
+  ck_assert_uint_eq(size,
+                    strlen(body) + (6 + 6 + 19) + (4 + 6 + 5) + (4 + 6 + 2));
   ck_assert_str_eq(json_string_value(json_object_get(entry, "MessageGroupId")),
                    "P1");
   ck_assert_str_eq(
@@ -1323,8 +1282,7 @@ START_TEST(encode_message_on_its_own) {
   json_decref(entry);
   /* Without an origin the body is hashed, as content-based deduplication
    * does. */
-  pl_record_t *bare = pl_record_create(group);
-  pl_record_set_value_new(bare, json_pack("{s:s}", "id", "P2"));
+  pl_record_t *bare = pl_test_records_add(set, "{\"id\": \"P2\"}");
   pl_buf_reset(&text);
   ck_assert_int_eq(sqs_encode_message(&enc, bare, &text, &size, &why), 0);
   entry = entry_members(&text);
@@ -1338,7 +1296,7 @@ START_TEST(encode_message_on_its_own) {
   json_decref(entry);
   /* A record with neither a value nor bytes cannot be sent, and leaves
    * the text as it was. */
-  pl_record_t *empty = pl_record_create(group);
+  pl_record_t *empty = pl_test_records_add(set, NULL);
   size_t before = text.len;
   ck_assert_int_eq(sqs_encode_message(&enc, empty, &text, &size, &why),
                    PL_EINVAL);
@@ -1347,43 +1305,36 @@ START_TEST(encode_message_on_its_own) {
   pl_buf_free(&text);
   ck_assert_str_eq(why.data, "the record has neither a value nor bytes");
   pl_buf_free(&why);
-  pl_record_done(rec);
-  pl_record_done(bare);
-  pl_record_done(empty);
-  pl_group_seal(group, true);
   pl_template_destroy(group_id);
-  ck_assert_int_eq(test_run_stop(run), 0);
+  ck_assert_int_eq(pl_test_records_destroy(set), 0);
 }
 END_TEST
 
 START_TEST(encode_batch_on_its_own) {
   /* 23 records, the third one oversize: 22 messages in requests of 10,
    * 10 and 2, each entry mapped back to its batch index. */
-  pl_buf_t config = {0};
-  pl_buf_append_str(&config, "pipeline \"p\" {\n  source \"script\" {\n"
-                             "    records = [");
+  pl_test_t *t = NULL;
+  ck_assert_int_eq(pl_test_create(&sink_encode, &t), 0);
   for (size_t i = 0; i < 23; i++) {
+    pl_buf_t text = {0};
     if (i == 2)
-      pl_buf_printf(&config, "\"{\\\"d\\\":\\\"%0300000d\\\"}\", ", 0);
+      pl_buf_printf(&text, "{\"d\":\"%0300000d\"}", 0);
     else
-      pl_buf_printf(&config, "\"{\\\"n\\\":%zu}\"%s", i, i < 22 ? ", " : "");
+      pl_buf_printf(&text, "{\"n\":%zu}", i);
+    ck_assert_int_eq(pl_test_feed_record(t, text.data), 0);
+    pl_buf_free(&text);
   }
-  pl_buf_append_str(&config, "]\n  }\n  sink \"encode\" { }\n"
-                             "  dead_letter \"capture\" { }\n}\n");
-  const pl_plugin_t *const extra[] = {&sink_encode, NULL};
-  test_run_t *run = test_run(config.data, extra, true);
-  pl_buf_free(&config);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_msg(run->status == 0, "%s", test_log(run));
-  encode_sink_t *e = test_ctx(run, "p", PL_ROLE_SINK);
+  int rc = pl_test_run(t, 30000);
+  ck_assert_msg(rc == 0, "rc %d: %s", rc, pl_test_errors(t));
+  ck_assert_msg(pl_test_status(t) == 0, "%s", pl_test_log(t));
+  encode_sink_t *e = pl_instance_context(pl_test_instance(t));
   ck_assert_uint_eq(e->batches, 1);
   ck_assert_uint_eq(json_array_size(e->bodies), 3);
   size_t expected_sizes[] = {10, 10, 2};
   json_int_t next = 0;
   for (size_t r = 0; r < 3; r++) {
     json_t *body = json_array_get(e->bodies, r);
-    ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")),
-                     "q");
+    ck_assert_str_eq(json_string_value(json_object_get(body, "QueueUrl")), "q");
     json_t *entries = json_object_get(body, "Entries");
     json_t *index = json_array_get(e->records, r);
     ck_assert_uint_eq(json_array_size(entries), expected_sizes[r]);
@@ -1404,13 +1355,10 @@ START_TEST(encode_batch_on_its_own) {
     }
   }
   ck_assert_int_eq(next, 23);
-  test_sink_t *dead = test_ctx(run, "p", PL_ROLE_DEAD_LETTER);
-  ck_assert_uint_eq(json_array_size(dead->records), 1);
-  ck_assert_ptr_nonnull(
-      strstr(json_string_value(json_object_get(
-                 json_array_get(dead->records, 0), "reason")),
-             "exceeds the 262144-byte SQS limit"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_dead_letter_reason(t, 0),
+                               "exceeds the 262144-byte SQS limit"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 

@@ -1,13 +1,13 @@
-/* source-s3 run in-process through the engine against a scripted loopback
- * server (fake_http) standing in for both S3 (REST, path style since the
- * endpoint is custom: GET /<bucket>/<key>, GET /<bucket>?list-type=2...)
+/* source-s3 run in-process by the harness of <pipelined/testing.h> against
+ * a scripted loopback server standing in for both S3 (REST, path style since
+ * the endpoint is custom: GET /<bucket>/<key>, GET /<bucket>?list-type=2...)
  * and SQS (POST / with X-Amz-Target): notifications mode (events become
  * byte chunks, deletes after delivery, test events, other buckets and
  * filters, poison bodies, missing objects, failures, Range resumes, an
  * object that changes while read, backpressure), list mode (paging, the
  * state file across runs) and option checks.
  *
- * The fake server matches answers by method and path prefix: S3 answers
+ * The server matches answers by method and path prefix: S3 answers
  * are queued for "GET" and a path, SQS answers for "POST" in the order the
  * calls arrive ("{}" is an empty receive and a batch in which every entry
  * worked, so it suits any SQS call whose order could vary). */
@@ -18,178 +18,94 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pipelined/testing.h>
+
 #include "../../plugins/source-s3/source_s3.h"
-#include "test_aws.h"
+#include "stage.h" /* the queue before the capturing sink */
 #include "test_compress.h"
+#include "test_plugin.h"
 #include "test_sqs.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
-typedef test_aws_t fixture_t;
-
-/* The fixture of the running test, for the sink below to look at the
- * server and the source while it writes. */
-static fixture_t *g_fixture;
-
-/* ---- sink-chunks: keeps byte chunks with their metadata, maybe slowly ---- */
-
-typedef struct chunks_options {
-  int64_t delay_ms;
-} chunks_options_t;
-
-typedef struct chunks_sink {
-  const chunks_options_t *opts;
-  json_t *chunks; /* [{origin, etag, bytes, last, cut}] or [{value}] */
-  uv_timer_t timer;
-  pl_batch_t *pending;
-  size_t deletes_at_write; /* most DeleteMessageBatch calls seen by a write */
-  bool saw_paused;         /* the source's reader was paused at a write */
-  size_t max_queue;        /* deepest input queue seen at a write */
-} chunks_sink_t;
-
-static const pl_option_t chunks_options[] = {
-    PL_OPTION_INT(chunks_options_t, delay_ms, "delay_ms", "0", 0,
-                  "Resolve each batch after this long (0: inside write)."),
-};
-
-static int chunks_init(pl_instance_t *inst, const void *options, void **ctx) {
-  (void)inst;
-  chunks_sink_t *c = calloc(1, sizeof(*c));
-  ck_assert_ptr_nonnull(c);
-  c->opts = options;
-  c->chunks = json_array();
-  *ctx = c;
-  return 0;
-}
-
-static int chunks_start(pl_instance_t *inst, void *ctx) {
-  chunks_sink_t *c = ctx;
-  uv_timer_init(pl_instance_loop(inst), &c->timer);
-  c->timer.data = c;
-  return 0;
-}
-
-static json_t *string_or_null(const char *text) {
-  return text ? json_string(text) : json_null();
-}
-
-static void chunks_resolve(chunks_sink_t *c, pl_batch_t *batch) {
-  for (size_t i = 0; i < pl_batch_count(batch); i++) {
-    pl_record_t *rec = pl_batch_record(batch, i);
-    size_t len = 0;
-    const char *bytes = pl_record_bytes(rec, &len);
-    json_t *entry;
-    if (bytes) {
-      json_t *text = json_stringn(bytes, len);
-      ck_assert_ptr_nonnull(text); /* the tests' objects are ASCII */
-      entry =
-          json_pack("{s:o, s:o, s:o, s:o, s:b, s:b}", "origin",
-                    string_or_null(pl_record_origin(rec)), "etag",
-                    string_or_null(pl_record_etag(rec)), "time",
-                    string_or_null(pl_record_origin_time(rec)), "bytes", text,
-                    "last",
-                    pl_record_is_last(rec), "cut", pl_record_is_cut(rec));
-    } else {
-      json_t *value = pl_record_value(rec);
-      entry = json_pack("{s:O}", "value", value ? value : json_null());
-    }
-    ck_assert_ptr_nonnull(entry);
-    json_array_append_new(c->chunks, entry);
-  }
-  pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
-}
-
-static void chunks_on_timer(uv_timer_t *timer) {
-  chunks_sink_t *c = timer->data;
-  pl_batch_t *batch = c->pending;
-  c->pending = NULL;
-  chunks_resolve(c, batch);
-}
-
-static void chunks_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
-  chunks_sink_t *c = ctx;
-  if (inst->queue.count > c->max_queue)
-    c->max_queue = inst->queue.count;
-  if (g_fixture) {
-    size_t deletes = test_sqs_count_calls(g_fixture->server, SQS_DELETE);
-    if (deletes > c->deletes_at_write)
-      c->deletes_at_write = deletes;
-    source_s3_t *s = test_ctx(g_fixture->run, "p", PL_ROLE_SOURCE);
-    if (s->reader.paused)
-      c->saw_paused = true;
-  }
-  if (c->opts->delay_ms > 0) {
-    ck_assert_ptr_null(c->pending); /* max_in_flight = 1 */
-    c->pending = batch;
-    uv_timer_start(&c->timer, chunks_on_timer, (uint64_t)c->opts->delay_ms, 0);
-    return;
-  }
-  chunks_resolve(c, batch);
-}
-
-static void chunks_close(pl_instance_t *inst, void *ctx) {
-  (void)inst;
-  chunks_sink_t *c = ctx;
-  if (c->pending) {
-    pl_batch_t *batch = c->pending;
-    c->pending = NULL;
-    pl_batch_done(batch, PL_RESULT_FAILED, "closed");
-  }
-  if (c->timer.loop)
-    uv_close((uv_handle_t *)&c->timer, NULL);
-}
-
-static void chunks_destroy(void *ctx) {
-  chunks_sink_t *c = ctx;
-  json_decref(c->chunks);
-  free(c);
-}
-
-static const pl_plugin_t sink_chunks = {
-    .abi_version = PL_ABI_VERSION,
-    .struct_size = sizeof(pl_plugin_t),
-    .name = "chunks",
-    .kind = PL_KIND_SINK,
-    .description = "Test sink: keeps byte chunks and their metadata.",
-    .options = chunks_options,
-    .options_count = sizeof(chunks_options) / sizeof(chunks_options[0]),
-    .options_size = sizeof(chunks_options_t),
-    .defaults = {.batch_size = "10"},
-    .init = chunks_init,
-    .start = chunks_start,
-    .write = chunks_write,
-    .close = chunks_close,
-    .destroy = chunks_destroy,
-};
-
 /* ---- The fixture ---- */
 
+/* source-s3 under the harness, its AWS clients talking to the server on
+ * the harness's loop; the capturing sink's writes are watched. */
+typedef struct fixture {
+  pl_test_t *t;
+  pl_test_http_t *server;
+  size_t deletes_at_write; /* most DeleteMessageBatch calls seen by a write */
+  bool saw_paused;         /* the source's reader was paused at a write */
+  size_t max_queue;        /* deepest queue before the sink at a write */
+  json_t *chunks;          /* what chunks_of() made, or NULL */
+} fixture_t;
+
+/* At each write of the capturing sink: what the source has done by then. */
+static void watch_write(pl_test_t *t, void *data) {
+  fixture_t *f = data;
+  pl_instance_t *source = pl_test_instance(t);
+  size_t queued = source->next->queue.count;
+  if (queued > f->max_queue)
+    f->max_queue = queued;
+  size_t deletes = test_sqs_count_calls(f->server, SQS_DELETE);
+  if (deletes > f->deletes_at_write)
+    f->deletes_at_write = deletes;
+  source_s3_t *s = pl_instance_context(source);
+  if (s->reader.paused)
+    f->saw_paused = true;
+}
+
 static fixture_t *fixture_create(void) {
-  static const pl_plugin_t *const plugins[] = {&pipelined_plugin, &sink_chunks,
-                                               NULL};
-  fixture_t *f = test_aws_create(plugins);
-  g_fixture = f;
+  fixture_t *f = calloc(1, sizeof(*f));
+  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &f->t), 0);
+  f->server = pl_test_aws_server(f->t);
+  ck_assert_ptr_nonnull(f->server);
+  ck_assert_int_eq(pl_test_on_write(f->t, watch_write, f), 0);
   return f;
 }
 
+/* Closes the harness and its server; fails the test when a handle was
+ * left open. */
 static void fixture_free(fixture_t *f) {
-  g_fixture = NULL;
-  test_aws_free(f);
+  ck_assert_int_eq(pl_test_destroy(f->t), 0);
+  json_decref(f->chunks);
+  free(f);
 }
 
 /* The URL of the notifications queue: a new string. */
 static char *queue_url(fixture_t *f) {
   pl_buf_t buf = {0};
   ck_assert_int_eq(
-      pl_buf_printf(&buf, "%s/123456789012/q", fake_http_url(f->server)), 0);
+      pl_buf_printf(&buf, "%s/123456789012/q", pl_test_http_url(f->server)), 0);
   return buf.data;
 }
 
-/* Pipeline "p" in notifications mode: source "s3" reading the queue, with
- * `source` settings (a visibility timeout of 60 s unless they set one: the
- * scripted queue answers no GetQueueAttributes), `sink` (a whole block;
- * NULL: the chunks sink) and a capturing dead letter; `attempts` per AWS
- * request. */
+/* The capturing sink's settings: `sink` (NULL: none), with a batch_size
+ * of 10 unless it sets one. */
+static void set_sink(fixture_t *f, const char *sink) {
+  pl_buf_t buf = {0};
+  pl_buf_printf(&buf, "%s\n%s",
+                sink && strstr(sink, "batch_size") ? "" : "batch_size = 10",
+                sink ? sink : "");
+  pl_test_set_sink_options(f->t, buf.data);
+  pl_buf_free(&buf);
+}
+
+/* The aws { } block of a run with `attempts` per AWS request: a new
+ * string, for with_aws() and run_config(). */
+static char *aws_block(int attempts) {
+  pl_buf_t buf = {0};
+  ck_assert_int_eq(pl_buf_printf(&buf, "aws { max_attempts = %d }", attempts),
+                   0);
+  return buf.data;
+}
+
+/* Notifications mode: source "s3" reading the queue, with `source`
+ * settings (a visibility timeout of 60 s unless they set one: the
+ * scripted queue answers no GetQueueAttributes) and `sink` settings of the
+ * capturing sink (NULL: none); returns the aws { } block with `attempts`
+ * per AWS request. */
 static char *notify_config(fixture_t *f, const char *source, const char *sink,
                            int attempts) {
   char *url = queue_url(f);
@@ -197,49 +113,41 @@ static char *notify_config(fixture_t *f, const char *source, const char *sink,
   ck_assert_int_eq(
       pl_buf_printf(
           &buf,
-          "aws { max_attempts = %d }\n"
-          "pipeline \"p\" {\n"
-          "  source \"s3\" {\n"
-          "    notifications = \"%s\"\n"
-          "    endpoint = \"%s\"\n"
-          "    sqs_endpoint = \"%s\"\n"
-          "    %s\n"
-          "    %s\n"
-          "    %s\n"
-          "  }\n"
-          "  %s\n"
-          "  dead_letter \"capture\" { }\n"
-          "}\n",
-          attempts, url, fake_http_url(f->server), fake_http_url(f->server),
+          "notifications = \"%s\"\n"
+          "endpoint = \"%s\"\n"
+          "sqs_endpoint = \"%s\"\n"
+          "%s\n"
+          "%s\n"
+          "%s\n",
+          url, pl_test_http_url(f->server), pl_test_http_url(f->server),
           source && strstr(source, "wait_time") ? "" : "wait_time = \"0s\"",
           source && strstr(source, "visibility_timeout")
               ? ""
               : "visibility_timeout = \"60s\"",
-          source ? source : "", sink ? sink : "sink \"chunks\" { }"),
+          source ? source : ""),
       0);
   free(url);
-  return buf.data;
+  pl_test_set_options(f->t, buf.data);
+  pl_buf_free(&buf);
+  set_sink(f, sink);
+  return aws_block(attempts);
 }
 
-/* Pipeline "p" in list mode: source "s3" listing bucket "b" with `source`
- * settings. */
+/* List mode: source "s3" listing bucket "b" with `source` settings;
+ * returns the aws { } block. */
 static char *list_config(fixture_t *f, const char *source) {
   pl_buf_t buf = {0};
   ck_assert_int_eq(pl_buf_printf(&buf,
-                                 "aws { max_attempts = 1 }\n"
-                                 "pipeline \"p\" {\n"
-                                 "  source \"s3\" {\n"
-                                 "    bucket = \"b\"\n"
-                                 "    endpoint = \"%s\"\n"
-                                 "    %s\n"
-                                 "  }\n"
-                                 "  sink \"chunks\" { }\n"
-                                 "  dead_letter \"capture\" { }\n"
-                                 "}\n",
-                                 fake_http_url(f->server),
+                                 "bucket = \"b\"\n"
+                                 "endpoint = \"%s\"\n"
+                                 "%s\n",
+                                 pl_test_http_url(f->server),
                                  source ? source : ""),
                    0);
-  return buf.data;
+  pl_test_set_options(f->t, buf.data);
+  pl_buf_free(&buf);
+  set_sink(f, NULL);
+  return aws_block(1);
 }
 
 /* `config` (freed) with `settings` added to its aws { } block: a new
@@ -256,20 +164,25 @@ static char *with_aws(char *config, const char *settings) {
   return buf.data;
 }
 
-/* Starts `config` (freed), which must be accepted, and runs it to its
- * end. */
-static void run_config(fixture_t *f, char *config, bool once) {
-  int rc = test_aws_start(f, config, once);
-  ck_assert_msg(rc == 0, "%s\n%s",
-                f->run->errors.data ? f->run->errors.data : "",
-                test_log(f->run));
+/* Runs (--once) with the aws { } block `config` (freed), which must be
+ * accepted, to its end. */
+static void run_config(fixture_t *f, char *config) {
+  pl_test_set_globals(f->t, config);
   free(config);
-  test_aws_run(f);
+  test_plugin_run(f->t, 60000);
+}
+
+/* Runs with the aws { } block `config` (freed): the engine refuses to
+ * start. */
+static void run_refused(fixture_t *f, char *config) {
+  pl_test_set_globals(f->t, config);
+  free(config);
+  ck_assert_int_lt(pl_test_run(f->t, 60000), 0);
 }
 
 static void assert_status(fixture_t *f, int status) {
-  ck_assert_msg(f->run->status == status, "status %d, want %d; log:\n%s",
-                f->run->status, status, test_log(f->run));
+  ck_assert_msg(pl_test_status(f->t) == status, "status %d, want %d; log:\n%s",
+                pl_test_status(f->t), status, pl_test_log(f->t));
 }
 
 /* ---- Scripted SQS answers ---- */
@@ -283,9 +196,9 @@ static json_t *event_record(const char *bucket, const char *key,
                    "s:s}}}",
                    "eventVersion", "2.1", "eventSource", "aws:s3", "awsRegion",
                    "us-east-1", "eventTime", EVENT_TIME, "eventName",
-                   "ObjectCreated:Put", "s3",
-                   "s3SchemaVersion", "1.0", "bucket", "name", bucket, "object",
-                   "key", key, "size", 3, "eTag", etag);
+                   "ObjectCreated:Put", "s3", "s3SchemaVersion", "1.0",
+                   "bucket", "name", bucket, "object", "key", key, "size", 3,
+                   "eTag", etag);
 }
 
 /* The body of an event message with `records` (a JSON array, stolen): a
@@ -312,7 +225,7 @@ static void push_event(fixture_t *f, const char *id, const char *handle,
  * test_sqs_handles). */
 static void assert_handles(fixture_t *f, const char *target, const char *want) {
   char *url = queue_url(f);
-  test_sqs_assert_handles(f->server, target, url, want, test_log(f->run));
+  test_sqs_assert_handles(f->server, target, url, want, pl_test_log(f->t));
   free(url);
 }
 
@@ -324,13 +237,14 @@ static void assert_handles(fixture_t *f, const char *target, const char *want) {
 static void push_get(fixture_t *f, const char *path, int status,
                      const char *headers, const char *body, size_t len,
                      size_t cut_after) {
-  fake_http_push(f->server, &(fake_http_response_t){.method = "GET",
-                                                    .path_prefix = path,
-                                                    .status = status,
-                                                    .headers = headers,
-                                                    .body = body,
-                                                    .body_len = len,
-                                                    .cut_after = cut_after});
+  pl_test_http_push(f->server,
+                    &(pl_test_http_response_t){.method = "GET",
+                                               .path_prefix = path,
+                                               .status = status,
+                                               .headers = headers,
+                                               .body = body,
+                                               .body_len = len,
+                                               .cut_after = cut_after});
 }
 
 /* Queues an answer to GET `path` that sends its headers and the first
@@ -338,15 +252,15 @@ static void push_get(fixture_t *f, const char *path, int status,
 static void push_stalled_get(fixture_t *f, const char *path,
                              const char *headers, const char *body, size_t len,
                              size_t stall_after) {
-  fake_http_push(f->server,
-                 &(fake_http_response_t){.method = "GET",
-                                         .path_prefix = path,
-                                         .status = 200,
-                                         .headers = headers,
-                                         .body = body,
-                                         .body_len = len,
-                                         .stall = true,
-                                         .stall_after = stall_after});
+  pl_test_http_push(f->server,
+                    &(pl_test_http_response_t){.method = "GET",
+                                               .path_prefix = path,
+                                               .status = 200,
+                                               .headers = headers,
+                                               .body = body,
+                                               .body_len = len,
+                                               .stall = true,
+                                               .stall_after = stall_after});
 }
 
 /* An S3 XML error body: a new string. */
@@ -372,8 +286,8 @@ static void push_s3_error(fixture_t *f, const char *path, int status,
 /* GET requests whose path starts with `prefix`. */
 static size_t count_gets(fixture_t *f, const char *prefix) {
   size_t n = 0;
-  for (size_t i = 0; i < fake_http_request_count(f->server); i++) {
-    const fake_http_request_t *req = fake_http_request(f->server, i);
+  for (size_t i = 0; i < pl_test_http_request_count(f->server); i++) {
+    const pl_test_http_request_t *req = pl_test_http_request(f->server, i);
     n += strcmp(req->method, "GET") == 0 &&
          strncmp(req->path, prefix, strlen(prefix)) == 0;
   }
@@ -381,10 +295,10 @@ static size_t count_gets(fixture_t *f, const char *prefix) {
 }
 
 /* The nth GET request whose path starts with `prefix`. */
-static const fake_http_request_t *nth_get(fixture_t *f, const char *prefix,
-                                          size_t nth) {
-  for (size_t i = 0; i < fake_http_request_count(f->server); i++) {
-    const fake_http_request_t *req = fake_http_request(f->server, i);
+static const pl_test_http_request_t *nth_get(fixture_t *f, const char *prefix,
+                                             size_t nth) {
+  for (size_t i = 0; i < pl_test_http_request_count(f->server); i++) {
+    const pl_test_http_request_t *req = pl_test_http_request(f->server, i);
     if (strcmp(req->method, "GET") == 0 &&
         strncmp(req->path, prefix, strlen(prefix)) == 0 && nth-- == 0)
       return req;
@@ -394,9 +308,9 @@ static const fake_http_request_t *nth_get(fixture_t *f, const char *prefix,
 }
 
 /* Asserts header `name` of `req` is `want` (NULL: absent). */
-static void assert_header(const fake_http_request_t *req, const char *name,
+static void assert_header(const pl_test_http_request_t *req, const char *name,
                           const char *want) {
-  char *got = fake_http_request_header(req, name);
+  char *got = pl_test_http_request_header(req, name);
   if (!want)
     ck_assert_msg(got == NULL, "%s %s: %s is '%s'", req->method, req->path,
                   name, got);
@@ -408,21 +322,39 @@ static void assert_header(const fake_http_request_t *req, const char *name,
 
 /* ---- What arrived ---- */
 
+/* What reached the sink, after the run (borrowed): a byte chunk as
+ * {origin, etag, time, bytes, last, cut}, a value as {value}. */
 static json_t *chunks_of(fixture_t *f) {
-  chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
-  return c->chunks;
+  if (f->chunks)
+    return f->chunks;
+  f->chunks = json_array();
+  for (size_t i = 0; i < pl_test_record_count(f->t); i++) {
+    json_t *meta = pl_test_record_meta(f->t, i);
+    json_t *entry;
+    if (json_is_true(json_object_get(meta, "bytes")))
+      entry = json_pack("{s:O?, s:O?, s:O?, s:O, s:O, s:O}", "origin",
+                        json_object_get(meta, "origin"), "etag",
+                        json_object_get(meta, "etag"), "time",
+                        json_object_get(meta, "origin_time"), "bytes",
+                        pl_test_record(f->t, i), "last",
+                        json_object_get(meta, "last"), "cut",
+                        json_object_get(meta, "cut"));
+    else
+      entry = json_pack("{s:O}", "value", pl_test_record(f->t, i));
+    ck_assert_ptr_nonnull(entry);
+    json_array_append_new(f->chunks, entry);
+  }
+  return f->chunks;
 }
 
+/* The documents the dead letter received, after the run (borrowed). */
 static json_t *dead_letters(fixture_t *f) {
-  test_sink_t *dl = test_aws_dead_letter(f);
-  return dl->records;
+  return pl_test_dead_letters(f->t);
 }
 
 /* A counter of the source (0 when never counted). */
 static uint64_t source_counter(fixture_t *f, const char *name) {
-  pl_instance_t *inst = test_stage(f->run, "p", PL_ROLE_SOURCE);
-  ck_assert_ptr_nonnull(inst);
-  return pl_instance_counter(inst, name);
+  return pl_test_counter(f->t, name);
 }
 
 /* The bytes of the chunks with `origin` concatenated, in order: a new
@@ -519,14 +451,10 @@ static void assert_bytes(fixture_t *f, const char *origin, const char *want,
 static void run_behind_a_slow_sink(fixture_t *f) {
   run_config(f,
              notify_config(f, NULL,
-                           "sink \"chunks\" { delay_ms = 1; batch_size = 1; "
-                           "queue_size = 1 }",
-                           1),
-             true);
+                           "delay_ms = 1; batch_size = 1; queue_size = 1", 1));
   assert_status(f, 0);
-  chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
-  ck_assert(c->saw_paused);
-  ck_assert_uint_le(c->max_queue, 2);
+  ck_assert(f->saw_paused);
+  ck_assert_uint_le(f->max_queue, 2);
 }
 
 /* ---- Notifications mode ---- */
@@ -541,10 +469,8 @@ START_TEST(event_objects_stream_in_order_then_the_message_is_deleted) {
            0);
   push_get(f, "/b/in/b.csv", 200, "ETag: \"etag-b\"\r\n", "id,qty\n3,4\n5,6\n",
            0, 0);
-  run_config(f,
-             notify_config(f, "bucket = \"b\"; idle_polls = 3",
-                           "sink \"chunks\" { delay_ms = 50 }", 1),
-             true);
+  run_config(f, notify_config(f, "bucket = \"b\"; idle_polls = 3",
+                              "delay_ms = 50", 1));
   assert_status(f, 0);
   /* Object a, then object b, each ending with an empty last chunk. */
   size_t after_a = assert_object_stream(f, "s3://b/in/a.csv", "etag-a");
@@ -565,14 +491,13 @@ START_TEST(event_objects_stream_in_order_then_the_message_is_deleted) {
   assert_header(nth_get(f, "/b/in/a.csv", 0), "Range", NULL);
   /* Deleted once, after the sink had everything. */
   assert_handles(f, SQS_DELETE, "rh1");
-  chunks_sink_t *c = test_ctx(f->run, "p", PL_ROLE_SINK);
-  ck_assert_uint_eq(c->deletes_at_write, 0);
+  ck_assert_uint_eq(f->deletes_at_write, 0);
   ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_VISIBILITY), 0);
   ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
   ck_assert_uint_eq(source_counter(f, "objects_read"), 2);
   ck_assert_uint_eq(source_counter(f, "bytes_read"), 11 + 15);
-  ck_assert_ptr_nonnull(strstr(test_log(f->run), "queue drained: 3 empty "
-                                                 "receive(s) in a row"));
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "queue drained: 3 empty "
+                                                  "receive(s) in a row"));
   fixture_free(f);
 }
 END_TEST
@@ -584,7 +509,7 @@ START_TEST(encoded_keys_are_decoded_then_encoded_in_the_path) {
   test_sqs_push_empty(f->server, 40, 20);
   push_get(f, "/b/dir/my%20file%C3%A9.csv", 200, "ETag: \"e1\"\r\n", "x\n", 0,
            0);
-  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  run_config(f, notify_config(f, NULL, NULL, 1));
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b/"), 1);
   ck_assert_str_eq(nth_get(f, "/b/", 0)->path, "/b/dir/my%20file%C3%A9.csv");
@@ -610,7 +535,7 @@ START_TEST(eventbridge_events_are_read_with_their_keys_as_sent) {
       0);
   test_sqs_push_empty(f->server, 40, 20);
   push_get(f, "/b/dir/a%2Bb%20c.csv", 200, "ETag: \"e1\"\r\n", "x\n", 0, 0);
-  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  run_config(f, notify_config(f, NULL, NULL, 1));
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b/"), 1);
   char *got = bytes_of(f, "s3://b/dir/a+b c.csv");
@@ -647,10 +572,8 @@ START_TEST(test_events_other_buckets_and_filtered_keys_are_deleted_unread) {
   test_sqs_push_empty(f->server, 40, 20);
   push_get(f, "/b/in/ok.csv", 200, "ETag: \"ok\"\r\n", "ok\n", 0, 0);
   run_config(
-      f,
-      notify_config(f, "bucket = \"b\"; prefix = \"in/\"; suffix = \".csv\"",
-                    NULL, 1),
-      true);
+      f, notify_config(f, "bucket = \"b\"; prefix = \"in/\"; suffix = \".csv\"",
+                       NULL, 1));
   assert_status(f, 0);
   /* Only the one key that passes every filter was read. */
   ck_assert_uint_eq(count_gets(f, "/"), 1);
@@ -673,7 +596,7 @@ START_TEST(test_events_other_buckets_and_filtered_keys_are_deleted_unread) {
   ck_assert_uint_eq(strlen(deleted), strlen("rh1 rh2 rh3"));
   free(deleted);
   ck_assert_uint_eq(source_counter(f, "objects_skipped"), 3);
-  const char *log = test_log(f->run);
+  const char *log = pl_test_log(f->t);
   ck_assert_ptr_nonnull(strstr(log, "message m1 is an s3:TestEvent; deleted"));
   ck_assert_ptr_nonnull(strstr(log, "event for s3://other/in/x.csv skipped: "
                                     "this source reads bucket b"));
@@ -693,7 +616,7 @@ START_TEST(bodies_that_are_not_events_are_dead_lettered_then_deleted) {
                                  1, NULL)),
       0);
   test_sqs_push_empty(f->server, 40, 20);
-  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  run_config(f, notify_config(f, NULL, NULL, 1));
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/"), 0);
   ck_assert_uint_eq(json_array_size(chunks_of(f)), 0);
@@ -741,7 +664,7 @@ START_TEST(missing_and_forbidden_objects_are_dead_lettered) {
                 "The specified key does not exist.");
   push_s3_error(f, "/b/denied.csv", 403, "AccessDenied", "Access Denied");
   push_get(f, "/b/ok.csv", 200, "ETag: \"ok\"\r\n", "fine\n", 0, 0);
-  run_config(f, notify_config(f, NULL, NULL, 3), true);
+  run_config(f, notify_config(f, NULL, NULL, 3));
   assert_status(f, 0);
   /* Client errors are not retried. */
   ck_assert_uint_eq(count_gets(f, "/b/missing.csv"), 1);
@@ -792,10 +715,8 @@ START_TEST(an_object_that_keeps_failing_leaves_its_message) {
       push_s3_error(f, "/b/bad.csv", 500, "InternalError",
                     "We encountered an internal error.");
     push_get(f, "/b/later.csv", 200, "ETag: \"l\"\r\n", "later\n", 0, 0);
-    run_config(
-        f,
-        notify_config(f, retry ? "retry_visibility = \"5s\"" : NULL, NULL, 2),
-        true);
+    run_config(f, notify_config(f, retry ? "retry_visibility = \"5s\"" : NULL,
+                                NULL, 2));
     /* A group failed: a --once run says so. */
     assert_status(f, 1);
     /* Both attempts of the client, then given up; the rest of the
@@ -810,8 +731,8 @@ START_TEST(an_object_that_keeps_failing_leaves_its_message) {
     else
       ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_VISIBILITY), 0);
     ck_assert_ptr_nonnull(
-        strstr(test_log(f->run), "s3://b/bad.csv: s3 GetObject: HTTP 500"));
-    ck_assert_ptr_nonnull(strstr(test_log(f->run), "read again later"));
+        strstr(pl_test_log(f->t), "s3://b/bad.csv: s3 GetObject: HTTP 500"));
+    ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "read again later"));
     ck_assert_uint_eq(source_counter(f, "objects_failed"), 1);
     fixture_free(f);
   }
@@ -837,12 +758,12 @@ START_TEST(errors_other_than_gone_leave_the_message) {
     test_sqs_push_empty(f->server, 60, 20);
     for (int i = 0; i < 2; i++)
       push_s3_error(f, "/b/x.csv", cases[c].status, cases[c].code, "no");
-    run_config(f, notify_config(f, NULL, NULL, 2), true);
+    run_config(f, notify_config(f, NULL, NULL, 2));
     assert_status(f, 1);
     ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
     ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 0);
     ck_assert_uint_eq(source_counter(f, "objects_failed"), 1);
-    ck_assert_ptr_nonnull(strstr(test_log(f->run), cases[c].code));
+    ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), cases[c].code));
     fixture_free(f);
   }
 }
@@ -860,10 +781,9 @@ START_TEST(a_range_answer_of_another_version_restarts_the_object) {
              json_pack("[o]", event_record("b", "big.csv", "e")));
   test_sqs_push_empty(f->server, 40, 20);
   push_get(f, "/b/big.csv", 200, "ETag: \"v1\"\r\n", v1, len, cut);
-  push_get(f, "/b/big.csv", 206, "ETag: \"v2\"\r\n", v2 + cut, len - cut,
-           0);
+  push_get(f, "/b/big.csv", 206, "ETag: \"v2\"\r\n", v2 + cut, len - cut, 0);
   push_get(f, "/b/big.csv", 200, "ETag: \"v2\"\r\n", v2, len, 0);
-  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  run_config(f, notify_config(f, NULL, NULL, 1));
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 3);
   assert_header(nth_get(f, "/b/big.csv", 2), "Range", NULL);
@@ -888,7 +808,7 @@ START_TEST(a_range_answer_of_another_version_restarts_the_object) {
   ck_assert_uint_eq(tail.len, len);
   ck_assert(memcmp(after_cut, v2, len) == 0);
   ck_assert_ptr_nonnull(
-      strstr(test_log(f->run), "s3://b/big.csv changed while being read"));
+      strstr(pl_test_log(f->t), "s3://b/big.csv changed while being read"));
   assert_handles(f, SQS_DELETE, "rh1");
   pl_buf_free(&tail);
   free(v1);
@@ -914,10 +834,10 @@ START_TEST(a_dropped_download_resumes_with_a_range_request) {
       push_get(f, "/b/big.csv", 206,
                "ETag: \"abc\"\r\nContent-Range: bytes 3000-9999/10000\r\n",
                object + cut, len - cut, 0);
-    run_config(f, notify_config(f, NULL, NULL, 1), true);
+    run_config(f, notify_config(f, NULL, NULL, 1));
     assert_status(f, 0);
     ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 2);
-    const fake_http_request_t *again = nth_get(f, "/b/big.csv", 1);
+    const pl_test_http_request_t *again = nth_get(f, "/b/big.csv", 1);
     assert_header(nth_get(f, "/b/big.csv", 0), "Range", NULL);
     assert_header(again, "Range", "bytes=3000-");
     assert_header(again, "If-Match", "\"abc\"");
@@ -929,8 +849,8 @@ START_TEST(a_dropped_download_resumes_with_a_range_request) {
     assert_object_stream(f, "s3://b/big.csv", "abc");
     ck_assert_uint_eq(source_counter(f, "range_resumes"), 1);
     ck_assert_uint_eq(source_counter(f, "bytes_read"), len);
-    ck_assert_ptr_nonnull(strstr(test_log(f->run), "the download broke after "
-                                                   "3000 bytes"));
+    ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "the download broke after "
+                                                    "3000 bytes"));
     assert_handles(f, SQS_DELETE, "rh1");
     free(object);
     fixture_free(f);
@@ -952,8 +872,7 @@ START_TEST(a_stalled_download_resumes_with_a_range_request) {
            "ETag: \"abc\"\r\nContent-Range: bytes 3000-9999/10000\r\n",
            object + stall, len - stall, 0);
   run_config(
-      f, with_aws(notify_config(f, NULL, NULL, 1), "read_timeout = \"300ms\""),
-      true);
+      f, with_aws(notify_config(f, NULL, NULL, 1), "read_timeout = \"300ms\""));
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 2);
   assert_header(nth_get(f, "/b/big.csv", 1), "Range", "bytes=3000-");
@@ -962,10 +881,10 @@ START_TEST(a_stalled_download_resumes_with_a_range_request) {
   free(got);
   assert_object_stream(f, "s3://b/big.csv", "abc");
   ck_assert_uint_eq(source_counter(f, "range_resumes"), 1);
-  ck_assert_msg(strstr(test_log(f->run),
+  ck_assert_msg(strstr(pl_test_log(f->t),
                        "s3://b/big.csv: the download broke after 3000 bytes "
                        "(s3 GetObject: timed out: no data received for"),
-                "%s", test_log(f->run));
+                "%s", pl_test_log(f->t));
   assert_handles(f, SQS_DELETE, "rh1");
   free(object);
   fixture_free(f);
@@ -982,14 +901,13 @@ START_TEST(a_download_that_keeps_stalling_fails_naming_the_object) {
   for (int i = 0; i < 2; i++)
     push_stalled_get(f, "/b/x.csv", "ETag: \"x\"\r\n", "id\n1\n", 0, 0);
   run_config(
-      f, with_aws(notify_config(f, NULL, NULL, 2), "read_timeout = \"300ms\""),
-      true);
+      f, with_aws(notify_config(f, NULL, NULL, 2), "read_timeout = \"300ms\""));
   assert_status(f, 1);
   ck_assert_uint_eq(count_gets(f, "/b/x.csv"), 2);
-  ck_assert_msg(strstr(test_log(f->run),
+  ck_assert_msg(strstr(pl_test_log(f->t),
                        "s3://b/x.csv: s3 GetObject: timed out: no data "
                        "received for"),
-                "%s", test_log(f->run));
+                "%s", pl_test_log(f->t));
   ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 0);
   ck_assert_uint_eq(source_counter(f, "objects_failed"), 1);
   fixture_free(f);
@@ -1009,7 +927,7 @@ START_TEST(an_object_that_changed_is_cut_and_read_again) {
                 "At least one of the pre-conditions you specified did not "
                 "hold");
   push_get(f, "/b/big.csv", 200, "ETag: \"v2\"\r\n", v2, len + 100, 0);
-  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  run_config(f, notify_config(f, NULL, NULL, 1));
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 3);
   assert_header(nth_get(f, "/b/big.csv", 1), "Range", "bytes=3000-");
@@ -1055,7 +973,7 @@ START_TEST(an_object_that_changed_is_cut_and_read_again) {
   pl_buf_free(&before);
   pl_buf_free(&after);
   ck_assert_ptr_nonnull(
-      strstr(test_log(f->run), "s3://b/big.csv changed while being read"));
+      strstr(pl_test_log(f->t), "s3://b/big.csv changed while being read"));
   ck_assert_uint_eq(source_counter(f, "object_restarts"), 1);
   assert_handles(f, SQS_DELETE, "rh1");
   free(v1);
@@ -1184,7 +1102,7 @@ START_TEST(list_mode_errors_are_reported) {
   fixture_t *f = fixture_create();
   push_list(f, keys, etags, 1, NULL);
   push_get(f, "/b/in/a.csv", 200, "ETag: \"e1\"\r\n", "a\n", 0, 0);
-  run_config(f, list_config(f, settings.data), true);
+  run_config(f, list_config(f, settings.data));
   assert_status(f, 0);
   fixture_free(f);
   char *file = state_file(dir);
@@ -1195,13 +1113,11 @@ START_TEST(list_mode_errors_are_reported) {
   fclose(out);
 
   f = fixture_create();
-  char *config = list_config(f, settings.data);
-  ck_assert_int_lt(test_aws_start(f, config, true), 0);
-  free(config);
+  run_refused(f, list_config(f, settings.data));
   char want[512];
   snprintf(want, sizeof(want), "state file %s:1:", file);
-  ck_assert_msg(strstr(test_log(f->run), want), "%s", test_log(f->run));
-  ck_assert_uint_eq(fake_http_request_count(f->server), 0);
+  ck_assert_msg(strstr(pl_test_log(f->t), want), "%s", pl_test_log(f->t));
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 0);
   fixture_free(f);
   free(file);
   remove_dir(dir);
@@ -1209,9 +1125,9 @@ START_TEST(list_mode_errors_are_reported) {
 
   f = fixture_create();
   push_s3_error(f, "/b?", 403, "AccessDenied", "Access Denied");
-  run_config(f, list_config(f, "prefix = \"in/\""), true);
+  run_config(f, list_config(f, "prefix = \"in/\""));
   assert_status(f, 1);
-  ck_assert_ptr_nonnull(strstr(test_log(f->run),
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t),
                                "cannot list s3://b/in/: s3 ListObjectsV2: "
                                "HTTP 403 AccessDenied"));
   ck_assert_uint_eq(count_gets(f, "/b/"), 0);
@@ -1223,19 +1139,17 @@ END_TEST
  * server never answers ends after request_timeout with an error. */
 START_TEST(a_listing_that_hangs_times_out) {
   fixture_t *f = fixture_create();
-  fake_http_push(f->server, &(fake_http_response_t){.method = "GET",
-                                                    .path_prefix = "/b?",
-                                                    .hang = true});
-  uint64_t start = uv_now(&f->run->loop);
-  run_config(f,
-             with_aws(list_config(f, "prefix = \"in/\""),
-                      "request_timeout = \"300ms\""),
-             true);
+  pl_test_http_push(f->server, &(pl_test_http_response_t){.method = "GET",
+                                                          .path_prefix = "/b?",
+                                                          .hang = true});
+  uint64_t start = uv_now(pl_test_loop(f->t));
+  run_config(f, with_aws(list_config(f, "prefix = \"in/\""),
+                         "request_timeout = \"300ms\""));
   assert_status(f, 1);
-  ck_assert_uint_lt(uv_now(&f->run->loop) - start, 10000);
-  ck_assert_msg(strstr(test_log(f->run), "cannot list s3://b/in/: s3 "
-                                         "ListObjectsV2: timed out"),
-                "%s", test_log(f->run));
+  ck_assert_uint_lt(uv_now(pl_test_loop(f->t)) - start, 10000);
+  ck_assert_msg(strstr(pl_test_log(f->t), "cannot list s3://b/in/: s3 "
+                                          "ListObjectsV2: timed out"),
+                "%s", pl_test_log(f->t));
   fixture_free(f);
 }
 END_TEST
@@ -1260,7 +1174,7 @@ START_TEST(list_mode_pages_reads_and_remembers_across_runs) {
   push_get(f, "/b/in/a.csv", 200, "ETag: \"e1\"\r\n", "a\n", 0, 0);
   push_get(f, "/b/in/b.csv", 200, "ETag: \"e2\"\r\n", "b\n", 0, 0);
   push_get(f, "/b/in/c.csv", 200, "ETag: \"e3\"\r\n", "c\n", 0, 0);
-  run_config(f, list_config(f, settings.data), true);
+  run_config(f, list_config(f, settings.data));
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b?"), 2);
   const char *first = nth_get(f, "/b?", 0)->path;
@@ -1285,8 +1199,8 @@ START_TEST(list_mode_pages_reads_and_remembers_across_runs) {
   }
   /* The third object was read after the second page was asked for. */
   size_t list2 = 0, get_c = 0;
-  for (size_t i = 0; i < fake_http_request_count(f->server); i++) {
-    const char *path = fake_http_request(f->server, i)->path;
+  for (size_t i = 0; i < pl_test_http_request_count(f->server); i++) {
+    const char *path = pl_test_http_request(f->server, i)->path;
     if (strstr(path, "continuation-token"))
       list2 = i;
     if (strcmp(path, "/b/in/c.csv") == 0)
@@ -1306,7 +1220,7 @@ START_TEST(list_mode_pages_reads_and_remembers_across_runs) {
   /* Run 2: the same listing; nothing is read again. */
   f = fixture_create();
   push_list(f, keys, etags, 3, NULL);
-  run_config(f, list_config(f, settings.data), true);
+  run_config(f, list_config(f, settings.data));
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b?"), 1);
   ck_assert_uint_eq(count_gets(f, "/b/"), 0);
@@ -1318,7 +1232,7 @@ START_TEST(list_mode_pages_reads_and_remembers_across_runs) {
   f = fixture_create();
   push_list(f, keys, etags3, 3, NULL);
   push_get(f, "/b/in/b.csv", 200, "ETag: \"e2x\"\r\n", "B\n", 0, 0);
-  run_config(f, list_config(f, settings.data), true);
+  run_config(f, list_config(f, settings.data));
   assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b/"), 1);
   ck_assert_uint_eq(count_gets(f, "/b/in/b.csv"), 1);
@@ -1364,41 +1278,34 @@ START_TEST(bad_options_are_refused) {
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     fixture_t *f = fixture_create();
-    pl_buf_t text = {0};
     if (cases[i].notifications) {
-      char *config = notify_config(f, cases[i].settings, NULL, 1);
-      pl_buf_append_str(&text, config);
-      free(config);
+      run_refused(f, notify_config(f, cases[i].settings, NULL, 1));
     } else {
-      pl_buf_printf(&text,
-                    "pipeline \"p\" {\n  source \"s3\" { endpoint = \"%s\"; "
-                    "%s }\n  sink \"chunks\" { }\n}\n",
-                    fake_http_url(f->server), cases[i].settings);
+      pl_buf_t text = {0};
+      pl_buf_printf(&text, "endpoint = \"%s\"; %s", pl_test_http_url(f->server),
+                    cases[i].settings);
+      pl_test_set_options(f->t, text.data);
+      pl_buf_free(&text);
+      ck_assert_int_lt(pl_test_run(f->t, 60000), 0);
     }
-    int rc = test_aws_start(f, text.data, true);
-    pl_buf_free(&text);
-    ck_assert_int_lt(rc, 0);
-    const char *errors = f->run->errors.data ? f->run->errors.data : "";
-    ck_assert_msg(strstr(test_log(f->run), cases[i].message) ||
+    const char *errors = pl_test_errors(f->t);
+    ck_assert_msg(strstr(pl_test_log(f->t), cases[i].message) ||
                       strstr(errors, cases[i].message),
                   "%s: log '%s', errors '%s'", cases[i].settings,
-                  test_log(f->run), errors);
-    test_aws_run(f);
-    ck_assert_uint_eq(fake_http_request_count(f->server), 0);
+                  pl_test_log(f->t), errors);
+    ck_assert_uint_eq(pl_test_http_request_count(f->server), 0);
     fixture_free(f);
   }
   /* notifications that is not a URL. */
   fixture_t *f = fixture_create();
   pl_buf_t text = {0};
-  pl_buf_printf(&text,
-                "pipeline \"p\" {\n  source \"s3\" { notifications = "
-                "\"my-queue\"; endpoint = \"%s\" }\n  sink \"chunks\" { }\n}\n",
-                fake_http_url(f->server));
-  ck_assert_int_lt(test_aws_start(f, text.data, true), 0);
+  pl_buf_printf(&text, "notifications = \"my-queue\"; endpoint = \"%s\"",
+                pl_test_http_url(f->server));
+  pl_test_set_options(f->t, text.data);
   pl_buf_free(&text);
+  ck_assert_int_lt(pl_test_run(f->t, 60000), 0);
   ck_assert_ptr_nonnull(strstr(
-      test_log(f->run), "notifications must be the URL of an SQS queue"));
-  test_aws_run(f);
+      pl_test_log(f->t), "notifications must be the URL of an SQS queue"));
   fixture_free(f);
 }
 END_TEST
@@ -1456,7 +1363,7 @@ START_TEST(compressed_objects_are_streamed_decompressed) {
            zs_len - 1, zs_len);
   push_get(f, "/b/small.csv", 206, range, (const char *)zs + cut, zs_len - cut,
            0);
-  run_config(f, notify_config(f, NULL, NULL, 1), true);
+  run_config(f, notify_config(f, NULL, NULL, 1));
   assert_status(f, 0);
   assert_bytes(f, "s3://b/big.csv.gz", big, big_len);
   assert_bytes(f, "s3://b/small.csv", small, small_len);
@@ -1519,8 +1426,7 @@ START_TEST(corrupt_truncated_and_oversized_objects_are_dead_lettered) {
            bomb_len, 0);
   push_get(f, "/b/junk.gz", 200, "ETag: \"j\"\r\n", "not gzip at all\n", 0, 0);
   push_get(f, "/b/ok.csv", 200, "ETag: \"o\"\r\n", "fine\n", 0, 0);
-  run_config(f, notify_config(f, "max_decompressed_bytes = \"1MiB\"", NULL, 1),
-             true);
+  run_config(f, notify_config(f, "max_decompressed_bytes = \"1MiB\"", NULL, 1));
   /* The message is done with (deleted), and --once says objects failed. */
   assert_status(f, 1);
   assert_handles(f, SQS_DELETE, "rh1");
@@ -1548,7 +1454,7 @@ START_TEST(corrupt_truncated_and_oversized_objects_are_dead_lettered) {
                      keys[i]);
     char line[256];
     snprintf(line, sizeof(line), "s3://b/%s: %s", keys[i], reasons[i]);
-    ck_assert_msg(strstr(test_log(f->run), line), "%s", test_log(f->run));
+    ck_assert_msg(strstr(pl_test_log(f->t), line), "%s", pl_test_log(f->t));
   }
   /* The rows before the break were delivered, then a cut chunk. */
   char *got = bytes_of(f, "s3://b/cut.csv.gz");
@@ -1570,8 +1476,7 @@ START_TEST(corrupt_truncated_and_oversized_objects_are_dead_lettered) {
   free(got);
   ck_assert_uint_eq(source_counter(f, "objects_rejected"), 3);
   ck_assert_uint_eq(source_counter(f, "objects_read"), 1);
-  pl_instance_t *source = test_stage(f->run, "p", PL_ROLE_SOURCE);
-  ck_assert_uint_eq(source->metrics.rejected, 3);
+  ck_assert_uint_eq(pl_test_instance(f->t)->metrics.rejected, 3);
   free(rows);
   free(gz);
   free(zeros);

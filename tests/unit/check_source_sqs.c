@@ -1,11 +1,11 @@
 /* source-sqs: records from messages on their own, and the plugin run
- * in-process through the engine against a scripted loopback server
- * (fake_http) standing in for SQS: records and their metadata, deletes,
+ * in-process by the harness of <pipelined/testing.h> against a scripted
+ * loopback server standing in for SQS: records and their metadata, deletes,
  * failures, poison messages, the visibility heartbeat, backpressure,
  * --once, shutdown and receive errors (the SQS poller's parts on their
  * own are tests/unit/check_sqs_poller.c's).
  *
- * Every SQS call is a POST to "/", so fake_http cannot tell them apart:
+ * Every SQS call is a POST to "/", so the server cannot tell them apart:
  * its answers go to requests in the order they arrive. The tests use one
  * poller and bodies that suit any call where the order could vary: "{}"
  * is an empty receive and a batch in which every entry worked. */
@@ -13,255 +13,103 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pipelined/testing.h>
+
 #include "../../plugins/source-sqs/sqs_record.h"
 #include "sqs_receive.h"
-#include "fake_http.h"
+#include "test_plugin.h"
 #include "test_sqs.h"
-#include "test_stages.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
-/* ---- sink-meta: keeps values with their metadata, optionally slowly ---- */
+/* ---- The fixture ---- */
 
-typedef struct meta_options {
-  int64_t delay_ms;
-  pl_template_t *render;
-} meta_options_t;
+typedef struct watch watch_t;
 
-typedef struct meta_sink {
-  const meta_options_t *opts;
-  json_t *records; /* [{value, origin, message_id, line, etag, attributes,
-                      rendered}] */
-  uv_timer_t timer;
-  pl_batch_t *pending;
-} meta_sink_t;
-
-static const pl_option_t meta_options[] = {
-    PL_OPTION_INT(meta_options_t, delay_ms, "delay_ms", "0", 0,
-                  "Resolve each batch after this long (0: inside write)."),
-    PL_OPTION_TEMPLATE(meta_options_t, render, "render", NULL, 0,
-                       "A template rendered for every record."),
-};
-
-static int meta_init(pl_instance_t *inst, const void *options, void **ctx) {
-  meta_sink_t *m = calloc(1, sizeof(*m));
-  m->opts = options;
-  m->records = json_array();
-  *ctx = m;
-  return 0;
-}
-
-static int meta_start(pl_instance_t *inst, void *ctx) {
-  meta_sink_t *m = ctx;
-  uv_timer_init(pl_instance_loop(inst), &m->timer);
-  m->timer.data = m;
-  return 0;
-}
-
-static json_t *string_or_null(const char *text) {
-  return text ? json_string(text) : json_null();
-}
-
-static void meta_resolve(meta_sink_t *m, pl_batch_t *batch) {
-  for (size_t i = 0; i < pl_batch_count(batch); i++) {
-    pl_record_t *rec = pl_batch_record(batch, i);
-    json_t *attrs = pl_record_attributes(rec);
-    json_t *entry = json_pack(
-        "{s:O, s:o, s:o, s:o, s:I, s:o, s:O}", "value", pl_record_value(rec),
-        "origin", string_or_null(pl_record_origin(rec)), "origin_time",
-        string_or_null(pl_record_origin_time(rec)), "message_id",
-        string_or_null(pl_record_message_id(rec)), "line",
-        (json_int_t)pl_record_line(rec), "etag",
-        string_or_null(pl_record_etag(rec)), "attributes",
-        attrs ? attrs : json_null());
-    if (m->opts->render) {
-      pl_buf_t out = {0};
-      const char *missing = NULL;
-      int rc = pl_template_render(m->opts->render, rec, &out, &missing);
-      json_object_set_new(entry, "rendered",
-                          rc == 0 ? json_string(out.data ? out.data : "")
-                                  : json_null());
-      pl_buf_free(&out);
-    }
-    json_array_append_new(m->records, entry);
-  }
-  pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
-}
-
-static void meta_on_timer(uv_timer_t *timer) {
-  meta_sink_t *m = timer->data;
-  pl_batch_t *batch = m->pending;
-  m->pending = NULL;
-  meta_resolve(m, batch);
-}
-
-static void meta_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
-  meta_sink_t *m = ctx;
-  if (m->opts->delay_ms > 0) {
-    ck_assert_ptr_null(m->pending); /* max_in_flight = 1 */
-    m->pending = batch;
-    uv_timer_start(&m->timer, meta_on_timer, (uint64_t)m->opts->delay_ms, 0);
-    return;
-  }
-  meta_resolve(m, batch);
-}
-
-static void meta_close(pl_instance_t *inst, void *ctx) {
-  meta_sink_t *m = ctx;
-  if (m->pending) {
-    pl_batch_t *batch = m->pending;
-    m->pending = NULL;
-    pl_batch_done(batch, PL_RESULT_FAILED, "closed");
-  }
-  if (m->timer.loop)
-    uv_close((uv_handle_t *)&m->timer, NULL);
-}
-
-static void meta_destroy(void *ctx) {
-  meta_sink_t *m = ctx;
-  json_decref(m->records);
-  free(m);
-}
-
-static const pl_plugin_t test_sink_meta = {
-    .abi_version = PL_ABI_VERSION,
-    .struct_size = sizeof(pl_plugin_t),
-    .name = "meta",
-    .kind = PL_KIND_SINK,
-    .description = "Test sink: keeps values and metadata, maybe slowly.",
-    .options = meta_options,
-    .options_count = sizeof(meta_options) / sizeof(meta_options[0]),
-    .options_size = sizeof(meta_options_t),
-    .defaults = {.batch_size = "10"},
-    .init = meta_init,
-    .start = meta_start,
-    .write = meta_write,
-    .close = meta_close,
-    .destroy = meta_destroy,
-};
-
-/* ---- A run with an AWS environment pointing at fake_http ---- */
-
-typedef struct env_entry {
-  const char *name;
-  const char *value;
-} env_entry_t;
-
-static const char *fake_env(void *data, const char *name) {
-  for (const env_entry_t *e = data; e->name; e++)
-    if (strcmp(e->name, name) == 0)
-      return e->value;
-  return NULL;
-}
-
+/* source-sqs under the harness, its AWS client talking to the server on
+ * the harness's loop. The environment has credentials, a region,
+ * AWS_ENDPOINT_URL and QUEUE_URL (for "${QUEUE_URL}" in settings). */
 typedef struct fixture {
-  test_run_t *run;
-  fake_http_t *server;
+  pl_test_t *t;
+  pl_test_http_t *server;
   char queue_url[96];
-  env_entry_t env[8];
-  pl_env_t cfg_env;
+  int start_rc;    /* of pl_test_start */
+  uint64_t writes; /* writes the sink was given so far */
+  watch_t *watch;  /* watching the run, or NULL */
+  json_t *records; /* what meta_records() made, or NULL */
 } fixture_t;
 
-/* A loop, a registry with the test plugins and source-sqs, and the fake
- * server. The environment has credentials, a region, AWS_ENDPOINT_URL and
- * QUEUE_URL (for "${QUEUE_URL}" in configs). */
+static void count_write(pl_test_t *t, void *data) {
+  ((fixture_t *)data)->writes++;
+}
+
 static fixture_t *fixture_create(void) {
   fixture_t *f = calloc(1, sizeof(*f));
-  test_run_t *run = calloc(1, sizeof(*run));
   ck_assert_ptr_nonnull(f);
-  ck_assert_ptr_nonnull(run);
-  f->run = run;
-  ck_assert_int_eq(uv_loop_init(&run->loop), 0);
-  run->log = open_memstream(&run->log_text, &run->log_len);
-  ck_assert_int_eq(pl__registry_create(NULL, 0, &run->registry), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_capture), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &test_sink_meta), 0);
-  ck_assert_int_eq(pl__registry_add(run->registry, &pipelined_plugin), 0);
-  ck_assert_int_eq(fake_http_start(&run->loop, &f->server), 0);
+  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &f->t), 0);
+  f->server = pl_test_aws_server(f->t);
+  ck_assert_ptr_nonnull(f->server);
+  pl_test_setenv(f->t, "AWS_REGION", "eu-west-1");
   snprintf(f->queue_url, sizeof(f->queue_url), "%s/123456789012/q",
-           fake_http_url(f->server));
-  env_entry_t env[] = {{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
-                       {"AWS_SECRET_ACCESS_KEY", "sekrit"},
-                       {"AWS_REGION", "eu-west-1"},
-                       {"AWS_ENDPOINT_URL", fake_http_url(f->server)},
-                       {"AWS_EC2_METADATA_DISABLED", "true"},
-                       {"QUEUE_URL", f->queue_url},
-                       {NULL, NULL}};
-  memcpy(f->env, env, sizeof(env));
-  f->cfg_env = (pl_env_t){fake_env, f->env};
+           pl_test_http_url(f->server));
+  pl_test_setenv(f->t, "QUEUE_URL", f->queue_url);
+  pl_test_on_write(f->t, count_write, f);
   return f;
 }
 
-/* Creates and starts the engine (create_rc < 0: it could not be). */
-static void fixture_start(fixture_t *f, const char *config, bool once) {
-  test_run_t *run = f->run;
-  pl_cfg_node_t *root = NULL;
-  char *error = NULL;
-  int rc = pl__cfg_parse("test.conf", config, strlen(config), &f->cfg_env,
-                         &root, &error);
-  ck_assert_msg(rc == 0, "%s", error ? error : "parse error");
-  pl_engine_params_t params = {.loop = &run->loop,
-                               .registry = run->registry,
-                               .log_stream = run->log,
-                               .once = once,
-                               .env = &f->cfg_env};
-  run->create_rc = pl__engine_create(&params, root, &run->engine, &run->errors);
-  pl__cfg_destroy(root);
-  if (run->create_rc == 0)
-    ck_assert_int_eq(pl__engine_start(run->engine), 0);
-}
-
-/* One pipeline "p": source "sqs" with `source` settings (and one poller
- * and a visibility timeout of 30 s unless they say otherwise: the
- * scripted queue answers no GetQueueAttributes), `sink` (a whole
- * block, e.g. "sink \"capture\" { }") and a capture dead letter. */
+/* Starts the run with `source` settings (and one poller and a visibility
+ * timeout of 30 s unless they say otherwise: the scripted queue answers
+ * no GetQueueAttributes) and `sink` settings of the capturing sink (a
+ * batch_size of 10 unless they set one); without `once`, as the daemon
+ * (start_rc < 0: it could not start). */
 static void fixture_start_with(fixture_t *f, const char *source,
                                const char *sink, bool once) {
   pl_buf_t text = {0};
   pl_buf_printf(&text,
-                "aws { max_attempts = 1 }\n"
-                "pipeline \"p\" {\n"
-                "  source \"sqs\" {\n"
-                "    queue_url = \"${QUEUE_URL}\"\n"
-                "    %s\n"
-                "    %s\n"
-                "    %s\n"
-                "  }\n"
-                "  %s\n"
-                "  dead_letter \"capture\" { }\n"
-                "}\n",
+                "queue_url = \"${QUEUE_URL}\"\n"
+                "%s\n"
+                "%s\n"
+                "%s\n",
                 source && strstr(source, "pollers") ? "" : "pollers = 1",
                 source && strstr(source, "visibility_timeout")
                     ? ""
                     : "visibility_timeout = \"30s\"",
-                source ? source : "", sink ? sink : "sink \"meta\" { }");
-  fixture_start(f, text.data, once);
+                source ? source : "");
+  pl_test_set_options(f->t, text.data);
+  pl_buf_reset(&text);
+  pl_buf_printf(&text, "%s\n%s",
+                sink && strstr(sink, "batch_size") ? "" : "batch_size = 10",
+                sink ? sink : "");
+  pl_test_set_sink_options(f->t, text.data);
   pl_buf_free(&text);
+  pl_test_set_globals(f->t, "aws { max_attempts = 1 }");
+  pl_test_set_daemon(f->t, !once);
+  f->start_rc = pl_test_start(f->t);
 }
 
-/* Runs the loop until the engine closes (the requests the server
- * received stay readable until fixture_free). */
+static void watch_end(watch_t *w);
+
+/* Runs the started run to its end (the requests the server received stay
+ * readable until fixture_free), and stops the watch. */
 static void fixture_finish(fixture_t *f) {
-  test_run_t *run = f->run;
-  while (run->engine && !run->engine->closing)
-    uv_run(&run->loop, UV_RUN_ONCE);
-  if (run->engine)
-    run->status = pl__engine_status(run->engine);
+  if (f->start_rc == 0)
+    test_plugin_run(f->t, 60000);
+  if (f->watch)
+    watch_end(f->watch);
 }
 
-/* Closes the server, runs the loop to its end and checks that it closes
- * cleanly. */
+/* Closes the harness and its server; fails the test when a handle was
+ * left open. */
 static void fixture_free(fixture_t *f) {
-  fake_http_close(f->server);
-  uv_run(&f->run->loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(test_run_free(f->run), 0);
+  ck_assert_int_eq(pl_test_destroy(f->t), 0);
+  json_decref(f->records);
   free(f);
 }
 
-/* Watches a run every 10 ms until `fn` says it is done (or the engine
- * closes), so that tests act on states rather than on fixed times, which
- * a loaded machine stretches. */
-typedef struct watch {
+/* Watches a run every 10 ms until `fn` says it is done (or the run
+ * ends), so that tests act on states rather than on fixed times, which a
+ * loaded machine stretches. */
+struct watch {
   uv_timer_t timer;
   fixture_t *f;
   bool (*fn)(struct watch *w);
@@ -269,37 +117,37 @@ typedef struct watch {
   uint64_t t_visibility; /* when a visibility change was first seen */
   size_t value;
   bool done;
-} watch_t;
+};
+
+static void watch_end(watch_t *w) {
+  uv_timer_stop(&w->timer);
+  if (!uv_is_closing((uv_handle_t *)&w->timer))
+    uv_close((uv_handle_t *)&w->timer, NULL);
+  w->f->watch = NULL;
+}
 
 static void on_watch(uv_timer_t *timer) {
   watch_t *w = timer->data;
-  if (!w->done && !w->f->run->engine->closing)
+  if (!w->done)
     w->done = w->fn(w);
-  if (w->done || w->f->run->engine->closing) {
-    uv_timer_stop(timer);
-    if (!uv_is_closing((uv_handle_t *)timer))
-      uv_close((uv_handle_t *)timer, NULL);
-  }
+  if (w->done)
+    watch_end(w);
 }
 
 static void watch_start(watch_t *w, fixture_t *f, bool (*fn)(watch_t *w)) {
   w->f = f;
   w->fn = fn;
-  uv_timer_init(&f->run->loop, &w->timer);
+  f->watch = w;
+  uv_timer_init(pl_test_loop(f->t), &w->timer);
   w->timer.data = w;
   uv_timer_start(&w->timer, on_watch, 10, 10);
 }
 
-/* The meta sink of pipeline "p". */
-static meta_sink_t *meta_of(fixture_t *f) {
-  return test_ctx(f->run, "p", PL_ROLE_SINK);
-}
-
-/* Shuts the engine down once the slow sink holds records. */
+/* Shuts the run down once the slow sink holds records. */
 static bool shutdown_once_writing(watch_t *w) {
-  if (!meta_of(w->f)->pending)
+  if (w->f->writes == 0)
     return false;
-  pl__engine_shutdown(w->f->run->engine);
+  pl_test_shutdown(w->f->t);
   return true;
 }
 
@@ -315,14 +163,41 @@ static json_t *number_attr(const char *value) {
 
 /* ---- What the run did ---- */
 
-static json_t *meta_records(fixture_t *f) {
-  meta_sink_t *m = test_ctx(f->run, "p", PL_ROLE_SINK);
-  return m->records;
+/* A metadata text of the record, or null. */
+static json_t *meta_text(json_t *meta, const char *name) {
+  json_t *text = json_object_get(meta, name);
+  return text ? json_incref(text) : json_null();
 }
 
+/* What reached the sink, after the run (borrowed): {value, origin,
+ * origin_time, message_id, line, etag, attributes} each, and "rendered"
+ * with the sink's render option. */
+static json_t *meta_records(fixture_t *f) {
+  if (f->records)
+    return f->records;
+  f->records = json_array();
+  for (size_t i = 0; i < pl_test_record_count(f->t); i++) {
+    json_t *meta = pl_test_record_meta(f->t, i);
+    json_t *attrs = json_object_get(meta, "attributes");
+    json_t *entry = json_pack(
+        "{s:O, s:o, s:o, s:o, s:I, s:o, s:O}", "value", pl_test_record(f->t, i),
+        "origin", meta_text(meta, "origin"), "origin_time",
+        meta_text(meta, "origin_time"), "message_id",
+        meta_text(meta, "message_id"), "line",
+        json_integer_value(json_object_get(meta, "line")), "etag",
+        meta_text(meta, "etag"), "attributes", attrs ? attrs : json_null());
+    ck_assert_ptr_nonnull(entry);
+    json_t *rendered = json_object_get(meta, "rendered");
+    if (rendered)
+      json_object_set(entry, "rendered", rendered);
+    json_array_append_new(f->records, entry);
+  }
+  return f->records;
+}
+
+/* The documents the dead letter received, after the run (borrowed). */
 static json_t *dead_letters(fixture_t *f) {
-  test_sink_t *dl = test_ctx(f->run, "p", PL_ROLE_DEAD_LETTER);
-  return dl->records;
+  return pl_test_dead_letters(f->t);
 }
 
 /* Every entry of every call to `target` has its place in its batch as its
@@ -345,7 +220,7 @@ static void assert_entry_ids(fixture_t *f, const char *target) {
 static void assert_handles(fixture_t *f, const char *target, const char *want) {
   assert_entry_ids(f, target);
   test_sqs_assert_handles(f->server, target, f->queue_url, want,
-                          test_log(f->run));
+                          pl_test_log(f->t));
 }
 
 /* ---- Records from messages ---- */
@@ -383,25 +258,23 @@ END_TEST
 
 START_TEST(messages_become_records_with_metadata) {
   fixture_t *f = fixture_create();
-  json_t *attrs =
-      json_pack("{s:o, s:o, s:o, s:o, s:o}", "origin",
-                string_attr("file:/in.csv"), "origin_time",
-                string_attr("2026-05-01T10:00:00.123Z"), "line",
-                number_attr("7"), "etag", string_attr("e-1"), "kind",
-                string_attr("restock"));
+  json_t *attrs = json_pack("{s:o, s:o, s:o, s:o, s:o}", "origin",
+                            string_attr("file:/in.csv"), "origin_time",
+                            string_attr("2026-05-01T10:00:00.123Z"), "line",
+                            number_attr("7"), "etag", string_attr("e-1"),
+                            "kind", string_attr("restock"));
   test_sqs_push_messages(
       f->server,
       json_pack("[o, o]", test_sqs_message("m1", "rh1", "{\"a\":1}", 3, attrs),
                 test_sqs_message("m2", "rh2", "[true]", 1, NULL)),
       0);
   test_sqs_push_empty(f->server, 20, 20);
-  fixture_start_with(
-      f, "wait_time = \"0s\"",
-      "sink \"meta\" { render = \"${@receive_count}/${@kind}/${@origin}/"
-      "${@line}/${@sent_timestamp}\" }",
-      true);
+  fixture_start_with(f, "wait_time = \"0s\"",
+                     "render = \"${@receive_count}/${@kind}/${@origin}/"
+                     "${@line}/${@sent_timestamp}\"",
+                     true);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
   json_t *records = meta_records(f);
   ck_assert_uint_eq(json_array_size(records), 2);
   json_t *r = json_array_get(records, 0);
@@ -411,9 +284,9 @@ START_TEST(messages_become_records_with_metadata) {
       "value", "a", 1, "origin", "file:/in.csv", "origin_time",
       "2026-05-01T10:00:00.123Z", "message_id", "m1", "line", 7, "etag", "e-1",
       "attributes", "origin", "file:/in.csv", "origin_time",
-      "2026-05-01T10:00:00.123Z", "line", 7, "etag", "e-1", "kind", "restock", "receive_count", 3, "sent_timestamp",
-      (json_int_t)1700000000123, "rendered",
-      "3/restock/file:/in.csv/7/1700000000123");
+      "2026-05-01T10:00:00.123Z", "line", 7, "etag", "e-1", "kind", "restock",
+      "receive_count", 3, "sent_timestamp", (json_int_t)1700000000123,
+      "rendered", "3/restock/file:/in.csv/7/1700000000123");
   ck_assert_msg(json_equal(r, want), "%s",
                 json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS));
   json_decref(want);
@@ -454,20 +327,19 @@ START_TEST(a_failed_group_is_not_deleted) {
         f->server,
         json_pack("[o]", test_sqs_message("m1", "rh1", "{}", 1, NULL)), 0);
     test_sqs_push_empty(f->server, 20, 20);
-    fixture_start_with(
-        f,
-        retry ? "wait_time = \"0s\"; retry_visibility = \"5s\""
-              : "wait_time = \"0s\"",
-        "sink \"capture\" { fail_always = true; retry_limit = 0 }", true);
+    fixture_start_with(f,
+                       retry ? "wait_time = \"0s\"; retry_visibility = \"5s\""
+                             : "wait_time = \"0s\"",
+                       "fail_always = true; retry_limit = 0", true);
     fixture_finish(f);
-    ck_assert_int_eq(f->run->status, 1); /* a group failed */
+    ck_assert_int_eq(pl_test_status(f->t), 1); /* a group failed */
     ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 0);
     if (retry)
       assert_handles(f, SQS_VISIBILITY, "rh1@5");
     else
       ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_VISIBILITY), 0);
     ck_assert_ptr_nonnull(
-        strstr(test_log(f->run), "a message was not delivered"));
+        strstr(pl_test_log(f->t), "a message was not delivered"));
     fixture_free(f);
   }
 }
@@ -484,7 +356,7 @@ START_TEST(poison_bodies_are_dead_lettered_then_deleted) {
   test_sqs_push_empty(f->server, 20, 20);
   fixture_start_with(f, "wait_time = \"0s\"", NULL, true);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
   ck_assert_uint_eq(json_array_size(meta_records(f)), 1);
   json_t *letters = dead_letters(f);
   ck_assert_uint_eq(json_array_size(letters), 1);
@@ -509,11 +381,11 @@ START_TEST(poison_leave_keeps_the_message_in_the_queue) {
   test_sqs_push_empty(f->server, 20, 20);
   fixture_start_with(f, "wait_time = \"0s\"; poison = \"leave\"", NULL, true);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 1);
+  ck_assert_int_eq(pl_test_status(f->t), 1);
   ck_assert_uint_eq(json_array_size(meta_records(f)), 0);
   ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
   ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_DELETE), 0);
-  const char *log = test_log(f->run);
+  const char *log = pl_test_log(f->t);
   ck_assert_ptr_nonnull(strstr(log, "message m1 (received 4 time(s)): invalid "
                                     "JSON"));
   ck_assert_ptr_nonnull(strstr(log, "left in the queue (poison = leave)"));
@@ -529,7 +401,7 @@ START_TEST(raw_format_wraps_the_body) {
   test_sqs_push_empty(f->server, 20, 20);
   fixture_start_with(f, "wait_time = \"0s\"; format = \"raw\"", NULL, true);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
   json_t *value = json_object_get(json_array_get(meta_records(f), 0), "value");
   ck_assert_str_eq(json_string_value(json_object_get(value, "body")),
                    "a,b,\"c\"");
@@ -541,8 +413,8 @@ END_TEST
 /* Notes when the sink is first given records and when the first
  * visibility change arrives. */
 static bool time_heartbeat(watch_t *w) {
-  uint64_t now = uv_now(&w->f->run->loop);
-  if (!w->t_write && meta_of(w->f)->pending)
+  uint64_t now = uv_now(pl_test_loop(w->f->t));
+  if (!w->t_write && w->f->writes > 0)
     w->t_write = now;
   if (!w->t_visibility &&
       test_sqs_count_calls(w->f->server, SQS_VISIBILITY) > 0)
@@ -560,11 +432,11 @@ START_TEST(the_heartbeat_extends_messages_in_flight) {
   /* Slow "long polls": the run lasts past the second heartbeat time. */
   test_sqs_push_empty(f->server, 20, 1200);
   fixture_start_with(f, "wait_time = \"1s\"; visibility_timeout = \"2s\"",
-                     "sink \"meta\" { delay_ms = 1600 }", true);
+                     "delay_ms = 1600", true);
   watch_t w = {0};
   watch_start(&w, f, time_heartbeat);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
   ck_assert(w.t_write && w.t_visibility);
   /* At half the visibility timeout after the receive (which came just
    * before the write; an eighth of the interval early at most). */
@@ -585,17 +457,17 @@ START_TEST(once_ends_after_idle_polls_empty_receives) {
   test_sqs_push_empty(f->server, 10, 10);
   fixture_start_with(f, "wait_time = \"0s\"; idle_polls = 3", NULL, true);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
   ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_RECEIVE), 3);
   ck_assert_ptr_nonnull(
-      strstr(test_log(f->run), "queue drained: 3 empty receive(s) in a row"));
+      strstr(pl_test_log(f->t), "queue drained: 3 empty receive(s) in a row"));
   fixture_free(f);
 }
 END_TEST
 
 /* Counts the receives once the sink has written half of the records. */
 static bool receives_at_half(watch_t *w) {
-  if (json_array_size(meta_of(w->f)->records) < 5)
+  if (pl_test_record_count(w->f->t) < 5)
     return false;
   w->value = test_sqs_count_calls(w->f->server, SQS_RECEIVE);
   return true;
@@ -616,13 +488,11 @@ START_TEST(a_full_queue_stops_receiving_until_resumed) {
   /* Room for two records before the sink: the receive of ten fills it,
    * and it has room again (half) only once eight are written. */
   fixture_start_with(f, "wait_time = \"0s\"",
-                     "sink \"meta\" { delay_ms = 20; batch_size = 1; "
-                     "queue_size = 1 }",
-                     true);
+                     "delay_ms = 20; batch_size = 1; queue_size = 1", true);
   watch_t w = {0};
   watch_start(&w, f, receives_at_half);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
   ck_assert(w.done);
   ck_assert_uint_eq(w.value, 1);
   /* Resumed: more receives, until the queue looked empty twice. */
@@ -648,17 +518,16 @@ START_TEST(stop_finishes_messages_in_flight_and_deletes_them) {
                                    test_sqs_message("m2", "rh2", "2", 1, NULL)),
                          0);
   test_sqs_push_empty(f->server, 20, 50);
-  fixture_start_with(f, "wait_time = \"0s\"",
-                     "sink \"meta\" { delay_ms = 300 }", false);
+  fixture_start_with(f, "wait_time = \"0s\"", "delay_ms = 300", false);
   watch_t stop = {0};
   watch_start(&stop, f, shutdown_once_writing);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
   ck_assert_uint_eq(json_array_size(meta_records(f)), 2);
   /* The engine waited for the delete of the last commits. */
   assert_handles(f, SQS_DELETE, "rh1 rh2");
-  ck_assert_ptr_nonnull(strstr(test_log(f->run), "stopping: no new receives; "
-                                                 "2 message(s) in flight"));
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "stopping: no new receives; "
+                                                  "2 message(s) in flight"));
   fixture_free(f);
 }
 END_TEST
@@ -676,12 +545,11 @@ START_TEST(messages_received_after_stop_are_released) {
                                    test_sqs_message("m2", "rh2", "2", 1, NULL)),
                          300);
   test_sqs_push_empty(f->server, 5, 0);
-  fixture_start_with(f, "wait_time = \"1s\"",
-                     "sink \"meta\" { delay_ms = 800 }", false);
+  fixture_start_with(f, "wait_time = \"1s\"", "delay_ms = 800", false);
   watch_t stop = {0};
   watch_start(&stop, f, shutdown_once_writing);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
   ck_assert_uint_eq(json_array_size(meta_records(f)), 1);
   assert_handles(f, SQS_DELETE, "rh0");
   /* Visible again at once, for another consumer. */
@@ -694,7 +562,7 @@ END_TEST
 static bool shutdown_while_polling(watch_t *w) {
   if (test_sqs_count_calls(w->f->server, SQS_RECEIVE) < 1)
     return false;
-  pl__engine_shutdown(w->f->run->engine);
+  pl_test_shutdown(w->f->t);
   return true;
 }
 
@@ -710,16 +578,15 @@ START_TEST(a_long_poll_out_at_stop_is_awaited_and_its_messages_released) {
                                    test_sqs_message("m2", "rh2", "2", 1, NULL)),
                          400);
   test_sqs_push_empty(f->server, 5, 0);
-  fixture_start_with(f, "wait_time = \"1s\"\n pollers = 1", "sink \"meta\" { }",
-                     false);
+  fixture_start_with(f, "wait_time = \"1s\"\n pollers = 1", NULL, false);
   watch_t stop = {0};
   watch_start(&stop, f, shutdown_while_polling);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
   ck_assert_uint_eq(json_array_size(meta_records(f)), 0);
   assert_handles(f, SQS_VISIBILITY, "rh1@0 rh2@0");
-  ck_assert_ptr_nonnull(
-      strstr(test_log(f->run), "stopping: waiting for 1 receive(s) in flight"));
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t),
+                               "stopping: waiting for 1 receive(s) in flight"));
   fixture_free(f);
 }
 END_TEST
@@ -731,16 +598,15 @@ START_TEST(a_stalled_poll_at_stop_is_waited_for_only_so_long) {
   test_sqs_push_messages(
       f->server, json_pack("[o]", test_sqs_message("m1", "rh1", "1", 1, NULL)),
       20000);
-  fixture_start_with(f, "wait_time = \"1s\"\n pollers = 1", "sink \"meta\" { }",
-                     false);
+  fixture_start_with(f, "wait_time = \"1s\"\n pollers = 1", NULL, false);
   watch_t stop = {0};
   watch_start(&stop, f, shutdown_while_polling);
-  uint64_t start = uv_now(&f->run->loop);
+  uint64_t start = uv_now(pl_test_loop(f->t));
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
-  ck_assert_uint_lt(uv_now(&f->run->loop) - start, 15000);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
+  ck_assert_uint_lt(uv_now(pl_test_loop(f->t)) - start, 15000);
   ck_assert_ptr_nonnull(
-      strstr(test_log(f->run), "receive(s) still out after wait_time"));
+      strstr(pl_test_log(f->t), "receive(s) still out after wait_time"));
   fixture_free(f);
 }
 END_TEST
@@ -759,35 +625,37 @@ typedef struct recovery {
 
 static void on_recovery_tick(uv_timer_t *timer) {
   recovery_t *r = timer->data;
-  uv_loop_t *loop = &r->f->run->loop;
+  uv_loop_t *loop = pl_test_loop(r->f->t);
   if (!r->pushed && uv_now(loop) - r->started >= 500) {
     r->pushed = true;
     r->receives_in_500ms = test_sqs_count_calls(r->f->server, SQS_RECEIVE);
     test_sqs_push_empty(r->f->server, 100, 20);
   }
-  if (r->pushed && strstr(test_log(r->f->run), "receiving again after")) {
+  if (r->pushed && strstr(pl_test_log(r->f->t), "receiving again after")) {
     r->recovered = true;
-    pl__engine_shutdown(r->f->run->engine);
+    pl_test_shutdown(r->f->t);
     uv_close((uv_handle_t *)timer, NULL);
   }
 }
 
 START_TEST(receive_errors_back_off) {
   fixture_t *f = fixture_create();
-  /* Nothing queued: fake_http answers 500 to every call at once. */
+  /* Nothing queued: the server answers 500 to every call at once. */
   fixture_start_with(f, "wait_time = \"1s\"; pollers = 4", NULL, false);
-  recovery_t r = {.f = f, .started = uv_now(&f->run->loop)};
-  uv_timer_init(&f->run->loop, &r.timer);
+  recovery_t r = {.f = f, .started = uv_now(pl_test_loop(f->t))};
+  uv_timer_init(pl_test_loop(f->t), &r.timer);
   r.timer.data = &r;
   uv_timer_start(&r.timer, on_recovery_tick, 20, 20);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 0);
+  if (!uv_is_closing((uv_handle_t *)&r.timer))
+    uv_close((uv_handle_t *)&r.timer, NULL);
+  ck_assert_int_eq(pl_test_status(f->t), 0);
   ck_assert(r.recovered);
   /* Four receives at start, then one probe after each backoff (ceilings
    * 200, 400, 800 ms...): a handful in 500 ms instead of hundreds. */
   ck_assert_uint_ge(r.receives_in_500ms, 1);
   ck_assert_uint_le(r.receives_in_500ms, 12);
-  const char *log = test_log(f->run);
+  const char *log = pl_test_log(f->t);
   ck_assert_ptr_nonnull(strstr(log, "cannot receive messages: sqs "
                                     "ReceiveMessage: HTTP 500"));
   ck_assert_ptr_nonnull(strstr(log, "trying again with backoff"));
@@ -799,10 +667,10 @@ START_TEST(once_gives_up_after_repeated_receive_errors) {
   fixture_t *f = fixture_create();
   fixture_start_with(f, "wait_time = \"0s\"", NULL, true);
   fixture_finish(f);
-  ck_assert_int_eq(f->run->status, 1);
+  ck_assert_int_eq(pl_test_status(f->t), 1);
   ck_assert_uint_eq(test_sqs_count_calls(f->server, SQS_RECEIVE), 5);
-  ck_assert_ptr_nonnull(strstr(test_log(f->run), "giving up after 5 failed "
-                                                 "receives in a row"));
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "giving up after 5 failed "
+                                                  "receives in a row"));
   fixture_free(f);
 }
 END_TEST
@@ -825,18 +693,16 @@ START_TEST(failed_delete_entries_are_resent_or_logged) {
                   "\"no\"}]}",
                   sender ? "true" : "false",
                   sender ? "ReceiptHandleIsInvalid" : "InternalError");
-    fake_http_push(f->server, &(fake_http_response_t){.status = 200,
-                                                      .body = partial.data});
+    pl_test_http_push_status(f->server, 200, partial.data, 1);
     pl_buf_free(&partial);
     test_sqs_push_empty(f->server, 30, 20);
-    fixture_start_with(f, "wait_time = \"0s\"",
-                       "sink \"meta\" { delay_ms = 200 }", true);
+    fixture_start_with(f, "wait_time = \"0s\"", "delay_ms = 200", true);
     fixture_finish(f);
-    ck_assert_int_eq(f->run->status, 0);
+    ck_assert_int_eq(pl_test_status(f->t), 0);
     if (sender) {
       /* The request was at fault: logged, not resent. */
       assert_handles(f, SQS_DELETE, "rh1 rh2");
-      ck_assert_ptr_nonnull(strstr(test_log(f->run),
+      ck_assert_ptr_nonnull(strstr(pl_test_log(f->t),
                                    "message m2 not deleted "
                                    "(ReceiptHandleIsInvalid: no); it will "
                                    "be delivered again"));
@@ -873,24 +739,20 @@ START_TEST(bad_options_are_refused) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     fixture_t *f = fixture_create();
     fixture_start_with(f, cases[i].settings, NULL, true);
-    ck_assert_int_lt(f->run->create_rc, 0);
-    ck_assert_msg(strstr(test_log(f->run), cases[i].message) ||
-                      (f->run->errors.data &&
-                       strstr(f->run->errors.data, cases[i].message)),
+    ck_assert_int_lt(f->start_rc, 0);
+    ck_assert_msg(strstr(pl_test_log(f->t), cases[i].message) ||
+                      strstr(pl_test_errors(f->t), cases[i].message),
                   "%s: log '%s', errors '%s'", cases[i].settings,
-                  test_log(f->run),
-                  f->run->errors.data ? f->run->errors.data : "");
+                  pl_test_log(f->t), pl_test_errors(f->t));
     fixture_finish(f);
     fixture_free(f);
   }
   fixture_t *f = fixture_create();
-  fixture_start(f,
-                "pipeline \"p\" { source \"sqs\" { queue_url = \"my-queue\" }\n"
-                "  sink \"capture\" { } }\n",
-                true);
-  ck_assert_int_lt(f->run->create_rc, 0);
+  pl_test_set_options(f->t, "queue_url = \"my-queue\"");
+  f->start_rc = pl_test_start(f->t);
+  ck_assert_int_lt(f->start_rc, 0);
   ck_assert_ptr_nonnull(
-      strstr(test_log(f->run), "queue_url must be the URL of an SQS queue"));
+      strstr(pl_test_log(f->t), "queue_url must be the URL of an SQS queue"));
   fixture_finish(f);
   fixture_free(f);
 }

@@ -3,13 +3,13 @@
  * the message accessors, the option fragment and its checks; the parser's
  * promises are fuzzed by tests/fuzz/fuzz_sqs_receive.c), and the
  * public API driven by a minimal owner, a source plugin defined here that
- * uses nothing but <pipelined/sqs.h>, run in-process through the engine
- * against a scripted loopback SQS (fake_http, test_sqs.h). The poller's
- * behaviour under a real plugin (heartbeat, backpressure, stop, receive
- * errors, failed deletes) is tested through source-sqs in
+ * uses nothing but <pipelined/sqs.h>, run in-process by the harness of
+ * <pipelined/testing.h> against a scripted loopback SQS (test_sqs.h). The
+ * poller's behaviour under a real plugin (heartbeat, backpressure, stop,
+ * receive errors, failed deletes) is tested through source-sqs in
  * check_source_sqs.c and source-s3 in check_source_s3.c.
  *
- * Every SQS call is a POST to "/", so fake_http answers requests in the
+ * Every SQS call is a POST to "/", so the server answers requests in the
  * order they arrive: the tests use one poller and "{}" where the order
  * could vary (an empty receive, and a batch in which every entry
  * worked). */
@@ -19,13 +19,14 @@
 #include <string.h>
 
 #include <pipelined/sqs.h>
+#include <pipelined/testing.h>
 
-#include "fake_http.h"
 #include "sqs_acks.h"
 #include "sqs_poller.h"
 #include "sqs_receive.h"
-#include "test_aws.h"
+#include "test_plugin.h"
 #include "test_sqs.h"
+#include "test_stages.h"
 
 static json_t *string_attr(const char *value) {
   return json_pack("{s:s, s:s}", "DataType", "String", "StringValue", value);
@@ -126,10 +127,10 @@ END_TEST
 /* Found by fuzz_sqs_receive: attributes none of which has a value leave
  * the message without attributes, not with an empty object. */
 START_TEST(attributes_without_values_are_none) {
-  json_t *r = json_pack("{s:[{s:s, s:s, s:{s:{s:s}, s:{s:s}}}]}", "Messages",
-                        "MessageId", "m1", "ReceiptHandle", "rh1",
-                        "MessageAttributes", "a", "DataType", "String", "b",
-                        "StringValue", "no type");
+  json_t *r =
+      json_pack("{s:[{s:s, s:s, s:{s:{s:s}, s:{s:s}}}]}", "Messages",
+                "MessageId", "m1", "ReceiptHandle", "rh1", "MessageAttributes",
+                "a", "DataType", "String", "b", "StringValue", "no type");
   pl__sqs_receive_result_t got;
   ck_assert_int_eq(pl__sqs_receive_parse(r, &got), 0);
   ck_assert_uint_eq(got.count, 1);
@@ -141,9 +142,9 @@ END_TEST
 
 START_TEST(the_receive_request_asks_for_everything_needed) {
   pl__sqs_receive_params_t p = {.queue_url = "https://q/1/x",
-                            .max_messages = 7,
-                            .wait_seconds = 20,
-                            .visibility_seconds = 45};
+                                .max_messages = 7,
+                                .wait_seconds = 20,
+                                .visibility_seconds = 45};
   json_t *body = pl__sqs_receive_request(&p);
   json_t *want = json_pack(
       "{s:s, s:I, s:I, s:I, s:[s,s], s:[s,s], s:[s]}", "QueueUrl",
@@ -162,14 +163,16 @@ START_TEST(batch_requests_number_their_entries) {
   pl__sqs_ack_entry_t a = {.receipt_handle = "rh-a", .visibility = 30};
   pl__sqs_ack_entry_t b = {.receipt_handle = "rh-b", .visibility = 0};
   pl__sqs_ack_entry_t *entries[] = {&a, &b};
-  json_t *del = pl__sqs_acks_request(PL__SQS_ACK_DELETE, "https://q", entries, 2);
+  json_t *del =
+      pl__sqs_acks_request(PL__SQS_ACK_DELETE, "https://q", entries, 2);
   json_t *want = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "QueueUrl",
                            "https://q", "Entries", "Id", "0", "ReceiptHandle",
                            "rh-a", "Id", "1", "ReceiptHandle", "rh-b");
   ck_assert(json_equal(del, want));
   json_decref(want);
   json_decref(del);
-  json_t *vis = pl__sqs_acks_request(PL__SQS_ACK_VISIBILITY, "https://q", entries, 2);
+  json_t *vis =
+      pl__sqs_acks_request(PL__SQS_ACK_VISIBILITY, "https://q", entries, 2);
   want = json_pack("{s:s, s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}]}", "QueueUrl",
                    "https://q", "Entries", "Id", "0", "ReceiptHandle", "rh-a",
                    "VisibilityTimeout", 30, "Id", "1", "ReceiptHandle", "rh-b",
@@ -231,8 +234,8 @@ START_TEST(the_fragment_fills_the_embedded_struct) {
     ck_assert_uint_eq(o->flags, 0);
     const char *d = o->description;
     size_t n = strlen(d), scope = strlen(" Test scope.");
-    ck_assert_msg(n > scope && strcmp(d + n - scope, " Test scope.") == 0,
-                  "%s", d);
+    ck_assert_msg(n > scope && strcmp(d + n - scope, " Test scope.") == 0, "%s",
+                  d);
   }
 }
 END_TEST
@@ -287,10 +290,12 @@ START_TEST(options_become_params_or_are_refused) {
       {"https://q", {0, 0, 30000, 0, 1}, "max_messages must be from 1 to 10"},
       {"https://q", {0, 11, 30000, 0, 1}, "max_messages must be from 1 to 10"},
       {"https://q", {0, 1, 1500, 0, 1}, "visibility_timeout must be"},
-      {"https://q", {0, 1, 13ull * 3600 * 1000, 0, 1},
+      {"https://q",
+       {0, 1, 13ull * 3600 * 1000, 0, 1},
        "visibility_timeout must be"},
       {"https://q", {0, 1, 1000, 500, 1}, "retry_visibility must be"},
-      {"https://q", {0, 1, 1000, 13ull * 3600 * 1000, 1},
+      {"https://q",
+       {0, 1, 1000, 13ull * 3600 * 1000, 1},
        "retry_visibility must be"},
       {"https://q", {0, 1, 1000, 0, 0}, "idle_polls must be at least 1"},
   };
@@ -315,11 +320,9 @@ START_TEST(create_refuses_missing_arguments) {
                                    .idle_polls = 1};
   pl_sqs_poller_events_t events = {.data = NULL};
   pl_sqs_poller_t *p = (pl_sqs_poller_t *)&params;
-  ck_assert_int_eq(pl_sqs_poller_create(inst, &params, &events, &p),
-                   PL_EINVAL);
+  ck_assert_int_eq(pl_sqs_poller_create(inst, &params, &events, &p), PL_EINVAL);
   ck_assert_ptr_null(p);
-  ck_assert_int_eq(pl_sqs_poller_create(NULL, &params, &events, &p),
-                   PL_EINVAL);
+  ck_assert_int_eq(pl_sqs_poller_create(NULL, &params, &events, &p), PL_EINVAL);
   ck_assert_int_eq(pl_sqs_poller_create(inst, &params, &events, NULL),
                    PL_EINVAL);
   pl_sqs_poller_destroy(NULL);
@@ -434,30 +437,43 @@ static const pl_plugin_t test_source_owner = {
     .destroy = owner_destroy,
 };
 
-/* The owner with --once against the scripted SQS of `aws` (its answers
- * queued already; `source`: more of the owner's settings), run until the
- * engine closes. Returns the owner, whose context lives until
- * test_aws_free(). The queue URL is `queue_url` (room for 96 bytes). */
-static owner_t *owner_go(test_aws_t *aws, const char *source,
-                         char *queue_url) {
-  snprintf(queue_url, 96, "%s/123456789012/q", fake_http_url(aws->server));
-  char *config = test_aws_format(
-      "aws { max_attempts = 1 }\n"
-      "pipeline \"p\" {\n"
-      "  source \"owner\" { queue_url = \"%s\"\n endpoint = \"%s\"\n %s }\n"
-      "  sink \"capture\" { }\n"
-      "}\n",
-      queue_url, fake_http_url(aws->server), source ? source : "");
-  int rc = test_aws_start(aws, config, true);
-  free(config);
-  ck_assert_msg(rc == 0, "%s", aws->run->errors.data);
-  test_aws_run(aws);
-  return test_ctx(aws->run, "p", PL_ROLE_SOURCE);
+/* The owner under the harness of <pipelined/testing.h>, its AWS client
+ * talking to a scripted SQS on the harness's loop. */
+typedef struct owner_run {
+  pl_test_t *t;
+  pl_test_http_t *server;
+} owner_run_t;
+
+static owner_run_t *owner_aws(void) {
+  owner_run_t *aws = calloc(1, sizeof(*aws));
+  ck_assert_int_eq(pl_test_create(&test_source_owner, &aws->t), 0);
+  aws->server = pl_test_aws_server(aws->t);
+  ck_assert_ptr_nonnull(aws->server);
+  pl_test_set_globals(aws->t, "aws { max_attempts = 1 }");
+  return aws;
 }
 
-static test_aws_t *owner_aws(void) {
-  static const pl_plugin_t *const extra[] = {&test_source_owner, NULL};
-  return test_aws_create(extra);
+/* Closes the harness and its server; fails the test when a handle was
+ * left open. */
+static void owner_free(owner_run_t *aws) {
+  ck_assert_int_eq(pl_test_destroy(aws->t), 0);
+  free(aws);
+}
+
+/* The owner with --once against the scripted SQS of `aws` (its answers
+ * queued already; `source`: more of the owner's settings), run to its end.
+ * Returns the owner, whose context lives until owner_free(). The queue URL
+ * is `queue_url` (room for 96 bytes). */
+static owner_t *owner_go(owner_run_t *aws, const char *source,
+                         char *queue_url) {
+  snprintf(queue_url, 96, "%s/123456789012/q", pl_test_http_url(aws->server));
+  pl_buf_t options = {0};
+  pl_buf_printf(&options, "queue_url = \"%s\"\n%s", queue_url,
+                source ? source : "");
+  pl_test_set_options(aws->t, options.data);
+  pl_buf_free(&options);
+  test_plugin_run(aws->t, 30000);
+  return pl_instance_context(pl_test_instance(aws->t));
 }
 
 /* How many times `text` is in `log` (each message is one line). */
@@ -469,10 +485,10 @@ static size_t log_lines_with(const char *log, const char *text) {
 }
 
 START_TEST(committed_messages_are_handed_over_then_deleted) {
-  test_aws_t *aws = owner_aws();
+  owner_run_t *aws = owner_aws();
   char url[96];
-  json_t *attrs = json_pack("{s:o, s:o}", "origin", string_attr("o-1"),
-                            "line", number_attr("7"));
+  json_t *attrs = json_pack("{s:o, s:o}", "origin", string_attr("o-1"), "line",
+                            number_attr("7"));
   test_sqs_push_messages(
       aws->server,
       json_pack("[o, o]", test_sqs_message("m1", "rh1", "one", 2, attrs),
@@ -480,9 +496,10 @@ START_TEST(committed_messages_are_handed_over_then_deleted) {
       0);
   test_sqs_push_empty(aws->server, 20, 10);
   owner_t *o = owner_go(
-      aws, "wait_time = \"1s\"\n max_messages = 7\n visibility_timeout = \"45s\"",
+      aws,
+      "wait_time = \"1s\"\n max_messages = 7\n visibility_timeout = \"45s\"",
       url);
-  test_aws_assert_clean(aws);
+  test_plugin_assert_clean(aws->t);
   json_t *want = json_pack(
       "[{s:s, s:s, s:i, s:I, s:{s:s, s:i}, s:i},"
       " {s:s, s:s, s:i, s:I, s:n, s:i}]",
@@ -504,16 +521,16 @@ START_TEST(committed_messages_are_handed_over_then_deleted) {
       json_integer_value(json_object_get(receive, "VisibilityTimeout")), 45);
   json_decref(receive);
   test_sqs_assert_handles(aws->server, SQS_DELETE, url, "rh1 rh2",
-                          test_log(aws->run));
+                          pl_test_log(aws->t));
   ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_VISIBILITY), 0);
   /* The option set: the queue is not asked. */
   ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_ATTRIBUTES), 0);
-  ck_assert_ptr_nonnull(strstr(
-      test_log(aws->run),
-      "visibility timeout: 45 s, from the visibility_timeout option"));
+  ck_assert_ptr_nonnull(
+      strstr(pl_test_log(aws->t),
+             "visibility timeout: 45 s, from the visibility_timeout option"));
   /* --once: two empty receives in a row (idle_polls) drained the queue. */
-  ck_assert_ptr_nonnull(strstr(test_log(aws->run), "queue drained"));
-  test_aws_free(aws);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(aws->t), "queue drained"));
+  owner_free(aws);
 }
 END_TEST
 
@@ -526,7 +543,7 @@ START_TEST(failed_messages_stay_and_released_ones_come_back_at_once) {
       "finish = 2\n visibility_timeout = \"9s\""};
   const char *visibility[] = {"rh1@5", "", "rh1@0"};
   for (size_t i = 0; i < 3; i++) {
-    test_aws_t *aws = owner_aws();
+    owner_run_t *aws = owner_aws();
     char url[96];
     /* Case 1: three failed messages, and one line saying they stay. */
     size_t n = i == 1 ? 3 : 1;
@@ -541,26 +558,26 @@ START_TEST(failed_messages_stay_and_released_ones_come_back_at_once) {
     test_sqs_push_messages(aws->server, messages, 0);
     test_sqs_push_empty(aws->server, 20, 10);
     owner_t *o = owner_go(aws, settings[i], url);
-    test_aws_assert_clean(aws);
+    test_plugin_assert_clean(aws->t);
     ck_assert_uint_eq(json_array_size(o->seen), n);
     if (i < 2)
-      ck_assert_uint_eq(log_lines_with(test_log(aws->run),
-                                       "a message was not delivered"),
-                        1);
+      ck_assert_uint_eq(
+          log_lines_with(pl_test_log(aws->t), "a message was not delivered"),
+          1);
     ck_assert_uint_eq(o->in_flight_at_end, 0);
     ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_DELETE), 0);
     if (*visibility[i])
       test_sqs_assert_handles(aws->server, SQS_VISIBILITY, url, visibility[i],
-                              test_log(aws->run));
+                              pl_test_log(aws->t));
     else
       ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_VISIBILITY), 0);
-    test_aws_free(aws);
+    owner_free(aws);
   }
 }
 END_TEST
 
 /* The VisibilityTimeout of the first receive. */
-static json_int_t receive_visibility(test_aws_t *aws) {
+static json_int_t receive_visibility(owner_run_t *aws) {
   json_t *receive = test_sqs_call_body(aws->server, SQS_RECEIVE, 0);
   json_int_t v =
       json_integer_value(json_object_get(receive, "VisibilityTimeout"));
@@ -568,21 +585,21 @@ static json_int_t receive_visibility(test_aws_t *aws) {
   return v;
 }
 
-
 START_TEST(unset_the_queue_s_own_visibility_timeout_is_used) {
-  test_aws_t *aws = owner_aws();
+  owner_run_t *aws = owner_aws();
   char url[96];
-  fake_http_push(aws->server,
-                 &(fake_http_response_t){
-                     .method = "POST",
-                     .status = 200,
-                     .body = "{\"Attributes\":{\"VisibilityTimeout\":\"45\"}}"});
+  pl_test_http_push(
+      aws->server,
+      &(pl_test_http_response_t){
+          .method = "POST",
+          .status = 200,
+          .body = "{\"Attributes\":{\"VisibilityTimeout\":\"45\"}}"});
   test_sqs_push_messages(
       aws->server,
       json_pack("[o]", test_sqs_message("m1", "rh1", "one", 1, NULL)), 0);
   test_sqs_push_empty(aws->server, 20, 10);
   owner_t *o = owner_go(aws, "wait_time = \"1s\"", url);
-  test_aws_assert_clean(aws);
+  test_plugin_assert_clean(aws->t);
   ck_assert_uint_eq(json_array_size(o->seen), 1);
   /* Asked once, first, for that attribute of that queue. */
   ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_ATTRIBUTES), 1);
@@ -601,14 +618,13 @@ START_TEST(unset_the_queue_s_own_visibility_timeout_is_used) {
   }
   ck_assert_uint_eq(o->poller->params.visibility_timeout_ms, 45000);
   ck_assert_uint_eq(o->poller->heartbeat.interval_ms, 22500);
-  ck_assert_uint_eq(
-      log_lines_with(test_log(aws->run),
-                     "visibility timeout: 45 s, the queue's own "
-                     "(GetQueueAttributes)"),
-      1);
+  ck_assert_uint_eq(log_lines_with(pl_test_log(aws->t),
+                                   "visibility timeout: 45 s, the queue's own "
+                                   "(GetQueueAttributes)"),
+                    1);
   test_sqs_assert_handles(aws->server, SQS_DELETE, url, "rh1",
-                          test_log(aws->run));
-  test_aws_free(aws);
+                          pl_test_log(aws->t));
+  owner_free(aws);
 }
 END_TEST
 
@@ -628,18 +644,18 @@ START_TEST(an_unreadable_visibility_timeout_falls_back_to_30s_once) {
       {200, "{\"Attributes\":{\"VisibilityTimeout\":\"0\"}}", "it is 0 s"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    test_aws_t *aws = owner_aws();
+    owner_run_t *aws = owner_aws();
     char url[96];
-    fake_http_push(aws->server, &(fake_http_response_t){
-                                    .method = "POST",
-                                    .status = cases[i].status,
-                                    .body = cases[i].body});
+    pl_test_http_push(aws->server,
+                      &(pl_test_http_response_t){.method = "POST",
+                                                 .status = cases[i].status,
+                                                 .body = cases[i].body});
     test_sqs_push_messages(
         aws->server,
         json_pack("[o]", test_sqs_message("m1", "rh1", "one", 1, NULL)), 0);
     test_sqs_push_empty(aws->server, 20, 10);
     owner_t *o = owner_go(aws, "wait_time = \"1s\"", url);
-    const char *log = test_log(aws->run);
+    const char *log = pl_test_log(aws->t);
     ck_assert_uint_eq(json_array_size(o->seen), 1);
     ck_assert_uint_eq(test_sqs_count_calls(aws->server, SQS_ATTRIBUTES), 1);
     ck_assert_int_eq(receive_visibility(aws), 30);
@@ -654,7 +670,7 @@ START_TEST(an_unreadable_visibility_timeout_falls_back_to_30s_once) {
                   "case %zu: %s", i, log);
     ck_assert_uint_eq(log_lines_with(log, "visibility timeout: "), 0);
     test_sqs_assert_handles(aws->server, SQS_DELETE, url, "rh1", log);
-    test_aws_free(aws);
+    owner_free(aws);
   }
 }
 END_TEST

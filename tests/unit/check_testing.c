@@ -27,6 +27,11 @@ static int tag_init(pl_instance_t *inst, const void *options, void **ctx) {
 
 static void tag_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
   const tag_options_t *opts = ctx;
+  if (pl_record_is_cut(record)) { /* a cut passes through, counted */
+    pl_instance_count(inst, "cuts", 1);
+    pl_emit(inst, record);
+    return;
+  }
   size_t len = 0;
   const char *bytes = pl_record_bytes(record, &len);
   if (bytes) { /* bytes pass through, marked */
@@ -69,6 +74,32 @@ static const pl_plugin_t transform_tag = {
     .destroy = tag_destroy,
 };
 
+/* ---- transform-meta: writes each record's metadata into its value ---- */
+
+static void meta_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
+  json_t *meta =
+      json_pack("{s:s?, s:s?, s:s?, s:s?, s:I}", "origin",
+                pl_record_origin(record), "etag", pl_record_etag(record),
+                "message_id", pl_record_message_id(record), "origin_time",
+                pl_record_origin_time(record), "line",
+                (json_int_t)pl_record_line(record));
+  if (!pl_record_value(record))
+    pl_record_set_value_new(record, json_object());
+  json_object_set_new(pl_record_value(record), "meta", meta);
+  pl_emit(inst, record);
+}
+
+static const pl_plugin_t transform_meta = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "meta",
+    .kind = PL_KIND_TRANSFORM,
+    .description = "Test transform: shows the metadata.",
+    .init = tag_init,
+    .process = meta_process,
+    .destroy = tag_destroy,
+};
+
 /* ---- sink-flaky: fails the first write of each batch's records ---- */
 
 typedef struct flaky {
@@ -108,6 +139,26 @@ static const pl_plugin_t sink_flaky = {
     .init = flaky_init,
     .write = flaky_write,
     .destroy = flaky_destroy,
+};
+
+/* ---- sink-keep: counts what it keeps, and whether it is a dead letter ---- */
+
+static void keep_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
+  pl_instance_count(inst, "kept", pl_batch_count(batch));
+  if (pl_instance_dead_letter(inst))
+    pl_instance_count(inst, "as_dead_letter", pl_batch_count(batch));
+  pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
+}
+
+static const pl_plugin_t sink_keep = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "keep",
+    .kind = PL_KIND_SINK,
+    .description = "Test sink: counts what it keeps.",
+    .init = tag_init,
+    .write = keep_write,
+    .destroy = tag_destroy,
 };
 
 /* ---- source-count: emits n records; never exhausts with "forever" ---- */
@@ -356,6 +407,454 @@ START_TEST(a_run_that_does_not_end_times_out_and_shuts_down) {
 }
 END_TEST
 
+/* ---- What comes after the plugin under test ---- */
+
+START_TEST(a_cut_reaches_the_plugin_between_chunks_of_its_group) {
+  pl_test_t *t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_feed_bytes(t, "ab", 2, false), 0);
+  ck_assert_int_eq(pl_test_feed_cut(t), 0);
+  ck_assert_int_eq(pl_test_feed_bytes(t, "abc", 3, true), 0);
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_counter(t, "cuts"), 1);
+  ck_assert_uint_eq(pl_test_counter(t, "chunks"), 2);
+  char *json = pl_test_records_json(t);
+  ck_assert_str_eq(json, "[\"ab\",\"\",\"abc\"]"); /* a cut has no bytes */
+  free(json);
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A source under test is fed nothing. */
+  t = harness(&source_count);
+  ck_assert_int_eq(pl_test_feed_cut(t), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(the_capturing_sink_fails_and_rejects_as_scripted) {
+  /* The first write fails, its retry delivers: one group, committed. */
+  pl_test_t *t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_set_sink_options(t, "fail_first = 1\n"
+                                               "reject_field = \"n\"\n"
+                                               "retry_backoff = \"1ms\""),
+                   0);
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  pl_test_feed_record(t, "{\"name\": \"b\", \"n\": 2}");
+  run_clean(t);
+  char *json = pl_test_records_json(t);
+  ck_assert_str_eq(json, "[{\"name\":\"A\"}]");
+  free(json);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  ck_assert_str_eq(pl_test_dead_letter_reason(t, 0), "has field 'n'");
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "scripted failure"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* Every write fails: the group fails once its retries are spent. */
+  t = harness(&transform_tag);
+  pl_test_set_sink_options(t, "fail_always = true\nretry_limit = 1\n"
+                              "retry_backoff = \"1ms\"");
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  ck_assert_int_eq(pl_test_run(t, 5000), 0);
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_uint_eq(pl_test_record_count(t), 0);
+  ck_assert_uint_eq(pl_test_failed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_slow_dead_letter_still_gets_every_rejection) {
+  pl_test_t *t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_set_dead_letter_options(
+                       t, "delay_ms = 1\nqueue_size = 2\nbatch_size = 1"),
+                   0);
+  for (int i = 0; i < 20; i++)
+    pl_test_feed_record(t, "{\"nameless\": true}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 20);
+  ck_assert_str_eq(pl_test_dead_letter_reason(t, 19), "no name on line 20");
+  /* All of them at once, the same documents. */
+  ck_assert_uint_eq(json_array_size(pl_test_dead_letters(t)), 20);
+  ck_assert_ptr_eq(json_array_get(pl_test_dead_letters(t), 19),
+                   pl_test_dead_letter_document(t, 19));
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  /* A dead letter's block refuses what it does not know, as any stage. */
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  t = harness(&transform_tag);
+  pl_test_set_dead_letter_options(t, "fail_sometimes = true");
+  ck_assert_int_lt(pl_test_run(t, 5000), 0);
+  ck_assert_ptr_nonnull(strstr(pl_test_errors(t), "fail_sometimes"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(the_instance_under_test_is_there_for_a_white_box_look) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_set_options(t, "prefix = \"p-\"");
+  ck_assert_ptr_null(pl_test_instance(t));
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  run_clean(t);
+  pl_instance_t *inst = pl_test_instance(t);
+  ck_assert_ptr_nonnull(inst);
+  ck_assert_str_eq(pl_instance_pipeline(inst), "test");
+  /* The tag transform's context is its options. */
+  const tag_options_t *opts = pl_instance_context(inst);
+  ck_assert_str_eq(opts->prefix, "p-");
+  ck_assert_uint_eq(pl_instance_counter(inst, "tagged"), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A refused config has no instance. */
+  t = harness(&transform_tag);
+  pl_test_set_options(t, "prefix = 1");
+  ck_assert_int_lt(pl_test_run(t, 5000), 0);
+  ck_assert_ptr_null(pl_test_instance(t));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(fed_records_carry_the_metadata_given) {
+  pl_test_t *t = harness(&transform_meta);
+  pl_test_meta_t none = {0};
+  ck_assert_int_eq(pl_test_feed_meta(t, &none), PL_EINVAL); /* nothing fed */
+  pl_test_feed_record(t, "{\"a\": 1}");
+  pl_test_feed_record(t, "{\"b\": 2}");
+  ck_assert_int_eq(
+      pl_test_feed_meta(
+          t, &(pl_test_meta_t){.origin = "s3://bucket/key",
+                               .etag = "\"e1\"",
+                               .message_id = "m-1",
+                               .origin_time = "2026-05-01T10:00:00.123Z",
+                               .line = 42}),
+      0);
+  ck_assert_int_eq(pl_test_feed_meta(t, &(pl_test_meta_t){.etag = "\"e2\""}),
+                   0); /* a later call changes only what it gives */
+  pl_test_feed_bytes(t, "x", 1, true);
+  pl_test_feed_meta(t, &(pl_test_meta_t){.message_id = "m-2"});
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 3);
+  json_t *first = json_object_get(pl_test_record(t, 0), "meta");
+  ck_assert_str_eq(json_string_value(json_object_get(first, "origin")),
+                   "test:feed");
+  ck_assert_ptr_null(json_string_value(json_object_get(first, "etag")));
+  ck_assert_int_eq(json_integer_value(json_object_get(first, "line")), 1);
+  json_t *second = json_object_get(pl_test_record(t, 1), "meta");
+  ck_assert_str_eq(json_string_value(json_object_get(second, "origin")),
+                   "s3://bucket/key");
+  ck_assert_str_eq(json_string_value(json_object_get(second, "etag")),
+                   "\"e2\"");
+  ck_assert_str_eq(json_string_value(json_object_get(second, "message_id")),
+                   "m-1");
+  ck_assert_str_eq(json_string_value(json_object_get(second, "origin_time")),
+                   "2026-05-01T10:00:00.123Z");
+  ck_assert_int_eq(json_integer_value(json_object_get(second, "line")), 42);
+  /* Bytes carry metadata too. */
+  json_t *third = json_object_get(pl_test_record(t, 2), "meta");
+  ck_assert_str_eq(json_string_value(json_object_get(third, "message_id")),
+                   "m-2");
+  ck_assert_int_eq(pl_test_feed_meta(t, &none), PL_EINVAL); /* run begun */
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_test_can_drive_the_loop_and_shut_the_run_down) {
+  pl_test_t *t = harness(&source_count);
+  pl_test_set_options(t, "forever = true");
+  ck_assert_int_eq(pl_test_start(t), 0);
+  ck_assert_int_eq(pl_test_start(t), PL_EINVAL);
+  ck_assert_ptr_nonnull(pl_test_instance(t));
+  while (pl_test_record_count(t) < 3)
+    uv_run(pl_test_loop(t), UV_RUN_ONCE);
+  pl_test_shutdown(t);
+  /* The shutdown, not the timeout, ends it. */
+  ck_assert_int_eq(pl_test_run(t, 60000), 0);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_record_count(t), 3);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(t), "shutting down"));
+  ck_assert_int_eq(pl_test_run(t, 1000), PL_EINVAL);
+  pl_test_shutdown(t); /* after the end: nothing */
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A refused config: the start says so, and there is no run to end. */
+  t = harness(&source_count);
+  pl_test_set_options(t, "n = \"three\"");
+  ck_assert_int_lt(pl_test_start(t), 0);
+  ck_assert_int_eq(pl_test_run(t, 1000), PL_EINVAL);
+  pl_test_shutdown(t);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(captured_records_keep_their_metadata) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  pl_test_feed_meta(t,
+                    &(pl_test_meta_t){.origin = "o", .etag = "e", .line = 5});
+  pl_test_feed_bytes(t, "ab", 2, true);
+  run_clean(t);
+  json_t *first = pl_test_record_meta(t, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(first, "origin")), "o");
+  ck_assert_str_eq(json_string_value(json_object_get(first, "etag")), "e");
+  ck_assert_int_eq(json_integer_value(json_object_get(first, "line")), 5);
+  ck_assert_ptr_null(json_object_get(first, "message_id"));
+  ck_assert(json_is_false(json_object_get(first, "bytes")));
+  ck_assert(json_is_false(json_object_get(first, "last")));
+  json_t *second = pl_test_record_meta(t, 1);
+  ck_assert_str_eq(json_string_value(json_object_get(second, "origin")),
+                   "test:feed");
+  ck_assert_ptr_null(json_object_get(second, "line")); /* bytes have none */
+  ck_assert(json_is_true(json_object_get(second, "bytes")));
+  ck_assert(json_is_true(json_object_get(second, "last")));
+  ck_assert(json_is_false(json_object_get(second, "cut")));
+  ck_assert_ptr_null(pl_test_record_meta(t, 2));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+typedef struct writes_seen {
+  size_t calls;
+  size_t captured_before[8];
+} writes_seen_t;
+
+static void count_write(pl_test_t *t, void *data) {
+  writes_seen_t *w = data;
+  if (w->calls < 8)
+    w->captured_before[w->calls] = pl_test_record_count(t);
+  w->calls++;
+}
+
+START_TEST(a_test_looks_in_at_each_write_of_the_capturing_sink) {
+  pl_test_t *t = harness(&transform_tag);
+  writes_seen_t seen = {0};
+  ck_assert_int_eq(pl_test_on_write(t, count_write, &seen), 0);
+  pl_test_set_sink_options(t, "batch_size = 1\nmax_in_flight = 1");
+  for (int i = 0; i < 3; i++)
+    pl_test_feed_record(t, "{\"name\": \"a\"}");
+  run_clean(t);
+  ck_assert_uint_eq(seen.calls, 3);
+  for (size_t i = 0; i < 3; i++) /* before the batch is resolved */
+    ck_assert_uint_eq(seen.captured_before[i], i);
+  ck_assert_int_eq(pl_test_on_write(t, NULL, NULL), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(delayed_batches_may_wait_together) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_set_sink_options(t, "delay_ms = 5\nbatch_size = 1\n"
+                              "max_in_flight = 4");
+  for (int i = 0; i < 10; i++)
+    pl_test_feed_record(t, "{\"name\": \"a\"}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 10);
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A run shut down while batches wait: they fail, nothing leaks. */
+  t = harness(&transform_tag);
+  pl_test_set_sink_options(t, "delay_ms = 60000\nbatch_size = 1\n"
+                              "max_in_flight = 4");
+  pl_test_set_globals(t, "shutdown_timeout = \"100ms\"");
+  for (int i = 0; i < 3; i++)
+    pl_test_feed_record(t, "{\"name\": \"a\"}");
+  ck_assert_int_eq(pl_test_run(t, 200), PL_EAGAIN);
+  ck_assert_uint_eq(pl_test_record_count(t), 0);
+  ck_assert_uint_eq(pl_test_committed(t), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(the_aws_server_is_the_harness_s_and_closed_with_it) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_http_t *server = pl_test_aws_server(t);
+  ck_assert_ptr_nonnull(server);
+  ck_assert_ptr_eq(pl_test_aws_server(t), server);
+  /* The AWS environment names it. */
+  pl_test_set_options(t, "prefix = \"${AWS_ENDPOINT_URL} ${AWS_REGION} \"");
+  pl_test_feed_record(t, "{\"name\": \"x\"}");
+  run_clean(t);
+  char want[96];
+  snprintf(want, sizeof(want), "%s us-east-1 X", pl_test_http_url(server));
+  ck_assert_str_eq(
+      json_string_value(json_object_get(pl_test_record(t, 0), "name")), want);
+  ck_assert_int_eq(pl_test_destroy(t), 0); /* no pl_test_http_close */
+}
+END_TEST
+
+START_TEST(a_daemon_run_ends_only_when_shut_down) {
+  pl_test_t *t = harness(&source_count);
+  pl_test_set_options(t, "n = 2");
+  ck_assert_int_eq(pl_test_set_daemon(t, true), 0);
+  /* Exhausted and resolved, but a daemon goes on: the timeout ends it. */
+  ck_assert_int_eq(pl_test_run(t, 100), PL_EAGAIN);
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_int_eq(pl_test_set_daemon(t, false), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* Shut down, it ends by itself. */
+  t = harness(&source_count);
+  pl_test_set_daemon(t, true);
+  ck_assert_int_eq(pl_test_start(t), 0);
+  while (pl_test_record_count(t) < 3)
+    uv_run(pl_test_loop(t), UV_RUN_ONCE);
+  pl_test_shutdown(t);
+  ck_assert_int_eq(pl_test_run(t, 60000), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(the_capturing_sink_renders_a_template_for_each_record) {
+  pl_test_t *t = harness(&transform_tag);
+  pl_test_set_sink_options(t, "render = \"${name}#${@line}\"");
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  run_clean(t);
+  ck_assert_str_eq(
+      json_string_value(json_object_get(pl_test_record_meta(t, 0), "rendered")),
+      "A#1");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A field the record lacks: null. */
+  t = harness(&transform_tag);
+  pl_test_set_sink_options(t, "render = \"${nope}\"");
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  run_clean(t);
+  ck_assert(
+      json_is_null(json_object_get(pl_test_record_meta(t, 0), "rendered")));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(values_made_in_c_are_fed_as_they_are) {
+  pl_test_t *t = harness(&transform_tag);
+  json_t *odd = json_object();
+  json_object_set_new(odd, "name", json_string_nocheck("a\xff"));
+  ck_assert_int_eq(pl_test_feed_value(t, odd), 0);
+  ck_assert_int_eq(pl_test_feed_value(t, json_pack("{s:s}", "name", "b")), 0);
+  ck_assert_int_eq(pl_test_feed_value(t, NULL), PL_EINVAL);
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_emitted(t), 2);
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
+  ck_assert_str_eq(
+      json_string_value(json_object_get(pl_test_record(t, 0), "name")),
+      "a\xff"); /* as fed: the tag could not make it a JSON string */
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(pl_test_record_meta(t, 1), "line")),
+      2);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* Refused, it is still taken. */
+  t = harness(&source_count);
+  ck_assert_int_eq(pl_test_feed_value(t, json_object()), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_sink_under_test_can_be_the_dead_letter) {
+  pl_test_t *t = harness(&sink_keep);
+  ck_assert_int_eq(pl_test_set_as_dead_letter(t, true), 0);
+  pl_test_set_sink_options(t, "reject_field = \"bad\"");
+  pl_test_feed_record(t, "{\"ok\": 1}");
+  pl_test_feed_record(t, "{\"bad\": 1}");
+  pl_test_feed_record(t, "{\"ok\": 3}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 2); /* the capturing sink's */
+  ck_assert_uint_eq(pl_test_counter(t, "kept"), 1);
+  ck_assert_uint_eq(pl_test_counter(t, "as_dead_letter"), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 0);
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_config(t), "dead_letter \"keep\""));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* Only a sink can. */
+  t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_set_as_dead_letter(t, true), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+START_TEST(a_real_dead_letter_can_take_the_capturing_one_s_place) {
+  pl_test_t *t = harness(&transform_tag);
+  ck_assert_int_eq(pl_test_set_dead_letter(t, &transform_tag, ""), PL_EINVAL);
+  ck_assert_int_eq(pl_test_set_dead_letter(t, &sink_keep, "batch_size = 1"), 0);
+  pl_test_feed_record(t, "{\"name\": \"a\"}");
+  pl_test_feed_record(t, "{\"nameless\": 1}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 0); /* keep has it */
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_config(t), "dead_letter \"keep\""));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* The plugin under test, twice: as the sink and as the dead letter. */
+  t = harness(&sink_keep);
+  ck_assert_int_eq(pl_test_set_dead_letter(t, &sink_keep, ""), 0);
+  ck_assert_int_eq(pl_test_set_as_dead_letter(t, true), PL_EINVAL);
+  pl_test_feed_record(t, "{\"n\": 1}");
+  run_clean(t);
+  ck_assert_uint_eq(pl_test_counter(t, "kept"), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_config(t), "sink \"keep\""));
+  ck_assert_ptr_nonnull(strstr(pl_test_config(t), "dead_letter \"keep\""));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+typedef struct commits_seen {
+  size_t calls;
+  size_t failed;
+  uint64_t kept_at_first;
+} commits_seen_t;
+
+static void note_commit(pl_test_t *t, bool committed, void *data) {
+  commits_seen_t *c = data;
+  if (c->calls++ == 0)
+    c->kept_at_first = pl_test_counter(t, "kept");
+  c->failed += !committed;
+}
+
+START_TEST(a_test_sees_each_group_resolved_as_it_happens) {
+  pl_test_t *t = harness(&sink_keep);
+  commits_seen_t seen = {0};
+  ck_assert_int_eq(pl_test_on_commit(t, note_commit, &seen), 0);
+  pl_test_set_options(t, "batch_size = 1\nmax_in_flight = 1");
+  pl_test_feed_record(t, "{\"n\": 1}");
+  pl_test_end_group(t);
+  pl_test_feed_record(t, "{\"n\": 2}");
+  run_clean(t);
+  ck_assert_uint_eq(seen.calls, 2);
+  ck_assert_uint_eq(seen.failed, 0);
+  ck_assert_uint_ge(seen.kept_at_first, 1); /* written before its ack */
+  ck_assert_int_eq(pl_test_on_commit(t, NULL, NULL), PL_EINVAL);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A failed group is told too. */
+  t = harness(&sink_flaky);
+  seen = (commits_seen_t){0};
+  pl_test_on_commit(t, note_commit, &seen);
+  pl_test_set_options(t, "retry_limit = 0");
+  pl_test_feed_record(t, "{\"n\": 1}");
+  ck_assert_int_eq(pl_test_run(t, 5000), 0);
+  ck_assert_uint_eq(seen.calls, 1);
+  ck_assert_uint_eq(seen.failed, 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
+/* ---- Records outside a run ---- */
+
+START_TEST(records_outside_a_run_carry_values_and_metadata) {
+  pl_test_records_t *set = NULL;
+  ck_assert_int_eq(pl_test_records_create(&set), 0);
+  pl_record_t *rec = pl_test_records_add(set, "{\"id\": \"a\", \"n\": 2}");
+  ck_assert_ptr_nonnull(rec);
+  pl_record_set_line(rec, 7);
+  ck_assert_int_eq(pl_record_set_origin_time(rec, "2026-05-01T10:00:00Z"), 0);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(pl_record_value(rec), "n")), 2);
+  ck_assert_uint_eq(pl_record_line(rec), 7);
+  pl_record_t *raw = pl_test_records_add(set, NULL);
+  ck_assert_ptr_nonnull(raw);
+  ck_assert_ptr_null(pl_record_value(raw));
+  ck_assert_int_eq(pl_record_set_bytes(raw, "x,y", 3), 0);
+  size_t len = 0;
+  ck_assert_ptr_nonnull(pl_record_bytes(raw, &len));
+  ck_assert_uint_eq(len, 3);
+  ck_assert_ptr_null(pl_test_records_add(set, "{not json"));
+  /* Many records: the set grows. */
+  for (int i = 0; i < 100; i++)
+    ck_assert_ptr_nonnull(pl_test_records_add(set, "[]"));
+  ck_assert_int_eq(pl_test_records_destroy(set), 0);
+  ck_assert_int_eq(pl_test_records_destroy(NULL), 0);
+}
+END_TEST
+
 /* ---- The HTTP server ---- */
 
 typedef struct client {
@@ -451,6 +950,23 @@ int main(void) {
   tcase_add_test(tc, a_group_that_keeps_failing_is_seen_failed);
   tcase_add_test(tc, a_source_under_test_feeds_the_capturing_sink);
   tcase_add_test(tc, a_run_that_does_not_end_times_out_and_shuts_down);
+  tcase_add_test(tc, a_cut_reaches_the_plugin_between_chunks_of_its_group);
+  tcase_add_test(tc, the_capturing_sink_fails_and_rejects_as_scripted);
+  tcase_add_test(tc, a_slow_dead_letter_still_gets_every_rejection);
+  tcase_add_test(tc, the_instance_under_test_is_there_for_a_white_box_look);
+  tcase_add_test(tc, records_outside_a_run_carry_values_and_metadata);
+  tcase_add_test(tc, fed_records_carry_the_metadata_given);
+  tcase_add_test(tc, captured_records_keep_their_metadata);
+  tcase_add_test(tc, a_test_looks_in_at_each_write_of_the_capturing_sink);
+  tcase_add_test(tc, delayed_batches_may_wait_together);
+  tcase_add_test(tc, the_aws_server_is_the_harness_s_and_closed_with_it);
+  tcase_add_test(tc, a_daemon_run_ends_only_when_shut_down);
+  tcase_add_test(tc, the_capturing_sink_renders_a_template_for_each_record);
+  tcase_add_test(tc, values_made_in_c_are_fed_as_they_are);
+  tcase_add_test(tc, a_sink_under_test_can_be_the_dead_letter);
+  tcase_add_test(tc, a_real_dead_letter_can_take_the_capturing_one_s_place);
+  tcase_add_test(tc, a_test_sees_each_group_resolved_as_it_happens);
+  tcase_add_test(tc, a_test_can_drive_the_loop_and_shut_the_run_down);
   tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);

@@ -3,45 +3,57 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pipelined/testing.h>
+
 #include "test_stages.h"
 
 extern const pl_plugin_t pipelined_plugin;
 static const pl_plugin_t *const csv_plugin[] = {&pipelined_plugin, NULL};
 
-/* Runs `text` through csv with `csv_options`, in chunks of `chunk` bytes,
- * with `source_options` for the script source. */
-static test_run_t *run_csv_from(const char *text, int chunk,
-                                const char *source_options,
+/* Feeds bytes [0, end) of `text` (`len` bytes, NULs allowed) as chunks of
+ * `chunk` bytes, the last one marked last when `end` is the end. */
+static void feed_chunks(pl_test_t *t, const char *text, size_t len, size_t end,
+                        size_t chunk) {
+  size_t at = 0;
+  do {
+    size_t n = end - at < chunk ? end - at : chunk;
+    ck_assert_int_eq(pl_test_feed_bytes(t, text + at, n, at + n >= len), 0);
+    at += n;
+  } while (at < end);
+}
+
+static pl_test_t *harness(const char *csv_options) {
+  pl_test_t *t = NULL;
+  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &t), 0);
+  pl_test_set_options(t, csv_options);
+  return t;
+}
+
+static void run_clean(pl_test_t *t) {
+  int rc = pl_test_run(t, 10000);
+  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(t), pl_test_log(t));
+}
+
+/* Runs the `len` bytes of `text` through csv with `csv_options`, in chunks
+ * of `chunk` bytes. */
+static pl_test_t *run_csv_bytes(const char *text, size_t len, size_t chunk,
                                 const char *csv_options) {
-  json_t *quoted = json_string(text);
-  char *literal = json_dumps(quoted, JSON_ENCODE_ANY);
-  pl_buf_t config = {0};
-  pl_buf_printf(&config,
-                "pipeline \"p\" {\n"
-                "  source \"script\" { text = %s\n chunk_size = %d\n %s }\n"
-                "  transform \"csv\" { %s }\n"
-                "  sink \"capture\" { }\n"
-                "  dead_letter \"capture\" { }\n"
-                "}\n",
-                literal, chunk, source_options, csv_options);
-  test_run_t *run = test_run(config.data, csv_plugin, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  free(literal);
-  json_decref(quoted);
-  pl_buf_free(&config);
-  return run;
+  pl_test_t *t = harness(csv_options);
+  feed_chunks(t, text, len, len, chunk);
+  run_clean(t);
+  return t;
 }
 
-static test_run_t *run_csv(const char *text, int chunk,
-                           const char *csv_options) {
-  return run_csv_from(text, chunk, "", csv_options);
+static pl_test_t *run_csv(const char *text, size_t chunk,
+                          const char *csv_options) {
+  return run_csv_bytes(text, strlen(text), chunk, csv_options);
 }
 
-static json_t *records(test_run_t *run) {
-  return ((test_sink_t *)test_ctx(run, "p", PL_ROLE_SINK))->records;
-}
-static json_t *letters(test_run_t *run) {
-  return ((test_sink_t *)test_ctx(run, "p", PL_ROLE_DEAD_LETTER))->records;
+/* The i-th dead letter's document (reason, stage, line, raw). */
+static json_t *letter(pl_test_t *t, size_t i) {
+  json_t *doc = pl_test_dead_letter_document(t, i);
+  ck_assert_ptr_nonnull(doc);
+  return doc;
 }
 
 static const char *const inventory =
@@ -53,19 +65,19 @@ START_TEST(typed_rows_in_any_chunking) {
                      "P1,Warehouse A,100,2023-05-01\n"
                      "P2,\"Ware, B\",25,2023-05-02";
   for (int chunk = 1; chunk <= 64; chunk *= 3) {
-    test_run_t *run = run_csv(text, chunk, inventory);
-    ck_assert_int_eq(run->status, 0);
-    ck_assert_uint_eq(json_array_size(records(run)), 2);
-    json_t *first = json_array_get(records(run), 0);
+    pl_test_t *t = run_csv(text, chunk, inventory);
+    ck_assert_int_eq(pl_test_status(t), 0);
+    ck_assert_uint_eq(pl_test_record_count(t), 2);
+    json_t *first = pl_test_record(t, 0);
     ck_assert_str_eq(json_string_value(json_object_get(first, "product_id")),
                      "P1");
     ck_assert_int_eq(json_integer_value(json_object_get(first, "quantity")),
                      100);
-    json_t *second = json_array_get(records(run), 1);
+    json_t *second = pl_test_record(t, 1);
     ck_assert_str_eq(json_string_value(json_object_get(second, "location")),
                      "Ware, B");
-    ck_assert_uint_eq(json_array_size(letters(run)), 0);
-    ck_assert_int_eq(test_run_free(run), 0);
+    ck_assert_uint_eq(pl_test_dead_letter_count(t), 0);
+    ck_assert_int_eq(pl_test_destroy(t), 0);
   }
 }
 END_TEST
@@ -79,30 +91,21 @@ START_TEST(a_cut_stream_drops_its_partial_row) {
                      "P2,B,25,2023-05-02\n";
   size_t cut_at = strlen("product_id,location,quantity,update_date\n"
                          "P1,Warehouse A,100,2023-05-01\nP2,B,2");
-  json_t *quoted = json_string(text);
-  char *literal = json_dumps(quoted, JSON_ENCODE_ANY);
-  pl_buf_t config = {0};
-  pl_buf_printf(&config,
-                "pipeline \"p\" {\n"
-                "  source \"script\" { text = %s\n chunk_size = 7\n"
-                "    cut_at = %zu }\n"
-                "  transform \"csv\" { %s }\n"
-                "  sink \"capture\" { }\n"
-                "  dead_letter \"capture\" { }\n"
-                "}\n",
-                literal, cut_at, inventory);
-  test_run_t *run = test_run(config.data, csv_plugin, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_int_eq(run->status, 0);
+  /* As a source restarting a changed object: the first cut_at bytes, a
+   * cut, then all of it, in one group. */
+  pl_test_t *t = harness(inventory);
+  feed_chunks(t, text, strlen(text), cut_at, 7);
+  ck_assert_int_eq(pl_test_feed_cut(t), 0);
+  feed_chunks(t, text, strlen(text), strlen(text), 7);
+  run_clean(t);
+  ck_assert_int_eq(pl_test_status(t), 0);
   /* P1 from the first stream; P1 and P2 from the second. */
-  ck_assert_uint_eq(json_array_size(records(run)), 3);
-  ck_assert_uint_eq(json_array_size(letters(run)), 0);
-  json_t *last = json_array_get(records(run), 2);
+  ck_assert_uint_eq(pl_test_record_count(t), 3);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 0);
+  json_t *last = pl_test_record(t, 2);
   ck_assert_int_eq(json_integer_value(json_object_get(last, "quantity")), 25);
-  ck_assert_int_eq(test_run_free(run), 0);
-  free(literal);
-  json_decref(quoted);
-  pl_buf_free(&config);
+  ck_assert_uint_eq(pl_test_committed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
@@ -113,46 +116,45 @@ START_TEST(bad_rows_are_rejected_with_line_and_raw_text) {
                      "\r\n"
                      "P3,C\r\n"
                      "P4,D,4,2023-05-04\r\n";
-  test_run_t *run = run_csv(text, 5, inventory);
-  ck_assert_int_eq(run->status, 0);
-  ck_assert_uint_eq(json_array_size(records(run)), 2);
-  ck_assert_uint_eq(json_array_size(letters(run)), 2);
-  json_t *bad = json_array_get(letters(run), 0);
+  pl_test_t *t = run_csv(text, 5, inventory);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 2);
+  json_t *bad = letter(t, 0);
   ck_assert_int_eq(json_integer_value(json_object_get(bad, "line")), 3);
   ck_assert_str_eq(json_string_value(json_object_get(bad, "raw")),
                    "P2,B,lots,2023-05-02");
   ck_assert_ptr_nonnull(
       strstr(json_string_value(json_object_get(bad, "reason")), "quantity"));
-  json_t *short_row = json_array_get(letters(run), 1);
+  json_t *short_row = letter(t, 1);
   ck_assert_int_eq(json_integer_value(json_object_get(short_row, "line")), 5);
   ck_assert_str_eq(json_string_value(json_object_get(short_row, "reason")),
                    "expected 4 fields, found 2");
   ck_assert_str_eq(json_string_value(json_object_get(short_row, "stage")),
                    "transform-csv");
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
 START_TEST(columns_without_header) {
-  test_run_t *run = run_csv("a;1\nb;2\n", 3,
-                            "header = false\n delimiter = \";\"\n"
-                            " columns = [\"name:string\", \"n:int\"]");
-  ck_assert_uint_eq(json_array_size(records(run)), 2);
-  json_t *second = json_array_get(records(run), 1);
+  pl_test_t *t = run_csv("a;1\nb;2\n", 3,
+                         "header = false\n delimiter = \";\"\n"
+                         " columns = [\"name:string\", \"n:int\"]");
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
+  json_t *second = pl_test_record(t, 1);
   ck_assert_int_eq(json_integer_value(json_object_get(second, "n")), 2);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
 START_TEST(header_missing_a_typed_column_rejects_the_file) {
-  test_run_t *run = run_csv("product_id,location\nP1,A\n", 100, inventory);
-  ck_assert_uint_eq(json_array_size(records(run)), 0);
-  ck_assert_uint_eq(json_array_size(letters(run)), 2);
-  ck_assert_ptr_nonnull(strstr(
-      json_string_value(json_object_get(json_array_get(letters(run), 0),
-                                        "reason")),
-      "bad header row"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_csv("product_id,location\nP1,A\n", 100, inventory);
+  ck_assert_uint_eq(pl_test_record_count(t), 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 2);
+  ck_assert_ptr_nonnull(
+      strstr(json_string_value(json_object_get(letter(t, 0), "reason")),
+             "bad header row"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
@@ -162,13 +164,12 @@ START_TEST(overlong_rows_are_rejected_and_the_rest_goes_on) {
   for (int i = 0; i < 300; i++)
     pl_buf_append_str(&text, "x");
   pl_buf_append_str(&text, "\n2,y\n");
-  test_run_t *run = run_csv(text.data, 16, "max_row_bytes = 100B");
-  ck_assert_uint_eq(json_array_size(records(run)), 1);
-  ck_assert_uint_eq(json_array_size(letters(run)), 1);
-  ck_assert_int_eq(json_integer_value(json_object_get(
-                       json_array_get(letters(run), 0), "line")),
+  pl_test_t *t = run_csv(text.data, 16, "max_row_bytes = 100B");
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  ck_assert_int_eq(json_integer_value(json_object_get(letter(t, 0), "line")),
                    2);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&text);
 }
 END_TEST
@@ -186,12 +187,12 @@ START_TEST(an_unreadable_header_never_turns_data_into_a_header) {
       "\"quantity:int\"]",
   };
   for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
-    test_run_t *run = run_csv(text, 7, options[i]);
-    ck_assert_int_eq(run->status, 0);
-    ck_assert_uint_eq(json_array_size(records(run)), 0);
-    ck_assert_uint_eq(json_array_size(letters(run)), 3);
+    pl_test_t *t = run_csv(text, 7, options[i]);
+    ck_assert_int_eq(pl_test_status(t), 0);
+    ck_assert_uint_eq(pl_test_record_count(t), 0);
+    ck_assert_uint_eq(pl_test_dead_letter_count(t), 3);
     for (size_t k = 0; k < 3; k++) {
-      json_t *bad = json_array_get(letters(run), k);
+      json_t *bad = letter(t, k);
       ck_assert_int_eq(json_integer_value(json_object_get(bad, "line")),
                        (json_int_t)k + 1);
       const char *reason = json_string_value(json_object_get(bad, "reason"));
@@ -199,17 +200,18 @@ START_TEST(an_unreadable_header_never_turns_data_into_a_header) {
                         strstr(reason, "longer than max_row_bytes"),
                     "reason: %s", reason);
     }
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(letters(run), 1), "raw")),
+    ck_assert_str_eq(json_string_value(json_object_get(letter(t, 1), "raw")),
                      "P1,A,1,2023-05-01,x");
-    ck_assert_int_eq(test_run_free(run), 0);
+    ck_assert_int_eq(pl_test_destroy(t), 0);
   }
 }
 END_TEST
 
 /* An input of nothing but bad rows into a slow dead letter: the transform
  * stops while the dead letter's queue is full (it may overshoot by the rows
- * of one chunk), and every row still arrives there. */
+ * of one chunk), and every row still arrives there. The depth of the dead
+ * letter's queue is the engine's, seen only by the in-tree harness
+ * (test_stages.h). */
 START_TEST(bad_rows_wait_for_room_in_the_dead_letter) {
   pl_buf_t text = {0};
   pl_buf_append_str(&text, "product_id,location,quantity,update_date\n");
@@ -243,29 +245,29 @@ START_TEST(bad_rows_wait_for_room_in_the_dead_letter) {
 END_TEST
 
 /* A NUL byte is not text: the row that holds one is rejected naming the
- * field (not "invalid UTF-8"), in a header too; the other rows go on. The
- * script source turns each '~' of the text into a NUL byte. */
+ * field (not "invalid UTF-8"), in a header too; the other rows go on. */
 START_TEST(a_nul_byte_rejects_its_row_naming_the_field) {
-  test_run_t *run = run_csv_from("product_id,location,quantity,update_date\n"
-                                  "P1,W~X,1,2023-05-01\n"
-                                  "P2,B,2,2023-05-02\n",
-                                  5, "nul = \"~\"", "");
-  ck_assert_uint_eq(json_array_size(records(run)), 1);
-  ck_assert_uint_eq(json_array_size(letters(run)), 1);
-  json_t *bad = json_array_get(letters(run), 0);
+  static const char with_nul[] = "product_id,location,quantity,update_date\n"
+                                 "P1,W\0X,1,2023-05-01\n"
+                                 "P2,B,2,2023-05-02\n";
+  pl_test_t *t = run_csv_bytes(with_nul, sizeof(with_nul) - 1, 5, "");
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  json_t *bad = letter(t, 0);
   ck_assert_int_eq(json_integer_value(json_object_get(bad, "line")), 2);
   ck_assert_str_eq(json_string_value(json_object_get(bad, "reason")),
                    "field 2 contains a NUL byte (\\0), which is not text");
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 
-  run = run_csv_from("product_id,loc~ation\nP1,A\n", 5, "nul = \"~\"", "");
-  ck_assert_uint_eq(json_array_size(records(run)), 0);
-  ck_assert_uint_eq(json_array_size(letters(run)), 2);
-  const char *reason = json_string_value(
-      json_object_get(json_array_get(letters(run), 0), "reason"));
+  static const char header_nul[] = "product_id,loc\0ation\nP1,A\n";
+  t = run_csv_bytes(header_nul, sizeof(header_nul) - 1, 5, "");
+  ck_assert_uint_eq(pl_test_record_count(t), 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 2);
+  const char *reason =
+      json_string_value(json_object_get(letter(t, 0), "reason"));
   ck_assert_str_eq(reason, "bad header row (line 1): field 2 contains a NUL "
                            "byte (\\0), which is not text");
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
@@ -276,16 +278,11 @@ START_TEST(bad_options_fail_at_start_up) {
       "delimiter = \"\\\"\"",
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    pl_buf_t config = {0};
-    pl_buf_printf(&config,
-                  "pipeline \"p\" { source \"script\" { text = \"a\" }\n"
-                  " transform \"csv\" { %s }\n sink \"capture\" { } }\n",
-                  cases[i]);
-    test_run_t *run = test_run(config.data, csv_plugin, true);
-    ck_assert_msg(run->create_rc < 0, "accepted: %s", cases[i]);
-    ck_assert_ptr_nonnull(strstr(run->errors.data, "cannot initialise"));
-    ck_assert_int_eq(test_run_free(run), 0);
-    pl_buf_free(&config);
+    pl_test_t *t = harness(cases[i]);
+    pl_test_feed_bytes(t, "a", 1, true);
+    ck_assert_msg(pl_test_run(t, 10000) < 0, "accepted: %s", cases[i]);
+    ck_assert_ptr_nonnull(strstr(pl_test_errors(t), "cannot initialise"));
+    ck_assert_int_eq(pl_test_destroy(t), 0);
   }
   /* One character: the table's limits, said by the core. */
   static const struct {
@@ -293,26 +290,18 @@ START_TEST(bad_options_fail_at_start_up) {
     const char *error;
   } lengths[] = {
       {"delimiter = \";;\"",
-       "test.conf:2:32: pipeline \"p\": transform \"csv\": option "
+       "test.conf:5:13: pipeline \"test\": transform \"csv\": option "
        "'delimiter' expects a \"string\" of 1 byte, found \";;\" (2 "
        "bytes)\n"},
       {"quote = \"\"",
-       "test.conf:2:28: pipeline \"p\": transform \"csv\": option "
+       "test.conf:5:9: pipeline \"test\": transform \"csv\": option "
        "'quote' expects a \"string\" of 1 byte, found \"\" (0 bytes)\n"},
   };
   for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
-    pl_buf_t config = {0};
-    pl_buf_printf(&config,
-                  "pipeline \"p\" { source \"script\" { text = \"a\" }\n"
-                  " transform \"csv\" { %s }\n sink \"capture\" { } }\n",
-                  lengths[i].setting);
-    test_run_t *run = test_run(config.data, csv_plugin, true);
-    ck_assert_int_lt(run->create_rc, 0);
-    ck_assert_msg(run->errors.data &&
-                      strcmp(run->errors.data, lengths[i].error) == 0,
-                  "%s", run->errors.data);
-    ck_assert_int_eq(test_run_free(run), 0);
-    pl_buf_free(&config);
+    pl_test_t *t = harness(lengths[i].setting);
+    ck_assert_int_lt(pl_test_run(t, 10000), 0);
+    ck_assert_str_eq(pl_test_errors(t), lengths[i].error);
+    ck_assert_int_eq(pl_test_destroy(t), 0);
   }
 }
 END_TEST

@@ -4,10 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_stages.h"
+#include <pipelined/testing.h>
 
 extern const pl_plugin_t pipelined_plugin;
-static const pl_plugin_t *const schema_plugin[] = {&pipelined_plugin, NULL};
 
 static const char *const inventory =
     "columns = [\"product_id:string:required\", \"location:string:required\", "
@@ -17,117 +16,110 @@ static const char *const good =
     "{\"product_id\": \"P1\", \"location\": \"Warehouse A\", "
     "\"quantity\": 100, \"update_date\": \"2023-05-01\"}";
 
-/* Runs `source` (the script source's options) through schema with
- * `schema_options` into a capture sink and a capture dead letter. */
-static test_run_t *run_schema(const char *source, const char *schema_options) {
-  pl_buf_t config = {0};
-  pl_buf_printf(&config,
-                "pipeline \"p\" {\n"
-                "  source \"script\" { %s }\n"
-                "  transform \"schema\" { %s }\n"
-                "  sink \"capture\" { }\n"
-                "  dead_letter \"capture\" { }\n"
-                "}\n",
-                source, schema_options);
-  test_run_t *run = test_run(config.data, schema_plugin, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  pl_buf_free(&config);
-  return run;
+/* A harness around schema with `schema_options`. */
+static pl_test_t *harness(const char *schema_options) {
+  pl_test_t *t = NULL;
+  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &t), 0);
+  pl_test_set_options(t, schema_options);
+  return t;
+}
+
+/* Feeds `json` as a record, or, when it is not JSON, as the bytes of one
+ * chunk: what a source hands on when it could not parse its input. */
+static void feed(pl_test_t *t, const char *json) {
+  if (pl_test_feed_record(t, json) == PL_EPARSE)
+    ck_assert_int_eq(pl_test_feed_bytes(t, json, strlen(json), true), 0);
+}
+
+static void run(pl_test_t *t) {
+  int rc = pl_test_run(t, 10000);
+  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(t), pl_test_log(t));
 }
 
 /* Runs the one record `json` (JSON text, as the source would read it). */
-static test_run_t *run_one(const char *json, const char *schema_options) {
-  json_t *quoted = json_string(json);
-  char *literal = json_dumps(quoted, JSON_ENCODE_ANY);
-  pl_buf_t source = {0};
-  pl_buf_printf(&source, "records = [%s]", literal);
-  test_run_t *run = run_schema(source.data, schema_options);
-  pl_buf_free(&source);
-  free(literal);
-  json_decref(quoted);
-  return run;
+static pl_test_t *run_one(const char *json, const char *schema_options) {
+  pl_test_t *t = harness(schema_options);
+  feed(t, json);
+  run(t);
+  return t;
 }
 
-static json_t *records(test_run_t *run) {
-  return ((test_sink_t *)test_ctx(run, "p", PL_ROLE_SINK))->records;
-}
-static json_t *letters(test_run_t *run) {
-  return ((test_sink_t *)test_ctx(run, "p", PL_ROLE_DEAD_LETTER))->records;
+/* The i-th dead letter's document (reason, stage, line, raw). */
+static json_t *letter(pl_test_t *t, size_t i) {
+  json_t *doc = pl_test_dead_letter_document(t, i);
+  ck_assert_ptr_nonnull(doc);
+  return doc;
 }
 
 /* The one record `json` is dead-lettered by schema with exactly `reason`. */
 static void assert_rejected(const char *json, const char *options,
                             const char *reason) {
-  test_run_t *run = run_one(json, options);
-  ck_assert_int_eq(run->status, 0); /* dead-lettered is resolved */
-  ck_assert_uint_eq(json_array_size(records(run)), 0);
-  ck_assert_uint_eq(json_array_size(letters(run)), 1);
-  json_t *letter = json_array_get(letters(run), 0);
-  ck_assert_str_eq(json_string_value(json_object_get(letter, "reason")),
-                   reason);
-  ck_assert_str_eq(json_string_value(json_object_get(letter, "stage")),
+  pl_test_t *t = run_one(json, options);
+  ck_assert_int_eq(pl_test_status(t), 0); /* dead-lettered is resolved */
+  ck_assert_uint_eq(pl_test_record_count(t), 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  ck_assert_str_eq(pl_test_dead_letter_reason(t, 0), reason);
+  ck_assert_str_eq(json_string_value(json_object_get(letter(t, 0), "stage")),
                    "transform-schema");
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 
 START_TEST(good_records_pass_unchanged) {
   const char *second = "{\"product_id\": \"P2\", \"location\": \"B\", "
                        "\"quantity\": -3, \"update_date\": \"2024-02-29\", "
                        "\"note\": \"kept\"}";
-  json_t *list = json_pack("[s,s]", good, second);
-  char *texts = json_dumps(list, 0);
-  pl_buf_t source = {0};
-  pl_buf_printf(&source, "records = %s", texts);
-  test_run_t *run = run_schema(source.data, inventory);
-  ck_assert_int_eq(run->status, 0);
-  ck_assert_uint_eq(json_array_size(records(run)), 2);
-  ck_assert_uint_eq(json_array_size(letters(run)), 0);
+  pl_test_t *t = harness(inventory);
+  feed(t, good);
+  feed(t, second);
+  run(t);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 0);
   json_t *want = json_loads(good, 0, NULL);
-  ck_assert(json_equal(json_array_get(records(run), 0), want));
+  ck_assert(json_equal(pl_test_record(t, 0), want));
   json_decref(want);
   want = json_loads(second, 0, NULL);
-  ck_assert(json_equal(json_array_get(records(run), 1), want));
+  ck_assert(json_equal(pl_test_record(t, 1), want));
   json_decref(want);
-  ck_assert_int_eq(test_run_free(run), 0);
-  pl_buf_free(&source);
-  free(texts);
-  json_decref(list);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
 START_TEST(optional_columns_may_be_missing_or_null) {
-  test_run_t *run = run_one("{\"id\": \"x\", \"n\": null}",
-                            "columns = [\"id:string:required\", \"n:int\", "
-                            "\"at:timestamp\", \"ok:bool\", \"v:number\"]");
-  ck_assert_uint_eq(json_array_size(records(run)), 1);
-  ck_assert_int_eq(test_run_free(run), 0);
-  run = run_one("{\"id\": \"x\", \"n\": 1, \"at\": \"2023-05-01T12:00:00Z\", "
-                "\"ok\": false, \"v\": 1.5}",
-                "columns = [\"id:string:required\", \"n:int\", "
-                "\"at:timestamp\", \"ok:bool\", \"v:number\"]");
-  ck_assert_uint_eq(json_array_size(records(run)), 1);
-  ck_assert_uint_eq(json_array_size(letters(run)), 0);
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_one("{\"id\": \"x\", \"n\": null}",
+                         "columns = [\"id:string:required\", \"n:int\", "
+                         "\"at:timestamp\", \"ok:bool\", \"v:number\"]");
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  t = run_one("{\"id\": \"x\", \"n\": 1, \"at\": \"2023-05-01T12:00:00Z\", "
+              "\"ok\": false, \"v\": 1.5}",
+              "columns = [\"id:string:required\", \"n:int\", "
+              "\"at:timestamp\", \"ok:bool\", \"v:number\"]");
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
 START_TEST(invalid_json_is_not_a_json_record) {
-  /* The script source leaves a record without a value when its text does
-   * not parse. */
+  /* A text that does not parse reaches the transform as it was read:
+   * bytes, not a value. */
   assert_rejected("{\"product_id\": \"P1\",", inventory, "not a JSON record");
 }
 END_TEST
 
 START_TEST(raw_bytes_are_not_a_json_record) {
   /* An SQS body that did not parse arrives as raw bytes. */
-  test_run_t *run = run_schema("text = \"{oops\"\n chunk_size = 100", inventory);
-  ck_assert_uint_eq(json_array_size(records(run)), 0);
-  ck_assert_uint_eq(json_array_size(letters(run)), 1);
-  json_t *letter = json_array_get(letters(run), 0);
-  ck_assert_str_eq(json_string_value(json_object_get(letter, "reason")),
+  pl_test_t *t = harness(inventory);
+  ck_assert_int_eq(pl_test_feed_bytes(t, "{oops", 5, true), 0);
+  run(t);
+  ck_assert_uint_eq(pl_test_record_count(t), 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  json_t *doc = letter(t, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "reason")),
                    "not a JSON record");
-  ck_assert_str_eq(json_string_value(json_object_get(letter, "raw")), "{oops");
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "raw")), "{oops");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
@@ -182,15 +174,15 @@ START_TEST(empty_required_strings_are_rejected) {
   /* non_empty = false: "" is a string like any other. */
   pl_buf_t options = {0};
   pl_buf_printf(&options, "%s\n non_empty = false", inventory);
-  test_run_t *run = run_one(empty_id, options.data);
-  ck_assert_uint_eq(json_array_size(records(run)), 1);
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_one(empty_id, options.data);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&options);
   /* An optional string column may be empty either way. */
-  run = run_one("{\"id\": \"x\", \"note\": \"\"}",
-                "columns = [\"id:string:required\", \"note:string\"]");
-  ck_assert_uint_eq(json_array_size(records(run)), 1);
-  ck_assert_int_eq(test_run_free(run), 0);
+  t = run_one("{\"id\": \"x\", \"note\": \"\"}",
+              "columns = [\"id:string:required\", \"note:string\"]");
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
@@ -204,9 +196,9 @@ START_TEST(extra_fields_rejected) {
   assert_rejected(with_extra, options.data,
                   "field 'colour' is not in the schema");
   /* A record with only schema fields still passes. */
-  test_run_t *run = run_one(good, options.data);
-  ck_assert_uint_eq(json_array_size(records(run)), 1);
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_one(good, options.data);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&options);
 }
 END_TEST
@@ -221,49 +213,49 @@ END_TEST
 START_TEST(extra_fields_dropped) {
   pl_buf_t options = {0};
   pl_buf_printf(&options, "%s\n extra = \"drop\"", inventory);
-  test_run_t *run = run_one(with_extra, options.data);
-  ck_assert_uint_eq(json_array_size(records(run)), 1);
-  ck_assert_uint_eq(json_array_size(letters(run)), 0);
+  pl_test_t *t = run_one(with_extra, options.data);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 0);
   json_t *want = json_loads(good, 0, NULL);
   json_object_set_new(want, "location", json_string("A"));
   json_object_set_new(want, "quantity", json_integer(5));
-  ck_assert(json_equal(json_array_get(records(run), 0), want));
+  ck_assert(json_equal(pl_test_record(t, 0), want));
   json_decref(want);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   /* Dropping does not excuse a record that fails the columns. */
-  assert_rejected("{\"product_id\": \"P1\", \"colour\": \"red\"}",
-                  options.data, "field 'location' is required but missing");
+  assert_rejected("{\"product_id\": \"P1\", \"colour\": \"red\"}", options.data,
+                  "field 'location' is required but missing");
   pl_buf_free(&options);
 }
 END_TEST
 
 START_TEST(extra_fields_allowed_by_default) {
-  test_run_t *run = run_one(with_extra, inventory);
-  ck_assert_uint_eq(json_array_size(records(run)), 1);
-  ck_assert_ptr_nonnull(
-      json_object_get(json_array_get(records(run), 0), "colour"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_one(with_extra, inventory);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_ptr_nonnull(json_object_get(pl_test_record(t, 0), "colour"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
 START_TEST(a_mixed_stream_splits_into_good_and_dead_letters) {
-  json_t *list = json_pack(
-      "[s,s,s,s,s]", good, "not json", "[]",
-      "{\"product_id\": \"P3\", \"location\": \"C\", \"quantity\": 1}", good);
-  char *texts = json_dumps(list, 0);
-  pl_buf_t source = {0};
-  pl_buf_printf(&source, "records = %s\n group_size = 2", texts);
-  test_run_t *run = run_schema(source.data, inventory);
-  ck_assert_int_eq(run->status, 0);
-  ck_assert_uint_eq(json_array_size(records(run)), 2);
-  ck_assert_uint_eq(json_array_size(letters(run)), 3);
-  ck_assert_int_eq(json_integer_value(json_object_get(
-                       json_array_get(letters(run), 1), "line")),
-                   3);
-  ck_assert_int_eq(test_run_free(run), 0);
-  pl_buf_free(&source);
-  free(texts);
-  json_decref(list);
+  const char *const stream[] = {
+      good, "not json", "[]",
+      "{\"product_id\": \"P3\", \"location\": \"C\", \"quantity\": 1}", good};
+  pl_test_t *t = harness(inventory);
+  for (size_t i = 0; i < 5; i++) { /* groups of two */
+    feed(t, stream[i]);
+    if (i % 2 == 1)
+      pl_test_end_group(t);
+  }
+  run(t);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 3);
+  ck_assert_uint_eq(pl_test_committed(t), 3);
+  /* "[]" is the second record fed ("not json" went as bytes). */
+  ck_assert_int_eq(json_integer_value(json_object_get(letter(t, 1), "line")),
+                   2);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
@@ -287,20 +279,14 @@ START_TEST(bad_options_fail_at_start_up) {
       {"extra = \"drop\"", "missing required option 'columns'", false},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    pl_buf_t config = {0};
-    pl_buf_printf(&config,
-                  "pipeline \"p\" { source \"script\" { records = [] }\n"
-                  " transform \"schema\" { %s }\n sink \"capture\" { } }\n",
-                  cases[i].options);
-    test_run_t *run = test_run(config.data, schema_plugin, true);
-    ck_assert_msg(run->create_rc < 0, "accepted: %s", cases[i].options);
-    const char *said = cases[i].in_log ? test_log(run) : run->errors.data;
+    pl_test_t *t = harness(cases[i].options);
+    ck_assert_msg(pl_test_run(t, 10000) < 0, "accepted: %s", cases[i].options);
+    const char *said = cases[i].in_log ? pl_test_log(t) : pl_test_errors(t);
     ck_assert_msg(strstr(said, cases[i].text) != NULL, "for %s: %s",
                   cases[i].options, said);
     if (cases[i].in_log)
-      ck_assert_ptr_nonnull(strstr(test_log(run), "[transform-schema:p]"));
-    ck_assert_int_eq(test_run_free(run), 0);
-    pl_buf_free(&config);
+      ck_assert_ptr_nonnull(strstr(pl_test_log(t), "[transform-schema:test]"));
+    ck_assert_int_eq(pl_test_destroy(t), 0);
   }
 }
 END_TEST

@@ -13,9 +13,7 @@ typedef struct script_options {
   bool forever;
   char *text;
   int64_t chunk_size;
-  int64_t cut_at;
   int64_t batch;
-  char *nul;
 } script_options_t;
 
 typedef struct script {
@@ -42,14 +40,8 @@ static const pl_option_t script_options[] = {
                      "one group, the last one marked last."),
     PL_OPTION_INT(script_options_t, chunk_size, "chunk_size", "4", 0,
                   "Bytes per chunk of `text`."),
-    PL_OPTION_INT(script_options_t, cut_at, "cut_at", "0", 0,
-                  "As a source restarting a changed object: emit the first "
-                  "cut_at bytes of `text`, a cut record, then all of it."),
     PL_OPTION_INT(script_options_t, batch, "batch", "0", PL_OPT_DEPRECATED,
                   "Ignored; use group_size."),
-    PL_OPTION_STRING(script_options_t, nul, "nul", NULL, 0,
-                     "A character of `text` that is emitted as a NUL byte "
-                     "(a config string cannot hold one)."),
 };
 
 /* Emits text[0, end) as chunks of `group`, the last one marked last when
@@ -62,13 +54,6 @@ static void script_emit_chunks(script_t *s, pl_group_t *group, size_t end) {
     size_t n = end - at < step ? end - at : step;
     pl_record_t *rec = pl_record_create(group);
     pl_record_set_bytes(rec, text + at, n);
-    if (s->opts->nul) {
-      size_t got = 0;
-      char *bytes = (char *)pl_record_bytes(rec, &got);
-      for (size_t i = 0; i < got; i++)
-        if (bytes[i] == s->opts->nul[0])
-          bytes[i] = '\0';
-    }
     pl_record_set_origin(rec, "test:text");
     at += n;
     pl_record_set_last(rec, at >= len);
@@ -80,14 +65,6 @@ static void script_emit_chunks(script_t *s, pl_group_t *group, size_t end) {
 /* Emits `text` as chunks of one group, all at once (tests keep it small). */
 static void script_emit_text(script_t *s) {
   pl_group_t *group = pl_group_create(s->inst, NULL);
-  size_t cut_at = (size_t)s->opts->cut_at;
-  if (cut_at > 0 && cut_at < strlen(s->opts->text)) {
-    script_emit_chunks(s, group, cut_at);
-    pl_record_t *cut = pl_record_create(group);
-    pl_record_set_origin(cut, "test:text");
-    pl_record_set_cut(cut);
-    pl_emit(s->inst, cut);
-  }
   script_emit_chunks(s, group, strlen(s->opts->text));
   pl_group_seal(group, true);
   pl_source_exhausted(s->inst);
@@ -176,8 +153,6 @@ static void script_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
     s->pub.committed++;
   else
     s->pub.failed++;
-  if (s->pub.on_commit)
-    s->pub.on_commit(s->pub.on_commit_data, outcome);
 }
 
 static void script_close(pl_instance_t *inst, void *ctx) {

@@ -1,5 +1,12 @@
-/* Test plugins linked into unit tests, and a harness that runs a config
- * through the engine in-process (HACKING.md#s12). */
+/* Test plugins linked into the engine's own unit tests, and a harness that
+ * runs a whole config through the engine in-process (HACKING.md#s12): what
+ * the engine's suites look at (queue depths, batches, several pipelines,
+ * the registry) is inside the engine. A plugin's suite uses
+ * libpipelined-testing (<pipelined/testing.h>) instead; two still use
+ * these: check_source_file (to move once source-file's split has landed)
+ * and check_transform_csv's test of the dead letter's queue depth. The
+ * preflight suites (test_preflight.h, test_aws.h) drive an engine that is
+ * created but not started, which is the engine's business too. */
 #ifndef PL_TEST_STAGES_H
 #define PL_TEST_STAGES_H
 
@@ -20,10 +27,6 @@ typedef struct test_source {
   size_t resumed; /* times the engine resumed it after a full queue */
   size_t emitted;
   size_t max_queue; /* deepest next-stage queue seen while emitting */
-  /* Called from the commit callback, for tests that look at the other
-   * stages at the moment a group is acknowledged; NULL: none. */
-  void (*on_commit)(void *data, pl_outcome_t outcome);
-  void *on_commit_data;
 } test_source_t;
 
 /* sink-capture: keeps every delivered value. `fail_first` failing writes,
