@@ -28,7 +28,7 @@ PL_EXTERN int pl_test_records_create(pl_test_records_t **out);
 PL_EXTERN pl_record_t *pl_test_records_add(pl_test_records_t *set,
                                            const char *json);
 /* Ends the records, the group and the engine and frees everything.
- * Returns 0, or PL_EIO when a handle was left open. NULL is allowed. */
+ * Returns 0, or PL_EIO when a uv handle is still open. NULL is allowed. */
 PL_EXTERN int pl_test_records_destroy(pl_test_records_t *set);
 
 #endif
