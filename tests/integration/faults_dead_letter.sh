@@ -32,6 +32,8 @@ conf=$top_srcdir/etc/inventory.conf
 # shellcheck source=needs.sh
 source "$here/needs.sh"
 needs_full_build_and "the fault tests" transform-schema
+# SOAK=1 (make soak): 2,000 healthy messages instead of 40.
+export POISON_HEALTHY=${POISON_HEALTHY:-$(soak_or 40 2000)}
 
 t_start=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pipelined-dead-letter.XXXXXX")
@@ -169,7 +171,7 @@ else
 fi
 t2=$(date +%s)
 start_daemon "$rejects" "$work/daemon.log"
-dl wait "$updates" "$table" "$nhealthy" 60 >/dev/null || fail "the consumer did not get through the queue"
+dl wait "$updates" "$table" "$nhealthy" "$(soak_or 60 600)" >/dev/null || fail "the consumer did not get through the queue"
 rc=0
 kill -TERM "$daemon"
 wait "$daemon" || rc=$?
