@@ -28,6 +28,7 @@
 #   faults_settle TIMEOUT [EXPECTED]  until the table is the expected one
 #                          (or EXPECTED's) and the queues are empty;
 #                          $settled (seconds)
+#   faults_stop [PID...]   SIGTERM (exit 0 wanted) to those daemons, or all
 #   faults_finish          SIGTERM to every daemon (exit 0 wanted), the DLQ
 #                          empty, the dead letter holds every bad row with
 #                          a reason naming its column, and nothing else
@@ -217,18 +218,29 @@ faults_settle() {
     fail "the table did not become the fault-free one"
 }
 
-faults_finish() {
-  local rc out pid log queue_own=0 n
-  for pid in "${daemons[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${daemons[@]}"; do
+# faults_stop [PID...]: SIGTERM to those daemons (all by default), each
+# wanted gone within 30 s with exit 0.
+faults_stop() {
+  local pid rc keep=() stop=("$@")
+  [ $# -gt 0 ] || stop=(${daemons[@]+"${daemons[@]}"})
+  for pid in "${stop[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${stop[@]}"; do
     for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && fail "a daemon did not stop within 30 s of SIGTERM"
     rc=0
     wait "$pid" || rc=$?
     [ "$rc" = 0 ] || fail "a daemon exited $rc on SIGTERM, want 0"
   done
-  daemons=()
+  for pid in ${daemons[@]+"${daemons[@]}"}; do
+    [[ " ${stop[*]} " == *" $pid "* ]] || keep+=("$pid")
+  done
+  daemons=(${keep[@]+"${keep[@]}"})
   daemon=
+}
+
+faults_finish() {
+  local out log queue_own=0 n
+  faults_stop
   # Each queue poller (source-s3's and source-sqs's) says so once: two in
   # a whole daemon, one in a half.
   for log in "$work"/daemon*.log; do
