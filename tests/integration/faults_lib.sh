@@ -1,12 +1,11 @@
 # The common part of the fault tests (faults_errors.sh, faults_resume.sh,
-# faults_down.sh, faults_kill.sh, faults_scale.sh, faults_stall.sh),
-# sourced after the caller set $name (the work directory's name). It
-# starts fauxqs + dynalite and one tests/tools/aws_proxy.py in front of all
-# three services, makes the bucket, the queues ($VISIBILITY s visibility
-# timeouts, 20 unless the caller set it,
-# so that what a fault left invisible comes back quickly: the daemon reads
-# them, as etc/inventory.conf sets none) and the table. Then the caller
-# calls:
+# faults_down.sh, faults_kill.sh, faults_scale.sh, faults_stall.sh,
+# bad_aws.sh), sourced after the caller set $name (the work directory's
+# name). It starts fauxqs + dynalite and one tests/tools/aws_proxy.py in
+# front of all three services, makes the bucket, the queues ($VISIBILITY s
+# visibility timeouts, 20 unless the caller set another, so that what a
+# fault left invisible comes back quickly: the daemon reads them, as
+# etc/inventory.conf sets none) and the table. Then the caller calls:
 #
 #   faults_proxy ARGS...   the proxy (its mode and faults); $proxy_url
 #   faults_proxy_mixed SEED RATE   the proxy failing RATE of the requests
