@@ -831,8 +831,7 @@ START_TEST(test_profile_load_paths) {
   pl__aws_profile_destroy(p);
   /* Another file that is not a regular one is still an error. */
   env_set(&f->env, "AWS_CONFIG_FILE", f->home);
-  ck_assert_int_eq(pl__aws_profile_load(&f->env.env, "x", &p, &error),
-                   PL_EIO);
+  ck_assert_int_eq(pl__aws_profile_load(&f->env.env, "x", &p, &error), PL_EIO);
   ck_assert_ptr_null(p);
   ck_assert_ptr_nonnull(strstr(error, "cannot read"));
   free(error);
