@@ -12,19 +12,16 @@ from the input, compared with what the run under faults left.
     faults_helper.py started TABLE TIMEOUT EVENTS_URL UPDATES_URL
     faults_helper.py rejects DIR/bad.json REJECTS_FILE
     faults_helper.py split QUEUE_URL      prints its visible and in-flight counts
-    faults_helper.py until-ops PROXY_URL N TIMEOUT OPERATION...
+    faults_helper.py kill-at PROXY_URL PID N TIMEOUT OPERATION...
 
 Endpoints: the emulators' own (aws-env.sh), never the proxy's (but
-until-ops, which reads the proxy's counters).
+kill-at, which reads the proxy's counters).
 """
 import csv
 import json
 import os
 import sys
 import time
-
-import boto3
-from botocore.config import Config
 
 
 def die(msg):
@@ -34,6 +31,9 @@ def die(msg):
 
 def client(service):
     ep = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ["AWS_ENDPOINT_URL"]
+    # Imported here: kill-at, which needs no client, starts at once.
+    import boto3
+    from botocore.config import Config
     return boto3.client(service, endpoint_url=ep, region_name=os.environ["AWS_REGION"],
                         config=Config(retries={"max_attempts": 5, "mode": "standard"}))
 
@@ -205,21 +205,23 @@ def cmd_started(table, timeout, events, updates):
     die(f"nothing was written within {timeout} s")
 
 
-def cmd_until_ops(proxy_url, n, timeout, *ops):
-    """Until the proxy (its /__proxy/stats) has seen N requests of the
-    operations OPS ("sqs SendMessageBatch", ...) in all; prints the count
-    of each then."""
+def cmd_kill_at(proxy_url, pid, n, timeout, *ops):
+    """SIGKILL to PID once the proxy (its /__proxy/stats, read every 20 ms)
+    has seen N requests of the operations OPS ("sqs SendMessageBatch", ...)
+    in all; prints the count of each then."""
+    import signal
     from urllib.request import urlopen
     start = time.monotonic()
     while True:
         seen = json.load(urlopen(f"{proxy_url}/__proxy/stats", timeout=10))["operations"]
         counts = [seen.get(op, 0) for op in ops]
         if sum(counts) >= int(n):
+            os.kill(int(pid), signal.SIGKILL)
             print(*counts)
             return
         if time.monotonic() - start > float(timeout):
             die(f"the proxy saw {sum(counts)} of {n} requests {ops} within {timeout} s")
-        time.sleep(0.1)
+        time.sleep(0.02)
 
 
 def cmd_rejects(bad_file, rejects):
@@ -248,4 +250,4 @@ def cmd_rejects(bad_file, rejects):
 
 if __name__ == "__main__":  # poison_helper.py imports the AWS parts
     {"gen": cmd_gen, "upload": cmd_upload, "expect": cmd_expect, "expect-history": cmd_expect_history, "wait": cmd_wait, "started": cmd_started,
-     "rejects": cmd_rejects, "until-ops": cmd_until_ops, "split": cmd_split}[sys.argv[1]](*sys.argv[2:])
+     "rejects": cmd_rejects, "kill-at": cmd_kill_at, "split": cmd_split}[sys.argv[1]](*sys.argv[2:])

@@ -6,9 +6,11 @@
 # KILLS points drawn with a seeded generator across the run and started
 # again at once each time (as systemd would). A point is a count of the
 # requests that carry the work, SendMessageBatch and UpdateItem, at the
-# proxy: between 2% and 90% of what a run without kills makes (one per
-# 10 rows sent, one per row written), so the kills land at about the
-# same places of the work whatever the machine's speed. Input: FILES files of
+# proxy (read every 20 ms): between 2% and 90% of what a run without
+# kills makes (one per 10 rows sent, one per row written), the first
+# below the count of the sends alone (so while the files are being sent),
+# so that the kills land at about the same places of the work whatever
+# the machine's speed. Input: FILES files of
 # ROWS rows over 400 items (4 x 800 here, 8 x 3,000 and 15 kills under
 # SOAK=1), 5 bad rows in each (faults_helper.py).
 #   - every kill hit a daemon at work (the proxy's counts at each are
@@ -34,11 +36,15 @@ faults_proxy --mode pass
 faults_upload
 sends=$((FILES * ROWS / 10))
 work_requests=$((sends + FILES * ROWS))
+# The first point falls before the files are all sent (its count is
+# below theirs), the others anywhere.
 points=$("${AWS_ENV_PYTHON:-python3}" -c '
 import random, sys
 r = random.Random(int(sys.argv[1]))
-total, kills = int(sys.argv[2]), int(sys.argv[3])
-print(*sorted(int(total * r.uniform(0.02, 0.9)) for _ in range(kills)))' "$SEED" "$work_requests" "$KILLS")
+sends, total, kills = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+first = int(sends * r.uniform(0.02, 0.9))
+print(*sorted([first] + [int(total * r.uniform(0.02, 0.9)) for _ in range(kills - 1)]))' \
+  "$SEED" "$sends" "$work_requests" "$KILLS")
 echo "   kill points (SendMessageBatch + UpdateItem requests, of about $work_requests): $points"
 step=run
 faults_start
@@ -46,7 +52,8 @@ i=0
 mid_file=0
 for point in $points; do
   i=$((i + 1))
-  read -r s u < <(fx until-ops "$proxy_url" "$point" 180 "sqs SendMessageBatch" "dynamodb UpdateItem") ||
+  read -r s u < <(fx kill-at "$proxy_url" "$daemon" "$point" 180 "sqs SendMessageBatch" \
+                    "dynamodb UpdateItem") ||
     fail "the work did not reach kill point $i ($point requests) within 180 s"
   faults_kill "killed-$i.log"
   [ "$s" -lt "$sends" ] && mid_file=$((mid_file + 1))

@@ -193,11 +193,11 @@ faults_start() {
   t_daemon=$(date +%s)
 }
 
-# faults_kill LOG: SIGKILL to $daemon, reaped; its log kept as LOG (out of
-# faults_finish's daemon*.log).
+# faults_kill LOG: SIGKILL to $daemon (unless it is gone already), reaped;
+# its log kept as LOG (out of faults_finish's daemon*.log).
 faults_kill() {
   local pid keep=()
-  kill -KILL "$daemon"
+  kill -KILL "$daemon" 2>/dev/null || true
   wait "$daemon" 2>/dev/null || true
   for pid in "${daemons[@]}"; do [ "$pid" = "$daemon" ] || keep+=("$pid"); done
   daemons=(${keep[@]+"${keep[@]}"})
