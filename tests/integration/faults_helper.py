@@ -12,7 +12,7 @@ from the input, compared with what the run under faults left.
     faults_helper.py started TABLE TIMEOUT EVENTS_URL UPDATES_URL
     faults_helper.py rejects DIR/bad.json REJECTS_FILE
     faults_helper.py split QUEUE_URL      prints its visible and in-flight counts
-    faults_helper.py kill-at PROXY_URL PID N TIMEOUT OPERATION...
+    faults_helper.py kill-at PROXY_URL PID_FILE N TIMEOUT OPERATION...
 
 Endpoints: the emulators' own (aws-env.sh), never the proxy's (but
 kill-at, which reads the proxy's counters).
@@ -205,18 +205,22 @@ def cmd_started(table, timeout, events, updates):
     die(f"nothing was written within {timeout} s")
 
 
-def cmd_kill_at(proxy_url, pid, n, timeout, *ops):
-    """SIGKILL to PID once the proxy (its /__proxy/stats, read every 20 ms)
-    has seen N requests of the operations OPS ("sqs SendMessageBatch", ...)
-    in all; prints the count of each then."""
+def cmd_kill_at(proxy_url, pid_file, n, timeout, *ops):
+    """Once the proxy (its /__proxy/stats, read every 20 ms) has seen N
+    requests of the operations OPS ("sqs SendMessageBatch", ...) in all,
+    SIGKILL to the process whose PID is in PID_FILE; prints the count of
+    each then. PID_FILE.ready is made after the first read, so that the
+    caller starts its process only then."""
     import signal
     from urllib.request import urlopen
     start = time.monotonic()
     while True:
         seen = json.load(urlopen(f"{proxy_url}/__proxy/stats", timeout=10))["operations"]
+        if not os.path.exists(pid_file + ".ready"):
+            open(pid_file + ".ready", "w").close()
         counts = [seen.get(op, 0) for op in ops]
-        if sum(counts) >= int(n):
-            os.kill(int(pid), signal.SIGKILL)
+        if sum(counts) >= int(n) and os.path.exists(pid_file):
+            os.kill(int(open(pid_file).read()), signal.SIGKILL)
             print(*counts)
             return
         if time.monotonic() - start > float(timeout):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SIGKILL at seeded points (scenario 4 of the fault tests):
-# etc/inventory.conf (reading the queues' own visibility timeouts, 20 s)
+# etc/inventory.conf (reading the queues' own visibility timeouts, 10 s)
 # on fauxqs + dynalite, every endpoint of the daemon behind
 # tests/tools/aws_proxy.py (which only counts), killed with SIGKILL at
 # KILLS points drawn with a seeded generator across the run and started
@@ -28,6 +28,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=needs.sh
 source "$here/needs.sh"
 KILLS=${KILLS:-$(soak_or 5 15)}
+# What a killed daemon held comes back after 10 s (not 20): five kills.
+VISIBILITY=${VISIBILITY:-10}
 # shellcheck source=faults_lib.sh
 source "$here/faults_lib.sh"
 SEED=${FAULTS_SEED:-4}
@@ -47,19 +49,30 @@ print(*sorted([first] + [int(total * r.uniform(0.02, 0.9)) for _ in range(kills 
   "$SEED" "$sends" "$work_requests" "$KILLS")
 echo "   kill points (SendMessageBatch + UpdateItem requests, of about $work_requests): $points"
 step=run
-faults_start
+# kill_at I POINT: a watcher that kills the daemon it is given at POINT
+# requests; the daemon starts once the watcher reads the proxy's counts.
+kill_at() {
+  rm -f "$work/pid" "$work/pid.ready"
+  fx kill-at "$proxy_url" "$work/pid" "$2" 180 "sqs SendMessageBatch" "dynamodb UpdateItem" \
+    >"$work/kill-$1.txt" &
+  watcher=$!
+  for _ in $(seq 1 300); do [ -e "$work/pid.ready" ] && break; sleep 0.1; done
+  [ -e "$work/pid.ready" ] || fail "the kill watcher did not start"
+}
 i=0
 mid_file=0
 for point in $points; do
   i=$((i + 1))
-  read -r s u < <(fx kill-at "$proxy_url" "$daemon" "$point" 180 "sqs SendMessageBatch" \
-                    "dynamodb UpdateItem") ||
-    fail "the work did not reach kill point $i ($point requests) within 180 s"
+  kill_at "$i" "$point"
+  faults_start
+  echo "$daemon" >"$work/pid"
+  wait "$watcher" || fail "the work did not reach kill point $i ($point requests) within 180 s"
+  read -r s u <"$work/kill-$i.txt"
   faults_kill "killed-$i.log"
   [ "$s" -lt "$sends" ] && mid_file=$((mid_file + 1))
   echo "   kill $i: after $s SendMessageBatch (of $sends) and $u UpdateItem requests"
-  faults_start
 done
+faults_start
 [ "$mid_file" -gt 0 ] || fail "no kill hit the producer while it was sending the files"
 faults_settle "$(soak_or 240 900)"
 stats=$(proxy_stats)
