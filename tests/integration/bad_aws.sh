@@ -23,7 +23,7 @@
 # KEEP_WORK=1 keeps the work directory (every daemon's log).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
-name=bad-aws
+name="bad-aws"
 here=$(cd "$(dirname "$0")" && pwd)
 FILES=1
 ROWS=200
