@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "secret.h"
 
@@ -342,9 +343,21 @@ int pl__aws_profile_parse(pl_aws_profile_t *profile, const char *text,
   return rc;
 }
 
-/* Reads and merges one file; a missing one is fine. */
+/* /dev/null (by device, whatever its name): the usual way to say "no
+ * such file" (AWS_CONFIG_FILE=/dev/null), which the AWS SDKs read as
+ * empty. Any other file that is not a regular one stays an error. */
+static bool is_dev_null(const char *path) {
+  struct stat st, null;
+  return stat(path, &st) == 0 && S_ISCHR(st.st_mode) &&
+         stat("/dev/null", &null) == 0 && S_ISCHR(null.st_mode) &&
+         st.st_rdev == null.st_rdev;
+}
+
+/* Reads and merges one file; a missing one (or /dev/null) is fine. */
 static int load_file(pl_aws_profile_t *profile, const char *path,
                      pl_aws_profile_file_t kind, char **error) {
+  if (is_dev_null(path))
+    return 0;
   pl_secret_t *text = NULL;
   int err = 0;
   int rc = pl__secret_read_file(path, PL__AWS_PROFILE_MAX_FILE, &text, &err);

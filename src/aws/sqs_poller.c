@@ -90,8 +90,9 @@ static void receive_failed(pl_sqs_poller_t *p, const char *why, bool retryable) 
     return;
   p->failures++;
   pl_instance_count(p->inst, "receive_errors", 1);
-  pl_log(p->inst, retryable ? PL_LOG_WARN : PL_LOG_ERROR,
-         "cannot receive messages: %s; trying again with backoff", why);
+  pl_complain(p->inst, &p->receive_failing,
+              retryable ? PL_LOG_WARN : PL_LOG_ERROR,
+              "cannot receive messages: %s; trying again with backoff", why);
   if (p->once && p->failures >= ONCE_MAX_FAILURES) {
     pl_log(p->inst, PL_LOG_ERROR,
            "giving up after %u failed receives in a row (--once)", p->failures);
@@ -138,9 +139,7 @@ static void on_receive(void *data, json_t *result,
                                      "result",
                    true);
   } else {
-    if (p->failures > 0)
-      pl_log(p->inst, PL_LOG_INFO, "receiving again after %u failed attempt(s)",
-             p->failures);
+    pl_complain_release(p->inst, &p->receive_failing, "receiving again");
     p->failures = 0;
     if (got.skipped > 0)
       pl_log(p->inst, PL_LOG_WARN,

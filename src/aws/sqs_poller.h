@@ -28,6 +28,9 @@ struct pl_sqs_poller {
   bool asking;          /* GetQueueAttributes in flight: no receive yet */
   /* Messages not delivered (left in the queue): one line, not one each. */
   pl_complain_t not_delivered;
+  /* Failed receives (no credentials, a missing queue): one line at once,
+   * then at growing intervals with a count, one when it works again. */
+  pl_complain_t receive_failing;
   unsigned failures;    /* failed receive rounds in a row */
   int64_t empty_streak; /* empty receives in a row */
   pl_rng_t rng;

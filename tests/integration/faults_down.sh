@@ -5,7 +5,8 @@
 # for 10 s (connections refused, the open ones reset: S3 downloads, SQS
 # sends and receives, DynamoDB writes) in the middle of both pipelines'
 # work: at the 20th DynamoDB request, while the files are still being
-# read (the test checks from the proxy's counters). Input: 4 files of 1,500 rows over 400 items, 5 bad rows
+# read (the test checks from the proxy's counters). Input: 4 files of 1,500 rows
+# over 400 items (8 x 4,000 under SOAK=1), 5 bad rows
 # in each (faults_helper.py).
 #   - the table ends exactly as a fault-free run leaves it (every
 #     attribute, the version too); both queues drain, the DLQ stays empty;
@@ -15,9 +16,12 @@
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 name=faults-down
-ROWS=${ROWS:-1500}
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=needs.sh
+source "$here/needs.sh"
+ROWS=${ROWS:-$(soak_or 1500 4000)}
 # shellcheck source=faults_lib.sh
-source "$(cd "$(dirname "$0")" && pwd)/faults_lib.sh"
+source "$here/faults_lib.sh"
 
 # Down at the 20th DynamoDB request: the consumer is writing, and the
 # producer still reading (checked below from what the proxy had seen).
@@ -38,7 +42,7 @@ echo "   down for 10 s $((t_down - t_daemon)) s after the start, after $writes U
 [ "$sends" -lt $((FILES * ROWS / 10)) ] ||
   fail "the files were read before the outage: it does not test what it says"
 [ "$reset" -gt 0 ] || fail "the outage reset no connection"
-faults_settle 120
+faults_settle "$(soak_or 120 600)"
 faults_finish
 ok "down for 10 s in the middle: the fault-free table ($items items) $settled s after the proxy came back," \
   "queues and DLQ empty"

@@ -4,23 +4,24 @@ faults_down.sh, faults_stall.sh): what a fault-free run of etc/inventory.conf le
 from the input, compared with what the run under faults left.
 
     faults_helper.py gen DIR FILES ROWS     DIR/f<i>.csv and DIR/bad.json; prints the bad rows
+    faults_helper.py upload DIR BUCKET FILES    prints KEY SIZE ETAG TIME of each
     faults_helper.py expect DIR BUCKET TIME...   DIR/expected.json
+    faults_helper.py expect-history DIR BUCKET   DIR/expected-history.json
     faults_helper.py wait TABLE TIMEOUT QUEUE_URL...
     faults_helper.py verify TABLE DIR/expected.json
     faults_helper.py started TABLE TIMEOUT EVENTS_URL UPDATES_URL
     faults_helper.py rejects DIR/bad.json REJECTS_FILE
     faults_helper.py split QUEUE_URL      prints its visible and in-flight counts
+    faults_helper.py kill-at PROXY_URL PID_FILE N TIMEOUT OPERATION...
 
-Endpoints: the emulators' own (aws-env.sh), never the proxy's.
+Endpoints: the emulators' own (aws-env.sh), never the proxy's (but
+kill-at, which reads the proxy's counters).
 """
 import csv
 import json
 import os
 import sys
 import time
-
-import boto3
-from botocore.config import Config
 
 
 def die(msg):
@@ -30,6 +31,9 @@ def die(msg):
 
 def client(service):
     ep = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ["AWS_ENDPOINT_URL"]
+    # Imported here: kill-at, which needs no client, starts at once.
+    import boto3
+    from botocore.config import Config
     return boto3.client(service, endpoint_url=ep, region_name=os.environ["AWS_REGION"],
                         config=Config(retries={"max_attempts": 5, "mode": "standard"}))
 
@@ -72,32 +76,67 @@ def cmd_gen(out, files, rows):
     print(len(bad))
 
 
+def good_rows(out, f):
+    """(line, row, quantity) of every good row of DIR/f<f>.csv."""
+    with open(os.path.join(out, f"f{f}.csv"), newline="") as fh:
+        for line, r in enumerate(csv.DictReader(fh), start=2):
+            try:
+                q = int(r["quantity"])
+                time.strptime(r["update_date"], "%Y-%m-%d")
+            except ValueError:
+                continue
+            if r["location"]:
+                yield line, r, q
+
+
+def cmd_upload(out, bucket, files):
+    """Uploads DIR/f<i>.csv as incoming/f<i>.csv; prints "KEY SIZE ETAG
+    TIME" for each, TIME the upload time its S3 event will say: distinct,
+    a quarter of a second apart."""
+    s3 = client("s3")
+    for f in range(int(files)):
+        key = f"incoming/f{f}.csv"
+        with open(os.path.join(out, f"f{f}.csv"), "rb") as fh:
+            s3.put_object(Bucket=bucket, Key=key, Body=fh.read())  # one part: a plain ETag
+        head = s3.head_object(Bucket=bucket, Key=key)
+        t = f"2024-03-05T09:00:{f // 4:02d}.{f % 4 * 250:03d}Z"
+        print(key, head["ContentLength"], head["ETag"], t)
+
+
 def cmd_expect(out, bucket, *times):
     """The table a fault-free run leaves: per product#location the row
     with the highest (update_date, upload time, line), its version
     (ddb_version.c: fixed-width update_date, upload time and line)."""
     best = {}
     for f, t in enumerate(times):
-        name = f"f{f}.csv"
-        with open(os.path.join(out, name), newline="") as fh:
-            for line, r in enumerate(csv.DictReader(fh), start=2):
-                try:
-                    q = int(r["quantity"])
-                    time.strptime(r["update_date"], "%Y-%m-%d")
-                except ValueError:
-                    continue
-                if not r["location"]:
-                    continue
-                k = f"{r['product_id']}#{r['location']}"
-                # 2024-03-01T09:00:01.250Z -> 2024-03-01T09:00:01.250000Z
-                up = t[:-1] + "0" * (27 - len(t)) + "Z"
-                version = f"{r['update_date']}T00:00:00.000000Z {up} {line:020d}"
-                if k not in best or version > best[k]["version"]["S"]:
-                    best[k] = {"id": {"S": k}, "product_id": {"S": r["product_id"]},
-                               "location": {"S": r["location"]}, "quantity": {"N": str(q)},
-                               "update_date": {"S": r["update_date"]}, "version": {"S": version}}
+        for line, r, q in good_rows(out, f):
+            k = f"{r['product_id']}#{r['location']}"
+            # 2024-03-01T09:00:01.250Z -> 2024-03-01T09:00:01.250000Z
+            up = t[:-1] + "0" * (27 - len(t)) + "Z"
+            version = f"{r['update_date']}T00:00:00.000000Z {up} {line:020d}"
+            if k not in best or version > best[k]["version"]["S"]:
+                best[k] = {"id": {"S": k}, "product_id": {"S": r["product_id"]},
+                           "location": {"S": r["location"]}, "quantity": {"N": str(q)},
+                           "update_date": {"S": r["update_date"]}, "version": {"S": version}}
     json.dump(best, open(os.path.join(out, "expected.json"), "w"), indent=1, sort_keys=True)
     print(len(best))
+
+
+def cmd_expect_history(out, bucket):
+    """The history table a fault-free run of etc/inventory-history.conf
+    leaves: one item per good row, its id "<origin>#<etag>#<line>" (the
+    etags of DIR/etags, one per file, as head-object printed them)."""
+    etags = [e.strip().strip('"') for e in open(os.path.join(out, "etags"))]
+    items = {}
+    for f, etag in enumerate(etags):
+        for line, r, q in good_rows(out, f):
+            k = f"s3://{bucket}/incoming/f{f}.csv#{etag}#{line}"
+            items[k] = {"id": {"S": k}, "product_id": {"S": r["product_id"]},
+                        "location": {"S": r["location"]}, "quantity": {"N": str(q)},
+                        "update_date": {"S": r["update_date"]}}
+    json.dump(items, open(os.path.join(out, "expected-history.json"), "w"), indent=1,
+              sort_keys=True)
+    print(len(items))
 
 
 def scan(table):
@@ -166,6 +205,29 @@ def cmd_started(table, timeout, events, updates):
     die(f"nothing was written within {timeout} s")
 
 
+def cmd_kill_at(proxy_url, pid_file, n, timeout, *ops):
+    """Once the proxy (its /__proxy/stats, read every 20 ms) has seen N
+    requests of the operations OPS ("sqs SendMessageBatch", ...) in all,
+    SIGKILL to the process whose PID is in PID_FILE; prints the count of
+    each then. PID_FILE.ready is made after the first read, so that the
+    caller starts its process only then."""
+    import signal
+    from urllib.request import urlopen
+    start = time.monotonic()
+    while True:
+        seen = json.load(urlopen(f"{proxy_url}/__proxy/stats", timeout=10))["operations"]
+        if not os.path.exists(pid_file + ".ready"):
+            open(pid_file + ".ready", "w").close()
+        counts = [seen.get(op, 0) for op in ops]
+        if sum(counts) >= int(n) and os.path.exists(pid_file):
+            os.kill(int(open(pid_file).read()), signal.SIGKILL)
+            print(*counts)
+            return
+        if time.monotonic() - start > float(timeout):
+            die(f"the proxy saw {sum(counts)} of {n} requests {ops} within {timeout} s")
+        time.sleep(0.02)
+
+
 def cmd_rejects(bad_file, rejects):
     """Every bad row is in the dead letter (once or more: a file read
     again rejects its rows again) with a reason naming its column, and
@@ -191,5 +253,5 @@ def cmd_rejects(bad_file, rejects):
 
 
 if __name__ == "__main__":  # poison_helper.py imports the AWS parts
-    {"gen": cmd_gen, "expect": cmd_expect, "wait": cmd_wait, "started": cmd_started,
-     "rejects": cmd_rejects, "split": cmd_split}[sys.argv[1]](*sys.argv[2:])
+    {"gen": cmd_gen, "upload": cmd_upload, "expect": cmd_expect, "expect-history": cmd_expect_history, "wait": cmd_wait, "started": cmd_started,
+     "rejects": cmd_rejects, "kill-at": cmd_kill_at, "split": cmd_split}[sys.argv[1]](*sys.argv[2:])

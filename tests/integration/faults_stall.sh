@@ -6,7 +6,7 @@
 # answer, no error) while S3 and SQS go on: the producer pipeline
 # (csv-to-sqs) keeps reading the files and sending their rows to the
 # updates queue while the consumer's sink (sink-dynamodb) is stalled.
-# Input: 4 files of 3,000 rows over 400 items, 5 bad rows in each
+# Input: 4 files of 3,000 rows over 400 items (8 x 4,000 under SOAK=1), 5 bad rows in each
 # (faults_helper.py). The daemon's RSS is sampled every second.
 #   - the producer sent rows while DynamoDB was stalled (the proxy's
 #     counters), and the consumer did not take the backlog into memory:
@@ -22,7 +22,10 @@
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 name=faults-stall
-ROWS=${ROWS:-3000}
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=needs.sh
+source "$here/needs.sh"
+ROWS=${ROWS:-$(soak_or 3000 4000)}
 STALL=${STALL:-60}
 RSS_LIMIT_KIB=$((64 * 1024))
 # What the consumer may hold with its sink stalled, from the defaults it
@@ -31,7 +34,7 @@ RSS_LIMIT_KIB=$((64 * 1024))
 # source-sqs's receives (4 pollers of 10 messages).
 MAX_IN_FLIGHT=$((2 * 1024 + 8 * 25 + 4 * 10))
 # shellcheck source=faults_lib.sh
-source "$(cd "$(dirname "$0")" && pwd)/faults_lib.sh"
+source "$here/faults_lib.sh"
 
 faults_proxy --mode pass --stall "dynamodb@1:$STALL"
 faults_upload
@@ -67,7 +70,7 @@ echo "   5 s before the end of the stall: $visible updates waiting in the queue,
 [ "$visible" -ge $((FILES * ROWS / 2)) ] || fail "only $visible updates waited in the queue: no backlog"
 [ "$inflight" -le "$MAX_IN_FLIGHT" ] ||
   fail "the daemon held $inflight updates while its sink was stalled, more than $MAX_IN_FLIGHT"
-faults_settle 240
+faults_settle "$(soak_or 240 900)"
 t_done=$(date +%s)
 faults_finish
 kill "$sampler" 2>/dev/null || true

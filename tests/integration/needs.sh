@@ -13,3 +13,9 @@ needs_full_build_and() {
     exit 77
   fi
 }
+
+# soak_or QUICK SOAK: prints SOAK under SOAK=1 (make soak: the longer
+# versions of the fault tests), else QUICK.
+soak_or() {
+  if [ "${SOAK:-0}" = 1 ]; then echo "$2"; else echo "$1"; fi
+}

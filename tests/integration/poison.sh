@@ -27,6 +27,8 @@ conf=$top_srcdir/etc/inventory.conf
 # shellcheck source=needs.sh
 source "$here/needs.sh"
 needs_full_build_and "the poison test" transform-schema
+# SOAK=1 (make soak): 2,000 healthy messages instead of 40.
+export POISON_HEALTHY=${POISON_HEALTHY:-$(soak_or 40 2000)}
 
 t_start=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pipelined-poison.XXXXXX")
@@ -83,7 +85,7 @@ step=run
 INVENTORY_UPDATES_QUEUE_URL=$updates INVENTORY_TABLE=$table INVENTORY_REJECTS=$rejects \
   "$PIPELINED" -c "$consumer" 2>"$work/daemon.log" &
 daemon=$!
-secs=$(pz wait "$updates" "$table" "$nhealthy" 60) || fail "the consumer did not get through the queue"
+secs=$(pz wait "$updates" "$table" "$nhealthy" "$(soak_or 60 600)") || fail "the consumer did not get through the queue"
 rc=0
 kill -TERM "$daemon"
 wait "$daemon" || rc=$?

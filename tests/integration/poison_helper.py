@@ -4,9 +4,9 @@ and the checks of what the consumer made of them (poison.sh,
 faults_dead_letter.sh).
 
     poison_helper.py send QUEUE_URL SENT_JSON [SEED]
-        the messages (healthy ones with the POISON kinds among them: at
-        fixed places, or at places drawn with SEED); prints the numbers of
-        poison and healthy messages
+        the messages (POISON_HEALTHY healthy ones, default 40, with the
+        POISON kinds among them: at fixed places, or at places drawn with
+        SEED); prints the numbers of poison and healthy messages
     poison_helper.py wait QUEUE_URL TABLE N TIMEOUT
         until the queue is empty and the table has N items; prints seconds
     poison_helper.py held SENT_JSON QUEUE_URL TABLE
@@ -96,7 +96,9 @@ def healthy(i):
 def cmd_send(queue, out, seed=None):
     sqs = client("sqs")
     sent = {"poison": {}, "healthy": {}}
-    bodies = [("healthy", healthy(i), None) for i in range(40)]
+    # POISON_HEALTHY: more healthy messages (the soak versions).
+    bodies = [("healthy", healthy(i), None)
+              for i in range(int(os.environ.get("POISON_HEALTHY", "40")))]
     bodies.append(("healthy", big_body("note"), None))
     bodies.append(("healthy", (json.dumps(row(product_id="H-pin", quantity=7)),
                                {"origin_time": "2024-03-01T10:00:00.000Z", "line": "4"}), None))

@@ -31,6 +31,19 @@ whose timeout ran out meanwhile has gone, and its request is dropped).
 The other services go on. The stats ("stall") count the requests held and
 the "operations" when the stall began and when it ended.
 
+GetObject answers can be cut in any mode: --cut-gets N answers the next
+N GetObject requests (200 or 206 with a body) with their head and a
+seeded part of their body (5% to 95% of it, at any byte: in the middle of
+a row), then resets the connection, as a connection dropped in the middle
+of a download would. The stats ("cut") count the answers cut and the
+GetObject requests that asked for a Range (a reader resuming where the
+cut left it), and stderr logs each cut ("GetObject cut at byte X of Y").
+
+In every mode the stats count the entries of SendMessageBatch ("entries":
+"asked", in the requests the daemon sent, and "queued", those the
+emulator answered as sent, whether or not the daemon got that answer),
+so that a test can tell how many messages went into a queue.
+
 Modes (one class each, with two hooks: answer a request itself, or change
 an answer; a new fault is a new class):
   pass     forwards as it is, but that --max-wait caps the long polls of
@@ -76,6 +89,7 @@ to a loopback upstream, and exits when its parent does.
 """
 import argparse
 import asyncio
+import fcntl
 import json
 import os
 import random
@@ -83,6 +97,7 @@ import re
 import socket
 import struct
 import sys
+import termios
 import time
 from urllib.parse import urlsplit
 
@@ -493,6 +508,24 @@ def loopback(url):
     return up.hostname, up.port or 80
 
 
+async def sent(writer, timeout=5.0):
+    """Until the kernel sent what was written (the client took it), or
+    `timeout` seconds (a client that does not read)."""
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            queued = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ,
+                                                    b"\0" * 4))[0]
+        except OSError:
+            return
+        if queued == 0:
+            return
+        await asyncio.sleep(0.01)
+
+
 def reset(writer):
     """Closes the connection with a RST rather than a FIN."""
     sock = writer.get_extra_info("socket")
@@ -527,6 +560,10 @@ class Proxy:
             if not service:
                 raise SystemExit("--stall takes SERVICE@N:FOR")
             self.stall_plan = (service, float(n), float(length))
+        self.cuts_left = args.cut_gets
+        self.cut_random = random.Random(f"{args.seed}/cut")
+        self.mode.stats["cut"] = {"planned": args.cut_gets, "cut": 0, "ranged_gets": 0}
+        self.mode.stats["entries"] = {"asked": 0, "queued": 0}
         if args.down:
             # "SECONDS:FOR" or "SERVICE@N:FOR" (at the N-th request of
             # SERVICE, before it is forwarded).
@@ -618,6 +655,41 @@ class Proxy:
         finally:
             writer.close()
 
+    def cut(self, req, resp):
+        """The GetObject answer cut in the middle of its body, while
+        --cut-gets has cuts left; else `resp`."""
+        if (not self.cuts_left or not isinstance(resp, Response) or resp.status not in (200, 206)
+                or len(resp.body) < 2):
+            return resp
+        self.cuts_left -= 1
+        self.mode.stats["cut"]["cut"] += 1
+        at = int(len(resp.body) * self.cut_random.uniform(0.05, 0.95))
+        print(f"aws_proxy: GetObject cut at byte {at} of {len(resp.body)} "
+              f"(Range: {req.header('Range') or 'none'})", file=sys.stderr)
+        whole = serialize(f"HTTP/1.1 {resp.status} {resp.reason}", resp.headers, resp.body)
+        return Reset(whole[:len(whole) - len(resp.body) + at])
+
+    @staticmethod
+    def entries_of(body):
+        try:
+            return len(json.loads(body or b"{}").get("Entries") or [])
+        except (ValueError, AttributeError):
+            return 0
+
+    async def carry(self, req, service, operation):
+        """Forwards the request, counting what a SendMessageBatch queued
+        and what a GetObject asked."""
+        if service == "s3" and operation == "GET object" and req.header("Range"):
+            self.mode.stats["cut"]["ranged_gets"] += 1
+        resp = await self.forward(req)
+        if service == "sqs" and operation == "SendMessageBatch" and resp.status == 200:
+            try:
+                queued = len(json.loads(resp.body or b"{}").get("Successful") or [])
+            except (ValueError, AttributeError):
+                queued = 0
+            self.mode.stats["entries"]["queued"] += queued
+        return resp
+
     async def handle(self, req):
         if req.method == "GET" and req.target == "/__proxy/stats":
             return Response.json(200, self.mode.stats)
@@ -644,9 +716,13 @@ class Proxy:
                     await self.go_down_now(length)
                     raise ConnectionResetError("down")
         await self.stall(service, ops)
+        if service == "sqs" and operation == "SendMessageBatch":
+            self.mode.stats["entries"]["asked"] += self.entries_of(req.body)
         resp = self.mode.answer(req)
         if resp is None:
-            resp = self.mode.change(req, await self.forward(req))
+            resp = self.mode.change(req, await self.carry(req, service, operation))
+            if service == "s3" and operation == "GET object":
+                resp = self.cut(req, resp)
         return resp
 
     async def serve(self, reader, writer):
@@ -682,8 +758,12 @@ class Proxy:
                 resp = await work
                 if isinstance(resp, Reset):
                     if resp.partial:
+                        # All of it to the kernel, and from there to the
+                        # client: a reset drops what is still queued.
+                        writer.transport.set_write_buffer_limits(0)
                         writer.write(resp.partial)
                         await writer.drain()
+                        await sent(writer)
                     reset(writer)
                     return
                 writer.write(serialize(f"HTTP/1.1 {resp.status} {resp.reason}",
@@ -738,6 +818,9 @@ async def main():
     p.add_argument("--stall", default=None, metavar="SERVICE@N:FOR",
                    help="hold every request of SERVICE for FOR seconds from its N-th "
                         "(any mode), then forward them")
+    p.add_argument("--cut-gets", type=int, default=0, metavar="N",
+                   help="reset the next N GetObject answers in the middle of their body "
+                        "(any mode)")
     p.add_argument("--verbose", action="store_true", help="log every injected fault")
     args = p.parse_args()
     proxy = Proxy(args)

@@ -821,6 +821,22 @@ START_TEST(test_profile_load_paths) {
   free(expected);
   free(error);
 
+  /* /dev/null says "no file", as in the AWS SDKs: nothing is found, and
+   * it is no error (it was "cannot read /dev/null: Invalid argument"). */
+  env_set(&f->env, "AWS_CONFIG_FILE", "/dev/null");
+  env_set(&f->env, "AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+  ck_assert_int_eq(pl__aws_profile_load(&f->env.env, "x", &p, &error), 0);
+  ck_assert_ptr_null(error);
+  ck_assert(!pl__aws_profile_found(p));
+  pl__aws_profile_destroy(p);
+  /* Another file that is not a regular one is still an error. */
+  env_set(&f->env, "AWS_CONFIG_FILE", f->home);
+  ck_assert_int_eq(pl__aws_profile_load(&f->env.env, "x", &p, &error), PL_EIO);
+  ck_assert_ptr_null(p);
+  ck_assert_ptr_nonnull(strstr(error, "cannot read"));
+  free(error);
+  error = NULL;
+
   /* Without HOME the "~" paths stay as they are and nothing is read. */
   env_set(&f->env, "AWS_CONFIG_FILE", NULL);
   env_set(&f->env, "AWS_SHARED_CREDENTIALS_FILE", NULL);
