@@ -73,6 +73,7 @@ struct pl_aws_creds {
   /* endpoint_url of each service in the profile's services section. */
   char *profile_service_endpoints[PL_AWS_PROFILE_SERVICES];
   char *sts_url;
+  char *sts_region; /* signs AssumeRole */
 
   pl__creds_set_t *current;
   fetch_t *fetch;
@@ -144,6 +145,7 @@ static void free_creds(pl_aws_creds_t *creds) {
   for (size_t i = 0; i < PL_AWS_PROFILE_SERVICES; i++)
     free(creds->profile_service_endpoints[i]);
   free(creds->sts_url);
+  free(creds->sts_region);
   free(creds);
 }
 
@@ -265,6 +267,7 @@ static void run_chain(fetch_t *fetch) {
       .env = &creds->env,
       .now = clock_now(creds),
       .sts_url = creds->sts_url,
+      .sts_region = creds->sts_region,
       .profile = creds->profile,
       .profile_chosen = creds->profile_chosen,
   };
@@ -335,11 +338,9 @@ static bool plausible_region(const char *region) {
   return true;
 }
 
+/* The STS endpoint and the region that signs for it: the region's
+ * regional endpoint, else the global one (signed for us-east-1). */
 static int sts_url(pl_aws_creds_t *creds, const pl_aws_creds_options_t *opts) {
-  if (opts->sts_endpoint) {
-    creds->sts_url = strdup(opts->sts_endpoint);
-    return creds->sts_url ? 0 : PL_ENOMEM;
-  }
   const char *region = opts->region;
   if (!region)
     region = pl__creds_getenv(&creds->env, "AWS_REGION");
@@ -347,11 +348,18 @@ static int sts_url(pl_aws_creds_t *creds, const pl_aws_creds_options_t *opts) {
     region = pl__creds_getenv(&creds->env, "AWS_DEFAULT_REGION");
   if (!region)
     region = creds->profile_region;
+  bool known = plausible_region(region);
+  creds->sts_region = strdup(known ? region : "us-east-1");
+  if (!creds->sts_region)
+    return PL_ENOMEM;
+  if (opts->sts_endpoint) {
+    creds->sts_url = strdup(opts->sts_endpoint);
+    return creds->sts_url ? 0 : PL_ENOMEM;
+  }
   pl_buf_t url = {0};
-  int rc = plausible_region(region)
-               ? pl_buf_printf(&url, "https://sts.%s.amazonaws.com%s", region,
-                               strncmp(region, "cn-", 3) == 0 ? ".cn" : "")
-               : pl_buf_append_str(&url, "https://sts.amazonaws.com");
+  int rc = known ? pl_buf_printf(&url, "https://sts.%s.amazonaws.com%s", region,
+                                 strncmp(region, "cn-", 3) == 0 ? ".cn" : "")
+                 : pl_buf_append_str(&url, "https://sts.amazonaws.com");
   creds->sts_url = url.data;
   return rc;
 }
