@@ -65,6 +65,7 @@ struct pl_aws_creds {
   void *now_data;
   char *profile;
   bool profile_chosen;
+  bool profile_option; /* named by the option: the environment is skipped */
   char *profile_region;
   char *profile_max_attempts;
   void (*on_new)(void *data, const pl_aws_credentials_t *credentials);
@@ -273,6 +274,11 @@ static void run_chain(fetch_t *fetch) {
   };
   while (fetch->next < CHAIN_LENGTH) {
     size_t index = fetch->next++;
+    /* As the SDKs do with an explicit profile (aws --profile): the
+     * profile's credentials, not the environment's, which a role's
+     * credential_source = Environment may still use. */
+    if (chain[index].start == pl__creds_env_start && creds->profile_option)
+      continue;
     pl__creds_result_t result = {0};
     pl__creds_op_t *op = NULL;
     int rc = chain[index].start(&ctx, &result, on_provider_done, fetch, &op);
@@ -381,6 +387,7 @@ int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
   creds->on_new = opts->on_new;
   creds->on_new_data = opts->on_new_data;
   creds->pending_tail = &creds->pending;
+  creds->profile_option = opts->profile != NULL;
   pl_rng_seed(&creds->rng, (uint64_t)(uintptr_t)creds);
   creds->profile = strdup(pl__aws_profile_select(&creds->env, opts->profile,
                                                  &creds->profile_chosen));

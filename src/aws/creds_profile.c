@@ -142,6 +142,12 @@ static int source_profile_start(const pl__creds_ctx_t *ctx,
   return rc;
 }
 
+/* The walk's code for "stopped with a FAILED result", from the code of
+ * setting it (0 or PL_ENOMEM). */
+static int failed(int rc) {
+  return rc < 0 ? rc : 1;
+}
+
 /* The provider a credential_source names, or NULL. */
 static pl__creds_start_fn credential_source(const char *name) {
   if (strcmp(name, "Environment") == 0)
@@ -195,7 +201,7 @@ static int add_hop(const pl_aws_profile_t *profile, pl__creds_role_hop_t *hop,
         }};
     return 0;
   }
-  return rc < 0 ? rc : 1;
+  return failed(rc);
 }
 
 /* Walks the chain from `first` (the selected profile, borrowed) through
@@ -226,36 +232,35 @@ static int role_chain(const pl__creds_ctx_t *ctx, pl_aws_profile_t *first,
       base = credential_source(via);
       base_profile = NULL;
       rc = base ? pl_buf_printf(&label, "credential_source %s", via)
-                : pl__creds_result_set(
+                : failed(pl__creds_result_set(
                       result, PL__CREDS_FAILED,
                       "profile %s: credential_source is not Environment, "
                       "Ec2InstanceMetadata or EcsContainer",
-                      name);
-      rc = rc < 0 ? rc : base ? 0 : 1;
+                      name));
       break;
     }
     /* A profile may be its own source when it has keys. */
     bool self = strcmp(source, name) == 0 && has_keys(profile);
     for (size_t i = 0; !self && rc == 0 && i < n; i++)
       if (strcmp(pl__aws_profile_name(chain[i]), source) == 0)
-        rc = pl__creds_result_set(result, PL__CREDS_FAILED,
-                                  "source_profile loop: %s -> %s", path.data,
-                                  source);
+        rc = failed(pl__creds_result_set(result, PL__CREDS_FAILED,
+                                         "source_profile loop: %s -> %s",
+                                         path.data, source));
     if (rc == 0 && !self && n == ROLE_CHAIN_MAX)
-      rc = pl__creds_result_set(result, PL__CREDS_FAILED,
-                                "role chain longer than %d profiles: %s -> %s",
-                                ROLE_CHAIN_MAX, path.data, source);
+      rc = failed(pl__creds_result_set(
+          result, PL__CREDS_FAILED,
+          "role chain longer than %d profiles: %s -> %s", ROLE_CHAIN_MAX,
+          path.data, source));
     if (rc == 0 && !self)
       rc = load(ctx, source, result, &chain[n]);
     if (rc == 0 && !self && !chain[n]) {
       rc = 1; /* the reason names the file */
     } else if (rc == 0 && !self && !pl__aws_profile_found(chain[n])) {
-      rc = pl__creds_result_set(
+      rc = failed(pl__creds_result_set(
           result, PL__CREDS_FAILED,
           "source_profile %s of profile %s: no such profile in %s or %s",
           source, name, pl__aws_profile_credentials_path(chain[n]),
-          pl__aws_profile_config_path(chain[n]));
-      rc = rc < 0 ? rc : 1;
+          pl__aws_profile_config_path(chain[n])));
     }
     if (rc != 0 || self || has_keys(chain[n]) || !is_chain(chain[n])) {
       if (rc == 0) {

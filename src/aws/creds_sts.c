@@ -296,7 +296,8 @@ static int sts_error(sts_op_t *op, const pl_http_response_t *response,
   if (rc == 0 && message)
     rc = pl_buf_printf(&detail, ": %s", message);
   if (rc == 0 && detail.data) {
-    pl__secret_redact(detail.data, pl__secret_str(op->token));
+    if (op->token)
+      pl__secret_redact(detail.data, pl__secret_str(op->token));
     pl__creds_clean_text(detail.data, 300);
   }
   if (rc == 0)

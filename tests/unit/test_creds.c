@@ -480,3 +480,10 @@ void push_imds(fixture_t *f, const char *id, int64_t expires_at) {
                                .body = json});
   free(json);
 }
+void get_now(fixture_t *f, const char *expected_id) {
+  const pl_aws_credentials_t *now = NULL;
+  got_t unused = {0};
+  ck_assert_int_eq(pl__aws_creds_get(f->creds, &now, on_creds, &unused), 0);
+  ck_assert_str_eq(now->access_key_id, expected_id);
+  ck_assert_int_eq(unused.calls, 0);
+}

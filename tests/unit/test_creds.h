@@ -134,5 +134,7 @@ void push_ecs(fixture_t *f, const char *id, int64_t expires_at,
 char *sts_xml(const char *id, int64_t expires_at);
 char *imds_json(const char *id, int64_t expires_at);
 void push_imds(fixture_t *f, const char *id, int64_t expires_at);
+/* get() that must answer at once with `expected_id`. */
+void get_now(fixture_t *f, const char *expected_id);
 
 #endif
