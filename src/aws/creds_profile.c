@@ -247,10 +247,10 @@ static int role_chain(const pl__creds_ctx_t *ctx, pl_aws_profile_t *first,
                                          "source_profile loop: %s -> %s",
                                          path.data, source));
     if (rc == 0 && !self && n == ROLE_CHAIN_MAX)
-      rc = failed(pl__creds_result_set(
-          result, PL__CREDS_FAILED,
-          "role chain longer than %d profiles: %s -> %s", ROLE_CHAIN_MAX,
-          path.data, source));
+      rc = failed(
+          pl__creds_result_set(result, PL__CREDS_FAILED,
+                               "role chain longer than %d profiles: %s -> %s",
+                               ROLE_CHAIN_MAX, path.data, source));
     if (rc == 0 && !self)
       rc = load(ctx, source, result, &chain[n]);
     if (rc == 0 && !self && !chain[n]) {
@@ -300,7 +300,8 @@ int pl__creds_profile_start(const pl__creds_ctx_t *ctx,
     /* A profile someone named must exist; the default one may not. */
     rc = pl__creds_result_set(
         result, ctx->profile_chosen ? PL__CREDS_FAILED : PL__CREDS_ABSENT,
-        "no such profile in %s or %s", pl__aws_profile_credentials_path(profile),
+        "no such profile in %s or %s",
+        pl__aws_profile_credentials_path(profile),
         pl__aws_profile_config_path(profile));
   } else if (is_chain(profile)) {
     /* As the SDKs do: a role chain comes before the profile's keys. */

@@ -22,8 +22,8 @@ typedef struct role_op {
   char *base_label;
   role_hop_t *hops;
   size_t hop_count;
-  size_t next;            /* the hop to start next */
-  pl__creds_op_t *child;  /* the step in flight, or NULL */
+  size_t next;           /* the hop to start next */
+  pl__creds_op_t *child; /* the step in flight, or NULL */
   bool canceled;
 } role_op_t;
 

@@ -107,8 +107,7 @@ static int on_start(pl_aws_xml_t *xml, void *data, const char *local) {
       bool root_rule = sts_grammar[i].parent == STS_OTHER;
       if (root_rule != at_root || (!at_root && sts_grammar[i].parent != parent))
         continue;
-      if (sts_name_is(parse, sts_grammar[i].node, local,
-                      sts_grammar[i].name)) {
+      if (sts_name_is(parse, sts_grammar[i].node, local, sts_grammar[i].name)) {
         node = sts_grammar[i].node;
         break;
       }
@@ -269,8 +268,8 @@ static size_t sts_form_write(char *out, const char *action,
 }
 
 /* The form body, in a secret since it may carry a token. */
-static int sts_form(const char *action, const sts_param_t *params,
-                    size_t count, pl_secret_t **out) {
+static int sts_form(const char *action, const sts_param_t *params, size_t count,
+                    pl_secret_t **out) {
   int rc = pl__secret_alloc(sts_form_write(NULL, action, params, count), out);
   if (rc == 0)
     sts_form_write(pl__secret_data(*out), action, params, count);
@@ -318,10 +317,9 @@ static int sts_success(sts_op_t *op, const pl_http_response_t *response,
   if (rc < 0) {
     /* A parse error becomes the reason; PL_ENOMEM is returned as it is. */
     if (rc == PL_EPARSE)
-      rc = pl__creds_result_set(result, PL__CREDS_FAILED,
-                                "%s at %s: response is not valid XML (%s)",
-                                op->what, op->url,
-                                reason.data ? reason.data : "malformed XML");
+      rc = pl__creds_result_set(
+          result, PL__CREDS_FAILED, "%s at %s: response is not valid XML (%s)",
+          op->what, op->url, reason.data ? reason.data : "malformed XML");
   } else if (parse.too_long) {
     rc = pl__creds_result_set(result, PL__CREDS_FAILED,
                               "%s at %s: a field of the response is too long",
@@ -459,9 +457,9 @@ static int sts_send(const pl__creds_ctx_t *ctx, const char *action,
   op->source = strdup(source);
   pl_buf_t url = {0};
   size_t base_len = strlen(ctx->sts_url);
-  int rc = pl_buf_printf(&url, "%s%s", ctx->sts_url,
-                         base_len && ctx->sts_url[base_len - 1] == '/' ? ""
-                                                                       : "/");
+  int rc =
+      pl_buf_printf(&url, "%s%s", ctx->sts_url,
+                    base_len && ctx->sts_url[base_len - 1] == '/' ? "" : "/");
   op->url = url.data;
   pl_secret_t *body = NULL;
   if (rc == 0)
@@ -536,9 +534,8 @@ int pl__creds_sts_start(const pl__creds_ctx_t *ctx, const char *role_arn,
                                 "token file %s is empty", token_file);
   }
   pl_buf_t default_session = {0};
-  if (!session_name &&
-      pl_buf_printf(&default_session, "pipelined-%lld", (long long)ctx->now) <
-          0) {
+  if (!session_name && pl_buf_printf(&default_session, "pipelined-%lld",
+                                     (long long)ctx->now) < 0) {
     pl__secret_free(token);
     return PL_ENOMEM;
   }
@@ -563,10 +560,10 @@ int pl__creds_assume_role_start(const pl__creds_ctx_t *ctx,
   *out = NULL;
   pl_buf_t default_session = {0};
   pl_buf_t what = {0};
-  int rc = role->session_name ? 0
-                              : pl_buf_printf(&default_session,
-                                              "pipelined-%lld",
-                                              (long long)ctx->now);
+  int rc = role->session_name
+               ? 0
+               : pl_buf_printf(&default_session, "pipelined-%lld",
+                               (long long)ctx->now);
   if (rc == 0)
     rc = pl_buf_printf(&what, "AssumeRole of %s", role->role_arn);
   const sts_param_t params[] = {

@@ -16,13 +16,19 @@
 
 #define ROLE_PROD "arn:aws:iam::123456789012:role/prod"
 #define ROLE_PROD_ENC "arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fprod"
-/* The same, as a fmt() format. */
-#define ROLE_PROD_FMT "arn%%3Aaws%%3Aiam%%3A%%3A123456789012%%3Arole%%2Fprod"
+#define ROLE_MID_ENC "arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fmid"
 #define ROLE_MID "arn:aws:iam::123456789012:role/mid"
 
 static const char base_profile[] = "[profile base]\n"
                                    "aws_access_key_id = AKIDBASE\n"
                                    "aws_secret_access_key = " SECRET_KEY "\n";
+
+/* Writes the config file: profile "base" (keys) followed by `more`. */
+static void write_config(fixture_t *f, const char *more) {
+  char *config = fmt("%s%s", base_profile, more);
+  write_file(f->home, ".aws/config", config);
+  free(config);
+}
 
 static char *role_xml(const char *id, int64_t expires_at) {
   char when[32];
@@ -47,11 +53,18 @@ static char *role_xml(const char *id, int64_t expires_at) {
 
 static void push_role(fixture_t *f, const char *id, int64_t expires_at) {
   char *xml = role_xml(id, expires_at);
-  script_push(&f->script, (script_reply_t){.method = "POST",
-                                           .url = "sts.",
-                                           .status = 200,
-                                           .body = xml});
+  script_push(&f->script,
+              (script_reply_t){
+                  .method = "POST", .url = "sts.", .status = 200, .body = xml});
   free(xml);
+}
+
+/* The form of an AssumeRole of `role_enc` (form-encoded) with nothing
+ * but the default session name (new string). */
+static char *plain_body(const char *role_enc) {
+  return fmt("Action=AssumeRole&Version=2011-06-15&RoleArn=%s"
+             "&RoleSessionName=pipelined-%lld",
+             role_enc, (long long)T0);
 }
 
 /* Checks that request `i` is an AssumeRole POST of `body` to `url`, signed
@@ -128,13 +141,10 @@ static void assert_assume_role(fixture_t *f, size_t i, const char *url,
 
 START_TEST(test_assume_role_request) {
   fixture_t *f = fx_new(false);
-  char *config = fmt("%s[profile prod]\nrole_arn = " ROLE_PROD
-                     "\nsource_profile = base\nexternal_id = ext/42\n"
-                     "role_session_name = my session\n"
-                     "duration_seconds = 1800\nregion = eu-west-1\n",
-                     base_profile);
-  write_file(f->home, ".aws/config", config);
-  free(config);
+  write_config(f, "[profile prod]\nrole_arn = " ROLE_PROD
+                  "\nsource_profile = base\nexternal_id = ext/42\n"
+                  "role_session_name = my session\n"
+                  "duration_seconds = 1800\nregion = eu-west-1\n");
   push_role(f, "AKIDPROD", T0 + 1800);
   fx_create_with(f, "prod", NULL, NULL);
   got_t g = {0};
@@ -147,11 +157,12 @@ START_TEST(test_assume_role_request) {
   ck_assert_str_eq(g.source,
                    "profile prod (assume role " ROLE_PROD " via profile base)");
   ck_assert_uint_eq(f->script.request_count, 1);
-  assert_assume_role(f, 0, "https://sts.eu-west-1.amazonaws.com/",
-                     "Action=AssumeRole&Version=2011-06-15&RoleArn=" ROLE_PROD_ENC
-                     "&RoleSessionName=my%20session&ExternalId=ext%2F42"
-                     "&DurationSeconds=1800",
-                     "AKIDBASE", NULL, "eu-west-1");
+  assert_assume_role(
+      f, 0, "https://sts.eu-west-1.amazonaws.com/",
+      "Action=AssumeRole&Version=2011-06-15&RoleArn=" ROLE_PROD_ENC
+      "&RoleSessionName=my%20session&ExternalId=ext%2F42"
+      "&DurationSeconds=1800",
+      "AKIDBASE", NULL, "eu-west-1");
   fx_close_creds(f);
 
   /* A configured STS endpoint (with a base path) and no region: signed
@@ -169,11 +180,9 @@ START_TEST(test_assume_role_request) {
   ck_assert_str_eq(g2.access_key_id, "AKIDSELFROLE");
   ck_assert_str_eq(g2.source,
                    "profile self (assume role " ROLE_PROD " via profile self)");
-  char *body = fmt("Action=AssumeRole&Version=2011-06-15&RoleArn=" ROLE_PROD_FMT
-                   "&RoleSessionName=pipelined-%lld",
-                   (long long)T0);
-  assert_assume_role(f, 1, "http://sts.local:4566/aws/", body, "AKIDSELF",
-                     NULL, "us-east-1");
+  char *body = plain_body(ROLE_PROD_ENC);
+  assert_assume_role(f, 1, "http://sts.local:4566/aws/", body, "AKIDSELF", NULL,
+                     "us-east-1");
   free(body);
   char *host = script_header(&f->script.requests[1], "Host");
   ck_assert_str_eq(host, "sts.local:4566");
@@ -187,15 +196,11 @@ START_TEST(test_chain_of_three) {
   /* base has keys; mid assumes ROLE_MID from base; prod assumes ROLE_PROD
    * from mid. A source profile with keys is used for its keys even when
    * it also names a role (as "base" does here). */
-  char *config = fmt("%srole_arn = arn:aws:iam::1:role/never\n"
-                     "source_profile = prod\n"
-                     "[profile mid]\nrole_arn = " ROLE_MID
-                     "\nsource_profile = base\n"
-                     "[profile prod]\nrole_arn = " ROLE_PROD
-                     "\nsource_profile = mid\n",
-                     base_profile);
-  write_file(f->home, ".aws/config", config);
-  free(config);
+  write_config(
+      f, "role_arn = arn:aws:iam::1:role/never\n"
+         "source_profile = prod\n"
+         "[profile mid]\nrole_arn = " ROLE_MID "\nsource_profile = base\n"
+         "[profile prod]\nrole_arn = " ROLE_PROD "\nsource_profile = mid\n");
   env_set(&f->env, "AWS_REGION", "eu-central-1");
   push_role(f, "AKIDMID", T0 + 7200);
   push_role(f, "AKIDPROD", T0 + 3600);
@@ -211,18 +216,12 @@ START_TEST(test_chain_of_three) {
   ck_assert_uint_eq(f->script.request_count, 2);
   const char *url = "https://sts.eu-central-1.amazonaws.com/";
   /* First mid's role, with base's keys... */
-  char *body = fmt("Action=AssumeRole&Version=2011-06-15&RoleArn="
-                   "arn%%3Aaws%%3Aiam%%3A%%3A123456789012%%3Arole%%2Fmid"
-                   "&RoleSessionName=pipelined-%lld",
-                   (long long)T0);
+  char *body = plain_body(ROLE_MID_ENC);
   assert_assume_role(f, 0, url, body, "AKIDBASE", NULL, "eu-central-1");
   free(body);
   /* ...then prod's, signed with what the first one returned. */
-  body = fmt("Action=AssumeRole&Version=2011-06-15&RoleArn=" ROLE_PROD_FMT
-             "&RoleSessionName=pipelined-%lld",
-             (long long)T0);
-  assert_assume_role(f, 1, url, body, "AKIDMID", SESSION_TOKEN,
-                     "eu-central-1");
+  body = plain_body(ROLE_PROD_ENC);
+  assert_assume_role(f, 1, url, body, "AKIDMID", SESSION_TOKEN, "eu-central-1");
   free(body);
   fx_free(f);
 }
@@ -247,9 +246,7 @@ START_TEST(test_credential_source_environment) {
   ck_assert_str_eq(g.access_key_id, "AKIDPROD");
   ck_assert_str_eq(g.source,
                    "profile prod (assume role " ROLE_PROD " via environment)");
-  char *body = fmt("Action=AssumeRole&Version=2011-06-15&RoleArn=" ROLE_PROD_FMT
-                   "&RoleSessionName=pipelined-%lld",
-                   (long long)T0);
+  char *body = plain_body(ROLE_PROD_ENC);
   assert_assume_role(f, 0, "https://sts.us-west-2.amazonaws.com/", body,
                      "AKIDENV", SESSION_TOKEN, "us-west-2");
   free(body);
@@ -297,9 +294,7 @@ START_TEST(test_credential_source_metadata) {
                    "profile ecs (assume role " ROLE_PROD " via container)");
   ck_assert_uint_eq(f->script.request_count, 2);
   ck_assert_ptr_nonnull(strstr(f->script.requests[0].url, "169.254.170.2"));
-  char *body = fmt("Action=AssumeRole&Version=2011-06-15&RoleArn=" ROLE_PROD_FMT
-                   "&RoleSessionName=pipelined-%lld",
-                   (long long)T0);
+  char *body = plain_body(ROLE_PROD_ENC);
   assert_assume_role(f, 1, "https://sts.amazonaws.com/", body, "AKIDECS",
                      SESSION_TOKEN, "us-east-1");
   free(body);
@@ -392,8 +387,7 @@ START_TEST(test_chain_refused) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char *error = chain_error(f, cases[i].profile, cases[i].config);
-    ck_assert_msg(strstr(error, cases[i].reason) != NULL, "%zu: %s", i,
-                  error);
+    ck_assert_msg(strstr(error, cases[i].reason) != NULL, "%zu: %s", i, error);
     free(error);
   }
 
@@ -418,11 +412,8 @@ END_TEST
 
 START_TEST(test_sts_refusal) {
   fixture_t *f = fx_new(false);
-  char *config = fmt("%s[profile prod]\nrole_arn = " ROLE_PROD
-                     "\nsource_profile = base\n",
-                     base_profile);
-  write_file(f->home, ".aws/config", config);
-  free(config);
+  write_config(f, "[profile prod]\nrole_arn = " ROLE_PROD
+                  "\nsource_profile = base\n");
   script_push(
       &f->script,
       (script_reply_t){
@@ -517,17 +508,13 @@ static bool one_in_flight(fixture_t *f, void *arg) {
 
 START_TEST(test_close_during_assume_role) {
   fixture_t *f = fx_new(false);
-  char *config = fmt("%s[profile prod]\nrole_arn = " ROLE_PROD
-                     "\nsource_profile = base\n",
-                     base_profile);
-  write_file(f->home, ".aws/config", config);
-  free(config);
+  write_config(f, "[profile prod]\nrole_arn = " ROLE_PROD
+                  "\nsource_profile = base\n");
   script_push(&f->script, (script_reply_t){.method = "POST", .hang = true});
   fx_create_with(f, "prod", NULL, NULL);
   got_t g = {0};
   const pl_aws_credentials_t *now = NULL;
-  ck_assert_int_eq(pl__aws_creds_get(f->creds, &now, on_creds, &g),
-                   PL_EAGAIN);
+  ck_assert_int_eq(pl__aws_creds_get(f->creds, &now, on_creds, &g), PL_EAGAIN);
   run_until(f, one_in_flight, NULL);
   fx_close_creds(f);
   ck_assert_int_eq(g.calls, 1);

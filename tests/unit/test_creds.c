@@ -23,7 +23,6 @@ void assert_no_secret(const char *text) {
                   "error text contains a secret: %s", text);
 }
 
-
 void iso8601(int64_t t, char out[32]) {
   time_t tt = (time_t)t;
   struct tm tm;
@@ -32,7 +31,6 @@ void iso8601(int64_t t, char out[32]) {
 }
 
 /* ---- Injected environment and clock ---- */
-
 
 static const char *env_get(void *data, const char *name) {
   test_env_t *e = data;
@@ -72,7 +70,6 @@ void env_free(test_env_t *e) {
   }
   e->count = 0;
 }
-
 
 static int64_t clock_get(void *data) {
   return ((test_clock_t *)data)->now;
@@ -115,10 +112,6 @@ void write_file(const char *dir, const char *rel, const char *text) {
 }
 
 /* ---- The scripted transport ---- */
-
-
-
-
 
 typedef struct script_call {
   script_t *script;
@@ -252,7 +245,6 @@ char *script_header(const script_request_t *r, const char *name) {
 
 /* ---- Fixture ---- */
 
-
 static void guard_tick(uv_timer_t *timer) {}
 
 fixture_t *fx_new(bool real_http) {
@@ -281,8 +273,8 @@ fixture_t *fx_new(bool real_http) {
   return f;
 }
 
-void fx_create_with(fixture_t *f, const char *profile,
-                           const char *sts_endpoint, const char *region) {
+void fx_create_with(fixture_t *f, const char *profile, const char *sts_endpoint,
+                    const char *region) {
   const pl_aws_creds_options_t opts = {
       .loop = &f->loop,
       .http = f->http,
@@ -322,7 +314,6 @@ void fx_free(fixture_t *f) {
   free(f);
 }
 
-
 /* Runs the loop until `done`, failing after 10 s. */
 void run_until(fixture_t *f, predicate_t done, void *arg) {
   uint64_t deadline = uv_hrtime() + 10 * (uint64_t)1000000000;
@@ -347,8 +338,7 @@ void copy_creds(got_t *g, const pl_aws_credentials_t *c) {
   g->expires_at = c->expires_at;
 }
 
-void on_creds(void *data, const pl_aws_credentials_t *c,
-                     const char *error) {
+void on_creds(void *data, const pl_aws_credentials_t *c, const char *error) {
   got_t *g = data;
   g->calls++;
   ck_assert_msg((c == NULL) != (error == NULL), "creds xor error");
@@ -418,7 +408,7 @@ char *ecs_json(const char *id, int64_t expires_at) {
 }
 
 void push_ecs(fixture_t *f, const char *id, int64_t expires_at,
-                     unsigned delay_ms) {
+              unsigned delay_ms) {
   char *json = ecs_json(id, expires_at);
   script_push(&f->script, (script_reply_t){.method = "GET",
                                            .url = "169.254.170.2",
@@ -460,7 +450,6 @@ char *imds_json(const char *id, int64_t expires_at) {
              "  \"Token\" : \"%s\",\n  \"Expiration\" : \"%s\"\n}\n",
              id, SECRET_KEY, SESSION_TOKEN, when);
 }
-
 
 void push_imds(fixture_t *f, const char *id, int64_t expires_at) {
   script_push(&f->script, (script_reply_t){.method = "PUT",

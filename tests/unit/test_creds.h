@@ -89,7 +89,6 @@ typedef struct got {
   int64_t expires_at;
 } got_t;
 
-
 /* Fails when `text` (NULL accepted) holds one of the secrets above. */
 void assert_no_secret(const char *text);
 void iso8601(int64_t t, char out[32]);
@@ -109,15 +108,14 @@ char *script_header(const script_request_t *r, const char *name);
  * disabled, the clock at T0, and the scripted transport (or, with
  * real_http, curl against a loopback fake_http server). */
 fixture_t *fx_new(bool real_http);
-void fx_create_with(fixture_t *f, const char *profile,
-                           const char *sts_endpoint, const char *region);
+void fx_create_with(fixture_t *f, const char *profile, const char *sts_endpoint,
+                    const char *region);
 void fx_create(fixture_t *f);
 void fx_close_creds(fixture_t *f);
 void fx_free(fixture_t *f);
 void run_until(fixture_t *f, predicate_t done, void *arg);
 void copy_creds(got_t *g, const pl_aws_credentials_t *c);
-void on_creds(void *data, const pl_aws_credentials_t *c,
-                     const char *error);
+void on_creds(void *data, const pl_aws_credentials_t *c, const char *error);
 void got_free(got_t *g);
 bool got_called(fixture_t *f, void *arg);
 /* get() that waits: fills *g from the immediate answer or the callback. */
@@ -130,7 +128,7 @@ char *fmt(const char *format, ...) PL_PRINTF(1, 2);
  * SESSION_TOKEN, as new strings (push_*: queued on the script). */
 char *ecs_json(const char *id, int64_t expires_at);
 void push_ecs(fixture_t *f, const char *id, int64_t expires_at,
-                     unsigned delay_ms);
+              unsigned delay_ms);
 char *sts_xml(const char *id, int64_t expires_at);
 char *imds_json(const char *id, int64_t expires_at);
 void push_imds(fixture_t *f, const char *id, int64_t expires_at);
