@@ -24,6 +24,7 @@
 #include "creds_profile.h"
 #include "creds_providers.h"
 #include "creds_sts.h"
+#include "endpoint.h"
 
 /* Background refresh starts this long before credentials expire. */
 #define PL__CREDS_REFRESH_BEFORE_S 300
@@ -344,8 +345,33 @@ static bool plausible_region(const char *region) {
   return true;
 }
 
-/* The STS endpoint and the region that signs for it: the region's
- * regional endpoint, else the global one (signed for us-east-1). */
+/* A configured STS endpoint, as the SDKs' STS clients take it:
+ * AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's services section,
+ * its endpoint_url (a new string in *url), or none (*url NULL). Returns 0,
+ * PL_EINVAL with *error (an endpoint that is not a URL) or PL_ENOMEM. */
+static int sts_configured(pl_aws_creds_t *creds, char **url, char **error) {
+  *url = NULL;
+  bool specific = false;
+  const char *service = pl__aws_creds_profile_endpoint(creds, "sts", &specific);
+  const pl_aws_endpoint_inputs_t in = {
+      .env = &creds->env,
+      .profile_service_endpoint = specific ? service : NULL,
+      .profile_endpoint = creds->profile_endpoint,
+  };
+  pl_aws_endpoint_t endpoint = {0};
+  /* Any region: only a configured endpoint is kept. */
+  int rc = pl__aws_endpoint_resolve(&in, "sts", "us-east-1", &endpoint, error);
+  if (rc == 0 && endpoint.custom) {
+    *url = endpoint.url;
+    endpoint.url = NULL;
+  }
+  pl__aws_endpoint_close(&endpoint);
+  return rc;
+}
+
+/* The STS endpoint and the region that signs for it: the option, a
+ * configured one (sts_configured), else the region's regional endpoint,
+ * else the global one (signed for us-east-1). */
 static int sts_url(pl_aws_creds_t *creds, const pl_aws_creds_options_t *opts) {
   const char *region = opts->region;
   if (!region)
@@ -362,10 +388,15 @@ static int sts_url(pl_aws_creds_t *creds, const pl_aws_creds_options_t *opts) {
     creds->sts_url = strdup(opts->sts_endpoint);
     return creds->sts_url ? 0 : PL_ENOMEM;
   }
+  char *error = NULL;
+  int rc = sts_configured(creds, &creds->sts_url, &error);
+  free(error); /* the clients report a broken endpoint (aws.c) */
+  if (rc == PL_ENOMEM || creds->sts_url)
+    return rc;
   pl_buf_t url = {0};
-  int rc = known ? pl_buf_printf(&url, "https://sts.%s.amazonaws.com%s", region,
-                                 strncmp(region, "cn-", 3) == 0 ? ".cn" : "")
-                 : pl_buf_append_str(&url, "https://sts.amazonaws.com");
+  rc = known ? pl_buf_printf(&url, "https://sts.%s.amazonaws.com%s", region,
+                             strncmp(region, "cn-", 3) == 0 ? ".cn" : "")
+             : pl_buf_append_str(&url, "https://sts.amazonaws.com");
   creds->sts_url = url.data;
   return rc;
 }

@@ -54,8 +54,7 @@ static char *role_xml(const char *id, int64_t expires_at) {
 static void push_role(fixture_t *f, const char *id, int64_t expires_at) {
   char *xml = role_xml(id, expires_at);
   script_push(&f->script,
-              (script_reply_t){
-                  .method = "POST", .url = "sts.", .status = 200, .body = xml});
+              (script_reply_t){.method = "POST", .status = 200, .body = xml});
   free(xml);
 }
 
@@ -187,6 +186,38 @@ START_TEST(test_assume_role_request) {
   char *host = script_header(&f->script.requests[1], "Host");
   ck_assert_str_eq(host, "sts.local:4566");
   free(host);
+  fx_free(f);
+}
+END_TEST
+
+START_TEST(test_configured_sts_endpoint) {
+  fixture_t *f = fx_new(false);
+  write_config(f, "[profile prod]\nrole_arn = " ROLE_PROD
+                  "\nsource_profile = base\nregion = eu-west-1\n"
+                  "services = local\n"
+                  "[services local]\nsts =\n"
+                  "  endpoint_url = http://127.0.0.1:4566\n");
+  /* The profile's services section... */
+  push_role(f, "AKIDPROD", T0 + 3600);
+  fx_create_with(f, "prod", NULL, NULL);
+  got_t g = {0};
+  fx_get(f, &g);
+  ck_assert_ptr_null(g.error);
+  char *body = plain_body(ROLE_PROD_ENC);
+  assert_assume_role(f, 0, "http://127.0.0.1:4566/", body, "AKIDBASE", NULL,
+                     "eu-west-1");
+  fx_close_creds(f);
+  /* ...gives way to AWS_ENDPOINT_URL_STS, as for every STS client. */
+  env_set(&f->env, "AWS_ENDPOINT_URL_STS", "http://localhost:5000/sts");
+  script_clear_replies(&f->script);
+  push_role(f, "AKIDPROD2", T0 + 3600);
+  fx_create_with(f, "prod", NULL, NULL);
+  got_t g2 = {0};
+  fx_get(f, &g2);
+  ck_assert_str_eq(g2.access_key_id, "AKIDPROD2");
+  assert_assume_role(f, 1, "http://localhost:5000/sts/", body, "AKIDBASE", NULL,
+                     "eu-west-1");
+  free(body);
   fx_free(f);
 }
 END_TEST
@@ -531,6 +562,7 @@ static Suite *creds_role_suite(void) {
   TCase *tc = tcase_create("role chains");
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, test_assume_role_request);
+  tcase_add_test(tc, test_configured_sts_endpoint);
   tcase_add_test(tc, test_chain_of_three);
   tcase_add_test(tc, test_credential_source_environment);
   tcase_add_test(tc, test_credential_source_metadata);
