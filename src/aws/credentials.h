@@ -48,7 +48,9 @@ typedef struct pl_aws_creds_options {
    * before the environment's keys (the environment provider is skipped,
    * as `aws --profile` does); through AWS_PROFILE it does not. */
   const char *profile;
-  /* NULL: https://sts.{region}.amazonaws.com (".com.cn" for cn-*), or
+  /* NULL: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's services
+   * section for sts or its endpoint_url (endpoint.h), else
+   * https://sts.{region}.amazonaws.com (".com.cn" for cn-*), or
    * https://sts.amazonaws.com without a region. */
   const char *sts_endpoint;
   /* For STS; NULL: AWS_REGION, then AWS_DEFAULT_REGION, then the
