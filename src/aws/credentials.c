@@ -24,6 +24,7 @@
 #include "creds_profile.h"
 #include "creds_providers.h"
 #include "creds_sts.h"
+#include "endpoint.h"
 
 /* Background refresh starts this long before credentials expire. */
 #define PL__CREDS_REFRESH_BEFORE_S 300
@@ -65,6 +66,7 @@ struct pl_aws_creds {
   void *now_data;
   char *profile;
   bool profile_chosen;
+  bool profile_option; /* named by the option: the environment is skipped */
   char *profile_region;
   char *profile_max_attempts;
   void (*on_new)(void *data, const pl_aws_credentials_t *credentials);
@@ -73,6 +75,7 @@ struct pl_aws_creds {
   /* endpoint_url of each service in the profile's services section. */
   char *profile_service_endpoints[PL_AWS_PROFILE_SERVICES];
   char *sts_url;
+  char *sts_region; /* signs AssumeRole */
 
   pl__creds_set_t *current;
   fetch_t *fetch;
@@ -144,6 +147,7 @@ static void free_creds(pl_aws_creds_t *creds) {
   for (size_t i = 0; i < PL_AWS_PROFILE_SERVICES; i++)
     free(creds->profile_service_endpoints[i]);
   free(creds->sts_url);
+  free(creds->sts_region);
   free(creds);
 }
 
@@ -265,11 +269,17 @@ static void run_chain(fetch_t *fetch) {
       .env = &creds->env,
       .now = clock_now(creds),
       .sts_url = creds->sts_url,
+      .sts_region = creds->sts_region,
       .profile = creds->profile,
       .profile_chosen = creds->profile_chosen,
   };
   while (fetch->next < CHAIN_LENGTH) {
     size_t index = fetch->next++;
+    /* As the SDKs do with an explicit profile (aws --profile): the
+     * profile's credentials, not the environment's, which a role's
+     * credential_source = Environment may still use. */
+    if (chain[index].start == pl__creds_env_start && creds->profile_option)
+      continue;
     pl__creds_result_t result = {0};
     pl__creds_op_t *op = NULL;
     int rc = chain[index].start(&ctx, &result, on_provider_done, fetch, &op);
@@ -335,11 +345,34 @@ static bool plausible_region(const char *region) {
   return true;
 }
 
-static int sts_url(pl_aws_creds_t *creds, const pl_aws_creds_options_t *opts) {
-  if (opts->sts_endpoint) {
-    creds->sts_url = strdup(opts->sts_endpoint);
-    return creds->sts_url ? 0 : PL_ENOMEM;
+/* A configured STS endpoint, as the SDKs' STS clients take it:
+ * AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's services section,
+ * its endpoint_url (a new string in *url), or none (*url NULL). Returns 0,
+ * PL_EINVAL with *error (an endpoint that is not a URL) or PL_ENOMEM. */
+static int sts_configured(pl_aws_creds_t *creds, char **url, char **error) {
+  *url = NULL;
+  bool specific = false;
+  const char *service = pl__aws_creds_profile_endpoint(creds, "sts", &specific);
+  const pl_aws_endpoint_inputs_t in = {
+      .env = &creds->env,
+      .profile_service_endpoint = specific ? service : NULL,
+      .profile_endpoint = creds->profile_endpoint,
+  };
+  pl_aws_endpoint_t endpoint = {0};
+  /* Any region: only a configured endpoint is kept. */
+  int rc = pl__aws_endpoint_resolve(&in, "sts", "us-east-1", &endpoint, error);
+  if (rc == 0 && endpoint.custom) {
+    *url = endpoint.url;
+    endpoint.url = NULL;
   }
+  pl__aws_endpoint_close(&endpoint);
+  return rc;
+}
+
+/* The STS endpoint and the region that signs for it: the option, a
+ * configured one (sts_configured), else the region's regional endpoint,
+ * else the global one (signed for us-east-1). */
+static int sts_url(pl_aws_creds_t *creds, const pl_aws_creds_options_t *opts) {
   const char *region = opts->region;
   if (!region)
     region = pl__creds_getenv(&creds->env, "AWS_REGION");
@@ -347,11 +380,23 @@ static int sts_url(pl_aws_creds_t *creds, const pl_aws_creds_options_t *opts) {
     region = pl__creds_getenv(&creds->env, "AWS_DEFAULT_REGION");
   if (!region)
     region = creds->profile_region;
+  bool known = plausible_region(region);
+  creds->sts_region = strdup(known ? region : "us-east-1");
+  if (!creds->sts_region)
+    return PL_ENOMEM;
+  if (opts->sts_endpoint) {
+    creds->sts_url = strdup(opts->sts_endpoint);
+    return creds->sts_url ? 0 : PL_ENOMEM;
+  }
+  char *error = NULL;
+  int rc = sts_configured(creds, &creds->sts_url, &error);
+  free(error); /* the clients report a broken endpoint (aws.c) */
+  if (rc == PL_ENOMEM || creds->sts_url)
+    return rc;
   pl_buf_t url = {0};
-  int rc = plausible_region(region)
-               ? pl_buf_printf(&url, "https://sts.%s.amazonaws.com%s", region,
-                               strncmp(region, "cn-", 3) == 0 ? ".cn" : "")
-               : pl_buf_append_str(&url, "https://sts.amazonaws.com");
+  rc = known ? pl_buf_printf(&url, "https://sts.%s.amazonaws.com%s", region,
+                             strncmp(region, "cn-", 3) == 0 ? ".cn" : "")
+             : pl_buf_append_str(&url, "https://sts.amazonaws.com");
   creds->sts_url = url.data;
   return rc;
 }
@@ -373,6 +418,7 @@ int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
   creds->on_new = opts->on_new;
   creds->on_new_data = opts->on_new_data;
   creds->pending_tail = &creds->pending;
+  creds->profile_option = opts->profile != NULL;
   pl_rng_seed(&creds->rng, (uint64_t)(uintptr_t)creds);
   creds->profile = strdup(pl__aws_profile_select(&creds->env, opts->profile,
                                                  &creds->profile_chosen));

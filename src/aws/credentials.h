@@ -2,10 +2,12 @@
  * temporary credentials before they expire.
  *
  * Chain, in order: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
- * AWS_SESSION_TOKEN); shared files (AWS_SHARED_CREDENTIALS_FILE or
- * ~/.aws/credentials, AWS_CONFIG_FILE or ~/.aws/config; profile from the
- * option, AWS_PROFILE or "default"); web identity (AWS_WEB_IDENTITY_TOKEN_FILE
- * + AWS_ROLE_ARN, STS AssumeRoleWithWebIdentity); ECS container credentials
+ * AWS_SESSION_TOKEN; skipped when the options name a profile); shared
+ * files (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, AWS_CONFIG_FILE
+ * or ~/.aws/config; profile from the option, AWS_PROFILE or "default"; its
+ * keys, web identity, credential_process or role chain: creds_profile.h);
+ * web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, STS
+ * AssumeRoleWithWebIdentity); ECS container credentials
  * (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI with
  * AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]); EC2 instance metadata, IMDSv2
  * only (AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_DISABLED).
@@ -42,8 +44,13 @@ typedef struct pl_aws_creds_options {
   uv_loop_t *loop;                 /* required */
   const pl_http_transport_t *http; /* for STS, ECS and IMDS; required */
   const pl_env_t *env;         /* environment lookups; NULL: empty */
-  const char *profile;             /* NULL: AWS_PROFILE, else "default" */
-  /* NULL: https://sts.{region}.amazonaws.com (".com.cn" for cn-*), or
+  /* NULL: AWS_PROFILE, else "default". Named here, the profile comes
+   * before the environment's keys (the environment provider is skipped,
+   * as `aws --profile` does); through AWS_PROFILE it does not. */
+  const char *profile;
+  /* NULL: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's services
+   * section for sts or its endpoint_url (endpoint.h), else
+   * https://sts.{region}.amazonaws.com (".com.cn" for cn-*), or
    * https://sts.amazonaws.com without a region. */
   const char *sts_endpoint;
   /* For STS; NULL: AWS_REGION, then AWS_DEFAULT_REGION, then the

@@ -76,10 +76,11 @@ typedef struct pl__creds_ctx {
   uv_loop_t *loop;
   const pl_http_transport_t *http;
   const pl_env_t *env;
-  int64_t now;         /* seconds since the epoch, injected clock */
-  const char *sts_url; /* "https://sts.eu-west-1.amazonaws.com" */
-  const char *profile; /* the selected profile's name */
-  bool profile_chosen; /* named by the option or AWS_PROFILE */
+  int64_t now;            /* seconds since the epoch, injected clock */
+  const char *sts_url;    /* "https://sts.eu-west-1.amazonaws.com" */
+  const char *sts_region; /* signs AssumeRole: "eu-west-1", "us-east-1" */
+  const char *profile;    /* the selected profile's name */
+  bool profile_chosen;    /* named by the option or AWS_PROFILE */
 } pl__creds_ctx_t;
 
 /* Called once when an asynchronous provider finishes; the callee takes

@@ -1,171 +1,20 @@
-/* Web identity: the token file's JWT exchanged for role credentials with an
- * unsigned STS AssumeRoleWithWebIdentity call (query API, POST form body),
- * and the XML answer read with the layer's reader (xml.h). The token, the
- * request body, the parser's buffers (which hold the secret key and session
- * token while parsing) and the collected text all live in wiped memory. */
+/* STS calls for role credentials (query API, POST form body): the token
+ * file's JWT exchanged with an unsigned AssumeRoleWithWebIdentity, and
+ * AssumeRole signed with the source credentials; creds_sts_answer.h reads
+ * the answer. The token and the request body live in wiped memory. */
 #include "creds_sts.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xml.h"
+#include "creds_sts_answer.h"
+#include "endpoint.h"
+#include "sigv4.h"
 
 #define STS_TOKEN_FILE_MAX ((size_t)64 << 10)
-#define STS_FIELD_MAX ((size_t)64 << 10)
 #define STS_TIMEOUT_MS 10000
 #define STS_CONNECT_TIMEOUT_MS 3000
-
-/* ---- The response ---- */
-
-/* Text of one element, in wiped memory. */
-typedef struct sts_text {
-  char *data;
-  size_t len;
-  size_t cap;
-} sts_text_t;
-
-typedef enum sts_node {
-  STS_OTHER,
-  STS_RESPONSE,
-  STS_RESULT,
-  STS_CREDENTIALS,
-  STS_ERROR_RESPONSE,
-  STS_ERROR,
-  STS_ACCESS_KEY_ID, /* the leaves from here on collect text */
-  STS_SECRET_ACCESS_KEY,
-  STS_SESSION_TOKEN,
-  STS_EXPIRATION,
-  STS_CODE,
-  STS_MESSAGE,
-  STS_LEAVES_END,
-} sts_node_t;
-
-#define STS_DEPTH_MAX 16
-
-typedef struct sts_parse {
-  sts_node_t stack[STS_DEPTH_MAX];
-  size_t depth; /* may exceed STS_DEPTH_MAX; deeper nodes are STS_OTHER */
-  bool too_long;
-  sts_text_t text[STS_LEAVES_END - STS_ACCESS_KEY_ID];
-} sts_parse_t;
-
-static const struct {
-  sts_node_t parent;
-  const char *name;
-  sts_node_t node;
-} sts_grammar[] = {
-    {STS_OTHER, "AssumeRoleWithWebIdentityResponse", STS_RESPONSE},
-    {STS_RESPONSE, "AssumeRoleWithWebIdentityResult", STS_RESULT},
-    {STS_RESULT, "Credentials", STS_CREDENTIALS},
-    {STS_CREDENTIALS, "AccessKeyId", STS_ACCESS_KEY_ID},
-    {STS_CREDENTIALS, "SecretAccessKey", STS_SECRET_ACCESS_KEY},
-    {STS_CREDENTIALS, "SessionToken", STS_SESSION_TOKEN},
-    {STS_CREDENTIALS, "Expiration", STS_EXPIRATION},
-    {STS_OTHER, "ErrorResponse", STS_ERROR_RESPONSE},
-    {STS_ERROR_RESPONSE, "Error", STS_ERROR},
-    {STS_ERROR, "Code", STS_CODE},
-    {STS_ERROR, "Message", STS_MESSAGE},
-};
-
-static sts_text_t *leaf_text(sts_parse_t *parse, sts_node_t node) {
-  return node >= STS_ACCESS_KEY_ID && node < STS_LEAVES_END
-             ? &parse->text[node - STS_ACCESS_KEY_ID]
-             : NULL;
-}
-
-static void text_clear(sts_text_t *text) {
-  pl__secret_wiping_free(text->data);
-  *text = (sts_text_t){0};
-}
-
-static int on_start(pl_aws_xml_t *xml, void *data, const char *local) {
-  sts_parse_t *parse = data;
-  sts_node_t node = STS_OTHER;
-  if (parse->depth < STS_DEPTH_MAX) {
-    /* Only the document element may start a known path. */
-    sts_node_t parent =
-        parse->depth ? parse->stack[parse->depth - 1] : STS_OTHER;
-    bool at_root = parse->depth == 0;
-    for (size_t i = 0; i < sizeof sts_grammar / sizeof sts_grammar[0]; i++) {
-      bool root_rule = sts_grammar[i].parent == STS_OTHER;
-      if (root_rule != at_root || (!at_root && sts_grammar[i].parent != parent))
-        continue;
-      if (strcmp(local, sts_grammar[i].name) == 0) {
-        node = sts_grammar[i].node;
-        break;
-      }
-    }
-    parse->stack[parse->depth] = node;
-    sts_text_t *text = leaf_text(parse, node);
-    if (text)
-      text_clear(text); /* a repeated element: the last one wins */
-  }
-  parse->depth++;
-  return 0;
-}
-
-static int on_end(pl_aws_xml_t *xml, void *data, const char *name) {
-  sts_parse_t *parse = data;
-  parse->depth--;
-  return 0;
-}
-
-static int on_text(pl_aws_xml_t *xml, void *data, const char *s, size_t n) {
-  sts_parse_t *parse = data;
-  if (parse->depth == 0 || parse->depth > STS_DEPTH_MAX)
-    return 0;
-  sts_text_t *text = leaf_text(parse, parse->stack[parse->depth - 1]);
-  if (!text)
-    return 0;
-  if (text->len + n > STS_FIELD_MAX) {
-    parse->too_long = true;
-    return 0;
-  }
-  if (text->len + n + 1 > text->cap) {
-    size_t cap = text->cap ? text->cap : 64;
-    while (cap < text->len + n + 1)
-      cap *= 2;
-    char *grown = pl__secret_wiping_realloc(text->data, cap);
-    if (!grown)
-      return PL_ENOMEM;
-    text->data = grown;
-    text->cap = cap;
-  }
-  memcpy(text->data + text->len, s, n);
-  text->len += n;
-  text->data[text->len] = '\0';
-  return 0;
-}
-
-static const char *text_of(sts_parse_t *parse, sts_node_t node) {
-  sts_text_t *text = leaf_text(parse, node);
-  return text->data && text->len ? text->data : NULL;
-}
-
-/* Parses a body: 0, PL_EPARSE (with the reason in *reason) or PL_ENOMEM.
- * expat's own buffers hold the secret key and session token while it
- * parses, so they come from the wiping allocator too. */
-static int sts_parse_body(sts_parse_t *parse, const char *body, size_t len,
-                          pl_buf_t *reason) {
-  static const pl_aws_xml_alloc_t wiping = {
-      .malloc_fn = pl__secret_wiping_malloc,
-      .realloc_fn = pl__secret_wiping_realloc,
-      .free_fn = pl__secret_wiping_free,
-  };
-  const pl_aws_xml_handlers_t handlers = {
-      .start = on_start,
-      .end = on_end,
-      .text = on_text,
-  };
-  return pl__aws_xml_parse(body, body ? len : 0, &handlers, parse, &wiping,
-                           reason);
-}
-
-static void sts_parse_clear(sts_parse_t *parse) {
-  for (size_t i = 0; i < sizeof parse->text / sizeof parse->text[0]; i++)
-    text_clear(&parse->text[i]);
-}
 
 /* ---- The request ---- */
 
@@ -174,6 +23,8 @@ typedef struct sts_op {
   const pl_http_transport_t *http;
   pl_http_call_t *call;
   pl_secret_t *token; /* kept to redact it from STS error messages */
+  const char *action; /* "AssumeRole", static */
+  char *what;         /* "AssumeRole of arn:...", for messages */
   char *url;
   char *source;
   bool canceled;
@@ -182,6 +33,7 @@ typedef struct sts_op {
 static void sts_op_free(pl__creds_op_t *base) {
   sts_op_t *op = (sts_op_t *)base;
   pl__secret_free(op->token);
+  free(op->what);
   free(op->url);
   free(op->source);
   free(op);
@@ -213,110 +65,47 @@ static size_t form_encode(char *out, const char *in, size_t len) {
   return n;
 }
 
-/* The form body, in a secret since it carries the token. */
-static int sts_body(const char *role_arn, const char *session_name,
-                    const pl_secret_t *token, pl_secret_t **out) {
-  static const char action[] =
-      "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=";
-  static const char session_key[] = "&RoleSessionName=";
-  static const char token_key[] = "&WebIdentityToken=";
-  size_t role_len = strlen(role_arn);
-  size_t session_len = strlen(session_name);
-  size_t len = sizeof action - 1 + form_encode(NULL, role_arn, role_len) +
-               sizeof session_key - 1 +
-               form_encode(NULL, session_name, session_len) + sizeof token_key -
-               1 +
-               form_encode(NULL, pl__secret_str(token), pl__secret_len(token));
-  int rc = pl__secret_alloc(len, out);
-  if (rc < 0)
-    return rc;
-  char *p = pl__secret_data(*out);
-  memcpy(p, action, sizeof action - 1);
-  p += sizeof action - 1;
-  p += form_encode(p, role_arn, role_len);
-  memcpy(p, session_key, sizeof session_key - 1);
-  p += sizeof session_key - 1;
-  p += form_encode(p, session_name, session_len);
-  memcpy(p, token_key, sizeof token_key - 1);
-  p += sizeof token_key - 1;
-  form_encode(p, pl__secret_str(token), pl__secret_len(token));
-  return 0;
+/* One parameter of the form; a NULL value leaves it out. */
+typedef struct sts_param {
+  const char *name;
+  const char *value;
+} sts_param_t;
+
+/* Writes (or, when out is NULL, counts) "Action=A&Version=...&N=V...". */
+static size_t sts_form_write(char *out, const char *action,
+                             const sts_param_t *params, size_t count) {
+  static const char version[] = "&Version=2011-06-15";
+  size_t n = 0;
+  for (size_t i = 0; i <= count; i++) {
+    const char *name = i ? params[i - 1].name : "Action";
+    const char *value = i ? params[i - 1].value : action;
+    if (!value)
+      continue;
+    size_t name_len = strlen(name) + (i ? 2 : 1); /* "&N=" or "N=" */
+    if (out) {
+      char *p = out + n;
+      if (i)
+        *p++ = '&';
+      memcpy(p, name, strlen(name));
+      p[strlen(name)] = '=';
+    }
+    n += name_len;
+    n += form_encode(out ? out + n : NULL, value, strlen(value));
+    if (!i) {
+      if (out)
+        memcpy(out + n, version, sizeof version - 1);
+      n += sizeof version - 1;
+    }
+  }
+  return n;
 }
 
-/* A non-200 answer: "HTTP 400 InvalidIdentityToken: message". */
-static int sts_error(sts_op_t *op, const pl_http_response_t *response,
-                     pl__creds_result_t *result) {
-  sts_parse_t parse = {0};
-  int rc = sts_parse_body(&parse, response->body, response->body_len, NULL);
-  if (rc == PL_ENOMEM) {
-    sts_parse_clear(&parse);
-    return rc;
-  }
-  bool parsed = rc == 0;
-  const char *code = parsed ? text_of(&parse, STS_CODE) : NULL;
-  const char *message = parsed ? text_of(&parse, STS_MESSAGE) : NULL;
-  pl_buf_t detail = {0};
-  rc = 0;
-  if (code)
-    rc = pl_buf_printf(&detail, " %.64s", code);
-  if (rc == 0 && message)
-    rc = pl_buf_printf(&detail, ": %s", message);
-  if (rc == 0 && detail.data) {
-    pl__secret_redact(detail.data, pl__secret_str(op->token));
-    pl__creds_clean_text(detail.data, 300);
-  }
+/* The form body, in a secret since it may carry a token. */
+static int sts_form(const char *action, const sts_param_t *params, size_t count,
+                    pl_secret_t **out) {
+  int rc = pl__secret_alloc(sts_form_write(NULL, action, params, count), out);
   if (rc == 0)
-    rc = pl__creds_result_set(
-        result, PL__CREDS_FAILED, "AssumeRoleWithWebIdentity at %s: HTTP %d%s",
-        op->url, response->status, detail.data ? detail.data : "");
-  pl_buf_free(&detail);
-  sts_parse_clear(&parse);
-  return rc;
-}
-
-static int sts_success(sts_op_t *op, const pl_http_response_t *response,
-                       pl__creds_result_t *result) {
-  sts_parse_t parse = {0};
-  pl_buf_t reason = {0};
-  int64_t expires_at = 0;
-  int rc = sts_parse_body(&parse, response->body, response->body_len, &reason);
-  if (rc < 0) {
-    /* A parse error becomes the reason; PL_ENOMEM is returned as it is. */
-    if (rc == PL_EPARSE)
-      rc = pl__creds_result_set(result, PL__CREDS_FAILED,
-                                "AssumeRoleWithWebIdentity at %s: response is "
-                                "not valid XML (%s)",
-                                op->url,
-                                reason.data ? reason.data : "malformed XML");
-  } else if (parse.too_long) {
-    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
-                              "AssumeRoleWithWebIdentity at %s: a field of "
-                              "the response is too long",
-                              op->url);
-  } else if (!text_of(&parse, STS_ACCESS_KEY_ID) ||
-             !text_of(&parse, STS_SECRET_ACCESS_KEY) ||
-             !text_of(&parse, STS_SESSION_TOKEN) ||
-             !text_of(&parse, STS_EXPIRATION)) {
-    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
-                              "AssumeRoleWithWebIdentity at %s: response has "
-                              "no complete Credentials element",
-                              op->url);
-  } else if (pl__creds_parse_time(text_of(&parse, STS_EXPIRATION),
-                                  &expires_at) < 0) {
-    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
-                              "AssumeRoleWithWebIdentity at %s: Expiration "
-                              "is not an ISO 8601 time",
-                              op->url);
-  } else {
-    rc = pl__creds_set_new(text_of(&parse, STS_ACCESS_KEY_ID),
-                           text_of(&parse, STS_SECRET_ACCESS_KEY),
-                           text_of(&parse, STS_SESSION_TOKEN), expires_at,
-                           op->source, &result->set);
-    if (rc == 0)
-      result->outcome = PL__CREDS_FOUND;
-  }
-  pl_buf_free(&reason);
-  sts_parse_clear(&parse);
+    sts_form_write(pl__secret_data(*out), action, params, count);
   return rc;
 }
 
@@ -330,10 +119,16 @@ static void sts_on_done(void *data, const pl_http_response_t *response) {
   else if (response->error < 0)
     rc = pl__creds_http_failure(&result, PL__CREDS_FAILED, "POST", op->url,
                                 response);
-  else if (response->status == 200)
-    rc = sts_success(op, response, &result);
   else
-    rc = sts_error(op, response, &result);
+    rc = pl__creds_sts_answer(
+        &(const pl__creds_sts_answer_t){
+            .action = op->action,
+            .what = op->what,
+            .url = op->url,
+            .source = op->source,
+            .redact = op->token ? pl__secret_str(op->token) : NULL,
+        },
+        response, &result);
   pl__creds_op_finish(&op->op, sts_op_free, &result, rc);
 }
 
@@ -344,6 +139,140 @@ static void sts_cancel(pl__creds_op_t *base) {
    * inside cancel(). */
   if (op->call && op->http->cancel)
     op->http->cancel(op->http->self, op->call);
+}
+
+/* The SigV4 headers of an AssumeRole request signed by `signer` for
+ * service "sts" in ctx->sts_region, into *out. */
+static int sts_sign(const pl__creds_ctx_t *ctx, const char *path,
+                    const pl_aws_credentials_t *signer,
+                    const pl_http_header_t *headers, size_t count,
+                    const pl_secret_t *body, pl_aws_sigv4_output_t *out) {
+  const pl_aws_sigv4_params_t params = {
+      .credentials = signer,
+      .region = ctx->sts_region ? ctx->sts_region : "us-east-1",
+      .service = "sts",
+      .time = ctx->now,
+      .normalize_path = true,
+      .double_encode_path = true,
+  };
+  const pl_aws_sigv4_request_t request = {
+      .method = "POST",
+      .path = path,
+      .headers = headers,
+      .header_count = count,
+      .body = pl__secret_str(body),
+      .body_len = pl__secret_len(body),
+  };
+  return pl__aws_sigv4_sign(&params, &request, out);
+}
+
+/* The headers of a request to `url`: Host, the form's type, Accept, then
+ * (with a signer) the signature's. Returns 0, PL_EINVAL (a URL that does
+ * not parse), PL_ENOMEM or the signer's error; *all is new. */
+static int sts_headers(const pl__creds_ctx_t *ctx, const char *url,
+                       const pl_aws_credentials_t *signer,
+                       const pl_secret_t *body, pl_buf_t *host,
+                       pl_aws_sigv4_output_t *sig, pl_http_header_t **all,
+                       size_t *count) {
+  pl_aws_url_t parsed = {0};
+  int rc = pl__aws_url_parse(url, &parsed);
+  pl_buf_t path = {0};
+  if (rc == 0)
+    rc = pl__aws_url_authority(&parsed, host);
+  if (rc == 0)
+    rc = pl_buf_printf(&path, "%s/", parsed.path);
+  pl__aws_url_close(&parsed);
+  const pl_http_header_t base[] = {
+      {"Host", host->data},
+      {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
+      {"Accept", "application/xml"},
+  };
+  size_t n = sizeof base / sizeof base[0];
+  if (rc == 0 && signer)
+    rc = sts_sign(ctx, path.data, signer, base, n, body, sig);
+  pl_buf_free(&path);
+  if (rc < 0)
+    return rc;
+  *all = calloc(n + sig->header_count, sizeof **all);
+  if (!*all)
+    return PL_ENOMEM;
+  memcpy(*all, base, sizeof base);
+  memcpy(*all + n, sig->headers, sig->header_count * sizeof **all);
+  *count = n + sig->header_count;
+  return 0;
+}
+
+/* Sends one STS query API call at ctx->sts_url: `token` (stolen, may be
+ * NULL) is redacted from error texts; `signer` NULL sends it unsigned. */
+static int sts_send(const pl__creds_ctx_t *ctx, const char *action,
+                    const char *what, const sts_param_t *params, size_t count,
+                    pl_secret_t *token, const pl_aws_credentials_t *signer,
+                    const char *source, pl__creds_result_t *result,
+                    pl__creds_done_cb cb, void *data, pl__creds_op_t **out) {
+  sts_op_t *op = calloc(1, sizeof *op);
+  if (!op) {
+    pl__secret_free(token);
+    return PL_ENOMEM;
+  }
+  op->op = (pl__creds_op_t){.cancel = sts_cancel, .cb = cb, .data = data};
+  op->http = ctx->http;
+  op->token = token;
+  op->action = action;
+  op->what = strdup(what);
+  op->source = strdup(source);
+  pl_buf_t url = {0};
+  size_t base_len = strlen(ctx->sts_url);
+  int rc =
+      pl_buf_printf(&url, "%s%s", ctx->sts_url,
+                    base_len && ctx->sts_url[base_len - 1] == '/' ? "" : "/");
+  op->url = url.data;
+  pl_secret_t *body = NULL;
+  if (rc == 0)
+    rc = op->url && op->source && op->what
+             ? sts_form(action, params, count, &body)
+             : PL_ENOMEM;
+  pl_buf_t host = {0};
+  pl_aws_sigv4_output_t sig = {0};
+  pl_http_header_t *headers = NULL;
+  size_t header_count = 0;
+  if (rc == 0)
+    rc = sts_headers(ctx, ctx->sts_url, signer, body, &host, &sig, &headers,
+                     &header_count);
+  if (rc < 0 && rc != PL_ENOMEM)
+    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
+                              "%s at %s: cannot build the request (%s)", what,
+                              op->url, pl_strerror(rc));
+  else if (rc == 0) {
+    const pl_http_request_t request = {
+        .method = "POST",
+        .url = op->url,
+        .headers = headers,
+        .header_count = header_count,
+        .body = pl__secret_str(body),
+        .body_len = pl__secret_len(body),
+        .timeout_ms = STS_TIMEOUT_MS,
+        .connect_timeout_ms = STS_CONNECT_TIMEOUT_MS,
+    };
+    const pl_http_handlers_t handlers = {.on_done = sts_on_done, .data = op};
+    rc = pl__http_submit(ctx->http, &request, &handlers, &op->call);
+    if (rc < 0)
+      rc = pl__creds_result_set(result, PL__CREDS_FAILED,
+                                "POST %s: cannot start the request (%s)",
+                                op->url, pl_strerror(rc));
+    else
+      rc = PL_EAGAIN;
+  }
+  /* The transport copied the request. */
+  free(headers);
+  pl__aws_sigv4_output_close(&sig);
+  pl_buf_free(&host);
+  pl__secret_free(body);
+  if (rc != PL_EAGAIN) {
+    sts_op_free(&op->op);
+    return rc;
+  }
+  *out = &op->op;
+  return PL_EAGAIN;
 }
 
 int pl__creds_sts_start(const pl__creds_ctx_t *ctx, const char *role_arn,
@@ -369,61 +298,53 @@ int pl__creds_sts_start(const pl__creds_ctx_t *ctx, const char *role_arn,
     return pl__creds_result_set(result, PL__CREDS_FAILED,
                                 "token file %s is empty", token_file);
   }
-  sts_op_t *op = calloc(1, sizeof *op);
-  if (!op) {
+  pl_buf_t default_session = {0};
+  if (!session_name && pl_buf_printf(&default_session, "pipelined-%lld",
+                                     (long long)ctx->now) < 0) {
     pl__secret_free(token);
     return PL_ENOMEM;
   }
-  op->op = (pl__creds_op_t){.cancel = sts_cancel, .cb = cb, .data = data};
-  op->http = ctx->http;
-  op->token = token;
-  pl_buf_t url = {0};
-  size_t base_len = strlen(ctx->sts_url);
-  rc = pl_buf_printf(&url, "%s%s", ctx->sts_url,
-                     base_len && ctx->sts_url[base_len - 1] == '/' ? "" : "/");
-  op->url = url.data;
-  op->source = strdup(source);
-  pl_buf_t default_session = {0};
-  if (rc == 0 && !session_name)
-    rc = pl_buf_printf(&default_session, "pipelined-%lld", (long long)ctx->now);
-  pl_secret_t *body = NULL;
-  if (rc == 0)
-    rc = op->url && op->source
-             ? sts_body(role_arn,
-                        session_name ? session_name : default_session.data,
-                        token, &body)
-             : PL_ENOMEM;
+  const sts_param_t params[] = {
+      {"RoleArn", role_arn},
+      {"RoleSessionName", session_name ? session_name : default_session.data},
+      {"WebIdentityToken", pl__secret_str(token)},
+  };
+  rc = sts_send(ctx, "AssumeRoleWithWebIdentity", "AssumeRoleWithWebIdentity",
+                params, sizeof params / sizeof params[0], token, NULL, source,
+                result, cb, data, out);
   pl_buf_free(&default_session);
-  if (rc < 0) {
-    sts_op_free(&op->op);
-    return rc;
-  }
-  const pl_http_header_t headers[] = {
-      {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
-      {"Accept", "application/xml"},
+  return rc;
+}
+
+int pl__creds_assume_role_start(const pl__creds_ctx_t *ctx,
+                                const pl__creds_assume_role_t *role,
+                                const pl_aws_credentials_t *signer,
+                                const char *source, pl__creds_result_t *result,
+                                pl__creds_done_cb cb, void *data,
+                                pl__creds_op_t **out) {
+  *out = NULL;
+  pl_buf_t default_session = {0};
+  pl_buf_t what = {0};
+  int rc = role->session_name
+               ? 0
+               : pl_buf_printf(&default_session, "pipelined-%lld",
+                               (long long)ctx->now);
+  if (rc == 0)
+    rc = pl_buf_printf(&what, "AssumeRole of %s", role->role_arn);
+  const sts_param_t params[] = {
+      {"RoleArn", role->role_arn},
+      {"RoleSessionName",
+       role->session_name ? role->session_name : default_session.data},
+      {"ExternalId", role->external_id},
+      {"DurationSeconds", role->duration_seconds},
   };
-  const pl_http_request_t request = {
-      .method = "POST",
-      .url = op->url,
-      .headers = headers,
-      .header_count = sizeof headers / sizeof headers[0],
-      .body = pl__secret_str(body),
-      .body_len = pl__secret_len(body),
-      .timeout_ms = STS_TIMEOUT_MS,
-      .connect_timeout_ms = STS_CONNECT_TIMEOUT_MS,
-  };
-  const pl_http_handlers_t handlers = {.on_done = sts_on_done, .data = op};
-  rc = pl__http_submit(ctx->http, &request, &handlers, &op->call);
-  pl__secret_free(body); /* the transport copied it */
-  if (rc < 0) {
-    rc = pl__creds_result_set(result, PL__CREDS_FAILED,
-                              "POST %s: cannot start the request (%s)", op->url,
-                              pl_strerror(rc));
-    sts_op_free(&op->op);
-    return rc;
-  }
-  *out = &op->op;
-  return PL_EAGAIN;
+  if (rc == 0)
+    rc = sts_send(ctx, "AssumeRole", what.data, params,
+                  sizeof params / sizeof params[0], NULL, signer, source,
+                  result, cb, data, out);
+  pl_buf_free(&what);
+  pl_buf_free(&default_session);
+  return rc;
 }
 
 int pl__creds_web_identity_start(const pl__creds_ctx_t *ctx,

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # No secret leaves the daemon: the inventory system runs on moto at the
 # most verbose level (log_level = "debug", /metrics served) with credentials
-# whose secret key and session token are distinctive strings, and a second
-# time with credentials printed by a profile's credential_process. Good
-# rows, bad rows (to the dead letter) and poison messages go through; then
-# everything it wrote (its log, a scrape of /metrics, the dead letter) is
-# searched for the secret key, the session token, the credential_process
-# output's secrets and a SigV4 signature: none may appear.
+# whose secret key and session token are distinctive strings, a second
+# time with credentials printed by a profile's credential_process, and a
+# third through a role chain (a source profile's keys sign an STS
+# AssumeRole at moto). Good rows, bad rows (to the dead letter) and poison
+# messages go through; then everything it wrote (its log, a scrape of
+# /metrics, the dead letter) is searched for the secret key, the session
+# token, the credential_process output's secrets, the source profile's
+# secret key and a SigV4 signature: none may appear.
 #
 # Needs PIPELINED and a PIPELINED_PLUGIN_PATH with the AWS plugins; skipped
 # (77) without source-s3.
@@ -129,3 +131,16 @@ run_once proc -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN
 grep -q "profile proc (credential_process)" "$work/proc.log" || fail "the proc run did not use credential_process"
 leaks proc "$process_key" "$process_token"
 ok "credential_process credentials: its output's secrets are in no log line, metric or dead letter"
+
+# A role chain: profile base's keys sign an STS AssumeRole at moto
+# (AWS_ENDPOINT_URL), whose answer then signs everything else.
+base_key="BASESECRETbasesecret0123456789BASESECRETxyz"
+printf '[profile base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = %s\n' "$base_key" > "$work/home/.aws/config"
+printf '[profile chain]\nrole_arn = arn:aws:iam::123456789012:role/pipelined\nsource_profile = base\nexternal_id = ext-1\n' >> "$work/home/.aws/config"
+run_once chain -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+  HOME="$work/home" AWS_CONFIG_FILE="$work/home/.aws/config" \
+  AWS_SHARED_CREDENTIALS_FILE="$work/home/.aws/credentials" AWS_PROFILE=chain
+grep -q "credentials from profile chain (assume role arn:aws:iam::123456789012:role/pipelined via profile base), until " "$work/chain.log" ||
+  { grep credentials "$work/chain.log" >&2; fail "the chain run did not assume the role"; }
+leaks chain "$base_key"
+ok "role chain: AssumeRole signed with the source profile's keys, which are in no log line, metric or dead letter"
