@@ -292,11 +292,18 @@ static int expand_env(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit, int depth,
   pl_buf_t message = {0};
   int rc = owned ? read_chars(lx, &message, use_word, depth + 1, quote, dollar)
                  : pl__cfg_lexer_nomem(lx);
+  /* An error is one line: the message's control characters ("\n" in it)
+   * become spaces. */
+  for (size_t i = 0; i < message.len; i++)
+    if ((unsigned char)message.data[i] < 0x20 || message.data[i] == 0x7f)
+      message.data[i] = ' ';
+  const char *said =
+      message.len ? message.data
+                  : (value ? "is empty" : "environment variable is not set");
   if (rc == 0 && use_word)
-    rc = pl__cfg_lexer_fail(
-        lx, line, col, "%s: %s", owned,
-        message.len ? message.data
-                    : (value ? "is empty" : "environment variable is not set"));
+    rc = pl__cfg_lexer_fail(lx, line, col, "%s: %.*s", owned,
+                            (int)(message.len ? message.len : strlen(said)),
+                            said);
   else if (rc == 0 && emit && pl_buf_append_str(out, value) < 0)
     rc = pl__cfg_lexer_nomem(lx);
   pl_buf_free(&message);

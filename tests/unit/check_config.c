@@ -418,6 +418,9 @@ START_TEST(test_env_operators) {
                "t.conf:1:6: NOT_SET: environment variable is not set");
   assert_error(&env, "a = \"${bucket_name:?name the ${INPUT} bucket}\"\n",
                "t.conf:1:6: bucket_name: name the /in bucket");
+  /* One line, whatever the message holds (a NUL, a newline). */
+  assert_error(&env, "a = \"${X?two\\nlines\\u0000 and more}\"\n",
+               "t.conf:1:6: X: two lines  and more");
   assert_error(&env, "a = \"${X:?no end\"\n",
                "t.conf:1:6: '${X:?' is not closed: expected '}' after "
                "the message");
