@@ -18,3 +18,45 @@ const pl_stage_metrics_t *test_plugin_metrics(pl_test_t *t) {
   ck_assert_ptr_nonnull(inst);
   return &inst->metrics;
 }
+
+const pl_pipeline_t *test_plugin_pipeline(pl_test_t *t) {
+  pl_instance_t *inst = pl_test_instance(t);
+  ck_assert_ptr_nonnull(inst);
+  return inst->pipeline;
+}
+
+/* The stage whose queue `d` watches, or NULL before the run. */
+static const pl_instance_t *depth_stage(const test_plugin_depth_t *d) {
+  pl_instance_t *inst = pl_test_instance(d->t);
+  if (!inst)
+    return NULL;
+  return d->role == PL_ROLE_DEAD_LETTER ? inst->pipeline->dead_letter
+                                        : inst->pipeline->sink;
+}
+
+static void depth_sample(uv_check_t *check) {
+  test_plugin_depth_t *d = check->data;
+  const pl_instance_t *stage = depth_stage(d);
+  if (stage && stage->queue.count > d->max)
+    d->max = stage->queue.count;
+}
+
+void test_plugin_depth_start(test_plugin_depth_t *d, pl_test_t *t,
+                             pl_role_t role) {
+  *d = (test_plugin_depth_t){.t = t, .role = role};
+  ck_assert_int_eq(uv_check_init(pl_test_loop(t), &d->check), 0);
+  d->check.data = d;
+  ck_assert_int_eq(uv_check_start(&d->check, depth_sample), 0);
+  /* The run decides when the loop ends, not this. */
+  uv_unref((uv_handle_t *)&d->check);
+}
+
+void test_plugin_depth_stop(test_plugin_depth_t *d) {
+  uv_close((uv_handle_t *)&d->check, NULL);
+}
+
+size_t test_plugin_depth_capacity(const test_plugin_depth_t *d) {
+  const pl_instance_t *stage = depth_stage(d);
+  ck_assert_ptr_nonnull(stage);
+  return stage->capacity;
+}
