@@ -633,7 +633,7 @@ START_TEST(a_corrupt_state_file_stops_the_start) {
 END_TEST
 
 /* The capturing sink with the smallest queue a sink can have (one batch
- * of one record in flight and the next: 2); test_plugin_depth_t samples
+ * of one record in flight and the next: 2); test_plugin_run_depth() samples
  * its depth after the source's callbacks of each turn of the loop. */
 static const char *const small_queue =
     "queue_size = 1\n batch_size = 1\n max_in_flight = 1";
@@ -649,10 +649,8 @@ START_TEST(a_full_queue_pauses_reading_and_loses_nothing) {
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s\"]\n chunk_size = 1B", dir);
   pl_test_t *t = harness(src.data, small_queue, false);
-  test_plugin_depth_t depth;
-  test_plugin_depth_start(&depth, t, PL_ROLE_SINK);
-  test_plugin_run(t, 20000);
-  test_plugin_depth_stop(&depth);
+  size_t capacity = 0;
+  size_t depth = test_plugin_run_depth(t, PL_ROLE_SINK, 20000, &capacity);
   ck_assert_int_eq(pl_test_status(t), 0);
   ck_assert_uint_eq(pl_test_record_count(t), 205);
   json_t *files = files_of(t);
@@ -660,9 +658,9 @@ START_TEST(a_full_queue_pauses_reading_and_loses_nothing) {
   assert_file(files, 0, dir, "big.txt", data);
   assert_file(files, 1, dir, "next.txt", "after");
   ck_assert_uint_eq(test_plugin_metrics(t)->records_out, 205);
-  ck_assert_uint_eq(test_plugin_depth_capacity(&depth), 2);
-  ck_assert_uint_ge(depth.max, 1);
-  ck_assert_uint_le(depth.max, 2);
+  ck_assert_uint_eq(capacity, 2);
+  ck_assert_uint_ge(depth, 1);
+  ck_assert_uint_le(depth, 2);
   json_decref(files);
   ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&src);
@@ -1299,10 +1297,8 @@ START_TEST(compressed_files_come_out_in_chunks_behind_a_full_queue) {
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s\"]\n chunk_size = 64B", dir);
   pl_test_t *t = harness(src.data, small_queue, false);
-  test_plugin_depth_t depth;
-  test_plugin_depth_start(&depth, t, PL_ROLE_SINK);
-  test_plugin_run(t, 20000);
-  test_plugin_depth_stop(&depth);
+  size_t capacity = 0;
+  size_t depth = test_plugin_run_depth(t, PL_ROLE_SINK, 20000, &capacity);
   ck_assert_int_eq(pl_test_status(t), 0);
   json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 3);
@@ -1316,8 +1312,8 @@ START_TEST(compressed_files_come_out_in_chunks_behind_a_full_queue) {
    * compressed file, and "plain" as one last record. */
   ck_assert_uint_eq(count, 79 * 2 + 2 + 1);
   /* The reader waited for room. */
-  ck_assert_uint_eq(test_plugin_depth_capacity(&depth), 2);
-  ck_assert_uint_le(depth.max, 2);
+  ck_assert_uint_eq(capacity, 2);
+  ck_assert_uint_le(depth, 2);
   ck_assert_uint_eq(test_plugin_metrics(t)->rejected, 0);
   json_decref(files);
   ck_assert_int_eq(pl_test_destroy(t), 0);

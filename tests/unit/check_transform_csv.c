@@ -205,7 +205,7 @@ END_TEST
  * stops while the dead letter's queue is full (it may overshoot by the rows
  * of one chunk), and every row still arrives there. The depth of the dead
  * letter's queue is the engine's, sampled by the in-tree helper
- * test_plugin_depth_t (test_plugin.h). */
+ * test_plugin_run_depth() (test_plugin.h). */
 START_TEST(bad_rows_wait_for_room_in_the_dead_letter) {
   pl_buf_t text = {0};
   pl_buf_append_str(&text, "product_id,location,quantity,update_date\n");
@@ -216,14 +216,13 @@ START_TEST(bad_rows_wait_for_room_in_the_dead_letter) {
                        t, "delay_ms = 1\n queue_size = 8\n batch_size = 1"),
                    0);
   feed_chunks(t, text.data, text.len, text.len, 64);
-  test_plugin_depth_t depth;
-  test_plugin_depth_start(&depth, t, PL_ROLE_DEAD_LETTER);
-  test_plugin_run(t, 10000);
-  test_plugin_depth_stop(&depth);
+  size_t capacity = 0;
+  size_t depth =
+      test_plugin_run_depth(t, PL_ROLE_DEAD_LETTER, 10000, &capacity);
   ck_assert_int_eq(pl_test_status(t), 0);
   ck_assert_uint_eq(pl_test_dead_letter_count(t), 300);
-  ck_assert_uint_eq(test_plugin_depth_capacity(&depth), 8);
-  ck_assert_msg(depth.max <= 8 + 4, "dead letter queue reached %zu", depth.max);
+  ck_assert_uint_eq(capacity, 8);
+  ck_assert_msg(depth <= 8 + 4, "dead letter queue reached %zu", depth);
   ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&text);
 }

@@ -24,22 +24,12 @@ const pl_stage_metrics_t *test_plugin_metrics(pl_test_t *t);
  * source under test is judged by. Fails the test before the run. */
 const pl_pipeline_t *test_plugin_pipeline(pl_test_t *t);
 
-/* The deepest input queue of the pipeline's sink or dead letter (`role`)
- * seen at the end of each turn of the loop, after the stages' callbacks
- * of that turn ran: a uv_check_t on pl_test_loop(). The caller embeds it;
- * start it before the run (it samples once the engine exists), stop it
- * after (that closes the handle: pl_test_destroy() runs the close). */
-typedef struct test_plugin_depth {
-  uv_check_t check;
-  pl_test_t *t;
-  pl_role_t role;
-  size_t max;
-} test_plugin_depth_t;
-void test_plugin_depth_start(test_plugin_depth_t *d, pl_test_t *t,
-                             pl_role_t role);
-void test_plugin_depth_stop(test_plugin_depth_t *d);
-/* The capacity of that queue (the most its stage takes before the one
- * before it waits); fails the test before the run. */
-size_t test_plugin_depth_capacity(const test_plugin_depth_t *d);
+/* Runs `t` as test_plugin_run() does while sampling the input queue of
+ * the pipeline's sink or dead letter (`role`) at the end of each turn of
+ * the loop, after the stages' callbacks of that turn ran (a uv_check_t on
+ * pl_test_loop()). Returns the deepest seen, and in *capacity that queue's
+ * capacity (the most its stage takes before the one before it waits). */
+size_t test_plugin_run_depth(pl_test_t *t, pl_role_t role, uint64_t timeout_ms,
+                             size_t *capacity);
 
 #endif
