@@ -187,7 +187,11 @@ PL_EXTERN int pl_test_end_group(pl_test_t *t);
  * ended by itself, PL_EAGAIN when it timed out, PL_EPARSE or PL_EINVAL
  * when the config was refused (pl_test_errors() says why; the plugin's
  * init failing is one case) or another negative code when the engine did
- * not start (the log says why). Once only: a second call returns PL_EINVAL. */
+ * not start (the log says why). Once only: a second call returns PL_EINVAL.
+ * It returns once the engine has finished (pl_engine_finished()): work the
+ * plugin still has on the loop then, such as the file a source moves or
+ * deletes after its commit callback, is done by pl_test_destroy(), which
+ * runs the loop to its end; assert on such effects after it. */
 PL_EXTERN int pl_test_run(pl_test_t *t, uint64_t timeout_ms);
 /* For a test that drives the loop itself (to look at the plugin between
  * steps, or stop it with work in flight): pl_test_start() builds the

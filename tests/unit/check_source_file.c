@@ -1,7 +1,8 @@
-/* source-file, run in-process through the engine (source "file", a test
- * transform that turns each byte record into a JSON value, and the capture
- * sink), and its parts on their own: the state file, the scan and the
- * move/delete actions. */
+/* source-file under libpipelined-testing (<pipelined/testing.h>: the
+ * plugin as the source of pipeline "test", the capturing sink after it,
+ * which keeps each byte record as a string with its origin and last flag),
+ * and its parts on their own: the state file, the scan and the move/delete
+ * actions. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
@@ -12,67 +13,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pipelined/testing.h>
+
 #include "../../plugins/source-file/file_done.h"
 #include "../../plugins/source-file/file_reader.h"
 #include "../../plugins/source-file/file_scan.h"
 #include "../../plugins/source-file/file_state.h"
 #include "test_compress.h"
-#include "test_stages.h"
+#include "test_plugin.h"
 
 extern const pl_plugin_t pipelined_plugin;
-
-/* ---- transform-bytes2json ---- */
-
-/* Turns each byte record into {"bytes": "<chunk>", "last": bool, "origin":
- * "..."} ("bytes" is null for a record without bytes). */
-typedef struct bytes2json {
-  size_t max_depth; /* deepest input queue seen, the record included */
-  size_t seen;
-} bytes2json_t;
-
-static int b2j_init(pl_instance_t *inst, const void *options, void **ctx) {
-  *ctx = calloc(1, sizeof(bytes2json_t));
-  return *ctx ? 0 : PL_ENOMEM;
-}
-
-static void b2j_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
-  bytes2json_t *b = ctx;
-  b->seen++;
-  if (inst->queue.count + 1 > b->max_depth)
-    b->max_depth = inst->queue.count + 1;
-  size_t len = 0;
-  const char *bytes = pl_record_bytes(record, &len);
-  const char *origin = pl_record_origin(record);
-  json_t *value = json_object();
-  json_object_set_new(value, "bytes",
-                      bytes ? json_stringn(bytes, len) : json_null());
-  json_object_set_new(value, "last", json_boolean(pl_record_is_last(record)));
-  json_object_set_new(value, "origin",
-                      origin ? json_string(origin) : json_null());
-  pl_record_t *out = pl_record_derive(record);
-  pl_record_set_value_new(out, value);
-  pl_record_set_size(out, len + 1);
-  pl_emit(inst, out);
-  pl_record_done(record);
-}
-
-static void b2j_destroy(void *ctx) {
-  free(ctx);
-}
-
-static const pl_plugin_t test_bytes2json = {
-    .abi_version = PL_ABI_VERSION,
-    .struct_size = sizeof(pl_plugin_t),
-    .name = "bytes2json",
-    .kind = PL_KIND_TRANSFORM,
-    .description = "Test transform: byte records to JSON objects.",
-    .init = b2j_init,
-    .process = b2j_process,
-    .destroy = b2j_destroy,
-};
-
-static const pl_plugin_t *const plugins[] = {&pipelined_plugin,
-                                             &test_bytes2json, NULL};
 
 /* ---- Files ---- */
 
@@ -142,50 +92,79 @@ static void set_mtime(const char *dir, const char *name, time_t seconds) {
 
 /* ---- Runs ---- */
 
-/* A pipeline "p": source "file" with `source` settings, bytes2json with
- * `transform` settings, capture with `sink` settings. */
-static test_run_t *run_with(const char *source, const char *transform,
-                            const char *sink, bool once) {
-  pl_buf_t text = {0};
-  pl_buf_printf(&text,
-                "pipeline \"p\" {\n"
-                "  source \"file\" { %s }\n"
-                "  transform \"bytes2json\" { %s }\n"
-                "  sink \"capture\" { %s }\n"
-                "}\n",
-                source, transform ? transform : "", sink ? sink : "");
-  test_run_t *run = once ? test_run(text.data, plugins, true)
-                         : test_run_start(text.data, plugins, false);
-  pl_buf_free(&text);
-  return run;
+/* A harness around source "file" with `source` options and the capturing
+ * sink with `sink` options (NULL: none); `daemon` runs it without --once. */
+static pl_test_t *harness(const char *source, const char *sink, bool daemon) {
+  pl_test_t *t = NULL;
+  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &t), 0);
+  ck_assert_int_eq(pl_test_set_options(t, source), 0);
+  if (sink)
+    ck_assert_int_eq(pl_test_set_sink_options(t, sink), 0);
+  ck_assert_int_eq(pl_test_set_daemon(t, daemon), 0);
+  return t;
 }
 
-static json_t *captured(test_run_t *run) {
-  test_sink_t *sink = test_ctx(run, "p", PL_ROLE_SINK);
-  return sink->records;
+/* A --once run that must end by itself. */
+static pl_test_t *run_once(const char *source, const char *sink) {
+  pl_test_t *t = harness(source, sink, false);
+  test_plugin_run(t, 20000);
+  return t;
+}
+
+/* A --once run whose config the engine refuses (the plugin's init failing
+ * is one case): pl_test_errors() and the log say why. */
+static pl_test_t *run_refused(const char *source) {
+  pl_test_t *t = harness(source, NULL, false);
+  int rc = pl_test_run(t, 20000);
+  /* A refused run has no status (a timed-out one returns PL_EAGAIN too). */
+  ck_assert_msg(rc < 0 && pl_test_status(t) == -1, "rc %d: %s", rc,
+                pl_test_log(t));
+  return t;
+}
+
+/* A daemon run started, for a test that puts its timers on the loop
+ * before pl_test_run(). */
+static pl_test_t *start_daemon(const char *source, const char *sink) {
+  pl_test_t *t = harness(source, sink, true);
+  int rc = pl_test_start(t);
+  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(t), pl_test_log(t));
+  return t;
+}
+
+/* The captured record i: its bytes (a string) and its metadata. */
+static const char *bytes_of(pl_test_t *t, size_t i) {
+  return json_string_value(pl_test_record(t, i));
+}
+static const char *origin_of(pl_test_t *t, size_t i) {
+  return json_string_value(
+      json_object_get(pl_test_record_meta(t, i), "origin"));
+}
+static bool is_last(pl_test_t *t, size_t i) {
+  return json_is_true(json_object_get(pl_test_record_meta(t, i), "last"));
 }
 
 /* The files the records make up, in order: an array of [origin, text].
- * Checks that a file's records are contiguous and that exactly its final
- * record has last = true. */
-static json_t *files_of(test_run_t *run) {
+ * Checks that a file's records are contiguous byte records (no cut) and
+ * that exactly its final record has last = true. */
+static json_t *files_of(pl_test_t *t) {
   json_t *files = json_array();
-  json_t *records = captured(run);
   pl_buf_t text = {0};
   const char *current = NULL;
   bool open = false;
-  for (size_t i = 0; i < json_array_size(records); i++) {
-    json_t *rec = json_array_get(records, i);
-    const char *origin = json_string_value(json_object_get(rec, "origin"));
-    const char *bytes = json_string_value(json_object_get(rec, "bytes"));
+  for (size_t i = 0; i < pl_test_record_count(t); i++) {
+    json_t *meta = pl_test_record_meta(t, i);
+    const char *origin = origin_of(t, i);
+    const char *bytes = bytes_of(t, i);
     ck_assert_ptr_nonnull(origin);
     ck_assert_ptr_nonnull(bytes);
+    ck_assert(json_is_true(json_object_get(meta, "bytes")));
+    ck_assert(!json_is_true(json_object_get(meta, "cut")));
     if (open)
       ck_assert_str_eq(origin, current);
     current = origin;
     open = true;
     pl_buf_append_str(&text, bytes);
-    if (json_is_true(json_object_get(rec, "last"))) {
+    if (is_last(t, i)) {
       json_array_append_new(
           files,
           json_pack("[s, s#]", origin, text.data ? text.data : "", text.len));
@@ -212,11 +191,16 @@ static void assert_file(json_t *files, size_t i, const char *dir,
   free(path);
 }
 
-static uint64_t groups_committed(test_run_t *run) {
-  return run->engine->pipelines[0]->groups_committed;
+static uint64_t groups_committed(pl_test_t *t) {
+  return test_plugin_pipeline(t)->groups_committed;
 }
-static uint64_t groups_failed(test_run_t *run) {
-  return run->engine->pipelines[0]->groups_failed;
+static uint64_t groups_failed(pl_test_t *t) {
+  return test_plugin_pipeline(t)->groups_failed;
+}
+
+static void assert_log_has(pl_test_t *t, const char *text) {
+  ck_assert_msg(strstr(pl_test_log(t), text), "no \"%s\" in: %s", text,
+                pl_test_log(t));
 }
 
 static const char *const fox =
@@ -229,29 +213,23 @@ START_TEST(a_file_is_read_in_chunks_that_reassemble_exactly) {
   write_file(dir, "fox.txt", fox);
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s/fox.txt\"]\n chunk_size = 7B", dir);
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_int_eq(run->status, 0);
-  json_t *records = captured(run);
+  pl_test_t *t = run_once(src.data, NULL);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  size_t count = pl_test_record_count(t);
   size_t len = strlen(fox);
-  ck_assert_uint_eq(json_array_size(records), (len + 6) / 7);
-  for (size_t i = 0; i < json_array_size(records); i++) {
-    json_t *rec = json_array_get(records, i);
-    const char *bytes = json_string_value(json_object_get(rec, "bytes"));
-    ck_assert_uint_eq(strlen(bytes),
-                      i + 1 < json_array_size(records) ? 7 : len - 7 * i);
-    ck_assert_int_eq(json_is_true(json_object_get(rec, "last")),
-                     i + 1 == json_array_size(records));
+  ck_assert_uint_eq(count, (len + 6) / 7);
+  for (size_t i = 0; i < count; i++) {
+    ck_assert_uint_eq(strlen(bytes_of(t, i)), i + 1 < count ? 7 : len - 7 * i);
+    ck_assert_int_eq(is_last(t, i), i + 1 == count);
   }
-  json_t *files = files_of(run);
+  json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 1);
   assert_file(files, 0, dir, "fox.txt", fox);
-  ck_assert_uint_eq(groups_committed(run), 1);
+  ck_assert_uint_eq(groups_committed(t), 1);
   /* Records carry the chunk length as their size. */
-  pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
-  ck_assert_uint_eq(source->metrics.records_out, (len + 6) / 7);
+  ck_assert_uint_eq(test_plugin_metrics(t)->records_out, (len + 6) / 7);
   json_decref(files);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&src);
   remove_tree(dir);
 }
@@ -265,17 +243,16 @@ START_TEST(a_glob_reads_its_files_in_name_order) {
   write_file(dir, "skip.txt", "not a csv");
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s/*.csv\"]\n chunk_size = 4B", dir);
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_int_eq(run->status, 0);
-  json_t *files = files_of(run);
+  pl_test_t *t = run_once(src.data, NULL);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 3);
   assert_file(files, 0, dir, "a.csv", "first line\nsecond line\n");
   assert_file(files, 1, dir, "b.csv", "");
   assert_file(files, 2, dir, "c.csv", "third\n");
-  ck_assert_uint_eq(groups_committed(run), 3);
+  ck_assert_uint_eq(groups_committed(t), 3);
   json_decref(files);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&src);
   remove_tree(dir);
 }
@@ -296,17 +273,16 @@ START_TEST(a_directory_reads_its_regular_files_sorted) {
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s/z.txt\", \"%s/\", \"%s/1.txt\"]", other,
                 dir, dir);
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_int_eq(run->status, 0);
-  json_t *files = files_of(run);
+  pl_test_t *t = run_once(src.data, NULL);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 4);
   assert_file(files, 0, other, "z.txt", "zed");
   assert_file(files, 1, dir, "1.txt", "one");
   assert_file(files, 2, dir, "10.txt", "ten");
   assert_file(files, 3, dir, "2.txt", "two");
   json_decref(files);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&src);
   free(sub);
   remove_tree(dir);
@@ -319,15 +295,12 @@ START_TEST(an_empty_file_is_one_empty_last_record) {
   write_file(dir, "empty", "");
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s/empty\"]", dir);
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  json_t *records = captured(run);
-  ck_assert_uint_eq(json_array_size(records), 1);
-  json_t *rec = json_array_get(records, 0);
-  ck_assert_str_eq(json_string_value(json_object_get(rec, "bytes")), "");
-  ck_assert(json_is_true(json_object_get(rec, "last")));
-  ck_assert_uint_eq(groups_committed(run), 1);
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_once(src.data, NULL);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_str_eq(bytes_of(t, 0), "");
+  ck_assert(is_last(t, 0));
+  ck_assert_uint_eq(groups_committed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&src);
   remove_tree(dir);
 }
@@ -339,14 +312,15 @@ START_TEST(relative_paths_give_absolute_origins) {
   char saved[4096];
   ck_assert_ptr_nonnull(getcwd(saved, sizeof(saved)));
   ck_assert_int_eq(chdir(dir), 0);
-  test_run_t *run = run_with("paths = [\"./rel.txt\"]", NULL, NULL, true);
+  pl_test_t *t = harness("paths = [\"./rel.txt\"]", NULL, false);
+  int rc = pl_test_run(t, 20000);
   ck_assert_int_eq(chdir(saved), 0);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  json_t *files = files_of(run);
+  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(t), pl_test_log(t));
+  json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 1);
   assert_file(files, 0, dir, "rel.txt", "relative");
   json_decref(files);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   remove_tree(dir);
 }
 END_TEST
@@ -361,31 +335,30 @@ START_TEST(missing_paths_are_logged_and_the_run_goes_on) {
                 "paths = [\"%s/missing.txt\", \"%s/*.nothing\", \"%s\", "
                 "\"%s/here.txt\"]",
                 dir, dir, fifo, dir);
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  pl_test_t *t = run_once(src.data, NULL);
   /* The file that exists is read; the paths that give nothing make the
    * --once run exit non-zero. */
-  ck_assert_int_eq(run->status, 1);
-  ck_assert_uint_eq(run->engine->pipelines[0]->input_errors, 3);
-  json_t *files = files_of(run);
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_uint_eq(test_plugin_pipeline(t)->input_errors, 3);
+  json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 1);
   assert_file(files, 0, dir, "here.txt", "present");
   pl_buf_t expect = {0};
   pl_buf_printf(&expect,
-                "error [source-file:p] cannot read %s/missing.txt: no such "
+                "error [source-file:test] cannot read %s/missing.txt: no such "
                 "file or directory",
                 dir);
-  ck_assert_msg(strstr(test_log(run), expect.data), "%s", test_log(run));
+  assert_log_has(t, expect.data);
   pl_buf_reset(&expect);
-  pl_buf_printf(&expect, "error [source-file:p] no file matches %s/*.nothing",
-                dir);
-  ck_assert_msg(strstr(test_log(run), expect.data), "%s", test_log(run));
+  pl_buf_printf(&expect,
+                "error [source-file:test] no file matches %s/*.nothing", dir);
+  assert_log_has(t, expect.data);
   pl_buf_reset(&expect);
   pl_buf_printf(&expect, "cannot read %s: not a regular file or a directory",
                 fifo);
-  ck_assert_msg(strstr(test_log(run), expect.data), "%s", test_log(run));
+  assert_log_has(t, expect.data);
   json_decref(files);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&expect);
   pl_buf_free(&src);
   free(fifo);
@@ -406,10 +379,9 @@ START_TEST(on_commit_move_puts_files_in_done_dir) {
                 " done_dir = \"%s\"",
                 in, done);
   /* A file of the same name in done_dir is never replaced. */
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_int_eq(run->status, 0);
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_once(src.data, NULL);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   ck_assert(!exists(in, "a.txt"));
   ck_assert(!exists(in, "b.txt"));
   char *moved = read_file(done, "a.txt");
@@ -417,10 +389,10 @@ START_TEST(on_commit_move_puts_files_in_done_dir) {
   free(moved);
 
   write_file(in, "a.txt", "alpha again");
-  run = run_with(src.data, NULL, NULL, true);
-  ck_assert_int_eq(run->status, 0);
-  ck_assert_uint_eq(json_array_size(captured(run)), 1);
-  ck_assert_int_eq(test_run_free(run), 0);
+  t = run_once(src.data, NULL);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   moved = read_file(done, "a.txt");
   ck_assert_str_eq(moved, "alpha");
   free(moved);
@@ -437,13 +409,11 @@ START_TEST(on_commit_move_puts_files_in_done_dir) {
 END_TEST
 
 START_TEST(on_commit_move_needs_done_dir) {
-  test_run_t *run = run_with(
-      "paths = [\"/nonexistent\"]\n on_commit = \"move\"", NULL, NULL, true);
-  ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_ptr_nonnull(
-      strstr(test_log(run), "on_commit = move needs done_dir"));
-  ck_assert_ptr_nonnull(strstr(run->errors.data, "cannot initialise"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t =
+      run_refused("paths = [\"/nonexistent\"]\n on_commit = \"move\"");
+  assert_log_has(t, "on_commit = move needs done_dir");
+  ck_assert_ptr_nonnull(strstr(pl_test_errors(t), "cannot initialise"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
@@ -454,11 +424,9 @@ START_TEST(done_dir_cannot_be_a_directory_that_paths_reads) {
                 "paths = [\"%s\"]\n on_commit = \"move\"\n"
                 " done_dir = \"%s/\"",
                 dir, dir);
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_ptr_nonnull(
-      strstr(test_log(run), "is a directory that paths reads"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_refused(src.data);
+  assert_log_has(t, "is a directory that paths reads");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&src);
   remove_tree(dir);
 }
@@ -470,18 +438,17 @@ START_TEST(on_commit_delete_removes_files_and_keep_keeps_them) {
   write_file(dir, "b.txt", "beta");
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s/a.txt\"]\n on_commit = \"delete\"", dir);
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_uint_eq(json_array_size(captured(run)), 1);
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_once(src.data, NULL);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   ck_assert(!exists(dir, "a.txt"));
   ck_assert(exists(dir, "b.txt"));
 
   pl_buf_reset(&src);
   pl_buf_printf(&src, "paths = [\"%s/b.txt\"]", dir); /* keep: the default */
-  run = run_with(src.data, NULL, NULL, true);
-  ck_assert_uint_eq(json_array_size(captured(run)), 1);
-  ck_assert_int_eq(test_run_free(run), 0);
+  t = run_once(src.data, NULL);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   ck_assert(exists(dir, "b.txt"));
   pl_buf_free(&src);
   remove_tree(dir);
@@ -493,18 +460,16 @@ START_TEST(a_failed_group_is_neither_moved_nor_deleted) {
   write_file(dir, "a.txt", "alpha");
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s/a.txt\"]\n on_commit = \"delete\"", dir);
-  test_run_t *run =
-      run_with(src.data, NULL, "fail_always = true\n retry_limit = 0", true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_int_eq(run->status, 1);
-  ck_assert_uint_eq(groups_failed(run), 1);
+  pl_test_t *t = run_once(src.data, "fail_always = true\n retry_limit = 0");
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_uint_eq(groups_failed(t), 1);
   pl_buf_t expect = {0};
   pl_buf_printf(&expect,
-                "warn  [source-file:p] %s/a.txt was not delivered completely; "
-                "it will be read again at the next run",
+                "warn  [source-file:test] %s/a.txt was not delivered "
+                "completely; it will be read again at the next run",
                 dir);
-  ck_assert_msg(strstr(test_log(run), expect.data), "%s", test_log(run));
-  ck_assert_int_eq(test_run_free(run), 0);
+  assert_log_has(t, expect.data);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   ck_assert(exists(dir, "a.txt"));
   pl_buf_free(&expect);
   pl_buf_free(&src);
@@ -523,12 +488,12 @@ START_TEST(state_dir_remembers_committed_files_across_runs) {
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s\"]\n state_dir = \"%s\"", in, state);
 
-  /* 1: both files are read and remembered. */
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_uint_eq(json_array_size(captured(run)), 2);
-  ck_assert_int_eq(test_run_free(run), 0);
-  char *text = read_file(state, "p.state");
+  /* 1: both files are read and remembered (the state file is named after
+   * the pipeline, "test"). */
+  pl_test_t *t = run_once(src.data, NULL);
+  ck_assert_uint_eq(pl_test_record_count(t), 2);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  char *text = read_file(state, "test.state");
   ck_assert_ptr_nonnull(text);
   pl_buf_t expect = {0};
   pl_buf_printf(&expect, "pipelined source-file state 1\n");
@@ -537,46 +502,46 @@ START_TEST(state_dir_remembers_committed_files_across_runs) {
   pl_buf_printf(&expect, "\n4 1000000000000000000 %s/b.txt\n", in);
   ck_assert_msg(strstr(text, expect.data), "%s", text);
   free(text);
-  ck_assert(!exists(state, "p.state.tmp"));
+  ck_assert(!exists(state, "test.state.tmp"));
   /* The lock file stays beside the state, with the PID of its last owner. */
-  ck_assert(exists(state, "p.state.lock"));
+  ck_assert(exists(state, "test.state.lock"));
 
   /* 2: nothing new. */
-  run = run_with(src.data, NULL, NULL, true);
-  ck_assert_int_eq(run->status, 0);
-  ck_assert_uint_eq(json_array_size(captured(run)), 0);
-  ck_assert_int_eq(test_run_free(run), 0);
+  t = run_once(src.data, NULL);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_record_count(t), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 
   /* 3: a modified file is read again. */
   write_file(in, "b.txt", "beta, modified");
   set_mtime(in, "b.txt", 1000000100);
-  run = run_with(src.data, NULL, NULL, true);
-  json_t *files = files_of(run);
+  t = run_once(src.data, NULL);
+  json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 1);
   assert_file(files, 0, in, "b.txt", "beta, modified");
   json_decref(files);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 
   /* 4: a file whose group fails is not remembered... */
   write_file(in, "c.txt", "gamma");
-  run = run_with(src.data, NULL, "fail_always = true\n retry_limit = 0", true);
-  ck_assert_int_eq(run->status, 1);
-  ck_assert_uint_eq(groups_failed(run), 1);
-  ck_assert_int_eq(test_run_free(run), 0);
+  t = run_once(src.data, "fail_always = true\n retry_limit = 0");
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_uint_eq(groups_failed(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 
   /* 5: ...so the next run reads it, and only it. */
-  run = run_with(src.data, NULL, NULL, true);
-  ck_assert_int_eq(run->status, 0);
-  files = files_of(run);
+  t = run_once(src.data, NULL);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 1);
   assert_file(files, 0, in, "c.txt", "gamma");
   json_decref(files);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 
   /* 6: and remembers it. */
-  run = run_with(src.data, NULL, NULL, true);
-  ck_assert_uint_eq(json_array_size(captured(run)), 0);
-  ck_assert_int_eq(test_run_free(run), 0);
+  t = run_once(src.data, NULL);
+  ck_assert_uint_eq(pl_test_record_count(t), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&expect);
   pl_buf_free(&src);
   free(in);
@@ -596,25 +561,23 @@ START_TEST(a_state_dir_has_one_owner) {
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s\"]\n state_dir = \"%s\"", in, state);
 
-  test_run_t *first = run_with(src.data, NULL, NULL, false);
-  ck_assert_msg(first->create_rc == 0, "%s", first->errors.data);
-  test_run_t *second = run_with(src.data, NULL, NULL, true);
-  ck_assert_int_lt(second->create_rc, 0);
+  pl_test_t *first = start_daemon(src.data, NULL);
+  pl_test_t *second = run_refused(src.data);
   pl_buf_t expect = {0};
   pl_buf_printf(&expect,
-                "state file %s/p.state is in use by another process: PID %ld "
-                "holds %s/p.state.lock",
+                "state file %s/test.state is in use by another process: PID "
+                "%ld holds %s/test.state.lock",
                 state, (long)getpid(), state);
-  ck_assert_msg(strstr(test_log(second), expect.data), "%s",
-                test_log(second));
-  ck_assert_int_eq(test_run_free(second), 0);
-  ck_assert_int_eq(test_run_stop(first), 0);
+  assert_log_has(second, expect.data);
+  ck_assert_int_eq(pl_test_destroy(second), 0);
+  pl_test_shutdown(first);
+  test_plugin_run(first, 20000);
+  ck_assert_int_eq(pl_test_destroy(first), 0);
 
   /* Once the first has stopped, the state_dir is free again. */
-  second = run_with(src.data, NULL, NULL, true);
-  ck_assert_msg(second->create_rc == 0, "%s", second->errors.data);
-  ck_assert_int_eq(second->status, 0);
-  ck_assert_int_eq(test_run_free(second), 0);
+  second = run_once(src.data, NULL);
+  ck_assert_int_eq(pl_test_status(second), 0);
+  ck_assert_int_eq(pl_test_destroy(second), 0);
   pl_buf_free(&expect);
   pl_buf_free(&src);
   free(in);
@@ -631,28 +594,21 @@ START_TEST(a_once_run_that_cannot_save_its_state_fails) {
   char *state = join(dir, "state");
   ck_assert_int_eq(mkdir(in, 0755), 0);
   write_file(in, "a.txt", "alpha");
-  pl_buf_t text = {0};
-  pl_buf_printf(&text,
-                "pipeline \"p\" {\n"
-                "  source \"file\" { paths = [\"%s\"]\n state_dir = \"%s\" }\n"
-                "  transform \"bytes2json\" { }\n"
-                "  sink \"capture\" { }\n"
-                "}\n",
-                in, state);
-  test_run_t *run = test_run_start(text.data, plugins, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n state_dir = \"%s\"", in, state);
+  pl_test_t *t = harness(src.data, NULL, false);
+  ck_assert_msg(pl_test_start(t) == 0, "%s", pl_test_errors(t));
   /* After the start, a directory takes the state file's name: the rename
    * of every save fails, whoever runs the test. */
-  char *blocker = join(state, "p.state");
+  char *blocker = join(state, "test.state");
   ck_assert_int_eq(mkdir(blocker, 0755), 0);
-  test_run_loop(run);
-  ck_assert_uint_eq(json_array_size(captured(run)), 1);
-  ck_assert_msg(strstr(test_log(run), "state not saved"), "%s",
-                test_log(run));
-  ck_assert_int_eq(run->status, 1);
-  ck_assert_int_eq(test_run_free(run), 0);
+  test_plugin_run(t, 20000);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  assert_log_has(t, "state not saved");
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(blocker);
-  pl_buf_free(&text);
+  pl_buf_free(&src);
   free(in);
   free(state);
   remove_tree(dir);
@@ -661,20 +617,26 @@ END_TEST
 
 START_TEST(a_corrupt_state_file_stops_the_start) {
   char *dir = make_tmpdir();
-  write_file(dir, "p.state", "pipelined source-file state 1\n12 x /a\n");
+  write_file(dir, "test.state", "pipelined source-file state 1\n12 x /a\n");
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s\"]\n state_dir = \"%s\"", dir, dir);
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_int_lt(run->create_rc, 0);
+  pl_test_t *t = run_refused(src.data);
   pl_buf_t expect = {0};
-  pl_buf_printf(&expect, "state file %s/p.state:2: bad modification time", dir);
-  ck_assert_msg(strstr(test_log(run), expect.data), "%s", test_log(run));
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_printf(&expect, "state file %s/test.state:2: bad modification time",
+                dir);
+  assert_log_has(t, expect.data);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&expect);
   pl_buf_free(&src);
   remove_tree(dir);
 }
 END_TEST
+
+/* The capturing sink with the smallest queue a sink can have (one batch
+ * of one record in flight and the next: 2); test_plugin_run_depth() samples
+ * its depth after the source's callbacks of each turn of the loop. */
+static const char *const small_queue =
+    "queue_size = 1\n batch_size = 1\n max_in_flight = 1";
 
 START_TEST(a_full_queue_pauses_reading_and_loses_nothing) {
   char *dir = make_tmpdir();
@@ -686,20 +648,21 @@ START_TEST(a_full_queue_pauses_reading_and_loses_nothing) {
   write_file(dir, "next.txt", "after");
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s\"]\n chunk_size = 1B", dir);
-  test_run_t *run =
-      run_with(src.data, "queue_size = 1", "batch_size = 3", true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_int_eq(run->status, 0);
-  ck_assert_uint_eq(json_array_size(captured(run)), 205);
-  json_t *files = files_of(run);
+  pl_test_t *t = harness(src.data, small_queue, false);
+  size_t capacity = 0;
+  size_t depth = test_plugin_run_depth(t, PL_ROLE_SINK, 20000, &capacity);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_record_count(t), 205);
+  json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 2);
   assert_file(files, 0, dir, "big.txt", data);
   assert_file(files, 1, dir, "next.txt", "after");
-  bytes2json_t *b = test_ctx(run, "p", PL_ROLE_TRANSFORM);
-  ck_assert_uint_eq(b->seen, 205);
-  ck_assert_uint_le(b->max_depth, 1);
+  ck_assert_uint_eq(test_plugin_metrics(t)->records_out, 205);
+  ck_assert_uint_eq(capacity, 2);
+  ck_assert_uint_ge(depth, 1);
+  ck_assert_uint_le(depth, 2);
   json_decref(files);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&src);
   remove_tree(dir);
 }
@@ -713,11 +676,10 @@ START_TEST(watch_is_ignored_with_once) {
                 "paths = [\"%s\"]\n watch = true\n poll_interval = 10ms\n"
                 " log_level = \"debug\"",
                 dir);
-  test_run_t *run = run_with(src.data, NULL, NULL, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_uint_eq(json_array_size(captured(run)), 1);
-  ck_assert_ptr_nonnull(strstr(test_log(run), "watch is ignored with --once"));
-  ck_assert_int_eq(test_run_free(run), 0);
+  pl_test_t *t = run_once(src.data, NULL);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  assert_log_has(t, "watch is ignored with --once");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&src);
   remove_tree(dir);
 }
@@ -726,7 +688,7 @@ END_TEST
 /* Watch mode: shuts down a little after dir/name was delivered (or after
  * 5 s, and the test fails). */
 typedef struct watch_test {
-  test_run_t *run;
+  pl_test_t *t;
   const char *dir;
   const char *name;
   uv_timer_t create;
@@ -744,16 +706,11 @@ static void on_create(uv_timer_t *timer) {
 
 static void on_check(uv_timer_t *timer) {
   watch_test_t *w = timer->data;
-  json_t *records = captured(w->run);
   pl_buf_t origin = {0};
   pl_buf_printf(&origin, "file:%s/%s", w->dir, w->name);
-  for (size_t i = 0; i < json_array_size(records); i++) {
-    json_t *rec = json_array_get(records, i);
-    if (strcmp(json_string_value(json_object_get(rec, "origin")),
-               origin.data) == 0 &&
-        json_is_true(json_object_get(rec, "last")))
+  for (size_t i = 0; i < pl_test_record_count(w->t); i++)
+    if (strcmp(origin_of(w->t, i), origin.data) == 0 && is_last(w->t, i))
       w->found = true;
-  }
   pl_buf_free(&origin);
   /* A few more scans after the file arrived: it must not come twice. */
   if (w->found)
@@ -761,7 +718,25 @@ static void on_check(uv_timer_t *timer) {
   if (!(w->found && w->after >= 10) && ++w->ticks < 500)
     return;
   uv_close((uv_handle_t *)timer, NULL);
-  pl__engine_shutdown(w->run->engine);
+  pl_test_shutdown(w->t);
+}
+
+/* Starts `w` as a daemon with `source` and `sink` options; with `create`,
+ * new.txt appears 100 ms after the start. Runs it until on_check stops
+ * it. */
+static void watch_run(watch_test_t *w, const char *source, const char *sink,
+                      bool create) {
+  w->t = start_daemon(source, sink);
+  uv_loop_t *loop = pl_test_loop(w->t);
+  if (create) {
+    uv_timer_init(loop, &w->create);
+    w->create.data = w;
+    uv_timer_start(&w->create, on_create, 100, 0);
+  }
+  uv_timer_init(loop, &w->check);
+  w->check.data = w;
+  uv_timer_start(&w->check, on_check, 10, 10);
+  test_plugin_run(w->t, 30000);
 }
 
 START_TEST(watch_reads_new_files_as_they_appear) {
@@ -771,36 +746,27 @@ START_TEST(watch_reads_new_files_as_they_appear) {
   pl_buf_printf(&src, "paths = [\"%s\"]\n watch = true\n poll_interval = 20ms",
                 dir);
   watch_test_t w = {.dir = dir, .name = "new.txt"};
-  w.run = run_with(src.data, NULL, NULL, false);
-  ck_assert_msg(w.run->create_rc == 0, "%s", w.run->errors.data);
-  uv_timer_init(&w.run->loop, &w.create);
-  uv_timer_init(&w.run->loop, &w.check);
-  w.create.data = w.check.data = &w;
-  uv_timer_start(&w.create, on_create, 100, 0);
-  uv_timer_start(&w.check, on_check, 10, 10);
-  test_run_loop(w.run);
+  watch_run(&w, src.data, NULL, true);
   ck_assert(w.found);
-  ck_assert_int_eq(w.run->status, 0);
-  json_t *files = files_of(w.run);
+  ck_assert_int_eq(pl_test_status(w.t), 0);
+  json_t *files = files_of(w.t);
   ck_assert_uint_eq(json_array_size(files), 2);
   assert_file(files, 0, dir, "old.txt", "old file");
   assert_file(files, 1, dir, "new.txt", "new file");
-  ck_assert_uint_eq(groups_committed(w.run), 2);
+  ck_assert_uint_eq(groups_committed(w.t), 2);
   json_decref(files);
-  ck_assert_int_eq(test_run_free(w.run), 0);
+  ck_assert_int_eq(pl_test_destroy(w.t), 0);
   pl_buf_free(&src);
   remove_tree(dir);
 }
 END_TEST
 
-/* Without --once, watch is the default: a file added after the start is
- * read, and the file read at the start is not read again. */
 /* A daemon whose save failed tries again: once the cause is gone (here a
  * directory in the state file's place, removed after the failure), the
  * state on disk catches up without another commit. */
 typedef struct save_retry {
   uv_timer_t timer;
-  test_run_t *run;
+  pl_test_t *t;
   const char *blocker;
   bool unblocked;
   bool saved;
@@ -810,7 +776,7 @@ typedef struct save_retry {
 static void on_save_retry_tick(uv_timer_t *timer) {
   save_retry_t *r = timer->data;
   r->ticks++;
-  if (!r->unblocked && strstr(test_log(r->run), "state not saved")) {
+  if (!r->unblocked && strstr(pl_test_log(r->t), "state not saved")) {
     ck_assert_int_eq(rmdir(r->blocker), 0);
     r->unblocked = true;
   }
@@ -820,7 +786,7 @@ static void on_save_retry_tick(uv_timer_t *timer) {
     r->saved = true;
   if (r->saved || r->ticks > 400) { /* 20 s at most */
     uv_close((uv_handle_t *)timer, NULL);
-    pl__engine_shutdown(r->run->engine);
+    pl_test_shutdown(r->t);
   }
 }
 
@@ -830,83 +796,59 @@ START_TEST(a_daemon_saves_its_state_again_after_a_failed_save) {
   char *state = join(dir, "state");
   ck_assert_int_eq(mkdir(in, 0755), 0);
   write_file(in, "a.txt", "alpha");
-  pl_buf_t text = {0};
-  pl_buf_printf(&text,
-                "pipeline \"p\" {\n"
-                "  source \"file\" { paths = [\"%s\"]\n state_dir = \"%s\"\n"
-                "    watch = false }\n"
-                "  transform \"bytes2json\" { }\n"
-                "  sink \"capture\" { }\n"
-                "}\n",
+  pl_buf_t src = {0};
+  pl_buf_printf(&src,
+                "paths = [\"%s\"]\n state_dir = \"%s\"\n"
+                "    watch = false",
                 in, state);
-  test_run_t *run = test_run_start(text.data, plugins, false);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  char *blocker = join(state, "p.state");
+  pl_test_t *t = start_daemon(src.data, NULL);
+  char *blocker = join(state, "test.state");
   ck_assert_int_eq(mkdir(blocker, 0755), 0);
-  save_retry_t r = {.run = run, .blocker = blocker};
-  uv_timer_init(&run->loop, &r.timer);
+  save_retry_t r = {.t = t, .blocker = blocker};
+  uv_timer_init(pl_test_loop(t), &r.timer);
   r.timer.data = &r;
   uv_timer_start(&r.timer, on_save_retry_tick, 50, 50);
-  test_run_loop(run);
-  ck_assert_msg(r.unblocked, "the save never failed: %s", test_log(run));
-  ck_assert_msg(r.saved, "the state was not saved again: %s", test_log(run));
-  ck_assert_int_eq(test_run_free(run), 0);
+  test_plugin_run(t, 30000);
+  ck_assert_msg(r.unblocked, "the save never failed: %s", pl_test_log(t));
+  ck_assert_msg(r.saved, "the state was not saved again: %s", pl_test_log(t));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   free(blocker);
-  pl_buf_free(&text);
+  pl_buf_free(&src);
   free(in);
   free(state);
   remove_tree(dir);
 }
 END_TEST
 
+/* Without --once, watch is the default: a file added after the start is
+ * read, and the file read at the start is not read again. */
 START_TEST(watch_is_on_by_default_without_once) {
   char *dir = make_tmpdir();
   write_file(dir, "old.txt", "old file");
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s\"]\n poll_interval = 20ms", dir);
   watch_test_t w = {.dir = dir, .name = "new.txt"};
-  w.run = run_with(src.data, NULL, NULL, false);
-  ck_assert_msg(w.run->create_rc == 0, "%s", w.run->errors.data);
-  uv_timer_init(&w.run->loop, &w.create);
-  uv_timer_init(&w.run->loop, &w.check);
-  w.create.data = w.check.data = &w;
-  uv_timer_start(&w.create, on_create, 100, 0);
-  uv_timer_start(&w.check, on_check, 10, 10);
-  test_run_loop(w.run);
-  ck_assert_msg(w.found, "%s", test_log(w.run));
-  ck_assert_int_eq(w.run->status, 0);
+  watch_run(&w, src.data, NULL, true);
+  ck_assert_msg(w.found, "%s", pl_test_log(w.t));
+  ck_assert_int_eq(pl_test_status(w.t), 0);
   /* on_check waited 10 more scans after new.txt: nothing came twice. */
-  json_t *files = files_of(w.run);
+  json_t *files = files_of(w.t);
   ck_assert_uint_eq(json_array_size(files), 2);
   assert_file(files, 0, dir, "old.txt", "old file");
   assert_file(files, 1, dir, "new.txt", "new file");
-  ck_assert_uint_eq(groups_committed(w.run), 2);
+  ck_assert_uint_eq(groups_committed(w.t), 2);
   json_decref(files);
-  ck_assert_int_eq(test_run_free(w.run), 0);
+  ck_assert_int_eq(pl_test_destroy(w.t), 0);
   pl_buf_free(&src);
   remove_tree(dir);
 }
 END_TEST
 
 /* watch = false without --once: the files found at the start are read,
- * the daemon stays up (the engine keeps the loop) and reads nothing new. */
-typedef struct unwatched {
-  test_run_t *run;
-  const char *dir;
-  bool still_running;
-} unwatched_t;
-
+ * the daemon stays up and reads nothing new. */
 static void on_unwatched_create(uv_timer_t *timer) {
-  unwatched_t *u = timer->data;
-  write_file(u->dir, "new.txt", "new file");
+  write_file(timer->data, "new.txt", "new file");
   uv_close((uv_handle_t *)timer, NULL);
-}
-
-static void on_unwatched_stop(uv_timer_t *timer) {
-  unwatched_t *u = timer->data;
-  u->still_running = true;
-  uv_close((uv_handle_t *)timer, NULL);
-  pl__engine_shutdown(u->run->engine);
 }
 
 START_TEST(without_watch_a_daemon_reads_what_is_there_and_waits) {
@@ -914,28 +856,22 @@ START_TEST(without_watch_a_daemon_reads_what_is_there_and_waits) {
   write_file(dir, "old.txt", "old file");
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s\"]\n watch = false", dir);
-  unwatched_t u = {.dir = dir};
-  u.run = run_with(src.data, NULL, NULL, false);
-  ck_assert_msg(u.run->create_rc == 0, "%s", u.run->errors.data);
-  uv_timer_t create, stop;
-  uv_timer_init(&u.run->loop, &create);
-  uv_timer_init(&u.run->loop, &stop);
-  create.data = stop.data = &u;
-  /* Unreferenced: if nothing else keeps the loop running, it ends before
-   * they fire and the test fails. */
-  uv_unref((uv_handle_t *)&create);
-  uv_unref((uv_handle_t *)&stop);
+  pl_test_t *t = start_daemon(src.data, NULL);
+  uv_timer_t create;
+  uv_timer_init(pl_test_loop(t), &create);
+  create.data = dir;
   uv_timer_start(&create, on_unwatched_create, 50, 0);
-  uv_timer_start(&stop, on_unwatched_stop, 300, 0);
-  test_run_loop(u.run);
-  ck_assert_msg(u.still_running, "the daemon ended by itself: %s",
-                test_log(u.run));
-  ck_assert_int_eq(u.run->status, 0);
-  json_t *files = files_of(u.run);
+  /* The run still going after 300 ms is the daemon staying up: a run that
+   * ended by itself returns 0. */
+  int rc = pl_test_run(t, 300);
+  ck_assert_msg(rc == PL_EAGAIN, "the daemon ended by itself (rc %d): %s", rc,
+                pl_test_log(t));
+  ck_assert_int_eq(pl_test_status(t), 0);
+  json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 1);
   assert_file(files, 0, dir, "old.txt", "old file");
   json_decref(files);
-  ck_assert_int_eq(test_run_free(u.run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&src);
   remove_tree(dir);
 }
@@ -948,26 +884,21 @@ START_TEST(watch_reads_a_failed_file_again_at_the_next_scan) {
   pl_buf_printf(&src, "paths = [\"%s\"]\n watch = true\n poll_interval = 20ms",
                 dir);
   watch_test_t w = {.dir = dir, .name = "a.txt"};
-  w.run = run_with(src.data, NULL, "fail_first = 1\n retry_limit = 0", false);
-  ck_assert_msg(w.run->create_rc == 0, "%s", w.run->errors.data);
-  uv_timer_init(&w.run->loop, &w.check);
-  w.check.data = &w;
-  uv_timer_start(&w.check, on_check, 10, 10);
-  test_run_loop(w.run);
+  watch_run(&w, src.data, "fail_first = 1\n retry_limit = 0", false);
   ck_assert(w.found);
-  json_t *files = files_of(w.run);
+  json_t *files = files_of(w.t);
   ck_assert_uint_eq(json_array_size(files), 1);
   assert_file(files, 0, dir, "a.txt", "alpha");
-  ck_assert_uint_eq(groups_failed(w.run), 1);
-  ck_assert_uint_eq(groups_committed(w.run), 1);
+  ck_assert_uint_eq(groups_failed(w.t), 1);
+  ck_assert_uint_eq(groups_committed(w.t), 1);
   pl_buf_t expect = {0};
   pl_buf_printf(&expect,
                 "%s/a.txt was not delivered completely; it will be read again "
                 "at the next scan",
                 dir);
-  ck_assert_msg(strstr(test_log(w.run), expect.data), "%s", test_log(w.run));
+  assert_log_has(w.t, expect.data);
   json_decref(files);
-  ck_assert_int_eq(test_run_free(w.run), 0);
+  ck_assert_int_eq(pl_test_destroy(w.t), 0);
   pl_buf_free(&expect);
   pl_buf_free(&src);
   remove_tree(dir);
@@ -977,11 +908,11 @@ END_TEST
 /* Shuts down once some records were delivered: the reader is then in the
  * middle of the file. */
 static void on_progress(uv_timer_t *timer) {
-  test_run_t *run = timer->data;
-  if (json_array_size(captured(run)) < 20)
+  pl_test_t *t = timer->data;
+  if (pl_test_record_count(t) < 20)
     return;
   uv_close((uv_handle_t *)timer, NULL);
-  pl__engine_shutdown(run->engine);
+  pl_test_shutdown(t);
 }
 
 START_TEST(stop_in_the_middle_of_a_file_fails_its_group) {
@@ -1000,27 +931,25 @@ START_TEST(stop_in_the_middle_of_a_file_fails_its_group) {
                 "paths = [\"%s\"]\n chunk_size = 1KiB\n"
                 " on_commit = \"move\"\n done_dir = \"%s\"",
                 in, done);
-  test_run_t *run = run_with(src.data, "queue_size = 16",
-                             "async = true\n queue_size = 16", false);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  /* A slow sink with a queue of 16 records (two batches of 8): the reader
+   * waits for it. */
+  pl_test_t *t =
+      start_daemon(src.data, "delay_ms = 1\n queue_size = 16\n batch_size = 8");
   uv_timer_t timer;
-  uv_timer_init(&run->loop, &timer);
-  timer.data = run;
+  uv_timer_init(pl_test_loop(t), &timer);
+  timer.data = t;
   uv_timer_start(&timer, on_progress, 1, 1);
-  test_run_loop(run);
-  /* The loop ended: what was emitted was delivered, the group failed. */
-  size_t delivered = json_array_size(captured(run));
+  test_plugin_run(t, 30000);
+  /* The run ended: what was emitted was delivered, the group failed. */
+  size_t delivered = pl_test_record_count(t);
   ck_assert_uint_ge(delivered, 20);
   ck_assert_uint_lt(delivered, size / 1024);
-  ck_assert_uint_eq(groups_committed(run), 0);
-  ck_assert_uint_eq(groups_failed(run), 1);
-  pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
-  ck_assert_uint_eq(source->metrics.records_out, delivered);
-  ck_assert_msg(strstr(test_log(run), "stopped in the middle of"), "%s",
-                test_log(run));
-  ck_assert_msg(strstr(test_log(run), "was not delivered completely"), "%s",
-                test_log(run));
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_uint_eq(groups_committed(t), 0);
+  ck_assert_uint_eq(groups_failed(t), 1);
+  ck_assert_uint_eq(test_plugin_metrics(t)->records_out, delivered);
+  assert_log_has(t, "stopped in the middle of");
+  assert_log_has(t, "was not delivered completely");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   ck_assert(exists(in, "big.txt"));
   ck_assert(!exists(done, "big.txt"));
   pl_buf_free(&src);
@@ -1031,25 +960,22 @@ START_TEST(stop_in_the_middle_of_a_file_fails_its_group) {
 END_TEST
 
 START_TEST(bad_option_values_are_refused_at_init) {
-  test_run_t *run = run_with("paths = []", NULL, NULL, true);
-  ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_msg(strstr(run->errors.data,
+  pl_test_t *t = run_refused("paths = []");
+  ck_assert_msg(strstr(pl_test_errors(t),
                        "source \"file\": option 'paths' expects a list with "
                        "at least 1 item, found 0 items\n"),
-                "%s", run->errors.data);
-  ck_assert_int_eq(test_run_free(run), 0);
-  run = run_with("paths = [\"/x\"]\n chunk_size = 0", NULL, NULL, true);
-  ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_msg(strstr(run->errors.data,
+                "%s", pl_test_errors(t));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  t = run_refused("paths = [\"/x\"]\n chunk_size = 0");
+  ck_assert_msg(strstr(pl_test_errors(t),
                        "source \"file\": option 'chunk_size' expects a size "
                        "from 1B to 1GiB, found 0\n"),
-                "%s", run->errors.data);
-  ck_assert_int_eq(test_run_free(run), 0);
-  run = run_with("chunk_size = 1KiB", NULL, NULL, true);
-  ck_assert_int_lt(run->create_rc, 0);
+                "%s", pl_test_errors(t));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  t = run_refused("chunk_size = 1KiB");
   ck_assert_ptr_nonnull(
-      strstr(run->errors.data, "missing required option 'paths'"));
-  ck_assert_int_eq(test_run_free(run), 0);
+      strstr(pl_test_errors(t), "missing required option 'paths'"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
 
@@ -1370,29 +1296,27 @@ START_TEST(compressed_files_come_out_in_chunks_behind_a_full_queue) {
   write_file(dir, "c.txt", "plain");
   pl_buf_t src = {0};
   pl_buf_printf(&src, "paths = [\"%s\"]\n chunk_size = 64B", dir);
-  test_run_t *run =
-      run_with(src.data, "queue_size = 1", "batch_size = 3", true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_int_eq(run->status, 0);
-  json_t *files = files_of(run);
+  pl_test_t *t = harness(src.data, small_queue, false);
+  size_t capacity = 0;
+  size_t depth = test_plugin_run_depth(t, PL_ROLE_SINK, 20000, &capacity);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 3);
   assert_file(files, 0, dir, "a.txt.gz", text);
   assert_file(files, 1, dir, "b.bin", text);
   assert_file(files, 2, dir, "c.txt", "plain");
-  json_t *records = captured(run);
-  for (size_t i = 0; i < json_array_size(records); i++)
-    ck_assert_uint_le(strlen(json_string_value(json_object_get(
-                          json_array_get(records, i), "bytes"))),
-                      64);
+  size_t count = pl_test_record_count(t);
+  for (size_t i = 0; i < count; i++)
+    ck_assert_uint_le(strlen(bytes_of(t, i)), 64);
   /* 5000 bytes in chunks of 64 (79), an empty last record for each
    * compressed file, and "plain" as one last record. */
-  ck_assert_uint_eq(json_array_size(records), 79 * 2 + 2 + 1);
-  bytes2json_t *b = test_ctx(run, "p", PL_ROLE_TRANSFORM);
-  ck_assert_uint_le(b->max_depth, 1); /* the reader waited for room */
-  pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
-  ck_assert_uint_eq(source->metrics.rejected, 0);
+  ck_assert_uint_eq(count, 79 * 2 + 2 + 1);
+  /* The reader waited for room. */
+  ck_assert_uint_eq(capacity, 2);
+  ck_assert_uint_le(depth, 2);
+  ck_assert_uint_eq(test_plugin_metrics(t)->rejected, 0);
   json_decref(files);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&src);
   free(text);
   remove_tree(dir);
@@ -1407,61 +1331,53 @@ START_TEST(a_truncated_or_oversized_file_is_rejected_and_committed) {
   write_compressed(dir, "ok.gz", false, text, 5000, 0);
   pl_buf_t src = {0};
   pl_buf_printf(&src,
-                "pipeline \"p\" {\n"
-                "  source \"file\" { paths = [\"%s\"]\n chunk_size = 1KiB\n"
+                "paths = [\"%s\"]\n chunk_size = 1KiB\n"
                 "    max_decompressed_bytes = \"10000B\"\n"
-                "    on_commit = \"delete\" }\n"
-                "  transform \"bytes2json\" { }\n"
-                "  sink \"capture\" { }\n"
-                "  dead_letter \"capture\" { }\n"
-                "}\n",
+                "    on_commit = \"delete\"",
                 dir);
-  test_run_t *run = test_run(src.data, plugins, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  pl_test_t *t = run_once(src.data, NULL);
   /* Both groups are committed (their rejected records say what is
    * wrong), and --once reports the input errors. */
-  ck_assert_int_eq(run->status, 1);
-  ck_assert_uint_eq(groups_committed(run), 3);
-  /* on_commit deletes the good file and leaves the two in the dead
-   * letter where they are. */
-  ck_assert(exists(dir, "big.zst"));
-  ck_assert(exists(dir, "cut.gz"));
-  ck_assert(!exists(dir, "ok.gz"));
-  ck_assert_uint_eq(groups_failed(run), 0);
-  pl_instance_t *source = test_stage(run, "p", PL_ROLE_SOURCE);
-  ck_assert_uint_eq(source->metrics.rejected, 2);
+  ck_assert_int_eq(pl_test_status(t), 1);
+  ck_assert_uint_eq(groups_committed(t), 3);
+  ck_assert_uint_eq(groups_failed(t), 0);
+  ck_assert_uint_eq(test_plugin_metrics(t)->rejected, 2);
   /* One letter per file, its value naming it. */
-  test_sink_t *dl = test_ctx(run, "p", PL_ROLE_DEAD_LETTER);
-  ck_assert_uint_eq(json_array_size(dl->records), 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 2);
   char *cut = join(dir, "cut.gz");
   const char *first = json_string_value(json_object_get(
-      json_object_get(json_array_get(dl->records, 1), "record"), "path"));
+      json_object_get(pl_test_dead_letter_document(t, 1), "record"), "path"));
   ck_assert_msg(first && strcmp(first, cut) == 0, "%s",
-                json_dumps(dl->records, 0));
+                json_dumps(pl_test_dead_letters(t), 0));
   free(cut);
-  const char *log = test_log(run);
-  ck_assert_msg(strstr(log, "big.zst: zstd stream decompresses to more than "
-                            "10000 bytes (max_decompressed_bytes)"),
-                "%s", log);
-  ck_assert_msg(strstr(log, "cut.gz: gzip stream is truncated: the input "
-                            "ends at byte 100, inside a member"),
-                "%s", log);
+  assert_log_has(t, "big.zst: zstd stream decompresses to more than 10000 "
+                    "bytes (max_decompressed_bytes)");
+  assert_log_has(t, "cut.gz: gzip stream is truncated: the input ends at "
+                    "byte 100, inside a member");
   /* What came before the limit was delivered: 9 chunks of 1 KiB, then a
    * cut record that tells the transforms to drop their partial row. */
-  json_t *records = captured(run);
   pl_buf_t big = {0};
-  for (size_t i = 0; i < json_array_size(records); i++) {
-    json_t *rec = json_array_get(records, i);
-    const char *origin = json_string_value(json_object_get(rec, "origin"));
-    const char *bytes = json_string_value(json_object_get(rec, "bytes"));
-    if (strstr(origin, "big.zst") && bytes)
-      pl_buf_append_str(&big, bytes);
+  bool cut_seen = false;
+  for (size_t i = 0; i < pl_test_record_count(t); i++) {
+    if (!strstr(origin_of(t, i), "big.zst"))
+      continue;
+    if (json_is_true(json_object_get(pl_test_record_meta(t, i), "cut")))
+      cut_seen = true;
+    else
+      pl_buf_append_str(&big, bytes_of(t, i));
   }
+  ck_assert(cut_seen);
   ck_assert_uint_le(big.len, 10000);
   ck_assert_uint_ge(big.len, 9 * 1024);
   ck_assert(strncmp(big.data, text, big.len) == 0);
   pl_buf_free(&big);
-  ck_assert_int_eq(test_run_free(run), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* on_commit deletes the good file and leaves the two in the dead
+   * letter where they are (once the loop has run the deletes: the run
+   * ends with the groups resolved, pl_test_destroy() runs the rest). */
+  ck_assert(exists(dir, "big.zst"));
+  ck_assert(exists(dir, "cut.gz"));
+  ck_assert(!exists(dir, "ok.gz"));
   pl_buf_free(&src);
   free(text);
   remove_tree(dir);

@@ -5,10 +5,9 @@
 
 #include <pipelined/testing.h>
 
-#include "test_stages.h"
+#include "test_plugin.h"
 
 extern const pl_plugin_t pipelined_plugin;
-static const pl_plugin_t *const csv_plugin[] = {&pipelined_plugin, NULL};
 
 /* Feeds bytes [0, end) of `text` (`len` bytes, NULs allowed) as chunks of
  * `chunk` bytes, the last one marked last when `end` is the end. */
@@ -29,18 +28,13 @@ static pl_test_t *harness(const char *csv_options) {
   return t;
 }
 
-static void run_clean(pl_test_t *t) {
-  int rc = pl_test_run(t, 10000);
-  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(t), pl_test_log(t));
-}
-
 /* Runs the `len` bytes of `text` through csv with `csv_options`, in chunks
  * of `chunk` bytes. */
 static pl_test_t *run_csv_bytes(const char *text, size_t len, size_t chunk,
                                 const char *csv_options) {
   pl_test_t *t = harness(csv_options);
   feed_chunks(t, text, len, len, chunk);
-  run_clean(t);
+  test_plugin_run(t, 10000);
   return t;
 }
 
@@ -97,7 +91,7 @@ START_TEST(a_cut_stream_drops_its_partial_row) {
   feed_chunks(t, text, strlen(text), cut_at, 7);
   ck_assert_int_eq(pl_test_feed_cut(t), 0);
   feed_chunks(t, text, strlen(text), strlen(text), 7);
-  run_clean(t);
+  test_plugin_run(t, 10000);
   ck_assert_int_eq(pl_test_status(t), 0);
   /* P1 from the first stream; P1 and P2 from the second. */
   ck_assert_uint_eq(pl_test_record_count(t), 3);
@@ -210,36 +204,26 @@ END_TEST
 /* An input of nothing but bad rows into a slow dead letter: the transform
  * stops while the dead letter's queue is full (it may overshoot by the rows
  * of one chunk), and every row still arrives there. The depth of the dead
- * letter's queue is the engine's, seen only by the in-tree harness
- * (test_stages.h). */
+ * letter's queue is the engine's, sampled by the in-tree helper
+ * test_plugin_run_depth() (test_plugin.h). */
 START_TEST(bad_rows_wait_for_room_in_the_dead_letter) {
   pl_buf_t text = {0};
   pl_buf_append_str(&text, "product_id,location,quantity,update_date\n");
   for (int i = 0; i < 300; i++)
     pl_buf_append_str(&text, "P1,A,lots,2023-05-01\n");
-  json_t *quoted = json_string(text.data);
-  char *literal = json_dumps(quoted, JSON_ENCODE_ANY);
-  pl_buf_t config = {0};
-  pl_buf_printf(&config,
-                "pipeline \"p\" {\n"
-                "  source \"script\" { text = %s\n chunk_size = 64 }\n"
-                "  transform \"csv\" { %s }\n"
-                "  sink \"capture\" { }\n"
-                "  dead_letter \"capture\" { async = true\n queue_size = 8\n"
-                "    batch_size = 1 }\n"
-                "}\n",
-                literal, inventory);
-  test_run_t *run = test_run(config.data, csv_plugin, true);
-  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
-  ck_assert_int_eq(run->status, 0);
-  test_sink_t *dl = test_ctx(run, "p", PL_ROLE_DEAD_LETTER);
-  ck_assert_uint_eq(json_array_size(dl->records), 300);
-  ck_assert_msg(dl->max_queue <= 8 + 4, "dead letter queue reached %zu",
-                dl->max_queue);
-  ck_assert_int_eq(test_run_free(run), 0);
-  free(literal);
-  json_decref(quoted);
-  pl_buf_free(&config);
+  pl_test_t *t = harness(inventory);
+  ck_assert_int_eq(pl_test_set_dead_letter_options(
+                       t, "delay_ms = 1\n queue_size = 8\n batch_size = 1"),
+                   0);
+  feed_chunks(t, text.data, text.len, text.len, 64);
+  size_t capacity = 0;
+  size_t depth =
+      test_plugin_run_depth(t, PL_ROLE_DEAD_LETTER, 10000, &capacity);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 300);
+  ck_assert_uint_eq(capacity, 8);
+  ck_assert_msg(depth <= 8 + 4, "dead letter queue reached %zu", depth);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&text);
 }
 END_TEST

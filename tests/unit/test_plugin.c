@@ -18,3 +18,56 @@ const pl_stage_metrics_t *test_plugin_metrics(pl_test_t *t) {
   ck_assert_ptr_nonnull(inst);
   return &inst->metrics;
 }
+
+const pl_pipeline_t *test_plugin_pipeline(pl_test_t *t) {
+  pl_instance_t *inst = pl_test_instance(t);
+  ck_assert_ptr_nonnull(inst);
+  return inst->pipeline;
+}
+
+typedef struct depth {
+  uv_check_t check;
+  pl_test_t *t;
+  pl_role_t role;
+  size_t max;
+  bool closed;
+} depth_t;
+
+/* The stage whose queue `d` watches, or NULL before the run. */
+static const pl_instance_t *depth_stage(const depth_t *d) {
+  pl_instance_t *inst = pl_test_instance(d->t);
+  if (!inst)
+    return NULL;
+  return d->role == PL_ROLE_DEAD_LETTER ? inst->pipeline->dead_letter
+                                        : inst->pipeline->sink;
+}
+
+static void depth_sample(uv_check_t *check) {
+  depth_t *d = check->data;
+  const pl_instance_t *stage = depth_stage(d);
+  if (stage && stage->queue.count > d->max)
+    d->max = stage->queue.count;
+}
+
+static void depth_closed(uv_handle_t *handle) {
+  ((depth_t *)handle->data)->closed = true;
+}
+
+size_t test_plugin_run_depth(pl_test_t *t, pl_role_t role, uint64_t timeout_ms,
+                             size_t *capacity) {
+  depth_t d = {.t = t, .role = role};
+  ck_assert_int_eq(uv_check_init(pl_test_loop(t), &d.check), 0);
+  d.check.data = &d;
+  ck_assert_int_eq(uv_check_start(&d.check, depth_sample), 0);
+  /* The run decides when the loop ends, not this. */
+  uv_unref((uv_handle_t *)&d.check);
+  int rc = pl_test_run(t, timeout_ms);
+  uv_close((uv_handle_t *)&d.check, depth_closed);
+  while (!d.closed) /* before `d` goes out of scope */
+    uv_run(pl_test_loop(t), UV_RUN_NOWAIT);
+  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(t), pl_test_log(t));
+  const pl_instance_t *stage = depth_stage(&d);
+  ck_assert_ptr_nonnull(stage);
+  *capacity = stage->capacity;
+  return d.max;
+}

@@ -1,12 +1,14 @@
 /* What the plugin suites on libpipelined-testing (<pipelined/testing.h>)
  * share that only this tree has: Check assertions around a run, and the
- * engine's own metrics of the stage under test (src/stage.h), which a
+ * engine's own view of the stage under test (src/stage.h, src/pipeline.h:
+ * its metrics, its pipeline's groups, the depth of a queue), which a
  * plugin outside the tree cannot see. */
 #ifndef PL_TEST_PLUGIN_H
 #define PL_TEST_PLUGIN_H
 
 #include <pipelined/testing.h>
 
+#include "pipeline.h"
 #include "stage.h"
 
 /* Runs `t` (pl_test_run with `timeout_ms`) and fails the test unless the
@@ -17,5 +19,17 @@ void test_plugin_assert_clean(pl_test_t *t);
 /* The engine's metrics of the stage under test (borrowed for the
  * harness's life); fails the test before the run. */
 const pl_stage_metrics_t *test_plugin_metrics(pl_test_t *t);
+/* The pipeline of the stage under test (borrowed for the harness's life):
+ * the groups it saw committed and failed and its input errors, what a
+ * source under test is judged by. Fails the test before the run. */
+const pl_pipeline_t *test_plugin_pipeline(pl_test_t *t);
+
+/* Runs `t` as test_plugin_run() does while sampling the input queue of
+ * the pipeline's sink or dead letter (`role`) at the end of each turn of
+ * the loop, after the stages' callbacks of that turn ran (a uv_check_t on
+ * pl_test_loop()). Returns the deepest seen, and in *capacity that queue's
+ * capacity (the most its stage takes before the one before it waits). */
+size_t test_plugin_run_depth(pl_test_t *t, pl_role_t role, uint64_t timeout_ms,
+                             size_t *capacity);
 
 #endif

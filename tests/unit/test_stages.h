@@ -1,12 +1,12 @@
 /* Test plugins linked into the engine's own unit tests, and a harness that
  * runs a whole config through the engine in-process (HACKING.md#s12): what
  * the engine's suites look at (queue depths, batches, several pipelines,
- * the registry) is inside the engine. A plugin's suite uses
- * libpipelined-testing (<pipelined/testing.h>) instead; two still use
- * these: check_source_file (to move once source-file's split has landed)
- * and check_transform_csv's test of the dead letter's queue depth. The
- * preflight suites (test_preflight.h, test_aws.h) drive an engine that is
- * created but not started, which is the engine's business too. */
+ * the registry) is inside the engine. Every plugin's suite uses
+ * libpipelined-testing (<pipelined/testing.h>) instead, with the in-tree
+ * test_plugin.h for what only the engine knows (its metrics, groups and
+ * queue depths). The preflight suites (test_preflight.h, test_aws.h) drive
+ * an engine that is created but not started, which is the engine's
+ * business too. */
 #ifndef PL_TEST_STAGES_H
 #define PL_TEST_STAGES_H
 
