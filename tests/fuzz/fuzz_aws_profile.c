@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -95,7 +96,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       check(
           n == 0 || has_nul ||
           (v[0] != ' ' && v[0] != '\t' && v[n - 1] != ' ' && v[n - 1] != '\t'));
-      check(pl__aws_profile_found(profile));
+      /* A value comes from the profile's own section, or from a
+       * "[services NAME]" section of the config file, which is kept as
+       * "services NAME.KEY" whether the profile is there or not (keys
+       * match without regard to case). */
+      check(pl__aws_profile_found(profile) ||
+            strncasecmp(keys[i], "services ", 9) == 0);
     }
   }
 
