@@ -1,0 +1,299 @@
+/* sink-s3's objects and their uploads (s3_object.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <pipelined/s3_upload.h>
+
+#include "s3_object.h"
+
+s3_object_t *s3_object_new(const char *key, uint64_t opened_ms) {
+  s3_object_t *obj = calloc(1, sizeof(*obj));
+  if (!obj)
+    return NULL;
+  obj->key = strdup(key);
+  if (!obj->key) {
+    free(obj);
+    return NULL;
+  }
+  obj->opened_ms = opened_ms;
+  return obj;
+}
+
+void s3_object_free(s3_object_t *obj) {
+  if (!obj)
+    return;
+  for (size_t i = 0; i < obj->parts; i++)
+    free(obj->etags[i]);
+  free(obj->etags);
+  free(obj->etag);
+  free(obj->upload_id);
+  free(obj->spans);
+  pl_buf_free(&obj->body);
+  pl_buf_free(&obj->payload);
+  free(obj->key);
+  free(obj);
+}
+
+int s3_object_add(s3_object_t *obj, void *held, size_t index) {
+  if (obj->span_count > 0) {
+    s3_span_t *last = &obj->spans[obj->span_count - 1];
+    if (last->held == held && last->first + last->count == index) {
+      last->count++;
+      return 0;
+    }
+  }
+  if (obj->span_count == obj->span_cap) {
+    size_t cap = obj->span_cap ? obj->span_cap * 2 : 4;
+    s3_span_t *spans = realloc(obj->spans, cap * sizeof(*spans));
+    if (!spans)
+      return PL_ENOMEM;
+    obj->spans = spans;
+    obj->span_cap = cap;
+  }
+  obj->spans[obj->span_count++] = (s3_span_t){held, index, 1};
+  return 1;
+}
+
+/* ---- The upload ---- */
+
+static const char *payload(const s3_object_t *obj, size_t *len) {
+  const pl_buf_t *buf = obj->payload.data ? &obj->payload : &obj->body;
+  *len = buf->len;
+  return buf->data ? buf->data : "";
+}
+
+static void finish(s3_object_t *obj, const char *error, bool lasting) {
+  obj->done(obj->done_data, obj, error, lasting);
+}
+
+/* Ends the upload with "<what>: <error>". */
+static void fail_with(s3_object_t *obj, const pl_aws_error_t *error,
+                      const char *what) {
+  pl_buf_t reason = {0};
+  if (error)
+    pl_aws_error_format(error, &reason);
+  else
+    pl_buf_append_str(&reason, what);
+  finish(obj, reason.data ? reason.data : what,
+         error && pl_aws_error_lasting(error));
+  pl_buf_free(&reason);
+}
+
+static void on_abort_done(void *data, int status, const char *body, size_t len,
+                          const pl_aws_error_t *error) {
+  /* Best effort: a multipart upload left behind costs storage until a
+   * bucket lifecycle rule removes it, and holds no records. */
+}
+
+/* Drops the multipart upload on S3's side (fire and forget). */
+static void abort_upload(s3_object_t *obj) {
+  if (!obj->upload_id)
+    return;
+  pl_buf_t query = {0};
+  if (pl_s3_upload_query(obj->upload_id, 0, &query) == 0) {
+    pl_aws_rest_request_t req = {.operation = "AbortMultipartUpload",
+                                 .method = "DELETE",
+                                 .bucket = obj->config->bucket,
+                                 .key = obj->key,
+                                 .query = query.data};
+    pl_aws_rest_handlers_t handlers = {.on_done = on_abort_done};
+    pl_aws_rest_call(obj->client, &req, &handlers, NULL);
+  }
+  pl_buf_free(&query);
+}
+
+/* A multipart step failed: abort, then end the object. */
+static void fail_multipart(s3_object_t *obj, const pl_aws_error_t *error,
+                           const char *what) {
+  abort_upload(obj);
+  fail_with(obj, error, what);
+}
+
+/* Sends one request whose answer goes to `on_done`; a request that cannot
+ * be sent ends the object. */
+static void send_request(s3_object_t *obj, const char *operation, const char *method,
+                         const char *query, const char *body, size_t len,
+                 void (*on_headers)(void *, int, const pl_aws_header_t *,
+                                    size_t),
+                 void (*on_done)(void *, int, const char *, size_t,
+                                 const pl_aws_error_t *)) {
+  pl_aws_header_t headers[2];
+  size_t count = 0;
+  bool creates = strcmp(operation, "PutObject") == 0 ||
+                 strcmp(operation, "CreateMultipartUpload") == 0;
+  if (creates && obj->config->content_type)
+    headers[count++] =
+        (pl_aws_header_t){"Content-Type", obj->config->content_type};
+  if (creates && obj->config->content_encoding)
+    headers[count++] =
+        (pl_aws_header_t){"Content-Encoding", obj->config->content_encoding};
+  pl_aws_rest_request_t req = {.operation = operation,
+                               .method = method,
+                               .bucket = obj->config->bucket,
+                               .key = obj->key,
+                               .query = query,
+                               .headers = headers,
+                               .header_count = count,
+                               .body = body,
+                               .body_len = len};
+  pl_aws_rest_handlers_t handlers = {
+      .on_headers = on_headers, .on_done = on_done, .data = obj};
+  int rc = pl_aws_rest_call(obj->client, &req, &handlers, NULL);
+  if (rc < 0) {
+    pl_buf_t reason = {0};
+    pl_buf_printf(&reason, "cannot send %s: %s", operation, pl_strerror(rc));
+    if (obj->upload_id)
+      abort_upload(obj);
+    finish(obj, reason.data ? reason.data : operation, false);
+    pl_buf_free(&reason);
+  }
+}
+
+/* ---- PutObject ---- */
+
+static void on_put_done(void *data, int status, const char *body, size_t len,
+                        const pl_aws_error_t *error) {
+  s3_object_t *obj = data;
+  if (error)
+    fail_with(obj, error, "PutObject failed");
+  else
+    finish(obj, NULL, false);
+}
+
+/* ---- Multipart ---- */
+
+static void send_part(s3_object_t *obj);
+
+static void on_complete_done(void *data, int status, const char *body,
+                             size_t len, const pl_aws_error_t *error) {
+  s3_object_t *obj = data;
+  if (error) {
+    fail_multipart(obj, error, "CompleteMultipartUpload failed");
+    return;
+  }
+  pl_buf_t reason = {0};
+  pl_buf_append_str(&reason, "s3 CompleteMultipartUpload: ");
+  if (pl_s3_complete_parse(body, len, &reason) < 0) {
+    fail_multipart(obj, NULL, reason.data);
+    pl_buf_free(&reason);
+    return;
+  }
+  pl_buf_free(&reason);
+  finish(obj, NULL, false);
+}
+
+static void send_complete(s3_object_t *obj) {
+  pl_buf_t query = {0}, body = {0};
+  if (pl_s3_upload_query(obj->upload_id, 0, &query) < 0 ||
+      pl_s3_complete_body((const char *const *)obj->etags, obj->parts,
+                          &body) < 0) {
+    fail_multipart(obj, NULL, "out of memory for CompleteMultipartUpload");
+  } else {
+    send_request(obj, "CompleteMultipartUpload", "POST", query.data, body.data,
+         body.len, NULL, on_complete_done);
+  }
+  pl_buf_free(&query);
+  pl_buf_free(&body);
+}
+
+static void on_part_headers(void *data, int status,
+                            const pl_aws_header_t *headers, size_t count) {
+  s3_object_t *obj = data;
+  for (size_t i = 0; i < count; i++) {
+    if (strcasecmp(headers[i].name, "ETag") == 0) {
+      free(obj->etag);
+      obj->etag = strdup(headers[i].value);
+    }
+  }
+}
+
+static void on_part_done(void *data, int status, const char *body, size_t len,
+                         const pl_aws_error_t *error) {
+  s3_object_t *obj = data;
+  if (error) {
+    fail_multipart(obj, error, "UploadPart failed");
+    return;
+  }
+  if (!obj->etag || !*obj->etag) {
+    fail_multipart(obj, NULL, "s3 UploadPart: the answer has no ETag");
+    return;
+  }
+  obj->etags[obj->parts++] = obj->etag;
+  obj->etag = NULL;
+  size_t total = 0;
+  payload(obj, &total);
+  if (obj->sent < total)
+    send_part(obj);
+  else
+    send_complete(obj);
+}
+
+static void send_part(s3_object_t *obj) {
+  size_t total = 0;
+  const char *data = payload(obj, &total);
+  size_t len = total - obj->sent;
+  /* Every part but the last is part_size bytes; a last part is never
+   * empty. */
+  if (len > obj->config->part_size)
+    len = (size_t)obj->config->part_size;
+  pl_buf_t query = {0};
+  if (pl_s3_upload_query(obj->upload_id, (unsigned)obj->parts + 1, &query) <
+      0) {
+    fail_multipart(obj, NULL, "cannot number the part");
+    return;
+  }
+  free(obj->etag);
+  obj->etag = NULL;
+  size_t offset = obj->sent;
+  obj->sent += len;
+  send_request(obj, "UploadPart", "PUT", query.data, data + offset, len,
+       on_part_headers, on_part_done);
+  pl_buf_free(&query);
+}
+
+static void on_create_done(void *data, int status, const char *body,
+                           size_t len, const pl_aws_error_t *error) {
+  s3_object_t *obj = data;
+  if (error) {
+    fail_with(obj, error, "CreateMultipartUpload failed");
+    return;
+  }
+  pl_buf_t reason = {0};
+  pl_buf_append_str(&reason, "s3 CreateMultipartUpload: ");
+  if (pl_s3_initiate_parse(body, len, &obj->upload_id, &reason) < 0) {
+    fail_with(obj, NULL, reason.data);
+    pl_buf_free(&reason);
+    return;
+  }
+  pl_buf_free(&reason);
+  send_part(obj);
+}
+
+void s3_object_upload(s3_object_t *obj, pl_aws_client_t *client,
+                      const s3_upload_config_t *config, s3_object_done_cb done,
+                      void *data) {
+  obj->client = client;
+  obj->config = config;
+  obj->done = done;
+  obj->done_data = data;
+  size_t len = 0;
+  const char *body = payload(obj, &len);
+  if (len <= config->part_size) {
+    send_request(obj, "PutObject", "PUT", NULL, body, len, NULL, on_put_done);
+    return;
+  }
+  size_t parts = (size_t)((len + config->part_size - 1) / config->part_size);
+  if (parts > PL_S3_MAX_PARTS) {
+    finish(obj, "the object needs more than 10000 parts: raise part_size",
+           true);
+    return;
+  }
+  obj->etags = calloc(parts, sizeof(*obj->etags));
+  if (!obj->etags) {
+    finish(obj, "out of memory", false);
+    return;
+  }
+  send_request(obj, "CreateMultipartUpload", "POST", "uploads=", NULL, 0, NULL,
+       on_create_done);
+}
