@@ -58,11 +58,13 @@ PL_EXTERN int pl_s3_complete_body(const char *const *etags, size_t count,
 PL_EXTERN int pl_s3_initiate_parse(const char *xml, size_t len,
                                    char **upload_id, pl_buf_t *error);
 
-/* Checks the answer of CompleteMultipartUpload: 0 when its document
- * element is <CompleteMultipartUploadResult>, PL_EPARSE (with the reason
- * appended to `error` unless NULL, as pl_s3_initiate_parse() words it)
- * when it is anything else (S3 answers an <Error> with status 200 when
- * the completion fails after it began), or PL_ENOMEM. */
+/* Checks the answer of CompleteMultipartUpload: 0 when it is an XML
+ * document whose element is not <Error> (S3's is
+ * <CompleteMultipartUploadResult>, some emulators name it otherwise);
+ * PL_EPARSE with one line appended to `error` unless NULL ("line 2, column
+ * 1: the document element is <Error>", as S3 answers with status 200 when
+ * the completion fails after it began; or the XML parser's reason, for an
+ * empty or malformed body); or PL_ENOMEM. */
 PL_EXTERN int pl_s3_complete_parse(const char *xml, size_t len,
                                    pl_buf_t *error);
 

@@ -80,8 +80,8 @@ int pl_s3_complete_body(const char *const *etags, size_t count,
 
 /* ---- Answers ---- */
 
-/* One answer: its document element must be `root`; the text of its child
- * `leaf` (when not NULL) is collected. */
+/* One answer: its document element must be `root` (NULL: anything but
+ * <Error>); the text of its child `leaf` (when not NULL) is collected. */
 typedef struct answer_parse {
   const char *root;
   const char *leaf;
@@ -103,7 +103,9 @@ static int shown_len(const char *name) {
 
 static int on_start(pl_aws_xml_t *xml, void *data, const char *name) {
   answer_parse_t *st = data;
-  if (st->depth == 0 && strcmp(name, st->root) != 0)
+  if (st->depth == 0 && !st->root && strcmp(name, "Error") == 0)
+    return pl__aws_xml_fail(xml, "the document element is <Error>");
+  if (st->depth == 0 && st->root && strcmp(name, st->root) != 0)
     return pl__aws_xml_fail(xml, "the document element is <%.*s>, not <%s>",
                             shown_len(name), name, st->root);
   if (st->depth == 1 && st->leaf && strcmp(name, st->leaf) == 0) {
@@ -186,7 +188,9 @@ int pl_s3_initiate_parse(const char *xml, size_t len, char **upload_id,
 }
 
 int pl_s3_complete_parse(const char *xml, size_t len, pl_buf_t *error) {
-  answer_parse_t st = {.root = "CompleteMultipartUploadResult"};
+  /* S3 answers <CompleteMultipartUploadResult>; moto
+   * <CompleteMultipartUploadResponse>. */
+  answer_parse_t st = {.root = NULL};
   int rc = parse_answer(xml, len, &st, error);
   pl_buf_free(&st.text);
   return rc;

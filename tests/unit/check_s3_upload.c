@@ -120,6 +120,10 @@ START_TEST(test_complete_parse) {
                "<Bucket>b</Bucket><Key>k</Key><ETag>\"x-2\"</ETag>"
                "</CompleteMultipartUploadResult>";
   ck_assert_int_eq(pl_s3_complete_parse(ok, strlen(ok), NULL), 0);
+  /* moto's name for it. */
+  const char *moto = "<CompleteMultipartUploadResponse><Key>k</Key>"
+                     "</CompleteMultipartUploadResponse>";
+  ck_assert_int_eq(pl_s3_complete_parse(moto, strlen(moto), NULL), 0);
   /* The failure S3 sends with status 200. */
   const char *error = XML_DECL "<Error><Code>InternalError</Code>"
                                "<Message>We encountered an internal "
@@ -128,7 +132,7 @@ START_TEST(test_complete_parse) {
   ck_assert_int_eq(pl_s3_complete_parse(error, strlen(error), &reason),
                    PL_EPARSE);
   ck_assert_str_eq(reason.data, "line 2, column 1: the document element is "
-                                "<Error>, not <CompleteMultipartUploadResult>");
+                                "<Error>");
   pl_buf_free(&reason);
   ck_assert_int_eq(pl_s3_complete_parse("", 0, NULL), PL_EPARSE);
 }

@@ -331,6 +331,28 @@ START_TEST(a_failed_part_aborts_the_upload) {
 }
 END_TEST
 
+START_TEST(an_error_completing_the_upload_fails_the_object) {
+  fixture_t *f = fixture_create();
+  push(f, "POST", 200, NULL, INITIATED);
+  push(f, "PUT", 200, "ETag: \"e1\"\r\n", NULL);
+  push(f, "PUT", 200, "ETag: \"e2\"\r\n", NULL);
+  /* S3's way of failing a completion after it began: 200 and an error. */
+  push(f, "POST", 200, NULL,
+       "<Error><Code>InternalError</Code><Message>x</Message></Error>");
+  push(f, "DELETE", 204, NULL, NULL);
+  run_records(f, megabytes, 7,
+              "part_size = \"5MiB\"\nmax_object_age = \"50ms\"\n"
+              "retry_limit = 0");
+  ck_assert_uint_eq(fake_http_request_count(f->server), 5);
+  ck_assert_str_eq(request(f, 4)->method, "DELETE");
+  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
+  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(f->run), "the document element is <Error>"));
+  test_aws_free(f);
+}
+END_TEST
+
 /* ---- Failures ---- */
 
 START_TEST(a_failed_upload_is_retried) {
@@ -476,6 +498,7 @@ int main(void) {
   tcase_set_timeout(parts, 120);
   tcase_add_test(parts, large_objects_go_in_parts);
   tcase_add_test(parts, a_failed_part_aborts_the_upload);
+  tcase_add_test(parts, an_error_completing_the_upload_fails_the_object);
   suite_add_tcase(s, parts);
   TCase *failures = tcase_create("failures");
   tcase_set_timeout(failures, 60);
