@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include <pipelined/aws.h>
+#include <pipelined/aws_preflight.h>
 #include <pipelined/pipelined.h>
 #include <pipelined/s3.h>
 #include <pipelined/s3_upload.h>
@@ -56,8 +57,8 @@ static const pl_option_t sink_s3_option_table[] = {
     PL_AWS_CLIENT_OPTIONS(sink_s3_options_t, "S3", "S3"),
     PL_OPTION_SIZE_RANGE(sink_s3_options_t, max_object_bytes,
                          "max_object_bytes", "64MiB", 1, (uint64_t)1 << 32, 0,
-                         "Cut the object once it holds this many bytes (a "
-                         "larger record makes an object of its own). Objects "
+                         "Cut the object once it holds this many bytes (the "
+                         "record that crosses the line is its last). Objects "
                          "are held in memory until uploaded."),
     PL_OPTION_INT_RANGE(sink_s3_options_t, max_object_records,
                         "max_object_records", "0", 0, INT64_MAX, 0,
@@ -326,6 +327,24 @@ static void sink_s3_close(pl_instance_t *inst, void *ctx) {
 
 static void sink_s3_destroy(void *ctx) { free(ctx); }
 
+/* --check --live: the bucket exists and may be listed (HeadBucket; nothing
+ * is written, so s3:PutObject is not tried). */
+static int sink_s3_preflight(pl_instance_t *inst, void *ctx,
+                             pl_preflight_t *check) {
+  const sink_s3_t *s = ctx;
+  pl_aws_preflight_t *p = NULL;
+  int rc = pl_aws_preflight_create(check, &p);
+  if (rc < 0)
+    return rc;
+  pl_aws_client_t *client = pl_aws_preflight_client(
+      p, &(pl_aws_client_options_t){.service = "s3",
+                                    .endpoint = s->opts->endpoint,
+                                    .region = s->opts->region});
+  pl_aws_preflight_bucket(p, client, s->opts->bucket);
+  pl_aws_preflight_finish(p);
+  return 0;
+}
+
 PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .abi_version = PL_ABI_VERSION,
     .struct_size = sizeof(pl_plugin_t),
@@ -347,4 +366,5 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .close = sink_s3_close,
     .destroy = sink_s3_destroy,
     .extensions = PL_AWS_EXTENSIONS,
+    .preflight = sink_s3_preflight,
 };
