@@ -28,6 +28,7 @@ void s3_object_free(s3_object_t *obj) {
   free(obj->etags);
   free(obj->etag);
   free(obj->upload_id);
+  pl_buf_free(&obj->failure);
   free(obj->spans);
   pl_buf_free(&obj->body);
   pl_buf_free(&obj->payload);
@@ -80,34 +81,41 @@ static void fail_with(s3_object_t *obj, const pl_aws_error_t *error,
   pl_buf_free(&reason);
 }
 
+/* The abort is answered (or failed: a multipart upload left behind costs
+ * storage until a bucket lifecycle rule removes it, and holds no records):
+ * the object ends with the error that made it abort. */
 static void on_abort_done(void *data, int status, const char *body, size_t len,
                           const pl_aws_error_t *error) {
-  /* Best effort: a multipart upload left behind costs storage until a
-   * bucket lifecycle rule removes it, and holds no records. */
+  s3_object_t *obj = data;
+  finish(obj, obj->failure.data ? obj->failure.data : "the upload failed",
+         obj->failure_lasting);
 }
 
-/* Drops the multipart upload on S3's side (fire and forget). */
-static void abort_upload(s3_object_t *obj) {
-  if (!obj->upload_id)
-    return;
+/* A multipart step failed: drops the upload on S3's side, then ends the
+ * object with the step's error (at once when the abort cannot be sent). */
+static void fail_multipart(s3_object_t *obj, const pl_aws_error_t *error,
+                           const char *what) {
+  pl_buf_reset(&obj->failure);
+  if (error)
+    pl_aws_error_format(error, &obj->failure);
+  else
+    pl_buf_append_str(&obj->failure, what);
+  obj->failure_lasting = error && pl_aws_error_lasting(error);
   pl_buf_t query = {0};
-  if (pl_s3_upload_query(obj->upload_id, 0, &query) == 0) {
+  int rc = pl_s3_upload_query(obj->upload_id, 0, &query);
+  if (rc == 0) {
     pl_aws_rest_request_t req = {.operation = "AbortMultipartUpload",
                                  .method = "DELETE",
                                  .bucket = obj->config->bucket,
                                  .key = obj->key,
                                  .query = query.data};
-    pl_aws_rest_handlers_t handlers = {.on_done = on_abort_done};
-    pl_aws_rest_call(obj->client, &req, &handlers, NULL);
+    pl_aws_rest_handlers_t handlers = {.on_done = on_abort_done,
+                                       .data = obj};
+    rc = pl_aws_rest_call(obj->client, &req, &handlers, NULL);
   }
   pl_buf_free(&query);
-}
-
-/* A multipart step failed: abort, then end the object. */
-static void fail_multipart(s3_object_t *obj, const pl_aws_error_t *error,
-                           const char *what) {
-  abort_upload(obj);
-  fail_with(obj, error, what);
+  if (rc < 0)
+    on_abort_done(obj, 0, NULL, 0, NULL);
 }
 
 /* Sends one request whose answer goes to `on_done`; a request that cannot
@@ -144,8 +152,9 @@ static void send_request(s3_object_t *obj, const char *operation, const char *me
     pl_buf_t reason = {0};
     pl_buf_printf(&reason, "cannot send %s: %s", operation, pl_strerror(rc));
     if (obj->upload_id)
-      abort_upload(obj);
-    finish(obj, reason.data ? reason.data : operation, false);
+      fail_multipart(obj, NULL, reason.data ? reason.data : operation);
+    else
+      finish(obj, reason.data ? reason.data : operation, false);
     pl_buf_free(&reason);
   }
 }

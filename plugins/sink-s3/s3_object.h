@@ -1,9 +1,9 @@
 /* One object of sink-s3: the encoded records it holds, which records of
  * which held batches they are (spans), and its upload: one PutObject, or,
  * above the part size, a multipart upload whose parts go one at a time
- * (CreateMultipartUpload, UploadPart..., CompleteMultipartUpload; an
- * AbortMultipartUpload when a step fails after the upload was created, so
- * that S3 keeps no parts of it). The AWS layer retries each request
+ * (CreateMultipartUpload, UploadPart..., CompleteMultipartUpload; when a
+ * step fails after the upload was created, an AbortMultipartUpload, so
+ * that S3 keeps no parts of it, and the object ends once it is answered). The AWS layer retries each request
  * (standard mode); a request that still fails fails the whole object. */
 #ifndef SINK_S3_OBJECT_H
 #define SINK_S3_OBJECT_H
@@ -58,6 +58,8 @@ struct s3_object {
   char *etag; /* the ETag header of the part being uploaded */
   size_t parts;
   size_t sent; /* bytes of the payload in parts uploaded */
+  pl_buf_t failure;     /* why a multipart upload is being aborted */
+  bool failure_lasting; /* ... and whether retrying does not cure it */
 };
 
 /* A new empty object with `key` (copied); NULL when out of memory. */
