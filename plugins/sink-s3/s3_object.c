@@ -4,25 +4,76 @@
 #include <strings.h>
 
 #include <pipelined/s3_upload.h>
+#include <zlib.h>
 
 #include "s3_object.h"
 
-s3_object_t *s3_object_new(const char *key, uint64_t opened_ms) {
+/* The body is compressed in pieces of at least this many bytes. */
+#define GZIP_CHUNK ((size_t)256 << 10)
+
+s3_object_t *s3_object_new(const char *key, uint64_t opened_ms,
+                           int gzip_level) {
   s3_object_t *obj = calloc(1, sizeof(*obj));
   if (!obj)
     return NULL;
+  obj->opened_ms = opened_ms;
   obj->key = strdup(key);
   if (!obj->key) {
-    free(obj);
+    s3_object_free(obj);
     return NULL;
   }
-  obj->opened_ms = opened_ms;
+  if (gzip_level > 0) {
+    z_stream *zs = calloc(1, sizeof(*zs));
+    /* 15 + 16: the largest window, with a gzip header and trailer. */
+    if (!zs || deflateInit2(zs, gzip_level, Z_DEFLATED, 15 + 16, 8,
+                            Z_DEFAULT_STRATEGY) != Z_OK) {
+      free(zs);
+      s3_object_free(obj);
+      return NULL;
+    }
+    obj->gzip = zs;
+  }
   return obj;
+}
+
+/* Compresses the body into the payload and empties the body. */
+static int compress_body(s3_object_t *obj, bool finish) {
+  z_stream *zs = obj->gzip;
+  zs->next_in = (Bytef *)(obj->body.data ? obj->body.data : "");
+  zs->avail_in = (uInt)obj->body.len;
+  int flush = finish ? Z_FINISH : Z_NO_FLUSH;
+  for (;;) {
+    size_t room = deflateBound(zs, zs->avail_in) + 64;
+    if (pl_buf_reserve(&obj->payload, room) < 0)
+      return PL_ENOMEM;
+    zs->next_out = (Bytef *)obj->payload.data + obj->payload.len;
+    zs->avail_out = (uInt)(obj->payload.cap - obj->payload.len - 1);
+    uInt avail = zs->avail_out;
+    int rc = deflate(zs, flush);
+    obj->payload.len += avail - zs->avail_out;
+    if (rc == Z_STREAM_END || (rc == Z_OK && !finish && zs->avail_in == 0))
+      break;
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
+      return PL_ENOMEM;
+  }
+  pl_buf_reset(&obj->body);
+  return 0;
+}
+
+int s3_object_wrote(s3_object_t *obj, size_t before, bool finish) {
+  obj->raw_len += obj->body.len - before;
+  if (!obj->gzip || (!finish && obj->body.len < GZIP_CHUNK))
+    return 0;
+  return compress_body(obj, finish);
 }
 
 void s3_object_free(s3_object_t *obj) {
   if (!obj)
     return;
+  if (obj->gzip) {
+    deflateEnd(obj->gzip);
+    free(obj->gzip);
+  }
   for (size_t i = 0; i < obj->parts; i++)
     free(obj->etags[i]);
   free(obj->etags);
@@ -59,7 +110,7 @@ int s3_object_add(s3_object_t *obj, void *held, size_t index) {
 /* ---- The upload ---- */
 
 static const char *payload(const s3_object_t *obj, size_t *len) {
-  const pl_buf_t *buf = obj->payload.data ? &obj->payload : &obj->body;
+  const pl_buf_t *buf = obj->gzip ? &obj->payload : &obj->body;
   *len = buf->len;
   return buf->data ? buf->data : "";
 }
@@ -126,16 +177,13 @@ static void send_request(s3_object_t *obj, const char *operation, const char *me
                                     size_t),
                  void (*on_done)(void *, int, const char *, size_t,
                                  const pl_aws_error_t *)) {
-  pl_aws_header_t headers[2];
+  pl_aws_header_t headers[1];
   size_t count = 0;
   bool creates = strcmp(operation, "PutObject") == 0 ||
                  strcmp(operation, "CreateMultipartUpload") == 0;
   if (creates && obj->config->content_type)
     headers[count++] =
         (pl_aws_header_t){"Content-Type", obj->config->content_type};
-  if (creates && obj->config->content_encoding)
-    headers[count++] =
-        (pl_aws_header_t){"Content-Encoding", obj->config->content_encoding};
   pl_aws_rest_request_t req = {.operation = operation,
                                .method = method,
                                .bucket = obj->config->bucket,

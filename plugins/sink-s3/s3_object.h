@@ -32,15 +32,17 @@ typedef void (*s3_object_done_cb)(void *data, s3_object_t *obj,
 /* Where and how objects go (borrowed; outlives the uploads). */
 typedef struct s3_upload_config {
   const char *bucket;
-  const char *content_type;     /* or NULL */
-  const char *content_encoding; /* "gzip", or NULL */
-  uint64_t part_size;           /* larger objects go multipart */
+  const char *content_type; /* or NULL */
+  uint64_t part_size;       /* larger objects go multipart */
 } s3_upload_config_t;
 
 struct s3_object {
   char *key;          /* owned */
-  pl_buf_t body;      /* the records' encoded text */
-  pl_buf_t payload;   /* what is uploaded when not the body (gzip) */
+  pl_buf_t body;      /* the records' encoded text (gzip: not yet
+                         compressed) */
+  pl_buf_t payload;   /* gzip: the compressed text */
+  void *gzip;         /* gzip: the zlib stream; NULL: not compressed */
+  size_t raw_len;     /* bytes of encoded text written, compressed or not */
   size_t records;     /* records written into the body */
   uint64_t opened_ms; /* the loop's clock when it opened */
   s3_span_t *spans;
@@ -62,8 +64,11 @@ struct s3_object {
   bool failure_lasting; /* ... and whether retrying does not cure it */
 };
 
-/* A new empty object with `key` (copied); NULL when out of memory. */
-s3_object_t *s3_object_new(const char *key, uint64_t opened_ms);
+/* A new empty object with `key` (copied), compressed with gzip at zlib
+ * level `gzip_level` (1 to 9; 0: not compressed); NULL when out of
+ * memory. */
+s3_object_t *s3_object_new(const char *key, uint64_t opened_ms,
+                           int gzip_level);
 /* Frees the object (not the batches its spans name). */
 void s3_object_free(s3_object_t *obj);
 
@@ -72,6 +77,13 @@ void s3_object_free(s3_object_t *obj);
  * was started (the held batch is named by one more object), 0 when one
  * was extended, or PL_ENOMEM. */
 int s3_object_add(s3_object_t *obj, void *held, size_t index);
+
+/* The body grew from `before` bytes (a record was encoded into it): counts
+ * the bytes in raw_len and, with gzip, compresses the body into the
+ * payload once it holds 256 KiB or more (with `finish`: all of it, and
+ * ends the gzip stream; call it so once, before the upload). Returns 0 or
+ * PL_ENOMEM (the object is then unusable: fail its records). */
+int s3_object_wrote(s3_object_t *obj, size_t before, bool finish);
 
 /* Uploads the payload (the body, unless a payload was set) to
  * config->bucket under obj->key through `client` (borrowed; every

@@ -1,6 +1,7 @@
 /* sink-s3: writes records to S3 objects, one JSON line per record
- * (jsonl_encode.c of sink-file), for archives and for a dead letter that
- * outlives the machine.
+ * (jsonl_encode.c of sink-file), optionally compressed with gzip as they
+ * are written, for archives and for a dead letter that outlives the
+ * machine.
  *
  * Records go into the open object, encoded as they arrive; the object is
  * cut (closed and uploaded) when it holds max_object_records records or
@@ -42,8 +43,13 @@ typedef struct sink_s3_options {
   int64_t max_object_records;
   uint64_t max_object_age_ms;
   uint64_t part_size;
+  int compression;
   char *content_type;
 } sink_s3_options_t;
+
+enum { SINK_S3_NONE, SINK_S3_GZIP };
+static const char *const sink_s3_compression_choices[] = {"none", "gzip",
+                                                          NULL};
 
 static const pl_option_t sink_s3_option_table[] = {
     PL_OPTION_STRING(sink_s3_options_t, bucket, "bucket", NULL,
@@ -74,9 +80,15 @@ static const pl_option_t sink_s3_option_table[] = {
                          "An object larger than this goes as a multipart "
                          "upload of parts this size (the last one smaller); "
                          "S3's minimum is 5MiB."),
-    PL_OPTION_STRING(sink_s3_options_t, content_type, "content_type",
-                     "application/x-ndjson", 0,
-                     "Content-Type of the objects; \"\": none."),
+    PL_OPTION_ENUM(sink_s3_options_t, compression, "compression", "none",
+                   sink_s3_compression_choices, 0,
+                   "gzip: each object is one gzip stream (zlib, level 6; "
+                   "end the key with .gz). The size limits count the text "
+                   "before compression."),
+    PL_OPTION_STRING(sink_s3_options_t, content_type, "content_type", NULL, 0,
+                     "Content-Type of the objects (default: "
+                     "application/x-ndjson, or application/gzip with gzip); "
+                     "\"\": none."),
 };
 
 typedef struct sink_s3 sink_s3_t;
@@ -117,7 +129,11 @@ static int sink_s3_init(pl_instance_t *inst, const void *options,
   s->opts = opts;
   s->upload = (s3_upload_config_t){
       .bucket = opts->bucket,
-      .content_type = *opts->content_type ? opts->content_type : NULL,
+      .content_type = !opts->content_type ? (opts->compression == SINK_S3_GZIP
+                                                 ? "application/gzip"
+                                                 : "application/x-ndjson")
+                      : *opts->content_type ? opts->content_type
+                                            : NULL,
       .part_size = opts->part_size,
   };
   *ctx = s;
@@ -196,7 +212,7 @@ static void on_object_done(void *data, s3_object_t *obj, const char *error,
       pl_complain(s->inst, &s->aws.refused, PL_LOG_ERROR, "%s", error);
     pl_instance_count(s->inst, "objects_failed", 1);
   } else {
-    size_t len = obj->payload.data ? obj->payload.len : obj->body.len;
+    size_t len = obj->gzip ? obj->payload.len : obj->body.len;
     pl_aws_sink_accepted(&s->aws, "objects are written again");
     pl_instance_count(s->inst, "objects_written", 1);
     pl_instance_count(s->inst, "bytes_written", (int64_t)len);
@@ -220,7 +236,8 @@ static int open_object(sink_s3_t *s) {
   rc = s3_key_render(s->opts->key, &vars, &key);
   if (rc == 0) {
     uv_loop_t *loop = pl_instance_loop(s->inst);
-    s->open = s3_object_new(key.data, uv_now(loop));
+    s->open = s3_object_new(key.data, uv_now(loop),
+                            s->opts->compression == SINK_S3_GZIP ? 6 : 0);
     if (!s->open)
       rc = PL_ENOMEM;
   }
@@ -243,12 +260,17 @@ static void cut(sink_s3_t *s) {
   }
   obj->next = s->uploading;
   s->uploading = obj;
+  if (s3_object_wrote(obj, obj->body.len, true) < 0) {
+    on_object_done(s, obj, "out of memory while compressing the object",
+                   false);
+    return;
+  }
   s3_object_upload(obj, s->aws.client, &s->upload, on_object_done, s);
 }
 
 static bool full(const sink_s3_t *s) {
   const s3_object_t *obj = s->open;
-  return obj->body.len >= s->opts->max_object_bytes ||
+  return obj->raw_len >= s->opts->max_object_bytes ||
          (s->opts->max_object_records > 0 &&
           obj->records >= (uint64_t)s->opts->max_object_records);
 }
@@ -282,6 +304,11 @@ static void add_record(sink_s3_t *s, s3_held_t *held, size_t i) {
   if (rc == 1)
     held->refs++;
   obj->records++;
+  /* The record is in the object; a compression that fails (out of
+   * memory) fails it too, and its line may then be written twice. */
+  if (s3_object_wrote(obj, before, false) < 0)
+    pl_batch_resolve(batch, i, PL_RESULT_FAILED,
+                     "out of memory while compressing the object");
   if (full(s))
     cut(s);
 }

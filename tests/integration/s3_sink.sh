@@ -4,7 +4,7 @@
 #   sample:  the 21 rows of the sample file become three objects (cut at 10
 #            records, the last by age) under the rendered key; their lines
 #            are the typed rows; a row the CSV side refuses becomes a letter
-#            in the dead letter's own bucket (dead_letter "s3");
+#            in the dead letter's own bucket (dead_letter "s3"), gzipped;
 #   bulk:    90,000 rows cut at 6 MiB: the first object is a multipart
 #            upload (ETag "...-2": parts of 5 MiB and the rest), the rest
 #            one PutObject; every row is in exactly one object.
@@ -45,7 +45,8 @@ pipeline "archive" {
   }
   dead_letter "s3" {
     bucket = "\${DEAD}"
-    key    = "letters/\${@uuid}.jsonl"
+    key    = "letters/\${@uuid}.jsonl.gz"
+    compression = "gzip"
     max_object_age = "200ms"
   }
 }
@@ -56,7 +57,7 @@ CONF
 # ETag, size and its lines parsed.
 s3_read() {
   python3 - "$@" <<'PY'
-import ipaddress, json, os, sys
+import gzip, ipaddress, json, os, sys
 from urllib.parse import urlsplit
 import boto3
 bucket, out = sys.argv[1], sys.argv[2]
@@ -67,7 +68,10 @@ with open(out, "w") as f:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for o in page.get("Contents", []):
             r = s3.get_object(Bucket=bucket, Key=o["Key"])
-            body = r["Body"].read().decode()
+            body = r["Body"].read()
+            if o["Key"].endswith(".gz"):
+                body = gzip.decompress(body)
+            body = body.decode()
             assert body.endswith("\n"), o["Key"]
             f.write(json.dumps({"key": o["Key"], "etag": r["ETag"].strip('"'),
                                 "size": o["Size"], "type": r.get("ContentType"),
@@ -112,9 +116,11 @@ first = next(o for o in objects if o["key"].split("/")[-1].startswith("1-"))
 assert first["rows"] == want[:10], first["rows"]
 assert len(letters) == 1 and len(letters[0]["rows"]) == 1, letters
 assert letters[0]["key"].startswith("letters/"), letters[0]["key"]
+assert letters[0]["key"].endswith(".jsonl.gz"), letters[0]["key"]
+assert letters[0]["type"] == "application/gzip", letters[0]["type"]
 assert "not-a-number" in json.dumps(letters[0]["rows"][0]), letters[0]["rows"][0]
 PY
-  echo "ok: $AWS_ENV_KIND: 21 rows in 3 objects (10, 10, 1) under the rendered keys, 1 rejected row as a letter in its own bucket"
+  echo "ok: $AWS_ENV_KIND: 21 rows in 3 objects (10, 10, 1) under the rendered keys, 1 rejected row as a gzipped letter in its own bucket"
 }
 
 check_bulk() {

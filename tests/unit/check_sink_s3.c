@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "../../plugins/sink-s3/s3_key.h"
 #include <pipelined/testing.h>
 
@@ -156,6 +158,86 @@ START_TEST(writes_records_as_json_lines) {
   ck_assert_uint_eq(test_aws_counter(f, "objects_written"), 1);
   ck_assert_uint_eq(test_aws_counter(f, "bytes_written"), req->body_len);
   ck_assert_uint_eq(test_aws_counter(f, "objects_cut_by_age"), 1);
+  test_aws_free(f);
+}
+END_TEST
+
+/* The gunzipped body of request i (a new string), asserted to be one whole
+ * gzip stream. */
+static char *gunzip(fixture_t *f, size_t i) {
+  const fake_http_request_t *req = request(f, i);
+  ck_assert_uint_ge(req->body_len, 18);
+  ck_assert_int_eq((unsigned char)req->body[0], 0x1f);
+  ck_assert_int_eq((unsigned char)req->body[1], 0x8b);
+  z_stream zs = {0};
+  ck_assert_int_eq(inflateInit2(&zs, 15 + 16), Z_OK);
+  pl_buf_t out = {0};
+  zs.next_in = (Bytef *)req->body;
+  zs.avail_in = (uInt)req->body_len;
+  int rc;
+  do {
+    pl_buf_reserve(&out, 1 << 16);
+    zs.next_out = (Bytef *)out.data + out.len;
+    zs.avail_out = (uInt)(out.cap - out.len - 1);
+    uInt avail = zs.avail_out;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out.len += avail - zs.avail_out;
+    out.data[out.len] = '\0';
+  } while (rc == Z_OK);
+  ck_assert_int_eq(rc, Z_STREAM_END);
+  ck_assert_uint_eq(zs.avail_in, 0);
+  inflateEnd(&zs);
+  return out.data ? out.data : strdup("");
+}
+
+START_TEST(gzip_compresses_each_object) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 200, NULL, NULL);
+  run_records(f, three, 3,
+              "compression = \"gzip\"\nmax_object_age = \"50ms\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  char *text = gunzip(f, 0);
+  ck_assert_str_eq(text, "{\"n\":1}\n{\"n\":2,\"s\":\"é\"}\n[3]\n");
+  free(text);
+  char *type = fake_http_request_header(request(f, 0), "Content-Type");
+  ck_assert_str_eq(type, "application/gzip");
+  free(type);
+  ck_assert_uint_eq(test_aws_counter(f, "bytes_written"),
+                    request(f, 0)->body_len);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(gzip_counts_the_text_before_compression) {
+  fixture_t *f = fixture_create();
+  /* 4000 records of 200 bytes, cut at 400 KB of text: two full objects
+   * and the rest, each compressed in pieces (256 KiB at a time), far
+   * smaller than the text. */
+  char **texts = numbered(4000, 200);
+  for (int i = 0; i < 3; i++)
+    push(f, "PUT", 200, NULL, NULL);
+  run_records(f, (const char *const *)texts, 4000,
+              "compression = \"gzip\"\nmax_object_bytes = 400000\n"
+              "max_object_age = \"50ms\"\nbatch_size = 4000");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  pl_buf_t all = {0};
+  for (size_t i = 0; i < 3; i++) {
+    char *text = gunzip(f, i);
+    ck_assert_uint_lt(request(f, i)->body_len, strlen(text) / 10);
+    pl_buf_append_str(&all, text);
+    if (i < 2)
+      ck_assert_uint_eq(strlen(text), 1991 * 201);
+    free(text);
+  }
+  pl_buf_t want = {0};
+  for (size_t i = 0; i < 4000; i++)
+    pl_buf_printf(&want, "%s\n", texts[i]);
+  ck_assert_str_eq(all.data, want.data);
+  pl_buf_free(&all);
+  pl_buf_free(&want);
+  free_texts(texts, 4000);
   test_aws_free(f);
 }
 END_TEST
@@ -493,6 +575,8 @@ int main(void) {
   tcase_add_test(objects, waits_for_the_age_before_the_upload);
   tcase_add_test(objects, cuts_when_the_stage_has_no_batch_left);
   tcase_add_test(objects, works_as_a_dead_letter);
+  tcase_add_test(objects, gzip_compresses_each_object);
+  tcase_add_test(objects, gzip_counts_the_text_before_compression);
   suite_add_tcase(s, objects);
   TCase *parts = tcase_create("multipart");
   tcase_set_timeout(parts, 120);
