@@ -1,5 +1,5 @@
 /* sink-s3: writes records to S3 objects, one JSON line per record
- * (jsonl_encode.c of sink-file), optionally compressed with gzip as they
+ * (jsonl_encode.c of sink-file) or one CSV row (csv_encode.c), optionally compressed with gzip as they
  * are written, for archives and for a dead letter that outlives the
  * machine.
  *
@@ -31,12 +31,16 @@
 #include <pipelined/s3_upload.h>
 
 #include "../sink-file/jsonl_encode.h"
+#include "csv_encode.h"
 #include "s3_key.h"
 #include "s3_object.h"
 
 typedef struct sink_s3_options {
   char *bucket;
   char *key;
+  int format;
+  pl_list_t columns;
+  bool header;
   char *endpoint;
   char *region;
   uint64_t max_object_bytes;
@@ -48,6 +52,8 @@ typedef struct sink_s3_options {
 } sink_s3_options_t;
 
 enum { SINK_S3_NONE, SINK_S3_GZIP };
+enum { SINK_S3_JSONL, SINK_S3_CSV };
+static const char *const sink_s3_format_choices[] = {"jsonl", "csv", NULL};
 static const char *const sink_s3_compression_choices[] = {"none", "gzip",
                                                           NULL};
 
@@ -60,6 +66,17 @@ static const pl_option_t sink_s3_option_table[] = {
         "Key of each object, rendered when it opens: ${@pipeline}, ${@uuid} "
         "(required: a random UUID per object), ${@seq} (the object's number "
         "in this run), %Y %m %d %H %M %S (its open time, UTC), %% and $$."),
+    PL_OPTION_ENUM(sink_s3_options_t, format, "format", "jsonl",
+                   sink_s3_format_choices, 0,
+                   "jsonl: one JSON document per record and line; csv: one "
+                   "row per record, of the fields named in `columns`."),
+    PL_OPTION_LIST(sink_s3_options_t, columns, "columns", NULL, 0,
+                   "csv: the fields of each row, in order (required with "
+                   "format = \"csv\"); a missing or null field is empty, "
+                   "an object or array its JSON text."),
+    PL_OPTION_BOOL(sink_s3_options_t, header, "header", "true", 0,
+                   "csv: each object starts with a line of the column "
+                   "names."),
     PL_AWS_CLIENT_OPTIONS(sink_s3_options_t, "S3", "S3"),
     PL_OPTION_SIZE_RANGE(sink_s3_options_t, max_object_bytes,
                          "max_object_bytes", "64MiB", 1, (uint64_t)1 << 32, 0,
@@ -87,8 +104,8 @@ static const pl_option_t sink_s3_option_table[] = {
                    "before compression."),
     PL_OPTION_STRING(sink_s3_options_t, content_type, "content_type", NULL, 0,
                      "Content-Type of the objects (default: "
-                     "application/x-ndjson, or application/gzip with gzip); "
-                     "\"\": none."),
+                     "application/x-ndjson, text/csv, or application/gzip "
+                     "with gzip); \"\": none."),
 };
 
 typedef struct sink_s3 sink_s3_t;
@@ -122,6 +139,15 @@ static int sink_s3_init(pl_instance_t *inst, const void *options,
     pl_log(inst, PL_LOG_ERROR, "option 'key' \"%s\" %s", opts->key, why);
     return PL_EINVAL;
   }
+  bool csv = opts->format == SINK_S3_CSV;
+  if (csv != (opts->columns.count > 0)) {
+    pl_log(inst, PL_LOG_ERROR,
+           csv ? "option 'columns' is required with format = \"csv\" (the "
+                 "fields of each row, e.g. columns = [\"product_id\", "
+                 "\"quantity\"])"
+               : "option 'columns' is for format = \"csv\"");
+    return PL_EINVAL;
+  }
   sink_s3_t *s = calloc(1, sizeof(*s));
   if (!s)
     return PL_ENOMEM;
@@ -129,11 +155,11 @@ static int sink_s3_init(pl_instance_t *inst, const void *options,
   s->opts = opts;
   s->upload = (s3_upload_config_t){
       .bucket = opts->bucket,
-      .content_type = !opts->content_type ? (opts->compression == SINK_S3_GZIP
-                                                 ? "application/gzip"
-                                                 : "application/x-ndjson")
-                      : *opts->content_type ? opts->content_type
-                                            : NULL,
+      .content_type = opts->content_type
+                          ? (*opts->content_type ? opts->content_type : NULL)
+                      : opts->compression == SINK_S3_GZIP ? "application/gzip"
+                      : csv                               ? "text/csv"
+                                                          : "application/x-ndjson",
       .part_size = opts->part_size,
   };
   *ctx = s;
@@ -242,8 +268,16 @@ static int open_object(sink_s3_t *s) {
       rc = PL_ENOMEM;
   }
   pl_buf_free(&key);
-  if (rc < 0)
+  if (rc == 0 && s->opts->format == SINK_S3_CSV && s->opts->header) {
+    rc = csv_encode_header(&s->opts->columns, &s->open->body);
+    if (rc == 0)
+      rc = s3_object_wrote(s->open, 0, false);
+  }
+  if (rc < 0) {
+    s3_object_free(s->open);
+    s->open = NULL;
     return rc;
+  }
   s->seq++;
   uv_timer_start(&s->timer, on_age, s->opts->max_object_age_ms, 0);
   return 0;
@@ -287,7 +321,10 @@ static void add_record(sink_s3_t *s, s3_held_t *held, size_t i) {
   s3_object_t *obj = s->open;
   size_t before = obj->body.len;
   const char *why = NULL;
-  rc = jsonl_encode_record(pl_batch_record(batch, i), &obj->body, &why);
+  const pl_record_t *record = pl_batch_record(batch, i);
+  rc = s->opts->format == SINK_S3_CSV
+           ? csv_encode_record(record, &s->opts->columns, &obj->body, &why)
+           : jsonl_encode_record(record, &obj->body, &why);
   if (rc == 0)
     rc = s3_object_add(obj, held, i);
   if (rc == PL_ENOMEM) {
@@ -297,8 +334,12 @@ static void add_record(sink_s3_t *s, s3_held_t *held, size_t i) {
     return;
   }
   if (rc < 0) {
-    pl_batch_resolve_as(batch, i, PL_RESULT_REJECTED, "not_json",
-                        "cannot write the record as JSON: %s", why);
+    if (s->opts->format == SINK_S3_CSV)
+      pl_batch_resolve_as(batch, i, PL_RESULT_REJECTED, "not_csv",
+                          "cannot write the record as a CSV row: %s", why);
+    else
+      pl_batch_resolve_as(batch, i, PL_RESULT_REJECTED, "not_json",
+                          "cannot write the record as JSON: %s", why);
     return;
   }
   if (rc == 1)
@@ -377,8 +418,9 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .struct_size = sizeof(pl_plugin_t),
     .name = "s3",
     .kind = PL_KIND_SINK,
-    .description = "Writes records to S3 objects as JSON lines, cut by size, "
-                   "count or age (PutObject, multipart above part_size).",
+    .description = "Writes records to S3 objects as JSON lines or CSV, cut "
+                   "by size, count or age (PutObject, multipart above "
+                   "part_size).",
     .options = sink_s3_option_table,
     .options_count =
         sizeof(sink_s3_option_table) / sizeof(sink_s3_option_table[0]),

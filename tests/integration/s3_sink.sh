@@ -5,6 +5,7 @@
 #            records, the last by age) under the rendered key; their lines
 #            are the typed rows; a row the CSV side refuses becomes a letter
 #            in the dead letter's own bucket (dead_letter "s3"), gzipped;
+#   csv:     format = "csv" writes the sample file back as it was;
 #   bulk:    90,000 rows cut at 6 MiB: the first object is a multipart
 #            upload (ETag "...-2": parts of 5 MiB and the rest), the rest
 #            one PutObject; every row is in exactly one object.
@@ -24,8 +25,10 @@ needs_full_build_and "the S3 sink test" sink-s3
 fail() { echo "FAIL (${AWS_ENV_KIND:-setup}): $*" >&2; exit 1; }
 
 # The pipeline: INPUT rows typed by the CSV transform into BUCKET; rows it
-# refuses go to the dead letter bucket DEAD. SINK_EXTRA: more sink options.
+# refuses go to the dead letter bucket DEAD.
+# write_conf FILE SINK_EXTRA [KEY]: SINK_EXTRA, more sink options.
 write_conf() {
+  local key=${3:-"inventory/\${@pipeline}/%Y/%m/%d/\${@seq}-\${@uuid}.jsonl"}
   cat >"$1" <<CONF
 pipeline "archive" {
   source "file" {
@@ -39,7 +42,7 @@ pipeline "archive" {
   }
   sink "s3" {
     bucket = "\${BUCKET}"
-    key    = "inventory/\${@pipeline}/%Y/%m/%d/\${@seq}-\${@uuid}.jsonl"
+    key    = "$key"
     max_object_age = "500ms"
     $2
   }
@@ -73,9 +76,11 @@ with open(out, "w") as f:
                 body = gzip.decompress(body)
             body = body.decode()
             assert body.endswith("\n"), o["Key"]
+            rows = (body if o["Key"].endswith(".csv") else
+                    [json.loads(l) for l in body.splitlines()])
             f.write(json.dumps({"key": o["Key"], "etag": r["ETag"].strip('"'),
                                 "size": o["Size"], "type": r.get("ContentType"),
-                                "rows": [json.loads(l) for l in body.splitlines()]}) + "\n")
+                                "rows": rows}) + "\n")
 PY
 }
 
@@ -123,6 +128,28 @@ PY
   echo "ok: $AWS_ENV_KIND: 21 rows in 3 objects (10, 10, 1) under the rendered keys, 1 rejected row as a gzipped letter in its own bucket"
 }
 
+# format = "csv": the sample's rows come back as the file has them.
+check_csv() {
+  aws_make_bucket csv >/dev/null
+  write_conf "$work/csv.conf" 'format = "csv"
+    columns = ["product_id", "location", "quantity", "update_date"]' \
+    "csv/\${@uuid}.csv"
+  INPUT=$sample BUCKET=csv DEAD=dead \
+    "$PIPELINED" --once -c "$work/csv.conf" 2>"$work/csv.log" \
+    || { cat "$work/csv.log" >&2; fail "pipelined --once exited non-zero"; }
+  s3_read csv "$work/csv.jsonl" || fail "reading bucket csv"
+  python3 - "$sample" "$work/csv.jsonl" <<'PY' || fail "the CSV object is not the sample's rows"
+import csv, io, json, sys
+want = [r for r in csv.reader(open(sys.argv[1], newline="")) if r]
+objects = [json.loads(l) for l in open(sys.argv[2])]
+assert len(objects) == 1, [o["key"] for o in objects]
+assert objects[0]["type"] == "text/csv", objects[0]["type"]
+got = list(csv.reader(io.StringIO(objects[0]["rows"], newline="")))
+assert got == want, (got[:3], want[:3])
+PY
+  echo "ok: $AWS_ENV_KIND: format csv: one object whose header and 21 rows are the sample file's"
+}
+
 check_bulk() {
   aws_make_bucket bulk >/dev/null
   python3 - "$work/bulk.csv" <<'PY'
@@ -159,4 +186,5 @@ trap 'rm -rf "$work"' EXIT
 source "$here/aws-env.sh"
 aws_env_moto
 check_sample
+check_csv
 check_bulk

@@ -9,6 +9,7 @@
 
 #include <zlib.h>
 
+#include "../../plugins/sink-s3/csv_encode.h"
 #include "../../plugins/sink-s3/s3_key.h"
 #include <pipelined/testing.h>
 
@@ -239,6 +240,42 @@ START_TEST(gzip_counts_the_text_before_compression) {
   pl_buf_free(&want);
   free_texts(texts, 4000);
   test_aws_free(f);
+}
+END_TEST
+
+START_TEST(csv_rows_of_the_named_columns) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 200, NULL, NULL);
+  static const char *const rows[] = {
+      "{\"id\":\"a,1\",\"q\":2,\"x\":\"unused\"}",
+      "{\"q\":2.5,\"note\":\"say \\\"hi\\\"\\nthere\"}",
+      "{\"id\":null,\"q\":true,\"note\":{\"k\":[1]}}",
+      "[\"not an object\"]"};
+  run_records(f, rows, 4,
+              "format = \"csv\"\ncolumns = [\"id\", \"q\", \"note\"]\n"
+              "max_object_age = \"50ms\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  ck_assert_str_eq(request(f, 0)->body, "id,q,note\n"
+                                        "\"a,1\",2,\n"
+                                        ",2.5,\"say \"\"hi\"\"\nthere\"\n"
+                                        ",true,\"{\"\"k\"\":[1]}\"\n");
+  char *type = fake_http_request_header(request(f, 0), "Content-Type");
+  ck_assert_str_eq(type, "text/csv");
+  free(type);
+  /* The array went to the dead letter; the group is committed. */
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(csv_encode_on_its_own) {
+  pl_list_t columns = {2, (char *[]){"a b", "c\"d"}};
+  pl_buf_t out = {0};
+  ck_assert_int_eq(csv_encode_header(&columns, &out), 0);
+  ck_assert_str_eq(out.data, "a b,\"c\"\"d\"\n");
+  pl_buf_free(&out);
 }
 END_TEST
 
@@ -520,6 +557,8 @@ START_TEST(bad_options_are_refused) {
   refused("key = \"${@uuid}%q\"", "unknown %-conversion");
   refused("part_size = \"1MiB\"", "part_size");
   refused("max_object_records = -1", "max_object_records");
+  refused("format = \"csv\"", "option 'columns' is required");
+  refused("columns = [\"a\"]", "option 'columns' is for format");
 }
 END_TEST
 
@@ -577,6 +616,7 @@ int main(void) {
   tcase_add_test(objects, works_as_a_dead_letter);
   tcase_add_test(objects, gzip_compresses_each_object);
   tcase_add_test(objects, gzip_counts_the_text_before_compression);
+  tcase_add_test(objects, csv_rows_of_the_named_columns);
   suite_add_tcase(s, objects);
   TCase *parts = tcase_create("multipart");
   tcase_set_timeout(parts, 120);
@@ -593,6 +633,7 @@ int main(void) {
   tcase_set_timeout(config, 60);
   tcase_add_test(config, bad_options_are_refused);
   tcase_add_test(config, keys_render_their_parts);
+  tcase_add_test(config, csv_encode_on_its_own);
   suite_add_tcase(s, config);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
