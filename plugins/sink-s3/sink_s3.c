@@ -17,9 +17,11 @@
  * every object that took some of its records is uploaded, or failed. A
  * failed object fails its records, which the engine retries (into a new
  * object) with backoff and, after retry_limit, leaves uncommitted: their
- * groups fail. Rejected records (no JSON form) are resolved at once. When
- * the sink closes, the open object is not uploaded: its records fail, and
- * their groups are read again by the next run. */
+ * groups fail. Rejected records (no JSON form) are resolved at once. A
+ * drain (SIGTERM, the end of --once) waits for the batches the sink holds,
+ * so the last object is cut by its age; when the sink closes before that
+ * (the drain's shutdown_timeout ran out), the open object is not uploaded:
+ * its records fail, and their groups are read again by the next run. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -88,10 +90,12 @@ static const pl_option_t sink_s3_option_table[] = {
                         "Cut the object once it holds this many records; 0: "
                         "no limit."),
     PL_OPTION_DURATION_RANGE(sink_s3_options_t, max_object_age_ms,
-                             "max_object_age", "1m", 1, UINT64_MAX, 0,
+                             "max_object_age", "20s", 1, UINT64_MAX, 0,
                              "Cut the object this long after it opened: its "
                              "records wait at most this long (plus the "
-                             "upload) for their acknowledgement."),
+                             "upload) for their acknowledgement. Keep it "
+                             "below shutdown_timeout, so that a drain uploads "
+                             "the last object."),
     PL_OPTION_SIZE_RANGE(sink_s3_options_t, part_size, "part_size", "8MiB",
                          PL_S3_MIN_PART_BYTES, PL_S3_MAX_PART_BYTES, 0,
                          "An object larger than this goes as a multipart "
