@@ -505,6 +505,67 @@ START_TEST(an_upload_that_keeps_failing_fails_the_group) {
 }
 END_TEST
 
+/* ---- Shutdown ---- */
+
+static void on_shutdown_timer(uv_timer_t *timer) {
+  pl__engine_shutdown(timer->data);
+  uv_close((uv_handle_t *)timer, NULL);
+}
+
+/* Runs `config` as a daemon and shuts it down 50 ms in. */
+static void run_then_shut_down(fixture_t *f, const char *config) {
+  int rc = test_aws_start(f, config, false);
+  ck_assert_msg(rc == 0, "%s", f->run->errors.data);
+  uv_timer_t timer;
+  uv_timer_init(&f->run->loop, &timer);
+  timer.data = f->run->engine;
+  uv_timer_start(&timer, on_shutdown_timer, 50, 0);
+  test_aws_run(f);
+}
+
+static char *daemon_config(fixture_t *f, const char *timeout,
+                           const char *age) {
+  return test_aws_format(
+      "shutdown_timeout = \"%s\"\naws { max_attempts = 1 }\n"
+      "pipeline \"p\" {\n  source \"script\" {\n"
+      "    records = [\"{\\\"n\\\":1}\", \"{\\\"n\\\":2}\"]\n"
+      "    group_size = 10\n  }\n"
+      "  sink \"s3\" {\n    bucket = \"bkt\"\n    endpoint = \"%s\"\n"
+      "    linger = \"10ms\"\n    max_object_age = \"%s\"\n  }\n}\n",
+      timeout, fake_http_url(f->server), age);
+}
+
+START_TEST(a_drain_uploads_the_open_object) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 200, NULL, NULL);
+  char *config = daemon_config(f, "5s", "300ms");
+  run_then_shut_down(f, config);
+  free(config);
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  ck_assert_str_eq(request(f, 0)->body, "{\"n\":1}\n{\"n\":2}\n");
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(a_drain_that_runs_out_fails_the_open_object) {
+  fixture_t *f = fixture_create();
+  char *config = daemon_config(f, "100ms", "1h");
+  run_then_shut_down(f, config);
+  free(config);
+  ck_assert_int_eq(f->run->status, 1);
+  ck_assert_msg(strstr(test_log(f->run), "shutdown timed out"), "%s",
+                test_log(f->run));
+  /* Nothing was written, nothing committed: the next run reads it again. */
+  ck_assert_uint_eq(fake_http_request_count(f->server), 0);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
+  /* test_aws_free() lets the handles the shutdown closed finish, and
+   * fails the test when one (the sink's age timer) was left open. */
+  test_aws_free(f);
+}
+END_TEST
+
 /* ---- As a dead letter ---- */
 
 START_TEST(works_as_a_dead_letter) {
@@ -629,6 +690,11 @@ int main(void) {
   tcase_add_test(failures, a_failed_upload_is_retried);
   tcase_add_test(failures, an_upload_that_keeps_failing_fails_the_group);
   suite_add_tcase(s, failures);
+  TCase *shutdown = tcase_create("shutdown");
+  tcase_set_timeout(shutdown, 60);
+  tcase_add_test(shutdown, a_drain_uploads_the_open_object);
+  tcase_add_test(shutdown, a_drain_that_runs_out_fails_the_open_object);
+  suite_add_tcase(s, shutdown);
   TCase *config = tcase_create("config");
   tcase_set_timeout(config, 60);
   tcase_add_test(config, bad_options_are_refused);
