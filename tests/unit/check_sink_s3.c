@@ -507,19 +507,24 @@ END_TEST
 
 /* ---- Shutdown ---- */
 
+/* Shuts the engine down once the sink has taken both records in. */
 static void on_shutdown_timer(uv_timer_t *timer) {
-  pl__engine_shutdown(timer->data);
+  fixture_t *f = timer->data;
+  if (test_aws_sink(f)->metrics.records_in < 2)
+    return;
+  pl__engine_shutdown(f->run->engine);
   uv_close((uv_handle_t *)timer, NULL);
 }
 
-/* Runs `config` as a daemon and shuts it down 50 ms in. */
+/* Runs `config` as a daemon and shuts it down once the sink holds the
+ * records (in an object that its age has not cut yet). */
 static void run_then_shut_down(fixture_t *f, const char *config) {
   int rc = test_aws_start(f, config, false);
   ck_assert_msg(rc == 0, "%s", f->run->errors.data);
   uv_timer_t timer;
   uv_timer_init(&f->run->loop, &timer);
-  timer.data = f->run->engine;
-  uv_timer_start(&timer, on_shutdown_timer, 50, 0);
+  timer.data = f;
+  uv_timer_start(&timer, on_shutdown_timer, 5, 5);
   test_aws_run(f);
 }
 
@@ -538,7 +543,7 @@ static char *daemon_config(fixture_t *f, const char *timeout,
 START_TEST(a_drain_uploads_the_open_object) {
   fixture_t *f = fixture_create();
   push(f, "PUT", 200, NULL, NULL);
-  char *config = daemon_config(f, "5s", "300ms");
+  char *config = daemon_config(f, "20s", "1s");
   run_then_shut_down(f, config);
   free(config);
   test_aws_assert_clean(f);
