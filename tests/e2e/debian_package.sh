@@ -50,7 +50,7 @@ lacks() { # LIST ERE: no path of LIST matches ERE
 }
 
 lib="/usr/lib/$multiarch"
-plugins=(source-file transform-csv sink-file sink-dynamodb transform-schema sink-sqs source-sqs source-s3)
+plugins=(source-file transform-csv sink-file sink-dynamodb transform-schema sink-sqs source-sqs source-s3 sink-s3)
 has runtime /usr/bin/pipelined "$lib/libpipelined.so.2" "$lib/libpipelined-aws.so.0" \
   /usr/share/man/man8/pipelined.8.gz /usr/share/man/man5/pipelined.conf.5.gz \
   /lib/systemd/system/pipelined.service /usr/share/bash-completion/completions/pipelined

@@ -29,7 +29,7 @@ for p in source-file transform-csv transform-schema sink-file; do
     fail "$p links the AWS layer"
   fi
 done
-for p in source-sqs source-s3 sink-sqs sink-dynamodb; do
+for p in source-sqs source-s3 sink-sqs sink-dynamodb sink-s3; do
   [ -f "$plugins/$p.so" ] || continue
   needed "$plugins/$p.so" | grep -q "^libpipelined-aws" || fail "$p does not link libpipelined-aws"
 done

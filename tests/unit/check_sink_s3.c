@@ -1,0 +1,715 @@
+/* sink-s3: whole pipelines through the engine in-process against a
+ * scripted S3 (fake_http): what the objects hold and where they go, the
+ * cuts by count, size and age, multipart uploads, failed uploads, and the
+ * key templates on their own. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "../../plugins/sink-s3/csv_encode.h"
+#include "../../plugins/sink-s3/s3_key.h"
+#include <pipelined/testing.h>
+
+#include "test_aws.h"
+
+extern const pl_plugin_t pipelined_plugin;
+
+/* ---- transform-grow: records too large for a config file ---- */
+
+/* A record with an integer field "grow" gets a string field "pad" of that
+ * many 'x's. */
+static void grow_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
+  json_t *value = pl_record_value(record);
+  json_int_t size = json_integer_value(json_object_get(value, "grow"));
+  if (size > 0) {
+    char *pad = malloc((size_t)size);
+    memset(pad, 'x', (size_t)size);
+    json_object_set_new(value, "pad", json_stringn(pad, (size_t)size));
+    free(pad);
+  }
+  pl_emit(inst, record);
+}
+
+static int grow_init(pl_instance_t *inst, const void *options, void **ctx) {
+  *ctx = NULL;
+  return 0;
+}
+
+static void grow_destroy(void *ctx) {}
+
+static const pl_plugin_t transform_grow = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "grow",
+    .kind = PL_KIND_TRANSFORM,
+    .description = "Test transform: pads records to a given size.",
+    .init = grow_init,
+    .process = grow_process,
+    .destroy = grow_destroy,
+};
+
+typedef test_aws_t fixture_t;
+
+static fixture_t *fixture_create(void) {
+  static const pl_plugin_t *const plugins[] = {&pipelined_plugin,
+                                               &transform_grow, NULL};
+  return test_aws_create(plugins);
+}
+
+/* Pipeline "p": the script source emitting `records` in one group, sink-s3
+ * writing to bucket "bkt" of the fake server with `sink_extra`, and a
+ * capturing dead letter. */
+static void run_records(fixture_t *f, const char *const *records,
+                        size_t count, const char *sink_extra) {
+  pl_buf_t buf = {0};
+  pl_buf_append_str(&buf, "aws { max_attempts = 1 }\n"
+                          "pipeline \"p\" {\n  source \"script\" {\n"
+                          "    records = [");
+  test_aws_append_records(&buf, records, count);
+  pl_buf_printf(&buf,
+                "]\n    group_size = 1000\n  }\n"
+                "  transform \"grow\" { }\n"
+                "  sink \"s3\" {\n"
+                "    bucket = \"bkt\"\n"
+                "    key = \"out/${@pipeline}/${@seq}-${@uuid}.jsonl\"\n"
+                "    endpoint = \"%s\"\n"
+                "    linger = \"10ms\"\n"
+                "    retry_backoff = \"1ms\"\n"
+                "    %s\n  }\n"
+                "  dead_letter \"capture\" { }\n}\n",
+                fake_http_url(f->server), sink_extra);
+  test_aws_run_config(f, buf.data);
+  pl_buf_free(&buf);
+}
+
+static void push(fixture_t *f, const char *method, int status,
+                 const char *headers, const char *body) {
+  fake_http_push(f->server, &(fake_http_response_t){.method = method,
+                                                    .path_prefix = "/bkt/",
+                                                    .status = status,
+                                                    .headers = headers,
+                                                    .body = body});
+}
+
+static const fake_http_request_t *request(fixture_t *f, size_t i) {
+  const fake_http_request_t *req = fake_http_request(f->server, i);
+  ck_assert_msg(req != NULL, "no request %zu", i);
+  return req;
+}
+
+/* The lines of request i's body (a PutObject). */
+static size_t lines(fixture_t *f, size_t i) {
+  const fake_http_request_t *req = request(f, i);
+  size_t n = 0;
+  for (size_t k = 0; k < req->body_len; k++)
+    n += req->body[k] == '\n';
+  return n;
+}
+
+static const char *const three[] = {"{\"n\":1}", "{\"n\":2,\"s\":\"é\"}",
+                                    "[3]"};
+
+/* "{\"n\":1}" ... as JSON texts of about `size` bytes. */
+static char **numbered(size_t count, size_t size) {
+  char **texts = calloc(count, sizeof(*texts));
+  for (size_t i = 0; i < count; i++) {
+    pl_buf_t b = {0};
+    pl_buf_printf(&b, "{\"n\":%zu,\"pad\":\"", i + 1);
+    while (b.len + 2 < size)
+      pl_buf_append(&b, "x", 1);
+    pl_buf_append_str(&b, "\"}");
+    texts[i] = b.data;
+  }
+  return texts;
+}
+
+static void free_texts(char **texts, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    free(texts[i]);
+  free(texts);
+}
+
+/* ---- Contents ---- */
+
+START_TEST(writes_records_as_json_lines) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 200, NULL, NULL);
+  run_records(f, three, 3, "max_object_age = \"50ms\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  const fake_http_request_t *req = request(f, 0);
+  ck_assert_str_eq(req->method, "PUT");
+  ck_assert_msg(strncmp(req->path, "/bkt/out/p/1-", 13) == 0, "%s",
+                req->path);
+  /* A version 4 UUID, then the suffix. */
+  ck_assert_uint_eq(strlen(req->path), 13 + 36 + 6);
+  ck_assert_int_eq(req->path[13 + 14], '4');
+  ck_assert_str_eq(req->path + 13 + 36, ".jsonl");
+  ck_assert_str_eq(req->body, "{\"n\":1}\n{\"n\":2,\"s\":\"é\"}\n[3]\n");
+  char *type = fake_http_request_header(req, "Content-Type");
+  ck_assert_str_eq(type, "application/x-ndjson");
+  free(type);
+  char *auth = fake_http_request_header(req, "Authorization");
+  ck_assert_ptr_nonnull(strstr(auth, "/us-east-1/s3/aws4_request"));
+  free(auth);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_counter(f, "objects_written"), 1);
+  ck_assert_uint_eq(test_aws_counter(f, "bytes_written"), req->body_len);
+  ck_assert_uint_eq(test_aws_counter(f, "objects_cut_by_age"), 1);
+  test_aws_free(f);
+}
+END_TEST
+
+/* The gunzipped body of request i (a new string), asserted to be one whole
+ * gzip stream. */
+static char *gunzip(fixture_t *f, size_t i) {
+  const fake_http_request_t *req = request(f, i);
+  ck_assert_uint_ge(req->body_len, 18);
+  ck_assert_int_eq((unsigned char)req->body[0], 0x1f);
+  ck_assert_int_eq((unsigned char)req->body[1], 0x8b);
+  z_stream zs = {0};
+  ck_assert_int_eq(inflateInit2(&zs, 15 + 16), Z_OK);
+  pl_buf_t out = {0};
+  zs.next_in = (Bytef *)req->body;
+  zs.avail_in = (uInt)req->body_len;
+  int rc;
+  do {
+    pl_buf_reserve(&out, 1 << 16);
+    zs.next_out = (Bytef *)out.data + out.len;
+    zs.avail_out = (uInt)(out.cap - out.len - 1);
+    uInt avail = zs.avail_out;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out.len += avail - zs.avail_out;
+    out.data[out.len] = '\0';
+  } while (rc == Z_OK);
+  ck_assert_int_eq(rc, Z_STREAM_END);
+  ck_assert_uint_eq(zs.avail_in, 0);
+  inflateEnd(&zs);
+  return out.data ? out.data : strdup("");
+}
+
+START_TEST(gzip_compresses_each_object) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 200, NULL, NULL);
+  run_records(f, three, 3,
+              "compression = \"gzip\"\nmax_object_age = \"50ms\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  char *text = gunzip(f, 0);
+  ck_assert_str_eq(text, "{\"n\":1}\n{\"n\":2,\"s\":\"é\"}\n[3]\n");
+  free(text);
+  char *type = fake_http_request_header(request(f, 0), "Content-Type");
+  ck_assert_str_eq(type, "application/gzip");
+  free(type);
+  ck_assert_uint_eq(test_aws_counter(f, "bytes_written"),
+                    request(f, 0)->body_len);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(gzip_counts_the_text_before_compression) {
+  fixture_t *f = fixture_create();
+  /* 5973 records of 200 bytes, cut at 400 KB of text: three objects of
+   * 1991 records, each compressed in pieces (256 KiB at a time), far
+   * smaller than the text. Only the size cuts them, however slowly the
+   * records come (max_in_flight: nor does the number of batches held). */
+  char **texts = numbered(5973, 200);
+  for (int i = 0; i < 3; i++)
+    push(f, "PUT", 200, NULL, NULL);
+  run_records(f, (const char *const *)texts, 5973,
+              "compression = \"gzip\"\nmax_object_bytes = 400000\n"
+              "max_object_age = \"1h\"\nbatch_size = 5973\n"
+              "max_in_flight = 5973");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  pl_buf_t all = {0};
+  for (size_t i = 0; i < 3; i++) {
+    char *text = gunzip(f, i);
+    ck_assert_uint_lt(request(f, i)->body_len, strlen(text) / 10);
+    pl_buf_append_str(&all, text);
+    ck_assert_uint_eq(strlen(text), 1991 * 201);
+    free(text);
+  }
+  pl_buf_t want = {0};
+  for (size_t i = 0; i < 5973; i++)
+    pl_buf_printf(&want, "%s\n", texts[i]);
+  ck_assert_str_eq(all.data, want.data);
+  pl_buf_free(&all);
+  pl_buf_free(&want);
+  free_texts(texts, 5973);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(csv_rows_of_the_named_columns) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 200, NULL, NULL);
+  static const char *const rows[] = {
+      "{\"id\":\"a,1\",\"q\":2,\"x\":\"unused\"}",
+      "{\"q\":2.5,\"note\":\"say \\\"hi\\\"\\nthere\"}",
+      "{\"id\":null,\"q\":true,\"note\":{\"k\":[1]}}",
+      "[\"not an object\"]"};
+  run_records(f, rows, 4,
+              "format = \"csv\"\ncolumns = [\"id\", \"q\", \"note\"]\n"
+              "max_object_age = \"50ms\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  ck_assert_str_eq(request(f, 0)->body, "id,q,note\n"
+                                        "\"a,1\",2,\n"
+                                        ",2.5,\"say \"\"hi\"\"\nthere\"\n"
+                                        ",true,\"{\"\"k\"\":[1]}\"\n");
+  char *type = fake_http_request_header(request(f, 0), "Content-Type");
+  ck_assert_str_eq(type, "text/csv");
+  free(type);
+  /* The array went to the dead letter; the group is committed. */
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(csv_encode_on_its_own) {
+  pl_list_t columns = {2, (char *[]){"a b", "c\"d"}};
+  pl_buf_t out = {0};
+  ck_assert_int_eq(csv_encode_header(&columns, &out), 0);
+  ck_assert_str_eq(out.data, "a b,\"c\"\"d\"\n");
+  pl_buf_free(&out);
+}
+END_TEST
+
+/* ---- Cuts ---- */
+
+START_TEST(cuts_by_record_count) {
+  fixture_t *f = fixture_create();
+  char **texts = numbered(5, 10);
+  for (int i = 0; i < 3; i++)
+    push(f, "PUT", 200, NULL, NULL);
+  run_records(f, (const char *const *)texts, 5,
+              "max_object_records = 2\nmax_object_age = \"50ms\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  size_t total = 0, keys_differ = 0;
+  for (size_t i = 0; i < 3; i++) {
+    size_t n = lines(f, i);
+    ck_assert_msg(n == 2 || n == 1, "object %zu has %zu lines", i, n);
+    total += n;
+    if (i > 0)
+      keys_differ += strcmp(request(f, i)->path, request(f, 0)->path) != 0;
+  }
+  ck_assert_uint_eq(total, 5);
+  ck_assert_uint_eq(keys_differ, 2);
+  /* The two full objects were cut by count, the last by age. */
+  ck_assert_uint_eq(test_aws_counter(f, "objects_cut_by_age"), 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  free_texts(texts, 5);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(cuts_by_size) {
+  fixture_t *f = fixture_create();
+  /* 40-byte records (41 with the newline): an object is cut once it holds
+   * 100 bytes, so at its third record. */
+  char **texts = numbered(7, 40);
+  for (int i = 0; i < 3; i++)
+    push(f, "PUT", 200, NULL, NULL);
+  run_records(f, (const char *const *)texts, 7,
+              "max_object_bytes = 100\nmax_object_age = \"50ms\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  ck_assert_uint_eq(request(f, 0)->body_len, 3 * 41);
+  ck_assert_uint_eq(lines(f, 0) + lines(f, 1) + lines(f, 2), 7);
+  ck_assert_uint_eq(lines(f, 0), 3);
+  ck_assert_uint_eq(lines(f, 1), 3);
+  ck_assert_uint_eq(lines(f, 2), 1);
+  free_texts(texts, 7);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(waits_for_the_age_before_the_upload) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 200, NULL, NULL);
+  uint64_t start = uv_now(&f->run->loop);
+  run_records(f, three, 1, "max_object_age = \"300ms\"");
+  uv_update_time(&f->run->loop);
+  test_aws_assert_clean(f);
+  ck_assert_uint_ge(uv_now(&f->run->loop) - start, 300);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  ck_assert_uint_eq(test_aws_counter(f, "objects_cut_by_age"), 1);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(cuts_when_the_stage_has_no_batch_left) {
+  fixture_t *f = fixture_create();
+  /* Batches of 2 and 2 at most in flight: the sink holds two, and the
+   * engine would hand over no more, so the object is cut at once rather
+   * than after the (hour-long) age. */
+  char **texts = numbered(8, 10);
+  for (int i = 0; i < 3; i++)
+    push(f, "PUT", 200, NULL, NULL);
+  run_records(f, (const char *const *)texts, 8,
+              "batch_size = 2\nmax_in_flight = 2\nmax_object_age = \"1h\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_ge(test_aws_counter(f, "objects_cut_by_in_flight"), 1);
+  ck_assert_uint_eq(test_aws_counter(f, "objects_cut_by_age"), 0);
+  size_t total = 0;
+  for (size_t i = 0; i < fake_http_request_count(f->server); i++)
+    total += lines(f, i);
+  ck_assert_uint_eq(total, 8);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  free_texts(texts, 8);
+  test_aws_free(f);
+}
+END_TEST
+
+/* ---- Multipart ---- */
+
+#define INITIATED                                                              \
+  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                               \
+  "<InitiateMultipartUploadResult "                                            \
+  "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>bkt</Bucket>"     \
+  "<Key>k</Key><UploadId>up+1/x</UploadId></InitiateMultipartUploadResult>"
+#define COMPLETED                                                              \
+  "<CompleteMultipartUploadResult><Bucket>bkt</Bucket><Key>k</Key>"            \
+  "<ETag>\"m-2\"</ETag></CompleteMultipartUploadResult>"
+
+/* Seven records of 1 MiB and a bit: a 7 MiB object in parts of 5 MiB and
+ * the rest. */
+static const char *const megabytes[] = {
+    "{\"grow\":1048576}", "{\"grow\":1048576}", "{\"grow\":1048576}",
+    "{\"grow\":1048576}", "{\"grow\":1048576}", "{\"grow\":1048576}",
+    "{\"grow\":1048576}"};
+/* Each record's line: {"grow":1048576,"pad":"x..."} and a newline. */
+#define MEGABYTE_LINE (sizeof("{\"grow\":1048576,\"pad\":\"\"}") + (1u << 20))
+
+START_TEST(large_objects_go_in_parts) {
+  fixture_t *f = fixture_create();
+  push(f, "POST", 200, NULL, INITIATED);
+  push(f, "PUT", 200, "ETag: \"e1\"\r\n", NULL);
+  push(f, "PUT", 200, "ETag: \"e2\"\r\n", NULL);
+  push(f, "POST", 200, NULL, COMPLETED);
+  run_records(f, megabytes, 7,
+              "part_size = \"5MiB\"\nmax_object_age = \"50ms\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 4);
+  const fake_http_request_t *create = request(f, 0);
+  ck_assert_str_eq(create->method, "POST");
+  ck_assert_ptr_nonnull(strstr(create->path, ".jsonl?uploads="));
+  char *type = fake_http_request_header(create, "Content-Type");
+  ck_assert_str_eq(type, "application/x-ndjson");
+  free(type);
+  const fake_http_request_t *p1 = request(f, 1), *p2 = request(f, 2);
+  ck_assert_str_eq(p1->method, "PUT");
+  ck_assert_ptr_nonnull(
+      strstr(p1->path, ".jsonl?partNumber=1&uploadId=up%2B1%2Fx"));
+  ck_assert_ptr_nonnull(
+      strstr(p2->path, ".jsonl?partNumber=2&uploadId=up%2B1%2Fx"));
+  ck_assert_uint_eq(p1->body_len, 5u << 20);
+  ck_assert_uint_eq(p1->body_len + p2->body_len, 7 * MEGABYTE_LINE);
+  /* The parts put together are the records' lines. */
+  ck_assert_mem_eq(p1->body, "{\"grow\":1048576,\"pad\":\"xxx", 26);
+  ck_assert_int_eq(p2->body[p2->body_len - 1], '\n');
+  const fake_http_request_t *complete = request(f, 3);
+  ck_assert_str_eq(complete->method, "POST");
+  ck_assert_ptr_nonnull(strstr(complete->path, ".jsonl?uploadId=up%2B1%2Fx"));
+  ck_assert_str_eq(complete->body,
+                   "<CompleteMultipartUpload>"
+                   "<Part><PartNumber>1</PartNumber><ETag>\"e1\"</ETag></Part>"
+                   "<Part><PartNumber>2</PartNumber><ETag>\"e2\"</ETag></Part>"
+                   "</CompleteMultipartUpload>");
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_counter(f, "objects_written"), 1);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(a_failed_part_aborts_the_upload) {
+  fixture_t *f = fixture_create();
+  push(f, "POST", 200, NULL, INITIATED);
+  push(f, "PUT", 403, NULL,
+       "<Error><Code>AccessDenied</Code><Message>no</Message></Error>");
+  push(f, "DELETE", 204, NULL, NULL);
+  run_records(f, megabytes, 7,
+              "part_size = \"5MiB\"\nmax_object_age = \"50ms\"\n"
+              "retry_limit = 0");
+  ck_assert_uint_ge(fake_http_request_count(f->server), 3);
+  const fake_http_request_t *abort_req = request(f, 2);
+  ck_assert_str_eq(abort_req->method, "DELETE");
+  ck_assert_ptr_nonnull(strstr(abort_req->path, ".jsonl?uploadId=up%2B1%2Fx"));
+  /* Nothing was acknowledged: the group failed. */
+  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
+  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
+  ck_assert_uint_eq(test_aws_counter(f, "objects_failed"), 1);
+  ck_assert_ptr_nonnull(strstr(test_log(f->run), "AccessDenied"));
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(an_error_completing_the_upload_fails_the_object) {
+  fixture_t *f = fixture_create();
+  push(f, "POST", 200, NULL, INITIATED);
+  push(f, "PUT", 200, "ETag: \"e1\"\r\n", NULL);
+  push(f, "PUT", 200, "ETag: \"e2\"\r\n", NULL);
+  /* S3's way of failing a completion after it began: 200 and an error. */
+  push(f, "POST", 200, NULL,
+       "<Error><Code>InternalError</Code><Message>x</Message></Error>");
+  push(f, "DELETE", 204, NULL, NULL);
+  run_records(f, megabytes, 7,
+              "part_size = \"5MiB\"\nmax_object_age = \"50ms\"\n"
+              "retry_limit = 0");
+  ck_assert_uint_eq(fake_http_request_count(f->server), 5);
+  ck_assert_str_eq(request(f, 4)->method, "DELETE");
+  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
+  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
+  ck_assert_ptr_nonnull(
+      strstr(test_log(f->run), "the document element is <Error>"));
+  test_aws_free(f);
+}
+END_TEST
+
+/* ---- Failures ---- */
+
+START_TEST(a_failed_upload_is_retried) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 500, NULL,
+       "<Error><Code>InternalError</Code><Message>x</Message></Error>");
+  push(f, "PUT", 200, NULL, NULL);
+  run_records(f, three, 3, "max_object_age = \"20ms\"");
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  /* The retry wrote the same records into an object of its own. */
+  ck_assert_str_eq(request(f, 1)->body, request(f, 0)->body);
+  ck_assert_str_ne(request(f, 1)->path, request(f, 0)->path);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(test_aws_counter(f, "objects_failed"), 1);
+  ck_assert_uint_eq(test_aws_counter(f, "objects_written"), 1);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(an_upload_that_keeps_failing_fails_the_group) {
+  fixture_t *f = fixture_create();
+  /* Nothing queued: every request gets 500. */
+  run_records(f, three, 3, "max_object_age = \"20ms\"\nretry_limit = 2");
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
+  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
+  ck_assert_uint_eq(test_aws_counter(f, "objects_failed"), 3);
+  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
+  test_aws_free(f);
+}
+END_TEST
+
+/* ---- Shutdown ---- */
+
+/* Shuts the engine down once the sink has taken both records in. */
+static void on_shutdown_timer(uv_timer_t *timer) {
+  fixture_t *f = timer->data;
+  if (test_aws_sink(f)->metrics.records_in < 2)
+    return;
+  pl__engine_shutdown(f->run->engine);
+  uv_close((uv_handle_t *)timer, NULL);
+}
+
+/* Runs `config` as a daemon and shuts it down once the sink holds the
+ * records (in an object that its age has not cut yet). */
+static void run_then_shut_down(fixture_t *f, const char *config) {
+  int rc = test_aws_start(f, config, false);
+  ck_assert_msg(rc == 0, "%s", f->run->errors.data);
+  uv_timer_t timer;
+  uv_timer_init(&f->run->loop, &timer);
+  timer.data = f;
+  uv_timer_start(&timer, on_shutdown_timer, 5, 5);
+  test_aws_run(f);
+}
+
+static char *daemon_config(fixture_t *f, const char *timeout,
+                           const char *age) {
+  return test_aws_format(
+      "shutdown_timeout = \"%s\"\naws { max_attempts = 1 }\n"
+      "pipeline \"p\" {\n  source \"script\" {\n"
+      "    records = [\"{\\\"n\\\":1}\", \"{\\\"n\\\":2}\"]\n"
+      "    group_size = 10\n  }\n"
+      "  sink \"s3\" {\n    bucket = \"bkt\"\n    endpoint = \"%s\"\n"
+      "    linger = \"10ms\"\n    max_object_age = \"%s\"\n  }\n}\n",
+      timeout, fake_http_url(f->server), age);
+}
+
+START_TEST(a_drain_uploads_the_open_object) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 200, NULL, NULL);
+  char *config = daemon_config(f, "20s", "1s");
+  run_then_shut_down(f, config);
+  free(config);
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  ck_assert_str_eq(request(f, 0)->body, "{\"n\":1}\n{\"n\":2}\n");
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  test_aws_free(f);
+}
+END_TEST
+
+START_TEST(a_drain_that_runs_out_fails_the_open_object) {
+  fixture_t *f = fixture_create();
+  char *config = daemon_config(f, "100ms", "1h");
+  run_then_shut_down(f, config);
+  free(config);
+  ck_assert_int_eq(f->run->status, 1);
+  ck_assert_msg(strstr(test_log(f->run), "shutdown timed out"), "%s",
+                test_log(f->run));
+  /* Nothing was written, nothing committed: the next run reads it again. */
+  ck_assert_uint_eq(fake_http_request_count(f->server), 0);
+  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
+  /* test_aws_free() lets the handles the shutdown closed finish, and
+   * fails the test when one (the sink's age timer) was left open. */
+  test_aws_free(f);
+}
+END_TEST
+
+/* ---- As a dead letter ---- */
+
+START_TEST(works_as_a_dead_letter) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 200, NULL, NULL);
+  char *config = test_aws_format(
+      "aws { max_attempts = 1 }\n"
+      "pipeline \"p\" {\n  source \"script\" {\n"
+      "    records = [\"{\\\"n\\\":1}\", \"{\\\"bad\\\":2}\"]\n"
+      "    group_size = 10\n  }\n"
+      "  sink \"capture\" { reject_field = \"bad\" }\n"
+      "  dead_letter \"s3\" {\n    bucket = \"bkt\"\n"
+      "    key = \"dead/${@uuid}\"\n    endpoint = \"%s\"\n"
+      "    linger = \"10ms\"\n    max_object_age = \"20ms\"\n  }\n}\n",
+      fake_http_url(f->server));
+  test_aws_run_config(f, config);
+  free(config);
+  test_aws_assert_clean(f);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  const fake_http_request_t *req = request(f, 0);
+  ck_assert_msg(strncmp(req->path, "/bkt/dead/", 10) == 0, "%s", req->path);
+  /* One letter: the rejected record and why. */
+  ck_assert_uint_eq(lines(f, 0), 1);
+  ck_assert_ptr_nonnull(strstr(req->body, "bad"));
+  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  test_aws_free(f);
+}
+END_TEST
+
+/* ---- Config ---- */
+
+static void refused(const char *sink_extra, const char *message) {
+  fixture_t *f = fixture_create();
+  char *config = test_aws_format(
+      "pipeline \"p\" {\n  source \"script\" { records = [\"1\"] }\n"
+      "  sink \"s3\" {\n    bucket = \"bkt\"\n    endpoint = \"%s\"\n"
+      "    %s\n  }\n}\n",
+      fake_http_url(f->server), sink_extra);
+  ck_assert_int_lt(test_aws_start(f, config, true), 0);
+  const char *said = f->run->errors.data ? f->run->errors.data : "";
+  ck_assert_msg(strstr(said, message) || strstr(test_log(f->run), message),
+                "expected '%s' in: %s%s", message, said, test_log(f->run));
+  free(config);
+  test_aws_free(f);
+}
+
+START_TEST(bad_options_are_refused) {
+  refused("key = \"a/${@pipeline}.jsonl\"", "has no ${@uuid}");
+  refused("key = \"${@uuid}/${name}\"", "unknown ${...} name");
+  refused("key = \"${@uuid}%q\"", "unknown %-conversion");
+  refused("part_size = \"1MiB\"", "part_size");
+  refused("max_object_records = -1", "max_object_records");
+  refused("format = \"csv\"", "option 'columns' is required");
+  refused("columns = [\"a\"]", "option 'columns' is for format");
+}
+END_TEST
+
+/* ---- Keys on their own ---- */
+
+START_TEST(keys_render_their_parts) {
+  /* 2026-05-01T10:02:03Z */
+  s3_key_vars_t vars = {.pipeline = "orders",
+                        .uuid = "0b6a8e2c-1f3d-4c5e-9a7b-123456789abc",
+                        .seq = 12,
+                        .opened = 1777629723};
+  pl_buf_t out = {0};
+  ck_assert_int_eq(
+      s3_key_render("a/${@pipeline}/%Y/%m/%d/%H%M%S-${@seq}-${@uuid}%%$$.gz",
+                    &vars, &out),
+      0);
+  ck_assert_str_eq(out.data, "a/orders/2026/05/01/100203-12-"
+                             "0b6a8e2c-1f3d-4c5e-9a7b-123456789abc%$.gz");
+  pl_buf_reset(&out);
+  ck_assert_ptr_null(s3_key_check("${@uuid}"));
+  ck_assert_ptr_nonnull(s3_key_check(""));
+  ck_assert_ptr_nonnull(s3_key_check("${@uuid}${@pipeline"));
+  ck_assert_ptr_nonnull(s3_key_check("${@uuid}$x"));
+  ck_assert_ptr_nonnull(s3_key_check("${@uuid}%"));
+  ck_assert_int_eq(s3_key_render("nope", &vars, &out), PL_EINVAL);
+  /* Longer than S3 allows. */
+  pl_buf_t big = {0};
+  for (int i = 0; i < 1000; i++)
+    pl_buf_append(&big, "k", 1);
+  pl_buf_append_str(&big, "${@uuid}");
+  pl_buf_append_str(&out, "x");
+  ck_assert_int_eq(s3_key_render(big.data, &vars, &out), PL_ERANGE);
+  ck_assert_str_eq(out.data, "x");
+  pl_buf_free(&big);
+  pl_buf_free(&out);
+  char a[37], b[37];
+  ck_assert_int_eq(s3_key_uuid(a), 0);
+  ck_assert_int_eq(s3_key_uuid(b), 0);
+  ck_assert_uint_eq(strlen(a), 36);
+  ck_assert_int_eq(a[14], '4');
+  ck_assert_ptr_nonnull(strchr("89ab", a[19]));
+  ck_assert_str_ne(a, b);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("sink_s3");
+  TCase *objects = tcase_create("objects");
+  tcase_set_timeout(objects, 60);
+  tcase_add_test(objects, writes_records_as_json_lines);
+  tcase_add_test(objects, cuts_by_record_count);
+  tcase_add_test(objects, cuts_by_size);
+  tcase_add_test(objects, waits_for_the_age_before_the_upload);
+  tcase_add_test(objects, cuts_when_the_stage_has_no_batch_left);
+  tcase_add_test(objects, works_as_a_dead_letter);
+  tcase_add_test(objects, gzip_compresses_each_object);
+  tcase_add_test(objects, gzip_counts_the_text_before_compression);
+  tcase_add_test(objects, csv_rows_of_the_named_columns);
+  suite_add_tcase(s, objects);
+  TCase *parts = tcase_create("multipart");
+  tcase_set_timeout(parts, 120);
+  tcase_add_test(parts, large_objects_go_in_parts);
+  tcase_add_test(parts, a_failed_part_aborts_the_upload);
+  tcase_add_test(parts, an_error_completing_the_upload_fails_the_object);
+  suite_add_tcase(s, parts);
+  TCase *failures = tcase_create("failures");
+  tcase_set_timeout(failures, 60);
+  tcase_add_test(failures, a_failed_upload_is_retried);
+  tcase_add_test(failures, an_upload_that_keeps_failing_fails_the_group);
+  suite_add_tcase(s, failures);
+  TCase *shutdown = tcase_create("shutdown");
+  tcase_set_timeout(shutdown, 60);
+  tcase_add_test(shutdown, a_drain_uploads_the_open_object);
+  tcase_add_test(shutdown, a_drain_that_runs_out_fails_the_open_object);
+  suite_add_tcase(s, shutdown);
+  TCase *config = tcase_create("config");
+  tcase_set_timeout(config, 60);
+  tcase_add_test(config, bad_options_are_refused);
+  tcase_add_test(config, keys_render_their_parts);
+  tcase_add_test(config, csv_encode_on_its_own);
+  suite_add_tcase(s, config);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
