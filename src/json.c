@@ -9,7 +9,7 @@
 
 #include <pipelined/json.h>
 
-/* The flags whose output jsonl_encode_value reproduces. */
+/* The flags whose output pl_jsonl_encode_value reproduces. */
 #define PL_JSON_JANSSON_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
 
 /* Room for a number, a literal or punctuation: more than jansson ever

@@ -1,6 +1,6 @@
 /* sink-file: appends records to a file (or standard output) as JSON lines.
  *
- * Each batch is encoded into one reused buffer (jsonl_encode.c: what a line
+ * Each batch is encoded into one reused buffer (<pipelined/jsonl.h>: what a line
  * holds, and which records are rejected) and written with one uv_fs_write
  * (continued after a short write), then, when fsync is on, flushed with
  * fdatasync before any record is acknowledged: it flushes the data and the
@@ -31,7 +31,7 @@
 
 #include <pipelined/pipelined.h>
 
-#include "jsonl_encode.h"
+#include <pipelined/jsonl.h>
 
 /* A buffer grown beyond this by an unusually large batch is given back
  * after the write rather than kept for the next batch. */
@@ -458,7 +458,7 @@ static void start_batch(sink_file_t *f, pl_batch_t *batch) {
     start_next(f);
     return;
   }
-  jsonl_encode_batch(batch, &f->lines, f->ends);
+  pl_jsonl_encode_batch(batch, &f->lines, f->ends);
   if (f->lines.len == 1) {
     /* Nothing to write: every record was resolved or had no line. */
     pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);

@@ -1,5 +1,5 @@
 /* sink-s3: writes records to S3 objects, one JSON line per record
- * (jsonl_encode.c of sink-file) or one CSV row (csv_encode.c), optionally compressed with gzip as they
+ * (<pipelined/jsonl.h>) or one CSV row (csv_encode.c), optionally compressed with gzip as they
  * are written, for archives and for a dead letter that outlives the
  * machine.
  *
@@ -32,7 +32,7 @@
 #include <pipelined/s3.h>
 #include <pipelined/s3_upload.h>
 
-#include "../sink-file/jsonl_encode.h"
+#include <pipelined/jsonl.h>
 #include "csv_encode.h"
 #include "s3_key.h"
 #include "s3_object.h"
@@ -328,7 +328,7 @@ static void add_record(sink_s3_t *s, s3_held_t *held, size_t i) {
   const pl_record_t *record = pl_batch_record(batch, i);
   rc = s->opts->format == SINK_S3_CSV
            ? csv_encode_record(record, &s->opts->columns, &obj->body, &why)
-           : jsonl_encode_record(record, &obj->body, &why);
+           : pl_jsonl_encode_record(record, &obj->body, &why);
   if (rc == 0)
     rc = s3_object_add(obj, held, i);
   if (rc == PL_ENOMEM) {

@@ -3,8 +3,7 @@
 #include <string.h>
 
 #include <pipelined/json.h>
-
-#include "jsonl_encode.h"
+#include <pipelined/jsonl.h>
 
 static const char *const why_empty = "the record has neither a value nor bytes";
 
@@ -34,14 +33,14 @@ static int refuse_empty(const char **why) {
 
 /* pl_json_encode() takes back what it wrote on error, and end_line() the
  * same for the newline. */
-int jsonl_encode_value(const json_t *value, pl_buf_t *out, const char **why) {
+int pl_jsonl_encode_value(const json_t *value, pl_buf_t *out, const char **why) {
   if (!value)
     return refuse_empty(why);
   size_t start = out->len;
   return end_line(out, start, pl_json_encode(value, out, why));
 }
 
-int jsonl_encode_bytes(const char *bytes, size_t len, pl_buf_t *out,
+int pl_jsonl_encode_bytes(const char *bytes, size_t len, pl_buf_t *out,
                        const char **why) {
   if (len == 0)
     return 0;
@@ -54,24 +53,24 @@ int jsonl_encode_bytes(const char *bytes, size_t len, pl_buf_t *out,
   return end_line(out, start, rc);
 }
 
-int jsonl_encode_record(const pl_record_t *record, pl_buf_t *out,
+int pl_jsonl_encode_record(const pl_record_t *record, pl_buf_t *out,
                         const char **why) {
   const json_t *value = pl_record_value(record);
   if (value)
-    return jsonl_encode_value(value, out, why);
+    return pl_jsonl_encode_value(value, out, why);
   size_t len = 0;
   const char *bytes = pl_record_bytes(record, &len);
   if (bytes)
-    return jsonl_encode_bytes(bytes, len, out, why);
+    return pl_jsonl_encode_bytes(bytes, len, out, why);
   return refuse_empty(why);
 }
 
-size_t jsonl_encode_batch(pl_batch_t *batch, pl_buf_t *out, size_t *ends) {
+size_t pl_jsonl_encode_batch(pl_batch_t *batch, pl_buf_t *out, size_t *ends) {
   size_t count = pl_batch_count(batch);
   size_t resolved = 0;
   for (size_t i = 0; i < count; i++) {
     const char *why = NULL;
-    int rc = jsonl_encode_record(pl_batch_record(batch, i), out, &why);
+    int rc = pl_jsonl_encode_record(pl_batch_record(batch, i), out, &why);
     if (rc == PL_ENOMEM) {
       pl_batch_resolve(batch, i, PL_RESULT_FAILED,
                        "out of memory while encoding the record");

@@ -1,4 +1,5 @@
-/* JSON lines: the pure encode step of sink-file (HACKING.md#s12).
+/* JSON lines: one compact JSON document per record and line, as sink-file
+ * and sink-s3 write them (and any sink of a plugin author).
  *
  * Every record becomes at most one line, appended to a pl_buf_t:
  *   - a record with a value: the value as compact JSON (any JSON type, not
@@ -14,29 +15,29 @@
  *   - a record with neither gives no line and an error, as does a value that
  *     cannot be written as JSON: a string or key that is not valid UTF-8
  *     (jansson's *_nocheck constructors allow them), or nesting deeper than
- *     JSONL_MAX_DEPTH (also what a reference cycle looks like).
+ *     PL_JSONL_MAX_DEPTH (also what a reference cycle looks like).
  * No function here allocates per record except to grow `out`. */
-#ifndef PL_SINK_FILE_JSONL_ENCODE_H
-#define PL_SINK_FILE_JSONL_ENCODE_H
+#ifndef PIPELINED_JSONL_H
+#define PIPELINED_JSONL_H
 
 #include <pipelined/json.h>
 #include <pipelined/pipelined.h>
 
 /* As deep as jansson's parser accepts. */
-#define JSONL_MAX_DEPTH PL_JSON_MAX_DEPTH
+#define PL_JSONL_MAX_DEPTH PL_JSON_MAX_DEPTH
 
 /* Appends the line of `value` (borrowed). Returns 0, PL_EINVAL when the
  * value cannot be written (*why, when not NULL, then points to a static
  * explanation) or PL_ENOMEM; on error `out` is left as it was. */
-int jsonl_encode_value(const json_t *value, pl_buf_t *out, const char **why);
+PL_EXTERN int pl_jsonl_encode_value(const json_t *value, pl_buf_t *out, const char **why);
 
 /* Appends {"raw":"..."} and a newline for `len` bytes, or nothing when
- * `len` is 0. Errors as for jsonl_encode_value. */
-int jsonl_encode_bytes(const char *bytes, size_t len, pl_buf_t *out,
+ * `len` is 0. Errors as for pl_jsonl_encode_value. */
+PL_EXTERN int pl_jsonl_encode_bytes(const char *bytes, size_t len, pl_buf_t *out,
                        const char **why);
 
 /* Appends the line of `record`: its value, else its bytes. */
-int jsonl_encode_record(const pl_record_t *record, pl_buf_t *out,
+PL_EXTERN int pl_jsonl_encode_record(const pl_record_t *record, pl_buf_t *out,
                         const char **why);
 
 /* Appends the lines of every record of `batch` to `out`. A record that
@@ -45,6 +46,6 @@ int jsonl_encode_record(const pl_record_t *record, pl_buf_t *out,
  * ends[i] (an array of pl_batch_count() entries) receives out->len after
  * record i: its line is [ends[i - 1], ends[i]) (empty when it has none).
  * Returns the number of records resolved here. */
-size_t jsonl_encode_batch(pl_batch_t *batch, pl_buf_t *out, size_t *ends);
+PL_EXTERN size_t pl_jsonl_encode_batch(pl_batch_t *batch, pl_buf_t *out, size_t *ends);
 
 #endif
