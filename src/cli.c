@@ -1,6 +1,6 @@
-/* The daemon's command line: option parsing, --list-plugins, --describe
- * (--describe-json: one plugin, or every plugin as one document),
- * and a run of a config with signal handling. main() only calls it. */
+/* The daemon's command line: option parsing and a run of a config with
+ * signal handling (reload included); --list-plugins and --describe are in
+ * cli_describe.c. main() only calls it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,14 +12,13 @@
 
 #include "build_config.h"
 #include "cli.h"
+#include "cli_describe.h"
 #include "config_load.h"
 #include "config.h"
 #include "engine.h"
 #include "metrics.h"
 #include "progress.h"
 #include "top.h"
-#include "options.h"
-#include "options_describe.h"
 #include "preflight.h"
 #include "registry.h"
 
@@ -172,114 +171,6 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
     usage(stderr);
     return EXIT_USAGE;
   }
-  return 0;
-}
-
-static void print_plugin(void *data, const pl_plugin_t *plugin,
-                         const char *path) {
-  char *name = pl__plugin_full_name(plugin);
-  printf("%-20s %s\n", name ? name : plugin->name, plugin->description);
-  free(name);
-}
-
-static int list_plugins(pl_registry_t *reg) {
-  pl_buf_t errors = {0};
-  int rc = pl__registry_each(reg, print_plugin, NULL, &errors);
-  if (errors.len)
-    fprintf(stderr, "%s", errors.data);
-  pl_buf_free(&errors);
-  return rc < 0 ? 1 : 0;
-}
-
-/* The JSON description of one plugin: its options and the stage options
- * of its kind, with its defaults (new reference). */
-static json_t *plugin_json(const pl_plugin_t *plugin, const char *full_name) {
-  pl_option_t stage[PL_STAGE_OPTION_MAX];
-  size_t stage_count = pl__stage_table_for(plugin, stage);
-  return json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", full_name, "kind",
-                   pl_kind_name(plugin->kind), "description",
-                   plugin->description, "options",
-                   pl__options_describe_json(plugin->options,
-                                             plugin->options_count),
-                   "stage_options",
-                   pl__options_describe_json(stage, stage_count));
-}
-
-static void print_json(json_t *doc) {
-  json_dumpf(doc, stdout, JSON_INDENT(2));
-  printf("\n");
-  json_decref(doc);
-}
-
-static void append_plugin(void *data, const pl_plugin_t *plugin,
-                          const char *path) {
-  char *name = pl__plugin_full_name(plugin);
-  json_array_append_new(data, plugin_json(plugin, name ? name : plugin->name));
-  free(name);
-}
-
-/* --describe-json without a NAME: one document of every plugin found (by
- * full name) and the stage-wide table with the kinds each option applies
- * to. scripts/gen-plugin-docs renders docs/plugins.md from it. */
-static int describe_all(pl_registry_t *reg) {
-  static const pl_kind_t kinds[] = {PL_KIND_SOURCE, PL_KIND_TRANSFORM,
-                                    PL_KIND_SINK};
-  json_t *plugins = json_array();
-  pl_buf_t errors = {0};
-  int rc = pl__registry_each(reg, append_plugin, plugins, &errors);
-  if (errors.len)
-    fprintf(stderr, "%s", errors.data);
-  pl_buf_free(&errors);
-  json_t *stage = pl__options_describe_json(pl__stage_option_table,
-                                            pl__stage_option_count);
-  for (size_t i = 0; i < pl__stage_option_count; i++) {
-    json_t *applies = json_array();
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-      if (pl__stage_option_applies(&pl__stage_option_table[i], kinds[k]))
-        json_array_append_new(applies, json_string(pl_kind_name(kinds[k])));
-    json_object_set_new(json_array_get(stage, i), "kinds", applies);
-  }
-  print_json(json_pack("{s:i, s:o, s:o}", "abi_version", PL_ABI_VERSION,
-                       "stage_options", stage, "plugins", plugins));
-  return rc < 0 ? 1 : 0;
-}
-
-static int describe(pl_registry_t *reg, const char *full_name, bool json) {
-  static const pl_kind_t kinds[] = {PL_KIND_SOURCE, PL_KIND_TRANSFORM,
-                                    PL_KIND_SINK};
-  const pl_plugin_t *plugin = NULL;
-  char *error = NULL;
-  for (size_t i = 0; i < 3 && !plugin; i++) {
-    const char *kind = pl_kind_name(kinds[i]);
-    size_t len = strlen(kind);
-    if (strncmp(full_name, kind, len) == 0 && full_name[len] == '-' &&
-        pl__registry_find(reg, kinds[i], full_name + len + 1, &plugin,
-                          &error) < 0)
-      break;
-  }
-  if (!plugin) {
-    fprintf(stderr, "pipelined: %s\n",
-            error ? error
-                  : "name a plugin as <kind>-<name>, e.g. source-file "
-                    "(pipelined --list-plugins)");
-    free(error);
-    return 1;
-  }
-  if (json) {
-    print_json(plugin_json(plugin, full_name));
-    return 0;
-  }
-  pl_option_t stage[PL_STAGE_OPTION_MAX];
-  size_t stage_count = pl__stage_table_for(plugin, stage);
-  pl_buf_t out = {0};
-  pl_buf_printf(&out, "%s: %s\n\nOptions:\n", full_name, plugin->description);
-  if (plugin->options_count == 0)
-    pl_buf_append_str(&out, "  (none)\n");
-  pl__options_describe(plugin->options, plugin->options_count, &out);
-  pl_buf_append_str(&out, "\nStage options (every stage of this kind):\n");
-  pl__options_describe(stage, stage_count, &out);
-  fputs(out.data, stdout);
-  pl_buf_free(&out);
   return 0;
 }
 
@@ -618,11 +509,11 @@ int pl_cli_main(int argc, char **argv) {
   if (inspect && cli.config_count > 0)
     rc = use_plugin_path(reg, &cli);
   if (rc == 0 && cli.list)
-    rc = list_plugins(reg);
+    rc = pl__cli_list_plugins(reg);
   else if (rc == 0 && cli.describe_all)
-    rc = describe_all(reg);
+    rc = pl__cli_describe_all(reg);
   else if (rc == 0 && cli.describe)
-    rc = describe(reg, cli.describe, cli.json);
+    rc = pl__cli_describe(reg, cli.describe, cli.json);
   else if (rc == 0)
     rc = run_config(reg, &cli);
   pl__registry_destroy(reg);

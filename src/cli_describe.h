@@ -1,0 +1,18 @@
+/* --list-plugins and --describe of the command line (src/cli.c). Each
+ * prints to standard output, problems to standard error, and returns the
+ * exit status. */
+#ifndef PL_CORE_CLI_DESCRIBE_H
+#define PL_CORE_CLI_DESCRIBE_H
+
+#include <stdbool.h>
+
+#include "registry.h"
+
+/* One line per plugin found: its full name and description. */
+int pl__cli_list_plugins(pl_registry_t *reg);
+/* Every plugin's options and the stage options, as one JSON document. */
+int pl__cli_describe_all(pl_registry_t *reg);
+/* One plugin's options (`full_name`: "source-file"), as text or JSON. */
+int pl__cli_describe(pl_registry_t *reg, const char *full_name, bool json);
+
+#endif
