@@ -21,25 +21,16 @@ extern const pl_plugin_t pipelined_plugin;
 
 /* sink-s3 under the harness of <pipelined/testing.h>, its AWS client
  * talking to a scripted S3 on the harness's loop. */
-typedef struct fixture {
-  pl_test_t *t;
-  pl_test_http_t *server;
-} fixture_t;
+typedef test_plugin_aws_t fixture_t;
 
 static fixture_t *fixture_create(void) {
-  fixture_t *f = calloc(1, sizeof(*f));
-  ck_assert_int_eq(pl_test_create(&pipelined_plugin, &f->t), 0);
-  f->server = pl_test_aws_server(f->t);
-  ck_assert_ptr_nonnull(f->server);
-  pl_test_set_globals(f->t, "aws { max_attempts = 1 }");
-  return f;
+  return test_plugin_aws_create(&pipelined_plugin);
 }
 
 /* Closes the harness and its server; fails the test when a handle (the
  * sink's age timer, say) is still open. */
 static void fixture_free(fixture_t *f) {
-  ck_assert_int_eq(pl_test_destroy(f->t), 0);
-  free(f);
+  test_plugin_aws_free(f);
 }
 
 /* sink-s3 writing to bucket "bkt" of the scripted server, its keys under
