@@ -511,13 +511,13 @@ static void run_then_shut_down(fixture_t *f, const char *timeout,
   pl_buf_t text = {0};
   pl_buf_printf(&text, "shutdown_timeout = \"%s\"\naws { max_attempts = 1 }",
                 timeout);
-  pl_test_set_globals(f->t, text.data);
+  ck_assert_int_eq(pl_test_set_globals(f->t, text.data), 0);
   pl_buf_reset(&text);
   pl_buf_printf(&text,
-                "bucket = \"bkt\"\n    endpoint = \"%s\"\n"
-                "    linger = \"10ms\"\n    max_object_age = \"%s\"",
+                "bucket = \"bkt\"\nendpoint = \"%s\"\n"
+                "linger = \"10ms\"\nmax_object_age = \"%s\"",
                 pl_test_http_url(f->server), age);
-  pl_test_set_options(f->t, text.data);
+  ck_assert_int_eq(pl_test_set_options(f->t, text.data), 0);
   pl_buf_free(&text);
   ck_assert_int_eq(pl_test_feed_record(f->t, "{\"n\":1}"), 0);
   ck_assert_int_eq(pl_test_feed_record(f->t, "{\"n\":2}"), 0);
@@ -570,11 +570,11 @@ START_TEST(works_as_a_dead_letter) {
   ck_assert_int_eq(pl_test_set_sink_options(f->t, "reject_field = \"bad\""), 0);
   pl_buf_t options = {0};
   pl_buf_printf(&options,
-                "bucket = \"bkt\"\n    key = \"dead/${@uuid}\"\n"
-                "    endpoint = \"%s\"\n    linger = \"10ms\"\n"
-                "    max_object_age = \"20ms\"",
+                "bucket = \"bkt\"\nkey = \"dead/${@uuid}\"\n"
+                "endpoint = \"%s\"\nlinger = \"10ms\"\n"
+                "max_object_age = \"20ms\"",
                 pl_test_http_url(f->server));
-  pl_test_set_options(f->t, options.data);
+  ck_assert_int_eq(pl_test_set_options(f->t, options.data), 0);
   pl_buf_free(&options);
   ck_assert_int_eq(pl_test_feed_record(f->t, "{\"n\":1}"), 0);
   ck_assert_int_eq(pl_test_feed_record(f->t, "{\"bad\":2}"), 0);
@@ -596,9 +596,9 @@ END_TEST
 static void refused(const char *sink_extra, const char *message) {
   fixture_t *f = fixture_create();
   pl_buf_t options = {0};
-  pl_buf_printf(&options, "bucket = \"bkt\"\n    endpoint = \"%s\"\n    %s",
+  pl_buf_printf(&options, "bucket = \"bkt\"\nendpoint = \"%s\"\n%s",
                 pl_test_http_url(f->server), sink_extra);
-  pl_test_set_options(f->t, options.data);
+  ck_assert_int_eq(pl_test_set_options(f->t, options.data), 0);
   pl_buf_free(&options);
   ck_assert_int_eq(pl_test_feed_record(f->t, "1"), 0);
   ck_assert_int_lt(pl_test_run(f->t, 100000), 0);
