@@ -1,7 +1,7 @@
 /* sink-s3: whole pipelines through the engine in-process against a
- * scripted S3 (fake_http): what the objects hold and where they go, the
- * cuts by count, size and age, multipart uploads, failed uploads, and the
- * key templates on their own. */
+ * scripted S3 (<pipelined/testing.h>): what the objects hold and where
+ * they go, the cuts by count, size and age, multipart uploads, failed
+ * uploads, as a dead letter, and the key templates on their own. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,96 +13,84 @@
 #include "../../plugins/sink-s3/s3_key.h"
 #include <pipelined/testing.h>
 
-#include "test_aws.h"
+#include "test_plugin.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
-/* ---- transform-grow: records too large for a config file ---- */
+/* ---- Helpers ---- */
 
-/* A record with an integer field "grow" gets a string field "pad" of that
- * many 'x's. */
-static void grow_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
-  json_t *value = pl_record_value(record);
-  json_int_t size = json_integer_value(json_object_get(value, "grow"));
-  if (size > 0) {
-    char *pad = malloc((size_t)size);
-    memset(pad, 'x', (size_t)size);
-    json_object_set_new(value, "pad", json_stringn(pad, (size_t)size));
-    free(pad);
-  }
-  pl_emit(inst, record);
-}
-
-static int grow_init(pl_instance_t *inst, const void *options, void **ctx) {
-  *ctx = NULL;
-  return 0;
-}
-
-static void grow_destroy(void *ctx) {}
-
-static const pl_plugin_t transform_grow = {
-    .abi_version = PL_ABI_VERSION,
-    .struct_size = sizeof(pl_plugin_t),
-    .name = "grow",
-    .kind = PL_KIND_TRANSFORM,
-    .description = "Test transform: pads records to a given size.",
-    .init = grow_init,
-    .process = grow_process,
-    .destroy = grow_destroy,
-};
-
-typedef test_aws_t fixture_t;
+/* sink-s3 under the harness of <pipelined/testing.h>, its AWS client
+ * talking to a scripted S3 on the harness's loop. */
+typedef test_plugin_aws_t fixture_t;
 
 static fixture_t *fixture_create(void) {
-  static const pl_plugin_t *const plugins[] = {&pipelined_plugin,
-                                               &transform_grow, NULL};
-  return test_aws_create(plugins);
+  return test_plugin_aws_create(&pipelined_plugin);
 }
 
-/* Pipeline "p": the script source emitting `records` in one group, sink-s3
- * writing to bucket "bkt" of the fake server with `sink_extra`, and a
- * capturing dead letter. */
-static void run_records(fixture_t *f, const char *const *records,
-                        size_t count, const char *sink_extra) {
-  pl_buf_t buf = {0};
-  pl_buf_append_str(&buf, "aws { max_attempts = 1 }\n"
-                          "pipeline \"p\" {\n  source \"script\" {\n"
-                          "    records = [");
-  test_aws_append_records(&buf, records, count);
-  pl_buf_printf(&buf,
-                "]\n    group_size = 1000\n  }\n"
-                "  transform \"grow\" { }\n"
-                "  sink \"s3\" {\n"
-                "    bucket = \"bkt\"\n"
-                "    key = \"out/${@pipeline}/${@seq}-${@uuid}.jsonl\"\n"
-                "    endpoint = \"%s\"\n"
-                "    linger = \"10ms\"\n"
-                "    retry_backoff = \"1ms\"\n"
-                "    %s\n  }\n"
-                "  dead_letter \"capture\" { }\n}\n",
-                fake_http_url(f->server), sink_extra);
-  test_aws_run_config(f, buf.data);
-  pl_buf_free(&buf);
+/* Closes the harness and its server; fails the test when a handle (the
+ * sink's age timer, say) is still open. */
+static void fixture_free(fixture_t *f) {
+  test_plugin_aws_free(f);
+}
+
+/* sink-s3 writing to bucket "bkt" of the scripted server, its keys under
+ * out/ and `sink_extra` settings. */
+static void set_sink(fixture_t *f, const char *sink_extra) {
+  pl_buf_t options = {0};
+  pl_buf_printf(&options,
+                "bucket = \"bkt\"\n"
+                "key = \"out/${@pipeline}/${@seq}-${@uuid}.jsonl\"\n"
+                "endpoint = \"%s\"\n"
+                "linger = \"10ms\"\n"
+                "retry_backoff = \"1ms\"\n%s",
+                pl_test_http_url(f->server), sink_extra);
+  ck_assert_int_eq(pl_test_set_options(f->t, options.data), 0);
+  pl_buf_free(&options);
+}
+
+/* Runs the harness to its end: the run ends by itself (the timeout is
+ * longer than the test case's, which stops a run that hangs). */
+static void run(fixture_t *f) {
+  test_plugin_run(f->t, 100000);
+}
+
+/* Pipeline "test": the scripted source fed `records` (JSON texts) in
+ * groups of 1000, sink-s3 with `sink_extra` (set_sink), and the capturing
+ * dead letter; run to its end. */
+static void run_records(fixture_t *f, const char *const *records, size_t count,
+                        const char *sink_extra) {
+  set_sink(f, sink_extra);
+  for (size_t i = 0; i < count; i++) {
+    if (i > 0 && i % 1000 == 0)
+      ck_assert_int_eq(pl_test_end_group(f->t), 0);
+    ck_assert_int_eq(pl_test_feed_record(f->t, records[i]), 0);
+  }
+  run(f);
 }
 
 static void push(fixture_t *f, const char *method, int status,
                  const char *headers, const char *body) {
-  fake_http_push(f->server, &(fake_http_response_t){.method = method,
-                                                    .path_prefix = "/bkt/",
-                                                    .status = status,
-                                                    .headers = headers,
-                                                    .body = body});
+  pl_test_http_push(f->server,
+                    &(pl_test_http_response_t){.method = method,
+                                               .path_prefix = "/bkt/",
+                                               .status = status,
+                                               .headers = headers,
+                                               .body = body});
 }
 
-static const fake_http_request_t *request(fixture_t *f, size_t i) {
-  const fake_http_request_t *req = fake_http_request(f->server, i);
+static const pl_test_http_request_t *request(fixture_t *f, size_t i) {
+  const pl_test_http_request_t *req = pl_test_http_request(f->server, i);
   ck_assert_msg(req != NULL, "no request %zu", i);
   return req;
 }
 
+static size_t request_count(fixture_t *f) {
+  return pl_test_http_request_count(f->server);
+}
+
 /* The lines of request i's body (a PutObject). */
 static size_t lines(fixture_t *f, size_t i) {
-  const fake_http_request_t *req = request(f, i);
+  const pl_test_http_request_t *req = request(f, i);
   size_t n = 0;
   for (size_t k = 0; k < req->body_len; k++)
     n += req->body[k] == '\n';
@@ -138,35 +126,36 @@ START_TEST(writes_records_as_json_lines) {
   fixture_t *f = fixture_create();
   push(f, "PUT", 200, NULL, NULL);
   run_records(f, three, 3, "max_object_age = \"50ms\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
-  const fake_http_request_t *req = request(f, 0);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(request_count(f), 1);
+  const pl_test_http_request_t *req = request(f, 0);
   ck_assert_str_eq(req->method, "PUT");
-  ck_assert_msg(strncmp(req->path, "/bkt/out/p/1-", 13) == 0, "%s",
+  /* ${@pipeline} is the harness's pipeline, "test". */
+  ck_assert_msg(strncmp(req->path, "/bkt/out/test/1-", 16) == 0, "%s",
                 req->path);
   /* A version 4 UUID, then the suffix. */
-  ck_assert_uint_eq(strlen(req->path), 13 + 36 + 6);
-  ck_assert_int_eq(req->path[13 + 14], '4');
-  ck_assert_str_eq(req->path + 13 + 36, ".jsonl");
+  ck_assert_uint_eq(strlen(req->path), 16 + 36 + 6);
+  ck_assert_int_eq(req->path[16 + 14], '4');
+  ck_assert_str_eq(req->path + 16 + 36, ".jsonl");
   ck_assert_str_eq(req->body, "{\"n\":1}\n{\"n\":2,\"s\":\"é\"}\n[3]\n");
-  char *type = fake_http_request_header(req, "Content-Type");
+  char *type = pl_test_http_request_header(req, "Content-Type");
   ck_assert_str_eq(type, "application/x-ndjson");
   free(type);
-  char *auth = fake_http_request_header(req, "Authorization");
+  char *auth = pl_test_http_request_header(req, "Authorization");
   ck_assert_ptr_nonnull(strstr(auth, "/us-east-1/s3/aws4_request"));
   free(auth);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(test_aws_counter(f, "objects_written"), 1);
-  ck_assert_uint_eq(test_aws_counter(f, "bytes_written"), req->body_len);
-  ck_assert_uint_eq(test_aws_counter(f, "objects_cut_by_age"), 1);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_written"), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "bytes_written"), req->body_len);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_cut_by_age"), 1);
+  fixture_free(f);
 }
 END_TEST
 
 /* The gunzipped body of request i (a new string), asserted to be one whole
  * gzip stream. */
 static char *gunzip(fixture_t *f, size_t i) {
-  const fake_http_request_t *req = request(f, i);
+  const pl_test_http_request_t *req = request(f, i);
   ck_assert_uint_ge(req->body_len, 18);
   ck_assert_int_eq((unsigned char)req->body[0], 0x1f);
   ck_assert_int_eq((unsigned char)req->body[1], 0x8b);
@@ -194,19 +183,18 @@ static char *gunzip(fixture_t *f, size_t i) {
 START_TEST(gzip_compresses_each_object) {
   fixture_t *f = fixture_create();
   push(f, "PUT", 200, NULL, NULL);
-  run_records(f, three, 3,
-              "compression = \"gzip\"\nmax_object_age = \"50ms\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  run_records(f, three, 3, "compression = \"gzip\"\nmax_object_age = \"50ms\"");
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(request_count(f), 1);
   char *text = gunzip(f, 0);
   ck_assert_str_eq(text, "{\"n\":1}\n{\"n\":2,\"s\":\"é\"}\n[3]\n");
   free(text);
-  char *type = fake_http_request_header(request(f, 0), "Content-Type");
+  char *type = pl_test_http_request_header(request(f, 0), "Content-Type");
   ck_assert_str_eq(type, "application/gzip");
   free(type);
-  ck_assert_uint_eq(test_aws_counter(f, "bytes_written"),
+  ck_assert_uint_eq(pl_test_counter(f->t, "bytes_written"),
                     request(f, 0)->body_len);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -223,8 +211,8 @@ START_TEST(gzip_counts_the_text_before_compression) {
               "compression = \"gzip\"\nmax_object_bytes = 400000\n"
               "max_object_age = \"1h\"\nbatch_size = 5973\n"
               "max_in_flight = 5973");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(request_count(f), 3);
   pl_buf_t all = {0};
   for (size_t i = 0; i < 3; i++) {
     char *text = gunzip(f, i);
@@ -240,7 +228,7 @@ START_TEST(gzip_counts_the_text_before_compression) {
   pl_buf_free(&all);
   pl_buf_free(&want);
   free_texts(texts, 5973);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -250,24 +238,23 @@ START_TEST(csv_rows_of_the_named_columns) {
   static const char *const rows[] = {
       "{\"id\":\"a,1\",\"q\":2,\"x\":\"unused\"}",
       "{\"q\":2.5,\"note\":\"say \\\"hi\\\"\\nthere\"}",
-      "{\"id\":null,\"q\":true,\"note\":{\"k\":[1]}}",
-      "[\"not an object\"]"};
+      "{\"id\":null,\"q\":true,\"note\":{\"k\":[1]}}", "[\"not an object\"]"};
   run_records(f, rows, 4,
               "format = \"csv\"\ncolumns = [\"id\", \"q\", \"note\"]\n"
               "max_object_age = \"50ms\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(request_count(f), 1);
   ck_assert_str_eq(request(f, 0)->body, "id,q,note\n"
                                         "\"a,1\",2,\n"
                                         ",2.5,\"say \"\"hi\"\"\nthere\"\n"
                                         ",true,\"{\"\"k\"\":[1]}\"\n");
-  char *type = fake_http_request_header(request(f, 0), "Content-Type");
+  char *type = pl_test_http_request_header(request(f, 0), "Content-Type");
   ck_assert_str_eq(type, "text/csv");
   free(type);
   /* The array went to the dead letter; the group is committed. */
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 1);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  fixture_free(f);
 }
 END_TEST
 
@@ -289,8 +276,8 @@ START_TEST(cuts_by_record_count) {
     push(f, "PUT", 200, NULL, NULL);
   run_records(f, (const char *const *)texts, 5,
               "max_object_records = 2\nmax_object_age = \"50ms\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(request_count(f), 3);
   size_t total = 0, keys_differ = 0;
   for (size_t i = 0; i < 3; i++) {
     size_t n = lines(f, i);
@@ -302,10 +289,10 @@ START_TEST(cuts_by_record_count) {
   ck_assert_uint_eq(total, 5);
   ck_assert_uint_eq(keys_differ, 2);
   /* The two full objects were cut by count, the last by age. */
-  ck_assert_uint_eq(test_aws_counter(f, "objects_cut_by_age"), 1);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_cut_by_age"), 1);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
   free_texts(texts, 5);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -318,30 +305,30 @@ START_TEST(cuts_by_size) {
     push(f, "PUT", 200, NULL, NULL);
   run_records(f, (const char *const *)texts, 7,
               "max_object_bytes = 100\nmax_object_age = \"50ms\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(request_count(f), 3);
   ck_assert_uint_eq(request(f, 0)->body_len, 3 * 41);
   ck_assert_uint_eq(lines(f, 0) + lines(f, 1) + lines(f, 2), 7);
   ck_assert_uint_eq(lines(f, 0), 3);
   ck_assert_uint_eq(lines(f, 1), 3);
   ck_assert_uint_eq(lines(f, 2), 1);
   free_texts(texts, 7);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(waits_for_the_age_before_the_upload) {
   fixture_t *f = fixture_create();
   push(f, "PUT", 200, NULL, NULL);
-  uint64_t start = uv_now(&f->run->loop);
+  uint64_t start = uv_now(pl_test_loop(f->t));
   run_records(f, three, 1, "max_object_age = \"300ms\"");
-  uv_update_time(&f->run->loop);
-  test_aws_assert_clean(f);
-  ck_assert_uint_ge(uv_now(&f->run->loop) - start, 300);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
-  ck_assert_uint_eq(test_aws_counter(f, "objects_cut_by_age"), 1);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  test_aws_free(f);
+  uv_update_time(pl_test_loop(f->t));
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_ge(uv_now(pl_test_loop(f->t)) - start, 300);
+  ck_assert_uint_eq(request_count(f), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_cut_by_age"), 1);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  fixture_free(f);
 }
 END_TEST
 
@@ -355,16 +342,16 @@ START_TEST(cuts_when_the_stage_has_no_batch_left) {
     push(f, "PUT", 200, NULL, NULL);
   run_records(f, (const char *const *)texts, 8,
               "batch_size = 2\nmax_in_flight = 2\nmax_object_age = \"1h\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_ge(test_aws_counter(f, "objects_cut_by_in_flight"), 1);
-  ck_assert_uint_eq(test_aws_counter(f, "objects_cut_by_age"), 0);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_ge(pl_test_counter(f->t, "objects_cut_by_in_flight"), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_cut_by_age"), 0);
   size_t total = 0;
-  for (size_t i = 0; i < fake_http_request_count(f->server); i++)
+  for (size_t i = 0; i < request_count(f); i++)
     total += lines(f, i);
   ck_assert_uint_eq(total, 8);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
   free_texts(texts, 8);
-  test_aws_free(f);
+  fixture_free(f);
 }
 END_TEST
 
@@ -379,14 +366,25 @@ END_TEST
   "<CompleteMultipartUploadResult><Bucket>bkt</Bucket><Key>k</Key>"            \
   "<ETag>\"m-2\"</ETag></CompleteMultipartUploadResult>"
 
-/* Seven records of 1 MiB and a bit: a 7 MiB object in parts of 5 MiB and
- * the rest. */
-static const char *const megabytes[] = {
-    "{\"grow\":1048576}", "{\"grow\":1048576}", "{\"grow\":1048576}",
-    "{\"grow\":1048576}", "{\"grow\":1048576}", "{\"grow\":1048576}",
-    "{\"grow\":1048576}"};
 /* Each record's line: {"grow":1048576,"pad":"x..."} and a newline. */
 #define MEGABYTE_LINE (sizeof("{\"grow\":1048576,\"pad\":\"\"}") + (1u << 20))
+
+/* Seven records of 1 MiB and a bit, too large for a config file, made in
+ * C (pl_test_feed_value): a 7 MiB object in parts of 5 MiB and the rest.
+ * Run with `sink_extra` (set_sink). */
+static void run_megabytes(fixture_t *f, const char *sink_extra) {
+  set_sink(f, sink_extra);
+  char *pad = malloc(1u << 20);
+  memset(pad, 'x', 1u << 20);
+  for (int i = 0; i < 7; i++) {
+    json_t *value = json_object();
+    json_object_set_new(value, "grow", json_integer(1 << 20));
+    json_object_set_new(value, "pad", json_stringn(pad, 1u << 20));
+    ck_assert_int_eq(pl_test_feed_value(f->t, value), 0);
+  }
+  free(pad);
+  run(f);
+}
 
 START_TEST(large_objects_go_in_parts) {
   fixture_t *f = fixture_create();
@@ -394,17 +392,16 @@ START_TEST(large_objects_go_in_parts) {
   push(f, "PUT", 200, "ETag: \"e1\"\r\n", NULL);
   push(f, "PUT", 200, "ETag: \"e2\"\r\n", NULL);
   push(f, "POST", 200, NULL, COMPLETED);
-  run_records(f, megabytes, 7,
-              "part_size = \"5MiB\"\nmax_object_age = \"50ms\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 4);
-  const fake_http_request_t *create = request(f, 0);
+  run_megabytes(f, "part_size = \"5MiB\"\nmax_object_age = \"50ms\"");
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(request_count(f), 4);
+  const pl_test_http_request_t *create = request(f, 0);
   ck_assert_str_eq(create->method, "POST");
   ck_assert_ptr_nonnull(strstr(create->path, ".jsonl?uploads="));
-  char *type = fake_http_request_header(create, "Content-Type");
+  char *type = pl_test_http_request_header(create, "Content-Type");
   ck_assert_str_eq(type, "application/x-ndjson");
   free(type);
-  const fake_http_request_t *p1 = request(f, 1), *p2 = request(f, 2);
+  const pl_test_http_request_t *p1 = request(f, 1), *p2 = request(f, 2);
   ck_assert_str_eq(p1->method, "PUT");
   ck_assert_ptr_nonnull(
       strstr(p1->path, ".jsonl?partNumber=1&uploadId=up%2B1%2Fx"));
@@ -415,7 +412,7 @@ START_TEST(large_objects_go_in_parts) {
   /* The parts put together are the records' lines. */
   ck_assert_mem_eq(p1->body, "{\"grow\":1048576,\"pad\":\"xxx", 26);
   ck_assert_int_eq(p2->body[p2->body_len - 1], '\n');
-  const fake_http_request_t *complete = request(f, 3);
+  const pl_test_http_request_t *complete = request(f, 3);
   ck_assert_str_eq(complete->method, "POST");
   ck_assert_ptr_nonnull(strstr(complete->path, ".jsonl?uploadId=up%2B1%2Fx"));
   ck_assert_str_eq(complete->body,
@@ -423,9 +420,9 @@ START_TEST(large_objects_go_in_parts) {
                    "<Part><PartNumber>1</PartNumber><ETag>\"e1\"</ETag></Part>"
                    "<Part><PartNumber>2</PartNumber><ETag>\"e2\"</ETag></Part>"
                    "</CompleteMultipartUpload>");
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(test_aws_counter(f, "objects_written"), 1);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_written"), 1);
+  fixture_free(f);
 }
 END_TEST
 
@@ -435,19 +432,18 @@ START_TEST(a_failed_part_aborts_the_upload) {
   push(f, "PUT", 403, NULL,
        "<Error><Code>AccessDenied</Code><Message>no</Message></Error>");
   push(f, "DELETE", 204, NULL, NULL);
-  run_records(f, megabytes, 7,
-              "part_size = \"5MiB\"\nmax_object_age = \"50ms\"\n"
-              "retry_limit = 0");
-  ck_assert_uint_ge(fake_http_request_count(f->server), 3);
-  const fake_http_request_t *abort_req = request(f, 2);
+  run_megabytes(f, "part_size = \"5MiB\"\nmax_object_age = \"50ms\"\n"
+                   "retry_limit = 0");
+  ck_assert_uint_ge(request_count(f), 3);
+  const pl_test_http_request_t *abort_req = request(f, 2);
   ck_assert_str_eq(abort_req->method, "DELETE");
   ck_assert_ptr_nonnull(strstr(abort_req->path, ".jsonl?uploadId=up%2B1%2Fx"));
   /* Nothing was acknowledged: the group failed. */
-  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
-  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
-  ck_assert_uint_eq(test_aws_counter(f, "objects_failed"), 1);
-  ck_assert_ptr_nonnull(strstr(test_log(f->run), "AccessDenied"));
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 0);
+  ck_assert_uint_eq(pl_test_failed(f->t), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_failed"), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "AccessDenied"));
+  fixture_free(f);
 }
 END_TEST
 
@@ -460,16 +456,15 @@ START_TEST(an_error_completing_the_upload_fails_the_object) {
   push(f, "POST", 200, NULL,
        "<Error><Code>InternalError</Code><Message>x</Message></Error>");
   push(f, "DELETE", 204, NULL, NULL);
-  run_records(f, megabytes, 7,
-              "part_size = \"5MiB\"\nmax_object_age = \"50ms\"\n"
-              "retry_limit = 0");
-  ck_assert_uint_eq(fake_http_request_count(f->server), 5);
+  run_megabytes(f, "part_size = \"5MiB\"\nmax_object_age = \"50ms\"\n"
+                   "retry_limit = 0");
+  ck_assert_uint_eq(request_count(f), 5);
   ck_assert_str_eq(request(f, 4)->method, "DELETE");
-  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
-  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
+  ck_assert_uint_eq(pl_test_committed(f->t), 0);
+  ck_assert_uint_eq(pl_test_failed(f->t), 1);
   ck_assert_ptr_nonnull(
-      strstr(test_log(f->run), "the document element is <Error>"));
-  test_aws_free(f);
+      strstr(pl_test_log(f->t), "the document element is <Error>"));
+  fixture_free(f);
 }
 END_TEST
 
@@ -481,15 +476,15 @@ START_TEST(a_failed_upload_is_retried) {
        "<Error><Code>InternalError</Code><Message>x</Message></Error>");
   push(f, "PUT", 200, NULL, NULL);
   run_records(f, three, 3, "max_object_age = \"20ms\"");
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 2);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(request_count(f), 2);
   /* The retry wrote the same records into an object of its own. */
   ck_assert_str_eq(request(f, 1)->body, request(f, 0)->body);
   ck_assert_str_ne(request(f, 1)->path, request(f, 0)->path);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  ck_assert_uint_eq(test_aws_counter(f, "objects_failed"), 1);
-  ck_assert_uint_eq(test_aws_counter(f, "objects_written"), 1);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_failed"), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_written"), 1);
+  fixture_free(f);
 }
 END_TEST
 
@@ -497,78 +492,70 @@ START_TEST(an_upload_that_keeps_failing_fails_the_group) {
   fixture_t *f = fixture_create();
   /* Nothing queued: every request gets 500. */
   run_records(f, three, 3, "max_object_age = \"20ms\"\nretry_limit = 2");
-  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
-  ck_assert_uint_eq(test_aws_source(f)->failed, 1);
-  ck_assert_uint_eq(test_aws_counter(f, "objects_failed"), 3);
-  ck_assert_uint_eq(json_array_size(test_aws_dead_letter(f)->records), 0);
-  test_aws_free(f);
+  ck_assert_uint_eq(request_count(f), 3);
+  ck_assert_uint_eq(pl_test_committed(f->t), 0);
+  ck_assert_uint_eq(pl_test_failed(f->t), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_failed"), 3);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  fixture_free(f);
 }
 END_TEST
 
 /* ---- Shutdown ---- */
 
-/* Shuts the engine down once the sink has taken both records in. */
-static void on_shutdown_timer(uv_timer_t *timer) {
-  fixture_t *f = timer->data;
-  if (test_aws_sink(f)->metrics.records_in < 2)
-    return;
-  pl__engine_shutdown(f->run->engine);
-  uv_close((uv_handle_t *)timer, NULL);
-}
-
-/* Runs `config` as a daemon and shuts it down once the sink holds the
- * records (in an object that its age has not cut yet). */
-static void run_then_shut_down(fixture_t *f, const char *config) {
-  int rc = test_aws_start(f, config, false);
-  ck_assert_msg(rc == 0, "%s", f->run->errors.data);
-  uv_timer_t timer;
-  uv_timer_init(&f->run->loop, &timer);
-  timer.data = f;
-  uv_timer_start(&timer, on_shutdown_timer, 5, 5);
-  test_aws_run(f);
-}
-
-static char *daemon_config(fixture_t *f, const char *timeout,
-                           const char *age) {
-  return test_aws_format(
-      "shutdown_timeout = \"%s\"\naws { max_attempts = 1 }\n"
-      "pipeline \"p\" {\n  source \"script\" {\n"
-      "    records = [\"{\\\"n\\\":1}\", \"{\\\"n\\\":2}\"]\n"
-      "    group_size = 10\n  }\n"
-      "  sink \"s3\" {\n    bucket = \"bkt\"\n    endpoint = \"%s\"\n"
-      "    linger = \"10ms\"\n    max_object_age = \"%s\"\n  }\n}\n",
-      timeout, fake_http_url(f->server), age);
+/* Runs sink-s3 (max_object_age `age`) as a daemon with `timeout` as its
+ * shutdown_timeout, fed two records in one group, and shuts it down once
+ * the sink holds them (in an object that its age has not cut yet). */
+static void run_then_shut_down(fixture_t *f, const char *timeout,
+                               const char *age) {
+  pl_buf_t text = {0};
+  pl_buf_printf(&text, "shutdown_timeout = \"%s\"\naws { max_attempts = 1 }",
+                timeout);
+  ck_assert_int_eq(pl_test_set_globals(f->t, text.data), 0);
+  pl_buf_reset(&text);
+  pl_buf_printf(&text,
+                "bucket = \"bkt\"\nendpoint = \"%s\"\n"
+                "linger = \"10ms\"\nmax_object_age = \"%s\"",
+                pl_test_http_url(f->server), age);
+  ck_assert_int_eq(pl_test_set_options(f->t, text.data), 0);
+  pl_buf_free(&text);
+  ck_assert_int_eq(pl_test_feed_record(f->t, "{\"n\":1}"), 0);
+  ck_assert_int_eq(pl_test_feed_record(f->t, "{\"n\":2}"), 0);
+  ck_assert_int_eq(pl_test_set_daemon(f->t, true), 0);
+  int rc = pl_test_start(f->t);
+  ck_assert_msg(rc == 0, "rc %d: %s%s", rc, pl_test_errors(f->t),
+                pl_test_log(f->t));
+  while (test_plugin_metrics(f->t)->records_in < 2)
+    uv_run(pl_test_loop(f->t), UV_RUN_ONCE);
+  pl_test_shutdown(f->t);
+  rc = pl_test_run(f->t, 100000);
+  ck_assert_msg(rc == 0, "rc %d: %s", rc, pl_test_log(f->t));
 }
 
 START_TEST(a_drain_uploads_the_open_object) {
   fixture_t *f = fixture_create();
   push(f, "PUT", 200, NULL, NULL);
-  char *config = daemon_config(f, "20s", "1s");
-  run_then_shut_down(f, config);
-  free(config);
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  run_then_shut_down(f, "20s", "1s");
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(request_count(f), 1);
   ck_assert_str_eq(request(f, 0)->body, "{\"n\":1}\n{\"n\":2}\n");
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  fixture_free(f);
 }
 END_TEST
 
 START_TEST(a_drain_that_runs_out_fails_the_open_object) {
   fixture_t *f = fixture_create();
-  char *config = daemon_config(f, "100ms", "1h");
-  run_then_shut_down(f, config);
-  free(config);
-  ck_assert_int_eq(f->run->status, 1);
-  ck_assert_msg(strstr(test_log(f->run), "shutdown timed out"), "%s",
-                test_log(f->run));
+  run_then_shut_down(f, "100ms", "1h");
+  ck_assert_int_eq(pl_test_status(f->t), 1);
+  ck_assert_msg(strstr(pl_test_log(f->t), "shutdown timed out"), "%s",
+                pl_test_log(f->t));
   /* Nothing was written, nothing committed: the next run reads it again. */
-  ck_assert_uint_eq(fake_http_request_count(f->server), 0);
-  ck_assert_uint_eq(test_aws_source(f)->committed, 0);
-  /* test_aws_free() lets the handles the shutdown closed finish, and
-   * fails the test when one (the sink's age timer) was left open. */
-  test_aws_free(f);
+  ck_assert_uint_eq(request_count(f), 0);
+  ck_assert_uint_eq(pl_test_committed(f->t), 0);
+  /* fixture_free() lets the handles the shutdown closed finish, and
+   * fails the test when one (the sink's age timer) is still open. */
+  fixture_free(f);
 }
 END_TEST
 
@@ -577,27 +564,30 @@ END_TEST
 START_TEST(works_as_a_dead_letter) {
   fixture_t *f = fixture_create();
   push(f, "PUT", 200, NULL, NULL);
-  char *config = test_aws_format(
-      "aws { max_attempts = 1 }\n"
-      "pipeline \"p\" {\n  source \"script\" {\n"
-      "    records = [\"{\\\"n\\\":1}\", \"{\\\"bad\\\":2}\"]\n"
-      "    group_size = 10\n  }\n"
-      "  sink \"capture\" { reject_field = \"bad\" }\n"
-      "  dead_letter \"s3\" {\n    bucket = \"bkt\"\n"
-      "    key = \"dead/${@uuid}\"\n    endpoint = \"%s\"\n"
-      "    linger = \"10ms\"\n    max_object_age = \"20ms\"\n  }\n}\n",
-      fake_http_url(f->server));
-  test_aws_run_config(f, config);
-  free(config);
-  test_aws_assert_clean(f);
-  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
-  const fake_http_request_t *req = request(f, 0);
+  /* The capturing sink rejects the record with a field "bad"; sink-s3
+   * is the pipeline's dead letter. */
+  ck_assert_int_eq(pl_test_set_as_dead_letter(f->t, true), 0);
+  ck_assert_int_eq(pl_test_set_sink_options(f->t, "reject_field = \"bad\""), 0);
+  pl_buf_t options = {0};
+  pl_buf_printf(&options,
+                "bucket = \"bkt\"\nkey = \"dead/${@uuid}\"\n"
+                "endpoint = \"%s\"\nlinger = \"10ms\"\n"
+                "max_object_age = \"20ms\"",
+                pl_test_http_url(f->server));
+  ck_assert_int_eq(pl_test_set_options(f->t, options.data), 0);
+  pl_buf_free(&options);
+  ck_assert_int_eq(pl_test_feed_record(f->t, "{\"n\":1}"), 0);
+  ck_assert_int_eq(pl_test_feed_record(f->t, "{\"bad\":2}"), 0);
+  run(f);
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(request_count(f), 1);
+  const pl_test_http_request_t *req = request(f, 0);
   ck_assert_msg(strncmp(req->path, "/bkt/dead/", 10) == 0, "%s", req->path);
   /* One letter: the rejected record and why. */
   ck_assert_uint_eq(lines(f, 0), 1);
   ck_assert_ptr_nonnull(strstr(req->body, "bad"));
-  ck_assert_uint_eq(test_aws_source(f)->committed, 1);
-  test_aws_free(f);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  fixture_free(f);
 }
 END_TEST
 
@@ -605,17 +595,17 @@ END_TEST
 
 static void refused(const char *sink_extra, const char *message) {
   fixture_t *f = fixture_create();
-  char *config = test_aws_format(
-      "pipeline \"p\" {\n  source \"script\" { records = [\"1\"] }\n"
-      "  sink \"s3\" {\n    bucket = \"bkt\"\n    endpoint = \"%s\"\n"
-      "    %s\n  }\n}\n",
-      fake_http_url(f->server), sink_extra);
-  ck_assert_int_lt(test_aws_start(f, config, true), 0);
-  const char *said = f->run->errors.data ? f->run->errors.data : "";
-  ck_assert_msg(strstr(said, message) || strstr(test_log(f->run), message),
-                "expected '%s' in: %s%s", message, said, test_log(f->run));
-  free(config);
-  test_aws_free(f);
+  pl_buf_t options = {0};
+  pl_buf_printf(&options, "bucket = \"bkt\"\nendpoint = \"%s\"\n%s",
+                pl_test_http_url(f->server), sink_extra);
+  ck_assert_int_eq(pl_test_set_options(f->t, options.data), 0);
+  pl_buf_free(&options);
+  ck_assert_int_eq(pl_test_feed_record(f->t, "1"), 0);
+  ck_assert_int_lt(pl_test_run(f->t, 100000), 0);
+  const char *said = pl_test_errors(f->t);
+  ck_assert_msg(strstr(said, message) || strstr(pl_test_log(f->t), message),
+                "expected '%s' in: %s%s", message, said, pl_test_log(f->t));
+  fixture_free(f);
 }
 
 START_TEST(bad_options_are_refused) {

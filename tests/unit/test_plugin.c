@@ -1,5 +1,6 @@
 /* The plugin suites' in-tree helpers. */
 #include <check.h>
+#include <stdlib.h>
 
 #include "test_plugin.h"
 
@@ -23,6 +24,21 @@ const pl_pipeline_t *test_plugin_pipeline(pl_test_t *t) {
   pl_instance_t *inst = pl_test_instance(t);
   ck_assert_ptr_nonnull(inst);
   return inst->pipeline;
+}
+
+test_plugin_aws_t *test_plugin_aws_create(const pl_plugin_t *plugin) {
+  test_plugin_aws_t *aws = calloc(1, sizeof(*aws));
+  ck_assert_ptr_nonnull(aws);
+  ck_assert_int_eq(pl_test_create(plugin, &aws->t), 0);
+  aws->server = pl_test_aws_server(aws->t);
+  ck_assert_ptr_nonnull(aws->server);
+  ck_assert_int_eq(pl_test_set_globals(aws->t, "aws { max_attempts = 1 }"), 0);
+  return aws;
+}
+
+void test_plugin_aws_free(test_plugin_aws_t *aws) {
+  ck_assert_int_eq(pl_test_destroy(aws->t), 0);
+  free(aws);
 }
 
 typedef struct depth {

@@ -24,6 +24,19 @@ const pl_stage_metrics_t *test_plugin_metrics(pl_test_t *t);
  * source under test is judged by. Fails the test before the run. */
 const pl_pipeline_t *test_plugin_pipeline(pl_test_t *t);
 
+/* A harness around an AWS plugin (`plugin`, borrowed) with its scripted
+ * AWS server (pl_test_aws_server, owned by the harness) and the globals
+ * "aws { max_attempts = 1 }" (the plugin's own retries are what a test
+ * counts); asserted. */
+typedef struct test_plugin_aws {
+  pl_test_t *t;
+  pl_test_http_t *server;
+} test_plugin_aws_t;
+test_plugin_aws_t *test_plugin_aws_create(const pl_plugin_t *plugin);
+/* Destroys the harness (and its server) and frees `aws`; fails the test
+ * when pl_test_destroy() found a handle still open. */
+void test_plugin_aws_free(test_plugin_aws_t *aws);
+
 /* Runs `t` as test_plugin_run() does while sampling the input queue of
  * the pipeline's sink or dead letter (`role`) at the end of each turn of
  * the loop, after the stages' callbacks of that turn ran (a uv_check_t on
