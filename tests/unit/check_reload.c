@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pipelined/extension.h>
+
 #include "config_tree.h"
 #include "reload.h"
 #include "test_stages.h"
@@ -288,6 +290,69 @@ START_TEST(a_pipeline_that_cannot_drain_keeps_its_old_config) {
 }
 END_TEST
 
+/* A sink that names an extension ("aws"-like): a pipeline of it cannot be
+ * added by a reload to a daemon that did not set the extension up at
+ * start. */
+static int ext_create(pl_extension_t *ext, const void *settings,
+                      void **state) {
+  *state = NULL;
+  return 0;
+}
+static const pl_extension_type_t test_extension = {
+    .name = "testext",
+    .description = "Test extension.",
+    .create = ext_create,
+};
+static const pl_extension_type_t *const test_extensions[] = {&test_extension,
+                                                             NULL};
+static int ext_sink_init(pl_instance_t *inst, const void *options,
+                         void **ctx) {
+  *ctx = NULL;
+  return 0;
+}
+static void ext_sink_write(pl_instance_t *inst, void *ctx,
+                           pl_batch_t *batch) {}
+static void ext_sink_destroy(void *ctx) {}
+static const pl_plugin_t test_sink_ext = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "ext",
+    .kind = PL_KIND_SINK,
+    .description = "Test sink that names an extension.",
+    .init = ext_sink_init,
+    .write = ext_sink_write,
+    .destroy = ext_sink_destroy,
+    .extensions = test_extensions,
+};
+
+START_TEST(an_extension_the_daemon_did_not_load_is_refused) {
+  static const pl_plugin_t *const extra[] = {&test_sink_ext, NULL};
+  char *initial = config_with("", "", "");
+  char *more = config_with(
+      "", "",
+      "pipeline \"e\" {\n source \"script\" { records = [\"1\"] }\n"
+      " sink \"ext\" { }\n}\n");
+  test_run_t *run = test_run_start(initial, extra, false);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  pl_cfg_node_t *root = parse(more);
+  pl_buf_t errors = {0};
+  ck_assert_int_eq(pl__engine_reload(run->engine, root, &errors), PL_EINVAL);
+  ck_assert_msg(strstr(errors.data,
+                       "test.conf:15:2: pipeline \"e\": sink-ext needs the "
+                       "'testext' extension, which this daemon did not load "
+                       "at start: restart the daemon to add it"),
+                "%s", errors.data);
+  ck_assert_uint_eq(run->engine->pipeline_count, 2);
+  pl_buf_free(&errors);
+  pl__cfg_destroy(root);
+  pl__engine_shutdown(run->engine);
+  test_run_loop(run);
+  ck_assert_int_eq(test_run_free(run), 0);
+  free(initial);
+  free(more);
+}
+END_TEST
+
 START_TEST(a_once_run_does_not_reload) {
   char *initial = config_with("", "", "");
   test_run_t *run = test_run_start(initial, NULL, true);
@@ -315,6 +380,7 @@ int main(void) {
   tcase_add_test(tc, a_bad_config_is_refused_and_nothing_changes);
   tcase_add_test(tc, log_settings_apply_without_a_restart);
   tcase_add_test(tc, a_pipeline_that_cannot_drain_keeps_its_old_config);
+  tcase_add_test(tc, an_extension_the_daemon_did_not_load_is_refused);
   tcase_add_test(tc, a_once_run_does_not_reload);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
