@@ -258,6 +258,15 @@ START_TEST(test_chain_of_three) {
 }
 END_TEST
 
+/* Creating the credentials of `profile` fails with an error that holds
+ * `part`. */
+static void assert_fails(fixture_t *f, const char *profile, const char *part) {
+  fx_create_with(f, profile, NULL, NULL);
+  char *error = fx_error(f);
+  ck_assert_msg(strstr(error, part) != NULL, "%s", error);
+  free(error);
+}
+
 START_TEST(test_credential_source_environment) {
   fixture_t *f = fx_new(false);
   write_file(f->home, ".aws/config",
@@ -295,12 +304,9 @@ START_TEST(test_credential_source_environment) {
 
   /* No keys in the environment: the role's source fails, named. */
   env_set(&f->env, "AWS_ACCESS_KEY_ID", NULL);
-  fx_create_with(f, "prod", NULL, NULL);
-  char *error = fx_error(f);
-  ck_assert_msg(strstr(error, "profile prod: credential_source Environment: "
-                              "AWS_ACCESS_KEY_ID not set") != NULL,
-                "%s", error);
-  free(error);
+  assert_fails(f, "prod",
+               "profile prod: credential_source Environment: "
+               "AWS_ACCESS_KEY_ID not set");
   ck_assert_uint_eq(f->script.request_count, 1);
   fx_free(f);
 }
@@ -350,13 +356,10 @@ START_TEST(test_credential_source_metadata) {
 
   /* Metadata that is not there: the role's source fails, named. */
   env_set(&f->env, "AWS_EC2_METADATA_DISABLED", "true");
-  fx_create_with(f, "ec2", NULL, NULL);
-  char *error = fx_error(f);
-  ck_assert_msg(strstr(error, "profile ec2: credential_source "
-                              "Ec2InstanceMetadata: disabled by "
-                              "AWS_EC2_METADATA_DISABLED") != NULL,
-                "%s", error);
-  free(error);
+  assert_fails(f, "ec2",
+               "profile ec2: credential_source "
+               "Ec2InstanceMetadata: disabled by "
+               "AWS_EC2_METADATA_DISABLED");
   fx_free(f);
 }
 END_TEST
@@ -479,20 +482,14 @@ START_TEST(test_sts_refusal) {
                                        "</AssumeRoleResult>"
                                        "</AssumeRoleResponse>"});
   script_push(&f->script, (script_reply_t){.method = "POST", .error = PL_EIO});
-  fx_create_with(f, "prod", NULL, NULL);
-  error = fx_error(f);
-  ck_assert_msg(strstr(error, "AssumeRole of " ROLE_PROD
-                              " at https://sts.amazonaws.com/: response has "
-                              "no complete Credentials element") != NULL,
-                "%s", error);
-  free(error);
+  assert_fails(f, "prod",
+               "AssumeRole of " ROLE_PROD
+               " at https://sts.amazonaws.com/: response has "
+               "no complete Credentials element");
   fx_close_creds(f);
-  fx_create_with(f, "prod", NULL, NULL);
-  error = fx_error(f);
-  ck_assert_msg(strstr(error, "profile prod: POST https://sts.amazonaws.com/: "
-                              "scripted failure") != NULL,
-                "%s", error);
-  free(error);
+  assert_fails(f, "prod",
+               "profile prod: POST https://sts.amazonaws.com/: "
+               "scripted failure");
   fx_free(f);
 }
 END_TEST
