@@ -253,9 +253,10 @@ int pl_aws_client_create(pl_instance_t *inst,
   pl__aws_retry_bucket_init(&client->bucket, 0);
   if (options->path_style != 0)
     client->endpoint.path_style = options->path_style > 0;
-  client->max_in_flight = options->max_in_flight > 0
-                              ? (size_t)options->max_in_flight
-                              : PL_AWS_DEFAULT_IN_FLIGHT;
+  pl__aws_concurrency_init(&client->concurrency, false,
+                           options->max_in_flight > 0
+                               ? (size_t)options->max_in_flight
+                               : PL_AWS_DEFAULT_IN_FLIGHT);
   pl_log(inst, PL_LOG_DEBUG, "%s: %s in %s (%s), %u attempt(s) (%s)",
          client->service, client->endpoint.url, client->region,
          pl__aws_endpoint_source_name(client->endpoint.source),
@@ -296,7 +297,10 @@ int pl_aws_sink_start(pl_aws_sink_t *sink, pl_instance_t *inst,
       .region = region,
       .max_in_flight = pl_instance_max_in_flight(inst),
   };
-  return pl_aws_client_create(inst, &opts, &sink->client);
+  int rc = pl_aws_client_create(inst, &opts, &sink->client);
+  if (rc == 0)
+    pl__aws_client_adapt(sink->client);
+  return rc;
 }
 
 bool pl_aws_sink_closed(pl_aws_sink_t *sink, pl_batch_t *batch) {
