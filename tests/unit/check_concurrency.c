@@ -3,8 +3,15 @@
  * trips, then a client on the scripted loopback server whose concurrent
  * requests drop under throttling answers and grow again after them. */
 #include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pipelined/aws.h>
 
 #include "concurrency.h"
+#include "fake_http.h"
+#include "stage.h"
+#include "test_aws_idle.h"
 
 #define MS ((uint64_t)1000000)
 
@@ -227,6 +234,172 @@ START_TEST(signals_of_nothing_are_ignored) {
 }
 END_TEST
 
+
+/* ---- Through a sink's AWS client ---- */
+
+typedef struct env_entry {
+  const char *name;
+  const char *value;
+} env_entry_t;
+
+static const char *fake_env(void *data, const char *name) {
+  for (const env_entry_t *e = data; e->name; e++)
+    if (strcmp(e->name, name) == 0)
+      return e->value;
+  return NULL;
+}
+
+/* A sink stage's client on the scripted server, and a producer that keeps
+ * more calls submitted than the client may send (so that the limit, not
+ * the producer, decides what is in flight) until `total` were made. */
+typedef struct driver {
+  test_run_t *run;
+  fake_http_t *server;
+  env_entry_t env[8];
+  pl_env_t cfg_env;
+  pl_instance_t *inst;
+  pl_aws_sink_t sink;
+  size_t submitted, done, failed, total;
+} driver_t;
+
+static void submit(driver_t *d);
+
+static void on_answer(void *data, json_t *value, const pl_aws_error_t *error) {
+  (void)value;
+  driver_t *d = data;
+  d->done++;
+  if (error)
+    d->failed++;
+  if (d->submitted < d->total)
+    submit(d);
+}
+
+static void submit(driver_t *d) {
+  json_t *body = json_pack("{s:s, s:[{s:s, s:s}]}", "QueueUrl", "http://q/1",
+                           "Entries", "Id", "0", "MessageBody", "hello");
+  d->submitted++;
+  ck_assert_int_eq(pl_aws_json_call(d->sink.client,
+                                    "AmazonSQS.SendMessageBatch", body,
+                                    on_answer, d),
+                   0);
+  json_decref(body);
+}
+
+/* A throttled stage with max_in_flight 16; no retries, so that every
+ * throttling answer is one request. */
+static driver_t *driver_create(pl_stage_concurrency_t concurrency) {
+  driver_t *d = calloc(1, sizeof(*d));
+  d->cfg_env = (pl_env_t){fake_env, d->env};
+  d->run = test_aws_idle(&d->cfg_env, "aws { max_attempts = 1 }");
+  ck_assert_int_eq(fake_http_start(&d->run->loop, &d->server), 0);
+  env_entry_t env[] = {{"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                       {"AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log"},
+                       {"AWS_REGION", "eu-west-1"},
+                       {"AWS_ENDPOINT_URL", fake_http_url(d->server)},
+                       {"AWS_EC2_METADATA_DISABLED", "true"},
+                       {NULL, NULL}};
+  memcpy(d->env, env, sizeof(env));
+  d->inst = test_stage(d->run, "p", PL_ROLE_SINK);
+  d->inst->stage.max_in_flight = 16;
+  d->inst->stage.concurrency = (int)concurrency;
+  ck_assert_int_eq(pl_aws_sink_start(&d->sink, d->inst, "sqs", NULL, NULL),
+                   0);
+  return d;
+}
+
+static void driver_run(driver_t *d, size_t total) {
+  d->total = total;
+  for (int i = 0; i < 32; i++)
+    submit(d);
+  while (d->done < d->total)
+    ck_assert(uv_run(&d->run->loop, UV_RUN_ONCE) != 0 || d->done >= d->total);
+  ck_assert_uint_eq(fake_http_request_count(d->server), total);
+}
+
+static void driver_free(driver_t *d) {
+  pl_aws_sink_close(&d->sink);
+  fake_http_close(d->server);
+  ck_assert_int_eq(test_run_stop(d->run), 0);
+  free(d);
+}
+
+static void push_answers(driver_t *d, size_t n, unsigned delay_ms) {
+  for (size_t i = 0; i < n; i++)
+    fake_http_push(d->server, &(fake_http_response_t){
+                                  .status = 200,
+                                  .body = "{\"Successful\":[],\"Failed\":[]}",
+                                  .delay_ms = delay_ms});
+}
+
+static void push_throttling(driver_t *d, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    fake_http_push(d->server,
+                   &(fake_http_response_t){
+                       .status = 400,
+                       .headers = "x-amzn-query-error: "
+                                  "AWS.SimpleQueueService.RequestThrottled;"
+                                  "Sender\r\n",
+                       .body = "{\"__type\":\"RequestThrottled\"}",
+                       .delay_ms = 5});
+}
+
+/* The most requests the server had at once while receiving requests
+ * [from, to). Every answer is delayed, so that requests overlap at the
+ * server as long as the client has them in flight. */
+static size_t most_at_once(driver_t *d, size_t from, size_t to) {
+  size_t most = 0;
+  for (size_t i = from; i < to; i++) {
+    const fake_http_request_t *r = fake_http_request(d->server, i);
+    ck_assert_ptr_nonnull(r);
+    if (r->concurrent > most)
+      most = r->concurrent;
+  }
+  return most;
+}
+
+START_TEST(throttling_drops_the_requests_at_once_then_they_recover) {
+  driver_t *d = driver_create(PL_STAGE_CONCURRENCY_ADAPTIVE);
+  ck_assert_uint_eq(d->inst->concurrency_limit, PL_AWS_CONCURRENCY_START);
+  /* Requests 0-39 answered after 20 ms, 40-79 throttled after 5 ms,
+   * 80-279 answered after 10 ms (each request takes the next answer). */
+  push_answers(d, 40, 20);
+  push_throttling(d, 40);
+  push_answers(d, 200, 10);
+  driver_run(d, 280);
+  ck_assert_uint_eq(d->failed, 40);
+  /* It starts with four, grows while latency holds, never past 16. */
+  ck_assert_uint_le(most_at_once(d, 0, 4), PL_AWS_CONCURRENCY_START);
+  ck_assert_uint_ge(most_at_once(d, 0, 40), 12);
+  ck_assert_uint_le(most_at_once(d, 0, 280), 16);
+  /* Halved once per round trip down to one request at a time: the end of
+   * the throttling meets a serial client, not sixteen requests a turn. */
+  ck_assert_uint_le(most_at_once(d, 60, 80), 2);
+  ck_assert_uint_le(most_at_once(d, 80, 84), 2);
+  /* One more per round trip once answers come again: back to the
+   * ceiling. */
+  ck_assert_uint_ge(most_at_once(d, 240, 280), 12);
+  ck_assert_uint_ge(d->inst->concurrency_limit, 12);
+  ck_assert(d->inst->has_concurrency_limit);
+  driver_free(d);
+}
+END_TEST
+
+START_TEST(fixed_concurrency_keeps_max_in_flight) {
+  driver_t *d = driver_create(PL_STAGE_CONCURRENCY_FIXED);
+  ck_assert_uint_eq(d->inst->concurrency_limit, 16);
+  push_answers(d, 40, 20);
+  push_throttling(d, 40);
+  push_answers(d, 40, 10);
+  driver_run(d, 120);
+  /* Sixteen at once from the start, and through the throttling. */
+  ck_assert_uint_ge(most_at_once(d, 0, 16), 12);
+  ck_assert_uint_ge(most_at_once(d, 60, 80), 8);
+  ck_assert_uint_le(most_at_once(d, 0, 120), 16);
+  ck_assert_uint_eq(d->inst->concurrency_limit, 16);
+  driver_free(d);
+}
+END_TEST
+
 Suite *concurrency_suite(void);
 
 Suite *concurrency_suite(void) {
@@ -246,6 +419,12 @@ Suite *concurrency_suite(void) {
   tcase_add_test(aimd, recovers_after_throttling_ends);
   tcase_add_test(aimd, signals_of_nothing_are_ignored);
   suite_add_tcase(s, aimd);
+  TCase *client = tcase_create("client");
+  tcase_set_timeout(client, 30);
+  tcase_add_test(client,
+                 throttling_drops_the_requests_at_once_then_they_recover);
+  tcase_add_test(client, fixed_concurrency_keeps_max_in_flight);
+  suite_add_tcase(s, client);
   return s;
 }
 
