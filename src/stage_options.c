@@ -27,9 +27,10 @@ const pl_option_t pl__stage_option_table[] = {
     PL_OPTION_ENUM(pl_stage_options_t, concurrency, "concurrency", "adaptive",
                    concurrency_choices, 0,
                    "Sinks that send requests (the AWS sinks): \"adaptive\" "
-                   "starts with a few requests at once and finds how many "
-                   "the service takes, up to max_in_flight: one more per "
-                   "round trip while latency holds, half as many on a "
+                   "starts with 4 requests at once and finds how many the "
+                   "service takes, up to max_in_flight: more each round "
+                   "trip while latency holds (twice as many until the "
+                   "first decrease, then one more), half as many on a "
                    "throttling answer or when latency doubles; \"fixed\" "
                    "sends up to max_in_flight at once."),
     PL_OPTION_INT_RANGE(pl_stage_options_t, retry_limit, "retry_limit", "5", 0,
