@@ -179,9 +179,11 @@ static pl_aws_signal_t load_signal(const pl_aws_call_t *call,
     return PL_AWS_SIGNAL_OVERLOAD;
   if (call->wait_ms > 0 || (call->kind == CALL_REST && call->rest.on_body))
     return PL_AWS_SIGNAL_NONE;
-  if (outcome == PL_AWS_ATTEMPT_OK || outcome == PL_AWS_ATTEMPT_CLIENT)
-    return PL_AWS_SIGNAL_ANSWER;
-  return PL_AWS_SIGNAL_NONE;
+  if (outcome != PL_AWS_ATTEMPT_OK && outcome != PL_AWS_ATTEMPT_CLIENT)
+    return PL_AWS_SIGNAL_NONE;
+  if (call->body_len > PL_AWS_CONCURRENCY_TIMED_BODY_MAX)
+    return PL_AWS_SIGNAL_ANSWER_UNTIMED;
+  return PL_AWS_SIGNAL_ANSWER;
 }
 
 /* Feeds the attempt's end to the client's concurrency. A higher limit

@@ -53,10 +53,12 @@ static bool latency_grew(const pl_aws_concurrency_t *c, uint64_t rtt_ns) {
  * normal within a few windows rather than halving the limit forever). */
 static void window_end(pl_aws_concurrency_t *c) {
   uint64_t fastest = c->window_min_ns;
-  bool grew = latency_grew(c, fastest);
+  bool timed = fastest != UINT64_MAX;
+  bool grew = timed && latency_grew(c, fastest);
   bool full = c->window_full;
-  c->baseline_ns =
-      c->baseline_ns ? (3 * c->baseline_ns + fastest) / 4 : fastest;
+  if (timed)
+    c->baseline_ns =
+        c->baseline_ns ? (3 * c->baseline_ns + fastest) / 4 : fastest;
   if (grew) {
     decrease(c);
     return;
@@ -78,7 +80,7 @@ bool pl__aws_concurrency_ended(pl_aws_concurrency_t *c, uint64_t epoch,
     return c->limit != before;
   }
   c->window_samples++;
-  if (rtt_ns < c->window_min_ns)
+  if (signal == PL_AWS_SIGNAL_ANSWER && rtt_ns < c->window_min_ns)
     c->window_min_ns = rtt_ns;
   if (c->window_samples >= c->limit)
     window_end(c);

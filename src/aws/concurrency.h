@@ -43,12 +43,20 @@
  * milliseconds, on loopback, scheduling noise doubles a round trip). */
 #define PL_AWS_CONCURRENCY_LATENCY_FACTOR 2
 #define PL_AWS_CONCURRENCY_LATENCY_SLACK_NS ((uint64_t)2000000)
+/* A request whose body is larger is answered "untimed": its round trip is
+ * bandwidth more than the service's queue. Above any SQS batch (1 MiB),
+ * below any S3 part but the last (5 MiB). */
+#define PL_AWS_CONCURRENCY_TIMED_BODY_MAX ((size_t)1 << 20)
 
 /* What an ended request says about the service's load. */
 typedef enum {
   /* The service answered (with success or an error of the request's own,
    * such as a failed condition): its round trip is a latency sample. */
   PL_AWS_SIGNAL_ANSWER,
+  /* The service answered a request whose round trip is mostly its own
+   * transfer (an S3 part of megabytes): it counts in the window, as an
+   * answer, but its round trip says nothing of queueing. */
+  PL_AWS_SIGNAL_ANSWER_UNTIMED,
   /* Throttled (a throttling code, HTTP 429 or 503) or timed out: too many
    * requests; the limit is halved. */
   PL_AWS_SIGNAL_OVERLOAD,

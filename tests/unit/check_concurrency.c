@@ -19,8 +19,7 @@
  * `rtt`. */
 static void answer(pl_aws_concurrency_t *c, size_t n, uint64_t rtt) {
   for (size_t i = 0; i < n; i++) {
-    uint64_t epoch =
-        pl__aws_concurrency_sent(c, pl__aws_concurrency_limit(c));
+    uint64_t epoch = pl__aws_concurrency_sent(c, pl__aws_concurrency_limit(c));
     pl__aws_concurrency_ended(c, epoch, rtt, PL_AWS_SIGNAL_ANSWER);
   }
 }
@@ -92,8 +91,8 @@ START_TEST(an_unused_limit_does_not_grow) {
   /* One request at a time: nothing says that five would do as well. */
   for (int i = 0; i < 40; i++) {
     uint64_t epoch = pl__aws_concurrency_sent(&c, 1);
-    ck_assert(!pl__aws_concurrency_ended(&c, epoch, 20 * MS,
-                                         PL_AWS_SIGNAL_ANSWER));
+    ck_assert(
+        !pl__aws_concurrency_ended(&c, epoch, 20 * MS, PL_AWS_SIGNAL_ANSWER));
   }
   ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 4);
 }
@@ -222,18 +221,35 @@ START_TEST(recovers_after_throttling_ends) {
 }
 END_TEST
 
+START_TEST(large_uploads_grow_the_limit_without_timing_it) {
+  pl_aws_concurrency_t c;
+  pl__aws_concurrency_init(&c, true, 64);
+  window(&c, 20 * MS);
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 8);
+  /* Parts of megabytes take a second each: bandwidth, not a queue. */
+  for (int i = 0; i < 8; i++) {
+    uint64_t epoch = pl__aws_concurrency_sent(&c, 8);
+    pl__aws_concurrency_ended(&c, epoch, 1000 * MS,
+                              PL_AWS_SIGNAL_ANSWER_UNTIMED);
+  }
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 16);
+  /* The baseline did not move: a timed window at 90 ms is growth. */
+  window(&c, 90 * MS);
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 8);
+}
+END_TEST
+
 START_TEST(signals_of_nothing_are_ignored) {
   pl_aws_concurrency_t c;
   pl__aws_concurrency_init(&c, true, 64);
   for (int i = 0; i < 40; i++) {
     uint64_t epoch = pl__aws_concurrency_sent(&c, 4);
-    ck_assert(!pl__aws_concurrency_ended(&c, epoch, 20000 * MS,
-                                         PL_AWS_SIGNAL_NONE));
+    ck_assert(
+        !pl__aws_concurrency_ended(&c, epoch, 20000 * MS, PL_AWS_SIGNAL_NONE));
   }
   ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 4);
 }
 END_TEST
-
 
 /* ---- Through a sink's AWS client ---- */
 
@@ -302,8 +318,7 @@ static driver_t *driver_create(pl_stage_concurrency_t concurrency) {
   d->inst = test_stage(d->run, "p", PL_ROLE_SINK);
   d->inst->stage.max_in_flight = 16;
   d->inst->stage.concurrency = (int)concurrency;
-  ck_assert_int_eq(pl_aws_sink_start(&d->sink, d->inst, "sqs", NULL, NULL),
-                   0);
+  ck_assert_int_eq(pl_aws_sink_start(&d->sink, d->inst, "sqs", NULL, NULL), 0);
   return d;
 }
 
@@ -417,6 +432,7 @@ Suite *concurrency_suite(void) {
   tcase_add_test(aimd, sub_millisecond_noise_is_not_latency_growth);
   tcase_add_test(aimd, a_lasting_longer_path_becomes_the_baseline);
   tcase_add_test(aimd, recovers_after_throttling_ends);
+  tcase_add_test(aimd, large_uploads_grow_the_limit_without_timing_it);
   tcase_add_test(aimd, signals_of_nothing_are_ignored);
   suite_add_tcase(s, aimd);
   TCase *client = tcase_create("client");
