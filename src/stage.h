@@ -9,10 +9,15 @@
 typedef struct pl_pipeline pl_pipeline_t;
 typedef struct pl_sink pl_sink_t;
 
-/* The stage option `concurrency`. */
+/* The stage option `concurrency`: its values and their names. */
+#define PL_STAGE_CONCURRENCY_MAP(XX)                                           \
+  XX(ADAPTIVE, "adaptive")                                                     \
+  XX(FIXED, "fixed")
+
 typedef enum {
-  PL_STAGE_CONCURRENCY_ADAPTIVE,
-  PL_STAGE_CONCURRENCY_FIXED,
+#define PL__CONCURRENCY_ENUM(name, text) PL_STAGE_CONCURRENCY_##name,
+  PL_STAGE_CONCURRENCY_MAP(PL__CONCURRENCY_ENUM)
+#undef PL__CONCURRENCY_ENUM
 } pl_stage_concurrency_t;
 
 /* Stage-wide options (one table for every stage, HACKING.md#s3). */

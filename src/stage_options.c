@@ -8,8 +8,11 @@
 
 static const char *const log_level_choices[] = {"error", "warn", "info",
                                                 "debug", NULL};
-/* In the order of pl_stage_concurrency_t. */
-static const char *const concurrency_choices[] = {"adaptive", "fixed", NULL};
+static const char *const concurrency_choices[] = {
+#define PL__CONCURRENCY_NAME(name, text) text,
+    PL_STAGE_CONCURRENCY_MAP(PL__CONCURRENCY_NAME)
+#undef PL__CONCURRENCY_NAME
+        NULL};
 
 const pl_option_t pl__stage_option_table[] = {
     PL_OPTION_INT_RANGE(pl_stage_options_t, batch_size, "batch_size", "100", 1,
