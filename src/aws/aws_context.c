@@ -109,6 +109,25 @@ void pl__aws_context_close(pl_aws_context_t *ctx) {
     free_context(ctx);
 }
 
+int pl__aws_context_retry(const pl_aws_context_t *ctx, int64_t plugin_attempts,
+                          pl_aws_retry_choice_t *out, char **error) {
+  const pl_env_t *env = ctx->opts.env;
+  pl_aws_attempts_inputs_t in = {
+      .plugin = plugin_attempts,
+      .block = ctx->opts.max_attempts,
+      .env = env && env->getenv ? env->getenv(env->data, "AWS_MAX_ATTEMPTS")
+                                : NULL,
+      .profile = pl__aws_creds_profile_max_attempts(ctx->creds),
+      .block_mode = ctx->opts.retry_mode,
+      .env_mode = env && env->getenv
+                      ? env->getenv(env->data, "AWS_RETRY_MODE")
+                      : NULL,
+      .profile_mode = pl__aws_creds_profile_retry_mode(ctx->creds),
+      .profile_where = pl__aws_creds_profile_where(ctx->creds),
+  };
+  return pl__aws_retry_resolve(&in, out, error);
+}
+
 /* ---- The extension ---- */
 
 static const pl_option_t aws_options[] = {
@@ -124,7 +143,15 @@ static const pl_option_t aws_options[] = {
                         1, 100, 0,
                         "Attempts per AWS request, the first one included "
                         "(else AWS_MAX_ATTEMPTS, the profile's "
-                        "max_attempts, or 3)."),
+                        "max_attempts, or 3; 5 in legacy mode)."),
+    PL_OPTION_ENUM(pl_aws_settings_t, retry_mode, "retry_mode", "default",
+                   PL_AWS_RETRY_MODE_CHOICES, 0,
+                   "How AWS requests are retried: standard (backoff with "
+                   "full jitter and a retry quota), legacy (5 attempts, no "
+                   "quota) or adaptive (standard; requests already adapt "
+                   "their concurrency to throttling); default: "
+                   "AWS_RETRY_MODE, else the profile's retry_mode, else "
+                   "standard."),
     PL_OPTION_BOOL(pl_aws_settings_t, tls_verify, "tls_verify", "true", 0,
                    "Check TLS certificates (false logs a warning; for local "
                    "emulators only)."),
@@ -151,6 +178,7 @@ static int extension_create(pl_extension_t *ext, const void *data,
       .profile = settings->profile,
       .endpoint = settings->endpoint,
       .max_attempts = settings->max_attempts,
+      .retry_mode = settings->retry_mode,
       .tls_verify = settings->tls_verify,
       .request_timeout_ms = settings->request_timeout_ms,
       .read_timeout_ms = settings->read_timeout_ms,

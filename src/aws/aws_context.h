@@ -13,6 +13,7 @@
 #include "aws_stats.h"
 #include "credentials.h"
 #include "http.h"
+#include "retry.h"
 
 /* The aws { } block (pl_aws_extension's settings). */
 typedef struct pl_aws_settings {
@@ -20,6 +21,7 @@ typedef struct pl_aws_settings {
   char *profile;
   char *endpoint;
   int64_t max_attempts;
+  int retry_mode; /* PL_AWS_RETRY_MODE_CHOICES: 0 unset, else mode + 1 */
   bool tls_verify;
   uint64_t request_timeout_ms;
   uint64_t read_timeout_ms;
@@ -35,6 +37,7 @@ typedef struct pl_aws_context_options {
   const char *profile;
   const char *endpoint;
   int64_t max_attempts;
+  int retry_mode; /* 0: unset, else pl_aws_retry_mode_t + 1 */
   bool tls_verify;
   uint64_t request_timeout_ms; /* each attempt of a buffered call; 0: none */
   uint64_t read_timeout_ms;    /* stall limit of a streamed call; 0: none */
@@ -60,6 +63,13 @@ int pl__aws_context_create(const pl_aws_context_options_t *opts,
 /* The context of the engine `inst` runs in (pl_aws_extension's state),
  * created on first use from the aws { } block. */
 int pl__aws_context_of(pl_instance_t *inst, pl_aws_context_t **out);
+
+/* The retry settings of a client whose plugin sets `plugin_attempts` (0:
+ * not set): pl__aws_retry_resolve() over the aws {} block, AWS_MAX_ATTEMPTS,
+ * AWS_RETRY_MODE and the profile. Returns 0, or PL_EINVAL with *error a new
+ * sentence naming the setting and where it came from. */
+int pl__aws_context_retry(const pl_aws_context_t *ctx, int64_t plugin_attempts,
+                          pl_aws_retry_choice_t *out, char **error);
 
 /* Milliseconds since the epoch on the local clock (uncorrected). */
 int64_t pl__aws_context_now_ms(const pl_aws_context_t *ctx);
