@@ -221,7 +221,7 @@ int pl_aws_client_create(pl_instance_t *inst,
       .env = ctx->opts.env,
   };
   char *error = NULL;
-  rc = client->service ? pl__aws_region_resolve(&in, &client->region,
+  rc = client->service ? pl__aws_context_region(ctx, &in, &client->region,
                                                 &client->region_source,
                                                 &error)
                        : PL_ENOMEM;
