@@ -204,40 +204,30 @@ static void fake_free(threaded_fake_t *t) {
 }
 
 typedef struct engine {
-  const char *env[24]; /* name, value pairs, NULL-terminated */
-  pl_env_t cfg_env;
+  test_env_t env;
   test_run_t *run;
   pl_instance_t *inst;
 } engine_t;
 
-static const char *pairs_get(void *data, const char *name) {
-  const char **e = data;
-  for (size_t i = 0; e[i]; i += 2)
-    if (strcmp(e[i], name) == 0)
-      return e[i + 1];
-  return NULL;
-}
-
-/* Test credentials, no shared files, and `extra` pairs. */
+/* Test credentials, no shared files (unless `extra` names one), and
+ * `extra` pairs (name, value, ..., NULL). */
 static engine_t *engine_new(const char *const *extra, const char *block) {
   engine_t *e = calloc(1, sizeof *e);
-  const char *base[] = {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE",
-                        "AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log",
-                        "AWS_CONFIG_FILE", "/dev/null",
-                        "AWS_SHARED_CREDENTIALS_FILE", "/dev/null"};
-  size_t n = sizeof base / sizeof base[0];
-  memcpy(e->env, base, sizeof base);
-  for (size_t i = 0; extra[i]; i++)
-    e->env[n++] = extra[i];
-  e->env[n] = NULL;
-  e->cfg_env = (pl_env_t){pairs_get, e->env};
-  e->run = test_aws_idle(&e->cfg_env, block);
+  env_init(&e->env);
+  env_set(&e->env, "AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
+  env_set(&e->env, "AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log");
+  env_set(&e->env, "AWS_CONFIG_FILE", "/dev/null");
+  env_set(&e->env, "AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+  for (size_t i = 0; extra[i]; i += 2)
+    env_set(&e->env, extra[i], extra[i + 1]);
+  e->run = test_aws_idle(&e->env.env, block);
   e->inst = test_stage(e->run, "p", PL_ROLE_SINK);
   return e;
 }
 
 static void engine_free(engine_t *e) {
   ck_assert_int_eq(test_run_stop(e->run), 0);
+  env_free(&e->env);
   free(e);
 }
 
@@ -305,9 +295,10 @@ START_TEST(test_client_configured_sources_win) {
                          fake_http_url(t->server),
                          cases[i].name,
                          cases[i].value,
+                         "AWS_CONFIG_FILE",
+                         config,
                          NULL};
     engine_t *e = engine_new(env, cases[i].block);
-    e->env[5] = config; /* AWS_CONFIG_FILE */
     pl_aws_client_t *client = client_of(e, "sqs", NULL);
     ck_assert_str_eq(client->region, cases[i].region);
     ck_assert_int_eq(client->region_source, cases[i].source);
@@ -324,10 +315,10 @@ END_TEST
 /* No region anywhere: the error names every source, the profile's file
  * and why instance metadata gave none. */
 START_TEST(test_client_no_region_names_every_source) {
-  const char *env[] = {"AWS_EC2_METADATA_DISABLED", "true",
-                       "HOME", "/nonexistent", NULL};
+  const char *env[] = {"AWS_EC2_METADATA_DISABLED", "true", "HOME",
+                       "/nonexistent", "AWS_CONFIG_FILE", "~/.aws/config",
+                       NULL};
   engine_t *e = engine_new(env, NULL);
-  e->env[5] = "~/.aws/config"; /* AWS_CONFIG_FILE */
   pl_aws_client_options_t opts = {.service = "sqs"};
   pl_aws_client_t *client = NULL;
   ck_assert_int_lt(pl_aws_client_create(e->inst, &opts, &client), 0);

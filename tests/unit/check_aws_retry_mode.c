@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "aws_call.h"
 #include "retry.h"
 #include "test_aws_idle.h"
+#include "test_creds.h"
 
 /* ---- Resolution ---- */
 
@@ -170,93 +170,77 @@ END_TEST
 
 /* ---- Clients of an engine: the environment, a config file, the block ---- */
 
-typedef struct fixture {
+typedef struct mode_fx {
   char dir[64];
   char *config_path;
-  const char *env[16]; /* name, value pairs, NULL-terminated */
-  pl_env_t cfg_env;
+  test_env_t env;
   test_run_t *run;
   pl_instance_t *inst;
   pl_aws_client_t *client;
-} fixture_t;
-
-static const char *fake_env(void *data, const char *name) {
-  const char **e = data;
-  for (size_t i = 0; e[i]; i += 2)
-    if (strcmp(e[i], name) == 0)
-      return e[i + 1];
-  return NULL;
-}
+} mode_fx_t;
 
 /* An environment with test credentials, a region, no instance metadata
  * and AWS_CONFIG_FILE naming `config` (written to a temporary file), plus
- * `extra` pairs. */
-static fixture_t *fx_new(const char *config, const char *const *extra) {
-  fixture_t *f = calloc(1, sizeof *f);
+ * `extra` pairs (name, value, ..., NULL). */
+static mode_fx_t *mfx_new(const char *config, const char *const *extra) {
+  mode_fx_t *f = calloc(1, sizeof *f);
   snprintf(f->dir, sizeof f->dir, "/tmp/check_aws_retry_mode.XXXXXX");
   ck_assert_ptr_nonnull(mkdtemp(f->dir));
-  pl_buf_t path = {0};
-  ck_assert_int_eq(pl_buf_printf(&path, "%s/config", f->dir), 0);
-  f->config_path = path.data;
-  FILE *file = fopen(f->config_path, "w");
-  ck_assert_ptr_nonnull(file);
-  fputs(config, file);
-  fclose(file);
-  const char *base[] = {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE",
-                        "AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log",
-                        "AWS_REGION", "eu-west-1",
-                        "AWS_EC2_METADATA_DISABLED", "true",
-                        "AWS_CONFIG_FILE", f->config_path,
-                        "AWS_SHARED_CREDENTIALS_FILE", "/dev/null"};
-  size_t n = sizeof base / sizeof base[0];
-  memcpy(f->env, base, sizeof base);
-  for (size_t i = 0; extra && extra[i]; i++)
-    f->env[n++] = extra[i];
-  f->env[n] = NULL;
-  f->cfg_env = (pl_env_t){fake_env, f->env};
+  write_file(f->dir, "config", config);
+  f->config_path = fmt("%s/config", f->dir);
+  env_init(&f->env);
+  env_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
+  env_set(&f->env, "AWS_SECRET_ACCESS_KEY", "sekrit-do-not-log");
+  env_set(&f->env, "AWS_REGION", "eu-west-1");
+  env_set(&f->env, "AWS_EC2_METADATA_DISABLED", "true");
+  env_set(&f->env, "AWS_CONFIG_FILE", f->config_path);
+  env_set(&f->env, "AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+  for (size_t i = 0; extra && extra[i]; i += 2)
+    env_set(&f->env, extra[i], extra[i + 1]);
   return f;
 }
 
 /* Creates the client; returns its result. */
-static int fx_client(fixture_t *f, const char *block, int64_t plugin_attempts) {
-  f->run = test_aws_idle(&f->cfg_env, block);
+static int mfx_client(mode_fx_t *f, const char *block,
+                      int64_t plugin_attempts) {
+  f->run = test_aws_idle(&f->env.env, block);
   f->inst = test_stage(f->run, "p", PL_ROLE_SINK);
   pl_aws_client_options_t opts = {.service = "sqs",
                                   .max_attempts = plugin_attempts};
   return pl_aws_client_create(f->inst, &opts, &f->client);
 }
 
-static void fx_free(fixture_t *f) {
+static void mfx_free(mode_fx_t *f) {
   pl_aws_client_destroy(f->client);
   ck_assert_int_eq(test_run_stop(f->run), 0);
-  unlink(f->config_path);
-  rmdir(f->dir);
+  rm_rf(f->dir);
   free(f->config_path);
+  env_free(&f->env);
   free(f);
 }
 
 START_TEST(test_client_reads_the_profile) {
-  fixture_t *f = fx_new("[default]\nretry_mode = legacy\nmax_attempts = 4\n",
+  mode_fx_t *f = mfx_new("[default]\nretry_mode = legacy\nmax_attempts = 4\n",
                         NULL);
-  ck_assert_int_eq(fx_client(f, NULL, 0), 0);
+  ck_assert_int_eq(mfx_client(f, NULL, 0), 0);
   ck_assert_uint_eq(f->client->retry.max_attempts, 4);
   ck_assert(f->client->bucket.unlimited);
-  fx_free(f);
+  mfx_free(f);
 
-  f = fx_new("[default]\nretry_mode = legacy\n", NULL);
-  ck_assert_int_eq(fx_client(f, NULL, 0), 0);
+  f = mfx_new("[default]\nretry_mode = legacy\n", NULL);
+  ck_assert_int_eq(mfx_client(f, NULL, 0), 0);
   ck_assert_uint_eq(f->client->retry.max_attempts, 5);
-  fx_free(f);
+  mfx_free(f);
 }
 END_TEST
 
 START_TEST(test_client_precedence) {
   const char *env[] = {"AWS_RETRY_MODE", "standard", "AWS_MAX_ATTEMPTS", "6",
                        NULL};
-  fixture_t *f = fx_new("[default]\nretry_mode = legacy\nmax_attempts = 4\n",
+  mode_fx_t *f = mfx_new("[default]\nretry_mode = legacy\nmax_attempts = 4\n",
                         env);
   /* The environment over the profile. */
-  ck_assert_int_eq(fx_client(f, NULL, 0), 0);
+  ck_assert_int_eq(mfx_client(f, NULL, 0), 0);
   ck_assert_uint_eq(f->client->retry.max_attempts, 6);
   ck_assert(!f->client->bucket.unlimited);
   pl_aws_client_destroy(f->client);
@@ -264,30 +248,30 @@ START_TEST(test_client_precedence) {
   ck_assert_int_eq(test_run_stop(f->run), 0);
   /* The block over the environment, the plugin's own over the block. */
   ck_assert_int_eq(
-      fx_client(f, "aws { retry_mode = \"legacy\"\n max_attempts = 2 }", 0), 0);
+      mfx_client(f, "aws { retry_mode = \"legacy\"\n max_attempts = 2 }", 0), 0);
   ck_assert_uint_eq(f->client->retry.max_attempts, 2);
   ck_assert(f->client->bucket.unlimited);
   pl_aws_client_destroy(f->client);
   f->client = NULL;
   ck_assert_int_eq(test_run_stop(f->run), 0);
-  ck_assert_int_eq(fx_client(f, "aws { max_attempts = 2 }", 9), 0);
+  ck_assert_int_eq(mfx_client(f, "aws { max_attempts = 2 }", 9), 0);
   ck_assert_uint_eq(f->client->retry.max_attempts, 9);
-  fx_free(f);
+  mfx_free(f);
 }
 END_TEST
 
 START_TEST(test_client_refuses_bad_values) {
   const char *env[] = {"AWS_RETRY_MODE", "foo", NULL};
-  fixture_t *f = fx_new("", env);
-  ck_assert_int_lt(fx_client(f, NULL, 0), 0);
+  mode_fx_t *f = mfx_new("", env);
+  ck_assert_int_lt(mfx_client(f, NULL, 0), 0);
   ck_assert_ptr_null(f->client);
   ck_assert_ptr_nonnull(
       strstr(test_log(f->run),
              "AWS_RETRY_MODE=foo: expected legacy, standard or adaptive"));
-  fx_free(f);
+  mfx_free(f);
 
-  f = fx_new("# settings\n[default]\nretry_mode = quick\n", NULL);
-  ck_assert_int_lt(fx_client(f, NULL, 0), 0);
+  f = mfx_new("# settings\n[default]\nretry_mode = quick\n", NULL);
+  ck_assert_int_lt(mfx_client(f, NULL, 0), 0);
   pl_buf_t want = {0};
   pl_buf_printf(&want,
                 "profile default in %s: retry_mode=quick: expected legacy, "
@@ -296,7 +280,7 @@ START_TEST(test_client_refuses_bad_values) {
   ck_assert_msg(strstr(test_log(f->run), want.data), "%s",
                 test_log(f->run));
   pl_buf_free(&want);
-  fx_free(f);
+  mfx_free(f);
 }
 END_TEST
 

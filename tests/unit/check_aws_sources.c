@@ -1,151 +1,83 @@
 /* Check suite for src/aws/aws_sources.c: the "info aws:" lines of
  * `--check --live` that say where each AWS setting came from (profile,
  * region, endpoint per service, max_attempts, retry_mode), each once per
- * run, not counted as checks, and free of secrets. A probe sink makes the
- * clients of its options; the live checks run against the scripted
- * server of the preflight fixture. */
+ * run, not counted as checks, and free of secrets. The probe sink
+ * (test_aws_probe.h) makes the client of its options; the live checks run
+ * against the scripted server of the preflight fixture. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <pipelined/aws_preflight.h>
-
+#include "test_aws_probe.h"
+#include "test_creds.h"
 #include "test_preflight.h"
 
 #define SECRET "sekrit-canary-do-not-print"
 
-typedef struct probe_options {
-  char *service;
-  int64_t max_attempts;
-} probe_options_t;
-
-static const pl_option_t probe_table[] = {
-    PL_OPTION_STRING(probe_options_t, service, "service", "sqs", 0,
-                     "The service of the client to make."),
-    PL_OPTION_INT(probe_options_t, max_attempts, "max_attempts", "0", 0,
-                  "The client's own max_attempts (0: not set)."),
-};
-
-static int probe_init(pl_instance_t *inst, const void *options, void **ctx) {
-  (void)inst;
-  *ctx = (void *)options;
-  return 0;
-}
-
-static void probe_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
-  pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
-}
-
-static void probe_destroy(void *ctx) { (void)ctx; }
-
-/* Makes the client only: its settings are what this suite looks at. */
-static int probe_preflight(pl_instance_t *inst, void *ctx,
-                           pl_preflight_t *check) {
-  const probe_options_t *o = ctx;
-  pl_aws_preflight_t *p = NULL;
-  int rc = pl_aws_preflight_create(check, &p);
-  if (rc < 0)
-    return rc;
-  pl_aws_preflight_client(
-      p, &(pl_aws_client_options_t){.service = o->service,
-                                    .max_attempts = o->max_attempts});
-  pl_aws_preflight_finish(p);
-  return 0;
-}
-
-static const pl_plugin_t probe = {
-    .abi_version = PL_ABI_VERSION,
-    .struct_size = sizeof(pl_plugin_t),
-    .name = "probe",
-    .kind = PL_KIND_SINK,
-    .description = "Makes an AWS client.",
-    .options = probe_table,
-    .options_count = sizeof probe_table / sizeof probe_table[0],
-    .options_size = sizeof(probe_options_t),
-    .init = probe_init,
-    .write = probe_write,
-    .destroy = probe_destroy,
-    .extensions = PL_AWS_EXTENSIONS,
-    .preflight = probe_preflight,
-};
-
 /* ---- The environment: test credentials and a config file ---- */
 
-typedef struct fixture {
+typedef struct sources_fx {
   test_aws_t *aws;
   char dir[64];
   char *config_path;
-  const char *env[32]; /* name, value pairs, NULL-terminated */
-} fixture_t;
-
-static const char *pairs_get(void *data, const char *name) {
-  const char **e = data;
-  for (size_t i = 0; e[i]; i += 2)
-    if (strcmp(e[i], name) == 0)
-      return e[i + 1];
-  return NULL;
-}
+  test_env_t env;
+} sources_fx_t;
 
 /* `config` as the shared config file, the server as AWS_ENDPOINT_URL (its
- * /sts as STS's, where the identity is answered), plus `extra` pairs. */
-static fixture_t *fx_new(const char *config, const char *const *extra) {
-  fixture_t *f = calloc(1, sizeof *f);
-  static const pl_plugin_t *const plugins[] = {&probe, NULL};
+ * /sts as STS's, where the identity is answered), plus `extra` pairs
+ * (name, value, ..., NULL). */
+static sources_fx_t *sfx_new(const char *config, const char *const *extra) {
+  sources_fx_t *f = calloc(1, sizeof *f);
+  env_init(&f->env);
+  static const pl_plugin_t *const plugins[] = {&test_aws_probe, NULL};
   f->aws = test_aws_create(plugins);
   test_preflight_push_identity(f->aws);
   snprintf(f->dir, sizeof f->dir, "/tmp/check_aws_sources.XXXXXX");
   ck_assert_ptr_nonnull(mkdtemp(f->dir));
-  f->config_path = test_aws_format("%s/config", f->dir);
-  FILE *file = fopen(f->config_path, "w");
-  ck_assert_ptr_nonnull(file);
-  fputs(config, file);
-  fclose(file);
-  static char sts[128];
-  snprintf(sts, sizeof sts, "%s/sts", fake_http_url(f->aws->server));
-  const char *base[] = {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE",
-                        "AWS_SECRET_ACCESS_KEY", SECRET,
-                        "AWS_EC2_METADATA_DISABLED", "true",
-                        "AWS_CONFIG_FILE", f->config_path,
-                        "AWS_SHARED_CREDENTIALS_FILE", "/dev/null",
-                        "AWS_ENDPOINT_URL", fake_http_url(f->aws->server),
-                        "AWS_ENDPOINT_URL_STS", sts};
-  size_t n = sizeof base / sizeof base[0];
-  memcpy(f->env, base, sizeof base);
-  for (size_t i = 0; extra && extra[i]; i++)
-    f->env[n++] = extra[i];
-  f->env[n] = NULL;
-  f->aws->env = (pl_env_t){pairs_get, f->env};
+  write_file(f->dir, "config", config);
+  f->config_path = fmt("%s/config", f->dir);
+  char *sts = fmt("%s/sts", fake_http_url(f->aws->server));
+  env_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
+  env_set(&f->env, "AWS_SECRET_ACCESS_KEY", SECRET);
+  env_set(&f->env, "AWS_EC2_METADATA_DISABLED", "true");
+  env_set(&f->env, "AWS_CONFIG_FILE", f->config_path);
+  env_set(&f->env, "AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+  env_set(&f->env, "AWS_ENDPOINT_URL", fake_http_url(f->aws->server));
+  env_set(&f->env, "AWS_ENDPOINT_URL_STS", sts);
+  free(sts);
+  for (size_t i = 0; extra && extra[i]; i += 2)
+    env_set(&f->env, extra[i], extra[i + 1]);
+  f->aws->env = f->env.env;
   return f;
 }
 
 /* Runs `config_text` (the whole config). */
-static test_report_t fx_run(fixture_t *f, const char *config_text) {
+static test_report_t sfx_run(sources_fx_t *f, const char *config_text) {
   test_report_t r = test_preflight_run(f->aws, config_text, false);
   test_report_lacks(&r, SECRET);
   return r;
 }
 
-static void fx_free(fixture_t *f, test_report_t *r) {
+static void sfx_free(sources_fx_t *f, test_report_t *r) {
   test_report_free(r);
   test_aws_free(f->aws);
-  unlink(f->config_path);
-  rmdir(f->dir);
+  rm_rf(f->dir);
   free(f->config_path);
+  env_free(&f->env);
   free(f);
 }
 
 static const char one_probe[] =
     "pipeline \"p\" {\n  source \"script\" { records = [] }\n"
-    "  sink \"probe\" { }\n}\n";
+    "  sink \"probe\" { client = \"sqs\" }\n}\n";
 
 /* ---- Tests ---- */
 
 START_TEST(defaults_say_default) {
   const char *env[] = {"AWS_REGION", "eu-west-1", NULL};
-  fixture_t *f = fx_new("", env);
-  test_report_t r = fx_run(f, one_probe);
+  sources_fx_t *f = sfx_new("", env);
+  test_report_t r = sfx_run(f, one_probe);
   test_report_has(&r, "info aws: profile default (default)\n");
   test_report_has(&r, "info aws: region eu-west-1 (from AWS_REGION)\n");
   char *line = test_aws_format("info aws: sqs endpoint %s (from "
@@ -159,17 +91,17 @@ START_TEST(defaults_say_default) {
   test_report_has(&r, "ok   aws: credentials from environment");
   test_report_has(&r, "preflight: 3 ok, 1 warning(s), 0 failed");
   ck_assert_int_eq(r.status, 0);
-  fx_free(f, &r);
+  sfx_free(f, &r);
 }
 END_TEST
 
 START_TEST(the_profile_and_the_environment_are_named) {
   const char *env[] = {"AWS_PROFILE", "prod", "AWS_MAX_ATTEMPTS", "4",
                        "AWS_DEFAULT_REGION", "eu-west-2", NULL};
-  fixture_t *f = fx_new("[profile prod]\nregion = sa-east-1\n"
+  sources_fx_t *f = sfx_new("[profile prod]\nregion = sa-east-1\n"
                         "retry_mode = legacy\nmax_attempts = 9\n",
                         env);
-  test_report_t r = fx_run(f, one_probe);
+  test_report_t r = sfx_run(f, one_probe);
   test_report_has(&r, "info aws: profile prod (from AWS_PROFILE)\n");
   test_report_has(&r, "info aws: region eu-west-2 (from AWS_DEFAULT_REGION)\n");
   test_report_has(&r, "info aws: max_attempts 4 (from AWS_MAX_ATTEMPTS)\n");
@@ -178,13 +110,13 @@ START_TEST(the_profile_and_the_environment_are_named) {
       f->config_path);
   test_report_has(&r, line);
   free(line);
-  fx_free(f, &r);
+  sfx_free(f, &r);
 
   /* Without the environment's, the profile's region and attempts. */
   const char *only_profile[] = {"AWS_PROFILE", "prod", NULL};
-  f = fx_new("[profile prod]\nregion = sa-east-1\nmax_attempts = 9\n",
+  f = sfx_new("[profile prod]\nregion = sa-east-1\nmax_attempts = 9\n",
              only_profile);
-  r = fx_run(f, one_probe);
+  r = sfx_run(f, one_probe);
   line = test_aws_format("info aws: region sa-east-1 (from profile prod in "
                          "%s)\n", f->config_path);
   test_report_has(&r, line);
@@ -193,25 +125,25 @@ START_TEST(the_profile_and_the_environment_are_named) {
                          "%s)\n", f->config_path);
   test_report_has(&r, line);
   free(line);
-  fx_free(f, &r);
+  sfx_free(f, &r);
 }
 END_TEST
 
 START_TEST(the_block_wins_and_is_named) {
   const char *env[] = {"AWS_REGION", "eu-west-1", "AWS_RETRY_MODE", "legacy",
                        "AWS_MAX_ATTEMPTS", "4", NULL};
-  fixture_t *f = fx_new("[profile ops]\nretry_mode = standard\n", env);
-  test_report_t r = fx_run(
+  sources_fx_t *f = sfx_new("[profile ops]\nretry_mode = standard\n", env);
+  test_report_t r = sfx_run(
       f, "aws { profile = \"ops\"\n region = \"us-west-2\"\n"
          " max_attempts = 2\n retry_mode = \"adaptive\" }\n"
          "pipeline \"p\" {\n  source \"script\" { records = [] }\n"
-         "  sink \"probe\" { }\n}\n");
+         "  sink \"probe\" { client = \"sqs\" }\n}\n");
   test_report_has(&r, "info aws: profile ops (from aws {} block)\n");
   test_report_has(&r, "info aws: region us-west-2 (from aws {} block)\n");
   test_report_has(&r, "info aws: max_attempts 2 (from aws {} block)\n");
   test_report_has(&r, "info aws: retry_mode adaptive (from aws {} block)\n");
   test_report_lacks(&r, "defaulted");
-  fx_free(f, &r);
+  sfx_free(f, &r);
 }
 END_TEST
 
@@ -219,14 +151,14 @@ END_TEST
  * max_attempts and another service's endpoint are lines of their own. */
 START_TEST(each_setting_is_said_once) {
   const char *env[] = {"AWS_REGION", "eu-west-1", NULL};
-  fixture_t *f = fx_new("", env);
-  test_report_t r = fx_run(
+  sources_fx_t *f = sfx_new("", env);
+  test_report_t r = sfx_run(
       f, "pipeline \"a\" {\n  source \"script\" { records = [] }\n"
-         "  sink \"probe\" { }\n}\n"
+         "  sink \"probe\" { client = \"sqs\" }\n}\n"
          "pipeline \"b\" {\n  source \"script\" { records = [] }\n"
-         "  sink \"probe\" { }\n}\n"
+         "  sink \"probe\" { client = \"sqs\" }\n}\n"
          "pipeline \"c\" {\n  source \"script\" { records = [] }\n"
-         "  sink \"probe\" { service = \"dynamodb\"\n max_attempts = 7 }\n}\n");
+         "  sink \"probe\" { client = \"dynamodb\"\n max_attempts = 7 }\n}\n");
   const char *lines[] = {"info aws: profile default", "info aws: region",
                          "info aws: sqs endpoint", "info aws: dynamodb endpoint",
                          "info aws: max_attempts 3 (default)",
@@ -239,7 +171,7 @@ START_TEST(each_setting_is_said_once) {
     ck_assert_msg(strstr(first + 1, lines[i]) == NULL, "'%s' twice in:\n%s",
                   lines[i], r.text);
   }
-  fx_free(f, &r);
+  sfx_free(f, &r);
 }
 END_TEST
 
