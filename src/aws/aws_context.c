@@ -127,7 +127,10 @@ int pl__aws_context_retry(const pl_aws_context_t *ctx, int64_t plugin_attempts,
                       ? env->getenv(env->data, "AWS_RETRY_MODE")
                       : NULL,
       .profile_mode = pl__aws_creds_profile_retry_mode(ctx->creds),
-      .profile_where = pl__aws_creds_profile_where(ctx->creds),
+      .profile_attempts_where =
+          pl__aws_creds_profile_where(ctx->creds, "max_attempts"),
+      .profile_mode_where =
+          pl__aws_creds_profile_where(ctx->creds, "retry_mode"),
   };
   return pl__aws_retry_resolve(&in, out, error);
 }
@@ -202,7 +205,7 @@ int pl__aws_context_region(pl_aws_context_t *ctx, pl_aws_endpoint_inputs_t *in,
                            char **region, pl_aws_region_source_t *source,
                            char **error) {
   in->profile_region = pl__aws_creds_profile_region(ctx->creds);
-  in->profile_where = pl__aws_creds_profile_where(ctx->creds);
+  in->profile_where = pl__aws_creds_profile_where(ctx->creds, NULL);
   in->env = ctx->opts.env;
   int rc = pl__aws_region_resolve(in, region, source, error);
   if (rc != PL_ENOENT)

@@ -47,8 +47,8 @@ static void say_setting(pl_preflight_t *check, pl_buf_t *what, origin_t origin,
 }
 
 static void report_retry(pl_preflight_t *check, const pl_aws_client_t *client,
-                         const pl_aws_client_options_t *options,
-                         const char *where) {
+                         const pl_aws_client_options_t *options) {
+  const pl_aws_creds_t *creds = client->ctx->creds;
   pl_aws_retry_choice_t retry;
   char *error = NULL;
   /* The client was made from the same inputs: this cannot fail now. */
@@ -67,20 +67,21 @@ static void report_retry(pl_preflight_t *check, const pl_aws_client_t *client,
     origin_t origin = {pl__aws_attempts_source_name(retry.attempts_from),
                        retry.attempts_from == PL_AWS_ATTEMPTS_FROM_DEFAULT,
                        retry.attempts_from == PL_AWS_ATTEMPTS_FROM_PROFILE};
-    say_setting(check, &what, origin, where);
+    say_setting(check, &what, origin,
+                pl__aws_creds_profile_where(creds, "max_attempts"));
   }
   pl_buf_printf(&what, "retry_mode %s", pl__aws_retry_mode_name(retry.mode));
   origin_t origin = {pl__aws_retry_mode_source_name(retry.mode_from),
                      retry.mode_from == PL_AWS_ATTEMPTS_FROM_DEFAULT,
                      retry.mode_from == PL_AWS_ATTEMPTS_FROM_PROFILE};
-  say_setting(check, &what, origin, where);
+  say_setting(check, &what, origin,
+              pl__aws_creds_profile_where(creds, "retry_mode"));
 }
 
 void pl__aws_sources_report(pl_preflight_t *check,
                             const pl_aws_client_t *client,
                             const pl_aws_client_options_t *options) {
   const pl_aws_creds_t *creds = client->ctx->creds;
-  const char *where = pl__aws_creds_profile_where(creds);
   const char *profile_from = pl__aws_creds_profile_source(creds);
   pl_buf_t what = {0}, from = {0};
   pl_buf_printf(&what, "profile %s", pl__aws_creds_profile_name(creds));
@@ -95,7 +96,7 @@ void pl__aws_sources_report(pl_preflight_t *check,
               (origin_t){pl__aws_region_source_name(client->region_source),
                          false,
                          client->region_source == PL_AWS_REGION_FROM_PROFILE},
-              where);
+              pl__aws_creds_profile_where(creds, "region"));
 
   pl_aws_endpoint_source_t source = client->endpoint.source;
   pl_buf_printf(&what, "%s endpoint %s", client->service, client->endpoint.url);
@@ -104,7 +105,9 @@ void pl__aws_sources_report(pl_preflight_t *check,
                          source == PL_AWS_ENDPOINT_FROM_DEFAULT,
                          source == PL_AWS_ENDPOINT_FROM_PROFILE ||
                              source == PL_AWS_ENDPOINT_FROM_PROFILE_SERVICE},
-              where);
+              pl__aws_creds_profile_where(
+                  creds, source == PL_AWS_ENDPOINT_FROM_PROFILE ? "endpoint_url"
+                                                               : NULL));
 
-  report_retry(check, client, options, where);
+  report_retry(check, client, options);
 }

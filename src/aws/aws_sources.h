@@ -5,7 +5,7 @@
  *   info aws: profile prod (from AWS_PROFILE)
  *   info aws: region eu-west-1 (from AWS_REGION)
  *   info aws: sqs endpoint http://localhost:4566 (from AWS_ENDPOINT_URL)
- *   info aws: max_attempts 5 (from profile prod in /root/.aws/config)
+ *   info aws: max_attempts 5 (from profile prod in /root/.aws/config line 4)
  *   info aws: retry_mode standard (default)
  *
  * (the credentials' provider is said by the identity check:

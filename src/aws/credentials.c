@@ -58,6 +58,12 @@ typedef struct fetch {
 static const char *const profile_services[PL_AWS_PROFILE_SERVICES] = {
     "s3", "sqs", "dynamodb", "sts"};
 
+/* The profile settings the clients read, in the order of
+ * profile_where_of[]. */
+static const char *const profile_settings[] = {"region", "max_attempts",
+                                               "retry_mode", "endpoint_url"};
+#define PROFILE_SETTINGS (sizeof profile_settings / sizeof *profile_settings)
+
 struct pl_aws_creds {
   uv_loop_t *loop;
   const pl_http_transport_t *http;
@@ -71,6 +77,8 @@ struct pl_aws_creds {
   char *profile_max_attempts;
   char *profile_retry_mode;
   char *profile_where; /* "profile prod in /root/.aws/config" */
+  /* Where each of profile_settings[] was set ("... line 3"), or NULL. */
+  char *profile_where_of[PROFILE_SETTINGS];
   void (*on_new)(void *data, const pl_aws_credentials_t *credentials);
   void *on_new_data;
   char *profile_endpoint; /* the profile's endpoint_url */
@@ -147,6 +155,8 @@ static void free_creds(pl_aws_creds_t *creds) {
   free(creds->profile_max_attempts);
   free(creds->profile_retry_mode);
   free(creds->profile_where);
+  for (size_t i = 0; i < PROFILE_SETTINGS; i++)
+    free(creds->profile_where_of[i]);
   free(creds->profile_endpoint);
   for (size_t i = 0; i < PL_AWS_PROFILE_SERVICES; i++)
     free(creds->profile_service_endpoints[i]);
@@ -434,26 +444,20 @@ int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
     char *error = NULL;
     if (pl__aws_profile_load(&creds->env, creds->profile, &profile, &error) ==
         0) {
-      const struct {
-        const char *key;
-        char **to;
-      } settings[] = {{"region", &creds->profile_region},
-                      {"max_attempts", &creds->profile_max_attempts},
-                      {"retry_mode", &creds->profile_retry_mode},
-                      {"endpoint_url", &creds->profile_endpoint}};
-      for (size_t i = 0; rc == 0 && i < sizeof settings / sizeof *settings;
-           i++) {
-        const char *value = pl__aws_profile_get(profile, settings[i].key);
+      char **to[] = {&creds->profile_region, &creds->profile_max_attempts,
+                     &creds->profile_retry_mode, &creds->profile_endpoint};
+      for (size_t i = 0; rc == 0 && i < PROFILE_SETTINGS; i++) {
+        const char *value = pl__aws_profile_get(profile, profile_settings[i]);
         if (value && *value) {
-          *settings[i].to = strdup(value);
-          rc = *settings[i].to ? 0 : PL_ENOMEM;
+          *to[i] = strdup(value);
+          rc = *to[i] ? pl__aws_profile_where(profile, profile_settings[i],
+                                              &creds->profile_where_of[i])
+                      : PL_ENOMEM;
         }
       }
-      pl_buf_t where = {0};
+      /* No key of that name: the profile and its config file. */
       if (rc == 0)
-        rc = pl_buf_printf(&where, "profile %s in %s", creds->profile,
-                           pl__aws_profile_config_path(profile));
-      creds->profile_where = where.data;
+        rc = pl__aws_profile_where(profile, "", &creds->profile_where);
       for (size_t i = 0; rc == 0 && i < PL_AWS_PROFILE_SERVICES; i++)
         creds->profile_service_endpoints[i] = pl__aws_profile_service_setting(
             profile, profile_services[i], "endpoint_url");
@@ -527,7 +531,11 @@ const char *pl__aws_creds_profile_retry_mode(const pl_aws_creds_t *creds) {
   return creds->profile_retry_mode;
 }
 
-const char *pl__aws_creds_profile_where(const pl_aws_creds_t *creds) {
+const char *pl__aws_creds_profile_where(const pl_aws_creds_t *creds,
+                                        const char *key) {
+  for (size_t i = 0; key && i < PROFILE_SETTINGS; i++)
+    if (strcmp(key, profile_settings[i]) == 0 && creds->profile_where_of[i])
+      return creds->profile_where_of[i];
   return creds->profile_where;
 }
 

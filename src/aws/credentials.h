@@ -102,9 +102,13 @@ const char *pl__aws_creds_profile_endpoint(const pl_aws_creds_t *creds,
  * (borrowed). */
 const char *pl__aws_creds_profile_max_attempts(const pl_aws_creds_t *creds);
 const char *pl__aws_creds_profile_retry_mode(const pl_aws_creds_t *creds);
-/* "profile prod in /root/.aws/config", for messages about its settings;
- * NULL when the files could not be read (borrowed). */
-const char *pl__aws_creds_profile_where(const pl_aws_creds_t *creds);
+/* For messages: where the profile's setting `key` ("region",
+ * "max_attempts", "retry_mode", "endpoint_url") was read, "profile prod in
+ * /root/.aws/config line 3"; for another key, NULL, or one the profile
+ * lacks, "profile prod in /root/.aws/config". NULL when the files could
+ * not be read (borrowed). */
+const char *pl__aws_creds_profile_where(const pl_aws_creds_t *creds,
+                                        const char *key);
 /* The selected profile's name (borrowed), and where the name came from:
  * "aws {} block" (the option), "AWS_PROFILE" or "default" (static). */
 const char *pl__aws_creds_profile_name(const pl_aws_creds_t *creds);

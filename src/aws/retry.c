@@ -316,8 +316,9 @@ int pl__aws_attempts_resolve(const pl_aws_attempts_inputs_t *in,
       return 0;
     if (error) {
       pl_buf_t why = {0};
-      if (texts[i].source == PL_AWS_ATTEMPTS_FROM_PROFILE && in->profile_where)
-        pl_buf_printf(&why, "%s: max_attempts", in->profile_where);
+      if (texts[i].source == PL_AWS_ATTEMPTS_FROM_PROFILE &&
+          in->profile_attempts_where)
+        pl_buf_printf(&why, "%s: max_attempts", in->profile_attempts_where);
       else
         pl_buf_append_str(&why, pl__aws_attempts_source_name(texts[i].source));
       pl_buf_printf(&why, " is '%.32s', not a whole number from 1 to %d",
@@ -397,7 +398,8 @@ int pl__aws_retry_resolve(const pl_aws_attempts_inputs_t *in,
           pl_buf_append_str(&why, "AWS_RETRY_MODE");
         else
           pl_buf_printf(&why, "%s: retry_mode",
-                        in->profile_where ? in->profile_where : "profile");
+                        in->profile_mode_where ? in->profile_mode_where
+                                               : "profile");
         pl_buf_printf(&why, "=%.32s: expected legacy, standard or adaptive",
                       texts[i].text);
         *error = why.data;

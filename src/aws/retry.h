@@ -122,9 +122,11 @@ typedef struct pl_aws_attempts_inputs {
   int block_mode;           /* aws { retry_mode }: 0 unset, else mode + 1 */
   const char *env_mode;     /* AWS_RETRY_MODE */
   const char *profile_mode; /* the profile's retry_mode */
-  /* Where the profile was read, for messages: "profile prod in
-   * /root/.aws/config"; NULL: "profile". */
-  const char *profile_where;
+  /* Where the profile's max_attempts and retry_mode were read, for
+   * messages: "profile prod in /root/.aws/config line 3"; NULL:
+   * "profile". */
+  const char *profile_attempts_where;
+  const char *profile_mode_where;
   /* The attempts when nothing sets them; 0: PL_AWS_RETRY_MAX_ATTEMPTS. */
   unsigned default_attempts;
 } pl_aws_attempts_inputs_t;
@@ -133,7 +135,7 @@ typedef struct pl_aws_attempts_inputs {
  * the profile's, else the default) and where they came from. A text that
  * is not a whole number from 1 to 100 is PL_EINVAL with a new sentence in
  * *error naming it ("AWS_MAX_ATTEMPTS is 'x', not a whole number from 1 to
- * 100"; "profile prod in /root/.aws/config: max_attempts is 'x', ..."). */
+ * 100"; "profile prod in /root/.aws/config line 3: max_attempts is 'x', ..."). */
 int pl__aws_attempts_resolve(const pl_aws_attempts_inputs_t *in,
                              unsigned *attempts,
                              pl_aws_attempts_source_t *source, char **error);
@@ -151,7 +153,8 @@ typedef struct pl_aws_retry_choice {
  * mode's default. A mode text other than legacy, standard or adaptive
  * (any case) is PL_EINVAL with a new sentence in *error naming where it
  * came from ("AWS_RETRY_MODE=foo: expected legacy, standard or adaptive",
- * "profile prod in /root/.aws/config: retry_mode=foo: expected ..."). */
+ * "profile prod in /root/.aws/config line 4: retry_mode=foo: expected
+ * ..."). */
 int pl__aws_retry_resolve(const pl_aws_attempts_inputs_t *in,
                           pl_aws_retry_choice_t *out, char **error);
 

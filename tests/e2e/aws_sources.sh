@@ -41,7 +41,7 @@ for line in \
   "info aws: region eu-west-1 (from AWS_REGION)" \
   "info aws: sqs endpoint http://127.0.0.1:$closed (from AWS_ENDPOINT_URL)" \
   "info aws: max_attempts 1 (from AWS_MAX_ATTEMPTS)" \
-  "info aws: retry_mode legacy (from profile prod in $work/aws-config)" \
+  "info aws: retry_mode legacy (from profile prod in $work/aws-config line 3)" \
   "ok   aws: credentials from environment"; do
   grep -qxF "$line" "$work/out" || { cat "$work/out"; fail "no line '$line'"; }
 done

@@ -107,13 +107,13 @@ START_TEST(test_bad_values_name_their_source) {
       {{.env_mode = "foo"},
        "AWS_RETRY_MODE=foo: expected legacy, standard or adaptive"},
       {{.profile_mode = "fast",
-        .profile_where = "profile prod in /home/u/.aws/config"},
-       "profile prod in /home/u/.aws/config: retry_mode=fast: expected "
+        .profile_mode_where = "profile prod in /home/u/.aws/config line 4"},
+       "profile prod in /home/u/.aws/config line 4: retry_mode=fast: expected "
        "legacy, standard or adaptive"},
       {{.profile_mode = "fast"},
        "profile: retry_mode=fast: expected legacy, standard or adaptive"},
-      {{.profile = "ten", .profile_where = "profile prod in /c"},
-       "profile prod in /c: max_attempts is 'ten', not a whole number from "
+      {{.profile = "ten", .profile_attempts_where = "profile prod in /c line 2"},
+       "profile prod in /c line 2: max_attempts is 'ten', not a whole number from "
        "1 to 100"},
       {{.env = "0", .env_mode = "legacy"},
        "AWS_MAX_ATTEMPTS is '0', not a whole number from 1 to 100"},
@@ -274,7 +274,8 @@ START_TEST(test_client_refuses_bad_values) {
   ck_assert_int_lt(mfx_client(f, NULL, 0), 0);
   pl_buf_t want = {0};
   pl_buf_printf(&want,
-                "profile default in %s: retry_mode=quick: expected legacy, "
+                "profile default in %s line 3: retry_mode=quick: expected "
+                "legacy, "
                 "standard or adaptive",
                 f->config_path);
   ck_assert_msg(strstr(test_log(f->run), want.data), "%s",

@@ -106,7 +106,7 @@ START_TEST(the_profile_and_the_environment_are_named) {
   test_report_has(&r, "info aws: region eu-west-2 (from AWS_DEFAULT_REGION)\n");
   test_report_has(&r, "info aws: max_attempts 4 (from AWS_MAX_ATTEMPTS)\n");
   char *line = test_aws_format(
-      "info aws: retry_mode legacy (from profile prod in %s)\n",
+      "info aws: retry_mode legacy (from profile prod in %s line 3)\n",
       f->config_path);
   test_report_has(&r, line);
   free(line);
@@ -118,11 +118,11 @@ START_TEST(the_profile_and_the_environment_are_named) {
              only_profile);
   r = sfx_run(f, one_probe);
   line = test_aws_format("info aws: region sa-east-1 (from profile prod in "
-                         "%s)\n", f->config_path);
+                         "%s line 2)\n", f->config_path);
   test_report_has(&r, line);
   free(line);
   line = test_aws_format("info aws: max_attempts 9 (from profile prod in "
-                         "%s)\n", f->config_path);
+                         "%s line 3)\n", f->config_path);
   test_report_has(&r, line);
   free(line);
   sfx_free(f, &r);
