@@ -282,6 +282,22 @@ START_TEST(test_client_refuses_bad_values) {
                 test_log(f->run));
   pl_buf_free(&want);
   mfx_free(f);
+
+  /* A setting of the credentials file (which wins) names that file. */
+  f = mfx_new("[default]\nmax_attempts = 4\n", NULL);
+  write_file(f->dir, "credentials", "[default]\n\nmax_attempts = lots\n");
+  char *credentials = fmt("%s/credentials", f->dir);
+  env_set(&f->env, "AWS_SHARED_CREDENTIALS_FILE", credentials);
+  ck_assert_int_lt(mfx_client(f, NULL, 0), 0);
+  pl_buf_printf(&want,
+                "profile default in %s line 3: max_attempts is 'lots', not a "
+                "whole number from 1 to 100",
+                credentials);
+  ck_assert_msg(strstr(test_log(f->run), want.data), "%s",
+                test_log(f->run));
+  pl_buf_free(&want);
+  free(credentials);
+  mfx_free(f);
 }
 END_TEST
 
