@@ -222,8 +222,7 @@ int pl_aws_client_create(pl_instance_t *inst,
   };
   char *error = NULL;
   rc = client->service ? pl__aws_context_region(ctx, &in, &client->region,
-                                                &client->region_source,
-                                                &error)
+                                                &client->region_source, &error)
                        : PL_ENOMEM;
   if (rc == 0)
     rc = pl__aws_endpoint_resolve(&in, client->service, client->region,
@@ -248,7 +247,8 @@ int pl_aws_client_create(pl_instance_t *inst,
   client->max_in_flight = options->max_in_flight > 0
                               ? (size_t)options->max_in_flight
                               : PL_AWS_DEFAULT_IN_FLIGHT;
-  pl_log(inst, PL_LOG_DEBUG, "%s: %s in %s (%s), %u attempt(s) (%s), %s retries (%s)",
+  pl_log(inst, PL_LOG_DEBUG,
+         "%s: %s in %s (%s), %u attempt(s) (%s), %s retries (%s)",
          client->service, client->endpoint.url, client->region,
          pl__aws_endpoint_source_name(client->endpoint.source),
          client->retry.max_attempts,

@@ -123,9 +123,8 @@ int pl__aws_context_retry(const pl_aws_context_t *ctx, int64_t plugin_attempts,
                                 : NULL,
       .profile = pl__aws_creds_profile_max_attempts(ctx->creds),
       .block_mode = ctx->opts.retry_mode,
-      .env_mode = env && env->getenv
-                      ? env->getenv(env->data, "AWS_RETRY_MODE")
-                      : NULL,
+      .env_mode =
+          env && env->getenv ? env->getenv(env->data, "AWS_RETRY_MODE") : NULL,
       .profile_mode = pl__aws_creds_profile_retry_mode(ctx->creds),
       .profile_attempts_where =
           pl__aws_creds_profile_where(ctx->creds, "max_attempts"),
@@ -148,7 +147,9 @@ static void on_imds_region(void *data, pl__creds_result_t *result) {
   wait->done = true;
 }
 
-static void on_private_curl_closed(void *data) { *(bool *)data = true; }
+static void on_private_curl_closed(void *data) {
+  *(bool *)data = true;
+}
 
 /* Runs the lookup to its end on a loop of its own (the daemon's loop is
  * not re-entered): the answer in ctx->imds_region, else the reason in

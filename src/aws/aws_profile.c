@@ -135,9 +135,10 @@ int pl__aws_profile_where(const pl_aws_profile_t *profile, const char *key,
                           char **out) {
   *out = NULL;
   long i = find_key(profile, key, strlen(key));
-  const char *path = i < 0                                        ? NULL
-                     : profile->kinds[i] == PL_AWS_PROFILE_CONFIG ? profile->config_path
-                                                                  : profile->credentials_path;
+  const char *path = i < 0 ? NULL
+                     : profile->kinds[i] == PL_AWS_PROFILE_CONFIG
+                         ? profile->config_path
+                         : profile->credentials_path;
   pl_buf_t where = {0};
   int rc = pl_buf_printf(&where, "profile %s", profile->name);
   if (rc == 0 && path)

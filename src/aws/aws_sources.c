@@ -85,10 +85,10 @@ void pl__aws_sources_report(pl_preflight_t *check,
   const char *profile_from = pl__aws_creds_profile_source(creds);
   pl_buf_t what = {0}, from = {0};
   pl_buf_printf(&what, "profile %s", pl__aws_creds_profile_name(creds));
-  from_text(&from,
-            (origin_t){profile_from, strcmp(profile_from, "default") == 0,
-                       false},
-            NULL);
+  from_text(
+      &from,
+      (origin_t){profile_from, strcmp(profile_from, "default") == 0, false},
+      NULL);
   say_once(check, "profile", &what, &from);
 
   pl_buf_printf(&what, "region %s", client->region);
@@ -107,7 +107,7 @@ void pl__aws_sources_report(pl_preflight_t *check,
                              source == PL_AWS_ENDPOINT_FROM_PROFILE_SERVICE},
               pl__aws_creds_profile_where(
                   creds, source == PL_AWS_ENDPOINT_FROM_PROFILE ? "endpoint_url"
-                                                               : NULL));
+                                                                : NULL));
 
   report_retry(check, client, options);
 }

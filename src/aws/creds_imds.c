@@ -153,9 +153,9 @@ static int imds_step(imds_op_t *op, const pl_http_response_t *response,
       return pl__creds_result_set(result, PL__CREDS_FAILED,
                                   "PUT %s: token has a line break", op->url);
     op->step = op->after_token;
-    return imds_submit(op, op->step == IMDS_REGION ? IMDS_REGION_PATH
-                                                   : IMDS_ROLE_PATH,
-                       result);
+    return imds_submit(
+        op, op->step == IMDS_REGION ? IMDS_REGION_PATH : IMDS_ROLE_PATH,
+        result);
   }
   case IMDS_REGION:
     return region_answer(op, response, result);

@@ -1,5 +1,5 @@
-/* EC2 instance metadata credentials (and region), IMDSv2 only: PUT /latest/api/token
- * (X-aws-ec2-metadata-token-ttl-seconds), then GET
+/* EC2 instance metadata credentials (and region), IMDSv2 only: PUT
+ * /latest/api/token (X-aws-ec2-metadata-token-ttl-seconds), then GET
  * /latest/meta-data/iam/security-credentials/ for the role name and GET
  * .../<role> for the credentials, both with X-aws-ec2-metadata-token.
  * Endpoint AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254

@@ -102,8 +102,7 @@ int pl__aws_region_resolve(const pl_aws_endpoint_inputs_t *in, char **region,
                "in the aws {} block",
                in->profile_where ? in->profile_where : "the profile",
                in->imds_error ? ", nor from instance metadata (" : "",
-               in->imds_error ? in->imds_error : "",
-               in->imds_error ? ")" : "");
+               in->imds_error ? in->imds_error : "", in->imds_error ? ")" : "");
   return PL_ENOENT;
 }
 

@@ -327,8 +327,8 @@ int pl__aws_attempts_resolve(const pl_aws_attempts_inputs_t *in,
     }
     return PL_EINVAL;
   }
-  *attempts = in->default_attempts ? in->default_attempts
-                                   : PL_AWS_RETRY_MAX_ATTEMPTS;
+  *attempts =
+      in->default_attempts ? in->default_attempts : PL_AWS_RETRY_MAX_ATTEMPTS;
   *source = PL_AWS_ATTEMPTS_FROM_DEFAULT;
   return 0;
 }

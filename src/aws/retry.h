@@ -119,7 +119,8 @@ typedef struct pl_aws_attempts_inputs {
   int64_t block;       /* aws { max_attempts } */
   const char *env;     /* AWS_MAX_ATTEMPTS */
   const char *profile; /* the profile's max_attempts */
-  int block_mode;           /* aws { retry_mode }: 0 unset, else mode + 1 */
+  /* aws { retry_mode }: 0 unset, else mode + 1. */
+  int block_mode;
   const char *env_mode;     /* AWS_RETRY_MODE */
   const char *profile_mode; /* the profile's retry_mode */
   /* Where the profile's max_attempts and retry_mode were read, for
@@ -135,7 +136,8 @@ typedef struct pl_aws_attempts_inputs {
  * the profile's, else the default) and where they came from. A text that
  * is not a whole number from 1 to 100 is PL_EINVAL with a new sentence in
  * *error naming it ("AWS_MAX_ATTEMPTS is 'x', not a whole number from 1 to
- * 100"; "profile prod in /root/.aws/config line 3: max_attempts is 'x', ..."). */
+ * 100"; "profile prod in /root/.aws/config line 3: max_attempts is 'x',
+ * ..."). */
 int pl__aws_attempts_resolve(const pl_aws_attempts_inputs_t *in,
                              unsigned *attempts,
                              pl_aws_attempts_source_t *source, char **error);

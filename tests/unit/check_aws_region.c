@@ -39,8 +39,7 @@ static bool region_done(fixture_t *f, void *arg) {
 
 /* Runs one lookup to its end; the result is the caller's to clear. */
 static region_got_t lookup(fixture_t *f) {
-  pl__creds_ctx_t ctx = {.loop = &f->loop, .http = f->http,
-                         .env = &f->env.env};
+  pl__creds_ctx_t ctx = {.loop = &f->loop, .http = f->http, .env = &f->env.env};
   region_got_t got = {0};
   pl__creds_op_t *op = NULL;
   int rc = pl__creds_imds_region_start(&ctx, &got.result, on_region, &got, &op);
@@ -52,11 +51,11 @@ static region_got_t lookup(fixture_t *f) {
 }
 
 static void push_token(fake_http_t *server) {
-  fake_http_push(server, &(fake_http_response_t){.method = "PUT",
-                                                 .path_prefix =
-                                                     "/latest/api/token",
-                                                 .status = 200,
-                                                 .body = IMDS_TOKEN});
+  fake_http_push(server,
+                 &(fake_http_response_t){.method = "PUT",
+                                         .path_prefix = "/latest/api/token",
+                                         .status = 200,
+                                         .body = IMDS_TOKEN});
 }
 
 START_TEST(test_lookup_reads_the_region) {
@@ -114,8 +113,8 @@ START_TEST(test_lookup_failures) {
     if (cases[i].token_status == 200)
       push_token(f->server);
     else
-      fake_http_push(f->server, &(fake_http_response_t){
-                                    .status = cases[i].token_status});
+      fake_http_push(f->server,
+                     &(fake_http_response_t){.status = cases[i].token_status});
     if (cases[i].region_status)
       fake_http_push(f->server,
                      &(fake_http_response_t){.status = cases[i].region_status,
@@ -261,8 +260,8 @@ START_TEST(test_client_region_from_imds_once) {
   ck_assert_int_eq(ddb->region_source, PL_AWS_REGION_FROM_PLUGIN);
   ck_assert_uint_eq(fake_stop(t), 2);
   ck_assert_str_eq(fake_http_request(t->server, 1)->path, REGION_PATH);
-  ck_assert_ptr_nonnull(strstr(test_log(e->run),
-                               "region ap-southeast-2 from instance metadata"));
+  ck_assert_ptr_nonnull(
+      strstr(test_log(e->run), "region ap-southeast-2 from instance metadata"));
   pl_aws_client_destroy(sqs);
   pl_aws_client_destroy(s3);
   pl_aws_client_destroy(ddb);
@@ -315,9 +314,9 @@ END_TEST
 /* No region anywhere: the error names every source, the profile's file
  * and why instance metadata gave none. */
 START_TEST(test_client_no_region_names_every_source) {
-  const char *env[] = {"AWS_EC2_METADATA_DISABLED", "true", "HOME",
-                       "/nonexistent", "AWS_CONFIG_FILE", "~/.aws/config",
-                       NULL};
+  const char *env[] = {
+      "AWS_EC2_METADATA_DISABLED", "true",          "HOME", "/nonexistent",
+      "AWS_CONFIG_FILE",           "~/.aws/config", NULL};
   engine_t *e = engine_new(env, NULL);
   pl_aws_client_options_t opts = {.service = "sqs"};
   pl_aws_client_t *client = NULL;

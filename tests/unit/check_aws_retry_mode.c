@@ -48,8 +48,7 @@ START_TEST(test_mode_each_source) {
   in = (pl_aws_attempts_inputs_t){.block_mode = 1 + PL_AWS_RETRY_MODE_STANDARD};
   c = resolve_ok(&in);
   ck_assert_int_eq(c.mode, PL_AWS_RETRY_MODE_STANDARD);
-  ck_assert_str_eq(pl__aws_retry_mode_source_name(c.mode_from),
-                   "aws {} block");
+  ck_assert_str_eq(pl__aws_retry_mode_source_name(c.mode_from), "aws {} block");
 }
 END_TEST
 
@@ -112,8 +111,10 @@ START_TEST(test_bad_values_name_their_source) {
        "legacy, standard or adaptive"},
       {{.profile_mode = "fast"},
        "profile: retry_mode=fast: expected legacy, standard or adaptive"},
-      {{.profile = "ten", .profile_attempts_where = "profile prod in /c line 2"},
-       "profile prod in /c line 2: max_attempts is 'ten', not a whole number from "
+      {{.profile = "ten",
+        .profile_attempts_where = "profile prod in /c line 2"},
+       "profile prod in /c line 2: max_attempts is 'ten', not a whole number "
+       "from "
        "1 to 100"},
       {{.env = "0", .env_mode = "legacy"},
        "AWS_MAX_ATTEMPTS is '0', not a whole number from 1 to 100"},
@@ -220,8 +221,8 @@ static void mfx_free(mode_fx_t *f) {
 }
 
 START_TEST(test_client_reads_the_profile) {
-  mode_fx_t *f = mfx_new("[default]\nretry_mode = legacy\nmax_attempts = 4\n",
-                        NULL);
+  mode_fx_t *f =
+      mfx_new("[default]\nretry_mode = legacy\nmax_attempts = 4\n", NULL);
   ck_assert_int_eq(mfx_client(f, NULL, 0), 0);
   ck_assert_uint_eq(f->client->retry.max_attempts, 4);
   ck_assert(f->client->bucket.unlimited);
@@ -237,8 +238,8 @@ END_TEST
 START_TEST(test_client_precedence) {
   const char *env[] = {"AWS_RETRY_MODE", "standard", "AWS_MAX_ATTEMPTS", "6",
                        NULL};
-  mode_fx_t *f = mfx_new("[default]\nretry_mode = legacy\nmax_attempts = 4\n",
-                        env);
+  mode_fx_t *f =
+      mfx_new("[default]\nretry_mode = legacy\nmax_attempts = 4\n", env);
   /* The environment over the profile. */
   ck_assert_int_eq(mfx_client(f, NULL, 0), 0);
   ck_assert_uint_eq(f->client->retry.max_attempts, 6);
@@ -248,7 +249,8 @@ START_TEST(test_client_precedence) {
   ck_assert_int_eq(test_run_stop(f->run), 0);
   /* The block over the environment, the plugin's own over the block. */
   ck_assert_int_eq(
-      mfx_client(f, "aws { retry_mode = \"legacy\"\n max_attempts = 2 }", 0), 0);
+      mfx_client(f, "aws { retry_mode = \"legacy\"\n max_attempts = 2 }", 0),
+      0);
   ck_assert_uint_eq(f->client->retry.max_attempts, 2);
   ck_assert(f->client->bucket.unlimited);
   pl_aws_client_destroy(f->client);
@@ -278,8 +280,7 @@ START_TEST(test_client_refuses_bad_values) {
                 "legacy, "
                 "standard or adaptive",
                 f->config_path);
-  ck_assert_msg(strstr(test_log(f->run), want.data), "%s",
-                test_log(f->run));
+  ck_assert_msg(strstr(test_log(f->run), want.data), "%s", test_log(f->run));
   pl_buf_free(&want);
   mfx_free(f);
 
@@ -293,8 +294,7 @@ START_TEST(test_client_refuses_bad_values) {
                 "profile default in %s line 3: max_attempts is 'lots', not a "
                 "whole number from 1 to 100",
                 credentials);
-  ck_assert_msg(strstr(test_log(f->run), want.data), "%s",
-                test_log(f->run));
+  ck_assert_msg(strstr(test_log(f->run), want.data), "%s", test_log(f->run));
   pl_buf_free(&want);
   free(credentials);
   mfx_free(f);

@@ -96,11 +96,12 @@ START_TEST(defaults_say_default) {
 END_TEST
 
 START_TEST(the_profile_and_the_environment_are_named) {
-  const char *env[] = {"AWS_PROFILE", "prod", "AWS_MAX_ATTEMPTS", "4",
-                       "AWS_DEFAULT_REGION", "eu-west-2", NULL};
+  const char *env[] = {
+      "AWS_PROFILE", "prod", "AWS_MAX_ATTEMPTS", "4", "AWS_DEFAULT_REGION",
+      "eu-west-2",   NULL};
   sources_fx_t *f = sfx_new("[profile prod]\nregion = sa-east-1\n"
-                        "retry_mode = legacy\nmax_attempts = 9\n",
-                        env);
+                            "retry_mode = legacy\nmax_attempts = 9\n",
+                            env);
   test_report_t r = sfx_run(f, one_probe);
   test_report_has(&r, "info aws: profile prod (from AWS_PROFILE)\n");
   test_report_has(&r, "info aws: region eu-west-2 (from AWS_DEFAULT_REGION)\n");
@@ -115,14 +116,16 @@ START_TEST(the_profile_and_the_environment_are_named) {
   /* Without the environment's, the profile's region and attempts. */
   const char *only_profile[] = {"AWS_PROFILE", "prod", NULL};
   f = sfx_new("[profile prod]\nregion = sa-east-1\nmax_attempts = 9\n",
-             only_profile);
+              only_profile);
   r = sfx_run(f, one_probe);
   line = test_aws_format("info aws: region sa-east-1 (from profile prod in "
-                         "%s line 2)\n", f->config_path);
+                         "%s line 2)\n",
+                         f->config_path);
   test_report_has(&r, line);
   free(line);
   line = test_aws_format("info aws: max_attempts 9 (from profile prod in "
-                         "%s line 3)\n", f->config_path);
+                         "%s line 3)\n",
+                         f->config_path);
   test_report_has(&r, line);
   free(line);
   sfx_free(f, &r);
@@ -130,14 +133,15 @@ START_TEST(the_profile_and_the_environment_are_named) {
 END_TEST
 
 START_TEST(the_block_wins_and_is_named) {
-  const char *env[] = {"AWS_REGION", "eu-west-1", "AWS_RETRY_MODE", "legacy",
-                       "AWS_MAX_ATTEMPTS", "4", NULL};
+  const char *env[] = {"AWS_REGION", "eu-west-1",        "AWS_RETRY_MODE",
+                       "legacy",     "AWS_MAX_ATTEMPTS", "4",
+                       NULL};
   sources_fx_t *f = sfx_new("[profile ops]\nretry_mode = standard\n", env);
-  test_report_t r = sfx_run(
-      f, "aws { profile = \"ops\"\n region = \"us-west-2\"\n"
-         " max_attempts = 2\n retry_mode = \"adaptive\" }\n"
-         "pipeline \"p\" {\n  source \"script\" { records = [] }\n"
-         "  sink \"probe\" { client = \"sqs\" }\n}\n");
+  test_report_t r =
+      sfx_run(f, "aws { profile = \"ops\"\n region = \"us-west-2\"\n"
+                 " max_attempts = 2\n retry_mode = \"adaptive\" }\n"
+                 "pipeline \"p\" {\n  source \"script\" { records = [] }\n"
+                 "  sink \"probe\" { client = \"sqs\" }\n}\n");
   test_report_has(&r, "info aws: profile ops (from aws {} block)\n");
   test_report_has(&r, "info aws: region us-west-2 (from aws {} block)\n");
   test_report_has(&r, "info aws: max_attempts 2 (from aws {} block)\n");
@@ -159,8 +163,10 @@ START_TEST(each_setting_is_said_once) {
          "  sink \"probe\" { client = \"sqs\" }\n}\n"
          "pipeline \"c\" {\n  source \"script\" { records = [] }\n"
          "  sink \"probe\" { client = \"dynamodb\"\n max_attempts = 7 }\n}\n");
-  const char *lines[] = {"info aws: profile default", "info aws: region",
-                         "info aws: sqs endpoint", "info aws: dynamodb endpoint",
+  const char *lines[] = {"info aws: profile default",
+                         "info aws: region",
+                         "info aws: sqs endpoint",
+                         "info aws: dynamodb endpoint",
                          "info aws: max_attempts 3 (default)",
                          "info aws: max_attempts 7 (from the dynamodb stage's",
                          "info aws: retry_mode"};

@@ -40,7 +40,9 @@ static void probe_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   pl_batch_done(batch, PL_RESULT_DELIVERED, NULL);
 }
 
-static void probe_destroy(void *ctx) { (void)ctx; }
+static void probe_destroy(void *ctx) {
+  (void)ctx;
+}
 
 static int probe_preflight(pl_instance_t *inst, void *ctx,
                            pl_preflight_t *check) {
@@ -51,19 +53,19 @@ static int probe_preflight(pl_instance_t *inst, void *ctx,
     return rc;
   if (o->queue_url) {
     pl_aws_client_t *sqs = pl_aws_preflight_client(
-        p, &(pl_aws_client_options_t){.service = "sqs",
-                                      .endpoint = o->endpoint});
-    pl_aws_preflight_queue(p, sqs,
-                           &(pl_aws_queue_check_t){
-                               .what = "queue",
-                               .url = o->queue_url,
-                               .reads = o->reads,
-                               .visibility_timeout_ms = o->visibility_ms});
+        p,
+        &(pl_aws_client_options_t){.service = "sqs", .endpoint = o->endpoint});
+    pl_aws_preflight_queue(
+        p, sqs,
+        &(pl_aws_queue_check_t){.what = "queue",
+                                .url = o->queue_url,
+                                .reads = o->reads,
+                                .visibility_timeout_ms = o->visibility_ms});
   }
   if (o->bucket) {
     pl_aws_client_t *s3 = pl_aws_preflight_client(
-        p, &(pl_aws_client_options_t){.service = "s3",
-                                      .endpoint = o->endpoint});
+        p,
+        &(pl_aws_client_options_t){.service = "s3", .endpoint = o->endpoint});
     pl_aws_preflight_bucket(p, s3, o->bucket);
   }
   if (o->client)
