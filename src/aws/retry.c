@@ -335,15 +335,16 @@ int pl__aws_attempts_resolve(const pl_aws_attempts_inputs_t *in,
 
 /* ---- Retry modes ---- */
 
+/* The modes' names, in the enum's order. */
+static const char *const mode_names[] = {
+#define PL__AWS_RETRY_MODE_TEXT(name, text) text,
+    PL_AWS_RETRY_MODE_MAP(PL__AWS_RETRY_MODE_TEXT)
+#undef PL__AWS_RETRY_MODE_TEXT
+};
+#define MODE_COUNT (sizeof(mode_names) / sizeof(mode_names[0]))
+
 const char *pl__aws_retry_mode_name(pl_aws_retry_mode_t mode) {
-  switch (mode) {
-#define PL__AWS_RETRY_MODE_CASE(name, text)                                    \
-  case PL_AWS_RETRY_MODE_##name:                                               \
-    return text;
-    PL_AWS_RETRY_MODE_MAP(PL__AWS_RETRY_MODE_CASE)
-#undef PL__AWS_RETRY_MODE_CASE
-  }
-  return "unknown";
+  return (unsigned)mode < MODE_COUNT ? mode_names[mode] : "unknown";
 }
 
 const char *pl__aws_retry_mode_source_name(pl_aws_attempts_source_t source) {
@@ -359,14 +360,9 @@ const char *pl__aws_retry_mode_source_name(pl_aws_attempts_source_t source) {
 
 /* The mode a text names (any case, as the SDKs accept), or false. */
 static bool mode_of(const char *text, pl_aws_retry_mode_t *mode) {
-  static const pl_aws_retry_mode_t modes[] = {
-#define PL__AWS_RETRY_MODE_ITEM(name, text) PL_AWS_RETRY_MODE_##name,
-      PL_AWS_RETRY_MODE_MAP(PL__AWS_RETRY_MODE_ITEM)
-#undef PL__AWS_RETRY_MODE_ITEM
-  };
-  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-    if (strcasecmp(text, pl__aws_retry_mode_name(modes[i])) == 0) {
-      *mode = modes[i];
+  for (size_t i = 0; i < MODE_COUNT; i++) {
+    if (strcasecmp(text, mode_names[i]) == 0) {
+      *mode = (pl_aws_retry_mode_t)i;
       return true;
     }
   }
