@@ -1,6 +1,6 @@
 /* fake_aws: a fast loopback fake of the AWS operations pipelined calls,
  * for benchmarks (bench/far-away) and their test
- * (tests/e2e/fake_aws.sh). Answers are those of fake_answers.h; this file
+ * (tests/e2e/fake_aws.sh). Answers are those of fake_aws_answers.h; this file
  * is the server: HTTP/1.1 with keep-alive on one libuv loop, each answer
  * held `latency` ms by a timer (not a sleep: any number of requests wait
  * at once), so that it stands for a service far away.
@@ -19,8 +19,8 @@
 #include <string.h>
 #include <uv.h>
 
-#include "fake_answers.h"
-#include "fake_stats.h"
+#include "fake_aws_answers.h"
+#include "fake_aws_stats.h"
 
 typedef struct conn conn_t;
 
@@ -150,12 +150,12 @@ static void process(conn_t *c) {
   if (c->busy || c->closing)
     return;
   server_t *srv = c->srv;
-  fake_http_request_t req;
-  switch (fake_http_parse(c->in.data, c->in.len, &req)) {
-  case FAKE_HTTP_BAD:
+  fake_aws_http_request_t req;
+  switch (fake_aws_http_parse(c->in.data, c->in.len, &req)) {
+  case FAKE_AWS_HTTP_BAD:
     refuse(c);
     return;
-  case FAKE_HTTP_MORE:
+  case FAKE_AWS_HTTP_MORE:
     if (req.headers_done && req.expect_continue && !c->continued) {
       static const char go[] = "HTTP/1.1 100 Continue\r\n\r\n";
       uv_buf_t buf = uv_buf_init((char *)go, sizeof(go) - 1);
@@ -163,7 +163,7 @@ static void process(conn_t *c) {
       c->continued = true;
     }
     return;
-  case FAKE_HTTP_DONE:
+  case FAKE_AWS_HTTP_DONE:
     break;
   }
   if (!fake_answer(&srv->state, &req, now_ms(srv), &c->answer)) {
@@ -207,7 +207,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   c->in.len += (size_t)nread;
-  if (c->in.len > FAKE_HTTP_MAX_HEADERS + FAKE_HTTP_MAX_BODY) {
+  if (c->in.len > FAKE_AWS_HTTP_MAX_HEADERS + FAKE_AWS_HTTP_MAX_BODY) {
     refuse(c);
     return;
   }

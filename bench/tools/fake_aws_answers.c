@@ -1,6 +1,6 @@
-/* The fake AWS's answers and counts (see fake_answers.h). */
-#include "fake_answers.h"
-#include "fake_stats.h"
+/* The fake AWS's answers and counts (see fake_aws_answers.h). */
+#include "fake_aws_answers.h"
+#include "fake_aws_stats.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -326,7 +326,7 @@ static bool throttled(fake_state_t *st, fake_op_t op) {
   return true;
 }
 
-static bool answer_json(fake_state_t *st, const fake_http_request_t *req,
+static bool answer_json(fake_state_t *st, const fake_aws_http_request_t *req,
                         fake_answer_t *out) {
   fake_op_t op = out->op = json_op(req->target);
   out->content_type = "application/x-amz-json-1.0";
@@ -413,7 +413,7 @@ static bool parse_range(fake_text_t range, size_t size, size_t *from,
   return *to >= *from;
 }
 
-static bool answer_s3(fake_state_t *st, const fake_http_request_t *req,
+static bool answer_s3(fake_state_t *st, const fake_aws_http_request_t *req,
                       fake_answer_t *out) {
   bool head = fake_text_is(req->method, "HEAD");
   const char *slash = memchr(req->path.at + 1, '/', req->path.len - 1);
@@ -422,7 +422,7 @@ static bool answer_s3(fake_state_t *st, const fake_http_request_t *req,
     out->op = FAKE_OP_LIST_OBJECTS;
     st->requests[out->op]++;
     fake_text_t prefix = {"", 0};
-    fake_http_query(req->query, "prefix", &prefix);
+    fake_aws_http_query(req->query, "prefix", &prefix);
     bool match = prefix.len <= strlen(OBJECT_KEY) &&
                  memcmp(OBJECT_KEY, prefix.at, prefix.len) == 0;
     return make_object(st) &&
@@ -478,11 +478,11 @@ static bool parse_double(fake_text_t v, double *out) {
   return *end == '\0';
 }
 
-static bool control(fake_state_t *st, const fake_http_request_t *req,
+static bool control(fake_state_t *st, const fake_aws_http_request_t *req,
                     fake_answer_t *out) {
   fake_text_t v;
   double d;
-  if (fake_http_query(req->query, "throttle", &v)) {
+  if (fake_aws_http_query(req->query, "throttle", &v)) {
     if (!parse_double(v, &d) || d < 0 || d > 1) {
       out->status = 400;
       return fake_buf_printf(&out->body, "{\"error\":\"throttle: 0 to 1\"}");
@@ -490,7 +490,7 @@ static bool control(fake_state_t *st, const fake_http_request_t *req,
     st->throttle = d;
     st->throttle_debt = 0;
   }
-  if (fake_http_query(req->query, "latency", &v)) {
+  if (fake_aws_http_query(req->query, "latency", &v)) {
     if (!parse_double(v, &d) || d < 0 || d > 60000) {
       out->status = 400;
       return fake_buf_printf(&out->body,
@@ -503,7 +503,7 @@ static bool control(fake_state_t *st, const fake_http_request_t *req,
                          (unsigned long long)st->latency_ms);
 }
 
-bool fake_answer(fake_state_t *st, const fake_http_request_t *req,
+bool fake_answer(fake_state_t *st, const fake_aws_http_request_t *req,
                  uint64_t now_ms, fake_answer_t *out) {
   *out = (fake_answer_t){.status = 200, .op = FAKE_OP_OTHER,
                          .content_type = "application/json"};

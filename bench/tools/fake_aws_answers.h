@@ -17,14 +17,14 @@
  *             answered with the service's throttling error)
  *
  * No I/O: the server feeds it parsed requests and writes its answers. */
-#ifndef FAKE_ANSWERS_H
-#define FAKE_ANSWERS_H
+#ifndef FAKE_AWS_ANSWERS_H
+#define FAKE_AWS_ANSWERS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fake_http.h"
+#include "fake_aws_http.h"
 
 /* The operations counted, with the names /__stats gives them. */
 #define FAKE_OPS(X)                                                            \
@@ -109,7 +109,7 @@ void fake_state_close(fake_state_t *st);
 /* Answers `req` at `now_ms` (milliseconds since the fake started) into
  * *out, which the caller frees with fake_answer_free. False only when out
  * of memory. */
-bool fake_answer(fake_state_t *st, const fake_http_request_t *req,
+bool fake_answer(fake_state_t *st, const fake_aws_http_request_t *req,
                  uint64_t now_ms, fake_answer_t *out);
 void fake_answer_free(fake_answer_t *answer);
 

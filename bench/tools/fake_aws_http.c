@@ -1,5 +1,5 @@
-/* Parsing of the fake AWS's HTTP requests (see fake_http.h). */
-#include "fake_http.h"
+/* Parsing of the fake AWS's HTTP requests (see fake_aws_http.h). */
+#include "fake_aws_http.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -49,7 +49,7 @@ static fake_text_t trim(const char *at, size_t len) {
 }
 
 /* "GET /path?query HTTP/1.1": false when it is not that shape. */
-static bool request_line(const char *at, size_t len, fake_http_request_t *out,
+static bool request_line(const char *at, size_t len, fake_aws_http_request_t *out,
                          bool *http11) {
   const char *sp1 = memchr(at, ' ', len);
   if (!sp1 || sp1 == at)
@@ -73,7 +73,7 @@ static bool request_line(const char *at, size_t len, fake_http_request_t *out,
   return true;
 }
 
-/* A decimal Content-Length, at most FAKE_HTTP_MAX_BODY. */
+/* A decimal Content-Length, at most FAKE_AWS_HTTP_MAX_BODY. */
 static bool parse_length(fake_text_t v, size_t *out) {
   if (v.len == 0 || v.len > 10)
     return false;
@@ -83,22 +83,22 @@ static bool parse_length(fake_text_t v, size_t *out) {
       return false;
     n = n * 10 + (uint64_t)(v.at[i] - '0');
   }
-  if (n > FAKE_HTTP_MAX_BODY)
+  if (n > FAKE_AWS_HTTP_MAX_BODY)
     return false;
   *out = (size_t)n;
   return true;
 }
 
-fake_http_status_t fake_http_parse(const char *buf, size_t len,
-                                   fake_http_request_t *out) {
-  *out = (fake_http_request_t){0};
+fake_aws_http_status_t fake_aws_http_parse(const char *buf, size_t len,
+                                   fake_aws_http_request_t *out) {
+  *out = (fake_aws_http_request_t){0};
   size_t end = headers_end(buf, len);
   if (end == 0)
-    return len > FAKE_HTTP_MAX_HEADERS ? FAKE_HTTP_BAD : FAKE_HTTP_MORE;
+    return len > FAKE_AWS_HTTP_MAX_HEADERS ? FAKE_AWS_HTTP_BAD : FAKE_AWS_HTTP_MORE;
   const char *line_end = memchr(buf, '\r', end);
   bool http11 = false;
   if (!request_line(buf, (size_t)(line_end - buf), out, &http11))
-    return FAKE_HTTP_BAD;
+    return FAKE_AWS_HTTP_BAD;
   out->keep_alive = http11;
   size_t body_len = 0;
   const char *at = line_end + 2;
@@ -106,14 +106,14 @@ fake_http_status_t fake_http_parse(const char *buf, size_t len,
     const char *eol = memchr(at, '\r', (size_t)(buf + end - at));
     const char *colon = memchr(at, ':', (size_t)(eol - at));
     if (!colon)
-      return FAKE_HTTP_BAD;
+      return FAKE_AWS_HTTP_BAD;
     size_t name_len = (size_t)(colon - at);
     fake_text_t value = trim(colon + 1, (size_t)(eol - colon - 1));
     if (name_is(at, name_len, "content-length")) {
       if (!parse_length(value, &body_len))
-        return FAKE_HTTP_BAD;
+        return FAKE_AWS_HTTP_BAD;
     } else if (name_is(at, name_len, "transfer-encoding")) {
-      return FAKE_HTTP_BAD; /* chunked bodies: not sent by pipelined */
+      return FAKE_AWS_HTTP_BAD; /* chunked bodies: not sent by pipelined */
     } else if (name_is(at, name_len, "x-amz-target")) {
       out->target = value;
     } else if (name_is(at, name_len, "range")) {
@@ -130,13 +130,13 @@ fake_http_status_t fake_http_parse(const char *buf, size_t len,
   }
   out->headers_done = true;
   if (len - end < body_len)
-    return FAKE_HTTP_MORE;
+    return FAKE_AWS_HTTP_MORE;
   out->body = (fake_text_t){buf + end, body_len};
   out->size = end + body_len;
-  return FAKE_HTTP_DONE;
+  return FAKE_AWS_HTTP_DONE;
 }
 
-bool fake_http_query(fake_text_t query, const char *name, fake_text_t *value) {
+bool fake_aws_http_query(fake_text_t query, const char *name, fake_text_t *value) {
   size_t n = strlen(name);
   const char *at = query.at;
   const char *end = query.at + query.len;

@@ -1,5 +1,5 @@
-/* The fake AWS's counts as JSON (see fake_stats.h). */
-#include "fake_stats.h"
+/* The fake AWS's counts as JSON (see fake_aws_stats.h). */
+#include "fake_aws_stats.h"
 
 /* "name":{"Op":n,...} of the operations with a count (or a time). */
 static bool per_op(fake_buf_t *out, const char *name, const uint64_t *counts,
