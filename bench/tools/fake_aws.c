@@ -338,12 +338,13 @@ int main(int argc, char **argv) {
   struct sockaddr_storage bound;
   int len = sizeof(bound);
   uv_tcp_getsockname(&srv.listener, (struct sockaddr *)&bound, &len);
-  printf("%d\n", ntohs(((struct sockaddr_in *)&bound)->sin_port));
-  fflush(stdout);
   uv_signal_init(srv.loop, &srv.sigterm);
   uv_signal_init(srv.loop, &srv.sigint);
   uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
   uv_signal_start(&srv.sigint, on_signal, SIGINT);
+  /* Last: once the port is out, SIGTERM prints the counts. */
+  printf("%d\n", ntohs(((struct sockaddr_in *)&bound)->sin_port));
+  fflush(stdout);
   uv_run(srv.loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(srv.loop);
   fake_state_close(&srv.state);
