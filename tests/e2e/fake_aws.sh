@@ -30,6 +30,10 @@ start_fake() {
 stop_fake() {
   kill -TERM "$fake_pid"
   wait "$fake_pid" || fail "fake_aws exited non-zero"
+  # Reaped: its PID may be another process's by the time the test exits.
+  local pid kept=()
+  for pid in "${cleanup_pids[@]}"; do [ "$pid" = "$fake_pid" ] || kept+=("$pid"); done
+  cleanup_pids=("${kept[@]}")
   tail -n 1 "$work/fake.out" > "$work/stats.json"
 }
 
