@@ -19,6 +19,8 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 # start_fake ARGS...: a fake on a free port; sets fake_pid and
 # AWS_ENDPOINT_URL.
 start_fake() {
+  # Gone before the job starts: its redirection may come after the check.
+  rm -f "$work/fake.out"
   "$fake" "$@" > "$work/fake.out" &
   fake_pid=$!
   cleanup_pids+=("$fake_pid")
