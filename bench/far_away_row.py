@@ -9,6 +9,9 @@
         prints the requests of each second before, during and after the
         throttled window [T_ON, T_OFF) (ms of the fake's clock) and appends
         the run's row to ROWS_FILE
+    far_away_row.py emurow KIND ROWS MIF LATENCY OPS_BEFORE OPS_AFTER TIME
+        one run on the emulators through aws_proxy.py: OPS_* are the
+        proxy's stats before and after, TIME /usr/bin/time -f '%e %U %S %M'
     far_away_row.py table LATENCY SMOKE ROWS_FILE    the table of the rows
         (SMOKE 1: small sizes, no targets beside them)
     far_away_row.py json ROWS_FILE             the rows as one JSON array
@@ -80,6 +83,32 @@ def make_row(kind, rows, mif, conc, latency, stats, cpu, rss, case=None):
     }
 
 
+def emu_row(args):
+    kind, rows, mif, latency = args[0], int(args[1]), int(args[2]), int(args[3])
+    with open(args[4]) as f:
+        before = json.load(f)["operations"]
+    with open(args[5]) as f:
+        after = json.load(f)["operations"]
+    with open(args[6]) as f:
+        wall, user, system, rss_kib = (float(x) for x in f.read().split()[-4:])
+    requests = {}
+    for key, n in after.items():
+        op = key.split(" ", 1)[-1]
+        if op in COUNTED and n - before.get(key, 0) > 0:
+            requests[op] = n - before.get(key, 0)
+    cpu = user + system
+    print(f"  {kind} max_in_flight {mif} (emulators): {rows} rows, "
+          f"{rows / max(wall, 1e-3):.0f} rows/s, {cpu:.2f} CPU s", file=sys.stderr)
+    return {
+        "section": "far_away", "tool": "pipelined",
+        "case": f"{kind} emulators+{latency}ms",
+        "rows": rows, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+        "us_per_row": round(cpu / rows * 1e6, 2), "rss_mib": round(rss_kib / 1024, 1),
+        "rows_per_s": round(rows / max(wall, 1e-3)), "requests": requests,
+        "max_in_flight": mif, "concurrency": "fixed",
+    }
+
+
 def kind_of(row):
     return row["case"].split()[0]
 
@@ -139,7 +168,12 @@ def main(argv):
         kind, rows, mif, conc, latency = argv[2], int(argv[3]), int(argv[4]), argv[5], int(argv[6])
         stats, cpu, rss = load(argv[7], argv[8])
         check(kind, rows, stats)
-        print(json.dumps(make_row(kind, rows, mif, conc, latency, stats, cpu, rss)))
+        row = make_row(kind, rows, mif, conc, latency, stats, cpu, rss)
+        print(f"  {kind} {conc} max_in_flight {mif}: {rows} rows, "
+              f"{row['rows_per_s']} rows/s, {cpu:.2f} CPU s", file=sys.stderr)
+        print(json.dumps(row))
+    elif mode == "emurow":
+        print(json.dumps(emu_row(argv[2:])))
     elif mode == "throttled":
         throttled(argv[2:])
     elif mode == "table":
