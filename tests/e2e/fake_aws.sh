@@ -9,7 +9,7 @@
 #   - with a third of the requests throttled, every row still arrives:
 #     pipelined reads the fake's throttling errors as retryable;
 #   - bench/far-away --smoke runs and writes its JSON rows.
-source "$top_srcdir/tests/e2e/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 fake="$top_builddir/bench/tools/fake_aws"
 [ -x "$fake" ] || fail "$fake is not built"
@@ -25,7 +25,8 @@ start_fake() {
   fake_pid=$!
   cleanup_pids+=("$fake_pid")
   wait_for test -s "$work/fake.out" || fail "fake_aws did not start"
-  export AWS_ENDPOINT_URL="http://127.0.0.1:$(head -n 1 "$work/fake.out")"
+  AWS_ENDPOINT_URL="http://127.0.0.1:$(head -n 1 "$work/fake.out")"
+  export AWS_ENDPOINT_URL
 }
 
 # stop_fake: SIGTERM; the fake prints its counts and exits 0.
