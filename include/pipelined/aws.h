@@ -88,7 +88,8 @@ PL_EXTERN void pl_aws_client_destroy(pl_aws_client_t *client);
                         "profile's, the region's)."),                          \
       PL_OPTION_STRING(type, region, "region", NULL, 0,                        \
                        "AWS region (default: the aws block's, AWS_REGION, "    \
-                       "AWS_DEFAULT_REGION, the profile's).")
+                       "AWS_DEFAULT_REGION, the profile's, the EC2 "        \
+                       "instance's from instance metadata).")
 
 /* ---- Sinks ---- */
 
