@@ -168,6 +168,7 @@ typedef struct pl_test_meta {
   const char *message_id;  /* pl_record_set_message_id */
   const char *origin_time; /* pl_record_set_origin_time */
   uint64_t line;           /* replaces the place among fed records */
+  bool replay;             /* pl_record_set_replay (a resumed header) */
 } pl_test_meta_t;
 PL_EXTERN int pl_test_feed_meta(pl_test_t *t, const pl_test_meta_t *meta);
 /* Feeds a cut record (pl_record_set_cut): the group's byte stream fed so

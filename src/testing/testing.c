@@ -261,6 +261,8 @@ int pl_test_feed_meta(pl_test_t *t, const pl_test_meta_t *meta) {
   }
   if (meta->line)
     feed->line = meta->line;
+  if (meta->replay)
+    feed->replay = true;
   return 0;
 }
 
