@@ -1,6 +1,7 @@
 /* Progress ledgers (see <pipelined/ledger.h>). */
 #include <pipelined/ledger.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,13 +69,27 @@ static int render(const void *data, pl_buf_t *text) {
   return rc;
 }
 
-static int save(pl_ledger_t *ledger, uv_loop_t *loop) {
-  if (!loop)
+/* Writes the ledger now, on the loop and unsynced: a file of a few lines,
+ * at most once per PL_LEDGER_SAVE_BYTES of an input, costs a few dozen
+ * microseconds, while a round trip through the thread pool waits behind
+ * the reads and writes queued there, long enough for a fast pipeline to
+ * commit tens of thousands of rows the ledger would not have. */
+static int save(pl_ledger_t *ledger) {
+  if (!ledger->file)
     return 0;
+  pl_buf_t text = {0};
+  int rc = render(ledger, &text);
+  if (rc == 0)
+    rc = pl_state_file_write_unsynced(pl_state_file_path(ledger->file),
+                                      text.data ? text.data : "", text.len,
+                                      NULL);
+  pl_buf_free(&text);
+  if (rc < 0)
+    return rc; /* still dirty: the next save or the flush tries again */
   for (entry_t *e = ledger->entries; e; e = e->next)
     e->saved = e->offset;
   ledger->dirty = false;
-  return pl_state_file_save_state(ledger->file, loop, render, ledger);
+  return 0;
 }
 
 int pl_ledger_flush(pl_ledger_t *ledger, char **error) {
@@ -141,14 +156,14 @@ static int put(pl_ledger_t *ledger, const char *key, const char *version,
   return 0;
 }
 
-int pl_ledger_set(pl_ledger_t *ledger, uv_loop_t *loop, const char *key,
-                  const char *version, uint64_t offset, uint64_t line) {
+int pl_ledger_set(pl_ledger_t *ledger, const char *key, const char *version,
+                  uint64_t offset, uint64_t line) {
   bool due = false;
   int rc = put(ledger, key, version, offset, line, &due);
-  return rc == 0 && due ? save(ledger, loop) : rc;
+  return rc == 0 && due ? save(ledger) : rc;
 }
 
-bool pl_ledger_remove(pl_ledger_t *ledger, uv_loop_t *loop, const char *key) {
+bool pl_ledger_remove(pl_ledger_t *ledger, const char *key) {
   if (!key)
     return false;
   entry_t **link = find_link(ledger, key);
@@ -159,7 +174,7 @@ bool pl_ledger_remove(pl_ledger_t *ledger, uv_loop_t *loop, const char *key) {
   entry_free(e);
   ledger->count--;
   ledger->dirty = true;
-  save(ledger, loop);
+  save(ledger); /* on failure, the flush at close tries again */
   return true;
 }
 
@@ -238,6 +253,27 @@ static int load_line(void *arg, size_t number, const char *line, size_t len,
   return PL_EPARSE;
 }
 
+/* The file at `path` is not a ledger (`why`): renamed <path>.bad, and
+ * *error says so. Returns 0, or PL_EIO when it cannot be moved. */
+static int set_aside(const char *path, char *why, char **error) {
+  pl_buf_t bad = {0}, text = {0};
+  int rc = pl_buf_printf(&bad, "%s.bad", path) < 0 ? PL_ENOMEM : 0;
+  if (rc == 0 && rename(path, bad.data) != 0)
+    rc = PL_EIO;
+  if (rc == 0)
+    pl_buf_printf(&text,
+                  "%s; set aside as %s: the inputs it named are read from "
+                  "their start",
+                  why ? why : "not a ledger", bad.data);
+  free(why);
+  pl_buf_free(&bad);
+  if (error)
+    *error = text.data;
+  else
+    pl_buf_free(&text);
+  return rc;
+}
+
 int pl_ledger_create(const char *path, pl_ledger_t **out, char **error) {
   if (error)
     *error = NULL;
@@ -247,12 +283,29 @@ int pl_ledger_create(const char *path, pl_ledger_t **out, char **error) {
       *error = strdup("out of memory");
     return PL_ENOMEM;
   }
+  char *why = NULL;
   int rc = pl_state_file_open_load(path, load_line, ledger, &ledger->file,
-                                   error);
+                                   &why);
+  if (rc == PL_EPARSE) {
+    /* A machine crash can tear a ledger (its saves are not synced); it is
+     * a hint, so the inputs are read from their start instead. */
+    pl_ledger_destroy(ledger);
+    if ((rc = set_aside(path, why, error)) < 0 ||
+        !(ledger = calloc(1, sizeof(*ledger))))
+      return rc < 0 ? rc : PL_ENOMEM;
+    why = NULL;
+    rc = pl_state_file_open_load(path, load_line, ledger, &ledger->file,
+                                 error && *error ? NULL : &why);
+  }
   if (rc < 0) {
+    if (error && !*error)
+      *error = why;
+    else
+      free(why);
     pl_ledger_destroy(ledger);
     return rc;
   }
+  free(why);
   ledger->dirty = false;
   *out = ledger;
   return 0;
