@@ -1268,7 +1268,6 @@ START_TEST(bad_options_are_refused) {
        "option 'wait_time' expects a duration of at most 20s, found \"25s\""},
       {true, "wait_time = \"1500ms\"",
        "wait_time must be a whole number of seconds from 0s to 20s"},
-      {true, "state_dir = \"/tmp\"", "state_dir is for list mode"},
       {true, "max_messages = 11",
        "option 'max_messages' expects an integer from 1 to 10, found 11"},
       {true, "visibility_timeout = \"1500ms\"", "visibility_timeout must be"},
