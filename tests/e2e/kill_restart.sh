@@ -27,7 +27,12 @@ pipeline "kill" {
     header = true
     columns = ["product_id:string", "location:string", "quantity:int", "update_date:date"]
   }
-  sink "file" { path = "$work/out.jsonl" }
+  # Synced every 1,000 rows: slow enough for the kill to land half-way.
+  sink "file" {
+    path = "$work/out.jsonl"
+    fsync = "true"
+    batch_size = 1000
+  }
 }
 CONF
 
