@@ -24,7 +24,8 @@ struct pl_ledger {
   pl_state_file_t *file; /* owned; NULL: in memory only */
   entry_t *entries;
   size_t count;
-  bool dirty; /* changed since the last save asked for */
+  bool dirty;   /* changed since the last save */
+  bool failing; /* the last save of pl_ledger_advance() failed (logged) */
 };
 
 static const char *version_or_null(const char *version) {
@@ -161,6 +162,19 @@ int pl_ledger_set(pl_ledger_t *ledger, const char *key, const char *version,
   bool due = false;
   int rc = put(ledger, key, version, offset, line, &due);
   return rc == 0 && due ? save(ledger) : rc;
+}
+
+int pl_ledger_advance(pl_ledger_t *ledger, pl_instance_t *inst,
+                      const char *key, const char *version, uint64_t offset,
+                      uint64_t line) {
+  int rc = pl_ledger_set(ledger, key, version, offset, line);
+  if (rc < 0 && !ledger->failing)
+    pl_log(inst, PL_LOG_WARN,
+           "%s: cannot save how far its rows are committed (%s); a restart "
+           "may send more of them again",
+           key ? key : "(no key)", pl_strerror(rc));
+  ledger->failing = rc < 0;
+  return rc;
 }
 
 bool pl_ledger_remove(pl_ledger_t *ledger, const char *key) {

@@ -31,6 +31,7 @@
 #define PIPELINED_LEDGER_H
 
 #include <pipelined/common.h>
+#include <pipelined/log.h>
 #include <pipelined/state_file.h>
 
 /* An entry moving by less than this does not ask for a save on its own. */
@@ -69,6 +70,13 @@ PL_EXTERN bool pl_ledger_find(const pl_ledger_t *ledger, const char *key,
 PL_EXTERN int pl_ledger_set(pl_ledger_t *ledger, const char *key,
                             const char *version, uint64_t offset,
                             uint64_t line);
+/* pl_ledger_set() for a source's progress callback: a failed save is
+ * logged through `inst` (a warning naming `key`, that a restart may send
+ * more rows again) once, not again until a save succeeded. Returns as
+ * pl_ledger_set(). */
+PL_EXTERN int pl_ledger_advance(pl_ledger_t *ledger, pl_instance_t *inst,
+                                const char *key, const char *version,
+                                uint64_t offset, uint64_t line);
 /* Removes the entry of `key` and saves the ledger (a failed save is
  * retried by the next one or the flush); true when there was one. */
 PL_EXTERN bool pl_ledger_remove(pl_ledger_t *ledger, const char *key);

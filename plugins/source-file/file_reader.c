@@ -161,6 +161,8 @@ static bool emit_record(file_reader_t *r, char *data, size_t len, bool last) {
   return true;
 }
 
+static void emit_chunk(file_reader_t *r, char *data, size_t len, bool last);
+
 /* The first read of a file to resume (`data`, its first `len` bytes):
  * its first line goes out as a replay for the header, and reading goes on
  * at resume_at. False when it cannot be done (no whole line before
@@ -194,14 +196,7 @@ static bool jump(file_reader_t *r, char *data, size_t len, bool last) {
     size_t rest = len - (size_t)at;
     pl_source_progress(r->inst, at, 0); /* skipped: as good as read */
     memmove(data, data + at, rest);
-    if (emit_record(r, data, rest, last)) {
-      pl_instance_count(r->inst, "bytes_read", rest);
-      pl_source_progress(r->inst, rest, 0);
-      if (last)
-        close_file(r);
-      else if (!r->paused)
-        read_next(r);
-    }
+    emit_chunk(r, data, rest, last); /* resume_at is 0 now */
     return true;
   }
   free(data);

@@ -190,16 +190,8 @@ static void on_progress(void *data, pl_group_t *group, uint64_t offset,
   (void)group;
   file_entry_t *e = data;
   source_file_t *s = e->src;
-  int rc = e->origin && e->version ? pl_ledger_set(s->ledger, e->origin,
-                                                   e->version, offset, line)
-                                   : 0;
-  /* Once per failing spell: a restart then reads more rows again. */
-  if (rc < 0 && !s->ledger_failing)
-    pl_log(s->inst, PL_LOG_WARN,
-           "%s: cannot save how far its rows are committed (%s); a restart "
-           "may send more of them again",
-           e->path, pl_strerror(rc));
-  s->ledger_failing = rc < 0;
+  if (e->origin && e->version)
+    pl_ledger_advance(s->ledger, s->inst, e->origin, e->version, offset, line);
 }
 
 static void on_reader_opened(void *data, void *file, const uv_stat_t *st) {

@@ -50,7 +50,6 @@ typedef struct source_file {
   uv_timer_t poll_timer;
   uv_timer_t save_timer;
   bool save_lost; /* the last save failed: the state on disk is behind */
-  bool ledger_failing; /* the last ledger save failed (logged once) */
   bool timers_open;
   bool dirty; /* the committed set changed since the last save */
   bool stopped;

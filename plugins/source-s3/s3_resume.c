@@ -68,15 +68,8 @@ static void on_progress(void *data, pl_group_t *group, uint64_t offset,
     pl_ledger_remove(s->ledger, job->ledger_key);
     return;
   }
-  int rc =
-      pl_ledger_set(s->ledger, job->ledger_key, job->track.etag, offset, line);
-  /* Once per failing spell: a restart then sends more rows again. */
-  if (rc < 0 && !s->ledger_failing)
-    pl_log(s->inst, PL_LOG_WARN,
-           "%s: cannot save how far its rows are committed (%s); a restart "
-           "may send more of them again",
-           job->ledger_key, pl_strerror(rc));
-  s->ledger_failing = rc < 0;
+  pl_ledger_advance(s->ledger, s->inst, job->ledger_key, job->track.etag,
+                    offset, line);
 }
 
 /* An ETag as the ledger keeps it: without quotes (new string or NULL). */

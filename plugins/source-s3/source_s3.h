@@ -70,7 +70,6 @@ typedef struct source_s3 {
   pl_sqs_poller_t *poller; /* notifications mode */
   s3_listing_t listing; /* list mode */
   pl_ledger_t *ledger;  /* with state_dir: how far into each object */
-  bool ledger_failing;  /* the last ledger save failed (logged once) */
   bool stopped;
   bool closed;
   bool exhausted;

@@ -30,12 +30,19 @@ static pl_record_t *chunk(pl_group_t *group, uint64_t end) {
   return rec;
 }
 
-START_TEST(the_prefix_grows_in_stream_order) {
-  test_run_t *run = test_run_idle(NULL);
+/* A new group of the idle run's source whose progress goes to `h`. */
+static pl_group_t *heard_group(test_run_t *run, heard_t *h) {
   pl_group_t *group =
       pl_group_create(test_stage(run, "p", PL_ROLE_SOURCE), NULL);
+  ck_assert_ptr_nonnull(group);
+  pl_group_on_progress(group, on_progress, h);
+  return group;
+}
+
+START_TEST(the_prefix_grows_in_stream_order) {
+  test_run_t *run = test_run_idle(NULL);
   heard_t h = {0};
-  pl_group_on_progress(group, on_progress, &h);
+  pl_group_t *group = heard_group(run, &h);
   pl_record_t *a = chunk(group, 100), *b = chunk(group, 200),
               *c = chunk(group, 300);
   ck_assert_int_eq(pl_record_set_mark(a, 50), PL_EINVAL); /* once */
@@ -78,10 +85,8 @@ END_TEST
 
 START_TEST(a_failed_record_stops_the_prefix) {
   test_run_t *run = test_run_idle(NULL);
-  pl_group_t *group =
-      pl_group_create(test_stage(run, "p", PL_ROLE_SOURCE), NULL);
   heard_t h = {0};
-  pl_group_on_progress(group, on_progress, &h);
+  pl_group_t *group = heard_group(run, &h);
   pl_record_t *a = chunk(group, 10), *b = chunk(group, 20);
   pl_record_t *b1 = pl_record_derive(b);
   pl_record_done(a);
@@ -104,10 +109,8 @@ END_TEST
 
 START_TEST(held_bytes_never_pass_the_start) {
   test_run_t *run = test_run_idle(NULL);
-  pl_group_t *group =
-      pl_group_create(test_stage(run, "p", PL_ROLE_SOURCE), NULL);
   heard_t h = {0};
-  pl_group_on_progress(group, on_progress, &h);
+  pl_group_t *group = heard_group(run, &h);
   pl_record_t *a = chunk(group, 10);
   pl_record_set_held(a, 99, 1); /* more than the stream had */
   pl_record_done(a);

@@ -7,6 +7,8 @@
 
 #include <pipelined/ledger.h>
 
+#include "test_stages.h"
+
 /* A fresh directory under TMPDIR; the ledger file in it in *path. */
 static char *ledger_path(char *dir, size_t size) {
   const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -191,6 +193,34 @@ START_TEST(saves_happen_every_64_kib_not_every_row) {
 }
 END_TEST
 
+/* A save that fails (its directory is gone) is said once through the
+ * source's log, not at every row; the entry stays in memory. */
+START_TEST(a_failing_save_is_logged_once) {
+  char dir[256];
+  char *path = ledger_path(dir, sizeof(dir));
+  pl_ledger_t *ledger = NULL;
+  ck_assert_int_eq(pl_ledger_create(path, &ledger, NULL), 0);
+  test_run_t *run = test_run_idle(NULL);
+  pl_instance_t *inst = test_stage(run, "p", PL_ROLE_SOURCE);
+  remove_tree(dir);
+  for (uint64_t i = 0; i < 5; i++)
+    ck_assert_int_eq(pl_ledger_advance(ledger, inst, "s3://b/k", "e",
+                                       i * PL_LEDGER_SAVE_BYTES, i),
+                     PL_EIO);
+  const char *log = test_log(run);
+  const char *first = strstr(log, "s3://b/k: cannot save how far its rows "
+                                  "are committed");
+  ck_assert_ptr_nonnull(first);
+  ck_assert_ptr_null(strstr(first + 20, "cannot save how far"));
+  uint64_t offset = 0, line = 0;
+  ck_assert(pl_ledger_find(ledger, "s3://b/k", "e", &offset, &line));
+  ck_assert_uint_eq(line, 4);
+  ck_assert_int_eq(test_run_stop(run), 0);
+  pl_ledger_destroy(ledger);
+  free(path);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("ledger");
   TCase *tc = tcase_create("core");
@@ -198,6 +228,7 @@ int main(void) {
   tcase_add_test(tc, the_file_round_trips_with_odd_keys);
   tcase_add_test(tc, a_bad_file_is_set_aside_naming_the_line);
   tcase_add_test(tc, saves_happen_every_64_kib_not_every_row);
+  tcase_add_test(tc, a_failing_save_is_logged_once);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);
   srunner_run_all(runner, CK_NORMAL);

@@ -1296,6 +1296,19 @@ static source_s3_t *start_with_ledger(fixture_t *f, char **dir) {
   return s;
 }
 
+/* The run ended well, its message deleted, and the ledger under `dir`
+ * (freed, with the directory) is empty again: the object was committed. */
+static void assert_ledger_emptied(fixture_t *f, char *dir) {
+  assert_status(f, 0);
+  assert_handles(f, SQS_DELETE, "rh1");
+  fixture_free(f);
+  char *text = ledger_text(dir);
+  ck_assert_str_eq(text, "pipelined ledger 1\n");
+  free(text);
+  remove_dir(dir);
+  free(dir);
+}
+
 /* An object the ledger has (a crash left it half sent; its message came
  * back): its first line again for the header, then the rest from the
  * ledger's offset, both asked for with If-Match, the first chunk after the
@@ -1316,7 +1329,6 @@ START_TEST(an_object_in_the_ledger_is_taken_up_where_its_rows_end) {
   char *dir = NULL;
   start_with_ledger(f, &dir);
   ck_assert_int_eq(pl_test_run(f->t, 60000), 0);
-  assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 2);
   assert_header(nth_get(f, "/b/big.csv", 0), "Range", "bytes=0-65535");
   assert_header(nth_get(f, "/b/big.csv", 0), "If-Match", "\"abc\"");
@@ -1338,13 +1350,7 @@ START_TEST(an_object_in_the_ledger_is_taken_up_where_its_rows_end) {
   ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "s3://b/big.csv: resuming "
                                                   "at byte 3008 (line 48)"));
   ck_assert_uint_eq(source_counter(f, "objects_resumed"), 1);
-  assert_handles(f, SQS_DELETE, "rh1");
-  fixture_free(f);
-  char *text = ledger_text(dir);
-  ck_assert_str_eq(text, "pipelined ledger 1\n");
-  free(text);
-  remove_dir(dir);
-  free(dir);
+  assert_ledger_emptied(f, dir);
   free(object);
 }
 END_TEST
@@ -1365,7 +1371,6 @@ START_TEST(a_changed_object_in_the_ledger_is_read_from_the_start) {
   char *dir = NULL;
   start_with_ledger(f, &dir);
   ck_assert_int_eq(pl_test_run(f->t, 60000), 0);
-  assert_status(f, 0);
   ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 2);
   assert_header(nth_get(f, "/b/big.csv", 0), "If-Match", "\"abc\"");
   assert_header(nth_get(f, "/b/big.csv", 1), "Range", NULL);
@@ -1376,13 +1381,7 @@ START_TEST(a_changed_object_in_the_ledger_is_read_from_the_start) {
                                "s3://b/big.csv: not taken up at byte 3008 (it "
                                "changed since): read from the start"));
   ck_assert_uint_eq(source_counter(f, "objects_resumed"), 0);
-  assert_handles(f, SQS_DELETE, "rh1");
-  fixture_free(f);
-  char *text = ledger_text(dir);
-  ck_assert_str_eq(text, "pipelined ledger 1\n");
-  free(text);
-  remove_dir(dir);
-  free(dir);
+  assert_ledger_emptied(f, dir);
   free(object);
 }
 END_TEST
