@@ -387,9 +387,10 @@ static bool is_gone(const pl_aws_error_t *e) {
  * came (`error` when it did not), or NULL when it can. */
 static const char *no_resume(s3_reader_t *r, const pl_aws_error_t *error,
                              size_t *header) {
-  if (error || r->mismatch)
-    return error && error->status != 412 ? "its first bytes could not be read"
-                                         : "it changed since";
+  if (r->mismatch || (error && error->status == 412))
+    return "it changed since"; /* a server that ignored If-Match, or 412 */
+  if (error)
+    return "its first bytes could not be read";
   pl_compression_t kind = PL_COMPRESSION_NONE;
   if (r->decompress) {
     kind = pl_compression_detect((pl_compression_t)r->decompress->compression,
