@@ -116,8 +116,7 @@ START_TEST(a_resumed_stream_keeps_its_true_line_numbers) {
     pl_test_t *t = harness(options[i]);
     const char *header = "id,n\n";
     ck_assert_int_eq(pl_test_feed_bytes(t, header, strlen(header), false), 0);
-    ck_assert_int_eq(pl_test_feed_meta(t, &(pl_test_meta_t){.replay = true}),
-                     0);
+    ck_assert_int_eq(pl_test_feed_replay(t), 0);
     const char *rest = "P7,7\n\"P\n8\",8\nP9,9";
     ck_assert_int_eq(pl_test_feed_bytes(t, rest, 6, false), 0);
     ck_assert_int_eq(pl_test_feed_meta(t, &(pl_test_meta_t){.line = 7}), 0);
