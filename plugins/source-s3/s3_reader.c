@@ -104,9 +104,12 @@ static bool emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
       pl_record_done(rec);
     return false;
   }
-  /* A chunk of the object as it is ends at offset + len: its mark. */
-  if (len > 0 && !last && !cut && !r->dec && r->track && !r->track->off &&
-      pl_record_set_mark(rec, r->offset + len) < 0) {
+  /* The header of an object taken up in the middle is a replay; a chunk
+   * of the object as it is ends at offset + len: its mark. */
+  if (r->heading)
+    pl_record_set_replay(rec);
+  else if (len > 0 && !last && !cut && !r->dec && r->track &&
+           !r->track->off && pl_record_set_mark(rec, r->offset + len) < 0) {
     pl_record_done(rec);
     return false;
   }
@@ -414,8 +417,12 @@ static void end_heading(s3_reader_t *r, const pl_aws_error_t *error) {
   size_t header = 0;
   const char *why = no_resume(r, error, &header);
   uint64_t at = r->resume_at;
-  r->heading = false;
   r->resume_at = 0;
+  if (!why && !emit(r, r->head.data, header, false, false)) {
+    finish(r, S3_READ_FAILED, "out of memory");
+    return;
+  }
+  r->heading = false;
   if (why) {
     pl_log(r->inst, PL_LOG_INFO,
            "%s: not taken up at byte %llu (%s): read from the start",
@@ -429,20 +436,6 @@ static void end_heading(s3_reader_t *r, const pl_aws_error_t *error) {
     }
     forget_decoder(r);
   } else {
-    pl_record_t *rec = pl_record_create(r->group);
-    if (!rec || pl_record_set_origin(rec, r->origin) < 0 ||
-        (r->etag_raw && pl_record_set_etag(rec, r->etag_raw) < 0) ||
-        (r->time && pl_record_set_origin_time(rec, r->time) < 0) ||
-        pl_record_set_bytes(rec, r->head.data, header) < 0) {
-      if (rec)
-        pl_record_done(rec);
-      finish(r, S3_READ_FAILED, "out of memory");
-      return;
-    }
-    pl_record_set_size(rec, header);
-    pl_record_set_replay(rec);
-    if (!pl_emit(r->inst, rec))
-      r->paused = true;
     pl_log(r->inst, PL_LOG_INFO,
            "%s: resuming at byte %llu (line %llu): the rows before it were "
            "committed by an earlier run",
