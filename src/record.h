@@ -27,6 +27,7 @@ struct pl_record {
   char *bytes;
   size_t len;
   pl_record_meta_t *meta; /* one reference, or NULL: no metadata */
+  struct pl__mark *mark;  /* holds one count on it, or NULL: unmarked */
   uint64_t line;
   size_t size;
   char *reason;
@@ -36,6 +37,7 @@ struct pl_record {
   pl_result_t result;
   bool last;
   bool cut;
+  bool replay;
 };
 
 /* A FIFO of records linked through record->next. */
