@@ -90,7 +90,8 @@ static bool run_transform(pl_pipeline_t *pipeline, pl_instance_t *stage) {
 static bool resume_source(pl_instance_t *source) {
   const pl_instance_t *dead_letter = source->pipeline->dead_letter;
   if (!source->paused || source->stopped || !below_half(source->next) ||
-      (dead_letter && !below_half(dead_letter)))
+      (dead_letter && !below_half(dead_letter)) ||
+      !pl__memory_budget_may_resume(&source->pipeline->engine->memory))
     return false;
   source->paused = false;
   if (source->plugin->resume)

@@ -29,6 +29,9 @@ struct pl_record {
   pl_record_meta_t *meta; /* one reference, or NULL: no metadata */
   uint64_t line;
   size_t size;
+  /* Bytes charged to the engine's memory budget (0: none, not queued
+   * yet); released when the record is freed. */
+  uint64_t charged;
   char *reason;
   /* The class of `reason` (a plugin's string constant), the `reason`
    * label of pipelined_rejected_total; NULL: "other". */
