@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "test_stages.h"
 
 static const char *const ten =
@@ -35,6 +36,20 @@ static pl_memory_budget_t *budget(test_run_t *run) {
   return &run->engine->memory;
 }
 
+/* The value of the sample `name` (no labels) in /metrics. */
+static unsigned long long scraped(test_run_t *run, const char *name) {
+  pl_buf_t out = {0};
+  pl__metrics_render(run->engine, &out);
+  pl_buf_t line = {0};
+  pl_buf_printf(&line, "\n%s ", name);
+  const char *at = strstr(out.data, line.data);
+  ck_assert_msg(at != NULL, "no %s in:\n%s", name, out.data);
+  unsigned long long value = strtoull(at + line.len, NULL, 10);
+  pl_buf_free(&line);
+  pl_buf_free(&out);
+  return value;
+}
+
 START_TEST(a_stalled_sink_holds_a_fast_source_at_the_budget) {
   pl_buf_t text = {0};
   pl_buf_append_str(&text, "memory_limit = 4KiB\n");
@@ -56,6 +71,14 @@ START_TEST(a_stalled_sink_holds_a_fast_source_at_the_budget) {
   ck_assert_uint_ge(budget(run)->held, 4096);
   ck_assert_uint_le(budget(run)->held, 4096 + one_record());
   ck_assert_uint_le(budget(run)->peak, 4096 + one_record());
+  /* /metrics says so. */
+  ck_assert_uint_eq(scraped(run, "pipelined_memory_held_bytes"),
+                    budget(run)->held);
+  ck_assert_uint_eq(scraped(run, "pipelined_memory_held_peak_bytes"),
+                    budget(run)->peak);
+  ck_assert_uint_eq(scraped(run, "pipelined_memory_limit_bytes"), 4096);
+  ck_assert_uint_eq(scraped(run, "pipelined_memory_pauses_total"),
+                    budget(run)->pauses);
 
   /* The sink writes again: the source resumes and everything arrives, in
    * order, with the budget still kept. */
@@ -87,6 +110,7 @@ START_TEST(without_a_limit_the_queue_alone_bounds_what_is_held) {
   test_source_t *source = test_ctx(run, "p", PL_ROLE_SOURCE);
   ck_assert_uint_eq(source->emitted, 1000);
   ck_assert_uint_eq(budget(run)->pauses, 0);
+  ck_assert_uint_eq(scraped(run, "pipelined_memory_limit_bytes"), 0);
   /* 900 records of 7 bytes, 100 of 8 ({"n":10}). */
   ck_assert_uint_eq(budget(run)->held, 1000 * pl__memory_budget_cost(7) + 100);
   test_sink_t *sink = test_ctx(run, "p", PL_ROLE_SINK);
