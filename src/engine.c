@@ -77,6 +77,11 @@ void pl__engine_free_settings(pl_engine_settings_t *settings) {
   pl__options_free(settings_table, COUNT(settings_table), settings);
 }
 
+const pl_option_t *pl__engine_settings_table(size_t *count) {
+  *count = COUNT(settings_table);
+  return settings_table;
+}
+
 pl_pipeline_t *pl__engine_find_pipeline(pl_pipeline_t *const *list,
                                         size_t count, const char *name) {
   for (size_t i = 0; i < count; i++)

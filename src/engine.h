@@ -109,6 +109,9 @@ int pl__engine_create(const pl_engine_params_t *params,
 int pl__engine_read_settings(const pl_cfg_node_t *root,
                              pl_engine_settings_t *settings, pl_buf_t *errors);
 void pl__engine_free_settings(pl_engine_settings_t *settings);
+/* The option table of the top-level settings (--describe settings);
+ * static, `*count` entries. */
+const pl_option_t *pl__engine_settings_table(size_t *count);
 /* The pipeline of `list` named `name`, or NULL. */
 pl_pipeline_t *pl__engine_find_pipeline(pl_pipeline_t *const *list,
                                         size_t count, const char *name);

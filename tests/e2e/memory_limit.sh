@@ -9,6 +9,27 @@
 # Prints the figures (peak RSS with and without, and the daemon's base).
 . "$(dirname "$0")/lib.sh"
 
+# --describe settings and --check know the setting.
+"$PIPELINED" --describe settings > "$work/settings"
+expect_contains "$work/settings" "memory_limit         size      default: 0"
+expect_contains "$work/settings" "sources pause at it and resume at 90% of it"
+"$PIPELINED" --describe settings --json | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+assert any(o["name"] == "memory_limit" and o["type"] == "size" for o in doc["options"]), doc
+' || fail "--describe settings --json has no memory_limit"
+printf 'memory_limit = "lots"\npipeline "p" {\n  source "file" { paths = ["%s"] }\n  sink "file" { path = "-" }\n}\n' \
+  "$work" > "$work/bad.conf"
+set +e
+"$PIPELINED" --check -c "$work/bad.conf" > "$work/check" 2>&1; rc=$?
+set -e
+[ "$rc" = 2 ] || { cat "$work/check"; fail "--check of a bad memory_limit exits $rc"; }
+expect_contains "$work/check" "bad.conf:1:16: top level: option 'memory_limit' expects a size"
+sed -i 's/"lots"/64MiB/' "$work/bad.conf"
+"$PIPELINED" --check -c "$work/bad.conf" > "$work/check" 2>&1 \
+  || { cat "$work/check"; fail "--check refuses memory_limit = 64MiB"; }
+pass "--describe settings and --check know memory_limit"
+
 mib=$((1024 * 1024))
 limit=$((8 * mib))
 mkdir -p "$work/in" "$work/empty"
