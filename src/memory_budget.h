@@ -10,9 +10,10 @@
  * budget through the backpressure it already obeys: pl_emit() returns false
  * once the bytes held reach the limit, and the pump resumes it as it
  * resumes a source paused by a full queue, once they are at the low-water
- * mark or below. Nothing else waits for the budget: transforms, batches,
- * retries and letters always go on, so what is held can always be
- * delivered and released (no deadlock). A record is never refused for the
+ * mark or below. A transform waits only while something after it is
+ * queued or in flight (pipeline.c); batches, retries and letters never
+ * wait, so what is held can always be delivered and released (no
+ * deadlock). A record is never refused for the
  * budget, even one larger than the whole limit: it is taken while the
  * bytes held are below the limit, and its source then waits until it has
  * gone, so the bytes held exceed the limit by at most what each source

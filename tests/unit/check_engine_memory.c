@@ -1,7 +1,7 @@
 /* The engine under memory_limit: a fast source feeding a sink that stops
  * writing is held at the budget, then everything is delivered once the
  * sink goes on; a record larger than the budget goes through; pipelines
- * share one budget. The bookkeeping itself is check_memory_budget.c. */
+ * share one budget; a transform that multiplies records keeps to it. The bookkeeping itself is check_memory_budget.c. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +195,85 @@ START_TEST(pipelines_share_one_budget) {
 }
 END_TEST
 
+/* transform-split: each record becomes `copies` records of its size, as a
+ * chunk becomes its rows. */
+typedef struct split_options {
+  int64_t copies;
+} split_options_t;
+
+static const pl_option_t split_options[] = {
+    PL_OPTION_INT(split_options_t, copies, "copies", "10", 0,
+                  "Records made of each one."),
+};
+
+static int split_init(pl_instance_t *inst, const void *options, void **ctx) {
+  *ctx = (void *)options;
+  return 0;
+}
+
+static void split_destroy(void *ctx) { (void)ctx; }
+
+static void split_process(pl_instance_t *inst, void *ctx,
+                          pl_record_t *record) {
+  const split_options_t *opts = ctx;
+  for (int64_t i = 0; i < opts->copies; i++) {
+    pl_record_t *copy = pl_record_derive(record);
+    pl_record_set_value_new(copy, json_incref(pl_record_value(record)));
+    pl_record_set_size(copy, pl_record_size(record));
+    pl_emit(inst, copy);
+  }
+  pl_record_done(record);
+}
+
+static const pl_plugin_t test_transform_split = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "split",
+    .kind = PL_KIND_TRANSFORM,
+    .description = "Test transform: each record becomes several.",
+    .options = split_options,
+    .options_count = sizeof(split_options) / sizeof(split_options[0]),
+    .options_size = sizeof(split_options_t),
+    .init = split_init,
+    .process = split_process,
+    .destroy = split_destroy,
+};
+
+START_TEST(a_transform_that_multiplies_records_waits_for_the_budget_too) {
+  /* The source pauses at the budget, but its records queued before the
+   * transform would each become ten: while the budget is full the
+   * transform goes on only when the sink's queue is empty, one record at
+   * a time. */
+  pl_buf_t text = {0};
+  pl_buf_printf(&text,
+                "memory_limit = 4KiB\n"
+                "pipeline \"p\" {\n"
+                "  source \"script\" { records = %s\n repeat = 10 }\n"
+                "  transform \"split\" { copies = 10 }\n"
+                "  sink \"capture\" { stall = true\n queue_size = 10000\n"
+                "    max_in_flight = 4 }\n"
+                "}\n",
+                ten);
+  static const pl_plugin_t *const extra[] = {&test_transform_split, NULL};
+  test_run_t *run = test_run_start(text.data, extra, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  test_run_loop(run);
+  /* One source record and one record's ten copies past the limit. */
+  uint64_t most = 4096 + 11 * one_record();
+  ck_assert_uint_ge(budget(run)->held, 4096);
+  ck_assert_uint_le(budget(run)->peak, most);
+  test_sink_t *sink = test_ctx(run, "p", PL_ROLE_SINK);
+  test_sink_release(sink);
+  test_run_loop(run);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_uint_eq(json_array_size(sink->records), 1000);
+  ck_assert_uint_le(budget(run)->peak, most);
+  ck_assert_uint_eq(budget(run)->held, 0);
+  ck_assert_int_eq(test_run_free(run), 0);
+  pl_buf_free(&text);
+}
+END_TEST
+
 START_TEST(memory_limit_is_a_size) {
   test_run_t *run = test_run("memory_limit = \"lots\"\n"
                              "pipeline \"p\" { source \"script\" { records = "
@@ -214,6 +293,8 @@ int main(void) {
   tcase_add_test(tc, without_a_limit_the_queue_alone_bounds_what_is_held);
   tcase_add_test(tc, a_record_larger_than_the_budget_goes_through);
   tcase_add_test(tc, pipelines_share_one_budget);
+  tcase_add_test(tc,
+                 a_transform_that_multiplies_records_waits_for_the_budget_too);
   tcase_add_test(tc, memory_limit_is_a_size);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);
