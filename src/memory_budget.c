@@ -7,8 +7,14 @@ void pl__memory_budget_init(pl_memory_budget_t *budget, uint64_t limit) {
   *budget = (pl_memory_budget_t){.limit = limit};
 }
 
-uint64_t pl__memory_budget_cost(size_t size) {
-  return (uint64_t)size + sizeof(struct pl_record);
+uint64_t pl__memory_budget_cost(const struct pl_record *record) {
+  uint64_t cost = (uint64_t)record->size + sizeof(*record);
+  const json_t *value = record->value;
+  if (json_is_object(value))
+    cost += (uint64_t)json_object_size(value) * PL_MEMORY_VALUE_ENTRY;
+  else if (json_is_array(value))
+    cost += (uint64_t)json_array_size(value) * PL_MEMORY_VALUE_ENTRY;
+  return cost;
 }
 
 uint64_t pl__memory_budget_low_water(const pl_memory_budget_t *budget) {

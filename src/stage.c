@@ -109,7 +109,7 @@ void pl__stage_enqueue(pl_instance_t *inst, pl_record_t *record) {
   /* Charged as it is now: a transform may have changed its size. */
   pl_engine_t *engine = inst->pipeline->engine;
   if (pl__memory_budget_charge(&engine->memory, &record->charged,
-                               pl__memory_budget_cost(record->size)))
+                               pl__memory_budget_cost(record)))
     pl__engine_memory_available(engine);
   pl__queue_push(&inst->queue, record);
   pl__pipeline_kick(inst->pipeline);

@@ -15,8 +15,13 @@ static const char *const ten =
     "\"{\\\"n\\\":7}\", \"{\\\"n\\\":8}\", \"{\\\"n\\\":9}\", "
     "\"{\\\"n\\\":10}\"]";
 
+/* What a record of `size` bytes whose value has `members` is charged. */
+static uint64_t cost(size_t size, size_t members) {
+  return size + sizeof(struct pl_record) + members * PL_MEMORY_VALUE_ENTRY;
+}
+
 /* The most one record of `ten` is charged ({"n":10} is 8 bytes). */
-static uint64_t one_record(void) { return pl__memory_budget_cost(8); }
+static uint64_t one_record(void) { return cost(8, 1); }
 
 /* A pipeline `name` whose script source emits `records` 100 times (1000
  * records of `ten`, one group each) into a capture sink with
@@ -112,7 +117,7 @@ START_TEST(without_a_limit_the_queue_alone_bounds_what_is_held) {
   ck_assert_uint_eq(budget(run)->pauses, 0);
   ck_assert_uint_eq(scraped(run, "pipelined_memory_limit_bytes"), 0);
   /* 900 records of 7 bytes, 100 of 8 ({"n":10}). */
-  ck_assert_uint_eq(budget(run)->held, 1000 * pl__memory_budget_cost(7) + 100);
+  ck_assert_uint_eq(budget(run)->held, 1000 * cost(7, 1) + 100);
   test_sink_t *sink = test_ctx(run, "p", PL_ROLE_SINK);
   test_sink_release(sink);
   test_run_loop(run);
@@ -153,12 +158,12 @@ START_TEST(a_record_larger_than_the_budget_goes_through) {
 END_TEST
 
 START_TEST(pipelines_share_one_budget) {
-  /* Pipeline a's stalled sink takes the budget with records of 1000 bytes
-   * at a's first turn; b's sink writes, but its source waits for the
-   * budget too until a's sink goes on. */
+  /* Pipeline a's stalled sink takes the whole budget with its first record
+   * (5000 bytes); b's sink writes, but its source waits for the budget too
+   * until a's sink goes on. */
   pl_buf_t text = {0}, big = {0};
   pl_buf_append_str(&big, "[\"\\\"");
-  for (int i = 0; i < 998; i++)
+  for (int i = 0; i < 4998; i++)
     pl_buf_append_str(&big, "x");
   pl_buf_append_str(&big, "\\\"\"]");
   pl_buf_append_str(&text, "memory_limit = 4KiB\n");
@@ -176,7 +181,7 @@ START_TEST(pipelines_share_one_budget) {
                 (unsigned long long)budget(run)->held, a->stalled_records);
   ck_assert_uint_lt(json_array_size(b->records), 1000);
   /* Each source may be one record past the limit. */
-  uint64_t most = 4096 + pl__memory_budget_cost(1000) + one_record();
+  uint64_t most = 4096 + cost(5000, 0) + one_record();
   ck_assert_uint_le(budget(run)->peak, most);
   ck_assert_uint_ge(budget(run)->pauses, 2);
 

@@ -10,9 +10,25 @@
 
 static const uint64_t overhead = sizeof(struct pl_record);
 
-START_TEST(a_record_costs_its_size_and_its_structure) {
-  ck_assert_uint_eq(pl__memory_budget_cost(0), overhead);
-  ck_assert_uint_eq(pl__memory_budget_cost(65536), 65536 + overhead);
+START_TEST(a_record_costs_its_size_its_structure_and_its_members) {
+  struct pl_record record = {0};
+  ck_assert_uint_eq(pl__memory_budget_cost(&record), overhead);
+  record.size = 65536;
+  ck_assert_uint_eq(pl__memory_budget_cost(&record), 65536 + overhead);
+  /* A parsed row: its line, and each member. */
+  record.size = 20;
+  record.value = json_pack("{s:s, s:i, s:[i,i]}", "a", "x", "b", 1, "c", 2, 3);
+  ck_assert_uint_eq(pl__memory_budget_cost(&record),
+                    20 + overhead + 3 * PL_MEMORY_VALUE_ENTRY);
+  json_decref(record.value);
+  record.value = json_pack("[i,i]", 1, 2);
+  ck_assert_uint_eq(pl__memory_budget_cost(&record),
+                    20 + overhead + 2 * PL_MEMORY_VALUE_ENTRY);
+  json_decref(record.value);
+  /* A scalar is its size. */
+  record.value = json_string("a long string");
+  ck_assert_uint_eq(pl__memory_budget_cost(&record), 20 + overhead);
+  json_decref(record.value);
 }
 END_TEST
 
@@ -129,7 +145,7 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("memory_budget");
   TCase *tc = tcase_create("core");
-  tcase_add_test(tc, a_record_costs_its_size_and_its_structure);
+  tcase_add_test(tc, a_record_costs_its_size_its_structure_and_its_members);
   tcase_add_test(tc, charges_move_and_release_without_counting_twice);
   tcase_add_test(tc, without_a_limit_there_is_always_room);
   tcase_add_test(tc, the_low_water_mark_is_ninety_percent_without_overflow);
