@@ -1,7 +1,8 @@
 /* The engine under memory_limit: a fast source feeding a sink that stops
  * writing is held at the budget, then everything is delivered once the
  * sink goes on; a record larger than the budget goes through; pipelines
- * share one budget; a transform that multiplies records keeps to it. The bookkeeping itself is check_memory_budget.c. */
+ * share one budget; a transform that multiplies records keeps to it. The
+ * bookkeeping itself is check_memory_budget.c. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,9 @@ static uint64_t cost(size_t size, size_t members) {
 }
 
 /* The most one record of `ten` is charged ({"n":10} is 8 bytes). */
-static uint64_t one_record(void) { return cost(8, 1); }
+static uint64_t one_record(void) {
+  return cost(8, 1);
+}
 
 /* A pipeline `name` whose script source emits `records` 100 times (1000
  * records of `ten`, one group each) into a capture sink with
@@ -138,9 +141,10 @@ START_TEST(a_record_larger_than_the_budget_goes_through) {
                            "  source \"script\" { records = [\"\\\"");
   for (int i = 0; i < 3000; i++)
     pl_buf_append_str(&text, "x");
-  pl_buf_append_str(&text, "\\\"\", \"1\", \"2\"] }\n"
-                           "  sink \"capture\" { async = true\n batch_size = 1 }\n"
-                           "}\n");
+  pl_buf_append_str(&text,
+                    "\\\"\", \"1\", \"2\"] }\n"
+                    "  sink \"capture\" { async = true\n batch_size = 1 }\n"
+                    "}\n");
   test_run_t *run = test_run(text.data, NULL, true);
   ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
   ck_assert_int_eq(run->status, 0);
@@ -216,10 +220,11 @@ static int split_init(pl_instance_t *inst, const void *options, void **ctx) {
   return 0;
 }
 
-static void split_destroy(void *ctx) { (void)ctx; }
+static void split_destroy(void *ctx) {
+  (void)ctx;
+}
 
-static void split_process(pl_instance_t *inst, void *ctx,
-                          pl_record_t *record) {
+static void split_process(pl_instance_t *inst, void *ctx, pl_record_t *record) {
   const split_options_t *opts = ctx;
   for (int64_t i = 0; i < opts->copies; i++) {
     pl_record_t *copy = pl_record_derive(record);

@@ -76,7 +76,8 @@ START_TEST(the_low_water_mark_is_ninety_percent_without_overflow) {
   pl__memory_budget_init(&b, 1000);
   ck_assert_uint_eq(pl__memory_budget_low_water(&b), 900);
   pl__memory_budget_init(&b, 64 << 20);
-  ck_assert_uint_eq(pl__memory_budget_low_water(&b), (uint64_t)(64 << 20) * 9 / 10);
+  ck_assert_uint_eq(pl__memory_budget_low_water(&b),
+                    (uint64_t)(64 << 20) * 9 / 10);
   pl__memory_budget_init(&b, 1234567);
   ck_assert_uint_eq(pl__memory_budget_low_water(&b), 1234567ull * 9 / 10);
   pl__memory_budget_init(&b, UINT64_MAX);
@@ -149,9 +150,10 @@ int main(void) {
   tcase_add_test(tc, charges_move_and_release_without_counting_twice);
   tcase_add_test(tc, without_a_limit_there_is_always_room);
   tcase_add_test(tc, the_low_water_mark_is_ninety_percent_without_overflow);
+  tcase_add_test(
+      tc, a_source_pauses_at_the_limit_and_resumes_at_the_low_water_mark);
   tcase_add_test(tc,
-                 a_source_pauses_at_the_limit_and_resumes_at_the_low_water_mark);
-  tcase_add_test(tc, a_record_larger_than_the_budget_is_taken_and_its_source_waits);
+                 a_record_larger_than_the_budget_is_taken_and_its_source_waits);
   suite_add_tcase(s, tc);
   SRunner *runner = srunner_create(s);
   srunner_run_all(runner, CK_NORMAL);

@@ -284,8 +284,8 @@ static void capture_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   if (c->opts->hold && (int64_t)c->pub.writes >= c->opts->fail_first)
     return;
   if (c->opts->stall && !c->released) {
-    pl_batch_t **grown = realloc(c->stalled, (c->stalled_count + 1) *
-                                                 sizeof(*grown));
+    pl_batch_t **grown =
+        realloc(c->stalled, (c->stalled_count + 1) * sizeof(*grown));
     ck_assert_ptr_nonnull(grown);
     c->stalled = grown;
     c->stalled[c->stalled_count++] = batch;
