@@ -72,6 +72,11 @@ static bool in_flight_limit(const pl_instance_t *stage, uint64_t *value) {
   return stage->sink != NULL;
 }
 
+static bool concurrency_limit(const pl_instance_t *stage, uint64_t *value) {
+  *value = stage->concurrency_limit;
+  return stage->has_concurrency_limit;
+}
+
 /* The counters every pipeline keeps, one family each. */
 static uint64_t groups_committed(const pl_pipeline_t *pipeline) {
   return pipeline->groups_committed;
@@ -111,6 +116,10 @@ static const gauge_view_t stage_gauges[] = {
     {"in_flight_limit", "batches a sink may have in flight at once "
                         "(max_in_flight)",
      in_flight_limit},
+    {"concurrency_limit",
+     "requests a sink may have in flight now: found by adaptive concurrency "
+     "up to max_in_flight, or max_in_flight when it is fixed",
+     concurrency_limit},
 };
 
 /* Every stage's plugin counter `name`, as one family. */

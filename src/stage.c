@@ -145,6 +145,15 @@ int64_t pl_instance_max_in_flight(const pl_instance_t *inst) {
   return inst->stage.max_in_flight;
 }
 
+bool pl_instance_concurrency_adaptive(const pl_instance_t *inst) {
+  return inst->stage.concurrency == PL_STAGE_CONCURRENCY_ADAPTIVE;
+}
+
+void pl_instance_set_concurrency_limit(pl_instance_t *inst, uint64_t limit) {
+  inst->has_concurrency_limit = true;
+  inst->concurrency_limit = limit;
+}
+
 int64_t pl_instance_retry_limit(const pl_instance_t *inst) {
   return inst->stage.retry_limit;
 }

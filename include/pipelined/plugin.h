@@ -255,6 +255,16 @@ PL_EXTERN void pl_instance_count(pl_instance_t *inst, const char *name,
 /* The stage's max_in_flight option (sinks: batches written at once), for
  * plugins that size their own concurrency (an AWS client) to match. */
 PL_EXTERN int64_t pl_instance_max_in_flight(const pl_instance_t *inst);
+/* The stage's concurrency option (sinks): true for "adaptive" (the
+ * default: a plugin that sends requests finds how many it may have in
+ * flight, up to max_in_flight), false for "fixed" (max_in_flight). */
+PL_EXTERN bool pl_instance_concurrency_adaptive(const pl_instance_t *inst);
+/* Reports how many requests the stage may have in flight now; a plugin
+ * whose concurrency adapts calls it on each change. Exported on the
+ * metrics endpoint as pipelined_concurrency_limit{pipeline,stage,plugin};
+ * a stage that never reported has no such series. */
+PL_EXTERN void pl_instance_set_concurrency_limit(pl_instance_t *inst,
+                                                 uint64_t limit);
 /* The stage's retry_limit option: a sink whose batch reached this attempt
  * (pl_batch_attempt) is not retried again if it fails. */
 PL_EXTERN int64_t pl_instance_retry_limit(const pl_instance_t *inst);

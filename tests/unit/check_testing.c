@@ -916,6 +916,7 @@ START_TEST(the_http_server_answers_as_scripted_and_records_requests) {
   ck_assert_str_eq(req->method, "POST");
   ck_assert_str_eq(req->path, "/in?x=1");
   ck_assert_str_eq(req->body, "body");
+  ck_assert_uint_eq(req->concurrent, 1); /* alone on the server */
   char *header = pl_test_http_request_header(req, "x-test");
   ck_assert_str_eq(header, "yes");
   free(header);
