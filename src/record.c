@@ -113,6 +113,9 @@ void pl__record_free(pl_record_t *record) {
   if (record->reason)
     free(record->reason);
   pl_engine_t *engine = engine_of(record->group);
+  if (record->charged &&
+      pl__memory_budget_charge(&engine->memory, &record->charged, 0))
+    pl__engine_memory_available(engine);
   if (engine->spare_count < PL_SPARE_RECORDS_MAX) {
     record->next = engine->spare_records;
     engine->spare_records = record;

@@ -30,6 +30,9 @@ struct pl_record {
   struct pl__mark *mark;  /* holds one count on it, or NULL: unmarked */
   uint64_t line;
   size_t size;
+  /* Bytes charged to the engine's memory budget (0: none, not queued
+   * yet); released when the record is freed. */
+  uint64_t charged;
   char *reason;
   /* The class of `reason` (a plugin's string constant), the `reason`
    * label of pipelined_rejected_total; NULL: "other". */

@@ -195,8 +195,9 @@ typedef struct pl_plugin {
   int (*init)(pl_instance_t *inst, const void *options, void **ctx);
   /* Starts work on the loop: a source begins emitting, a sink opens. */
   int (*start)(pl_instance_t *inst, void *ctx);
-  /* Sources: pl_emit() returned false (the next queue is full) and the
-   * source stopped producing; it may go on now. */
+  /* Sources: pl_emit() returned false (the next queue is full, or the
+   * memory_limit reached) and the source stopped producing; it may go on
+   * now. */
   void (*resume)(pl_instance_t *inst, void *ctx);
   /* Sources: take no new work (shutdown). Seal or abandon open groups. */
   void (*stop)(pl_instance_t *inst, void *ctx);
@@ -296,7 +297,8 @@ PL_EXTERN void pl_sink_broken(pl_instance_t *inst, const char *fmt, ...)
     PL_PRINTF(2, 3);
 
 /* Sources and transforms: pass `record` (stolen) to the next stage. Returns
- * false when the next queue is full: a source then stops producing until its
+ * false when the next queue is full, or to a source when the records held
+ * reach the daemon's memory_limit: a source then stops producing until its
  * resume callback runs. Nothing is ever dropped. */
 PL_EXTERN bool pl_emit(pl_instance_t *inst, pl_record_t *record);
 

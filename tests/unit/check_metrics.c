@@ -546,9 +546,11 @@ START_TEST(render_without_pipelines_has_only_headers) {
   pl_buf_t out = {0};
   pl__metrics_render(&engine, &out);
   assert_exposition_is_well_formed(out.data);
-  /* Samples: the build and the process, nothing per stage. */
+  /* Samples: the build, the memory budget and the process, nothing per
+   * stage. */
   for (const char *p = out.data; *p; p = strchr(p, '\n') + 1)
     ck_assert_msg(*p == '#' || strncmp(p, "pipelined_build_info{", 21) == 0 ||
+                      strncmp(p, "pipelined_memory_", 17) == 0 ||
                       strncmp(p, "process_", 8) == 0,
                   "unexpected sample at %s", p);
   assert_line(out.data, "# TYPE pipelined_groups_failed_total counter");
