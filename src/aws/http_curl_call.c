@@ -3,6 +3,7 @@
  * callbacks, which run inside libcurl and so only record what user code
  * asks for (the transport applies it in settle()). */
 #include "http_curl_call.h"
+#include "http_curl_socket.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -301,6 +302,15 @@ CURLcode pl__http_curl_call_configure(pl_http_curl_t *http,
   keep_first(&rc, curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_body));
   keep_first(&rc, curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)call));
   keep_first(&rc, curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L));
+  /* A connection's socket keeps its poll handle between transfers; these
+   * tell the loop side when libcurl makes and closes one (a connection
+   * keeps the callbacks of the transfer that opened it). */
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION,
+                                   pl__http_curl_on_close_socket));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, (void *)http));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION,
+                                   pl__http_curl_on_sockopt));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, (void *)http));
   keep_first(&rc, curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L));
   keep_first(&rc, curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER,
                                    http->tls_verify ? 1L : 0L));

@@ -29,11 +29,14 @@ typedef struct http_host {
   char key[];
 } http_host_t;
 
-/* A socket libcurl asked us to watch. */
+/* A socket libcurl asked us to watch, or a parked one: a pooled
+ * connection's, kept between transfers (http_curl_socket.c). */
 typedef struct http_socket {
   uv_poll_t poll;
   pl_http_curl_t *http;
   curl_socket_t fd;
+  int events;  /* UV_READABLE | UV_WRITABLE polled now; 0: stopped */
+  bool parked; /* no transfer owns it (after CURL_POLL_REMOVE) */
   struct http_socket *prev;
   struct http_socket *next;
 } http_socket_t;
