@@ -350,6 +350,7 @@ static void close_now(pl_http_curl_t *http) {
   while (http->sockets)
     pl__http_curl_socket_close(http, http->sockets);
   uv_close((uv_handle_t *)&http->timer, on_core_closed);
+  uv_close((uv_handle_t *)&http->kick, on_core_closed);
   uv_close((uv_handle_t *)&http->watchdog, on_core_closed);
   maybe_close_deliver(http);
 }
@@ -535,7 +536,9 @@ int pl__http_curl_create(uv_loop_t *loop, const pl_http_curl_options_t *opts,
   http->deliver.data = http;
   uv_timer_init(loop, &http->watchdog);
   http->watchdog.data = http;
-  http->handles_open = 3;
+  uv_prepare_init(loop, &http->kick);
+  http->kick.data = http;
+  http->handles_open = 4;
   http->vtable = (pl_http_transport_t){
       .self = http,
       .submit = curl_submit,

@@ -88,6 +88,7 @@ struct pl_http_curl {
   uv_loop_t *loop;
   CURLM *multi;
   uv_timer_t timer;  /* libcurl's timeout */
+  uv_prepare_t kick; /* libcurl's timeout of 0, before the loop polls */
   uv_idle_t deliver; /* runs on_done of finished calls */
   uv_timer_t watchdog; /* ends stalled downloads (read_timeout_ms) */
   pl_http_transport_t vtable;

@@ -154,15 +154,28 @@ int pl__http_curl_on_sockopt(void *data, curl_socket_t fd,
   return CURL_SOCKOPT_OK;
 }
 
+static void on_kick(uv_prepare_t *kick) {
+  uv_prepare_stop(kick);
+  drive(kick->data, CURL_SOCKET_TIMEOUT, 0);
+}
+
 int pl__http_curl_on_timer(CURLM *multi, long timeout_ms, void *data) {
   pl_http_curl_t *http = data;
   if (timeout_ms < 0) {
     uv_timer_stop(&http->timer);
+    uv_prepare_stop(&http->kick);
     return 0;
   }
-  /* 0 means "now", but socket_action must not run inside this callback;
-   * 1 ms (not 0) also keeps libuv 1.44 from rerunning the timer within one
-   * timer phase, which would starve I/O. */
+  /* 0 means "now" (a transfer was added), but socket_action must not run
+   * inside this callback: the prepare handle runs it before the loop next
+   * polls, in the same turn when the request came from an idle or timer
+   * callback (on_done), so the request goes out without waiting for a
+   * timer. The timer stays as a backstop; 1 ms (not 0) keeps libuv 1.44
+   * from rerunning it within one timer phase, which would starve I/O. */
+  if (timeout_ms == 0)
+    uv_prepare_start(&http->kick, on_kick);
+  else
+    uv_prepare_stop(&http->kick);
   uv_timer_start(&http->timer, on_timer,
                  timeout_ms > 0 ? (uint64_t)timeout_ms : 1, 0);
   return 0;

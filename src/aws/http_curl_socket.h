@@ -25,7 +25,9 @@ int pl__http_curl_on_sockopt(void *data, curl_socket_t fd,
                              curlsocktype purpose);
 
 /* CURLMOPT_TIMERFUNCTION, with the transport as its data: starts (at
- * least 1 ms) or stops the transport's timer. Always 0. */
+ * least 1 ms) or stops the transport's timer; a timeout of 0 also starts
+ * the prepare handle that runs libcurl before the loop next polls. Always
+ * 0. */
 int pl__http_curl_on_timer(CURLM *multi, long timeout_ms, void *data);
 
 /* Unlinks `sock` and closes its handle at once (libcurl may reuse the
