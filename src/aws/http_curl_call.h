@@ -49,11 +49,13 @@ struct pl_http_call {
   pl_http_call_t *prev, *next; /* in waiting, running or done */
   call_state_t state;
   pl_http_handlers_t handlers;
-  /* The request, copied at submit. */
-  char *method;
-  char *url;
+  /* The request, copied at submit into one block (owned): the texts and
+   * the header list point into it. */
+  char *block;
+  const char *method;
+  const char *url;
   struct curl_slist *headers;
-  char *body;
+  const char *body;
   size_t body_len;
   bool has_body;
   uint64_t timeout_ms;
@@ -128,8 +130,9 @@ bool pl__http_curl_call_is_token(const char *text);
 
 /* ---- Calls ---- */
 
-/* Copies the request into the call (method, URL, body, libcurl's header
- * list); PL_EINVAL for a header libcurl cannot send as given. */
+/* Copies the request into the call, in one block (method, URL, body,
+ * libcurl's header list); PL_EINVAL for a header libcurl cannot send as
+ * given, PL_ENOMEM. */
 int pl__http_curl_call_copy_request(pl_http_call_t *call,
                                     const pl_http_request_t *request);
 
