@@ -98,14 +98,35 @@ static int derive_key(const char *secret, const char *date8,
   return rc;
 }
 
-void pl__aws_sigv4_key_cache_close(pl_aws_sigv4_key_cache_t *cache) {
-  if (!cache)
-    return;
+/* Forgets the key and what it was derived from; keeps the hasher. */
+static void cache_forget(pl_aws_sigv4_key_cache_t *cache) {
   free_wiped_string(cache->secret);
   free(cache->region);
   free(cache->service);
   pl__aws_cleanse(cache->key, sizeof cache->key);
-  *cache = (pl_aws_sigv4_key_cache_t){0};
+  *cache = (pl_aws_sigv4_key_cache_t){.hasher = cache->hasher};
+}
+
+void pl__aws_sigv4_key_cache_close(pl_aws_sigv4_key_cache_t *cache) {
+  if (!cache)
+    return;
+  cache_forget(cache);
+  pl__aws_hasher_free(cache->hasher);
+  cache->hasher = NULL;
+}
+
+/* The cache's hasher, made at its first use; NULL without a cache or when
+ * it cannot be made (the one-shot functions then serve). */
+static pl_aws_hasher_t *cache_hasher(pl_aws_sigv4_key_cache_t *cache) {
+  if (cache && !cache->hasher)
+    (void)pl__aws_hasher_new(&cache->hasher);
+  return cache ? cache->hasher : NULL;
+}
+
+static int sha256_hex(pl_aws_hasher_t *hasher, const void *data, size_t len,
+                      char out[PL_AWS_SHA256_HEX_LEN]) {
+  return hasher ? pl__aws_hasher_sha256_hex(hasher, data, len, out)
+                : pl__aws_sha256_hex(data, len, out);
 }
 
 static bool cache_matches(const pl_aws_sigv4_key_cache_t *cache,
@@ -123,12 +144,12 @@ static void cache_store(pl_aws_sigv4_key_cache_t *cache, const char *secret,
                         const char *date8, const char *region,
                         const char *service,
                         const unsigned char key[PL_AWS_SHA256_LEN]) {
-  pl__aws_sigv4_key_cache_close(cache);
+  cache_forget(cache);
   cache->secret = strdup(secret);
   cache->region = strdup(region);
   cache->service = strdup(service);
   if (!cache->secret || !cache->region || !cache->service) {
-    pl__aws_sigv4_key_cache_close(cache);
+    cache_forget(cache);
     return;
   }
   memcpy(cache->date8, date8, 8);
@@ -152,7 +173,12 @@ static int compute_signature(const char *secret, const char *date8,
     if (rc == 0 && cache)
       cache_store(cache, secret, date8, region, service, k_signing);
   }
-  if (rc == 0)
+  pl_aws_hasher_t *hasher = cache_hasher(cache);
+  if (rc == 0 && hasher)
+    rc = pl__aws_hasher_hmac(hasher, k_signing, sizeof k_signing,
+                             string_to_sign->data, string_to_sign->len,
+                             signature);
+  else if (rc == 0)
     rc = pl__aws_hmac_sha256(k_signing, sizeof k_signing, string_to_sign->data,
                              string_to_sign->len, signature);
   if (rc == 0)
@@ -260,7 +286,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
   char body_hash[PL_AWS_SHA256_HEX_LEN];
   const char *payload_hash = request->payload_hash;
   if (!payload_hash) {
-    rc = pl__aws_sha256_hex(request->body, request->body_len, body_hash);
+    rc = sha256_hex(cache_hasher(params->key_cache), request->body,
+                    request->body_len, body_hash);
     if (rc < 0)
       return rc;
     payload_hash = body_hash;
@@ -307,7 +334,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
     goto done;
 
   char creq_hash[PL_AWS_SHA256_HEX_LEN];
-  rc = pl__aws_sha256_hex(b.creq.data, b.creq.len, creq_hash);
+  rc = sha256_hex(cache_hasher(params->key_cache), b.creq.data, b.creq.len,
+                  creq_hash);
   if (rc == 0)
     rc = pl_buf_printf(&b.sts, ALGORITHM "\n%s\n%s\n%s", amz_date, b.scope.data,
                        creq_hash);
