@@ -228,6 +228,18 @@ static int set_header(pl_aws_sigv4_output_t *out, const char *name,
   return 0;
 }
 
+/* Appends the NULL-terminated list of texts to `buf`, growing it once:
+ * the texts of a signature are joined, not formatted. */
+static int join(pl_buf_t *buf, const char *const *parts) {
+  size_t total = 0;
+  for (const char *const *p = parts; *p; p++)
+    total += strlen(*p);
+  int rc = pl_buf_reserve(buf, total);
+  for (const char *const *p = parts; *p && rc == 0; p++)
+    rc = pl_buf_append_str(buf, *p);
+  return rc;
+}
+
 static char *take_buf(pl_buf_t *buf) {
   char *data = buf->data;
   *buf = (pl_buf_t){0};
@@ -259,9 +271,9 @@ static int header_outputs(pl_aws_sigv4_output_t *out, sign_bufs_t *b,
   if (rc < 0)
     return rc;
   pl_buf_t auth = {0};
-  rc = pl_buf_printf(&auth,
-                     ALGORITHM " Credential=%s, SignedHeaders=%s, Signature=%s",
-                     b->credential.data, b->names.data, out->signature);
+  rc = join(&auth, (const char *[]){ALGORITHM " Credential=", b->credential.data,
+                                    ", SignedHeaders=", b->names.data,
+                                    ", Signature=", out->signature, NULL});
   if (rc < 0) {
     pl_buf_free(&auth);
     return rc;
@@ -303,11 +315,15 @@ static int sign(const pl_aws_sigv4_params_t *params,
     sign_bufs_free(&b);
     return PL_ENOMEM;
   }
-  rc = pl_buf_printf(&b.scope, "%.8s/%s/%s/aws4_request", amz_date,
-                     params->region, params->service);
+  char date8[9];
+  memcpy(date8, amz_date, 8);
+  date8[8] = '\0';
+  rc = join(&b.scope, (const char *[]){date8, "/", params->region, "/",
+                                       params->service, "/aws4_request",
+                                       NULL});
   if (rc == 0)
-    rc = pl_buf_printf(&b.credential, "%s/%s", cred->access_key_id,
-                       b.scope.data);
+    rc = join(&b.credential,
+              (const char *[]){cred->access_key_id, "/", b.scope.data, NULL});
   if (rc < 0)
     goto done;
   pl__aws_sigv4_added_headers_t added = {
@@ -320,7 +336,7 @@ static int sign(const pl_aws_sigv4_params_t *params,
     goto done;
 
   /* Canonical request: method, URI, query, headers, signed names, hash. */
-  rc = pl_buf_printf(&b.creq, "%s\n", request->method);
+  rc = join(&b.creq, (const char *[]){request->method, "\n", NULL});
   if (rc == 0)
     rc = pl__aws_sigv4_canon_uri(&b.creq, params, request->path);
   if (rc == 0)
@@ -328,8 +344,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
   if (rc == 0)
     rc = pl__aws_sigv4_canon_query(&b.creq, &b.scratch, request->query);
   if (rc == 0)
-    rc = pl_buf_printf(&b.creq, "\n%s\n%s\n%s", b.lines.data, b.names.data,
-                       payload_hash);
+    rc = join(&b.creq, (const char *[]){"\n", b.lines.data, "\n", b.names.data,
+                                        "\n", payload_hash, NULL});
   if (rc < 0)
     goto done;
 
@@ -337,8 +353,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
   rc = sha256_hex(cache_hasher(params->key_cache), b.creq.data, b.creq.len,
                   creq_hash);
   if (rc == 0)
-    rc = pl_buf_printf(&b.sts, ALGORITHM "\n%s\n%s\n%s", amz_date, b.scope.data,
-                       creq_hash);
+    rc = join(&b.sts, (const char *[]){ALGORITHM "\n", amz_date, "\n",
+                                       b.scope.data, "\n", creq_hash, NULL});
   if (rc == 0)
     rc = compute_signature(cred->secret_access_key, amz_date, params->region,
                            params->service, params->key_cache, &b.sts,
