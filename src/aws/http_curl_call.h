@@ -103,6 +103,8 @@ struct pl_http_curl {
   char *last_url;
   http_host_t *last_host;
   call_list_t running;
+  size_t running_count;
+  long max_connects; /* CURLMOPT_MAXCONNECTS, raised with running_count */
   call_list_t done;
   http_socket_t *sockets;
   CURL *free_easy[FREE_EASY_MAX];

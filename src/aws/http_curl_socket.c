@@ -41,12 +41,16 @@ static void on_poll(uv_poll_t *poll, int status, int events) {
   http_socket_t *sock = poll->data;
   if (sock->parked) {
     /* No transfer owns the socket: nothing libcurl waits for. */
+    if (status < 0)
+      sock->events = 0; /* libuv stopped the handle itself */
     sock_stop(sock);
     return;
   }
   int flags = 0;
-  if (status < 0)
+  if (status < 0) {
     flags = CURL_CSELECT_ERR;
+    sock->events = 0; /* libuv stopped the handle itself */
+  }
   if (events & UV_READABLE)
     flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE)
