@@ -35,30 +35,14 @@ int pl__aws_sha256_hex(const void *data, size_t len,
 
 int pl__aws_hmac_sha256(const void *key, size_t key_len, const void *data,
                         size_t len, unsigned char out[PL_AWS_SHA256_LEN]) {
-  static const unsigned char empty[1] = {0};
-  /* Fetched per call rather than cached in a static: no ambient state
-   * (HACKING.md#s2), and a fetch is cheap next to the TLS request that
-   * follows every signature. */
-  EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-  if (!mac)
-    return PL_EIO;
-  EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-  EVP_MAC_free(mac);
-  if (!ctx)
-    return PL_ENOMEM;
-  char digest_name[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end(),
-  };
-  size_t out_len = 0;
-  int ok = EVP_MAC_init(ctx, key_len ? key : empty, key_len, params) == 1 &&
-           EVP_MAC_update(ctx, len ? data : empty, len) == 1 &&
-           EVP_MAC_final(ctx, out, &out_len, PL_AWS_SHA256_LEN) == 1 &&
-           out_len == PL_AWS_SHA256_LEN;
-  /* EVP_MAC_CTX_free cleanses the key schedule it holds. */
-  EVP_MAC_CTX_free(ctx);
-  return ok ? 0 : PL_EIO;
+  /* A hasher for one HMAC rather than one cached in a static: no ambient
+   * state (HACKING.md#s2); signers keep theirs (sigv4.h's key cache). */
+  pl_aws_hasher_t *hasher = NULL;
+  int rc = pl__aws_hasher_new(&hasher);
+  if (rc == 0)
+    rc = pl__aws_hasher_hmac(hasher, key, key_len, data, len, out);
+  pl__aws_hasher_free(hasher);
+  return rc;
 }
 
 struct pl_aws_hasher {
