@@ -445,17 +445,27 @@ json_t *ddb_update_encode(const ddb_schema_t *schema,
   return request;
 }
 
-json_t *ddb_batch_encode(const ddb_schema_t *schema, json_t *const *items,
-                         size_t count) {
-  json_t *writes = json_array();
-  for (size_t i = 0; writes && i < count; i++) {
-    json_t *put = json_pack("{s:{s:O}}", "PutRequest", "Item", items[i]);
-    if (!put || json_array_append_new(writes, put) < 0) {
-      json_decref(writes);
-      return NULL;
-    }
+int ddb_batch_text(const char *table, const char *const *items,
+                   const size_t *lens, size_t count, pl_buf_t *out) {
+  size_t start = out->len;
+  int rc = pl_buf_append_str(out, "{\"RequestItems\":{");
+  if (rc == 0)
+    rc = pl_json_encode_string(table, strlen(table), out, NULL);
+  if (rc == 0)
+    rc = pl_buf_append_str(out, ":[");
+  for (size_t i = 0; rc == 0 && i < count; i++) {
+    rc = pl_buf_append_str(out, i ? ",{\"PutRequest\":{\"Item\":"
+                                  : "{\"PutRequest\":{\"Item\":");
+    if (rc == 0)
+      rc = pl_buf_append(out, items[i], lens[i]);
+    if (rc == 0)
+      rc = pl_buf_append_str(out, "}}");
   }
-  if (!writes)
-    return NULL;
-  return json_pack("{s:{s:o}}", "RequestItems", schema->table, writes);
+  if (rc == 0)
+    rc = pl_buf_append_str(out, "]}}");
+  if (rc < 0) {
+    pl_buf_truncate(out, start);
+    return PL_ENOMEM;
+  }
+  return 0;
 }

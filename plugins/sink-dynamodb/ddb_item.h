@@ -105,8 +105,12 @@ json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
 json_t *ddb_update_encode(const ddb_schema_t *schema,
                           const pl_record_t *record, pl_buf_t *why);
 
-/* A BatchWriteItem request of PutRequests for `items` (borrowed). */
-json_t *ddb_batch_encode(const ddb_schema_t *schema, json_t *const *items,
-                         size_t count);
+/* Appends the text of a BatchWriteItem request of PutRequests to `out`:
+ * {"RequestItems":{"<table>":[{"PutRequest":{"Item":<item>}},...]}}, where
+ * items[i] is the JSON text of an item (lens[i] bytes, as pl_json_encode
+ * wrote ddb_item_encode's item; borrowed). Returns 0, or PL_ENOMEM with
+ * `out` as it was. */
+int ddb_batch_text(const char *table, const char *const *items,
+                   const size_t *lens, size_t count, pl_buf_t *out);
 
 #endif
