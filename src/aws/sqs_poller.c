@@ -9,7 +9,12 @@
 #include <pipelined/backoff.h>
 #include <pipelined/json.h>
 
-#define ACK_FLUSH_DELAY_MS 10
+/* How long a delete (or visibility change) waits for others to fill its
+ * batch of 10: at 100 messages a second or more every DeleteMessageBatch
+ * is full (10 ms left one-row-at-a-time commits, as update mode makes
+ * them, in batches of about 8), and a message is deleted 0.1 s later,
+ * far inside its visibility timeout. */
+#define ACK_FLUSH_DELAY_MS 100
 #define RECEIVE_BACKOFF_BASE_MS 200
 #define RECEIVE_BACKOFF_CAP_MS 20000
 /* With --once, failed receives in a row before the run gives up. */
