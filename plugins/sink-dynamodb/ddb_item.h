@@ -90,7 +90,8 @@ json_t *ddb_key_encode(const ddb_schema_t *schema, const pl_record_t *record,
 json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
                         pl_buf_t *why);
 
-/* The UpdateItem request of `record`: TableName, Key, and for the non-key
+/* The UpdateItem request of `record` as a tree (a new reference), read
+ * back from ddb_update_text's text: TableName, Key, and for the non-key
  * fields "SET #a0 = :a0, #a1 = :a1" with ExpressionAttributeNames for
  * every name and ExpressionAttributeValues. With newer_than alone also
  * ConditionExpression "attribute_not_exists(#k0) OR #nt <= :nt". With a
@@ -104,6 +105,14 @@ json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
  * field, or has a field named like the version). */
 json_t *ddb_update_encode(const ddb_schema_t *schema,
                           const pl_record_t *record, pl_buf_t *why);
+
+/* The same UpdateItem request appended to `out` as JSON text, with
+ * `key_text` (borrowed: the JSON text of ddb_key_encode's key) as its Key,
+ * written directly rather than through a tree (ddb_update_encode reads
+ * this text back). Returns 0; PL_EINVAL with the reason in `why`, or
+ * PL_ENOMEM, and `out` as it was. */
+int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
+                    const char *key_text, pl_buf_t *out, pl_buf_t *why);
 
 /* Appends the text of a BatchWriteItem request of PutRequests to `out`:
  * {"RequestItems":{"<table>":[{"PutRequest":{"Item":<item>}},...]}}, where

@@ -492,19 +492,23 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
   for (size_t i = 0; i < count; i++) {
     pl_record_t *record = pl_batch_record(w->batch, i);
     pl_buf_reset(&why);
+    /* The key's text finds records of the same key: its members come in
+     * the schema's order, so equal keys have equal texts. */
     json_t *key = ddb_key_encode(&s->schema, record, &why);
-    json_t *body = NULL;
-    if (key)
-      body = s->opts->mode == DDB_MODE_PUT
-                 ? ddb_item_encode(&s->schema, record, &why)
-                 : ddb_update_encode(&s->schema, record, &why);
-    pl_buf_t body_text = {0};
-    char *text = NULL;
-    if (body && pl_json_encode(body, &body_text, NULL) == 0)
-      text = json_dumps(key, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(body);
-    if (!text) {
+    pl_buf_t key_text = {0}, body_text = {0};
+    int rc = key ? pl_json_encode(key, &key_text, NULL) : PL_EINVAL;
+    if (rc == 0 && s->opts->mode == DDB_MODE_PUT) {
+      json_t *item = ddb_item_encode(&s->schema, record, &why);
+      rc = item ? pl_json_encode(item, &body_text, NULL) : PL_EINVAL;
+      json_decref(item);
+    } else if (rc == 0) {
+      rc = ddb_update_text(&s->schema, record, key_text.data, &body_text,
+                           &why);
+    }
+    char *text = key_text.data;
+    if (rc < 0) {
       json_decref(key);
+      pl_buf_free(&key_text);
       pl_buf_free(&body_text);
       pl_batch_resolve_as(w->batch, i, PL_RESULT_REJECTED, "unencodable",
                           "%s", why.data ? why.data : "cannot encode the item");
