@@ -302,29 +302,6 @@ static json_t *field_attr(const ddb_schema_t *schema, const char *name,
   return attr;
 }
 
-json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
-                        pl_buf_t *why) {
-  const json_t *object = record_object(record, why);
-  if (!object)
-    return NULL;
-  json_t *item = ddb_key_encode(schema, record, why);
-  if (!item)
-    return NULL;
-  const char *name;
-  json_t *value;
-  /* jansson iterates only non-const objects; this one is only read. */
-  json_object_foreach((json_t *)object, name, value) {
-    if (is_key(schema, name))
-      continue;
-    json_t *attr = field_attr(schema, name, value, why);
-    if (!attr || json_object_set_new(item, name, attr) < 0) {
-      json_decref(item);
-      return NULL;
-    }
-  }
-  return item;
-}
-
 /* Appends the decimal text of `n`. */
 static int put_integer(pl_buf_t *out, long long n) {
   char text[24], *p = text + sizeof(text);
@@ -524,20 +501,75 @@ int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
   return 0;
 }
 
-json_t *ddb_update_encode(const ddb_schema_t *schema,
-                          const pl_record_t *record, pl_buf_t *why) {
+int ddb_item_text(const ddb_schema_t *schema, const pl_record_t *record,
+                  const char *key_text, pl_buf_t *out, pl_buf_t *why) {
+  const json_t *object = record_object(record, why);
+  size_t key_len = strlen(key_text);
+  if (!object)
+    return PL_EINVAL;
+  if (key_len < 2 || key_text[key_len - 1] != '}')
+    return PL_EINVAL;
+  /* The key's members, then the other fields'. */
+  size_t start = out->len;
+  int rc = pl_buf_append(out, key_text, key_len - 1);
+  const char *name;
+  json_t *value;
+  /* jansson iterates only non-const objects; this one is only read. */
+  json_object_foreach((json_t *)object, name, value) {
+    if (rc < 0)
+      break;
+    if (is_key(schema, name))
+      continue;
+    rc = pl_buf_append(out, ",", 1);
+    if (rc == 0)
+      rc = pl_json_encode_string(name, strlen(name), out, NULL);
+    if (rc == 0)
+      rc = pl_buf_append(out, ":", 1);
+    if (rc == 0)
+      rc = put_field_attr(schema, name, value, out, why);
+  }
+  if (rc == 0)
+    rc = pl_buf_append(out, "}", 1);
+  if (rc < 0) {
+    if (why->len == 0)
+      pl_buf_append_str(why, "out of memory");
+    pl_buf_truncate(out, start);
+    return rc == PL_ENOMEM ? PL_ENOMEM : PL_EINVAL;
+  }
+  return 0;
+}
+
+/* The tree of a request or an item written by `text_of` (tests read them
+ * so). */
+static json_t *read_back(const ddb_schema_t *schema, const pl_record_t *record,
+                         pl_buf_t *why,
+                         int (*text_of)(const ddb_schema_t *,
+                                        const pl_record_t *, const char *,
+                                        pl_buf_t *, pl_buf_t *)) {
+  if (!record_object(record, why))
+    return NULL;
   json_t *key = ddb_key_encode(schema, record, why);
   pl_buf_t key_text = {0}, text = {0};
-  json_t *request = NULL;
+  json_t *tree = NULL;
   if (key && pl_json_encode(key, &key_text, NULL) == 0 &&
-      ddb_update_text(schema, record, key_text.data, &text, why) == 0)
-    request = json_loadb(text.data, text.len, 0, NULL);
-  if (key && !request && why->len == 0)
+      text_of(schema, record, key_text.data, &text, why) == 0)
+    tree = json_loadb(text.data, text.len, 0, NULL);
+  if (key && !tree && why->len == 0)
     pl_buf_append_str(why, "out of memory");
   json_decref(key);
   pl_buf_free(&key_text);
   pl_buf_free(&text);
-  return request;
+  return tree;
+}
+
+json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
+                        pl_buf_t *why) {
+  return read_back(schema, record, why, ddb_item_text);
+}
+
+json_t *ddb_update_encode(const ddb_schema_t *schema,
+                          const pl_record_t *record, pl_buf_t *why) {
+  return read_back(schema, record, why, ddb_update_text);
 }
 
 int ddb_batch_text(const char *table, const char *const *items,

@@ -86,9 +86,18 @@ json_t *ddb_key_encode(const ddb_schema_t *schema, const pl_record_t *record,
 
 /* The whole item: the key attributes and every other field of the record
  * (a field named like a key attribute is left out: the key wins). Returns
- * a new reference, or NULL with the reason in `why`. */
+ * a new reference (read back from ddb_item_text's text), or NULL with the
+ * reason in `why`. */
 json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
                         pl_buf_t *why);
+
+/* The same item appended to `out` as JSON text, written directly: the
+ * members of `key_text` (borrowed: the JSON text of ddb_key_encode's key),
+ * then the other fields' (ddb_item_encode reads this text back). Returns
+ * 0; PL_EINVAL with the reason in `why`, or PL_ENOMEM, and `out` as it
+ * was. */
+int ddb_item_text(const ddb_schema_t *schema, const pl_record_t *record,
+                  const char *key_text, pl_buf_t *out, pl_buf_t *why);
 
 /* The UpdateItem request of `record` as a tree (a new reference), read
  * back from ddb_update_text's text: TableName, Key, and for the non-key

@@ -497,14 +497,9 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
     json_t *key = ddb_key_encode(&s->schema, record, &why);
     pl_buf_t key_text = {0}, body_text = {0};
     int rc = key ? pl_json_encode(key, &key_text, NULL) : PL_EINVAL;
-    if (rc == 0 && s->opts->mode == DDB_MODE_PUT) {
-      json_t *item = ddb_item_encode(&s->schema, record, &why);
-      rc = item ? pl_json_encode(item, &body_text, NULL) : PL_EINVAL;
-      json_decref(item);
-    } else if (rc == 0) {
-      rc = ddb_update_text(&s->schema, record, key_text.data, &body_text,
-                           &why);
-    }
+    if (rc == 0)
+      rc = (s->opts->mode == DDB_MODE_PUT ? ddb_item_text : ddb_update_text)(
+          &s->schema, record, key_text.data, &body_text, &why);
     char *text = key_text.data;
     if (rc < 0) {
       json_decref(key);
