@@ -318,6 +318,15 @@ static bool scan_string(scan_t *s, scan_str_t *out) {
   const char *start = s->p;
   size_t len = 0;
   while (s->p < s->end) {
+    /* A run of plain ASCII first: most of every answer. */
+    const char *run = s->p;
+    while (run < s->end && (unsigned char)*run >= 0x20 &&
+           (unsigned char)*run < 0x80 && *run != '"' && *run != '\\')
+      run++;
+    len += (size_t)(run - s->p);
+    s->p = run;
+    if (s->p >= s->end)
+      break;
     unsigned char c = (unsigned char)*s->p;
     if (c == '"') {
       *out = (scan_str_t){.raw = start, .raw_len = (size_t)(s->p - start),
