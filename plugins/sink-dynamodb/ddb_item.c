@@ -349,6 +349,18 @@ static int put_field_attr(const ddb_schema_t *schema, const char *name,
   return rc == 0 ? pl_buf_append(out, "}", 1) : rc;
 }
 
+/* Ends a text appended to `out` from `start`: on error `out` is as it
+ * was, and `why` says why (out of memory when nothing else did). Returns
+ * 0, PL_ENOMEM or PL_EINVAL. */
+static int settle(pl_buf_t *out, size_t start, int rc, pl_buf_t *why) {
+  if (rc == 0)
+    return 0;
+  if (why->len == 0)
+    pl_buf_append_str(why, "out of memory");
+  pl_buf_truncate(out, start);
+  return rc == PL_ENOMEM ? PL_ENOMEM : PL_EINVAL;
+}
+
 /* Appends `"#a<n>":` or `":a<n>":` to `out`. */
 static int put_placeholder(pl_buf_t *out, bool first, char sigil, size_t n) {
   int rc = pl_buf_append(out, first ? "\"" : ",\"", first ? 1 : 2);
@@ -492,13 +504,7 @@ int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
   pl_buf_free(&names);
   pl_buf_free(&values);
   pl_buf_free(&version);
-  if (rc < 0) {
-    if (why->len == 0)
-      pl_buf_append_str(why, "out of memory");
-    pl_buf_truncate(out, start);
-    return rc == PL_ENOMEM ? PL_ENOMEM : PL_EINVAL;
-  }
-  return 0;
+  return settle(out, start, rc, why);
 }
 
 int ddb_item_text(const ddb_schema_t *schema, const pl_record_t *record,
@@ -530,13 +536,7 @@ int ddb_item_text(const ddb_schema_t *schema, const pl_record_t *record,
   }
   if (rc == 0)
     rc = pl_buf_append(out, "}", 1);
-  if (rc < 0) {
-    if (why->len == 0)
-      pl_buf_append_str(why, "out of memory");
-    pl_buf_truncate(out, start);
-    return rc == PL_ENOMEM ? PL_ENOMEM : PL_EINVAL;
-  }
-  return 0;
+  return settle(out, start, rc, why);
 }
 
 /* The tree of a request or an item written by `text_of` (tests read them
