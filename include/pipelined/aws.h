@@ -165,6 +165,13 @@ PL_EXTERN int pl_aws_json_call_text(pl_aws_client_t *client,
                                     const char *target, const char *body,
                                     size_t len, pl_aws_json_text_cb cb,
                                     void *data);
+/* pl_aws_json_call_text for a long poll: `wait_ms` is the request's own
+ * wait (WaitTimeSeconds), which the request timeout comes on top of, as
+ * pl_aws_json_call reads it from its body. */
+PL_EXTERN int pl_aws_json_call_text_wait(pl_aws_client_t *client,
+                                         const char *target, const char *body,
+                                         size_t len, uint64_t wait_ms,
+                                         pl_aws_json_text_cb cb, void *data);
 
 /* ---- REST (S3) ---- */
 

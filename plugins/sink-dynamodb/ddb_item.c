@@ -302,51 +302,99 @@ static json_t *field_attr(const ddb_schema_t *schema, const char *name,
   return attr;
 }
 
-json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
-                        pl_buf_t *why) {
-  const json_t *object = record_object(record, why);
-  if (!object)
-    return NULL;
-  json_t *item = ddb_key_encode(schema, record, why);
-  if (!item)
-    return NULL;
-  const char *name;
-  json_t *value;
-  /* jansson iterates only non-const objects; this one is only read. */
-  json_object_foreach((json_t *)object, name, value) {
-    if (is_key(schema, name))
-      continue;
+/* Appends the decimal text of `n`. */
+static int put_integer(pl_buf_t *out, long long n) {
+  char text[24], *p = text + sizeof(text);
+  unsigned long long u = n < 0 ? 0ull - (unsigned long long)n
+                               : (unsigned long long)n;
+  do
+    *--p = (char)('0' + u % 10);
+  while ((u /= 10) > 0);
+  if (n < 0)
+    *--p = '-';
+  return pl_buf_append(out, p, (size_t)(text + sizeof(text) - p));
+}
+
+/* Appends the AttributeValue of field `name` as JSON text: strings and
+ * integers of fields without a `types` entry directly ({"S":...} and
+ * {"N":"..."}, as encode_auto makes them), any other value through
+ * field_attr. PL_EINVAL with the reason in `why`; PL_ENOMEM. */
+static int put_field_attr(const ddb_schema_t *schema, const char *name,
+                          const json_t *value, pl_buf_t *out, pl_buf_t *why) {
+  int rc;
+  if (json_is_string(value) && type_of_field(schema, name) == DDB_TYPE_AUTO) {
+    const char *fail = NULL;
+    rc = pl_buf_append(out, "{\"S\":", 5);
+    if (rc == 0)
+      rc = pl_json_encode_string(json_string_value(value),
+                                 json_string_length(value), out, &fail);
+    if (rc == PL_EINVAL)
+      pl_buf_printf(why, "field '%s': %s", name, fail ? fail : "bad text");
+  } else if (json_is_integer(value) &&
+             type_of_field(schema, name) == DDB_TYPE_AUTO) {
+    rc = pl_buf_append(out, "{\"N\":\"", 6);
+    if (rc == 0)
+      rc = put_integer(out, (long long)json_integer_value(value));
+    if (rc == 0)
+      rc = pl_buf_append(out, "\"", 1);
+  } else {
     json_t *attr = field_attr(schema, name, value, why);
-    if (!attr || json_object_set_new(item, name, attr) < 0) {
-      json_decref(item);
-      return NULL;
-    }
+    const char *fail = NULL;
+    rc = attr ? pl_json_encode(attr, out, &fail) : PL_EINVAL;
+    if (attr && rc == PL_EINVAL)
+      pl_buf_printf(why, "field '%s': %s", name, fail ? fail : "bad value");
+    json_decref(attr);
+    return rc;
   }
-  return item;
+  return rc == 0 ? pl_buf_append(out, "}", 1) : rc;
 }
 
-/* Sets `name` = `value` in `object`, stealing value; false on failure. */
-static bool set_new(json_t *object, const char *name, json_t *value) {
-  return json_object_set_new(object, name, value) == 0;
+/* Ends a text appended to `out` from `start`: on error `out` is as it
+ * was, and `why` says why (out of memory when nothing else did). Returns
+ * 0, PL_ENOMEM or PL_EINVAL. */
+static int settle(pl_buf_t *out, size_t start, int rc, pl_buf_t *why) {
+  if (rc == 0)
+    return 0;
+  if (why->len == 0)
+    pl_buf_append_str(why, "out of memory");
+  pl_buf_truncate(out, start);
+  return rc == PL_ENOMEM ? PL_ENOMEM : PL_EINVAL;
 }
 
-json_t *ddb_update_encode(const ddb_schema_t *schema,
-                          const pl_record_t *record, pl_buf_t *why) {
+/* Appends `"#a<n>":` or `":a<n>":` to `out`. */
+static int put_placeholder(pl_buf_t *out, bool first, char sigil, size_t n) {
+  int rc = pl_buf_append(out, first ? "\"" : ",\"", first ? 1 : 2);
+  char head[2] = {sigil, 'a'};
+  if (rc == 0)
+    rc = pl_buf_append(out, head, 2);
+  if (rc == 0)
+    rc = put_integer(out, (long long)n);
+  return rc == 0 ? pl_buf_append(out, "\":", 2) : rc;
+}
+
+static int put_string_member(pl_buf_t *out, const char *member,
+                             const char *text) {
+  int rc = pl_buf_append_str(out, member);
+  return rc == 0 ? pl_json_encode_string(text, strlen(text), out, NULL) : rc;
+}
+
+int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
+                    const char *key_text, pl_buf_t *out, pl_buf_t *why) {
   const json_t *object = record_object(record, why);
   if (!object)
-    return NULL;
+    return PL_EINVAL;
   const json_t *newest = NULL;
   if (schema->newer_than) {
     newest = json_object_get(object, schema->newer_than);
     if (!newest || json_is_null(newest)) {
       pl_buf_printf(why, "field '%s' (newer_than) is missing (or null)",
                     schema->newer_than);
-      return NULL;
+      return PL_EINVAL;
     }
     if (is_key(schema, schema->newer_than)) {
       pl_buf_printf(why, "field '%s' (newer_than) is a key attribute",
                     schema->newer_than);
-      return NULL;
+      return PL_EINVAL;
     }
   }
   pl_buf_t version = {0};
@@ -356,106 +404,195 @@ json_t *ddb_update_encode(const ddb_schema_t *schema,
                     "field '%s' has the name of the version attribute; "
                     "choose another version_attribute",
                     schema->version);
-      return NULL;
+      return PL_EINVAL;
     }
     if (ddb_version_encode(schema->order, schema->order_count, record,
                            &version, why) < 0) {
       if (why->len == 0)
         pl_buf_append_str(why, "out of memory");
       pl_buf_free(&version);
-      return NULL;
+      return PL_EINVAL;
     }
   }
-  json_t *key = ddb_key_encode(schema, record, why);
-  if (!key) {
-    pl_buf_free(&version);
-    return NULL;
-  }
-  json_t *request = json_object();
-  json_t *names = json_object();
-  json_t *values = json_object();
-  pl_buf_t expr = {0};
-  char placeholder[32];
-  bool ok = request && names && values;
-  if (!ok)
-    json_decref(key);
-  /* set_new steals its value even when it fails. */
-  ok = ok && set_new(request, "Key", key) &&
-       set_new(request, "TableName", json_string(schema->table));
-  size_t n = 0;
+  /* The expression, the names and the values, written side by side. */
+  pl_buf_t expr = {0}, names = {0}, values = {0};
+  size_t start = out->len, n = 0;
   const char *name;
   json_t *value;
+  int rc = 0;
   /* jansson iterates only non-const objects; this one is only read. */
   json_object_foreach((json_t *)object, name, value) {
-    if (!ok)
-      break;
     if (is_key(schema, name))
       continue;
-    json_t *attr = field_attr(schema, name, value, why);
-    if (!attr) {
-      ok = false;
+    rc = pl_buf_append_str(&expr, n ? ", #a" : "SET #a");
+    if (rc == 0)
+      rc = put_integer(&expr, (long long)n);
+    if (rc == 0)
+      rc = pl_buf_append(&expr, " = :a", 5);
+    if (rc == 0)
+      rc = put_integer(&expr, (long long)n);
+    if (rc == 0)
+      rc = put_placeholder(&names, n == 0, '#', n);
+    if (rc == 0)
+      rc = pl_json_encode_string(name, strlen(name), &names, NULL);
+    if (rc == 0)
+      rc = put_placeholder(&values, n == 0, ':', n);
+    if (rc == 0)
+      rc = put_field_attr(schema, name, value, &values, why);
+    if (rc < 0)
       break;
-    }
-    snprintf(placeholder, sizeof(placeholder), "#a%zu", n);
-    ok = set_new(names, placeholder, json_string(name));
-    placeholder[0] = ':';
-    if (ok)
-      ok = set_new(values, placeholder, attr);
-    else
-      json_decref(attr);
-    ok = ok && pl_buf_printf(&expr, "%s#a%zu = :a%zu", n ? ", " : "SET ", n,
-                             n) == 0;
     n++;
   }
-  if (ok && schema->version) {
-    ok = set_new(names, "#ver", json_string(schema->version)) &&
-         set_new(values, ":ver", typed("S", json_string(version.data))) &&
-         pl_buf_printf(&expr, "%s#ver = :ver", n ? ", " : "SET ") == 0;
+  if (rc == 0 && schema->version) {
+    rc = pl_buf_append_str(&expr, n ? ", #ver = :ver" : "SET #ver = :ver");
+    if (rc == 0)
+      rc = put_string_member(&names, names.len ? ",\"#ver\":" : "\"#ver\":",
+                             schema->version);
+    if (rc == 0)
+      rc = put_string_member(&values,
+                             values.len ? ",\":ver\":{\"S\":" : "\":ver\":{\"S\":",
+                             version.data);
+    if (rc == 0)
+      rc = pl_buf_append(&values, "}", 1);
   }
-  if (ok && newest)
-    ok = set_new(values, ":nt",
-                 field_attr(schema, schema->newer_than, newest, why)) &&
-         set_new(names, "#nt", json_string(schema->newer_than));
-  if (ok && (newest || schema->version)) {
-    const char *condition =
+  if (rc == 0 && newest) {
+    rc = pl_buf_append_str(&values, values.len ? ",\":nt\":" : "\":nt\":");
+    if (rc == 0)
+      rc = put_field_attr(schema, schema->newer_than, newest, &values, why);
+    if (rc == 0)
+      rc = put_string_member(&names, names.len ? ",\"#nt\":" : "\"#nt\":",
+                             schema->newer_than);
+  }
+  const char *condition = NULL;
+  if (rc == 0 && (newest || schema->version)) {
+    condition =
         !schema->version ? "attribute_not_exists(#k0) OR #nt <= :nt"
         : newest ? "attribute_not_exists(#k0) OR #ver < :ver OR "
                    "(attribute_not_exists(#ver) AND #nt <= :nt)"
                  : "attribute_not_exists(#k0) OR #ver < :ver OR "
                    "attribute_not_exists(#ver)";
-    ok = set_new(names, "#k0", json_string(schema->keys[0].name)) &&
-         set_new(request, "ConditionExpression", json_string(condition));
+    rc = put_string_member(&names, names.len ? ",\"#k0\":" : "\"#k0\":",
+                           schema->keys[0].name);
   }
-  if (ok && expr.data)
-    ok = set_new(request, "UpdateExpression", json_string(expr.data));
-  if (ok && json_object_size(names) > 0)
-    ok = set_new(request, "ExpressionAttributeNames", json_incref(names));
-  if (ok && json_object_size(values) > 0)
-    ok = set_new(request, "ExpressionAttributeValues", json_incref(values));
+  if (rc == 0)
+    rc = put_string_member(out, "{\"TableName\":", schema->table);
+  if (rc == 0)
+    rc = pl_buf_append_str(out, ",\"Key\":");
+  if (rc == 0)
+    rc = pl_buf_append_str(out, key_text);
+  if (rc == 0 && expr.len)
+    rc = put_string_member(out, ",\"UpdateExpression\":", expr.data);
+  if (rc == 0 && condition)
+    rc = put_string_member(out, ",\"ConditionExpression\":", condition);
+  if (rc == 0 && names.len) {
+    rc = pl_buf_append_str(out, ",\"ExpressionAttributeNames\":{");
+    if (rc == 0)
+      rc = pl_buf_append(out, names.data, names.len);
+    if (rc == 0)
+      rc = pl_buf_append(out, "}", 1);
+  }
+  if (rc == 0 && values.len) {
+    rc = pl_buf_append_str(out, ",\"ExpressionAttributeValues\":{");
+    if (rc == 0)
+      rc = pl_buf_append(out, values.data, values.len);
+    if (rc == 0)
+      rc = pl_buf_append(out, "}", 1);
+  }
+  if (rc == 0)
+    rc = pl_buf_append(out, "}", 1);
   pl_buf_free(&expr);
+  pl_buf_free(&names);
+  pl_buf_free(&values);
   pl_buf_free(&version);
-  json_decref(names);
-  json_decref(values);
-  if (!ok) {
-    if (why->len == 0)
-      pl_buf_append_str(why, "out of memory");
-    json_decref(request);
-    return NULL;
-  }
-  return request;
+  return settle(out, start, rc, why);
 }
 
-json_t *ddb_batch_encode(const ddb_schema_t *schema, json_t *const *items,
-                         size_t count) {
-  json_t *writes = json_array();
-  for (size_t i = 0; writes && i < count; i++) {
-    json_t *put = json_pack("{s:{s:O}}", "PutRequest", "Item", items[i]);
-    if (!put || json_array_append_new(writes, put) < 0) {
-      json_decref(writes);
-      return NULL;
-    }
+int ddb_item_text(const ddb_schema_t *schema, const pl_record_t *record,
+                  const char *key_text, pl_buf_t *out, pl_buf_t *why) {
+  const json_t *object = record_object(record, why);
+  size_t key_len = strlen(key_text);
+  if (!object)
+    return PL_EINVAL;
+  if (key_len < 2 || key_text[key_len - 1] != '}')
+    return PL_EINVAL;
+  /* The key's members, then the other fields'. */
+  size_t start = out->len;
+  int rc = pl_buf_append(out, key_text, key_len - 1);
+  const char *name;
+  json_t *value;
+  /* jansson iterates only non-const objects; this one is only read. */
+  json_object_foreach((json_t *)object, name, value) {
+    if (rc < 0)
+      break;
+    if (is_key(schema, name))
+      continue;
+    rc = pl_buf_append(out, ",", 1);
+    if (rc == 0)
+      rc = pl_json_encode_string(name, strlen(name), out, NULL);
+    if (rc == 0)
+      rc = pl_buf_append(out, ":", 1);
+    if (rc == 0)
+      rc = put_field_attr(schema, name, value, out, why);
   }
-  if (!writes)
+  if (rc == 0)
+    rc = pl_buf_append(out, "}", 1);
+  return settle(out, start, rc, why);
+}
+
+/* The tree of a request or an item written by `text_of` (tests read them
+ * so). */
+static json_t *read_back(const ddb_schema_t *schema, const pl_record_t *record,
+                         pl_buf_t *why,
+                         int (*text_of)(const ddb_schema_t *,
+                                        const pl_record_t *, const char *,
+                                        pl_buf_t *, pl_buf_t *)) {
+  if (!record_object(record, why))
     return NULL;
-  return json_pack("{s:{s:o}}", "RequestItems", schema->table, writes);
+  json_t *key = ddb_key_encode(schema, record, why);
+  pl_buf_t key_text = {0}, text = {0};
+  json_t *tree = NULL;
+  if (key && pl_json_encode(key, &key_text, NULL) == 0 &&
+      text_of(schema, record, key_text.data, &text, why) == 0)
+    tree = json_loadb(text.data, text.len, 0, NULL);
+  if (key && !tree && why->len == 0)
+    pl_buf_append_str(why, "out of memory");
+  json_decref(key);
+  pl_buf_free(&key_text);
+  pl_buf_free(&text);
+  return tree;
+}
+
+json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
+                        pl_buf_t *why) {
+  return read_back(schema, record, why, ddb_item_text);
+}
+
+json_t *ddb_update_encode(const ddb_schema_t *schema,
+                          const pl_record_t *record, pl_buf_t *why) {
+  return read_back(schema, record, why, ddb_update_text);
+}
+
+int ddb_batch_text(const char *table, const char *const *items,
+                   const size_t *lens, size_t count, pl_buf_t *out) {
+  size_t start = out->len;
+  int rc = pl_buf_append_str(out, "{\"RequestItems\":{");
+  if (rc == 0)
+    rc = pl_json_encode_string(table, strlen(table), out, NULL);
+  if (rc == 0)
+    rc = pl_buf_append_str(out, ":[");
+  for (size_t i = 0; rc == 0 && i < count; i++) {
+    rc = pl_buf_append_str(out, i ? ",{\"PutRequest\":{\"Item\":"
+                                  : "{\"PutRequest\":{\"Item\":");
+    if (rc == 0)
+      rc = pl_buf_append(out, items[i], lens[i]);
+    if (rc == 0)
+      rc = pl_buf_append_str(out, "}}");
+  }
+  if (rc == 0)
+    rc = pl_buf_append_str(out, "]}}");
+  if (rc < 0) {
+    pl_buf_truncate(out, start);
+    return PL_ENOMEM;
+  }
+  return 0;
 }

@@ -86,11 +86,21 @@ json_t *ddb_key_encode(const ddb_schema_t *schema, const pl_record_t *record,
 
 /* The whole item: the key attributes and every other field of the record
  * (a field named like a key attribute is left out: the key wins). Returns
- * a new reference, or NULL with the reason in `why`. */
+ * a new reference (read back from ddb_item_text's text), or NULL with the
+ * reason in `why`. */
 json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
                         pl_buf_t *why);
 
-/* The UpdateItem request of `record`: TableName, Key, and for the non-key
+/* The same item appended to `out` as JSON text, written directly: the
+ * members of `key_text` (borrowed: the JSON text of ddb_key_encode's key),
+ * then the other fields' (ddb_item_encode reads this text back). Returns
+ * 0; PL_EINVAL with the reason in `why`, or PL_ENOMEM, and `out` as it
+ * was. */
+int ddb_item_text(const ddb_schema_t *schema, const pl_record_t *record,
+                  const char *key_text, pl_buf_t *out, pl_buf_t *why);
+
+/* The UpdateItem request of `record` as a tree (a new reference), read
+ * back from ddb_update_text's text: TableName, Key, and for the non-key
  * fields "SET #a0 = :a0, #a1 = :a1" with ExpressionAttributeNames for
  * every name and ExpressionAttributeValues. With newer_than alone also
  * ConditionExpression "attribute_not_exists(#k0) OR #nt <= :nt". With a
@@ -105,8 +115,20 @@ json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
 json_t *ddb_update_encode(const ddb_schema_t *schema,
                           const pl_record_t *record, pl_buf_t *why);
 
-/* A BatchWriteItem request of PutRequests for `items` (borrowed). */
-json_t *ddb_batch_encode(const ddb_schema_t *schema, json_t *const *items,
-                         size_t count);
+/* The same UpdateItem request appended to `out` as JSON text, with
+ * `key_text` (borrowed: the JSON text of ddb_key_encode's key) as its Key,
+ * written directly rather than through a tree (ddb_update_encode reads
+ * this text back). Returns 0; PL_EINVAL with the reason in `why`, or
+ * PL_ENOMEM, and `out` as it was. */
+int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
+                    const char *key_text, pl_buf_t *out, pl_buf_t *why);
+
+/* Appends the text of a BatchWriteItem request of PutRequests to `out`:
+ * {"RequestItems":{"<table>":[{"PutRequest":{"Item":<item>}},...]}}, where
+ * items[i] is the JSON text of an item (lens[i] bytes, as pl_json_encode
+ * wrote ddb_item_encode's item; borrowed). Returns 0, or PL_ENOMEM with
+ * `out` as it was. */
+int ddb_batch_text(const char *table, const char *const *items,
+                   const size_t *lens, size_t count, pl_buf_t *out);
 
 #endif

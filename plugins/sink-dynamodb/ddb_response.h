@@ -25,4 +25,14 @@ ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
 size_t ddb_unprocessed(const json_t *result, const char *table,
                        json_t *const *keys, size_t count, bool *unprocessed);
 
+/* Reads the answer of a write, `len` bytes of JSON text (borrowed). The
+ * usual answers, an empty text, {} (UpdateItem) and
+ * {"UnprocessedItems":{}} (BatchWriteItem), are recognized whole, byte for
+ * byte, without a parse: *result is NULL, which ddb_unprocessed reads as
+ * nothing unprocessed. Any other text is jansson's: *result is its tree (a
+ * new reference). Returns 0, or PL_EPARSE with jansson's reason in `error`
+ * when the text is not JSON (or memory ran out). */
+int ddb_answer_read(const char *text, size_t len, json_t **result,
+                    json_error_t *error);
+
 #endif

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include <pipelined/aws.h>
+#include <pipelined/json.h>
 #include <pipelined/pipelined.h>
 
 #include "ddb_item.h"
@@ -90,7 +91,8 @@ typedef struct sink_ddb sink_ddb_t;
 /* One record of a batch being written. */
 typedef struct ddb_entry {
   size_t record; /* in the batch */
-  json_t *body;  /* put: the item; update: the UpdateItem request */
+  char *body;      /* JSON text; put: the item; update: the request */
+  size_t body_len;
   json_t *key;
   char *key_text; /* compact, sorted: to find the same key */
   size_t prev;    /* the earlier entry of the same key, or NO_ENTRY */
@@ -270,7 +272,7 @@ static int sink_ddb_start(pl_instance_t *inst, void *ctx) {
 
 static void free_write(ddb_write_t *w) {
   for (size_t i = 0; i < w->count; i++) {
-    json_decref(w->entries[i].body);
+    free(w->entries[i].body);
     json_decref(w->entries[i].key);
     free(w->entries[i].key_text);
   }
@@ -291,7 +293,7 @@ static void resolve(ddb_write_t *w, size_t e, pl_result_t result,
 
 static bool send_call(ddb_write_t *w, const size_t *entries, size_t count);
 
-static void on_response(void *data, json_t *result,
+static void on_response(void *data, const char *text, size_t len,
                         const pl_aws_error_t *error);
 
 /* Sends round w->round, or finishes the batch when none is left. */
@@ -336,26 +338,36 @@ static void send_round(ddb_write_t *w) {
 static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
   sink_ddb_t *s = w->sink;
   ddb_call_t *call = malloc(sizeof(*call) + count * sizeof(size_t));
-  json_t *body = NULL;
+  pl_buf_t batch = {0};
+  const char *body;
+  size_t body_len;
   const char *target;
+  int rc = call ? 0 : PL_ENOMEM;
   if (s->opts->mode == DDB_MODE_PUT) {
     target = DDB_API "BatchWriteItem";
-    json_t *items[DDB_MAX_BATCH_ITEMS] = {NULL};
-    for (size_t i = 0; i < count; i++)
+    const char *items[DDB_MAX_BATCH_ITEMS];
+    size_t lens[DDB_MAX_BATCH_ITEMS];
+    for (size_t i = 0; i < count; i++) {
       items[i] = w->entries[entries[i]].body;
-    body = ddb_batch_encode(&s->schema, items, count);
+      lens[i] = w->entries[entries[i]].body_len;
+    }
+    if (rc == 0)
+      rc = ddb_batch_text(s->schema.table, items, lens, count, &batch);
+    body = batch.data;
+    body_len = batch.len;
   } else {
     target = DDB_API "UpdateItem";
-    body = json_incref(w->entries[entries[0]].body);
+    body = w->entries[entries[0]].body;
+    body_len = w->entries[entries[0]].body_len;
   }
-  int rc = call && body ? 0 : PL_ENOMEM;
   if (rc == 0) {
     call->write = w;
     call->count = count;
     memcpy(call->entries, entries, count * sizeof(size_t));
-    rc = pl_aws_json_call(s->aws.client, target, body, on_response, call);
+    rc = pl_aws_json_call_text(s->aws.client, target, body, body_len,
+                               on_response, call);
   }
-  json_decref(body);
+  pl_buf_free(&batch);
   if (rc < 0) {
     free(call);
     pl_buf_t reason = {0};
@@ -439,16 +451,30 @@ static void apply_result(ddb_call_t *call, const json_t *result) {
   }
 }
 
-static void on_response(void *data, json_t *result,
+/* The answer as text: the usual ones are recognized without a parse
+ * (ddb_answer_read); an answer that is not JSON fails the call as the AWS
+ * layer's own parse did (InvalidResponse). */
+static void on_response(void *data, const char *text, size_t len,
                         const pl_aws_error_t *error) {
   ddb_call_t *call = data;
   ddb_write_t *w = call->write;
+  json_t *result = NULL;
+  json_error_t jerr;
   if (error) {
     apply_error(call, error);
+  } else if (ddb_answer_read(text, len, &result, &jerr) < 0) {
+    bool put = w->sink->opts->mode == DDB_MODE_PUT;
+    apply_error(call, &(pl_aws_error_t){
+                          .service = "dynamodb",
+                          .operation = put ? "BatchWriteItem" : "UpdateItem",
+                          .status = 200,
+                          .code = "InvalidResponse",
+                          .message = jerr.text});
   } else {
     pl_aws_sink_accepted(&w->sink->aws, "%s accepts writes again",
                          w->sink->opts->table);
     apply_result(call, result);
+    json_decref(result);
   }
   free(call);
   w->pending--;
@@ -466,22 +492,26 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
   for (size_t i = 0; i < count; i++) {
     pl_record_t *record = pl_batch_record(w->batch, i);
     pl_buf_reset(&why);
+    /* The key's text finds records of the same key: its members come in
+     * the schema's order, so equal keys have equal texts. */
     json_t *key = ddb_key_encode(&s->schema, record, &why);
-    json_t *body = NULL;
-    if (key)
-      body = s->opts->mode == DDB_MODE_PUT
-                 ? ddb_item_encode(&s->schema, record, &why)
-                 : ddb_update_encode(&s->schema, record, &why);
-    char *text = body ? json_dumps(key, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    if (!text) {
+    pl_buf_t key_text = {0}, body_text = {0};
+    int rc = key ? pl_json_encode(key, &key_text, NULL) : PL_EINVAL;
+    if (rc == 0)
+      rc = (s->opts->mode == DDB_MODE_PUT ? ddb_item_text : ddb_update_text)(
+          &s->schema, record, key_text.data, &body_text, &why);
+    char *text = key_text.data;
+    if (rc < 0) {
       json_decref(key);
-      json_decref(body);
+      pl_buf_free(&key_text);
+      pl_buf_free(&body_text);
       pl_batch_resolve_as(w->batch, i, PL_RESULT_REJECTED, "unencodable",
                           "%s", why.data ? why.data : "cannot encode the item");
       continue;
     }
     ddb_entry_t *entry = &w->entries[w->count];
-    *entry = (ddb_entry_t){.record = i, .body = body, .key = key,
+    *entry = (ddb_entry_t){.record = i, .body = body_text.data,
+                           .body_len = body_text.len, .key = key,
                            .key_text = text, .prev = NO_ENTRY,
                            .result = PL_RESULT_PENDING};
     for (size_t e = w->count; e-- > 0;)

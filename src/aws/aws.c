@@ -130,6 +130,12 @@ int pl_aws_json_call(pl_aws_client_t *client, const char *target,
 int pl_aws_json_call_text(pl_aws_client_t *client, const char *target,
                           const char *body, size_t len,
                           pl_aws_json_text_cb cb, void *data) {
+  return pl_aws_json_call_text_wait(client, target, body, len, 0, cb, data);
+}
+
+int pl_aws_json_call_text_wait(pl_aws_client_t *client, const char *target,
+                               const char *body, size_t len, uint64_t wait_ms,
+                               pl_aws_json_text_cb cb, void *data) {
   if (client->destroying)
     return PL_ECANCELED;
   if (!body || len == 0)
@@ -139,7 +145,7 @@ int pl_aws_json_call_text(pl_aws_client_t *client, const char *target,
     return PL_ENOMEM;
   memcpy(copy, body, len);
   copy[len] = '\0';
-  return json_call(client, target, copy, len, 0, NULL, cb, data);
+  return json_call(client, target, copy, len, wait_ms, NULL, cb, data);
 }
 
 int pl_aws_rest_call(pl_aws_client_t *client,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <pipelined/backoff.h>
+#include <pipelined/json.h>
 
 /* Backoff of entries sent again (on top of the AWS client's own retries,
  * which already ran for the call). */
@@ -95,30 +96,66 @@ bool pl__sqs_acks_idle(const pl__sqs_acks_t *a) {
   return a->calls == 0 && a->deletes.count == 0 && a->changes.count == 0;
 }
 
-json_t *pl__sqs_acks_request(pl__sqs_ack_kind_t kind, const char *queue_url,
-                         pl__sqs_ack_entry_t *const *entries, size_t n) {
-  json_t *list = json_array();
-  json_t *body =
-      json_pack("{s:s, s:o}", "QueueUrl", queue_url, "Entries", list);
-  if (!body)
-    return NULL;
-  for (size_t i = 0; i < n; i++) {
-    char id[24];
-    snprintf(id, sizeof(id), "%zu", i);
-    json_t *entry = json_pack("{s:s, s:s}", "Id", id, "ReceiptHandle",
-                              entries[i]->receipt_handle);
-    if (entry && kind == PL__SQS_ACK_VISIBILITY &&
-        json_object_set_new(entry, "VisibilityTimeout",
-                            json_integer(entries[i]->visibility)) < 0) {
-      json_decref(entry);
-      entry = NULL;
-    }
-    if (!entry || json_array_append_new(list, entry) < 0) {
-      json_decref(body);
-      return NULL;
-    }
+/* Appends `"<n>"`. */
+static int put_id(pl_buf_t *out, size_t n) {
+  char text[24];
+  int len = snprintf(text, sizeof(text), "\"%zu\"", n);
+  return pl_buf_append(out, text, (size_t)len);
+}
+
+int pl__sqs_acks_request(pl__sqs_ack_kind_t kind, const char *queue_url,
+                         pl__sqs_ack_entry_t *const *entries, size_t n,
+                         pl_buf_t *out) {
+  size_t start = out->len;
+  int rc = pl_buf_append_str(out, "{\"QueueUrl\":");
+  if (rc == 0)
+    rc = pl_json_encode_string(queue_url, strlen(queue_url), out, NULL);
+  if (rc == 0)
+    rc = pl_buf_append_str(out, ",\"Entries\":[");
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    rc = pl_buf_append_str(out, i ? ",{\"Id\":" : "{\"Id\":");
+    if (rc == 0)
+      rc = put_id(out, i);
+    if (rc == 0)
+      rc = pl_buf_append_str(out, ",\"ReceiptHandle\":");
+    if (rc == 0)
+      rc = pl_json_encode_string(entries[i]->receipt_handle,
+                                 strlen(entries[i]->receipt_handle), out,
+                                 NULL);
+    if (rc == 0 && kind == PL__SQS_ACK_VISIBILITY)
+      rc = pl_buf_printf(out, ",\"VisibilityTimeout\":%u",
+                         entries[i]->visibility);
+    if (rc == 0)
+      rc = pl_buf_append_str(out, "}");
   }
-  return body;
+  if (rc == 0)
+    rc = pl_buf_append_str(out, "]}");
+  if (rc < 0)
+    pl_buf_truncate(out, start);
+  return rc;
+}
+
+bool pl__sqs_acks_all_done(const char *text, size_t len, size_t n) {
+  pl_buf_t want = {0};
+  int rc = pl_buf_append_str(&want, "{\"Successful\":[");
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    rc = pl_buf_append_str(&want, i ? ",{\"Id\":" : "{\"Id\":");
+    if (rc == 0)
+      rc = put_id(&want, i);
+    if (rc == 0)
+      rc = pl_buf_append_str(&want, "}");
+  }
+  if (rc == 0)
+    rc = pl_buf_append_str(&want, "]");
+  /* With or without the empty "Failed" list. */
+  static const char tail[] = ",\"Failed\":[]}";
+  bool same = rc == 0 &&
+              ((len == want.len + 1 && text[want.len] == '}') ||
+               (len == want.len + sizeof(tail) - 1 &&
+                memcmp(text + want.len, tail, sizeof(tail) - 1) == 0)) &&
+              memcmp(text, want.data, want.len) == 0;
+  pl_buf_free(&want);
+  return same;
 }
 
 /* ---- Failures ---- */
@@ -252,7 +289,11 @@ static void call_answered(ack_call_t *call, const json_t *result) {
     q->failures = 0;
 }
 
-static void on_call_done(void *data, json_t *result,
+/* The answer as text: the usual one (every entry done) is recognized
+ * whole (pl__sqs_acks_all_done); any other is jansson's, and text that is
+ * not JSON fails the call as the AWS layer's own parse did
+ * (InvalidResponse). */
+static void on_call_done(void *data, const char *text, size_t len,
                          const pl_aws_error_t *error) {
   ack_call_t *call = data;
   pl__sqs_acks_t *a = call->acks;
@@ -264,10 +305,25 @@ static void on_call_done(void *data, json_t *result,
     free(call);
     return;
   }
-  if (error)
+  json_t *result = NULL;
+  json_error_t jerr;
+  if (error) {
     call_failed(call, error);
-  else
+  } else if (pl__sqs_acks_all_done(text, len, call->n)) {
+    call_answered(call, NULL);
+  } else if (len > 0 &&
+             !(result = json_loadb(text, len, JSON_DECODE_ANY, &jerr))) {
+    call_failed(call, &(pl_aws_error_t){
+                          .service = "sqs",
+                          .operation = target_of(call->kind) +
+                                       strlen("AmazonSQS."),
+                          .status = 200,
+                          .code = "InvalidResponse",
+                          .message = jerr.text});
+  } else {
     call_answered(call, result);
+  }
+  json_decref(result);
   free(call);
   if (pl__sqs_acks_idle(a) && a->idle)
     a->idle(a->data);
@@ -289,12 +345,13 @@ static bool send_batch(pl__sqs_ack_queue_t *q) {
   call->kind = q->kind;
   while (call->n < PL__SQS_ACK_BATCH_MAX && q->count > 0)
     call->entries[call->n++] = queue_pop(q);
-  json_t *body =
-      pl__sqs_acks_request(q->kind, a->queue_url, call->entries, call->n);
-  int rc = body ? pl_aws_json_call(a->client, target_of(q->kind), body,
-                                   on_call_done, call)
-                : PL_ENOMEM;
-  json_decref(body);
+  pl_buf_t body = {0};
+  int rc = pl__sqs_acks_request(q->kind, a->queue_url, call->entries,
+                                call->n, &body);
+  if (rc == 0)
+    rc = pl_aws_json_call_text(a->client, target_of(q->kind), body.data,
+                               body.len, on_call_done, call);
+  pl_buf_free(&body);
   if (rc == 0) {
     a->calls++;
     return true;

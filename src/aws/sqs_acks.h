@@ -85,9 +85,17 @@ void pl__sqs_acks_close(pl__sqs_acks_t *a);
 /* Frees what is left; the loop has ended. */
 void pl__sqs_acks_free(pl__sqs_acks_t *a);
 
-/* The body of a DeleteMessageBatch / ChangeMessageVisibilityBatch call
- * for `entries[0..n)` (Ids "0".."n-1"): a new reference or NULL. */
-json_t *pl__sqs_acks_request(pl__sqs_ack_kind_t kind, const char *queue_url,
-                         pl__sqs_ack_entry_t *const *entries, size_t n);
+/* Appends the body of a DeleteMessageBatch / ChangeMessageVisibilityBatch
+ * call for `entries[0..n)` (Ids "0".."n-1") to `out` as JSON text.
+ * Returns 0, or PL_ENOMEM with `out` as it was. */
+int pl__sqs_acks_request(pl__sqs_ack_kind_t kind, const char *queue_url,
+                         pl__sqs_ack_entry_t *const *entries, size_t n,
+                         pl_buf_t *out);
+
+/* True when `len` bytes of `text` are, byte for byte, the usual answer to
+ * such a call of `n` entries: every entry successful, in order, with or
+ * without an empty "Failed" list ({"Successful":[{"Id":"0"},...]}). Any
+ * other answer is parsed. */
+bool pl__sqs_acks_all_done(const char *text, size_t len, size_t n);
 
 #endif

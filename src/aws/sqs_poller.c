@@ -7,8 +7,14 @@
 #include <string.h>
 
 #include <pipelined/backoff.h>
+#include <pipelined/json.h>
 
-#define ACK_FLUSH_DELAY_MS 10
+/* How long a delete (or visibility change) waits for others to fill its
+ * batch of 10: at 100 messages a second or more every DeleteMessageBatch
+ * is full (10 ms left one-row-at-a-time commits, as update mode makes
+ * them, in batches of about 8), and a message is deleted 0.1 s later,
+ * far inside its visibility timeout. */
+#define ACK_FLUSH_DELAY_MS 100
 #define RECEIVE_BACKOFF_BASE_MS 200
 #define RECEIVE_BACKOFF_CAP_MS 20000
 /* With --once, failed receives in a row before the run gives up. */
@@ -119,20 +125,34 @@ static void take_all(pl_sqs_poller_t *p, pl__sqs_receive_result_t *got) {
   }
 }
 
-static void on_receive(void *data, json_t *result,
+static void receive_error(pl_sqs_poller_t *p, const pl_aws_error_t *error) {
+  pl_buf_t why = {0};
+  pl_aws_error_format(error, &why);
+  receive_failed(p, why.data ? why.data : "error", error->retryable);
+  pl_buf_free(&why);
+}
+
+/* The answer as text (pl__sqs_receive_read); text that is not JSON is the
+ * error the AWS layer's own parse gave (InvalidResponse). */
+static void on_receive(void *data, const char *text, size_t len,
                        const pl_aws_error_t *error) {
   pl_sqs_poller_t *p = data;
   p->receiving--;
   if (p->closed) /* cancelled by close */
     return;
   pl__sqs_receive_result_t got = {0};
+  json_error_t jerr;
   int rc = 0;
   if (error) {
-    pl_buf_t why = {0};
-    pl_aws_error_format(error, &why);
-    receive_failed(p, why.data ? why.data : "error", error->retryable);
-    pl_buf_free(&why);
-  } else if ((rc = pl__sqs_receive_parse(result, &got)) < 0) {
+    receive_error(p, error);
+  } else if ((rc = pl__sqs_receive_read(text, len, &got, &jerr)) ==
+             PL_EINVAL) {
+    receive_error(p, &(pl_aws_error_t){.service = "sqs",
+                                       .operation = "ReceiveMessage",
+                                       .status = 200,
+                                       .code = "InvalidResponse",
+                                       .message = jerr.text});
+  } else if (rc < 0) {
     receive_failed(p,
                    rc == PL_ENOMEM ? "out of memory"
                                    : "the response is not a ReceiveMessage "
@@ -168,8 +188,9 @@ static bool can_poll(pl_sqs_poller_t *p) {
 
 static void maybe_poll(pl_sqs_poller_t *p) {
   while (can_poll(p)) {
-    int rc = pl_aws_json_call(p->client, "AmazonSQS.ReceiveMessage",
-                              p->receive_body, on_receive, p);
+    int rc = pl_aws_json_call_text_wait(
+        p->client, "AmazonSQS.ReceiveMessage", p->receive_text.data,
+        p->receive_text.len, p->params.wait_time_ms, on_receive, p);
     if (rc < 0) {
       receive_failed(p, pl_strerror(rc), true);
       if (p->gave_up)
@@ -182,11 +203,24 @@ static void maybe_poll(pl_sqs_poller_t *p) {
 
 /* ---- The visibility timeout: the option's, or the queue's own ---- */
 
+/* The text of receive_body, which every receive sends. */
+static int encode_receive(pl_sqs_poller_t *p) {
+  pl_buf_t text = {0};
+  if (pl_json_encode(p->receive_body, &text, NULL) < 0) {
+    pl_buf_free(&text);
+    return PL_ENOMEM;
+  }
+  pl_buf_free(&p->receive_text);
+  p->receive_text = text;
+  return 0;
+}
+
 /* Before the first receive (the option is not set): what every receive
  * asks for, and the heartbeat's interval. */
 static void use_visibility(pl_sqs_poller_t *p, uint64_t ms) {
   if (json_object_set_new(p->receive_body, "VisibilityTimeout",
-                          json_integer((json_int_t)(ms / 1000))) < 0) {
+                          json_integer((json_int_t)(ms / 1000))) < 0 ||
+      encode_receive(p) < 0) {
     pl_log(p->inst, PL_LOG_ERROR,
            "out of memory: receives keep a visibility timeout of %u s",
            (unsigned)(FALLBACK_VISIBILITY_MS / 1000));
@@ -282,7 +316,7 @@ int pl_sqs_poller_create(pl_instance_t *inst,
       .visibility_seconds = (unsigned)(visibility / 1000),
   };
   p->receive_body = pl__sqs_receive_request(&receive);
-  if (!p->receive_body) {
+  if (!p->receive_body || encode_receive(p) < 0) {
     pl_sqs_poller_destroy(p);
     return PL_ENOMEM;
   }
@@ -395,6 +429,7 @@ void pl_sqs_poller_destroy(pl_sqs_poller_t *p) {
   pl__sqs_heartbeat_free(&p->heartbeat);
   pl__sqs_acks_free(&p->acks);
   json_decref(p->receive_body);
+  pl_buf_free(&p->receive_text);
   free(p);
 }
 

@@ -20,6 +20,7 @@ struct pl_sqs_poller {
   pl_sqs_poller_events_t events;
   pl_aws_client_t *client; /* borrowed; NULL once closed */
   json_t *receive_body;
+  pl_buf_t receive_text; /* receive_body as text, sent by every receive */
   pl__sqs_acks_t acks;
   pl__sqs_heartbeat_t heartbeat;
   uv_timer_t backoff_timer;

@@ -58,6 +58,24 @@ typedef struct pl__sqs_receive_result {
  * array, or PL_ENOMEM; `out` is then empty. Free with
  * pl__sqs_receive_result_free() in every case. */
 int pl__sqs_receive_parse(const json_t *response, pl__sqs_receive_result_t *out);
+/* Reads a ReceiveMessage answer's text (`len` bytes, borrowed) into `out`
+ * as json_loadb and pl__sqs_receive_parse would; the usual answer without
+ * a tree (pl__sqs_receive_scan). An empty text is an empty receive.
+ * Returns what pl__sqs_receive_parse does, or PL_EINVAL with jansson's
+ * reason in `error` when the text is not JSON. Free `out` with
+ * pl__sqs_receive_result_free() in every case. */
+int pl__sqs_receive_read(const char *text, size_t len,
+                         pl__sqs_receive_result_t *out, json_error_t *error);
+
+/* Reads the usual answer, the shape SQS writes (strings, and objects of
+ * strings for Attributes and MessageAttributes; no \u escapes, numbers or
+ * literals, no repeated key the reader uses), checking JSON's grammar and
+ * UTF-8 as jansson does, and fills `out` as pl__sqs_receive_parse would
+ * from jansson's tree of the same text: returns 0. Returns PL_EAGAIN
+ * (`out` empty) for any other text, which is then jansson's; PL_ENOMEM. */
+int pl__sqs_receive_scan(const char *text, size_t len,
+                         pl__sqs_receive_result_t *out);
+
 /* Destroys the messages still in `result` (those not taken: a caller that
  * keeps a message sets its slot to NULL). */
 void pl__sqs_receive_result_free(pl__sqs_receive_result_t *result);

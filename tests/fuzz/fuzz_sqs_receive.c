@@ -9,7 +9,9 @@
  * the MessageId and ReceiptHandle, the body and its length (NULs
  * included, NUL-terminated), and attributes that are only the entry's
  * own, each read as pl__sqs_attribute_value reads it. The public
- * accessors must say the same. */
+ * accessors must say the same. And wherever the scanner of the usual
+ * answer (pl__sqs_receive_scan) reads the text, its result is the tree
+ * parser's. */
 #include "sqs_receive.h"
 
 #include <jansson.h>
@@ -58,6 +60,35 @@ static void check_message(const pl_sqs_message_t *m, const json_t *entry) {
   }
 }
 
+/* The scanner of the usual answer (pl__sqs_receive_scan) either gives
+ * up or gives exactly what the tree parser gives. */
+static void check_scan(const uint8_t *data, size_t size,
+                       const pl__sqs_receive_result_t *tree, int tree_rc) {
+  pl__sqs_receive_result_t scan;
+  int rc = pl__sqs_receive_scan((const char *)data, size, &scan);
+  check(rc == 0 || rc == PL_EAGAIN || rc == PL_ENOMEM);
+  if (rc != 0) {
+    check(scan.count == 0 && !scan.messages);
+    return;
+  }
+  check(tree_rc == 0);
+  check(scan.count == tree->count && scan.skipped == tree->skipped);
+  check((scan.problem == NULL) == (tree->problem == NULL));
+  check(!scan.problem || strcmp(scan.problem, tree->problem) == 0);
+  for (size_t i = 0; i < scan.count; i++) {
+    const pl_sqs_message_t *a = scan.messages[i], *b = tree->messages[i];
+    check(strcmp(a->message_id, b->message_id) == 0);
+    check(strcmp(a->receipt_handle, b->receipt_handle) == 0);
+    check(a->body_len == b->body_len &&
+          memcmp(a->body, b->body, a->body_len + 1) == 0);
+    check(a->receive_count == b->receive_count);
+    check(a->sent_timestamp == b->sent_timestamp);
+    check((a->attributes == NULL) == (b->attributes == NULL));
+    check(!a->attributes || json_equal(a->attributes, b->attributes));
+  }
+  pl__sqs_receive_result_free(&scan);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_t *root = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
   pl__sqs_receive_result_t got;
@@ -86,6 +117,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     check(used == got.count);
   }
+  /* jansson's root of an empty text is NULL, not the empty receive the
+   * scanner never gives for it. */
+  check_scan(data, size, &got, root ? rc : PL_EPARSE);
   pl__sqs_receive_result_free(&got);
   check(got.count == 0 && !got.messages);
   json_decref(root);

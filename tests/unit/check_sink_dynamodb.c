@@ -508,6 +508,55 @@ START_TEST(unprocessed_items_are_found_by_key) {
 }
 END_TEST
 
+/* The usual answers are recognized whole; any other text is parsed, and
+ * text that is not JSON is an error. */
+START_TEST(answers_are_read_whole_or_parsed) {
+  json_t *result = json_true();
+  json_error_t error;
+  const char *usual[] = {"", "{}", "{\"UnprocessedItems\":{}}"};
+  for (size_t i = 0; i < 3; i++) {
+    ck_assert_int_eq(
+        ddb_answer_read(usual[i], strlen(usual[i]), &result, &error), 0);
+    ck_assert_ptr_null(result);
+  }
+  const char *spaced = "{ \"UnprocessedItems\": {} }";
+  ck_assert_int_eq(ddb_answer_read(spaced, strlen(spaced), &result, &error),
+                   0);
+  ck_assert(json_is_object(json_object_get(result, "UnprocessedItems")));
+  json_decref(result);
+  const char *left = "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":"
+                     "{\"Item\":{\"id\":{\"S\":\"a\"}}}}]}}";
+  ck_assert_int_eq(ddb_answer_read(left, strlen(left), &result, &error), 0);
+  json_t *key = json_pack("{s:{s:s}}", "id", "S", "a");
+  bool unprocessed[1];
+  ck_assert_uint_eq(ddb_unprocessed(result, "t", &key, 1, unprocessed), 1);
+  json_decref(key);
+  json_decref(result);
+  /* "{}" and a prefix of it are not the usual answer. */
+  ck_assert_int_eq(ddb_answer_read("{}x", 3, &result, &error), PL_EPARSE);
+  ck_assert_ptr_null(result);
+  ck_assert_int_eq(ddb_answer_read("{", 1, &result, &error), PL_EPARSE);
+  ck_assert_ptr_null(result);
+}
+END_TEST
+
+START_TEST(batch_text_wraps_the_items) {
+  pl_buf_t out = {0};
+  pl_buf_append_str(&out, "x");
+  const char *items[] = {"{\"id\":{\"S\":\"a\"}}", "{\"id\":{\"S\":\"b\"}}"};
+  size_t lens[] = {strlen(items[0]), strlen(items[1])};
+  ck_assert_int_eq(ddb_batch_text("t\"1", items, lens, 2, &out), 0);
+  ck_assert_str_eq(out.data,
+                   "x{\"RequestItems\":{\"t\\\"1\":["
+                   "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"a\"}}}},"
+                   "{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"b\"}}}}]}}");
+  json_t *body = json_loads(out.data + 1, 0, NULL);
+  ck_assert_ptr_nonnull(body);
+  json_decref(body);
+  pl_buf_free(&out);
+}
+END_TEST
+
 /* ---- put mode ---- */
 
 START_TEST(put_sends_batch_write_item_of_25) {
@@ -803,6 +852,24 @@ START_TEST(a_500_the_layer_gave_up_on_fails_and_the_engine_retries) {
 }
 END_TEST
 
+/* A 200 whose body is not JSON: the records fail (the engine retries
+ * them), none is taken as written. */
+START_TEST(an_answer_that_is_not_json_fails_the_records) {
+  fixture_t *f = fixture_create();
+  for (int i = 0; i < 2; i++)
+    push(f, 200, NULL, "{\"UnprocessedItems\":");
+  char **records = numbered(2);
+  run_records(f, (const char *const *)records, 2, NULL, "retry_limit = 1");
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
+  ck_assert_uint_eq(pl_test_failed(f->t), 1);
+  ck_assert_uint_eq(pl_test_committed(f->t), 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "InvalidResponse"));
+  free_texts(records, 2);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(a_missing_table_fails_without_dead_lettering) {
   fixture_t *f = fixture_create();
   for (int i = 0; i < 2; i++)
@@ -1078,6 +1145,8 @@ int main(void) {
   tcase_add_test(pure, key_templates_build_the_key);
   tcase_add_test(pure, update_expression_sets_every_non_key_field);
   tcase_add_test(pure, unprocessed_items_are_found_by_key);
+  tcase_add_test(pure, answers_are_read_whole_or_parsed);
+  tcase_add_test(pure, batch_text_wraps_the_items);
   suite_add_tcase(s, pure);
   TCase *put = tcase_create("put");
   tcase_set_timeout(put, 60);
@@ -1093,6 +1162,7 @@ int main(void) {
   tcase_add_test(put, a_500_is_retried_by_the_aws_layer);
   tcase_add_test(put, a_500_the_layer_gave_up_on_fails_and_the_engine_retries);
   tcase_add_test(put, a_missing_table_fails_without_dead_lettering);
+  tcase_add_test(put, an_answer_that_is_not_json_fails_the_records);
   tcase_add_test(put, a_refusal_that_repeats_is_logged_once_then_its_recovery);
   suite_add_tcase(s, put);
   TCase *update = tcase_create("update");

@@ -159,27 +159,57 @@ START_TEST(the_receive_request_asks_for_everything_needed) {
 }
 END_TEST
 
+/* The batch request's JSON text, parsed (a new reference). */
+static json_t *acks_request(pl__sqs_ack_kind_t kind,
+                            pl__sqs_ack_entry_t *const *entries, size_t n) {
+  pl_buf_t text = {0};
+  ck_assert_int_eq(pl__sqs_acks_request(kind, "https://q", entries, n, &text),
+                   0);
+  json_t *body = json_loadb(text.data, text.len, 0, NULL);
+  ck_assert_ptr_nonnull(body);
+  pl_buf_free(&text);
+  return body;
+}
+
 START_TEST(batch_requests_number_their_entries) {
   pl__sqs_ack_entry_t a = {.receipt_handle = "rh-a", .visibility = 30};
-  pl__sqs_ack_entry_t b = {.receipt_handle = "rh-b", .visibility = 0};
+  pl__sqs_ack_entry_t b = {.receipt_handle = "rh\"b", .visibility = 0};
   pl__sqs_ack_entry_t *entries[] = {&a, &b};
-  json_t *del =
-      pl__sqs_acks_request(PL__SQS_ACK_DELETE, "https://q", entries, 2);
+  json_t *del = acks_request(PL__SQS_ACK_DELETE, entries, 2);
   json_t *want = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "QueueUrl",
                            "https://q", "Entries", "Id", "0", "ReceiptHandle",
-                           "rh-a", "Id", "1", "ReceiptHandle", "rh-b");
+                           "rh-a", "Id", "1", "ReceiptHandle", "rh\"b");
   ck_assert(json_equal(del, want));
   json_decref(want);
   json_decref(del);
-  json_t *vis =
-      pl__sqs_acks_request(PL__SQS_ACK_VISIBILITY, "https://q", entries, 2);
+  json_t *vis = acks_request(PL__SQS_ACK_VISIBILITY, entries, 2);
   want = json_pack("{s:s, s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}]}", "QueueUrl",
                    "https://q", "Entries", "Id", "0", "ReceiptHandle", "rh-a",
-                   "VisibilityTimeout", 30, "Id", "1", "ReceiptHandle", "rh-b",
+                   "VisibilityTimeout", 30, "Id", "1", "ReceiptHandle", "rh\"b",
                    "VisibilityTimeout", 0);
   ck_assert(json_equal(vis, want));
   json_decref(want);
   json_decref(vis);
+}
+END_TEST
+
+/* Only the answer in which every entry succeeded, in order, is taken
+ * without a parse. */
+START_TEST(the_usual_batch_answer_is_recognized_whole) {
+  const char *ok = "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"1\"}]}";
+  const char *ok_failed =
+      "{\"Successful\":[{\"Id\":\"0\"},{\"Id\":\"1\"}],\"Failed\":[]}";
+  ck_assert(pl__sqs_acks_all_done(ok, strlen(ok), 2));
+  ck_assert(pl__sqs_acks_all_done(ok_failed, strlen(ok_failed), 2));
+  ck_assert(!pl__sqs_acks_all_done(ok, strlen(ok), 3));
+  ck_assert(!pl__sqs_acks_all_done(ok, strlen(ok) - 1, 2));
+  const char *failed =
+      "{\"Successful\":[{\"Id\":\"0\"}],\"Failed\":[{\"Id\":\"1\","
+      "\"SenderFault\":true,\"Code\":\"ReceiptHandleIsInvalid\"}]}";
+  ck_assert(!pl__sqs_acks_all_done(failed, strlen(failed), 2));
+  const char *spaced = "{\"Successful\": [{\"Id\":\"0\"}]}";
+  ck_assert(!pl__sqs_acks_all_done(spaced, strlen(spaced), 1));
+  ck_assert(!pl__sqs_acks_all_done("", 0, 0));
 }
 END_TEST
 
@@ -684,6 +714,7 @@ static Suite *sqs_poller_suite(void) {
   tcase_add_test(parts, attributes_without_values_are_none);
   tcase_add_test(parts, the_receive_request_asks_for_everything_needed);
   tcase_add_test(parts, batch_requests_number_their_entries);
+  tcase_add_test(parts, the_usual_batch_answer_is_recognized_whole);
   tcase_add_test(parts, the_fragment_fills_the_embedded_struct);
   tcase_add_test(parts, options_become_params_or_are_refused);
   tcase_add_test(parts, create_refuses_missing_arguments);
