@@ -107,18 +107,17 @@ def nice_ticks(lo, hi, n=5):
         if (hi - lo) / (step * m) <= n:
             step *= m
             break
-    t = math.floor(lo / step) * step
-    ticks = []
-    while t <= hi + step * 1e-9:
-        ticks.append(t)
-        t += step
-    return ticks
+    first, last = math.floor(lo / step), math.ceil(hi / step)
+    return [i * step for i in range(first, last + 1)]
 
 
 def svg_chart(path, title, xlabel, ylabel, series, logx):
     """series: [(label, [(x, y), ...])]. x on a log scale when logx."""
-    w, h, left, right, top, bottom = 720, 420, 80, 230, 40, 60
-    pw, ph = w - left - right, h - top - bottom
+    # The legend goes under the plot, one line per series.
+    w, left, right, top, ph = 720, 80, 30, 40, 320
+    bottom = 60 + 18 * len(series)
+    h = top + ph + bottom
+    pw = w - left - right
     xs = [x for _, pts in series for x, _ in pts]
     ys = [y for _, pts in series for _, y in pts]
     fx = (lambda v: math.log10(v)) if logx else (lambda v: v)
@@ -148,7 +147,7 @@ def svg_chart(path, title, xlabel, ylabel, series, logx):
         o.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ph}" stroke="#eee"/>')
         o.append(f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle">{fmt(t, 0)}</text>')
     o.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>')
-    o.append(f'<text x="{left + pw / 2}" y="{h - 18}" text-anchor="middle">{esc(xlabel)}</text>')
+    o.append(f'<text x="{left + pw / 2}" y="{top + ph + 36}" text-anchor="middle">{esc(xlabel)}</text>')
     o.append(f'<text transform="translate(18,{top + ph / 2}) rotate(-90)" text-anchor="middle">{esc(ylabel)}</text>')
     for i, (label, pts) in enumerate(series):
         c = COLORS[i % len(COLORS)]
@@ -157,9 +156,9 @@ def svg_chart(path, title, xlabel, ylabel, series, logx):
         o.append(f'<path d="{path_d}" fill="none" stroke="{c}" stroke-width="2"/>')
         for x, y in pts:
             o.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{c}"/>')
-        ly = top + 10 + i * 18
-        o.append(f'<line x1="{left + pw + 12}" y1="{ly}" x2="{left + pw + 32}" y2="{ly}" stroke="{c}" stroke-width="2"/>')
-        o.append(f'<text x="{left + pw + 38}" y="{ly + 4}">{esc(label)}</text>')
+        ly = top + ph + 60 + i * 18
+        o.append(f'<line x1="{left}" y1="{ly}" x2="{left + 20}" y2="{ly}" stroke="{c}" stroke-width="2"/>')
+        o.append(f'<text x="{left + 26}" y="{ly + 4}">{esc(label)}</text>')
     o.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(o) + "\n")
