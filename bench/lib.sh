@@ -1,4 +1,5 @@
 # Shared by the bench/ scripts (sourced, not run).
+# shellcheck shell=bash
 #
 #   bench_build            sets build, bin (the real binary, not libtool's
 #                          wrapper, so that time(1) measures it) and exports
@@ -21,9 +22,9 @@ bench_build() {
   build=${BUILD:-}
   if [ -z "$build" ]; then
     local d
-    for d in "$top/build/gcc" "$top"; do [ -x "$d/pipelined" ] && build=$d && break; done
+    for d in "${top:?}/build/gcc" "$top"; do [ -x "$d/pipelined" ] && build=$d && break; done
   fi
-  [ -n "$build" ] && [ -x "$build/pipelined" ] || { echo "build pipelined first" >&2; exit 1; }
+  if [ -z "$build" ] || [ ! -x "$build/pipelined" ]; then echo "build pipelined first" >&2; exit 1; fi
   export PIPELINED_PLUGIN_PATH="$build/plugins"
   bin="$build/.libs/pipelined"; [ -x "$bin" ] || bin="$build/pipelined"
   export LD_LIBRARY_PATH="$build/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
