@@ -164,28 +164,28 @@ def svg_chart(path, title, xlabel, ylabel, series, logx):
         f.write("\n".join(o) + "\n")
 
 
-def group(rows, key, x, y):
-    series = {}
-    for r in rows:
-        if r.get(x) and r.get(y) is not None:
-            series.setdefault(key(r), []).append((r[x], r[y]))
-    return sorted(series.items())
+# (file, section, series label, x, y, title, x label, y label); both with
+# x on a log scale.
+CHARTS = [
+    ("bench-far-away.svg", "far_away", lambda r: f"{r['case']} ({r.get('concurrency', 'fixed')})",
+     "max_in_flight", "rows_per_s", "Far away AWS: rows/s against max_in_flight", "max_in_flight (log scale)",
+     "rows/s"),
+    ("bench-memory.svg", "memory", lambda r: f"{r['tool']}: {r['case']}",
+     "rows", "rss_mib", "Peak RSS against rows", "rows (log scale)", "peak RSS (MiB)"),
+]
 
 
 def charts(rows, chart_dir):
     drawn = []
-    far = [r for r in rows if r["section"] == "far_away"]
-    s = group(far, lambda r: f"{r['case']} ({r.get('concurrency', 'fixed')})", "max_in_flight", "rows_per_s")
-    if s:
-        p = os.path.join(chart_dir, "bench-far-away.svg")
-        svg_chart(p, "Far away AWS: rows/s against max_in_flight", "max_in_flight (log scale)", "rows/s", s, True)
-        drawn.append(p)
-    mem = [r for r in rows if r["section"] == "memory"]
-    s = group(mem, lambda r: f"{r['tool']}: {r['case']}", "rows", "rss_mib")
-    if s:
-        p = os.path.join(chart_dir, "bench-memory.svg")
-        svg_chart(p, "Peak RSS against rows", "rows (log scale)", "peak RSS (MiB)", s, True)
-        drawn.append(p)
+    for name, section, key, x, y, title, xlabel, ylabel in CHARTS:
+        series = {}
+        for r in rows:
+            if r["section"] == section and r.get(x) and r.get(y) is not None:
+                series.setdefault(key(r), []).append((r[x], r[y]))
+        if series:
+            p = os.path.join(chart_dir, name)
+            svg_chart(p, title, xlabel, ylabel, sorted(series.items()), True)
+            drawn.append(p)
     return drawn
 
 
