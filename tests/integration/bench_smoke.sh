@@ -28,6 +28,7 @@ t0=$(date +%s)
 BUILD=${top_builddir:-$(dirname "$PIPELINED")} "$top_srcdir/bench/run" --smoke --out "$work" \
   > "$work/run.log" 2>&1 || { tail -n 60 "$work/run.log" >&2; fail "bench/run --smoke exited non-zero"; }
 echo "bench/run --smoke took $(($(date +%s) - t0)) s"
+grep '^==== ' "$work/run.log"
 sed -n '/^==== results/,$p' "$work/run.log"
 
 expect=(parse producer baseline memory)
