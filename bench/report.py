@@ -7,7 +7,7 @@ Usage: report.py OUT.json CHART_DIR META.json SECTION.json...
 META.json: an object (date, commit, machine, options, notes) written as is
 into OUT.json beside "rows", every row of every SECTION.json (each a JSON
 array of rows in the format bench/run describes). Missing or empty section
-files are skipped. Charts (only those with data):
+files are skipped; a results.json of an earlier run counts as its rows. Charts (only those with data):
   CHART_DIR/bench-far-away.svg  rows/s against max_in_flight (far_away rows),
                                 one line per case and concurrency
   CHART_DIR/bench-memory.svg    peak RSS against rows (memory rows), one line
@@ -26,6 +26,8 @@ def load_rows(paths):
             continue
         with open(p) as f:
             data = json.load(f)
+        if isinstance(data, dict) and isinstance(data.get("rows"), list):
+            data = data["rows"]  # a results.json of an earlier run, to draw again
         if not isinstance(data, list):
             sys.exit(f"{p}: not a JSON array of rows")
         rows.extend(data)
@@ -114,7 +116,7 @@ def nice_ticks(lo, hi, n=5):
 def svg_chart(path, title, xlabel, ylabel, series, logx):
     """series: [(label, [(x, y), ...])]. x on a log scale when logx."""
     # The legend goes under the plot, one line per series.
-    w, left, right, top, ph = 720, 80, 30, 40, 320
+    w, left, right, top, ph = 720, 80, 50, 40, 320
     bottom = 60 + 18 * len(series)
     h = top + ph + bottom
     pw = w - left - right
