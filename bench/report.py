@@ -47,7 +47,10 @@ def table(rows):
     out = ["| section | tool | case | rows | wall s | CPU s | µs CPU/row | rows/s | peak RSS MiB |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['section']} | {r['tool']} | {r['case']} | {r['rows']:,} | {fmt(r.get('wall_s'), 2)} "
+        case = r["case"]
+        if r.get("max_in_flight"):
+            case += f", max_in_flight {r['max_in_flight']} ({r.get('concurrency', 'fixed')})"
+        out.append(f"| {r['section']} | {r['tool']} | {case} | {r['rows']:,} | {fmt(r.get('wall_s'), 2)} "
                    f"| {fmt(r.get('cpu_s'), 2)} | {fmt(r.get('us_per_row'), 2)} | {fmt(r.get('rows_per_s'), 0)} "
                    f"| {fmt(r.get('rss_mib'))} |")
     return out
