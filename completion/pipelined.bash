@@ -1,6 +1,6 @@
 # bash completion for pipelined(8): its options, files after -c, and the
-# plugins the same pipelined finds (--list-plugins) after --describe and
-# --describe-json (whose NAME is optional: a word that starts with '-'
+# plugins the same pipelined finds (--list-plugins), and "settings", after
+# --describe and --describe-json (whose NAME is optional: a word that starts with '-'
 # completes to an option instead).
 _pipelined() {
   local cur=${COMP_WORDS[COMP_CWORD]}
@@ -16,14 +16,14 @@ _pipelined() {
       [[ $cur == -* ]] || {
         local plugins
         plugins=$("${COMP_WORDS[0]}" --list-plugins 2>/dev/null | cut -d ' ' -f 1)
-        mapfile -t COMPREPLY < <(compgen -W "$plugins" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "settings $plugins" -- "$cur")
         return
       }
       ;;
     --describe)
       local plugins
       plugins=$("${COMP_WORDS[0]}" --list-plugins 2>/dev/null | cut -d ' ' -f 1)
-      mapfile -t COMPREPLY < <(compgen -W "$plugins" -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W "settings $plugins" -- "$cur")
       return
       ;;
     --url | --interval | --iterations)

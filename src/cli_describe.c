@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli_describe.h"
+#include "engine.h"
 #include "options.h"
 #include "options_describe.h"
 #include "stage_options.h"
@@ -78,9 +79,29 @@ int pl__cli_describe_all(pl_registry_t *reg) {
   return rc < 0 ? 1 : 0;
 }
 
+/* --describe settings: the top-level settings (memory_limit,
+ * metrics_listen...), from the table the engine validates them with. */
+static int describe_settings(bool json) {
+  size_t count = 0;
+  const pl_option_t *table = pl__engine_settings_table(&count);
+  if (json) {
+    print_json(json_pack("{s:s, s:o}", "name", "settings", "options",
+                         pl__options_describe_json(table, count)));
+    return 0;
+  }
+  pl_buf_t out = {0};
+  pl_buf_append_str(&out, "Top-level settings (outside any block):\n");
+  pl__options_describe(table, count, &out);
+  fputs(out.data, stdout);
+  pl_buf_free(&out);
+  return 0;
+}
+
 int pl__cli_describe(pl_registry_t *reg, const char *full_name, bool json) {
   static const pl_kind_t kinds[] = {PL_KIND_SOURCE, PL_KIND_TRANSFORM,
                                     PL_KIND_SINK};
+  if (strcmp(full_name, "settings") == 0)
+    return describe_settings(json);
   const pl_plugin_t *plugin = NULL;
   char *error = NULL;
   for (size_t i = 0; i < 3 && !plugin; i++) {

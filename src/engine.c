@@ -49,6 +49,10 @@ static const pl_option_t settings_table[] = {
                        "/healthz answers 503, naming the stage and its last "
                        "error, once a sink's writes have failed without a "
                        "success for this long."),
+    PL_OPTION_SIZE(pl_engine_settings_t, memory_limit, "memory_limit", "0", 0,
+                   "Most bytes the records of all pipelines may hold at once "
+                   "in queues, batches and requests in flight; sources pause "
+                   "at it and resume at 90% of it. 0: no limit."),
     PL_OPTION_DURATION(pl_engine_settings_t, shutdown_timeout_ms,
                        "shutdown_timeout", "30s", 0,
                        "On SIGTERM, how long records in flight may take to "
@@ -71,6 +75,11 @@ int pl__engine_read_settings(const pl_cfg_node_t *root,
 
 void pl__engine_free_settings(pl_engine_settings_t *settings) {
   pl__options_free(settings_table, COUNT(settings_table), settings);
+}
+
+const pl_option_t *pl__engine_settings_table(size_t *count) {
+  *count = COUNT(settings_table);
+  return settings_table;
 }
 
 pl_pipeline_t *pl__engine_find_pipeline(pl_pipeline_t *const *list,
@@ -126,6 +135,7 @@ int pl__engine_create(const pl_engine_params_t *params,
   pl__engine_read_settings(root, &engine->settings, errors);
   engine->log.level = (pl_log_level_t)engine->settings.log_level;
   engine->log.format = (pl_log_format_t)engine->settings.log_format;
+  pl__memory_budget_init(&engine->memory, engine->settings.memory_limit);
   if (engine->settings.plugin_path.count > 0)
     pl__registry_prepend_config_dirs(
         engine->registry,
@@ -318,9 +328,21 @@ int pl__engine_status(const pl_engine_t *engine) {
   return 0;
 }
 
+void pl__engine_memory_available(pl_engine_t *engine) {
+  for (size_t i = 0; i < engine->pipeline_count; i++) {
+    pl_pipeline_t *pipeline = engine->pipelines[i];
+    /* Not started yet (a reload's pending pipeline): nothing to resume. */
+    if (pipeline->pump.loop && pipeline->source->paused)
+      pl__pipeline_kick(pipeline);
+  }
+}
+
 void pl__engine_destroy(pl_engine_t *engine) {
   if (!engine)
     return;
+  /* The records freed below release their bytes: nobody is to be woken
+   * in pipelines being freed. */
+  engine->memory.waiting = false;
   for (size_t i = 0; i < engine->pipeline_count; i++)
     pl__pipeline_destroy(engine->pipelines[i]);
   free(engine->pipelines);

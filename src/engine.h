@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "memory_budget.h"
 #include "notify.h"
 #include "pipeline.h"
 #include "registry.h"
@@ -24,6 +25,7 @@ typedef struct pl_engine_settings {
   int64_t metrics_max_connections;
   uint64_t shutdown_timeout_ms;
   uint64_t unhealthy_after_ms;
+  uint64_t memory_limit; /* bytes; 0: none */
 } pl_engine_settings_t;
 
 typedef struct pl_extension pl_extension_t;
@@ -65,6 +67,8 @@ struct pl_engine {
   /* Freed records kept for reuse: a record per row is the hot path. */
   pl_record_t *spare_records;
   size_t spare_count;
+  /* The bytes every record of every pipeline holds (memory_limit). */
+  pl_memory_budget_t memory;
   bool timed_out;
   /* Files the sinks write (pl_output_file_add), which no source reads. */
   pl_file_id_t *outputs;
@@ -105,6 +109,9 @@ int pl__engine_create(const pl_engine_params_t *params,
 int pl__engine_read_settings(const pl_cfg_node_t *root,
                              pl_engine_settings_t *settings, pl_buf_t *errors);
 void pl__engine_free_settings(pl_engine_settings_t *settings);
+/* The option table of the top-level settings (--describe settings);
+ * static, `*count` entries. */
+const pl_option_t *pl__engine_settings_table(size_t *count);
 /* The pipeline of `list` named `name`, or NULL. */
 pl_pipeline_t *pl__engine_find_pipeline(pl_pipeline_t *const *list,
                                         size_t count, const char *name);
@@ -128,6 +135,10 @@ bool pl__engine_timed_out(const pl_engine_t *engine);
  * plugin counted an input error (--once), a stage broke, or shutdown timed
  * out. */
 int pl__engine_status(const pl_engine_t *engine);
+/* The bytes held went down to the memory budget's low-water mark while
+ * sources waited for it: every pipeline whose source is paused runs its
+ * pump, which resumes the source when its queues have room too. */
+void pl__engine_memory_available(pl_engine_t *engine);
 /* Frees everything; call after the loop returned. */
 void pl__engine_destroy(pl_engine_t *engine);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "group.h"
+#include "group_mark.h"
 #include "pipeline.h"
 #include "record.h"
 
@@ -21,6 +22,7 @@ struct pl_group {
   const pl_instance_t *rejected_by; /* the stage of the first */
   char *first_origin;               /* "file:/in/x.csv", or NULL */
   char *first_reason;               /* "line 2: bad quantity" */
+  pl__marks_t marks; /* the committed prefix of its byte stream */
 };
 
 pl_group_t *pl_group_create(pl_instance_t *inst, void *data) {
@@ -29,11 +31,20 @@ pl_group_t *pl_group_create(pl_instance_t *inst, void *data) {
     return NULL;
   group->source = inst;
   group->data = data;
+  group->marks.group = group;
   inst->pipeline->open_groups++;
   return group;
 }
 
 void *pl_group_data(const pl_group_t *group) { return group->data; }
+
+void pl_group_on_progress(pl_group_t *group, pl_group_progress_cb cb,
+                          void *data) {
+  group->marks.cb = cb;
+  group->marks.data = data;
+}
+
+pl__marks_t *pl__group_marks(pl_group_t *group) { return &group->marks; }
 
 pl_instance_t *pl__group_source(const pl_group_t *group) {
   return group->source;
@@ -110,6 +121,7 @@ static void report_rejected(const pl_group_t *group) {
 }
 
 void pl__group_free(pl_group_t *group) {
+  pl__marks_free(&group->marks);
   free(group->first_origin);
   free(group->first_reason);
   free(group);

@@ -2,6 +2,7 @@
  * and of the process, the /healthz verdict and the --once summary line.
  * metrics_server.c serves them. */
 #include <dirent.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -71,6 +72,11 @@ static bool in_flight_limit(const pl_instance_t *stage, uint64_t *value) {
   return stage->sink != NULL;
 }
 
+static bool concurrency_limit(const pl_instance_t *stage, uint64_t *value) {
+  *value = stage->concurrency_limit;
+  return stage->has_concurrency_limit;
+}
+
 /* The counters every pipeline keeps, one family each. */
 static uint64_t groups_committed(const pl_pipeline_t *pipeline) {
   return pipeline->groups_committed;
@@ -110,6 +116,10 @@ static const gauge_view_t stage_gauges[] = {
     {"in_flight_limit", "batches a sink may have in flight at once "
                         "(max_in_flight)",
      in_flight_limit},
+    {"concurrency_limit",
+     "requests a sink may have in flight now: found by adaptive concurrency "
+     "up to max_in_flight, or max_in_flight when it is fixed",
+     concurrency_limit},
 };
 
 /* Every stage's plugin counter `name`, as one family. */
@@ -173,6 +183,37 @@ static void render_rejected(const pl_engine_t *engine, const char *help,
                       (unsigned long long)(c ? c->value : 0));
       }
     }
+  }
+}
+
+/* The memory budget (memory_limit): one series each, for the whole
+ * daemon, since the budget is shared by every pipeline. */
+static void render_memory(const pl_memory_budget_t *memory, pl_buf_t *out) {
+  static const struct {
+    const char *name, *type, *help;
+    size_t offset;
+  } families[] = {
+      {"memory_held_bytes", "gauge",
+       "bytes held by the records of every pipeline, in queues, batches and "
+       "requests in flight",
+       offsetof(pl_memory_budget_t, held)},
+      {"memory_held_peak_bytes", "gauge",
+       "the most bytes the records have held at once since the start",
+       offsetof(pl_memory_budget_t, peak)},
+      {"memory_limit_bytes", "gauge",
+       "memory_limit: sources pause when the bytes held reach it (0: no "
+       "limit)",
+       offsetof(pl_memory_budget_t, limit)},
+      {"memory_pauses_total", "counter",
+       "times a source paused because the bytes held reached memory_limit",
+       offsetof(pl_memory_budget_t, pauses)},
+  };
+  for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+    header(out, families[i].name, families[i].type, families[i].help);
+    uint64_t value =
+        *(const uint64_t *)((const char *)memory + families[i].offset);
+    pl_buf_printf(out, "pipelined_%s %llu\n", families[i].name,
+                  (unsigned long long)value);
   }
 }
 
@@ -286,6 +327,7 @@ void pl__metrics_render(const pl_engine_t *engine, pl_buf_t *out) {
                                 out);
   }
 
+  render_memory(&engine->memory, out);
   pl__extensions_metrics(engine, out);
   render_process(out);
 }

@@ -73,11 +73,28 @@ static bool below_half(const pl_instance_t *stage) {
          stage->queue.bytes <= stage->capacity_bytes / 2;
 }
 
+/* A transform turns records already held into others, often more of them
+ * (a chunk into its rows). While the memory budget is full it goes on only
+ * when nothing after it is queued or in flight, one record at a time: what
+ * is downstream will release the budget by itself, and when nothing is,
+ * the transform gives the sink work that will (no deadlock). The bytes held
+ * then exceed the limit by at most one record's expansion. */
+static bool transform_may_run(const pl_pipeline_t *pipeline,
+                              const pl_instance_t *stage) {
+  if (pl__memory_budget_has_room(&pipeline->engine->memory))
+    return true;
+  for (const pl_instance_t *after = stage->next; after; after = after->next)
+    if (after->queue.count > 0 || (after->sink && after->sink->in_flight > 0))
+      return false;
+  return true;
+}
+
 static bool run_transform(pl_pipeline_t *pipeline, pl_instance_t *stage) {
   size_t n = 0;
   while (n < PL_PUMP_SLICE && stage->queue.count > 0 &&
          pl__stage_has_room(stage->next) &&
-         pl__pipeline_dead_letter_has_room(pipeline)) {
+         pl__pipeline_dead_letter_has_room(pipeline) &&
+         transform_may_run(pipeline, stage)) {
     pl_record_t *record = pl__queue_pop(&stage->queue);
     pipeline->current = stage;
     stage->plugin->process(stage, stage->ctx, record);
@@ -90,7 +107,8 @@ static bool run_transform(pl_pipeline_t *pipeline, pl_instance_t *stage) {
 static bool resume_source(pl_instance_t *source) {
   const pl_instance_t *dead_letter = source->pipeline->dead_letter;
   if (!source->paused || source->stopped || !below_half(source->next) ||
-      (dead_letter && !below_half(dead_letter)))
+      (dead_letter && !below_half(dead_letter)) ||
+      !pl__memory_budget_may_resume(&source->pipeline->engine->memory))
     return false;
   source->paused = false;
   if (source->plugin->resume)

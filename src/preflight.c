@@ -55,9 +55,11 @@ pl_preflight_cb pl__preflight_callback(const pl_plugin_t *plugin) {
 /* "ok   " or "warn " or "FAIL ": the level, padded to one width. */
 static void append_line(pl_preflight_run_t *run, pl_buf_t *to, pl_check_t level,
                         const char *scope, const char *fmt, va_list ap) {
-  if ((unsigned)level > PL_CHECK_FAIL)
+  if ((unsigned)level > PL_CHECK_INFO)
     level = PL_CHECK_FAIL;
-  run->totals[level]++;
+  /* Information (where a setting came from) is no finding: not counted. */
+  if (level != PL_CHECK_INFO)
+    run->totals[level]++;
   pl_buf_printf(to, "%-4s %s: ", pl_check_name(level), scope);
   pl_buf_vprintf(to, fmt, ap);
   pl_buf_append_str(to, "\n");

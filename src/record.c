@@ -97,6 +97,8 @@ pl_record_t *pl_record_derive(const pl_record_t *parent) {
   record->meta = parent->meta;
   if (record->meta)
     record->meta->refs++;
+  if ((record->mark = parent->mark))
+    pl__mark_hold(record->mark);
   return record;
 }
 
@@ -111,6 +113,9 @@ void pl__record_free(pl_record_t *record) {
   if (record->reason)
     free(record->reason);
   pl_engine_t *engine = engine_of(record->group);
+  if (record->charged &&
+      pl__memory_budget_charge(&engine->memory, &record->charged, 0))
+    pl__engine_memory_available(engine);
   if (engine->spare_count < PL_SPARE_RECORDS_MAX) {
     record->next = engine->spare_records;
     engine->spare_records = record;
@@ -131,9 +136,27 @@ void pl__record_free_spares(pl_engine_t *engine) {
 
 void pl__record_resolve(pl_record_t *record, bool ok) {
   pl_group_t *group = record->group;
+  pl__mark_t *mark = record->mark;
   pl__record_free(record);
+  if (mark)
+    pl__mark_release(mark, ok);
   pl__group_resolve(group, ok);
 }
+
+int pl_record_set_mark(pl_record_t *chunk, uint64_t end) {
+  if (chunk->mark)
+    return PL_EINVAL;
+  chunk->mark = pl__marks_add(pl__group_marks(chunk->group), end);
+  return chunk->mark ? 0 : PL_ENOMEM;
+}
+
+void pl_record_set_held(pl_record_t *chunk, uint64_t held, uint64_t line) {
+  if (chunk->mark)
+    pl__mark_set_held(chunk->mark, held, line);
+}
+
+bool pl_record_is_replay(const pl_record_t *record) { return record->replay; }
+void pl_record_set_replay(pl_record_t *record) { record->replay = true; }
 
 void pl_record_done(pl_record_t *record) { pl__record_resolve(record, true); }
 

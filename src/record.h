@@ -27,8 +27,12 @@ struct pl_record {
   char *bytes;
   size_t len;
   pl_record_meta_t *meta; /* one reference, or NULL: no metadata */
+  struct pl__mark *mark;  /* holds one count on it, or NULL: unmarked */
   uint64_t line;
   size_t size;
+  /* Bytes charged to the engine's memory budget (0: none, not queued
+   * yet); released when the record is freed. */
+  uint64_t charged;
   char *reason;
   /* The class of `reason` (a plugin's string constant), the `reason`
    * label of pipelined_rejected_total; NULL: "other". */
@@ -36,6 +40,7 @@ struct pl_record {
   pl_result_t result;
   bool last;
   bool cut;
+  bool replay;
 };
 
 /* A FIFO of records linked through record->next. */

@@ -106,6 +106,11 @@ bool pl__stage_has_room(const pl_instance_t *inst) {
 
 void pl__stage_enqueue(pl_instance_t *inst, pl_record_t *record) {
   inst->metrics.records_in++;
+  /* Charged as it is now: a transform may have changed its size. */
+  pl_engine_t *engine = inst->pipeline->engine;
+  if (pl__memory_budget_charge(&engine->memory, &record->charged,
+                               pl__memory_budget_cost(record)))
+    pl__engine_memory_available(engine);
   pl__queue_push(&inst->queue, record);
   pl__pipeline_kick(inst->pipeline);
 }
@@ -122,13 +127,31 @@ bool pl_emit(pl_instance_t *inst, pl_record_t *record) {
   pl__stage_enqueue(next, record);
   bool room = pl__stage_has_room(next) &&
               pl__pipeline_dead_letter_has_room(inst->pipeline);
-  if (!room && inst->role == PL_ROLE_SOURCE)
+  if (inst->role != PL_ROLE_SOURCE)
+    return room;
+  /* The memory budget is one more reason for a source to wait, resumed
+   * by the same pump (pipeline.c). */
+  pl_memory_budget_t *memory = &inst->pipeline->engine->memory;
+  if (!pl__memory_budget_has_room(memory)) {
+    pl__memory_budget_note_pause(memory, !inst->paused);
+    room = false;
+  }
+  if (!room)
     inst->paused = true;
   return room;
 }
 
 int64_t pl_instance_max_in_flight(const pl_instance_t *inst) {
   return inst->stage.max_in_flight;
+}
+
+bool pl_instance_concurrency_adaptive(const pl_instance_t *inst) {
+  return inst->stage.concurrency == PL_STAGE_CONCURRENCY_ADAPTIVE;
+}
+
+void pl_instance_set_concurrency_limit(pl_instance_t *inst, uint64_t limit) {
+  inst->has_concurrency_limit = true;
+  inst->concurrency_limit = limit;
 }
 
 int64_t pl_instance_retry_limit(const pl_instance_t *inst) {

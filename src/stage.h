@@ -9,12 +9,24 @@
 typedef struct pl_pipeline pl_pipeline_t;
 typedef struct pl_sink pl_sink_t;
 
+/* The stage option `concurrency`: its values and their names. */
+#define PL_STAGE_CONCURRENCY_MAP(XX)                                           \
+  XX(ADAPTIVE, "adaptive")                                                     \
+  XX(FIXED, "fixed")
+
+typedef enum {
+#define PL__CONCURRENCY_ENUM(name, text) PL_STAGE_CONCURRENCY_##name,
+  PL_STAGE_CONCURRENCY_MAP(PL__CONCURRENCY_ENUM)
+#undef PL__CONCURRENCY_ENUM
+} pl_stage_concurrency_t;
+
 /* Stage-wide options (one table for every stage, HACKING.md#s3). */
 typedef struct pl_stage_options {
   int64_t batch_size;
   uint64_t batch_bytes;
   uint64_t linger_ms;
   int64_t max_in_flight;
+  int concurrency; /* pl_stage_concurrency_t */
   int64_t retry_limit;
   uint64_t retry_backoff_ms;
   uint64_t retry_backoff_max_ms;
@@ -78,6 +90,10 @@ struct pl_instance {
   /* Sources: input read and input of known size (pl_source_progress). */
   uint64_t progress_read;
   uint64_t progress_total;
+  /* Sinks: the requests the stage may have in flight now, as its plugin
+   * last reported (pl_instance_set_concurrency_limit). */
+  bool has_concurrency_limit;
+  uint64_t concurrency_limit;
   /* Rejections by class (metrics.rejected is their sum). */
   size_t rejection_count;
   pl_counter_t *rejections;

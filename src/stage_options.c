@@ -8,6 +8,11 @@
 
 static const char *const log_level_choices[] = {"error", "warn", "info",
                                                 "debug", NULL};
+static const char *const concurrency_choices[] = {
+#define PL__CONCURRENCY_NAME(name, text) text,
+    PL_STAGE_CONCURRENCY_MAP(PL__CONCURRENCY_NAME)
+#undef PL__CONCURRENCY_NAME
+        NULL};
 
 const pl_option_t pl__stage_option_table[] = {
     PL_OPTION_INT_RANGE(pl_stage_options_t, batch_size, "batch_size", "100", 1,
@@ -22,6 +27,15 @@ const pl_option_t pl__stage_option_table[] = {
     PL_OPTION_INT_RANGE(pl_stage_options_t, max_in_flight, "max_in_flight", "1",
                         1, INT64_MAX, 0,
                         "Sinks: batches being written at the same time."),
+    PL_OPTION_ENUM(pl_stage_options_t, concurrency, "concurrency", "adaptive",
+                   concurrency_choices, 0,
+                   "Sinks that send requests (the AWS sinks): \"adaptive\" "
+                   "starts with 4 requests at once and finds how many the "
+                   "service takes, up to max_in_flight: more each round "
+                   "trip while latency holds (twice as many until the "
+                   "first decrease, then one more), half as many on a "
+                   "throttling answer or when latency doubles; \"fixed\" "
+                   "sends up to max_in_flight at once."),
     PL_OPTION_INT_RANGE(pl_stage_options_t, retry_limit, "retry_limit", "5", 0,
                         INT64_MAX, 0,
                         "Sinks: retries of a failed record before its group "

@@ -55,8 +55,9 @@ static int write_all(int fd, const char *data, size_t len) {
  * shared directory would let anyone redirect the write. Returns 0 or an
  * errno value, with the failed step in *step; *created tells whether the
  * temporary file exists (and is to be removed on failure). */
-static int write_synced(const char *path, const void *bytes, size_t len,
-                        pl_buf_t *tmp, const char **step, bool *created) {
+static int write_temp(const char *path, const void *bytes, size_t len,
+                      bool sync, pl_buf_t *tmp, const char **step,
+                      bool *created) {
   *step = "create a temporary file for";
   *created = false;
   if (pl_buf_printf(tmp, "%s.XXXXXX", path) < 0)
@@ -74,7 +75,7 @@ static int write_synced(const char *path, const void *bytes, size_t len,
   } else if (write_all(fd, bytes, len) != 0) {
     *step = "write";
     err = errno;
-  } else if (fsync(fd) != 0) {
+  } else if (sync && fsync(fd) != 0) {
     *step = "fsync";
     err = errno;
   }
@@ -103,12 +104,12 @@ static int sync_directory_of(const char *file) {
   return err;
 }
 
-int pl_state_file_write(const char *path, const void *bytes, size_t len,
-                        char **error) {
+static int write_state(const char *path, const void *bytes, size_t len,
+                       bool sync, char **error) {
   pl_buf_t tmp = {0};
   const char *step = NULL;
   bool created = false;
-  int err = write_synced(path, bytes, len, &tmp, &step, &created);
+  int err = write_temp(path, bytes, len, sync, &tmp, &step, &created);
   if (err == ENOMEM && !tmp.data) {
     pl_error_set(error, "out of memory");
     return PL_ENOMEM;
@@ -125,12 +126,22 @@ int pl_state_file_write(const char *path, const void *bytes, size_t len,
     pl_error_set(error, "cannot rename %s to %s: %s", tmp.data, path,
               strerror(err));
     unlink(tmp.data);
-  } else if ((err = sync_directory_of(path)) != 0) {
+  } else if (sync && (err = sync_directory_of(path)) != 0) {
     pl_error_set(error, "cannot fsync the directory of %s: %s", path,
               strerror(err));
   }
   pl_buf_free(&tmp);
   return err == 0 ? 0 : PL_EIO;
+}
+
+int pl_state_file_write(const char *path, const void *bytes, size_t len,
+                        char **error) {
+  return write_state(path, bytes, len, true, error);
+}
+
+int pl_state_file_write_unsynced(const char *path, const void *bytes,
+                                 size_t len, char **error) {
+  return write_state(path, bytes, len, false, error);
 }
 
 /* ---- Owning ---- */

@@ -88,7 +88,8 @@ PL_EXTERN void pl_aws_client_destroy(pl_aws_client_t *client);
                         "profile's, the region's)."),                          \
       PL_OPTION_STRING(type, region, "region", NULL, 0,                        \
                        "AWS region (default: the aws block's, AWS_REGION, "    \
-                       "AWS_DEFAULT_REGION, the profile's).")
+                       "AWS_DEFAULT_REGION, the profile's, the EC2 "        \
+                       "instance's from instance metadata).")
 
 /* ---- Sinks ---- */
 
@@ -107,7 +108,10 @@ typedef struct pl_aws_sink {
 /* From the start callback: creates the client of `service` with the
  * plugin's own `endpoint` and `region` options (NULL: not set; borrowed)
  * and room for as many requests at once as the stage lets batches be in
- * flight (pl_instance_max_in_flight). Returns 0, or a negative code with
+ * flight (pl_instance_max_in_flight). With the stage's concurrency
+ * "adaptive" (pl_instance_concurrency_adaptive) the client sends fewer
+ * while the service throttles or slows down, and tells the stage its limit
+ * (pl_instance_set_concurrency_limit). Returns 0, or a negative code with
  * the reason logged. */
 PL_EXTERN int pl_aws_sink_start(pl_aws_sink_t *sink, pl_instance_t *inst,
                                 const char *service, const char *endpoint,

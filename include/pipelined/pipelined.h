@@ -5,6 +5,7 @@
 #include <pipelined/backoff.h>
 #include <pipelined/common.h>
 #include <pipelined/json.h>
+#include <pipelined/ledger.h>
 #include <pipelined/log.h>
 #include <pipelined/plugin.h>
 #include <pipelined/preflight.h>

@@ -195,8 +195,9 @@ typedef struct pl_plugin {
   int (*init)(pl_instance_t *inst, const void *options, void **ctx);
   /* Starts work on the loop: a source begins emitting, a sink opens. */
   int (*start)(pl_instance_t *inst, void *ctx);
-  /* Sources: pl_emit() returned false (the next queue is full) and the
-   * source stopped producing; it may go on now. */
+  /* Sources: pl_emit() returned false (the next queue is full, or the
+   * memory_limit reached) and the source stopped producing; it may go on
+   * now. */
   void (*resume)(pl_instance_t *inst, void *ctx);
   /* Sources: take no new work (shutdown). Seal or abandon open groups. */
   void (*stop)(pl_instance_t *inst, void *ctx);
@@ -255,6 +256,16 @@ PL_EXTERN void pl_instance_count(pl_instance_t *inst, const char *name,
 /* The stage's max_in_flight option (sinks: batches written at once), for
  * plugins that size their own concurrency (an AWS client) to match. */
 PL_EXTERN int64_t pl_instance_max_in_flight(const pl_instance_t *inst);
+/* The stage's concurrency option (sinks): true for "adaptive" (the
+ * default: a plugin that sends requests finds how many it may have in
+ * flight, up to max_in_flight), false for "fixed" (max_in_flight). */
+PL_EXTERN bool pl_instance_concurrency_adaptive(const pl_instance_t *inst);
+/* Reports how many requests the stage may have in flight now; a plugin
+ * whose concurrency adapts calls it on each change. Exported on the
+ * metrics endpoint as pipelined_concurrency_limit{pipeline,stage,plugin};
+ * a stage that never reported has no such series. */
+PL_EXTERN void pl_instance_set_concurrency_limit(pl_instance_t *inst,
+                                                 uint64_t limit);
 /* The stage's retry_limit option: a sink whose batch reached this attempt
  * (pl_batch_attempt) is not retried again if it fails. */
 PL_EXTERN int64_t pl_instance_retry_limit(const pl_instance_t *inst);
@@ -286,7 +297,8 @@ PL_EXTERN void pl_sink_broken(pl_instance_t *inst, const char *fmt, ...)
     PL_PRINTF(2, 3);
 
 /* Sources and transforms: pass `record` (stolen) to the next stage. Returns
- * false when the next queue is full: a source then stops producing until its
+ * false when the next queue is full, or to a source when the records held
+ * reach the daemon's memory_limit: a source then stops producing until its
  * resume callback runs. Nothing is ever dropped. */
 PL_EXTERN bool pl_emit(pl_instance_t *inst, pl_record_t *record);
 

@@ -25,7 +25,8 @@
 #define PL_CHECK_MAP(XX)                                                       \
   XX(OK, "ok")                                                                 \
   XX(WARN, "warn")                                                             \
-  XX(FAIL, "FAIL")
+  XX(FAIL, "FAIL")                                                             \
+  XX(INFO, "info")
 
 typedef enum {
 #define PL__CHECK_ENUM(name, text) PL_CHECK_##name,
@@ -33,13 +34,14 @@ typedef enum {
 #undef PL__CHECK_ENUM
 } pl_check_t;
 
-/* "ok", "warn" or "FAIL". */
+/* "ok", "warn", "FAIL" or "info". */
 PL_EXTERN const char *pl_check_name(pl_check_t level);
 
 /* Reports one finding of the stage (the text is formatted now). OK: the
  * thing checked is there and fit; WARN: it works, but a setting is risky;
- * FAIL: the pipeline cannot work as configured. Ignored after
- * pl_preflight_done(). */
+ * FAIL: the pipeline cannot work as configured; INFO: not a finding but a
+ * fact worth showing (where a setting came from), not counted in the
+ * summary and never failing the run. Ignored after pl_preflight_done(). */
 PL_EXTERN void pl_preflight_report(pl_preflight_t *check, pl_check_t level,
                                    const char *fmt, ...) PL_PRINTF(3, 4);
 /* The same for something the stages share, under `scope` ("aws") instead

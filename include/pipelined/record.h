@@ -23,6 +23,26 @@ PL_EXTERN void *pl_group_data(const pl_group_t *group);
  * once its records in flight are resolved, and is not committed. */
 PL_EXTERN void pl_group_seal(pl_group_t *group, bool complete);
 
+/* ---- Progress inside a byte stream (resuming a file or an object) ----
+ *
+ * A source that can read its input again from an offset marks each chunk
+ * of its group's byte stream with pl_record_set_mark() and listens with
+ * pl_group_on_progress(): it then hears, in order, how far the committed
+ * prefix of the stream reached, and may keep that in a ledger
+ * (<pipelined/ledger.h>) to resume there after a crash. */
+
+/* The committed prefix of `group`'s stream grew: every record made from
+ * its bytes before `offset` is resolved (delivered or dead-lettered) and
+ * none failed, and the row that starts at `offset` starts at line `line`
+ * (0: unknown, no transform said). Runs from inside whatever resolved the
+ * last of those records, often a sink's callback: note the position and
+ * return (save it later, off the loop). */
+typedef void (*pl_group_progress_cb)(void *data, pl_group_t *group,
+                                     uint64_t offset, uint64_t line);
+/* Sets the progress callback of `group` (NULL for none) and its `data`. */
+PL_EXTERN void pl_group_on_progress(pl_group_t *group, pl_group_progress_cb cb,
+                                    void *data);
+
 /* ---- Records ---- */
 
 /* New record in `group`, with no value and no metadata. */
@@ -69,6 +89,25 @@ PL_EXTERN void pl_record_set_last(pl_record_t *record, bool last);
  * the stream, such as a partial row, instead of finishing it. Sets last. */
 PL_EXTERN bool pl_record_is_cut(const pl_record_t *record);
 PL_EXTERN void pl_record_set_cut(pl_record_t *record);
+
+/* Source: `chunk` ends at byte `end` of its group's stream. The chunk and
+ * every record derived from it count towards that mark; marks are taken
+ * in stream order. Returns 0, PL_EINVAL (marked already) or PL_ENOMEM. */
+PL_EXTERN int pl_record_set_mark(pl_record_t *chunk, uint64_t end);
+/* Transform: having parsed `chunk`, it holds the last `held` bytes of the
+ * stream up to the chunk's end unfinished (a partial row, completed by a
+ * later chunk and derived from that one), and that row, or the next one
+ * when none is held, starts at line `line`. Call before resolving the
+ * chunk; nothing happens for an unmarked chunk. */
+PL_EXTERN void pl_record_set_held(pl_record_t *chunk, uint64_t held,
+                                  uint64_t line);
+/* A chunk of bytes given again only for context: the header line of a
+ * stream resumed in the middle. A transform reads from it what it needs
+ * (the column names) and emits no record from it. A chunk's line
+ * (pl_record_set_line) is the line of its first byte, set on the first
+ * chunk after such a jump. */
+PL_EXTERN bool pl_record_is_replay(const pl_record_t *record);
+PL_EXTERN void pl_record_set_replay(pl_record_t *record);
 
 /* Approximate encoded size, used for batch_bytes; set by whoever knows it. */
 PL_EXTERN size_t pl_record_size(const pl_record_t *record);

@@ -114,6 +114,16 @@ PL_EXTERN void pl_state_file_set_writer(pl_state_file_t *file,
 PL_EXTERN int pl_state_file_write(const char *path, const void *bytes,
                                   size_t len, char **error);
 
+/* The same without the fsyncs (the temporary file's and the directory's):
+ * the new file survives a crash of the process at once (the kernel holds
+ * it), but a crash of the machine may leave the old file, or an empty or
+ * torn one. For states that are only hints, saved often, whose loss costs
+ * work done again and never data (a progress ledger): an fsync waits for
+ * every dirty byte of the file system with some (ext4's data=ordered),
+ * hundreds of milliseconds beside a sink writing a large file. */
+PL_EXTERN int pl_state_file_write_unsynced(const char *path, const void *bytes,
+                                           size_t len, char **error);
+
 /* Appends the whole file at `path` to `out`. A missing file is the first
  * run: it appends nothing and returns 0. Returns 0, or PL_ENOMEM or PL_EIO
  * and then, when `error` is not NULL, a new malloc()ed message in *error

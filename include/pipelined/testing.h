@@ -170,6 +170,10 @@ typedef struct pl_test_meta {
   uint64_t line;           /* replaces the place among fed records */
 } pl_test_meta_t;
 PL_EXTERN int pl_test_feed_meta(pl_test_t *t, const pl_test_meta_t *meta);
+/* Marks the record fed last as a replay (pl_record_set_replay): bytes a
+ * source resuming in the middle gives again for context, its header.
+ * PL_EINVAL as pl_test_feed_meta(). */
+PL_EXTERN int pl_test_feed_replay(pl_test_t *t);
 /* Feeds a cut record (pl_record_set_cut): the group's byte stream fed so
  * far ends cut short, as a source does when the object it reads changed
  * in the middle; bytes fed after it start the stream again. PL_EINVAL as

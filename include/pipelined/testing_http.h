@@ -49,6 +49,10 @@ typedef struct pl_test_http_request {
   char *headers; /* raw header lines, names as sent */
   char *body;    /* NUL-terminated after body_len bytes */
   size_t body_len;
+  /* Requests the server had received and not yet begun to answer when
+   * this one arrived, itself included (its delay_ms counts as not
+   * answered): how many a client had in flight at once. */
+  size_t concurrent;
 } pl_test_http_request_t;
 
 /* Listens on 127.0.0.1 on a free port, on `loop` (borrowed: it must

@@ -61,7 +61,7 @@ static bool reads_from(const file_config_t *cfg, const char *dir) {
 /* One state file per pipeline, named after it; bytes other than letters,
  * digits, '-', '_' and '.' are written %XX so that no two names collide. */
 static int state_file_path(const char *state_dir, const char *pipeline,
-                           char **out) {
+                           const char *suffix, char **out) {
   pl_buf_t path = {0};
   int rc = pl_buf_printf(&path, "%s/", state_dir);
   for (const unsigned char *p = (const unsigned char *)pipeline; rc == 0 && *p;
@@ -73,7 +73,7 @@ static int state_file_path(const char *state_dir, const char *pipeline,
         plain ? pl_buf_append(&path, p, 1) : pl_buf_printf(&path, "%%%02X", *p);
   }
   if (rc == 0)
-    rc = pl_buf_append_str(&path, ".state");
+    rc = pl_buf_append_str(&path, suffix);
   if (rc < 0) {
     pl_buf_free(&path);
     return PL_ENOMEM;
@@ -121,7 +121,11 @@ int file_config_init(file_config_t *cfg, pl_instance_t *inst,
     char *dir = NULL;
     rc = prepare_dir(inst, "state_dir", opts->state_dir, cwd, &dir);
     if (rc == 0)
-      rc = state_file_path(dir, pl_instance_pipeline(inst), &cfg->state_file);
+      rc = state_file_path(dir, pl_instance_pipeline(inst), ".state",
+                           &cfg->state_file);
+    if (rc == 0)
+      rc = state_file_path(dir, pl_instance_pipeline(inst), ".ledger",
+                           &cfg->ledger_file);
     free(dir);
   }
   return rc;
@@ -133,5 +137,6 @@ void file_config_free(file_config_t *cfg) {
   free(cfg->entries);
   free(cfg->done_dir);
   free(cfg->state_file);
+  free(cfg->ledger_file);
   *cfg = (file_config_t){0};
 }

@@ -30,6 +30,7 @@ typedef struct file_config {
   size_t entry_count;
   char *done_dir;   /* absolute, existing; NULL unless on_commit = move */
   char *state_file; /* <state_dir>/<pipeline>.state, or NULL */
+  char *ledger_file; /* <state_dir>/<pipeline>.ledger, or NULL */
   bool watch;       /* watch, and not --once */
 } file_config_t;
 

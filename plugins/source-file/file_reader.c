@@ -131,12 +131,14 @@ char *file_reader_origin(const char *path) {
 }
 
 /* Emits one chunk (`data`, stolen; NULL for an empty last chunk); false
- * when out of memory (the group is then abandoned). */
+ * when out of memory (the group is then abandoned). A chunk of a file read
+ * as it is ends at r->offset: its mark. */
 static bool emit_record(file_reader_t *r, char *data, size_t len, bool last) {
   pl_record_t *rec = pl_record_create(r->group);
   if (!data)
     data = calloc(1, 1);
-  if (!rec || !data) {
+  if (!rec || !data ||
+      (!r->decode.dec && !last && pl_record_set_mark(rec, r->offset) < 0)) {
     free(data);
     if (rec)
       pl_record_done(rec);
@@ -148,6 +150,10 @@ static bool emit_record(file_reader_t *r, char *data, size_t len, bool last) {
   pl_record_set_size(rec, len);
   pl_record_set_origin(rec, r->origin);
   pl_record_set_last(rec, last);
+  if (r->next_line) {
+    pl_record_set_line(rec, r->next_line);
+    r->next_line = 0;
+  }
   if (last)
     seal(r, true);
   if (!pl_emit(r->inst, rec))
@@ -155,8 +161,60 @@ static bool emit_record(file_reader_t *r, char *data, size_t len, bool last) {
   return true;
 }
 
+static void emit_chunk(file_reader_t *r, char *data, size_t len, bool last);
+
+/* The first read of a file to resume (`data`, its first `len` bytes):
+ * its first line goes out as a replay for the header, and reading goes on
+ * at resume_at. False when it cannot be done (no whole line before
+ * resume_at): the file is then read from its start. */
+static bool jump(file_reader_t *r, char *data, size_t len, bool last) {
+  uint64_t at = r->resume_at;
+  r->resume_at = 0;
+  const char *lf = memchr(data, '\n', len);
+  if (!lf || (uint64_t)(lf - data) + 1 > at || at > r->size)
+    return false;
+  size_t header = (size_t)(lf - data) + 1;
+  pl_record_t *replay = pl_record_create(r->group);
+  if (!replay || pl_record_set_bytes(replay, data, header) < 0) {
+    if (replay)
+      pl_record_done(replay);
+    return false;
+  }
+  pl_record_set_size(replay, header);
+  pl_record_set_origin(replay, r->origin);
+  pl_record_set_replay(replay);
+  pl_log(r->inst, PL_LOG_INFO,
+         "resuming %s at byte %llu (line %llu): the rows before it were "
+         "committed by an earlier run",
+         r->path, (unsigned long long)at, (unsigned long long)r->resume_line);
+  pl_instance_count(r->inst, "files_resumed", 1);
+  if (!pl_emit(r->inst, replay))
+    r->paused = true;
+  r->next_line = r->resume_line;
+  if (len > at) {
+    /* The first read went past the resume point: its rest is the data. */
+    size_t rest = len - (size_t)at;
+    pl_source_progress(r->inst, at, 0); /* skipped: as good as read */
+    memmove(data, data + at, rest);
+    emit_chunk(r, data, rest, last); /* resume_at is 0 now */
+    return true;
+  }
+  free(data);
+  pl_source_progress(r->inst, at - len, 0); /* skipped: as good as read */
+  r->offset = at;
+  if (at >= r->size) {
+    if (emit_record(r, NULL, 0, true))
+      close_file(r);
+  } else if (!r->paused) {
+    read_next(r);
+  }
+  return true;
+}
+
 /* Emits a chunk read from a file read as it is, then goes on. */
 static void emit_chunk(file_reader_t *r, char *data, size_t len, bool last) {
+  if (r->resume_at && data && jump(r, data, len, last))
+    return;
   if (!emit_record(r, data, len, last))
     return;
   pl_instance_count(r->inst, "bytes_read", len);
@@ -317,6 +375,8 @@ static void on_fstat(uv_fs_t *req) {
   }
   r->offset = 0;
   r->size = st.st_size;
+  r->resume_at = 0;
+  r->next_line = 0;
   if (r->decompress &&
       file_decode_open(&r->decode, r->decompress, r->path, r->chunk_size) < 0) {
     /* The group exists: it is sealed incomplete, the file read again. */
@@ -365,6 +425,13 @@ int file_reader_open(file_reader_t *r, const char *path, void *file) {
   }
   return rc;
 }
+
+void file_reader_resume_at(file_reader_t *r, uint64_t offset, uint64_t line) {
+  r->resume_at = offset;
+  r->resume_line = line;
+}
+
+pl_group_t *file_reader_group(const file_reader_t *r) { return r->group; }
 
 void file_reader_resume(file_reader_t *r) {
   r->paused = false;

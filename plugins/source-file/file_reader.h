@@ -8,7 +8,12 @@
  * pl_emit() says the next queue is full the reader stops until
  * file_reader_resume(). A compressed file is decompressed on the way
  * (file_decode.c): its chunks are of decompressed bytes, and the reader
- * reads the next piece of the file only once the last one is used up. */
+ * reads the next piece of the file only once the last one is used up.
+ *
+ * The chunks of a file read as it is carry marks (pl_record_set_mark():
+ * the offset where each ends), so that the owner hears how far the
+ * committed prefix of the file reached (pl_group_on_progress()) and can
+ * resume there after a crash (file_reader_resume_at()). */
 #ifndef PL_SOURCE_FILE_READER_H
 #define PL_SOURCE_FILE_READER_H
 
@@ -57,6 +62,9 @@ typedef struct file_reader {
   char *buf;     /* the chunk being read */
   const pl_decompress_options_t *decompress; /* borrowed; NULL: none */
   file_decode_t decode;                      /* of the file being read */
+  uint64_t resume_at;   /* take the file up here after its header, or 0 */
+  uint64_t resume_line; /* the line there (0: unknown) */
+  uint64_t next_line;   /* the line of the next chunk's first byte, or 0 */
   uv_fs_t req;
   bool busy; /* req is in flight */
   bool paused;
@@ -73,6 +81,16 @@ void file_reader_init(file_reader_t *r, pl_instance_t *inst,
  * (pl_instance_error). Without this call files are read as they are. */
 void file_reader_set_decompress(file_reader_t *r,
                                 const pl_decompress_options_t *opts);
+/* From the `opened` event only: the file is taken up at byte `offset`
+ * (line `line`, 0: unknown) instead of its start, where an earlier run's
+ * committed rows end (a progress ledger). Its first line, the header, is
+ * read and emitted first as a replay chunk (pl_record_set_replay) for the
+ * transforms, then the chunks from `offset`, the first with that line. A
+ * compressed file, a file whose first read holds no whole line before
+ * `offset`, or an `offset` past the file is read from its start. */
+void file_reader_resume_at(file_reader_t *r, uint64_t offset, uint64_t line);
+/* The group of the file being read (borrowed), or NULL. */
+pl_group_t *file_reader_group(const file_reader_t *r);
 /* Frees what the reader holds; call once the loop has ended. */
 void file_reader_free(file_reader_t *r);
 

@@ -67,8 +67,10 @@ static const pl_option_t file_option_table[] = {
                      PL_OPT_NOT_EMPTY | PL_OPT_PATH,
                      "Directory of a state file, <pipeline>.state, that "
                      "remembers committed files by path, size and mtime so "
-                     "that a restart does not read them again (created if "
-                     "missing)."),
+                     "that a restart does not read them again, and of a "
+                     "ledger, <pipeline>.ledger, of how far into each file "
+                     "its rows are committed, so that a restart takes a "
+                     "file read in part up there (created if missing)."),
     PL_DECOMPRESS_OPTIONS(file_options_t, decompress, "file", ""),
 };
 
@@ -103,6 +105,8 @@ void source_file_entry_destroy(source_file_t *s, file_entry_t *e) {
   if (e->next)
     e->next->prev = e->prev;
   free(e->path);
+  free(e->origin);
+  free(e->version);
   free(e);
 }
 
@@ -179,10 +183,41 @@ static void on_reader_failed(void *data, void *file, const char *step,
   source_file_entry_destroy(s, file);
 }
 
+/* The committed prefix of a file grew: the ledger says where a restart
+ * takes it up (pl_group_progress_cb). */
+static void on_progress(void *data, pl_group_t *group, uint64_t offset,
+                        uint64_t line) {
+  (void)group;
+  file_entry_t *e = data;
+  source_file_t *s = e->src;
+  if (e->origin && e->version)
+    pl_ledger_advance(s->ledger, s->inst, e->origin, e->version, offset, line);
+}
+
 static void on_reader_opened(void *data, void *file, const uv_stat_t *st) {
+  source_file_t *s = data;
   file_entry_t *e = file;
   e->size = st->st_size;
   e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+  if (!s->ledger)
+    return;
+  /* This version of the file (its size and mtime) may have been read in
+   * part by an earlier run: take it up where its committed rows end. */
+  pl_buf_t version = {0};
+  free(e->origin);
+  free(e->version);
+  e->origin = file_reader_origin(e->path);
+  e->version = pl_buf_printf(&version, "%llu-%lld",
+                             (unsigned long long)e->size,
+                             (long long)e->mtime_ns) == 0
+                   ? version.data
+                   : NULL;
+  uint64_t offset = 0, line = 0;
+  if (e->origin && e->version &&
+      pl_ledger_find(s->ledger, e->origin, e->version, &offset, &line) &&
+      offset > 0)
+    file_reader_resume_at(&s->reader, offset, line);
+  pl_group_on_progress(file_reader_group(&s->reader), on_progress, e);
 }
 
 static void on_reader_sealed(void *data, void *file, bool complete) {
@@ -254,6 +289,8 @@ static void source_file_commit(pl_instance_t *inst, void *ctx,
     return;
   }
   pl_instance_count(inst, "files_committed", 1);
+  if (s->ledger && e->origin)
+    pl_ledger_remove(s->ledger, e->origin); /* all of it is in */
   /* A file in the dead letter stays where it is, for a look at it. */
   if (s->opts->on_commit == FILE_ON_COMMIT_KEEP || e->rejected) {
     file_save_remember(s, e);
@@ -288,6 +325,7 @@ static void source_file_destroy(void *ctx) {
   file_state_destroy(s->tracked);
   file_state_destroy(s->candidates);
   file_state_destroy(s->complaints);
+  pl_ledger_destroy(s->ledger);
   free(s);
 }
 
@@ -316,6 +354,14 @@ static int source_file_init(pl_instance_t *inst, const void *options,
   if (rc == 0 && file_state_owner(s->committed))
     pl_state_file_on_saved(file_state_owner(s->committed), file_save_on_saved,
                            s);
+  if (rc == 0 && s->cfg.ledger_file) {
+    error = NULL;
+    rc = pl_ledger_create(s->cfg.ledger_file, &s->ledger, &error);
+    if (rc < 0 || error)
+      pl_log(inst, rc < 0 ? PL_LOG_ERROR : PL_LOG_WARN, "%s",
+             error ? error : "out of memory");
+    free(error);
+  }
   if (rc == 0 &&
       (file_state_create(NULL, &s->tracked, NULL) < 0 ||
        file_state_create(NULL, &s->candidates, NULL) < 0 ||
@@ -377,6 +423,10 @@ static void source_file_close(pl_instance_t *inst, void *ctx) {
   if (s->save_lost && !pl_instance_once(s->inst))
     s->dirty = true; /* one more try */
   file_save_now(s);
+  char *error = NULL;
+  if (s->ledger && pl_ledger_flush(s->ledger, &error) < 0)
+    pl_log(inst, PL_LOG_ERROR, "%s", error ? error : "out of memory");
+  free(error);
   if (s->timers_open) {
     uv_close((uv_handle_t *)&s->poll_timer, NULL);
     uv_close((uv_handle_t *)&s->save_timer, NULL);

@@ -4,6 +4,7 @@
 #ifndef PL_SOURCE_FILE_H
 #define PL_SOURCE_FILE_H
 
+#include <pipelined/ledger.h>
 #include <pipelined/plugin.h>
 
 #include "file_config.h"
@@ -19,6 +20,8 @@ typedef struct file_entry {
   struct file_entry *next;
   struct file_entry *queue_next; /* queued, not opened yet */
   char *path;
+  char *origin;  /* "file:<path>", the key in the ledger; NULL until open */
+  char *version; /* "<size>-<mtime_ns>" at open, the ledger's version */
   uint64_t size; /* as read (fstat at open time); before, as scanned */
   int64_t mtime_ns;
   bool rejected; /* not decompressed to its end: on_commit leaves it */
@@ -31,6 +34,7 @@ typedef struct source_file {
   uv_loop_t *loop;
   int *reported;            /* per entry of paths: the status last logged */
   file_state_t *committed;  /* remembered files; saved with state_dir */
+  pl_ledger_t *ledger;      /* with state_dir: how far into each file */
   file_state_t *tracked;    /* paths of every file_entry_t */
   file_state_t *candidates; /* watch: new files seen once, not read yet */
   file_state_t *complaints; /* watch: files whose failure was logged */

@@ -28,6 +28,25 @@ void s3_reader_set_client(s3_reader_t *r, pl_aws_client_t *client) {
 
 bool s3_reader_busy(const s3_reader_t *r) { return r->reading; }
 
+void s3_reader_track(s3_reader_t *r, s3_track_t *track) { r->track = track; }
+
+int s3_reader_resume_at(s3_reader_t *r, uint64_t offset, uint64_t line,
+                        const char *etag) {
+  pl_buf_t quoted = {0};
+  char *raw = strdup(etag);
+  if (!raw || pl_buf_printf(&quoted, "\"%s\"", etag) < 0) {
+    free(raw);
+    return PL_ENOMEM;
+  }
+  free(r->etag);
+  free(r->etag_raw);
+  r->etag = quoted.data;
+  r->etag_raw = raw;
+  r->resume_at = offset;
+  r->resume_line = line;
+  return 0;
+}
+
 bool s3_reader_paused(const s3_reader_t *r) { return r->paused; }
 
 int s3_reader_origin(const char *bucket, const char *key, char **out) {
@@ -67,6 +86,10 @@ static void forget_object(s3_reader_t *r) {
   r->reading = false;
   r->mismatch = false;
   r->sized = false;
+  r->track = NULL;
+  r->resume_at = r->resume_line = r->next_line = 0;
+  r->heading = false;
+  pl_buf_free(&r->head);
 }
 
 /* Emits a chunk of the object: `len` bytes, or an empty last or cut one. */
@@ -80,6 +103,19 @@ static bool emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
     if (rec)
       pl_record_done(rec);
     return false;
+  }
+  /* The header of an object taken up in the middle is a replay; a chunk
+   * of the object as it is ends at offset + len: its mark. */
+  if (r->heading)
+    pl_record_set_replay(rec);
+  else if (len > 0 && !last && !cut && !r->dec && r->track &&
+           !r->track->off && pl_record_set_mark(rec, r->offset + len) < 0) {
+    pl_record_done(rec);
+    return false;
+  }
+  if (len > 0 && r->next_line) {
+    pl_record_set_line(rec, r->next_line);
+    r->next_line = 0;
   }
   pl_record_set_size(rec, len > 0 ? len : 1);
   if (cut)
@@ -157,7 +193,8 @@ static void on_headers(void *data, int status, const pl_aws_header_t *headers,
       r->sized = true;
     }
   }
-  for (size_t i = 0; status == 200 && !r->sniffed && i < count; i++) {
+  for (size_t i = 0; (status == 200 || r->heading) && !r->sniffed && i < count;
+       i++) {
     /* How the object is encoded, from the response of its first byte. */
     if (strcasecmp(headers[i].name, "content-encoding") == 0) {
       free(r->content_encoding);
@@ -179,6 +216,10 @@ static void on_headers(void *data, int status, const pl_aws_header_t *headers,
       r->etag_raw = strndup(v + 1, n - 2);
     else
       r->etag_raw = strdup(v);
+    if (r->track) {
+      free(r->track->etag);
+      r->track->etag = r->etag_raw ? strdup(r->etag_raw) : NULL;
+    }
     break;
   }
 }
@@ -206,6 +247,8 @@ static bool start_decoder(s3_reader_t *r, const char *bytes, size_t len) {
     kind = pl_compression_sniff(bytes, len, true);
   if (kind == PL_COMPRESSION_NONE)
     return true; /* read as it is, piece by piece */
+  if (r->track)
+    r->track->off = true; /* decompressed offsets cannot be resumed */
   if (!r->chunk && !(r->chunk = malloc(S3_READER_CHUNK)))
     return false;
   return pl_decompress_create(kind, r->decompress->max_decompressed_bytes,
@@ -254,6 +297,13 @@ static bool on_body(void *data, const char *bytes, size_t len) {
   len -= skip;
   if (len == 0)
     return true;
+  if (r->heading) {
+    /* The first piece, for the header line: held until it is whole. */
+    size_t room = S3_READER_CHUNK - r->head.len;
+    if (pl_buf_append(&r->head, bytes, len < room ? len : room) < 0)
+      give_up(r, 0);
+    return true;
+  }
   if (!r->sniffed && !start_decoder(r, bytes, len)) {
     give_up(r, 0);
     return true;
@@ -308,6 +358,8 @@ static void restart(s3_reader_t *r) {
          "from the beginning; the rows sent so far stay sent",
          r->origin, (unsigned long long)r->offset);
   pl_instance_count(r->inst, "object_restarts", 1);
+  if (r->track)
+    r->track->off = true; /* the marks so far are of another version */
   if (!emit(r, NULL, 0, true, true)) {
     finish(r, S3_READ_FAILED, "out of memory");
     return;
@@ -334,6 +386,72 @@ static bool is_gone(const pl_aws_error_t *e) {
          strcmp(code, "InvalidObjectState") == 0;
 }
 
+/* Why the object cannot be taken up at resume_at after its first piece
+ * came (`error` when it did not), or NULL when it can. */
+static const char *no_resume(s3_reader_t *r, const pl_aws_error_t *error,
+                             size_t *header) {
+  if (r->mismatch || (error && error->status == 412))
+    return "it changed since"; /* a server that ignored If-Match, or 412 */
+  if (error)
+    return "its first bytes could not be read";
+  pl_compression_t kind = PL_COMPRESSION_NONE;
+  if (r->decompress) {
+    kind = pl_compression_detect((pl_compression_t)r->decompress->compression,
+                                 r->content_encoding, r->key);
+    if (kind == PL_COMPRESSION_AUTO)
+      kind = pl_compression_sniff(r->head.data, r->head.len, true);
+  }
+  if (kind != PL_COMPRESSION_NONE)
+    return "it is compressed";
+  const char *lf = r->head.len ? memchr(r->head.data, '\n', r->head.len) : NULL;
+  *header = lf ? (size_t)(lf - r->head.data) + 1 : 0;
+  if (!lf || *header > r->resume_at)
+    return "no whole first line before that point";
+  return NULL;
+}
+
+/* The first piece of an object to resume came (or failed): its first line
+ * goes out as a replay for the header, and the rest is asked for from
+ * resume_at; or the object is read from its start. */
+static void end_heading(s3_reader_t *r, const pl_aws_error_t *error) {
+  size_t header = 0;
+  const char *why = no_resume(r, error, &header);
+  uint64_t at = r->resume_at;
+  r->resume_at = 0;
+  if (!why && !emit(r, r->head.data, header, false, false)) {
+    finish(r, S3_READ_FAILED, "out of memory");
+    return;
+  }
+  r->heading = false;
+  if (why) {
+    pl_log(r->inst, PL_LOG_INFO,
+           "%s: not taken up at byte %llu (%s): read from the start",
+           r->origin, (unsigned long long)at, why);
+    free(r->etag);
+    free(r->etag_raw);
+    r->etag = r->etag_raw = NULL;
+    if (r->track) {
+      free(r->track->etag);
+      r->track->etag = NULL;
+    }
+    forget_decoder(r);
+  } else {
+    pl_log(r->inst, PL_LOG_INFO,
+           "%s: resuming at byte %llu (line %llu): the rows before it were "
+           "committed by an earlier run",
+           r->origin, (unsigned long long)at,
+           (unsigned long long)r->resume_line);
+    pl_instance_count(r->inst, "objects_resumed", 1);
+    r->sniffed = true; /* read as it is */
+    r->offset = at;
+    r->next_line = r->resume_line;
+  }
+  pl_buf_free(&r->head);
+  int rc = request(r);
+  if (rc < 0)
+    finish(r, S3_READ_FAILED, pl_strerror(rc));
+}
+
 static void on_done(void *data, int status, const char *body, size_t len,
                     const pl_aws_error_t *error) {
   (void)status;
@@ -351,6 +469,10 @@ static void on_done(void *data, int status, const char *body, size_t len,
     finish(r, S3_READ_FAILED,
            r->out_of_memory ? "out of memory"
                             : "stopped before the end of the object");
+    return;
+  }
+  if (r->heading) {
+    end_heading(r, error);
     return;
   }
   if (r->mismatch) {
@@ -389,7 +511,12 @@ static int request(s3_reader_t *r) {
   char range[48];
   pl_aws_header_t headers[2];
   size_t count = 0;
-  if (r->offset > 0) {
+  if (r->heading) {
+    snprintf(range, sizeof(range), "bytes=0-%d", S3_READER_CHUNK - 1);
+    headers[count++] = (pl_aws_header_t){"Range", range};
+    if (r->etag)
+      headers[count++] = (pl_aws_header_t){"If-Match", r->etag};
+  } else if (r->offset > 0) {
     snprintf(range, sizeof(range), "bytes=%llu-",
              (unsigned long long)r->offset);
     headers[count++] = (pl_aws_header_t){"Range", range};
@@ -435,6 +562,11 @@ int s3_reader_start(s3_reader_t *r, pl_group_t *group, const char *bucket,
   }
   r->group = group;
   r->offset = 0;
+  r->heading = r->resume_at > 0 && r->etag;
+  if (r->heading && r->track && r->etag_raw) {
+    free(r->track->etag);
+    r->track->etag = strdup(r->etag_raw); /* the version resumed */
+  }
   r->resumes = 0;
   r->restarts = 0;
   r->stopped = false;

@@ -28,6 +28,16 @@
 /* The most decompressed bytes in one chunk. */
 #define S3_READER_CHUNK (64 * 1024)
 
+/* The owner's record of how the object it tracks is read (see
+ * s3_reader_track()): `etag` (malloc()ed by the reader, freed by the
+ * owner) is the object's ETag without quotes once the reader knows it;
+ * `off` is set when the offsets of the marks no longer say where to
+ * resume (the object turned out compressed, or changed while read). */
+typedef struct s3_track {
+  char *etag;
+  bool off;
+} s3_track_t;
+
 typedef enum {
   S3_READ_DONE,   /* every byte emitted, then a last chunk */
   S3_READ_GONE,   /* permanent: the object does not exist, access denied */
@@ -78,6 +88,12 @@ typedef struct s3_reader {
   bool mismatch; /* a later response is of another version */
   bool canceled; /* the mismatched response is being cancelled */
   bool sized;    /* its size went to pl_source_progress() */
+  s3_track_t *track;     /* borrowed; NULL: no marks */
+  uint64_t resume_at;    /* the object is taken up here, or 0 */
+  uint64_t resume_line;  /* the line there (0: unknown) */
+  uint64_t next_line;    /* the line of the next chunk's first byte, or 0 */
+  bool heading;          /* reading the first piece for the header line */
+  pl_buf_t head;         /* that piece */
 } s3_reader_t;
 
 void s3_reader_init(s3_reader_t *r, pl_instance_t *inst, s3_reader_done_cb done,
@@ -96,6 +112,23 @@ void s3_reader_set_client(s3_reader_t *r, pl_aws_client_t *client);
  * (PL_EPARSE: the key is not UTF-8) and it is not. */
 int s3_reader_start(s3_reader_t *r, pl_group_t *group, const char *bucket,
                     const char *key, const char *time);
+/* For the next s3_reader_start() only (call before it). The chunks of
+ * the object, read as it is, carry marks (pl_record_set_mark(): where
+ * each ends), and `track` (borrowed until the object's group is
+ * committed; its fields are set by the reader) says for which version of
+ * it they hold. */
+void s3_reader_track(s3_reader_t *r, s3_track_t *track);
+/* For the next s3_reader_start() only: take the object up at byte
+ * `offset` (line `line`, 0: unknown), where an earlier run's committed
+ * rows end, if it is still version `etag` (no quotes). The reader first
+ * asks for its first piece (Range bytes=0-65535, If-Match) and emits its
+ * first line as a replay chunk (pl_record_set_replay) for the header,
+ * then asks for the rest from `offset` (Range, If-Match) and gives the
+ * first chunk that line. The object is read from its start instead, as
+ * the log says, when it changed (412), is compressed, or its first piece
+ * has no whole line before `offset`. Returns 0 or PL_ENOMEM. */
+int s3_reader_resume_at(s3_reader_t *r, uint64_t offset, uint64_t line,
+                        const char *etag);
 bool s3_reader_busy(const s3_reader_t *r);
 /* True from a pl_emit() that said the next queue is full until
  * s3_reader_resume(), even between objects: start none meanwhile. */

@@ -3,6 +3,7 @@
  * bucket (`bucket` alone). The plugin descriptor, its options, and the
  * queue of jobs whose objects the reader streams (see source_s3.h). */
 #include "s3_preflight.h"
+#include "s3_resume.h"
 #include "source_s3.h"
 
 #include <stdlib.h>
@@ -29,9 +30,13 @@ static const pl_option_t s3_option_table[] = {
                              "bucket."),
     PL_OPTION_STRING(s3_options_t, state_dir, "state_dir", NULL,
                      PL_OPT_NOT_EMPTY | PL_OPT_PATH,
-                     "List mode: directory of the state file that keeps "
-                     "the key and etag of committed objects, so that a "
-                     "restart does not read them again (created if "
+                     "Directory of the ledger that says how far into each "
+                     "object being read its rows are committed, so that an "
+                     "object announced or listed again after a crash is "
+                     "taken up there (a Range request) instead of sent "
+                     "again whole; in list mode also of the state file "
+                     "that keeps the key and etag of committed objects, so "
+                     "that a restart does not read them again (created if "
                      "missing; default: kept in memory only)."),
     PL_AWS_CLIENT_OPTIONS(s3_options_t, "S3", "S3"),
     PL_OPTION_STRING(s3_options_t, sqs_endpoint, "sqs_endpoint", NULL, 0,
@@ -56,9 +61,6 @@ static int check_options(pl_instance_t *inst, const s3_options_t *o,
                                          o->notifications, &o->poller, params);
     if (rc < 0)
       return rc;
-    if (o->state_dir)
-      return fail(inst, "state_dir is for list mode; in notifications mode "
-                        "the queue keeps the state");
     return 0;
   }
   /* interval's least value is the table's limit. */
@@ -95,6 +97,7 @@ s3_job_t *s3_job_create(source_s3_t *s, s3_event_t *objects,
 }
 
 void s3_job_destroy(s3_job_t *job) {
+  s3_resume_job_free(job);
   s3_event_close(&job->objects);
   free(job);
 }
@@ -163,6 +166,7 @@ static void next_object(source_s3_t *s) {
       if (s3_reader_paused(&s->reader))
         break; /* no new object while the next stage is full */
       const s3_event_object_t *o = &job->objects.objects[job->next_object++];
+      s3_resume_object(s, job, o);
       int rc = s3_reader_start(&s->reader, job->group, o->bucket, o->key,
                                o->time);
       if (rc == 0)
@@ -213,6 +217,7 @@ static void source_s3_destroy(void *ctx) {
     s3_notify_free(s);
   else
     s3_listing_free(s);
+  s3_resume_free(s);
   free(s);
 }
 
@@ -232,6 +237,8 @@ static int source_s3_init(pl_instance_t *inst, const void *options,
   s3_reader_init(&s->reader, inst, on_read, s);
   s3_reader_set_decompress(&s->reader, &o->decompress);
   rc = s->notifications ? s3_notify_init(s, &params) : s3_listing_init(s);
+  if (rc == 0)
+    rc = s3_resume_init(s);
   if (rc < 0) {
     source_s3_destroy(s);
     return rc;
@@ -250,6 +257,9 @@ static int source_s3_start(pl_instance_t *inst, void *ctx) {
   if (rc < 0)
     return rc;
   s3_reader_set_client(&s->reader, s->s3);
+  rc = s3_resume_start(s);
+  if (rc < 0)
+    return rc;
   return s->notifications ? s3_notify_start(s) : s3_listing_start(s);
 }
 
@@ -282,6 +292,7 @@ static void source_s3_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
   source_s3_t *s = ctx;
   s3_job_t *job = pl_group_data(group);
   bool committed = outcome == PL_OUTCOME_COMMITTED;
+  s3_resume_commit(s, job, committed);
   if (s->notifications)
     s3_notify_commit(s, job, committed);
   else
@@ -299,6 +310,7 @@ static void source_s3_close(pl_instance_t *inst, void *ctx) {
     s3_notify_close(s);
   else
     s3_listing_close(s);
+  s3_resume_close(s);
   pl_aws_client_destroy(s->s3);
   s->s3 = NULL;
 }

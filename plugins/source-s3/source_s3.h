@@ -10,6 +10,7 @@
 #define PL_SOURCE_S3_H
 
 #include <pipelined/aws.h>
+#include <pipelined/ledger.h>
 #include <pipelined/plugin.h>
 #include <pipelined/sqs.h>
 
@@ -38,6 +39,9 @@ typedef struct s3_job {
   size_t next_object;
   pl_sqs_message_t *msg; /* notifications mode: the event message */
   bool failed;        /* an object could not be read: seal incomplete */
+  struct source_s3 *src; /* with a ledger (s3_resume.c) */
+  char *ledger_key;      /* "s3://b/k" of its one object, when tracked */
+  s3_track_t track;      /* which version its marks are of */
 } s3_job_t;
 
 /* List mode's state (s3_listing.c). */
@@ -65,6 +69,7 @@ typedef struct source_s3 {
   bool notifications;
   pl_sqs_poller_t *poller; /* notifications mode */
   s3_listing_t listing; /* list mode */
+  pl_ledger_t *ledger;  /* with state_dir: how far into each object */
   bool stopped;
   bool closed;
   bool exhausted;

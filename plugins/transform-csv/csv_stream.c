@@ -151,6 +151,20 @@ void csv_stream_destroy(csv_stream_t *s) {
 
 uint64_t csv_stream_line(const csv_stream_t *s) { return s->line; }
 
+void csv_stream_position(const csv_stream_t *s, uint64_t *held,
+                         uint64_t *line) {
+  *held = (s->in_row ? s->row_len : 0) + (s->bom_done ? 0 : s->bom_matched);
+  *line = s->in_row ? s->row_line : s->line;
+}
+
+int csv_stream_set_line(csv_stream_t *s, uint64_t line) {
+  if (s->in_row || line == 0 || (!s->bom_done && s->bom_matched > 0))
+    return PL_EINVAL;
+  s->line = line;
+  s->bom_done = true;
+  return 0;
+}
+
 /* ---- Splitting one complete row with libcsv ---- */
 
 static int grow_fields(csv_stream_t *s) {

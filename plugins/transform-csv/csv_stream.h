@@ -113,6 +113,18 @@ int csv_stream_finish(csv_stream_t *s, const csv_stream_handlers_t *h);
 /* The line the next byte of input belongs to (1-based). */
 uint64_t csv_stream_line(const csv_stream_t *s);
 
+/* Where the input stands between two feeds: *held gets the bytes of a
+ * partial row held from past feeds (or of a BOM not yet decided), *line
+ * the line where that row, or the next one when none is held, starts.
+ * The input can be taken up again at the row's first byte. */
+void csv_stream_position(const csv_stream_t *s, uint64_t *held,
+                         uint64_t *line);
+
+/* The next input byte is at line `line` (>= 1) and past any BOM: the
+ * input is taken up in the middle (a resumed read). Returns 0, or
+ * PL_EINVAL while a partial row is held. */
+int csv_stream_set_line(csv_stream_t *s, uint64_t line);
+
 /* Frees the stream; a partial row is discarded. NULL is allowed. */
 void csv_stream_destroy(csv_stream_t *s);
 

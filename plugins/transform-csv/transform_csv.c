@@ -297,10 +297,28 @@ static void csv_process(pl_instance_t *inst, void *ctx, pl_record_t *chunk) {
     pl_record_reject_as(chunk, "resource", "out of memory");
     return;
   }
+  /* A resumed read: the header again, only for the column names. */
+  if (pl_record_is_replay(chunk) && s->header_seen) {
+    pl_record_done(chunk);
+    return;
+  }
+  /* Then the bytes from the middle, whose first line the source knows. */
+  if (pl_record_line(chunk) > 0 &&
+      csv_stream_set_line(s->csv, pl_record_line(chunk)) < 0)
+    pl_log(inst, PL_LOG_WARN,
+           "%s: a resumed read starts inside a row; its line numbers are "
+           "counted on from the earlier bytes",
+           s->origin ? s->origin : "input");
   p->chunk = chunk;
   p->current = s;
   csv_stream_handlers_t handlers = {on_row, on_bad_row, p};
   int rc = len > 0 ? csv_stream_feed(s->csv, bytes, len, &handlers) : 0;
+  if (rc == 0 && !pl_record_is_last(chunk)) {
+    /* How far the rows made so far reach: the source's resume point. */
+    uint64_t held = 0, line = 0;
+    csv_stream_position(s->csv, &held, &line);
+    pl_record_set_held(chunk, held, line);
+  }
   if (rc == 0 && pl_record_is_last(chunk))
     rc = csv_stream_finish(s->csv, &handlers);
   p->chunk = NULL;

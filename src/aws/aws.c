@@ -221,26 +221,16 @@ int pl_aws_client_create(pl_instance_t *inst,
       .env = ctx->opts.env,
   };
   char *error = NULL;
-  rc = client->service ? pl__aws_region_resolve(&in, &client->region,
-                                                &client->region_source,
-                                                &error)
+  rc = client->service ? pl__aws_context_region(ctx, &in, &client->region,
+                                                &client->region_source, &error)
                        : PL_ENOMEM;
   if (rc == 0)
     rc = pl__aws_endpoint_resolve(&in, client->service, client->region,
                                   &client->endpoint, &error);
   pl__aws_retry_config_init(&client->retry);
-  pl_aws_attempts_inputs_t attempts_in = {
-      .plugin = options->max_attempts,
-      .block = ctx->opts.max_attempts,
-      .env = ctx->opts.env && ctx->opts.env->getenv
-                 ? ctx->opts.env->getenv(ctx->opts.env->data, "AWS_MAX_ATTEMPTS")
-                 : NULL,
-      .profile = pl__aws_creds_profile_max_attempts(ctx->creds),
-  };
-  pl_aws_attempts_source_t attempts_from = PL_AWS_ATTEMPTS_FROM_DEFAULT;
+  pl_aws_retry_choice_t retry = {0};
   if (rc == 0)
-    rc = pl__aws_attempts_resolve(&attempts_in, &client->retry.max_attempts,
-                                  &attempts_from, &error);
+    rc = pl__aws_context_retry(ctx, options->max_attempts, &retry, &error);
   if (rc < 0) {
     pl_log(inst, PL_LOG_ERROR, "%s", error ? error : pl_strerror(rc));
     free(error);
@@ -251,16 +241,21 @@ int pl_aws_client_create(pl_instance_t *inst,
     return rc;
   }
   pl__aws_retry_bucket_init(&client->bucket, 0);
+  pl__aws_retry_apply(&retry, &client->retry, &client->bucket);
   if (options->path_style != 0)
     client->endpoint.path_style = options->path_style > 0;
-  client->max_in_flight = options->max_in_flight > 0
-                              ? (size_t)options->max_in_flight
-                              : PL_AWS_DEFAULT_IN_FLIGHT;
-  pl_log(inst, PL_LOG_DEBUG, "%s: %s in %s (%s), %u attempt(s) (%s)",
+  pl__aws_concurrency_init(&client->concurrency, false,
+                           options->max_in_flight > 0
+                               ? (size_t)options->max_in_flight
+                               : PL_AWS_DEFAULT_IN_FLIGHT);
+  pl_log(inst, PL_LOG_DEBUG,
+         "%s: %s in %s (%s), %u attempt(s) (%s), %s retries (%s)",
          client->service, client->endpoint.url, client->region,
          pl__aws_endpoint_source_name(client->endpoint.source),
          client->retry.max_attempts,
-         pl__aws_attempts_source_name(attempts_from));
+         pl__aws_attempts_source_name(retry.attempts_from),
+         pl__aws_retry_mode_name(retry.mode),
+         pl__aws_retry_mode_source_name(retry.mode_from));
   *out = client;
   return 0;
 }
@@ -296,7 +291,10 @@ int pl_aws_sink_start(pl_aws_sink_t *sink, pl_instance_t *inst,
       .region = region,
       .max_in_flight = pl_instance_max_in_flight(inst),
   };
-  return pl_aws_client_create(inst, &opts, &sink->client);
+  int rc = pl_aws_client_create(inst, &opts, &sink->client);
+  if (rc == 0)
+    pl__aws_client_adapt(sink->client);
+  return rc;
 }
 
 bool pl_aws_sink_closed(pl_aws_sink_t *sink, pl_batch_t *batch) {

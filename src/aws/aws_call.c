@@ -168,6 +168,46 @@ static bool on_http_body(void *data, const char *bytes, size_t len) {
   return call->rest.on_body(call->rest.data, bytes, len);
 }
 
+/* What an attempt's end says about the service's load. A long poll's
+ * round trip is its wait, and a stream's is its consumer's pace: neither
+ * measures the service. */
+static pl_aws_signal_t load_signal(const pl_aws_call_t *call,
+                                   const pl_http_response_t *r,
+                                   pl_aws_attempt_outcome_t outcome) {
+  if (outcome == PL_AWS_ATTEMPT_THROTTLING || r->status == 503 ||
+      r->error == PL_EAGAIN)
+    return PL_AWS_SIGNAL_OVERLOAD;
+  if (call->wait_ms > 0 || (call->kind == CALL_REST && call->rest.on_body))
+    return PL_AWS_SIGNAL_NONE;
+  if (outcome != PL_AWS_ATTEMPT_OK && outcome != PL_AWS_ATTEMPT_CLIENT)
+    return PL_AWS_SIGNAL_NONE;
+  if (call->body_len > PL_AWS_CONCURRENCY_TIMED_BODY_MAX)
+    return PL_AWS_SIGNAL_ANSWER_UNTIMED;
+  return PL_AWS_SIGNAL_ANSWER;
+}
+
+/* Feeds the attempt's end to the client's concurrency. A higher limit
+ * takes effect when this call releases its slot (start_waiting()), a
+ * lower one as calls end. */
+static void adapt(pl_aws_call_t *call, const pl_http_response_t *r,
+                  pl_aws_attempt_outcome_t outcome, uint64_t rtt_ns) {
+  pl_aws_client_t *client = call->client;
+  size_t before = pl__aws_concurrency_limit(&client->concurrency);
+  pl_aws_signal_t signal = load_signal(call, r, outcome);
+  if (!pl__aws_concurrency_ended(&client->concurrency, call->epoch, rtt_ns,
+                                 signal))
+    return;
+  size_t limit = pl__aws_concurrency_limit(&client->concurrency);
+  /* At most one change per round trip: debug, not a flood. */
+  pl_log(client->inst, PL_LOG_DEBUG, "%s: %zu request(s) at once, was %zu (%s)",
+         client->service, limit, before,
+         signal == PL_AWS_SIGNAL_OVERLOAD ? "throttled or timed out"
+         : limit < before                 ? "answers slowed down"
+                                          : "answers as fast");
+  if (client->reports_limit)
+    pl_instance_set_concurrency_limit(client->inst, limit);
+}
+
 /* Counts the attempt that `r` answers, and how it went (`d`: its parsed
  * error, NULL for a transport failure or a success). */
 static void count_attempt(pl_aws_call_t *call, const pl_http_response_t *r,
@@ -182,9 +222,10 @@ static void count_attempt(pl_aws_call_t *call, const pl_http_response_t *r,
     outcome = PL_AWS_ATTEMPT_SERVER;
   else if (r->status >= 300)
     outcome = PL_AWS_ATTEMPT_CLIENT;
-  double seconds = (double)(uv_hrtime() - call->sent_ns) / 1e9;
+  uint64_t rtt_ns = uv_hrtime() - call->sent_ns;
   pl__aws_stats_record(&call->client->ctx->stats, call->client->service,
-                       call->operation, seconds, outcome);
+                       call->operation, (double)rtt_ns / 1e9, outcome);
+  adapt(call, r, outcome, rtt_ns);
 }
 
 static void on_http_done(void *data, const pl_http_response_t *r) {
@@ -329,6 +370,8 @@ static void send_signed(pl_aws_call_t *call,
       .data = call,
   };
   call->sent_ns = uv_hrtime();
+  call->epoch =
+      pl__aws_concurrency_sent(&client->concurrency, client->in_flight);
   rc = pl__http_submit(ctx->http, &http, &handlers, &call->http);
   free(all);
   pl__aws_sigv4_output_close(&signed_out);
@@ -363,7 +406,8 @@ static void attempt(pl_aws_call_t *call) {
 }
 
 static void start_waiting(pl_aws_client_t *client) {
-  while (client->waiting && client->in_flight < client->max_in_flight) {
+  while (client->waiting &&
+         client->in_flight < pl__aws_concurrency_limit(&client->concurrency)) {
     pl_aws_call_t *call = client->waiting;
     client->waiting = call->next_waiting;
     if (!client->waiting)
@@ -417,6 +461,17 @@ void pl__aws_call_cancel(pl_aws_call_t *call) {
 
 void pl_aws_call_cancel(pl_aws_call_t *call) { pl__aws_call_cancel(call); }
 
+void pl__aws_client_adapt(pl_aws_client_t *client) {
+  pl__aws_concurrency_init(&client->concurrency,
+                           pl_instance_concurrency_adaptive(client->inst),
+                           client->concurrency.ceiling);
+  client->reports_limit = true;
+  size_t limit = pl__aws_concurrency_limit(&client->concurrency);
+  pl_instance_set_concurrency_limit(client->inst, limit);
+  pl_log(client->inst, PL_LOG_DEBUG, "%s: %zu request(s) at once, up to %zu",
+         client->service, limit, client->concurrency.ceiling);
+}
+
 void pl__aws_client_maybe_free(pl_aws_client_t *client) {
   if (!client->destroying || client->cancelling || client->calls)
     return;
@@ -430,7 +485,9 @@ void pl__aws_client_maybe_free(pl_aws_client_t *client) {
 void pl__aws_call_submit(pl_aws_client_t *client, pl_aws_call_t *call) {
   call->next = client->calls;
   client->calls = call;
-  if (client->in_flight < client->max_in_flight) {
+  /* Behind the calls already waiting: a slot goes to them first. */
+  if (!client->waiting &&
+      client->in_flight < pl__aws_concurrency_limit(&client->concurrency)) {
     call->started = true;
     client->in_flight++;
     attempt(call);

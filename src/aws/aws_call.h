@@ -8,6 +8,7 @@
 #include <pipelined/plugin.h>
 
 #include "aws_context.h"
+#include "concurrency.h"
 #include "endpoint.h"
 #include "retry.h"
 #include "sigv4.h"
@@ -30,10 +31,13 @@ struct pl_aws_client {
   pl_aws_retry_bucket_t bucket;
   /* The signing key of the day, derived once for all calls. */
   pl_aws_sigv4_key_cache_t key_cache;
-  size_t max_in_flight;
+  /* How many calls may hold a slot at once: max_in_flight, or less while
+   * it adapts (a sink's client, pl_aws_sink_start). */
+  pl_aws_concurrency_t concurrency;
+  bool reports_limit; /* tells the stage each change, for /metrics */
   size_t in_flight;
   pl_aws_call_t *calls;   /* every live call */
-  pl_aws_call_t *waiting; /* FIFO of calls over max_in_flight */
+  pl_aws_call_t *waiting; /* FIFO of calls over the limit */
   pl_aws_call_t *waiting_tail;
   bool destroying;
   bool cancelling; /* inside pl_aws_client_destroy(): do not free yet */
@@ -59,6 +63,7 @@ struct pl_aws_call {
   pl_aws_retry_state_t retry;
   pl_http_call_t *http;
   uint64_t sent_ns; /* uv_hrtime() when this attempt was sent */
+  uint64_t epoch;   /* of client->concurrency when it was sent */
   uv_timer_t timer; /* backoff; initialised on first use */
   bool timer_open;
   bool started;      /* counted in in_flight */
@@ -78,6 +83,10 @@ void pl__aws_call_submit(pl_aws_client_t *client, pl_aws_call_t *call);
 /* Cancels a call: its callback runs with code "Canceled", now or when the
  * transport gives it back. */
 void pl__aws_call_cancel(pl_aws_call_t *call);
+/* Makes the client of a sink's stage adapt its concurrency (or keep it
+ * fixed, as the stage's `concurrency` option says) and report its limit
+ * to the stage. */
+void pl__aws_client_adapt(pl_aws_client_t *client);
 /* Frees a client being destroyed once its last call is over. */
 void pl__aws_client_maybe_free(pl_aws_client_t *client);
 

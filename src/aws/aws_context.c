@@ -3,8 +3,10 @@
 #include <pipelined/aws.h>
 #include <pipelined/timestamp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "aws_context.h"
+#include "creds_imds.h"
 
 static int64_t clock_now_ms(void *data) {
   uv_timeval64_t tv;
@@ -92,6 +94,8 @@ int pl__aws_context_create(const pl_aws_context_options_t *opts,
 
 static void free_context(pl_aws_context_t *ctx) {
   pl__aws_stats_free(&ctx->stats);
+  free(ctx->imds_region);
+  free(ctx->imds_region_error);
   free(ctx);
 }
 
@@ -109,12 +113,125 @@ void pl__aws_context_close(pl_aws_context_t *ctx) {
     free_context(ctx);
 }
 
+int pl__aws_context_retry(const pl_aws_context_t *ctx, int64_t plugin_attempts,
+                          pl_aws_retry_choice_t *out, char **error) {
+  const pl_env_t *env = ctx->opts.env;
+  pl_aws_attempts_inputs_t in = {
+      .plugin = plugin_attempts,
+      .block = ctx->opts.max_attempts,
+      .env = env && env->getenv ? env->getenv(env->data, "AWS_MAX_ATTEMPTS")
+                                : NULL,
+      .profile = pl__aws_creds_profile_max_attempts(ctx->creds),
+      .block_mode = ctx->opts.retry_mode,
+      .env_mode =
+          env && env->getenv ? env->getenv(env->data, "AWS_RETRY_MODE") : NULL,
+      .profile_mode = pl__aws_creds_profile_retry_mode(ctx->creds),
+      .profile_attempts_where =
+          pl__aws_creds_profile_where(ctx->creds, "max_attempts"),
+      .profile_mode_where =
+          pl__aws_creds_profile_where(ctx->creds, "retry_mode"),
+  };
+  return pl__aws_retry_resolve(&in, out, error);
+}
+
+/* ---- The region from instance metadata ---- */
+
+typedef struct imds_wait {
+  bool done;
+  pl__creds_result_t result;
+} imds_wait_t;
+
+static void on_imds_region(void *data, pl__creds_result_t *result) {
+  imds_wait_t *wait = data;
+  wait->result = *result; /* takes what it holds */
+  wait->done = true;
+}
+
+static void on_private_curl_closed(void *data) {
+  *(bool *)data = true;
+}
+
+/* Runs the lookup to its end on a loop of its own (the daemon's loop is
+ * not re-entered): the answer in ctx->imds_region, else the reason in
+ * ctx->imds_region_error. Returns 0 or PL_ENOMEM. */
+static int ask_imds_region(pl_aws_context_t *ctx) {
+  ctx->imds_region_asked = true;
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) != 0)
+    return PL_ENOMEM;
+  pl_http_curl_t *curl = NULL;
+  pl_http_curl_options_t curl_opts = {.tls_verify = ctx->opts.tls_verify};
+  imds_wait_t wait = {0};
+  int rc = pl__http_curl_create(&loop, &curl_opts, &curl);
+  if (rc == 0) {
+    pl__creds_ctx_t creds_ctx = {.loop = &loop,
+                                 .http = pl__http_curl_transport(curl),
+                                 .env = ctx->opts.env};
+    pl__creds_op_t *op = NULL;
+    rc = pl__creds_imds_region_start(&creds_ctx, &wait.result, on_imds_region,
+                                     &wait, &op);
+    if (rc == PL_EAGAIN) {
+      rc = 0;
+      while (!wait.done && uv_run(&loop, UV_RUN_ONCE) != 0) {
+      }
+    } else if (rc == 0) {
+      wait.done = true;
+    }
+    bool closed = false;
+    pl__http_curl_close(curl, on_private_curl_closed, &closed);
+    while (!closed && uv_run(&loop, UV_RUN_ONCE) != 0) {
+    }
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  (void)uv_loop_close(&loop);
+  if (rc < 0 || !wait.done) {
+    pl__creds_result_clear(&wait.result);
+    return rc < 0 ? rc : PL_ENOMEM;
+  }
+  if (wait.result.outcome == PL__CREDS_FOUND && wait.result.value) {
+    ctx->imds_region = wait.result.value;
+    wait.result.value = NULL;
+  } else {
+    ctx->imds_region_error =
+        strdup(wait.result.reason ? wait.result.reason : "out of memory");
+  }
+  pl__creds_result_clear(&wait.result);
+  if (ctx->opts.ext && ctx->imds_region)
+    pl_extension_log(ctx->opts.ext, PL_LOG_INFO,
+                     "region %s from instance metadata", ctx->imds_region);
+  return ctx->imds_region || ctx->imds_region_error ? 0 : PL_ENOMEM;
+}
+
+int pl__aws_context_region(pl_aws_context_t *ctx, pl_aws_endpoint_inputs_t *in,
+                           char **region, pl_aws_region_source_t *source,
+                           char **error) {
+  in->profile_region = pl__aws_creds_profile_region(ctx->creds);
+  in->profile_where = pl__aws_creds_profile_where(ctx->creds, NULL);
+  in->env = ctx->opts.env;
+  int rc = pl__aws_region_resolve(in, region, source, error);
+  if (rc != PL_ENOENT)
+    return rc;
+  if (!ctx->imds_region_asked) {
+    rc = ask_imds_region(ctx);
+    if (rc < 0)
+      return rc;
+  }
+  if (error) {
+    free(*error);
+    *error = NULL;
+  }
+  in->imds_region = ctx->imds_region;
+  in->imds_error = ctx->imds_region_error;
+  return pl__aws_region_resolve(in, region, source, error);
+}
+
 /* ---- The extension ---- */
 
 static const pl_option_t aws_options[] = {
     PL_OPTION_STRING(pl_aws_settings_t, region, "region", NULL, 0,
-                     "AWS region (else AWS_REGION, AWS_DEFAULT_REGION or the "
-                     "profile's)."),
+                     "AWS region (else AWS_REGION, AWS_DEFAULT_REGION, the "
+                     "profile's, or the EC2 instance's from instance "
+                     "metadata)."),
     PL_OPTION_STRING(pl_aws_settings_t, profile, "profile", NULL, 0,
                      "Profile of the shared credentials and config files."),
     PL_OPTION_STRING(pl_aws_settings_t, endpoint, "endpoint", NULL, 0,
@@ -124,7 +241,15 @@ static const pl_option_t aws_options[] = {
                         1, 100, 0,
                         "Attempts per AWS request, the first one included "
                         "(else AWS_MAX_ATTEMPTS, the profile's "
-                        "max_attempts, or 3)."),
+                        "max_attempts, or 3; 5 in legacy mode)."),
+    PL_OPTION_ENUM(pl_aws_settings_t, retry_mode, "retry_mode", "default",
+                   PL_AWS_RETRY_MODE_CHOICES, 0,
+                   "How AWS requests are retried: standard (backoff with "
+                   "full jitter and a retry quota), legacy (5 attempts, no "
+                   "quota) or adaptive (standard; requests already adapt "
+                   "their concurrency to throttling); default: "
+                   "AWS_RETRY_MODE, else the profile's retry_mode, else "
+                   "standard."),
     PL_OPTION_BOOL(pl_aws_settings_t, tls_verify, "tls_verify", "true", 0,
                    "Check TLS certificates (false logs a warning; for local "
                    "emulators only)."),
@@ -151,6 +276,7 @@ static int extension_create(pl_extension_t *ext, const void *data,
       .profile = settings->profile,
       .endpoint = settings->endpoint,
       .max_attempts = settings->max_attempts,
+      .retry_mode = settings->retry_mode,
       .tls_verify = settings->tls_verify,
       .request_timeout_ms = settings->request_timeout_ms,
       .read_timeout_ms = settings->read_timeout_ms,

@@ -24,6 +24,30 @@ int pl__aws_sha256_hex(const void *data, size_t len,
 int pl__aws_hmac_sha256(const void *key, size_t key_len, const void *data,
                         size_t len, unsigned char out[PL_AWS_SHA256_LEN]);
 
+/* What signing many requests keeps between them: SHA-256 fetched once
+ * from libcrypto's provider, with a digest context, and an HMAC-SHA256
+ * context. Without it, each digest and each HMAC fetches its algorithm
+ * again, which costs more than hashing a small text. Opaque. */
+typedef struct pl_aws_hasher pl_aws_hasher_t;
+
+/* A new hasher in *out. Returns 0, PL_ENOMEM or PL_EIO (libcrypto has no
+ * SHA-256 or HMAC). */
+int pl__aws_hasher_new(pl_aws_hasher_t **out);
+
+/* Frees the hasher; libcrypto cleanses the key schedule it held. NULL is
+ * allowed. */
+void pl__aws_hasher_free(pl_aws_hasher_t *hasher);
+
+/* pl__aws_sha256_hex() through the hasher. */
+int pl__aws_hasher_sha256_hex(pl_aws_hasher_t *hasher, const void *data,
+                              size_t len, char out[PL_AWS_SHA256_HEX_LEN]);
+
+/* pl__aws_hmac_sha256() through the hasher: keyed with `key` (only read)
+ * on each call. */
+int pl__aws_hasher_hmac(pl_aws_hasher_t *hasher, const void *key,
+                        size_t key_len, const void *data, size_t len,
+                        unsigned char out[PL_AWS_SHA256_LEN]);
+
 /* Writes 2 * len lower-case hex digits and a NUL to out (2 * len + 1
  * bytes). */
 void pl__aws_hex(const unsigned char *data, size_t len, char *out);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aws_call.h"
+#include "aws_sources.h"
 #include "xml.h"
 
 #define MAX_CLIENTS 4
@@ -279,6 +280,7 @@ pl_aws_client_t *pl_aws_preflight_client(pl_aws_preflight_t *p,
     return NULL;
   }
   p->clients[p->client_count++] = client;
+  pl__aws_sources_report(p->check, client, options);
   const char *where = pl__aws_region_source_name(client->region_source);
   pl_preflight_report(p->check, PL_CHECK_OK, "%s in region %s (%s) at %s (%s)",
                       client->service, client->region, where,

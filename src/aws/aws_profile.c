@@ -23,6 +23,8 @@ struct pl_aws_profile {
   size_t cap;
   char **keys;
   char **values; /* wiped on destroy */
+  int *lines;    /* where each value was set (its last setting) */
+  pl_aws_profile_file_t *kinds;
   char *credentials_path;
   char *config_path;
 };
@@ -90,6 +92,8 @@ void pl__aws_profile_destroy(pl_aws_profile_t *profile) {
   }
   free(profile->keys);
   free(profile->values);
+  free(profile->lines);
+  free(profile->kinds);
   free(profile->name);
   free(profile->credentials_path);
   free(profile->config_path);
@@ -127,10 +131,62 @@ const char *pl__aws_profile_get(const pl_aws_profile_t *profile,
   return i < 0 ? NULL : profile->values[i];
 }
 
-/* Sets key (a range) to value (a range); *index gets the entry. */
+int pl__aws_profile_where(const pl_aws_profile_t *profile, const char *key,
+                          char **out) {
+  *out = NULL;
+  long i = find_key(profile, key, strlen(key));
+  const char *path = i < 0 ? NULL
+                     : profile->kinds[i] == PL_AWS_PROFILE_CONFIG
+                         ? profile->config_path
+                         : profile->credentials_path;
+  pl_buf_t where = {0};
+  int rc = pl_buf_printf(&where, "profile %s", profile->name);
+  if (rc == 0 && path)
+    rc = pl_buf_printf(&where, " in %s line %d", path, profile->lines[i]);
+  else if (rc == 0 && profile->config_path)
+    rc = pl_buf_printf(&where, " in %s", profile->config_path);
+  if (rc < 0) {
+    pl_buf_free(&where);
+    return PL_ENOMEM;
+  }
+  *out = where.data;
+  return 0;
+}
+
+/* Where a setting is: the file and line of the key. */
+typedef struct place {
+  int line;
+  pl_aws_profile_file_t kind;
+} place_t;
+
+/* Makes room for one more entry. Returns 0 or PL_ENOMEM. */
+static int grow(pl_aws_profile_t *profile) {
+  if (profile->count < profile->cap)
+    return 0;
+  size_t cap = profile->cap ? profile->cap * 2 : 8;
+  char **keys = realloc(profile->keys, cap * sizeof *keys);
+  if (keys)
+    profile->keys = keys;
+  char **values = keys ? realloc(profile->values, cap * sizeof *values) : NULL;
+  if (values)
+    profile->values = values;
+  int *lines = values ? realloc(profile->lines, cap * sizeof *lines) : NULL;
+  if (lines)
+    profile->lines = lines;
+  pl_aws_profile_file_t *kinds =
+      lines ? realloc(profile->kinds, cap * sizeof *kinds) : NULL;
+  if (!kinds)
+    return PL_ENOMEM;
+  profile->kinds = kinds;
+  profile->cap = cap;
+  return 0;
+}
+
+/* Sets key (a range) to value (a range), set at `at`; *index gets the
+ * entry. */
 static int set_value(pl_aws_profile_t *profile, const char *key,
                      const char *key_end, const char *value,
-                     const char *value_end, long *index) {
+                     const char *value_end, place_t at, long *index) {
   char *copy = strndup(value, (size_t)(value_end - value));
   if (!copy)
     return PL_ENOMEM;
@@ -138,23 +194,17 @@ static int set_value(pl_aws_profile_t *profile, const char *key,
   if (i >= 0) {
     free_value(profile->values[i]);
     profile->values[i] = copy;
+    profile->lines[i] = at.line;
+    profile->kinds[i] = at.kind;
     *index = i;
     return 0;
   }
-  if (profile->count == profile->cap) {
-    size_t cap = profile->cap ? profile->cap * 2 : 8;
-    char **keys = realloc(profile->keys, cap * sizeof *keys);
-    if (keys)
-      profile->keys = keys;
-    char **values =
-        keys ? realloc(profile->values, cap * sizeof *values) : NULL;
-    if (!values) {
-      free_value(copy);
-      return PL_ENOMEM;
-    }
-    profile->values = values;
-    profile->cap = cap;
+  if (grow(profile) < 0) {
+    free_value(copy);
+    return PL_ENOMEM;
   }
+  profile->lines[profile->count] = at.line;
+  profile->kinds[profile->count] = at.kind;
   char *key_copy = strndup(key, (size_t)(key_end - key));
   if (!key_copy) {
     free_value(copy);
@@ -331,7 +381,8 @@ int pl__aws_profile_parse(pl_aws_profile_t *profile, const char *text,
         key_end = prefixed + n;
       }
       rc = set_value(profile, key, key_end, value,
-                     value < end ? value_end(value, end) : end, &last);
+                     value < end ? value_end(value, end) : end,
+                     (place_t){line_no, kind}, &last);
     }
   }
   if (rc == PL_EPARSE) {

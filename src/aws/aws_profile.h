@@ -72,6 +72,12 @@ bool pl__aws_profile_found(const pl_aws_profile_t *profile);
 /* A setting, or NULL (borrowed until destroy). */
 const char *pl__aws_profile_get(const pl_aws_profile_t *profile,
                                 const char *key);
+/* Where `key` was set, for messages: "profile prod in /root/.aws/config
+ * line 3" (the file that set it last), else "profile prod in
+ * /root/.aws/config" (no such key), else "profile prod" (not loaded).
+ * Returns 0 and a new string, or PL_ENOMEM. */
+int pl__aws_profile_where(const pl_aws_profile_t *profile, const char *key,
+                          char **out);
 /* A sub-property of `service` ("sqs", "dynamodb", "s3", "sts") in the
  * [services NAME] section the profile's `services` setting names, e.g.
  * endpoint_url in

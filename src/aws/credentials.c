@@ -58,6 +58,12 @@ typedef struct fetch {
 static const char *const profile_services[PL_AWS_PROFILE_SERVICES] = {
     "s3", "sqs", "dynamodb", "sts"};
 
+/* The profile settings the clients read, in the order of
+ * profile_where_of[]. */
+static const char *const profile_settings[] = {"region", "max_attempts",
+                                               "retry_mode", "endpoint_url"};
+#define PROFILE_SETTINGS (sizeof profile_settings / sizeof *profile_settings)
+
 struct pl_aws_creds {
   uv_loop_t *loop;
   const pl_http_transport_t *http;
@@ -69,6 +75,10 @@ struct pl_aws_creds {
   bool profile_option; /* named by the option: the environment is skipped */
   char *profile_region;
   char *profile_max_attempts;
+  char *profile_retry_mode;
+  char *profile_where; /* "profile prod in /root/.aws/config" */
+  /* Where each of profile_settings[] was set ("... line 3"), or NULL. */
+  char *profile_where_of[PROFILE_SETTINGS];
   void (*on_new)(void *data, const pl_aws_credentials_t *credentials);
   void *on_new_data;
   char *profile_endpoint; /* the profile's endpoint_url */
@@ -143,6 +153,10 @@ static void free_creds(pl_aws_creds_t *creds) {
   free(creds->profile);
   free(creds->profile_region);
   free(creds->profile_max_attempts);
+  free(creds->profile_retry_mode);
+  free(creds->profile_where);
+  for (size_t i = 0; i < PROFILE_SETTINGS; i++)
+    free(creds->profile_where_of[i]);
   free(creds->profile_endpoint);
   for (size_t i = 0; i < PL_AWS_PROFILE_SERVICES; i++)
     free(creds->profile_service_endpoints[i]);
@@ -430,21 +444,20 @@ int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
     char *error = NULL;
     if (pl__aws_profile_load(&creds->env, creds->profile, &profile, &error) ==
         0) {
-      const char *region = pl__aws_profile_get(profile, "region");
-      if (region && *region) {
-        creds->profile_region = strdup(region);
-        rc = creds->profile_region ? 0 : PL_ENOMEM;
+      char **to[] = {&creds->profile_region, &creds->profile_max_attempts,
+                     &creds->profile_retry_mode, &creds->profile_endpoint};
+      for (size_t i = 0; rc == 0 && i < PROFILE_SETTINGS; i++) {
+        const char *value = pl__aws_profile_get(profile, profile_settings[i]);
+        if (value && *value) {
+          *to[i] = strdup(value);
+          rc = *to[i] ? pl__aws_profile_where(profile, profile_settings[i],
+                                              &creds->profile_where_of[i])
+                      : PL_ENOMEM;
+        }
       }
-      const char *attempts = pl__aws_profile_get(profile, "max_attempts");
-      if (rc == 0 && attempts && *attempts) {
-        creds->profile_max_attempts = strdup(attempts);
-        rc = creds->profile_max_attempts ? 0 : PL_ENOMEM;
-      }
-      const char *endpoint = pl__aws_profile_get(profile, "endpoint_url");
-      if (rc == 0 && endpoint && *endpoint) {
-        creds->profile_endpoint = strdup(endpoint);
-        rc = creds->profile_endpoint ? 0 : PL_ENOMEM;
-      }
+      /* No key of that name: the profile and its config file. */
+      if (rc == 0)
+        rc = pl__aws_profile_where(profile, "", &creds->profile_where);
       for (size_t i = 0; rc == 0 && i < PL_AWS_PROFILE_SERVICES; i++)
         creds->profile_service_endpoints[i] = pl__aws_profile_service_setting(
             profile, profile_services[i], "endpoint_url");
@@ -512,6 +525,28 @@ const char *pl__aws_creds_profile_endpoint(const pl_aws_creds_t *creds,
 
 const char *pl__aws_creds_profile_max_attempts(const pl_aws_creds_t *creds) {
   return creds->profile_max_attempts;
+}
+
+const char *pl__aws_creds_profile_retry_mode(const pl_aws_creds_t *creds) {
+  return creds->profile_retry_mode;
+}
+
+const char *pl__aws_creds_profile_where(const pl_aws_creds_t *creds,
+                                        const char *key) {
+  for (size_t i = 0; key && i < PROFILE_SETTINGS; i++)
+    if (strcmp(key, profile_settings[i]) == 0 && creds->profile_where_of[i])
+      return creds->profile_where_of[i];
+  return creds->profile_where;
+}
+
+const char *pl__aws_creds_profile_name(const pl_aws_creds_t *creds) {
+  return creds->profile;
+}
+
+const char *pl__aws_creds_profile_source(const pl_aws_creds_t *creds) {
+  return creds->profile_option   ? "aws {} block"
+         : creds->profile_chosen ? "AWS_PROFILE"
+                                 : "default";
 }
 
 const char *pl__aws_creds_profile_region(const pl_aws_creds_t *creds) {

@@ -98,8 +98,21 @@ const char *pl__aws_creds_profile_region(const pl_aws_creds_t *creds);
 const char *pl__aws_creds_profile_endpoint(const pl_aws_creds_t *creds,
                                           const char *service,
                                           bool *service_specific);
-/* The selected profile's max_attempts as written, or NULL (borrowed). */
+/* The selected profile's max_attempts and retry_mode as written, or NULL
+ * (borrowed). */
 const char *pl__aws_creds_profile_max_attempts(const pl_aws_creds_t *creds);
+const char *pl__aws_creds_profile_retry_mode(const pl_aws_creds_t *creds);
+/* For messages: where the profile's setting `key` ("region",
+ * "max_attempts", "retry_mode", "endpoint_url") was read, "profile prod in
+ * /root/.aws/config line 3"; for another key, NULL, or one the profile
+ * lacks, "profile prod in /root/.aws/config". NULL when the files could
+ * not be read (borrowed). */
+const char *pl__aws_creds_profile_where(const pl_aws_creds_t *creds,
+                                        const char *key);
+/* The selected profile's name (borrowed), and where the name came from:
+ * "aws {} block" (the option), "AWS_PROFILE" or "default" (static). */
+const char *pl__aws_creds_profile_name(const pl_aws_creds_t *creds);
+const char *pl__aws_creds_profile_source(const pl_aws_creds_t *creds);
 
 /* Cancels pending callbacks (they run with the error "AWS credentials
  * provider closed" before close returns), cancels a fetch in flight,

@@ -12,6 +12,7 @@
 #define IMDS_ENDPOINT_IPV6 "http://[fd00:ec2::254]"
 #define IMDS_TOKEN_PATH "/latest/api/token"
 #define IMDS_ROLE_PATH "/latest/meta-data/iam/security-credentials/"
+#define IMDS_REGION_PATH "/latest/meta-data/placement/region"
 #define IMDS_TOKEN_TTL "21600"
 #define IMDS_TIMEOUT_MS 1000
 #define IMDS_TOKEN_MAX 4096
@@ -20,6 +21,7 @@ typedef enum imds_step {
   IMDS_TOKEN,
   IMDS_ROLE,
   IMDS_CREDENTIALS,
+  IMDS_REGION,
 } imds_step_t;
 
 typedef struct imds_op {
@@ -27,6 +29,7 @@ typedef struct imds_op {
   const pl_http_transport_t *http;
   pl_http_call_t *call;
   imds_step_t step;
+  imds_step_t after_token; /* IMDS_ROLE (credentials) or IMDS_REGION */
   bool canceled;
   char *endpoint; /* without a trailing '/' */
   char *url;      /* of the request in flight, for messages */
@@ -97,6 +100,32 @@ static bool role_name(const pl_http_response_t *response, char **out) {
   return true;
 }
 
+/* The region document: one region name, as a host name and the signing
+ * scope need it. */
+static int region_answer(imds_op_t *op, const pl_http_response_t *response,
+                         pl__creds_result_t *result) {
+  if (response->error < 0 || response->status != 200)
+    return pl__creds_http_failure(result, PL__CREDS_FAILED, "GET", op->url,
+                                  response);
+  const char *body = response->body ? response->body : "";
+  size_t len = response->body ? response->body_len : 0;
+  while (len > 0 && strchr(" \t\r\n", body[len - 1]))
+    len--;
+  bool ok = len > 0 && len <= 63;
+  for (size_t i = 0; ok && i < len; i++)
+    ok = (body[i] >= 'a' && body[i] <= 'z') ||
+         (body[i] >= '0' && body[i] <= '9') || body[i] == '-';
+  if (!ok)
+    return pl__creds_result_set(result, PL__CREDS_FAILED,
+                                "GET %s: no region name in the answer",
+                                op->url);
+  result->value = strndup(body, len);
+  if (!result->value)
+    return PL_ENOMEM;
+  result->outcome = PL__CREDS_FOUND;
+  return 0;
+}
+
 /* Handles one answer; returns PL_EAGAIN when the next step was sent. */
 static int imds_step(imds_op_t *op, const pl_http_response_t *response,
                      pl__creds_result_t *result) {
@@ -123,9 +152,13 @@ static int imds_step(imds_op_t *op, const pl_http_response_t *response,
         strlen(pl__secret_str(op->token)) != pl__secret_len(op->token))
       return pl__creds_result_set(result, PL__CREDS_FAILED,
                                   "PUT %s: token has a line break", op->url);
-    op->step = IMDS_ROLE;
-    return imds_submit(op, IMDS_ROLE_PATH, result);
+    op->step = op->after_token;
+    return imds_submit(
+        op, op->step == IMDS_REGION ? IMDS_REGION_PATH : IMDS_ROLE_PATH,
+        result);
   }
+  case IMDS_REGION:
+    return region_answer(op, response, result);
   case IMDS_ROLE: {
     if (response->error == 0 && response->status == 404)
       return pl__creds_result_set(result, PL__CREDS_ABSENT,
@@ -184,9 +217,10 @@ static void imds_cancel(pl__creds_op_t *base) {
     op->http->cancel(op->http->self, op->call);
 }
 
-int pl__creds_imds_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
-                         pl__creds_done_cb cb, void *data,
-                         pl__creds_op_t **out) {
+/* Starts at the token step; the step after it is `after_token`. */
+static int imds_start(const pl__creds_ctx_t *ctx, imds_step_t after_token,
+                      pl__creds_result_t *result, pl__creds_done_cb cb,
+                      void *data, pl__creds_op_t **out) {
   *out = NULL;
   const char *disabled =
       pl__creds_getenv(ctx->env, "AWS_EC2_METADATA_DISABLED");
@@ -211,6 +245,7 @@ int pl__creds_imds_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
   op->op = (pl__creds_op_t){.cancel = imds_cancel, .cb = cb, .data = data};
   op->http = ctx->http;
   op->step = IMDS_TOKEN;
+  op->after_token = after_token;
   size_t len = strlen(endpoint);
   while (len > 0 && endpoint[len - 1] == '/')
     len--;
@@ -222,4 +257,17 @@ int pl__creds_imds_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
   }
   imds_op_free(&op->op);
   return rc;
+}
+
+int pl__creds_imds_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
+                         pl__creds_done_cb cb, void *data,
+                         pl__creds_op_t **out) {
+  return imds_start(ctx, IMDS_ROLE, result, cb, data, out);
+}
+
+int pl__creds_imds_region_start(const pl__creds_ctx_t *ctx,
+                                pl__creds_result_t *result,
+                                pl__creds_done_cb cb, void *data,
+                                pl__creds_op_t **out) {
+  return imds_start(ctx, IMDS_REGION, result, cb, data, out);
 }

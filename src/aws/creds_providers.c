@@ -74,6 +74,7 @@ int pl__creds_result_set(pl__creds_result_t *result,
 void pl__creds_result_clear(pl__creds_result_t *result) {
   pl__creds_set_free(result->set);
   free(result->reason);
+  free(result->value);
   *result = (pl__creds_result_t){0};
 }
 

@@ -61,6 +61,9 @@ typedef struct pl__creds_result {
   pl__creds_outcome_t outcome;
   pl__creds_set_t *set; /* FOUND: new reference */
   char *reason;         /* ABSENT, FAILED: new string, free of secrets */
+  /* FOUND by a lookup that yields a setting rather than credentials (the
+   * instance's region, creds_imds.h): new string. */
+  char *value;
 } pl__creds_result_t;
 
 /* Sets outcome and a formatted reason. Returns 0 or PL_ENOMEM. */

@@ -77,6 +77,7 @@ int pl__aws_region_resolve(const pl_aws_endpoint_inputs_t *in, char **region,
       {env_get(in, "AWS_REGION"), PL_AWS_REGION_FROM_ENV},
       {env_get(in, "AWS_DEFAULT_REGION"), PL_AWS_REGION_FROM_ENV_DEFAULT},
       {set_or_null(in->profile_region), PL_AWS_REGION_FROM_PROFILE},
+      {set_or_null(in->imds_region), PL_AWS_REGION_FROM_IMDS},
   };
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
     if (!order[i].value)
@@ -95,8 +96,13 @@ int pl__aws_region_resolve(const pl_aws_endpoint_inputs_t *in, char **region,
       *source = order[i].source;
     return 0;
   }
-  pl_error_set(error, "no AWS region: set region in the aws {} block, "
-                   "AWS_REGION or a profile");
+  pl_error_set(error,
+               "no AWS region: not in the stage's region option, the aws {} "
+               "block, AWS_REGION, AWS_DEFAULT_REGION or %s%s%s%s; set region "
+               "in the aws {} block",
+               in->profile_where ? in->profile_where : "the profile",
+               in->imds_error ? ", nor from instance metadata (" : "",
+               in->imds_error ? in->imds_error : "", in->imds_error ? ")" : "");
   return PL_ENOENT;
 }
 

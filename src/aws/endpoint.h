@@ -5,7 +5,8 @@
  *
  * Region, first set (non-empty) wins: the plugin's `region` option, the
  * aws {} block's `region`, AWS_REGION, AWS_DEFAULT_REGION, the profile's
- * region.
+ * region, the instance's (instance metadata: the caller asks for it,
+ * aws_context.h).
  *
  * Endpoint of a service, first set wins: the plugin's `endpoint` option,
  * the aws {} block's `endpoint`, AWS_ENDPOINT_URL_<SERVICE> (S3, SQS,
@@ -33,6 +34,13 @@ typedef struct pl_aws_endpoint_inputs {
   const char *profile_service_endpoint;
   const char *profile_endpoint;
   const pl_env_t *env;     /* NULL: an empty environment */
+  /* The instance's region from instance metadata, the last source; and,
+   * for the error when no source gives one, where the profile was read
+   * ("profile prod in /root/.aws/config") and why instance metadata gave
+   * none (NULL: it was not asked). */
+  const char *imds_region;
+  const char *profile_where;
+  const char *imds_error;
 } pl_aws_endpoint_inputs_t;
 
 #define PL_AWS_REGION_SOURCE_MAP(XX)                                           \
@@ -40,7 +48,8 @@ typedef struct pl_aws_endpoint_inputs {
   XX(BLOCK, "aws {} block")                                                    \
   XX(ENV, "AWS_REGION")                                                        \
   XX(ENV_DEFAULT, "AWS_DEFAULT_REGION")                                        \
-  XX(PROFILE, "profile")
+  XX(PROFILE, "profile")                                                       \
+  XX(IMDS, "instance metadata")
 
 typedef enum {
 #define PL__AWS_REGION_SOURCE_ENUM(name, text) PL_AWS_REGION_FROM_##name,
@@ -72,8 +81,12 @@ const char *pl__aws_endpoint_source_name(pl_aws_endpoint_source_t source);
  * letters, digits and '-' (at most 63), since it becomes part of a host
  * name and of the signing scope. Failures set *error (optional) to a new
  * malloc()ed sentence:
- *   PL_ENOENT "no AWS region: set region in the aws {} block, AWS_REGION
- *             or a profile"
+ *   PL_ENOENT "no AWS region: not in the stage's region option, the aws
+ *             {} block, AWS_REGION, AWS_DEFAULT_REGION or profile default
+ *             in /root/.aws/config, nor from instance metadata (disabled
+ *             by AWS_EC2_METADATA_DISABLED); set region in the aws {}
+ *             block" ("the profile" without profile_where; no "nor ..."
+ *             without imds_error)
  *   PL_EINVAL "invalid AWS region \"Us East\" (from AWS_REGION): expected
  *             lower-case letters, digits and '-'"
  * PL_ENOMEM leaves *error NULL. */

@@ -54,6 +54,7 @@ static void call_finish(pl_http_curl_t *http, pl_http_call_t *call, int error) {
     list_remove(&call->host->waiting, call);
   } else if (call->state == CALL_RUNNING) {
     list_remove(&http->running, call);
+    http->running_count--;
     curl_multi_remove_handle(http->multi, call->easy);
     /* Reset now: the handle points into this call (error buffer, body). */
     curl_easy_reset(call->easy);
@@ -128,6 +129,19 @@ static CURL *easy_take(pl_http_curl_t *http) {
   return curl_easy_init();
 }
 
+/* libcurl keeps at most 4 connections per transfer in its multi handle
+ * by default, counted when a transfer ends: when the transfers in flight
+ * dip (a batch's last requests), it closes connections the busiest moment
+ * opened, and the next burst connects again. The limit follows the most
+ * transfers that ran at once instead, never shrinking. */
+static void keep_connections(pl_http_curl_t *http) {
+  long want = (long)http->running_count * 4;
+  if (want <= http->max_connects)
+    return;
+  if (curl_multi_setopt(http->multi, CURLMOPT_MAXCONNECTS, want) == CURLM_OK)
+    http->max_connects = want;
+}
+
 static int call_start(pl_http_curl_t *http, pl_http_call_t *call) {
   call->easy = easy_take(http);
   if (!call->easy)
@@ -146,6 +160,8 @@ static int call_start(pl_http_curl_t *http, pl_http_call_t *call) {
   call->last_progress_ms = uv_now(http->loop);
   call->state = CALL_RUNNING;
   list_push(&http->running, call);
+  http->running_count++;
+  keep_connections(http);
   call->host->active++;
   return 0;
 }
@@ -350,6 +366,7 @@ static void close_now(pl_http_curl_t *http) {
   while (http->sockets)
     pl__http_curl_socket_close(http, http->sockets);
   uv_close((uv_handle_t *)&http->timer, on_core_closed);
+  uv_close((uv_handle_t *)&http->kick, on_core_closed);
   uv_close((uv_handle_t *)&http->watchdog, on_core_closed);
   maybe_close_deliver(http);
 }
@@ -535,7 +552,9 @@ int pl__http_curl_create(uv_loop_t *loop, const pl_http_curl_options_t *opts,
   http->deliver.data = http;
   uv_timer_init(loop, &http->watchdog);
   http->watchdog.data = http;
-  http->handles_open = 3;
+  uv_prepare_init(loop, &http->kick);
+  http->kick.data = http;
+  http->handles_open = 4;
   http->vtable = (pl_http_transport_t){
       .self = http,
       .submit = curl_submit,

@@ -3,6 +3,7 @@
  * callbacks, which run inside libcurl and so only record what user code
  * asks for (the transport applies it in settle()). */
 #include "http_curl_call.h"
+#include "http_curl_socket.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -65,10 +66,7 @@ static void call_reset_headers(pl_http_call_t *call) {
 }
 
 void pl__http_curl_call_free(pl_http_call_t *call) {
-  free(call->method);
-  free(call->url);
-  curl_slist_free_all(call->headers);
-  free(call->body);
+  free(call->block);
   call_reset_headers(call);
   free(call->resp_header_text);
   free(call->resp_headers);
@@ -301,6 +299,15 @@ CURLcode pl__http_curl_call_configure(pl_http_curl_t *http,
   keep_first(&rc, curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_body));
   keep_first(&rc, curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)call));
   keep_first(&rc, curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L));
+  /* A connection's socket keeps its poll handle between transfers; these
+   * tell the loop side when libcurl makes and closes one (a connection
+   * keeps the callbacks of the transfer that opened it). */
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION,
+                                   pl__http_curl_on_close_socket));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, (void *)http));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION,
+                                   pl__http_curl_on_sockopt));
+  keep_first(&rc, curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, (void *)http));
   keep_first(&rc, curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L));
   keep_first(&rc, curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER,
                                    http->tls_verify ? 1L : 0L));
@@ -333,60 +340,19 @@ CURLcode pl__http_curl_call_configure(pl_http_curl_t *http,
 
 /* ---- Copying the request ---- */
 
-/* The request's headers as libcurl wants them, plus the removal of
- * libcurl's defaults that would change what the caller signed: no
- * "Expect: 100-continue" round trip, no blanket Accept header, and no form
- * Content-Type on bodies. */
-static int build_headers(const pl_http_request_t *request, bool has_body,
-                         struct curl_slist **out) {
-  struct curl_slist *list = NULL;
-  bool expect = false, accept = false, content_type = false;
-  pl_buf_t line = {0};
-  int rc = 0;
-  for (size_t i = 0; i < request->header_count && rc == 0; i++) {
-    const pl_http_header_t *h = &request->headers[i];
-    if (!h->name || !h->value || !pl__http_curl_call_is_token(h->name) ||
-        strpbrk(h->value, "\r\n")) {
-      rc = PL_EINVAL;
-      break;
-    }
-    expect |= pl__http_curl_call_case_equal(h->name, "expect");
-    accept |= pl__http_curl_call_case_equal(h->name, "accept");
-    content_type |= pl__http_curl_call_case_equal(h->name, "content-type");
-    pl_buf_reset(&line);
-    /* "Name;" is libcurl's spelling of a header with an empty value. */
-    rc = *h->value ? pl_buf_printf(&line, "%s: %s", h->name, h->value)
-                   : pl_buf_printf(&line, "%s;", h->name);
-    struct curl_slist *grown =
-        rc == 0 ? curl_slist_append(list, line.data) : NULL;
-    if (!grown && rc == 0)
-      rc = PL_ENOMEM;
-    if (grown)
-      list = grown;
-  }
-  const char *removals[] = {
-      expect ? NULL : "Expect:", accept ? NULL : "Accept:",
-      content_type || !has_body ? NULL : "Content-Type:"};
-  for (size_t i = 0; i < sizeof removals / sizeof *removals && rc == 0; i++) {
-    if (!removals[i])
-      continue;
-    struct curl_slist *grown = curl_slist_append(list, removals[i]);
-    if (!grown)
-      rc = PL_ENOMEM;
-    else
-      list = grown;
-  }
-  pl_buf_free(&line);
-  if (rc < 0) {
-    curl_slist_free_all(list);
-    return rc;
-  }
-  *out = list;
-  return 0;
+/* Appends `len` bytes of `text` at *at and moves it past them. */
+static void put(char **at, const char *text, size_t len) {
+  memcpy(*at, text, len);
+  *at += len;
 }
 
-/* Copies the request into the call, which then owns it: method, URL, body
- * and the header list libcurl sends. */
+/* Copies the request into the call, which then owns it, in one block
+ * (call->block): the header list libcurl sends, as curl_slist nodes over
+ * "Name: value" texts ("Name;" is libcurl's spelling of a header with an
+ * empty value), then the method, the URL and the body. The list ends
+ * with the removal of libcurl's defaults that would change what the
+ * caller signed: no "Expect: 100-continue" round trip, no blanket Accept
+ * header, and no form Content-Type on bodies. */
 int pl__http_curl_call_copy_request(pl_http_call_t *call,
                                     const pl_http_request_t *request) {
   call->has_body = request->body_len > 0 ||
@@ -400,12 +366,64 @@ int pl__http_curl_call_copy_request(pl_http_call_t *call,
   call->connect_timeout_ms = request->connect_timeout_ms
                                  ? request->connect_timeout_ms
                                  : DEFAULT_CONNECT_TIMEOUT_MS;
-  call->method = pl__http_curl_call_dup_str(request->method);
-  call->url = pl__http_curl_call_dup_str(request->url);
-  call->body = request->body_len ? malloc(request->body_len) : NULL;
-  if (!call->method || !call->url || (request->body_len && !call->body))
+  bool expect = false, accept = false, content_type = false;
+  size_t text = 0;
+  for (size_t i = 0; i < request->header_count; i++) {
+    const pl_http_header_t *h = &request->headers[i];
+    if (!h->name || !h->value || !pl__http_curl_call_is_token(h->name) ||
+        strpbrk(h->value, "\r\n"))
+      return PL_EINVAL;
+    expect |= pl__http_curl_call_case_equal(h->name, "expect");
+    accept |= pl__http_curl_call_case_equal(h->name, "accept");
+    content_type |= pl__http_curl_call_case_equal(h->name, "content-type");
+    size_t value_len = strlen(h->value);
+    text += strlen(h->name) + (value_len ? 2 + value_len : 1) + 1;
+  }
+  const char *removals[] = {
+      expect ? NULL : "Expect:", accept ? NULL : "Accept:",
+      content_type || !call->has_body ? NULL : "Content-Type:"};
+  size_t nodes = request->header_count;
+  for (size_t i = 0; i < sizeof removals / sizeof *removals; i++)
+    if (removals[i]) {
+      nodes++;
+      text += strlen(removals[i]) + 1;
+    }
+  size_t method_len = strlen(request->method) + 1;
+  size_t url_len = strlen(request->url) + 1;
+  char *block = malloc(nodes * sizeof(struct curl_slist) + text + method_len +
+                       url_len + request->body_len);
+  if (!block)
     return PL_ENOMEM;
+  call->block = block;
+  struct curl_slist *node = (struct curl_slist *)(void *)block;
+  char *at = block + nodes * sizeof *node;
+  size_t k = 0;
+  for (size_t i = 0; i < request->header_count; i++, k++) {
+    const pl_http_header_t *h = &request->headers[i];
+    node[k].data = at;
+    put(&at, h->name, strlen(h->name));
+    if (*h->value) {
+      put(&at, ": ", 2);
+      put(&at, h->value, strlen(h->value));
+    } else {
+      put(&at, ";", 1);
+    }
+    *at++ = '\0';
+  }
+  for (size_t i = 0; i < sizeof removals / sizeof *removals; i++)
+    if (removals[i]) {
+      node[k++].data = at;
+      put(&at, removals[i], strlen(removals[i]) + 1);
+    }
+  for (k = 0; k < nodes; k++)
+    node[k].next = k + 1 < nodes ? &node[k + 1] : NULL;
+  call->headers = nodes ? node : NULL;
+  call->method = at;
+  put(&at, request->method, method_len);
+  call->url = at;
+  put(&at, request->url, url_len);
+  call->body = request->body_len ? at : NULL;
   if (request->body_len)
-    memcpy(call->body, request->body, request->body_len);
-  return build_headers(request, call->has_body, &call->headers);
+    memcpy(at, request->body, request->body_len);
+  return 0;
 }

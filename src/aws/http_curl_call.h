@@ -29,11 +29,14 @@ typedef struct http_host {
   char key[];
 } http_host_t;
 
-/* A socket libcurl asked us to watch. */
+/* A socket libcurl asked us to watch, or a parked one: a pooled
+ * connection's, kept between transfers (http_curl_socket.c). */
 typedef struct http_socket {
   uv_poll_t poll;
   pl_http_curl_t *http;
   curl_socket_t fd;
+  int events;  /* UV_READABLE | UV_WRITABLE polled now; 0: stopped */
+  bool parked; /* no transfer owns it (after CURL_POLL_REMOVE) */
   struct http_socket *prev;
   struct http_socket *next;
 } http_socket_t;
@@ -46,11 +49,13 @@ struct pl_http_call {
   pl_http_call_t *prev, *next; /* in waiting, running or done */
   call_state_t state;
   pl_http_handlers_t handlers;
-  /* The request, copied at submit. */
-  char *method;
-  char *url;
+  /* The request, copied at submit into one block (owned): the texts and
+   * the header list point into it. */
+  char *block;
+  const char *method;
+  const char *url;
   struct curl_slist *headers;
-  char *body;
+  const char *body;
   size_t body_len;
   bool has_body;
   uint64_t timeout_ms;
@@ -85,6 +90,7 @@ struct pl_http_curl {
   uv_loop_t *loop;
   CURLM *multi;
   uv_timer_t timer;  /* libcurl's timeout */
+  uv_prepare_t kick; /* libcurl's timeout of 0, before the loop polls */
   uv_idle_t deliver; /* runs on_done of finished calls */
   uv_timer_t watchdog; /* ends stalled downloads (read_timeout_ms) */
   pl_http_transport_t vtable;
@@ -97,6 +103,8 @@ struct pl_http_curl {
   char *last_url;
   http_host_t *last_host;
   call_list_t running;
+  size_t running_count;
+  long max_connects; /* CURLMOPT_MAXCONNECTS, raised with running_count */
   call_list_t done;
   http_socket_t *sockets;
   CURL *free_easy[FREE_EASY_MAX];
@@ -124,8 +132,9 @@ bool pl__http_curl_call_is_token(const char *text);
 
 /* ---- Calls ---- */
 
-/* Copies the request into the call (method, URL, body, libcurl's header
- * list); PL_EINVAL for a header libcurl cannot send as given. */
+/* Copies the request into the call, in one block (method, URL, body,
+ * libcurl's header list); PL_EINVAL for a header libcurl cannot send as
+ * given, PL_ENOMEM. */
 int pl__http_curl_call_copy_request(pl_http_call_t *call,
                                     const pl_http_request_t *request);
 

@@ -9,6 +9,7 @@
 #include <pipelined/timestamp.h>
 
 #include <string.h>
+#include <strings.h>
 
 const char *pl__aws_retry_class_name(pl_aws_retry_class_t cls) {
   switch (cls) {
@@ -238,6 +239,8 @@ int pl__aws_retry_decide(const pl_aws_retry_config_t *cfg,
   } else {
     unsigned cost = d.cls == PL_AWS_RETRY_TIMEOUT ? PL_AWS_RETRY_TIMEOUT_COST
                                                   : PL_AWS_RETRY_COST;
+    if (bucket->unlimited)
+      cost = 0;
     if (bucket->tokens < cost) {
       d.stop = PL_AWS_RETRY_STOP_QUOTA;
       *out = d;
@@ -313,14 +316,105 @@ int pl__aws_attempts_resolve(const pl_aws_attempts_inputs_t *in,
       return 0;
     if (error) {
       pl_buf_t why = {0};
-      pl_buf_printf(&why, "%s is '%.32s', not a whole number from 1 to %d",
-                    pl__aws_attempts_source_name(texts[i].source),
+      if (texts[i].source == PL_AWS_ATTEMPTS_FROM_PROFILE &&
+          in->profile_attempts_where)
+        pl_buf_printf(&why, "%s: max_attempts", in->profile_attempts_where);
+      else
+        pl_buf_append_str(&why, pl__aws_attempts_source_name(texts[i].source));
+      pl_buf_printf(&why, " is '%.32s', not a whole number from 1 to %d",
                     texts[i].text, PL_AWS_MAX_ATTEMPTS_LIMIT);
       *error = why.data;
     }
     return PL_EINVAL;
   }
-  *attempts = PL_AWS_RETRY_MAX_ATTEMPTS;
+  *attempts =
+      in->default_attempts ? in->default_attempts : PL_AWS_RETRY_MAX_ATTEMPTS;
   *source = PL_AWS_ATTEMPTS_FROM_DEFAULT;
   return 0;
+}
+
+/* ---- Retry modes ---- */
+
+/* The modes' names, in the enum's order. */
+static const char *const mode_names[] = {
+#define PL__AWS_RETRY_MODE_TEXT(name, text) text,
+    PL_AWS_RETRY_MODE_MAP(PL__AWS_RETRY_MODE_TEXT)
+#undef PL__AWS_RETRY_MODE_TEXT
+};
+#define MODE_COUNT (sizeof(mode_names) / sizeof(mode_names[0]))
+
+const char *pl__aws_retry_mode_name(pl_aws_retry_mode_t mode) {
+  return (unsigned)mode < MODE_COUNT ? mode_names[mode] : "unknown";
+}
+
+const char *pl__aws_retry_mode_source_name(pl_aws_attempts_source_t source) {
+  switch (source) {
+  case PL_AWS_ATTEMPTS_FROM_ENV:
+    return "AWS_RETRY_MODE";
+  case PL_AWS_ATTEMPTS_FROM_PROFILE:
+    return "profile retry_mode";
+  default:
+    return pl__aws_attempts_source_name(source);
+  }
+}
+
+/* The mode a text names (any case, as the SDKs accept), or false. */
+static bool mode_of(const char *text, pl_aws_retry_mode_t *mode) {
+  for (size_t i = 0; i < MODE_COUNT; i++) {
+    if (strcasecmp(text, mode_names[i]) == 0) {
+      *mode = (pl_aws_retry_mode_t)i;
+      return true;
+    }
+  }
+  return false;
+}
+
+int pl__aws_retry_resolve(const pl_aws_attempts_inputs_t *in,
+                          pl_aws_retry_choice_t *out, char **error) {
+  *out = (pl_aws_retry_choice_t){.mode = PL_AWS_RETRY_MODE_STANDARD,
+                                 .mode_from = PL_AWS_ATTEMPTS_FROM_DEFAULT};
+  const struct {
+    const char *text;
+    pl_aws_attempts_source_t source;
+  } texts[] = {{in->env_mode, PL_AWS_ATTEMPTS_FROM_ENV},
+               {in->profile_mode, PL_AWS_ATTEMPTS_FROM_PROFILE}};
+  if (in->block_mode > 0) {
+    out->mode = (pl_aws_retry_mode_t)(in->block_mode - 1);
+    out->mode_from = PL_AWS_ATTEMPTS_FROM_BLOCK;
+  } else {
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+      if (!texts[i].text || !*texts[i].text)
+        continue;
+      out->mode_from = texts[i].source;
+      if (mode_of(texts[i].text, &out->mode))
+        break;
+      if (error) {
+        pl_buf_t why = {0};
+        if (texts[i].source == PL_AWS_ATTEMPTS_FROM_ENV)
+          pl_buf_append_str(&why, "AWS_RETRY_MODE");
+        else
+          pl_buf_printf(&why, "%s: retry_mode",
+                        in->profile_mode_where ? in->profile_mode_where
+                                               : "profile");
+        pl_buf_printf(&why, "=%.32s: expected legacy, standard or adaptive",
+                      texts[i].text);
+        *error = why.data;
+      }
+      return PL_EINVAL;
+    }
+  }
+  pl_aws_attempts_inputs_t attempts = *in;
+  if (!attempts.default_attempts)
+    attempts.default_attempts = out->mode == PL_AWS_RETRY_MODE_LEGACY
+                                    ? PL_AWS_RETRY_LEGACY_MAX_ATTEMPTS
+                                    : PL_AWS_RETRY_MAX_ATTEMPTS;
+  return pl__aws_attempts_resolve(&attempts, &out->attempts,
+                                  &out->attempts_from, error);
+}
+
+void pl__aws_retry_apply(const pl_aws_retry_choice_t *choice,
+                         pl_aws_retry_config_t *cfg,
+                         pl_aws_retry_bucket_t *bucket) {
+  cfg->max_attempts = choice->attempts;
+  bucket->unlimited = choice->mode == PL_AWS_RETRY_MODE_LEGACY;
 }

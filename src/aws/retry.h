@@ -39,6 +39,8 @@
  *   4 minutes: Java v2 SDK ClockSkew.CLOCK_SKEW_ADJUST_THRESHOLD (SigV4
  *   accepts 5 minutes of skew). */
 #define PL_AWS_RETRY_MAX_ATTEMPTS 3u
+/* Legacy mode's default: botocore retries/legacy (5 attempts in all). */
+#define PL_AWS_RETRY_LEGACY_MAX_ATTEMPTS 5u
 #define PL_AWS_RETRY_BASE_DELAY_MS 1000u
 #define PL_AWS_RETRY_THROTTLING_BASE_DELAY_MS 1000u
 #define PL_AWS_RETRY_MAX_BACKOFF_MS 20000u
@@ -79,22 +81,84 @@ typedef enum {
 
 const char *pl__aws_attempts_source_name(pl_aws_attempts_source_t source);
 
+/* The name of `source` as the origin of the retry mode: as above, but
+ * "AWS_RETRY_MODE" and "profile retry_mode". */
+const char *pl__aws_retry_mode_source_name(pl_aws_attempts_source_t source);
+
+/* The retry modes of the AWS SDKs (retry_mode, AWS_RETRY_MODE):
+ *  - legacy: PL_AWS_RETRY_LEGACY_MAX_ATTEMPTS attempts unless set, and no
+ *    retry quota (retries are not rationed); the same classification and
+ *    backoff as standard.
+ *  - standard: everything above (the default, as in the AWS SDKs
+ *    reference guide).
+ *  - adaptive: standard retries. The SDKs add a client-side rate limiter
+ *    that backs off on throttling; here every AWS client already adapts
+ *    its concurrency to throttling (on by default, aws_call.c), so this
+ *    mode selects nothing more. */
+#define PL_AWS_RETRY_MODE_MAP(XX)                                              \
+  XX(LEGACY, "legacy")                                                         \
+  XX(STANDARD, "standard")                                                     \
+  XX(ADAPTIVE, "adaptive")
+
+typedef enum {
+#define PL__AWS_RETRY_MODE_ENUM(name, text) PL_AWS_RETRY_MODE_##name,
+  PL_AWS_RETRY_MODE_MAP(PL__AWS_RETRY_MODE_ENUM)
+#undef PL__AWS_RETRY_MODE_ENUM
+} pl_aws_retry_mode_t;
+
+const char *pl__aws_retry_mode_name(pl_aws_retry_mode_t mode);
+
+/* The choices of the aws {} block's retry_mode option: "default" (unset,
+ * 0), then the modes in their order (mode + 1). */
+#define PL_AWS_RETRY_MODE_CHOICES                                              \
+  ((const char *const[]){"default", "legacy", "standard", "adaptive", NULL})
+
 /* The inputs, each 0 / NULL when not set. */
 typedef struct pl_aws_attempts_inputs {
   int64_t plugin;      /* a plugin's own setting */
   int64_t block;       /* aws { max_attempts } */
   const char *env;     /* AWS_MAX_ATTEMPTS */
   const char *profile; /* the profile's max_attempts */
+  /* aws { retry_mode }: 0 unset, else mode + 1. */
+  int block_mode;
+  const char *env_mode;     /* AWS_RETRY_MODE */
+  const char *profile_mode; /* the profile's retry_mode */
+  /* Where the profile's max_attempts and retry_mode were read, for
+   * messages: "profile prod in /root/.aws/config line 3"; NULL:
+   * "profile". */
+  const char *profile_attempts_where;
+  const char *profile_mode_where;
+  /* The attempts when nothing sets them; 0: PL_AWS_RETRY_MAX_ATTEMPTS. */
+  unsigned default_attempts;
 } pl_aws_attempts_inputs_t;
 
 /* The attempts per request (first set of: plugin, block, AWS_MAX_ATTEMPTS,
- * the profile's, else PL_AWS_RETRY_MAX_ATTEMPTS) and where they came from.
- * A text that is not a whole number from 1 to 100 is PL_EINVAL with a new
- * sentence in *error naming it ("AWS_MAX_ATTEMPTS is 'x', not a whole
- * number from 1 to 100"). */
+ * the profile's, else the default) and where they came from. A text that
+ * is not a whole number from 1 to 100 is PL_EINVAL with a new sentence in
+ * *error naming it ("AWS_MAX_ATTEMPTS is 'x', not a whole number from 1 to
+ * 100"; "profile prod in /root/.aws/config line 3: max_attempts is 'x',
+ * ..."). */
 int pl__aws_attempts_resolve(const pl_aws_attempts_inputs_t *in,
                              unsigned *attempts,
                              pl_aws_attempts_source_t *source, char **error);
+
+/* The retry settings of a client and where each came from. */
+typedef struct pl_aws_retry_choice {
+  pl_aws_retry_mode_t mode;
+  pl_aws_attempts_source_t mode_from;
+  unsigned attempts;
+  pl_aws_attempts_source_t attempts_from;
+} pl_aws_retry_choice_t;
+
+/* The mode (first set of: block, AWS_RETRY_MODE, the profile's, else
+ * standard), then the attempts as pl__aws_attempts_resolve() with the
+ * mode's default. A mode text other than legacy, standard or adaptive
+ * (any case) is PL_EINVAL with a new sentence in *error naming where it
+ * came from ("AWS_RETRY_MODE=foo: expected legacy, standard or adaptive",
+ * "profile prod in /root/.aws/config line 4: retry_mode=foo: expected
+ * ..."). */
+int pl__aws_retry_resolve(const pl_aws_attempts_inputs_t *in,
+                          pl_aws_retry_choice_t *out, char **error);
 
 /* Why a decision is not to retry (NONE when it is to retry). */
 #define PL_AWS_RETRY_STOP_MAP(XX)                                              \
@@ -129,6 +193,7 @@ void pl__aws_retry_config_init(pl_aws_retry_config_t *cfg);
 typedef struct pl_aws_retry_bucket {
   unsigned tokens;
   unsigned capacity;
+  bool unlimited; /* legacy mode: retries never take tokens */
 } pl_aws_retry_bucket_t;
 
 /* A full bucket of `capacity` tokens (0: PL_AWS_RETRY_INITIAL_TOKENS). */
@@ -199,7 +264,8 @@ typedef struct pl_aws_retry_decision {
  *     without tokens, with adjust_clock set.
  *  4. Otherwise the retry costs PL_AWS_RETRY_TIMEOUT_COST after a timeout
  *     and PL_AWS_RETRY_COST after anything else; when the bucket cannot
- *     pay, stop QUOTA. The delay is uniform in [0, min(base * 2^(attempt -
+ *     pay, stop QUOTA (an unlimited bucket always pays, and keeps its
+ *     tokens). The delay is uniform in [0, min(base * 2^(attempt -
  *     1), max_backoff_ms)] with the throttling base for throttling.
  * A retry increments state->attempt. The bucket and state change only when
  * the decision is to retry. `rng` is called once for a backoff retry and
@@ -216,5 +282,11 @@ int pl__aws_retry_decide(const pl_aws_retry_config_t *cfg,
  * the capacity. A request that finally failed returns nothing. */
 void pl__aws_retry_on_success(pl_aws_retry_bucket_t *bucket,
                               const pl_aws_retry_state_t *state);
+
+/* Applies a choice to a client's config and bucket: the attempts, and in
+ * legacy mode a bucket that never runs out (unlimited). */
+void pl__aws_retry_apply(const pl_aws_retry_choice_t *choice,
+                         pl_aws_retry_config_t *cfg,
+                         pl_aws_retry_bucket_t *bucket);
 
 #endif

@@ -98,14 +98,35 @@ static int derive_key(const char *secret, const char *date8,
   return rc;
 }
 
-void pl__aws_sigv4_key_cache_close(pl_aws_sigv4_key_cache_t *cache) {
-  if (!cache)
-    return;
+/* Forgets the key and what it was derived from; keeps the hasher. */
+static void cache_forget(pl_aws_sigv4_key_cache_t *cache) {
   free_wiped_string(cache->secret);
   free(cache->region);
   free(cache->service);
   pl__aws_cleanse(cache->key, sizeof cache->key);
-  *cache = (pl_aws_sigv4_key_cache_t){0};
+  *cache = (pl_aws_sigv4_key_cache_t){.hasher = cache->hasher};
+}
+
+void pl__aws_sigv4_key_cache_close(pl_aws_sigv4_key_cache_t *cache) {
+  if (!cache)
+    return;
+  cache_forget(cache);
+  pl__aws_hasher_free(cache->hasher);
+  cache->hasher = NULL;
+}
+
+/* The cache's hasher, made at its first use; NULL without a cache or when
+ * it cannot be made (the one-shot functions then serve). */
+static pl_aws_hasher_t *cache_hasher(pl_aws_sigv4_key_cache_t *cache) {
+  if (cache && !cache->hasher)
+    (void)pl__aws_hasher_new(&cache->hasher);
+  return cache ? cache->hasher : NULL;
+}
+
+static int sha256_hex(pl_aws_hasher_t *hasher, const void *data, size_t len,
+                      char out[PL_AWS_SHA256_HEX_LEN]) {
+  return hasher ? pl__aws_hasher_sha256_hex(hasher, data, len, out)
+                : pl__aws_sha256_hex(data, len, out);
 }
 
 static bool cache_matches(const pl_aws_sigv4_key_cache_t *cache,
@@ -123,12 +144,12 @@ static void cache_store(pl_aws_sigv4_key_cache_t *cache, const char *secret,
                         const char *date8, const char *region,
                         const char *service,
                         const unsigned char key[PL_AWS_SHA256_LEN]) {
-  pl__aws_sigv4_key_cache_close(cache);
+  cache_forget(cache);
   cache->secret = strdup(secret);
   cache->region = strdup(region);
   cache->service = strdup(service);
   if (!cache->secret || !cache->region || !cache->service) {
-    pl__aws_sigv4_key_cache_close(cache);
+    cache_forget(cache);
     return;
   }
   memcpy(cache->date8, date8, 8);
@@ -152,7 +173,12 @@ static int compute_signature(const char *secret, const char *date8,
     if (rc == 0 && cache)
       cache_store(cache, secret, date8, region, service, k_signing);
   }
-  if (rc == 0)
+  pl_aws_hasher_t *hasher = cache_hasher(cache);
+  if (rc == 0 && hasher)
+    rc = pl__aws_hasher_hmac(hasher, k_signing, sizeof k_signing,
+                             string_to_sign->data, string_to_sign->len,
+                             signature);
+  else if (rc == 0)
     rc = pl__aws_hmac_sha256(k_signing, sizeof k_signing, string_to_sign->data,
                              string_to_sign->len, signature);
   if (rc == 0)
@@ -202,6 +228,18 @@ static int set_header(pl_aws_sigv4_output_t *out, const char *name,
   return 0;
 }
 
+/* Appends the NULL-terminated list of texts to `buf`, growing it once:
+ * the texts of a signature are joined, not formatted. */
+static int join(pl_buf_t *buf, const char *const *parts) {
+  size_t total = 0;
+  for (const char *const *p = parts; *p; p++)
+    total += strlen(*p);
+  int rc = pl_buf_reserve(buf, total);
+  for (const char *const *p = parts; *p && rc == 0; p++)
+    rc = pl_buf_append_str(buf, *p);
+  return rc;
+}
+
 static char *take_buf(pl_buf_t *buf) {
   char *data = buf->data;
   *buf = (pl_buf_t){0};
@@ -233,9 +271,9 @@ static int header_outputs(pl_aws_sigv4_output_t *out, sign_bufs_t *b,
   if (rc < 0)
     return rc;
   pl_buf_t auth = {0};
-  rc = pl_buf_printf(&auth,
-                     ALGORITHM " Credential=%s, SignedHeaders=%s, Signature=%s",
-                     b->credential.data, b->names.data, out->signature);
+  rc = join(&auth, (const char *[]){ALGORITHM " Credential=", b->credential.data,
+                                    ", SignedHeaders=", b->names.data,
+                                    ", Signature=", out->signature, NULL});
   if (rc < 0) {
     pl_buf_free(&auth);
     return rc;
@@ -260,7 +298,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
   char body_hash[PL_AWS_SHA256_HEX_LEN];
   const char *payload_hash = request->payload_hash;
   if (!payload_hash) {
-    rc = pl__aws_sha256_hex(request->body, request->body_len, body_hash);
+    rc = sha256_hex(cache_hasher(params->key_cache), request->body,
+                    request->body_len, body_hash);
     if (rc < 0)
       return rc;
     payload_hash = body_hash;
@@ -276,11 +315,15 @@ static int sign(const pl_aws_sigv4_params_t *params,
     sign_bufs_free(&b);
     return PL_ENOMEM;
   }
-  rc = pl_buf_printf(&b.scope, "%.8s/%s/%s/aws4_request", amz_date,
-                     params->region, params->service);
+  char date8[9];
+  memcpy(date8, amz_date, 8);
+  date8[8] = '\0';
+  rc = join(&b.scope, (const char *[]){date8, "/", params->region, "/",
+                                       params->service, "/aws4_request",
+                                       NULL});
   if (rc == 0)
-    rc = pl_buf_printf(&b.credential, "%s/%s", cred->access_key_id,
-                       b.scope.data);
+    rc = join(&b.credential,
+              (const char *[]){cred->access_key_id, "/", b.scope.data, NULL});
   if (rc < 0)
     goto done;
   pl__aws_sigv4_added_headers_t added = {
@@ -293,7 +336,7 @@ static int sign(const pl_aws_sigv4_params_t *params,
     goto done;
 
   /* Canonical request: method, URI, query, headers, signed names, hash. */
-  rc = pl_buf_printf(&b.creq, "%s\n", request->method);
+  rc = join(&b.creq, (const char *[]){request->method, "\n", NULL});
   if (rc == 0)
     rc = pl__aws_sigv4_canon_uri(&b.creq, params, request->path);
   if (rc == 0)
@@ -301,16 +344,17 @@ static int sign(const pl_aws_sigv4_params_t *params,
   if (rc == 0)
     rc = pl__aws_sigv4_canon_query(&b.creq, &b.scratch, request->query);
   if (rc == 0)
-    rc = pl_buf_printf(&b.creq, "\n%s\n%s\n%s", b.lines.data, b.names.data,
-                       payload_hash);
+    rc = join(&b.creq, (const char *[]){"\n", b.lines.data, "\n", b.names.data,
+                                        "\n", payload_hash, NULL});
   if (rc < 0)
     goto done;
 
   char creq_hash[PL_AWS_SHA256_HEX_LEN];
-  rc = pl__aws_sha256_hex(b.creq.data, b.creq.len, creq_hash);
+  rc = sha256_hex(cache_hasher(params->key_cache), b.creq.data, b.creq.len,
+                  creq_hash);
   if (rc == 0)
-    rc = pl_buf_printf(&b.sts, ALGORITHM "\n%s\n%s\n%s", amz_date, b.scope.data,
-                       creq_hash);
+    rc = join(&b.sts, (const char *[]){ALGORITHM "\n", amz_date, "\n",
+                                       b.scope.data, "\n", creq_hash, NULL});
   if (rc == 0)
     rc = compute_signature(cred->secret_access_key, amz_date, params->region,
                            params->service, params->key_cache, &b.sts,

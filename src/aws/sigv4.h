@@ -50,7 +50,8 @@ typedef struct pl_aws_credentials pl_aws_credentials_t;
  * it in params.key_cache; the signer reuses the key while the date,
  * region, service and secret match and derives it again otherwise. It
  * holds a copy of the secret (to compare with) and key material: close it
- * with pl__aws_sigv4_key_cache_close(), which cleanses both. */
+ * with pl__aws_sigv4_key_cache_close(), which cleanses both. It also keeps
+ * libcrypto's SHA-256 and HMAC between signatures. */
 typedef struct pl_aws_sigv4_key_cache {
   bool valid;
   char date8[9]; /* "20150830" */
@@ -58,6 +59,9 @@ typedef struct pl_aws_sigv4_key_cache {
   char *service;
   char *secret;
   unsigned char key[32];
+  /* SHA-256 and HMAC fetched once for every signature (made at the first;
+   * NULL when that failed, and the one-shot functions serve). */
+  struct pl_aws_hasher *hasher;
 } pl_aws_sigv4_key_cache_t;
 
 /* Cleanses and frees what the cache holds, leaving it empty and usable. */

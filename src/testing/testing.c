@@ -264,6 +264,14 @@ int pl_test_feed_meta(pl_test_t *t, const pl_test_meta_t *meta) {
   return 0;
 }
 
+int pl_test_feed_replay(pl_test_t *t) {
+  pl__test_state_t *st = &t->state;
+  if (t->ran || st->feed_count == 0)
+    return PL_EINVAL;
+  st->feeds[st->feed_count - 1].replay = true;
+  return 0;
+}
+
 int pl_test_feed_cut(pl_test_t *t) {
   return add_feed(t, (pl__test_feed_t){.cut = true});
 }

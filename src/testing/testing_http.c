@@ -36,6 +36,7 @@ struct pl_test_http {
   conn_t *conns;
   unsigned accepted;
   unsigned open_handles;
+  size_t unanswered; /* requests received whose answer has not started */
   bool closing;
 };
 
@@ -52,6 +53,7 @@ struct conn {
   bool stalled; /* a "hang" answer: nothing more is said */
   bool closing;
   bool continue_sent; /* "100 Continue" for the request being received */
+  bool unanswered;    /* counted in server->unanswered */
   pl_test_http_response_t *answer; /* chosen, waiting for its delay */
   bool answer_head;
   bool close_after;
@@ -180,9 +182,19 @@ static void conn_write(conn_t *c, pl_buf_t *bytes, bool close_after,
   }
 }
 
+/* The request of `c` is answered (or never will be): it no longer counts
+ * as one the server is busy with. */
+static void conn_answered(conn_t *c) {
+  if (!c->unanswered)
+    return;
+  c->unanswered = false;
+  c->server->unanswered--;
+}
+
 static void conn_answer(conn_t *c) {
   pl_test_http_response_t *r = c->answer;
   c->answer = NULL;
+  conn_answered(c);
   if (r && r->drop) {
     response_free(r);
     free(r);
@@ -304,6 +316,8 @@ static void conn_process(conn_t *c) {
     memmove(c->in, c->in + used, c->in_len - used);
     c->in_len -= used;
     c->continue_sent = false;
+    c->unanswered = true;
+    req->concurrent = ++c->server->unanswered;
     record(c->server, req);
     c->busy = true;
     c->close_after = info.close;
@@ -354,6 +368,7 @@ static void conn_close(conn_t *c) {
   if (c->closing)
     return;
   c->closing = true;
+  conn_answered(c);
   if (c->prev)
     c->prev->next = c->next;
   else

@@ -57,6 +57,8 @@ static void source_meta(pl_record_t *rec, const pl__test_feed_t *feed) {
     pl_record_set_origin_time(rec, feed->origin_time);
   if (feed->line)
     pl_record_set_line(rec, feed->line);
+  if (feed->replay)
+    pl_record_set_replay(rec);
 }
 
 static pl_record_t *source_record(source_t *s, const pl__test_feed_t *feed) {

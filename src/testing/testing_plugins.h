@@ -20,6 +20,7 @@ typedef struct pl__test_feed {
   char *message_id;
   char *origin_time;
   uint64_t line;
+  bool replay;
 } pl__test_feed_t;
 
 /* What the stages read and fill; owned by the harness. */

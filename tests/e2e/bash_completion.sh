@@ -38,6 +38,8 @@ complete_words --describe-json "" | grep -qx sink-file \
 # Its NAME is optional: an option may follow instead.
 [ "$(complete_words --describe-json --he)" = --help ] \
   || fail "--describe-json --he completes to: $(complete_words --describe-json --he)"
+[ "$(complete_words --describe sett)" = settings ] \
+  || fail "--describe sett completes to: $(complete_words --describe sett)"
 pass "plugin names after --describe and --describe-json"
 
 [ "$(complete_words t)" = top ] || fail "t completes to: $(complete_words t)"

@@ -31,6 +31,10 @@ whose timeout ran out meanwhile has gone, and its request is dropped).
 The other services go on. The stats ("stall") count the requests held and
 the "operations" when the stall began and when it ended.
 
+Every request can be made far away in any mode: --latency MS holds each
+one MS milliseconds before it is forwarded (a timer, so any number wait at
+once), as a service across a continent would (bench/far-away --emulators).
+
 GetObject answers can be cut in any mode: --cut-gets N answers the next
 N GetObject requests (200 or 206 with a body) with their head and a
 seeded part of their body (5% to 95% of it, at any byte: in the middle of
@@ -560,6 +564,7 @@ class Proxy:
             if not service:
                 raise SystemExit("--stall takes SERVICE@N:FOR")
             self.stall_plan = (service, float(n), float(length))
+        self.latency = args.latency / 1000.0
         self.cuts_left = args.cut_gets
         self.cut_random = random.Random(f"{args.seed}/cut")
         self.mode.stats["cut"] = {"planned": args.cut_gets, "cut": 0, "ranged_gets": 0}
@@ -681,6 +686,8 @@ class Proxy:
         and what a GetObject asked."""
         if service == "s3" and operation == "GET object" and req.header("Range"):
             self.mode.stats["cut"]["ranged_gets"] += 1
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
         resp = await self.forward(req)
         if service == "sqs" and operation == "SendMessageBatch" and resp.status == 200:
             try:
@@ -821,6 +828,8 @@ async def main():
     p.add_argument("--cut-gets", type=int, default=0, metavar="N",
                    help="reset the next N GetObject answers in the middle of their body "
                         "(any mode)")
+    p.add_argument("--latency", type=float, default=0, metavar="MS",
+                   help="hold every request MS milliseconds before forwarding it (any mode)")
     p.add_argument("--verbose", action="store_true", help="log every injected fault")
     args = p.parse_args()
     proxy = Proxy(args)

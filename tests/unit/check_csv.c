@@ -225,6 +225,47 @@ END_TEST
 
 /* ---- Stream syntax ---- */
 
+/* Between feeds the stream says where a resumed read may take it up: the
+ * first byte of the partial row it holds, and that row's line. */
+START_TEST(test_position_and_resume) {
+  csv_stream_t *s;
+  ck_assert_int_eq(csv_stream_create(NULL, &s), 0);
+  collect_t c = {0};
+  csv_stream_handlers_t h = {collect_row, collect_bad, &c};
+  uint64_t held = 99, line = 0;
+  csv_stream_position(s, &held, &line);
+  ck_assert_uint_eq(held, 0);
+  ck_assert_uint_eq(line, 1);
+  /* "\xEF\xBB" may still be a BOM: held. */
+  ck_assert_int_eq(csv_stream_feed(s, "\xEF\xBB", 2, &h), 0);
+  csv_stream_position(s, &held, &line);
+  ck_assert_uint_eq(held, 2);
+  ck_assert_int_eq(csv_stream_set_line(s, 5), PL_EINVAL);
+  const char *text = "\xBF" "a,b\n\"x\ny\",2\n\"p\nq";
+  ck_assert_int_eq(csv_stream_feed(s, text, strlen(text), &h), 0);
+  /* Rows of lines 1 and 2 (2-3) are out; the row from line 4 is held. */
+  ck_assert_uint_eq(c.rows, 2);
+  csv_stream_position(s, &held, &line);
+  ck_assert_uint_eq(held, strlen("\"p\nq"));
+  ck_assert_uint_eq(line, 4);
+  ck_assert_int_eq(csv_stream_set_line(s, 40), PL_EINVAL);
+  ck_assert_int_eq(csv_stream_feed(s, "\",3\n", 4, &h), 0);
+  csv_stream_position(s, &held, &line);
+  ck_assert_uint_eq(held, 0);
+  ck_assert_uint_eq(line, 6);
+  /* Taken up at line 40: rows count from there, and no BOM is looked for. */
+  ck_assert_int_eq(csv_stream_set_line(s, 40), 0);
+  ck_assert_int_eq(csv_stream_set_line(s, 0), PL_EINVAL);
+  ck_assert_int_eq(csv_stream_feed(s, "\xEF\xBB\xBFz,9\n", 7, &h), 0);
+  ck_assert_int_eq(csv_stream_finish(s, &h), 0);
+  ck_assert_uint_eq(c.rows, 4);
+  ck_assert_ptr_nonnull(strstr(c.log.data, "R4|p\nq|3"));
+  ck_assert_ptr_nonnull(strstr(c.log.data, "R40|\xEF\xBB\xBFz|9"));
+  pl_buf_free(&c.log);
+  csv_stream_destroy(s);
+}
+END_TEST
+
 START_TEST(test_bom_crlf) {
   ck_assert_parse(NULL, "\xEF\xBB\xBFid,name\r\n1,a\r\n2,b\r\n",
                   "R1|id|name raw=id,name\n"
@@ -1022,6 +1063,7 @@ static Suite *csv_suite(void) {
   TCase *stream = tcase_create("stream");
   tcase_add_test(stream, test_sample_file);
   tcase_add_test(stream, test_bom_crlf);
+  tcase_add_test(stream, test_position_and_resume);
   tcase_add_test(stream, test_quoted_fields);
   tcase_add_test(stream, test_blank_lines);
   tcase_add_test(stream, test_missing_final_newline);

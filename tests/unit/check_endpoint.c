@@ -66,8 +66,9 @@ START_TEST(test_region_precedence) {
   expect_region(&in, "ap-south-1", PL_AWS_REGION_FROM_PROFILE);
   in.profile_region = NULL;
   expect_region_error(&in, PL_ENOENT,
-                      "no AWS region: set region in the aws {} block, "
-                      "AWS_REGION or a profile");
+                      "no AWS region: not in the stage's region option, "
+                      "the aws {} block, AWS_REGION, AWS_DEFAULT_REGION or "
+                      "the profile; set region in the aws {} block");
 }
 END_TEST
 
@@ -83,8 +84,9 @@ START_TEST(test_region_empty_is_unset) {
   expect_region(&in, "sa-east-1", PL_AWS_REGION_FROM_PROFILE);
   in.profile_region = "";
   expect_region_error(&in, PL_ENOENT,
-                      "no AWS region: set region in the aws {} block, "
-                      "AWS_REGION or a profile");
+                      "no AWS region: not in the stage's region option, "
+                      "the aws {} block, AWS_REGION, AWS_DEFAULT_REGION or "
+                      "the profile; set region in the aws {} block");
 }
 END_TEST
 

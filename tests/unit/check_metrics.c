@@ -412,6 +412,33 @@ START_TEST(render_reports_the_build_the_process_and_sink_limits) {
 }
 END_TEST
 
+START_TEST(render_reports_a_sinks_concurrency_limit) {
+  static const char limited[] =
+      "pipeline \"p\" { source \"script\" { records = [\"1\"] }\n"
+      "  sink \"capture\" { max_in_flight = 16 } }\n";
+  test_run_t *run = test_run(limited, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  /* Nothing reported yet: the family, but no series. */
+  char *text = render(run);
+  assert_exposition_is_well_formed(text);
+  assert_line(text, "# TYPE pipelined_concurrency_limit gauge");
+  ck_assert_ptr_null(strstr(text, "pipelined_concurrency_limit{"));
+  free(text);
+  pl_instance_t *sink = test_stage(run, "p", PL_ROLE_SINK);
+  ck_assert(pl_instance_concurrency_adaptive(sink));
+  pl_instance_set_concurrency_limit(sink, 4);
+  pl_instance_set_concurrency_limit(sink, 8);
+  text = render(run);
+  assert_exposition_is_well_formed(text);
+  assert_line(text, "pipelined_concurrency_limit{pipeline=\"p\",stage="
+                    "\"sink\",plugin=\"sink-capture\"} 8");
+  ck_assert_ptr_null(strstr(text, "pipelined_concurrency_limit{pipeline="
+                                  "\"p\",stage=\"source\""));
+  free(text);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
 /* transform-classify: rejects {"t":1} as "type", {"m":1} as "malformed",
  * {"o":1} without a class, and passes the rest on. */
 static int classify_init(pl_instance_t *inst, const void *opts, void **ctx) {
@@ -519,9 +546,11 @@ START_TEST(render_without_pipelines_has_only_headers) {
   pl_buf_t out = {0};
   pl__metrics_render(&engine, &out);
   assert_exposition_is_well_formed(out.data);
-  /* Samples: the build and the process, nothing per stage. */
+  /* Samples: the build, the memory budget and the process, nothing per
+   * stage. */
   for (const char *p = out.data; *p; p = strchr(p, '\n') + 1)
     ck_assert_msg(*p == '#' || strncmp(p, "pipelined_build_info{", 21) == 0 ||
+                      strncmp(p, "pipelined_memory_", 17) == 0 ||
                       strncmp(p, "process_", 8) == 0,
                   "unexpected sample at %s", p);
   assert_line(out.data, "# TYPE pipelined_groups_failed_total counter");
@@ -1285,6 +1314,7 @@ static Suite *metrics_suite(void) {
                  rejections_are_counted_by_class_where_they_happen);
   tcase_add_test(render_case,
                  render_reports_the_build_the_process_and_sink_limits);
+  tcase_add_test(render_case, render_reports_a_sinks_concurrency_limit);
   suite_add_tcase(s, render_case);
 
   TCase *http = tcase_create("http");

@@ -84,6 +84,15 @@ static int claims_preflight(pl_instance_t *inst, void *ctx,
   return 0;
 }
 
+/* Information only: printed, never counted, never failing. */
+static int informs_preflight(pl_instance_t *inst, void *ctx,
+                             pl_preflight_t *check) {
+  pl_preflight_report(check, PL_CHECK_INFO, "region r (from X)");
+  pl_preflight_report_shared(check, "shared", PL_CHECK_INFO, "fact");
+  pl_preflight_done(check);
+  return 0;
+}
+
 static int never_called(pl_instance_t *inst, void *ctx,
                         pl_preflight_t *check) {
   ck_abort_msg("the preflight of a descriptor that predates it was called");
@@ -108,6 +117,7 @@ SINK(later, later_preflight);
 SINK(refuses, refuses_preflight);
 SINK(forgets, forgets_preflight);
 SINK(claims, claims_preflight);
+SINK(informs, informs_preflight);
 
 /* Built against the headers of ABI 2 before preflight was appended: its
  * size ends at extensions, and what lies beyond is not its own. */
@@ -124,9 +134,8 @@ static const pl_plugin_t old = {
     .preflight = never_called,
 };
 
-static const pl_plugin_t *const plugins[] = {&now,    &later,  &refuses,
-                                             &forgets, &claims, &old,
-                                             NULL};
+static const pl_plugin_t *const plugins[] = {
+    &now, &later, &refuses, &forgets, &claims, &informs, &old, NULL};
 
 /* ---- Helpers ---- */
 
@@ -176,6 +185,19 @@ START_TEST(check_names) {
   ck_assert_str_eq(pl_check_name(PL_CHECK_OK), "ok");
   ck_assert_str_eq(pl_check_name(PL_CHECK_WARN), "warn");
   ck_assert_str_eq(pl_check_name(PL_CHECK_FAIL), "FAIL");
+  ck_assert_str_eq(pl_check_name(PL_CHECK_INFO), "info");
+}
+END_TEST
+
+START_TEST(information_is_not_counted) {
+  report_t r = run((const char *const[]){"informs", NULL}, true);
+  ck_assert_str_eq(r.text,
+                   "info shared: fact\n"
+                   "-    pipeline p1: source script: nothing to check live\n"
+                   "info pipeline p1: sink informs: region r (from X)\n"
+                   "preflight: 0 ok, 0 warning(s), 0 failed\n");
+  ck_assert_int_eq(r.status, 0); /* even under --strict */
+  free(r.text);
 }
 END_TEST
 
@@ -257,6 +279,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("preflight");
   TCase *tc = tcase_create("run");
   tcase_add_test(tc, check_names);
+  tcase_add_test(tc, information_is_not_counted);
   tcase_add_test(tc, lines_come_in_pipeline_order);
   tcase_add_test(tc, warnings_fail_only_under_strict);
   tcase_add_test(tc, a_refused_check_fails);

@@ -213,7 +213,8 @@ END_TEST
 START_TEST(a_bad_config_is_refused_and_nothing_changes) {
   char *initial = config_with("", "", "");
   char *unknown = config_with("", "batch_sise = 7", "");
-  char *top = config_with("shutdown_timeout = 5s\n", "batch_size = 7", "");
+  char *top = config_with("memory_limit = 1MiB\nshutdown_timeout = 5s\n",
+                          "batch_size = 7", "");
   char *twice = config_with(
       "", "",
       "pipeline \"a\" {\n source \"script\" { }\n sink \"capture\" { }\n}\n");
@@ -227,6 +228,9 @@ START_TEST(a_bad_config_is_refused_and_nothing_changes) {
   ck_assert_msg(strstr(s.errors[1].data, "'shutdown_timeout' changed: a "
                                          "reload applies the pipeline "
                                          "blocks"),
+                "%s", s.errors[1].data);
+  /* The memory budget is read at start too. */
+  ck_assert_msg(strstr(s.errors[1].data, "'memory_limit', 'shutdown_timeout'"),
                 "%s", s.errors[1].data);
   ck_assert_msg(strstr(s.errors[2].data, "pipeline \"a\" is defined twice"),
                 "%s", s.errors[2].data);

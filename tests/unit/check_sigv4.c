@@ -5,6 +5,7 @@
  * (presigned URLs) are not read: the signer does not presign. */
 #include "sigv4.h"
 
+#include "aws_crypto.h"
 #include "credentials.h"
 
 #include <check.h>
@@ -659,6 +660,7 @@ START_TEST(test_key_cache) {
   sign_get(&f.params, sig);
   ck_assert_str_eq(sig, expected);
   ck_assert(cache.valid);
+  ck_assert_ptr_nonnull(cache.hasher); /* the hasher made that signature */
   ck_assert_str_eq(cache.date8, "20130524");
   ck_assert_str_eq(cache.region, "us-east-1");
   ck_assert_str_eq(cache.service, "s3");
@@ -708,6 +710,51 @@ START_TEST(test_key_cache) {
   sign_get(&f.params, sig);
   ck_assert_str_eq(sig, want);
   pl__aws_sigv4_key_cache_close(&cache);
+}
+END_TEST
+
+/* A hasher gives the digests and HMACs of the one-shot functions, for
+ * empty and long inputs, keys longer than a SHA-256 block, and any order
+ * of calls (the HMAC is keyed again each time). RFC 4231 case 2 and the
+ * SHA-256 of "abc" pin both to known values. */
+START_TEST(test_hasher) {
+  pl_aws_hasher_t *hasher = NULL;
+  ck_assert_int_eq(pl__aws_hasher_new(&hasher), 0);
+  char big[3000];
+  for (size_t i = 0; i < sizeof big; i++)
+    big[i] = (char)('a' + i % 26);
+  const size_t lens[] = {0, 1, 3, 55, 64, 65, sizeof big};
+  char want[PL_AWS_SHA256_HEX_LEN], got[PL_AWS_SHA256_HEX_LEN];
+  unsigned char mac_want[PL_AWS_SHA256_LEN], mac_got[PL_AWS_SHA256_LEN];
+  for (int round = 0; round < 2; round++) {
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+      ck_assert_int_eq(pl__aws_sha256_hex(big, lens[i], want), 0);
+      ck_assert_int_eq(pl__aws_hasher_sha256_hex(hasher, big, lens[i], got), 0);
+      ck_assert_str_eq(got, want);
+      for (size_t k = 0; k < sizeof lens / sizeof *lens; k++) {
+        size_t key_len = lens[k] > 200 ? 200 : lens[k];
+        const char *key = big + 7;
+        ck_assert_int_eq(
+            pl__aws_hmac_sha256(key, key_len, big, lens[i], mac_want), 0);
+        ck_assert_int_eq(pl__aws_hasher_hmac(hasher, key, key_len, big,
+                                             lens[i], mac_got),
+                         0);
+        ck_assert_mem_eq(mac_got, mac_want, sizeof mac_want);
+      }
+    }
+  }
+  ck_assert_int_eq(pl__aws_hasher_sha256_hex(hasher, "abc", 3, got), 0);
+  ck_assert_str_eq(
+      got, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  ck_assert_int_eq(pl__aws_hasher_hmac(hasher, "Jefe", 4,
+                                       "what do ya want for nothing?", 28,
+                                       mac_got),
+                   0);
+  pl__aws_hex(mac_got, sizeof mac_got, got);
+  ck_assert_str_eq(
+      got, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  pl__aws_hasher_free(hasher);
+  pl__aws_hasher_free(NULL);
 }
 END_TEST
 
@@ -783,6 +830,7 @@ static Suite *sigv4_suite(size_t cases) {
   tcase_add_test(tc, test_session_token_and_unsigned_headers);
   tcase_add_test(tc, test_dates);
   tcase_add_test(tc, test_key_cache);
+  tcase_add_test(tc, test_hasher);
   tcase_add_test(tc, test_refusals);
   suite_add_tcase(s, tc);
   return s;

@@ -290,6 +290,12 @@ START_TEST(batches_by_count) {
       ck_assert(n >= 1 && n <= 25 && !seen[n]);
       seen[n] = true;
       json_decref(value);
+      /* The record's line (its number here), one or two digits. */
+      char line[8];
+      snprintf(line, sizeof line, "%d", (int)n);
+      json_t *entry = request_entry(f, i, e);
+      ck_assert_str_eq(attribute(entry, "line", NULL), line);
+      json_decref(entry);
     }
   }
   ck_assert_uint_eq(pl_test_committed(f->t), 1);

@@ -1255,6 +1255,145 @@ END_TEST
 
 /* ---- Options ---- */
 
+/* ---- Resuming an object from the ledger ---- */
+
+/* The ledger file under `dir` (one s3-*.ledger there): its text, a new
+ * string. */
+static char *ledger_text(const char *dir) {
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  pl_buf_t path = {0};
+  for (struct dirent *e; (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    if (n > 7 && strcmp(e->d_name + n - 7, ".ledger") == 0)
+      pl_buf_printf(&path, "%s/%s", dir, e->d_name);
+  }
+  closedir(d);
+  ck_assert_ptr_nonnull(path.data);
+  pl_buf_t text = {0};
+  ck_assert_int_eq(pl_state_file_read(path.data, &text, NULL), 0);
+  pl_buf_free(&path);
+  return text.data;
+}
+
+/* Notifications mode with a ledger under a new directory (in *dir, a new
+ * string) that says big.csv, version "abc", is committed up to byte 3008,
+ * line 48; the run is started, not run. */
+static source_s3_t *start_with_ledger(fixture_t *f, char **dir) {
+  *dir = strdup("/tmp/check_source_s3.XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(*dir));
+  pl_buf_t source = {0};
+  ck_assert_int_eq(pl_buf_printf(&source, "state_dir = \"%s\"", *dir), 0);
+  char *aws = notify_config(f, source.data, NULL, 1);
+  pl_buf_free(&source);
+  pl_test_set_globals(f->t, aws);
+  free(aws);
+  ck_assert_int_eq(pl_test_start(f->t), 0);
+  source_s3_t *s = pl_instance_context(pl_test_instance(f->t));
+  ck_assert_ptr_nonnull(s->ledger);
+  ck_assert_int_eq(pl_ledger_set(s->ledger, "s3://b/big.csv", "abc", 3008, 48),
+                   0);
+  return s;
+}
+
+/* The run ended well, its message deleted, and the ledger under `dir`
+ * (freed, with the directory) is empty again: the object was committed. */
+static void assert_ledger_emptied(fixture_t *f, char *dir) {
+  assert_status(f, 0);
+  assert_handles(f, SQS_DELETE, "rh1");
+  fixture_free(f);
+  char *text = ledger_text(dir);
+  ck_assert_str_eq(text, "pipelined ledger 1\n");
+  free(text);
+  remove_dir(dir);
+  free(dir);
+}
+
+/* An object the ledger has (a crash left it half sent; its message came
+ * back): its first line again for the header, then the rest from the
+ * ledger's offset, both asked for with If-Match, the first chunk after the
+ * jump carrying its true line. Once committed it leaves the ledger. */
+START_TEST(an_object_in_the_ledger_is_taken_up_where_its_rows_end) {
+  fixture_t *f = fixture_create();
+  size_t len = 10000, at = 3008; /* lines of 64 bytes: 3008 starts line 48 */
+  char *object = pattern(len, 0);
+  push_event(f, "m1", "rh1",
+             json_pack("[o]", event_record("b", "big.csv", "abc")));
+  test_sqs_push_empty(f->server, 40, 20);
+  push_get(f, "/b/big.csv", 206,
+           "ETag: \"abc\"\r\nContent-Range: bytes 0-9999/10000\r\n", object,
+           len, 0);
+  push_get(f, "/b/big.csv", 206,
+           "ETag: \"abc\"\r\nContent-Range: bytes 3008-9999/10000\r\n",
+           object + at, len - at, 0);
+  char *dir = NULL;
+  start_with_ledger(f, &dir);
+  ck_assert_int_eq(pl_test_run(f->t, 60000), 0);
+  ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 2);
+  assert_header(nth_get(f, "/b/big.csv", 0), "Range", "bytes=0-65535");
+  assert_header(nth_get(f, "/b/big.csv", 0), "If-Match", "\"abc\"");
+  assert_header(nth_get(f, "/b/big.csv", 1), "Range", "bytes=3008-");
+  assert_header(nth_get(f, "/b/big.csv", 1), "If-Match", "\"abc\"");
+  /* The header line, then the bytes from 3008 on: none before it again. */
+  char *got = bytes_of(f, "s3://b/big.csv");
+  ck_assert_uint_eq(strlen(got), 64 + len - at);
+  ck_assert(memcmp(got, object, 64) == 0);
+  ck_assert(strcmp(got + 64, object + at) == 0);
+  free(got);
+  json_t *first = pl_test_record_meta(f->t, 0), *second = NULL;
+  ck_assert_ptr_null(json_object_get(first, "line"));
+  for (size_t i = 1; i < pl_test_record_count(f->t) && !second; i++)
+    if (json_is_true(json_object_get(pl_test_record_meta(f->t, i), "bytes")))
+      second = pl_test_record_meta(f->t, i);
+  ck_assert_ptr_nonnull(second);
+  ck_assert_int_eq(json_integer_value(json_object_get(second, "line")), 48);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "s3://b/big.csv: resuming "
+                                                  "at byte 3008 (line 48)"));
+  ck_assert_uint_eq(source_counter(f, "objects_resumed"), 1);
+  assert_ledger_emptied(f, dir);
+  free(object);
+}
+END_TEST
+
+/* The object changed since the ledger's entry: 412 to If-Match, or (a
+ * server that ignores If-Match) the first piece of another version. It
+ * is read from its start, and the stale entry is replaced then removed. */
+START_TEST(a_changed_object_in_the_ledger_is_read_from_the_start) {
+  for (int ignores = 0; ignores < 2; ignores++) {
+    fixture_t *f = fixture_create();
+    size_t len = 10000;
+    char *object = pattern(len, 3);
+    push_event(f, "m1", "rh1",
+               json_pack("[o]", event_record("b", "big.csv", "abc")));
+    test_sqs_push_empty(f->server, 40, 20);
+    if (ignores)
+      push_get(f, "/b/big.csv", 206,
+               "ETag: \"def\"\r\nContent-Range: bytes 0-9999/10000\r\n",
+               object, len, 0);
+    else
+      push_s3_error(f, "/b/big.csv", 412, "PreconditionFailed",
+                    "At least one of the pre-conditions you specified did "
+                    "not hold");
+    push_get(f, "/b/big.csv", 200, "ETag: \"def\"\r\n", object, len, 0);
+    char *dir = NULL;
+    start_with_ledger(f, &dir);
+    ck_assert_int_eq(pl_test_run(f->t, 60000), 0);
+    ck_assert_uint_eq(count_gets(f, "/b/big.csv"), 2);
+    assert_header(nth_get(f, "/b/big.csv", 0), "If-Match", "\"abc\"");
+    assert_header(nth_get(f, "/b/big.csv", 1), "Range", NULL);
+    assert_header(nth_get(f, "/b/big.csv", 1), "If-Match", NULL);
+    assert_bytes(f, "s3://b/big.csv", object, len);
+    assert_object_stream(f, "s3://b/big.csv", "def");
+    ck_assert_ptr_nonnull(strstr(pl_test_log(f->t),
+                                 "s3://b/big.csv: not taken up at byte 3008 "
+                                 "(it changed since): read from the start"));
+    ck_assert_uint_eq(source_counter(f, "objects_resumed"), 0);
+    assert_ledger_emptied(f, dir);
+    free(object);
+  }
+}
+END_TEST
+
 START_TEST(bad_options_are_refused) {
   static const struct {
     bool notifications;
@@ -1268,7 +1407,6 @@ START_TEST(bad_options_are_refused) {
        "option 'wait_time' expects a duration of at most 20s, found \"25s\""},
       {true, "wait_time = \"1500ms\"",
        "wait_time must be a whole number of seconds from 0s to 20s"},
-      {true, "state_dir = \"/tmp\"", "state_dir is for list mode"},
       {true, "max_messages = 11",
        "option 'max_messages' expects an integer from 1 to 10, found 11"},
       {true, "visibility_timeout = \"1500ms\"", "visibility_timeout must be"},
@@ -1502,6 +1640,8 @@ static Suite *source_s3_suite(void) {
   tcase_add_test(notify, errors_other_than_gone_leave_the_message);
   tcase_add_test(notify, a_range_answer_of_another_version_restarts_the_object);
   tcase_add_test(notify, a_dropped_download_resumes_with_a_range_request);
+  tcase_add_test(notify, an_object_in_the_ledger_is_taken_up_where_its_rows_end);
+  tcase_add_test(notify, a_changed_object_in_the_ledger_is_read_from_the_start);
   tcase_add_test(notify, a_stalled_download_resumes_with_a_range_request);
   tcase_add_test(notify,
                  a_download_that_keeps_stalling_fails_naming_the_object);

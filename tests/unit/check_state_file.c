@@ -80,6 +80,18 @@ START_TEST(a_written_file_reads_back_whole) {
   pl_buf_reset(&back);
   ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
   ck_assert_uint_eq(back.len, 0);
+  /* Unsynced (a ledger's saves): replaced the same way. */
+  ck_assert_int_eq(pl_state_file_write_unsynced(file, "hint\n", 5, NULL), 0);
+  ck_assert_int_eq(pl_state_file_read(file, &back, NULL), 0);
+  ck_assert_str_eq(back.data, "hint\n");
+  ck_assert_uint_eq(entries(dir), 1);
+  char *missing = in_dir(dir, "no/such/dir");
+  error = NULL;
+  ck_assert_int_eq(pl_state_file_write_unsynced(missing, "x", 1, &error),
+                   PL_EIO);
+  ck_assert_ptr_nonnull(strstr(error, "cannot create a temporary file for"));
+  free(error);
+  free(missing);
   ck_assert_int_eq(unlink(file), 0);
   ck_assert_int_eq(rmdir(dir), 0);
   pl_buf_free(&bytes);

@@ -512,6 +512,7 @@ START_TEST(fed_records_carry_the_metadata_given) {
   pl_test_t *t = harness(&transform_meta);
   pl_test_meta_t none = {0};
   ck_assert_int_eq(pl_test_feed_meta(t, &none), PL_EINVAL); /* nothing fed */
+  ck_assert_int_eq(pl_test_feed_replay(t), PL_EINVAL);
   pl_test_feed_record(t, "{\"a\": 1}");
   pl_test_feed_record(t, "{\"b\": 2}");
   ck_assert_int_eq(
@@ -548,6 +549,7 @@ START_TEST(fed_records_carry_the_metadata_given) {
   ck_assert_str_eq(json_string_value(json_object_get(third, "message_id")),
                    "m-2");
   ck_assert_int_eq(pl_test_feed_meta(t, &none), PL_EINVAL); /* run begun */
+  ck_assert_int_eq(pl_test_feed_replay(t), PL_EINVAL);
   ck_assert_int_eq(pl_test_destroy(t), 0);
 }
 END_TEST
@@ -916,6 +918,7 @@ START_TEST(the_http_server_answers_as_scripted_and_records_requests) {
   ck_assert_str_eq(req->method, "POST");
   ck_assert_str_eq(req->path, "/in?x=1");
   ck_assert_str_eq(req->body, "body");
+  ck_assert_uint_eq(req->concurrent, 1); /* alone on the server */
   char *header = pl_test_http_request_header(req, "x-test");
   ck_assert_str_eq(header, "yes");
   free(header);

@@ -103,6 +103,42 @@ START_TEST(a_cut_stream_drops_its_partial_row) {
 }
 END_TEST
 
+/* A source resuming in the middle of its input: the header again (a
+ * replay, for the column names only), then the bytes from line 7 on. The
+ * rows carry their true lines, and the header makes no record. */
+START_TEST(a_resumed_stream_keeps_its_true_line_numbers) {
+  static const char *const options[] = {"columns = [\"id:string\", "
+                                        "\"n:int\"]",
+                                        "header = false\n"
+                                             "columns = [\"id:string\", "
+                                             "\"n:int\"]"};
+  for (size_t i = 0; i < 2; i++) {
+    pl_test_t *t = harness(options[i]);
+    const char *header = "id,n\n";
+    ck_assert_int_eq(pl_test_feed_bytes(t, header, strlen(header), false), 0);
+    ck_assert_int_eq(pl_test_feed_replay(t), 0);
+    const char *rest = "P7,7\n\"P\n8\",8\nP9,9";
+    ck_assert_int_eq(pl_test_feed_bytes(t, rest, 6, false), 0);
+    ck_assert_int_eq(pl_test_feed_meta(t, &(pl_test_meta_t){.line = 7}), 0);
+    ck_assert_int_eq(
+        pl_test_feed_bytes(t, rest + 6, strlen(rest) - 6, true), 0);
+    test_plugin_run(t, 10000);
+    ck_assert_int_eq(pl_test_status(t), 0);
+    ck_assert_uint_eq(pl_test_dead_letter_count(t), 0);
+    ck_assert_uint_eq(pl_test_record_count(t), 3);
+    const int lines[] = {7, 8, 10};
+    for (size_t r = 0; r < 3; r++) {
+      json_t *meta = pl_test_record_meta(t, r);
+      ck_assert_int_eq(json_integer_value(json_object_get(meta, "line")),
+                       lines[r]);
+    }
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(pl_test_record(t, 2), "n")), 9);
+    ck_assert_int_eq(pl_test_destroy(t), 0);
+  }
+}
+END_TEST
+
 START_TEST(bad_rows_are_rejected_with_line_and_raw_text) {
   const char *text = "product_id,location,quantity,update_date\r\n"
                      "P1,A,1,2023-05-01\r\n"
@@ -295,6 +331,7 @@ int main(void) {
   TCase *tc = tcase_create("pipeline");
   tcase_add_test(tc, typed_rows_in_any_chunking);
   tcase_add_test(tc, a_cut_stream_drops_its_partial_row);
+  tcase_add_test(tc, a_resumed_stream_keeps_its_true_line_numbers);
   tcase_add_test(tc, bad_rows_are_rejected_with_line_and_raw_text);
   tcase_add_test(tc, columns_without_header);
   tcase_add_test(tc, header_missing_a_typed_column_rejects_the_file);

@@ -40,6 +40,10 @@ static const char *env_get(void *data, const char *name) {
   return NULL;
 }
 
+void env_init(test_env_t *e) {
+  *e = (test_env_t){.env = {.getenv = env_get, .data = e}};
+}
+
 void env_set(test_env_t *e, const char *name, const char *value) {
   for (size_t i = 0; i < e->count; i++) {
     if (strcmp(e->names[i], name) != 0)
@@ -253,7 +257,7 @@ fixture_t *fx_new(bool real_http) {
   uv_timer_init(&f->loop, &f->guard);
   uv_timer_start(&f->guard, guard_tick, 20, 20);
   uv_unref((uv_handle_t *)&f->guard);
-  f->env.env = (pl_env_t){.getenv = env_get, .data = &f->env};
+  env_init(&f->env);
   f->clock.now = T0;
   script_init(&f->script, &f->loop);
   f->http = &f->script.transport;

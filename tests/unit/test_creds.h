@@ -92,6 +92,8 @@ typedef struct got {
 /* Fails when `text` (NULL accepted) holds one of the secrets above. */
 void assert_no_secret(const char *text);
 void iso8601(int64_t t, char out[32]);
+/* An empty environment whose `env` reads the names set with env_set(). */
+void env_init(test_env_t *e);
 void env_set(test_env_t *e, const char *name, const char *value);
 void env_free(test_env_t *e);
 void rm_rf(const char *dir);

@@ -14,6 +14,7 @@ typedef struct script_options {
   char *text;
   int64_t chunk_size;
   int64_t batch;
+  int64_t repeat;
 } script_options_t;
 
 typedef struct script {
@@ -21,6 +22,7 @@ typedef struct script {
   const script_options_t *opts;
   pl_instance_t *inst;
   size_t next;
+  int64_t passes; /* over the records, done */
   pl_group_t *group;
   size_t in_group;
   uv_idle_t idle; /* emits a few records per loop iteration */
@@ -42,6 +44,8 @@ static const pl_option_t script_options[] = {
                   "Bytes per chunk of `text`."),
     PL_OPTION_INT(script_options_t, batch, "batch", "0", PL_OPT_DEPRECATED,
                   "Ignored; use group_size."),
+    PL_OPTION_INT(script_options_t, repeat, "repeat", "1", 0,
+                  "Emit the records this many times over, then exhaust."),
 };
 
 /* Emits text[0, end) as chunks of `group`, the last one marked last when
@@ -89,7 +93,7 @@ static void script_emit_some(uv_idle_t *idle) {
   script_t *s = idle->data;
   for (int i = 0; i < 16 && !s->stopped; i++) {
     if (s->next >= s->opts->records.count) {
-      if (!s->opts->forever) {
+      if (!s->opts->forever && ++s->passes >= s->opts->repeat) {
         script_seal(s, true);
         uv_idle_stop(idle);
         pl_source_exhausted(s->inst);
@@ -194,6 +198,7 @@ typedef struct capture_options {
   char *reject_field;
   bool async;
   bool hold;
+  bool stall;
 } capture_options_t;
 
 typedef struct capture {
@@ -201,6 +206,10 @@ typedef struct capture {
   const capture_options_t *opts;
   uv_timer_t timer;
   pl_batch_t *pending;
+  /* With `stall`: the batches written and not finished yet. */
+  pl_batch_t **stalled;
+  size_t stalled_count;
+  bool released; /* test_sink_release() was called */
 } capture_t;
 
 static const pl_option_t capture_options[] = {
@@ -216,6 +225,10 @@ static const pl_option_t capture_options[] = {
                    "Never finish a batch (after the fail_first failing "
                    "writes), not even at close: a write stuck for good "
                    "(shutdown_timeout tests)."),
+    PL_OPTION_BOOL(capture_options_t, stall, "stall", "false", 0,
+                   "Keep every batch unfinished until the test calls "
+                   "test_sink_release() (a sink that stops writing for a "
+                   "while)."),
 };
 
 static int capture_init(pl_instance_t *inst, const void *options, void **ctx) {
@@ -270,6 +283,15 @@ static void capture_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
     c->pub.largest_batch = pl_batch_count(batch);
   if (c->opts->hold && (int64_t)c->pub.writes >= c->opts->fail_first)
     return;
+  if (c->opts->stall && !c->released) {
+    pl_batch_t **grown =
+        realloc(c->stalled, (c->stalled_count + 1) * sizeof(*grown));
+    ck_assert_ptr_nonnull(grown);
+    c->stalled = grown;
+    c->stalled[c->stalled_count++] = batch;
+    c->pub.stalled_records += pl_batch_count(batch);
+    return;
+  }
   if (c->opts->async && !c->pending) {
     c->pending = batch;
     uv_timer_start(&c->timer, capture_on_timer, 1, 0);
@@ -278,8 +300,19 @@ static void capture_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
   capture_resolve(c, batch);
 }
 
+void test_sink_release(test_sink_t *sink) {
+  capture_t *c = (capture_t *)sink;
+  c->released = true;
+  for (size_t i = 0; i < c->stalled_count; i++)
+    capture_resolve(c, c->stalled[i]);
+  c->stalled_count = 0;
+}
+
 static void capture_close(pl_instance_t *inst, void *ctx) {
   capture_t *c = ctx;
+  for (size_t i = 0; i < c->stalled_count; i++)
+    pl_batch_done(c->stalled[i], PL_RESULT_FAILED, "closed");
+  c->stalled_count = 0;
   if (c->pending) {
     pl_batch_t *batch = c->pending;
     c->pending = NULL;
@@ -292,6 +325,7 @@ static void capture_close(pl_instance_t *inst, void *ctx) {
 static void capture_destroy(void *ctx) {
   capture_t *c = ctx;
   json_decref(c->pub.records);
+  free(c->stalled);
   free(c);
 }
 

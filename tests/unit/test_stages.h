@@ -18,8 +18,9 @@
 #include "engine.h"
 #include "registry.h"
 
-/* source-script: emits `records` (JSON texts) in groups of `group_size`;
- * with `forever` it never exhausts (for shutdown tests). With `text` it
+/* source-script: emits `records` (JSON texts) in groups of `group_size`,
+ * `repeat` times over; with `forever` it never exhausts (for shutdown
+ * tests). With `text` it
  * emits that text as byte chunks of `chunk_size` in one group instead. */
 typedef struct test_source {
   size_t committed;
@@ -33,14 +34,19 @@ typedef struct test_source {
  * `fail_always`, `reject_field` (records that have it are rejected),
  * `async` (resolve on a timer, not inside write), `hold` (after the
  * fail_first failing writes, never finish a batch: a write stuck for
- * good). */
+ * good), `stall` (keep every batch until test_sink_release()). */
 typedef struct test_sink {
   json_t *records; /* array of delivered values */
   size_t writes;
   size_t batches_seen;
   size_t largest_batch;
   size_t max_queue; /* deepest own input queue seen at a write */
+  size_t stalled_records; /* in batches kept by `stall` */
 } test_sink_t;
+
+/* A `stall` sink finishes the batches it kept (delivered) and writes the
+ * next ones at once. */
+void test_sink_release(test_sink_t *sink);
 
 extern const pl_plugin_t test_source_script;
 extern const pl_plugin_t test_sink_capture;

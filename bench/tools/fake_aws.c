@@ -1,0 +1,356 @@
+/* fake_aws: a fast loopback fake of the AWS operations pipelined calls,
+ * for benchmarks (bench/far-away) and their test
+ * (tests/e2e/fake_aws.sh). Answers are those of fake_aws_answers.h; this file
+ * is the server: HTTP/1.1 with keep-alive on one libuv loop, each answer
+ * held `latency` ms by a timer (not a sleep: any number of requests wait
+ * at once), so that it stands for a service far away.
+ *
+ *   fake_aws [--port N] [--latency MS] [--throttle F] [--messages N]
+ *            [--object-rows N] [--empty-wait MS]
+ *
+ * It listens on 127.0.0.1 only and prints the port it got (--port 0, the
+ * default, picks one) on the first line of stdout. SIGTERM or SIGINT stop
+ * it; it then prints its counts (GET /__stats's JSON) on stdout and exits
+ * 0. POST /__control?throttle=F&latency=MS changes the throttled fraction
+ * and the latency while it runs. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "fake_aws_answers.h"
+#include "fake_aws_stats.h"
+
+typedef struct conn conn_t;
+
+typedef struct server {
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  uv_signal_t sigterm, sigint;
+  fake_state_t state;
+  uint64_t start_ms;
+  uint64_t in_flight;
+  uint64_t answers; /* request ids */
+  conn_t *conns;    /* open connections, to close at stop */
+} server_t;
+
+struct conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  uv_write_t write;
+  server_t *srv;
+  conn_t *prev, *next;
+  fake_buf_t in;  /* bytes received and not yet answered */
+  fake_buf_t out; /* the answer being written */
+  fake_answer_t answer;
+  bool busy;      /* a request is being answered */
+  bool continued; /* "100 Continue" sent for the request being read */
+  bool keep_alive;
+  bool closing;
+  int open_handles;
+};
+
+static uint64_t now_ms(server_t *srv) {
+  return uv_now(srv->loop) - srv->start_ms;
+}
+
+static void on_conn_closed(uv_handle_t *handle) {
+  conn_t *c = handle->data;
+  if (--c->open_handles > 0)
+    return;
+  fake_buf_free(&c->in);
+  fake_buf_free(&c->out);
+  fake_answer_free(&c->answer);
+  free(c);
+}
+
+static void conn_close(conn_t *c) {
+  if (c->closing)
+    return;
+  c->closing = true;
+  if (c->busy) { /* the answer never went out */
+    c->srv->in_flight--;
+    fake_state_in_flight(&c->srv->state, c->srv->in_flight, now_ms(c->srv));
+  }
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    c->srv->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+  uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static const char *reason(int status) {
+  switch (status) {
+  case 200:
+    return "OK";
+  case 206:
+    return "Partial Content";
+  case 400:
+    return "Bad Request";
+  case 404:
+    return "Not Found";
+  default:
+    return "Service Unavailable";
+  }
+}
+
+static void process(conn_t *c);
+
+static void on_written(uv_write_t *req, int status) {
+  conn_t *c = req->data;
+  server_t *srv = c->srv;
+  if (c->closing)
+    return;
+  c->busy = false;
+  srv->in_flight--;
+  fake_state_in_flight(&srv->state, srv->in_flight, now_ms(srv));
+  fake_answer_sent(&srv->state, &c->answer, now_ms(srv));
+  fake_answer_free(&c->answer);
+  c->out.len = 0;
+  if (status < 0 || !c->keep_alive) {
+    conn_close(c);
+    return;
+  }
+  process(c);
+}
+
+static void send_answer(conn_t *c) {
+  const fake_answer_t *a = &c->answer;
+  bool ok = fake_buf_printf(
+      &c->out,
+      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+      "x-amzn-RequestId: fake-%llu\r\n%s%s\r\n",
+      a->status, reason(a->status), a->content_type, a->body.len,
+      (unsigned long long)++c->srv->answers, a->headers.data ? a->headers.data : "",
+      c->keep_alive ? "" : "Connection: close\r\n");
+  if (ok && !a->head)
+    ok = fake_buf_add(&c->out, a->body.data, a->body.len);
+  uv_buf_t buf = uv_buf_init(c->out.data, (unsigned)c->out.len);
+  if (!ok || uv_write(&c->write, (uv_stream_t *)&c->tcp, &buf, 1, on_written) < 0)
+    conn_close(c);
+}
+
+static void on_timer(uv_timer_t *timer) { send_answer(timer->data); }
+
+static void refuse(conn_t *c) {
+  static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                            "Connection: close\r\n\r\n";
+  uv_buf_t buf = uv_buf_init((char *)bad, sizeof(bad) - 1);
+  uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+  conn_close(c);
+}
+
+/* Answers the next whole request in c->in, if there is one and none is
+ * being answered. */
+static void process(conn_t *c) {
+  if (c->busy || c->closing)
+    return;
+  server_t *srv = c->srv;
+  fake_aws_http_request_t req;
+  switch (fake_aws_http_parse(c->in.data, c->in.len, &req)) {
+  case FAKE_AWS_HTTP_BAD:
+    refuse(c);
+    return;
+  case FAKE_AWS_HTTP_MORE:
+    if (req.headers_done && req.expect_continue && !c->continued) {
+      static const char go[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      uv_buf_t buf = uv_buf_init((char *)go, sizeof(go) - 1);
+      uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+      c->continued = true;
+    }
+    return;
+  case FAKE_AWS_HTTP_DONE:
+    break;
+  }
+  if (!fake_answer(&srv->state, &req, now_ms(srv), &c->answer)) {
+    fprintf(stderr, "fake_aws: out of memory\n");
+    conn_close(c);
+    return;
+  }
+  c->keep_alive = req.keep_alive;
+  c->continued = false;
+  memmove(c->in.data, c->in.data + req.size, c->in.len - req.size);
+  c->in.len -= req.size;
+  c->busy = true;
+  srv->in_flight++;
+  fake_state_in_flight(&srv->state, srv->in_flight, now_ms(srv));
+  if (c->answer.delay_ms > 0)
+    uv_timer_start(&c->timer, on_timer, c->answer.delay_ms, 0);
+  else
+    send_answer(c);
+}
+
+static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *buf) {
+  conn_t *c = handle->data;
+  size_t want = c->in.len + 65536 + 1;
+  if (c->in.cap < want) {
+    char *data = realloc(c->in.data, want);
+    if (!data) {
+      *buf = uv_buf_init(NULL, 0);
+      return;
+    }
+    c->in.data = data;
+    c->in.cap = want;
+  }
+  *buf = uv_buf_init(c->in.data + c->in.len,
+                     (unsigned)(c->in.cap - c->in.len - 1));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  conn_t *c = stream->data;
+  if (nread < 0) {
+    conn_close(c);
+    return;
+  }
+  c->in.len += (size_t)nread;
+  if (c->in.len > FAKE_AWS_HTTP_MAX_HEADERS + FAKE_AWS_HTTP_MAX_BODY) {
+    refuse(c);
+    return;
+  }
+  process(c);
+}
+
+static void on_connection(uv_stream_t *listener, int status) {
+  server_t *srv = listener->data;
+  if (status < 0)
+    return;
+  conn_t *c = calloc(1, sizeof(*c));
+  if (!c)
+    return;
+  c->srv = srv;
+  c->tcp.data = c->timer.data = c->write.data = c;
+  uv_tcp_init(srv->loop, &c->tcp);
+  uv_timer_init(srv->loop, &c->timer);
+  c->open_handles = 2;
+  c->next = srv->conns;
+  if (srv->conns)
+    srv->conns->prev = c;
+  srv->conns = c;
+  if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0) {
+    conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_signal(uv_signal_t *signal, int signum) {
+  server_t *srv = signal->data;
+  fake_buf_t stats = {0};
+  if (fake_stats_json(&srv->state, now_ms(srv), &stats))
+    fputs(stats.data, stdout);
+  fflush(stdout);
+  fake_buf_free(&stats);
+  uv_close((uv_handle_t *)&srv->sigterm, NULL);
+  uv_close((uv_handle_t *)&srv->sigint, NULL);
+  uv_close((uv_handle_t *)&srv->listener, NULL);
+  while (srv->conns)
+    conn_close(srv->conns);
+}
+
+static int usage(const char *why) {
+  fprintf(stderr,
+          "fake_aws: %s\nusage: fake_aws [--port N] [--latency MS] "
+          "[--throttle F] [--messages N] [--object-rows N] [--empty-wait MS]\n",
+          why);
+  return 2;
+}
+
+static bool number(const char *text, double low, double high, double *out) {
+  char *end = NULL;
+  *out = strtod(text, &end);
+  return end != text && *end == '\0' && *out >= low && *out <= high;
+}
+
+int main(int argc, char **argv) {
+  static const struct option longs[] = {
+      {"port", required_argument, NULL, 'p'},
+      {"latency", required_argument, NULL, 'l'},
+      {"throttle", required_argument, NULL, 't'},
+      {"messages", required_argument, NULL, 'm'},
+      {"object-rows", required_argument, NULL, 'o'},
+      {"empty-wait", required_argument, NULL, 'e'},
+      {NULL, 0, NULL, 0},
+  };
+  double port = 0, latency = 0, throttle = 0, messages = 0, rows = 1000,
+         empty_wait = 1000;
+  int opt;
+  while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    bool ok = false;
+    switch (opt) {
+    case 'p':
+      ok = number(optarg, 0, 65535, &port);
+      break;
+    case 'l':
+      ok = number(optarg, 0, 60000, &latency);
+      break;
+    case 't':
+      ok = number(optarg, 0, 1, &throttle);
+      break;
+    case 'm':
+      ok = number(optarg, 0, 1e9, &messages);
+      break;
+    case 'o':
+      ok = number(optarg, 0, 1e8, &rows);
+      break;
+    case 'e':
+      ok = number(optarg, 0, 60000, &empty_wait);
+      break;
+    default:
+      return usage("unknown option");
+    }
+    if (!ok)
+      return usage("a value is out of range");
+  }
+  if (optind < argc)
+    return usage("no arguments besides the options");
+
+  server_t srv = {.loop = uv_default_loop()};
+  if (!fake_state_init(&srv.state, (uint64_t)messages)) {
+    fprintf(stderr, "fake_aws: out of memory\n");
+    return 1;
+  }
+  srv.state.latency_ms = (uint64_t)latency;
+  srv.state.throttle = throttle;
+  srv.state.object_rows = (uint64_t)rows;
+  srv.state.empty_wait_ms = (uint64_t)empty_wait;
+  srv.start_ms = uv_now(srv.loop);
+  srv.listener.data = srv.sigterm.data = srv.sigint.data = &srv;
+  struct sockaddr_in addr;
+  uv_ip4_addr("127.0.0.1", (int)port, &addr);
+  uv_tcp_init(srv.loop, &srv.listener);
+  int rc = uv_tcp_bind(&srv.listener, (const struct sockaddr *)&addr, 0);
+  if (rc == 0)
+    rc = uv_listen((uv_stream_t *)&srv.listener, 1024, on_connection);
+  if (rc < 0) {
+    fprintf(stderr, "fake_aws: cannot listen on 127.0.0.1:%d: %s\n", (int)port,
+            uv_strerror(rc));
+    uv_close((uv_handle_t *)&srv.listener, NULL);
+    uv_run(srv.loop, UV_RUN_DEFAULT);
+    uv_loop_close(srv.loop);
+    fake_state_close(&srv.state);
+    return 1;
+  }
+  struct sockaddr_storage bound;
+  int len = sizeof(bound);
+  uv_tcp_getsockname(&srv.listener, (struct sockaddr *)&bound, &len);
+  uv_signal_init(srv.loop, &srv.sigterm);
+  uv_signal_init(srv.loop, &srv.sigint);
+  uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+  uv_signal_start(&srv.sigint, on_signal, SIGINT);
+  /* Last: once the port is out, SIGTERM prints the counts. */
+  printf("%d\n", ntohs(((struct sockaddr_in *)&bound)->sin_port));
+  fflush(stdout);
+  uv_run(srv.loop, UV_RUN_DEFAULT);
+  rc = uv_loop_close(srv.loop);
+  fake_state_close(&srv.state);
+  if (rc < 0) {
+    fprintf(stderr, "fake_aws: a handle was left open at exit\n");
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# bench/tools/fake_aws, the loopback fake AWS of bench/far-away, keeps
+# answering what pipelined sends, and the sweep keeps working:
+#   - the producer (file -> csv -> sink-sqs) sends every row, in exactly
+#     ceil(rows / 10) SendMessageBatch requests;
+#   - the consumer (source-sqs -> transform-schema -> sink-dynamodb) writes
+#     every message the fake hands out, in update and in put mode, and
+#     deletes each exactly once;
+#   - with a third of the requests throttled, every row still arrives:
+#     pipelined reads the fake's throttling errors as retryable;
+#   - bench/far-away --smoke runs and writes its JSON rows.
+. "$(dirname "$0")/lib.sh"
+
+fake="$top_builddir/bench/tools/fake_aws"
+[ -x "$fake" ] || fail "$fake is not built"
+export AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+# start_fake ARGS...: a fake on a free port; sets fake_pid and
+# AWS_ENDPOINT_URL.
+start_fake() {
+  # Gone before the job starts: its redirection may come after the check.
+  rm -f "$work/fake.out"
+  "$fake" "$@" > "$work/fake.out" &
+  fake_pid=$!
+  cleanup_pids+=("$fake_pid")
+  wait_for test -s "$work/fake.out" || fail "fake_aws did not start"
+  AWS_ENDPOINT_URL="http://127.0.0.1:$(head -n 1 "$work/fake.out")"
+  export AWS_ENDPOINT_URL
+}
+
+# stop_fake: SIGTERM; the fake prints its counts and exits 0.
+stop_fake() {
+  kill -TERM "$fake_pid"
+  wait "$fake_pid" || fail "fake_aws exited non-zero"
+  # Reaped: its PID may be another process's by the time the test exits.
+  local pid kept=()
+  for pid in "${cleanup_pids[@]}"; do [ "$pid" = "$fake_pid" ] || kept+=("$pid"); done
+  cleanup_pids=("${kept[@]}")
+  tail -n 1 "$work/fake.out" > "$work/stats.json"
+}
+
+# stat PATH: a value of the counts, e.g. stat requests.SendMessageBatch
+# (0 when absent).
+stat() {
+  python3 - "$work/stats.json" "$1" <<'EOF'
+import json, sys
+v = json.load(open(sys.argv[1]))
+for part in sys.argv[2].split("."):
+    v = v.get(part, 0) if isinstance(v, dict) else 0
+print(v)
+EOF
+}
+
+expect_stat() {
+  local got
+  got=$(stat "$1")
+  [ "$got" = "$2" ] || { cat "$work/stats.json"; fail "$1 is $got, expected $2"; }
+}
+
+rows=1234
+awk -v n="$rows" 'BEGIN { print "product_id,location,quantity,update_date";
+  for (i = 0; i < n; i++) printf "P%07d,Warehouse %c,%d,2023-%02d-%02d\n", i, 65 + i % 3, i % 1000, 1 + i % 12, 1 + i % 28 }' \
+  > "$work/in.csv"
+
+producer_conf() {
+  cat > "$work/producer.conf" <<EOF
+pipeline "producer" {
+  source "file" {
+    paths     = ["$work/in.csv"]
+    on_commit = "keep"
+  }
+  transform "csv" {
+    header  = true
+    columns = ["product_id:string", "location:string", "quantity:int",
+               "update_date:date"]
+  }
+  sink "sqs" {
+    queue_url     = "$AWS_ENDPOINT_URL/000000000000/bench"
+    max_in_flight = 16
+    retry_limit   = 100
+    retry_backoff = "10ms"
+  }
+  dead_letter "file" { path = "$work/rejects.jsonl" }
+}
+EOF
+}
+
+# The producer, 2 ms away.
+start_fake --latency 2
+producer_conf
+"$PIPELINED" --once -c "$work/producer.conf" 2> "$work/producer.log" \
+  || { cat "$work/producer.log"; fail "the producer failed"; }
+stop_fake
+expect_stat requests.SendMessageBatch $(((rows + 9) / 10))
+expect_stat entries.SendMessageBatch "$rows"
+[ ! -s "$work/rejects.jsonl" ] || fail "rows were rejected"
+pass "producer: $rows rows in $(((rows + 9) / 10)) SendMessageBatch requests"
+
+# The consumer, as etc/inventory.conf, in both modes.
+messages=600
+for mode in update put; do
+  start_fake --latency 2 --messages "$messages" --empty-wait 50
+  if [ "$mode" = update ]; then
+    mode_lines='mode = "update"
+    newer_than = ["update_date", "@origin_time", "@line"]'
+  else
+    mode_lines='mode = "put"'
+  fi
+  cat > "$work/consumer.conf" <<EOF
+pipeline "consumer" {
+  source "sqs" {
+    queue_url = "$AWS_ENDPOINT_URL/000000000000/bench"
+    pollers   = 8
+  }
+  transform "schema" {
+    columns   = ["product_id:string:required", "location:string:required",
+                 "quantity:int:required", "update_date:date:required"]
+    non_empty = true
+    extra     = "drop"
+  }
+  sink "dynamodb" {
+    table = "inventory"
+    $mode_lines
+    key   { id = "\${product_id}#\${location}" }
+    max_in_flight = 16
+  }
+  dead_letter "file" { path = "$work/rejects.jsonl" }
+}
+EOF
+  "$PIPELINED" --once -c "$work/consumer.conf" 2> "$work/consumer.log" \
+    || { cat "$work/consumer.log"; fail "the consumer failed ($mode mode)"; }
+  stop_fake
+  expect_stat messages.served "$messages"
+  expect_stat messages.deleted "$messages"
+  expect_stat messages.deleted_again 0
+  if [ "$mode" = update ]; then
+    written=$(( $(stat entries.UpdateItem) + $(stat entries.BatchExecuteStatement) ))
+  else
+    written=$(stat entries.BatchWriteItem)
+  fi
+  [ "$written" = "$messages" ] || fail "$written items written in $mode mode, expected $messages"
+  [ ! -s "$work/rejects.jsonl" ] || fail "messages were rejected ($mode mode)"
+  pass "consumer, $mode mode: $messages messages written and deleted once each"
+done
+
+# A third of the requests throttled: every row still arrives, some twice
+# (the throttled requests' rows are sent again).
+start_fake --latency 2 --throttle 0.33
+producer_conf
+"$PIPELINED" --once -c "$work/producer.conf" 2> "$work/throttled.log" \
+  || { cat "$work/throttled.log"; fail "the producer failed under throttling"; }
+stop_fake
+throttled=$(stat throttled.SendMessageBatch)
+[ "$throttled" -gt 0 ] || fail "no request was throttled"
+delivered=$(( $(stat entries.SendMessageBatch) ))
+[ "$delivered" -ge "$rows" ] || fail "$delivered rows reached the fake, expected $rows"
+expect_contains "$work/throttled.log" "$rows record(s) delivered, 0 rejected"
+pass "throttling: $throttled SendMessageBatch throttled, every row delivered"
+
+# The control endpoint: throttling on and off while the fake runs.
+start_fake
+curl -sf -X POST "$AWS_ENDPOINT_URL/__control?throttle=1" > "$work/control.json"
+expect_contains "$work/control.json" '"throttle":1'
+status=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Amz-Target: DynamoDB_20120810.UpdateItem' \
+  -d '{}' "$AWS_ENDPOINT_URL/")
+[ "$status" = 400 ] || fail "a throttled UpdateItem answered $status"
+curl -sf -X POST "$AWS_ENDPOINT_URL/__control?throttle=0" > /dev/null
+status=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Amz-Target: DynamoDB_20120810.UpdateItem' \
+  -d '{}' "$AWS_ENDPOINT_URL/")
+[ "$status" = 200 ] || fail "UpdateItem answered $status once throttling was off"
+stop_fake
+expect_stat throttled.UpdateItem 1
+expect_stat requests.UpdateItem 2
+pass "control: throttling switched on and off"
+
+# The sweep itself, small.
+BUILD=$top_builddir "$top_srcdir/bench/far-away" --smoke --json "$work/far.json" \
+  > "$work/far.txt" 2>&1 || { cat "$work/far.txt"; fail "bench/far-away --smoke failed"; }
+python3 - "$work/far.json" <<'EOF' || { cat "$work/far.txt"; fail "bench/far-away --smoke: no figures"; }
+import json, sys
+rows = json.load(open(sys.argv[1]))
+cases = {(r["case"].split()[0], r["max_in_flight"]) for r in rows if r["concurrency"] == "fixed"}
+for kind in ("producer", "put", "update"):
+    for mif in (4, 64):
+        assert (kind, mif) in cases, (kind, mif)
+for r in rows:
+    assert r["section"] == "far_away" and r["rows"] > 0 and r["rows_per_s"] > 0, r
+    assert r["cpu_s"] > 0 and r["wall_s"] > 0, r
+EOF
+pass "bench/far-away --smoke: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/far.json") rows of figures"
