@@ -1,0 +1,58 @@
+# Shared by the bench/ scripts (sourced, not run).
+# shellcheck shell=bash
+#
+#   bench_build            sets build, bin (the real binary, not libtool's
+#                          wrapper, so that time(1) measures it) and exports
+#                          PIPELINED_PLUGIN_PATH and LD_LIBRARY_PATH; BUILD
+#                          names the build directory (default: build/gcc,
+#                          else the source tree). Needs $top.
+#   bench_gen_csv N FILE   N generated inventory rows with a header
+#                          (product_id,location,quantity,update_date)
+#   bench_timed OUT CMD... runs CMD under bench/timed.py (/usr/bin/time with
+#                          microseconds); OUT gets "wall user sys
+#                          peak_rss_kib" of CMD's own process
+#   bench_row SECTION TOOL CASE ROWS TIMEFILE [EXTRA]
+#                          prints one row of the benchmark JSON (see
+#                          bench/run) from a TIMEFILE as bench_timed writes
+#                          it; EXTRA: more members, e.g. '"requests": {...}'
+#   bench_json_array FILE  reads rows (one per line) on stdin and writes
+#                          them to FILE as a JSON array
+
+bench_build() {
+  build=${BUILD:-}
+  if [ -z "$build" ]; then
+    local d
+    for d in "${top:?}/build/gcc" "$top"; do [ -x "$d/pipelined" ] && build=$d && break; done
+  fi
+  if [ -z "$build" ] || [ ! -x "$build/pipelined" ]; then echo "build pipelined first" >&2; exit 1; fi
+  export PIPELINED_PLUGIN_PATH="$build/plugins"
+  bin="$build/.libs/pipelined"; [ -x "$bin" ] || bin="$build/pipelined"
+  export LD_LIBRARY_PATH="$build/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+}
+
+bench_gen_csv() {
+  awk -v n="$1" 'BEGIN { print "product_id,location,quantity,update_date";
+    for (i = 0; i < n; i++) printf "P%07d,Warehouse %c,%d,2023-%02d-%02d\n", i, 65 + i % 3, i % 1000, 1 + i % 12, 1 + i % 28 }' \
+    > "$2"
+}
+
+bench_timed() {
+  local out=$1; shift
+  python3 "$top/bench/timed.py" "$out" "$@"
+}
+
+bench_row() {
+  local section=$1 tool=$2 case=$3 rows=$4 extra=${6:-} wall user sys rss
+  read -r wall user sys rss < "$5"
+  awk -v s="$section" -v t="$tool" -v c="$case" -v n="$rows" -v w="$wall" -v u="$user" \
+      -v y="$sys" -v r="$rss" -v x="$extra" 'BEGIN {
+    cpu = u + y
+    printf "{\"section\": \"%s\", \"tool\": \"%s\", \"case\": \"%s\", \"rows\": %d, ", s, t, c, n
+    printf "\"wall_s\": %.3f, \"cpu_s\": %.3f, \"us_per_row\": %.3f, \"rss_mib\": %.1f, ", w, cpu, cpu / n * 1e6, r / 1024
+    printf "\"rows_per_s\": %.0f%s}\n", (w > 0 ? n / w : 0), (x == "" ? "" : ", " x)
+  }'
+}
+
+bench_json_array() {
+  awk 'BEGIN { printf "[" } { printf "%s\n  %s", (NR > 1 ? "," : ""), $0 } END { print "\n]" }' > "$1"
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The benchmark suite keeps working: bench/run --smoke (small sizes, one run
+# each, on fauxqs + dynalite) into a work directory. Asserts that it exited
+# 0, that results.json parses, that the sections that always run (parse,
+# producer, baseline, memory) and those whose script exists (consumer:
+# bench/consumer, far_away: bench/far-away) each have rows, every row with
+# a positive row count and peak RSS and its CPU seconds (positive in at
+# least one row of each section), that the parse path ran
+# for pipelined and Python, and that the memory chart was drawn. It never
+# asserts the figures themselves: they depend on the machine.
+#
+# Needs PIPELINED (make check sets it; bench/run uses its build directory,
+# top_builddir) and the sink-sqs plugin; runs in the gcc build of
+# scripts/test only. KEEP_WORK=1 keeps the work directory.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+: "${PIPELINED:?run through make check (PIPELINED is the daemon to test)}"
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+# shellcheck source=needs.sh
+source "$here/needs.sh"
+needs_full_build_and "the benchmark smoke test" sink-sqs
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pipelined-bench-smoke.XXXXXX")
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+t0=$(date +%s)
+BUILD=${top_builddir:-$(dirname "$PIPELINED")} "$top_srcdir/bench/run" --smoke --out "$work" \
+  > "$work/run.log" 2>&1 || { tail -n 60 "$work/run.log" >&2; fail "bench/run --smoke exited non-zero"; }
+echo "bench/run --smoke took $(($(date +%s) - t0)) s"
+grep '^==== ' "$work/run.log"
+sed -n '/^==== results/,$p' "$work/run.log"
+
+expect=(parse producer baseline memory)
+[ ! -x "$top_srcdir/bench/consumer" ] || expect+=(consumer)
+[ ! -x "$top_srcdir/bench/far-away" ] || expect+=(far_away)
+python3 - "$work/results.json" "${expect[@]}" <<'PY' || fail "results.json is not what bench/run promises"
+import json, sys
+path, expect = sys.argv[1], sys.argv[2:]
+data = json.load(open(path))
+rows = data["rows"]
+assert data["smoke"] is True, "not marked as a smoke run"
+for section in expect:
+    mine = [r for r in rows if r["section"] == section]
+    assert mine, f"no rows for section {section}"
+    for r in mine:
+        for key in ("rows", "rss_mib"):
+            assert isinstance(r.get(key), (int, float)) and r[key] > 0, f"{section} row without a positive {key}: {r}"
+        # A section timed with time(1) (hundredths) may show 0.00 for a tiny run.
+        assert isinstance(r.get("cpu_s"), (int, float)) and r["cpu_s"] >= 0, f"{section} row without cpu_s: {r}"
+        assert r["tool"] and r["case"], f"{section} row without tool or case: {r}"
+    assert any(r["cpu_s"] > 0 for r in mine), f"no {section} row with positive CPU seconds"
+tools = {r["tool"] for r in rows if r["section"] == "parse"}
+assert {"pipelined", "python"} <= tools, f"parse path ran for {tools} only"
+print(f"results.json: {len(rows)} rows in sections {sorted({r['section'] for r in rows})}")
+PY
+grep -q '^| comparison ' "$work/run.log" || fail "no table of ratios printed"
+grep -q '<svg' "$work/bench-memory.svg" || fail "the memory chart was not drawn"
+echo "PASS: bench/run --smoke ran every section and wrote figures"
