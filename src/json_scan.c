@@ -55,8 +55,8 @@ bool pl_json_scan_string(pl_json_scan_t *s, pl_json_scan_str_t *out) {
       len++;
       continue;
     }
-    size_t n = pl_utf8_sequence((const unsigned char *)s->p,
-                                (size_t)(s->end - s->p));
+    size_t n =
+        pl_utf8_sequence((const unsigned char *)s->p, (size_t)(s->end - s->p));
     if (n == 0)
       return false;
     s->p += n;

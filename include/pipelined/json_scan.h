@@ -66,8 +66,8 @@ typedef struct pl_json_scan_str {
 static inline void pl_json_scan_init(pl_json_scan_t *s, const char *text,
                                      size_t len, unsigned flags,
                                      unsigned max_depth) {
-  *s = (pl_json_scan_t){.p = text, .end = text + len, .flags = flags,
-                        .max_depth = max_depth};
+  *s = (pl_json_scan_t){
+      .p = text, .end = text + len, .flags = flags, .max_depth = max_depth};
 }
 
 /* Skips JSON's whitespace. */

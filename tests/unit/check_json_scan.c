@@ -44,19 +44,33 @@ static bool jansson_refuses(const char *text, size_t len) {
 
 START_TEST(values_jansson_takes_are_scanned) {
   static const char *const texts[] = {
-      "{}", "[]", " \t\r\n{ } \n", "\"\"", "\"plain text\"",
+      "{}",
+      "[]",
+      " \t\r\n{ } \n",
+      "\"\"",
+      "\"plain text\"",
       "{\"a\":\"b\",\"c\":[\"d\",{\"e\":{}}],\"f\":[[],[[]]]}",
-      "[ \"a\" , \"b\" ]", "{ \"k\" : { \"k\" : \"v\" } }",
+      "[ \"a\" , \"b\" ]",
+      "{ \"k\" : { \"k\" : \"v\" } }",
       "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"",
-      "\"\xed\x9f\xbf \xee\x80\x80 \xc2\x80 \xdf\xbf\"", "\"\x7f\"",
+      "\"\xed\x9f\xbf \xee\x80\x80 \xc2\x80 \xdf\xbf\"",
+      "\"\x7f\"",
   };
   for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
     ck_assert_msg(scans_str(texts[i], 0), "not scanned: %s", texts[i]);
     ck_assert_msg(scans_str(texts[i], ALL), "not scanned: %s", texts[i]);
   }
   static const char *const scalars[] = {
-      "0", "-0", "7", "-12", "123456789012345", "-123456789012345", "true",
-      "false", "null", "[1,-2,0,true,false,null,{}]",
+      "0",
+      "-0",
+      "7",
+      "-12",
+      "123456789012345",
+      "-123456789012345",
+      "true",
+      "false",
+      "null",
+      "[1,-2,0,true,false,null,{}]",
       "{\"n\":1,\"t\":true,\"z\":null}",
   };
   for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) {
@@ -66,7 +80,7 @@ START_TEST(values_jansson_takes_are_scanned) {
                   "scanned without SCALARS: %s", scalars[i]);
   }
   static const char *const escapes[] = {
-      "\"\\\"\"", "\"\\\\\"", "\"\\/\"", "\"a\\bb\\ff\\nn\\rr\\tt\"",
+      "\"\\\"\"",        "\"\\\\\"", "\"\\/\"", "\"a\\bb\\ff\\nn\\rr\\tt\"",
       "{\"k\":\"\\n\"}",
   };
   for (size_t i = 0; i < sizeof escapes / sizeof *escapes; i++) {
@@ -82,15 +96,59 @@ END_TEST
  * jansson: \u escapes, long or real numbers, escaped keys. */
 START_TEST(what_is_not_json_or_unusual_is_refused) {
   static const char *const not_json[] = {
-      "", " ", "{", "}", "[", "{]", "[}", "{\"a\"}", "{\"a\":}",
-      "{\"a\" \"b\"}", "{\"a\":\"b\",}", "[\"a\",]", "[,]", "{,}",
-      "{\"a\":\"b\"}}", "{}x", "{}{}", "\"", "\"abc", "'a'", "{'a':1}",
-      "{a:1}", "01", "-", "--1", "+1", "1.", ".5", "tru", "truex", "nul",
-      "True", "NULL", "\"\\x\"", "\"\\", "\"\\u00\"", "\"a\tb\"", "\"\x01\"",
-      "\"\x1f\"", "\"\xc3\"", "\"\xc3\x28\"", "\"\xc0\xaf\"",
-      "\"\xe0\x80\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",
-      "\"\xf5\x80\x80\x80\"", "\"\xff\"", "\"\x80\"", "[1 2]",
-      "[\"a\" \"b\"]", "{\"a\":1 \"b\":2}", "\xef\xbb\xbf{}", "{}\v",
+      "",
+      " ",
+      "{",
+      "}",
+      "[",
+      "{]",
+      "[}",
+      "{\"a\"}",
+      "{\"a\":}",
+      "{\"a\" \"b\"}",
+      "{\"a\":\"b\",}",
+      "[\"a\",]",
+      "[,]",
+      "{,}",
+      "{\"a\":\"b\"}}",
+      "{}x",
+      "{}{}",
+      "\"",
+      "\"abc",
+      "'a'",
+      "{'a':1}",
+      "{a:1}",
+      "01",
+      "-",
+      "--1",
+      "+1",
+      "1.",
+      ".5",
+      "tru",
+      "truex",
+      "nul",
+      "True",
+      "NULL",
+      "\"\\x\"",
+      "\"\\",
+      "\"\\u00\"",
+      "\"a\tb\"",
+      "\"\x01\"",
+      "\"\x1f\"",
+      "\"\xc3\"",
+      "\"\xc3\x28\"",
+      "\"\xc0\xaf\"",
+      "\"\xe0\x80\xaf\"",
+      "\"\xed\xa0\x80\"",
+      "\"\xf4\x90\x80\x80\"",
+      "\"\xf5\x80\x80\x80\"",
+      "\"\xff\"",
+      "\"\x80\"",
+      "[1 2]",
+      "[\"a\" \"b\"]",
+      "{\"a\":1 \"b\":2}",
+      "\xef\xbb\xbf{}",
+      "{}\v",
   };
   for (size_t i = 0; i < sizeof not_json / sizeof *not_json; i++) {
     ck_assert_msg(jansson_refuses(not_json[i], strlen(not_json[i])),
@@ -98,9 +156,17 @@ START_TEST(what_is_not_json_or_unusual_is_refused) {
     ck_assert_msg(!scans_str(not_json[i], ALL), "scanned: %s", not_json[i]);
   }
   static const char *const unusual[] = {
-      "\"\\u0041\"", "\"\\ud83d\\ude00\"", "1.5", "1e3", "1E3", "-0.0",
-      "1234567890123456", "-1234567890123456", "{\"\\n\":\"a\"}",
-      "{\"a\\/b\":1}", "[1.0]",
+      "\"\\u0041\"",
+      "\"\\ud83d\\ude00\"",
+      "1.5",
+      "1e3",
+      "1E3",
+      "-0.0",
+      "1234567890123456",
+      "-1234567890123456",
+      "{\"\\n\":\"a\"}",
+      "{\"a\\/b\":1}",
+      "[1.0]",
   };
   for (size_t i = 0; i < sizeof unusual / sizeof *unusual; i++) {
     ck_assert_msg(!jansson_refuses(unusual[i], strlen(unusual[i])),
@@ -140,8 +206,8 @@ START_TEST(utf8_is_judged_as_jansson_judges_it) {
       text[2] = (unsigned char)b;
       text[3] = '"';
       bool jansson = !jansson_refuses((const char *)text, 4);
-      ck_assert_msg(scans((const char *)text, 4, 0, 1) == jansson,
-                    "%02x %02x", a, b);
+      ck_assert_msg(scans((const char *)text, 4, 0, 1) == jansson, "%02x %02x",
+                    a, b);
     }
   }
   uint32_t seed = 12345;
@@ -150,8 +216,8 @@ START_TEST(utf8_is_judged_as_jansson_judges_it) {
       seed = seed * 1103515245u + 12345u;
       unsigned char c = (unsigned char)(seed >> 16);
       /* Mostly lead and continuation bytes. */
-      text[k] = c < 0x20 || c == '"' || c == '\\' ? (unsigned char)(c | 0x80)
-                                                  : c;
+      text[k] =
+          c < 0x20 || c == '"' || c == '\\' ? (unsigned char)(c | 0x80) : c;
     }
     text[5] = '"';
     bool jansson = !jansson_refuses((const char *)text, 6);
@@ -164,13 +230,17 @@ END_TEST
 /* A string's unescaped bytes and length are jansson's. */
 START_TEST(strings_unescape_as_jansson_reads_them) {
   static const char *const texts[] = {
-      "\"\"", "\"plain\"", "\"a\\\"b\"", "\"\\\\\\/\\b\\f\\n\\r\\t\"",
-      "\"caf\xc3\xa9\\n\xf0\x9f\x98\x80\\\\\"", "\"\\\\n\"", "\"/\\/\"",
+      "\"\"",
+      "\"plain\"",
+      "\"a\\\"b\"",
+      "\"\\\\\\/\\b\\f\\n\\r\\t\"",
+      "\"caf\xc3\xa9\\n\xf0\x9f\x98\x80\\\\\"",
+      "\"\\\\n\"",
+      "\"/\\/\"",
   };
   for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
     pl_json_scan_t s;
-    pl_json_scan_init(&s, texts[i], strlen(texts[i]), PL_JSON_SCAN_ESCAPES,
-                      1);
+    pl_json_scan_init(&s, texts[i], strlen(texts[i]), PL_JSON_SCAN_ESCAPES, 1);
     pl_json_scan_str_t str = {0};
     ck_assert(pl_json_scan_string(&s, &str));
     ck_assert(str.present);
@@ -194,10 +264,23 @@ END_TEST
  * them, no \u) read back to the same bytes. */
 START_TEST(strings_jansson_writes_read_back) {
   uint32_t seed = 42;
-  static const char *const pieces[] = {"a", " ", "\"", "\\", "/", "\n",
-                                       "\t", "\r", "\b", "\f", "\xc3\xa9",
-                                       "\xe2\x82\xac", "\xf0\x9f\x98\x80",
-                                       "{", "}", ":", ","};
+  static const char *const pieces[] = {"a",
+                                       " ",
+                                       "\"",
+                                       "\\",
+                                       "/",
+                                       "\n",
+                                       "\t",
+                                       "\r",
+                                       "\b",
+                                       "\f",
+                                       "\xc3\xa9",
+                                       "\xe2\x82\xac",
+                                       "\xf0\x9f\x98\x80",
+                                       "{",
+                                       "}",
+                                       ":",
+                                       ","};
   char text[256];
   for (int i = 0; i < 5000; i++) {
     size_t len = 0;
