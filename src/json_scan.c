@@ -21,6 +21,20 @@ static bool simple_escape(char c) {
   }
 }
 
+/* The bytes a string holds as they are: ASCII but for control
+ * characters, the quote and the backslash. One load a byte. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x80 and above: UTF-8 sequences, checked one by one. */
+};
+
 bool pl_json_scan_string(pl_json_scan_t *s, pl_json_scan_str_t *out) {
   if (!pl_json_scan_take(s, '"'))
     return false;
@@ -29,8 +43,7 @@ bool pl_json_scan_string(pl_json_scan_t *s, pl_json_scan_str_t *out) {
   while (s->p < s->end) {
     /* A run of plain ASCII first: most of every answer. */
     const char *run = s->p;
-    while (run < s->end && (unsigned char)*run >= 0x20 &&
-           (unsigned char)*run < 0x80 && *run != '"' && *run != '\\')
+    while (run < s->end && plain[(unsigned char)*run])
       run++;
     len += (size_t)(run - s->p);
     s->p = run;
