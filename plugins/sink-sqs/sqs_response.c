@@ -1,6 +1,8 @@
 /* SendMessageBatch results (see sqs_response.h). */
 #include <string.h>
 
+#include <pipelined/json_scan.h>
+
 #include "sqs_response.h"
 
 /* The entry an Id names: "0" to "count - 1", written as the encoder
@@ -121,223 +123,78 @@ void sqs_response_reason(const pl_aws_error_t *error, pl_buf_t *out) {
 
 /* Deeper nesting than the result ever has goes to jansson. */
 #define SCAN_MAX_DEPTH 32
-/* Longer numbers than an integer of the result goes to jansson, which
- * refuses integers it cannot hold. */
-#define SCAN_MAX_DIGITS 15
-
-typedef struct scan {
-  const unsigned char *p;
-  const unsigned char *end;
-  unsigned depth;
-} scan_t;
-
-static void skip_ws(scan_t *s) {
-  while (s->p < s->end &&
-         (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-    s->p++;
-}
-
-static bool take(scan_t *s, unsigned char c) {
-  skip_ws(s);
-  if (s->p < s->end && *s->p == c) {
-    s->p++;
-    return true;
-  }
-  return false;
-}
-
-/* A string without escapes: its bytes (valid UTF-8, no control
- * character) in *text and *len. An escape hands the text to jansson,
- * which decodes them. */
-static bool scan_string(scan_t *s, const char **text, size_t *len) {
-  if (!take(s, '"'))
-    return false;
-  const unsigned char *start = s->p;
-  while (s->p < s->end) {
-    unsigned char c = *s->p;
-    if (c == '"') {
-      *text = (const char *)start;
-      *len = (size_t)(s->p - start);
-      s->p++;
-      return true;
-    }
-    if (c == '\\' || c < 0x20)
-      return false;
-    if (c < 0x80) {
-      s->p++;
-      continue;
-    }
-    size_t n = pl_utf8_sequence(s->p, (size_t)(s->end - s->p));
-    if (n == 0)
-      return false;
-    s->p += n;
-  }
-  return false;
-}
-
-static bool is_digit(const scan_t *s) {
-  return s->p < s->end && *s->p >= '0' && *s->p <= '9';
-}
-
-/* An integer of JSON's grammar and at most SCAN_MAX_DIGITS digits. */
-static bool scan_integer(scan_t *s) {
-  if (s->p < s->end && *s->p == '-')
-    s->p++;
-  const unsigned char *digits = s->p;
-  if (!is_digit(s))
-    return false;
-  if (*s->p == '0') {
-    s->p++;
-  } else {
-    while (is_digit(s))
-      s->p++;
-  }
-  if (s->p - digits > SCAN_MAX_DIGITS)
-    return false;
-  /* A fraction or an exponent: jansson's to read. */
-  return !(s->p < s->end && (*s->p == '.' || *s->p == 'e' || *s->p == 'E'));
-}
-
-static bool scan_word(scan_t *s, const char *word) {
-  size_t n = strlen(word);
-  if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-    return false;
-  s->p += n;
-  return true;
-}
-
-static bool skip_value(scan_t *s);
-
-/* The rest of an object or array after its opening character. */
-static bool skip_members(scan_t *s, unsigned char close, bool keys) {
-  if (take(s, close))
-    return true;
-  do {
-    const char *key;
-    size_t len;
-    if (keys && (!scan_string(s, &key, &len) || !take(s, ':')))
-      return false;
-    if (!skip_value(s))
-      return false;
-  } while (take(s, ','));
-  return take(s, close);
-}
-
-static bool skip_value(scan_t *s) {
-  skip_ws(s);
-  if (s->p >= s->end)
-    return false;
-  const char *text;
-  size_t len;
-  switch (*s->p) {
-  case '{':
-  case '[': {
-    if (++s->depth > SCAN_MAX_DEPTH)
-      return false;
-    unsigned char open = *s->p++;
-    bool ok = skip_members(s, open == '{' ? '}' : ']', open == '{');
-    s->depth--;
-    return ok;
-  }
-  case '"':
-    return scan_string(s, &text, &len);
-  case 't':
-    return scan_word(s, "true");
-  case 'f':
-    return scan_word(s, "false");
-  case 'n':
-    return scan_word(s, "null");
-  default:
-    return scan_integer(s);
-  }
-}
-
-static bool key_is(const char *key, size_t len, const char *name) {
-  return len == strlen(name) && memcmp(key, name, len) == 0;
-}
 
 /* One item of "Successful": an object's "Id" marks its entry delivered.
  * An item that is not an object, or has no string Id, names none. */
-static bool scan_successful_item(scan_t *s, size_t count,
+static bool scan_successful_item(pl_json_scan_t *s, size_t count,
                                  sqs_entry_result_t *out) {
-  if (!take(s, '{'))
-    return skip_value(s);
-  if (++s->depth > SCAN_MAX_DEPTH)
+  if (!pl_json_scan_peek(s, '{'))
+    return pl_json_scan_skip(s);
+  if (!pl_json_scan_enter(s))
     return false;
-  const char *id = NULL;
-  size_t id_len = 0;
-  bool has_id = false;
-  if (!take(s, '}')) {
-    do {
-      const char *key;
-      size_t len;
-      if (!scan_string(s, &key, &len) || !take(s, ':'))
-        return false;
-      if (key_is(key, len, "Id")) {
-        if (has_id)
-          return false; /* a repeated key: jansson keeps the last */
-        has_id = true;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == '"') {
-          if (!scan_string(s, &id, &id_len))
-            return false;
-          continue;
-        }
-      }
-      if (!skip_value(s))
-        return false;
-    } while (take(s, ','));
-    if (!take(s, '}'))
-      return false;
+  pl_json_scan_str_t key, id = {0};
+  bool first = true, ok = true;
+  while (ok && pl_json_scan_member(s, &first, &key, &ok)) {
+    if (!pl_json_scan_str_is(&key, "Id")) {
+      ok = pl_json_scan_skip(s);
+    } else if (id.present) {
+      ok = false; /* a repeated key: jansson keeps the last */
+    } else if (pl_json_scan_peek(s, '"')) {
+      ok = pl_json_scan_string(s, &id);
+    } else {
+      ok = pl_json_scan_skip(s); /* not a string: names no entry */
+      id.present = true;
+    }
   }
+  if (!ok)
+    return false;
   s->depth--;
-  size_t e = entry_named(id, id_len, count);
+  size_t e = entry_named(id.raw, id.raw_len, count);
   if (e < count)
     out[e] = (sqs_entry_result_t){.result = PL_RESULT_DELIVERED};
   return true;
+}
+
+/* The items of "Successful" after its '['. */
+static bool scan_successful(pl_json_scan_t *s, size_t count,
+                            sqs_entry_result_t *out) {
+  if (pl_json_scan_take(s, ']'))
+    return true;
+  do {
+    if (!scan_successful_item(s, count, out))
+      return false;
+  } while (pl_json_scan_take(s, ','));
+  return pl_json_scan_take(s, ']');
 }
 
 int sqs_response_scan(const char *text, size_t len, size_t count,
                       sqs_entry_result_t *out) {
   for (size_t i = 0; i < count; i++)
     out[i] = (sqs_entry_result_t){.result = PL_RESULT_PENDING};
-  scan_t s = {(const unsigned char *)text, (const unsigned char *)text + len,
-              1};
-  if (!text || !take(&s, '{'))
+  if (!text)
     return PL_EAGAIN;
-  bool seen_ok = false, seen_failed = false;
-  if (!take(&s, '}')) {
-    do {
-      const char *key;
-      size_t key_len;
-      if (!scan_string(&s, &key, &key_len) || !take(&s, ':'))
-        return PL_EAGAIN;
-      bool ok = key_is(key, key_len, "Successful");
-      bool failed = key_is(key, key_len, "Failed");
-      if ((ok && seen_ok) || (failed && seen_failed))
-        return PL_EAGAIN;
-      seen_ok |= ok;
-      seen_failed |= failed;
-      if (ok && take(&s, '[')) {
-        if (!take(&s, ']')) {
-          do {
-            if (!scan_successful_item(&s, count, out))
-              return PL_EAGAIN;
-          } while (take(&s, ','));
-          if (!take(&s, ']'))
-            return PL_EAGAIN;
-        }
-      } else if (failed && take(&s, '[')) {
-        /* A failed entry has a code and a message to keep: jansson's. */
-        if (!take(&s, ']'))
-          return PL_EAGAIN;
-      } else if (!skip_value(&s)) {
-        return PL_EAGAIN;
-      }
-    } while (take(&s, ','));
-    if (!take(&s, '}'))
+  /* No escapes: Ids are compared as written, and a failed entry's code
+   * and message are jansson's to decode anyway. */
+  pl_json_scan_t s;
+  pl_json_scan_init(&s, text, len, PL_JSON_SCAN_SCALARS, SCAN_MAX_DEPTH);
+  pl_json_scan_str_t key;
+  bool first = true, ok = true, seen_ok = false, seen_failed = false;
+  if (!pl_json_scan_peek(&s, '{') || !pl_json_scan_enter(&s))
+    return PL_EAGAIN;
+  while (ok && pl_json_scan_member(&s, &first, &key, &ok)) {
+    bool successful = pl_json_scan_str_is(&key, "Successful");
+    bool failed = pl_json_scan_str_is(&key, "Failed");
+    if ((successful && seen_ok) || (failed && seen_failed))
       return PL_EAGAIN;
+    seen_ok |= successful;
+    seen_failed |= failed;
+    if (successful && pl_json_scan_take(&s, '['))
+      ok = scan_successful(&s, count, out);
+    else if (failed && pl_json_scan_take(&s, '['))
+      /* A failed entry has a code and a message to keep: jansson's. */
+      ok = pl_json_scan_take(&s, ']');
+    else
+      ok = pl_json_scan_skip(&s);
   }
-  skip_ws(&s);
-  return s.p == s.end ? 0 : PL_EAGAIN;
+  return ok && pl_json_scan_at_end(&s) ? 0 : PL_EAGAIN;
 }

@@ -52,9 +52,9 @@ void sqs_response_parse(const json_t *result, size_t count,
  * from jansson's tree of the same text, and returns 0; returns PL_EAGAIN
  * for any other text (a failed entry, or text that is not JSON), which is
  * then jansson's to parse. It checks the whole text as JSON's grammar
- * does, so that what it accepts jansson accepts too, and reads it without
- * building a tree: the result of every request is on the sink's hot
- * path. */
+ * does (with the core's scanner, <pipelined/json_scan.h>), so that what
+ * it accepts jansson accepts too, and reads it without building a tree:
+ * the result of every request is on the sink's hot path. */
 int sqs_response_scan(const char *text, size_t len, size_t count,
                       sqs_entry_result_t *out);
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pipelined/json_scan.h>
+
 const char *pl_sqs_message_id(const pl_sqs_message_t *msg) {
   return msg->message_id;
 }
@@ -242,224 +244,31 @@ int pl__sqs_visibility_parse(const json_t *response, uint64_t *ms) {
  * attribute values, keys with escapes, a repeated key it reads, nesting
  * deeper than the shape, bytes that are not UTF-8, text that is not JSON.
  * jansson then reads the text and pl__sqs_receive_parse its tree, so that
- * the result is always what that pair gives. */
-
-typedef struct scan {
-  const char *p;
-  const char *end;
-} scan_t;
-
-/* A string as it stands between its quotes, and its length unescaped. */
-typedef struct scan_str {
-  const char *raw;
-  size_t raw_len;
-  size_t len;
-  bool present;
-} scan_str_t;
-
-static void skip_ws(scan_t *s) {
-  while (s->p < s->end &&
-         (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
-    s->p++;
-}
-
-/* Consumes `c` (after whitespace); false when the next byte is another. */
-static bool take_char(scan_t *s, char c) {
-  skip_ws(s);
-  if (s->p >= s->end || *s->p != c)
-    return false;
-  s->p++;
-  return true;
-}
-
-static bool peek_char(scan_t *s, char c) {
-  skip_ws(s);
-  return s->p < s->end && *s->p == c;
-}
-
-/* The length of the UTF-8 sequence at `p` (at most `n` bytes), or 0 when
- * it is not a valid one (overlong, a surrogate, above U+10FFFF). */
-static size_t utf8_length(const unsigned char *p, size_t n) {
-  unsigned c = p[0];
-  size_t len;
-  unsigned cp;
-  if (c < 0xC2)
-    return 0; /* a continuation byte, or an overlong 2-byte lead */
-  if (c < 0xE0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c < 0xF0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c < 0xF5) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((p[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (p[i] & 0x3F);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-    return 0;
-  return len;
-}
-
-/* Reads a string token; false (give up) on anything the reader leaves to
- * jansson. */
-static bool scan_string(scan_t *s, scan_str_t *out) {
-  if (!take_char(s, '"'))
-    return false;
-  const char *start = s->p;
-  size_t len = 0;
-  while (s->p < s->end) {
-    /* A run of plain ASCII first: most of every answer. */
-    const char *run = s->p;
-    while (run < s->end && (unsigned char)*run >= 0x20 &&
-           (unsigned char)*run < 0x80 && *run != '"' && *run != '\\')
-      run++;
-    len += (size_t)(run - s->p);
-    s->p = run;
-    if (s->p >= s->end)
-      break;
-    unsigned char c = (unsigned char)*s->p;
-    if (c == '"') {
-      *out = (scan_str_t){.raw = start, .raw_len = (size_t)(s->p - start),
-                          .len = len, .present = true};
-      s->p++;
-      return true;
-    }
-    if (c < 0x20)
-      return false;
-    if (c == '\\') {
-      if (s->p + 1 >= s->end || !s->p[1] || !strchr("\"\\/bfnrt", s->p[1]))
-        return false;
-      s->p += 2;
-      len++;
-      continue;
-    }
-    if (c >= 0x80) {
-      size_t n = utf8_length((const unsigned char *)s->p,
-                             (size_t)(s->end - s->p));
-      if (n == 0)
-        return false;
-      s->p += n;
-      len += n;
-      continue;
-    }
-    s->p++;
-    len++;
-  }
-  return false;
-}
-
-/* Writes the unescaped string and a NUL to `dst` (str->len + 1 bytes). */
-static void unescape(const scan_str_t *str, char *dst) {
-  const char *p = str->raw, *end = str->raw + str->raw_len;
-  while (p < end) {
-    if (*p != '\\') {
-      *dst++ = *p++;
-      continue;
-    }
-    char e = p[1];
-    p += 2;
-    *dst++ = e == 'b'   ? '\b'
-             : e == 'f' ? '\f'
-             : e == 'n' ? '\n'
-             : e == 'r' ? '\r'
-             : e == 't' ? '\t'
-                        : e; /* '"', '\\' and '/' stand for themselves */
-  }
-  *dst = '\0';
-}
-
-/* A new NUL-terminated copy, or NULL when out of memory. */
-static char *str_dup(const scan_str_t *str) {
-  char *copy = malloc(str->len + 1);
-  if (copy)
-    unescape(str, copy);
-  return copy;
-}
-
-/* Reads a key without escapes and its colon. */
-static bool scan_key(scan_t *s, scan_str_t *key) {
-  return scan_string(s, key) && key->len == key->raw_len && take_char(s, ':');
-}
-
-static bool key_is(const scan_str_t *key, const char *name) {
-  size_t n = strlen(name);
-  return key->raw_len == n && memcmp(key->raw, name, n) == 0;
-}
+ * the result is always what that pair gives. The walking is the core's
+ * JSON text scanner's (<pipelined/json_scan.h>). */
 
 /* A string value for a key read at most once. */
-static bool scan_once(scan_t *s, scan_str_t *value) {
-  return !value->present && scan_string(s, value);
-}
-
-/* Skips a value made of strings, objects and arrays, `depth` levels at
- * most. */
-static bool skip_value(scan_t *s, int depth) {
-  scan_str_t ignored;
-  if (peek_char(s, '"'))
-    return scan_string(s, &ignored);
-  bool object = peek_char(s, '{');
-  if (depth == 0 || (!object && !peek_char(s, '[')))
-    return false;
-  s->p++;
-  char close = object ? '}' : ']';
-  if (take_char(s, close))
-    return true;
-  do {
-    if ((object && !scan_key(s, &ignored)) || !skip_value(s, depth - 1))
-      return false;
-  } while (take_char(s, ','));
-  return take_char(s, close);
-}
-
-/* Iterates the members of an object: `*first` starts true; returns true
- * with the next key read, false at the end (`*ok` false when the text is
- * not what the reader takes). */
-static bool next_member(scan_t *s, bool *first, scan_str_t *key, bool *ok) {
-  if (*first) {
-    *first = false;
-    if (!take_char(s, '{')) {
-      *ok = false;
-      return false;
-    }
-    if (take_char(s, '}'))
-      return false;
-  } else if (!take_char(s, ',')) {
-    *ok = take_char(s, '}');
-    return false;
-  }
-  if (!scan_key(s, key)) {
-    *ok = false;
-    return false;
-  }
-  return true;
+static bool scan_once(pl_json_scan_t *s, pl_json_scan_str_t *value) {
+  return !value->present && pl_json_scan_string(s, value);
 }
 
 /* A message's system attributes: the two it uses, as parse_message reads
  * them from the tree (0 when absent or not a whole number). */
-static bool scan_system(scan_t *s, pl_sqs_message_t *msg, pl_buf_t *scratch) {
+static bool scan_system(pl_json_scan_t *s, pl_sqs_message_t *msg,
+                        pl_buf_t *scratch) {
   bool first = true, ok = true;
-  scan_str_t key, count = {0}, sent = {0}, other;
-  while (ok && next_member(s, &first, &key, &ok)) {
-    if (key_is(&key, "ApproximateReceiveCount"))
+  pl_json_scan_str_t key, count = {0}, sent = {0}, other;
+  while (ok && pl_json_scan_member(s, &first, &key, &ok)) {
+    if (pl_json_scan_str_is(&key, "ApproximateReceiveCount"))
       ok = scan_once(s, &count);
-    else if (key_is(&key, "SentTimestamp"))
+    else if (pl_json_scan_str_is(&key, "SentTimestamp"))
       ok = scan_once(s, &sent);
     else
-      ok = scan_string(s, &other);
+      ok = pl_json_scan_string(s, &other);
   }
   if (!ok)
     return false;
-  const scan_str_t *values[] = {&count, &sent};
+  const pl_json_scan_str_t *values[] = {&count, &sent};
   int64_t *fields[] = {&msg->receive_count, &msg->sent_timestamp};
   for (size_t i = 0; i < 2; i++) {
     *fields[i] = 0;
@@ -468,7 +277,7 @@ static bool scan_system(scan_t *s, pl_sqs_message_t *msg, pl_buf_t *scratch) {
     pl_buf_reset(scratch);
     if (pl_buf_reserve(scratch, values[i]->len + 1) < 0)
       return false;
-    unescape(values[i], scratch->data);
+    pl_json_scan_str_unescape(values[i], scratch->data);
     int64_t n;
     if (parse_int(scratch->data, &n))
       *fields[i] = n;
@@ -477,26 +286,26 @@ static bool scan_system(scan_t *s, pl_sqs_message_t *msg, pl_buf_t *scratch) {
 }
 
 /* One message attribute into msg->attributes (created on the first). */
-static bool scan_attribute(scan_t *s, const scan_str_t *name,
+static bool scan_attribute(pl_json_scan_t *s, const pl_json_scan_str_t *name,
                            pl_sqs_message_t *msg) {
   bool first = true, ok = true;
-  scan_str_t key, type = {0}, text = {0}, b64 = {0}, other;
-  while (ok && next_member(s, &first, &key, &ok)) {
-    if (key_is(&key, "DataType"))
+  pl_json_scan_str_t key, type = {0}, text = {0}, b64 = {0}, other;
+  while (ok && pl_json_scan_member(s, &first, &key, &ok)) {
+    if (pl_json_scan_str_is(&key, "DataType"))
       ok = scan_once(s, &type);
-    else if (key_is(&key, "StringValue"))
+    else if (pl_json_scan_str_is(&key, "StringValue"))
       ok = scan_once(s, &text);
-    else if (key_is(&key, "BinaryValue"))
+    else if (pl_json_scan_str_is(&key, "BinaryValue"))
       ok = scan_once(s, &b64);
     else
-      ok = scan_string(s, &other);
+      ok = pl_json_scan_string(s, &other);
   }
   if (!ok)
     return false;
-  char *t = type.present ? str_dup(&type) : NULL;
-  char *v = text.present ? str_dup(&text) : NULL;
-  char *b = b64.present ? str_dup(&b64) : NULL;
-  char *n = str_dup(name);
+  char *t = type.present ? pl_json_scan_str_dup(&type) : NULL;
+  char *v = text.present ? pl_json_scan_str_dup(&text) : NULL;
+  char *b = b64.present ? pl_json_scan_str_dup(&b64) : NULL;
+  char *n = pl_json_scan_str_dup(name);
   ok = n && (t || !type.present) && (v || !text.present) &&
        (b || !b64.present);
   /* As parse_message: an attribute without a usable value is left out. */
@@ -515,11 +324,11 @@ static bool scan_attribute(scan_t *s, const scan_str_t *name,
 }
 
 /* MessageAttributes, each name at most once. */
-static bool scan_attributes(scan_t *s, pl_sqs_message_t *msg) {
+static bool scan_attributes(pl_json_scan_t *s, pl_sqs_message_t *msg) {
   bool first = true, ok = true;
-  scan_str_t key, names[16];
+  pl_json_scan_str_t key, names[16];
   size_t count = 0;
-  while (ok && next_member(s, &first, &key, &ok)) {
+  while (ok && pl_json_scan_member(s, &first, &key, &ok)) {
     for (size_t i = 0; i < count; i++)
       if (names[i].raw_len == key.raw_len &&
           memcmp(names[i].raw, key.raw, key.raw_len) == 0)
@@ -533,25 +342,25 @@ static bool scan_attributes(scan_t *s, pl_sqs_message_t *msg) {
 }
 
 /* One message: false to give up (`*msg` is then freed by the caller). */
-static bool scan_message(scan_t *s, pl_sqs_message_t *msg, scan_str_t *id,
-                         scan_str_t *handle, pl_buf_t *scratch) {
+static bool scan_message(pl_json_scan_t *s, pl_sqs_message_t *msg, pl_json_scan_str_t *id,
+                         pl_json_scan_str_t *handle, pl_buf_t *scratch) {
   bool first = true, ok = true, system = false, attrs = false;
-  scan_str_t key, body = {0};
-  while (ok && next_member(s, &first, &key, &ok)) {
-    if (key_is(&key, "MessageId")) {
+  pl_json_scan_str_t key, body = {0};
+  while (ok && pl_json_scan_member(s, &first, &key, &ok)) {
+    if (pl_json_scan_str_is(&key, "MessageId")) {
       ok = scan_once(s, id);
-    } else if (key_is(&key, "ReceiptHandle")) {
+    } else if (pl_json_scan_str_is(&key, "ReceiptHandle")) {
       ok = scan_once(s, handle);
-    } else if (key_is(&key, "Body")) {
+    } else if (pl_json_scan_str_is(&key, "Body")) {
       ok = scan_once(s, &body);
-    } else if (key_is(&key, "Attributes")) {
+    } else if (pl_json_scan_str_is(&key, "Attributes")) {
       ok = !system && scan_system(s, msg, scratch);
       system = true;
-    } else if (key_is(&key, "MessageAttributes")) {
+    } else if (pl_json_scan_str_is(&key, "MessageAttributes")) {
       ok = !attrs && scan_attributes(s, msg);
       attrs = true;
     } else {
-      ok = scan_string(s, &key);
+      ok = pl_json_scan_string(s, &key);
     }
   }
   if (!ok)
@@ -560,7 +369,7 @@ static bool scan_message(scan_t *s, pl_sqs_message_t *msg, scan_str_t *id,
   msg->body = malloc(body.len + 1);
   if (msg->body) {
     if (body.present)
-      unescape(&body, msg->body);
+      pl_json_scan_str_unescape(&body, msg->body);
     else
       msg->body[0] = '\0';
   }
@@ -570,27 +379,31 @@ static bool scan_message(scan_t *s, pl_sqs_message_t *msg, scan_str_t *id,
 int pl__sqs_receive_scan(const char *text, size_t len,
                          pl__sqs_receive_result_t *out) {
   *out = (pl__sqs_receive_result_t){0};
-  scan_t s = {text, text + len};
+  /* The answer is 1 level deep, and what it holds that the reader does
+   * not use at most 4 more. */
+  pl_json_scan_t s;
+  pl_json_scan_init(&s, text, len, PL_JSON_SCAN_ESCAPES, 5);
+  s.depth = 1;
   pl_buf_t scratch = {0};
   bool first = true, ok = true, messages = false;
   size_t cap = 0;
-  scan_str_t key;
+  pl_json_scan_str_t key;
   int rc = 0;
-  while (ok && rc == 0 && next_member(&s, &first, &key, &ok)) {
-    if (!key_is(&key, "Messages") || messages) {
-      ok = !key_is(&key, "Messages") && skip_value(&s, 4);
+  while (ok && rc == 0 && pl_json_scan_member(&s, &first, &key, &ok)) {
+    if (!pl_json_scan_str_is(&key, "Messages") || messages) {
+      ok = !pl_json_scan_str_is(&key, "Messages") && pl_json_scan_skip(&s);
       continue;
     }
     messages = true;
-    if (!take_char(&s, '[')) {
+    if (!pl_json_scan_take(&s, '[')) {
       ok = false;
       break;
     }
-    if (take_char(&s, ']'))
+    if (pl_json_scan_take(&s, ']'))
       continue;
     do {
       pl_sqs_message_t *msg = calloc(1, sizeof(*msg));
-      scan_str_t id = {0}, handle = {0};
+      pl_json_scan_str_t id = {0}, handle = {0};
       if (!msg) {
         rc = PL_ENOMEM;
         break;
@@ -602,8 +415,8 @@ int pl__sqs_receive_scan(const char *text, size_t len,
                                 ? "a message without a ReceiptHandle"
                                 : NULL;
       if (ok && !problem) {
-        msg->message_id = str_dup(&id);
-        msg->receipt_handle = str_dup(&handle);
+        msg->message_id = pl_json_scan_str_dup(&id);
+        msg->receipt_handle = pl_json_scan_str_dup(&handle);
       }
       if (!ok || problem) {
         pl__sqs_message_destroy(msg);
@@ -626,13 +439,12 @@ int pl__sqs_receive_scan(const char *text, size_t len,
         break;
       }
       out->messages[out->count++] = msg;
-    } while (ok && take_char(&s, ','));
+    } while (ok && pl_json_scan_take(&s, ','));
     if (ok && rc == 0)
-      ok = take_char(&s, ']');
+      ok = pl_json_scan_take(&s, ']');
   }
   pl_buf_free(&scratch);
-  skip_ws(&s);
-  if (rc == 0 && (!ok || s.p != s.end))
+  if (rc == 0 && (!ok || !pl_json_scan_at_end(&s)))
     rc = PL_EAGAIN;
   if (rc < 0)
     pl__sqs_receive_result_free(out);
