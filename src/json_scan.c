@@ -179,7 +179,8 @@ bool pl_json_scan_member(pl_json_scan_t *s, bool *first,
 
 void pl_json_scan_str_unescape(const pl_json_scan_str_t *str, char *dst) {
   if (str->len == str->raw_len) {
-    memcpy(dst, str->raw, str->len);
+    if (str->len > 0) /* a string never scanned has no raw text */
+      memcpy(dst, str->raw, str->len);
     dst[str->len] = '\0';
     return;
   }
