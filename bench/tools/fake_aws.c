@@ -5,14 +5,18 @@
  * held `latency` ms by a timer (not a sleep: any number of requests wait
  * at once), so that it stands for a service far away.
  *
- *   fake_aws [--port N] [--latency MS] [--throttle F] [--messages N]
- *            [--object-rows N] [--empty-wait MS]
+ *   fake_aws [--port N] [--latency MS] [--dynamodb-latency MS]
+ *            [--throttle F] [--messages N] [--object-rows N]
+ *            [--empty-wait MS]
  *
  * It listens on 127.0.0.1 only and prints the port it got (--port 0, the
  * default, picks one) on the first line of stdout. SIGTERM or SIGINT stop
  * it; it then prints its counts (GET /__stats's JSON) on stdout and exits
- * 0. POST /__control?throttle=F&latency=MS changes the throttled fraction
- * and the latency while it runs. */
+ * 0. POST /__control?throttle=F&latency=MS&dynamodb_latency=MS changes the
+ * throttled fraction and the latencies while it runs (dynamodb_latency:
+ * of DynamoDB's answers alone, e.g. to stall a sink while SQS goes on;
+ * -1, the default: as latency). An answer is held the latency in force
+ * when its request arrived. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,7 +259,8 @@ static void on_signal(uv_signal_t *signal, int signum) {
 static int usage(const char *why) {
   fprintf(stderr,
           "fake_aws: %s\nusage: fake_aws [--port N] [--latency MS] "
-          "[--throttle F] [--messages N] [--object-rows N] [--empty-wait MS]\n",
+          "[--dynamodb-latency MS] [--throttle F] [--messages N] "
+          "[--object-rows N] [--empty-wait MS]\n",
           why);
   return 2;
 }
@@ -270,14 +275,15 @@ int main(int argc, char **argv) {
   static const struct option longs[] = {
       {"port", required_argument, NULL, 'p'},
       {"latency", required_argument, NULL, 'l'},
+      {"dynamodb-latency", required_argument, NULL, 'd'},
       {"throttle", required_argument, NULL, 't'},
       {"messages", required_argument, NULL, 'm'},
       {"object-rows", required_argument, NULL, 'o'},
       {"empty-wait", required_argument, NULL, 'e'},
       {NULL, 0, NULL, 0},
   };
-  double port = 0, latency = 0, throttle = 0, messages = 0, rows = 1000,
-         empty_wait = 1000;
+  double port = 0, latency = 0, dynamodb_latency = -1, throttle = 0,
+         messages = 0, rows = 1000, empty_wait = 1000;
   int opt;
   while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     bool ok = false;
@@ -287,6 +293,9 @@ int main(int argc, char **argv) {
       break;
     case 'l':
       ok = number(optarg, 0, 60000, &latency);
+      break;
+    case 'd':
+      ok = number(optarg, -1, 60000, &dynamodb_latency);
       break;
     case 't':
       ok = number(optarg, 0, 1, &throttle);
@@ -315,6 +324,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   srv.state.latency_ms = (uint64_t)latency;
+  srv.state.dynamodb_latency_ms =
+      dynamodb_latency < 0 ? -1 : (int64_t)dynamodb_latency;
   srv.state.throttle = throttle;
   srv.state.object_rows = (uint64_t)rows;
   srv.state.empty_wait_ms = (uint64_t)empty_wait;

@@ -72,7 +72,7 @@ void fake_buf_free(fake_buf_t *buf) {
 
 bool fake_state_init(fake_state_t *st, uint64_t messages) {
   *st = (fake_state_t){.empty_wait_ms = 1000, .messages = messages,
-                       .object_rows = 1000};
+                       .object_rows = 1000, .dynamodb_latency_ms = -1};
   for (int i = 0; i < FAKE_OP_COUNT; i++)
     st->first_ms[i] = st->last_ms[i] = -1;
   st->deleted_map = calloc(messages / 8 + 1, 1);
@@ -498,9 +498,20 @@ static bool control(fake_state_t *st, const fake_aws_http_request_t *req,
     }
     st->latency_ms = (uint64_t)d;
   }
+  if (fake_aws_http_query(req->query, "dynamodb_latency", &v)) {
+    if (!parse_double(v, &d) || d < -1 || d > 60000) {
+      out->status = 400;
+      return fake_buf_printf(
+          &out->body, "{\"error\":\"dynamodb_latency: 0 to 60000 ms, or "
+                      "-1 (as latency)\"}");
+    }
+    st->dynamodb_latency_ms = d < 0 ? -1 : (int64_t)d;
+  }
   return fake_buf_printf(&out->body,
-                         "{\"throttle\":%g,\"latency_ms\":%llu}", st->throttle,
-                         (unsigned long long)st->latency_ms);
+                         "{\"throttle\":%g,\"latency_ms\":%llu,"
+                         "\"dynamodb_latency_ms\":%lld}",
+                         st->throttle, (unsigned long long)st->latency_ms,
+                         (long long)st->dynamodb_latency_ms);
 }
 
 bool fake_answer(fake_state_t *st, const fake_aws_http_request_t *req,
@@ -513,8 +524,12 @@ bool fake_answer(fake_state_t *st, const fake_aws_http_request_t *req,
     return control(st, req, out);
   out->delay_ms = st->latency_ms;
   bool ok;
-  if (req->target.len > 0)
+  if (req->target.len > 0) {
+    if (st->dynamodb_latency_ms >= 0 && req->target.len > strlen(DDB_PREFIX) &&
+        memcmp(req->target.at, DDB_PREFIX, strlen(DDB_PREFIX)) == 0)
+      out->delay_ms = (uint64_t)st->dynamodb_latency_ms;
     ok = answer_json(st, req, out);
+  }
   else if ((fake_text_is(req->method, "GET") ||
             fake_text_is(req->method, "HEAD")) &&
            req->path.len > 1)

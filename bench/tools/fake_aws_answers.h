@@ -13,8 +13,10 @@
  *   S3        GetObject and HeadObject of any key (a generated inventory
  *             CSV, Range honoured), ListObjectsV2 (that one object)
  *   fake      GET /__stats (the counts, as JSON), POST /__control?throttle=F
- *             &latency=MS (F: the fraction of SQS and DynamoDB requests
- *             answered with the service's throttling error)
+ *             &latency=MS&dynamodb_latency=MS (F: the fraction of SQS and
+ *             DynamoDB requests answered with the service's throttling
+ *             error; dynamodb_latency: DynamoDB's answers only, -1: as
+ *             latency), each changing what it names
  *
  * No I/O: the server feeds it parsed requests and writes its answers. */
 #ifndef FAKE_AWS_ANSWERS_H
@@ -64,6 +66,7 @@ void fake_buf_free(fake_buf_t *buf);
 typedef struct fake_state {
   /* Settings. */
   uint64_t latency_ms;    /* added before each answer */
+  int64_t dynamodb_latency_ms; /* instead, before DynamoDB's; -1: latency_ms */
   uint64_t empty_wait_ms; /* an empty ReceiveMessage waits this much more
                              (at most its WaitTimeSeconds) */
   double throttle;        /* 0 to 1 */

@@ -35,9 +35,11 @@ bool fake_stats_json(const fake_state_t *st, uint64_t now_ms, fake_buf_t *out) {
     throttled += st->throttled[op];
   return fake_buf_printf(out,
                          "{\"uptime_ms\":%llu,\"latency_ms\":%llu,"
+                         "\"dynamodb_latency_ms\":%lld,"
                          "\"throttle\":%g,\"throttled_total\":%llu",
                          (unsigned long long)now_ms,
-                         (unsigned long long)st->latency_ms, st->throttle,
+                         (unsigned long long)st->latency_ms,
+                         (long long)st->dynamodb_latency_ms, st->throttle,
                          (unsigned long long)throttled) &&
          per_op(out, "requests", st->requests, NULL) &&
          per_op(out, "entries", st->entries, NULL) &&

@@ -8,6 +8,8 @@
 #     deletes each exactly once;
 #   - with a third of the requests throttled, every row still arrives:
 #     pipelined reads the fake's throttling errors as retryable;
+#   - --dynamodb-latency and its control hold DynamoDB's answers alone
+#     (bench/stalled stalls the consumer's sink with it);
 #   - bench/far-away --smoke runs and writes its JSON rows.
 . "$(dirname "$0")/lib.sh"
 
@@ -173,6 +175,22 @@ stop_fake
 expect_stat throttled.UpdateItem 1
 expect_stat requests.UpdateItem 2
 pass "control: throttling switched on and off"
+
+# DynamoDB's latency alone: its answers held, SQS's not; the control
+# ends it.
+seconds() { # TARGET: the seconds an empty request of TARGET takes
+  curl -s -o /dev/null -w '%{time_total}' -H "X-Amz-Target: $1" -d '{}' "$AWS_ENDPOINT_URL/"
+}
+start_fake --dynamodb-latency 1500
+held=$(seconds DynamoDB_20120810.UpdateItem)
+quick=$(seconds AmazonSQS.GetQueueAttributes)
+curl -sf -X POST "$AWS_ENDPOINT_URL/__control?dynamodb_latency=0" > "$work/control.json"
+expect_contains "$work/control.json" '"dynamodb_latency_ms":0'
+after=$(seconds DynamoDB_20120810.UpdateItem)
+stop_fake
+awk -v h="$held" -v q="$quick" -v a="$after" 'BEGIN { exit !(h >= 1.4 && q < 1 && a < 1) }' \
+  || fail "DynamoDB's latency: UpdateItem took $held s, GetQueueAttributes $quick s, UpdateItem after the control $after s"
+pass "dynamodb latency: UpdateItem held $held s, GetQueueAttributes $quick s, $after s once set to 0"
 
 # The sweep itself, small.
 BUILD=$top_builddir "$top_srcdir/bench/far-away" --smoke --json "$work/far.json" \

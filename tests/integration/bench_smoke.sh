@@ -6,7 +6,9 @@
 # bench/consumer, far_away: bench/far-away) each have rows, every row with
 # a positive row count and peak RSS and its CPU seconds (positive in at
 # least one row of each section), that the parse path ran
-# for pipelined and Python, and that the memory chart was drawn. It never
+# for pipelined and Python, that the memory section has the consumer with
+# a stalled sink (bench/stalled, when it exists) and that the memory chart
+# was drawn. It never
 # asserts the figures themselves: they depend on the machine.
 #
 # Needs PIPELINED (make check sets it; bench/run uses its build directory,
@@ -35,9 +37,11 @@ sed -n '/^==== results/,$p' "$work/run.log"
 expect=(parse producer baseline memory)
 [ ! -x "$top_srcdir/bench/consumer" ] || expect+=(consumer)
 [ ! -x "$top_srcdir/bench/far-away" ] || expect+=(far_away)
-python3 - "$work/results.json" "${expect[@]}" <<'PY' || fail "results.json is not what bench/run promises"
+stalled=0
+[ ! -x "$top_srcdir/bench/stalled" ] || stalled=1
+python3 - "$work/results.json" "$stalled" "${expect[@]}" <<'PY' || fail "results.json is not what bench/run promises"
 import json, sys
-path, expect = sys.argv[1], sys.argv[2:]
+path, stalled, expect = sys.argv[1], sys.argv[2] == "1", sys.argv[3:]
 data = json.load(open(path))
 rows = data["rows"]
 assert data["smoke"] is True, "not marked as a smoke run"
@@ -53,6 +57,11 @@ for section in expect:
     assert any(r["cpu_s"] > 0 for r in mine), f"no {section} row with positive CPU seconds"
 tools = {r["tool"] for r in rows if r["section"] == "parse"}
 assert {"pipelined", "python"} <= tools, f"parse path ran for {tools} only"
+if stalled:
+    cases = {r["case"] for r in rows if r["section"] == "memory"}
+    assert any(c.startswith("consumer: sink stalled") and "memory_limit" in c for c in cases) \
+        and any(c.startswith("consumer: sink stalled") and "memory_limit" not in c for c in cases), \
+        f"no consumer with a stalled sink, with and without memory_limit, in the memory section: {cases}"
 print(f"results.json: {len(rows)} rows in sections {sorted({r['section'] for r in rows})}")
 PY
 grep -q '^| comparison ' "$work/run.log" || fail "no table of ratios printed"

@@ -224,6 +224,53 @@ START_TEST(dynamodb_writes_are_counted_per_item) {
 }
 END_TEST
 
+/* POST /__control?QUERY: the answer's status. */
+static int control(fake_state_t *st, const char *query) {
+  fake_aws_http_request_t req = {.method = {"POST", 4},
+                                 .path = {"/__control", 10},
+                                 .query = {query, strlen(query)},
+                                 .keep_alive = true};
+  fake_answer_t a;
+  ck_assert(fake_answer(st, &req, 0, &a));
+  int status = a.status;
+  fake_answer_free(&a);
+  return status;
+}
+
+/* The delay of an answer to an empty request of `target`. */
+static uint64_t delay_of(fake_state_t *st, const char *target) {
+  fake_answer_t a;
+  json_decref(answer_json(st, target, "{}", &a));
+  uint64_t delay = a.delay_ms;
+  fake_answer_free(&a);
+  return delay;
+}
+
+START_TEST(dynamodb_latency_holds_dynamodb_answers_alone) {
+  fake_state_t st;
+  ck_assert(fake_state_init(&st, 100));
+  st.latency_ms = 20;
+  ck_assert_int_eq(delay_of(&st, "DynamoDB_20120810.UpdateItem"), 20);
+  ck_assert_int_eq(control(&st, "dynamodb_latency=30000"), 200);
+  ck_assert_int_eq(delay_of(&st, "DynamoDB_20120810.UpdateItem"), 30000);
+  ck_assert_int_eq(delay_of(&st, "DynamoDB_20120810.BatchWriteItem"), 30000);
+  ck_assert_int_eq(delay_of(&st, "AmazonSQS.ReceiveMessage"), 20);
+  ck_assert_int_eq(delay_of(&st, "AmazonSQS.DeleteMessageBatch"), 20);
+  /* latency alone leaves DynamoDB's as it is; -1 makes it follow again. */
+  ck_assert_int_eq(control(&st, "latency=5"), 200);
+  ck_assert_int_eq(delay_of(&st, "DynamoDB_20120810.UpdateItem"), 30000);
+  ck_assert_int_eq(control(&st, "dynamodb_latency=60001"), 400);
+  ck_assert_int_eq(control(&st, "dynamodb_latency=soon"), 400);
+  ck_assert_int_eq(st.dynamodb_latency_ms, 30000);
+  ck_assert_int_eq(control(&st, "dynamodb_latency=-1"), 200);
+  ck_assert_int_eq(delay_of(&st, "DynamoDB_20120810.UpdateItem"), 5);
+  ck_assert_int_eq(control(&st, "dynamodb_latency=0"), 200);
+  ck_assert_int_eq(delay_of(&st, "DynamoDB_20120810.UpdateItem"), 0);
+  ck_assert_int_eq(delay_of(&st, "AmazonSQS.SendMessageBatch"), 5);
+  fake_state_close(&st);
+}
+END_TEST
+
 /* The answer's extra headers ("name: value\r\n"...), as the AWS layer's
  * view asks for them (lower-case names). */
 static const char *answer_header(const void *data, const char *name) {
@@ -338,6 +385,8 @@ START_TEST(stats_are_json_with_the_counts) {
   ck_assert_int_eq(json_integer_value(json_array_get(per, 1)), 1);
   ck_assert_int_eq(json_integer_value(json_object_get(root, "in_flight_max")),
                    7);
+  ck_assert_int_eq(
+      json_integer_value(json_object_get(root, "dynamodb_latency_ms")), -1);
   json_decref(root);
   fake_buf_free(&out);
   fake_state_close(&st);
@@ -355,6 +404,7 @@ static Suite *fake_aws_suite(void) {
   tcase_add_test(tc, receive_hands_out_the_messages_then_waits_empty);
   tcase_add_test(tc, deletes_count_each_message_once);
   tcase_add_test(tc, dynamodb_writes_are_counted_per_item);
+  tcase_add_test(tc, dynamodb_latency_holds_dynamodb_answers_alone);
   tcase_add_test(tc, throttles_the_fraction_asked_with_the_services_errors);
   tcase_add_test(tc, serves_the_object_and_its_listing);
   tcase_add_test(tc, stats_are_json_with_the_counts);
