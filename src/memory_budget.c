@@ -8,12 +8,23 @@ void pl__memory_budget_init(pl_memory_budget_t *budget, uint64_t limit) {
 }
 
 uint64_t pl__memory_budget_cost(const struct pl_record *record) {
-  uint64_t cost = (uint64_t)record->size + sizeof(*record);
+  uint64_t cost =
+      (uint64_t)record->size + record->source_cost + sizeof(*record);
   const json_t *value = record->value;
   if (json_is_object(value))
     cost += (uint64_t)json_object_size(value) * PL_MEMORY_VALUE_ENTRY;
   else if (json_is_array(value))
     cost += (uint64_t)json_array_size(value) * PL_MEMORY_VALUE_ENTRY;
+  /* Its metadata, shared by the records of one chunk: the structure and
+   * its strings, and a member of its attributes as one of a value. */
+  const pl_record_meta_t *meta = record->meta;
+  if (meta) {
+    uint64_t meta_cost = PL_MEMORY_META;
+    if (meta->attributes)
+      meta_cost +=
+          (uint64_t)json_object_size(meta->attributes) * PL_MEMORY_VALUE_ENTRY;
+    cost += meta_cost / (meta->refs ? meta->refs : 1);
+  }
   return cost;
 }
 

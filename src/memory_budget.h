@@ -52,12 +52,19 @@ void pl__memory_budget_init(pl_memory_budget_t *budget, uint64_t limit);
  * 6-field CSV row parsed into an object takes about 1 KiB against its
  * 55-byte line. */
 #define PL_MEMORY_VALUE_ENTRY 128
+/* What a record's metadata costs besides its attributes: the structure
+ * and up to four strings (origin, etag, origin time, message id) with
+ * jansson's values; shared by the records of one chunk. */
+#define PL_MEMORY_META 384
 
 struct pl_record;
-/* The bytes `record` is charged: its size (pl_record_size), the engine's
+/* The bytes `record` is charged: its size (pl_record_size), what its
+ * source keeps for it (pl_record_set_source_cost), the engine's
  * record structure, so that records of size 0 still count, and
  * PL_MEMORY_VALUE_ENTRY per member of its value when that is an object or
- * an array (nested values are not walked: the cost stays O(1)). */
+ * an array (nested values are not walked: the cost stays O(1)), and its
+ * share of its metadata (PL_MEMORY_META plus PL_MEMORY_VALUE_ENTRY per
+ * attribute, divided among the records that share it). */
 uint64_t pl__memory_budget_cost(const struct pl_record *record);
 
 /* Moves what a record is charged from `*charged` to `cost` (0: releases

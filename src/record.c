@@ -250,6 +250,9 @@ size_t pl_record_size(const pl_record_t *record) { return record->size; }
 void pl_record_set_size(pl_record_t *record, size_t size) {
   record->size = size;
 }
+void pl_record_set_source_cost(pl_record_t *record, size_t bytes) {
+  record->source_cost = bytes;
+}
 
 static const char *string_of(const json_t *value) {
   return value ? json_string_value(value) : NULL;

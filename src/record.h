@@ -30,6 +30,7 @@ struct pl_record {
   struct pl__mark *mark;  /* holds one count on it, or NULL: unmarked */
   uint64_t line;
   size_t size;
+  size_t source_cost; /* pl_record_set_source_cost() */
   /* Bytes charged to the engine's memory budget (0: none, not queued
    * yet); released when the record is freed. */
   uint64_t charged;

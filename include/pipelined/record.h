@@ -112,6 +112,12 @@ PL_EXTERN void pl_record_set_replay(pl_record_t *record);
 /* Approximate encoded size, used for batch_bytes; set by whoever knows it. */
 PL_EXTERN size_t pl_record_size(const pl_record_t *record);
 PL_EXTERN void pl_record_set_size(pl_record_t *record, size_t size);
+/* Memory the record's source keeps for it until the record is resolved,
+ * besides the record itself: an SQS message awaiting deletion (its
+ * receipt handle, attributes and body). Counted against the daemon's
+ * memory_limit with the record (docs/config.md, "The memory budget");
+ * never used for batching. 0 unless set. */
+PL_EXTERN void pl_record_set_source_cost(pl_record_t *record, size_t bytes);
 
 /* Metadata. Strings are borrowed and live as long as the record. */
 PL_EXTERN const char *pl_record_origin(const pl_record_t *record);

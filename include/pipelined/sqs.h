@@ -60,6 +60,11 @@ PL_EXTERN int64_t pl_sqs_message_sent_timestamp(const pl_sqs_message_t *msg);
  * as their text), Binary ones as their base64 text. NULL when the message
  * has none. Borrowed. */
 PL_EXTERN const json_t *pl_sqs_message_attributes(const pl_sqs_message_t *msg);
+/* About how many bytes of memory the message holds until it is finished
+ * or released: its structure, texts (id, receipt handle, body) and
+ * attributes, with the allocator's and jansson's overhead; for
+ * pl_record_set_source_cost(). O(1). */
+PL_EXTERN size_t pl_sqs_message_memory(const pl_sqs_message_t *msg);
 
 /* ---- Options: one fragment for every plugin that reads a queue ---- */
 

@@ -135,6 +135,9 @@ static void take(void *data, pl_sqs_message_t *msg) {
     return;
   }
   pl_record_set_size(rec, body_len > 0 ? body_len : 1);
+  /* The message stays in memory until the record is done: memory_limit
+   * counts it with the record. */
+  pl_record_set_source_cost(rec, pl_sqs_message_memory(msg));
   pl_group_seal(group, true);
   if (rc == PL_EPARSE) {
     pl_instance_count(s->inst, "poison_messages", 1);

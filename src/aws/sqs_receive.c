@@ -30,6 +30,19 @@ const json_t *pl_sqs_message_attributes(const pl_sqs_message_t *msg) {
   return msg->attributes;
 }
 
+/* What one attribute costs besides its texts: jansson's pair and value
+ * and their allocations (as PL_MEMORY_VALUE_ENTRY for a record's value). */
+#define SQS_ATTRIBUTE_COST 160
+/* Each allocation's overhead in the allocator (size classes, headers). */
+#define SQS_ALLOCATION_COST 16
+
+size_t pl_sqs_message_memory(const pl_sqs_message_t *msg) {
+  size_t attributes = msg->attributes ? json_object_size(msg->attributes) : 0;
+  return sizeof(*msg) + strlen(msg->message_id) +
+         strlen(msg->receipt_handle) + msg->body_len + 4 * SQS_ALLOCATION_COST +
+         attributes * SQS_ATTRIBUTE_COST;
+}
+
 void pl__sqs_message_destroy(pl_sqs_message_t *msg) {
   if (!msg)
     return;

@@ -17,8 +17,11 @@ static const char *const ten =
     "\"{\\\"n\\\":10}\"]";
 
 /* What a record of `size` bytes whose value has `members` is charged. */
+/* What a record of the script source is charged: each has metadata of its
+ * own (its origin), without attributes. */
 static uint64_t cost(size_t size, size_t members) {
-  return size + sizeof(struct pl_record) + members * PL_MEMORY_VALUE_ENTRY;
+  return size + sizeof(struct pl_record) + members * PL_MEMORY_VALUE_ENTRY +
+         PL_MEMORY_META;
 }
 
 /* The most one record of `ten` is charged ({"n":10} is 8 bytes). */

@@ -32,6 +32,27 @@ START_TEST(a_record_costs_its_size_its_structure_and_its_members) {
 }
 END_TEST
 
+START_TEST(what_its_source_keeps_and_its_metadata_count_too) {
+  struct pl_record record = {.size = 20};
+  /* An SQS message awaiting deletion. */
+  record.source_cost = 2000;
+  ck_assert_uint_eq(pl__memory_budget_cost(&record), 20 + 2000 + overhead);
+  /* Metadata with two attributes, its own... */
+  pl_record_meta_t meta = {.refs = 1, .attributes = json_pack("{s:s, s:i}",
+                                                              "origin", "x",
+                                                              "line", 7)};
+  record.meta = &meta;
+  uint64_t meta_cost = PL_MEMORY_META + 2 * PL_MEMORY_VALUE_ENTRY;
+  ck_assert_uint_eq(pl__memory_budget_cost(&record),
+                    20 + 2000 + overhead + meta_cost);
+  /* ...or shared by the four rows of a chunk. */
+  meta.refs = 4;
+  ck_assert_uint_eq(pl__memory_budget_cost(&record),
+                    20 + 2000 + overhead + meta_cost / 4);
+  json_decref(meta.attributes);
+}
+END_TEST
+
 START_TEST(charges_move_and_release_without_counting_twice) {
   pl_memory_budget_t b;
   pl__memory_budget_init(&b, 0);
@@ -147,6 +168,7 @@ int main(void) {
   Suite *s = suite_create("memory_budget");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, a_record_costs_its_size_its_structure_and_its_members);
+  tcase_add_test(tc, what_its_source_keeps_and_its_metadata_count_too);
   tcase_add_test(tc, charges_move_and_release_without_counting_twice);
   tcase_add_test(tc, without_a_limit_there_is_always_room);
   tcase_add_test(tc, the_low_water_mark_is_ninety_percent_without_overflow);

@@ -169,6 +169,13 @@ START_TEST(the_usual_answer_holds_what_was_sent) {
       "file:/in.csv");
   ck_assert_int_eq(
       json_integer_value(json_object_get(m->attributes, "line")), 2);
+  /* What it holds in memory: at least its texts, and more per attribute. */
+  size_t texts = strlen(m->message_id) + strlen(m->receipt_handle) + m->body_len;
+  size_t attributes = json_object_size(m->attributes);
+  ck_assert_uint_gt(attributes, 0);
+  ck_assert_uint_ge(pl_sqs_message_memory(m),
+                    sizeof(*m) + texts + attributes * 128);
+  ck_assert_uint_lt(pl_sqs_message_memory(m), sizeof(*m) + texts + 4096);
   m = got.messages[1];
   ck_assert_str_eq(m->body, "caf\xc3\xa9 \t\\ / \n");
   ck_assert_int_eq(m->receive_count, 0);
