@@ -26,8 +26,7 @@ int ddb_order_parse(const char *entry, ddb_order_t *out) {
 /* Appends `prefix` (when not NUL) and the `width` last decimal digits of
  * `n`, zero-padded: printf's "%0<width>llu" without its formatter, once
  * per row and entry. */
-static int append_padded(char prefix, uint64_t n, size_t width,
-                         pl_buf_t *out) {
+static int append_padded(char prefix, uint64_t n, size_t width, pl_buf_t *out) {
   char text[21];
   size_t at = sizeof(text);
   for (size_t i = 0; i < width; i++, n /= 10)

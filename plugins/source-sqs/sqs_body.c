@@ -78,8 +78,8 @@ json_t *sqs_body_scan(const char *text, size_t len) {
     /* Keys have no escapes (pl_json_scan_key) and checked UTF-8; a
      * repeated key keeps its place and takes the later value, as
      * json_loadb's json_object_setn_new_nocheck does. */
-    ok = value && json_object_setn_new_nocheck(object, key.raw, key.raw_len,
-                                               value) == 0;
+    ok = value &&
+         json_object_setn_new_nocheck(object, key.raw, key.raw_len, value) == 0;
   }
   if (ok && pl_json_scan_at_end(&s))
     return object;

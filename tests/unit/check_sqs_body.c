@@ -33,13 +33,14 @@ static void assert_read_as_jansson(const char *text, size_t len) {
 START_TEST(usual_bodies_are_read_as_jansson_reads_them) {
   const char *bodies[] = {
       /* What sink-sqs sends for a row of the inventory CSV. */
-      "{\"product_id\":\"P0000001\",\"location\":\"Warehouse "
-      "B\",\"quantity\":1,\"update_date\":\"2023-02-02\"}",
+      ("{\"product_id\":\"P0000001\",\"location\":\"Warehouse "
+       "B\",\"quantity\":1,\"update_date\":\"2023-02-02\"}"),
       "{}",
       " { \"a\" : -12 ,\n\t\"b\":0, \"c\":true,\"d\":false,\"e\":null } ",
       "{\"max\":999999999999999,\"min\":-999999999999999,\"zero\":-0}",
       /* Escapes other than \u, and UTF-8 in keys and values. */
-      "{\"q\":\"say \\\"hi\\\"\\n\\t\\\\ \\/\",\"caf\xc3\xa9\":\"\xe2\x82\xac\"}",
+      ("{\"q\":\"say \\\"hi\\\"\\n\\t\\\\ "
+       "\\/\",\"caf\xc3\xa9\":\"\xe2\x82\xac\"}"),
       /* A repeated key keeps its place and takes the later value. */
       "{\"a\":1,\"b\":2,\"a\":\"3\"}",
       "{\"\":\"\"}",
@@ -60,13 +61,30 @@ START_TEST(anything_else_is_left_to_jansson) {
   const char *texts[] = {
       /* JSON, but not a flat object of strings, short integers and
        * literals. */
-      "{\"a\":{\"b\":1}}", "{\"a\":[1]}", "{\"a\":1.5}", "{\"a\":1e3}",
-      "{\"a\":\"\\u00e9\"}", "{\"\\n\":1}", "{\"a\":1234567890123456}",
-      "[1]", "\"text\"", "12", "true",
+      "{\"a\":{\"b\":1}}",
+      "{\"a\":[1]}",
+      "{\"a\":1.5}",
+      "{\"a\":1e3}",
+      "{\"a\":\"\\u00e9\"}",
+      "{\"\\n\":1}",
+      "{\"a\":1234567890123456}",
+      "[1]",
+      "\"text\"",
+      "12",
+      "true",
       /* Not JSON. */
-      "", "{", "{\"a\":1", "{\"a\":1,}", "{\"a\"}", "{\"a\":01}",
-      "{\"a\":1} x", "{\"a\":tru}", "{a:1}", "{\"a\":\"\x01\"}",
-      "{\"a\":\"\xc3\"}", "{\"a\":+1}",
+      "",
+      "{",
+      "{\"a\":1",
+      "{\"a\":1,}",
+      "{\"a\"}",
+      "{\"a\":01}",
+      "{\"a\":1} x",
+      "{\"a\":tru}",
+      "{a:1}",
+      "{\"a\":\"\x01\"}",
+      "{\"a\":\"\xc3\"}",
+      "{\"a\":+1}",
   };
   for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
     json_t *got = sqs_body_scan(texts[i], strlen(texts[i]));
