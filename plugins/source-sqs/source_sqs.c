@@ -3,9 +3,11 @@
  *
  * The receive loop, the visibility heartbeat and the batched deletes are
  * the SQS poller's (<pipelined/sqs.h>). Here each message becomes a record
- * (sqs_record.c) in its own group, receiving pauses while the next stage is
- * full, and a resolved group finishes its message: deleted when committed
- * (delivered or dead-lettered), otherwise left in the queue. */
+ * (sqs_record.c; the usual body, a flat object, is read by sqs_body.c
+ * without jansson's parser) in its own group, receiving pauses while the
+ * next stage is full, and a resolved group finishes its message: deleted
+ * when committed (delivered or dead-lettered), otherwise left in the
+ * queue. */
 #include <pipelined/aws.h>
 #include <pipelined/aws_preflight.h>
 #include <pipelined/pipelined.h>
