@@ -44,6 +44,45 @@ START_TEST(matches_jansson) {
 }
 END_TEST
 
+/* A byte that needs care at every place of strings of 1 to 70 bytes, so
+ * that it falls at every offset of the writer's 16- and 8-byte steps, and
+ * a JSON document inside a string (a quote every few bytes): the same text
+ * as jansson. */
+START_TEST(escapes_at_every_offset_match_jansson) {
+  static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x7f",
+                                         "\xc3\xa9", "\xe2\x98\x83"};
+  char text[96];
+  for (size_t s = 0; s < sizeof(specials) / sizeof(specials[0]); s++) {
+    size_t slen = strlen(specials[s]);
+    for (size_t len = 1; len <= 70; len++) {
+      for (size_t at = 0; at + slen <= len; at++) {
+        memset(text, 'a' + (int)(len % 26), len);
+        memcpy(text + at, specials[s], slen);
+        json_t *value = json_stringn(text, len);
+        ck_assert_ptr_nonnull(value);
+        char *expected = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+        pl_buf_t out = {0};
+        ck_assert_int_eq(pl_json_encode_string(text, len, &out, NULL), 0);
+        ck_assert_str_eq(out.data, expected);
+        free(expected);
+        pl_buf_free(&out);
+        json_decref(value);
+      }
+    }
+  }
+  const char *doc = "{\"product_id\":\"P0000001\",\"location\":\"Warehouse "
+                    "B\",\"quantity\":1,\"update_date\":\"2023-02-02\"}";
+  json_t *value = json_string(doc);
+  char *expected = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+  pl_buf_t out = {0};
+  ck_assert_int_eq(pl_json_encode_string(doc, strlen(doc), &out, NULL), 0);
+  ck_assert_str_eq(out.data, expected);
+  free(expected);
+  pl_buf_free(&out);
+  json_decref(value);
+}
+END_TEST
+
 START_TEST(refusals_leave_the_buffer_unchanged) {
   pl_buf_t out = {0};
   pl_buf_append_str(&out, "kept");
@@ -90,6 +129,7 @@ int main(void) {
   Suite *s = suite_create("json_encode");
   TCase *tc = tcase_create("encode");
   tcase_add_test(tc, matches_jansson);
+  tcase_add_test(tc, escapes_at_every_offset_match_jansson);
   tcase_add_test(tc, refusals_leave_the_buffer_unchanged);
   tcase_add_test(tc, type_phrases_name_every_json_type);
   suite_add_tcase(s, tc);

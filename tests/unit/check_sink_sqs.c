@@ -1228,6 +1228,22 @@ START_TEST(text_and_names_sqs_accepts) {
   ck_assert(sqs_text_allowed("\xef\xbf\xbd", 3));
   ck_assert(!sqs_text_allowed("\xff", 1));
   ck_assert(!sqs_text_allowed("\xc3", 1));
+  /* Long text goes a word at a time: what it refuses is found at every
+   * place of its words, and DEL and U+FFFD are still fine. */
+  char text[40];
+  for (size_t at = 0; at < sizeof text; at++) {
+    memset(text, 'x', sizeof text);
+    text[at] = '\x1f';
+    ck_assert_msg(!sqs_text_allowed(text, sizeof text), "control at %zu", at);
+    text[at] = '\x7f';
+    ck_assert_msg(sqs_text_allowed(text, sizeof text), "DEL at %zu", at);
+    if (at + 3 <= sizeof text) {
+      memcpy(text + at, "\xef\xbf\xbf", 3);
+      ck_assert_msg(!sqs_text_allowed(text, sizeof text), "U+FFFF at %zu", at);
+      memcpy(text + at, "\xef\xbf\xbd", 3);
+      ck_assert_msg(sqs_text_allowed(text, sizeof text), "U+FFFD at %zu", at);
+    }
+  }
   ck_assert(sqs_attribute_name_valid("warehouse"));
   ck_assert(sqs_attribute_name_valid("a.b-c_D9"));
   ck_assert(!sqs_attribute_name_valid(""));
