@@ -351,13 +351,16 @@ int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
       rc = PL_EINVAL;
       goto done;
     }
+    /* Lower-cased in place, after one reservation. */
+    size_t name_len = strlen(h->name);
     pl_buf_reset(&lower);
-    for (const char *p = h->name; *p && rc == 0; p++) {
-      char c = ascii_lower(*p);
-      rc = pl_buf_append(&lower, &c, 1);
-    }
+    rc = pl_buf_reserve(&lower, name_len);
     if (rc < 0)
       goto done;
+    for (size_t k = 0; k < name_len; k++)
+      lower.data[k] = ascii_lower(h->name[k]);
+    lower.len = name_len;
+    lower.data[name_len] = '\0';
     static const char *const reserved[] = {"authorization", "x-amz-date",
                                            "x-amz-security-token"};
     if (name_in(lower.data, reserved, sizeof reserved / sizeof reserved[0]) ||
