@@ -9,6 +9,8 @@
 
 #include <pipelined/json.h>
 
+#include "json_plain.h"
+
 /* The flags whose output pl_jsonl_encode_value reproduces. */
 #define PL_JSON_JANSSON_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
 
@@ -90,22 +92,16 @@ static char *write_careful(char *p, const unsigned char *s, size_t len,
   static const char hex[] = "0123456789ABCDEF"; /* as jansson */
   const unsigned char *end = s + len;
   while (s < end) {
-#ifdef __SSE2__
+#ifdef PL__JSON_PLAIN_VECTOR
     /* 16 bytes at a time up to the next byte that needs care, and a quote
      * or a backslash escaped right here: text with escapes (a JSON
      * document inside a string has a quote every few bytes) then costs a
      * few instructions per escape, not per byte. The whole vector is
-     * stored: `p` has 6 bytes of room per byte left. Other bytes that need
+     * copied: `p` has 6 bytes of room per byte left. Other bytes that need
      * care go the long way below. */
     while (end - s >= 16) {
-      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-      __m128i printable = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F));
-      __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-      unsigned care =
-          ~(unsigned)_mm_movemask_epi8(_mm_andnot_si128(special, printable)) &
-          0xFFFFu;
-      _mm_storeu_si128((__m128i *)(void *)p, v);
+      unsigned care = pl__json_care16(s);
+      memcpy(p, s, 16);
       if (care == 0) {
         p += 16;
         s += 16;
