@@ -117,10 +117,10 @@ int pl__aws_hasher_hmac(pl_aws_hasher_t *hasher, const void *key,
   bool same_key = hasher->mac_keyed && key_len == hasher->mac_key_len &&
                   CRYPTO_memcmp(key, hasher->mac_key, key_len) == 0;
   /* The digest is set once: setting it again would fetch it again. */
-  int ok = same_key ? EVP_MAC_init(hasher->mac_ctx, NULL, 0, NULL)
-                    : EVP_MAC_init(hasher->mac_ctx, key_len ? key : empty,
-                                   key_len,
-                                   hasher->mac_has_digest ? NULL : params);
+  int ok = same_key
+               ? EVP_MAC_init(hasher->mac_ctx, NULL, 0, NULL)
+               : EVP_MAC_init(hasher->mac_ctx, key_len ? key : empty, key_len,
+                              hasher->mac_has_digest ? NULL : params);
   hasher->mac_keyed = false;
   if (ok != 1)
     return PL_EIO;

@@ -49,8 +49,8 @@ END_TEST
  * a JSON document inside a string (a quote every few bytes): the same text
  * as jansson. */
 START_TEST(escapes_at_every_offset_match_jansson) {
-  static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x7f",
-                                         "\xc3\xa9", "\xe2\x98\x83"};
+  static const char *const specials[] = {
+      "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9", "\xe2\x98\x83"};
   char text[96];
   for (size_t s = 0; s < sizeof(specials) / sizeof(specials[0]); s++) {
     size_t slen = strlen(specials[s]);

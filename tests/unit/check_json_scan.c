@@ -200,7 +200,7 @@ END_TEST
  * every place of strings of 1 to 70 bytes is found there, and the string
  * is read as jansson reads it (taken or refused, and its length). */
 START_TEST(bytes_that_need_care_are_found_at_every_offset) {
-  static const char *const specials[] = {"\\n", "\\\"", "\x01", "\x1f",
+  static const char *const specials[] = {"\\n",  "\\\"",     "\x01", "\x1f",
                                          "\x7f", "\xc3\xa9", "\xc3", "\x80"};
   char text[96];
   for (size_t k = 0; k < sizeof specials / sizeof *specials; k++) {
@@ -217,8 +217,8 @@ START_TEST(bytes_that_need_care_are_found_at_every_offset) {
         pl_json_scan_str_t str = {0};
         bool ok = pl_json_scan_string(&s, &str) && pl_json_scan_at_end(&s);
         json_t *tree = json_loadb(text, n, JSON_DECODE_ANY, NULL);
-        ck_assert_msg(ok == (tree != NULL), "special %zu at %zu of %zu", k,
-                      at, len);
+        ck_assert_msg(ok == (tree != NULL), "special %zu at %zu of %zu", k, at,
+                      len);
         if (ok) {
           ck_assert_uint_eq(str.raw_len, len);
           ck_assert_uint_eq(str.len, json_string_length(tree));
