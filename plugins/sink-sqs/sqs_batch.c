@@ -85,17 +85,35 @@ static bool id_valid(const char *text, size_t len) {
 
 /* ---- Writing ---- */
 
+/* The last attribute written for one piece of metadata: the records of a
+ * batch mostly come from one file or object, whose origin (and etag and
+ * time) is then checked and escaped once, and copied for the others. */
+typedef struct sqs_member_cache {
+  pl_buf_t value;  /* the metadata's text */
+  pl_buf_t member; /* its attribute, "name":{...}, without a comma */
+  uint64_t size;   /* what it adds to the message's size */
+  bool valid;
+} sqs_member_cache_t;
+
+/* The metadata attributes that are the same from record to record. */
+enum { SQS_CACHED_ORIGIN, SQS_CACHED_ETAG, SQS_CACHED_TIME, SQS_CACHED_COUNT };
+
 /* Scratch buffers of one encoder, reused from message to message. */
 typedef struct sqs_scratch {
   pl_buf_t body;  /* the message body */
   pl_buf_t value; /* a rendered template */
   pl_buf_t what;  /* the name of a setting, for reasons */
+  sqs_member_cache_t metadata[SQS_CACHED_COUNT];
 } sqs_scratch_t;
 
 static void scratch_free(sqs_scratch_t *sc) {
   pl_buf_free(&sc->body);
   pl_buf_free(&sc->value);
   pl_buf_free(&sc->what);
+  for (size_t i = 0; i < SQS_CACHED_COUNT; i++) {
+    pl_buf_free(&sc->metadata[i].value);
+    pl_buf_free(&sc->metadata[i].member);
+  }
 }
 
 /* Appends "text" as a JSON string literal. `text` is valid UTF-8 here
@@ -205,20 +223,41 @@ static int add_attribute(pl_buf_t *out, size_t *count, const char *name,
   return 0;
 }
 
-/* The origin, its time, etag or line of the record, when known. */
+/* The origin, its time or etag of the record, when known, through
+ * `cache`: the same text as the last time appends the member written
+ * then. */
 static int add_metadata(pl_buf_t *out, size_t *count, const char *name,
-                        const char *value, uint64_t *size, pl_buf_t *why) {
+                        const char *value, uint64_t *size, pl_buf_t *why,
+                        sqs_member_cache_t *cache) {
   if (!value || !*value)
     return 0;
   size_t len = strlen(value);
-  if (!sqs_text_allowed(value, len)) {
-    pl_buf_printf(why,
-                  "message attribute '%s': the record's %s holds a "
-                  "character SQS does not allow",
-                  name, name);
-    return PL_EINVAL;
+  if (!cache->valid || cache->value.len != len ||
+      memcmp(cache->value.data, value, len) != 0) {
+    cache->valid = false;
+    if (!sqs_text_allowed(value, len)) {
+      pl_buf_printf(why,
+                    "message attribute '%s': the record's %s holds a "
+                    "character SQS does not allow",
+                    name, name);
+      return PL_EINVAL;
+    }
+    size_t none = 0;
+    cache->size = 0;
+    pl_buf_reset(&cache->value);
+    pl_buf_reset(&cache->member);
+    if (pl_buf_append(&cache->value, value, len) < 0 ||
+        add_attribute(&cache->member, &none, name, "String", value, len,
+                      &cache->size) < 0)
+      return PL_ENOMEM;
+    cache->valid = true;
   }
-  return add_attribute(out, count, name, "String", value, len, size);
+  if ((*count && pl_buf_append(out, ",", 1) < 0) ||
+      pl_buf_append(out, cache->member.data, cache->member.len) < 0)
+    return PL_ENOMEM;
+  (*count)++;
+  *size += cache->size;
+  return 0;
 }
 
 /* Renders `tpl` for `record` into `out` (reset first). `what` names the
@@ -249,13 +288,15 @@ static int render(const pl_template_t *tpl, const pl_record_t *record,
 static int add_attributes(const sqs_encoding_t *enc, const pl_record_t *record,
                           sqs_scratch_t *sc, pl_buf_t *out, size_t *count,
                           uint64_t *size, pl_buf_t *why) {
+  sqs_member_cache_t *cached = sc->metadata;
   int rc = add_metadata(out, count, "origin", pl_record_origin(record), size,
-                        why);
+                        why, &cached[SQS_CACHED_ORIGIN]);
   if (rc == 0)
-    rc = add_metadata(out, count, "etag", pl_record_etag(record), size, why);
+    rc = add_metadata(out, count, "etag", pl_record_etag(record), size, why,
+                      &cached[SQS_CACHED_ETAG]);
   if (rc == 0)
-    rc = add_metadata(out, count, "origin_time",
-                      pl_record_origin_time(record), size, why);
+    rc = add_metadata(out, count, "origin_time", pl_record_origin_time(record),
+                      size, why, &cached[SQS_CACHED_TIME]);
   uint64_t line = pl_record_line(record);
   if (rc == 0 && line > 0) {
     /* Written from the end, without printf (once per message). */
@@ -560,6 +601,11 @@ int sqs_encode_batch(const sqs_encoding_t *enc, pl_batch_t *batch,
     } else {
       index[m++] = i;
       offsets[m] = entries.len;
+      /* Room for the rest, guessed from the first entry (a quarter more):
+       * the entries are then written without growing the buffer a
+       * doubling at a time. A guess that cannot be had is no error. */
+      if (m == 1 && entries.len < SQS_MAX_BYTES)
+        (void)pl_buf_reserve(&entries, (n - i - 1) * (entries.len * 5 / 4));
     }
   }
   pl_buf_free(&why);
