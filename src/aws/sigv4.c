@@ -311,7 +311,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
    * in one pass. */
   if (pl_buf_reserve(&b.creq, 1024) < 0 || pl_buf_reserve(&b.sts, 256) < 0 ||
       pl_buf_reserve(&b.scope, 64) < 0 ||
-      pl_buf_reserve(&b.credential, 128) < 0) {
+      pl_buf_reserve(&b.credential, 128) < 0 ||
+      pl_buf_reserve(&b.lines, 512) < 0 || pl_buf_reserve(&b.names, 128) < 0) {
     sign_bufs_free(&b);
     return PL_ENOMEM;
   }

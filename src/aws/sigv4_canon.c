@@ -300,7 +300,14 @@ static bool is_unsigned_header(const char *lower) {
 
 /* Trims the value and collapses each run of whitespace to one space. */
 static int append_trimmed(pl_buf_t *out, const char *value) {
-  int rc = pl_buf_reserve(out, strlen(value));
+  size_t len = strlen(value);
+  /* The usual value has no tab, CR or LF, no space at either end and no
+   * two spaces in a row: it is copied as it is (glibc's strpbrk and
+   * strstr look at a vector at a time, the loop below at a byte). */
+  if (len > 0 && value[0] != ' ' && value[len - 1] != ' ' &&
+      !strpbrk(value, "\t\r\n") && !strstr(value, "  "))
+    return pl_buf_append(out, value, len);
+  int rc = pl_buf_reserve(out, len);
   if (rc < 0)
     return rc;
   bool pending_space = false, started = false;
