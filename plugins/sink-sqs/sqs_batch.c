@@ -124,6 +124,20 @@ static int put_string(pl_buf_t *out, const char *text, size_t len) {
 
 /* ---- The body ---- */
 
+/* Whether SQS takes a body that is the JSON writer's output: valid UTF-8
+ * with every control character escaped, so of what SQS refuses only U+FFFE
+ * and U+FFFF (EF BF BE and EF BF BF) can be in it, and text without a
+ * 0xEF byte, which memchr rules out a vector at a time, has neither.
+ * Returns 0, or PL_EINVAL with `why`. */
+static int body_allowed(const char *text, size_t len, pl_buf_t *why) {
+  if (memchr(text, 0xEF, len) && !sqs_text_allowed(text, len)) {
+    pl_buf_append_str(why, "the message holds U+FFFE or U+FFFF, which SQS "
+                           "does not allow");
+    return PL_EINVAL;
+  }
+  return 0;
+}
+
 /* The body of `record` into sc->body (reset first): the value as compact
  * JSON, or {"raw":"<bytes>"}. Returns 0, PL_ENOENT for empty bytes,
  * PL_EINVAL (with `why`) or PL_ENOMEM. */
@@ -166,17 +180,47 @@ static int encode_body(const pl_record_t *record, sqs_scratch_t *sc,
     if (rc < 0)
       return PL_ENOMEM;
   }
-  /* The body is the JSON writer's output: valid UTF-8 with every control
-   * character escaped. Of what SQS refuses only U+FFFE and U+FFFF (EF BF BE
-   * and EF BF BF) can be in it, and text without a 0xEF byte, which memchr
-   * rules out a vector at a time, has neither. */
-  if (memchr(body->data, 0xEF, body->len) &&
-      !sqs_text_allowed(body->data, body->len)) {
-    pl_buf_append_str(why, "the message holds U+FFFE or U+FFFF, which SQS "
-                           "does not allow");
+  return body_allowed(body->data, body->len, why);
+}
+
+/* Appends "MessageBody":"<the body>" to `entry`, the body's own length
+ * to *body_len. A record's value goes straight in, its JSON text written
+ * as a string in one pass (pl_json_encode_quoted); bytes, and the body of
+ * a FIFO message, whose default deduplication id may hash it, are written
+ * to sc->body first (encode_body) and then as a string. sc->body is left
+ * empty in the first case. Returns as encode_body; on failure `entry` may
+ * hold part of the member (the caller cuts it). */
+static int put_body(const sqs_encoding_t *enc, const pl_record_t *record,
+                    sqs_scratch_t *sc, pl_buf_t *entry, uint64_t *body_len,
+                    pl_buf_t *why) {
+  const json_t *value = pl_record_value(record);
+  if (!value || enc->fifo) {
+    int rc = encode_body(record, sc, why);
+    if (rc == 0 && pl_buf_append_str(entry, "\"MessageBody\":") < 0)
+      rc = PL_ENOMEM;
+    /* The body is the encoder's own output: valid UTF-8. */
+    if (rc == 0)
+      rc = put_string(entry, sc->body.data, sc->body.len);
+    *body_len = sc->body.len;
+    return rc;
+  }
+  pl_buf_reset(&sc->body);
+  if (pl_buf_append_str(entry, "\"MessageBody\":") < 0)
+    return PL_ENOMEM;
+  size_t start = entry->len, text_len = 0;
+  const char *fail = NULL;
+  int rc = pl_json_encode_quoted(value, entry, &text_len, &fail);
+  if (rc == PL_EINVAL) {
+    pl_buf_printf(why, "the record's value cannot be written as JSON (%s)",
+                  fail ? fail : "?");
     return PL_EINVAL;
   }
-  return 0;
+  if (rc < 0)
+    return PL_ENOMEM;
+  *body_len = text_len;
+  /* The string adds only backslashes and quotes to the text: what SQS
+   * refuses is in the one when it is in the other. */
+  return body_allowed(entry->data + start, entry->len - start, why);
 }
 
 /* ---- Attributes ---- */
@@ -446,15 +490,9 @@ static int encode_message(const sqs_encoding_t *enc, const pl_record_t *record,
                           sqs_scratch_t *sc, pl_buf_t *entry, uint64_t *size,
                           pl_buf_t *why) {
   *size = 0;
-  int rc = encode_body(record, sc, why);
-  if (rc < 0)
-    return rc;
   size_t start = entry->len;
-  /* The body is the encoder's own output: valid UTF-8. */
-  rc = pl_buf_append_str(entry, "\"MessageBody\":") < 0 ? PL_ENOMEM : 0;
-  if (rc == 0)
-    rc = put_string(entry, sc->body.data, sc->body.len);
-  uint64_t total = sc->body.len;
+  uint64_t total = 0;
+  int rc = put_body(enc, record, sc, entry, &total, why);
   size_t mark = entry->len, attributes = 0;
   if (rc == 0 && pl_buf_append_str(entry, ",\"MessageAttributes\":{") < 0)
     rc = PL_ENOMEM;

@@ -1,10 +1,27 @@
 /* pl_json_encode: the same text as json_dumps(JSON_COMPACT |
- * JSON_ENCODE_ANY), and clean refusals. */
+ * JSON_ENCODE_ANY), and clean refusals; pl_json_encode_quoted: that text
+ * as a JSON string. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pipelined/json.h>
+
+/* pl_json_encode_quoted(value): pl_json_encode_string() of the text of
+ * pl_json_encode(value), and that text's length. */
+static void assert_quoted_as_two_steps(const json_t *value) {
+  pl_buf_t text = {0}, want = {0}, got = {0};
+  ck_assert_int_eq(pl_json_encode(value, &text, NULL), 0);
+  ck_assert_int_eq(pl_json_encode_string(text.data, text.len, &want, NULL), 0);
+  pl_buf_append_str(&got, "prefix:");
+  size_t text_len = 0;
+  ck_assert_int_eq(pl_json_encode_quoted(value, &got, &text_len, NULL), 0);
+  ck_assert_str_eq(got.data + 7, want.data);
+  ck_assert_uint_eq(text_len, text.len);
+  pl_buf_free(&text);
+  pl_buf_free(&want);
+  pl_buf_free(&got);
+}
 
 static void assert_same_as_jansson(const char *json_text) {
   json_error_t error;
@@ -17,6 +34,7 @@ static void assert_same_as_jansson(const char *json_text) {
   ck_assert_str_eq(out.data + 7, expected);
   free(expected);
   pl_buf_free(&out);
+  assert_quoted_as_two_steps(value);
   json_decref(value);
 }
 
@@ -66,6 +84,9 @@ START_TEST(escapes_at_every_offset_match_jansson) {
         ck_assert_str_eq(out.data, expected);
         free(expected);
         pl_buf_free(&out);
+        json_t *holder = json_pack("{s:O,s:[O,i]}", "k", value, "a", value, 7);
+        assert_quoted_as_two_steps(holder);
+        json_decref(holder);
         json_decref(value);
       }
     }
@@ -90,6 +111,12 @@ START_TEST(refusals_leave_the_buffer_unchanged) {
   const char *why = NULL;
   ck_assert_int_eq(pl_json_encode(bad, &out, &why), PL_EINVAL);
   ck_assert_str_eq(why, "a string is not valid UTF-8");
+  ck_assert_str_eq(out.data, "kept");
+  why = NULL;
+  ck_assert_int_eq(pl_json_encode_quoted(bad, &out, NULL, &why), PL_EINVAL);
+  ck_assert_str_eq(why, "a string is not valid UTF-8");
+  ck_assert_str_eq(out.data, "kept");
+  ck_assert_int_eq(pl_json_encode_quoted(NULL, &out, NULL, &why), PL_EINVAL);
   ck_assert_str_eq(out.data, "kept");
   json_decref(bad);
   json_t *deep = json_array(), *inner = deep;
