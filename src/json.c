@@ -85,10 +85,13 @@ static inline size_t string_room(size_t len) {
 }
 
 /* Writes `len` bytes at `s` as the inside of a JSON string at `p`, from the
- * first byte that may need care on. Returns the end, or NULL when the text
- * is not UTF-8. */
-static char *write_careful(char *p, const unsigned char *s, size_t len,
-                           const char **why) {
+ * first byte that may need care on. With `quoted` (not NULL) the text goes
+ * inside a JSON string itself (pl_json_encode_quoted): each escape's
+ * backslash is doubled and a quote or backslash takes one more, and
+ * *quoted counts what was added. Returns the end, or NULL when the text
+ * is not UTF-8. Inline, so that each of its two uses is specialised. */
+static inline char *write_text(char *p, const unsigned char *s, size_t len,
+                               size_t *quoted, const char **why) {
   static const char hex[] = "0123456789ABCDEF"; /* as jansson */
   const unsigned char *end = s + len;
   while (s < end) {
@@ -97,8 +100,8 @@ static char *write_careful(char *p, const unsigned char *s, size_t len,
      * or a backslash escaped right here: text with escapes (a JSON
      * document inside a string has a quote every few bytes) then costs a
      * few instructions per escape, not per byte. The whole vector is
-     * copied: `p` has 6 bytes of room per byte left. Other bytes that need
-     * care go the long way below. */
+     * copied: `p` has 6 (quoted: 7) bytes of room per byte left. Other
+     * bytes that need care go the long way below. */
     while (end - s >= 16) {
       unsigned care = pl__json_care16(s);
       memcpy(p, s, 16);
@@ -112,6 +115,11 @@ static char *write_careful(char *p, const unsigned char *s, size_t len,
       s += plain;
       if (*s != '"' && *s != '\\')
         break;
+      if (quoted) {
+        *p++ = '\\';
+        *p++ = '\\';
+        *quoted += 2;
+      }
       p[0] = '\\';
       p[1] = (char)*s++;
       p += 2;
@@ -141,6 +149,14 @@ static char *write_careful(char *p, const unsigned char *s, size_t len,
       p += n;
       s += n;
       continue;
+    }
+    if (quoted) {
+      *p++ = '\\';
+      (*quoted)++;
+      if (c == '"' || c == '\\') {
+        *p++ = '\\';
+        (*quoted)++;
+      }
     }
     *p++ = '\\';
     switch (c) {
@@ -174,6 +190,11 @@ static char *write_careful(char *p, const unsigned char *s, size_t len,
     s++;
   }
   return p;
+}
+
+static char *write_careful(char *p, const unsigned char *s, size_t len,
+                           const char **why) {
+  return write_text(p, s, len, NULL, why);
 }
 
 /* Copies 4 to 16 bytes from `s` to `p` when none of them needs care;
@@ -267,82 +288,16 @@ static inline size_t quoted_string_room(size_t len) {
  * returns the end, or NULL when the text is not UTF-8. */
 static char *write_quoted(char *p, const unsigned char *s, size_t len,
                           size_t *quoted, const char **why) {
-  static const char hex[] = "0123456789ABCDEF"; /* as jansson */
-  const unsigned char *end = s + len;
-  size_t added = 2;
   *p++ = '\\';
   *p++ = '"';
   /* Short plain text, the usual key or field, in two overlapping words. */
-  if (len >= 4 && len <= 16 && write_short_plain(p, s, len)) {
+  if (len >= 4 && len <= 16 && write_short_plain(p, s, len))
     p += len;
-    s = end;
-  }
-  while (s < end) {
-#ifdef PL__JSON_PLAIN_VECTOR
-    while (end - s >= 16) {
-      unsigned care = pl__json_care16(s);
-      memcpy(p, s, 16);
-      unsigned plain = care ? (unsigned)__builtin_ctz(care) : 16;
-      p += plain;
-      s += plain;
-      if (care)
-        break;
-    }
-#endif
-    while (s < end && plain_byte[*s])
-      *p++ = (char)*s++;
-    if (s == end)
-      break;
-    unsigned char c = *s;
-    if (c >= 0x80) {
-      size_t n = pl_utf8_sequence(s, (size_t)(end - s));
-      if (n == 0) {
-        *why = why_utf8;
-        return NULL;
-      }
-      memcpy(p, s, n);
-      p += n;
-      s += n;
-      continue;
-    }
-    *p++ = '\\';
-    *p++ = '\\';
-    added++;
-    switch (c) {
-    case '"':
-    case '\\':
-      *p++ = '\\';
-      *p++ = (char)c;
-      added++;
-      break;
-    case '\b':
-      *p++ = 'b';
-      break;
-    case '\f':
-      *p++ = 'f';
-      break;
-    case '\n':
-      *p++ = 'n';
-      break;
-    case '\r':
-      *p++ = 'r';
-      break;
-    case '\t':
-      *p++ = 't';
-      break;
-    default:
-      *p++ = 'u';
-      *p++ = '0';
-      *p++ = '0';
-      *p++ = hex[c >> 4];
-      *p++ = hex[c & 0xF];
-      break;
-    }
-    s++;
-  }
+  else if (!(p = write_text(p, s, len, quoted, why)))
+    return NULL;
   *p++ = '\\';
   *p++ = '"';
-  *quoted += added;
+  *quoted += 2;
   return p;
 }
 

@@ -111,6 +111,15 @@ static void run_until(fixture_t *f, const int *calls, int want) {
     ck_assert(uv_run(&f->run->loop, UV_RUN_ONCE) != 0 || *calls >= want);
 }
 
+/* Sends `body` (stolen) to `target` and runs the loop until its
+ * callback has filled `r`. */
+static void call_and_wait(fixture_t *f, const char *target, json_t *body,
+                          result_t *r) {
+  ck_assert_int_eq(pl_aws_json_call(f->client, target, body, on_json, r), 0);
+  json_decref(body);
+  run_until(f, &r->calls, 1);
+}
+
 static json_t *send_body(void) {
   return json_pack("{s:s, s:[{s:s, s:s}]}", "QueueUrl", "http://q/1",
                    "Entries", "Id", "0", "MessageBody", "hello");
@@ -178,12 +187,7 @@ START_TEST(json_calls_go_to_the_endpoint_root_every_time) {
       fake_http_push(f->server,
                      &(fake_http_response_t){.status = 200, .body = "{}"});
       result_t r = {0};
-      json_t *body = send_body();
-      ck_assert_int_eq(pl_aws_json_call(f->client, "AmazonSQS.SendMessage",
-                                        body, on_json, &r),
-                       0);
-      json_decref(body);
-      run_until(f, &r.calls, 1);
+      call_and_wait(f, "AmazonSQS.SendMessage", send_body(), &r);
       ck_assert_ptr_null(r.error);
       size_t n = fake_http_request_count(f->server);
       const fake_http_request_t *req = fake_http_request(f->server, n - 1);
@@ -285,12 +289,7 @@ START_TEST(server_errors_are_retried_then_succeed) {
   fake_http_push(f->server, &(fake_http_response_t){.status = 200,
                                                     .body = "{}"});
   result_t r = {0};
-  json_t *body = json_object();
-  ck_assert_int_eq(pl_aws_json_call(f->client, "DynamoDB_20120810.PutItem",
-                                    body, on_json, &r),
-                   0);
-  json_decref(body);
-  run_until(f, &r.calls, 1);
+  call_and_wait(f, "DynamoDB_20120810.PutItem", json_object(), &r);
   ck_assert_msg(r.error == NULL, "%s", r.error);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   /* Each attempt is in /metrics: a 5xx, a throttling, a success. */
