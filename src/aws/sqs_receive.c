@@ -319,13 +319,15 @@ static bool scan_attribute(pl_json_scan_t *s, const pl_json_scan_str_t *name,
   char *v = text.present ? pl_json_scan_str_dup(&text) : NULL;
   char *b = b64.present ? pl_json_scan_str_dup(&b64) : NULL;
   char *n = pl_json_scan_str_dup(name);
-  ok = n && (t || !type.present) && (v || !text.present) && (b || !b64.present);
+  ok = n && (t || !type.present) && (v || !text.present) &&
+       (b || !b64.present);
   /* As parse_message: an attribute without a usable value is left out. */
   json_t *value = ok ? attribute_value(t, v, text.len, b) : NULL;
   if (value) {
     if (!msg->attributes)
       msg->attributes = json_object();
-    ok = msg->attributes && json_object_set_new(msg->attributes, n, value) == 0;
+    ok = msg->attributes &&
+         json_object_set_new(msg->attributes, n, value) == 0;
   }
   free(t);
   free(v);
