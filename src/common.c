@@ -39,10 +39,16 @@ int pl_buf_reserve(pl_buf_t *buf, size_t extra) {
   return 0;
 }
 
-int pl_buf_append(pl_buf_t *buf, const void *data, size_t len) {
-  int rc = pl_buf_reserve(buf, len);
-  if (rc < 0)
-    return rc;
+/* pl_buf_append: when the room is there (the usual case: buffers are
+ * reused and reserved ahead), the copy is done here, without the call to
+ * pl_buf_reserve, which as an exported function goes through the PLT and
+ * is never inlined. An empty buffer (cap 0) takes the slow path. */
+static inline int append(pl_buf_t *buf, const void *data, size_t len) {
+  if (buf->len >= buf->cap || len >= buf->cap - buf->len) {
+    int rc = pl_buf_reserve(buf, len);
+    if (rc < 0)
+      return rc;
+  }
   if (len > 0)
     memcpy(buf->data + buf->len, data, len);
   buf->len += len;
@@ -50,8 +56,12 @@ int pl_buf_append(pl_buf_t *buf, const void *data, size_t len) {
   return 0;
 }
 
+int pl_buf_append(pl_buf_t *buf, const void *data, size_t len) {
+  return append(buf, data, len);
+}
+
 int pl_buf_append_str(pl_buf_t *buf, const char *str) {
-  return pl_buf_append(buf, str, strlen(str));
+  return append(buf, str, strlen(str));
 }
 
 int pl_buf_vprintf(pl_buf_t *buf, const char *fmt, va_list ap) {

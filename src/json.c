@@ -9,6 +9,8 @@
 
 #include <pipelined/json.h>
 
+#include "json_plain.h"
+
 /* The flags whose output pl_jsonl_encode_value reproduces. */
 #define PL_JSON_JANSSON_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
 
@@ -83,13 +85,46 @@ static inline size_t string_room(size_t len) {
 }
 
 /* Writes `len` bytes at `s` as the inside of a JSON string at `p`, from the
- * first byte that may need care on. Returns the end, or NULL when the text
- * is not UTF-8. */
-static char *write_careful(char *p, const unsigned char *s, size_t len,
-                           const char **why) {
+ * first byte that may need care on. With `quoted` (not NULL) the text goes
+ * inside a JSON string itself (pl_json_encode_quoted): each escape's
+ * backslash is doubled and a quote or backslash takes one more, and
+ * *quoted counts what was added. Returns the end, or NULL when the text
+ * is not UTF-8. Inline, so that each of its two uses is specialised. */
+static inline char *write_text(char *p, const unsigned char *s, size_t len,
+                               size_t *quoted, const char **why) {
   static const char hex[] = "0123456789ABCDEF"; /* as jansson */
   const unsigned char *end = s + len;
   while (s < end) {
+#ifdef PL__JSON_PLAIN_VECTOR
+    /* 16 bytes at a time up to the next byte that needs care, and a quote
+     * or a backslash escaped right here: text with escapes (a JSON
+     * document inside a string has a quote every few bytes) then costs a
+     * few instructions per escape, not per byte. The whole vector is
+     * copied: `p` has 6 (quoted: 7) bytes of room per byte left. Other
+     * bytes that need care go the long way below. */
+    while (end - s >= 16) {
+      unsigned care = pl__json_care16(s);
+      memcpy(p, s, 16);
+      if (care == 0) {
+        p += 16;
+        s += 16;
+        continue;
+      }
+      unsigned plain = (unsigned)__builtin_ctz(care);
+      p += plain;
+      s += plain;
+      if (*s != '"' && *s != '\\')
+        break;
+      if (quoted) {
+        *p++ = '\\';
+        *p++ = '\\';
+        *quoted += 2;
+      }
+      p[0] = '\\';
+      p[1] = (char)*s++;
+      p += 2;
+    }
+#endif
     while (end - s >= 8) {
       uint64_t word;
       memcpy(&word, s, 8);
@@ -114,6 +149,14 @@ static char *write_careful(char *p, const unsigned char *s, size_t len,
       p += n;
       s += n;
       continue;
+    }
+    if (quoted) {
+      *p++ = '\\';
+      (*quoted)++;
+      if (c == '"' || c == '\\') {
+        *p++ = '\\';
+        (*quoted)++;
+      }
     }
     *p++ = '\\';
     switch (c) {
@@ -147,6 +190,11 @@ static char *write_careful(char *p, const unsigned char *s, size_t len,
     s++;
   }
   return p;
+}
+
+static char *write_careful(char *p, const unsigned char *s, size_t len,
+                           const char **why) {
+  return write_text(p, s, len, NULL, why);
 }
 
 /* Copies 4 to 16 bytes from `s` to `p` when none of them needs care;
@@ -222,12 +270,56 @@ static inline char *write_string(char *p, const char *text, size_t len,
   return write_string_rest(p, s, len, why);
 }
 
+/* ---- Text inside a JSON string (pl_json_encode_quoted) ----
+ *
+ * There every quote and backslash of the JSON text is escaped once more: a
+ * string is written \"...\", an escape \n as \\n, an escaped quote as
+ * \\\". Keys, punctuation, numbers and literals hold neither and are
+ * written as they are. `quoted` counts the backslashes added this way, so
+ * that the length of the text itself is known (SQS counts that). */
+
+/* The most a string of `len` bytes takes there (every byte as \\u00XX,
+ * the quotes as \"), or 0 when that does not fit a size_t. */
+static inline size_t quoted_string_room(size_t len) {
+  return len > (SIZE_MAX - 4) / 7 ? 0 : len * 7 + 4;
+}
+
+/* Writes `len` bytes at `s` as a string inside a JSON string at `p`;
+ * returns the end, or NULL when the text is not UTF-8. */
+static char *write_quoted(char *p, const unsigned char *s, size_t len,
+                          size_t *quoted, const char **why) {
+  *p++ = '\\';
+  *p++ = '"';
+  /* Short plain text, the usual key or field, in two overlapping words. */
+  if (len >= 4 && len <= 16 && write_short_plain(p, s, len))
+    p += len;
+  else if (!(p = write_text(p, s, len, quoted, why)))
+    return NULL;
+  *p++ = '\\';
+  *p++ = '"';
+  *quoted += 2;
+  return p;
+}
+
+/* A string at `p` (room: string_room, or quoted_string_room when
+ * `quoted` is not NULL). */
+static inline char *write_any_string(char *p, const char *text, size_t len,
+                                     size_t *quoted, const char **why) {
+  if (quoted)
+    return write_quoted(p, (const unsigned char *)text, len, quoted, why);
+  return write_string(p, text, len, why);
+}
+
+static inline size_t any_string_room(size_t len, const size_t *quoted) {
+  return quoted ? quoted_string_room(len) : string_room(len);
+}
+
 static int put_string(pl_buf_t *out, const char *text, size_t len,
-                      const char **why) {
-  size_t room = string_room(len);
+                      size_t *quoted, const char **why) {
+  size_t room = any_string_room(len, quoted);
   if (room == 0 || ensure(out, room) < 0)
     return PL_ENOMEM;
-  char *p = write_string(out->data + out->len, text, len, why);
+  char *p = write_any_string(out->data + out->len, text, len, quoted, why);
   if (!p)
     return PL_EINVAL;
   out->len = (size_t)(p - out->data);
@@ -316,12 +408,13 @@ static inline int put_char(pl_buf_t *out, char c) {
 }
 
 static int put_value(pl_buf_t *out, const json_t *value, int depth,
-                     const char **why);
+                     size_t *quoted, const char **why);
 
 /* The room for a member's separator, key and colon, and a value of
  * `value_room` bytes; 0 when that does not fit a size_t. */
-static inline size_t member_room(size_t key_len, size_t value_room) {
-  size_t key_room = string_room(key_len);
+static inline size_t member_room(size_t key_len, size_t value_room,
+                                 const size_t *quoted) {
+  size_t key_room = any_string_room(key_len, quoted);
   if (key_room == 0 || value_room == 0 || key_room > SIZE_MAX / 2 - 2 ||
       value_room > SIZE_MAX / 2)
     return 0;
@@ -334,27 +427,29 @@ static inline size_t member_room(size_t key_len, size_t value_room) {
  * from member to member); other values go through put_value. */
 static int put_member(pl_buf_t *out, bool first, const char *key,
                       size_t key_len, const json_t *value, int depth,
-                      const char **why) {
+                      size_t *quoted, const char **why) {
   bool is_string = json_is_string(value);
   size_t text_len = is_string ? json_string_length(value) : 0;
-  size_t room = member_room(key_len, is_string ? string_room(text_len)
-                                               : PL_JSON_SCALAR_ROOM);
+  size_t room = member_room(key_len,
+                            is_string ? any_string_room(text_len, quoted)
+                                      : PL_JSON_SCALAR_ROOM,
+                            quoted);
   if (room == 0 || ensure(out, room) < 0)
     return PL_ENOMEM;
   char *p = out->data + out->len;
   if (!first)
     *p++ = ',';
-  p = write_string(p, key, key_len, why);
+  p = write_any_string(p, key, key_len, quoted, why);
   if (!p)
     return PL_EINVAL;
   *p++ = ':';
   if (is_string) {
-    p = write_string(p, json_string_value(value), text_len, why);
+    p = write_any_string(p, json_string_value(value), text_len, quoted, why);
   } else if (json_is_integer(value)) {
     p = write_integer(p, json_integer_value(value));
   } else {
     out->len = (size_t)(p - out->data);
-    return put_value(out, value, depth + 1, why);
+    return put_value(out, value, depth + 1, quoted, why);
   }
   if (!p)
     return PL_EINVAL;
@@ -363,7 +458,7 @@ static int put_member(pl_buf_t *out, bool first, const char *key,
 }
 
 static int put_object(pl_buf_t *out, const json_t *object, int depth,
-                      const char **why) {
+                      size_t *quoted, const char **why) {
   int rc = put_char(out, '{');
   bool first = true;
   /* The iterator walks keys in insertion order; the API takes a
@@ -376,39 +471,39 @@ static int put_object(pl_buf_t *out, const json_t *object, int depth,
     size_t key_len = strlen(json_object_iter_key(it));
 #endif
     rc = put_member(out, first, json_object_iter_key(it), key_len,
-                    json_object_iter_value(it), depth, why);
+                    json_object_iter_value(it), depth, quoted, why);
     first = false;
   }
   return rc == 0 ? put_char(out, '}') : rc;
 }
 
 static int put_array(pl_buf_t *out, const json_t *array, int depth,
-                     const char **why) {
+                     size_t *quoted, const char **why) {
   int rc = put_char(out, '[');
   size_t count = json_array_size(array);
   for (size_t i = 0; i < count && rc == 0; i++) {
     if (i > 0)
       rc = put_char(out, ',');
     if (rc == 0)
-      rc = put_value(out, json_array_get(array, i), depth + 1, why);
+      rc = put_value(out, json_array_get(array, i), depth + 1, quoted, why);
   }
   return rc == 0 ? put_char(out, ']') : rc;
 }
 
 static int put_value(pl_buf_t *out, const json_t *value, int depth,
-                     const char **why) {
+                     size_t *quoted, const char **why) {
   if (depth > PL_JSON_MAX_DEPTH) {
     *why = why_depth;
     return PL_EINVAL;
   }
   switch (json_typeof(value)) {
   case JSON_OBJECT:
-    return put_object(out, value, depth, why);
+    return put_object(out, value, depth, quoted, why);
   case JSON_ARRAY:
-    return put_array(out, value, depth, why);
+    return put_array(out, value, depth, quoted, why);
   case JSON_STRING:
     return put_string(out, json_string_value(value), json_string_length(value),
-                      why);
+                      quoted, why);
   case JSON_INTEGER:
     return put_integer(out, json_integer_value(value));
   case JSON_REAL:
@@ -439,7 +534,27 @@ int pl_json_encode(const json_t *value, pl_buf_t *out, const char **why) {
     return PL_EINVAL;
   }
   size_t start = out->len;
-  return settle(out, start, put_value(out, value, 0, why));
+  return settle(out, start, put_value(out, value, 0, NULL, why));
+}
+
+int pl_json_encode_quoted(const json_t *value, pl_buf_t *out, size_t *text_len,
+                          const char **why) {
+  const char *ignored;
+  if (!why)
+    why = &ignored;
+  if (!value) {
+    *why = "no value";
+    return PL_EINVAL;
+  }
+  size_t start = out->len, quoted = 0;
+  int rc = put_char(out, '"');
+  if (rc == 0)
+    rc = put_value(out, value, 0, &quoted, why);
+  if (rc == 0)
+    rc = put_char(out, '"');
+  if (rc == 0 && text_len)
+    *text_len = out->len - start - 2 - quoted;
+  return settle(out, start, rc);
 }
 
 int pl_json_encode_string(const char *text, size_t len, pl_buf_t *out,
@@ -448,7 +563,7 @@ int pl_json_encode_string(const char *text, size_t len, pl_buf_t *out,
   if (!why)
     why = &ignored;
   size_t start = out->len;
-  return settle(out, start, put_string(out, text, len, why));
+  return settle(out, start, put_string(out, text, len, NULL, why));
 }
 
 const char *pl_json_type_phrase(const json_t *value) {

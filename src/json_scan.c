@@ -4,6 +4,8 @@
 
 #include <pipelined/json_scan.h>
 
+#include "json_plain.h"
+
 /* Whether `c` may follow a backslash: \u is left to jansson. */
 static bool simple_escape(char c) {
   switch (c) {
@@ -43,6 +45,17 @@ bool pl_json_scan_string(pl_json_scan_t *s, pl_json_scan_str_t *out) {
   while (s->p < s->end) {
     /* A run of plain ASCII first: most of every answer. */
     const char *run = s->p;
+#ifdef PL__JSON_PLAIN_VECTOR
+    /* 16 bytes at a time while they are plain (ids, MD5s, message ids). */
+    while (s->end - run >= 16) {
+      unsigned care = pl__json_care16(run);
+      if (care) {
+        run += __builtin_ctz(care);
+        break;
+      }
+      run += 16;
+    }
+#endif
     while (run < s->end && plain[(unsigned char)*run])
       run++;
     len += (size_t)(run - s->p);

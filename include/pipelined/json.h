@@ -17,6 +17,13 @@
  * cannot be written; PL_ENOMEM. */
 PL_EXTERN int pl_json_encode(const json_t *value, pl_buf_t *out,
                              const char **why);
+/* Appends the text pl_json_encode() writes for `value` (borrowed) as a
+ * JSON string literal: the same as pl_json_encode_string() of that text,
+ * in one pass and without the text itself (a record's JSON sent as a
+ * string member, such as an SQS MessageBody). *text_len (when not NULL)
+ * receives the length of the text. Failures as pl_json_encode(). */
+PL_EXTERN int pl_json_encode_quoted(const json_t *value, pl_buf_t *out,
+                                    size_t *text_len, const char **why);
 /* The type of `value` as a phrase for messages: "an object", "an array",
  * "a string", "a number", "a boolean" or "null" (static text). */
 PL_EXTERN const char *pl_json_type_phrase(const json_t *value);

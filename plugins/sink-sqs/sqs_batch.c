@@ -19,10 +19,24 @@ static size_t allowed_sequence(const unsigned char *s, size_t avail) {
   return nonchar ? 0 : len;
 }
 
+/* True when each of the 8 bytes in `w` is in 0x20-0x7F, which SQS accepts
+ * as it is. Without a byte below 0x20 no subtraction borrows, so a high
+ * bit in the difference or in `w` itself means a byte out of the range. */
+static inline bool printable_word(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101u;
+  return (((w - ones * 0x20) | w) & (ones * 0x80)) == 0;
+}
+
 bool sqs_text_allowed(const char *text, size_t len) {
   const unsigned char *s = (const unsigned char *)text;
   size_t i = 0;
   while (i < len) {
+    /* ASCII text, the usual attribute value, a word at a time. */
+    uint64_t word;
+    while (len - i >= 8 && (memcpy(&word, s + i, 8), printable_word(word)))
+      i += 8;
+    if (i == len)
+      break;
     unsigned char c = s[i];
     if (c >= 0x20 && c < 0x80) {
       i++;
@@ -71,17 +85,35 @@ static bool id_valid(const char *text, size_t len) {
 
 /* ---- Writing ---- */
 
+/* The last attribute written for one piece of metadata: the records of a
+ * batch mostly come from one file or object, whose origin (and etag and
+ * time) is then checked and escaped once, and copied for the others. */
+typedef struct sqs_member_cache {
+  pl_buf_t value;  /* the metadata's text */
+  pl_buf_t member; /* its attribute, "name":{...}, without a comma */
+  uint64_t size;   /* what it adds to the message's size */
+  bool valid;
+} sqs_member_cache_t;
+
+/* The metadata attributes that are the same from record to record. */
+enum { SQS_CACHED_ORIGIN, SQS_CACHED_ETAG, SQS_CACHED_TIME, SQS_CACHED_COUNT };
+
 /* Scratch buffers of one encoder, reused from message to message. */
 typedef struct sqs_scratch {
   pl_buf_t body;  /* the message body */
   pl_buf_t value; /* a rendered template */
   pl_buf_t what;  /* the name of a setting, for reasons */
+  sqs_member_cache_t metadata[SQS_CACHED_COUNT];
 } sqs_scratch_t;
 
 static void scratch_free(sqs_scratch_t *sc) {
   pl_buf_free(&sc->body);
   pl_buf_free(&sc->value);
   pl_buf_free(&sc->what);
+  for (size_t i = 0; i < SQS_CACHED_COUNT; i++) {
+    pl_buf_free(&sc->metadata[i].value);
+    pl_buf_free(&sc->metadata[i].member);
+  }
 }
 
 /* Appends "text" as a JSON string literal. `text` is valid UTF-8 here
@@ -91,6 +123,20 @@ static int put_string(pl_buf_t *out, const char *text, size_t len) {
 }
 
 /* ---- The body ---- */
+
+/* Whether SQS takes a body that is the JSON writer's output: valid UTF-8
+ * with every control character escaped, so of what SQS refuses only U+FFFE
+ * and U+FFFF (EF BF BE and EF BF BF) can be in it, and text without a
+ * 0xEF byte, which memchr rules out a vector at a time, has neither.
+ * Returns 0, or PL_EINVAL with `why`. */
+static int body_allowed(const char *text, size_t len, pl_buf_t *why) {
+  if (memchr(text, 0xEF, len) && !sqs_text_allowed(text, len)) {
+    pl_buf_append_str(why, "the message holds U+FFFE or U+FFFF, which SQS "
+                           "does not allow");
+    return PL_EINVAL;
+  }
+  return 0;
+}
 
 /* The body of `record` into sc->body (reset first): the value as compact
  * JSON, or {"raw":"<bytes>"}. Returns 0, PL_ENOENT for empty bytes,
@@ -134,56 +180,128 @@ static int encode_body(const pl_record_t *record, sqs_scratch_t *sc,
     if (rc < 0)
       return PL_ENOMEM;
   }
-  if (!sqs_text_allowed(body->data, body->len)) {
-    pl_buf_append_str(why, "the message holds U+FFFE or U+FFFF, which SQS "
-                           "does not allow");
+  return body_allowed(body->data, body->len, why);
+}
+
+/* Appends "MessageBody":"<the body>" to `entry`, the body's own length
+ * to *body_len. A record's value goes straight in, its JSON text written
+ * as a string in one pass (pl_json_encode_quoted); bytes, and the body of
+ * a FIFO message, whose default deduplication id may hash it, are written
+ * to sc->body first (encode_body) and then as a string. sc->body is left
+ * empty in the first case. Returns as encode_body; on failure `entry` may
+ * hold part of the member (the caller cuts it). */
+static int put_body(const sqs_encoding_t *enc, const pl_record_t *record,
+                    sqs_scratch_t *sc, pl_buf_t *entry, uint64_t *body_len,
+                    pl_buf_t *why) {
+  const json_t *value = pl_record_value(record);
+  if (!value || enc->fifo) {
+    int rc = encode_body(record, sc, why);
+    if (rc == 0 && pl_buf_append_str(entry, "\"MessageBody\":") < 0)
+      rc = PL_ENOMEM;
+    /* The body is the encoder's own output: valid UTF-8. */
+    if (rc == 0)
+      rc = put_string(entry, sc->body.data, sc->body.len);
+    *body_len = sc->body.len;
+    return rc;
+  }
+  pl_buf_reset(&sc->body);
+  if (pl_buf_append_str(entry, "\"MessageBody\":") < 0)
+    return PL_ENOMEM;
+  size_t start = entry->len, text_len = 0;
+  const char *fail = NULL;
+  int rc = pl_json_encode_quoted(value, entry, &text_len, &fail);
+  if (rc == PL_EINVAL) {
+    pl_buf_printf(why, "the record's value cannot be written as JSON (%s)",
+                  fail ? fail : "?");
     return PL_EINVAL;
   }
-  return 0;
+  if (rc < 0)
+    return PL_ENOMEM;
+  *body_len = text_len;
+  /* The string adds only backslashes and quotes to the text: what SQS
+   * refuses is in the one when it is in the other. */
+  return body_allowed(entry->data + start, entry->len - start, why);
 }
 
 /* ---- Attributes ---- */
 
 /* Appends one attribute, "name":{"DataType":...,"StringValue":...}, after
- * a comma unless it is the first (*count), and adds its size to *size. */
+ * a comma unless it is the first (*count), and adds its size to *size.
+ * The name (sqs_attribute_name_valid, or one of the sink's own) and the
+ * type ("String", "Number") are ASCII letters, digits and "_-.", which
+ * JSON takes as they are: they are copied, and only the value is
+ * escaped. */
 static int add_attribute(pl_buf_t *out, size_t *count, const char *name,
                          const char *type, const char *value, size_t len,
                          uint64_t *size) {
+  static const char data_type[] = "\":{\"DataType\":\"";
+  static const char string_value[] = "\",\"StringValue\":";
   size_t name_len = strlen(name), type_len = strlen(type);
-  int rc = *count ? pl_buf_append(out, ",", 1) : 0;
-  if (rc == 0)
-    rc = put_string(out, name, name_len);
-  if (rc == 0)
-    rc = pl_buf_append_str(out, ":{\"DataType\":");
-  if (rc == 0)
-    rc = put_string(out, type, type_len);
-  if (rc == 0)
-    rc = pl_buf_append_str(out, ",\"StringValue\":");
-  if (rc == 0)
-    rc = put_string(out, value, len);
+  size_t room = name_len + type_len + sizeof data_type + sizeof string_value;
+  if (pl_buf_reserve(out, room) < 0)
+    return PL_ENOMEM;
+  char *p = out->data + out->len;
+  if (*count)
+    *p++ = ',';
+  *p++ = '"';
+  memcpy(p, name, name_len);
+  p += name_len;
+  memcpy(p, data_type, sizeof data_type - 1);
+  p += sizeof data_type - 1;
+  memcpy(p, type, type_len);
+  p += type_len;
+  memcpy(p, string_value, sizeof string_value - 1);
+  p += sizeof string_value - 1;
+  size_t start = out->len;
+  out->len = (size_t)(p - out->data);
+  int rc = put_string(out, value, len);
   if (rc == 0)
     rc = pl_buf_append(out, "}", 1);
-  if (rc < 0)
+  if (rc < 0) {
+    out->len = start;
+    out->data[start] = '\0';
     return PL_ENOMEM;
+  }
   (*count)++;
   *size += name_len + type_len + len;
   return 0;
 }
 
-/* The origin, its time, etag or line of the record, when known. */
+/* The origin, its time or etag of the record, when known, through
+ * `cache`: the same text as the last time appends the member written
+ * then. */
 static int add_metadata(pl_buf_t *out, size_t *count, const char *name,
-                        const char *value, uint64_t *size, pl_buf_t *why) {
+                        const char *value, uint64_t *size, pl_buf_t *why,
+                        sqs_member_cache_t *cache) {
   if (!value || !*value)
     return 0;
   size_t len = strlen(value);
-  if (!sqs_text_allowed(value, len)) {
-    pl_buf_printf(why,
-                  "message attribute '%s': the record's %s holds a "
-                  "character SQS does not allow",
-                  name, name);
-    return PL_EINVAL;
+  if (!cache->valid || cache->value.len != len ||
+      memcmp(cache->value.data, value, len) != 0) {
+    cache->valid = false;
+    if (!sqs_text_allowed(value, len)) {
+      pl_buf_printf(why,
+                    "message attribute '%s': the record's %s holds a "
+                    "character SQS does not allow",
+                    name, name);
+      return PL_EINVAL;
+    }
+    size_t none = 0;
+    cache->size = 0;
+    pl_buf_reset(&cache->value);
+    pl_buf_reset(&cache->member);
+    if (pl_buf_append(&cache->value, value, len) < 0 ||
+        add_attribute(&cache->member, &none, name, "String", value, len,
+                      &cache->size) < 0)
+      return PL_ENOMEM;
+    cache->valid = true;
   }
-  return add_attribute(out, count, name, "String", value, len, size);
+  if ((*count && pl_buf_append(out, ",", 1) < 0) ||
+      pl_buf_append(out, cache->member.data, cache->member.len) < 0)
+    return PL_ENOMEM;
+  (*count)++;
+  *size += cache->size;
+  return 0;
 }
 
 /* Renders `tpl` for `record` into `out` (reset first). `what` names the
@@ -214,13 +332,15 @@ static int render(const pl_template_t *tpl, const pl_record_t *record,
 static int add_attributes(const sqs_encoding_t *enc, const pl_record_t *record,
                           sqs_scratch_t *sc, pl_buf_t *out, size_t *count,
                           uint64_t *size, pl_buf_t *why) {
+  sqs_member_cache_t *cached = sc->metadata;
   int rc = add_metadata(out, count, "origin", pl_record_origin(record), size,
-                        why);
+                        why, &cached[SQS_CACHED_ORIGIN]);
   if (rc == 0)
-    rc = add_metadata(out, count, "etag", pl_record_etag(record), size, why);
+    rc = add_metadata(out, count, "etag", pl_record_etag(record), size, why,
+                      &cached[SQS_CACHED_ETAG]);
   if (rc == 0)
-    rc = add_metadata(out, count, "origin_time",
-                      pl_record_origin_time(record), size, why);
+    rc = add_metadata(out, count, "origin_time", pl_record_origin_time(record),
+                      size, why, &cached[SQS_CACHED_TIME]);
   uint64_t line = pl_record_line(record);
   if (rc == 0 && line > 0) {
     /* Written from the end, without printf (once per message). */
@@ -370,15 +490,9 @@ static int encode_message(const sqs_encoding_t *enc, const pl_record_t *record,
                           sqs_scratch_t *sc, pl_buf_t *entry, uint64_t *size,
                           pl_buf_t *why) {
   *size = 0;
-  int rc = encode_body(record, sc, why);
-  if (rc < 0)
-    return rc;
   size_t start = entry->len;
-  /* The body is the encoder's own output: valid UTF-8. */
-  rc = pl_buf_append_str(entry, "\"MessageBody\":") < 0 ? PL_ENOMEM : 0;
-  if (rc == 0)
-    rc = put_string(entry, sc->body.data, sc->body.len);
-  uint64_t total = sc->body.len;
+  uint64_t total = 0;
+  int rc = put_body(enc, record, sc, entry, &total, why);
   size_t mark = entry->len, attributes = 0;
   if (rc == 0 && pl_buf_append_str(entry, ",\"MessageAttributes\":{") < 0)
     rc = PL_ENOMEM;
@@ -461,17 +575,25 @@ static int build_request(const sqs_encoding_t *enc, const pl_buf_t *entries,
     rc = put_string(body, enc->queue_url, strlen(enc->queue_url));
   if (rc == 0)
     rc = pl_buf_append_str(body, ",\"Entries\":[");
+  /* The entries, each ,{"Id":"<i>",<text>} (at most 16 bytes more than
+   * its text), copied into room made for all of them (there already
+   * unless the queue URL took more than its length). */
+  if (rc == 0)
+    rc = pl_buf_reserve(body,
+                        offsets[to] - offsets[from] + (to - from) * 16 + 2);
   for (size_t i = from; rc == 0 && i < to; i++) {
     /* The Id first, for whoever reads the request: "0" to "9". */
     char id[] = ",{\"Id\":\"0\",";
     id[8] = (char)('0' + (i - from));
-    rc = i > from ? pl_buf_append(body, id, sizeof id - 1)
-                  : pl_buf_append(body, id + 1, sizeof id - 2);
-    if (rc == 0)
-      rc = pl_buf_append(body, entries->data + offsets[i],
-                         offsets[i + 1] - offsets[i]);
-    if (rc == 0)
-      rc = pl_buf_append(body, "}", 1);
+    char *p = body->data + body->len;
+    size_t id_len = i > from ? sizeof id - 1 : sizeof id - 2;
+    memcpy(p, i > from ? id : id + 1, id_len);
+    p += id_len;
+    size_t len = offsets[i + 1] - offsets[i];
+    memcpy(p, entries->data + offsets[i], len);
+    p += len;
+    *p++ = '}';
+    body->len = (size_t)(p - body->data);
     req->records[i - from] = index[i];
     req->bytes += sizes[i];
   }
@@ -525,6 +647,11 @@ int sqs_encode_batch(const sqs_encoding_t *enc, pl_batch_t *batch,
     } else {
       index[m++] = i;
       offsets[m] = entries.len;
+      /* Room for the rest, guessed from the first entry (a quarter more):
+       * the entries are then written without growing the buffer a
+       * doubling at a time. A guess that cannot be had is no error. */
+      if (m == 1 && entries.len < SQS_MAX_BYTES)
+        (void)pl_buf_reserve(&entries, (n - i - 1) * (entries.len * 5 / 4));
     }
   }
   pl_buf_free(&why);

@@ -46,8 +46,9 @@
 /* Attributes the sink sets itself from the record's metadata. */
 #define SQS_ORIGIN_ATTRIBUTES 4
 
-/* A configured message attribute: its name and the template of its value
- * (both borrowed). */
+/* A configured message attribute: its name, which sqs_attribute_name_valid()
+ * accepts (it is written into the JSON as it is), and the template of its
+ * value (both borrowed). */
 typedef struct sqs_attribute {
   const char *name;
   const pl_template_t *value;

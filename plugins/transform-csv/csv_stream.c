@@ -253,6 +253,27 @@ static int run_libcsv(csv_stream_t *s, const char *raw, size_t len, bool fast,
   return s->field_nomem ? PL_ENOMEM : 0;
 }
 
+/* Splits a row without quotes or CR when blanks are not trimmed: its
+ * fields are then exactly the bytes between delimiters, which is what
+ * libcsv gives for it once its own blank trimming is off (split_row's
+ * second parse), and a delimiter search finds them without libcsv's
+ * per-byte state machine. Returns 0 or PL_ENOMEM. */
+static int split_plain(csv_stream_t *s, const char *raw, size_t len) {
+  s->field_bytes.len = 0;
+  s->field_count = 0;
+  s->field_nomem = false;
+  const char *p = raw, *end = raw + len;
+  for (;;) {
+    const char *delim = memchr(p, s->delim, (size_t)(end - p));
+    const char *stop = delim ? delim : end;
+    on_field((void *)(uintptr_t)p, (size_t)(stop - p), s);
+    if (!delim)
+      break;
+    p = delim + 1;
+  }
+  return s->field_nomem ? PL_ENOMEM : 0;
+}
+
 /* Splits the row of `len` bytes at `raw`; `ended` says that raw[len] is
  * its line end (an LF, or the CR of a CRLF). */
 static int split_row(csv_stream_t *s, const char *raw, size_t len, bool ended,
@@ -266,30 +287,36 @@ static int split_row(csv_stream_t *s, const char *raw, size_t len, bool ended,
       return rc;
   }
 
-  /* libcsv grows its field buffer by a fixed block; sizing the block to the
-   * row makes that one realloc instead of len / 128 of them. The buffer
-   * never shrinks, so a row that fits what it was needs no call. */
-  if (s->libcsv_buffer < len + 2) {
-    s->libcsv_buffer = csv_get_buffer_size(&s->parser);
-    if (s->libcsv_buffer < len + 2)
-      csv_set_blk_size(&s->parser, len + 2);
-  }
-
-  /* The built-in tests differ from ours only on a CR (data to us, a line
-   * end to libcsv) and, when not trimming, on blanks at the edges of a
-   * field. Without CR they are safe when trimming; without quotes a field
-   * is exactly the bytes between delimiters, so the total length tells
-   * whether anything was trimmed. Anything unexpected: parse again. */
+  /* A row without quotes or CR, not trimmed, needs no libcsv at all
+   * (split_plain). Otherwise libcsv's built-in tests differ from ours only
+   * on a CR (data to us, a line end to libcsv) and, when not trimming, on
+   * blanks at the edges of a field. Without CR they are safe when
+   * trimming; without quotes a field is exactly the bytes between
+   * delimiters, so the total length tells whether anything was trimmed.
+   * Anything unexpected: parse again. */
   bool has_quote = !s->row_quote_free && memchr(raw, s->quote, len) != NULL;
   bool has_cr = s->row_cr_known
                     ? s->row_first_cr && s->row_first_cr < raw + len
                     : memchr(raw, '\r', len) != NULL;
   bool fast = !has_cr && (s->trim || !has_quote);
-  size_t used;
-  int rc = run_libcsv(s, raw, len, fast, ended, &used);
-  if (fast && (rc != 0 || s->libcsv_rows != 1 ||
-               (!s->trim && s->field_bytes.len - 1 != len)))
-    rc = run_libcsv(s, raw, len, false, false, &used);
+  size_t used = 0;
+  int rc;
+  if (!has_cr && !has_quote && !s->trim && len > 0) {
+    rc = split_plain(s, raw, len);
+  } else {
+    /* libcsv grows its field buffer by a fixed block; sizing the block to
+     * the row makes that one realloc instead of len / 128 of them. The
+     * buffer never shrinks, so a row that fits what it was needs no call. */
+    if (s->libcsv_buffer < len + 2) {
+      s->libcsv_buffer = csv_get_buffer_size(&s->parser);
+      if (s->libcsv_buffer < len + 2)
+        csv_set_blk_size(&s->parser, len + 2);
+    }
+    rc = run_libcsv(s, raw, len, fast, ended, &used);
+    if (fast && (rc != 0 || s->libcsv_rows != 1 ||
+                 (!s->trim && s->field_bytes.len - 1 != len)))
+      rc = run_libcsv(s, raw, len, false, false, &used);
+  }
   if (rc == PL_EPARSE) {
     snprintf(s->reason, sizeof(s->reason),
              "malformed quoting in field %zu (byte %zu of the row)",

@@ -9,17 +9,30 @@
 
 /* ---- Building calls ---- */
 
-static int add_header(pl_aws_call_t *call, const char *name,
-                      const char *value) {
-  size_t n = call->header_count;
-  pl_http_header_t *headers = realloc(call->headers, (n + 1) * sizeof *headers);
+/* Makes room for `count` headers in all; a call that knows how many it
+ * adds grows its arrays once. */
+static int reserve_headers(pl_aws_call_t *call, size_t count) {
+  if (count <= call->header_cap)
+    return 0;
+  pl_http_header_t *headers = realloc(call->headers, count * sizeof *headers);
   if (!headers)
     return PL_ENOMEM;
   call->headers = headers;
-  char **text = realloc(call->header_text, (n + 1) * sizeof *text);
+  char **text = realloc(call->header_text, count * sizeof *text);
   if (!text)
     return PL_ENOMEM;
   call->header_text = text;
+  call->header_cap = count;
+  return 0;
+}
+
+static int add_header(pl_aws_call_t *call, const char *name,
+                      const char *value) {
+  size_t n = call->header_count;
+  if (reserve_headers(call, n + 1) < 0)
+    return PL_ENOMEM;
+  pl_http_header_t *headers = call->headers;
+  char **text = call->header_text;
   size_t name_len = strlen(name), value_len = strlen(value);
   char *block = malloc(name_len + value_len + 2);
   if (!block)
@@ -77,6 +90,37 @@ static int set_url(pl_aws_call_t *call, const char *url) {
   return rc;
 }
 
+/* Sets the URL, path and Host header of a JSON call: the endpoint's
+ * root, the same for every JSON call of the client, worked out at the
+ * first (with set_url) and copied for the others. */
+static int set_json_url(pl_aws_client_t *client, pl_aws_call_t *call) {
+  if (client->json_url) {
+    call->url = strdup(client->json_url);
+    call->path = strdup(client->json_path);
+    if (!call->url || !call->path)
+      return PL_ENOMEM;
+    return add_header(call, "Host", client->json_host);
+  }
+  pl_buf_t url = {0};
+  int rc = pl_buf_printf(&url, "%s/", client->endpoint.url);
+  if (rc == 0)
+    rc = set_url(call, url.data);
+  pl_buf_free(&url);
+  if (rc < 0 || call->query)
+    return rc; /* an endpoint with a query is worked out every time */
+  /* set_url added Host first. A copy that fails is tried again later. */
+  client->json_url = strdup(call->url);
+  client->json_path = strdup(call->path);
+  client->json_host = strdup(call->headers[0].value);
+  if (!client->json_url || !client->json_path || !client->json_host) {
+    free(client->json_url);
+    free(client->json_path);
+    free(client->json_host);
+    client->json_url = client->json_path = client->json_host = NULL;
+  }
+  return 0;
+}
+
 /* Starts a JSON call whose body text `body` (steals it, freed on every
  * path) is ready. */
 static int json_call(pl_aws_client_t *client, const char *target, char *body,
@@ -95,11 +139,10 @@ static int json_call(pl_aws_client_t *client, const char *target, char *body,
   call->text_cb = text_cb;
   call->data = data;
   call->wait_ms = wait_ms;
-  pl_buf_t url = {0};
-  int rc = pl_buf_printf(&url, "%s/", client->endpoint.url);
+  /* Host, Content-Type and X-Amz-Target. */
+  int rc = reserve_headers(call, 3);
   if (rc == 0)
-    rc = set_url(call, url.data);
-  pl_buf_free(&url);
+    rc = set_json_url(client, call);
   if (rc == 0)
     rc = add_header(call, "Content-Type", "application/x-amz-json-1.0");
   if (rc == 0)

@@ -477,6 +477,9 @@ void pl__aws_client_maybe_free(pl_aws_client_t *client) {
     return;
   pl__aws_endpoint_close(&client->endpoint);
   pl__aws_sigv4_key_cache_close(&client->key_cache);
+  free(client->json_url);
+  free(client->json_path);
+  free(client->json_host);
   free(client->region);
   free(client->service);
   free(client);

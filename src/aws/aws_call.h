@@ -27,6 +27,12 @@ struct pl_aws_client {
   pl_aws_region_source_t region_source; /* where region came from */
   pl_aws_endpoint_t endpoint;
   pl_aws_url_t url;
+  /* The URL ("<endpoint>/"), its path and the Host header value of every
+   * JSON call, made at the first one (NULL before): each call copies them
+   * instead of formatting and parsing the endpoint again. */
+  char *json_url;
+  char *json_path;
+  char *json_host;
   pl_aws_retry_config_t retry;
   pl_aws_retry_bucket_t bucket;
   /* The signing key of the day, derived once for all calls. */
@@ -54,6 +60,7 @@ struct pl_aws_call {
   char *path;  /* as sent, for signing */
   char *query; /* or NULL */
   size_t header_count;
+  size_t header_cap;         /* room in headers and header_text */
   pl_http_header_t *headers; /* views into header_text */
   char **header_text;        /* owned: "name\0value\0" of each header */
   char *body;

@@ -10,6 +10,7 @@
 #include <openssl/params.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 int pl__aws_sha256(const void *data, size_t len,
                    unsigned char out[PL_AWS_SHA256_LEN]) {
@@ -50,6 +51,12 @@ struct pl_aws_hasher {
   EVP_MD_CTX *md_ctx;
   EVP_MAC_CTX *mac_ctx;
   bool mac_has_digest; /* the HMAC's digest is set (at its first key) */
+  /* The key mac_ctx holds, when it is at most PL_AWS_SHA256_LEN bytes (a
+   * SigV4 signing key): the next HMAC with the same key restarts from
+   * the prepared context instead of hashing the key again. */
+  unsigned char mac_key[PL_AWS_SHA256_LEN];
+  size_t mac_key_len;
+  bool mac_keyed;
 };
 
 int pl__aws_hasher_new(pl_aws_hasher_t **out) {
@@ -78,6 +85,7 @@ void pl__aws_hasher_free(pl_aws_hasher_t *hasher) {
   EVP_MAC_CTX_free(hasher->mac_ctx);
   EVP_MD_CTX_free(hasher->md_ctx);
   EVP_MD_free(hasher->md);
+  pl__aws_cleanse(hasher->mac_key, sizeof hasher->mac_key);
   free(hasher);
 }
 
@@ -104,11 +112,25 @@ int pl__aws_hasher_hmac(pl_aws_hasher_t *hasher, const void *key,
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
       OSSL_PARAM_construct_end(),
   };
+  /* The same key as the last HMAC: OpenSSL restarts from the context it
+   * prepared for that key when given none (EVP_MAC_init(3)). */
+  bool same_key = hasher->mac_keyed && key_len == hasher->mac_key_len &&
+                  CRYPTO_memcmp(key, hasher->mac_key, key_len) == 0;
   /* The digest is set once: setting it again would fetch it again. */
-  if (EVP_MAC_init(hasher->mac_ctx, key_len ? key : empty, key_len,
-                   hasher->mac_has_digest ? NULL : params) != 1)
+  int ok = same_key
+               ? EVP_MAC_init(hasher->mac_ctx, NULL, 0, NULL)
+               : EVP_MAC_init(hasher->mac_ctx, key_len ? key : empty, key_len,
+                              hasher->mac_has_digest ? NULL : params);
+  hasher->mac_keyed = false;
+  if (ok != 1)
     return PL_EIO;
   hasher->mac_has_digest = true;
+  if (key_len <= sizeof hasher->mac_key) {
+    if (!same_key && key_len > 0)
+      memcpy(hasher->mac_key, key, key_len);
+    hasher->mac_key_len = key_len;
+    hasher->mac_keyed = true;
+  }
   size_t out_len = 0;
   if (EVP_MAC_update(hasher->mac_ctx, len ? data : empty, len) != 1 ||
       EVP_MAC_final(hasher->mac_ctx, out, &out_len, PL_AWS_SHA256_LEN) != 1 ||

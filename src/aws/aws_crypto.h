@@ -43,7 +43,9 @@ int pl__aws_hasher_sha256_hex(pl_aws_hasher_t *hasher, const void *data,
                               size_t len, char out[PL_AWS_SHA256_HEX_LEN]);
 
 /* pl__aws_hmac_sha256() through the hasher: keyed with `key` (only read)
- * on each call. */
+ * on each call. A key of at most PL_AWS_SHA256_LEN bytes is kept (a copy,
+ * cleansed by pl__aws_hasher_free) so that the next HMAC with the same
+ * key, the usual case of a signer, skips preparing it again. */
 int pl__aws_hasher_hmac(pl_aws_hasher_t *hasher, const void *key,
                         size_t key_len, const void *data, size_t len,
                         unsigned char out[PL_AWS_SHA256_LEN]);

@@ -231,13 +231,22 @@ static int set_header(pl_aws_sigv4_output_t *out, const char *name,
 /* Appends the NULL-terminated list of texts to `buf`, growing it once:
  * the texts of a signature are joined, not formatted. */
 static int join(pl_buf_t *buf, const char *const *parts) {
-  size_t total = 0;
-  for (const char *const *p = parts; *p; p++)
-    total += strlen(*p);
+  size_t lens[16], n = 0, total = 0;
+  for (const char *const *p = parts; *p; p++, n++) {
+    if (n == sizeof lens / sizeof lens[0])
+      return PL_EINVAL; /* the signer's own lists have at most 8 */
+    lens[n] = strlen(*p);
+    total += lens[n];
+  }
   int rc = pl_buf_reserve(buf, total);
-  for (const char *const *p = parts; *p && rc == 0; p++)
-    rc = pl_buf_append_str(buf, *p);
-  return rc;
+  if (rc < 0)
+    return rc;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(buf->data + buf->len, parts[i], lens[i]);
+    buf->len += lens[i];
+  }
+  buf->data[buf->len] = '\0';
+  return 0;
 }
 
 static char *take_buf(pl_buf_t *buf) {
@@ -311,7 +320,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
    * in one pass. */
   if (pl_buf_reserve(&b.creq, 1024) < 0 || pl_buf_reserve(&b.sts, 256) < 0 ||
       pl_buf_reserve(&b.scope, 64) < 0 ||
-      pl_buf_reserve(&b.credential, 128) < 0) {
+      pl_buf_reserve(&b.credential, 128) < 0 ||
+      pl_buf_reserve(&b.lines, 512) < 0 || pl_buf_reserve(&b.names, 128) < 0) {
     sign_bufs_free(&b);
     return PL_ENOMEM;
   }

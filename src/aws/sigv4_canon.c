@@ -300,7 +300,14 @@ static bool is_unsigned_header(const char *lower) {
 
 /* Trims the value and collapses each run of whitespace to one space. */
 static int append_trimmed(pl_buf_t *out, const char *value) {
-  int rc = pl_buf_reserve(out, strlen(value));
+  size_t len = strlen(value);
+  /* The usual value has no tab, CR or LF, no space at either end and no
+   * two spaces in a row: it is copied as it is (glibc's strpbrk and
+   * strstr look at a vector at a time, the loop below at a byte). */
+  if (len > 0 && value[0] != ' ' && value[len - 1] != ' ' &&
+      !strpbrk(value, "\t\r\n") && !strstr(value, "  "))
+    return pl_buf_append(out, value, len);
+  int rc = pl_buf_reserve(out, len);
   if (rc < 0)
     return rc;
   bool pending_space = false, started = false;
@@ -351,13 +358,16 @@ int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
       rc = PL_EINVAL;
       goto done;
     }
+    /* Lower-cased in place, after one reservation. */
+    size_t name_len = strlen(h->name);
     pl_buf_reset(&lower);
-    for (const char *p = h->name; *p && rc == 0; p++) {
-      char c = ascii_lower(*p);
-      rc = pl_buf_append(&lower, &c, 1);
-    }
+    rc = pl_buf_reserve(&lower, name_len);
     if (rc < 0)
       goto done;
+    for (size_t k = 0; k < name_len; k++)
+      lower.data[k] = ascii_lower(h->name[k]);
+    lower.len = name_len;
+    lower.data[name_len] = '\0';
     static const char *const reserved[] = {"authorization", "x-amz-date",
                                            "x-amz-security-token"};
     if (name_in(lower.data, reserved, sizeof reserved / sizeof reserved[0]) ||

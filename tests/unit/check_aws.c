@@ -111,6 +111,15 @@ static void run_until(fixture_t *f, const int *calls, int want) {
     ck_assert(uv_run(&f->run->loop, UV_RUN_ONCE) != 0 || *calls >= want);
 }
 
+/* Sends `body` (stolen) to `target` and runs the loop until its
+ * callback has filled `r`. */
+static void call_and_wait(fixture_t *f, const char *target, json_t *body,
+                          result_t *r) {
+  ck_assert_int_eq(pl_aws_json_call(f->client, target, body, on_json, r), 0);
+  json_decref(body);
+  run_until(f, &r->calls, 1);
+}
+
 static json_t *send_body(void) {
   return json_pack("{s:s, s:[{s:s, s:s}]}", "QueueUrl", "http://q/1",
                    "Entries", "Id", "0", "MessageBody", "hello");
@@ -151,6 +160,44 @@ START_TEST(json_call_is_signed_and_parsed) {
   free(type);
   free(auth);
   result_free(&r);
+  fixture_free(f);
+}
+END_TEST
+
+/* The URL, path and Host of JSON calls are worked out at the first call
+ * of a client and copied for the next ones: every call goes to the
+ * endpoint's root, with the endpoint's host and port, also when the
+ * endpoint has a path of its own. */
+START_TEST(json_calls_go_to_the_endpoint_root_every_time) {
+  fixture_t *f = fixture_create("sqs", 1, 0);
+  char host[64];
+  const char *url = fake_http_url(f->server);
+  snprintf(host, sizeof host, "%s", strstr(url, "://") + 3);
+  char prefixed[128];
+  snprintf(prefixed, sizeof prefixed, "%s/prefix", url);
+  for (int client = 0; client < 2; client++) {
+    if (client == 1) {
+      /* A second client whose endpoint has a path. */
+      pl_aws_client_destroy(f->client);
+      f->env[3].value = prefixed;
+      pl_aws_client_options_t opts = {.service = "sqs", .max_attempts = 1};
+      ck_assert_int_eq(pl_aws_client_create(f->inst, &opts, &f->client), 0);
+    }
+    for (int call = 0; call < 3; call++) {
+      fake_http_push(f->server,
+                     &(fake_http_response_t){.status = 200, .body = "{}"});
+      result_t r = {0};
+      call_and_wait(f, "AmazonSQS.SendMessage", send_body(), &r);
+      ck_assert_ptr_null(r.error);
+      size_t n = fake_http_request_count(f->server);
+      const fake_http_request_t *req = fake_http_request(f->server, n - 1);
+      ck_assert_str_eq(req->path, client ? "/prefix/" : "/");
+      char *sent_host = fake_http_request_header(req, "Host");
+      ck_assert_str_eq(sent_host, host);
+      free(sent_host);
+      result_free(&r);
+    }
+  }
   fixture_free(f);
 }
 END_TEST
@@ -242,12 +289,7 @@ START_TEST(server_errors_are_retried_then_succeed) {
   fake_http_push(f->server, &(fake_http_response_t){.status = 200,
                                                     .body = "{}"});
   result_t r = {0};
-  json_t *body = json_object();
-  ck_assert_int_eq(pl_aws_json_call(f->client, "DynamoDB_20120810.PutItem",
-                                    body, on_json, &r),
-                   0);
-  json_decref(body);
-  run_until(f, &r.calls, 1);
+  call_and_wait(f, "DynamoDB_20120810.PutItem", json_object(), &r);
   ck_assert_msg(r.error == NULL, "%s", r.error);
   ck_assert_uint_eq(fake_http_request_count(f->server), 3);
   /* Each attempt is in /metrics: a 5xx, a throttling, a success. */
@@ -640,6 +682,7 @@ int main(void) {
   TCase *json = tcase_create("json");
   tcase_set_timeout(json, 30);
   tcase_add_test(json, json_call_is_signed_and_parsed);
+  tcase_add_test(json, json_calls_go_to_the_endpoint_root_every_time);
   tcase_add_test(json, json_text_call_sends_and_returns_text);
   tcase_add_test(json, server_errors_are_retried_then_succeed);
   tcase_add_test(json, client_errors_are_not_retried);

@@ -374,6 +374,14 @@ START_TEST(test_trim_and_strict) {
                   "R1|a|b, c|c d raw= a , \"b, c\" ,c d \n");
   /* Without trimming spaces are data. */
   ck_assert_parse(NULL, " a ,b \n", "R1| a |b  raw= a ,b \n");
+  /* A row without quotes is split at its delimiters (without libcsv):
+   * empty fields at both ends and between, and more fields than the
+   * reader first has room for. */
+  ck_assert_parse(NULL, ",a,,\tb ,\n,\n",
+                  "R1||a||\tb | raw=,a,,\tb ,\nR2|| raw=,\n");
+  ck_assert_parse(NULL, "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19\n",
+                  "R1|1|2|3|4|5|6|7|8|9|10|11|12|13|14|15|16|17|18|19 "
+                  "raw=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19\n");
 
   /* Strict (default): bad quoting makes a bad row that ends at the line
    * feed, and the next line is a new row. */

@@ -1,10 +1,27 @@
 /* pl_json_encode: the same text as json_dumps(JSON_COMPACT |
- * JSON_ENCODE_ANY), and clean refusals. */
+ * JSON_ENCODE_ANY), and clean refusals; pl_json_encode_quoted: that text
+ * as a JSON string. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pipelined/json.h>
+
+/* pl_json_encode_quoted(value): pl_json_encode_string() of the text of
+ * pl_json_encode(value), and that text's length. */
+static void assert_quoted_as_two_steps(const json_t *value) {
+  pl_buf_t text = {0}, want = {0}, got = {0};
+  ck_assert_int_eq(pl_json_encode(value, &text, NULL), 0);
+  ck_assert_int_eq(pl_json_encode_string(text.data, text.len, &want, NULL), 0);
+  pl_buf_append_str(&got, "prefix:");
+  size_t text_len = 0;
+  ck_assert_int_eq(pl_json_encode_quoted(value, &got, &text_len, NULL), 0);
+  ck_assert_str_eq(got.data + 7, want.data);
+  ck_assert_uint_eq(text_len, text.len);
+  pl_buf_free(&text);
+  pl_buf_free(&want);
+  pl_buf_free(&got);
+}
 
 static void assert_same_as_jansson(const char *json_text) {
   json_error_t error;
@@ -17,6 +34,7 @@ static void assert_same_as_jansson(const char *json_text) {
   ck_assert_str_eq(out.data + 7, expected);
   free(expected);
   pl_buf_free(&out);
+  assert_quoted_as_two_steps(value);
   json_decref(value);
 }
 
@@ -44,6 +62,48 @@ START_TEST(matches_jansson) {
 }
 END_TEST
 
+/* A byte that needs care at every place of strings of 1 to 70 bytes, so
+ * that it falls at every offset of the writer's 16- and 8-byte steps, and
+ * a JSON document inside a string (a quote every few bytes): the same text
+ * as jansson. */
+START_TEST(escapes_at_every_offset_match_jansson) {
+  static const char *const specials[] = {
+      "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9", "\xe2\x98\x83"};
+  char text[96];
+  for (size_t s = 0; s < sizeof(specials) / sizeof(specials[0]); s++) {
+    size_t slen = strlen(specials[s]);
+    for (size_t len = 1; len <= 70; len++) {
+      for (size_t at = 0; at + slen <= len; at++) {
+        memset(text, 'a' + (int)(len % 26), len);
+        memcpy(text + at, specials[s], slen);
+        json_t *value = json_stringn(text, len);
+        ck_assert_ptr_nonnull(value);
+        char *expected = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+        pl_buf_t out = {0};
+        ck_assert_int_eq(pl_json_encode_string(text, len, &out, NULL), 0);
+        ck_assert_str_eq(out.data, expected);
+        free(expected);
+        pl_buf_free(&out);
+        json_t *holder = json_pack("{s:O,s:[O,i]}", "k", value, "a", value, 7);
+        assert_quoted_as_two_steps(holder);
+        json_decref(holder);
+        json_decref(value);
+      }
+    }
+  }
+  const char *doc = "{\"product_id\":\"P0000001\",\"location\":\"Warehouse "
+                    "B\",\"quantity\":1,\"update_date\":\"2023-02-02\"}";
+  json_t *value = json_string(doc);
+  char *expected = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+  pl_buf_t out = {0};
+  ck_assert_int_eq(pl_json_encode_string(doc, strlen(doc), &out, NULL), 0);
+  ck_assert_str_eq(out.data, expected);
+  free(expected);
+  pl_buf_free(&out);
+  json_decref(value);
+}
+END_TEST
+
 START_TEST(refusals_leave_the_buffer_unchanged) {
   pl_buf_t out = {0};
   pl_buf_append_str(&out, "kept");
@@ -51,6 +111,12 @@ START_TEST(refusals_leave_the_buffer_unchanged) {
   const char *why = NULL;
   ck_assert_int_eq(pl_json_encode(bad, &out, &why), PL_EINVAL);
   ck_assert_str_eq(why, "a string is not valid UTF-8");
+  ck_assert_str_eq(out.data, "kept");
+  why = NULL;
+  ck_assert_int_eq(pl_json_encode_quoted(bad, &out, NULL, &why), PL_EINVAL);
+  ck_assert_str_eq(why, "a string is not valid UTF-8");
+  ck_assert_str_eq(out.data, "kept");
+  ck_assert_int_eq(pl_json_encode_quoted(NULL, &out, NULL, &why), PL_EINVAL);
   ck_assert_str_eq(out.data, "kept");
   json_decref(bad);
   json_t *deep = json_array(), *inner = deep;
@@ -90,6 +156,7 @@ int main(void) {
   Suite *s = suite_create("json_encode");
   TCase *tc = tcase_create("encode");
   tcase_add_test(tc, matches_jansson);
+  tcase_add_test(tc, escapes_at_every_offset_match_jansson);
   tcase_add_test(tc, refusals_leave_the_buffer_unchanged);
   tcase_add_test(tc, type_phrases_name_every_json_type);
   suite_add_tcase(s, tc);

@@ -196,6 +196,40 @@ START_TEST(every_control_character_is_refused_in_a_string) {
 }
 END_TEST
 
+/* Long strings are skipped 16 bytes at a time: a byte that needs care at
+ * every place of strings of 1 to 70 bytes is found there, and the string
+ * is read as jansson reads it (taken or refused, and its length). */
+START_TEST(bytes_that_need_care_are_found_at_every_offset) {
+  static const char *const specials[] = {"\\n",  "\\\"",     "\x01", "\x1f",
+                                         "\x7f", "\xc3\xa9", "\xc3", "\x80"};
+  char text[96];
+  for (size_t k = 0; k < sizeof specials / sizeof *specials; k++) {
+    size_t slen = strlen(specials[k]);
+    for (size_t len = 1; len <= 70; len++) {
+      for (size_t at = 0; at + slen <= len; at++) {
+        text[0] = '"';
+        memset(text + 1, 'q', len);
+        memcpy(text + 1 + at, specials[k], slen);
+        text[len + 1] = '"';
+        size_t n = len + 2;
+        pl_json_scan_t s;
+        pl_json_scan_init(&s, text, n, ALL, 8);
+        pl_json_scan_str_t str = {0};
+        bool ok = pl_json_scan_string(&s, &str) && pl_json_scan_at_end(&s);
+        json_t *tree = json_loadb(text, n, JSON_DECODE_ANY, NULL);
+        ck_assert_msg(ok == (tree != NULL), "special %zu at %zu of %zu", k, at,
+                      len);
+        if (ok) {
+          ck_assert_uint_eq(str.raw_len, len);
+          ck_assert_uint_eq(str.len, json_string_length(tree));
+        }
+        json_decref(tree);
+      }
+    }
+  }
+}
+END_TEST
+
 /* Every one- and two-byte string of bytes 0x80 and above (and with an
  * ASCII byte), and a sample of longer ones: the scanner takes exactly
  * what jansson takes. */
@@ -405,6 +439,7 @@ int main(void) {
   tcase_add_test(tc, values_jansson_takes_are_scanned);
   tcase_add_test(tc, what_is_not_json_or_unusual_is_refused);
   tcase_add_test(tc, every_control_character_is_refused_in_a_string);
+  tcase_add_test(tc, bytes_that_need_care_are_found_at_every_offset);
   tcase_add_test(tc, utf8_is_judged_as_jansson_judges_it);
   tcase_add_test(tc, strings_unescape_as_jansson_reads_them);
   tcase_add_test(tc, strings_jansson_writes_read_back);

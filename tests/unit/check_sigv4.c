@@ -715,7 +715,8 @@ END_TEST
 
 /* A hasher gives the digests and HMACs of the one-shot functions, for
  * empty and long inputs, keys longer than a SHA-256 block, and any order
- * of calls (the HMAC is keyed again each time). RFC 4231 case 2 and the
+ * of calls (the HMAC is keyed again each time, or restarted for the key
+ * it already holds). RFC 4231 case 2 and the
  * SHA-256 of "abc" pin both to known values. */
 START_TEST(test_hasher) {
   pl_aws_hasher_t *hasher = NULL;
@@ -742,6 +743,21 @@ START_TEST(test_hasher) {
         ck_assert_mem_eq(mac_got, mac_want, sizeof mac_want);
       }
     }
+  }
+  /* The same key again and again (a signer's signing key, which the
+   * hasher keeps prepared), a key of the same length that differs in its
+   * last byte, and back: each HMAC is that of its own key. */
+  char key[PL_AWS_SHA256_LEN];
+  memcpy(key, big, sizeof key);
+  for (size_t call = 0; call < 12; call++) {
+    size_t key_len = call % 6 == 5 ? 0 : sizeof key;
+    key[sizeof key - 1] = (char)(call % 4 == 3 ? 'Z' : 'a');
+    size_t len = (call * 37) % sizeof big;
+    ck_assert_int_eq(pl__aws_hmac_sha256(key, key_len, big, len, mac_want), 0);
+    ck_assert_int_eq(
+        pl__aws_hasher_hmac(hasher, key, key_len, big, len, mac_got), 0);
+    ck_assert_msg(memcmp(mac_got, mac_want, sizeof mac_want) == 0,
+                  "HMAC %zu differs", call);
   }
   ck_assert_int_eq(pl__aws_hasher_sha256_hex(hasher, "abc", 3, got), 0);
   ck_assert_str_eq(

@@ -1228,6 +1228,22 @@ START_TEST(text_and_names_sqs_accepts) {
   ck_assert(sqs_text_allowed("\xef\xbf\xbd", 3));
   ck_assert(!sqs_text_allowed("\xff", 1));
   ck_assert(!sqs_text_allowed("\xc3", 1));
+  /* Long text goes a word at a time: what it refuses is found at every
+   * place of its words, and DEL and U+FFFD are still fine. */
+  char text[40];
+  for (size_t at = 0; at < sizeof text; at++) {
+    memset(text, 'x', sizeof text);
+    text[at] = '\x1f';
+    ck_assert_msg(!sqs_text_allowed(text, sizeof text), "control at %zu", at);
+    text[at] = '\x7f';
+    ck_assert_msg(sqs_text_allowed(text, sizeof text), "DEL at %zu", at);
+    if (at + 3 <= sizeof text) {
+      memcpy(text + at, "\xef\xbf\xbf", 3);
+      ck_assert_msg(!sqs_text_allowed(text, sizeof text), "U+FFFF at %zu", at);
+      memcpy(text + at, "\xef\xbf\xbd", 3);
+      ck_assert_msg(sqs_text_allowed(text, sizeof text), "U+FFFD at %zu", at);
+    }
+  }
   ck_assert(sqs_attribute_name_valid("warehouse"));
   ck_assert(sqs_attribute_name_valid("a.b-c_D9"));
   ck_assert(!sqs_attribute_name_valid(""));
@@ -1368,6 +1384,57 @@ START_TEST(encode_batch_on_its_own) {
 }
 END_TEST
 
+/* One batch whose records change origin and etag from record to record
+ * (the encoder writes the last ones' attributes again from a cache): each
+ * entry carries its own record's, and a record whose etag SQS refuses is
+ * rejected even when it follows one that was sent. */
+START_TEST(encode_batch_metadata_from_record_to_record) {
+  static const struct {
+    const char *origin, *etag;
+  } meta[] = {{"file:/a.csv", "e1"}, {"file:/a.csv", "e1"},
+              {"file:/b.csv", "e1"}, {"file:/b.csv", NULL},
+              {"file:/a.csv", "e2"}, {"file:/a.csv", "e2\x01"},
+              {"file:/a.csv", "e2"}, {"file:/a.csvx", "e2"},
+              {"file:/a.cs", "e22"}, {NULL, "e22"}}; /* NULL: "test:feed" */
+  size_t n = sizeof meta / sizeof meta[0];
+  pl_test_t *t = NULL;
+  ck_assert_int_eq(pl_test_create(&sink_encode, &t), 0);
+  for (size_t i = 0; i < n; i++) {
+    pl_buf_t text = {0};
+    pl_buf_printf(&text, "{\"n\":%zu}", i);
+    ck_assert_int_eq(pl_test_feed_record(t, text.data), 0);
+    pl_buf_free(&text);
+    pl_test_meta_t m = {
+        .origin = meta[i].origin, .etag = meta[i].etag, .line = i + 1};
+    ck_assert_int_eq(pl_test_feed_meta(t, &m), 0);
+  }
+  int rc = pl_test_run(t, 30000);
+  ck_assert_msg(rc == 0, "rc %d: %s", rc, pl_test_errors(t));
+  encode_sink_t *e = pl_instance_context(pl_test_instance(t));
+  ck_assert_uint_eq(json_array_size(e->bodies), 1);
+  json_t *entries = json_object_get(json_array_get(e->bodies, 0), "Entries");
+  json_t *index = json_array_get(e->records, 0);
+  ck_assert_uint_eq(json_array_size(entries), n - 1);
+  for (size_t k = 0; k < json_array_size(entries); k++) {
+    size_t i = (size_t)json_integer_value(json_array_get(index, k));
+    ck_assert_uint_ne(i, 5);
+    json_t *entry = json_array_get(entries, k);
+    const char *origin = attribute(entry, "origin", NULL);
+    const char *etag = attribute(entry, "etag", NULL);
+    ck_assert_str_eq(origin ? origin : "(none)",
+                     meta[i].origin ? meta[i].origin : "test:feed");
+    if (meta[i].etag)
+      ck_assert_str_eq(etag ? etag : "(none)", meta[i].etag);
+    else
+      ck_assert_ptr_null(etag);
+  }
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  ck_assert_ptr_nonnull(
+      strstr(pl_test_dead_letter_reason(t, 0), "message attribute 'etag'"));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("sink_sqs");
   TCase *batching = tcase_create("batching");
@@ -1421,6 +1488,7 @@ int main(void) {
   tcase_add_test(pure, response_scan_reads_the_usual_result_as_jansson_does);
   tcase_add_test(pure, text_and_names_sqs_accepts);
   tcase_add_test(pure, encode_message_on_its_own);
+  tcase_add_test(pure, encode_batch_metadata_from_record_to_record);
   tcase_add_test(pure, encode_batch_on_its_own);
   suite_add_tcase(s, pure);
   SRunner *runner = srunner_create(s);
