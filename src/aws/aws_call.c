@@ -47,13 +47,17 @@ void pl__aws_call_free(pl_aws_call_t *call) {
 
 static void on_timer_closed(uv_handle_t *handle) { pl__aws_call_free(handle->data); }
 
+/* Out of client->calls in constant time: a busy client has a hundred
+ * and more calls live, and they end in about the order they began. */
 static void unlink_call(pl_aws_call_t *call) {
   pl_aws_client_t *client = call->client;
-  pl_aws_call_t **link = &client->calls;
-  while (*link && *link != call)
-    link = &(*link)->next;
-  if (*link)
-    *link = call->next;
+  if (call->prev)
+    call->prev->next = call->next;
+  else if (client->calls == call)
+    client->calls = call->next;
+  if (call->next)
+    call->next->prev = call->prev;
+  call->next = call->prev = NULL;
 }
 
 static void start_waiting(pl_aws_client_t *client);
@@ -487,6 +491,9 @@ void pl__aws_client_maybe_free(pl_aws_client_t *client) {
 
 void pl__aws_call_submit(pl_aws_client_t *client, pl_aws_call_t *call) {
   call->next = client->calls;
+  call->prev = NULL;
+  if (client->calls)
+    client->calls->prev = call;
   client->calls = call;
   /* Behind the calls already waiting: a slot goes to them first. */
   if (!client->waiting &&

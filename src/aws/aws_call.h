@@ -52,6 +52,7 @@ struct pl_aws_client {
 struct pl_aws_call {
   pl_aws_client_t *client;
   pl_aws_call_t *next;         /* in client->calls */
+  pl_aws_call_t *prev;         /* in client->calls; NULL: the first */
   pl_aws_call_t *next_waiting; /* in client->waiting */
   call_kind_t kind;
   char *operation;
