@@ -1,6 +1,8 @@
 /* Helpers of http.h shared by every transport. */
 #include "http.h"
 
+#include <stdio.h>
+
 /* ASCII only: header names are tokens, and a locale must not change how
  * "Content-Length" compares. */
 static int ascii_lower(int c) {
@@ -24,4 +26,18 @@ const char *pl__http_header(const pl_http_response_t *response,
     if (ascii_case_equal(response->headers[i].name, name))
       return response->headers[i].value;
   return NULL;
+}
+
+void pl__http_too_large_text(size_t max_body, char *buf, size_t cap) {
+  size_t mib = max_body >> 20;
+  if (mib << 20 == max_body)
+    snprintf(buf, cap,
+             "the response body is over the %zu MiB limit of a response "
+             "that is read whole",
+             mib);
+  else
+    snprintf(buf, cap,
+             "the response body is over the %zu-byte limit of a response "
+             "that is read whole",
+             max_body);
 }

@@ -112,6 +112,10 @@ const pl_http_transport_t *pl__http_curl_transport(pl_http_curl_t *http);
 void pl__http_curl_close(pl_http_curl_t *http, void (*closed)(void *data),
                          void *data);
 
+/* Writes into buf (cap bytes) the error text of a buffered 2xx body over
+ * `max_body` bytes (PL_ERANGE), the same for every transport. */
+void pl__http_too_large_text(size_t max_body, char *buf, size_t cap);
+
 /* The value of header `name` (lower-case) in a response, or NULL. */
 const char *pl__http_header(const pl_http_response_t *response,
                             const char *name);

@@ -106,17 +106,7 @@ static void call_finish_curl(pl_http_curl_t *http, pl_http_call_t *call,
   call_finish(http, call, error);
   if (error == PL_ERANGE) {
     /* Written once libcurl no longer has the buffer (call_finish). */
-    size_t mib = call->max_body >> 20;
-    if (mib << 20 == call->max_body)
-      snprintf(call->errbuf, sizeof call->errbuf,
-               "the response body is over the %zu MiB limit of a response "
-               "that is read whole",
-               mib);
-    else
-      snprintf(call->errbuf, sizeof call->errbuf,
-               "the response body is over the %zu-byte limit of a response "
-               "that is read whole",
-               call->max_body);
+    pl__http_too_large_text(call->max_body, call->errbuf, sizeof call->errbuf);
     call->error_text = call->errbuf;
   }
 }
