@@ -174,6 +174,11 @@ static void watchdog_at(pl_http_h1_t *h1, uint64_t deadline) {
   uv_timer_start(&h1->watchdog, on_watchdog, in, 0);
 }
 
+void pl__http_h1_call_sent(h1_call_t *call) {
+  limit_t which;
+  watchdog_at(call->h1, call_deadline(call, &which));
+}
+
 static void time_out(h1_call_t *call, limit_t which, uint64_t now) {
   const char *addr = call->conn ? call->conn->addr : call->pool->host;
   switch (which) {

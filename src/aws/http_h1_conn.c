@@ -281,6 +281,8 @@ static void on_write(uv_write_t *req, int status) {
 static void conn_send(h1_conn_t *conn) {
   h1_call_t *call = conn->call;
   call->last_progress_ms = uv_now(conn->h1->loop);
+  if (call->read_timeout_ms)
+    pl__http_h1_call_sent(call);
   uv_buf_t buf = uv_buf_init(call->request.data, (unsigned)call->request.len);
   int n = uv_try_write((uv_stream_t *)&conn->tcp, &buf, 1);
   if (n == (int)call->request.len)

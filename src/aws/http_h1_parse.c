@@ -100,12 +100,33 @@ static int content_length(pl_http_h1_parser_t *p, const char *value) {
   return 0;
 }
 
+/* An obsolete folded line (RFC 9112, 5.2) continues the previous value,
+ * joined by one blank, as libcurl hands it over. */
+static int folded_line(pl_http_h1_parser_t *p, const char *s, size_t len) {
+  if (p->header_count == 0)
+    return fail(p, "folded line before any header");
+  const char *end = s + len;
+  while (s < end && is_blank(*s))
+    s++;
+  while (end > s && is_blank(end[-1]))
+    end--;
+  if (memchr(s, '\0', (size_t)(end - s)))
+    return fail(p, "NUL in a header value");
+  if (s == end)
+    return 0;
+  /* The text ends with the previous value's NUL: replace it. */
+  p->text.len--;
+  if (pl_buf_append(&p->text, " ", 1) < 0 ||
+      pl_buf_append(&p->text, s, (size_t)(end - s)) < 0 ||
+      pl_buf_append(&p->text, "", 1) < 0)
+    return PL_ENOMEM;
+  return 0;
+}
+
 /* Stores one header line "Name: value" as "name\0value\0". */
 static int header_line(pl_http_h1_parser_t *p, const char *s, size_t len) {
-  if (is_blank(s[0])) {
-    /* Obsolete line folding (RFC 9112, 5.2): a client may refuse it. */
-    return fail(p, "folded header line");
-  }
+  if (is_blank(s[0]))
+    return folded_line(p, s, len);
   const char *colon = memchr(s, ':', len);
   if (!colon || colon == s)
     return fail(p, "malformed header line");
