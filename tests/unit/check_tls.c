@@ -449,6 +449,34 @@ START_TEST(test_bad_ca_file) {
 }
 END_TEST
 
+/* Without a CA file, OpenSSL's default store is used, which the
+ * SSL_CERT_FILE environment variable replaces: how an operator trusts a
+ * private CA (here the test CA) without a setting of pipelined. */
+START_TEST(test_ssl_cert_file) {
+  char ca[4096];
+  snprintf(ca, sizeof ca, "%s", data_file("ca.pem"));
+  ck_assert_int_eq(setenv("SSL_CERT_FILE", ca, 1), 0);
+  pl_tls_context_t *ctx = client_ctx(true, NULL);
+  ck_assert_int_eq(unsetenv("SSL_CERT_FILE"), 0);
+  server_t s;
+  server_start(&s, server_ctx("server", 0));
+  SSL_CTX_free(s.ctx);
+  pl_tls_t *tls = NULL;
+  ck_assert_int_eq(pl__tls_create(ctx, "localhost", &tls), 0);
+  pl_buf_t got = {0};
+  ck_assert_int_eq(pump(tls, &s, &got), 0);
+  ck_assert_msg(pl__tls_established(tls), "%s", pl__tls_error(tls));
+  pl__tls_free(tls);
+  server_stop(&s);
+  pl__tls_context_free(ctx);
+  /* The system's store alone does not know the test CA. */
+  ctx = client_ctx(true, NULL);
+  expect_failure(ctx, "server", "localhost",
+                 "unable to get local issuer certificate", "for localhost");
+  pl__tls_context_free(ctx);
+}
+END_TEST
+
 /* A connection with one exchange done (so TLS 1.3 tickets arrived); returns
  * whether it resumed. */
 static bool connect_once(pl_tls_context_t *ctx, SSL_CTX *server,
@@ -526,6 +554,7 @@ static Suite *tls_suite(void) {
   tcase_add_test(tc, test_close_notify);
   tcase_add_test(tc, test_garbage);
   tcase_add_test(tc, test_bad_ca_file);
+  tcase_add_test(tc, test_ssl_cert_file);
   tcase_add_test(tc, test_resumption);
   tcase_add_test(tc, test_old_protocol_refused);
   suite_add_tcase(s, tc);
