@@ -86,7 +86,9 @@ int pl__aws_context_create(const pl_aws_context_options_t *opts,
     if (rc == 0)
       ctx->http = pl__http_curl_transport(ctx->curl);
     if (rc == 0 && !opts->curl_only && !proxy_set(opts->env)) {
-      rc = pl__http_h1_create(opts->loop, ctx->http, &ctx->h1);
+      pl_http_h1_options_t h1 = {.fallback = ctx->http,
+                                 .tls_verify = opts->tls_verify};
+      rc = pl__http_h1_create(opts->loop, &h1, &ctx->h1);
       if (rc == 0)
         ctx->http = pl__http_h1_transport(ctx->h1);
     }

@@ -83,6 +83,8 @@ void pl__http_h1_maybe_free(pl_http_h1_t *h1) {
     return;
   void (*closed)(void *) = h1->closed;
   void *data = h1->closed_data;
+  pl__tls_context_free(h1->tls_ctx);
+  free(h1->ca_file);
   free(h1);
   if (closed)
     closed(data);
@@ -265,7 +267,8 @@ static int build_request(h1_call_t *call, const pl_http_request_t *request) {
   pl_buf_append(b, " HTTP/1.1\r\n", 11);
   if (!has_header(request, "host")) {
     pl_buf_append(b, "Host: ", 6);
-    pl_buf_append(b, call->pool->key + 7, call->pool->key_len - 7);
+    pl_buf_append(b, call->pool->key + call->pool->scheme_len,
+                  call->pool->key_len - call->pool->scheme_len);
     pl_buf_append(b, "\r\n", 2);
   }
   for (size_t i = 0; i < request->header_count; i++) {
@@ -352,6 +355,23 @@ static int relay(pl_http_h1_t *h1, const pl_http_request_t *request,
 
 /* ---- The vtable ---- */
 
+/* The TLS context, made at the first https request: loading the CAs takes
+ * a moment, and a daemon that speaks only http never pays it. When it
+ * cannot be made, libcurl takes https instead (it reports its own error
+ * if the CAs are really unusable). */
+static bool tls_ready(pl_http_h1_t *h1) {
+  if (h1->tls_ctx || h1->tls_failed)
+    return h1->tls_ctx != NULL;
+  char *error = NULL;
+  if (pl__tls_context_create(h1->tls_verify, h1->ca_file, &h1->tls_ctx,
+                             &error) < 0) {
+    h1->tls_ctx = NULL;
+    h1->tls_failed = true;
+  }
+  free(error);
+  return h1->tls_ctx != NULL;
+}
+
 static int h1_submit(void *self, const pl_http_request_t *request,
                      const pl_http_handlers_t *handlers, pl_http_call_t **out) {
   pl_http_h1_t *h1 = self;
@@ -366,6 +386,8 @@ static int h1_submit(void *self, const pl_http_request_t *request,
     return relay(h1, request, handlers, out);
   h1_pool_t *pool = NULL;
   int rc = pl__http_h1_pool_find(h1, request->url, &pool);
+  if (rc == 0 && pool->tls && !tls_ready(h1))
+    rc = PL_ENOENT;
   if (rc == PL_ENOENT)
     return relay(h1, request, handlers, out);
   if (rc < 0)
@@ -432,16 +454,21 @@ static void h1_cancel(void *self, pl_http_call_t *opaque) {
   pl__http_h1_call_finish(call, PL_ECANCELED);
 }
 
-int pl__http_h1_create(uv_loop_t *loop, const pl_http_transport_t *fallback,
+int pl__http_h1_create(uv_loop_t *loop, const pl_http_h1_options_t *opts,
                        pl_http_h1_t **out) {
-  if (!loop || !fallback || !out)
+  if (!loop || !opts || !opts->fallback || !out)
     return PL_EINVAL;
   *out = NULL;
   pl_http_h1_t *h1 = calloc(1, sizeof *h1);
   if (!h1)
     return PL_ENOMEM;
+  if (opts->ca_file && !(h1->ca_file = strdup(opts->ca_file))) {
+    free(h1);
+    return PL_ENOMEM;
+  }
   h1->loop = loop;
-  h1->fallback = fallback;
+  h1->fallback = opts->fallback;
+  h1->tls_verify = opts->tls_verify;
   uv_idle_init(loop, &h1->deliver);
   h1->deliver.data = h1;
   uv_timer_init(loop, &h1->watchdog);

@@ -33,9 +33,10 @@ static int numeric_address(h1_pool_t *pool) {
   return 0;
 }
 
-/* Splits "host[:port]" or "[v6][:port]" of an http:// URL. */
-static int pool_new(const char *url, size_t key_len, h1_pool_t **out) {
-  const char *authority = url + 7, *end = url + key_len;
+/* Splits "host[:port]" or "[v6][:port]" of an http(s):// URL. */
+static int pool_new(const char *url, size_t scheme_len, size_t key_len,
+                    h1_pool_t **out) {
+  const char *authority = url + scheme_len, *end = url + key_len;
   const char *host = authority, *host_end, *port = NULL;
   if (*host == '[') {
     host_end = memchr(host, ']', (size_t)(end - host));
@@ -55,7 +56,8 @@ static int pool_new(const char *url, size_t key_len, h1_pool_t **out) {
   if (host_end == host)
     return PL_ENOENT;
   size_t port_len = port ? (size_t)(end - port) : 0;
-  unsigned long port_value = 80;
+  bool tls = scheme_len == 8;
+  unsigned long port_value = tls ? 443 : 80;
   if (port) {
     if (port_len == 0 || port_len > 5)
       return PL_ENOENT;
@@ -82,6 +84,8 @@ static int pool_new(const char *url, size_t key_len, h1_pool_t **out) {
   snprintf(pool->port, sizeof pool->port, "%lu", port_value);
   memcpy(pool->key, url, key_len);
   pool->key_len = key_len;
+  pool->scheme_len = scheme_len;
+  pool->tls = tls;
   (void)numeric_address(pool);
   *out = pool;
   return 0;
@@ -97,13 +101,17 @@ int pl__http_h1_pool_find(pl_http_h1_t *h1, const char *url,
       return 0;
     }
   }
-  if (strncmp(url, "http://", 7) != 0)
+  size_t scheme_len = strncmp(url, "http://", 7) == 0    ? 7
+                      : strncmp(url, "https://", 8) == 0 ? 8
+                                                         : 0;
+  if (!scheme_len)
     return PL_ENOENT;
-  size_t key_len = 7 + strcspn(url + 7, "/?#");
-  if (memchr(url + 7, '@', key_len - 7) || url[key_len] == '#')
+  size_t key_len = scheme_len + strcspn(url + scheme_len, "/?#");
+  if (memchr(url + scheme_len, '@', key_len - scheme_len) ||
+      url[key_len] == '#')
     return PL_ENOENT;
   h1_pool_t *pool = NULL;
-  int rc = pool_new(url, key_len, &pool);
+  int rc = pool_new(url, scheme_len, key_len, &pool);
   if (rc < 0)
     return rc;
   pool->next = h1->pools;
@@ -124,10 +132,15 @@ void pl__http_h1_pool_free(h1_pool_t *pool) {
 /* ---- Connections ---- */
 
 static void conn_connect(h1_call_t *call, size_t addr_index);
+static int tls_flush(h1_conn_t *conn);
+static void tls_fail(h1_conn_t *conn);
 
 static void on_conn_closed(uv_handle_t *handle) {
   h1_conn_t *conn = handle->data;
   pl_http_h1_t *h1 = conn->h1;
+  pl__tls_free(conn->tls);
+  pl_buf_free(&conn->wbuf);
+  pl_buf_free(&conn->wnext);
   free(conn);
   h1->handles_open--;
   pl__http_h1_maybe_free(h1);
@@ -223,78 +236,203 @@ static void tell_headers(h1_call_t *call) {
   call->handlers.on_headers(call->handlers.data, &response);
 }
 
+/* The end of the connection (EOF or an error) while it carries a call. */
+static void conn_ended(h1_conn_t *conn, int uv_error) {
+  h1_call_t *call = conn->call;
+  if (uv_error == UV_EOF && pl__http_h1_parse_eof(&call->parser) == 1) {
+    conn_done(conn, false);
+    return;
+  }
+  conn_fail(conn, uv_error, "read from");
+}
+
+/* Bytes of the answer (plaintext). Returns true when the connection no
+ * longer carries the call (done, failed, cancelled or closed). */
+static bool conn_answer(h1_conn_t *conn, const char *bytes, size_t n) {
+  h1_call_t *call = conn->call;
+  call->last_progress_ms = uv_now(conn->h1->loop);
+  size_t used = 0;
+  int rc = pl__http_h1_parse(&call->parser, bytes, n, &used);
+  if (call->parser.headers_done && !call->headers_told) {
+    tell_headers(call);
+    if (conn->call != call || conn->closing)
+      return true; /* cancelled or closed from on_headers */
+  }
+  if (rc == 1) {
+    conn_done(conn, call->parser.keep_alive && used == n && !conn->writing);
+    return true;
+  }
+  if (rc == 0)
+    return false;
+  char addr[sizeof conn->addr];
+  memcpy(addr, conn->addr, sizeof addr);
+  pl__http_h1_conn_close(conn);
+  if (call->body_truncated) {
+    pl__http_h1_call_finish(call, 0);
+    return true;
+  }
+  if (rc == PL_EIO) {
+    snprintf(call->errbuf, sizeof call->errbuf, "%s from %s",
+             call->parser.error ? call->parser.error : "malformed answer",
+             addr);
+    call->error_text = call->errbuf;
+  }
+  pl__http_h1_call_finish(call, rc);
+  return true;
+}
+
+/* Ciphertext from the socket: everything it decrypts to goes to the
+ * answer; plaintext on an idle connection, a close_notify or a failure
+ * ends the connection. Handshake records and tickets need no call. */
+static void tls_bytes(h1_conn_t *conn, const char *bytes, size_t n) {
+  if (pl__tls_feed(conn->tls, bytes, n) < 0) {
+    tls_fail(conn);
+    return;
+  }
+  char *plain = conn->h1->plainbuf;
+  while (!conn->closing) {
+    ssize_t m = pl__tls_read(conn->tls, plain, sizeof conn->h1->plainbuf);
+    if (m == 0)
+      break;
+    if (m == PL_TLS_CLOSED && conn->call) {
+      conn_ended(conn, UV_EOF);
+      return;
+    }
+    if (m == PL_TLS_CLOSED || (m > 0 && !conn->call)) {
+      pl__http_h1_conn_close(conn);
+      return;
+    }
+    if (m < 0) {
+      tls_fail(conn);
+      return;
+    }
+    conn_answer(conn, plain, (size_t)m);
+  }
+  if (!conn->closing) {
+    int rc = tls_flush(conn);
+    if (rc < 0)
+      conn_fail(conn, rc, "write to");
+  }
+}
+
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
   h1_conn_t *conn = stream->data;
   if (n == 0 || conn->closing)
     return;
-  h1_call_t *call = conn->call;
-  if (!call) {
+  if (n > 0 && conn->tls) {
+    tls_bytes(conn, buf->base, (size_t)n);
+    return;
+  }
+  if (!conn->call) {
     /* An idle connection: the server closed it, or sent what no request
      * asked for. Either way it cannot carry another request. */
     pl__http_h1_conn_close(conn);
     return;
   }
-  if (n < 0) {
-    if (n == UV_EOF && pl__http_h1_parse_eof(&call->parser) == 1) {
-      conn_done(conn, false);
-      return;
-    }
-    conn_fail(conn, (int)n, "read from");
-    return;
-  }
-  call->last_progress_ms = uv_now(conn->h1->loop);
-  size_t used = 0;
-  int rc = pl__http_h1_parse(&call->parser, buf->base, (size_t)n, &used);
-  if (call->parser.headers_done && !call->headers_told) {
-    tell_headers(call);
-    if (conn->call != call || conn->closing)
-      return; /* cancelled or closed from on_headers */
-  }
-  if (rc == 1) {
-    conn_done(conn, call->parser.keep_alive && used == (size_t)n &&
-                        !uv_is_active((uv_handle_t *)&conn->write));
-    return;
-  }
-  if (rc == 0)
-    return;
-  pl__http_h1_conn_close(conn);
-  if (call->body_truncated) {
-    pl__http_h1_call_finish(call, 0);
-    return;
-  }
-  if (rc == PL_EIO) {
-    snprintf(call->errbuf, sizeof call->errbuf, "%s from %s",
-             call->parser.error ? call->parser.error : "malformed answer",
-             conn->addr);
-    call->error_text = call->errbuf;
-  }
-  pl__http_h1_call_finish(call, rc);
+  if (n < 0)
+    conn_ended(conn, (int)n);
+  else
+    conn_answer(conn, buf->base, (size_t)n);
+}
+
+static void on_write(uv_write_t *req, int status);
+
+static int write_buffered(h1_conn_t *conn) {
+  uv_buf_t buf = uv_buf_init(conn->wbuf.data, (unsigned)conn->wbuf.len);
+  conn->write.data = conn;
+  conn->writing = true;
+  return uv_write(&conn->write, (uv_stream_t *)&conn->tcp, &buf, 1, on_write);
 }
 
 static void on_write(uv_write_t *req, int status) {
   h1_conn_t *conn = req->data;
-  if (status < 0 && !conn->closing)
+  conn->writing = false;
+  if (conn->closing)
+    return;
+  if (status < 0) {
     conn_fail(conn, status, "write to");
+    return;
+  }
+  pl_buf_reset(&conn->wbuf);
+  if (conn->wnext.len == 0)
+    return;
+  pl_buf_t next = conn->wnext;
+  conn->wnext = conn->wbuf;
+  conn->wbuf = next;
+  int rc = write_buffered(conn);
+  if (rc < 0)
+    conn_fail(conn, rc, "write to");
 }
 
-/* Sends the whole request, in one write when the socket takes it. */
+/* Sends `len` bytes (borrowed for the call): at once when the socket takes
+ * them all (the usual case: one write(2) per request), else the rest is
+ * copied and written when the socket is ready, after what waits already.
+ * Returns 0 or a libuv error. */
+static int conn_out(h1_conn_t *conn, const char *bytes, size_t len) {
+  if (conn->writing)
+    return pl_buf_append(&conn->wnext, bytes, len) < 0 ? UV_ENOMEM : 0;
+  uv_buf_t buf = uv_buf_init((char *)bytes, (unsigned)len);
+  int n = uv_try_write((uv_stream_t *)&conn->tcp, &buf, 1);
+  if (n == (int)len)
+    return 0;
+  if (n < 0 && n != UV_EAGAIN)
+    return n;
+  size_t sent = n > 0 ? (size_t)n : 0;
+  if (pl_buf_append(&conn->wbuf, bytes + sent, len - sent) < 0)
+    return UV_ENOMEM;
+  return write_buffered(conn);
+}
+
+/* Sends what TLS has for the socket (handshake records, sealed data). */
+static int tls_flush(h1_conn_t *conn) {
+  const char *bytes = NULL;
+  size_t len = pl__tls_output(conn->tls, &bytes);
+  if (len == 0)
+    return 0;
+  int rc = conn_out(conn, bytes, len);
+  pl__tls_consume(conn->tls, len);
+  return rc;
+}
+
+/* Ends the call of a connection whose TLS session failed. */
+static void tls_fail(h1_conn_t *conn) {
+  h1_call_t *call = conn->call;
+  /* Both stay valid: the session is freed when the handle closes, the
+   * pool with the transport. */
+  const char *why = pl__tls_error(conn->tls);
+  const char *host = conn->pool->host;
+  bool handshake = !pl__tls_established(conn->tls);
+  pl__http_h1_conn_close(conn);
+  if (!call)
+    return;
+  if (strncmp(why, "TLS ", 4) == 0)
+    snprintf(call->errbuf, sizeof call->errbuf, "%s", why);
+  else
+    snprintf(call->errbuf, sizeof call->errbuf, "TLS %s with %.80s: %s",
+             handshake ? "handshake" : "session", host,
+             *why ? why : "failed");
+  call->error_text = call->errbuf;
+  pl__http_h1_call_finish(call, PL_EIO);
+}
+
+/* Sends the whole request: one write when the socket takes it; through
+ * TLS, sealed (held by TLS until the handshake ends). */
 static void conn_send(h1_conn_t *conn) {
   h1_call_t *call = conn->call;
   call->last_progress_ms = uv_now(conn->h1->loop);
   if (call->read_timeout_ms)
     pl__http_h1_call_sent(call);
-  uv_buf_t buf = uv_buf_init(call->request.data, (unsigned)call->request.len);
-  int n = uv_try_write((uv_stream_t *)&conn->tcp, &buf, 1);
-  if (n == (int)call->request.len)
-    return;
-  if (n < 0 && n != UV_EAGAIN) {
-    conn_fail(conn, n, "write to");
+  if (conn->tls) {
+    if (pl__tls_write(conn->tls, call->request.data, call->request.len) < 0) {
+      tls_fail(conn);
+      return;
+    }
+    int rc = tls_flush(conn);
+    if (rc < 0)
+      conn_fail(conn, rc, "write to");
     return;
   }
-  if (n > 0)
-    buf = uv_buf_init(buf.base + n, buf.len - (unsigned)n);
-  conn->write.data = conn;
-  int rc = uv_write(&conn->write, (uv_stream_t *)&conn->tcp, &buf, 1, on_write);
+  int rc = conn_out(conn, call->request.data, call->request.len);
   if (rc < 0)
     conn_fail(conn, rc, "write to");
 }
@@ -330,6 +468,25 @@ static void on_connect(uv_connect_t *req, int status) {
   if (rc < 0) {
     conn_fail(conn, rc, "read from");
     return;
+  }
+  if (conn->pool->tls) {
+    rc = pl__tls_create(conn->h1->tls_ctx, conn->pool->host, &conn->tls);
+    if (rc == 0)
+      rc = tls_flush(conn); /* the ClientHello */
+    if (rc < 0 && !conn->tls) {
+      pl__http_h1_conn_close(conn);
+      if (call) {
+        snprintf(call->errbuf, sizeof call->errbuf,
+                 "TLS handshake with %s: could not start", conn->pool->host);
+        call->error_text = call->errbuf;
+        pl__http_h1_call_finish(call, PL_EIO);
+      }
+      return;
+    }
+    if (rc < 0) {
+      conn_fail(conn, rc, "write to");
+      return;
+    }
   }
   if (call)
     conn_send(conn);

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "http_h1.h"
 #include "http_h1_parse.h"
+#include "tls.h"
 
 #include <uv.h>
 
@@ -82,10 +83,12 @@ struct h1_pool {
   size_t addr_count;
   uint64_t resolved_ms;
   bool numeric; /* an IP literal: resolved once, for good */
+  bool tls;     /* https:// */
+  size_t scheme_len; /* of "http://" or "https://" in the key */
   char *host;   /* without IPv6 brackets (owned) */
   char port[8];
   size_t key_len;
-  char key[]; /* "http://host:port" as the URLs spell it */
+  char key[]; /* "http://host:port" as the URLs spell it (or https) */
 };
 
 struct h1_conn {
@@ -97,6 +100,12 @@ struct h1_conn {
   h1_conn_t *prev, *next; /* in h1->conns */
   h1_conn_t *idle_next;   /* in pool->idle */
   h1_call_t *call;        /* the one request it carries, or NULL */
+  pl_tls_t *tls;          /* https: the session (owned) */
+  /* Bytes the socket did not take at once: in flight (wbuf) and waiting
+   * for that write to end (wnext). */
+  pl_buf_t wbuf;
+  pl_buf_t wnext;
+  bool writing;
   size_t addr_index;
   uint64_t connect_started_ms;
   unsigned served; /* requests completed on it */
@@ -109,6 +118,10 @@ struct h1_conn {
 struct pl_http_h1 {
   uv_loop_t *loop;
   const pl_http_transport_t *fallback; /* borrowed */
+  bool tls_verify;
+  char *ca_file;                /* owned, or NULL */
+  pl_tls_context_t *tls_ctx;    /* made at the first https request */
+  bool tls_failed;              /* it could not be made: https relayed */
   pl_http_transport_t vtable;
   uv_idle_t deliver;   /* runs on_done of finished calls */
   uv_timer_t watchdog; /* connect, whole and read timeouts */
@@ -124,6 +137,7 @@ struct pl_http_h1 {
   void (*closed)(void *data);
   void *closed_data;
   char readbuf[64 << 10]; /* every read lands here, parsed at once */
+  char plainbuf[16 << 10]; /* what TLS decrypts of it, parsed at once */
 };
 
 /* ---- Provided by http_h1.c to the connection side ---- */
