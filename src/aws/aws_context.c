@@ -297,8 +297,8 @@ static const pl_option_t aws_options[] = {
     PL_OPTION_ENUM(pl_aws_settings_t, http_client, "http_client", "builtin",
                    PL_AWS_HTTP_CLIENT_CHOICES, 0,
                    "HTTP client of AWS requests: builtin (a lean HTTP/1.1 "
-                   "client for requests read whole, libcurl for downloads, "
-                   "https and proxies) or curl (libcurl for everything)."),
+                   "client for requests read whole, libcurl for downloads "
+                   "and behind proxies) or curl (libcurl for everything)."),
 };
 
 static int extension_create(pl_extension_t *ext, const void *data,
