@@ -390,8 +390,8 @@ static int host_key(const char *url, pl_buf_t *key) {
       curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
       curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
           CURLUE_OK &&
-      (pl__http_curl_call_case_equal(scheme, "http") ||
-       pl__http_curl_call_case_equal(scheme, "https")))
+      (pl__http_case_equal(scheme, "http") ||
+       pl__http_case_equal(scheme, "https")))
     rc = pl_buf_printf(key, "%s:%s", host, port);
   curl_free(scheme);
   curl_free(host);
@@ -417,10 +417,7 @@ static int curl_submit(void *self, const pl_http_request_t *request,
                        const pl_http_handlers_t *handlers,
                        pl_http_call_t **out) {
   pl_http_curl_t *http = self;
-  if (!request || !handlers || !handlers->on_done || !request->method ||
-      !request->url || !pl__http_curl_call_is_token(request->method) ||
-      (request->body_len > 0 && !request->body) ||
-      (request->header_count > 0 && !request->headers))
+  if (!pl__http_submit_valid(request, handlers))
     return PL_EINVAL;
   if (http->closing || http->close_pending)
     return PL_ECANCELED;

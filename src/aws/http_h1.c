@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static const uint64_t DEFAULT_CONNECT_TIMEOUT_MS = 10000;
 
@@ -222,19 +221,9 @@ static void on_watchdog(uv_timer_t *timer) {
 
 /* ---- The request ---- */
 
-static bool is_token(const char *text) {
-  if (!*text)
-    return false;
-  for (const unsigned char *c = (const unsigned char *)text; *c; c++)
-    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-          (*c >= '0' && *c <= '9') || strchr("!#$%&'*+-.^_`|~", *c)))
-      return false;
-  return true;
-}
-
 static bool has_header(const pl_http_request_t *request, const char *name) {
   for (size_t i = 0; i < request->header_count; i++)
-    if (strcasecmp(request->headers[i].name, name) == 0)
+    if (pl__http_case_equal(request->headers[i].name, name))
       return true;
   return false;
 }
@@ -253,7 +242,7 @@ static int build_request(h1_call_t *call, const pl_http_request_t *request) {
                 call->pool->key_len + request->body_len;
   for (size_t i = 0; i < request->header_count; i++) {
     const pl_http_header_t *h = &request->headers[i];
-    if (!h->name || !h->value || !is_token(h->name) ||
+    if (!h->name || !h->value || !pl__http_is_token(h->name) ||
         strpbrk(h->value, "\r\n"))
       return PL_EINVAL;
     size += strlen(h->name) + strlen(h->value) + 4;
@@ -375,10 +364,7 @@ static bool tls_ready(pl_http_h1_t *h1) {
 static int h1_submit(void *self, const pl_http_request_t *request,
                      const pl_http_handlers_t *handlers, pl_http_call_t **out) {
   pl_http_h1_t *h1 = self;
-  if (!request || !handlers || !handlers->on_done || !request->method ||
-      !request->url || !is_token(request->method) ||
-      (request->body_len > 0 && !request->body) ||
-      (request->header_count > 0 && !request->headers))
+  if (!pl__http_submit_valid(request, handlers))
     return PL_EINVAL;
   if (h1->closing)
     return PL_ECANCELED;
