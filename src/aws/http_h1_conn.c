@@ -12,6 +12,10 @@
 
 /* libcurl's default DNS cache lifetime (CURLOPT_DNS_CACHE_TIMEOUT). */
 static const uint64_t DNS_CACHE_MS = 60000;
+/* A connection idle for longer is not reused (libcurl's
+ * CURLOPT_MAXAGE_CONN): a middlebox may have dropped it without a word,
+ * and a request on it would wait for its whole timeout. */
+static const uint64_t MAX_IDLE_MS = 118000;
 /* TCP keep-alive idle time, in seconds: libcurl's default. */
 static const unsigned TCP_KEEPALIVE_S = 60;
 
@@ -214,6 +218,7 @@ static void conn_done(h1_conn_t *conn, bool reusable) {
     return;
   }
   conn->idle = true;
+  conn->idle_since_ms = uv_now(conn->h1->loop);
   conn->idle_next = conn->pool->idle;
   conn->pool->idle = conn;
 }
@@ -617,6 +622,11 @@ void pl__http_h1_conn_start(h1_call_t *call) {
   pl_http_h1_t *h1 = call->h1;
   h1_pool_t *pool = call->pool;
   call->state = H1_CALL_RUNNING;
+  /* The most recent idle connection is the head: once it is too old, so
+   * are all the others. */
+  if (pool->idle && uv_now(h1->loop) - pool->idle->idle_since_ms > MAX_IDLE_MS)
+    while (pool->idle)
+      pl__http_h1_conn_close(pool->idle);
   if (!call->fresh_conn && pool->idle) {
     h1_conn_t *conn = pool->idle;
     pool->idle = conn->idle_next;

@@ -108,6 +108,7 @@ struct h1_conn {
   bool writing;
   size_t addr_index;
   uint64_t connect_started_ms;
+  uint64_t idle_since_ms;
   unsigned served; /* requests completed on it */
   bool connected;
   bool idle;
