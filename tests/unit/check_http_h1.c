@@ -10,6 +10,7 @@
 #include "http_h1.h"
 
 #include <check.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ typedef struct raw_conn {
   int id; /* 1-based */
   int unanswered;
   bool open;
+  SSL *ssl; /* https: the server's session over memory BIOs */
 } raw_conn_t;
 
 struct raw_server {
@@ -47,6 +49,7 @@ struct raw_server {
   int request_conn[RAW_REQUESTS]; /* the connection of each request */
   int connections;
   bool overlapped; /* a request arrived before the previous was answered */
+  SSL_CTX *tls;    /* NULL: plain http */
   raw_conn_t conns[RAW_CONNS];
 };
 
@@ -54,6 +57,7 @@ typedef struct raw_write {
   uv_write_t req;
   raw_conn_t *conn;
   after_t after;
+  char bytes[]; /* a copy: the write outlives the caller's text */
 } raw_write_t;
 
 static void raw_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
@@ -65,6 +69,8 @@ static void raw_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
 static void raw_conn_closed(uv_handle_t *handle) {
   raw_conn_t *conn = handle->data;
   pl_buf_free(&conn->in);
+  SSL_free(conn->ssl);
+  conn->ssl = NULL;
 }
 
 static void raw_conn_close(raw_conn_t *conn, bool reset) {
@@ -85,6 +91,28 @@ static void raw_written(uv_write_t *req, int status) {
   free(w);
 }
 
+/* Sends `len` bytes, then keeps, closes or resets the connection. */
+static void raw_send(raw_conn_t *conn, const char *bytes, size_t len,
+                     after_t after) {
+  raw_write_t *w = calloc(1, sizeof *w + len + 1);
+  w->conn = conn;
+  w->after = after;
+  memcpy(w->bytes, bytes, len);
+  uv_buf_t buf = uv_buf_init(w->bytes, (unsigned)len);
+  ck_assert_int_eq(
+      uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, raw_written), 0);
+}
+
+/* Sends what the server's TLS session has for the client. */
+static void raw_tls_flush(raw_conn_t *conn, after_t after) {
+  BIO *out = SSL_get_wbio(conn->ssl);
+  char *bytes = NULL;
+  long len = BIO_get_mem_data(out, &bytes);
+  if (len > 0 || after != AFTER_KEEP)
+    raw_send(conn, bytes ? bytes : "", (size_t)(len > 0 ? len : 0), after);
+  (void)BIO_reset(out);
+}
+
 static void raw_answer(raw_conn_t *conn) {
   raw_server_t *s = conn->server;
   ck_assert_uint_lt(s->requests, s->step_count);
@@ -93,13 +121,24 @@ static void raw_answer(raw_conn_t *conn) {
   if (step->after == AFTER_HANG)
     return;
   conn->unanswered--;
-  raw_write_t *w = calloc(1, sizeof *w);
-  w->conn = conn;
-  w->after = step->after;
   const char *text = step->answer ? step->answer : "";
-  uv_buf_t buf = uv_buf_init((char *)text, (unsigned)strlen(text));
-  ck_assert_int_eq(
-      uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, raw_written), 0);
+  if (conn->ssl) {
+    if (*text)
+      ck_assert_int_gt(SSL_write(conn->ssl, text, (int)strlen(text)), 0);
+    raw_tls_flush(conn, step->after);
+    return;
+  }
+  raw_send(conn, text, strlen(text), step->after);
+}
+
+/* Ciphertext in, plaintext appended to conn->in, handshake records out. */
+static void raw_tls_read(raw_conn_t *conn, const char *bytes, size_t n) {
+  BIO_write(SSL_get_rbio(conn->ssl), bytes, (int)n);
+  char plain[4096];
+  int got;
+  while ((got = SSL_read(conn->ssl, plain, sizeof plain)) > 0)
+    pl_buf_append(&conn->in, plain, (size_t)got);
+  raw_tls_flush(conn, AFTER_KEEP);
 }
 
 /* Requests carry no body here: each ends with an empty line. */
@@ -108,7 +147,10 @@ static void raw_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
   if (n < 0)
     raw_conn_close(conn, false);
   if (n > 0 && conn->open) {
-    pl_buf_append(&conn->in, buf->base, (size_t)n);
+    if (conn->ssl)
+      raw_tls_read(conn, buf->base, (size_t)n);
+    else
+      pl_buf_append(&conn->in, buf->base, (size_t)n);
     char *end;
     while (conn->in.len && (end = strstr(conn->in.data, "\r\n\r\n"))) {
       size_t taken = (size_t)(end + 4 - conn->in.data);
@@ -136,6 +178,11 @@ static void raw_accept(uv_stream_t *listener, int status) {
   uv_tcp_init(listener->loop, &conn->tcp);
   conn->tcp.data = conn;
   ck_assert_int_eq(uv_accept(listener, (uv_stream_t *)&conn->tcp), 0);
+  if (s->tls) {
+    conn->ssl = SSL_new(s->tls);
+    SSL_set_bio(conn->ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+    SSL_set_accept_state(conn->ssl);
+  }
   uv_read_start((uv_stream_t *)&conn->tcp, raw_alloc, raw_read);
 }
 
@@ -161,6 +208,29 @@ static void raw_stop(raw_server_t *s) {
   for (int i = 0; i < s->connections; i++)
     raw_conn_close(&s->conns[i], false);
   uv_close((uv_handle_t *)&s->listener, NULL);
+  SSL_CTX_free(s->tls);
+  s->tls = NULL;
+}
+
+static const char *data_file(const char *name) {
+  static char path[4096];
+  const char *dir = getenv("PIPELINED_TEST_DATA");
+  snprintf(path, sizeof path, "%s/tls/%s", dir ? dir : "tests/data", name);
+  return path;
+}
+
+/* Makes the raw server speak TLS with tests/data/tls/CERT.pem. */
+static void raw_tls(raw_server_t *s, const char *cert) {
+  char name[64];
+  s->tls = SSL_CTX_new(TLS_server_method());
+  snprintf(name, sizeof name, "%s.pem", cert);
+  ck_assert_int_eq(SSL_CTX_use_certificate_file(s->tls, data_file(name),
+                                                SSL_FILETYPE_PEM),
+                   1);
+  snprintf(name, sizeof name, "%s.key", cert);
+  ck_assert_int_eq(
+      SSL_CTX_use_PrivateKey_file(s->tls, data_file(name), SSL_FILETYPE_PEM),
+      1);
 }
 
 /* ---- A scripted fallback transport ---- */
@@ -252,7 +322,9 @@ static void setup(fixture_t *t) {
                                        .pause = fb_pause,
                                        .resume = fb_resume,
                                        .cancel = fb_cancel};
-  pl_http_h1_options_t opts = {.fallback = &t->fb_vtable, .tls_verify = true};
+  pl_http_h1_options_t opts = {.fallback = &t->fb_vtable,
+                               .tls_verify = true,
+                               .ca_file = data_file("ca.pem")};
   ck_assert_int_eq(pl__http_h1_create(&t->loop, &opts, &t->h1), 0);
   t->transport = pl__http_h1_transport(t->h1);
   uv_timer_init(&t->loop, &t->guard);
@@ -295,7 +367,8 @@ static const char *fake_url(fixture_t *t, const char *path) {
 }
 
 static const char *raw_url(fixture_t *t, const char *path) {
-  snprintf(t->url, sizeof t->url, "http://127.0.0.1:%d%s", t->raw.port, path);
+  snprintf(t->url, sizeof t->url, "%s://127.0.0.1:%d%s",
+           t->raw.tls ? "https" : "http", t->raw.port, path);
   return t->url;
 }
 
@@ -887,6 +960,61 @@ START_TEST(bad_requests_are_refused_without_a_callback) {
 }
 END_TEST
 
+/* ---- https ---- */
+
+START_TEST(https_keeps_one_connection_and_retries_a_reused_one) {
+  fixture_t t;
+  setup(&t);
+  static const step_t steps[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst", AFTER_KEEP},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "6\r\nsecond\r\n0\r\n\r\n",
+       AFTER_KEEP},
+      {NULL, AFTER_CLOSE},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nthird", AFTER_KEEP}};
+  raw(&t, steps, 4);
+  raw_tls(&t.raw, "server");
+  const char *bodies[] = {"first", "second", "third"};
+  for (int i = 0; i < 3; i++) {
+    result_t r = {0};
+    get(&t, &r, raw_url(&t, "/tls"), 5000);
+    run_until(&t, &r.done_calls, 1);
+    ck_assert_msg(r.error == 0, "%s", r.error_text ? r.error_text : "");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, bodies[i]);
+    result_free(&r);
+  }
+  /* Two requests on the first connection; the third was closed without
+   * an answer there and went again on a second one. */
+  ck_assert_int_eq(t.raw.connections, 2);
+  ck_assert_int_eq(t.raw.request_conn[1], 1);
+  ck_assert_int_eq(t.raw.request_conn[3], 2);
+  teardown(&t);
+}
+END_TEST
+
+START_TEST(https_with_a_certificate_for_another_name_is_eio) {
+  fixture_t t;
+  setup(&t);
+  static const step_t steps[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno", AFTER_KEEP}};
+  raw(&t, steps, 1);
+  raw_tls(&t.raw, "wrong");
+  result_t r = {0};
+  get(&t, &r, raw_url(&t, "/tls"), 5000);
+  run_until(&t, &r.done_calls, 1);
+  ck_assert_int_eq(r.error, PL_EIO);
+  ck_assert_ptr_nonnull(r.error_text);
+  ck_assert_msg(strstr(r.error_text, "TLS handshake with 127.0.0.1"), "%s",
+                r.error_text);
+  ck_assert_msg(strstr(r.error_text, "certificate verify failed"), "%s",
+                r.error_text);
+  ck_assert_uint_eq(t.raw.requests, 0);
+  result_free(&r);
+  teardown(&t);
+}
+END_TEST
+
 static Suite *http_h1_suite(void) {
   Suite *s = suite_create("http_h1");
   TCase *requests = tcase_create("requests");
@@ -930,6 +1058,12 @@ static Suite *http_h1_suite(void) {
   tcase_add_test(cancel, close_cancels_every_call_then_reports_closed);
   tcase_add_test(cancel, streamed_and_unread_requests_go_to_the_fallback);
   suite_add_tcase(s, cancel);
+
+  TCase *https = tcase_create("https");
+  tcase_set_timeout(https, 30);
+  tcase_add_test(https, https_keeps_one_connection_and_retries_a_reused_one);
+  tcase_add_test(https, https_with_a_certificate_for_another_name_is_eio);
+  suite_add_tcase(s, https);
   return s;
 }
 
