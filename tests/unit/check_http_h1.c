@@ -3,8 +3,10 @@
  * libpipelined-testing (<pipelined/testing_http.h>) for well-formed
  * exchanges, and a raw one below that answers each request with scripted
  * bytes and then keeps, closes or resets the connection (resets, malformed
- * answers, idle connections the server closed, pipelining). A scripted
- * fallback transport records what the client relays. Every test ends with
+ * answers, idle connections the server closed, pipelining), in plain
+ * TCP or as a TLS server over memory BIOs with the test certificates of
+ * tests/data/tls. A scripted fallback transport records what the client
+ * relays. Every test ends with
  * uv_loop_close() == 0 (HACKING.md#s6). */
 #include "http.h"
 #include "http_h1.h"
