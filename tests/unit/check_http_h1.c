@@ -8,6 +8,7 @@
  * tests/data/tls. A scripted fallback transport records what the client
  * relays. Every test ends with
  * uv_loop_close() == 0 (HACKING.md#s6). */
+#include "aws_context.h"
 #include "http.h"
 #include "http_h1.h"
 
@@ -1017,6 +1018,68 @@ START_TEST(https_with_a_certificate_for_another_name_is_eio) {
 }
 END_TEST
 
+/* ---- The AWS context's choice ---- */
+
+typedef struct env_pair {
+  const char *name;
+  const char *value;
+} env_pair_t;
+
+static const char *pair_getenv(void *data, const char *name) {
+  for (const env_pair_t *p = data; p->name; p++)
+    if (strcmp(p->name, name) == 0)
+      return p->value;
+  return NULL;
+}
+
+static void on_context_closed_loop(uv_loop_t *loop) {
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(loop), 0);
+}
+
+/* Builtin unless the operator chose curl or a proxy variable is set (the
+ * builtin client does not do proxies; libcurl honours them). */
+START_TEST(the_context_uses_the_builtin_client_unless_curl_or_a_proxy) {
+  static const env_pair_t none[] = {{NULL, NULL}};
+  static const env_pair_t empty_proxy[] = {{"HTTPS_PROXY", ""}, {NULL, NULL}};
+  static const env_pair_t proxies[][2] = {
+      {{"HTTPS_PROXY", "http://127.0.0.1:3128"}, {NULL, NULL}},
+      {{"https_proxy", "http://127.0.0.1:3128"}, {NULL, NULL}},
+      {{"HTTP_PROXY", "http://127.0.0.1:3128"}, {NULL, NULL}},
+      {{"http_proxy", "http://127.0.0.1:3128"}, {NULL, NULL}},
+      {{"ALL_PROXY", "http://127.0.0.1:3128"}, {NULL, NULL}},
+      {{"all_proxy", "http://127.0.0.1:3128"}, {NULL, NULL}}};
+  typedef struct choice {
+    const env_pair_t *env;
+    bool curl_only;
+    bool builtin;
+  } choice_t;
+  choice_t cases[9] = {{none, false, true}, {empty_proxy, false, true},
+                       {none, true, false}};
+  for (size_t i = 0; i < 6; i++)
+    cases[3 + i] = (choice_t){proxies[i], false, false};
+  for (size_t i = 0; i < 9; i++) {
+    uv_loop_t loop;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    pl_env_t env = {.getenv = pair_getenv, .data = (void *)cases[i].env};
+    pl_aws_context_options_t opts = {.loop = &loop,
+                                     .env = &env,
+                                     .region = "us-east-1",
+                                     .tls_verify = true,
+                                     .curl_only = cases[i].curl_only};
+    pl_aws_context_t *ctx = NULL;
+    ck_assert_int_eq(pl__aws_context_create(&opts, &ctx), 0);
+    ck_assert_msg((ctx->h1 != NULL) == cases[i].builtin, "case %zu", i);
+    ck_assert_ptr_nonnull(ctx->curl);
+    ck_assert_ptr_eq(ctx->http, cases[i].builtin
+                                    ? pl__http_h1_transport(ctx->h1)
+                                    : pl__http_curl_transport(ctx->curl));
+    pl__aws_context_close(ctx);
+    on_context_closed_loop(&loop);
+  }
+}
+END_TEST
+
 static Suite *http_h1_suite(void) {
   Suite *s = suite_create("http_h1");
   TCase *requests = tcase_create("requests");
@@ -1066,6 +1129,11 @@ static Suite *http_h1_suite(void) {
   tcase_add_test(https, https_keeps_one_connection_and_retries_a_reused_one);
   tcase_add_test(https, https_with_a_certificate_for_another_name_is_eio);
   suite_add_tcase(s, https);
+
+  TCase *context = tcase_create("context");
+  tcase_add_test(context,
+                 the_context_uses_the_builtin_client_unless_curl_or_a_proxy);
+  suite_add_tcase(s, context);
   return s;
 }
 
