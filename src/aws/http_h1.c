@@ -235,11 +235,15 @@ static bool has_header(const pl_http_request_t *request, const char *name) {
 static int build_request(h1_call_t *call, const pl_http_request_t *request) {
   const char *target = request->url + call->pool->key_len;
   bool slash = *target != '/';
-  bool has_body = request->body_len > 0 || strcmp(request->method, "POST") == 0 ||
+  bool has_body = request->body_len > 0 ||
+                  strcmp(request->method, "POST") == 0 ||
                   strcmp(request->method, "PUT") == 0 ||
                   strcmp(request->method, "PATCH") == 0;
   size_t size = strlen(request->method) + strlen(target) + 64 +
                 call->pool->key_len + request->body_len;
+  /* A blank or a line break in the target would end the request line. */
+  if (strpbrk(target, " \t\r\n"))
+    return PL_EINVAL;
   for (size_t i = 0; i < request->header_count; i++) {
     const pl_http_header_t *h = &request->headers[i];
     if (!h->name || !h->value || !pl__http_is_token(h->name) ||
@@ -268,14 +272,22 @@ static int build_request(h1_call_t *call, const pl_http_request_t *request) {
     pl_buf_append(b, "\r\n", 2);
   }
   if (has_body && !has_header(request, "content-length")) {
-    char line[48];
-    int n = snprintf(line, sizeof line, "Content-Length: %zu\r\n",
-                     request->body_len);
-    pl_buf_append(b, line, (size_t)n);
+    /* The digits written backwards, without printf on this path. */
+    char digits[24];
+    size_t n = 0, len = request->body_len;
+    do {
+      digits[sizeof digits - ++n] = (char)('0' + len % 10);
+      len /= 10;
+    } while (len);
+    pl_buf_append(b, "Content-Length: ", 16);
+    pl_buf_append(b, digits + sizeof digits - n, n);
+    pl_buf_append(b, "\r\n", 2);
   }
-  pl_buf_append(b, "\r\n", 2);
   /* Every append fits in the reservation above, so none can fail. */
-  return pl_buf_append(b, request->body, request->body_len);
+  pl_buf_append(b, "\r\n", 2);
+  if (request->body_len)
+    pl_buf_append(b, request->body, request->body_len);
+  return 0;
 }
 
 /* Buffers a piece of the body within the limits of http.h: past the limit

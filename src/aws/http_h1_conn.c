@@ -95,8 +95,7 @@ static int pool_new(const char *url, size_t scheme_len, size_t key_len,
   return 0;
 }
 
-int pl__http_h1_pool_find(pl_http_h1_t *h1, const char *url,
-                          h1_pool_t **out) {
+int pl__http_h1_pool_find(pl_http_h1_t *h1, const char *url, h1_pool_t **out) {
   for (h1_pool_t *pool = h1->pools; pool; pool = pool->next) {
     char next = url[pool->key_len];
     if ((next == '/' || next == '?' || next == '\0') &&
@@ -414,8 +413,7 @@ static void tls_fail(h1_conn_t *conn) {
     snprintf(call->errbuf, sizeof call->errbuf, "%s", why);
   else
     snprintf(call->errbuf, sizeof call->errbuf, "TLS %s with %.80s: %s",
-             handshake ? "handshake" : "session", host,
-             *why ? why : "failed");
+             handshake ? "handshake" : "session", host, *why ? why : "failed");
   call->error_text = call->errbuf;
   pl__http_h1_call_finish(call, PL_EIO);
 }
@@ -527,8 +525,8 @@ static void conn_connect(h1_call_t *call, size_t addr_index) {
   int rc = uv_tcp_init(h1->loop, &conn->tcp);
   if (rc < 0) {
     free(conn);
-    snprintf(call->errbuf, sizeof call->errbuf, "connect to %s: %s",
-             pool->host, uv_strerror(rc));
+    snprintf(call->errbuf, sizeof call->errbuf, "connect to %s: %s", pool->host,
+             uv_strerror(rc));
     call->error_text = call->errbuf;
     pl__http_h1_call_finish(call, PL_EIO);
     return;
@@ -637,9 +635,9 @@ void pl__http_h1_conn_start(h1_call_t *call) {
     conn_send(conn);
     return;
   }
-  bool fresh = pool->numeric ||
-               (pool->addr_count > 0 &&
-                uv_now(h1->loop) - pool->resolved_ms < DNS_CACHE_MS);
+  bool fresh =
+      pool->numeric || (pool->addr_count > 0 &&
+                        uv_now(h1->loop) - pool->resolved_ms < DNS_CACHE_MS);
   if (fresh) {
     conn_connect(call, 0);
     return;

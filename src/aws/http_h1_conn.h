@@ -33,12 +33,12 @@ typedef struct h1_call_list {
 /* One request. The vtable hands it out as a pl_http_call_t. */
 struct pl_http_h1_call {
   pl_http_h1_t *h1;
-  h1_call_t *prev, *next; /* in h1->calls, or h1->done */
+  h1_call_t *prev, *next;           /* in h1->calls, or h1->done */
   h1_call_t *wait_prev, *wait_next; /* in pool->resolving */
   h1_call_state_t state;
   pl_http_handlers_t handlers;
   h1_pool_t *pool;
-  h1_conn_t *conn; /* while running */
+  h1_conn_t *conn;  /* while running */
   pl_buf_t request; /* the request line, headers and body: one write */
   bool head;
   bool retried;      /* sent again after a reused connection closed */
@@ -82,10 +82,10 @@ struct h1_pool {
   struct sockaddr_storage addrs[H1_MAX_ADDRS];
   size_t addr_count;
   uint64_t resolved_ms;
-  bool numeric; /* an IP literal: resolved once, for good */
-  bool tls;     /* https:// */
+  bool numeric;      /* an IP literal: resolved once, for good */
+  bool tls;          /* https:// */
   size_t scheme_len; /* of "http://" or "https://" in the key */
-  char *host;   /* without IPv6 brackets (owned) */
+  char *host;        /* without IPv6 brackets (owned) */
   char port[8];
   size_t key_len;
   char key[]; /* "http://host:port" as the URLs spell it (or https) */
@@ -120,9 +120,9 @@ struct pl_http_h1 {
   uv_loop_t *loop;
   const pl_http_transport_t *fallback; /* borrowed */
   bool tls_verify;
-  char *ca_file;                /* owned, or NULL */
-  pl_tls_context_t *tls_ctx;    /* made at the first https request */
-  bool tls_failed;              /* it could not be made: https relayed */
+  char *ca_file;             /* owned, or NULL */
+  pl_tls_context_t *tls_ctx; /* made at the first https request */
+  bool tls_failed;           /* it could not be made: https relayed */
   pl_http_transport_t vtable;
   uv_idle_t deliver;   /* runs on_done of finished calls */
   uv_timer_t watchdog; /* connect, whole and read timeouts */
@@ -137,7 +137,7 @@ struct pl_http_h1 {
   bool deliver_closing;
   void (*closed)(void *data);
   void *closed_data;
-  char readbuf[64 << 10]; /* every read lands here, parsed at once */
+  char readbuf[64 << 10];  /* every read lands here, parsed at once */
   char plainbuf[16 << 10]; /* what TLS decrypts of it, parsed at once */
 };
 

@@ -38,7 +38,9 @@ static bool word_is(const char *s, size_t len, const char *word) {
   return true;
 }
 
-static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+static bool is_blank(char c) {
+  return c == ' ' || c == '\t';
+}
 
 /* Whether the comma-separated list `value` holds `word` (any case). */
 static bool list_has(const char *value, const char *word) {
@@ -73,9 +75,10 @@ static bool list_ends_with(const char *value, const char *word) {
 
 /* Reads "HTTP/1.x NNN reason". */
 static int status_line(pl_http_h1_parser_t *p, const char *s, size_t len) {
-  if (len < 12 || memcmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1') ||
-      s[8] != ' ' || s[9] < '1' || s[9] > '5' || s[10] < '0' || s[10] > '9' ||
-      s[11] < '0' || s[11] > '9' || (len > 12 && s[12] != ' '))
+  if (len < 12 || memcmp(s, "HTTP/1.", 7) != 0 ||
+      (s[7] != '0' && s[7] != '1') || s[8] != ' ' || s[9] < '1' || s[9] > '5' ||
+      s[10] < '0' || s[10] > '9' || s[11] < '0' || s[11] > '9' ||
+      (len > 12 && s[12] != ' '))
     return fail(p, "malformed status line");
   p->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
   /* HTTP/1.0 closes unless it says otherwise (read in the headers). */
@@ -178,8 +181,8 @@ static int headers_end(pl_http_h1_parser_t *p) {
     p->state = PL_H1_STATUS;
     return 0;
   }
-  p->headers = calloc(p->header_count ? p->header_count : 1,
-                      sizeof *p->headers);
+  p->headers =
+      calloc(p->header_count ? p->header_count : 1, sizeof *p->headers);
   if (!p->headers)
     return PL_ENOMEM;
   const char *at = p->text.data;

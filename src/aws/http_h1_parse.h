@@ -38,10 +38,10 @@ typedef struct pl_http_h1_parser {
   int status;      /* of the final (non-1xx) answer once headers are read */
   bool keep_alive; /* the connection may carry another request */
   bool headers_done;
-  bool got_bytes;    /* any byte of the answer arrived */
-  bool has_length;   /* a Content-Length header was read */
-  bool chunked;      /* Transfer-Encoding ends with chunked */
-  uint64_t length;   /* the Content-Length */
+  bool got_bytes;     /* any byte of the answer arrived */
+  bool has_length;    /* a Content-Length header was read */
+  bool chunked;       /* Transfer-Encoding ends with chunked */
+  uint64_t length;    /* the Content-Length */
   uint64_t remaining; /* of the body or the current chunk */
   size_t head_bytes;  /* of the status line and headers so far */
   pl_buf_t line;      /* a line cut by the end of a read (owned) */

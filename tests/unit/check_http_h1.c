@@ -227,9 +227,9 @@ static void raw_tls(raw_server_t *s, const char *cert) {
   char name[64];
   s->tls = SSL_CTX_new(TLS_server_method());
   snprintf(name, sizeof name, "%s.pem", cert);
-  ck_assert_int_eq(SSL_CTX_use_certificate_file(s->tls, data_file(name),
-                                                SSL_FILETYPE_PEM),
-                   1);
+  ck_assert_int_eq(
+      SSL_CTX_use_certificate_file(s->tls, data_file(name), SSL_FILETYPE_PEM),
+      1);
   snprintf(name, sizeof name, "%s.key", cert);
   ck_assert_int_eq(
       SSL_CTX_use_PrivateKey_file(s->tls, data_file(name), SSL_FILETYPE_PEM),
@@ -427,7 +427,8 @@ static int submit(fixture_t *t, result_t *r, const pl_http_request_t *req) {
 
 static void get(fixture_t *t, result_t *r, const char *url,
                 uint64_t timeout_ms) {
-  pl_http_request_t req = {.method = "GET", .url = url, .timeout_ms = timeout_ms};
+  pl_http_request_t req = {
+      .method = "GET", .url = url, .timeout_ms = timeout_ms};
   ck_assert_int_eq(submit(t, r, &req), 0);
   ck_assert_int_eq(r->done_calls, 0); /* never from inside submit */
 }
@@ -790,8 +791,7 @@ START_TEST(a_stalled_answer_times_out_after_the_read_timeout) {
   run_until(&t, &r.done_calls, 1);
   ck_assert_int_eq(r.error, PL_EAGAIN);
   ck_assert_uint_lt(uv_now(&t.loop) - start, 5000);
-  ck_assert_msg(strstr(r.error_text, "read timeout after"), "%s",
-                r.error_text);
+  ck_assert_msg(strstr(r.error_text, "read timeout after"), "%s", r.error_text);
   result_free(&r);
   teardown(&t);
 }
@@ -856,7 +856,7 @@ START_TEST(cancel_ends_the_call_once_with_ecanceled) {
     uv_run(&t.loop, UV_RUN_ONCE);
   t.transport->cancel(t.transport->self, r.call);
   t.transport->pause(t.transport->self, r.call); /* no-op */
-  ck_assert_int_eq(r.done_calls, 0); /* delivered from the loop */
+  ck_assert_int_eq(r.done_calls, 0);             /* delivered from the loop */
   run_until(&t, &r.done_calls, 1);
   ck_assert_int_eq(r.error, PL_ECANCELED);
   ck_assert_int_eq(r.status, 0);
@@ -1054,8 +1054,8 @@ START_TEST(the_context_uses_the_builtin_client_unless_curl_or_a_proxy) {
     bool curl_only;
     bool builtin;
   } choice_t;
-  choice_t cases[9] = {{none, false, true}, {empty_proxy, false, true},
-                       {none, true, false}};
+  choice_t cases[9] = {
+      {none, false, true}, {empty_proxy, false, true}, {none, true, false}};
   for (size_t i = 0; i < 6; i++)
     cases[3 + i] = (choice_t){proxies[i], false, false};
   for (size_t i = 0; i < 9; i++) {
