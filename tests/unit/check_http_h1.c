@@ -955,6 +955,9 @@ START_TEST(bad_requests_are_refused_without_a_callback) {
   ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
   req = (pl_http_request_t){.method = "G T", .url = fake_url(&t, "/")};
   ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
+  req = (pl_http_request_t){.method = "GET",
+                            .url = fake_url(&t, "/a b HTTP/1.1\r\nX: y")};
+  ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
   for (int i = 0; i < 5; i++)
     uv_run(&t.loop, UV_RUN_NOWAIT);
   ck_assert_int_eq(r.done_calls, 0);
