@@ -5,6 +5,7 @@
  * http_h1_conn.c, the response parser in http_h1_parse.c. */
 #include "http_h1.h"
 #include "http_h1_conn.h"
+#include "http_h1_pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>

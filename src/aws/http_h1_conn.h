@@ -151,21 +151,16 @@ void pl__http_h1_call_sent(h1_call_t *call);
 /* Frees the transport once it is closing and nothing is left open. */
 void pl__http_h1_maybe_free(pl_http_h1_t *h1);
 
-/* ---- Pools and connections (http_h1_conn.c) ---- */
+/* ---- Connections (http_h1_conn.c) ---- */
 
-/* The pool of an http:// URL, made on first use; PL_ENOENT for a URL the
- * client leaves to the fallback (another scheme, user info, a fragment, a
- * port it cannot read), PL_ENOMEM. */
-int pl__http_h1_pool_find(pl_http_h1_t *h1, const char *url, h1_pool_t **out);
 /* Puts a call whose pool is known on a connection: an idle one (unless
  * call->fresh_conn), else a new one, resolving the host first when its
  * addresses are unknown or older than 60 s. Failures end the call. */
 void pl__http_h1_conn_start(h1_call_t *call);
+/* Opens a new connection for a running call to its pool's address
+ * `addr_index` (the next after a refused one); failures end the call. */
+void pl__http_h1_conn_connect(h1_call_t *call, size_t addr_index);
 /* Closes a connection; the call it carries, if any, is detached first
  * and left to the caller. */
 void pl__http_h1_conn_close(h1_conn_t *conn);
-/* Frees a pool whose connections are all closed and that has no call
- * waiting; cancels its resolution, whose callback then only frees it. */
-void pl__http_h1_pool_free(h1_pool_t *pool);
-
 #endif
