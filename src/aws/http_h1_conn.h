@@ -1,7 +1,8 @@
-/* What the builtin HTTP/1.1 client's transport (http_h1.c) and its
- * connection side (http_h1_conn.c) share: the transport, call, pool and
- * connection structures, and the connection functions the transport
- * drives. Internal to the client; its face is http_h1.h. */
+/* What the builtin HTTP/1.1 client's transport (http_h1.c), its
+ * connection side (http_h1_conn.c) and its pools (http_h1_pool.c) share:
+ * the transport, call, pool and connection structures, and the connection
+ * functions the others drive. Internal to the client; its face is
+ * http_h1.h. */
 #ifndef PL_AWS_HTTP_H1_CONN_H
 #define PL_AWS_HTTP_H1_CONN_H
 
