@@ -414,14 +414,22 @@ int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
       return PL_EINVAL;
     }
   }
-  /* The expression, the names and the values, written side by side. */
+  /* The expression, the names and the values, written side by side. Room
+   * for a row of a few fields at once, rather than growing each buffer
+   * from 64 bytes a doubling at a time. */
   pl_buf_t expr = {0}, names = {0}, values = {0};
   size_t start = out->len, n = 0;
   const char *name;
   json_t *value;
-  int rc = 0;
+  int rc = pl_buf_reserve(&expr, 128);
+  if (rc == 0)
+    rc = pl_buf_reserve(&names, 256);
+  if (rc == 0)
+    rc = pl_buf_reserve(&values, 512);
   /* jansson iterates only non-const objects; this one is only read. */
   json_object_foreach((json_t *)object, name, value) {
+    if (rc < 0)
+      break;
     if (is_key(schema, name))
       continue;
     rc = pl_buf_append_str(&expr, n ? ", #a" : "SET #a");
@@ -474,6 +482,11 @@ int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
     rc = put_string_member(&names, names.len ? ",\"#k0\":" : "\"#k0\":",
                            schema->keys[0].name);
   }
+  /* The request is about the three parts and the key, with room for the
+   * constant texts around them. */
+  if (rc == 0)
+    rc = pl_buf_reserve(out, expr.len + names.len + values.len +
+                                 strlen(key_text) + 384);
   if (rc == 0)
     rc = put_string_member(out, "{\"TableName\":", schema->table);
   if (rc == 0)

@@ -23,17 +23,32 @@ int ddb_order_parse(const char *entry, ddb_order_t *out) {
   return 0;
 }
 
+/* Appends `prefix` (when not NUL) and the `width` last decimal digits of
+ * `n`, zero-padded: printf's "%0<width>llu" without its formatter, once
+ * per row and entry. */
+static int append_padded(char prefix, uint64_t n, size_t width, pl_buf_t *out) {
+  char text[21];
+  size_t at = sizeof(text);
+  for (size_t i = 0; i < width; i++, n /= 10)
+    text[--at] = (char)('0' + n % 10);
+  if (prefix)
+    text[--at] = prefix;
+  return pl_buf_append(out, text + at, sizeof(text) - at);
+}
+
 int ddb_version_append_uint(uint64_t n, pl_buf_t *out) {
-  return pl_buf_printf(out, "%020llu", (unsigned long long)n);
+  /* 20 digits hold every uint64_t. */
+  return append_padded('\0', n, 20, out);
 }
 
 static int append_int(json_int_t n, pl_buf_t *out) {
   if (n >= 0)
     return ddb_version_append_uint((uint64_t)n, out);
   /* The distance from INT64_MIN: -1 is 2^63 - 1, the smallest is 0. The
-   * '-' sorts before every digit, so negatives come before 0. */
+   * '-' sorts before every digit, so negatives come before 0; 19 digits
+   * hold every distance (below 2^63). */
   uint64_t distance = (uint64_t)n + ((uint64_t)1 << 63);
-  return pl_buf_printf(out, "-%019llu", (unsigned long long)distance);
+  return append_padded('-', distance, 19, out);
 }
 
 /* True when the `n` bytes at `p` are digits; their value in *value. */

@@ -3,9 +3,11 @@
  *
  * The receive loop, the visibility heartbeat and the batched deletes are
  * the SQS poller's (<pipelined/sqs.h>). Here each message becomes a record
- * (sqs_record.c) in its own group, receiving pauses while the next stage is
- * full, and a resolved group finishes its message: deleted when committed
- * (delivered or dead-lettered), otherwise left in the queue. */
+ * (sqs_record.c; the usual body, a flat object, is read by sqs_body.c
+ * without jansson's parser) in its own group, receiving pauses while the
+ * next stage is full, and a resolved group finishes its message: deleted
+ * when committed (delivered or dead-lettered), otherwise left in the
+ * queue. */
 #include <pipelined/aws.h>
 #include <pipelined/aws_preflight.h>
 #include <pipelined/pipelined.h>
@@ -191,12 +193,17 @@ static int source_sqs_init(pl_instance_t *inst, const void *options,
 
 static int source_sqs_start(pl_instance_t *inst, void *ctx) {
   source_sqs_t *s = ctx;
-  /* Long polls hold their connections: room for the deletes and
-   * visibility changes beside them. */
+  /* Long polls hold their connections: room beside them for as many
+   * deletes (each receive of up to 10 messages becomes a DeleteMessageBatch
+   * of up to 10 once they are written, so at full speed there are about as
+   * many deletes out as receives), and for visibility changes. With only
+   * pollers + 8, receives and deletes shared the slots, and far away (20 ms
+   * a request) put mode ran at that cap: 72 SQS requests at once for 64
+   * pollers, fewer than 64 BatchWriteItems fed. */
   pl_aws_client_options_t copts = {.service = "sqs",
                                    .endpoint = s->opts->endpoint,
                                    .region = s->opts->region,
-                                   .max_in_flight = s->opts->pollers + 8};
+                                   .max_in_flight = 2 * s->opts->pollers + 8};
   int rc = pl_aws_client_create(inst, &copts, &s->client);
   if (rc < 0)
     return rc;

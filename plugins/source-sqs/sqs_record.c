@@ -1,6 +1,8 @@
 /* Records from messages. */
 #include "sqs_record.h"
 
+#include "sqs_body.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,9 @@ int sqs_record_value(const pl_sqs_message_t *msg, sqs_format_t format,
     *out = json_pack("{s:s%}", "body", body, len);
     return *out ? 0 : PL_ENOMEM;
   }
+  /* The usual body, a flat object, without jansson's parser. */
+  if ((*out = sqs_body_scan(body, len)))
+    return 0;
   json_error_t error;
   *out = json_loadb(body, len, JSON_DECODE_ANY, &error);
   if (*out)

@@ -37,6 +37,7 @@ uint64_t pl__aws_concurrency_sent(pl_aws_concurrency_t *c, size_t in_flight) {
 static void decrease(pl_aws_concurrency_t *c) {
   c->limit = c->limit > 1 ? c->limit / 2 : 1;
   c->slow_start = false;
+  c->slow_window = false;
   c->epoch++;
   window_reset(c);
 }
@@ -59,8 +60,16 @@ static void window_end(pl_aws_concurrency_t *c) {
   if (timed)
     c->baseline_ns =
         c->baseline_ns ? (3 * c->baseline_ns + fastest) / 4 : fastest;
-  if (grew) {
+  if (grew && c->slow_window) {
     decrease(c);
+    return;
+  }
+  /* One slow window holds the limit: a pause of the client's own (its
+   * loop busy with a burst of work, the process not scheduled) delays
+   * every answer of about one round trip; queueing at the service lasts. */
+  c->slow_window = grew;
+  if (grew) {
+    window_reset(c);
     return;
   }
   if (full && c->limit < c->ceiling) {

@@ -16,10 +16,15 @@
  *   higher one), the limit grows: it doubles until the first decrease
  *   (TCP's slow start, so that a far-away service is not fed one more
  *   request per round trip from 4 to 64), then grows by one.
- * - A throttling answer halves the limit at once (at least 1); so does a
- *   window whose fastest request took more than the threshold: queueing
- *   delays every request, the fastest included, while a slow tail or the
- *   handshake of a new connection does not.
+ * - A throttling answer halves the limit at once (at least 1); so does the
+ *   second window in a row whose fastest request took more than the
+ *   threshold: queueing delays every request, the fastest included, while
+ *   a slow tail or the handshake of a new connection does not. One such
+ *   window alone holds the limit (it neither grows nor halves): a pause of
+ *   the client's own (its loop busy with a burst, the process not
+ *   scheduled on a busy machine) delays every answer of about one round
+ *   trip too, and halving for it costs dozens of round trips of additive
+ *   increase back; queueing at the service lasts.
  * - One decrease per round trip: requests sent before a decrease were sent
  *   under the old limit, so their answers neither decrease it again nor
  *   count in the next window.
@@ -75,6 +80,7 @@ typedef struct pl_aws_concurrency {
   size_t window_samples;
   uint64_t window_min_ns;
   bool window_full; /* a request was sent at the limit in this window */
+  bool slow_window; /* the last window's fastest was over the threshold */
 } pl_aws_concurrency_t;
 
 /* Sets `c` up (it owns nothing: no close). `ceiling` 0 counts as 1. */

@@ -191,6 +191,7 @@ static void schedule_retry(pl__sqs_ack_queue_t *q) {
   q->failures++;
   uint64_t delay = pl_backoff_full_jitter(&a->rng, ACK_BACKOFF_BASE_MS,
                                           ACK_BACKOFF_CAP_MS, q->failures);
+  q->backing_off = true;
   uv_timer_start(&q->timer, on_flush_timer, delay, 0);
 }
 
@@ -375,10 +376,37 @@ static void flush(pl__sqs_ack_queue_t *q, bool all) {
       return;
 }
 
+uint64_t pl__sqs_acks_wait_ms(const pl__sqs_ack_queue_t *q, uint64_t delay_ms,
+                              uint64_t now_ms) {
+  if (!q->head)
+    return UINT64_MAX;
+  uint64_t due = q->head->queued_ms + delay_ms;
+  return due > now_ms ? due - now_ms : 0;
+}
+
+/* Sends a partial batch when its oldest entry has waited long enough,
+ * else sets the timer for when it will have. */
+static void flush_or_wait(pl__sqs_ack_queue_t *q) {
+  pl__sqs_acks_t *a = q->acks;
+  uint64_t wait = pl__sqs_acks_wait_ms(q, a->flush_delay_ms,
+                                       uv_now(pl_instance_loop(a->inst)));
+  if (wait == 0)
+    flush(q, true);
+  else if (wait != UINT64_MAX)
+    uv_timer_start(&q->timer, on_flush_timer, wait, 0);
+}
+
 static void on_flush_timer(uv_timer_t *timer) {
   pl__sqs_ack_queue_t *q = timer->data;
-  if (!q->acks->closed)
+  if (q->acks->closed)
+    return;
+  if (q->backing_off) {
+    /* Entries sent again are appended behind younger ones: all go. */
+    q->backing_off = false;
     flush(q, true);
+    return;
+  }
+  flush_or_wait(q);
 }
 
 static int add(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind, const char *receipt_handle,
@@ -393,13 +421,15 @@ static int add(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind, const char *receipt_h
     return PL_ENOMEM;
   }
   e->visibility = seconds;
+  e->queued_ms = uv_now(pl_instance_loop(a->inst));
   pl__sqs_ack_queue_t *q = queue_of(a, kind);
   queue_append(q, e);
   if (q->count >= PL__SQS_ACK_BATCH_MAX)
     flush(q, false);
-  /* A retry's backoff is already running: the new entry waits with it. */
+  /* A running timer is due no later than the head's wait (the head only
+   * gets younger), or is a retry's backoff: the new entry waits with it. */
   if (q->count > 0 && !uv_is_active((uv_handle_t *)&q->timer))
-    uv_timer_start(&q->timer, on_flush_timer, a->flush_delay_ms, 0);
+    flush_or_wait(q);
   return 0;
 }
 

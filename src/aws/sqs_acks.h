@@ -2,8 +2,13 @@
  * (DeleteMessageBatch) for finished messages and visibility changes
  * (ChangeMessageVisibilityBatch) for heartbeats, retries and releases.
  *
- * Both are batched: entries wait up to `flush_delay_ms` for others, and a
- * batch goes out at once when it has 10 (the SQS limit). Entries that fail
+ * Both are batched: a batch goes out at once when it has 10 (the SQS
+ * limit), and a partial batch only once its oldest entry has waited
+ * `flush_delay_ms` for others. The wait is each entry's own, not a window
+ * opened by the first of a burst: while entries keep coming (one message
+ * finished at a time, as update mode finishes them) every batch fills,
+ * and none waits longer than `flush_delay_ms`, far inside a visibility
+ * timeout. Entries that fail
  * are sent again with backoff while the failure is the service's
  * (SenderFault false, or a retryable error of the whole call), at most
  * PL__SQS_ACK_MAX_ROUNDS times; the others are logged: a message that is not
@@ -26,6 +31,7 @@ typedef struct pl__sqs_ack_entry {
   char *message_id;
   unsigned visibility; /* PL__SQS_ACK_VISIBILITY: seconds */
   unsigned rounds;     /* calls that failed this entry so far */
+  uint64_t queued_ms;  /* the loop's time when it was queued */
 } pl__sqs_ack_entry_t;
 
 struct pl__sqs_acks;
@@ -37,8 +43,9 @@ typedef struct pl__sqs_ack_queue {
   pl__sqs_ack_entry_t *head;
   pl__sqs_ack_entry_t *tail;
   size_t count;
-  uv_timer_t timer;  /* the flush delay, or the backoff of a retry */
+  uv_timer_t timer;  /* the oldest entry's wait, or the backoff of a retry */
   unsigned failures; /* calls in a row that left entries to retry */
+  bool backing_off;  /* the timer is a retry's backoff: all go when it ends */
 } pl__sqs_ack_queue_t;
 
 /* Embedded in its owner; the fields are private. */
@@ -84,6 +91,13 @@ bool pl__sqs_acks_idle(const pl__sqs_acks_t *a);
 void pl__sqs_acks_close(pl__sqs_acks_t *a);
 /* Frees what is left; the loop has ended. */
 void pl__sqs_acks_free(pl__sqs_acks_t *a);
+
+/* How long the entries of `q` still wait before a partial batch goes, at
+ * the loop's time `now_ms` when each waits `delay_ms`: 0 when the oldest
+ * (the head; entries sent again are flushed by their backoff) has waited
+ * that long, UINT64_MAX when `q` is empty. */
+uint64_t pl__sqs_acks_wait_ms(const pl__sqs_ack_queue_t *q, uint64_t delay_ms,
+                              uint64_t now_ms);
 
 /* Appends the body of a DeleteMessageBatch / ChangeMessageVisibilityBatch
  * call for `entries[0..n)` (Ids "0".."n-1") to `out` as JSON text.

@@ -10,10 +10,11 @@
 #include <pipelined/json.h>
 
 /* How long a delete (or visibility change) waits for others to fill its
- * batch of 10: at 100 messages a second or more every DeleteMessageBatch
- * is full (10 ms left one-row-at-a-time commits, as update mode makes
- * them, in batches of about 8), and a message is deleted 0.1 s later,
- * far inside its visibility timeout. */
+ * batch of 10, each entry from its own arrival (sqs_acks.h): at 100
+ * messages a second or more every DeleteMessageBatch is full (10 ms left
+ * one-row-at-a-time commits, as update mode makes them, in batches of
+ * about 8), and a message is deleted at most 0.1 s later, far inside its
+ * visibility timeout. */
 #define ACK_FLUSH_DELAY_MS 100
 #define RECEIVE_BACKOFF_BASE_MS 200
 #define RECEIVE_BACKOFF_CAP_MS 20000

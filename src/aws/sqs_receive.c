@@ -93,14 +93,15 @@ static bool starts_with(const char *text, const char *prefix) {
 
 /* The value of an attribute of data type `type` from its StringValue
  * (`text`, `len` bytes, NUL-terminated) or BinaryValue (`b64`), either
- * NULL when absent. */
+ * NULL when absent. The texts are valid UTF-8 (jansson's strings, or
+ * checked by the scanner), so they are not checked again. */
 static json_t *attribute_value(const char *type, const char *text, size_t len,
                                const char *b64) {
   if (!type)
     return NULL;
   /* Custom types ("Number.float", "String.uuid") keep their base type. */
   if (starts_with(type, "Binary"))
-    return b64 ? json_string(b64) : NULL;
+    return b64 ? json_stringn_nocheck(b64, strlen(b64)) : NULL;
   if (!text)
     return NULL;
   int64_t n;
@@ -108,7 +109,7 @@ static json_t *attribute_value(const char *type, const char *text, size_t len,
     return json_integer((json_int_t)n);
   /* Strings, and numbers that are not whole or too large for an integer:
    * their text, exactly as sent. */
-  return json_stringn(text, len);
+  return json_stringn_nocheck(text, len);
 }
 
 json_t *pl__sqs_attribute_value(const json_t *attribute) {
@@ -298,6 +299,21 @@ static bool scan_system(pl_json_scan_t *s, pl_sqs_message_t *msg,
   return true;
 }
 
+/* Texts up to this size are unescaped on the stack. */
+#define SMALL_TEXT 128
+
+/* `str` unescaped and NUL-terminated: in `small` (SMALL_TEXT bytes) when it
+ * fits, else a new malloc()ed copy; NULL when `str` is absent or memory
+ * ran out. */
+static char *unescaped(const pl_json_scan_str_t *str, char *small) {
+  if (!str->present)
+    return NULL;
+  if (str->len >= SMALL_TEXT)
+    return pl_json_scan_str_dup(str);
+  pl_json_scan_str_unescape(str, small);
+  return small;
+}
+
 /* One message attribute into msg->attributes (created on the first). */
 static bool scan_attribute(pl_json_scan_t *s, const pl_json_scan_str_t *name,
                            pl_sqs_message_t *msg) {
@@ -315,24 +331,27 @@ static bool scan_attribute(pl_json_scan_t *s, const pl_json_scan_str_t *name,
   }
   if (!ok)
     return false;
-  char *t = type.present ? pl_json_scan_str_dup(&type) : NULL;
-  char *v = text.present ? pl_json_scan_str_dup(&text) : NULL;
-  char *b = b64.present ? pl_json_scan_str_dup(&b64) : NULL;
-  char *n = pl_json_scan_str_dup(name);
-  ok = n && (t || !type.present) && (v || !text.present) &&
-       (b || !b64.present);
+  /* The usual short texts are unescaped on the stack. */
+  char small[3][SMALL_TEXT];
+  char *t = unescaped(&type, small[0]);
+  char *v = unescaped(&text, small[1]);
+  char *b = unescaped(&b64, small[2]);
+  ok = (t || !type.present) && (v || !text.present) && (b || !b64.present);
   /* As parse_message: an attribute without a usable value is left out. */
   json_t *value = ok ? attribute_value(t, v, text.len, b) : NULL;
   if (value) {
     if (!msg->attributes)
       msg->attributes = json_object();
+    /* A key has no escapes (pl_json_scan_key), no NUL and checked UTF-8:
+     * its text as written is the name. */
     ok = msg->attributes &&
-         json_object_set_new(msg->attributes, n, value) == 0;
+         json_object_setn_new_nocheck(msg->attributes, name->raw,
+                                      name->raw_len, value) == 0;
   }
-  free(t);
-  free(v);
-  free(b);
-  free(n);
+  char *texts[] = {t, v, b};
+  for (size_t i = 0; i < 3; i++)
+    if (texts[i] != small[i])
+      free(texts[i]);
   return ok;
 }
 

@@ -9,8 +9,8 @@
 #   - with a third of the requests throttled, every row still arrives:
 #     pipelined reads the fake's throttling errors as retryable;
 #   - --dynamodb-latency and its control hold DynamoDB's answers alone
-#     (bench/stalled stalls the consumer's sink with it);
-#   - bench/far-away --smoke runs and writes its JSON rows.
+#     (bench/stalled stalls the consumer's sink with it).
+# bench/far-away --smoke itself runs in tests/integration/bench_smoke.sh.
 . "$(dirname "$0")/lib.sh"
 
 fake="$top_builddir/bench/tools/fake_aws"
@@ -192,18 +192,3 @@ awk -v h="$held" -v q="$quick" -v a="$after" 'BEGIN { exit !(h >= 1.4 && q < 1 &
   || fail "DynamoDB's latency: UpdateItem took $held s, GetQueueAttributes $quick s, UpdateItem after the control $after s"
 pass "dynamodb latency: UpdateItem held $held s, GetQueueAttributes $quick s, $after s once set to 0"
 
-# The sweep itself, small.
-BUILD=$top_builddir "$top_srcdir/bench/far-away" --smoke --json "$work/far.json" \
-  > "$work/far.txt" 2>&1 || { cat "$work/far.txt"; fail "bench/far-away --smoke failed"; }
-python3 - "$work/far.json" <<'EOF' || { cat "$work/far.txt"; fail "bench/far-away --smoke: no figures"; }
-import json, sys
-rows = json.load(open(sys.argv[1]))
-cases = {(r["case"].split()[0], r["max_in_flight"]) for r in rows if r["concurrency"] == "fixed"}
-for kind in ("producer", "put", "update"):
-    for mif in (4, 64):
-        assert (kind, mif) in cases, (kind, mif)
-for r in rows:
-    assert r["section"] == "far_away" and r["rows"] > 0 and r["rows_per_s"] > 0, r
-    assert r["cpu_s"] > 0 and r["wall_s"] > 0, r
-EOF
-pass "bench/far-away --smoke: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/far.json") rows of figures"

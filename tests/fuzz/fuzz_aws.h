@@ -2,7 +2,7 @@
  * its line, response headers given as "name: value" lines, and the check
  * of a reason appended to a buffer (one line, no control characters).
  * Test tooling, included by fuzz_aws_json_error.c, fuzz_s3_xml.c,
- * fuzz_sqs_receive.c and fuzz_json_scan.c. */
+ * fuzz_sqs_receive.c, fuzz_sqs_body.c and fuzz_json_scan.c. */
 #ifndef PL_FUZZ_AWS_H
 #define PL_FUZZ_AWS_H
 

@@ -55,6 +55,14 @@ for section in expect:
         assert isinstance(r.get("cpu_s"), (int, float)) and r["cpu_s"] >= 0, f"{section} row without cpu_s: {r}"
         assert r["tool"] and r["case"], f"{section} row without tool or case: {r}"
     assert any(r["cpu_s"] > 0 for r in mine), f"no {section} row with positive CPU seconds"
+far = [r for r in rows if r["section"] == "far_away"]
+if far:
+    cases = {(r["case"].split()[0], r.get("max_in_flight")) for r in far if r.get("concurrency") == "fixed"}
+    for kind in ("producer", "put", "update"):
+        for mif in (4, 64):
+            assert (kind, mif) in cases, f"far_away: no fixed run of {kind} at max_in_flight {mif}"
+    for r in far:
+        assert r["rows_per_s"] > 0 and r["wall_s"] > 0, f"far_away row without rows/s or wall: {r}"
 tools = {r["tool"] for r in rows if r["section"] == "parse"}
 assert {"pipelined", "python"} <= tools, f"parse path ran for {tools} only"
 if stalled:

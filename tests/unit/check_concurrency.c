@@ -158,12 +158,39 @@ START_TEST(latency_growth_halves_the_limit) {
   /* Within twice the baseline: it holds, and the limit grows. */
   window(&c, 38 * MS);
   ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 32);
-  /* Every request of the window over twice the baseline: queueing. */
+  /* Every request of two windows in a row over twice the baseline:
+   * queueing. The first holds the limit. */
+  window(&c, 90 * MS);
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 32);
   window(&c, 90 * MS);
   ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 16);
   /* Growth is additive after a decrease. */
   window(&c, 25 * MS);
   ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 17);
+}
+END_TEST
+
+START_TEST(one_slow_window_holds_the_limit) {
+  pl_aws_concurrency_t c;
+  pl__aws_concurrency_init(&c, true, 64);
+  window(&c, 20 * MS);
+  window(&c, 20 * MS);
+  ck_assert(throttle(&c));
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 8);
+  window(&c, 20 * MS);
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 9);
+  /* The client's own pause: every answer of one round trip late. The
+   * limit neither halves nor grows. */
+  window(&c, 60 * MS);
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 9);
+  /* Answers as fast again: it grows, and a later lone slow window is
+   * again only held. */
+  window(&c, 20 * MS);
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 10);
+  window(&c, 60 * MS);
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 10);
+  window(&c, 20 * MS);
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 11);
 }
 END_TEST
 
@@ -235,7 +262,10 @@ START_TEST(large_uploads_grow_the_limit_without_timing_it) {
   /* Parts of megabytes take a second each: bandwidth, not a queue. */
   ck_assert(end_n(&c, 8, 8, 1000 * MS, PL_AWS_SIGNAL_ANSWER_UNTIMED));
   ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 16);
-  /* The baseline did not move: a timed window at 90 ms is growth. */
+  /* The baseline did not move: timed windows at 90 ms are growth (the
+   * first holds the limit, the second halves it). */
+  window(&c, 90 * MS);
+  ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 16);
   window(&c, 90 * MS);
   ck_assert_uint_eq(pl__aws_concurrency_limit(&c), 8);
 }
@@ -417,6 +447,7 @@ Suite *concurrency_suite(void) {
   tcase_add_test(aimd, throttling_halves_down_to_one);
   tcase_add_test(aimd, one_decrease_per_round_trip);
   tcase_add_test(aimd, latency_growth_halves_the_limit);
+  tcase_add_test(aimd, one_slow_window_holds_the_limit);
   tcase_add_test(aimd, a_slow_tail_is_not_latency_growth);
   tcase_add_test(aimd, sub_millisecond_noise_is_not_latency_growth);
   tcase_add_test(aimd, a_lasting_longer_path_becomes_the_baseline);

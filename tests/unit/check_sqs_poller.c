@@ -213,6 +213,33 @@ START_TEST(the_usual_batch_answer_is_recognized_whole) {
 }
 END_TEST
 
+/* A partial batch goes when its oldest entry has waited the delay,
+ * counted from that entry's arrival: entries that keep coming one at a
+ * time fill their batches instead of being cut off by a window opened by
+ * an earlier burst. */
+START_TEST(a_partial_batch_waits_from_its_oldest_entry) {
+  pl__sqs_ack_queue_t q = {0};
+  ck_assert_uint_eq(pl__sqs_acks_wait_ms(&q, 100, 5000), UINT64_MAX);
+  pl__sqs_ack_entry_t first = {.queued_ms = 1000};
+  pl__sqs_ack_entry_t second = {.queued_ms = 1090};
+  first.next = &second;
+  q.head = &first;
+  q.tail = &second;
+  q.count = 2;
+  ck_assert_uint_eq(pl__sqs_acks_wait_ms(&q, 100, 1000), 100);
+  ck_assert_uint_eq(pl__sqs_acks_wait_ms(&q, 100, 1060), 40);
+  ck_assert_uint_eq(pl__sqs_acks_wait_ms(&q, 100, 1100), 0);
+  ck_assert_uint_eq(pl__sqs_acks_wait_ms(&q, 100, 1500), 0);
+  /* The first went in a full batch: the second waits its own 100 ms from
+   * 1090, not what was left of the first's. */
+  q.head = &second;
+  q.count = 1;
+  ck_assert_uint_eq(pl__sqs_acks_wait_ms(&q, 100, 1100), 90);
+  ck_assert_uint_eq(pl__sqs_acks_wait_ms(&q, 100, 1190), 0);
+  ck_assert_uint_eq(pl__sqs_acks_wait_ms(&q, 0, 1090), 0);
+}
+END_TEST
+
 /* ---- The option fragment and its checks ---- */
 
 typedef struct owner_options {
@@ -715,6 +742,7 @@ static Suite *sqs_poller_suite(void) {
   tcase_add_test(parts, the_receive_request_asks_for_everything_needed);
   tcase_add_test(parts, batch_requests_number_their_entries);
   tcase_add_test(parts, the_usual_batch_answer_is_recognized_whole);
+  tcase_add_test(parts, a_partial_batch_waits_from_its_oldest_entry);
   tcase_add_test(parts, the_fragment_fills_the_embedded_struct);
   tcase_add_test(parts, options_become_params_or_are_refused);
   tcase_add_test(parts, create_refuses_missing_arguments);
