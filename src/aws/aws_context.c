@@ -45,6 +45,22 @@ static int64_t creds_now(void *data) {
   return (pl__aws_context_now_ms(ctx) + ctx->clock_offset_ms) / 1000;
 }
 
+/* libcurl honours these proxy variables and the builtin client does not
+ * do proxies: with any of them set, every request goes through libcurl. */
+static bool proxy_set(const pl_env_t *env) {
+  static const char *const names[] = {"HTTPS_PROXY", "https_proxy",
+                                      "HTTP_PROXY",  "http_proxy",
+                                      "ALL_PROXY",   "all_proxy"};
+  if (!env || !env->getenv)
+    return false;
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    const char *value = env->getenv(env->data, names[i]);
+    if (value && *value)
+      return true;
+  }
+  return false;
+}
+
 int pl__aws_context_create(const pl_aws_context_options_t *opts,
                            pl_aws_context_t **out) {
   pl_aws_context_t *ctx = calloc(1, sizeof(*ctx));
@@ -69,6 +85,13 @@ int pl__aws_context_create(const pl_aws_context_options_t *opts,
     rc = pl__http_curl_create(opts->loop, &curl, &ctx->curl);
     if (rc == 0)
       ctx->http = pl__http_curl_transport(ctx->curl);
+    if (rc == 0 && !opts->curl_only && !proxy_set(opts->env)) {
+      pl_http_h1_options_t h1 = {.fallback = ctx->http,
+                                 .tls_verify = opts->tls_verify};
+      rc = pl__http_h1_create(opts->loop, &h1, &ctx->h1);
+      if (rc == 0)
+        ctx->http = pl__http_h1_transport(ctx->h1);
+    }
   }
   if (rc == 0) {
     pl_aws_creds_options_t creds = {
@@ -101,13 +124,21 @@ static void free_context(pl_aws_context_t *ctx) {
 
 static void on_curl_closed(void *data) { free_context(data); }
 
+/* The builtin client relays to curl: curl closes after it. */
+static void on_h1_closed(void *data) {
+  pl_aws_context_t *ctx = data;
+  pl__http_curl_close(ctx->curl, on_curl_closed, ctx);
+}
+
 void pl__aws_context_close(pl_aws_context_t *ctx) {
   if (!ctx || ctx->closing)
     return;
   ctx->closing = true;
   if (ctx->creds)
     pl__aws_creds_close(ctx->creds);
-  if (ctx->curl)
+  if (ctx->h1)
+    pl__http_h1_close(ctx->h1, on_h1_closed, ctx);
+  else if (ctx->curl)
     pl__http_curl_close(ctx->curl, on_curl_closed, ctx);
   else
     free_context(ctx);
@@ -263,6 +294,11 @@ static const pl_option_t aws_options[] = {
                        "A download (S3 GetObject) that receives nothing for "
                        "this long, while not paused by backpressure, is "
                        "aborted and resumed (0: none)."),
+    PL_OPTION_ENUM(pl_aws_settings_t, http_client, "http_client", "builtin",
+                   PL_AWS_HTTP_CLIENT_CHOICES, 0,
+                   "HTTP client of AWS requests: builtin (a lean HTTP/1.1 "
+                   "client for requests read whole, libcurl for downloads "
+                   "and behind proxies) or curl (libcurl for everything)."),
 };
 
 static int extension_create(pl_extension_t *ext, const void *data,
@@ -280,6 +316,7 @@ static int extension_create(pl_extension_t *ext, const void *data,
       .tls_verify = settings->tls_verify,
       .request_timeout_ms = settings->request_timeout_ms,
       .read_timeout_ms = settings->read_timeout_ms,
+      .curl_only = settings->http_client == 1,
   };
   pl_aws_context_t *ctx = NULL;
   int rc = pl__aws_context_create(&opts, &ctx);

@@ -14,6 +14,7 @@
 #include "credentials.h"
 #include "endpoint.h"
 #include "http.h"
+#include "http_h1.h"
 #include "retry.h"
 
 /* The aws { } block (pl_aws_extension's settings). */
@@ -26,7 +27,13 @@ typedef struct pl_aws_settings {
   bool tls_verify;
   uint64_t request_timeout_ms;
   uint64_t read_timeout_ms;
+  int http_client; /* PL_AWS_HTTP_CLIENT_CHOICES: 0 builtin, 1 curl */
 } pl_aws_settings_t;
+
+/* The aws {} block's http_client: the builtin HTTP/1.1 client (http_h1.h)
+ * for buffered requests, or libcurl for everything. */
+#define PL_AWS_HTTP_CLIENT_CHOICES                                             \
+  ((const char *const[]){"builtin", "curl", NULL})
 
 typedef struct pl_aws_context_options {
   uv_loop_t *loop;
@@ -42,6 +49,9 @@ typedef struct pl_aws_context_options {
   bool tls_verify;
   uint64_t request_timeout_ms; /* each attempt of a buffered call; 0: none */
   uint64_t read_timeout_ms;    /* stall limit of a streamed call; 0: none */
+  /* Every request through libcurl (http_client = "curl"); else the builtin
+   * client takes the buffered ones unless a proxy variable is set. */
+  bool curl_only;
   /* Tests: a transport to use instead of curl (borrowed), and a clock. */
   const pl_http_transport_t *transport;
 
@@ -52,6 +62,7 @@ typedef struct pl_aws_context_options {
 typedef struct pl_aws_context {
   pl_aws_context_options_t opts;
   pl_http_curl_t *curl; /* owned, unless a transport was injected */
+  pl_http_h1_t *h1;     /* owned, wraps curl; NULL with curl_only or a proxy */
   const pl_http_transport_t *http;
   pl_aws_creds_t *creds;
   pl_rng_t rng; /* retry jitter */

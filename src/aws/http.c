@@ -1,13 +1,16 @@
 /* Helpers of http.h shared by every transport. */
 #include "http.h"
 
+#include <stdio.h>
+#include <string.h>
+
 /* ASCII only: header names are tokens, and a locale must not change how
  * "Content-Length" compares. */
 static int ascii_lower(int c) {
   return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-static bool ascii_case_equal(const char *a, const char *b) {
+bool pl__http_case_equal(const char *a, const char *b) {
   for (; *a && *b; a++, b++)
     if (ascii_lower((unsigned char)*a) != ascii_lower((unsigned char)*b))
       return false;
@@ -21,7 +24,43 @@ const char *pl__http_header(const pl_http_response_t *response,
   /* Transports store names lower-cased; comparing without case as well
    * keeps a caller that passes "Content-Length" from silently missing. */
   for (size_t i = 0; i < response->header_count; i++)
-    if (ascii_case_equal(response->headers[i].name, name))
+    if (pl__http_case_equal(response->headers[i].name, name))
       return response->headers[i].value;
   return NULL;
+}
+
+void pl__http_too_large_text(size_t max_body, char *buf, size_t cap) {
+  size_t mib = max_body >> 20;
+  if (mib << 20 == max_body)
+    snprintf(buf, cap,
+             "the response body is over the %zu MiB limit of a response "
+             "that is read whole",
+             mib);
+  else
+    snprintf(buf, cap,
+             "the response body is over the %zu-byte limit of a response "
+             "that is read whole",
+             max_body);
+}
+
+static bool is_token_char(int c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+bool pl__http_is_token(const char *text) {
+  if (!*text)
+    return false;
+  for (; *text; text++)
+    if (!is_token_char((unsigned char)*text))
+      return false;
+  return true;
+}
+
+bool pl__http_submit_valid(const pl_http_request_t *request,
+                           const pl_http_handlers_t *handlers) {
+  return request && handlers && handlers->on_done && request->method &&
+         request->url && pl__http_is_token(request->method) &&
+         (request->body_len == 0 || request->body) &&
+         (request->header_count == 0 || request->headers);
 }

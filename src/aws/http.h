@@ -112,6 +112,23 @@ const pl_http_transport_t *pl__http_curl_transport(pl_http_curl_t *http);
 void pl__http_curl_close(pl_http_curl_t *http, void (*closed)(void *data),
                          void *data);
 
+/* Writes into buf (cap bytes) the error text of a buffered 2xx body over
+ * `max_body` bytes (PL_ERANGE), the same for every transport. */
+void pl__http_too_large_text(size_t max_body, char *buf, size_t cap);
+
+/* ASCII case-insensitive equality (a locale must not change how
+ * "Content-Length" compares). */
+bool pl__http_case_equal(const char *a, const char *b);
+
+/* RFC 9110 token: what a header name or a method may hold. */
+bool pl__http_is_token(const char *text);
+
+/* What every transport's submit checks first (else PL_EINVAL): a request
+ * and handlers with on_done, a method that is a token, a URL, and a body
+ * and headers where their counts say so. */
+bool pl__http_submit_valid(const pl_http_request_t *request,
+                           const pl_http_handlers_t *handlers);
+
 /* The value of header `name` (lower-case) in a response, or NULL. */
 const char *pl__http_header(const pl_http_response_t *response,
                             const char *name);

@@ -106,17 +106,7 @@ static void call_finish_curl(pl_http_curl_t *http, pl_http_call_t *call,
   call_finish(http, call, error);
   if (error == PL_ERANGE) {
     /* Written once libcurl no longer has the buffer (call_finish). */
-    size_t mib = call->max_body >> 20;
-    if (mib << 20 == call->max_body)
-      snprintf(call->errbuf, sizeof call->errbuf,
-               "the response body is over the %zu MiB limit of a response "
-               "that is read whole",
-               mib);
-    else
-      snprintf(call->errbuf, sizeof call->errbuf,
-               "the response body is over the %zu-byte limit of a response "
-               "that is read whole",
-               call->max_body);
+    pl__http_too_large_text(call->max_body, call->errbuf, sizeof call->errbuf);
     call->error_text = call->errbuf;
   }
 }
@@ -400,8 +390,8 @@ static int host_key(const char *url, pl_buf_t *key) {
       curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
       curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
           CURLUE_OK &&
-      (pl__http_curl_call_case_equal(scheme, "http") ||
-       pl__http_curl_call_case_equal(scheme, "https")))
+      (pl__http_case_equal(scheme, "http") ||
+       pl__http_case_equal(scheme, "https")))
     rc = pl_buf_printf(key, "%s:%s", host, port);
   curl_free(scheme);
   curl_free(host);
@@ -427,10 +417,7 @@ static int curl_submit(void *self, const pl_http_request_t *request,
                        const pl_http_handlers_t *handlers,
                        pl_http_call_t **out) {
   pl_http_curl_t *http = self;
-  if (!request || !handlers || !handlers->on_done || !request->method ||
-      !request->url || !pl__http_curl_call_is_token(request->method) ||
-      (request->body_len > 0 && !request->body) ||
-      (request->header_count > 0 && !request->headers))
+  if (!pl__http_submit_valid(request, handlers))
     return PL_EINVAL;
   if (http->closing || http->close_pending)
     return PL_ECANCELED;

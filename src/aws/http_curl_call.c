@@ -25,27 +25,6 @@ static int ascii_lower(int c) {
   return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-bool pl__http_curl_call_case_equal(const char *a, const char *b) {
-  for (; *a && *b; a++, b++)
-    if (ascii_lower((unsigned char)*a) != ascii_lower((unsigned char)*b))
-      return false;
-  return *a == *b;
-}
-
-static bool is_token_char(int c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-bool pl__http_curl_call_is_token(const char *text) {
-  if (!*text)
-    return false;
-  for (; *text; text++)
-    if (!is_token_char((unsigned char)*text))
-      return false;
-  return true;
-}
-
 static long clamp_ms(uint64_t ms) {
   return ms > (uint64_t)LONG_MAX ? LONG_MAX : (long)ms;
 }
@@ -370,12 +349,12 @@ int pl__http_curl_call_copy_request(pl_http_call_t *call,
   size_t text = 0;
   for (size_t i = 0; i < request->header_count; i++) {
     const pl_http_header_t *h = &request->headers[i];
-    if (!h->name || !h->value || !pl__http_curl_call_is_token(h->name) ||
+    if (!h->name || !h->value || !pl__http_is_token(h->name) ||
         strpbrk(h->value, "\r\n"))
       return PL_EINVAL;
-    expect |= pl__http_curl_call_case_equal(h->name, "expect");
-    accept |= pl__http_curl_call_case_equal(h->name, "accept");
-    content_type |= pl__http_curl_call_case_equal(h->name, "content-type");
+    expect |= pl__http_case_equal(h->name, "expect");
+    accept |= pl__http_case_equal(h->name, "accept");
+    content_type |= pl__http_case_equal(h->name, "content-type");
     size_t value_len = strlen(h->value);
     text += strlen(h->name) + (value_len ? 2 + value_len : 1) + 1;
   }

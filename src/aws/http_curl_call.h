@@ -124,12 +124,6 @@ struct pl_http_curl {
 /* A malloc'd copy of text, or NULL. */
 char *pl__http_curl_call_dup_str(const char *text);
 
-/* ASCII case-insensitive equality (the C locale must not matter). */
-bool pl__http_curl_call_case_equal(const char *a, const char *b);
-
-/* RFC 7230 token: what a header name or a method may hold. */
-bool pl__http_curl_call_is_token(const char *text);
-
 /* ---- Calls ---- */
 
 /* Copies the request into the call, in one block (method, URL, body,

@@ -1,0 +1,509 @@
+/* The builtin HTTP/1.1 client (http_h1.h): the transport vtable, the
+ * request each call writes, the relay to the fallback transport, the
+ * timeouts (one watchdog timer for every call) and the delivery of on_done
+ * from the loop, never from inside submit. Connections and pools are in
+ * http_h1_conn.c, the response parser in http_h1_parse.c. */
+#include "http_h1.h"
+#include "http_h1_conn.h"
+#include "http_h1_pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint64_t DEFAULT_CONNECT_TIMEOUT_MS = 10000;
+
+/* ---- Call lists ---- */
+
+static void list_push(h1_call_list_t *list, h1_call_t *call) {
+  call->next = NULL;
+  call->prev = list->tail;
+  if (list->tail)
+    list->tail->next = call;
+  else
+    list->head = call;
+  list->tail = call;
+}
+
+static void list_remove(h1_call_list_t *list, h1_call_t *call) {
+  if (call->prev)
+    call->prev->next = call->next;
+  else
+    list->head = call->next;
+  if (call->next)
+    call->next->prev = call->prev;
+  else
+    list->tail = call->prev;
+  call->prev = call->next = NULL;
+}
+
+static void call_free(h1_call_t *call) {
+  pl_buf_free(&call->request);
+  pl_buf_free(&call->body);
+  pl__http_h1_parser_free(&call->parser);
+  free(call);
+}
+
+/* ---- Ending calls and delivering on_done ---- */
+
+static void on_deliver(uv_idle_t *idle);
+
+void pl__http_h1_call_finish(h1_call_t *call, int error) {
+  pl_http_h1_t *h1 = call->h1;
+  if (call->state == H1_CALL_DONE || call->state == H1_CALL_RELAYED)
+    return;
+  if (call->state == H1_CALL_RESOLVING) {
+    h1_call_list_t *wait = &call->pool->resolving;
+    if (call->wait_prev)
+      call->wait_prev->wait_next = call->wait_next;
+    else
+      wait->head = call->wait_next;
+    if (call->wait_next)
+      call->wait_next->wait_prev = call->wait_prev;
+    else
+      wait->tail = call->wait_prev;
+    call->wait_prev = call->wait_next = NULL;
+  }
+  /* A call that ends while on a connection leaves it mid-exchange. */
+  if (call->conn)
+    pl__http_h1_conn_close(call->conn);
+  if (call->too_large && error == PL_ERANGE) {
+    pl__http_too_large_text(call->max_body, call->errbuf, sizeof call->errbuf);
+    call->error_text = call->errbuf;
+  }
+  list_remove(&h1->calls, call);
+  call->error = error;
+  call->state = H1_CALL_DONE;
+  list_push(&h1->done, call);
+  uv_idle_start(&h1->deliver, on_deliver);
+}
+
+void pl__http_h1_maybe_free(pl_http_h1_t *h1) {
+  if (!h1->closing || h1->handles_open > 0 || h1->resolvers_open > 0)
+    return;
+  void (*closed)(void *) = h1->closed;
+  void *data = h1->closed_data;
+  pl__tls_context_free(h1->tls_ctx);
+  free(h1->ca_file);
+  free(h1);
+  if (closed)
+    closed(data);
+}
+
+static void on_core_closed(uv_handle_t *handle) {
+  pl_http_h1_t *h1 = handle->data;
+  h1->handles_open--;
+  pl__http_h1_maybe_free(h1);
+}
+
+static void maybe_close_deliver(pl_http_h1_t *h1) {
+  if (!h1->closing || h1->deliver_closing || h1->delivering || h1->done.head)
+    return;
+  h1->deliver_closing = true;
+  uv_close((uv_handle_t *)&h1->deliver, on_core_closed);
+}
+
+static void on_deliver(uv_idle_t *idle) {
+  pl_http_h1_t *h1 = idle->data;
+  h1->delivering = true;
+  h1_call_t *call;
+  /* on_done may submit, cancel or close: calls it ends join the list and
+   * are delivered in the same pass. */
+  while ((call = h1->done.head)) {
+    list_remove(&h1->done, call);
+    bool whole = call->error == 0 && call->parser.headers_done;
+    pl_http_response_t response = {
+        .status = whole ? call->parser.status : 0,
+        .error = call->error,
+        .error_text = call->error == 0 ? NULL : call->error_text,
+        .headers = call->parser.headers_done ? call->parser.headers : NULL,
+        .header_count =
+            call->parser.headers_done ? call->parser.header_count : 0,
+        .body = whole ? (call->body.data ? call->body.data : "") : NULL,
+        .body_len = whole ? call->body.len : 0,
+        .body_truncated = whole && call->body_truncated,
+    };
+    call->handlers.on_done(call->handlers.data, &response);
+    call_free(call);
+  }
+  h1->delivering = false;
+  uv_idle_stop(idle);
+  maybe_close_deliver(h1);
+}
+
+/* ---- Timeouts ---- */
+
+typedef enum { LIMIT_NONE, LIMIT_WHOLE, LIMIT_CONNECT, LIMIT_READ } limit_t;
+
+static void consider(uint64_t *first, limit_t *which, uint64_t start,
+                     uint64_t ms, limit_t kind) {
+  if (ms == 0 || ms > UINT64_MAX - start)
+    return;
+  if (start + ms < *first) {
+    *first = start + ms;
+    *which = kind;
+  }
+}
+
+/* The earliest loop time at which `call` times out, and which limit. */
+static uint64_t call_deadline(const h1_call_t *call, limit_t *which) {
+  uint64_t first = UINT64_MAX;
+  *which = LIMIT_NONE;
+  consider(&first, which, call->started_ms, call->timeout_ms, LIMIT_WHOLE);
+  const h1_conn_t *conn = call->conn;
+  if (conn && !conn->connected)
+    consider(&first, which, conn->connect_started_ms, call->connect_timeout_ms,
+             LIMIT_CONNECT);
+  else if (conn)
+    consider(&first, which, call->last_progress_ms, call->read_timeout_ms,
+             LIMIT_READ);
+  return first;
+}
+
+static void on_watchdog(uv_timer_t *timer);
+
+/* Makes the watchdog fire no later than `deadline`. A deadline only moves
+ * later (a byte read, a connection made), so a timer that fires early
+ * finds nothing and re-arms. */
+static void watchdog_at(pl_http_h1_t *h1, uint64_t deadline) {
+  if (deadline == UINT64_MAX || h1->closing)
+    return;
+  uint64_t now = uv_now(h1->loop);
+  uint64_t in = deadline > now ? deadline - now : 0;
+  if (uv_is_active((uv_handle_t *)&h1->watchdog) &&
+      uv_timer_get_due_in(&h1->watchdog) <= in)
+    return;
+  uv_timer_start(&h1->watchdog, on_watchdog, in, 0);
+}
+
+void pl__http_h1_call_sent(h1_call_t *call) {
+  limit_t which;
+  watchdog_at(call->h1, call_deadline(call, &which));
+}
+
+static void time_out(h1_call_t *call, limit_t which, uint64_t now) {
+  const char *addr = call->conn ? call->conn->addr : call->pool->host;
+  switch (which) {
+  case LIMIT_CONNECT:
+    snprintf(call->errbuf, sizeof call->errbuf,
+             "connect to %s: timed out after %llu ms", addr,
+             (unsigned long long)call->connect_timeout_ms);
+    break;
+  case LIMIT_READ:
+    snprintf(call->errbuf, sizeof call->errbuf,
+             "read timeout after %llu ms: nothing from %s",
+             (unsigned long long)(now - call->last_progress_ms), addr);
+    break;
+  default:
+    snprintf(call->errbuf, sizeof call->errbuf,
+             "timed out after %llu ms waiting for %s",
+             (unsigned long long)call->timeout_ms, addr);
+    break;
+  }
+  call->error_text = call->errbuf;
+  pl__http_h1_call_finish(call, PL_EAGAIN);
+}
+
+static void on_watchdog(uv_timer_t *timer) {
+  pl_http_h1_t *h1 = timer->data;
+  uint64_t now = uv_now(h1->loop), next = UINT64_MAX;
+  for (h1_call_t *call = h1->calls.head; call;) {
+    h1_call_t *following = call->next;
+    limit_t which;
+    uint64_t deadline = call_deadline(call, &which);
+    if (deadline <= now)
+      time_out(call, which, now);
+    else if (deadline < next)
+      next = deadline;
+    call = following;
+  }
+  watchdog_at(h1, next);
+}
+
+/* ---- The request ---- */
+
+static bool has_header(const pl_http_request_t *request, const char *name) {
+  for (size_t i = 0; i < request->header_count; i++)
+    if (pl__http_case_equal(request->headers[i].name, name))
+      return true;
+  return false;
+}
+
+/* Writes the request line, the headers and the body into call->request:
+ * the Host header unless the caller gave one (a signed request does), and
+ * Content-Length for the methods that carry a body, as libcurl sends them.
+ * PL_EINVAL for a header that cannot be sent as given. */
+static int build_request(h1_call_t *call, const pl_http_request_t *request) {
+  const char *target = request->url + call->pool->key_len;
+  bool slash = *target != '/';
+  bool has_body = request->body_len > 0 ||
+                  strcmp(request->method, "POST") == 0 ||
+                  strcmp(request->method, "PUT") == 0 ||
+                  strcmp(request->method, "PATCH") == 0;
+  size_t size = strlen(request->method) + strlen(target) + 64 +
+                call->pool->key_len + request->body_len;
+  /* A blank or a line break in the target would end the request line. */
+  if (strpbrk(target, " \t\r\n"))
+    return PL_EINVAL;
+  for (size_t i = 0; i < request->header_count; i++) {
+    const pl_http_header_t *h = &request->headers[i];
+    if (!h->name || !h->value || !pl__http_is_token(h->name) ||
+        strpbrk(h->value, "\r\n"))
+      return PL_EINVAL;
+    size += strlen(h->name) + strlen(h->value) + 4;
+  }
+  pl_buf_t *b = &call->request;
+  if (pl_buf_reserve(b, size) < 0)
+    return PL_ENOMEM;
+  pl_buf_append_str(b, request->method);
+  pl_buf_append(b, slash ? " /" : " ", slash ? 2 : 1);
+  pl_buf_append_str(b, target);
+  pl_buf_append(b, " HTTP/1.1\r\n", 11);
+  if (!has_header(request, "host")) {
+    pl_buf_append(b, "Host: ", 6);
+    pl_buf_append(b, call->pool->key + call->pool->scheme_len,
+                  call->pool->key_len - call->pool->scheme_len);
+    pl_buf_append(b, "\r\n", 2);
+  }
+  for (size_t i = 0; i < request->header_count; i++) {
+    const pl_http_header_t *h = &request->headers[i];
+    pl_buf_append_str(b, h->name);
+    pl_buf_append(b, *h->value ? ": " : ":", *h->value ? 2 : 1);
+    pl_buf_append_str(b, h->value);
+    pl_buf_append(b, "\r\n", 2);
+  }
+  if (has_body && !has_header(request, "content-length")) {
+    /* The digits written backwards, without printf on this path. */
+    char digits[24];
+    size_t n = 0, len = request->body_len;
+    do {
+      digits[sizeof digits - ++n] = (char)('0' + len % 10);
+      len /= 10;
+    } while (len);
+    pl_buf_append(b, "Content-Length: ", 16);
+    pl_buf_append(b, digits + sizeof digits - n, n);
+    pl_buf_append(b, "\r\n", 2);
+  }
+  /* Every append fits in the reservation above, so none can fail. */
+  pl_buf_append(b, "\r\n", 2);
+  if (request->body_len)
+    pl_buf_append(b, request->body, request->body_len);
+  return 0;
+}
+
+/* Buffers a piece of the body within the limits of http.h: past the limit
+ * of a 2xx body the call fails; of an error body the head is all the error
+ * parser needs, so the rest is not read (the connection is closed). */
+static int take_body(void *data, const char *bytes, size_t len) {
+  h1_call_t *call = data;
+  bool error_body = call->parser.status >= 300;
+  size_t cap = error_body ? PL_HTTP_MAX_ERROR_BODY : call->max_body;
+  size_t room = cap - call->body.len;
+  size_t keep = len < room ? len : room;
+  if (keep > 0 && pl_buf_append(&call->body, bytes, keep) < 0)
+    return PL_ENOMEM;
+  if (keep == len)
+    return 0;
+  if (error_body) {
+    call->body_truncated = true;
+    return PL_ECANCELED;
+  }
+  call->too_large = true;
+  return PL_ERANGE;
+}
+
+/* ---- Relaying to the fallback ---- */
+
+static void relay_headers(void *data, const pl_http_response_t *response) {
+  h1_call_t *call = data;
+  if (call->handlers.on_headers)
+    call->handlers.on_headers(call->handlers.data, response);
+}
+
+static bool relay_body(void *data, const char *bytes, size_t len) {
+  h1_call_t *call = data;
+  return call->handlers.on_body(call->handlers.data, bytes, len);
+}
+
+static void relay_done(void *data, const pl_http_response_t *response) {
+  h1_call_t *call = data;
+  call->handlers.on_done(call->handlers.data, response);
+  free(call);
+}
+
+static int relay(pl_http_h1_t *h1, const pl_http_request_t *request,
+                 const pl_http_handlers_t *handlers, pl_http_call_t **out) {
+  h1_call_t *call = calloc(1, sizeof *call);
+  if (!call)
+    return PL_ENOMEM;
+  call->state = H1_CALL_RELAYED;
+  call->handlers = *handlers;
+  call->fallback = h1->fallback;
+  pl_http_handlers_t wrapped = {
+      .on_headers = relay_headers,
+      .on_body = handlers->on_body ? relay_body : NULL,
+      .on_done = relay_done,
+      .data = call,
+  };
+  int rc = pl__http_submit(h1->fallback, request, &wrapped, &call->relayed);
+  if (rc < 0) {
+    free(call);
+    return rc;
+  }
+  if (out)
+    *out = (pl_http_call_t *)(void *)call;
+  return 0;
+}
+
+/* ---- The vtable ---- */
+
+/* The TLS context, made at the first https request: loading the CAs takes
+ * a moment, and a daemon that speaks only http never pays it. When it
+ * cannot be made, libcurl takes https instead (it reports its own error
+ * if the CAs are really unusable). */
+static bool tls_ready(pl_http_h1_t *h1) {
+  if (h1->tls_ctx || h1->tls_failed)
+    return h1->tls_ctx != NULL;
+  char *error = NULL;
+  if (pl__tls_context_create(h1->tls_verify, h1->ca_file, &h1->tls_ctx,
+                             &error) < 0) {
+    h1->tls_ctx = NULL;
+    h1->tls_failed = true;
+  }
+  free(error);
+  return h1->tls_ctx != NULL;
+}
+
+static int h1_submit(void *self, const pl_http_request_t *request,
+                     const pl_http_handlers_t *handlers, pl_http_call_t **out) {
+  pl_http_h1_t *h1 = self;
+  if (!pl__http_submit_valid(request, handlers))
+    return PL_EINVAL;
+  if (h1->closing)
+    return PL_ECANCELED;
+  if (handlers->on_body)
+    return relay(h1, request, handlers, out);
+  h1_pool_t *pool = NULL;
+  int rc = pl__http_h1_pool_find(h1, request->url, &pool);
+  if (rc == 0 && pool->tls && !tls_ready(h1))
+    rc = PL_ENOENT;
+  if (rc == PL_ENOENT)
+    return relay(h1, request, handlers, out);
+  if (rc < 0)
+    return rc;
+  h1_call_t *call = calloc(1, sizeof *call);
+  if (!call)
+    return PL_ENOMEM;
+  call->h1 = h1;
+  call->pool = pool;
+  call->handlers = *handlers;
+  call->head = strcmp(request->method, "HEAD") == 0;
+  call->timeout_ms = request->timeout_ms;
+  call->connect_timeout_ms = request->connect_timeout_ms
+                                 ? request->connect_timeout_ms
+                                 : DEFAULT_CONNECT_TIMEOUT_MS;
+  call->read_timeout_ms = request->read_timeout_ms;
+  call->max_body = request->max_body ? request->max_body : PL_HTTP_MAX_BODY;
+  pl__http_h1_parser_init(&call->parser, call->head, take_body, call);
+  rc = build_request(call, request);
+  if (rc < 0) {
+    call_free(call);
+    return rc;
+  }
+  call->started_ms = uv_now(h1->loop);
+  call->state = H1_CALL_RUNNING;
+  list_push(&h1->calls, call);
+  uint64_t first = UINT64_MAX;
+  limit_t which = LIMIT_NONE;
+  consider(&first, &which, call->started_ms, call->timeout_ms, LIMIT_WHOLE);
+  consider(&first, &which, call->started_ms, call->connect_timeout_ms,
+           LIMIT_CONNECT);
+  watchdog_at(h1, first);
+  if (out)
+    *out = (pl_http_call_t *)(void *)call;
+  /* A failure here ends the call through the deferred on_done. */
+  pl__http_h1_conn_start(call);
+  return 0;
+}
+
+static void h1_pause(void *self, pl_http_call_t *opaque) {
+  (void)self;
+  h1_call_t *call = (h1_call_t *)(void *)opaque;
+  /* A buffered call has no body to hold back. */
+  if (call && call->state == H1_CALL_RELAYED && call->fallback->pause)
+    call->fallback->pause(call->fallback->self, call->relayed);
+}
+
+static void h1_resume(void *self, pl_http_call_t *opaque) {
+  (void)self;
+  h1_call_t *call = (h1_call_t *)(void *)opaque;
+  if (call && call->state == H1_CALL_RELAYED && call->fallback->resume)
+    call->fallback->resume(call->fallback->self, call->relayed);
+}
+
+static void h1_cancel(void *self, pl_http_call_t *opaque) {
+  (void)self;
+  h1_call_t *call = (h1_call_t *)(void *)opaque;
+  if (!call || call->state == H1_CALL_DONE)
+    return;
+  if (call->state == H1_CALL_RELAYED) {
+    call->fallback->cancel(call->fallback->self, call->relayed);
+    return;
+  }
+  pl__http_h1_call_finish(call, PL_ECANCELED);
+}
+
+int pl__http_h1_create(uv_loop_t *loop, const pl_http_h1_options_t *opts,
+                       pl_http_h1_t **out) {
+  if (!loop || !opts || !opts->fallback || !out)
+    return PL_EINVAL;
+  *out = NULL;
+  pl_http_h1_t *h1 = calloc(1, sizeof *h1);
+  if (!h1)
+    return PL_ENOMEM;
+  if (opts->ca_file && !(h1->ca_file = strdup(opts->ca_file))) {
+    free(h1);
+    return PL_ENOMEM;
+  }
+  h1->loop = loop;
+  h1->fallback = opts->fallback;
+  h1->tls_verify = opts->tls_verify;
+  uv_idle_init(loop, &h1->deliver);
+  h1->deliver.data = h1;
+  uv_timer_init(loop, &h1->watchdog);
+  h1->watchdog.data = h1;
+  h1->handles_open = 2;
+  h1->vtable = (pl_http_transport_t){
+      .self = h1,
+      .submit = h1_submit,
+      .pause = h1_pause,
+      .resume = h1_resume,
+      .cancel = h1_cancel,
+  };
+  *out = h1;
+  return 0;
+}
+
+const pl_http_transport_t *pl__http_h1_transport(pl_http_h1_t *h1) {
+  return &h1->vtable;
+}
+
+void pl__http_h1_close(pl_http_h1_t *h1, void (*closed)(void *data),
+                       void *data) {
+  if (!h1 || h1->closing)
+    return;
+  h1->closing = true;
+  h1->closed = closed;
+  h1->closed_data = data;
+  while (h1->calls.head)
+    pl__http_h1_call_finish(h1->calls.head, PL_ECANCELED);
+  while (h1->conns)
+    pl__http_h1_conn_close(h1->conns);
+  while (h1->pools) {
+    h1_pool_t *next = h1->pools->next;
+    pl__http_h1_pool_free(h1->pools);
+    h1->pools = next;
+  }
+  uv_close((uv_handle_t *)&h1->watchdog, on_core_closed);
+  maybe_close_deliver(h1);
+}

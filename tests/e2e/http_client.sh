@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The daemon's two HTTP clients (aws { http_client }) on the producer path
+# (file -> csv -> sink-sqs) against bench/tools/fake_aws:
+#   - builtin over http, and curl over http: every row delivered, one
+#     SendMessageBatch per 10 rows;
+#   - builtin over https through tests/tools/tls_proxy.py with the test CA
+#     (SSL_CERT_FILE): every row delivered;
+#   - a certificate for another name (wrong.pem for localhost): no row gets
+#     through and the log says why (certificate verify failed).
+. "$(dirname "$0")/lib.sh"
+
+fake="$top_builddir/bench/tools/fake_aws"
+[ -x "$fake" ] || fail "$fake is not built"
+tls="$test_data/tls"
+proxy="$top_srcdir/tests/tools/tls_proxy.py"
+export AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN HTTPS_PROXY https_proxy HTTP_PROXY http_proxy ALL_PROXY all_proxy
+
+"$fake" > "$work/fake.out" &
+fake_pid=$!
+cleanup_pids+=("$fake_pid")
+wait_for test -s "$work/fake.out" || fail "fake_aws did not start"
+fake_port=$(head -n 1 "$work/fake.out")
+
+rows=345
+awk -v n="$rows" 'BEGIN { print "product_id,location,quantity,update_date";
+  for (i = 0; i < n; i++) printf "P%07d,Warehouse %c,%d,2023-%02d-%02d\n", i, 65 + i % 3, i % 1000, 1 + i % 12, 1 + i % 28 }' \
+  > "$work/in.csv"
+
+# producer CLIENT ENDPOINT: runs the producer once; its log in
+# $work/producer.log, its status returned.
+producer() {
+  cat > "$work/producer.conf" <<EOF
+aws {
+  http_client = "$1"
+  max_attempts = 1
+}
+pipeline "producer" {
+  source "file" {
+    paths     = ["$work/in.csv"]
+    on_commit = "keep"
+  }
+  transform "csv" {
+    header  = true
+    columns = ["product_id:string", "location:string", "quantity:int",
+               "update_date:date"]
+  }
+  sink "sqs" {
+    endpoint    = "$2"
+    queue_url   = "$2/000000000000/bench"
+    retry_limit = 0
+  }
+  dead_letter "file" { path = "$work/rejects.jsonl" }
+}
+EOF
+  rm -f "$work/rejects.jsonl"
+  AWS_ENDPOINT_URL="$2" timeout 60 "$PIPELINED" --once -c "$work/producer.conf" 2> "$work/producer.log"
+}
+
+batches() {
+  curl -sf "http://127.0.0.1:$fake_port/__stats" 2> /dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"].get("SendMessageBatch", 0))'
+}
+
+for client in builtin curl; do
+  before=$(batches)
+  producer "$client" "http://127.0.0.1:$fake_port" || { cat "$work/producer.log"; fail "$client: the producer failed"; }
+  [ ! -s "$work/rejects.jsonl" ] || fail "$client: rows were rejected"
+  got=$(($(batches) - before))
+  [ "$got" = $(((rows + 9) / 10)) ] || fail "$client: $got SendMessageBatch requests"
+  pass "http_client = $client over http: $rows rows in $got SendMessageBatch requests"
+done
+
+# start_proxy CERT: tls_proxy.py with tests/data/tls/CERT.pem; sets port.
+start_proxy() {
+  rm -f "$work/proxy.port"
+  python3 "$proxy" --listen 127.0.0.1:0 --target "127.0.0.1:$fake_port" \
+    --cert "$tls/$1.pem" --key "$tls/$1.key" --port-file "$work/proxy.port" \
+    > "$work/proxy.out" 2> "$work/proxy.err" &
+  proxy_pid=$!
+  cleanup_pids+=("$proxy_pid")
+  wait_for test -s "$work/proxy.port" || { cat "$work/proxy.err"; fail "tls_proxy.py did not start"; }
+  port=$(cat "$work/proxy.port")
+}
+
+export SSL_CERT_FILE="$tls/ca.pem"
+start_proxy server
+before=$(batches)
+producer builtin "https://localhost:$port" || { cat "$work/producer.log"; fail "builtin over https failed"; }
+[ ! -s "$work/rejects.jsonl" ] || fail "https: rows were rejected"
+got=$(($(batches) - before))
+[ "$got" = $(((rows + 9) / 10)) ] || fail "https: $got SendMessageBatch requests"
+pass "http_client = builtin over https (tls_proxy.py, the test CA): $rows rows in $got requests"
+kill -TERM "$proxy_pid"
+wait "$proxy_pid" || fail "tls_proxy.py exited non-zero"
+
+start_proxy wrong
+before=$(batches)
+producer builtin "https://localhost:$port" && fail "a certificate for another name was accepted"
+[ "$(($(batches) - before))" = 0 ] || fail "requests got through a certificate for another name"
+grep -q "TLS handshake with localhost: certificate verify failed" "$work/producer.log" || { cat "$work/producer.log"; fail "the log does not say why"; }
+pass "a certificate for another name: nothing sent, and the log says $(grep -o -m 1 'TLS handshake with localhost: certificate verify failed[^(]*' "$work/producer.log")"
