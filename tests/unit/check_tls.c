@@ -98,14 +98,25 @@ static void server_run(server_t *s) {
   }
 }
 
-/* Moves bytes both ways until neither side has anything to send: the
- * client's plaintext lands in `client_got` (NULL: not read), and the last
- * answer of pl__tls_read() is returned (0, PL_TLS_CLOSED, PL_EIO). Reads
- * `cap` bytes at a time. */
-static ssize_t pump_cap(pl_tls_t *tls, server_t *s, pl_buf_t *client_got,
-                        size_t cap) {
+/* The client reads all it can, into `got`; the last answer of
+ * pl__tls_read() (0, PL_TLS_CLOSED or PL_EIO). */
+static ssize_t client_read(pl_tls_t *tls, pl_buf_t *got, size_t cap) {
   char buf[65536];
   ck_assert_uint_le(cap, sizeof buf);
+  ssize_t n;
+  while ((n = pl__tls_read(tls, buf, cap)) > 0)
+    ck_assert_int_eq(pl_buf_append(got, buf, (size_t)n), 0);
+  return n;
+}
+
+/* Moves bytes both ways until neither side has anything to send: the
+ * client's plaintext lands in `client_got` (NULL: not read), and the last
+ * answer of pl__tls_read() is returned (0, PL_TLS_CLOSED, PL_EIO). The
+ * client reads `cap` bytes at a time, and is fed `piece` bytes at a time
+ * (0: all there is), reading after each piece, as a socket may cut a
+ * record anywhere. */
+static ssize_t pump_with(pl_tls_t *tls, server_t *s, pl_buf_t *client_got,
+                         size_t cap, size_t piece) {
   ssize_t last = 0;
   for (bool moved = true; moved;) {
     moved = false;
@@ -119,31 +130,39 @@ static ssize_t pump_cap(pl_tls_t *tls, server_t *s, pl_buf_t *client_got,
     server_run(s);
     char *data = NULL;
     long pending = BIO_get_mem_data(s->out, &data);
-    if (pending > 0) {
-      int rc = pl__tls_feed(tls, data, (size_t)pending);
+    size_t off = 0;
+    while (off < (size_t)pending) {
+      size_t n = (size_t)pending - off;
+      if (piece && n > piece)
+        n = piece;
+      int rc = pl__tls_feed(tls, data + off, n);
       if (rc != 0)
         return rc;
-      for (long n = pending; n > 0;) {
-        int chunk = n < (long)sizeof buf ? (int)n : (int)sizeof buf;
-        ck_assert_int_eq(BIO_read(s->out, buf, chunk), chunk);
-        n -= chunk;
-      }
+      off += n;
       moved = true;
+      if (client_got && off < (size_t)pending &&
+          (last = client_read(tls, client_got, cap)) < 0)
+        return last;
     }
-    if (!client_got)
-      continue;
-    ssize_t n;
-    while ((n = pl__tls_read(tls, buf, cap)) > 0)
-      ck_assert_int_eq(pl_buf_append(client_got, buf, (size_t)n), 0);
-    last = n;
-    if (n < 0)
-      return n;
+    char sink[4096];
+    while (pending > 0) {
+      int chunk = pending < (long)sizeof sink ? (int)pending : (int)sizeof sink;
+      ck_assert_int_eq(BIO_read(s->out, sink, chunk), chunk);
+      pending -= chunk;
+    }
+    if (client_got && (last = client_read(tls, client_got, cap)) < 0)
+      return last;
   }
   return last;
 }
 
+static ssize_t pump_cap(pl_tls_t *tls, server_t *s, pl_buf_t *client_got,
+                        size_t cap) {
+  return pump_with(tls, s, client_got, cap, 0);
+}
+
 static ssize_t pump(pl_tls_t *tls, server_t *s, pl_buf_t *client_got) {
-  return pump_cap(tls, s, client_got, 16384);
+  return pump_with(tls, s, client_got, 16384, 0);
 }
 
 /* A client context: verification against the test CA, or none. */
@@ -228,6 +247,39 @@ START_TEST(test_large_payload) {
   ck_assert(memcmp(got.data, payload, size) == 0);
   pl_buf_free(&got);
   free(payload);
+  pl__tls_free(tls);
+  server_stop(&s);
+  pl__tls_context_free(ctx);
+}
+END_TEST
+
+/* The server's bytes arrive one at a time (the handshake, then records of
+ * every size): the client reads after each and gets everything once. */
+START_TEST(test_bytes_one_at_a_time) {
+  pl_tls_context_t *ctx = client_ctx(true, "ca.pem");
+  server_t s;
+  server_start(&s, server_ctx("server", 0));
+  SSL_CTX_free(s.ctx);
+  pl_tls_t *tls = NULL;
+  ck_assert_int_eq(pl__tls_create(ctx, "localhost", &tls), 0);
+  ck_assert_int_eq(pl__tls_write(tls, "GET", 3), 0);
+  pl_buf_t got = {0};
+  ck_assert_int_eq(pump_with(tls, &s, &got, 16384, 1), 0);
+  ck_assert_msg(pl__tls_established(tls), "%s", pl__tls_error(tls));
+  ck_assert_uint_eq(s.got.len, 3);
+  char text[40000];
+  for (size_t i = 0; i < sizeof text; i++)
+    text[i] = (char)('a' + i % 26);
+  for (size_t len = 1; len <= sizeof text; len *= 10)
+    server_send(&s, text, len);
+  ck_assert_int_eq(pump_with(tls, &s, &got, 7, 1), 0);
+  ck_assert_uint_eq(got.len, 1 + 10 + 100 + 1000 + 10000);
+  size_t off = 0;
+  for (size_t len = 1; len <= sizeof text; len *= 10) {
+    ck_assert(memcmp(got.data + off, text, len) == 0);
+    off += len;
+  }
+  pl_buf_free(&got);
   pl__tls_free(tls);
   server_stop(&s);
   pl__tls_context_free(ctx);
@@ -546,6 +598,7 @@ static Suite *tls_suite(void) {
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, test_round_trip);
   tcase_add_test(tc, test_large_payload);
+  tcase_add_test(tc, test_bytes_one_at_a_time);
   tcase_add_test(tc, test_self_signed_refused);
   tcase_add_test(tc, test_unknown_ca_refused);
   tcase_add_test(tc, test_hostname_mismatch);
