@@ -128,13 +128,19 @@ static int on_verify(int ok, X509_STORE_CTX *store) {
   return ok;
 }
 
+/* The reason of libssl's last error, or `otherwise`. */
+static const char *ssl_reason(const char *otherwise) {
+  unsigned long err = ERR_peek_last_error();
+  const char *reason = err ? ERR_reason_error_string(err) : NULL;
+  return reason ? reason : otherwise;
+}
+
 /* Marks the connection dead and says why, from the verify result or
  * libssl's error queue (which it empties). Returns PL_EIO. */
 static int fail(pl_tls_t *tls) {
   tls->failed = true;
   long verify = tls->ctx->verify ? SSL_get_verify_result(tls->ssl) : X509_V_OK;
-  unsigned long err = ERR_peek_last_error();
-  const char *reason = err ? ERR_reason_error_string(err) : NULL;
+  const char *reason = ssl_reason("unexpected end of data");
   if (verify != X509_V_OK)
     snprintf(tls->error, sizeof tls->error,
              "certificate verify failed: %s (%s, for %s)",
@@ -142,10 +148,10 @@ static int fail(pl_tls_t *tls) {
              tls->host);
   else if (!tls->established)
     snprintf(tls->error, sizeof tls->error, "TLS handshake with %s failed: %s",
-             tls->host, reason ? reason : "unexpected end of data");
+             tls->host, reason);
   else
     snprintf(tls->error, sizeof tls->error, "TLS error from %s: %s", tls->host,
-             reason ? reason : "unexpected end of data");
+             reason);
   ERR_clear_error();
   /* A session that led here is not offered again. */
   pl_tls_session_t *slot = session_find(tls->ctx, tls->host);
@@ -189,6 +195,22 @@ static int handshake(pl_tls_t *tls) {
 
 /* ---- Context ---- */
 
+/* Sets the CAs to trust. Returns NULL, or why it failed (static text). */
+static const char *load_cas(SSL_CTX *ssl_ctx, const char *ca_file) {
+  if (!ca_file)
+    return SSL_CTX_set_default_verify_paths(ssl_ctx)
+               ? NULL
+               : ssl_reason("no certificate");
+  /* libssl's error for a missing file is vague: say which one. */
+  FILE *f = fopen(ca_file, "r");
+  if (!f)
+    return strerror(errno);
+  fclose(f);
+  return SSL_CTX_load_verify_file(ssl_ctx, ca_file)
+             ? NULL
+             : ssl_reason("no certificate");
+}
+
 int pl__tls_context_create(bool verify, const char *ca_file,
                            pl_tls_context_t **out, char **error) {
   *out = NULL;
@@ -198,52 +220,30 @@ int pl__tls_context_create(bool verify, const char *ca_file,
   ctx->verify = verify;
   ERR_clear_error();
   ctx->ssl_ctx = SSL_CTX_new(TLS_client_method());
+  const char *why = NULL;
   if (!ctx->ssl_ctx ||
       !SSL_CTX_set_min_proto_version(ctx->ssl_ctx, TLS1_2_VERSION)) {
-    pl_error_set(error, "cannot set up TLS: %s",
-                 ERR_reason_error_string(ERR_peek_last_error()));
-    ERR_clear_error();
-    pl__tls_context_free(ctx);
-    return PL_EIO;
-  }
-  /* No renegotiation (TLS 1.2): nothing here needs it. */
-  SSL_CTX_set_options(ctx->ssl_ctx, SSL_OP_NO_RENEGOTIATION);
-  SSL_CTX_set_session_cache_mode(
-      ctx->ssl_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-  SSL_CTX_sess_set_new_cb(ctx->ssl_ctx, on_new_session);
-  if (!verify) {
-    SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_NONE, NULL);
-    *out = ctx;
-    return 0;
-  }
-  SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, on_verify);
-  if (ca_file) {
-    /* libssl's error for a missing file is vague: say which one. */
-    FILE *f = fopen(ca_file, "r");
-    if (!f) {
-      pl_error_set(error, "cannot load CA file %s: %s", ca_file,
-                   strerror(errno));
-      pl__tls_context_free(ctx);
-      return PL_EIO;
+    pl_error_set(error, "cannot set up TLS: %s", ssl_reason("unknown error"));
+  } else {
+    /* No renegotiation (TLS 1.2): nothing here needs it. */
+    SSL_CTX_set_options(ctx->ssl_ctx, SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_session_cache_mode(
+        ctx->ssl_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx->ssl_ctx, on_new_session);
+    SSL_CTX_set_verify(ctx->ssl_ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+                       verify ? on_verify : NULL);
+    if (!verify || !(why = load_cas(ctx->ssl_ctx, ca_file))) {
+      *out = ctx;
+      return 0;
     }
-    fclose(f);
-    if (!SSL_CTX_load_verify_file(ctx->ssl_ctx, ca_file)) {
-      unsigned long err = ERR_peek_last_error();
-      pl_error_set(error, "cannot load CA file %s: %s", ca_file,
-                   err ? ERR_reason_error_string(err) : "no certificate");
-      ERR_clear_error();
-      pl__tls_context_free(ctx);
-      return PL_EIO;
-    }
-  } else if (!SSL_CTX_set_default_verify_paths(ctx->ssl_ctx)) {
-    pl_error_set(error, "cannot load the system's CA certificates: %s",
-                 ERR_reason_error_string(ERR_peek_last_error()));
-    ERR_clear_error();
-    pl__tls_context_free(ctx);
-    return PL_EIO;
+    if (ca_file)
+      pl_error_set(error, "cannot load CA file %s: %s", ca_file, why);
+    else
+      pl_error_set(error, "cannot load the system's CA certificates: %s", why);
   }
-  *out = ctx;
-  return 0;
+  ERR_clear_error();
+  pl__tls_context_free(ctx);
+  return PL_EIO;
 }
 
 void pl__tls_context_free(pl_tls_context_t *ctx) {
