@@ -61,9 +61,9 @@ void pl__tls_context_free(pl_tls_context_t *ctx);
  * not sent and must match an IP address of the certificate. When the
  * context holds a session of `host`, the connection offers it
  * (resumption: pl__tls_resumed(); sessions are kept by host, not
- * port). The ClientHello is in the output when
- * this returns. Returns 0, PL_EINVAL (host NULL or empty), PL_ENOMEM or
- * PL_EIO (libssl refused; nothing is made). */
+ * port). The ClientHello is in the output when this returns. Returns 0,
+ * PL_EINVAL (host NULL or empty), PL_ENOMEM or PL_EIO (libssl refused; nothing
+ * is made). */
 int pl__tls_create(pl_tls_context_t *ctx, const char *host, pl_tls_t **out);
 
 /* Frees the connection (without sending anything: see
@@ -97,11 +97,15 @@ int pl__tls_write(pl_tls_t *tls, const void *bytes, size_t len);
 int pl__tls_shutdown(pl_tls_t *tls);
 
 /* The ciphertext waiting to be sent: its length, and in *bytes a pointer
- * to it, borrowed until the next call on `tls` (which may move it). */
+ * to it, borrowed until the next call on `tls` (which may move it). The
+ * buffer behind it is libssl's memory BIO: it keeps the size of the most
+ * that ever waited (a large body written at once), until pl__tls_free(). */
 size_t pl__tls_output(pl_tls_t *tls, const char **bytes);
 
 /* Drops the first `n` bytes of the output (those sent); n is at most what
- * pl__tls_output() returned. */
+ * pl__tls_output() returned. A memory BIO drops bytes only by reading
+ * them, so this copies them once to a buffer on the stack (a memcpy, no
+ * allocation). */
 void pl__tls_consume(pl_tls_t *tls, size_t n);
 
 /* True once the handshake has completed (and the peer is verified when
