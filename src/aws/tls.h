@@ -22,6 +22,7 @@
 
 #include <pipelined/common.h>
 #include <sys/types.h>
+#include <uv.h>
 
 /* What pl__tls_read() returns when the server closed the TLS session
  * cleanly (close_notify): no more plaintext will come. Distinct from a
@@ -91,6 +92,16 @@ ssize_t pl__tls_read(pl_tls_t *tls, char *buf, size_t cap);
  * after, they are sealed at once into the output (one SSL_write, records
  * of up to 16 KiB). Returns 0, PL_ENOMEM or PL_EIO. */
 int pl__tls_write(pl_tls_t *tls, const void *bytes, size_t len);
+
+/* The same for `nbufs` pieces (borrowed, as uv_write() takes them), sent
+ * as if they were one: pieces smaller than a record are gathered into
+ * full records (copied once into a buffer the connection keeps), whole
+ * records of a large piece are sealed where they are. Each record costs
+ * libssl about 7,000 instructions, as much as sealing 2 KiB, so a
+ * request's head and its small body go in one record this way, and in
+ * two with two pl__tls_write() calls (600 + 900 bytes: 12.4k instructions
+ * instead of 19.7k). Returns 0, PL_ENOMEM or PL_EIO. */
+int pl__tls_writev(pl_tls_t *tls, const uv_buf_t *bufs, unsigned int nbufs);
 
 /* Queues the close_notify alert in the output: the polite end of a
  * connection that is to be closed. Returns 0 or PL_EIO. */

@@ -274,6 +274,52 @@ START_TEST(test_large_payload) {
 }
 END_TEST
 
+/* pl__tls_writev(): the pieces arrive as one stream, in as few records as
+ * they fill (TLS 1.3 adds 22 bytes to each: header, type and tag). */
+START_TEST(test_writev) {
+  pl_tls_context_t *ctx = client_ctx(true, "ca.pem");
+  pair_t p;
+  pair_open(&p, ctx, "localhost", "server");
+  static char text[80000];
+  for (size_t i = 0; i < sizeof text; i++)
+    text[i] = (char)('A' + i % 31);
+  /* Before the handshake: kept with the rest. */
+  uv_buf_t early[] = {{.base = text, .len = 10},
+                      {.base = text + 10, .len = 0},
+                      {.base = text + 10, .len = 20}};
+  ck_assert_int_eq(pl__tls_writev(p.tls, early, 3), 0);
+  ck_assert_int_eq(pair_pump(&p), 0);
+  ck_assert(pl__tls_established(p.tls));
+  ck_assert_uint_eq(p.s.got.len, 30);
+  ck_assert(memcmp(p.s.got.data, text, 30) == 0);
+  /* A head and a small body: one record. */
+  const char *bytes;
+  size_t before = pl__tls_output(p.tls, &bytes);
+  uv_buf_t small[] = {{.base = text + 30, .len = 600},
+                      {.base = text + 630, .len = 900}};
+  ck_assert_int_eq(pl__tls_writev(p.tls, small, 2), 0);
+  ck_assert_uint_eq(pl__tls_output(p.tls, &bytes) - before, 1500 + 22);
+  /* Pieces across record boundaries: 1 + 20000 + 16383 + 3 + 33000 bytes,
+   * 69387 in ceil(69387 / 16384) = 5 records. */
+  size_t lens[] = {1, 20000, 16383, 3, 33000};
+  uv_buf_t big[5];
+  size_t off = 1530, total = 0;
+  for (size_t i = 0; i < 5; i++) {
+    big[i] = (uv_buf_t){.base = text + off + total, .len = lens[i]};
+    total += lens[i];
+  }
+  ck_assert_uint_le(off + total, sizeof text);
+  before = pl__tls_output(p.tls, &bytes);
+  ck_assert_int_eq(pl__tls_writev(p.tls, big, 5), 0);
+  ck_assert_uint_eq(pl__tls_output(p.tls, &bytes) - before, total + 5 * 22);
+  ck_assert_int_eq(pair_pump(&p), 0);
+  ck_assert_uint_eq(p.s.got.len, off + total);
+  ck_assert(memcmp(p.s.got.data, text, off + total) == 0);
+  pair_close(&p);
+  pl__tls_context_free(ctx);
+}
+END_TEST
+
 /* The server's bytes arrive one at a time (the handshake, then records of
  * every size): the client reads after each and gets everything once. */
 START_TEST(test_bytes_one_at_a_time) {
@@ -566,6 +612,7 @@ static Suite *tls_suite(void) {
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, test_round_trip);
   tcase_add_test(tc, test_large_payload);
+  tcase_add_test(tc, test_writev);
   tcase_add_test(tc, test_bytes_one_at_a_time);
   tcase_add_test(tc, test_self_signed_refused);
   tcase_add_test(tc, test_unknown_ca_refused);
