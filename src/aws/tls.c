@@ -55,8 +55,8 @@ struct pl_tls {
 /* libssl's error queue must be empty before an SSL call for
  * SSL_get_error() to be right; whatever else the thread ran (libcurl,
  * libcrypto) may have left errors there. ERR_clear_error() walks the whole
- * queue (about 800 instructions), a third of what reading a small record
- * costs, so it runs only when the queue holds something. */
+ * queue (about 800 instructions, a tenth of what reading a small record
+ * costs), so it runs only when the queue holds something. */
 static void clear_errors(void) {
   if (ERR_peek_error() != 0)
     ERR_clear_error();

@@ -589,6 +589,24 @@ START_TEST(test_resumption) {
 }
 END_TEST
 
+/* The context keeps the sessions of 16 hosts: a 17th replaces the oldest,
+ * the others still resume. */
+START_TEST(test_sessions_evicted) {
+  pl_tls_context_t *ctx = client_ctx(false, NULL);
+  SSL_CTX *server = server_ctx("server", 0);
+  char host[32];
+  for (int i = 0; i <= 16; i++) {
+    snprintf(host, sizeof host, "host%d.example", i);
+    ck_assert(!connect_once(ctx, server, host));
+  }
+  ck_assert(!connect_once(ctx, server, "host0.example"));
+  ck_assert(connect_once(ctx, server, "host16.example"));
+  ck_assert(connect_once(ctx, server, "host5.example"));
+  SSL_CTX_free(server);
+  pl__tls_context_free(ctx);
+}
+END_TEST
+
 /* A server that offers only TLS 1.1 is refused (TLS 1.2 at least). */
 START_TEST(test_old_protocol_refused) {
   pl_tls_context_t *ctx = client_ctx(true, "ca.pem");
@@ -624,6 +642,7 @@ static Suite *tls_suite(void) {
   tcase_add_test(tc, test_bad_ca_file);
   tcase_add_test(tc, test_ssl_cert_file);
   tcase_add_test(tc, test_resumption);
+  tcase_add_test(tc, test_sessions_evicted);
   tcase_add_test(tc, test_old_protocol_refused);
   suite_add_tcase(s, tc);
   return s;
