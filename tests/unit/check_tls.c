@@ -407,10 +407,9 @@ START_TEST(test_no_verify_accepts_any) {
   const char *certs[] = {"self-signed", "wrong"};
   for (size_t i = 0; i < 2; i++) {
     pair_t p;
-    pair_open(&p, ctx, "localhost", certs[i]);
+    pair_connect(&p, ctx, "localhost", certs[i]);
     ck_assert_int_eq(pl__tls_write(p.tls, "hello", 5), 0);
     ck_assert_int_eq(pair_pump(&p), 0);
-    ck_assert(pl__tls_established(p.tls));
     ck_assert_uint_eq(p.s.got.len, 5);
     pair_close(&p);
   }
@@ -423,9 +422,7 @@ END_TEST
 START_TEST(test_ip_literal) {
   pl_tls_context_t *ctx = client_ctx(true, "ca.pem");
   pair_t p;
-  pair_open(&p, ctx, "127.0.0.1", "server");
-  ck_assert_int_eq(pair_pump(&p), 0);
-  ck_assert_msg(pl__tls_established(p.tls), "%s", pl__tls_error(p.tls));
+  pair_connect(&p, ctx, "127.0.0.1", "server");
   ck_assert_ptr_null(SSL_get_servername(p.s.ssl, TLSEXT_NAMETYPE_host_name));
   pair_close(&p);
   /* ::1 is not in the certificate. */
@@ -439,8 +436,7 @@ END_TEST
 START_TEST(test_close_notify) {
   pl_tls_context_t *ctx = client_ctx(true, "ca.pem");
   pair_t p;
-  pair_open(&p, ctx, "localhost", "server");
-  ck_assert_int_eq(pair_pump(&p), 0);
+  pair_connect(&p, ctx, "localhost", "server");
   server_send(&p.s, "bye", 3);
   ck_assert_int_ge(SSL_shutdown(p.s.ssl), 0);
   ck_assert_int_eq(pair_pump(&p), PL_TLS_CLOSED);
@@ -452,8 +448,7 @@ START_TEST(test_close_notify) {
   pair_close(&p);
 
   /* The client closes: the server sees a clean close. */
-  pair_open(&p, ctx, "localhost", "server");
-  ck_assert_int_eq(pair_pump(&p), 0);
+  pair_connect(&p, ctx, "localhost", "server");
   ck_assert_int_eq(pl__tls_shutdown(p.tls), 0);
   ck_assert_int_eq(pump(p.tls, &p.s, NULL), 0);
   ck_assert(p.s.closed);
@@ -479,9 +474,7 @@ START_TEST(test_garbage) {
 
   /* A record with a valid header and a body that does not decrypt. */
   pair_t p;
-  pair_open(&p, ctx, "localhost", "server");
-  ck_assert_int_eq(pair_pump(&p), 0);
-  ck_assert(pl__tls_established(p.tls));
+  pair_connect(&p, ctx, "localhost", "server");
   unsigned char record[5 + 64] = {0x17, 0x03, 0x03, 0x00, 64};
   for (size_t i = 5; i < sizeof record; i++)
     record[i] = (unsigned char)(i * 13);
@@ -540,9 +533,7 @@ START_TEST(test_ssl_cert_file) {
   pl_tls_context_t *ctx = client_ctx(true, NULL);
   ck_assert_int_eq(unsetenv("SSL_CERT_FILE"), 0);
   pair_t p;
-  pair_open(&p, ctx, "localhost", "server");
-  ck_assert_int_eq(pair_pump(&p), 0);
-  ck_assert_msg(pl__tls_established(p.tls), "%s", pl__tls_error(p.tls));
+  pair_connect(&p, ctx, "localhost", "server");
   pair_close(&p);
   pl__tls_context_free(ctx);
   /* The system's store alone does not know the test CA. */
