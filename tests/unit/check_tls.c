@@ -203,6 +203,14 @@ static ssize_t pair_pump(pair_t *p) {
   return pump(p->tls, &p->s, &p->got);
 }
 
+/* pair_open(), then the handshake to its end: the connection is up. */
+static void pair_connect(pair_t *p, pl_tls_context_t *ctx, const char *host,
+                         const char *cert) {
+  pair_open(p, ctx, host, cert);
+  ck_assert_int_eq(pair_pump(p), 0);
+  ck_assert_msg(pl__tls_established(p->tls), "%s", pl__tls_error(p->tls));
+}
+
 static void pair_close(pair_t *p) {
   pl_buf_free(&p->got);
   pl__tls_free(p->tls);
