@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The core does not carry the AWS layer: libpipelined needs no libcurl,
-# expat or libcrypto; libpipelined-aws does, and only the AWS plugins link
+# expat, libcrypto or libssl; libpipelined-aws does, and only the AWS plugins link
 # it. A file-to-file daemon never maps them; one with an AWS sink does.
 # pipelined-aws.pc is installed beside pipelined.pc.
 . "$(dirname "$0")/lib.sh"
@@ -17,10 +17,10 @@ if grep -Eq "$aws_deps" "$work/core.needed"; then
 fi
 pass "libpipelined needs $(tr '\n' ' ' < "$work/core.needed")"
 needed "$aws" > "$work/aws.needed"
-for lib in libcurl libexpat libcrypto libpipelined.so; do
+for lib in libcurl libexpat libcrypto libssl libpipelined.so; do
   grep -q "^$lib" "$work/aws.needed" || { cat "$work/aws.needed"; fail "libpipelined-aws does not link $lib"; }
 done
-pass "libpipelined-aws links libcurl, expat, libcrypto and libpipelined"
+pass "libpipelined-aws links libcurl, expat, libcrypto, libssl and libpipelined"
 
 plugins="$top_builddir/plugins/.libs"
 for p in source-file transform-csv transform-schema sink-file; do
@@ -59,7 +59,7 @@ if grep -Eq '/lib(curl|expat|crypto|ssl|pipelined-aws)\.' "$work/file.maps"; the
   grep -E 'curl|expat|crypto|ssl|aws' "$work/file.maps"
   fail "a file-to-file daemon loaded the AWS layer"
 fi
-pass "a file-to-file daemon maps no libcurl, expat, libcrypto or libpipelined-aws"
+pass "a file-to-file daemon maps no libcurl, expat, libcrypto, libssl or libpipelined-aws"
 
 if [ -f "$plugins/sink-sqs.so" ]; then
   cat > "$work/sqs.conf" <<CONF
