@@ -7,6 +7,7 @@
 
 #include "aws_context.h"
 #include "creds_imds.h"
+#include "tls.h"
 
 static int64_t clock_now_ms(void *data) {
   uv_timeval64_t tv;
@@ -61,6 +62,25 @@ static bool proxy_set(const pl_env_t *env) {
   return false;
 }
 
+/* A ca_file that cannot be read, or holds no certificate, is refused at
+ * start, named, rather than failing every https request later. */
+static int check_ca_file(const pl_aws_context_options_t *opts) {
+  if (!opts->ca_file)
+    return 0;
+  pl_tls_context_t *tls = NULL;
+  char *error = NULL;
+  int rc = pl__tls_context_create(true, opts->ca_file, &tls, &error);
+  if (rc < 0) {
+    if (opts->ext)
+      pl_extension_log(opts->ext, PL_LOG_ERROR, "ca_file: %s",
+                       error ? error : pl_strerror(rc));
+    free(error);
+    return rc == PL_ENOMEM ? rc : PL_EINVAL;
+  }
+  pl__tls_context_free(tls);
+  return 0;
+}
+
 int pl__aws_context_create(const pl_aws_context_options_t *opts,
                            pl_aws_context_t **out) {
   pl_aws_context_t *ctx = calloc(1, sizeof(*ctx));
@@ -80,14 +100,18 @@ int pl__aws_context_create(const pl_aws_context_options_t *opts,
       pl_extension_log(opts->ext, PL_LOG_WARN,
                        "tls_verify = false: TLS certificates are not "
                        "checked; use this only against a local emulator");
+    rc = check_ca_file(opts);
     pl_http_curl_options_t curl = {.tls_verify = opts->tls_verify,
+                                   .ca_file = opts->ca_file,
                                    .max_in_flight = 0};
+    if (rc == 0)
     rc = pl__http_curl_create(opts->loop, &curl, &ctx->curl);
     if (rc == 0)
       ctx->http = pl__http_curl_transport(ctx->curl);
     if (rc == 0 && !opts->curl_only && !proxy_set(opts->env)) {
       pl_http_h1_options_t h1 = {.fallback = ctx->http,
-                                 .tls_verify = opts->tls_verify};
+                                 .tls_verify = opts->tls_verify,
+                                 .ca_file = opts->ca_file};
       rc = pl__http_h1_create(opts->loop, &h1, &ctx->h1);
       if (rc == 0)
         ctx->http = pl__http_h1_transport(ctx->h1);
@@ -191,7 +215,8 @@ static int ask_imds_region(pl_aws_context_t *ctx) {
   if (uv_loop_init(&loop) != 0)
     return PL_ENOMEM;
   pl_http_curl_t *curl = NULL;
-  pl_http_curl_options_t curl_opts = {.tls_verify = ctx->opts.tls_verify};
+  pl_http_curl_options_t curl_opts = {.tls_verify = ctx->opts.tls_verify,
+                                      .ca_file = ctx->opts.ca_file};
   imds_wait_t wait = {0};
   int rc = pl__http_curl_create(&loop, &curl_opts, &curl);
   if (rc == 0) {
@@ -299,6 +324,11 @@ static const pl_option_t aws_options[] = {
                    "HTTP client of AWS requests: builtin (a lean HTTP/1.1 "
                    "client for requests read whole, libcurl for downloads "
                    "and behind proxies) or curl (libcurl for everything)."),
+    PL_OPTION_STRING(pl_aws_settings_t, ca_file, "ca_file", NULL, 0,
+                     "PEM file of the certificate authorities that AWS "
+                     "endpoints' TLS certificates are checked against, "
+                     "instead of the system's store (a TLS-inspecting "
+                     "proxy, a private endpoint)."),
 };
 
 static int extension_create(pl_extension_t *ext, const void *data,
@@ -317,6 +347,7 @@ static int extension_create(pl_extension_t *ext, const void *data,
       .request_timeout_ms = settings->request_timeout_ms,
       .read_timeout_ms = settings->read_timeout_ms,
       .curl_only = settings->http_client == 1,
+      .ca_file = settings->ca_file,
   };
   pl_aws_context_t *ctx = NULL;
   int rc = pl__aws_context_create(&opts, &ctx);

@@ -28,6 +28,7 @@ typedef struct pl_aws_settings {
   uint64_t request_timeout_ms;
   uint64_t read_timeout_ms;
   int http_client; /* PL_AWS_HTTP_CLIENT_CHOICES: 0 builtin, 1 curl */
+  char *ca_file;
 } pl_aws_settings_t;
 
 /* The aws {} block's http_client: the builtin HTTP/1.1 client (http_h1.h)
@@ -47,6 +48,9 @@ typedef struct pl_aws_context_options {
   int64_t max_attempts;
   int retry_mode; /* 0: unset, else pl_aws_retry_mode_t + 1 */
   bool tls_verify;
+  /* PEM file of the CAs that TLS certificates are checked against, for
+   * both clients; NULL: the system's store. */
+  const char *ca_file;
   uint64_t request_timeout_ms; /* each attempt of a buffered call; 0: none */
   uint64_t read_timeout_ms;    /* stall limit of a streamed call; 0: none */
   /* Every request through libcurl (http_client = "curl"); else the builtin

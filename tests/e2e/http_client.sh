@@ -6,7 +6,10 @@
 #   - builtin over https through tests/tools/tls_proxy.py with the test CA
 #     (SSL_CERT_FILE): every row delivered;
 #   - a certificate for another name (wrong.pem for localhost): no row gets
-#     through and the log says why (certificate verify failed).
+#     through and the log says why (certificate verify failed);
+#   - aws { ca_file } instead of SSL_CERT_FILE, for both clients (libcurl
+#     ignores SSL_CERT_FILE): every row delivered over https; a ca_file that
+#     cannot be read or holds no certificate stops the start, named.
 . "$(dirname "$0")/lib.sh"
 
 fake="$top_builddir/bench/tools/fake_aws"
@@ -27,13 +30,14 @@ awk -v n="$rows" 'BEGIN { print "product_id,location,quantity,update_date";
   for (i = 0; i < n; i++) printf "P%07d,Warehouse %c,%d,2023-%02d-%02d\n", i, 65 + i % 3, i % 1000, 1 + i % 12, 1 + i % 28 }' \
   > "$work/in.csv"
 
-# producer CLIENT ENDPOINT: runs the producer once; its log in
+# producer CLIENT ENDPOINT [CA_FILE]: runs the producer once; its log in
 # $work/producer.log, its status returned.
 producer() {
   cat > "$work/producer.conf" <<EOF
 aws {
   http_client = "$1"
   max_attempts = 1
+  ${3:+ca_file = \"$3\"}
 }
 pipeline "producer" {
   source "file" {
@@ -100,3 +104,26 @@ producer builtin "https://localhost:$port" && fail "a certificate for another na
 [ "$(($(batches) - before))" = 0 ] || fail "requests got through a certificate for another name"
 grep -q "TLS handshake with localhost: certificate verify failed" "$work/producer.log" || { cat "$work/producer.log"; fail "the log does not say why"; }
 pass "a certificate for another name: nothing sent, and the log says $(grep -o -m 1 'TLS handshake with localhost: certificate verify failed[^(]*' "$work/producer.log")"
+kill -TERM "$proxy_pid"
+wait "$proxy_pid" || fail "tls_proxy.py exited non-zero"
+
+unset SSL_CERT_FILE
+start_proxy server
+for client in builtin curl; do
+  before=$(batches)
+  producer "$client" "https://localhost:$port" "$tls/ca.pem" ||
+    { cat "$work/producer.log"; fail "$client over https with ca_file failed"; }
+  [ ! -s "$work/rejects.jsonl" ] || fail "$client, ca_file: rows were rejected"
+  got=$(($(batches) - before))
+  [ "$got" = $(((rows + 9) / 10)) ] || fail "$client, ca_file: $got SendMessageBatch requests"
+  pass "http_client = $client over https with aws { ca_file } (no SSL_CERT_FILE): $rows rows in $got requests"
+done
+echo "not a certificate" > "$work/bad.pem"
+for ca in "$work/missing.pem" "$work/bad.pem"; do
+  before=$(batches)
+  producer builtin "https://localhost:$port" "$ca" && fail "ca_file $ca was accepted"
+  [ "$(($(batches) - before))" = 0 ] || fail "ca_file $ca: requests were sent"
+  grep -q "error \[aws:-\] ca_file: cannot load CA file $ca" "$work/producer.log" ||
+    { cat "$work/producer.log"; fail "ca_file $ca: the log does not name it"; }
+  pass "ca_file $(basename "$ca"): the daemon does not start, and says $(grep -o -m 1 'ca_file: cannot load.*' "$work/producer.log")"
+done
