@@ -316,12 +316,13 @@ void pl_aws_client_destroy(pl_aws_client_t *client) {
   client->cancelling = true;
   /* Waiting calls first, so that a cancelled running call does not start
    * one of them. */
-  while (client->waiting)
-    pl__aws_call_cancel(client->waiting);
-  for (pl_aws_call_t *call = client->calls; call;) {
-    pl_aws_call_t *next = call->next;
-    pl__aws_call_cancel(call);
-    call = next;
+  while (!pl__dlist_empty(&client->waiting))
+    pl__aws_call_cancel(
+        pl_dlist_first(&client->waiting, pl_aws_call_t, wait_node));
+  for (pl_dlist_node_t *node = client->calls.head; node;) {
+    pl_dlist_node_t *next = node->next;
+    pl__aws_call_cancel(pl_dlist_entry(node, pl_aws_call_t, node));
+    node = next;
   }
   client->cancelling = false;
   /* Calls in the transport finish later, with "Canceled". */

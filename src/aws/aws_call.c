@@ -47,19 +47,6 @@ void pl__aws_call_free(pl_aws_call_t *call) {
 
 static void on_timer_closed(uv_handle_t *handle) { pl__aws_call_free(handle->data); }
 
-/* Out of client->calls in constant time: a busy client has a hundred
- * and more calls live, and they end in about the order they began. */
-static void unlink_call(pl_aws_call_t *call) {
-  pl_aws_client_t *client = call->client;
-  if (call->prev)
-    call->prev->next = call->next;
-  else if (client->calls == call)
-    client->calls = call->next;
-  if (call->next)
-    call->next->prev = call->prev;
-  call->next = call->prev = NULL;
-}
-
 static void start_waiting(pl_aws_client_t *client);
 
 /* The call is over: release its slot, free it, let the next one start. */
@@ -67,7 +54,7 @@ static void release(pl_aws_call_t *call) {
   pl_aws_client_t *client = call->client;
   if (call->started)
     client->in_flight--;
-  unlink_call(call);
+  pl__dlist_remove(&client->calls, &call->node);
   if (call->timer_open)
     uv_close((uv_handle_t *)&call->timer, on_timer_closed);
   else
@@ -410,12 +397,12 @@ static void attempt(pl_aws_call_t *call) {
 }
 
 static void start_waiting(pl_aws_client_t *client) {
-  while (client->waiting &&
+  while (!pl__dlist_empty(&client->waiting) &&
          client->in_flight < pl__aws_concurrency_limit(&client->concurrency)) {
-    pl_aws_call_t *call = client->waiting;
-    client->waiting = call->next_waiting;
-    if (!client->waiting)
-      client->waiting_tail = NULL;
+    pl_aws_call_t *call =
+        pl_dlist_first(&client->waiting, pl_aws_call_t, wait_node);
+    pl__dlist_remove(&client->waiting, &call->wait_node);
+    call->waiting = false;
     call->started = true;
     client->in_flight++;
     attempt(call);
@@ -448,17 +435,9 @@ void pl__aws_call_cancel(pl_aws_call_t *call) {
   /* Waiting for a slot, credentials or a backoff. */
   if (call->timer_open)
     uv_timer_stop(&call->timer);
-  pl_aws_client_t *client = call->client;
-  pl_aws_call_t **link = &client->waiting;
-  pl_aws_call_t *prev = NULL;
-  while (*link && *link != call) {
-    prev = *link;
-    link = &(*link)->next_waiting;
-  }
-  if (*link) {
-    *link = call->next_waiting;
-    if (client->waiting_tail == call)
-      client->waiting_tail = prev;
+  if (call->waiting) {
+    pl__dlist_remove(&call->client->waiting, &call->wait_node);
+    call->waiting = false;
   }
   fail_transport(call, PL_ECANCELED, "cancelled");
 }
@@ -477,7 +456,8 @@ void pl__aws_client_adapt(pl_aws_client_t *client) {
 }
 
 void pl__aws_client_maybe_free(pl_aws_client_t *client) {
-  if (!client->destroying || client->cancelling || client->calls)
+  if (!client->destroying || client->cancelling ||
+      !pl__dlist_empty(&client->calls))
     return;
   pl__aws_endpoint_close(&client->endpoint);
   pl__aws_sigv4_key_cache_close(&client->key_cache);
@@ -490,22 +470,15 @@ void pl__aws_client_maybe_free(pl_aws_client_t *client) {
 }
 
 void pl__aws_call_submit(pl_aws_client_t *client, pl_aws_call_t *call) {
-  call->next = client->calls;
-  call->prev = NULL;
-  if (client->calls)
-    client->calls->prev = call;
-  client->calls = call;
+  pl__dlist_push(&client->calls, &call->node);
   /* Behind the calls already waiting: a slot goes to them first. */
-  if (!client->waiting &&
+  if (pl__dlist_empty(&client->waiting) &&
       client->in_flight < pl__aws_concurrency_limit(&client->concurrency)) {
     call->started = true;
     client->in_flight++;
     attempt(call);
     return;
   }
-  if (client->waiting_tail)
-    client->waiting_tail->next_waiting = call;
-  else
-    client->waiting = call;
-  client->waiting_tail = call;
+  pl__dlist_push(&client->waiting, &call->wait_node);
+  call->waiting = true;
 }

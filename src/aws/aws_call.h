@@ -10,6 +10,7 @@
 #include "aws_context.h"
 #include "concurrency.h"
 #include "endpoint.h"
+#include "dlist.h"
 #include "retry.h"
 #include "sigv4.h"
 
@@ -42,18 +43,17 @@ struct pl_aws_client {
   pl_aws_concurrency_t concurrency;
   bool reports_limit; /* tells the stage each change, for /metrics */
   size_t in_flight;
-  pl_aws_call_t *calls;   /* every live call */
-  pl_aws_call_t *waiting; /* FIFO of calls over the limit */
-  pl_aws_call_t *waiting_tail;
+  pl_dlist_t calls;   /* every live call (pl_aws_call_t.node) */
+  pl_dlist_t waiting; /* FIFO of calls over the limit (.wait_node) */
   bool destroying;
   bool cancelling; /* inside pl_aws_client_destroy(): do not free yet */
 };
 
 struct pl_aws_call {
   pl_aws_client_t *client;
-  pl_aws_call_t *next;         /* in client->calls */
-  pl_aws_call_t *prev;         /* in client->calls; NULL: the first */
-  pl_aws_call_t *next_waiting; /* in client->waiting */
+  pl_dlist_node_t node;      /* in client->calls */
+  pl_dlist_node_t wait_node; /* in client->waiting, while `waiting` */
+  bool waiting;
   call_kind_t kind;
   char *operation;
   char *method;

@@ -20,30 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- Call lists ---- */
-
-static void list_push(call_list_t *list, pl_http_call_t *call) {
-  call->next = NULL;
-  call->prev = list->tail;
-  if (list->tail)
-    list->tail->next = call;
-  else
-    list->head = call;
-  list->tail = call;
-}
-
-static void list_remove(call_list_t *list, pl_http_call_t *call) {
-  if (call->prev)
-    call->prev->next = call->next;
-  else
-    list->head = call->next;
-  if (call->next)
-    call->next->prev = call->prev;
-  else
-    list->tail = call->prev;
-  call->prev = call->next = NULL;
-}
-
 static void on_deliver(uv_idle_t *idle);
 
 /* Ends a call with `error` (0: success) and queues its on_done, which runs
@@ -51,9 +27,9 @@ static void on_deliver(uv_idle_t *idle);
  * called inside libcurl for a running call (remove_handle would fail). */
 static void call_finish(pl_http_curl_t *http, pl_http_call_t *call, int error) {
   if (call->state == CALL_WAITING) {
-    list_remove(&call->host->waiting, call);
+    pl__dlist_remove(&call->host->waiting, &call->node);
   } else if (call->state == CALL_RUNNING) {
-    list_remove(&http->running, call);
+    pl__dlist_remove(&http->running, &call->node);
     http->running_count--;
     curl_multi_remove_handle(http->multi, call->easy);
     /* Reset now: the handle points into this call (error buffer, body). */
@@ -70,7 +46,7 @@ static void call_finish(pl_http_curl_t *http, pl_http_call_t *call, int error) {
   call->host = NULL;
   call->error = error;
   call->state = CALL_DONE;
-  list_push(&http->done, call);
+  pl__dlist_push(&http->done, &call->node);
   uv_idle_start(&http->deliver, on_deliver);
 }
 
@@ -146,10 +122,10 @@ static int call_start(pl_http_curl_t *http, pl_http_call_t *call) {
       return PL_ENOMEM;
     return rc != CURLE_OK ? PL_EINVAL : PL_EIO;
   }
-  list_remove(&call->host->waiting, call);
+  pl__dlist_remove(&call->host->waiting, &call->node);
   call->last_progress_ms = uv_now(http->loop);
   call->state = CALL_RUNNING;
-  list_push(&http->running, call);
+  pl__dlist_push(&http->running, &call->node);
   http->running_count++;
   keep_connections(http);
   call->host->active++;
@@ -161,16 +137,17 @@ static int call_start(pl_http_curl_t *http, pl_http_call_t *call) {
 static void pump(pl_http_curl_t *http) {
   for (http_host_t **link = &http->hosts; *link;) {
     http_host_t *host = *link;
-    while (host->waiting.head &&
+    while (!pl__dlist_empty(&host->waiting) &&
            (http->max_in_flight == 0 || host->active < http->max_in_flight)) {
-      pl_http_call_t *call = host->waiting.head;
+      pl_http_call_t *call =
+          pl_dlist_first(&host->waiting, pl_http_call_t, node);
       int rc = call_start(http, call);
       if (rc < 0) {
         call->error_text = "could not start the transfer";
         call_finish(http, call, rc);
       }
     }
-    if (host->active == 0 && !host->waiting.head) {
+    if (host->active == 0 && pl__dlist_empty(&host->waiting)) {
       *link = host->next;
       if (http->last_host == host) {
         free(http->last_url);
@@ -189,9 +166,11 @@ static void pump(pl_http_curl_t *http) {
 static void close_now(pl_http_curl_t *http);
 
 static pl_http_call_t *needs_attention(const pl_http_curl_t *http) {
-  for (pl_http_call_t *call = http->running.head; call; call = call->next)
+  for (pl_dlist_node_t *n = http->running.head; n; n = n->next) {
+    pl_http_call_t *call = pl_dlist_entry(n, pl_http_call_t, node);
     if (call->cancel_requested || call->want_paused != call->curl_paused)
       return call;
+  }
   return NULL;
 }
 
@@ -203,8 +182,9 @@ static pl_http_call_t *needs_attention(const pl_http_curl_t *http) {
 static void on_watchdog(uv_timer_t *timer) {
   pl_http_curl_t *http = timer->data;
   uint64_t now = uv_now(http->loop);
-  for (pl_http_call_t *call = http->running.head; call;) {
-    pl_http_call_t *next = call->next;
+  for (pl_dlist_node_t *n = http->running.head; n;) {
+    pl_dlist_node_t *next = n->next;
+    pl_http_call_t *call = pl_dlist_entry(n, pl_http_call_t, node);
     if (pl__http_curl_call_stall_deadline(call) <= now) {
       unsigned long long quiet = now - call->last_progress_ms;
       call_finish(http, call, PL_EAGAIN);
@@ -212,7 +192,7 @@ static void on_watchdog(uv_timer_t *timer) {
                "no data received for %llu ms", quiet);
       call->error_text = call->errbuf;
     }
-    call = next;
+    n = next;
   }
   pl__http_curl_settle(http); /* starts waiting calls and re-arms */
 }
@@ -222,8 +202,9 @@ static void on_watchdog(uv_timer_t *timer) {
  * resume), so a timer that fires early finds nothing and re-arms. */
 static void watchdog_arm(pl_http_curl_t *http) {
   uint64_t first = UINT64_MAX;
-  for (pl_http_call_t *call = http->running.head; call; call = call->next) {
-    uint64_t deadline = pl__http_curl_call_stall_deadline(call);
+  for (pl_dlist_node_t *n = http->running.head; n; n = n->next) {
+    uint64_t deadline = pl__http_curl_call_stall_deadline(
+        pl_dlist_entry(n, pl_http_call_t, node));
     if (deadline < first)
       first = deadline;
   }
@@ -307,7 +288,7 @@ static void on_core_closed(uv_handle_t *handle) {
 
 static void maybe_close_deliver(pl_http_curl_t *http) {
   if (!http->closing || http->deliver_closing || http->delivering ||
-      http->done.head)
+      !pl__dlist_empty(&http->done))
     return;
   http->deliver_closing = true;
   uv_close((uv_handle_t *)&http->deliver, on_core_closed);
@@ -319,8 +300,8 @@ static void on_deliver(uv_idle_t *idle) {
   pl_http_call_t *call;
   /* on_done may submit, cancel or close: calls it finishes join this list
    * and are delivered in the same pass. */
-  while ((call = http->done.head)) {
-    list_remove(&http->done, call);
+  while ((call = pl_dlist_first(&http->done, pl_http_call_t, node))) {
+    pl__dlist_remove(&http->done, &call->node);
     pl_http_response_t response = pl__http_curl_call_response(call, true);
     call->handlers.on_done(call->handlers.data, &response);
     pl__http_curl_call_free(call);
@@ -334,10 +315,12 @@ static void close_now(pl_http_curl_t *http) {
   http->close_pending = false;
   http->closing = true;
   for (http_host_t *host = http->hosts; host; host = host->next)
-    while (host->waiting.head)
-      call_finish(http, host->waiting.head, PL_ECANCELED);
-  while (http->running.head)
-    call_finish(http, http->running.head, PL_ECANCELED);
+    while (!pl__dlist_empty(&host->waiting))
+      call_finish(http, pl_dlist_first(&host->waiting, pl_http_call_t, node),
+                  PL_ECANCELED);
+  while (!pl__dlist_empty(&http->running))
+    call_finish(http, pl_dlist_first(&http->running, pl_http_call_t, node),
+                PL_ECANCELED);
   while (http->hosts) {
     http_host_t *next = http->hosts->next;
     free(http->hosts);
@@ -353,8 +336,9 @@ static void close_now(pl_http_curl_t *http) {
   curl_multi_cleanup(http->multi);
   http->multi = NULL;
   curl_global_cleanup();
-  while (http->sockets)
-    pl__http_curl_socket_close(http, http->sockets);
+  while (!pl__dlist_empty(&http->sockets))
+    pl__http_curl_socket_close(
+        http, pl_dlist_first(&http->sockets, http_socket_t, node));
   uv_close((uv_handle_t *)&http->timer, on_core_closed);
   uv_close((uv_handle_t *)&http->kick, on_core_closed);
   uv_close((uv_handle_t *)&http->watchdog, on_core_closed);
@@ -455,7 +439,7 @@ static int curl_submit(void *self, const pl_http_request_t *request,
   }
   call->host = host;
   call->state = CALL_WAITING;
-  list_push(&host->waiting, call);
+  pl__dlist_push(&host->waiting, &call->node);
   if (out)
     *out = call;
   /* Inside libcurl the call waits for pl__http_curl_settle(); a start that

@@ -8,6 +8,7 @@
 #include <pipelined/common.h>
 
 #include "http.h"
+#include "dlist.h"
 
 #include <curl/curl.h>
 
@@ -15,17 +16,12 @@
  * sink without holding memory for a burst that has passed. */
 enum { FREE_EASY_MAX = 8 };
 
-typedef struct call_list {
-  pl_http_call_t *head;
-  pl_http_call_t *tail;
-} call_list_t;
-
 /* One host:port: how many of its calls are in the multi handle, and the
  * calls waiting for a slot, oldest first. Freed when both are empty. */
 typedef struct http_host {
   struct http_host *next;
   size_t active;
-  call_list_t waiting;
+  pl_dlist_t waiting; /* pl_http_call_t.node */
   char key[];
 } http_host_t;
 
@@ -37,8 +33,7 @@ typedef struct http_socket {
   curl_socket_t fd;
   int events;  /* UV_READABLE | UV_WRITABLE polled now; 0: stopped */
   bool parked; /* no transfer owns it (after CURL_POLL_REMOVE) */
-  struct http_socket *prev;
-  struct http_socket *next;
+  pl_dlist_node_t node; /* in pl_http_curl_t.sockets */
 } http_socket_t;
 
 typedef enum { CALL_WAITING, CALL_RUNNING, CALL_DONE } call_state_t;
@@ -46,7 +41,7 @@ typedef enum { CALL_WAITING, CALL_RUNNING, CALL_DONE } call_state_t;
 struct pl_http_call {
   pl_http_curl_t *http;
   http_host_t *host;           /* NULL once done */
-  pl_http_call_t *prev, *next; /* in waiting, running or done */
+  pl_dlist_node_t node;         /* in waiting, running or done */
   call_state_t state;
   pl_http_handlers_t handlers;
   /* The request, copied at submit into one block (owned): the texts and
@@ -102,11 +97,11 @@ struct pl_http_curl {
    * always goes to the same one, without parsing its URL again. */
   char *last_url;
   http_host_t *last_host;
-  call_list_t running;
+  pl_dlist_t running; /* pl_http_call_t.node */
   size_t running_count;
   long max_connects; /* CURLMOPT_MAXCONNECTS, raised with running_count */
-  call_list_t done;
-  http_socket_t *sockets;
+  pl_dlist_t done;    /* pl_http_call_t.node */
+  pl_dlist_t sockets; /* http_socket_t.node */
   CURL *free_easy[FREE_EASY_MAX];
   size_t free_easy_count;
   unsigned in_curl;

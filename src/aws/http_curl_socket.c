@@ -71,21 +71,18 @@ static void on_socket_closed(uv_handle_t *handle) {
 }
 
 void pl__http_curl_socket_close(pl_http_curl_t *http, http_socket_t *sock) {
-  if (sock->prev)
-    sock->prev->next = sock->next;
-  else
-    http->sockets = sock->next;
-  if (sock->next)
-    sock->next->prev = sock->prev;
+  pl__dlist_remove(&http->sockets, &sock->node);
   /* uv_close stops polling now: libcurl may close the descriptor (and
    * reuse its number) as soon as we return. */
   uv_close((uv_handle_t *)&sock->poll, on_socket_closed);
 }
 
 static http_socket_t *sock_find(const pl_http_curl_t *http, curl_socket_t fd) {
-  for (http_socket_t *sock = http->sockets; sock; sock = sock->next)
+  for (pl_dlist_node_t *n = http->sockets.head; n; n = n->next) {
+    http_socket_t *sock = pl_dlist_entry(n, http_socket_t, node);
     if (sock->fd == fd)
       return sock;
+  }
   return NULL;
 }
 
@@ -118,10 +115,7 @@ int pl__http_curl_on_socket(CURL *easy, curl_socket_t fd, int what, void *data,
     sock->poll.data = sock;
     sock->http = http;
     sock->fd = fd;
-    sock->next = http->sockets;
-    if (http->sockets)
-      http->sockets->prev = sock;
-    http->sockets = sock;
+    pl__dlist_push(&http->sockets, &sock->node);
     http->handles_open++;
     curl_multi_assign(http->multi, fd, sock);
   }

@@ -13,30 +13,6 @@
 
 static const uint64_t DEFAULT_CONNECT_TIMEOUT_MS = 10000;
 
-/* ---- Call lists ---- */
-
-static void list_push(h1_call_list_t *list, h1_call_t *call) {
-  call->next = NULL;
-  call->prev = list->tail;
-  if (list->tail)
-    list->tail->next = call;
-  else
-    list->head = call;
-  list->tail = call;
-}
-
-static void list_remove(h1_call_list_t *list, h1_call_t *call) {
-  if (call->prev)
-    call->prev->next = call->next;
-  else
-    list->head = call->next;
-  if (call->next)
-    call->next->prev = call->prev;
-  else
-    list->tail = call->prev;
-  call->prev = call->next = NULL;
-}
-
 static void call_free(h1_call_t *call) {
   pl_buf_free(&call->request);
   pl_buf_free(&call->body);
@@ -53,16 +29,7 @@ void pl__http_h1_call_finish(h1_call_t *call, int error) {
   if (call->state == H1_CALL_DONE || call->state == H1_CALL_RELAYED)
     return;
   if (call->state == H1_CALL_RESOLVING) {
-    h1_call_list_t *wait = &call->pool->resolving;
-    if (call->wait_prev)
-      call->wait_prev->wait_next = call->wait_next;
-    else
-      wait->head = call->wait_next;
-    if (call->wait_next)
-      call->wait_next->wait_prev = call->wait_prev;
-    else
-      wait->tail = call->wait_prev;
-    call->wait_prev = call->wait_next = NULL;
+    pl__dlist_remove(&call->pool->resolving, &call->wait_node);
   }
   /* A call that ends while on a connection leaves it mid-exchange. */
   if (call->conn)
@@ -71,10 +38,10 @@ void pl__http_h1_call_finish(h1_call_t *call, int error) {
     pl__http_too_large_text(call->max_body, call->errbuf, sizeof call->errbuf);
     call->error_text = call->errbuf;
   }
-  list_remove(&h1->calls, call);
+  pl__dlist_remove(&h1->calls, &call->node);
   call->error = error;
   call->state = H1_CALL_DONE;
-  list_push(&h1->done, call);
+  pl__dlist_push(&h1->done, &call->node);
   uv_idle_start(&h1->deliver, on_deliver);
 }
 
@@ -97,7 +64,8 @@ static void on_core_closed(uv_handle_t *handle) {
 }
 
 static void maybe_close_deliver(pl_http_h1_t *h1) {
-  if (!h1->closing || h1->deliver_closing || h1->delivering || h1->done.head)
+  if (!h1->closing || h1->deliver_closing || h1->delivering ||
+      !pl__dlist_empty(&h1->done))
     return;
   h1->deliver_closing = true;
   uv_close((uv_handle_t *)&h1->deliver, on_core_closed);
@@ -109,8 +77,8 @@ static void on_deliver(uv_idle_t *idle) {
   h1_call_t *call;
   /* on_done may submit, cancel or close: calls it ends join the list and
    * are delivered in the same pass. */
-  while ((call = h1->done.head)) {
-    list_remove(&h1->done, call);
+  while ((call = pl_dlist_first(&h1->done, h1_call_t, node))) {
+    pl__dlist_remove(&h1->done, &call->node);
     bool whole = call->error == 0 && call->parser.headers_done;
     pl_http_response_t response = {
         .status = whole ? call->parser.status : 0,
@@ -207,15 +175,16 @@ static void time_out(h1_call_t *call, limit_t which, uint64_t now) {
 static void on_watchdog(uv_timer_t *timer) {
   pl_http_h1_t *h1 = timer->data;
   uint64_t now = uv_now(h1->loop), next = UINT64_MAX;
-  for (h1_call_t *call = h1->calls.head; call;) {
-    h1_call_t *following = call->next;
+  for (pl_dlist_node_t *n = h1->calls.head; n;) {
+    pl_dlist_node_t *following = n->next;
+    h1_call_t *call = pl_dlist_entry(n, h1_call_t, node);
     limit_t which;
     uint64_t deadline = call_deadline(call, &which);
     if (deadline <= now)
       time_out(call, which, now);
     else if (deadline < next)
       next = deadline;
-    call = following;
+    n = following;
   }
   watchdog_at(h1, next);
 }
@@ -412,7 +381,7 @@ static int h1_submit(void *self, const pl_http_request_t *request,
   }
   call->started_ms = uv_now(h1->loop);
   call->state = H1_CALL_RUNNING;
-  list_push(&h1->calls, call);
+  pl__dlist_push(&h1->calls, &call->node);
   uint64_t first = UINT64_MAX;
   limit_t which = LIMIT_NONE;
   consider(&first, &which, call->started_ms, call->timeout_ms, LIMIT_WHOLE);
@@ -495,10 +464,11 @@ void pl__http_h1_close(pl_http_h1_t *h1, void (*closed)(void *data),
   h1->closing = true;
   h1->closed = closed;
   h1->closed_data = data;
-  while (h1->calls.head)
-    pl__http_h1_call_finish(h1->calls.head, PL_ECANCELED);
-  while (h1->conns)
-    pl__http_h1_conn_close(h1->conns);
+  while (!pl__dlist_empty(&h1->calls))
+    pl__http_h1_call_finish(pl_dlist_first(&h1->calls, h1_call_t, node),
+                            PL_ECANCELED);
+  while (!pl__dlist_empty(&h1->conns))
+    pl__http_h1_conn_close(pl_dlist_first(&h1->conns, h1_conn_t, node));
   while (h1->pools) {
     h1_pool_t *next = h1->pools->next;
     pl__http_h1_pool_free(h1->pools);

@@ -43,20 +43,10 @@ void pl__http_h1_conn_close(h1_conn_t *conn) {
     conn->call = NULL;
   }
   if (conn->idle) {
-    for (h1_conn_t **link = &conn->pool->idle; *link;
-         link = &(*link)->idle_next)
-      if (*link == conn) {
-        *link = conn->idle_next;
-        break;
-      }
+    pl__dlist_remove(&conn->pool->idle, &conn->idle_node);
     conn->idle = false;
   }
-  if (conn->prev)
-    conn->prev->next = conn->next;
-  else
-    conn->h1->conns = conn->next;
-  if (conn->next)
-    conn->next->prev = conn->prev;
+  pl__dlist_remove(&conn->h1->conns, &conn->node);
   uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
 }
 
@@ -103,8 +93,7 @@ static void conn_done(h1_conn_t *conn, bool reusable) {
   }
   conn->idle = true;
   conn->idle_since_ms = uv_now(conn->h1->loop);
-  conn->idle_next = conn->pool->idle;
-  conn->pool->idle = conn;
+  pl__dlist_push(&conn->pool->idle, &conn->idle_node);
 }
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
@@ -418,10 +407,7 @@ void pl__http_h1_conn_connect(h1_call_t *call, size_t addr_index) {
   conn->tcp.data = conn;
   conn->connect.data = conn;
   h1->handles_open++;
-  conn->next = h1->conns;
-  if (h1->conns)
-    h1->conns->prev = conn;
-  h1->conns = conn;
+  pl__dlist_push(&h1->conns, &conn->node);
   conn->call = call;
   call->conn = conn;
   rc = uv_tcp_connect(&conn->connect, &conn->tcp,
@@ -436,15 +422,15 @@ void pl__http_h1_conn_start(h1_call_t *call) {
   pl_http_h1_t *h1 = call->h1;
   h1_pool_t *pool = call->pool;
   call->state = H1_CALL_RUNNING;
-  /* The most recent idle connection is the head: once it is too old, so
+  /* The most recent idle connection is the last: once it is too old, so
    * are all the others. */
-  if (pool->idle && uv_now(h1->loop) - pool->idle->idle_since_ms > MAX_IDLE_MS)
-    while (pool->idle)
-      pl__http_h1_conn_close(pool->idle);
-  if (!call->fresh_conn && pool->idle) {
-    h1_conn_t *conn = pool->idle;
-    pool->idle = conn->idle_next;
-    conn->idle_next = NULL;
+  h1_conn_t *recent = pl_dlist_last(&pool->idle, h1_conn_t, idle_node);
+  if (recent && uv_now(h1->loop) - recent->idle_since_ms > MAX_IDLE_MS)
+    while (!pl__dlist_empty(&pool->idle))
+      pl__http_h1_conn_close(pl_dlist_first(&pool->idle, h1_conn_t, idle_node));
+  if (!call->fresh_conn && !pl__dlist_empty(&pool->idle)) {
+    h1_conn_t *conn = pl_dlist_last(&pool->idle, h1_conn_t, idle_node);
+    pl__dlist_remove(&pool->idle, &conn->idle_node);
     conn->idle = false;
     conn->call = call;
     call->conn = conn;
@@ -466,11 +452,5 @@ void pl__http_h1_conn_start(h1_call_t *call) {
     }
   }
   call->state = H1_CALL_RESOLVING;
-  call->wait_prev = pool->resolving.tail;
-  call->wait_next = NULL;
-  if (pool->resolving.tail)
-    pool->resolving.tail->wait_next = call;
-  else
-    pool->resolving.head = call;
-  pool->resolving.tail = call;
+  pl__dlist_push(&pool->resolving, &call->wait_node);
 }

@@ -8,6 +8,7 @@
 
 #include <pipelined/common.h>
 
+#include "dlist.h"
 #include "http.h"
 #include "http_h1.h"
 #include "http_h1_parse.h"
@@ -26,16 +27,11 @@ typedef enum {
   H1_CALL_RELAYED,   /* handed to the fallback transport */
 } h1_call_state_t;
 
-typedef struct h1_call_list {
-  h1_call_t *head;
-  h1_call_t *tail;
-} h1_call_list_t;
-
 /* One request. The vtable hands it out as a pl_http_call_t. */
 struct pl_http_h1_call {
   pl_http_h1_t *h1;
-  h1_call_t *prev, *next;           /* in h1->calls, or h1->done */
-  h1_call_t *wait_prev, *wait_next; /* in pool->resolving */
+  pl_dlist_node_t node;      /* in h1->calls, or h1->done */
+  pl_dlist_node_t wait_node; /* in pool->resolving */
   h1_call_state_t state;
   pl_http_handlers_t handlers;
   h1_pool_t *pool;
@@ -73,12 +69,12 @@ typedef struct h1_resolver {
 
 enum { H1_MAX_ADDRS = 8 };
 
-/* One scheme://host:port: its idle connections (most recently used first),
+/* One scheme://host:port: its idle connections (most recently used last),
  * its resolved addresses and the calls waiting for them. */
 struct h1_pool {
   h1_pool_t *next;
-  h1_conn_t *idle;
-  h1_call_list_t resolving;
+  pl_dlist_t idle;      /* h1_conn_t.idle_node */
+  pl_dlist_t resolving; /* h1_call_t.wait_node */
   h1_resolver_t *resolver;
   struct sockaddr_storage addrs[H1_MAX_ADDRS];
   size_t addr_count;
@@ -98,8 +94,8 @@ struct h1_conn {
   uv_write_t write;
   pl_http_h1_t *h1;
   h1_pool_t *pool;
-  h1_conn_t *prev, *next; /* in h1->conns */
-  h1_conn_t *idle_next;   /* in pool->idle */
+  pl_dlist_node_t node;      /* in h1->conns */
+  pl_dlist_node_t idle_node; /* in pool->idle, while `idle` */
   h1_call_t *call;        /* the one request it carries, or NULL */
   pl_tls_t *tls;          /* https: the session (owned) */
   /* Bytes the socket did not take at once: in flight (wbuf) and waiting
@@ -128,9 +124,9 @@ struct pl_http_h1 {
   uv_idle_t deliver;   /* runs on_done of finished calls */
   uv_timer_t watchdog; /* connect, whole and read timeouts */
   h1_pool_t *pools;
-  h1_conn_t *conns;
-  h1_call_list_t calls; /* resolving and running */
-  h1_call_list_t done;
+  pl_dlist_t conns; /* h1_conn_t.node */
+  pl_dlist_t calls; /* resolving and running (h1_call_t.node) */
+  pl_dlist_t done;  /* h1_call_t.node */
   unsigned handles_open;
   unsigned resolvers_open;
   bool delivering;

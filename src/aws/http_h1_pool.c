@@ -162,11 +162,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
     pool->resolved_ms = uv_now(h1->loop);
   }
   h1_call_t *call;
-  while ((call = pool->resolving.head)) {
-    pool->resolving.head = call->wait_next;
-    if (!pool->resolving.head)
-      pool->resolving.tail = NULL;
-    call->wait_next = call->wait_prev = NULL;
+  while ((call = pl_dlist_first(&pool->resolving, h1_call_t, wait_node))) {
+    pl__dlist_remove(&pool->resolving, &call->wait_node);
     call->state = H1_CALL_RUNNING;
     if (status == 0) {
       pl__http_h1_conn_connect(call, 0);
