@@ -13,34 +13,8 @@
 # bench/far-away --smoke itself runs in tests/integration/bench_smoke.sh.
 . "$(dirname "$0")/lib.sh"
 
-fake="$top_builddir/bench/tools/fake_aws"
-[ -x "$fake" ] || fail "$fake is not built"
 export AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN
-
-# start_fake ARGS...: a fake on a free port; sets fake_pid and
-# AWS_ENDPOINT_URL.
-start_fake() {
-  # Gone before the job starts: its redirection may come after the check.
-  rm -f "$work/fake.out"
-  "$fake" "$@" > "$work/fake.out" &
-  fake_pid=$!
-  cleanup_pids+=("$fake_pid")
-  wait_for test -s "$work/fake.out" || fail "fake_aws did not start"
-  AWS_ENDPOINT_URL="http://127.0.0.1:$(head -n 1 "$work/fake.out")"
-  export AWS_ENDPOINT_URL
-}
-
-# stop_fake: SIGTERM; the fake prints its counts and exits 0.
-stop_fake() {
-  kill -TERM "$fake_pid"
-  wait "$fake_pid" || fail "fake_aws exited non-zero"
-  # Reaped: its PID may be another process's by the time the test exits.
-  local pid kept=()
-  for pid in "${cleanup_pids[@]}"; do [ "$pid" = "$fake_pid" ] || kept+=("$pid"); done
-  cleanup_pids=("${kept[@]}")
-  tail -n 1 "$work/fake.out" > "$work/stats.json"
-}
 
 # stat PATH: a value of the counts, e.g. stat requests.SendMessageBatch
 # (0 when absent).
@@ -89,11 +63,11 @@ EOF
 }
 
 # The producer, 2 ms away.
-start_fake --latency 2
+start_fake_aws --latency 2
 producer_conf
 "$PIPELINED" --once -c "$work/producer.conf" 2> "$work/producer.log" \
   || { cat "$work/producer.log"; fail "the producer failed"; }
-stop_fake
+stop_fake_aws
 expect_stat requests.SendMessageBatch $(((rows + 9) / 10))
 expect_stat entries.SendMessageBatch "$rows"
 [ ! -s "$work/rejects.jsonl" ] || fail "rows were rejected"
@@ -102,7 +76,7 @@ pass "producer: $rows rows in $(((rows + 9) / 10)) SendMessageBatch requests"
 # The consumer, as etc/inventory.conf, in both modes.
 messages=600
 for mode in update put; do
-  start_fake --latency 2 --messages "$messages" --empty-wait 50
+  start_fake_aws --latency 2 --messages "$messages" --empty-wait 50
   if [ "$mode" = update ]; then
     mode_lines='mode = "update"
     newer_than = ["update_date", "@origin_time", "@line"]'
@@ -132,7 +106,7 @@ pipeline "consumer" {
 EOF
   "$PIPELINED" --once -c "$work/consumer.conf" 2> "$work/consumer.log" \
     || { cat "$work/consumer.log"; fail "the consumer failed ($mode mode)"; }
-  stop_fake
+  stop_fake_aws
   expect_stat messages.served "$messages"
   expect_stat messages.deleted "$messages"
   expect_stat messages.deleted_again 0
@@ -148,11 +122,11 @@ done
 
 # A third of the requests throttled: every row still arrives, some twice
 # (the throttled requests' rows are sent again).
-start_fake --latency 2 --throttle 0.33
+start_fake_aws --latency 2 --throttle 0.33
 producer_conf
 "$PIPELINED" --once -c "$work/producer.conf" 2> "$work/throttled.log" \
   || { cat "$work/throttled.log"; fail "the producer failed under throttling"; }
-stop_fake
+stop_fake_aws
 throttled=$(stat throttled.SendMessageBatch)
 [ "$throttled" -gt 0 ] || fail "no request was throttled"
 delivered=$(( $(stat entries.SendMessageBatch) ))
@@ -161,7 +135,7 @@ expect_contains "$work/throttled.log" "$rows record(s) delivered, 0 rejected"
 pass "throttling: $throttled SendMessageBatch throttled, every row delivered"
 
 # The control endpoint: throttling on and off while the fake runs.
-start_fake
+start_fake_aws
 curl -sf -X POST "$AWS_ENDPOINT_URL/__control?throttle=1" > "$work/control.json"
 expect_contains "$work/control.json" '"throttle":1'
 status=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Amz-Target: DynamoDB_20120810.UpdateItem' \
@@ -171,7 +145,7 @@ curl -sf -X POST "$AWS_ENDPOINT_URL/__control?throttle=0" > /dev/null
 status=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Amz-Target: DynamoDB_20120810.UpdateItem' \
   -d '{}' "$AWS_ENDPOINT_URL/")
 [ "$status" = 200 ] || fail "UpdateItem answered $status once throttling was off"
-stop_fake
+stop_fake_aws
 expect_stat throttled.UpdateItem 1
 expect_stat requests.UpdateItem 2
 pass "control: throttling switched on and off"
@@ -181,13 +155,13 @@ pass "control: throttling switched on and off"
 seconds() { # TARGET: the seconds an empty request of TARGET takes
   curl -s -o /dev/null -w '%{time_total}' -H "X-Amz-Target: $1" -d '{}' "$AWS_ENDPOINT_URL/"
 }
-start_fake --dynamodb-latency 1500
+start_fake_aws --dynamodb-latency 1500
 held=$(seconds DynamoDB_20120810.UpdateItem)
 quick=$(seconds AmazonSQS.GetQueueAttributes)
 curl -sf -X POST "$AWS_ENDPOINT_URL/__control?dynamodb_latency=0" > "$work/control.json"
 expect_contains "$work/control.json" '"dynamodb_latency_ms":0'
 after=$(seconds DynamoDB_20120810.UpdateItem)
-stop_fake
+stop_fake_aws
 awk -v h="$held" -v q="$quick" -v a="$after" 'BEGIN { exit !(h >= 1.4 && q < 1 && a < 1) }' \
   || fail "DynamoDB's latency: UpdateItem took $held s, GetQueueAttributes $quick s, UpdateItem after the control $after s"
 pass "dynamodb latency: UpdateItem held $held s, GetQueueAttributes $quick s, $after s once set to 0"

@@ -12,18 +12,11 @@
 #     cannot be read or holds no certificate stops the start, named.
 . "$(dirname "$0")/lib.sh"
 
-fake="$top_builddir/bench/tools/fake_aws"
-[ -x "$fake" ] || fail "$fake is not built"
 tls="$test_data/tls"
-proxy="$top_srcdir/tests/tools/tls_proxy.py"
 export AWS_ACCESS_KEY_ID=fake AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN HTTPS_PROXY https_proxy HTTP_PROXY http_proxy ALL_PROXY all_proxy
 
-"$fake" > "$work/fake.out" &
-fake_pid=$!
-cleanup_pids+=("$fake_pid")
-wait_for test -s "$work/fake.out" || fail "fake_aws did not start"
-fake_port=$(head -n 1 "$work/fake.out")
+start_fake_aws
 
 rows=345
 awk -v n="$rows" 'BEGIN { print "product_id,location,quantity,update_date";
@@ -75,40 +68,26 @@ for client in builtin curl; do
   pass "http_client = $client over http: $rows rows in $got SendMessageBatch requests"
 done
 
-# start_proxy CERT: tls_proxy.py with tests/data/tls/CERT.pem; sets port.
-start_proxy() {
-  rm -f "$work/proxy.port"
-  python3 "$proxy" --listen 127.0.0.1:0 --target "127.0.0.1:$fake_port" \
-    --cert "$tls/$1.pem" --key "$tls/$1.key" --port-file "$work/proxy.port" \
-    > "$work/proxy.out" 2> "$work/proxy.err" &
-  proxy_pid=$!
-  cleanup_pids+=("$proxy_pid")
-  wait_for test -s "$work/proxy.port" || { cat "$work/proxy.err"; fail "tls_proxy.py did not start"; }
-  port=$(cat "$work/proxy.port")
-}
-
 export SSL_CERT_FILE="$tls/ca.pem"
-start_proxy server
+start_tls_proxy server
 before=$(batches)
 producer builtin "https://localhost:$port" || { cat "$work/producer.log"; fail "builtin over https failed"; }
 [ ! -s "$work/rejects.jsonl" ] || fail "https: rows were rejected"
 got=$(($(batches) - before))
 [ "$got" = $(((rows + 9) / 10)) ] || fail "https: $got SendMessageBatch requests"
 pass "http_client = builtin over https (tls_proxy.py, the test CA): $rows rows in $got requests"
-kill -TERM "$proxy_pid"
-wait "$proxy_pid" || fail "tls_proxy.py exited non-zero"
+stop_tls_proxy
 
-start_proxy wrong
+start_tls_proxy wrong
 before=$(batches)
 producer builtin "https://localhost:$port" && fail "a certificate for another name was accepted"
 [ "$(($(batches) - before))" = 0 ] || fail "requests got through a certificate for another name"
 grep -q "TLS handshake with localhost: certificate verify failed" "$work/producer.log" || { cat "$work/producer.log"; fail "the log does not say why"; }
 pass "a certificate for another name: nothing sent, and the log says $(grep -o -m 1 'TLS handshake with localhost: certificate verify failed[^(]*' "$work/producer.log")"
-kill -TERM "$proxy_pid"
-wait "$proxy_pid" || fail "tls_proxy.py exited non-zero"
+stop_tls_proxy
 
 unset SSL_CERT_FILE
-start_proxy server
+start_tls_proxy server
 for client in builtin curl; do
   before=$(batches)
   producer "$client" "https://localhost:$port" "$tls/ca.pem" ||

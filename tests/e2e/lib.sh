@@ -52,6 +52,65 @@ wait_for() {
   return 1
 }
 
+# ---- bench/tools/fake_aws and tests/tools/tls_proxy.py ----
+
+# start_fake_aws ARGS...: bench/tools/fake_aws on a free port; sets
+# fake_pid and fake_port, and exports AWS_ENDPOINT_URL pointing at it.
+start_fake_aws() {
+  local fake="$top_builddir/bench/tools/fake_aws"
+  [ -x "$fake" ] || fail "$fake is not built"
+  # Gone before the job starts: its redirection may come after the check.
+  rm -f "$work/fake.out"
+  "$fake" "$@" > "$work/fake.out" &
+  fake_pid=$!
+  cleanup_pids+=("$fake_pid")
+  wait_for test -s "$work/fake.out" || fail "fake_aws did not start"
+  fake_port=$(head -n 1 "$work/fake.out")
+  AWS_ENDPOINT_URL="http://127.0.0.1:$fake_port"
+  export AWS_ENDPOINT_URL
+}
+
+# stop_fake_aws: SIGTERM; the fake prints its counts, which go to
+# $work/stats.json, and must exit 0.
+stop_fake_aws() {
+  kill -TERM "$fake_pid"
+  wait "$fake_pid" || fail "fake_aws exited non-zero"
+  forget_pid "$fake_pid"
+  tail -n 1 "$work/fake.out" > "$work/stats.json"
+}
+
+# start_tls_proxy CERT: tests/tools/tls_proxy.py with tests/data/tls/CERT.pem
+# and its key in front of the fake (start_fake_aws); sets proxy_pid and
+# port, and checks that the proxy printed the port it listens on.
+start_tls_proxy() {
+  rm -f "$work/proxy.port"
+  python3 "$top_srcdir/tests/tools/tls_proxy.py" --listen 127.0.0.1:0 \
+    --target "127.0.0.1:$fake_port" --cert "$test_data/tls/$1.pem" \
+    --key "$test_data/tls/$1.key" --port-file "$work/proxy.port" \
+    > "$work/proxy.out" 2> "$work/proxy.err" &
+  proxy_pid=$!
+  cleanup_pids+=("$proxy_pid")
+  wait_for test -s "$work/proxy.port" || { cat "$work/proxy.err"; fail "tls_proxy.py did not start"; }
+  port=$(cat "$work/proxy.port")
+  [ "$(head -n 1 "$work/proxy.out")" = "$port" ] ||
+    fail "tls_proxy.py printed $(cat "$work/proxy.out"), not its port $port"
+}
+
+# stop_tls_proxy: SIGTERM; the proxy must exit 0.
+stop_tls_proxy() {
+  kill -TERM "$proxy_pid"
+  wait "$proxy_pid" || fail "tls_proxy.py exited non-zero on SIGTERM"
+  forget_pid "$proxy_pid"
+}
+
+# forget_pid PID: a process the test reaped, out of cleanup_pids (its
+# number may be another process's by the time the test exits).
+forget_pid() {
+  local pid kept=()
+  for pid in "${cleanup_pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+  cleanup_pids=(${kept[@]+"${kept[@]}"})
+}
+
 # json_field FILE N FIELD: FIELD of the Nth (1-based) JSON line.
 json_field() {
   python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])-1])[sys.argv[3]])' "$@"

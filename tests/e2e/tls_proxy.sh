@@ -11,31 +11,10 @@
 #   - SIGTERM ends it with status 0, and fake_aws counted every request.
 . "$(dirname "$0")/lib.sh"
 
-fake="$top_builddir/bench/tools/fake_aws"
-[ -x "$fake" ] || fail "$fake is not built"
 command -v curl > /dev/null || fail "curl(1) is needed"
 tls="$test_data/tls"
-proxy="$top_srcdir/tests/tools/tls_proxy.py"
 
-"$fake" > "$work/fake.out" &
-fake_pid=$!
-cleanup_pids+=("$fake_pid")
-wait_for test -s "$work/fake.out" || fail "fake_aws did not start"
-fake_port=$(head -n 1 "$work/fake.out")
-
-# start_proxy CERT: a proxy with tests/data/tls/CERT.pem in front of the
-# fake; sets proxy_pid and port.
-start_proxy() {
-  rm -f "$work/proxy.port"
-  python3 "$proxy" --listen 127.0.0.1:0 --target "127.0.0.1:$fake_port" \
-    --cert "$tls/$1.pem" --key "$tls/$1.key" --port-file "$work/proxy.port" \
-    > "$work/proxy.out" 2> "$work/proxy.err" &
-  proxy_pid=$!
-  cleanup_pids+=("$proxy_pid")
-  wait_for test -s "$work/proxy.port" || { cat "$work/proxy.err"; fail "tls_proxy.py did not start"; }
-  port=$(cat "$work/proxy.port")
-  [ "$(head -n 1 "$work/proxy.out")" = "$port" ] || fail "tls_proxy.py printed $(cat "$work/proxy.out"), not its port $port"
-}
+start_fake_aws
 
 # ask URL [CURL ARGS...]: a GetQueueAttributes request; the answer in
 # $work/answer.
@@ -46,7 +25,7 @@ ask() {
     -H 'Content-Type: application/x-amz-json-1.0' -d '{"QueueUrl":"q"}' "$@" "$url"
 }
 
-start_proxy server
+start_tls_proxy server
 ask "http://127.0.0.1:$fake_port/"
 mv "$work/answer" "$work/direct"
 [ -s "$work/direct" ] || fail "fake_aws answered nothing"
@@ -70,24 +49,20 @@ ask "https://127.0.0.1:$port/" 2> "$work/curl.err" || rc=$?
 ask "https://127.0.0.1:$port/" --cacert "$tls/ca.pem" || fail "the proxy stopped after a refused client"
 pass "a client without the test CA is refused, the proxy goes on"
 
-kill -TERM "$proxy_pid"
-wait "$proxy_pid" || fail "tls_proxy.py exited non-zero on SIGTERM"
+stop_tls_proxy
 
 # The certificate of another name: curl refuses localhost (60).
-start_proxy wrong
+start_tls_proxy wrong
 rc=0
 ask "https://localhost:$port/" --cacert "$tls/ca.pem" 2> "$work/curl.err" || rc=$?
 [ "$rc" = 60 ] || { cat "$work/curl.err"; fail "wrong.pem for localhost: curl exited $rc, expected 60"; }
 curl -sS -o /dev/null --cacert "$tls/ca.pem" --resolve "wrong.example:$port:127.0.0.1" \
   -H 'X-Amz-Target: DynamoDB_20120810.UpdateItem' -d '{}' "https://wrong.example:$port/" \
   || fail "wrong.example (resolved to 127.0.0.1) was refused"
-kill -TERM "$proxy_pid"
-wait "$proxy_pid" || fail "tls_proxy.py exited non-zero on SIGTERM"
+stop_tls_proxy
 pass "a name the certificate lacks is refused, its own name passes"
 
-kill -TERM "$fake_pid"
-wait "$fake_pid" || fail "fake_aws exited non-zero"
-tail -n 1 "$work/fake.out" > "$work/stats.json"
+stop_fake_aws
 # GetQueueAttributes: direct 1, proxied 2, and 1 after the refusal (the
 # refused ones never reached it); UpdateItem: 3 on one connection, and
 # wrong.example's.
