@@ -119,7 +119,9 @@ static uint64_t call_deadline(const h1_call_t *call, limit_t *which) {
   *which = LIMIT_NONE;
   consider(&first, which, call->started_ms, call->timeout_ms, LIMIT_WHOLE);
   const h1_conn_t *conn = call->conn;
-  if (conn && !conn->connected)
+  /* Connecting includes the TLS handshake, as libcurl counts it. */
+  if (conn && (!conn->connected ||
+               (conn->tls && !pl__tls_established(conn->tls))))
     consider(&first, which, conn->connect_started_ms, call->connect_timeout_ms,
              LIMIT_CONNECT);
   else if (conn)
@@ -144,7 +146,7 @@ static void watchdog_at(pl_http_h1_t *h1, uint64_t deadline) {
   uv_timer_start(&h1->watchdog, on_watchdog, in, 0);
 }
 
-void pl__http_h1_call_sent(h1_call_t *call) {
+void pl__http_h1_call_rearm(h1_call_t *call) {
   limit_t which;
   watchdog_at(call->h1, call_deadline(call, &which));
 }
@@ -153,9 +155,14 @@ static void time_out(h1_call_t *call, limit_t which, uint64_t now) {
   const char *addr = call->conn ? call->conn->addr : call->pool->host;
   switch (which) {
   case LIMIT_CONNECT:
-    snprintf(call->errbuf, sizeof call->errbuf,
-             "connect to %s: timed out after %llu ms", addr,
-             (unsigned long long)call->connect_timeout_ms);
+    if (call->conn && call->conn->connected)
+      snprintf(call->errbuf, sizeof call->errbuf,
+               "TLS handshake with %s: timed out after %llu ms", addr,
+               (unsigned long long)call->connect_timeout_ms);
+    else
+      snprintf(call->errbuf, sizeof call->errbuf,
+               "connect to %s: timed out after %llu ms", addr,
+               (unsigned long long)call->connect_timeout_ms);
     break;
   case LIMIT_READ:
     snprintf(call->errbuf, sizeof call->errbuf,
@@ -350,7 +357,7 @@ static int h1_submit(void *self, const pl_http_request_t *request,
     return PL_EINVAL;
   if (h1->closing)
     return PL_ECANCELED;
-  if (handlers->on_body)
+  if (handlers->on_body || request->body_len > PL_HTTP_H1_MAX_REQUEST_BODY)
     return relay(h1, request, handlers, out);
   h1_pool_t *pool = NULL;
   int rc = pl__http_h1_pool_find(h1, request->url, &pool);

@@ -27,6 +27,12 @@ typedef struct pl_http_h1_options {
   const char *ca_file; /* NULL: the system's store (borrowed, copied) */
 } pl_http_h1_options_t;
 
+/* Requests with a larger body go to the fallback: libcurl sends a body as
+ * it reads it, where this client copies the request whole (and seals it
+ * whole through TLS) and keeps the buffers with the connection. SQS and
+ * DynamoDB requests are smaller; S3 parts are larger. */
+#define PL_HTTP_H1_MAX_REQUEST_BODY ((size_t)1 << 20)
+
 /* Creates the client on `loop`. Its TLS context (tls.h) is made at the
  * first https:// request; when that fails, https goes to the fallback.
  * Returns 0, PL_EINVAL or PL_ENOMEM. */

@@ -207,7 +207,12 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
     pl__http_h1_conn_close(conn);
     return;
   }
-  if (n < 0)
+  if (n < 0 && conn->tls)
+    /* TLS ends with close_notify (conn_ended from tls_bytes); a bare EOF
+     * may be an attacker or a middlebox cutting the answer short, so it
+     * never ends a body that runs to the close. */
+    conn_fail(conn, (int)n, "read from");
+  else if (n < 0)
     conn_ended(conn, (int)n);
   else
     conn_answer(conn, buf->base, (size_t)n);
@@ -298,7 +303,7 @@ static void conn_send(h1_conn_t *conn) {
   h1_call_t *call = conn->call;
   call->last_progress_ms = uv_now(conn->h1->loop);
   if (call->read_timeout_ms)
-    pl__http_h1_call_sent(call);
+    pl__http_h1_call_rearm(call);
   if (conn->tls) {
     if (pl__tls_write(conn->tls, call->request.data, call->request.len) < 0) {
       tls_fail(conn);
@@ -410,6 +415,9 @@ void pl__http_h1_conn_connect(h1_call_t *call, size_t addr_index) {
   pl__dlist_push(&h1->conns, &conn->node);
   conn->call = call;
   call->conn = conn;
+  /* Its connect deadline runs from now: after a slow DNS answer, a retry
+   * or another address, the one armed at submit is gone. */
+  pl__http_h1_call_rearm(call);
   rc = uv_tcp_connect(&conn->connect, &conn->tcp,
                       (const struct sockaddr *)&pool->addrs[addr_index],
                       on_connect);

@@ -143,8 +143,9 @@ struct pl_http_h1 {
 /* Ends a resolving or running call with `error` (0: success), detached
  * from its connection, and queues its on_done. */
 void pl__http_h1_call_finish(h1_call_t *call, int error);
-/* The call's request went out: its read timeout, if any, now runs. */
-void pl__http_h1_call_sent(h1_call_t *call);
+/* The call's deadlines moved (a connection started, its request went
+ * out): the watchdog fires no later than the earliest of them. */
+void pl__http_h1_call_rearm(h1_call_t *call);
 /* Frees the transport once it is closing and nothing is left open. */
 void pl__http_h1_maybe_free(pl_http_h1_t *h1);
 

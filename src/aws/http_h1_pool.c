@@ -91,9 +91,10 @@ static int pool_new(const char *url, size_t scheme_len, size_t key_len,
 
 int pl__http_h1_pool_find(pl_http_h1_t *h1, const char *url, h1_pool_t **out) {
   for (h1_pool_t *pool = h1->pools; pool; pool = pool->next) {
+    if (strncmp(url, pool->key, pool->key_len) != 0)
+      continue;
     char next = url[pool->key_len];
-    if ((next == '/' || next == '?' || next == '\0') &&
-        memcmp(url, pool->key, pool->key_len) == 0) {
+    if (next == '/' || next == '?' || next == '\0') {
       *out = pool;
       return 0;
     }

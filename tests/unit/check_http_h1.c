@@ -22,7 +22,15 @@
 
 /* ---- A raw scripted server ---- */
 
-typedef enum { AFTER_KEEP, AFTER_CLOSE, AFTER_RESET, AFTER_HANG } after_t;
+/* What the server does after an answer. AFTER_TLS_CLOSE: over https, a
+ * close_notify, then the TCP close (AFTER_CLOSE closes TCP alone). */
+typedef enum {
+  AFTER_KEEP,
+  AFTER_CLOSE,
+  AFTER_RESET,
+  AFTER_HANG,
+  AFTER_TLS_CLOSE
+} after_t;
 
 typedef struct step {
   const char *answer; /* bytes sent as they are; NULL: nothing */
@@ -89,7 +97,8 @@ static void raw_conn_close(raw_conn_t *conn, bool reset) {
 static void raw_written(uv_write_t *req, int status) {
   (void)status;
   raw_write_t *w = (raw_write_t *)req;
-  if (w->after == AFTER_CLOSE || w->after == AFTER_RESET)
+  if (w->after == AFTER_CLOSE || w->after == AFTER_RESET ||
+      w->after == AFTER_TLS_CLOSE)
     raw_conn_close(w->conn, w->after == AFTER_RESET);
   free(w);
 }
@@ -128,6 +137,8 @@ static void raw_answer(raw_conn_t *conn) {
   if (conn->ssl) {
     if (*text)
       ck_assert_int_gt(SSL_write(conn->ssl, text, (int)strlen(text)), 0);
+    if (step->after == AFTER_TLS_CLOSE)
+      ck_assert_int_ge(SSL_shutdown(conn->ssl), 0);
     raw_tls_flush(conn, step->after);
     return;
   }
@@ -936,7 +947,30 @@ START_TEST(streamed_and_unread_requests_go_to_the_fallback) {
   pl_http_response_t ok = {.status = 204, .body = ""};
   t.fb.handlers.on_done(t.fb.handlers.data, &ok);
   ck_assert_int_eq(tls.status, 204);
-  ck_assert_uint_eq(fake_http_request_count(t.server), 0);
+
+  /* A body over PL_HTTP_H1_MAX_REQUEST_BODY (an S3 part) is the
+   * fallback's: libcurl sends it as it reads it, where the builtin client
+   * would copy it whole (and seal it whole through TLS). */
+  result_t big = {.t = &t}, small = {.t = &t};
+  size_t len = PL_HTTP_H1_MAX_REQUEST_BODY + 1;
+  char *body = calloc(1, len);
+  pl_http_request_t put = {.method = "PUT",
+                           .url = fake_url(&t, "/bucket/part"),
+                           .body = body,
+                           .body_len = len};
+  ck_assert_int_eq(submit(&t, &big, &put), 0);
+  ck_assert_int_eq(t.fb.submits, 3);
+  t.fb.handlers.on_done(t.fb.handlers.data, &ok);
+  ck_assert_int_eq(big.status, 204);
+  put.body_len = PL_HTTP_H1_MAX_REQUEST_BODY; /* at the limit: its own */
+  ck_assert_int_eq(submit(&t, &small, &put), 0);
+  ck_assert_int_eq(t.fb.submits, 3);
+  run_until(&t, &small.done_calls, 1);
+  ck_assert_int_eq(small.error, 0);
+  ck_assert_uint_eq(fake_http_request_count(t.server), 1);
+  free(body);
+  result_free(&big);
+  result_free(&small);
   result_free(&r);
   result_free(&tls);
   teardown(&t);
@@ -1017,6 +1051,94 @@ START_TEST(https_with_a_certificate_for_another_name_is_eio) {
                 r.error_text);
   ck_assert_uint_eq(t.raw.requests, 0);
   result_free(&r);
+  teardown(&t);
+}
+END_TEST
+
+/* A body that runs to the close (no length) ends with the connection only
+ * when the end is the server's: over https that is a close_notify; a bare
+ * TCP close may be anyone cutting the answer short, and is PL_EIO. Over
+ * plain http the close is all there is. */
+START_TEST(https_a_body_cut_without_close_notify_is_eio) {
+  static const step_t cut[] = {
+      {"HTTP/1.1 200 OK\r\n\r\npartial", AFTER_CLOSE}};
+  static const step_t notified[] = {
+      {"HTTP/1.1 200 OK\r\n\r\nwhole", AFTER_TLS_CLOSE}};
+  for (int tls = 0; tls < 2; tls++)
+    for (int notify = 0; notify < 2; notify++) {
+      fixture_t t;
+      setup(&t);
+      raw(&t, notify ? notified : cut, 1);
+      if (tls)
+        raw_tls(&t.raw, "server");
+      result_t r = {0};
+      get(&t, &r, raw_url(&t, "/to-the-close"), 5000);
+      run_until(&t, &r.done_calls, 1);
+      if (tls && !notify) {
+        ck_assert_int_eq(r.error, PL_EIO);
+        ck_assert_ptr_nonnull(r.error_text);
+        ck_assert_msg(strstr(r.error_text, "closed before the answer was "
+                                           "complete"),
+                      "%s", r.error_text);
+      } else {
+        ck_assert_msg(r.error == 0, "%s",
+                      r.error_text ? r.error_text : "");
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, notify ? "whole" : "partial");
+      }
+      result_free(&r);
+      teardown(&t);
+    }
+}
+END_TEST
+
+/* A server that takes the TCP connection and never answers the
+ * ClientHello: the connect timeout covers the handshake, whatever the
+ * whole timeout (none here). */
+START_TEST(https_a_handshake_that_never_ends_times_out_at_connect) {
+  fixture_t t;
+  setup(&t);
+  static const step_t steps[] = {{NULL, AFTER_HANG}};
+  raw(&t, steps, 1); /* plain: the ClientHello is never answered */
+  char url[128];
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/tls", t.raw.port);
+  result_t r = {0};
+  pl_http_request_t req = {
+      .method = "GET", .url = url, .timeout_ms = 0, .connect_timeout_ms = 200};
+  uint64_t start = uv_now(&t.loop);
+  ck_assert_int_eq(submit(&t, &r, &req), 0);
+  run_until(&t, &r.done_calls, 1);
+  ck_assert_int_eq(r.error, PL_EAGAIN);
+  ck_assert_msg(strstr(r.error_text, "TLS handshake with 127.0.0.1") &&
+                    strstr(r.error_text, "timed out after 200 ms"),
+                "%s", r.error_text);
+  uv_update_time(&t.loop);
+  ck_assert_uint_lt(uv_now(&t.loop) - start, 3000);
+  result_free(&r);
+  teardown(&t);
+}
+END_TEST
+
+/* Finding the pool of a URL shorter than a pool's key reads nothing past
+ * the URL (the sanitizer build checks it: the URL is a block of its own
+ * size). */
+START_TEST(a_short_url_after_a_long_one_is_read_within_its_bounds) {
+  fixture_t t;
+  setup(&t);
+  static const step_t steps[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", AFTER_KEEP}};
+  raw(&t, steps, 1);
+  result_t first = {0}, second = {0};
+  get(&t, &first, raw_url(&t, "/long"), 5000);
+  run_until(&t, &first.done_calls, 1);
+  ck_assert_int_eq(first.status, 200);
+  char *url = strdup("http://[::1]:1/"); /* shorter than the pool's key */
+  get(&t, &second, url, 5000);
+  free(url);
+  run_until(&t, &second.done_calls, 1);
+  ck_assert_int_eq(second.error, PL_EIO); /* nothing listens there */
+  result_free(&first);
+  result_free(&second);
   teardown(&t);
 }
 END_TEST
@@ -1131,6 +1253,9 @@ static Suite *http_h1_suite(void) {
   tcase_set_timeout(https, 30);
   tcase_add_test(https, https_keeps_one_connection_and_retries_a_reused_one);
   tcase_add_test(https, https_with_a_certificate_for_another_name_is_eio);
+  tcase_add_test(https, https_a_body_cut_without_close_notify_is_eio);
+  tcase_add_test(https, https_a_handshake_that_never_ends_times_out_at_connect);
+  tcase_add_test(https, a_short_url_after_a_long_one_is_read_within_its_bounds);
   suite_add_tcase(s, https);
 
   TCase *context = tcase_create("context");
