@@ -48,7 +48,8 @@ typedef struct pl_http_response {
   int status;  /* HTTP status; 0 when the request failed in transport */
   int error;   /* 0, or a negative PL_E* code for a transport failure
                   (PL_EIO connection/DNS/TLS, PL_EAGAIN timeout,
-                  PL_ECANCELED cancelled) */
+                  PL_ECANCELED cancelled, PL_ERANGE a 2xx body past
+                  max_body, PL_ENOMEM) */
   const char *error_text;           /* curl's message, or NULL */
   const pl_http_header_t *headers;  /* names lower-cased */
   size_t header_count;
