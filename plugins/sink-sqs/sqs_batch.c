@@ -5,83 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
 #include "sqs_batch.h"
-
-/* The length of the UTF-8 sequence at `s` that SQS accepts, or 0: SQS
- * allows #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF,
- * so of the well-formed sequences it refuses only U+FFFE and U+FFFF. */
-static size_t allowed_sequence(const unsigned char *s, size_t avail) {
-  size_t len = pl_utf8_sequence(s, avail);
-  bool nonchar = len == 3 && s[0] == 0xEF && s[1] == 0xBF &&
-                 (s[2] == 0xBE || s[2] == 0xBF);
-  return nonchar ? 0 : len;
-}
-
-/* True when each of the 8 bytes in `w` is in 0x20-0x7F, which SQS accepts
- * as it is. Without a byte below 0x20 no subtraction borrows, so a high
- * bit in the difference or in `w` itself means a byte out of the range. */
-static inline bool printable_word(uint64_t w) {
-  const uint64_t ones = 0x0101010101010101u;
-  return (((w - ones * 0x20) | w) & (ones * 0x80)) == 0;
-}
-
-bool sqs_text_allowed(const char *text, size_t len) {
-  const unsigned char *s = (const unsigned char *)text;
-  size_t i = 0;
-  while (i < len) {
-    /* ASCII text, the usual attribute value, a word at a time. */
-    uint64_t word;
-    while (len - i >= 8 && (memcpy(&word, s + i, 8), printable_word(word)))
-      i += 8;
-    if (i == len)
-      break;
-    unsigned char c = s[i];
-    if (c >= 0x20 && c < 0x80) {
-      i++;
-      continue;
-    }
-    if (c == '\t' || c == '\n' || c == '\r') {
-      i++;
-      continue;
-    }
-    size_t n = c >= 0x80 ? allowed_sequence(s + i, len - i) : 0;
-    if (n == 0)
-      return false;
-    i += n;
-  }
-  return true;
-}
-
-bool sqs_attribute_name_valid(const char *name) {
-  size_t len = strlen(name);
-  if (len == 0 || len > SQS_MAX_ATTRIBUTE_NAME)
-    return false;
-  if (strncasecmp(name, "AWS.", 4) == 0 || strncasecmp(name, "Amazon.", 7) == 0)
-    return false;
-  if (name[0] == '.' || name[len - 1] == '.' || strstr(name, ".."))
-    return false;
-  for (const char *p = name; *p; p++) {
-    char c = *p;
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-    if (!ok)
-      return false;
-  }
-  return true;
-}
-
-/* MessageGroupId and MessageDeduplicationId: 1 to 128 characters out of
- * printable ASCII without the space. */
-static bool id_valid(const char *text, size_t len) {
-  if (len == 0 || len > SQS_MAX_ID_LEN)
-    return false;
-  for (size_t i = 0; i < len; i++)
-    if (text[i] < 0x21 || text[i] > 0x7E)
-      return false;
-  return true;
-}
 
 /* ---- Writing ---- */
 
@@ -382,58 +306,6 @@ static int add_attributes(const sqs_encoding_t *enc, const pl_record_t *record,
 
 /* ---- FIFO ids ---- */
 
-static void hex(const unsigned char *digest, char out[65]) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < 32; i++) {
-    out[2 * i] = digits[digest[i] >> 4];
-    out[2 * i + 1] = digits[digest[i] & 0xF];
-  }
-  out[64] = '\0';
-}
-
-/* Each text is hashed with its NUL, so that ("ab", "c") and ("a", "bc")
- * differ; a missing text hashes as an empty one. */
-static int digest_text(EVP_MD_CTX *md, const char *text) {
-  if (!text)
-    text = "";
-  return EVP_DigestUpdate(md, text, strlen(text) + 1) == 1 ? 0 : PL_ENOMEM;
-}
-
-int sqs_default_dedup_id(const pl_record_t *record, const char *body,
-                         size_t body_len, char out[65]) {
-  EVP_MD_CTX *md = EVP_MD_CTX_new();
-  if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-    EVP_MD_CTX_free(md);
-    return PL_ENOMEM;
-  }
-  const char *origin = pl_record_origin(record);
-  const char *message_id = pl_record_message_id(record);
-  int rc = 0;
-  if ((origin && *origin) || (message_id && *message_id)) {
-    char line[24];
-    snprintf(line, sizeof(line), "%llu",
-             (unsigned long long)pl_record_line(record));
-    rc = digest_text(md, origin);
-    if (rc == 0)
-      rc = digest_text(md, pl_record_etag(record));
-    if (rc == 0)
-      rc = digest_text(md, message_id);
-    if (rc == 0)
-      rc = digest_text(md, line);
-  } else if (EVP_DigestUpdate(md, body, body_len) != 1) {
-    rc = PL_ENOMEM;
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  if (rc == 0 && (EVP_DigestFinal_ex(md, digest, &digest_len) != 1 ||
-                  digest_len != 32))
-    rc = PL_ENOMEM;
-  EVP_MD_CTX_free(md);
-  if (rc == 0)
-    hex(digest, out);
-  return rc;
-}
-
 /* Appends ,"MessageGroupId":... and ,"MessageDeduplicationId":... */
 static int add_fifo_ids(const sqs_encoding_t *enc, const pl_record_t *record,
                         sqs_scratch_t *sc, pl_buf_t *out, pl_buf_t *why) {
@@ -443,7 +315,7 @@ static int add_fifo_ids(const sqs_encoding_t *enc, const pl_record_t *record,
   int rc = 0;
   if (enc->group_id) {
     rc = render(enc->group_id, record, text, "message_group_id", why);
-    if (rc == 0 && !id_valid(text->data, text->len)) {
+    if (rc == 0 && !sqs_id_valid(text->data, text->len)) {
       pl_buf_printf(why,
                     "message_group_id \"%.*s\"%s is not a valid SQS group id "
                     "(1 to 128 printable ASCII characters, no spaces)",
@@ -459,7 +331,7 @@ static int add_fifo_ids(const sqs_encoding_t *enc, const pl_record_t *record,
   if (rc == 0 && enc->fifo) {
     if (enc->dedup_id) {
       rc = render(enc->dedup_id, record, text, "deduplication_id", why);
-      if (rc == 0 && !id_valid(text->data, text->len)) {
+      if (rc == 0 && !sqs_id_valid(text->data, text->len)) {
         pl_buf_printf(why,
                       "deduplication_id \"%.*s\"%s is not a valid SQS "
                       "deduplication id (1 to 128 printable ASCII "

@@ -35,13 +35,14 @@
 
 #include <pipelined/pipelined.h>
 
+#include "sqs_dedup.h"
+#include "sqs_text.h"
+
 /* SQS's limits. */
 #define SQS_MAX_ENTRIES 10         /* entries per SendMessageBatch */
 #define SQS_MAX_ATTRIBUTES 10      /* message attributes per message */
 #define SQS_MAX_BYTES (1u << 20)   /* largest message and request payload */
 #define SQS_MAX_DELAY_S 900        /* DelaySeconds */
-#define SQS_MAX_ID_LEN 128         /* MessageGroupId, MessageDeduplicationId */
-#define SQS_MAX_ATTRIBUTE_NAME 256 /* bytes of an attribute name */
 
 /* Attributes the sink sets itself from the record's metadata. */
 #define SQS_ORIGIN_ATTRIBUTES 4
@@ -107,21 +108,5 @@ int sqs_encode_batch(const sqs_encoding_t *enc, pl_batch_t *batch,
 
 /* Frees requests from sqs_encode_batch (NULL is fine). */
 void sqs_requests_free(sqs_request_t *requests, size_t count);
-
-/* The default deduplication id of `record` (64 hex digits and a NUL), from
- * its metadata or, when it has no origin and no message id, from `body`.
- * Returns 0 or PL_ENOMEM. */
-int sqs_default_dedup_id(const pl_record_t *record, const char *body,
-                         size_t body_len, char out[65]);
-
-/* True when `text` holds only what SQS accepts in a message: valid UTF-8
- * without U+FFFE, U+FFFF and control characters other than tab, newline
- * and carriage return. */
-bool sqs_text_allowed(const char *text, size_t len);
-
-/* True when `name` may name a message attribute: 1 to 256 characters out
- * of A-Z a-z 0-9 _ - ., not starting with "AWS." or "Amazon." (in any
- * case), not starting or ending with '.', without "..". */
-bool sqs_attribute_name_valid(const char *name);
 
 #endif
