@@ -17,6 +17,14 @@
 #                          it; EXTRA: more members, e.g. '"requests": {...}'
 #   bench_json_array FILE  reads rows (one per line) on stdin and writes
 #                          them to FILE as a JSON array
+#   bench_perf PID SUFFIX  attaches perf to PID in the background when the
+#                          caller's environment asks: PERF_DATA=FILE records
+#                          a profile (perf record -g) into FILE$SUFFIX,
+#                          PERF_STAT=FILE counts (task clock, context
+#                          switches, system calls; each call by name with
+#                          PERF_STAT_SYSCALLS=1) into FILE$SUFFIX; sets
+#                          perf to perf's PID (empty when neither is set):
+#                          wait for it after PID ends
 
 bench_build() {
   build=${BUILD:-}
@@ -55,4 +63,18 @@ bench_row() {
 
 bench_json_array() {
   awk 'BEGIN { printf "[" } { printf "%s\n  %s", (NR > 1 ? "," : ""), $0 } END { print "\n]" }' > "$1"
+}
+
+# shellcheck disable=SC2034 # perf is the caller's
+bench_perf() {
+  local pid=$1 suffix=$2
+  perf=
+  if [ -n "${PERF_DATA:-}" ]; then
+    perf record -q -g -o "$PERF_DATA$suffix" -p "$pid" 2>/dev/null &
+    perf=$!
+  elif [ -n "${PERF_STAT:-}" ]; then
+    perf stat -e task-clock,context-switches,cpu-migrations,raw_syscalls:sys_enter \
+      ${PERF_STAT_SYSCALLS:+-e 'syscalls:sys_enter_*'} -o "$PERF_STAT$suffix" -p "$pid" 2>/dev/null &
+    perf=$!
+  fi
 }
