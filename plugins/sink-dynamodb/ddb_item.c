@@ -225,7 +225,7 @@ json_t *ddb_value_encode(const json_t *value, ddb_type_t type, pl_buf_t *why) {
   return encode_as(value, type, why);
 }
 
-static const json_t *record_object(const pl_record_t *record, pl_buf_t *why) {
+const json_t *ddb_record_object(const pl_record_t *record, pl_buf_t *why) {
   const json_t *value = pl_record_value(record);
   if (!json_is_object(value)) {
     pl_buf_append_str(why, value ? "the record is not a JSON object"
@@ -269,7 +269,7 @@ json_t *ddb_key_encode(const ddb_schema_t *schema, const pl_record_t *record,
   return key;
 }
 
-static bool is_key(const ddb_schema_t *schema, const char *name) {
+bool ddb_is_key(const ddb_schema_t *schema, const char *name) {
   for (size_t i = 0; i < schema->key_count; i++)
     if (strcmp(schema->keys[i].name, name) == 0)
       return true;
@@ -302,25 +302,11 @@ static json_t *field_attr(const ddb_schema_t *schema, const char *name,
   return attr;
 }
 
-/* Appends the decimal text of `n`. */
-static int put_integer(pl_buf_t *out, long long n) {
-  char text[24], *p = text + sizeof(text);
-  unsigned long long u = n < 0 ? 0ull - (unsigned long long)n
-                               : (unsigned long long)n;
-  do
-    *--p = (char)('0' + u % 10);
-  while ((u /= 10) > 0);
-  if (n < 0)
-    *--p = '-';
-  return pl_buf_append(out, p, (size_t)(text + sizeof(text) - p));
-}
-
-/* Appends the AttributeValue of field `name` as JSON text: strings and
- * integers of fields without a `types` entry directly ({"S":...} and
- * {"N":"..."}, as encode_auto makes them), any other value through
- * field_attr. PL_EINVAL with the reason in `why`; PL_ENOMEM. */
-static int put_field_attr(const ddb_schema_t *schema, const char *name,
-                          const json_t *value, pl_buf_t *out, pl_buf_t *why) {
+/* Strings and integers of fields without a `types` entry are written
+ * directly ({"S":...} and {"N":"..."}, as encode_auto makes them), any
+ * other value through field_attr. */
+int ddb_put_field_attr(const ddb_schema_t *schema, const char *name,
+                       const json_t *value, pl_buf_t *out, pl_buf_t *why) {
   int rc;
   if (json_is_string(value) && type_of_field(schema, name) == DDB_TYPE_AUTO) {
     const char *fail = NULL;
@@ -334,7 +320,7 @@ static int put_field_attr(const ddb_schema_t *schema, const char *name,
              type_of_field(schema, name) == DDB_TYPE_AUTO) {
     rc = pl_buf_append(out, "{\"N\":\"", 6);
     if (rc == 0)
-      rc = put_integer(out, (long long)json_integer_value(value));
+      rc = ddb_put_integer(out, (long long)json_integer_value(value));
     if (rc == 0)
       rc = pl_buf_append(out, "\"", 1);
   } else {
@@ -349,10 +335,7 @@ static int put_field_attr(const ddb_schema_t *schema, const char *name,
   return rc == 0 ? pl_buf_append(out, "}", 1) : rc;
 }
 
-/* Ends a text appended to `out` from `start`: on error `out` is as it
- * was, and `why` says why (out of memory when nothing else did). Returns
- * 0, PL_ENOMEM or PL_EINVAL. */
-static int settle(pl_buf_t *out, size_t start, int rc, pl_buf_t *why) {
+int ddb_settle(pl_buf_t *out, size_t start, int rc, pl_buf_t *why) {
   if (rc == 0)
     return 0;
   if (why->len == 0)
@@ -361,168 +344,9 @@ static int settle(pl_buf_t *out, size_t start, int rc, pl_buf_t *why) {
   return rc == PL_ENOMEM ? PL_ENOMEM : PL_EINVAL;
 }
 
-/* Appends `"#a<n>":` or `":a<n>":` to `out`. */
-static int put_placeholder(pl_buf_t *out, bool first, char sigil, size_t n) {
-  int rc = pl_buf_append(out, first ? "\"" : ",\"", first ? 1 : 2);
-  char head[2] = {sigil, 'a'};
-  if (rc == 0)
-    rc = pl_buf_append(out, head, 2);
-  if (rc == 0)
-    rc = put_integer(out, (long long)n);
-  return rc == 0 ? pl_buf_append(out, "\":", 2) : rc;
-}
-
-static int put_string_member(pl_buf_t *out, const char *member,
-                             const char *text) {
-  int rc = pl_buf_append_str(out, member);
-  return rc == 0 ? pl_json_encode_string(text, strlen(text), out, NULL) : rc;
-}
-
-int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
-                    const char *key_text, pl_buf_t *out, pl_buf_t *why) {
-  const json_t *object = record_object(record, why);
-  if (!object)
-    return PL_EINVAL;
-  const json_t *newest = NULL;
-  if (schema->newer_than) {
-    newest = json_object_get(object, schema->newer_than);
-    if (!newest || json_is_null(newest)) {
-      pl_buf_printf(why, "field '%s' (newer_than) is missing (or null)",
-                    schema->newer_than);
-      return PL_EINVAL;
-    }
-    if (is_key(schema, schema->newer_than)) {
-      pl_buf_printf(why, "field '%s' (newer_than) is a key attribute",
-                    schema->newer_than);
-      return PL_EINVAL;
-    }
-  }
-  pl_buf_t version = {0};
-  if (schema->version) {
-    if (json_object_get(object, schema->version)) {
-      pl_buf_printf(why,
-                    "field '%s' has the name of the version attribute; "
-                    "choose another version_attribute",
-                    schema->version);
-      return PL_EINVAL;
-    }
-    if (ddb_version_encode(schema->order, schema->order_count, record,
-                           &version, why) < 0) {
-      if (why->len == 0)
-        pl_buf_append_str(why, "out of memory");
-      pl_buf_free(&version);
-      return PL_EINVAL;
-    }
-  }
-  /* The expression, the names and the values, written side by side. Room
-   * for a row of a few fields at once, rather than growing each buffer
-   * from 64 bytes a doubling at a time. */
-  pl_buf_t expr = {0}, names = {0}, values = {0};
-  size_t start = out->len, n = 0;
-  const char *name;
-  json_t *value;
-  int rc = pl_buf_reserve(&expr, 128);
-  if (rc == 0)
-    rc = pl_buf_reserve(&names, 256);
-  if (rc == 0)
-    rc = pl_buf_reserve(&values, 512);
-  /* jansson iterates only non-const objects; this one is only read. */
-  json_object_foreach((json_t *)object, name, value) {
-    if (rc < 0)
-      break;
-    if (is_key(schema, name))
-      continue;
-    rc = pl_buf_append_str(&expr, n ? ", #a" : "SET #a");
-    if (rc == 0)
-      rc = put_integer(&expr, (long long)n);
-    if (rc == 0)
-      rc = pl_buf_append(&expr, " = :a", 5);
-    if (rc == 0)
-      rc = put_integer(&expr, (long long)n);
-    if (rc == 0)
-      rc = put_placeholder(&names, n == 0, '#', n);
-    if (rc == 0)
-      rc = pl_json_encode_string(name, strlen(name), &names, NULL);
-    if (rc == 0)
-      rc = put_placeholder(&values, n == 0, ':', n);
-    if (rc == 0)
-      rc = put_field_attr(schema, name, value, &values, why);
-    if (rc < 0)
-      break;
-    n++;
-  }
-  if (rc == 0 && schema->version) {
-    rc = pl_buf_append_str(&expr, n ? ", #ver = :ver" : "SET #ver = :ver");
-    if (rc == 0)
-      rc = put_string_member(&names, names.len ? ",\"#ver\":" : "\"#ver\":",
-                             schema->version);
-    if (rc == 0)
-      rc = put_string_member(&values,
-                             values.len ? ",\":ver\":{\"S\":" : "\":ver\":{\"S\":",
-                             version.data);
-    if (rc == 0)
-      rc = pl_buf_append(&values, "}", 1);
-  }
-  if (rc == 0 && newest) {
-    rc = pl_buf_append_str(&values, values.len ? ",\":nt\":" : "\":nt\":");
-    if (rc == 0)
-      rc = put_field_attr(schema, schema->newer_than, newest, &values, why);
-    if (rc == 0)
-      rc = put_string_member(&names, names.len ? ",\"#nt\":" : "\"#nt\":",
-                             schema->newer_than);
-  }
-  const char *condition = NULL;
-  if (rc == 0 && (newest || schema->version)) {
-    condition =
-        !schema->version ? "attribute_not_exists(#k0) OR #nt <= :nt"
-        : newest ? "attribute_not_exists(#k0) OR #ver < :ver OR "
-                   "(attribute_not_exists(#ver) AND #nt <= :nt)"
-                 : "attribute_not_exists(#k0) OR #ver < :ver OR "
-                   "attribute_not_exists(#ver)";
-    rc = put_string_member(&names, names.len ? ",\"#k0\":" : "\"#k0\":",
-                           schema->keys[0].name);
-  }
-  /* The request is about the three parts and the key, with room for the
-   * constant texts around them. */
-  if (rc == 0)
-    rc = pl_buf_reserve(out, expr.len + names.len + values.len +
-                                 strlen(key_text) + 384);
-  if (rc == 0)
-    rc = put_string_member(out, "{\"TableName\":", schema->table);
-  if (rc == 0)
-    rc = pl_buf_append_str(out, ",\"Key\":");
-  if (rc == 0)
-    rc = pl_buf_append_str(out, key_text);
-  if (rc == 0 && expr.len)
-    rc = put_string_member(out, ",\"UpdateExpression\":", expr.data);
-  if (rc == 0 && condition)
-    rc = put_string_member(out, ",\"ConditionExpression\":", condition);
-  if (rc == 0 && names.len) {
-    rc = pl_buf_append_str(out, ",\"ExpressionAttributeNames\":{");
-    if (rc == 0)
-      rc = pl_buf_append(out, names.data, names.len);
-    if (rc == 0)
-      rc = pl_buf_append(out, "}", 1);
-  }
-  if (rc == 0 && values.len) {
-    rc = pl_buf_append_str(out, ",\"ExpressionAttributeValues\":{");
-    if (rc == 0)
-      rc = pl_buf_append(out, values.data, values.len);
-    if (rc == 0)
-      rc = pl_buf_append(out, "}", 1);
-  }
-  if (rc == 0)
-    rc = pl_buf_append(out, "}", 1);
-  pl_buf_free(&expr);
-  pl_buf_free(&names);
-  pl_buf_free(&values);
-  pl_buf_free(&version);
-  return settle(out, start, rc, why);
-}
-
 int ddb_item_text(const ddb_schema_t *schema, const pl_record_t *record,
                   const char *key_text, pl_buf_t *out, pl_buf_t *why) {
-  const json_t *object = record_object(record, why);
+  const json_t *object = ddb_record_object(record, why);
   size_t key_len = strlen(key_text);
   if (!object)
     return PL_EINVAL;
@@ -537,7 +361,7 @@ int ddb_item_text(const ddb_schema_t *schema, const pl_record_t *record,
   json_object_foreach((json_t *)object, name, value) {
     if (rc < 0)
       break;
-    if (is_key(schema, name))
+    if (ddb_is_key(schema, name))
       continue;
     rc = pl_buf_append(out, ",", 1);
     if (rc == 0)
@@ -545,21 +369,16 @@ int ddb_item_text(const ddb_schema_t *schema, const pl_record_t *record,
     if (rc == 0)
       rc = pl_buf_append(out, ":", 1);
     if (rc == 0)
-      rc = put_field_attr(schema, name, value, out, why);
+      rc = ddb_put_field_attr(schema, name, value, out, why);
   }
   if (rc == 0)
     rc = pl_buf_append(out, "}", 1);
-  return settle(out, start, rc, why);
+  return ddb_settle(out, start, rc, why);
 }
 
-/* The tree of a request or an item written by `text_of` (tests read them
- * so). */
-static json_t *read_back(const ddb_schema_t *schema, const pl_record_t *record,
-                         pl_buf_t *why,
-                         int (*text_of)(const ddb_schema_t *,
-                                        const pl_record_t *, const char *,
-                                        pl_buf_t *, pl_buf_t *)) {
-  if (!record_object(record, why))
+json_t *ddb_read_back(const ddb_schema_t *schema, const pl_record_t *record,
+                      pl_buf_t *why, ddb_text_fn text_of) {
+  if (!ddb_record_object(record, why))
     return NULL;
   json_t *key = ddb_key_encode(schema, record, why);
   pl_buf_t key_text = {0}, text = {0};
@@ -577,12 +396,7 @@ static json_t *read_back(const ddb_schema_t *schema, const pl_record_t *record,
 
 json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
                         pl_buf_t *why) {
-  return read_back(schema, record, why, ddb_item_text);
-}
-
-json_t *ddb_update_encode(const ddb_schema_t *schema,
-                          const pl_record_t *record, pl_buf_t *why) {
-  return read_back(schema, record, why, ddb_update_text);
+  return ddb_read_back(schema, record, why, ddb_item_text);
 }
 
 int ddb_batch_text(const char *table, const char *const *items,

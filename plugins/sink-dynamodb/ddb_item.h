@@ -99,30 +99,6 @@ json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
 int ddb_item_text(const ddb_schema_t *schema, const pl_record_t *record,
                   const char *key_text, pl_buf_t *out, pl_buf_t *why);
 
-/* The UpdateItem request of `record` as a tree (a new reference), read
- * back from ddb_update_text's text: TableName, Key, and for the non-key
- * fields "SET #a0 = :a0, #a1 = :a1" with ExpressionAttributeNames for
- * every name and ExpressionAttributeValues. With newer_than alone also
- * ConditionExpression "attribute_not_exists(#k0) OR #nt <= :nt". With a
- * version, "#ver = :ver" is set too, and the condition is
- *   attribute_not_exists(#k0) OR #ver < :ver OR
- *   (attribute_not_exists(#ver) AND #nt <= :nt)
- * (without newer_than the last term is attribute_not_exists(#ver)): a
- * later row wins, the same row again is stale, and an item written before
- * versions is compared by its field. Returns a new reference, or NULL
- * with the reason in `why` (also when the record lacks the newer_than
- * field, or has a field named like the version). */
-json_t *ddb_update_encode(const ddb_schema_t *schema,
-                          const pl_record_t *record, pl_buf_t *why);
-
-/* The same UpdateItem request appended to `out` as JSON text, with
- * `key_text` (borrowed: the JSON text of ddb_key_encode's key) as its Key,
- * written directly rather than through a tree (ddb_update_encode reads
- * this text back). Returns 0; PL_EINVAL with the reason in `why`, or
- * PL_ENOMEM, and `out` as it was. */
-int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
-                    const char *key_text, pl_buf_t *out, pl_buf_t *why);
-
 /* Appends the text of a BatchWriteItem request of PutRequests to `out`:
  * {"RequestItems":{"<table>":[{"PutRequest":{"Item":<item>}},...]}}, where
  * items[i] is the JSON text of an item (lens[i] bytes, as pl_json_encode
@@ -130,5 +106,51 @@ int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
  * `out` as it was. */
 int ddb_batch_text(const char *table, const char *const *items,
                    const size_t *lens, size_t count, pl_buf_t *out);
+
+/* ---- Internal: shared by ddb_item.c and ddb_update.c ---- */
+
+/* The record's value when it is a JSON object (borrowed from `record`),
+ * or NULL with the reason appended to `why`. */
+const json_t *ddb_record_object(const pl_record_t *record, pl_buf_t *why);
+
+/* True when `name` is one of the schema's key attributes. */
+bool ddb_is_key(const ddb_schema_t *schema, const char *name);
+
+/* Appends the decimal text of `n`. Returns 0 or PL_ENOMEM. */
+static inline int ddb_put_integer(pl_buf_t *out, long long n) {
+  char text[24], *p = text + sizeof(text);
+  unsigned long long u = n < 0 ? 0ull - (unsigned long long)n
+                               : (unsigned long long)n;
+  do
+    *--p = (char)('0' + u % 10);
+  while ((u /= 10) > 0);
+  if (n < 0)
+    *--p = '-';
+  return pl_buf_append(out, p, (size_t)(text + sizeof(text) - p));
+}
+
+/* Appends the AttributeValue of field `name` (`value` borrowed) as JSON
+ * text, as `types` says. Returns 0; PL_EINVAL with the reason appended to
+ * `why`, or PL_ENOMEM (`out` may then hold part of the text: see
+ * ddb_settle()). */
+int ddb_put_field_attr(const ddb_schema_t *schema, const char *name,
+                       const json_t *value, pl_buf_t *out, pl_buf_t *why);
+
+/* Ends a text appended to `out` from `start` with result `rc`: on error
+ * `out` is as it was, and `why` says why (out of memory when nothing else
+ * did). Returns 0, PL_ENOMEM or PL_EINVAL. */
+int ddb_settle(pl_buf_t *out, size_t start, int rc, pl_buf_t *why);
+
+/* A writer of a record's request or item text: ddb_item_text,
+ * ddb_update_text. */
+typedef int (*ddb_text_fn)(const ddb_schema_t *schema,
+                           const pl_record_t *record, const char *key_text,
+                           pl_buf_t *out, pl_buf_t *why);
+
+/* The tree of the text `text_of` writes for `record` with its key (tests
+ * read requests and items so). Returns a new reference, or NULL with the
+ * reason in `why`. */
+json_t *ddb_read_back(const ddb_schema_t *schema, const pl_record_t *record,
+                      pl_buf_t *why, ddb_text_fn text_of);
 
 #endif

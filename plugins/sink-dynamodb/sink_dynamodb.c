@@ -8,8 +8,8 @@
  * several newer_than entries (update_date, then the object's time, then
  * the line) the order is total, so that the table ends the same whatever
  * order the records arrive in; ddb_version.c encodes it as one string.
- * ddb_item.c turns records into items and requests, ddb_response.c reads
- * the answers.
+ * ddb_item.c turns records into items, ddb_update.c into UpdateItem
+ * requests, and ddb_response.c reads the answers.
  *
  * Records of one batch that share a key are written in order: the later
  * one goes in a following round of requests, once the earlier one was
@@ -36,6 +36,7 @@
 #include "ddb_item.h"
 #include "ddb_preflight.h"
 #include "ddb_response.h"
+#include "ddb_update.h"
 
 enum { DDB_MODE_PUT, DDB_MODE_UPDATE };
 static const char *const ddb_modes[] = {"put", "update", NULL};

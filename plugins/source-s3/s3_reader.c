@@ -1,16 +1,10 @@
 /* One S3 object at a time, streamed into chunks (see s3_reader.h). */
 #include "s3_reader.h"
+#include "s3_recover.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* Range requests in a row that may fail without a byte of progress. */
-#define MAX_RESUMES 5
-/* Times an object may change under the reader before it gives up. */
-#define MAX_RESTARTS 3
-
-static int request(s3_reader_t *r);
 
 void s3_reader_init(s3_reader_t *r, pl_instance_t *inst, s3_reader_done_cb done,
                     void *data) {
@@ -62,9 +56,7 @@ int s3_reader_origin(const char *bucket, const char *key, char **out) {
   return 0;
 }
 
-/* The object is read again from its first byte: whether it is compressed
- * is decided again. */
-static void forget_decoder(s3_reader_t *r) {
+void s3_reader_forget_decoder(s3_reader_t *r) {
   pl_decompress_destroy(r->dec);
   r->dec = NULL;
   free(r->content_encoding);
@@ -74,7 +66,7 @@ static void forget_decoder(s3_reader_t *r) {
 }
 
 static void forget_object(s3_reader_t *r) {
-  forget_decoder(r);
+  s3_reader_forget_decoder(r);
   free(r->bucket);
   free(r->key);
   free(r->origin);
@@ -92,9 +84,8 @@ static void forget_object(s3_reader_t *r) {
   pl_buf_free(&r->head);
 }
 
-/* Emits a chunk of the object: `len` bytes, or an empty last or cut one. */
-static bool emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
-                 bool cut) {
+bool s3_reader_emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
+                    bool cut) {
   pl_record_t *rec = pl_record_create(r->group);
   if (!rec || pl_record_set_origin(rec, r->origin) < 0 ||
       (r->etag_raw && pl_record_set_etag(rec, r->etag_raw) < 0) ||
@@ -137,7 +128,8 @@ static void end_decoder(s3_reader_t *r, s3_read_result_t *result,
   for (;;) {
     size_t n = 0;
     int rc = pl_decompress_read(r->dec, r->chunk, S3_READER_CHUNK, &n);
-    if (rc == PL_ENOMEM || (n > 0 && !emit(r, r->chunk, n, false, false))) {
+    if (rc == PL_ENOMEM ||
+        (n > 0 && !s3_reader_emit(r, r->chunk, n, false, false))) {
       *result = S3_READ_FAILED;
       *why = "out of memory";
       return;
@@ -152,18 +144,19 @@ static void end_decoder(s3_reader_t *r, s3_read_result_t *result,
   }
 }
 
-/* The object is finished with; the owner may start another from `done`. */
-static void finish(s3_reader_t *r, s3_read_result_t result, const char *why) {
+void s3_reader_finish(s3_reader_t *r, s3_read_result_t result,
+                      const char *why) {
   if (result == S3_READ_DONE && r->dec)
     end_decoder(r, &result, &why);
   if (result == S3_READ_DONE) {
-    if (!emit(r, NULL, 0, true, false)) {
+    if (!s3_reader_emit(r, NULL, 0, true, false)) {
       result = S3_READ_FAILED;
       why = "out of memory";
     }
   }
   if (result != S3_READ_DONE && r->offset > 0)
-    emit(r, NULL, 0, true, true); /* best effort: the group fails anyway */
+    /* Best effort: the group fails anyway. */
+    s3_reader_emit(r, NULL, 0, true, true);
   /* `why` may be the decoder's: the owner hears it before it is freed. */
   bool keep_why = why && r->dec && why == pl_decompress_error(r->dec);
   char *why_copy = keep_why ? strdup(why) : NULL;
@@ -269,7 +262,7 @@ static bool pump(s3_reader_t *r) {
     if (n == 0)
       return true;
     pl_instance_count(r->inst, "bytes_decompressed", n);
-    if (!emit(r, r->chunk, n, false, false)) {
+    if (!s3_reader_emit(r, r->chunk, n, false, false)) {
       give_up(r, 0);
       return true;
     }
@@ -313,7 +306,7 @@ static bool on_body(void *data, const char *bytes, size_t len) {
       give_up(r, 0);
       return true;
     }
-  } else if (!emit(r, bytes, len, false, false)) {
+  } else if (!s3_reader_emit(r, bytes, len, false, false)) {
     give_up(r, 0);
     return true;
   }
@@ -321,135 +314,6 @@ static bool on_body(void *data, const char *bytes, size_t len) {
   pl_instance_count(r->inst, "bytes_read", len);
   pl_source_progress(r->inst, len, 0);
   return r->dec ? pump(r) : !r->paused;
-}
-
-/* The download broke in the middle (`e` is retryable or a transport
- * error): ask for the rest, unless it keeps failing without progress. */
-static void resume_download(s3_reader_t *r, const pl_aws_error_t *e,
-                            const char *text) {
-  r->resumes = r->offset > r->request_from ? 1 : r->resumes + 1;
-  if (r->resumes > MAX_RESUMES) {
-    pl_buf_t why = {0};
-    pl_buf_printf(&why, "%u Range requests failed in a row; last: %s",
-                  MAX_RESUMES, text);
-    finish(r, S3_READ_FAILED, why.data ? why.data : "out of memory");
-    pl_buf_free(&why);
-    return;
-  }
-  (void)e;
-  pl_log(r->inst, PL_LOG_WARN,
-         "%s: the download broke after %llu bytes (%s); asking for the rest "
-         "with a Range request",
-         r->origin, (unsigned long long)r->offset, text);
-  pl_instance_count(r->inst, "range_resumes", 1);
-  int rc = request(r);
-  if (rc < 0)
-    finish(r, S3_READ_FAILED, pl_strerror(rc));
-}
-
-/* The object changed since the reader started it: from the beginning. */
-static void restart(s3_reader_t *r) {
-  if (++r->restarts > MAX_RESTARTS) {
-    finish(r, S3_READ_FAILED, "the object kept changing while being read");
-    return;
-  }
-  pl_log(r->inst, PL_LOG_WARN,
-         "%s changed while being read (after %llu bytes): reading it again "
-         "from the beginning; the rows sent so far stay sent",
-         r->origin, (unsigned long long)r->offset);
-  pl_instance_count(r->inst, "object_restarts", 1);
-  if (r->track)
-    r->track->off = true; /* the marks so far are of another version */
-  if (!emit(r, NULL, 0, true, true)) {
-    finish(r, S3_READ_FAILED, "out of memory");
-    return;
-  }
-  free(r->etag);
-  free(r->etag_raw);
-  r->etag = r->etag_raw = NULL;
-  forget_decoder(r);
-  r->offset = 0;
-  r->resumes = 0;
-  int rc = request(r);
-  if (rc < 0)
-    finish(r, S3_READ_FAILED, pl_strerror(rc));
-}
-
-/* Errors that say the object cannot be read, ever: it does not exist (or
- * its bucket), access to it is denied, or it is archived. Everything else
- * (expired credentials, a skewed clock, throttling, 5xx) fails the read,
- * so that the message comes back and the queue's redrive policy decides. */
-static bool is_gone(const pl_aws_error_t *e) {
-  const char *code = e->code ? e->code : "";
-  return e->status == 404 ||
-         (e->status == 403 && strcmp(code, "AccessDenied") == 0) ||
-         strcmp(code, "InvalidObjectState") == 0;
-}
-
-/* Why the object cannot be taken up at resume_at after its first piece
- * came (`error` when it did not), or NULL when it can. */
-static const char *no_resume(s3_reader_t *r, const pl_aws_error_t *error,
-                             size_t *header) {
-  if (r->mismatch || (error && error->status == 412))
-    return "it changed since"; /* a server that ignored If-Match, or 412 */
-  if (error)
-    return "its first bytes could not be read";
-  pl_compression_t kind = PL_COMPRESSION_NONE;
-  if (r->decompress) {
-    kind = pl_compression_detect((pl_compression_t)r->decompress->compression,
-                                 r->content_encoding, r->key);
-    if (kind == PL_COMPRESSION_AUTO)
-      kind = pl_compression_sniff(r->head.data, r->head.len, true);
-  }
-  if (kind != PL_COMPRESSION_NONE)
-    return "it is compressed";
-  const char *lf = r->head.len ? memchr(r->head.data, '\n', r->head.len) : NULL;
-  *header = lf ? (size_t)(lf - r->head.data) + 1 : 0;
-  if (!lf || *header > r->resume_at)
-    return "no whole first line before that point";
-  return NULL;
-}
-
-/* The first piece of an object to resume came (or failed): its first line
- * goes out as a replay for the header, and the rest is asked for from
- * resume_at; or the object is read from its start. */
-static void end_heading(s3_reader_t *r, const pl_aws_error_t *error) {
-  size_t header = 0;
-  const char *why = no_resume(r, error, &header);
-  uint64_t at = r->resume_at;
-  r->resume_at = 0;
-  if (!why && !emit(r, r->head.data, header, false, false)) {
-    finish(r, S3_READ_FAILED, "out of memory");
-    return;
-  }
-  r->heading = false;
-  if (why) {
-    pl_log(r->inst, PL_LOG_INFO,
-           "%s: not taken up at byte %llu (%s): read from the start",
-           r->origin, (unsigned long long)at, why);
-    free(r->etag);
-    free(r->etag_raw);
-    r->etag = r->etag_raw = NULL;
-    if (r->track) {
-      free(r->track->etag);
-      r->track->etag = NULL;
-    }
-    forget_decoder(r);
-  } else {
-    pl_log(r->inst, PL_LOG_INFO,
-           "%s: resuming at byte %llu (line %llu): the rows before it were "
-           "committed by an earlier run",
-           r->origin, (unsigned long long)at,
-           (unsigned long long)r->resume_line);
-    pl_instance_count(r->inst, "objects_resumed", 1);
-    r->sniffed = true; /* read as it is */
-    r->offset = at;
-    r->next_line = r->resume_line;
-  }
-  pl_buf_free(&r->head);
-  int rc = request(r);
-  if (rc < 0)
-    finish(r, S3_READ_FAILED, pl_strerror(rc));
 }
 
 static void on_done(void *data, int status, const char *body, size_t len,
@@ -460,54 +324,54 @@ static void on_done(void *data, int status, const char *body, size_t len,
   s3_reader_t *r = data;
   r->call = NULL;
   if (r->stopped && r->decode_error) {
-    finish(r,
-           r->decode_error == PL_ERANGE ? S3_READ_TOO_LARGE : S3_READ_CORRUPT,
-           pl_decompress_error(r->dec));
+    s3_reader_finish(
+        r, r->decode_error == PL_ERANGE ? S3_READ_TOO_LARGE : S3_READ_CORRUPT,
+        pl_decompress_error(r->dec));
     return;
   }
   if (r->stopped) {
-    finish(r, S3_READ_FAILED,
-           r->out_of_memory ? "out of memory"
-                            : "stopped before the end of the object");
+    s3_reader_finish(r, S3_READ_FAILED,
+                     r->out_of_memory ? "out of memory"
+                                      : "stopped before the end of the object");
     return;
   }
   if (r->heading) {
-    end_heading(r, error);
+    s3_recover_end_heading(r, error);
     return;
   }
   if (r->mismatch) {
-    restart(r);
+    s3_recover_restart(r);
     return;
   }
   if (!error && r->status == 0) {
     /* A success whose headers never reached on_headers (out of memory in
      * the client): its bytes were dropped, so the object is not whole. */
-    finish(r, S3_READ_FAILED, "out of memory");
+    s3_reader_finish(r, S3_READ_FAILED, "out of memory");
     return;
   }
   if (!error) {
-    finish(r, S3_READ_DONE, NULL);
+    s3_reader_finish(r, S3_READ_DONE, NULL);
     return;
   }
   pl_buf_t text = {0};
   pl_aws_error_format(error, &text);
   const char *why = text.data ? text.data : "error";
   if (r->offset > 0 && error->status == 412) {
-    restart(r);
+    s3_recover_restart(r);
   } else if (r->offset > 0 && error->status == 416 && r->etag) {
-    finish(r, S3_READ_DONE, NULL); /* it broke exactly at the end */
+    s3_reader_finish(r, S3_READ_DONE, NULL); /* it broke exactly at the end */
   } else if (r->offset > 0 && (error->retryable || error->status == 0 ||
                                error->status >= 500)) {
-    resume_download(r, error, why);
-  } else if (!error->retryable && is_gone(error)) {
-    finish(r, S3_READ_GONE, why);
+    s3_recover_range(r, why);
+  } else if (!error->retryable && s3_recover_is_gone(error)) {
+    s3_reader_finish(r, S3_READ_GONE, why);
   } else {
-    finish(r, S3_READ_FAILED, why);
+    s3_reader_finish(r, S3_READ_FAILED, why);
   }
   pl_buf_free(&text);
 }
 
-static int request(s3_reader_t *r) {
+int s3_reader_request(s3_reader_t *r) {
   char range[48];
   pl_aws_header_t headers[2];
   size_t count = 0;
@@ -572,7 +436,7 @@ int s3_reader_start(s3_reader_t *r, pl_group_t *group, const char *bucket,
   r->stopped = false;
   r->reading = true;
   r->out_of_memory = false;
-  rc = request(r);
+  rc = s3_reader_request(r);
   if (rc < 0)
     forget_object(r);
   return rc;

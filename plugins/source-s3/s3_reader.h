@@ -11,7 +11,7 @@
  * request from the last byte emitted and If-Match on the etag. If the
  * object changed meanwhile (412), the bytes sent so far end with a cut
  * chunk (the transforms drop their partial row) and the object is read
- * again from the beginning, which the log says.
+ * again from the beginning, which the log says (s3_recover.h).
  *
  * A compressed object (gzip or zstd: see s3_reader_set_decompress()) is
  * decompressed on the way: its chunks are of decompressed bytes, at most
@@ -142,5 +142,22 @@ void s3_reader_free(s3_reader_t *r);
 /* "s3://<bucket>/<key>" in *out (a new string). Returns 0, PL_ENOMEM, or
  * PL_EPARSE for a key that is not UTF-8 (it cannot be a JSON string). */
 int s3_reader_origin(const char *bucket, const char *key, char **out);
+
+/* ---- Internal: shared by s3_reader.c and s3_recover.c ---- */
+
+/* Sends the GetObject of the object from `offset` (a Range and If-Match
+ * once it has bytes, or its first piece while heading). Returns 0 and the
+ * response comes to the reader, or a negative PL_E* code. */
+int s3_reader_request(s3_reader_t *r);
+/* Emits a chunk of the object: `len` bytes (borrowed, copied), or an
+ * empty last or cut one. False: out of memory (nothing was emitted). */
+bool s3_reader_emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
+                    bool cut);
+/* The object is finished with, as `result` and `why` (borrowed) say: the
+ * owner's `done` is called, and may start another object. */
+void s3_reader_finish(s3_reader_t *r, s3_read_result_t result, const char *why);
+/* The object is read again from its first byte: whether it is compressed
+ * is decided again. */
+void s3_reader_forget_decoder(s3_reader_t *r);
 
 #endif

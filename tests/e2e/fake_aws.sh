@@ -39,32 +39,16 @@ awk -v n="$rows" 'BEGIN { print "product_id,location,quantity,update_date";
   for (i = 0; i < n; i++) printf "P%07d,Warehouse %c,%d,2023-%02d-%02d\n", i, 65 + i % 3, i % 1000, 1 + i % 12, 1 + i % 28 }' \
   > "$work/in.csv"
 
-producer_conf() {
-  cat > "$work/producer.conf" <<EOF
-pipeline "producer" {
-  source "file" {
-    paths     = ["$work/in.csv"]
-    on_commit = "keep"
-  }
-  transform "csv" {
-    header  = true
-    columns = ["product_id:string", "location:string", "quantity:int",
-               "update_date:date"]
-  }
-  sink "sqs" {
-    queue_url     = "$AWS_ENDPOINT_URL/000000000000/bench"
-    max_in_flight = 16
-    retry_limit   = 100
-    retry_backoff = "10ms"
-  }
-  dead_letter "file" { path = "$work/rejects.jsonl" }
-}
-EOF
+# sweep_producer_conf: $work/producer.conf, the producer sending to the
+# fake started last (AWS_ENDPOINT_URL).
+sweep_producer_conf() {
+  producer_conf "$AWS_ENDPOINT_URL/000000000000/bench" "max_in_flight = 16" \
+    "retry_limit = 100" 'retry_backoff = "10ms"' > "$work/producer.conf"
 }
 
 # The producer, 2 ms away.
 start_fake_aws --latency 2
-producer_conf
+sweep_producer_conf
 "$PIPELINED" --once -c "$work/producer.conf" 2> "$work/producer.log" \
   || { cat "$work/producer.log"; fail "the producer failed"; }
 stop_fake_aws
@@ -123,7 +107,7 @@ done
 # A third of the requests throttled: every row still arrives, some twice
 # (the throttled requests' rows are sent again).
 start_fake_aws --latency 2 --throttle 0.33
-producer_conf
+sweep_producer_conf
 "$PIPELINED" --once -c "$work/producer.conf" 2> "$work/throttled.log" \
   || { cat "$work/throttled.log"; fail "the producer failed under throttling"; }
 stop_fake_aws

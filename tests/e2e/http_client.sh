@@ -26,30 +26,16 @@ awk -v n="$rows" 'BEGIN { print "product_id,location,quantity,update_date";
 # producer CLIENT ENDPOINT [CA_FILE]: runs the producer once; its log in
 # $work/producer.log, its status returned.
 producer() {
-  cat > "$work/producer.conf" <<EOF
+  {
+    cat <<EOF
 aws {
   http_client = "$1"
   max_attempts = 1
   ${3:+ca_file = \"$3\"}
 }
-pipeline "producer" {
-  source "file" {
-    paths     = ["$work/in.csv"]
-    on_commit = "keep"
-  }
-  transform "csv" {
-    header  = true
-    columns = ["product_id:string", "location:string", "quantity:int",
-               "update_date:date"]
-  }
-  sink "sqs" {
-    endpoint    = "$2"
-    queue_url   = "$2/000000000000/bench"
-    retry_limit = 0
-  }
-  dead_letter "file" { path = "$work/rejects.jsonl" }
-}
 EOF
+    producer_conf "$2/000000000000/bench" "endpoint = \"$2\"" "retry_limit = 0"
+  } > "$work/producer.conf"
   rm -f "$work/rejects.jsonl"
   AWS_ENDPOINT_URL="$2" timeout 60 "$PIPELINED" --once -c "$work/producer.conf" 2> "$work/producer.log"
 }

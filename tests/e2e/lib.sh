@@ -160,3 +160,35 @@ $dead_letter
 }
 CONF
 }
+
+# producer_conf QUEUE_URL [SINK_OPTION...]: prints the pipeline "producer"
+# of bench/far-away's producer path: $work/in.csv (kept, with a header
+# line) through transform-csv (the inventory columns) into sink-sqs
+# sending to QUEUE_URL, each SINK_OPTION (e.g. 'retry_limit = 0') one
+# more line of the sink's block, its dead letters in $work/rejects.jsonl.
+producer_conf() {
+  local queue_url=$1 option
+  shift
+  cat <<CONF
+pipeline "producer" {
+  source "file" {
+    paths     = ["$work/in.csv"]
+    on_commit = "keep"
+  }
+  transform "csv" {
+    header  = true
+    columns = ["product_id:string", "location:string", "quantity:int",
+               "update_date:date"]
+  }
+  sink "sqs" {
+    queue_url = "$queue_url"
+CONF
+  for option in "$@"; do
+    echo "    $option"
+  done
+  cat <<CONF
+  }
+  dead_letter "file" { path = "$work/rejects.jsonl" }
+}
+CONF
+}

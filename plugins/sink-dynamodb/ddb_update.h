@@ -1,0 +1,37 @@
+/* Records as DynamoDB UpdateItem requests (mode = "update"): the pure
+ * encoding step of sink-dynamodb's updates (HACKING.md#s12), with no I/O.
+ * The attribute values are those of ddb_item.h; the optional condition
+ * compares the `newer_than` field, or the version ddb_version.h encodes. */
+#ifndef PL_DDB_UPDATE_H
+#define PL_DDB_UPDATE_H
+
+#include <jansson.h>
+#include <pipelined/pipelined.h>
+
+#include "ddb_item.h"
+
+/* The UpdateItem request of `record` as a tree (a new reference), read
+ * back from ddb_update_text's text: TableName, Key, and for the non-key
+ * fields "SET #a0 = :a0, #a1 = :a1" with ExpressionAttributeNames for
+ * every name and ExpressionAttributeValues. With newer_than alone also
+ * ConditionExpression "attribute_not_exists(#k0) OR #nt <= :nt". With a
+ * version, "#ver = :ver" is set too, and the condition is
+ *   attribute_not_exists(#k0) OR #ver < :ver OR
+ *   (attribute_not_exists(#ver) AND #nt <= :nt)
+ * (without newer_than the last term is attribute_not_exists(#ver)): a
+ * later row wins, the same row again is stale, and an item written before
+ * versions is compared by its field. Returns a new reference, or NULL
+ * with the reason in `why` (also when the record lacks the newer_than
+ * field, or has a field named like the version). */
+json_t *ddb_update_encode(const ddb_schema_t *schema, const pl_record_t *record,
+                          pl_buf_t *why);
+
+/* The same UpdateItem request appended to `out` as JSON text, with
+ * `key_text` (borrowed: the JSON text of ddb_key_encode's key) as its Key,
+ * written directly rather than through a tree (ddb_update_encode reads
+ * this text back). Returns 0; PL_EINVAL with the reason in `why`, or
+ * PL_ENOMEM, and `out` as it was. */
+int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
+                    const char *key_text, pl_buf_t *out, pl_buf_t *why);
+
+#endif
