@@ -129,8 +129,8 @@ static bool commit_resolved(pl_pipeline_t *pipeline) {
   return any;
 }
 
-static void on_pump(uv_idle_t *idle) {
-  pl_pipeline_t *pipeline = idle->data;
+/* One pass over the stages; whether anything moved. */
+static bool pump_once(pl_pipeline_t *pipeline) {
   bool progress = false;
   /* Downstream first, so that room frees up before upstream fills it. */
   for (size_t i = pipeline->stage_count; i-- > 0;) {
@@ -142,6 +142,24 @@ static void on_pump(uv_idle_t *idle) {
   }
   progress |= resume_source(pipeline->source);
   progress |= commit_resolved(pipeline);
+  return progress;
+}
+
+/* Passes of one pump turn at most, before the loop polls again. What one
+ * pass frees the next one uses (a sink's answer lets the transform run,
+ * whose records the sink sends), and the pass that finds nothing to do
+ * is the one that lets the loop sleep: in the same turn, instead of a
+ * turn of its own with a poll that does not wait (a system call per
+ * wake-up). The bound keeps a pipeline that never waits from holding the
+ * loop away from I/O, timers and signals. */
+#define PUMP_PASSES 4
+
+static void on_pump(uv_idle_t *idle) {
+  pl_pipeline_t *pipeline = idle->data;
+  bool progress = true;
+  for (int pass = 0; progress && !pipeline->closed && pass < PUMP_PASSES;
+       pass++)
+    progress = pump_once(pipeline);
   if (!progress) {
     uv_idle_stop(idle);
     pipeline->pump_active = false;

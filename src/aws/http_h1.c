@@ -23,6 +23,7 @@ static void call_free(h1_call_t *call) {
 /* ---- Ending calls and delivering on_done ---- */
 
 static void on_deliver(uv_idle_t *idle);
+static void on_deliver_now(uv_check_t *check);
 
 void pl__http_h1_call_finish(h1_call_t *call, int error) {
   pl_http_h1_t *h1 = call->h1;
@@ -43,6 +44,7 @@ void pl__http_h1_call_finish(h1_call_t *call, int error) {
   call->state = H1_CALL_DONE;
   pl__dlist_push(&h1->done, &call->node);
   uv_idle_start(&h1->deliver, on_deliver);
+  uv_check_start(&h1->deliver_now, on_deliver_now);
 }
 
 void pl__http_h1_maybe_free(pl_http_h1_t *h1) {
@@ -69,10 +71,16 @@ static void maybe_close_deliver(pl_http_h1_t *h1) {
     return;
   h1->deliver_closing = true;
   uv_close((uv_handle_t *)&h1->deliver, on_core_closed);
+  uv_close((uv_handle_t *)&h1->deliver_now, on_core_closed);
 }
 
-static void on_deliver(uv_idle_t *idle) {
-  pl_http_h1_t *h1 = idle->data;
+/* Delivers every finished call, from either handle: after the poll whose
+ * I/O ended them (the check), so that the caller's next requests leave in
+ * the same turn, or before the next poll (the idle) for the calls ended by
+ * a timer or inside submit. */
+static void deliver(pl_http_h1_t *h1) {
+  if (h1->delivering)
+    return;
   h1->delivering = true;
   h1_call_t *call;
   /* on_done may submit, cancel or close: calls it ends join the list and
@@ -95,9 +103,14 @@ static void on_deliver(uv_idle_t *idle) {
     call_free(call);
   }
   h1->delivering = false;
-  uv_idle_stop(idle);
+  uv_idle_stop(&h1->deliver);
+  uv_check_stop(&h1->deliver_now);
   maybe_close_deliver(h1);
 }
+
+static void on_deliver(uv_idle_t *idle) { deliver(idle->data); }
+
+static void on_deliver_now(uv_check_t *check) { deliver(check->data); }
 
 /* ---- Timeouts ---- */
 
@@ -446,9 +459,11 @@ int pl__http_h1_create(uv_loop_t *loop, const pl_http_h1_options_t *opts,
   h1->tls_verify = opts->tls_verify;
   uv_idle_init(loop, &h1->deliver);
   h1->deliver.data = h1;
+  uv_check_init(loop, &h1->deliver_now);
+  h1->deliver_now.data = h1;
   uv_timer_init(loop, &h1->watchdog);
   h1->watchdog.data = h1;
-  h1->handles_open = 2;
+  h1->handles_open = 3;
   h1->vtable = (pl_http_transport_t){
       .self = h1,
       .submit = h1_submit,

@@ -8,7 +8,10 @@
  *
  * What it does not do it relays, unchanged, to a fallback transport (the
  * curl one): requests with on_body (streamed downloads, with pause and
- * resume). https:// goes through the TLS engine of tls.h over the same
+ * resume) and request bodies over PL_HTTP_H1_MAX_REQUEST_BODY (S3 parts).
+ * on_done runs from the loop, never inside submit: right after the poll
+ * that ended the call, so that what the caller sends next leaves in the
+ * same turn of the loop. https:// goes through the TLS engine of tls.h over the same
  * connections. Proxies and the operator's choice of libcurl
  * (aws { http_client = "curl" }) are decided by its creator, which then
  * uses the fallback alone (aws_context.c). */

@@ -121,7 +121,11 @@ struct pl_http_h1 {
   pl_tls_context_t *tls_ctx; /* made at the first https request */
   bool tls_failed;           /* it could not be made: https relayed */
   pl_http_transport_t vtable;
-  uv_idle_t deliver;   /* runs on_done of finished calls */
+  /* Both run on_done of finished calls: the check right after the poll
+   * whose I/O ended them, in the same turn of the loop; the idle keeps
+   * that poll from waiting when a call ended outside it. */
+  uv_check_t deliver_now;
+  uv_idle_t deliver;
   uv_timer_t watchdog; /* connect, whole and read timeouts */
   h1_pool_t *pools;
   pl_dlist_t conns; /* h1_conn_t.node */
