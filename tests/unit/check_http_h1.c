@@ -303,6 +303,7 @@ typedef struct fixture {
   bool closing;
   bool closed;
   int done_count;
+  int turn; /* turns of the loop run_until has run */
   char url[256];
 } fixture_t;
 
@@ -311,6 +312,8 @@ typedef struct result {
   pl_http_call_t *call;
   int done_calls;
   int headers_calls;
+  int headers_turn; /* the fixture's turn of on_headers, of on_done */
+  int done_turn;
   int status;
   int error;
   char *error_text;
@@ -370,8 +373,10 @@ static void raw(fixture_t *t, const step_t *steps, size_t count) {
 }
 
 static void run_until(fixture_t *t, const int *value, int target) {
-  while (*value < target && !t->expired)
+  while (*value < target && !t->expired) {
+    t->turn++;
     uv_run(&t->loop, UV_RUN_ONCE);
+  }
   ck_assert_msg(!t->expired, "timed out waiting (%d of %d)", *value, target);
 }
 
@@ -395,6 +400,7 @@ static void on_headers(void *data, const pl_http_response_t *response) {
   ck_assert_int_eq(r->done_calls, 0);
   ck_assert_int_ge(response->status, 200);
   r->headers_calls++;
+  r->headers_turn = r->t->turn;
 }
 
 static void on_done(void *data, const pl_http_response_t *response) {
@@ -402,6 +408,7 @@ static void on_done(void *data, const pl_http_response_t *response) {
   ck_assert(!r->t->in_submit);
   ck_assert_int_eq(r->done_calls, 0);
   r->done_calls++;
+  r->done_turn = r->t->turn;
   r->t->done_count++;
   r->status = response->status;
   r->error = response->error;
@@ -694,6 +701,31 @@ START_TEST(a_host_name_is_resolved_and_each_address_tried) {
   ck_assert_int_eq(r.error, 0);
   ck_assert_str_eq(r.body, "ok");
   result_free(&r);
+  teardown(&t);
+}
+END_TEST
+
+/* on_done runs right after the poll that read the answer, in the same turn
+ * of the loop, so that what the caller sends next leaves in that turn (a
+ * turn of its own would cost a poll per answer). */
+START_TEST(on_done_runs_in_the_turn_that_read_the_answer) {
+  fixture_t t;
+  setup(&t);
+  static const step_t steps[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", AFTER_KEEP},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye", AFTER_KEEP}};
+  raw(&t, steps, 2);
+  result_t r[2] = {{0}};
+  for (int i = 0; i < 2; i++) {
+    get(&t, &r[i], raw_url(&t, "/turn"), 5000);
+    run_until(&t, &r[i].done_calls, 1);
+    ck_assert_int_eq(r[i].error, 0);
+    ck_assert_int_eq(r[i].status, 200);
+    ck_assert_int_eq(r[i].headers_calls, 1);
+    ck_assert_int_gt(r[i].headers_turn, 0);
+    ck_assert_int_eq(r[i].done_turn, r[i].headers_turn);
+    result_free(&r[i]);
+  }
   teardown(&t);
 }
 END_TEST
@@ -1224,6 +1256,7 @@ static Suite *http_h1_suite(void) {
   tcase_add_test(connections,
                  a_reused_connection_closed_before_the_answer_is_retried_once);
   tcase_add_test(connections, requests_are_never_pipelined);
+  tcase_add_test(connections, on_done_runs_in_the_turn_that_read_the_answer);
   tcase_add_test(connections, a_host_name_is_resolved_and_each_address_tried);
   suite_add_tcase(s, connections);
 
