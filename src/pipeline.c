@@ -9,8 +9,11 @@
 #include "pipeline.h"
 #include "sink.h"
 
-/* Records a transform may process in one pump pass before the loop gets to
- * poll for I/O again. */
+/* Records a transform may process in one pump pass. A turn of the loop
+ * makes up to PUMP_PASSES passes before it polls for I/O again, so up to
+ * four slices a turn where the sinks keep taking records at once (after
+ * the first pass, what a transform can take is bounded by the room the
+ * sinks freed). */
 #define PL_PUMP_SLICE 4096
 
 int pl__pipeline_create(pl_engine_t *engine, const char *name,

@@ -11,7 +11,8 @@
  * resume) and request bodies over PL_HTTP_H1_MAX_REQUEST_BODY (S3 parts).
  * on_done runs from the loop, never inside submit: right after the poll
  * that ended the call, so that what the caller sends next leaves in the
- * same turn of the loop. https:// goes through the TLS engine of tls.h over the same
+ * same turn of the loop, or, for a call ended by a timer, a cancel, a
+ * close or a failure inside submit, before the next poll. https:// goes through the TLS engine of tls.h over the same
  * connections. Proxies and the operator's choice of libcurl
  * (aws { http_client = "curl" }) are decided by its creator, which then
  * uses the fallback alone (aws_context.c). */
