@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "decimal.h"
+
 const char *pl_strerror(int err) {
   switch (err) {
   case PL_OK:
@@ -62,6 +64,11 @@ int pl_buf_append(pl_buf_t *buf, const void *data, size_t len) {
 
 int pl_buf_append_str(pl_buf_t *buf, const char *str) {
   return append(buf, str, strlen(str));
+}
+
+int pl_buf_append_int(pl_buf_t *buf, long long n) {
+  char text[PL_DECIMAL_ROOM];
+  return append(buf, text, (size_t)(pl__decimal_write(text, n) - text));
 }
 
 int pl_buf_vprintf(pl_buf_t *buf, const char *fmt, va_list ap) {

@@ -9,6 +9,7 @@
 
 #include <pipelined/json.h>
 
+#include "decimal.h"
 #include "json_plain.h"
 
 /* The flags whose output pl_jsonl_encode_value reproduces. */
@@ -326,54 +327,11 @@ static int put_string(pl_buf_t *out, const char *text, size_t len,
   return 0;
 }
 
-/* Decimal digits of `u` (1 to 20). */
-static inline size_t digit_count(unsigned long long u) {
-  size_t n = 1;
-  while (u >= 100) {
-    u /= 100;
-    n += 2;
-  }
-  return u >= 10 ? n + 1 : n;
-}
-
-/* Writes `value` in decimal at `p`, which has PL_JSON_SCALAR_ROOM bytes;
- * returns the end. The digits go straight to their place, two at a time,
- * from the last pair on. */
-static inline char *write_integer(char *p, json_int_t value) {
-  static const char pairs[] = "00010203040506070809"
-                              "10111213141516171819"
-                              "20212223242526272829"
-                              "30313233343536373839"
-                              "40414243444546474849"
-                              "50515253545556575859"
-                              "60616263646566676869"
-                              "70717273747576777879"
-                              "80818283848586878889"
-                              "90919293949596979899";
-  /* Through unsigned arithmetic, so that the most negative value works. */
-  unsigned long long u =
-      value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
-  if (value < 0)
-    *p++ = '-';
-  char *end = p + digit_count(u);
-  char *q = end;
-  while (u >= 100) {
-    unsigned two = (unsigned)(u % 100);
-    u /= 100;
-    q -= 2;
-    memcpy(q, pairs + 2 * two, 2);
-  }
-  if (u >= 10)
-    memcpy(q - 2, pairs + 2 * u, 2);
-  else
-    q[-1] = (char)('0' + u);
-  return end;
-}
-
 static int put_integer(pl_buf_t *out, json_int_t value) {
   if (ensure(out, PL_JSON_SCALAR_ROOM) < 0)
     return PL_ENOMEM;
-  out->len = (size_t)(write_integer(out->data + out->len, value) - out->data);
+  out->len =
+      (size_t)(pl__decimal_write(out->data + out->len, value) - out->data);
   return 0;
 }
 
@@ -446,7 +404,7 @@ static int put_member(pl_buf_t *out, bool first, const char *key,
   if (is_string) {
     p = write_any_string(p, json_string_value(value), text_len, quoted, why);
   } else if (json_is_integer(value)) {
-    p = write_integer(p, json_integer_value(value));
+    p = pl__decimal_write(p, json_integer_value(value));
   } else {
     out->len = (size_t)(p - out->data);
     return put_value(out, value, depth + 1, quoted, why);

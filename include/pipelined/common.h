@@ -62,6 +62,8 @@ typedef struct pl_buf {
 PL_EXTERN int pl_buf_reserve(pl_buf_t *buf, size_t extra);
 PL_EXTERN int pl_buf_append(pl_buf_t *buf, const void *data, size_t len);
 PL_EXTERN int pl_buf_append_str(pl_buf_t *buf, const char *str);
+/* Appends the decimal text of `n` (as printf's "%lld", without printf). */
+PL_EXTERN int pl_buf_append_int(pl_buf_t *buf, long long n);
 PL_EXTERN int pl_buf_printf(pl_buf_t *buf, const char *fmt, ...)
     PL_PRINTF(2, 3);
 PL_EXTERN int pl_buf_vprintf(pl_buf_t *buf, const char *fmt, va_list ap)

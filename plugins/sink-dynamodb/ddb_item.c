@@ -320,7 +320,7 @@ int ddb_put_field_attr(const ddb_schema_t *schema, const char *name,
              type_of_field(schema, name) == DDB_TYPE_AUTO) {
     rc = pl_buf_append(out, "{\"N\":\"", 6);
     if (rc == 0)
-      rc = ddb_put_integer(out, (long long)json_integer_value(value));
+      rc = pl_buf_append_int(out, (long long)json_integer_value(value));
     if (rc == 0)
       rc = pl_buf_append(out, "\"", 1);
   } else {

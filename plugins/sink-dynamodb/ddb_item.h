@@ -116,19 +116,6 @@ const json_t *ddb_record_object(const pl_record_t *record, pl_buf_t *why);
 /* True when `name` is one of the schema's key attributes. */
 bool ddb_is_key(const ddb_schema_t *schema, const char *name);
 
-/* Appends the decimal text of `n`. Returns 0 or PL_ENOMEM. */
-static inline int ddb_put_integer(pl_buf_t *out, long long n) {
-  char text[24], *p = text + sizeof(text);
-  unsigned long long u = n < 0 ? 0ull - (unsigned long long)n
-                               : (unsigned long long)n;
-  do
-    *--p = (char)('0' + u % 10);
-  while ((u /= 10) > 0);
-  if (n < 0)
-    *--p = '-';
-  return pl_buf_append(out, p, (size_t)(text + sizeof(text) - p));
-}
-
 /* Appends the AttributeValue of field `name` (`value` borrowed) as JSON
  * text, as `types` says. Returns 0; PL_EINVAL with the reason appended to
  * `why`, or PL_ENOMEM (`out` may then hold part of the text: see

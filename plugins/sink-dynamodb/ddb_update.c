@@ -12,7 +12,7 @@ static int put_placeholder(pl_buf_t *out, bool first, char sigil, size_t n) {
   if (rc == 0)
     rc = pl_buf_append(out, head, 2);
   if (rc == 0)
-    rc = ddb_put_integer(out, (long long)n);
+    rc = pl_buf_append_int(out, (long long)n);
   return rc == 0 ? pl_buf_append(out, "\":", 2) : rc;
 }
 
@@ -78,11 +78,11 @@ int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
       continue;
     rc = pl_buf_append_str(&expr, n ? ", #a" : "SET #a");
     if (rc == 0)
-      rc = ddb_put_integer(&expr, (long long)n);
+      rc = pl_buf_append_int(&expr, (long long)n);
     if (rc == 0)
       rc = pl_buf_append(&expr, " = :a", 5);
     if (rc == 0)
-      rc = ddb_put_integer(&expr, (long long)n);
+      rc = pl_buf_append_int(&expr, (long long)n);
     if (rc == 0)
       rc = put_placeholder(&names, n == 0, '#', n);
     if (rc == 0)

@@ -265,20 +265,17 @@ static int add_attributes(const sqs_encoding_t *enc, const pl_record_t *record,
   if (rc == 0)
     rc = add_metadata(out, count, "origin_time", pl_record_origin_time(record),
                       size, why, &cached[SQS_CACHED_TIME]);
-  uint64_t line = pl_record_line(record);
-  if (rc == 0 && line > 0) {
-    /* Written from the end, without printf (once per message). */
-    char digits[24];
-    char *start = digits + sizeof digits;
-    do {
-      *--start = (char)('0' + line % 10);
-      line /= 10;
-    } while (line > 0);
-    rc = add_attribute(out, count, "line", "Number", start,
-                       (size_t)(digits + sizeof digits - start), size);
-  }
   pl_buf_t *value = &sc->value;
   pl_buf_t *what = &sc->what;
+  uint64_t line = pl_record_line(record);
+  if (rc == 0 && line > 0) {
+    pl_buf_reset(value);
+    /* Lines are counted from 1 and never reach 2^63. */
+    rc = pl_buf_append_int(value, (long long)line);
+    if (rc == 0)
+      rc = add_attribute(out, count, "line", "Number", value->data,
+                         value->len, size);
+  }
   for (size_t i = 0; rc == 0 && i < enc->attribute_count; i++) {
     const sqs_attribute_t *a = &enc->attributes[i];
     pl_buf_reset(what);

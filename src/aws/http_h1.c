@@ -262,15 +262,8 @@ static int build_request(h1_call_t *call, const pl_http_request_t *request) {
     pl_buf_append(b, "\r\n", 2);
   }
   if (has_body && !has_header(request, "content-length")) {
-    /* The digits written backwards, without printf on this path. */
-    char digits[24];
-    size_t n = 0, len = request->body_len;
-    do {
-      digits[sizeof digits - ++n] = (char)('0' + len % 10);
-      len /= 10;
-    } while (len);
     pl_buf_append(b, "Content-Length: ", 16);
-    pl_buf_append(b, digits + sizeof digits - n, n);
+    pl_buf_append_int(b, (long long)request->body_len);
     pl_buf_append(b, "\r\n", 2);
   }
   /* Every append fits in the reservation above, so none can fail. */

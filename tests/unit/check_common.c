@@ -1,6 +1,7 @@
 /* Check suite for src/common.c: error names, the growable buffer, and the
  * UTF-8 checks every part of the daemon shares. */
 #include <check.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <pipelined/common.h>
 #include <errno.h>
@@ -74,6 +75,23 @@ static char *formatted(const char *fmt, ...) {
   va_end(ap);
   return text;
 }
+
+START_TEST(integers_are_appended_as_printf_writes_them) {
+  static const long long values[] = {0,  7,   9,    10,        99,
+                                     100, -1, -10, 1234567890, LLONG_MAX,
+                                     LLONG_MIN};
+  pl_buf_t buf = {0}, want = {0};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+    ck_assert_int_eq(pl_buf_append_int(&buf, values[i]), 0);
+    ck_assert_int_eq(pl_buf_append(&buf, ",", 1), 0);
+    ck_assert_int_eq(pl_buf_printf(&want, "%lld,", values[i]), 0);
+  }
+  ck_assert_str_eq(buf.data, want.data);
+  ck_assert_uint_eq(buf.len, want.len);
+  pl_buf_free(&buf);
+  pl_buf_free(&want);
+}
+END_TEST
 
 START_TEST(truncate_takes_back_an_append) {
   pl_buf_t buf = {0};
@@ -203,6 +221,7 @@ static Suite *common_suite(void) {
   tcase_add_test(tc, error_codes_have_names);
   tcase_add_test(tc, buffers_grow_and_format);
   tcase_add_test(tc, printf_fills_the_room_then_grows);
+  tcase_add_test(tc, integers_are_appended_as_printf_writes_them);
   tcase_add_test(tc, truncate_takes_back_an_append);
   tcase_add_test(tc, messages_are_new_strings);
   tcase_add_test(tc, utf8_sequences_follow_rfc_3629);
