@@ -24,7 +24,8 @@
 #                          switches, system calls; each call by name with
 #                          PERF_STAT_SYSCALLS=1) into FILE$SUFFIX; sets
 #                          perf to perf's PID (empty when neither is set):
-#                          wait for it after PID ends
+#                          wait for it after PID ends; perf's own errors
+#                          (not installed, not allowed) go to stderr
 
 bench_build() {
   build=${BUILD:-}
@@ -70,11 +71,11 @@ bench_perf() {
   local pid=$1 suffix=$2
   perf=
   if [ -n "${PERF_DATA:-}" ]; then
-    perf record -q -g -o "$PERF_DATA$suffix" -p "$pid" 2>/dev/null &
+    perf record -q -g -o "$PERF_DATA$suffix" -p "$pid" &
     perf=$!
   elif [ -n "${PERF_STAT:-}" ]; then
     perf stat -e task-clock,context-switches,cpu-migrations,raw_syscalls:sys_enter \
-      ${PERF_STAT_SYSCALLS:+-e 'syscalls:sys_enter_*'} -o "$PERF_STAT$suffix" -p "$pid" 2>/dev/null &
+      ${PERF_STAT_SYSCALLS:+-e 'syscalls:sys_enter_*'} -o "$PERF_STAT$suffix" -p "$pid" &
     perf=$!
   fi
 }
