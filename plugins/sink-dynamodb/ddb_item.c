@@ -14,8 +14,7 @@ static const char *const ddb_type_names[] = {
 };
 
 int ddb_type_parse(const char *name, ddb_type_t *out) {
-  for (size_t i = 0; i < sizeof(ddb_type_names) / sizeof(*ddb_type_names);
-       i++)
+  for (size_t i = 0; i < sizeof(ddb_type_names) / sizeof(*ddb_type_names); i++)
     if (strcmp(name, ddb_type_names[i]) == 0) {
       *out = (ddb_type_t)i;
       return 0;
@@ -46,7 +45,9 @@ int ddb_number_text(const json_t *value, pl_buf_t *out) {
   return pl_buf_append_str(out, text);
 }
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 bool ddb_number_valid(const char *p) {
   if (*p == '-')
@@ -126,8 +127,8 @@ static json_t *encode_list(const json_t *array, pl_buf_t *why) {
 static json_t *encode_auto(const json_t *value, pl_buf_t *why) {
   switch (json_typeof(value)) {
   case JSON_STRING:
-    return typed("S", json_stringn(json_string_value(value),
-                                   json_string_length(value)));
+    return typed(
+        "S", json_stringn(json_string_value(value), json_string_length(value)));
   case JSON_INTEGER:
   case JSON_REAL:
     return number_attr(value);
@@ -152,8 +153,7 @@ static json_t *dump_string(const json_t *value) {
   return s;
 }
 
-static json_t *encode_as(const json_t *value, ddb_type_t type,
-                         pl_buf_t *why) {
+static json_t *encode_as(const json_t *value, ddb_type_t type, pl_buf_t *why) {
   if (json_is_null(value) || type == DDB_TYPE_AUTO)
     return encode_auto(value, why);
   const char *text = json_string_value(value);
@@ -236,35 +236,52 @@ const json_t *ddb_record_object(const pl_record_t *record, pl_buf_t *why) {
   return value;
 }
 
-json_t *ddb_key_encode(const ddb_schema_t *schema, const pl_record_t *record,
-                       pl_buf_t *why) {
-  json_t *key = json_object();
+int ddb_key_text(const ddb_schema_t *schema, const pl_record_t *record,
+                 pl_buf_t *out, pl_buf_t *why) {
+  size_t start = out->len;
   pl_buf_t text = {0};
-  for (size_t i = 0; key && i < schema->key_count; i++) {
+  int rc = pl_buf_append(out, "{", 1);
+  for (size_t i = 0; rc == 0 && i < schema->key_count; i++) {
     const ddb_key_attr_t *k = &schema->keys[i];
-    const char *missing = NULL;
+    const char *missing = NULL, *fail = NULL;
     pl_buf_reset(&text);
-    int rc = pl_template_render(k->tpl, record, &text, &missing);
+    rc = pl_template_render(k->tpl, record, &text, &missing);
     if (rc == PL_ENOENT) {
       pl_buf_printf(why, "key '%s': field '%s' is missing (or null)", k->name,
                     missing ? missing : "?");
     } else if (rc < 0) {
       pl_buf_printf(why, "key '%s': %s", k->name, pl_strerror(rc));
     } else if (text.len == 0) {
-      pl_buf_printf(why,
-                    "key '%s' is empty (%s); DynamoDB refuses empty keys",
+      pl_buf_printf(why, "key '%s' is empty (%s); DynamoDB refuses empty keys",
                     k->name, pl_template_text(k->tpl));
       rc = PL_EINVAL;
     } else {
-      json_t *attr = typed("S", json_stringn(text.data, text.len));
-      if (attr && json_object_set_new(key, k->name, attr) == 0)
-        continue;
-      pl_buf_append_str(why, "out of memory");
-      rc = PL_ENOMEM;
+      rc = i ? pl_buf_append(out, ",", 1) : 0;
+      if (rc == 0)
+        rc = pl_json_encode_string(k->name, strlen(k->name), out, NULL);
+      if (rc == 0)
+        rc = pl_buf_append_str(out, ":{\"S\":");
+      if (rc == 0)
+        rc = pl_json_encode_string(text.data, text.len, out, &fail);
+      if (rc == PL_EINVAL)
+        pl_buf_printf(why, "key '%s': %s", k->name, fail ? fail : "bad text");
+      if (rc == 0)
+        rc = pl_buf_append(out, "}", 1);
     }
-    json_decref(key);
-    key = NULL;
   }
+  if (rc == 0)
+    rc = pl_buf_append(out, "}", 1);
+  pl_buf_free(&text);
+  return ddb_settle(out, start, rc, why);
+}
+
+json_t *ddb_key_encode(const ddb_schema_t *schema, const pl_record_t *record,
+                       pl_buf_t *why) {
+  pl_buf_t text = {0};
+  json_t *key = NULL;
+  if (ddb_key_text(schema, record, &text, why) == 0 &&
+      !(key = json_loadb(text.data, text.len, 0, NULL)))
+    pl_buf_append_str(why, "out of memory");
   pl_buf_free(&text);
   return key;
 }
@@ -380,15 +397,12 @@ json_t *ddb_read_back(const ddb_schema_t *schema, const pl_record_t *record,
                       pl_buf_t *why, ddb_text_fn text_of) {
   if (!ddb_record_object(record, why))
     return NULL;
-  json_t *key = ddb_key_encode(schema, record, why);
   pl_buf_t key_text = {0}, text = {0};
   json_t *tree = NULL;
-  if (key && pl_json_encode(key, &key_text, NULL) == 0 &&
-      text_of(schema, record, key_text.data, &text, why) == 0)
-    tree = json_loadb(text.data, text.len, 0, NULL);
-  if (key && !tree && why->len == 0)
+  if (ddb_key_text(schema, record, &key_text, why) == 0 &&
+      text_of(schema, record, key_text.data, &text, why) == 0 &&
+      !(tree = json_loadb(text.data, text.len, 0, NULL)) && why->len == 0)
     pl_buf_append_str(why, "out of memory");
-  json_decref(key);
   pl_buf_free(&key_text);
   pl_buf_free(&text);
   return tree;

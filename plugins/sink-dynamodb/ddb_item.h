@@ -78,9 +78,16 @@ bool ddb_number_valid(const char *text);
  * {"NULL": true} whatever the type. */
 json_t *ddb_value_encode(const json_t *value, ddb_type_t type, pl_buf_t *why);
 
-/* The key of `record`: {"id": {"S": "P001#Warehouse A"}}. Returns a new
- * reference, or NULL with the reason in `why` (a missing field, an empty
- * key). */
+/* Appends the key of `record` to `out` as compact JSON text, its attributes
+ * in the schema's order (so that equal keys have equal texts):
+ * {"id":{"S":"P001#Warehouse A"}}. Returns 0; PL_EINVAL with the reason
+ * in `why` (a missing field, an empty key, text that is not UTF-8), or
+ * PL_ENOMEM, and `out` as it was. */
+int ddb_key_text(const ddb_schema_t *schema, const pl_record_t *record,
+                 pl_buf_t *out, pl_buf_t *why);
+
+/* The same key as a tree (read back from ddb_key_text's text). Returns a
+ * new reference, or NULL with the reason in `why`. */
 json_t *ddb_key_encode(const ddb_schema_t *schema, const pl_record_t *record,
                        pl_buf_t *why);
 
@@ -92,7 +99,7 @@ json_t *ddb_item_encode(const ddb_schema_t *schema, const pl_record_t *record,
                         pl_buf_t *why);
 
 /* The same item appended to `out` as JSON text, written directly: the
- * members of `key_text` (borrowed: the JSON text of ddb_key_encode's key),
+ * members of `key_text` (borrowed: ddb_key_text's text),
  * then the other fields' (ddb_item_encode reads this text back). Returns
  * 0; PL_EINVAL with the reason in `why`, or PL_ENOMEM, and `out` as it
  * was. */

@@ -3,6 +3,8 @@
 
 #include "ddb_response.h"
 
+#include "ddb_item.h"
+
 ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
                                 bool conditional) {
   const char *code = error->code ? error->code : "";
@@ -35,12 +37,21 @@ static bool has_key(const json_t *item, const json_t *key) {
 }
 
 size_t ddb_unprocessed(const json_t *result, const char *table,
-                       json_t *const *keys, size_t count, bool *unprocessed) {
+                       const char *const *key_texts, size_t count,
+                       bool *unprocessed) {
   size_t n = 0;
   for (size_t i = 0; i < count; i++)
     unprocessed[i] = false;
   const json_t *writes =
       json_object_get(json_object_get(result, "UnprocessedItems"), table);
+  if (json_array_size(writes) == 0)
+    return 0;
+  /* Rare: the keys are read back from their texts only now. */
+  json_t *keys[DDB_MAX_BATCH_ITEMS] = {NULL};
+  if (count > DDB_MAX_BATCH_ITEMS)
+    count = DDB_MAX_BATCH_ITEMS;
+  for (size_t i = 0; i < count; i++)
+    keys[i] = json_loads(key_texts[i], 0, NULL);
   size_t w;
   json_t *write;
   json_array_foreach(writes, w, write) {
@@ -51,11 +62,20 @@ size_t ddb_unprocessed(const json_t *result, const char *table,
     /* A request never holds two items of one key (the sink sends those
      * in successive requests), so the key names one entry. */
     for (size_t i = 0; i < count; i++)
-      if (!unprocessed[i] && has_key(item, keys[i])) {
+      if (!unprocessed[i] && keys[i] && has_key(item, keys[i])) {
         unprocessed[i] = true;
         n++;
         break;
       }
+  }
+  for (size_t i = 0; i < count; i++) {
+    /* A key that could not be read back (out of memory): its item is sent
+     * again, which a put makes no worse, rather than counted as written. */
+    if (!keys[i] && !unprocessed[i]) {
+      unprocessed[i] = true;
+      n++;
+    }
+    json_decref(keys[i]);
   }
   return n;
 }

@@ -19,11 +19,15 @@ typedef enum {
 ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
                                 bool conditional);
 
-/* Sets unprocessed[i] for each of the `count` keys (borrowed, as
- * ddb_key_encode made them) whose PutRequest the BatchWriteItem `result`
- * lists under UnprocessedItems of `table`; returns how many. */
+/* Sets unprocessed[i] for each of the `count` keys (at most
+ * DDB_MAX_BATCH_ITEMS; texts as ddb_key_text writes them, borrowed) whose
+ * PutRequest the BatchWriteItem `result` lists under UnprocessedItems of
+ * `table`; returns how many. The texts are parsed only when that list is
+ * not empty; a key whose text cannot be parsed then (out of memory)
+ * counts as unprocessed: its item is sent again. */
 size_t ddb_unprocessed(const json_t *result, const char *table,
-                       json_t *const *keys, size_t count, bool *unprocessed);
+                       const char *const *key_texts, size_t count,
+                       bool *unprocessed);
 
 /* Reads the answer of a write, `len` bytes of JSON text (borrowed). The
  * usual answers, an empty text, {} (UpdateItem) and

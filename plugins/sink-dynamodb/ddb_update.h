@@ -27,7 +27,7 @@ json_t *ddb_update_encode(const ddb_schema_t *schema, const pl_record_t *record,
                           pl_buf_t *why);
 
 /* The same UpdateItem request appended to `out` as JSON text, with
- * `key_text` (borrowed: the JSON text of ddb_key_encode's key) as its Key,
+ * `key_text` (borrowed: ddb_key_text's text) as its Key,
  * written directly rather than through a tree (ddb_update_encode reads
  * this text back). Returns 0; PL_EINVAL with the reason in `why`, or
  * PL_ENOMEM, and `out` as it was. */

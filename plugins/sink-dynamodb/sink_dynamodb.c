@@ -79,8 +79,8 @@ static const pl_option_t sink_ddb_option_table[] = {
                    "stale); an item stored without it is compared by the "
                    "first entry when that is a field (<=), else "
                    "overwritten."),
-    PL_OPTION_STRING(sink_ddb_options_t, version_attribute,
-                     "version_attribute", "version", PL_OPT_NOT_EMPTY,
+    PL_OPTION_STRING(sink_ddb_options_t, version_attribute, "version_attribute",
+                     "version", PL_OPT_NOT_EMPTY,
                      "The attribute (S) holding the encoded order of "
                      "newer_than when it has several entries (or only "
                      "metadata): fixed-width text that compares as the "
@@ -92,10 +92,9 @@ typedef struct sink_ddb sink_ddb_t;
 /* One record of a batch being written. */
 typedef struct ddb_entry {
   size_t record; /* in the batch */
-  char *body;      /* JSON text; put: the item; update: the request */
+  char *body;    /* JSON text; put: the item; update: the request */
   size_t body_len;
-  json_t *key;
-  char *key_text; /* compact, sorted: to find the same key */
+  char *key_text; /* ddb_key_text's: equal keys, equal texts */
   size_t prev;    /* the earlier entry of the same key, or NO_ENTRY */
   unsigned round;
   pl_result_t result;
@@ -108,9 +107,9 @@ typedef struct ddb_write {
   pl_batch_t *batch;
   ddb_entry_t *entries;
   size_t count;
-  unsigned round;      /* being sent */
-  unsigned rounds;     /* in all */
-  size_t pending;      /* calls not answered */
+  unsigned round;  /* being sent */
+  unsigned rounds; /* in all */
+  size_t pending;  /* calls not answered */
 } ddb_write_t;
 
 /* One request: its entries. */
@@ -225,8 +224,7 @@ static int compile_order(sink_ddb_t *s, const sink_ddb_options_t *opts) {
   return 0;
 }
 
-static int sink_ddb_init(pl_instance_t *inst, const void *options,
-                         void **ctx) {
+static int sink_ddb_init(pl_instance_t *inst, const void *options, void **ctx) {
   const sink_ddb_options_t *opts = options;
   /* Empty texts of table and newer_than are refused by the core. */
   if (opts->newer_than.count > 0 && opts->mode != DDB_MODE_UPDATE) {
@@ -274,7 +272,6 @@ static int sink_ddb_start(pl_instance_t *inst, void *ctx) {
 static void free_write(ddb_write_t *w) {
   for (size_t i = 0; i < w->count; i++) {
     free(w->entries[i].body);
-    json_decref(w->entries[i].key);
     free(w->entries[i].key_text);
   }
   free(w->entries);
@@ -388,8 +385,8 @@ static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
 static void apply_error(ddb_call_t *call, const pl_aws_error_t *error) {
   ddb_write_t *w = call->write;
   sink_ddb_t *s = w->sink;
-  bool conditional = s->opts->mode == DDB_MODE_UPDATE &&
-                     s->opts->newer_than.count > 0;
+  bool conditional =
+      s->opts->mode == DDB_MODE_UPDATE && s->opts->newer_than.count > 0;
   pl_buf_t reason = {0};
   pl_aws_error_format(error, &reason);
   const char *text = reason.data ? reason.data : "the request failed";
@@ -431,9 +428,9 @@ static void apply_result(ddb_call_t *call, const json_t *result) {
   bool unprocessed[DDB_MAX_BATCH_ITEMS] = {false};
   size_t left = 0;
   if (s->opts->mode == DDB_MODE_PUT) {
-    json_t *keys[DDB_MAX_BATCH_ITEMS] = {NULL};
+    const char *keys[DDB_MAX_BATCH_ITEMS] = {NULL};
     for (size_t i = 0; i < count; i++)
-      keys[i] = w->entries[call->entries[i]].key;
+      keys[i] = w->entries[call->entries[i]].key_text;
     left = ddb_unprocessed(result, s->schema.table, keys, count, unprocessed);
   }
   for (size_t i = 0; i < count; i++)
@@ -465,12 +462,12 @@ static void on_response(void *data, const char *text, size_t len,
     apply_error(call, error);
   } else if (ddb_answer_read(text, len, &result, &jerr) < 0) {
     bool put = w->sink->opts->mode == DDB_MODE_PUT;
-    apply_error(call, &(pl_aws_error_t){
-                          .service = "dynamodb",
-                          .operation = put ? "BatchWriteItem" : "UpdateItem",
-                          .status = 200,
-                          .code = "InvalidResponse",
-                          .message = jerr.text});
+    apply_error(call, &(pl_aws_error_t){.service = "dynamodb",
+                                        .operation = put ? "BatchWriteItem"
+                                                         : "UpdateItem",
+                                        .status = 200,
+                                        .code = "InvalidResponse",
+                                        .message = jerr.text});
   } else {
     pl_aws_sink_accepted(&w->sink->aws, "%s accepts writes again",
                          w->sink->opts->table);
@@ -494,26 +491,30 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
     pl_record_t *record = pl_batch_record(w->batch, i);
     pl_buf_reset(&why);
     /* The key's text finds records of the same key: its members come in
-     * the schema's order, so equal keys have equal texts. */
-    json_t *key = ddb_key_encode(&s->schema, record, &why);
+     * the schema's order, so equal keys have equal texts. Room for the
+     * usual key and body, so that neither grows while written. */
     pl_buf_t key_text = {0}, body_text = {0};
-    int rc = key ? pl_json_encode(key, &key_text, NULL) : PL_EINVAL;
+    int rc =
+        pl_buf_reserve(&key_text, 64) < 0 || pl_buf_reserve(&body_text, 512) < 0
+            ? PL_ENOMEM
+            : ddb_key_text(&s->schema, record, &key_text, &why);
     if (rc == 0)
       rc = (s->opts->mode == DDB_MODE_PUT ? ddb_item_text : ddb_update_text)(
           &s->schema, record, key_text.data, &body_text, &why);
     char *text = key_text.data;
     if (rc < 0) {
-      json_decref(key);
       pl_buf_free(&key_text);
       pl_buf_free(&body_text);
-      pl_batch_resolve_as(w->batch, i, PL_RESULT_REJECTED, "unencodable",
-                          "%s", why.data ? why.data : "cannot encode the item");
+      pl_batch_resolve_as(w->batch, i, PL_RESULT_REJECTED, "unencodable", "%s",
+                          why.data ? why.data : "cannot encode the item");
       continue;
     }
     ddb_entry_t *entry = &w->entries[w->count];
-    *entry = (ddb_entry_t){.record = i, .body = body_text.data,
-                           .body_len = body_text.len, .key = key,
-                           .key_text = text, .prev = NO_ENTRY,
+    *entry = (ddb_entry_t){.record = i,
+                           .body = body_text.data,
+                           .body_len = body_text.len,
+                           .key_text = text,
+                           .prev = NO_ENTRY,
                            .result = PL_RESULT_PENDING};
     for (size_t e = w->count; e-- > 0;)
       if (strcmp(w->entries[e].key_text, text) == 0) {

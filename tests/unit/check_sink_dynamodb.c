@@ -296,10 +296,10 @@ START_TEST(key_templates_build_the_key) {
 END_TEST
 
 START_TEST(unprocessed_items_are_found_by_key) {
-  json_t *keys[3] = {
-      json_pack("{s:{s:s}}", "id", "S", "a"),
-      json_pack("{s:{s:s}}", "id", "S", "b"),
-      json_pack("{s:{s:s}}", "id", "S", "c"),
+  const char *keys[3] = {
+      "{\"id\":{\"S\":\"a\"}}",
+      "{\"id\":{\"S\":\"b\"}}",
+      "{\"id\":{\"S\":\"c\"}}",
   };
   json_t *result = json_loads(
       "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":{\"Item\":"
@@ -311,12 +311,16 @@ START_TEST(unprocessed_items_are_found_by_key) {
   bool unprocessed[3];
   ck_assert_uint_eq(ddb_unprocessed(result, "t", keys, 3, unprocessed), 2);
   ck_assert(unprocessed[0] && !unprocessed[1] && unprocessed[2]);
+  /* A key that cannot be read back is sent again, never counted as
+   * written. */
+  const char *unreadable[2] = {"{\"id\":", keys[1]};
+  ck_assert_uint_eq(ddb_unprocessed(result, "t", unreadable, 2, unprocessed),
+                    1);
+  ck_assert(unprocessed[0] && !unprocessed[1]);
   json_decref(result);
   result = json_loads("{\"UnprocessedItems\":{}}", 0, NULL);
   ck_assert_uint_eq(ddb_unprocessed(result, "t", keys, 3, unprocessed), 0);
   json_decref(result);
-  for (int i = 0; i < 3; i++)
-    json_decref(keys[i]);
   pl_aws_error_t error = {.status = 400, .code = "ValidationException"};
   ck_assert_int_eq(ddb_error_outcome(&error, 1, false), DDB_OUTCOME_REJECT);
   ck_assert_int_eq(ddb_error_outcome(&error, 2, false), DDB_OUTCOME_SPLIT);
@@ -351,10 +355,9 @@ START_TEST(answers_are_read_whole_or_parsed) {
   const char *left = "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":"
                      "{\"Item\":{\"id\":{\"S\":\"a\"}}}}]}}";
   ck_assert_int_eq(ddb_answer_read(left, strlen(left), &result, &error), 0);
-  json_t *key = json_pack("{s:{s:s}}", "id", "S", "a");
+  const char *key = "{\"id\":{\"S\":\"a\"}}";
   bool unprocessed[1];
   ck_assert_uint_eq(ddb_unprocessed(result, "t", &key, 1, unprocessed), 1);
-  json_decref(key);
   json_decref(result);
   /* "{}" and a prefix of it are not the usual answer. */
   ck_assert_int_eq(ddb_answer_read("{}x", 3, &result, &error), PL_EPARSE);
