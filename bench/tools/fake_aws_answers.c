@@ -284,6 +284,7 @@ static fake_op_t json_op(fake_text_t target) {
       {SQS_PREFIX "GetQueueAttributes", FAKE_OP_GET_QUEUE_ATTRIBUTES},
       {DDB_PREFIX "BatchWriteItem", FAKE_OP_BATCH_WRITE_ITEM},
       {DDB_PREFIX "UpdateItem", FAKE_OP_UPDATE_ITEM},
+      {DDB_PREFIX "PutItem", FAKE_OP_PUT_ITEM},
       {DDB_PREFIX "BatchExecuteStatement", FAKE_OP_BATCH_EXECUTE_STATEMENT},
       {DDB_PREFIX "DescribeTable", FAKE_OP_DESCRIBE_TABLE},
   };
@@ -370,6 +371,7 @@ static bool answer_json(fake_state_t *st, const fake_aws_http_request_t *req,
     ok = fake_buf_printf(&out->body, "{\"UnprocessedItems\":{}}");
     break;
   case FAKE_OP_UPDATE_ITEM:
+  case FAKE_OP_PUT_ITEM:
     n = 1;
     ok = fake_buf_printf(&out->body, "{}");
     break;

@@ -7,7 +7,7 @@
  *             (the `messages` pre-made inventory rows, then empty
  *             answers), DeleteMessageBatch, ChangeMessageVisibilityBatch,
  *             GetQueueAttributes
- *   DynamoDB  BatchWriteItem (nothing unprocessed), UpdateItem,
+ *   DynamoDB  BatchWriteItem (nothing unprocessed), UpdateItem, PutItem,
  *             BatchExecuteStatement (every statement successful),
  *             DescribeTable (key "id", S)
  *   S3        GetObject and HeadObject of any key (a generated inventory
@@ -37,6 +37,7 @@
   X(GET_QUEUE_ATTRIBUTES, "GetQueueAttributes")                                \
   X(BATCH_WRITE_ITEM, "BatchWriteItem")                                        \
   X(UPDATE_ITEM, "UpdateItem")                                                 \
+  X(PUT_ITEM, "PutItem")                                                       \
   X(BATCH_EXECUTE_STATEMENT, "BatchExecuteStatement")                          \
   X(DESCRIBE_TABLE, "DescribeTable")                                           \
   X(GET_OBJECT, "GetObject")                                                   \

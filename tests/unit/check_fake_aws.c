@@ -217,6 +217,14 @@ START_TEST(dynamodb_writes_are_counted_per_item) {
   ck_assert_int_eq(a.status, 200);
   json_decref(root);
   fake_answer_free(&a);
+  /* PutItem (the boto3 baseline's write) answers as UpdateItem does. */
+  root = answer_json(&st, "DynamoDB_20120810.PutItem", "{}", &a);
+  ck_assert_int_eq(a.status, 200);
+  ck_assert_int_eq(json_object_size(root), 0);
+  json_decref(root);
+  fake_answer_free(&a);
+  ck_assert_int_eq(st.entries[FAKE_OP_PUT_ITEM], 1);
+  ck_assert_int_eq(st.requests[FAKE_OP_PUT_ITEM], 1);
   ck_assert_int_eq(st.entries[FAKE_OP_BATCH_WRITE_ITEM], 2);
   ck_assert_int_eq(st.entries[FAKE_OP_BATCH_EXECUTE_STATEMENT], 3);
   ck_assert_int_eq(st.entries[FAKE_OP_UPDATE_ITEM], 1);
