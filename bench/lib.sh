@@ -17,6 +17,13 @@
 #                          it; EXTRA: more members, e.g. '"requests": {...}'
 #   bench_json_array FILE  reads rows (one per line) on stdin and writes
 #                          them to FILE as a JSON array
+#   bench_consumer_confs DIR
+#                          writes DIR/update.conf and DIR/put.conf: the aws
+#                          block and the consumer pipeline of
+#                          etc/inventory.conf (update mode, as configured
+#                          there), and the same in put mode without
+#                          newer_than (BatchWriteItem has no conditions),
+#                          each with wait_time = "1s"
 #   bench_perf PID SUFFIX  attaches perf to PID in the background when the
 #                          caller's environment asks: PERF_DATA=FILE records
 #                          a profile (perf record -g) into FILE$SUFFIX,
@@ -43,6 +50,22 @@ bench_gen_csv() {
   awk -v n="$1" 'BEGIN { print "product_id,location,quantity,update_date";
     for (i = 0; i < n; i++) printf "P%07d,Warehouse %c,%d,2023-%02d-%02d\n", i, 65 + i % 3, i % 1000, 1 + i % 12, 1 + i % 28 }' \
     > "$2"
+}
+
+bench_consumer_confs() {
+  local dir=$1
+  awk '/^aws \{/,/^\}/ { print } /^pipeline "sqs-to-dynamodb"/ { p = 1 } p' \
+    "${top:?}/etc/inventory.conf" > "$dir/update.conf"
+  grep -q 'mode *= *"update"' "$dir/update.conf" || { echo "etc/inventory.conf changed: no update mode" >&2; exit 1; }
+  # A stopping source-sqs (SIGTERM, or --once at an empty queue) waits for
+  # its long polls to end (wait_time, 20 s by default) so that what they
+  # bring is released at once. A 1 s wait_time makes that stop quick; it
+  # changes nothing while the queue has messages (every receive returns at
+  # once with 10).
+  # shellcheck disable=SC2016 # the config's own ${...}, not the shell's
+  sed -i 's|^\( *\)queue_url *= *"${INVENTORY_UPDATES_QUEUE_URL}"|&\n\1wait_time = "1s"|' "$dir/update.conf"
+  grep -q 'wait_time = "1s"' "$dir/update.conf" || { echo "etc/inventory.conf changed: no queue_url line" >&2; exit 1; }
+  sed -e 's/mode *= *"update"/mode = "put"/' -e '/newer_than *=/d' "$dir/update.conf" > "$dir/put.conf"
 }
 
 bench_timed() {

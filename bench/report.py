@@ -58,7 +58,8 @@ def table(rows):
 
 def comparisons(rows):
     """(what, pipelined row, other row) pairs: the parse path at each size
-    against Miller and Python, the producer and the consumer against boto3."""
+    against Miller and Python, the producer and the consumer against boto3,
+    on the emulators and on fake_aws (section on_fake)."""
     pairs = []
     by = {}
     for r in rows:
@@ -77,6 +78,11 @@ def comparisons(rows):
         for o in base:
             if o["case"].startswith("consumer"):
                 pairs.append((f"consumer {p['case']}", p, o))
+    for p in by.get(("on_fake", "pipelined"), []):
+        kind = p["case"].split(":")[0].split()[0]  # producer / consumer
+        for o in by.get(("on_fake", "boto3"), []):
+            if o["case"].startswith(kind):
+                pairs.append((f"{p['case']}", p, o))
     return pairs
 
 

@@ -3,7 +3,8 @@
 # each, on fauxqs + dynalite) into a work directory. Asserts that it exited
 # 0, that results.json parses, that the sections that always run (parse,
 # producer, baseline, memory) and those whose script exists (consumer:
-# bench/consumer, far_away: bench/far-away) each have rows, every row with
+# bench/consumer, on_fake: bench/on-fake, far_away: bench/far-away) each
+# have rows, every row with
 # a positive row count and peak RSS and its CPU seconds (positive in at
 # least one row of each section), that the parse path ran
 # for pipelined and Python, that the memory section has the consumer with
@@ -37,6 +38,7 @@ sed -n '/^==== results/,$p' "$work/run.log"
 expect=(parse producer baseline memory)
 [ ! -x "$top_srcdir/bench/consumer" ] || expect+=(consumer)
 [ ! -x "$top_srcdir/bench/far-away" ] || expect+=(far_away)
+[ ! -x "$top_srcdir/bench/on-fake" ] || expect+=(on_fake)
 stalled=0
 [ ! -x "$top_srcdir/bench/stalled" ] || stalled=1
 python3 - "$work/results.json" "$stalled" "${expect[@]}" <<'PY' || fail "results.json is not what bench/run promises"
@@ -63,6 +65,12 @@ if far:
             assert (kind, mif) in cases, f"far_away: no fixed run of {kind} at max_in_flight {mif}"
     for r in far:
         assert r["rows_per_s"] > 0 and r["wall_s"] > 0, f"far_away row without rows/s or wall: {r}"
+fake = {(r["tool"], r["case"].split(":")[0].split()[0]) for r in rows if r["section"] == "on_fake"}
+if "on_fake" in expect:
+    for want in (("pipelined", "producer"), ("pipelined", "consumer"), ("boto3", "producer"), ("boto3", "consumer")):
+        assert want in fake, f"on_fake: no {want[0]} {want[1]} row: {sorted(fake)}"
+    assert sum(1 for r in rows if r["section"] == "on_fake" and r["tool"] == "pipelined") == 3, \
+        "on_fake: not the producer and both consumer modes"
 tools = {r["tool"] for r in rows if r["section"] == "parse"}
 assert {"pipelined", "python"} <= tools, f"parse path ran for {tools} only"
 if stalled:
