@@ -505,8 +505,15 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
     if (rc < 0) {
       pl_buf_free(&key_text);
       pl_buf_free(&body_text);
-      pl_batch_resolve_as(w->batch, i, PL_RESULT_REJECTED, "unencodable", "%s",
-                          why.data ? why.data : "cannot encode the item");
+      /* Out of memory is not the record's fault: written again later, as
+       * sink-sqs does. */
+      if (rc == PL_ENOMEM)
+        pl_batch_resolve(w->batch, i, PL_RESULT_FAILED,
+                         "out of memory while encoding the item");
+      else
+        pl_batch_resolve_as(w->batch, i, PL_RESULT_REJECTED, "unencodable",
+                            "%s",
+                            why.data ? why.data : "cannot encode the item");
       continue;
     }
     ddb_entry_t *entry = &w->entries[w->count];
