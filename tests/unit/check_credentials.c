@@ -28,6 +28,7 @@
 #include "http.h"
 #include "secret.h"
 #include "test_creds.h"
+#include "test_suite.h"
 
 /* ---- Secret storage ---- */
 
@@ -1917,9 +1918,5 @@ static Suite *credentials_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(credentials_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(credentials_suite());
 }
