@@ -12,6 +12,7 @@
 
 #include "test_ddb.h"
 #include "test_plugin.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -1002,9 +1003,5 @@ int main(void) {
   tcase_add_test(config, bad_options_are_refused);
   tcase_add_test(config, the_descriptor_gives_the_batch_defaults);
   suite_add_tcase(s, config);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

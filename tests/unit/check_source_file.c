@@ -21,6 +21,7 @@
 #include "../../plugins/source-file/file_state.h"
 #include "test_compress.h"
 #include "test_plugin.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -1440,9 +1441,5 @@ static Suite *source_file_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(source_file_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(source_file_suite());
 }

@@ -19,6 +19,7 @@
 #include "sqs_receive.h"
 #include "test_plugin.h"
 #include "test_sqs.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -794,9 +795,5 @@ static Suite *source_sqs_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(source_sqs_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(source_sqs_suite());
 }
