@@ -741,6 +741,17 @@ START_TEST(test_web_identity_request) {
 }
 END_TEST
 
+/* Creates the chain of `f`, asserts that the error of a get() names
+ * `reason` (the message says case `i` and the whole error), and closes
+ * the chain again for the next case. */
+static void assert_create_fails(fixture_t *f, size_t i, const char *reason) {
+  fx_create(f);
+  char *error = fx_error(f);
+  ck_assert_msg(strstr(error, reason) != NULL, "%zu: %s", i, error);
+  free(error);
+  fx_close_creds(f);
+}
+
 START_TEST(test_web_identity_errors) {
   fixture_t *f = fx_new(false);
   write_file(f->home, "token", WEB_TOKEN);
@@ -784,11 +795,7 @@ START_TEST(test_web_identity_errors) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     script_push(&f->script, cases[i].reply);
-    fx_create(f);
-    char *error = fx_error(f);
-    ck_assert_msg(strstr(error, cases[i].reason) != NULL, "%zu: %s", i, error);
-    free(error);
-    fx_close_creds(f);
+    assert_create_fails(f, i, cases[i].reason);
   }
   fx_free(f);
 }
@@ -1055,11 +1062,7 @@ START_TEST(test_ecs_errors) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     script_push(&f->script, cases[i].reply);
-    fx_create(f);
-    char *error = fx_error(f);
-    ck_assert_msg(strstr(error, cases[i].reason) != NULL, "%zu: %s", i, error);
-    free(error);
-    fx_close_creds(f);
+    assert_create_fails(f, i, cases[i].reason);
   }
   fx_free(f);
 }
@@ -1155,11 +1158,7 @@ START_TEST(test_imds_failures) {
     for (size_t j = 0; j < 3; j++)
       if (cases[i].replies[j].status || cases[i].replies[j].error)
         script_push(&f->script, cases[i].replies[j]);
-    fx_create(f);
-    error = fx_error(f);
-    ck_assert_msg(strstr(error, cases[i].reason) != NULL, "%zu: %s", i, error);
-    free(error);
-    fx_close_creds(f);
+    assert_create_fails(f, i, cases[i].reason);
   }
   fx_free(f);
 }
