@@ -11,6 +11,7 @@
 #include "fake_http.h"
 #include "metrics.h"
 #include "test_aws_idle.h"
+#include "test_suite.h"
 
 typedef struct env_entry {
   const char *name;
@@ -701,9 +702,5 @@ int main(void) {
   tcase_add_test(rest, s3_get_streams_with_pauses);
   tcase_add_test(rest, s3_errors_are_parsed_from_xml);
   suite_add_tcase(s, rest);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 /* Response headers as lower-case name/value pairs, NULL-terminated. */
 static const char *fake_header(const void *data, const char *name) {
   const char *const *pairs = data;
@@ -626,9 +628,5 @@ static Suite *aws_error_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(aws_error_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(aws_error_suite());
 }

@@ -12,6 +12,7 @@
 
 #include "test_aws_probe.h"
 #include "test_preflight.h"
+#include "test_suite.h"
 
 /* ---- Helpers ---- */
 
@@ -319,9 +320,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_suite_run(suite());
 }

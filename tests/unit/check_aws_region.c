@@ -16,6 +16,7 @@
 #include "creds_imds.h"
 #include "test_aws_idle.h"
 #include "test_creds.h"
+#include "test_suite.h"
 
 #define REGION_PATH "/latest/meta-data/placement/region"
 
@@ -393,9 +394,5 @@ static Suite *region_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(region_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_suite_run(region_suite());
 }

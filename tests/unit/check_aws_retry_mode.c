@@ -13,6 +13,7 @@
 #include "retry.h"
 #include "test_aws_idle.h"
 #include "test_creds.h"
+#include "test_suite.h"
 
 /* ---- Resolution ---- */
 
@@ -320,9 +321,5 @@ static Suite *retry_mode_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(retry_mode_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_suite_run(retry_mode_suite());
 }

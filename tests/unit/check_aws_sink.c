@@ -10,6 +10,8 @@
 #include <pipelined/pipelined.h>
 #include <pipelined/testing.h>
 
+#include "test_suite.h"
+
 /* What the probe's write does. */
 typedef enum {
   PROBE_CLOSE_FIRST, /* closes the sink, then writes as a closed sink */
@@ -172,9 +174,5 @@ static Suite *aws_sink_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(aws_sink_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(aws_sink_suite());
 }

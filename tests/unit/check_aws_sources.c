@@ -12,6 +12,7 @@
 #include "test_aws_probe.h"
 #include "test_creds.h"
 #include "test_preflight.h"
+#include "test_suite.h"
 
 #define SECRET "sekrit-canary-do-not-print"
 
@@ -192,9 +193,5 @@ static Suite *sources_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(sources_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_suite_run(sources_suite());
 }

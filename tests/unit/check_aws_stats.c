@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aws_stats.h"
+#include "test_suite.h"
 
 static void assert_has(const char *text, const char *line) {
   ck_assert_msg(strstr(text, line) != NULL, "no '%s' in:\n%s", line, text);
@@ -85,9 +86,5 @@ int main(void) {
   tcase_add_test(tc, nothing_recorded_renders_nothing);
   tcase_add_test(tc, buckets_are_cumulative_and_bounds_inclusive);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -5,6 +5,8 @@
 #include <pipelined/backoff.h>
 #include <stdlib.h>
 
+#include "test_suite.h"
+
 START_TEST(the_generator_is_splitmix64) {
   /* SplitMix64's published first outputs for seed 0. */
   pl_rng_t rng = {0};
@@ -71,9 +73,5 @@ int main(void) {
   tcase_add_test(tc, the_ceiling_doubles_up_to_its_cap_without_overflow);
   tcase_add_test(tc, full_jitter_spreads_over_the_whole_range);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 START_TEST(error_codes_have_names) {
   ck_assert_str_eq(pl_strerror(0), "success");
   ck_assert_ptr_nonnull(pl_strerror(PL_ENOMEM));
@@ -233,9 +235,5 @@ static Suite *common_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(common_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(common_suite());
 }

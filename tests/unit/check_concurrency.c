@@ -12,6 +12,7 @@
 #include "stage.h"
 #include "test_aws.h"
 #include "test_aws_idle.h"
+#include "test_suite.h"
 
 #define MS ((uint64_t)1000000)
 
@@ -465,9 +466,5 @@ Suite *concurrency_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(concurrency_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return test_suite_run(concurrency_suite());
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "test_suite.h"
+
 /* A fake environment: NULL-terminated name/value pairs, and a count of
  * lookups so that tests can see which names reach the environment. */
 typedef struct fake_env {
@@ -882,9 +884,5 @@ static Suite *config_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(config_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(config_suite());
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config_load.h"
+#include "test_suite.h"
 
 static char dir[64];
 
@@ -188,9 +189,5 @@ int main(void) {
   tcase_add_test(tc, a_name_given_twice_across_files_names_both_places);
   tcase_add_test(tc, include_errors_name_the_directive);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_suite_run(s);
 }

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "secret.h"
 #include "test_creds.h"
+#include "test_suite.h"
 
 /* ---- Secret storage ---- */
 
@@ -740,6 +741,17 @@ START_TEST(test_web_identity_request) {
 }
 END_TEST
 
+/* Creates the chain of `f`, asserts that the error of a get() names
+ * `reason` (the message says case `i` and the whole error), and closes
+ * the chain again for the next case. */
+static void assert_create_fails(fixture_t *f, size_t i, const char *reason) {
+  fx_create(f);
+  char *error = fx_error(f);
+  ck_assert_msg(strstr(error, reason) != NULL, "%zu: %s", i, error);
+  free(error);
+  fx_close_creds(f);
+}
+
 START_TEST(test_web_identity_errors) {
   fixture_t *f = fx_new(false);
   write_file(f->home, "token", WEB_TOKEN);
@@ -783,11 +795,7 @@ START_TEST(test_web_identity_errors) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     script_push(&f->script, cases[i].reply);
-    fx_create(f);
-    char *error = fx_error(f);
-    ck_assert_msg(strstr(error, cases[i].reason) != NULL, "%zu: %s", i, error);
-    free(error);
-    fx_close_creds(f);
+    assert_create_fails(f, i, cases[i].reason);
   }
   fx_free(f);
 }
@@ -1054,11 +1062,7 @@ START_TEST(test_ecs_errors) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     script_push(&f->script, cases[i].reply);
-    fx_create(f);
-    char *error = fx_error(f);
-    ck_assert_msg(strstr(error, cases[i].reason) != NULL, "%zu: %s", i, error);
-    free(error);
-    fx_close_creds(f);
+    assert_create_fails(f, i, cases[i].reason);
   }
   fx_free(f);
 }
@@ -1154,11 +1158,7 @@ START_TEST(test_imds_failures) {
     for (size_t j = 0; j < 3; j++)
       if (cases[i].replies[j].status || cases[i].replies[j].error)
         script_push(&f->script, cases[i].replies[j]);
-    fx_create(f);
-    error = fx_error(f);
-    ck_assert_msg(strstr(error, cases[i].reason) != NULL, "%zu: %s", i, error);
-    free(error);
-    fx_close_creds(f);
+    assert_create_fails(f, i, cases[i].reason);
   }
   fx_free(f);
 }
@@ -1917,9 +1917,5 @@ static Suite *credentials_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(credentials_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(credentials_suite());
 }

@@ -13,6 +13,7 @@
 #include "credentials.h"
 #include "sigv4.h"
 #include "test_creds.h"
+#include "test_suite.h"
 
 #define ROLE_PROD "arn:aws:iam::123456789012:role/prod"
 #define ROLE_PROD_ENC "arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fprod"
@@ -572,9 +573,5 @@ static Suite *creds_role_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(creds_role_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(creds_role_suite());
 }

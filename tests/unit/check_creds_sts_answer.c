@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 #define KEY "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 #define TOKEN "FwoGZXIvYXdzEXAMPLESESSIONTOKENsecret"
 #define CREDENTIALS                                                            \
@@ -135,9 +137,5 @@ static Suite *sts_answer_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(sts_answer_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(sts_answer_suite());
 }

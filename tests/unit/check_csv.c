@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 /* ---- Helpers ---- */
 
 /* Everything the handlers saw, as text, so that two runs over the same
@@ -1097,9 +1099,5 @@ static Suite *csv_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(csv_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(csv_suite());
 }

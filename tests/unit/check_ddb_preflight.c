@@ -9,6 +9,7 @@
 
 #include "../../plugins/sink-dynamodb/ddb_preflight.h"
 #include "test_preflight.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -183,9 +184,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_suite_run(suite());
 }

@@ -7,6 +7,7 @@
 #include "../../plugins/sink-dynamodb/ddb_update.h"
 
 #include "test_ddb.h"
+#include "test_suite.h"
 
 START_TEST(update_expression_sets_every_non_key_field) {
   test_ddb_records_t *r =
@@ -156,9 +157,5 @@ int main(void) {
   tcase_add_test(tc, update_expression_sets_every_non_key_field);
   tcase_add_test(tc, update_with_a_version_conditions_on_it);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

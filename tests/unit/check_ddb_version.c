@@ -7,6 +7,8 @@
 #include "ddb_version.h"
 #include <pipelined/testing.h>
 
+#include "test_suite.h"
+
 /* ---- Helpers ---- */
 
 /* The encoding of one JSON value (its text), as a new string. */
@@ -335,9 +337,5 @@ int main(void) {
   tcase_add_test(versions, a_missing_or_unordered_field_says_why);
   tcase_add_test(versions, an_origin_time_that_is_not_a_time_is_refused);
   suite_add_tcase(s, versions);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

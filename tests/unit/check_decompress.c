@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "test_compress.h"
+#include "test_suite.h"
 
 /* ---- Inputs ---- */
 
@@ -407,9 +408,5 @@ int main(void) {
   tcase_add_test(tc,
                  detection_prefers_the_option_then_the_encoding_then_the_name);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "dlist.h"
+#include "test_suite.h"
 
 typedef struct item {
   int value;
@@ -93,9 +94,5 @@ static Suite *dlist_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(dlist_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return test_suite_run(dlist_suite());
 }

@@ -8,6 +8,7 @@
 #include <pipelined/embed.h>
 
 #include "test_stages.h"
+#include "test_suite.h"
 
 static const pl_plugin_t *const plugins[] = {&test_source_script,
                                              &test_sink_capture, NULL};
@@ -126,9 +127,5 @@ int main(void) {
   tcase_add_test(tc, a_daemon_run_ends_at_shutdown);
   tcase_add_test(tc, config_errors_come_back_as_text);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 /* An environment of name/value pairs, NULL-terminated. */
 static const char *fake_getenv(void *data, const char *name) {
   const char *const *pairs = data;
@@ -646,9 +648,5 @@ static Suite *endpoint_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(endpoint_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(endpoint_suite());
 }

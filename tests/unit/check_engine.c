@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "test_stages.h"
+#include "test_suite.h"
 
 #define SOURCE(records, extra)                                                 \
   "  source \"script\" { records = " records " " extra " }\n"
@@ -493,9 +494,5 @@ static Suite *engine_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(engine_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(engine_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "metrics.h"
 #include "test_stages.h"
+#include "test_suite.h"
 
 static const char *const ten =
     "[\"{\\\"n\\\":1}\", \"{\\\"n\\\":2}\", \"{\\\"n\\\":3}\", "
@@ -310,9 +311,5 @@ int main(void) {
                  a_transform_that_multiplies_records_waits_for_the_budget_too);
   tcase_add_test(tc, memory_limit_is_a_size);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

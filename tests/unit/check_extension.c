@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "registry.h"
 #include "test_stages.h"
+#include "test_suite.h"
 
 /* ---- A demo extension ---- */
 
@@ -302,11 +303,7 @@ int main(void) {
   tcase_add_test(tc, the_registry_refuses_an_extension_without_create);
   tcase_add_test(tc, the_registry_checks_an_extension_table);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
   /* The calls record is per process: no fork per test needed, but each
    * test resets it. */
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 /* ---- HTTP ---- */
 
 START_TEST(parses_a_request_with_its_body) {
@@ -421,9 +423,5 @@ static Suite *fake_aws_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(fake_aws_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(fake_aws_suite());
 }

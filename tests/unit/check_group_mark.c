@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "test_stages.h"
+#include "test_suite.h"
 
 /* What the progress callback heard. */
 typedef struct heard {
@@ -134,9 +135,5 @@ int main(void) {
   tcase_add_test(tc, a_failed_record_stops_the_prefix);
   tcase_add_test(tc, held_bytes_never_pass_the_start);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fake_http.h"
+#include "test_suite.h"
 
 enum { MAX_ORDER = 64 };
 
@@ -1402,9 +1403,5 @@ static Suite *http_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(http_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(http_suite());
 }

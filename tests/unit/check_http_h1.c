@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "fake_http.h"
+#include "test_suite.h"
 
 /* ---- A raw scripted server ---- */
 
@@ -1299,9 +1300,5 @@ static Suite *http_h1_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(http_h1_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(http_h1_suite());
 }

@@ -7,6 +7,8 @@
 
 #include <pipelined/json.h>
 
+#include "test_suite.h"
+
 /* pl_json_encode_quoted(value): pl_json_encode_string() of the text of
  * pl_json_encode(value), and that text's length. */
 static void assert_quoted_as_two_steps(const json_t *value) {
@@ -160,9 +162,5 @@ int main(void) {
   tcase_add_test(tc, refusals_leave_the_buffer_unchanged);
   tcase_add_test(tc, type_phrases_name_every_json_type);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

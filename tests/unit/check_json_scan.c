@@ -10,6 +10,8 @@
 
 #include <pipelined/json_scan.h>
 
+#include "test_suite.h"
+
 #define ALL (PL_JSON_SCAN_ESCAPES | PL_JSON_SCAN_SCALARS)
 
 /* Whether the scanner takes the `len` bytes at `text` as one value and
@@ -447,9 +449,5 @@ int main(void) {
   tcase_add_test(tc, members_are_walked_key_by_key);
   tcase_add_test(tc, mutated_answers_are_never_taken_when_jansson_refuses);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

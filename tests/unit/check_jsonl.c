@@ -8,6 +8,8 @@
 
 #include <pipelined/jsonl.h>
 
+#include "test_suite.h"
+
 /* ---- The encode step on its own ---- */
 
 static void assert_encodes_like_jansson(const json_t *value) {
@@ -273,9 +275,5 @@ int main(void) {
   tcase_add_test(encode, encode_writes_bytes_as_a_raw_string);
   tcase_add_test(encode, encode_appends_to_what_the_buffer_holds);
   suite_add_tcase(s, encode);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_suite_run(s);
 }

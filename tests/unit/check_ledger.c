@@ -8,6 +8,7 @@
 #include <pipelined/ledger.h>
 
 #include "test_stages.h"
+#include "test_suite.h"
 
 /* A fresh directory under TMPDIR; the ledger file in it in *path. */
 static char *ledger_path(char *dir, size_t size) {
@@ -230,9 +231,5 @@ int main(void) {
   tcase_add_test(tc, saves_happen_every_64_kib_not_every_row);
   tcase_add_test(tc, a_failing_save_is_logged_once);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

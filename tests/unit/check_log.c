@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 /* What `fmt` with `arg` writes at `level` through a logger of `format`
  * whose level is `threshold`: a new string. */
 static char *logged(pl_log_format_t format, pl_log_level_t threshold,
@@ -131,9 +133,5 @@ static Suite *log_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(log_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(log_suite());
 }

@@ -7,6 +7,7 @@
 
 #include "memory_budget.h"
 #include "record.h"
+#include "test_suite.h"
 
 static const uint64_t overhead = sizeof(struct pl_record);
 
@@ -177,9 +178,5 @@ int main(void) {
   tcase_add_test(tc,
                  a_record_larger_than_the_budget_is_taken_and_its_source_waits);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "test_stages.h"
+#include "test_suite.h"
 
 /* ---- Parsing metrics_listen ---- */
 
@@ -1360,9 +1361,5 @@ static Suite *metrics_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(metrics_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(metrics_suite());
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "notify.h"
+#include "test_suite.h"
 
 START_TEST(a_path_address_counts_its_terminating_nul) {
   struct sockaddr_un addr;
@@ -177,9 +178,5 @@ int main(void) {
   tcase_add_test(tc, without_notify_socket_nothing_is_sent);
   tcase_add_test(tc, a_send_to_nobody_fails_without_blocking);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

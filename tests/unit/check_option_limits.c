@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 typedef struct lim {
   int64_t i;
   double d;
@@ -189,9 +191,5 @@ static Suite *option_limits_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(option_limits_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(option_limits_suite());
 }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 /* ---- Fixtures ---- */
 
 typedef struct opts {
@@ -1804,9 +1806,5 @@ static Suite *options_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(options_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(options_suite());
 }

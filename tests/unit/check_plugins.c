@@ -10,6 +10,7 @@
 #include "options.h"
 #include "registry.h"
 #include "stage.h"
+#include "test_suite.h"
 
 static const char *plugin_dir(void) {
   const char *path = getenv("PIPELINED_PLUGIN_PATH");
@@ -78,9 +79,5 @@ int main(void) {
   TCase *tc = tcase_create("descriptors");
   tcase_add_test(tc, every_built_plugin_is_valid);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -11,6 +11,7 @@
 
 #include "preflight.h"
 #include "test_stages.h"
+#include "test_suite.h"
 
 /* ---- Test sinks ---- */
 
@@ -291,9 +292,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_suite_run(suite());
 }

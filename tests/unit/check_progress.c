@@ -5,6 +5,7 @@
 
 #include "progress.h"
 #include "test_stages.h"
+#include "test_suite.h"
 
 static const char *const config =
     "pipeline \"p\" {\n"
@@ -44,9 +45,5 @@ int main(void) {
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, the_line_says_rows_bytes_share_and_rate);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_suite.h"
+
 /* ---- Descriptors linked into the test ---- */
 
 static int t_init(pl_instance_t *inst, const void *options, void **ctx) {
@@ -1137,9 +1139,5 @@ static Suite *registry_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(registry_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(registry_suite());
 }

@@ -10,6 +10,7 @@
 #include "config_tree.h"
 #include "reload.h"
 #include "test_stages.h"
+#include "test_suite.h"
 
 static const char *const base =
     "pipeline \"a\" {\n"
@@ -387,9 +388,5 @@ int main(void) {
   tcase_add_test(tc, an_extension_the_daemon_did_not_load_is_refused);
   tcase_add_test(tc, a_once_run_does_not_reload);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_suite_run(s);
 }

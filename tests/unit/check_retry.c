@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 /* 2024-01-01T00:00:00Z, the local clock of most tests. */
 #define NOW_MS INT64_C(1704067200000)
 
@@ -921,9 +923,5 @@ static Suite *retry_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(retry_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(retry_suite());
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "s3_event.h"
+#include "test_suite.h"
 
 /* The example of the S3 user guide, with `key`, `etag` and `size` (the
  * JSON text of the members, without the member when NULL) spliced in. */
@@ -726,9 +727,5 @@ static Suite *s3_event_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(s3_event_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s3_event_suite());
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "test_preflight.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -57,9 +58,5 @@ int main(void) {
   tcase_add_test(tc, list_mode_checks_its_bucket);
   tcase_add_test(tc, notifications_mode_checks_its_queue_and_bucket);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_suite_run(s);
 }

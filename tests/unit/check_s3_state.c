@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "s3_state.h"
+#include "test_suite.h"
 
 /* ---- Files ---- */
 
@@ -727,9 +728,5 @@ static Suite *s3_state_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(s3_state_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s3_state_suite());
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 #define XML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 
 static char *query(const char *id, unsigned part, int expect_rc) {
@@ -146,9 +148,5 @@ int main(void) {
   tcase_add_test(tc, test_initiate_parse);
   tcase_add_test(tc, test_complete_parse);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return test_suite_run(s);
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 static pl_schema_t *columns(const char *const *specs, size_t count) {
   pl_schema_t *cols = NULL;
   pl_buf_t reason = {0};
@@ -505,9 +507,5 @@ static Suite *schema_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(schema_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(schema_suite());
 }

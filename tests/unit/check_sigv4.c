@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "test_suite.h"
+
 /* The credentials of the AWS S3 documentation examples. */
 #define S3_KEY_ID "AKIAIOSFODNN7EXAMPLE"
 #define S3_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -858,9 +860,5 @@ int main(void) {
   size_t cases;
   char **names = list_cases(&cases);
   free_cases(names, cases);
-  SRunner *sr = srunner_create(sigv4_suite(cases));
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(sigv4_suite(cases));
 }

@@ -16,6 +16,7 @@
 
 #include <pipelined/jsonl.h>
 #include "test_plugin.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -755,9 +756,5 @@ static Suite *sink_file_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(sink_file_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(sink_file_suite());
 }

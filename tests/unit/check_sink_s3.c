@@ -14,6 +14,7 @@
 #include <pipelined/testing.h>
 
 #include "test_plugin.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -697,9 +698,5 @@ int main(void) {
   tcase_add_test(config, keys_render_their_parts);
   tcase_add_test(config, csv_encode_on_its_own);
   suite_add_tcase(s, config);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return test_suite_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "test_preflight.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -60,9 +61,5 @@ int main(void) {
   tcase_add_test(tc, checks_its_bucket);
   tcase_add_test(tc, a_missing_bucket_fails);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return test_suite_run(s);
 }

@@ -13,6 +13,7 @@
 #include <pipelined/testing.h>
 
 #include "test_plugin.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -1491,9 +1492,5 @@ int main(void) {
   tcase_add_test(pure, encode_batch_metadata_from_record_to_record);
   tcase_add_test(pure, encode_batch_on_its_own);
   suite_add_tcase(s, pure);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -21,6 +21,7 @@
 #include "../../plugins/source-file/file_state.h"
 #include "test_compress.h"
 #include "test_plugin.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -477,97 +478,112 @@ START_TEST(a_failed_group_is_neither_moved_nor_deleted) {
 }
 END_TEST
 
+/* A temporary folder `dir` with in/a.txt ("alpha") and the path of
+ * state/ (made by the plugin), and `src`: source options that read in/
+ * and keep their state in state/, then `extra`. */
+typedef struct state_dirs {
+  char *dir;
+  char *in;
+  char *state;
+  pl_buf_t src;
+} state_dirs_t;
+
+static void state_dirs_init(state_dirs_t *d, const char *extra) {
+  d->dir = make_tmpdir();
+  d->in = join(d->dir, "in");
+  d->state = join(d->dir, "state");
+  ck_assert_int_eq(mkdir(d->in, 0755), 0);
+  write_file(d->in, "a.txt", "alpha");
+  d->src = (pl_buf_t){0};
+  pl_buf_printf(&d->src, "paths = [\"%s\"]\n state_dir = \"%s\"%s", d->in,
+                d->state, extra);
+}
+
+static void state_dirs_close(state_dirs_t *d) {
+  pl_buf_free(&d->src);
+  free(d->in);
+  free(d->state);
+  remove_tree(d->dir);
+}
+
 START_TEST(state_dir_remembers_committed_files_across_runs) {
-  char *dir = make_tmpdir();
-  char *in = join(dir, "in");
-  char *state = join(dir, "state");
-  ck_assert_int_eq(mkdir(in, 0755), 0);
-  write_file(in, "a.txt", "alpha");
-  write_file(in, "b.txt", "beta");
-  set_mtime(in, "b.txt", 1000000000);
-  pl_buf_t src = {0};
-  pl_buf_printf(&src, "paths = [\"%s\"]\n state_dir = \"%s\"", in, state);
+  state_dirs_t d;
+  state_dirs_init(&d, "");
+  write_file(d.in, "b.txt", "beta");
+  set_mtime(d.in, "b.txt", 1000000000);
 
   /* 1: both files are read and remembered (the state file is named after
    * the pipeline, "test"). */
-  pl_test_t *t = run_once(src.data, NULL);
+  pl_test_t *t = run_once(d.src.data, NULL);
   ck_assert_uint_eq(pl_test_record_count(t), 2);
   ck_assert_int_eq(pl_test_destroy(t), 0);
-  char *text = read_file(state, "test.state");
+  char *text = read_file(d.state, "test.state");
   ck_assert_ptr_nonnull(text);
   pl_buf_t expect = {0};
   pl_buf_printf(&expect, "pipelined source-file state 1\n");
   ck_assert_ptr_eq(strstr(text, expect.data), text);
   pl_buf_reset(&expect);
-  pl_buf_printf(&expect, "\n4 1000000000000000000 %s/b.txt\n", in);
+  pl_buf_printf(&expect, "\n4 1000000000000000000 %s/b.txt\n", d.in);
   ck_assert_msg(strstr(text, expect.data), "%s", text);
   free(text);
-  ck_assert(!exists(state, "test.state.tmp"));
+  ck_assert(!exists(d.state, "test.state.tmp"));
   /* The lock file stays beside the state, with the PID of its last owner. */
-  ck_assert(exists(state, "test.state.lock"));
+  ck_assert(exists(d.state, "test.state.lock"));
 
   /* 2: nothing new. */
-  t = run_once(src.data, NULL);
+  t = run_once(d.src.data, NULL);
   ck_assert_int_eq(pl_test_status(t), 0);
   ck_assert_uint_eq(pl_test_record_count(t), 0);
   ck_assert_int_eq(pl_test_destroy(t), 0);
 
   /* 3: a modified file is read again. */
-  write_file(in, "b.txt", "beta, modified");
-  set_mtime(in, "b.txt", 1000000100);
-  t = run_once(src.data, NULL);
+  write_file(d.in, "b.txt", "beta, modified");
+  set_mtime(d.in, "b.txt", 1000000100);
+  t = run_once(d.src.data, NULL);
   json_t *files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 1);
-  assert_file(files, 0, in, "b.txt", "beta, modified");
+  assert_file(files, 0, d.in, "b.txt", "beta, modified");
   json_decref(files);
   ck_assert_int_eq(pl_test_destroy(t), 0);
 
   /* 4: a file whose group fails is not remembered... */
-  write_file(in, "c.txt", "gamma");
-  t = run_once(src.data, "fail_always = true\n retry_limit = 0");
+  write_file(d.in, "c.txt", "gamma");
+  t = run_once(d.src.data, "fail_always = true\n retry_limit = 0");
   ck_assert_int_eq(pl_test_status(t), 1);
   ck_assert_uint_eq(groups_failed(t), 1);
   ck_assert_int_eq(pl_test_destroy(t), 0);
 
   /* 5: ...so the next run reads it, and only it. */
-  t = run_once(src.data, NULL);
+  t = run_once(d.src.data, NULL);
   ck_assert_int_eq(pl_test_status(t), 0);
   files = files_of(t);
   ck_assert_uint_eq(json_array_size(files), 1);
-  assert_file(files, 0, in, "c.txt", "gamma");
+  assert_file(files, 0, d.in, "c.txt", "gamma");
   json_decref(files);
   ck_assert_int_eq(pl_test_destroy(t), 0);
 
   /* 6: and remembers it. */
-  t = run_once(src.data, NULL);
+  t = run_once(d.src.data, NULL);
   ck_assert_uint_eq(pl_test_record_count(t), 0);
   ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&expect);
-  pl_buf_free(&src);
-  free(in);
-  free(state);
-  remove_tree(dir);
+  state_dirs_close(&d);
 }
 END_TEST
 
 /* Two daemons given the same state_dir would each read every file: the
  * second one to start is refused, naming the state file and the holder. */
 START_TEST(a_state_dir_has_one_owner) {
-  char *dir = make_tmpdir();
-  char *in = join(dir, "in");
-  char *state = join(dir, "state");
-  ck_assert_int_eq(mkdir(in, 0755), 0);
-  write_file(in, "a.txt", "alpha");
-  pl_buf_t src = {0};
-  pl_buf_printf(&src, "paths = [\"%s\"]\n state_dir = \"%s\"", in, state);
+  state_dirs_t d;
+  state_dirs_init(&d, "");
 
-  pl_test_t *first = start_daemon(src.data, NULL);
-  pl_test_t *second = run_refused(src.data);
+  pl_test_t *first = start_daemon(d.src.data, NULL);
+  pl_test_t *second = run_refused(d.src.data);
   pl_buf_t expect = {0};
   pl_buf_printf(&expect,
                 "state file %s/test.state is in use by another process: PID "
                 "%ld holds %s/test.state.lock",
-                state, (long)getpid(), state);
+                d.state, (long)getpid(), d.state);
   assert_log_has(second, expect.data);
   ck_assert_int_eq(pl_test_destroy(second), 0);
   pl_test_shutdown(first);
@@ -575,32 +591,24 @@ START_TEST(a_state_dir_has_one_owner) {
   ck_assert_int_eq(pl_test_destroy(first), 0);
 
   /* Once the first has stopped, the state_dir is free again. */
-  second = run_once(src.data, NULL);
+  second = run_once(d.src.data, NULL);
   ck_assert_int_eq(pl_test_status(second), 0);
   ck_assert_int_eq(pl_test_destroy(second), 0);
   pl_buf_free(&expect);
-  pl_buf_free(&src);
-  free(in);
-  free(state);
-  remove_tree(dir);
+  state_dirs_close(&d);
 }
 END_TEST
 
 /* A --once run whose state could not be saved would read everything again
  * next time: it must not exit as a success. */
 START_TEST(a_once_run_that_cannot_save_its_state_fails) {
-  char *dir = make_tmpdir();
-  char *in = join(dir, "in");
-  char *state = join(dir, "state");
-  ck_assert_int_eq(mkdir(in, 0755), 0);
-  write_file(in, "a.txt", "alpha");
-  pl_buf_t src = {0};
-  pl_buf_printf(&src, "paths = [\"%s\"]\n state_dir = \"%s\"", in, state);
-  pl_test_t *t = harness(src.data, NULL, false);
+  state_dirs_t d;
+  state_dirs_init(&d, "");
+  pl_test_t *t = harness(d.src.data, NULL, false);
   ck_assert_msg(pl_test_start(t) == 0, "%s", pl_test_errors(t));
   /* After the start, a directory takes the state file's name: the rename
    * of every save fails, whoever runs the test. */
-  char *blocker = join(state, "test.state");
+  char *blocker = join(d.state, "test.state");
   ck_assert_int_eq(mkdir(blocker, 0755), 0);
   test_plugin_run(t, 20000);
   ck_assert_uint_eq(pl_test_record_count(t), 1);
@@ -608,10 +616,7 @@ START_TEST(a_once_run_that_cannot_save_its_state_fails) {
   ck_assert_int_eq(pl_test_status(t), 1);
   ck_assert_int_eq(pl_test_destroy(t), 0);
   free(blocker);
-  pl_buf_free(&src);
-  free(in);
-  free(state);
-  remove_tree(dir);
+  state_dirs_close(&d);
 }
 END_TEST
 
@@ -739,15 +744,17 @@ static void watch_run(watch_test_t *w, const char *source, const char *sink,
   test_plugin_run(w->t, 30000);
 }
 
-START_TEST(watch_reads_new_files_as_they_appear) {
+/* A daemon reading a folder with `options` (after its paths), where
+ * new.txt appears 100 ms after the start beside old.txt: both are read,
+ * and on_check waited 10 more scans after new.txt: nothing came twice. */
+static void assert_watch_reads_old_then_new(const char *options) {
   char *dir = make_tmpdir();
   write_file(dir, "old.txt", "old file");
   pl_buf_t src = {0};
-  pl_buf_printf(&src, "paths = [\"%s\"]\n watch = true\n poll_interval = 20ms",
-                dir);
+  pl_buf_printf(&src, "paths = [\"%s\"]\n %s", dir, options);
   watch_test_t w = {.dir = dir, .name = "new.txt"};
   watch_run(&w, src.data, NULL, true);
-  ck_assert(w.found);
+  ck_assert_msg(w.found, "%s", pl_test_log(w.t));
   ck_assert_int_eq(pl_test_status(w.t), 0);
   json_t *files = files_of(w.t);
   ck_assert_uint_eq(json_array_size(files), 2);
@@ -758,6 +765,10 @@ START_TEST(watch_reads_new_files_as_they_appear) {
   ck_assert_int_eq(pl_test_destroy(w.t), 0);
   pl_buf_free(&src);
   remove_tree(dir);
+}
+
+START_TEST(watch_reads_new_files_as_they_appear) {
+  assert_watch_reads_old_then_new("watch = true\n poll_interval = 20ms");
 }
 END_TEST
 
@@ -791,18 +802,10 @@ static void on_save_retry_tick(uv_timer_t *timer) {
 }
 
 START_TEST(a_daemon_saves_its_state_again_after_a_failed_save) {
-  char *dir = make_tmpdir();
-  char *in = join(dir, "in");
-  char *state = join(dir, "state");
-  ck_assert_int_eq(mkdir(in, 0755), 0);
-  write_file(in, "a.txt", "alpha");
-  pl_buf_t src = {0};
-  pl_buf_printf(&src,
-                "paths = [\"%s\"]\n state_dir = \"%s\"\n"
-                "    watch = false",
-                in, state);
-  pl_test_t *t = start_daemon(src.data, NULL);
-  char *blocker = join(state, "test.state");
+  state_dirs_t d;
+  state_dirs_init(&d, "\n    watch = false");
+  pl_test_t *t = start_daemon(d.src.data, NULL);
+  char *blocker = join(d.state, "test.state");
   ck_assert_int_eq(mkdir(blocker, 0755), 0);
   save_retry_t r = {.t = t, .blocker = blocker};
   uv_timer_init(pl_test_loop(t), &r.timer);
@@ -813,34 +816,14 @@ START_TEST(a_daemon_saves_its_state_again_after_a_failed_save) {
   ck_assert_msg(r.saved, "the state was not saved again: %s", pl_test_log(t));
   ck_assert_int_eq(pl_test_destroy(t), 0);
   free(blocker);
-  pl_buf_free(&src);
-  free(in);
-  free(state);
-  remove_tree(dir);
+  state_dirs_close(&d);
 }
 END_TEST
 
 /* Without --once, watch is the default: a file added after the start is
  * read, and the file read at the start is not read again. */
 START_TEST(watch_is_on_by_default_without_once) {
-  char *dir = make_tmpdir();
-  write_file(dir, "old.txt", "old file");
-  pl_buf_t src = {0};
-  pl_buf_printf(&src, "paths = [\"%s\"]\n poll_interval = 20ms", dir);
-  watch_test_t w = {.dir = dir, .name = "new.txt"};
-  watch_run(&w, src.data, NULL, true);
-  ck_assert_msg(w.found, "%s", pl_test_log(w.t));
-  ck_assert_int_eq(pl_test_status(w.t), 0);
-  /* on_check waited 10 more scans after new.txt: nothing came twice. */
-  json_t *files = files_of(w.t);
-  ck_assert_uint_eq(json_array_size(files), 2);
-  assert_file(files, 0, dir, "old.txt", "old file");
-  assert_file(files, 1, dir, "new.txt", "new file");
-  ck_assert_uint_eq(groups_committed(w.t), 2);
-  json_decref(files);
-  ck_assert_int_eq(pl_test_destroy(w.t), 0);
-  pl_buf_free(&src);
-  remove_tree(dir);
+  assert_watch_reads_old_then_new("poll_interval = 20ms");
 }
 END_TEST
 
@@ -1440,9 +1423,5 @@ static Suite *source_file_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(source_file_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(source_file_suite());
 }

@@ -25,6 +25,7 @@
 #include "test_compress.h"
 #include "test_plugin.h"
 #include "test_sqs.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -1670,9 +1671,5 @@ static Suite *source_s3_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(source_s3_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(source_s3_suite());
 }

@@ -19,6 +19,7 @@
 #include "sqs_receive.h"
 #include "test_plugin.h"
 #include "test_sqs.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -159,6 +160,16 @@ static json_t *string_attr(const char *value) {
 
 static json_t *number_attr(const char *value) {
   return json_pack("{s:s, s:s}", "DataType", "Number", "StringValue", value);
+}
+
+/* Queues a ReceiveMessage answer of m1 and m2 (handles rh1 and rh2,
+ * bodies 1 and 2, each received once), sent after `delay_ms`. */
+static void push_m1_m2(fixture_t *f, unsigned delay_ms) {
+  test_sqs_push_messages(f->server,
+                         json_pack("[o, o]",
+                                   test_sqs_message("m1", "rh1", "1", 1, NULL),
+                                   test_sqs_message("m2", "rh2", "2", 1, NULL)),
+                         delay_ms);
 }
 
 /* ---- What the run did ---- */
@@ -424,11 +435,7 @@ static bool time_heartbeat(watch_t *w) {
 
 START_TEST(the_heartbeat_extends_messages_in_flight) {
   fixture_t *f = fixture_create();
-  test_sqs_push_messages(f->server,
-                         json_pack("[o, o]",
-                                   test_sqs_message("m1", "rh1", "1", 1, NULL),
-                                   test_sqs_message("m2", "rh2", "2", 1, NULL)),
-                         0);
+  push_m1_m2(f, 0);
   /* Slow "long polls": the run lasts past the second heartbeat time. */
   test_sqs_push_empty(f->server, 20, 1200);
   fixture_start_with(f, "wait_time = \"1s\"; visibility_timeout = \"2s\"",
@@ -512,11 +519,7 @@ END_TEST
 
 START_TEST(stop_finishes_messages_in_flight_and_deletes_them) {
   fixture_t *f = fixture_create();
-  test_sqs_push_messages(f->server,
-                         json_pack("[o, o]",
-                                   test_sqs_message("m1", "rh1", "1", 1, NULL),
-                                   test_sqs_message("m2", "rh2", "2", 1, NULL)),
-                         0);
+  push_m1_m2(f, 0);
   test_sqs_push_empty(f->server, 20, 50);
   fixture_start_with(f, "wait_time = \"0s\"", "delay_ms = 300", false);
   watch_t stop = {0};
@@ -539,11 +542,7 @@ START_TEST(messages_received_after_stop_are_released) {
       0);
   /* The second receive answers after the shutdown began, while m0 is
    * still in flight. */
-  test_sqs_push_messages(f->server,
-                         json_pack("[o, o]",
-                                   test_sqs_message("m1", "rh1", "1", 1, NULL),
-                                   test_sqs_message("m2", "rh2", "2", 1, NULL)),
-                         300);
+  push_m1_m2(f, 300);
   test_sqs_push_empty(f->server, 5, 0);
   fixture_start_with(f, "wait_time = \"1s\"", "delay_ms = 800", false);
   watch_t stop = {0};
@@ -572,11 +571,7 @@ static bool shutdown_while_polling(watch_t *w) {
  * messages to (they would then be hidden for their visibility timeout). */
 START_TEST(a_long_poll_out_at_stop_is_awaited_and_its_messages_released) {
   fixture_t *f = fixture_create();
-  test_sqs_push_messages(f->server,
-                         json_pack("[o, o]",
-                                   test_sqs_message("m1", "rh1", "1", 1, NULL),
-                                   test_sqs_message("m2", "rh2", "2", 1, NULL)),
-                         400);
+  push_m1_m2(f, 400);
   test_sqs_push_empty(f->server, 5, 0);
   fixture_start_with(f, "wait_time = \"1s\"\n pollers = 1", NULL, false);
   watch_t stop = {0};
@@ -685,11 +680,7 @@ END_TEST
 START_TEST(failed_delete_entries_are_resent_or_logged) {
   for (int sender = 0; sender < 2; sender++) {
     fixture_t *f = fixture_create();
-    test_sqs_push_messages(
-        f->server,
-        json_pack("[o, o]", test_sqs_message("m1", "rh1", "1", 1, NULL),
-                  test_sqs_message("m2", "rh2", "2", 1, NULL)),
-        0);
+    push_m1_m2(f, 0);
     /* The second receive, sent at once, takes the slow empty answer; the
      * delete, after the sink's 200 ms, the partial failure. */
     test_sqs_push_empty(f->server, 1, 500);
@@ -794,9 +785,5 @@ static Suite *source_sqs_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(source_sqs_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(source_sqs_suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sqs_body.h"
+#include "test_suite.h"
 
 /* json_loadb's reading of `text` (NULL when it refuses it). */
 static json_t *jansson(const char *text, size_t len) {
@@ -106,9 +107,5 @@ static Suite *sqs_body_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(sqs_body_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(sqs_body_suite());
 }

@@ -27,6 +27,7 @@
 #include "test_plugin.h"
 #include "test_sqs.h"
 #include "test_stages.h"
+#include "test_suite.h"
 
 static json_t *string_attr(const char *value) {
   return json_pack("{s:s, s:s}", "DataType", "String", "StringValue", value);
@@ -760,9 +761,5 @@ static Suite *sqs_poller_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(sqs_poller_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(sqs_poller_suite());
 }

@@ -11,6 +11,7 @@
 #include <pipelined/sqs.h>
 
 #include "sqs_receive.h"
+#include "test_suite.h"
 
 /* An answer as fauxqs and SQS write it: two messages of the producer. */
 static const char usual[] =
@@ -216,9 +217,5 @@ int main(void) {
   tcase_add_test(tc, the_usual_answer_holds_what_was_sent);
   tcase_add_test(tc, other_answers_are_left_to_jansson);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_suite.h"
+
 /* A new empty directory, and paths in it: new strings. */
 static char *scratch_dir(void) {
   char *dir = strdup("/tmp/check_state_file.XXXXXX");
@@ -733,9 +735,5 @@ static Suite *state_file_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(state_file_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(state_file_suite());
 }

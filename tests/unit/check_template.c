@@ -13,6 +13,7 @@
 #include "pipeline.h"
 #include "record.h"
 #include "stage.h"
+#include "test_suite.h"
 
 /* ---- A source stage without an engine run ----
  * Records need a group, and a group needs a source instance inside a
@@ -597,9 +598,5 @@ static Suite *template_suite(void) {
 }
 
 int main(void) {
-  SRunner *runner = srunner_create(template_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(template_suite());
 }

@@ -9,6 +9,8 @@
 #include <pipelined/pipelined.h>
 #include <pipelined/testing.h>
 
+#include "test_suite.h"
+
 /* ---- transform-tag: uppercases "name", rejects records without it ---- */
 
 typedef struct tag_options {
@@ -972,9 +974,5 @@ int main(void) {
   tcase_add_test(tc, a_test_can_drive_the_loop_and_shut_the_run_down);
   tcase_add_test(tc, the_http_server_answers_as_scripted_and_records_requests);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

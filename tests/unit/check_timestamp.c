@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 /* ---- The calendar ---- */
 
 START_TEST(test_leap_years) {
@@ -348,9 +350,5 @@ static Suite *timestamp_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(timestamp_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(timestamp_suite());
 }

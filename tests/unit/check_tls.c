@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_suite.h"
+
 /* The path of a file of tests/data/tls (static buffer: one at a time). */
 static const char *data_file(const char *name) {
   static char path[4096];
@@ -648,9 +650,5 @@ static Suite *tls_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(tls_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(tls_suite());
 }

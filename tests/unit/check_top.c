@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "exposition.h"
+#include "test_suite.h"
 #include "top.h"
 
 START_TEST(samples_with_labels_escapes_and_timestamps_are_read) {
@@ -166,9 +167,5 @@ int main(void) {
   tcase_add_test(tc, usage_errors_exit_2);
   tcase_add_test(tc, an_unreachable_daemon_exits_1);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

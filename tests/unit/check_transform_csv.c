@@ -6,6 +6,7 @@
 #include <pipelined/testing.h>
 
 #include "test_plugin.h"
+#include "test_suite.h"
 
 extern const pl_plugin_t pipelined_plugin;
 
@@ -341,9 +342,5 @@ int main(void) {
   tcase_add_test(tc, a_nul_byte_rejects_its_row_naming_the_field);
   tcase_add_test(tc, bad_options_fail_at_start_up);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

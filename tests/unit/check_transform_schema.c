@@ -6,6 +6,8 @@
 
 #include <pipelined/testing.h>
 
+#include "test_suite.h"
+
 extern const pl_plugin_t pipelined_plugin;
 
 static const char *const inventory =
@@ -310,9 +312,5 @@ int main(void) {
   tcase_add_test(tc, a_mixed_stream_splits_into_good_and_dead_letters);
   tcase_add_test(tc, bad_options_fail_at_start_up);
   suite_add_tcase(s, tc);
-  SRunner *runner = srunner_create(s);
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(s);
 }

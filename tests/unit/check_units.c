@@ -6,6 +6,8 @@
 #include <locale.h>
 #include <stdlib.h>
 
+#include "test_suite.h"
+
 START_TEST(test_int_valid) {
   int64_t v = 1;
   ck_assert_int_eq(pl__parse_int("42", &v), 0);
@@ -249,9 +251,5 @@ static Suite *units_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(units_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(units_suite());
 }

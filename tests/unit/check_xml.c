@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "secret.h"
+#include "test_suite.h"
 
 /* What the handlers saw, as "<name>", "</name>" and text, in order. */
 typedef struct events {
@@ -246,9 +247,5 @@ static Suite *xml_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(xml_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return test_suite_run(xml_suite());
 }
