@@ -8,8 +8,9 @@
  * several newer_than entries (update_date, then the object's time, then
  * the line) the order is total, so that the table ends the same whatever
  * order the records arrive in; ddb_version.c encodes it as one string.
- * ddb_item.c turns records into items, ddb_update.c into UpdateItem
- * requests, and ddb_response.c reads the answers.
+ * ddb_schema.c compiles the options, ddb_item.c turns records into items,
+ * ddb_update.c into UpdateItem requests, and ddb_response.c reads the
+ * answers.
  *
  * Records of one batch that share a key are written in order: the later
  * one goes in a following round of requests, once the earlier one was
@@ -36,6 +37,7 @@
 #include "ddb_item.h"
 #include "ddb_preflight.h"
 #include "ddb_response.h"
+#include "ddb_schema.h"
 #include "ddb_update.h"
 
 enum { DDB_MODE_PUT, DDB_MODE_UPDATE };
@@ -122,107 +124,14 @@ typedef struct ddb_call {
 struct sink_ddb {
   pl_instance_t *inst;
   const sink_ddb_options_t *opts;
-  ddb_schema_t schema;
-  ddb_key_attr_t *keys;
-  /* Owned; keys[i].tpl borrows templates[i]. A key has a partition key and
-   * at most a sort key (compile_keys). */
-  pl_template_t *templates[2];
-  ddb_override_t *types;
-  ddb_order_t *order;
+  ddb_compiled_t compiled; /* the options as a schema (ddb_schema.h) */
   /* The client; requests refused in a way retrying does not cure (a
    * missing table, a denied permission) are logged at growing intervals,
    * and its end. */
   pl_aws_sink_t aws;
 };
 
-/* ---- Options ---- */
-
 static void sink_ddb_destroy(void *ctx);
-
-/* The map has 1 or 2 entries: the table's limits. */
-static int compile_keys(sink_ddb_t *s, const pl_map_t *map) {
-  s->keys = calloc(map->count, sizeof(*s->keys));
-  if (!s->keys)
-    return PL_ENOMEM;
-  for (size_t i = 0; i < map->count; i++) {
-    pl_template_t *tpl = NULL;
-    char *error = NULL;
-    int rc = pl_template_create(map->values[i], &tpl, &error);
-    if (rc < 0) {
-      pl_log(s->inst, PL_LOG_ERROR, "key: '%s': %s", map->keys[i],
-             error ? error : pl_strerror(rc));
-      free(error);
-      return rc;
-    }
-    s->templates[i] = tpl;
-    s->keys[i] = (ddb_key_attr_t){map->keys[i], tpl};
-    s->schema.key_count = i + 1;
-  }
-  return 0;
-}
-
-static int compile_types(sink_ddb_t *s, const pl_map_t *map) {
-  if (map->count == 0)
-    return 0;
-  s->types = calloc(map->count, sizeof(*s->types));
-  if (!s->types)
-    return PL_ENOMEM;
-  for (size_t i = 0; i < map->count; i++) {
-    ddb_type_t type;
-    if (ddb_type_parse(map->values[i], &type) < 0 || type == DDB_TYPE_AUTO) {
-      pl_log(s->inst, PL_LOG_ERROR,
-             "types: '%s' = \"%s\" is not a DynamoDB type (S, N, BOOL, NULL, "
-             "M or L)",
-             map->keys[i], map->values[i]);
-      return PL_EINVAL;
-    }
-    s->types[i] = (ddb_override_t){map->keys[i], type};
-  }
-  s->schema.type_count = map->count;
-  return 0;
-}
-
-/* newer_than: one field is compared as it is stored; more entries (or
- * metadata) go through the version attribute, with the first field as the
- * fallback for items stored before it. */
-static int compile_order(sink_ddb_t *s, const sink_ddb_options_t *opts) {
-  const pl_list_t *list = &opts->newer_than;
-  if (list->count == 0)
-    return 0;
-  s->order = calloc(list->count, sizeof(*s->order));
-  if (!s->order)
-    return PL_ENOMEM;
-  for (size_t i = 0; i < list->count; i++)
-    if (ddb_order_parse(list->items[i], &s->order[i]) < 0) {
-      pl_log(s->inst, PL_LOG_ERROR,
-             "newer_than: '%s' names no field nor metadata (@origin_time, "
-             "@line, @name)",
-             list->items[i]);
-      return PL_EINVAL;
-    }
-  bool first_field = s->order[0].kind == DDB_ORDER_FIELD;
-  if (first_field)
-    s->schema.newer_than = s->order[0].name;
-  if (list->count > 1 || !first_field) {
-    s->schema.order = s->order;
-    s->schema.order_count = list->count;
-    s->schema.version = opts->version_attribute;
-  }
-  for (size_t i = 0; i < opts->key.count; i++) {
-    const char *key = opts->key.keys[i];
-    if (s->schema.newer_than && strcmp(key, s->schema.newer_than) == 0) {
-      pl_log(s->inst, PL_LOG_ERROR,
-             "option 'newer_than' names the key attribute '%s'", key);
-      return PL_EINVAL;
-    }
-    if (s->schema.version && strcmp(key, s->schema.version) == 0) {
-      pl_log(s->inst, PL_LOG_ERROR,
-             "option 'version_attribute' names the key attribute '%s'", key);
-      return PL_EINVAL;
-    }
-  }
-  return 0;
-}
 
 static int sink_ddb_init(pl_instance_t *inst, const void *options, void **ctx) {
   const sink_ddb_options_t *opts = options;
@@ -238,18 +147,20 @@ static int sink_ddb_init(pl_instance_t *inst, const void *options, void **ctx) {
     return PL_ENOMEM;
   s->inst = inst;
   s->opts = opts;
-  int rc = compile_keys(s, &opts->key);
-  if (rc == 0)
-    rc = compile_types(s, &opts->types);
-  if (rc == 0)
-    rc = compile_order(s, opts);
+  pl_buf_t why = {0};
+  int rc = ddb_schema_compile(
+      &(ddb_schema_options_t){.table = opts->table,
+                              .key = &opts->key,
+                              .types = &opts->types,
+                              .newer_than = &opts->newer_than,
+                              .version_attribute = opts->version_attribute},
+      &s->compiled, &why);
   if (rc < 0) {
+    pl_log(inst, PL_LOG_ERROR, "%s", why.data ? why.data : pl_strerror(rc));
+    pl_buf_free(&why);
     sink_ddb_destroy(s);
     return rc;
   }
-  s->schema.table = opts->table;
-  s->schema.keys = s->keys;
-  s->schema.types = s->types;
   *ctx = s;
   return 0;
 }
@@ -350,7 +261,7 @@ static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
       lens[i] = w->entries[entries[i]].body_len;
     }
     if (rc == 0)
-      rc = ddb_batch_text(s->schema.table, items, lens, count, &batch);
+      rc = ddb_batch_text(s->compiled.schema.table, items, lens, count, &batch);
     body = batch.data;
     body_len = batch.len;
   } else {
@@ -431,7 +342,8 @@ static void apply_result(ddb_call_t *call, const json_t *result) {
     const char *keys[DDB_MAX_BATCH_ITEMS] = {NULL};
     for (size_t i = 0; i < count; i++)
       keys[i] = w->entries[call->entries[i]].key_text;
-    left = ddb_unprocessed(result, s->schema.table, keys, count, unprocessed);
+    left = ddb_unprocessed(result, s->compiled.schema.table, keys, count,
+                           unprocessed);
   }
   for (size_t i = 0; i < count; i++)
     if (unprocessed[i])
@@ -497,10 +409,10 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
     int rc =
         pl_buf_reserve(&key_text, 64) < 0 || pl_buf_reserve(&body_text, 512) < 0
             ? PL_ENOMEM
-            : ddb_key_text(&s->schema, record, &key_text, &why);
+            : ddb_key_text(&s->compiled.schema, record, &key_text, &why);
     if (rc == 0)
       rc = (s->opts->mode == DDB_MODE_PUT ? ddb_item_text : ddb_update_text)(
-          &s->schema, record, key_text.data, &body_text, &why);
+          &s->compiled.schema, record, key_text.data, &body_text, &why);
     char *text = key_text.data;
     if (rc < 0) {
       pl_buf_free(&key_text);
@@ -566,11 +478,7 @@ static void sink_ddb_close(pl_instance_t *inst, void *ctx) {
 
 static void sink_ddb_destroy(void *ctx) {
   sink_ddb_t *s = ctx;
-  for (size_t i = 0; i < s->schema.key_count; i++)
-    pl_template_destroy(s->templates[i]);
-  free(s->keys);
-  free(s->types);
-  free(s->order);
+  ddb_schema_close(&s->compiled);
   free(s);
 }
 
