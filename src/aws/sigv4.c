@@ -69,8 +69,8 @@ static int format_amz_date(int64_t t, char out[AMZ_DATE_LEN]) {
 /* The HMAC chain of the signing key into k_signing. The secret only ever
  * lives in the caller's string and in "AWS4"+secret, which is cleansed
  * like every intermediate key. */
-static int derive_key(const char *secret, const char *date8,
-                      const char *region, const char *service,
+static int derive_key(const char *secret, const char *date8, const char *region,
+                      const char *service,
                       unsigned char k_signing[PL_AWS_SHA256_LEN]) {
   size_t secret_len = strlen(secret);
   unsigned char *k_secret = malloc(secret_len + 4);
@@ -104,12 +104,50 @@ static void cache_forget(pl_aws_sigv4_key_cache_t *cache) {
   free(cache->region);
   free(cache->service);
   pl__aws_cleanse(cache->key, sizeof cache->key);
-  *cache = (pl_aws_sigv4_key_cache_t){.hasher = cache->hasher};
+  *cache = (pl_aws_sigv4_key_cache_t){.hasher = cache->hasher,
+                                      .scratch = cache->scratch};
+}
+
+/* The working texts: every buffer of `b`, for loops over them. */
+#define SCRATCH_COUNT 7
+static void scratch_list(pl_aws_sigv4_scratch_t *b,
+                         pl_buf_t *all[SCRATCH_COUNT]) {
+  pl_buf_t *list[SCRATCH_COUNT] = {&b->scope, &b->credential, &b->lines,
+                                   &b->names, &b->creq,       &b->sts,
+                                   &b->query};
+  memcpy(all, list, sizeof list);
+}
+
+/* Frees the working texts, wiped (they may have held a session token). */
+static void scratch_free(pl_aws_sigv4_scratch_t *b) {
+  pl_buf_t *all[SCRATCH_COUNT];
+  scratch_list(b, all);
+  for (size_t i = 0; i < SCRATCH_COUNT; i++)
+    pl__aws_sigv4_canon_free_wiped(all[i]);
+}
+
+/* Ends a signature's use of the working texts: freed when they were the
+ * call's own, else emptied for the next one, wiped first when they may
+ * hold a secret (a session token, or a query: the caller's text). */
+static void scratch_release(pl_aws_sigv4_scratch_t *b, bool owned,
+                            bool held_secret) {
+  if (owned) {
+    scratch_free(b);
+    return;
+  }
+  pl_buf_t *all[SCRATCH_COUNT];
+  scratch_list(b, all);
+  for (size_t i = 0; i < SCRATCH_COUNT; i++) {
+    if (held_secret && all[i]->data)
+      pl__aws_cleanse(all[i]->data, all[i]->cap);
+    pl_buf_reset(all[i]);
+  }
 }
 
 void pl__aws_sigv4_key_cache_close(pl_aws_sigv4_key_cache_t *cache) {
   if (!cache)
     return;
+  scratch_free(&cache->scratch);
   cache_forget(cache);
   pl__aws_hasher_free(cache->hasher);
   cache->hasher = NULL;
@@ -255,21 +293,9 @@ static char *take_buf(pl_buf_t *buf) {
   return data;
 }
 
-/* Working buffers of one signature, freed together. */
-typedef struct sign_bufs {
-  pl_buf_t scope, credential, lines, names, creq, sts, scratch;
-} sign_bufs_t;
-
-static void sign_bufs_free(sign_bufs_t *b) {
-  pl_buf_t *all[] = {&b->scope, &b->credential, &b->lines,  &b->names,
-                     &b->creq,  &b->sts,        &b->scratch};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    pl__aws_sigv4_canon_free_wiped(all[i]);
-}
-
-static int header_outputs(pl_aws_sigv4_output_t *out, sign_bufs_t *b,
-                          const char *amz_date, const char *token,
-                          const char *content_sha256) {
+static int header_outputs(pl_aws_sigv4_output_t *out,
+                          const pl_aws_sigv4_scratch_t *b, const char *amz_date,
+                          const char *token, const char *content_sha256) {
   int rc = 0;
   if (token)
     rc = set_header(out, "X-Amz-Security-Token", strdup(token));
@@ -280,9 +306,10 @@ static int header_outputs(pl_aws_sigv4_output_t *out, sign_bufs_t *b,
   if (rc < 0)
     return rc;
   pl_buf_t auth = {0};
-  rc = join(&auth, (const char *[]){ALGORITHM " Credential=", b->credential.data,
-                                    ", SignedHeaders=", b->names.data,
-                                    ", Signature=", out->signature, NULL});
+  rc =
+      join(&auth, (const char *[]){ALGORITHM " Credential=", b->credential.data,
+                                   ", SignedHeaders=", b->names.data,
+                                   ", Signature=", out->signature, NULL});
   if (rc < 0) {
     pl_buf_free(&auth);
     return rc;
@@ -315,25 +342,33 @@ static int sign(const pl_aws_sigv4_params_t *params,
   }
   const char *content_sha256 = params->add_content_sha256 ? payload_hash : NULL;
 
-  sign_bufs_t b = {0};
+  /* The cache's working texts, with the room earlier signatures left, or
+   * the call's own. */
+  pl_aws_sigv4_scratch_t own = {0};
+  pl_aws_sigv4_scratch_t *b =
+      params->key_cache ? &params->key_cache->scratch : &own;
+  /* Wiped after use when a session token or a query went in (a query is
+   * the caller's text: no assumption on what it holds). */
+  bool held_secret = token || (request->query && *request->query);
   /* Room for what a request usually takes, so that each text is formatted
    * in one pass. */
-  if (pl_buf_reserve(&b.creq, 1024) < 0 || pl_buf_reserve(&b.sts, 256) < 0 ||
-      pl_buf_reserve(&b.scope, 64) < 0 ||
-      pl_buf_reserve(&b.credential, 128) < 0 ||
-      pl_buf_reserve(&b.lines, 512) < 0 || pl_buf_reserve(&b.names, 128) < 0) {
-    sign_bufs_free(&b);
+  if (pl_buf_reserve(&b->creq, 1024) < 0 || pl_buf_reserve(&b->sts, 256) < 0 ||
+      pl_buf_reserve(&b->scope, 64) < 0 ||
+      pl_buf_reserve(&b->credential, 128) < 0 ||
+      pl_buf_reserve(&b->lines, 512) < 0 ||
+      pl_buf_reserve(&b->names, 128) < 0) {
+    scratch_release(b, b == &own, held_secret);
     return PL_ENOMEM;
   }
   char date8[9];
   memcpy(date8, amz_date, 8);
   date8[8] = '\0';
-  rc = join(&b.scope, (const char *[]){date8, "/", params->region, "/",
-                                       params->service, "/aws4_request",
-                                       NULL});
+  rc =
+      join(&b->scope, (const char *[]){date8, "/", params->region, "/",
+                                       params->service, "/aws4_request", NULL});
   if (rc == 0)
-    rc = join(&b.credential,
-              (const char *[]){cred->access_key_id, "/", b.scope.data, NULL});
+    rc = join(&b->credential,
+              (const char *[]){cred->access_key_id, "/", b->scope.data, NULL});
   if (rc < 0)
     goto done;
   pl__aws_sigv4_added_headers_t added = {
@@ -341,44 +376,47 @@ static int sign(const pl_aws_sigv4_params_t *params,
       .session_token = sign_token ? token : NULL,
       .content_sha256 = content_sha256,
   };
-  rc = pl__aws_sigv4_canon_headers(&b.lines, &b.names, request, &added);
+  rc = pl__aws_sigv4_canon_headers(&b->lines, &b->names, request, &added);
   if (rc < 0)
     goto done;
 
   /* Canonical request: method, URI, query, headers, signed names, hash. */
-  rc = join(&b.creq, (const char *[]){request->method, "\n", NULL});
+  rc = join(&b->creq, (const char *[]){request->method, "\n", NULL});
   if (rc == 0)
-    rc = pl__aws_sigv4_canon_uri(&b.creq, params, request->path);
+    rc = pl__aws_sigv4_canon_uri(&b->creq, params, request->path);
   if (rc == 0)
-    rc = pl_buf_append(&b.creq, "\n", 1);
+    rc = pl_buf_append(&b->creq, "\n", 1);
   if (rc == 0)
-    rc = pl__aws_sigv4_canon_query(&b.creq, &b.scratch, request->query);
+    rc = pl__aws_sigv4_canon_query(&b->creq, &b->query, request->query);
   if (rc == 0)
-    rc = join(&b.creq, (const char *[]){"\n", b.lines.data, "\n", b.names.data,
-                                        "\n", payload_hash, NULL});
+    rc = join(&b->creq,
+              (const char *[]){"\n", b->lines.data, "\n", b->names.data, "\n",
+                               payload_hash, NULL});
   if (rc < 0)
     goto done;
 
   char creq_hash[PL_AWS_SHA256_HEX_LEN];
-  rc = sha256_hex(cache_hasher(params->key_cache), b.creq.data, b.creq.len,
+  rc = sha256_hex(cache_hasher(params->key_cache), b->creq.data, b->creq.len,
                   creq_hash);
   if (rc == 0)
-    rc = join(&b.sts, (const char *[]){ALGORITHM "\n", amz_date, "\n",
-                                       b.scope.data, "\n", creq_hash, NULL});
+    rc = join(&b->sts, (const char *[]){ALGORITHM "\n", amz_date, "\n",
+                                        b->scope.data, "\n", creq_hash, NULL});
   if (rc == 0)
     rc = compute_signature(cred->secret_access_key, amz_date, params->region,
-                           params->service, params->key_cache, &b.sts,
+                           params->service, params->key_cache, &b->sts,
                            out->signature);
   if (rc < 0)
     goto done;
 
-  rc = header_outputs(out, &b, amz_date, token, content_sha256);
+  rc = header_outputs(out, b, amz_date, token, content_sha256);
   if (rc == 0 && params->keep_intermediates) {
-    out->canonical_request = take_buf(&b.creq);
-    out->string_to_sign = take_buf(&b.sts);
+    out->canonical_request = strdup(b->creq.data);
+    out->string_to_sign = strdup(b->sts.data);
+    if (!out->canonical_request || !out->string_to_sign)
+      rc = PL_ENOMEM;
   }
 done:
-  sign_bufs_free(&b);
+  scratch_release(b, b == &own, held_secret);
   return rc;
 }
 

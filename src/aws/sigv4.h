@@ -44,6 +44,14 @@
  * long-term keys) are read, and only during the call. */
 typedef struct pl_aws_credentials pl_aws_credentials_t;
 
+/* The working texts of one signature. Kept in a cache, they keep their
+ * room from one signature to the next: emptied after each, and wiped
+ * first when a session token went into them (the only secret they can
+ * hold) or a query did (the caller's text, taken as one). */
+typedef struct pl_aws_sigv4_scratch {
+  pl_buf_t scope, credential, lines, names, creq, sts, query;
+} pl_aws_sigv4_scratch_t;
+
 /* The signing key of one day, region, service and secret: deriving it
  * takes four HMACs, and it is the same for every request of a day. A
  * caller that signs many requests keeps one (zero-initialised) and passes
@@ -51,7 +59,8 @@ typedef struct pl_aws_credentials pl_aws_credentials_t;
  * region, service and secret match and derives it again otherwise. It
  * holds a copy of the secret (to compare with) and key material: close it
  * with pl__aws_sigv4_key_cache_close(), which cleanses both. It also keeps
- * libcrypto's SHA-256 and HMAC between signatures. */
+ * libcrypto's SHA-256 and HMAC, and the working texts of a signature (the
+ * canonical request and its parts), between signatures. */
 typedef struct pl_aws_sigv4_key_cache {
   bool valid;
   char date8[9]; /* "20150830" */
@@ -62,6 +71,7 @@ typedef struct pl_aws_sigv4_key_cache {
   /* SHA-256 and HMAC fetched once for every signature (made at the first;
    * NULL when that failed, and the one-shot functions serve). */
   struct pl_aws_hasher *hasher;
+  pl_aws_sigv4_scratch_t scratch;
 } pl_aws_sigv4_key_cache_t;
 
 /* Cleanses and frees what the cache holds, leaving it empty and usable. */

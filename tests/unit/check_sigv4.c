@@ -343,7 +343,8 @@ START_TEST(test_suite_present) {
   char **names = list_cases(&n);
   pl_buf_t dir = {0};
   suite_dir(&dir);
-  ck_assert_msg(n >= 38, "%zu cases in %s (set PIPELINED_TEST_DATA)", n, dir.data);
+  ck_assert_msg(n >= 38, "%zu cases in %s (set PIPELINED_TEST_DATA)", n,
+                dir.data);
   pl_buf_free(&dir);
   free_cases(names, n);
 }
@@ -405,11 +406,10 @@ static const char *find_header(const pl_aws_sigv4_output_t *out,
 /* The GetObject example's request. */
 static const pl_http_header_t get_object_headers[] = {
     {"Host", "examplebucket.s3.amazonaws.com"}, {"Range", "bytes=0-9"}};
-static const pl_aws_sigv4_request_t get_object = {
-    .method = "GET",
-    .path = "/test.txt",
-    .headers = get_object_headers,
-    .header_count = 2};
+static const pl_aws_sigv4_request_t get_object = {.method = "GET",
+                                                  .path = "/test.txt",
+                                                  .headers = get_object_headers,
+                                                  .header_count = 2};
 
 START_TEST(test_s3_get_object) {
   s3_fixture_t f;
@@ -715,6 +715,71 @@ START_TEST(test_key_cache) {
 }
 END_TEST
 
+/* True when `needle` is anywhere in the `cap` bytes of `buf`'s room. */
+static bool room_holds(const pl_buf_t *buf, const char *needle) {
+  size_t n = strlen(needle);
+  for (size_t i = 0; buf->data && i + n <= buf->cap; i++)
+    if (memcmp(buf->data + i, needle, n) == 0)
+      return true;
+  return false;
+}
+
+/* The cache keeps the working texts between signatures: a long request
+ * then a short one sign as a signer without a cache signs them (nothing of
+ * the first is left in the second), the texts are empty after each
+ * signature and keep their room, and a session token that went into them
+ * is wiped from the whole room. */
+START_TEST(test_scratch_is_reused_emptied_and_wiped) {
+  s3_fixture_t f;
+  s3_init(&f);
+  pl_aws_sigv4_key_cache_t cache = {0};
+  pl_aws_sigv4_params_t plain = f.params;
+  f.params.keep_intermediates = plain.keep_intermediates = true;
+  f.params.key_cache = &cache;
+  const pl_http_header_t long_headers[] = {
+      {"Host", "examplebucket.s3.amazonaws.com"},
+      {"X-Amz-Meta-Note", "a long value, longer than the short request's "
+                          "canonical request as a whole, to be left behind"},
+  };
+  pl_aws_sigv4_request_t long_req = {.method = "PUT",
+                                     .path = "/a/longer/path/to/an/object.txt",
+                                     .query = "partNumber=1&uploadId=abc",
+                                     .headers = long_headers,
+                                     .header_count = 2,
+                                     .body = "a body",
+                                     .body_len = 6};
+  const pl_aws_sigv4_request_t *reqs[] = {&long_req, &get_object, &long_req,
+                                          &get_object};
+  for (size_t i = 0; i < 4; i++) {
+    f.credentials.session_token = i < 2 ? NULL : "FQoGZXIvYXdz+token/==";
+    pl_aws_sigv4_output_t mine, theirs;
+    ck_assert_int_eq(pl__aws_sigv4_sign(&f.params, reqs[i], &mine), 0);
+    ck_assert_int_eq(pl__aws_sigv4_sign(&plain, reqs[i], &theirs), 0);
+    ck_assert_str_eq(mine.signature, theirs.signature);
+    ck_assert_str_eq(mine.canonical_request, theirs.canonical_request);
+    ck_assert_str_eq(mine.string_to_sign, theirs.string_to_sign);
+    pl__aws_sigv4_output_close(&mine);
+    pl__aws_sigv4_output_close(&theirs);
+    const pl_buf_t *texts[] = {&cache.scratch.creq, &cache.scratch.lines,
+                               &cache.scratch.sts, &cache.scratch.query};
+    for (size_t t = 0; t < 4; t++)
+      ck_assert_uint_eq(texts[t]->len, 0);
+    ck_assert_uint_ge(cache.scratch.creq.cap, 1024);
+    /* No token (and no query in the short request): kept as written. */
+    if (i == 1)
+      ck_assert(room_holds(&cache.scratch.creq, "/test.txt"));
+    /* A token went in: wiped, with everything else in the room. */
+    if (i >= 2) {
+      ck_assert(!room_holds(&cache.scratch.creq, "FQoGZXIvYXdz"));
+      ck_assert(!room_holds(&cache.scratch.lines, "FQoGZXIvYXdz"));
+      ck_assert(!room_holds(&cache.scratch.creq, "/test.txt"));
+    }
+  }
+  pl__aws_sigv4_key_cache_close(&cache);
+  ck_assert_ptr_null(cache.scratch.creq.data);
+}
+END_TEST
+
 /* A hasher gives the digests and HMACs of the one-shot functions, for
  * empty and long inputs, keys longer than a SHA-256 block, and any order
  * of calls (the HMAC is keyed again each time, or restarted for the key
@@ -739,9 +804,9 @@ START_TEST(test_hasher) {
         const char *key = big + 7;
         ck_assert_int_eq(
             pl__aws_hmac_sha256(key, key_len, big, lens[i], mac_want), 0);
-        ck_assert_int_eq(pl__aws_hasher_hmac(hasher, key, key_len, big,
-                                             lens[i], mac_got),
-                         0);
+        ck_assert_int_eq(
+            pl__aws_hasher_hmac(hasher, key, key_len, big, lens[i], mac_got),
+            0);
         ck_assert_mem_eq(mac_got, mac_want, sizeof mac_want);
       }
     }
@@ -848,6 +913,7 @@ static Suite *sigv4_suite(size_t cases) {
   tcase_add_test(tc, test_session_token_and_unsigned_headers);
   tcase_add_test(tc, test_dates);
   tcase_add_test(tc, test_key_cache);
+  tcase_add_test(tc, test_scratch_is_reused_emptied_and_wiped);
   tcase_add_test(tc, test_hasher);
   tcase_add_test(tc, test_refusals);
   suite_add_tcase(s, tc);
