@@ -24,6 +24,15 @@
 #                          there), and the same in put mode without
 #                          newer_than (BatchWriteItem has no conditions),
 #                          each with wait_time = "1s"
+#   bench_fake_start CMD...
+#                          starts fake_aws (CMD: its path and arguments) in
+#                          the background, its output in $work/fake.out;
+#                          sets fake_pid and fake_port (the first line it
+#                          prints) and exports AWS_ENDPOINT_URL; fails when
+#                          it prints no port within 30 s. Needs $work.
+#   bench_fake_stop        stops it (SIGTERM), fails when it exited
+#                          non-zero, writes its counts (the last line it
+#                          prints) to $work/stats.json and empties fake_pid
 #   bench_perf PID SUFFIX  attaches perf to PID in the background when the
 #                          caller's environment asks: PERF_DATA=FILE records
 #                          a profile (perf record -g) into FILE$SUFFIX,
@@ -66,6 +75,27 @@ bench_consumer_confs() {
   sed -i 's|^\( *\)queue_url *= *"${INVENTORY_UPDATES_QUEUE_URL}"|&\n\1wait_time = "1s"|' "$dir/update.conf"
   grep -q 'wait_time = "1s"' "$dir/update.conf" || { echo "etc/inventory.conf changed: no queue_url line" >&2; exit 1; }
   sed -e 's/mode *= *"update"/mode = "put"/' -e '/newer_than *=/d' "$dir/update.conf" > "$dir/put.conf"
+}
+
+bench_fake_start() {
+  # Not truncated by the background job's redirection, which may come
+  # after the check below: the last run's port would be read.
+  rm -f "${work:?}/fake.out"
+  "$@" > "$work/fake.out" &
+  fake_pid=$!
+  local _i
+  for _i in $(seq 1 600); do [ -s "$work/fake.out" ] && break; sleep 0.05; done
+  fake_port=$(head -n 1 "$work/fake.out")
+  [ -n "$fake_port" ] || { echo "$1 did not start" >&2; exit 1; }
+  AWS_ENDPOINT_URL="http://127.0.0.1:$fake_port"
+  export AWS_ENDPOINT_URL
+}
+
+bench_fake_stop() {
+  kill -TERM "$fake_pid"
+  wait "$fake_pid" || { echo "fake_aws exited non-zero" >&2; exit 1; }
+  fake_pid=
+  tail -n 1 "$work/fake.out" > "$work/stats.json"
 }
 
 bench_timed() {
