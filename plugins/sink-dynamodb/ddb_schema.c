@@ -6,8 +6,12 @@
 
 /* The map has 1 or 2 entries: the table's limits (the option's own). */
 static int compile_keys(ddb_compiled_t *c, const pl_map_t *map, pl_buf_t *why) {
-  size_t n = map->count < 2 ? map->count : 2;
-  c->keys = calloc(n ? n : 1, sizeof(*c->keys));
+  size_t n = map->count;
+  if (n == 0 || n > 2) {
+    pl_buf_printf(why, "key: %zu attributes; a table's key has 1 or 2", n);
+    return PL_EINVAL;
+  }
+  c->keys = calloc(n, sizeof(*c->keys));
   if (!c->keys)
     return PL_ENOMEM;
   for (size_t i = 0; i < n; i++) {

@@ -30,7 +30,8 @@ typedef struct ddb_compiled {
 } ddb_compiled_t;
 
 /* Compiles `opts` into `out`. Returns 0; PL_EINVAL with the reason
- * appended to `why` (a key template that does not parse, a type DynamoDB
+ * appended to `why` (not 1 or 2 key attributes, a key template that does
+ * not parse, a type DynamoDB
  * does not have, a newer_than entry that names nothing, newer_than or
  * version_attribute naming a key attribute), or PL_ENOMEM. On error `out`
  * is closed. */

@@ -12,7 +12,7 @@
 /* Options over string literals (the compiler only reads them), in arrays
  * of their own. */
 typedef struct options {
-  char *key_names[2], *key_values[2], *type_names[4], *type_values[4];
+  char *key_names[3], *key_values[3], *type_names[4], *type_values[4];
   char *newer[4];
   pl_map_t key, types;
   pl_list_t newer_than;
@@ -107,7 +107,13 @@ START_TEST(bad_options_are_refused_with_their_reason) {
   const char *on_key[] = {"id"};
   const char *empty_meta[] = {"update_date", "@"};
   const char *two[] = {"update_date", "@line"};
+  const char *three[] = {"a", "${a}", "b", "${b}", "c", "${c}"};
   options_t o;
+  /* The option allows 1 or 2; the schema holds no more either. */
+  options_init(&o, three, 3, NULL, 0, NULL, 0);
+  assert_refused(&o, "key: 3 attributes; a table's key has 1 or 2");
+  options_init(&o, key, 0, NULL, 0, NULL, 0);
+  assert_refused(&o, "key: 0 attributes");
   options_init(&o, bad_key, 1, NULL, 0, NULL, 0);
   assert_refused(&o, "key: 'id': ");
   options_init(&o, key, 1, types, 1, NULL, 0);

@@ -765,6 +765,10 @@ START_TEST(test_scratch_is_reused_emptied_and_wiped) {
     for (size_t t = 0; t < 4; t++)
       ck_assert_uint_eq(texts[t]->len, 0);
     ck_assert_uint_ge(cache.scratch.creq.cap, 1024);
+    /* A query went in (the caller's text): wiped too. */
+    if (i == 0)
+      ck_assert(!room_holds(&cache.scratch.query, "uploadId") &&
+                !room_holds(&cache.scratch.creq, "uploadId"));
     /* No token (and no query in the short request): kept as written. */
     if (i == 1)
       ck_assert(room_holds(&cache.scratch.creq, "/test.txt"));
