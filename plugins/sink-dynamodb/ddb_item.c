@@ -236,42 +236,51 @@ const json_t *ddb_record_object(const pl_record_t *record, pl_buf_t *why) {
   return value;
 }
 
+int ddb_key_value_text(const ddb_schema_t *schema, size_t i,
+                       const pl_record_t *record, pl_buf_t *out,
+                       pl_buf_t *why) {
+  const ddb_key_attr_t *k = &schema->keys[i];
+  const char *missing = NULL, *fail = NULL;
+  pl_buf_t text = {0};
+  int rc = pl_template_render(k->tpl, record, &text, &missing);
+  if (rc == PL_ENOENT) {
+    pl_buf_printf(why, "key '%s': field '%s' is missing (or null)", k->name,
+                  missing ? missing : "?");
+  } else if (rc < 0) {
+    pl_buf_printf(why, "key '%s': %s", k->name, pl_strerror(rc));
+  } else if (text.len == 0) {
+    pl_buf_printf(why, "key '%s' is empty (%s); DynamoDB refuses empty keys",
+                  k->name, pl_template_text(k->tpl));
+    rc = PL_EINVAL;
+  } else {
+    rc = pl_buf_append_str(out, "{\"S\":");
+    if (rc == 0)
+      rc = pl_json_encode_string(text.data, text.len, out, &fail);
+    if (rc == PL_EINVAL)
+      pl_buf_printf(why, "key '%s': %s", k->name, fail ? fail : "bad text");
+    if (rc == 0)
+      rc = pl_buf_append(out, "}", 1);
+  }
+  pl_buf_free(&text);
+  return rc;
+}
+
 int ddb_key_text(const ddb_schema_t *schema, const pl_record_t *record,
                  pl_buf_t *out, pl_buf_t *why) {
   size_t start = out->len;
-  pl_buf_t text = {0};
   int rc = pl_buf_append(out, "{", 1);
   for (size_t i = 0; rc == 0 && i < schema->key_count; i++) {
-    const ddb_key_attr_t *k = &schema->keys[i];
-    const char *missing = NULL, *fail = NULL;
-    pl_buf_reset(&text);
-    rc = pl_template_render(k->tpl, record, &text, &missing);
-    if (rc == PL_ENOENT) {
-      pl_buf_printf(why, "key '%s': field '%s' is missing (or null)", k->name,
-                    missing ? missing : "?");
-    } else if (rc < 0) {
-      pl_buf_printf(why, "key '%s': %s", k->name, pl_strerror(rc));
-    } else if (text.len == 0) {
-      pl_buf_printf(why, "key '%s' is empty (%s); DynamoDB refuses empty keys",
-                    k->name, pl_template_text(k->tpl));
-      rc = PL_EINVAL;
-    } else {
-      rc = i ? pl_buf_append(out, ",", 1) : 0;
-      if (rc == 0)
-        rc = pl_json_encode_string(k->name, strlen(k->name), out, NULL);
-      if (rc == 0)
-        rc = pl_buf_append_str(out, ":{\"S\":");
-      if (rc == 0)
-        rc = pl_json_encode_string(text.data, text.len, out, &fail);
-      if (rc == PL_EINVAL)
-        pl_buf_printf(why, "key '%s': %s", k->name, fail ? fail : "bad text");
-      if (rc == 0)
-        rc = pl_buf_append(out, "}", 1);
-    }
+    const char *name = schema->keys[i].name;
+    rc = i ? pl_buf_append(out, ",", 1) : 0;
+    if (rc == 0)
+      rc = pl_json_encode_string(name, strlen(name), out, NULL);
+    if (rc == 0)
+      rc = pl_buf_append(out, ":", 1);
+    if (rc == 0)
+      rc = ddb_key_value_text(schema, i, record, out, why);
   }
   if (rc == 0)
     rc = pl_buf_append(out, "}", 1);
-  pl_buf_free(&text);
   return ddb_settle(out, start, rc, why);
 }
 

@@ -86,6 +86,14 @@ json_t *ddb_value_encode(const json_t *value, ddb_type_t type, pl_buf_t *why);
 int ddb_key_text(const ddb_schema_t *schema, const pl_record_t *record,
                  pl_buf_t *out, pl_buf_t *why);
 
+/* Appends the AttributeValue of key attribute `i` of `record`,
+ * {"S":"P001#Warehouse A"}, to `out`. Returns 0; PL_EINVAL with the reason
+ * in `why`, or PL_ENOMEM (`out` may then hold part of the text: see
+ * ddb_settle()). */
+int ddb_key_value_text(const ddb_schema_t *schema, size_t i,
+                       const pl_record_t *record, pl_buf_t *out,
+                       pl_buf_t *why);
+
 /* The same key as a tree (read back from ddb_key_text's text). Returns a
  * new reference, or NULL with the reason in `why`. */
 json_t *ddb_key_encode(const ddb_schema_t *schema, const pl_record_t *record,

@@ -22,15 +22,15 @@ static int put_string_member(pl_buf_t *out, const char *member,
   return rc == 0 ? pl_json_encode_string(text, strlen(text), out, NULL) : rc;
 }
 
-int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
-                    const char *key_text, pl_buf_t *out, pl_buf_t *why) {
-  const json_t *object = ddb_record_object(record, why);
-  if (!object)
+int ddb_update_prepare(const ddb_schema_t *schema, const pl_record_t *record,
+                       const json_t **object, const json_t **newest,
+                       pl_buf_t *version, pl_buf_t *why) {
+  *newest = NULL;
+  if (!(*object = ddb_record_object(record, why)))
     return PL_EINVAL;
-  const json_t *newest = NULL;
   if (schema->newer_than) {
-    newest = json_object_get(object, schema->newer_than);
-    if (!newest || json_is_null(newest)) {
+    *newest = json_object_get(*object, schema->newer_than);
+    if (!*newest || json_is_null(*newest)) {
       pl_buf_printf(why, "field '%s' (newer_than) is missing (or null)",
                     schema->newer_than);
       return PL_EINVAL;
@@ -41,22 +41,32 @@ int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
       return PL_EINVAL;
     }
   }
-  pl_buf_t version = {0};
   if (schema->version) {
-    if (json_object_get(object, schema->version)) {
+    if (json_object_get(*object, schema->version)) {
       pl_buf_printf(why,
                     "field '%s' has the name of the version attribute; "
                     "choose another version_attribute",
                     schema->version);
       return PL_EINVAL;
     }
-    if (ddb_version_encode(schema->order, schema->order_count, record, &version,
+    if (ddb_version_encode(schema->order, schema->order_count, record, version,
                            why) < 0) {
       if (why->len == 0)
         pl_buf_append_str(why, "out of memory");
-      pl_buf_free(&version);
       return PL_EINVAL;
     }
+  }
+  return 0;
+}
+
+int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
+                    const char *key_text, pl_buf_t *out, pl_buf_t *why) {
+  const json_t *object, *newest;
+  pl_buf_t version = {0};
+  if (ddb_update_prepare(schema, record, &object, &newest, &version, why) <
+      0) {
+    pl_buf_free(&version);
+    return PL_EINVAL;
   }
   /* The expression, the names and the values, written side by side. Room
    * for a row of a few fields at once, rather than growing each buffer

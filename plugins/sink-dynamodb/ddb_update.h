@@ -34,4 +34,16 @@ json_t *ddb_update_encode(const ddb_schema_t *schema, const pl_record_t *record,
 int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
                     const char *key_text, pl_buf_t *out, pl_buf_t *why);
 
+/* The checks every update of `record` passes before it is written, shared
+ * with ddb_statement.h: *object is the record's object (borrowed),
+ * *newest its newer_than field (NULL without newer_than), and `version`
+ * gets the encoded version when the schema has one. Returns 0, or
+ * PL_EINVAL with the reason in `why` (a record that is not an object, a
+ * missing or null newer_than field or one that is a key attribute, a
+ * field named like the version attribute, a version that cannot be
+ * encoded). */
+int ddb_update_prepare(const ddb_schema_t *schema, const pl_record_t *record,
+                       const json_t **object, const json_t **newest,
+                       pl_buf_t *version, pl_buf_t *why);
+
 #endif

@@ -12,6 +12,13 @@
  * ddb_update.c into UpdateItem requests, and ddb_response.c reads the
  * answers.
  *
+ * With batch_updates, update mode sends the records of a round as the
+ * statements of PartiQL BatchExecuteStatement requests, 25 a request
+ * (ddb_statement.c): a statement either writes its record or finds it
+ * stale, and a record it does neither for (an absent item, a refused or
+ * throttled statement) is sent again as UpdateItem, whose answer decides
+ * it as without batches.
+ *
  * Records of one batch that share a key are written in order: the later
  * one goes in a following round of requests, once the earlier one was
  * answered, and fails (to be retried after it) when the earlier one
@@ -38,6 +45,7 @@
 #include "ddb_preflight.h"
 #include "ddb_response.h"
 #include "ddb_schema.h"
+#include "ddb_statement.h"
 #include "ddb_update.h"
 
 enum { DDB_MODE_PUT, DDB_MODE_UPDATE };
@@ -52,6 +60,7 @@ typedef struct sink_ddb_options {
   pl_map_t types;
   pl_list_t newer_than;
   char *version_attribute;
+  bool batch_updates;
 } sink_ddb_options_t;
 
 static const pl_option_t sink_ddb_option_table[] = {
@@ -87,6 +96,14 @@ static const pl_option_t sink_ddb_option_table[] = {
                      "newer_than when it has several entries (or only "
                      "metadata): fixed-width text that compares as the "
                      "order does."),
+    PL_OPTION_BOOL(sink_ddb_options_t, batch_updates, "batch_updates", "false",
+                   0,
+                   "update mode: send the updates 25 a request, as the "
+                   "statements of a PartiQL BatchExecuteStatement (the role "
+                   "needs dynamodb:PartiQLUpdate), with the same condition; a "
+                   "record whose statement neither writes it nor finds it "
+                   "stale (an absent item, a refused statement) is sent again "
+                   "as UpdateItem."),
 };
 
 typedef struct sink_ddb sink_ddb_t;
@@ -94,8 +111,9 @@ typedef struct sink_ddb sink_ddb_t;
 /* One record of a batch being written. */
 typedef struct ddb_entry {
   size_t record; /* in the batch */
-  char *body;    /* JSON text; put: the item; update: the request */
+  char *body;    /* JSON text; put: the item; update: the request, or */
   size_t body_len;
+  bool statement; /* the statement (batch_updates) */
   char *key_text; /* ddb_key_text's: equal keys, equal texts */
   size_t prev;    /* the earlier entry of the same key, or NO_ENTRY */
   unsigned round;
@@ -117,6 +135,7 @@ typedef struct ddb_write {
 /* One request: its entries. */
 typedef struct ddb_call {
   ddb_write_t *write;
+  bool statements; /* a BatchExecuteStatement */
   size_t count;
   size_t entries[];
 } ddb_call_t;
@@ -129,6 +148,9 @@ struct sink_ddb {
    * missing table, a denied permission) are logged at growing intervals,
    * and its end. */
   pl_aws_sink_t aws;
+  /* The endpoint does not know BatchExecuteStatement: updates go as
+   * UpdateItem from then on. */
+  bool statements_unknown;
 };
 
 static void sink_ddb_destroy(void *ctx);
@@ -140,6 +162,12 @@ static int sink_ddb_init(pl_instance_t *inst, const void *options, void **ctx) {
     pl_log(inst, PL_LOG_ERROR,
            "option 'newer_than' needs mode = \"update\" (BatchWriteItem has "
            "no conditions)");
+    return PL_EINVAL;
+  }
+  if (opts->batch_updates && opts->mode != DDB_MODE_UPDATE) {
+    pl_log(inst, PL_LOG_ERROR,
+           "option 'batch_updates' needs mode = \"update\" (put mode always "
+           "sends BatchWriteItem)");
     return PL_EINVAL;
   }
   sink_ddb_t *s = calloc(1, sizeof(*s));
@@ -226,8 +254,21 @@ static void send_round(ddb_write_t *w) {
       else
         ready[n++] = e;
     }
+    /* Statements first, DDB_MAX_STATEMENTS a request; then the rest one
+     * UpdateItem each, or BatchWriteItems. */
+    size_t statements = 0;
+    for (size_t i = 0; i < n; i++)
+      if (w->entries[ready[i]].statement) {
+        size_t e = ready[i];
+        ready[i] = ready[statements];
+        ready[statements++] = e;
+      }
+    for (size_t at = 0; at < statements; at += DDB_MAX_STATEMENTS)
+      send_call(w, ready + at,
+                statements - at < DDB_MAX_STATEMENTS ? statements - at
+                                                     : DDB_MAX_STATEMENTS);
     size_t step = s->opts->mode == DDB_MODE_PUT ? DDB_MAX_BATCH_ITEMS : 1;
-    for (size_t at = 0; at < n; at += step)
+    for (size_t at = statements; at < n; at += step)
       send_call(w, ready + at, n - at < step ? n - at : step);
     free(ready);
     w->round++;
@@ -252,7 +293,20 @@ static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
   size_t body_len;
   const char *target;
   int rc = call ? 0 : PL_ENOMEM;
-  if (s->opts->mode == DDB_MODE_PUT) {
+  bool statements = w->entries[entries[0]].statement;
+  if (statements) {
+    target = DDB_API "BatchExecuteStatement";
+    const char *texts[DDB_MAX_STATEMENTS];
+    size_t lens[DDB_MAX_STATEMENTS];
+    for (size_t i = 0; i < count; i++) {
+      texts[i] = w->entries[entries[i]].body;
+      lens[i] = w->entries[entries[i]].body_len;
+    }
+    if (rc == 0)
+      rc = ddb_statements_body(texts, lens, count, &batch);
+    body = batch.data;
+    body_len = batch.len;
+  } else if (s->opts->mode == DDB_MODE_PUT) {
     target = DDB_API "BatchWriteItem";
     const char *items[DDB_MAX_BATCH_ITEMS];
     size_t lens[DDB_MAX_BATCH_ITEMS];
@@ -271,6 +325,7 @@ static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
   }
   if (rc == 0) {
     call->write = w;
+    call->statements = statements;
     call->count = count;
     memcpy(call->entries, entries, count * sizeof(size_t));
     rc = pl_aws_json_call_text(s->aws.client, target, body, body_len,
@@ -361,6 +416,97 @@ static void apply_result(ddb_call_t *call, const json_t *result) {
   }
 }
 
+/* Sends entry `e` again, alone, as UpdateItem. */
+static void send_as_update_item(ddb_write_t *w, size_t e) {
+  sink_ddb_t *s = w->sink;
+  ddb_entry_t *entry = &w->entries[e];
+  pl_buf_t body = {0}, why = {0};
+  int rc = ddb_update_text(&s->compiled.schema,
+                           pl_batch_record(w->batch, entry->record),
+                           entry->key_text, &body, &why);
+  const char *reason = why.data ? why.data : "cannot encode the update";
+  if (rc == PL_ENOMEM) {
+    resolve(w, e, PL_RESULT_FAILED, reason);
+  } else if (rc < 0) {
+    /* Not expected: the statement passed the same checks. */
+    entry->result = PL_RESULT_REJECTED;
+    pl_batch_resolve_as(w->batch, entry->record, PL_RESULT_REJECTED,
+                        "unencodable", "%s", reason);
+  } else {
+    free(entry->body);
+    entry->body = body.data;
+    entry->body_len = body.len;
+    entry->statement = false;
+    send_call(w, &e, 1);
+  }
+  pl_buf_free(&why);
+}
+
+/* A BatchExecuteStatement that failed as a whole. */
+static void apply_statements_error(ddb_call_t *call,
+                                   const pl_aws_error_t *error) {
+  ddb_write_t *w = call->write;
+  sink_ddb_t *s = w->sink;
+  /* A closed sink, or throttling and server errors the AWS layer gave up
+   * retrying: the records fail, as any request's, and the engine tries
+   * them again later. */
+  if (!s->aws.client || !pl_aws_error_lasting(error)) {
+    apply_error(call, error);
+    return;
+  }
+  /* Refused (an unknown operation, a denied PartiQLUpdate, a request
+   * DynamoDB finds invalid): each record goes as UpdateItem, whose
+   * answer decides it. */
+  pl_buf_t reason = {0};
+  pl_aws_error_format(error, &reason);
+  const char *text = reason.data ? reason.data : "the request failed";
+  if (error->code && strcmp(error->code, "UnknownOperationException") == 0) {
+    if (!s->statements_unknown)
+      pl_log(s->inst, PL_LOG_WARN,
+             "the endpoint does not know BatchExecuteStatement (%s): updates "
+             "go one UpdateItem a record from now on",
+             text);
+    s->statements_unknown = true;
+  } else {
+    pl_complain(s->inst, &s->aws.refused, PL_LOG_WARN,
+                "%s: the records are sent again as UpdateItem", text);
+  }
+  pl_buf_free(&reason);
+  pl_instance_count(s->inst, "statements_again", call->count);
+  for (size_t i = 0; i < call->count; i++)
+    send_as_update_item(w, call->entries[i]);
+}
+
+/* The answer of a BatchExecuteStatement: a result per statement. */
+static void apply_statements(ddb_call_t *call, const char *text, size_t len) {
+  ddb_write_t *w = call->write;
+  sink_ddb_t *s = w->sink;
+  ddb_statement_result_t results[DDB_MAX_STATEMENTS];
+  pl_buf_t why = {0};
+  size_t again =
+      ddb_statement_results(text, len, call->count,
+                            s->opts->newer_than.count > 0, results, &why);
+  size_t written = 0;
+  for (size_t i = 0; i < call->count; i++) {
+    if (results[i] == DDB_STATEMENT_AGAIN)
+      continue;
+    written += results[i] == DDB_STATEMENT_WRITTEN;
+    resolve(w, call->entries[i], PL_RESULT_DELIVERED, NULL);
+  }
+  pl_instance_count(s->inst, "items_written", written);
+  pl_instance_count(s->inst, "stale", call->count - again - written);
+  if (again > 0) {
+    pl_instance_count(s->inst, "statements_again", again);
+    pl_log(s->inst, PL_LOG_DEBUG,
+           "%zu of %zu statements are sent again as UpdateItem (%s)", again,
+           call->count, why.data ? why.data : "");
+    for (size_t i = 0; i < call->count; i++)
+      if (results[i] == DDB_STATEMENT_AGAIN)
+        send_as_update_item(w, call->entries[i]);
+  }
+  pl_buf_free(&why);
+}
+
 /* The answer as text: the usual ones are recognized without a parse
  * (ddb_answer_read); an answer that is not JSON fails the call as the AWS
  * layer's own parse did (InvalidResponse). */
@@ -370,7 +516,13 @@ static void on_response(void *data, const char *text, size_t len,
   ddb_write_t *w = call->write;
   json_t *result = NULL;
   json_error_t jerr;
-  if (error) {
+  if (call->statements && error) {
+    apply_statements_error(call, error);
+  } else if (call->statements) {
+    pl_aws_sink_accepted(&w->sink->aws, "%s accepts writes again",
+                         w->sink->opts->table);
+    apply_statements(call, text, len);
+  } else if (error) {
     apply_error(call, error);
   } else if (ddb_answer_read(text, len, &result, &jerr) < 0) {
     bool put = w->sink->opts->mode == DDB_MODE_PUT;
@@ -410,9 +562,17 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
         pl_buf_reserve(&key_text, 64) < 0 || pl_buf_reserve(&body_text, 512) < 0
             ? PL_ENOMEM
             : ddb_key_text(&s->compiled.schema, record, &key_text, &why);
-    if (rc == 0)
+    bool statement = false;
+    if (rc == 0 && s->opts->batch_updates && !s->statements_unknown) {
+      rc = ddb_statement_text(&s->compiled.schema, record, &body_text, &why);
+      statement = rc == 0;
+      if (rc == PL_ENOENT)
+        rc = ddb_update_text(&s->compiled.schema, record, key_text.data,
+                             &body_text, &why);
+    } else if (rc == 0) {
       rc = (s->opts->mode == DDB_MODE_PUT ? ddb_item_text : ddb_update_text)(
           &s->compiled.schema, record, key_text.data, &body_text, &why);
+    }
     char *text = key_text.data;
     if (rc < 0) {
       pl_buf_free(&key_text);
@@ -432,6 +592,7 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
     *entry = (ddb_entry_t){.record = i,
                            .body = body_text.data,
                            .body_len = body_text.len,
+                           .statement = statement,
                            .key_text = text,
                            .prev = NO_ENTRY,
                            .result = PL_RESULT_PENDING};

@@ -874,6 +874,178 @@ START_TEST(update_validation_goes_to_the_dead_letter) {
 }
 END_TEST
 
+/* ---- Updates in batches (batch_updates) ---- */
+
+/* Asserts the X-Amz-Target of requests 0 to count - 1 (the operation
+ * after "DynamoDB_20120810."). */
+static void assert_targets(fixture_t *f, const char *const *want,
+                           size_t count) {
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), count);
+  for (size_t i = 0; i < count; i++) {
+    char *target = target_of(f, i);
+    ck_assert_str_eq(target + strlen("DynamoDB_20120810."), want[i]);
+    free(target);
+  }
+}
+
+/* The `type` text of parameter i of statement `st` ({"N": "3"}: "3"). */
+static const char *param_text(const json_t *st, size_t i, const char *type) {
+  return json_string_value(
+      json_object_get(json_array_get(json_object_get(st, "Parameters"), i),
+                      type));
+}
+
+START_TEST(batch_updates_write_statements_and_send_the_rest_again) {
+  fixture_t *f = fixture_create();
+  /* Written; stale (the item came back); absent (no item); throttled. */
+  push(f, 200, NULL,
+       "{\"Responses\":[{\"TableName\":\"t\"},"
+       "{\"TableName\":\"t\",\"Error\":{\"Code\":\"ConditionalCheckFailed\","
+       "\"Message\":\"The conditional request failed\","
+       "\"Item\":{\"id\":{\"S\":\"b\"},\"d\":{\"S\":\"2024-01-01\"}}}},"
+       "{\"TableName\":\"t\",\"Error\":{\"Code\":\"ConditionalCheckFailed\","
+       "\"Message\":\"The conditional request failed\"}},"
+       "{\"TableName\":\"t\",\"Error\":{\"Code\":\"ThrottlingError\","
+       "\"Message\":\"Throughput exceeds the current capacity\"}}]}");
+  push(f, 200, NULL, "{}");
+  push(f, 200, NULL, "{}");
+  const char *records[] = {
+      "{\"id\":\"a\",\"q\":1,\"d\":\"2023-05-01\"}",
+      "{\"id\":\"b\",\"q\":2,\"d\":\"2023-05-01\"}",
+      "{\"id\":\"c\",\"q\":3,\"d\":\"2023-05-01\"}",
+      "{\"id\":\"d\",\"q\":4,\"d\":\"2023-05-01\"}",
+  };
+  run_records(f, records, 4, NULL,
+              "mode = \"update\"\n newer_than = \"d\"\n batch_updates = true");
+  test_plugin_assert_clean(f->t);
+  const char *targets[] = {"BatchExecuteStatement", "UpdateItem",
+                           "UpdateItem"};
+  assert_targets(f, targets, 3);
+  json_t *body = request_body(f, 0);
+  json_t *statements = json_object_get(body, "Statements");
+  ck_assert_uint_eq(json_array_size(statements), 4);
+  for (size_t i = 0; i < 4; i++) {
+    json_t *st = json_array_get(statements, i);
+    ck_assert_str_eq(json_string_value(json_object_get(st, "Statement")),
+                     "UPDATE \"t\" SET \"q\"=? SET \"d\"=? WHERE \"id\"=? AND "
+                     "\"d\"<=?");
+    char id[2] = {records[i][7], '\0'};
+    ck_assert_str_eq(param_text(st, 2, "S"), id);
+  }
+  json_decref(body);
+  /* c and d went again, as UpdateItem with its condition. */
+  for (size_t i = 1; i < 3; i++) {
+    body = request_body(f, i);
+    ck_assert_str_eq(s_of(json_object_get(body, "Key"), "id"),
+                     i == 1 ? "c" : "d");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(body, "ConditionExpression")),
+        "attribute_not_exists(#k0) OR #nt <= :nt");
+    json_decref(body);
+  }
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 3);
+  ck_assert_uint_eq(pl_test_counter(f->t, "stale"), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), 2);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 4);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 0);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(batch_updates_an_invalid_record_is_rejected_by_its_update_item) {
+  fixture_t *f = fixture_create();
+  push(f, 200, NULL,
+       "{\"Responses\":[{\"Error\":{\"Code\":\"ValidationError\","
+       "\"Message\":\"One or more parameter values were invalid\"}},{}]}");
+  push_error(f, 400, NULL, "ValidationException",
+             "Item size has exceeded the maximum allowed size");
+  const char *records[] = {"{\"id\":\"a\",\"q\":1,\"d\":\"x\"}",
+                           "{\"id\":\"b\",\"q\":2,\"d\":\"x\"}"};
+  run_records(f, records, 2, NULL,
+              "mode = \"update\"\n newer_than = \"d\"\n batch_updates = true");
+  test_plugin_assert_clean(f->t);
+  const char *targets[] = {"BatchExecuteStatement", "UpdateItem"};
+  assert_targets(f, targets, 2);
+  /* The statement's error only sent it again; UpdateItem's rejects it,
+   * with DynamoDB's message. */
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
+  ck_assert_ptr_nonnull(
+      strstr(pl_test_dead_letter_reason(f->t, 0),
+             "Item size has exceeded the maximum allowed size"));
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 1);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(batch_updates_fall_back_to_update_item_where_unknown) {
+  fixture_t *f = fixture_create();
+  push_error(f, 400, NULL, "UnknownOperationException", "");
+  push(f, 200, NULL, "{}");
+  push(f, 200, NULL, "{}");
+  /* One record a batch, one batch at a time: the second is encoded after
+   * the first's answer. */
+  run_numbered(f, 2, NULL,
+               "mode = \"update\"\n batch_updates = true\n batch_size = 1\n"
+               " max_in_flight = 1");
+  test_plugin_assert_clean(f->t);
+  const char *targets[] = {"BatchExecuteStatement", "UpdateItem",
+                           "UpdateItem"};
+  assert_targets(f, targets, 3);
+  const char *log = pl_test_log(f->t);
+  const char *warning = "does not know BatchExecuteStatement";
+  const char *at = strstr(log, warning);
+  ck_assert_msg(at != NULL, "no warning in: %s", log);
+  ck_assert_ptr_null(strstr(at + 1, warning));
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 2);
+  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(batch_updates_throttled_as_a_whole_fail_and_are_retried) {
+  fixture_t *f = fixture_create();
+  push_error(f, 400, NULL, "ThrottlingException", "Rate exceeded");
+  push(f, 200, NULL, "{\"Responses\":[{},{}]}");
+  run_numbered(f, 2, NULL, "mode = \"update\"\n batch_updates = true");
+  test_plugin_assert_clean(f->t);
+  /* Not sent again as UpdateItem: the engine retries the batch. */
+  const char *targets[] = {"BatchExecuteStatement", "BatchExecuteStatement"};
+  assert_targets(f, targets, 2);
+  ck_assert_uint_ge(test_plugin_metrics(f->t)->retried, 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 2);
+  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), 0);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(batch_updates_keep_the_order_of_one_key) {
+  fixture_t *f = fixture_create();
+  push(f, 200, NULL, "{\"Responses\":[{},{}]}");
+  push(f, 200, NULL, "{\"Responses\":[{}]}");
+  const char *records[] = {"{\"id\":\"a\",\"q\":1}", "{\"id\":\"b\",\"q\":2}",
+                           "{\"id\":\"a\",\"q\":3}"};
+  run_records(f, records, 3, NULL, "mode = \"update\"\n batch_updates = true");
+  test_plugin_assert_clean(f->t);
+  const char *targets[] = {"BatchExecuteStatement", "BatchExecuteStatement"};
+  assert_targets(f, targets, 2);
+  /* The later record of a goes in the next request, after the first was
+   * answered. */
+  json_t *body = request_body(f, 1);
+  json_t *st = json_array_get(json_object_get(body, "Statements"), 0);
+  ck_assert_uint_eq(json_array_size(json_object_get(body, "Statements")), 1);
+  ck_assert_str_eq(param_text(st, 0, "N"), "3");
+  json_decref(body);
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 3);
+  fixture_free(f);
+}
+END_TEST
+
 /* ---- Options ---- */
 
 static void assert_refused(const char *sink_extra, const char *key,
@@ -919,6 +1091,8 @@ START_TEST(bad_options_are_refused) {
                  "'key' expects a block with 1 to 2 entries, found 0 "
                  "entries\n");
   assert_refused("mode = \"upsert\"", key, "upsert");
+  assert_refused("batch_updates = true", key,
+                 "option 'batch_updates' needs mode = \"update\"");
 }
 END_TEST
 
@@ -967,6 +1141,12 @@ int main(void) {
                  update_newer_than_a_list_writes_and_compares_a_version);
   tcase_add_test(update, update_writes_one_key_in_order);
   tcase_add_test(update, update_validation_goes_to_the_dead_letter);
+  tcase_add_test(update, batch_updates_write_statements_and_send_the_rest_again);
+  tcase_add_test(update,
+                 batch_updates_an_invalid_record_is_rejected_by_its_update_item);
+  tcase_add_test(update, batch_updates_fall_back_to_update_item_where_unknown);
+  tcase_add_test(update, batch_updates_throttled_as_a_whole_fail_and_are_retried);
+  tcase_add_test(update, batch_updates_keep_the_order_of_one_key);
   suite_add_tcase(s, update);
   TCase *config = tcase_create("config");
   tcase_set_timeout(config, 60);
