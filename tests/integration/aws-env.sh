@@ -5,6 +5,8 @@
 #   source tests/integration/aws-env.sh
 #   aws_env_moto     # moto_server: S3, SQS, DynamoDB on one port; real S3->SQS
 #                    # notifications. Exports AWS_ENDPOINT_URL.
+#                    # AWS_ENV_MOTO_SERVER: a wrapper to run instead (its
+#                    # words; it takes -H and -p as moto_server does).
 #   aws_env_fauxqs   # fauxqs (S3 + SQS) and dynalite (DynamoDB); flat cost per
 #                    # request. Exports AWS_ENDPOINT_URL_S3/_SQS/_DYNAMODB.
 #
@@ -300,7 +302,10 @@ _aws_env_moto_cmd() {
 }
 
 aws_env_moto() {
-  local t0 port try
+  local t0 port try server=(moto_server)
+  # A test may serve moto through a wrapper of its own (words, e.g.
+  # "python3 moto_partiql.py"), which takes moto_server's -H and -p.
+  [ -z "${AWS_ENV_MOTO_SERVER:-}" ] || read -ra server <<<"$AWS_ENV_MOTO_SERVER"
   _aws_env_need curl "install the Debian package curl" || return 1
   _aws_env_check_python || return 1
   _aws_env_moto_cmd || return 1
@@ -310,7 +315,7 @@ aws_env_moto() {
   # another process takes it first, try again with a new one.
   for try in 1 2 3; do
     port=$(_aws_env_py free-port) || return 1
-    _aws_env_spawn moto moto_server -H 127.0.0.1 -p "$port" || return 1
+    _aws_env_spawn moto "${server[@]}" -H 127.0.0.1 -p "$port" || return 1
     if _aws_env_wait_ready moto "http://127.0.0.1:$port/moto-api/" 2>"$_aws_env_work/moto.err"; then
       break
     fi
