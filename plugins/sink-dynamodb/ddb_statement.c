@@ -42,6 +42,16 @@ static int next_param(pl_buf_t *params) {
   return params->len ? pl_buf_append(params, ",", 1) : 0;
 }
 
+/* Appends the version as the next parameter, {"S":"..."}. */
+static int put_version(pl_buf_t *params, const pl_buf_t *version) {
+  int rc = next_param(params);
+  if (rc == 0)
+    rc = pl_buf_append(params, "{\"S\":", 5);
+  if (rc == 0)
+    rc = pl_json_encode_string(version->data, version->len, params, NULL);
+  return rc == 0 ? pl_buf_append(params, "}", 1) : rc;
+}
+
 /* The names the condition and the keys use, all plain. */
 static bool plain_schema(const ddb_schema_t *schema) {
   if (!plain_name(schema->table))
@@ -83,13 +93,7 @@ static int write_statement(const ddb_schema_t *schema,
   if (rc == 0 && schema->version) {
     rc = put_name(sql, " SET ", schema->version, "=?");
     if (rc == 0)
-      rc = next_param(params);
-    if (rc == 0)
-      rc = pl_buf_append(params, "{\"S\":", 5);
-    if (rc == 0)
-      rc = pl_json_encode_string(version->data, version->len, params, NULL);
-    if (rc == 0)
-      rc = pl_buf_append(params, "}", 1);
+      rc = put_version(params, version);
     set++;
   }
   if (rc == 0 && set == 0)
@@ -109,13 +113,7 @@ static int write_statement(const ddb_schema_t *schema,
     if (rc == 0 && newest)
       rc = put_name(sql, "", schema->newer_than, "<=?))");
     if (rc == 0)
-      rc = next_param(params);
-    if (rc == 0)
-      rc = pl_buf_append(params, "{\"S\":", 5);
-    if (rc == 0)
-      rc = pl_json_encode_string(version->data, version->len, params, NULL);
-    if (rc == 0)
-      rc = pl_buf_append(params, "}", 1);
+      rc = put_version(params, version);
   } else if (rc == 0 && newest) {
     rc = put_name(sql, " AND ", schema->newer_than, "<=?");
   }

@@ -29,7 +29,8 @@
 
 #include "ddb_item.h"
 
-/* DynamoDB's limit of statements in one BatchExecuteStatement. */
+/* DynamoDB's limit of statements in one BatchExecuteStatement (the same
+ * as BatchWriteItem's, DDB_MAX_BATCH_ITEMS). */
 #define DDB_MAX_STATEMENTS 25
 
 /* Appends the BatchStatementRequest of `record` to `out`:
