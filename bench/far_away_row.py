@@ -30,6 +30,8 @@ WORK = {
     "put": (["ReceiveMessage"], ["BatchWriteItem", "DeleteMessageBatch"]),
     "update": (["ReceiveMessage"],
                ["UpdateItem", "BatchExecuteStatement", "DeleteMessageBatch"]),
+    "batched": (["ReceiveMessage"],
+                ["BatchExecuteStatement", "DeleteMessageBatch"]),
 }
 COUNTED = ["SendMessageBatch", "ReceiveMessage", "DeleteMessageBatch",
            "ChangeMessageVisibilityBatch", "BatchWriteItem", "UpdateItem",

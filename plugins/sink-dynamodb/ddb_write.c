@@ -319,7 +319,7 @@ static void apply_statements_error(ddb_call_t *call,
              text);
     s->statements_unknown = true;
   } else {
-    pl_complain(s->inst, &s->aws.refused, PL_LOG_WARN,
+    pl_complain(s->inst, &s->statements_refused, PL_LOG_WARN,
                 "%s: the records are sent again as UpdateItem", text);
   }
   pl_buf_free(&reason);
@@ -372,6 +372,9 @@ static void on_response(void *data, const char *text, size_t len,
   } else if (call->statements) {
     pl_aws_sink_accepted(&w->sink->aws, "%s accepts writes again",
                          w->sink->opts->table);
+    pl_complain_release(w->sink->inst, &w->sink->statements_refused,
+                        "%s accepts BatchExecuteStatement again",
+                        w->sink->opts->table);
     apply_statements(call, text, len);
   } else if (error) {
     apply_error(call, error);

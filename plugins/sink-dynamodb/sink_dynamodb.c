@@ -163,8 +163,9 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .struct_size = sizeof(pl_plugin_t),
     .name = "dynamodb",
     .kind = PL_KIND_SINK,
-    .description = "Writes each record as one DynamoDB item (BatchWriteItem "
-                   "or a conditional UpdateItem).",
+    .description = "Writes each record as one DynamoDB item (BatchWriteItem, "
+                   "a conditional UpdateItem, or with batch_updates PartiQL "
+                   "UPDATE statements 25 a request).",
     .options = sink_ddb_option_table,
     .options_count =
         sizeof(sink_ddb_option_table) / sizeof(sink_ddb_option_table[0]),

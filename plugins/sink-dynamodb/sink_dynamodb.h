@@ -33,6 +33,9 @@ typedef struct sink_ddb {
   /* The endpoint does not know BatchExecuteStatement: updates go as
    * UpdateItem from then on. */
   bool statements_unknown;
+  /* BatchExecuteStatements refused as a whole (their records went as
+   * UpdateItem), logged at growing intervals until one is answered. */
+  pl_complain_t statements_refused;
 } sink_ddb_t;
 
 /* Writes `batch` (borrowed until it is done) to the sink's table: encodes

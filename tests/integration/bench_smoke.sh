@@ -69,8 +69,8 @@ fake = {(r["tool"], r["case"].split(":")[0].split()[0]) for r in rows if r["sect
 if "on_fake" in expect:
     for want in (("pipelined", "producer"), ("pipelined", "consumer"), ("boto3", "producer"), ("boto3", "consumer")):
         assert want in fake, f"on_fake: no {want[0]} {want[1]} row: {sorted(fake)}"
-    assert sum(1 for r in rows if r["section"] == "on_fake" and r["tool"] == "pipelined") == 3, \
-        "on_fake: not the producer and both consumer modes"
+    assert sum(1 for r in rows if r["section"] == "on_fake" and r["tool"] == "pipelined") == 4, \
+        "on_fake: not the producer, both consumer modes and batch_updates"
 tools = {r["tool"] for r in rows if r["section"] == "parse"}
 assert {"pipelined", "python"} <= tools, f"parse path ran for {tools} only"
 if stalled:

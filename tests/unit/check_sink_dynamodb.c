@@ -1006,6 +1006,36 @@ START_TEST(batch_updates_fall_back_to_update_item_where_unknown) {
 }
 END_TEST
 
+START_TEST(batch_updates_refused_as_a_whole_go_as_update_item) {
+  fixture_t *f = fixture_create();
+  /* PartiQLUpdate denied, UpdateItem allowed: every batch pays one refused
+   * request, and the refusal is logged once, not once a batch. */
+  for (size_t b = 0; b < 3; b++) {
+    push_error(f, 400, NULL, "AccessDeniedException",
+               "not authorized to perform: dynamodb:PartiQLUpdate");
+    push(f, 200, NULL, "{}");
+  }
+  run_numbered(f, 3, NULL,
+               "mode = \"update\"\n batch_updates = true\n batch_size = 1\n"
+               " max_in_flight = 1");
+  test_plugin_assert_clean(f->t);
+  const char *targets[] = {"BatchExecuteStatement", "UpdateItem",
+                           "BatchExecuteStatement", "UpdateItem",
+                           "BatchExecuteStatement", "UpdateItem"};
+  assert_targets(f, targets, 6);
+  const char *log = pl_test_log(f->t);
+  const char *warning = "the records are sent again as UpdateItem";
+  const char *at = strstr(log, warning);
+  ck_assert_msg(at != NULL, "no warning in: %s", log);
+  ck_assert_msg(strstr(at + 1, warning) == NULL, "logged again: %s", log);
+  ck_assert_ptr_null(strstr(log, "accepts BatchExecuteStatement again"));
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 3);
+  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), 3);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(batch_updates_throttled_as_a_whole_fail_and_are_retried) {
   fixture_t *f = fixture_create();
   push_error(f, 400, NULL, "ThrottlingException", "Rate exceeded");
@@ -1145,6 +1175,7 @@ int main(void) {
   tcase_add_test(update,
                  batch_updates_an_invalid_record_is_rejected_by_its_update_item);
   tcase_add_test(update, batch_updates_fall_back_to_update_item_where_unknown);
+  tcase_add_test(update, batch_updates_refused_as_a_whole_go_as_update_item);
   tcase_add_test(update, batch_updates_throttled_as_a_whole_fail_and_are_retried);
   tcase_add_test(update, batch_updates_keep_the_order_of_one_key);
   suite_add_tcase(s, update);
