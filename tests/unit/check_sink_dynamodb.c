@@ -1006,6 +1006,30 @@ START_TEST(batch_updates_fall_back_to_update_item_where_unknown) {
 }
 END_TEST
 
+START_TEST(batch_updates_a_record_without_a_plain_statement_goes_alone) {
+  fixture_t *f = fixture_create();
+  push(f, 200, NULL, "{\"Responses\":[{}]}");
+  push(f, 200, NULL, "{}");
+  /* A field name PartiQL would need more than quotes for. */
+  const char *records[] = {"{\"id\":\"a\",\"q\":1}",
+                           "{\"id\":\"b\",\"q r\":2}"};
+  run_records(f, records, 2, NULL, "mode = \"update\"\n batch_updates = true");
+  test_plugin_assert_clean(f->t);
+  const char *targets[] = {"BatchExecuteStatement", "UpdateItem"};
+  assert_targets(f, targets, 2);
+  json_t *body = request_body(f, 1);
+  ck_assert_str_eq(s_of(json_object_get(body, "Key"), "id"), "b");
+  ck_assert_str_eq(
+      json_string_value(json_object_get(
+          json_object_get(body, "ExpressionAttributeNames"), "#a0")),
+      "q r");
+  json_decref(body);
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 2);
+  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), 0);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(batch_updates_refused_as_a_whole_go_as_update_item) {
   fixture_t *f = fixture_create();
   /* PartiQLUpdate denied, UpdateItem allowed: every batch pays one refused
@@ -1176,6 +1200,8 @@ int main(void) {
                  batch_updates_an_invalid_record_is_rejected_by_its_update_item);
   tcase_add_test(update, batch_updates_fall_back_to_update_item_where_unknown);
   tcase_add_test(update, batch_updates_refused_as_a_whole_go_as_update_item);
+  tcase_add_test(update,
+                 batch_updates_a_record_without_a_plain_statement_goes_alone);
   tcase_add_test(update, batch_updates_throttled_as_a_whole_fail_and_are_retried);
   tcase_add_test(update, batch_updates_keep_the_order_of_one_key);
   suite_add_tcase(s, update);
