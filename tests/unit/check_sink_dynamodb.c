@@ -888,6 +888,15 @@ static void assert_targets(fixture_t *f, const char *const *want,
   }
 }
 
+/* Asserts the sink's counters: items written, records found stale, and
+ * records whose statement sent them again as UpdateItem. */
+static void assert_outcomes(fixture_t *f, uint64_t written, uint64_t stale,
+                            uint64_t again) {
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), written);
+  ck_assert_uint_eq(pl_test_counter(f->t, "stale"), stale);
+  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), again);
+}
+
 /* The `type` text of parameter i of statement `st` ({"N": "3"}: "3"). */
 static const char *param_text(const json_t *st, size_t i, const char *type) {
   return json_string_value(
@@ -943,9 +952,7 @@ START_TEST(batch_updates_write_statements_and_send_the_rest_again) {
         "attribute_not_exists(#k0) OR #nt <= :nt");
     json_decref(body);
   }
-  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 3);
-  ck_assert_uint_eq(pl_test_counter(f->t, "stale"), 1);
-  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), 2);
+  assert_outcomes(f, 3, 1, 2);
   ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 4);
   ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 0);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
@@ -974,7 +981,7 @@ START_TEST(batch_updates_an_invalid_record_is_rejected_by_its_update_item) {
   ck_assert_ptr_nonnull(
       strstr(pl_test_dead_letter_reason(f->t, 0),
              "Item size has exceeded the maximum allowed size"));
-  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 1);
+  assert_outcomes(f, 1, 0, 1);
   fixture_free(f);
 }
 END_TEST
@@ -998,8 +1005,7 @@ START_TEST(batch_updates_fall_back_to_update_item_where_unknown) {
   const char *at = strstr(log, warning);
   ck_assert_msg(at != NULL, "no warning in: %s", log);
   ck_assert_ptr_null(strstr(at + 1, warning));
-  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 2);
-  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), 1);
+  assert_outcomes(f, 2, 0, 1);
   ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   fixture_free(f);
@@ -1024,8 +1030,7 @@ START_TEST(batch_updates_a_record_without_a_plain_statement_goes_alone) {
           json_object_get(body, "ExpressionAttributeNames"), "#a0")),
       "q r");
   json_decref(body);
-  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 2);
-  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), 0);
+  assert_outcomes(f, 2, 0, 0);
   fixture_free(f);
 }
 END_TEST
@@ -1053,8 +1058,7 @@ START_TEST(batch_updates_refused_as_a_whole_go_as_update_item) {
   ck_assert_msg(at != NULL, "no warning in: %s", log);
   ck_assert_msg(strstr(at + 1, warning) == NULL, "logged again: %s", log);
   ck_assert_ptr_null(strstr(log, "accepts BatchExecuteStatement again"));
-  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 3);
-  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), 3);
+  assert_outcomes(f, 3, 0, 3);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   fixture_free(f);
 }
@@ -1070,8 +1074,7 @@ START_TEST(batch_updates_throttled_as_a_whole_fail_and_are_retried) {
   const char *targets[] = {"BatchExecuteStatement", "BatchExecuteStatement"};
   assert_targets(f, targets, 2);
   ck_assert_uint_ge(test_plugin_metrics(f->t)->retried, 1);
-  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 2);
-  ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), 0);
+  assert_outcomes(f, 2, 0, 0);
   ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   fixture_free(f);
@@ -1095,7 +1098,7 @@ START_TEST(batch_updates_keep_the_order_of_one_key) {
   ck_assert_uint_eq(json_array_size(json_object_get(body, "Statements")), 1);
   ck_assert_str_eq(param_text(st, 0, "N"), "3");
   json_decref(body);
-  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 3);
+  assert_outcomes(f, 3, 0, 0);
   fixture_free(f);
 }
 END_TEST
