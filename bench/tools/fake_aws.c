@@ -3,7 +3,13 @@
  * (tests/e2e/fake_aws.sh). Answers are those of fake_aws_answers.h; this file
  * is the server: HTTP/1.1 with keep-alive on one libuv loop, each answer
  * held `latency` ms by a timer (not a sleep: any number of requests wait
- * at once), so that it stands for a service far away.
+ * at once), so that it stands for a service far away. The timer is a
+ * timerfd per connection, set to the request's arrival plus the latency
+ * to the nanosecond: libuv's own timers count whole milliseconds of a
+ * clock read once per turn of the loop, so they held answers 19 to 21 ms
+ * for 20 and let out together every answer due in the same millisecond,
+ * bunches that a real network does not make (docs/performance.md, "Far
+ * away").
  *
  *   fake_aws [--port N] [--latency MS] [--dynamodb-latency MS]
  *            [--throttle F] [--messages N] [--object-rows N]
@@ -21,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "fake_aws_answers.h"
@@ -41,7 +49,8 @@ typedef struct server {
 
 struct conn {
   uv_tcp_t tcp;
-  uv_timer_t timer;
+  int timer_fd;          /* a timerfd: when the answer is due */
+  uv_poll_t timer;       /* watches timer_fd */
   uv_write_t write;
   server_t *srv;
   conn_t *prev, *next;
@@ -63,6 +72,8 @@ static void on_conn_closed(uv_handle_t *handle) {
   conn_t *c = handle->data;
   if (--c->open_handles > 0)
     return;
+  if (c->timer_fd >= 0)
+    close(c->timer_fd);
   fake_buf_free(&c->in);
   fake_buf_free(&c->out);
   fake_answer_free(&c->answer);
@@ -138,7 +149,26 @@ static void send_answer(conn_t *c) {
     conn_close(c);
 }
 
-static void on_timer(uv_timer_t *timer) { send_answer(timer->data); }
+static void on_timer(uv_poll_t *timer, int status, int events) {
+  (void)events;
+  conn_t *c = timer->data;
+  uint64_t expirations;
+  if (status == 0 && read(c->timer_fd, &expirations, sizeof(expirations)) !=
+                         (ssize_t)sizeof(expirations))
+    return; /* not due yet (a spurious wake-up) */
+  uv_poll_stop(timer);
+  send_answer(c);
+}
+
+/* Holds c's answer until `delay_ms` after now; false when the timer
+ * cannot be set. */
+static bool hold(conn_t *c, uint64_t delay_ms) {
+  uint64_t due = uv_hrtime() + delay_ms * 1000000u; /* CLOCK_MONOTONIC */
+  struct itimerspec when = {.it_value = {.tv_sec = (time_t)(due / 1000000000u),
+                                         .tv_nsec = (long)(due % 1000000000u)}};
+  return timerfd_settime(c->timer_fd, TFD_TIMER_ABSTIME, &when, NULL) == 0 &&
+         uv_poll_start(&c->timer, UV_READABLE, on_timer) == 0;
+}
 
 static void refuse(conn_t *c) {
   static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
@@ -182,10 +212,12 @@ static void process(conn_t *c) {
   c->busy = true;
   srv->in_flight++;
   fake_state_in_flight(&srv->state, srv->in_flight, now_ms(srv));
-  if (c->answer.delay_ms > 0)
-    uv_timer_start(&c->timer, on_timer, c->answer.delay_ms, 0);
-  else
+  if (c->answer.delay_ms == 0)
     send_answer(c);
+  else if (!hold(c, c->answer.delay_ms)) {
+    fprintf(stderr, "fake_aws: cannot set a timer\n");
+    conn_close(c);
+  }
 }
 
 static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *buf) {
@@ -226,9 +258,15 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (!c)
     return;
   c->srv = srv;
+  c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (c->timer_fd < 0 || uv_poll_init(srv->loop, &c->timer, c->timer_fd) < 0) {
+    if (c->timer_fd >= 0)
+      close(c->timer_fd);
+    free(c);
+    return;
+  }
   c->tcp.data = c->timer.data = c->write.data = c;
   uv_tcp_init(srv->loop, &c->tcp);
-  uv_timer_init(srv->loop, &c->timer);
   c->open_handles = 2;
   c->next = srv->conns;
   if (srv->conns)

@@ -9,7 +9,9 @@
 #   - with a third of the requests throttled, every row still arrives:
 #     pipelined reads the fake's throttling errors as retryable;
 #   - --dynamodb-latency and its control hold DynamoDB's answers alone
-#     (bench/stalled stalls the consumer's sink with it).
+#     (bench/stalled stalls the consumer's sink with it);
+#   - an answer is held the whole latency from its request, never less
+#     (libuv's millisecond timers let some out up to 1 ms early).
 # bench/far-away --smoke itself runs in tests/integration/bench_smoke.sh.
 . "$(dirname "$0")/lib.sh"
 
@@ -150,3 +152,16 @@ awk -v h="$held" -v q="$quick" -v a="$after" 'BEGIN { exit !(h >= 1.4 && q < 1 &
   || fail "DynamoDB's latency: UpdateItem took $held s, GetQueueAttributes $quick s, UpdateItem after the control $after s"
 pass "dynamodb latency: UpdateItem held $held s, GetQueueAttributes $quick s, $after s once set to 0"
 
+# Held the whole latency: the time from sending a request to the first
+# byte of its answer is never under 20 ms, over 20 requests.
+start_fake_aws --latency 20
+for _ in $(seq 1 20); do
+  curl -s -o /dev/null -w '%{time_pretransfer} %{time_starttransfer}\n' \
+    -H "X-Amz-Target: AmazonSQS.GetQueueAttributes" -d '{}' "$AWS_ENDPOINT_URL/"
+done > "$work/held.txt"
+stop_fake_aws
+shortest=$(awk '{ d = $2 - $1; if (NR == 1 || d < m) m = d } END { printf "%.6f", m }' "$work/held.txt")
+[ "$(wc -l < "$work/held.txt")" = 20 ] || fail "20 requests, $(wc -l < "$work/held.txt") answered"
+awk -v m="$shortest" 'BEGIN { exit !(m >= 0.020) }' \
+  || { cat "$work/held.txt"; fail "an answer came $shortest s after its request, under the 20 ms latency"; }
+pass "latency: 20 answers each held at least 20 ms (the shortest $shortest s)"
