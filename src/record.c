@@ -1,5 +1,6 @@
 /* Records: a value or bytes, shared metadata, and a pending count on the
  * record's ack group. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,83 @@ int pl_record_set_attribute_new(pl_record_t *record, const char *name,
   return json_object_set_new(meta->attributes, name, value) == 0
              ? 0
              : PL_EINVAL;
+}
+
+int pl_record_set_attributes_new(pl_record_t *record, json_t *attributes) {
+  if (attributes && !json_is_object(attributes)) {
+    json_decref(attributes);
+    return PL_EINVAL;
+  }
+  if (!attributes && !record->meta)
+    return 0; /* nothing to clear */
+  pl_record_meta_t *meta = meta_own(record);
+  if (!meta) {
+    json_decref(attributes);
+    return PL_ENOMEM;
+  }
+  json_decref(meta->attributes);
+  meta->attributes = attributes;
+  return 0;
+}
+
+/* The metadata travelling as attributes, and where each goes. */
+static const struct {
+  const char *name;
+  size_t offset; /* in pl_record_meta_t; 0: the line */
+} meta_attributes[] = {
+    {"origin", offsetof(pl_record_meta_t, origin)},
+    {"origin_time", offsetof(pl_record_meta_t, origin_time)},
+    {"etag", offsetof(pl_record_meta_t, etag)},
+    {"line", 0},
+};
+#define META_ATTRIBUTES (sizeof(meta_attributes) / sizeof(meta_attributes[0]))
+
+bool pl_record_is_meta_attribute(const char *name) {
+  for (size_t i = 0; i < META_ATTRIBUTES; i++)
+    if (strcmp(meta_attributes[i].name, name) == 0)
+      return true;
+  return false;
+}
+
+/* A line number: a positive JSON integer or a string of digits; 0 when
+ * absent or anything else. */
+static uint64_t line_of(const json_t *value) {
+  if (json_is_integer(value))
+    return json_integer_value(value) > 0 ? (uint64_t)json_integer_value(value)
+                                         : 0;
+  const char *text = json_string_value(value);
+  if (!text || *text < '0' || *text > '9')
+    return 0;
+  errno = 0;
+  char *end = NULL;
+  unsigned long long n = strtoull(text, &end, 10);
+  return errno == 0 && *end == '\0' ? (uint64_t)n : 0;
+}
+
+int pl_record_set_meta_from_attributes(pl_record_t *record) {
+  json_t *attributes = pl_record_attributes(record);
+  if (!attributes)
+    return 0;
+  /* Its own, to write: a copy when shared, holding the same attributes. */
+  pl_record_meta_t *meta = meta_own(record);
+  if (!meta)
+    return PL_ENOMEM;
+  for (size_t i = 0; i < META_ATTRIBUTES; i++) {
+    json_t *value = json_object_get(attributes, meta_attributes[i].name);
+    if (meta_attributes[i].offset == 0) {
+      uint64_t line = line_of(value);
+      if (line > 0)
+        record->line = line;
+      continue;
+    }
+    const char *text = json_string_value(value);
+    if (!text || !*text)
+      continue;
+    json_t **slot = (json_t **)((char *)meta + meta_attributes[i].offset);
+    json_decref(*slot);
+    *slot = json_incref(value);
+  }
+  return 0;
 }
 
 const char *pl_record_reason(const pl_record_t *record) {

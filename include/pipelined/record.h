@@ -141,6 +141,21 @@ PL_EXTERN json_t *pl_record_attributes(const pl_record_t *record);
 /* Sets one attribute, stealing `value`. */
 PL_EXTERN int pl_record_set_attribute_new(pl_record_t *record,
                                           const char *name, json_t *value);
+/* Makes the members of `attributes` (a JSON object, stolen; NULL: none)
+ * the record's attributes, replacing any it had: one allocation fewer per
+ * member than setting them one by one. PL_EINVAL when it is not an
+ * object, PL_ENOMEM; `attributes` is released either way. */
+PL_EXTERN int pl_record_set_attributes_new(pl_record_t *record,
+                                           json_t *attributes);
+/* The metadata a record carries as attributes through a queue (sink-sqs
+ * sends it so): sets the record's origin, origin_time and etag from its
+ * attributes of those names that are non-empty strings, sharing their
+ * values, and its line from "line" when that is a positive whole number
+ * or a string of digits. Metadata without such an attribute is left as it
+ * is. PL_ENOMEM. */
+PL_EXTERN int pl_record_set_meta_from_attributes(pl_record_t *record);
+/* Whether `name` is one of those attributes. */
+PL_EXTERN bool pl_record_is_meta_attribute(const char *name);
 /* Why the record was rejected or failed, or NULL. */
 PL_EXTERN const char *pl_record_reason(const pl_record_t *record);
 

@@ -60,6 +60,11 @@ PL_EXTERN int64_t pl_sqs_message_sent_timestamp(const pl_sqs_message_t *msg);
  * as their text), Binary ones as their base64 text. NULL when the message
  * has none. Borrowed. */
 PL_EXTERN const json_t *pl_sqs_message_attributes(const pl_sqs_message_t *msg);
+/* Hands those attributes to the caller, who owns them (json_decref());
+ * NULL when the message has none. The message has none after, and its
+ * pl_sqs_message_memory() no longer counts them: a record that holds
+ * them counts them (pl_record_set_attributes_new()). */
+PL_EXTERN json_t *pl_sqs_message_take_attributes(pl_sqs_message_t *msg);
 /* About how many bytes of memory the message holds until it is finished
  * or released: its structure, texts (id, receipt handle, body) and
  * attributes, with the allocator's and jansson's overhead; for

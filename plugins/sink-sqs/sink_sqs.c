@@ -188,8 +188,7 @@ static int compile_attributes(sink_sqs_t *s, const pl_map_t *map) {
              name);
       return PL_EINVAL;
     }
-    if (strcmp(name, "origin") == 0 || strcmp(name, "origin_time") == 0 ||
-        strcmp(name, "etag") == 0 || strcmp(name, "line") == 0) {
+    if (pl_record_is_meta_attribute(name)) {
       pl_log(inst, PL_LOG_ERROR,
              "attributes: '%s' is set by the sink itself from the record's "
              "metadata; choose another name",

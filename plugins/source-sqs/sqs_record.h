@@ -17,12 +17,14 @@ typedef enum { SQS_FORMAT_JSON, SQS_FORMAT_RAW } sqs_format_t;
  *   line, etag,           the "line" (a whole number), "etag" and
  *   origin time           "origin_time" attributes, when present (what
  *                         sink-sqs sends);
- *   attributes            every message attribute by name, then
- *                         "receive_count" (ApproximateReceiveCount) and
- *                         "sent_timestamp" (ms since the epoch), which win
- *                         over message attributes of the same names.
+ *   attributes            every message attribute by name (the
+ *                         message's own object, taken from it: the message
+ *                         has none after), then "receive_count"
+ *                         (ApproximateReceiveCount) and "sent_timestamp"
+ *                         (ms since the epoch), which win over message
+ *                         attributes of the same names.
  * Returns 0 or PL_ENOMEM. */
-int sqs_record_metadata(pl_record_t *rec, const pl_sqs_message_t *msg,
+int sqs_record_metadata(pl_record_t *rec, pl_sqs_message_t *msg,
                         const char *queue_url);
 
 /* The value of a message's record, from its body: the parsed JSON value

@@ -30,6 +30,12 @@ const json_t *pl_sqs_message_attributes(const pl_sqs_message_t *msg) {
   return msg->attributes;
 }
 
+json_t *pl_sqs_message_take_attributes(pl_sqs_message_t *msg) {
+  json_t *attributes = msg->attributes;
+  msg->attributes = NULL;
+  return attributes;
+}
+
 /* What one attribute costs besides its texts: jansson's pair and value
  * and their allocations (as PL_MEMORY_VALUE_ENTRY for a record's value). */
 #define SQS_ATTRIBUTE_COST 160

@@ -72,6 +72,15 @@ START_TEST(a_response_parses_into_messages) {
   ck_assert_msg(json_equal(attributes, want), "%s",
                 json_dumps(attributes, JSON_COMPACT | JSON_SORT_KEYS));
   json_decref(want);
+  /* Taken: the caller's now, the message has none, and its memory no
+   * longer counts them (a record that holds them does). */
+  size_t with = pl_sqs_message_memory(m);
+  json_t *taken = pl_sqs_message_take_attributes(m);
+  ck_assert_ptr_eq(taken, attributes);
+  ck_assert_ptr_null(pl_sqs_message_attributes(m));
+  ck_assert_ptr_null(pl_sqs_message_take_attributes(m));
+  ck_assert_uint_lt(pl_sqs_message_memory(m), with);
+  json_decref(taken);
   m = got.messages[1];
   ck_assert_str_eq(pl_sqs_message_id(m), "m2");
   ck_assert_str_eq(pl_sqs_message_body(m, &len), "plain");

@@ -515,6 +515,101 @@ START_TEST(derived_records_share_metadata_but_not_the_value) {
 }
 END_TEST
 
+START_TEST(attributes_are_set_whole_and_replace_the_old) {
+  fixture_t *f = fixture_create();
+  pl_record_t *rec = record(f, "{}");
+  ck_assert_int_eq(pl_record_set_attribute_new(rec, "old", json_integer(1)),
+                   0);
+  json_t *attributes = json_pack("{s:s, s:i}", "queue", "orders", "n", 2);
+  ck_assert_int_eq(pl_record_set_attributes_new(rec, attributes), 0);
+  ck_assert_ptr_eq(pl_record_attributes(rec), attributes); /* not copied */
+  assert_renders("${@queue}/${@n}", rec, "orders/2");
+  assert_missing("${@old}", rec, "old");
+  /* One more is added to the same object. */
+  ck_assert_int_eq(pl_record_set_attribute_new(rec, "more", json_true()), 0);
+  assert_renders("${@queue}/${@more}", rec, "orders/true");
+  /* Not an object: refused (and released); NULL clears them. */
+  ck_assert_int_eq(pl_record_set_attributes_new(rec, json_integer(3)),
+                   PL_EINVAL);
+  assert_renders("${@queue}", rec, "orders");
+  ck_assert_int_eq(pl_record_set_attributes_new(rec, NULL), 0);
+  ck_assert_ptr_null(pl_record_attributes(rec));
+  pl_record_done(rec);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(metadata_comes_from_its_attributes) {
+  fixture_t *f = fixture_create();
+  pl_record_t *rec = record(f, "{}");
+  /* What sink-sqs sends beside a row, and one attribute of the user's. */
+  json_t *attributes = json_pack(
+      "{s:s, s:s, s:s, s:s, s:s}", "origin", "s3://b/in.csv", "origin_time",
+      "2026-05-01T10:00:00.123Z", "etag", "\"e1\"", "line", "42", "team",
+      "a");
+  ck_assert_int_eq(pl_record_set_attributes_new(rec, attributes), 0);
+  ck_assert_int_eq(pl_record_set_meta_from_attributes(rec), 0);
+  ck_assert_str_eq(pl_record_origin(rec), "s3://b/in.csv");
+  ck_assert_str_eq(pl_record_origin_time(rec), "2026-05-01T10:00:00.123Z");
+  ck_assert_str_eq(pl_record_etag(rec), "\"e1\"");
+  ck_assert_uint_eq(pl_record_line(rec), 42);
+  /* Shared, not copied. */
+  ck_assert_ptr_eq(pl_record_origin(rec),
+                   json_string_value(json_object_get(attributes, "origin")));
+  assert_renders("${@team}:${@origin}:${@line}", rec, "a:s3://b/in.csv:42");
+  pl_record_done(rec);
+
+  /* A line as a JSON integer; values that are not metadata leave what the
+   * record had: an empty origin, a time that is not a string, a line of
+   * 0, of letters or negative. */
+  rec = record(f, "{}");
+  ck_assert_int_eq(pl_record_set_origin(rec, "file:/kept.csv"), 0);
+  pl_record_set_line(rec, 5);
+  ck_assert_int_eq(pl_record_set_attributes_new(
+                       rec, json_pack("{s:s, s:i, s:i}", "origin", "",
+                                      "origin_time", 7, "line", 0)),
+                   0);
+  ck_assert_int_eq(pl_record_set_meta_from_attributes(rec), 0);
+  ck_assert_str_eq(pl_record_origin(rec), "file:/kept.csv");
+  ck_assert_ptr_null(pl_record_origin_time(rec));
+  ck_assert_uint_eq(pl_record_line(rec), 5);
+  const char *bad_lines[] = {"4a", "-3", "", "x"};
+  for (size_t i = 0; i < 4; i++) {
+    ck_assert_int_eq(pl_record_set_attributes_new(
+                         rec, json_pack("{s:s}", "line", bad_lines[i])),
+                     0);
+    ck_assert_int_eq(pl_record_set_meta_from_attributes(rec), 0);
+    ck_assert_uint_eq(pl_record_line(rec), 5);
+  }
+  ck_assert_int_eq(pl_record_set_attributes_new(
+                       rec, json_pack("{s:i}", "line", 9)),
+                   0);
+  ck_assert_int_eq(pl_record_set_meta_from_attributes(rec), 0);
+  ck_assert_uint_eq(pl_record_line(rec), 9);
+  /* A derived record writes its own metadata, not the parent's. */
+  pl_record_t *row = pl_record_derive(rec);
+  ck_assert_int_eq(pl_record_set_attributes_new(
+                       row, json_pack("{s:s}", "origin", "sqs:row")),
+                   0);
+  ck_assert_int_eq(pl_record_set_meta_from_attributes(row), 0);
+  ck_assert_str_eq(pl_record_origin(row), "sqs:row");
+  ck_assert_str_eq(pl_record_origin(rec), "file:/kept.csv");
+  pl_record_done(row);
+  pl_record_done(rec);
+  fixture_free(f);
+}
+END_TEST
+
+START_TEST(the_metadata_attribute_names) {
+  const char *names[] = {"origin", "origin_time", "etag", "line"};
+  for (size_t i = 0; i < 4; i++)
+    ck_assert(pl_record_is_meta_attribute(names[i]));
+  ck_assert(!pl_record_is_meta_attribute("message_id"));
+  ck_assert(!pl_record_is_meta_attribute("Origin"));
+  ck_assert(!pl_record_is_meta_attribute(""));
+}
+END_TEST
+
 START_TEST(one_template_renders_many_records) {
   fixture_t *f = fixture_create();
   pl_template_t *tpl = compile("${k}:${@line}");
@@ -589,6 +684,9 @@ static Suite *template_suite(void) {
   tcase_add_test(meta, attributes_do_not_shadow_built_in_metadata);
   tcase_add_test(meta, a_record_without_attributes_has_none);
   tcase_add_test(meta, derived_records_share_metadata_but_not_the_value);
+  tcase_add_test(meta, attributes_are_set_whole_and_replace_the_old);
+  tcase_add_test(meta, metadata_comes_from_its_attributes);
+  tcase_add_test(meta, the_metadata_attribute_names);
   suite_add_tcase(s, meta);
 
   TCase *bugs = tcase_create("known bugs");
