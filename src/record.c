@@ -273,13 +273,10 @@ const char *pl_record_message_id(const pl_record_t *record) {
 }
 uint64_t pl_record_line(const pl_record_t *record) { return record->line; }
 
-/* Sets the string at `offset` in the record's own metadata (an offsetof()
- * of pl_record_meta_t, as the option tables do for their fields). */
-static int set_meta_string(pl_record_t *record, size_t offset,
-                           const char *text) {
-  json_t *value = NULL;
-  if (text && !(value = json_string(text)))
-    return PL_EINVAL; /* not UTF-8 */
+/* Sets the value at `offset` in the record's own metadata (an offsetof()
+ * of pl_record_meta_t, as the option tables do for their fields) to
+ * `value`, stolen; NULL clears it. */
+static int set_meta_value(pl_record_t *record, size_t offset, json_t *value) {
   if (!value && !record->meta)
     return 0; /* nothing to clear */
   pl_record_meta_t *meta = meta_own(record);
@@ -291,6 +288,14 @@ static int set_meta_string(pl_record_t *record, size_t offset,
   json_decref(*slot);
   *slot = value;
   return 0;
+}
+
+static int set_meta_string(pl_record_t *record, size_t offset,
+                           const char *text) {
+  json_t *value = NULL;
+  if (text && !(value = json_string(text)))
+    return PL_EINVAL; /* not UTF-8 */
+  return set_meta_value(record, offset, value);
 }
 
 int pl_record_set_origin(pl_record_t *record, const char *origin) {
@@ -345,16 +350,8 @@ int pl_record_set_attributes_new(pl_record_t *record, json_t *attributes) {
     json_decref(attributes);
     return PL_EINVAL;
   }
-  if (!attributes && !record->meta)
-    return 0; /* nothing to clear */
-  pl_record_meta_t *meta = meta_own(record);
-  if (!meta) {
-    json_decref(attributes);
-    return PL_ENOMEM;
-  }
-  json_decref(meta->attributes);
-  meta->attributes = attributes;
-  return 0;
+  return set_meta_value(record, offsetof(pl_record_meta_t, attributes),
+                        attributes);
 }
 
 /* The metadata travelling as attributes, and where each goes. */
@@ -393,13 +390,7 @@ static uint64_t line_of(const json_t *value) {
 
 int pl_record_set_meta_from_attributes(pl_record_t *record) {
   json_t *attributes = pl_record_attributes(record);
-  if (!attributes)
-    return 0;
-  /* Its own, to write: a copy when shared, holding the same attributes. */
-  pl_record_meta_t *meta = meta_own(record);
-  if (!meta)
-    return PL_ENOMEM;
-  for (size_t i = 0; i < META_ATTRIBUTES; i++) {
+  for (size_t i = 0; attributes && i < META_ATTRIBUTES; i++) {
     json_t *value = json_object_get(attributes, meta_attributes[i].name);
     if (meta_attributes[i].offset == 0) {
       uint64_t line = line_of(value);
@@ -408,11 +399,11 @@ int pl_record_set_meta_from_attributes(pl_record_t *record) {
       continue;
     }
     const char *text = json_string_value(value);
-    if (!text || !*text)
-      continue;
-    json_t **slot = (json_t **)((char *)meta + meta_attributes[i].offset);
-    json_decref(*slot);
-    *slot = json_incref(value);
+    /* Shared: the record's own metadata holds its attributes too. */
+    if (text && *text &&
+        set_meta_value(record, meta_attributes[i].offset,
+                       json_incref(value)) < 0)
+      return PL_ENOMEM;
   }
   return 0;
 }
