@@ -206,16 +206,27 @@ static void metric_name(const char *name, char *out, size_t size) {
 
 /* Adds `delta` to the counter `name` (made a part of a metric name) of
  * `list`, adding it when it is new. */
-static void count_in(pl_counter_t **list, size_t *count, const char *name,
-                     uint64_t delta) {
-  char clean[PL_COUNTER_NAME_MAX];
-  metric_name(name, clean, sizeof(clean));
-  for (size_t i = 0; i < *count; i++) {
-    if (strcmp((*list)[i].name, clean) == 0) {
-      (*list)[i].value += delta;
-      return;
+static bool add_to(pl_counter_t *list, size_t count, const char *name,
+                   uint64_t delta) {
+  for (size_t i = 0; i < count; i++) {
+    if (strcmp(list[i].name, name) == 0) {
+      list[i].value += delta;
+      return true;
     }
   }
+  return false;
+}
+
+static void count_in(pl_counter_t **list, size_t *count, const char *name,
+                     uint64_t delta) {
+  /* Names are clean as plugins write them: a per-message count finds its
+   * counter without making a metric name of it first. */
+  if (add_to(*list, *count, name, delta))
+    return;
+  char clean[PL_COUNTER_NAME_MAX];
+  metric_name(name, clean, sizeof(clean));
+  if (add_to(*list, *count, clean, delta))
+    return;
   pl_counter_t *grown = realloc(*list, (*count + 1) * sizeof(*grown));
   if (!grown)
     return;
