@@ -63,6 +63,8 @@ int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
                     const char *key_text, pl_buf_t *out, pl_buf_t *why) {
   const json_t *object, *newest;
   pl_buf_t version = {0};
+  if (pl_buf_reserve(&version, 128) < 0)
+    return PL_ENOMEM;
   if (ddb_update_prepare(schema, record, &object, &newest, &version, why) <
       0) {
     pl_buf_free(&version);

@@ -410,12 +410,16 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
     pl_buf_reset(&why);
     /* The key's text finds records of the same key: its members come in
      * the schema's order, so equal keys have equal texts. Room for the
-     * usual key and body, so that neither grows while written. */
+     * usual key and body, so that neither grows while written: the JSON
+     * writer reserves a string's worst case (six bytes a character)
+     * before it writes it, and an update, with its condition, names and
+     * values, is about twice an item. */
     pl_buf_t key_text = {0}, body_text = {0};
-    int rc =
-        pl_buf_reserve(&key_text, 64) < 0 || pl_buf_reserve(&body_text, 512) < 0
-            ? PL_ENOMEM
-            : ddb_key_text(&s->compiled.schema, record, &key_text, &why);
+    size_t body_room = s->opts->mode == DDB_MODE_PUT ? 512 : 1024;
+    int rc = pl_buf_reserve(&key_text, 256) < 0 ||
+                     pl_buf_reserve(&body_text, body_room) < 0
+                 ? PL_ENOMEM
+                 : ddb_key_text(&s->compiled.schema, record, &key_text, &why);
     bool statement = false;
     if (rc == 0 && s->opts->batch_updates && !s->statements_unknown) {
       rc = ddb_statement_text(&s->compiled.schema, record, &body_text, &why);

@@ -276,12 +276,28 @@ static int build_request(h1_call_t *call, const pl_http_request_t *request) {
 /* Buffers a piece of the body within the limits of http.h: past the limit
  * of a 2xx body the call fails; of an error body the head is all the error
  * parser needs, so the rest is not read (the connection is closed). */
+/* The most take_body() reserves for a body before its bytes come. */
+#define BODY_ROOM_AHEAD_MAX ((uint64_t)1 << 20)
+
 static int take_body(void *data, const char *bytes, size_t len) {
   h1_call_t *call = data;
   bool error_body = call->parser.status >= 300;
   size_t cap = error_body ? PL_HTTP_MAX_ERROR_BODY : call->max_body;
   size_t room = cap - call->body.len;
   size_t keep = len < room ? len : room;
+  /* The body's room at once when its length was declared, rather than
+   * doubling from 64 bytes (a receive of ten messages took eight
+   * reallocations); at most 1 MiB before the bytes come, whatever a
+   * server declares. */
+  if (call->body.cap == 0 && call->parser.has_length) {
+    uint64_t room_ahead = call->parser.length;
+    if (room_ahead > cap)
+      room_ahead = cap;
+    if (room_ahead > BODY_ROOM_AHEAD_MAX)
+      room_ahead = BODY_ROOM_AHEAD_MAX;
+    if (pl_buf_reserve(&call->body, (size_t)room_ahead) < 0)
+      return PL_ENOMEM;
+  }
   if (keep > 0 && pl_buf_append(&call->body, bytes, keep) < 0)
     return PL_ENOMEM;
   if (keep == len)

@@ -351,7 +351,12 @@ int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
   pl_buf_t text = {0}, lower = {0};
   size_t n = 0;
   bool have_host = false;
-  int rc = 0;
+  /* Room for the usual few headers at once (it doubles past it). */
+  int rc = pl_buf_reserve(&text, 256) < 0 || pl_buf_reserve(&lower, 64) < 0
+               ? PL_ENOMEM
+               : 0;
+  if (rc < 0)
+    goto done;
   for (size_t i = 0; i < request->header_count; i++) {
     const pl_http_header_t *h = &request->headers[i];
     if (!pl__aws_sigv4_canon_is_token(h->name) || !h->value) {
