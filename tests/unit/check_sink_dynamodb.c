@@ -897,6 +897,15 @@ static void assert_outcomes(fixture_t *f, uint64_t written, uint64_t stale,
   ck_assert_uint_eq(pl_test_counter(f->t, "statements_again"), again);
 }
 
+/* Asserts the run's log holds `text` exactly once. */
+static void assert_logged_once(fixture_t *f, const char *text) {
+  const char *log = pl_test_log(f->t);
+  const char *at = strstr(log, text);
+  ck_assert_msg(at != NULL, "'%s' not in: %s", text, log);
+  ck_assert_msg(strstr(at + 1, text) == NULL, "'%s' logged again: %s", text,
+                log);
+}
+
 /* The `type` text of parameter i of statement `st` ({"N": "3"}: "3"). */
 static const char *param_text(const json_t *st, size_t i, const char *type) {
   return json_string_value(
@@ -1000,11 +1009,7 @@ START_TEST(batch_updates_fall_back_to_update_item_where_unknown) {
   const char *targets[] = {"BatchExecuteStatement", "UpdateItem",
                            "UpdateItem"};
   assert_targets(f, targets, 3);
-  const char *log = pl_test_log(f->t);
-  const char *warning = "does not know BatchExecuteStatement";
-  const char *at = strstr(log, warning);
-  ck_assert_msg(at != NULL, "no warning in: %s", log);
-  ck_assert_ptr_null(strstr(at + 1, warning));
+  assert_logged_once(f, "does not know BatchExecuteStatement");
   assert_outcomes(f, 2, 0, 1);
   ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
@@ -1052,12 +1057,9 @@ START_TEST(batch_updates_refused_as_a_whole_go_as_update_item) {
                            "BatchExecuteStatement", "UpdateItem",
                            "BatchExecuteStatement", "UpdateItem"};
   assert_targets(f, targets, 6);
-  const char *log = pl_test_log(f->t);
-  const char *warning = "the records are sent again as UpdateItem";
-  const char *at = strstr(log, warning);
-  ck_assert_msg(at != NULL, "no warning in: %s", log);
-  ck_assert_msg(strstr(at + 1, warning) == NULL, "logged again: %s", log);
-  ck_assert_ptr_null(strstr(log, "accepts BatchExecuteStatement again"));
+  assert_logged_once(f, "the records are sent again as UpdateItem");
+  ck_assert_ptr_null(
+      strstr(pl_test_log(f->t), "accepts BatchExecuteStatement again"));
   assert_outcomes(f, 3, 0, 3);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   fixture_free(f);
