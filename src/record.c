@@ -1,6 +1,5 @@
 /* Records: a value or bytes, shared metadata, and a pending count on the
  * record's ack group. */
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include "group.h"
 #include "pipeline.h"
 #include "record.h"
+#include "units.h"
 
 void pl__queue_push(pl_queue_t *queue, pl_record_t *record) {
   record->next = NULL;
@@ -380,12 +380,8 @@ static uint64_t line_of(const json_t *value) {
     return json_integer_value(value) > 0 ? (uint64_t)json_integer_value(value)
                                          : 0;
   const char *text = json_string_value(value);
-  if (!text || *text < '0' || *text > '9')
-    return 0;
-  errno = 0;
-  char *end = NULL;
-  unsigned long long n = strtoull(text, &end, 10);
-  return errno == 0 && *end == '\0' ? (uint64_t)n : 0;
+  uint64_t n;
+  return text && pl__parse_uint(text, &n) == 0 ? n : 0;
 }
 
 int pl_record_set_meta_from_attributes(pl_record_t *record) {

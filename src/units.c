@@ -38,6 +38,18 @@ static int read_digits(const char **text, uint64_t *value) {
   return count;
 }
 
+int pl__parse_uint(const char *text, uint64_t *out) {
+  const char *p = text;
+  uint64_t value = 0;
+  int n = read_digits(&p, &value);
+  if (n == 0 || *p != '\0')
+    return PL_EPARSE;
+  if (n < 0)
+    return PL_ERANGE;
+  *out = value;
+  return 0;
+}
+
 int pl__parse_int(const char *text, int64_t *out) {
   const char *p = text;
   bool negative = false;

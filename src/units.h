@@ -10,6 +10,8 @@
 
 /* Decimal integer with optional sign: "42", "-7". */
 int pl__parse_int(const char *text, int64_t *out);
+/* Decimal whole number without a sign: "42" (up to UINT64_MAX). */
+int pl__parse_uint(const char *text, uint64_t *out);
 /* Decimal floating point: "1.5", "-2", "1e3" (no "inf", "nan", hex or
  * ".5"); only overflow is PL_ERANGE. Independent of the C locale, which
  * can cost a copy: PL_ENOMEM is possible when the locale's decimal point

@@ -41,6 +41,22 @@ START_TEST(test_int_invalid) {
 }
 END_TEST
 
+START_TEST(test_uint) {
+  uint64_t v = 1;
+  ck_assert_int_eq(pl__parse_uint("0", &v), 0);
+  ck_assert_uint_eq(v, 0);
+  ck_assert_int_eq(pl__parse_uint("007", &v), 0);
+  ck_assert_uint_eq(v, 7);
+  ck_assert_int_eq(pl__parse_uint("18446744073709551615", &v), 0);
+  ck_assert_uint_eq(v, UINT64_MAX);
+  ck_assert_int_eq(pl__parse_uint("18446744073709551616", &v), PL_ERANGE);
+  const char *bad[] = {"", "-1", "+1", " 1", "1 ", "4a", "1.0"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    ck_assert_msg(pl__parse_uint(bad[i], &v) == PL_EPARSE, "'%s'", bad[i]);
+  ck_assert_uint_eq(v, UINT64_MAX); /* untouched by the refusals */
+}
+END_TEST
+
 START_TEST(test_double_valid) {
   double d = 0;
   ck_assert_int_eq(pl__parse_double("1.5", &d), 0);
@@ -237,6 +253,7 @@ static Suite *units_suite(void) {
   TCase *tc = tcase_create("parse");
   tcase_add_test(tc, test_int_valid);
   tcase_add_test(tc, test_int_invalid);
+  tcase_add_test(tc, test_uint);
   tcase_add_test(tc, test_double_valid);
   tcase_add_test(tc, test_double_invalid);
   tcase_add_test(tc, test_double_locale);
