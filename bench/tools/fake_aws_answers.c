@@ -1,8 +1,8 @@
 /* The fake AWS's answers and counts (see fake_aws_answers.h). */
 #include "fake_aws_answers.h"
+#include "fake_aws_json.h"
 #include "fake_aws_stats.h"
 
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,36 +146,45 @@ static bool make_object(fake_state_t *st) {
 
 /* ---- JSON answers ---- */
 
-/* A JSON string of the answer: `text` with '"' and '\\' escaped (ids and
- * receipt handles are the fake's own or pipelined's, printable). */
-static bool add_string(fake_buf_t *out, const char *text) {
-  bool ok = fake_buf_add(out, "\"", 1);
-  for (const char *p = text; ok && *p; p++) {
-    if (*p == '"' || *p == '\\')
-      ok = fake_buf_add(out, "\\", 1);
-    else if ((unsigned char)*p < 0x20)
-      continue;
-    ok = ok && fake_buf_add(out, p, 1);
-  }
-  return ok && fake_buf_add(out, "\"", 1);
+/* Member `key` of the request when it is an array; else an empty text
+ * (which walks as empty). */
+static fake_text_t array_of(fake_text_t request, const char *key) {
+  fake_text_t value;
+  if (fake_json_member(request, key, &value) && value.at[0] == '[')
+    return value;
+  return (fake_text_t){"", 0};
 }
 
-static json_t *entries_of(const json_t *request) {
-  json_t *entries = json_object_get(request, "Entries");
-  return json_is_array(entries) ? entries : NULL;
+static long long int_of(fake_text_t request, const char *key) {
+  fake_text_t value;
+  long long n;
+  return fake_json_member(request, key, &value) && fake_json_int(value, &n)
+             ? n
+             : 0;
+}
+
+/* The text of string member `key` of `object` (as written, a valid JSON
+ * string's body); empty when there is none. */
+static fake_text_t string_of(fake_text_t object, const char *key) {
+  fake_text_t value, text;
+  if (fake_json_member(object, key, &value) && fake_json_string(value, &text))
+    return text;
+  return (fake_text_t){"", 0};
 }
 
 /* {"Successful":[{"Id":...}...],"Failed":[]} for every entry of the
- * request; with MessageIds for SendMessageBatch. */
-static bool batch_result(fake_state_t *st, const json_t *request, bool ids,
-                         fake_buf_t *out) {
+ * request; with MessageIds for SendMessageBatch. Returns the entries'
+ * count in *count. */
+static bool batch_result(fake_state_t *st, fake_text_t request, bool ids,
+                         fake_buf_t *out, size_t *count) {
   bool ok = fake_buf_printf(out, "{\"Successful\":[");
-  size_t i;
-  json_t *entry;
-  json_array_foreach(entries_of(request), i, entry) {
-    const char *id = json_string_value(json_object_get(entry, "Id"));
-    ok = ok && fake_buf_printf(out, "%s{\"Id\":", i ? "," : "") &&
-         add_string(out, id ? id : "");
+  fake_json_iter_t it = fake_json_iter(array_of(request, "Entries"));
+  fake_text_t entry;
+  size_t i = 0;
+  for (; ok && fake_json_next(&it, NULL, &entry); i++) {
+    fake_text_t id = string_of(entry, "Id");
+    ok = fake_buf_printf(out, "%s{\"Id\":\"", i ? "," : "") &&
+         fake_buf_add(out, id.at, id.len) && fake_buf_add(out, "\"", 1);
     if (ids)
       ok = ok &&
            fake_buf_printf(out,
@@ -183,21 +192,21 @@ static bool batch_result(fake_state_t *st, const json_t *request, bool ids,
                            (unsigned long long)++st->next_id);
     ok = ok && fake_buf_add(out, "}", 1);
   }
+  *count = i;
   return ok && fake_buf_printf(out, "],\"Failed\":[]}");
 }
 
 /* Marks the messages of a DeleteMessageBatch deleted ("rh-<n>"). */
-static void note_deletes(fake_state_t *st, const json_t *request) {
-  size_t i;
-  json_t *entry;
-  json_array_foreach(entries_of(request), i, entry) {
-    const char *handle =
-        json_string_value(json_object_get(entry, "ReceiptHandle"));
-    char *end = NULL;
-    unsigned long long n =
-        handle && strncmp(handle, "rh-", 3) == 0 ? strtoull(handle + 3, &end, 10)
-                                                 : 0;
-    if (!end || *end || n >= st->messages)
+static void note_deletes(fake_state_t *st, fake_text_t request) {
+  fake_json_iter_t it = fake_json_iter(array_of(request, "Entries"));
+  fake_text_t entry;
+  while (fake_json_next(&it, NULL, &entry)) {
+    fake_text_t handle = string_of(entry, "ReceiptHandle");
+    long long n = -1;
+    if (handle.len <= 3 || memcmp(handle.at, "rh-", 3) != 0 ||
+        handle.at[3] == '-' ||
+        !fake_json_int((fake_text_t){handle.at + 3, handle.len - 3}, &n) ||
+        (unsigned long long)n >= st->messages)
       continue;
     uint8_t bit = (uint8_t)(1u << (n % 8));
     if (st->deleted_map[n / 8] & bit) {
@@ -209,10 +218,8 @@ static void note_deletes(fake_state_t *st, const json_t *request) {
   }
 }
 
-static bool receive(fake_state_t *st, const json_t *request,
-                    fake_answer_t *out) {
-  json_int_t max = json_integer_value(
-      json_object_get(request, "MaxNumberOfMessages"));
+static bool receive(fake_state_t *st, fake_text_t request, fake_answer_t *out) {
+  long long max = int_of(request, "MaxNumberOfMessages");
   if (max < 1)
     max = 1;
   if (max > 10)
@@ -221,8 +228,7 @@ static bool receive(fake_state_t *st, const json_t *request,
   uint64_t n = left < (uint64_t)max ? left : (uint64_t)max;
   if (n == 0) {
     /* Nothing left: as SQS, hold the long poll a while. */
-    json_int_t wait =
-        json_integer_value(json_object_get(request, "WaitTimeSeconds"));
+    long long wait = int_of(request, "WaitTimeSeconds");
     uint64_t most = wait > 0 ? (uint64_t)wait * 1000 : 0;
     out->delay_ms += st->empty_wait_ms < most ? st->empty_wait_ms : most;
   }
@@ -253,18 +259,20 @@ static bool receive(fake_state_t *st, const json_t *request,
 }
 
 /* Items of a BatchWriteItem: every table's requests. */
-static size_t write_items(const json_t *request) {
+static size_t write_items(fake_text_t request) {
+  fake_text_t tables, list;
   size_t n = 0;
-  const char *table;
-  json_t *list;
-  json_object_foreach(json_object_get(request, "RequestItems"), table, list)
-      n += json_array_size(list);
+  if (!fake_json_member(request, "RequestItems", &tables))
+    return 0;
+  fake_json_iter_t it = fake_json_iter(tables);
+  while (it.close == '}' && fake_json_next(&it, NULL, &list))
+    n += list.at[0] == '[' ? fake_json_count(list) : 0;
   return n;
 }
 
-static bool statements(const json_t *request, fake_answer_t *out,
+static bool statements(fake_text_t request, fake_answer_t *out,
                        size_t *count) {
-  *count = json_array_size(json_object_get(request, "Statements"));
+  *count = fake_json_count(array_of(request, "Statements"));
   bool ok = fake_buf_printf(&out->body, "{\"Responses\":[");
   for (size_t i = 0; ok && i < *count; i++)
     ok = fake_buf_printf(&out->body, "%s{}", i ? "," : "");
@@ -343,19 +351,27 @@ static bool answer_json(fake_state_t *st, const fake_aws_http_request_t *req,
     st->throttled[op]++;
     return throttle_error(op, out);
   }
-  json_t *request = json_loadb(req->body.at, req->body.len, 0, NULL);
+  fake_text_t request = req->body;
+  if (request.len == 0)
+    request = (fake_text_t){"{}", 2};
+  if (!fake_json_valid(request)) {
+    out->status = 400;
+    return fake_buf_printf(&out->body,
+                           "{\"__type\":\"com.amazon.coral.service#"
+                           "SerializationException\",\"message\":\"the "
+                           "body is not JSON\"}");
+  }
   bool ok = true;
   size_t n = 0;
   switch (op) {
   case FAKE_OP_SEND_MESSAGE_BATCH:
   case FAKE_OP_CHANGE_VISIBILITY_BATCH:
-    n = json_array_size(entries_of(request));
-    ok = batch_result(st, request, op == FAKE_OP_SEND_MESSAGE_BATCH, &out->body);
+    ok = batch_result(st, request, op == FAKE_OP_SEND_MESSAGE_BATCH,
+                      &out->body, &n);
     break;
   case FAKE_OP_DELETE_MESSAGE_BATCH:
-    n = json_array_size(entries_of(request));
     note_deletes(st, request);
-    ok = batch_result(st, request, false, &out->body);
+    ok = batch_result(st, request, false, &out->body, &n);
     break;
   case FAKE_OP_RECEIVE_MESSAGE:
     ok = receive(st, request, out);
@@ -379,20 +395,18 @@ static bool answer_json(fake_state_t *st, const fake_aws_http_request_t *req,
     ok = statements(request, out, &n);
     break;
   default: { /* DescribeTable */
-    const char *table =
-        json_string_value(json_object_get(request, "TableName"));
-    ok = fake_buf_printf(&out->body, "{\"Table\":{\"TableName\":") &&
-         add_string(&out->body, table ? table : "") &&
+    fake_text_t table = string_of(request, "TableName");
+    ok = fake_buf_printf(&out->body, "{\"Table\":{\"TableName\":\"") &&
+         fake_buf_add(&out->body, table.at, table.len) &&
          fake_buf_printf(
              &out->body,
-             ",\"TableStatus\":\"ACTIVE\",\"KeySchema\":[{\"AttributeName\":"
+             "\",\"TableStatus\":\"ACTIVE\",\"KeySchema\":[{\"AttributeName\":"
              "\"id\",\"KeyType\":\"HASH\"}],\"AttributeDefinitions\":[{"
              "\"AttributeName\":\"id\",\"AttributeType\":\"S\"}]}}");
     break;
   }
   }
   st->entries[op] += n;
-  json_decref(request);
   return ok;
 }
 

@@ -1,5 +1,6 @@
 /* Check suite for bench/tools/fake_aws_http.c, fake_aws_answers.c and
- * fake_aws_stats.c, the fake AWS of bench/far-away: its HTTP parsing, and that
+ * fake_aws_stats.c, the fake AWS of bench/far-away: its HTTP parsing, its
+ * reader of JSON bodies (fake_aws_json.c), and that
  * its answers are what pipelined's own parsers accept (a ReceiveMessage
  * answer read by pl__sqs_receive_parse, a listing by pl_s3_list_parse,
  * throttling errors read and classified as throttling by the AWS layer). */
@@ -9,6 +10,7 @@
 #include "aws_error.h"
 #include "fake_aws_answers.h"
 #include "fake_aws_http.h"
+#include "fake_aws_json.h"
 #include "fake_aws_stats.h"
 #include "retry.h"
 #include "sqs_receive.h"
@@ -106,6 +108,91 @@ static json_t *answer_json(fake_state_t *st, const char *target,
   return root;
 }
 
+/* ---- JSON bodies ---- */
+
+static fake_text_t text_of(const char *s) { return (fake_text_t){s, strlen(s)}; }
+
+START_TEST(json_bodies_are_checked_whole) {
+  static const char *const good[] = {
+      "{}", " [ ] ", "{\"a\":[1,-2.5e+3,0,true,false,null,{\"b\":\"\\\"\\u00e9\"}]}",
+      "\"x\"", "0", "{\"Body\":\"{\\\"k\\\":\\\"v\\\"}\"}"};
+  static const char *const bad[] = {
+      "", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "[1 2]", "[01]", "[1.]",
+      "\"\\x\"", "\"\\u12g4\"", "\"tab\there\"", "{} {}", "tru", "{a:1}",
+      "\"open"};
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+    ck_assert_msg(fake_json_valid(text_of(good[i])), "%s", good[i]);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    ck_assert_msg(!fake_json_valid(text_of(bad[i])), "%s", bad[i]);
+  /* Nesting deeper than the reader's bound is refused, not recursed. */
+  char deep[200];
+  memset(deep, '[', 100);
+  memset(deep + 100, ']', 100);
+  ck_assert(!fake_json_valid((fake_text_t){deep, sizeof(deep)}));
+  ck_assert(fake_json_valid((fake_text_t){deep + 40, 120}));
+}
+END_TEST
+
+START_TEST(json_members_are_found_in_place) {
+  fake_text_t body = text_of(
+      "{ \"QueueUrl\" : \"q\", \"Entries\": [{\"MessageBody\":\"{\\\"Id\\\":9}\","
+      "\"Id\":\"a\\\"b\"}, {\"Id\":\"2\"} ], \"Max\": 10, \"Neg\": -3,"
+      " \"Big\": 1234567890123456789, \"Real\": 1.5 }");
+  fake_text_t v, s, key;
+  ck_assert(fake_json_member(body, "QueueUrl", &v));
+  ck_assert(fake_text_is(v, "\"q\""));
+  ck_assert(fake_json_string(v, &s) && fake_text_is(s, "q"));
+  ck_assert(!fake_json_member(body, "Queue", &v));
+  ck_assert(fake_json_member(body, "Entries", &v));
+  ck_assert_uint_eq(fake_json_count(v), 2);
+  fake_json_iter_t it = fake_json_iter(v);
+  fake_text_t entry;
+  ck_assert(fake_json_next(&it, NULL, &entry));
+  /* The "Id" inside the message's body is text, not a member. */
+  ck_assert(fake_json_member(entry, "Id", &v) && fake_json_string(v, &s));
+  ck_assert(fake_text_is(s, "a\\\"b"));
+  ck_assert(fake_json_next(&it, NULL, &entry));
+  ck_assert(!fake_json_next(&it, NULL, &entry));
+  ck_assert(!fake_json_next(&it, NULL, &entry));
+  long long n = 0;
+  ck_assert(fake_json_member(body, "Max", &v) && fake_json_int(v, &n));
+  ck_assert_int_eq(n, 10);
+  ck_assert(fake_json_member(body, "Neg", &v) && fake_json_int(v, &n));
+  ck_assert_int_eq(n, -3);
+  ck_assert(fake_json_member(body, "Big", &v) && !fake_json_int(v, &n));
+  ck_assert(fake_json_member(body, "Real", &v) && !fake_json_int(v, &n));
+  ck_assert(!fake_json_string(v, &s));
+  /* An object's members walk with their keys; anything else is empty. */
+  it = fake_json_iter(body);
+  ck_assert(fake_json_next(&it, &key, &v) && fake_text_is(key, "QueueUrl"));
+  ck_assert_uint_eq(fake_json_count(body), 6);
+  ck_assert_uint_eq(fake_json_count(text_of("\"[1,2]\"")), 0);
+  ck_assert_uint_eq(fake_json_count(text_of("[]")), 0);
+  ck_assert(!fake_json_member(text_of("[{\"a\":1}]"), "a", &v));
+}
+END_TEST
+
+START_TEST(a_body_that_is_not_json_is_refused) {
+  fake_state_t st;
+  ck_assert(fake_state_init(&st, 0));
+  fake_answer_t a;
+  json_t *root = answer_json(&st, "AmazonSQS.SendMessageBatch",
+                             "{\"Entries\":[{\"Id\":\"0\"}", &a);
+  ck_assert_int_eq(a.status, 400);
+  ck_assert_str_eq(json_string_value(json_object_get(root, "__type")),
+                   "com.amazon.coral.service#SerializationException");
+  ck_assert_int_eq(st.entries[FAKE_OP_SEND_MESSAGE_BATCH], 0);
+  json_decref(root);
+  fake_answer_free(&a);
+  /* No body at all reads as an empty request. */
+  root = answer_json(&st, "AmazonSQS.GetQueueAttributes", "", &a);
+  ck_assert_int_eq(a.status, 200);
+  json_decref(root);
+  fake_answer_free(&a);
+  fake_state_close(&st);
+}
+END_TEST
+
 START_TEST(send_message_batch_succeeds_for_every_entry) {
   fake_state_t st;
   ck_assert(fake_state_init(&st, 0));
@@ -113,7 +200,7 @@ START_TEST(send_message_batch_succeeds_for_every_entry) {
   fake_answer_t a;
   json_t *root = answer_json(&st, "AmazonSQS.SendMessageBatch",
                              "{\"QueueUrl\":\"q\",\"Entries\":[{\"Id\":\"0\","
-                             "\"MessageBody\":\"a\"},{\"Id\":\"1\","
+                             "\"MessageBody\":\"a\"},{\"Id\":\"1\\\"\","
                              "\"MessageBody\":\"b\"}]}",
                              &a);
   ck_assert_int_eq(a.status, 200);
@@ -121,7 +208,7 @@ START_TEST(send_message_batch_succeeds_for_every_entry) {
   json_t *ok = json_object_get(root, "Successful");
   ck_assert_int_eq(json_array_size(ok), 2);
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ok, 1), "Id")),
-                   "1");
+                   "1\"");
   ck_assert(json_is_string(
       json_object_get(json_array_get(ok, 0), "MessageId")));
   ck_assert_int_eq(json_array_size(json_object_get(root, "Failed")), 0);
@@ -410,6 +497,9 @@ static Suite *fake_aws_suite(void) {
   tcase_add_test(tc, waits_for_the_whole_request);
   tcase_add_test(tc, refuses_what_it_cannot_read);
   tcase_add_test(tc, connection_close_and_http10_end_the_connection);
+  tcase_add_test(tc, json_bodies_are_checked_whole);
+  tcase_add_test(tc, json_members_are_found_in_place);
+  tcase_add_test(tc, a_body_that_is_not_json_is_refused);
   tcase_add_test(tc, send_message_batch_succeeds_for_every_entry);
   tcase_add_test(tc, receive_hands_out_the_messages_then_waits_empty);
   tcase_add_test(tc, deletes_count_each_message_once);
