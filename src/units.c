@@ -56,11 +56,9 @@ int pl__parse_int(const char *text, int64_t *out) {
   if (*p == '+' || *p == '-')
     negative = *p++ == '-';
   uint64_t magnitude = 0;
-  int n = read_digits(&p, &magnitude);
-  if (n == 0 || *p != '\0')
-    return PL_EPARSE;
-  if (n < 0)
-    return PL_ERANGE;
+  int rc = pl__parse_uint(p, &magnitude);
+  if (rc < 0)
+    return rc;
   /* INT64_MIN has no positive counterpart, so the limit depends on the
    * sign. */
   uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
