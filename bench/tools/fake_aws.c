@@ -3,13 +3,15 @@
  * (tests/e2e/fake_aws.sh). Answers are those of fake_aws_answers.h; this file
  * is the server: HTTP/1.1 with keep-alive on one libuv loop, each answer
  * held `latency` ms by a timer (not a sleep: any number of requests wait
- * at once), so that it stands for a service far away. The timer is a
- * timerfd per connection, set to the request's arrival plus the latency
- * to the nanosecond: libuv's own timers count whole milliseconds of a
- * clock read once per turn of the loop, so they held answers 19 to 21 ms
- * for 20 and let out together every answer due in the same millisecond,
- * bunches that a real network does not make (docs/performance.md, "Far
- * away").
+ * at once), so that it stands for a service far away. Each held answer is
+ * due at its request's arrival plus the latency, to the nanosecond; the
+ * answers wait in a heap by that time, and one timerfd is set to the
+ * first: libuv's own timers count whole milliseconds of a clock read once
+ * per turn of the loop, so they held answers 19 to 21 ms for 20 and let
+ * out together every answer due in the same millisecond, bunches that a
+ * real network does not make; a timerfd per connection cost four system
+ * calls per answer, which made the answers of a bunch late by 0.65 ms on
+ * average (docs/performance.md, "Far away").
  *
  *   fake_aws [--port N] [--latency MS] [--dynamodb-latency MS]
  *            [--throttle F] [--messages N] [--object-rows N]
@@ -24,6 +26,7 @@
  * -1, the default: as latency). An answer is held the latency in force
  * when its request arrived. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +48,16 @@ typedef struct server {
   uint64_t in_flight;
   uint64_t answers; /* request ids */
   conn_t *conns;    /* open connections, to close at stop */
+  int timer_fd;     /* a timerfd: when the first held answer is due */
+  uv_poll_t timer;  /* watches timer_fd */
+  conn_t **held;    /* connections holding an answer: a heap by due_ns */
+  size_t held_count, held_cap;
 } server_t;
 
 struct conn {
   uv_tcp_t tcp;
-  int timer_fd;          /* a timerfd: when the answer is due */
-  uv_poll_t timer;       /* watches timer_fd */
+  uint64_t due_ns;       /* when the held answer is due (uv_hrtime) */
+  size_t held_at;        /* its place in srv->held; SIZE_MAX: not held */
   uv_write_t write;
   server_t *srv;
   conn_t *prev, *next;
@@ -72,18 +79,19 @@ static void on_conn_closed(uv_handle_t *handle) {
   conn_t *c = handle->data;
   if (--c->open_handles > 0)
     return;
-  if (c->timer_fd >= 0)
-    close(c->timer_fd);
   fake_buf_free(&c->in);
   fake_buf_free(&c->out);
   fake_answer_free(&c->answer);
   free(c);
 }
 
+static void unhold(server_t *srv, conn_t *c);
+
 static void conn_close(conn_t *c) {
   if (c->closing)
     return;
   c->closing = true;
+  unhold(c->srv, c);
   if (c->busy) { /* the answer never went out */
     c->srv->in_flight--;
     fake_state_in_flight(&c->srv->state, c->srv->in_flight, now_ms(c->srv));
@@ -94,7 +102,6 @@ static void conn_close(conn_t *c) {
     c->srv->conns = c->next;
   if (c->next)
     c->next->prev = c->prev;
-  uv_close((uv_handle_t *)&c->timer, on_conn_closed);
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
@@ -149,25 +156,100 @@ static void send_answer(conn_t *c) {
     conn_close(c);
 }
 
+/* ---- Held answers: a heap of connections by due time ---- */
+
+static bool held_before(const conn_t *a, const conn_t *b) {
+  return a->due_ns < b->due_ns;
+}
+
+static void held_place(server_t *srv, size_t i, conn_t *c) {
+  srv->held[i] = c;
+  c->held_at = i;
+}
+
+/* Moves the connection at i up or down to its place. */
+static void held_fix(server_t *srv, size_t i) {
+  conn_t *c = srv->held[i];
+  while (i > 0 && held_before(c, srv->held[(i - 1) / 2])) {
+    held_place(srv, i, srv->held[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= srv->held_count)
+      break;
+    if (child + 1 < srv->held_count &&
+        held_before(srv->held[child + 1], srv->held[child]))
+      child++;
+    if (!held_before(srv->held[child], c))
+      break;
+    held_place(srv, i, srv->held[child]);
+    i = child;
+  }
+  held_place(srv, i, c);
+}
+
+/* Sets the timerfd to the first answer due; false when it cannot. */
+static bool arm(server_t *srv) {
+  if (srv->held_count == 0)
+    return uv_poll_stop(&srv->timer) == 0;
+  uint64_t due = srv->held[0]->due_ns;
+  struct itimerspec when = {.it_value = {.tv_sec = (time_t)(due / 1000000000u),
+                                         .tv_nsec = (long)(due % 1000000000u)}};
+  if (when.it_value.tv_sec == 0 && when.it_value.tv_nsec == 0)
+    when.it_value.tv_nsec = 1; /* zero would disarm it */
+  return timerfd_settime(srv->timer_fd, TFD_TIMER_ABSTIME, &when, NULL) == 0;
+}
+
+static void unhold(server_t *srv, conn_t *c) {
+  size_t i = c->held_at;
+  if (i == SIZE_MAX)
+    return;
+  c->held_at = SIZE_MAX;
+  conn_t *last = srv->held[--srv->held_count];
+  if (i < srv->held_count) {
+    held_place(srv, i, last);
+    held_fix(srv, i);
+  }
+}
+
 static void on_timer(uv_poll_t *timer, int status, int events) {
   (void)events;
-  conn_t *c = timer->data;
+  server_t *srv = timer->data;
   uint64_t expirations;
-  if (status == 0 && read(c->timer_fd, &expirations, sizeof(expirations)) !=
+  if (status == 0 && read(srv->timer_fd, &expirations, sizeof(expirations)) !=
                          (ssize_t)sizeof(expirations))
     return; /* not due yet (a spurious wake-up) */
-  uv_poll_stop(timer);
-  send_answer(c);
+  uint64_t now = uv_hrtime();
+  while (srv->held_count > 0 && srv->held[0]->due_ns <= now) {
+    conn_t *c = srv->held[0];
+    fake_state_late(&srv->state, now - c->due_ns);
+    unhold(srv, c);
+    send_answer(c);
+  }
+  if (!arm(srv))
+    fprintf(stderr, "fake_aws: cannot set the timer\n");
 }
 
 /* Holds c's answer until `delay_ms` after now; false when the timer
- * cannot be set. */
+ * cannot be set or there is no memory for the heap. */
 static bool hold(conn_t *c, uint64_t delay_ms) {
-  uint64_t due = uv_hrtime() + delay_ms * 1000000u; /* CLOCK_MONOTONIC */
-  struct itimerspec when = {.it_value = {.tv_sec = (time_t)(due / 1000000000u),
-                                         .tv_nsec = (long)(due % 1000000000u)}};
-  return timerfd_settime(c->timer_fd, TFD_TIMER_ABSTIME, &when, NULL) == 0 &&
-         uv_poll_start(&c->timer, UV_READABLE, on_timer) == 0;
+  server_t *srv = c->srv;
+  if (srv->held_count == srv->held_cap) {
+    size_t cap = srv->held_cap ? srv->held_cap * 2 : 64;
+    conn_t **held = realloc(srv->held, cap * sizeof(*held));
+    if (!held)
+      return false;
+    srv->held = held;
+    srv->held_cap = cap;
+  }
+  c->due_ns = uv_hrtime() + delay_ms * 1000000u; /* CLOCK_MONOTONIC */
+  held_place(srv, srv->held_count++, c);
+  held_fix(srv, srv->held_count - 1);
+  if (srv->held[0] != c)
+    return true; /* the timer is set for an earlier answer */
+  return arm(srv) &&
+         uv_poll_start(&srv->timer, UV_READABLE, on_timer) == 0;
 }
 
 static void refuse(conn_t *c) {
@@ -258,16 +340,10 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (!c)
     return;
   c->srv = srv;
-  c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (c->timer_fd < 0 || uv_poll_init(srv->loop, &c->timer, c->timer_fd) < 0) {
-    if (c->timer_fd >= 0)
-      close(c->timer_fd);
-    free(c);
-    return;
-  }
-  c->tcp.data = c->timer.data = c->write.data = c;
+  c->held_at = SIZE_MAX;
+  c->tcp.data = c->write.data = c;
   uv_tcp_init(srv->loop, &c->tcp);
-  c->open_handles = 2;
+  c->open_handles = 1;
   c->next = srv->conns;
   if (srv->conns)
     srv->conns->prev = c;
@@ -290,6 +366,7 @@ static void on_signal(uv_signal_t *signal, int signum) {
   uv_close((uv_handle_t *)&srv->sigterm, NULL);
   uv_close((uv_handle_t *)&srv->sigint, NULL);
   uv_close((uv_handle_t *)&srv->listener, NULL);
+  uv_close((uv_handle_t *)&srv->timer, NULL);
   while (srv->conns)
     conn_close(srv->conns);
 }
@@ -368,7 +445,13 @@ int main(int argc, char **argv) {
   srv.state.object_rows = (uint64_t)rows;
   srv.state.empty_wait_ms = (uint64_t)empty_wait;
   srv.start_ms = uv_now(srv.loop);
-  srv.listener.data = srv.sigterm.data = srv.sigint.data = &srv;
+  srv.listener.data = srv.sigterm.data = srv.sigint.data = srv.timer.data =
+      &srv;
+  srv.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (srv.timer_fd < 0 || uv_poll_init(srv.loop, &srv.timer, srv.timer_fd) < 0) {
+    fprintf(stderr, "fake_aws: cannot make a timer\n");
+    return 1;
+  }
   struct sockaddr_in addr;
   uv_ip4_addr("127.0.0.1", (int)port, &addr);
   uv_tcp_init(srv.loop, &srv.listener);
@@ -379,8 +462,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fake_aws: cannot listen on 127.0.0.1:%d: %s\n", (int)port,
             uv_strerror(rc));
     uv_close((uv_handle_t *)&srv.listener, NULL);
+    uv_close((uv_handle_t *)&srv.timer, NULL);
     uv_run(srv.loop, UV_RUN_DEFAULT);
     uv_loop_close(srv.loop);
+    close(srv.timer_fd);
     fake_state_close(&srv.state);
     return 1;
   }
@@ -396,6 +481,8 @@ int main(int argc, char **argv) {
   fflush(stdout);
   uv_run(srv.loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(srv.loop);
+  close(srv.timer_fd);
+  free(srv.held);
   fake_state_close(&srv.state);
   if (rc < 0) {
     fprintf(stderr, "fake_aws: a handle was left open at exit\n");

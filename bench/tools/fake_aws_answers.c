@@ -105,6 +105,13 @@ void fake_answer_sent(fake_state_t *st, const fake_answer_t *answer,
     st->throttled_second[s]++;
 }
 
+void fake_state_late(fake_state_t *st, uint64_t late_ns) {
+  st->held_answers++;
+  st->late_ns_sum += late_ns;
+  if (late_ns > st->late_ns_max)
+    st->late_ns_max = late_ns;
+}
+
 void fake_state_in_flight(fake_state_t *st, uint64_t count, uint64_t now_ms) {
   st->in_flight = count;
   if (count > st->in_flight_max)

@@ -87,6 +87,9 @@ typedef struct fake_state {
   uint32_t per_second[FAKE_HISTORY_S];     /* requests answered */
   uint32_t throttled_second[FAKE_HISTORY_S];
   uint32_t in_flight_second[FAKE_HISTORY_S]; /* the peak in that second */
+  uint64_t held_answers; /* answers held a latency, and sent */
+  uint64_t late_ns_sum;  /* of them, how late after their due time */
+  uint64_t late_ns_max;
   double throttle_debt; /* spreads the throttled fraction evenly */
   uint64_t next_id;
   fake_buf_t object; /* the CSV, made on first use */
@@ -121,6 +124,8 @@ void fake_answer_free(fake_answer_t *answer);
 void fake_answer_sent(fake_state_t *st, const fake_answer_t *answer,
                       uint64_t now_ms);
 
+/* Notes a held answer sent `late_ns` after it was due. */
+void fake_state_late(fake_state_t *st, uint64_t late_ns);
 /* Notes the requests in flight (received, not yet answered). */
 void fake_state_in_flight(fake_state_t *st, uint64_t count, uint64_t now_ms);
 

@@ -49,13 +49,20 @@ bool fake_stats_json(const fake_state_t *st, uint64_t now_ms, fake_buf_t *out) {
          fake_buf_printf(out,
                          ",\"messages\":{\"total\":%llu,\"served\":%llu,"
                          "\"deleted\":%llu,\"deleted_again\":%llu}"
-                         ",\"in_flight\":%llu,\"in_flight_max\":%llu",
+                         ",\"in_flight\":%llu,\"in_flight_max\":%llu"
+                         ",\"held\":{\"answers\":%llu,\"late_us_mean\":%.1f,"
+                         "\"late_us_max\":%.1f}",
                          (unsigned long long)st->messages,
                          (unsigned long long)st->served,
                          (unsigned long long)st->deleted,
                          (unsigned long long)st->deleted_again,
                          (unsigned long long)st->in_flight,
-                         (unsigned long long)st->in_flight_max) &&
+                         (unsigned long long)st->in_flight_max,
+                         (unsigned long long)st->held_answers,
+                         st->held_answers
+                             ? (double)st->late_ns_sum / 1e3 / (double)st->held_answers
+                             : 0.0,
+                         (double)st->late_ns_max / 1e3) &&
          history(out, "per_second", st->per_second, now_ms) &&
          history(out, "throttled_per_second", st->throttled_second, now_ms) &&
          history(out, "in_flight_per_second", st->in_flight_second, now_ms) &&

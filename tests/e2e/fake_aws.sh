@@ -11,7 +11,10 @@
 #   - --dynamodb-latency and its control hold DynamoDB's answers alone
 #     (bench/stalled stalls the consumer's sink with it);
 #   - an answer is held the whole latency from its request, never less
-#     (libuv's millisecond timers let some out up to 1 ms early).
+#     (libuv's millisecond timers let some out up to 1 ms early);
+#   - answers held different latencies go out when each is due (one
+#     timer for all: a heap by due time), a client that hangs up on a held
+#     answer leaves the others due, and /__stats counts the held answers.
 # bench/far-away --smoke itself runs in tests/integration/bench_smoke.sh.
 . "$(dirname "$0")/lib.sh"
 
@@ -165,3 +168,33 @@ shortest=$(awk '{ d = $2 - $1; if (NR == 1 || d < m) m = d } END { printf "%.6f"
 awk -v m="$shortest" 'BEGIN { exit !(m >= 0.020) }' \
   || { cat "$work/held.txt"; fail "an answer came $shortest s after its request, under the 20 ms latency"; }
 pass "latency: 20 answers each held at least 20 ms (the shortest $shortest s)"
+
+# Due in order: an SQS answer held 600 ms, asked first, goes out after a
+# DynamoDB answer held 100 ms asked 50 ms later; a client that hangs up
+# on its held answer (200 ms in) takes nothing from the others.
+start_fake_aws --latency 600 --dynamodb-latency 100
+ask() { # NAME TARGET [CURL ARGS]: in the background; "NAME <end time>" when answered
+  local name=$1 target=$2; shift 2
+  { curl -s -o /dev/null -H "X-Amz-Target: $target" -d '{}' "$@" "$AWS_ENDPOINT_URL/" \
+      && echo "$name $(date +%s.%N)" >> "$work/order.txt"; } &
+  asked="$asked $!"
+}
+asked=
+: > "$work/order.txt"
+ask sqs AmazonSQS.GetQueueAttributes
+ask gone AmazonSQS.GetQueueAttributes --max-time 0.2
+sleep 0.05
+ask dynamodb DynamoDB_20120810.UpdateItem
+# shellcheck disable=SC2086 # the pids, one word each
+wait $asked
+curl -sf "$AWS_ENDPOINT_URL/__stats" > "$work/stats.json"
+stop_fake_aws
+[ "$(cut -d' ' -f1 "$work/order.txt" | tr '\n' ' ')" = "dynamodb sqs " ] \
+  || { cat "$work/order.txt"; fail "held answers out of their due order"; }
+expect_stat held.answers 2
+python3 - "$work/stats.json" <<'EOF2' || fail "held answers' lateness not in /__stats"
+import json, sys
+held = json.load(open(sys.argv[1]))["held"]
+sys.exit(not (0 <= held["late_us_mean"] <= held["late_us_max"]))
+EOF2
+pass "due order: the 100 ms answer before the 600 ms one asked earlier; a client gone mid-hold left both due"

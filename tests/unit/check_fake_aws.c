@@ -467,6 +467,8 @@ START_TEST(stats_are_json_with_the_counts) {
   fake_answer_sent(&st, &a, 1500);
   fake_answer_free(&a);
   fake_state_in_flight(&st, 7, 1500);
+  fake_state_late(&st, 1000);
+  fake_state_late(&st, 3000);
   fake_buf_t out = {0};
   ck_assert(fake_stats_json(&st, 2100, &out));
   json_t *root = json_loads(out.data, 0, NULL);
@@ -484,6 +486,13 @@ START_TEST(stats_are_json_with_the_counts) {
                    7);
   ck_assert_int_eq(
       json_integer_value(json_object_get(root, "dynamodb_latency_ms")), -1);
+  /* Held answers: how many, and how late after their due time. */
+  json_t *held = json_object_get(root, "held");
+  ck_assert_int_eq(json_integer_value(json_object_get(held, "answers")), 2);
+  ck_assert_double_eq(json_number_value(json_object_get(held, "late_us_mean")),
+                      2.0);
+  ck_assert_double_eq(json_number_value(json_object_get(held, "late_us_max")),
+                      3.0);
   json_decref(root);
   fake_buf_free(&out);
   fake_state_close(&st);
