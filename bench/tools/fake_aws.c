@@ -26,6 +26,7 @@
  * -1, the default: as latency). An answer is held the latency in force
  * when its request arrived. */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@
 #include <uv.h>
 
 #include "fake_aws_answers.h"
+#include "fake_aws_held.h"
 #include "fake_aws_stats.h"
 
 typedef struct conn conn_t;
@@ -50,14 +52,12 @@ typedef struct server {
   conn_t *conns;    /* open connections, to close at stop */
   int timer_fd;     /* a timerfd: when the first held answer is due */
   uv_poll_t timer;  /* watches timer_fd */
-  conn_t **held;    /* connections holding an answer: a heap by due_ns */
-  size_t held_count, held_cap;
+  fake_held_t held; /* the answers held, by due time (conn_t's `held`) */
 } server_t;
 
 struct conn {
   uv_tcp_t tcp;
-  uint64_t due_ns;       /* when the held answer is due (uv_hrtime) */
-  size_t held_at;        /* its place in srv->held; SIZE_MAX: not held */
+  fake_held_entry_t held; /* its answer's due time (uv_hrtime), when held */
   uv_write_t write;
   server_t *srv;
   conn_t *prev, *next;
@@ -156,44 +156,18 @@ static void send_answer(conn_t *c) {
     conn_close(c);
 }
 
-/* ---- Held answers: a heap of connections by due time ---- */
+/* ---- Held answers ---- */
 
-static bool held_before(const conn_t *a, const conn_t *b) {
-  return a->due_ns < b->due_ns;
-}
-
-static void held_place(server_t *srv, size_t i, conn_t *c) {
-  srv->held[i] = c;
-  c->held_at = i;
-}
-
-/* Moves the connection at i up or down to its place. */
-static void held_fix(server_t *srv, size_t i) {
-  conn_t *c = srv->held[i];
-  while (i > 0 && held_before(c, srv->held[(i - 1) / 2])) {
-    held_place(srv, i, srv->held[(i - 1) / 2]);
-    i = (i - 1) / 2;
-  }
-  for (;;) {
-    size_t child = 2 * i + 1;
-    if (child >= srv->held_count)
-      break;
-    if (child + 1 < srv->held_count &&
-        held_before(srv->held[child + 1], srv->held[child]))
-      child++;
-    if (!held_before(srv->held[child], c))
-      break;
-    held_place(srv, i, srv->held[child]);
-    i = child;
-  }
-  held_place(srv, i, c);
+static conn_t *conn_of(fake_held_entry_t *e) {
+  return (conn_t *)(void *)((char *)e - offsetof(conn_t, held));
 }
 
 /* Sets the timerfd to the first answer due; false when it cannot. */
 static bool arm(server_t *srv) {
-  if (srv->held_count == 0)
+  const fake_held_entry_t *first = fake_held_first(&srv->held);
+  if (!first)
     return uv_poll_stop(&srv->timer) == 0;
-  uint64_t due = srv->held[0]->due_ns;
+  uint64_t due = first->due_ns;
   struct itimerspec when = {.it_value = {.tv_sec = (time_t)(due / 1000000000u),
                                          .tv_nsec = (long)(due % 1000000000u)}};
   if (when.it_value.tv_sec == 0 && when.it_value.tv_nsec == 0)
@@ -202,15 +176,7 @@ static bool arm(server_t *srv) {
 }
 
 static void unhold(server_t *srv, conn_t *c) {
-  size_t i = c->held_at;
-  if (i == SIZE_MAX)
-    return;
-  c->held_at = SIZE_MAX;
-  conn_t *last = srv->held[--srv->held_count];
-  if (i < srv->held_count) {
-    held_place(srv, i, last);
-    held_fix(srv, i);
-  }
+  fake_held_remove(&srv->held, &c->held);
 }
 
 static void on_timer(uv_poll_t *timer, int status, int events) {
@@ -220,10 +186,14 @@ static void on_timer(uv_poll_t *timer, int status, int events) {
   if (status == 0 && read(srv->timer_fd, &expirations, sizeof(expirations)) !=
                          (ssize_t)sizeof(expirations))
     return; /* not due yet (a spurious wake-up) */
-  uint64_t now = uv_hrtime();
-  while (srv->held_count > 0 && srv->held[0]->due_ns <= now) {
-    conn_t *c = srv->held[0];
-    fake_state_late(&srv->state, now - c->due_ns);
+  /* The clock read again for each answer: one that waits behind the
+   * others of its bunch is counted as late as it goes out. */
+  fake_held_entry_t *first;
+  uint64_t now;
+  while ((first = fake_held_first(&srv->held)) &&
+         first->due_ns <= (now = uv_hrtime())) {
+    conn_t *c = conn_of(first);
+    fake_state_late(&srv->state, now - first->due_ns);
     unhold(srv, c);
     send_answer(c);
   }
@@ -235,18 +205,10 @@ static void on_timer(uv_poll_t *timer, int status, int events) {
  * cannot be set or there is no memory for the heap. */
 static bool hold(conn_t *c, uint64_t delay_ms) {
   server_t *srv = c->srv;
-  if (srv->held_count == srv->held_cap) {
-    size_t cap = srv->held_cap ? srv->held_cap * 2 : 64;
-    conn_t **held = realloc(srv->held, cap * sizeof(*held));
-    if (!held)
-      return false;
-    srv->held = held;
-    srv->held_cap = cap;
-  }
-  c->due_ns = uv_hrtime() + delay_ms * 1000000u; /* CLOCK_MONOTONIC */
-  held_place(srv, srv->held_count++, c);
-  held_fix(srv, srv->held_count - 1);
-  if (srv->held[0] != c)
+  c->held.due_ns = uv_hrtime() + delay_ms * 1000000u; /* CLOCK_MONOTONIC */
+  if (!fake_held_push(&srv->held, &c->held))
+    return false;
+  if (fake_held_first(&srv->held) != &c->held)
     return true; /* the timer is set for an earlier answer */
   return arm(srv) &&
          uv_poll_start(&srv->timer, UV_READABLE, on_timer) == 0;
@@ -340,7 +302,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (!c)
     return;
   c->srv = srv;
-  c->held_at = SIZE_MAX;
+  c->held.at = FAKE_HELD_NONE;
   c->tcp.data = c->write.data = c;
   uv_tcp_init(srv->loop, &c->tcp);
   c->open_handles = 1;
@@ -482,7 +444,7 @@ int main(int argc, char **argv) {
   uv_run(srv.loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(srv.loop);
   close(srv.timer_fd);
-  free(srv.held);
+  fake_held_free(&srv.held);
   fake_state_close(&srv.state);
   if (rc < 0) {
     fprintf(stderr, "fake_aws: a handle was left open at exit\n");

@@ -173,7 +173,12 @@ bool fake_json_next(fake_json_iter_t *it, fake_text_t *key, fake_text_t *value) 
     goto malformed;
   *value = (fake_text_t){p, (size_t)(after - p)};
   p = skip_space(after, it->end);
-  it->at = p < it->end && *p == ',' ? p + 1 : p;
+  if (p < it->end && *p == ',')
+    it->at = p + 1;
+  else if (p < it->end && *p == it->close)
+    it->at = p;
+  else
+    it->close = 0; /* neither: this value is the last one walked */
   return true;
 malformed:
   it->close = 0;

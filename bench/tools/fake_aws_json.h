@@ -7,9 +7,11 @@
  * requests and must not share their parser's mistakes.
  *
  * fake_json_valid() checks a whole body (RFC 8259's grammar; strings'
- * escapes are checked for form, UTF-8 is not); the other functions read
- * a text that is valid and find nothing in one that is not. Pure: no
- * I/O, no allocation; every text points into the body. */
+ * escapes are checked for form, UTF-8 is not), and the fake reads only
+ * bodies it took. The other functions read a valid text; in one that is
+ * not, a walk stops at the first fault (what came before it was read).
+ * Pure: no I/O, no allocation; every text points into the body, which
+ * need not end in a NUL. */
 #ifndef FAKE_AWS_JSON_H
 #define FAKE_AWS_JSON_H
 
@@ -22,8 +24,9 @@
 bool fake_json_valid(fake_text_t text);
 
 /* The value of member `key` of the object `object` (its whole text, a
- * string with its quotes); false when `object` is not an object or has
- * no such member. Keys are compared as written (no escapes decoded). */
+ * string with its quotes; of a key written twice, the first); false when
+ * `object` is not an object or has no such member. Keys are compared as
+ * written (no escapes decoded). */
 bool fake_json_member(fake_text_t object, const char *key, fake_text_t *value);
 
 /* Walks the elements of an array or the members of an object. */

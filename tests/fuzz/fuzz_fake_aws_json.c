@@ -6,7 +6,10 @@
  * walks: an array has as many elements as jansson's, an object as many
  * members as written (jansson keeps one of each duplicate key) and, where
  * the keys are distinct and have no escapes, each member found by
- * fake_json_member() is the text of jansson's value for that key. */
+ * fake_json_member() is the text of jansson's value for that key (a
+ * string read by fake_json_string() its text, an integer read by
+ * fake_json_int() its value, an array as long). Any text, taken or not,
+ * is walked without reading past its end (the sanitizers watch). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,8 +67,23 @@ static void check_members(fake_text_t text, const json_t *root) {
     json_t *mine = json_loadb(value.at, value.len,
                               JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     check(mine != NULL);
-    check(json_equal(mine, json_object_get(root, name)));
+    const json_t *theirs = json_object_get(root, name);
+    check(json_equal(mine, theirs));
     json_decref(mine);
+    /* A string without escapes is its text; a short integer its value. */
+    fake_text_t str;
+    if (fake_json_string(value, &str)) {
+      check(json_is_string(theirs));
+      if (!memchr(str.at, '\\', str.len))
+        check(str.len == json_string_length(theirs) &&
+              memcmp(str.at, json_string_value(theirs), str.len) == 0);
+    }
+    long long n;
+    if (fake_json_int(value, &n))
+      check(json_is_integer(theirs) && json_integer_value(theirs) == n);
+    /* Nested containers walk as jansson's do. */
+    if (json_is_array(theirs))
+      check(fake_json_count(value) == json_array_size(theirs));
   }
 }
 
@@ -89,6 +107,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (root && !json_is_array(root) && !json_is_object(root))
       check(count == 0);
   }
+  /* Any text, taken or not, is walked without reading past its end. */
+  fake_text_t found;
+  (void)fake_json_count(text);
+  (void)fake_json_member(text, "Entries", &found);
   json_decref(root);
   return 0;
 }

@@ -1,6 +1,7 @@
 /* Check suite for bench/tools/fake_aws_http.c, fake_aws_answers.c and
  * fake_aws_stats.c, the fake AWS of bench/far-away: its HTTP parsing, its
- * reader of JSON bodies (fake_aws_json.c), and that
+ * reader of JSON bodies (fake_aws_json.c), its heap of held answers
+ * (fake_aws_held.c), and that
  * its answers are what pipelined's own parsers accept (a ReceiveMessage
  * answer read by pl__sqs_receive_parse, a listing by pl_s3_list_parse,
  * throttling errors read and classified as throttling by the AWS layer). */
@@ -9,6 +10,7 @@
 
 #include "aws_error.h"
 #include "fake_aws_answers.h"
+#include "fake_aws_held.h"
 #include "fake_aws_http.h"
 #include "fake_aws_json.h"
 #include "fake_aws_stats.h"
@@ -169,6 +171,14 @@ START_TEST(json_members_are_found_in_place) {
   ck_assert_uint_eq(fake_json_count(text_of("\"[1,2]\"")), 0);
   ck_assert_uint_eq(fake_json_count(text_of("[]")), 0);
   ck_assert(!fake_json_member(text_of("[{\"a\":1}]"), "a", &v));
+  /* Of a key written twice, the first. */
+  ck_assert(fake_json_member(text_of("{\"a\":1,\"a\":2}"), "a", &v));
+  ck_assert(fake_text_is(v, "1"));
+  /* A walk stops at a fault: what came before it was read, nothing after. */
+  ck_assert_uint_eq(fake_json_count(text_of("[1 2]")), 1);
+  ck_assert_uint_eq(fake_json_count(text_of("[1,2")), 2);
+  ck_assert_uint_eq(fake_json_count(text_of("[1,}")), 1);
+  ck_assert(!fake_json_member(text_of("{\"a\":1 \"b\":2}"), "b", &v));
 }
 END_TEST
 
@@ -190,6 +200,52 @@ START_TEST(a_body_that_is_not_json_is_refused) {
   json_decref(root);
   fake_answer_free(&a);
   fake_state_close(&st);
+}
+END_TEST
+
+/* ---- Held answers ---- */
+
+/* Random holds and releases, against a plain scan for the first due:
+ * the heap always gives an entry of the earliest time, keeps each
+ * entry's place, and lets go of exactly what it is told to. */
+START_TEST(held_answers_come_out_first_due_first) {
+  enum { N = 300 };
+  fake_held_entry_t entries[N];
+  for (size_t i = 0; i < N; i++)
+    entries[i] = (fake_held_entry_t){.at = FAKE_HELD_NONE};
+  fake_held_t held = {0};
+  uint64_t seed = 12345;
+  size_t count = 0;
+  for (int step = 0; step < 20000; step++) {
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    size_t i = (size_t)(seed >> 33) % N;
+    unsigned what = (unsigned)(seed >> 20) % 3;
+    if (entries[i].at == FAKE_HELD_NONE && what != 2) {
+      /* Few distinct times, so that equal ones are common. */
+      entries[i].due_ns = (seed >> 40) % 50;
+      ck_assert(fake_held_push(&held, &entries[i]));
+      count++;
+    } else if (what == 2 || entries[i].at != FAKE_HELD_NONE) {
+      bool was_held = entries[i].at != FAKE_HELD_NONE;
+      fake_held_remove(&held, &entries[i]); /* held or not */
+      ck_assert(entries[i].at == FAKE_HELD_NONE);
+      count -= was_held;
+    }
+    if (step % 7 == 0 && count > 0) { /* take the first, as the timer does */
+      fake_held_entry_t *first = fake_held_first(&held);
+      for (size_t k = 0; k < N; k++)
+        if (entries[k].at != FAKE_HELD_NONE)
+          ck_assert_uint_le(first->due_ns, entries[k].due_ns);
+      fake_held_remove(&held, first);
+      count--;
+    }
+    ck_assert_uint_eq(held.count, count);
+    for (size_t k = 0; k < held.count; k++)
+      ck_assert_uint_eq(held.items[k]->at, k);
+  }
+  ck_assert(count == 0 || fake_held_first(&held) != NULL);
+  fake_held_free(&held);
+  ck_assert_ptr_null(fake_held_first(&held));
 }
 END_TEST
 
@@ -509,6 +565,7 @@ static Suite *fake_aws_suite(void) {
   tcase_add_test(tc, json_bodies_are_checked_whole);
   tcase_add_test(tc, json_members_are_found_in_place);
   tcase_add_test(tc, a_body_that_is_not_json_is_refused);
+  tcase_add_test(tc, held_answers_come_out_first_due_first);
   tcase_add_test(tc, send_message_batch_succeeds_for_every_entry);
   tcase_add_test(tc, receive_hands_out_the_messages_then_waits_empty);
   tcase_add_test(tc, deletes_count_each_message_once);
