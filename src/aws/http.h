@@ -1,6 +1,8 @@
 /* HTTP for the AWS layer: requests on one libuv loop through a transport
- * vtable. The real transport is libcurl's multi interface driven by the
- * loop (http_curl.c); unit tests inject a scripted one (HACKING.md#s12). */
+ * vtable. The real transports are the builtin HTTP/1.1 client (http_h1.c)
+ * and libcurl's multi interface driven by the loop (http_curl.c), libcurl
+ * opened at its first call; unit tests inject a scripted one
+ * (HACKING.md#s12). */
 #ifndef PL_AWS_HTTP_H
 #define PL_AWS_HTTP_H
 
@@ -102,6 +104,9 @@ typedef struct pl_http_curl_options {
   bool tls_verify;       /* false only with a logged warning by the caller */
   size_t max_in_flight;  /* per host:port; more requests wait in order */
   const char *ca_file;   /* NULL: the system's */
+  /* The libcurl opened at the first call (curl_api.h); NULL: the one
+   * pipelined was built with. Tests name one that is not there. */
+  const char *library;
 } pl_http_curl_options_t;
 
 int pl__http_curl_create(uv_loop_t *loop, const pl_http_curl_options_t *opts,

@@ -31,13 +31,13 @@ static void call_finish(pl_http_curl_t *http, pl_http_call_t *call, int error) {
   } else if (call->state == CALL_RUNNING) {
     pl__dlist_remove(&http->running, &call->node);
     http->running_count--;
-    curl_multi_remove_handle(http->multi, call->easy);
+    http->curl.multi_remove_handle(http->multi, call->easy);
     /* Reset now: the handle points into this call (error buffer, body). */
-    curl_easy_reset(call->easy);
+    http->curl.easy_reset(call->easy);
     if (http->free_easy_count < FREE_EASY_MAX && !http->closing)
       http->free_easy[http->free_easy_count++] = call->easy;
     else
-      curl_easy_cleanup(call->easy);
+      http->curl.easy_cleanup(call->easy);
     call->easy = NULL;
     call->host->active--;
   } else {
@@ -73,11 +73,11 @@ static void call_finish_curl(pl_http_curl_t *http, pl_http_call_t *call,
   int error = error_of(http, call, result);
   if (error == 0) {
     long code = 0;
-    curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);
+    http->curl.easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);
     call->status = (int)code;
   } else if (error != PL_ECANCELED && error != PL_ERANGE) {
     call->error_text =
-        call->errbuf[0] ? call->errbuf : curl_easy_strerror(result);
+        call->errbuf[0] ? call->errbuf : http->curl.easy_strerror(result);
   }
   call_finish(http, call, error);
   if (error == PL_ERANGE) {
@@ -92,7 +92,7 @@ static void call_finish_curl(pl_http_curl_t *http, pl_http_call_t *call,
 static CURL *easy_take(pl_http_curl_t *http) {
   if (http->free_easy_count > 0)
     return http->free_easy[--http->free_easy_count];
-  return curl_easy_init();
+  return http->curl.easy_init();
 }
 
 /* libcurl keeps at most 4 connections per transfer in its multi handle
@@ -104,7 +104,7 @@ static void keep_connections(pl_http_curl_t *http) {
   long want = (long)http->running_count * 4;
   if (want <= http->max_connects)
     return;
-  if (curl_multi_setopt(http->multi, CURLMOPT_MAXCONNECTS, want) == CURLM_OK)
+  if (http->curl.multi_setopt(http->multi, CURLMOPT_MAXCONNECTS, want) == CURLM_OK)
     http->max_connects = want;
 }
 
@@ -113,10 +113,10 @@ static int call_start(pl_http_curl_t *http, pl_http_call_t *call) {
   if (!call->easy)
     return PL_ENOMEM;
   CURLcode rc = pl__http_curl_call_configure(http, call);
-  CURLMcode mc = rc == CURLE_OK ? curl_multi_add_handle(http->multi, call->easy)
+  CURLMcode mc = rc == CURLE_OK ? http->curl.multi_add_handle(http->multi, call->easy)
                                 : CURLM_OK;
   if (rc != CURLE_OK || mc != CURLM_OK) {
-    curl_easy_cleanup(call->easy);
+    http->curl.easy_cleanup(call->easy);
     call->easy = NULL;
     if (rc == CURLE_OUT_OF_MEMORY || mc == CURLM_OUT_OF_MEMORY)
       return PL_ENOMEM;
@@ -230,17 +230,19 @@ void pl__http_curl_settle(pl_http_curl_t *http) {
       close_now(http);
       return;
     }
+    if (!http->multi)
+      return; /* libcurl not started: no call has run */
     pump(http);
     CURLMsg *msg;
     int left = 0;
-    while ((msg = curl_multi_info_read(http->multi, &left))) {
+    while ((msg = http->curl.multi_info_read(http->multi, &left))) {
       if (msg->msg != CURLMSG_DONE)
         continue;
       /* msg is invalidated by remove_handle: read it first. */
       CURL *easy = msg->easy_handle;
       CURLcode result = msg->data.result;
       char *priv = NULL;
-      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+      http->curl.easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
       call_finish_curl(http, (pl_http_call_t *)(void *)priv, result);
     }
     pl_http_call_t *call = needs_attention(http);
@@ -259,7 +261,7 @@ void pl__http_curl_settle(pl_http_curl_t *http) {
     if (!call->want_paused)
       call->last_progress_ms = uv_now(http->loop);
     http->in_curl++;
-    CURLcode rc = curl_easy_pause(
+    CURLcode rc = http->curl.easy_pause(
         call->easy, call->want_paused ? CURLPAUSE_RECV : CURLPAUSE_CONT);
     http->in_curl--;
     if (rc != CURLE_OK && call->state == CALL_RUNNING)
@@ -275,6 +277,8 @@ void pl__http_curl_maybe_free(pl_http_curl_t *http) {
   void (*closed)(void *) = http->closed;
   void *data = http->closed_data;
   free(http->ca_file);
+  free(http->library);
+  free(http->start_error);
   free(http);
   if (closed)
     closed(data);
@@ -330,12 +334,15 @@ static void close_now(pl_http_curl_t *http) {
   http->last_url = NULL;
   http->last_host = NULL;
   while (http->free_easy_count > 0)
-    curl_easy_cleanup(http->free_easy[--http->free_easy_count]);
+    http->curl.easy_cleanup(http->free_easy[--http->free_easy_count]);
   /* Closes the cached connections; libcurl may still call the socket and
    * timer callbacks from here, so their handles stay open until after. */
-  curl_multi_cleanup(http->multi);
-  http->multi = NULL;
-  curl_global_cleanup();
+  if (http->multi) {
+    http->curl.multi_cleanup(http->multi);
+    http->multi = NULL;
+    http->curl.global_cleanup();
+  }
+  pl__curl_api_close(&http->curl);
   while (!pl__dlist_empty(&http->sockets))
     pl__http_curl_socket_close(
         http, pl_dlist_first(&http->sockets, http_socket_t, node));
@@ -363,24 +370,24 @@ void pl__http_curl_close(pl_http_curl_t *http, void (*closed)(void *data),
 
 /* Appends "host:port" of an http(s) URL to `key`; PL_EINVAL for anything
  * else. */
-static int host_key(const char *url, pl_buf_t *key) {
-  CURLU *parsed = curl_url();
+static int host_key(pl_http_curl_t *http, const char *url, pl_buf_t *key) {
+  CURLU *parsed = http->curl.url();
   if (!parsed)
     return PL_ENOMEM;
   char *scheme = NULL, *host = NULL, *port = NULL;
   int rc = PL_EINVAL;
-  if (curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
-      curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+  if (http->curl.url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      http->curl.url_get(parsed, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      http->curl.url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      http->curl.url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
           CURLUE_OK &&
       (pl__http_case_equal(scheme, "http") ||
        pl__http_case_equal(scheme, "https")))
     rc = pl_buf_printf(key, "%s:%s", host, port);
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(port);
-  curl_url_cleanup(parsed);
+  http->curl.free(scheme);
+  http->curl.free(host);
+  http->curl.free(port);
+  http->curl.url_cleanup(parsed);
   return rc;
 }
 
@@ -397,6 +404,71 @@ static http_host_t *host_get(pl_http_curl_t *http, const pl_buf_t *key) {
   return host;
 }
 
+/* Opens libcurl and makes the multi handle, on the first call. PL_EIO
+ * (libcurl missing or broken, with the reason in http->start_error) is
+ * final; PL_ENOMEM is tried again at the next call. */
+static int start(pl_http_curl_t *http) {
+  if (http->multi)
+    return 0;
+  if (http->start_error)
+    return PL_EIO;
+  char why[512];
+  int rc = pl__curl_api_open(&http->curl, http->library, why, sizeof why);
+  /* No process-wide flag of ours (HACKING.md#s2): curl_global_init is
+   * reference counted, and thread-safe from libcurl 7.84 on, so each
+   * transport holds one reference and close gives it back; two engines in
+   * one process each hold their own, and the last close frees libcurl's
+   * global state. */
+  if (rc == 0 && http->curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    snprintf(why, sizeof why, "libcurl failed to initialise (curl_global_init)");
+    pl__curl_api_close(&http->curl);
+    rc = PL_EIO;
+  }
+  if (rc == PL_EIO) {
+    http->start_error = pl__http_curl_call_dup_str(why);
+    return http->start_error ? PL_EIO : PL_ENOMEM;
+  }
+  CURLM *multi = http->curl.multi_init();
+  if (!multi ||
+      http->curl.multi_setopt(multi, CURLMOPT_SOCKETFUNCTION,
+                              pl__http_curl_on_socket) != CURLM_OK ||
+      http->curl.multi_setopt(multi, CURLMOPT_SOCKETDATA, (void *)http) !=
+          CURLM_OK ||
+      http->curl.multi_setopt(multi, CURLMOPT_TIMERFUNCTION,
+                              pl__http_curl_on_timer) != CURLM_OK ||
+      http->curl.multi_setopt(multi, CURLMOPT_TIMERDATA, (void *)http) !=
+          CURLM_OK) {
+    if (multi)
+      http->curl.multi_cleanup(multi);
+    http->curl.global_cleanup();
+    pl__curl_api_close(&http->curl);
+    return PL_ENOMEM;
+  }
+  http->multi = multi;
+  return 0;
+}
+
+/* A call that cannot run because libcurl could not be started: it ends
+ * with PL_EIO and the reason, through the deferred on_done as any other. */
+static int submit_unstarted(pl_http_curl_t *http,
+                            const pl_http_handlers_t *handlers,
+                            pl_http_call_t **out) {
+  pl_http_call_t *call = calloc(1, sizeof *call);
+  if (!call)
+    return PL_ENOMEM;
+  call->http = http;
+  call->handlers = *handlers;
+  snprintf(call->errbuf, sizeof call->errbuf, "%s", http->start_error);
+  call->error_text = call->errbuf;
+  call->error = PL_EIO;
+  call->state = CALL_DONE;
+  pl__dlist_push(&http->done, &call->node);
+  uv_idle_start(&http->deliver, on_deliver);
+  if (out)
+    *out = call;
+  return 0;
+}
+
 static int curl_submit(void *self, const pl_http_request_t *request,
                        const pl_http_handlers_t *handlers,
                        pl_http_call_t **out) {
@@ -405,13 +477,17 @@ static int curl_submit(void *self, const pl_http_request_t *request,
     return PL_EINVAL;
   if (http->closing || http->close_pending)
     return PL_ECANCELED;
+  int rc = start(http);
+  if (rc == PL_EIO)
+    return submit_unstarted(http, handlers, out);
+  if (rc < 0)
+    return rc;
   pl_buf_t key = {0};
   http_host_t *host = NULL;
-  int rc = 0;
   if (http->last_url && strcmp(http->last_url, request->url) == 0)
     host = http->last_host;
   else
-    rc = host_key(request->url, &key);
+    rc = host_key(http, request->url, &key);
   pl_http_call_t *call = rc == 0 ? calloc(1, sizeof *call) : NULL;
   if (rc == 0 && !call)
     rc = PL_ENOMEM;
@@ -485,38 +561,16 @@ int pl__http_curl_create(uv_loop_t *loop, const pl_http_curl_options_t *opts,
   http->loop = loop;
   http->tls_verify = opts->tls_verify;
   http->max_in_flight = opts->max_in_flight;
-  if (opts->ca_file &&
-      !(http->ca_file = pl__http_curl_call_dup_str(opts->ca_file))) {
-    free(http);
-    return PL_ENOMEM;
-  }
-  /* No process-wide flag of ours (HACKING.md#s2): curl_global_init is
-   * reference counted, and thread-safe from libcurl 7.84 on, so each
-   * transport holds one reference and close gives it back; two engines in
-   * one process each hold their own, and the last close frees libcurl's
-   * global state. */
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    free(http->ca_file);
-    free(http);
-    return PL_EIO;
-  }
-  http->multi = curl_multi_init();
-  if (!http->multi ||
-      curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION,
-                        pl__http_curl_on_socket) != CURLM_OK ||
-      curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, (void *)http) !=
-          CURLM_OK ||
-      curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION,
-                        pl__http_curl_on_timer) != CURLM_OK ||
-      curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, (void *)http) !=
-          CURLM_OK) {
-    curl_multi_cleanup(http->multi);
-    curl_global_cleanup();
+  if ((opts->ca_file &&
+       !(http->ca_file = pl__http_curl_call_dup_str(opts->ca_file))) ||
+      (opts->library &&
+       !(http->library = pl__http_curl_call_dup_str(opts->library)))) {
     free(http->ca_file);
     free(http);
     return PL_ENOMEM;
   }
-  /* Initialised last: once they exist, freeing takes a loop turn. */
+  /* libcurl itself is opened by the first call (start). Initialised
+   * last: once they exist, freeing takes a loop turn. */
   uv_timer_init(loop, &http->timer);
   http->timer.data = http;
   uv_idle_init(loop, &http->deliver);

@@ -10,6 +10,8 @@
 #include "http.h"
 #include "dlist.h"
 
+#include "curl_api.h"
+
 #include <curl/curl.h>
 
 /* Easy handles kept for reuse: a small number covers the steady state of a
@@ -83,7 +85,12 @@ struct pl_http_call {
 
 struct pl_http_curl {
   uv_loop_t *loop;
-  CURLM *multi;
+  /* libcurl, opened with `multi` when the first call starts (most runs
+   * never need it: the builtin client serves them). */
+  pl_curl_api_t curl;
+  CURLM *multi;           /* NULL until then */
+  char *start_error;      /* why libcurl could not be started, or NULL */
+  char *library;          /* the libcurl to open; NULL: PL_CURL_SONAME */
   uv_timer_t timer;  /* libcurl's timeout */
   uv_prepare_t kick; /* libcurl's timeout of 0, before the loop polls */
   uv_idle_t deliver; /* runs on_done of finished calls */

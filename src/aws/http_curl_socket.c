@@ -1,6 +1,6 @@
 /* The loop side of the curl transport: the sockets libcurl asks us to
  * watch become uv_poll_t handles, its timeout a uv_timer_t, and each event
- * runs curl_multi_socket_action() then settle() (http_curl.c).
+ * runs libcurl's curl_multi_socket_action() then settle() (http_curl.c).
  *
  * A pooled connection keeps its handle between transfers. libcurl says
  * CURL_POLL_REMOVE when a transfer ends and asks for the same socket again
@@ -25,7 +25,7 @@ static void drive(pl_http_curl_t *http, curl_socket_t fd, int flags) {
   http->in_curl++;
   /* A failure here is about the multi handle, not a transfer; transfers
    * report their own results through curl_multi_info_read. */
-  (void)curl_multi_socket_action(http->multi, fd, flags, &running);
+  (void)http->curl.multi_socket_action(http->multi, fd, flags, &running);
   http->in_curl--;
   pl__http_curl_settle(http);
 }
@@ -102,7 +102,7 @@ int pl__http_curl_on_socket(CURL *easy, curl_socket_t fd, int what, void *data,
   }
   if (!sock && (sock = sock_find(http, fd))) {
     sock->parked = false;
-    curl_multi_assign(http->multi, fd, sock);
+    http->curl.multi_assign(http->multi, fd, sock);
   }
   if (!sock) {
     sock = calloc(1, sizeof *sock);
@@ -117,7 +117,7 @@ int pl__http_curl_on_socket(CURL *easy, curl_socket_t fd, int what, void *data,
     sock->fd = fd;
     pl__dlist_push(&http->sockets, &sock->node);
     http->handles_open++;
-    curl_multi_assign(http->multi, fd, sock);
+    http->curl.multi_assign(http->multi, fd, sock);
   }
   int events = ((what & CURL_POLL_IN) ? UV_READABLE : 0) |
                ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);

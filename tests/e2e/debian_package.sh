@@ -80,7 +80,8 @@ lacks dev "^$lib/pipelined/"
 pass "pipelined-dev holds the headers, the .pc files, the link libraries and libpipelined-testing ($(wc -l < "$work/dev.list") paths)"
 
 # The control data: the configs are conffiles; the dependencies name the
-# libraries the daemon links; the unit is not enabled on install (it needs
+# libraries the daemon links, and libcurl, which it opens when a request
+# needs it (no shlibs dependency: nothing links it); the unit is not enabled on install (it needs
 # /etc/pipelined/pipelined.env first; deb-systemd-invoke starts no
 # disabled unit), is restarted on upgrade and stopped on removal, and no
 # user is made (the unit has DynamicUser=yes).

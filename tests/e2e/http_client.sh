@@ -2,7 +2,8 @@
 # The daemon's two HTTP clients (aws { http_client }) on the producer path
 # (file -> csv -> sink-sqs) against bench/tools/fake_aws:
 #   - builtin over http, and curl over http: every row delivered, one
-#     SendMessageBatch per 10 rows;
+#     SendMessageBatch per 10 rows; libcurl is loaded by the curl client's
+#     first request, never by the builtin client's;
 #   - builtin over https through tests/tools/tls_proxy.py with the test CA
 #     (SSL_CERT_FILE): every row delivered;
 #   - a certificate for another name (wrong.pem for localhost): no row gets
@@ -45,13 +46,23 @@ batches() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"].get("SendMessageBatch", 0))'
 }
 
+# The dynamic loader's account of the libraries it opened (LD_DEBUG):
+# libcurl only where a request needs it, the curl client's.
 for client in builtin curl; do
   before=$(batches)
-  producer "$client" "http://127.0.0.1:$fake_port" || { cat "$work/producer.log"; fail "$client: the producer failed"; }
+  rm -f "$work"/ld.*
+  LD_DEBUG=files LD_DEBUG_OUTPUT="$work/ld" producer "$client" "http://127.0.0.1:$fake_port" \
+    || { cat "$work/producer.log"; fail "$client: the producer failed"; }
   [ ! -s "$work/rejects.jsonl" ] || fail "$client: rows were rejected"
   got=$(($(batches) - before))
   [ "$got" = $(((rows + 9) / 10)) ] || fail "$client: $got SendMessageBatch requests"
-  pass "http_client = $client over http: $rows rows in $got SendMessageBatch requests"
+  curl_opened=$(cat "$work"/ld.* | grep -c 'file=libcurl\.so' || true)
+  if [ "$client" = builtin ]; then
+    [ "$curl_opened" = 0 ] || fail "builtin: libcurl was loaded ($curl_opened times)"
+  else
+    [ "$curl_opened" -gt 0 ] || fail "curl: libcurl was never loaded"
+  fi
+  pass "http_client = $client over http: $rows rows in $got SendMessageBatch requests, the loader names libcurl $curl_opened time(s)"
 done
 
 export SSL_CERT_FILE="$tls/ca.pem"

@@ -823,6 +823,44 @@ START_TEST(a_refused_connection_is_eio_with_text) {
 }
 END_TEST
 
+/* libcurl is opened at the first call: one that cannot be opened (not
+ * there, or not libcurl) fails every call with PL_EIO and the reason,
+ * through on_done, and sends nothing. */
+START_TEST(a_libcurl_that_cannot_be_loaded_fails_each_call_with_why) {
+  static const struct {
+    const char *library, *says;
+  } cases[] = {
+      {"libpipelined-no-such-curl.so.4", "libpipelined-no-such-curl.so.4"},
+      {"libc.so.6", "libc.so.6 has no curl_global_init"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    fixture_t t;
+    pl_http_curl_options_t opts = {.tls_verify = true,
+                                   .library = cases[i].library};
+    setup_with(&t, &opts);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/ok",
+             fake_http_port(t.server));
+    pl_http_request_t req = {.method = "GET", .url = url, .timeout_ms = 5000};
+    for (int call = 0; call < 2; call++) {
+      result_t r = {0};
+      ck_assert_int_eq(submit(&t, &r, &req), 0);
+      ck_assert_int_eq(r.done_calls, 0); /* never from inside submit */
+      run_until(&t, &r.done_calls, 1);
+      ck_assert_int_eq(r.error, PL_EIO);
+      ck_assert_int_eq(r.status, 0);
+      ck_assert_ptr_nonnull(r.error_text);
+      ck_assert_msg(strstr(r.error_text, "cannot load libcurl") &&
+                        strstr(r.error_text, cases[i].says),
+                    "%s", r.error_text);
+      result_free(&r);
+    }
+    ck_assert_uint_eq(fake_http_request_count(t.server), 0);
+    teardown(&t);
+  }
+}
+END_TEST
+
 START_TEST(a_dropped_connection_is_eio) {
   fixture_t t;
   setup(&t, 4);
@@ -1361,6 +1399,7 @@ static Suite *http_suite(void) {
   tcase_set_timeout(failures, 30);
   tcase_add_test(failures, a_hung_request_times_out_with_eagain);
   tcase_add_test(failures, a_refused_connection_is_eio_with_text);
+  tcase_add_test(failures, a_libcurl_that_cannot_be_loaded_fails_each_call_with_why);
   tcase_add_test(failures, a_dropped_connection_is_eio);
   tcase_add_test(failures, a_body_cut_short_is_eio);
   tcase_add_test(failures, tls_to_a_plain_server_is_eio);
