@@ -13,7 +13,10 @@ int pl__curl_api_open(pl_curl_api_t *api, const char *name, char *error,
     return 0;
   if (!name)
     name = PL_CURL_SONAME;
-  void *library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+  /* RTLD_NODELETE: the last close does not unmap libcurl, whose threaded
+   * resolver may leave a thread finishing a lookup after its handle is
+   * cleaned up; a second open is then a reference count. */
+  void *library = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!library) {
     const char *why = dlerror();
     snprintf(error, cap, "cannot load libcurl, which this request needs: %s",

@@ -46,7 +46,8 @@ typedef struct pl_curl_api {
  * open of an open table does nothing. Returns 0, or PL_EIO with the
  * reason (the library and dlerror's text, or the function it lacks) in
  * error[0 .. cap - 1]. dlopen counts references: each transport opens and
- * closes its own. */
+ * closes its own; libcurl stays mapped after the last close (a resolver
+ * thread of its own may outlive its handles). */
 int pl__curl_api_open(pl_curl_api_t *api, const char *library, char *error,
                       size_t cap);
 /* Closes what pl__curl_api_open opened; nothing when it is not open. */
