@@ -68,30 +68,26 @@ struct conn {
   bool continued; /* "100 Continue" sent for the request being read */
   bool keep_alive;
   bool closing;
-  int open_handles;
 };
 
 static uint64_t now_ms(server_t *srv) {
   return uv_now(srv->loop) - srv->start_ms;
 }
 
+/* The connection's one handle is closed: nothing points to it any more. */
 static void on_conn_closed(uv_handle_t *handle) {
   conn_t *c = handle->data;
-  if (--c->open_handles > 0)
-    return;
   fake_buf_free(&c->in);
   fake_buf_free(&c->out);
   fake_answer_free(&c->answer);
   free(c);
 }
 
-static void unhold(server_t *srv, conn_t *c);
-
 static void conn_close(conn_t *c) {
   if (c->closing)
     return;
   c->closing = true;
-  unhold(c->srv, c);
+  fake_held_remove(&c->srv->held, &c->held);
   if (c->busy) { /* the answer never went out */
     c->srv->in_flight--;
     fake_state_in_flight(&c->srv->state, c->srv->in_flight, now_ms(c->srv));
@@ -175,10 +171,6 @@ static bool arm(server_t *srv) {
   return timerfd_settime(srv->timer_fd, TFD_TIMER_ABSTIME, &when, NULL) == 0;
 }
 
-static void unhold(server_t *srv, conn_t *c) {
-  fake_held_remove(&srv->held, &c->held);
-}
-
 static void on_timer(uv_poll_t *timer, int status, int events) {
   (void)events;
   server_t *srv = timer->data;
@@ -194,7 +186,7 @@ static void on_timer(uv_poll_t *timer, int status, int events) {
          first->due_ns <= (now = uv_hrtime())) {
     conn_t *c = conn_of(first);
     fake_state_late(&srv->state, now - first->due_ns);
-    unhold(srv, c);
+    fake_held_remove(&srv->held, first);
     send_answer(c);
   }
   if (!arm(srv))
@@ -210,8 +202,7 @@ static bool hold(conn_t *c, uint64_t delay_ms) {
     return false;
   if (fake_held_first(&srv->held) != &c->held)
     return true; /* the timer is set for an earlier answer */
-  return arm(srv) &&
-         uv_poll_start(&srv->timer, UV_READABLE, on_timer) == 0;
+  return arm(srv) && uv_poll_start(&srv->timer, UV_READABLE, on_timer) == 0;
 }
 
 static void refuse(conn_t *c) {
@@ -305,7 +296,6 @@ static void on_connection(uv_stream_t *listener, int status) {
   c->held.at = FAKE_HELD_NONE;
   c->tcp.data = c->write.data = c;
   uv_tcp_init(srv->loop, &c->tcp);
-  c->open_handles = 1;
   c->next = srv->conns;
   if (srv->conns)
     srv->conns->prev = c;
@@ -410,7 +400,8 @@ int main(int argc, char **argv) {
   srv.listener.data = srv.sigterm.data = srv.sigint.data = srv.timer.data =
       &srv;
   srv.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (srv.timer_fd < 0 || uv_poll_init(srv.loop, &srv.timer, srv.timer_fd) < 0) {
+  if (srv.timer_fd < 0 ||
+      uv_poll_init(srv.loop, &srv.timer, srv.timer_fd) < 0) {
     fprintf(stderr, "fake_aws: cannot make a timer\n");
     return 1;
   }

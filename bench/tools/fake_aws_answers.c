@@ -165,9 +165,8 @@ static fake_text_t array_of(fake_text_t request, const char *key) {
 static long long int_of(fake_text_t request, const char *key) {
   fake_text_t value;
   long long n;
-  return fake_json_member(request, key, &value) && fake_json_int(value, &n)
-             ? n
-             : 0;
+  return fake_json_member(request, key, &value) && fake_json_int(value, &n) ? n
+                                                                            : 0;
 }
 
 /* The text of string member `key` of `object` (as written, a valid JSON
@@ -277,8 +276,7 @@ static size_t write_items(fake_text_t request) {
   return n;
 }
 
-static bool statements(fake_text_t request, fake_answer_t *out,
-                       size_t *count) {
+static bool statements(fake_text_t request, fake_answer_t *out, size_t *count) {
   *count = fake_json_count(array_of(request, "Statements"));
   bool ok = fake_buf_printf(&out->body, "{\"Responses\":[");
   for (size_t i = 0; ok && i < *count; i++)
@@ -373,8 +371,8 @@ static bool answer_json(fake_state_t *st, const fake_aws_http_request_t *req,
   switch (op) {
   case FAKE_OP_SEND_MESSAGE_BATCH:
   case FAKE_OP_CHANGE_VISIBILITY_BATCH:
-    ok = batch_result(st, request, op == FAKE_OP_SEND_MESSAGE_BATCH,
-                      &out->body, &n);
+    ok = batch_result(st, request, op == FAKE_OP_SEND_MESSAGE_BATCH, &out->body,
+                      &n);
     break;
   case FAKE_OP_DELETE_MESSAGE_BATCH:
     note_deletes(st, request);

@@ -20,7 +20,13 @@ static bool is_hex(char c) {
 
 static bool is_escape(char c) {
   switch (c) {
-  case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
+  case '"':
+  case '\\':
+  case '/':
+  case 'b':
+  case 'f':
+  case 'n':
+  case 'r':
   case 't':
     return true;
   default:
@@ -131,8 +137,7 @@ static const char *skip_value(const char *p, const char *end, int depth) {
   case 'n':
     return skip_word(p, end, "null");
   default:
-    return (*p == '-' || (*p >= '0' && *p <= '9')) ? skip_number(p, end)
-                                                    : NULL;
+    return (*p == '-' || (*p >= '0' && *p <= '9')) ? skip_number(p, end) : NULL;
   }
 }
 
@@ -147,11 +152,12 @@ fake_json_iter_t fake_json_iter(fake_text_t container) {
   const char *p = skip_space(container.at, end);
   if (p >= end || (*p != '[' && *p != '{'))
     return (fake_json_iter_t){.at = end, .end = end};
-  return (fake_json_iter_t){.at = p + 1, .end = end,
-                            .close = *p == '[' ? ']' : '}'};
+  return (fake_json_iter_t){
+      .at = p + 1, .end = end, .close = *p == '[' ? ']' : '}'};
 }
 
-bool fake_json_next(fake_json_iter_t *it, fake_text_t *key, fake_text_t *value) {
+bool fake_json_next(fake_json_iter_t *it, fake_text_t *key,
+                    fake_text_t *value) {
   const char *p = skip_space(it->at, it->end);
   if (!it->close || p >= it->end || *p == it->close) {
     it->close = 0;

@@ -59,9 +59,9 @@ bool fake_stats_json(const fake_state_t *st, uint64_t now_ms, fake_buf_t *out) {
                          (unsigned long long)st->in_flight,
                          (unsigned long long)st->in_flight_max,
                          (unsigned long long)st->held_answers,
-                         st->held_answers
-                             ? (double)st->late_ns_sum / 1e3 / (double)st->held_answers
-                             : 0.0,
+                         st->held_answers ? (double)st->late_ns_sum / 1e3 /
+                                                (double)st->held_answers
+                                          : 0.0,
                          (double)st->late_ns_max / 1e3) &&
          history(out, "per_second", st->per_second, now_ms) &&
          history(out, "throttled_per_second", st->throttled_second, now_ms) &&

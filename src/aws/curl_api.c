@@ -1,6 +1,6 @@
 /* libcurl opened on first use (see curl_api.h). */
-#include "build_config.h"
 #include "curl_api.h"
+#include "build_config.h"
 
 #include <pipelined/common.h>
 

@@ -104,7 +104,8 @@ static void keep_connections(pl_http_curl_t *http) {
   long want = (long)http->running_count * 4;
   if (want <= http->max_connects)
     return;
-  if (http->curl.multi_setopt(http->multi, CURLMOPT_MAXCONNECTS, want) == CURLM_OK)
+  if (http->curl.multi_setopt(http->multi, CURLMOPT_MAXCONNECTS, want) ==
+      CURLM_OK)
     http->max_connects = want;
 }
 
@@ -113,8 +114,9 @@ static int call_start(pl_http_curl_t *http, pl_http_call_t *call) {
   if (!call->easy)
     return PL_ENOMEM;
   CURLcode rc = pl__http_curl_call_configure(http, call);
-  CURLMcode mc = rc == CURLE_OK ? http->curl.multi_add_handle(http->multi, call->easy)
-                                : CURLM_OK;
+  CURLMcode mc = rc == CURLE_OK
+                     ? http->curl.multi_add_handle(http->multi, call->easy)
+                     : CURLM_OK;
   if (rc != CURLE_OK || mc != CURLM_OK) {
     http->curl.easy_cleanup(call->easy);
     call->easy = NULL;
@@ -420,7 +422,8 @@ static int start(pl_http_curl_t *http) {
    * one process each hold their own, and the last close frees libcurl's
    * global state. */
   if (rc == 0 && http->curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    snprintf(why, sizeof why, "libcurl failed to initialise (curl_global_init)");
+    snprintf(why, sizeof why,
+             "libcurl failed to initialise (curl_global_init)");
     pl__curl_api_close(&http->curl);
     rc = PL_EIO;
   }

@@ -267,52 +267,60 @@ CURLcode pl__http_curl_call_configure(pl_http_curl_t *http,
   /* Signals belong to the daemon; the resolver is asynchronous anyway. */
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
 #if LIBCURL_VERSION_NUM >= 0x075500
-  keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
+  keep_first(&rc,
+             http->curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
 #else
-  keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_PROTOCOLS,
-                                   (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)));
+  keep_first(&rc,
+             http->curl.easy_setopt(e, CURLOPT_PROTOCOLS,
+                                    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)));
 #endif
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_HTTPHEADER, call->headers));
-  keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header));
+  keep_first(&rc,
+             http->curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header));
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_HEADERDATA, (void *)call));
-  keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_body));
+  keep_first(&rc,
+             http->curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_body));
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_WRITEDATA, (void *)call));
-  keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L));
+  keep_first(&rc,
+             http->curl.easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L));
   /* A connection's socket keeps its poll handle between transfers; these
    * tell the loop side when libcurl makes and closes one (a connection
    * keeps the callbacks of the transfer that opened it). */
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION,
-                                   pl__http_curl_on_close_socket));
-  keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_CLOSESOCKETDATA, (void *)http));
+                                         pl__http_curl_on_close_socket));
+  keep_first(&rc,
+             http->curl.easy_setopt(e, CURLOPT_CLOSESOCKETDATA, (void *)http));
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_SOCKOPTFUNCTION,
-                                   pl__http_curl_on_sockopt));
+                                         pl__http_curl_on_sockopt));
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_SOCKOPTDATA, (void *)http));
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L));
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_SSL_VERIFYPEER,
-                                   http->tls_verify ? 1L : 0L));
+                                         http->tls_verify ? 1L : 0L));
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
-                                   http->tls_verify ? 2L : 0L));
+                                         http->tls_verify ? 2L : 0L));
   if (http->ca_file)
     keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_CAINFO, http->ca_file));
   /* Timed from the start of the transfer, not from submit: waiting in the
    * host's queue is back-pressure, not a slow server. */
-  keep_first(
-      &rc, http->curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, clamp_ms(call->timeout_ms)));
+  keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                                         clamp_ms(call->timeout_ms)));
   keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                                   clamp_ms(call->connect_timeout_ms)));
+                                         clamp_ms(call->connect_timeout_ms)));
   if (call->has_body) {
     /* Our copy outlives the transfer, so libcurl need not copy it again. */
     keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                                     (curl_off_t)call->body_len));
+                                           (curl_off_t)call->body_len));
     keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_POSTFIELDS,
-                                     call->body ? call->body : ""));
-    keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method));
+                                           call->body ? call->body : ""));
+    keep_first(&rc,
+               http->curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method));
   } else if (strcmp(call->method, "HEAD") == 0) {
     keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_NOBODY, 1L));
   } else {
     keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_HTTPGET, 1L));
     if (strcmp(call->method, "GET") != 0)
-      keep_first(&rc, http->curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method));
+      keep_first(
+          &rc, http->curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, call->method));
   }
   return rc;
 }

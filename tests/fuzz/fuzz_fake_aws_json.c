@@ -2,8 +2,8 @@
  * (bench/tools/fake_aws_json.c), checked against jansson.
  *
  * Input: the text. Whatever jansson takes (any value, nesting within the
- * reader's bound, no NUL byte) the reader takes too. Whatever the reader takes, it
- * walks: an array has as many elements as jansson's, an object as many
+ * reader's bound, no NUL byte) the reader takes too. Whatever the reader takes,
+ * it walks: an array has as many elements as jansson's, an object as many
  * members as written (jansson keeps one of each duplicate key) and, where
  * the keys are distinct and have no escapes, each member found by
  * fake_json_member() is the text of jansson's value for that key (a
@@ -64,8 +64,8 @@ static void check_members(fake_text_t text, const json_t *root) {
     name[key.len] = '\0';
     check(fake_json_member(text, name, &found));
     check(found.at == value.at && found.len == value.len);
-    json_t *mine = json_loadb(value.at, value.len,
-                              JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    json_t *mine =
+        json_loadb(value.at, value.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     check(mine != NULL);
     const json_t *theirs = json_object_get(root, name);
     check(json_equal(mine, theirs));
@@ -89,8 +89,8 @@ static void check_members(fake_text_t text, const json_t *root) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fake_text_t text = {(const char *)data, size};
-  json_t *root = json_loadb(text.at, size, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-                            NULL);
+  json_t *root =
+      json_loadb(text.at, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
   bool valid = fake_json_valid(text);
   /* jansson ends a text at a NUL byte, which RFC 8259 does not. */
   if (root && depth_of(root) < READER_DEPTH && !memchr(data, '\0', size))
