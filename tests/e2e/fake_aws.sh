@@ -155,11 +155,15 @@ awk -v h="$held" -v q="$quick" -v a="$after" 'BEGIN { exit !(h >= 1.4 && q < 1 &
   || fail "DynamoDB's latency: UpdateItem took $held s, GetQueueAttributes $quick s, UpdateItem after the control $after s"
 pass "dynamodb latency: UpdateItem held $held s, GetQueueAttributes $quick s, $after s once set to 0"
 
-# Held the whole latency: the time from sending a request to the first
-# byte of its answer is never under 20 ms, over 20 requests.
+# Held the whole latency: the time from connecting (each curl connects,
+# then sends its request) to the first byte of the answer is never under
+# 20 ms, over 20 requests. Not from curl's time_pretransfer, which curl
+# can take after it has written the request: under distcheck's load an
+# answer once measured 18.8 ms from it, though the fake holds each answer
+# 20 ms from when it has read the request.
 start_fake_aws --latency 20
 for _ in $(seq 1 20); do
-  curl -s -o /dev/null -w '%{time_pretransfer} %{time_starttransfer}\n' \
+  curl -s -o /dev/null -w '%{time_connect} %{time_starttransfer}\n' \
     -H "X-Amz-Target: AmazonSQS.GetQueueAttributes" -d '{}' "$AWS_ENDPOINT_URL/"
 done > "$work/held.txt"
 stop_fake_aws
