@@ -2,11 +2,11 @@
  * messages they bring, and the queue's VisibilityTimeout. */
 #include "sqs_receive.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pipelined/json_scan.h>
+#include <pipelined/schema_value.h>
 
 const char *pl_sqs_message_id(const pl_sqs_message_t *msg) {
   return msg->message_id;
@@ -74,22 +74,13 @@ json_t *pl__sqs_receive_request(const pl__sqs_receive_params_t *p) {
 }
 
 /* A whole decimal number that fits in int64_t ("-12", not "+1", "1.0" or
- * " 1"). */
+ * " 1"): the core's integer reader, without the '+' it also takes. */
 static bool parse_int(const char *text, int64_t *out) {
-  if (!text || !*text)
+  json_int_t v;
+  if (!text || text[0] == '+' ||
+      pl_schema_parse_int(text, strlen(text), &v) < 0)
     return false;
-  const char *digits = text[0] == '-' ? text + 1 : text;
-  if (*digits < '0' || *digits > '9')
-    return false;
-  for (const char *p = digits; *p; p++)
-    if (*p < '0' || *p > '9')
-      return false;
-  errno = 0;
-  char *end = NULL;
-  long long v = strtoll(text, &end, 10);
-  if (errno != 0 || *end)
-    return false;
-  *out = v;
+  *out = (int64_t)v;
   return true;
 }
 

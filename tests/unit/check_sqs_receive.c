@@ -187,6 +187,56 @@ START_TEST(the_usual_answer_holds_what_was_sent) {
 }
 END_TEST
 
+/* Counts and Number attributes are whole numbers as written: a sign of
+ * '-' only, digits only, within int64_t; anything else reads as 0 (a
+ * count) or stays text (an attribute). */
+START_TEST(whole_numbers_are_read_exactly) {
+  static const struct {
+    const char *text;
+    int64_t count;   /* as ApproximateReceiveCount */
+    bool is_integer; /* as a Number attribute */
+  } cases[] = {
+      {"3", 3, true},
+      {"-3", -3, true},
+      {"007", 7, true},
+      {"9223372036854775807", INT64_MAX, true},
+      {"-9223372036854775808", INT64_MIN, true},
+      {"9223372036854775808", 0, false},
+      {"99999999999999999999", 0, false},
+      {"+1", 0, false},
+      {"1.0", 0, false},
+      {" 1", 0, false},
+      {"1 ", 0, false},
+      {"-", 0, false},
+      {"", 0, false},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"Messages\":[{\"MessageId\":\"m\",\"ReceiptHandle\":\"r\","
+             "\"Attributes\":{\"ApproximateReceiveCount\":\"%s\"},"
+             "\"MessageAttributes\":{\"n\":{\"DataType\":\"Number\","
+             "\"StringValue\":\"%s\"}}}]}",
+             cases[i].text, cases[i].text);
+    pl__sqs_receive_result_t got;
+    json_error_t error;
+    ck_assert_int_eq(pl__sqs_receive_read(text, strlen(text), &got, &error), 0);
+    ck_assert_uint_eq(got.count, 1);
+    const pl_sqs_message_t *m = got.messages[0];
+    ck_assert_msg(m->receive_count == cases[i].count, "'%s' read as %lld",
+                  cases[i].text, (long long)m->receive_count);
+    const json_t *n = json_object_get(m->attributes, "n");
+    ck_assert_msg(json_is_integer(n) == cases[i].is_integer,
+                  "'%s' as a Number attribute", cases[i].text);
+    if (cases[i].is_integer)
+      ck_assert(json_integer_value(n) == cases[i].count);
+    else
+      ck_assert_str_eq(json_string_value(n), cases[i].text);
+    pl__sqs_receive_result_free(&got);
+  }
+}
+END_TEST
+
 START_TEST(other_answers_are_left_to_jansson) {
   for (size_t i = 0; i < sizeof(unusual) / sizeof(*unusual); i++) {
     pl__sqs_receive_result_t scan, tree, read;
@@ -216,6 +266,7 @@ int main(void) {
   tcase_add_test(tc, the_usual_answers_are_scanned_as_the_tree_reads_them);
   tcase_add_test(tc, the_usual_answer_holds_what_was_sent);
   tcase_add_test(tc, other_answers_are_left_to_jansson);
+  tcase_add_test(tc, whole_numbers_are_read_exactly);
   suite_add_tcase(s, tc);
   return test_suite_run(s);
 }
