@@ -42,13 +42,16 @@ for p in source-sqs source-s3 sink-sqs sink-dynamodb sink-s3; do
 done
 pass "only the AWS plugins link libpipelined-aws"
 
-# maps_of CONF: the libraries a daemon running CONF has mapped.
+# maps_of CONF SINK: the libraries a daemon running CONF has mapped, read
+# once it has loaded plugin SINK (the last of CONF's, with what it links)
+# and run a second more. (It logs no line when it has started.)
 maps_of() {
   "$PIPELINED" -c "$1" 2> "$work/log" &
   local pid=$!
   cleanup_pids+=("$pid")
-  wait_for grep -q "pipelines started\|started" "$work/log" || sleep 1
-  sleep 0.5
+  wait_for grep -q "/$2\.so\$" "/proc/$pid/maps" ||
+    { cat "$work/log" >&2; fail "the daemon for $1 did not load $2 within 20 s"; }
+  sleep 1
   kill -0 "$pid" 2>/dev/null || { cat "$work/log" >&2; fail "the daemon for $1 exited"; }
   awk '{print $6}' "/proc/$pid/maps" | grep '\.so' | sort -u
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -61,7 +64,7 @@ pipeline "copy" {
   sink "file" { path = "$work/out.jsonl" }
 }
 CONF
-maps_of "$work/file.conf" > "$work/file.maps"
+maps_of "$work/file.conf" sink-file > "$work/file.maps"
 if grep -Eq '/lib(curl|expat|crypto|ssl|pipelined-aws)\.' "$work/file.maps"; then
   grep -E 'curl|expat|crypto|ssl|aws' "$work/file.maps"
   fail "a file-to-file daemon loaded the AWS layer"
@@ -76,7 +79,7 @@ pipeline "to-sqs" {
 }
 aws { region = "us-east-1"; endpoint = "http://127.0.0.1:9" }
 CONF
-  maps_of "$work/sqs.conf" > "$work/sqs.maps"
+  maps_of "$work/sqs.conf" sink-sqs > "$work/sqs.maps"
   grep -q 'libpipelined-aws\.' "$work/sqs.maps" || { cat "$work/sqs.maps"; fail "sink-sqs did not load libpipelined-aws"; }
   if grep -q 'libcurl\.' "$work/sqs.maps"; then
     fail "a daemon with an SQS sink mapped libcurl before any request needed it"
