@@ -35,6 +35,13 @@
 #   aws_queue_count QUEUE_URL      visible + in flight
 #   aws_table_count TABLE
 #
+# aws_short_polls CONF [SECONDS]: CONF on stdout with wait_time = "2s" (or
+# SECONDS) in each source "sqs" and source "s3" block. A daemon stopped
+# with SIGTERM waits for the long polls it has out (at most wait_time, so
+# that what they bring is released at once: src/aws/sqs_poller.c); at the
+# shipped 20 s each stop in a test waited up to that. Fails when CONF has
+# no such block.
+#
 # Lifetime: every emulator runs in its own process group under a small
 # monitor; aws_env_stop (also run by an EXIT trap that chains to the trap the
 # caller had set before) stops them by PID and process group. If the test
@@ -460,3 +467,10 @@ aws_bucket_notify() { _aws_env_py bucket-notify "$@"; }
 aws_publish_s3_event() { _aws_env_py publish-s3-event "$@"; }
 aws_queue_count() { _aws_env_py queue-count "$@"; }
 aws_table_count() { _aws_env_py table-count "$@"; }
+
+aws_short_polls() {
+  awk -v s="${2:-2}" '{ print }
+    /^[[:space:]]*source "(sqs|s3)"[[:space:]]*[{][[:space:]]*$/ {
+      printf "    wait_time = \"%ss\"\n", s; n++ }
+    END { exit n == 0 }' "$1"
+}

@@ -49,7 +49,7 @@ aws_bucket_notify "$bucket" "$events"
 
 cat > "$work/shapes.conf" <<CONF
 pipeline "shapes" {
-  source "s3" { bucket = "$bucket"; notifications = "$events" }
+  source "s3" { bucket = "$bucket"; notifications = "$events"; wait_time = "2s" }
   transform "csv" {
     columns = ["product_id:string:required", "location:string",
                "quantity:int", "update_date:date"]

@@ -58,7 +58,9 @@ step="2 (history)"
 table=inventory_faults_history
 aws_make_table "$table"
 rows=$(fx expect-history "$work" "$bucket") || fail "cannot compute the history table"
-faults_half sqs-to-dynamodb-history "$top_srcdir/etc/inventory-history.conf" "$work/history.conf"
+aws_short_polls "$top_srcdir/etc/inventory-history.conf" >"$work/history-both.conf" ||
+  fail "no source block in etc/inventory-history.conf"
+faults_half sqs-to-dynamodb-history "$work/history-both.conf" "$work/history.conf"
 faults_publish
 scale_run "$work/history.conf" history
 faults_settle "$(soak_or 180 900)" "$work/expected-history.json"

@@ -89,6 +89,14 @@ ok "--check accepts etc/inventory.conf and etc/inventory-history.conf"
 # shellcheck source=aws-env.sh
 source "$here/aws-env.sh"
 aws_env_moto
+# The daemons run etc/inventory.conf and etc/inventory-history.conf with
+# 2 s long polls (aws_short_polls): a SIGTERM waits out the polls in
+# flight, 20 s at the shipped wait_time.
+aws_short_polls "$conf" >"$work/inventory.conf" || fail "no source block in $conf"
+aws_short_polls "$history_conf" >"$work/inventory-history.conf" ||
+  fail "no source block in $history_conf"
+conf=$work/inventory.conf
+history_conf=$work/inventory-history.conf
 
 bucket=inventory-bucket
 table=inventory

@@ -65,7 +65,7 @@ run_once() {
   updates=$(aws_make_queue "$name-updates" 30)
   aws_make_table "$table"
   { printf 'log_level = "debug"\nmetrics_listen = "127.0.0.1:%s"\n' "$port"
-    cat "$conf"; } > "$work/$name.conf"
+    aws_short_polls "$conf"; } > "$work/$name.conf"
   env "$@" INVENTORY_BUCKET="$bucket" INVENTORY_EVENTS_QUEUE_URL="$events" \
     INVENTORY_UPDATES_QUEUE_URL="$updates" INVENTORY_TABLE="$table" \
     INVENTORY_REJECTS="$work/$name.rejects" \
