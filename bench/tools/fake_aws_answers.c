@@ -162,13 +162,6 @@ static fake_text_t array_of(fake_text_t request, const char *key) {
   return (fake_text_t){"", 0};
 }
 
-static long long int_of(fake_text_t request, const char *key) {
-  fake_text_t value;
-  long long n;
-  return fake_json_member(request, key, &value) && fake_json_int(value, &n) ? n
-                                                                            : 0;
-}
-
 /* The text of string member `key` of `object` (as written, a valid JSON
  * string's body); empty when there is none. */
 static fake_text_t string_of(fake_text_t object, const char *key) {
@@ -224,18 +217,42 @@ static void note_deletes(fake_state_t *st, fake_text_t request) {
   }
 }
 
+/* Integer member `key` of `request` within [low, high], as SQS checks it.
+ * Returns 1 when it is (`fallback` when absent), 0 when it is not (SQS's
+ * InvalidParameterValue written to `out`), -1 out of memory. */
+static int int_in(fake_text_t request, const char *key, long long low,
+                  long long high, long long fallback, long long *value,
+                  fake_answer_t *out) {
+  fake_text_t text;
+  *value = fallback;
+  if (!fake_json_member(request, key, &text) ||
+      (fake_json_int(text, value) && *value >= low && *value <= high))
+    return 1;
+  out->status = 400;
+  return fake_buf_printf(&out->headers, "x-amzn-query-error: "
+                                        "InvalidParameterValue;Sender\r\n") &&
+                 fake_buf_printf(&out->body,
+                                 "{\"__type\":\"com.amazonaws.sqs#"
+                                 "InvalidParameterValue\",\"message\":\"Value "
+                                 "for parameter %s is invalid. Must be between "
+                                 "%lld and %lld (fake).\"}",
+                                 key, low, high)
+             ? 0
+             : -1;
+}
+
 static bool receive(fake_state_t *st, fake_text_t request, fake_answer_t *out) {
-  long long max = int_of(request, "MaxNumberOfMessages");
-  if (max < 1)
-    max = 1;
-  if (max > 10)
-    max = 10;
+  long long max = 1, wait = 0;
+  int rc = int_in(request, "MaxNumberOfMessages", 1, 10, 1, &max, out);
+  if (rc == 1)
+    rc = int_in(request, "WaitTimeSeconds", 0, 20, 0, &wait, out);
+  if (rc < 1)
+    return rc == 0;
   uint64_t left = st->messages - st->served;
   uint64_t n = left < (uint64_t)max ? left : (uint64_t)max;
   if (n == 0) {
     /* Nothing left: as SQS, hold the long poll a while. */
-    long long wait = int_of(request, "WaitTimeSeconds");
-    uint64_t most = wait > 0 ? (uint64_t)wait * 1000 : 0;
+    uint64_t most = (uint64_t)wait * 1000;
     out->delay_ms += st->empty_wait_ms < most ? st->empty_wait_ms : most;
   }
   bool ok = fake_buf_printf(&out->body, "{\"Messages\":[");

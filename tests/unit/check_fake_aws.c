@@ -319,6 +319,55 @@ START_TEST(receive_hands_out_the_messages_then_waits_empty) {
 }
 END_TEST
 
+/* What SQS refuses, the fake refuses: MaxNumberOfMessages outside 1 to
+ * 10, WaitTimeSeconds outside 0 to 20, or either not a whole number, with
+ * InvalidParameterValue and no message handed out; absent, they are 1 and
+ * 0. */
+START_TEST(receive_refuses_parameters_out_of_range) {
+  static const char *const bad[] = {
+      "{\"MaxNumberOfMessages\":0}",
+      "{\"MaxNumberOfMessages\":11}",
+      "{\"MaxNumberOfMessages\":-1}",
+      "{\"MaxNumberOfMessages\":\"10\"}",
+      "{\"MaxNumberOfMessages\":1.5}",
+      "{\"WaitTimeSeconds\":21}",
+      "{\"WaitTimeSeconds\":-1}",
+      "{\"WaitTimeSeconds\":999999999999999999}",
+      "{\"MaxNumberOfMessages\":10,\"WaitTimeSeconds\":9999999999999999999}",
+  };
+  fake_state_t st;
+  ck_assert(fake_state_init(&st, 5));
+  fake_answer_t a;
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    json_t *root = answer_json(&st, "AmazonSQS.ReceiveMessage", bad[i], &a);
+    ck_assert_msg(a.status == 400, "%s: status %d", bad[i], a.status);
+    ck_assert_str_eq(json_string_value(json_object_get(root, "__type")),
+                     "com.amazonaws.sqs#InvalidParameterValue");
+    ck_assert_int_eq(a.delay_ms, 0);
+    json_decref(root);
+    fake_answer_free(&a);
+  }
+  ck_assert_int_eq(st.served, 0);
+  /* Absent: one message, and an empty queue answers at once. */
+  json_t *root = answer_json(&st, "AmazonSQS.ReceiveMessage", "{}", &a);
+  ck_assert_int_eq(a.status, 200);
+  ck_assert_int_eq(json_array_size(json_object_get(root, "Messages")), 1);
+  json_decref(root);
+  fake_answer_free(&a);
+  root = answer_json(&st, "AmazonSQS.ReceiveMessage",
+                     "{\"MaxNumberOfMessages\":10,\"WaitTimeSeconds\":0}", &a);
+  ck_assert_int_eq(json_array_size(json_object_get(root, "Messages")), 4);
+  json_decref(root);
+  fake_answer_free(&a);
+  root = answer_json(&st, "AmazonSQS.ReceiveMessage", "{}", &a);
+  ck_assert_int_eq(a.status, 200);
+  ck_assert_int_eq(a.delay_ms, 0);
+  json_decref(root);
+  fake_answer_free(&a);
+  fake_state_close(&st);
+}
+END_TEST
+
 START_TEST(deletes_count_each_message_once) {
   fake_state_t st;
   ck_assert(fake_state_init(&st, 5));
@@ -568,6 +617,7 @@ static Suite *fake_aws_suite(void) {
   tcase_add_test(tc, held_answers_come_out_first_due_first);
   tcase_add_test(tc, send_message_batch_succeeds_for_every_entry);
   tcase_add_test(tc, receive_hands_out_the_messages_then_waits_empty);
+  tcase_add_test(tc, receive_refuses_parameters_out_of_range);
   tcase_add_test(tc, deletes_count_each_message_once);
   tcase_add_test(tc, dynamodb_writes_are_counted_per_item);
   tcase_add_test(tc, dynamodb_latency_holds_dynamodb_answers_alone);
