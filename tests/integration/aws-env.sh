@@ -40,7 +40,7 @@
 # with SIGTERM waits for the long polls it has out (at most wait_time, so
 # that what they bring is released at once: src/aws/sqs_poller.c); at the
 # shipped 20 s each stop in a test waited up to that. Fails when CONF has
-# no such block.
+# no such block (on one line of its own), or sets a wait_time itself.
 #
 # Lifetime: every emulator runs in its own process group under a small
 # monitor; aws_env_stop (also run by an EXIT trap that chains to the trap the
@@ -470,7 +470,8 @@ aws_table_count() { _aws_env_py table-count "$@"; }
 
 aws_short_polls() {
   awk -v s="${2:-2}" '{ print }
+    /^[[:space:]]*wait_time[[:space:]]*=/ { own = 1 }
     /^[[:space:]]*source "(sqs|s3)"[[:space:]]*[{][[:space:]]*$/ {
       printf "    wait_time = \"%ss\"\n", s; n++ }
-    END { exit n == 0 }' "$1"
+    END { exit n == 0 || own }' "$1"
 }

@@ -70,6 +70,10 @@ trap cleanup EXIT
 # shellcheck source=aws-env.sh
 source "$here/aws-env.sh"
 aws_env_fauxqs
+# etc/inventory.conf with 2 s long polls (aws_short_polls): a SIGTERM waits
+# out the polls in flight, 20 s at the shipped wait_time.
+aws_short_polls "$conf" >"$work/inventory.conf" || fail "cannot shorten the polls of $conf"
+conf=$work/inventory.conf
 
 # The consumer half: the aws block and the pipeline "sqs-to-dynamodb".
 consumer=$work/consumer.conf

@@ -90,7 +90,7 @@ source "$here/aws-env.sh"
 aws_env_fauxqs
 # etc/inventory.conf with 2 s long polls (aws_short_polls): a SIGTERM waits
 # out the polls in flight, 20 s at the shipped wait_time.
-aws_short_polls "$conf" >"$work/inventory.conf" || fail "no source block in $conf"
+aws_short_polls "$conf" >"$work/inventory.conf" || fail "cannot shorten the polls of $conf"
 conf=$work/inventory.conf
 fx() { "${AWS_ENV_PYTHON:-python3}" "$helper" "$@"; }
 

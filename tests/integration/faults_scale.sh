@@ -59,7 +59,7 @@ table=inventory_faults_history
 aws_make_table "$table"
 rows=$(fx expect-history "$work" "$bucket") || fail "cannot compute the history table"
 aws_short_polls "$top_srcdir/etc/inventory-history.conf" >"$work/history-both.conf" ||
-  fail "no source block in etc/inventory-history.conf"
+  fail "cannot shorten the polls of etc/inventory-history.conf"
 faults_half sqs-to-dynamodb-history "$work/history-both.conf" "$work/history.conf"
 faults_publish
 scale_run "$work/history.conf" history

@@ -92,9 +92,9 @@ aws_env_moto
 # The daemons run etc/inventory.conf and etc/inventory-history.conf with
 # 2 s long polls (aws_short_polls): a SIGTERM waits out the polls in
 # flight, 20 s at the shipped wait_time.
-aws_short_polls "$conf" >"$work/inventory.conf" || fail "no source block in $conf"
+aws_short_polls "$conf" >"$work/inventory.conf" || fail "cannot shorten the polls of $conf"
 aws_short_polls "$history_conf" >"$work/inventory-history.conf" ||
-  fail "no source block in $history_conf"
+  fail "cannot shorten the polls of $history_conf"
 conf=$work/inventory.conf
 history_conf=$work/inventory-history.conf
 
