@@ -217,6 +217,20 @@ static void note_deletes(fake_state_t *st, fake_text_t request) {
   }
 }
 
+/* An SQS error as its JSON protocol sends one: status 400, the query
+ * protocol's code in x-amzn-query-error, `type` in the body's __type.
+ * `message` holds no character JSON would escape. */
+static bool sqs_error(fake_answer_t *out, const char *code, const char *type,
+                      const char *message) {
+  out->status = 400;
+  return fake_buf_printf(&out->headers, "x-amzn-query-error: %s;Sender\r\n",
+                         code) &&
+         fake_buf_printf(&out->body,
+                         "{\"__type\":\"com.amazonaws.sqs#%s\","
+                         "\"message\":\"%s\"}",
+                         type, message);
+}
+
 /* Integer member `key` of `request` within [low, high], as SQS checks it.
  * Returns 1 when it is (`fallback` when absent), 0 when it is not (SQS's
  * InvalidParameterValue written to `out`), -1 out of memory. */
@@ -228,15 +242,13 @@ static int int_in(fake_text_t request, const char *key, long long low,
   if (!fake_json_member(request, key, &text) ||
       (fake_json_int(text, value) && *value >= low && *value <= high))
     return 1;
-  out->status = 400;
-  return fake_buf_printf(&out->headers, "x-amzn-query-error: "
-                                        "InvalidParameterValue;Sender\r\n") &&
-                 fake_buf_printf(&out->body,
-                                 "{\"__type\":\"com.amazonaws.sqs#"
-                                 "InvalidParameterValue\",\"message\":\"Value "
-                                 "for parameter %s is invalid. Must be between "
-                                 "%lld and %lld (fake).\"}",
-                                 key, low, high)
+  char message[128];
+  snprintf(message, sizeof message,
+           "Value for parameter %s is invalid. Must be between %lld and %lld "
+           "(fake).",
+           key, low, high);
+  return sqs_error(out, "InvalidParameterValue", "InvalidParameterValue",
+                   message)
              ? 0
              : -1;
 }
@@ -327,15 +339,11 @@ static fake_op_t json_op(fake_text_t target) {
 /* The service's throttling error, as SQS's JSON protocol and DynamoDB
  * send it. */
 static bool throttle_error(fake_op_t op, fake_answer_t *out) {
-  out->status = 400;
   out->throttled = true;
   if (op <= FAKE_OP_GET_QUEUE_ATTRIBUTES)
-    return fake_buf_printf(&out->headers,
-                           "x-amzn-query-error: "
-                           "AWS.SimpleQueueService.RequestThrottled;Sender\r\n") &&
-           fake_buf_printf(&out->body,
-                           "{\"__type\":\"com.amazonaws.sqs#RequestThrottled\","
-                           "\"message\":\"Rate exceeded (fake)\"}");
+    return sqs_error(out, "AWS.SimpleQueueService.RequestThrottled",
+                     "RequestThrottled", "Rate exceeded (fake)");
+  out->status = 400;
   return fake_buf_printf(&out->headers, "x-amzn-errortype: "
                                         "ProvisionedThroughputExceededException\r\n") &&
          fake_buf_printf(&out->body,
