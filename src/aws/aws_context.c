@@ -322,10 +322,10 @@ static const pl_option_t aws_options[] = {
     PL_OPTION_ENUM(pl_aws_settings_t, http_client, "http_client", "builtin",
                    PL_AWS_HTTP_CLIENT_CHOICES, 0,
                    "HTTP client of AWS requests: builtin (a lean HTTP/1.1 "
-                   "client for requests whose answer is read whole and whose "
-                   "body is at most 1 MiB; libcurl for downloads, larger "
-                   "bodies such as S3 parts, and everything while a proxy "
-                   "variable is set) or curl (libcurl for everything)."),
+                   "client for requests whose body is at most 1 MiB, "
+                   "downloads included; libcurl for larger bodies such as "
+                   "S3 parts, and everything while a proxy variable is set) "
+                   "or curl (libcurl for everything)."),
     PL_OPTION_STRING(pl_aws_settings_t, ca_file, "ca_file", NULL, 0,
                      "PEM file of the certificate authorities that AWS "
                      "endpoints' TLS certificates are checked against, "

@@ -16,6 +16,8 @@ static const uint64_t DEFAULT_CONNECT_TIMEOUT_MS = 10000;
 static void call_free(h1_call_t *call) {
   pl_buf_free(&call->request);
   pl_buf_free(&call->body);
+  pl_buf_free(&call->undelivered);
+  pl_buf_free(&call->unread);
   pl__http_h1_parser_free(&call->parser);
   free(call);
 }
@@ -31,6 +33,10 @@ void pl__http_h1_call_finish(h1_call_t *call, int error) {
     return;
   if (call->state == H1_CALL_RESOLVING) {
     pl__dlist_remove(&call->pool->resolving, &call->wait_node);
+  }
+  if (call->resuming) {
+    pl__dlist_remove(&h1->resuming, &call->resume_node);
+    call->resuming = false;
   }
   /* A call that ends while on a connection leaves it mid-exchange. */
   if (call->conn)
@@ -67,7 +73,7 @@ static void on_core_closed(uv_handle_t *handle) {
 
 static void maybe_close_deliver(pl_http_h1_t *h1) {
   if (!h1->closing || h1->deliver_closing || h1->delivering ||
-      !pl__dlist_empty(&h1->done))
+      !pl__dlist_empty(&h1->done) || !pl__dlist_empty(&h1->resuming))
     return;
   h1->deliver_closing = true;
   uv_close((uv_handle_t *)&h1->deliver, on_core_closed);
@@ -77,17 +83,28 @@ static void maybe_close_deliver(pl_http_h1_t *h1) {
 /* Delivers every finished call, from either handle: after the poll whose
  * I/O ended them (the check), so that the caller's next requests leave in
  * the same turn, or before the next poll (the idle) for the calls ended by
- * a timer or inside submit. */
+ * a timer or inside submit. Resumed calls go on first: one that ends joins
+ * the finished. */
 static void deliver(pl_http_h1_t *h1) {
   if (h1->delivering)
     return;
   h1->delivering = true;
-  h1_call_t *call;
-  /* on_done may submit, cancel or close: calls it ends join the list and
-   * are delivered in the same pass. */
-  while ((call = pl_dlist_first(&h1->done, h1_call_t, node))) {
+  /* on_body and on_done may submit, pause, resume, cancel or close: calls
+   * they resume or end join the lists and are served in the same pass. */
+  for (;;) {
+    h1_call_t *call = pl_dlist_first(&h1->resuming, h1_call_t, resume_node);
+    if (call) {
+      pl__dlist_remove(&h1->resuming, &call->resume_node);
+      call->resuming = false;
+      pl__http_h1_conn_resume(call);
+      continue;
+    }
+    if (!(call = pl_dlist_first(&h1->done, h1_call_t, node)))
+      break;
     pl__dlist_remove(&h1->done, &call->node);
     bool whole = call->error == 0 && call->parser.headers_done;
+    /* A streamed 2xx body went to on_body: none is buffered. */
+    bool buffered = whole && !(call->streamed && call->parser.status < 300);
     pl_http_response_t response = {
         .status = whole ? call->parser.status : 0,
         .error = call->error,
@@ -95,8 +112,8 @@ static void deliver(pl_http_h1_t *h1) {
         .headers = call->parser.headers_done ? call->parser.headers : NULL,
         .header_count =
             call->parser.headers_done ? call->parser.header_count : 0,
-        .body = whole ? (call->body.data ? call->body.data : "") : NULL,
-        .body_len = whole ? call->body.len : 0,
+        .body = buffered ? (call->body.data ? call->body.data : "") : NULL,
+        .body_len = buffered ? call->body.len : 0,
         .body_truncated = whole && call->body_truncated,
     };
     call->handlers.on_done(call->handlers.data, &response);
@@ -137,7 +154,7 @@ static uint64_t call_deadline(const h1_call_t *call, limit_t *which) {
                (conn->tls && !pl__tls_established(conn->tls))))
     consider(&first, which, conn->connect_started_ms, call->connect_timeout_ms,
              LIMIT_CONNECT);
-  else if (conn)
+  else if (conn && !call->paused) /* time paused is not a stall */
     consider(&first, which, call->last_progress_ms, call->read_timeout_ms,
              LIMIT_READ);
   return first;
@@ -179,7 +196,7 @@ static void time_out(h1_call_t *call, limit_t which, uint64_t now) {
     break;
   case LIMIT_READ:
     snprintf(call->errbuf, sizeof call->errbuf,
-             "read timeout after %llu ms: nothing from %s",
+             "no data received for %llu ms from %s",
              (unsigned long long)(now - call->last_progress_ms), addr);
     break;
   default:
@@ -279,9 +296,30 @@ static int build_request(h1_call_t *call, const pl_http_request_t *request) {
 /* The most take_body() reserves for a body before its bytes come. */
 #define BODY_ROOM_AHEAD_MAX ((uint64_t)1 << 20)
 
+/* A piece of a streamed 2xx body: to on_body (on_headers first), or held
+ * while the call is paused. Returns 0, H1_BODY_PAUSED when the call is
+ * paused now, or PL_ECANCELED when a callback ended the call. */
+static int stream_body(h1_call_t *call, const char *bytes, size_t len) {
+  if (!call->headers_told) {
+    pl__http_h1_tell_headers(call);
+    if (call->state != H1_CALL_RUNNING || !call->conn)
+      return PL_ECANCELED;
+  }
+  if (call->paused)
+    return pl_buf_append(&call->undelivered, bytes, len) < 0 ? PL_ENOMEM
+                                                             : H1_BODY_PAUSED;
+  if (!call->handlers.on_body(call->handlers.data, bytes, len))
+    pl__http_h1_conn_pause(call);
+  if (call->state != H1_CALL_RUNNING || !call->conn)
+    return PL_ECANCELED;
+  return call->paused ? H1_BODY_PAUSED : 0;
+}
+
 static int take_body(void *data, const char *bytes, size_t len) {
   h1_call_t *call = data;
   bool error_body = call->parser.status >= 300;
+  if (call->streamed && !error_body)
+    return stream_body(call, bytes, len);
   size_t cap = error_body ? PL_HTTP_MAX_ERROR_BODY : call->max_body;
   size_t room = cap - call->body.len;
   size_t keep = len < room ? len : room;
@@ -379,7 +417,7 @@ static int h1_submit(void *self, const pl_http_request_t *request,
     return PL_EINVAL;
   if (h1->closing)
     return PL_ECANCELED;
-  if (handlers->on_body || request->body_len > PL_HTTP_H1_MAX_REQUEST_BODY)
+  if (request->body_len > PL_HTTP_H1_MAX_REQUEST_BODY)
     return relay(h1, request, handlers, out);
   h1_pool_t *pool = NULL;
   int rc = pl__http_h1_pool_find(h1, request->url, &pool);
@@ -395,6 +433,7 @@ static int h1_submit(void *self, const pl_http_request_t *request,
   call->h1 = h1;
   call->pool = pool;
   call->handlers = *handlers;
+  call->streamed = handlers->on_body != NULL;
   call->head = strcmp(request->method, "HEAD") == 0;
   call->timeout_ms = request->timeout_ms;
   call->connect_timeout_ms = request->connect_timeout_ms
@@ -427,16 +466,32 @@ static int h1_submit(void *self, const pl_http_request_t *request,
 static void h1_pause(void *self, pl_http_call_t *opaque) {
   (void)self;
   h1_call_t *call = (h1_call_t *)(void *)opaque;
-  /* A buffered call has no body to hold back. */
   if (call && call->state == H1_CALL_RELAYED && call->fallback->pause)
     call->fallback->pause(call->fallback->self, call->relayed);
+  /* A buffered call has no body to hold back. */
+  else if (call && call->streamed &&
+           (call->state == H1_CALL_RUNNING || call->state == H1_CALL_RESOLVING))
+    pl__http_h1_conn_pause(call);
 }
 
+/* Resumes from the loop, not from inside this call: the caller may be in
+ * on_body of another call, or hold state that on_body would change. */
 static void h1_resume(void *self, pl_http_call_t *opaque) {
-  (void)self;
+  pl_http_h1_t *h1 = self;
   h1_call_t *call = (h1_call_t *)(void *)opaque;
-  if (call && call->state == H1_CALL_RELAYED && call->fallback->resume)
+  if (call && call->state == H1_CALL_RELAYED && call->fallback->resume) {
     call->fallback->resume(call->fallback->self, call->relayed);
+    return;
+  }
+  if (!call || !call->paused ||
+      (call->state != H1_CALL_RUNNING && call->state != H1_CALL_RESOLVING))
+    return;
+  call->paused = false;
+  if (!call->resuming) {
+    call->resuming = true;
+    pl__dlist_push(&h1->resuming, &call->resume_node);
+    uv_idle_start(&h1->deliver, on_deliver);
+  }
 }
 
 static void h1_cancel(void *self, pl_http_call_t *opaque) {

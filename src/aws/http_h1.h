@@ -6,16 +6,19 @@
  * is read as it arrives, without the per-header formatting and the polls
  * libcurl spends (docs/performance.md).
  *
- * What it does not do it relays, unchanged, to a fallback transport (the
- * curl one): requests with on_body (streamed downloads, with pause and
- * resume) and request bodies over PL_HTTP_H1_MAX_REQUEST_BODY (S3 parts).
+ * Streamed downloads (on_body) are its own too: each piece of a 2xx body
+ * goes to on_body as it is read; a pause stops reading the socket, and
+ * what was read already (body not yet given, answer not yet parsed, the
+ * answer's end) waits for the resume, which goes on from the loop. What
+ * it does not do it relays, unchanged, to a fallback transport (the curl
+ * one): request bodies over PL_HTTP_H1_MAX_REQUEST_BODY (S3 parts).
  * on_done runs from the loop, never inside submit: right after the poll
  * that ended the call, so that what the caller sends next leaves in the
  * same turn of the loop, or, for a call ended by a timer, a cancel, a
- * close or a failure inside submit, before the next poll. https:// goes through the TLS engine of tls.h over the same
- * connections. Proxies and the operator's choice of libcurl
- * (aws { http_client = "curl" }) are decided by its creator, which then
- * uses the fallback alone (aws_context.c). */
+ * close or a failure inside submit, before the next poll. https:// goes through
+ * the TLS engine of tls.h over the same connections. Proxies and the operator's
+ * choice of libcurl (aws { http_client = "curl" }) are decided by its creator,
+ * which then uses the fallback alone (aws_context.c). */
 #ifndef PL_AWS_HTTP_H1_H
 #define PL_AWS_HTTP_H1_H
 

@@ -79,14 +79,22 @@ static void conn_fail(h1_conn_t *conn, int uv_error, const char *doing) {
   pl__http_h1_call_finish(call, PL_EIO);
 }
 
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
+
 /* The answer is complete: the call ends, and the connection goes back to
- * its pool when the answer allows another request on it. */
+ * its pool when the answer allows another request on it (read again if a
+ * pause had stopped that: an idle connection must see its close). */
 static void conn_done(h1_conn_t *conn, bool reusable) {
   h1_call_t *call = conn->call;
   conn->call = NULL;
   call->conn = NULL;
   conn->served++;
   pl__http_h1_call_finish(call, 0);
+  if (reusable && conn->read_stopped && !conn->closing) {
+    conn->read_stopped = false;
+    reusable = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read) == 0;
+  }
   if (!reusable || conn->h1->closing) {
     pl__http_h1_conn_close(conn);
     return;
@@ -102,7 +110,7 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(conn->h1->readbuf, sizeof conn->h1->readbuf);
 }
 
-static void tell_headers(h1_call_t *call) {
+void pl__http_h1_tell_headers(h1_call_t *call) {
   call->headers_told = true;
   if (!call->handlers.on_headers)
     return;
@@ -131,10 +139,36 @@ static bool conn_answer(h1_conn_t *conn, const char *bytes, size_t n) {
   call->last_progress_ms = uv_now(conn->h1->loop);
   size_t used = 0;
   int rc = pl__http_h1_parse(&call->parser, bytes, n, &used);
+  if (conn->call != call || conn->closing)
+    return true; /* cancelled or closed from on_headers or on_body */
   if (call->parser.headers_done && !call->headers_told) {
-    tell_headers(call);
+    pl__http_h1_tell_headers(call);
     if (conn->call != call || conn->closing)
       return true; /* cancelled or closed from on_headers */
+  }
+  bool whole = call->parser.state == PL_H1_DONE;
+  if (rc == H1_BODY_PAUSED)
+    pl__http_h1_conn_pause(call); /* reading stops, if it had not yet */
+  if (rc == H1_BODY_PAUSED) {
+    /* Paused by on_body: the rest of this read waits for the resume; an
+     * answer that ended here ends then. */
+    if (whole) {
+      call->done_held = true;
+      call->keep_held = call->parser.keep_alive && used == n && !conn->writing;
+    } else if (used < n &&
+               pl_buf_append(&call->unread, bytes + used, n - used) < 0) {
+      pl__http_h1_conn_close(conn);
+      pl__http_h1_call_finish(call, PL_ENOMEM);
+      return true;
+    }
+    return false;
+  }
+  if (rc == 1 && call->paused) {
+    /* Paused from outside (on_headers, another call) as it ended. */
+    pl__http_h1_conn_pause(call);
+    call->done_held = true;
+    call->keep_held = call->parser.keep_alive && used == n && !conn->writing;
+    return false;
   }
   if (rc == 1) {
     conn_done(conn, call->parser.keep_alive && used == n && !conn->writing);
@@ -159,16 +193,12 @@ static bool conn_answer(h1_conn_t *conn, const char *bytes, size_t n) {
   return true;
 }
 
-/* Ciphertext from the socket: everything it decrypts to goes to the
- * answer; plaintext on an idle connection, a close_notify or a failure
- * ends the connection. Handshake records and tickets need no call. */
-static void tls_bytes(h1_conn_t *conn, const char *bytes, size_t n) {
-  if (pl__tls_feed(conn->tls, bytes, n) < 0) {
-    tls_fail(conn);
-    return;
-  }
+/* What TLS holds decrypted goes to the answer, until the call pauses;
+ * plaintext on an idle connection, a close_notify or a failure ends the
+ * connection. */
+static void tls_drain(h1_conn_t *conn) {
   char *plain = conn->h1->plainbuf;
-  while (!conn->closing) {
+  while (!conn->closing && !(conn->call && conn->call->paused)) {
     ssize_t m = pl__tls_read(conn->tls, plain, sizeof conn->h1->plainbuf);
     if (m == 0)
       break;
@@ -191,6 +221,16 @@ static void tls_bytes(h1_conn_t *conn, const char *bytes, size_t n) {
     if (rc < 0)
       conn_fail(conn, rc, "write to");
   }
+}
+
+/* Ciphertext from the socket, for tls_drain(). Handshake records and
+ * tickets need no call. */
+static void tls_bytes(h1_conn_t *conn, const char *bytes, size_t n) {
+  if (pl__tls_feed(conn->tls, bytes, n) < 0) {
+    tls_fail(conn);
+    return;
+  }
+  tls_drain(conn);
 }
 
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
@@ -216,6 +256,69 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
     conn_ended(conn, (int)n);
   else
     conn_answer(conn, buf->base, (size_t)n);
+}
+
+/* ---- Pausing a streamed answer ---- */
+
+void pl__http_h1_conn_pause(h1_call_t *call) {
+  call->paused = true;
+  h1_conn_t *conn = call->conn;
+  if (conn && conn->connected && !conn->closing && !conn->read_stopped) {
+    uv_read_stop((uv_stream_t *)&conn->tcp);
+    conn->read_stopped = true;
+  }
+}
+
+/* Gives on_body what was held for it; false when the call paused again
+ * or ended. */
+static bool give_undelivered(h1_call_t *call) {
+  if (call->undelivered.len == 0)
+    return true;
+  pl_buf_t held = call->undelivered;
+  call->undelivered = (pl_buf_t){0};
+  bool more = call->handlers.on_body(call->handlers.data, held.data, held.len);
+  pl_buf_free(&held);
+  if (call->state != H1_CALL_RUNNING)
+    return false;
+  if (!more)
+    pl__http_h1_conn_pause(call);
+  return !call->paused;
+}
+
+void pl__http_h1_conn_resume(h1_call_t *call) {
+  h1_conn_t *conn = call->conn;
+  if (call->state != H1_CALL_RUNNING || call->paused || !conn ||
+      conn->closing || !give_undelivered(call))
+    return;
+  conn = call->conn;
+  if (!conn || conn->closing)
+    return;
+  if (call->done_held) {
+    call->done_held = false;
+    conn_done(conn, call->keep_held);
+    return;
+  }
+  if (call->unread.len > 0) {
+    pl_buf_t held = call->unread;
+    call->unread = (pl_buf_t){0};
+    bool ended = conn_answer(conn, held.data, held.len);
+    pl_buf_free(&held);
+    if (ended || call->paused)
+      return;
+  }
+  if (conn->tls) {
+    tls_drain(conn);
+    if (conn->closing || conn->call != call || call->paused)
+      return;
+  }
+  call->last_progress_ms = uv_now(conn->h1->loop);
+  pl__http_h1_call_rearm(call);
+  if (conn->read_stopped) {
+    conn->read_stopped = false;
+    int rc = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
+    if (rc < 0)
+      conn_fail(conn, rc, "read from");
+  }
 }
 
 static void on_write(uv_write_t *req, int status);

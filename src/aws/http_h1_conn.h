@@ -41,6 +41,21 @@ struct pl_http_h1_call {
   bool retried;      /* sent again after a reused connection closed */
   bool fresh_conn;   /* the retry must not take an idle connection */
   bool headers_told; /* on_headers ran */
+  /* A streamed download (handlers.on_body): its 2xx body goes to on_body
+   * as it is read. While `paused` the connection is not read; what was
+   * read already waits: body bytes not yet given to on_body
+   * (`undelivered`), bytes of the answer not yet parsed (`unread`), or the
+   * answer's end (`done_held`, the connection then reusable or not as
+   * `keep_held`). pl__http_h1_conn_resume() goes on from there, from the
+   * loop (h1->resuming). */
+  bool streamed;
+  bool paused;
+  bool resuming;
+  bool done_held;
+  bool keep_held;
+  pl_buf_t undelivered;
+  pl_buf_t unread;
+  pl_dlist_node_t resume_node; /* in h1->resuming, while `resuming` */
   uint64_t started_ms;
   uint64_t last_progress_ms; /* the write or the last byte read */
   uint64_t timeout_ms;
@@ -110,6 +125,7 @@ struct h1_conn {
   bool connected;
   bool idle;
   bool closing;
+  bool read_stopped; /* its call is paused: the socket is not read */
   char addr[64]; /* "127.0.0.1:4566", for error texts */
 };
 
@@ -131,6 +147,7 @@ struct pl_http_h1 {
   pl_dlist_t conns; /* h1_conn_t.node */
   pl_dlist_t calls; /* resolving and running (h1_call_t.node) */
   pl_dlist_t done;  /* h1_call_t.node */
+  pl_dlist_t resuming; /* h1_call_t.resume_node: paused calls resumed */
   unsigned handles_open;
   unsigned resolvers_open;
   bool delivering;
@@ -165,4 +182,16 @@ void pl__http_h1_conn_connect(h1_call_t *call, size_t addr_index);
 /* Closes a connection; the call it carries, if any, is detached first
  * and left to the caller. */
 void pl__http_h1_conn_close(h1_conn_t *conn);
+/* Runs on_headers of a call whose headers are read, once. */
+void pl__http_h1_tell_headers(h1_call_t *call);
+/* A streamed call paused: its connection stops reading. */
+void pl__http_h1_conn_pause(h1_call_t *call);
+/* A paused call resumed (called from the loop, never from inside the
+ * caller's pl_http_resume): what was read goes on to on_body, the rest of
+ * the answer is read again, and the answer ends if it had. */
+void pl__http_h1_conn_resume(h1_call_t *call);
+
+/* What take_body() returns to stop the parser when on_body paused the
+ * call (not a PL_E* code: the parser passes it back to the reader). */
+enum { H1_BODY_PAUSED = -1000 };
 #endif

@@ -4,6 +4,8 @@
 #   - builtin over http, and curl over http: every row delivered, one
 #     SendMessageBatch per 10 rows; libcurl is loaded by the curl client's
 #     first request, never by the builtin client's;
+#   - an S3 object streamed by source-s3 (GetObject): the same rows with
+#     either client, and libcurl loaded by the curl client only;
 #   - builtin over https through tests/tools/tls_proxy.py with the test CA
 #     (SSL_CERT_FILE): every row delivered;
 #   - a certificate for another name (wrong.pem for localhost): no row gets
@@ -64,6 +66,43 @@ for client in builtin curl; do
   fi
   pass "http_client = $client over http: $rows rows in $got SendMessageBatch requests, the loader names libcurl $curl_opened time(s)"
 done
+
+# A download: source-s3 lists the fake's bucket and streams its object
+# (1,000 rows, GetObject) into transform-csv. The builtin client streams
+# it itself: libcurl is loaded only by the curl client.
+for client in builtin curl; do
+  cat > "$work/s3.conf" <<EOF
+aws {
+  http_client = "$client"
+  endpoint = "http://127.0.0.1:$fake_port"
+  max_attempts = 1
+}
+pipeline "s3" {
+  source "s3" { bucket = "bench" }
+  transform "csv" {
+    header  = true
+    columns = ["product_id:string", "location:string", "quantity:int",
+               "update_date:date"]
+  }
+  sink "file" { path = "$work/s3-$client.jsonl" }
+  dead_letter "file" { path = "$work/s3-rejects.jsonl" }
+}
+EOF
+  rm -f "$work"/ld.*
+  LD_DEBUG=files LD_DEBUG_OUTPUT="$work/ld" timeout 60 "$PIPELINED" --once -c "$work/s3.conf" \
+    2> "$work/s3.log" || { cat "$work/s3.log"; fail "$client: the download failed"; }
+  [ ! -s "$work/s3-rejects.jsonl" ] || fail "$client: rows of the object were rejected"
+  got=$(wc -l < "$work/s3-$client.jsonl")
+  [ "$got" = 1000 ] || fail "$client: $got rows of the object's 1000"
+  curl_opened=$(cat "$work"/ld.* | grep -c 'file=libcurl\.so' || true)
+  if [ "$client" = builtin ]; then
+    [ "$curl_opened" = 0 ] || fail "builtin: a download loaded libcurl ($curl_opened times)"
+  else
+    [ "$curl_opened" -gt 0 ] || fail "curl: libcurl was never loaded for the download"
+  fi
+  pass "http_client = $client, an S3 download: $got rows; the loader names libcurl $curl_opened time(s)"
+done
+cmp -s "$work/s3-builtin.jsonl" "$work/s3-curl.jsonl" || fail "the two clients read the object differently"
 
 export SSL_CERT_FILE="$tls/ca.pem"
 start_tls_proxy server

@@ -3,7 +3,7 @@
 # expat, libcrypto or libssl; libpipelined-aws needs expat, libcrypto and
 # libssl, and only the AWS plugins link it. libcurl no one links: the curl
 # transport opens it at its first request (src/aws/curl_api.c), which the
-# builtin client leaves to streamed downloads, large bodies and proxies. A
+# builtin client leaves to bodies over 1 MiB (S3 parts) and proxies. A
 # file-to-file daemon never maps any of them; one with an AWS sink maps
 # all but libcurl.
 # pipelined-aws.pc is installed beside pipelined.pc.

@@ -2,9 +2,13 @@
  * libuv loop) against tests/unit/fake_http.c on the same loop: methods,
  * bodies and headers both ways, keep-alive, the per-host in-flight limit
  * and its FIFO queue, timeouts and transport errors, streaming with
- * pauses, cancellation and close. Every test ends with uv_loop_close() ==
- * 0 (HACKING.md#s6). */
+ * pauses, cancellation and close. The streaming, stall and cancel cases
+ * run twice (loop tests): on libcurl (_i == 0) and on the builtin client
+ * (http_h1.c, _i == 1), whose fallback there is a libcurl that cannot be
+ * loaded, so that a request it handed on would fail. Every test ends with
+ * uv_loop_close() == 0 (HACKING.md#s6). */
 #include "http.h"
+#include "http_h1.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -20,6 +24,7 @@ typedef struct fixture {
   uv_loop_t loop;
   fake_http_t *server;
   pl_http_curl_t *http;
+  pl_http_h1_t *h1; /* the builtin client on top of `http`, or NULL */
   const pl_http_transport_t *transport;
   uv_timer_t guard;
   bool expired;
@@ -95,6 +100,23 @@ static void setup(fixture_t *t, size_t max_in_flight) {
   setup_with(t, &opts);
 }
 
+/* setup() for loop test `kind`: 0 libcurl, 1 the builtin client, over a
+ * libcurl that cannot be loaded. */
+static void setup_on(fixture_t *t, size_t max_in_flight, int kind) {
+  pl_http_curl_options_t opts = {
+      .tls_verify = true,
+      .max_in_flight = max_in_flight,
+      .library =
+          kind ? "/nonexistent/libcurl-not-for-the-builtin-client.so" : NULL};
+  setup_with(t, &opts);
+  if (!kind)
+    return;
+  pl_http_h1_options_t h1_opts = {.fallback = pl__http_curl_transport(t->http),
+                                  .tls_verify = true};
+  ck_assert_int_eq(pl__http_h1_create(&t->loop, &h1_opts, &t->h1), 0);
+  t->transport = pl__http_h1_transport(t->h1);
+}
+
 static void on_closed(void *data) {
   fixture_t *t = data;
   ck_assert(!t->closed);
@@ -102,9 +124,17 @@ static void on_closed(void *data) {
   t->closed_after = t->done_count;
 }
 
+static void on_h1_closed(void *data) {
+  fixture_t *t = data;
+  pl__http_curl_close(t->http, on_closed, t);
+}
+
 static void close_http(fixture_t *t) {
   t->http_closing = true;
-  pl__http_curl_close(t->http, on_closed, t);
+  if (t->h1)
+    pl__http_h1_close(t->h1, on_h1_closed, t);
+  else
+    pl__http_curl_close(t->http, on_closed, t);
 }
 
 static void teardown(fixture_t *t) {
@@ -458,7 +488,7 @@ END_TEST
  * its error parser; on_body sees none of it. */
 START_TEST(an_error_body_is_buffered_even_when_streaming) {
   fixture_t t;
-  setup(&t, 4);
+  setup_on(&t, 4, _i);
   const char *error_body = "<Error><Code>NoSuchKey</Code></Error>";
   fake_http_push(t.server, &(fake_http_response_t){.method = "GET",
                                                    .path_prefix = "/b/k",
@@ -921,10 +951,10 @@ static char *big_body(size_t len) {
   return body;
 }
 
-static void stream(size_t len, unsigned pause_every, unsigned resume_ms,
-                   bool pause_in_headers) {
+static void stream(int kind, size_t len, unsigned pause_every,
+                   unsigned resume_ms, bool pause_in_headers) {
   fixture_t t;
-  setup(&t, 4);
+  setup_on(&t, 4, kind);
   char *body = big_body(len);
   fake_http_push(t.server, &(fake_http_response_t){
                                .status = 200, .body = body, .body_len = len});
@@ -956,19 +986,19 @@ static void stream(size_t len, unsigned pause_every, unsigned resume_ms,
 }
 
 START_TEST(a_5mb_body_streams_with_pauses) {
-  stream(5 * 1024 * 1024, 7, 2, false);
+  stream(_i, 5 * 1024 * 1024, 7, 2, false);
 }
 END_TEST
 
 START_TEST(a_body_paused_after_every_piece_still_arrives_once) {
   /* Every resume re-enters on_body from inside pl_http resume, which
    * pauses again at once. */
-  stream(1024 * 1024, 1, 0, false);
+  stream(_i, 1024 * 1024, 1, 0, false);
 }
 END_TEST
 
 START_TEST(pause_from_on_headers_holds_the_body) {
-  stream(256 * 1024, 0, 0, true);
+  stream(_i, 256 * 1024, 0, 0, true);
 }
 END_TEST
 
@@ -1003,7 +1033,7 @@ END_TEST
 
 START_TEST(cancel_from_inside_on_body) {
   fixture_t t;
-  setup(&t, 4);
+  setup_on(&t, 4, _i);
   size_t len = 2 * 1024 * 1024;
   char *body = big_body(len);
   fake_http_push(t.server, &(fake_http_response_t){
@@ -1054,7 +1084,7 @@ END_TEST
 
 START_TEST(close_while_paused_cancels_the_call) {
   fixture_t t;
-  setup(&t, 4);
+  setup_on(&t, 4, _i);
   size_t len = 1024 * 1024;
   char *body = big_body(len);
   fake_http_push(t.server, &(fake_http_response_t){
@@ -1082,7 +1112,7 @@ END_TEST
 
 START_TEST(close_from_inside_on_body) {
   fixture_t t;
-  setup(&t, 4);
+  setup_on(&t, 4, _i);
   size_t len = 2 * 1024 * 1024;
   char *body = big_body(len);
   fake_http_push(t.server, &(fake_http_response_t){.path_prefix = "/big",
@@ -1288,7 +1318,7 @@ END_TEST
  * the body is streamed or buffered. */
 START_TEST(a_stalled_download_times_out_after_the_read_timeout) {
   fixture_t t;
-  setup(&t, 4);
+  setup_on(&t, 4, _i);
   size_t len = 10000;
   char *body = big_body(len);
   for (int i = 0; i < 2; i++)
@@ -1332,7 +1362,7 @@ END_TEST
  * a stall: it resumes and completes. */
 START_TEST(a_paused_download_is_not_a_stall) {
   fixture_t t;
-  setup(&t, 4);
+  setup_on(&t, 4, _i);
   size_t len = 10000;
   char *body = big_body(len);
   for (int i = 0; i < 2; i++)
@@ -1379,7 +1409,8 @@ static Suite *http_suite(void) {
                  get_sends_headers_and_returns_status_headers_and_body);
   tcase_add_test(requests, put_sends_a_binary_body_with_its_length);
   tcase_add_test(requests, post_returns_an_error_status_as_a_response);
-  tcase_add_test(requests, an_error_body_is_buffered_even_when_streaming);
+  tcase_add_loop_test(requests, an_error_body_is_buffered_even_when_streaming,
+                      0, 2);
   tcase_add_test(requests, post_without_a_body_sends_no_form_content_type);
   tcase_add_test(requests, an_interim_100_continue_is_not_the_response);
   tcase_add_test(requests, many_and_folded_response_headers);
@@ -1413,24 +1444,26 @@ static Suite *http_suite(void) {
 
   TCase *stalls = tcase_create("stalls");
   tcase_set_timeout(stalls, 30);
-  tcase_add_test(stalls, a_stalled_download_times_out_after_the_read_timeout);
-  tcase_add_test(stalls, a_paused_download_is_not_a_stall);
+  tcase_add_loop_test(
+      stalls, a_stalled_download_times_out_after_the_read_timeout, 0, 2);
+  tcase_add_loop_test(stalls, a_paused_download_is_not_a_stall, 0, 2);
   suite_add_tcase(s, stalls);
 
   TCase *streaming = tcase_create("streaming");
   tcase_set_timeout(streaming, 60);
-  tcase_add_test(streaming, a_5mb_body_streams_with_pauses);
-  tcase_add_test(streaming, a_body_paused_after_every_piece_still_arrives_once);
-  tcase_add_test(streaming, pause_from_on_headers_holds_the_body);
+  tcase_add_loop_test(streaming, a_5mb_body_streams_with_pauses, 0, 2);
+  tcase_add_loop_test(streaming,
+                      a_body_paused_after_every_piece_still_arrives_once, 0, 2);
+  tcase_add_loop_test(streaming, pause_from_on_headers_holds_the_body, 0, 2);
   suite_add_tcase(s, streaming);
 
   TCase *cancel = tcase_create("cancel and close");
   tcase_set_timeout(cancel, 30);
   tcase_add_test(cancel, cancel_ends_running_and_queued_calls);
-  tcase_add_test(cancel, cancel_from_inside_on_body);
+  tcase_add_loop_test(cancel, cancel_from_inside_on_body, 0, 2);
   tcase_add_test(cancel, close_cancels_every_call_then_reports_closed);
-  tcase_add_test(cancel, close_while_paused_cancels_the_call);
-  tcase_add_test(cancel, close_from_inside_on_body);
+  tcase_add_loop_test(cancel, close_while_paused_cancels_the_call, 0, 2);
+  tcase_add_loop_test(cancel, close_from_inside_on_body, 0, 2);
   suite_add_tcase(s, cancel);
 
   TCase *fake = tcase_create("fake_http");
