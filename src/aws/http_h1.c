@@ -487,6 +487,9 @@ static void h1_resume(void *self, pl_http_call_t *opaque) {
       (call->state != H1_CALL_RUNNING && call->state != H1_CALL_RESOLVING))
     return;
   call->paused = false;
+  /* Time paused is not a stall: the read clock starts again now, not at
+   * the deliver pass (a watchdog may run before it). */
+  call->last_progress_ms = uv_now(h1->loop);
   if (!call->resuming) {
     call->resuming = true;
     pl__dlist_push(&h1->resuming, &call->resume_node);

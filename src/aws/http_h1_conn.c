@@ -198,7 +198,8 @@ static bool conn_answer(h1_conn_t *conn, const char *bytes, size_t n) {
  * connection. */
 static void tls_drain(h1_conn_t *conn) {
   char *plain = conn->h1->plainbuf;
-  while (!conn->closing && !(conn->call && conn->call->paused)) {
+  while (!conn->closing && !(conn->call && conn->call->paused &&
+                             pl__tls_established(conn->tls))) {
     ssize_t m = pl__tls_read(conn->tls, plain, sizeof conn->h1->plainbuf);
     if (m == 0)
       break;
@@ -221,6 +222,9 @@ static void tls_drain(h1_conn_t *conn) {
     if (rc < 0)
       conn_fail(conn, rc, "write to");
   }
+  /* A call paused during the handshake: reading stops now that it ended. */
+  if (!conn->closing && conn->call && conn->call->paused)
+    pl__http_h1_conn_pause(conn->call);
 }
 
 /* Ciphertext from the socket, for tls_drain(). Handshake records and
@@ -263,7 +267,8 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
 void pl__http_h1_conn_pause(h1_call_t *call) {
   call->paused = true;
   h1_conn_t *conn = call->conn;
-  if (conn && conn->connected && !conn->closing && !conn->read_stopped) {
+  if (conn && conn->connected && !conn->closing && !conn->read_stopped &&
+      (!conn->tls || pl__tls_established(conn->tls))) {
     uv_read_stop((uv_stream_t *)&conn->tcp);
     conn->read_stopped = true;
   }

@@ -184,7 +184,8 @@ void pl__http_h1_conn_connect(h1_call_t *call, size_t addr_index);
 void pl__http_h1_conn_close(h1_conn_t *conn);
 /* Runs on_headers of a call whose headers are read, once. */
 void pl__http_h1_tell_headers(h1_call_t *call);
-/* A streamed call paused: its connection stops reading. */
+/* A streamed call paused: its connection stops reading, once its TLS
+ * handshake (if any) has ended: a handshake moves only as it is read. */
 void pl__http_h1_conn_pause(h1_call_t *call);
 /* A paused call resumed (called from the loop, never from inside the
  * caller's pl_http_resume): what was read goes on to on_body, the rest of

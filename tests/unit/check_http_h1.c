@@ -1085,6 +1085,7 @@ typedef struct paced {
   size_t pieces;
   char got[64];
   size_t got_len;
+  struct duo *duo; /* the two-call cases' state, or NULL */
 } paced_t;
 
 static void paced_resume(uv_timer_t *timer) {
@@ -1331,6 +1332,340 @@ START_TEST(the_context_uses_the_builtin_client_unless_curl_or_a_proxy) {
 }
 END_TEST
 
+/* ---- Streamed downloads: pauses at the edges ----
+ * (check_http runs its streaming cases on this client too; these are the
+ * moments a pause or a resume can meet something else.) */
+
+/* A stream paused right after submit, before it has a connection (what
+ * aws_call.c does when its caller is paused already): it connects, its
+ * TLS handshake (https) goes on while paused, and the answer waits for
+ * the resume a second later. */
+static void pre_paused(fixture_t *t, bool tls) {
+  static const step_t steps[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", AFTER_KEEP}};
+  raw(t, steps, 1);
+  if (tls)
+    raw_tls(&t->raw, "server");
+  paced_t p = {.r = {.t = t}};
+  uv_timer_init(&t->loop, &p.timer);
+  p.timer.data = &p;
+  pl_http_handlers_t handlers = {.on_headers = paced_headers,
+                                 .on_body = paced_body,
+                                 .on_done = paced_done,
+                                 .data = &p};
+  pl_http_request_t req = {.method = "GET",
+                           .url = raw_url(t, "/obj"),
+                           .connect_timeout_ms = 300,
+                           .read_timeout_ms = 2000};
+  ck_assert_int_eq(pl__http_submit(t->transport, &req, &handlers, &p.r.call),
+                   0);
+  /* What aws_call.c does for a call whose caller is paused already. */
+  p.paused = true;
+  t->transport->pause(t->transport->self, p.r.call);
+  uv_timer_start(&p.timer, paced_resume, 1000, 0);
+  run_until(t, &p.r.done_calls, 1);
+  ck_assert_msg(p.r.error == 0, "error %d: %s", p.r.error,
+                p.r.error_text ? p.r.error_text : "");
+  p.got[p.got_len] = '\0';
+  ck_assert_str_eq(p.got, "hello");
+  uv_close((uv_handle_t *)&p.timer, NULL);
+  uv_run(&t->loop, UV_RUN_NOWAIT);
+  result_free(&p.r);
+}
+
+START_TEST(a_stream_paused_before_it_connects) {
+  fixture_t t;
+  setup(&t);
+  pre_paused(&t, false);
+  teardown(&t);
+}
+END_TEST
+
+START_TEST(https_a_stream_paused_before_it_connects) {
+  fixture_t t;
+  setup(&t);
+  pre_paused(&t, true);
+  teardown(&t);
+}
+END_TEST
+
+/* A resume is not a stall: the watchdog (armed for another call due the
+ * same instant) runs in the timers phase of the resume, before the pass
+ * that reads again; the time paused (300 ms, over the read timeout of 100
+ * ms) must not count. */
+typedef struct racer {
+  paced_t p;
+  result_t other;
+  bool first;
+} racer_t;
+
+static bool racer_body(void *data, const char *bytes, size_t len) {
+  racer_t *x = data;
+  paced_t *p = &x->p;
+  ck_assert_msg(!p->paused, "on_body while paused");
+  memcpy(p->got + p->got_len, bytes, len);
+  p->got_len += len;
+  if (x->first)
+    return true;
+  x->first = true;
+  p->paused = true;
+  uv_timer_start(&p->timer, paced_resume, 300, 0);
+  /* Another request whose whole-request deadline is the same instant. */
+  pl_http_request_t req = {
+      .method = "GET", .url = raw_url(p->r.t, "/other"), .timeout_ms = 300};
+  ck_assert_int_eq(submit(p->r.t, &x->other, &req), 0);
+  return false;
+}
+
+static void racer_done(void *data, const pl_http_response_t *response) {
+  racer_t *x = data;
+  on_done(&x->p.r, response);
+}
+
+START_TEST(a_resume_is_not_a_stall_before_the_read_goes_on) {
+  fixture_t t;
+  setup(&t);
+  static const step_t steps[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", AFTER_KEEP},
+      {NULL, AFTER_HANG}};
+  raw(&t, steps, 2);
+  racer_t x = {.p = {.r = {.t = &t}}};
+  uv_timer_init(&t.loop, &x.p.timer);
+  x.p.timer.data = &x.p;
+  pl_http_handlers_t handlers = {
+      .on_body = racer_body, .on_done = racer_done, .data = &x};
+  pl_http_request_t req = {
+      .method = "GET", .url = raw_url(&t, "/obj"), .read_timeout_ms = 100};
+  ck_assert_int_eq(pl__http_submit(t.transport, &req, &handlers, &x.p.r.call),
+                   0);
+  run_until(&t, &x.p.r.done_calls, 1);
+  ck_assert_msg(x.p.r.error == 0, "error %d: %s", x.p.r.error,
+                x.p.r.error_text ? x.p.r.error_text : "");
+  uv_close((uv_handle_t *)&x.p.timer, NULL);
+  run_until(&t, &x.other.done_calls, 1);
+  result_free(&x.p.r);
+  result_free(&x.other);
+  teardown(&t);
+}
+END_TEST
+
+/* Two paused streams resumed together: the first's on_body, run from
+ * the resume pass, cancels the second (still on the resuming list) or
+ * closes the transport. */
+typedef struct duo {
+  fixture_t *t;
+  paced_t p[2];
+  int mode; /* 0 cancel the other, 1 close the transport */
+  int pieces_after_resume;
+  uv_timer_t both;
+} duo_t;
+
+static bool duo_body(void *data, const char *bytes, size_t len) {
+  paced_t *p = data;
+  duo_t *d = p->duo;
+  ck_assert_msg(!p->paused, "on_body while paused");
+  ck_assert_int_eq(p->r.done_calls, 0);
+  memcpy(p->got + p->got_len, bytes, len < 8 ? len : 8);
+  p->got_len += len < 8 ? len : 8;
+  p->pieces++;
+  if (p->pieces == 1) {
+    p->paused = true;
+    return false;
+  }
+  if (p == &d->p[0] && d->pieces_after_resume++ == 0) {
+    if (d->mode == 0)
+      d->t->transport->cancel(d->t->transport->self, d->p[1].r.call);
+    else {
+      d->t->closing = true;
+      pl__http_h1_close(d->t->h1, on_closed, d->t);
+    }
+  }
+  return true;
+}
+
+static void duo_resume_both(uv_timer_t *timer) {
+  duo_t *d = timer->data;
+  for (int i = 0; i < 2; i++) {
+    d->p[i].paused = false;
+    d->t->transport->resume(d->t->transport->self, d->p[i].r.call);
+  }
+}
+
+static void duo_done(void *data, const pl_http_response_t *response) {
+  paced_t *p = data;
+  on_done(&p->r, response);
+}
+
+static void duo_run(int mode) {
+  fixture_t t;
+  setup(&t);
+  /* Two pieces each: the head and part of the body, then the rest. */
+  static const step_t steps[] = {
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+       AFTER_KEEP},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+       AFTER_KEEP}};
+  raw(&t, steps, 2);
+  duo_t d = {.t = &t, .mode = mode};
+  uv_timer_init(&t.loop, &d.both);
+  d.both.data = &d;
+  for (int i = 0; i < 2; i++) {
+    d.p[i] = (paced_t){.r = {.t = &t}, .duo = &d};
+    pl_http_handlers_t handlers = {
+        .on_body = duo_body, .on_done = duo_done, .data = &d.p[i]};
+    pl_http_request_t req = {.method = "GET", .url = raw_url(&t, "/obj")};
+    ck_assert_int_eq(
+        pl__http_submit(t.transport, &req, &handlers, &d.p[i].r.call), 0);
+  }
+  while ((d.p[0].pieces < 1 || d.p[1].pieces < 1) && !t.expired)
+    uv_run(&t.loop, UV_RUN_ONCE);
+  uv_timer_start(&d.both, duo_resume_both, 20, 0);
+  run_until(&t, &t.done_count, 2);
+  uv_close((uv_handle_t *)&d.both, NULL);
+  if (mode == 0) {
+    ck_assert_int_eq(d.p[0].r.error, 0);
+    ck_assert_int_eq(d.p[1].r.error, PL_ECANCELED);
+  } else {
+    ck_assert_int_eq(d.p[0].r.error, PL_ECANCELED);
+    ck_assert_int_eq(d.p[1].r.error, PL_ECANCELED);
+  }
+  ck_assert_int_eq(d.p[1].pieces, 1);
+  for (int i = 0; i < 2; i++)
+    result_free(&d.p[i].r);
+  teardown(&t);
+}
+
+START_TEST(a_resume_pass_that_cancels_the_other_resumed_call) {
+  duo_run(0);
+}
+END_TEST
+
+START_TEST(a_resume_pass_that_closes_the_client) {
+  duo_run(1);
+}
+END_TEST
+
+/* Resumed, then cancelled before the pass: one on_done, cancelled; the
+ * resume and pause after it do nothing. */
+START_TEST(resumed_then_cancelled_before_the_pass) {
+  fixture_t t;
+  setup(&t);
+  static const step_t steps[] = {
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+       AFTER_KEEP}};
+  raw(&t, steps, 1);
+  duo_t d = {.t = &t};
+  d.p[0] = (paced_t){.r = {.t = &t}, .duo = &d};
+  pl_http_handlers_t handlers = {
+      .on_body = duo_body, .on_done = duo_done, .data = &d.p[0]};
+  pl_http_request_t req = {.method = "GET", .url = raw_url(&t, "/obj")};
+  ck_assert_int_eq(
+      pl__http_submit(t.transport, &req, &handlers, &d.p[0].r.call), 0);
+  while (d.p[0].pieces < 1 && !t.expired)
+    uv_run(&t.loop, UV_RUN_ONCE);
+  d.p[0].paused = false;
+  t.transport->resume(t.transport->self, d.p[0].r.call);
+  t.transport->cancel(t.transport->self, d.p[0].r.call);
+  t.transport->resume(t.transport->self, d.p[0].r.call);
+  t.transport->pause(t.transport->self, d.p[0].r.call);
+  run_until(&t, &d.p[0].r.done_calls, 1);
+  ck_assert_int_eq(d.p[0].r.error, PL_ECANCELED);
+  ck_assert_int_eq(d.p[0].pieces, 1);
+  result_free(&d.p[0].r);
+  teardown(&t);
+}
+END_TEST
+
+/* A chunked answer of 60 KiB over https in one flight, paused every third
+ * piece: plaintext waits in the TLS engine behind each pause (the client
+ * decrypts 16 KiB at a time), and comes out whole, once, in order; the
+ * connection then serves the next request. */
+typedef struct big_paced {
+  result_t r;
+  uv_timer_t timer;
+  bool paused;
+  pl_buf_t got;
+  size_t pieces;
+} big_paced_t;
+
+static void big_resume(uv_timer_t *timer) {
+  big_paced_t *p = timer->data;
+  p->paused = false;
+  p->r.t->transport->resume(p->r.t->transport->self, p->r.call);
+}
+
+static bool big_body(void *data, const char *bytes, size_t len) {
+  big_paced_t *p = data;
+  ck_assert_msg(!p->paused, "on_body while paused");
+  ck_assert_int_eq(p->r.done_calls, 0);
+  pl_buf_append(&p->got, bytes, len);
+  p->pieces++;
+  if (p->pieces % 3)
+    return true;
+  p->paused = true;
+  uv_timer_start(&p->timer, big_resume, 1, 0);
+  return false;
+}
+
+static void big_done(void *data, const pl_http_response_t *response) {
+  big_paced_t *p = data;
+  ck_assert_msg(!p->paused, "on_done while paused");
+  on_done(&p->r, response);
+}
+
+START_TEST(https_a_long_chunked_answer_paused_every_third_piece) {
+  fixture_t t;
+  setup(&t);
+  static char answer[200000];
+  static char expect[100000];
+  size_t at =
+      (size_t)snprintf(answer, sizeof answer,
+                       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  size_t elen = 0;
+  for (int i = 0; i < 60; i++) {
+    at += (size_t)snprintf(answer + at, sizeof answer - at, "3e8\r\n");
+    for (int j = 0; j < 1000; j++) {
+      char c = (char)('a' + (i * 7 + j) % 26);
+      answer[at++] = c;
+      expect[elen++] = c;
+    }
+    at += (size_t)snprintf(answer + at, sizeof answer - at, "\r\n");
+  }
+  at += (size_t)snprintf(answer + at, sizeof answer - at, "0\r\n\r\n");
+  static step_t steps[2];
+  steps[0] = (step_t){answer, AFTER_KEEP};
+  steps[1] =
+      (step_t){"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", AFTER_KEEP};
+  raw(&t, steps, 2);
+  raw_tls(&t.raw, "server");
+  big_paced_t p = {.r = {.t = &t}};
+  uv_timer_init(&t.loop, &p.timer);
+  p.timer.data = &p;
+  pl_http_handlers_t handlers = {
+      .on_body = big_body, .on_done = big_done, .data = &p};
+  pl_http_request_t req = {
+      .method = "GET", .url = raw_url(&t, "/obj"), .read_timeout_ms = 2000};
+  ck_assert_int_eq(pl__http_submit(t.transport, &req, &handlers, &p.r.call), 0);
+  run_until(&t, &p.r.done_calls, 1);
+  ck_assert_msg(p.r.error == 0, "%s", p.r.error_text ? p.r.error_text : "");
+  ck_assert_uint_eq(p.got.len, elen);
+  ck_assert(memcmp(p.got.data, expect, elen) == 0);
+  result_t r2 = {.t = &t};
+  get(&t, &r2, raw_url(&t, "/x"), 5000);
+  run_until(&t, &r2.done_calls, 1);
+  ck_assert_str_eq(r2.body, "ok");
+  ck_assert_int_eq(t.raw.connections, 1);
+  uv_close((uv_handle_t *)&p.timer, NULL);
+  pl_buf_free(&p.got);
+  result_free(&p.r);
+  result_free(&r2);
+  teardown(&t);
+}
+END_TEST
+
 static Suite *http_h1_suite(void) {
   Suite *s = suite_create("http_h1");
   TCase *requests = tcase_create("requests");
@@ -1391,6 +1726,16 @@ static Suite *http_h1_suite(void) {
   tcase_add_test(context,
                  the_context_uses_the_builtin_client_unless_curl_or_a_proxy);
   suite_add_tcase(s, context);
+  TCase *streams = tcase_create("streamed downloads");
+  tcase_set_timeout(streams, 30);
+  tcase_add_test(streams, a_stream_paused_before_it_connects);
+  tcase_add_test(streams, https_a_stream_paused_before_it_connects);
+  tcase_add_test(streams, a_resume_is_not_a_stall_before_the_read_goes_on);
+  tcase_add_test(streams, a_resume_pass_that_cancels_the_other_resumed_call);
+  tcase_add_test(streams, a_resume_pass_that_closes_the_client);
+  tcase_add_test(streams, resumed_then_cancelled_before_the_pass);
+  tcase_add_test(streams, https_a_long_chunked_answer_paused_every_third_piece);
+  suite_add_tcase(s, streams);
   return s;
 }
 
