@@ -184,7 +184,8 @@ static void on_headers(void *data, const pl_http_response_t *response) {
 static void on_resume(uv_timer_t *timer) {
   result_t *r = timer->data;
   r->paused = false;
-  /* Unpausing may hand bytes to on_body from inside this call. */
+  /* libcurl may hand bytes to on_body from inside this call; the builtin
+   * client does it from the loop. */
   r->t->transport->resume(r->t->transport->self, r->call);
 }
 
@@ -991,8 +992,8 @@ START_TEST(a_5mb_body_streams_with_pauses) {
 END_TEST
 
 START_TEST(a_body_paused_after_every_piece_still_arrives_once) {
-  /* Every resume re-enters on_body from inside pl_http resume, which
-   * pauses again at once. */
+  /* Every resume hands on the next piece (libcurl from inside its
+   * resume, the builtin client from the loop), which pauses again. */
   stream(_i, 1024 * 1024, 1, 0, false);
 }
 END_TEST
