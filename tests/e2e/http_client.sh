@@ -48,7 +48,18 @@ batches() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"].get("SendMessageBatch", 0))'
 }
 
-# The dynamic loader's account of the libraries it opened (LD_DEBUG):
+# check_libcurl CLIENT WHAT: the dynamic loader's account of the libraries
+# it opened ($work/ld.*, LD_DEBUG) names libcurl for the curl client and
+# never for the builtin one; the count in $curl_opened.
+check_libcurl() {
+  curl_opened=$(cat "$work"/ld.* | grep -c 'file=libcurl\.so' || true)
+  if [ "$1" = builtin ]; then
+    [ "$curl_opened" = 0 ] || fail "builtin: $2 loaded libcurl ($curl_opened times)"
+  else
+    [ "$curl_opened" -gt 0 ] || fail "curl: libcurl was never loaded for $2"
+  fi
+}
+
 # libcurl only where a request needs it, the curl client's.
 for client in builtin curl; do
   before=$(batches)
@@ -58,12 +69,7 @@ for client in builtin curl; do
   [ ! -s "$work/rejects.jsonl" ] || fail "$client: rows were rejected"
   got=$(($(batches) - before))
   [ "$got" = $(((rows + 9) / 10)) ] || fail "$client: $got SendMessageBatch requests"
-  curl_opened=$(cat "$work"/ld.* | grep -c 'file=libcurl\.so' || true)
-  if [ "$client" = builtin ]; then
-    [ "$curl_opened" = 0 ] || fail "builtin: libcurl was loaded ($curl_opened times)"
-  else
-    [ "$curl_opened" -gt 0 ] || fail "curl: libcurl was never loaded"
-  fi
+  check_libcurl "$client" "the producer"
   pass "http_client = $client over http: $rows rows in $got SendMessageBatch requests, the loader names libcurl $curl_opened time(s)"
 done
 
@@ -94,12 +100,7 @@ EOF
   [ ! -s "$work/s3-rejects.jsonl" ] || fail "$client: rows of the object were rejected"
   got=$(wc -l < "$work/s3-$client.jsonl")
   [ "$got" = 1000 ] || fail "$client: $got rows of the object's 1000"
-  curl_opened=$(cat "$work"/ld.* | grep -c 'file=libcurl\.so' || true)
-  if [ "$client" = builtin ]; then
-    [ "$curl_opened" = 0 ] || fail "builtin: a download loaded libcurl ($curl_opened times)"
-  else
-    [ "$curl_opened" -gt 0 ] || fail "curl: libcurl was never loaded for the download"
-  fi
+  check_libcurl "$client" "the download"
   pass "http_client = $client, an S3 download: $got rows; the loader names libcurl $curl_opened time(s)"
 done
 cmp -s "$work/s3-builtin.jsonl" "$work/s3-curl.jsonl" || fail "the two clients read the object differently"

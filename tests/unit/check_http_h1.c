@@ -1083,10 +1083,21 @@ typedef struct paced {
   uv_timer_t timer;
   bool paused;
   size_t pieces;
-  char got[64];
-  size_t got_len;
-  struct duo *duo; /* the two-call cases' state, or NULL */
+  unsigned pause_every; /* pieces between pauses; 0: after each */
+  pl_buf_t got;         /* the body so far (owned: paced_free) */
+  struct duo *duo;      /* the two-call cases' state, or NULL */
 } paced_t;
+
+static void paced_free(paced_t *p) {
+  pl_buf_free(&p->got);
+  result_free(&p->r);
+}
+
+/* The body so far, NUL-terminated ("" when none came). */
+static const char *paced_text(paced_t *p) {
+  ck_assert_int_eq(pl_buf_append(&p->got, "", 0), 0);
+  return p->got.data ? p->got.data : "";
+}
 
 static void paced_resume(uv_timer_t *timer) {
   paced_t *p = timer->data;
@@ -1099,10 +1110,10 @@ static bool paced_body(void *data, const char *bytes, size_t len) {
   ck_assert_msg(!p->paused, "on_body while paused");
   ck_assert_int_eq(p->r.headers_calls, 1);
   ck_assert_int_eq(p->r.done_calls, 0);
-  ck_assert_uint_le(p->got_len + len, sizeof p->got - 1);
-  memcpy(p->got + p->got_len, bytes, len);
-  p->got_len += len;
+  ck_assert_int_eq(pl_buf_append(&p->got, bytes, len), 0);
   p->pieces++;
+  if (p->pause_every > 1 && p->pieces % p->pause_every)
+    return true;
   p->paused = true;
   uv_timer_start(&p->timer, paced_resume, 5, 0);
   return false;
@@ -1148,11 +1159,10 @@ START_TEST(https_a_paused_stream_loses_nothing_read_behind_the_pause) {
                   p->r.error_text ? p->r.error_text : "");
     ck_assert_int_eq(p->r.status, 200);
     ck_assert(p->r.body_null); /* streamed, not buffered */
-    p->got[p->got_len] = '\0';
-    ck_assert_str_eq(p->got, bodies[i]);
+    ck_assert_str_eq(paced_text(p), bodies[i]);
     ck_assert_uint_ge(p->pieces, i == 0 ? 3 : 1);
     uv_close((uv_handle_t *)&p->timer, NULL);
-    result_free(&p->r);
+    paced_free(p);
   }
   ck_assert_int_eq(t.fb.submits, 0); /* the client's own, not relayed */
   ck_assert_int_eq(t.raw.connections, 1);
@@ -1366,11 +1376,10 @@ static void pre_paused(fixture_t *t, bool tls) {
   run_until(t, &p.r.done_calls, 1);
   ck_assert_msg(p.r.error == 0, "error %d: %s", p.r.error,
                 p.r.error_text ? p.r.error_text : "");
-  p.got[p.got_len] = '\0';
-  ck_assert_str_eq(p.got, "hello");
+  ck_assert_str_eq(paced_text(&p), "hello");
   uv_close((uv_handle_t *)&p.timer, NULL);
   uv_run(&t->loop, UV_RUN_NOWAIT);
-  result_free(&p.r);
+  paced_free(&p);
 }
 
 START_TEST(a_stream_paused_before_it_connects) {
@@ -1403,8 +1412,7 @@ static bool racer_body(void *data, const char *bytes, size_t len) {
   racer_t *x = data;
   paced_t *p = &x->p;
   ck_assert_msg(!p->paused, "on_body while paused");
-  memcpy(p->got + p->got_len, bytes, len);
-  p->got_len += len;
+  ck_assert_int_eq(pl_buf_append(&p->got, bytes, len), 0);
   if (x->first)
     return true;
   x->first = true;
@@ -1443,7 +1451,7 @@ START_TEST(a_resume_is_not_a_stall_before_the_read_goes_on) {
                 x.p.r.error_text ? x.p.r.error_text : "");
   uv_close((uv_handle_t *)&x.p.timer, NULL);
   run_until(&t, &x.other.done_calls, 1);
-  result_free(&x.p.r);
+  paced_free(&x.p);
   result_free(&x.other);
   teardown(&t);
 }
@@ -1465,8 +1473,7 @@ static bool duo_body(void *data, const char *bytes, size_t len) {
   duo_t *d = p->duo;
   ck_assert_msg(!p->paused, "on_body while paused");
   ck_assert_int_eq(p->r.done_calls, 0);
-  memcpy(p->got + p->got_len, bytes, len < 8 ? len : 8);
-  p->got_len += len < 8 ? len : 8;
+  ck_assert_int_eq(pl_buf_append(&p->got, bytes, len), 0);
   p->pieces++;
   if (p->pieces == 1) {
     p->paused = true;
@@ -1533,7 +1540,7 @@ static void duo_run(int mode) {
   }
   ck_assert_int_eq(d.p[1].pieces, 1);
   for (int i = 0; i < 2; i++)
-    result_free(&d.p[i].r);
+    paced_free(&d.p[i]);
   teardown(&t);
 }
 
@@ -1574,7 +1581,7 @@ START_TEST(resumed_then_cancelled_before_the_pass) {
   run_until(&t, &d.p[0].r.done_calls, 1);
   ck_assert_int_eq(d.p[0].r.error, PL_ECANCELED);
   ck_assert_int_eq(d.p[0].pieces, 1);
-  result_free(&d.p[0].r);
+  paced_free(&d.p[0]);
   teardown(&t);
 }
 END_TEST
@@ -1583,39 +1590,6 @@ END_TEST
  * piece: plaintext waits in the TLS engine behind each pause (the client
  * decrypts 16 KiB at a time), and comes out whole, once, in order; the
  * connection then serves the next request. */
-typedef struct big_paced {
-  result_t r;
-  uv_timer_t timer;
-  bool paused;
-  pl_buf_t got;
-  size_t pieces;
-} big_paced_t;
-
-static void big_resume(uv_timer_t *timer) {
-  big_paced_t *p = timer->data;
-  p->paused = false;
-  p->r.t->transport->resume(p->r.t->transport->self, p->r.call);
-}
-
-static bool big_body(void *data, const char *bytes, size_t len) {
-  big_paced_t *p = data;
-  ck_assert_msg(!p->paused, "on_body while paused");
-  ck_assert_int_eq(p->r.done_calls, 0);
-  pl_buf_append(&p->got, bytes, len);
-  p->pieces++;
-  if (p->pieces % 3)
-    return true;
-  p->paused = true;
-  uv_timer_start(&p->timer, big_resume, 1, 0);
-  return false;
-}
-
-static void big_done(void *data, const pl_http_response_t *response) {
-  big_paced_t *p = data;
-  ck_assert_msg(!p->paused, "on_done while paused");
-  on_done(&p->r, response);
-}
-
 START_TEST(https_a_long_chunked_answer_paused_every_third_piece) {
   fixture_t t;
   setup(&t);
@@ -1641,11 +1615,14 @@ START_TEST(https_a_long_chunked_answer_paused_every_third_piece) {
       (step_t){"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", AFTER_KEEP};
   raw(&t, steps, 2);
   raw_tls(&t.raw, "server");
-  big_paced_t p = {.r = {.t = &t}};
+  paced_t p = {.r = {.t = &t}, .pause_every = 3};
   uv_timer_init(&t.loop, &p.timer);
   p.timer.data = &p;
   pl_http_handlers_t handlers = {
-      .on_body = big_body, .on_done = big_done, .data = &p};
+      .on_headers = paced_headers,
+      .on_body = paced_body,
+      .on_done = paced_done,
+      .data = &p};
   pl_http_request_t req = {
       .method = "GET", .url = raw_url(&t, "/obj"), .read_timeout_ms = 2000};
   ck_assert_int_eq(pl__http_submit(t.transport, &req, &handlers, &p.r.call), 0);
@@ -1659,8 +1636,8 @@ START_TEST(https_a_long_chunked_answer_paused_every_third_piece) {
   ck_assert_str_eq(r2.body, "ok");
   ck_assert_int_eq(t.raw.connections, 1);
   uv_close((uv_handle_t *)&p.timer, NULL);
-  pl_buf_free(&p.got);
-  result_free(&p.r);
+
+  paced_free(&p);
   result_free(&r2);
   teardown(&t);
 }
