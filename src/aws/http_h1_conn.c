@@ -146,13 +146,12 @@ static bool conn_answer(h1_conn_t *conn, const char *bytes, size_t n) {
     if (conn->call != call || conn->closing)
       return true; /* cancelled or closed from on_headers */
   }
-  bool whole = call->parser.state == PL_H1_DONE;
-  if (rc == H1_BODY_PAUSED)
+  /* Paused, by on_body or from outside (on_headers, another call): the
+   * rest of this read waits for the resume, and an answer that ended here
+   * ends then. */
+  if (rc == H1_BODY_PAUSED || (rc == 1 && call->paused)) {
     pl__http_h1_conn_pause(call); /* reading stops, if it had not yet */
-  if (rc == H1_BODY_PAUSED) {
-    /* Paused by on_body: the rest of this read waits for the resume; an
-     * answer that ended here ends then. */
-    if (whole) {
+    if (call->parser.state == PL_H1_DONE) {
       call->done_held = true;
       call->keep_held = call->parser.keep_alive && used == n && !conn->writing;
     } else if (used < n &&
@@ -161,13 +160,6 @@ static bool conn_answer(h1_conn_t *conn, const char *bytes, size_t n) {
       pl__http_h1_call_finish(call, PL_ENOMEM);
       return true;
     }
-    return false;
-  }
-  if (rc == 1 && call->paused) {
-    /* Paused from outside (on_headers, another call) as it ended. */
-    pl__http_h1_conn_pause(call);
-    call->done_held = true;
-    call->keep_held = call->parser.keep_alive && used == n && !conn->writing;
     return false;
   }
   if (rc == 1) {
