@@ -15,7 +15,7 @@
  *
  *   fake_aws [--port N] [--latency MS] [--dynamodb-latency MS]
  *            [--throttle F] [--messages N] [--object-rows N]
- *            [--empty-wait MS]
+ *            [--empty-wait MS] [--save-requests DIR]
  *
  * It listens on 127.0.0.1 only and prints the port it got (--port 0, the
  * default, picks one) on the first line of stdout. SIGTERM or SIGINT stop
@@ -24,7 +24,9 @@
  * throttled fraction and the latencies while it runs (dynamodb_latency:
  * of DynamoDB's answers alone, e.g. to stall a sink while SQS goes on;
  * -1, the default: as latency). An answer is held the latency in force
- * when its request arrived. */
+ * when its request arrived. --save-requests writes the first request of
+ * each operation, as it came (headers and body), to DIR/OPERATION.http,
+ * for bench/tools/wire_floor to send again. */
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +36,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <uv.h>
+
+#include "tool_number.h"
 
 #include "fake_aws_answers.h"
 #include "fake_aws_held.h"
@@ -53,6 +57,8 @@ typedef struct server {
   int timer_fd;     /* a timerfd: when the first held answer is due */
   uv_poll_t timer;  /* watches timer_fd */
   fake_held_t held; /* the answers held, by due time (conn_t's `held`) */
+  const char *save_dir;      /* --save-requests, or NULL */
+  bool saved[FAKE_OP_COUNT]; /* an operation's first request saved */
 } server_t;
 
 struct conn {
@@ -117,6 +123,24 @@ static const char *reason(int status) {
 }
 
 static void process(conn_t *c);
+
+/* --save-requests: the first request of its operation to the directory
+ * (the request is c->in's first `size` bytes). A file that cannot be
+ * written is said once on stderr; the answer goes out all the same. */
+static void save_request(server_t *srv, fake_op_t op, const char *request,
+                         size_t size) {
+  if (!srv->save_dir || srv->saved[op])
+    return;
+  srv->saved[op] = true;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.http", srv->save_dir, fake_op_name(op));
+  FILE *f = fopen(path, "wb");
+  bool ok = f && fwrite(request, 1, size, f) == size;
+  if (f && fclose(f) != 0)
+    ok = false;
+  if (!ok)
+    fprintf(stderr, "fake_aws: cannot save the request to %s\n", path);
+}
 
 static void on_written(uv_write_t *req, int status) {
   conn_t *c = req->data;
@@ -240,6 +264,7 @@ static void process(conn_t *c) {
     conn_close(c);
     return;
   }
+  save_request(srv, c->answer.op, c->in.data, req.size);
   c->keep_alive = req.keep_alive;
   c->continued = false;
   memmove(c->in.data, c->in.data + req.size, c->in.len - req.size);
@@ -327,15 +352,9 @@ static int usage(const char *why) {
   fprintf(stderr,
           "fake_aws: %s\nusage: fake_aws [--port N] [--latency MS] "
           "[--dynamodb-latency MS] [--throttle F] [--messages N] "
-          "[--object-rows N] [--empty-wait MS]\n",
+          "[--object-rows N] [--empty-wait MS] [--save-requests DIR]\n",
           why);
   return 2;
-}
-
-static bool number(const char *text, double low, double high, double *out) {
-  char *end = NULL;
-  *out = strtod(text, &end);
-  return end != text && *end == '\0' && *out >= low && *out <= high;
 }
 
 int main(int argc, char **argv) {
@@ -347,34 +366,40 @@ int main(int argc, char **argv) {
       {"messages", required_argument, NULL, 'm'},
       {"object-rows", required_argument, NULL, 'o'},
       {"empty-wait", required_argument, NULL, 'e'},
+      {"save-requests", required_argument, NULL, 's'},
       {NULL, 0, NULL, 0},
   };
   double port = 0, latency = 0, dynamodb_latency = -1, throttle = 0,
          messages = 0, rows = 1000, empty_wait = 1000;
+  const char *save_dir = NULL;
   int opt;
   while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     bool ok = false;
     switch (opt) {
+    case 's':
+      save_dir = optarg;
+      ok = *optarg != '\0';
+      break;
     case 'p':
-      ok = number(optarg, 0, 65535, &port);
+      ok = tool_number(optarg, 0, 65535, &port);
       break;
     case 'l':
-      ok = number(optarg, 0, 60000, &latency);
+      ok = tool_number(optarg, 0, 60000, &latency);
       break;
     case 'd':
-      ok = number(optarg, -1, 60000, &dynamodb_latency);
+      ok = tool_number(optarg, -1, 60000, &dynamodb_latency);
       break;
     case 't':
-      ok = number(optarg, 0, 1, &throttle);
+      ok = tool_number(optarg, 0, 1, &throttle);
       break;
     case 'm':
-      ok = number(optarg, 0, 1e9, &messages);
+      ok = tool_number(optarg, 0, 1e9, &messages);
       break;
     case 'o':
-      ok = number(optarg, 0, 1e8, &rows);
+      ok = tool_number(optarg, 0, 1e8, &rows);
       break;
     case 'e':
-      ok = number(optarg, 0, 60000, &empty_wait);
+      ok = tool_number(optarg, 0, 60000, &empty_wait);
       break;
     default:
       return usage("unknown option");
@@ -385,7 +410,7 @@ int main(int argc, char **argv) {
   if (optind < argc)
     return usage("no arguments besides the options");
 
-  server_t srv = {.loop = uv_default_loop()};
+  server_t srv = {.loop = uv_default_loop(), .save_dir = save_dir};
   if (!fake_state_init(&srv.state, (uint64_t)messages)) {
     fprintf(stderr, "fake_aws: out of memory\n");
     return 1;

@@ -14,7 +14,11 @@
 #     (libuv's millisecond timers let some out up to 1 ms early);
 #   - answers held different latencies go out when each is due (one
 #     timer for all: a heap by due time), a client that hangs up on a held
-#     answer leaves the others due, and /__stats counts the held answers.
+#     answer leaves the others due, and /__stats counts the held answers;
+#   - --save-requests keeps the first request of each operation as it came,
+#     and bench/tools/wire_floor (bench/floor) sends it again: every
+#     request answered and counted, its figures printed; an answer that is
+#     not a 2xx fails it.
 # bench/far-away --smoke itself runs in tests/integration/bench_smoke.sh.
 . "$(dirname "$0")/lib.sh"
 
@@ -210,3 +214,44 @@ held = json.load(open(sys.argv[1]))["held"]
 sys.exit(not (0 <= held["late_us_mean"] <= held["late_us_max"]))
 EOF2
 pass "due order: the 100 ms answer before the 600 ms one asked earlier; a client gone mid-hold left both due"
+
+# --save-requests and wire_floor: the producer's first SendMessageBatch
+# kept byte for byte (it is what pipelined wrote: the fake counts its
+# entries again when it is sent back), then sent 200 times over 4
+# connections.
+mkdir "$work/saved"
+start_fake_aws --save-requests "$work/saved"
+sweep_producer_conf
+"$PIPELINED" --once -c "$work/producer.conf" 2> "$work/producer.log" \
+  || { cat "$work/producer.log"; fail "the producer failed (--save-requests)"; }
+stop_fake_aws
+saved="$work/saved/SendMessageBatch.http"
+[ -s "$saved" ] || fail "--save-requests kept no SendMessageBatch"
+head -n 1 "$saved" | grep -q '^POST / HTTP/1.1' || fail "the saved request does not start with its request line"
+grep -aq 'X-Amz-Target: AmazonSQS.SendMessageBatch' "$saved" || fail "the saved request has not its headers"
+[ "$(find "$work/saved" -name '*.http' | wc -l)" -eq 1 ] \
+  || { ls "$work/saved"; fail "files for operations the producer does not send"; }
+wire="$top_builddir/bench/tools/wire_floor"
+[ -x "$wire" ] || fail "$wire is not built"
+start_fake_aws
+"$wire" --port "$fake_port" --connections 4 --requests 200 "$saved" > "$work/floor.json" \
+  || fail "wire_floor failed on the saved request"
+stop_fake_aws
+expect_stat requests.SendMessageBatch 200
+expect_stat entries.SendMessageBatch 2000
+python3 - "$work/floor.json" "$(wc -c < "$saved")" <<'EOF2' || fail "wire_floor's figures: $(cat "$work/floor.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["requests"] == 200 and r["connections"] == 4, r
+assert r["request_bytes"] == int(sys.argv[2]), r
+assert r["answer_bytes"] > 0 and r["wall_s"] > 0 and r["user_s"] + r["sys_s"] > 0 and r["max_rss_kib"] > 0, r
+EOF2
+# A request the fake does not answer (404: no X-Amz-Target).
+printf 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n' > "$work/bad.http"
+start_fake_aws
+if "$wire" --port "$fake_port" --requests 5 "$work/bad.http" > "$work/floor.json" 2> "$work/floor.err"; then
+  fail "wire_floor took a refused request: $(cat "$work/floor.json")"
+fi
+stop_fake_aws
+grep -q 'not a 2xx' "$work/floor.err" || { cat "$work/floor.err"; fail "wire_floor did not say why it failed"; }
+pass "--save-requests kept pipelined's SendMessageBatch; wire_floor sent it 200 times (200 counted, 2,000 entries) and fails on a refused answer"
