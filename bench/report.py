@@ -101,6 +101,37 @@ def ratio_table(rows):
     return out
 
 
+# What each path of section on_fake is called in section floor ("floor:
+# PATH"), and the issue's target for it in µs of CPU per row.
+FLOOR_PATHS = [
+    ("producer: file → csv → SQS (fake_aws)", "producer", 3),
+    ("consumer put (fake_aws)", "put", 5),
+    ("consumer update (fake_aws)", "update", 15),
+    ("consumer update, batch_updates (fake_aws)", "batched", 15),
+]
+
+
+def floor_table(rows):
+    """pipelined on fake_aws beside the wire's floor (bench/floor): what the
+    same requests cost a client that does nothing else, and the rest,
+    pipelined's own work. Empty without both sections."""
+    fake = {r["case"]: r for r in rows if r["section"] == "on_fake" and r["tool"] == "pipelined"}
+    floor = {r["case"]: r for r in rows if r["section"] == "floor"}
+    out = []
+    for case, path, target in FLOOR_PATHS:
+        p, f = fake.get(case), floor.get(f"floor: {path}")
+        if not p or not f:
+            continue
+        own = p["us_per_row"] - f["us_per_row"]
+        out.append(f"| {path} | {fmt(p['us_per_row'], 2)} | {fmt(f['us_per_row'], 2)} ({f.get('formula', '')}) "
+                   f"| {fmt(own, 2)} | {target} | {fmt(target - f['us_per_row'], 2)} |")
+    if out:
+        out[:0] = ["| path | pipelined µs CPU/row (on_fake) | the wire's floor µs CPU/row | pipelined's own "
+                   "| target | left for the client's own work under the target |",
+                   "|---|---|---|---|---|---|"]
+    return out
+
+
 # ---- SVG, by hand ----
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -214,6 +245,10 @@ def main():
     print("\n".join(table(rows)))
     print()
     print("\n".join(ratio_table(rows)))
+    floors = floor_table(rows)
+    if floors:
+        print()
+        print("\n".join(floors))
     for note in meta.get("notes", []):
         print(f"note: {note}")
     for p in charts(rows, chart_dir):

@@ -3,7 +3,8 @@
 # each, on fauxqs + dynalite) into a work directory. Asserts that it exited
 # 0, that results.json parses, that the sections that always run (parse,
 # producer, baseline, memory) and those whose script exists (consumer:
-# bench/consumer, on_fake: bench/on-fake, far_away: bench/far-away) each
+# bench/consumer, on_fake: bench/on-fake, floor: bench/floor, far_away:
+# bench/far-away) each
 # have rows, every row with
 # a positive row count and peak RSS and its CPU seconds (positive in at
 # least one row of each section), that the parse path ran
@@ -39,6 +40,7 @@ expect=(parse producer baseline memory)
 [ ! -x "$top_srcdir/bench/consumer" ] || expect+=(consumer)
 [ ! -x "$top_srcdir/bench/far-away" ] || expect+=(far_away)
 [ ! -x "$top_srcdir/bench/on-fake" ] || expect+=(on_fake)
+[ ! -x "$top_srcdir/bench/floor" ] || expect+=(floor)
 stalled=0
 [ ! -x "$top_srcdir/bench/stalled" ] || stalled=1
 python3 - "$work/results.json" "$stalled" "${expect[@]}" <<'PY' || fail "results.json is not what bench/run promises"
@@ -71,6 +73,12 @@ if "on_fake" in expect:
         assert want in fake, f"on_fake: no {want[0]} {want[1]} row: {sorted(fake)}"
     assert sum(1 for r in rows if r["section"] == "on_fake" and r["tool"] == "pipelined") == 4, \
         "on_fake: not the producer, both consumer modes and batch_updates"
+if "floor" in expect:
+    floor = {r["case"] for r in rows if r["section"] == "floor"}
+    for path in ("producer", "put", "update", "batched"):
+        assert f"floor: {path}" in floor, f"floor: no row for the {path} path: {sorted(floor)}"
+    ops = [r for r in rows if r["section"] == "floor" and not r["case"].startswith("floor:")]
+    assert len(ops) == 6 and all(r["us_per_row"] > 0 for r in ops), f"floor: not six operations with a cost: {ops}"
 tools = {r["tool"] for r in rows if r["section"] == "parse"}
 assert {"pipelined", "python"} <= tools, f"parse path ran for {tools} only"
 if stalled:
