@@ -125,15 +125,22 @@ static const char *reason(int status) {
 static void process(conn_t *c);
 
 /* --save-requests: the first request of its operation to the directory
- * (the request is c->in's first `size` bytes). A file that cannot be
+ * (the request is c->in's first `size` bytes); not a request of no
+ * operation the fake knows (/__stats, /__control, a 404). A file that cannot be
  * written is said once on stderr; the answer goes out all the same. */
 static void save_request(server_t *srv, fake_op_t op, const char *request,
                          size_t size) {
-  if (!srv->save_dir || srv->saved[op])
+  if (!srv->save_dir || op == FAKE_OP_OTHER || srv->saved[op])
     return;
   srv->saved[op] = true;
   char path[4096];
-  snprintf(path, sizeof path, "%s/%s.http", srv->save_dir, fake_op_name(op));
+  int n = snprintf(path, sizeof path, "%s/%s.http", srv->save_dir,
+                   fake_op_name(op));
+  if (n < 0 || (size_t)n >= sizeof path) {
+    fprintf(stderr, "fake_aws: --save-requests: the directory's name is too "
+                    "long\n");
+    return;
+  }
   FILE *f = fopen(path, "wb");
   bool ok = f && fwrite(request, 1, size, f) == size;
   if (f && fclose(f) != 0)
@@ -381,7 +388,7 @@ int main(int argc, char **argv) {
       ok = *optarg != '\0';
       break;
     case 'p':
-      ok = tool_number(optarg, 0, 65535, &port);
+      ok = tool_count(optarg, 0, 65535, &port);
       break;
     case 'l':
       ok = tool_number(optarg, 0, 60000, &latency);
@@ -393,10 +400,10 @@ int main(int argc, char **argv) {
       ok = tool_number(optarg, 0, 1, &throttle);
       break;
     case 'm':
-      ok = tool_number(optarg, 0, 1e9, &messages);
+      ok = tool_count(optarg, 0, 1e9, &messages);
       break;
     case 'o':
-      ok = tool_number(optarg, 0, 1e8, &rows);
+      ok = tool_count(optarg, 0, 1e8, &rows);
       break;
     case 'e':
       ok = tool_number(optarg, 0, 60000, &empty_wait);

@@ -8,16 +8,18 @@
  * behind the requests. bench/floor sets that beside pipelined's own
  * figure: what pipelined spends beyond it is its own work.
  *
- *   wire_floor --port N [--connections C] [--requests N] FILE
+ *   wire_floor --port N [--connections C] [--requests N] [--timeout S] FILE
  *
  * It connects to 127.0.0.1 only, with C connections (default 16: the
  * sinks' default max_in_flight), and sends N requests in all (default
  * 10,000). An answer is read up to the end of its headers and its
- * Content-Length; one that is not "HTTP/1.1 2xx" with a Content-Length, a
- * closed connection or a short count fails the run (exit 1, why on
- * stderr). On success it prints one line of JSON: requests, connections,
- * request bytes, answer bytes, wall_s, user_s, sys_s (getrusage of this
- * process, start-up included: a millisecond) and max_rss_kib. */
+ * Content-Length (an interim 1xx answer, such as "100 Continue", is
+ * passed over); one that is not "HTTP/1.1 2xx" with a Content-Length, a
+ * closed connection, a short count or a run longer than S seconds
+ * (default 120) fails it (exit 1, why on stderr). On success it prints one line
+ * of JSON: requests, connections, request bytes, answer bytes, wall_s, user_s,
+ * sys_s (getrusage of this process, start-up included: a millisecond) and
+ * max_rss_kib. */
 #define _GNU_SOURCE /* memmem */
 #include <getopt.h>
 #include <stdbool.h>
@@ -40,6 +42,7 @@ typedef struct conn {
   uv_tcp_t tcp;
   uv_connect_t connect;
   uv_write_t write;
+  bool writing; /* `write` is in use (the rest of a request) */
   floor_run_t *run;
   char *in; /* what was read and not yet taken as an answer */
   size_t in_len;
@@ -47,6 +50,7 @@ typedef struct conn {
 
 struct floor_run {
   uv_loop_t *loop;
+  uv_timer_t deadline; /* --timeout */
   const char *request; /* the file's bytes, borrowed by every write */
   size_t request_len;
   uint64_t total, sent, answered, answer_bytes;
@@ -56,16 +60,28 @@ struct floor_run {
   const char *failure; /* the first failure, or NULL */
 };
 
-static void fail(floor_run_t *run, const char *why) {
-  if (!run->failure)
-    run->failure = why;
+/* Closes the connections and the deadline, which ends the loop. */
+static void stop(floor_run_t *run) {
   for (size_t i = 0; i < run->opened; i++)
     if (!uv_is_closing((uv_handle_t *)&run->conns[i].tcp))
       uv_close((uv_handle_t *)&run->conns[i].tcp, NULL);
+  if (!uv_is_closing((uv_handle_t *)&run->deadline))
+    uv_close((uv_handle_t *)&run->deadline, NULL);
+}
+
+static void fail(floor_run_t *run, const char *why) {
+  if (!run->failure)
+    run->failure = why;
+  stop(run);
+}
+
+static void on_deadline(uv_timer_t *timer) {
+  fail(timer->data, "the run took longer than --timeout");
 }
 
 static void on_written(uv_write_t *req, int status) {
   conn_t *c = req->data;
+  c->writing = false;
   if (status < 0)
     fail(c->run, "a request could not be written");
 }
@@ -75,6 +91,13 @@ static void send_next(conn_t *c) {
   floor_run_t *run = c->run;
   if (run->sent == run->total) {
     uv_close((uv_handle_t *)&c->tcp, NULL);
+    if (run->answered == run->total)
+      stop(run); /* the last answer: the deadline goes too */
+    return;
+  }
+  if (c->writing) {
+    /* An answer before its request was all written. */
+    fail(run, "an answer came before its request was written");
     return;
   }
   run->sent++;
@@ -87,8 +110,11 @@ static void send_next(conn_t *c) {
   buf = uv_buf_init((char *)run->request + done,
                     (unsigned)(run->request_len - done));
   if ((n < 0 && n != UV_EAGAIN) ||
-      uv_write(&c->write, (uv_stream_t *)&c->tcp, &buf, 1, on_written) < 0)
+      uv_write(&c->write, (uv_stream_t *)&c->tcp, &buf, 1, on_written) < 0) {
     fail(run, "a request could not be written");
+    return;
+  }
+  c->writing = true;
 }
 
 static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *buf) {
@@ -98,12 +124,16 @@ static void on_alloc(uv_handle_t *handle, size_t hint, uv_buf_t *buf) {
 }
 
 /* The length of the whole answer at the start of c->in: 0 while it has
- * not all arrived, SIZE_MAX when it is not one this client takes. */
-static size_t answer_length(const conn_t *c) {
+ * not all arrived, SIZE_MAX when it is not one this client takes. An
+ * interim answer (1xx) sets *interim: its head is all of it. */
+static size_t answer_length(const conn_t *c, bool *interim) {
   const char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
   if (!end)
     return c->in_len == MAX_ANSWER ? SIZE_MAX : 0;
   size_t head = (size_t)(end - c->in) + 4;
+  *interim = head >= 13 && memcmp(c->in, "HTTP/1.1 1", 10) == 0;
+  if (*interim)
+    return head;
   if (head < 13 || memcmp(c->in, "HTTP/1.1 2", 10) != 0)
     return SIZE_MAX;
   static const char name[] = "\r\nContent-Length:";
@@ -128,7 +158,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   }
   c->in_len += (size_t)nread;
   for (;;) {
-    size_t len = answer_length(c);
+    bool interim = false;
+    size_t len = answer_length(c, &interim);
     if (len == 0)
       return;
     if (len == SIZE_MAX) {
@@ -139,6 +170,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     }
     memmove(c->in, c->in + len, c->in_len - len);
     c->in_len -= len;
+    if (interim)
+      continue;
     run->answered++;
     run->answer_bytes += len;
     send_next(c);
@@ -161,7 +194,7 @@ static void on_connect(uv_connect_t *req, int status) {
 static int usage(const char *why) {
   fprintf(stderr,
           "wire_floor: %s\nusage: wire_floor --port N [--connections C] "
-          "[--requests N] FILE\n",
+          "[--requests N] [--timeout S] FILE\n",
           why);
   return 2;
 }
@@ -178,7 +211,8 @@ static bool read_file(const char *path, char **data, size_t *len) {
   bool ok = *data && !ferror(f) && *len > 0 && *len < MAX_ANSWER;
   fclose(f);
   if (!ok)
-    fprintf(stderr, "wire_floor: %s: empty, unreadable or over 1 MiB\n", path);
+    fprintf(stderr, "wire_floor: %s: empty, unreadable or of 1 MiB or more\n",
+            path);
   return ok;
 }
 
@@ -187,21 +221,25 @@ int main(int argc, char **argv) {
       {"port", required_argument, NULL, 'p'},
       {"connections", required_argument, NULL, 'c'},
       {"requests", required_argument, NULL, 'n'},
+      {"timeout", required_argument, NULL, 't'},
       {NULL, 0, NULL, 0},
   };
-  double port = -1, connections = 16, requests = 10000;
+  double port = -1, connections = 16, requests = 10000, timeout = 120;
   int opt;
   while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
     bool ok = false;
     switch (opt) {
     case 'p':
-      ok = tool_number(optarg, 1, 65535, &port);
+      ok = tool_count(optarg, 1, 65535, &port);
       break;
     case 'c':
-      ok = tool_number(optarg, 1, 1024, &connections);
+      ok = tool_count(optarg, 1, 1024, &connections);
       break;
     case 'n':
-      ok = tool_number(optarg, 1, 1e9, &requests);
+      ok = tool_count(optarg, 1, 1e9, &requests);
+      break;
+    case 't':
+      ok = tool_number(optarg, 0.001, 86400, &timeout);
       break;
     default:
       return usage("unknown option");
@@ -225,6 +263,9 @@ int main(int argc, char **argv) {
                      .total = (uint64_t)requests,
                      .conn_count = (size_t)connections};
   run.conns = calloc(run.conn_count, sizeof(*run.conns));
+  run.deadline.data = &run;
+  uv_timer_init(run.loop, &run.deadline);
+  uv_timer_start(&run.deadline, on_deadline, (uint64_t)(timeout * 1000), 0);
   struct sockaddr_in addr;
   uv_ip4_addr("127.0.0.1", (int)port, &addr);
   for (size_t i = 0; run.conns && i < run.conn_count; i++) {
@@ -244,7 +285,7 @@ int main(int argc, char **argv) {
     }
   }
   if (!run.conns)
-    run.failure = "out of memory";
+    fail(&run, "out of memory");
   uv_run(run.loop, UV_RUN_DEFAULT);
   double wall_s = (double)(uv_hrtime() - start_ns) / 1e9;
   uv_loop_close(run.loop);

@@ -18,7 +18,7 @@
 #   - --save-requests keeps the first request of each operation as it came,
 #     and bench/tools/wire_floor (bench/floor) sends it again: every
 #     request answered and counted, its figures printed; an answer that is
-#     not a 2xx fails it.
+#     not a 2xx, or a fake slower than its --timeout, fails it.
 # bench/far-away --smoke itself runs in tests/integration/bench_smoke.sh.
 . "$(dirname "$0")/lib.sh"
 
@@ -224,13 +224,14 @@ start_fake_aws --save-requests "$work/saved"
 sweep_producer_conf
 "$PIPELINED" --once -c "$work/producer.conf" 2> "$work/producer.log" \
   || { cat "$work/producer.log"; fail "the producer failed (--save-requests)"; }
+curl -sf "$AWS_ENDPOINT_URL/__stats" > /dev/null || fail "no /__stats"
 stop_fake_aws
 saved="$work/saved/SendMessageBatch.http"
 [ -s "$saved" ] || fail "--save-requests kept no SendMessageBatch"
 head -n 1 "$saved" | grep -q '^POST / HTTP/1.1' || fail "the saved request does not start with its request line"
 grep -aq 'X-Amz-Target: AmazonSQS.SendMessageBatch' "$saved" || fail "the saved request has not its headers"
 [ "$(find "$work/saved" -name '*.http' | wc -l)" -eq 1 ] \
-  || { ls "$work/saved"; fail "files for operations the producer does not send"; }
+  || { ls "$work/saved"; fail "files for operations the producer does not send (or for /__stats)"; }
 wire="$top_builddir/bench/tools/wire_floor"
 [ -x "$wire" ] || fail "$wire is not built"
 start_fake_aws
@@ -254,4 +255,11 @@ if "$wire" --port "$fake_port" --requests 5 "$work/bad.http" > "$work/floor.json
 fi
 stop_fake_aws
 grep -q 'not a 2xx' "$work/floor.err" || { cat "$work/floor.err"; fail "wire_floor did not say why it failed"; }
-pass "--save-requests kept pipelined's SendMessageBatch; wire_floor sent it 200 times (200 counted, 2,000 entries) and fails on a refused answer"
+# A fake that holds its answers longer than --timeout.
+start_fake_aws --latency 3000
+if "$wire" --port "$fake_port" --requests 4 --timeout 0.3 "$saved" > "$work/floor.json" 2> "$work/floor.err"; then
+  fail "wire_floor outlasted its --timeout: $(cat "$work/floor.json")"
+fi
+stop_fake_aws
+grep -q 'longer than --timeout' "$work/floor.err" || { cat "$work/floor.err"; fail "wire_floor did not say it ran out of time"; }
+pass "--save-requests kept pipelined's SendMessageBatch (and nothing for /__stats); wire_floor sent it 200 times (200 counted, 2,000 entries), fails on a refused answer and at its --timeout"
