@@ -109,12 +109,12 @@ static void cache_forget(pl_aws_sigv4_key_cache_t *cache) {
 }
 
 /* The working texts: every buffer of `b`, for loops over them. */
-#define SCRATCH_COUNT 7
+#define SCRATCH_COUNT 8
 static void scratch_list(pl_aws_sigv4_scratch_t *b,
                          pl_buf_t *all[SCRATCH_COUNT]) {
   pl_buf_t *list[SCRATCH_COUNT] = {&b->scope, &b->credential, &b->lines,
                                    &b->names, &b->creq,       &b->sts,
-                                   &b->query};
+                                   &b->query, &b->headers};
   memcpy(all, list, sizeof list);
 }
 
@@ -376,7 +376,8 @@ static int sign(const pl_aws_sigv4_params_t *params,
       .session_token = sign_token ? token : NULL,
       .content_sha256 = content_sha256,
   };
-  rc = pl__aws_sigv4_canon_headers(&b->lines, &b->names, request, &added);
+  rc = pl__aws_sigv4_canon_headers(&b->lines, &b->names, &b->headers, request,
+                                   &added);
   if (rc < 0)
     goto done;
 

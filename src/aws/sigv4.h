@@ -49,7 +49,7 @@ typedef struct pl_aws_credentials pl_aws_credentials_t;
  * first when a session token went into them (the only secret they can
  * hold) or a query did (the caller's text, taken as one). */
 typedef struct pl_aws_sigv4_scratch {
-  pl_buf_t scope, credential, lines, names, creq, sts, query;
+  pl_buf_t scope, credential, lines, names, creq, sts, query, headers;
 } pl_aws_sigv4_scratch_t;
 
 /* The signing key of one day, region, service and secret: deriving it

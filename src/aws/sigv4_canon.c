@@ -281,21 +281,52 @@ static int compare_headers(const void *pa, const void *pb) {
   return a->order < b->order ? -1 : a->order > b->order;
 }
 
-static bool name_in(const char *name, const char *const *list, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(name, list[i]) == 0)
-      return true;
-  return false;
+/* What a lower-cased header name is to the signer. */
+typedef enum {
+  HEADER_SIGNED,
+  HEADER_HOST,     /* signed, and required */
+  HEADER_UNSIGNED, /* hop-by-hop, or rewritten by proxies or libcurl */
+  HEADER_RESERVED, /* the signer's own: refused from the caller */
+} header_kind_t;
+
+static bool name_is(const char *name, size_t len, const char *literal) {
+  return len == strlen(literal) && memcmp(name, literal, len) == 0;
 }
 
-/* Hop-by-hop headers and ones that proxies or libcurl rewrite: signing
- * them would break the request in transit. */
-static bool is_unsigned_header(const char *lower) {
-  static const char *const names[] = {
-      "connection", "expect",     "transfer-encoding",
-      "upgrade",    "user-agent", "x-amzn-trace-id",
-  };
-  return name_in(lower, names, sizeof names / sizeof names[0]);
+/* The kind of `name` (lower case, `len` bytes): a look at its first byte
+ * rules out all but a few candidates. Hop-by-hop headers and ones that
+ * proxies or libcurl rewrite are left unsigned: signing them would break
+ * the request in transit. x-amz-content-sha256 is the signer's own when
+ * it adds it (S3). */
+static header_kind_t header_kind(const char *name, size_t len,
+                                 bool adds_content_sha256) {
+  switch (name[0]) {
+  case 'a':
+    return name_is(name, len, "authorization") ? HEADER_RESERVED
+                                               : HEADER_SIGNED;
+  case 'c':
+    return name_is(name, len, "connection") ? HEADER_UNSIGNED : HEADER_SIGNED;
+  case 'e':
+    return name_is(name, len, "expect") ? HEADER_UNSIGNED : HEADER_SIGNED;
+  case 'h':
+    return name_is(name, len, "host") ? HEADER_HOST : HEADER_SIGNED;
+  case 't':
+    return name_is(name, len, "transfer-encoding") ? HEADER_UNSIGNED
+                                                   : HEADER_SIGNED;
+  case 'u':
+    return name_is(name, len, "upgrade") || name_is(name, len, "user-agent")
+               ? HEADER_UNSIGNED
+               : HEADER_SIGNED;
+  case 'x':
+    if (name_is(name, len, "x-amz-date") ||
+        name_is(name, len, "x-amz-security-token") ||
+        (adds_content_sha256 && name_is(name, len, "x-amz-content-sha256")))
+      return HEADER_RESERVED;
+    return name_is(name, len, "x-amzn-trace-id") ? HEADER_UNSIGNED
+                                                 : HEADER_SIGNED;
+  default:
+    return HEADER_SIGNED;
+  }
 }
 
 /* Trims the value and collapses each run of whitespace to one space. */
@@ -326,35 +357,60 @@ static int append_trimmed(pl_buf_t *out, const char *value) {
   return 0;
 }
 
+/* Appends the entry of a header to `text`: its name lower-cased, then its
+ * value trimmed. */
 static int add_header(pl_buf_t *text, header_entry_t *entry, const char *name,
-                      const char *value, size_t order) {
+                      size_t name_len, const char *value, size_t order) {
   entry->order = order;
   entry->name_off = text->len;
-  entry->name_len = strlen(name);
-  int rc = pl_buf_append(text, name, entry->name_len);
+  entry->name_len = name_len;
+  int rc = pl_buf_reserve(text, name_len);
   if (rc < 0)
     return rc;
+  for (size_t k = 0; k < name_len; k++)
+    text->data[text->len + k] = ascii_lower(name[k]);
+  text->len += name_len;
+  text->data[text->len] = '\0';
   entry->value_off = text->len;
   rc = append_trimmed(text, value);
   entry->value_len = text->len - entry->value_off;
   return rc;
 }
 
-/* Appends "name:value\n" for each signed header to lines and the
- * ';'-separated names to names. */
+/* Sorts the few entries of a request in place (insertion sort: stable,
+ * and faster than qsort for a handful). */
+static void sort_headers(header_entry_t *entries, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    header_entry_t e = entries[i];
+    size_t j = i;
+    while (j > 0 && compare_headers(&entries[j - 1], &e) > 0) {
+      entries[j] = entries[j - 1];
+      j--;
+    }
+    entries[j] = e;
+  }
+}
+
+/* Entries kept on the stack: a request of the AWS layer has about five. */
+#define STACK_HEADERS 16
+
 int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
+                                pl_buf_t *scratch,
                                 const pl_aws_sigv4_request_t *request,
                                 const pl__aws_sigv4_added_headers_t *added) {
-  header_entry_t *entries = calloc(request->header_count + 3, sizeof *entries);
+  size_t most = request->header_count + 3;
+  header_entry_t stack_entries[STACK_HEADERS];
+  header_entry_t *entries =
+      most <= STACK_HEADERS ? stack_entries : calloc(most, sizeof *entries);
   if (!entries)
     return PL_ENOMEM;
-  pl_buf_t text = {0}, lower = {0};
+  /* The names and values, side by side: the caller's scratch (wiped by
+   * the caller: it may hold the session token). */
+  pl_buf_t *text = scratch;
+  pl_buf_reset(text);
   size_t n = 0;
   bool have_host = false;
-  /* Room for the usual few headers at once (it doubles past it). */
-  int rc = pl_buf_reserve(&text, 256) < 0 || pl_buf_reserve(&lower, 64) < 0
-               ? PL_ENOMEM
-               : 0;
+  int rc = pl_buf_reserve(text, 256);
   if (rc < 0)
     goto done;
   for (size_t i = 0; i < request->header_count; i++) {
@@ -363,28 +419,24 @@ int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
       rc = PL_EINVAL;
       goto done;
     }
-    /* Lower-cased in place, after one reservation. */
     size_t name_len = strlen(h->name);
-    pl_buf_reset(&lower);
-    rc = pl_buf_reserve(&lower, name_len);
-    if (rc < 0)
-      goto done;
-    for (size_t k = 0; k < name_len; k++)
-      lower.data[k] = ascii_lower(h->name[k]);
-    lower.len = name_len;
-    lower.data[name_len] = '\0';
-    static const char *const reserved[] = {"authorization", "x-amz-date",
-                                           "x-amz-security-token"};
-    if (name_in(lower.data, reserved, sizeof reserved / sizeof reserved[0]) ||
-        (added->content_sha256 &&
-         strcmp(lower.data, "x-amz-content-sha256") == 0)) {
+    /* Classified by its lower-cased name: names of more than 31 bytes
+     * are none of those the signer knows. */
+    char lower[32] = {0};
+    header_kind_t kind = HEADER_SIGNED;
+    if (name_len < sizeof lower) {
+      for (size_t k = 0; k < name_len; k++)
+        lower[k] = ascii_lower(h->name[k]);
+      kind = header_kind(lower, name_len, added->content_sha256 != NULL);
+    }
+    if (kind == HEADER_RESERVED) {
       rc = PL_EINVAL;
       goto done;
     }
-    have_host = have_host || strcmp(lower.data, "host") == 0;
-    if (is_unsigned_header(lower.data))
+    have_host = have_host || kind == HEADER_HOST;
+    if (kind == HEADER_UNSIGNED)
       continue;
-    rc = add_header(&text, &entries[n++], lower.data, h->value, i);
+    rc = add_header(text, &entries[n++], h->name, name_len, h->value, i);
     if (rc < 0)
       goto done;
   }
@@ -396,21 +448,21 @@ int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
   }
   size_t order = request->header_count;
   if (added->amz_date)
-    rc = add_header(&text, &entries[n++], "x-amz-date", added->amz_date,
+    rc = add_header(text, &entries[n++], "x-amz-date", 10, added->amz_date,
                     order++);
   if (rc == 0 && added->session_token)
-    rc = add_header(&text, &entries[n++], "x-amz-security-token",
+    rc = add_header(text, &entries[n++], "x-amz-security-token", 20,
                     added->session_token, order++);
   if (rc == 0 && added->content_sha256)
-    rc = add_header(&text, &entries[n++], "x-amz-content-sha256",
+    rc = add_header(text, &entries[n++], "x-amz-content-sha256", 20,
                     added->content_sha256, order++);
   if (rc < 0)
     goto done;
   for (size_t i = 0; i < n; i++) {
-    entries[i].name = text.data + entries[i].name_off;
-    entries[i].value = text.data + entries[i].value_off;
+    entries[i].name = text->data + entries[i].name_off;
+    entries[i].value = text->data + entries[i].value_off;
   }
-  qsort(entries, n, sizeof *entries, compare_headers);
+  sort_headers(entries, n);
   for (size_t i = 0; i < n && rc == 0; i++) {
     const header_entry_t *e = &entries[i];
     bool repeat =
@@ -436,8 +488,7 @@ int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
       rc = pl_buf_append(lines, "\n", 1);
   }
 done:
-  pl_buf_free(&lower);
-  pl__aws_sigv4_canon_free_wiped(&text);
-  free(entries);
+  if (entries != stack_entries)
+    free(entries);
   return rc;
 }

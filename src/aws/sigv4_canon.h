@@ -34,8 +34,10 @@ int pl__aws_sigv4_canon_query(pl_buf_t *out, pl_buf_t *scratch,
                               const char *query);
 
 /* Appends "name:value\n" for each signed header to lines and the
- * ';'-separated names to names. */
+ * ';'-separated names to names; scratch is working space, which holds the
+ * session token after (the caller wipes it). */
 int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
+                                pl_buf_t *scratch,
                                 const pl_aws_sigv4_request_t *request,
                                 const pl__aws_sigv4_added_headers_t *added);
 

@@ -576,6 +576,49 @@ START_TEST(test_unsigned_payload) {
 }
 END_TEST
 
+/* Which of the caller's headers are signed: every one but the hop-by-hop
+ * and rewritten ones, whatever their case; names that only begin like
+ * one of those (hostname, expected) are signed, and so is a long name
+ * (the classifier looks at names of up to 31 bytes), and
+ * x-amz-content-sha256 when the signer does not add it itself (SQS).
+ * Repeated names are joined with ',' in the caller's order. */
+START_TEST(test_signed_header_names) {
+  s3_fixture_t f;
+  s3_init(&f);
+  f.params.service = "sqs";
+  f.params.add_content_sha256 = false;
+  f.params.keep_intermediates = true;
+  const pl_http_header_t headers[] = {
+      {"Host", "sqs.us-east-1.amazonaws.com"},
+      {"CONNECTION", "keep-alive"},
+      {"Expect", "100-continue"},
+      {"Transfer-Encoding", "chunked"},
+      {"Upgrade", "h2c"},
+      {"user-agent", "pipelined/1.0"},
+      {"X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793"},
+      {"Hostname", "h"},
+      {"Expected", "e"},
+      {"X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"},
+      {"X-A-Header-Name-Of-More-Than-31-Bytes", "long"},
+      {"X-Twice", "first"},
+      {"Content-Type", "application/x-amz-json-1.0"},
+      {"x-twice", "second"}};
+  pl_aws_sigv4_request_t req = {
+      .method = "POST", .path = "/", .headers = headers, .header_count = 14};
+  pl_aws_sigv4_output_t out;
+  ck_assert_int_eq(pl__aws_sigv4_sign(&f.params, &req, &out), 0);
+  ck_assert_ptr_nonnull(
+      strstr(find_header(&out, "Authorization"),
+             "SignedHeaders=content-type;expected;host;hostname;"
+             "x-a-header-name-of-more-than-31-bytes;x-amz-content-sha256;"
+             "x-amz-date;x-twice, "));
+  ck_assert_ptr_nonnull(
+      strstr(out.canonical_request, "\nx-twice:first,second\n"));
+  ck_assert_ptr_nonnull(strstr(out.canonical_request, "\nhostname:h\n"));
+  pl__aws_sigv4_output_close(&out);
+}
+END_TEST
+
 /* Temporary credentials: the token is sent and signed (or only sent), and
  * User-Agent is sent but never signed. */
 START_TEST(test_session_token_and_unsigned_headers) {
@@ -761,8 +804,9 @@ START_TEST(test_scratch_is_reused_emptied_and_wiped) {
     pl__aws_sigv4_output_close(&mine);
     pl__aws_sigv4_output_close(&theirs);
     const pl_buf_t *texts[] = {&cache.scratch.creq, &cache.scratch.lines,
-                               &cache.scratch.sts, &cache.scratch.query};
-    for (size_t t = 0; t < 4; t++)
+                               &cache.scratch.sts, &cache.scratch.query,
+                               &cache.scratch.headers};
+    for (size_t t = 0; t < 5; t++)
       ck_assert_uint_eq(texts[t]->len, 0);
     ck_assert_uint_ge(cache.scratch.creq.cap, 1024);
     /* A query went in (the caller's text): wiped too. */
@@ -776,6 +820,7 @@ START_TEST(test_scratch_is_reused_emptied_and_wiped) {
     if (i >= 2) {
       ck_assert(!room_holds(&cache.scratch.creq, "FQoGZXIvYXdz"));
       ck_assert(!room_holds(&cache.scratch.lines, "FQoGZXIvYXdz"));
+      ck_assert(!room_holds(&cache.scratch.headers, "FQoGZXIvYXdz"));
       ck_assert(!room_holds(&cache.scratch.creq, "/test.txt"));
     }
   }
@@ -915,6 +960,7 @@ static Suite *sigv4_suite(size_t cases) {
   tcase_add_test(tc, test_path_rules);
   tcase_add_test(tc, test_unsigned_payload);
   tcase_add_test(tc, test_session_token_and_unsigned_headers);
+  tcase_add_test(tc, test_signed_header_names);
   tcase_add_test(tc, test_dates);
   tcase_add_test(tc, test_key_cache);
   tcase_add_test(tc, test_scratch_is_reused_emptied_and_wiped);
