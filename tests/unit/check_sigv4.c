@@ -578,10 +578,12 @@ END_TEST
 
 /* Which of the caller's headers are signed: every one but the hop-by-hop
  * and rewritten ones, whatever their case; names that only begin like
- * one of those (hostname, expected) are signed, and so is a long name
- * (the classifier looks at names of up to 31 bytes), and
- * x-amz-content-sha256 when the signer does not add it itself (SQS).
- * Repeated names are joined with ',' in the caller's order. */
+ * one of those (hostname, expected, and one of 31 bytes, the longest the
+ * classifier looks at, that begins like x-amz-date) are signed, and so
+ * are names of 32 bytes and more, and x-amz-content-sha256 when the
+ * signer does not add it itself (SQS). Repeated names are joined with
+ * ',' in the caller's order. Seventeen entries: more than the signer
+ * keeps on its stack. */
 START_TEST(test_signed_header_names) {
   s3_fixture_t f;
   s3_init(&f);
@@ -600,18 +602,21 @@ START_TEST(test_signed_header_names) {
       {"Expected", "e"},
       {"X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"},
       {"X-A-Header-Name-Of-More-Than-31-Bytes", "long"},
+      {"X-Amz-Date-And-More-To-Be-31-By", "31"},
+      {"X-A-Header-Name-Of-Exactly-32-By", "32"},
       {"X-Twice", "first"},
       {"Content-Type", "application/x-amz-json-1.0"},
       {"x-twice", "second"}};
   pl_aws_sigv4_request_t req = {
-      .method = "POST", .path = "/", .headers = headers, .header_count = 14};
+      .method = "POST", .path = "/", .headers = headers, .header_count = 16};
   pl_aws_sigv4_output_t out;
   ck_assert_int_eq(pl__aws_sigv4_sign(&f.params, &req, &out), 0);
   ck_assert_ptr_nonnull(
       strstr(find_header(&out, "Authorization"),
              "SignedHeaders=content-type;expected;host;hostname;"
+             "x-a-header-name-of-exactly-32-by;"
              "x-a-header-name-of-more-than-31-bytes;x-amz-content-sha256;"
-             "x-amz-date;x-twice, "));
+             "x-amz-date;x-amz-date-and-more-to-be-31-by;x-twice, "));
   ck_assert_ptr_nonnull(
       strstr(out.canonical_request, "\nx-twice:first,second\n"));
   ck_assert_ptr_nonnull(strstr(out.canonical_request, "\nhostname:h\n"));
