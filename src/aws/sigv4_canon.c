@@ -357,10 +357,9 @@ static int append_trimmed(pl_buf_t *out, const char *value) {
   return 0;
 }
 
-/* Appends the entry of a header to `text`: its name lower-cased, then its
- * value trimmed. */
-static int add_header(pl_buf_t *text, header_entry_t *entry, const char *name,
-                      size_t name_len, const char *value, size_t order) {
+/* Starts the entry of a header in `text`: its name, lower-cased. */
+static int add_name(pl_buf_t *text, header_entry_t *entry, const char *name,
+                    size_t name_len, size_t order) {
   entry->order = order;
   entry->name_off = text->len;
   entry->name_len = name_len;
@@ -371,10 +370,22 @@ static int add_header(pl_buf_t *text, header_entry_t *entry, const char *name,
     text->data[text->len + k] = ascii_lower(name[k]);
   text->len += name_len;
   text->data[text->len] = '\0';
+  return 0;
+}
+
+/* Ends the entry begun by add_name(): its value, trimmed. */
+static int add_value(pl_buf_t *text, header_entry_t *entry, const char *value) {
   entry->value_off = text->len;
-  rc = append_trimmed(text, value);
+  int rc = append_trimmed(text, value);
   entry->value_len = text->len - entry->value_off;
   return rc;
+}
+
+/* A whole entry: the name and the value. */
+static int add_header(pl_buf_t *text, header_entry_t *entry, const char *name,
+                      size_t name_len, const char *value, size_t order) {
+  int rc = add_name(text, entry, name, name_len, order);
+  return rc < 0 ? rc : add_value(text, entry, value);
 }
 
 /* Sorts the few entries of a request in place (insertion sort: stable,
@@ -419,26 +430,27 @@ int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
       rc = PL_EINVAL;
       goto done;
     }
-    size_t name_len = strlen(h->name);
-    /* Classified by its lower-cased name: names of more than 31 bytes
-     * are none of those the signer knows. */
-    char lower[32] = {0};
-    header_kind_t kind = HEADER_SIGNED;
-    if (name_len < sizeof lower) {
-      for (size_t k = 0; k < name_len; k++)
-        lower[k] = ascii_lower(h->name[k]);
-      kind = header_kind(lower, name_len, added->content_sha256 != NULL);
-    }
+    /* Classified by its name as it goes in, lower-cased; an unsigned
+     * header's name is taken out again. */
+    header_entry_t *e = &entries[n];
+    rc = add_name(text, e, h->name, strlen(h->name), i);
+    if (rc < 0)
+      goto done;
+    header_kind_t kind = header_kind(text->data + e->name_off, e->name_len,
+                                     added->content_sha256 != NULL);
     if (kind == HEADER_RESERVED) {
       rc = PL_EINVAL;
       goto done;
     }
     have_host = have_host || kind == HEADER_HOST;
-    if (kind == HEADER_UNSIGNED)
+    if (kind == HEADER_UNSIGNED) {
+      pl_buf_truncate(text, e->name_off);
       continue;
-    rc = add_header(text, &entries[n++], h->name, name_len, h->value, i);
+    }
+    rc = add_value(text, e, h->value);
     if (rc < 0)
       goto done;
+    n++;
   }
   /* Without Host the service cannot check which endpoint was meant, and
    * rejects the signature with a far less helpful message. */
