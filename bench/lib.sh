@@ -24,6 +24,14 @@
 #                          there), and the same in put mode without
 #                          newer_than (BatchWriteItem has no conditions),
 #                          each with wait_time = "1s"
+#   bench_fake_confs DIR   the configurations run against fake_aws
+#                          (bench/on-fake, bench/floor), each with
+#                          log_level = "warn": DIR/producer.conf
+#                          (etc/file-to-sqs.conf), and from
+#                          bench_consumer_confs DIR/consumer-put.conf,
+#                          DIR/consumer-update.conf and
+#                          DIR/consumer-batched.conf (update mode with
+#                          batch_updates = true)
 #   bench_fake_start CMD...
 #                          starts fake_aws (CMD: its path and arguments) in
 #                          the background, its output in $work/fake.out;
@@ -75,6 +83,18 @@ bench_consumer_confs() {
   sed -i 's|^\( *\)queue_url *= *"${INVENTORY_UPDATES_QUEUE_URL}"|&\n\1wait_time = "1s"|' "$dir/update.conf"
   grep -q 'wait_time = "1s"' "$dir/update.conf" || { echo "etc/inventory.conf changed: no queue_url line" >&2; exit 1; }
   sed -e 's/mode *= *"update"/mode = "put"/' -e '/newer_than *=/d' "$dir/update.conf" > "$dir/put.conf"
+}
+
+bench_fake_confs() {
+  local dir=$1 mode
+  { echo 'log_level = "warn"'; cat "${top:?}/etc/file-to-sqs.conf"; } > "$dir/producer.conf"
+  bench_consumer_confs "$dir"
+  for mode in put update; do
+    { echo 'log_level = "warn"'; cat "$dir/$mode.conf"; } > "$dir/consumer-$mode.conf"
+  done
+  sed 's/^\( *\)mode *= *"update"/&\n\1batch_updates = true/' "$dir/consumer-update.conf" \
+    > "$dir/consumer-batched.conf"
+  grep -q 'batch_updates = true' "$dir/consumer-batched.conf" || { echo "etc/inventory.conf changed: no update mode line" >&2; exit 1; }
 }
 
 bench_fake_start() {
