@@ -262,4 +262,18 @@ if "$wire" --port "$fake_port" --requests 4 --timeout 0.3 "$saved" > "$work/floo
 fi
 stop_fake_aws
 grep -q 'longer than --timeout' "$work/floor.err" || { cat "$work/floor.err"; fail "wire_floor did not say it ran out of time"; }
-pass "--save-requests kept pipelined's SendMessageBatch (and nothing for /__stats); wire_floor sent it 200 times (200 counted, 2,000 entries), fails on a refused answer and at its --timeout"
+# A request file that is not there: wire_floor says which, before any
+# connection. A save directory that is not there: the fake says it cannot
+# save, once, and answers all the same.
+if "$wire" --port 1 "$work/absent.http" > /dev/null 2> "$work/floor.err"; then
+  fail "wire_floor ran without its request file"
+fi
+grep -q "$work/absent.http" "$work/floor.err" || { cat "$work/floor.err"; fail "wire_floor did not name the missing file"; }
+start_fake_aws --save-requests "$work/absent-dir" 2> "$work/fake.err"
+"$wire" --port "$fake_port" --requests 3 "$saved" > "$work/floor.json" \
+  || fail "the fake did not answer when it could not save the request"
+stop_fake_aws
+[ "$(grep -c "cannot save the request to $work/absent-dir/SendMessageBatch.http" "$work/fake.err")" = 1 ] \
+  || { cat "$work/fake.err"; fail "the fake did not say once that it could not save the request"; }
+expect_stat requests.SendMessageBatch 3
+pass "--save-requests kept pipelined's SendMessageBatch (and nothing for /__stats); wire_floor sent it 200 times (200 counted, 2,000 entries), fails on a refused answer, at its --timeout and without its file; a save directory that is not there is said once, and the fake answers"
