@@ -290,11 +290,22 @@ static int set_meta_value(pl_record_t *record, size_t offset, json_t *value) {
   return 0;
 }
 
+/* `text` (NUL-terminated) as a JSON string; NULL when it is not UTF-8 or
+ * memory ran out (`*not_utf8` tells which). The core's UTF-8 check, which
+ * settles ASCII a word at a time, instead of jansson's byte by byte: the
+ * same strings pass. */
+static json_t *utf8_string(const char *text, bool *not_utf8) {
+  size_t len = strlen(text);
+  *not_utf8 = !pl_utf8_valid(text, len);
+  return *not_utf8 ? NULL : json_stringn_nocheck(text, len);
+}
+
 static int set_meta_string(pl_record_t *record, size_t offset,
                            const char *text) {
   json_t *value = NULL;
-  if (text && !(value = json_string(text)))
-    return PL_EINVAL; /* not UTF-8 */
+  bool not_utf8 = false;
+  if (text && !(value = utf8_string(text, &not_utf8)))
+    return not_utf8 ? PL_EINVAL : PL_ENOMEM;
   return set_meta_value(record, offset, value);
 }
 
@@ -322,6 +333,12 @@ json_t *pl_record_attributes(const pl_record_t *record) {
 
 int pl_record_set_attribute_new(pl_record_t *record, const char *name,
                                 json_t *value) {
+  /* As json_object_set_new, with the core's UTF-8 check of the name, made
+   * first: a refused name leaves the record as it was. */
+  if (!name || !pl_utf8_valid(name, strlen(name))) {
+    json_decref(value);
+    return PL_EINVAL;
+  }
   pl_record_meta_t *meta = meta_own(record);
   if (!meta) {
     json_decref(value);
@@ -340,7 +357,7 @@ int pl_record_set_attribute_new(pl_record_t *record, const char *name,
     json_decref(value);
     return PL_ENOMEM;
   }
-  return json_object_set_new(meta->attributes, name, value) == 0
+  return json_object_set_new_nocheck(meta->attributes, name, value) == 0
              ? 0
              : PL_EINVAL;
 }

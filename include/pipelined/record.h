@@ -129,6 +129,8 @@ PL_EXTERN const char *pl_record_message_id(const pl_record_t *record);
  * item that share every other key (see sink-dynamodb's newer_than). */
 PL_EXTERN const char *pl_record_origin_time(const pl_record_t *record);
 PL_EXTERN uint64_t pl_record_line(const pl_record_t *record); /* 0: none */
+/* The setters copy the text (NULL clears it) and return 0, PL_EINVAL when
+ * it is not UTF-8 (the record keeps what it had), or PL_ENOMEM. */
 PL_EXTERN int pl_record_set_origin(pl_record_t *record, const char *origin);
 PL_EXTERN int pl_record_set_etag(pl_record_t *record, const char *etag);
 PL_EXTERN int pl_record_set_origin_time(pl_record_t *record,
@@ -138,7 +140,9 @@ PL_EXTERN void pl_record_set_line(pl_record_t *record, uint64_t line);
 /* Free-form metadata (e.g. SQS receive count), usable as ${@name} in
  * templates: borrowed object, NULL when none. */
 PL_EXTERN json_t *pl_record_attributes(const pl_record_t *record);
-/* Sets one attribute, stealing `value`. */
+/* Sets one attribute, stealing `value`: 0, PL_EINVAL when `name` is NULL
+ * or not UTF-8 (nothing is set), or PL_ENOMEM; `value` is released on
+ * failure. */
 PL_EXTERN int pl_record_set_attribute_new(pl_record_t *record,
                                           const char *name, json_t *value);
 /* Makes the members of `attributes` (a JSON object, stolen; NULL: none)

@@ -859,6 +859,41 @@ START_TEST(records_outside_a_run_carry_values_and_metadata) {
 }
 END_TEST
 
+/* The metadata setters take UTF-8 only (the texts become JSON strings);
+ * a refused one leaves what was there. */
+START_TEST(metadata_setters_refuse_what_is_not_utf8) {
+  pl_test_records_t *set = NULL;
+  ck_assert_int_eq(pl_test_records_create(&set), 0);
+  pl_record_t *rec = pl_test_records_add(set, "{}");
+  ck_assert_ptr_nonnull(rec);
+  ck_assert_int_eq(pl_record_set_message_id(rec, "m-\xc3\xa9t\xc3\xa9-1"), 0);
+  ck_assert_str_eq(pl_record_message_id(rec), "m-\xc3\xa9t\xc3\xa9-1");
+  /* A lone continuation byte, an overlong '/', a surrogate, above
+   * U+10FFFF, a sequence cut short, past the ASCII of a long text. */
+  static const char *const bad[] = {
+      "\x80", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+      "abcdefghijklmnopqrstuvwxyz0123456789\xe2\x82"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    ck_assert_int_eq(pl_record_set_message_id(rec, bad[i]), PL_EINVAL);
+    ck_assert_int_eq(pl_record_set_origin(rec, bad[i]), PL_EINVAL);
+    ck_assert_int_eq(pl_record_set_attribute_new(rec, bad[i], json_true()),
+                     PL_EINVAL);
+  }
+  ck_assert_str_eq(pl_record_message_id(rec), "m-\xc3\xa9t\xc3\xa9-1");
+  ck_assert_ptr_null(pl_record_origin(rec));
+  ck_assert_ptr_null(pl_record_attributes(rec));
+  ck_assert_int_eq(pl_record_set_attribute_new(rec, NULL, json_true()),
+                   PL_EINVAL);
+  ck_assert_int_eq(
+      pl_record_set_attribute_new(rec, "n\xc3\xbcmero", json_integer(3)), 0);
+  ck_assert_int_eq(json_integer_value(json_object_get(pl_record_attributes(rec),
+                                                      "n\xc3\xbcmero")),
+                   3);
+  ck_assert_int_eq(pl_record_set_origin(rec, NULL), 0);
+  ck_assert_int_eq(pl_test_records_destroy(set), 0);
+}
+END_TEST
+
 /* ---- The HTTP server ---- */
 
 typedef struct client {
@@ -960,6 +995,7 @@ int main(void) {
   tcase_add_test(tc, a_slow_dead_letter_still_gets_every_rejection);
   tcase_add_test(tc, the_instance_under_test_is_there_for_a_white_box_look);
   tcase_add_test(tc, records_outside_a_run_carry_values_and_metadata);
+  tcase_add_test(tc, metadata_setters_refuse_what_is_not_utf8);
   tcase_add_test(tc, fed_records_carry_the_metadata_given);
   tcase_add_test(tc, captured_records_keep_their_metadata);
   tcase_add_test(tc, a_test_looks_in_at_each_write_of_the_capturing_sink);
