@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The executable's allocator: jemalloc when configure found it (not in
 # sanitizer builds), with the thread cache src/main.c sets (eight slabs'
-# worth of each small size, at most 2,000), which MALLOC_CONF in the
-# environment still overrides; the system allocator otherwise.
+# worth of each small size, at most 2,000; its collector after every MiB
+# allocated), which MALLOC_CONF in the environment still overrides; the
+# system allocator otherwise.
 . "$(dirname "$0")/lib.sh"
 
 exe="$top_builddir/.libs/pipelined"
@@ -12,7 +13,7 @@ readelf -d "$exe" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' > "$work/needed"
 # jemalloc's view of its options, printed at exit.
 options() {
   MALLOC_CONF="${1:+$1,}stats_print:true" "$PIPELINED" --version 2>&1 |
-    sed -n 's/^ *opt\.\(lg_tcache_nslots_mul\|tcache_nslots_small_max\): /\1=/p' |
+    sed -n 's/^ *opt\.\(lg_tcache_nslots_mul\|tcache_nslots_small_max\|tcache_gc_incr_bytes\): /\1=/p' |
     tr '\n' ' '
 }
 
@@ -29,11 +30,11 @@ fi
 
 grep -q '^libjemalloc' "$work/needed" || { cat "$work/needed"; fail "configured with jemalloc, yet the executable does not link it"; }
 got=$(options "")
-[ "$got" = "tcache_nslots_small_max=2000 lg_tcache_nslots_mul=3 " ] ||
+[ "$got" = "tcache_nslots_small_max=2000 lg_tcache_nslots_mul=3 tcache_gc_incr_bytes=1048576 " ] ||
   fail "jemalloc's options are not the executable's: '$got'"
 pass "jemalloc runs with the executable's thread cache: $got"
 
 got=$(options "lg_tcache_nslots_mul:1")
-[ "$got" = "tcache_nslots_small_max=2000 lg_tcache_nslots_mul=1 " ] ||
+[ "$got" = "tcache_nslots_small_max=2000 lg_tcache_nslots_mul=1 tcache_gc_incr_bytes=1048576 " ] ||
   fail "MALLOC_CONF does not override the executable's options: '$got'"
 pass "MALLOC_CONF overrides them: $got"
