@@ -282,6 +282,15 @@ static bool give_undelivered(h1_call_t *call) {
   return !call->paused;
 }
 
+/* After an answer that ended on a resume, from what was held while
+ * paused: reading had stopped, so what TLS decrypted behind the answer is
+ * read now. Bytes no request asked for, or a close_notify, end the idle
+ * connection here rather than meet the next request on it. */
+static void drain_idle(h1_conn_t *conn) {
+  if (conn->tls && conn->idle && !conn->closing)
+    tls_drain(conn);
+}
+
 void pl__http_h1_conn_resume(h1_call_t *call) {
   h1_conn_t *conn = call->conn;
   if (call->state != H1_CALL_RUNNING || call->paused || !conn ||
@@ -293,6 +302,7 @@ void pl__http_h1_conn_resume(h1_call_t *call) {
   if (call->done_held) {
     call->done_held = false;
     conn_done(conn, call->keep_held);
+    drain_idle(conn);
     return;
   }
   if (call->unread.len > 0) {
@@ -300,6 +310,8 @@ void pl__http_h1_conn_resume(h1_call_t *call) {
     call->unread = (pl_buf_t){0};
     bool ended = conn_answer(conn, held.data, held.len);
     pl_buf_free(&held);
+    if (ended)
+      drain_idle(conn);
     if (ended || call->paused)
       return;
   }

@@ -33,6 +33,10 @@ typedef enum {
   AFTER_TLS_CLOSE
 } after_t;
 
+/* Over https, RECORD_BREAK in an answer ends a TLS record there: the
+ * records all go in one TCP write. */
+#define RECORD_BREAK "\x01"
+
 typedef struct step {
   const char *answer; /* bytes sent as they are; NULL: nothing */
   after_t after;
@@ -136,8 +140,12 @@ static void raw_answer(raw_conn_t *conn) {
   conn->unanswered--;
   const char *text = step->answer ? step->answer : "";
   if (conn->ssl) {
-    if (*text)
-      ck_assert_int_gt(SSL_write(conn->ssl, text, (int)strlen(text)), 0);
+    while (*text) {
+      size_t n = strcspn(text, RECORD_BREAK);
+      if (n > 0)
+        ck_assert_int_gt(SSL_write(conn->ssl, text, (int)n), 0);
+      text += n + (text[n] != '\0');
+    }
     if (step->after == AFTER_TLS_CLOSE)
       ck_assert_int_ge(SSL_shutdown(conn->ssl), 0);
     raw_tls_flush(conn, step->after);
@@ -1170,6 +1178,60 @@ START_TEST(https_a_paused_stream_loses_nothing_read_behind_the_pause) {
 }
 END_TEST
 
+/* An answer that ended on a resume, in one piece (held whole while
+ * paused) or in pieces (the rest held unread each time): what TLS
+ * decrypted behind it, here bytes no request asked for, is read when the
+ * call ends and ends the connection, instead of being taken for the start
+ * of the next answer on it. */
+START_TEST(https_bytes_behind_a_paused_answer_end_its_connection) {
+  static const char junk[] =
+      RECORD_BREAK "HTTP/1.1 500 Not asked for\r\nContent-Length: 0\r\n\r\n";
+  static const char *const firsts[] = {
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwhole",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nwho\r\n2\r\nle\r\n0\r\n\r\n"};
+  for (size_t v = 0; v < sizeof firsts / sizeof *firsts; v++) {
+    fixture_t t;
+    setup(&t);
+    char first[256];
+    snprintf(first, sizeof first, "%s%s", firsts[v], junk);
+    const step_t steps[] = {
+        {first, AFTER_KEEP},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nagain", AFTER_KEEP}};
+    raw(&t, steps, 2);
+    raw_tls(&t.raw, "server");
+    const char *bodies[] = {"whole", "again"};
+    paced_t paced[2]; /* their timers close after the loop turns */
+    for (int i = 0; i < 2; i++) {
+      paced_t *p = &paced[i];
+      *p = (paced_t){.r = {.t = &t}};
+      uv_timer_init(&t.loop, &p->timer);
+      p->timer.data = p;
+      pl_http_handlers_t handlers = {.on_headers = paced_headers,
+                                     .on_body = paced_body,
+                                     .on_done = paced_done,
+                                     .data = p};
+      pl_http_request_t req = {
+          .method = "GET", .url = raw_url(&t, "/obj"), .read_timeout_ms = 2000};
+      ck_assert_int_eq(
+          pl__http_submit(t.transport, &req, &handlers, &p->r.call), 0);
+      run_until(&t, &p->r.done_calls, 1);
+      ck_assert_msg(p->r.error == 0, "case %zu, answer %d: %s", v, i,
+                    p->r.error_text ? p->r.error_text : "");
+      ck_assert_msg(p->r.status == 200, "case %zu, answer %d: status %d", v, i,
+                    p->r.status);
+      ck_assert_str_eq(paced_text(p), bodies[i]);
+      ck_assert_uint_ge(p->pieces, i == 0 && v == 1 ? 2 : 1);
+      uv_close((uv_handle_t *)&p->timer, NULL);
+      paced_free(p);
+    }
+    ck_assert_int_eq(t.raw.connections, 2);
+    ck_assert_int_eq(t.raw.request_conn[1], 2);
+    teardown(&t);
+  }
+}
+END_TEST
+
 START_TEST(https_with_a_certificate_for_another_name_is_eio) {
   fixture_t t;
   setup(&t);
@@ -1693,6 +1755,7 @@ static Suite *http_h1_suite(void) {
   tcase_add_test(https, https_keeps_one_connection_and_retries_a_reused_one);
   tcase_add_test(https,
                  https_a_paused_stream_loses_nothing_read_behind_the_pause);
+  tcase_add_test(https, https_bytes_behind_a_paused_answer_end_its_connection);
   tcase_add_test(https, https_with_a_certificate_for_another_name_is_eio);
   tcase_add_test(https, https_a_body_cut_without_close_notify_is_eio);
   tcase_add_test(https, https_a_handshake_that_never_ends_times_out_at_connect);
