@@ -409,6 +409,9 @@ int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
                                 pl_buf_t *scratch,
                                 const pl_aws_sigv4_request_t *request,
                                 const pl__aws_sigv4_added_headers_t *added) {
+  /* A count no array holds, which the three entries added would wrap. */
+  if (request->header_count > SIZE_MAX - 3)
+    return PL_EINVAL;
   size_t most = request->header_count + 3;
   header_entry_t stack_entries[STACK_HEADERS];
   header_entry_t *entries =

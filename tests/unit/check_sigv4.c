@@ -927,6 +927,11 @@ START_TEST(test_refusals) {
   ck_assert_int_eq(sign_with_headers(&f.params, bad_name, 2), PL_EINVAL);
   const pl_http_header_t host[] = {{"Host", "h"}};
   ck_assert_int_eq(sign_with_headers(&f.params, host, 1), 0);
+  /* Counts no array holds, which the three entries the signer adds would
+   * wrap around to a few: refused before a header is read. */
+  const size_t absurd[] = {SIZE_MAX - 2, SIZE_MAX - 1, SIZE_MAX};
+  for (size_t i = 0; i < sizeof absurd / sizeof *absurd; i++)
+    ck_assert_int_eq(sign_with_headers(&f.params, host, absurd[i]), PL_EINVAL);
 
   s3_fixture_t g = f;
   g.params.credentials = &g.credentials;
