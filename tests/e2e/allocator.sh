@@ -38,3 +38,9 @@ got=$(options "lg_tcache_nslots_mul:1")
 [ "$got" = "tcache_nslots_small_max=2000 lg_tcache_nslots_mul=1 tcache_gc_incr_bytes=1048576 " ] ||
   fail "MALLOC_CONF does not override the executable's options: '$got'"
 pass "MALLOC_CONF overrides them: $got"
+
+# pipelined(8) names the options the executable sets.
+for opt in tcache_nslots_small_max:2000 lg_tcache_nslots_mul:3 tcache_gc_incr_bytes:1048576; do
+  grep -q "$opt" "$top_builddir/man/pipelined.8" || fail "pipelined(8) does not name $opt"
+done
+pass "pipelined(8) names them"
