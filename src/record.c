@@ -334,8 +334,8 @@ json_t *pl_record_attributes(const pl_record_t *record) {
 int pl_record_set_attribute_new(pl_record_t *record, const char *name,
                                 json_t *value) {
   /* As json_object_set_new, with the core's UTF-8 check of the name, made
-   * first: a refused name leaves the record as it was. */
-  if (!name || !pl_utf8_valid(name, strlen(name))) {
+   * first: a refused name or value leaves the record as it was. */
+  if (!name || !value || !pl_utf8_valid(name, strlen(name))) {
     json_decref(value);
     return PL_EINVAL;
   }
@@ -357,9 +357,10 @@ int pl_record_set_attribute_new(pl_record_t *record, const char *name,
     json_decref(value);
     return PL_ENOMEM;
   }
+  /* Name and value are checked: only memory can fail here. */
   return json_object_set_new_nocheck(meta->attributes, name, value) == 0
              ? 0
-             : PL_EINVAL;
+             : PL_ENOMEM;
 }
 
 int pl_record_set_attributes_new(pl_record_t *record, json_t *attributes) {

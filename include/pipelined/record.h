@@ -140,9 +140,9 @@ PL_EXTERN void pl_record_set_line(pl_record_t *record, uint64_t line);
 /* Free-form metadata (e.g. SQS receive count), usable as ${@name} in
  * templates: borrowed object, NULL when none. */
 PL_EXTERN json_t *pl_record_attributes(const pl_record_t *record);
-/* Sets one attribute, stealing `value`: 0, PL_EINVAL when `name` is NULL
- * or not UTF-8 (nothing is set), or PL_ENOMEM; `value` is released on
- * failure. */
+/* Sets one attribute, stealing `value`: 0, PL_EINVAL when `name` or
+ * `value` is NULL or `name` is not UTF-8 (nothing is set), or PL_ENOMEM;
+ * `value` is released on failure. */
 PL_EXTERN int pl_record_set_attribute_new(pl_record_t *record,
                                           const char *name, json_t *value);
 /* Makes the members of `attributes` (a JSON object, stolen; NULL: none)
