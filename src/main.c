@@ -3,7 +3,7 @@
 
 #include "cli.h"
 
-#ifdef PL_JEMALLOC
+#ifdef PL_JEMALLOC_OPTIONS
 /* jemalloc's options, read once at its start; MALLOC_CONF in the
  * environment overrides them. A consumer holds hundreds of messages'
  * records, each a few dozen small allocations freed in batches when a

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The executable's allocator: jemalloc when configure found it (not in
-# sanitizer builds), with the thread cache src/main.c sets (eight slabs'
-# worth of each small size, at most 2,000; its collector after every MiB
-# allocated), which MALLOC_CONF in the environment still overrides; the
-# system allocator otherwise.
+# sanitizer builds); from jemalloc 5.3 on, with the thread cache
+# src/main.c sets (eight slabs' worth of each small size, at most 2,000;
+# its collector trims one size after every MiB allocated), which
+# MALLOC_CONF in the environment still overrides; the system allocator
+# otherwise.
 . "$(dirname "$0")/lib.sh"
 
 exe="$top_builddir/.libs/pipelined"
@@ -29,6 +30,17 @@ if ! grep -q '^#define PL_JEMALLOC 1' "$top_builddir/build_config.h"; then
 fi
 
 grep -q '^libjemalloc' "$work/needed" || { cat "$work/needed"; fail "configured with jemalloc, yet the executable does not link it"; }
+if ! grep -q '^#define PL_JEMALLOC_OPTIONS 1' "$top_builddir/build_config.h"; then
+  # jemalloc before 5.3: its defaults, and no complaint of unknown options.
+  if readelf --dyn-syms -W "$exe" | grep -qw malloc_conf; then
+    fail "jemalloc before 5.3, yet the executable sets malloc_conf"
+  fi
+  "$PIPELINED" --version > /dev/null 2> "$work/stderr"
+  [ ! -s "$work/stderr" ] || { cat "$work/stderr"; fail "pipelined --version wrote to stderr"; }
+  pass "jemalloc before 5.3: its own defaults"
+  exit 0
+fi
+readelf --dyn-syms -W "$exe" | grep -qw malloc_conf || fail "the executable does not export malloc_conf"
 got=$(options "")
 [ "$got" = "tcache_nslots_small_max=2000 lg_tcache_nslots_mul=3 tcache_gc_incr_bytes=1048576 " ] ||
   fail "jemalloc's options are not the executable's: '$got'"

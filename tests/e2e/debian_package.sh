@@ -133,6 +133,16 @@ ldd "$bin" > "$work/ldd"
 expect_contains "$work/ldd" "libpipelined.so.2 => $root$lib/libpipelined.so.2"
 "$bin" --version > "$work/version"
 expect_contains "$work/version" "${version%-*}"
+# Linked with jemalloc, the packaged executable sets its thread-cache
+# options as the built one does (tests/e2e/allocator.sh), and depends on it.
+if grep -q libjemalloc "$work/ldd"; then
+  expect_contains "$work/depends" libjemalloc2
+  if readelf --dyn-syms -W "$bin" | grep -qw malloc_conf; then
+    MALLOC_CONF=stats_print:true "$bin" --version > "$work/jemalloc.stats" 2>&1
+    expect_contains "$work/jemalloc.stats" "opt.lg_tcache_nslots_mul: 3"
+    pass "the packaged pipelined runs jemalloc with its own thread cache"
+  fi
+fi
 INPUT="$root/etc/pipelined/sample_inventory.csv" OUTPUT="$work/out.jsonl" REJECTS="$work/bad.jsonl" \
   "$bin" --once -c "$root/etc/pipelined/local.conf" 2> "$work/run.log" \
   || { cat "$work/run.log"; fail "the packaged pipelined does not run the packaged local.conf"; }
