@@ -24,13 +24,16 @@
 /* ---- A raw scripted server ---- */
 
 /* What the server does after an answer. AFTER_TLS_CLOSE: over https, a
- * close_notify, then the TCP close (AFTER_CLOSE closes TCP alone). */
+ * close_notify, then the TCP close (AFTER_CLOSE closes TCP alone);
+ * AFTER_TLS_NOTIFY: a close_notify in the answer's TCP write, the TCP
+ * connection kept. */
 typedef enum {
   AFTER_KEEP,
   AFTER_CLOSE,
   AFTER_RESET,
   AFTER_HANG,
-  AFTER_TLS_CLOSE
+  AFTER_TLS_CLOSE,
+  AFTER_TLS_NOTIFY
 } after_t;
 
 /* Over https, RECORD_BREAK in an answer ends a TLS record there: the
@@ -146,11 +149,14 @@ static void raw_answer(raw_conn_t *conn) {
         ck_assert_int_gt(SSL_write(conn->ssl, text, (int)n), 0);
       text += n + (text[n] != '\0');
     }
-    if (step->after == AFTER_TLS_CLOSE)
+    if (step->after == AFTER_TLS_CLOSE || step->after == AFTER_TLS_NOTIFY)
       ck_assert_int_ge(SSL_shutdown(conn->ssl), 0);
-    raw_tls_flush(conn, step->after);
+    raw_tls_flush(conn,
+                  step->after == AFTER_TLS_NOTIFY ? AFTER_KEEP : step->after);
     return;
   }
+  /* Records are TLS's: a plain answer cannot break into them. */
+  ck_assert_ptr_null(strchr(text, RECORD_BREAK[0]));
   raw_send(conn, text, strlen(text), step->after);
 }
 
@@ -1137,6 +1143,54 @@ static void paced_headers(void *data, const pl_http_response_t *response) {
   on_headers(&((paced_t *)data)->r, response);
 }
 
+/* Starts `p` (its fields of choice set, the others zero) as a streamed
+ * GET of the fixture's raw server, paused after its pieces (paced_body)
+ * and resumed by its timer. */
+static void paced_submit(fixture_t *t, paced_t *p,
+                         const pl_http_request_t *req) {
+  p->r.t = t;
+  uv_timer_init(&t->loop, &p->timer);
+  p->timer.data = p;
+  pl_http_handlers_t handlers = {.on_headers = paced_headers,
+                                 .on_body = paced_body,
+                                 .on_done = paced_done,
+                                 .data = p};
+  ck_assert_int_eq(pl__http_submit(t->transport, req, &handlers, &p->r.call),
+                   0);
+}
+
+static void count_close(uv_handle_t *handle) {
+  ++*(int *)handle->data;
+}
+
+/* GETs one after the other, each streamed and paused after every piece
+ * it gets: each must end well with bodies[i], in at least pieces[i]
+ * pieces, streamed (not buffered) by the client itself. */
+static void paced_gets(fixture_t *t, const char *const *bodies,
+                       const size_t *pieces, int n, const char *what) {
+  for (int i = 0; i < n; i++) {
+    paced_t p = {0};
+    pl_http_request_t req = {
+        .method = "GET", .url = raw_url(t, "/obj"), .read_timeout_ms = 2000};
+    paced_submit(t, &p, &req);
+    run_until(t, &p.r.done_calls, 1);
+    ck_assert_msg(p.r.error == 0, "%s, answer %d: %s", what, i,
+                  p.r.error_text ? p.r.error_text : "");
+    ck_assert_msg(p.r.status == 200, "%s, answer %d: status %d", what, i,
+                  p.r.status);
+    ck_assert(p.r.body_null); /* streamed, not buffered */
+    ck_assert_str_eq(paced_text(&p), bodies[i]);
+    ck_assert_uint_ge(p.pieces, pieces[i]);
+    /* The timer's memory is this frame's: closed before it ends. */
+    int closed = 0;
+    p.timer.data = &closed;
+    uv_close((uv_handle_t *)&p.timer, count_close);
+    run_until(t, &closed, 1);
+    paced_free(&p);
+  }
+  ck_assert_int_eq(t->fb.submits, 0); /* the client's own, not relayed */
+}
+
 START_TEST(https_a_paused_stream_loses_nothing_read_behind_the_pause) {
   fixture_t t;
   setup(&t);
@@ -1147,32 +1201,9 @@ START_TEST(https_a_paused_stream_loses_nothing_read_behind_the_pause) {
       {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwhole", AFTER_KEEP}};
   raw(&t, steps, 2);
   raw_tls(&t.raw, "server");
-  const char *bodies[] = {"abcdefghi", "whole"};
-  paced_t paced[2]; /* their timers close after the loop turns */
-  for (int i = 0; i < 2; i++) {
-    paced_t *p = &paced[i];
-    *p = (paced_t){.r = {.t = &t}};
-    uv_timer_init(&t.loop, &p->timer);
-    p->timer.data = p;
-    pl_http_handlers_t handlers = {.on_headers = paced_headers,
-                                   .on_body = paced_body,
-                                   .on_done = paced_done,
-                                   .data = p};
-    pl_http_request_t req = {
-        .method = "GET", .url = raw_url(&t, "/obj"), .read_timeout_ms = 2000};
-    ck_assert_int_eq(pl__http_submit(t.transport, &req, &handlers, &p->r.call),
-                     0);
-    run_until(&t, &p->r.done_calls, 1);
-    ck_assert_msg(p->r.error == 0, "%s",
-                  p->r.error_text ? p->r.error_text : "");
-    ck_assert_int_eq(p->r.status, 200);
-    ck_assert(p->r.body_null); /* streamed, not buffered */
-    ck_assert_str_eq(paced_text(p), bodies[i]);
-    ck_assert_uint_ge(p->pieces, i == 0 ? 3 : 1);
-    uv_close((uv_handle_t *)&p->timer, NULL);
-    paced_free(p);
-  }
-  ck_assert_int_eq(t.fb.submits, 0); /* the client's own, not relayed */
+  const char *const bodies[] = {"abcdefghi", "whole"};
+  const size_t pieces[] = {3, 1};
+  paced_gets(&t, bodies, pieces, 2, "paused");
   ck_assert_int_eq(t.raw.connections, 1);
   teardown(&t);
 }
@@ -1180,51 +1211,40 @@ END_TEST
 
 /* An answer that ended on a resume, in one piece (held whole while
  * paused) or in pieces (the rest held unread each time): what TLS
- * decrypted behind it, here bytes no request asked for, is read when the
- * call ends and ends the connection, instead of being taken for the start
- * of the next answer on it. */
-START_TEST(https_bytes_behind_a_paused_answer_end_its_connection) {
+ * decrypted behind it, bytes no request asked for or a close_notify, is
+ * read when the call ends and ends the connection, instead of being taken
+ * for the start of the next answer on it or found by the next request. */
+START_TEST(https_what_comes_behind_a_paused_answer_ends_its_connection) {
+  static const char whole[] =
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwhole";
+  static const char pieces3[] =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nwho\r\n2\r\nle\r\n0\r\n\r\n";
   static const char junk[] =
       RECORD_BREAK "HTTP/1.1 500 Not asked for\r\nContent-Length: 0\r\n\r\n";
-  static const char *const firsts[] = {
-      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwhole",
-      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "3\r\nwho\r\n2\r\nle\r\n0\r\n\r\n"};
-  for (size_t v = 0; v < sizeof firsts / sizeof *firsts; v++) {
+  const struct {
+    const char *first, *behind;
+    after_t after;
+    size_t pieces;
+  } cases[] = {{whole, junk, AFTER_KEEP, 1},
+               {pieces3, junk, AFTER_KEEP, 2},
+               {whole, "", AFTER_TLS_NOTIFY, 1},
+               {pieces3, "", AFTER_TLS_NOTIFY, 2}};
+  for (size_t v = 0; v < sizeof cases / sizeof *cases; v++) {
     fixture_t t;
     setup(&t);
     char first[256];
-    snprintf(first, sizeof first, "%s%s", firsts[v], junk);
+    snprintf(first, sizeof first, "%s%s", cases[v].first, cases[v].behind);
     const step_t steps[] = {
-        {first, AFTER_KEEP},
+        {first, cases[v].after},
         {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nagain", AFTER_KEEP}};
     raw(&t, steps, 2);
     raw_tls(&t.raw, "server");
-    const char *bodies[] = {"whole", "again"};
-    paced_t paced[2]; /* their timers close after the loop turns */
-    for (int i = 0; i < 2; i++) {
-      paced_t *p = &paced[i];
-      *p = (paced_t){.r = {.t = &t}};
-      uv_timer_init(&t.loop, &p->timer);
-      p->timer.data = p;
-      pl_http_handlers_t handlers = {.on_headers = paced_headers,
-                                     .on_body = paced_body,
-                                     .on_done = paced_done,
-                                     .data = p};
-      pl_http_request_t req = {
-          .method = "GET", .url = raw_url(&t, "/obj"), .read_timeout_ms = 2000};
-      ck_assert_int_eq(
-          pl__http_submit(t.transport, &req, &handlers, &p->r.call), 0);
-      run_until(&t, &p->r.done_calls, 1);
-      ck_assert_msg(p->r.error == 0, "case %zu, answer %d: %s", v, i,
-                    p->r.error_text ? p->r.error_text : "");
-      ck_assert_msg(p->r.status == 200, "case %zu, answer %d: status %d", v, i,
-                    p->r.status);
-      ck_assert_str_eq(paced_text(p), bodies[i]);
-      ck_assert_uint_ge(p->pieces, i == 0 && v == 1 ? 2 : 1);
-      uv_close((uv_handle_t *)&p->timer, NULL);
-      paced_free(p);
-    }
+    const char *const bodies[] = {"whole", "again"};
+    const size_t pieces[] = {cases[v].pieces, 1};
+    char what[32];
+    snprintf(what, sizeof what, "case %zu", v);
+    paced_gets(&t, bodies, pieces, 2, what);
     ck_assert_int_eq(t.raw.connections, 2);
     ck_assert_int_eq(t.raw.request_conn[1], 2);
     teardown(&t);
@@ -1418,19 +1438,12 @@ static void pre_paused(fixture_t *t, bool tls) {
   raw(t, steps, 1);
   if (tls)
     raw_tls(&t->raw, "server");
-  paced_t p = {.r = {.t = t}};
-  uv_timer_init(&t->loop, &p.timer);
-  p.timer.data = &p;
-  pl_http_handlers_t handlers = {.on_headers = paced_headers,
-                                 .on_body = paced_body,
-                                 .on_done = paced_done,
-                                 .data = &p};
+  paced_t p = {0};
   pl_http_request_t req = {.method = "GET",
                            .url = raw_url(t, "/obj"),
                            .connect_timeout_ms = 300,
                            .read_timeout_ms = 2000};
-  ck_assert_int_eq(pl__http_submit(t->transport, &req, &handlers, &p.r.call),
-                   0);
+  paced_submit(t, &p, &req);
   /* What aws_call.c does for a call whose caller is paused already. */
   p.paused = true;
   t->transport->pause(t->transport->self, p.r.call);
@@ -1677,17 +1690,10 @@ START_TEST(https_a_long_chunked_answer_paused_every_third_piece) {
       (step_t){"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", AFTER_KEEP};
   raw(&t, steps, 2);
   raw_tls(&t.raw, "server");
-  paced_t p = {.r = {.t = &t}, .pause_every = 3};
-  uv_timer_init(&t.loop, &p.timer);
-  p.timer.data = &p;
-  pl_http_handlers_t handlers = {
-      .on_headers = paced_headers,
-      .on_body = paced_body,
-      .on_done = paced_done,
-      .data = &p};
+  paced_t p = {.pause_every = 3};
   pl_http_request_t req = {
       .method = "GET", .url = raw_url(&t, "/obj"), .read_timeout_ms = 2000};
-  ck_assert_int_eq(pl__http_submit(t.transport, &req, &handlers, &p.r.call), 0);
+  paced_submit(&t, &p, &req);
   run_until(&t, &p.r.done_calls, 1);
   ck_assert_msg(p.r.error == 0, "%s", p.r.error_text ? p.r.error_text : "");
   ck_assert_uint_eq(p.got.len, elen);
@@ -1755,7 +1761,8 @@ static Suite *http_h1_suite(void) {
   tcase_add_test(https, https_keeps_one_connection_and_retries_a_reused_one);
   tcase_add_test(https,
                  https_a_paused_stream_loses_nothing_read_behind_the_pause);
-  tcase_add_test(https, https_bytes_behind_a_paused_answer_end_its_connection);
+  tcase_add_test(https,
+                 https_what_comes_behind_a_paused_answer_ends_its_connection);
   tcase_add_test(https, https_with_a_certificate_for_another_name_is_eio);
   tcase_add_test(https, https_a_body_cut_without_close_notify_is_eio);
   tcase_add_test(https, https_a_handshake_that_never_ends_times_out_at_connect);
