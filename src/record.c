@@ -290,22 +290,18 @@ static int set_meta_value(pl_record_t *record, size_t offset, json_t *value) {
   return 0;
 }
 
-/* `text` (NUL-terminated) as a JSON string; NULL when it is not UTF-8 or
- * memory ran out (`*not_utf8` tells which). The core's UTF-8 check, which
- * settles ASCII a word at a time, instead of jansson's byte by byte: the
- * same strings pass. */
-static json_t *utf8_string(const char *text, bool *not_utf8) {
-  size_t len = strlen(text);
-  *not_utf8 = !pl_utf8_valid(text, len);
-  return *not_utf8 ? NULL : json_stringn_nocheck(text, len);
-}
-
+/* The core's UTF-8 check, which settles ASCII a word at a time, instead
+ * of jansson's byte by byte (json_string): the same strings pass. */
 static int set_meta_string(pl_record_t *record, size_t offset,
                            const char *text) {
   json_t *value = NULL;
-  bool not_utf8 = false;
-  if (text && !(value = utf8_string(text, &not_utf8)))
-    return not_utf8 ? PL_EINVAL : PL_ENOMEM;
+  if (text) {
+    size_t len = strlen(text);
+    if (!pl_utf8_valid(text, len))
+      return PL_EINVAL;
+    if (!(value = json_stringn_nocheck(text, len)))
+      return PL_ENOMEM;
+  }
   return set_meta_value(record, offset, value);
 }
 
