@@ -351,11 +351,18 @@ static int sign(const pl_aws_sigv4_params_t *params,
    * the caller's text: no assumption on what it holds). */
   bool held_secret = token || (request->query && *request->query);
   /* Room for what a request usually takes, so that each text is formatted
-   * in one pass. */
-  if (pl_buf_reserve(&b->creq, 1024) < 0 || pl_buf_reserve(&b->sts, 256) < 0 ||
-      pl_buf_reserve(&b->scope, 64) < 0 ||
+   * in one pass; with a secret, room for the most the request can take in
+   * each text the secret goes into, so that none moves and leaves a copy
+   * freed unwiped. */
+  size_t room = 0;
+  if (held_secret && pl__aws_sigv4_canon_room(request, token, &room) < 0)
+    return PL_ENOMEM;
+  if (pl_buf_reserve(&b->creq, room > 1024 ? room : 1024) < 0 ||
+      pl_buf_reserve(&b->lines, room > 512 ? room : 512) < 0 ||
+      (room > 0 && (pl_buf_reserve(&b->headers, room) < 0 ||
+                    pl_buf_reserve(&b->query, room) < 0)) ||
+      pl_buf_reserve(&b->sts, 256) < 0 || pl_buf_reserve(&b->scope, 64) < 0 ||
       pl_buf_reserve(&b->credential, 128) < 0 ||
-      pl_buf_reserve(&b->lines, 512) < 0 ||
       pl_buf_reserve(&b->names, 128) < 0) {
     scratch_release(b, b == &own, held_secret);
     return PL_ENOMEM;

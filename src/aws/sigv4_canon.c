@@ -48,6 +48,47 @@ void pl__aws_sigv4_canon_free_wiped(pl_buf_t *buf) {
   pl_buf_free(buf);
 }
 
+/* ---- Room ---- */
+
+/* *sum += n, or false when that would wrap. */
+static bool add_room(size_t *sum, size_t n) {
+  if (n > SIZE_MAX - *sum)
+    return false;
+  *sum += n;
+  return true;
+}
+
+/* *sum += times * text's length (0 for NULL), or false when that would
+ * wrap. */
+static bool add_text_room(size_t *sum, size_t times, const char *text) {
+  size_t len = text ? strlen(text) : 0;
+  return len <= SIZE_MAX / times && add_room(sum, times * len);
+}
+
+int pl__aws_sigv4_canon_room(const pl_aws_sigv4_request_t *request,
+                             const char *session_token, size_t *room) {
+  /* The canonical request is the method, the URI (at most the path and a
+   * '/' each taken as %XX), the query (each byte at most as %XX, a '=' and
+   * a '&' for each pair, and there are at most as many pairs as bytes),
+   * the header lines and the signed names (each name and value and two
+   * characters, at most: values are only trimmed), the session token and
+   * the fixed rest: the three added headers, separators and the hash. */
+  size_t sum = 512;
+  bool fits = add_text_room(&sum, 1, request->method) &&
+              add_text_room(&sum, 3, request->path) && add_room(&sum, 3) &&
+              add_text_room(&sum, 5, request->query) &&
+              add_text_room(&sum, 1, session_token);
+  for (size_t i = 0; fits && i < request->header_count; i++) {
+    const pl_http_header_t *h = &request->headers[i];
+    fits = add_text_room(&sum, 2, h->name) &&
+           add_text_room(&sum, 2, h->value) && add_room(&sum, 4);
+  }
+  if (!fits)
+    return PL_ENOMEM;
+  *room = sum;
+  return 0;
+}
+
 /* ---- URI encoding ---- */
 
 int pl__aws_uri_encode(pl_buf_t *out, const void *data, size_t len,
@@ -213,16 +254,24 @@ static int compare_pairs(const void *pa, const void *pb) {
 
 int pl__aws_sigv4_canon_query(pl_buf_t *out, pl_buf_t *scratch,
                               const char *query) {
+  if (!query || !*query)
+    return 0;
   size_t count = 1;
-  for (const char *p = query; p && *p; p++)
+  for (const char *p = query; *p; p++)
     count += *p == '&';
   query_pair_t *pairs = calloc(count, sizeof *pairs);
   if (!pairs)
     return PL_ENOMEM;
+  /* Every component encoded, reserved at once: the text never moves, so
+   * no copy of it is freed unwiped (the caller's query may hold a
+   * secret). */
   pl_buf_t text = {0};
+  size_t query_len = strlen(query);
+  int rc = query_len > (SIZE_MAX - 1) / 3
+               ? PL_ENOMEM
+               : pl_buf_reserve(&text, 3 * query_len);
   size_t n = 0;
-  int rc = 0;
-  for (const char *p = query; p && *p;) {
+  for (const char *p = query; rc == 0 && *p;) {
     const char *end = strchr(p, '&');
     size_t len = end ? (size_t)(end - p) : strlen(p);
     if (len > 0) {

@@ -16,6 +16,15 @@ typedef struct pl__aws_sigv4_added_headers {
   const char *content_sha256; /* S3 */
 } pl__aws_sigv4_added_headers_t;
 
+/* Sets *room to a length that no canonical text of request signed with
+ * session_token (may be NULL) exceeds: the canonical request, each of its
+ * parts and the working copies of pl__aws_sigv4_canon_query() and
+ * pl__aws_sigv4_canon_headers(). A buffer with that room reserved never
+ * moves while it is written, so no copy of a secret in it is freed
+ * unwiped. PL_ENOMEM when the lengths add up past SIZE_MAX. */
+int pl__aws_sigv4_canon_room(const pl_aws_sigv4_request_t *request,
+                             const char *session_token, size_t *room);
+
 /* RFC 7230 token: what a header name or a method may hold. */
 bool pl__aws_sigv4_canon_is_token(const char *s);
 

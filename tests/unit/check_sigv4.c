@@ -4,6 +4,7 @@
  * examples; the URI encoder; and the refusals. The suite's query-* files
  * (presigned URLs) are not read: the signer does not presign. */
 #include "sigv4.h"
+#include "sigv4_canon.h"
 
 #include "aws_crypto.h"
 #include "credentials.h"
@@ -836,6 +837,64 @@ START_TEST(test_scratch_is_reused_emptied_and_wiped) {
 }
 END_TEST
 
+/* With a session token, the texts it goes into get their room before
+ * anything is written, and never move: a buffer that grew while it held
+ * the token would leave the old copy freed unwiped. The request is made to
+ * take as much room as it can (every byte of the path and the query is
+ * escaped, each pair of the query is one byte, values fill the lines) and
+ * has more headers than the signer keeps on its stack; each text ends with
+ * exactly the capacity the room gives an empty buffer (growth would at
+ * least double it), and the canonical request stays within the room. */
+START_TEST(test_secret_texts_never_move) {
+  s3_fixture_t f;
+  s3_init(&f);
+  f.params.service = "sqs";
+  f.params.double_encode_path = true;
+  f.params.add_content_sha256 = false;
+  f.credentials.session_token = "FQoGZXIvYXdz+token/==";
+  pl_aws_sigv4_key_cache_t cache = {0};
+  f.params.key_cache = &cache;
+  char path[401] = "/";
+  memset(path + 1, ' ', sizeof path - 2);
+  path[sizeof path - 1] = '\0';
+  char query[601];
+  for (size_t i = 0; i + 1 < sizeof query; i++)
+    query[i] = i % 2 ? '&' : '\x01';
+  query[sizeof query - 1] = '\0';
+  char value[201];
+  memset(value, 'v', sizeof value - 1);
+  value[sizeof value - 1] = '\0';
+  pl_http_header_t headers[20] = {{"Host", "sqs.us-east-1.amazonaws.com"}};
+  char names[19][8];
+  for (size_t i = 1; i < 20; i++) {
+    snprintf(names[i - 1], sizeof names[i - 1], "X-H%zu", i);
+    headers[i] = (pl_http_header_t){names[i - 1], value};
+  }
+  pl_aws_sigv4_request_t req = {.method = "POST",
+                                .path = path,
+                                .query = query,
+                                .headers = headers,
+                                .header_count = 20};
+  size_t room = 0;
+  ck_assert_int_eq(
+      pl__aws_sigv4_canon_room(&req, f.credentials.session_token, &room), 0);
+  pl_buf_t probe = {0};
+  ck_assert_int_eq(pl_buf_reserve(&probe, room), 0);
+  pl_aws_sigv4_output_t out;
+  ck_assert_int_eq(pl__aws_sigv4_sign(&f.params, &req, &out), 0);
+  ck_assert_uint_le(strlen(out.canonical_request), room);
+  ck_assert_uint_gt(strlen(out.canonical_request), room / 2);
+  const pl_buf_t *texts[] = {&cache.scratch.creq, &cache.scratch.lines,
+                             &cache.scratch.query, &cache.scratch.headers};
+  for (size_t t = 0; t < 4; t++)
+    ck_assert_uint_eq(texts[t]->cap, probe.cap);
+  ck_assert(!room_holds(&cache.scratch.lines, "FQoGZXIvYXdz"));
+  pl__aws_sigv4_output_close(&out);
+  pl_buf_free(&probe);
+  pl__aws_sigv4_key_cache_close(&cache);
+}
+END_TEST
+
 /* A hasher gives the digests and HMACs of the one-shot functions, for
  * empty and long inputs, keys longer than a SHA-256 block, and any order
  * of calls (the HMAC is keyed again each time, or restarted for the key
@@ -975,6 +1034,7 @@ static Suite *sigv4_suite(size_t cases) {
   tcase_add_test(tc, test_signed_header_names);
   tcase_add_test(tc, test_dates);
   tcase_add_test(tc, test_key_cache);
+  tcase_add_test(tc, test_secret_texts_never_move);
   tcase_add_test(tc, test_scratch_is_reused_emptied_and_wiped);
   tcase_add_test(tc, test_hasher);
   tcase_add_test(tc, test_refusals);
