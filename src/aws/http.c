@@ -43,13 +43,15 @@ void pl__http_too_large_text(size_t max_body, char *buf, size_t cap) {
              max_body);
 }
 
-static bool is_token_char(int c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+/* RFC 7230 tchar: letters, digits and !#$%&'*+-.^_`|~, as a map of the
+ * 128 ASCII codes (bit c of word c / 64). */
+static bool is_token_char(unsigned char c) {
+  static const uint64_t tchar[2] = {0x03ff6cfa00000000, 0x57ffffffc7fffffe};
+  return c < 128 && (tchar[c >> 6] >> (c & 63) & 1);
 }
 
 bool pl__http_is_token(const char *text) {
-  if (!*text)
+  if (!text || !*text)
     return false;
   for (; *text; text++)
     if (!is_token_char((unsigned char)*text))

@@ -126,7 +126,8 @@ void pl__http_too_large_text(size_t max_body, char *buf, size_t cap);
  * "Content-Length" compares). */
 bool pl__http_case_equal(const char *a, const char *b);
 
-/* RFC 9110 token: what a header name or a method may hold. */
+/* RFC 9110 token: what a header name or a method may hold (false for
+ * NULL and ""). */
 bool pl__http_is_token(const char *text);
 
 /* What every transport's submit checks first (else PL_EINVAL): a request

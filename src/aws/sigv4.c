@@ -239,7 +239,7 @@ static int validate(const pl_aws_sigv4_params_t *params,
   if (cred->session_token && *cred->session_token &&
       !is_visible(cred->session_token, true))
     return PL_EINVAL;
-  if (!pl__aws_sigv4_canon_is_token(request->method))
+  if (!pl__http_is_token(request->method))
     return PL_EINVAL;
   if (request->path && *request->path && request->path[0] != '/')
     return PL_EINVAL;

@@ -21,21 +21,6 @@ static bool is_space(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* RFC 7230 token characters: what a header name or a method may hold. */
-static bool is_tchar(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-bool pl__aws_sigv4_canon_is_token(const char *s) {
-  if (!s || !*s)
-    return false;
-  for (; *s; s++)
-    if (!is_tchar((unsigned char)*s))
-      return false;
-  return true;
-}
-
 static char ascii_lower(char c) {
   return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
@@ -478,7 +463,7 @@ int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
     goto done;
   for (size_t i = 0; i < request->header_count; i++) {
     const pl_http_header_t *h = &request->headers[i];
-    if (!pl__aws_sigv4_canon_is_token(h->name) || !h->value) {
+    if (!pl__http_is_token(h->name) || !h->value) {
       rc = PL_EINVAL;
       goto done;
     }

@@ -25,9 +25,6 @@ typedef struct pl__aws_sigv4_added_headers {
 int pl__aws_sigv4_canon_room(const pl_aws_sigv4_request_t *request,
                              const char *session_token, size_t *room);
 
-/* RFC 7230 token: what a header name or a method may hold. */
-bool pl__aws_sigv4_canon_is_token(const char *s);
-
 /* Frees a buffer that may have held the session token, wiping it first. */
 void pl__aws_sigv4_canon_free_wiped(pl_buf_t *buf);
 

@@ -1182,6 +1182,25 @@ static void raw_connected(uv_connect_t *req, int status) {
                    0);
 }
 
+/* A token (a method, a header name) is one or more of RFC 9110's tchar:
+ * every byte is tried alone, first and after a valid one, against the
+ * grammar written out here; NULL and "" are not tokens. */
+START_TEST(a_token_is_made_of_tchar_only) {
+  const char *specials = "!#$%&'*+-.^_`|~";
+  for (int c = 1; c < 256; c++) {
+    bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || strchr(specials, c) != NULL;
+    char alone[2] = {(char)c, '\0'}, after[3] = {'a', (char)c, '\0'};
+    ck_assert_msg(pl__http_is_token(alone) == tchar, "byte %d alone", c);
+    ck_assert_msg(pl__http_is_token(after) == tchar, "byte %d after 'a'", c);
+  }
+  ck_assert(pl__http_is_token("X-Amz-Target"));
+  ck_assert(!pl__http_is_token("X-Amz Target"));
+  ck_assert(!pl__http_is_token(""));
+  ck_assert(!pl__http_is_token(NULL));
+}
+END_TEST
+
 START_TEST(fake_http_answers_pipelined_and_chunked_requests_in_order) {
   fixture_t t;
   setup(&t, 4);
@@ -1466,6 +1485,10 @@ static Suite *http_suite(void) {
   tcase_add_loop_test(cancel, close_while_paused_cancels_the_call, 0, 2);
   tcase_add_loop_test(cancel, close_from_inside_on_body, 0, 2);
   suite_add_tcase(s, cancel);
+
+  TCase *grammar = tcase_create("grammar");
+  tcase_add_test(grammar, a_token_is_made_of_tchar_only);
+  suite_add_tcase(s, grammar);
 
   TCase *fake = tcase_create("fake_http");
   tcase_set_timeout(fake, 30);
