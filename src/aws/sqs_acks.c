@@ -1,7 +1,6 @@
 /* Batched deletes and visibility changes. */
 #include "sqs_acks.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,11 +95,12 @@ bool pl__sqs_acks_idle(const pl__sqs_acks_t *a) {
   return a->calls == 0 && a->deletes.count == 0 && a->changes.count == 0;
 }
 
-/* Appends `"<n>"`. */
+/* Appends `"<n>"`, an entry's Id. */
 static int put_id(pl_buf_t *out, size_t n) {
-  char text[24];
-  int len = snprintf(text, sizeof(text), "\"%zu\"", n);
-  return pl_buf_append(out, text, (size_t)len);
+  int rc = pl_buf_append(out, "\"", 1);
+  if (rc == 0)
+    rc = pl_buf_append_int(out, (long long)n);
+  return rc < 0 ? rc : pl_buf_append(out, "\"", 1);
 }
 
 int pl__sqs_acks_request(pl__sqs_ack_kind_t kind, const char *queue_url,
@@ -123,8 +123,9 @@ int pl__sqs_acks_request(pl__sqs_ack_kind_t kind, const char *queue_url,
                                  strlen(entries[i]->receipt_handle), out,
                                  NULL);
     if (rc == 0 && kind == PL__SQS_ACK_VISIBILITY)
-      rc = pl_buf_printf(out, ",\"VisibilityTimeout\":%u",
-                         entries[i]->visibility);
+      rc = pl_buf_append_str(out, ",\"VisibilityTimeout\":");
+    if (rc == 0 && kind == PL__SQS_ACK_VISIBILITY)
+      rc = pl_buf_append_int(out, entries[i]->visibility);
     if (rc == 0)
       rc = pl_buf_append_str(out, "}");
   }
