@@ -5,8 +5,10 @@
 # it; this test names the file that would break that.)
 . "$(dirname "$0")/lib.sh"
 cd "$top_srcdir"
-# The patterns are split so that this file does not match itself.
-outside='\.\./'"shared|DESIGN"'\.md|STYLE\.md'
+# The patterns are split so that this file does not match itself: the
+# folder beside the checkout, the documents in it, and the absolute folder
+# of the workplace this repository was written in.
+outside='\.\./'"shared|DESIGN"'\.md|STYLE\.md|(^|[^~.[:alnum:]_-])/'"work/"
 hits=$(grep -rlE "$outside" --exclude-dir=.git --exclude-dir=build --exclude-dir=node_modules \
          --exclude-dir=autom4te.cache --exclude-dir='pipelined-*' \
          README.md HACKING.md docs etc src include plugins scripts tests bench deploy \
