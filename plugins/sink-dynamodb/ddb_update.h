@@ -34,6 +34,32 @@ json_t *ddb_update_encode(const ddb_schema_t *schema, const pl_record_t *record,
 int ddb_update_text(const ddb_schema_t *schema, const pl_record_t *record,
                     const char *key_text, pl_buf_t *out, pl_buf_t *why);
 
+/* What the UpdateItem requests of records with the same fields (the same
+ * names in the same order: every row of one source, as a rule) share:
+ * the table, the update expression, the condition, the attribute names,
+ * and where the key and each value go. Made by ddb_update_text_shaped()
+ * from the first record and made again when a record's fields differ.
+ * It serves one schema. Start with {0}; free with ddb_update_shape_free(). */
+typedef struct ddb_update_shape {
+  bool valid;
+  size_t count;  /* the record's fields */
+  size_t fields; /* of them, those the update sets (not key attributes) */
+  bool has_values;
+  pl_buf_t names;   /* each field's name after 'k' (key) or 'f', NUL-ended */
+  pl_buf_t lead;    /* `{"TableName":"...","Key":` */
+  pl_buf_t head;    /* from the expression to the values' '{' */
+  pl_buf_t version; /* scratch: a record's encoded version */
+} ddb_update_shape_t;
+
+/* ddb_update_text with `shape` kept from call to call (the text is the
+ * same). */
+int ddb_update_text_shaped(const ddb_schema_t *schema,
+                           ddb_update_shape_t *shape, const pl_record_t *record,
+                           const char *key_text, pl_buf_t *out, pl_buf_t *why);
+
+/* Frees what `shape` holds and empties it. */
+void ddb_update_shape_free(ddb_update_shape_t *shape);
+
 /* The checks every update of `record` passes before it is written, shared
  * with ddb_statement.h: *object is the record's object (borrowed),
  * *newest its newer_than field (NULL without newer_than), and `version`

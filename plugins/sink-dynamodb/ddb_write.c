@@ -272,9 +272,9 @@ static void send_as_update_item(ddb_write_t *w, size_t e) {
   sink_ddb_t *s = w->sink;
   ddb_entry_t *entry = &w->entries[e];
   pl_buf_t body = {0}, why = {0};
-  int rc = ddb_update_text(&s->compiled.schema,
-                           pl_batch_record(w->batch, entry->record),
-                           entry->key_text, &body, &why);
+  int rc = ddb_update_text_shaped(&s->compiled.schema, &s->update_shape,
+                                  pl_batch_record(w->batch, entry->record),
+                                  entry->key_text, &body, &why);
   const char *reason = why.data ? why.data : "cannot encode the update";
   if (rc == PL_ENOMEM) {
     resolve(w, e, PL_RESULT_FAILED, reason);
@@ -425,11 +425,14 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
       rc = ddb_statement_text(&s->compiled.schema, record, &body_text, &why);
       statement = rc == 0;
       if (rc == PL_ENOENT)
-        rc = ddb_update_text(&s->compiled.schema, record, key_text.data,
-                             &body_text, &why);
+        rc = ddb_update_text_shaped(&s->compiled.schema, &s->update_shape,
+                                    record, key_text.data, &body_text, &why);
+    } else if (rc == 0 && s->opts->mode == DDB_MODE_PUT) {
+      rc = ddb_item_text(&s->compiled.schema, record, key_text.data, &body_text,
+                         &why);
     } else if (rc == 0) {
-      rc = (s->opts->mode == DDB_MODE_PUT ? ddb_item_text : ddb_update_text)(
-          &s->compiled.schema, record, key_text.data, &body_text, &why);
+      rc = ddb_update_text_shaped(&s->compiled.schema, &s->update_shape, record,
+                                  key_text.data, &body_text, &why);
     }
     char *text = key_text.data;
     if (rc < 0) {

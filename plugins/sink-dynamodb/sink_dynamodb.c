@@ -143,6 +143,7 @@ static void sink_ddb_close(pl_instance_t *inst, void *ctx) {
 static void sink_ddb_destroy(void *ctx) {
   sink_ddb_t *s = ctx;
   ddb_schema_close(&s->compiled);
+  ddb_update_shape_free(&s->update_shape);
   free(s);
 }
 

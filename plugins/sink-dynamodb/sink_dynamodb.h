@@ -7,6 +7,7 @@
 #include <pipelined/pipelined.h>
 
 #include "ddb_schema.h"
+#include "ddb_update.h"
 
 enum { DDB_MODE_PUT, DDB_MODE_UPDATE };
 
@@ -26,6 +27,8 @@ typedef struct sink_ddb {
   pl_instance_t *inst;
   const sink_ddb_options_t *opts;
   ddb_compiled_t compiled; /* the options as a schema (ddb_schema.h) */
+  /* What the updates of its records share (ddb_update.h), owned. */
+  ddb_update_shape_t update_shape;
   /* The client; requests refused in a way retrying does not cure (a
    * missing table, a denied permission) are logged at growing intervals,
    * and its end. */
