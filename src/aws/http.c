@@ -50,13 +50,17 @@ static bool is_token_char(unsigned char c) {
   return c < 128 && (tchar[c >> 6] >> (c & 63) & 1);
 }
 
+size_t pl__http_token_len(const char *text) {
+  if (!text)
+    return 0;
+  const char *p = text;
+  while (is_token_char((unsigned char)*p))
+    p++;
+  return *p ? 0 : (size_t)(p - text);
+}
+
 bool pl__http_is_token(const char *text) {
-  if (!text || !*text)
-    return false;
-  for (; *text; text++)
-    if (!is_token_char((unsigned char)*text))
-      return false;
-  return true;
+  return pl__http_token_len(text) > 0;
 }
 
 bool pl__http_submit_valid(const pl_http_request_t *request,

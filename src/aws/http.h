@@ -129,6 +129,8 @@ bool pl__http_case_equal(const char *a, const char *b);
 /* RFC 9110 token: what a header name or a method may hold (false for
  * NULL and ""). */
 bool pl__http_is_token(const char *text);
+/* The length of `text` when it is a token, else 0. */
+size_t pl__http_token_len(const char *text);
 
 /* What every transport's submit checks first (else PL_EINVAL): a request
  * and handlers with on_done, a method that is a token, a URL, and a body

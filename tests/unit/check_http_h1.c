@@ -535,6 +535,36 @@ START_TEST(a_post_sends_its_body_and_headers_in_one_request) {
 }
 END_TEST
 
+/* Host and Content-Length given by the caller, in any case, are sent as
+ * given and not again. */
+START_TEST(the_callers_host_and_length_are_not_sent_twice) {
+  fixture_t t;
+  setup(&t);
+  fake_http_push(t.server,
+                 &(fake_http_response_t){.method = "PUT", .status = 200});
+  pl_http_header_t headers[] = {{"hOsT", "s3.example"},
+                                {"CONTENT-LENGTH", "3"}};
+  pl_http_request_t req = {.method = "PUT",
+                           .url = fake_url(&t, "/k"),
+                           .headers = headers,
+                           .header_count = 2,
+                           .body = "abc",
+                           .body_len = 3};
+  result_t r = {0};
+  ck_assert_int_eq(submit(&t, &r, &req), 0);
+  run_until(&t, &r.done_calls, 1);
+  ck_assert_int_eq(r.error, 0);
+  const fake_http_request_t *seen = fake_http_request(t.server, 0);
+  ck_assert_str_eq(seen->body, "abc");
+  ck_assert_ptr_nonnull(strstr(seen->headers, "hOsT: s3.example\r\n"));
+  ck_assert_ptr_nonnull(strstr(seen->headers, "CONTENT-LENGTH: 3\r\n"));
+  ck_assert_ptr_null(strstr(seen->headers, "Host:"));
+  ck_assert_ptr_null(strstr(seen->headers, "Content-Length:"));
+  result_free(&r);
+  teardown(&t);
+}
+END_TEST
+
 START_TEST(a_chunked_body_and_an_interim_answer) {
   fixture_t t;
   setup(&t);
@@ -1040,6 +1070,17 @@ START_TEST(bad_requests_are_refused_without_a_callback) {
                            .headers = bad_value,
                            .header_count = 1};
   ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
+  pl_http_header_t bad_headers[][1] = {{{"X-Split", "a\nX-Injected: b"}},
+                                       {{"X-Split", "a\r"}},
+                                       {{"X Bad", "a"}},
+                                       {{"X-Bad:", "a"}},
+                                       {{"", "a"}},
+                                       {{NULL, "a"}},
+                                       {{"X-Null", NULL}}};
+  for (size_t i = 0; i < sizeof bad_headers / sizeof *bad_headers; i++) {
+    req.headers = bad_headers[i];
+    ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
+  }
   req = (pl_http_request_t){.method = "G T", .url = fake_url(&t, "/")};
   ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
   req = (pl_http_request_t){.method = "GET",
@@ -1717,6 +1758,7 @@ static Suite *http_h1_suite(void) {
   tcase_set_timeout(requests, 30);
   tcase_add_test(requests, keep_alive_reuses_one_connection_for_n_requests);
   tcase_add_test(requests, a_post_sends_its_body_and_headers_in_one_request);
+  tcase_add_test(requests, the_callers_host_and_length_are_not_sent_twice);
   tcase_add_test(requests, a_chunked_body_and_an_interim_answer);
   tcase_add_test(requests, head_has_no_body_and_keeps_the_connection);
   tcase_add_test(requests, bad_requests_are_refused_without_a_callback);
