@@ -463,14 +463,15 @@ int pl__aws_sigv4_canon_headers(pl_buf_t *lines, pl_buf_t *names,
     goto done;
   for (size_t i = 0; i < request->header_count; i++) {
     const pl_http_header_t *h = &request->headers[i];
-    if (!pl__http_is_token(h->name) || !h->value) {
+    size_t name_len = pl__http_token_len(h->name);
+    if (name_len == 0 || !h->value) {
       rc = PL_EINVAL;
       goto done;
     }
     /* Classified by its name as it goes in, lower-cased; an unsigned
      * header's name is taken out again. */
     header_entry_t *e = &entries[n];
-    rc = add_name(text, e, h->name, strlen(h->name), i);
+    rc = add_name(text, e, h->name, name_len, i);
     if (rc < 0)
       goto done;
     header_kind_t kind = header_kind(text->data + e->name_off, e->name_len,
