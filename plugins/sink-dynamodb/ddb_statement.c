@@ -6,10 +6,6 @@
 #include "ddb_statement.h"
 #include "ddb_update.h"
 
-/* write_statement's answer for a record without a statement (errors are
- * negative). */
-enum { NO_STATEMENT = 1 };
-
 /* Letters, digits, '_' and '-' only: such a name needs nothing but the
  * double quotes around it. */
 static bool plain_name(const char *name) {
@@ -37,14 +33,11 @@ static int put_name(pl_buf_t *sql, const char *before, const char *name,
   return rc == 0 ? pl_buf_append_str(sql, after) : rc;
 }
 
-/* Starts the next parameter: a comma after the first. */
-static int next_param(pl_buf_t *params) {
-  return params->len ? pl_buf_append(params, ",", 1) : 0;
-}
-
-/* Appends the version as the next parameter, {"S":"..."}. */
-static int put_version(pl_buf_t *params, const pl_buf_t *version) {
-  int rc = next_param(params);
+/* Appends the version as the next parameter of those from `start`,
+ * {"S":"..."}. */
+static int put_version(pl_buf_t *params, size_t start,
+                       const pl_buf_t *version) {
+  int rc = params->len > start ? pl_buf_append(params, ",", 1) : 0;
   if (rc == 0)
     rc = pl_buf_append(params, "{\"S\":", 5);
   if (rc == 0)
@@ -63,100 +56,147 @@ static bool plain_schema(const ddb_schema_t *schema) {
          (!schema->version || plain_name(schema->version));
 }
 
-/* The statement's text in `sql` and its parameters in `params`: 0,
- * NO_STATEMENT, or an error. */
-static int write_statement(const ddb_schema_t *schema,
-                           const pl_record_t *record, const json_t *object,
-                           const json_t *newest, const pl_buf_t *version,
-                           pl_buf_t *sql, pl_buf_t *params, pl_buf_t *why) {
+/* Makes the statement of the shape's records, the same for each:
+ * DDB_SHAPE_STATEMENT_MADE with `{"Statement":"...","Parameters":[` in
+ * shape->statement_head, or DDB_SHAPE_STATEMENT_NONE. Returns 0 or
+ * PL_ENOMEM. */
+static int shape_statement(ddb_update_shape_t *shape,
+                           const ddb_schema_t *schema) {
+  shape->statement = DDB_SHAPE_STATEMENT_NONE;
+  pl_buf_reset(&shape->statement_head);
   if (!plain_schema(schema))
-    return NO_STATEMENT;
-  int rc = put_name(sql, "UPDATE ", schema->table, "");
+    return 0;
+  pl_buf_t sql = {0};
+  int rc = put_name(&sql, "UPDATE ", schema->table, "");
   size_t set = 0;
+  for (const char *entry = shape->names.data, *end = entry + shape->names.len;
+       rc == 0 && entry < end; entry += strlen(entry) + 1) {
+    if (*entry == 'k')
+      continue;
+    if (!plain_name(entry + 1)) {
+      pl_buf_free(&sql);
+      return 0;
+    }
+    rc = put_name(&sql, " SET ", entry + 1, "=?");
+    set++;
+  }
+  if (rc == 0 && schema->version) {
+    rc = put_name(&sql, " SET ", schema->version, "=?");
+    set++;
+  }
+  if (rc == 0 && set == 0) {
+    pl_buf_free(&sql);
+    return 0;
+  }
+  for (size_t i = 0; rc == 0 && i < schema->key_count; i++)
+    rc = put_name(&sql, i ? " AND " : " WHERE ", schema->keys[i].name, "=?");
+  const char *newer = schema->newer_than;
+  if (rc == 0 && schema->version) {
+    rc = put_name(&sql, " AND (", schema->version, "<?");
+    if (rc == 0)
+      rc = put_name(&sql, newer ? " OR (" : " OR ", schema->version,
+                    newer ? " IS MISSING AND " : " IS MISSING)");
+    if (rc == 0 && newer)
+      rc = put_name(&sql, "", newer, "<=?))");
+  } else if (rc == 0 && newer) {
+    rc = put_name(&sql, " AND ", newer, "<=?");
+  }
+  pl_buf_t *head = &shape->statement_head;
+  if (rc == 0)
+    rc = pl_buf_append_str(head, "{\"Statement\":");
+  if (rc == 0)
+    rc = pl_json_encode_string(sql.data, sql.len, head, NULL);
+  if (rc == 0)
+    rc = pl_buf_append_str(head, ",\"Parameters\":[");
+  pl_buf_free(&sql);
+  if (rc < 0) {
+    shape->statement = DDB_SHAPE_STATEMENT_UNKNOWN;
+    return PL_ENOMEM;
+  }
+  shape->statement = DDB_SHAPE_STATEMENT_MADE;
+  return 0;
+}
+
+/* The parameters of `record`'s statement, in the order of its text: the
+ * fields set, the version, the keys, then the condition's. */
+static int put_params(const ddb_schema_t *schema,
+                      const ddb_update_shape_t *shape,
+                      const pl_record_t *record, const json_t *object,
+                      const json_t *newest, const pl_buf_t *version,
+                      pl_buf_t *params, pl_buf_t *why) {
+  size_t start = params->len;
+  const char *entry = shape->names.data;
   const char *name;
   json_t *value;
+  int rc = 0;
   /* jansson iterates only non-const objects; this one is only read. */
   json_object_foreach((json_t *)object, name, value) {
     if (rc < 0)
       break;
-    if (ddb_is_key(schema, name))
+    bool key = *entry == 'k';
+    entry += strlen(entry) + 1;
+    if (key)
       continue;
-    if (!plain_name(name))
-      return NO_STATEMENT;
-    rc = put_name(sql, " SET ", name, "=?");
-    if (rc == 0)
-      rc = next_param(params);
+    if (params->len > start)
+      rc = pl_buf_append(params, ",", 1);
     if (rc == 0)
       rc = ddb_put_field_attr(schema, name, value, params, why);
-    set++;
   }
-  if (rc == 0 && schema->version) {
-    rc = put_name(sql, " SET ", schema->version, "=?");
-    if (rc == 0)
-      rc = put_version(params, version);
-    set++;
-  }
-  if (rc == 0 && set == 0)
-    return NO_STATEMENT;
+  if (rc == 0 && schema->version)
+    rc = put_version(params, start, version);
   for (size_t i = 0; rc == 0 && i < schema->key_count; i++) {
-    rc = put_name(sql, i ? " AND " : " WHERE ", schema->keys[i].name, "=?");
-    if (rc == 0)
-      rc = next_param(params);
+    rc = params->len > start ? pl_buf_append(params, ",", 1) : 0;
     if (rc == 0)
       rc = ddb_key_value_text(schema, i, record, params, why);
   }
-  if (rc == 0 && schema->version) {
-    rc = put_name(sql, " AND (", schema->version, "<?");
-    if (rc == 0)
-      rc = put_name(sql, newest ? " OR (" : " OR ", schema->version,
-                    newest ? " IS MISSING AND " : " IS MISSING)");
-    if (rc == 0 && newest)
-      rc = put_name(sql, "", schema->newer_than, "<=?))");
-    if (rc == 0)
-      rc = put_version(params, version);
-  } else if (rc == 0 && newest) {
-    rc = put_name(sql, " AND ", schema->newer_than, "<=?");
-  }
+  if (rc == 0 && schema->version)
+    rc = put_version(params, start, version);
   if (rc == 0 && newest) {
-    rc = next_param(params);
+    rc = params->len > start ? pl_buf_append(params, ",", 1) : 0;
     if (rc == 0)
       rc = ddb_put_field_attr(schema, schema->newer_than, newest, params, why);
   }
   return rc;
 }
 
-int ddb_statement_text(const ddb_schema_t *schema, const pl_record_t *record,
-                       pl_buf_t *out, pl_buf_t *why) {
+int ddb_statement_text_shaped(const ddb_schema_t *schema,
+                              ddb_update_shape_t *shape,
+                              const pl_record_t *record, pl_buf_t *out,
+                              pl_buf_t *why) {
   const json_t *object, *newest;
-  pl_buf_t version = {0}, sql = {0}, params = {0};
   size_t start = out->len;
-  int rc = ddb_update_prepare(schema, record, &object, &newest, &version, why);
+  pl_buf_reset(&shape->version);
+  int rc = pl_buf_reserve(&shape->version, 128);
   if (rc == 0)
-    rc = pl_buf_reserve(&sql, 256) < 0 || pl_buf_reserve(&params, 512) < 0
-             ? PL_ENOMEM
-             : write_statement(schema, record, object, newest, &version, &sql,
-                               &params, why);
+    rc = ddb_update_prepare(schema, record, &object, &newest, &shape->version,
+                            why);
   if (rc == 0)
-    rc = pl_buf_reserve(out, sql.len + params.len + 128);
+    rc = ddb_update_shape_fit(shape, schema, object);
+  if (rc == 0 && shape->statement == DDB_SHAPE_STATEMENT_UNKNOWN)
+    rc = shape_statement(shape, schema);
+  if (rc == 0 && shape->statement == DDB_SHAPE_STATEMENT_NONE)
+    return PL_ENOENT;
+  /* Room for the statement and a row's usual parameters. */
   if (rc == 0)
-    rc = pl_buf_append_str(out, "{\"Statement\":");
+    rc = pl_buf_reserve(out, shape->statement_head.len + 640);
   if (rc == 0)
-    rc = pl_json_encode_string(sql.data, sql.len, out, NULL);
+    rc = pl_buf_append(out, shape->statement_head.data,
+                       shape->statement_head.len);
   if (rc == 0)
-    rc = pl_buf_append_str(out, ",\"Parameters\":[");
-  if (rc == 0)
-    rc = pl_buf_append(out, params.data, params.len);
+    rc = put_params(schema, shape, record, object, newest, &shape->version, out,
+                    why);
   if (rc == 0)
     rc = pl_buf_append_str(
         out, "],\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}");
-  pl_buf_free(&version);
-  pl_buf_free(&sql);
-  pl_buf_free(&params);
-  if (rc == NO_STATEMENT) {
-    pl_buf_truncate(out, start);
-    return PL_ENOENT;
-  }
   return ddb_settle(out, start, rc, why);
+}
+
+int ddb_statement_text(const ddb_schema_t *schema, const pl_record_t *record,
+                       pl_buf_t *out, pl_buf_t *why) {
+  ddb_update_shape_t shape = {0};
+  int rc = ddb_statement_text_shaped(schema, &shape, record, out, why);
+  ddb_update_shape_free(&shape);
+  return rc;
 }
 
 int ddb_statements_body(const char *const *texts, const size_t *lens,

@@ -28,6 +28,7 @@
 #include <pipelined/pipelined.h>
 
 #include "ddb_item.h"
+#include "ddb_update.h"
 
 /* DynamoDB's limit of statements in one BatchExecuteStatement (the same
  * as BatchWriteItem's, DDB_MAX_BATCH_ITEMS). */
@@ -44,6 +45,15 @@
  * `out` is as it was on any error. */
 int ddb_statement_text(const ddb_schema_t *schema, const pl_record_t *record,
                        pl_buf_t *out, pl_buf_t *why);
+
+/* ddb_statement_text with `shape` (ddb_update.h) kept from call to call:
+ * the statement of a shape is made once, and a shape without one answers
+ * PL_ENOENT before a record's values are read (the UpdateItem that goes
+ * instead reads them). */
+int ddb_statement_text_shaped(const ddb_schema_t *schema,
+                              ddb_update_shape_t *shape,
+                              const pl_record_t *record, pl_buf_t *out,
+                              pl_buf_t *why);
 
 /* Appends {"Statements":[...]} of `count` statement texts (texts[i] of
  * lens[i] bytes, as ddb_statement_text wrote them; borrowed) to `out`.

@@ -75,6 +75,7 @@ void ddb_update_shape_free(ddb_update_shape_t *shape) {
   pl_buf_free(&shape->lead);
   pl_buf_free(&shape->head);
   pl_buf_free(&shape->version);
+  pl_buf_free(&shape->statement_head);
   *shape = (ddb_update_shape_t){0};
 }
 
@@ -103,6 +104,7 @@ static int shape_build(ddb_update_shape_t *shape, const ddb_schema_t *schema,
   shape->valid = false;
   shape->count = 0;
   shape->fields = 0;
+  shape->statement = DDB_SHAPE_STATEMENT_UNKNOWN;
   pl_buf_reset(&shape->names);
   pl_buf_reset(&shape->lead);
   pl_buf_reset(&shape->head);
@@ -179,6 +181,13 @@ static int shape_build(ddb_update_shape_t *shape, const ddb_schema_t *schema,
   return rc;
 }
 
+int ddb_update_shape_fit(ddb_update_shape_t *shape, const ddb_schema_t *schema,
+                         const json_t *object) {
+  /* jansson iterates only non-const objects; this one is only read. */
+  json_t *fields = (json_t *)object;
+  return shape_fits(shape, fields) ? 0 : shape_build(shape, schema, fields);
+}
+
 /* ---- The request ---- */
 
 int ddb_update_text_shaped(const ddb_schema_t *schema,
@@ -191,9 +200,9 @@ int ddb_update_text_shaped(const ddb_schema_t *schema,
   if (ddb_update_prepare(schema, record, &object, &newest, &shape->version,
                          why) < 0)
     return PL_EINVAL;
+  int rc = ddb_update_shape_fit(shape, schema, object);
   /* jansson iterates only non-const objects; this one is only read. */
   json_t *fields = (json_t *)object;
-  int rc = shape_fits(shape, fields) ? 0 : shape_build(shape, schema, fields);
   size_t start = out->len;
   /* Room for the texts of the shape and the key, and a row's usual
    * values. */

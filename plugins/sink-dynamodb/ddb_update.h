@@ -49,7 +49,24 @@ typedef struct ddb_update_shape {
   pl_buf_t lead;    /* `{"TableName":"...","Key":` */
   pl_buf_t head;    /* from the expression to the values' '{' */
   pl_buf_t version; /* scratch: a record's encoded version */
+  /* The same records as PartiQL statements (ddb_statement.h), made at the
+   * shape's first statement: DDB_SHAPE_STATEMENT_* and, when there is
+   * one, `{"Statement":"UPDATE ...","Parameters":[`. */
+  int statement;
+  pl_buf_t statement_head;
 } ddb_update_shape_t;
+
+enum {
+  DDB_SHAPE_STATEMENT_UNKNOWN, /* not made yet */
+  DDB_SHAPE_STATEMENT_NONE,    /* the records of the shape have none */
+  DDB_SHAPE_STATEMENT_MADE,
+};
+
+/* Makes `shape` that of `object` (a record's fields, borrowed) unless it
+ * already is: the same names in the same order. Returns 0, or PL_ENOMEM
+ * or PL_EINVAL (a name JSON cannot hold) with the shape left invalid. */
+int ddb_update_shape_fit(ddb_update_shape_t *shape, const ddb_schema_t *schema,
+                         const json_t *object);
 
 /* ddb_update_text with `shape` kept from call to call (the text is the
  * same). */

@@ -422,7 +422,8 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
                  : ddb_key_text(&s->compiled.schema, record, &key_text, &why);
     bool statement = false;
     if (rc == 0 && s->opts->batch_updates && !s->statements_unknown) {
-      rc = ddb_statement_text(&s->compiled.schema, record, &body_text, &why);
+      rc = ddb_statement_text_shaped(&s->compiled.schema, &s->update_shape,
+                                     record, &body_text, &why);
       statement = rc == 0;
       if (rc == PL_ENOENT)
         rc = ddb_update_text_shaped(&s->compiled.schema, &s->update_shape,

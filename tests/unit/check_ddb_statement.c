@@ -215,12 +215,97 @@ START_TEST(an_answer_writes_finds_stale_or_sends_again) {
 }
 END_TEST
 
+/* A shape kept from record to record (as the sink keeps it, shared with
+ * its UpdateItems) states, byte for byte, what a shape made for each
+ * record states: records of one shape and of others, records with a name
+ * that has no statement between them, records refused (no key, no
+ * newer_than field, a value its type refuses), under each condition
+ * (none, newer_than, a version, both); and a record that goes as
+ * UpdateItem leaves the text as it was. */
+START_TEST(a_kept_shape_states_what_a_fresh_one_states) {
+  test_ddb_records_t *r =
+      test_ddb_records_create("${product_id}#${location}", NULL);
+  const ddb_order_t order[] = {{DDB_ORDER_FIELD, "update_date"},
+                               {DDB_ORDER_ORIGIN_TIME, NULL},
+                               {DDB_ORDER_LINE, NULL}};
+  ddb_override_t types[] = {{"quantity", DDB_TYPE_N}};
+  ddb_schema_t schema = {.table = "inventory",
+                         .keys = r->keys,
+                         .key_count = 1,
+                         .types = types,
+                         .type_count = 1};
+  if (_i & 1)
+    schema.newer_than = "update_date";
+  if (_i & 2) {
+    schema.version = "version";
+    schema.order = _i & 1 ? order : order + 1;
+    schema.order_count = _i & 1 ? 3 : 2;
+  }
+  const char *rows[] = {
+      "{\"product_id\":\"P1\",\"location\":\"A\",\"quantity\":\"5\","
+      "\"update_date\":\"2023-05-01\"}",
+      "{\"product_id\":\"P2\",\"location\":\"B \\\"q\\\"\",\"quantity\":7,"
+      "\"update_date\":\"2023-05-02\"}",
+      "{\"location\":\"C\",\"product_id\":\"P3\",\"quantity\":\"1\","
+      "\"update_date\":\"2023-05-03\",\"note\":\"more\"}",
+      "{\"product_id\":\"P4\",\"location\":\"D\",\"odd name\":\"1\","
+      "\"update_date\":\"2023-05-04\"}",
+      "{\"product_id\":\"P5\",\"location\":\"E\",\"quantity\":\"2\","
+      "\"update_date\":\"2023-05-05\"}",
+      "{\"product_id\":\"P6\",\"location\":\"F\",\"quantity\":\"many\","
+      "\"update_date\":\"2023-05-06\"}",
+      "{\"product_id\":\"P7\",\"quantity\":\"2\","
+      "\"update_date\":\"2023-05-07\"}",
+      "{\"product_id\":\"P8\",\"location\":\"H\"}",
+      "{\"product_id\":\"P1\",\"location\":\"A\",\"quantity\":\"5\","
+      "\"update_date\":\"2023-05-01\"}",
+  };
+  ddb_update_shape_t shape = {0};
+  size_t stated = 0, refused = 0, none = 0;
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    pl_record_t *rec = test_ddb_record(r, rows[i]);
+    ck_assert_int_eq(pl_record_set_origin_time(rec, "2026-05-01T10:00:00Z"), 0);
+    pl_record_set_line(rec, (int64_t)i + 2);
+    pl_buf_t kept = {0}, fresh = {0}, why_kept = {0}, why_fresh = {0};
+    ck_assert_int_eq(pl_buf_append_str(&kept, "["), 0);
+    ck_assert_int_eq(pl_buf_append_str(&fresh, "["), 0);
+    int rc_kept =
+        ddb_statement_text_shaped(&schema, &shape, rec, &kept, &why_kept);
+    int rc_fresh = ddb_statement_text(&schema, rec, &fresh, &why_fresh);
+    ck_assert_int_eq(rc_kept, rc_fresh);
+    ck_assert_str_eq(kept.data, fresh.data);
+    if (rc_kept == 0) {
+      stated++;
+    } else if (rc_kept == PL_ENOENT) {
+      ck_assert_str_eq(kept.data, "[");
+      none++;
+    } else {
+      ck_assert_str_eq(kept.data, "[");
+      ck_assert_str_eq(why_kept.data, why_fresh.data);
+      refused++;
+    }
+    pl_buf_free(&kept);
+    pl_buf_free(&fresh);
+    pl_buf_free(&why_kept);
+    pl_buf_free(&why_fresh);
+  }
+  /* "odd name" has no statement; P6's quantity is refused by its type, P7
+   * has no location for its key, P8 no update_date. */
+  ck_assert_uint_eq(none, 1);
+  ck_assert_uint_eq(refused, _i & 1 ? 3 : 2);
+  ck_assert_uint_eq(stated, sizeof rows / sizeof *rows - none - refused);
+  ddb_update_shape_free(&shape);
+  test_ddb_records_free(r);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("ddb_statement");
   TCase *tc = tcase_create("statements");
   tcase_add_test(tc, a_statement_sets_the_fields_under_the_update_condition);
   tcase_add_test(tc, a_statement_with_a_version_compares_it_first);
   tcase_add_test(tc, records_without_a_plain_statement_go_as_update_item);
+  tcase_add_loop_test(tc, a_kept_shape_states_what_a_fresh_one_states, 0, 4);
   tcase_add_test(tc, the_request_lists_the_statements);
   tcase_add_test(tc, an_answer_writes_finds_stale_or_sends_again);
   suite_add_tcase(s, tc);
