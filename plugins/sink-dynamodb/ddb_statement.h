@@ -40,16 +40,15 @@
  * Returns 0; PL_ENOENT when the record has no statement, so that it goes
  * as UpdateItem: a table or attribute name other than letters, digits,
  * '_' and '-' (whose quoting in PartiQL is not tested here), or no
- * attribute to set; PL_EINVAL with the reason in `why` (the checks of
- * ddb_update_prepare(), a value that cannot be encoded), or PL_ENOMEM.
- * `out` is as it was on any error. */
+ * attribute to set (the record's values are not read then: the UpdateItem
+ * that goes instead reads them); PL_EINVAL with the reason in `why` (the
+ * checks of ddb_update_prepare(), a value that cannot be encoded), or
+ * PL_ENOMEM. `out` is as it was on any error. */
 int ddb_statement_text(const ddb_schema_t *schema, const pl_record_t *record,
                        pl_buf_t *out, pl_buf_t *why);
 
 /* ddb_statement_text with `shape` (ddb_update.h) kept from call to call:
- * the statement of a shape is made once, and a shape without one answers
- * PL_ENOENT before a record's values are read (the UpdateItem that goes
- * instead reads them). */
+ * the statement of a shape is made once (the text is the same). */
 int ddb_statement_text_shaped(const ddb_schema_t *schema,
                               ddb_update_shape_t *shape,
                               const pl_record_t *record, pl_buf_t *out,
