@@ -43,7 +43,7 @@ void pl__http_too_large_text(size_t max_body, char *buf, size_t cap) {
              max_body);
 }
 
-/* RFC 7230 tchar: letters, digits and !#$%&'*+-.^_`|~, as a map of the
+/* RFC 9110 tchar: letters, digits and !#$%&'*+-.^_`|~, as a map of the
  * 128 ASCII codes (bit c of word c / 64). */
 static bool is_token_char(unsigned char c) {
   static const uint64_t tchar[2] = {0x03ff6cfa00000000, 0x57ffffffc7fffffe};

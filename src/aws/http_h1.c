@@ -239,7 +239,7 @@ static char *put(char *w, const void *data, size_t len) {
  * Content-Length for the methods that carry a body, as libcurl sends them.
  * PL_EINVAL for a header that cannot be sent as given. Each header is
  * checked and measured in one pass, then everything is copied into room
- * reserved once. */
+ * reserved once (the names and values measured again as they go). */
 static int build_request(h1_call_t *call, const pl_http_request_t *request) {
   const char *target = request->url + call->pool->key_len;
   bool slash = *target != '/';

@@ -56,13 +56,16 @@ int pl__aws_sigv4_canon_room(const pl_aws_sigv4_request_t *request,
    * '/' each taken as %XX), the query (each byte at most as %XX, a '=' and
    * a '&' for each pair, and there are at most as many pairs as bytes),
    * the header lines and the signed names (each name and value and two
-   * characters, at most: values are only trimmed), the session token and
-   * the fixed rest: the three added headers, separators and the hash. */
+   * characters, at most: values are only trimmed), the session token, the
+   * caller's payload hash (at the end, and in x-amz-content-sha256 for
+   * S3) and the fixed rest: the added headers, separators and a computed
+   * hash. */
   size_t sum = 512;
   bool fits = add_text_room(&sum, 1, request->method) &&
               add_text_room(&sum, 3, request->path) && add_room(&sum, 3) &&
               add_text_room(&sum, 5, request->query) &&
-              add_text_room(&sum, 1, session_token);
+              add_text_room(&sum, 1, session_token) &&
+              add_text_room(&sum, 2, request->payload_hash);
   for (size_t i = 0; fits && i < request->header_count; i++) {
     const pl_http_header_t *h = &request->headers[i];
     fits = add_text_room(&sum, 2, h->name) &&
@@ -155,9 +158,8 @@ static int normalize_path(pl_buf_t *out, const char *path) {
     if (seg == 2 && path[start] == '.' && path[start + 1] == '.') {
       while (out->len > 0 && out->data[out->len - 1] != '/')
         out->len--;
-      if (out->len > 0)
-        out->len--;
-      out->data[out->len] = '\0';
+      /* Never above the root: "/.." first leaves nothing. */
+      pl_buf_truncate(out, out->len > 0 ? out->len - 1 : 0);
       continue;
     }
     int rc = pl_buf_append(out, "/", 1);

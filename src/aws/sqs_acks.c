@@ -122,10 +122,11 @@ int pl__sqs_acks_request(pl__sqs_ack_kind_t kind, const char *queue_url,
       rc = pl_json_encode_string(entries[i]->receipt_handle,
                                  strlen(entries[i]->receipt_handle), out,
                                  NULL);
-    if (rc == 0 && kind == PL__SQS_ACK_VISIBILITY)
+    if (rc == 0 && kind == PL__SQS_ACK_VISIBILITY) {
       rc = pl_buf_append_str(out, ",\"VisibilityTimeout\":");
-    if (rc == 0 && kind == PL__SQS_ACK_VISIBILITY)
-      rc = pl_buf_append_int(out, entries[i]->visibility);
+      if (rc == 0)
+        rc = pl_buf_append_int(out, entries[i]->visibility);
+    }
     if (rc == 0)
       rc = pl_buf_append_str(out, "}");
   }

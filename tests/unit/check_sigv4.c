@@ -547,6 +547,9 @@ START_TEST(test_path_rules) {
                        "/123456789012/my-queue");
   expect_canonical_uri(&f.params, "/a%20b", "/a%2520b");
   expect_canonical_uri(&f.params, "/a/b/../../..", "/");
+  /* ".." first, before anything was written (it crashed). */
+  expect_canonical_uri(&f.params, "/..", "/");
+  expect_canonical_uri(&f.params, "/../x/", "/x/");
   expect_canonical_uri(&f.params, "/a/./b//c/", "/a/b/c/");
   expect_canonical_uri(&f.params, NULL, "/");
 }
@@ -895,6 +898,41 @@ START_TEST(test_secret_texts_never_move) {
 }
 END_TEST
 
+/* The caller's payload hash, of any length the signer takes, counts in
+ * the room too: it goes into the canonical request, and with
+ * x-amz-content-sha256 into the header texts after the token. */
+START_TEST(test_a_long_payload_hash_stays_within_the_room) {
+  s3_fixture_t f;
+  s3_init(&f);
+  f.credentials.session_token = "FQoGZXIvYXdz+token/==";
+  pl_aws_sigv4_key_cache_t cache = {0};
+  f.params.key_cache = &cache;
+  static char hash[4001];
+  memset(hash, 'h', sizeof hash - 1);
+  const pl_http_header_t headers[] = {{"Host", "b.s3.amazonaws.com"}};
+  pl_aws_sigv4_request_t req = {.method = "PUT",
+                                .path = "/k",
+                                .headers = headers,
+                                .header_count = 1,
+                                .payload_hash = hash};
+  size_t room = 0;
+  ck_assert_int_eq(
+      pl__aws_sigv4_canon_room(&req, f.credentials.session_token, &room), 0);
+  pl_buf_t probe = {0};
+  ck_assert_int_eq(pl_buf_reserve(&probe, room), 0);
+  pl_aws_sigv4_output_t out;
+  ck_assert_int_eq(pl__aws_sigv4_sign(&f.params, &req, &out), 0);
+  ck_assert_uint_le(strlen(out.canonical_request), room);
+  const pl_buf_t *texts[] = {&cache.scratch.creq, &cache.scratch.lines,
+                             &cache.scratch.query, &cache.scratch.headers};
+  for (size_t t = 0; t < 4; t++)
+    ck_assert_uint_eq(texts[t]->cap, probe.cap);
+  pl__aws_sigv4_output_close(&out);
+  pl_buf_free(&probe);
+  pl__aws_sigv4_key_cache_close(&cache);
+}
+END_TEST
+
 /* A hasher gives the digests and HMACs of the one-shot functions, for
  * empty and long inputs, keys longer than a SHA-256 block, and any order
  * of calls (the HMAC is keyed again each time, or restarted for the key
@@ -1035,6 +1073,7 @@ static Suite *sigv4_suite(size_t cases) {
   tcase_add_test(tc, test_dates);
   tcase_add_test(tc, test_key_cache);
   tcase_add_test(tc, test_secret_texts_never_move);
+  tcase_add_test(tc, test_a_long_payload_hash_stays_within_the_room);
   tcase_add_test(tc, test_scratch_is_reused_emptied_and_wiped);
   tcase_add_test(tc, test_hasher);
   tcase_add_test(tc, test_refusals);
