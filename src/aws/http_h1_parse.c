@@ -18,6 +18,10 @@ void pl__http_h1_parser_free(pl_http_h1_parser_t *p) {
   p->header_count = 0;
 }
 
+/* What an answer's headers usually take as "name\0value\0" text (an AWS
+ * answer has five to ten short ones). */
+#define HEAD_TEXT_ROOM 512
+
 static int fail(pl_http_h1_parser_t *p, const char *what) {
   if (!p->error)
     p->error = what;
@@ -145,7 +149,12 @@ static int header_line(pl_http_h1_parser_t *p, const char *s, size_t len) {
     return fail(p, "NUL in a header value");
   size_t at = p->text.len;
   size_t name_len = (size_t)(colon - s);
-  if (pl_buf_reserve(&p->text, name_len + (size_t)(end - value) + 2) < 0)
+  size_t room = name_len + (size_t)(end - value) + 2;
+  /* The first header makes room for a usual head's, rather than growing
+   * the text from 64 bytes a doubling at a time. */
+  if (p->text.cap == 0 && room < HEAD_TEXT_ROOM)
+    room = HEAD_TEXT_ROOM;
+  if (pl_buf_reserve(&p->text, room) < 0)
     return PL_ENOMEM;
   char *name = p->text.data + at;
   for (size_t i = 0; i < name_len; i++)
