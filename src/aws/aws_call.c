@@ -326,8 +326,12 @@ static void send_signed(pl_aws_call_t *call,
     fail_transport(call, rc, "cannot sign the request");
     return;
   }
+  /* The call's headers and the signer's, on the stack as a rule. */
   size_t count = call->header_count + signed_out.header_count;
-  pl_http_header_t *all = calloc(count, sizeof(*all));
+  pl_http_header_t stack_headers[16];
+  pl_http_header_t *all = count <= sizeof stack_headers / sizeof *stack_headers
+                              ? stack_headers
+                              : calloc(count, sizeof(*all));
   if (!all) {
     pl__aws_sigv4_output_close(&signed_out);
     fail_transport(call, PL_ENOMEM, "out of memory");
@@ -364,7 +368,8 @@ static void send_signed(pl_aws_call_t *call,
   call->epoch =
       pl__aws_concurrency_sent(&client->concurrency, client->in_flight);
   rc = pl__http_submit(ctx->http, &http, &handlers, &call->http);
-  free(all);
+  if (all != stack_headers)
+    free(all);
   pl__aws_sigv4_output_close(&signed_out);
   if (rc < 0)
     fail_transport(call, rc, "cannot send the request");

@@ -190,13 +190,30 @@ static bool is_wire_path(const char *path) {
   return true;
 }
 
+/* Whether normalize_path() would give `path` back as it is: no empty, "."
+ * or ".." segment (a trailing slash is kept either way). */
+static bool is_normal_path(const char *path) {
+  if (path[0] != '/')
+    return false;
+  for (const char *p = path + 1; *p;) {
+    const char *slash = strchr(p, '/');
+    size_t seg = slash ? (size_t)(slash - p) : strlen(p);
+    if (seg == 0 || (seg == 1 && p[0] == '.') ||
+        (seg == 2 && p[0] == '.' && p[1] == '.'))
+      return false;
+    p += seg + (slash != NULL);
+  }
+  return true;
+}
+
 int pl__aws_sigv4_canon_uri(pl_buf_t *out, const pl_aws_sigv4_params_t *params,
                             const char *path) {
   if (!path || !*path)
     path = "/";
   pl_buf_t normalized = {0};
   int rc = 0;
-  if (params->normalize_path) {
+  /* Most paths are already normal ("/" for every JSON call). */
+  if (params->normalize_path && !is_normal_path(path)) {
     rc = normalize_path(&normalized, path);
     if (rc < 0)
       goto done;

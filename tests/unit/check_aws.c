@@ -678,6 +678,46 @@ START_TEST(s3_errors_are_parsed_from_xml) {
 }
 END_TEST
 
+/* A call with more headers than the client keeps on the stack sends them
+ * all, signed. */
+START_TEST(a_call_with_many_headers_sends_them_all) {
+  fixture_t *f = fixture_create("s3", 0, 0);
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.method = "PUT", .status = 200});
+  char names[20][24], values[20][24];
+  pl_aws_header_t headers[20];
+  for (size_t i = 0; i < 20; i++) {
+    snprintf(names[i], sizeof names[i], "x-amz-meta-h%zu", i);
+    snprintf(values[i], sizeof values[i], "value %zu", i);
+    headers[i] = (pl_aws_header_t){names[i], values[i]};
+  }
+  stream_t s = {.f = f};
+  pl_aws_rest_request_t req = {.operation = "PutObject",
+                               .method = "PUT",
+                               .bucket = "b",
+                               .key = "k",
+                               .headers = headers,
+                               .header_count = 20,
+                               .body = "abc",
+                               .body_len = 3};
+  pl_aws_rest_handlers_t handlers = {.on_done = on_rest_done, .data = &s};
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &handlers, NULL), 0);
+  run_until(f, &s.done, 1);
+  ck_assert_msg(s.error == NULL, "%s", s.error);
+  const fake_http_request_t *r = fake_http_request(f->server, 0);
+  for (size_t i = 0; i < 20; i++) {
+    char *v = fake_http_request_header(r, names[i]);
+    ck_assert_msg(v && strcmp(v, values[i]) == 0, "%s: %s", names[i],
+                  v ? v : "(missing)");
+    free(v);
+  }
+  char *auth = fake_http_request_header(r, "authorization");
+  ck_assert_ptr_nonnull(strstr(auth, "x-amz-meta-h19"));
+  free(auth);
+  fixture_free(f);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("aws_client");
   TCase *json = tcase_create("json");
@@ -701,6 +741,7 @@ int main(void) {
   tcase_set_timeout(rest, 30);
   tcase_add_test(rest, s3_get_streams_with_pauses);
   tcase_add_test(rest, s3_errors_are_parsed_from_xml);
+  tcase_add_test(rest, a_call_with_many_headers_sends_them_all);
   suite_add_tcase(s, rest);
   return test_suite_run(s);
 }
