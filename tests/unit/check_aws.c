@@ -168,19 +168,22 @@ END_TEST
 /* The URL, path and Host of JSON calls are worked out at the first call
  * of a client and copied for the next ones: every call goes to the
  * endpoint's root, with the endpoint's host and port, also when the
- * endpoint has a path of its own. */
+ * endpoint has a path of its own, "/.." included (which crashed the
+ * signer's normalisation before). */
 START_TEST(json_calls_go_to_the_endpoint_root_every_time) {
   fixture_t *f = fixture_create("sqs", 1, 0);
   char host[64];
   const char *url = fake_http_url(f->server);
   snprintf(host, sizeof host, "%s", strstr(url, "://") + 3);
-  char prefixed[128];
+  char prefixed[128], dotdot[128];
   snprintf(prefixed, sizeof prefixed, "%s/prefix", url);
-  for (int client = 0; client < 2; client++) {
-    if (client == 1) {
-      /* A second client whose endpoint has a path. */
+  snprintf(dotdot, sizeof dotdot, "%s/..", url);
+  const char *paths[] = {"/", "/prefix/", "/../"};
+  for (int client = 0; client < 3; client++) {
+    if (client > 0) {
+      /* Clients whose endpoint has a path. */
       pl_aws_client_destroy(f->client);
-      f->env[3].value = prefixed;
+      f->env[3].value = client == 1 ? prefixed : dotdot;
       pl_aws_client_options_t opts = {.service = "sqs", .max_attempts = 1};
       ck_assert_int_eq(pl_aws_client_create(f->inst, &opts, &f->client), 0);
     }
@@ -192,7 +195,7 @@ START_TEST(json_calls_go_to_the_endpoint_root_every_time) {
       ck_assert_ptr_null(r.error);
       size_t n = fake_http_request_count(f->server);
       const fake_http_request_t *req = fake_http_request(f->server, n - 1);
-      ck_assert_str_eq(req->path, client ? "/prefix/" : "/");
+      ck_assert_str_eq(req->path, paths[client]);
       char *sent_host = fake_http_request_header(req, "Host");
       ck_assert_str_eq(sent_host, host);
       free(sent_host);
