@@ -70,14 +70,15 @@ static int shape_statement(ddb_update_shape_t *shape,
   int rc = put_name(&sql, "UPDATE ", schema->table, "");
   size_t set = 0;
   for (const char *entry = shape->names.data, *end = entry + shape->names.len;
-       rc == 0 && entry < end; entry += strlen(entry) + 1) {
-    if (*entry == 'k')
+       rc == 0 && entry < end;) {
+    const char *name = entry + 1;
+    if (!ddb_shape_step(&entry))
       continue;
-    if (!plain_name(entry + 1)) {
+    if (!plain_name(name)) {
       pl_buf_free(&sql);
       return 0;
     }
-    rc = put_name(&sql, " SET ", entry + 1, "=?");
+    rc = put_name(&sql, " SET ", name, "=?");
     set++;
   }
   if (rc == 0 && schema->version) {
@@ -133,9 +134,7 @@ static int put_params(const ddb_schema_t *schema,
   json_object_foreach((json_t *)object, name, value) {
     if (rc < 0)
       break;
-    bool key = *entry == 'k';
-    entry += strlen(entry) + 1;
-    if (key)
+    if (!ddb_shape_step(&entry))
       continue;
     if (params->len > start)
       rc = pl_buf_append(params, ",", 1);

@@ -223,9 +223,7 @@ int ddb_update_text_shaped(const ddb_schema_t *schema,
   json_object_foreach(fields, name, value) {
     if (rc < 0)
       break;
-    bool key = *entry == 'k';
-    entry += strlen(entry) + 1;
-    if (key)
+    if (!ddb_shape_step(&entry))
       continue;
     rc = put_placeholder(out, n == 0, ':', n);
     if (rc == 0)

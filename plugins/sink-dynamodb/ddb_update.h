@@ -5,6 +5,8 @@
 #ifndef PL_DDB_UPDATE_H
 #define PL_DDB_UPDATE_H
 
+#include <string.h>
+
 #include <jansson.h>
 #include <pipelined/pipelined.h>
 
@@ -61,6 +63,15 @@ enum {
   DDB_SHAPE_STATEMENT_NONE,    /* the records of the shape have none */
   DDB_SHAPE_STATEMENT_MADE,
 };
+
+/* Steps `*entry`, a field's entry in shape->names, to the next field's;
+ * true when the field it passed is one the update sets (not a key
+ * attribute). Walks a record's fields beside its shape's. */
+static inline bool ddb_shape_step(const char **entry) {
+  bool sets = **entry == 'f';
+  *entry += strlen(*entry) + 1;
+  return sets;
+}
 
 /* Makes `shape` that of `object` (a record's fields, borrowed) unless it
  * already is: the same names in the same order. Returns 0, or PL_ENOMEM

@@ -225,22 +225,7 @@ END_TEST
 START_TEST(a_kept_shape_states_what_a_fresh_one_states) {
   test_ddb_records_t *r =
       test_ddb_records_create("${product_id}#${location}", NULL);
-  const ddb_order_t order[] = {{DDB_ORDER_FIELD, "update_date"},
-                               {DDB_ORDER_ORIGIN_TIME, NULL},
-                               {DDB_ORDER_LINE, NULL}};
-  ddb_override_t types[] = {{"quantity", DDB_TYPE_N}};
-  ddb_schema_t schema = {.table = "inventory",
-                         .keys = r->keys,
-                         .key_count = 1,
-                         .types = types,
-                         .type_count = 1};
-  if (_i & 1)
-    schema.newer_than = "update_date";
-  if (_i & 2) {
-    schema.version = "version";
-    schema.order = _i & 1 ? order : order + 1;
-    schema.order_count = _i & 1 ? 3 : 2;
-  }
+  ddb_schema_t schema = test_ddb_condition_schema(r, _i);
   const char *rows[] = {
       "{\"product_id\":\"P1\",\"location\":\"A\",\"quantity\":\"5\","
       "\"update_date\":\"2023-05-01\"}",

@@ -840,6 +840,32 @@ START_TEST(test_scratch_is_reused_emptied_and_wiped) {
 }
 END_TEST
 
+/* Signs `req` with `params` (whose key cache, fresh, is `cache`) and
+ * asserts that the canonical request stays within the room the request
+ * has with `token`, and that each text a secret goes into ends with
+ * exactly the capacity that room gives an empty buffer: it never grew
+ * (growth would at least double it). Returns the canonical request's
+ * length; the room goes to *room. */
+static size_t sign_within_room(const pl_aws_sigv4_params_t *params,
+                               const pl_aws_sigv4_key_cache_t *cache,
+                               const pl_aws_sigv4_request_t *req,
+                               const char *token, size_t *room) {
+  ck_assert_int_eq(pl__aws_sigv4_canon_room(req, token, room), 0);
+  pl_buf_t probe = {0};
+  ck_assert_int_eq(pl_buf_reserve(&probe, *room), 0);
+  pl_aws_sigv4_output_t out;
+  ck_assert_int_eq(pl__aws_sigv4_sign(params, req, &out), 0);
+  size_t len = strlen(out.canonical_request);
+  ck_assert_uint_le(len, *room);
+  const pl_buf_t *texts[] = {&cache->scratch.creq, &cache->scratch.lines,
+                             &cache->scratch.query, &cache->scratch.headers};
+  for (size_t t = 0; t < 4; t++)
+    ck_assert_uint_eq(texts[t]->cap, probe.cap);
+  pl__aws_sigv4_output_close(&out);
+  pl_buf_free(&probe);
+  return len;
+}
+
 /* With a session token, the texts it goes into get their room before
  * anything is written, and never move: a buffer that grew while it held
  * the token would leave the old copy freed unwiped. The request is made to
@@ -879,21 +905,10 @@ START_TEST(test_secret_texts_never_move) {
                                 .headers = headers,
                                 .header_count = 20};
   size_t room = 0;
-  ck_assert_int_eq(
-      pl__aws_sigv4_canon_room(&req, f.credentials.session_token, &room), 0);
-  pl_buf_t probe = {0};
-  ck_assert_int_eq(pl_buf_reserve(&probe, room), 0);
-  pl_aws_sigv4_output_t out;
-  ck_assert_int_eq(pl__aws_sigv4_sign(&f.params, &req, &out), 0);
-  ck_assert_uint_le(strlen(out.canonical_request), room);
-  ck_assert_uint_gt(strlen(out.canonical_request), room / 2);
-  const pl_buf_t *texts[] = {&cache.scratch.creq, &cache.scratch.lines,
-                             &cache.scratch.query, &cache.scratch.headers};
-  for (size_t t = 0; t < 4; t++)
-    ck_assert_uint_eq(texts[t]->cap, probe.cap);
+  size_t len = sign_within_room(&f.params, &cache, &req,
+                                f.credentials.session_token, &room);
+  ck_assert_uint_gt(len, room / 2);
   ck_assert(!room_holds(&cache.scratch.lines, "FQoGZXIvYXdz"));
-  pl__aws_sigv4_output_close(&out);
-  pl_buf_free(&probe);
   pl__aws_sigv4_key_cache_close(&cache);
 }
 END_TEST
@@ -916,19 +931,7 @@ START_TEST(test_a_long_payload_hash_stays_within_the_room) {
                                 .header_count = 1,
                                 .payload_hash = hash};
   size_t room = 0;
-  ck_assert_int_eq(
-      pl__aws_sigv4_canon_room(&req, f.credentials.session_token, &room), 0);
-  pl_buf_t probe = {0};
-  ck_assert_int_eq(pl_buf_reserve(&probe, room), 0);
-  pl_aws_sigv4_output_t out;
-  ck_assert_int_eq(pl__aws_sigv4_sign(&f.params, &req, &out), 0);
-  ck_assert_uint_le(strlen(out.canonical_request), room);
-  const pl_buf_t *texts[] = {&cache.scratch.creq, &cache.scratch.lines,
-                             &cache.scratch.query, &cache.scratch.headers};
-  for (size_t t = 0; t < 4; t++)
-    ck_assert_uint_eq(texts[t]->cap, probe.cap);
-  pl__aws_sigv4_output_close(&out);
-  pl_buf_free(&probe);
+  sign_within_room(&f.params, &cache, &req, f.credentials.session_token, &room);
   pl__aws_sigv4_key_cache_close(&cache);
 }
 END_TEST

@@ -17,6 +17,27 @@ test_ddb_records_t *test_ddb_records_create(const char *key0,
   return r;
 }
 
+ddb_schema_t test_ddb_condition_schema(const test_ddb_records_t *r,
+                                       int variant) {
+  static const ddb_order_t order[] = {{DDB_ORDER_FIELD, "update_date"},
+                                      {DDB_ORDER_ORIGIN_TIME, NULL},
+                                      {DDB_ORDER_LINE, NULL}};
+  static const ddb_override_t types[] = {{"quantity", DDB_TYPE_N}};
+  ddb_schema_t schema = {.table = "inventory",
+                         .keys = r->keys,
+                         .key_count = 1,
+                         .types = types,
+                         .type_count = 1};
+  if (variant & 1)
+    schema.newer_than = "update_date";
+  if (variant & 2) {
+    schema.version = "version";
+    schema.order = variant & 1 ? order : order + 1;
+    schema.order_count = variant & 1 ? 3 : 2;
+  }
+  return schema;
+}
+
 pl_record_t *test_ddb_record(test_ddb_records_t *r, const char *json) {
   pl_record_t *rec = pl_test_records_add(r->set, json);
   ck_assert_ptr_nonnull(rec);

@@ -26,6 +26,13 @@ pl_record_t *test_ddb_record(test_ddb_records_t *r, const char *json);
 /* Frees the set, its records and templates; asserts nothing leaked. */
 void test_ddb_records_free(test_ddb_records_t *r);
 
+/* The schema of table "inventory" for `r`'s records (key "id" only), with
+ * quantity typed N, under condition `variant`: 0 none, bit 1 newer_than
+ * "update_date", bit 2 version "version" (ordered by update_date when
+ * bit 1 is set, then origin time and line). */
+ddb_schema_t test_ddb_condition_schema(const test_ddb_records_t *r,
+                                       int variant);
+
 /* Asserts that `got` equals the JSON text `want_text`, naming both when
  * it does not. */
 void test_ddb_assert_json(const json_t *got, const char *want_text);
