@@ -164,13 +164,8 @@ int ddb_statement_text_shaped(const ddb_schema_t *schema,
                               pl_buf_t *why) {
   const json_t *object, *newest;
   size_t start = out->len;
-  pl_buf_reset(&shape->version);
-  int rc = pl_buf_reserve(&shape->version, 128);
-  if (rc == 0)
-    rc = ddb_update_prepare(schema, record, &object, &newest, &shape->version,
-                            why);
-  if (rc == 0)
-    rc = ddb_update_shape_fit(shape, schema, object);
+  int rc =
+      ddb_update_shape_prepare(schema, shape, record, &object, &newest, why);
   if (rc == 0 && shape->statement == DDB_SHAPE_STATEMENT_UNKNOWN)
     rc = shape_statement(shape, schema);
   if (rc == 0 && shape->statement == DDB_SHAPE_STATEMENT_NONE)

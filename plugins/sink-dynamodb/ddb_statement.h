@@ -42,7 +42,7 @@
  * '_' and '-' (whose quoting in PartiQL is not tested here), or no
  * attribute to set (the record's values are not read then: the UpdateItem
  * that goes instead reads them); PL_EINVAL with the reason in `why` (the
- * checks of ddb_update_prepare(), a value that cannot be encoded), or
+ * checks of ddb_update_shape_prepare(), a value that cannot be encoded), or
  * PL_ENOMEM. `out` is as it was on any error. */
 int ddb_statement_text(const ddb_schema_t *schema, const pl_record_t *record,
                        pl_buf_t *out, pl_buf_t *why);

@@ -30,9 +30,10 @@ static int put_string_member(pl_buf_t *out, const char *member,
   return rc == 0 ? pl_json_encode_string(text, strlen(text), out, NULL) : rc;
 }
 
-int ddb_update_prepare(const ddb_schema_t *schema, const pl_record_t *record,
-                       const json_t **object, const json_t **newest,
-                       pl_buf_t *version, pl_buf_t *why) {
+/* The checks of ddb_update_shape_prepare(), and the version. */
+static int prepare(const ddb_schema_t *schema, const pl_record_t *record,
+                   const json_t **object, const json_t **newest,
+                   pl_buf_t *version, pl_buf_t *why) {
   *newest = NULL;
   if (!(*object = ddb_record_object(record, why)))
     return PL_EINVAL;
@@ -181,10 +182,17 @@ static int shape_build(ddb_update_shape_t *shape, const ddb_schema_t *schema,
   return rc;
 }
 
-int ddb_update_shape_fit(ddb_update_shape_t *shape, const ddb_schema_t *schema,
-                         const json_t *object) {
+int ddb_update_shape_prepare(const ddb_schema_t *schema,
+                             ddb_update_shape_t *shape,
+                             const pl_record_t *record, const json_t **object,
+                             const json_t **newest, pl_buf_t *why) {
+  pl_buf_reset(&shape->version);
+  if (pl_buf_reserve(&shape->version, 128) < 0)
+    return PL_ENOMEM;
+  if (prepare(schema, record, object, newest, &shape->version, why) < 0)
+    return PL_EINVAL;
   /* jansson iterates only non-const objects; this one is only read. */
-  json_t *fields = (json_t *)object;
+  json_t *fields = (json_t *)*object;
   return shape_fits(shape, fields) ? 0 : shape_build(shape, schema, fields);
 }
 
@@ -194,21 +202,17 @@ int ddb_update_text_shaped(const ddb_schema_t *schema,
                            ddb_update_shape_t *shape, const pl_record_t *record,
                            const char *key_text, pl_buf_t *out, pl_buf_t *why) {
   const json_t *object, *newest;
-  pl_buf_reset(&shape->version);
-  if (pl_buf_reserve(&shape->version, 128) < 0)
-    return PL_ENOMEM;
-  if (ddb_update_prepare(schema, record, &object, &newest, &shape->version,
-                         why) < 0)
-    return PL_EINVAL;
-  int rc = ddb_update_shape_fit(shape, schema, object);
+  size_t start = out->len;
+  int rc =
+      ddb_update_shape_prepare(schema, shape, record, &object, &newest, why);
+  if (rc < 0)
+    return ddb_settle(out, start, rc, why);
   /* jansson iterates only non-const objects; this one is only read. */
   json_t *fields = (json_t *)object;
-  size_t start = out->len;
   /* Room for the texts of the shape and the key, and a row's usual
    * values. */
-  if (rc == 0)
-    rc = pl_buf_reserve(out, shape->lead.len + strlen(key_text) +
-                                 shape->head.len + 512);
+  rc = pl_buf_reserve(out, shape->lead.len + strlen(key_text) +
+                               shape->head.len + 512);
   if (rc == 0)
     rc = pl_buf_append(out, shape->lead.data, shape->lead.len);
   if (rc == 0)

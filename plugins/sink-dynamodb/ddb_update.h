@@ -73,11 +73,21 @@ static inline bool ddb_shape_step(const char **entry) {
   return sets;
 }
 
-/* Makes `shape` that of `object` (a record's fields, borrowed) unless it
- * already is: the same names in the same order. Returns 0, or PL_ENOMEM
- * or PL_EINVAL (a name JSON cannot hold) with the shape left invalid. */
-int ddb_update_shape_fit(ddb_update_shape_t *shape, const ddb_schema_t *schema,
-                         const json_t *object);
+/* What every update of `record` does before its text is written, shared
+ * with ddb_statement.h: the checks (a record that is not an object, a
+ * missing or null newer_than field or one that is a key attribute, a
+ * field named like the version attribute, a version that cannot be
+ * encoded: PL_EINVAL with the reason in `why`), the encoded version in
+ * shape->version when the schema has one, and `shape` made that of the
+ * record's fields unless it already is (the same names in the same
+ * order; PL_EINVAL for a name JSON cannot hold, or PL_ENOMEM, with the
+ * shape left invalid). *object is the record's object (borrowed), *newest
+ * its newer_than field (NULL without newer_than). Returns 0 or the
+ * error. */
+int ddb_update_shape_prepare(const ddb_schema_t *schema,
+                             ddb_update_shape_t *shape,
+                             const pl_record_t *record, const json_t **object,
+                             const json_t **newest, pl_buf_t *why);
 
 /* ddb_update_text with `shape` kept from call to call (the text is the
  * same). */
@@ -87,17 +97,5 @@ int ddb_update_text_shaped(const ddb_schema_t *schema,
 
 /* Frees what `shape` holds and empties it. */
 void ddb_update_shape_free(ddb_update_shape_t *shape);
-
-/* The checks every update of `record` passes before it is written, shared
- * with ddb_statement.h: *object is the record's object (borrowed),
- * *newest its newer_than field (NULL without newer_than), and `version`
- * gets the encoded version when the schema has one. Returns 0, or
- * PL_EINVAL with the reason in `why` (a record that is not an object, a
- * missing or null newer_than field or one that is a key attribute, a
- * field named like the version attribute, a version that cannot be
- * encoded). */
-int ddb_update_prepare(const ddb_schema_t *schema, const pl_record_t *record,
-                       const json_t **object, const json_t **newest,
-                       pl_buf_t *version, pl_buf_t *why);
 
 #endif
