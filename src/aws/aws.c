@@ -9,69 +9,104 @@
 
 /* ---- Building calls ---- */
 
-/* Makes room for `count` headers in all; a call that knows how many it
- * adds grows its arrays once. */
+/* Makes room for `count` headers in all: the call's own room, or arrays
+ * grown once by a call that knows how many it adds. */
 static int reserve_headers(pl_aws_call_t *call, size_t count) {
   if (count <= call->header_cap)
     return 0;
-  pl_http_header_t *headers = realloc(call->headers, count * sizeof *headers);
-  if (!headers)
+  if (count <= PL_AWS_CALL_HEADER_ROOM) {
+    call->headers = call->header_room;
+    call->header_text = call->header_text_room;
+    call->header_cap = PL_AWS_CALL_HEADER_ROOM;
+    return 0;
+  }
+  if (count < 2 * call->header_cap)
+    count = 2 * call->header_cap;
+  pl_http_header_t *headers = malloc(count * sizeof *headers);
+  char **text = malloc(count * sizeof *text);
+  if (!headers || !text) {
+    free(headers);
+    free(text);
     return PL_ENOMEM;
+  }
+  if (call->header_count > 0) {
+    memcpy(headers, call->headers, call->header_count * sizeof *headers);
+    memcpy(text, call->header_text, call->header_count * sizeof *text);
+  }
+  if (call->headers != call->header_room) {
+    free(call->headers);
+    free(call->header_text);
+  }
   call->headers = headers;
-  char **text = realloc(call->header_text, count * sizeof *text);
-  if (!text)
-    return PL_ENOMEM;
   call->header_text = text;
   call->header_cap = count;
   return 0;
 }
 
-static int add_header(pl_aws_call_t *call, const char *name,
-                      const char *value) {
+/* Adds a header whose name and value outlive the call (literals, the
+ * client's texts): nothing is copied. */
+static int add_header_kept(pl_aws_call_t *call, const char *name,
+                           const char *value) {
   size_t n = call->header_count;
   if (reserve_headers(call, n + 1) < 0)
     return PL_ENOMEM;
-  pl_http_header_t *headers = call->headers;
-  char **text = call->header_text;
+  call->header_text[n] = NULL;
+  call->headers[n] = (pl_http_header_t){name, value};
+  call->header_count = n + 1;
+  return 0;
+}
+
+/* Adds a header copied into a block of the call's own. */
+static int add_header(pl_aws_call_t *call, const char *name,
+                      const char *value) {
   size_t name_len = strlen(name), value_len = strlen(value);
   char *block = malloc(name_len + value_len + 2);
   if (!block)
     return PL_ENOMEM;
   memcpy(block, name, name_len + 1);
   memcpy(block + name_len + 1, value, value_len + 1);
-  text[n] = block;
-  headers[n] = (pl_http_header_t){block, block + name_len + 1};
-  call->header_count = n + 1;
+  int rc = add_header_kept(call, block, block + name_len + 1);
+  if (rc < 0) {
+    free(block);
+    return rc;
+  }
+  call->header_text[call->header_count - 1] = block;
   return 0;
 }
 
-static pl_aws_call_t *new_call(pl_aws_client_t *client, call_kind_t kind,
-                               const char *operation, const char *method) {
+/* Keeps `text` (a copy, or NULL when out of memory) in the call's owned
+ * slot `slot`, and returns it. */
+static const char *own(pl_aws_call_t *call, size_t slot, char *text) {
+  call->owned[slot] = text;
+  return text;
+}
+
+enum { OWN_OPERATION, OWN_METHOD, OWN_URL, OWN_PATH, OWN_QUERY };
+_Static_assert(OWN_QUERY < PL_AWS_CALL_OWNED, "a call owns each text");
+
+static pl_aws_call_t *new_call(pl_aws_client_t *client, call_kind_t kind) {
   pl_aws_call_t *call = calloc(1, sizeof(*call));
   if (!call)
     return NULL;
   call->client = client;
   call->kind = kind;
-  call->operation = strdup(operation ? operation : "");
-  call->method = strdup(method);
+  call->operation = "";
   pl__aws_retry_state_init(&call->retry);
-  if (!call->operation || !call->method) {
-    pl__aws_call_free(call);
-    return NULL;
-  }
   return call;
 }
 
-/* Splits a full URL into the path and query the signer needs. */
+/* Splits a full URL into the path and query the signer needs, copies of
+ * the call's own. */
 static int set_url(pl_aws_call_t *call, const char *url) {
   const char *scheme_end = strstr(url, "://");
   const char *path = scheme_end ? strchr(scheme_end + 3, '/') : NULL;
   const char *query = path ? strchr(path, '?') : NULL;
-  call->url = strdup(url);
-  call->path = path ? strndup(path, query ? (size_t)(query - path)
-                                          : strlen(path))
-                    : strdup("/");
-  call->query = query ? strdup(query + 1) : NULL;
+  call->url = own(call, OWN_URL, strdup(url));
+  call->path =
+      own(call, OWN_PATH,
+          path ? strndup(path, query ? (size_t)(query - path) : strlen(path))
+               : strdup("/"));
+  call->query = query ? own(call, OWN_QUERY, strdup(query + 1)) : NULL;
   if (!call->url || !call->path || (query && !call->query))
     return PL_ENOMEM;
   /* The Host header comes from the scheme and authority only. */
@@ -92,14 +127,13 @@ static int set_url(pl_aws_call_t *call, const char *url) {
 
 /* Sets the URL, path and Host header of a JSON call: the endpoint's
  * root, the same for every JSON call of the client, worked out at the
- * first (with set_url) and copied for the others. */
+ * first (with set_url) and kept by the client, whose texts the others
+ * point to. */
 static int set_json_url(pl_aws_client_t *client, pl_aws_call_t *call) {
   if (client->json_url) {
-    call->url = strdup(client->json_url);
-    call->path = strdup(client->json_path);
-    if (!call->url || !call->path)
-      return PL_ENOMEM;
-    return add_header(call, "Host", client->json_host);
+    call->url = client->json_url;
+    call->path = client->json_path;
+    return add_header_kept(call, "Host", client->json_host);
   }
   pl_buf_t url = {0};
   int rc = pl_buf_printf(&url, "%s/", client->endpoint.url);
@@ -126,13 +160,12 @@ static int set_json_url(pl_aws_client_t *client, pl_aws_call_t *call) {
 static int json_call(pl_aws_client_t *client, const char *target, char *body,
                      size_t body_len, uint64_t wait_ms, pl_aws_json_cb cb,
                      pl_aws_json_text_cb text_cb, void *data) {
-  const char *dot = strrchr(target, '.');
-  pl_aws_call_t *call =
-      new_call(client, CALL_JSON, dot ? dot + 1 : target, "POST");
+  pl_aws_call_t *call = new_call(client, CALL_JSON);
   if (!call) {
     free(body);
     return PL_ENOMEM;
   }
+  call->method = "POST";
   call->body = body;
   call->body_len = body_len;
   call->json_cb = cb;
@@ -144,13 +177,17 @@ static int json_call(pl_aws_client_t *client, const char *target, char *body,
   if (rc == 0)
     rc = set_json_url(client, call);
   if (rc == 0)
-    rc = add_header(call, "Content-Type", "application/x-amz-json-1.0");
+    rc = add_header_kept(call, "Content-Type", "application/x-amz-json-1.0");
   if (rc == 0)
     rc = add_header(call, "X-Amz-Target", target);
   if (rc < 0) {
     pl__aws_call_free(call);
     return rc;
   }
+  /* The operation is the target's last part, in the header's copy. */
+  const char *copy = call->headers[call->header_count - 1].value;
+  const char *dot = strrchr(copy, '.');
+  call->operation = dot ? dot + 1 : copy;
   pl__aws_call_submit(client, call);
   return 0;
 }
@@ -199,10 +236,16 @@ int pl_aws_rest_call(pl_aws_client_t *client,
     return PL_ECANCELED;
   if (!handlers->on_done)
     return PL_EINVAL;
-  pl_aws_call_t *call =
-      new_call(client, CALL_REST, request->operation, request->method);
+  pl_aws_call_t *call = new_call(client, CALL_REST);
   if (!call)
     return PL_ENOMEM;
+  call->operation = own(call, OWN_OPERATION,
+                        strdup(request->operation ? request->operation : ""));
+  call->method = own(call, OWN_METHOD, strdup(request->method));
+  if (!call->operation || !call->method) {
+    pl__aws_call_free(call);
+    return PL_ENOMEM;
+  }
   call->rest = *handlers;
   call->s3 = strcmp(client->service, "s3") == 0;
   pl_buf_t url = {0};

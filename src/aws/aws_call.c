@@ -34,13 +34,12 @@ static const char *response_header(const void *data, const char *name) {
 void pl__aws_call_free(pl_aws_call_t *call) {
   for (size_t i = 0; i < call->header_count; i++)
     free(call->header_text[i]);
-  free(call->header_text);
-  free(call->headers);
-  free(call->operation);
-  free(call->method);
-  free(call->url);
-  free(call->path);
-  free(call->query);
+  if (call->headers != call->header_room) {
+    free(call->header_text);
+    free(call->headers);
+  }
+  for (size_t i = 0; i < PL_AWS_CALL_OWNED; i++)
+    free(call->owned[i]);
   free(call->body);
   free(call);
 }

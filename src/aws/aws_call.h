@@ -20,6 +20,12 @@
 
 typedef enum { CALL_JSON, CALL_REST } call_kind_t;
 
+/* Texts a call owns besides its headers: a REST call's operation, method,
+ * URL, path and query. */
+#define PL_AWS_CALL_OWNED 5
+/* Headers a call holds without allocating: a JSON call's three. */
+#define PL_AWS_CALL_HEADER_ROOM 4
+
 struct pl_aws_client {
   pl_instance_t *inst;
   pl_aws_context_t *ctx;
@@ -55,15 +61,24 @@ struct pl_aws_call {
   pl_dlist_node_t wait_node; /* in client->waiting, while `waiting` */
   bool waiting;
   call_kind_t kind;
-  char *operation;
-  char *method;
-  char *url;
-  char *path;  /* as sent, for signing */
-  char *query; /* or NULL */
+  /* The call's texts. Each is the call's own (in `owned`, or a header's
+   * block in `header_text`), a literal, or its client's: a JSON call's
+   * URL, path and Host, which outlive it (a client is freed after its
+   * last call). A JSON call copies only its X-Amz-Target. */
+  const char *operation;
+  const char *method;
+  const char *url;
+  const char *path;               /* as sent, for signing */
+  const char *query;              /* or NULL */
+  char *owned[PL_AWS_CALL_OWNED]; /* freed with the call; NULL when unused */
   size_t header_count;
-  size_t header_cap;         /* room in headers and header_text */
-  pl_http_header_t *headers; /* views into header_text */
-  char **header_text;        /* owned: "name\0value\0" of each header */
+  size_t header_cap; /* room in headers and header_text */
+  /* header_room and header_text_room, or malloc()ed arrays past them */
+  pl_http_header_t *headers;
+  char **header_text; /* a header's "name\0value\0" when the call's own,
+                         else NULL (the name and value are not the call's) */
+  pl_http_header_t header_room[PL_AWS_CALL_HEADER_ROOM];
+  char *header_text_room[PL_AWS_CALL_HEADER_ROOM];
   char *body;
   size_t body_len;
   bool s3;
