@@ -63,6 +63,15 @@ bool pl__http_is_token(const char *text) {
   return pl__http_token_len(text) > 0;
 }
 
+bool pl__http_header_sendable(const pl_http_header_t *h, size_t *name_len,
+                              size_t *value_len) {
+  *name_len = pl__http_token_len(h->name);
+  if (*name_len == 0 || !h->value)
+    return false;
+  *value_len = strcspn(h->value, "\r\n");
+  return h->value[*value_len] == '\0';
+}
+
 bool pl__http_submit_valid(const pl_http_request_t *request,
                            const pl_http_handlers_t *handlers) {
   return request && handlers && handlers->on_done && request->method &&

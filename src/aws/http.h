@@ -131,6 +131,11 @@ bool pl__http_case_equal(const char *a, const char *b);
 bool pl__http_is_token(const char *text);
 /* The length of `text` when it is a token, else 0. */
 size_t pl__http_token_len(const char *text);
+/* Whether every transport sends header `h` as given: a name that is a
+ * token, and a value (not NULL) without CR or LF, which would begin a
+ * header of its own. Their lengths go to *name_len and *value_len. */
+bool pl__http_header_sendable(const pl_http_header_t *h, size_t *name_len,
+                              size_t *value_len);
 
 /* What every transport's submit checks first (else PL_EINVAL): a request
  * and handlers with on_done, a method that is a token, a URL, and a body

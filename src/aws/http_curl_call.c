@@ -357,14 +357,13 @@ int pl__http_curl_call_copy_request(pl_http_call_t *call,
   size_t text = 0;
   for (size_t i = 0; i < request->header_count; i++) {
     const pl_http_header_t *h = &request->headers[i];
-    if (!h->name || !h->value || !pl__http_is_token(h->name) ||
-        strpbrk(h->value, "\r\n"))
+    size_t name_len, value_len;
+    if (!pl__http_header_sendable(h, &name_len, &value_len))
       return PL_EINVAL;
     expect |= pl__http_case_equal(h->name, "expect");
     accept |= pl__http_case_equal(h->name, "accept");
     content_type |= pl__http_case_equal(h->name, "content-type");
-    size_t value_len = strlen(h->value);
-    text += strlen(h->name) + (value_len ? 2 + value_len : 1) + 1;
+    text += name_len + (value_len ? 2 + value_len : 1) + 1;
   }
   const char *removals[] = {
       expect ? NULL : "Expect:", accept ? NULL : "Accept:",

@@ -258,12 +258,8 @@ static int build_request(h1_call_t *call, const pl_http_request_t *request) {
   bool has_host = false, has_length = false;
   for (size_t i = 0; i < request->header_count; i++) {
     const pl_http_header_t *h = &request->headers[i];
-    if (!h->name || !h->value)
-      return PL_EINVAL;
-    size_t name_len = pl__http_token_len(h->name);
-    /* A line break in a value would begin a header of its own. */
-    size_t value_len = strcspn(h->value, "\r\n");
-    if (name_len == 0 || h->value[value_len] != '\0')
+    size_t name_len, value_len;
+    if (!pl__http_header_sendable(h, &name_len, &value_len))
       return PL_EINVAL;
     has_host =
         has_host || (name_len == 4 && pl__http_case_equal(h->name, "host"));

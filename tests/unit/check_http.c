@@ -597,15 +597,16 @@ START_TEST(bad_requests_are_refused_without_a_callback) {
     pl_http_request_t req = {.method = "GET", .url = urls[i]};
     ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
   }
-  pl_http_header_t bad_name[] = {{"Bad Name", "v"}};
-  pl_http_header_t bad_value[] = {{"X-Split", "a\r\nX-Injected: b"}};
-  pl_http_request_t req = {.method = "GET",
-                           .url = url(&t, "/"),
-                           .headers = bad_name,
-                           .header_count = 1};
-  ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
-  req.headers = bad_value;
-  ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
+  pl_http_header_t bad[][1] = {
+      {{"Bad Name", "v"}}, {{"X-Split", "a\r\nX-Injected: b"}},
+      {{"X-Lf", "a\nb"}},  {{"X-Cr", "a\r"}},
+      {{NULL, "v"}},       {{"X-Null", NULL}}};
+  pl_http_request_t req = {.method = "GET", .url = url(&t, "/")};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    req.headers = bad[i];
+    req.header_count = 1;
+    ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
+  }
   req = (pl_http_request_t){.method = "G T", .url = url(&t, "/")};
   ck_assert_int_eq(submit(&t, &r, &req), PL_EINVAL);
   req =
@@ -1201,6 +1202,32 @@ START_TEST(a_token_is_made_of_tchar_only) {
 }
 END_TEST
 
+/* The one rule both transports send headers by. */
+START_TEST(a_header_is_sent_only_as_given) {
+  size_t name_len = 0, value_len = 0;
+  const pl_http_header_t ok[] = {{"X-Amz-Target", "DynamoDB_20120810.Query"},
+                                 {"Accept", ""},
+                                 {"X-Tabbed", "a\tb  c "}};
+  const size_t ok_values[] = {23, 0, 7};
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+    ck_assert(pl__http_header_sendable(&ok[i], &name_len, &value_len));
+    ck_assert_uint_eq(name_len, strlen(ok[i].name));
+    ck_assert_uint_eq(value_len, ok_values[i]);
+  }
+  const pl_http_header_t refused[] = {{"X-Split", "a\r\nX-Injected: b"},
+                                      {"X-Lf", "a\nb"},
+                                      {"X-Cr", "a\r"},
+                                      {"Bad Name", "v"},
+                                      {"Colon:", "v"},
+                                      {"", "v"},
+                                      {NULL, "v"},
+                                      {"X-Null", NULL}};
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    ck_assert_msg(!pl__http_header_sendable(&refused[i], &name_len, &value_len),
+                  "header %zu", i);
+}
+END_TEST
+
 START_TEST(fake_http_answers_pipelined_and_chunked_requests_in_order) {
   fixture_t t;
   setup(&t, 4);
@@ -1488,6 +1515,7 @@ static Suite *http_suite(void) {
 
   TCase *grammar = tcase_create("grammar");
   tcase_add_test(grammar, a_token_is_made_of_tchar_only);
+  tcase_add_test(grammar, a_header_is_sent_only_as_given);
   suite_add_tcase(s, grammar);
 
   TCase *fake = tcase_create("fake_http");
