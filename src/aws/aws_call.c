@@ -379,6 +379,7 @@ static void send_signed(pl_aws_call_t *call,
 static void on_credentials(void *data, const pl_aws_credentials_t *creds,
                            const char *error) {
   pl_aws_call_t *call = data;
+  call->awaiting_credentials = false;
   if (!creds) {
     const pl_aws_error_t fields = {.service = call->client->service,
                                    .operation = call->operation,
@@ -394,6 +395,7 @@ static void attempt(pl_aws_call_t *call) {
   const pl_aws_credentials_t *creds = NULL;
   int rc = pl__aws_creds_get(call->client->ctx->creds, &creds, on_credentials,
                              call);
+  call->awaiting_credentials = rc == PL_EAGAIN;
   if (rc == 0)
     send_signed(call, creds);
   else if (rc != PL_EAGAIN)
@@ -437,6 +439,10 @@ void pl__aws_call_cancel(pl_aws_call_t *call) {
     return;
   }
   /* Waiting for a slot, credentials or a backoff. */
+  if (call->awaiting_credentials) {
+    pl__aws_creds_forget(call->client->ctx->creds, on_credentials, call);
+    call->awaiting_credentials = false;
+  }
   if (call->timer_open)
     uv_timer_stop(&call->timer);
   if (call->waiting) {

@@ -90,6 +90,9 @@ struct pl_aws_call {
   uv_timer_t timer; /* backoff; initialised on first use */
   bool timer_open;
   bool started;      /* counted in in_flight */
+  /* Its credentials are being fetched: on_credentials is to run (a
+   * cancel takes it off the provider's list first). */
+  bool awaiting_credentials;
   bool body_started; /* a streamed body byte reached the caller */
   bool paused;
   bool finished;

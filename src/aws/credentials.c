@@ -91,6 +91,11 @@ struct pl_aws_creds {
   fetch_t *fetch;
   pending_t *pending;
   pending_t **pending_tail;
+  /* The callers of the run that ended, each taken off before its turn:
+   * a callback may forget another (pl__aws_creds_forget) or close the
+   * provider (the others then get the closed message, from this list). */
+  pending_t *delivering;
+  bool in_delivery;
   uv_timer_t timer;
   bool timer_now;     /* armed to start a run on the next iteration */
   int64_t refresh_at; /* start a background run from then on; 0: never */
@@ -175,14 +180,22 @@ static void fetch_free(fetch_t *fetch) {
   free(fetch);
 }
 
-/* Calls every waiting caller once, with the credentials or the error. */
+/* Calls every waiting caller once, with the credentials or the error.
+ * Callers that come meanwhile wait for the next run. Inside a callback
+ * (a close), the waiting callers join the list being delivered. */
 static void deliver(pl_aws_creds_t *creds, const char *error) {
-  pending_t *list = creds->pending;
+  pending_t **tail = &creds->delivering;
+  while (*tail)
+    tail = &(*tail)->next;
+  *tail = creds->pending;
   creds->pending = NULL;
   creds->pending_tail = &creds->pending;
-  while (list) {
-    pending_t *entry = list;
-    list = entry->next;
+  if (creds->in_delivery)
+    return;
+  creds->in_delivery = true;
+  while (creds->delivering) {
+    pending_t *entry = creds->delivering;
+    creds->delivering = entry->next;
     /* A callback may close the provider: the rest are then cancelled. */
     if (creds->closing)
       entry->cb(entry->data, NULL, PL__CREDS_CLOSED_MESSAGE);
@@ -192,6 +205,31 @@ static void deliver(pl_aws_creds_t *creds, const char *error) {
       entry->cb(entry->data, &creds->current->view, NULL);
     free(entry);
   }
+  creds->in_delivery = false;
+}
+
+/* Takes the entries of `cb` with `data` off `list`; returns the new last
+ * `next` pointer of the list. */
+static pending_t **forget_in(pending_t **list, pl_aws_creds_cb cb, void *data) {
+  pending_t **at = list;
+  while (*at) {
+    pending_t *entry = *at;
+    if (entry->cb == cb && entry->data == data) {
+      *at = entry->next;
+      free(entry);
+    } else {
+      at = &entry->next;
+    }
+  }
+  return at;
+}
+
+void pl__aws_creds_forget(pl_aws_creds_t *creds, pl_aws_creds_cb cb,
+                          void *data) {
+  if (!creds)
+    return;
+  creds->pending_tail = forget_in(&creds->pending, cb, data);
+  forget_in(&creds->delivering, cb, data);
 }
 
 /* Ends a run with `set` (stolen) or, when NULL, with the failure that

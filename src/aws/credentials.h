@@ -90,6 +90,12 @@ typedef void (*pl_aws_creds_cb)(void *data, const pl_aws_credentials_t *creds,
 int pl__aws_creds_get(pl_aws_creds_t *creds, const pl_aws_credentials_t **now,
                       pl_aws_creds_cb cb, void *data);
 
+/* Forgets the callers waiting with `cb` and `data`: their callback will
+ * not run. For a caller that ends before its credentials come (a call
+ * cancelled, or freed with its client). */
+void pl__aws_creds_forget(pl_aws_creds_t *creds, pl_aws_creds_cb cb,
+                          void *data);
+
 /* The region of the selected profile, or NULL (borrowed). */
 const char *pl__aws_creds_profile_region(const pl_aws_creds_t *creds);
 /* The selected profile's endpoint for `service`: the endpoint_url of its

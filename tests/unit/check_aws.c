@@ -681,6 +681,48 @@ START_TEST(s3_errors_are_parsed_from_xml) {
 }
 END_TEST
 
+/* A call waiting for its credentials (a new client's first: they are read
+ * from the loop) ends once, "Canceled", when its client is destroyed or
+ * it is cancelled, and sends nothing; the credentials that come later
+ * find no call (they reached the freed call before: ASan's
+ * heap-use-after-free in send_signed). */
+START_TEST(a_call_waiting_for_credentials_can_be_cancelled) {
+  fixture_t *f = fixture_create("sqs", 3, 0);
+  result_t r = {0};
+  json_t *body = send_body();
+  ck_assert_int_eq(pl_aws_json_call(f->client, "AmazonSQS.SendMessageBatch",
+                                    body, on_json, &r),
+                   0);
+  json_decref(body);
+  pl_aws_client_destroy(f->client);
+  f->client = NULL;
+  run_until(f, &r.calls, 1);
+  for (int i = 0; i < 20; i++)
+    uv_run(&f->run->loop, UV_RUN_NOWAIT);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_str_eq(r.code, "Canceled");
+  result_free(&r);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 0);
+  fixture_free(f);
+
+  f = fixture_create("s3", 3, 0);
+  stream_t s = {.f = f};
+  pl_aws_rest_request_t req = {
+      .operation = "GetObject", .method = "GET", .bucket = "b", .key = "k"};
+  pl_aws_rest_handlers_t handlers = {.on_done = on_rest_done, .data = &s};
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &handlers, &s.call), 0);
+  pl_aws_call_cancel(s.call);
+  run_until(f, &s.done, 1);
+  for (int i = 0; i < 20; i++)
+    uv_run(&f->run->loop, UV_RUN_NOWAIT);
+  ck_assert_int_eq(s.done, 1);
+  ck_assert_str_eq(s.error, "s3 GetObject: cancelled: cancelled");
+  ck_assert_uint_eq(fake_http_request_count(f->server), 0);
+  free(s.error);
+  fixture_free(f);
+}
+END_TEST
+
 /* A call with more headers than the client keeps on the stack sends them
  * all, signed. */
 START_TEST(a_call_with_many_headers_sends_them_all) {
@@ -726,6 +768,7 @@ int main(void) {
   TCase *json = tcase_create("json");
   tcase_set_timeout(json, 30);
   tcase_add_test(json, json_call_is_signed_and_parsed);
+  tcase_add_test(json, a_call_waiting_for_credentials_can_be_cancelled);
   tcase_add_test(json, json_calls_go_to_the_endpoint_root_every_time);
   tcase_add_test(json, json_text_call_sends_and_returns_text);
   tcase_add_test(json, server_errors_are_retried_then_succeed);

@@ -1460,6 +1460,53 @@ START_TEST(test_close_from_callback) {
 }
 END_TEST
 
+/* A caller forgotten (pl__aws_creds_forget, a call cancelled while it
+ * waits) is never called: the last one waiting, after which another still
+ * queues behind the others, and one that a callback of the same delivery
+ * forgets before its turn. */
+typedef struct forgetter {
+  fixture_t *f;
+  got_t got[3];
+} forgetter_t;
+
+static void on_creds_forget(void *data, const pl_aws_credentials_t *c,
+                            const char *error) {
+  forgetter_t *fg = data;
+  on_creds(&fg->got[0], c, error);
+  pl__aws_creds_forget(fg->f->creds, on_creds, &fg->got[2]);
+}
+
+START_TEST(test_forgotten_callers_are_not_called) {
+  fixture_t *f = fx_new(false);
+  env_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV");
+  env_set(&f->env, "AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+  fx_create(f);
+  forgetter_t fg = {.f = f};
+  got_t gone = {0}, last = {0};
+  const pl_aws_credentials_t *now = NULL;
+  ck_assert_int_eq(pl__aws_creds_get(f->creds, &now, on_creds_forget, &fg),
+                   PL_EAGAIN);
+  for (size_t i = 1; i < 3; i++)
+    ck_assert_int_eq(pl__aws_creds_get(f->creds, &now, on_creds, &fg.got[i]),
+                     PL_EAGAIN);
+  ck_assert_int_eq(pl__aws_creds_get(f->creds, &now, on_creds, &gone),
+                   PL_EAGAIN);
+  pl__aws_creds_forget(f->creds, on_creds, &gone);
+  ck_assert_int_eq(pl__aws_creds_get(f->creds, &now, on_creds, &last),
+                   PL_EAGAIN);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(fg.got[0].calls, 1);
+  ck_assert_int_eq(fg.got[1].calls, 1);
+  ck_assert_str_eq(fg.got[1].access_key_id, "AKIDENV");
+  ck_assert_int_eq(fg.got[2].calls, 0);
+  ck_assert_int_eq(gone.calls, 0);
+  ck_assert_int_eq(last.calls, 1);
+  ck_assert_str_eq(last.access_key_id, "AKIDENV");
+  pl__aws_creds_forget(NULL, on_creds, &gone); /* harmless */
+  fx_free(f);
+}
+END_TEST
+
 START_TEST(test_create_arguments) {
   uv_loop_t loop;
   ck_assert_int_eq(uv_loop_init(&loop), 0);
@@ -1901,6 +1948,7 @@ static Suite *credentials_suite(void) {
   tcase_add_test(tc, test_reentrant_get);
   tcase_add_test(tc, test_close_with_pending);
   tcase_add_test(tc, test_close_from_callback);
+  tcase_add_test(tc, test_forgotten_callers_are_not_called);
   tcase_add_test(tc, test_create_arguments);
   suite_add_tcase(s, tc);
 
