@@ -147,7 +147,10 @@ static bool send_call(ddb_write_t *w, const size_t *entries, size_t count) {
   const char *body;
   size_t body_len;
   const char *target;
-  int rc = call ? 0 : PL_ENOMEM;
+  /* A second request of an answered one (a split, a fallback) finds no
+   * client when the sink closed meanwhile (send_round() checks the
+   * first). */
+  int rc = !s->aws.client ? PL_ECANCELED : call ? 0 : PL_ENOMEM;
   bool statements = w->entries[entries[0]].statement;
   /* The texts of the request's statements or items (at most 25 either
    * way). */

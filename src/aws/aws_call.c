@@ -99,6 +99,34 @@ static void fail_transport(pl_aws_call_t *call, int code, const char *text) {
 
 static void on_backoff(uv_timer_t *timer) { attempt(timer->data); }
 
+/* The call's timer, initialised on its first use (a backoff, a failure to
+ * send). */
+static uv_timer_t *call_timer(pl_aws_call_t *call) {
+  if (!call->timer_open) {
+    uv_timer_init(call->client->ctx->opts.loop, &call->timer);
+    call->timer.data = call;
+    call->timer_open = true;
+  }
+  return &call->timer;
+}
+
+static void on_send_failed(uv_timer_t *timer) {
+  pl_aws_call_t *call = timer->data;
+  fail_transport(call, call->send_error, call->send_error_text);
+}
+
+/* An attempt that could not be sent (no credentials, a signature or a
+ * request refused, memory) fails from the loop, never from inside the
+ * function that started it: pl_aws_json_call() and pl_aws_rest_call()
+ * promise the callback later (their caller has not yet kept the call or
+ * counted it), and release() starts waiting calls while it still uses
+ * the client, which such a callback may destroy. `text` is a literal. */
+static void fail_to_send(pl_aws_call_t *call, int code, const char *text) {
+  call->send_error = code;
+  call->send_error_text = text;
+  uv_timer_start(call_timer(call), on_send_failed, 0, 0);
+}
+
 /* Decides what a failed attempt leads to; consumes `d`. */
 static void handle_failure(pl_aws_call_t *call, pl_aws_error_detail_t *d) {
   pl_aws_client_t *client = call->client;
@@ -125,12 +153,7 @@ static void handle_failure(pl_aws_call_t *call, pl_aws_error_detail_t *d) {
            call->retry.attempt, (unsigned long long)decision.delay_ms);
     pl_buf_free(&text);
     pl__aws_error_destroy(d);
-    if (!call->timer_open) {
-      uv_timer_init(ctx->opts.loop, &call->timer);
-      call->timer.data = call;
-      call->timer_open = true;
-    }
-    uv_timer_start(&call->timer, on_backoff, decision.delay_ms, 0);
+    uv_timer_start(call_timer(call), on_backoff, decision.delay_ms, 0);
     return;
   }
   finish_error(call, d);
@@ -322,7 +345,7 @@ static void send_signed(pl_aws_call_t *call,
   int rc = pl__aws_sigv4_sign(&params, &req, &signed_out);
   if (rc < 0) {
     pl__aws_sigv4_output_close(&signed_out);
-    fail_transport(call, rc, "cannot sign the request");
+    fail_to_send(call, rc, "cannot sign the request");
     return;
   }
   /* The call's headers and the signer's, on the stack as a rule. */
@@ -333,7 +356,7 @@ static void send_signed(pl_aws_call_t *call,
                               : calloc(count, sizeof(*all));
   if (!all) {
     pl__aws_sigv4_output_close(&signed_out);
-    fail_transport(call, PL_ENOMEM, "out of memory");
+    fail_to_send(call, PL_ENOMEM, "out of memory");
     return;
   }
   memcpy(all, call->headers, call->header_count * sizeof(*all));
@@ -371,7 +394,7 @@ static void send_signed(pl_aws_call_t *call,
     free(all);
   pl__aws_sigv4_output_close(&signed_out);
   if (rc < 0)
-    fail_transport(call, rc, "cannot send the request");
+    fail_to_send(call, rc, "cannot send the request");
   else if (call->paused && ctx->http->pause)
     ctx->http->pause(ctx->http->self, call->http);
 }
@@ -399,7 +422,7 @@ static void attempt(pl_aws_call_t *call) {
   if (rc == 0)
     send_signed(call, creds);
   else if (rc != PL_EAGAIN)
-    fail_transport(call, rc, "cannot get credentials");
+    fail_to_send(call, rc, "cannot get credentials");
 }
 
 static void start_waiting(pl_aws_client_t *client) {

@@ -87,7 +87,10 @@ struct pl_aws_call {
   pl_http_call_t *http;
   uint64_t sent_ns; /* uv_hrtime() when this attempt was sent */
   uint64_t epoch;   /* of client->concurrency when it was sent */
-  uv_timer_t timer; /* backoff; initialised on first use */
+  uv_timer_t timer; /* backoff, or a failure to send; initialised on
+                       first use */
+  int send_error;   /* a failure to send, handed over from the loop */
+  const char *send_error_text; /* a literal */
   bool timer_open;
   bool started;      /* counted in in_flight */
   /* Its credentials are being fetched: on_credentials is to run (a

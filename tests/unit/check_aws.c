@@ -723,6 +723,114 @@ START_TEST(a_call_waiting_for_credentials_can_be_cancelled) {
 }
 END_TEST
 
+/* A call whose request cannot be sent (here a header value with a line
+ * break, which the transport refuses) fails from the loop, never inside
+ * pl_aws_rest_call(): the call it returned is still there to pause, as
+ * the S3 reader does (before, the call was freed and pausing it was a
+ * heap-use-after-free). */
+START_TEST(a_request_that_cannot_be_sent_fails_later) {
+  fixture_t *f = fixture_create("s3", 0, 0);
+  fake_http_push(f->server, &(fake_http_response_t){.status = 200});
+  stream_t first = {.f = f};
+  pl_aws_rest_request_t req = {
+      .operation = "GetObject", .method = "GET", .bucket = "b", .key = "k"};
+  pl_aws_rest_handlers_t handlers = {.on_done = on_rest_done, .data = &first};
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &handlers, NULL), 0);
+  run_until(f, &first.done, 1); /* the credentials are kept from now on */
+  ck_assert_ptr_null(first.error);
+  pl_aws_header_t bad[] = {{"If-Match", "\"abc\"\r\nX-Injected: y"}};
+  stream_t s = {.f = f};
+  req.headers = bad;
+  req.header_count = 1;
+  handlers.data = &s;
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &handlers, &s.call), 0);
+  ck_assert_int_eq(s.done, 0);
+  pl_aws_call_pause(s.call);
+  run_until(f, &s.done, 1);
+  for (int i = 0; i < 20; i++)
+    uv_run(&f->run->loop, UV_RUN_NOWAIT);
+  ck_assert_int_eq(s.done, 1);
+  ck_assert_str_eq(s.error, "s3 GetObject: connection failed: cannot send the "
+                            "request");
+  ck_assert_uint_eq(fake_http_request_count(f->server), 1);
+  free(s.error);
+  fixture_free(f);
+}
+END_TEST
+
+/* Credentials that cannot sign (an access key id ending in a CR, as a
+ * CRLF environment file leaves it): each call fails, once, from the loop,
+ * the second too, whose credentials are kept (it failed inside
+ * pl_aws_json_call() before: a sink counting its calls after a 0 saw the
+ * callback first). */
+START_TEST(credentials_that_cannot_sign_fail_each_call_later) {
+  fixture_t *f = fixture_create("sqs", 0, 0);
+  f->env[0].value = "AKIDEXAMPLE\r";
+  result_t r[2] = {{0}};
+  for (int i = 0; i < 2; i++) {
+    json_t *body = send_body();
+    ck_assert_int_eq(pl_aws_json_call(f->client, "AmazonSQS.SendMessage", body,
+                                      on_json, &r[i]),
+                     0);
+    json_decref(body);
+    ck_assert_int_eq(r[i].calls, 0);
+    run_until(f, &r[i].calls, 1);
+    ck_assert_str_eq(r[i].error, "sqs SendMessage: connection failed: cannot "
+                                 "sign the request");
+    result_free(&r[i]);
+  }
+  ck_assert_uint_eq(fake_http_request_count(f->server), 0);
+  fixture_free(f);
+}
+END_TEST
+
+static void destroy_client_on_done(void *data, int status, const char *body,
+                                   size_t len, const pl_aws_error_t *error) {
+  stream_t *s = data;
+  on_rest_done(data, status, body, len, error);
+  pl_aws_client_destroy(s->f->client);
+  s->f->client = NULL;
+}
+
+/* A call waiting for a slot (max_in_flight 1) is started when the one
+ * before it ends; when it cannot be sent, its callback, which destroys the
+ * client (as the preflight's last check does), runs from the loop, after
+ * the ending call let go of the client (before, release() went on with
+ * the freed client: a heap-use-after-free). */
+START_TEST(a_call_started_by_another_ending_may_destroy_the_client) {
+  fixture_t *f = fixture_create("s3", 0, 1);
+  fake_http_push(f->server, &(fake_http_response_t){.status = 200});
+  stream_t first = {.f = f};
+  pl_aws_rest_request_t req = {
+      .operation = "GetObject", .method = "GET", .bucket = "b", .key = "k"};
+  pl_aws_rest_handlers_t handlers = {.on_done = on_rest_done, .data = &first};
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &handlers, NULL), 0);
+  run_until(f, &first.done, 1);
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.status = 200, .delay_ms = 50});
+  stream_t a = {.f = f}, b = {.f = f};
+  handlers.data = &a;
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &handlers, NULL), 0);
+  pl_aws_header_t bad[] = {{"If-Match", "\"x\"\r\nX-Injected: y"}};
+  pl_aws_rest_request_t broken = req;
+  broken.headers = bad;
+  broken.header_count = 1;
+  pl_aws_rest_handlers_t destroying = {.on_done = destroy_client_on_done,
+                                       .data = &b};
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &broken, &destroying, NULL), 0);
+  run_until(f, &b.done, 1);
+  for (int i = 0; i < 20; i++)
+    uv_run(&f->run->loop, UV_RUN_NOWAIT);
+  ck_assert_int_eq(a.done, 1);
+  ck_assert_ptr_null(a.error);
+  ck_assert_int_eq(b.done, 1);
+  ck_assert_ptr_nonnull(strstr(b.error, "cannot send the request"));
+  ck_assert_ptr_null(f->client);
+  free(b.error);
+  fixture_free(f);
+}
+END_TEST
+
 /* A call with more headers than the client keeps on the stack sends them
  * all, signed. */
 START_TEST(a_call_with_many_headers_sends_them_all) {
@@ -813,6 +921,9 @@ int main(void) {
   tcase_add_test(json, json_call_is_signed_and_parsed);
   tcase_add_test(json, a_call_waiting_for_credentials_can_be_cancelled);
   tcase_add_test(json, a_call_in_backoff_ends_with_its_client);
+  tcase_add_test(json, a_request_that_cannot_be_sent_fails_later);
+  tcase_add_test(json, credentials_that_cannot_sign_fail_each_call_later);
+  tcase_add_test(json, a_call_started_by_another_ending_may_destroy_the_client);
   tcase_add_test(json, json_calls_go_to_the_endpoint_root_every_time);
   tcase_add_test(json, json_text_call_sends_and_returns_text);
   tcase_add_test(json, server_errors_are_retried_then_succeed);
