@@ -362,10 +362,21 @@ void pl_aws_client_destroy(pl_aws_client_t *client) {
   while (!pl__dlist_empty(&client->waiting))
     pl__aws_call_cancel(
         pl_dlist_first(&client->waiting, pl_aws_call_t, wait_node));
-  for (pl_dlist_node_t *node = client->calls.head; node;) {
-    pl_dlist_node_t *next = node->next;
-    pl__aws_call_cancel(pl_dlist_entry(node, pl_aws_call_t, node));
-    node = next;
+  /* The others from the head again after each: a call's callback may
+   * cancel, and so free, any other. A call the transport holds stays in
+   * the list until the transport hands it back, asked once. */
+  for (;;) {
+    pl_aws_call_t *call = NULL;
+    for (pl_dlist_node_t *node = client->calls.head; node && !call;
+         node = node->next) {
+      pl_aws_call_t *c = pl_dlist_entry(node, pl_aws_call_t, node);
+      if (!c->finished && !c->cancel_asked)
+        call = c;
+    }
+    if (!call)
+      break;
+    call->cancel_asked = true;
+    pl__aws_call_cancel(call);
   }
   client->cancelling = false;
   /* Calls in the transport finish later, with "Canceled". */

@@ -99,6 +99,7 @@ struct pl_aws_call {
   bool body_started; /* a streamed body byte reached the caller */
   bool paused;
   bool finished;
+  bool cancel_asked; /* by pl_aws_client_destroy(), once */
   pl_aws_json_cb json_cb;
   pl_aws_json_text_cb text_cb; /* instead of json_cb: the answer's text */
   pl_aws_rest_handlers_t rest;

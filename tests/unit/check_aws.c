@@ -831,6 +831,49 @@ START_TEST(a_call_started_by_another_ending_may_destroy_the_client) {
 }
 END_TEST
 
+/* Two calls waiting for their credentials when the client is destroyed;
+ * the first's callback cancels the second (a plugin giving up the rest
+ * of a job). Each ends once, "Canceled" (before, destroy went on to the
+ * second after it was freed). */
+typedef struct sibling {
+  stream_t own;
+  stream_t *other;
+} sibling_t;
+
+static void cancel_sibling_on_done(void *data, int status, const char *body,
+                                   size_t len, const pl_aws_error_t *error) {
+  sibling_t *sib = data;
+  on_rest_done(&sib->own, status, body, len, error);
+  if (sib->other->done == 0)
+    pl_aws_call_cancel(sib->other->call);
+}
+
+START_TEST(a_callback_may_cancel_another_call_during_destroy) {
+  fixture_t *f = fixture_create("s3", 0, 0);
+  stream_t second = {.f = f};
+  sibling_t first = {.own = {.f = f}, .other = &second};
+  pl_aws_rest_request_t req = {
+      .operation = "GetObject", .method = "GET", .bucket = "b", .key = "k"};
+  pl_aws_rest_handlers_t h1 = {.on_done = cancel_sibling_on_done,
+                               .data = &first};
+  pl_aws_rest_handlers_t h2 = {.on_done = on_rest_done, .data = &second};
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &h1, &first.own.call), 0);
+  ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &h2, &second.call), 0);
+  pl_aws_client_destroy(f->client);
+  f->client = NULL;
+  for (int i = 0; i < 20; i++)
+    uv_run(&f->run->loop, UV_RUN_NOWAIT);
+  ck_assert_int_eq(first.own.done, 1);
+  ck_assert_int_eq(second.done, 1);
+  ck_assert_str_eq(first.own.error, "s3 GetObject: cancelled: cancelled");
+  ck_assert_str_eq(second.error, "s3 GetObject: cancelled: cancelled");
+  ck_assert_uint_eq(fake_http_request_count(f->server), 0);
+  free(first.own.error);
+  free(second.error);
+  fixture_free(f);
+}
+END_TEST
+
 /* A call with more headers than the client keeps on the stack sends them
  * all, signed. */
 START_TEST(a_call_with_many_headers_sends_them_all) {
@@ -924,6 +967,7 @@ int main(void) {
   tcase_add_test(json, a_request_that_cannot_be_sent_fails_later);
   tcase_add_test(json, credentials_that_cannot_sign_fail_each_call_later);
   tcase_add_test(json, a_call_started_by_another_ending_may_destroy_the_client);
+  tcase_add_test(json, a_callback_may_cancel_another_call_during_destroy);
   tcase_add_test(json, json_calls_go_to_the_endpoint_root_every_time);
   tcase_add_test(json, json_text_call_sends_and_returns_text);
   tcase_add_test(json, server_errors_are_retried_then_succeed);
