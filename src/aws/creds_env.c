@@ -14,8 +14,7 @@ int pl__creds_env_start(const pl__creds_ctx_t *ctx, pl__creds_result_t *result,
     return pl__creds_result_set(
         result, PL__CREDS_FAILED,
         "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
-  int rc = pl__creds_set_new(id, key, token, 0, "environment", &result->set);
-  if (rc == 0)
-    result->outcome = PL__CREDS_FOUND;
-  return rc;
+  static const char *const names[] = {
+      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"};
+  return pl__creds_found(result, NULL, names, id, key, token, 0, "environment");
 }

@@ -93,12 +93,12 @@ static int profile_own(const pl__creds_ctx_t *ctx, pl_aws_profile_t *profile,
   if (has_keys(profile)) {
     pl_buf_t source = {0};
     rc = pl_buf_printf(&source, "profile %s", ctx->profile);
+    static const char *const names[] = {
+        "aws_access_key_id", "aws_secret_access_key", "aws_session_token"};
     if (rc == 0)
-      rc = pl__creds_set_new(id, key,
-                             pl__aws_profile_get(profile, "aws_session_token"),
-                             0, source.data, &result->set);
-    if (rc == 0)
-      result->outcome = PL__CREDS_FOUND;
+      rc = pl__creds_found(result, source.data, names, id, key,
+                           pl__aws_profile_get(profile, "aws_session_token"), 0,
+                           source.data);
     pl_buf_free(&source);
   } else if ((id && *id) || (key && *key)) {
     rc = pl__creds_result_set(

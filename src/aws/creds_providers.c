@@ -71,6 +71,45 @@ int pl__creds_result_set(pl__creds_result_t *result,
   return 0;
 }
 
+/* Whether every byte of `text` is printable ASCII other than a space,
+ * and other than '/' unless `slash`. */
+static bool visible(const char *text, bool slash) {
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+    if (*p <= ' ' || *p >= 0x7f || (!slash && *p == '/'))
+      return false;
+  return true;
+}
+
+/* Whether `text` holds a control character or a space. */
+static bool has_blank(const char *text) {
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+    if (*p <= ' ' || *p == 0x7f)
+      return true;
+  return false;
+}
+
+int pl__creds_found(pl__creds_result_t *result, const char *what,
+                    const char *const names[3], const char *access_key_id,
+                    const char *secret_access_key, const char *session_token,
+                    int64_t expires_at, const char *source) {
+  const char *bad = !visible(access_key_id, false)                   ? names[0]
+                    : has_blank(secret_access_key)                   ? names[1]
+                    : session_token && !visible(session_token, true) ? names[2]
+                                                                     : NULL;
+  if (bad)
+    return pl__creds_result_set(
+        result, PL__CREDS_FAILED,
+        "%s%s%s holds a character no signature can carry (a control "
+        "character or a space; a file with CRLF line ends leaves a CR at "
+        "the end of each line)",
+        what ? what : "", what ? ": " : "", bad);
+  int rc = pl__creds_set_new(access_key_id, secret_access_key, session_token,
+                             expires_at, source, &result->set);
+  if (rc == 0)
+    result->outcome = PL__CREDS_FOUND;
+  return rc;
+}
+
 void pl__creds_result_clear(pl__creds_result_t *result) {
   pl__creds_set_free(result->set);
   free(result->reason);
@@ -177,9 +216,10 @@ int pl__creds_from_json_shaped(const char *body, size_t len, const char *what,
     rc = pl__creds_result_set(result, PL__CREDS_FAILED,
                               "%s: Expiration is not an ISO 8601 time", what);
   } else {
-    rc = pl__creds_set_new(id, key, token, expires_at, source, &result->set);
-    if (rc == 0)
-      result->outcome = PL__CREDS_FOUND;
+    const char *const names[] = {"AccessKeyId", "SecretAccessKey",
+                                 shape->token};
+    rc = pl__creds_found(result, what, names, id, key, token, expires_at,
+                         source);
   }
   wipe_json_strings(doc);
   json_decref(doc);

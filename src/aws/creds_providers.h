@@ -70,6 +70,17 @@ typedef struct pl__creds_result {
 int pl__creds_result_set(pl__creds_result_t *result,
                          pl__creds_outcome_t outcome, const char *fmt, ...)
     PL_PRINTF(3, 4);
+/* What a provider found, checked before it is kept: an access key id and
+ * a session token of visible ASCII (no control character, space or other
+ * byte, and no '/' in the key id), a secret key without a control
+ * character or a space, which is what a signature can carry. Sets FOUND
+ * with a new set, or FAILED naming the part as the source calls it
+ * (`names`: the key id's, the secret's and the token's), after `what`
+ * when not NULL, never its value. Returns 0 or PL_ENOMEM. */
+int pl__creds_found(pl__creds_result_t *result, const char *what,
+                    const char *const names[3], const char *access_key_id,
+                    const char *secret_access_key, const char *session_token,
+                    int64_t expires_at, const char *source);
 /* Frees what a result holds and zeroes it. */
 void pl__creds_result_clear(pl__creds_result_t *result);
 

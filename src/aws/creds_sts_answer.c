@@ -238,12 +238,16 @@ static int sts_success(const pl__creds_sts_answer_t *op,
                               "%s at %s: Expiration is not an ISO 8601 time",
                               op->what, op->url);
   } else {
-    rc = pl__creds_set_new(text_of(&parse, STS_ACCESS_KEY_ID),
-                           text_of(&parse, STS_SECRET_ACCESS_KEY),
-                           text_of(&parse, STS_SESSION_TOKEN), expires_at,
-                           op->source, &result->set);
+    static const char *const names[] = {"AccessKeyId", "SecretAccessKey",
+                                        "SessionToken"};
+    pl_buf_t what = {0};
+    rc = pl_buf_printf(&what, "%s at %s", op->what, op->url);
     if (rc == 0)
-      result->outcome = PL__CREDS_FOUND;
+      rc = pl__creds_found(
+          result, what.data, names, text_of(&parse, STS_ACCESS_KEY_ID),
+          text_of(&parse, STS_SECRET_ACCESS_KEY),
+          text_of(&parse, STS_SESSION_TOKEN), expires_at, op->source);
+    pl_buf_free(&what);
   }
   pl_buf_free(&reason);
   sts_parse_clear(&parse);

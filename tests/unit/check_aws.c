@@ -758,26 +758,23 @@ START_TEST(a_request_that_cannot_be_sent_fails_later) {
 }
 END_TEST
 
-/* Credentials that cannot sign (an access key id ending in a CR, as a
- * CRLF environment file leaves it): each call fails, once, from the loop,
- * the second too, whose credentials are kept (it failed inside
- * pl_aws_json_call() before: a sink counting its calls after a 0 saw the
- * callback first). */
-START_TEST(credentials_that_cannot_sign_fail_each_call_later) {
-  fixture_t *f = fixture_create("sqs", 0, 0);
-  f->env[0].value = "AKIDEXAMPLE\r";
-  result_t r[2] = {{0}};
+/* A request the signer refuses (a method that is not a token) fails from
+ * the loop, once, the credentials kept or not (it failed inside
+ * pl_aws_rest_call() before once they were kept: a caller counting its
+ * calls after a 0 saw the callback first). */
+START_TEST(a_request_that_cannot_be_signed_fails_later) {
+  fixture_t *f = fixture_create("s3", 0, 0);
+  pl_aws_rest_request_t req = {
+      .operation = "GetObject", .method = "G T", .bucket = "b", .key = "k"};
   for (int i = 0; i < 2; i++) {
-    json_t *body = send_body();
-    ck_assert_int_eq(pl_aws_json_call(f->client, "AmazonSQS.SendMessage", body,
-                                      on_json, &r[i]),
-                     0);
-    json_decref(body);
-    ck_assert_int_eq(r[i].calls, 0);
-    run_until(f, &r[i].calls, 1);
-    ck_assert_str_eq(r[i].error, "sqs SendMessage: connection failed: cannot "
-                                 "sign the request");
-    result_free(&r[i]);
+    stream_t s = {.f = f};
+    pl_aws_rest_handlers_t handlers = {.on_done = on_rest_done, .data = &s};
+    ck_assert_int_eq(pl_aws_rest_call(f->client, &req, &handlers, NULL), 0);
+    ck_assert_int_eq(s.done, 0);
+    run_until(f, &s.done, 1);
+    ck_assert_str_eq(s.error, "s3 GetObject: connection failed: cannot sign "
+                              "the request");
+    free(s.error);
   }
   ck_assert_uint_eq(fake_http_request_count(f->server), 0);
   fixture_free(f);
@@ -965,7 +962,7 @@ int main(void) {
   tcase_add_test(json, a_call_waiting_for_credentials_can_be_cancelled);
   tcase_add_test(json, a_call_in_backoff_ends_with_its_client);
   tcase_add_test(json, a_request_that_cannot_be_sent_fails_later);
-  tcase_add_test(json, credentials_that_cannot_sign_fail_each_call_later);
+  tcase_add_test(json, a_request_that_cannot_be_signed_fails_later);
   tcase_add_test(json, a_call_started_by_another_ending_may_destroy_the_client);
   tcase_add_test(json, a_callback_may_cancel_another_call_during_destroy);
   tcase_add_test(json, json_calls_go_to_the_endpoint_root_every_time);

@@ -1460,6 +1460,65 @@ START_TEST(test_close_from_callback) {
 }
 END_TEST
 
+/* Credentials no signature can carry are refused where they are found,
+ * naming the part as the source calls it and never its value: a CR left
+ * by a CRLF environment file, a space inside a profile's secret key, a
+ * control character in credential_process's key id. Before, every
+ * request failed with "cannot sign the request". */
+START_TEST(test_unusable_credentials_are_refused_by_name) {
+  static const char *const mark = " holds a character no signature can "
+                                  "carry (a control character or a space; a "
+                                  "file with CRLF line ends leaves a CR at "
+                                  "the end of each line)";
+  fixture_t *f = fx_new(false);
+  env_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV\r");
+  env_set(&f->env, "AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+  fx_create(f);
+  char *error = fx_error(f); /* asserts no secret in it */
+  char *expected =
+      fmt("no AWS credentials: environment: AWS_ACCESS_KEY_ID%s", mark);
+  ck_assert_str_eq(error, expected);
+  free(expected);
+  free(error);
+  fx_close_creds(f);
+  env_set(&f->env, "AWS_ACCESS_KEY_ID", "AKIDENV");
+  env_set(&f->env, "AWS_SESSION_TOKEN",
+          "tok\x7f"
+          "en");
+  fx_create(f);
+  error = fx_error(f);
+  ck_assert_ptr_nonnull(strstr(error, "AWS_SESSION_TOKEN holds"));
+  free(error);
+  fx_free(f);
+
+  f = fx_new(false);
+  write_file(f->home, ".aws/credentials",
+             "[spaced]\naws_access_key_id = AKID\n"
+             "aws_secret_access_key = half " SECRET_KEY "\n");
+  env_set(&f->env, "AWS_PROFILE", "spaced");
+  fx_create(f);
+  error = fx_error(f);
+  ck_assert_ptr_nonnull(
+      strstr(error, "profile spaced: aws_secret_access_key holds"));
+  ck_assert_ptr_null(strstr(error, "half"));
+  free(error);
+  fx_free(f);
+
+  f = fx_new(false);
+  write_process(f,
+                "{\"Version\": 1, \"AccessKeyId\": \"AK\\u0007ID\", "
+                "\"SecretAccessKey\": \"" SECRET_KEY "\"}",
+                0);
+  fx_create_with(f, "proc", NULL, NULL);
+  error = fx_error(f);
+  ck_assert_msg(strstr(error, "profile proc: credential_process: AccessKeyId "
+                              "holds") != NULL,
+                "%s", error);
+  free(error);
+  fx_free(f);
+}
+END_TEST
+
 /* A caller forgotten (pl__aws_creds_forget, a call cancelled while it
  * waits) is never called: the last one waiting, after which another still
  * queues behind the others, and one that a callback of the same delivery
@@ -1949,6 +2008,7 @@ static Suite *credentials_suite(void) {
   tcase_add_test(tc, test_close_with_pending);
   tcase_add_test(tc, test_close_from_callback);
   tcase_add_test(tc, test_forgotten_callers_are_not_called);
+  tcase_add_test(tc, test_unusable_credentials_are_refused_by_name);
   tcase_add_test(tc, test_create_arguments);
   suite_add_tcase(s, tc);
 
