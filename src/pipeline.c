@@ -217,6 +217,11 @@ void pl__pipeline_stop(pl_pipeline_t *pipeline) {
     return;
   source->stopped = true;
   source->exhausted = true;
+  /* Never started (a reload's new pipeline waiting for the one it follows
+   * to drain, or an engine shut down before its start): nothing of it
+   * runs, and it has no pump to kick. */
+  if (!pipeline->pump.loop)
+    return;
   if (source->plugin->stop)
     source->plugin->stop(source, source->ctx);
   pl__pipeline_kick(pipeline);

@@ -304,6 +304,10 @@ int pl__engine_reload(pl_engine_t *engine, const pl_cfg_node_t *root,
   engine->idle_logged = false;
   pl__reload_progress(engine);
   start_pending(engine);
+  /* A new pipeline that could not start is closed now: its reaping starts
+   * here, or nothing would (its pump is closed; an idle daemon runs no
+   * other), and every later reload would find it still draining. */
+  pl__reload_progress(engine);
   return 0;
 }
 

@@ -358,6 +358,87 @@ START_TEST(an_extension_the_daemon_did_not_load_is_refused) {
 }
 END_TEST
 
+/* SIGTERM while a reload's new pipeline waits for a changed one to drain
+ * (here one that cannot: its sink holds every batch). The new pipeline
+ * never started: the shutdown stops it without calling its source and
+ * without a pump (a SIGSEGV in uv_idle_start before). */
+START_TEST(a_shutdown_stops_a_new_pipeline_that_never_started) {
+  char *initial = config_with("shutdown_timeout = 100ms\n", "hold = true", "");
+  char *changed =
+      config_with("shutdown_timeout = 100ms\n", "hold = true\n batch_size = 7",
+                  "pipeline \"c\" {\n source \"script\" { records = [\"9\"] }\n"
+                  " sink \"capture\" { }\n}\n");
+  script_t s = {.texts = {changed}, .keep_draining = true};
+  test_run_t *run = test_run_start(initial, NULL, false);
+  ck_assert_int_eq(run->create_rc, 0);
+  s.run = run;
+  uv_timer_init(&run->loop, &s.timer);
+  s.timer.data = &s;
+  uv_timer_start(&s.timer, on_step, 30, 0);
+  test_run_loop(run);
+  ck_assert_msg(s.rcs[0] == 0, "%s", s.errors[0].data);
+  test_sink_t *c = test_ctx(run, "c", PL_ROLE_SINK);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_uint_eq(json_array_size(c->records), 0);
+  ck_assert(pl__engine_timed_out(run->engine)); /* "b" holds its batches */
+  uv_run(&run->loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(test_run_free(run), 0);
+  script_free(&s);
+  free(initial);
+  free(changed);
+}
+END_TEST
+
+static int failing_start(pl_instance_t *inst, void *ctx) {
+  return PL_EIO;
+}
+static const pl_plugin_t test_sink_unstartable = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "unstartable",
+    .kind = PL_KIND_SINK,
+    .description = "Test sink whose start fails.",
+    .init = ext_sink_init,
+    .start = failing_start,
+    .write = ext_sink_write,
+    .destroy = ext_sink_destroy,
+};
+
+/* A reload adds a pipeline that cannot start; the next reload, on a daemon
+ * with nothing else to do, is taken (it was refused before, "still
+ * draining from the previous reload", for as long as no other pump ran). */
+START_TEST(a_new_pipeline_that_cannot_start_does_not_block_reloads) {
+  static const pl_plugin_t *const extra[] = {&test_sink_unstartable, NULL};
+  const char *idle = "pipeline \"a\" {\n source \"script\" { records = "
+                     "[\"1\"] }\n sink \"capture\" { }\n}\n"
+                     "pipeline \"b\" {\n source \"script\" { records = "
+                     "[\"2\"] }\n sink \"capture\" { }\n}\n";
+  char *added = NULL;
+  pl_buf_t buf = {0};
+  pl_buf_printf(&buf,
+                "%spipeline \"f\" {\n source \"script\" { records = "
+                "[\"3\"] }\n sink \"unstartable\" { }\n}\n",
+                idle);
+  added = buf.data;
+  script_t s = {.texts = {added, idle}};
+  test_run_t *run = test_run_start(idle, extra, false);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  s.run = run;
+  uv_timer_init(&run->loop, &s.timer);
+  s.timer.data = &s;
+  uv_timer_start(&s.timer, on_step, 300, 0);
+  test_run_loop(run);
+  ck_assert_msg(s.rcs[0] == 0, "%s", s.errors[0].data);
+  ck_assert_msg(s.rcs[1] == 0, "%s", s.errors[1].data);
+  ck_assert_ptr_nonnull(strstr(test_log(run), "reload: pipeline \"f\" cannot "
+                                              "start"));
+  ck_assert_uint_eq(run->engine->pipeline_count, 2);
+  ck_assert_int_eq(test_run_free(run), 0);
+  script_free(&s);
+  free(added);
+}
+END_TEST
+
 START_TEST(a_once_run_does_not_reload) {
   char *initial = config_with("", "", "");
   test_run_t *run = test_run_start(initial, NULL, true);
@@ -387,6 +468,8 @@ int main(void) {
   tcase_add_test(tc, a_pipeline_that_cannot_drain_keeps_its_old_config);
   tcase_add_test(tc, an_extension_the_daemon_did_not_load_is_refused);
   tcase_add_test(tc, a_once_run_does_not_reload);
+  tcase_add_test(tc, a_shutdown_stops_a_new_pipeline_that_never_started);
+  tcase_add_test(tc, a_new_pipeline_that_cannot_start_does_not_block_reloads);
   suite_add_tcase(s, tc);
   return test_suite_run(s);
 }
