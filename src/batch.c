@@ -133,12 +133,6 @@ static void unlink_waiting(pl_batch_t *batch) {
   batch->next_waiting = NULL;
 }
 
-static void on_retry_timer(uv_timer_t *timer) {
-  pl_batch_t *batch = timer->data;
-  unlink_waiting(batch);
-  write_batch(batch);
-}
-
 /* The records the batch still holds fail. */
 static void fail_rest(pl_batch_t *batch) {
   for (size_t i = 0; i < batch->count; i++) {
@@ -146,6 +140,19 @@ static void fail_rest(pl_batch_t *batch) {
     pl__record_resolve(batch->records[i], false);
   }
   batch->count = 0;
+}
+
+static void on_retry_timer(uv_timer_t *timer) {
+  pl_batch_t *batch = timer->data;
+  unlink_waiting(batch);
+  /* A sink broken since writes nothing more: its retries fail, as those
+   * the pump abandons (pl__batch_abandon_waiting()). */
+  if (batch->sink->sink->broken) {
+    fail_rest(batch);
+    end_batch(batch);
+    return;
+  }
+  write_batch(batch);
 }
 
 void pl__batch_abandon_waiting(pl_sink_t *runner) {

@@ -95,7 +95,9 @@ bool pl__sink_pump(pl_sink_t *sink) {
   /* A sink's batch may reject all of its records: none starts while the
    * dead letter is full (the dead letter itself is never held back). */
   bool feeds_dead_letter = inst->role != PL_ROLE_DEAD_LETTER;
-  while (inst->queue.count > 0 && sink->in_flight < (size_t)opts->max_in_flight &&
+  /* A write may break the sink (pl_sink_broken()): none follows it. */
+  while (!sink->broken && inst->queue.count > 0 &&
+         sink->in_flight < (size_t)opts->max_in_flight &&
          (!feeds_dead_letter ||
           pl__pipeline_dead_letter_has_room(inst->pipeline))) {
     bool full = inst->queue.count >= (size_t)opts->batch_size ||

@@ -463,6 +463,51 @@ START_TEST(two_pipelines_share_one_loop) {
 }
 END_TEST
 
+/* A sink that breaks at its first write (pl_sink_broken()) and counts the
+ * writes it still gets. */
+static int breaking_init(pl_instance_t *inst, const void *options, void **ctx) {
+  *ctx = calloc(1, sizeof(size_t));
+  return *ctx ? 0 : PL_ENOMEM;
+}
+
+static void breaking_write(pl_instance_t *inst, void *ctx, pl_batch_t *batch) {
+  size_t *writes = ctx;
+  if ((*writes)++ == 0)
+    pl_sink_broken(inst, "the disk is gone");
+  pl_batch_done(batch, PL_RESULT_FAILED, "the disk is gone");
+}
+
+static const pl_plugin_t breaking_sink = {
+    .abi_version = PL_ABI_VERSION,
+    .struct_size = sizeof(pl_plugin_t),
+    .name = "breaking",
+    .kind = PL_KIND_SINK,
+    .description = "breaks at its first write",
+    .init = breaking_init,
+    .write = breaking_write,
+    .destroy = free,
+};
+
+/* Nothing is written once a sink says it is broken, as plugin.h promises:
+ * not the rest of the queue in the same pass of the pump (16 more writes
+ * before), not a retry. The records fail, the run fails. */
+START_TEST(a_broken_sink_gets_no_more_writes) {
+  static const pl_plugin_t *const extra[] = {&breaking_sink, NULL};
+  test_run_t *run = test_run("pipeline \"p\" {\n"
+                             "  source \"script\" { records = [\"1\", "
+                             "\"2\", \"3\", \"4\"]\n repeat = 50 }\n"
+                             "  sink \"breaking\" { batch_size = 1\n"
+                             " max_in_flight = 1 }\n}\n",
+                             extra, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  size_t *writes = test_ctx(run, "p", PL_ROLE_SINK);
+  ck_assert_uint_eq(*writes, 1);
+  ck_assert_int_ne(run->status, 0);
+  ck_assert_ptr_nonnull(strstr(test_log(run), "the disk is gone"));
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
 static Suite *engine_suite(void) {
   Suite *s = suite_create("engine");
   TCase *tc = tcase_create("acks");
@@ -484,6 +529,7 @@ static Suite *engine_suite(void) {
                  a_daemon_runs_until_shutdown_after_its_sources_are_exhausted);
   tcase_add_test(tc, a_timed_out_shutdown_frees_the_groups_it_gave_up);
   tcase_add_test(tc, two_pipelines_share_one_loop);
+  tcase_add_test(tc, a_broken_sink_gets_no_more_writes);
   suite_add_tcase(s, tc);
   TCase *config = tcase_create("config");
   tcase_add_test(config, config_errors_name_the_place_and_start_nothing);
