@@ -118,8 +118,13 @@ static const char *not_now(const pl_engine_t *engine, const char **name) {
   for (size_t i = 0; i < engine->pipeline_count; i++)
     if (engine->pipelines[i]->retiring) {
       *name = engine->pipelines[i]->name;
-      return "is still draining from the previous reload; reload again "
-             "once it has restarted";
+      /* Closed: drained, or it could not start; freed from the loop once
+       * its plugins' last callbacks ran (a few ms). */
+      return engine->pipelines[i]->closed
+                 ? "is closing after the previous reload; reload again in a "
+                   "moment"
+                 : "is still draining from the previous reload; reload "
+                   "again once it has drained";
     }
   return NULL;
 }
