@@ -227,6 +227,13 @@ void pl__pipeline_stop(pl_pipeline_t *pipeline) {
   pl__pipeline_kick(pipeline);
 }
 
+bool pl__pipeline_held(const pl_pipeline_t *pipeline) {
+  for (size_t i = 0; i < pipeline->stage_count; i++)
+    if (pipeline->stages[i]->holds > 0)
+      return true;
+  return false;
+}
+
 bool pl__pipeline_idle(const pl_pipeline_t *pipeline) {
   if (!pipeline->source->exhausted || pipeline->source->busy ||
       pipeline->open_groups > 0)

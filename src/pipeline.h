@@ -55,6 +55,9 @@ void pl__pipeline_stop(pl_pipeline_t *pipeline);
 bool pl__pipeline_dead_letter_has_room(const pl_pipeline_t *pipeline);
 
 bool pl__pipeline_idle(const pl_pipeline_t *pipeline);
+/* A stage of the pipeline is held (pl_instance_hold()): callbacks into it
+ * are still to come, and the pipeline may not be freed yet. */
+bool pl__pipeline_held(const pl_pipeline_t *pipeline);
 /* Closes every handle (plugins' and the pump). */
 void pl__pipeline_close(pl_pipeline_t *pipeline);
 void pl__pipeline_destroy(pl_pipeline_t *pipeline);

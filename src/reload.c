@@ -358,10 +358,17 @@ static void on_reap(uv_timer_t *timer) {
   }
   if (!loop_quiescent(engine->loop))
     return;
-  uv_timer_stop(timer);
+  /* A held pipeline waits for its last callbacks (pl_instance_hold()): the
+   * timer goes on for it. */
+  bool held = false;
+  for (size_t i = 0; i < engine->pipeline_count; i++)
+    held |= engine->pipelines[i]->retiring && engine->pipelines[i]->closed &&
+            pl__pipeline_held(engine->pipelines[i]);
+  if (!held)
+    uv_timer_stop(timer);
   for (size_t i = 0; i < engine->pipeline_count; i++) {
     pl_pipeline_t *pipeline = engine->pipelines[i];
-    if (!pipeline->retiring || !pipeline->closed)
+    if (!pipeline->retiring || !pipeline->closed || pl__pipeline_held(pipeline))
       continue;
     pl_pipeline_t *successor = pipeline->successor;
     pipeline->successor = NULL;

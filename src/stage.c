@@ -168,6 +168,15 @@ void pl_source_busy(pl_instance_t *inst, bool busy) {
     pl__pipeline_kick(inst->pipeline);
 }
 
+void pl_instance_hold(pl_instance_t *inst) {
+  inst->holds++;
+}
+
+void pl_instance_release(pl_instance_t *inst) {
+  if (inst->holds > 0)
+    inst->holds--;
+}
+
 void pl_source_exhausted(pl_instance_t *inst) {
   inst->exhausted = true;
   pl__pipeline_kick(inst->pipeline);

@@ -84,6 +84,7 @@ struct pl_instance {
   bool exhausted; /* pl_source_exhausted() or stopped */
   bool stopped;
   bool busy; /* pl_source_busy() */
+  size_t holds; /* pl_instance_hold() not yet released */
   pl_stage_metrics_t metrics;
   size_t counter_count;
   pl_counter_t *counters;

@@ -307,6 +307,15 @@ PL_EXTERN bool pl_emit(pl_instance_t *inst, pl_record_t *record);
  * while it is busy (shutdown_timeout still applies). */
 PL_EXTERN void pl_source_busy(pl_instance_t *inst, bool busy);
 
+/* Any stage: callbacks into it are still to come after its close (a
+ * request cancelled at close whose transport hands it back from the loop
+ * later). A reload frees a stage's pipeline only once every hold of its
+ * stages is released, so that no such callback finds its memory freed.
+ * The AWS layer holds a stage for each of its clients until the client
+ * is freed, after its last call's callback. */
+PL_EXTERN void pl_instance_hold(pl_instance_t *inst);
+PL_EXTERN void pl_instance_release(pl_instance_t *inst);
+
 /* Sources: no more groups will be created (--once ends when every source is
  * exhausted and every group is resolved). */
 PL_EXTERN void pl_source_exhausted(pl_instance_t *inst);

@@ -348,6 +348,10 @@ int pl_aws_client_create(pl_instance_t *inst,
          pl__aws_attempts_source_name(retry.attempts_from),
          pl__aws_retry_mode_name(retry.mode),
          pl__aws_retry_mode_source_name(retry.mode_from));
+  /* Until the client is freed, after its last call's callback: a call
+   * cancelled by pl_aws_client_destroy() at the stage's close may call
+   * back later (pl_instance_hold()). */
+  pl_instance_hold(inst);
   *out = client;
   return 0;
 }

@@ -499,6 +499,7 @@ void pl__aws_client_maybe_free(pl_aws_client_t *client) {
   free(client->json_host);
   free(client->region);
   free(client->service);
+  pl_instance_release(client->inst);
   free(client);
 }
 

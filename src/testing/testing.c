@@ -36,6 +36,7 @@ struct pl_test {
   bool timed_out;
   uv_timer_t timer;
   pl_test_http_t *aws_server; /* pl_test_aws_server, or NULL */
+  pl_env_t env;               /* the engine's, from pl_test_start */
   pl_test_write_fn *on_write; /* pl_test_on_write */
   void *on_write_data;
   FILE *log;
@@ -338,14 +339,16 @@ int pl_test_start(pl_test_t *t) {
     return PL_EINVAL;
   t->ran = true;
   t->config = build_config(t);
-  pl_env_t env = {test_getenv, t};
+  /* The engine keeps the environment's pointer for its life (a reload,
+   * the AWS layer's first client read it later). */
+  t->env = (pl_env_t){test_getenv, t};
   const pl_plugin_t *other =
       t->dead_letter && t->dead_letter != t->plugin ? t->dead_letter : NULL;
   const pl_plugin_t *const plugins[] = {t->plugin,      &pl__test_source,
                                         &pl__test_sink, &pl__test_dead_letter,
                                         other,          NULL};
   int rc = pl_engine_create_from_text(&t->loop, "test.conf", t->config, plugins,
-                                      &env, t->log, !t->daemon, &t->engine,
+                                      &t->env, t->log, !t->daemon, &t->engine,
                                       &t->errors);
   if (rc < 0)
     return rc;
