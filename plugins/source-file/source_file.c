@@ -16,8 +16,10 @@
  * appear later) and costs one stat per file per interval. */
 #include <pipelined/pipelined.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "file_config.h"
 #include "file_done.h"
@@ -329,6 +331,56 @@ static void source_file_destroy(void *ctx) {
   free(s);
 }
 
+/* What identifies a file's content for a reread: its size and change time
+ * ("-" when it does not exist or `path` is NULL). */
+static void progress_stamp(const char *path, char out[64]) {
+  struct stat st;
+  if (!path || stat(path, &st) < 0)
+    snprintf(out, 64, "-");
+  else
+    snprintf(out, 64, "%lld %lld.%09ld", (long long)st.st_size,
+             (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+}
+
+/* Reads what earlier runs committed (the state file) and how far they got
+ * in each file (the ledger), in place of what was read before. */
+static int load_progress(source_file_t *s) {
+  file_state_destroy(s->committed);
+  s->committed = NULL;
+  pl_ledger_destroy(s->ledger);
+  s->ledger = NULL;
+  progress_stamp(s->cfg.state_file, s->progress_read[0]);
+  progress_stamp(s->cfg.ledger_file, s->progress_read[1]);
+  char *error = NULL;
+  int rc = file_state_create(s->cfg.state_file, &s->committed, &error);
+  if (rc < 0)
+    pl_log(s->inst, PL_LOG_ERROR, "%s", error ? error : "out of memory");
+  free(error);
+  if (rc == 0 && file_state_owner(s->committed))
+    pl_state_file_on_saved(file_state_owner(s->committed), file_save_on_saved,
+                           s);
+  if (rc == 0 && s->cfg.ledger_file) {
+    error = NULL;
+    rc = pl_ledger_create(s->cfg.ledger_file, &s->ledger, &error);
+    if (rc < 0 || error)
+      pl_log(s->inst, rc < 0 ? PL_LOG_ERROR : PL_LOG_WARN, "%s",
+             error ? error : "out of memory");
+    free(error);
+  }
+  return rc;
+}
+
+/* The progress files changed since they were read: a reload's new
+ * pipeline is made (and inits) while the one it replaces still drains,
+ * commits and saves; it starts from what that one left. */
+static bool progress_changed(const source_file_t *s) {
+  char now[2][64];
+  progress_stamp(s->cfg.state_file, now[0]);
+  progress_stamp(s->cfg.ledger_file, now[1]);
+  return strcmp(now[0], s->progress_read[0]) != 0 ||
+         strcmp(now[1], s->progress_read[1]) != 0;
+}
+
 static int source_file_init(pl_instance_t *inst, const void *options,
                             void **ctx) {
   source_file_t *s = calloc(1, sizeof(*s));
@@ -346,22 +398,10 @@ static int source_file_init(pl_instance_t *inst, const void *options,
   file_reader_init(&s->reader, inst, s->opts->chunk_size, &events);
   file_reader_set_decompress(&s->reader, &s->opts->decompress);
   int rc = file_config_init(&s->cfg, inst, s->opts);
-  char *error = NULL;
-  if (rc == 0 &&
-      (rc = file_state_create(s->cfg.state_file, &s->committed, &error)) < 0)
-    pl_log(inst, PL_LOG_ERROR, "%s", error ? error : "out of memory");
-  free(error);
-  if (rc == 0 && file_state_owner(s->committed))
-    pl_state_file_on_saved(file_state_owner(s->committed), file_save_on_saved,
-                           s);
-  if (rc == 0 && s->cfg.ledger_file) {
-    error = NULL;
-    rc = pl_ledger_create(s->cfg.ledger_file, &s->ledger, &error);
-    if (rc < 0 || error)
-      pl_log(inst, rc < 0 ? PL_LOG_ERROR : PL_LOG_WARN, "%s",
-             error ? error : "out of memory");
-    free(error);
-  }
+  /* Read here too, so that a broken file is an error of the config (and
+   * of --check, which starts nothing). */
+  if (rc == 0)
+    rc = load_progress(s);
   if (rc == 0 &&
       (file_state_create(NULL, &s->tracked, NULL) < 0 ||
        file_state_create(NULL, &s->candidates, NULL) < 0 ||
@@ -378,6 +418,8 @@ static int source_file_init(pl_instance_t *inst, const void *options,
 
 static int source_file_start(pl_instance_t *inst, void *ctx) {
   source_file_t *s = ctx;
+  if (progress_changed(s) && load_progress(s) < 0)
+    return PL_EIO;
   /* Locked at the start, not at init, so that --check (which does not
    * start sources) can run beside the daemon that owns the state. */
   char *error = NULL;

@@ -35,6 +35,9 @@ typedef struct source_file {
   int *reported;            /* per entry of paths: the status last logged */
   file_state_t *committed;  /* remembered files; saved with state_dir */
   pl_ledger_t *ledger;      /* with state_dir: how far into each file */
+  /* The two files as they were read (progress_stamp()): start reads them
+   * again when they changed since init. */
+  char progress_read[2][64];
   file_state_t *tracked;    /* paths of every file_entry_t */
   file_state_t *candidates; /* watch: new files seen once, not read yet */
   file_state_t *complaints; /* watch: files whose failure was logged */
