@@ -24,7 +24,7 @@
 #include "creds_profile.h"
 #include "creds_providers.h"
 #include "creds_sts.h"
-#include "endpoint.h"
+#include "creds_sts_url.h"
 
 /* Background refresh starts this long before credentials expire. */
 #define PL__CREDS_REFRESH_BEFORE_S 300
@@ -386,73 +386,6 @@ static void on_timer_closed(uv_handle_t *handle) {
   maybe_free(creds);
 }
 
-/* A region fit for a host name ("eu-west-1"): nothing else reaches the
- * STS URL. */
-static bool plausible_region(const char *region) {
-  if (!region || !*region || strlen(region) > 32)
-    return false;
-  for (const char *p = region; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-      return false;
-  return true;
-}
-
-/* A configured STS endpoint, as the SDKs' STS clients take it:
- * AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's services section,
- * its endpoint_url (a new string in *url), or none (*url NULL). Returns 0,
- * PL_EINVAL with *error (an endpoint that is not a URL) or PL_ENOMEM. */
-static int sts_configured(pl_aws_creds_t *creds, char **url, char **error) {
-  *url = NULL;
-  bool specific = false;
-  const char *service = pl__aws_creds_profile_endpoint(creds, "sts", &specific);
-  const pl_aws_endpoint_inputs_t in = {
-      .env = &creds->env,
-      .profile_service_endpoint = specific ? service : NULL,
-      .profile_endpoint = creds->profile_endpoint,
-  };
-  pl_aws_endpoint_t endpoint = {0};
-  /* Any region: only a configured endpoint is kept. */
-  int rc = pl__aws_endpoint_resolve(&in, "sts", "us-east-1", &endpoint, error);
-  if (rc == 0 && endpoint.custom) {
-    *url = endpoint.url;
-    endpoint.url = NULL;
-  }
-  pl__aws_endpoint_close(&endpoint);
-  return rc;
-}
-
-/* The STS endpoint and the region that signs for it: the option, a
- * configured one (sts_configured), else the region's regional endpoint,
- * else the global one (signed for us-east-1). */
-static int sts_url(pl_aws_creds_t *creds, const pl_aws_creds_options_t *opts) {
-  const char *region = opts->region;
-  if (!region)
-    region = pl__creds_getenv(&creds->env, "AWS_REGION");
-  if (!region)
-    region = pl__creds_getenv(&creds->env, "AWS_DEFAULT_REGION");
-  if (!region)
-    region = creds->profile_region;
-  bool known = plausible_region(region);
-  creds->sts_region = strdup(known ? region : "us-east-1");
-  if (!creds->sts_region)
-    return PL_ENOMEM;
-  if (opts->sts_endpoint) {
-    creds->sts_url = strdup(opts->sts_endpoint);
-    return creds->sts_url ? 0 : PL_ENOMEM;
-  }
-  char *error = NULL;
-  int rc = sts_configured(creds, &creds->sts_url, &error);
-  free(error); /* the clients report a broken endpoint (aws.c) */
-  if (rc == PL_ENOMEM || creds->sts_url)
-    return rc;
-  pl_buf_t url = {0};
-  rc = known ? pl_buf_printf(&url, "https://sts.%s.amazonaws.com%s", region,
-                             strncmp(region, "cn-", 3) == 0 ? ".cn" : "")
-             : pl_buf_append_str(&url, "https://sts.amazonaws.com");
-  creds->sts_url = url.data;
-  return rc;
-}
-
 int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
                          pl_aws_creds_t **out) {
   *out = NULL;
@@ -503,8 +436,20 @@ int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
     free(error);
     pl__aws_profile_destroy(profile);
   }
-  if (rc == 0)
-    rc = sts_url(creds, opts);
+  if (rc == 0) {
+    bool specific = false;
+    const char *sts_endpoint =
+        pl__aws_creds_profile_endpoint(creds, "sts", &specific);
+    const pl__creds_sts_inputs_t sts = {
+        .env = &creds->env,
+        .region = opts->region,
+        .endpoint = opts->sts_endpoint,
+        .profile_region = creds->profile_region,
+        .profile_service_endpoint = specific ? sts_endpoint : NULL,
+        .profile_endpoint = creds->profile_endpoint,
+    };
+    rc = pl__creds_sts_url(&sts, &creds->sts_url, &creds->sts_region);
+  }
   if (rc == 0)
     rc = uv_timer_init(creds->loop, &creds->timer) < 0 ? PL_EIO : 0;
   if (rc < 0) {
