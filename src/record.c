@@ -187,7 +187,7 @@ static void reject_v(pl_record_t *record, const char *reason_class,
    * (sinks reject through pl_batch_resolve, counted by the batch). */
   pl_instance_t *by = pipeline->current ? pipeline->current : source;
   pl__stage_count_rejection(by, reason_class);
-  pl__pipeline_dead_letter(pipeline, pipeline->current, record);
+  pl__pipeline_dead_letter(pipeline, by, record);
 }
 
 void pl_record_reject(pl_record_t *record, const char *fmt, ...) {

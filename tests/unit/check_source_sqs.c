@@ -378,6 +378,10 @@ START_TEST(poison_bodies_are_dead_lettered_then_deleted) {
   ck_assert_str_eq(json_string_value(json_object_get(doc, "message_id")), "m1");
   ck_assert_str_eq(json_string_value(json_object_get(doc, "origin")),
                    "file:/in.csv");
+  /* The source rejected it, and its letter says so as a transform's or a
+   * sink's would. */
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "stage")),
+                   "source-sqs");
   /* Dead-lettered counts as done: both are deleted. */
   assert_handles(f, SQS_DELETE, "rh1 rh2");
   fixture_free(f);
