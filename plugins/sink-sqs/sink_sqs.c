@@ -71,7 +71,7 @@ static const pl_option_t sink_sqs_option_table[] = {
                        "deduplication_id", NULL, 0,
                        "FIFO queues: MessageDeduplicationId of each message "
                        "(default: SHA-256 of the record's origin, etag, "
-                       "message id and line)."),
+                       "origin time, message id, line and body)."),
     PL_OPTION_DURATION_RANGE(sink_sqs_options_t, delay_ms, "delay", "0", 0,
                              SQS_MAX_DELAY_S * 1000ull, 0,
                              "Standard queues: delay before a message can be "

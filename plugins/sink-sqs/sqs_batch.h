@@ -13,9 +13,12 @@
  *     the updates of one item by them (sink-dynamodb's newer_than);
  *   - FIFO queues get MessageGroupId from its template and
  *     MessageDeduplicationId from its template or, by default, the SHA-256
- *     (hex) of the record's origin, etag, message id and line, so that
- *     sending the same input again within SQS's 5-minute deduplication
- *     window does not duplicate it. A record with no origin and no message
+ *     (hex) of the record's origin, etag, origin time, message id, line and
+ *     body, so that sending the same input again within SQS's 5-minute
+ *     deduplication window does not duplicate it, while the chunks of one
+ *     input (no line), a file changed in place (no etag) and an object
+ *     written back to an earlier content (its etag again) are not taken
+ *     for duplicates of each other. A record with no origin and no message
  *     id is hashed by its body instead (what ContentBasedDeduplication
  *     does): a hash of nothing would make every such record a duplicate of
  *     the first;

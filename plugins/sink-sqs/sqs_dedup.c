@@ -40,10 +40,21 @@ int sqs_default_dedup_id(const pl_record_t *record, const char *body,
     rc = digest_text(md, origin);
     if (rc == 0)
       rc = digest_text(md, pl_record_etag(record));
+    /* An S3 object written back to an earlier content has that content's
+     * etag again, and a later time. */
+    if (rc == 0)
+      rc = digest_text(md, pl_record_origin_time(record));
     if (rc == 0)
       rc = digest_text(md, message_id);
     if (rc == 0)
       rc = digest_text(md, line);
+    /* And the body: the metadata alone does not tell apart the chunks of
+     * an input read as bytes (no line), nor a file rewritten in place (no
+     * etag), whose messages SQS would drop as duplicates of the first
+     * while the sink counted them sent. The same input sent again has the
+     * same body: still one id. */
+    if (rc == 0 && EVP_DigestUpdate(md, body, body_len) != 1)
+      rc = PL_ENOMEM;
   } else if (EVP_DigestUpdate(md, body, body_len) != 1) {
     rc = PL_ENOMEM;
   }

@@ -8,7 +8,8 @@
 #include <pipelined/pipelined.h>
 
 /* The default deduplication id of `record` (64 hex digits and a NUL), from
- * its metadata or, when it has no origin and no message id, from `body`.
+ * its metadata and `body` or, when it has no origin and no message id,
+ * from `body` alone.
  * Returns 0 or PL_ENOMEM. */
 int sqs_default_dedup_id(const pl_record_t *record, const char *body,
                          size_t body_len, char out[65]);

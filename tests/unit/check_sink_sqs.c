@@ -666,14 +666,18 @@ END_TEST
 /* ---- FIFO ---- */
 
 /* The documented default deduplication id: SHA-256 of origin, etag,
- * message id and line, each followed by a NUL. */
+ * origin time, message id and line, each followed by a NUL, then the
+ * body. */
 static void expected_dedup(const char *origin, const char *etag,
-                           const char *msgid, const char *line, char out[65]) {
+                           const char *otime, const char *msgid,
+                           const char *line, const char *body, char out[65]) {
   pl_buf_t in = {0};
   pl_buf_append(&in, origin, strlen(origin) + 1);
   pl_buf_append(&in, etag, strlen(etag) + 1);
+  pl_buf_append(&in, otime, strlen(otime) + 1);
   pl_buf_append(&in, msgid, strlen(msgid) + 1);
   pl_buf_append(&in, line, strlen(line) + 1);
+  pl_buf_append(&in, body, strlen(body));
   unsigned char digest[32];
   unsigned int len = 0;
   ck_assert_int_eq(
@@ -686,14 +690,17 @@ static void expected_dedup(const char *origin, const char *etag,
 static const char *const fifo_records[] = {
     "{\"product_id\":\"P1\",\"q\":1}",
     "{\"product_id\":\"P2\",\"q\":2,\"etag\":\"abc\"}",
-    "{\"product_id\":\"P1\",\"q\":3,\"etag\":\"abc\",\"msgid\":\"m-9\"}",
+    ("{\"product_id\":\"P1\",\"q\":3,\"etag\":\"abc\",\"msgid\":\"m-9\","
+     "\"otime\":\"2026-12-07T20:00:00Z\"}"),
 };
 
-/* The deduplication ids of a run of fifo_records, in order. */
-static json_t *fifo_run(const char *sink_extra, char **log) {
+/* The deduplication ids of a run of `records` (fifo_records when NULL),
+ * in order. */
+static json_t *fifo_run_records(const char *const *records,
+                                const char *sink_extra, char **log) {
   fixture_t *f = fixture_create();
   push_ok(f, 1);
-  run_records(f, fifo_records, 3, "q.fifo", sink_extra);
+  run_records(f, records ? records : fifo_records, 3, "q.fifo", sink_extra);
   test_plugin_assert_clean(f->t);
   ck_assert_uint_eq(request_entries(f, 0), 3);
   json_t *ids = json_array();
@@ -714,18 +721,46 @@ static json_t *fifo_run(const char *sink_extra, char **log) {
   return ids;
 }
 
+static json_t *fifo_run(const char *sink_extra, char **log) {
+  return fifo_run_records(NULL, sink_extra, log);
+}
+
 START_TEST(fifo_ids_are_deterministic) {
   const char *group = "message_group_id = \"${product_id}\"";
   json_t *first = fifo_run(group, NULL);
   json_t *again = fifo_run(group, NULL);
   ck_assert(json_equal(first, again));
   char id[65];
-  expected_dedup("test:script", "", "", "1", id);
+  expected_dedup("test:script", "", "", "", "1", fifo_records[0], id);
   ck_assert_str_eq(json_string_value(json_array_get(first, 0)), id);
-  expected_dedup("test:script", "abc", "", "2", id);
+  expected_dedup("test:script", "abc", "", "", "2", fifo_records[1], id);
   ck_assert_str_eq(json_string_value(json_array_get(first, 1)), id);
-  expected_dedup("test:script", "abc", "m-9", "3", id);
+  expected_dedup("test:script", "abc", "2026-12-07T20:00:00Z", "m-9", "3",
+                 fifo_records[2], id);
   ck_assert_str_eq(json_string_value(json_array_get(first, 2)), id);
+  json_decref(first);
+  json_decref(again);
+}
+END_TEST
+
+/* A file rewritten in place has the same origin and lines and no etag:
+ * its new rows must not be dropped by SQS as duplicates of the old ones. */
+START_TEST(fifo_ids_differ_when_the_content_changes) {
+  const char *group = "message_group_id = \"${product_id}\"";
+  static const char *const changed[] = {
+      "{\"product_id\":\"P1\",\"q\":0}",
+      "{\"product_id\":\"P2\",\"q\":2,\"etag\":\"abc\"}",
+      ("{\"product_id\":\"P1\",\"q\":3,\"etag\":\"abc\",\"msgid\":\"m-9\","
+       "\"otime\":\"2026-12-07T20:00:00Z\"}"),
+  };
+  json_t *first = fifo_run(group, NULL);
+  json_t *again = fifo_run_records(changed, group, NULL);
+  ck_assert_str_ne(json_string_value(json_array_get(first, 0)),
+                   json_string_value(json_array_get(again, 0)));
+  /* The same input: the same ids. */
+  for (size_t i = 1; i < 3; i++)
+    ck_assert_str_eq(json_string_value(json_array_get(first, i)),
+                     json_string_value(json_array_get(again, i)));
   json_decref(first);
   json_decref(again);
 }
@@ -1277,7 +1312,8 @@ START_TEST(encode_message_on_its_own) {
   ck_assert_int_eq(sqs_encode_message(&enc, rec, &text, &size, &why), 0);
   /* The members in their order, written directly. */
   char id[65];
-  expected_dedup("s3://bucket/key.csv", "\"abc\"", "", "42", id);
+  expected_dedup("s3://bucket/key.csv", "\"abc\"", "", "", "42",
+                 "{\"id\":\"P1\",\"q\":5}", id);
   pl_buf_t expected = {0};
   pl_buf_printf(&expected,
                 "\"MessageBody\":\"{\\\"id\\\":\\\"P1\\\",\\\"q\\\":5}\","
@@ -1470,6 +1506,7 @@ int main(void) {
   TCase *fifo = tcase_create("fifo");
   tcase_set_timeout(fifo, 60);
   tcase_add_test(fifo, fifo_ids_are_deterministic);
+  tcase_add_test(fifo, fifo_ids_differ_when_the_content_changes);
   tcase_add_test(fifo, fifo_deduplication_id_template);
   tcase_add_test(fifo, fifo_bad_group_ids_are_rejected);
   tcase_add_test(fifo, fifo_sends_in_order_and_stops_a_batch_at_a_failure);
