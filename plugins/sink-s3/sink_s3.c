@@ -143,6 +143,20 @@ static int sink_s3_init(pl_instance_t *inst, const void *options,
     pl_log(inst, PL_LOG_ERROR, "option 'key' \"%s\" %s", opts->key, why);
     return PL_EINVAL;
   }
+  /* Its shortest key (the first object's): over S3's limit, every object
+   * would fail at its first record, and --check would not say so. */
+  s3_key_vars_t first = {.pipeline = pl_instance_pipeline(inst),
+                         .uuid = "00000000-0000-4000-8000-000000000000",
+                         .seq = 1};
+  pl_buf_t key = {0};
+  int rc = s3_key_render(opts->key, &first, &key);
+  pl_buf_free(&key);
+  if (rc == PL_ERANGE) {
+    pl_log(inst, PL_LOG_ERROR,
+           "option 'key' makes keys longer than %d bytes, S3's limit",
+           PL_S3_KEY_MAX);
+    return PL_EINVAL;
+  }
   bool csv = opts->format == SINK_S3_CSV;
   if (csv != (opts->columns.count > 0)) {
     pl_log(inst, PL_LOG_ERROR,
@@ -319,7 +333,9 @@ static void add_record(sink_s3_t *s, s3_held_t *held, size_t i) {
   int rc = s->open ? 0 : open_object(s);
   if (rc < 0) {
     pl_batch_resolve(batch, i, PL_RESULT_FAILED, "cannot open an object: %s",
-                     pl_strerror(rc));
+                     rc == PL_ERANGE ? "its key (option 'key') is longer than "
+                                       "S3's limit of 1024 bytes"
+                                     : pl_strerror(rc));
     return;
   }
   s3_object_t *obj = s->open;

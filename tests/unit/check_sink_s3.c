@@ -617,6 +617,16 @@ START_TEST(bad_options_are_refused) {
   refused("max_object_records = -1", "max_object_records");
   refused("format = \"csv\"", "option 'columns' is required");
   refused("columns = [\"a\"]", "option 'columns' is for format");
+  /* Every key would be longer than S3 takes: refused at the start (and by
+   * --check), not object by object. */
+  pl_buf_t long_key = {0};
+  pl_buf_append_str(&long_key, "key = \"");
+  for (int i = 0; i < 1000; i++)
+    pl_buf_append(&long_key, "k", 1);
+  pl_buf_append_str(&long_key, "/${@uuid}\"");
+  refused(long_key.data,
+          "option 'key' makes keys longer than 1024 bytes, S3's limit");
+  pl_buf_free(&long_key);
 }
 END_TEST
 
