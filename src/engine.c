@@ -350,6 +350,7 @@ void pl__engine_destroy(pl_engine_t *engine) {
   pl__record_free_spares(engine);
   pl__engine_free_settings(&engine->settings);
   pl__reload_top_free(&engine->top);
+  pl__reload_forget_not_running(engine);
   pl__extensions_free(engine);
   /* After the stages: the plugins it opened may be unloaded now. */
   pl__registry_destroy(engine->own_registry);

@@ -30,6 +30,13 @@ typedef struct pl_engine_settings {
 
 typedef struct pl_extension pl_extension_t;
 
+/* A pipeline of the config that a reload could not start: it runs nothing
+ * until a later reload starts it. */
+typedef struct pl_not_running {
+  char *pipeline; /* owned */
+  char *why;      /* owned: the error the log gave */
+} pl_not_running_t;
+
 /* A file by device and inode: the same file whatever path names it. */
 typedef struct pl_file_id {
   uint64_t dev;
@@ -81,6 +88,11 @@ struct pl_engine {
    * callbacks have run (src/reload.c). */
   uv_timer_t reaper;
   bool reaper_open;
+  /* Since the last reload (src/reload.c), owned: /healthz and /readyz
+   * fail naming the first, and /metrics lists them, as the pipelines
+   * themselves are gone. */
+  pl_not_running_t *not_running;
+  size_t not_running_count;
 };
 typedef struct pl_engine pl_engine_t;
 

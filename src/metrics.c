@@ -316,6 +316,17 @@ void pl__metrics_render(const pl_engine_t *engine, pl_buf_t *out) {
     }
   }
 
+  /* A pipeline a reload could not start has no series left: this says it
+   * is missing. */
+  header(out, "pipeline_not_running", "gauge",
+         "1 for each pipeline of the config that the last reload could not "
+         "start: it runs nothing until a reload starts it");
+  for (size_t i = 0; i < engine->not_running_count; i++) {
+    pl_buf_append_str(out, "pipelined_pipeline_not_running{pipeline=");
+    label_value(out, engine->not_running[i].pipeline);
+    pl_buf_append_str(out, "} 1\n");
+  }
+
   /* Plugin counters (pl_instance_count): pipelined_plugin_<name>_total,
    * one family per name however many stages count it. */
   for (size_t p = 0; p < engine->pipeline_count; p++) {
@@ -354,9 +365,26 @@ void pl__metrics_summary(const pl_pipeline_t *pipeline, uint64_t elapsed_ms,
                 (unsigned long long)sink->bytes, (double)elapsed_ms / 1000.0);
 }
 
+/* Appends one line of JSON, `status` "unhealthy", for /healthz. */
+static void unhealthy(pl_buf_t *out, json_t *doc) {
+  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+  pl_buf_append_str(out, text ? text : "{\"status\":\"unhealthy\"}");
+  pl_buf_append_str(out, "\n");
+  free(text);
+  json_decref(doc);
+}
+
 bool pl__metrics_health(const pl_engine_t *engine, pl_buf_t *out) {
   if (engine->stopping) {
     pl_buf_append_str(out, "shutting down\n");
+    return false;
+  }
+  /* A pipeline of the config that runs nothing is work failing too. */
+  if (engine->not_running_count > 0) {
+    const pl_not_running_t *first = &engine->not_running[0];
+    unhealthy(out,
+              json_pack("{s:s, s:s, s:s}", "status", "unhealthy", "pipeline",
+                        first->pipeline, "last_error", first->why));
     return false;
   }
   for (size_t p = 0; p < engine->pipeline_count; p++) {
@@ -370,19 +398,29 @@ bool pl__metrics_health(const pl_engine_t *engine, pl_buf_t *out) {
                               &failing_ms))
         continue;
       const pl_buf_t *why = &stage->sink->last_error;
-      json_t *doc = json_pack(
-          "{s:s, s:s, s:s, s:s, s:I, s:s%}", "status", "unhealthy",
-          "pipeline", pipeline->name, "stage", pl__role_name(stage->role),
-          "plugin", stage->name, "failing_for_ms", (json_int_t)failing_ms,
-          "last_error", why->data ? why->data : "", why->len);
-      char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-      pl_buf_append_str(out, text ? text : "{\"status\":\"unhealthy\"}");
-      pl_buf_append_str(out, "\n");
-      free(text);
-      json_decref(doc);
+      unhealthy(out,
+                json_pack("{s:s, s:s, s:s, s:s, s:I, s:s%}", "status",
+                          "unhealthy", "pipeline", pipeline->name, "stage",
+                          pl__role_name(stage->role), "plugin", stage->name,
+                          "failing_for_ms", (json_int_t)failing_ms,
+                          "last_error", why->data ? why->data : "", why->len));
       return false;
     }
   }
   pl_buf_append_str(out, "ok\n");
   return true;
+}
+
+bool pl__metrics_ready(const pl_engine_t *engine, pl_buf_t *out) {
+  if (engine->stopping) {
+    pl_buf_append_str(out, "shutting down\n");
+    return false;
+  }
+  if (engine->not_running_count > 0) {
+    pl_buf_printf(out, "pipeline \"%s\" is not running: %s\n",
+                  engine->not_running[0].pipeline, engine->not_running[0].why);
+    return false;
+  }
+  pl_buf_append_str(out, engine->ready ? "ready\n" : "starting\n");
+  return engine->ready;
 }

@@ -149,11 +149,7 @@ static void handle_request(connection_t *conn) {
     respond(conn, ok ? "200 OK" : "503 Service Unavailable",
             json ? "application/json" : "text/plain", &body, head);
   } else if (strncmp(target, "/readyz ", 8) == 0) {
-    pl_engine_t *engine = conn->server->engine;
-    bool ok = engine->ready && !engine->stopping;
-    pl_buf_append_str(&body, ok                ? "ready\n"
-                             : engine->stopping ? "shutting down\n"
-                                                : "starting\n");
+    bool ok = pl__metrics_ready(conn->server->engine, &body);
     respond(conn, ok ? "200 OK" : "503 Service Unavailable", "text/plain",
             &body, head);
   } else {

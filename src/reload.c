@@ -268,6 +268,9 @@ int pl__engine_reload(pl_engine_t *engine, const pl_cfg_node_t *root,
     return PL_EINVAL;
   }
 
+  /* This config is tried afresh: a pipeline that could not start before
+   * is in it again as new (or gone from it). */
+  pl__reload_forget_not_running(engine);
   engine->settings.log_level = settings.log_level;
   engine->settings.log_format = settings.log_format;
   engine->log.level = (pl_log_level_t)settings.log_level;
@@ -336,6 +339,39 @@ static bool loop_quiescent(uv_loop_t *loop) {
   return !closing;
 }
 
+void pl__reload_forget_not_running(pl_engine_t *engine) {
+  for (size_t i = 0; i < engine->not_running_count; i++) {
+    free(engine->not_running[i].pipeline);
+    free(engine->not_running[i].why);
+  }
+  free(engine->not_running);
+  engine->not_running = NULL;
+  engine->not_running_count = 0;
+}
+
+/* Remembers that `pipeline` could not start: the daemon must not look
+ * healthy while a pipeline of its config runs nothing. Out of memory, the
+ * log line stays the only trace. */
+static void note_not_running(pl_engine_t *engine, const pl_pipeline_t *pipeline,
+                             int rc) {
+  pl_not_running_t *grown = realloc(
+      engine->not_running, (engine->not_running_count + 1) * sizeof(*grown));
+  if (!grown)
+    return;
+  engine->not_running = grown;
+  pl_buf_t why = {0};
+  pl_buf_printf(&why, "cannot start (%s); fix the config and reload again",
+                pl_strerror(rc));
+  char *name = strdup(pipeline->name);
+  if (!name || !why.data) {
+    free(name);
+    pl_buf_free(&why);
+    return;
+  }
+  grown[engine->not_running_count++] =
+      (pl_not_running_t){.pipeline = name, .why = why.data};
+}
+
 static void start_or_retire(pl_engine_t *engine, pl_pipeline_t *pipeline) {
   int rc = pl__pipeline_start(pipeline);
   if (rc == 0)
@@ -345,6 +381,7 @@ static void start_or_retire(pl_engine_t *engine, pl_pipeline_t *pipeline) {
           "reload: pipeline \"%s\" cannot start (%s): it is not running; "
           "fix the config and reload again",
           pipeline->name, pl_strerror(rc));
+  note_not_running(engine, pipeline, rc);
   pipeline->retiring = true;
   pl__pipeline_stop(pipeline);
   pl__pipeline_close(pipeline);

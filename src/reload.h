@@ -41,5 +41,7 @@ int pl__engine_reload(pl_engine_t *engine, const pl_cfg_node_t *root,
 void pl__reload_progress(pl_engine_t *engine);
 /* Closes the reload's own handle (the engine is closing). */
 void pl__reload_close(pl_engine_t *engine);
+/* Forgets the pipelines a reload could not start (engine->not_running). */
+void pl__reload_forget_not_running(pl_engine_t *engine);
 
 #endif

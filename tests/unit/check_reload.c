@@ -10,6 +10,7 @@
 #include <pipelined/extension.h>
 
 #include "config_tree.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "reload.h"
 #include "test_stages.h"
@@ -100,11 +101,26 @@ typedef struct script {
   bool keep_draining; /* shut down even while a pipeline drains */
   int waits;
   uv_timer_t timer;
+  /* What /healthz, /readyz and /metrics said before each step. */
+  pl_buf_t said[3];
+  bool healthy[3];
+  bool ready[3];
 } script_t;
+
+static void note_what_is_said(script_t *s) {
+  if (s->step >= 3 || s->said[s->step].len > 0)
+    return;
+  pl_engine_t *engine = s->run->engine;
+  pl_buf_t *said = &s->said[s->step];
+  s->healthy[s->step] = pl__metrics_health(engine, said);
+  s->ready[s->step] = pl__metrics_ready(engine, said);
+  pl__metrics_render(engine, said);
+}
 
 static void on_step(uv_timer_t *timer) {
   script_t *s = timer->data;
   pl_engine_t *engine = s->run->engine;
+  note_what_is_said(s);
   if (s->step == 0) {
     s->before[0] = engine->pipelines[0];
     s->before[1] = engine->pipelines[1];
@@ -146,8 +162,10 @@ static test_run_t *run_script(script_t *s, const char *initial) {
 }
 
 static void script_free(script_t *s) {
-  for (size_t i = 0; i < 3; i++)
+  for (size_t i = 0; i < 3; i++) {
     pl_buf_free(&s->errors[i]);
+    pl_buf_free(&s->said[i]);
+  }
 }
 
 START_TEST(a_changed_pipeline_restarts_and_the_others_run_on) {
@@ -409,7 +427,9 @@ static const pl_plugin_t test_sink_unstartable = {
 
 /* A reload adds a pipeline that cannot start; the next reload, on a daemon
  * with nothing else to do, is taken (it was refused before, "still
- * draining from the previous reload", for as long as no other pump ran). */
+ * draining from the previous reload", for as long as no other pump ran).
+ * Until then the daemon does not look healthy: the pipeline runs nothing,
+ * and it has no series of its own left in /metrics. */
 START_TEST(a_new_pipeline_that_cannot_start_does_not_block_reloads) {
   static const pl_plugin_t *const extra[] = {&test_sink_unstartable, NULL};
   const char *idle = "pipeline \"a\" {\n source \"script\" { records = "
@@ -436,6 +456,23 @@ START_TEST(a_new_pipeline_that_cannot_start_does_not_block_reloads) {
   ck_assert_ptr_nonnull(strstr(test_log(run), "reload: pipeline \"f\" cannot "
                                               "start"));
   ck_assert_uint_eq(run->engine->pipeline_count, 2);
+  const char *before = s.said[0].data, *broken = s.said[1].data,
+             *fixed = s.said[2].data;
+  ck_assert_msg(s.healthy[0] && s.ready[0], "%s", before);
+  ck_assert_ptr_null(strstr(before, "pipelined_pipeline_not_running{"));
+  ck_assert_msg(!s.healthy[1] && !s.ready[1], "%s", broken);
+  ck_assert_msg(strstr(broken, "{\"status\":\"unhealthy\",\"pipeline\":\"f\","
+                               "\"last_error\":\"cannot start (input/output "
+                               "error); fix the config and reload again\"}\n"),
+                "%s", broken);
+  ck_assert_msg(strstr(broken, "pipeline \"f\" is not running: cannot start"),
+                "%s", broken);
+  ck_assert_msg(
+      strstr(broken, "\npipelined_pipeline_not_running{pipeline=\"f\"} 1\n"),
+      "%s", broken);
+  /* The next reload, without "f", makes it whole again. */
+  ck_assert_msg(s.healthy[2] && s.ready[2], "%s", fixed);
+  ck_assert_ptr_null(strstr(fixed, "pipelined_pipeline_not_running{"));
   ck_assert_int_eq(test_run_free(run), 0);
   script_free(&s);
   free(added);
