@@ -354,14 +354,24 @@ void pl__metrics_summary(const pl_pipeline_t *pipeline, uint64_t elapsed_ms,
   label_value(out, pipeline->name);
   pl_buf_printf(out,
                 ": %llu group(s) committed, %llu failed; %llu record(s) "
-                "delivered, %llu rejected, %llu retried, %llu failed; about "
-                "%llu byte(s) delivered; %.2f s",
+                "delivered, %llu rejected, %llu retried, %llu failed",
                 (unsigned long long)pipeline->groups_committed,
                 (unsigned long long)pipeline->groups_failed,
                 (unsigned long long)sink->records_out,
-                (unsigned long long)rejected,
-                (unsigned long long)sink->retried,
-                (unsigned long long)sink->failed,
+                (unsigned long long)rejected, (unsigned long long)sink->retried,
+                (unsigned long long)sink->failed);
+  /* A rejected record the dead letter could not write is written nowhere
+   * (its group fails): the line says so when it happened. */
+  const pl_instance_t *dead_letter = pipeline->dead_letter;
+  if (dead_letter &&
+      (dead_letter->metrics.retried > 0 || dead_letter->metrics.failed > 0))
+    pl_buf_printf(out,
+                  "; dead letter: %llu record(s) written, %llu retried, "
+                  "%llu failed",
+                  (unsigned long long)dead_letter->metrics.records_out,
+                  (unsigned long long)dead_letter->metrics.retried,
+                  (unsigned long long)dead_letter->metrics.failed);
+  pl_buf_printf(out, "; about %llu byte(s) delivered; %.2f s",
                 (unsigned long long)sink->bytes, (double)elapsed_ms / 1000.0);
 }
 

@@ -25,7 +25,8 @@ bool pl__metrics_ready(const pl_engine_t *engine, pl_buf_t *out);
 
 /* The line a --once run ends with for `pipeline`: groups committed and
  * failed; records delivered by the sink, rejected (by any stage), retried
- * and failed; bytes written; and `elapsed_ms`. */
+ * and failed; bytes written; `elapsed_ms`; and, when its dead letter
+ * retried or failed any, the records it wrote, retried and failed. */
 void pl__metrics_summary(const pl_pipeline_t *pipeline, uint64_t elapsed_ms,
                          pl_buf_t *out);
 

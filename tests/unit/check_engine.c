@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "test_stages.h"
 #include "test_suite.h"
 
@@ -173,6 +174,31 @@ START_TEST(rejected_records_go_to_the_dead_letter_and_commit) {
   ck_assert_uint_eq(source_of(run)->committed, 1);
   ck_assert_int_eq(test_run_free(run), 0);
   free(text);
+}
+END_TEST
+
+/* The --once summary line counts what the dead letter could not write:
+ * those records are written nowhere, and their group fails. */
+START_TEST(the_summary_says_what_the_dead_letter_failed) {
+  const char *text =
+      "pipeline \"p\" {\n"
+      "  source \"script\" { records = [\"{\\\"n\\\":1}\", "
+      "\"{\\\"bad\\\":true}\"]\n group_size = 2 }\n"
+      "  sink \"capture\" { reject_field = \"bad\" }\n"
+      "  dead_letter \"capture\" { fail_always = true\n retry_limit = 1\n"
+      " retry_backoff = \"1ms\" }\n"
+      "}\n";
+  test_run_t *run = test_run(text, NULL, true);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  pl_buf_t line = {0};
+  pl__metrics_summary(run->engine->pipelines[0], 1500, &line);
+  ck_assert_str_eq(line.data,
+                   "pipeline \"p\": 0 group(s) committed, 1 failed; 1 "
+                   "record(s) delivered, 1 rejected, 0 retried, 0 failed; "
+                   "dead letter: 0 record(s) written, 1 retried, 1 failed; "
+                   "about 7 byte(s) delivered; 1.50 s");
+  pl_buf_free(&line);
+  ck_assert_int_eq(test_run_free(run), 0);
 }
 END_TEST
 
@@ -519,6 +545,7 @@ static Suite *engine_suite(void) {
   tcase_add_test(tc, failed_writes_are_retried_then_delivered);
   tcase_add_test(tc, exhausted_retries_fail_the_group_and_the_run);
   tcase_add_test(tc, rejected_records_go_to_the_dead_letter_and_commit);
+  tcase_add_test(tc, the_summary_says_what_the_dead_letter_failed);
   tcase_add_test(tc, a_full_dead_letter_pauses_the_stages_before_it);
   tcase_add_test(tc, a_failing_dead_letter_leaves_the_group_uncommitted);
   tcase_add_test(tc, a_rejection_without_dead_letter_fails_the_group);
