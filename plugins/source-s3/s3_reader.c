@@ -41,6 +41,19 @@ int s3_reader_resume_at(s3_reader_t *r, uint64_t offset, uint64_t line,
   return 0;
 }
 
+int s3_reader_expect(s3_reader_t *r, const char *etag) {
+  size_t n = etag ? strlen(etag) : 0;
+  if (r->etag || n == 0)
+    return 0;
+  bool quoted = n >= 2 && etag[0] == '"' && etag[n - 1] == '"';
+  char *raw = quoted ? strndup(etag + 1, n - 2) : strdup(etag);
+  if (!raw)
+    return PL_ENOMEM;
+  int rc = *raw ? s3_reader_resume_at(r, 0, 0, raw) : 0;
+  free(raw);
+  return rc;
+}
+
 bool s3_reader_paused(const s3_reader_t *r) { return r->paused; }
 
 int s3_reader_origin(const char *bucket, const char *key, char **out) {
@@ -163,10 +176,11 @@ void s3_reader_finish(s3_reader_t *r, s3_read_result_t result,
   if (keep_why)
     why = why_copy ? why_copy : "out of memory";
   pl_instance_count(r->inst,
-                    result == S3_READ_DONE     ? "objects_read"
-                    : result == S3_READ_GONE   ? "objects_gone"
-                    : result == S3_READ_FAILED ? "objects_failed"
-                                               : "objects_rejected",
+                    result == S3_READ_DONE       ? "objects_read"
+                    : result == S3_READ_GONE     ? "objects_gone"
+                    : result == S3_READ_FAILED   ? "objects_failed"
+                    : result == S3_READ_REPLACED ? "objects_replaced"
+                                                 : "objects_rejected",
                     1);
   forget_object(r);
   r->done(r->data, result, why);
@@ -198,12 +212,17 @@ static void on_headers(void *data, int status, const pl_aws_header_t *headers,
     if (strcasecmp(headers[i].name, "etag") != 0)
       continue;
     const char *v = headers[i].value;
-    if (r->etag) {
+    if (r->etag && (r->request_from > 0 || r->heading)) {
       /* A server that ignored If-Match: another version of the object. */
       r->mismatch = strcmp(v, r->etag) != 0;
       return;
     }
+    /* From its first byte, the version read is the one served: the one
+     * announced, or another from a server that ignores If-Match. */
     size_t n = strlen(v);
+    free(r->etag);
+    free(r->etag_raw);
+    r->etag_raw = NULL;
     r->etag = strdup(v);
     if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
       r->etag_raw = strndup(v + 1, n - 2);
@@ -356,12 +375,14 @@ static void on_done(void *data, int status, const char *body, size_t len,
   pl_buf_t text = {0};
   pl_aws_error_format(error, &text);
   const char *why = text.data ? text.data : "error";
-  if (r->offset > 0 && error->status == 412) {
+  if (r->request_from == 0 && error->status == 412 && r->etag) {
+    s3_reader_finish(r, S3_READ_REPLACED, why);
+  } else if (r->offset > 0 && error->status == 412) {
     s3_recover_restart(r);
   } else if (r->offset > 0 && error->status == 416 && r->etag) {
     s3_reader_finish(r, S3_READ_DONE, NULL); /* it broke exactly at the end */
-  } else if (r->offset > 0 && (error->retryable || error->status == 0 ||
-                               error->status >= 500)) {
+  } else if (r->offset > 0 &&
+             (error->retryable || error->status == 0 || error->status >= 500)) {
     s3_recover_range(r, why);
   } else if (!error->retryable && s3_recover_is_gone(error)) {
     s3_reader_finish(r, S3_READ_GONE, why);
@@ -380,10 +401,13 @@ int s3_reader_request(s3_reader_t *r) {
     headers[count++] = (pl_aws_header_t){"Range", range};
     if (r->etag)
       headers[count++] = (pl_aws_header_t){"If-Match", r->etag};
-  } else if (r->offset > 0) {
-    snprintf(range, sizeof(range), "bytes=%llu-",
-             (unsigned long long)r->offset);
-    headers[count++] = (pl_aws_header_t){"Range", range};
+  } else {
+    if (r->offset > 0) {
+      snprintf(range, sizeof(range), "bytes=%llu-",
+               (unsigned long long)r->offset);
+      headers[count++] = (pl_aws_header_t){"Range", range};
+    }
+    /* From the first byte too: the version announced (s3_reader_expect). */
     if (r->etag)
       headers[count++] = (pl_aws_header_t){"If-Match", r->etag};
   }

@@ -47,6 +47,10 @@ typedef enum {
    * The bytes before that point were emitted. */
   S3_READ_CORRUPT,
   S3_READ_TOO_LARGE,
+  /* Another version of the object took its key before its first byte was
+   * read (412 to If-Match, s3_reader_expect()): nothing was emitted, and
+   * that version has an event (a listing entry) of its own. */
+  S3_READ_REPLACED,
 } s3_read_result_t;
 
 /* The object is finished with: the reader is idle again. `why` (borrowed
@@ -129,6 +133,13 @@ void s3_reader_track(s3_reader_t *r, s3_track_t *track);
  * has no whole line before `offset`. Returns 0 or PL_ENOMEM. */
 int s3_reader_resume_at(s3_reader_t *r, uint64_t offset, uint64_t line,
                         const char *etag);
+/* Before s3_reader_start(): the version the object's event or listing
+ * announced (`etag`, quoted or not; NULL or empty: none known). Its first
+ * request asks for that version alone (If-Match), so that a version that
+ * replaced it since, which is announced on its own, is not read twice;
+ * S3_READ_REPLACED says it was. Nothing when s3_reader_resume_at() named
+ * a version already. Returns 0 or PL_ENOMEM. */
+int s3_reader_expect(s3_reader_t *r, const char *etag);
 bool s3_reader_busy(const s3_reader_t *r);
 /* True from a pl_emit() that said the next queue is full until
  * s3_reader_resume(), even between objects: start none meanwhile. */

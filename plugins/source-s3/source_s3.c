@@ -145,6 +145,11 @@ static void on_read(void *data, s3_read_result_t result, const char *why) {
     reject_object(s, job, o,
                   result == S3_READ_CORRUPT ? "corrupt" : "too_large", why);
     pl_instance_error(s->inst);
+  } else if (result == S3_READ_REPLACED) {
+    pl_log(s->inst, PL_LOG_INFO,
+           "s3://%s/%s was replaced since it was announced (etag %s): its "
+           "new version is read for its own announcement",
+           o->bucket, o->key, o->etag ? o->etag : "");
   } else if (result == S3_READ_FAILED) {
     if (!s->stopped)
       pl_log(s->inst, PL_LOG_ERROR,
@@ -167,6 +172,8 @@ static void next_object(source_s3_t *s) {
         break; /* no new object while the next stage is full */
       const s3_event_object_t *o = &job->objects.objects[job->next_object++];
       s3_resume_object(s, job, o);
+      /* Out of memory, any version is read. */
+      (void)s3_reader_expect(&s->reader, o->etag);
       int rc = s3_reader_start(&s->reader, job->group, o->bucket, o->key,
                                o->time);
       if (rc == 0)

@@ -493,6 +493,9 @@ START_TEST(event_objects_stream_in_order_then_the_message_is_deleted) {
   ck_assert_uint_eq(count_gets(f, "/b/in/a.csv"), 1);
   ck_assert_uint_eq(count_gets(f, "/b/in/b.csv"), 1);
   assert_header(nth_get(f, "/b/in/a.csv", 0), "Range", NULL);
+  /* The version the event announced (this server ignores If-Match: what it
+   * served is what the chunks say they are). */
+  assert_header(nth_get(f, "/b/in/a.csv", 0), "If-Match", "\"ev-a\"");
   /* Deleted once, after the sink had everything. */
   assert_handles(f, SQS_DELETE, "rh1");
   ck_assert_uint_eq(f->deletes_at_write, 0);
@@ -704,6 +707,43 @@ START_TEST(missing_and_forbidden_objects_are_dead_lettered) {
   free(ok);
   assert_handles(f, SQS_DELETE, "rh1");
   ck_assert_uint_eq(source_counter(f, "objects_gone"), 2);
+  fixture_free(f);
+}
+END_TEST
+
+/* An object replaced between its event and its GET: the new version has an
+ * event of its own, so reading it for the old one's too would deliver its
+ * rows twice. The GET asks for the version announced (If-Match); a 412
+ * ends that object with nothing read. */
+START_TEST(an_object_replaced_before_its_read_is_left_to_its_own_event) {
+  fixture_t *f = fixture_create();
+  push_event(f, "m1", "rh1",
+             json_pack("[o, o]", event_record("b", "old.csv", "v1"),
+                       event_record("b", "ok.csv", "e-o")));
+  test_sqs_push_empty(f->server, 40, 20);
+  push_s3_error(f, "/b/old.csv", 412, "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not "
+                "hold");
+  push_get(f, "/b/ok.csv", 200, "ETag: \"e-o\"\r\n", "fine\n", 0, 0);
+  run_config(f, notify_config(f, NULL, NULL, 3));
+  assert_status(f, 0);
+  ck_assert_uint_eq(count_gets(f, "/b/old.csv"), 1);
+  assert_header(nth_get(f, "/b/old.csv", 0), "If-Match", "\"v1\"");
+  assert_header(nth_get(f, "/b/ok.csv", 0), "If-Match", "\"e-o\"");
+  /* Nothing of it reached the sink or the dead letter; the other did. */
+  char *old = bytes_of(f, "s3://b/old.csv");
+  ck_assert_str_eq(old, "");
+  free(old);
+  ck_assert_uint_eq(json_array_size(chunks_of(f)), 2);
+  ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
+  ck_assert_uint_eq(source_counter(f, "objects_replaced"), 1);
+  ck_assert_uint_eq(source_counter(f, "objects_read"), 1);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t),
+                               "s3://b/old.csv was replaced since it was "
+                               "announced (etag v1): its new version is read "
+                               "for its own announcement"));
+  /* Done with: the message goes. */
+  assert_handles(f, SQS_DELETE, "rh1");
   fixture_free(f);
 }
 END_TEST
@@ -1743,6 +1783,8 @@ static Suite *source_s3_suite(void) {
   tcase_add_test(notify,
                  bodies_that_are_not_events_are_dead_lettered_then_deleted);
   tcase_add_test(notify, missing_and_forbidden_objects_are_dead_lettered);
+  tcase_add_test(notify,
+                 an_object_replaced_before_its_read_is_left_to_its_own_event);
   tcase_add_test(notify, an_object_that_keeps_failing_leaves_its_message);
   tcase_add_test(notify, errors_other_than_gone_leave_the_message);
   tcase_add_test(notify, a_range_answer_of_another_version_restarts_the_object);
