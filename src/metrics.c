@@ -397,17 +397,21 @@ bool pl__metrics_health(const pl_engine_t *engine, pl_buf_t *out) {
                         first->pipeline, "last_error", first->why));
     return false;
   }
+  uint64_t now = uv_now(engine->loop);
   for (size_t p = 0; p < engine->pipeline_count; p++) {
     const pl_pipeline_t *pipeline = engine->pipelines[p];
     for (size_t s = 0; s < pipeline->stage_count; s++) {
       const pl_instance_t *stage = pipeline->stages[s];
+      /* A sink's writes; a source's reads. */
+      const pl_failing_t *work = stage->sink ? &stage->sink->writes
+                                 : stage->role == PL_ROLE_SOURCE ? &stage->reads
+                                                                 : NULL;
       uint64_t failing_ms = 0;
-      if (!stage->sink ||
-          !pl__sink_unhealthy(stage->sink,
-                              engine->settings.unhealthy_after_ms,
-                              &failing_ms))
+      if (!work || !pl__failing_longer_than(work, now,
+                                            engine->settings.unhealthy_after_ms,
+                                            &failing_ms))
         continue;
-      const pl_buf_t *why = &stage->sink->last_error;
+      const pl_buf_t *why = &work->last_error;
       unhealthy(out,
                 json_pack("{s:s, s:s, s:s, s:s, s:I, s:s%}", "status",
                           "unhealthy", "pipeline", pipeline->name, "stage",

@@ -12,11 +12,12 @@ typedef struct pl_pipeline pl_pipeline_t;
 
 /* Appends the exposition of every pipeline of the engine. */
 void pl__metrics_render(const pl_engine_t *engine, pl_buf_t *out);
-/* /healthz: true (body "ok") while every sink writes, or has failed for
- * less than unhealthy_after; false with a one-line JSON body naming the
- * first pipeline a reload could not start (pipeline, last error) or else
- * the first sink that has failed longer (pipeline, stage, plugin, for how
- * long, its last error), or while shutting down. */
+/* /healthz: true (body "ok") while every sink writes and every source
+ * reads, or has failed for less than unhealthy_after; false with a
+ * one-line JSON body naming the first pipeline a reload could not start
+ * (pipeline, last error) or else the first stage that has failed longer
+ * (pipeline, stage, plugin, for how long, its last error), or while
+ * shutting down. */
 bool pl__metrics_health(const pl_engine_t *engine, pl_buf_t *out);
 /* The /readyz verdict: true once every pipeline has started, none of the
  * config is left not running by a reload, and no shutdown has begun;

@@ -137,27 +137,16 @@ void pl__sink_close(pl_sink_t *sink) {
 }
 
 void pl__sink_note_failure(pl_sink_t *sink, const char *reason) {
-  if (!sink->failing) {
-    sink->failing = true;
-    sink->failing_since_ms = uv_now(sink->inst->pipeline->engine->loop);
-  }
-  pl_buf_reset(&sink->last_error);
-  pl_buf_append_str(&sink->last_error, reason ? reason : "no reason given");
+  pl__failing_note(&sink->writes, uv_now(sink->inst->pipeline->engine->loop),
+                   reason);
 }
 
-void pl__sink_note_success(pl_sink_t *sink) { sink->failing = false; }
-
-bool pl__sink_unhealthy(const pl_sink_t *sink, uint64_t after_ms,
-                        uint64_t *failing_ms) {
-  if (!sink->failing)
-    return false;
-  uint64_t now = uv_now(sink->inst->pipeline->engine->loop);
-  *failing_ms = now - sink->failing_since_ms;
-  return *failing_ms >= after_ms;
+void pl__sink_note_success(pl_sink_t *sink) {
+  pl__failing_clear(&sink->writes);
 }
 
 void pl__sink_free(pl_sink_t *sink) {
   pl__batch_free_all(sink);
-  pl_buf_free(&sink->last_error);
+  pl__failing_free(&sink->writes);
   free(sink);
 }

@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include "failing.h"
 #include "stage.h"
 
 struct pl_sink {
@@ -24,22 +25,16 @@ struct pl_sink {
   pl_complain_t retries;  /* batches retried */
   pl_complain_t failures; /* records failed after their retries */
   pl_complain_t letters;  /* letters a dead letter could not take */
-  /* Health (/healthz): whether the last batches kept failing, since when
-   * (loop time, ms), and the reason of the last failure. A batch whose
-   * records all went through ends the run; rejections are not failures. */
-  bool failing;
-  uint64_t failing_since_ms;
-  pl_buf_t last_error;
+  /* Health (/healthz): whether the last batches kept failing, since when,
+   * and the reason of the last failure. A batch whose records all went
+   * through ends the run; rejections are not failures. */
+  pl_failing_t writes;
 };
 
 /* The batches of the sink failed (retried or given up) for `reason`; or
  * every record of one went through. */
 void pl__sink_note_failure(pl_sink_t *sink, const char *reason);
 void pl__sink_note_success(pl_sink_t *sink);
-/* True when the sink has failed without a success for at least `after_ms`;
- * then *failing_ms says for how long. */
-bool pl__sink_unhealthy(const pl_sink_t *sink, uint64_t after_ms,
-                        uint64_t *failing_ms);
 
 /* Creates the runner of a sink stage (no handles yet). */
 int pl__sink_init(pl_instance_t *inst);

@@ -95,6 +95,7 @@ void pl__stage_destroy(pl_instance_t *inst) {
   for (size_t i = 0; i < inst->rejection_count; i++)
     free(inst->rejections[i].name);
   free(inst->rejections);
+  pl__failing_free(&inst->reads);
   free(inst->name);
   free(inst);
 }
@@ -175,6 +176,14 @@ void pl_instance_hold(pl_instance_t *inst) {
 void pl_instance_release(pl_instance_t *inst) {
   if (inst->holds > 0)
     inst->holds--;
+}
+
+void pl_source_failing(pl_instance_t *inst, const char *error) {
+  pl__failing_note(&inst->reads, uv_now(inst->pipeline->engine->loop), error);
+}
+
+void pl_source_reading(pl_instance_t *inst) {
+  pl__failing_clear(&inst->reads);
 }
 
 void pl_source_exhausted(pl_instance_t *inst) {

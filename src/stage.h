@@ -4,6 +4,7 @@
 
 #include <pipelined/plugin.h>
 
+#include "failing.h"
 #include "record.h"
 
 typedef struct pl_pipeline pl_pipeline_t;
@@ -98,6 +99,8 @@ struct pl_instance {
   /* Rejections by class (metrics.rejected is their sum). */
   size_t rejection_count;
   pl_counter_t *rejections;
+  /* Sources: reading failing (pl_source_failing, pl_source_reading). */
+  pl_failing_t reads;
 };
 
 /* "source", "transform", "sink" or "dead_letter": the role's config key,

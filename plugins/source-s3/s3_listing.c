@@ -146,8 +146,13 @@ static void consider(source_s3_t *s, const pl_s3_object_t *object) {
 }
 
 static void list_failed(source_s3_t *s, const char *why) {
-  pl_log(s->inst, PL_LOG_ERROR, "cannot list s3://%s/%s: %s", s->opts->bucket,
-         s->opts->prefix, why);
+  pl_buf_t text = {0};
+  pl_buf_printf(&text, "cannot list s3://%s/%s: %s", s->opts->bucket,
+                s->opts->prefix, why);
+  const char *said = text.data ? text.data : "cannot list: out of memory";
+  pl_log(s->inst, PL_LOG_ERROR, "%s", said);
+  pl_source_failing(s->inst, said);
+  pl_buf_free(&text);
   pl_instance_count(s->inst, "list_errors", 1);
   if (pl_instance_once(s->inst))
     pl_instance_error(s->inst);
@@ -177,6 +182,7 @@ static void on_page(void *data, int status, const char *body, size_t len,
     pl_buf_free(&why);
     return;
   }
+  pl_source_reading(s->inst);
   free(l->token);
   l->token = page.truncated ? page.next_token : NULL;
   page.next_token = NULL;

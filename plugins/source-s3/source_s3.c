@@ -137,6 +137,8 @@ static void on_read(void *data, s3_read_result_t result, const char *why) {
   source_s3_t *s = data;
   s3_job_t *job = s->head;
   const s3_event_object_t *o = &job->objects.objects[job->next_object - 1];
+  if (result == S3_READ_DONE)
+    pl_source_reading(s->inst);
   if (result == S3_READ_GONE) {
     reject_object(s, job, o, "unreadable_object", why);
   } else if (result == S3_READ_CORRUPT || result == S3_READ_TOO_LARGE) {
@@ -151,11 +153,15 @@ static void on_read(void *data, s3_read_result_t result, const char *why) {
            "new version is read for its own announcement",
            o->bucket, o->key, o->etag ? o->etag : "");
   } else if (result == S3_READ_FAILED) {
-    if (!s->stopped)
+    if (!s->stopped) {
+      pl_buf_t text = {0};
+      pl_buf_printf(&text, "s3://%s/%s: %s", o->bucket, o->key, why);
       pl_log(s->inst, PL_LOG_ERROR,
-             "s3://%s/%s: %s; its rows are not committed and it is read "
-             "again later",
-             o->bucket, o->key, why);
+             "%s; its rows are not committed and it is read again later",
+             text.data ? text.data : why);
+      pl_source_failing(s->inst, text.data ? text.data : why);
+      pl_buf_free(&text);
+    }
     job->failed = true;
     job->next_object = job->objects.count; /* the rest waits for the retry */
   }

@@ -821,6 +821,72 @@ START_TEST(healthz_fails_while_a_sink_keeps_failing_then_recovers) {
 }
 END_TEST
 
+/* A source that says it cannot read (pl_source_failing: a queue it cannot
+ * receive from) makes /healthz fail after unhealthy_after, as a failing
+ * sink does; pl_source_reading() makes it healthy again. */
+typedef struct source_probe {
+  uv_timer_t timer;
+  test_run_t *run;
+  int step;
+  bool healthy[3];
+  pl_buf_t said[3];
+} source_probe_t;
+
+static void on_source_probe(uv_timer_t *timer) {
+  source_probe_t *p = timer->data;
+  pl_instance_t *source = p->run->engine->pipelines[0]->stages[0];
+  p->healthy[p->step] = pl__metrics_health(p->run->engine, &p->said[p->step]);
+  if (p->step == 0) {
+    pl_source_failing(source, "cannot receive messages: first");
+    pl_source_failing(source, "cannot receive messages: connection refused");
+    uv_timer_start(timer, on_source_probe, 80, 0);
+  } else if (p->step == 1) {
+    pl_source_reading(source);
+    uv_timer_start(timer, on_source_probe, 5, 0);
+  } else {
+    uv_close((uv_handle_t *)timer, NULL);
+    pl__engine_shutdown(p->run->engine);
+  }
+  p->step++;
+}
+
+START_TEST(healthz_fails_while_a_source_cannot_read_then_recovers) {
+  const char *config = "unhealthy_after = \"60ms\"\n"
+                       "pipeline \"h\" {\n"
+                       "  source \"script\" { records = [\"1\"] }\n"
+                       "  sink \"capture\" { }\n"
+                       "}\n";
+  test_run_t *run = test_run_start(config, NULL, false);
+  ck_assert_msg(run->create_rc == 0, "%s", run->errors.data);
+  source_probe_t probe = {.run = run};
+  uv_timer_init(&run->loop, &probe.timer);
+  probe.timer.data = &probe;
+  uv_timer_start(&probe.timer, on_source_probe, 10, 0);
+  test_run_loop(run);
+  ck_assert_int_eq(run->status, 0);
+  ck_assert_int_eq(probe.step, 3);
+  ck_assert_msg(probe.healthy[0], "%s", probe.said[0].data);
+  ck_assert_msg(!probe.healthy[1], "healthy while the source failed");
+  json_error_t error;
+  json_t *doc = json_loads(probe.said[1].data, 0, &error);
+  ck_assert_msg(doc != NULL, "not JSON: %s", probe.said[1].data);
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "pipeline")), "h");
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "stage")), "source");
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "plugin")),
+                   "source-script");
+  ck_assert_str_eq(json_string_value(json_object_get(doc, "last_error")),
+                   "cannot receive messages: connection refused");
+  ck_assert_int_ge(json_integer_value(json_object_get(doc, "failing_for_ms")),
+                   60);
+  json_decref(doc);
+  ck_assert_msg(probe.healthy[2], "%s", probe.said[2].data);
+  ck_assert_str_eq(probe.said[2].data, "ok\n");
+  for (int i = 0; i < 3; i++)
+    pl_buf_free(&probe.said[i]);
+  ck_assert_int_eq(test_run_free(run), 0);
+}
+END_TEST
+
 START_TEST(healthz_fails_while_shutting_down) {
   http_test_t t;
   http_start(&t, http_config);
@@ -1327,6 +1393,7 @@ static Suite *metrics_suite(void) {
   tcase_add_test(http, get_metrics_serves_the_exposition);
   tcase_add_test(http, get_healthz_says_ok);
   tcase_add_test(http, healthz_fails_while_a_sink_keeps_failing_then_recovers);
+  tcase_add_test(http, healthz_fails_while_a_source_cannot_read_then_recovers);
   tcase_add_test(http, healthz_fails_while_shutting_down);
   tcase_add_test(http, unknown_paths_are_not_found);
   tcase_add_test(http, other_methods_are_not_allowed);

@@ -738,6 +738,7 @@ START_TEST(an_object_replaced_before_its_read_is_left_to_its_own_event) {
   ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
   ck_assert_uint_eq(source_counter(f, "objects_replaced"), 1);
   ck_assert_uint_eq(source_counter(f, "objects_read"), 1);
+  ck_assert(!test_plugin_reads(f->t)->failing);
   ck_assert_ptr_nonnull(strstr(pl_test_log(f->t),
                                "s3://b/old.csv was replaced since it was "
                                "announced (etag v1): its new version is read "
@@ -778,6 +779,11 @@ START_TEST(an_object_that_keeps_failing_leaves_its_message) {
         strstr(pl_test_log(f->t), "s3://b/bad.csv: s3 GetObject: HTTP 500"));
     ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "read again later"));
     ck_assert_uint_eq(source_counter(f, "objects_failed"), 1);
+    /* /healthz's view: reading fails, naming the object. */
+    const pl_failing_t *reads = test_plugin_reads(f->t);
+    ck_assert(reads->failing);
+    ck_assert_ptr_nonnull(strstr(reads->last_error.data,
+                                 "s3://b/bad.csv: s3 GetObject: HTTP 500"));
     fixture_free(f);
   }
 }
@@ -1175,6 +1181,12 @@ START_TEST(list_mode_errors_are_reported) {
                                "cannot list s3://b/in/: s3 ListObjectsV2: "
                                "HTTP 403 AccessDenied"));
   ck_assert_uint_eq(count_gets(f, "/b/"), 0);
+  /* What /healthz goes by: the source cannot read. */
+  const pl_failing_t *reads = test_plugin_reads(f->t);
+  ck_assert(reads->failing);
+  ck_assert_ptr_nonnull(strstr(reads->last_error.data,
+                               "cannot list s3://b/in/: s3 ListObjectsV2: "
+                               "HTTP 403 AccessDenied"));
   fixture_free(f);
 }
 END_TEST

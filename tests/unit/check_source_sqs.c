@@ -620,6 +620,8 @@ typedef struct recovery {
   size_t receives_in_500ms;
   bool pushed;
   bool recovered;
+  bool failing_at_500ms; /* what /healthz goes by */
+  char error_at_500ms[128];
 } recovery_t;
 
 static void on_recovery_tick(uv_timer_t *timer) {
@@ -628,6 +630,10 @@ static void on_recovery_tick(uv_timer_t *timer) {
   if (!r->pushed && uv_now(loop) - r->started >= 500) {
     r->pushed = true;
     r->receives_in_500ms = test_sqs_count_calls(r->f->server, SQS_RECEIVE);
+    const pl_failing_t *reads = test_plugin_reads(r->f->t);
+    r->failing_at_500ms = reads->failing;
+    snprintf(r->error_at_500ms, sizeof r->error_at_500ms, "%s",
+             reads->last_error.data ? reads->last_error.data : "");
     test_sqs_push_empty(r->f->server, 100, 20);
   }
   if (r->pushed && strstr(pl_test_log(r->f->t), "receiving again")) {
@@ -665,6 +671,12 @@ START_TEST(receive_errors_back_off) {
     lines++;
   ck_assert_uint_eq(lines, 1);
   ck_assert_ptr_nonnull(strstr(log, "receiving again (recovered after "));
+  /* /healthz's view: failing while the receives failed, not after. */
+  ck_assert(r.failing_at_500ms);
+  const char *said = "cannot receive messages: sqs ReceiveMessage: HTTP 500";
+  ck_assert_msg(strncmp(r.error_at_500ms, said, strlen(said)) == 0, "%s",
+                r.error_at_500ms);
+  ck_assert(!test_plugin_reads(f->t)->failing);
   fixture_free(f);
 }
 END_TEST

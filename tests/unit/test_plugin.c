@@ -20,6 +20,12 @@ const pl_stage_metrics_t *test_plugin_metrics(pl_test_t *t) {
   return &inst->metrics;
 }
 
+const pl_failing_t *test_plugin_reads(pl_test_t *t) {
+  pl_instance_t *inst = pl_test_instance(t);
+  ck_assert_ptr_nonnull(inst);
+  return &inst->reads;
+}
+
 const pl_pipeline_t *test_plugin_pipeline(pl_test_t *t) {
   pl_instance_t *inst = pl_test_instance(t);
   ck_assert_ptr_nonnull(inst);
