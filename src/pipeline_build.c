@@ -120,6 +120,7 @@ static void add_stage(pl_engine_t *engine, pl_pipeline_t *pipeline,
     free(options);
     return;
   }
+  inst->file = strdup(block->loc.file); /* NULL: the caller's file */
   inst->line = block->loc.line;
   inst->col = block->loc.col;
   pl__pipeline_add(pipeline, inst);
@@ -205,8 +206,8 @@ int pl__pipeline_init(pl_pipeline_t *pipeline, const char *file,
       pl_buf_printf(errors,
                     "%s:%d:%d: pipeline \"%s\": %s: cannot initialise: %s "
                     "(see the log above)\n",
-                    file, inst->line, inst->col, pipeline->name, inst->name,
-                    pl_strerror(rc));
+                    inst->file ? inst->file : file, inst->line, inst->col,
+                    pipeline->name, inst->name, pl_strerror(rc));
       return rc;
     }
     inst->initialized = true;

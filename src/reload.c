@@ -101,7 +101,8 @@ static void check_extensions(const pl_engine_t *engine,
                       "%s:%d:%d: pipeline \"%s\": %s needs the '%s' "
                       "extension, which this daemon did not load at start: "
                       "restart the daemon to add it\n",
-                      file, inst->line, inst->col, pipeline->name, inst->name,
+                      inst->file ? inst->file : file, inst->line, inst->col,
+                      pipeline->name, inst->name,
                       types[e]->name);
   }
 }

@@ -97,6 +97,7 @@ void pl__stage_destroy(pl_instance_t *inst) {
   free(inst->rejections);
   pl__failing_free(&inst->reads);
   free(inst->name);
+  free(inst->file);
   free(inst);
 }
 

@@ -71,6 +71,7 @@ struct pl_instance {
   char *name; /* "source-file" */
   pl_role_t role;
   int line, col; /* of the stage's block in the config, for messages */
+  char *file;    /* the file of that block (an include, a second -c) */
   void *options; /* the plugin's options struct, owned */
   void *ctx;     /* the plugin's context */
   bool initialized;

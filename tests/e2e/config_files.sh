@@ -60,6 +60,26 @@ set -e
 expect_contains "$work/err" "10-local.conf:1:1: pipeline \"local\" is defined twice (first at ../etc/conf.d/10-local.conf:1:1)"
 pass "-c given twice merges; a name defined twice names both places"
 
+# A stage that cannot start up, in an included file: its error names that
+# file, not the one given with -c.
+mkdir -p "$work/bad/conf.d"
+printf 'log_level = "info"\n\ninclude "conf.d/*.conf"\n' > "$work/bad/main.conf"
+cat > "$work/bad/conf.d/p.conf" <<CONF
+# The stage below is on line 5.
+
+pipeline "p" {
+  source "file" { paths = ["$work/etc/in.csv"]; watch = false }
+  transform "csv" { header = false }
+  sink "file" { path = "$work/bad.jsonl" }
+}
+CONF
+set +e
+"$PIPELINED" --check -c "$work/bad/main.conf" 2> "$work/err"; rc=$?
+set -e
+[ "$rc" -ne 0 ] || { cat "$work/err"; fail "a stage that cannot initialise passed --check"; }
+expect_contains "$work/err" "$work/bad/conf.d/p.conf:5:3: pipeline \"p\": transform-csv: cannot initialise"
+pass "a stage's start-up error names the included file it is in"
+
 # -c -: the config from standard input (relative paths: the working
 # directory's), which a reload cannot read again.
 sed "s|../out.jsonl|$work/stdin.jsonl|; s|../in.csv|$work/etc/in.csv|" \
