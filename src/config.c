@@ -356,6 +356,11 @@ static int parse_entry(parser_t *p, pl_cfg_node_t *parent, int depth) {
   if (!is_name(key.start, key.len))
     return fail_found(p, "a setting or block name (a letter or '_', then "
                          "letters, digits, '_' or '-')");
+  if (parent->count >= PL_CFG_MAX_ENTRIES)
+    return pl__cfg_lexer_fail(&p->lx, key.line, key.col,
+                              "too many entries in one block (the limit is "
+                              "%d)",
+                              PL_CFG_MAX_ENTRIES);
   pl_cfg_node_t *node = add_child(p, parent, &key);
   if (!node)
     return fail_nomem(p);

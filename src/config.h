@@ -116,6 +116,10 @@ int pl__cfg_parse(const char *file, const char *text, size_t len,
                   char **error);
 /* The largest config text, in bytes. */
 #define PL_CFG_MAX_SIZE ((size_t)4 * 1024 * 1024)
+/* The most entries (settings and blocks) one block holds, and the top
+ * level of all the files together: no config needs more, and the checks
+ * that compare an entry with those before it stay fast. */
+#define PL_CFG_MAX_ENTRIES 10000
 
 /* Reads `fp` to its end and parses it as `name` (fp NULL: errno says why
  * it could not be opened). Errors as pl__cfg_parse_file(). */

@@ -255,8 +255,12 @@ static int expand_env(pl_cfg_lexer_t *lx, pl_buf_t *out, bool emit, int depth,
     value = lx->env->getenv(lx->env->data, name);
   lx->pos = name_at + name_len + (op == VAR_PLAIN ? 1 : var_op_len(op));
   /* A path that begins with a variable is the environment's: relative to
-   * the working directory, not to the config file (src/options.c). */
-  if (emit && value && out->len == 0)
+   * the working directory, not to the config file (src/options.c). Only
+   * when its value is used: a default written in the file is the file's,
+   * whether the variable is unset or set but empty. */
+  bool used = value && (*value || op == VAR_PLAIN ||
+                        op == VAR_DEFAULT_UNSET || op == VAR_ERROR_UNSET);
+  if (emit && used && out->len == 0)
     lx->starts_with_var = true;
   if (op == VAR_PLAIN) {
     if (emit && !value)

@@ -77,14 +77,28 @@ static void directory_of(const char *file, pl_buf_t *out) {
 
 static int include(loader_t *ld, const pl_cfg_node_t *directive) {
   const char *pattern = directive->value.text;
-  pl_buf_t full = {0};
-  if (pattern[0] != '/')
+  pl_buf_t full = {0}; /* as the messages name it */
+  pl_buf_t glob_pattern = {0};
+  if (pattern[0] != '/') {
     directory_of(directive->loc.file, &full);
+    /* The directory is a name, not a pattern: its own '[', '*' or '?'
+     * would make glob() look elsewhere. */
+    for (size_t i = 0; i < full.len; i++) {
+      if (strchr("*?[\\", full.data[i]))
+        pl_buf_append(&glob_pattern, "\\", 1);
+      pl_buf_append(&glob_pattern, full.data + i, 1);
+    }
+  }
   pl_buf_append_str(&full, pattern);
-  if (!full.data)
+  pl_buf_append_str(&glob_pattern, pattern);
+  if (!full.data || !glob_pattern.data) {
+    pl_buf_free(&full);
+    pl_buf_free(&glob_pattern);
     return fail(ld, PL_ENOMEM, NULL, "out of memory");
+  }
   glob_t matches;
-  int g = glob(full.data, 0, NULL, &matches);
+  int g = glob(glob_pattern.data, 0, NULL, &matches);
+  pl_buf_free(&glob_pattern);
   int rc = 0;
   if (g == GLOB_NOMATCH) {
     /* An empty conf.d is fine; a file named alone must be there. */
@@ -122,6 +136,12 @@ static int merge(loader_t *ld, pl_cfg_node_t *part) {
     pl_cfg_node_t *child = part->children[i];
     if (is_include(child)) {
       rc = include(ld, child);
+      free_node(child);
+    } else if (ld->root->count >= PL_CFG_MAX_ENTRIES) {
+      rc = fail(ld, PL_EPARSE, &child->loc,
+                "too many entries at the top level of the config's files "
+                "(the limit is %d)",
+                PL_CFG_MAX_ENTRIES);
       free_node(child);
     } else if (append(ld->root, child) < 0) {
       rc = fail(ld, PL_ENOMEM, NULL, "out of memory");

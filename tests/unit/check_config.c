@@ -412,6 +412,18 @@ START_TEST(test_env_operators) {
   /* Without a colon a lowercase name is a template, as before. */
   ck_assert_str_eq(string_of(root, "d"), "${bucket}|${bucket-x}|b1");
   pl__cfg_destroy(root);
+  /* A path is the environment's (relative to the working directory) only
+   * when a variable's value begins it: a default written in the file is
+   * the file's, whether the variable is unset or empty. */
+  root = parse_ok(&env, "unset = \"${NOT_SET:-out.jsonl}\"\n"
+                        "empty = \"${EMPTY:-out.jsonl}\"\n"
+                        "set = \"${INPUT:-out.jsonl}\"\n"
+                        "empty_set = \"${EMPTY-out.jsonl}\"\n");
+  ck_assert(!setting(root, "unset")->from_env);
+  ck_assert(!setting(root, "empty")->from_env);
+  ck_assert(setting(root, "set")->from_env);
+  ck_assert(setting(root, "empty_set")->from_env);
+  pl__cfg_destroy(root);
   assert_error(&env, "x = 1\na = \"s3://${BUCKET:?set BUCKET to the bucket}\"\n",
                "t.conf:2:11: BUCKET: set BUCKET to the bucket");
   assert_error(&env, "a = \"${EMPTY:?}\"\n",
@@ -692,14 +704,32 @@ START_TEST(test_input_limits) {
   /* Many distinct settings in one block: duplicates are found without
    * quadratic time, and the last one is a duplicate of the first. */
   size_t len = 0;
-  int n = 200000;
+  int n = PL_CFG_MAX_ENTRIES - 1;
   for (int i = 0; i < n; i++)
     len += (size_t)snprintf(text + len, 32, "k%d=1\n", i);
+  size_t at_limit = len;
   len += (size_t)snprintf(text + len, 32, "k0=2\n");
   error = parse_err_len(text, len, &env);
   ck_assert_str_eq(error,
-                   "t.conf:200001:1: duplicate setting 'k0' (first set at "
+                   "t.conf:10000:1: duplicate setting 'k0' (first set at "
                    "t.conf:1:1)");
+  free(error);
+  /* Past the most entries a block holds (the later checks compare each
+   * with those before it: 200,000 took minutes), wherever the block is. */
+  len = at_limit;
+  for (int i = n; i < 200000; i++)
+    len += (size_t)snprintf(text + len, 32, "k%d=1\n", i);
+  error = parse_err_len(text, len, &env);
+  ck_assert_str_eq(error, "t.conf:10001:1: too many entries in one block "
+                          "(the limit is 10000)");
+  free(error);
+  len = (size_t)snprintf(text, 32, "p {\n");
+  for (int i = 0; i <= PL_CFG_MAX_ENTRIES; i++)
+    len += (size_t)snprintf(text + len, 32, "s%d {}\n", i);
+  len += (size_t)snprintf(text + len, 32, "}\n");
+  error = parse_err_len(text, len, &env);
+  ck_assert_str_eq(error, "t.conf:10002:1: too many entries in one block "
+                          "(the limit is 10000)");
   free(error);
   free(text);
 }

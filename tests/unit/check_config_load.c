@@ -140,6 +140,62 @@ START_TEST(a_name_given_twice_across_files_names_both_places) {
 }
 END_TEST
 
+/* An include is relative to its file's directory, whose name is a name:
+ * "x[1]/" must not match "x1/" as a pattern would. */
+START_TEST(an_include_beside_a_file_in_a_bracketed_directory) {
+  char *main_conf = write_file("x[1]/main.conf", "include \"p.conf\"\n");
+  free(write_file("x[1]/p.conf", "right = 1\n"));
+  free(write_file("x1/p.conf", "wrong = 1\n"));
+  const char *m[] = {main_conf};
+  char *error;
+  pl_cfg_node_t *root = load(m, 1, &error);
+  ck_assert_msg(root, "%s", error);
+  char keys[64];
+  keys_of(root, keys, sizeof keys);
+  ck_assert_str_eq(keys, "right");
+  pl__cfg_destroy(root);
+  /* A missing one is named as it is, not as glob() was asked for it. */
+  char *missing = write_file("y[2]/m.conf", "include \"none.conf\"\n");
+  char *expected = NULL;
+  ck_assert_int_ne(asprintf(&expected,
+                            "include \"none.conf\": no such file "
+                            "(%s/y[2]/none.conf)",
+                            dir),
+                   -1);
+  const char *n[] = {missing};
+  assert_load_error(n, 1, expected);
+  free(expected);
+  free(missing);
+  free(main_conf);
+}
+END_TEST
+
+/* The top level of all the files together holds at most
+ * PL_CFG_MAX_ENTRIES entries, as one block does. */
+START_TEST(too_many_entries_across_files_are_refused) {
+  pl_buf_t text = {0};
+  for (int i = 0; i < 6000; i++)
+    pl_buf_printf(&text, "a%d = 1\n", i);
+  char *first = write_file("many1.conf", text.data);
+  pl_buf_reset(&text);
+  for (int i = 0; i < 6000; i++)
+    pl_buf_printf(&text, "b%d = 1\n", i);
+  char *second = write_file("many2.conf", text.data);
+  pl_buf_free(&text);
+  char *expected = NULL;
+  ck_assert_int_ne(asprintf(&expected,
+                            "%s:4001:1: too many entries at the top level "
+                            "of the config's files (the limit is 10000)",
+                            second),
+                   -1);
+  const char *both[] = {first, second};
+  assert_load_error(both, 2, expected);
+  free(expected);
+  free(first);
+  free(second);
+}
+END_TEST
+
 START_TEST(include_errors_name_the_directive) {
   char *missing = write_file("m.conf", "a = 1\ninclude \"nothere.conf\"\n");
   char *expected = NULL;
@@ -187,6 +243,8 @@ int main(void) {
   tcase_add_test(tc, includes_are_carried_out_in_place_and_sorted);
   tcase_add_test(tc, several_files_make_one_config);
   tcase_add_test(tc, a_name_given_twice_across_files_names_both_places);
+  tcase_add_test(tc, an_include_beside_a_file_in_a_bracketed_directory);
+  tcase_add_test(tc, too_many_entries_across_files_are_refused);
   tcase_add_test(tc, include_errors_name_the_directive);
   suite_add_tcase(s, tc);
   return test_suite_run(s);
