@@ -97,10 +97,15 @@ static int shape_statement(ddb_update_shape_t *shape,
     if (rc == 0)
       rc = put_name(&sql, newer ? " OR (" : " OR ", schema->version,
                     newer ? " IS MISSING AND " : " IS MISSING)");
+    /* As ddb_update.c's condition: an item without the field is older. */
     if (rc == 0 && newer)
-      rc = put_name(&sql, "", newer, "<=?))");
+      rc = put_name(&sql, "(", newer, " IS MISSING OR ");
+    if (rc == 0 && newer)
+      rc = put_name(&sql, "", newer, "<=?)))");
   } else if (rc == 0 && newer) {
-    rc = put_name(&sql, " AND ", newer, "<=?");
+    rc = put_name(&sql, " AND (", newer, " IS MISSING OR ");
+    if (rc == 0)
+      rc = put_name(&sql, "", newer, "<=?)");
   }
   pl_buf_t *head = &shape->statement_head;
   if (rc == 0)

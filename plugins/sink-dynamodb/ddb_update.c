@@ -150,10 +150,16 @@ static int shape_build(ddb_update_shape_t *shape, const ddb_schema_t *schema,
         &names, names.len ? ",\"#nt\":" : "\"#nt\":", schema->newer_than);
   const char *condition = NULL;
   if (rc == 0 && (schema->newer_than || schema->version)) {
-    condition = !schema->version ? "attribute_not_exists(#k0) OR #nt <= :nt"
+    /* An item without the field is older than any record that has it:
+     * a comparison with a missing attribute is false, which would keep
+     * such an item (made by another writer) from ever being updated. */
+    condition = !schema->version
+                    ? "attribute_not_exists(#k0) OR attribute_not_exists(#nt) "
+                      "OR #nt <= :nt"
                 : schema->newer_than
                     ? "attribute_not_exists(#k0) OR #ver < :ver OR "
-                      "(attribute_not_exists(#ver) AND #nt <= :nt)"
+                      "(attribute_not_exists(#ver) AND "
+                      "(attribute_not_exists(#nt) OR #nt <= :nt))"
                     : "attribute_not_exists(#k0) OR #ver < :ver OR "
                       "attribute_not_exists(#ver)";
     rc = put_string_member(

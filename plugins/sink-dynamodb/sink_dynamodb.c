@@ -49,14 +49,15 @@ static const pl_option_t sink_ddb_option_table[] = {
                    PL_OPT_NOT_EMPTY,
                    "update mode: write only when the stored item is absent or "
                    "older; an older record counts as stale and is delivered. "
-                   "One field: compared with <= as stored. Several entries, "
+                   "One field: compared with <= as stored (an item without "
+                   "it is older). Several entries, "
                    "fields or metadata (@origin_time, @line, @name), e.g. "
                    "[\"update_date\", \"@origin_time\", \"@line\"]: "
                    "compared in turn, through their encoding in "
                    "version_attribute (a row equal to the stored one is "
                    "stale); an item stored without it is compared by the "
-                   "first entry when that is a field (<=), else "
-                   "overwritten."),
+                   "first entry when that is a field (<=; an item without "
+                   "that field either is older), else overwritten."),
     PL_OPTION_STRING(sink_ddb_options_t, version_attribute, "version_attribute",
                      "version", PL_OPT_NOT_EMPTY,
                      "The attribute (S) holding the encoded order of "

@@ -6,7 +6,8 @@
 #     (id, product_id, location, update_date S; quantity N);
 #   - running the same file again changes nothing;
 #   - a row with an older update_date leaves the newer quantity (and counts
-#     as stale); a row with a newer one updates it.
+#     as stale); a row with a newer one updates it;
+#   - an item stored without update_date (by another writer) takes the row.
 # Needs PIPELINED (make check sets it) and a PIPELINED_PLUGIN_PATH holding
 # sink-dynamodb, source-file and transform-csv.
 # shellcheck source-path=SCRIPTDIR
@@ -119,6 +120,17 @@ after=$(item_of "P001#Warehouse A")
 [ "$after" = "$(printf '555\t2030-01-01')" ] || fail "a newer row did not update the item: '$after'"
 [ "$(aws_table_count "$table")" = 21 ] || fail "the table no longer holds 21 items"
 echo "ok: a newer update_date updated the item ($after)"
+
+# An item another writer stored without update_date (a seed, a migration)
+# is older than any dated row: a condition on a missing attribute is
+# false, and the row used to count as stale for ever.
+aws dynamodb put-item --table-name "$table" \
+  --item '{"id":{"S":"P999#Seeded"},"quantity":{"N":"5"}}'
+printf 'product_id,location,quantity,update_date\nP999,Seeded,42,2024-03-01\n' >"$work/seeded.csv"
+run seeded "$work/seeded.csv"
+after=$(item_of "P999#Seeded")
+[ "$after" = "$(printf '42\t2024-03-01')" ] || { cat "$work/seeded.log" >&2; fail "an item without update_date was not updated: '$after'"; }
+echo "ok: an item stored without update_date took the row ($after)"
 
 # Put mode (BatchWriteItem) into a second table: the same 21 items.
 table=inventory_put

@@ -41,7 +41,7 @@ START_TEST(a_statement_sets_the_fields_under_the_update_condition) {
       st, "{\"Statement\":\"UPDATE \\\"inventory\\\" SET \\\"product_id\\\"=? "
           "SET \\\"location\\\"=? SET \\\"quantity\\\"=? "
           "SET \\\"update_date\\\"=? WHERE \\\"id\\\"=? AND "
-          "\\\"update_date\\\"<=?\","
+          "(\\\"update_date\\\" IS MISSING OR \\\"update_date\\\"<=?)\","
           "\"Parameters\":[{\"S\":\"P1\"},{\"S\":\"W A\"},{\"N\":\"5\"},"
           "{\"S\":\"2023-05-01\"},{\"S\":\"P1#W A\"},{\"S\":\"2023-05-01\"}],"
           "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}");
@@ -86,7 +86,7 @@ START_TEST(a_statement_with_a_version_compares_it_first) {
       "SET \\\"loc\\\"=? SET \\\"q\\\"=? SET \\\"update_date\\\"=? "
       "SET \\\"version\\\"=? WHERE \\\"id\\\"=? AND \\\"sk\\\"=? AND "
       "(\\\"version\\\"<? OR (\\\"version\\\" IS MISSING AND "
-      "\\\"update_date\\\"<=?))\","
+      "(\\\"update_date\\\" IS MISSING OR \\\"update_date\\\"<=?)))\","
       "\"Parameters\":[{\"S\":\"P1\"},{\"S\":\"A\"},{\"N\":\"2\"},"
       "{\"S\":\"2023-05-01\"},%s,{\"S\":\"P1\"},{\"S\":\"A\"},%s,"
       "{\"S\":\"2023-05-01\"}],"

@@ -29,13 +29,14 @@ START_TEST(update_expression_sets_every_non_key_field) {
                    "SET #a0 = :a0, #a1 = :a1, #a2 = :a2, #a3 = :a3");
   ck_assert_str_eq(
       json_string_value(json_object_get(req, "ConditionExpression")),
-      "attribute_not_exists(#k0) OR #nt <= :nt");
+      "attribute_not_exists(#k0) OR attribute_not_exists(#nt) OR "
+      "#nt <= :nt");
   test_ddb_assert_json(
       req, "{\"TableName\":\"inventory\",\"Key\":{\"id\":{\"S\":\"P1#W A\"}},"
            "\"UpdateExpression\":\"SET #a0 = :a0, #a1 = :a1, #a2 = :a2, "
            "#a3 = :a3\","
-           "\"ConditionExpression\":\"attribute_not_exists(#k0) OR #nt <= "
-           ":nt\","
+           "\"ConditionExpression\":\"attribute_not_exists(#k0) OR "
+           "attribute_not_exists(#nt) OR #nt <= :nt\","
            "\"ExpressionAttributeNames\":{\"#a0\":\"product_id\","
            "\"#a1\":\"location\",\"#a2\":\"quantity\","
            "\"#a3\":\"update_date\",\"#nt\":\"update_date\","
@@ -103,7 +104,8 @@ START_TEST(update_with_a_version_conditions_on_it) {
            "\"UpdateExpression\":\"SET #a0 = :a0, #a1 = :a1, #a2 = :a2, "
            "#a3 = :a3, #ver = :ver\","
            "\"ConditionExpression\":\"attribute_not_exists(#k0) OR "
-           "#ver < :ver OR (attribute_not_exists(#ver) AND #nt <= :nt)\","
+           "#ver < :ver OR (attribute_not_exists(#ver) AND "
+           "(attribute_not_exists(#nt) OR #nt <= :nt))\","
            "\"ExpressionAttributeNames\":{\"#a0\":\"product_id\","
            "\"#a1\":\"location\",\"#a2\":\"quantity\","
            "\"#a3\":\"update_date\",\"#nt\":\"update_date\","
