@@ -90,6 +90,9 @@ static const char *const transient_codes[] = {
     "RequestTimeout",
     "RequestTimeoutException",
     "InternalError",
+    /* DynamoDB: another request (a transaction) held the item; the same
+     * request goes through once it is done. */
+    "TransactionConflictException",
     NULL,
 };
 

@@ -106,7 +106,8 @@ static const char *const THROTTLING[] = {
 };
 
 static const char *const TRANSIENT[] = {
-    "RequestTimeout", "RequestTimeoutException", "InternalError"};
+    "RequestTimeout", "RequestTimeoutException", "InternalError",
+    "TransactionConflictException"};
 
 static const char *const NEVER[] = {
     "ValidationException",
