@@ -109,20 +109,18 @@ static void read_failed(file_reader_t *r, int err) {
   close_file(r);
 }
 
+static bool is_control(unsigned char c) {
+  return c < 0x20 || c == 0x7F;
+}
+
 char *file_reader_origin(const char *path) {
+  bool utf8 = pl_utf8_valid(path, strlen(path));
   pl_buf_t buf = {0};
-  if (pl_buf_printf(&buf, "file:%s", path) < 0)
-    return NULL;
-  json_t *probe = json_string(buf.data);
-  if (probe) {
-    json_decref(probe);
-    return buf.data;
-  }
-  pl_buf_reset(&buf);
   int rc = pl_buf_append_str(&buf, "file:");
   for (const unsigned char *p = (const unsigned char *)path; rc == 0 && *p; p++)
-    rc = *p < 0x80 ? pl_buf_append(&buf, p, 1)
-                   : pl_buf_printf(&buf, "%%%02X", *p);
+    rc = is_control(*p) || (!utf8 && *p >= 0x80)
+             ? pl_buf_printf(&buf, "%%%02X", *p)
+             : pl_buf_append(&buf, p, 1);
   if (rc < 0) {
     pl_buf_free(&buf);
     return NULL;

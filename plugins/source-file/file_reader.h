@@ -108,7 +108,9 @@ void file_reader_resume(file_reader_t *r);
 void file_reader_stop(file_reader_t *r);
 
 /* "file:" and `path`; bytes that are not UTF-8 (which JSON strings, and so
- * origins, cannot hold) are written as %XX. A new string or NULL. */
+ * origins, cannot hold) and control characters (which SQS's message
+ * attributes cannot: every row of such a file was refused) are written as
+ * %XX. A new string or NULL. */
 char *file_reader_origin(const char *path);
 
 #endif

@@ -1128,6 +1128,11 @@ START_TEST(origins_stay_valid_json_strings) {
   origin = file_reader_origin("/data/latin1-\xe9.csv");
   ck_assert_str_eq(origin, "file:/data/latin1-%E9.csv");
   free(origin);
+  /* Control characters too: SQS refused every row of such a file (its
+   * origin attribute); the rest of a UTF-8 name stays as it is. */
+  origin = file_reader_origin("/data/x\x01y\tcaf\xc3\xa9\x7f.csv");
+  ck_assert_str_eq(origin, "file:/data/x%01y%09caf\xc3\xa9%7F.csv");
+  free(origin);
 }
 END_TEST
 
