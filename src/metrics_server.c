@@ -129,6 +129,14 @@ static void respond(connection_t *conn, const char *status, const char *type,
     close_connection(conn);
 }
 
+/* Whether the request target `target` is `path`, with or without a query
+ * string ("/metrics", "/metrics?x"). */
+static bool target_is(const char *target, const char *path) {
+  size_t n = strlen(path);
+  return strncmp(target, path, n) == 0 &&
+         (target[n] == ' ' || target[n] == '?');
+}
+
 static void handle_request(connection_t *conn) {
   pl_buf_t body = {0};
   const char *req = conn->request.data;
@@ -139,16 +147,15 @@ static void handle_request(connection_t *conn) {
   if (!target) {
     pl_buf_append_str(&body, "only GET and HEAD are served\n");
     respond(conn, "405 Method Not Allowed", "text/plain", &body, false);
-  } else if (strncmp(target, "/metrics ", 9) == 0 ||
-             strncmp(target, "/metrics?", 9) == 0) {
+  } else if (target_is(target, "/metrics")) {
     pl__metrics_render(conn->server->engine, &body);
     respond(conn, "200 OK", "text/plain; version=0.0.4", &body, head);
-  } else if (strncmp(target, "/healthz ", 9) == 0) {
+  } else if (target_is(target, "/healthz")) {
     bool ok = pl__metrics_health(conn->server->engine, &body);
     bool json = body.len > 0 && body.data[0] == '{';
     respond(conn, ok ? "200 OK" : "503 Service Unavailable",
             json ? "application/json" : "text/plain", &body, head);
-  } else if (strncmp(target, "/readyz ", 8) == 0) {
+  } else if (target_is(target, "/readyz")) {
     bool ok = pl__metrics_ready(conn->server->engine, &body);
     respond(conn, ok ? "200 OK" : "503 Service Unavailable", "text/plain",
             &body, head);
@@ -180,6 +187,16 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   conn->request.data[conn->request.len] = '\0';
   if (conn->responded)
     return;
+  /* No request holds a NUL: the searches below would stop at it, and the
+   * client would wait for an answer until the timeout. */
+  if (memchr(conn->request.data, '\0', conn->request.len)) {
+    uv_read_stop(stream);
+    pl_buf_t body = {0};
+    pl_buf_append_str(&body, "bad request: a NUL byte\n");
+    respond(conn, "400 Bad Request", "text/plain", &body, false);
+    pl_buf_free(&body);
+    return;
+  }
   if (strstr(conn->request.data, "\r\n\r\n") ||
       strstr(conn->request.data, "\n\n")) {
     uv_read_stop(stream);

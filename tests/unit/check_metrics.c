@@ -932,6 +932,30 @@ START_TEST(unknown_paths_are_not_found) {
 }
 END_TEST
 
+/* A query string is ignored on every path (a probe may add one), and a
+ * request with a NUL byte is answered at once rather than left to time
+ * out. */
+START_TEST(query_strings_are_ignored_and_a_nul_is_a_bad_request) {
+  http_test_t t;
+  http_start(&t, http_config);
+  /* The source's records first: /readyz is "ready" once they are out. */
+  while (!t.run->engine->idle_logged)
+    uv_run(&t.run->loop, UV_RUN_ONCE);
+  static const char nul[] = "GET /healthz\0 HTTP/1.1\r\n\r\n";
+  client_t c[3];
+  client_start(&t, &c[0], "GET /healthz?probe=1 HTTP/1.1\r\n\r\n");
+  client_start(&t, &c[1], "GET /readyz?x HTTP/1.1\r\n\r\n");
+  client_start(&t, &c[2], nul);
+  c[2].request_len = sizeof nul - 1;
+  http_finish(&t);
+  ck_assert_str_eq(assert_response(&c[0], "200 OK", "text/plain"), "ok\n");
+  ck_assert_str_eq(assert_response(&c[1], "200 OK", "text/plain"), "ready\n");
+  ck_assert_str_eq(assert_response(&c[2], "400 Bad Request", "text/plain"),
+                   "bad request: a NUL byte\n");
+  http_free(&t, (client_t *const[]){&c[0], &c[1], &c[2]}, 3);
+}
+END_TEST
+
 START_TEST(other_methods_are_not_allowed) {
   http_test_t t;
   http_start(&t, http_config);
@@ -1396,6 +1420,7 @@ static Suite *metrics_suite(void) {
   tcase_add_test(http, healthz_fails_while_a_source_cannot_read_then_recovers);
   tcase_add_test(http, healthz_fails_while_shutting_down);
   tcase_add_test(http, unknown_paths_are_not_found);
+  tcase_add_test(http, query_strings_are_ignored_and_a_nul_is_a_bad_request);
   tcase_add_test(http, other_methods_are_not_allowed);
   tcase_add_test(http, a_request_in_two_pieces_is_answered);
   tcase_add_test(http, an_oversized_request_is_dropped_without_an_answer);
