@@ -134,10 +134,24 @@ static void fail_with(s3_object_t *obj, const pl_aws_error_t *error,
 
 /* The abort is answered (or failed: a multipart upload left behind costs
  * storage until a bucket lifecycle rule removes it, and holds no records):
- * the object ends with the error that made it abort. */
+ * the object ends with the error that made it abort, and says which upload
+ * it left when the abort did not go through (a shutdown cancels it too). */
 static void on_abort_done(void *data, int status, const char *body, size_t len,
                           const pl_aws_error_t *error) {
   s3_object_t *obj = data;
+  if (error || status < 200 || status >= 300) {
+    pl_buf_printf(&obj->failure,
+                  "; multipart upload %s of s3://%s/%s is left incomplete "
+                  "(AbortMultipartUpload: ",
+                  obj->upload_id, obj->config->bucket, obj->key);
+    if (error)
+      pl_aws_error_format(error, &obj->failure);
+    else
+      pl_buf_append_str(&obj->failure, "not sent");
+    pl_buf_append_str(&obj->failure,
+                      "): its parts stay until a bucket lifecycle rule "
+                      "(AbortIncompleteMultipartUpload) removes them");
+  }
   finish(obj, obj->failure.data ? obj->failure.data : "the upload failed",
          obj->failure_lasting);
 }

@@ -448,6 +448,32 @@ START_TEST(a_failed_part_aborts_the_upload) {
 }
 END_TEST
 
+/* An abort that fails too says which upload it left behind, and how it
+ * goes: the operator can remove it, or let a lifecycle rule do it. */
+START_TEST(an_abort_that_fails_names_the_upload_left_behind) {
+  fixture_t *f = fixture_create();
+  push(f, "POST", 200, NULL, INITIATED);
+  push(f, "PUT", 403, NULL,
+       "<Error><Code>AccessDenied</Code><Message>no</Message></Error>");
+  push(f, "DELETE", 403, NULL,
+       "<Error><Code>AccessDenied</Code><Message>nor this</Message></Error>");
+  run_megabytes(f, "part_size = \"5MiB\"\nmax_object_age = \"50ms\"\n"
+                   "retry_limit = 0");
+  ck_assert_uint_ge(request_count(f), 3);
+  ck_assert_str_eq(request(f, 2)->method, "DELETE");
+  ck_assert_uint_eq(pl_test_failed(f->t), 1);
+  const char *log = pl_test_log(f->t);
+  ck_assert_msg(strstr(log, "; multipart upload up+1/x of s3://bkt/"), "%s",
+                log);
+  ck_assert_msg(strstr(log, " is left incomplete (AbortMultipartUpload: s3 "
+                            "AbortMultipartUpload: HTTP 403 AccessDenied: "
+                            "nor this"),
+                "%s", log);
+  ck_assert_ptr_nonnull(strstr(log, "(AbortIncompleteMultipartUpload)"));
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(an_error_completing_the_upload_fails_the_object) {
   fixture_t *f = fixture_create();
   push(f, "POST", 200, NULL, INITIATED);
@@ -690,6 +716,7 @@ int main(void) {
   tcase_set_timeout(parts, 120);
   tcase_add_test(parts, large_objects_go_in_parts);
   tcase_add_test(parts, a_failed_part_aborts_the_upload);
+  tcase_add_test(parts, an_abort_that_fails_names_the_upload_left_behind);
   tcase_add_test(parts, an_error_completing_the_upload_fails_the_object);
   suite_add_tcase(s, parts);
   TCase *failures = tcase_create("failures");
