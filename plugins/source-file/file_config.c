@@ -2,6 +2,7 @@
 #include "file_config.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,19 +40,32 @@ static int prepare_dir(pl_instance_t *inst, const char *option, const char *dir,
   return 0;
 }
 
+/* True when `a` and `b` name the same directory, whatever the spelling
+ * ("in" and "x/../in", a symbolic link). */
+static bool same_dir(const char *a, const struct stat *b) {
+  struct stat st;
+  return stat(a, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == b->st_dev &&
+         st.st_ino == b->st_ino;
+}
+
 /* A done_dir that `paths` reads would have moved files read again. */
 static bool reads_from(const file_config_t *cfg, const char *dir) {
+  struct stat done;
+  if (stat(dir, &done) != 0)
+    return false; /* prepare_dir made it: cannot happen */
   for (size_t i = 0; i < cfg->entry_count; i++) {
     const char *entry = cfg->entries[i];
-    struct stat st;
     if (file_scan_is_glob(entry)) {
+      /* The parent may be a pattern too (paths = ["in/SUPPLIER/x.csv"]
+       * with a '*' for SUPPLIER): matched as glob(3) matches it. */
       char *parent = file_scan_dirname(entry);
-      bool same = parent && strcmp(parent, dir) == 0;
+      bool same =
+          parent && (fnmatch(parent, dir, FNM_PATHNAME | FNM_PERIOD) == 0 ||
+                     same_dir(parent, &done));
       free(parent);
       if (same)
         return true;
-    } else if (strcmp(entry, dir) == 0 && stat(entry, &st) == 0 &&
-               S_ISDIR(st.st_mode)) {
+    } else if (same_dir(entry, &done)) {
       return true;
     }
   }

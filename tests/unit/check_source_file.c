@@ -433,6 +433,32 @@ START_TEST(done_dir_cannot_be_a_directory_that_paths_reads) {
 }
 END_TEST
 
+/* A glob whose directory part matches done_dir ("in/SUPPLIER/x.csv" with
+ * done_dir "in/done"), or done_dir spelt another way ("x/../in"): moved
+ * files would be read again (and with "in/STAR/STAR", forever). */
+START_TEST(done_dir_cannot_match_a_glob_or_be_spelt_another_way) {
+  char *dir = make_tmpdir();
+  pl_buf_t src = {0};
+  pl_buf_printf(&src,
+                "paths = [\"%s/*/*.csv\"]\n on_commit = \"move\"\n"
+                " done_dir = \"%s/done\"",
+                dir, dir);
+  pl_test_t *t = run_refused(src.data);
+  assert_log_has(t, "is a directory that paths reads");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  pl_buf_reset(&src);
+  pl_buf_printf(&src,
+                "paths = [\"%s/done\"]\n on_commit = \"move\"\n"
+                " done_dir = \"%s/x/../done\"",
+                dir, dir);
+  t = run_refused(src.data);
+  assert_log_has(t, "is a directory that paths reads");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  pl_buf_free(&src);
+  remove_tree(dir);
+}
+END_TEST
+
 START_TEST(on_commit_delete_removes_files_and_keep_keeps_them) {
   char *dir = make_tmpdir();
   write_file(dir, "a.txt", "alpha");
@@ -1390,6 +1416,7 @@ static Suite *source_file_suite(void) {
   tcase_add_test(commit, on_commit_move_puts_files_in_done_dir);
   tcase_add_test(commit, on_commit_move_needs_done_dir);
   tcase_add_test(commit, done_dir_cannot_be_a_directory_that_paths_reads);
+  tcase_add_test(commit, done_dir_cannot_match_a_glob_or_be_spelt_another_way);
   tcase_add_test(commit, on_commit_delete_removes_files_and_keep_keeps_them);
   tcase_add_test(commit, a_failed_group_is_neither_moved_nor_deleted);
   tcase_add_test(commit, state_dir_remembers_committed_files_across_runs);
