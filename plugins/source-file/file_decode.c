@@ -28,23 +28,51 @@ int file_decode_feed(file_decode_t *d, const char *bytes, size_t len,
   return rc;
 }
 
+size_t file_utf8_partial_tail(const char *bytes, size_t len) {
+  for (size_t back = 1; back <= 3 && back <= len; back++) {
+    unsigned char c = (unsigned char)bytes[len - back];
+    if ((c & 0xC0) == 0x80)
+      continue; /* a continuation byte: look further back */
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return need > back && c < 0xF8 ? back : 0;
+  }
+  return 0;
+}
+
 int file_decode_next(file_decode_t *d, char **data, size_t *len) {
   *data = NULL;
   *len = 0;
   char *buf = malloc((size_t)d->chunk_size + 1); /* + 1: a NUL */
   if (!buf)
     return PL_ENOMEM;
-  int rc = pl_decompress_read(d->dec, buf, (size_t)d->chunk_size, len);
-  if (rc < 0 || *len == 0) {
-    free(buf);
-    if (rc < 0)
-      return rc;
-    return pl_decompress_finished(d->dec) ? FILE_DECODE_END
-                                          : FILE_DECODE_NEED_INPUT;
+  for (;;) {
+    /* tail_len < chunk_size: there is room for more. */
+    memcpy(buf, d->tail, d->tail_len);
+    size_t got = 0;
+    int rc = pl_decompress_read(d->dec, buf + d->tail_len,
+                                (size_t)d->chunk_size - d->tail_len, &got);
+    bool finished = got == 0 && pl_decompress_finished(d->dec);
+    size_t n = d->tail_len + got;
+    if (rc < 0 || n == 0 || (got == 0 && !finished)) {
+      free(buf);
+      if (rc < 0)
+        return rc;
+      return finished ? FILE_DECODE_END : FILE_DECODE_NEED_INPUT;
+    }
+    /* Unless the stream ended, a character it cut waits for its rest
+     * (all of a chunk too small for one is not cut: chunk_size < 4). */
+    size_t cut = finished ? 0 : file_utf8_partial_tail(buf, n);
+    if (cut == n && n >= d->chunk_size)
+      cut = 0;
+    d->tail_len = cut;
+    memcpy(d->tail, buf + n - cut, cut);
+    if (cut == n)
+      continue; /* all of it begins one character: read on */
+    buf[n - cut] = '\0';
+    *data = buf;
+    *len = n - cut;
+    return FILE_DECODE_CHUNK;
   }
-  buf[*len] = '\0';
-  *data = buf;
-  return FILE_DECODE_CHUNK;
 }
 
 void file_decode_close(file_decode_t *d) {

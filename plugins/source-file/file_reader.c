@@ -213,6 +213,16 @@ static bool jump(file_reader_t *r, char *data, size_t len, bool last) {
 static void emit_chunk(file_reader_t *r, char *data, size_t len, bool last) {
   if (r->resume_at && data && jump(r, data, len, last))
     return;
+  if (!last && data) {
+    /* A chunk that ends inside a UTF-8 character is not text to a sink
+     * that takes its bytes as they are ({"raw":...}): the character's
+     * first bytes are read again at the start of the next chunk. */
+    size_t cut = file_utf8_partial_tail(data, len);
+    if (cut < len) { /* a chunk_size below 4 may hold no whole one */
+      len -= cut;
+      r->offset -= cut;
+    }
+  }
   if (!emit_record(r, data, len, last))
     return;
   pl_instance_count(r->inst, "bytes_read", len);

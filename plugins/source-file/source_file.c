@@ -54,7 +54,8 @@ static const pl_option_t file_option_table[] = {
     PL_OPTION_SIZE_RANGE(file_options_t, chunk_size, "chunk_size", "64KiB", 1,
                          1024ull * 1024 * 1024, 0,
                          "Bytes per record: files are read in chunks of this "
-                         "size."),
+                         "size (one ends before a UTF-8 character it would "
+                         "cut)."),
     PL_OPTION_ENUM(file_options_t, on_commit, "on_commit", "keep",
                    on_commit_choices, 0,
                    "What to do with a file once all of it is delivered: keep "

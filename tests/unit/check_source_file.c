@@ -236,6 +236,35 @@ START_TEST(a_file_is_read_in_chunks_that_reassemble_exactly) {
 }
 END_TEST
 
+/* A sink may take a chunk's bytes as they are ({"raw":...} in JSON), so
+ * a chunk of UTF-8 text must be UTF-8 text: no chunk ends inside a
+ * character, and the chunks still make up the file. */
+START_TEST(chunks_of_utf8_text_never_cut_a_character) {
+  static const char text[] = "h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 z\n";
+  char *dir = make_tmpdir();
+  write_file(dir, "u.txt", text);
+  for (unsigned chunk = 4; chunk <= 9; chunk++) {
+    pl_buf_t src = {0};
+    pl_buf_printf(&src, "paths = [\"%s/u.txt\"]\n chunk_size = %uB", dir,
+                  chunk);
+    pl_test_t *t = run_once(src.data, NULL);
+    ck_assert_int_eq(pl_test_status(t), 0);
+    pl_buf_t all = {0};
+    for (size_t i = 0; i < pl_test_record_count(t); i++) {
+      const char *b = bytes_of(t, i);
+      ck_assert_msg(pl_utf8_valid(b, strlen(b)), "chunk_size %u: chunk %zu",
+                    chunk, i);
+      pl_buf_append_str(&all, b);
+    }
+    ck_assert_str_eq(all.data, text);
+    ck_assert_int_eq(pl_test_destroy(t), 0);
+    pl_buf_free(&all);
+    pl_buf_free(&src);
+  }
+  remove_tree(dir);
+}
+END_TEST
+
 START_TEST(a_glob_reads_its_files_in_name_order) {
   char *dir = make_tmpdir();
   write_file(dir, "c.csv", "third\n");
@@ -1302,6 +1331,39 @@ static char *lines_of(size_t len) {
   return text;
 }
 
+/* As chunks_of_utf8_text_never_cut_a_character, decompressed. */
+START_TEST(decompressed_chunks_never_cut_a_character) {
+  static const char text[] = "h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 z\n";
+  char *dir = make_tmpdir();
+  write_compressed(dir, "u.gz", false, text, strlen(text), 0);
+  write_compressed(dir, "u.zst", true, text, strlen(text), 0);
+  for (unsigned chunk = 4; chunk <= 9; chunk++) {
+    pl_buf_t src = {0};
+    pl_buf_printf(&src,
+                  "paths = [\"%s/u.gz\", \"%s/u.zst\"]\n"
+                  " chunk_size = %uB",
+                  dir, dir, chunk);
+    pl_test_t *t = run_once(src.data, NULL);
+    ck_assert_int_eq(pl_test_status(t), 0);
+    pl_buf_t all = {0};
+    for (size_t i = 0; i < pl_test_record_count(t); i++) {
+      const char *b = bytes_of(t, i);
+      ck_assert_msg(pl_utf8_valid(b, strlen(b)), "chunk_size %u: chunk %zu",
+                    chunk, i);
+      pl_buf_append_str(&all, b);
+    }
+    pl_buf_t want = {0};
+    pl_buf_printf(&want, "%s%s", text, text);
+    ck_assert_str_eq(all.data, want.data);
+    ck_assert_int_eq(pl_test_destroy(t), 0);
+    pl_buf_free(&want);
+    pl_buf_free(&all);
+    pl_buf_free(&src);
+  }
+  remove_tree(dir);
+}
+END_TEST
+
 START_TEST(compressed_files_come_out_in_chunks_behind_a_full_queue) {
   char *dir = make_tmpdir();
   char *text = lines_of(5000);
@@ -1403,6 +1465,7 @@ static Suite *source_file_suite(void) {
   TCase *read = tcase_create("read");
   tcase_set_timeout(read, 30);
   tcase_add_test(read, a_file_is_read_in_chunks_that_reassemble_exactly);
+  tcase_add_test(read, chunks_of_utf8_text_never_cut_a_character);
   tcase_add_test(read, a_glob_reads_its_files_in_name_order);
   tcase_add_test(read, a_directory_reads_its_regular_files_sorted);
   tcase_add_test(read, an_empty_file_is_one_empty_last_record);
@@ -1446,6 +1509,7 @@ static Suite *source_file_suite(void) {
   suite_add_tcase(s, parts);
   TCase *compressed = tcase_create("compressed");
   tcase_set_timeout(compressed, 30);
+  tcase_add_test(compressed, decompressed_chunks_never_cut_a_character);
   tcase_add_test(compressed,
                  compressed_files_come_out_in_chunks_behind_a_full_queue);
   tcase_add_test(compressed,
