@@ -52,6 +52,29 @@ static void write_escaped(FILE *stream, const char *message) {
   fputc('\n', stream);
 }
 
+/* `text` as a JSON string. Jansson refuses a string that is not UTF-8,
+ * and a path or a name from outside (a config file, an output path) may
+ * be anything: each byte that is not part of a valid sequence becomes
+ * \xNN, as in a text line, rather than losing the whole line. */
+static json_t *json_text(const char *text) {
+  size_t len = strlen(text);
+  if (pl_utf8_valid(text, len))
+    return json_stringn(text, len);
+  pl_buf_t clean = {0};
+  const unsigned char *s = (const unsigned char *)text;
+  for (size_t i = 0; i < len;) {
+    size_t n = pl_utf8_sequence(s + i, len - i);
+    int rc = n > 0 ? pl_buf_append(&clean, text + i, n)
+                   : pl_buf_printf(&clean, "\\x%02x", s[i]);
+    if (rc < 0)
+      break;
+    i += n > 0 ? n : 1;
+  }
+  json_t *value = clean.data ? json_string(clean.data) : NULL;
+  pl_buf_free(&clean);
+  return value;
+}
+
 static void write_line(const pl_logger_t *log, pl_log_level_t level,
                        const char *plugin, const char *pipeline,
                        const char *message) {
@@ -62,14 +85,15 @@ static void write_line(const pl_logger_t *log, pl_log_level_t level,
   char ts[48];
   timestamp(ts, sizeof(ts));
   if (log->format == PL_LOG_JSON) {
-    json_t *line = json_pack("{s:s, s:s, s:s}", "time", ts, "level",
-                             pl_log_level_name(level), "message", message);
+    json_t *line =
+        json_pack("{s:s, s:s, s:o*}", "time", ts, "level",
+                  pl_log_level_name(level), "message", json_text(message));
     if (!line)
       return;
     if (plugin)
-      json_object_set_new(line, "plugin", json_string(plugin));
+      json_object_set_new(line, "plugin", json_text(plugin));
     if (pipeline)
-      json_object_set_new(line, "pipeline", json_string(pipeline));
+      json_object_set_new(line, "pipeline", json_text(pipeline));
     char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
     if (text)
       fprintf(log->stream, "%s\n", text);

@@ -62,6 +62,19 @@ START_TEST(json_lines_escape_the_message) {
 }
 END_TEST
 
+/* A path from outside (a config file's name, an output path) need not be
+ * UTF-8, which Jansson refuses: the line is still written, the bad bytes
+ * as \xNN. */
+START_TEST(json_lines_keep_a_message_that_is_not_utf8) {
+  char *line = logged(PL_LOG_JSON, PL_LOG_INFO, PL_LOG_ERROR, "cannot open %s",
+                      "/o\xff\xc3\xa9\xc3.jsonl");
+  ck_assert_ptr_nonnull(strstr(
+      line, "\"message\":\"cannot open /o\\\\xff\\u00E9\\\\xc3.jsonl\""));
+  ck_assert_ptr_eq(strchr(line, '\n'), line + strlen(line) - 1);
+  free(line);
+}
+END_TEST
+
 /* ---- pl_complain: when a repeating failure is logged ---- */
 
 START_TEST(complain_logs_the_first_at_once_then_at_doubling_intervals) {
@@ -123,6 +136,7 @@ static Suite *log_suite(void) {
   tcase_add_test(tc, messages_above_the_level_are_not_written);
   tcase_add_test(tc, control_bytes_cannot_split_or_forge_a_text_line);
   tcase_add_test(tc, json_lines_escape_the_message);
+  tcase_add_test(tc, json_lines_keep_a_message_that_is_not_utf8);
   suite_add_tcase(s, tc);
   TCase *complain = tcase_create("complain");
   tcase_add_test(complain,
