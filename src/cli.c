@@ -195,8 +195,11 @@ typedef struct run {
 static void on_signal(uv_signal_t *handle, int signum) {
   run_t *run = handle->data;
   if (++run->signals > 1) {
-    fprintf(stderr, "pipelined: second signal: exiting now; records in "
-                    "flight are not committed and will be processed again\n");
+    /* Through the log, in its format: a JSON log stays JSON. */
+    pl__log(&run->engine->log, PL_LOG_ERROR,
+            "second signal: exiting now; records in flight are not "
+            "committed and will be processed again");
+    fflush(NULL);
     _exit(1);
   }
   pl__engine_shutdown(run->engine);
@@ -219,6 +222,14 @@ static void log_lines(pl_logger_t *log, pl_log_level_t level,
 static void on_sighup(uv_signal_t *handle, int signum) {
   run_t *run = handle->data;
   pl_logger_t *log = &run->engine->log;
+  /* A drain has begun (STOPPING=1): a reload could only be refused, and
+   * READY=1 would tell the service manager the daemon runs again. */
+  if (run->engine->stopping || run->engine->closing) {
+    pl__log(log, PL_LOG_WARN,
+            "SIGHUP received while shutting down: %s is not reloaded",
+            run->cli->config);
+    return;
+  }
   pl__log(log, PL_LOG_INFO, "SIGHUP received: reloading %s",
           run->cli->config);
   (void)pl__notify_send(&run->notify, "RELOADING=1");
@@ -260,13 +271,13 @@ static void on_watchdog(uv_timer_t *timer) {
 }
 
 /* The service manager named by NOTIFY_SOCKET; without it, or when it is
- * not usable (which is said), the daemon runs as it would without. */
-static void open_notify(run_t *run) {
+ * not usable (which is said, in the log's format), the daemon runs as it
+ * would without. */
+static void open_notify(run_t *run, pl_logger_t *log) {
   const char *error = NULL;
   if (pl__notify_init(&run->notify, &pl__cfg_process_env, getpid(), &error) < 0)
-    fprintf(stderr,
-            "pipelined: NOTIFY_SOCKET: %s; the service manager is not "
-            "notified\n",
+    pl__log(log, PL_LOG_WARN,
+            "NOTIFY_SOCKET: %s; the service manager is not notified",
             error ? error : "cannot be used");
 }
 
@@ -366,8 +377,6 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   run_t run = {.notify = {.fd = -1}};
-  if (!cli->check)
-    open_notify(&run);
   pl_buf_t errors = {0};
   pl_engine_params_t params = {.loop = &loop,
                                .registry = reg,
@@ -385,6 +394,10 @@ static int run_config(pl_registry_t *reg, const cli_t *cli) {
     return close_loop(&loop, EXIT_USAGE);
   }
   pl_buf_free(&errors);
+  /* Once the engine is there: its log says what is wrong with the socket.
+   * The engine holds &run.notify, and sends nothing before it starts. */
+  if (!cli->check)
+    open_notify(&run, &engine->log);
   if (cli->check) {
     rc = 0;
     if (cli->live)

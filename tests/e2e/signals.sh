@@ -64,15 +64,24 @@ set +e; wait "$pid"; rc=$?; set -e
 expect_contains "$work/log2" "shutdown timed out"
 pass "shutdown_timeout bounds a stuck shutdown (exit 1)"
 
-# A second signal exits at once.
-sed -e 's|shutdown_timeout = 1s|shutdown_timeout = 60s|' "$work/stuck.conf" > "$work/stuck2.conf"
+# A second signal exits at once. A SIGHUP during the drain reloads nothing
+# (and does not tell a service manager READY=1). With log_format = "json"
+# every line, the second signal's too, is JSON.
+{ echo 'log_format = "json"'; sed -e 's|shutdown_timeout = 1s|shutdown_timeout = 60s|' "$work/stuck.conf"; } > "$work/stuck2.conf"
 "$PIPELINED" -c "$work/stuck2.conf" 2> "$work/log3" &
 pid=$!
 cleanup_pids+=("$pid")
 sleep 1
-kill -TERM "$pid"; sleep 0.3; kill -TERM "$pid"
+kill -TERM "$pid"; sleep 0.3; kill -HUP "$pid"; sleep 0.3; kill -TERM "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" -ne 0 ] || fail "a second signal should not exit 0"
 expect_contains "$work/log3" "second signal"
-pass "a second signal exits at once"
+expect_contains "$work/log3" "SIGHUP received while shutting down: $work/stuck2.conf is not reloaded"
+! grep -q "reload refused" "$work/log3" || { cat "$work/log3"; fail "a SIGHUP during the drain tried a reload"; }
+python3 -c '
+import json, sys
+for n, line in enumerate(open(sys.argv[1]), 1):
+    json.loads(line)
+' "$work/log3" || { cat "$work/log3"; fail "a line of the JSON log is not JSON"; }
+pass "a second signal exits at once; a SIGHUP during the drain is not a reload; the JSON log stays JSON"
 exec 3>&-
