@@ -203,8 +203,10 @@ static int sink_file_start(pl_instance_t *inst, void *ctx) {
   }
   uv_loop_t *loop = pl_instance_loop(inst);
   /* Synchronous, once, before any record flows: a bad path stops the
-   * daemon at start with a clear error. */
-  int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+   * daemon at start with a clear error. O_NONBLOCK: a FIFO with no reader
+   * would otherwise hold the loop (signals, /metrics) until one came; it
+   * is cleared once open, so that writes (on the thread pool) wait. */
+  int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK;
   if (!f->opts->append)
     flags |= O_TRUNC;
   else
@@ -212,10 +214,20 @@ static int sink_file_start(pl_instance_t *inst, void *ctx) {
   uv_fs_t req;
   int fd = uv_fs_open(loop, &req, path, flags, f->mode, NULL);
   uv_fs_req_cleanup(&req);
+  if (fd == UV_ENXIO) {
+    pl_log(inst, PL_LOG_ERROR,
+           "cannot open %s: a FIFO that no process reads (start its reader "
+           "first)",
+           path);
+    return PL_EIO;
+  }
   if (fd < 0) {
     pl_log(inst, PL_LOG_ERROR, "cannot open %s: %s", path, uv_strerror(fd));
     return pl_code(fd);
   }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0)
+    (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
   f->fd = fd;
   f->own_fd = true;
   int rc = pl_output_file_add(inst, fd);

@@ -541,6 +541,24 @@ START_TEST(an_unopenable_path_fails_the_start_and_names_the_path) {
 }
 END_TEST
 
+/* A FIFO that no process reads: the start fails at once, naming it, where
+ * opening it waited for a reader with the loop held (SIGTERM ignored). */
+START_TEST(a_fifo_without_a_reader_fails_the_start) {
+  char *fifo = tmp_path("out.fifo");
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  char *blocks = format("path = \"%s\"", fifo);
+  pl_test_t *t = fed(four, 4, 4, blocks);
+  ck_assert_int_eq(pl_test_run(t, 30000), PL_EIO);
+  char *expected = format("cannot open %s: a FIFO that no process reads", fifo);
+  ck_assert_msg(strstr(pl_test_log(t), expected) != NULL, "%s", pl_test_log(t));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  free(expected);
+  free(blocks);
+  unlink(fifo);
+  free(fifo);
+}
+END_TEST
+
 START_TEST(a_failing_write_is_retried_then_fails_naming_the_path) {
   pl_test_t *t = run_four("/dev/full", "retry_limit = 1\n retry_backoff = 1ms");
   ck_assert_int_eq(pl_test_status(t), 1);
@@ -747,6 +765,7 @@ static Suite *sink_file_suite(void) {
   tcase_add_test(engine, unencodable_records_are_rejected_and_bytes_are_raw);
   tcase_add_test(engine, dash_means_standard_output);
   tcase_add_test(engine, an_unopenable_path_fails_the_start_and_names_the_path);
+  tcase_add_test(engine, a_fifo_without_a_reader_fails_the_start);
   tcase_add_test(engine, a_failing_write_is_retried_then_fails_naming_the_path);
   tcase_add_test(engine, a_broken_pipe_fails_the_stage_at_once);
   tcase_add_test(engine, a_torn_line_is_completed_by_the_retry);
