@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -48,6 +49,19 @@ static bool same_dir(const char *a, const struct stat *b) {
          st.st_ino == b->st_ino;
 }
 
+/* True when the directory pattern `parent` matches `done` however either
+ * is spelt (a ".." in it, a symbolic link): glob(3) it as the scan will. */
+static bool glob_reaches(const char *parent, const struct stat *done) {
+  glob_t g;
+  bool hit = false;
+  if (glob(parent, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) == 0) {
+    for (size_t i = 0; !hit && i < g.gl_pathc; i++)
+      hit = same_dir(g.gl_pathv[i], done);
+    globfree(&g);
+  }
+  return hit;
+}
+
 /* A done_dir that `paths` reads would have moved files read again. */
 static bool reads_from(const file_config_t *cfg, const char *dir) {
   struct stat done;
@@ -61,7 +75,7 @@ static bool reads_from(const file_config_t *cfg, const char *dir) {
       char *parent = file_scan_dirname(entry);
       bool same =
           parent && (fnmatch(parent, dir, FNM_PATHNAME | FNM_PERIOD) == 0 ||
-                     same_dir(parent, &done));
+                     glob_reaches(parent, &done));
       free(parent);
       if (same)
         return true;

@@ -483,6 +483,27 @@ START_TEST(done_dir_cannot_match_a_glob_or_be_spelt_another_way) {
   t = run_refused(src.data);
   assert_log_has(t, "is a directory that paths reads");
   ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A glob that reaches done_dir through a symbolic link, or a "..". */
+  char *feeds = join(dir, "feeds");
+  ck_assert_int_eq(mkdir(feeds, 0755), 0);
+  char *sup = join(feeds, "sup");
+  ck_assert_int_eq(mkdir(sup, 0755), 0);
+  char *link = join(dir, "link");
+  ck_assert_int_eq(symlink(feeds, link), 0);
+  static const char *const reaching[] = {"link/*/*", "feeds/sup/../*/*"};
+  for (size_t i = 0; i < 2; i++) {
+    pl_buf_reset(&src);
+    pl_buf_printf(&src,
+                  "paths = [\"%s/%s\"]\n on_commit = \"move\"\n"
+                  " done_dir = \"%s/feeds/done\"",
+                  dir, reaching[i], dir);
+    t = run_refused(src.data);
+    assert_log_has(t, "is a directory that paths reads");
+    ck_assert_int_eq(pl_test_destroy(t), 0);
+  }
+  free(link);
+  free(sup);
+  free(feeds);
   pl_buf_free(&src);
   remove_tree(dir);
 }
