@@ -91,6 +91,18 @@ static const char *no_resume(s3_reader_t *r, const pl_aws_error_t *error,
 
 void s3_recover_end_heading(s3_reader_t *r, const pl_aws_error_t *error) {
   size_t header = 0;
+  if (error && error->status == 412 && !r->mismatch) {
+    /* The version announced (the ledger's, which is the event's) is gone:
+     * as on a first GET, the new one is read for its own announcement. */
+    pl_buf_t text = {0};
+    pl_aws_error_format(error, &text);
+    r->resume_at = 0;
+    r->heading = false;
+    pl_buf_free(&r->head);
+    s3_reader_finish(r, S3_READ_REPLACED, text.data ? text.data : "412");
+    pl_buf_free(&text);
+    return;
+  }
   const char *why = no_resume(r, error, &header);
   uint64_t at = r->resume_at;
   r->resume_at = 0;
