@@ -402,14 +402,19 @@ bool pl__metrics_health(const pl_engine_t *engine, pl_buf_t *out) {
     const pl_pipeline_t *pipeline = engine->pipelines[p];
     for (size_t s = 0; s < pipeline->stage_count; s++) {
       const pl_instance_t *stage = pipeline->stages[s];
-      /* A sink's writes; a source's reads. */
-      const pl_failing_t *work = stage->sink ? &stage->sink->writes
-                                 : stage->role == PL_ROLE_SOURCE ? &stage->reads
-                                                                 : NULL;
+      /* A sink's writes; a source's reads, of each kind. */
+      uint64_t after = engine->settings.unhealthy_after_ms;
       uint64_t failing_ms = 0;
-      if (!work || !pl__failing_longer_than(work, now,
-                                            engine->settings.unhealthy_after_ms,
-                                            &failing_ms))
+      const pl_failing_t *work = NULL;
+      if (stage->sink)
+        work = pl__failing_longer_than(&stage->sink->writes, now, after,
+                                       &failing_ms)
+                   ? &stage->sink->writes
+                   : NULL;
+      else
+        work =
+            pl__failing_set_longer_than(&stage->reads, now, after, &failing_ms);
+      if (!work)
         continue;
       const pl_buf_t *why = &work->last_error;
       unhealthy(out,

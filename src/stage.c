@@ -95,7 +95,7 @@ void pl__stage_destroy(pl_instance_t *inst) {
   for (size_t i = 0; i < inst->rejection_count; i++)
     free(inst->rejections[i].name);
   free(inst->rejections);
-  pl__failing_free(&inst->reads);
+  pl__failing_set_free(&inst->reads);
   free(inst->name);
   free(inst->file);
   free(inst);
@@ -179,12 +179,14 @@ void pl_instance_release(pl_instance_t *inst) {
     inst->holds--;
 }
 
-void pl_source_failing(pl_instance_t *inst, const char *error) {
-  pl__failing_note(&inst->reads, uv_now(inst->pipeline->engine->loop), error);
+void pl_source_failing(pl_instance_t *inst, const char *what,
+                       const char *error) {
+  pl__failing_set_note(&inst->reads, what, uv_now(inst->pipeline->engine->loop),
+                       error);
 }
 
-void pl_source_reading(pl_instance_t *inst) {
-  pl__failing_clear(&inst->reads);
+void pl_source_reading(pl_instance_t *inst, const char *what) {
+  pl__failing_set_clear(&inst->reads, what);
 }
 
 void pl_source_exhausted(pl_instance_t *inst) {

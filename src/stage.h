@@ -100,8 +100,9 @@ struct pl_instance {
   /* Rejections by class (metrics.rejected is their sum). */
   size_t rejection_count;
   pl_counter_t *rejections;
-  /* Sources: reading failing (pl_source_failing, pl_source_reading). */
-  pl_failing_t reads;
+  /* Sources: reading failing, by kind (pl_source_failing,
+   * pl_source_reading). */
+  pl_failing_set_t reads;
 };
 
 /* "source", "transform", "sink" or "dead_letter": the role's config key,

@@ -316,13 +316,16 @@ PL_EXTERN void pl_source_busy(pl_instance_t *inst, bool busy);
 PL_EXTERN void pl_instance_hold(pl_instance_t *inst);
 PL_EXTERN void pl_instance_release(pl_instance_t *inst);
 
-/* Sources: reading fails (a queue that cannot be received from, a listing
- * refused), for `error` (copied; the last one is shown); or it works again.
- * /healthz fails once a source has failed for `unhealthy_after` with no
- * read between, as it does for a sink whose writes fail. Cheap: call them
- * on each failure and each success. */
-PL_EXTERN void pl_source_failing(pl_instance_t *inst, const char *error);
-PL_EXTERN void pl_source_reading(pl_instance_t *inst);
+/* Sources: a read of kind `what` fails (a queue that cannot be received
+ * from: "receive"; a listing refused: "list"), for `error` (both copied;
+ * the last error is shown); or one of that kind works again. /healthz
+ * fails once one kind has failed for `unhealthy_after` with no read of
+ * that kind between, as it does for a sink whose writes fail; a read of
+ * another kind does not end it (empty receives while every download
+ * fails). Cheap: call them on each failure and each success. */
+PL_EXTERN void pl_source_failing(pl_instance_t *inst, const char *what,
+                                 const char *error);
+PL_EXTERN void pl_source_reading(pl_instance_t *inst, const char *what);
 /* Sources: no more groups will be created (--once ends when every source is
  * exhausted and every group is resolved). */
 PL_EXTERN void pl_source_exhausted(pl_instance_t *inst);

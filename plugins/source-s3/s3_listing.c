@@ -151,7 +151,7 @@ static void list_failed(source_s3_t *s, const char *why) {
                 s->opts->prefix, why);
   const char *said = text.data ? text.data : "cannot list: out of memory";
   pl_log(s->inst, PL_LOG_ERROR, "%s", said);
-  pl_source_failing(s->inst, said);
+  pl_source_failing(s->inst, "list", said);
   pl_buf_free(&text);
   pl_instance_count(s->inst, "list_errors", 1);
   if (pl_instance_once(s->inst))
@@ -182,7 +182,7 @@ static void on_page(void *data, int status, const char *body, size_t len,
     pl_buf_free(&why);
     return;
   }
-  pl_source_reading(s->inst);
+  pl_source_reading(s->inst, "list");
   free(l->token);
   l->token = page.truncated ? page.next_token : NULL;
   page.next_token = NULL;

@@ -138,7 +138,7 @@ static void on_read(void *data, s3_read_result_t result, const char *why) {
   s3_job_t *job = s->head;
   const s3_event_object_t *o = &job->objects.objects[job->next_object - 1];
   if (result == S3_READ_DONE)
-    pl_source_reading(s->inst);
+    pl_source_reading(s->inst, "download");
   if (result == S3_READ_GONE) {
     reject_object(s, job, o, "unreadable_object", why);
   } else if (result == S3_READ_CORRUPT || result == S3_READ_TOO_LARGE) {
@@ -159,7 +159,7 @@ static void on_read(void *data, s3_read_result_t result, const char *why) {
       pl_log(s->inst, PL_LOG_ERROR,
              "%s; its rows are not committed and it is read again later",
              text.data ? text.data : why);
-      pl_source_failing(s->inst, text.data ? text.data : why);
+      pl_source_failing(s->inst, "download", text.data ? text.data : why);
       pl_buf_free(&text);
     }
     job->failed = true;

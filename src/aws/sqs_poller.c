@@ -102,7 +102,7 @@ static void receive_failed(pl_sqs_poller_t *p, const char *why, bool retryable) 
               "cannot receive messages: %s; trying again with backoff", why);
   pl_buf_t text = {0};
   pl_buf_printf(&text, "cannot receive messages: %s", why);
-  pl_source_failing(p->inst, text.data ? text.data : why);
+  pl_source_failing(p->inst, "receive", text.data ? text.data : why);
   pl_buf_free(&text);
   if (p->once && p->failures >= ONCE_MAX_FAILURES) {
     pl_log(p->inst, PL_LOG_ERROR,
@@ -165,7 +165,7 @@ static void on_receive(void *data, const char *text, size_t len,
                    true);
   } else {
     pl_complain_release(p->inst, &p->receive_failing, "receiving again");
-    pl_source_reading(p->inst);
+    pl_source_reading(p->inst, "receive");
     p->failures = 0;
     if (got.skipped > 0)
       pl_log(p->inst, PL_LOG_WARN,

@@ -837,11 +837,14 @@ static void on_source_probe(uv_timer_t *timer) {
   pl_instance_t *source = p->run->engine->pipelines[0]->stages[0];
   p->healthy[p->step] = pl__metrics_health(p->run->engine, &p->said[p->step]);
   if (p->step == 0) {
-    pl_source_failing(source, "cannot receive messages: first");
-    pl_source_failing(source, "cannot receive messages: connection refused");
+    pl_source_failing(source, "receive", "cannot receive messages: first");
+    pl_source_failing(source, "receive",
+                      "cannot receive messages: connection refused");
+    /* A read of another kind does not end it. */
+    pl_source_reading(source, "download");
     uv_timer_start(timer, on_source_probe, 80, 0);
   } else if (p->step == 1) {
-    pl_source_reading(source);
+    pl_source_reading(source, "receive");
     uv_timer_start(timer, on_source_probe, 5, 0);
   } else {
     uv_close((uv_handle_t *)timer, NULL);

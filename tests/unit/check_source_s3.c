@@ -738,13 +738,36 @@ START_TEST(an_object_replaced_before_its_read_is_left_to_its_own_event) {
   ck_assert_uint_eq(json_array_size(dead_letters(f)), 0);
   ck_assert_uint_eq(source_counter(f, "objects_replaced"), 1);
   ck_assert_uint_eq(source_counter(f, "objects_read"), 1);
-  ck_assert(!test_plugin_reads(f->t)->failing);
+  const pl_failing_t *downloads = test_plugin_reads(f->t, "download");
+  ck_assert(!downloads || !downloads->failing);
   ck_assert_ptr_nonnull(strstr(pl_test_log(f->t),
                                "s3://b/old.csv was replaced since it was "
                                "announced (etag v1): its new version is read "
                                "for its own announcement"));
   /* Done with: the message goes. */
   assert_handles(f, SQS_DELETE, "rh1");
+  fixture_free(f);
+}
+END_TEST
+
+/* Receives that work (empty ones, many) do not end the failing of a
+ * download that keeps failing: /healthz goes by each kind of read. */
+START_TEST(empty_receives_do_not_clear_a_failing_download) {
+  fixture_t *f = fixture_create();
+  push_event(f, "m1", "rh1",
+             json_pack("[o]", event_record("b", "bad.csv", "e1")));
+  test_sqs_push_empty(f->server, 400, 20);
+  for (int i = 0; i < 2; i++)
+    push_s3_error(f, "/b/bad.csv", 500, "InternalError",
+                  "We encountered an internal error.");
+  run_config(f, notify_config(f, "idle_polls = 300", NULL, 2));
+  ck_assert_uint_eq(count_gets(f, "/b/bad.csv"), 2);
+  ck_assert_uint_eq(source_counter(f, "objects_failed"), 1);
+  const pl_failing_t *downloads = test_plugin_reads(f->t, "download");
+  ck_assert_ptr_nonnull(downloads);
+  ck_assert_msg(downloads->failing, "%s", pl_test_log(f->t));
+  const pl_failing_t *receives = test_plugin_reads(f->t, "receive");
+  ck_assert(!receives || !receives->failing);
   fixture_free(f);
 }
 END_TEST
@@ -780,7 +803,8 @@ START_TEST(an_object_that_keeps_failing_leaves_its_message) {
     ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "read again later"));
     ck_assert_uint_eq(source_counter(f, "objects_failed"), 1);
     /* /healthz's view: reading fails, naming the object. */
-    const pl_failing_t *reads = test_plugin_reads(f->t);
+    const pl_failing_t *reads = test_plugin_reads(f->t, "download");
+    ck_assert_ptr_nonnull(reads);
     ck_assert(reads->failing);
     ck_assert_ptr_nonnull(strstr(reads->last_error.data,
                                  "s3://b/bad.csv: s3 GetObject: HTTP 500"));
@@ -1182,7 +1206,8 @@ START_TEST(list_mode_errors_are_reported) {
                                "HTTP 403 AccessDenied"));
   ck_assert_uint_eq(count_gets(f, "/b/"), 0);
   /* What /healthz goes by: the source cannot read. */
-  const pl_failing_t *reads = test_plugin_reads(f->t);
+  const pl_failing_t *reads = test_plugin_reads(f->t, "list");
+  ck_assert_ptr_nonnull(reads);
   ck_assert(reads->failing);
   ck_assert_ptr_nonnull(strstr(reads->last_error.data,
                                "cannot list s3://b/in/: s3 ListObjectsV2: "
@@ -1817,6 +1842,7 @@ static Suite *source_s3_suite(void) {
   tcase_add_test(notify,
                  an_object_replaced_before_its_read_is_left_to_its_own_event);
   tcase_add_test(notify, an_object_that_keeps_failing_leaves_its_message);
+  tcase_add_test(notify, empty_receives_do_not_clear_a_failing_download);
   tcase_add_test(notify, errors_other_than_gone_leave_the_message);
   tcase_add_test(notify, a_range_answer_of_another_version_restarts_the_object);
   tcase_add_test(notify, a_dropped_download_resumes_with_a_range_request);

@@ -630,10 +630,10 @@ static void on_recovery_tick(uv_timer_t *timer) {
   if (!r->pushed && uv_now(loop) - r->started >= 500) {
     r->pushed = true;
     r->receives_in_500ms = test_sqs_count_calls(r->f->server, SQS_RECEIVE);
-    const pl_failing_t *reads = test_plugin_reads(r->f->t);
-    r->failing_at_500ms = reads->failing;
+    const pl_failing_t *reads = test_plugin_reads(r->f->t, "receive");
+    r->failing_at_500ms = reads && reads->failing;
     snprintf(r->error_at_500ms, sizeof r->error_at_500ms, "%s",
-             reads->last_error.data ? reads->last_error.data : "");
+             reads && reads->last_error.data ? reads->last_error.data : "");
     test_sqs_push_empty(r->f->server, 100, 20);
   }
   if (r->pushed && strstr(pl_test_log(r->f->t), "receiving again")) {
@@ -676,7 +676,7 @@ START_TEST(receive_errors_back_off) {
   const char *said = "cannot receive messages: sqs ReceiveMessage: HTTP 500";
   ck_assert_msg(strncmp(r.error_at_500ms, said, strlen(said)) == 0, "%s",
                 r.error_at_500ms);
-  ck_assert(!test_plugin_reads(f->t)->failing);
+  ck_assert(!test_plugin_reads(f->t, "receive")->failing);
   fixture_free(f);
 }
 END_TEST

@@ -20,10 +20,10 @@ const pl_stage_metrics_t *test_plugin_metrics(pl_test_t *t) {
   return &inst->metrics;
 }
 
-const pl_failing_t *test_plugin_reads(pl_test_t *t) {
+const pl_failing_t *test_plugin_reads(pl_test_t *t, const char *what) {
   pl_instance_t *inst = pl_test_instance(t);
   ck_assert_ptr_nonnull(inst);
-  return &inst->reads;
+  return pl__failing_set_get(&inst->reads, what);
 }
 
 const pl_pipeline_t *test_plugin_pipeline(pl_test_t *t) {

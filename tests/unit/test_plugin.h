@@ -19,9 +19,10 @@ void test_plugin_assert_clean(pl_test_t *t);
 /* The engine's metrics of the stage under test (borrowed for the
  * harness's life); fails the test before the run. */
 const pl_stage_metrics_t *test_plugin_metrics(pl_test_t *t);
-/* Whether the source under test says its reads fail, and why (borrowed
- * for the harness's life: pl_source_failing, pl_source_reading). */
-const pl_failing_t *test_plugin_reads(pl_test_t *t);
+/* Whether the source under test says its reads of kind `what` fail, and
+ * why (borrowed for the harness's life: pl_source_failing,
+ * pl_source_reading); NULL when that kind never failed. */
+const pl_failing_t *test_plugin_reads(pl_test_t *t, const char *what);
 /* The pipeline of the stage under test (borrowed for the harness's life):
  * the groups it saw committed and failed and its input errors, what a
  * source under test is judged by. Fails the test before the run. */
