@@ -139,7 +139,9 @@ static void fail_with(s3_object_t *obj, const pl_aws_error_t *error,
 static void on_abort_done(void *data, int status, const char *body, size_t len,
                           const pl_aws_error_t *error) {
   s3_object_t *obj = data;
-  if (error || status < 200 || status >= 300) {
+  /* 404 (NoSuchUpload): there is no upload left to abort. */
+  bool gone = error && error->status == 404;
+  if (!gone && (error || status < 200 || status >= 300)) {
     pl_buf_printf(&obj->failure,
                   "; multipart upload %s of s3://%s/%s is left incomplete "
                   "(AbortMultipartUpload: ",

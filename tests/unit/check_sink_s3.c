@@ -471,6 +471,19 @@ START_TEST(an_abort_that_fails_names_the_upload_left_behind) {
                 "%s", log);
   ck_assert_ptr_nonnull(strstr(log, "(AbortIncompleteMultipartUpload)"));
   fixture_free(f);
+
+  /* NoSuchUpload: nothing is left, and nothing is said to be. */
+  f = fixture_create();
+  push(f, "POST", 200, NULL, INITIATED);
+  push(f, "PUT", 403, NULL,
+       "<Error><Code>AccessDenied</Code><Message>no</Message></Error>");
+  push(f, "DELETE", 404, NULL,
+       "<Error><Code>NoSuchUpload</Code><Message>gone</Message></Error>");
+  run_megabytes(f, "part_size = \"5MiB\"\nmax_object_age = \"50ms\"\n"
+                   "retry_limit = 0");
+  ck_assert_uint_eq(pl_test_failed(f->t), 1);
+  ck_assert_ptr_null(strstr(pl_test_log(f->t), "left incomplete"));
+  fixture_free(f);
 }
 END_TEST
 
