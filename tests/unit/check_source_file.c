@@ -462,49 +462,44 @@ START_TEST(done_dir_cannot_be_a_directory_that_paths_reads) {
 }
 END_TEST
 
-/* A glob whose directory part matches done_dir ("in/SUPPLIER/x.csv" with
- * done_dir "in/done"), or done_dir spelt another way ("x/../in"): moved
- * files would be read again (and with "in/STAR/STAR", forever). */
-START_TEST(done_dir_cannot_match_a_glob_or_be_spelt_another_way) {
-  char *dir = make_tmpdir();
+/* Asserts that paths `paths` with done_dir `done_dir` (each under `dir`)
+ * is refused: moved files would be read again. */
+static void assert_done_dir_refused(const char *dir, const char *paths,
+                                    const char *done_dir) {
   pl_buf_t src = {0};
   pl_buf_printf(&src,
-                "paths = [\"%s/*/*.csv\"]\n on_commit = \"move\"\n"
-                " done_dir = \"%s/done\"",
-                dir, dir);
+                "paths = [\"%s/%s\"]\n on_commit = \"move\"\n"
+                " done_dir = \"%s/%s\"",
+                dir, paths, dir, done_dir);
   pl_test_t *t = run_refused(src.data);
   assert_log_has(t, "is a directory that paths reads");
   ck_assert_int_eq(pl_test_destroy(t), 0);
-  pl_buf_reset(&src);
-  pl_buf_printf(&src,
-                "paths = [\"%s/done\"]\n on_commit = \"move\"\n"
-                " done_dir = \"%s/x/../done\"",
-                dir, dir);
-  t = run_refused(src.data);
-  assert_log_has(t, "is a directory that paths reads");
-  ck_assert_int_eq(pl_test_destroy(t), 0);
-  /* A glob that reaches done_dir through a symbolic link, or a "..". */
+  pl_buf_free(&src);
+}
+
+/* A glob whose directory part matches done_dir ("in/SUPPLIER/x.csv" with
+ * done_dir "in/done"), or done_dir spelt another way ("x/../in"), or a
+ * glob that reaches it through a symbolic link or a "..": moved files
+ * would be read again (and with "in/STAR/STAR", forever). */
+START_TEST(done_dir_cannot_match_a_glob_or_be_spelt_another_way) {
+  char *dir = make_tmpdir();
   char *feeds = join(dir, "feeds");
   ck_assert_int_eq(mkdir(feeds, 0755), 0);
   char *sup = join(feeds, "sup");
   ck_assert_int_eq(mkdir(sup, 0755), 0);
   char *link = join(dir, "link");
   ck_assert_int_eq(symlink(feeds, link), 0);
-  static const char *const reaching[] = {"link/*/*", "feeds/sup/../*/*"};
-  for (size_t i = 0; i < 2; i++) {
-    pl_buf_reset(&src);
-    pl_buf_printf(&src,
-                  "paths = [\"%s/%s\"]\n on_commit = \"move\"\n"
-                  " done_dir = \"%s/feeds/done\"",
-                  dir, reaching[i], dir);
-    t = run_refused(src.data);
-    assert_log_has(t, "is a directory that paths reads");
-    ck_assert_int_eq(pl_test_destroy(t), 0);
-  }
+  static const char *const cases[][2] = {
+      {"*/*.csv", "done"},
+      {"done", "x/../done"},
+      {"link/*/*", "feeds/done"},
+      {"feeds/sup/../*/*", "feeds/done"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_done_dir_refused(dir, cases[i][0], cases[i][1]);
   free(link);
   free(sup);
   free(feeds);
-  pl_buf_free(&src);
   remove_tree(dir);
 }
 END_TEST
