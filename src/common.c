@@ -168,6 +168,17 @@ size_t pl_utf8_sequence(const unsigned char *s, size_t avail) {
   return len;
 }
 
+size_t pl_utf8_partial_tail(const char *bytes, size_t len) {
+  for (size_t back = 1; back <= 3 && back <= len; back++) {
+    unsigned char c = (unsigned char)bytes[len - back];
+    if ((c & 0xC0) == 0x80)
+      continue; /* a continuation byte: look further back */
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return need > back && c < 0xF8 ? back : 0;
+  }
+  return 0;
+}
+
 /* Called for every text field of every CSV row, so the ASCII that most
  * fields are is settled eight bytes at a time. */
 bool pl_utf8_valid(const char *text, size_t len) {

@@ -108,6 +108,13 @@ PL_EXTERN size_t pl_utf8_sequence(const unsigned char *s, size_t avail);
  * allowed). */
 PL_EXTERN bool pl_utf8_valid(const char *text, size_t len);
 
+/* How many of the last bytes of the `len` at `bytes` begin a UTF-8
+ * character that goes on past them (0 to 3, `len` at most): a piece of a
+ * stream cut there holds no valid text, and a sink that writes a piece's
+ * bytes as they are (a JSON string) would refuse it. A reader holds them
+ * back for the next piece. */
+PL_EXTERN size_t pl_utf8_partial_tail(const char *bytes, size_t len);
+
 /* The value of one hexadecimal digit (either case), or -1. */
 PL_EXTERN int pl_hex_value(int c);
 

@@ -28,17 +28,6 @@ int file_decode_feed(file_decode_t *d, const char *bytes, size_t len,
   return rc;
 }
 
-size_t file_utf8_partial_tail(const char *bytes, size_t len) {
-  for (size_t back = 1; back <= 3 && back <= len; back++) {
-    unsigned char c = (unsigned char)bytes[len - back];
-    if ((c & 0xC0) == 0x80)
-      continue; /* a continuation byte: look further back */
-    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    return need > back && c < 0xF8 ? back : 0;
-  }
-  return 0;
-}
-
 int file_decode_next(file_decode_t *d, char **data, size_t *len) {
   *data = NULL;
   *len = 0;
@@ -61,7 +50,7 @@ int file_decode_next(file_decode_t *d, char **data, size_t *len) {
     }
     /* Unless the stream ended, a character it cut waits for its rest
      * (all of a chunk too small for one is not cut: chunk_size < 4). */
-    size_t cut = finished ? 0 : file_utf8_partial_tail(buf, n);
+    size_t cut = finished ? 0 : pl_utf8_partial_tail(buf, n);
     if (cut == n && n >= d->chunk_size)
       cut = 0;
     d->tail_len = cut;

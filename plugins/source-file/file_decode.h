@@ -23,16 +23,10 @@ typedef struct file_decode {
   uint64_t chunk_size;
   bool fed; /* the decoder has had bytes */
   /* The first bytes of a UTF-8 character that the last chunk would have
-   * cut: they begin the next one (see file_utf8_partial_tail). */
+   * cut: they begin the next one (see pl_utf8_partial_tail). */
   char tail[3];
   size_t tail_len;
 } file_decode_t;
-
-/* How many of the last bytes of `len` at `bytes` begin a UTF-8 character
- * that goes on past them (0 to 3, `len` at most): a chunk that
- * ends there holds no valid text, and a sink that writes a chunk's bytes
- * as they are (a JSON string) would refuse it. */
-size_t file_utf8_partial_tail(const char *bytes, size_t len);
 
 /* Prepares `d` for the file `path` (borrowed for the call): `opts`
  * (borrowed) and the path's suffix choose the kind (AUTO sniffs the first

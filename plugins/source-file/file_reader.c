@@ -217,7 +217,7 @@ static void emit_chunk(file_reader_t *r, char *data, size_t len, bool last) {
     /* A chunk that ends inside a UTF-8 character is not text to a sink
      * that takes its bytes as they are ({"raw":...}): the character's
      * first bytes are read again at the start of the next chunk. */
-    size_t cut = file_utf8_partial_tail(data, len);
+    size_t cut = pl_utf8_partial_tail(data, len);
     if (cut < len) { /* a chunk_size below 4 may hold no whole one */
       len -= cut;
       r->offset -= cut;

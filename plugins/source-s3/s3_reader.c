@@ -76,6 +76,7 @@ void s3_reader_forget_decoder(s3_reader_t *r) {
   r->content_encoding = NULL;
   r->sniffed = false;
   r->decode_error = 0;
+  r->tail_len = 0;
 }
 
 static void forget_object(s3_reader_t *r) {
@@ -109,11 +110,12 @@ bool s3_reader_emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
     return false;
   }
   /* The header of an object taken up in the middle is a replay; a chunk
-   * of the object as it is ends at offset + len: its mark. */
+   * of the object as it is begins with the bytes held back before
+   * `offset` and ends where its mark says. */
   if (r->heading)
     pl_record_set_replay(rec);
-  else if (len > 0 && !last && !cut && !r->dec && r->track &&
-           !r->track->off && pl_record_set_mark(rec, r->offset + len) < 0) {
+  else if (len > 0 && !last && !cut && !r->dec && r->track && !r->track->off &&
+           pl_record_set_mark(rec, r->offset - r->tail_len + len) < 0) {
     pl_record_done(rec);
     return false;
   }
@@ -131,6 +133,42 @@ bool s3_reader_emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
   return true;
 }
 
+/* Emits `n` bytes at `text`, which begin with the bytes the last piece
+ * held back, but the first bytes of a UTF-8 character they cut: those
+ * wait for the next piece (with `whole`, the object's end, nothing
+ * waits). False: out of memory (nothing was emitted). */
+static bool emit_text(s3_reader_t *r, const char *text, size_t n, bool whole) {
+  size_t cut = whole ? 0 : pl_utf8_partial_tail(text, n);
+  if (cut < n && !s3_reader_emit(r, text, n - cut, false, false))
+    return false;
+  memmove(r->tail, text + n - cut, cut);
+  r->tail_len = cut;
+  return true;
+}
+
+/* emit_text() of the bytes held back and the `len` at `bytes`, a piece of
+ * the object as it is. */
+static bool emit_piece(s3_reader_t *r, const char *bytes, size_t len) {
+  if (r->tail_len == 0)
+    return emit_text(r, bytes, len, false);
+  char *joined = malloc(r->tail_len + len);
+  if (!joined)
+    return false;
+  memcpy(joined, r->tail, r->tail_len);
+  memcpy(joined + r->tail_len, bytes, len);
+  bool ok = emit_text(r, joined, r->tail_len + len, false);
+  free(joined);
+  return ok;
+}
+
+/* The decoder's next output into r->chunk, after the bytes the last chunk
+ * held back (so a chunk stays within S3_READER_CHUNK): `got` new bytes. */
+static int read_decoded(s3_reader_t *r, size_t *got) {
+  memcpy(r->chunk, r->tail, r->tail_len);
+  return pl_decompress_read(r->dec, r->chunk + r->tail_len,
+                            S3_READER_CHUNK - r->tail_len, got);
+}
+
 /* The end of a compressed object's body: what the decoder still holds,
  * then whether the stream was whole. Every piece was used up before the
  * download went on, so what is left is at most the few bytes of an
@@ -140,9 +178,9 @@ static void end_decoder(s3_reader_t *r, s3_read_result_t *result,
   pl_decompress_end(r->dec);
   for (;;) {
     size_t n = 0;
-    int rc = pl_decompress_read(r->dec, r->chunk, S3_READER_CHUNK, &n);
+    int rc = read_decoded(r, &n);
     if (rc == PL_ENOMEM ||
-        (n > 0 && !s3_reader_emit(r, r->chunk, n, false, false))) {
+        (n > 0 && !emit_text(r, r->chunk, r->tail_len + n, false))) {
       *result = S3_READ_FAILED;
       *why = "out of memory";
       return;
@@ -153,7 +191,7 @@ static void end_decoder(s3_reader_t *r, s3_read_result_t *result,
       return;
     }
     if (n == 0)
-      return;
+      break;
   }
 }
 
@@ -162,7 +200,10 @@ void s3_reader_finish(s3_reader_t *r, s3_read_result_t result,
   if (result == S3_READ_DONE && r->dec)
     end_decoder(r, &result, &why);
   if (result == S3_READ_DONE) {
-    if (!s3_reader_emit(r, NULL, 0, true, false)) {
+    /* A character the object's last bytes began never ends: they go as
+     * they are. */
+    if ((r->tail_len > 0 && !emit_text(r, r->tail, r->tail_len, true)) ||
+        !s3_reader_emit(r, NULL, 0, true, false)) {
       result = S3_READ_FAILED;
       why = "out of memory";
     }
@@ -273,7 +314,7 @@ static bool start_decoder(s3_reader_t *r, const char *bytes, size_t len) {
 static bool pump(s3_reader_t *r) {
   while (!r->paused && !r->stopped) {
     size_t n = 0;
-    int rc = pl_decompress_read(r->dec, r->chunk, S3_READER_CHUNK, &n);
+    int rc = read_decoded(r, &n);
     if (rc < 0) {
       give_up(r, rc == PL_ENOMEM ? 0 : rc);
       return true;
@@ -281,7 +322,7 @@ static bool pump(s3_reader_t *r) {
     if (n == 0)
       return true;
     pl_instance_count(r->inst, "bytes_decompressed", n);
-    if (!s3_reader_emit(r, r->chunk, n, false, false)) {
+    if (!emit_text(r, r->chunk, r->tail_len + n, false)) {
       give_up(r, 0);
       return true;
     }
@@ -325,7 +366,7 @@ static bool on_body(void *data, const char *bytes, size_t len) {
       give_up(r, 0);
       return true;
     }
-  } else if (!s3_reader_emit(r, bytes, len, false, false)) {
+  } else if (!emit_piece(r, bytes, len)) {
     give_up(r, 0);
     return true;
   }

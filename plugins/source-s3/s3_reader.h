@@ -2,13 +2,16 @@
  * buffered whole): each piece of the body becomes a chunk with origin
  * "s3://<bucket>/<key>", the object's etag and the time the owner gives
  * (eventTime or LastModified), and an empty chunk marked
- * last ends the object. When pl_emit() says the next queue is full the
- * download pauses (curl's pause) until s3_reader_resume().
+ * last ends the object. A chunk never ends inside a UTF-8 character: the
+ * bytes that begin one wait for the next piece (a sink that writes a
+ * chunk's bytes as a JSON string refused such a chunk). When pl_emit()
+ * says the next queue is full the download pauses (curl's pause) until
+ * s3_reader_resume().
  *
  * When the connection drops in the middle, or the server stalls (nothing
  * for aws { read_timeout } while the download is not paused: the client
  * ends it with a retryable Timeout), the rest is asked for with a Range
- * request from the last byte emitted and If-Match on the etag. If the
+ * request from the last byte received and If-Match on the etag. If the
  * object changed meanwhile (412), the bytes sent so far end with a cut
  * chunk (the transforms drop their partial row) and the object is read
  * again from the beginning, which the log says (s3_recover.h).
@@ -72,7 +75,7 @@ typedef struct s3_reader {
   char *time;     /* the origin time of the records, or NULL */
   char *etag;     /* as the first response sent it (quoted), or NULL */
   char *etag_raw; /* the same without quotes, for the records */
-  uint64_t offset;       /* bytes emitted */
+  uint64_t offset;       /* bytes received (of the object as stored) */
   uint64_t skip;         /* bytes of a response to drop (Range ignored) */
   uint64_t request_from; /* offset when the current request was sent */
   unsigned resumes;      /* in a row without progress */
@@ -96,6 +99,12 @@ typedef struct s3_reader {
   uint64_t resume_at;    /* the object is taken up here, or 0 */
   uint64_t resume_line;  /* the line there (0: unknown) */
   uint64_t next_line;    /* the line of the next chunk's first byte, or 0 */
+  /* The first bytes of a UTF-8 character that the last piece (of the
+   * object, or of the decoder's output) cut: they begin the next chunk
+   * (pl_utf8_partial_tail). Of the object's, the last tail_len bytes
+   * before `offset`. */
+  char tail[3];
+  size_t tail_len;
   bool heading;          /* reading the first piece for the header line */
   pl_buf_t head;         /* that piece */
 } s3_reader_t;
@@ -168,7 +177,7 @@ bool s3_reader_emit(s3_reader_t *r, const char *bytes, size_t len, bool last,
  * owner's `done` is called, and may start another object. */
 void s3_reader_finish(s3_reader_t *r, s3_read_result_t result, const char *why);
 /* The object is read again from its first byte: whether it is compressed
- * is decided again. */
+ * is decided again, and the bytes a piece held back are dropped. */
 void s3_reader_forget_decoder(s3_reader_t *r);
 
 #endif

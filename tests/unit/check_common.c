@@ -176,6 +176,24 @@ START_TEST(utf8_texts_are_checked_whole) {
 }
 END_TEST
 
+/* The bytes a cut piece of text would hold back for the next one. */
+START_TEST(utf8_partial_tails_are_the_start_of_a_cut_character) {
+  ck_assert_uint_eq(pl_utf8_partial_tail("", 0), 0);
+  ck_assert_uint_eq(pl_utf8_partial_tail("abc", 3), 0);
+  ck_assert_uint_eq(pl_utf8_partial_tail("caf\xC3\xA9", 5), 0); /* whole */
+  ck_assert_uint_eq(pl_utf8_partial_tail("caf\xC3", 4), 1);
+  ck_assert_uint_eq(pl_utf8_partial_tail("x\xE2\x82", 3), 2);
+  ck_assert_uint_eq(pl_utf8_partial_tail("x\xE2\x82\xAC", 4), 0);
+  ck_assert_uint_eq(pl_utf8_partial_tail("\xF0\x9F\x98", 3), 3);
+  ck_assert_uint_eq(pl_utf8_partial_tail("\xF0\x9F\x98\x80", 4), 0);
+  ck_assert_uint_eq(pl_utf8_partial_tail("\xF0\x9F", 2), 2); /* all of it */
+  /* Continuation bytes with no start within 3, or no start at all: not a
+   * character to wait for. */
+  ck_assert_uint_eq(pl_utf8_partial_tail("a\x80\x80\x80", 4), 0);
+  ck_assert_uint_eq(pl_utf8_partial_tail("a\xFF", 2), 0);
+}
+END_TEST
+
 START_TEST(hex_digits_of_either_case) {
   ck_assert_int_eq(pl_hex_value('0'), 0);
   ck_assert_int_eq(pl_hex_value('9'), 9);
@@ -228,6 +246,7 @@ static Suite *common_suite(void) {
   tcase_add_test(tc, messages_are_new_strings);
   tcase_add_test(tc, utf8_sequences_follow_rfc_3629);
   tcase_add_test(tc, utf8_texts_are_checked_whole);
+  tcase_add_test(tc, utf8_partial_tails_are_the_start_of_a_cut_character);
   tcase_add_test(tc, hex_digits_of_either_case);
   tcase_add_test(tc, make_dirs_creates_parents_and_refuses_files);
   suite_add_tcase(s, tc);

@@ -1623,6 +1623,73 @@ START_TEST(compressed_objects_are_streamed_decompressed) {
 }
 END_TEST
 
+/* Every chunk of `origin` is whole UTF-8 text: a sink that writes a
+ * chunk's bytes as a JSON string takes each. Returns how many there are. */
+static size_t assert_chunks_are_text(fixture_t *f, const char *origin) {
+  size_t i, count = 0;
+  json_t *chunk;
+  json_array_foreach(chunks_of(f), i, chunk) {
+    const char *o = json_string_value(json_object_get(chunk, "origin"));
+    json_t *bytes = json_object_get(chunk, "bytes");
+    if (!o || strcmp(o, origin) != 0 || !bytes)
+      continue;
+    ck_assert_msg(
+        pl_utf8_valid(json_string_value(bytes), json_string_length(bytes)),
+        "%s: chunk %zu (%zu bytes) cuts a character", origin, i,
+        json_string_length(bytes));
+    count++;
+  }
+  return count;
+}
+
+/* `count` times "a" (or a line end) and an accented letter: 3 bytes each;
+ * a new string. */
+static char *accented_text(size_t count, size_t *len) {
+  pl_buf_t buf = {0};
+  for (size_t i = 0; i < count; i++)
+    ck_assert_int_eq(
+        pl_buf_append_str(&buf, i % 40 == 39 ? "\n\xC3\xA9" : "a\xC3\xA9"), 0);
+  *len = buf.len;
+  return buf.data;
+}
+
+/* A download that breaks inside a character, and a decompressed chunk
+ * that would end inside one: the bytes that begin it wait for the rest
+ * (the object's pieces and the decoder's output are cut anywhere). */
+START_TEST(chunks_of_utf8_text_never_cut_a_character) {
+  fixture_t *f = fixture_create();
+  size_t len, gz_len, cut = 3001; /* inside the 1001st accented letter */
+  char *object = accented_text(100000, &len);
+  unsigned char *gz = test_gzip(object, len, &gz_len);
+  push_event(f, "m1", "rh1",
+             json_pack("[o, o]", event_record("b", "plain.csv", "e1"),
+                       event_record("b", "packed.csv.gz", "e2")));
+  test_sqs_push_empty(f->server, 40, 20);
+  push_get(f, "/b/plain.csv", 200, "ETag: \"p\"\r\n", object, len, cut);
+  char range[96];
+  snprintf(range, sizeof(range),
+           "ETag: \"p\"\r\nContent-Range: bytes %zu-%zu/%zu\r\n", cut, len - 1,
+           len);
+  push_get(f, "/b/plain.csv", 206, range, object + cut, len - cut, 0);
+  push_get(f, "/b/packed.csv.gz", 200, "ETag: \"g\"\r\n", (const char *)gz,
+           gz_len, 0);
+  run_config(f, notify_config(f, NULL, NULL, 1));
+  assert_status(f, 0);
+  assert_header(nth_get(f, "/b/plain.csv", 1), "Range", "bytes=3001-");
+  assert_bytes(f, "s3://b/plain.csv", object, len);
+  assert_bytes(f, "s3://b/packed.csv.gz", object, len);
+  ck_assert_uint_ge(assert_chunks_are_text(f, "s3://b/plain.csv"), 3);
+  /* 300,000 bytes in chunks of at most 64 KiB, and the last (empty). */
+  ck_assert_uint_ge(assert_chunks_are_text(f, "s3://b/packed.csv.gz"), 6);
+  assert_chunk_sizes(f, "s3://b/packed.csv.gz");
+  assert_object_stream(f, "s3://b/plain.csv", "p");
+  assert_object_stream(f, "s3://b/packed.csv.gz", "g");
+  free(object);
+  free(gz);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(a_slow_sink_pauses_a_compressed_download_without_loss) {
   fixture_t *f = fixture_create();
   size_t len = 4 * 1024 * 1024, gz_len;
@@ -1857,6 +1924,7 @@ static Suite *source_s3_suite(void) {
   TCase *compressed = tcase_create("compressed");
   tcase_set_timeout(compressed, 60);
   tcase_add_test(compressed, compressed_objects_are_streamed_decompressed);
+  tcase_add_test(compressed, chunks_of_utf8_text_never_cut_a_character);
   tcase_add_test(compressed,
                  a_slow_sink_pauses_a_compressed_download_without_loss);
   tcase_add_test(compressed,
