@@ -9,6 +9,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "text.h"
 
 const char *pl_log_level_name(pl_log_level_t level) {
   switch (level) {
@@ -61,16 +62,9 @@ static json_t *json_text(const char *text) {
   if (pl_utf8_valid(text, len))
     return json_stringn(text, len);
   pl_buf_t clean = {0};
-  const unsigned char *s = (const unsigned char *)text;
-  for (size_t i = 0; i < len;) {
-    size_t n = pl_utf8_sequence(s + i, len - i);
-    int rc = n > 0 ? pl_buf_append(&clean, text + i, n)
-                   : pl_buf_printf(&clean, "\\x%02x", s[i]);
-    if (rc < 0)
-      break;
-    i += n > 0 ? n : 1;
-  }
-  json_t *value = clean.data ? json_string(clean.data) : NULL;
+  json_t *value = pl__text_repair(text, len, true, &clean) == 0
+                      ? json_stringn(clean.data, clean.len)
+                      : NULL;
   pl_buf_free(&clean);
   return value;
 }

@@ -8,6 +8,7 @@
 #include "group.h"
 #include "pipeline.h"
 #include "sink.h"
+#include "text.h"
 
 /* Records a transform may process in one pump pass. A turn of the loop
  * makes up to PUMP_PASSES passes before it polls for I/O again, so up to
@@ -281,23 +282,22 @@ void pl__pipeline_destroy(pl_pipeline_t *pipeline) {
   free(pipeline);
 }
 
-/* Rejected bytes are usually text; invalid UTF-8 is replaced so the dead
- * letter stays valid JSON. */
-static json_t *raw_text(const char *bytes, size_t len) {
-  json_t *text = json_stringn(bytes, len);
-  if (text)
-    return text;
-  pl_buf_t buf = {0};
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)bytes[i];
-    if (c < 0x80)
-      pl_buf_append(&buf, &bytes[i], 1);
-    else
-      pl_buf_append_str(&buf, "\xEF\xBF\xBD"); /* U+FFFD */
+/* Sets the rejected bytes on the letter `doc` as "raw": usually text, and
+ * when it is not UTF-8 (a Latin-1 file), its valid characters as they are,
+ * each other byte as U+FFFD, and "raw_base64", the exact bytes: once the
+ * group is committed the letter is their only copy. */
+static void set_raw(json_t *doc, const char *bytes, size_t len) {
+  if (pl_utf8_valid(bytes, len)) {
+    json_object_set_new(doc, "raw", json_stringn(bytes, len));
+    return;
   }
-  text = json_stringn(buf.data ? buf.data : "", buf.len);
-  pl_buf_free(&buf);
-  return text;
+  pl_buf_t text = {0};
+  if (pl__text_repair(bytes, len, false, &text) == 0)
+    json_object_set_new(doc, "raw", json_stringn(text.data, text.len));
+  pl_buf_reset(&text);
+  if (pl__text_base64(bytes, len, &text) == 0)
+    json_object_set_new(doc, "raw_base64", json_stringn(text.data, text.len));
+  pl_buf_free(&text);
 }
 
 static json_t *dead_letter_document(const pl_pipeline_t *pipeline,
@@ -324,7 +324,7 @@ static json_t *dead_letter_document(const pl_pipeline_t *pipeline,
   if (record->value)
     json_object_set(doc, "record", record->value);
   else if (record->bytes)
-    json_object_set_new(doc, "raw", raw_text(record->bytes, record->len));
+    set_raw(doc, record->bytes, record->len);
   return doc;
 }
 

@@ -167,6 +167,28 @@ START_TEST(bad_rows_are_rejected_with_line_and_raw_text) {
 }
 END_TEST
 
+/* A rejected row that is not UTF-8 (a Latin-1 file): its letter keeps the
+ * valid characters, shows each other byte as U+FFFD, and holds the exact
+ * bytes in raw_base64, since once the file is committed it is their only
+ * copy. */
+START_TEST(a_bad_row_that_is_not_utf8_keeps_its_bytes_in_the_letter) {
+  const char *text = "product_id,location,quantity,update_date\n"
+                     "Z\xC3\xBCrich,caf\xE9,lots,2023-05-02\n"
+                     "P4,D,4,2023-05-04\n";
+  pl_test_t *t = run_csv(text, 7, inventory);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_uint_eq(pl_test_dead_letter_count(t), 1);
+  json_t *bad = letter(t, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(bad, "raw")),
+                   "Z\xC3\xBCrich,caf\xEF\xBF\xBD,lots,2023-05-02");
+  /* base64 of the row's 32 bytes as they were. */
+  ck_assert_str_eq(json_string_value(json_object_get(bad, "raw_base64")),
+                   "WsO8cmljaCxjYWbpLGxvdHMsMjAyMy0wNS0wMg==");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
 START_TEST(columns_without_header) {
   pl_test_t *t = run_csv("a;1\nb;2\n", 3,
                          "header = false\n delimiter = \";\"\n"
@@ -334,6 +356,7 @@ int main(void) {
   tcase_add_test(tc, a_cut_stream_drops_its_partial_row);
   tcase_add_test(tc, a_resumed_stream_keeps_its_true_line_numbers);
   tcase_add_test(tc, bad_rows_are_rejected_with_line_and_raw_text);
+  tcase_add_test(tc, a_bad_row_that_is_not_utf8_keeps_its_bytes_in_the_letter);
   tcase_add_test(tc, columns_without_header);
   tcase_add_test(tc, header_missing_a_typed_column_rejects_the_file);
   tcase_add_test(tc, overlong_rows_are_rejected_and_the_rest_goes_on);
