@@ -52,6 +52,23 @@ static inline bool pl_aws_error_lasting(const pl_aws_error_t *error) {
   return !error->retryable && error->status != 0;
 }
 
+/* The error of a call whose successful answer (HTTP `status`) is not the
+ * operation's result: cut short on the way, or a proxy's page. Retrying
+ * may cure it, so it is not lasting (the records fail and are tried
+ * again, and no log says retrying will not help). `service`, `operation`
+ * and `why` (what the parse said) are borrowed. */
+static inline pl_aws_error_t pl_aws_error_invalid_answer(const char *service,
+                                                         const char *operation,
+                                                         int status,
+                                                         const char *why) {
+  return (pl_aws_error_t){.service = service,
+                          .operation = operation,
+                          .status = status,
+                          .code = "InvalidResponse",
+                          .message = why,
+                          .retryable = true};
+}
+
 typedef struct pl_aws_client_options {
   const char *service;   /* "sqs", "dynamodb", "s3" (signing name) */
   const char *endpoint;  /* the plugin's own option, or NULL */

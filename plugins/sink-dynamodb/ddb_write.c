@@ -383,12 +383,9 @@ static void on_response(void *data, const char *text, size_t len,
     apply_error(call, error);
   } else if (ddb_answer_read(text, len, &result, &jerr) < 0) {
     bool put = w->sink->opts->mode == DDB_MODE_PUT;
-    apply_error(call, &(pl_aws_error_t){.service = "dynamodb",
-                                        .operation = put ? "BatchWriteItem"
-                                                         : "UpdateItem",
-                                        .status = 200,
-                                        .code = "InvalidResponse",
-                                        .message = jerr.text});
+    pl_aws_error_t invalid = pl_aws_error_invalid_answer(
+        "dynamodb", put ? "BatchWriteItem" : "UpdateItem", 200, jerr.text);
+    apply_error(call, &invalid);
   } else {
     pl_aws_sink_accepted(&w->sink->aws, "%s accepts writes again",
                          w->sink->opts->table);

@@ -378,11 +378,8 @@ static void on_response(void *data, const char *body, size_t len,
   if (!error &&
       read_results(body, len, req->count, entries, &tree, &jerr) < 0) {
     /* What the AWS layer says of an answer that is not JSON. */
-    invalid = (pl_aws_error_t){.service = "sqs",
-                               .operation = "SendMessageBatch",
-                               .status = 200,
-                               .code = "InvalidResponse",
-                               .message = jerr.text};
+    invalid =
+        pl_aws_error_invalid_answer("sqs", "SendMessageBatch", 200, jerr.text);
     error = &invalid;
   }
   if (error) {

@@ -292,12 +292,9 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
                        ? json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &jerr)
                        : json_object();
   if (!result) {
-    const pl_aws_error_t fields = {.service = client->service,
-                                   .operation = call->operation,
-                                   .status = r->status,
-                                   .code = "InvalidResponse",
-                                   .message = jerr.text};
-    finish_public(call, &fields);
+    const pl_aws_error_t invalid = pl_aws_error_invalid_answer(
+        client->service, call->operation, r->status, jerr.text);
+    finish_public(call, &invalid);
     return;
   }
   call->json_cb(call->data, result, NULL);

@@ -316,13 +316,9 @@ static void on_call_done(void *data, const char *text, size_t len,
     call_answered(call, NULL);
   } else if (len > 0 &&
              !(result = json_loadb(text, len, JSON_DECODE_ANY, &jerr))) {
-    call_failed(call, &(pl_aws_error_t){
-                          .service = "sqs",
-                          .operation = target_of(call->kind) +
-                                       strlen("AmazonSQS."),
-                          .status = 200,
-                          .code = "InvalidResponse",
-                          .message = jerr.text});
+    pl_aws_error_t invalid = pl_aws_error_invalid_answer(
+        "sqs", target_of(call->kind) + strlen("AmazonSQS."), 200, jerr.text);
+    call_failed(call, &invalid);
   } else {
     call_answered(call, result);
   }

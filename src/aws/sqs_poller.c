@@ -152,11 +152,9 @@ static void on_receive(void *data, const char *text, size_t len,
     receive_error(p, error);
   } else if ((rc = pl__sqs_receive_read(text, len, &got, &jerr)) ==
              PL_EINVAL) {
-    receive_error(p, &(pl_aws_error_t){.service = "sqs",
-                                       .operation = "ReceiveMessage",
-                                       .status = 200,
-                                       .code = "InvalidResponse",
-                                       .message = jerr.text});
+    pl_aws_error_t invalid =
+        pl_aws_error_invalid_answer("sqs", "ReceiveMessage", 200, jerr.text);
+    receive_error(p, &invalid);
   } else if (rc < 0) {
     receive_failed(p,
                    rc == PL_ENOMEM ? "out of memory"

@@ -667,7 +667,7 @@ START_TEST(a_500_the_layer_gave_up_on_fails_and_the_engine_retries) {
 END_TEST
 
 /* A 200 whose body is not JSON: the records fail (the engine retries
- * them), none is taken as written. */
+ * them), none is taken as written, and the log does not call it lasting. */
 START_TEST(an_answer_that_is_not_json_fails_the_records) {
   fixture_t *f = fixture_create();
   for (int i = 0; i < 2; i++)
@@ -678,6 +678,8 @@ START_TEST(an_answer_that_is_not_json_fails_the_records) {
   ck_assert_uint_eq(pl_test_committed(f->t), 0);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
   ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "InvalidResponse"));
+  ck_assert_msg(!strstr(pl_test_log(f->t), "retrying will not help"), "%s",
+                pl_test_log(f->t));
   fixture_free(f);
 }
 END_TEST

@@ -443,7 +443,9 @@ END_TEST
 
 START_TEST(an_answer_that_is_not_json_fails_its_records) {
   /* The answer is read as text by the sink: text that is neither the usual
-   * result nor JSON fails the request's records, which go again. */
+   * result nor JSON (cut short on the way, a proxy's page) fails the
+   * request's records, which go again; it is not a missing queue or a
+   * denied permission, so the log does not say retrying will not help. */
   fixture_t *f = fixture_create();
   push(f, 200, "{\"Successful\":[{\"Id\":\"0\"}");
   push_ok(f, 1);
@@ -455,6 +457,8 @@ START_TEST(an_answer_that_is_not_json_fails_its_records) {
   ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
   ck_assert_uint_eq(test_plugin_metrics(f->t)->retried, 2);
   ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "InvalidResponse"));
+  ck_assert_msg(!strstr(pl_test_log(f->t), "retrying will not help"), "%s",
+                pl_test_log(f->t));
   free_texts(records, 2);
   fixture_free(f);
 }
