@@ -236,6 +236,18 @@ static void count_attempt(pl_aws_call_t *call, const pl_http_response_t *r,
   else if (r->status >= 300)
     outcome = PL_AWS_ATTEMPT_CLIENT;
   uint64_t rtt_ns = uv_hrtime() - call->sent_ns;
+  if (r->resent) {
+    /* The HTTP client sent it again on a new connection: the first went
+     * out on a kept-alive one that closed without a byte of answer, and the
+     * server may have done it (an SQS message sent twice). */
+    pl__aws_stats_count_failure(&call->client->ctx->stats,
+                                call->client->service, call->operation,
+                                PL_AWS_ATTEMPT_NETWORK);
+    pl_log(call->client->inst, PL_LOG_DEBUG,
+           "%s %s: sent again on a new connection (the kept-alive one closed "
+           "without an answer; the server may have done it once already)",
+           call->client->service, call->operation);
+  }
   pl__aws_stats_record(&call->client->ctx->stats, call->client->service,
                        call->operation, (double)rtt_ns / 1e9, outcome);
   adapt(call, r, outcome, rtt_ns);

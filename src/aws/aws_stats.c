@@ -57,6 +57,14 @@ void pl__aws_stats_record(pl_aws_stats_t *stats, const char *service,
     op->failures[outcome]++;
 }
 
+void pl__aws_stats_count_failure(pl_aws_stats_t *stats, const char *service,
+                                 const char *operation,
+                                 pl_aws_attempt_outcome_t outcome) {
+  pl_aws_op_stats_t *op = find_or_add(stats, service, operation);
+  if (op && outcome != PL_AWS_ATTEMPT_OK && outcome < PL_AWS_ATTEMPT_OUTCOMES)
+    op->failures[outcome]++;
+}
+
 /* Service and operation names are AWS's own: letters and digits, no
  * character a label value must escape. */
 static void op_labels(pl_buf_t *out, const pl_aws_op_stats_t *op) {

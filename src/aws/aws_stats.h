@@ -45,6 +45,12 @@ typedef struct pl_aws_stats {
 void pl__aws_stats_record(pl_aws_stats_t *stats, const char *service,
                           const char *operation, double seconds,
                           pl_aws_attempt_outcome_t outcome);
+/* Counts a failed attempt of `service` `operation` whose time is not
+ * known (a request the HTTP client sent again on its own), without a
+ * latency sample. Out of memory, it is not counted. */
+void pl__aws_stats_count_failure(pl_aws_stats_t *stats, const char *service,
+                                 const char *operation,
+                                 pl_aws_attempt_outcome_t outcome);
 /* Appends the families pipelined_aws_request_duration_seconds (histogram)
  * and pipelined_aws_request_errors_total (counter), labelled by service,
  * operation and, for errors, class. Nothing when no request was made. */

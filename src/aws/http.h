@@ -58,6 +58,10 @@ typedef struct pl_http_response {
   const char *body; /* the whole body, NUL-terminated; NULL when streamed */
   size_t body_len;
   bool body_truncated; /* an error body cut at PL_HTTP_MAX_ERROR_BODY */
+  /* The request went out twice: a reused connection closed without a byte
+   * of the answer, and it was sent again on a new one (the server may have
+   * done it the first time). */
+  bool resent;
 } pl_http_response_t;
 
 typedef struct pl_http_call pl_http_call_t;

@@ -115,6 +115,7 @@ static void deliver(pl_http_h1_t *h1) {
         .body = buffered ? (call->body.data ? call->body.data : "") : NULL,
         .body_len = buffered ? call->body.len : 0,
         .body_truncated = whole && call->body_truncated,
+        .resent = call->retried,
     };
     call->handlers.on_done(call->handlers.data, &response);
     call_free(call);

@@ -388,6 +388,34 @@ START_TEST(connection_errors_are_retried) {
 }
 END_TEST
 
+/* A request that went out on a kept-alive connection which then closed
+ * without an answer is sent again by the HTTP client on a new one, as
+ * libcurl does; the server may have done it the first time (an SQS message
+ * sent twice), so it is counted as a failed attempt of class network. */
+START_TEST(a_request_sent_again_by_the_http_client_is_counted) {
+  fixture_t *f = fixture_create("sqs", 1, 0);
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.status = 200, .body = "{}"});
+  fake_http_push(f->server, &(fake_http_response_t){.drop = true});
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.status = 200, .body = "{}"});
+  result_t first = {0}, second = {0};
+  call_and_wait(f, "AmazonSQS.SendMessageBatch", send_body(), &first);
+  call_and_wait(f, "AmazonSQS.SendMessageBatch", send_body(), &second);
+  ck_assert_msg(second.error == NULL, "%s", second.error);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  pl_buf_t text = {0};
+  pl__metrics_render(f->run->engine, &text);
+  const char *want = "\npipelined_aws_request_errors_total{service=\"sqs\","
+                     "operation=\"SendMessageBatch\",class=\"network\"} 1\n";
+  ck_assert_msg(strstr(text.data, want), "no '%s'", want);
+  pl_buf_free(&text);
+  result_free(&first);
+  result_free(&second);
+  fixture_free(f);
+}
+END_TEST
+
 /* A broken or hostile endpoint's answer past the 8 MiB a parsed response
  * may have fails the call with a clear error, once: sending the request
  * again would only fetch the same answer. */
@@ -971,6 +999,7 @@ int main(void) {
   tcase_add_test(json, client_errors_are_not_retried);
   tcase_add_test(json, attempts_run_out_on_throttling);
   tcase_add_test(json, connection_errors_are_retried);
+  tcase_add_test(json, a_request_sent_again_by_the_http_client_is_counted);
   tcase_add_test(json, an_oversized_response_fails_without_a_retry);
   tcase_add_test(json, a_receive_may_be_larger_than_other_answers);
   tcase_add_test(json, a_long_poll_has_its_wait_on_top_of_request_timeout);
