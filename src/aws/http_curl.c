@@ -67,24 +67,40 @@ static int error_of(const pl_http_curl_t *http, const pl_http_call_t *call,
   return PL_EIO;
 }
 
+/* The call's error text: `words` (copied first: they may be errbuf's)
+ * and the host and port of its URL, which libcurl's own words leave out
+ * ("Empty reply from server"), as the built-in client names them. Only
+ * once libcurl no longer has the buffer (call_finish). */
+static void say_where(pl_http_call_t *call, const char *words) {
+  char copy[CURL_ERROR_SIZE];
+  snprintf(copy, sizeof copy, "%s", words);
+  const char *host = strstr(call->url, "://");
+  host = host ? host + 3 : call->url;
+  int n = (int)strcspn(host, "/?#");
+  /* Cut to the buffer when long: the words come first. */
+  if (snprintf(call->errbuf, sizeof call->errbuf, "%s (%.*s)", copy, n, host) <
+      0)
+    call->errbuf[0] = '\0';
+  call->error_text = call->errbuf;
+}
+
 /* A transfer libcurl has finished (or could not continue). */
 static void call_finish_curl(pl_http_curl_t *http, pl_http_call_t *call,
                              CURLcode result) {
   int error = error_of(http, call, result);
+  const char *words = NULL;
   if (error == 0) {
     long code = 0;
     http->curl.easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);
     call->status = (int)code;
   } else if (error != PL_ECANCELED && error != PL_ERANGE) {
-    call->error_text =
-        call->errbuf[0] ? call->errbuf : http->curl.easy_strerror(result);
+    words = call->errbuf[0] ? call->errbuf : http->curl.easy_strerror(result);
   }
   call_finish(http, call, error);
-  if (error == PL_ERANGE) {
-    /* Written once libcurl no longer has the buffer (call_finish). */
+  if (error == PL_ERANGE)
     pl__http_too_large_text(call->max_body, call->errbuf, sizeof call->errbuf);
-    call->error_text = call->errbuf;
-  }
+  if (error == PL_ERANGE || words)
+    say_where(call, words ? words : call->errbuf);
 }
 
 /* ---- Starting calls ---- */
@@ -145,8 +161,8 @@ static void pump(pl_http_curl_t *http) {
           pl_dlist_first(&host->waiting, pl_http_call_t, node);
       int rc = call_start(http, call);
       if (rc < 0) {
-        call->error_text = "could not start the transfer";
         call_finish(http, call, rc);
+        say_where(call, "could not start the transfer");
       }
     }
     if (host->active == 0 && pl__dlist_empty(&host->waiting)) {
@@ -192,7 +208,7 @@ static void on_watchdog(uv_timer_t *timer) {
       call_finish(http, call, PL_EAGAIN);
       snprintf(call->errbuf, sizeof call->errbuf,
                "no data received for %llu ms", quiet);
-      call->error_text = call->errbuf;
+      say_where(call, call->errbuf);
     }
     n = next;
   }
