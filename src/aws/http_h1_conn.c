@@ -57,6 +57,9 @@ void pl__http_h1_conn_close(h1_conn_t *conn) {
 static void conn_fail(h1_conn_t *conn, int uv_error, const char *doing) {
   h1_call_t *call = conn->call;
   bool reused = conn->served > 0;
+  /* Cut before TLS was set up: likely not the TLS server expected (a
+   * plain port, a proxy), which "read from" alone would not say. */
+  bool handshake = conn->tls && !pl__tls_established(conn->tls);
   char addr[sizeof conn->addr];
   memcpy(addr, conn->addr, sizeof addr);
   pl__http_h1_conn_close(conn);
@@ -68,7 +71,12 @@ static void conn_fail(h1_conn_t *conn, int uv_error, const char *doing) {
     pl__http_h1_conn_start(call);
     return;
   }
-  if (uv_error == UV_EOF)
+  if (handshake)
+    snprintf(call->errbuf, sizeof call->errbuf, "TLS handshake with %s: %s",
+             addr,
+             uv_error == UV_EOF ? "the server closed the connection"
+                                : uv_strerror(uv_error));
+  else if (uv_error == UV_EOF)
     snprintf(call->errbuf, sizeof call->errbuf,
              "connection to %s closed before the %s", addr,
              call->parser.got_bytes ? "answer was complete" : "answer");

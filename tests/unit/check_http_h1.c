@@ -69,6 +69,9 @@ struct raw_server {
   int connections;
   bool overlapped; /* a request arrived before the previous was answered */
   SSL_CTX *tls;    /* NULL: plain http */
+  /* Each connection is closed as soon as it is accepted, before a byte is
+   * read: a server that is not the TLS one the client expects. */
+  bool close_on_accept;
   raw_conn_t conns[RAW_CONNS];
 };
 
@@ -211,6 +214,10 @@ static void raw_accept(uv_stream_t *listener, int status) {
     conn->ssl = SSL_new(s->tls);
     SSL_set_bio(conn->ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
     SSL_set_accept_state(conn->ssl);
+  }
+  if (s->close_on_accept) {
+    raw_conn_close(conn, false);
+    return;
   }
   uv_read_start((uv_stream_t *)&conn->tcp, raw_alloc, raw_read);
 }
@@ -1315,6 +1322,29 @@ START_TEST(https_with_a_certificate_for_another_name_is_eio) {
 }
 END_TEST
 
+/* A server that closes the connection during the handshake (not the TLS
+ * server the client expects): the error says it was the handshake, not
+ * only that the connection closed before the answer. */
+START_TEST(https_cut_during_the_handshake_says_so) {
+  fixture_t t;
+  setup(&t);
+  raw(&t, NULL, 0);
+  t.raw.close_on_accept = true;
+  char url[64];
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/tls", t.raw.port);
+  result_t r = {0};
+  get(&t, &r, url, 5000);
+  run_until(&t, &r.done_calls, 1);
+  ck_assert_int_eq(r.error, PL_EIO);
+  ck_assert_ptr_nonnull(r.error_text);
+  ck_assert_msg(strstr(r.error_text, "TLS handshake with 127.0.0.1") &&
+                    strstr(r.error_text, "the server closed the connection"),
+                "%s", r.error_text);
+  result_free(&r);
+  teardown(&t);
+}
+END_TEST
+
 /* A body that runs to the close (no length) ends with the connection only
  * when the end is the server's: over https that is a close_notify; a bare
  * TCP close may be anyone cutting the answer short, and is PL_EIO. Over
@@ -1801,6 +1831,7 @@ static Suite *http_h1_suite(void) {
   TCase *https = tcase_create("https");
   tcase_set_timeout(https, 30);
   tcase_add_test(https, https_keeps_one_connection_and_retries_a_reused_one);
+  tcase_add_test(https, https_cut_during_the_handshake_says_so);
   tcase_add_test(https,
                  https_a_paused_stream_loses_nothing_read_behind_the_pause);
   tcase_add_test(https,
