@@ -149,8 +149,9 @@ static void handle_failure(pl_aws_call_t *call, pl_aws_error_detail_t *d) {
     }
     pl_buf_t text = {0};
     pl__aws_error_format(d, &text);
-    pl_log(client->inst, PL_LOG_DEBUG, "%s; retry %u in %llu ms", text.data,
-           call->retry.attempt, (unsigned long long)decision.delay_ms);
+    pl_log(client->inst, PL_LOG_DEBUG, "%s; attempt %u of %u in %llu ms",
+           text.data, call->retry.attempt, client->retry.max_attempts,
+           (unsigned long long)decision.delay_ms);
     pl_buf_free(&text);
     pl__aws_error_destroy(d);
     uv_timer_start(call_timer(call), on_backoff, decision.delay_ms, 0);
