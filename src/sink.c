@@ -1,5 +1,6 @@
 /* The sink runner: when to cut a batch and how many may be in flight. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "batch.h"
@@ -45,6 +46,25 @@ static bool upstream_drained(const pl_instance_t *inst) {
       return false;
   }
   return true;
+}
+
+/* The plugin's drain callback, when its descriptor is recent enough to
+ * have one (appended after ABI 2: read only when struct_size covers it). */
+static void (*drain_of(const pl_plugin_t *plugin))(pl_instance_t *, void *) {
+  size_t end = offsetof(pl_plugin_t, drain) + sizeof(plugin->drain);
+  return plugin->struct_size >= end ? plugin->drain : NULL;
+}
+
+/* Nothing more is coming and the sink holds batches: it is told to write
+ * what it holds back (pl_plugin_t.drain), once per batch it got. */
+static void tell_drain(pl_sink_t *sink) {
+  pl_instance_t *inst = sink->inst;
+  void (*drain)(pl_instance_t *, void *) = drain_of(inst->plugin);
+  if (!drain || sink->drain_told || sink->in_flight == 0 ||
+      inst->queue.count > 0 || !upstream_drained(inst))
+    return;
+  sink->drain_told = true;
+  drain(inst, inst->ctx);
 }
 
 /* A broken stage writes nothing: its source stops (once), and what reaches
@@ -118,8 +138,10 @@ bool pl__sink_pump(pl_sink_t *sink) {
     if (pl__batch_write_from_queue(inst, (size_t)opts->batch_size,
                                    opts->batch_bytes) < 0)
       break; /* out of memory: try again on the next pump */
+    sink->drain_told = false;
     wrote = true;
   }
+  tell_drain(sink);
   return wrote;
 }
 

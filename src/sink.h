@@ -21,6 +21,7 @@ struct pl_sink {
   pl_batch_t *batches; /* every batch not freed yet */
   bool broken;         /* pl_sink_broken(): nothing is written any more */
   bool broken_handled; /* the pump has stopped the source */
+  bool drain_told;     /* plugin->drain() called since the last batch */
   /* Failures that repeat batch after batch, logged per call site. */
   pl_complain_t retries;  /* batches retried */
   pl_complain_t failures; /* records failed after their retries */

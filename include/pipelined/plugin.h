@@ -233,6 +233,15 @@ typedef struct pl_plugin {
    * and request of the check over; or returns a negative PL_E* code and
    * never calls it. NULL: the stage has nothing to check live. */
   int (*preflight)(pl_instance_t *inst, void *ctx, pl_preflight_t *check);
+
+  /* A sink: no record is coming soon, since its source's input is over
+   * (the end of --once, a stop for SIGTERM or a reload) and nothing waits
+   * upstream; what the sink holds back waiting to fill (sink-s3's open
+   * object) should be written now rather than at its age. Called when
+   * the sink's queue is empty with batches of it in flight, again after
+   * each batch the sink gets after that call (a retry). NULL: the sink
+   * holds nothing back. */
+  void (*drain)(pl_instance_t *inst, void *ctx);
 } pl_plugin_t;
 
 /* The loop every callback runs on (borrowed). */

@@ -112,8 +112,9 @@ PL_EXTERN int pl_test_on_commit(pl_test_t *t, pl_test_commit_fn *fn,
 /* With `daemon`, the run goes as the daemon's without --once: it does not
  * end when the sources are exhausted and the groups resolved, only at
  * pl_test_shutdown() or pl_test_run()'s timeout (a source that polls
- * forever, a test of what stopping does). PL_EINVAL once the run has
- * begun. */
+ * forever, a test of what stopping does). The scripted source then, as
+ * one that polls, never says it is exhausted: it waits for more until it
+ * is stopped. PL_EINVAL once the run has begun. */
 PL_EXTERN int pl_test_set_daemon(pl_test_t *t, bool daemon);
 /* Calls `fn(t, data)` at each write of the capturing sink, before the
  * batch is resolved (and before its delay_ms): a white-box look at the

@@ -1,7 +1,7 @@
 /* sink-s3: writes records to S3 objects, one JSON line per record
- * (<pipelined/jsonl.h>) or one CSV row (csv_encode.c), optionally compressed with gzip as they
- * are written, for archives and for a dead letter that outlives the
- * machine.
+ * (<pipelined/jsonl.h>) or one CSV row (csv_encode.c), optionally compressed
+ * with gzip as they are written, for archives and for a dead letter that
+ * outlives the machine.
  *
  * Records go into the open object, encoded as they arrive; the object is
  * cut (closed and uploaded) when it holds max_object_records records or
@@ -18,10 +18,11 @@
  * failed object fails its records, which the engine retries (into a new
  * object) with backoff and, after retry_limit, leaves uncommitted: their
  * groups fail. Rejected records (no JSON form) are resolved at once. A
- * drain (SIGTERM, the end of --once) waits for the batches the sink holds,
- * so the last object is cut by its age; when the sink closes before that
- * (the drain's shutdown_timeout ran out), the open object is not uploaded:
- * its records fail, and their groups are read again by the next run. */
+ * drain (SIGTERM, the end of --once) cuts the open object once nothing
+ * more is coming (pl_plugin_t.drain) and waits for its upload; when the
+ * sink closes before that (the drain's shutdown_timeout ran out), the
+ * open object is not uploaded: its records fail, and their groups are
+ * read again by the next run. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -60,8 +61,8 @@ static const char *const sink_s3_compression_choices[] = {"none", "gzip",
                                                           NULL};
 
 static const pl_option_t sink_s3_option_table[] = {
-    PL_OPTION_STRING(sink_s3_options_t, bucket, "bucket", NULL,
-                     PL_OPT_REQUIRED, "Bucket the objects are written to."),
+    PL_OPTION_STRING(sink_s3_options_t, bucket, "bucket", NULL, PL_OPT_REQUIRED,
+                     "Bucket the objects are written to."),
     PL_OPTION_STRING(
         sink_s3_options_t, key, "key",
         "${@pipeline}/%Y/%m/%d/%H%M%S-${@uuid}.jsonl", PL_OPT_NOT_EMPTY,
@@ -93,9 +94,8 @@ static const pl_option_t sink_s3_option_table[] = {
                              "max_object_age", "20s", 1, UINT64_MAX, 0,
                              "Cut the object this long after it opened: its "
                              "records wait at most this long (plus the "
-                             "upload) for their acknowledgement. Keep it "
-                             "below shutdown_timeout, so that a drain uploads "
-                             "the last object."),
+                             "upload) for their acknowledgement. A drain "
+                             "(the end of --once, a stop) cuts it at once."),
     PL_OPTION_SIZE_RANGE(sink_s3_options_t, part_size, "part_size", "8MiB",
                          PL_S3_MIN_PART_BYTES, PL_S3_MAX_PART_BYTES, 0,
                          "An object larger than this goes as a multipart "
@@ -190,6 +190,16 @@ static void on_age(uv_timer_t *timer) {
   sink_s3_t *s = timer->data;
   if (s->open) {
     pl_instance_count(s->inst, "objects_cut_by_age", 1);
+    cut(s);
+  }
+}
+
+/* Nothing more is coming (the end of --once, a stop): the open object is
+ * uploaded now rather than at its age. */
+static void sink_s3_drain(pl_instance_t *inst, void *ctx) {
+  sink_s3_t *s = ctx;
+  if (s->open) {
+    pl_instance_count(inst, "objects_cut_by_drain", 1);
     cut(s);
   }
 }
@@ -456,4 +466,5 @@ PL_EXTERN const pl_plugin_t pipelined_plugin = {
     .destroy = sink_s3_destroy,
     .extensions = PL_AWS_EXTENSIONS,
     .preflight = sink_s3_preflight,
+    .drain = sink_s3_drain,
 };

@@ -98,7 +98,9 @@ static void source_emit(uv_idle_t *idle) {
     }
   }
   uv_idle_stop(idle);
-  if (!s->stopped)
+  /* As a real source: without --once (pl_test_set_daemon) it waits for
+   * more, like one that polls, until it is stopped. */
+  if (!s->stopped && pl_instance_once(s->inst))
     pl_source_exhausted(s->inst);
 }
 

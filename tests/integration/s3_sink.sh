@@ -162,8 +162,8 @@ with open(sys.argv[1], "w") as f:
 PY
   # The first object cut by its size: on a loaded machine its 6 MiB took
   # over 500 ms to gather, and its age cut it into three objects, none
-  # multipart. The last one waits for its age (a drain does not cut it).
-  OBJECT_AGE=5s write_conf "$work/bulk.conf" 'max_object_bytes = "6MiB"
+  # multipart. The last one is cut by the drain at the end of the input.
+  OBJECT_AGE=10m write_conf "$work/bulk.conf" 'max_object_bytes = "6MiB"
     part_size = "5MiB"
     batch_size = 5000'
   INPUT=$work/bulk.csv BUCKET=bulk DEAD=dead \
