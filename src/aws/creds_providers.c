@@ -195,7 +195,14 @@ int pl__creds_from_json_shaped(const char *body, size_t len, const char *what,
   const char *key = json_member(doc, "SecretAccessKey");
   const char *token = json_member(doc, shape->token);
   json_t *version = json_object_get(doc, "Version");
+  /* An Expiration that is there but not a string (epoch seconds as a
+   * number) is an error, not "never expires": taken as absent, the
+   * credentials would be used past their real expiry. A null is absent,
+   * as the AWS SDKs read it. */
+  json_t *expiration_value = json_object_get(doc, "Expiration");
   const char *expiration = json_member(doc, "Expiration");
+  bool bad_expiration =
+      expiration_value && !json_is_null(expiration_value) && !expiration;
   int64_t expires_at = 0;
   if (shape->version_1 &&
       !(json_is_integer(version) && json_integer_value(version) == 1)) {
@@ -212,7 +219,9 @@ int pl__creds_from_json_shaped(const char *body, size_t len, const char *what,
   } else if (!key || !*key) {
     rc = pl__creds_result_set(result, PL__CREDS_FAILED,
                               "%s: response has no SecretAccessKey", what);
-  } else if (expiration && pl__creds_parse_time(expiration, &expires_at) < 0) {
+  } else if (bad_expiration ||
+             (expiration &&
+              pl__creds_parse_time(expiration, &expires_at) < 0)) {
     rc = pl__creds_result_set(result, PL__CREDS_FAILED,
                               "%s: Expiration is not an ISO 8601 time", what);
   } else {

@@ -923,6 +923,12 @@ START_TEST(test_credential_process_failures) {
        "\"" SECRET_KEY "\", \"Expiration\": \"soon\"}",
        0, "profile proc: credential_process: Expiration is not an ISO 8601 "
           "time"},
+      /* Epoch seconds as a number were taken as no Expiration at all:
+       * credentials that never expire. */
+      {"{\"Version\": 1, \"AccessKeyId\": \"A\", \"SecretAccessKey\": "
+       "\"" SECRET_KEY "\", \"Expiration\": 1700003600}",
+       0, "profile proc: credential_process: Expiration is not an ISO 8601 "
+          "time"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     fixture_t *f = fx_new(false);
@@ -1057,6 +1063,11 @@ START_TEST(test_ecs_errors) {
         .body = "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET_KEY
                 "\",\"Expiration\":\"tomorrow\"}"},
        "Expiration is not an ISO 8601 time"},
+      {{.status = 200,
+        .body = "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET_KEY
+                "\",\"Expiration\":1700003600}"},
+       "container: GET http://169.254.170.2/creds: Expiration is not an ISO "
+       "8601 time"},
       {{.error = PL_EAGAIN},
        "container: GET http://169.254.170.2/creds: timed out"},
   };
