@@ -12,7 +12,9 @@
 #include "credentials.h"
 
 #include <pipelined/backoff.h>
+#include <pipelined/timestamp.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -252,9 +254,10 @@ static void finish(fetch_t *fetch, pl__creds_set_t *set) {
     } else {
       creds->refresh_at = expires_at - PL__CREDS_REFRESH_BEFORE_S;
       /* Credentials that arrive already inside the refresh window would
-       * make every get() start a run: wait half their remaining life. */
+       * make every get() start a run: wait half the life they have left
+       * to be handed out (take_result() refused any that had none). */
       if (creds->refresh_at < now + 1) {
-        int64_t half = (expires_at - now) / 2;
+        int64_t half = (expires_at - PL__CREDS_EXPIRY_MARGIN_S - now) / 2;
         creds->refresh_at = now + (half > 1 ? half : 1);
       }
       arm_timer(creds, creds->refresh_at - now);
@@ -284,15 +287,48 @@ static void finish(fetch_t *fetch, pl__creds_set_t *set) {
   pl_buf_free(&message);
 }
 
+/* Why credentials that expire at `expires_at` cannot be used at `now`
+ * (new string, NULL when out of memory). */
+static char *unusable_reason(int64_t expires_at, int64_t now) {
+  pl_timestamp_t t;
+  char when[32] = "?";
+  if (pl_timestamp_from_epoch(expires_at, &t) == 0)
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02dZ", t.year,
+             t.month, t.day, t.hour, t.minute, t.second);
+  pl_buf_t reason = {0};
+  int rc = expires_at <= now
+               ? pl_buf_printf(&reason,
+                               "the credentials it gave expired at %s, %lld s "
+                               "ago (is the clock right?)",
+                               when, (long long)(now - expires_at))
+               : pl_buf_printf(&reason,
+                               "the credentials it gave expire at %s, in %lld "
+                               "s: too soon to use them (is the clock right?)",
+                               when, (long long)(expires_at - now));
+  if (rc < 0)
+    pl_buf_free(&reason);
+  return reason.data;
+}
+
 /* Records one provider's answer; returns true when the run is over. */
 static bool take_result(fetch_t *fetch, size_t index,
                         pl__creds_result_t *result) {
   if (result->outcome == PL__CREDS_FOUND && result->set) {
-    pl__creds_set_t *set = result->set;
-    result->set = NULL;
+    int64_t now = clock_now(fetch->creds);
+    if (usable(result->set, now)) {
+      pl__creds_set_t *set = result->set;
+      result->set = NULL;
+      pl__creds_result_clear(result);
+      finish(fetch, set);
+      return true;
+    }
+    /* Credentials already expired (a clock far off, an endpoint serving
+     * stale ones) are a failure of their provider: kept, they would be
+     * refused by every service, and every get() would fetch them again. */
+    char *reason = unusable_reason(result->set->view.expires_at, now);
     pl__creds_result_clear(result);
-    finish(fetch, set);
-    return true;
+    result->outcome = PL__CREDS_FAILED;
+    result->reason = reason;
   }
   pl_buf_t *tried = &fetch->tried;
   const char *reason = result->reason ? result->reason : "out of memory";

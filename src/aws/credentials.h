@@ -84,7 +84,9 @@ typedef void (*pl_aws_creds_cb)(void *data, const pl_aws_credentials_t *creds,
  * 5 minutes are refreshed in the background while the old ones are still
  * handed out; a failed refresh is retried with backoff (full jitter, at
  * most a minute apart) until they expire. Credentials are not handed out
- * in their last 10 seconds. Returns PL_EINVAL (creds or now NULL, or cb
+ * in their last 10 seconds, and a provider that yields credentials
+ * already that close to expiry (or past it) failed, with a reason naming
+ * the time. Returns PL_EINVAL (creds or now NULL, or cb
  * NULL when a callback would be needed), PL_ENOMEM or, after close,
  * PL_ECANCELED, without calling cb. */
 int pl__aws_creds_get(pl_aws_creds_t *creds, const pl_aws_credentials_t **now,

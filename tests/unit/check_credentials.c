@@ -1175,6 +1175,53 @@ START_TEST(test_imds_failures) {
 }
 END_TEST
 
+/* Credentials that have already expired when they arrive (a clock far
+ * behind, a metadata endpoint serving stale ones) were handed out, and
+ * every later get() fetched again: a failure instead, named, that leaves
+ * nothing cached and tells nobody of new credentials. */
+START_TEST(test_expired_on_arrival_fails) {
+  fixture_t *f = fx_new(false);
+  env_set(&f->env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds");
+  push_ecs(f, "AKIDOLD", T0 - 600, 0);
+  fx_create(f);
+  char *error = fx_error(f);
+  ck_assert_msg(
+      strstr(error, "; container: the credentials it gave expired at "
+                    "2023-11-14T22:03:20Z, 600 s ago (is the clock right?)"),
+      "%s", error);
+  free(error);
+  ck_assert_uint_eq(f->script.request_count, 1);
+  /* Nothing is fetched again until someone asks. */
+  uv_run(&f->loop, UV_RUN_NOWAIT);
+  ck_assert_uint_eq(f->script.request_count, 1);
+  /* Inside the last 10 seconds, too. */
+  push_ecs(f, "AKIDSOON", T0 + 5, 0);
+  error = fx_error(f);
+  ck_assert_msg(strstr(error, "; container: the credentials it gave expire "
+                              "at 2023-11-14T22:13:25Z, in 5 s: too soon to "
+                              "use them (is the clock right?)"),
+                "%s", error);
+  free(error);
+  /* Fresh ones are taken as usual. */
+  push_ecs(f, "AKIDNEW", T0 + 3600, 0);
+  got_t g = {0};
+  fx_get(f, &g);
+  ck_assert_ptr_null(g.error);
+  ck_assert_str_eq(g.access_key_id, "AKIDNEW");
+
+  /* A background refresh that brings expired ones keeps the old set and
+   * retries after a backoff. */
+  push_ecs(f, "AKIDOLD2", T0 - 1, 0);
+  f->clock.now = T0 + 3600 - 200;
+  get_now(f, "AKIDNEW");
+  run_until(f, script_idle, (void *)4);
+  get_now(f, "AKIDNEW");
+  uv_run(&f->loop, UV_RUN_NOWAIT);
+  ck_assert_uint_eq(f->script.request_count, 4);
+  fx_free(f);
+}
+END_TEST
+
 /* ---- Caching, refresh, concurrency and close ---- */
 
 
@@ -1211,12 +1258,13 @@ START_TEST(test_refresh_before_expiry) {
   get_now(f, "AKID2");
 
   /* The timer alone (no get()) also refreshes: credentials that arrive
-   * inside the window are refreshed after half their remaining life, so
-   * with 4 s left the timer fires after 2 s of loop time. */
+   * inside the window are refreshed after half the life they have left to
+   * be handed out (to 10 s before expiry), so with 14 s left the timer
+   * fires after 2 s of loop time. */
   fx_close_creds(f);
   script_clear_replies(&f->script);
   f->clock.now = T0;
-  push_ecs(f, "AKID3", T0 + 4, 0);
+  push_ecs(f, "AKID3", T0 + 14, 0);
   push_ecs(f, "AKID4", T0 + 3600, 0);
   fx_create(f);
   got_t g2 = {0};
@@ -2008,6 +2056,7 @@ static Suite *credentials_suite(void) {
   tcase_add_test(tc, test_imds_flow);
   tcase_add_test(tc, test_imds_failures);
   tcase_add_test(tc, test_no_secret_in_errors);
+  tcase_add_test(tc, test_expired_on_arrival_fails);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("refresh");
