@@ -72,6 +72,7 @@ struct pl_aws_creds {
   pl_env_t env;
   int64_t (*now)(void *data);
   void *now_data;
+  uint64_t process_timeout_ms;
   char *profile;
   bool profile_chosen;
   bool profile_option; /* named by the option: the environment is skipped */
@@ -360,6 +361,7 @@ static void run_chain(fetch_t *fetch) {
       .sts_region = creds->sts_region,
       .profile = creds->profile,
       .profile_chosen = creds->profile_chosen,
+      .process_timeout_ms = creds->process_timeout_ms,
   };
   while (fetch->next < CHAIN_LENGTH) {
     size_t index = fetch->next++;
@@ -436,6 +438,7 @@ int pl__aws_creds_create(const pl_aws_creds_options_t *opts,
     creds->env = *opts->env;
   creds->now = opts->now;
   creds->now_data = opts->now_data;
+  creds->process_timeout_ms = opts->process_timeout_ms;
   creds->on_new = opts->on_new;
   creds->on_new_data = opts->on_new_data;
   creds->pending_tail = &creds->pending;

@@ -63,6 +63,9 @@ typedef struct pl_aws_creds_options {
    * expire. NULL: nobody. */
   void (*on_new)(void *data, const pl_aws_credentials_t *credentials);
   void *on_new_data;
+  /* How long a credential_process may run before it is killed; 0:
+   * PL_CREDS_PROCESS_TIMEOUT_MS (creds_process.h). */
+  uint64_t process_timeout_ms;
 } pl_aws_creds_options_t;
 
 /* Creates the chain; reads nothing over the network yet (the shared files

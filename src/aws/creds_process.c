@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 typedef struct process_op {
   pl__creds_op_t op;
@@ -14,6 +15,8 @@ typedef struct process_op {
   pl_secret_t *text;  /* standard output: secret */
   size_t len;         /* bytes of it read */
   char *source;       /* "profile prod (credential_process)" */
+  pid_t pid;          /* of the shell, and of its process group */
+  uint64_t timeout_ms;
   bool exited;
   int64_t exit_status;
   int term_signal;
@@ -58,18 +61,27 @@ static void maybe_finish(process_op_t *op) {
   bool given_up = op->canceled || op->timed_out || op->too_large;
   if (op->finished || !(given_up || (op->exited && op->eof)))
     return;
-  if (!op->exited)
-    uv_process_kill(&op->process, SIGKILL);
+  /* The command's whole process group: a shell killed alone leaves what
+   * it started (a helper, a `sleep`) running, reparented to init, and
+   * holding the pipe open. Once the command exited and its output ended,
+   * nothing of it is left to kill, and the group's id may be reused. */
+  if (given_up && !(op->exited && op->eof))
+    kill(-op->pid, SIGKILL);
   op->finished = true;
   pl__creds_result_t result = {0};
   int rc = 0;
   if (op->canceled)
     rc = pl__creds_result_set(&result, PL__CREDS_FAILED, "canceled");
   else if (op->timed_out)
-    rc = pl__creds_result_set(&result, PL__CREDS_FAILED,
-                              "credential_process gave no answer within %d s "
-                              "(killed)",
-                              PL_CREDS_PROCESS_TIMEOUT_MS / 1000);
+    rc = op->timeout_ms % 1000 == 0
+             ? pl__creds_result_set(&result, PL__CREDS_FAILED,
+                                    "credential_process gave no answer within "
+                                    "%llu s (killed)",
+                                    (unsigned long long)op->timeout_ms / 1000)
+             : pl__creds_result_set(&result, PL__CREDS_FAILED,
+                                    "credential_process gave no answer within "
+                                    "%llu ms (killed)",
+                                    (unsigned long long)op->timeout_ms);
   else if (op->too_large)
     rc = pl__creds_result_set(&result, PL__CREDS_FAILED,
                               "credential_process printed more than %d bytes "
@@ -155,6 +167,8 @@ int pl__creds_process_start(const pl__creds_ctx_t *ctx, const char *command,
     return PL_ENOMEM;
   }
   op->op = (pl__creds_op_t){.cancel = process_cancel, .cb = cb, .data = data};
+  op->timeout_ms = ctx->process_timeout_ms ? ctx->process_timeout_ms
+                                           : PL_CREDS_PROCESS_TIMEOUT_MS;
   uv_pipe_init(ctx->loop, &op->out, 0);
   uv_timer_init(ctx->loop, &op->timer);
   op->out.data = op->timer.data = op->process.data = op;
@@ -169,15 +183,19 @@ int pl__creds_process_start(const pl__creds_ctx_t *ctx, const char *command,
        .data.stream = (uv_stream_t *)&op->out},
       {.flags = UV_INHERIT_FD, .data.fd = 2},
   };
+  /* Detached: in a process group (and session) of its own, which a
+   * timeout or a cancel kills whole. */
   uv_process_options_t options = {.exit_cb = on_exit_cb,
                                   .file = args[0],
                                   .args = args,
+                                  .flags = UV_PROCESS_DETACHED,
                                   .stdio_count = 3,
                                   .stdio = stdio};
   int err = uv_spawn(ctx->loop, &op->process, &options);
   if (err == 0) {
+    op->pid = op->process.pid;
     uv_read_start((uv_stream_t *)&op->out, on_alloc, on_read);
-    uv_timer_start(&op->timer, on_timeout, PL_CREDS_PROCESS_TIMEOUT_MS, 0);
+    uv_timer_start(&op->timer, on_timeout, op->timeout_ms, 0);
     *out = &op->op;
     return PL_EAGAIN;
   }

@@ -5,9 +5,11 @@
  * into secret storage and never logged or quoted; a failure names the
  * exit status (the command's own standard error is the daemon's). The
  * command runs through /bin/sh -c, with the daemon's environment, on the
- * loop (uv_spawn); it is killed after PL_CREDS_PROCESS_TIMEOUT_MS or
- * PL_CREDS_PROCESS_MAX_OUTPUT bytes. The chain runs it again before
- * Expiration, as for every provider. Follows pl__creds_start_fn. */
+ * loop (uv_spawn) in a process group of its own; the group is killed
+ * after PL_CREDS_PROCESS_TIMEOUT_MS (or the chain's process_timeout_ms),
+ * after PL_CREDS_PROCESS_MAX_OUTPUT bytes, or on cancel. The chain runs it
+ * again before Expiration, as for every provider. Follows pl__creds_start_fn.
+ */
 #ifndef PL_AWS_CREDS_PROCESS_H
 #define PL_AWS_CREDS_PROCESS_H
 

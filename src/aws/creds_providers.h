@@ -95,6 +95,8 @@ typedef struct pl__creds_ctx {
   const char *sts_region; /* signs AssumeRole: "eu-west-1", "us-east-1" */
   const char *profile;    /* the selected profile's name */
   bool profile_chosen;    /* named by the option or AWS_PROFILE */
+  /* credential_process's time limit; 0: the default (creds_process.h). */
+  uint64_t process_timeout_ms;
 } pl__creds_ctx_t;
 
 /* Called once when an asynchronous provider finishes; the callee takes

@@ -12,6 +12,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -939,6 +940,97 @@ START_TEST(test_credential_process_failures) {
     free(error);
     fx_free(f);
   }
+}
+END_TEST
+
+/* Whether process `pid` is gone (or a zombie nobody reaped yet). */
+static bool process_gone(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *in = fopen(path, "r");
+  if (!in)
+    return kill(pid, 0) != 0;
+  char state = '?';
+  int n = fscanf(in, "%*d (%*[^)]) %c", &state);
+  fclose(in);
+  return n == 1 && state == 'Z';
+}
+
+/* The pid a credential_process of write_hanging_process() left in
+ * home/grandchild, once it is there. */
+static pid_t grandchild_pid(fixture_t *f) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/grandchild", f->home);
+  for (int i = 0; i < 500; i++) {
+    FILE *in = fopen(path, "r");
+    int pid = 0;
+    if (in) {
+      int n = fscanf(in, "%d", &pid);
+      fclose(in);
+      if (n == 1 && pid > 0)
+        return (pid_t)pid;
+    }
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    usleep(10000);
+  }
+  ck_abort_msg("the credential_process never started its child");
+  return 0;
+}
+
+static void assert_gone_soon(pid_t pid) {
+  for (int i = 0; i < 300 && !process_gone(pid); i++)
+    usleep(10000);
+  bool gone = process_gone(pid);
+  if (!gone)
+    kill(pid, SIGKILL); /* leave nothing behind for the next test */
+  ck_assert_msg(gone, "the credential_process's child %d outlived it",
+                (int)pid);
+}
+
+/* A credential_process that starts a child and waits for it, as a shell
+ * script running a helper does: the profile "proc" runs it. */
+static void write_hanging_process(fixture_t *f) {
+  char *script = fmt("sleep 300 &\necho $! > '%s/grandchild'\nwait\n", f->home);
+  write_file(f->home, "hang.sh", script);
+  free(script);
+  char *config =
+      fmt("[profile proc]\ncredential_process = sh '%s/hang.sh'\n", f->home);
+  write_file(f->home, ".aws/config", config);
+  free(config);
+}
+
+/* A credential_process given up (its time ran out, or the chain closed)
+ * is killed with every process it started: the kill reached the shell
+ * only, and its `sleep 300` lived on, reparented to init, after the
+ * daemon had exited. */
+START_TEST(test_credential_process_killed_with_its_children) {
+  fixture_t *f = fx_new(false);
+  f->process_timeout_ms = 300;
+  write_hanging_process(f);
+  fx_create_with(f, "proc", NULL, NULL);
+  char *error = fx_error(f);
+  ck_assert_msg(strstr(error, "profile proc: credential_process gave no "
+                              "answer within 300 ms (killed)"),
+                "%s", error);
+  free(error);
+  assert_gone_soon(grandchild_pid(f));
+  fx_close_creds(f);
+
+  /* Closed while it runs. */
+  char path[512];
+  snprintf(path, sizeof path, "%s/grandchild", f->home);
+  unlink(path);
+  f->process_timeout_ms = 0;
+  fx_create_with(f, "proc", NULL, NULL);
+  got_t g = {0};
+  const pl_aws_credentials_t *now = NULL;
+  ck_assert_int_eq(pl__aws_creds_get(f->creds, &now, on_creds, &g), PL_EAGAIN);
+  pid_t pid = grandchild_pid(f);
+  fx_close_creds(f);
+  ck_assert_int_eq(g.calls, 1);
+  got_free(&g);
+  assert_gone_soon(pid);
+  fx_free(f);
 }
 END_TEST
 
@@ -2057,6 +2149,7 @@ static Suite *credentials_suite(void) {
   tcase_add_test(tc, test_imds_failures);
   tcase_add_test(tc, test_no_secret_in_errors);
   tcase_add_test(tc, test_expired_on_arrival_fails);
+  tcase_add_test(tc, test_credential_process_killed_with_its_children);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("refresh");

@@ -288,6 +288,7 @@ void fx_create_with(fixture_t *f, const char *profile, const char *sts_endpoint,
       .region = region,
       .now = clock_get,
       .now_data = &f->clock,
+      .process_timeout_ms = f->process_timeout_ms,
   };
   ck_assert_int_eq(pl__aws_creds_create(&opts, &f->creds), 0);
 }

@@ -74,6 +74,7 @@ typedef struct fixture {
   const pl_http_transport_t *http;
   char home[64];
   pl_aws_creds_t *creds;
+  uint64_t process_timeout_ms; /* given to fx_create*(); 0: the default */
 } fixture_t;
 
 typedef bool (*predicate_t)(fixture_t *f, void *arg);
