@@ -127,10 +127,31 @@ static void fail_to_send(pl_aws_call_t *call, int code, const char *text) {
   uv_timer_start(call_timer(call), on_send_failed, 0, 0);
 }
 
+/* A service refused the attempt's credentials as expired before their
+ * Expiration (a session token revoked, a provider's clock ahead): the
+ * cached set is dropped, once however many calls it signed, so that the
+ * next attempt of every call fetches new ones instead of failing until
+ * the set's own expiry. */
+static void drop_stale_credentials(pl_aws_call_t *call,
+                                   const pl_aws_error_detail_t *d) {
+  pl_aws_client_t *client = call->client;
+  if (pl__aws_retry_classify(d) != PL_AWS_RETRY_STALE_CREDENTIALS ||
+      !pl__aws_creds_invalidate(client->ctx->creds, call->creds_generation))
+    return;
+  pl_buf_t text = {0};
+  pl__aws_error_format(d, &text);
+  pl_complain(client->inst, &client->stale_credentials, PL_LOG_WARN,
+              "%s; fetching new credentials (these were refused as expired "
+              "before their time)",
+              text.data ? text.data : "");
+  pl_buf_free(&text);
+}
+
 /* Decides what a failed attempt leads to; consumes `d`. */
 static void handle_failure(pl_aws_call_t *call, pl_aws_error_detail_t *d) {
   pl_aws_client_t *client = call->client;
   pl_aws_context_t *ctx = client->ctx;
+  drop_stale_credentials(call, d);
   pl_aws_retry_decision_t decision = {0};
   pl_aws_rng_t rng = {pl__aws_rng_splitmix, &ctx->rng};
   bool can_retry = !call->body_started && !client->destroying &&
@@ -288,6 +309,9 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
   }
   count_attempt(call, r, NULL);
   pl__aws_retry_on_success(&client->bucket, &call->retry);
+  if (client->stale_credentials.interval_ms)
+    pl_complain_release(client->inst, &client->stale_credentials,
+                        "%s: credentials accepted again", client->service);
   call->finished = true;
   if (call->kind == CALL_REST) {
     call->rest.on_done(call->rest.data, r->status, r->body, r->body_len,
@@ -332,6 +356,7 @@ static void send_signed(pl_aws_call_t *call,
   pl_aws_client_t *client = call->client;
   pl_aws_context_t *ctx = client->ctx;
   int64_t now_ms = pl__aws_context_now_ms(ctx) + ctx->clock_offset_ms;
+  call->creds_generation = creds->generation;
   pl_aws_sigv4_params_t params = {
       .credentials = creds,
       .region = client->region,

@@ -42,6 +42,8 @@ struct pl_aws_client {
   char *json_host;
   pl_aws_retry_config_t retry;
   pl_aws_retry_bucket_t bucket;
+  /* Credentials refused as expired, said at growing intervals. */
+  pl_complain_t stale_credentials;
   /* The signing key of the day, derived once for all calls. */
   pl_aws_sigv4_key_cache_t key_cache;
   /* How many calls may hold a slot at once: max_in_flight, or less while
@@ -84,6 +86,9 @@ struct pl_aws_call {
   bool s3;
   uint64_t wait_ms; /* a long poll's wait (SQS WaitTimeSeconds) */
   pl_aws_retry_state_t retry;
+  /* Which credentials signed the attempt in flight
+   * (pl_aws_credentials_t.generation). */
+  uint64_t creds_generation;
   pl_http_call_t *http;
   uint64_t sent_ns; /* uv_hrtime() when this attempt was sent */
   uint64_t epoch;   /* of client->concurrency when it was sent */

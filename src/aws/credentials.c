@@ -39,6 +39,7 @@
 #define PL__CREDS_RETRY_CAP_S 60
 
 #define PL__CREDS_CLOSED_MESSAGE "AWS credentials provider closed"
+#define PL__CREDS_DROPPED_MESSAGE "AWS credentials refused as expired"
 
 typedef struct pending {
   pl_aws_creds_cb cb;
@@ -103,6 +104,7 @@ struct pl_aws_creds {
   bool timer_now;     /* armed to start a run on the next iteration */
   int64_t refresh_at; /* start a background run from then on; 0: never */
   unsigned failures;  /* background runs failed in a row */
+  uint64_t generation; /* of the last set kept */
   pl_rng_t rng;       /* for the retry jitter */
   bool closing;
   bool timer_closed;
@@ -202,8 +204,8 @@ static void deliver(pl_aws_creds_t *creds, const char *error) {
     /* A callback may close the provider: the rest are then cancelled. */
     if (creds->closing)
       entry->cb(entry->data, NULL, PL__CREDS_CLOSED_MESSAGE);
-    else if (error)
-      entry->cb(entry->data, NULL, error);
+    else if (error || !creds->current) /* dropped by a callback */
+      entry->cb(entry->data, NULL, error ? error : PL__CREDS_DROPPED_MESSAGE);
     else
       entry->cb(entry->data, &creds->current->view, NULL);
     free(entry);
@@ -245,6 +247,7 @@ static void finish(fetch_t *fetch, pl__creds_set_t *set) {
   if (set) {
     pl__creds_set_free(creds->current);
     creds->current = set;
+    set->view.generation = ++creds->generation;
     creds->failures = 0;
     if (creds->on_new)
       creds->on_new(creds->on_new_data, &set->view);
@@ -528,6 +531,21 @@ int pl__aws_creds_get(pl_aws_creds_t *creds, const pl_aws_credentials_t **now,
   if (!creds->fetch && !creds->timer_now)
     arm_timer(creds, 0);
   return PL_EAGAIN;
+}
+
+bool pl__aws_creds_invalidate(pl_aws_creds_t *creds, uint64_t generation) {
+  if (!creds || !creds->current ||
+      creds->current->view.generation != generation)
+    return false;
+  pl__creds_set_free(creds->current);
+  creds->current = NULL;
+  creds->refresh_at = 0;
+  creds->failures = 0;
+  /* The next get() starts a run; a later background refresh has nothing
+   * to refresh. A run armed for now is left to start. */
+  if (!creds->timer_now)
+    stop_timer(creds);
+  return true;
 }
 
 const char *pl__aws_creds_profile_endpoint(const pl_aws_creds_t *creds,

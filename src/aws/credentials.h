@@ -95,6 +95,15 @@ typedef void (*pl_aws_creds_cb)(void *data, const pl_aws_credentials_t *creds,
 int pl__aws_creds_get(pl_aws_creds_t *creds, const pl_aws_credentials_t **now,
                       pl_aws_creds_cb cb, void *data);
 
+/* Drops the cached set `generation` (pl_aws_credentials_t.generation) when
+ * it is still the current one: a service refused it as expired (or
+ * revoked) before its Expiration. The next get() fetches new ones; a
+ * fetch already running stays the one callers wait for. Returns true when
+ * the set was dropped, false when it was already gone (another call saw
+ * it refused first, or new ones came meanwhile): so a set is dropped
+ * once, however many calls it signed. */
+bool pl__aws_creds_invalidate(pl_aws_creds_t *creds, uint64_t generation);
+
 /* Forgets the callers waiting with `cb` and `data`: their callback will
  * not run. For a caller that ends before its credentials come (a call
  * cancelled, or freed with its client). */

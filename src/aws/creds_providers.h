@@ -34,6 +34,9 @@ typedef struct pl_aws_credentials {
   const char *session_token;     /* secret; NULL when none */
   int64_t expires_at;            /* seconds since the epoch; 0: never */
   const char *source;            /* "environment", "profile prod", ... */
+  /* Which of the sets the chain handed out this is (1, 2, ...; 0 from a
+   * provider, before the chain keeps it): for pl__aws_creds_invalidate. */
+  uint64_t generation;
 } pl_aws_credentials_t;
 
 /* One set of credentials: the strings in one secret mapping, and the view

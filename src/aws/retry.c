@@ -104,6 +104,14 @@ static const char *const skew_codes[] = {
     NULL,
 };
 
+/* Codes that mean the credentials' session token is no longer valid:
+ * fetching them again cures it, retrying with the same ones does not. */
+static const char *const stale_credentials_codes[] = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    NULL,
+};
+
 /* Codes that mean a clock problem only when the clocks really differ; a
  * wrong secret key gives the same codes. */
 static const char *const maybe_skew_codes[] = {
@@ -160,6 +168,8 @@ pl__aws_retry_classify(const pl_aws_error_detail_t *error) {
   if (strcmp(code, "InvalidSignatureException") == 0 &&
       skew_message(error->message))
     return PL_AWS_RETRY_CLOCK_SKEW;
+  if (code_in(code, stale_credentials_codes))
+    return PL_AWS_RETRY_STALE_CREDENTIALS;
   if (code_in(code, throttling_codes) || error->status == 429)
     return PL_AWS_RETRY_THROTTLING;
   if (code_in(code, transient_codes))
@@ -227,6 +237,9 @@ int pl__aws_retry_decide(const pl_aws_retry_config_t *cfg,
     d.stop = PL_AWS_RETRY_STOP_SKEW_UNKNOWN;
   else if (d.cls == PL_AWS_RETRY_CLOCK_SKEW && state->skew_retried)
     d.stop = PL_AWS_RETRY_STOP_SKEW_REPEATED;
+  else if (d.cls == PL_AWS_RETRY_STALE_CREDENTIALS &&
+           state->credentials_refreshed)
+    d.stop = PL_AWS_RETRY_STOP_STALE_REPEATED;
   if (d.stop != PL_AWS_RETRY_STOP_NONE) {
     *out = d;
     return 0;
@@ -239,6 +252,11 @@ int pl__aws_retry_decide(const pl_aws_retry_config_t *cfg,
     state->skew_retried = true;
     d.adjust_clock = true;
     d.clock_offset_ms = offset_ms;
+  } else if (d.cls == PL_AWS_RETRY_STALE_CREDENTIALS) {
+    /* As for the clock: new credentials fix the next attempt, and
+     * fetching them is the wait. Once per request, so that credentials
+     * refused again do not loop. */
+    state->credentials_refreshed = true;
   } else {
     unsigned cost = d.cls == PL_AWS_RETRY_TIMEOUT ? PL_AWS_RETRY_TIMEOUT_COST
                                                   : PL_AWS_RETRY_COST;

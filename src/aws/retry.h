@@ -57,7 +57,8 @@
   XX(TRANSIENT, "transient")                                                   \
   XX(TRANSPORT, "connection error")                                            \
   XX(TIMEOUT, "timeout")                                                       \
-  XX(CLOCK_SKEW, "clock skew")
+  XX(CLOCK_SKEW, "clock skew")                                                 \
+  XX(STALE_CREDENTIALS, "stale credentials")
 
 typedef enum {
 #define PL__AWS_RETRY_CLASS_ENUM(name, text) PL_AWS_RETRY_##name,
@@ -167,7 +168,8 @@ int pl__aws_retry_resolve(const pl_aws_attempts_inputs_t *in,
   XX(MAX_ATTEMPTS, "max attempts reached")                                     \
   XX(QUOTA, "retry quota exhausted")                                           \
   XX(SKEW_UNKNOWN, "clock skew without a usable Date header")                  \
-  XX(SKEW_REPEATED, "clock skew persisted after correction")
+  XX(SKEW_REPEATED, "clock skew persisted after correction")                   \
+  XX(STALE_REPEATED, "credentials refused again after a refresh")
 
 typedef enum {
 #define PL__AWS_RETRY_STOP_ENUM(name, text) PL_AWS_RETRY_STOP_##name,
@@ -205,6 +207,7 @@ typedef struct pl_aws_retry_state {
   unsigned attempt;   /* 1-based number of the attempt in flight */
   unsigned last_cost; /* tokens taken by the latest retry, 0: none yet */
   bool skew_retried;  /* the one clock-skew retry was used */
+  bool credentials_refreshed; /* the one stale-credentials retry was used */
 } pl_aws_retry_state_t;
 
 void pl__aws_retry_state_init(pl_aws_retry_state_t *state);
@@ -234,6 +237,10 @@ uint32_t pl__aws_rng_splitmix(void *data);
  *    EC2ThrottledException, and any HTTP 429;
  *  - TRANSIENT: RequestTimeout, RequestTimeoutException, InternalError, and
  *    any HTTP 500, 502, 503 or 504;
+ *  - STALE_CREDENTIALS: ExpiredToken, ExpiredTokenException (the session
+ *    token expired, or was revoked, before the Expiration its provider
+ *    gave). InvalidClientTokenId is not one: it says the key is unknown,
+ *    which fetching the same credentials again does not cure;
  *  - TIMEOUT: transport PL_EAGAIN; TRANSPORT: transport PL_EIO;
  *  - NEVER: everything else (ValidationException, AccessDenied, NoSuchKey,
  *    ConditionalCheckFailedException…, a cancelled request).
@@ -262,7 +269,11 @@ typedef struct pl_aws_retry_decision {
  *  3. Clock skew: needs the error's Date (else stop SKEW_UNKNOWN) and is
  *     retried once per request (else stop SKEW_REPEATED), at once and
  *     without tokens, with adjust_clock set.
- *  4. Otherwise the retry costs PL_AWS_RETRY_TIMEOUT_COST after a timeout
+ *  4. Stale credentials are retried once per request (else stop
+ *     STALE_REPEATED), at once and without tokens: the caller drops
+ *     them whatever the decision (pl__aws_creds_invalidate), and
+ *     fetching new ones is the wait.
+ *  5. Otherwise the retry costs PL_AWS_RETRY_TIMEOUT_COST after a timeout
  *     and PL_AWS_RETRY_COST after anything else; when the bucket cannot
  *     pay, stop QUOTA (an unlimited bucket always pays, and keeps its
  *     tokens). The delay is uniform in [0, min(base * 2^(attempt -

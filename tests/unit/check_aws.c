@@ -534,6 +534,71 @@ START_TEST(clock_skew_is_corrected_from_the_date_header) {
 }
 END_TEST
 
+/* The 400 a service answers for a session token past its time. */
+static const fake_http_response_t expired_token = {
+    .status = 400,
+    .body = "{\"__type\":\"com.amazon.coral.service#ExpiredTokenException\","
+            "\"message\":\"The security token included in the request is "
+            "expired\"}"};
+
+static int count_of(const char *text, const char *needle) {
+  int n = 0;
+  for (const char *p = text; (p = strstr(p, needle)); p++)
+    n++;
+  return n;
+}
+
+/* Credentials a service refuses as expired are dropped and fetched again,
+ * and the request is sent again with the new ones, once: before, every
+ * request failed with ExpiredToken until the cached set reached its own
+ * Expiration (up to 6 hours for instance metadata). */
+START_TEST(an_expired_token_fetches_new_credentials_once) {
+  fixture_t *f = fixture_create("sqs", 3, 0);
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.status = 200, .body = "{}"});
+  result_t r = {0};
+  call_and_wait(f, "AmazonSQS.SendMessageBatch", send_body(), &r);
+  ck_assert_msg(r.error == NULL, "%s", r.error);
+  result_free(&r);
+  /* The environment now has other keys; the cached ones never expire. */
+  f->env[0].value = "AKIDFRESH";
+  fake_http_push(f->server, &expired_token);
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.status = 200, .body = "{}"});
+  result_t r2 = {0};
+  call_and_wait(f, "AmazonSQS.SendMessageBatch", send_body(), &r2);
+  ck_assert_msg(r2.error == NULL, "%s", r2.error);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 3);
+  char *auth = fake_http_request_header(fake_http_request(f->server, 2),
+                                        "Authorization");
+  ck_assert_msg(strstr(auth, "Credential=AKIDFRESH/"), "%s", auth);
+  free(auth);
+  ck_assert_int_eq(
+      count_of(test_log(f->run),
+               "fetching new credentials (these were refused as expired"),
+      1);
+  result_free(&r2);
+
+  /* Refused again with the new ones: the call fails, naming the token,
+   * and retrying later may help (it is not a lasting error). */
+  fake_http_push(f->server, &expired_token);
+  fake_http_push(f->server, &expired_token);
+  fake_http_push(f->server,
+                 &(fake_http_response_t){.status = 200, .body = "{}"});
+  result_t r3 = {0};
+  call_and_wait(f, "AmazonSQS.SendMessageBatch", send_body(), &r3);
+  ck_assert_uint_eq(fake_http_request_count(f->server), 5);
+  ck_assert_str_eq(r3.code, "ExpiredTokenException");
+  ck_assert(r3.retryable);
+  ck_assert_int_eq(
+      count_of(test_log(f->run),
+               "fetching new credentials (these were refused as expired"),
+      2);
+  result_free(&r3);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(no_region_is_a_clear_error) {
   fixture_t *f = fixture_create("sqs", 0, 0);
   f->env[2].value = NULL; /* AWS_REGION */
@@ -987,6 +1052,7 @@ int main(void) {
   TCase *json = tcase_create("json");
   tcase_set_timeout(json, 30);
   tcase_add_test(json, json_call_is_signed_and_parsed);
+  tcase_add_test(json, an_expired_token_fetches_new_credentials_once);
   tcase_add_test(json, a_call_waiting_for_credentials_can_be_cancelled);
   tcase_add_test(json, a_call_in_backoff_ends_with_its_client);
   tcase_add_test(json, a_request_that_cannot_be_sent_fails_later);

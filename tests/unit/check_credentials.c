@@ -1427,6 +1427,36 @@ START_TEST(test_refresh_failure_keeps_old) {
 }
 END_TEST
 
+/* A set a service refused as expired is dropped once, by the first call
+ * that saw it refused; the next get() fetches new ones. */
+START_TEST(test_invalidate_fetches_again) {
+  fixture_t *f = fx_new(false);
+  env_set(&f->env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds");
+  push_ecs(f, "AKID1", T0 + 3600, 0);
+  fx_create(f);
+  got_t g = {0};
+  fx_get(f, &g);
+  ck_assert_str_eq(g.access_key_id, "AKID1");
+  uint64_t first = g.creds->generation;
+  ck_assert_uint_ne(first, 0);
+  ck_assert(pl__aws_creds_invalidate(f->creds, first));
+  /* Other calls refused with the same set find it gone already. */
+  ck_assert(!pl__aws_creds_invalidate(f->creds, first));
+  push_ecs(f, "AKID2", T0 + 3600, 0);
+  got_t g2 = {0};
+  fx_get(f, &g2);
+  ck_assert_str_eq(g2.access_key_id, "AKID2");
+  ck_assert_uint_ne(g2.creds->generation, first);
+  ck_assert_uint_eq(f->script.request_count, 2);
+  /* A late refusal of the old set leaves the new one alone. */
+  ck_assert(!pl__aws_creds_invalidate(f->creds, first));
+  get_now(f, "AKID2");
+  uv_run(&f->loop, UV_RUN_NOWAIT);
+  ck_assert_uint_eq(f->script.request_count, 2);
+  fx_free(f);
+}
+END_TEST
+
 START_TEST(test_concurrent_getters) {
   fixture_t *f = fx_new(false);
   env_set(&f->env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds");
@@ -2157,6 +2187,7 @@ static Suite *credentials_suite(void) {
   tcase_add_test(tc, test_refresh_before_expiry);
   tcase_add_test(tc, test_refresh_failure_keeps_old);
   tcase_add_test(tc, test_concurrent_getters);
+  tcase_add_test(tc, test_invalidate_fetches_again);
   tcase_add_test(tc, test_reentrant_get);
   tcase_add_test(tc, test_close_with_pending);
   tcase_add_test(tc, test_close_from_callback);

@@ -689,6 +689,50 @@ START_TEST(test_skew_definite) {
 }
 END_TEST
 
+/* A token the service says has expired: fresh credentials are fetched
+ * and the request sent again at once, once per request. A wrong key
+ * (InvalidClientTokenId) is not stale: fetching again gives it back. */
+START_TEST(test_stale_credentials) {
+  const char *codes[] = {"ExpiredToken", "ExpiredTokenException",
+                         "AWS.SimpleQueueService.ExpiredToken"};
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+    pl_aws_error_detail_t *e = http_error(400, codes[i], "expired", NULL);
+    ck_assert_int_eq(pl__aws_retry_classify(e), PL_AWS_RETRY_STALE_CREDENTIALS);
+    ck_assert(e->retryable && !e->throttling);
+    fixture_t f;
+    fixture_init(&f, R_MAX, 1);
+    pl_aws_retry_decision_t d = decide(&f, e, NOW_MS);
+    ck_assert(d.retry);
+    ck_assert_int_eq(d.cls, PL_AWS_RETRY_STALE_CREDENTIALS);
+    ck_assert(!d.adjust_clock);
+    ck_assert_uint_eq(d.delay_ms, 0);
+    ck_assert_uint_eq(d.cost, 0);
+    ck_assert_uint_eq(f.bucket.tokens, 500);
+    ck_assert_uint_eq(f.script.calls, 0);
+    ck_assert_uint_eq(f.state.attempt, 2);
+    /* Refused again with the new ones: no second refresh. */
+    d = decide(&f, e, NOW_MS);
+    ck_assert(!d.retry);
+    ck_assert_int_eq(d.stop, PL_AWS_RETRY_STOP_STALE_REPEATED);
+    /* The attempts still bound it. */
+    fixture_init(&f, R_MAX, 1);
+    f.cfg.max_attempts = 1;
+    d = decide(&f, e, NOW_MS);
+    ck_assert(!d.retry);
+    ck_assert_int_eq(d.stop, PL_AWS_RETRY_STOP_MAX_ATTEMPTS);
+    pl__aws_error_destroy(e);
+  }
+  pl_aws_error_detail_t *e =
+      http_error(403, "InvalidClientTokenId", "invalid", NULL);
+  ck_assert_int_eq(pl__aws_retry_classify(e), PL_AWS_RETRY_NEVER);
+  pl__aws_error_destroy(e);
+  ck_assert_str_eq(pl__aws_retry_class_name(PL_AWS_RETRY_STALE_CREDENTIALS),
+                   "stale credentials");
+  ck_assert_str_eq(pl__aws_retry_stop_name(PL_AWS_RETRY_STOP_STALE_REPEATED),
+                   "credentials refused again after a refresh");
+}
+END_TEST
+
 START_TEST(test_skew_negative_and_small) {
   /* The local clock runs 2 s ahead: RequestExpired still corrects it. */
   fixture_t f;
@@ -912,6 +956,7 @@ static Suite *retry_suite(void) {
   suite_add_tcase(s, quota);
   TCase *skew = tcase_create("skew");
   tcase_add_test(skew, test_skew_definite);
+  tcase_add_test(skew, test_stale_credentials);
   tcase_add_test(skew, test_skew_negative_and_small);
   tcase_add_test(skew, test_skew_without_date);
   tcase_add_test(skew, test_skew_maybe_codes);
