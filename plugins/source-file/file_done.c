@@ -15,8 +15,7 @@ typedef struct file_done {
   char *path;
   char *done_dir;
   const char *base; /* in path */
-  uint64_t size;
-  int64_t mtime_ns;
+  file_done_version_t version; /* as read */
   unsigned suffix; /* of the destination being tried */
   pl_buf_t dest;
   file_done_cb cb;
@@ -142,8 +141,12 @@ static void on_source_stat(uv_fs_t *req) {
   }
   int64_t mtime_ns =
       (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-  if (st.st_size != op->size || mtime_ns != op->mtime_ns) {
+  if (st.st_size != op->version.size || mtime_ns != op->version.mtime_ns) {
     finish(op, FILE_DONE_CHANGED, "stat");
+    return;
+  }
+  if (st.st_dev != op->version.dev || st.st_ino != op->version.ino) {
+    finish(op, FILE_DONE_REPLACED, "stat");
     return;
   }
   if (op->action == FILE_DONE_DELETE)
@@ -153,7 +156,7 @@ static void on_source_stat(uv_fs_t *req) {
 }
 
 int file_done_start(uv_loop_t *loop, file_done_action_t action,
-                    const char *path, uint64_t size, int64_t mtime_ns,
+                    const char *path, const file_done_version_t *version,
                     const char *done_dir, file_done_cb cb, void *data) {
   file_done_t *op = calloc(1, sizeof(*op));
   if (!op)
@@ -162,8 +165,7 @@ int file_done_start(uv_loop_t *loop, file_done_action_t action,
                       .action = action,
                       .path = strdup(path),
                       .done_dir = done_dir ? strdup(done_dir) : NULL,
-                      .size = size,
-                      .mtime_ns = mtime_ns,
+                      .version = *version,
                       .cb = cb,
                       .data = data};
   if (!op->path || (done_dir && !op->done_dir) ||

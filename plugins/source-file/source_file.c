@@ -59,8 +59,9 @@ static const pl_option_t file_option_table[] = {
     PL_OPTION_ENUM(file_options_t, on_commit, "on_commit", "keep",
                    on_commit_choices, 0,
                    "What to do with a file once all of it is delivered: keep "
-                   "it, move it to done_dir, or delete it (a file changed "
-                   "since it was read is left in place)."),
+                   "it, move it to done_dir, or delete it (a file changed, "
+                   "or replaced by another one, since it was read is left in "
+                   "place)."),
     PL_OPTION_STRING(file_options_t, done_dir, "done_dir", NULL,
                      PL_OPT_NOT_EMPTY | PL_OPT_PATH,
                      "With on_commit = move (required then): where committed "
@@ -202,6 +203,8 @@ static void on_reader_opened(void *data, void *file, const uv_stat_t *st) {
   file_entry_t *e = file;
   e->size = st->st_size;
   e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+  e->dev = st->st_dev;
+  e->ino = st->st_ino;
   if (!s->ledger)
     return;
   /* This version of the file (its size and mtime) may have been read in
@@ -254,6 +257,12 @@ static void on_done(void *data, const file_done_result_t *result) {
       pl_log(s->inst, PL_LOG_DEBUG, "deleted %s", e->path);
     if (file_state_remove(s->committed, e->path))
       file_save_changed(s);
+  } else if (result->status == FILE_DONE_REPLACED) {
+    /* Not a fault: files are often replaced by a rename. */
+    pl_log(s->inst, PL_LOG_INFO,
+           "%s was replaced by another file after it was read: left in "
+           "place, to be read as a new file",
+           e->path);
   } else if (result->status == FILE_DONE_CHANGED) {
     pl_log(s->inst, PL_LOG_WARN,
            "%s changed after it was read: left in place, it will be read "
@@ -303,8 +312,10 @@ static void source_file_commit(pl_instance_t *inst, void *ctx,
   file_done_action_t action = s->opts->on_commit == FILE_ON_COMMIT_MOVE
                                   ? FILE_DONE_MOVE
                                   : FILE_DONE_DELETE;
-  int rc = file_done_start(s->loop, action, e->path, e->size, e->mtime_ns,
-                           s->cfg.done_dir, on_done, e);
+  file_done_version_t read = {
+      .size = e->size, .mtime_ns = e->mtime_ns, .dev = e->dev, .ino = e->ino};
+  int rc = file_done_start(s->loop, action, e->path, &read, s->cfg.done_dir,
+                           on_done, e);
   if (rc < 0) {
     pl_log(inst, PL_LOG_ERROR, "cannot %s %s: %s",
            action == FILE_DONE_MOVE ? "move" : "delete", e->path,

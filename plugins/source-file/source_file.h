@@ -24,6 +24,8 @@ typedef struct file_entry {
   char *version; /* "<size>-<mtime_ns>" at open, the ledger's version */
   uint64_t size; /* as read (fstat at open time); before, as scanned */
   int64_t mtime_ns;
+  uint64_t dev; /* of the file read (fstat at open time); 0 before */
+  uint64_t ino;
   bool rejected; /* not decompressed to its end: on_commit leaves it */
 } file_entry_t;
 

@@ -204,6 +204,17 @@ static void assert_log_has(pl_test_t *t, const char *text) {
                 pl_test_log(t));
 }
 
+/* Runs the loop of a run that ended until `text` is logged (what the
+ * source still does after the run, such as moving a file), then asserts
+ * it is there. */
+static void wait_for_log(pl_test_t *t, const char *text) {
+  for (int i = 0; i < 2000 && !strstr(pl_test_log(t), text); i++) {
+    uv_run(pl_test_loop(t), UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_log_has(t, text);
+}
+
 static const char *const fox =
     "The quick brown fox jumps over the lazy dog. 0123456789";
 
@@ -1013,6 +1024,127 @@ START_TEST(stop_in_the_middle_of_a_file_fails_its_group) {
 }
 END_TEST
 
+/* A --once run of in/big.txt (2 MiB of `fill`, with `options` after its
+ * paths) behind a slow sink, which calls `act` on in/ once 20 records were
+ * delivered: the reader is then in the middle of the file, reading it
+ * through the descriptor it opened. */
+typedef struct midway {
+  uv_timer_t timer;
+  pl_test_t *t;
+  const char *in;
+  void (*act)(const char *in);
+  bool acted;
+} midway_t;
+
+#define MIDWAY_SIZE (2 * 1024 * 1024)
+
+static void on_midway(uv_timer_t *timer) {
+  midway_t *m = timer->data;
+  if (pl_test_record_count(m->t) < 20)
+    return;
+  uv_close((uv_handle_t *)timer, NULL);
+  m->act(m->in);
+  m->acted = true;
+}
+
+static char *filled(char fill) {
+  char *data = malloc(MIDWAY_SIZE + 1);
+  memset(data, fill, MIDWAY_SIZE);
+  data[MIDWAY_SIZE] = '\0';
+  return data;
+}
+
+static pl_test_t *run_midway(const char *in, const char *options,
+                             void (*act)(const char *in)) {
+  char *data = filled('x');
+  write_file(in, "big.txt", data);
+  free(data);
+  set_mtime(in, "big.txt", 1000000000);
+  pl_buf_t src = {0};
+  pl_buf_printf(&src, "paths = [\"%s\"]\n chunk_size = 1KiB\n %s", in, options);
+  pl_test_t *t = harness(src.data,
+                         "delay_ms = 1\n queue_size = 16\n"
+                         " batch_size = 8",
+                         false);
+  ck_assert_msg(pl_test_start(t) == 0, "%s", pl_test_errors(t));
+  midway_t m = {.t = t, .in = in, .act = act};
+  uv_timer_init(pl_test_loop(t), &m.timer);
+  m.timer.data = &m;
+  uv_timer_start(&m.timer, on_midway, 1, 1);
+  test_plugin_run(t, 30000);
+  ck_assert_msg(m.acted, "the file was read before the action: %s",
+                pl_test_log(t));
+  pl_buf_free(&src);
+  return t;
+}
+
+/* `cp other new; touch -r big.txt new; mv new big.txt`: another file (a
+ * new inode) of the same size and mtime takes the name. */
+static void replace_big(const char *in) {
+  char *data = filled('y');
+  write_file(in, "big.new", data);
+  free(data);
+  set_mtime(in, "big.new", 1000000000);
+  char *from = join(in, "big.new"), *to = join(in, "big.txt");
+  ck_assert_int_eq(rename(from, to), 0);
+  free(from);
+  free(to);
+}
+
+/* The reader read the old file through its descriptor; the file now at
+ * the path was never read: moving or deleting it would lose its rows. */
+static void assert_replaced_file_stays(const char *action) {
+  char *dir = make_tmpdir();
+  char *in = join(dir, "in");
+  char *done = join(dir, "done");
+  ck_assert_int_eq(mkdir(in, 0755), 0);
+  pl_buf_t options = {0};
+  pl_buf_printf(&options, "on_commit = \"%s\"\n log_level = \"debug\"", action);
+  if (strcmp(action, "move") == 0)
+    pl_buf_printf(&options, "\n done_dir = \"%s\"", done);
+  pl_test_t *t = run_midway(in, options.data, replace_big);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  json_t *files = files_of(t);
+  ck_assert_uint_eq(json_array_size(files), 1);
+  char *old = filled('x');
+  assert_file(files, 0, in, "big.txt", old); /* the old file, whole */
+  free(old);
+  json_decref(files);
+  ck_assert_uint_eq(groups_committed(t), 1);
+  pl_buf_t expect = {0};
+  pl_buf_printf(&expect,
+                "info  [source-file:test] %s/big.txt was replaced by another "
+                "file after it was read: left in place, to be read as a new "
+                "file",
+                in);
+  /* The move or delete runs on after the run ended (the harness's loop
+   * goes on at destroy): its line is waited for. */
+  wait_for_log(t, expect.data);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* The new file is where it was, unread, for the next scan or run. */
+  char *text = read_file(in, "big.txt");
+  ck_assert_msg(text && text[0] == 'y' && strlen(text) == MIDWAY_SIZE,
+                "the new file is not in place (%s)",
+                exists(done, "big.txt") ? "it was moved" : "it is gone");
+  free(text);
+  ck_assert(!exists(done, "big.txt"));
+  pl_buf_free(&expect);
+  pl_buf_free(&options);
+  free(in);
+  free(done);
+  remove_tree(dir);
+}
+
+START_TEST(a_file_replaced_while_read_is_not_moved_unread) {
+  assert_replaced_file_stays("move");
+}
+END_TEST
+
+START_TEST(a_file_replaced_while_read_is_not_deleted_unread) {
+  assert_replaced_file_stays("delete");
+}
+END_TEST
+
 START_TEST(bad_option_values_are_refused_at_init) {
   pl_test_t *t = run_refused("paths = []");
   ck_assert_msg(strstr(pl_test_errors(t),
@@ -1235,8 +1367,11 @@ static done_seen_t run_done(file_done_action_t action, const char *dir,
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   done_seen_t seen = {0};
   int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-  ck_assert_int_eq(file_done_start(&loop, action, path,
-                                   (uint64_t)st.st_size - grow, mtime, done_dir,
+  file_done_version_t read = {.size = (uint64_t)st.st_size - grow,
+                              .mtime_ns = mtime,
+                              .dev = st.st_dev,
+                              .ino = st.st_ino};
+  ck_assert_int_eq(file_done_start(&loop, action, path, &read, done_dir,
                                    on_done_seen, &seen),
                    0);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -1287,7 +1422,8 @@ START_TEST(done_actions_delete_move_and_leave_changed_files) {
   uv_loop_t loop;
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   done_seen_t none = {0};
-  ck_assert_int_eq(file_done_start(&loop, FILE_DONE_MOVE, "/x", 0, 0, NULL,
+  file_done_version_t any = {0};
+  ck_assert_int_eq(file_done_start(&loop, FILE_DONE_MOVE, "/x", &any, NULL,
                                    on_done_seen, &none),
                    PL_EINVAL);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -1512,6 +1648,8 @@ static Suite *source_file_suite(void) {
   tcase_add_test(run, without_watch_a_daemon_reads_what_is_there_and_waits);
   tcase_add_test(run, watch_reads_a_failed_file_again_at_the_next_scan);
   tcase_add_test(run, stop_in_the_middle_of_a_file_fails_its_group);
+  tcase_add_test(run, a_file_replaced_while_read_is_not_moved_unread);
+  tcase_add_test(run, a_file_replaced_while_read_is_not_deleted_unread);
   suite_add_tcase(s, run);
   TCase *parts = tcase_create("parts");
   tcase_add_test(parts, state_sets_find_replace_and_sweep);
