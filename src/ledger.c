@@ -164,6 +164,13 @@ int pl_ledger_set(pl_ledger_t *ledger, const char *key, const char *version,
   return rc == 0 && due ? save(ledger) : rc;
 }
 
+int pl_ledger_complete(pl_ledger_t *ledger, const char *key,
+                       const char *version, uint64_t offset) {
+  bool due = false;
+  int rc = put(ledger, key, version, offset, 0, &due);
+  return rc == 0 ? save(ledger) : rc;
+}
+
 int pl_ledger_advance(pl_ledger_t *ledger, pl_instance_t *inst,
                       const char *key, const char *version, uint64_t offset,
                       uint64_t line) {

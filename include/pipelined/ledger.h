@@ -6,9 +6,11 @@
  * its version (an S3 ETag, a file's identity: whatever changes when the
  * input is replaced), the offset of the first byte not yet committed and
  * the line where the row there starts (0: unknown). A source sets an entry
- * as its group's committed prefix grows (pl_group_on_progress()), removes
- * it once the whole input is committed, and looks it up when it starts an
- * input: an entry of another version is stale (read from the start).
+ * as its group's committed prefix grows (pl_group_on_progress()), moves it
+ * to the input's end once the whole input is committed
+ * (pl_ledger_complete()), removes it once its own state, which says the
+ * input is committed, is written, and looks it up when it starts an input:
+ * an entry of another version is stale (read from the start).
  *
  * The file is text, one header line then one line per entry:
  *
@@ -77,6 +79,15 @@ PL_EXTERN int pl_ledger_set(pl_ledger_t *ledger, const char *key,
 PL_EXTERN int pl_ledger_advance(pl_ledger_t *ledger, pl_instance_t *inst,
                                 const char *key, const char *version,
                                 uint64_t offset, uint64_t line);
+/* The whole input of `key` (of `version`) is committed: sets its entry to
+ * `offset`, the input's end (line unknown), and saves the ledger now,
+ * however little the entry moved. A source whose state that remembers
+ * committed inputs is written later (on the thread pool) keeps the entry
+ * until that write succeeded, then removes it: a crash in between takes
+ * the input up at its end instead of reading it whole again. Returns as
+ * pl_ledger_set(). */
+PL_EXTERN int pl_ledger_complete(pl_ledger_t *ledger, const char *key,
+                                 const char *version, uint64_t offset);
 /* Removes the entry of `key` and saves the ledger (a failed save is
  * retried by the next one or the flush); true when there was one. */
 PL_EXTERN bool pl_ledger_remove(pl_ledger_t *ledger, const char *key);

@@ -3,7 +3,19 @@
  * fails. */
 #include <pipelined/pipelined.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "file_save.h"
+
+/* A committed file whose ledger entry waits for a write of the state that
+ * holds the file. */
+typedef struct file_unsaved {
+  struct file_unsaved *next;
+  char *origin;
+  char *version;
+  uint64_t save; /* the number of the first write that holds it */
+} file_unsaved_t;
 
 /* A daemon whose state could not be saved tries again after this. */
 #define SAVE_RETRY_MS 5000
@@ -35,13 +47,61 @@ static void save_failed(source_file_t *s, const char *error) {
     pl_instance_error(s->inst);
 }
 
-/* After each write of the state file, on the loop. */
+static void forget(source_file_t *s, const char *origin, const char *version) {
+  uint64_t offset, line;
+  if (s->ledger && origin &&
+      pl_ledger_find(s->ledger, origin, version, &offset, &line))
+    pl_ledger_remove(s->ledger, origin);
+}
+
+void file_save_forget_progress(source_file_t *s, const file_entry_t *e) {
+  forget(s, e->origin, e->version);
+}
+
+static void unsaved_free(file_unsaved_t *u) {
+  free(u->origin);
+  free(u->version);
+  free(u);
+}
+
+/* Write number `written` succeeded: the files it holds need their ledger
+ * entries no more. */
+static void release(source_file_t *s, uint64_t written) {
+  file_unsaved_t **link = &s->unsaved;
+  while (*link) {
+    file_unsaved_t *u = *link;
+    if (u->save > written) {
+      link = &u->next;
+      continue;
+    }
+    forget(s, u->origin, u->version);
+    *link = u->next;
+    unsaved_free(u);
+  }
+}
+
+void file_save_free(source_file_t *s) {
+  /* No write holds these files: their entries stay in the ledger. */
+  file_unsaved_t *u;
+  while ((u = s->unsaved)) {
+    s->unsaved = u->next;
+    unsaved_free(u);
+  }
+}
+
+/* After each write of the state file, on the loop. A write asked for
+ * while another was in flight starts before this runs. */
 void file_save_on_saved(void *arg, int status, const char *error) {
   source_file_t *s = arg;
-  if (status < 0)
+  uint64_t written = s->save_writing;
+  s->save_writing = s->save_waiting;
+  s->save_waiting = 0;
+  if (status < 0) {
     save_failed(s, error);
-  else
+  } else {
     s->save_lost = false;
+    release(s, written);
+  }
   update_busy(s);
 }
 
@@ -50,8 +110,19 @@ void file_save_on_saved(void *arg, int status, const char *error) {
 void file_save_now(source_file_t *s) {
   if (!s->dirty)
     return;
-  if (file_state_save_async(s->committed, s->loop) < 0)
+  pl_state_file_t *file = file_state_owner(s->committed);
+  bool queued = file && pl_state_file_saving(file);
+  if (file_state_save_async(s->committed, s->loop) < 0) {
     save_failed(s, "out of memory");
+  } else if (file) {
+    /* A write asked for meanwhile replaces one that waits (the latest
+     * state holds all the earlier one did). */
+    s->saves_asked++;
+    if (queued)
+      s->save_waiting = s->saves_asked;
+    else
+      s->save_writing = s->saves_asked;
+  }
   s->dirty = false;
   update_busy(s);
 }
@@ -83,4 +154,19 @@ void file_save_remember(source_file_t *s, const file_entry_t *e) {
     return;
   }
   file_save_changed(s);
+  if (!s->ledger || !e->origin || !file_state_file(s->committed))
+    return;
+  /* The next write asked for renders the set as it is now, `e` in it. */
+  file_unsaved_t *u = calloc(1, sizeof(*u));
+  if (!u || !(u->origin = strdup(e->origin)) ||
+      (e->version && !(u->version = strdup(e->version)))) {
+    /* The entry stays: a hint at the file's end, stale once it changes. */
+    if (u)
+      free(u->origin);
+    free(u);
+    return;
+  }
+  u->save = s->saves_asked + 1;
+  u->next = s->unsaved;
+  s->unsaved = u;
 }

@@ -11,8 +11,17 @@
 void file_save_changed(source_file_t *s);
 
 /* Remembers `e` (path, size, mtime) as committed and schedules a write;
- * logs when out of memory. */
+ * logs when out of memory. Its ledger entry (pl_ledger_complete() at the
+ * commit) is removed once a write that holds `e` succeeded: a crash
+ * before then takes the file up at its end, not at its start. */
 void file_save_remember(source_file_t *s, const file_entry_t *e);
+
+/* Removes the ledger entry of `e` now when it is of the version read
+ * (a file moved, deleted or changed since needs none). */
+void file_save_forget_progress(source_file_t *s, const file_entry_t *e);
+
+/* Frees the entries still waiting for a write (at destroy). */
+void file_save_free(source_file_t *s);
 
 /* Starts a write now if the set changed since the last one. */
 void file_save_now(source_file_t *s);

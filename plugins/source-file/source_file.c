@@ -281,6 +281,11 @@ static void on_done(void *data, const file_done_result_t *result) {
              result->step, uv_strerror(result->status));
     file_save_remember(s, e);
   }
+  /* Moved, deleted, changed or replaced: no restart will find this
+   * version of the file at its path (a replacement may have its size and
+   * mtime, so its entry must go). */
+  if (result->status >= 0)
+    file_save_forget_progress(s, e);
   source_file_entry_destroy(s, e);
 }
 
@@ -301,8 +306,11 @@ static void source_file_commit(pl_instance_t *inst, void *ctx,
     return;
   }
   pl_instance_count(inst, "files_committed", 1);
-  if (s->ledger && e->origin)
-    pl_ledger_remove(s->ledger, e->origin); /* all of it is in */
+  /* All of it is in. The entry stays, at the file's end, until the state
+   * remembers the file or the file is gone (file_save.c): removed now, a
+   * crash before the state's write would read the file again whole. */
+  if (s->ledger && e->origin && e->version)
+    pl_ledger_complete(s->ledger, e->origin, e->version, e->size);
   /* A file in the dead letter stays where it is, for a look at it. */
   if (s->opts->on_commit == FILE_ON_COMMIT_KEEP || e->rejected) {
     file_save_remember(s, e);
@@ -331,6 +339,7 @@ static void source_file_destroy(void *ctx) {
   source_file_t *s = ctx;
   while (s->all)
     source_file_entry_destroy(s, s->all);
+  file_save_free(s);
   file_reader_free(&s->reader);
   file_scan_free(&s->scan);
   file_config_free(&s->cfg);

@@ -55,6 +55,14 @@ typedef struct source_file {
   uv_timer_t poll_timer;
   uv_timer_t save_timer;
   bool save_lost; /* the last save failed: the state on disk is behind */
+  /* Writes of the state are numbered from 1 as they are asked for: the
+   * one in flight and the one waiting behind it (0: none), and committed
+   * files whose ledger entries wait for a write that holds them
+   * (file_save.c). */
+  uint64_t saves_asked;
+  uint64_t save_writing;
+  uint64_t save_waiting;
+  struct file_unsaved *unsaved;
   bool timers_open;
   bool dirty; /* the committed set changed since the last save */
   bool stopped;

@@ -185,6 +185,9 @@ START_TEST(saves_happen_every_64_kib_not_every_row) {
   assert_file(path, "pipelined ledger 1\n10 2 f k\n");
   ck_assert_int_eq(pl_ledger_flush(ledger, NULL), 0);
   assert_file(path, "pipelined ledger 1\n7000 150 f k\n");
+  /* An input committed whole: its end is saved at once, however near. */
+  ck_assert_int_eq(pl_ledger_complete(ledger, "k", "f", 7100), 0);
+  assert_file(path, "pipelined ledger 1\n7100 0 f k\n");
   /* A removal is saved at once. */
   ck_assert(pl_ledger_remove(ledger, "k"));
   assert_file(path, "pipelined ledger 1\n");

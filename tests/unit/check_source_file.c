@@ -702,6 +702,60 @@ START_TEST(a_once_run_that_cannot_save_its_state_fails) {
 }
 END_TEST
 
+/* A file's ledger entry says where a restart takes it up; the state file
+ * says it is committed. The state is written on the thread pool after the
+ * commit: until a write that holds the file succeeded, the entry stays (at
+ * the file's end), or a crash in between would read the file again whole. */
+START_TEST(a_ledger_entry_stays_until_the_state_holds_its_file) {
+  state_dirs_t d;
+  state_dirs_init(&d, "");
+  const char *text = "head\nrow 1\nrow 2\n"; /* 17 bytes */
+  write_file(d.in, "a.txt", text);
+  set_mtime(d.in, "a.txt", 1000000000);
+  pl_buf_t entry = {0};
+  pl_buf_printf(&entry, "\n17 0 17-1000000000000000000 file:%s/a.txt\n", d.in);
+
+  /* 1: every save of the state fails (a directory has its name). */
+  pl_test_t *t = harness(d.src.data, NULL, false);
+  ck_assert_msg(pl_test_start(t) == 0, "%s", pl_test_errors(t));
+  char *blocker = join(d.state, "test.state");
+  ck_assert_int_eq(mkdir(blocker, 0755), 0);
+  test_plugin_run(t, 20000);
+  ck_assert_uint_eq(groups_committed(t), 1);
+  assert_log_has(t, "state not saved");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  char *ledger = read_file(d.state, "test.ledger");
+  ck_assert_msg(ledger && strstr(ledger, entry.data),
+                "the ledger lost a.txt before the state held it: %s",
+                ledger ? ledger : "(no ledger)");
+  free(ledger);
+
+  /* 2: the restart takes the file up at its end: no row again. */
+  ck_assert_int_eq(rmdir(blocker), 0);
+  t = run_once(d.src.data, NULL);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_uint_eq(groups_committed(t), 1);
+  for (size_t i = 0; i < pl_test_record_count(t); i++)
+    ck_assert_msg(!strstr(bytes_of(t, i), "row"), "sent again: %s",
+                  bytes_of(t, i));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+
+  /* 3: the state holds it now, and the entry is gone. */
+  char *state = read_file(d.state, "test.state");
+  pl_buf_t remembered = {0};
+  pl_buf_printf(&remembered, "\n17 1000000000000000000 %s/a.txt\n", d.in);
+  ck_assert_msg(state && strstr(state, remembered.data), "%s", state);
+  free(state);
+  ledger = read_file(d.state, "test.ledger");
+  ck_assert_str_eq(ledger, "pipelined ledger 1\n");
+  free(ledger);
+  pl_buf_free(&remembered);
+  pl_buf_free(&entry);
+  free(blocker);
+  state_dirs_close(&d);
+}
+END_TEST
+
 START_TEST(a_corrupt_state_file_stops_the_start) {
   char *dir = make_tmpdir();
   write_file(dir, "test.state", "pipelined source-file state 1\n12 x /a\n");
@@ -1639,6 +1693,7 @@ static Suite *source_file_suite(void) {
   tcase_add_test(commit, a_once_run_that_cannot_save_its_state_fails);
   tcase_add_test(commit, a_daemon_saves_its_state_again_after_a_failed_save);
   tcase_add_test(commit, a_corrupt_state_file_stops_the_start);
+  tcase_add_test(commit, a_ledger_entry_stays_until_the_state_holds_its_file);
   suite_add_tcase(s, commit);
   TCase *run = tcase_create("run");
   tcase_set_timeout(run, 30);
