@@ -318,13 +318,20 @@ static void on_read(uv_fs_t *req) {
     free(buf);
     read_failed(r, (int)n);
   } else if (n == 0) {
-    /* The file shrank since it was opened: what was read is all there is
-     * of this version, and its new mtime gets it read again. */
+    /* The file ends before the size fstat() gave: it was emptied or cut
+     * while it was read, and what was read is no whole version of it (the
+     * last bytes read may be half a row that is gone now). The group is
+     * abandoned with a cut (the transforms drop the partial row they
+     * hold) and not committed; the file's new size and mtime get it read
+     * again, as a new file. */
     free(buf);
-    if (r->decode.dec)
-      decode_chunk(r, NULL, 0, true);
-    else
-      emit_chunk(r, NULL, 0, true);
+    pl_log(r->inst, PL_LOG_WARN,
+           "%s ended at byte %llu of the %llu it had when it was opened: it "
+           "changed while it was read; the partial row is dropped, and what "
+           "it holds now will be read as a new file",
+           r->path, (unsigned long long)r->offset, (unsigned long long)r->size);
+    seal(r, false);
+    close_file(r);
   } else {
     r->offset += (uint64_t)n;
     if (r->decode.dec)

@@ -3,8 +3,10 @@
  *
  * A file is opened, fstat()ed, then read in chunks up to the size it had
  * when it was opened; each chunk becomes a record with origin
- * "file:<path>", and the last one (empty for an empty file, or when the
- * file shrank) has pl_record_set_last() and seals the group. When
+ * "file:<path>", and the last one (empty for an empty file) has
+ * pl_record_set_last() and seals the group. A file that ends before that
+ * size (emptied or cut while read) is abandoned: a cut record, its group
+ * sealed incomplete. When
  * pl_emit() says the next queue is full the reader stops until
  * file_reader_resume(). A compressed file is decompressed on the way
  * (file_decode.c): its chunks are of decompressed bytes, and the reader

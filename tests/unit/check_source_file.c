@@ -1199,6 +1199,47 @@ START_TEST(a_file_replaced_while_read_is_not_deleted_unread) {
 }
 END_TEST
 
+/* `: > big.txt`: the file is emptied while it is read. */
+static void empty_big(const char *in) {
+  char *path = join(in, "big.txt");
+  ck_assert_int_eq(truncate(path, 0), 0);
+  free(path);
+}
+
+/* A read that finds the end of the file before the size fstat() gave: the
+ * file changed. What was read is not all of a version of it: the partial
+ * row the transforms hold must not come out as a row, and the file is not
+ * committed (a later scan or run reads what it is then). */
+START_TEST(a_file_that_shrinks_while_read_is_cut_not_committed) {
+  char *dir = make_tmpdir();
+  char *in = join(dir, "in");
+  ck_assert_int_eq(mkdir(in, 0755), 0);
+  pl_test_t *t = run_midway(in, "", empty_big);
+  size_t count = pl_test_record_count(t);
+  ck_assert_uint_gt(count, 0);
+  json_t *meta = pl_test_record_meta(t, count - 1);
+  ck_assert_msg(json_is_true(json_object_get(meta, "cut")),
+                "the last record is not a cut but %s (%zu records, %llu "
+                "groups committed)",
+                json_is_true(json_object_get(meta, "last")) ? "a last chunk"
+                                                            : "a chunk",
+                count, (unsigned long long)groups_committed(t));
+  ck_assert_uint_eq(groups_committed(t), 0);
+  ck_assert_uint_eq(groups_failed(t), 1);
+  pl_buf_t expect = {0};
+  pl_buf_printf(&expect, "warn  [source-file:test] %s/big.txt ended at byte ",
+                in);
+  assert_log_has(t, expect.data);
+  assert_log_has(t, "of the 2097152 it had when it was opened: it changed "
+                    "while it was read; the partial row is dropped, and "
+                    "what it holds now will be read as a new file");
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  pl_buf_free(&expect);
+  free(in);
+  remove_tree(dir);
+}
+END_TEST
+
 START_TEST(bad_option_values_are_refused_at_init) {
   pl_test_t *t = run_refused("paths = []");
   ck_assert_msg(strstr(pl_test_errors(t),
@@ -1705,6 +1746,7 @@ static Suite *source_file_suite(void) {
   tcase_add_test(run, stop_in_the_middle_of_a_file_fails_its_group);
   tcase_add_test(run, a_file_replaced_while_read_is_not_moved_unread);
   tcase_add_test(run, a_file_replaced_while_read_is_not_deleted_unread);
+  tcase_add_test(run, a_file_that_shrinks_while_read_is_cut_not_committed);
   suite_add_tcase(s, run);
   TCase *parts = tcase_create("parts");
   tcase_add_test(parts, state_sets_find_replace_and_sweep);
