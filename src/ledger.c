@@ -305,8 +305,8 @@ int pl_ledger_create(const char *path, pl_ledger_t **out, char **error) {
     return PL_ENOMEM;
   }
   char *why = NULL;
-  int rc = pl_state_file_open_load(path, load_line, ledger, &ledger->file,
-                                   &why);
+  int rc = pl_state_file_open_load_headed(path, load_line, ledger,
+                                          &ledger->file, &why);
   if (rc == PL_EPARSE) {
     /* A machine crash can tear a ledger (its saves are not synced); it is
      * a hint, so the inputs are read from their start instead. */
@@ -315,8 +315,8 @@ int pl_ledger_create(const char *path, pl_ledger_t **out, char **error) {
         !(ledger = calloc(1, sizeof(*ledger))))
       return rc < 0 ? rc : PL_ENOMEM;
     why = NULL;
-    rc = pl_state_file_open_load(path, load_line, ledger, &ledger->file,
-                                 error && *error ? NULL : &why);
+    rc = pl_state_file_open_load_headed(path, load_line, ledger, &ledger->file,
+                                        error && *error ? NULL : &why);
   }
   if (rc < 0) {
     if (error && !*error)

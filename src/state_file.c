@@ -406,7 +406,10 @@ int pl_state_file_save(pl_state_file_t *file, uv_loop_t *loop,
 
 /* ---- Reading ---- */
 
-int pl_state_file_read(const char *path, pl_buf_t *out, char **error) {
+/* pl_state_file_read(); *found tells a missing file from an empty one. */
+static int read_file(const char *path, pl_buf_t *out, bool *found,
+                     char **error) {
+  *found = false;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT)
@@ -414,6 +417,7 @@ int pl_state_file_read(const char *path, pl_buf_t *out, char **error) {
     pl_error_set(error, "cannot read state file %s: %s", path, strerror(errno));
     return PL_EIO;
   }
+  *found = true;
   int rc = 0;
   for (;;) {
     if ((rc = pl_buf_reserve(out, 8192)) < 0) {
@@ -436,10 +440,25 @@ int pl_state_file_read(const char *path, pl_buf_t *out, char **error) {
   return rc;
 }
 
-int pl_state_file_load(const char *path, pl_state_line_cb on_line, void *arg,
-                       char **error) {
+int pl_state_file_read(const char *path, pl_buf_t *out, char **error) {
+  bool found;
+  return read_file(path, out, &found, error);
+}
+
+/* pl_state_file_load(); with `headed`, a file that exists without a line
+ * is refused. */
+static int load(const char *path, bool headed, pl_state_line_cb on_line,
+                void *arg, char **error) {
   pl_buf_t text = {0};
-  int rc = pl_state_file_read(path, &text, error);
+  bool found = false;
+  int rc = read_file(path, &text, &found, error);
+  if (rc == 0 && headed && found && text.len == 0) {
+    pl_error_set(error,
+                 "state file %s:1: the first line (the header) is "
+                 "missing",
+                 path);
+    rc = PL_EPARSE;
+  }
   size_t number = 0;
   for (size_t pos = 0; rc == 0 && pos < text.len;) {
     const char *line = text.data + pos;
@@ -464,18 +483,34 @@ int pl_state_file_load(const char *path, pl_state_line_cb on_line, void *arg,
   return rc;
 }
 
-int pl_state_file_open_load(const char *path, pl_state_line_cb on_line,
-                            void *arg, pl_state_file_t **out, char **error) {
+int pl_state_file_load(const char *path, pl_state_line_cb on_line, void *arg,
+                       char **error) {
+  return load(path, false, on_line, arg, error);
+}
+
+static int open_load(const char *path, bool headed, pl_state_line_cb on_line,
+                     void *arg, pl_state_file_t **out, char **error) {
   *out = NULL;
   if (!path)
     return 0;
   pl_state_file_t *file = NULL;
   int rc = pl_state_file_open(path, &file, error);
-  if (rc == 0 && (rc = pl_state_file_load(path, on_line, arg, error)) < 0)
+  if (rc == 0 && (rc = load(path, headed, on_line, arg, error)) < 0)
     pl_state_file_close(file);
   else if (rc == 0)
     *out = file;
   return rc;
+}
+
+int pl_state_file_open_load(const char *path, pl_state_line_cb on_line,
+                            void *arg, pl_state_file_t **out, char **error) {
+  return open_load(path, false, on_line, arg, out, error);
+}
+
+int pl_state_file_open_load_headed(const char *path, pl_state_line_cb on_line,
+                                   void *arg, pl_state_file_t **out,
+                                   char **error) {
+  return open_load(path, true, on_line, arg, out, error);
 }
 
 /* ---- Escaping ---- */

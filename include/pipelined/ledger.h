@@ -43,8 +43,9 @@ typedef struct pl_ledger pl_ledger_t;
 
 /* Creates a ledger, loaded from the file at `path` (borrowed) when it
  * exists; NULL keeps it in memory only. The ledger owns its state file
- * (pl_state_file_open_load(): the directory is created). A file that is
- * not a valid ledger (a machine crash can tear one: saves are not synced)
+ * (pl_state_file_open_load_headed(): the directory is created). A file
+ * that is not a valid ledger (a machine crash can tear or empty one: saves
+ * are not synced)
  * is renamed <path>.bad and the ledger starts empty: 0 is returned and,
  * when `error` is not NULL, a warning in *error ("state file
  * /x/p.ledger:2: bad offset; set aside as /x/p.ledger.bad: ..."). Returns

@@ -160,6 +160,18 @@ PL_EXTERN int pl_state_file_open_load(const char *path,
                                       pl_state_line_cb on_line, void *arg,
                                       pl_state_file_t **out, char **error);
 
+/* pl_state_file_open_load() of a format whose first line is a header (its
+ * name and version, which `on_line` checks as line 1): a file that exists
+ * but has no line at all (empty: a machine crash after a write that was
+ * not synced, a copy gone wrong) is refused, PL_EPARSE and "state file
+ * /x/s.state:1: the first line (the header) is missing", as a truncated
+ * one is, rather than read as a state that holds nothing. A missing file
+ * is still the first run. */
+PL_EXTERN int pl_state_file_open_load_headed(const char *path,
+                                             pl_state_line_cb on_line,
+                                             void *arg, pl_state_file_t **out,
+                                             char **error);
+
 /* Appends `text` (borrowed, NUL-terminated) to `out` with '%', bytes
  * below 0x20, DEL (0x7f) and any byte of `also` (NULL for none; " " keeps
  * a field free of spaces) written as %XX, upper-case hex. Returns 0 or

@@ -207,7 +207,8 @@ int file_state_create(const char *file, file_state_t **out, char **error) {
   file_state_t *state = calloc(1, sizeof(*state));
   if (!state)
     return out_of_memory(error);
-  int rc = pl_state_file_open_load(file, load_line, state, &state->file, error);
+  int rc = pl_state_file_open_load_headed(file, load_line, state, &state->file,
+                                          error);
   if (rc < 0) {
     file_state_destroy(state);
     return rc;

@@ -20,7 +20,8 @@ typedef struct file_state file_state_t;
 
 /* Creates an empty set. With `file` (a path), the set owns that state file
  * until file_state_destroy() (pl_state_file_open(): its directory is
- * created), is loaded from it when it exists, and file_state_save() writes
+ * created), is loaded from it when it exists (an empty one is refused: it
+ * lacks its header), and file_state_save() writes
  * it there. On failure returns a negative PL_E* code and, when `error` is
  * not NULL, a new malloc()ed message in *error ("state file X:3: bad
  * size"). */

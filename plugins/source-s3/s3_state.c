@@ -281,7 +281,8 @@ int s3_state_create(const char *file, s3_state_t **out, char **error) {
   s3_state_t *state = calloc(1, sizeof(*state));
   if (!state)
     return out_of_memory(error);
-  int rc = pl_state_file_open_load(file, load_line, state, &state->file, error);
+  int rc = pl_state_file_open_load_headed(file, load_line, state, &state->file,
+                                          error);
   if (rc < 0) {
     s3_state_destroy(state);
     return rc;

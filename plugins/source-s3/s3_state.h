@@ -27,9 +27,10 @@ typedef struct s3_state s3_state_t;
 /* Creates an empty set. With `file` (a path; borrowed for the call), the
  * set owns that state file until s3_state_destroy() (pl_state_file_open():
  * its directory is created), is loaded from it when it exists (a missing
- * or empty file is an empty set) and s3_state_save() writes it there.
- * Returns 0, or PL_ENOMEM, PL_EIO (the file cannot be read) or
- * PL_EPARSE (it is not a valid state file) and then, when `error` is not
+ * file is an empty set; an empty one is refused: it lacks its header) and
+ * s3_state_save() writes it there. Returns 0, or PL_ENOMEM, PL_EIO (the
+ * file cannot be read) or PL_EPARSE (it is not a valid state file) and
+ * then, when `error` is not
  * NULL, a new malloc()ed message in *error naming the file and line
  * ("state file /x/s.state:3: bad key"). Blocking when `file` is set: it is
  * read whole. */

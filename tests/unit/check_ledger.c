@@ -125,6 +125,7 @@ START_TEST(a_bad_file_is_set_aside_naming_the_line) {
     const char *text;
     const char *reason;
   } cases[] = {
+      {"", ":1: the first line (the header) is missing"},
       {"pipelined source-s3 state 1\n", ":1: not a ledger"},
       {"pipelined ledger 1\nx 1 e k\n", ":2: bad offset"},
       {"pipelined ledger 1\n1 e k\n", ":2: bad line number"},

@@ -449,7 +449,7 @@ START_TEST(a_hundred_thousand_keys_round_trip) {
 }
 END_TEST
 
-START_TEST(missing_and_empty_state_files_are_empty_sets) {
+START_TEST(a_missing_state_file_is_an_empty_set_and_an_empty_one_refused) {
   char *dir = make_tmpdir();
   char *file = join(dir, "none.state");
   s3_state_t *st = NULL;
@@ -457,10 +457,17 @@ START_TEST(missing_and_empty_state_files_are_empty_sets) {
   ck_assert_uint_eq(s3_state_count(st), 0);
   s3_state_destroy(st);
   ck_assert(!exists(dir, "none.state")); /* creating writes nothing */
+  /* Without its header an existing file is no state (read as an empty
+   * set, every object would be read again). */
   write_file(dir, "none.state", "");
-  ck_assert_int_eq(s3_state_create(file, &st, NULL), 0);
-  ck_assert_uint_eq(s3_state_count(st), 0);
-  s3_state_destroy(st);
+  char *error = NULL;
+  ck_assert_int_eq(s3_state_create(file, &st, &error), PL_EPARSE);
+  pl_buf_t expect = {0};
+  pl_buf_printf(
+      &expect, "state file %s:1: the first line (the header) is missing", file);
+  ck_assert_str_eq(error, expect.data);
+  pl_buf_free(&expect);
+  free(error);
   write_file(dir, "none.state", "pipelined source-s3 state 1\n");
   ck_assert_int_eq(s3_state_create(file, &st, NULL), 0);
   ck_assert_uint_eq(s3_state_count(st), 0);
@@ -718,7 +725,8 @@ static Suite *s3_state_suite(void) {
   tcase_set_timeout(files, 120);
   tcase_add_test(files, state_files_round_trip_awkward_keys_and_etags);
   tcase_add_test(files, a_hundred_thousand_keys_round_trip);
-  tcase_add_test(files, missing_and_empty_state_files_are_empty_sets);
+  tcase_add_test(files,
+                 a_missing_state_file_is_an_empty_set_and_an_empty_one_refused);
   tcase_add_test(files, state_files_that_do_not_parse_are_refused);
   tcase_add_test(files, saves_that_cannot_be_written_fail_with_a_message);
   tcase_add_test(files, a_save_never_writes_through_a_planted_symlink);

@@ -767,6 +767,17 @@ START_TEST(a_corrupt_state_file_stops_the_start) {
                 dir);
   assert_log_has(t, expect.data);
   ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* So is an empty one, which is no state (every file would be read
+   * again), as a truncated one is. */
+  write_file(dir, "test.state", "");
+  t = run_refused(src.data);
+  pl_buf_reset(&expect);
+  pl_buf_printf(&expect,
+                "state file %s/test.state:1: the first line (the header) is "
+                "missing",
+                dir);
+  assert_log_has(t, expect.data);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   pl_buf_free(&expect);
   pl_buf_free(&src);
   remove_tree(dir);
@@ -1330,6 +1341,9 @@ START_TEST(state_files_that_do_not_parse_are_refused) {
     const char *text;
     const char *error;
   } cases[] = {
+      /* Every state file starts with its header: an empty one is no state
+       * with nothing in it (read so, every file would be sent again). */
+      {"", ":1: the first line (the header) is missing"},
       {"hello\n", "not a source-file state file"},
       {"pipelined source-file state 1\n1 2 /a", ":2: the last line is "
                                                 "incomplete"},
@@ -1352,8 +1366,8 @@ START_TEST(state_files_that_do_not_parse_are_refused) {
                   error ? error : "(no message)");
     free(error);
   }
-  /* An empty file is an empty state. */
-  write_file(dir, "bad.state", "");
+  /* No file at all is the first run: an empty state. */
+  ck_assert_int_eq(unlink(file), 0);
   file_state_t *st = NULL;
   ck_assert_int_eq(file_state_create(file, &st, NULL), 0);
   ck_assert_uint_eq(file_state_count(st), 0);

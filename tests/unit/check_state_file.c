@@ -643,6 +643,46 @@ START_TEST(open_load_opens_then_loads_or_leaves_nothing) {
 }
 END_TEST
 
+/* Every state file of pipelined starts with a header: one that exists
+ * without any line is refused (read as nothing, everything it held would
+ * be processed again), as a truncated one is; no file is the first run. */
+START_TEST(a_headed_state_file_without_its_header_is_refused) {
+  char *dir = scratch_dir();
+  char *file = in_dir(dir, "s.state");
+  pl_state_file_t *owner = (pl_state_file_t *)1;
+  lines_seen_t seen = {0};
+  char *error = NULL;
+  ck_assert_int_eq(
+      pl_state_file_open_load_headed(file, on_line, &seen, &owner, &error), 0);
+  ck_assert_ptr_nonnull(owner);
+  ck_assert_ptr_null(seen.text.data);
+  pl_state_file_close(owner);
+  ck_assert_int_eq(pl_state_file_write(file, "", 0, NULL), 0);
+  owner = (pl_state_file_t *)1;
+  ck_assert_int_eq(
+      pl_state_file_open_load_headed(file, on_line, &seen, &owner, &error),
+      PL_EPARSE);
+  ck_assert_ptr_null(owner);
+  ck_assert_ptr_null(seen.text.data);
+  assert_error(error, "state file %s:1: the first line (the header) is missing",
+               file);
+  /* Without the check (a format that may save nothing), no lines. */
+  ck_assert_int_eq(
+      pl_state_file_open_load(file, on_line, &seen, &owner, &error), 0);
+  pl_state_file_close(owner);
+  ck_assert_int_eq(pl_state_file_write(file, "h\n", 2, NULL), 0);
+  ck_assert_int_eq(
+      pl_state_file_open_load_headed(file, on_line, &seen, &owner, &error), 0);
+  ck_assert_str_eq(seen.text.data, "1:h|");
+  pl_state_file_close(owner);
+  pl_buf_free(&seen.text);
+  ck_assert_int_eq(unlink(file), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(file);
+  free(dir);
+}
+END_TEST
+
 /* ---- Escaping ---- */
 
 static char *escaped(const char *text, const char *also) {
@@ -726,6 +766,7 @@ static Suite *state_file_suite(void) {
   tcase_add_test(lines, every_line_is_visited_in_order);
   tcase_add_test(lines, load_failures_name_the_file_and_line);
   tcase_add_test(lines, open_load_opens_then_loads_or_leaves_nothing);
+  tcase_add_test(lines, a_headed_state_file_without_its_header_is_refused);
   suite_add_tcase(s, lines);
   TCase *escape = tcase_create("escape");
   tcase_add_test(escape, awkward_text_is_escaped_and_comes_back);
