@@ -445,6 +445,11 @@ static int source_file_start(pl_instance_t *inst, void *ctx) {
    * start sources) can run beside the daemon that owns the state. */
   char *error = NULL;
   int rc = pl_state_file_lock(file_state_owner(s->committed), &error);
+  /* The ledger is locked as well (as source-s3's is): the lock is what
+   * sweeps the temporary files a kill in the middle of a save left beside
+   * the file, which only its owner may remove. */
+  if (rc == 0 && s->ledger)
+    rc = pl_state_file_lock(pl_ledger_file(s->ledger), &error);
   if (rc < 0) {
     pl_log(inst, PL_LOG_ERROR, "%s", error ? error : pl_strerror(rc));
     free(error);

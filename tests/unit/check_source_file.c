@@ -756,6 +756,29 @@ START_TEST(a_ledger_entry_stays_until_the_state_holds_its_file) {
 }
 END_TEST
 
+/* A kill in the middle of a save leaves its temporary file ("<name>.
+ * XXXXXX", mkstemp()) beside the state file or the ledger; the owner of
+ * the state_dir removes them at its start, and nothing else. */
+START_TEST(leftovers_of_killed_saves_are_swept_at_start) {
+  state_dirs_t d;
+  state_dirs_init(&d, "");
+  ck_assert_int_eq(mkdir(d.state, 0755), 0);
+  write_file(d.state, "test.state.Ab12Cd", "pipelined source-file state 1\n");
+  write_file(d.state, "test.ledger.Ef34Gh", "pipelined ledger 1\n");
+  write_file(d.state, "test.ledger.keep", "not a leftover");
+  write_file(d.state, "other.ledger.Ij56Kl", "another pipeline's");
+  pl_test_t *t = run_once(d.src.data, NULL);
+  ck_assert_int_eq(pl_test_status(t), 0);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+  ck_assert(!exists(d.state, "test.state.Ab12Cd"));
+  ck_assert_msg(!exists(d.state, "test.ledger.Ef34Gh"),
+                "the ledger's leftover test.ledger.Ef34Gh is still there");
+  ck_assert(exists(d.state, "test.ledger.keep"));
+  ck_assert(exists(d.state, "other.ledger.Ij56Kl"));
+  state_dirs_close(&d);
+}
+END_TEST
+
 START_TEST(a_corrupt_state_file_stops_the_start) {
   char *dir = make_tmpdir();
   write_file(dir, "test.state", "pipelined source-file state 1\n12 x /a\n");
@@ -1748,6 +1771,7 @@ static Suite *source_file_suite(void) {
   tcase_add_test(commit, a_once_run_that_cannot_save_its_state_fails);
   tcase_add_test(commit, a_daemon_saves_its_state_again_after_a_failed_save);
   tcase_add_test(commit, a_corrupt_state_file_stops_the_start);
+  tcase_add_test(commit, leftovers_of_killed_saves_are_swept_at_start);
   tcase_add_test(commit, a_ledger_entry_stays_until_the_state_holds_its_file);
   suite_add_tcase(s, commit);
   TCase *run = tcase_create("run");
