@@ -20,7 +20,6 @@ typedef enum {
   TRACK_QUOTED,      /* in a quoted field: line feeds are data */
   TRACK_QUOTE_SEEN,  /* a quote in a quoted field: closing or doubled */
   TRACK_QUOTE_CR,    /* TRACK_QUOTE_SEEN, then a CR: CRLF or data */
-  TRACK_BROKEN,      /* strict mode found bad quoting: the row ends at LF */
 } track_state_t;
 
 static const unsigned char utf8_bom[3] = {0xEF, 0xBB, 0xBF};
@@ -66,7 +65,7 @@ struct csv_stream {
   bool libcsv_builtin_tests; /* its own space and terminator tests */
   size_t libcsv_buffer;      /* its field buffer size, as last asked */
 
-  char reason[96];
+  char reason[160]; /* holds the longest with four 20-digit numbers */
 };
 
 /* libcsv's space test when trimming: its built-in one, written out for
@@ -318,9 +317,17 @@ static int split_row(csv_stream_t *s, const char *raw, size_t len, bool ended,
       rc = run_libcsv(s, raw, len, false, false, &used);
   }
   if (rc == PL_EPARSE) {
-    snprintf(s->reason, sizeof(s->reason),
-             "malformed quoting in field %zu (byte %zu of the row)",
-             s->field_count + 1, used + 1);
+    /* s->line is the row's last line: the one of the LF ending it. */
+    if (s->line > s->row_line)
+      snprintf(s->reason, sizeof(s->reason),
+               "malformed quoting in field %zu (byte %zu of the row, lines "
+               "%llu-%llu)",
+               s->field_count + 1, used + 1, (unsigned long long)s->row_line,
+               (unsigned long long)s->line);
+    else
+      snprintf(s->reason, sizeof(s->reason),
+               "malformed quoting in field %zu (byte %zu of the row)",
+               s->field_count + 1, used + 1);
     return report_bad(s, h, raw, len, s->reason);
   }
   if (rc < 0)
@@ -387,7 +394,17 @@ static int hold(csv_stream_t *s, const char *bytes, size_t len) {
 }
 
 /* The byte-by-byte tracker: returns the LF that ends the row, or NULL when
- * the row goes on past `end`. Counts line feeds inside quoted fields. */
+ * the row goes on past `end`. Counts line feeds inside quoted fields.
+ *
+ * Strict mode rejects a row with bad quoting, but where that row ends is
+ * still decided by its quotes: ending it at the next LF would turn the
+ * lines of a later quoted field into rows of their own (one stray quote in
+ * `5" screen` made records of a note's inner lines). Past the fault the
+ * row is read as Python's csv module reads it: a quote inside an unquoted
+ * field is data, text after a closing quote is data of an unquoted field,
+ * and a quote at a field's start opens a quoted field. Unlike lenient
+ * mode's reopening of the quoted field, that never joins lines for a
+ * quote that was closed. */
 static const char *track(csv_stream_t *s, const char *p, const char *end) {
   const unsigned char delim = s->delim, quote = s->quote;
   track_state_t state = s->state;
@@ -407,10 +424,11 @@ static const char *track(csv_stream_t *s, const char *p, const char *end) {
     case TRACK_UNQUOTED:
       if (c == '\n')
         goto row_end;
+      /* A quote here is data to lenient mode and a fault to strict mode,
+       * which libcsv reports when it splits the row: either way the field
+       * goes on. */
       if (c == delim)
         state = TRACK_FIELD_START;
-      else if (c == quote && s->strict)
-        state = TRACK_BROKEN;
       break;
     case TRACK_QUOTED:
       if (c == quote) {
@@ -432,7 +450,7 @@ static const char *track(csv_stream_t *s, const char *p, const char *end) {
       } else if (c == quote && !s->spaces_after_quote) {
         state = TRACK_QUOTED; /* a doubled quote */
       } else if (s->strict) {
-        state = TRACK_BROKEN;
+        state = TRACK_UNQUOTED; /* a fault, read on as said above */
       } else if (c == quote) {
         /* libcsv keeps `"a" "` as a literal quote and stays here. */
         s->spaces_after_quote = false;
@@ -444,13 +462,10 @@ static const char *track(csv_stream_t *s, const char *p, const char *end) {
       if (c == '\n')
         goto row_end;
       /* The CR was data after a closing quote: libcsv reopens the field
-       * (or fails in strict mode); this byte is read in that state. */
-      state = s->strict ? TRACK_BROKEN : TRACK_QUOTED;
+       * (or fails in strict mode, and the row is read on as said above);
+       * this byte is read in that state. */
+      state = s->strict ? TRACK_UNQUOTED : TRACK_QUOTED;
       continue;
-    case TRACK_BROKEN:
-      if (c == '\n')
-        goto row_end;
-      break;
     }
     p++;
   }
@@ -466,8 +481,6 @@ row_end:
 static const char *find_row_end(csv_stream_t *s, const char *p,
                                 const char *end) {
   s->row_cr_known = false;
-  if (s->state == TRACK_BROKEN)
-    return memchr(p, '\n', (size_t)(end - p));
   if (s->state == TRACK_FIELD_START || s->state == TRACK_UNQUOTED) {
     const char *first_cr;
     const char *lf = csv_scan_row(p, end, s->quote, &first_cr);

@@ -44,8 +44,12 @@ typedef struct csv_stream_options {
    * and the delimiter (libcsv's default). Off, they are data (RFC 4180). */
   bool trim_spaces;
   /* Off (the default), a quote inside an unquoted field or text after a
-   * closing quote makes the row a bad row, and the row ends at the next
-   * line feed. On, libcsv's non-strict rules apply: a quote inside an
+   * closing quote makes the row a bad row. Where that row ends is still
+   * decided by its quotes, read on past the fault as a tolerant reader
+   * does (the quote or the text is data of an unquoted field; a quote at a
+   * field's start opens a quoted field): the line feeds of a quoted field
+   * after the fault stay inside the one bad row. On, libcsv's non-strict
+   * rules apply: a quote inside an
    * unquoted field is data, and text after a closing quote is data that
    * reopens the quoted field, so one stray byte there can join lines up to
    * the next quote. */

@@ -385,15 +385,14 @@ START_TEST(test_trim_and_strict) {
                   "R1|1|2|3|4|5|6|7|8|9|10|11|12|13|14|15|16|17|18|19 "
                   "raw=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19\n");
 
-  /* Strict (default): bad quoting makes a bad row that ends at the line
-   * feed, and the next line is a new row. */
+  /* Strict (default): bad quoting makes a bad row, which still ends where
+   * its quotes say: the quoted field opened after the fault holds its line
+   * feed (test_stray_quote_keeps_quoted_lines). */
   ck_assert_parse(NULL, "a,b\"c,d\n\"x\"y,\"2\n3\"\nok\n \"q\"\n",
                   "E1 malformed quoting in field 2 (byte 4 of the row) "
                   "raw=a,b\"c,d\n"
-                  "E2 malformed quoting in field 1 (byte 4 of the row) "
-                  "raw=\"x\"y,\"2\n"
-                  "E3 malformed quoting in field 1 (byte 2 of the row) "
-                  "raw=3\"\n"
+                  "E2 malformed quoting in field 1 (byte 4 of the row, lines "
+                  "2-3) raw=\"x\"y,\"2\n3\"\n"
                   "R4|ok raw=ok\n"
                   "E5 malformed quoting in field 1 (byte 2 of the row) "
                   "raw= \"q\"\n");
@@ -1068,6 +1067,53 @@ START_TEST(test_scan_row) {
 }
 END_TEST
 
+/* Strict mode: a stray quote makes its row bad, but the quoting of the rest
+ * of the row is still followed, so the line feeds of a later quoted field
+ * stay inside the row. The row of lines 2-4 is rejected once, whole, and
+ * no line of it becomes a row of its own, however the bytes are cut. */
+START_TEST(test_stray_quote_keeps_quoted_lines) {
+  static const struct {
+    csv_stream_options_t opts;
+    const char *input, *want;
+  } cases[] = {
+      {{0},
+       "id,size,note\n1,5\" screen,\"first\n7,8,9\nlast\"\n2,6,ok\n",
+       "R1|id|size|note raw=id,size,note\n"
+       "E2 malformed quoting in field 2 (byte 4 of the row, lines 2-4) "
+       "raw=1,5\" screen,\"first\n7,8,9\nlast\"\n"
+       "R5|2|6|ok raw=2,6,ok\n"},
+      /* Text after a closing quote: the quote was closed, the text is data
+       * of the field (as Python's csv reads it), and a later quoted field
+       * still holds its line feeds. With CRLF line ends. */
+      {{0},
+       "\"x\"y,\"2\r\n3\"\r\nok\r\n",
+       "E1 malformed quoting in field 1 (byte 4 of the row, lines 1-2) "
+       "raw=\"x\"y,\"2\r\n3\"\n"
+       "R3|ok raw=ok\n"},
+      /* The same, trimming: blanks then text after a closing quote. */
+      {{.trim_spaces = true},
+       "\"x\"  y, \"2\n3\" \nok\n",
+       "E1 malformed quoting in field 1 (byte 6 of the row, lines 1-2) "
+       "raw=\"x\"  y, \"2\n3\" \n"
+       "R3|ok raw=ok\n"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    size_t len = strlen(cases[i].input);
+    char *whole =
+        parse_with(&cases[i].opts, cases[i].input, len, 0, 0, NULL, NULL);
+    ck_assert_str_eq(whole, cases[i].want);
+    for (long chunk = 1; chunk <= 7; chunk++) {
+      char *cut =
+          parse_with(&cases[i].opts, cases[i].input, len, chunk, 0, NULL, NULL);
+      ck_assert_msg(strcmp(cut, whole) == 0, "case %zu chunk %ld:\n%s", i,
+                    chunk, cut);
+      free(cut);
+    }
+    free(whole);
+  }
+}
+END_TEST
+
 static Suite *csv_suite(void) {
   Suite *s = suite_create("csv");
   TCase *stream = tcase_create("stream");
@@ -1086,6 +1132,7 @@ static Suite *csv_suite(void) {
   tcase_add_test(stream, test_callback_stop_and_bad_options);
   tcase_add_test(stream, test_large_fields);
   tcase_add_test(stream, test_scan_row);
+  tcase_add_test(stream, test_stray_quote_keeps_quoted_lines);
   suite_add_tcase(s, stream);
 
   TCase *cols = tcase_create("columns");
