@@ -1,15 +1,15 @@
 /* The first look at a row of CSV: where it ends and whether it holds a
- * quote or a CR, the three things that decide how it is split. Most rows
- * hold neither, and then need no byte-by-byte tracking (csv_stream.c). */
+ * quote or a CR that is not half of its CRLF, the things that decide how
+ * it is read. Most rows hold neither, and then need no byte-by-byte
+ * tracking (csv_stream.c). */
 #ifndef PL_TRANSFORM_CSV_SCAN_H
 #define PL_TRANSFORM_CSV_SCAN_H
 
-/* Scans [p, end) for the LF that ends the row. Returns it, with
- * *first_cr set to the first CR before it (NULL: none); or NULL when the
- * row holds a quote before any LF (the caller then tracks the quoting
- * byte by byte) or has no LF before `end`. Reads nothing outside
- * [p, end). */
-const char *csv_scan_row(const char *p, const char *end, unsigned char quote,
-                         const char **first_cr);
+/* Scans [p, end) for the LF that ends the row. Returns it when the bytes
+ * before it hold no quote and no CR but one right before the LF (a CRLF);
+ * otherwise NULL: the row holds a quote or a lone CR (which ends a row of
+ * its own) before any LF, and the caller tracks it byte by byte, or it has
+ * no LF before `end`. Reads nothing outside [p, end). */
+const char *csv_scan_row(const char *p, const char *end, unsigned char quote);
 
 #endif

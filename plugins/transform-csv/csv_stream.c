@@ -19,7 +19,8 @@ typedef enum {
   TRACK_UNQUOTED,    /* in an unquoted field */
   TRACK_QUOTED,      /* in a quoted field: line feeds are data */
   TRACK_QUOTE_SEEN,  /* a quote in a quoted field: closing or doubled */
-  TRACK_QUOTE_CR,    /* TRACK_QUOTE_SEEN, then a CR: CRLF or data */
+  TRACK_CR,          /* a CR outside quotes: the row ends, at the LF of a
+                        CRLF if one follows */
 } track_state_t;
 
 static const unsigned char utf8_bom[3] = {0xEF, 0xBB, 0xBF};
@@ -39,11 +40,12 @@ struct csv_stream {
   uint64_t line;           /* line of the next input byte */
   uint64_t row_line;       /* line where the current row started */
   uint64_t row_len;        /* bytes of the current row held from past feeds */
-  bool row_quote_free;     /* the tracker saw the whole row: no quote in it */
-  /* The tracker saw the whole row (with row_quote_free): its first CR is
-   * row_first_cr, NULL when it has none. */
-  bool row_cr_known;
-  const char *row_first_cr;
+  /* The scan saw the whole row: no quote in it, and no CR but the one of
+   * its CRLF, which is not part of the row. */
+  bool row_quote_free;
+  /* The row ended at the CR that ends the bytes held from past feeds; no
+   * byte of the current feed is part of it. */
+  bool row_ends_held;
   /* The first max_row_bytes + 1 bytes of a row that spans feeds (+1 so a
    * row of exactly max_row_bytes followed by CR is still whole). */
   pl_buf_t carry;
@@ -73,8 +75,9 @@ struct csv_stream {
 static int space_blank(unsigned char c) { return c == ' ' || c == '\t'; }
 static int space_never(unsigned char c) { return 0; }
 /* Rows are cut by the tracker, never by libcsv: with no terminator, each
- * csv_parse() + csv_fini() pair yields exactly one row, and a lone CR stays
- * data as it does for the tracker. */
+ * csv_parse() + csv_fini() pair yields exactly one row, and a CR (by then
+ * only ever inside a quoted field) stays data as it does for the
+ * tracker. */
 static int term_never(unsigned char c) { return 0; }
 
 static void reset_input(csv_stream_t *s) {
@@ -294,9 +297,7 @@ static int split_row(csv_stream_t *s, const char *raw, size_t len, bool ended,
    * delimiters, so the total length tells whether anything was trimmed.
    * Anything unexpected: parse again. */
   bool has_quote = !s->row_quote_free && memchr(raw, s->quote, len) != NULL;
-  bool has_cr = s->row_cr_known
-                    ? s->row_first_cr && s->row_first_cr < raw + len
-                    : memchr(raw, '\r', len) != NULL;
+  bool has_cr = !s->row_quote_free && memchr(raw, '\r', len) != NULL;
   bool fast = !has_cr && (s->trim || !has_quote);
   size_t used = 0;
   int rc;
@@ -393,8 +394,12 @@ static int hold(csv_stream_t *s, const char *bytes, size_t len) {
   return 0;
 }
 
-/* The byte-by-byte tracker: returns the LF that ends the row, or NULL when
- * the row goes on past `end`. Counts line feeds inside quoted fields.
+/* The byte-by-byte tracker: returns the byte that ends the row (an LF, or
+ * a lone CR outside quotes), or NULL when the row goes on past `end`.
+ * Counts line feeds inside quoted fields. A CR outside quotes waits for
+ * the next byte: the LF of a CRLF ends the row there, any other byte
+ * begins the next row. At entry the state is never TRACK_CR
+ * (find_row_end settles that), so the CR of that state is in [p, end).
  *
  * Strict mode rejects a row with bad quoting, but where that row ends is
  * still decided by its quotes: ending it at the next LF would turn the
@@ -416,7 +421,9 @@ static const char *track(csv_stream_t *s, const char *p, const char *end) {
         goto row_end;
       if (c == delim)
         break;
-      if (c == quote)
+      if (c == '\r')
+        state = TRACK_CR;
+      else if (c == quote)
         state = TRACK_QUOTED;
       else if (!(s->trim && (c == ' ' || c == '\t')))
         state = TRACK_UNQUOTED;
@@ -427,7 +434,9 @@ static const char *track(csv_stream_t *s, const char *p, const char *end) {
       /* A quote here is data to lenient mode and a fault to strict mode,
        * which libcsv reports when it splits the row: either way the field
        * goes on. */
-      if (c == delim)
+      if (c == '\r')
+        state = TRACK_CR;
+      else if (c == delim)
         state = TRACK_FIELD_START;
       break;
     case TRACK_QUOTED:
@@ -444,7 +453,7 @@ static const char *track(csv_stream_t *s, const char *p, const char *end) {
       if (c == delim) {
         state = TRACK_FIELD_START;
       } else if (c == '\r') {
-        state = TRACK_QUOTE_CR;
+        state = TRACK_CR;
       } else if (s->trim && (c == ' ' || c == '\t')) {
         s->spaces_after_quote = true;
       } else if (c == quote && !s->spaces_after_quote) {
@@ -458,14 +467,10 @@ static const char *track(csv_stream_t *s, const char *p, const char *end) {
         state = TRACK_QUOTED; /* lenient: the quote was data */
       }
       break;
-    case TRACK_QUOTE_CR:
-      if (c == '\n')
-        goto row_end;
-      /* The CR was data after a closing quote: libcsv reopens the field
-       * (or fails in strict mode, and the row is read on as said above);
-       * this byte is read in that state. */
-      state = s->strict ? TRACK_UNQUOTED : TRACK_QUOTED;
-      continue;
+    case TRACK_CR:
+      if (c != '\n')
+        p--; /* a lone CR: it ends the row, and this byte is the next's */
+      goto row_end;
     }
     p++;
   }
@@ -476,19 +481,22 @@ row_end:
   return p;
 }
 
-/* Finds the LF ending the current row. Most rows have no quote at all: a
- * scan settles them without the byte loop. */
+/* Finds the byte ending the current row (see track). Most rows have no
+ * quote and no lone CR: a scan settles them without the byte loop. */
 static const char *find_row_end(csv_stream_t *s, const char *p,
                                 const char *end) {
-  s->row_cr_known = false;
+  s->row_ends_held = false;
+  if (s->state == TRACK_CR) {
+    /* The bytes held end in a CR: the LF of a CRLF ends the row here; any
+     * other byte begins the next row, and the CR held ended this one. */
+    s->row_ends_held = *p != '\n';
+    return p;
+  }
   if (s->state == TRACK_FIELD_START || s->state == TRACK_UNQUOTED) {
-    const char *first_cr;
-    const char *lf = csv_scan_row(p, end, s->quote, &first_cr);
+    const char *lf = csv_scan_row(p, end, s->quote);
     if (lf) {
       /* All of the row when none of it was held from an earlier feed. */
       s->row_quote_free = s->row_len == 0 && s->state == TRACK_FIELD_START;
-      s->row_cr_known = s->row_quote_free;
-      s->row_first_cr = first_cr;
       return lf;
     }
   }
@@ -505,7 +513,6 @@ static int process(csv_stream_t *s, const char *bytes, size_t len,
       s->state = TRACK_FIELD_START;
       s->row_len = 0;
       s->row_quote_free = false;
-      s->row_cr_known = false;
     }
     const char *nl = find_row_end(s, p, end);
     if (!nl)
@@ -524,7 +531,7 @@ static int process(csv_stream_t *s, const char *bytes, size_t len,
     }
     s->line++;
     s->in_row = false;
-    p = nl + 1;
+    p = s->row_ends_held ? nl : nl + 1;
     if (rc != 0)
       return rc;
   }

@@ -12,9 +12,10 @@
  *
  * Input rules:
  *   - A UTF-8 BOM at the very start of the input is dropped.
- *   - Rows end with LF or CRLF; one CR right before the LF (or right before
- *     the end of input) is not data. Only LF counts as a line break for
- *     line numbers; a lone CR elsewhere is data.
+ *   - Rows end with LF, CRLF or a lone CR (classic Mac line ends), each a
+ *     line break for line numbers; a CR right before the end of input is
+ *     not data either. Inside a quoted field a CR is data and only LF
+ *     counts as a line break.
  *   - A field that starts with the quote character is quoted: it may hold
  *     delimiters, line breaks and doubled quotes ("" for ").
  *   - Blank lines (empty, or only spaces, tabs and CRs) produce no row but

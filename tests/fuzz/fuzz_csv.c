@@ -44,7 +44,7 @@ typedef struct run {
   const char *input; /* the CSV, for the substring check */
   size_t input_len;
   size_t max_row_bytes;
-  uint64_t lines; /* LFs in the input + 1: no row starts after that */
+  uint64_t lines; /* LFs and CRs in the input + 1: no row starts after */
   uint64_t last_line;
   size_t events;
   size_t stop_at; /* 0: never */
@@ -280,7 +280,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check(csv_stream_create(&opts, &chunked) == 0);
     uint64_t lines = 1;
     for (size_t i = 0; i < csv_len; i++)
-      lines += csv[i] == '\n';
+      lines += csv[i] == '\n' || csv[i] == '\r';
     run_t a = {.input = csv,
                .input_len = csv_len,
                .max_row_bytes = opts.max_row_bytes

@@ -279,8 +279,9 @@ START_TEST(test_bom_crlf) {
   ck_assert_parse(NULL, "\xEF\xBBx\n", "R1|\xEF\xBBx raw=\xEF\xBBx\n");
   ck_assert_parse(NULL, "\xEF\xBB", "R1|\xEF\xBB raw=\xEF\xBB\n");
   ck_assert_parse(NULL, "\xEF\xBB\xBF", "");
-  /* Only the CR right before LF goes; other CRs are data. */
-  ck_assert_parse(NULL, "a\rb,c\r\r\n", "R1|a\rb|c\r raw=a\rb,c\r\n");
+  /* A lone CR ends a row too (test_lone_cr_rows): here a row, a row, and
+   * an empty line. */
+  ck_assert_parse(NULL, "a\rb,c\r\r\n", "R1|a raw=a\nR2|b|c raw=b,c\n");
   /* A CRLF after a closing quote. */
   ck_assert_parse(NULL, "\"x\",\"y\"\r\nz\r\n",
                   "R1|x|y raw=\"x\",\"y\"\nR2|z raw=z\n");
@@ -509,9 +510,10 @@ START_TEST(test_chunk_equivalence) {
       "E10 malformed quoting in field 2 (byte 8 of the row) raw=5,\"end\" ,6\n",
       "R11|6|\"|7 raw=",
       "R12|7|0123456789012345678901234567890123456789|8 raw=",
-      "E13 malformed quoting in field 2 (byte 16 of the row) raw=",
-      "R14|9|a\"\r\n\"b|10 raw=",
-      "E16 unterminated quoted field at end of input raw=10,last,",
+      /* A CR after a closing quote ends the row, then an empty line. */
+      "R13|8|trailing cr raw=8,\"trailing cr\"\n",
+      "R15|9|a\"\r\n\"b|10 raw=",
+      "E17 unterminated quoted field at end of input raw=10,last,",
   };
   for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
     ck_assert_msg(strstr(log, expected[i]) != NULL, "no '%s' in:\n%s",
@@ -1023,17 +1025,14 @@ END_TEST
 
 /* The scan that settles most rows: the same answers as a byte loop, for a
  * LF, quote and CR at every place of rows around the 16-byte blocks, read
- * from a buffer that ends where the row does. */
-static const char *scan_by_bytes(const char *p, const char *end,
-                                 const char **first_cr) {
-  *first_cr = NULL;
+ * from a buffer that ends where the row does. A CR is fine only right
+ * before the LF. */
+static const char *scan_by_bytes(const char *p, const char *end) {
   for (; p < end; p++) {
     if (*p == '\n')
       return p;
-    if (*p == '"')
+    if (*p == '"' || (*p == '\r' && (p + 1 == end || p[1] != '\n')))
       return NULL;
-    if (*p == '\r' && !*first_cr)
-      *first_cr = p;
   }
   return NULL;
 }
@@ -1050,15 +1049,10 @@ START_TEST(test_scan_row) {
             row[at] = marks[m];
           if (cr < len && cr != at)
             row[cr] = '\r';
-          const char *got_cr, *want_cr;
-          const char *got = csv_scan_row(row, row + len, '"', &got_cr);
-          const char *want = scan_by_bytes(row, row + len, &want_cr);
-          ck_assert_msg(got == want, "len %zu, mark %zu at %zu, CR at %zu",
-                        len, m, at, cr);
-          if (got) /* the CR is meaningful with an LF */
-            ck_assert_msg(got_cr == want_cr,
-                          "len %zu, mark %zu at %zu, CR at %zu", len, m, at,
-                          cr);
+          const char *got = csv_scan_row(row, row + len, '"');
+          const char *want = scan_by_bytes(row, row + len);
+          ck_assert_msg(got == want, "len %zu, mark %zu at %zu, CR at %zu", len,
+                        m, at, cr);
           free(row);
         }
       }
@@ -1114,6 +1108,44 @@ START_TEST(test_stray_quote_keeps_quoted_lines) {
 }
 END_TEST
 
+/* A lone CR outside quotes ends a row as LF and CRLF do (classic Mac line
+ * ends; each counts as a line): without it a file of such lines was one
+ * header row and every data row was lost. Inside a quoted field a CR is
+ * data. The same however the bytes are cut, a CR last in a feed
+ * included. */
+START_TEST(test_lone_cr_rows) {
+  static const struct {
+    const char *input, *want;
+  } cases[] = {
+      {"a,b\r1,2\r3,4\r", "R1|a|b raw=a,b\nR2|1|2 raw=1,2\nR3|3|4 raw=3,4\n"},
+      /* Mixed: a lone CR, an empty line, CRLF, a CR in a quoted field, a
+       * CR after a closing quote, a last row without a line end. */
+      {"a\r\rb\r\n\"x\ry\",z\r\"q\"\rc",
+       "R1|a raw=a\nR3|b raw=b\nR4|x\ry|z raw=\"x\ry\",z\n"
+       "R5|q raw=\"q\"\nR6|c raw=c\n"},
+      /* A longer file, so that the scan's 16-byte blocks see the CRs. */
+      {"product_id,location,quantity\rP1,Warehouse A,5\rP2,Warehouse B,6\r"
+       "P3,Warehouse C,7\r\n",
+       "R1|product_id|location|quantity raw=product_id,location,quantity\n"
+       "R2|P1|Warehouse A|5 raw=P1,Warehouse A,5\n"
+       "R3|P2|Warehouse B|6 raw=P2,Warehouse B,6\n"
+       "R4|P3|Warehouse C|7 raw=P3,Warehouse C,7\n"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    size_t len = strlen(cases[i].input);
+    char *whole = parse_with(NULL, cases[i].input, len, 0, 0, NULL, NULL);
+    ck_assert_str_eq(whole, cases[i].want);
+    for (long chunk = 1; chunk <= 7; chunk++) {
+      char *cut = parse_with(NULL, cases[i].input, len, chunk, 0, NULL, NULL);
+      ck_assert_msg(strcmp(cut, whole) == 0, "case %zu chunk %ld:\n%s", i,
+                    chunk, cut);
+      free(cut);
+    }
+    free(whole);
+  }
+}
+END_TEST
+
 static Suite *csv_suite(void) {
   Suite *s = suite_create("csv");
   TCase *stream = tcase_create("stream");
@@ -1133,6 +1165,7 @@ static Suite *csv_suite(void) {
   tcase_add_test(stream, test_large_fields);
   tcase_add_test(stream, test_scan_row);
   tcase_add_test(stream, test_stray_quote_keeps_quoted_lines);
+  tcase_add_test(stream, test_lone_cr_rows);
   suite_add_tcase(s, stream);
 
   TCase *cols = tcase_create("columns");
