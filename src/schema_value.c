@@ -5,6 +5,7 @@
 #include <pipelined/timestamp.h>
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -116,6 +117,88 @@ static int parse_real(const char *text, size_t len, double *out) {
   return 0;
 }
 
+/* At most this many significant digits tell a double apart from its
+ * neighbours (DBL_DECIMAL_DIG). */
+#define REAL_MAX_DIGITS 17
+
+/* A decimal text (is_decimal's syntax, or printf's %e) as 0.D x 10^*exp:
+ * returns how many significant digits D has (no leading or trailing
+ * zero; 0 for zero), of which the first REAL_MAX_DIGITS go to `digits`. */
+static size_t decimal_digits(const char *s, size_t len,
+                             char digits[REAL_MAX_DIGITS], int64_t *exp) {
+  size_t i = 0, count = 0, zeros = 0; /* zeros: pending, maybe trailing */
+  int64_t e = 0;
+  bool fraction = false;
+  if (i < len && (s[i] == '+' || s[i] == '-'))
+    i++;
+  for (; i < len && (is_digit(s[i]) || (s[i] == '.' && !fraction)); i++) {
+    if (s[i] == '.') {
+      fraction = true;
+      continue;
+    }
+    if (count == 0 && s[i] == '0') {
+      e -= fraction; /* a leading zero after the point */
+      continue;
+    }
+    e += !fraction;
+    if (s[i] == '0') {
+      zeros++;
+      continue;
+    }
+    for (; zeros > 0; zeros--, count++)
+      if (count < REAL_MAX_DIGITS)
+        digits[count] = '0';
+    if (count < REAL_MAX_DIGITS)
+      digits[count] = s[i];
+    count++;
+  }
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    bool negative = i < len && s[i] == '-';
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+      i++;
+    /* Saturated: a value this far out is inf or 0 to strtod() already. */
+    int64_t x = 0;
+    for (; i < len && is_digit(s[i]); i++)
+      if (x < 1000000000)
+        x = x * 10 + (s[i] - '0');
+    e += negative ? -x : x;
+  }
+  *exp = count > 0 ? e : 0;
+  return count;
+}
+
+/* Whether the double `d` that strtod() made of `text` is the value the
+ * text says, written the shortest way that reads back as `d` (as sinks
+ * write it: sink-dynamodb's N, templates): otherwise the number was
+ * changed on the way in (3.141592653589793238 became 3.141592653589793,
+ * 1e-400 became 0). */
+static bool real_keeps_text(const char *text, size_t len, double d) {
+  char want[REAL_MAX_DIGITS], got[REAL_MAX_DIGITS];
+  int64_t want_exp, got_exp;
+  size_t n = decimal_digits(text, len, want, &want_exp);
+  if (n == 0 || d == 0)
+    return n == 0 && d == 0; /* a non-zero text that became 0 underflowed */
+  if (n > REAL_MAX_DIGITS)
+    return false;
+  /* Any text of up to DBL_DIG digits reads back from a normal double. */
+  if (n <= DBL_DIG && fabs(d) >= DBL_MIN)
+    return true;
+  /* Written with as many digits as the text has, the double must give the
+   * text's digits back, and with one digit fewer it must not read back as
+   * itself: then no shorter text does either. */
+  char buf[40];
+  int w = snprintf(buf, sizeof(buf), "%.*e", (int)n - 1, d);
+  if (w <= 0 || (size_t)w >= sizeof(buf) ||
+      decimal_digits(buf, (size_t)w, got, &got_exp) != n ||
+      got_exp != want_exp || memcmp(got, want, n) != 0)
+    return false;
+  if (n == 1)
+    return true;
+  snprintf(buf, sizeof(buf), "%.*e", (int)n - 2, d);
+  return strtod(buf, NULL) != d;
+}
+
 static bool ascii_equal_nocase(const char *s, size_t len, const char *lower) {
   size_t n = strlen(lower);
   if (len != n)
@@ -169,6 +252,8 @@ int pl_schema_parse_value(pl_schema_type_t type, const char *text, size_t len,
     rc = parse_real(text, len, &d);
     if (rc < 0)
       return rc;
+    if (!real_keeps_text(text, len, d))
+      return PL_ERANGE;
     v = json_real(d);
     break;
   }
@@ -238,10 +323,15 @@ int pl_column_convert(const pl_column_t *col, const char *text, size_t len,
   char quoted[PL_SCHEMA_QUOTE_BUF_SIZE];
   quote_name(name, col);
   pl_schema_quote(quoted, text, len);
+  if (rc == PL_ERANGE && col->type == PL_SCHEMA_NUMBER)
+    return pl_schema_reason(reason,
+                            "column '%s': '%s' does not fit a number (a "
+                            "double: 15 to 17 significant digits, magnitudes "
+                            "5e-324 to 1.8e308)",
+                            name, quoted);
   if (rc == PL_ERANGE)
     return pl_schema_reason(reason, "column '%s': '%s' is out of range for %s",
-                            name, quoted,
-                            col->type == PL_SCHEMA_INT ? "an int" : "a number");
+                            name, quoted, "an int");
   return pl_schema_reason(reason, "column '%s': '%s' %s", name, quoted,
                           type_expectation(col->type));
 }

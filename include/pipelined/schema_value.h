@@ -8,7 +8,12 @@
  *   string     any UTF-8 text
  *   int        [+-]digits, exactly representable as a 64-bit integer
  *   number     an int, or a decimal such as -1.5, .5, 2e10 (no inf/nan);
- *              integer texts become JSON integers, others JSON reals
+ *              integer texts become JSON integers, others JSON reals,
+ *              kept only when the double, written the shortest way that
+ *              reads back as itself (as sinks write it), is the value of
+ *              the text: more significant digits than that (at most 17),
+ *              or a magnitude beyond a double's (1e-400, 1e999), is
+ *              PL_ERANGE, never a changed value
  *   bool       true/false (any case), 1/0
  *   date       YYYY-MM-DD, a real calendar date (no 2023-02-30)
  *   timestamp  RFC 3339: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM);
@@ -69,7 +74,8 @@ PL_EXTERN int pl_schema_parse_int(const char *text, size_t len,
 
 /* Converts non-empty `text` to a value of `type`: *out is a new reference.
  * Returns PL_EPARSE when the text is not of the type and PL_ERANGE when it
- * is an int too big for 64 bits (or a number beyond a double); no reason
+ * is an int too big for 64 bits (or a number a double does not keep as
+ * written, see "number" above); no reason
  * text, pl_column_convert() adds the column. Empty text is PL_EPARSE. */
 PL_EXTERN int pl_schema_parse_value(pl_schema_type_t type, const char *text,
                                     size_t len, json_t **out);

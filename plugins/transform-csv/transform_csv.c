@@ -28,11 +28,13 @@ static const pl_option_t csv_option_table[] = {
     PL_OPTION_LIST(csv_options_t, columns, "columns", NULL, 0,
                    "Typed columns \"name:type\" or \"name:type:required\"; "
                    "types: string, int, number, bool, date (YYYY-MM-DD), "
-                   "timestamp (RFC 3339). With a header, columns are matched "
-                   "by name and other header columns are strings; without, "
-                   "by position."),
-    PL_OPTION_STRING_LENGTH(csv_options_t, delimiter, "delimiter", ",", 1, 1,
-                            0,
+                   "timestamp (RFC 3339). A number is a 64-bit int or a "
+                   "double: a value a double cannot keep as written (more "
+                   "significant digits than its shortest form, at most 17, "
+                   "or beyond its range) is rejected, never rounded. With a "
+                   "header, columns are matched by name and other header "
+                   "columns are strings; without, by position."),
+    PL_OPTION_STRING_LENGTH(csv_options_t, delimiter, "delimiter", ",", 1, 1, 0,
                             "Field delimiter (one character, e.g. \";\" or "
                             "\"\\t\")."),
     PL_OPTION_STRING_LENGTH(csv_options_t, quote, "quote", "\"", 1, 1, 0,

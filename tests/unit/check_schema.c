@@ -167,7 +167,44 @@ START_TEST(test_type_number) {
   assert_bad(PL_SCHEMA_NUMBER, ".", "column 'c': '.' is not a number");
   assert_bad(PL_SCHEMA_NUMBER, "1,5", "column 'c': '1,5' is not a number");
   assert_bad(PL_SCHEMA_NUMBER, "1e999",
-             "column 'c': '1e999' is out of range for a number");
+             "column 'c': '1e999' does not fit a number (a double: 15 to 17 "
+             "significant digits, magnitudes 5e-324 to 1.8e308)");
+}
+END_TEST
+
+/* A number column keeps a value only when the double it becomes, written
+ * the shortest way (as sinks write it), is the value the text says:
+ * digits beyond what a double holds, or a magnitude beyond its range, are
+ * rejected instead of changed. */
+START_TEST(test_number_keeps_its_value) {
+  assert_ok(PL_SCHEMA_NUMBER, "0.1", "0.10000000000000001");
+  assert_ok(PL_SCHEMA_NUMBER, "0.30000000000000004", "0.30000000000000004");
+  assert_ok(PL_SCHEMA_NUMBER, "3.141592653589793", "3.1415926535897931");
+  assert_ok(PL_SCHEMA_NUMBER, "1.7976931348623157e308",
+            "1.7976931348623157e308");
+  assert_ok(PL_SCHEMA_NUMBER, "000123.4500e-2", "1.2344999999999999");
+  assert_ok(PL_SCHEMA_NUMBER, "5e-324", "4.9406564584124654e-324");
+  assert_ok(PL_SCHEMA_NUMBER, "-0.0", "-0.0");
+  assert_ok(PL_SCHEMA_NUMBER, "0e999999", "0.0");
+  assert_ok(PL_SCHEMA_NUMBER, "0.000000000000000000000000000000e2000", "0.0");
+  assert_ok(PL_SCHEMA_NUMBER, "0.001e000000000000000000000000003", "1.0");
+  static const char *const changed[] = {
+      "123456789012345678901234567890",   /* 1.2345678901234568e+29 */
+      "3.141592653589793238462643383279", /* 3.141592653589793 */
+      "1e-400",                           /* 0.0 */
+      "-1e-400",
+      "0.10000000000000001", /* the double of 0.1: 0.1 is what is kept */
+      "4.9e-324",            /* 5e-324 */
+      "18446744073709551617",
+  };
+  for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
+    char want[200];
+    snprintf(want, sizeof(want),
+             "column 'c': '%s' does not fit a number (a double: 15 to 17 "
+             "significant digits, magnitudes 5e-324 to 1.8e308)",
+             changed[i]);
+    assert_bad(PL_SCHEMA_NUMBER, changed[i], want);
+  }
 }
 END_TEST
 
@@ -491,6 +528,7 @@ static Suite *schema_suite(void) {
   tcase_add_test(cols, test_column_spec_errors);
   tcase_add_test(cols, test_type_int);
   tcase_add_test(cols, test_type_number);
+  tcase_add_test(cols, test_number_keeps_its_value);
   tcase_add_test(cols, test_type_bool_string);
   tcase_add_test(cols, test_type_date_timestamp);
   tcase_add_test(cols, test_from_header);
