@@ -347,10 +347,15 @@ static int split_row(csv_stream_t *s, const char *raw, size_t len, bool ended,
 
 /* ---- Row tracking ---- */
 
+/* An empty line; trimming, also one of only spaces and tabs (unless one
+ * of them is the delimiter). Without trim, blanks are data: a line of them
+ * is a row (in a one-column file, a value), never skipped uncounted. */
 static bool is_blank_line(const csv_stream_t *s, const char *raw, size_t len) {
+  if (!s->trim)
+    return len == 0;
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)raw[i];
-    if ((c != ' ' && c != '\t' && c != '\r') || c == s->delim)
+    if ((c != ' ' && c != '\t') || c == s->delim)
       return false;
   }
   return true;

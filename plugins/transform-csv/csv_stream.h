@@ -18,8 +18,9 @@
  *     counts as a line break.
  *   - A field that starts with the quote character is quoted: it may hold
  *     delimiters, line breaks and doubled quotes ("" for ").
- *   - Blank lines (empty, or only spaces, tabs and CRs) produce no row but
- *     count for line numbers.
+ *   - Blank lines produce no row but count for line numbers: empty lines,
+ *     and with trim_spaces lines of only spaces and tabs (without it,
+ *     blanks are data and such a line is a row).
  *   - A row whose raw text (without its line ending) is longer than
  *     max_row_bytes is reported through the error callback and skipped;
  *     memory stays bounded by max_row_bytes however long the row is.

@@ -42,7 +42,10 @@ static const pl_option_t csv_option_table[] = {
     PL_OPTION_SIZE(csv_options_t, max_row_bytes, "max_row_bytes", "1MiB", 0,
                    "A longer row is rejected (memory stays bounded)."),
     PL_OPTION_BOOL(csv_options_t, trim, "trim", "false", 0,
-                   "Drop spaces and tabs around unquoted fields."),
+                   "Drop spaces and tabs around unquoted fields; a line of "
+                   "only spaces and tabs is then blank and skipped. Off, they "
+                   "are data and such a line is a row (only an empty line is "
+                   "blank)."),
     PL_OPTION_BOOL(csv_options_t, lenient_quotes, "lenient_quotes", "false", 0,
                    "Accept stray quotes inside unquoted fields as data."),
 };

@@ -309,12 +309,17 @@ START_TEST(test_quoted_fields) {
 END_TEST
 
 START_TEST(test_blank_lines) {
-  ck_assert_parse(NULL, "\na\n\n\r\n   \n\t\r\nb\n\n\n",
+  /* Lines of blanks are rows without trim (test_space_lines_are_rows). */
+  csv_stream_options_t trim = {.trim_spaces = true};
+  ck_assert_parse(&trim, "\na\n\n\r\n   \n\t\r\nb\n\n\n",
                   "R2|a raw=a\nR7|b raw=b\n");
+  ck_assert_parse(NULL, "\na\n\n\r\n   \n\t\r\nb\n\n\n",
+                  "R2|a raw=a\nR5|    raw=   \nR6|\t raw=\t\nR7|b raw=b\n");
   /* Blank only if nothing else: an empty quoted field is a row. */
   ck_assert_parse(NULL, "\"\"\n", "R1| raw=\"\"\n");
-  /* With tab as delimiter a line of tabs is a row of empty fields. */
-  csv_stream_options_t tsv = {.delimiter = '\t'};
+  /* With tab as delimiter a line of tabs is a row of empty fields, even
+   * trimming. */
+  csv_stream_options_t tsv = {.delimiter = '\t', .trim_spaces = true};
   ck_assert_parse(&tsv, "\t\n \n", "R1|| raw=\t\n");
   ck_assert_parse(NULL, "", "");
   ck_assert_parse(NULL, "\n\n", "");
@@ -572,9 +577,9 @@ START_TEST(test_roundtrip_random) {
       if (r + 1 < rows || NEXT(2)) {
         pl_buf_append_str(&text, NEXT(2) ? "\r\n" : "\n");
         line++;
-        /* Blank lines between rows now and then. */
+        /* Empty lines between rows now and then. */
         while (NEXT(6) == 0) {
-          pl_buf_append_str(&text, NEXT(2) ? "\r\n" : " \n");
+          pl_buf_append_str(&text, NEXT(2) ? "\r\n" : "\n");
           line++;
         }
       }
@@ -1146,6 +1151,18 @@ START_TEST(test_lone_cr_rows) {
 }
 END_TEST
 
+/* Only an empty line is blank: without trim, spaces and tabs are data, so
+ * a line of them is a row (a value in a one-column file, a row with too
+ * few fields elsewhere), never skipped uncounted. Trimming, such a line is
+ * blank. */
+START_TEST(test_space_lines_are_rows) {
+  ck_assert_parse(NULL, "a\n \nx\n\t\r\n\n",
+                  "R1|a raw=a\nR2|  raw= \nR3|x raw=x\nR4|\t raw=\t\n");
+  csv_stream_options_t trim = {.trim_spaces = true};
+  ck_assert_parse(&trim, "a\n \nx\n\t\r\n\n", "R1|a raw=a\nR3|x raw=x\n");
+}
+END_TEST
+
 static Suite *csv_suite(void) {
   Suite *s = suite_create("csv");
   TCase *stream = tcase_create("stream");
@@ -1166,6 +1183,7 @@ static Suite *csv_suite(void) {
   tcase_add_test(stream, test_scan_row);
   tcase_add_test(stream, test_stray_quote_keeps_quoted_lines);
   tcase_add_test(stream, test_lone_cr_rows);
+  tcase_add_test(stream, test_space_lines_are_rows);
   suite_add_tcase(s, stream);
 
   TCase *cols = tcase_create("columns");
