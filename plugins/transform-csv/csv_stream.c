@@ -94,22 +94,38 @@ static void reset_input(csv_stream_t *s) {
 
 static bool valid_char(char c) { return c != '\r' && c != '\n'; }
 
+const char *csv_stream_options_error(const csv_stream_options_t *opts) {
+  const csv_stream_options_t defaults = {0};
+  if (!opts)
+    opts = &defaults;
+  char delim = opts->delimiter ? opts->delimiter : ',';
+  char quote = opts->quote ? opts->quote : '"';
+  if (!valid_char(delim))
+    return "the delimiter cannot be a CR or an LF (they end rows)";
+  if (!valid_char(quote))
+    return "the quote cannot be a CR or an LF (they end rows)";
+  if (delim == quote)
+    return "the delimiter and the quote are the same character";
+  /* A blank quote would be swallowed by trimming before libcsv saw it. */
+  if (opts->trim_spaces && (quote == ' ' || quote == '\t'))
+    return "a blank quote cannot be trimmed: with trim, the quote cannot be "
+           "a space or a tab";
+  /* Keeps the size arithmetic on row lengths (2 * len + 2) from wrapping. */
+  if (opts->max_row_bytes > SIZE_MAX / 4)
+    return "max_row_bytes is more than this machine can address";
+  return NULL;
+}
+
 int csv_stream_create(const csv_stream_options_t *opts, csv_stream_t **out) {
   const csv_stream_options_t defaults = {0};
   if (!out)
     return PL_EINVAL;
   if (!opts)
     opts = &defaults;
+  if (csv_stream_options_error(opts))
+    return PL_EINVAL;
   char delim = opts->delimiter ? opts->delimiter : ',';
   char quote = opts->quote ? opts->quote : '"';
-  if (!valid_char(delim) || !valid_char(quote) || delim == quote)
-    return PL_EINVAL;
-  /* A blank quote would be swallowed by trimming before libcsv saw it. */
-  if (opts->trim_spaces && (quote == ' ' || quote == '\t'))
-    return PL_EINVAL;
-  /* Keeps the size arithmetic on row lengths (2 * len + 2) from wrapping. */
-  if (opts->max_row_bytes > SIZE_MAX / 4)
-    return PL_EINVAL;
 
   csv_stream_t *s = calloc(1, sizeof(*s));
   if (!s)

@@ -96,9 +96,14 @@ typedef struct csv_stream_handlers {
   void *data;                /* passed to both */
 } csv_stream_handlers_t;
 
+/* NULL when `opts` (borrowed; NULL: all defaults) can make a stream;
+ * otherwise why not, a sentence naming the option (a static string):
+ * delimiter equal to quote, CR or LF as either, a blank quote with
+ * trim_spaces, max_row_bytes above SIZE_MAX / 4. */
+const char *csv_stream_options_error(const csv_stream_options_t *opts);
+
 /* Creates a stream; `opts` is borrowed (NULL: all defaults). Returns
- * PL_EINVAL for impossible options (delimiter equal to quote, CR or LF as
- * either, a blank quote with trim_spaces, max_row_bytes above SIZE_MAX / 4)
+ * PL_EINVAL for impossible options (csv_stream_options_error() says which)
  * or PL_ENOMEM. */
 int csv_stream_create(const csv_stream_options_t *opts, csv_stream_t **out);
 

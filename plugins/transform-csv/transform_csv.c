@@ -39,8 +39,12 @@ static const pl_option_t csv_option_table[] = {
                             "\"\\t\")."),
     PL_OPTION_STRING_LENGTH(csv_options_t, quote, "quote", "\"", 1, 1, 0,
                             "Quote character (one character)."),
-    PL_OPTION_SIZE(csv_options_t, max_row_bytes, "max_row_bytes", "1MiB", 0,
-                   "A longer row is rejected (memory stays bounded)."),
+    /* The reader holds up to this much of a row and reserves twice as much
+     * for its fields: far beyond any real row, 1GiB keeps that within the
+     * memory a machine has. */
+    PL_OPTION_SIZE_RANGE(csv_options_t, max_row_bytes, "max_row_bytes", "1MiB",
+                         1, 1024ull * 1024 * 1024, 0,
+                         "A longer row is rejected (memory stays bounded)."),
     PL_OPTION_BOOL(csv_options_t, trim, "trim", "false", 0,
                    "Drop spaces and tabs around unquoted fields; a line of "
                    "only spaces and tabs is then blank and skipped. Off, they "
@@ -106,13 +110,12 @@ static int csv_init(pl_instance_t *inst, const void *options, void **ctx) {
   if (rc == 0) {
     /* Check the parser options once, so that a bad delimiter is a start-up
      * error and not a failure of every file. */
-    csv_stream_t *probe = NULL;
-    rc = csv_stream_create(&p->stream_opts, &probe);
-    if (rc < 0)
-      pl_log(inst, PL_LOG_ERROR,
-             "delimiter '%s' and quote '%s' cannot be used together",
+    const char *why = csv_stream_options_error(&p->stream_opts);
+    if (why) {
+      pl_log(inst, PL_LOG_ERROR, "%s (delimiter '%s', quote '%s')", why,
              opts->delimiter, opts->quote);
-    csv_stream_destroy(probe);
+      rc = PL_EINVAL;
+    }
   }
   if (rc < 0) {
     csv_destroy(p);

@@ -349,6 +349,45 @@ START_TEST(bad_options_fail_at_start_up) {
 }
 END_TEST
 
+/* max_row_bytes has a range in the table (0 was taken as 1MiB, and a size
+ * the reader refused was reported as a bad delimiter), and each option the
+ * reader refuses is named for what it is. */
+START_TEST(row_size_and_reader_options_are_named_at_start_up) {
+  static const struct {
+    const char *setting;
+    const char *error;
+  } cases[] = {
+      {"max_row_bytes = \"0\"",
+       "test.conf:5:17: pipeline \"test\": transform \"csv\": option "
+       "'max_row_bytes' expects a size from 1B to 1GiB, found \"0\"\n"},
+      {"max_row_bytes = \"5000000000GiB\"",
+       "test.conf:5:17: pipeline \"test\": transform \"csv\": option "
+       "'max_row_bytes' expects a size from 1B to 1GiB, found "
+       "\"5000000000GiB\"\n"},
+      {"delimiter = \"\\\"\"", "the delimiter and the quote are the same"},
+      {"quote = \" \"\ntrim = true", "a blank quote cannot be trimmed"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    pl_test_t *t = harness(cases[i].setting);
+    pl_test_feed_bytes(t, "a", 1, true);
+    ck_assert_int_lt(pl_test_run(t, 10000), 0);
+    /* The core's errors, or the plugin's in the log. */
+    pl_buf_t said = {0};
+    pl_buf_printf(&said, "%s%s", pl_test_errors(t), pl_test_log(t));
+    ck_assert_msg(strstr(said.data, cases[i].error) != NULL,
+                  "%s: no '%s' in:\n%s", cases[i].setting, cases[i].error,
+                  said.data);
+    ck_assert_ptr_null(strstr(said.data, "cannot be used together"));
+    pl_buf_free(&said);
+    ck_assert_int_eq(pl_test_destroy(t), 0);
+  }
+  /* The largest is taken. */
+  pl_test_t *t = run_csv("a\nxyz\n", 1, "max_row_bytes = \"1GiB\"");
+  ck_assert_uint_eq(pl_test_record_count(t), 1);
+  ck_assert_int_eq(pl_test_destroy(t), 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("transform-csv");
   TCase *tc = tcase_create("pipeline");
@@ -364,6 +403,7 @@ int main(void) {
   tcase_add_test(tc, bad_rows_wait_for_room_in_the_dead_letter);
   tcase_add_test(tc, a_nul_byte_rejects_its_row_naming_the_field);
   tcase_add_test(tc, bad_options_fail_at_start_up);
+  tcase_add_test(tc, row_size_and_reader_options_are_named_at_start_up);
   suite_add_tcase(s, tc);
   return test_suite_run(s);
 }
