@@ -605,9 +605,17 @@ int csv_stream_finish(csv_stream_t *s, const csv_stream_handlers_t *h) {
   if (rc == 0 && s->in_row) {
     size_t have = s->carry.len;
     if (s->state == TRACK_QUOTED) {
-      rc = report_bad(s, h, s->carry.data,
-                      have < s->max_row_bytes ? have : s->max_row_bytes,
-                      "unterminated quoted field at end of input");
+      /* A stray quote takes the rest of the input into one row: say how
+       * much, since the letter holds max_row_bytes of it at most. */
+      size_t kept = have < s->max_row_bytes ? have : s->max_row_bytes;
+      snprintf(s->reason, sizeof(s->reason),
+               "unterminated quoted field: the row runs to the end of the "
+               "input, %llu bytes%s",
+               (unsigned long long)s->row_len,
+               kept < s->row_len ? " (the letter keeps the first "
+                                   "max_row_bytes)"
+                                 : "");
+      rc = report_bad(s, h, s->carry.data, kept, s->reason);
     } else {
       rc = end_row(s, s->carry.data, have, s->row_len, false, h);
     }
