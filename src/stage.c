@@ -96,6 +96,9 @@ void pl__stage_destroy(pl_instance_t *inst) {
     free(inst->rejections[i].name);
   free(inst->rejections);
   pl__failing_set_free(&inst->reads);
+  for (size_t i = 0; i < inst->input_path_count; i++)
+    free(inst->input_paths[i]);
+  free(inst->input_paths);
   free(inst->name);
   free(inst->file);
   free(inst);

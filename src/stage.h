@@ -72,6 +72,9 @@ struct pl_instance {
   pl_role_t role;
   int line, col; /* of the stage's block in the config, for messages */
   char *file;    /* the file of that block (an include, a second -c) */
+  /* Where a source finds its input files (pl_input_path_add), owned. */
+  char **input_paths;
+  size_t input_path_count;
   void *options; /* the plugin's options struct, owned */
   void *ctx;     /* the plugin's context */
   bool initialized;

@@ -295,6 +295,19 @@ PL_EXTERN int pl_output_file_add(pl_instance_t *inst, int fd);
 PL_EXTERN bool pl_output_file_has(const pl_instance_t *inst, uint64_t dev,
                                   uint64_t ino);
 
+/* Sources that read files: `path` (absolute: a file, a directory whose
+ * files are read, or a glob(3) pattern; copied) is where the stage finds
+ * its input, so that a sink of the same engine that would empty a file
+ * there at its start refuses to (pl_input_file_reader()). Call it at init:
+ * sinks start before sources. Returns 0 or PL_ENOMEM. */
+PL_EXTERN int pl_input_path_add(pl_instance_t *inst, const char *path);
+/* Sinks that empty a file at their start: a stage of this engine whose
+ * input paths take in the file at absolute `path` (the same file by
+ * device and inode, a file of the same directory, a name the pattern
+ * matches), or NULL. */
+PL_EXTERN const pl_instance_t *pl_input_file_reader(const pl_instance_t *inst,
+                                                    const char *path);
+
 /* Sinks: the stage cannot write any more; an error such as a broken pipe
  * or a read-only file system will not go away by retrying. The core logs
  * the reason once, naming the stage, stops the pipeline's source, retries

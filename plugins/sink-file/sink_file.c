@@ -24,6 +24,8 @@
  * file that an earlier run left ending in the middle of a line gets that
  * newline too. */
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,7 +66,8 @@ static const pl_option_t sink_file_option_table[] = {
                    "letters are the only copy of rejected records once their "
                    "source is committed; true or false: always or never."),
     PL_OPTION_BOOL(sink_file_options_t, append, "append", "true", 0,
-                   "Keep what the file holds; false empties it at start."),
+                   "Keep what the file holds; false empties it at start "
+                   "(refused for a file a source of the daemon reads)."),
     PL_OPTION_STRING(sink_file_options_t, mode, "mode", "0644", 0,
                      "Permissions (octal) of a file this sink creates, before "
                      "the umask."),
@@ -193,6 +196,29 @@ static bool ends_in_mid_line(uv_loop_t *loop, const char *path) {
   return mid_line;
 }
 
+/* With append = false the file is emptied at the start: refused (and
+ * said) when a source of this daemon reads it, which would lose what it
+ * held before a row of it was read. */
+static bool empties_an_input(pl_instance_t *inst, const char *path) {
+  char cwd[PATH_MAX], absolute[PATH_MAX];
+  size_t cwd_len = sizeof(cwd);
+  if (path[0] != '/') {
+    if (uv_cwd(cwd, &cwd_len) != 0 ||
+        snprintf(absolute, sizeof(absolute), "%s/%s", cwd, path) >=
+            (int)sizeof(absolute))
+      return false;
+    path = absolute;
+  }
+  const pl_instance_t *reader = pl_input_file_reader(inst, path);
+  if (!reader)
+    return false;
+  pl_log(inst, PL_LOG_ERROR,
+         "%s is an input of pipeline \"%s\" (%s): append = false would "
+         "empty it before it is read",
+         path, pl_instance_pipeline(reader), pl_instance_plugin(reader));
+  return true;
+}
+
 static int sink_file_start(pl_instance_t *inst, void *ctx) {
   sink_file_t *f = ctx;
   const char *path = f->opts->path;
@@ -207,10 +233,13 @@ static int sink_file_start(pl_instance_t *inst, void *ctx) {
    * would otherwise hold the loop (signals, /metrics) until one came; it
    * is cleared once open, so that writes (on the thread pool) wait. */
   int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK;
-  if (!f->opts->append)
+  if (!f->opts->append) {
+    if (empties_an_input(inst, path))
+      return PL_EINVAL;
     flags |= O_TRUNC;
-  else
+  } else {
     f->tail_open = ends_in_mid_line(loop, path);
+  }
   uv_fs_t req;
   int fd = uv_fs_open(loop, &req, path, flags, f->mode, NULL);
   uv_fs_req_cleanup(&req);

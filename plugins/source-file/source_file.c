@@ -419,6 +419,9 @@ static int source_file_init(pl_instance_t *inst, const void *options,
   file_reader_init(&s->reader, inst, s->opts->chunk_size, &events);
   file_reader_set_decompress(&s->reader, &s->opts->decompress);
   int rc = file_config_init(&s->cfg, inst, s->opts);
+  /* So that no sink of this daemon empties an input at its start. */
+  for (size_t i = 0; rc == 0 && i < s->cfg.entry_count; i++)
+    rc = pl_input_path_add(inst, s->cfg.entries[i]);
   /* Read here too, so that a broken file is an error of the config (and
    * of --check, which starts nothing). */
   if (rc == 0)

@@ -111,3 +111,43 @@ set -e
 [ "$rc" -ne 0 ] || fail "a missing input exits 0"
 expect_contains "$work/log" "cannot read $work/no-such.csv: no such file or directory"
 pass "a missing input is an error naming it"
+
+# A sink that empties its file at the start (append = false) on a file the
+# daemon's source reads: refused at the start, the input left whole. The
+# file itself, a file of an input directory (spelt through "..") and a
+# glob's match; a file beside them that no source reads is emptied as
+# asked.
+mkdir -p "$work/trunc/sub"
+cp "$test_data/sample_inventory.csv" "$work/trunc/in.csv"
+cat > "$work/trunc.conf" <<'CONF'
+pipeline "p" {
+  source "file" {
+    paths     = ["${INPUT}"]
+    on_commit = "keep"
+  }
+  sink "file" {
+    path   = "${OUTPUT}"
+    append = false
+  }
+}
+CONF
+for case in "$work/trunc/in.csv:$work/trunc/in.csv" \
+            "$work/trunc:$work/trunc/sub/../in.csv" \
+            "$work/trunc/*.csv:$work/trunc/in.csv"; do
+  input=${case%%:*} output=${case#*:}
+  set +e
+  INPUT=$input OUTPUT=$output "$PIPELINED" --once -c "$work/trunc.conf" \
+    2> "$work/log"
+  rc=$?
+  set -e
+  [ "$rc" -ne 0 ] || fail "append = false on an input ($input) exits 0"
+  expect_contains "$work/log" "is an input of pipeline \"p\" (source-file): append = false would empty it before it is read"
+  cmp -s "$work/trunc/in.csv" "$test_data/sample_inventory.csv" ||
+    fail "append = false on an input ($input) emptied it"
+done
+echo stale > "$work/trunc/sub/old.jsonl"
+INPUT=$work/trunc/in.csv OUTPUT=$work/trunc/sub/old.jsonl \
+  "$PIPELINED" --once -c "$work/trunc.conf" 2> "$work/log" ||
+  { cat "$work/log"; fail "append = false on a file no source reads"; }
+grep -q stale "$work/trunc/sub/old.jsonl" && fail "append = false kept the old lines"
+pass "append = false never empties a file a source of the daemon reads"
