@@ -71,6 +71,18 @@ int pl_buf_append_int(pl_buf_t *buf, long long n) {
   return append(buf, text, (size_t)(pl__decimal_write(text, n) - text));
 }
 
+int pl_buf_append_real(pl_buf_t *buf, double d) {
+  char text[40];
+  /* 15 significant digits always read back as a double of that text; 17
+   * always give the double back. */
+  for (int precision = 15; precision <= 17; precision++) {
+    snprintf(text, sizeof(text), "%.*g", precision, d);
+    if (strtod(text, NULL) == d)
+      break;
+  }
+  return append(buf, text, strlen(text));
+}
+
 int pl_buf_vprintf(pl_buf_t *buf, const char *fmt, va_list ap) {
   /* Formatted once into the room the buffer has (most texts fit), and
    * again only when it did not fit. */

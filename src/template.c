@@ -132,19 +132,13 @@ static int append_json(pl_buf_t *out, const json_t *value) {
     return pl_buf_printf(out, "%" JSON_INTEGER_FORMAT,
                          json_integer_value(value));
   case JSON_REAL: {
-    /* The shortest text that reads back as the same double (0.1, not
-     * jansson's 0.10000000000000001). */
-    double d = json_real_value(value);
-    char text[40];
-    for (int precision = 15; precision <= 17; precision++) {
-      snprintf(text, sizeof(text), "%.*g", precision, d);
-      if (strtod(text, NULL) == d)
-        break;
-    }
-    /* A real stays recognisable as one: 3.0, not 3. */
-    if (!strpbrk(text, ".eEn"))
-      return pl_buf_printf(out, "%s.0", text);
-    return pl_buf_append_str(out, text);
+    /* The shortest text that reads back as the same double (0.1), which
+     * stays recognisable as a real: 3.0, not 3. */
+    size_t start = out->len;
+    int rc = pl_buf_append_real(out, json_real_value(value));
+    if (rc == 0 && !strpbrk(out->data + start, ".eEn"))
+      rc = pl_buf_append_str(out, ".0");
+    return rc;
   }
   case JSON_TRUE:
   case JSON_FALSE: {

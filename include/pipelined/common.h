@@ -64,6 +64,10 @@ PL_EXTERN int pl_buf_append(pl_buf_t *buf, const void *data, size_t len);
 PL_EXTERN int pl_buf_append_str(pl_buf_t *buf, const char *str);
 /* Appends the decimal text of `n` (as printf's "%lld", without printf). */
 PL_EXTERN int pl_buf_append_int(pl_buf_t *buf, long long n);
+/* Appends the shortest text that reads back (strtod) as `d`: 0.1, not the
+ * 0.10000000000000001 of %.17g; an integral value has no fraction ("3").
+ * Returns 0 or PL_ENOMEM. */
+PL_EXTERN int pl_buf_append_real(pl_buf_t *buf, double d);
 PL_EXTERN int pl_buf_printf(pl_buf_t *buf, const char *fmt, ...)
     PL_PRINTF(2, 3);
 PL_EXTERN int pl_buf_vprintf(pl_buf_t *buf, const char *fmt, va_list ap)

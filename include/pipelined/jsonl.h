@@ -8,7 +8,8 @@
  *     The text is byte for byte what json_dumps(value, JSON_COMPACT |
  *     JSON_ENCODE_ANY) gives, at about twenty times its speed (jansson
  *     decodes every character and formats a loop-check key with snprintf
- *     for every object; reals are still formatted by jansson);
+ *     for every object), but for reals, written the shortest way that
+ *     reads back as the same double (pl_json_encode());
  *   - a record with bytes and no value: {"raw":"<the bytes>"}, the bytes as
  *     one JSON string (they must be UTF-8). Empty bytes (such as the empty
  *     last chunk of a byte stream) give no line;

@@ -33,16 +33,8 @@ int ddb_number_text(const json_t *value, pl_buf_t *out) {
     return pl_buf_printf(out, "%lld", (long long)json_integer_value(value));
   if (!json_is_real(value))
     return PL_EINVAL;
-  double d = json_real_value(value);
-  char text[64];
-  /* The shortest text that reads back as the same double: %.17g always
-   * does, but prints 0.1 as 0.10000000000000001. */
-  for (int precision = 15; precision <= 17; precision++) {
-    snprintf(text, sizeof(text), "%.*g", precision, d);
-    if (strtod(text, NULL) == d)
-      break;
-  }
-  return pl_buf_append_str(out, text);
+  /* The shortest text that reads back as the same double (0.1). */
+  return pl_buf_append_real(out, json_real_value(value));
 }
 
 static bool is_digit(char c) {
