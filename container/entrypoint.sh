@@ -22,9 +22,10 @@
 # 127.0.0.1:9100 for the packaged /etc/pipelined/inventory.conf). A config
 # that sets metrics_listen itself is refused (exit 2) rather than given two.
 #
-# The path of the config pipelined is given is kept as the symlink
-# $PIPELINED_RUNTIME_DIR/config, where pipelined-healthcheck reads
-# metrics_listen from.
+# The metrics_listen of the config pipelined is given, as pipelined reads
+# it (pipelined --print-setting metrics_listen), is written to
+# $PIPELINED_RUNTIME_DIR/metrics_listen, where pipelined-healthcheck reads
+# the address it asks.
 #
 # Exit status: pipelined's; 2 (as pipelined's for a usage or config
 # error) when the command line names a config that is not a readable file
@@ -114,8 +115,25 @@ if [ -n "$listen" ] && [ -n "$config" ]; then
   config=$file
 fi
 
-if [ -n "$config" ]; then
-  case $config in /*) ;; *) config="$PWD/$config" ;; esac
-  { mkdir -p "$rundir" && ln -sfn "$config" "$rundir/config"; } 2>/dev/null || true
+# The address pipelined-healthcheck asks: pipelined's own reading of the
+# config it is given (every -c file, their includes, their ${VAR}s from
+# this environment), written to $rundir/metrics_listen (empty when there
+# is no metrics_listen). A reload cannot change metrics_listen, so the
+# address read at the start is the daemon's for its whole run. A config
+# read from standard input (-c -) cannot be read twice: no address is
+# written; neither when the config cannot be read (pipelined then says why).
+configs=()
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case ${args[i]} in
+    --) break ;;
+    -c | --config) configs+=(-c "${args[i + 1]:-}"); i=$((i + 1)) ;;
+    --config=*) configs+=(-c "${args[i]#--config=}") ;;
+    -c?*) configs+=(-c "${args[i]#-c}") ;;
+  esac
+done
+rm -f "$rundir/metrics_listen" 2>/dev/null || true
+if [ "${#configs[@]}" -gt 0 ] && ! [[ " ${configs[*]} " == *" -c - "* ]] &&
+  listen=$(pipelined --print-setting metrics_listen "${configs[@]}" 2>/dev/null); then
+  write "$rundir/metrics_listen" "$listen" || true
 fi
 exec pipelined "${args[@]}"

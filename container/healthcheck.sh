@@ -4,12 +4,13 @@
 # address, healthy on 200.
 #
 # The address is PIPELINED_HEALTH_ADDR (HOST:PORT) when set, else the
-# metrics_listen of the config pipelined-entrypoint handed to pipelined
-# ($PIPELINED_RUNTIME_DIR/config, /run/pipelined/config by default), with
-# its ${NAME} and ${NAME:-default} taken from the environment. A wildcard
-# host (0.0.0.0, ::, none) is asked on loopback. A config without
-# metrics_listen has no endpoint to ask: the check passes, and the
-# container is healthy while it runs.
+# metrics_listen of the config pipelined-entrypoint handed to pipelined,
+# as pipelined itself reads it (in an included file too, its ${NAME}s
+# expanded), which pipelined-entrypoint writes to
+# $PIPELINED_RUNTIME_DIR/metrics_listen (/run/pipelined/metrics_listen by
+# default) before it starts pipelined. A wildcard host (0.0.0.0, ::, none) is asked on loopback. A
+# config without metrics_listen has no endpoint to ask: the check passes,
+# and the container is healthy while it runs.
 #
 # Exit status (Docker's): 0 healthy, 1 unhealthy (no answer, or not 200).
 # What the daemon answered, or why there was no answer, is printed.
@@ -18,33 +19,18 @@ set -uo pipefail
 rundir=${PIPELINED_RUNTIME_DIR:-/run/pipelined}
 timeout=${PIPELINED_HEALTH_TIMEOUT:-5}
 
-# expand TEXT: ${NAME} and ${NAME:-default} from the environment.
-expand() {
-  local text=$1 out='' name value
-  while [[ $text =~ ^([^$]*)\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}(.*)$ ]]; do
-    out+=${BASH_REMATCH[1]}
-    name=${BASH_REMATCH[2]}
-    value=${!name:-}
-    if [ -z "$value" ] && [ -n "${BASH_REMATCH[3]}" ]; then value=${BASH_REMATCH[4]}; fi
-    out+=$value
-    text=${BASH_REMATCH[5]}
-  done
-  printf '%s' "$out$text"
-}
-
 addr=${PIPELINED_HEALTH_ADDR:-}
 if [ -z "$addr" ]; then
-  config="$rundir/config"
-  if [ ! -r "$config" ]; then
-    echo "no config at $config (pipelined-entrypoint writes it) and no PIPELINED_HEALTH_ADDR: nothing to ask"
+  file="$rundir/metrics_listen"
+  if [ ! -r "$file" ]; then
+    echo "no $file (pipelined-entrypoint writes it) and no PIPELINED_HEALTH_ADDR: nothing to ask"
     exit 0
   fi
-  listen=$(sed -n 's/^[^#]*metrics_listen[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$config" | head -n 1)
-  if [ -z "$listen" ]; then
-    echo "no metrics_listen in $config: nothing to ask"
+  addr=$(head -n 1 "$file")
+  if [ -z "$addr" ]; then
+    echo "the config pipelined runs sets no metrics_listen ($file is empty): nothing to ask"
     exit 0
   fi
-  addr=$(expand "$listen")
 fi
 
 host=${addr%:*} port=${addr##*:}

@@ -43,6 +43,7 @@ typedef struct cli {
   bool json;
   bool describe_all; /* --describe-json without a NAME */
   const char *describe;
+  const char *print_setting; /* --print-setting NAME */
 } cli_t;
 
 static void usage(FILE *out) {
@@ -51,6 +52,7 @@ static void usage(FILE *out) {
           "       pipelined --list-plugins\n"
           "       pipelined --describe PLUGIN [--json]\n"
           "       pipelined --describe-json [PLUGIN]\n"
+          "       pipelined --print-setting NAME -c FILE\n"
           "       pipelined top [--url URL | -c FILE]  (a live view; see "
           "top --help)\n"
           "\n"
@@ -72,6 +74,8 @@ static void usage(FILE *out) {
           "      --describe-json [NAME]  the same as --describe NAME --json;\n"
           "                      without NAME: every plugin and the stage\n"
           "                      options as one JSON document\n"
+          "      --print-setting NAME  print the top-level setting NAME of\n"
+          "                      the config (its default when unset), then exit\n"
           "  -V, --version       print the version\n"
           "  -h, --help          print this help\n"
           "\n"
@@ -89,7 +93,8 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
     OPT_LIST,
     OPT_DESCRIBE,
     OPT_DESCRIBE_JSON,
-    OPT_JSON
+    OPT_JSON,
+    OPT_PRINT_SETTING
   };
   static const struct option longs[] = {
       {"config", required_argument, NULL, 'c'},
@@ -101,6 +106,7 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
       {"describe", required_argument, NULL, OPT_DESCRIBE},
       {"describe-json", optional_argument, NULL, OPT_DESCRIBE_JSON},
       {"json", no_argument, NULL, OPT_JSON},
+      {"print-setting", required_argument, NULL, OPT_PRINT_SETTING},
       {"version", no_argument, NULL, 'V'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
@@ -147,6 +153,9 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
     case OPT_JSON:
       cli->json = true;
       break;
+    case OPT_PRINT_SETTING:
+      cli->print_setting = optarg;
+      break;
     case 'V':
       printf("pipelined %s (plugin ABI %d)\n", PACKAGE_VERSION, PL_ABI_VERSION);
       exit(0);
@@ -166,6 +175,10 @@ static int parse_args(int argc, char **argv, cli_t *cli) {
     fprintf(stderr, "pipelined: %s\n",
             cli->strict && !cli->live ? "--strict goes with --check --live"
                                       : "--live goes with --check");
+    return EXIT_USAGE;
+  }
+  if (cli->print_setting && !cli->config) {
+    fprintf(stderr, "pipelined: --print-setting needs -c FILE\n");
     return EXIT_USAGE;
   }
   if (!cli->config && !cli->list && !cli->describe && !cli->describe_all) {
@@ -509,6 +522,10 @@ int pl_cli_main(int argc, char **argv) {
   int rc = parse_args(argc, argv, &cli);
   if (rc != 0)
     return rc;
+  /* It reads the config and loads no plugin. */
+  if (cli.print_setting)
+    return pl__cli_print_setting(cli.configs, cli.config_count,
+                                 cli.print_setting);
   signal(SIGPIPE, SIG_IGN);
   pl_registry_t *reg = NULL;
   if (pl__registry_create(NULL, 0, &reg) < 0) {

@@ -1,10 +1,12 @@
 /* What the plugins are: --list-plugins, --describe NAME [--json] and
- * --describe-json (every plugin and the stage options as one document). */
+ * --describe-json (every plugin and the stage options as one document);
+ * and what a config sets: --print-setting NAME. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_describe.h"
+#include "config_load.h"
 #include "engine.h"
 #include "options.h"
 #include "options_describe.h"
@@ -138,3 +140,67 @@ int pl__cli_describe(pl_registry_t *reg, const char *full_name, bool json) {
   return 0;
 }
 
+/* Prints a config value's text: a scalar as written (a string after its
+ * escapes and ${VAR}s), a list one item a line. */
+static void print_value(const pl_cfg_value_t *value) {
+  if (value->kind == PL_CFG_LIST) {
+    for (size_t i = 0; i < value->count; i++)
+      print_value(&value->items[i]);
+    return;
+  }
+  fwrite(value->text, 1, value->text_len, stdout);
+  putchar('\n');
+}
+
+int pl__cli_print_setting(const char *const *configs, size_t count,
+                          const char *name) {
+  size_t table_count = 0;
+  const pl_option_t *table = pl__engine_settings_table(&table_count);
+  const pl_option_t *option = NULL;
+  for (size_t i = 0; i < table_count && !option; i++)
+    if (strcmp(table[i].name, name) == 0)
+      option = &table[i];
+  if (!option) {
+    pl_opt_table_t tables = {table, table_count, NULL};
+    const char *closest = pl__options_closest(&tables, 1, name);
+    fprintf(stderr, "pipelined: --print-setting: no top-level setting %s",
+            name);
+    if (closest)
+      fprintf(stderr, " (did you mean %s?)", closest);
+    fprintf(stderr, "; pipelined --describe settings lists them\n");
+    return 2;
+  }
+  /* The files are read as a run reads them, and the settings validated
+   * with the table the engine uses: what is printed is what the daemon
+   * would use. The pipelines are not built. */
+  pl_cfg_node_t *root = NULL;
+  char *error = NULL;
+  if (pl__cfg_load(configs, count, &pl__cfg_process_env, &root, &error) < 0) {
+    fprintf(stderr, "pipelined: %s\n", error ? error : "cannot read config");
+    free(error);
+    return 2;
+  }
+  pl_buf_t errors = {0};
+  pl_engine_settings_t settings = {0};
+  int rc = pl__engine_read_settings(root, &settings, &errors);
+  pl__engine_free_settings(&settings);
+  if (rc < 0) {
+    fprintf(stderr, "pipelined: %s is not valid:\n%s", configs[0],
+            errors.data ? errors.data : "(no details)\n");
+    pl_buf_free(&errors);
+    pl__cfg_destroy(root);
+    return 2;
+  }
+  pl_buf_free(&errors);
+  const pl_cfg_node_t *node = NULL;
+  for (size_t i = 0; i < root->count && !node; i++)
+    if (!root->children[i]->is_block &&
+        strcmp(root->children[i]->key, name) == 0)
+      node = root->children[i];
+  if (node)
+    print_value(&node->value);
+  else if (option->default_value)
+    printf("%s\n", option->default_value);
+  pl__cfg_destroy(root);
+  return 0;
+}

@@ -1,10 +1,12 @@
-/* --list-plugins and --describe of the command line (src/cli.c). Each
+/* --list-plugins, --describe and --print-setting of the command line
+ * (src/cli.c). Each
  * prints to standard output, problems to standard error, and returns the
  * exit status. */
 #ifndef PL_CORE_CLI_DESCRIBE_H
 #define PL_CORE_CLI_DESCRIBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "registry.h"
 
@@ -14,5 +16,13 @@ int pl__cli_list_plugins(pl_registry_t *reg);
 int pl__cli_describe_all(pl_registry_t *reg);
 /* One plugin's options (`full_name`: "source-file"), as text or JSON. */
 int pl__cli_describe(pl_registry_t *reg, const char *full_name, bool json);
+/* The top-level setting `name` of the config the files `configs` (borrowed;
+ * "-": standard input) make, as a run reads them (includes, ${VAR}s):
+ * its value as written, a list one item a line, or its default when the
+ * config does not set it; nothing when it has none. Exit status 2 when
+ * `name` is no top-level setting or the config cannot be read or its
+ * settings are not valid. */
+int pl__cli_print_setting(const char *const *configs, size_t count,
+                          const char *name);
 
 #endif

@@ -47,3 +47,7 @@ pass "plugin names after --describe and --describe-json"
   || fail "top --i completes to: $(complete_words top --i)"
 [ "$(complete_words top -c "$work/etc/a")" = "$work/etc/a.conf" ] || fail "top -c does not complete a file name"
 pass "the top command and its options"
+
+[ "$(complete_words --print-setting metrics_l)" = metrics_listen ] \
+  || fail "--print-setting metrics_l completes to: $(complete_words --print-setting metrics_l)"
+pass "top-level settings after --print-setting"

@@ -98,3 +98,35 @@ for redirect in '<&-' '>&-' '2>&-'; do
     || { cat "$work/err"; fail "--once with $redirect logged something"; }
 done
 pass "--check and --once with stdin, stdout or stderr closed"
+
+# --print-setting NAME: a top-level setting as the daemon reads the config
+# (every -c file, their includes, ${VAR}s expanded), its default when
+# unset, nothing when it has none; a config error or an unknown setting
+# exits 2.
+mkdir -p "$work/ps/conf.d"
+printf 'include "conf.d/*.conf"\nshutdown_timeout = 5s\n' > "$work/ps/main.conf"
+printf 'metrics_listen = "127.0.0.1:${PS_PORT:-9100}"\n' > "$work/ps/conf.d/m.conf"
+printf 'pipeline "p" { source "file" { paths = ["x"] } sink "file" { path = "y" } }\n' > "$work/ps/p.conf"
+out=$(PS_PORT=9333 "$PIPELINED" --print-setting metrics_listen -c "$work/ps/main.conf" -c "$work/ps/p.conf")
+[ "$out" = "127.0.0.1:9333" ] || fail "--print-setting metrics_listen printed '$out'"
+out=$("$PIPELINED" -c "$work/ps/main.conf" --print-setting shutdown_timeout)
+[ "$out" = "5s" ] || fail "--print-setting shutdown_timeout printed '$out'"
+out=$("$PIPELINED" -c "$work/ps/p.conf" --print-setting memory_limit)
+[ "$out" = "0" ] || fail "--print-setting of an unset setting printed '$out', not its default"
+out=$("$PIPELINED" -c "$work/ps/p.conf" --print-setting metrics_listen)
+[ -z "$out" ] || fail "--print-setting of an unset setting without a default printed '$out'"
+set +e
+"$PIPELINED" -c "$work/ps/p.conf" --print-setting metrics_lisen 2> "$work/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "--print-setting of an unknown setting exits $rc, not 2"
+expect_contains "$work/err" "no top-level setting metrics_lisen (did you mean metrics_listen?)"
+set +e
+"$PIPELINED" -c "$work/ps/main.conf" -c "$work/ps/main.conf" --print-setting metrics_listen > "$work/out" 2> "$work/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] && [ ! -s "$work/out" ] || fail "--print-setting of a config in error exits $rc"
+expect_contains "$work/err" "duplicate setting 'metrics_listen'"
+set +e
+"$PIPELINED" --print-setting metrics_listen 2> "$work/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "--print-setting without -c exits $rc, not 2"
+pass "--print-setting prints a top-level setting as the daemon reads it"

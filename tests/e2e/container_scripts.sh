@@ -30,7 +30,8 @@ rows() { count_lines "$OUTPUT"; }
 cp "$top_srcdir/etc/local.conf" "$work/mounted.conf"
 run_ep --once -c "$work/mounted.conf"
 [ "$rc" -eq 0 ] && [ "$(rows)" -eq 21 ] || { cat "$work/log"; fail "-c FILE: status $rc, $(rows) rows"; }
-[ "$(readlink "$work/run/config")" = "$work/mounted.conf" ] || fail "$work/run/config does not point at the config"
+# No metrics_listen: the address the health check reads is empty.
+[ -f "$work/run/metrics_listen" ] && [ -z "$(cat "$work/run/metrics_listen")" ] || fail "$work/run/metrics_listen is not there and empty"
 run_ep --once "--config=$work/mounted.conf"
 [ "$rc" -eq 0 ] && [ "$(rows)" -eq 21 ] || { cat "$work/log"; fail "--config=FILE: status $rc"; }
 pass "a config file on the command line runs"
@@ -55,7 +56,6 @@ run_ep --once -c "$work/missing/pipelined.conf"
 [ "$rc" -eq 0 ] && [ "$(rows)" -eq 21 ] || { cat "$work/log"; fail "PIPELINED_CONFIG: status $rc, $(rows) rows"; }
 [ "$(stat -c %a "$work/run/pipelined.conf")" = 600 ] || fail "the written config is not mode 0600"
 cmp -s "$top_srcdir/etc/local.conf" "$work/run/pipelined.conf" || fail "the written config is not PIPELINED_CONFIG"
-[ "$(readlink "$work/run/config")" = "$work/run/pipelined.conf" ] || fail "run/config does not point at the written config"
 # It wins over a file that is there, and says so.
 echo 'this is not a config' > "$work/mounted-bad.conf"
 run_ep --once -c "$work/mounted-bad.conf"
@@ -68,6 +68,7 @@ run_ep --once
 PIPELINED_CONFIG='pipeline "x" {' run_ep --once -c /etc/pipelined/pipelined.conf
 [ "$rc" -eq 2 ] || { cat "$work/log"; fail "an invalid PIPELINED_CONFIG exited $rc, not 2"; }
 grep -q "$work/run/pipelined.conf" "$work/log" || { cat "$work/log"; fail "the config error does not name the written file"; }
+[ ! -e "$work/run/metrics_listen" ] || fail "an address was kept for a config pipelined cannot read"
 # A runtime folder that cannot be made: 2, saying so.
 PIPELINED_RUNTIME_DIR=/dev/null/run run_ep --once
 [ "$rc" -eq 2 ] || fail "an unwritable runtime folder exited $rc, not 2"
@@ -75,23 +76,28 @@ expect_contains "$work/log" "cannot write PIPELINED_CONFIG to /dev/null/run/pipe
 pass "PIPELINED_CONFIG is run, in place of or beside the command line's config"
 
 # The health check. No metrics_listen: nothing to ask, healthy.
+run_ep --once
 "$healthcheck" > "$work/hc" || { cat "$work/hc"; fail "the check failed without metrics_listen"; }
-expect_contains "$work/hc" "no metrics_listen in $work/run/config: nothing to ask"
+expect_contains "$work/hc" "the config pipelined runs sets no metrics_listen ($work/run/metrics_listen is empty): nothing to ask"
 
 port=$(free_port)
 closed=$(free_port) # nothing listens there
+# healthy: the check passed, having asked (before the entrypoint has
+# written the address, there is nothing to ask and it passes too).
+healthy() { "$healthcheck" > "$work/hc" && grep -q '^healthy: ' "$work/hc"; }
 mkdir -p "$work/in"
 cp "$test_data/sample_inventory.csv" "$work/in/a.csv"
 # A daemon that writes to a file: healthy. metrics_listen comes from the
-# environment, as the check reads it.
+# environment, as the daemon reads it.
 export HEALTH_PORT=$port INPUT="$work/in"
 PIPELINED_CONFIG=$(printf 'metrics_listen = "127.0.0.1:${HEALTH_PORT}"\nshutdown_timeout = "1s"\n%s\n' \
   "$(cat "$top_srcdir/etc/local.conf")")
+rm -f "$OUTPUT"
 "$entrypoint" -c /etc/pipelined/pipelined.conf 2> "$work/daemon.log" &
 pid=$!
 cleanup_pids+=("$pid")
 wait_lines "$OUTPUT" -ge 21 || { cat "$work/daemon.log"; fail "the daemon started by the entrypoint wrote nothing"; }
-wait_for "$healthcheck" > "$work/hc" || { cat "$work/hc" "$work/daemon.log"; fail "the check failed on a healthy daemon"; }
+wait_for healthy || { cat "$work/hc" "$work/daemon.log"; fail "the check failed on a healthy daemon"; }
 expect_contains "$work/hc" "healthy: http://127.0.0.1:$port/healthz: ok"
 # A wildcard address is asked on loopback.
 PIPELINED_HEALTH_ADDR="0.0.0.0:$port" "$healthcheck" > "$work/hc" || fail "0.0.0.0:$port"
@@ -111,7 +117,7 @@ port=$(free_port)
 PIPELINED_METRICS_LISTEN="127.0.0.1:$port" "$entrypoint" -c "$work/mounted.conf" 2> "$work/daemon.log" &
 pid=$!
 cleanup_pids+=("$pid")
-wait_for "$healthcheck" > "$work/hc" || { cat "$work/hc" "$work/daemon.log"; fail "the check failed with PIPELINED_METRICS_LISTEN"; }
+wait_for healthy || { cat "$work/hc" "$work/daemon.log"; fail "the check failed with PIPELINED_METRICS_LISTEN"; }
 expect_contains "$work/hc" "healthy: http://127.0.0.1:$port/healthz: ok"
 expect_contains "$work/daemon.log" "running $work/mounted.conf with metrics_listen = \"127.0.0.1:$port\" (PIPELINED_METRICS_LISTEN) as $work/run/pipelined.conf"
 { cat "$work/mounted.conf"; echo "metrics_listen = \"127.0.0.1:$port\""; } > "$work/expected.conf"
@@ -147,3 +153,21 @@ expect_contains "$work/hc" '"stage":"sink","plugin":"sink-sqs"'
 kill -TERM "$pid"
 wait "$pid" || true
 pass "the health check fails on 503 and prints the daemon's reason"
+
+# metrics_listen in a file the config includes (and ${VAR}s in it): the
+# address the check asks is the daemon's own reading of the whole config,
+# not the top file's text, so a 503 there still fails the check.
+unset PIPELINED_CONFIG
+port=$(free_port)
+mkdir -p "$work/inc/conf.d"
+echo 'include "conf.d/*.conf"' > "$work/inc/pipelined.conf"
+sqs_unreachable_config '${HEALTH_PORT}' "$closed" "$work/in" > "$work/inc/conf.d/h.conf"
+HEALTH_PORT=$port AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret AWS_EC2_METADATA_DISABLED=true \
+  "$entrypoint" -c "$work/inc/pipelined.conf" 2> "$work/daemon.log" &
+pid=$!
+cleanup_pids+=("$pid")
+wait_for unhealthy || { cat "$work/hc" "$work/daemon.log"; fail "the check never failed on a 503 at an included metrics_listen"; }
+expect_contains "$work/hc" "unhealthy: http://127.0.0.1:$port/healthz: HTTP/1.1 503"
+kill -TERM "$pid"
+wait "$pid" || true
+pass "the health check asks the metrics_listen of an included file"
