@@ -14,13 +14,17 @@
 #       docker run -e PIPELINED_CONFIG="$(cat my.conf)" IMAGE
 #     It wins over a mounted file, and says so on standard error.
 #
-# PIPELINED_METRICS_LISTEN=HOST:PORT adds `metrics_listen = "HOST:PORT"`
-# to that config (as its last line, so that its own lines keep their
-# numbers): the config run is then $PIPELINED_RUNTIME_DIR/pipelined.conf
-# (mode 0600), and /healthz, which pipelined-healthcheck asks, is served
-# without editing the config (deploy/inventory.yaml's ECS task sets it to
-# 127.0.0.1:9100 for the packaged /etc/pipelined/inventory.conf). A config
-# that sets metrics_listen itself is refused (exit 2) rather than given two.
+# PIPELINED_METRICS_LISTEN=HOST:PORT gives pipelined a second config file,
+# $PIPELINED_RUNTIME_DIR/metrics.conf (mode 0600), that holds only
+# `metrics_listen = "HOST:PORT"`, as `-c FILE` after the config's (-c
+# given twice makes one config): the config is left where it is, so that
+# its relative paths and includes stay relative to its own folder and a
+# reload (SIGHUP) reads it as edited. /healthz, which
+# pipelined-healthcheck asks, is then served without editing the config
+# (deploy/inventory.yaml's ECS task sets it to 127.0.0.1:9100 for the
+# packaged /etc/pipelined/inventory.conf). A config that sets
+# metrics_listen itself (or in a file it includes) is refused (exit 2),
+# naming both, rather than one of them being dropped.
 #
 # The metrics_listen of the config pipelined is given, as pipelined reads
 # it (pipelined --print-setting metrics_listen), is written to
@@ -31,7 +35,7 @@
 # error) when the command line names a config that is not a readable file
 # and PIPELINED_CONFIG is not set, when PIPELINED_CONFIG cannot be
 # written, or when PIPELINED_METRICS_LISTEN is not HOST:PORT, the config
-# sets metrics_listen already, or the config with it cannot be written.
+# sets metrics_listen already, or metrics.conf cannot be written.
 set -euo pipefail
 
 me=pipelined-entrypoint
@@ -94,34 +98,11 @@ elif [ "$at" -ge 0 ]; then
   fi
 fi
 
-listen=${PIPELINED_METRICS_LISTEN:-}
-if [ -n "$listen" ] && [ -n "$config" ]; then
-  if ! [[ $listen =~ ^[^\"\\[:space:]]+:[0-9]+$ ]]; then
-    echo "$me: PIPELINED_METRICS_LISTEN='$listen' is not HOST:PORT (e.g. 127.0.0.1:9100)" >&2
-    exit 2
-  fi
-  if grep -Eq '^[[:space:]]*metrics_listen[[:space:]]*=' "$config"; then
-    echo "$me: $config sets metrics_listen already: unset PIPELINED_METRICS_LISTEN or remove it from the config" >&2
-    exit 2
-  fi
-  if ! text=$(cat "$config") || ! write "$file" "$text"$'\n'"metrics_listen = \"$listen\""; then
-    echo "$me: cannot write $config with metrics_listen to $file: make $rundir writable by $(id -un 2>/dev/null || id -u) (PIPELINED_RUNTIME_DIR names another folder)" >&2
-    exit 2
-  fi
-  if [ "$config" != "$file" ]; then
-    echo "$me: running $config with metrics_listen = \"$listen\" (PIPELINED_METRICS_LISTEN) as $file" >&2
-  fi
-  run_file "$file"
-  config=$file
-fi
-
-# The address pipelined-healthcheck asks: pipelined's own reading of the
-# config it is given (every -c file, their includes, their ${VAR}s from
-# this environment), written to $rundir/metrics_listen (empty when there
-# is no metrics_listen). A reload cannot change metrics_listen, so the
-# address read at the start is the daemon's for its whole run. A config
-# read from standard input (-c -) cannot be read twice: no address is
-# written; neither when the config cannot be read (pipelined then says why).
+# What the config pipelined is given sets as metrics_listen, as pipelined
+# itself reads it (every -c file, their includes, their ${VAR}s from this
+# environment): empty when it sets none. It is not known when the config
+# is read from standard input (-c -), which cannot be read twice, or
+# cannot be read (pipelined then says why).
 configs=()
 for ((i = 0; i < ${#args[@]}; i++)); do
   case ${args[i]} in
@@ -131,9 +112,43 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     -c?*) configs+=(-c "${args[i]#-c}") ;;
   esac
 done
-rm -f "$rundir/metrics_listen" 2>/dev/null || true
+rm -f "$rundir/metrics_listen" "$rundir/metrics.conf" 2>/dev/null || true
+known=false setting=''
 if [ "${#configs[@]}" -gt 0 ] && ! [[ " ${configs[*]} " == *" -c - "* ]] &&
-  listen=$(pipelined --print-setting metrics_listen "${configs[@]}" 2>/dev/null); then
-  write "$rundir/metrics_listen" "$listen" || true
+  setting=$(pipelined --print-setting metrics_listen "${configs[@]}" 2>/dev/null); then
+  known=true
+fi
+
+# PIPELINED_METRICS_LISTEN: a second config file holding only the setting
+# follows the config on the command line. The config itself stays where
+# it is, so that its relative paths and includes are still relative to
+# its folder and a reload (SIGHUP) reads the file as it is now.
+listen=${PIPELINED_METRICS_LISTEN:-}
+if [ -n "$listen" ] && [ "$at" -ge 0 ]; then
+  if ! [[ $listen =~ ^[^\"\\[:space:]]+:[0-9]+$ ]]; then
+    echo "$me: PIPELINED_METRICS_LISTEN='$listen' is not HOST:PORT (e.g. 127.0.0.1:9100)" >&2
+    exit 2
+  fi
+  if [ -n "$setting" ]; then
+    echo "$me: $config sets metrics_listen = \"$setting\" already (in itself or a file it includes), and PIPELINED_METRICS_LISTEN='$listen': unset PIPELINED_METRICS_LISTEN or remove metrics_listen from the config" >&2
+    exit 2
+  fi
+  extra="$rundir/metrics.conf"
+  # $$ is a literal $ in a config string: the address is taken as it is.
+  if ! write "$extra" "metrics_listen = \"${listen//\$/\$\$}\""; then
+    echo "$me: cannot write PIPELINED_METRICS_LISTEN to $extra: make $rundir writable by $(id -un 2>/dev/null || id -u) (PIPELINED_RUNTIME_DIR names another folder)" >&2
+    exit 2
+  fi
+  echo "$me: running $config with metrics_listen = \"$listen\" (PIPELINED_METRICS_LISTEN) from $extra, a second -c" >&2
+  args=("${args[@]:0:at+1}" -c "$extra" "${args[@]:at+1}")
+  setting=$listen
+fi
+
+# The address pipelined-healthcheck asks, written to $rundir/metrics_listen
+# (empty when there is no metrics_listen). A reload cannot change
+# metrics_listen, so the address read at the start is the daemon's for its
+# whole run.
+if $known; then
+  write "$rundir/metrics_listen" "$setting" || true
 fi
 exec pipelined "${args[@]}"

@@ -109,35 +109,42 @@ if "$healthcheck" > "$work/hc"; then cat "$work/hc"; fail "the check passed with
 expect_contains "$work/hc" "unhealthy: http://127.0.0.1:$port/healthz"
 pass "the health check passes on a running daemon's /healthz and fails when none answers"
 
-# PIPELINED_METRICS_LISTEN (the ECS task of deploy/inventory.yaml): the
-# config is run with metrics_listen as its last line, and the health check
-# asks there.
+# PIPELINED_METRICS_LISTEN (the ECS task of deploy/inventory.yaml): a
+# second -c file holds metrics_listen, the config is run as it is, and the
+# health check asks there.
 PIPELINED_CONFIG= # (still exported: the next section sets it again)
+rm -f "$work/run/pipelined.conf" # (from PIPELINED_CONFIG, above)
 port=$(free_port)
 PIPELINED_METRICS_LISTEN="127.0.0.1:$port" "$entrypoint" -c "$work/mounted.conf" 2> "$work/daemon.log" &
 pid=$!
 cleanup_pids+=("$pid")
 wait_for healthy || { cat "$work/hc" "$work/daemon.log"; fail "the check failed with PIPELINED_METRICS_LISTEN"; }
 expect_contains "$work/hc" "healthy: http://127.0.0.1:$port/healthz: ok"
-expect_contains "$work/daemon.log" "running $work/mounted.conf with metrics_listen = \"127.0.0.1:$port\" (PIPELINED_METRICS_LISTEN) as $work/run/pipelined.conf"
-{ cat "$work/mounted.conf"; echo "metrics_listen = \"127.0.0.1:$port\""; } > "$work/expected.conf"
-cmp -s "$work/expected.conf" "$work/run/pipelined.conf" || fail "the config run is not the mounted one plus metrics_listen"
-[ "$(stat -c %a "$work/run/pipelined.conf")" = 600 ] || fail "the config with metrics_listen is not mode 0600"
+expect_contains "$work/daemon.log" "running $work/mounted.conf with metrics_listen = \"127.0.0.1:$port\" (PIPELINED_METRICS_LISTEN) from $work/run/metrics.conf, a second -c"
+echo "metrics_listen = \"127.0.0.1:$port\"" > "$work/expected.conf"
+cmp -s "$work/expected.conf" "$work/run/metrics.conf" || fail "metrics.conf is not metrics_listen alone"
+[ "$(stat -c %a "$work/run/metrics.conf")" = 600 ] || fail "metrics.conf is not mode 0600"
+[ ! -e "$work/run/pipelined.conf" ] || fail "a copy of the config was written"
 kill -TERM "$pid"
 wait "$pid" || { cat "$work/daemon.log"; fail "the daemon exited non-zero on SIGTERM"; }
-# With PIPELINED_CONFIG too, it is added to that text.
+# With PIPELINED_CONFIG too: that text is run as it is, beside metrics.conf.
 PIPELINED_CONFIG=$(cat "$work/mounted.conf") PIPELINED_METRICS_LISTEN="127.0.0.1:$port" run_ep --once
 [ "$rc" -eq 0 ] && [ "$(rows)" -eq 21 ] || { cat "$work/log"; fail "PIPELINED_CONFIG with PIPELINED_METRICS_LISTEN: status $rc"; }
-cmp -s "$work/expected.conf" "$work/run/pipelined.conf" || fail "PIPELINED_CONFIG plus metrics_listen is not what was run"
-# Not HOST:PORT, or a config that sets metrics_listen itself: 2, saying why.
+cmp -s "$work/mounted.conf" "$work/run/pipelined.conf" || fail "PIPELINED_CONFIG is not what was run"
+cmp -s "$work/expected.conf" "$work/run/metrics.conf" || fail "metrics.conf is not beside PIPELINED_CONFIG"
+# Not HOST:PORT, or a config that sets metrics_listen itself (in an
+# included file too): 2, saying why.
 PIPELINED_METRICS_LISTEN='9100' run_ep --once -c "$work/mounted.conf"
 [ "$rc" -eq 2 ] || fail "PIPELINED_METRICS_LISTEN=9100 exited $rc, not 2"
 expect_contains "$work/log" "PIPELINED_METRICS_LISTEN='9100' is not HOST:PORT"
-PIPELINED_METRICS_LISTEN="127.0.0.1:$port" run_ep --once -c "$work/expected.conf"
+mkdir -p "$work/both/conf.d"
+echo 'include "conf.d/*.conf"' > "$work/both/pipelined.conf"
+{ echo 'metrics_listen = "127.0.0.1:${BOTH_PORT:-9}"'; cat "$work/mounted.conf"; } > "$work/both/conf.d/m.conf"
+BOTH_PORT=$closed PIPELINED_METRICS_LISTEN="127.0.0.1:$port" run_ep --once -c "$work/both/pipelined.conf"
 [ "$rc" -eq 2 ] || fail "a config with metrics_listen and PIPELINED_METRICS_LISTEN exited $rc, not 2"
-expect_contains "$work/log" "$work/expected.conf sets metrics_listen already"
+expect_contains "$work/log" "$work/both/pipelined.conf sets metrics_listen = \"127.0.0.1:$closed\" already (in itself or a file it includes), and PIPELINED_METRICS_LISTEN='127.0.0.1:$port'"
 [ ! -e "$OUTPUT" ] || fail "pipelined ran with two metrics_listen"
-pass "PIPELINED_METRICS_LISTEN adds metrics_listen to the config, and the health check asks there"
+pass "PIPELINED_METRICS_LISTEN adds metrics_listen beside the config, and the health check asks there"
 
 # A sink that cannot write (SQS on a closed loopback port): /healthz 503
 # once unhealthy_after has passed, and the check fails with its JSON.
@@ -171,3 +178,47 @@ expect_contains "$work/hc" "unhealthy: http://127.0.0.1:$port/healthz: HTTP/1.1 
 kill -TERM "$pid"
 wait "$pid" || true
 pass "the health check asks the metrics_listen of an included file"
+
+# PIPELINED_METRICS_LISTEN leaves the config where it is: its relative
+# paths stay relative to its own folder (a run with the variable after one
+# without finds the first's state and delivers nothing again), an
+# include-only main config finds its files, and a reload (SIGHUP) reads
+# the edited file.
+mkdir -p "$work/rel/in" "$work/rel/conf.d"
+cp "$test_data/sample_inventory.csv" "$work/rel/in/a.csv"
+cat > "$work/rel/p.conf" <<CONF
+pipeline "p" {
+  source "file" { paths = ["$work/rel/in"]; state_dir = "state"; watch = false }
+  transform "csv" {}
+  sink "file" { path = "out.jsonl" }
+}
+CONF
+port=$(free_port)
+for listen in '' "127.0.0.1:$port"; do
+  PIPELINED_METRICS_LISTEN=$listen run_ep --once -c "$work/rel/p.conf"
+  [ "$rc" -eq 0 ] || { cat "$work/log"; fail "a run with PIPELINED_METRICS_LISTEN='$listen': status $rc"; }
+done
+delivered=$({ cat "$work/rel/out.jsonl" "$work/run/out.jsonl" 2> /dev/null || true; } | wc -l)
+[ "$delivered" -eq 21 ] \
+  || { cat "$work/log"; fail "$delivered rows delivered by a run and a second run with PIPELINED_METRICS_LISTEN, not 21 (once)"; }
+[ ! -e "$work/run/out.jsonl" ] && [ ! -e "$work/run/state" ] || fail "relative paths went to the runtime folder"
+echo 'include "conf.d/*.conf"' > "$work/rel/main.conf"
+sed 's/"p"/"q"/; s/out.jsonl/..\/q.jsonl/; s/"state"/"..\/q-state"/' "$work/rel/p.conf" > "$work/rel/conf.d/q.conf"
+PIPELINED_METRICS_LISTEN="127.0.0.1:$port" run_ep --once -c "$work/rel/main.conf"
+[ "$rc" -eq 0 ] && [ "$(count_lines "$work/rel/q.jsonl")" -eq 21 ] \
+  || { cat "$work/log"; fail "an include-only config with PIPELINED_METRICS_LISTEN: status $rc, $(count_lines "$work/rel/q.jsonl") rows"; }
+# A reload applies the edited config.
+sed 's/watch = false/watch = true/; s/"state"/"hup-state"/; s/out.jsonl/hup.jsonl/' "$work/rel/p.conf" > "$work/rel/hup.conf"
+PIPELINED_METRICS_LISTEN="127.0.0.1:$port" "$entrypoint" -c "$work/rel/hup.conf" 2> "$work/daemon.log" &
+pid=$!
+cleanup_pids+=("$pid")
+wait_for healthy || { cat "$work/hc" "$work/daemon.log"; fail "the daemon did not start"; }
+sed 's/"p"/"r"/; s/hup.jsonl/r.jsonl/; s/"hup-state"/"r-state"/' "$work/rel/hup.conf" > "$work/rel/r.conf"
+cat "$work/rel/r.conf" >> "$work/rel/hup.conf"
+kill -HUP "$pid"
+wait_for grep -qF 'reload: pipeline "r" added' "$work/daemon.log" \
+  || { cat "$work/daemon.log"; fail "SIGHUP did not apply the edited config"; }
+wait_lines "$work/rel/r.jsonl" -ge 21 || { cat "$work/daemon.log"; fail "the reloaded pipeline wrote nothing"; }
+kill -TERM "$pid"
+wait "$pid" || { cat "$work/daemon.log"; fail "the daemon exited non-zero on SIGTERM"; }
+pass "with PIPELINED_METRICS_LISTEN the config is read where it is: relative paths, includes, reloads"
