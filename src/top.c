@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "config_load.h"
 #include "metrics_server.h"
 #include "top.h"
 
@@ -415,7 +416,8 @@ static int set_target(top_t *t, const char *url, const char *config) {
   if (!url && config) {
     pl_cfg_node_t *root = NULL;
     char *error = NULL;
-    if (pl__cfg_parse_file(config, &pl__cfg_process_env, &root, &error) < 0) {
+    /* Read as a run reads it: a metrics_listen in an included file. */
+    if (pl__cfg_load(&config, 1, &pl__cfg_process_env, &root, &error) < 0) {
       fprintf(stderr, "pipelined top: %s\n", error ? error : config);
       free(error);
       return PL_EINVAL;

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # `pipelined top` in a real terminal (tmux, 80x24) against a daemon at
-# work: it shows the pipeline's stages with rates, fits 80 columns, and
+# work: it finds the daemon's metrics_listen in the config (an included
+# file), shows the pipeline's stages with rates, fits 80 columns, and
 # quits on q with status 0, putting the terminal back.
 . "$(dirname "$0")/lib.sh"
 
 command -v tmux >/dev/null || fail "tmux is needed (scripts/install-deps installs it)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/in"
+# metrics_listen in an included file: top reads the config as a run does.
+echo "metrics_listen = \"127.0.0.1:$port\"" > "$work/metrics.conf"
 cat > "$work/top.conf" <<CONF
-metrics_listen = "127.0.0.1:$port"
+include "metrics.conf"
 pipeline "inventory" {
   source "file" { paths = ["$work/in"]; watch = true; poll_interval = 100ms }
   transform "csv" { header = true }
@@ -34,7 +37,9 @@ cleanup_pids+=("$!")
 
 sock="pipelined-top-$$"
 tmuxc() { tmux -L "$sock" -f /dev/null "$@"; }
-trap 'tmuxc kill-server 2>/dev/null || true; cleanup' EXIT
+# cleanup (lib.sh) exits with the status it finds in $?: hand it the
+# test's, not the kill-server's (with `|| true` this test could not fail).
+trap 'status=$?; tmuxc kill-server 2>/dev/null || true; (exit "$status"); cleanup' EXIT
 tmuxc new-session -d -s top -x 80 -y 24 \
   "PIPELINED_PLUGIN_PATH='$PIPELINED_PLUGIN_PATH' '$PIPELINED' top -c '$work/top.conf'; echo \$? > '$work/top.status'; sleep 30"
 
