@@ -74,11 +74,62 @@ static const char **block_names(const pl_engine_t *engine) {
   return names;
 }
 
+/* The plugins of the registry that declare an extension named `name`:
+ * what the error of its block names when no stage of the config uses one. */
+typedef struct readers {
+  const char *name;
+  pl_buf_t list;
+  size_t count;
+} readers_t;
+
+static void add_reader(void *data, const pl_plugin_t *plugin,
+                       const char *path) {
+  (void)path;
+  readers_t *readers = data;
+  for (size_t e = 0; plugin->extensions && plugin->extensions[e]; e++) {
+    if (strcmp(plugin->extensions[e]->name, readers->name) != 0)
+      continue;
+    char *full = pl__plugin_full_name(plugin);
+    if (full)
+      pl_buf_printf(&readers->list, "%s%s", readers->count++ ? ", " : "", full);
+    free(full);
+    return;
+  }
+}
+
+/* Appends the error of a block that an extension of a plugin the config
+ * does not use would read, naming those plugins, and returns true; returns
+ * false when no plugin the registry finds declares one of that name. The
+ * registry loads every plugin it finds for this, on an error's path only;
+ * plugins that fail to load are ignored here (a stage that names one
+ * reports it). */
+static bool unused_extension(const pl_engine_t *engine,
+                             const pl_cfg_node_t *node, pl_buf_t *errors) {
+  if (!engine->registry)
+    return false;
+  readers_t readers = {.name = node->key};
+  pl_buf_t ignored = {0};
+  pl__registry_each(engine->registry, add_reader, &readers, &ignored);
+  pl_buf_free(&ignored);
+  bool found = readers.count > 0 && readers.list.data;
+  if (found)
+    pl_buf_printf(errors,
+                  "%s:%d:%d: top level: block '%s' is read only by the "
+                  "plugin%s %s, and no stage of this config uses %s\n",
+                  node->loc.file, node->loc.line, node->loc.col, node->key,
+                  readers.count > 1 ? "s" : "", readers.list.data,
+                  readers.count > 1 ? "one" : "it");
+  pl_buf_free(&readers.list);
+  return found;
+}
+
 /* Appends the error of a top-level block no extension owns and returns
  * true; when the pipelines were not `complete` (a plugin that did not load
  * could own it), only a block named like a known one (a typo) is. */
 static bool unknown_block(const pl_engine_t *engine, const pl_cfg_node_t *node,
                           bool complete, pl_buf_t *errors) {
+  if (complete && unused_extension(engine, node, errors))
+    return true;
   const char **names = block_names(engine);
   const char *closest = names ? pl__closest_name(names, node->key) : NULL;
   if (!closest && !complete) {
@@ -90,7 +141,8 @@ static bool unknown_block(const pl_engine_t *engine, const pl_cfg_node_t *node,
   if (closest) {
     pl_buf_printf(errors, " (did you mean '%s'?)\n", closest);
   } else if (names) {
-    pl_buf_append_str(errors, " (the plugins of this config read ");
+    pl_buf_append_str(errors, " (no plugin reads it; the top-level blocks of "
+                              "this config are: ");
     for (size_t i = 0; names[i]; i++)
       pl_buf_printf(errors, "%s%s", i ? ", " : "", names[i]);
     pl_buf_append_str(errors, ")\n");

@@ -74,3 +74,14 @@ set -e
 [ "$rc" -ne 0 ] || fail "a missing config file is accepted"
 expect_contains "$work/err" "missing.conf"
 pass "a missing config file is an error naming it"
+
+# An aws block in a config whose stages use no AWS plugin names the plugins
+# that read it rather than leaving the user to guess what it belongs to.
+if "$PIPELINED" --list-plugins 2> /dev/null | grep "^sink-sqs " > /dev/null; then
+  check_error 'pipeline "p" {
+  source "file" { paths = ["x"] }
+  sink "file" { path = "/tmp/x" }
+}
+aws { region = "us-east-1" }' "bad.conf:5:1: top level: block 'aws' is read only by the plugins sink-dynamodb, sink-s3, sink-sqs, source-s3, source-sqs, and no stage of this config uses one"
+  pass "an aws block without an AWS stage names the AWS plugins"
+fi

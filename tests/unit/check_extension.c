@@ -190,12 +190,28 @@ START_TEST(two_blocks_are_refused) {
 }
 END_TEST
 
-START_TEST(a_block_no_plugin_reads_is_refused) {
+/* The block of an extension no stage of the config uses names the plugins
+ * that would read it, so that the user knows what the block is for. */
+START_TEST(a_block_no_stage_reads_names_the_plugins_that_would) {
   test_run_t *run = start(capture_pipeline, "demo { }\n");
   ck_assert_int_lt(run->create_rc, 0);
-  ck_assert_ptr_nonnull(strstr(run->errors.data,
-                               "test.conf:3:1: top level: unknown block 'demo' "
-                               "(the plugins of this config read pipeline)"));
+  ck_assert_msg(strstr(run->errors.data,
+                       "test.conf:3:1: top level: block 'demo' is read only by "
+                       "the plugin sink-demo-user, and no stage of this config "
+                       "uses it\n"),
+                "%s", run->errors.data);
+  stop(run);
+}
+END_TEST
+
+START_TEST(a_block_no_plugin_reads_is_refused) {
+  test_run_t *run = start(capture_pipeline, "zzz { }\n");
+  ck_assert_int_lt(run->create_rc, 0);
+  ck_assert_msg(strstr(run->errors.data,
+                       "test.conf:3:1: top level: unknown block 'zzz' (no "
+                       "plugin reads it; the top-level blocks of this config "
+                       "are: pipeline)\n"),
+                "%s", run->errors.data);
   stop(run);
 }
 END_TEST
@@ -295,6 +311,7 @@ int main(void) {
   tcase_add_test(tc, an_unused_extension_is_never_made_nor_closed);
   tcase_add_test(tc, a_bad_setting_is_a_config_error_with_its_place);
   tcase_add_test(tc, two_blocks_are_refused);
+  tcase_add_test(tc, a_block_no_stage_reads_names_the_plugins_that_would);
   tcase_add_test(tc, a_block_no_plugin_reads_is_refused);
   tcase_add_test(tc, a_misspelt_block_names_the_closest);
   tcase_add_test(tc, a_stage_that_does_not_name_the_type_cannot_get_it);
