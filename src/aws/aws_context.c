@@ -326,11 +326,13 @@ static const pl_option_t aws_options[] = {
                    "downloads included; libcurl for larger bodies such as "
                    "S3 parts, and everything while a proxy variable is set) "
                    "or curl (libcurl for everything)."),
-    PL_OPTION_STRING(pl_aws_settings_t, ca_file, "ca_file", NULL, 0,
+    PL_OPTION_STRING(pl_aws_settings_t, ca_file, "ca_file", NULL,
+                     PL_OPT_NOT_EMPTY | PL_OPT_PATH,
                      "PEM file of the certificate authorities that AWS "
                      "endpoints' TLS certificates are checked against, "
                      "instead of the system's store (a TLS-inspecting "
-                     "proxy, a private endpoint)."),
+                     "proxy, a private endpoint); relative to the config "
+                     "file's directory."),
 };
 
 static int extension_create(pl_extension_t *ext, const void *data,

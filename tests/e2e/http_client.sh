@@ -12,7 +12,8 @@
 #     through and the log says why (certificate verify failed);
 #   - aws { ca_file } instead of SSL_CERT_FILE, for both clients (libcurl
 #     ignores SSL_CERT_FILE): every row delivered over https; a ca_file that
-#     cannot be read or holds no certificate stops the start, named.
+#     cannot be read or holds no certificate stops the start, named; a
+#     relative one is relative to the config file's directory.
 . "$(dirname "$0")/lib.sh"
 
 tls="$test_data/tls"
@@ -143,3 +144,14 @@ for ca in "$work/missing.pem" "$work/bad.pem"; do
     { cat "$work/producer.log"; fail "ca_file $ca: the log does not name it"; }
   pass "ca_file $(basename "$ca"): the daemon does not start, and says $(grep -o -m 1 'ca_file: cannot load.*' "$work/producer.log")"
 done
+
+# A relative ca_file is relative to the config file's directory, as every
+# other path option is, whatever the working directory.
+cp "$tls/ca.pem" "$work/ca.pem"
+mkdir -p "$work/elsewhere"
+before=$(batches)
+(cd "$work/elsewhere" && producer builtin "https://localhost:$port" ca.pem) ||
+  { cat "$work/producer.log"; fail "ca_file = \"ca.pem\" beside the config was not found from another directory"; }
+got=$(($(batches) - before))
+[ "$got" = $(((rows + 9) / 10)) ] || fail "relative ca_file: $got SendMessageBatch requests"
+pass "a relative ca_file is read from the config file's directory"
