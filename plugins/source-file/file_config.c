@@ -11,12 +11,9 @@
 #include "file_scan.h"
 
 /* The checks that relate options to each other; the table's limits have
- * checked each alone (paths has an entry, chunk_size is 1B to 1GiB). */
+ * checked each alone (paths has an entry, chunk_size is 1B to 1GiB,
+ * poll_interval is at least 1ms). */
 static int check_options(pl_instance_t *inst, const file_options_t *o) {
-  if (o->watch && o->poll_interval_ms == 0) {
-    pl_log(inst, PL_LOG_ERROR, "poll_interval must be more than 0");
-    return PL_EINVAL;
-  }
   if (o->on_commit == FILE_ON_COMMIT_MOVE && !o->done_dir) {
     pl_log(inst, PL_LOG_ERROR,
            "on_commit = move needs done_dir, the directory committed files "

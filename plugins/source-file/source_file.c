@@ -46,10 +46,11 @@ static const pl_option_t file_option_table[] = {
                    "changed files as they appear; false reads the files "
                    "found at start, then the source is done (the daemon "
                    "idles until SIGTERM). --once reads once either way."),
-    PL_OPTION_DURATION(file_options_t, poll_interval_ms, "poll_interval", "1s",
-                       0,
-                       "With watch: time between two scans of paths. A new "
-                       "file is read once two scans saw it unchanged."),
+    PL_OPTION_DURATION_RANGE(
+        file_options_t, poll_interval_ms, "poll_interval", "1s", 1, UINT64_MAX,
+        0,
+        "With watch: time between two scans of paths. A new "
+        "file is read once two scans saw it unchanged."),
     /* One read(2) returns at most about 2 GiB; a chunk is one read. */
     PL_OPTION_SIZE_RANGE(file_options_t, chunk_size, "chunk_size", "64KiB", 1,
                          1024ull * 1024 * 1024, 0,

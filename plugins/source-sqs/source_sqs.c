@@ -44,8 +44,8 @@ static const pl_option_t sqs_option_table[] = {
                      "(https://sqs.<region>.amazonaws.com/<account>/<name>)."),
     PL_AWS_CLIENT_OPTIONS(sqs_options_t, "SQS", "SQS"),
     PL_SQS_POLLER_OPTIONS(sqs_options_t, poller, ""),
-    PL_OPTION_INT(sqs_options_t, pollers, "pollers", "4", 0,
-                  "Receives in flight at once (1 to 64)."),
+    PL_OPTION_INT_RANGE(sqs_options_t, pollers, "pollers", "4", 1, MAX_POLLERS,
+                        0, "Receives in flight at once."),
     PL_OPTION_ENUM(sqs_options_t, format, "format", "json", format_choices, 0,
                    "json: each body is a JSON text, parsed into the record "
                    "(a body that is not valid JSON is poison); raw: the "
@@ -59,18 +59,13 @@ static const pl_option_t sqs_option_table[] = {
 };
 
 /* The poller's options (pl_sqs_poller_options_check()) and its number of
- * receives at once. */
+ * receives at once (the table's range has checked it). */
 static int check_options(pl_instance_t *inst, const sqs_options_t *o,
                          pl_sqs_poller_params_t *params) {
   int rc = pl_sqs_poller_options_check(inst, "queue_url", o->queue_url,
                                        &o->poller, params);
   if (rc < 0)
     return rc;
-  if (o->pollers < 1 || o->pollers > MAX_POLLERS) {
-    pl_log(inst, PL_LOG_ERROR, "pollers must be from 1 to %d, not %lld",
-           MAX_POLLERS, (long long)o->pollers);
-    return PL_EINVAL;
-  }
   params->pollers = o->pollers;
   return 0;
 }

@@ -1287,6 +1287,13 @@ START_TEST(bad_option_values_are_refused_at_init) {
                        "from 1B to 1GiB, found 0\n"),
                 "%s", pl_test_errors(t));
   ck_assert_int_eq(pl_test_destroy(t), 0);
+  /* A range in the table, with the option's place, also without watch. */
+  t = run_refused("paths = [\"/x\"]\n watch = false\n poll_interval = 0");
+  ck_assert_msg(strstr(pl_test_errors(t),
+                       "source \"file\": option 'poll_interval' expects a "
+                       "duration of at least 1ms, found 0\n"),
+                "%s", pl_test_errors(t));
+  ck_assert_int_eq(pl_test_destroy(t), 0);
   t = run_refused("chunk_size = 1KiB");
   ck_assert_ptr_nonnull(
       strstr(pl_test_errors(t), "missing required option 'paths'"));

@@ -742,7 +742,12 @@ START_TEST(bad_options_are_refused) {
       {"wait_time = \"1500ms\"", "wait_time must be a whole number"},
       {"max_messages = 11",
        "option 'max_messages' expects an integer from 1 to 10, found 11"},
-      {"pollers = 0", "pollers must be from 1 to 64"},
+      /* The table's range, which names the option's place. */
+      {"pollers = 0",
+       ("test.conf:7:11: pipeline \"test\": source \"sqs\": option "
+        "'pollers' expects an integer from 1 to 64, found 0")},
+      {"pollers = 65",
+       "option 'pollers' expects an integer from 1 to 64, found 65"},
       {"visibility_timeout = \"0\"", "option 'visibility_timeout' expects"},
       {"visibility_timeout = \"1500ms\"", "visibility_timeout must be"},
       {"retry_visibility = \"13h\"", "option 'retry_visibility' expects"},
