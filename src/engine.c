@@ -32,8 +32,9 @@ static const pl_option_t settings_table[] = {
                    "directory."),
     PL_OPTION_STRING(pl_engine_settings_t, metrics_listen, "metrics_listen",
                      NULL, 0,
-                     "Serve Prometheus /metrics and /healthz on this "
-                     "host:port (e.g. 127.0.0.1:9100)."),
+                     "Serve Prometheus /metrics and /healthz on this IP "
+                     "address and port (e.g. 127.0.0.1:9100, [::1]:9100; "
+                     "a host name is not resolved)."),
     PL_OPTION_DURATION_RANGE(pl_engine_settings_t, metrics_timeout_ms,
                              "metrics_timeout", "10s", 1, UINT64_MAX, 0,
                              "How long a connection to metrics_listen may "
@@ -144,9 +145,11 @@ int pl__engine_create(const pl_engine_params_t *params,
   if (engine->settings.metrics_listen) {
     struct sockaddr_storage addr;
     if (pl__metrics_parse_listen(engine->settings.metrics_listen, &addr) < 0)
-      pl__cfg_error(errors, top_level_loc(root, "metrics_listen"),
-                "metrics_listen: '%s' is not host:port (e.g. 127.0.0.1:9100)",
-                engine->settings.metrics_listen);
+      pl__cfg_error(
+          errors, top_level_loc(root, "metrics_listen"),
+          "metrics_listen: '%s' is not an IP address and port (e.g. "
+          "127.0.0.1:9100 or [::1]:9100; host names are not resolved)",
+          engine->settings.metrics_listen);
   }
   for (size_t i = 0; i < root->count; i++) {
     const pl_cfg_node_t *child = root->children[i];

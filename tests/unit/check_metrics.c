@@ -1185,6 +1185,8 @@ START_TEST(a_server_without_pipelines_serves_and_closes) {
 }
 END_TEST
 
+/* A host name is refused, and the message says an address is wanted: the
+ * listener binds one address, and a name may resolve to several. */
 START_TEST(a_bad_metrics_listen_is_a_config_error) {
   test_run_t *run = test_run("metrics_listen = \"localhost:9100\"\n"
                              "pipeline \"p\" {\n"
@@ -1194,8 +1196,10 @@ START_TEST(a_bad_metrics_listen_is_a_config_error) {
                              NULL, true);
   ck_assert_int_eq(run->create_rc, PL_EINVAL);
   ck_assert_ptr_nonnull(
-      strstr(run->errors.data, "metrics_listen: 'localhost:9100' is not "
-                               "host:port (e.g. 127.0.0.1:9100)\n"));
+      strstr(run->errors.data,
+             "metrics_listen: 'localhost:9100' is not an IP address and port "
+             "(e.g. 127.0.0.1:9100 or [::1]:9100; host names are not "
+             "resolved)\n"));
   ck_assert_int_eq(test_run_free(run), 0);
 }
 END_TEST
