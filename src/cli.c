@@ -26,8 +26,6 @@
 #define PL_PLUGINDIR "/usr/local/lib/pipelined"
 #endif
 
-enum { EXIT_USAGE = 2 };
-
 /* -c may be given this many times. */
 #define PL_CLI_MAX_CONFIGS 32
 

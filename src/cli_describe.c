@@ -106,12 +106,13 @@ int pl__cli_describe(pl_registry_t *reg, const char *full_name, bool json) {
     return describe_settings(json);
   const pl_plugin_t *plugin = NULL;
   char *error = NULL;
+  int rc = PL_ENOENT;
   for (size_t i = 0; i < 3 && !plugin; i++) {
     const char *kind = pl_kind_name(kinds[i]);
     size_t len = strlen(kind);
     if (strncmp(full_name, kind, len) == 0 && full_name[len] == '-' &&
-        pl__registry_find(reg, kinds[i], full_name + len + 1, &plugin,
-                          &error) < 0)
+        (rc = pl__registry_find(reg, kinds[i], full_name + len + 1, &plugin,
+                                &error)) < 0)
       break;
   }
   if (!plugin) {
@@ -120,7 +121,9 @@ int pl__cli_describe(pl_registry_t *reg, const char *full_name, bool json) {
                   : "name a plugin as <kind>-<name>, e.g. source-file "
                     "(pipelined --list-plugins)");
     free(error);
-    return 1;
+    /* A name no plugin has is the user's mistake, as an unknown option
+     * is; a plugin that is there but does not load is not. */
+    return rc == PL_ENOENT ? EXIT_USAGE : 1;
   }
   if (json) {
     print_json(plugin_json(plugin, full_name));

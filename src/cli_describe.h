@@ -10,11 +10,17 @@
 
 #include "registry.h"
 
+/* The exit status of a usage error (pipelined(8), EXIT STATUS): a bad
+ * option, or a plugin name that names no plugin. */
+enum { EXIT_USAGE = 2 };
+
 /* One line per plugin found: its full name and description. */
 int pl__cli_list_plugins(pl_registry_t *reg);
 /* Every plugin's options and the stage options, as one JSON document. */
 int pl__cli_describe_all(pl_registry_t *reg);
-/* One plugin's options (`full_name`: "source-file"), as text or JSON. */
+/* One plugin's options (`full_name`: "source-file"), as text or JSON. A
+ * name that is not <kind>-<name> or that no plugin has is a usage error
+ * (EXIT_USAGE); a plugin found but not loaded is 1. */
 int pl__cli_describe(pl_registry_t *reg, const char *full_name, bool json);
 /* The top-level setting `name` of the config the files `configs` (borrowed;
  * "-": standard input) make, as a run reads them (includes, ${VAR}s):

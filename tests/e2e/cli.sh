@@ -49,8 +49,15 @@ expect_contains "$work/describe" "range: at least 1"
 set +e
 "$PIPELINED" --describe sink-nothing 2> "$work/err"; rc=$?
 set -e
-[ "$rc" -ne 0 ] || fail "--describe of a missing plugin succeeds"
+[ "$rc" -eq 2 ] || fail "--describe of a missing plugin exits $rc, want 2 (a usage error)"
 expect_contains "$work/err" "no plugin sink-nothing"
+for name in nosuch --json; do
+  set +e
+  "$PIPELINED" --describe "$name" 2> "$work/err"; rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "--describe $name exits $rc, want 2 (a usage error)"
+  expect_contains "$work/err" "name a plugin as <kind>-<name>"
+done
 pass "--describe from the option tables"
 
 INPUT=x OUTPUT=y REJECTS=z "$PIPELINED" --check -c "$top_srcdir/etc/local.conf" > "$work/check"
