@@ -22,6 +22,14 @@ for page in "$man8" "$man5"; do
     [ ! -s "$work/man.log" ] || { cat "$work/man.log"; fail "man warns about $page"; }
     [ "$chars" -gt 1000 ] || fail "man rendered $page empty"
   fi
+  # Every .RS has its .RE before the next section: groff does not warn
+  # about one left open, and what follows it renders indented, nested in
+  # the item that opened it.
+  awk '/^\.RS/ { depth++; opened = NR }
+       /^\.RE/ { if (--depth < 0) { print FILENAME ":" NR ": .RE without .RS"; exit 1 } }
+       /^\.S[HS]/ { if (depth) { print FILENAME ":" opened ": .RS not closed before line " NR; depth = 0; exit 1 } }
+       END { if (depth) { print FILENAME ":" opened ": .RS not closed"; exit 1 } }' \
+    "$page" > "$work/rs.log" || { cat "$work/rs.log"; fail "$page: unbalanced .RS/.RE"; }
   # A placeholder of the .in file that was not replaced.
   ! grep -n '@[a-zA-Z_]*@' "$page" || fail "$page has an unreplaced @placeholder@"
 done
