@@ -1,6 +1,8 @@
-/* What the plugins are: --list-plugins, --describe NAME [--json] and
- * --describe-json (every plugin and the stage options as one document);
- * and what a config sets: --print-setting NAME. */
+/* What the plugins are: --list-plugins, --describe NAME [--json] (a
+ * plugin, the top-level settings, or the block of an extension such as
+ * aws) and --describe-json (every plugin and the stage options as one
+ * document); and what a config sets: --print-setting NAME. */
+#include <pipelined/extension.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,11 +101,76 @@ static int describe_settings(bool json) {
   return 0;
 }
 
+/* The extension named `name` and the plugins that declare it, found by
+ * loading every plugin of the registry. */
+typedef struct extension_readers {
+  const char *name;
+  const pl_extension_type_t *type; /* borrowed from a plugin; NULL: none */
+  pl_buf_t plugins;                /* "sink-s3, source-sqs" */
+  json_t *names;                   /* the same as an array (new reference) */
+} extension_readers_t;
+
+static void match_extension(void *data, const pl_plugin_t *plugin,
+                            const char *path) {
+  (void)path;
+  extension_readers_t *found = data;
+  for (size_t e = 0; plugin->extensions && plugin->extensions[e]; e++) {
+    if (strcmp(plugin->extensions[e]->name, found->name) != 0)
+      continue;
+    if (!found->type)
+      found->type = plugin->extensions[e];
+    char *name = pl__plugin_full_name(plugin);
+    pl_buf_printf(&found->plugins, "%s%s", found->plugins.len ? ", " : "",
+                  name ? name : plugin->name);
+    json_array_append_new(found->names,
+                          json_string(name ? name : plugin->name));
+    free(name);
+    return;
+  }
+}
+
+/* --describe aws: the settings of an extension's top-level block, from
+ * its option table, when a plugin found declares it. Returns -1 when none
+ * does, else the exit status. */
+static int describe_extension(pl_registry_t *reg, const char *name, bool json) {
+  extension_readers_t found = {.name = name, .names = json_array()};
+  pl_buf_t errors = {0};
+  pl__registry_each(reg, match_extension, &found, &errors);
+  pl_buf_free(&errors);
+  int rc = -1;
+  if (found.type && json) {
+    print_json(json_pack("{s:s, s:s, s:s, s:O, s:o}", "name", name, "kind",
+                         "extension", "description", found.type->description,
+                         "read_by", found.names, "options",
+                         pl__options_describe_json(found.type->options,
+                                                   found.type->options_count)));
+    rc = 0;
+  } else if (found.type) {
+    pl_buf_t out = {0};
+    pl_buf_printf(&out,
+                  "%s: %s\n\nSettings of the top-level %s { } block (read "
+                  "by %s):\n",
+                  name, found.type->description, name, found.plugins.data);
+    pl__options_describe(found.type->options, found.type->options_count, &out);
+    fputs(out.data, stdout);
+    pl_buf_free(&out);
+    rc = 0;
+  }
+  pl_buf_free(&found.plugins);
+  json_decref(found.names);
+  return rc;
+}
+
 int pl__cli_describe(pl_registry_t *reg, const char *full_name, bool json) {
   static const pl_kind_t kinds[] = {PL_KIND_SOURCE, PL_KIND_TRANSFORM,
                                     PL_KIND_SINK};
   if (strcmp(full_name, "settings") == 0)
     return describe_settings(json);
+  if (!strchr(full_name, '-')) {
+    int status = describe_extension(reg, full_name, json);
+    if (status >= 0)
+      return status;
+  }
   const pl_plugin_t *plugin = NULL;
   char *error = NULL;
   int rc = PL_ENOENT;

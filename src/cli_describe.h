@@ -18,7 +18,9 @@ enum { EXIT_USAGE = 2 };
 int pl__cli_list_plugins(pl_registry_t *reg);
 /* Every plugin's options and the stage options, as one JSON document. */
 int pl__cli_describe_all(pl_registry_t *reg);
-/* One plugin's options (`full_name`: "source-file"), as text or JSON. A
+/* One plugin's options (`full_name`: "source-file"), as text or JSON;
+ * "settings": the top-level settings; the name of an extension a plugin
+ * found declares ("aws"): its block's settings. A
  * name that is not <kind>-<name> or that no plugin has is a usage error
  * (EXIT_USAGE); a plugin found but not loaded is 1. */
 int pl__cli_describe(pl_registry_t *reg, const char *full_name, bool json);

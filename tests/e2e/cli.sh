@@ -60,6 +60,25 @@ for name in nosuch --json; do
 done
 pass "--describe from the option tables"
 
+# The aws { } block's settings, from the extension's own table, when the
+# AWS plugins are built.
+if "$PIPELINED" --list-plugins 2> /dev/null | grep "^sink-sqs " > /dev/null; then
+  "$PIPELINED" --describe aws > "$work/aws" || fail "--describe aws exits non-zero"
+  for want in "read by sink-dynamodb, sink-s3, sink-sqs, source-s3, source-sqs" \
+              retry_mode ca_file "range: 1 to 100"; do
+    expect_contains "$work/aws" "$want"
+  done
+  "$PIPELINED" --describe aws --json > "$work/aws.json"
+  python3 - "$work/aws.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["name"] == "aws" and doc["kind"] == "extension", doc
+names = [o["name"] for o in doc["options"]]
+assert "region" in names and "max_attempts" in names, names
+PY
+  pass "--describe aws shows the aws block's settings"
+fi
+
 INPUT=x OUTPUT=y REJECTS=z "$PIPELINED" --check -c "$top_srcdir/etc/local.conf" > "$work/check"
 expect_contains "$work/check" "ok"
 pass "--check accepts etc/local.conf"
