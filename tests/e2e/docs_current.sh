@@ -38,3 +38,39 @@ assert delimiter["min_length"] == 1 and delimiter["max_length"] == 1, delimiter
 assert "length 1 byte" in open(os.path.join(work, "plugins.md")).read()
 PY
 pass "--describe-json renders every plugin as one document, equal to --describe-json NAME"
+
+# Every counter a plugin (or the AWS layer for it) keeps with
+# pl_instance_count() has a row in docs/operations.md's "Plugin counters",
+# and every row there is counted somewhere: /metrics shows them as
+# pipelined_plugin_<name>_total, and an operator needs to know what each one
+# counts.
+python3 - "$top_srcdir" <<'PY' || fail "docs/operations.md and the plugin counters differ"
+import glob, os, re, sys
+top = sys.argv[1]
+counted = {}
+for path in sorted(glob.glob(os.path.join(top, "plugins", "*", "*.c")) +
+                   glob.glob(os.path.join(top, "src", "aws", "*.c"))):
+    text = open(path).read()
+    for m in re.finditer(r"\bpl_instance_count\(", text):
+        depth, i = 1, m.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        for name in re.findall(r'"([a-z_]+)"', text[m.end():i]):
+            counted.setdefault(name, os.path.relpath(path, top))
+doc = open(os.path.join(top, "docs", "operations.md")).read()
+start = doc.find("**Plugin counters.**")
+assert start >= 0, "docs/operations.md has no **Plugin counters.** paragraph"
+end = doc.find("\n**", start + 1)
+section = doc[start:end if end > 0 else len(doc)]
+documented = set(re.findall(r"^\| `([a-z_]+)` \|", section, re.M))
+missing = sorted(n for n in counted if n not in documented)
+stale = sorted(documented - set(counted))
+for n in missing:
+    print("pipelined_plugin_%s_total (%s) has no row in docs/operations.md's Plugin counters" % (n, counted[n]))
+for n in stale:
+    print("docs/operations.md documents the counter %s, which no plugin counts" % n)
+assert len(counted) > 20, counted
+sys.exit(1 if missing or stale else 0)
+PY
+pass "docs/operations.md names every plugin counter"
