@@ -48,8 +48,8 @@ static const pl_option_t settings_table[] = {
     PL_OPTION_DURATION(pl_engine_settings_t, unhealthy_after_ms,
                        "unhealthy_after", "60s", 0,
                        "/healthz answers 503, naming the stage and its last "
-                       "error, once a sink's writes have failed without a "
-                       "success for this long."),
+                       "error, once a sink's writes, or a source's reads, "
+                       "have failed without a success for this long."),
     PL_OPTION_SIZE(pl_engine_settings_t, memory_limit, "memory_limit", "0", 0,
                    "Most bytes the records of all pipelines may hold at once "
                    "in queues, batches and requests in flight; sources pause "
