@@ -5,6 +5,29 @@
 
 #include "ddb_item.h"
 
+/* DynamoDB's messages when a request's key is not the table's: an
+ * attribute of another type ("Type mismatch for key id expected: N
+ * actual: S"; an index's is "for Index Key", a record's own data), other
+ * names (UpdateItem: "The provided key element does not match the
+ * schema"; PutRequest: "Missing the key pk in the item"). The sink always
+ * writes every attribute of its `key` option as S, so no record can cure
+ * these. */
+static const char *const key_mismatches[] = {
+    "Type mismatch for key ",
+    "The provided key element does not match the schema",
+    "Missing the key ",
+};
+
+bool ddb_key_mismatch(const pl_aws_error_t *error) {
+  if (!error->code || strcmp(error->code, "ValidationException") != 0 ||
+      !error->message)
+    return false;
+  for (size_t i = 0; i < sizeof(key_mismatches) / sizeof(*key_mismatches); i++)
+    if (strstr(error->message, key_mismatches[i]))
+      return true;
+  return false;
+}
+
 ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
                                 bool conditional) {
   const char *code = error->code ? error->code : "";
@@ -14,6 +37,8 @@ ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
    * tries again later. */
   if (!pl_aws_error_lasting(error))
     return DDB_OUTCOME_FAIL;
+  if (ddb_key_mismatch(error))
+    return DDB_OUTCOME_WRONG_KEY;
   if (strcmp(code, "ValidationException") == 0 ||
       strcmp(code, "SerializationException") == 0 ||
       strcmp(code, "ItemCollectionSizeLimitExceededException") == 0)

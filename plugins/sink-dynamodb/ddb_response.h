@@ -8,11 +8,17 @@
 #include <pipelined/pipelined.h>
 
 typedef enum {
-  DDB_OUTCOME_FAIL,   /* retryable, or a configuration mistake: fail */
-  DDB_OUTCOME_REJECT, /* the item itself is invalid: dead letter */
-  DDB_OUTCOME_SPLIT,  /* invalid, but which item of the batch is unknown */
-  DDB_OUTCOME_STALE,  /* the stored item is newer: delivered */
+  DDB_OUTCOME_FAIL,      /* retryable, or a configuration mistake: fail */
+  DDB_OUTCOME_REJECT,    /* the item itself is invalid: dead letter */
+  DDB_OUTCOME_SPLIT,     /* invalid, but which item of the batch is unknown */
+  DDB_OUTCOME_STALE,     /* the stored item is newer: delivered */
+  DDB_OUTCOME_WRONG_KEY, /* the table's key is not the config's: fail */
 } ddb_outcome_t;
+
+/* True when `error` is DynamoDB's ValidationException for a key that is
+ * not the table's (other names or types): the config's mistake, which
+ * every record would meet, not the record's. */
+bool ddb_key_mismatch(const pl_aws_error_t *error);
 
 /* What a failed call means for the `count` records it carried;
  * `conditional` when the request had the newer_than condition. */

@@ -13,8 +13,10 @@
  * DynamoDB's message (a BatchWriteItem refused as a whole is sent again
  * one item per request first, to find the invalid one). An error the AWS
  * layer gave up retrying (throttling, 5xx) fails the records; so do a
- * missing table or a denied permission, logged as errors: rejecting them
- * would dead-letter whole inputs for a configuration mistake. */
+ * missing table, a denied permission or a table whose key is not the
+ * config's (a ValidationException about the key, ddb_key_mismatch),
+ * logged as errors: rejecting them would dead-letter whole inputs for a
+ * configuration mistake. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,6 +226,17 @@ static void apply_error(ddb_call_t *call, const pl_aws_error_t *error) {
   case DDB_OUTCOME_REJECT:
     for (size_t i = 0; i < call->count; i++)
       resolve(w, call->entries[i], PL_RESULT_REJECTED, text);
+    break;
+  case DDB_OUTCOME_WRONG_KEY:
+    /* Dead-lettering would empty the queue into the dead letter for a
+     * mistake of the config: the records fail and stay in the source. */
+    pl_complain(s->inst, &s->aws.refused, PL_LOG_ERROR,
+                "the table's key is not the key the config gives: %s (fix "
+                "the key option or the table; the records fail rather than "
+                "go to the dead letter)",
+                text);
+    for (size_t i = 0; i < call->count; i++)
+      resolve(w, call->entries[i], PL_RESULT_FAILED, text);
     break;
   case DDB_OUTCOME_FAIL:
     /* The engine logs retries; an error that retrying does not cure (a

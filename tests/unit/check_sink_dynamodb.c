@@ -591,10 +591,11 @@ START_TEST(test_ddb_records_that_cannot_be_items_are_rejected) {
 }
 END_TEST
 
+/* A record's own fault (a key that is not the table's is the config's:
+ * a_key_that_is_not_the_tables_fails_without_dead_lettering). */
 static const char *validation =
     "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ValidationException\","
-    "\"message\":\"One or more parameter values were invalid: Missing the "
-    "key id in the item\"}";
+    "\"message\":\"Item size has exceeded the maximum allowed size\"}";
 
 START_TEST(a_validation_exception_goes_to_the_dead_letter) {
   fixture_t *f = fixture_create();
@@ -604,9 +605,8 @@ START_TEST(a_validation_exception_goes_to_the_dead_letter) {
   ck_assert_uint_eq(pl_test_http_request_count(f->server), 1);
   ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 1);
   const char *reason = pl_test_dead_letter_reason(f->t, 0);
-  ck_assert_ptr_nonnull(strstr(reason, "ValidationException: One or more "
-                                       "parameter values were invalid: "
-                                       "Missing the key id in the item"));
+  ck_assert_ptr_nonnull(strstr(reason, "ValidationException: Item size has "
+                                       "exceeded the maximum allowed size"));
   ck_assert_uint_eq(pl_test_committed(f->t), 1);
   ck_assert_uint_eq(test_plugin_metrics(f->t)->rejected, 1);
   fixture_free(f);
@@ -699,6 +699,38 @@ START_TEST(a_missing_table_fails_without_dead_lettering) {
       strstr(log, "ResourceNotFoundException: Requested resource not found"));
   ck_assert_ptr_nonnull(strstr(log, "rather than go to the dead letter"));
   fixture_free(f);
+}
+END_TEST
+
+/* A table whose key is not the config's (another name, or of type N):
+ * DynamoDB refuses every write with a ValidationException about the key.
+ * That is the config's mistake, not the records': they fail (the source
+ * keeps them) instead of filling the dead letter, and the log says what
+ * is wrong. */
+START_TEST(a_key_that_is_not_the_tables_fails_without_dead_lettering) {
+  static const char *const messages[] = {
+      "One or more parameter values were invalid: Type mismatch for key id "
+      "expected: N actual: S",
+      "The provided key element does not match the schema",
+      "One or more parameter values were invalid: Missing the key pk in the "
+      "item",
+  };
+  for (size_t m = 0; m < 3; m++) {
+    fixture_t *f = fixture_create();
+    for (int i = 0; i < 2; i++)
+      push_error(f, 400, NULL, "ValidationException", messages[m]);
+    run_numbered(f, 2, NULL,
+                 m == 1 ? "retry_limit = 1\n mode = \"update\""
+                        : "retry_limit = 1");
+    const char *log = pl_test_log(f->t);
+    ck_assert_msg(pl_test_dead_letter_count(f->t) == 0, "%s: dead-lettered",
+                  messages[m]);
+    ck_assert_uint_eq(pl_test_failed(f->t), 1);
+    ck_assert_ptr_nonnull(
+        strstr(log, "the table's key is not the key the config gives"));
+    ck_assert_ptr_nonnull(strstr(log, messages[m]));
+    fixture_free(f);
+  }
 }
 END_TEST
 
@@ -1194,6 +1226,8 @@ int main(void) {
   tcase_add_test(put, a_500_is_retried_by_the_aws_layer);
   tcase_add_test(put, a_500_the_layer_gave_up_on_fails_and_the_engine_retries);
   tcase_add_test(put, a_missing_table_fails_without_dead_lettering);
+  tcase_add_test(put,
+                 a_key_that_is_not_the_tables_fails_without_dead_lettering);
   tcase_add_test(put, an_answer_that_is_not_json_fails_the_records);
   tcase_add_test(put, a_refusal_that_repeats_is_logged_once_then_its_recovery);
   suite_add_tcase(s, put);
