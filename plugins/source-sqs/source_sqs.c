@@ -48,11 +48,13 @@ static const pl_option_t sqs_option_table[] = {
                         0, "Receives in flight at once."),
     PL_OPTION_ENUM(sqs_options_t, format, "format", "json", format_choices, 0,
                    "json: each body is a JSON text, parsed into the record "
-                   "(a body that is not valid JSON is poison); raw: the "
-                   "record is {\"body\": \"<body>\"}."),
+                   "(a body that is not valid JSON, or holds a number the "
+                   "daemon cannot keep as written: beyond 64-bit integers, "
+                   "or more digits than a double holds, is poison); raw: "
+                   "the record is {\"body\": \"<body>\"}."),
     PL_OPTION_ENUM(sqs_options_t, poison, "poison", "dead_letter",
                    poison_choices, 0,
-                   "What to do with a body that is not valid JSON: "
+                   "What to do with a poison body (see format): "
                    "dead_letter sends it to the pipeline's dead letter (then "
                    "deletes it); leave keeps it in the queue, for the "
                    "queue's redrive policy."),

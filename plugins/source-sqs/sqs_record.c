@@ -2,6 +2,7 @@
 #include "sqs_record.h"
 
 #include "sqs_body.h"
+#include "sqs_number.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,16 @@ int sqs_record_value(const pl_sqs_message_t *msg, sqs_format_t format,
     return 0;
   json_error_t error;
   *out = json_loadb(body, len, JSON_DECODE_ANY, &error);
-  if (*out)
-    return 0;
+  if (*out) {
+    /* jansson made its reals doubles: one whose digits did not survive
+     * makes the message poison, never a rounded number downstream. */
+    int rc = sqs_numbers_check(body, len, reason);
+    if (rc < 0) {
+      json_decref(*out);
+      *out = NULL;
+    }
+    return rc;
+  }
   if (json_error_code(&error) == json_error_out_of_memory)
     return PL_ENOMEM;
   pl_buf_printf(reason, "invalid JSON: %s (line %d, column %d)", error.text,

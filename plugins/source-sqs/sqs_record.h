@@ -30,7 +30,8 @@ int sqs_record_metadata(pl_record_t *rec, pl_sqs_message_t *msg,
 /* The value of a message's record, from its body: the parsed JSON value
  * (any JSON text), or {"body": "<body>"} with SQS_FORMAT_RAW. Returns 0
  * and a new reference in `out`; PL_EPARSE when the body is not valid JSON
- * (format json), with the reason appended to `reason`; or PL_ENOMEM. */
+ * or holds a number the daemon cannot keep as written (format json;
+ * sqs_number.h), with the reason appended to `reason`; or PL_ENOMEM. */
 int sqs_record_value(const pl_sqs_message_t *msg, sqs_format_t format,
                      json_t **out, pl_buf_t *reason);
 

@@ -265,6 +265,74 @@ START_TEST(bodies_become_values) {
 }
 END_TEST
 
+/* The value of `body` as sqs_record_value gives it; the return code in
+ * *rc and the reason in `reason` (reset first). */
+static json_t *value_of(const char *body, int *rc, pl_buf_t *reason) {
+  pl_sqs_message_t m = {.body = (char *)body, .body_len = strlen(body)};
+  json_t *value = NULL;
+  pl_buf_reset(reason);
+  *rc = sqs_record_value(&m, SQS_FORMAT_JSON, &value, reason);
+  return value;
+}
+
+/* A number the daemon cannot keep as written (it holds reals as doubles)
+ * makes the message poison, naming it; it is never rounded on its way to
+ * DynamoDB, which holds 38 digits. Numbers a double holds exactly (as
+ * their shortest text) are kept. */
+START_TEST(numbers_that_would_lose_digits_are_poison) {
+  static const struct {
+    const char *body, *reason;
+  } lost[] = {
+      {"{\"id\":\"r\",\"v\":12345678901234567.5}",
+       "field v: the number 12345678901234567.5 is beyond what the daemon "
+       "keeps (64-bit integers, 17 significant digits)"},
+      {"{\"v\":9007199254740993.0}",
+       "field v: the number 9007199254740993.0 would become 9007199254740992 "
+       "(the daemon keeps 64-bit integers and numbers of at most 17 "
+       "significant digits that a double holds)"},
+      {"{\"v\":0.1234567890123456789012345}",
+       "field v: the number 0.1234567890123456789012345 is beyond what the "
+       "daemon keeps (64-bit integers, 17 significant digits)"},
+      {"{\"a\":{\"b\":[1, 1e-400]}}",
+       "field a.b[1]: the number 1e-400 would become 0 (the daemon keeps "
+       "64-bit integers and numbers of at most 17 significant digits that a "
+       "double holds)"},
+      {"[0.5, 2.00000000000000011]",
+       "field [1]: the number 2.00000000000000011 is beyond what the daemon "
+       "keeps (64-bit integers, 17 significant digits)"},
+  };
+  pl_buf_t reason = {0};
+  int rc;
+  for (size_t i = 0; i < sizeof(lost) / sizeof(*lost); i++) {
+    json_t *value = value_of(lost[i].body, &rc, &reason);
+    ck_assert_msg(rc == PL_EPARSE && !value, "%s taken", lost[i].body);
+    ck_assert_str_eq(reason.data, lost[i].reason);
+  }
+  static const char *const kept[] = {
+      "{\"v\":0.1}",
+      "{\"v\":1.5,\"w\":-0.0,\"x\":2.50E-3}",
+      "{\"v\":12345678901234567}",
+      "{\"v\":1.7976931348623157e308}",
+      ("{\"a\":{\"b\":[1,0.30000000000000004]},\"s\":\"1."
+       "23456789012345678901\"}"),
+      "{\"v\":100000000000000000000.0}",
+      "{\"v\":9007199254740992.000}",
+      "3.25",
+      "{\"v\":-9223372036854775808}",
+  };
+  for (size_t i = 0; i < sizeof(kept) / sizeof(*kept); i++) {
+    json_t *value = value_of(kept[i], &rc, &reason);
+    ck_assert_msg(rc == 0, "%s refused: %s", kept[i],
+                  reason.data ? reason.data : "");
+    json_t *want = json_loads(kept[i], JSON_DECODE_ANY, NULL);
+    ck_assert(json_equal(value, want));
+    json_decref(want);
+    json_decref(value);
+  }
+  pl_buf_free(&reason);
+}
+END_TEST
+
 /* ---- Through the engine ---- */
 
 START_TEST(messages_become_records_with_metadata) {
@@ -781,6 +849,7 @@ static Suite *source_sqs_suite(void) {
   Suite *s = suite_create("source_sqs");
   TCase *parts = tcase_create("parts");
   tcase_add_test(parts, bodies_become_values);
+  tcase_add_test(parts, numbers_that_would_lose_digits_are_poison);
   suite_add_tcase(s, parts);
   TCase *engine = tcase_create("engine");
   tcase_set_timeout(engine, 60);
