@@ -149,6 +149,16 @@ static json_t *encode_as(const json_t *value, ddb_type_t type, pl_buf_t *why) {
   if (json_is_null(value) || type == DDB_TYPE_AUTO)
     return encode_auto(value, why);
   const char *text = json_string_value(value);
+  size_t len = json_string_length(value);
+  /* A string may hold a NUL (a body's \u0000): read as C text it would
+   * end there, so it is no number, boolean, null or JSON. */
+  if (text && type != DDB_TYPE_S && strlen(text) != len) {
+    pl_buf_printf(why,
+                  "the text holds a NUL character (\\u0000), so it is "
+                  "not %s",
+                  ddb_type_name(type));
+    return NULL;
+  }
   switch (type) {
   case DDB_TYPE_S:
     if (text)
@@ -194,7 +204,7 @@ static json_t *encode_as(const json_t *value, ddb_type_t type, pl_buf_t *why) {
     /* A string holding JSON (a CSV column, say) is parsed first. The
      * cast: jansson counts references only on non-const values. */
     json_t *parsed =
-        text ? json_loads(text, 0, NULL) : json_incref((json_t *)value);
+        text ? json_loadb(text, len, 0, NULL) : json_incref((json_t *)value);
     bool want_object = type == DDB_TYPE_M;
     json_t *attr = NULL;
     if (parsed &&
@@ -281,7 +291,7 @@ json_t *ddb_key_encode(const ddb_schema_t *schema, const pl_record_t *record,
   pl_buf_t text = {0};
   json_t *key = NULL;
   if (ddb_key_text(schema, record, &text, why) == 0 &&
-      !(key = json_loadb(text.data, text.len, 0, NULL)))
+      !(key = json_loadb(text.data, text.len, JSON_ALLOW_NUL, NULL)))
     pl_buf_append_str(why, "out of memory");
   pl_buf_free(&text);
   return key;
@@ -402,7 +412,8 @@ json_t *ddb_read_back(const ddb_schema_t *schema, const pl_record_t *record,
   json_t *tree = NULL;
   if (ddb_key_text(schema, record, &key_text, why) == 0 &&
       text_of(schema, record, key_text.data, &text, why) == 0 &&
-      !(tree = json_loadb(text.data, text.len, 0, NULL)) && why->len == 0)
+      !(tree = json_loadb(text.data, text.len, JSON_ALLOW_NUL, NULL)) &&
+      why->len == 0)
     pl_buf_append_str(why, "out of memory");
   pl_buf_free(&key_text);
   pl_buf_free(&text);

@@ -76,7 +76,7 @@ size_t ddb_unprocessed(const json_t *result, const char *table,
   if (count > DDB_MAX_BATCH_ITEMS)
     count = DDB_MAX_BATCH_ITEMS;
   for (size_t i = 0; i < count; i++)
-    keys[i] = json_loads(key_texts[i], 0, NULL);
+    keys[i] = json_loads(key_texts[i], JSON_ALLOW_NUL, NULL);
   size_t w;
   json_t *write;
   json_array_foreach(writes, w, write) {
@@ -118,6 +118,6 @@ int ddb_answer_read(const char *text, size_t len, json_t **result,
     if (len == strlen(usual_answers[i]) &&
         memcmp(text, usual_answers[i], len) == 0)
       return 0;
-  *result = json_loadb(text, len, JSON_DECODE_ANY, error);
+  *result = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, error);
   return *result ? 0 : PL_EPARSE;
 }

@@ -232,7 +232,7 @@ static size_t all_again(size_t count, ddb_statement_result_t *results,
 size_t ddb_statement_results(const char *text, size_t len, size_t count,
                              bool conditional,
                              ddb_statement_result_t *results, pl_buf_t *why) {
-  json_t *answer = json_loadb(text, len, 0, NULL);
+  json_t *answer = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
   const json_t *responses = json_object_get(answer, "Responses");
   if (!json_is_array(responses) || json_array_size(responses) != count) {
     json_decref(answer);

@@ -51,7 +51,9 @@ int sqs_record_value(const pl_sqs_message_t *msg, sqs_format_t format,
   if ((*out = sqs_body_scan(body, len)))
     return 0;
   json_error_t error;
-  *out = json_loadb(body, len, JSON_DECODE_ANY, &error);
+  /* A \u0000 is a character like any other: every stage writes
+   * strings by their length. */
+  *out = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
   if (*out) {
     /* jansson made its reals doubles: one whose digits did not survive
      * makes the message poison, never a rounded number downstream. */
@@ -64,6 +66,13 @@ int sqs_record_value(const pl_sqs_message_t *msg, sqs_format_t format,
   }
   if (json_error_code(&error) == json_error_out_of_memory)
     return PL_ENOMEM;
+  /* Valid JSON with a number jansson cannot hold ("too big integer"):
+   * said as what it is, with the field. */
+  if (json_error_code(&error) == json_error_numeric_overflow) {
+    int rc = sqs_numbers_check(body, len, reason);
+    if (rc < 0)
+      return rc;
+  }
   pl_buf_printf(reason, "invalid JSON: %s (line %d, column %d)", error.text,
                 error.line, error.column);
   return PL_EPARSE;

@@ -28,7 +28,8 @@ int sqs_record_metadata(pl_record_t *rec, pl_sqs_message_t *msg,
                         const char *queue_url);
 
 /* The value of a message's record, from its body: the parsed JSON value
- * (any JSON text), or {"body": "<body>"} with SQS_FORMAT_RAW. Returns 0
+ * (any JSON text; a string may hold \u0000, which every stage writes
+ * back by its length), or {"body": "<body>"} with SQS_FORMAT_RAW. Returns 0
  * and a new reference in `out`; PL_EPARSE when the body is not valid JSON
  * or holds a number the daemon cannot keep as written (format json;
  * sqs_number.h), with the reason appended to `reason`; or PL_ENOMEM. */

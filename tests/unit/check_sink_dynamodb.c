@@ -287,6 +287,64 @@ START_TEST(types_override_the_json_type) {
 }
 END_TEST
 
+/* A string may hold a NUL (a body's \u0000): written whole as S, and
+ * never read up to the NUL as a number, a boolean, null or JSON. */
+START_TEST(a_nul_inside_a_string_is_kept_or_refused_never_cut) {
+  pl_buf_t why = {0};
+  json_t *text = json_stringn("a\0b", 3);
+  json_t *attr = ddb_value_encode(text, DDB_TYPE_S, &why);
+  ck_assert_ptr_nonnull(attr);
+  const json_t *s = json_object_get(attr, "S");
+  ck_assert_uint_eq(json_string_length(s), 3);
+  ck_assert_int_eq(memcmp(json_string_value(s), "a\0b", 3), 0);
+  json_decref(attr);
+  attr = ddb_value_encode(text, DDB_TYPE_AUTO, &why);
+  json_t *want = json_pack("{s:s%}", "S", "a\0b", (size_t)3);
+  ck_assert(json_equal(attr, want));
+  json_decref(want);
+  json_decref(attr);
+  json_decref(text);
+  static const struct {
+    const char *bytes;
+    size_t len;
+    ddb_type_t type;
+  } cut[] = {
+      {"7\0x", 3, DDB_TYPE_N},   {"true\0x", 6, DDB_TYPE_BOOL},
+      {"\0", 1, DDB_TYPE_NULL},  {"{}\0x", 4, DDB_TYPE_M},
+      {"[1]\0x", 5, DDB_TYPE_L},
+  };
+  for (size_t i = 0; i < sizeof(cut) / sizeof(*cut); i++) {
+    text = json_stringn(cut[i].bytes, cut[i].len);
+    pl_buf_reset(&why);
+    attr = ddb_value_encode(text, cut[i].type, &why);
+    char *dump = attr ? json_dumps(attr, JSON_COMPACT) : NULL;
+    ck_assert_msg(attr == NULL, "case %zu encoded as %s", i, dump);
+    ck_assert_uint_gt(why.len, 0);
+    json_decref(text);
+  }
+  pl_buf_free(&why);
+  /* Items left unprocessed are found by such keys too: a key that could
+   * not be read back would have its item sent again and again. */
+  const char *keys[2] = {"{\"id\":{\"S\":\"a\\u0000b\"}}",
+                         "{\"id\":{\"S\":\"c\\u0000d\"}}"};
+  json_t *result =
+      json_loads("{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":{\"Item\":"
+                 "{\"id\":{\"S\":\"a\\u0000b\"},\"q\":{\"N\":\"1\"}}}}]}}",
+                 JSON_ALLOW_NUL, NULL);
+  ck_assert_ptr_nonnull(result);
+  bool unprocessed[2];
+  ck_assert_uint_eq(ddb_unprocessed(result, "t", keys, 2, unprocessed), 1);
+  ck_assert(unprocessed[0] && !unprocessed[1]);
+  json_decref(result);
+  /* And the answer that lists it is read. */
+  const char *answer = "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":"
+                       "{\"Item\":{\"id\":{\"S\":\"a\\u0000b\"}}}}]}}";
+  json_error_t error;
+  ck_assert_int_eq(ddb_answer_read(answer, strlen(answer), &result, &error), 0);
+  json_decref(result);
+}
+END_TEST
+
 START_TEST(key_templates_build_the_key) {
   test_ddb_records_t *r =
       test_ddb_records_create("${product_id}#${location}", "${@line}");
@@ -1207,6 +1265,7 @@ int main(void) {
   tcase_add_test(pure, numbers_are_exact_decimal_text);
   tcase_add_test(pure, every_json_type_has_its_attribute_type);
   tcase_add_test(pure, types_override_the_json_type);
+  tcase_add_test(pure, a_nul_inside_a_string_is_kept_or_refused_never_cut);
   tcase_add_test(pure, key_templates_build_the_key);
   tcase_add_test(pure, unprocessed_items_are_found_by_key);
   tcase_add_test(pure, answers_are_read_whole_or_parsed);

@@ -333,6 +333,45 @@ START_TEST(numbers_that_would_lose_digits_are_poison) {
 }
 END_TEST
 
+/* Valid JSON is not "invalid JSON": a \u0000 inside a string is kept
+ * (every later stage writes strings by their length), and an integer
+ * beyond 64 bits is refused for what it is, named. */
+START_TEST(valid_json_is_refused_only_for_what_the_daemon_cannot_keep) {
+  pl_buf_t reason = {0};
+  int rc;
+  json_t *value = value_of("{\"v\":\"a\\u0000b\"}", &rc, &reason);
+  ck_assert_msg(rc == 0, "refused: %s", reason.data ? reason.data : "");
+  const json_t *v = json_object_get(value, "v");
+  ck_assert_uint_eq(json_string_length(v), 3);
+  ck_assert_int_eq(memcmp(json_string_value(v), "a\0b", 3), 0);
+  json_decref(value);
+  static const struct {
+    const char *body, *reason;
+  } beyond[] = {
+      {"{\"id\":\"i20\",\"v\":12345678901234567890}",
+       "field v: the number 12345678901234567890 is beyond what the daemon "
+       "keeps (64-bit integers, 17 significant digits)"},
+      {"{\"a\":[{\"v\":-9223372036854775809}]}",
+       "field a[0].v: the number -9223372036854775809 is beyond what the "
+       "daemon keeps (64-bit integers, 17 significant digits)"},
+      {"{\"v\":1e400}", "field v: the number 1e400 is beyond what the daemon "
+                        "keeps (64-bit integers, 17 significant digits)"},
+  };
+  for (size_t i = 0; i < sizeof(beyond) / sizeof(*beyond); i++) {
+    value = value_of(beyond[i].body, &rc, &reason);
+    ck_assert_msg(rc == PL_EPARSE && !value, "%s taken", beyond[i].body);
+    ck_assert_str_eq(reason.data, beyond[i].reason);
+  }
+  /* Text that is not JSON keeps jansson's reason. */
+  value = value_of("{\"v\":12345678901234567890,", &rc, &reason);
+  ck_assert_int_eq(rc, PL_EPARSE);
+  ck_assert_msg(strncmp(reason.data, "invalid JSON: ", 14) == 0 ||
+                    strstr(reason.data, "the number ") != NULL,
+                "%s", reason.data);
+  pl_buf_free(&reason);
+}
+END_TEST
+
 /* ---- Through the engine ---- */
 
 START_TEST(messages_become_records_with_metadata) {
@@ -850,6 +889,8 @@ static Suite *source_sqs_suite(void) {
   TCase *parts = tcase_create("parts");
   tcase_add_test(parts, bodies_become_values);
   tcase_add_test(parts, numbers_that_would_lose_digits_are_poison);
+  tcase_add_test(parts,
+                 valid_json_is_refused_only_for_what_the_daemon_cannot_keep);
   suite_add_tcase(s, parts);
   TCase *engine = tcase_create("engine");
   tcase_set_timeout(engine, 60);
