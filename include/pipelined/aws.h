@@ -38,6 +38,13 @@ typedef struct pl_aws_error {
   const char *request_id; /* or NULL */
   bool retryable;         /* true when the attempts ran out on a retryable
                              error: the caller may fail (not reject) */
+  /* The service's error answer as it came (`body_len` bytes, not
+   * NUL-terminated), for the fields of an error beyond its code and
+   * message (DynamoDB's Item of a failed condition with
+   * ReturnValuesOnConditionCheckFailure); NULL without one. Borrowed for
+   * the callback. */
+  const char *body;
+  size_t body_len;
 } pl_aws_error_t;
 
 /* Appends one line: "sqs SendMessageBatch: HTTP 400 Code: message

@@ -49,6 +49,30 @@ ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
   return DDB_OUTCOME_FAIL;
 }
 
+bool ddb_condition_met_own_write(const char *request, size_t request_len,
+                                 const pl_aws_error_t *error) {
+  if (!error->body || error->body_len == 0)
+    return false;
+  json_t *answer =
+      json_loadb(error->body, error->body_len, JSON_ALLOW_NUL, NULL);
+  const json_t *stored = json_object_get(answer, "Item");
+  json_t *sent =
+      stored ? json_loadb(request, request_len, JSON_ALLOW_NUL, NULL) : NULL;
+  const json_t *names = json_object_get(sent, "ExpressionAttributeNames");
+  const json_t *values = json_object_get(sent, "ExpressionAttributeValues");
+  /* The version decides when the request has one (its newer_than
+   * condition is only for items without it); else the newer_than
+   * field. */
+  bool versioned = json_object_get(values, ":ver") != NULL;
+  const char *name =
+      json_string_value(json_object_get(names, versioned ? "#ver" : "#nt"));
+  const json_t *own = json_object_get(values, versioned ? ":ver" : ":nt");
+  bool same = name && own && json_equal(json_object_get(stored, name), own);
+  json_decref(sent);
+  json_decref(answer);
+  return same;
+}
+
 /* True when `item` holds every attribute of `key` with the same value. */
 static bool has_key(const json_t *item, const json_t *key) {
   const char *name;

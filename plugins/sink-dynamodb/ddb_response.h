@@ -25,6 +25,18 @@ bool ddb_key_mismatch(const pl_aws_error_t *error);
 ddb_outcome_t ddb_error_outcome(const pl_aws_error_t *error, size_t count,
                                 bool conditional);
 
+/* For a conditional UpdateItem refused with ConditionalCheckFailedException:
+ * true when the stored item the answer gives (`error->body`'s Item,
+ * ReturnValuesOnConditionCheckFailure ALL_OLD) holds the version (or,
+ * without version_attribute, the newer_than value) that `request`
+ * (`request_len` bytes of the UpdateItem's JSON text, borrowed) sets. Such
+ * an item is the request's own write: a first attempt wrote it and its
+ * answer was lost (a 500, a cut connection), and the AWS layer's retry met
+ * it. False without such an answer. The texts are parsed: a failed
+ * condition is rare. */
+bool ddb_condition_met_own_write(const char *request, size_t request_len,
+                                 const pl_aws_error_t *error);
+
 /* Sets unprocessed[i] for each of the `count` keys (at most
  * DDB_MAX_BATCH_ITEMS; texts as ddb_key_text writes them, borrowed) whose
  * PutRequest the BatchWriteItem `result` lists under UnprocessedItems of

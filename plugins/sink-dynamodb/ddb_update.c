@@ -170,6 +170,13 @@ static int shape_build(ddb_update_shape_t *shape, const ddb_schema_t *schema,
   if (rc == 0 && condition)
     rc =
         put_string_member(&shape->head, ",\"ConditionExpression\":", condition);
+  /* A failed condition's answer holds the stored item: one that holds the
+   * record's own version is its own write, met by a retry whose first
+   * answer was lost (ddb_condition_met_own_write). */
+  if (rc == 0 && condition)
+    rc = pl_buf_append_str(&shape->head,
+                           ",\"ReturnValuesOnConditionCheckFailure\":"
+                           "\"ALL_OLD\"");
   if (rc == 0 && names.len) {
     rc = pl_buf_append_str(&shape->head, ",\"ExpressionAttributeNames\":{");
     if (rc == 0)

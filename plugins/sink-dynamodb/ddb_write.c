@@ -213,10 +213,16 @@ static void apply_error(ddb_call_t *call, const pl_aws_error_t *error) {
   pl_aws_error_format(error, &reason);
   const char *text = reason.data ? reason.data : "the request failed";
   switch (ddb_error_outcome(error, call->count, conditional)) {
-  case DDB_OUTCOME_STALE:
-    pl_instance_count(s->inst, "stale", 1);
+  case DDB_OUTCOME_STALE: {
+    /* A retry that met the record's own write (its first answer lost)
+     * wrote it: counted so, not as stale. */
+    const ddb_entry_t *entry = &w->entries[call->entries[0]];
+    bool own = !entry->statement &&
+               ddb_condition_met_own_write(entry->body, entry->body_len, error);
+    pl_instance_count(s->inst, own ? "items_written" : "stale", 1);
     resolve(w, call->entries[0], PL_RESULT_DELIVERED, NULL);
     break;
+  }
   case DDB_OUTCOME_SPLIT:
     /* DynamoDB refused the whole BatchWriteItem for one bad item: each
      * goes again on its own, so that only that one is rejected. */

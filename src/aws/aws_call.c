@@ -13,7 +13,10 @@ static void attempt(pl_aws_call_t *call);
 
 /* ---- Errors ---- */
 
-static void to_public(const pl_aws_error_detail_t *d, pl_aws_error_t *out) {
+/* The public view of `d`, with the answer's `body` (borrowed; NULL for a
+ * transport failure). */
+static void to_public(const pl_aws_error_detail_t *d, const char *body,
+                      size_t body_len, pl_aws_error_t *out) {
   *out = (pl_aws_error_t){
       .service = d->service,
       .operation = d->operation,
@@ -22,6 +25,8 @@ static void to_public(const pl_aws_error_detail_t *d, pl_aws_error_t *out) {
       .message = d->message ? d->message : "",
       .request_id = d->request_id,
       .retryable = d->retryable,
+      .body = body,
+      .body_len = body ? body_len : 0,
   };
 }
 
@@ -74,9 +79,10 @@ static void finish_public(pl_aws_call_t *call, const pl_aws_error_t *error) {
   release(call);
 }
 
-static void finish_error(pl_aws_call_t *call, const pl_aws_error_detail_t *d) {
+static void finish_error(pl_aws_call_t *call, const pl_aws_error_detail_t *d,
+                         const char *body, size_t body_len) {
   pl_aws_error_t error;
-  to_public(d, &error);
+  to_public(d, body, body_len, &error);
   finish_public(call, &error);
 }
 
@@ -93,7 +99,7 @@ static void fail_transport(pl_aws_call_t *call, int code, const char *text) {
     finish_public(call, &fallback);
     return;
   }
-  finish_error(call, d);
+  finish_error(call, d, NULL, 0);
   pl__aws_error_destroy(d);
 }
 
@@ -148,7 +154,9 @@ static void drop_stale_credentials(pl_aws_call_t *call,
 }
 
 /* Decides what a failed attempt leads to; consumes `d`. */
-static void handle_failure(pl_aws_call_t *call, pl_aws_error_detail_t *d) {
+/* `body`: the error answer's (borrowed), or NULL. */
+static void handle_failure(pl_aws_call_t *call, pl_aws_error_detail_t *d,
+                           const char *body, size_t body_len) {
   pl_aws_client_t *client = call->client;
   pl_aws_context_t *ctx = client->ctx;
   drop_stale_credentials(call, d);
@@ -178,7 +186,7 @@ static void handle_failure(pl_aws_call_t *call, pl_aws_error_detail_t *d) {
     uv_timer_start(call_timer(call), on_backoff, decision.delay_ms, 0);
     return;
   }
-  finish_error(call, d);
+  finish_error(call, d, body, body_len);
   pl__aws_error_destroy(d);
 }
 
@@ -287,7 +295,7 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
       fail_transport(call, r->error, r->error_text);
       return;
     }
-    handle_failure(call, d);
+    handle_failure(call, d, NULL, 0);
     return;
   }
   if (r->status >= 300) {
@@ -304,7 +312,7 @@ static void on_http_done(void *data, const pl_http_response_t *r) {
       return;
     }
     count_attempt(call, r, d);
-    handle_failure(call, d);
+    handle_failure(call, d, r->body, r->body_len);
     return;
   }
   count_attempt(call, r, NULL);

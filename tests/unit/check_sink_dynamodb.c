@@ -928,6 +928,49 @@ START_TEST(update_newer_than_a_list_writes_and_compares_a_version) {
 }
 END_TEST
 
+/* A conditional UpdateItem asks for the stored item when its condition
+ * fails (ALL_OLD). When that item holds the record's own version, the
+ * write was this record's: its answer was lost (a 500 after the write)
+ * and the AWS layer's retry met it. That is written, not stale; a newer
+ * stored version is stale. */
+START_TEST(update_a_retry_that_meets_its_own_write_counts_it_written) {
+  fixture_t *f = fixture_create();
+  push_error(f, 500, NULL, "InternalServerError", "answer lost");
+  push(f, 400, NULL,
+       "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+       "ConditionalCheckFailedException\",\"message\":\"The conditional "
+       "request failed\",\"Item\":{\"id\":{\"S\":\"a\"},\"q\":{\"N\":\"1\"},"
+       "\"v\":{\"S\":\"2023-05-01T00:00:00.000000Z "
+       "00000000000000000001\"}}}");
+  push(f, 400, NULL,
+       "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+       "ConditionalCheckFailedException\",\"message\":\"The conditional "
+       "request failed\",\"Item\":{\"id\":{\"S\":\"b\"},"
+       "\"v\":{\"S\":\"2023-05-09T00:00:00.000000Z "
+       "00000000000000000007\"}}}");
+  const char *records[] = {
+      "{\"id\":\"a\",\"q\":1,\"d\":\"2023-05-01\"}",
+      "{\"id\":\"b\",\"q\":2,\"d\":\"2023-05-01\"}",
+  };
+  run_records(f, records, 2, "max_attempts = 2",
+              "mode = \"update\"\n newer_than = [\"d\", \"@line\"]\n"
+              " version_attribute = \"v\"\n batch_size = 1\n"
+              " max_in_flight = 1");
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 3);
+  json_t *body = request_body(f, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(
+                       body, "ReturnValuesOnConditionCheckFailure")),
+                   "ALL_OLD");
+  json_decref(body);
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "stale"), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 0);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(update_writes_one_key_in_order) {
   fixture_t *f = fixture_create();
   push_ok(f, 3);
@@ -1297,6 +1340,8 @@ int main(void) {
   tcase_add_test(update,
                  update_newer_than_a_list_writes_and_compares_a_version);
   tcase_add_test(update, update_writes_one_key_in_order);
+  tcase_add_test(update,
+                 update_a_retry_that_meets_its_own_write_counts_it_written);
   tcase_add_test(update, update_validation_goes_to_the_dead_letter);
   tcase_add_test(update, batch_updates_write_statements_and_send_the_rest_again);
   tcase_add_test(update,
