@@ -435,7 +435,10 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
      * values, is about twice an item. */
     pl_buf_t key_text = {0}, body_text = {0};
     size_t body_room = s->opts->mode == DDB_MODE_PUT ? 512 : 1024;
-    int rc = pl_buf_reserve(&key_text, 256) < 0 ||
+    /* A record that is not an object is refused for that first: its key
+     * would only say that a field is missing. */
+    int rc = !ddb_record_object(record, &why) ? PL_EINVAL
+             : pl_buf_reserve(&key_text, 256) < 0 ||
                      pl_buf_reserve(&body_text, body_room) < 0
                  ? PL_ENOMEM
                  : ddb_key_text(&s->compiled.schema, record, &key_text, &why);

@@ -651,6 +651,24 @@ END_TEST
 
 /* A record's own fault (a key that is not the table's is the config's:
  * a_key_that_is_not_the_tables_fails_without_dead_lettering). */
+/* A record that is not an object is refused for that, in either mode,
+ * before its key is looked for. */
+START_TEST(a_record_that_is_not_an_object_is_named_so) {
+  for (int update = 0; update < 2; update++) {
+    fixture_t *f = fixture_create();
+    const char *records[] = {"[1,2]", "42"};
+    run_records(f, records, 2, NULL, update ? "mode = \"update\"" : "");
+    test_plugin_assert_clean(f->t);
+    ck_assert_uint_eq(pl_test_http_request_count(f->server), 0);
+    ck_assert_uint_eq(pl_test_dead_letter_count(f->t), 2);
+    for (size_t i = 0; i < 2; i++)
+      ck_assert_str_eq(pl_test_dead_letter_reason(f->t, i),
+                       "the record is not a JSON object");
+    fixture_free(f);
+  }
+}
+END_TEST
+
 static const char *validation =
     "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ValidationException\","
     "\"message\":\"Item size has exceeded the maximum allowed size\"}";
@@ -1323,6 +1341,7 @@ int main(void) {
   tcase_add_test(put, duplicate_keys_go_in_successive_requests);
   tcase_add_test(put, a_later_write_of_a_key_waits_for_a_failed_earlier_one);
   tcase_add_test(put, test_ddb_records_that_cannot_be_items_are_rejected);
+  tcase_add_test(put, a_record_that_is_not_an_object_is_named_so);
   tcase_add_test(put, a_validation_exception_goes_to_the_dead_letter);
   tcase_add_test(put, a_refused_batch_is_resent_item_by_item);
   tcase_add_test(put, a_500_is_retried_by_the_aws_layer);
