@@ -229,8 +229,19 @@ static size_t all_again(size_t count, ddb_statement_result_t *results,
   return count;
 }
 
+/* True when `item` holds `version` (the attribute) with the text `own`. */
+static bool holds_own_version(const json_t *item, const char *version,
+                              const char *own) {
+  const json_t *stored =
+      version && own ? json_object_get(json_object_get(item, version), "S")
+                     : NULL;
+  return stored && json_string_length(stored) == strlen(own) &&
+         memcmp(json_string_value(stored), own, strlen(own)) == 0;
+}
+
 size_t ddb_statement_results(const char *text, size_t len, size_t count,
-                             bool conditional,
+                             bool conditional, const char *version,
+                             const char *const *own,
                              ddb_statement_result_t *results, pl_buf_t *why) {
   json_t *answer = json_loadb(text, len, JSON_ALLOW_NUL, NULL);
   const json_t *responses = json_object_get(answer, "Responses");
@@ -248,7 +259,10 @@ size_t ddb_statement_results(const char *text, size_t len, size_t count,
     } else if (conditional && code &&
                strcmp(code, "ConditionalCheckFailed") == 0 &&
                json_is_object(json_object_get(error, "Item"))) {
-      results[i] = DDB_STATEMENT_STALE;
+      results[i] = holds_own_version(json_object_get(error, "Item"), version,
+                                     own ? own[i] : NULL)
+                       ? DDB_STATEMENT_WRITTEN
+                       : DDB_STATEMENT_STALE;
     } else {
       results[i] = DDB_STATEMENT_AGAIN;
       if (again++ == 0) {

@@ -72,10 +72,15 @@ typedef enum {
  * ConditionalCheckFailed with the stored item is STALE when `conditional`
  * (the statements compared newer_than or a version); anything else is
  * AGAIN, and so is every statement when the answer is not JSON or does not
- * hold one response per statement. The code and message of the first
- * AGAIN go to `why` (for the log). Returns the number of AGAIN. */
+ * hold one response per statement. With `version` (the version attribute,
+ * or NULL) and own[i] (statement i's version text, or NULL; `own` may be
+ * NULL), a stored item whose version is statement i's own is WRITTEN: the
+ * statement's earlier attempt wrote it and its answer was lost. The code
+ * and message of the first AGAIN go to `why` (for the log). Returns the
+ * number of AGAIN. */
 size_t ddb_statement_results(const char *text, size_t len, size_t count,
-                             bool conditional,
+                             bool conditional, const char *version,
+                             const char *const *own,
                              ddb_statement_result_t *results, pl_buf_t *why);
 
 #endif

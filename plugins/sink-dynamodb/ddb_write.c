@@ -37,6 +37,9 @@ typedef struct ddb_entry {
   char *body;     /* JSON text; put: the item; update: the UpdateItem */
   size_t body_len; /* request, or with `statement` the record's statement */
   bool statement;  /* (batch_updates) */
+  /* A statement's version text (with version_attribute), to know its own
+   * write when a retry meets it; or NULL. */
+  char *version;
   char *key_text; /* ddb_key_text's: equal keys, equal texts */
   size_t prev;    /* the earlier entry of the same key, or NO_ENTRY */
   unsigned round;
@@ -69,6 +72,7 @@ static void free_write(ddb_write_t *w) {
   for (size_t i = 0; i < w->count; i++) {
     free(w->entries[i].body);
     free(w->entries[i].key_text);
+    free(w->entries[i].version);
   }
   free(w->entries);
   free(w);
@@ -355,10 +359,13 @@ static void apply_statements(ddb_call_t *call, const char *text, size_t len) {
   ddb_write_t *w = call->write;
   sink_ddb_t *s = w->sink;
   ddb_statement_result_t results[DDB_MAX_STATEMENTS];
+  const char *own[DDB_MAX_STATEMENTS];
+  for (size_t i = 0; i < call->count; i++)
+    own[i] = w->entries[call->entries[i]].version;
   pl_buf_t why = {0};
-  size_t again =
-      ddb_statement_results(text, len, call->count,
-                            s->opts->newer_than.count > 0, results, &why);
+  size_t again = ddb_statement_results(
+      text, len, call->count, s->opts->newer_than.count > 0,
+      s->compiled.schema.version, own, results, &why);
   size_t written = 0;
   for (size_t i = 0; i < call->count; i++) {
     if (results[i] == DDB_STATEMENT_AGAIN)
@@ -458,6 +465,10 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
                                   key_text.data, &body_text, &why);
     }
     char *text = key_text.data;
+    char *version = NULL;
+    if (rc == 0 && statement && s->compiled.schema.version &&
+        !(version = strdup(s->update_shape.version.data)))
+      rc = PL_ENOMEM;
     if (rc < 0) {
       pl_buf_free(&key_text);
       pl_buf_free(&body_text);
@@ -477,6 +488,7 @@ static int encode_entries(sink_ddb_t *s, ddb_write_t *w) {
                            .body = body_text.data,
                            .body_len = body_text.len,
                            .statement = statement,
+                           .version = version,
                            .key_text = text,
                            .prev = NO_ENTRY,
                            .result = PL_RESULT_PENDING};

@@ -169,7 +169,7 @@ static void assert_results(const char *answer, size_t count, bool conditional,
   ddb_statement_result_t results[DDB_MAX_STATEMENTS];
   pl_buf_t why = {0};
   size_t again = ddb_statement_results(answer, strlen(answer), count,
-                                       conditional, results, &why);
+                                       conditional, NULL, NULL, results, &why);
   char got[DDB_MAX_STATEMENTS + 1] = {0};
   size_t agains = 0;
   for (size_t i = 0; i < count; i++) {
@@ -181,6 +181,30 @@ static void assert_results(const char *answer, size_t count, bool conditional,
   ck_assert_str_eq(why.data ? why.data : "", want_why);
   pl_buf_free(&why);
 }
+
+/* A stored item that holds the statement's own version is its own write
+ * (an earlier attempt's, whose answer was lost): written, not stale. */
+START_TEST(a_stored_item_of_the_statements_own_version_is_written) {
+  const char *answer =
+      "{\"Responses\":["
+      "{\"Error\":{\"Code\":\"ConditionalCheckFailed\","
+      "\"Item\":{\"id\":{\"S\":\"a\"},\"v\":{\"S\":\"0001\"}}}},"
+      "{\"Error\":{\"Code\":\"ConditionalCheckFailed\","
+      "\"Item\":{\"id\":{\"S\":\"b\"},\"v\":{\"S\":\"0009\"}}}},"
+      "{\"Error\":{\"Code\":\"ConditionalCheckFailed\","
+      "\"Item\":{\"id\":{\"S\":\"c\"}}}}]}";
+  const char *own[] = {"0001", "0002", "0003"};
+  ddb_statement_result_t results[3];
+  pl_buf_t why = {0};
+  ck_assert_uint_eq(ddb_statement_results(answer, strlen(answer), 3, true, "v",
+                                          own, results, &why),
+                    0);
+  ck_assert_int_eq(results[0], DDB_STATEMENT_WRITTEN);
+  ck_assert_int_eq(results[1], DDB_STATEMENT_STALE);
+  ck_assert_int_eq(results[2], DDB_STATEMENT_STALE);
+  pl_buf_free(&why);
+}
+END_TEST
 
 START_TEST(an_answer_writes_finds_stale_or_sends_again) {
   const char *answer =
@@ -293,6 +317,7 @@ int main(void) {
   tcase_add_loop_test(tc, a_kept_shape_states_what_a_fresh_one_states, 0, 4);
   tcase_add_test(tc, the_request_lists_the_statements);
   tcase_add_test(tc, an_answer_writes_finds_stale_or_sends_again);
+  tcase_add_test(tc, a_stored_item_of_the_statements_own_version_is_written);
   suite_add_tcase(s, tc);
   return test_suite_run(s);
 }

@@ -989,6 +989,36 @@ START_TEST(update_a_retry_that_meets_its_own_write_counts_it_written) {
 }
 END_TEST
 
+/* The same with batch_updates: a BatchExecuteStatement whose answer was
+ * lost is sent again, and its statements meet their own writes. */
+START_TEST(batch_updates_a_retry_that_meets_its_own_writes_counts_them) {
+  fixture_t *f = fixture_create();
+  push_error(f, 500, NULL, "InternalServerError", "answer lost");
+  push(f, 200, NULL,
+       "{\"Responses\":[{\"TableName\":\"t\",\"Error\":{\"Code\":"
+       "\"ConditionalCheckFailed\",\"Message\":\"The conditional request "
+       "failed\",\"Item\":{\"id\":{\"S\":\"a\"},\"v\":{\"S\":"
+       "\"2023-05-01T00:00:00.000000Z 00000000000000000001\"}}}},"
+       "{\"TableName\":\"t\",\"Error\":{\"Code\":"
+       "\"ConditionalCheckFailed\",\"Message\":\"The conditional request "
+       "failed\",\"Item\":{\"id\":{\"S\":\"b\"},\"v\":{\"S\":"
+       "\"2023-05-09T00:00:00.000000Z 00000000000000000007\"}}}}]}");
+  const char *records[] = {
+      "{\"id\":\"a\",\"q\":1,\"d\":\"2023-05-01\"}",
+      "{\"id\":\"b\",\"q\":2,\"d\":\"2023-05-01\"}",
+  };
+  run_records(f, records, 2, "max_attempts = 2",
+              "mode = \"update\"\n newer_than = [\"d\", \"@line\"]\n"
+              " version_attribute = \"v\"\n batch_updates = true");
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_eq(pl_test_http_request_count(f->server), 2);
+  ck_assert_uint_eq(pl_test_counter(f->t, "items_written"), 1);
+  ck_assert_uint_eq(pl_test_counter(f->t, "stale"), 1);
+  ck_assert_uint_eq(test_plugin_metrics(f->t)->records_out, 2);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(update_writes_one_key_in_order) {
   fixture_t *f = fixture_create();
   push_ok(f, 3);
@@ -1361,6 +1391,8 @@ int main(void) {
   tcase_add_test(update, update_writes_one_key_in_order);
   tcase_add_test(update,
                  update_a_retry_that_meets_its_own_write_counts_it_written);
+  tcase_add_test(update,
+                 batch_updates_a_retry_that_meets_its_own_writes_counts_them);
   tcase_add_test(update, update_validation_goes_to_the_dead_letter);
   tcase_add_test(update, batch_updates_write_statements_and_send_the_rest_again);
   tcase_add_test(update,
