@@ -11,7 +11,11 @@ static void write_batch(pl_batch_t *batch) {
   pl_instance_t *sink = batch->sink;
   batch->done = false;
   sink->metrics.batches++;
+  /* A batch after the drain (a retry) is held back too: the sink is told
+   * again at the next pump (tell_drain in sink.c). */
+  sink->sink->drain_told = false;
   sink->plugin->write(sink, sink->ctx, batch);
+  pl__pipeline_kick(sink->pipeline);
 }
 
 int pl__batch_write_from_queue(pl_instance_t *sink, size_t max_count,

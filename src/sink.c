@@ -138,7 +138,6 @@ bool pl__sink_pump(pl_sink_t *sink) {
     if (pl__batch_write_from_queue(inst, (size_t)opts->batch_size,
                                    opts->batch_bytes) < 0)
       break; /* out of memory: try again on the next pump */
-    sink->drain_told = false;
     wrote = true;
   }
   tell_drain(sink);

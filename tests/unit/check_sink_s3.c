@@ -538,6 +538,26 @@ END_TEST
 
 /* ---- Failures ---- */
 
+/* An object the drain cut whose upload failed: its records come back in
+ * a batch after the drain, and the drain cuts their new object too, rather
+ * than its age. */
+START_TEST(a_retry_after_the_drain_is_uploaded_at_once) {
+  fixture_t *f = fixture_create();
+  push(f, "PUT", 500, NULL,
+       "<Error><Code>InternalError</Code><Message>x</Message></Error>");
+  push(f, "PUT", 200, NULL, NULL);
+  uint64_t start = uv_now(pl_test_loop(f->t));
+  run_records(f, three, 3, "max_object_age = \"1h\"");
+  uv_update_time(pl_test_loop(f->t));
+  test_plugin_assert_clean(f->t);
+  ck_assert_uint_lt(uv_now(pl_test_loop(f->t)) - start, 30000);
+  ck_assert_uint_eq(request_count(f), 2);
+  ck_assert_uint_eq(pl_test_counter(f->t, "objects_cut_by_drain"), 2);
+  ck_assert_uint_eq(pl_test_committed(f->t), 1);
+  fixture_free(f);
+}
+END_TEST
+
 START_TEST(a_failed_upload_is_retried) {
   fixture_t *f = fixture_create();
   push(f, "PUT", 500, NULL,
@@ -768,6 +788,7 @@ int main(void) {
   TCase *failures = tcase_create("failures");
   tcase_set_timeout(failures, 60);
   tcase_add_test(failures, a_failed_upload_is_retried);
+  tcase_add_test(failures, a_retry_after_the_drain_is_uploaded_at_once);
   tcase_add_test(failures, an_upload_that_keeps_failing_fails_the_group);
   suite_add_tcase(s, failures);
   TCase *shutdown = tcase_create("shutdown");
