@@ -5,6 +5,7 @@
  * sources read (pl_input_path_add), so that no sink empties an input at
  * its start before it is read. */
 #include <fnmatch.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,21 @@ static bool same_file(const char *a, const char *b) {
  * resolved (symbolic links, ".."), or NULL. */
 static bool takes_in(const char *entry, const char *path, const char *dir,
                      const char *base, const char *real) {
-  if (strpbrk(entry, "*?[")) /* a glob: either spelling of the path */
-    return fnmatch(entry, path, FNM_PATHNAME | FNM_PERIOD) == 0 ||
-           (real && fnmatch(entry, real, FNM_PATHNAME | FNM_PERIOD) == 0);
+  if (strpbrk(entry, "*?[")) {
+    /* A file that is there: the same as one of the glob's matches, however
+     * either spells it ("..", symbolic links); one to come, by name. */
+    struct stat file;
+    if (stat(path, &file) != 0)
+      return fnmatch(entry, path, FNM_PATHNAME | FNM_PERIOD) == 0 ||
+             (real && fnmatch(entry, real, FNM_PATHNAME | FNM_PERIOD) == 0);
+    glob_t matches;
+    bool found = false;
+    if (glob(entry, GLOB_NOSORT, NULL, &matches) == 0)
+      for (size_t i = 0; i < matches.gl_pathc && !found; i++)
+        found = same_file(matches.gl_pathv[i], path);
+    globfree(&matches);
+    return found;
+  }
   struct stat st;
   if (stat(entry, &st) != 0) /* neither exists yet: by name */
     return strcmp(entry, path) == 0;

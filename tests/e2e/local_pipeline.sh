@@ -115,8 +115,8 @@ pass "a missing input is an error naming it"
 # A sink that empties its file at the start (append = false) on a file the
 # daemon's source reads: refused at the start, the input left whole. The
 # file itself, a file of an input directory (spelt through "..") and a
-# glob's match; a file beside them that no source reads is emptied as
-# asked.
+# glob's match (also a glob through ".." or a symbolic link); a file beside
+# them that no source reads is emptied as asked.
 mkdir -p "$work/trunc/sub"
 cp "$test_data/sample_inventory.csv" "$work/trunc/in.csv"
 cat > "$work/trunc.conf" <<'CONF'
@@ -131,9 +131,12 @@ pipeline "p" {
   }
 }
 CONF
+ln -s "$work/trunc" "$work/link"
 for case in "$work/trunc/in.csv:$work/trunc/in.csv" \
             "$work/trunc:$work/trunc/sub/../in.csv" \
-            "$work/trunc/*.csv:$work/trunc/in.csv"; do
+            "$work/trunc/*.csv:$work/trunc/in.csv" \
+            "$work/trunc/sub/../*.csv:$work/trunc/in.csv" \
+            "$work/link/*.csv:$work/trunc/in.csv"; do
   input=${case%%:*} output=${case#*:}
   set +e
   INPUT=$input OUTPUT=$output "$PIPELINED" --once -c "$work/trunc.conf" \
