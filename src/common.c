@@ -2,6 +2,7 @@
 #include <pipelined/common.h>
 
 #include <errno.h>
+#include <float.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,9 +74,12 @@ int pl_buf_append_int(pl_buf_t *buf, long long n) {
 
 int pl_buf_append_real(pl_buf_t *buf, double d) {
   char text[40];
-  /* 15 significant digits always read back as a double of that text; 17
-   * always give the double back. */
-  for (int precision = 15; precision <= 17; precision++) {
+  /* A normal double holds every text of up to 15 significant digits, so
+   * when one of them reads back as `d`, %.15g writes it (and drops its
+   * trailing zeros); 17 digits always give `d` back. A subnormal holds
+   * fewer digits: there the shortest may have fewer than 15 (5e-324). */
+  int first = d != 0 && d < DBL_MIN && d > -DBL_MIN ? 1 : 15;
+  for (int precision = first; precision <= 17; precision++) {
     snprintf(text, sizeof(text), "%.*g", precision, d);
     if (strtod(text, NULL) == d)
       break;

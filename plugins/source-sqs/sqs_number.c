@@ -111,8 +111,8 @@ static bool integer_fits(const char *p, size_t n) {
 }
 
 /* What the daemon keeps of a real number: its double, written as its
- * shortest text (as sink-dynamodb's ddb_number_text writes it), into
- * `text`. False when the double is infinite. */
+ * shortest text (pl_buf_append_real(), as the sinks write it), into
+ * `text`. False when the double is infinite, or out of memory. */
 static bool kept_text(const decimal_t *d, char *text, size_t size) {
   /* The number rewritten short (0.digits e exponent): the same value
    * however many zeros the body spelled. */
@@ -122,12 +122,12 @@ static bool kept_text(const decimal_t *d, char *text, size_t size) {
   double value = strtod(canonical, NULL);
   if (isinf(value))
     return false;
-  for (int precision = 15; precision <= MAX_DIGITS; precision++) {
-    snprintf(text, size, "%.*g", precision, value);
-    if (strtod(text, NULL) == value)
-      break;
-  }
-  return true;
+  pl_buf_t shortest = {0};
+  bool ok = pl_buf_append_real(&shortest, value) == 0;
+  if (ok)
+    snprintf(text, size, "%s", shortest.data);
+  pl_buf_free(&shortest);
+  return ok;
 }
 
 /* One level of the walk: the member or element being read. */

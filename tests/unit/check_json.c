@@ -76,7 +76,8 @@ START_TEST(reals_are_written_the_shortest_way) {
                {19.99, "19.99"},
                {0.1 + 0.2, "0.30000000000000004"},
                {123456789012345678.0, "1.2345678901234568e+17"},
-               {5e-324, "4.94065645841247e-324"}};
+               {5e-324, "5e-324"},
+               {1e-310, "1e-310"}};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     json_t *value = json_real(cases[i].value);
     pl_buf_t out = {0};
