@@ -181,6 +181,15 @@ PL_EXTERN void pl_sqs_poller_poll(pl_sqs_poller_t *poller);
  * when that is set. */
 PL_EXTERN void pl_sqs_poller_finish(pl_sqs_poller_t *poller,
                                     pl_sqs_message_t *msg, bool committed);
+/* pl_sqs_poller_finish(poller, msg, true), and `deleted(data, ok)` runs
+ * exactly once: ok once SQS deleted the message, false when the delete was
+ * given up or could not be sent (the message will be received again; at
+ * close, from inside pl_sqs_poller_close()). An owner that keeps a note
+ * of the message's work (a ledger entry) drops it there. */
+PL_EXTERN void pl_sqs_poller_commit(pl_sqs_poller_t *poller,
+                                    pl_sqs_message_t *msg,
+                                    void (*deleted)(void *data, bool ok),
+                                    void *data);
 /* A message the owner cannot take (out of memory, or stopping; steals
  * `msg`): made visible again at once, for another consumer. */
 PL_EXTERN void pl_sqs_poller_release(pl_sqs_poller_t *poller,

@@ -7,6 +7,7 @@
  * invisible to other consumers. Test events, events of other buckets and
  * keys outside the filters leave nothing to read: their messages are
  * deleted. A body that is not an S3 event goes to the dead letter. */
+#include "s3_resume.h"
 #include "source_s3.h"
 
 #include <stdlib.h>
@@ -135,10 +136,13 @@ int s3_notify_start(source_s3_t *s) {
 
 void s3_notify_poll(source_s3_t *s) { pl_sqs_poller_poll(s->poller); }
 
-void s3_notify_commit(source_s3_t *s, s3_job_t *job, bool committed) {
+void s3_notify_commit(source_s3_t *s, s3_job_t *job, bool committed,
+                      struct s3_kept *kept) {
   /* A message given up at shutdown is visible again at once. */
   if (!committed && s->stopped)
     pl_sqs_poller_release(s->poller, job->msg);
+  else if (committed && kept)
+    pl_sqs_poller_commit(s->poller, job->msg, s3_resume_deleted, kept);
   else
     pl_sqs_poller_finish(s->poller, job->msg, committed);
   job->msg = NULL;

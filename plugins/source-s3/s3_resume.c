@@ -97,9 +97,46 @@ void s3_resume_object(source_s3_t *s, s3_job_t *job,
   free(etag);
 }
 
-void s3_resume_commit(source_s3_t *s, s3_job_t *job, bool committed) {
-  if (s->ledger && job->ledger_key && (committed || job->track.off))
-    pl_ledger_remove(s->ledger, job->ledger_key);
+struct s3_kept {
+  source_s3_t *s;
+  char *key;
+  char *etag;
+};
+
+s3_kept_t *s3_resume_commit(source_s3_t *s, s3_job_t *job, bool committed,
+                            bool keep) {
+  if (!s->ledger || !job->ledger_key || !(committed || job->track.off))
+    return NULL;
+  uint64_t offset = 0, line = 0;
+  const char *etag = job->track.etag;
+  if (keep && committed && !job->track.off && etag &&
+      pl_ledger_find(s->ledger, job->ledger_key, etag, &offset, &line)) {
+    s3_kept_t *kept = calloc(1, sizeof(*kept));
+    if (kept && (kept->key = strdup(job->ledger_key)) &&
+        (kept->etag = strdup(etag)) &&
+        pl_ledger_complete(s->ledger, job->ledger_key, etag, offset) == 0) {
+      kept->s = s;
+      return kept;
+    }
+    if (kept) {
+      free(kept->key);
+      free(kept->etag);
+      free(kept);
+    }
+  }
+  pl_ledger_remove(s->ledger, job->ledger_key);
+  return NULL;
+}
+
+void s3_resume_deleted(void *data, bool ok) {
+  s3_kept_t *kept = data;
+  uint64_t offset, line;
+  if (ok && kept->s->ledger &&
+      pl_ledger_find(kept->s->ledger, kept->key, kept->etag, &offset, &line))
+    pl_ledger_remove(kept->s->ledger, kept->key);
+  free(kept->key);
+  free(kept->etag);
+  free(kept);
 }
 
 void s3_resume_close(source_s3_t *s) {

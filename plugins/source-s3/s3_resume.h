@@ -21,9 +21,23 @@ int s3_resume_start(source_s3_t *s);
  * in the version the job names, tells the reader where to take it up. */
 void s3_resume_object(source_s3_t *s, s3_job_t *job,
                       const s3_event_object_t *o);
-/* The job's group ended: a committed object, or one whose marks no longer
- * hold, leaves the ledger; a failed one stays, to be resumed. */
-void s3_resume_commit(source_s3_t *s, s3_job_t *job, bool committed);
+/* The entry of a committed object kept until its event message is
+ * deleted (s3_resume_deleted). */
+typedef struct s3_kept s3_kept_t;
+
+/* The job's group ended: an object whose marks no longer hold leaves the
+ * ledger; a failed one stays, to be resumed. A committed one stays too, at
+ * the end of its rows and saved now, when `keep` (its event message is
+ * still to be deleted: a crash before that brings the message back, and
+ * the object is then taken up at its end instead of read again whole);
+ * the entry to drop later is returned (a new s3_kept_t, for
+ * s3_resume_deleted()), or NULL when there is none (it left now). */
+s3_kept_t *s3_resume_commit(source_s3_t *s, s3_job_t *job, bool committed,
+                            bool keep);
+/* The event message of `kept` (freed here) was deleted (`ok`): its entry
+ * leaves the ledger; or it was not, and the entry stays for its return.
+ * A pl_sqs_poller_commit() callback. */
+void s3_resume_deleted(void *kept, bool ok);
 /* Writes what the ledger has not saved yet (blocking, at close). */
 void s3_resume_close(source_s3_t *s);
 void s3_resume_free(source_s3_t *s);

@@ -305,9 +305,12 @@ static void source_s3_commit(pl_instance_t *inst, void *ctx, pl_group_t *group,
   source_s3_t *s = ctx;
   s3_job_t *job = pl_group_data(group);
   bool committed = outcome == PL_OUTCOME_COMMITTED;
-  s3_resume_commit(s, job, committed);
+  /* In notifications mode a committed object's entry stays until its
+   * message is deleted. List mode's state is saved later on its own
+   * schedule, and the entry leaves now, as before. */
+  s3_kept_t *kept = s3_resume_commit(s, job, committed, s->notifications);
   if (s->notifications)
-    s3_notify_commit(s, job, committed);
+    s3_notify_commit(s, job, committed, kept);
   else
     s3_listing_commit(s, job, committed);
   s3_job_destroy(job);

@@ -96,7 +96,12 @@ int s3_notify_init(source_s3_t *s, const pl_sqs_poller_params_t *params);
 int s3_notify_start(source_s3_t *s);
 /* The queue of jobs has room again, or the next stage has. */
 void s3_notify_poll(source_s3_t *s);
-void s3_notify_commit(source_s3_t *s, s3_job_t *job, bool committed);
+struct s3_kept;
+
+/* The job's event message is deleted (committed) or left; `kept` (when
+ * not NULL, s3_resume_commit()) hears when the delete is done. */
+void s3_notify_commit(source_s3_t *s, s3_job_t *job, bool committed,
+                      struct s3_kept *kept);
 void s3_notify_stop(source_s3_t *s);
 void s3_notify_close(source_s3_t *s);
 void s3_notify_free(source_s3_t *s);

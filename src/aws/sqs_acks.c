@@ -30,6 +30,14 @@ static void entry_free(pl__sqs_ack_entry_t *e) {
   free(e);
 }
 
+/* The entry's end: done (`ok`), or given up or dropped; its owner hears
+ * which (pl__sqs_acks_delete_then). */
+static void entry_end(pl__sqs_ack_entry_t *e, bool ok) {
+  if (e->done)
+    e->done(e->done_data, ok);
+  entry_free(e);
+}
+
 static pl__sqs_ack_queue_t *queue_of(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind) {
   return kind == PL__SQS_ACK_DELETE ? &a->deletes : &a->changes;
 }
@@ -63,7 +71,7 @@ static pl__sqs_ack_entry_t *queue_pop(pl__sqs_ack_queue_t *q) {
 static void queue_clear(pl__sqs_ack_queue_t *q) {
   pl__sqs_ack_entry_t *e;
   while ((e = queue_pop(q)))
-    entry_free(e);
+    entry_end(e, false);
 }
 
 void pl__sqs_acks_init(pl__sqs_acks_t *a, pl_instance_t *inst, const char *queue_url,
@@ -224,7 +232,7 @@ static void call_failed(ack_call_t *call, const pl_aws_error_t *error) {
       continue;
     }
     dropped++;
-    entry_free(e);
+    entry_end(e, false);
   }
   pl_buf_t text = {0};
   pl_aws_error_format(error, &text);
@@ -274,14 +282,14 @@ static void call_answered(ack_call_t *call, const json_t *result) {
     const char *message = json_string_value(json_object_get(f, "Message"));
     log_dropped(a, call->kind, e, code ? code : "error", message);
     dropped++;
-    entry_free(e);
+    entry_end(e, false);
   }
   size_t done = 0;
   for (size_t k = 0; k < call->n; k++) {
     if (!call->entries[k])
       continue;
     done++;
-    entry_free(call->entries[k]);
+    entry_end(call->entries[k], true);
     call->entries[k] = NULL;
   }
   count_done(a, call->kind, done);
@@ -304,7 +312,7 @@ static void on_call_done(void *data, const char *text, size_t len,
   if (a->closed) {
     for (size_t i = 0; i < call->n; i++)
       if (call->entries[i])
-        entry_free(call->entries[i]);
+        entry_end(call->entries[i], false);
     free(call);
     return;
   }
@@ -407,8 +415,10 @@ static void on_flush_timer(uv_timer_t *timer) {
   flush_or_wait(q);
 }
 
-static int add(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind, const char *receipt_handle,
-               const char *message_id, unsigned seconds) {
+static int add(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind,
+               const char *receipt_handle, const char *message_id,
+               unsigned seconds, void (*done)(void *data, bool ok),
+               void *data) {
   if (a->closed || !a->open)
     return PL_ECANCELED;
   pl__sqs_ack_entry_t *e = calloc(1, sizeof(*e));
@@ -419,6 +429,8 @@ static int add(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind, const char *receipt_h
     return PL_ENOMEM;
   }
   e->visibility = seconds;
+  e->done = done;
+  e->done_data = data;
   e->queued_ms = uv_now(pl_instance_loop(a->inst));
   pl__sqs_ack_queue_t *q = queue_of(a, kind);
   queue_append(q, e);
@@ -433,12 +445,19 @@ static int add(pl__sqs_acks_t *a, pl__sqs_ack_kind_t kind, const char *receipt_h
 
 int pl__sqs_acks_delete(pl__sqs_acks_t *a, const char *receipt_handle,
                     const char *message_id) {
-  return add(a, PL__SQS_ACK_DELETE, receipt_handle, message_id, 0);
+  return add(a, PL__SQS_ACK_DELETE, receipt_handle, message_id, 0, NULL, NULL);
+}
+
+int pl__sqs_acks_delete_then(pl__sqs_acks_t *a, const char *receipt_handle,
+                             const char *message_id,
+                             void (*done)(void *data, bool ok), void *data) {
+  return add(a, PL__SQS_ACK_DELETE, receipt_handle, message_id, 0, done, data);
 }
 
 int pl__sqs_acks_set_visibility(pl__sqs_acks_t *a, const char *receipt_handle,
                             const char *message_id, unsigned seconds) {
-  return add(a, PL__SQS_ACK_VISIBILITY, receipt_handle, message_id, seconds);
+  return add(a, PL__SQS_ACK_VISIBILITY, receipt_handle, message_id, seconds,
+             NULL, NULL);
 }
 
 void pl__sqs_acks_forget_visibility(pl__sqs_acks_t *a, const char *receipt_handle) {

@@ -32,6 +32,9 @@ typedef struct pl__sqs_ack_entry {
   unsigned visibility; /* PL__SQS_ACK_VISIBILITY: seconds */
   unsigned rounds;     /* calls that failed this entry so far */
   uint64_t queued_ms;  /* the loop's time when it was queued */
+  /* Told once how the entry ended (pl__sqs_acks_delete_then), or NULL. */
+  void (*done)(void *data, bool ok);
+  void *done_data;
 } pl__sqs_ack_entry_t;
 
 struct pl__sqs_acks;
@@ -76,6 +79,12 @@ void pl__sqs_acks_start(pl__sqs_acks_t *a, pl_aws_client_t *client);
  * copied). PL_ENOMEM, or PL_ECANCELED once closed: nothing is queued. */
 int pl__sqs_acks_delete(pl__sqs_acks_t *a, const char *receipt_handle,
                     const char *message_id);
+/* As pl__sqs_acks_delete(), and when it returns 0, `done(data, ok)` runs
+ * once later: ok when SQS deleted the message, false when the delete was
+ * given up or dropped at close. */
+int pl__sqs_acks_delete_then(pl__sqs_acks_t *a, const char *receipt_handle,
+                             const char *message_id,
+                             void (*done)(void *data, bool ok), void *data);
 int pl__sqs_acks_set_visibility(pl__sqs_acks_t *a, const char *receipt_handle,
                             const char *message_id, unsigned seconds);
 /* Drops the visibility changes of a message that are not sent yet (it is

@@ -359,18 +359,25 @@ void pl_sqs_poller_release(pl_sqs_poller_t *p, pl_sqs_message_t *msg) {
   check_done(p);
 }
 
-void pl_sqs_poller_finish(pl_sqs_poller_t *p, pl_sqs_message_t *msg, bool committed) {
+/* Resolves `msg` (steals it): deleted when `committed`, `deleted` (when
+ * not NULL) told how that went. */
+static void finish(pl_sqs_poller_t *p, pl_sqs_message_t *msg, bool committed,
+                   void (*deleted)(void *data, bool ok), void *data) {
   pl__sqs_heartbeat_remove(&p->heartbeat, msg);
   pl__sqs_acks_forget_visibility(&p->acks, msg->receipt_handle);
   if (committed) {
     pl_instance_count(p->inst, "messages_committed", 1);
     pl_complain_release(p->inst, &p->not_delivered,
                         "messages are delivered again");
-    if (pl__sqs_acks_delete(&p->acks, msg->receipt_handle, msg->message_id) < 0)
+    if (pl__sqs_acks_delete_then(&p->acks, msg->receipt_handle, msg->message_id,
+                                 deleted, data) < 0) {
       pl_log(p->inst, PL_LOG_ERROR,
              "message %s delivered but not deleted (out of memory); it will "
              "be received again",
              msg->message_id);
+      if (deleted)
+        deleted(data, false);
+    }
   } else {
     pl_instance_count(p->inst, "messages_failed", 1);
     unsigned retry = (unsigned)(p->params.retry_visibility_ms / 1000);
@@ -391,6 +398,16 @@ void pl_sqs_poller_finish(pl_sqs_poller_t *p, pl_sqs_message_t *msg, bool commit
   }
   pl__sqs_message_destroy(msg);
   check_done(p);
+}
+
+void pl_sqs_poller_finish(pl_sqs_poller_t *p, pl_sqs_message_t *msg,
+                          bool committed) {
+  finish(p, msg, committed, NULL, NULL);
+}
+
+void pl_sqs_poller_commit(pl_sqs_poller_t *p, pl_sqs_message_t *msg,
+                          void (*deleted)(void *data, bool ok), void *data) {
+  finish(p, msg, true, deleted, data);
 }
 
 void pl_sqs_poller_stop(pl_sqs_poller_t *p) {

@@ -1436,6 +1436,52 @@ START_TEST(an_object_in_the_ledger_is_taken_up_where_its_rows_end) {
 }
 END_TEST
 
+/* A committed object's entry stays in the ledger, at the end of its rows,
+ * until its event message is deleted: when the delete is given up (or a
+ * crash comes first) the message comes back, and the object is taken up
+ * at its end rather than read again whole. Deleted, the entry leaves (the
+ * test above). */
+START_TEST(
+    a_committed_object_stays_in_the_ledger_until_its_message_is_deleted) {
+  fixture_t *f = fixture_create();
+  size_t len = 10000, at = 3008;
+  char *object = pattern(len, 0);
+  push_event(f, "m1", "rh1",
+             json_pack("[o]", event_record("b", "big.csv", "abc")));
+  /* Every later answer is an empty receive to a receive, and to the
+   * delete a refusal it does not retry (the request's fault). */
+  for (int i = 0; i < 40; i++)
+    fake_http_push(f->server,
+                   &(fake_http_response_t){
+                       .method = "POST",
+                       .status = 200,
+                       .body =
+                           "{\"Failed\":[{\"Id\":\"0\",\"SenderFault\":true,"
+                           "\"Code\":\"ReceiptHandleIsInvalid\","
+                           "\"Message\":\"no\"}]}",
+                       .delay_ms = 20});
+  push_get(f, "/b/big.csv", 206,
+           "ETag: \"abc\"\r\nContent-Range: bytes 0-9999/10000\r\n", object,
+           len, 0);
+  push_get(f, "/b/big.csv", 206,
+           "ETag: \"abc\"\r\nContent-Range: bytes 3008-9999/10000\r\n",
+           object + at, len - at, 0);
+  char *dir = NULL;
+  start_with_ledger(f, &dir);
+  ck_assert_int_eq(pl_test_run(f->t, 60000), 0);
+  assert_status(f, 0);
+  ck_assert_ptr_nonnull(strstr(pl_test_log(f->t), "message m1 not deleted"));
+  fixture_free(f);
+  char *text = ledger_text(dir);
+  /* "offset line version key": at the object's end. */
+  ck_assert_msg(strstr(text, "\n10000 0 abc s3://b/big.csv\n"), "%s", text);
+  free(text);
+  remove_dir(dir);
+  free(dir);
+  free(object);
+}
+END_TEST
+
 /* The object changed since the ledger's entry: 412 to If-Match, or (a
  * server that ignores If-Match) the first piece of another version. It
  * is read from its start, and the stale entry is replaced then removed. */
@@ -1914,6 +1960,9 @@ static Suite *source_s3_suite(void) {
   tcase_add_test(notify, a_range_answer_of_another_version_restarts_the_object);
   tcase_add_test(notify, a_dropped_download_resumes_with_a_range_request);
   tcase_add_test(notify, an_object_in_the_ledger_is_taken_up_where_its_rows_end);
+  tcase_add_test(
+      notify,
+      a_committed_object_stays_in_the_ledger_until_its_message_is_deleted);
   tcase_add_test(notify, a_changed_object_in_the_ledger_is_read_from_the_start);
   tcase_add_test(notify, a_stalled_download_resumes_with_a_range_request);
   tcase_add_test(notify,
