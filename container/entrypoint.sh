@@ -14,9 +14,9 @@
 #       docker run -e PIPELINED_CONFIG="$(cat my.conf)" IMAGE
 #     It wins over a mounted file, and says so on standard error.
 #
-# PIPELINED_METRICS_LISTEN=HOST:PORT gives pipelined a second config file,
-# $PIPELINED_RUNTIME_DIR/metrics.conf (mode 0600), that holds only
-# `metrics_listen = "HOST:PORT"`, as `-c FILE` after the config's (-c
+# PIPELINED_METRICS_LISTEN=ADDRESS:PORT (an IP address) gives pipelined a
+# second config file, $PIPELINED_RUNTIME_DIR/metrics.conf (mode 0600),
+# that holds only `metrics_listen = "ADDRESS:PORT"`, as `-c FILE` after the config's (-c
 # given twice makes one config): the config is left where it is, so that
 # its relative paths and includes stay relative to its own folder and a
 # reload (SIGHUP) reads it as edited. /healthz, which
