@@ -609,12 +609,9 @@ int csv_stream_finish(csv_stream_t *s, const csv_stream_handlers_t *h) {
        * much, since the letter holds max_row_bytes of it at most. */
       size_t kept = have < s->max_row_bytes ? have : s->max_row_bytes;
       snprintf(s->reason, sizeof(s->reason),
-               "unterminated quoted field: the row runs to the end of the "
-               "input, %llu bytes%s",
+               "unterminated quoted field: %llu bytes to the end of input%s",
                (unsigned long long)s->row_len,
-               kept < s->row_len ? " (the letter keeps the first "
-                                   "max_row_bytes)"
-                                 : "");
+               kept < s->row_len ? " (max_row_bytes kept)" : "");
       rc = report_bad(s, h, s->carry.data, kept, s->reason);
     } else {
       rc = end_row(s, s->carry.data, have, s->row_len, false, h);
